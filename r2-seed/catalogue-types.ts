@@ -1,0 +1,53 @@
+/**
+ * Shape of `{cacheDir}/catalogue.json`, written by `r2-seed/build-catalogue.ts`.
+ *
+ * Every path in `files` is relative to the title directory (`{cacheDir}/{titleId}/`),
+ * uses forward slashes, and is also the exact relative URI used inside the
+ * title's playlists / MPD (all manifest URIs are relative).
+ */
+
+export type RenditionKind = "video" | "audio" | "subtitle";
+
+export interface CatalogueRendition {
+  /** e.g. "avc-240p", "aac-en", "sub-en" */
+  id: string;
+  kind: RenditionKind;
+  /** RFC 6381 codec string, e.g. "avc1.64001e", "mp4a.40.2", "wvtt" */
+  codec: string;
+  width?: number;
+  height?: number;
+  /** peak segment bitrate (bits/s) of this rendition alone */
+  bandwidth: number;
+  /** average bitrate (bits/s) of this rendition alone */
+  averageBandwidth?: number;
+  frameRate?: number;
+  /** BCP 47 language, e.g. "en", "es" */
+  language?: string;
+  /** human readable label, e.g. "English", "720p" */
+  label?: string;
+}
+
+export interface CatalogueFile {
+  /** relative to the title dir, e.g. "video/avc-240p/seg-00001.m4s" */
+  path: string;
+  bytes: number;
+  /** lowercase hex sha256 of the file contents */
+  sha256: string;
+}
+
+export interface CatalogueTitle {
+  id: string;
+  name: string;
+  description: string;
+  releaseYear: number;
+  durationS: number;
+  renditions: CatalogueRendition[];
+  files: CatalogueFile[];
+}
+
+export interface Catalogue {
+  version: 1;
+  /** ISO 8601 timestamp */
+  builtAt: string;
+  titles: CatalogueTitle[];
+}

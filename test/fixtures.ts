@@ -1,0 +1,163 @@
+import { exports } from "cloudflare:workers";
+
+/** Calls the Worker under test (the real entry, in workerd). */
+export function call(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.geo) headers.set("X-Client-Geo", init.geo);
+  const url = path.startsWith("http") ? path : `http://cdn.test${path}`;
+  return exports.default.fetch(new Request(url, { ...init, headers }));
+}
+
+export const ADMIN = { Authorization: "Bearer test-admin-token" };
+
+/** A client of each ISP of the demo topology, and one in none. */
+export const GEO = {
+  lumenNyc: "asn=64500;country=US;lat=40.71;lon=-74.0",
+  lumenLa: "asn=64501;country=US;lat=34.05;lon=-118.24",
+  lakeshoreChicago: "asn=64510;country=US;lat=41.88;lon=-87.63",
+  rheinnetBerlin: "asn=64520;country=DE;lat=52.52;lon=13.40",
+  polderAmsterdam: "asn=64530;country=NL;lat=52.37;lon=4.90",
+  otherBoston: "asn=65000;country=US;lat=42.36;lon=-71.06",
+  otherParis: "asn=65001;country=FR;lat=48.86;lon=2.35",
+};
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Deterministic pseudo-random bytes, so a test can check every byte it gets back. */
+export function patternBytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export const MASTER = `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="en",NAME="English",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/aac-en/index.m3u8"
+#EXT-X-STREAM-INF:BANDWIDTH=500000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="aud"
+video/avc-240p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=1400000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=854x480,FRAME-RATE=25.000,AUDIO="aud"
+video/avc-480p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2800000,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1280x720,FRAME-RATE=25.000,AUDIO="aud"
+video/avc-720p/index.m3u8
+`;
+
+export const MPD = `<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period id="0">
+    <AdaptationSet contentType="video" mimeType="video/mp4">
+      <Representation id="avc-240p" bandwidth="400000" width="426" height="240" codecs="avc1.64001e"/>
+      <Representation id="avc-480p" bandwidth="1200000" width="854" height="480" codecs="avc1.64001e"/>
+      <Representation id="avc-720p" bandwidth="2500000" width="1280" height="720" codecs="avc1.64001f">
+        <SegmentTemplate initialization="video/avc-720p/init.mp4" media="video/avc-720p/seg-$Number%05d$.m4s" duration="4" startNumber="1"/>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet contentType="audio" mimeType="audio/mp4" lang="en">
+      <Representation id="aac-en" bandwidth="128000" codecs="mp4a.40.2"/>
+    </AdaptationSet>
+  </Period>
+</MPD>
+`;
+
+export interface FixtureTitle {
+  titleId: string;
+  files: Record<string, Uint8Array>;
+}
+
+/**
+ * Publishes a small synthetic title through the admin API (origin upload + registration), as the
+ * seed and ingest do. Media bytes are patterned, not real video: these tests are about bytes and headers.
+ */
+export async function publishTitle(
+  titleId: string,
+  opts: { segmentBytes?: number; licences?: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>; availableFrom?: string } = {},
+): Promise<FixtureTitle> {
+  const seg = opts.segmentBytes ?? 64 * 1024;
+  const enc = new TextEncoder();
+  const files: Record<string, Uint8Array> = { "master.m3u8": enc.encode(MASTER), "manifest.mpd": enc.encode(MPD) };
+  let seed = 1;
+  for (const r of ["avc-240p", "avc-480p", "avc-720p"]) {
+    files[`video/${r}/index.m3u8`] = enc.encode(`#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4,\nseg-00001.m4s\n#EXT-X-ENDLIST\n`);
+    files[`video/${r}/init.mp4`] = patternBytes(700, seed++);
+    files[`video/${r}/seg-00001.m4s`] = patternBytes(seg, seed++);
+  }
+  files["audio/aac-en/init.mp4"] = patternBytes(600, seed++);
+  files["audio/aac-en/seg-00001.m4s"] = patternBytes(8000, seed++);
+  files["subs/sub-en.vtt"] = enc.encode("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nHello\n");
+
+  const list = [];
+  for (const [path, bytes] of Object.entries(files)) {
+    const sha256 = await sha256Hex(bytes);
+    const res = await call(`/admin/origin/${titleId}/${path}`, {
+      method: "PUT",
+      body: bytes,
+      headers: { ...ADMIN, "X-Content-SHA256": sha256, "Content-Length": String(bytes.byteLength) },
+    });
+    if (res.status !== 201) throw new Error(`upload ${path}: ${res.status} ${await res.text()}`);
+    list.push({ path, bytes: bytes.byteLength, sha256 });
+  }
+  const year = "2020-01-01T00:00:00.000Z";
+  const res = await call(`/admin/titles/${titleId}`, {
+    method: "PUT",
+    headers: { ...ADMIN, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      name: `Fixture ${titleId}`,
+      description: "synthetic test title",
+      durationS: 8,
+      availableFrom: opts.availableFrom,
+      renditions: [
+        { id: "avc-240p", kind: "video", codec: "avc1.64001e", width: 426, height: 240, bandwidth: 400000 },
+        { id: "avc-480p", kind: "video", codec: "avc1.64001e", width: 854, height: 480, bandwidth: 1200000 },
+        { id: "avc-720p", kind: "video", codec: "avc1.64001f", width: 1280, height: 720, bandwidth: 2500000 },
+        { id: "aac-en", kind: "audio", codec: "mp4a.40.2", bandwidth: 128000, language: "en", label: "English" },
+        { id: "sub-en", kind: "subtitle", codec: "wvtt", bandwidth: 256, language: "en", label: "English" },
+      ],
+      files: list,
+      licences: opts.licences ?? [
+        { country: "US", availableFrom: year },
+        { country: "DE", availableFrom: year },
+        { country: "NL", availableFrom: year },
+        { country: "FR", availableFrom: year },
+      ],
+    }),
+  });
+  if (res.status !== 200) throw new Error(`register ${titleId}: ${res.status} ${await res.text()}`);
+  return { titleId, files };
+}
+
+/** Copies titles into OCAs through the admin API. */
+export async function fill(placements: Array<{ siteId: string; ocaId: string; titleIds: string[] }>): Promise<Response> {
+  return call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements }) });
+}
+
+/** A dev member token for a plan. */
+export async function memberToken(plan: "basic" | "standard" | "premium", memberId = `m-${plan}`): Promise<string> {
+  const res = await call("/v1/dev/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ memberId, plan }) });
+  const body = (await res.json()) as { token: string };
+  return body.token;
+}
+
+export interface PlayResponse {
+  sessionId: string;
+  titleId: string;
+  expiresAt: string;
+  maxHeight: number;
+  ocas: Array<{ rank: number; siteId: string; ocaId: string; tier: string; url: string }>;
+  hls: string;
+  dash: string;
+  renditions: { video: Array<{ id: string; height: number }>; audio: unknown[]; subtitles: unknown[] };
+}
+
+/** Presses play; returns the raw response. */
+export function pressPlay(token: string, body: unknown, geo?: string): Promise<Response> {
+  return call("/v1/play", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(body), geo });
+}

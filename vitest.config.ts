@@ -1,0 +1,29 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Worker tests run inside workerd with the local R2, D1 and Durable Objects of wrangler.toml.
+// Secrets are test-only values; DEV_MODE is on so tests can simulate client location.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            DEV_MODE: "true",
+            MEMBER_JWT_SECRET: "test-member-secret-0123456789",
+            URL_SIGNING_KEYS: JSON.stringify({ k1: "test-url-key-one-0123456789", k0: "test-url-key-old-0123456789" }),
+            ADMIN_TOKEN: "test-admin-token",
+            TEST_MIGRATIONS: migrations,
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/*.test.ts"],
+      setupFiles: ["./test/apply-migrations.ts"],
+      testTimeout: 30_000,
+    },
+  };
+});

@@ -1,0 +1,19 @@
+import { Hono } from "hono";
+import { admin } from "./admin";
+import { dev } from "./dev";
+import { play } from "./play";
+import { titles } from "./titles";
+
+/** The control plane: play, catalogue browse, admin and dev-only routes. */
+export const control = new Hono<{ Bindings: Env }>();
+
+control.get("/", (c) =>
+  c.json({
+    name: "edge-video-cdn",
+    endpoints: ["GET /v1/titles", "POST /v1/play", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
+  }),
+);
+control.route("/v1/titles", titles);
+control.route("/v1/play", play);
+control.route("/v1/dev", dev);
+control.route("/admin", admin);

@@ -1,0 +1,80 @@
+import { Hono } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { ApiError } from "../shared/errors";
+import { topology } from "../shared/topology";
+import { parseKeyRing, signUrlToken } from "../shared/url-token";
+import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
+import { clientGeo } from "./client-geo";
+import { requireMember, type MemberVars } from "./member-auth";
+import { rankOcas } from "./steering";
+import { validationHook } from "./validation";
+
+const playBody = z.object({
+  titleId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "titleId must be 1-64 characters of [A-Za-z0-9_-]"),
+  device: z
+    .object({
+      codecs: z.array(z.string().min(1).max(64)).min(1).max(32).default(["avc1", "mp4a"]),
+      maxHeight: z.number().int().min(144).max(4320).default(2160),
+    })
+    .default({ codecs: ["avc1", "mp4a"], maxHeight: 2160 }),
+});
+
+/** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
+export const play = new Hono<MemberVars>();
+
+play.post("/", requireMember, zValidator("json", playBody, validationHook), async (c) => {
+  const { titleId, device } = c.req.valid("json");
+  const member = c.get("member");
+  const geo = clientGeo(c.req.raw, c.env);
+  const now = Date.now();
+  const ctx = await loadPlayContext(c.env.DB, titleId, geo.country, member.plan);
+  if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+  if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
+  if (ctx.title.available_from > now) {
+    throw new ApiError(403, "not_released", `${ctx.title.name} launches at ${new Date(ctx.title.available_from).toISOString()}`, {
+      availableFrom: new Date(ctx.title.available_from).toISOString(),
+    });
+  }
+  const licence = checkLicence(ctx.licence, geo.country, now);
+  if (!licence.ok) throw new ApiError(451, "not_licensed", licence.reason, { country: geo.country });
+
+  const families = new Set(device.codecs.map(codecFamily));
+  const maxHeight = Math.min(ctx.plan.max_height, device.maxHeight);
+  const video = ctx.renditions.filter((r) => r.kind === "video" && families.has(codecFamily(r.codec)) && (r.height ?? 0) <= maxHeight);
+  const audio = ctx.renditions.filter((r) => r.kind === "audio" && families.has(codecFamily(r.codec)));
+  const subtitles = ctx.renditions.filter((r) => r.kind === "subtitle");
+  if (video.length === 0) {
+    throw new ApiError(422, "no_playable_rendition", `no video rendition of ${titleId} fits codecs [${[...families].join(", ")}] at <= ${maxHeight}p`);
+  }
+
+  const ranked = rankOcas(topology, geo, titleId, ctx.candidates);
+  const sessionId = crypto.randomUUID();
+  const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
+  const exp = Math.floor(now / 1000) + ttl;
+  const token = await signUrlToken(parseKeyRing(c.env.URL_SIGNING_KEYS), c.env.URL_SIGNING_KID, { titleId, sessionId, exp, maxHeight });
+  const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
+  const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
+
+  await c.env.DB.prepare(
+    `INSERT INTO sessions (id, member_id, title_id, country, asn, first_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(sessionId, member.id, titleId, geo.country, geo.asn, ocas[0].siteId, now, exp * 1000)
+    .run();
+
+  return c.json({
+    sessionId,
+    titleId,
+    expiresAt: new Date(exp * 1000).toISOString(),
+    maxHeight,
+    ocas,
+    hls: `${ocas[0].url}master.m3u8`,
+    dash: `${ocas[0].url}manifest.mpd`,
+    renditions: {
+      video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
+      audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),
+      subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
+    },
+    client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
+  });
+});

@@ -1,0 +1,123 @@
+import { Hono } from "hono";
+import { ApiError } from "../shared/errors";
+import { contentTypeFor, isManifest, isSafeFilePath, isSafeSegment, ocaKey, originKey, videoHeightOf } from "../shared/file-keys";
+import { findOca, findSite, parentChain, siteBucketBinding, topology, type SiteSpec } from "../shared/topology";
+import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
+import { filterDashMpd, filterHlsMultivariant } from "./manifest-filter";
+import { r2Representation, serveRepresentation, textRepresentation, type Representation } from "./representation";
+
+/**
+ * The data plane: an OCA serving a title's files from its site's tier bucket.
+ * URL: /oca/{siteId}/{ocaId}/{token}/{titleId}/{path...}; the origin tier is /oca/origin/origin/...
+ * It never calls the control plane; a miss is reported to the site's Durable Object after the response.
+ */
+export const edge = new Hono<{ Bindings: Env }>();
+
+const CORS: Record<string, string> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Expose-Headers": "Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified, X-OCA, X-OCA-Source",
+  Vary: "Origin",
+};
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const MANIFEST = "public, max-age=60";
+
+edge.options("/oca/*", () =>
+  new Response(null, {
+    status: 204,
+    headers: {
+      ...CORS,
+      "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+      "Access-Control-Allow-Headers": "Range, If-Range, If-None-Match, If-Modified-Since, Content-Type",
+      "Access-Control-Max-Age": "86400",
+    },
+  }),
+);
+
+// Encoded separators and dot-segments are refused before any decoding or normalisation.
+const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
+
+edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
+  const rawUrl = c.req.raw.url;
+  const rawPath = rawUrl.slice(rawUrl.indexOf("/", rawUrl.indexOf("//") + 2)).split("?")[0];
+  if (TRAVERSAL.test(rawPath)) throw new ApiError(400, "bad_path", "path contains dot-segments or encoded separators", undefined, CORS);
+  const parts = rawPath.split("/").slice(2);
+  if (parts.length < 5 || parts.some((p) => p === "")) throw new ApiError(404, "not_found", "no such file", undefined, CORS);
+  const [siteId, ocaId, token, titleId, ...rest] = parts;
+  const path = rest.join("/");
+  if (![siteId, ocaId, titleId].every(isSafeSegment) || !isSafeFilePath(path)) {
+    throw new ApiError(400, "bad_path", "path has characters outside [A-Za-z0-9._-]", undefined, CORS);
+  }
+
+  const isOrigin = siteId === topology.origin.id && ocaId === topology.origin.id;
+  const site = isOrigin ? undefined : findSite(siteId);
+  if (!isOrigin && (!site || !findOca(siteId, ocaId))) throw new ApiError(404, "unknown_oca", `no OCA ${siteId}/${ocaId}`, undefined, CORS);
+
+  const now = Math.floor(Date.now() / 1000);
+  const verdict = await verifyUrlToken(parseKeyRing(c.env.URL_SIGNING_KEYS), token, titleId, now);
+  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
+  const cap = verdict.claims.maxHeight;
+  const height = videoHeightOf(path);
+  if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`, undefined, CORS);
+
+  const found = isOrigin ? await fromOrigin(c.env, titleId, path) : await locate(c.env, site!, ocaId, titleId, path);
+  if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
+  if (found.miss && site) {
+    const stub = c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(site.id));
+    c.executionCtx.waitUntil(stub.recordMiss(ocaId, titleId, found.head.size).catch(() => {}));
+  }
+
+  const contentType = contentTypeFor(path);
+  let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
+  if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
+
+  return serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
+});
+
+interface Located {
+  bucket: R2Bucket;
+  key: string;
+  head: R2Object;
+  /** "local", "parent:{siteId}/{ocaId}" or "origin". */
+  source: string;
+  miss: boolean;
+}
+
+function bucketOf(env: Env, site: SiteSpec): R2Bucket {
+  return (env as unknown as Record<string, R2Bucket>)[siteBucketBinding(site)];
+}
+
+async function fromOrigin(env: Env, titleId: string, path: string): Promise<Located | null> {
+  const key = originKey(titleId, path);
+  const head = await env.ORIGIN.head(key);
+  return head ? { bucket: env.ORIGIN, key, head, source: "origin", miss: false } : null;
+}
+
+/** The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss). */
+async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string): Promise<Located | null> {
+  const bucket = bucketOf(env, site);
+  const key = ocaKey(site.id, ocaId, titleId, path);
+  const head = await bucket.head(key);
+  if (head) return { bucket, key, head, source: "local", miss: false };
+  for (const parent of parentChain(site)) {
+    const pb = bucketOf(env, parent);
+    for (const oca of parent.ocas) {
+      const pk = ocaKey(parent.id, oca.id, titleId, path);
+      const ph = await pb.head(pk);
+      if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true };
+    }
+  }
+  const origin = await fromOrigin(env, titleId, path);
+  return origin ? { ...origin, miss: true } : null;
+}
+
+/** Serves the multivariant playlist / MPD without renditions above the session's cap. */
+async function capManifest(rep: Representation, path: string, cap: number): Promise<Representation> {
+  const stream = await rep.body();
+  if (!stream) return rep;
+  const text = await new Response(stream).text();
+  const filtered = path.endsWith(".mpd") ? filterDashMpd(text, cap) : filterHlsMultivariant(text, cap);
+  if (filtered === text) return textRepresentation(text, rep.etag, rep.contentType, rep.cacheControl, rep.lastModified);
+  const etag = `"${rep.etag.replace(/^W\//, "").replace(/"/g, "")}-h${cap}"`;
+  return textRepresentation(filtered, etag, rep.contentType, rep.cacheControl, rep.lastModified);
+}

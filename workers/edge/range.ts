@@ -1,0 +1,86 @@
+/**
+ * RFC 9110 Range handling, as pure functions.
+ *
+ * Policy (documented in the README):
+ * - One byte range (`first-last`, `first-`, `-suffix`): 206 with Content-Range, or 416 when it
+ *   cannot be satisfied.
+ * - Several ranges: the whole representation with 200. Players never ask for multipart/byteranges,
+ *   and ignoring Range is always allowed by RFC 9110 §14.2.
+ * - A malformed Range header or a unit other than `bytes`: ignored, 200 with the whole body.
+ */
+
+export type RangeDecision =
+  | { kind: "full"; ignored?: "malformed" | "unit" | "multiple" }
+  | { kind: "partial"; start: number; end: number }
+  | { kind: "unsatisfiable" };
+
+const NUM = /^\d{1,15}$/;
+
+/** Decides how to answer a Range header for a representation of `size` bytes. */
+export function decideRange(header: string | null | undefined, size: number): RangeDecision {
+  if (header == null) return { kind: "full" };
+  const eq = header.indexOf("=");
+  if (eq < 0) return { kind: "full", ignored: "malformed" };
+  const unit = header.slice(0, eq).trim().toLowerCase();
+  if (unit !== "bytes") return { kind: "full", ignored: "unit" };
+  const specs = header
+    .slice(eq + 1)
+    .split(",")
+    .map((s) => s.trim());
+  if (specs.length === 0 || specs.some((s) => s === "")) return { kind: "full", ignored: "malformed" };
+  const parsed: Array<{ first?: number; last?: number; suffix?: number }> = [];
+  for (const spec of specs) {
+    const dash = spec.indexOf("-");
+    if (dash < 0 || spec.indexOf("-", dash + 1) >= 0) return { kind: "full", ignored: "malformed" };
+    const a = spec.slice(0, dash).trim();
+    const b = spec.slice(dash + 1).trim();
+    if (a === "") {
+      if (!NUM.test(b)) return { kind: "full", ignored: "malformed" };
+      parsed.push({ suffix: Number(b) });
+    } else {
+      if (!NUM.test(a) || (b !== "" && !NUM.test(b))) return { kind: "full", ignored: "malformed" };
+      const first = Number(a);
+      const last = b === "" ? undefined : Number(b);
+      if (last !== undefined && last < first) return { kind: "full", ignored: "malformed" };
+      parsed.push({ first, last });
+    }
+  }
+  if (parsed.length > 1) return { kind: "full", ignored: "multiple" };
+  const r = parsed[0];
+  if (r.suffix !== undefined) {
+    if (r.suffix === 0 || size === 0) return { kind: "unsatisfiable" };
+    return { kind: "partial", start: Math.max(0, size - r.suffix), end: size - 1 };
+  }
+  const first = r.first!;
+  if (first >= size) return { kind: "unsatisfiable" };
+  return { kind: "partial", start: first, end: Math.min(r.last ?? size - 1, size - 1) };
+}
+
+function opaque(tag: string): { weak: boolean; value: string } {
+  const t = tag.trim();
+  return t.startsWith("W/") ? { weak: true, value: t.slice(2) } : { weak: false, value: t };
+}
+
+/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2); `*` matches any current representation. */
+export function noneMatchHits(header: string | null | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === "*") return true;
+  const mine = opaque(etag).value;
+  return header.split(",").some((t) => opaque(t).value === mine);
+}
+
+/**
+ * If-Range (RFC 9110 §13.1.5): the Range applies only if the validator matches. An entity tag must
+ * match strongly (weak tags never do); a date must equal Last-Modified exactly.
+ */
+export function ifRangeHolds(header: string | null | undefined, etag: string, lastModified: Date | undefined): boolean {
+  if (header == null) return true;
+  const h = header.trim();
+  if (h.startsWith('"') || h.startsWith("W/")) {
+    const theirs = opaque(h);
+    const mine = opaque(etag);
+    return !theirs.weak && !mine.weak && theirs.value === mine.value;
+  }
+  const when = Date.parse(h);
+  return !Number.isNaN(when) && lastModified !== undefined && Math.floor(lastModified.getTime() / 1000) === Math.floor(when / 1000);
+}

@@ -1,0 +1,84 @@
+import { decideRange, ifRangeHolds, noneMatchHits } from "./range";
+
+/** Something the data plane can serve: an R2 object or a small generated text. */
+export interface Representation {
+  size: number;
+  /** Quoted strong entity tag. */
+  etag: string;
+  lastModified?: Date;
+  contentType: string;
+  cacheControl: string;
+  /** The bytes, whole or a slice; streamed, never buffered for R2 objects. */
+  body(range?: { offset: number; length: number }): Promise<ReadableStream | null>;
+}
+
+/** An R2 object as a Representation (one head already done; the body is fetched only when sent). */
+export function r2Representation(bucket: R2Bucket, key: string, head: R2Object, contentType: string, cacheControl: string): Representation {
+  return {
+    size: head.size,
+    etag: head.httpEtag,
+    lastModified: head.uploaded,
+    contentType,
+    cacheControl,
+    async body(range) {
+      const obj = await bucket.get(key, range ? { range } : undefined);
+      return obj && "body" in obj ? obj.body : null;
+    },
+  };
+}
+
+/** A small in-memory text (a filtered manifest) as a Representation. */
+export function textRepresentation(text: string, etag: string, contentType: string, cacheControl: string, lastModified?: Date): Representation {
+  const bytes = new TextEncoder().encode(text);
+  return {
+    size: bytes.byteLength,
+    etag,
+    lastModified,
+    contentType,
+    cacheControl,
+    async body(range) {
+      const slice = range ? bytes.subarray(range.offset, range.offset + range.length) : bytes;
+      return new Response(slice).body;
+    },
+  };
+}
+
+/**
+ * Answers GET/HEAD for a representation with RFC 9110 semantics: 304 on If-None-Match, 206 for one
+ * satisfiable range (subject to If-Range), 416 with `Content-Range: bytes *\/LEN`, else 200.
+ */
+export async function serveRepresentation(req: Request, rep: Representation, extra: Record<string, string> = {}): Promise<Response> {
+  const headers = new Headers(extra);
+  headers.set("Accept-Ranges", "bytes");
+  headers.set("ETag", rep.etag);
+  headers.set("Cache-Control", rep.cacheControl);
+  headers.set("Content-Type", rep.contentType);
+  if (rep.lastModified) headers.set("Last-Modified", rep.lastModified.toUTCString());
+  const head = req.method === "HEAD";
+
+  if (noneMatchHits(req.headers.get("If-None-Match"), rep.etag)) {
+    headers.delete("Content-Type");
+    return new Response(null, { status: 304, headers });
+  }
+
+  let decision = decideRange(req.headers.get("Range"), rep.size);
+  if (decision.kind !== "full" && !ifRangeHolds(req.headers.get("If-Range"), rep.etag, rep.lastModified)) {
+    decision = { kind: "full" };
+  }
+  if (decision.kind === "unsatisfiable") {
+    headers.set("Content-Range", `bytes */${rep.size}`);
+    headers.set("Content-Type", "application/json");
+    const body = JSON.stringify({ error: { code: "range_not_satisfiable", message: `range outside 0-${Math.max(0, rep.size - 1)}` } });
+    return new Response(head ? null : body, { status: 416, headers });
+  }
+  if (decision.kind === "partial") {
+    const length = decision.end - decision.start + 1;
+    headers.set("Content-Range", `bytes ${decision.start}-${decision.end}/${rep.size}`);
+    headers.set("Content-Length", String(length));
+    const body = head ? null : await rep.body({ offset: decision.start, length });
+    return new Response(body, { status: 206, headers });
+  }
+  headers.set("Content-Length", String(rep.size));
+  const body = head ? null : await rep.body();
+  return new Response(body, { status: 200, headers });
+}

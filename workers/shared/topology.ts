@@ -1,0 +1,71 @@
+import topologyJson from "../../config/topology.json";
+
+/** Where a site sits in the hierarchy: embedded in an ISP, at an IXP, or the origin store. */
+export type Tier = "embedded" | "ixp" | "origin";
+
+export interface OcaSpec {
+  id: string;
+  capacityBytes: number;
+  throughputBps: number;
+}
+
+export interface SiteSpec {
+  id: string;
+  name: string;
+  tier: "embedded" | "ixp";
+  region: string;
+  /** ISP id (embedded sites only). */
+  isp?: string;
+  /** Parent IXP site (embedded sites only); IXP sites fall back to origin. */
+  parent?: string;
+  lat: number;
+  lon: number;
+  timeZone: string;
+  ocas: OcaSpec[];
+}
+
+export interface Topology {
+  origin: { id: string; name: string; bucket: string };
+  regions: Array<{ id: string; name: string; bucket: string }>;
+  isps: Array<{ id: string; name: string; asns: number[] }>;
+  sites: SiteSpec[];
+}
+
+/** The demo topology bundled with the Worker (config/topology.json). */
+export const topology: Topology = topologyJson as Topology;
+
+const sitesById = new Map(topology.sites.map((s) => [s.id, s]));
+const ispsById = new Map(topology.isps.map((i) => [i.id, i]));
+
+/** The site with this id, or undefined. */
+export function findSite(siteId: string): SiteSpec | undefined {
+  return sitesById.get(siteId);
+}
+
+/** The OCA with this id inside the site, or undefined. */
+export function findOca(siteId: string, ocaId: string): OcaSpec | undefined {
+  return sitesById.get(siteId)?.ocas.find((o) => o.id === ocaId);
+}
+
+/** ASNs served by an embedded site (its ISP's ASN list); empty for IXP sites. */
+export function siteAsns(site: SiteSpec): number[] {
+  return site.isp ? (ispsById.get(site.isp)?.asns ?? []) : [];
+}
+
+/** Name of the R2 binding that holds a site's copies. */
+export function siteBucketBinding(site: SiteSpec): string {
+  const region = topology.regions.find((r) => r.id === site.region);
+  if (!region) throw new Error(`site ${site.id} names unknown region ${site.region}`);
+  return region.bucket;
+}
+
+/** The chain of parent sites above a site, nearest first (origin not included). */
+export function parentChain(site: SiteSpec): SiteSpec[] {
+  const chain: SiteSpec[] = [];
+  let cur = site.parent ? sitesById.get(site.parent) : undefined;
+  while (cur && !chain.includes(cur)) {
+    chain.push(cur);
+    cur = cur.parent ? sitesById.get(cur.parent) : undefined;
+  }
+  return chain;
+}
