@@ -46,6 +46,7 @@ export class OcaSite extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS oca_capacity (oca_id TEXT PRIMARY KEY, capacity_bytes INTEGER NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS oca_health (oca_id TEXT PRIMARY KEY, health TEXT NOT NULL, updated_at INTEGER NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS holdings (
         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -72,9 +73,34 @@ export class OcaSite extends DurableObject<Env> {
     return row?.health ?? "healthy";
   }
 
+  /** An OCA's capacity: the topology's, unless an operator set it (e.g. a disk went bad). */
+  private capacity(ocaId: string): number {
+    const row = this.sql.exec<{ capacity_bytes: number }>(`SELECT capacity_bytes FROM oca_capacity WHERE oca_id = ?`, ocaId).toArray()[0];
+    return row?.capacity_bytes ?? this.site.ocas.find((o) => o.id === ocaId)?.capacityBytes ?? 0;
+  }
+
+  /** Sets an OCA's usable capacity in bytes; null returns it to the topology's value. */
+  async setCapacity(ocaId: string, capacityBytes: number | null): Promise<{ ok: boolean; capacityBytes: number }> {
+    if (!this.site.ocas.some((o) => o.id === ocaId)) return { ok: false, capacityBytes: 0 };
+    if (capacityBytes === null) this.sql.exec(`DELETE FROM oca_capacity WHERE oca_id = ?`, ocaId);
+    else this.sql.exec(`INSERT OR REPLACE INTO oca_capacity (oca_id, capacity_bytes) VALUES (?, ?)`, ocaId, capacityBytes);
+    return { ok: true, capacityBytes: this.capacity(ocaId) };
+  }
+
   /** Site state for operators: OCAs, capacity, holdings per title, health, misses, fill totals. */
   async describe(): Promise<SiteState> {
     const site = this.site;
+    // Complete means every file the catalogue lists for the title is ready here.
+    const heldTitles = this.sql.exec<{ title_id: string }>(`SELECT DISTINCT title_id FROM holdings`).toArray().map((r) => r.title_id);
+    const expected = new Map<string, number>();
+    if (heldTitles.length) {
+      const { results } = await this.env.DB.prepare(
+        `SELECT title_id, COUNT(*) AS n FROM files WHERE title_id IN (SELECT value FROM json_each(?)) GROUP BY title_id`,
+      )
+        .bind(JSON.stringify(heldTitles))
+        .all<{ title_id: string; n: number }>();
+      for (const r of results) expected.set(r.title_id, r.n);
+    }
     const ocas = site.ocas.map((o): OcaState => {
       const titles = this.sql
         .exec<{ title_id: string; files: number; bytes: number; ready: number }>(
@@ -85,7 +111,7 @@ export class OcaSite extends DurableObject<Env> {
         .toArray();
       return {
         ocaId: o.id,
-        capacityBytes: o.capacityBytes,
+        capacityBytes: this.capacity(o.id),
         throughputBps: o.throughputBps,
         usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
         health: this.health(o.id),
@@ -94,7 +120,7 @@ export class OcaSite extends DurableObject<Env> {
           files: t.files,
           bytes: t.bytes,
           readyFiles: t.ready,
-          complete: t.ready === t.files && this.isComplete(o.id, t.title_id),
+          complete: t.ready === t.files && t.ready === (expected.get(t.title_id) ?? -1),
         })),
       };
     });
@@ -186,13 +212,14 @@ export class OcaSite extends DurableObject<Env> {
     const used = this.sql.exec<{ b: number | null }>(`SELECT SUM(bytes) AS b FROM holdings WHERE oca_id = ?`, ocaId).one().b ?? 0;
     const heldBytesOfMissing = missing.reduce((s, f) => s + (held.get(f.path) ? f.bytes : 0), 0);
     const need = missing.reduce((s, f) => s + f.bytes, 0) - heldBytesOfMissing;
-    if (used + need > oca.capacityBytes) {
+    const capacity = this.capacity(ocaId);
+    if (used + need > capacity) {
       return {
         ok: false,
         ocaId,
         titleId,
         code: "insufficient_capacity",
-        message: `${ocaId} holds ${used} of ${oca.capacityBytes} bytes; ${titleId} needs ${need} more`,
+        message: `${ocaId} holds ${used} of ${capacity} bytes; ${titleId} needs ${need} more`,
       };
     }
 
@@ -260,12 +287,6 @@ export class OcaSite extends DurableObject<Env> {
     }
     await this.publishTitle(ocaId, titleId, files);
     return { ok: true, ocaId, titleId, copied: missing.length, skipped: files.length - missing.length, bytes, bySource };
-  }
-
-  private isComplete(ocaId: string, titleId: string): boolean {
-    return (
-      this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = ? AND state != 'ready'`, ocaId, titleId).one().n === 0
-    );
   }
 
   /** Publishes a complete copy to the steering view (only complete copies are steered to). */

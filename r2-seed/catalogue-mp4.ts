@@ -282,7 +282,7 @@ function u32(...values: number[]): Buffer {
 }
 
 /** `styp` for CMAF/DASH media segments. */
-const STYP = box("styp", Buffer.from("msdh", "latin1"), u32(0), Buffer.from("msdhmsixcmfs", "latin1"));
+const STYP = box("styp", Buffer.from("msdh", "latin1"), u32(0), Buffer.from("msdhmsix", "latin1"));
 
 /**
  * Writes one media segment (styp + moof + mdat) for `samples` (contiguous, in decode order).

@@ -79,6 +79,16 @@ admin.post("/sites/:siteId/ocas/:ocaId/health", zValidator("json", healthBody, v
   return c.json({ siteId, ocaId, health: c.req.valid("json").health });
 });
 
+const capacityBody = z.object({ capacityBytes: z.number().int().nonnegative().max(1e15).nullable() });
+
+admin.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capacityBody, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  const result = await siteStub(c.env, siteId).setCapacity(ocaId, c.req.valid("json").capacityBytes);
+  return c.json({ siteId, ocaId, capacityBytes: result.capacityBytes });
+});
+
 const fillBody = z.object({
   placements: z
     .array(

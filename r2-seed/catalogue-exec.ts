@@ -1,0 +1,72 @@
+/** Small child-process helper for running ffmpeg/ffprobe. */
+import { spawn } from "node:child_process";
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** called for each complete stdout line (e.g. `-progress pipe:1` output) */
+  onStdoutLine?: (line: string) => void;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    let pending = "";
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      stdout += chunk;
+      if (opts.onStdoutLine) {
+        pending += chunk;
+        let nl: number;
+        while ((nl = pending.indexOf("\n")) >= 0) {
+          opts.onStdoutLine(pending.slice(0, nl).trimEnd());
+          pending = pending.slice(nl + 1);
+        }
+      }
+      if (stdout.length > 4_000_000) stdout = stdout.slice(-1_000_000);
+    });
+    child.stderr.on("data", (chunk: string) => {
+      stderr += chunk;
+      if (stderr.length > 1_000_000) stderr = stderr.slice(-200_000);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) {
+      timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    }
+    child.on("error", (err) => {
+      if (timer) clearTimeout(timer);
+      reject(new Error(`failed to start ${bin}: ${err.message}`));
+    });
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** stderr minus fontconfig's noisy config warnings (emitted by the static ffmpeg builds). */
+export function meaningfulStderr(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/^Fontconfig (warning|error)/.test(l))
+    .join("\n");
+}
+
+export async function runChecked(bin: string, args: string[], what: string, opts: RunOptions = {}): Promise<RunResult> {
+  const res = await run(bin, args, opts);
+  if (res.code !== 0) {
+    const tail = meaningfulStderr(res.stderr).split("\n").slice(-25).join("\n");
+    throw new Error(`${what} failed (exit ${res.code ?? res.signal}): ${bin} ${args.join(" ")}\n${tail}`);
+  }
+  return res;
+}
