@@ -26,7 +26,7 @@ import {
   type PackagedMediaRendition,
   type PackagedSubtitle,
 } from "./catalogue-manifests";
-import { buildMediaSegment, parseFragmentedMp4, planSegments } from "./catalogue-mp4";
+import { buildMediaSegment, normalizeConstantFrameRate, parseFragmentedMp4, planSegments } from "./catalogue-mp4";
 import {
   DURATION_S,
   FPS,
@@ -144,9 +144,14 @@ async function packageMediaRendition(
   id: string,
 ): Promise<PackagedMediaRendition> {
   const parsed = parseFragmentedMp4(await readFile(mp4Path));
-  const { track, samples } = parsed;
+  const { track } = parsed;
+  let samples = parsed.samples;
   if ((kind === "video") !== (track.handler === "vide")) throw new Error(`${id}: unexpected track type ${track.handler}`);
-  if (kind === "video" && samples.length !== FRAME_COUNT) throw new Error(`${id}: ${samples.length} frames, expected ${FRAME_COUNT}`);
+  if (kind === "video") {
+    if (samples.length !== FRAME_COUNT) throw new Error(`${id}: ${samples.length} frames, expected ${FRAME_COUNT}`);
+    if (track.timescale % FPS !== 0) throw new Error(`${id}: timescale ${track.timescale} not a multiple of ${FPS}`);
+    samples = normalizeConstantFrameRate(samples, track.timescale / FPS);
+  }
   const segmentDuration = SEGMENT_SECONDS * track.timescale;
   const plans = planSegments(samples, segmentDuration, SEGMENT_COUNT, kind === "video");
   await mkdir(join(outDir, rel), { recursive: true });

@@ -258,7 +258,28 @@ export function parseFragmentedMp4(buf: Buffer): FragmentedMp4 {
     }
   }
   if (samples.length === 0) throw new Error("mp4: no samples");
-  return { source: buf, init: buf.subarray(ftyp.start, moov.start + moov.size), track, samples };
+  const init = Buffer.concat([buf.subarray(ftyp.start, ftyp.start + ftyp.size), stripEditLists(buf, moov)]);
+  return { source: buf, init, track, samples };
+}
+
+/**
+ * Copies `moov` without any trak/edts (edit lists). Some ffmpeg versions write an elst for the
+ * B-frame delay / AAC priming; we normalise timelines ourselves (presentation starts at 0),
+ * so an edit list would shift playback.
+ */
+function stripEditLists(buf: Buffer, moov: Box): Buffer {
+  const parts: Buffer[] = [];
+  for (const b of readBoxes(buf, body(moov), moov.start + moov.size)) {
+    if (b.type !== "trak") {
+      parts.push(buf.subarray(b.start, b.start + b.size));
+      continue;
+    }
+    const kids = readBoxes(buf, body(b), b.start + b.size)
+      .filter((k) => k.type !== "edts")
+      .map((k) => buf.subarray(k.start, k.start + k.size));
+    parts.push(box("trak", ...kids));
+  }
+  return box("moov", ...parts);
 }
 
 function box(type: string, ...payload: Buffer[]): Buffer {
@@ -355,6 +376,28 @@ export function buildMediaSegment(src: Buffer, trackId: number, sequenceNumber: 
     w += s.size;
   }
   return Buffer.concat([STYP, moof, mdat]);
+}
+
+/**
+ * Rewrites the timeline of a constant-frame-rate video track so that decode times are
+ * i*frameDuration and presentation times are (presentation rank)*frameDuration, i.e. the first
+ * frame is presented at 0 and B-frames get negative composition offsets (trun v1). This
+ * removes the B-frame delay without needing an edit list, and papers over differences between
+ * ffmpeg versions (the 2018 static build mangles the first sample's duration with
+ * -movflags negative_cts_offsets; without it, presentation starts at +2 frames and no elst is written).
+ */
+export function normalizeConstantFrameRate(samples: Sample[], frameDuration: number): Sample[] {
+  const order = samples
+    .map((s, i) => ({ i, pts: s.decodeTime + s.cto }))
+    .sort((a, b) => a.pts - b.pts || a.i - b.i);
+  const rank = new Array<number>(samples.length);
+  order.forEach((o, r) => (rank[o.i] = r));
+  return samples.map((s, i) => ({
+    ...s,
+    decodeTime: i * frameDuration,
+    duration: frameDuration,
+    cto: (rank[i] - i) * frameDuration,
+  }));
 }
 
 export interface SegmentPlan {

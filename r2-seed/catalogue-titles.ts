@@ -100,7 +100,7 @@ export const TITLES: TitleSpec[] = [
     description: "SMPTE HD colour bars with a bouncing test pattern and a running timecode.",
     releaseYear: 2023,
     sourceGraph:
-      `smptehdbars=s=${W}x${H}:r=${FPS}[bars];` +
+      `smptehdbars=s=${W}x${H}:r=${FPS},noise=c0s=14:allf=t+u[bars];` +
       `testsrc=s=256x144:r=${FPS}[box];` +
       `[bars][box]overlay=x='abs(mod(t*300\\,2*(W-w))-(W-w))':y='H*0.42':eval=frame[base]`,
     toneHz: 1000,
@@ -200,7 +200,7 @@ export function titleEncodeArgs(title: TitleSpec, outputs: EncodeOutputs, text: 
       "-sc_threshold", "0",
       "-x264-params", `keyint=${GOP_FRAMES}:min-keyint=${GOP_FRAMES}:scenecut=0:open-gop=0`,
       "-frames:v", String(FRAME_COUNT),
-      "-movflags", `${fragFlags}+negative_cts_offsets`,
+      "-movflags", fragFlags,
       "-f", "mp4",
       outputs.video[r.id],
     );

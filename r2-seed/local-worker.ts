@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+/** wrangler's CLI, run on the Node that runs us (Node 22 from the `node` dev dependency under npm scripts). */
+export const WRANGLER_JS = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+/** Runs a wrangler command to completion; rejects with its output when it fails. */
+export function wrangler(args: string[], opts: { quiet?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRANGLER_JS, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrangler ${args.join(" ")} exited ${code}:\n${out}`))));
+    if (!opts.quiet) child.stdout.pipe(process.stdout);
+  });
+}
+
+export interface LocalWorker {
+  url: string;
+  child: ChildProcess;
+  /** Everything wrangler printed, for diagnosing a failed start. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `wrangler dev` (workerd with local R2, D1 and Durable Objects) after applying the D1
+ * migrations to the same local state, and resolves once the Worker answers.
+ */
+export async function startLocalWorker(opts: {
+  port: number;
+  persistTo?: string;
+  vars?: Record<string, string>;
+  inheritOutput?: boolean;
+  timeoutMs?: number;
+}): Promise<LocalWorker> {
+  const persist = opts.persistTo ? ["--persist-to", opts.persistTo] : [];
+  await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { quiet: true });
+  const vars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const child = spawn(
+    process.execPath,
+    [WRANGLER_JS, "dev", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", ...persist, ...vars],
+    { cwd: PROJECT_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  child.stdout!.on("data", (d) => {
+    log += d;
+    if (opts.inheritOutput) process.stdout.write(d);
+  });
+  child.stderr!.on("data", (d) => {
+    log += d;
+    if (opts.inheritOutput) process.stderr.write(d);
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+      setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5000).unref();
+    });
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
+    try {
+      const res = await fetch(`${url}/`);
+      if (res.ok) return { url, child, log: () => log, stop };
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer on ${url} in time:\n${log}`);
+}

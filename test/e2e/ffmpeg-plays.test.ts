@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ffmpegPath, ffprobePath } from "../../r2-seed/ffmpeg-path";
+import { pressPlay, startLocalStack, type LocalStack } from "./local-stack";
+
+function run(bin: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Play {
+  sessionId: string;
+  hls: string;
+  dash: string;
+  ocas: Array<{ siteId: string; ocaId: string; tier: string; url: string }>;
+  renditions: { video: Array<{ id: string; height: number }>; audio: Array<{ id: string }>; subtitles: Array<{ id: string }> };
+}
+
+let stack: LocalStack;
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe("pressing play on the local Worker and playing with ffmpeg", () => {
+  it("steers a Lumen Fiber client in New York to its embedded OCA first", async () => {
+    const res = await pressPlay(stack, stack.catalogue.titles[0].id, "asn=64500;country=US;lat=40.71;lon=-74.0");
+    expect(res.status).toBe(200);
+    const play = (await res.json()) as Play;
+    expect(play.ocas.map((o) => `${o.siteId}/${o.ocaId}`)).toEqual(["lumen-nyc/lumen-nyc-1", "ixp-nyc/ixp-nyc-1", "origin/origin"]);
+    expect(play.hls.startsWith(play.ocas[0].url)).toBe(true);
+  });
+
+  it.each([0, 1, 2])("decodes every rendition of demo title %i from the hls URL without error", async (i) => {
+    const title = stack.catalogue.titles[i];
+    const play = (await (await pressPlay(stack, title.id, "asn=64500;country=US;lat=40.71;lon=-74.0")).json()) as Play;
+    const { code, stderr } = await run(ffmpegPath, ["-v", "error", "-i", play.hls, "-map", "0", "-f", "null", "-"]);
+    expect(stderr.trim()).toBe("");
+    expect(code).toBe(0);
+    // ffprobe sees every rendition of the ladder and both audio languages through the OCA.
+    const probe = await run(ffprobePath, ["-v", "error", "-show_entries", "stream=codec_type,height:stream_tags=language,variant_bitrate", "-of", "json", play.hls]);
+    expect(probe.code).toBe(0);
+    const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; height?: number }> }).streams;
+    const heights = new Set(streams.filter((s) => s.codec_type === "video").map((s) => s.height));
+    expect([...heights].sort((a, b) => a! - b!)).toEqual(title.renditions.filter((r) => r.kind === "video").map((r) => r.height).sort((a, b) => a! - b!));
+    expect(streams.filter((s) => s.codec_type === "audio").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("serves the DASH MPD, and every initialization segment it names, from the same OCA", async () => {
+    const play = (await (await pressPlay(stack, stack.catalogue.titles[0].id, "asn=64500;country=US;lat=40.71;lon=-74.0")).json()) as Play;
+    const res = await fetch(play.dash);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/dash+xml");
+    const mpd = await res.text();
+    expect(mpd).toMatch(/<MPD[\s>]/);
+    for (const r of play.renditions.video) expect(mpd).toContain(`id="${r.id}"`);
+    const inits = [...mpd.matchAll(/initialization="([^"]+)"/g)].map((m) => m[1]);
+    expect(inits.length).toBeGreaterThanOrEqual(play.renditions.video.length);
+    for (const init of inits) {
+      const url = new URL(init.replace(/\$RepresentationID\$/g, "x"), play.dash).href;
+      const seg = await fetch(url, { headers: { Range: "bytes=0-7" } });
+      expect(seg.status, url).toBe(206);
+      expect(new TextDecoder().decode((await seg.arrayBuffer()).slice(4, 8))).toMatch(/ftyp|styp/);
+    }
+  });
+
+  it("refuses a title not licensed in the client's country with 451", async () => {
+    const res = await pressPlay(stack, "signal-test", "asn=64520;country=DE;lat=52.52;lon=13.40");
+    expect(res.status).toBe(451);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("this title is not licensed in DE");
+  });
+});
