@@ -20,6 +20,8 @@ CREATE TABLE titles (
   duration_s REAL NOT NULL,
   -- Launch time (ms since epoch): before it the title is not playable anywhere.
   available_from INTEGER NOT NULL DEFAULT 0,
+  -- Complete copies needed in a region before the title is steered to there (NULL: the topology default).
+  live_min_copies INTEGER,
   updated_at INTEGER NOT NULL
 );
 
@@ -59,7 +61,8 @@ CREATE TABLE sessions (
   title_id TEXT NOT NULL,
   country TEXT,
   asn INTEGER,
-  first_site_id TEXT,
+  -- The site whose viewing history this session counts in (the client's nearest site of its ISP, else IXP).
+  home_site_id TEXT,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
@@ -81,4 +84,14 @@ CREATE TABLE oca_status (
   site_id TEXT NOT NULL,
   health TEXT NOT NULL,
   updated_at INTEGER NOT NULL
+);
+
+-- QoE and play events reported by clients (POST /v1/events); bytes also feed the site's viewing history.
+CREATE TABLE play_events (
+  session_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (session_id, seq)
 );

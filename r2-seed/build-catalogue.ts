@@ -11,12 +11,12 @@
  * the MPD are done here (see catalogue-mp4.ts) so the old 2018 npm ffmpeg works fine.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { meaningfulStderr, run, runChecked } from "./catalogue-exec";
+import { killActiveChildren, meaningfulStderr, run, runChecked } from "./catalogue-exec";
 import {
   dashMpd,
   masterPlaylist,
@@ -52,7 +52,7 @@ export interface BuildCatalogueOptions {
   /** rebuild even if a complete catalogue exists */
   force?: boolean;
   onProgress?: (msg: string) => void;
-  /** how many titles to encode at once (default env CATALOGUE_JOBS or 1; each ffmpeg already uses all cores) */
+  /** how many titles to encode at once (default env CATALOGUE_JOBS or 2) */
   concurrency?: number;
 }
 
@@ -319,6 +319,9 @@ async function buildTitle(
   };
 }
 
+/** Temp dirs of builds in progress in this process (removed on SIGINT/SIGTERM by the CLI). */
+const activeBuildRoots = new Set<string>();
+
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -365,6 +368,7 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
   const t0 = Date.now();
   const say = (m: string) => log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}`);
 
+  await cleanStaleBuildDirs(cacheDir);
   if (!opts.force) {
     const { catalogue, reason } = await loadCatalogueIfComplete(cacheDir);
     if (catalogue) {
@@ -378,12 +382,12 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
   say(`ffmpeg: ${ffmpegPath}`);
 
   await mkdir(dirname(cacheDir), { recursive: true });
-  await cleanStaleBuildDirs(cacheDir);
   const buildRoot = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   await mkdir(buildRoot, { recursive: true });
+  activeBuildRoots.add(buildRoot);
   try {
     const text = await detectDrawtext(say);
-    const concurrency = opts.concurrency ?? (Number(process.env.CATALOGUE_JOBS) || 1);
+    const concurrency = opts.concurrency ?? (Number(process.env.CATALOGUE_JOBS) || 2);
     const built = await mapLimit(TITLES, concurrency, (t) => buildTitle(t, buildRoot, text, say));
     await rm(join(buildRoot, "_work"), { recursive: true, force: true });
     const catalogue: Catalogue = { version: 1, builtAt: new Date().toISOString(), titles: built.map((b) => b.catalogueTitle) };
@@ -406,6 +410,8 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
   } catch (err) {
     await rm(buildRoot, { recursive: true, force: true }).catch(() => {});
     throw err;
+  } finally {
+    activeBuildRoots.delete(buildRoot);
   }
 }
 
@@ -441,6 +447,14 @@ if (isMain) {
     process.exit(2);
   }
   const cacheDir = catalogueDir();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      killActiveChildren();
+      for (const dir of activeBuildRoots) rmSync(dir, { recursive: true, force: true });
+      console.error(`\ninterrupted (${sig}); partial build removed`);
+      process.exit(130);
+    });
+  }
   try {
     const catalogue = await buildCatalogue({ cacheDir, force, onProgress: (m) => console.log(m) });
     printSummary(catalogue, cacheDir);

@@ -1,5 +1,5 @@
 /** Small child-process helper for running ffmpeg/ffprobe. */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 
 export interface RunResult {
   code: number | null;
@@ -15,9 +15,17 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+const activeChildren = new Set<ChildProcess>();
+
+/** Kills (SIGKILL) every ffmpeg/ffprobe started by run() that is still running. */
+export function killActiveChildren(): void {
+  for (const child of activeChildren) child.kill("SIGKILL");
+}
+
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
+    activeChildren.add(child);
     let stdout = "";
     let stderr = "";
     let pending = "";
@@ -44,10 +52,12 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
       timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
     }
     child.on("error", (err) => {
+      activeChildren.delete(child);
       if (timer) clearTimeout(timer);
       reject(new Error(`failed to start ${bin}: ${err.message}`));
     });
     child.on("close", (code, signal) => {
+      activeChildren.delete(child);
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });

@@ -173,7 +173,7 @@ export function titleEncodeArgs(title: TitleSpec, outputs: EncodeOutputs, text: 
   const graph = [title.sourceGraph, chain, ...branches].join(";");
 
   const args = ["-hide_banner", "-nostdin", "-y", "-v", "error", "-nostats", "-progress", "pipe:1"];
-  LANGUAGES.forEach((lang, i) => {
+  LANGUAGES.forEach((_, i) => {
     // en: steady tone with a beep every second; es: a higher tone with a double-pitch beep pattern
     const hz = i === 0 ? title.toneHz : title.toneHz * 1.5;
     const beep = i === 0 ? 2 : 4;

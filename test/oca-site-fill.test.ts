@@ -42,7 +42,7 @@ describe("the OcaSite Durable Object", () => {
     expect(res.results[0]).toMatchObject({ ok: true, bySource: { peer: fileCount(t), parent: 0, origin: 0 } });
     const s = await state("polder-ams");
     expect(s.ocas.map((o) => o.usedBytes)).toEqual([titleBytes(t), titleBytes(t)]);
-    expect(s.ocas[0].titles).toEqual([{ titleId: "fill-title", files: fileCount(t), bytes: titleBytes(t), readyFiles: fileCount(t), complete: true }]);
+    expect(s.ocas[0].titles).toEqual([{ titleId: "fill-title", files: fileCount(t), bytes: titleBytes(t), readyFiles: fileCount(t), complete: true, planned: false }]);
     expect(s.fills.bySource.peer.files).toBe(fileCount(t));
     expect(s.fills.bySource.origin.files).toBe(fileCount(t));
   });

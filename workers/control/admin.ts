@@ -171,6 +171,8 @@ const titleBody = z.object({
   releaseYear: z.number().int().min(1870).max(2200).optional(),
   durationS: z.number().positive().max(86400 * 2),
   availableFrom: z.iso.datetime().optional(),
+  /** Complete copies a region needs before its clients are steered to them (default: topology). */
+  liveMinCopies: z.number().int().min(0).max(100).optional(),
   renditions: z
     .array(
       z.object({
@@ -225,11 +227,12 @@ admin.put("/titles/:titleId", zValidator("json", titleBody, validationHook), asy
   const stmts = [
     db
       .prepare(
-        `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, release_year = excluded.release_year,
-           duration_s = excluded.duration_s, available_from = excluded.available_from, updated_at = excluded.updated_at`,
+           duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies,
+           updated_at = excluded.updated_at`,
       )
-      .bind(titleId, t.name, t.description, t.releaseYear ?? null, t.durationS, t.availableFrom ? Date.parse(t.availableFrom) : 0, now),
+      .bind(titleId, t.name, t.description, t.releaseYear ?? null, t.durationS, t.availableFrom ? Date.parse(t.availableFrom) : 0, t.liveMinCopies ?? null, now),
     db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM files WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),

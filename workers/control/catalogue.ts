@@ -7,6 +7,7 @@ export interface TitleRow {
   release_year: number | null;
   duration_s: number;
   available_from: number;
+  live_min_copies: number | null;
 }
 
 export interface RenditionRow {
@@ -47,7 +48,7 @@ export const codecFamily = (codec: string): string => codec.split(".")[0].toLowe
 /** Everything the play request needs, in one D1 round trip. */
 export async function loadPlayContext(db: D1Database, titleId: string, country: string | null, planId: string) {
   const [title, licence, plan, renditions, holders] = await db.batch([
-    db.prepare(`SELECT id, name, description, release_year, duration_s, available_from FROM titles WHERE id = ?`).bind(titleId),
+    db.prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies FROM titles WHERE id = ?`).bind(titleId),
     db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? AND country = ?`).bind(titleId, country ?? ""),
     db.prepare(`SELECT id, max_height, max_streams FROM plans WHERE id = ?`).bind(planId),
     db.prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),

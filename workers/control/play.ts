@@ -2,12 +2,13 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { topology } from "../shared/topology";
+import { findSite, topology } from "../shared/topology";
+import { dayNumber } from "../../fill/day";
 import { parseKeyRing, signUrlToken } from "../shared/url-token";
 import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
-import { rankOcas } from "./steering";
+import { homeSite, liveCandidates, rankOcas } from "./steering";
 import { validationHook } from "./validation";
 
 const playBody = z.object({
@@ -48,7 +49,8 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
     throw new ApiError(422, "no_playable_rendition", `no video rendition of ${titleId} fits codecs [${[...families].join(", ")}] at <= ${maxHeight}p`);
   }
 
-  const ranked = rankOcas(topology, geo, titleId, ctx.candidates);
+  const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
+  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, ctx.candidates, minCopies));
   const sessionId = crypto.randomUUID();
   const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
   const exp = Math.floor(now / 1000) + ttl;
@@ -56,11 +58,22 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
   const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
   const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
 
+  const home = homeSite(topology, geo);
   await c.env.DB.prepare(
-    `INSERT INTO sessions (id, member_id, title_id, country, asn, first_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sessions (id, member_id, title_id, country, asn, home_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(sessionId, member.id, titleId, geo.country, geo.asn, ocas[0].siteId, now, exp * 1000)
+    .bind(sessionId, member.id, titleId, geo.country, geo.asn, home, now, exp * 1000)
     .run();
+  // The play counts in the home site's viewing history, with what a full watch at the top allowed
+  // rung would cost until the client reports real bytes.
+  const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
+  const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+  const homeSpec = findSite(home)!;
+  c.executionCtx.waitUntil(
+    c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
+      .recordViews(dayNumber(now, homeSpec.timeZone), titleId, { plays: 1, estBytes })
+      .catch((err) => console.error("recordViews", err)),
+  );
 
   return c.json({
     sessionId,

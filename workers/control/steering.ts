@@ -80,3 +80,28 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
   out.push({ rank: out.length + 1, siteId: topo.origin.id, ocaId: topo.origin.id, tier: "origin", distanceKm: null });
   return out;
 }
+
+/**
+ * The site whose viewing history a client counts in: the nearest embedded site of its ISP, else
+ * the nearest IXP site. Counting by home (not by who served) lets a site learn demand for titles it
+ * does not hold yet.
+ */
+export function homeSite(topo: Topology, client: SteeringClient): string {
+  const isp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
+  const here = client.lat !== null && client.lon !== null ? { lat: client.lat, lon: client.lon } : null;
+  const pick = (sites: Topology["sites"]) =>
+    here ? [...sites].sort((a, b) => distanceKm(here, a) - distanceKm(here, b))[0] : [...sites].sort((a, b) => a.id.localeCompare(b.id))[0];
+  const own = isp ? topo.sites.filter((s) => s.tier === "embedded" && s.isp === isp.id) : [];
+  return (pick(own.length ? own : topo.sites.filter((s) => s.tier === "ixp")) ?? topo.sites[0]).id;
+}
+
+/**
+ * Liveness: a region's copies are steered to only once the title has at least `minCopies` complete
+ * copies there, so a region is not opened on one or two OCAs that would melt at launch.
+ */
+export function liveCandidates(topo: Topology, candidates: Candidate[], minCopies: number): Candidate[] {
+  const regionOf = new Map(topo.sites.map((s) => [s.id, s.region]));
+  const copies = new Map<string, number>();
+  for (const c of candidates) copies.set(regionOf.get(c.siteId) ?? "", (copies.get(regionOf.get(c.siteId) ?? "") ?? 0) + 1);
+  return candidates.filter((c) => (copies.get(regionOf.get(c.siteId) ?? "") ?? 0) >= minCopies);
+}

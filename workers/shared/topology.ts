@@ -18,10 +18,23 @@ export interface SiteSpec {
   isp?: string;
   /** Parent IXP site (embedded sites only); IXP sites fall back to origin. */
   parent?: string;
+  /** Country the site serves (ISO 3166 alpha-2): it fills only titles licensed there. */
+  country: string;
   lat: number;
   lon: number;
   timeZone: string;
+  /** Local fill window, hours [start, end) in the site's time zone; default from topology.fill. */
+  fillWindow?: { startHour: number; endHour: number };
   ocas: OcaSpec[];
+}
+
+export interface FillDefaults {
+  windowStartHour: number;
+  windowEndHour: number;
+  /** Bytes per second one OCA may spend on filling. */
+  ocaFillRateBps: number;
+  /** Complete copies a title needs in a region before steering sends that region's clients to them. */
+  liveMinCopies: number;
 }
 
 export interface Topology {
@@ -29,6 +42,7 @@ export interface Topology {
   regions: Array<{ id: string; name: string; bucket: string }>;
   isps: Array<{ id: string; name: string; asns: number[] }>;
   sites: SiteSpec[];
+  fill: FillDefaults;
 }
 
 /** The demo topology bundled with the Worker (config/topology.json). */
@@ -68,4 +82,16 @@ export function parentChain(site: SiteSpec): SiteSpec[] {
     cur = cur.parent ? sitesById.get(cur.parent) : undefined;
   }
   return chain;
+}
+
+/** A site's fill window in local hours. */
+export function fillWindow(site: SiteSpec): { startHour: number; endHour: number } {
+  return site.fillWindow ?? { startHour: topology.fill.windowStartHour, endHour: topology.fill.windowEndHour };
+}
+
+/** The sites whose history forms a site's region: an IXP site and its embedded children. */
+export function regionGroup(site: SiteSpec): SiteSpec[] {
+  const root = site.tier === "ixp" ? site : site.parent ? sitesById.get(site.parent) : undefined;
+  if (!root) return [site];
+  return topology.sites.filter((s) => s.id === root.id || s.parent === root.id);
 }

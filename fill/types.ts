@@ -1,0 +1,88 @@
+/**
+ * Types shared by the predictor, the planner, the Worker's cron/Durable Objects and the simulator.
+ * Pure data: no Worker-only or Node-only dependency.
+ */
+
+/** Days are whole days since the Unix epoch in the site's local calendar (see dayNumber()). */
+export type DayNumber = number;
+
+export interface PredictParams {
+  /** Exponential smoothing of the level (0..1). */
+  alpha: number;
+  /** Smoothing of the trend (0..1). */
+  beta: number;
+  /** Smoothing of the day-of-week factors (0..1). */
+  gamma: number;
+  /** Below this many bytes of local history over the window, local history is "thin" and blends with regional. */
+  thinBytes: number;
+  /** Days of history used (at least 7). */
+  windowDays: number;
+}
+
+export interface PredictInput {
+  /** The day being predicted (tomorrow). */
+  targetDay: DayNumber;
+  /** This site's bytes served per title per day, for days targetDay-windowDays .. targetDay-1 (oldest first). */
+  local: Record<string, number[]>;
+  /** The region's bytes (sum over the sites of the region, this one included), same days. */
+  regional: Record<string, number[]>;
+  /** Size in bytes of each title's files (popularity = bytes streamed / size). */
+  titleBytes: Record<string, number>;
+  /** Titles launching on or before targetDay with little or no history. */
+  releases: Array<{ titleId: string; launchDay: DayNumber }>;
+  params?: Partial<PredictParams>;
+}
+
+export interface Prediction {
+  titleId: string;
+  /** Predicted bytes this site will serve of the title on targetDay. */
+  bytes: number;
+  /** bytes / title size: Open Connect's popularity. */
+  popularity: number;
+  /** What the prediction rests on. */
+  basis: "local" | "blend" | "regional" | "release";
+}
+
+export interface PlanOca {
+  id: string;
+  capacityBytes: number;
+  throughputBps: number;
+}
+
+export interface PlanTitle {
+  titleId: string;
+  /** Bytes of the title's files (what one copy costs). */
+  bytes: number;
+  /** Predicted bytes served tomorrow at this site. */
+  predictedBytes: number;
+  /** Predicted peak egress of the title at this site, bits/s (drives the replica count). */
+  peakBps: number;
+}
+
+export interface PlanParams {
+  /** A held title is replaced only if the newcomer's value per byte beats it by this factor (hysteresis). */
+  keepFactor: number;
+  /** Fraction of an OCA's throughput the planner may commit to peak demand. */
+  throughputHeadroom: number;
+}
+
+export interface PlanInput {
+  ocas: PlanOca[];
+  titles: PlanTitle[];
+  /** What each OCA holds now (ocaId -> titleIds). */
+  current: Record<string, string[]>;
+  params?: Partial<PlanParams>;
+}
+
+export interface SitePlan {
+  /** What each OCA should hold after the fill (ocaId -> titleIds). */
+  byOca: Record<string, string[]>;
+  /** Copies per title. */
+  replicas: Record<string, number>;
+  adds: Array<{ ocaId: string; titleId: string }>;
+  removes: Array<{ ocaId: string; titleId: string }>;
+  /** Bytes per OCA under the plan. */
+  usedBytes: Record<string, number>;
+  /** Sum of predicted bytes of the titles the plan holds (at least one copy). */
+  coveredBytes: number;
+}
