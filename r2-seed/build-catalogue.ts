@@ -394,6 +394,15 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
     // catalogue.json is written last: a directory without it is never considered complete.
     await writeFile(join(buildRoot, CATALOGUE_FILE), JSON.stringify(catalogue, null, 2) + "\n");
 
+    if (!opts.force) {
+      // Another process may have completed the same build meanwhile: keep theirs.
+      const other = await loadCatalogueIfComplete(cacheDir);
+      if (other.catalogue) {
+        await rm(buildRoot, { recursive: true, force: true });
+        say(`a complete catalogue appeared in ${cacheDir} meanwhile (built ${other.catalogue.builtAt}); using it`);
+        return other.catalogue;
+      }
+    }
     // Swap into place: old -> .old-*, new -> cacheDir, then delete old.
     let old: string | null = null;
     if (existsSync(cacheDir)) {

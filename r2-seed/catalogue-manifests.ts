@@ -134,7 +134,7 @@ export function masterPlaylist(
   const audioCodec = audio[0]?.codec;
   const audioPeak = Math.max(0, ...audio.map((a) => a.peakBandwidth));
   const audioAvg = Math.max(0, ...audio.map((a) => a.averageBandwidth));
-  for (const v of [...video].sort((a, b) => a.peakBandwidth - b.peakBandwidth)) {
+  for (const v of [...video].sort((a, b) => (a.height ?? 0) - (b.height ?? 0))) {
     const codecs = [v.codec, audioCodec].filter(Boolean).join(",");
     // Attribute list on ONE line, immediately followed by its URI line (the CDN removes
     // variants above a height cap by deleting this pair of lines).
