@@ -46,6 +46,19 @@ export type FillResult =
   | { ok: true; ocaId: string; titleId: string; copied: number; skipped: number; bytes: number; bySource: BySource<number> }
   | { ok: false; ocaId: string; titleId: string; code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed"; message: string };
 
+/** What a fill cycle decided, kept for operators. */
+export interface CycleFigures {
+  at: string;
+  targetDay: number;
+  predictedBytes: number;
+  coveredBytes: number;
+  replicas: Record<string, number>;
+  adds: number;
+  removes: number;
+  usedBytes: Record<string, number>;
+  predictions: Array<{ titleId: string; bytes: number; popularity: number; basis: string }>;
+}
+
 /** A plan for the site made by the fill cycle (fill/plan.ts), applied by the site itself. */
 export interface ApplyPlanInput {
   /** Local day the plan is for (the cycle runs once per day per site). */
@@ -58,7 +71,7 @@ export interface ApplyPlanInput {
   peerWaitMs: number;
   parentWaitMs: number;
   /** Figures of the cycle, kept for operators. */
-  cycle: Record<string, unknown>;
+  cycle: CycleFigures;
 }
 
 const TICK_MS = 1_000;
@@ -313,7 +326,7 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** The last cycle's figures and predictions, for operators. */
-  async lastCycle(): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: Record<string, unknown> | null; progress: FillProgress }> {
+  async lastCycle(): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: CycleFigures | null; progress: FillProgress }> {
     const plan: Record<string, string[]> = {};
     for (const r of this.sql.exec<{ oca_id: string; title_id: string }>(`SELECT oca_id, title_id FROM plan ORDER BY oca_id, title_id`).toArray()) {
       (plan[r.oca_id] ??= []).push(r.title_id);
@@ -485,8 +498,10 @@ export class OcaSite extends DurableObject<Env> {
       .toArray()
       .find((r) => this.health(r.oca_id) !== "failed");
     if (peer) return { source: "peer", bucket: this.bucket(), key: ocaKey(site.id, peer.oca_id, titleId, file.path) };
+    // Of the OCAs still filling a file, the first by id fetches it from upstream and the rest wait for
+    // it, so a popular file crosses the parent link once per site, and two peers never wait on each other.
     const peerFilling =
-      this.sql.exec(`SELECT 1 FROM fill_tasks WHERE title_id = ? AND path = ? AND oca_id != ? LIMIT 1`, titleId, file.path, ocaId).toArray().length > 0;
+      this.sql.exec(`SELECT 1 FROM fill_tasks WHERE title_id = ? AND path = ? AND oca_id < ? LIMIT 1`, titleId, file.path, ocaId).toArray().length > 0;
     if (peerFilling && w.age < w.peerWait) return "wait";
     for (const parent of parentChain(site)) {
       let info = w.parentCache.get(parent.id);

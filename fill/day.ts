@@ -1,30 +1,54 @@
-/** Local calendar days and hours of a site, via Intl (works in the Worker and in Node). */
+/**
+ * Calendar days and hours in a site's local time zone. Sites count their viewing history per local
+ * day and fill in a local off-peak window, so "day" always means the site's calendar, not UTC's.
+ * Pure: only Intl, which both workerd and Node provide.
+ */
+import type { DayNumber } from "./types";
 
+const MS_PER_DAY = 86_400_000;
+
+// Building an Intl.DateTimeFormat is costly; the cron and the simulator ask for few zones many times.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function parts(ms: number, timeZone: string): { y: number; m: number; d: number; h: number } {
+function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", hourCycle: "h23" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      hourCycle: "h23",
+    });
     formatters.set(timeZone, f);
   }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(new Date(ms))) if (x.type !== "literal") p[x.type] = Number(x.value);
-  return { y: p.year, m: p.month, d: p.day, h: p.hour };
+  return f;
 }
 
-/** Whole days since the Unix epoch in the local calendar of `timeZone`. */
-export function dayNumber(ms: number, timeZone: string): number {
-  const { y, m, d } = parts(ms, timeZone);
-  return Math.floor(Date.UTC(y, m - 1, d) / 86_400_000);
+function localParts(ms: number, timeZone: string): { year: number; month: number; day: number; hour: number } {
+  const out = { year: 0, month: 0, day: 0, hour: 0 };
+  for (const p of formatter(timeZone).formatToParts(ms)) {
+    if (p.type === "year" || p.type === "month" || p.type === "day" || p.type === "hour") out[p.type] = Number(p.value);
+  }
+  return out;
 }
 
-/** Local hour (0-23) in `timeZone`. */
+/**
+ * Whole days since 1970-01-01 in the local calendar of `timeZone` (an IANA name such as
+ * "Europe/Berlin"): two instants on the same local date give the same number, across DST changes.
+ */
+export function dayNumber(ms: number, timeZone: string): DayNumber {
+  const { year, month, day } = localParts(ms, timeZone);
+  return Math.floor(Date.UTC(year, month - 1, day) / MS_PER_DAY);
+}
+
+/** Local hour of the day (0-23) at instant `ms` in `timeZone`: for testing whether a fill window is open. */
 export function localHour(ms: number, timeZone: string): number {
-  return parts(ms, timeZone).h;
+  return localParts(ms, timeZone).hour % 24;
 }
 
-/** Day of week of a day number (0 = Sunday). */
-export function dayOfWeek(day: number): number {
-  return (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+/** Day of the week of a day number: 0 = Sunday … 6 = Saturday (day 0, 1970-01-01, was a Thursday). */
+export function dayOfWeek(day: DayNumber): number {
+  return (((day + 4) % 7) + 7) % 7;
 }

@@ -88,10 +88,12 @@ CREATE TABLE oca_status (
 
 -- QoE and play events reported by clients (POST /v1/events); bytes also feed the site's viewing history.
 CREATE TABLE play_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   session_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
+  title_id TEXT NOT NULL,
+  home_site_id TEXT,
   type TEXT NOT NULL,
   at INTEGER NOT NULL,
-  data TEXT NOT NULL,
-  PRIMARY KEY (session_id, seq)
+  data TEXT NOT NULL
 );
+CREATE INDEX play_events_by_session ON play_events (session_id);

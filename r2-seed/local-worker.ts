@@ -68,6 +68,11 @@ export async function startLocalWorker(opts: {
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
+    // wrangler dev keeps watching after a build error; fail fast instead of waiting out the timeout.
+    if (/\[ERROR\]/.test(log) && /Could not resolve|Build failed|error TS/.test(log)) {
+      await stop();
+      throw new Error(`wrangler dev could not build the Worker:\n${log}`);
+    }
     try {
       const res = await fetch(`${url}/`);
       if (res.ok) return { url, child, log: () => log, stop };

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { control } from "./control/app";
 import { edge } from "./edge/app";
+import { runScheduledFill } from "./control/fill-cycle";
 import { ApiError, errorResponse } from "./shared/errors";
 
 export { OcaSite } from "../durable-objects/oca-site";
@@ -14,4 +15,12 @@ app.onError((err) => errorResponse(err));
 
 export default {
   fetch: app.fetch,
+  /** Hourly: sites whose local fill window is open plan tomorrow and start filling. */
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(
+      runScheduledFill(env, controller.scheduledTime).then((reports) =>
+        console.log(JSON.stringify({ cron: controller.cron, ran: reports.filter((r) => r.ran).map((r) => r.siteId) })),
+      ),
+    );
+  },
 } satisfies ExportedHandler<Env>;

@@ -6,6 +6,8 @@ import { ApiError } from "../shared/errors";
 import { isSafeFilePath, isSafeSegment, originKey } from "../shared/file-keys";
 import { findOca, findSite, topology } from "../shared/topology";
 import { validationHook } from "./validation";
+import { predictionsFor, runFillCycle } from "./fill-cycle";
+import { dayNumber } from "../../fill/day";
 
 type AdminEnv = { Bindings: Env };
 
@@ -77,6 +79,43 @@ admin.post("/sites/:siteId/ocas/:ocaId/health", zValidator("json", healthBody, v
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
   await siteStub(c.env, siteId).setHealth(ocaId, c.req.valid("json").health);
   return c.json({ siteId, ocaId, health: c.req.valid("json").health });
+});
+
+const cycleBody = z
+  .object({
+    fillRateBps: z.number().positive().max(1e12).optional(),
+    peerWaitMs: z.number().int().min(0).max(86_400_000).optional(),
+    parentWaitMs: z.number().int().min(0).max(86_400_000).optional(),
+  })
+  .default({});
+
+/** Runs a site's fill cycle now (predict, plan, queue), whatever the hour. */
+admin.post("/sites/:siteId/fill-cycle", zValidator("json", cycleBody, validationHook), async (c) => {
+  const siteId = c.req.param("siteId");
+  requireSite(siteId);
+  return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...c.req.valid("json"), force: true }));
+});
+
+/** The site's current plan, the last cycle's figures and fill progress (files and bytes by source). */
+admin.get("/sites/:siteId/plan", async (c) => {
+  const siteId = c.req.param("siteId");
+  requireSite(siteId);
+  return c.json({ siteId, ...(await siteStub(c.env, siteId).lastCycle()) });
+});
+
+/** Tomorrow's predicted demand per title for the site, computed now from its and its region's history. */
+admin.get("/sites/:siteId/predictions", async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const { targetDay, predictions } = await predictionsFor(c.env, site, Date.now());
+  return c.json({ siteId: site.id, targetDay, predictions });
+});
+
+/** The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days. */
+admin.get("/sites/:siteId/views", async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const days = Math.min(90, Math.max(1, Number(c.req.query("days") ?? 14) || 14));
+  const today = dayNumber(Date.now(), site.timeZone);
+  return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
 });
 
 const capacityBody = z.object({ capacityBytes: z.number().int().nonnegative().max(1e15).nullable() });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { admin } from "./admin";
 import { dev } from "./dev";
+import { events } from "./events";
 import { play } from "./play";
 import { titles } from "./titles";
 
@@ -10,10 +11,11 @@ export const control = new Hono<{ Bindings: Env }>();
 control.get("/", (c) =>
   c.json({
     name: "edge-video-cdn",
-    endpoints: ["GET /v1/titles", "POST /v1/play", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
+    endpoints: ["GET /v1/titles", "POST /v1/play", "POST /v1/events", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
   }),
 );
 control.route("/v1/titles", titles);
 control.route("/v1/play", play);
+control.route("/v1/events", events);
 control.route("/v1/dev", dev);
 control.route("/admin", admin);

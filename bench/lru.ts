@@ -1,0 +1,36 @@
+/**
+ * A byte-capacity LRU cache of whole titles, the reactive baseline: a miss is served from upstream
+ * and the title is filled into the cache at once, evicting the least recently used titles.
+ */
+export class LruCache {
+  /** Title index -> bytes, in recency order (a Map iterates in insertion order). */
+  private readonly entries = new Map<number, number>();
+  private used = 0;
+  evictions = 0;
+  filledBytes = 0;
+
+  constructor(readonly capacityBytes: number) {}
+
+  /** True (and marks it most recent) if the title is cached. */
+  hit(title: number): boolean {
+    const size = this.entries.get(title);
+    if (size === undefined) return false;
+    this.entries.delete(title);
+    this.entries.set(title, size);
+    return true;
+  }
+
+  /** Fills a title after a miss, evicting least recently used titles until it fits. */
+  fill(title: number, size: number): void {
+    if (size > this.capacityBytes || this.entries.has(title)) return;
+    while (this.used + size > this.capacityBytes) {
+      const [oldest, bytes] = this.entries.entries().next().value as [number, number];
+      this.entries.delete(oldest);
+      this.used -= bytes;
+      this.evictions++;
+    }
+    this.entries.set(title, size);
+    this.used += size;
+    this.filledBytes += size;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The simulated world shared by every policy: configuration, trace, topology, catalogue index and
+ * the viewing history each site has recorded so far (what the Worker's site Durable Objects count).
+ */
+import { rendezvousScore } from "../fill/hash";
+import type { PlanParams, PredictParams } from "../fill/types";
+import type { PolicyName } from "./metrics";
+import { buildTopology, type SimSite, type SimTopology } from "./topology";
+import { DEFAULT_TRACE, PEAK_HOUR_SHARE, Trace, type SiteDay } from "./trace";
+
+export interface SimConfig {
+  seed: number;
+  /** Measured days, after `warmup` days that fill caches and history. */
+  days: number;
+  warmup: number;
+  titles: number;
+  alpha: number;
+  /** Embedded site capacity as a fraction of catalogue bytes. */
+  capacityFraction: number;
+  /** IXP site capacity as a fraction of catalogue bytes. */
+  ixpFraction: number;
+  /** Bits/s one OCA may spend on filling, and the nightly fill window's length. */
+  fillRateBps: number;
+  fillWindowHours: number;
+  sessionsPerSite: number;
+  /**
+   * Where an embedded site's miss goes: "steering" = its parent IXP site, else any other IXP site
+   * holding the title (steering ranks all IXP sites by distance), else origin; IXP sites then share
+   * the catalogue between them. "parent" = its parent IXP site, else origin.
+   */
+  fallback: "steering" | "parent";
+  predict?: Partial<PredictParams>;
+  plan?: Partial<PlanParams>;
+  policies: PolicyName[];
+}
+
+/** 2026-01-05, a Monday. */
+export const START_DAY = Date.UTC(2026, 0, 5) / 86_400_000;
+
+export class World {
+  readonly cfg: SimConfig;
+  readonly trace: Trace;
+  readonly topo: SimTopology;
+  readonly startDay: number;
+  readonly titleIds: string[];
+  readonly sizes: Float64Array;
+  readonly titleBytes: Record<string, number>;
+  readonly siteById: Map<string, SimSite>;
+  /** Bytes per title per day, per embedded site (what its DO records). */
+  readonly history = new Map<string, Float64Array[]>();
+  /** The same summed over an IXP site's children: the region a child borrows from. */
+  readonly groupHistory = new Map<string, Float64Array[]>();
+  /** IXP site that keeps each title's catalogue copy ("steering" fallback). */
+  readonly home: string[];
+
+  constructor(cfg: SimConfig) {
+    this.cfg = cfg;
+    this.startDay = START_DAY - cfg.warmup;
+    this.trace = new Trace({ ...DEFAULT_TRACE, seed: cfg.seed, titles: cfg.titles, alpha: cfg.alpha, days: cfg.warmup + cfg.days, startDay: this.startDay });
+    this.topo = buildTopology({
+      seed: cfg.seed,
+      catalogueBytes: this.trace.catalogueBytes,
+      embeddedFraction: cfg.capacityFraction,
+      ixpFraction: cfg.ixpFraction,
+      sessionsPerSite: cfg.sessionsPerSite,
+      peakBpsPerSession: (this.trace.meanSessionBytes * 8 * PEAK_HOUR_SHARE) / 3600,
+    });
+    this.titleIds = this.trace.titles.map((t) => t.id);
+    this.sizes = Float64Array.from(this.trace.titles, (t) => t.bytes);
+    this.titleBytes = Object.fromEntries(this.trace.titles.map((t) => [t.id, t.bytes]));
+    this.siteById = new Map(this.topo.sites.map((s) => [s.id, s]));
+    for (const s of this.topo.embedded) this.history.set(s.id, []);
+    for (const s of this.topo.ixps) this.groupHistory.set(s.id, []);
+    // Rendezvous over IXP sites (equal capacity): each holds about 1/4 of the catalogue as its share.
+    const ixpIds = this.topo.ixps.map((s) => s.id);
+    this.home = this.titleIds.map((id) => ixpIds.reduce((best, x) => (rendezvousScore(id, x) > rendezvousScore(id, best) ? x : best)));
+  }
+
+  get totalDays(): number {
+    return this.cfg.warmup + this.cfg.days;
+  }
+
+  /** Calendar date of simulated day k. */
+  date(k: number): string {
+    return new Date((this.startDay + k) * 86_400_000).toISOString().slice(0, 10);
+  }
+
+  /** Whether title i can be played on day k (launched). */
+  released(i: number, k: number): boolean {
+    const launch = this.trace.titles[i].launchDay;
+    return launch === null || launch <= this.startDay + k;
+  }
+
+  /** Records day k's demand as history. */
+  record(k: number, demand: Map<string, SiteDay>): void {
+    for (const [ixp, kids] of this.topo.children) {
+      const group = new Float64Array(this.titleIds.length);
+      for (const kid of kids) {
+        const per = demand.get(kid.id)!.perTitle;
+        this.history.get(kid.id)![k] = per;
+        for (let i = 0; i < per.length; i++) group[i] += per[i];
+      }
+      this.groupHistory.get(ixp)![k] = group;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The fill plan of one site: which titles each OCA should hold tomorrow. Greedy by predicted bytes
+ * per stored byte (the knapsack heuristic, near-optimal when titles are small against an OCA), with
+ * popular titles copied onto more OCAs so their peak egress fits the OCAs' throughput, copies placed
+ * by rendezvous hashing (as steering orders OCAs), and hysteresis so that tomorrow's plan keeps
+ * today's copies unless a newcomer is clearly better. Capacity is never exceeded. Deterministic.
+ * Pure: no Worker-only or Node-only dependency.
+ */
+import { rendezvousOrder } from "./hash";
+import type { PlanInput, PlanParams, PlanTitle, SitePlan } from "./types";
+
+/** Tuned on the offload benchmark (bench/offload.ts). */
+export const DEFAULT_PLAN_PARAMS: PlanParams = {
+  keepFactor: 1.25,
+  throughputHeadroom: 0.8,
+};
+
+/** One copy of a title that the planner may place. */
+interface Copy {
+  title: PlanTitle;
+  /** Rendezvous order of the site's OCAs for this title. */
+  order: string[];
+  /** Copy index (0 = first copy). */
+  index: number;
+  /** The OCA that holds this copy today, if any. */
+  heldOn?: string;
+  /** Predicted bytes served per stored byte, boosted by keepFactor when held. */
+  key: number;
+  /** Peak bits/s this copy is expected to carry. */
+  load: number;
+}
+
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Copies a title needs so that its predicted peak egress fits the OCAs' committed throughput
+ * (throughputBps × headroom), counted over the OCAs in the title's rendezvous order: at least 1,
+ * at most one per OCA.
+ */
+export function replicasFor(peakBps: number, budgetsInOrder: readonly number[]): number {
+  let covered = 0;
+  for (let r = 1; r <= budgetsInOrder.length; r++) {
+    covered += budgetsInOrder[r - 1];
+    if (covered >= peakBps) return r;
+  }
+  return Math.max(1, budgetsInOrder.length);
+}
+
+/**
+ * Plans one site's fill. Titles not in `input.titles` (size unknown) and OCAs not in `input.ocas`
+ * are dropped from the plan, and appear in `removes`. Titles predicted at zero are kept where held
+ * if room is left over, never added.
+ */
+export function planSite(input: PlanInput): SitePlan {
+  const p: PlanParams = { ...DEFAULT_PLAN_PARAMS, ...input.params };
+  const ocas = [...input.ocas].sort((a, b) => byId(a.id, b.id));
+  const ocaIds = ocas.map((o) => o.id);
+  const ocaById = new Map(ocas.map((o) => [o.id, o]));
+  const budget = new Map(ocas.map((o) => [o.id, Math.max(0, o.throughputBps) * p.throughputHeadroom]));
+
+  const titles = new Map<string, PlanTitle>();
+  for (const t of input.titles) if (t.bytes > 0 && !titles.has(t.titleId)) titles.set(t.titleId, t);
+
+  const heldOn = new Map<string, Set<string>>();
+  for (const [ocaId, held] of Object.entries(input.current)) {
+    if (!ocaById.has(ocaId)) continue;
+    for (const titleId of held) {
+      if (!titles.has(titleId)) continue;
+      let s = heldOn.get(titleId);
+      if (!s) heldOn.set(titleId, (s = new Set()));
+      s.add(ocaId);
+    }
+  }
+
+  // Every copy the site could want, valued by predicted bytes served per stored byte. A title that
+  // needs r copies serves 1/r of its demand per copy (each carries a 1/r share of its peak).
+  const copies: Copy[] = [];
+  for (const title of titles.values()) {
+    const predicted = Number.isFinite(title.predictedBytes) ? Math.max(0, title.predictedBytes) : 0;
+    const held = heldOn.get(title.titleId);
+    if (predicted <= 0 && !held) continue;
+    const order = rendezvousOrder(title.titleId, ocaIds);
+    const peak = Number.isFinite(title.peakBps) ? Math.max(0, title.peakBps) : 0;
+    const r = replicasFor(peak, order.map((id) => budget.get(id)!));
+    const density = predicted / r / title.bytes;
+    // Held copies first, in rendezvous order, so the copies kept are the ones steering prefers.
+    const heldInOrder = held ? order.filter((id) => held.has(id)).slice(0, r) : [];
+    const wanted = predicted > 0 ? r : heldInOrder.length;
+    for (let index = 0; index < wanted; index++) {
+      const on = heldInOrder[index];
+      copies.push({ title, order, index, heldOn: on, key: on ? density * p.keepFactor : density, load: peak / r });
+    }
+  }
+  copies.sort((a, b) => b.key - a.key || byId(a.title.titleId, b.title.titleId) || a.index - b.index);
+
+  const free = new Map(ocas.map((o) => [o.id, Math.max(0, o.capacityBytes)]));
+  const load = new Map(ocaIds.map((id) => [id, 0]));
+  const placed = new Map<string, Set<string>>(ocaIds.map((id) => [id, new Set()]));
+  const replicas: Record<string, number> = {};
+  let largestFree = Math.max(0, ...free.values());
+
+  const place = (copy: Copy, ocaId: string) => {
+    const size = copy.title.bytes;
+    free.set(ocaId, free.get(ocaId)! - size);
+    load.set(ocaId, load.get(ocaId)! + copy.load);
+    placed.get(ocaId)!.add(copy.title.titleId);
+    replicas[copy.title.titleId] = (replicas[copy.title.titleId] ?? 0) + 1;
+    largestFree = Math.max(0, ...free.values());
+  };
+
+  for (const copy of copies) {
+    const size = copy.title.bytes;
+    if (size > largestFree) continue;
+    const id = copy.title.titleId;
+    const fits = (ocaId: string) => free.get(ocaId)! >= size && !placed.get(ocaId)!.has(id);
+    if (copy.heldOn && fits(copy.heldOn)) {
+      place(copy, copy.heldOn);
+      continue;
+    }
+    if (!(copy.title.predictedBytes > 0)) continue; // moving a copy nobody will watch is a wasted fill
+    // Rendezvous order, skipping OCAs that are full or whose peak throughput is already committed;
+    // if every OCA with room is committed, room still beats not holding the title at all.
+    const target =
+      copy.order.find((o) => fits(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find((o) => fits(o));
+    if (target) place(copy, target);
+  }
+
+  return summarise(input, ocaIds, placed, replicas, titles);
+}
+
+function summarise(
+  input: PlanInput,
+  ocaIds: string[],
+  placed: Map<string, Set<string>>,
+  replicas: Record<string, number>,
+  titles: Map<string, PlanTitle>,
+): SitePlan {
+  const byOca: Record<string, string[]> = {};
+  const usedBytes: Record<string, number> = {};
+  const adds: SitePlan["adds"] = [];
+  const removes: SitePlan["removes"] = [];
+  for (const ocaId of ocaIds) {
+    const ids = [...placed.get(ocaId)!].sort(byId);
+    byOca[ocaId] = ids;
+    usedBytes[ocaId] = ids.reduce((s, id) => s + titles.get(id)!.bytes, 0);
+    const now = new Set(input.current[ocaId] ?? []);
+    for (const id of ids) if (!now.has(id)) adds.push({ ocaId, titleId: id });
+  }
+  for (const ocaId of Object.keys(input.current).sort(byId)) {
+    const keep = placed.get(ocaId);
+    for (const id of [...new Set(input.current[ocaId])].sort(byId)) if (!keep?.has(id)) removes.push({ ocaId, titleId: id });
+  }
+  let coveredBytes = 0;
+  for (const id of Object.keys(replicas)) {
+    const predicted = titles.get(id)!.predictedBytes;
+    if (Number.isFinite(predicted) && predicted > 0) coveredBytes += predicted;
+  }
+  const sortedReplicas: Record<string, number> = {};
+  for (const id of Object.keys(replicas).sort(byId)) sortedReplicas[id] = replicas[id];
+  return { byOca, replicas: sortedReplicas, adds, removes, usedBytes, coveredBytes };
+}

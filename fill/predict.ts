@@ -1,0 +1,203 @@
+/**
+ * Tomorrow's demand per title for one site: smoothed local history (level + trend, with the site's
+ * day-of-week factor), blended with the region's history scaled by the site's share where the
+ * local history is thin, and launch-aware for titles on the release schedule. Run by the Worker's
+ * cron and by the simulator alike: pure, no Worker-only or Node-only dependency.
+ */
+import { dayOfWeek } from "./day";
+import { launchCurve } from "./launch";
+import { deseasonalise, holtNext, weeklyFactors, type Smoothing } from "./smooth";
+import type { DayNumber, PredictInput, PredictParams, Prediction } from "./types";
+
+/** Tuned on the offload benchmark (bench/offload.ts). */
+export const DEFAULT_PREDICT_PARAMS: PredictParams = {
+  alpha: 0.3,
+  beta: 0.05,
+  gamma: 0.2,
+  thinBytes: 200e9,
+  windowDays: 14,
+};
+
+/** Titles launched at most this many days before the target day are projected along the launch curve. */
+export const LAUNCH_RAMP_DAYS = 7;
+/** A launch with no curve yet is assumed as popular as the mean of the region's top this-many titles. */
+export const RELEASE_PEER_TITLES = 10;
+/** Latest days whose observations are projected along the launch curve (and averaged). */
+const PROJECTED_DAYS = 3;
+
+interface Context {
+  p: PredictParams;
+  targetDay: DayNumber;
+  firstDay: DayNumber;
+  days: number;
+  local: Map<string, number[]>;
+  regional: Map<string, number[]>;
+  localFactors: number[];
+  regionalFactors: number[];
+  /** This site's share of the region's bytes over the window. */
+  share: number;
+  titleBytes: Readonly<Record<string, number>>;
+}
+
+/** The last `days` values of a series, zero-padded at the front (series end on targetDay - 1). */
+function window(series: readonly number[] | undefined, days: number): number[] {
+  const out = new Array<number>(days).fill(0);
+  if (!series) return out;
+  const n = Math.min(days, series.length);
+  for (let i = 0; i < n; i++) {
+    const v = series[series.length - n + i];
+    out[days - n + i] = Number.isFinite(v) && v > 0 ? v : 0;
+  }
+  return out;
+}
+
+function totals(byTitle: Map<string, number[]>, days: number): number[] {
+  const t = new Array<number>(days).fill(0);
+  for (const s of byTitle.values()) for (let i = 0; i < days; i++) t[i] += s[i];
+  return t;
+}
+
+const sum = (xs: readonly number[], from = 0): number => {
+  let s = 0;
+  for (let i = from; i < xs.length; i++) s += xs[i];
+  return s;
+};
+
+/** Local weight of a title with `localBytes` of history: 1 at thinBytes and above, linear below. */
+const localWeight = (localBytes: number, thinBytes: number): number => (thinBytes > 0 ? Math.min(1, localBytes / thinBytes) : 1);
+
+const basisOf = (w: number): Prediction["basis"] => (w >= 1 ? "local" : w > 0 ? "blend" : "regional");
+
+/** Smoothed forecast of one title from the window day `from` on (after its launch, if in the window). */
+function smoothed(ctx: Context, titleId: string, from: number): { bytes: number; basis: Prediction["basis"] } {
+  const s: Smoothing = ctx.p;
+  const local = ctx.local.get(titleId)!;
+  const regional = ctx.regional.get(titleId)!;
+  const target = dayOfWeek(ctx.targetDay);
+  const first = ctx.firstDay + from;
+  const localNext = holtNext(deseasonalise(local.slice(from), first, ctx.localFactors), s) * ctx.localFactors[target];
+  const w = localWeight(sum(local, from), ctx.p.thinBytes);
+  if (w >= 1) return { bytes: localNext, basis: "local" };
+  const regionalNext = holtNext(deseasonalise(regional.slice(from), first, ctx.regionalFactors), s) * ctx.regionalFactors[target];
+  return { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: basisOf(w) };
+}
+
+/**
+ * Mean of the latest days' (deseasonalised) observations projected to the target day along the
+ * launch curve; persistence where the curve does not know an age.
+ */
+function projectAlongCurve(ctx: Context, series: number[], factors: number[], launchIndex: number, curve: Array<number | undefined>): number {
+  const age = ctx.days - launchIndex;
+  const atTarget = curve[age];
+  let total = 0;
+  let n = 0;
+  for (let i = Math.max(launchIndex, ctx.days - PROJECTED_DAYS); i < ctx.days; i++) {
+    const atAge = curve[i - launchIndex];
+    const ratio = atTarget !== undefined && atAge !== undefined && atAge > 0 ? atTarget / atAge : 1;
+    total += (series[i] / factors[dayOfWeek(ctx.firstDay + i)]) * ratio;
+    n++;
+  }
+  return n > 0 ? (total / n) * factors[dayOfWeek(ctx.targetDay)] : 0;
+}
+
+/**
+ * Expected popularity (bytes / size, deseasonalised) of an unknown launch: the mean of the region's
+ * top RELEASE_PEER_TITLES titles over the last week, when recent launches cannot tell.
+ */
+function peerPopularity(ctx: Context): number {
+  const pops: number[] = [];
+  for (const [titleId, series] of ctx.regional) {
+    const size = ctx.titleBytes[titleId];
+    const pop = size > 0 ? sum(series, ctx.days - Math.min(7, ctx.days)) / Math.min(7, ctx.days) / size : 0;
+    if (pop > 0) pops.push(pop);
+  }
+  pops.sort((a, b) => b - a);
+  const top = pops.slice(0, RELEASE_PEER_TITLES);
+  return top.length ? top.reduce((a, b) => a + b, 0) / top.length : 0;
+}
+
+/**
+ * Predicts the bytes this site will serve of each title on `input.targetDay`. Every title with
+ * history (local or regional) in the window or on the release schedule gets a prediction, sorted by
+ * bytes descending (ties by title id), with popularity = bytes / title size and the basis used.
+ */
+export function predictSite(input: PredictInput): Prediction[] {
+  const p: PredictParams = { ...DEFAULT_PREDICT_PARAMS, ...input.params };
+  const days = Math.max(7, Math.floor(p.windowDays));
+  const firstDay = input.targetDay - days;
+
+  const launches = new Map<string, DayNumber>();
+  for (const r of input.releases) {
+    if (r.launchDay > input.targetDay) continue; // not playable tomorrow
+    const known = launches.get(r.titleId);
+    if (known === undefined || r.launchDay < known) launches.set(r.titleId, r.launchDay);
+  }
+
+  const ids = new Set<string>([...Object.keys(input.local), ...Object.keys(input.regional), ...launches.keys()]);
+  const local = new Map<string, number[]>();
+  const regional = new Map<string, number[]>();
+  for (const id of ids) {
+    const l = window(input.local[id], days);
+    const r = window(input.regional[id], days);
+    // The region includes this site; a caller's regional series that lags the local one would
+    // otherwise make the site look bigger than its region.
+    for (let i = 0; i < days; i++) r[i] = Math.max(r[i], l[i]);
+    local.set(id, l);
+    regional.set(id, r);
+  }
+
+  const localTotal = totals(local, days);
+  const regionalTotal = totals(regional, days);
+  const localSum = sum(localTotal);
+  const regionalSum = sum(regionalTotal);
+  const regionalFactors = weeklyFactors(regionalTotal, firstDay, p);
+  const ctx: Context = {
+    p,
+    targetDay: input.targetDay,
+    firstDay,
+    days,
+    local,
+    regional,
+    regionalFactors,
+    // A small site's own weekly shape is noise; the region's is the better guess.
+    localFactors: localSum >= p.thinBytes ? weeklyFactors(localTotal, firstDay, p) : regionalFactors,
+    // With no local history at all the site's size is unknown: predict the region's demand (the
+    // ranking of titles is what matters to the planner).
+    share: localSum > 0 && regionalSum > 0 ? localSum / regionalSum : 1,
+    titleBytes: input.titleBytes,
+  };
+
+  let curve: Array<number | undefined> | undefined;
+  let peerPop: number | undefined;
+  const out: Prediction[] = [];
+  for (const titleId of ids) {
+    const size = input.titleBytes[titleId] ?? 0;
+    const launch = launches.get(titleId);
+    const age = launch === undefined ? Infinity : input.targetDay - launch;
+    const launchIndex = launch === undefined ? 0 : Math.max(0, launch - firstDay);
+    let est: { bytes: number; basis: Prediction["basis"] };
+
+    if (age <= LAUNCH_RAMP_DAYS) {
+      curve ??= launchCurve({ launches, regional, firstDay, days, titleBytes: input.titleBytes, factors: regionalFactors });
+      const l = local.get(titleId)!;
+      const r = regional.get(titleId)!;
+      if (sum(r, launchIndex) > 0) {
+        const w = localWeight(sum(l, launchIndex), p.thinBytes);
+        const localNext = w > 0 ? projectAlongCurve(ctx, l, ctx.localFactors, launchIndex, curve) : 0;
+        const regionalNext = w < 1 ? projectAlongCurve(ctx, r, regionalFactors, launchIndex, curve) : 0;
+        est = { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: "release" };
+      } else {
+        // No history yet (launching tomorrow, or nobody watched): how recent launches did at this age.
+        peerPop ??= peerPopularity(ctx);
+        const pop = curve[age] ?? peerPop;
+        est = { bytes: pop * size * regionalFactors[dayOfWeek(input.targetDay)] * ctx.share, basis: "release" };
+      }
+    } else {
+      est = smoothed(ctx, titleId, launchIndex);
+    }
+    const bytes = Number.isFinite(est.bytes) && est.bytes > 0 ? est.bytes : 0;
+    out.push({ titleId, bytes, popularity: size > 0 ? bytes / size : 0, basis: est.basis });
+  }
+  out.sort((a, b) => b.bytes - a.bytes || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0));
+  return out;
+}

@@ -1,0 +1,100 @@
+/**
+ * Exponential smoothing for daily viewing series: Holt-Winters on a site's (or region's) total to get
+ * day-of-week factors, and Holt's level + trend on one title's deseasonalised series. The weekly
+ * shape is learned on totals because one title's daily counts are too sparse to carry seven factors
+ * of their own; every title of the site shares them. Pure arithmetic.
+ */
+import { dayOfWeek } from "./day";
+import type { DayNumber } from "./types";
+
+/** Smoothing constants (see PredictParams). */
+export interface Smoothing {
+  alpha: number;
+  beta: number;
+  gamma: number;
+}
+
+/** Factors never leave this band, so a day with (almost) no traffic cannot blow up a division. */
+const MIN_FACTOR = 0.1;
+const MAX_FACTOR = 10;
+
+const mean = (xs: ArrayLike<number>, from: number, to: number): number => {
+  let s = 0;
+  for (let i = from; i < to; i++) s += xs[i];
+  return to > from ? s / (to - from) : 0;
+};
+
+const clampFactor = (f: number): number => (Number.isFinite(f) ? Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, f)) : 1);
+
+/**
+ * Day-of-week factors (index 0 = Sunday … 6 = Saturday, mean 1) of a daily series whose first value
+ * is day `firstDay`: multiplicative Holt-Winters, initialised on the first week against the
+ * first-to-second-week slope (so a trend is not mistaken for a weekly shape). All ones with less
+ * than a week of data or no traffic.
+ */
+export function weeklyFactors(series: ArrayLike<number>, firstDay: DayNumber, s: Smoothing): number[] {
+  const factors = [1, 1, 1, 1, 1, 1, 1];
+  const n = series.length;
+  if (n < 7) return factors;
+  const week1 = mean(series, 0, 7);
+  if (week1 <= 0) return factors;
+  let trend = n >= 14 ? (mean(series, 7, 14) - week1) / 7 : 0;
+  // Level at day 6: the first week's mean sits at its middle day (3).
+  let level = week1 + 3 * trend;
+  for (let i = 0; i < 7; i++) {
+    const base = week1 + (i - 3) * trend;
+    factors[dayOfWeek(firstDay + i)] = base > 0 ? clampFactor(series[i] / base) : 1;
+  }
+  for (let i = 7; i < n; i++) {
+    const dow = dayOfWeek(firstDay + i);
+    const f = factors[dow];
+    const prev = level;
+    level = s.alpha * (series[i] / f) + (1 - s.alpha) * (level + trend);
+    trend = s.beta * (level - prev) + (1 - s.beta) * trend;
+    if (level > 0) factors[dow] = clampFactor(s.gamma * (series[i] / level) + (1 - s.gamma) * f);
+  }
+  const m = factors.reduce((a, b) => a + b, 0) / 7;
+  return factors.map((f) => f / m);
+}
+
+/** Divides each day of a series (first value = day `firstDay`) by its day-of-week factor. */
+export function deseasonalise(series: ArrayLike<number>, firstDay: DayNumber, factors: readonly number[]): number[] {
+  const out = new Array<number>(series.length);
+  for (let i = 0; i < series.length; i++) out[i] = series[i] / factors[dayOfWeek(firstDay + i)];
+  return out;
+}
+
+/**
+ * Holt's linear smoothing of a deseasonalised daily series; returns the forecast for the day after
+ * the last (never negative). With two weeks or more the level and trend start from the first two
+ * weeks' means; with less than a week it is plain exponential smoothing (too short for a trend).
+ */
+export function holtNext(x: readonly number[], s: Smoothing): number {
+  const n = x.length;
+  if (n === 0) return 0;
+  let level: number;
+  let trend = 0;
+  let start: number;
+  if (n >= 14) {
+    const week1 = mean(x, 0, 7);
+    trend = (mean(x, 7, 14) - week1) / 7;
+    level = week1 + 3 * trend;
+    start = 7;
+  } else if (n >= 7) {
+    level = mean(x, 0, 7);
+    start = 7;
+  } else {
+    level = x[0];
+    start = 1;
+  }
+  for (let i = start; i < n; i++) {
+    const prev = level;
+    if (n >= 7) {
+      level = s.alpha * x[i] + (1 - s.alpha) * (level + trend);
+      trend = s.beta * (level - prev) + (1 - s.beta) * trend;
+    } else {
+      level = s.alpha * x[i] + (1 - s.alpha) * level;
+    }
+  }
+  return Math.max(0, level + trend);
+}

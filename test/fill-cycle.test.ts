@@ -1,0 +1,288 @@
+import { createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../workers/index";
+import { dayNumber, localHour } from "../fill/day";
+import { ADMIN, call, memberToken, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
+
+const CHICAGO = "America/Chicago";
+const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+const json = async <T>(res: Response) => (await res.json()) as T;
+
+/** The next instant (on the hour, after now) when `timeZone`'s local hour is `hour`: keeps fill windows in the future. */
+function nextLocalHour(timeZone: string, hour: number): number {
+  let t = Date.now() - (Date.now() % 3_600_000) + 3_600_000;
+  while (localHour(t, timeZone) !== hour) t += 3_600_000;
+  return t;
+}
+
+async function cron(at: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** Runs a site's alarms until its fill queue is empty (or a bound is hit). */
+async function drainFill(siteId: string, maxRuns = 200): Promise<number> {
+  let runs = 0;
+  while (runs < maxRuns && (await runDurableObjectAlarm(site(siteId)))) runs++;
+  return runs;
+}
+
+/** `days` days of history ending yesterday (site-local), `bytesPerDay` per title. */
+async function seedHistory(siteId: string, timeZone: string, at: number, perTitle: Record<string, number>, days = 14): Promise<void> {
+  const today = dayNumber(at, timeZone);
+  for (let d = today - days; d < today; d++) {
+    for (const [titleId, bytes] of Object.entries(perTitle)) await site(siteId).recordViews(d, titleId, { plays: 10, bytes });
+  }
+}
+
+interface SiteState {
+  ocas: Array<{ ocaId: string; capacityBytes: number; usedBytes: number; titles: Array<{ titleId: string; complete: boolean; planned: boolean }> }>;
+  misses: unknown[];
+  progress: { pending: Array<{ files: number }>; done: Record<"peer" | "parent" | "origin", { files: number; bytes: number }>; lastError: string | null };
+}
+const state = async (siteId: string) => json<SiteState>(await call(`/admin/sites/${siteId}`, { headers: ADMIN }));
+const completeTitles = (s: SiteState, ocaId: string) => s.ocas.find((o) => o.ocaId === ocaId)!.titles.filter((t) => t.complete).map((t) => t.titleId).sort();
+
+let hot: FixtureTitle, warm: FixtureTitle, cold: FixtureTitle;
+const fileCount = (t: FixtureTitle) => Object.keys(t.files).length;
+const bytesOf = (t: FixtureTitle) => Object.values(t.files).reduce((s, b) => s + b.byteLength, 0);
+
+beforeAll(async () => {
+  hot = await publishTitle("pp-hot");
+  warm = await publishTitle("pp-warm");
+  cold = await publishTitle("pp-cold");
+});
+
+describe("the hourly cron", () => {
+  it("plans and fills a site when its local window opens, and not outside it", async () => {
+    const at = nextLocalHour(CHICAGO, 2);
+    await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9, "pp-warm": 1e9 });
+    await cron(at - 3_600_000); // 01:00 in Chicago: window closed
+    expect(await site("lakeshore-chi").plannedDay()).toBeNull();
+    await cron(at); // 02:00: window opens
+    expect(await site("lakeshore-chi").plannedDay()).toBe(dayNumber(at, CHICAGO) + 1);
+    // The parent IXP (New York) planned the region's titles too; the site waits for it, then copies from it.
+    await drainFill("ixp-nyc");
+    await drainFill("lakeshore-chi");
+    const s = await state("lakeshore-chi");
+    const held = new Set(s.ocas.flatMap((o) => o.titles.filter((t) => t.complete).map((t) => t.titleId)));
+    expect(held.has("pp-hot")).toBe(true);
+    expect(held.has("pp-warm")).toBe(true);
+    expect(held.has("pp-cold")).toBe(false); // no demand, not worth the space
+    expect(s.progress.pending).toEqual([]);
+  });
+
+  it("does no harm when it runs twice in the same window", async () => {
+    const at = nextLocalHour(CHICAGO, 3);
+    await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9 });
+    await cron(at);
+    await drainFill("ixp-nyc");
+    await drainFill("lakeshore-chi");
+    const before = await state("lakeshore-chi");
+    const plan = await json<{ cycle: { at: string } }>(await call("/admin/sites/lakeshore-chi/plan", { headers: ADMIN }));
+    await cron(at + 60_000);
+    expect(await runDurableObjectAlarm(site("lakeshore-chi"))).toBe(false);
+    const after = await state("lakeshore-chi");
+    expect(after.ocas).toEqual(before.ocas);
+    expect((await json<{ cycle: { at: string } }>(await call("/admin/sites/lakeshore-chi/plan", { headers: ADMIN }))).cycle.at).toBe(plan.cycle.at);
+  });
+});
+
+describe("filling a site", () => {
+  it("copies from the parent IXP when it holds the file, and from a peer OCA once one has it", async () => {
+    const at = Date.now();
+    // Demand big enough that the hot title needs every OCA of the site for its evening peak.
+    await seedHistory("lumen-nyc", "America/New_York", at, { "pp-hot": 60e12 });
+    const ixp = await json<{ ran: boolean }>(
+      await call("/admin/sites/ixp-nyc/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" }),
+    );
+    expect(ixp.ran).toBe(true);
+    await drainFill("ixp-nyc");
+    const report = await json<{ ran: boolean; replicas: Record<string, number> }>(
+      await call("/admin/sites/lumen-nyc/fill-cycle", {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({ peerWaitMs: 3_600_000, parentWaitMs: 0 }),
+      }),
+    );
+    expect(report, JSON.stringify(report)).toMatchObject({ replicas: { "pp-hot": 2 } });
+    await drainFill("lumen-nyc");
+    const s = await state("lumen-nyc");
+    expect(completeTitles(s, "lumen-nyc-1")).toContain("pp-hot");
+    expect(completeTitles(s, "lumen-nyc-2")).toContain("pp-hot");
+    // One OCA filled from the parent; the other waited for its peer instead of going up again.
+    expect(s.progress.done.parent.files).toBeGreaterThanOrEqual(fileCount(hot));
+    expect(s.progress.done.peer.files).toBeGreaterThanOrEqual(fileCount(hot));
+    expect(s.progress.done.origin.files).toBe(0);
+  });
+
+  it("falls back to origin when neither a peer nor a parent has the file", async () => {
+    await seedHistory("polder-ams", "Europe/Amsterdam", Date.now(), { "pp-warm": 2e9 });
+    await call("/admin/sites/polder-ams/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" });
+    await drainFill("polder-ams");
+    const s = await state("polder-ams");
+    expect(s.progress.done).toMatchObject({ peer: { files: 0 }, parent: { files: 0 }, origin: { files: fileCount(warm) } });
+  });
+
+  it("never exceeds an OCA's capacity: the plan keeps what fits and leaves the rest", async () => {
+    for (const o of ["rheinnet-ber-1", "rheinnet-ber-2"]) {
+      await call(`/admin/sites/rheinnet-ber/ocas/${o}/capacity`, {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({ capacityBytes: Math.round(bytesOf(hot) * 1.5) }),
+      });
+    }
+    await seedHistory("rheinnet-ber", "Europe/Berlin", Date.now(), { "pp-hot": 9e9, "pp-warm": 5e9, "pp-cold": 1e9 });
+    await call("/admin/sites/rheinnet-ber/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" });
+    await drainFill("rheinnet-ber");
+    const s = await state("rheinnet-ber");
+    for (const o of s.ocas) expect(o.usedBytes).toBeLessThanOrEqual(o.capacityBytes);
+    const held = new Set(s.ocas.flatMap((o) => o.titles.filter((t) => t.complete).map((t) => t.titleId)));
+    expect([...held].sort()).toEqual(["pp-hot", "pp-warm"]); // one title per OCA fits; the two most valuable win
+  });
+
+  it("keeps to the per-OCA fill rate: a slow budget copies a little per alarm", async () => {
+    await seedHistory("rheinnet-muc", "Europe/Berlin", Date.now(), { "pp-warm": 2e9 });
+    const report = await json<{ queuedFiles: number }>(
+      await call("/admin/sites/rheinnet-muc/fill-cycle", {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({ fillRateBps: 8 * 4096 }), // 4 KiB/s
+      }),
+    );
+    await runDurableObjectAlarm(site("rheinnet-muc"));
+    const s = await state("rheinnet-muc");
+    const done = s.progress.done.origin;
+    const largest = Math.max(...Object.values(warm.files).map((b) => b.byteLength));
+    // A file starts only while budget is left, so at most one file overshoots the 4 KiB of this tick.
+    expect(done.files).toBeGreaterThanOrEqual(1);
+    expect(done.bytes).toBeLessThan(4096 + largest);
+    expect(s.progress.pending.reduce((n, p) => n + p.files, 0)).toBe(report.queuedFiles - done.files);
+    // With the budget spent and no time passed, the next alarm copies nothing more.
+    await runDurableObjectAlarm(site("rheinnet-muc"));
+    expect((await state("rheinnet-muc")).progress.done.origin.files).toBeLessThanOrEqual(done.files + 1);
+  });
+
+  it("resumes an interrupted fill without a corrupt or half-counted copy", async () => {
+    await seedHistory("lumen-lax", "America/Los_Angeles", Date.now(), { "pp-cold": 3e9 });
+    await call("/admin/sites/lumen-lax/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" });
+    // Crash in the middle of a copy: a 'filling' row and a truncated object, as a restart would leave them.
+    const path = "video/avc-720p/seg-00001.m4s";
+    const oca = (await site("lumen-lax").lastCycle()).plan;
+    const ocaId = Object.keys(oca).find((o) => oca[o].includes("pp-cold"))!;
+    await env.TIER_NA.put(`lumen-lax/${ocaId}/pp-cold/${path}`, cold.files[path].slice(0, 100));
+    await runInDurableObject(site("lumen-lax"), async (_instance, st) => {
+      st.storage.sql.exec(
+        `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, bytes, sha256, state, source, updated_at) VALUES (?, 'pp-cold', ?, ?, 'x', 'filling', NULL, 0)`,
+        ocaId,
+        path,
+        cold.files[path].byteLength,
+      );
+    });
+    const mid = await state("lumen-lax");
+    expect(mid.ocas.find((o) => o.ocaId === ocaId)!.titles.find((t) => t.titleId === "pp-cold")?.complete ?? false).toBe(false);
+    await drainFill("lumen-lax");
+    for (const [p, bytes] of Object.entries(cold.files)) {
+      const obj = await env.TIER_NA.get(`lumen-lax/${ocaId}/pp-cold/${p}`);
+      expect(new Uint8Array(await obj!.arrayBuffer()), p).toEqual(bytes);
+    }
+    const s = await state("lumen-lax");
+    expect(completeTitles(s, ocaId)).toContain("pp-cold");
+    expect(s.ocas.find((o) => o.ocaId === ocaId)!.usedBytes).toBe(s.ocas.find((o) => o.ocaId === ocaId)!.titles.length ? bytesOf(cold) : 0);
+  });
+});
+
+describe("after a fill", () => {
+  it("steers only to ready copies, so the data plane never misses", async () => {
+    const at = nextLocalHour(CHICAGO, 4);
+    await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9, "pp-warm": 4e9 });
+    await cron(at);
+    await drainFill("ixp-nyc");
+    await drainFill("lakeshore-chi");
+    const token = await memberToken("premium");
+    for (const title of [hot, warm]) {
+      const p = await json<PlayResponse>(await pressPlay(token, { titleId: title.titleId }, "asn=64510;country=US;lat=41.88;lon=-87.63"));
+      const first = p.ocas[0];
+      expect(first.siteId).toBe("lakeshore-chi");
+      for (const path of Object.keys(title.files).filter((f) => !f.startsWith("video/avc-720p/index"))) {
+        const res = await call(`${first.url}${path}`);
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get("X-OCA-Source"), path).toBe("local");
+      }
+    }
+    expect((await state("lakeshore-chi")).misses).toEqual([]);
+  });
+});
+
+describe("launch and liveness", () => {
+  it("prepositions a title launching soon but refuses to play it until the launch, then plays it", async () => {
+    const launch = Date.now() + 4_000;
+    await publishTitle("pp-launch", { availableFrom: new Date(launch).toISOString() });
+    const report = await json<{ predictions: Array<{ titleId: string; basis: string }> }>(
+      await call("/admin/sites/lumen-nyc/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" }),
+    );
+    expect(report.predictions.find((p) => p.titleId === "pp-launch")?.basis).toBe("release");
+    await drainFill("lumen-nyc");
+    const s = await state("lumen-nyc");
+    expect(s.ocas.some((o) => o.titles.some((t) => t.titleId === "pp-launch" && t.complete))).toBe(true);
+    const token = await memberToken("premium");
+    const before = await pressPlay(token, { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
+    expect(before.status).toBe(403);
+    expect((await json<{ error: { code: string } }>(before)).error.code).toBe("not_released");
+    await new Promise((r) => setTimeout(r, Math.max(0, launch - Date.now() + 50)));
+    const after = await pressPlay(token, { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
+    expect(after.status).toBe(200);
+    expect((await json<PlayResponse>(after)).ocas[0].siteId).toBe("lumen-nyc");
+  });
+
+  it("steers a region's clients to its copies only once enough copies exist there", async () => {
+    await publishTitle("pp-live", {});
+    await call("/admin/titles/pp-live", { headers: ADMIN }); // exists
+    // Re-register with a liveness threshold of 2 copies per region.
+    const reg = await env.DB.prepare(`UPDATE titles SET live_min_copies = 2 WHERE id = 'pp-live'`).run();
+    expect(reg.success).toBe(true);
+    const fill = (ocaId: string, siteId: string) =>
+      call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements: [{ siteId, ocaId, titleIds: ["pp-live"] }] }) });
+    await fill("lumen-nyc-1", "lumen-nyc");
+    const token = await memberToken("premium");
+    const sites = async () =>
+      (await json<PlayResponse>(await pressPlay(token, { titleId: "pp-live" }, "asn=64500;country=US;lat=40.71;lon=-74.0"))).ocas.map((o) => o.siteId);
+    expect(await sites()).toEqual(["origin"]);
+    await fill("ixp-nyc-1", "ixp-nyc");
+    expect(await sites()).toEqual(["lumen-nyc", "ixp-nyc", "origin"]);
+  });
+});
+
+describe("viewing history", () => {
+  it("counts plays at the client's home site and bytes from the client's reports", async () => {
+    const token = await memberToken("premium", "viewer-1");
+    const p = await json<PlayResponse>(await pressPlay(token, { titleId: "pp-warm" }, "asn=64530;country=NL;lat=52.37;lon=4.90"));
+    const res = await call("/v1/events", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sessionId: p.sessionId, events: [{ type: "start", startupMs: 420 }, { type: "progress", bytes: 1_000_000 }, { type: "stop", bytes: 234_567 }] }),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 3, bytes: 1_234_567 });
+    const today = dayNumber(Date.now(), "Europe/Amsterdam");
+    let views: Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }> = [];
+    for (let i = 0; i < 20 && !views.some((v) => v.bytes > 0); i++) {
+      views = await site("polder-ams").views(today, today);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(views).toEqual([{ day: today, titleId: "pp-warm", plays: 1, bytes: 1_234_567, estBytes: expect.any(Number) }]);
+    expect(views[0].estBytes).toBeGreaterThan(0);
+  });
+
+  it("refuses events for another member's session and for unknown sessions", async () => {
+    const owner = await memberToken("premium", "owner");
+    const other = await memberToken("premium", "other");
+    const p = await json<PlayResponse>(await pressPlay(owner, { titleId: "pp-warm" }, "asn=64530;country=NL;lat=52.37;lon=4.90"));
+    const post = (token: string, sessionId: string) =>
+      call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, events: [{ type: "start" }] }) });
+    expect((await post(other, p.sessionId)).status).toBe(403);
+    expect((await post(owner, crypto.randomUUID())).status).toBe(404);
+    expect((await post(owner, "not-a-uuid")).status).toBe(400);
+  });
+});

@@ -1,0 +1,164 @@
+import { dayNumber, localHour } from "../../fill/day";
+import { planSite } from "../../fill/plan";
+import { predictSite } from "../../fill/predict";
+import type { PlanTitle, Prediction } from "../../fill/types";
+import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
+
+/** Days of history the predictor sees. */
+export const HISTORY_DAYS = 14;
+/** Evening peak over the daily mean: sizes replicas against each OCA's throughput. */
+const PEAK_TO_MEAN = 2.5;
+const DAY_MS = 86_400_000;
+
+export interface CycleOptions {
+  /** Run even outside the window or when today's plan exists (operators' "run now"). */
+  force?: boolean;
+  fillRateBps?: number;
+  peerWaitMs?: number;
+  parentWaitMs?: number;
+}
+
+export type CycleReport =
+  | { siteId: string; ran: false; reason: string }
+  | {
+      siteId: string;
+      ran: true;
+      targetDay: number;
+      titlesConsidered: number;
+      predictedBytes: number;
+      coveredBytes: number;
+      replicas: Record<string, number>;
+      adds: number;
+      removes: number;
+      queuedFiles: number;
+      queuedBytes: number;
+      fillUntil: string;
+      predictions: Prediction[];
+    };
+
+const stubOf = (env: Env, siteId: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
+
+/** Is `hour` inside [start, end) of a window that may wrap midnight? */
+export function inWindow(hour: number, w: { startHour: number; endHour: number }): boolean {
+  return w.startHour <= w.endHour ? hour >= w.startHour && hour < w.endHour : hour >= w.startHour || hour < w.endHour;
+}
+
+/** Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes and launch times. */
+async function eligibleTitles(env: Env, site: SiteSpec, tomorrowStart: number, tomorrowEnd: number) {
+  const { results } = await env.DB.prepare(
+    `SELECT t.id, t.available_from, (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id) AS bytes
+     FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
+     WHERE t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
+  )
+    .bind(site.country, tomorrowStart, tomorrowEnd)
+    .all<{ id: string; available_from: number; bytes: number | null }>();
+  return results.filter((r) => (r.bytes ?? 0) > 0);
+}
+
+/** Predicts tomorrow's demand per title for a site from its own and its region's history. */
+export async function predictionsFor(env: Env, site: SiteSpec, now: number): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
+  const targetDay = dayNumber(now, site.timeZone) + 1;
+  const from = targetDay - HISTORY_DAYS;
+  const group = regionGroup(site);
+  const histories = await Promise.all(group.map((s) => stubOf(env, s.id).history(from, targetDay - 1)));
+  const regional: Record<string, number[]> = {};
+  for (const h of histories) {
+    for (const [title, days] of Object.entries(h)) {
+      const sum = (regional[title] ??= new Array<number>(HISTORY_DAYS).fill(0));
+      days.forEach((v, i) => (sum[i] += v));
+    }
+  }
+  // An IXP site backs its whole region, so the region's demand is its own.
+  const local = site.tier === "ixp" ? regional : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
+  const tomorrowStart = now + DAY_MS - (now % DAY_MS);
+  const titles = await eligibleTitles(env, site, tomorrowStart - DAY_MS, tomorrowStart + DAY_MS);
+  const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
+  const releases = titles
+    .filter((t) => t.available_from > now - 2 * DAY_MS)
+    .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
+  const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => id in sizes));
+  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) => p.titleId in sizes);
+  return { targetDay, predictions, sizes };
+}
+
+/**
+ * One site's fill cycle: predict tomorrow, plan what each OCA holds, hand the plan to the site's
+ * Durable Object, which fills itself with alarms. Runs only inside the site's local fill window and
+ * once per day unless forced, so the hourly cron can call it for every site.
+ */
+export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}): Promise<CycleReport> {
+  const site = findSite(siteId);
+  if (!site) return { siteId, ran: false, reason: "unknown site" };
+  const window = fillWindow(site);
+  const hour = localHour(now, site.timeZone);
+  if (!opts.force && !inWindow(hour, window)) return { siteId, ran: false, reason: `outside the fill window (${hour}:00 local)` };
+  const stub = stubOf(env, siteId);
+  const targetDay = dayNumber(now, site.timeZone) + 1;
+  if (!opts.force && (await stub.plannedDay()) === targetDay) return { siteId, ran: false, reason: "already planned for tomorrow" };
+
+  const { predictions, sizes } = await predictionsFor(env, site, now);
+  const state = await stub.describe();
+  const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
+  const titles: PlanTitle[] = predictions.map((p) => ({
+    titleId: p.titleId,
+    bytes: sizes[p.titleId],
+    predictedBytes: p.bytes,
+    peakBps: ((p.bytes * 8) / 86_400) * PEAK_TO_MEAN,
+  }));
+  const current = await stub.holdingsByOca();
+  const plan = planSite({ ocas, titles, current });
+
+  const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
+  const fillUntil = now - (now % 3_600_000) + hoursLeft * 3_600_000;
+  const predictedBytes = predictions.reduce((s, p) => s + p.bytes, 0);
+  const top = predictions.slice(0, 20);
+  const queued = await stub.applyPlan({
+    day: targetDay,
+    byOca: plan.byOca,
+    fillUntil,
+    fillRateBps: opts.fillRateBps ?? topology.fill.ocaFillRateBps,
+    peerWaitMs: opts.peerWaitMs ?? 10 * 60_000,
+    parentWaitMs: opts.parentWaitMs ?? 20 * 60_000,
+    cycle: {
+      at: new Date(now).toISOString(),
+      targetDay,
+      predictedBytes,
+      coveredBytes: plan.coveredBytes,
+      replicas: plan.replicas,
+      adds: plan.adds.length,
+      removes: plan.removes.length,
+      usedBytes: plan.usedBytes,
+      predictions: top,
+    },
+  });
+  return {
+    siteId,
+    ran: true,
+    targetDay,
+    titlesConsidered: predictions.length,
+    predictedBytes,
+    coveredBytes: plan.coveredBytes,
+    replicas: plan.replicas,
+    adds: plan.adds.length,
+    removes: plan.removes.length,
+    queuedFiles: queued.queuedFiles,
+    queuedBytes: queued.queuedBytes,
+    fillUntil: new Date(fillUntil).toISOString(),
+    predictions: top,
+  };
+}
+
+/** The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle. IXP sites first. */
+export async function runScheduledFill(env: Env, scheduledTime: number): Promise<CycleReport[]> {
+  const order = [...topology.sites].sort((a, b) => (a.tier === b.tier ? 0 : a.tier === "ixp" ? -1 : 1));
+  const reports: CycleReport[] = [];
+  for (const site of order) {
+    try {
+      reports.push(await runFillCycle(env, site.id, scheduledTime));
+    } catch (err) {
+      console.error(`fill cycle ${site.id}`, err);
+      reports.push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
+    }
+  }
+  return reports;
+}
