@@ -40,7 +40,7 @@ interface Context {
 }
 
 /** The last `days` values of a series, zero-padded at the front (series end on targetDay - 1). */
-function window(series: readonly number[] | undefined, days: number): number[] {
+function lastDays(series: readonly number[] | undefined, days: number): number[] {
   const out = new Array<number>(days).fill(0);
   if (!series) return out;
   const n = Math.min(days, series.length);
@@ -49,6 +49,24 @@ function window(series: readonly number[] | undefined, days: number): number[] {
     out[days - n + i] = Number.isFinite(v) && v > 0 ? v : 0;
   }
   return out;
+}
+
+/** Days at the start of the window on which neither the region nor the site recorded any bytes. */
+function leadingEmptyDays(regional: Record<string, number[]>, local: Record<string, number[]>, days: number): number {
+  let first = days;
+  for (const byTitle of [regional, local]) {
+    for (const series of Object.values(byTitle)) {
+      const s = lastDays(series, days);
+      for (let i = 0; i < first; i++) {
+        if (s[i] > 0) {
+          first = i;
+          break;
+        }
+      }
+      if (first === 0) return 0;
+    }
+  }
+  return first === days ? 0 : first;
 }
 
 function totals(byTitle: Map<string, number[]>, days: number): number[] {
@@ -123,7 +141,9 @@ function peerPopularity(ctx: Context): number {
  */
 export function predictSite(input: PredictInput): Prediction[] {
   const p: PredictParams = { ...DEFAULT_PREDICT_PARAMS, ...input.params };
-  const days = Math.max(7, Math.floor(p.windowDays));
+  const window = Math.max(7, Math.floor(p.windowDays));
+  // Days before the region recorded anything (a new site or region) are unknown, not zero demand.
+  const days = window - leadingEmptyDays(input.regional, input.local, window);
   const firstDay = input.targetDay - days;
 
   const launches = new Map<string, DayNumber>();
@@ -137,8 +157,8 @@ export function predictSite(input: PredictInput): Prediction[] {
   const local = new Map<string, number[]>();
   const regional = new Map<string, number[]>();
   for (const id of ids) {
-    const l = window(input.local[id], days);
-    const r = window(input.regional[id], days);
+    const l = lastDays(input.local[id], days);
+    const r = lastDays(input.regional[id], days);
     // The region includes this site; a caller's regional series that lags the local one would
     // otherwise make the site look bigger than its region.
     for (let i = 0; i < days; i++) r[i] = Math.max(r[i], l[i]);

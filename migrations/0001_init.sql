@@ -22,6 +22,8 @@ CREATE TABLE titles (
   available_from INTEGER NOT NULL DEFAULT 0,
   -- Complete copies needed in a region before the title is steered to there (NULL: the topology default).
   live_min_copies INTEGER,
+  -- How ingest chose the bitrate ladder (JSON: rungs, complexity, reason).
+  encoding_json TEXT,
   updated_at INTEGER NOT NULL
 );
 
@@ -61,6 +63,9 @@ CREATE TABLE sessions (
   title_id TEXT NOT NULL,
   country TEXT,
   asn INTEGER,
+  lat REAL,
+  lon REAL,
+  max_height INTEGER,
   -- The site whose viewing history this session counts in (the client's nearest site of its ISP, else IXP).
   home_site_id TEXT,
   created_at INTEGER NOT NULL,

@@ -212,6 +212,15 @@ const titleBody = z.object({
   availableFrom: z.iso.datetime().optional(),
   /** Complete copies a region needs before its clients are steered to them (default: topology). */
   liveMinCopies: z.number().int().min(0).max(100).optional(),
+  /** How the ladder was chosen (ingest): rungs, complexity, reason. Stored as given. */
+  encoding: z
+    .object({
+      reason: z.string().max(2000),
+      complexity: z.number().optional(),
+      ladder: z.array(z.object({ id: z.string().max(64), codec: z.string().max(64), width: z.number().int().positive(), height: z.number().int().positive(), bitrate: z.number().int().positive() })).max(50),
+    })
+    .loose()
+    .optional(),
   renditions: z
     .array(
       z.object({
@@ -266,12 +275,12 @@ admin.put("/titles/:titleId", zValidator("json", titleBody, validationHook), asy
   const stmts = [
     db
       .prepare(
-        `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, release_year = excluded.release_year,
-           duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies,
+           duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies, encoding_json = excluded.encoding_json,
            updated_at = excluded.updated_at`,
       )
-      .bind(titleId, t.name, t.description, t.releaseYear ?? null, t.durationS, t.availableFrom ? Date.parse(t.availableFrom) : 0, t.liveMinCopies ?? null, now),
+      .bind(titleId, t.name, t.description, t.releaseYear ?? null, t.durationS, t.availableFrom ? Date.parse(t.availableFrom) : 0, t.liveMinCopies ?? null, t.encoding ? JSON.stringify(t.encoding) : null, now),
     db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM files WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
@@ -299,6 +308,8 @@ admin.get("/titles/:titleId", async (c) => {
     c.env.DB.prepare(`SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM files WHERE title_id = ?`).bind(titleId),
     c.env.DB.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? ORDER BY country`).bind(titleId),
   ]);
-  if (!title.results[0]) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
-  return c.json({ title: title.results[0], renditions: renditions.results, files: files.results[0], licences: licences.results });
+  const row = title.results[0] as Record<string, unknown> | undefined;
+  if (!row) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+  const { encoding_json, ...rest } = row;
+  return c.json({ title: { ...rest, encoding: typeof encoding_json === "string" ? JSON.parse(encoding_json) : null }, renditions: renditions.results, files: files.results[0], licences: licences.results });
 });

@@ -60,9 +60,9 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
 
   const home = homeSite(topology, geo);
   await c.env.DB.prepare(
-    `INSERT INTO sessions (id, member_id, title_id, country, asn, home_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(sessionId, member.id, titleId, geo.country, geo.asn, home, now, exp * 1000)
+    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, now, exp * 1000)
     .run();
   // The play counts in the home site's viewing history, with what a full watch at the top allowed
   // rung would cost until the client reports real bytes.
