@@ -75,6 +75,8 @@ export interface SiteDay {
   bytes: Float64Array;
   /** Bytes per title (sum over sessions). */
   perTitle: Float64Array;
+  /** Expected bytes per title (what the day's popularity implies before sampling sessions). */
+  expected: Float64Array;
   total: number;
 }
 
@@ -89,6 +91,9 @@ export function hoursShare(start: number, end: number): number {
   for (let h = start; h < end; h++) s += DIURNAL[h % 24];
   return s / sumOf(DIURNAL);
 }
+
+/** Mean of watchedFraction(). */
+const MEAN_FRACTION = 0.25 * 0.085 + 0.75 * 0.7;
 
 function watchedFraction(rng: Rng): number {
   // A quarter of sessions give up early; the rest watch most of it.
@@ -106,6 +111,7 @@ function rendition(rng: Rng): number {
 
 /** Bits/s of a session on rendition i: mostly i, with the first tenth spent two rungs lower (start-up). */
 const sessionKbps = (i: number) => 0.9 * LADDER_KBPS[i] + 0.1 * LADDER_KBPS[Math.max(0, i - 2)] + AUDIO_KBPS;
+const MEAN_SESSION_KBPS = RENDITION_MIX.reduce((s, p, i) => s + p * sessionKbps(i), 0);
 
 /** The trace. Days must be generated in order (popularity drifts from one day to the next). */
 export class Trace {
@@ -172,9 +178,7 @@ export class Trace {
 
     let w = 0;
     for (const t of this.titles) w += t.durationS;
-    const meanKbps = RENDITION_MIX.reduce((s, p, i) => s + p * sessionKbps(i), 0);
-    const meanFraction = 0.25 * 0.085 + 0.75 * 0.7;
-    this.meanSessionBytes = ((w / n) * meanFraction * meanKbps * 1000) / 8;
+    this.meanSessionBytes = ((w / n) * MEAN_FRACTION * MEAN_SESSION_KBPS * 1000) / 8;
   }
 
   /** Per-title popularity multiplier of a region or a site (log-normal, fixed for the trace). */
@@ -222,6 +226,8 @@ export class Trace {
       const w = new Float64Array(n);
       for (let i = 0; i < n; i++) w[i] = global[i] * region[i] * local[i];
       const table = new AliasTable(w);
+      let weightSum = 0;
+      for (let i = 0; i < n; i++) weightSum += w[i];
       const rng = stream(this.cfg.seed, `sessions/${site.id}/${k}`);
       const count = Math.round(site.sessionsPerDay * DOW_FACTOR[dayOfWeek(day)] * Math.exp(0.03 * normal(rng)));
       const title = new Int32Array(count);
@@ -236,7 +242,9 @@ export class Trace {
         perTitle[i] += b;
         total += b;
       }
-      out.set(site.id, { title, bytes, perTitle, total });
+      const expected = new Float64Array(n);
+      for (let i = 0; i < n; i++) expected[i] = (count * w[i] * this.titles[i].durationS * MEAN_FRACTION * MEAN_SESSION_KBPS * 1000) / 8 / weightSum;
+      out.set(site.id, { title, bytes, perTitle, expected, total });
     }
     return out;
   }

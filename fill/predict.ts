@@ -5,7 +5,7 @@
  * cron and by the simulator alike: pure, no Worker-only or Node-only dependency.
  */
 import { dayOfWeek } from "./day";
-import { launchCurve } from "./launch";
+import { LaunchHistory } from "./launch";
 import { deseasonalise, holtNext, weeklyFactors, type Smoothing } from "./smooth";
 import type { DayNumber, PredictInput, PredictParams, Prediction } from "./types";
 
@@ -19,7 +19,7 @@ export const DEFAULT_PREDICT_PARAMS: PredictParams = {
 };
 
 /** Titles launched at most this many days before the target day are projected along the launch curve. */
-export const LAUNCH_RAMP_DAYS = 7;
+export const LAUNCH_RAMP_DAYS = 28;
 /** A launch with no curve yet is assumed as popular as the mean of the region's top this-many titles. */
 export const RELEASE_PEER_TITLES = 10;
 /** Latest days whose observations are projected along the launch curve (and averaged). */
@@ -101,17 +101,16 @@ function smoothed(ctx: Context, titleId: string, from: number): { bytes: number;
 }
 
 /**
- * Mean of the latest days' (deseasonalised) observations projected to the target day along the
- * launch curve; persistence where the curve does not know an age.
+ * Mean of the latest days' (deseasonalised) observations of a recent launch, each projected to the
+ * target day along the launch ratio between its age and the target's; persistence where the
+ * region's launches cannot tell.
  */
-function projectAlongCurve(ctx: Context, series: number[], factors: number[], launchIndex: number, curve: Array<number | undefined>): number {
+function projectAlongLaunches(ctx: Context, series: number[], factors: number[], launchIndex: number, launches: LaunchHistory): number {
   const age = ctx.days - launchIndex;
-  const atTarget = curve[age];
   let total = 0;
   let n = 0;
   for (let i = Math.max(launchIndex, ctx.days - PROJECTED_DAYS); i < ctx.days; i++) {
-    const atAge = curve[i - launchIndex];
-    const ratio = atTarget !== undefined && atAge !== undefined && atAge > 0 ? atTarget / atAge : 1;
+    const ratio = launches.ratio(i - launchIndex, age) ?? 1;
     total += (series[i] / factors[dayOfWeek(ctx.firstDay + i)]) * ratio;
     n++;
   }
@@ -187,7 +186,7 @@ export function predictSite(input: PredictInput): Prediction[] {
     titleBytes: input.titleBytes,
   };
 
-  let curve: Array<number | undefined> | undefined;
+  let launchHistory: LaunchHistory | undefined;
   let peerPop: number | undefined;
   const out: Prediction[] = [];
   for (const titleId of ids) {
@@ -198,18 +197,18 @@ export function predictSite(input: PredictInput): Prediction[] {
     let est: { bytes: number; basis: Prediction["basis"] };
 
     if (age <= LAUNCH_RAMP_DAYS) {
-      curve ??= launchCurve({ launches, regional, firstDay, days, titleBytes: input.titleBytes, factors: regionalFactors });
+      launchHistory ??= new LaunchHistory({ launches, regional, firstDay, days, titleBytes: input.titleBytes, factors: regionalFactors });
       const l = local.get(titleId)!;
       const r = regional.get(titleId)!;
       if (sum(r, launchIndex) > 0) {
         const w = localWeight(sum(l, launchIndex), p.thinBytes);
-        const localNext = w > 0 ? projectAlongCurve(ctx, l, ctx.localFactors, launchIndex, curve) : 0;
-        const regionalNext = w < 1 ? projectAlongCurve(ctx, r, regionalFactors, launchIndex, curve) : 0;
+        const localNext = w > 0 ? projectAlongLaunches(ctx, l, ctx.localFactors, launchIndex, launchHistory) : 0;
+        const regionalNext = w < 1 ? projectAlongLaunches(ctx, r, regionalFactors, launchIndex, launchHistory) : 0;
         est = { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: "release" };
       } else {
         // No history yet (launching tomorrow, or nobody watched): how recent launches did at this age.
         peerPop ??= peerPopularity(ctx);
-        const pop = curve[age] ?? peerPop;
+        const pop = launchHistory.meanAt(age) ?? peerPop;
         est = { bytes: pop * size * regionalFactors[dayOfWeek(input.targetDay)] * ctx.share, basis: "release" };
       }
     } else {

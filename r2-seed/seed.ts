@@ -14,15 +14,22 @@ export interface SeedOptions {
   onProgress?: (msg: string) => void;
 }
 
+/** Every admin call the seed makes is idempotent, so one that hits a wrangler dev reload is simply retried. */
 async function admin(opts: SeedOptions, method: string, route: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${opts.baseUrl}/admin${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${opts.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} /admin${route}: ${res.status} ${text}`);
-  return JSON.parse(text) as unknown;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${opts.baseUrl}/admin${route}`, {
+      method,
+      headers: { Authorization: `Bearer ${opts.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.ok) return JSON.parse(text) as unknown;
+    if (res.status === 503 && /restarted/i.test(text) && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+      continue;
+    }
+    throw new Error(`${method} /admin${route}: ${res.status} ${text}`);
+  }
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */

@@ -129,8 +129,8 @@ describe("predictSite", () => {
         { titleId: "fresh", launchDay: MONDAY - 1 },
       ],
     }).get("fresh")!;
-    // Recent launches keep half of launch-day demand on day two (curve 6 → 3, the fresh title's own
-    // 6 included at age 0), so 6 000 yesterday becomes about 3 000 tomorrow.
+    // Recent launches keep half of their launch-day demand on day two (8 → 4 and 4 → 2), so 6 000
+    // yesterday becomes 3 000 tomorrow.
     expect(p.basis).toBe("release");
     expect(p.bytes).toBeCloseTo((6000 * 3) / 6, 6);
   });
