@@ -8,7 +8,7 @@ const COLOURS: Record<string, string> = { prediction: "#1f77b4", lru: "#d62728",
 const DASHES: Record<string, string> = { oracle: "6 4", yesterday: "2 3" };
 
 const W = 960;
-const H = 620;
+const H = 580;
 const LEFT = 70;
 const RIGHT = 150;
 const TOP = 50;
@@ -43,9 +43,11 @@ function panel(p: Panel, series: Record<string, DayMetrics[]>, dates: string[]):
   if (p.title.startsWith("Origin")) lo = 0;
   else lo = Math.max(0, Math.floor((lo - 2) / 5) * 5);
   hi = Math.max(hi, lo + 0.5);
-  const yt = ticks(lo, hi);
+  let yt = ticks(lo, hi);
+  const step = yt.length > 1 ? yt[1] - yt[0] : 1;
+  if (yt[yt.length - 1] < hi) yt = [...yt, Number((yt[yt.length - 1] + step).toFixed(6))];
   lo = yt[0];
-  hi = Math.max(hi, yt[yt.length - 1]);
+  hi = yt[yt.length - 1];
   const plotW = W - LEFT - RIGHT;
   const x = (i: number) => LEFT + (dates.length > 1 ? (i * plotW) / (dates.length - 1) : plotW / 2);
   const y = (v: number) => p.y0 + p.height - ((v - lo) / (hi - lo)) * p.height;

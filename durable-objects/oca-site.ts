@@ -3,11 +3,12 @@ import { ocaKey, originKey } from "../workers/shared/file-keys";
 import { findSite, parentChain, siteBucketBinding, type SiteSpec } from "../workers/shared/topology";
 import { copyVerified, type TitleFile } from "./copy-file";
 import { SITE_SCHEMA } from "./site-schema";
+import type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
+
+export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 
 export type { TitleFile } from "./copy-file";
 
-/** An OCA's health as the site sees it. Only healthy OCAs are steered to. */
-export type OcaHealth = "healthy" | "drained" | "failed";
 /** Where a fill copied a file from. */
 export type FillSource = "peer" | "parent" | "origin";
 
@@ -19,6 +20,7 @@ export interface OcaState {
   throughputBps: number;
   usedBytes: number;
   health: OcaHealth;
+  load: OcaLive;
   titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }>;
 }
 
@@ -75,6 +77,11 @@ export interface ApplyPlanInput {
 }
 
 const TICK_MS = 1_000;
+/** Time constant of the egress average, and how long a session counts as active after its last request. */
+const EGRESS_TAU_MS = 5_000;
+const SESSION_ACTIVE_MS = 30_000;
+/** Load is published to the D1 steering view at most this often. */
+const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
 
 /**
@@ -133,6 +140,12 @@ export class OcaSite extends DurableObject<Env> {
     return row?.capacity_bytes ?? this.site.ocas.find((o) => o.id === ocaId)?.capacityBytes ?? 0;
   }
 
+  /** An OCA's throughput limit: the topology's, unless an operator lowered it. */
+  private throughput(ocaId: string): number {
+    const row = this.sql.exec<{ throughput_bps: number }>(`SELECT throughput_bps FROM oca_throughput WHERE oca_id = ?`, ocaId).toArray()[0];
+    return row?.throughput_bps ?? this.site.ocas.find((o) => o.id === ocaId)?.throughputBps ?? 0;
+  }
+
   private usedBytes(ocaId: string): number {
     return this.sql.exec<{ b: number | null }>(`SELECT SUM(bytes) AS b FROM holdings WHERE oca_id = ?`, ocaId).one().b ?? 0;
   }
@@ -145,6 +158,86 @@ export class OcaSite extends DurableObject<Env> {
     if (capacityBytes === null) this.sql.exec(`DELETE FROM oca_capacity WHERE oca_id = ?`, ocaId);
     else this.sql.exec(`INSERT OR REPLACE INTO oca_capacity (oca_id, capacity_bytes) VALUES (?, ?)`, ocaId, capacityBytes);
     return { ok: true, capacityBytes: this.capacity(ocaId) };
+  }
+
+  /** Sets an OCA's throughput limit in bits/s; null returns it to the topology's value. */
+  async setThroughput(ocaId: string, throughputBps: number | null): Promise<{ ok: boolean; throughputBps: number }> {
+    if (!this.site.ocas.some((o) => o.id === ocaId)) return { ok: false, throughputBps: 0 };
+    if (throughputBps === null) this.sql.exec(`DELETE FROM oca_throughput WHERE oca_id = ?`, ocaId);
+    else this.sql.exec(`INSERT OR REPLACE INTO oca_throughput (oca_id, throughput_bps) VALUES (?, ?)`, ocaId, throughputBps);
+    await this.publishLoad(true);
+    return { ok: true, throughputBps: this.throughput(ocaId) };
+  }
+
+  /** Chaos switch: while set, the site does not answer steering or the data plane, as if unreachable. */
+  async setUnreachable(unreachable: boolean): Promise<{ unreachable: boolean }> {
+    this.setMeta("unreachable", unreachable ? 1 : null);
+    return { unreachable };
+  }
+
+  private assertReachable(): void {
+    if (this.meta("unreachable")) throw new Error(`site ${this.site.id} is unreachable (chaos switch)`);
+  }
+
+  /** The live state of each OCA: health, egress (decayed since the last report), active sessions. */
+  private live(now = Date.now()): OcaLive[] {
+    return this.site.ocas.map((o) => {
+      const row = this.sql.exec<{ egress_bps: number; updated_at: number }>(`SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, o.id).toArray()[0];
+      const egressBps = row ? row.egress_bps * Math.exp(-Math.max(0, now - row.updated_at) / EGRESS_TAU_MS) : 0;
+      const sessions = this.sql
+        .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ? AND last_seen > ?`, o.id, now - SESSION_ACTIVE_MS)
+        .one().n;
+      const limit = this.throughput(o.id);
+      return { ocaId: o.id, health: this.health(o.id), egressBps: Math.round(egressBps), load: limit > 0 ? egressBps / limit : 0, sessions };
+    });
+  }
+
+  /** The site's live view for steering; throws while the site is unreachable. */
+  async steeringView(): Promise<SiteLiveView> {
+    this.assertReachable();
+    return { siteId: this.site.id, at: Date.now(), ocas: this.live() };
+  }
+
+  /**
+   * The data plane's batched report: bytes and sessions per OCA since its last report. Returns the
+   * site's live view, so the data plane learns which OCAs are failed without asking per request.
+   */
+  async edgeSync(report: EdgeReport | null): Promise<SiteLiveView> {
+    this.assertReachable();
+    const now = Date.now();
+    if (report) {
+      const windowS = Math.max(0.25, report.windowMs / 1000);
+      for (const [ocaId, r] of Object.entries(report.ocas)) {
+        if (!this.site.ocas.some((o) => o.id === ocaId)) continue;
+        const prev = this.sql.exec<{ egress_bps: number; updated_at: number }>(`SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, ocaId).toArray()[0];
+        const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
+        const sample = (r.bytes * 8) / windowS;
+        const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
+        this.sql.exec(`INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, ocaId, decayed + w * (sample - decayed), now);
+        for (const sid of r.sessions.slice(0, 1000)) {
+          this.sql.exec(`INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, ocaId, sid, now);
+        }
+      }
+      this.sql.exec(`DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
+      await this.publishLoad(false);
+    }
+    return { siteId: this.site.id, at: now, ocas: this.live(now) };
+  }
+
+  /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
+  private async publishLoad(force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - Number(this.meta("load_published_at") ?? 0) < PUBLISH_LOAD_MS) return;
+    this.setMeta("load_published_at", now);
+    const live = this.live(now);
+    await this.env.DB.batch(
+      live.map((o) =>
+        this.env.DB.prepare(
+          `INSERT INTO oca_status (oca_id, site_id, health, load, sessions, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (oca_id) DO UPDATE SET load = excluded.load, sessions = excluded.sessions, updated_at = excluded.updated_at`,
+        ).bind(o.ocaId, this.site.id, o.health, o.load, o.sessions, now),
+      ),
+    );
   }
 
   /** Sets an OCA's health and publishes it to the steering view. */
@@ -172,6 +265,7 @@ export class OcaSite extends DurableObject<Env> {
         .all<{ title_id: string; n: number }>();
       for (const r of results) expected.set(r.title_id, r.n);
     }
+    const live = this.live();
     const planned = new Set(this.sql.exec<{ k: string }>(`SELECT oca_id || '/' || title_id AS k FROM plan`).toArray().map((r) => r.k));
     const ocas = site.ocas.map((o): OcaState => {
       const titles = this.sql
@@ -184,9 +278,10 @@ export class OcaSite extends DurableObject<Env> {
       return {
         ocaId: o.id,
         capacityBytes: this.capacity(o.id),
-        throughputBps: o.throughputBps,
+        throughputBps: this.throughput(o.id),
         usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
         health: this.health(o.id),
+        load: live.find((l) => l.ocaId === o.id)!,
         titles: titles.map((t) => ({
           titleId: t.title_id,
           files: t.files,

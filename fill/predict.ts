@@ -19,7 +19,7 @@ export const DEFAULT_PREDICT_PARAMS: PredictParams = {
 };
 
 /** Titles launched at most this many days before the target day are projected along the launch curve. */
-export const LAUNCH_RAMP_DAYS = 28;
+export const LAUNCH_RAMP_DAYS = 7;
 /** A launch with no curve yet is assumed as popular as the mean of the region's top this-many titles. */
 export const RELEASE_PEER_TITLES = 10;
 /** Latest days whose observations are projected along the launch curve (and averaged). */

@@ -68,6 +68,8 @@ CREATE TABLE sessions (
   max_height INTEGER,
   -- The site whose viewing history this session counts in (the client's nearest site of its ISP, else IXP).
   home_site_id TEXT,
+  -- The ranked OCA ids the session was given: the pathways of its Content Steering playlists.
+  pathways TEXT,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 );
@@ -88,6 +90,9 @@ CREATE TABLE oca_status (
   oca_id TEXT PRIMARY KEY,
   site_id TEXT NOT NULL,
   health TEXT NOT NULL,
+  -- Egress over the throughput limit (0..1+), active sessions: the last load the site published.
+  load REAL NOT NULL DEFAULT 0,
+  sessions INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL
 );
 

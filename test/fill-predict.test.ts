@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { dayNumber, dayOfWeek, localHour } from "../fill/day";
 import { predictSite } from "../fill/predict";
+import { trendConfidence } from "../fill/smooth";
 import type { PredictInput, Prediction } from "../fill/types";
 
 // 2026-01-05 is a Monday; the window is the 14 days before the target day.
@@ -58,6 +59,17 @@ describe("predictSite", () => {
     const p = predict({ targetDay: MONDAY, local: { a: rising } }).get("a")!;
     expect(p.bytes).toBeGreaterThan(140);
     expect(p.bytes).toBeCloseTo(150, 6);
+  });
+
+  it("believes a clean trend fully and a trend lost in noise not at all", () => {
+    expect(trendConfidence([10, 20, 30, 40, 50, 60, 70])).toBeCloseTo(1, 9);
+    expect(trendConfidence([100, 80, 120, 90, 110, 85, 125, 95, 105, 100])).toBe(0);
+    // A noisy title next to a big steady one (so the site's weekly factors stay flat): the
+    // prediction stays at its level instead of extrapolating the last days' wiggle.
+    const noisy = [100, 80, 120, 90, 110, 85, 125, 95, 105, 100, 90, 115, 100, 120];
+    const p = predict({ targetDay: MONDAY, local: { noisy, steady: flat(100_000) } }).get("noisy")!;
+    expect(p.bytes).toBeGreaterThan(95);
+    expect(p.bytes).toBeLessThan(112);
   });
 
   it("borrows the region's shape, scaled by the site's share, when local history is thin", () => {

@@ -82,7 +82,13 @@ describe("steering v1", () => {
     expect(Date.parse(p.expiresAt)).toBeGreaterThan(Date.now());
     // Failover needs no new play request: the same token opens the file on the next OCA too.
     for (const o of p.ocas.slice(0, 3)) {
-      const res = await call(`${o.url}video/avc-240p/init.mp4`);
+      // The data plane learns health from its site at most once a second; an OCA restored by the
+      // previous test may still be refused for that long.
+      let res = await call(`${o.url}video/avc-240p/init.mp4`);
+      for (let i = 0; i < 30 && res.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        res = await call(`${o.url}video/avc-240p/init.mp4`);
+      }
       expect(res.status).toBe(200);
       expect(res.headers.get("X-OCA-Source")).toBe(o.tier === "origin" ? "origin" : "local");
     }

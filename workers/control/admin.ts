@@ -118,14 +118,46 @@ admin.get("/sites/:siteId/views", async (c) => {
   return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
 });
 
-const capacityBody = z.object({ capacityBytes: z.number().int().nonnegative().max(1e15).nullable() });
+const capacityBody = z
+  .object({
+    capacityBytes: z.number().int().nonnegative().max(1e15).nullable().optional(),
+    throughputBps: z.number().int().positive().max(1e13).nullable().optional(),
+  })
+  .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps (null resets to the topology's value)");
 
+/** Sets an OCA's usable storage and/or throughput limit (a disk or link degraded); null resets it. */
 admin.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capacityBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
-  const result = await siteStub(c.env, siteId).setCapacity(ocaId, c.req.valid("json").capacityBytes);
-  return c.json({ siteId, ocaId, capacityBytes: result.capacityBytes });
+  const body = c.req.valid("json");
+  const stub = siteStub(c.env, siteId);
+  const capacity = body.capacityBytes !== undefined ? await stub.setCapacity(ocaId, body.capacityBytes) : undefined;
+  const throughput = body.throughputBps !== undefined ? await stub.setThroughput(ocaId, body.throughputBps) : undefined;
+  return c.json({ siteId, ocaId, capacityBytes: capacity?.capacityBytes, throughputBps: throughput?.throughputBps });
+});
+
+/** Drains, fails or restores every OCA of a site at once. */
+admin.post("/sites/:siteId/health", zValidator("json", healthBody, validationHook), async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const stub = siteStub(c.env, site.id);
+  for (const o of site.ocas) await stub.setHealth(o.id, c.req.valid("json").health);
+  return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
+});
+
+const chaosBody = z.object({ unreachable: z.boolean() });
+
+/** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */
+admin.post("/sites/:siteId/chaos", zValidator("json", chaosBody, validationHook), async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  return c.json({ siteId: site.id, ...(await siteStub(c.env, site.id).setUnreachable(c.req.valid("json").unreachable)) });
+});
+
+/** A session's play and QoE events, oldest first. */
+admin.get("/sessions/:sessionId/events", async (c) => {
+  const sessionId = c.req.param("sessionId");
+  const { results } = await c.env.DB.prepare(`SELECT type, at, data FROM play_events WHERE session_id = ? ORDER BY id`).bind(sessionId).all<{ type: string; at: number; data: string }>();
+  return c.json({ sessionId, events: results.map((r) => ({ ...(JSON.parse(r.data) as object), type: r.type, at: r.at })) });
 });
 
 const fillBody = z.object({

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { admin } from "./admin";
 import { dev } from "./dev";
 import { events } from "./events";
+import { contentSteering } from "./content-steering";
 import { play } from "./play";
 import { titles } from "./titles";
 
@@ -17,5 +18,6 @@ control.get("/", (c) =>
 control.route("/v1/titles", titles);
 control.route("/v1/play", play);
 control.route("/v1/events", events);
+control.route("/v1/steering", contentSteering);
 control.route("/v1/dev", dev);
 control.route("/admin", admin);

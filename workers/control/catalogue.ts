@@ -54,9 +54,9 @@ export async function loadPlayContext(db: D1Database, titleId: string, country: 
     db.prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),
     db
       .prepare(
-        `SELECT t.site_id AS siteId, t.oca_id AS ocaId FROM oca_titles t
-         LEFT JOIN oca_status s ON s.oca_id = t.oca_id
-         WHERE t.title_id = ? AND COALESCE(s.health, 'healthy') = 'healthy'`,
+        `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
+         FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
+         WHERE t.title_id = ?`,
       )
       .bind(titleId),
   ]);
@@ -65,6 +65,6 @@ export async function loadPlayContext(db: D1Database, titleId: string, country: 
     licence: (licence.results[0] as LicenceRow | undefined) ?? null,
     plan: (plan.results[0] as { id: string; max_height: number; max_streams: number } | undefined) ?? null,
     renditions: renditions.results as unknown as RenditionRow[],
-    candidates: holders.results as unknown as Array<{ siteId: string; ocaId: string }>,
+    candidates: holders.results as unknown as Array<{ siteId: string; ocaId: string; health: string; load: number; updatedAt: number }>,
   };
 }

@@ -9,6 +9,8 @@ import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
+import { applyLiveView } from "./steering-view";
+import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
 
 const playBody = z.object({
@@ -50,7 +52,8 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
   }
 
   const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
-  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, ctx.candidates, minCopies));
+  const live = await applyLiveView(c.env, ctx.candidates, (p) => c.executionCtx.waitUntil(p));
+  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
   const sessionId = crypto.randomUUID();
   const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
   const exp = Math.floor(now / 1000) + ttl;
@@ -60,9 +63,9 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
 
   const home = homeSite(topology, geo);
   await c.env.DB.prepare(
-    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, now, exp * 1000)
+    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))), now, exp * 1000)
     .run();
   // The play counts in the home site's viewing history, with what a full watch at the top allowed
   // rung would cost until the client reports real bytes.
@@ -83,6 +86,7 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
     ocas,
     hls: `${ocas[0].url}master.m3u8`,
     dash: `${ocas[0].url}manifest.mpd`,
+    steering: steeringUrls(base, token, titleId),
     renditions: {
       video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
       audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),

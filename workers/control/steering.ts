@@ -1,9 +1,14 @@
+import { rendezvousOrder } from "../../fill/hash";
 import type { Tier, Topology } from "../shared/topology";
 
 /** An OCA that holds a complete copy of the title and is healthy (from the steering view). */
 export interface Candidate {
   siteId: string;
   ocaId: string;
+  /** Egress over the throughput limit, when known (1 = at the limit). */
+  load?: number;
+  /** True when the site could not be reached and this is its last-known state. */
+  stale?: boolean;
 }
 
 export interface SteeringClient {
@@ -19,8 +24,12 @@ export interface RankedOca {
   tier: Tier;
   /** Great-circle distance from the client in km, when both locations are known. */
   distanceKm: number | null;
+  load: number;
+  stale: boolean;
 }
 
+/** At or above this load an OCA moves behind the others of its tier. */
+export const OVERLOADED = 0.85;
 const EARTH_KM = 6371;
 
 /** Great-circle distance (haversine) in km. */
@@ -32,52 +41,50 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
   return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-/** 32-bit FNV-1a, for rendezvous hashing. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /**
- * Rendezvous (highest-random-weight) order of a site's OCAs for a title: each title prefers a
- * different OCA, and adding or removing an OCA only moves the titles that ranked it first.
- */
-export function hashOrder(titleId: string, ocaIds: string[]): string[] {
-  return [...ocaIds].sort((a, b) => fnv1a(`${titleId}|${b}`) - fnv1a(`${titleId}|${a}`) || a.localeCompare(b));
-}
-
-/**
- * Steering v1. Embedded sites of the client's ISP (its ASN) first, nearest first; then IXP sites by
- * great-circle distance; then origin, always last. Embedded sites of other ISPs are never used (they
- * sit inside another network). Only candidates (complete, healthy copies) appear. At most `limit`.
+ * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)
+ * come first, then IXP sites, then origin, always last; embedded sites of other ISPs are never used
+ * (they sit inside another network). Within a tier: OCAs under OVERLOADED before overloaded ones,
+ * fresh before stale, nearer sites first, and a site's OCAs in rendezvous order of the title (the
+ * same order the planner places copies in). At most `limit` entries.
  */
 export function rankOcas(topo: Topology, client: SteeringClient, titleId: string, candidates: Candidate[], limit = 10): RankedOca[] {
-  const bySite = new Map<string, string[]>();
-  for (const c of candidates) bySite.set(c.siteId, [...(bySite.get(c.siteId) ?? []), c.ocaId]);
   const clientIsp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
   const here = client.lat !== null && client.lon !== null ? { lat: client.lat, lon: client.lon } : null;
+  const sites = new Map(topo.sites.map((s) => [s.id, s]));
+  const bySite = new Map<string, Candidate[]>();
+  for (const c of candidates) bySite.set(c.siteId, [...(bySite.get(c.siteId) ?? []), c]);
 
-  const sites = topo.sites
-    .filter((s) => bySite.has(s.id) && (s.tier === "ixp" || (clientIsp !== undefined && s.isp === clientIsp.id)))
-    .map((s) => ({ site: s, km: here ? distanceKm(here, s) : null }))
-    .sort((a, b) => {
-      if (a.site.tier !== b.site.tier) return a.site.tier === "embedded" ? -1 : 1;
-      if (a.km !== null && b.km !== null && a.km !== b.km) return a.km - b.km;
-      return a.site.id.localeCompare(b.site.id);
-    });
-
-  const out: RankedOca[] = [];
-  for (const { site, km } of sites) {
-    for (const ocaId of hashOrder(titleId, bySite.get(site.id)!)) {
-      if (out.length >= limit - 1) break;
-      out.push({ rank: out.length + 1, siteId: site.id, ocaId, tier: site.tier, distanceKm: km === null ? null : Math.round(km) });
+  const rows: Array<RankedOca & { key: Array<number | string> }> = [];
+  for (const [siteId, list] of bySite) {
+    const site = sites.get(siteId);
+    if (!site || (site.tier === "embedded" && (clientIsp === undefined || site.isp !== clientIsp.id))) continue;
+    const km = here ? distanceKm(here, site) : null;
+    const order = rendezvousOrder(titleId, list.map((c) => c.ocaId));
+    for (const c of list) {
+      const load = c.load ?? 0;
+      rows.push({
+        rank: 0,
+        siteId,
+        ocaId: c.ocaId,
+        tier: site.tier,
+        distanceKm: km === null ? null : Math.round(km),
+        load: Math.round(load * 1000) / 1000,
+        stale: c.stale ?? false,
+        key: [site.tier === "embedded" ? 0 : 1, load >= OVERLOADED ? 1 : 0, c.stale ? 1 : 0, km ?? 0, siteId, order.indexOf(c.ocaId)],
+      });
     }
   }
-  out.push({ rank: out.length + 1, siteId: topo.origin.id, ocaId: topo.origin.id, tier: "origin", distanceKm: null });
+  rows.sort((a, b) => {
+    for (let i = 0; i < a.key.length; i++) {
+      const x = a.key[i];
+      const y = b.key[i];
+      if (x !== y) return typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    }
+    return 0;
+  });
+  const out: RankedOca[] = rows.slice(0, limit - 1).map(({ key: _k, ...r }, i) => ({ ...r, rank: i + 1 }));
+  out.push({ rank: out.length + 1, siteId: topo.origin.id, ocaId: topo.origin.id, tier: "origin", distanceKm: null, load: 0, stale: false });
   return out;
 }
 

@@ -3,8 +3,9 @@ import { ApiError } from "../shared/errors";
 import { contentTypeFor, isManifest, isSafeFilePath, isSafeSegment, ocaKey, originKey, videoHeightOf } from "../shared/file-keys";
 import { findOca, findSite, parentChain, siteBucketBinding, topology, type SiteSpec } from "../shared/topology";
 import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
-import { filterDashMpd, filterHlsMultivariant } from "./manifest-filter";
+import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, serveRepresentation, textRepresentation, type Representation } from "./representation";
+import { ocaHealth, recordServed } from "./site-sync";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -60,6 +61,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`, undefined, CORS);
 
+  if (site && (await ocaHealth(c.env, site.id, ocaId)) === "failed") {
+    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { ...CORS, "Retry-After": "30" });
+  }
+
   const found = isOrigin ? await fromOrigin(c.env, titleId, path) : await locate(c.env, site!, ocaId, titleId, path);
   if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
   if (found.miss && site) {
@@ -71,7 +76,11 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
   if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
 
-  return serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
+  const res = await serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
+  if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
+    recordServed(site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0));
+  }
+  return res;
 });
 
 interface Located {

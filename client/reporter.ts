@@ -1,0 +1,100 @@
+import type { QoeEvent } from "./types";
+
+export interface ReporterOptions {
+  /** Sends one batch (1-200 events) to `POST /v1/events`; rejects on failure. */
+  send: (events: QoeEvent[], opts: { final: boolean }) => Promise<void>;
+  /** How often queued events go out (ms). */
+  flushIntervalMs?: number;
+  /** A batch goes out at once when this many events are queued. */
+  maxQueued?: number;
+  /** Wall clock (ms since epoch) for `at`. */
+  clock?: () => number;
+  /** Called for every event as it is queued (the UI, test hooks). */
+  onEvent?: (e: QoeEvent) => void;
+  /** Called when a batch could not be sent even after a retry. */
+  onSendError?: (err: unknown, events: QoeEvent[]) => void;
+}
+
+const MAX_BATCH = 200;
+
+/**
+ * Batches QoE events to the control plane: media bytes accumulate and ride on a `progress` event
+ * at every flush; urgent events (start, oca_switch, error, stop) are flushed without waiting.
+ */
+export class EventReporter {
+  private queue: QoeEvent[] = [];
+  private pendingBytes = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private inflight: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Every event handed to `send` successfully, in order (for test hooks and overlays). */
+  readonly sent: QoeEvent[] = [];
+  private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError">> & Pick<ReporterOptions, "onEvent" | "onSendError">;
+  /** Filled in by the owner: current position and bitrate for `progress` events. */
+  progressFields: () => Partial<QoeEvent> = () => ({});
+
+  constructor(opts: ReporterOptions) {
+    this.opts = { flushIntervalMs: 2_000, maxQueued: 50, clock: () => Date.now(), ...opts };
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+  }
+
+  /** Queue an event (stamped with `at` unless it has one). */
+  push(e: QoeEvent): void {
+    if (this.closed) return;
+    const ev: QoeEvent = { at: this.opts.clock(), ...e };
+    this.queue.push(ev);
+    this.opts.onEvent?.(ev);
+    if (this.queue.length >= this.opts.maxQueued || ev.type === "start" || ev.type === "oca_switch" || ev.type === "error" || ev.type === "stop") {
+      void this.flush();
+    }
+  }
+
+  /** Count media bytes received; they go out on the next `progress` event. */
+  addBytes(n: number): void {
+    if (n > 0) this.pendingBytes += Math.round(n);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Send what is queued (plus a progress event carrying the bytes since the last one). */
+  flush(final = false): Promise<void> {
+    if (this.pendingBytes > 0) {
+      const ev: QoeEvent = { type: "progress", at: this.opts.clock(), ...this.progressFields(), bytes: this.pendingBytes };
+      this.pendingBytes = 0;
+      this.queue.push(ev);
+      this.opts.onEvent?.(ev);
+    }
+    if (this.queue.length === 0) return this.inflight;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    // One request at a time keeps events in order at the server.
+    this.inflight = this.inflight.then(() => this.sendWithRetry(batch, final));
+    if (this.queue.length) return this.flush(final);
+    return this.inflight;
+  }
+
+  private async sendWithRetry(batch: QoeEvent[], final: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.send(batch, { final });
+        this.sent.push(...batch);
+        return;
+      } catch (err) {
+        if (attempt >= 1) {
+          this.opts.onSendError?.(err, batch);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  /** Flush everything and stop the timer. */
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush(true);
+    this.closed = true;
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Which OCA to stream from: scoring of probe results weighted by the steering rank, eligibility
+ * (penalty box after errors, steering's current list), hysteresis before moving, and throughput
+ * collapse detection. Pure: every method takes `now` (ms), no I/O. Unit-tested in workerd.
+ */
+
+export interface OcaRef {
+  ocaId: string;
+  siteId: string;
+  tier: string;
+  /** Rank in the play response (1 = best). */
+  rank: number;
+}
+
+export interface ProbeResult {
+  ocaId: string;
+  ok: boolean;
+  /** When the probe finished (ms, the caller's clock). */
+  at: number;
+  status?: number;
+  /** Time to the response headers. */
+  ttfbMs?: number;
+  /** Bits/s over the body of the probe. */
+  throughputBps?: number;
+  bytes?: number;
+  error?: string;
+}
+
+export interface SelectorParams {
+  /** Reference download (bytes) for the expected fetch time: about one top-rung segment. */
+  refBytes: number;
+  /** Added to every expected fetch time so that differences of a few ms do not reorder OCAs. */
+  slackMs: number;
+  /** Score multiplier per position in the steering order: the server's ranking matters (offload, cost). */
+  rankPenalty: number;
+  /** A candidate must score this much better (0.3 = 30 % lower expected time) to displace the current OCA... */
+  switchMargin: number;
+  /** ...on this many consecutive evaluations (probe rounds). */
+  switchConfirmations: number;
+  /** How long an OCA stays out after an HTTP error or timeout, after a failed probe, after a collapse. */
+  failPenaltyMs: number;
+  probeFailPenaltyMs: number;
+  collapsePenaltyMs: number;
+  /** Assumed for an OCA not probed yet. */
+  defaultTtfbMs: number;
+  defaultThroughputBps: number;
+  /** Consecutive downloads below the collapse threshold that count as a throughput collapse. */
+  collapseSamples: number;
+}
+
+export const DEFAULT_SELECTOR: SelectorParams = {
+  refBytes: 1_000_000,
+  slackMs: 100,
+  rankPenalty: 0.35,
+  switchMargin: 0.3,
+  switchConfirmations: 2,
+  failPenaltyMs: 60_000,
+  probeFailPenaltyMs: 30_000,
+  collapsePenaltyMs: 20_000,
+  defaultTtfbMs: 150,
+  defaultThroughputBps: 5_000_000,
+  collapseSamples: 2,
+};
+
+/** Expected time (ms) to fetch `refBytes` from an OCA with this time to first byte and throughput. */
+export function expectedFetchMs(ttfbMs: number, throughputBps: number, refBytes: number): number {
+  const tput = Math.max(1, throughputBps);
+  return Math.max(0, ttfbMs) + (refBytes * 8000) / tput;
+}
+
+/** Lower is better: expected fetch time plus slack, times the rank penalty of its steering position. */
+export function scoreOca(rankIndex: number, probe: Pick<ProbeResult, "ttfbMs" | "throughputBps"> | undefined, p: SelectorParams = DEFAULT_SELECTOR): number {
+  const ttfb = probe?.ttfbMs ?? p.defaultTtfbMs;
+  const tput = probe?.throughputBps ?? p.defaultThroughputBps;
+  return (expectedFetchMs(ttfb, tput, p.refBytes) + p.slackMs) * (1 + p.rankPenalty * Math.max(0, rankIndex));
+}
+
+export type Exclusion = "failed" | "probe_failed" | "collapse" | "not_steered";
+
+export interface Ranked {
+  ocaId: string;
+  score: number;
+  rankIndex: number;
+}
+
+export interface Decision {
+  /** Eligible OCAs, best first. */
+  ranking: Ranked[];
+  /** Where to go now, or null to stay. */
+  switchTo: string | null;
+  reason?: "current_unavailable" | "better_oca" | "steering";
+}
+
+export class OcaSelector {
+  readonly params: SelectorParams;
+  private readonly ocas: OcaRef[];
+  private readonly probes = new Map<string, ProbeResult>();
+  private readonly penalties = new Map<string, { until: number; why: Exclusion }>();
+  private serverOrder: string[] | null = null;
+  private pending: { ocaId: string; count: number } | null = null;
+  private readonly lowStreak = new Map<string, number>();
+
+  constructor(ocas: readonly OcaRef[], params: Partial<SelectorParams> = {}) {
+    this.ocas = [...ocas].sort((a, b) => a.rank - b.rank);
+    this.params = { ...DEFAULT_SELECTOR, ...params };
+  }
+
+  get ids(): string[] {
+    return this.ocas.map((o) => o.ocaId);
+  }
+
+  has(ocaId: string): boolean {
+    return this.ocas.some((o) => o.ocaId === ocaId);
+  }
+
+  recordProbe(r: ProbeResult): void {
+    if (!this.has(r.ocaId)) return;
+    this.probes.set(r.ocaId, r);
+    if (!r.ok) this.penalise(r.ocaId, r.at, "probe_failed");
+    else if (this.penalties.get(r.ocaId)?.why === "probe_failed") this.penalties.delete(r.ocaId);
+  }
+
+  probe(ocaId: string): ProbeResult | undefined {
+    return this.probes.get(ocaId);
+  }
+
+  /** An HTTP error, a timeout or a throughput collapse on this OCA: out of the running for a while. */
+  fail(ocaId: string, now: number, why: "failed" | "collapse" = "failed"): void {
+    this.penalise(ocaId, now, why);
+    if (this.pending?.ocaId === ocaId) this.pending = null;
+  }
+
+  private penalise(ocaId: string, now: number, why: Exclusion): void {
+    const ms = why === "collapse" ? this.params.collapsePenaltyMs : why === "probe_failed" ? this.params.probeFailPenaltyMs : this.params.failPenaltyMs;
+    const prev = this.penalties.get(ocaId);
+    const live = prev && prev.until > now ? prev : undefined;
+    this.penalties.set(ocaId, {
+      until: Math.max(now + ms, live?.until ?? 0),
+      // A hard failure is not softened by a later, milder reason.
+      why: live?.why === "failed" ? "failed" : why,
+    });
+  }
+
+  /** The steering server's current order (failed/drained OCAs are absent). Unknown ids are ignored. */
+  setServerOrder(ids: readonly string[] | null): void {
+    this.serverOrder = ids ? ids.filter((id) => this.has(id)) : null;
+  }
+
+  get serverPriority(): string[] | null {
+    return this.serverOrder ? [...this.serverOrder] : null;
+  }
+
+  /** Why an OCA is not eligible now, or null when it is. */
+  exclusion(ocaId: string, now: number): Exclusion | null {
+    const pen = this.penalties.get(ocaId);
+    if (pen && pen.until > now) return pen.why;
+    if (this.serverOrder && this.serverOrder.length > 0 && !this.serverOrder.includes(ocaId)) return "not_steered";
+    return null;
+  }
+
+  private order(): string[] {
+    if (this.serverOrder && this.serverOrder.length > 0) {
+      // Steering's order first; OCAs it no longer lists keep their play-response order behind it.
+      return [...this.serverOrder, ...this.ids.filter((id) => !this.serverOrder!.includes(id))];
+    }
+    return this.ids;
+  }
+
+  /** Eligible OCAs, best first. Falls back, in this order, to OCAs steering dropped, then to the least recently failed. */
+  ranking(now: number): Ranked[] {
+    const order = this.order();
+    const scored = (ids: string[]) =>
+      ids
+        .map((ocaId) => {
+          const rankIndex = order.indexOf(ocaId);
+          return { ocaId, rankIndex, score: scoreOca(rankIndex, this.probes.get(ocaId), this.params) };
+        })
+        .sort((a, b) => a.score - b.score || a.rankIndex - b.rankIndex);
+    const eligible = order.filter((id) => this.exclusion(id, now) === null);
+    if (eligible.length) return scored(eligible);
+    const unpenalised = order.filter((id) => !(this.penalties.get(id)?.until! > now));
+    if (unpenalised.length) return scored(unpenalised);
+    // Everything is in the penalty box: the one whose penalty ends first is the last resort.
+    const soonest = [...this.penalties.entries()].filter(([id]) => this.has(id)).sort((a, b) => a[1].until - b[1].until)[0];
+    return soonest ? scored([soonest[0]]) : [];
+  }
+
+  /** The OCA to start with (no hysteresis). */
+  pick(now: number): string | null {
+    return this.ranking(now)[0]?.ocaId ?? null;
+  }
+
+  /**
+   * Should we move away from `current`? Immediately when it is no longer eligible (failed, steering
+   * dropped it); otherwise only when the best candidate beats it by `switchMargin` on
+   * `switchConfirmations` consecutive evaluations (hysteresis: no flapping between equals).
+   */
+  evaluate(current: string | null, now: number): Decision {
+    const ranking = this.ranking(now);
+    const best = ranking[0];
+    if (!best) return { ranking, switchTo: null };
+    if (current === null) return { ranking, switchTo: best.ocaId, reason: "current_unavailable" };
+    const why = this.exclusion(current, now);
+    if (why !== null) {
+      this.pending = null;
+      if (best.ocaId === current) return { ranking, switchTo: null };
+      return { ranking, switchTo: best.ocaId, reason: why === "not_steered" ? "steering" : "current_unavailable" };
+    }
+    const cur = ranking.find((r) => r.ocaId === current);
+    if (!cur || best.ocaId === current || best.score >= cur.score * (1 - this.params.switchMargin)) {
+      this.pending = null;
+      return { ranking, switchTo: null };
+    }
+    this.pending = this.pending?.ocaId === best.ocaId ? { ocaId: best.ocaId, count: this.pending.count + 1 } : { ocaId: best.ocaId, count: 1 };
+    if (this.pending.count >= this.params.switchConfirmations) {
+      this.pending = null;
+      return { ranking, switchTo: best.ocaId, reason: "better_oca" };
+    }
+    return { ranking, switchTo: null };
+  }
+
+  /**
+   * A download from `ocaId` ran at `bps`; `thresholdBps` is what the lowest rung needs (with margin).
+   * Returns true on a throughput collapse: `collapseSamples` consecutive downloads below the threshold.
+   */
+  noteThroughput(ocaId: string, bps: number, thresholdBps: number): boolean {
+    const streak = bps < thresholdBps ? (this.lowStreak.get(ocaId) ?? 0) + 1 : 0;
+    this.lowStreak.set(ocaId, streak);
+    return streak >= this.params.collapseSamples;
+  }
+}

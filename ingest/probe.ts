@@ -1,0 +1,149 @@
+/** Container and stream probing with ffprobe (no decoding). */
+import { ffprobePath } from "../r2-seed/ffmpeg-path";
+import { meaningfulStderr, parseRational, run } from "./exec";
+
+export interface Rational {
+  num: number;
+  den: number;
+}
+
+export interface ProbedStream {
+  index: number;
+  codecType: "video" | "audio" | "subtitle" | "data" | "attachment";
+  codecName: string;
+  /** stream-level duration in seconds, when the container says */
+  durationS: number | null;
+  startS: number | null;
+  /** frames / packets the container declares (nb_frames), when it says */
+  declaredFrames: number | null;
+  language: string | null;
+  // video
+  width?: number;
+  height?: number;
+  /** display width after applying the sample aspect ratio */
+  displayWidth?: number;
+  pixFmt?: string;
+  frameRate?: Rational | null;
+  avgFrameRate?: Rational | null;
+  fieldOrder?: string;
+  // audio
+  sampleRate?: number;
+  channels?: number;
+}
+
+export interface SourceProbe {
+  path: string;
+  formatName: string;
+  durationS: number | null;
+  startS: number;
+  sizeBytes: number | null;
+  bitRate: number | null;
+  streams: ProbedStream[];
+  video: ProbedStream | null;
+  audio: ProbedStream[];
+}
+
+interface RawStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  sample_aspect_ratio?: string;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  field_order?: string;
+  duration?: string;
+  start_time?: string;
+  nb_frames?: string;
+  sample_rate?: string;
+  channels?: number;
+  disposition?: { attached_pic?: number };
+  tags?: Record<string, string>;
+}
+
+const num = (s: string | number | undefined): number | null => {
+  if (s === undefined || s === "N/A") return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+};
+
+export class ProbeError extends Error {}
+
+/** ffprobe -show_format -show_streams. Throws ProbeError with ffprobe's message when the file cannot be read. */
+export async function probeSource(path: string): Promise<SourceProbe> {
+  const res = await run(ffprobePath, ["-v", "error", "-show_format", "-show_streams", "-of", "json", path], { timeoutMs: 120_000 });
+  const err = meaningfulStderr(res.stderr);
+  if (res.code !== 0) throw new ProbeError(err.split("\n").pop()?.replace(/^.*?:\s*/, "") || `ffprobe exit ${res.code}`);
+  const json = JSON.parse(res.stdout) as { streams?: RawStream[]; format?: Record<string, string | number> };
+  const streams: ProbedStream[] = (json.streams ?? []).map((s) => {
+    const type = (s.codec_type ?? "data") as ProbedStream["codecType"];
+    const sar = parseRational(s.sample_aspect_ratio);
+    const lang = s.tags?.language;
+    const out: ProbedStream = {
+      index: s.index,
+      codecType: type === "video" && s.disposition?.attached_pic ? "attachment" : type,
+      codecName: s.codec_name ?? "unknown",
+      durationS: num(s.duration),
+      startS: num(s.start_time),
+      declaredFrames: num(s.nb_frames),
+      language: lang && lang !== "und" ? lang : null,
+    };
+    if (type === "video") {
+      out.width = s.width;
+      out.height = s.height;
+      out.displayWidth = s.width && sar ? Math.round((s.width * sar.num) / sar.den) : s.width;
+      out.pixFmt = s.pix_fmt;
+      out.frameRate = parseRational(s.r_frame_rate);
+      out.avgFrameRate = parseRational(s.avg_frame_rate);
+      out.fieldOrder = s.field_order;
+    } else if (type === "audio") {
+      out.sampleRate = num(s.sample_rate) ?? undefined;
+      out.channels = s.channels;
+    }
+    return out;
+  });
+  const f = json.format ?? {};
+  return {
+    path,
+    formatName: String(f.format_name ?? "unknown"),
+    durationS: num(f.duration as string),
+    startS: num(f.start_time as string) ?? 0,
+    sizeBytes: num(f.size as string),
+    bitRate: num(f.bit_rate as string),
+    streams,
+    video: streams.find((s) => s.codecType === "video") ?? null,
+    audio: streams.filter((s) => s.codecType === "audio"),
+  };
+}
+
+export interface PacketScan {
+  /** presentation times (s, relative to the container start) of the video packets, in presentation order */
+  pts: number[];
+  /** indices into `pts` of keyframes */
+  keyframes: number[];
+}
+
+/**
+ * Lists the video packets (demux only, no decoding): their presentation times in order and
+ * which are keyframes. Chunk boundaries are chosen among these keyframes.
+ */
+export async function scanVideoPackets(path: string, streamIndex: number, containerStartS: number): Promise<PacketScan> {
+  const res = await run(
+    ffprobePath,
+    ["-v", "error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path],
+    { timeoutMs: 600_000 },
+  );
+  if (res.code !== 0) throw new ProbeError(meaningfulStderr(res.stderr) || `ffprobe exit ${res.code}`);
+  const packets: Array<{ t: number; key: boolean }> = [];
+  for (const line of res.stdout.split("\n")) {
+    if (!line) continue;
+    const [ptsS, dtsS, flags] = line.split(",");
+    const t = num(ptsS) ?? num(dtsS);
+    if (t === null) continue;
+    packets.push({ t: t - containerStartS, key: (flags ?? "").includes("K") });
+  }
+  packets.sort((a, b) => a.t - b.t);
+  return { pts: packets.map((p) => p.t), keyframes: packets.flatMap((p, i) => (p.key ? [i] : [])) };
+}

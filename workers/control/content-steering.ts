@@ -1,0 +1,169 @@
+import { Hono } from "hono";
+import { ApiError } from "../shared/errors";
+import { isSafeSegment } from "../shared/file-keys";
+import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
+import { topology } from "../shared/topology";
+import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
+import { loadPlayContext } from "./catalogue";
+import { rankOcas, type RankedOca } from "./steering";
+import { applyLiveView } from "./steering-view";
+
+/** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
+export const STEERING_TTL_S = 5;
+
+interface Pathway {
+  siteId: string;
+  ocaId: string;
+}
+
+interface SessionRow {
+  title_id: string;
+  country: string | null;
+  asn: number | null;
+  lat: number | null;
+  lon: number | null;
+  max_height: number | null;
+  pathways: string | null;
+}
+
+const CORS = { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" };
+
+/** Base URL of one OCA for a session (same shape as the play response's `url`). */
+export const ocaUrl = (base: string, p: Pathway, token: string, titleId: string): string =>
+  `${base}/oca/${p.siteId}/${p.ocaId}/${token}/${titleId}/`;
+
+/** The session's steering URLs (HLS playlist, DASH MPD, steering manifest). */
+export function steeringUrls(base: string, token: string, titleId: string) {
+  const root = `${base}/v1/steering/${token}/${titleId}`;
+  return { hls: `${root}/master.m3u8`, dash: `${root}/manifest.mpd`, server: `${root}/steering.json` };
+}
+
+function baseOf(env: Env, url: string): string {
+  return (env.EDGE_BASE_URL || new URL(url).origin).replace(/\/$/, "");
+}
+
+/** Verifies the path token and loads the session it names. */
+async function session(env: Env, token: string, titleId: string): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
+  if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id", undefined, CORS);
+  const verdict = await verifyUrlToken(parseKeyRing(env.URL_SIGNING_KEYS), token, titleId, Math.floor(Date.now() / 1000));
+  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
+  const row = await env.DB.prepare(`SELECT title_id, country, asn, lat, lon, max_height, pathways FROM sessions WHERE id = ?`)
+    .bind(verdict.claims.sessionId)
+    .first<SessionRow>();
+  if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title", undefined, CORS);
+  const pathways = JSON.parse(row.pathways ?? "[]") as Pathway[];
+  return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight };
+}
+
+/** Current ranking of the session's pathways: live health and load, the session's own location. */
+async function currentOrder(env: Env, s: { row: SessionRow; pathways: Pathway[] }, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
+  const ctx = await loadPlayContext(env.DB, titleId, s.row.country, "premium");
+  const live = await applyLiveView(env, ctx.candidates, waitUntil, { awaitRefresh: true });
+  const allowed = new Set(s.pathways.map((p) => p.ocaId));
+  return rankOcas(topology, { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon }, titleId, live.filter((c) => allowed.has(c.ocaId)));
+}
+
+/**
+ * Rewrites a title's multivariant playlist for Content Steering: every variant and rendition once
+ * per pathway (OCA), with absolute URIs into that OCA, group ids suffixed per pathway, PATHWAY-ID
+ * on each variant, and the steering server in #EXT-X-CONTENT-STEERING.
+ */
+export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
+  const lines = master.replace(/\r/g, "").split("\n");
+  const head: string[] = [];
+  const media: string[] = [];
+  const variants: Array<{ tag: string; uri: string }> = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    if (line.startsWith("#EXT-X-MEDIA:")) media.push(line);
+    else if (line.startsWith("#EXT-X-STREAM-INF:")) {
+      let j = i + 1;
+      while (j < lines.length && (lines[j].trim() === "" || lines[j].startsWith("#"))) j++;
+      variants.push({ tag: line, uri: lines[j]?.trim() ?? "" });
+      i = j;
+    } else if (line.startsWith("#EXT-X-I-FRAME-STREAM-INF") || line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
+    else head.push(line);
+  }
+  const abs = (base: string, uri: string) => (/^[a-z]+:/i.test(uri) ? uri : `${base}${uri}`);
+  const out = [...head.filter((l) => l !== "#EXTM3U"), `#EXT-X-CONTENT-STEERING:SERVER-URI="${serverUri}",PATHWAY-ID="${pathways[0]?.ocaId ?? ""}"`];
+  for (const p of pathways) {
+    for (const m of media) {
+      out.push(m.replace(/GROUP-ID="([^"]+)"/, `GROUP-ID="$1-${p.ocaId}"`).replace(/URI="([^"]+)"/, (_x, u: string) => `URI="${abs(p.url, u)}"`));
+    }
+  }
+  for (const p of pathways) {
+    for (const v of variants) {
+      const tag = v.tag.replace(/(AUDIO|SUBTITLES|VIDEO|CLOSED-CAPTIONS)="([^"]+)"/g, (_x, k: string, g: string) => `${k}="${g}-${p.ocaId}"`);
+      out.push(`${tag},PATHWAY-ID="${p.ocaId}"`, abs(p.url, v.uri));
+    }
+  }
+  return ["#EXTM3U", ...out, ""].join("\n");
+}
+
+/** Adds DASH Content Steering to an MPD: one BaseURL per pathway (serviceLocation) and <ContentSteering>. */
+export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
+  const open = /<MPD\b[^>]*>/.exec(mpd);
+  if (!open) return mpd;
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  const inject =
+    pathways.map((p) => `\n  <BaseURL serviceLocation="${esc(p.ocaId)}">${esc(p.url)}</BaseURL>`).join("") +
+    `\n  <ContentSteering defaultServiceLocation="${esc(pathways[0]?.ocaId ?? "")}" queryBeforeStart="true">${esc(serverUri)}</ContentSteering>`;
+  const at = open.index + open[0].length;
+  return mpd.slice(0, at) + inject + mpd.slice(at);
+}
+
+/** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
+export const contentSteering = new Hono<{ Bindings: Env }>();
+
+contentSteering.get("/:token/:titleId/master.m3u8", async (c) => {
+  const { token, titleId } = c.req.param();
+  const s = await session(c.env, token, titleId);
+  const obj = await c.env.ORIGIN.get(`${titleId}/master.m3u8`);
+  if (!obj) throw new ApiError(404, "not_found", "title has no HLS playlist", undefined, CORS);
+  const base = baseOf(c.env, c.req.url);
+  const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
+  const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
+  const master = filterHlsMultivariant(await obj.text(), s.maxHeight);
+  const body = steeredHlsPlaylist(master, pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })), steeringUrls(base, token, titleId).server);
+  return c.body(body, 200, { ...CORS, "Content-Type": "application/vnd.apple.mpegurl" });
+});
+
+contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
+  const { token, titleId } = c.req.param();
+  const s = await session(c.env, token, titleId);
+  const obj = await c.env.ORIGIN.get(`${titleId}/manifest.mpd`);
+  if (!obj) throw new ApiError(404, "not_found", "title has no DASH manifest", undefined, CORS);
+  const base = baseOf(c.env, c.req.url);
+  const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
+  const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
+  const mpd = filterDashMpd(await obj.text(), s.maxHeight);
+  const body = steeredDashMpd(mpd, pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })), `${steeringUrls(base, token, titleId).server}?dash=1`);
+  return c.body(body, 200, { ...CORS, "Content-Type": "application/dash+xml" });
+});
+
+/**
+ * The steering server (HLS and DASH): the session's pathways re-ranked now from health and load.
+ * Failed or drained OCAs leave the list. A pathway the player reports as too slow for the lowest
+ * rung (`_HLS_throughput` / `_DASH_throughput`, bits/s) drops behind the next one.
+ */
+contentSteering.get("/:token/:titleId/steering.json", async (c) => {
+  const { token, titleId } = c.req.param();
+  const s = await session(c.env, token, titleId);
+  const dash = c.req.query("dash") === "1" || c.req.query("_DASH_pathway") !== undefined || c.req.query("_DASH_throughput") !== undefined;
+  const current = c.req.query(dash ? "_DASH_pathway" : "_HLS_pathway");
+  const throughput = Number(c.req.query(dash ? "_DASH_throughput" : "_HLS_throughput"));
+  const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
+  const lowest = await c.env.DB.prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`).bind(titleId).first<{ b: number | null }>();
+  if (current && Number.isFinite(throughput) && throughput > 0 && lowest?.b && throughput < lowest.b * 1.2) {
+    const i = order.indexOf(current);
+    if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
+  }
+  const reload = new URL(c.req.url);
+  for (const k of [...reload.searchParams.keys()]) if (k.startsWith("_HLS_") || k.startsWith("_DASH_")) reload.searchParams.delete(k);
+  return c.json(
+    { VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), [dash ? "SERVICE-LOCATION-PRIORITY" : "PATHWAY-PRIORITY"]: order },
+    200,
+    CORS,
+  );
+});

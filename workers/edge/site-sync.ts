@@ -1,0 +1,65 @@
+import type { EdgeReport, OcaHealth, SiteLiveView } from "../shared/site-view";
+
+/**
+ * The data plane's link to each site's Durable Object: bytes and sessions served are batched per
+ * site in this isolate and sent at most once per SYNC_MS; the reply (the site's live view) tells the
+ * data plane which OCAs are failed. Never one Durable Object call per segment.
+ */
+const SYNC_MS = 1_000;
+const SYNC_TIMEOUT_MS = 500;
+
+interface SiteLink {
+  view: SiteLiveView | null;
+  syncedAt: number;
+  windowStart: number;
+  batch: EdgeReport["ocas"];
+  inflight: Promise<void> | null;
+}
+
+const links = new Map<string, SiteLink>();
+
+function link(siteId: string): SiteLink {
+  let l = links.get(siteId);
+  if (!l) {
+    l = { view: null, syncedAt: 0, windowStart: Date.now(), batch: {}, inflight: null };
+    links.set(siteId, l);
+  }
+  return l;
+}
+
+async function sync(env: Env, siteId: string, l: SiteLink): Promise<void> {
+  const now = Date.now();
+  const report: EdgeReport = { windowMs: now - l.windowStart, ocas: l.batch };
+  l.batch = {};
+  l.windowStart = now;
+  const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
+  try {
+    const view = await Promise.race([
+      stub.edgeSync(Object.keys(report.ocas).length ? report : null),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("site sync timed out")), SYNC_TIMEOUT_MS)),
+    ]);
+    l.view = view as SiteLiveView;
+  } catch {
+    // The site is unreachable: keep serving on the last-known health rather than failing viewers.
+  }
+  l.syncedAt = Date.now();
+}
+
+/** An OCA's health as last known by this isolate, refreshed (with the pending batch) when older than SYNC_MS. */
+export async function ocaHealth(env: Env, siteId: string, ocaId: string): Promise<OcaHealth> {
+  const l = link(siteId);
+  if (Date.now() - l.syncedAt >= SYNC_MS) {
+    l.inflight ??= sync(env, siteId, l).finally(() => (l.inflight = null));
+    await l.inflight;
+  }
+  return l.view?.ocas.find((o) => o.ocaId === ocaId)?.health ?? "healthy";
+}
+
+/** Counts bytes an OCA served to a session; sent with the site's next sync. */
+export function recordServed(siteId: string, ocaId: string, sessionId: string, bytes: number): void {
+  const l = link(siteId);
+  const o = (l.batch[ocaId] ??= { bytes: 0, requests: 0, sessions: [] });
+  o.bytes += bytes;
+  o.requests += 1;
+  if (!o.sessions.includes(sessionId) && o.sessions.length < 1000) o.sessions.push(sessionId);
+}
