@@ -1,0 +1,103 @@
+import { PlaySession, type PlayOptions } from "./session";
+import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type TitleSummary } from "./types";
+
+export interface ClientOptions {
+  /** Control plane base URL, e.g. http://127.0.0.1:8787 (no trailing slash needed). */
+  baseUrl: string;
+  /** Member token (Bearer). */
+  token: string;
+  /** Dev only: simulated client location, sent as `X-Client-Geo` (e.g. "asn=64500;country=US;lat=40.71;lon=-74.0"). */
+  geo?: string;
+  /** fetch to use (defaults to the global one). */
+  fetch?: FetchLike;
+}
+
+export function defaultFetch(): FetchLike {
+  const f = (globalThis as { fetch?: unknown }).fetch;
+  if (typeof f !== "function") throw new Error("no global fetch: pass one in the options");
+  return ((url: string, init?: FetchInit) => (f as (u: string, i?: FetchInit) => Promise<unknown>).call(globalThis, url, init)) as FetchLike;
+}
+
+async function apiError(res: { status: number; text(): Promise<string> }): Promise<ApiCallError> {
+  const body = await res.text().catch(() => "");
+  try {
+    const j = JSON.parse(body) as { error?: { code?: string; message?: string } };
+    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`);
+  } catch {
+    return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`);
+  }
+}
+
+/** The control plane, as a member's client calls it. */
+export class VcdnClient {
+  readonly baseUrl: string;
+  readonly fetch: FetchLike;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.fetch = opts.fetch ?? defaultFetch();
+  }
+
+  get geo(): string | undefined {
+    return this.opts.geo;
+  }
+
+  private headers(json: boolean): Record<string, string> {
+    const h: Record<string, string> = { Authorization: `Bearer ${this.opts.token}` };
+    if (json) h["Content-Type"] = "application/json";
+    if (this.opts.geo) h["X-Client-Geo"] = this.opts.geo;
+    return h;
+  }
+
+  async titles(): Promise<{ country: string; titles: TitleSummary[] }> {
+    const res = await this.fetch(`${this.baseUrl}/v1/titles`, { headers: this.headers(false) });
+    if (!res.ok) throw await apiError(res);
+    return (await res.json()) as { country: string; titles: TitleSummary[] };
+  }
+
+  /** `POST /v1/play`: the raw play response (use `play()` for a managed session). */
+  async requestPlay(titleId: string, device: PlayOptions["device"]): Promise<PlayResponse> {
+    const res = await this.fetch(`${this.baseUrl}/v1/play`, {
+      method: "POST",
+      headers: this.headers(true),
+      body: JSON.stringify({ titleId, device }),
+    });
+    if (!res.ok) throw await apiError(res);
+    return (await res.json()) as PlayResponse;
+  }
+
+  /** `POST /v1/events` (1-200 events). */
+  async sendEvents(sessionId: string, events: QoeEvent[], opts: { keepalive?: boolean } = {}): Promise<void> {
+    const res = await this.fetch(`${this.baseUrl}/v1/events`, {
+      method: "POST",
+      headers: this.headers(true),
+      body: JSON.stringify({ sessionId, events }),
+      keepalive: opts.keepalive,
+    });
+    if (res.status !== 202 && !res.ok) throw await apiError(res);
+    await res.text().catch(() => "");
+  }
+
+  /**
+   * Presses play: the play request, then parallel probes of the ranked OCAs, then the pick. The
+   * session is ready to stream (`session.current`) when this resolves.
+   */
+  play(titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
+    return PlaySession.start(this, titleId, opts);
+  }
+}
+
+export function createClient(opts: ClientOptions): VcdnClient {
+  return new VcdnClient(opts);
+}
+
+/** Dev only (`DEV_MODE=true`): a member token from `POST /v1/dev/token`. */
+export async function devToken(baseUrl: string, memberId: string, plan: "basic" | "standard" | "premium" = "premium", fetchFn: FetchLike = defaultFetch()): Promise<string> {
+  const res = await fetchFn(`${baseUrl.replace(/\/+$/, "")}/v1/dev/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ memberId, plan }),
+  });
+  if (!res.ok) throw await apiError(res);
+  return ((await res.json()) as { token: string }).token;
+}
