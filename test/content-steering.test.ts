@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const TITLE = "cs-title";
-type Steered = PlayResponse & { steering: { hls: string; dash: string; server: string }; ocas: Array<PlayResponse["ocas"][number] & { load: number; stale: boolean }> };
+type Steered = PlayResponse;
 let token: string;
 
 beforeAll(async () => {

@@ -151,9 +151,10 @@ export interface PlayResponse {
   titleId: string;
   expiresAt: string;
   maxHeight: number;
-  ocas: Array<{ rank: number; siteId: string; ocaId: string; tier: string; url: string }>;
+  ocas: Array<{ rank: number; siteId: string; ocaId: string; tier: string; url: string; load: number; stale: boolean }>;
   hls: string;
   dash: string;
+  steering: { hls: string; dash: string; server: string };
   renditions: { video: Array<{ id: string; height: number }>; audio: unknown[]; subtitles: unknown[] };
 }
 

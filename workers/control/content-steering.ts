@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../shared/file-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
@@ -116,29 +116,32 @@ export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: str
 /** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
 export const contentSteering = new Hono<{ Bindings: Env }>();
 
-contentSteering.get("/:token/:titleId/master.m3u8", async (c) => {
-  const { token, titleId } = c.req.param();
+/** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
+async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
+  const { token, titleId } = c.req.param() as { token: string; titleId: string };
   const s = await session(c.env, token, titleId);
-  const obj = await c.env.ORIGIN.get(`${titleId}/master.m3u8`);
-  if (!obj) throw new ApiError(404, "not_found", "title has no HLS playlist", undefined, CORS);
+  const obj = await c.env.ORIGIN.get(`${titleId}/${file}`);
+  if (!obj) throw new ApiError(404, "not_found", `title has no ${file}`, undefined, CORS);
   const base = baseOf(c.env, c.req.url);
   const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
   const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
-  const master = filterHlsMultivariant(await obj.text(), s.maxHeight);
-  const body = steeredHlsPlaylist(master, pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })), steeringUrls(base, token, titleId).server);
+  return {
+    text: await obj.text(),
+    maxHeight: s.maxHeight,
+    server: steeringUrls(base, token, titleId).server,
+    pathways: pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })),
+  };
+}
+
+contentSteering.get("/:token/:titleId/master.m3u8", async (c) => {
+  const { text, maxHeight, server, pathways } = await steeredPathways(c, "master.m3u8");
+  const body = steeredHlsPlaylist(filterHlsMultivariant(text, maxHeight), pathways, server);
   return c.body(body, 200, { ...CORS, "Content-Type": "application/vnd.apple.mpegurl" });
 });
 
 contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
-  const { token, titleId } = c.req.param();
-  const s = await session(c.env, token, titleId);
-  const obj = await c.env.ORIGIN.get(`${titleId}/manifest.mpd`);
-  if (!obj) throw new ApiError(404, "not_found", "title has no DASH manifest", undefined, CORS);
-  const base = baseOf(c.env, c.req.url);
-  const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
-  const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
-  const mpd = filterDashMpd(await obj.text(), s.maxHeight);
-  const body = steeredDashMpd(mpd, pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })), `${steeringUrls(base, token, titleId).server}?dash=1`);
+  const { text, maxHeight, server, pathways } = await steeredPathways(c, "manifest.mpd");
+  const body = steeredDashMpd(filterDashMpd(text, maxHeight), pathways, `${server}?dash=1`);
   return c.body(body, 200, { ...CORS, "Content-Type": "application/dash+xml" });
 });
 

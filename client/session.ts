@@ -1,0 +1,333 @@
+import { ThroughputEstimator } from "./abr";
+import type { VcdnClient } from "./api";
+import { probeUrl } from "./probe";
+import { EventReporter } from "./reporter";
+import { OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
+import type { Device, OcaEntry, PlayResponse, QoeEvent, SteeringManifest } from "./types";
+
+export interface PlayOptions {
+  device?: Device;
+  /** Every QoE event as it is queued (UI, logs). */
+  onEvent?: (e: QoeEvent) => void;
+  probe?: {
+    /** Range request size (default 64 KiB). */
+    bytes?: number;
+    timeoutMs?: number;
+    /** File probed on every OCA, relative to the OCA base URL (default: first segment of the lowest video rung). */
+    path?: string;
+  };
+  /** Re-probe every OCA this often and move when another is clearly better (0: never). Default 10 s. */
+  reprobeIntervalMs?: number;
+  /** Poll the steering server (`steering.server`) at its TTL. Default true; players that load it themselves say false. */
+  pollSteering?: boolean;
+  /** Query parameter names for the steering server: `_HLS_*` or `_DASH_*`. */
+  steeringProtocol?: "hls" | "dash";
+  /** Bounds on the steering TTL the SDK honours (s). */
+  steeringTtlBoundsS?: [number, number];
+  selector?: Partial<SelectorParams>;
+  /** QoE batch interval (ms). */
+  flushIntervalMs?: number;
+  /** Resolve `play()` right after the play request; probes go on in the background (`session.ready`). */
+  probeInBackground?: boolean;
+  /** Monotonic clock (ms). */
+  now?: () => number;
+  /** Wall clock (ms since epoch). */
+  clock?: () => number;
+}
+
+export interface OcaSwitch {
+  from: OcaEntry;
+  to: OcaEntry;
+  reason: string;
+}
+
+const DEFAULT_DEVICE: Device = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
+const OCA_PATH = /\/oca\/([^/]+)\/([^/]+)\/[^/]+\/[^/]+\//;
+
+/**
+ * One play: the play response, the OCA choice (probes, failover, re-probes, steering) and the QoE
+ * reporter. It does not fetch media itself: the headless `SegmentFetcher` or the hls.js hook do, and
+ * tell it what happened (`noteDownload`, `reportFailure`).
+ */
+export class PlaySession {
+  readonly play: PlayResponse;
+  readonly selector: OcaSelector;
+  readonly reporter: EventReporter;
+  /** Throughput of media downloads (bits/s), seeded by the chosen OCA's probe. */
+  readonly throughput = new ThroughputEstimator();
+  /** Monotonic time (ms) at which play was pressed: the origin of start-up time. */
+  readonly pressedAt: number;
+  readonly now: () => number;
+  readonly clock: () => number;
+  /** Resolves when the first probe round is done and `current` is the probed pick. */
+  ready: Promise<void> = Promise.resolve();
+  /** Every probe result so far, in order. */
+  readonly probes: ProbeResult[] = [];
+  readonly switches: Array<OcaSwitch & { at: number }> = [];
+  /** Current playback position, for events (set by whoever plays). */
+  positionS: () => number | undefined = () => undefined;
+  /** Bitrate being played, for progress events. */
+  bitrate: () => number | undefined = () => undefined;
+
+  private cur: OcaEntry;
+  private readonly listeners = new Set<(s: OcaSwitch) => void>();
+  private reprobeTimer: ReturnType<typeof setInterval> | null = null;
+  private steeringTimer: ReturnType<typeof setTimeout> | null = null;
+  private steeringUri: string | null;
+  private stopped = false;
+  private probing: Promise<void> | null = null;
+
+  static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
+    const now = opts.now ?? (() => performance.now());
+    const pressedAt = now();
+    const play = await client.requestPlay(titleId, opts.device ?? DEFAULT_DEVICE);
+    const s = new PlaySession(client, play, opts, pressedAt);
+    s.ready = s.reprobe(true);
+    if (!opts.probeInBackground) await s.ready;
+    s.startBackground();
+    return s;
+  }
+
+  constructor(
+    readonly client: VcdnClient,
+    play: PlayResponse,
+    private readonly opts: PlayOptions,
+    pressedAt?: number,
+  ) {
+    if (!play.ocas.length) throw new Error("play response has no OCA");
+    this.play = play;
+    this.now = opts.now ?? (() => performance.now());
+    this.clock = opts.clock ?? (() => Date.now());
+    this.pressedAt = pressedAt ?? this.now();
+    const top = play.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), play.renditions.video[0]);
+    // Reference download for scoring: one 4 s segment of the top rung.
+    const refBytes = top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000;
+    this.selector = new OcaSelector(play.ocas, { refBytes, ...opts.selector });
+    this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
+    this.steeringUri = play.steering?.server ?? null;
+    this.reporter = new EventReporter({
+      send: (events, { final }) => client.sendEvents(play.sessionId, events, { keepalive: final }),
+      flushIntervalMs: opts.flushIntervalMs,
+      clock: this.clock,
+      onEvent: opts.onEvent,
+    });
+    this.reporter.progressFields = () => ({ positionS: this.positionS(), bitrate: this.bitrate(), ocaId: this.cur.ocaId });
+  }
+
+  get sessionId(): string {
+    return this.play.sessionId;
+  }
+
+  /** The OCA being streamed from. */
+  get current(): OcaEntry {
+    return this.cur;
+  }
+
+  get ocas(): OcaEntry[] {
+    return this.play.ocas;
+  }
+
+  oca(ocaId: string): OcaEntry | undefined {
+    return this.play.ocas.find((o) => o.ocaId === ocaId);
+  }
+
+  /** Which OCA of this session a URL points at (base-URL prefix, else its /oca/{site}/{oca}/ path). */
+  ocaOfUrl(url: string): OcaEntry | undefined {
+    const byPrefix = this.play.ocas.find((o) => url.startsWith(o.url));
+    if (byPrefix) return byPrefix;
+    const m = OCA_PATH.exec(url);
+    return m ? this.play.ocas.find((o) => o.siteId === m[1] && o.ocaId === m[2]) : undefined;
+  }
+
+  /** The same file on another OCA (same token: no new play request). */
+  urlOn(url: string, ocaId: string): string {
+    const to = this.oca(ocaId);
+    const from = this.ocaOfUrl(url);
+    if (!to || !from) return url;
+    if (url.startsWith(from.url)) return to.url + url.slice(from.url.length);
+    const m = OCA_PATH.exec(url)!;
+    return to.url + url.slice(m.index + m[0].length);
+  }
+
+  /** URL of a title file (relative to the OCA base) on the current or a given OCA. */
+  url(path: string, ocaId = this.cur.ocaId): string {
+    return this.oca(ocaId)!.url + path.replace(/^\/+/, "");
+  }
+
+  onSwitch(fn: (s: OcaSwitch) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Queue a QoE event (stamped with the position unless given). */
+  emit(e: QoeEvent): void {
+    const pos = this.positionS();
+    this.reporter.push({ ...(pos !== undefined ? { positionS: Math.max(0, Math.round(pos * 1000) / 1000) } : {}), ...e });
+  }
+
+  /** What to tell a Content Steering player: the current OCA first, then the rest of the ranking. */
+  pathwayPriority(): string[] {
+    const rest = this.selector.ranking(this.now()).map((r) => r.ocaId).filter((id) => id !== this.cur.ocaId);
+    return [this.cur.ocaId, ...rest];
+  }
+
+  private defaultProbePath(): string {
+    const low = [...this.play.renditions.video].sort((a, b) => a.bandwidth - b.bandwidth)[0];
+    return `video/${low.id}/seg-00001.m4s`;
+  }
+
+  /** Probe every OCA not in the hard-failure penalty box, in parallel; then maybe move (hysteresis). */
+  reprobe(initial = false): Promise<void> {
+    if (this.probing) return this.probing;
+    const run = async () => {
+      const path = this.opts.probe?.path ?? this.defaultProbePath();
+      const t = this.now();
+      const targets = this.play.ocas.filter((o) => initial || this.selector.exclusion(o.ocaId, t) !== "failed");
+      const results = await Promise.all(
+        targets.map((o) =>
+          probeUrl(this.client.fetch, o.ocaId, o.url + path, { bytes: this.opts.probe?.bytes, timeoutMs: this.opts.probe?.timeoutMs, now: this.now }),
+        ),
+      );
+      if (this.stopped) return;
+      for (const r of results) {
+        this.probes.push(r);
+        this.selector.recordProbe(r);
+      }
+      if (initial) {
+        const pick = this.selector.pick(this.now());
+        if (pick) this.cur = this.oca(pick)!;
+        const p = this.selector.probe(this.cur.ocaId);
+        if (p?.ok && p.throughputBps) this.throughput.reset(p.throughputBps);
+      } else {
+        this.decide();
+      }
+    };
+    this.probing = run().finally(() => (this.probing = null));
+    return this.probing;
+  }
+
+  /** Apply the selector's verdict on the current OCA (hysteresis for 'better', at once for 'unavailable'). */
+  private decide(): void {
+    const d = this.selector.evaluate(this.cur.ocaId, this.now());
+    if (d.switchTo && d.switchTo !== this.cur.ocaId) this.switchTo(d.switchTo, d.reason ?? "better_oca");
+  }
+
+  /** Move to another OCA: emits `oca_switch` and tells the listeners (the player hook re-steers). */
+  switchTo(ocaId: string, reason: string): void {
+    const to = this.oca(ocaId);
+    if (!to || to.ocaId === this.cur.ocaId) return;
+    const from = this.cur;
+    this.cur = to;
+    this.switches.push({ from, to, reason, at: this.now() });
+    this.emit({ type: "oca_switch", ocaId: to.ocaId, fromOcaId: from.ocaId, reason: reason.slice(0, 500) });
+    for (const fn of this.listeners) fn({ from, to, reason });
+  }
+
+  /**
+   * A request to `ocaId` failed (HTTP 5xx/404, network error, timeout). The OCA goes to the penalty
+   * box; if it was the current one, we move to the next best. Returns the OCA to retry on, or null
+   * when there is no other (the caller decides whether that is fatal).
+   */
+  reportFailure(ocaId: string, reason: string): OcaEntry | null {
+    this.selector.fail(ocaId, this.now(), "failed");
+    if (ocaId !== this.cur.ocaId) return this.cur;
+    const next = this.selector.pick(this.now());
+    if (!next || next === ocaId) return null;
+    this.switchTo(next, reason);
+    return this.cur;
+  }
+
+  /**
+   * A media download finished: counts bytes for QoE, feeds the throughput estimate, and fails over
+   * on a throughput collapse (consecutive downloads below `collapseBelowBps`).
+   */
+  noteDownload(ocaId: string, bytes: number, durationMs: number, collapseBelowBps?: number): void {
+    this.reporter.addBytes(bytes);
+    if (ocaId !== this.cur.ocaId) return;
+    this.throughput.sample(bytes, durationMs);
+    if (collapseBelowBps && bytes > 0) {
+      const bps = (bytes * 8000) / Math.max(1, durationMs);
+      if (this.selector.noteThroughput(ocaId, bps, collapseBelowBps)) {
+        this.selector.fail(ocaId, this.now(), "collapse");
+        const next = this.selector.pick(this.now());
+        if (next && next !== ocaId) this.switchTo(next, `throughput_collapse: ${Math.round(bps / 1000)} kbps`);
+      }
+    }
+  }
+
+  /** A steering manifest arrived (from our poll or from a player's): re-rank and maybe move. */
+  applySteering(m: SteeringManifest, fromUrl?: string): void {
+    const order = m["PATHWAY-PRIORITY"] ?? m["SERVICE-LOCATION-PRIORITY"];
+    if (Array.isArray(order)) this.selector.setServerOrder(order);
+    if (m["RELOAD-URI"]) {
+      try {
+        this.steeringUri = new URL(m["RELOAD-URI"], fromUrl ?? this.steeringUri ?? undefined).href;
+      } catch {
+        /* keep the old one */
+      }
+    }
+    this.decide();
+  }
+
+  private steeringUrl(): string | null {
+    if (!this.steeringUri) return null;
+    const u = new URL(this.steeringUri);
+    const proto = this.opts.steeringProtocol === "dash" ? "DASH" : "HLS";
+    u.searchParams.set(`_${proto}_pathway`, this.cur.ocaId);
+    u.searchParams.set(`_${proto}_throughput`, String(Math.round(this.throughput.estimate() ?? 0)));
+    return u.href;
+  }
+
+  /** One steering poll; returns the TTL (s) it asked for. */
+  async pollSteeringOnce(): Promise<number | null> {
+    const url = this.steeringUrl();
+    if (!url) return null;
+    try {
+      const res = await this.client.fetch(url, {});
+      if (res.status === 410) {
+        this.steeringUri = null;
+        return null;
+      }
+      if (!res.ok) return null;
+      const m = (await res.json()) as SteeringManifest;
+      if (m.VERSION !== 1 || this.stopped) return null;
+      this.applySteering(m, url);
+      return typeof m.TTL === "number" ? m.TTL : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private scheduleSteering(ttlS: number): void {
+    if (this.stopped) return;
+    const [lo, hi] = this.opts.steeringTtlBoundsS ?? [1, 300];
+    const ms = Math.min(hi, Math.max(lo, ttlS)) * 1000;
+    this.steeringTimer = setTimeout(async () => {
+      const ttl = await this.pollSteeringOnce();
+      this.scheduleSteering(ttl ?? ttlS);
+    }, ms);
+  }
+
+  /** Periodic re-probes and steering polls (called by `play()`). */
+  startBackground(): void {
+    if (this.stopped) return;
+    const every = this.opts.reprobeIntervalMs ?? 10_000;
+    if (every > 0 && this.reprobeTimer === null) this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
+    if ((this.opts.pollSteering ?? true) && this.steeringUri && this.steeringTimer === null) {
+      this.steeringTimer = setTimeout(async () => {
+        await this.ready;
+        const ttl = await this.pollSteeringOnce();
+        this.scheduleSteering(ttl ?? 10);
+      }, 0);
+    }
+  }
+
+  /** Stop background work and flush the remaining events. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
+    if (this.steeringTimer !== null) clearTimeout(this.steeringTimer);
+    this.reprobeTimer = this.steeringTimer = null;
+    await this.reporter.close();
+  }
+}
