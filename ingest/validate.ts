@@ -165,6 +165,7 @@ interface DecodeResult {
   decodeErrors: number;
   containerErrors: number;
   errorSamples: Map<string, number>;
+  containerErrorSamples: Map<string, number>;
   frozen: Stretch[];
   black: Stretch[];
 }
@@ -199,6 +200,7 @@ async function decodePass(
   let decodeErrors = 0;
   let containerErrors = 0;
   const errorSamples = new Map<string, number>();
+  const containerErrorSamples = new Map<string, number>();
   const frozen: Stretch[] = [];
   const black: Stretch[] = [];
   let freezeStart: number | null = null;
@@ -286,9 +288,12 @@ async function decodePass(
     }
     if (!/\[(error|fatal|panic)\]/.test(line)) return;
     const msg = line.replace(/ @ 0x[0-9a-f]+/, "").replace(/offset 0x[0-9a-f]+/, "offset …").trim();
-    if (/partial file|Invalid data found when processing input|corrupt input packet|moov atom|truncat/i.test(line) && !/Error while decoding/.test(line)) containerErrors++;
-    else decodeErrors++;
-    if (errorSamples.size < 8 || errorSamples.has(msg)) errorSamples.set(msg, (errorSamples.get(msg) ?? 0) + 1);
+    let samples = errorSamples;
+    if (/partial file|Invalid data found when processing input|corrupt input packet|moov atom|truncat/i.test(line) && !/Error while decoding/.test(line)) {
+      containerErrors++;
+      samples = containerErrorSamples;
+    } else decodeErrors++;
+    if (samples.size < 8 || samples.has(msg)) samples.set(msg, (samples.get(msg) ?? 0) + 1);
   };
 
   const res = await run(ffmpegPath, args, { timeoutMs: 6 * 3600_000, onStdoutLine, onStderrLine });
@@ -300,13 +305,15 @@ async function decodePass(
     const endS = (tracks[0].end * tracks[0].tb.num) / tracks[0].tb.den;
     frozen.push({ startS: freezeStart, endS, durationS: endS - freezeStart });
   }
-  return { tracks, decodeErrors, containerErrors, errorSamples, frozen, black };
+  return { tracks, decodeErrors, containerErrors, errorSamples, containerErrorSamples, frozen, black };
 }
 
 const toSeconds = (tr: StreamTrack, v: number | null) => (v === null ? 0 : (v * tr.tb.num) / tr.tb.den);
 
-function errorDetails(d: DecodeResult): string {
-  return [...d.errorSamples.entries()]
+function errorDetails(d: DecodeResult, which: "decode" | "container" | "all" = "decode"): string {
+  const entries = which === "decode" ? [...d.errorSamples] : which === "container" ? [...d.containerErrorSamples] : [...d.errorSamples, ...d.containerErrorSamples];
+  return entries
+    .sort((a, b) => b[1] - a[1])
     .slice(0, 4)
     .map(([m, n]) => `${n}× ${m.replace(/^\[[^\]]*\]\s*/, "").replace(/^\[(error|fatal)\]\s*/, "")}`)
     .join("; ");
@@ -432,7 +439,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
       details: { decodedEndS: videoEndS, declaredS, frames: frameCount, declaredFrames: expectedFrames },
     });
   } else if (decoded.containerErrors) {
-    reasons.push({ code: "container_errors", message: `${decoded.containerErrors} demuxer error(s) while reading: ${errorDetails(decoded)}` });
+    reasons.push({ code: "container_errors", message: `${decoded.containerErrors} demuxer error(s) while reading: ${errorDetails(decoded, "container")}` });
   }
   if (decoded.decodeErrors) {
     reasons.push({
@@ -456,7 +463,10 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
       details: { duplicated: vt.duplicated, at: vt.dups },
     });
   }
-  const longFreezes = decoded.frozen.filter((f) => f.durationS > thresholds.maxFreezeS);
+  // a black stretch is also a frozen one: report it once, as black
+  const overlapsBlack = (f: Stretch) =>
+    decoded.black.some((b) => Math.min(f.endS, b.endS) - Math.max(f.startS, b.startS) > 0.8 * f.durationS);
+  const longFreezes = decoded.frozen.filter((f) => f.durationS > thresholds.maxFreezeS && !overlapsBlack(f));
   if (longFreezes.length) {
     reasons.push({
       code: "frozen",
@@ -474,16 +484,18 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   }
 
   // --- audio: the source's own track, then each extra file
+  // compare with the span the video's timestamps cover (missing frames are reported on their own)
+  const videoSpanS = videoEndS - videoStartS;
   const checkAudio = (a: AudioFacts, where: string) => {
     const startDiff = a.startS;
-    const endDiff = a.startS + a.durationS - durationS;
+    const endDiff = a.startS + a.durationS - videoSpanS;
     if (Math.abs(startDiff) > thresholds.maxAvDiffS || Math.abs(endDiff) > thresholds.maxAvDiffS) {
       reasons.push({
         code: "av_duration_mismatch",
         message:
-          `audio "${a.language}"${where} runs ${fmtS(a.startS)}–${fmtS(a.startS + a.durationS)} (${fmtS(a.durationS)}) but the video lasts ${fmtS(durationS)}` +
+          `audio "${a.language}"${where} runs ${fmtS(a.startS)}–${fmtS(a.startS + a.durationS)} (${fmtS(a.durationS)}) but the video lasts ${fmtS(videoSpanS)}` +
           ` (differs by ${fmtS(Math.max(Math.abs(startDiff), Math.abs(endDiff)))} > ${fmtS(thresholds.maxAvDiffS)})`,
-        details: { language: a.language, audioStartS: a.startS, audioDurationS: a.durationS, videoDurationS: durationS },
+        details: { language: a.language, audioStartS: a.startS, audioDurationS: a.durationS, videoDurationS: videoSpanS },
       });
     }
   };
@@ -528,7 +540,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     }
     const at = d.tracks[0];
     if (d.decodeErrors || d.containerErrors) {
-      reasons.push({ code: "decode_errors", message: `audio "${extra.language}" (${extra.path}): ${d.decodeErrors + d.containerErrors} error(s): ${errorDetails(d)}` });
+      reasons.push({ code: "decode_errors", message: `audio "${extra.language}" (${extra.path}): ${d.decodeErrors + d.containerErrors} error(s): ${errorDetails(d, "all")}` });
     }
     const a: AudioFacts = {
       language: extra.language,

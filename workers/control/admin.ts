@@ -219,7 +219,12 @@ admin.get("/origin/:titleId", async (c) => {
 /** Uploads one file to origin, streamed; with X-Content-SHA256 the digest is verified by R2. */
 admin.put("/origin/:titleId/*", async (c) => {
   const titleId = c.req.param("titleId");
-  const path = decodeURIComponent(new URL(c.req.url).pathname).slice(`/admin/origin/${titleId}/`.length);
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(c.req.url).pathname).slice(`/admin/origin/${titleId}/`.length);
+  } catch {
+    throw new ApiError(400, "bad_path", "path is not valid percent-encoding");
+  }
   if (!isSafeSegment(titleId) || !isSafeFilePath(path)) throw new ApiError(400, "bad_path", "unsafe title id or path");
   const length = Number(c.req.header("Content-Length"));
   if (!c.req.raw.body || !Number.isFinite(length)) throw new ApiError(411, "length_required", "Content-Length is required");
