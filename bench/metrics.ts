@@ -15,6 +15,8 @@ export interface DayMetrics {
   ixpParentBytes: number;
   /** Served by another IXP site (steering ranks every IXP site holding the title by distance). */
   ixpOtherBytes: number;
+  /** Part of ixpOtherBytes served by an IXP site of another region (no IXP site of its own region held it). */
+  ixpCrossRegionBytes: number;
   originBytes: number;
   /** Bytes copied onto embedded / IXP OCAs (the night before for planned policies, on misses for LRU). */
   fillEmbeddedBytes: number;
@@ -44,6 +46,7 @@ export function emptyDay(day: number, date: string): DayMetrics {
     embeddedBytes: 0,
     ixpParentBytes: 0,
     ixpOtherBytes: 0,
+    ixpCrossRegionBytes: 0,
     originBytes: 0,
     fillEmbeddedBytes: 0,
     fillIxpBytes: 0,
@@ -65,6 +68,7 @@ export interface Summary {
   embeddedShare: number;
   ixpShare: number;
   ixpParentShare: number;
+  ixpCrossRegionShare: number;
   originShare: number;
   /** Lowest and highest daily embedded share. */
   embeddedShareMin: number;
@@ -97,6 +101,7 @@ export function summarise(days: DayMetrics[]): Summary {
     embeddedShare: pct(sum((d) => d.embeddedBytes), total),
     ixpShare: pct(sum((d) => d.ixpParentBytes + d.ixpOtherBytes), total),
     ixpParentShare: pct(sum((d) => d.ixpParentBytes), total),
+    ixpCrossRegionShare: pct(sum((d) => d.ixpCrossRegionBytes), total),
     originShare: pct(sum((d) => d.originBytes), total),
     embeddedShareMin: Math.min(...daily),
     embeddedShareMax: Math.max(...daily),

@@ -218,23 +218,35 @@ export class PlannedPolicy {
   private serve(m: DayMetrics, demand: Map<string, SiteDay>): void {
     const w = this.world;
     const n = w.titleIds.length;
+    // Per title: held by some IXP site (1), by one in this region (per region).
     const anyIxp = new Uint8Array(n);
+    const inRegion = new Map(w.topo.regions.map((r) => [r, new Uint8Array(n)]));
     for (const ixp of w.topo.ixps) {
       const h = this.held.get(ixp.id)!;
-      for (let i = 0; i < n; i++) if (h[i] > 0) anyIxp[i] = 1;
+      const mine = inRegion.get(ixp.region)!;
+      for (let i = 0; i < n; i++) {
+        if (h[i] > 0) {
+          anyIxp[i] = 1;
+          mine[i] = 1;
+        }
+      }
     }
     const steering = w.cfg.fallback === "steering";
     for (const site of w.topo.embedded) {
       const per = demand.get(site.id)!.perTitle;
       const here = this.held.get(site.id)!;
       const parent = this.held.get(site.parent!)!;
+      const region = inRegion.get(site.region)!;
       for (let i = 0; i < n; i++) {
         const b = per[i];
         if (b === 0) continue;
         m.totalBytes += b;
         if (here[i] > 0) m.embeddedBytes += b;
         else if (parent[i] > 0) m.ixpParentBytes += b;
-        else if (steering && anyIxp[i] > 0) m.ixpOtherBytes += b;
+        else if (steering && anyIxp[i] > 0) {
+          m.ixpOtherBytes += b;
+          if (region[i] === 0) m.ixpCrossRegionBytes += b;
+        }
         else m.originBytes += b;
       }
     }

@@ -1,7 +1,9 @@
 /** The benchmark's verdict: per-policy summaries, the issue's targets, the terminal table, the JSON. */
 import { summarise, type DayMetrics, type Summary } from "./metrics";
 import type { SimRun } from "./simulate";
-import { hoursShare, PEAK_HOUR_SHARE } from "./trace";
+import { DEFAULT_PLAN_PARAMS } from "../fill/plan";
+import { DEFAULT_PREDICT_PARAMS } from "../fill/predict";
+import { DEFAULT_TRACE, hoursShare, PEAK_HOUR_SHARE } from "./trace";
 
 export interface Target {
   name: string;
@@ -52,12 +54,12 @@ function pad(cells: string[], widths: number[]): string {
 
 /** The terminal table (one row per policy) and the targets. */
 export function table(run: SimRun, report: Report): string {
-  const header = ["policy", "embedded %", "min..max", "IXP % (parent)", "origin %", "fill TB/night", "from origin", "window max", "nights ok", "removes/night emb | ixp", "max copies"];
+  const header = ["policy", "embedded %", "min..max", "IXP % (parent, other region)", "origin %", "fill TB/night", "from origin", "window max", "nights ok", "removes/night emb | ixp", "max copies"];
   const rows = Object.entries(report.summaries).map(([name, s]) => [
     name,
     f2(s.embeddedShare),
     `${f1(s.embeddedShareMin)}..${f1(s.embeddedShareMax)}`,
-    `${f2(s.ixpShare)} (${f2(s.ixpParentShare)})`,
+    `${f2(s.ixpShare)} (${f2(s.ixpParentShare)}, ${f2(s.ixpCrossRegionShare)})`,
     s.originShare.toFixed(3),
     f2(s.fillBytesPerNight / TB) + (name === "lru" ? "*" : ""),
     f2(s.fillFromOriginPerNight / TB),
@@ -68,7 +70,13 @@ export function table(run: SimRun, report: Report): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const lines = [pad(header, widths), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => pad(r, widths))];
-  lines.push("* LRU fills on misses, at request time (peak hours), not in the fill window.");
+  lines.push("* LRU fills whole titles on misses, at request time (peak hours), not in the fill window.");
+  if (run.world.cfg.fallback === "steering") {
+    lines.push("IXP: a miss goes to the parent IXP site, else (as steering ranks every IXP site by distance) to any IXP site");
+    lines.push("holding the title; planned IXP sites share the catalogue between them. LRU misses go to the parent only.");
+  } else {
+    lines.push("IXP: a miss goes to the parent IXP site only, else origin (--fallback parent).");
+  }
   lines.push("");
   for (const t of report.targets) lines.push(`${t.met ? "MET    " : "NOT MET"}  ${t.name}: ${t.detail}`);
   return lines.join("\n");
@@ -92,7 +100,10 @@ export function toJson(run: SimRun, report: Report): unknown {
   for (const [name, d] of Object.entries(run.days)) days[name] = d;
   return {
     config: w.cfg,
+    predictParams: { ...DEFAULT_PREDICT_PARAMS, ...w.cfg.predict },
+    planParams: { ...DEFAULT_PLAN_PARAMS, ...w.cfg.plan },
     trace: {
+      ...DEFAULT_TRACE,
       titles: w.trace.titles.length,
       catalogueBytes: w.trace.catalogueBytes,
       releases: w.trace.releases.length,

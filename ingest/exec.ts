@@ -6,6 +6,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** bytes written to stdout (always counted; with binaryStdout the bytes are not kept) */
+  stdoutBytes?: number;
 }
 
 export interface RunOptions {
@@ -15,6 +17,8 @@ export interface RunOptions {
   onStderrLine?: (line: string) => void;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** stdout is binary: count its bytes, keep nothing */
+  binaryStdout?: boolean;
 }
 
 const activeChildren = new Set<ChildProcess>();
@@ -31,9 +35,12 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
     let stdout = "";
     let stderr = "";
     let pending = "";
-    child.stdout.setEncoding("utf8");
+    let stdoutBytes = 0;
     child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    if (opts.binaryStdout) child.stdout.on("data", (chunk: Buffer) => void (stdoutBytes += chunk.length));
+    else child.stdout.setEncoding("utf8");
+    if (!opts.binaryStdout) child.stdout.on("data", (chunk: string) => {
+      stdoutBytes += Buffer.byteLength(chunk);
       stdout += chunk;
       if (opts.onStdoutLine) {
         pending += chunk;
@@ -72,7 +79,7 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
       if (opts.onStdoutLine && pending) opts.onStdoutLine(pending.trimEnd());
       if (opts.onStderrLine && pendingErr) opts.onStderrLine(pendingErr);
       if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, signal, stdout, stderr, stdoutBytes });
     });
   });
 }

@@ -1,0 +1,321 @@
+import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
+import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
+import type { PlaySession } from "./session";
+
+export interface FetcherOptions {
+  /** Fetch ahead until this much media is buffered (s). Default 10. */
+  targetBufferS?: number;
+  /** Play the title over and over (a longer stream for tests and soak runs); `stop()` ends it. */
+  loop?: boolean;
+  /** Stop once this much media has been played (s). */
+  maxPlayS?: number;
+  /** Audio language (default: the playlist's DEFAULT=YES track). */
+  audioLanguage?: string;
+  /** Timeout of one file download (ms). Default 4000. */
+  requestTimeoutMs?: number;
+  abr?: Partial<AbrParams>;
+  /** Playback clock granularity (ms). Default 50. */
+  tickMs?: number;
+}
+
+export interface Stall {
+  /** Position where playback stopped (s). */
+  positionS: number;
+  /** Monotonic time the stall began (ms). */
+  startedAt: number;
+  durationMs: number;
+}
+
+export interface Download {
+  at: number;
+  ocaId: string;
+  servedBy: string | null;
+  path: string;
+  status: number;
+  ms: number;
+  bytes: number;
+}
+
+export interface FetcherState {
+  phase: "starting" | "playing" | "stalled" | "ended" | "failed" | "stopped";
+  positionS: number;
+  bufferedEndS: number;
+  bufferS: number;
+  rung: number | null;
+  bitrate: number | null;
+  height: number | null;
+  /** The OCA the session streams from. */
+  ocaId: string;
+  /** `X-OCA` of the last media response ("{siteId}/{ocaId}"). */
+  servedBy: string | null;
+  startupMs: number | null;
+  stalls: Stall[];
+  bitrateSwitches: Array<{ at: number; from: number; to: number }>;
+  /** Fatal errors (playback could not go on). */
+  errors: string[];
+  bytes: number;
+  segments: number;
+  downloads: Download[];
+}
+
+type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; reason: string };
+
+class FetchFailure extends Error {
+  constructor(readonly fail: Fail) {
+    super(fail.reason);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Headless playback: downloads the session's segments in order from the SDK's chosen OCA, adapting
+ * the rung to throughput and buffer, and plays them out against the wall clock (a simulated buffer:
+ * the position advances in real time while media is buffered, and stalls when it is not). Failover,
+ * re-probes and steering come from the session; QoE events go through its reporter.
+ */
+export class SegmentFetcher {
+  private readonly opts: Required<Omit<FetcherOptions, "maxPlayS" | "audioLanguage" | "abr">> & Pick<FetcherOptions, "maxPlayS" | "audioLanguage">;
+  private readonly abr: AbrParams;
+  private readonly st: FetcherState;
+  private variants: Variant[] = [];
+  private readonly media = new Map<string, MediaPlaylist>();
+  private audio: MediaPlaylist | null = null;
+  private audioUri: string | null = null;
+  private lastInitRung: number | null = null;
+  /** Playback clock anchor: position `anchorPos` at monotonic time `anchorAt` (while playing). */
+  private anchorPos = 0;
+  private anchorAt = 0;
+  private stallStart: number | null = null;
+  private stopped = false;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private k = 0;
+  private totalS = 0;
+  private nSegs = 0;
+
+  constructor(
+    readonly session: PlaySession,
+    opts: FetcherOptions = {},
+  ) {
+    this.opts = { targetBufferS: 10, loop: false, requestTimeoutMs: 4_000, tickMs: 50, ...opts };
+    this.abr = { ...DEFAULT_ABR, ...opts.abr };
+    this.st = {
+      phase: "starting",
+      positionS: 0,
+      bufferedEndS: 0,
+      bufferS: 0,
+      rung: null,
+      bitrate: null,
+      height: null,
+      ocaId: session.current.ocaId,
+      servedBy: null,
+      startupMs: null,
+      stalls: [],
+      bitrateSwitches: [],
+      errors: [],
+      bytes: 0,
+      segments: 0,
+      downloads: [],
+    };
+    session.positionS = () => this.st.positionS;
+    session.bitrate = () => this.st.bitrate ?? undefined;
+  }
+
+  get state(): FetcherState {
+    this.tick();
+    return { ...this.st, ocaId: this.session.current.ocaId };
+  }
+
+  /** End playback now (emits `stop`). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private now(): number {
+    return this.session.now();
+  }
+
+  /** Advance the simulated playhead to now; detect stalls and the end. */
+  private tick(): void {
+    const st = this.st;
+    if (st.phase !== "playing") {
+      st.bufferS = Math.max(0, st.bufferedEndS - st.positionS);
+      return;
+    }
+    const t = this.now();
+    const pos = this.anchorPos + (t - this.anchorAt) / 1000;
+    const end = this.opts.loop ? Infinity : this.totalS;
+    const limit = Math.min(this.opts.maxPlayS ?? Infinity, end);
+    if (pos >= limit && st.bufferedEndS >= limit - 1e-6) {
+      st.positionS = limit;
+      st.phase = "ended";
+    } else if (pos >= st.bufferedEndS) {
+      st.positionS = st.bufferedEndS;
+      st.phase = "stalled";
+      this.stallStart = this.anchorAt + (st.bufferedEndS - this.anchorPos) * 1000;
+    } else {
+      st.positionS = pos;
+    }
+    st.bufferS = Math.max(0, st.bufferedEndS - st.positionS);
+  }
+
+  /** Media arrived: start playing (first frame), or end a stall. */
+  private resume(): void {
+    const st = this.st;
+    const t = this.now();
+    if (st.phase === "starting") {
+      st.startupMs = t - this.session.pressedAt;
+      st.phase = "playing";
+      this.anchorPos = st.positionS;
+      this.anchorAt = t;
+      this.session.emit({ type: "start", startupMs: Math.round(st.startupMs), bitrate: st.bitrate ?? undefined, ocaId: this.session.current.ocaId });
+    } else if (st.phase === "stalled" && this.stallStart !== null) {
+      const durationMs = t - this.stallStart;
+      st.stalls.push({ positionS: st.positionS, startedAt: this.stallStart, durationMs });
+      this.session.emit({ type: "rebuffer", durationMs: Math.round(durationMs), ocaId: this.session.current.ocaId });
+      this.stallStart = null;
+      st.phase = "playing";
+      this.anchorPos = st.positionS;
+      this.anchorAt = t;
+    }
+  }
+
+  /** Download one file of the title (URL as found on any OCA) from the current OCA, failing over as needed. */
+  private async get(canonicalUrl: string, media: boolean): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
+    for (let attempt = 0; attempt < this.session.ocas.length * 2 + 2; attempt++) {
+      const oca = this.session.current;
+      const url = this.session.urlOn(canonicalUrl, oca.ocaId);
+      const path = url.slice(oca.url.length) || url;
+      const t0 = this.now();
+      let status = 0;
+      let fail: Fail;
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), this.opts.requestTimeoutMs);
+      try {
+        const res = await this.session.client.fetch(url, { signal: ctl.signal });
+        status = res.status;
+        if (res.ok) {
+          const body = await res.arrayBuffer();
+          const ms = this.now() - t0;
+          const servedBy = res.headers.get("X-OCA");
+          if (media) this.st.servedBy = servedBy;
+          this.record({ at: t0, ocaId: oca.ocaId, servedBy, path, status, ms, bytes: body.byteLength });
+          return { body, ms, ocaId: oca.ocaId };
+        }
+        await res.text().catch(() => "");
+        fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", reason: `HTTP ${status} on ${path}` };
+      } catch (err) {
+        fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
+      } finally {
+        clearTimeout(timer);
+      }
+      this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
+      if (fail.kind === "fatal") throw new FetchFailure(fail);
+      const next = this.session.reportFailure(oca.ocaId, `${fail.reason} ${path}`);
+      if (!next) throw new FetchFailure({ kind: "fatal", reason: `no OCA left after ${fail.reason} on ${oca.ocaId} ${path}` });
+    }
+    throw new FetchFailure({ kind: "fatal", reason: `gave up on ${canonicalUrl}` });
+  }
+
+  private record(d: Download): void {
+    this.st.downloads.push(d);
+    if (this.st.downloads.length > 500) this.st.downloads.splice(0, 100);
+  }
+
+  private async mediaPlaylist(uri: string): Promise<MediaPlaylist> {
+    let pl = this.media.get(uri);
+    if (!pl) {
+      const { body } = await this.get(uri, false);
+      pl = parseMediaPlaylist(new TextDecoder().decode(body), uri);
+      this.media.set(uri, pl);
+    }
+    return pl;
+  }
+
+  private async load(): Promise<void> {
+    const masterUrl = this.session.url("master.m3u8");
+    const { body } = await this.get(masterUrl, false);
+    const mv = parseMultivariant(new TextDecoder().decode(body), masterUrl);
+    // One pathway's variants (a plain OCA master has only ".").
+    const first = mv.variants[0]?.pathwayId ?? ".";
+    this.variants = mv.variants.filter((v) => v.pathwayId === first).sort((a, b) => a.bandwidth - b.bandwidth);
+    if (!this.variants.length) throw new FetchFailure({ kind: "fatal", reason: "master playlist has no variant" });
+    const group = this.variants[0].audio;
+    const audios = mv.media.filter((m) => m.type === "AUDIO" && m.groupId === group && m.uri);
+    const a = audios.find((m) => m.language === this.opts.audioLanguage) ?? audios.find((m) => m.default) ?? audios[0];
+    this.audioUri = a?.uri ?? null;
+    const [video] = await Promise.all([this.mediaPlaylist(this.variants[0].uri), this.audioUri ? this.mediaPlaylist(this.audioUri) : null]);
+    this.audio = this.audioUri ? this.media.get(this.audioUri)! : null;
+    this.totalS = video.totalS;
+    this.nSegs = video.segments.length;
+  }
+
+  /** Plays to the end (or `stop()` / `maxPlayS`); resolves with the final state. */
+  async run(): Promise<FetcherState> {
+    const st = this.st;
+    this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
+    try {
+      await this.session.ready;
+      await this.load();
+      let audioInit = false;
+      while (!this.stopped) {
+        this.tick();
+        if (st.phase === "ended") break;
+        const allFetched = !this.opts.loop && this.k >= this.nSegs;
+        const capped = this.opts.maxPlayS !== undefined && st.bufferedEndS >= this.opts.maxPlayS;
+        if (allFetched || capped || (st.phase !== "starting" && st.bufferS >= this.opts.targetBufferS)) {
+          await sleep(this.opts.tickMs);
+          continue;
+        }
+        const rungs = this.variants;
+        const next = chooseRung({ rungs, throughputBps: this.session.throughput.estimate(), bufferS: st.bufferS, current: st.rung }, this.abr);
+        if (st.rung !== null && next !== st.rung) {
+          st.bitrateSwitches.push({ at: this.now(), from: rungs[st.rung].bandwidth, to: rungs[next].bandwidth });
+          this.session.emit({ type: "bitrate_switch", bitrate: rungs[next].bandwidth, fromBitrate: rungs[st.rung].bandwidth, ocaId: this.session.current.ocaId });
+        }
+        st.rung = next;
+        st.bitrate = rungs[next].bandwidth;
+        st.height = rungs[next].height ?? null;
+        const video = await this.mediaPlaylist(rungs[next].uri);
+        const i = this.k % this.nSegs;
+        const seg = video.segments[i];
+        const aseg = this.audio?.segments[i];
+        const t0 = this.now();
+        const jobs: Array<Promise<{ body: ArrayBuffer; ms: number; ocaId: string }>> = [];
+        if (this.lastInitRung !== next && video.initUri) jobs.push(this.get(video.initUri, true));
+        if (!audioInit && this.audio?.initUri) jobs.push(this.get(this.audio.initUri, true));
+        jobs.push(this.get(seg.uri, true));
+        if (aseg) jobs.push(this.get(aseg.uri, true));
+        const got = await Promise.all(jobs);
+        this.lastInitRung = next;
+        audioInit = true;
+        const ms = this.now() - t0;
+        const bytes = got.reduce((s, g) => s + g.body.byteLength, 0);
+        st.bytes += bytes;
+        st.segments++;
+        this.k++;
+        this.tick();
+        st.bufferedEndS += seg.durationS;
+        this.session.noteDownload(got[got.length - 1].ocaId, bytes, ms, rungs[0].bandwidth);
+        this.resume();
+        this.tick();
+      }
+      if (!this.stopped && st.phase === "ended") this.session.emit({ type: "stop", reason: "ended" });
+    } catch (err) {
+      const reason = err instanceof FetchFailure ? err.message : `internal: ${String((err as Error)?.stack ?? err)}`;
+      st.errors.push(reason);
+      st.phase = "failed";
+      this.session.emit({ type: "error", reason: reason.slice(0, 500) });
+      this.session.emit({ type: "stop", reason: "error" });
+    } finally {
+      if (this.ticker !== null) clearInterval(this.ticker);
+      if (this.stopped && st.phase !== "failed" && st.phase !== "ended") {
+        this.tick();
+        st.phase = "stopped";
+        this.session.emit({ type: "stop", reason: "stopped" });
+      }
+      await this.session.close();
+    }
+    return this.state;
+  }
+}
