@@ -38,6 +38,7 @@ export interface DayMetrics {
   maxReplicas: number;
 }
 
+/** A day with nothing counted yet. */
 export function emptyDay(day: number, date: string): DayMetrics {
   return {
     day,

@@ -73,8 +73,9 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
   const tomorrowStart = now + DAY_MS - (now % DAY_MS);
   const titles = await eligibleTitles(env, site, tomorrowStart - DAY_MS, tomorrowStart + DAY_MS);
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
+  // Launches of the last HISTORY_DAYS teach the predictor how launches ramp; tomorrow's get a prior.
   const releases = titles
-    .filter((t) => t.available_from > now - 2 * DAY_MS)
+    .filter((t) => t.available_from > now - HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
   const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => id in sizes));
   const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) => p.titleId in sizes);
@@ -106,6 +107,11 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     peakBps: ((p.bytes * 8) / 86_400) * PEAK_TO_MEAN,
   }));
   const current = await stub.holdingsByOca();
+  // Held titles without a prediction stay candidates (worth nothing), so the planner keeps them while
+  // there is room instead of dropping them for not knowing their size.
+  for (const titleId of new Set(Object.values(current).flat())) {
+    if (titleId in sizes && !titles.some((t) => t.titleId === titleId)) titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
+  }
   const plan = planSite({ ocas, titles, current });
 
   const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
