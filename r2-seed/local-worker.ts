@@ -74,7 +74,7 @@ export async function startLocalWorker(opts: {
       throw new Error(`wrangler dev could not build the Worker:\n${log}`);
     }
     try {
-      const res = await fetch(`${url}/`);
+      const res = await fetch(`${url}/v1`);
       if (res.ok) return { url, child, log: () => log, stop };
     } catch {
       /* not listening yet */

@@ -9,7 +9,7 @@ import { titles } from "./titles";
 /** The control plane: play, catalogue browse, admin and dev-only routes. */
 export const control = new Hono<{ Bindings: Env }>();
 
-control.get("/", (c) =>
+control.get("/v1", (c) =>
   c.json({
     name: "edge-video-cdn",
     endpoints: ["GET /v1/titles", "POST /v1/play", "POST /v1/events", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
