@@ -51,7 +51,9 @@ async function staticServer(root: string): Promise<{ url: string; name: string; 
   if (spawnSync("sh", ["-c", "command -v nginx"]).status === 0) {
     const dir = await mkdtemp(path.join(tmpdir(), "nginx-bench-"));
     const port = 18000 + Math.floor(Math.random() * 1000);
-    const conf = `daemon off; worker_processes 1; error_log ${dir}/error.log; pid ${dir}/nginx.pid;
+    // Run as the invoking user so nginx can read the catalogue cache under its home.
+    const user = process.getuid?.() === 0 ? "user root;" : "";
+    const conf = `${user} daemon off; worker_processes 1; error_log ${dir}/error.log; pid ${dir}/nginx.pid;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server { listen 127.0.0.1:${port}; root ${root}; } }`;
@@ -94,6 +96,7 @@ try {
   let i = 0;
   const viaOca = () => fetch(`${first.ocas[0].url}${segPaths[i++ % segPaths.length]}`).then(drain);
   const base = await staticServer(catalogueDir());
+  process.on("exit", () => base.stop());
   let j = 0;
   const viaStatic = () => fetch(`${base.url}/${title.id}/${segPaths[j++ % segPaths.length]}`).then(drain);
 
