@@ -77,72 +77,45 @@ export function chooseRung(input: AbrInput, p: AbrParams = DEFAULT_ABR): number 
 }
 
 /**
- * Throughput estimate from download samples: two exponentially weighted moving averages, weighted by
- * each sample's duration, with half-lives in seconds of download time; the estimate is the lower
- * of the two (quick to fall, slow to rise), as in hls.js and Shaka.
+ * Throughput estimate from download samples: the harmonic mean of the last `window` downloads (as
+ * dash.js's throughput rule). One slow download pulls it down at once (safety), and it takes a few
+ * good ones to climb back (no optimism after a single fast, tiny download). Working in the window
+ * instead of a long moving average also keeps a huge loopback sample or probe from masking a real
+ * slowdown for many segments.
  */
 export class ThroughputEstimator {
-  private fast: Ewma;
-  private slow: Ewma;
-  private samples = 0;
+  private samples: number[] = [];
 
   constructor(
-    private readonly fastHalfLifeS = 2,
-    private readonly slowHalfLifeS = 6,
+    private readonly window = 4,
     /** Samples shorter than this (ms) count as this long: loopback downloads take ~1 ms. */
     private readonly minSampleMs = 5,
-  ) {
-    this.fast = new Ewma(fastHalfLifeS);
-    this.slow = new Ewma(slowHalfLifeS);
-  }
+  ) {}
 
   sample(bytes: number, durationMs: number): void {
     if (!(bytes > 0)) return;
     const ms = Math.max(this.minSampleMs, durationMs);
-    const bps = (bytes * 8000) / ms;
-    this.fast.add(ms / 1000, bps);
-    this.slow.add(ms / 1000, bps);
-    this.samples++;
+    this.push((bytes * 8000) / ms);
+  }
+
+  private push(bps: number): void {
+    this.samples.push(bps);
+    if (this.samples.length > this.window) this.samples.shift();
   }
 
   /** Bits/s, or null before the first sample. */
   estimate(): number | null {
-    if (this.samples === 0) return null;
-    return Math.min(this.fast.value(), this.slow.value());
+    if (this.samples.length === 0) return null;
+    return this.samples.length / this.samples.reduce((s, x) => s + 1 / x, 0);
   }
 
-  /** Forget everything; optionally seed with a prior (e.g. a probe), weighted as one short sample. */
+  /** Forget everything; optionally seed with a prior (e.g. a probe) as one sample. */
   reset(priorBps?: number): void {
-    this.fast = new Ewma(this.fastHalfLifeS);
-    this.slow = new Ewma(this.slowHalfLifeS);
-    this.samples = 0;
-    if (priorBps && priorBps > 0) {
-      this.fast.add(0.5, priorBps);
-      this.slow.add(0.5, priorBps);
-      this.samples = 1;
-    }
+    this.samples = [];
+    if (priorBps && priorBps > 0) this.push(priorBps);
   }
 
   get sampleCount(): number {
-    return this.samples;
-  }
-}
-
-class Ewma {
-  private est = 0;
-  private totalWeight = 0;
-  private readonly alphaPerS: number;
-  constructor(halfLifeS: number) {
-    this.alphaPerS = Math.exp(Math.log(0.5) / halfLifeS);
-  }
-  add(weightS: number, value: number): void {
-    const adj = Math.pow(this.alphaPerS, weightS);
-    this.est = value * (1 - adj) + adj * this.est;
-    this.totalWeight += weightS;
-  }
-  value(): number {
-    // Zero-bias correction: without it the first samples would be pulled towards 0.
-    const zeroFactor = 1 - Math.pow(this.alphaPerS, this.totalWeight);
-    return this.est / zeroFactor;
+    return this.samples.length;
   }
 }

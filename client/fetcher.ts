@@ -1,6 +1,7 @@
 import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
 import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
+import { defined } from "./types";
 
 export interface FetcherOptions {
   /** Fetch ahead until this much media is buffered (s). Default 10. */
@@ -55,6 +56,8 @@ export interface FetcherState {
   errors: string[];
   bytes: number;
   segments: number;
+  /** Each media segment as it completed: monotonic time, rung bitrate, OCA. */
+  segmentLog: Array<{ at: number; index: number; bitrate: number; top: boolean; ocaId: string }>;
   downloads: Download[];
 }
 
@@ -97,8 +100,8 @@ export class SegmentFetcher {
     readonly session: PlaySession,
     opts: FetcherOptions = {},
   ) {
-    this.opts = { targetBufferS: 10, loop: false, requestTimeoutMs: 4_000, tickMs: 50, ...opts };
-    this.abr = { ...DEFAULT_ABR, ...opts.abr };
+    this.opts = { targetBufferS: 10, loop: false, requestTimeoutMs: 4_000, tickMs: 50, ...defined(opts) };
+    this.abr = { ...DEFAULT_ABR, ...defined(opts.abr ?? {}) };
     this.st = {
       phase: "starting",
       positionS: 0,
@@ -115,6 +118,7 @@ export class SegmentFetcher {
       errors: [],
       bytes: 0,
       segments: 0,
+      segmentLog: [],
       downloads: [],
     };
     session.positionS = () => this.st.positionS;
@@ -123,7 +127,7 @@ export class SegmentFetcher {
 
   get state(): FetcherState {
     this.tick();
-    return { ...this.st, ocaId: this.session.current.ocaId };
+    return { ...this.st, stalls: [...this.st.stalls], segmentLog: [...this.st.segmentLog], downloads: [...this.st.downloads], ocaId: this.session.current.ocaId };
   }
 
   /** End playback now (emits `stop`). */
@@ -293,6 +297,7 @@ export class SegmentFetcher {
         const bytes = got.reduce((s, g) => s + g.body.byteLength, 0);
         st.bytes += bytes;
         st.segments++;
+        st.segmentLog.push({ at: this.now(), index: this.k, bitrate: rungs[next].bandwidth, top: next === rungs.length - 1, ocaId: got[got.length - 1].ocaId });
         this.k++;
         this.tick();
         st.bufferedEndS += seg.durationS;

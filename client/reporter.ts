@@ -1,4 +1,4 @@
-import type { QoeEvent } from "./types";
+import { defined, type QoeEvent } from "./types";
 
 export interface ReporterOptions {
   /** Sends one batch (1-200 events) to `POST /v1/events`; rejects on failure. */
@@ -34,7 +34,7 @@ export class EventReporter {
   progressFields: () => Partial<QoeEvent> = () => ({});
 
   constructor(opts: ReporterOptions) {
-    this.opts = { flushIntervalMs: 2_000, maxQueued: 50, clock: () => Date.now(), ...opts };
+    this.opts = { flushIntervalMs: 2_000, maxQueued: 50, clock: () => Date.now(), ...defined(opts), send: opts.send };
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
   }
 

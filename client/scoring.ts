@@ -29,7 +29,12 @@ export interface ProbeResult {
 export interface SelectorParams {
   /** Reference download (bytes) for the expected fetch time: about one top-rung segment. */
   refBytes: number;
-  /** Added to every expected fetch time so that differences of a few ms do not reorder OCAs. */
+  /**
+   * Added to every expected fetch time: about half a segment. While OCAs deliver a segment well
+   * within its duration, TTFB and throughput differences do not matter to playback, and the
+   * steering order (embedded before IXP before origin) decides; only an OCA that gets close to not
+   * sustaining the top rung loses to a lower-ranked one.
+   */
   slackMs: number;
   /** Score multiplier per position in the steering order: the server's ranking matters (offload, cost). */
   rankPenalty: number;
@@ -46,11 +51,13 @@ export interface SelectorParams {
   defaultThroughputBps: number;
   /** Consecutive downloads below the collapse threshold that count as a throughput collapse. */
   collapseSamples: number;
+  /** After a move, stay at least this long unless the OCA becomes unavailable (no flapping). */
+  minDwellMs: number;
 }
 
 export const DEFAULT_SELECTOR: SelectorParams = {
   refBytes: 1_000_000,
-  slackMs: 100,
+  slackMs: 2_000,
   rankPenalty: 0.35,
   switchMargin: 0.3,
   switchConfirmations: 2,
@@ -60,6 +67,7 @@ export const DEFAULT_SELECTOR: SelectorParams = {
   defaultTtfbMs: 150,
   defaultThroughputBps: 5_000_000,
   collapseSamples: 2,
+  minDwellMs: 15_000,
 };
 
 /** Expected time (ms) to fetch `refBytes` from an OCA with this time to first byte and throughput. */
@@ -88,7 +96,8 @@ export interface Decision {
   ranking: Ranked[];
   /** Where to go now, or null to stay. */
   switchTo: string | null;
-  reason?: "current_unavailable" | "better_oca" | "steering";
+  /** Why: the current OCA failed, failed its probe, collapsed, was dropped or demoted by steering, or another is clearly better. */
+  reason?: "failed" | "probe_failed" | "throughput_collapse" | "steering" | "better_oca" | "initial";
 }
 
 export class OcaSelector {
@@ -98,11 +107,12 @@ export class OcaSelector {
   private readonly penalties = new Map<string, { until: number; why: Exclusion }>();
   private serverOrder: string[] | null = null;
   private pending: { ocaId: string; count: number } | null = null;
+  private lastMoveAt = -Infinity;
   private readonly lowStreak = new Map<string, number>();
 
   constructor(ocas: readonly OcaRef[], params: Partial<SelectorParams> = {}) {
     this.ocas = [...ocas].sort((a, b) => a.rank - b.rank);
-    this.params = { ...DEFAULT_SELECTOR, ...params };
+    this.params = { ...DEFAULT_SELECTOR, ...(Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Partial<SelectorParams>) };
   }
 
   get ids(): string[] {
@@ -190,24 +200,44 @@ export class OcaSelector {
     return this.ranking(now)[0]?.ocaId ?? null;
   }
 
+  /** The caller moved to another OCA at `now` (starts the dwell time). */
+  noteMove(now: number): void {
+    this.lastMoveAt = now;
+    this.pending = null;
+  }
+
   /**
-   * Should we move away from `current`? Immediately when it is no longer eligible (failed, steering
-   * dropped it); otherwise only when the best candidate beats it by `switchMargin` on
-   * `switchConfirmations` consecutive evaluations (hysteresis: no flapping between equals).
+   * Should we move away from `current`?
+   * - At once when it is no longer eligible (failed, collapsed, steering dropped it).
+   * - Not within `minDwellMs` of the last move otherwise (no flapping).
+   * - When steering now orders the best candidate ahead of `current` (the server moved load away
+   *   from it) and our measurements agree (the candidate scores better): follow steering.
+   * - Otherwise only when the candidate beats `current` by `switchMargin` on `switchConfirmations`
+   *   consecutive evaluations (hysteresis: measurements alone must be clearly and repeatedly better).
    */
   evaluate(current: string | null, now: number): Decision {
     const ranking = this.ranking(now);
     const best = ranking[0];
     if (!best) return { ranking, switchTo: null };
-    if (current === null) return { ranking, switchTo: best.ocaId, reason: "current_unavailable" };
+    if (current === null) return { ranking, switchTo: best.ocaId, reason: "initial" };
     const why = this.exclusion(current, now);
     if (why !== null) {
       this.pending = null;
       if (best.ocaId === current) return { ranking, switchTo: null };
-      return { ranking, switchTo: best.ocaId, reason: why === "not_steered" ? "steering" : "current_unavailable" };
+      const reason = why === "not_steered" ? "steering" : why === "collapse" ? "throughput_collapse" : why;
+      return { ranking, switchTo: best.ocaId, reason };
     }
     const cur = ranking.find((r) => r.ocaId === current);
-    if (!cur || best.ocaId === current || best.score >= cur.score * (1 - this.params.switchMargin)) {
+    if (!cur || best.ocaId === current || now - this.lastMoveAt < this.params.minDwellMs) {
+      this.pending = null;
+      return { ranking, switchTo: null };
+    }
+    const order = this.serverOrder;
+    if (order && order.includes(best.ocaId) && order.includes(current) && order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {
+      this.pending = null;
+      return { ranking, switchTo: best.ocaId, reason: "steering" };
+    }
+    if (best.score >= cur.score * (1 - this.params.switchMargin)) {
       this.pending = null;
       return { ranking, switchTo: null };
     }

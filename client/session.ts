@@ -218,6 +218,7 @@ export class PlaySession {
     if (!to || to.ocaId === this.cur.ocaId) return;
     const from = this.cur;
     this.cur = to;
+    this.selector.noteMove(this.now());
     this.switches.push({ from, to, reason, at: this.now() });
     this.emit({ type: "oca_switch", ocaId: to.ocaId, fromOcaId: from.ocaId, reason: reason.slice(0, 500) });
     for (const fn of this.listeners) fn({ from, to, reason });
@@ -229,10 +230,13 @@ export class PlaySession {
    * when there is no other (the caller decides whether that is fatal).
    */
   reportFailure(ocaId: string, reason: string): OcaEntry | null {
-    this.selector.fail(ocaId, this.now(), "failed");
+    const now = this.now();
+    this.selector.fail(ocaId, now, "failed");
     if (ocaId !== this.cur.ocaId) return this.cur;
-    const next = this.selector.pick(this.now());
-    if (!next || next === ocaId) return null;
+    const next = this.selector.pick(now);
+    // Only an OCA not itself in the penalty box (failed, collapsed, failed probe) is worth moving to.
+    const ex = next ? this.selector.exclusion(next, now) : null;
+    if (!next || next === ocaId || (ex !== null && ex !== "not_steered")) return null;
     this.switchTo(next, reason);
     return this.cur;
   }

@@ -143,3 +143,8 @@ export class ApiCallError extends Error {
     this.name = "ApiCallError";
   }
 }
+
+/** The object without its undefined properties (so `{...defaults, ...defined(opts)}` keeps the defaults). */
+export function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,169 @@
+/**
+ * The SDK inside hls.js. hls.js plays the session's steered playlist (one Content Steering pathway
+ * per OCA) and follows the steering server; the SDK stays the arbiter of which OCA serves:
+ *
+ * - a loader (subclass of hls.js's own XHR loader) sends every request for a failed OCA to the
+ *   SDK's current one, and when a request fails (5xx, 404, network error, timeout) it reports the
+ *   failure to the session and re-issues the same request on the next OCA at once, inside the same
+ *   load: hls.js sees one slightly slower download, not an error, so it neither stalls nor drops rung;
+ * - on every OCA change the session decides (failure, steering, re-probe), the hook sets
+ *   `hls.pathwayPriority` so hls.js moves its pathway there too;
+ * - steering manifests hls.js loads are shown to the session (server health and load) and their
+ *   PATHWAY-PRIORITY is replaced by the session's merged ranking (server order, probes, penalties).
+ */
+import type Hls from "hls.js";
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
+import type { PlaySession } from "../session";
+import type { OcaEntry, SteeringManifest } from "../types";
+
+export interface LoaderHooks {
+  /** A request to an OCA succeeded; `servedBy` is its `X-OCA` header ("{siteId}/{ocaId}"). */
+  onServed?: (oca: OcaEntry, servedBy: string | null, context: LoaderContext, stats: LoaderStats) => void;
+  /** A request failed on `from` and was re-issued on `to`. */
+  onFailover?: (from: OcaEntry, to: OcaEntry, reason: string, context: LoaderContext) => void;
+  /** A steering manifest arrived (as the server sent it, before the SDK's ranking replaces its order). */
+  onSteering?: (manifest: SteeringManifest) => void;
+}
+
+/** The internals of hls.js's XhrLoader the subclass relies on (protected in its typings). */
+interface XhrLoaderInternals extends Loader<LoaderContext> {
+  abortInternal(): void;
+  resetInternalLoader(): void;
+  loadInternal(): void;
+  getNetworkDetails(): XMLHttpRequest | null;
+}
+type LoaderClass = new (config: HlsConfig) => XhrLoaderInternals;
+
+const RETRYABLE = (code: number) => code === 0 || code === 404 || code === 429 || code >= 500;
+
+/** A loader class for `new Hls({ loader })`, bound to one play session. */
+export function createSdkLoader(session: PlaySession, HlsClass: typeof Hls, hooks: LoaderHooks = {}): LoaderClass {
+  const Base = HlsClass.DefaultConfig.loader as unknown as LoaderClass;
+  return class SdkLoader extends Base {
+    private failovers = 0;
+
+    load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
+      const now = session.now();
+      const oca = session.ocaOfUrl(context.url);
+      if (oca) {
+        // Requests still addressed to an OCA in the penalty box go to the current one.
+        const ex = session.selector.exclusion(oca.ocaId, now);
+        if (oca.ocaId !== session.current.ocaId && (ex === "failed" || ex === "collapse")) context.url = session.urlOn(context.url, session.current.ocaId);
+        // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
+        if (session.ocas.length > 1) config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
+      }
+      const wrapped: LoaderCallbacks<LoaderContext> = {
+        ...callbacks,
+        onSuccess: (response, stats, ctx, networkDetails) => {
+          if (ctx.type === "steering-manifest" && response.data && typeof response.data === "object") {
+            const manifest = response.data as SteeringManifest;
+            hooks.onSteering?.({ ...manifest });
+            session.applySteering(manifest, ctx.url);
+            response = { ...response, data: { ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() } };
+          } else {
+            const served = session.ocaOfUrl(ctx.url);
+            if (served) {
+              const xhr = networkDetails as XMLHttpRequest | null;
+              hooks.onServed?.(served, xhr && typeof xhr.getResponseHeader === "function" ? xhr.getResponseHeader("X-OCA") : null, ctx, stats);
+            }
+          }
+          callbacks.onSuccess(response, stats, ctx, networkDetails);
+        },
+        onError: (error, ctx, networkDetails, stats) => {
+          if (RETRYABLE(error.code) && this.failover(ctx, `http_${error.code}`)) return;
+          callbacks.onError(error, ctx, networkDetails, stats);
+        },
+        onTimeout: (stats, ctx, networkDetails) => {
+          if (this.failover(ctx, "timeout")) return;
+          callbacks.onTimeout(stats, ctx, networkDetails);
+        },
+      };
+      super.load(context, config, wrapped);
+    }
+
+    /** Re-issue this load on the session's next OCA; false when there is none. */
+    private failover(ctx: LoaderContext, reason: string): boolean {
+      const from = session.ocaOfUrl(ctx.url);
+      if (!from || this.failovers >= session.ocas.length) return false;
+      const path = ctx.url.startsWith(from.url) ? ctx.url.slice(from.url.length) : ctx.url;
+      const to = session.reportFailure(from.ocaId, `${reason} ${path}`);
+      if (!to || to.ocaId === from.ocaId) return false;
+      this.failovers++;
+      hooks.onFailover?.(from, to, reason, ctx);
+      ctx.url = session.urlOn(ctx.url, to.ocaId);
+      // Same loader, same stats object hls.js holds; a fresh request and timeout.
+      this.abortInternal();
+      this.resetInternalLoader();
+      this.loadInternal();
+      return true;
+    }
+  };
+}
+
+/** Recommended hls.js settings for SDK-driven playback (merge your own over them). */
+export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: LoaderHooks = {}): Partial<HlsConfig> {
+  const fast = { maxNumRetry: 2, retryDelayMs: 100, maxRetryDelayMs: 500 };
+  return {
+    loader: createSdkLoader(session, HlsClass, hooks) as unknown as HlsConfig["loader"],
+    // Start loading only once the SDK has probed and chosen (see attachSession).
+    autoStartLoad: false,
+    // A streaming buffer: enough to ride out a failover, small enough to keep fetching.
+    maxBufferLength: 10,
+    maxMaxBufferLength: 10,
+    backBufferLength: 30,
+    // A dead OCA must not hold a request for long; the loader fails over on timeout.
+    fragLoadPolicy: {
+      default: { maxTimeToFirstByteMs: 3_000, maxLoadTimeMs: 15_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: fast },
+    },
+    playlistLoadPolicy: {
+      default: { maxTimeToFirstByteMs: 3_000, maxLoadTimeMs: 8_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: fast },
+    },
+    manifestLoadPolicy: {
+      default: { maxTimeToFirstByteMs: 3_000, maxLoadTimeMs: 8_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: fast },
+    },
+    // ABR: start from the SDK's probe (attachSession sets startLevel and the estimate), and
+    // climb back quickly after any dip.
+    abrEwmaFastVoD: 2,
+    abrEwmaSlowVoD: 6,
+    abrBandWidthUpFactor: 0.7,
+    abrBandWidthFactor: 0.9,
+    testBandwidth: false,
+  };
+}
+
+/**
+ * Wires a session to an hls.js instance created with `sdkHlsConfig`: waits for the probes and the
+ * multivariant playlist, starts on the SDK's OCA at the rung the probe throughput allows, and keeps
+ * hls.js's pathway on the session's OCA. Returns a function that unhooks it.
+ */
+export function attachSession(hls: Hls, session: PlaySession, HlsClass: typeof Hls, chooseStartLevel: (bitrates: number[], throughputBps: number | null) => number): () => void {
+  let parsed = false;
+  let started = false;
+  const steer = () => {
+    if (hls.pathways.length > 1) {
+      const prio = session.pathwayPriority().filter((id) => hls.pathways.includes(id));
+      if (prio.length) hls.pathwayPriority = prio;
+    }
+  };
+  const start = () => {
+    if (started || !parsed) return;
+    started = true;
+    steer();
+    const est = session.throughput.estimate();
+    if (est) hls.bandwidthEstimate = est;
+    const own = hls.levels.map((l) => l.bitrate);
+    hls.startLevel = chooseStartLevel(own, est);
+    hls.startLoad(-1);
+  };
+  const onParsed = () => {
+    parsed = true;
+    void session.ready.then(start);
+  };
+  hls.on(HlsClass.Events.MANIFEST_PARSED, onParsed);
+  // Switches decided by the session (failure, steering, re-probe) move hls.js's pathway, outside the loader callback.
+  const off = session.onSwitch(() => setTimeout(steer, 0));
+  return () => {
+    hls.off(HlsClass.Events.MANIFEST_PARSED, onParsed);
+    off();
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * The web player page (served at / by Workers Static Assets): catalogue, play buttons, hls.js on
+ * the session's steered playlist driven by the SDK, an overlay of what is happening, audio and
+ * subtitle selectors, and `window.__player` for tests.
+ */
+import Hls from "hls.js";
+import { chooseRung } from "../abr";
+import { createClient, devToken, type VcdnClient } from "../api";
+import type { PlaySession } from "../session";
+import type { QoeEvent, TitleSummary } from "../types";
+import { attachSession, sdkHlsConfig } from "./hls-hook";
+import { PlayerMonitor, type PlayerSnapshot } from "./monitor";
+
+/** The demo topology's subscribers (dev only: sent as X-Client-Geo). */
+export const LOCATIONS: Array<{ id: string; label: string; geo: string }> = [
+  { id: "lumen-nyc", label: "Lumen Fiber, New York (AS64500)", geo: "asn=64500;country=US;lat=40.71;lon=-74.0" },
+  { id: "lakeshore-chi", label: "Lakeshore Cable, Chicago (AS64510)", geo: "asn=64510;country=US;lat=41.88;lon=-87.63" },
+  { id: "rheinnet-ber", label: "RheinNet, Berlin (AS64520)", geo: "asn=64520;country=DE;lat=52.52;lon=13.40" },
+  { id: "polder-ams", label: "Polder Glas, Amsterdam (AS64530)", geo: "asn=64530;country=NL;lat=52.37;lon=4.90" },
+  { id: "none-paris", label: "No partner ISP, Paris", geo: "country=FR;lat=48.86;lon=2.35" },
+];
+
+const params = new URLSearchParams(location.search);
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface Playing {
+  titleId: string;
+  session: PlaySession;
+  hls: Hls;
+  monitor: PlayerMonitor;
+  unhook: () => void;
+}
+
+let client: VcdnClient | null = null;
+let token: string | null = params.get("token");
+let dev = false;
+let current: Playing | null = null;
+const eventsQueued: QoeEvent[] = [];
+let lastError: string | null = null;
+let wantAudio: string | null = null;
+let wantSubs: string | null = null;
+
+function selectedGeo(): string | undefined {
+  if (!dev) return undefined;
+  const id = ($("geo") as HTMLSelectElement).value;
+  return LOCATIONS.find((l) => l.id === id)?.geo;
+}
+
+function makeClient(): VcdnClient {
+  return createClient({ baseUrl: location.origin, token: token!, geo: selectedGeo() });
+}
+
+function fmtBps(b: number | null): string {
+  if (b === null) return "–";
+  return b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbps` : `${Math.round(b / 1e3)} kbps`;
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function showError(msg: string | null): void {
+  lastError = msg;
+  const el = $("error");
+  el.textContent = msg ?? "";
+  el.hidden = !msg;
+}
+
+async function signIn(): Promise<void> {
+  if (token) {
+    dev = false;
+  } else {
+    try {
+      const memberId = localStorage.getItem("vcdn-member") ?? `web-${Math.random().toString(36).slice(2, 10)}`;
+      localStorage.setItem("vcdn-member", memberId);
+      token = await devToken(location.origin, memberId, (params.get("plan") as "basic" | "standard" | "premium") ?? "premium");
+      dev = true;
+    } catch {
+      showError("No member token: this deployment has no dev sign-in. Open the page with ?token=<member JWT>.");
+      return;
+    }
+  }
+  $("geo-row").hidden = !dev;
+  client = makeClient();
+}
+
+async function loadCatalogue(): Promise<void> {
+  if (!token) return;
+  client = makeClient();
+  const list = $("titles");
+  list.innerHTML = "<li class=muted>Loading…</li>";
+  try {
+    const { country, titles } = await client.titles();
+    $("country").textContent = country ?? "?";
+    list.innerHTML = "";
+    for (const t of titles) list.appendChild(titleCard(t));
+    if (!titles.length) list.innerHTML = "<li class=muted>Nothing is licensed here.</li>";
+  } catch (err) {
+    list.innerHTML = "";
+    showError(`Catalogue: ${(err as Error).message}`);
+  }
+}
+
+function titleCard(t: TitleSummary): HTMLLIElement {
+  const li = document.createElement("li");
+  li.className = "title";
+  li.innerHTML = `
+    <div class="title-text">
+      <h3>${esc(t.name)}</h3>
+      <p>${esc(t.description ?? "")}</p>
+      <p class="meta">${t.durationS}s · up to ${t.maxHeight}p · audio ${t.audioLanguages.map((a) => esc(a.label)).join(", ")} · subtitles ${t.subtitleLanguages.map((a) => esc(a.label)).join(", ") || "none"}</p>
+    </div>
+    <button class="play" data-title="${esc(t.id)}">▶ Play</button>`;
+  li.querySelector("button")!.addEventListener("click", () => void play(t.id));
+  return li;
+}
+
+async function stop(): Promise<void> {
+  const p = current;
+  current = null;
+  if (!p) return;
+  p.unhook();
+  p.monitor.dispose();
+  p.hls.destroy();
+  if (!eventsQueued.some((e) => e.type === "stop")) p.session.emit({ type: "stop", reason: "user" });
+  await p.session.close();
+}
+
+/** Press play: the SDK plays; hls.js loads the steered playlist in parallel with the probes. */
+async function play(titleId: string): Promise<void> {
+  showError(null);
+  await stop();
+  if (!client) return;
+  client = makeClient();
+  const video = $("video") as HTMLVideoElement;
+  $("now-playing").textContent = titleId;
+  eventsQueued.length = 0;
+  let session: PlaySession;
+  let playAt = 0;
+  try {
+    session = await client.play(titleId, {
+      device: { codecs: ["avc1", "mp4a"], maxHeight: Number(params.get("maxHeight") ?? 1080) },
+      probeInBackground: true,
+      pollSteering: false, // hls.js loads the steering manifest itself; the loader shows it to the SDK
+      reprobeIntervalMs: Number(params.get("reprobe") ?? 10_000),
+      onEvent: (e) => {
+        eventsQueued.push(e);
+        logEvent(e);
+      },
+    });
+    playAt = performance.now();
+  } catch (err) {
+    showError(`Play: ${(err as Error).message}`);
+    return;
+  }
+  if (!Hls.isSupported()) {
+    showError("This browser has no Media Source Extensions: hls.js cannot play here.");
+    return;
+  }
+  let monitor: PlayerMonitor | null = null;
+  const config = sdkHlsConfig(session, Hls, {
+    onServed: (oca, servedBy, ctx, stats) => monitor?.served(oca, servedBy, ctx, stats),
+    onFailover: (from, to, reason, ctx) => monitor?.failover(from, to, reason, ctx),
+    onSteering: (m) => monitor && (monitor.steering = m),
+  });
+  const buffer = Number(params.get("buffer") ?? 0);
+  if (buffer > 0) Object.assign(config, { maxBufferLength: buffer, maxMaxBufferLength: buffer });
+  if (params.get("debug")) Object.assign(config, { debug: true });
+  const hls = new Hls(config);
+  monitor = new PlayerMonitor(video, hls, session, Hls);
+  monitor.mark("playResponse", playAt);
+  void session.ready.then(() => monitor!.mark("probed"));
+  const forcedStart = params.get("startLevel");
+  const unhook = attachSession(hls, session, Hls, (bitrates, est) =>
+    forcedStart !== null ? Math.min(Number(forcedStart), bitrates.length - 1) : chooseRung({ rungs: bitrates.map((bandwidth) => ({ bandwidth })), throughputBps: est, bufferS: 0, current: null }),
+  );
+  current = { titleId, session, hls, monitor, unhook };
+  hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => applyTracks());
+  hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => applyTracks());
+  hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, () => renderTrackSelectors());
+  hls.on(Hls.Events.SUBTITLE_TRACK_SWITCH, () => renderTrackSelectors());
+  hls.attachMedia(video);
+  hls.loadSource(session.play.steering?.hls ?? session.play.hls);
+  video.play().catch(() => {
+    /* autoplay refused: the viewer presses the video's own play button */
+  });
+}
+
+/** Keep the viewer's audio and subtitle language across pathway (OCA) changes. */
+function applyTracks(): void {
+  const p = current;
+  if (!p) return;
+  const { hls } = p;
+  if (wantAudio) {
+    const i = hls.audioTracks.findIndex((t) => t.lang === wantAudio);
+    if (i >= 0 && i !== hls.audioTrack) hls.audioTrack = i;
+  }
+  if (wantSubs !== null) {
+    const i = wantSubs === "" ? -1 : hls.subtitleTracks.findIndex((t) => t.lang === wantSubs);
+    if (i !== hls.subtitleTrack) hls.subtitleTrack = i;
+    hls.subtitleDisplay = i >= 0;
+  }
+  renderTrackSelectors();
+}
+
+function renderTrackSelectors(): void {
+  const p = current;
+  const audio = $("audio") as HTMLSelectElement;
+  const subs = $("subs") as HTMLSelectElement;
+  if (!p) {
+    audio.innerHTML = subs.innerHTML = "";
+    return;
+  }
+  const { hls } = p;
+  const aNow = hls.audioTracks[hls.audioTrack]?.lang ?? "";
+  audio.innerHTML = hls.audioTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === aNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
+  const sNow = hls.subtitleTrack >= 0 && hls.subtitleDisplay ? (hls.subtitleTracks[hls.subtitleTrack]?.lang ?? "") : "";
+  subs.innerHTML =
+    `<option value="">Off</option>` + hls.subtitleTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === sNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
+}
+
+function logEvent(e: QoeEvent): void {
+  const ol = $("events");
+  const li = document.createElement("li");
+  const fields = Object.entries(e)
+    .filter(([k, v]) => k !== "type" && k !== "at" && v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === "number" && k === "bitrate" ? fmtBps(v) : v}`)
+    .join(" ");
+  li.innerHTML = `<b>${e.type}</b> ${esc(fields)}`;
+  ol.prepend(li);
+  while (ol.children.length > 60) ol.lastChild!.remove();
+}
+
+function snapshot(): PlayerSnapshot & { lastError: string | null; eventsQueued: QoeEvent[] } {
+  const p = current;
+  const base: PlayerSnapshot = p
+    ? p.monitor.snapshot(p.titleId)
+    : {
+        sessionId: null,
+        titleId: null,
+        phase: "idle",
+        currentTime: 0,
+        duration: 0,
+        paused: true,
+        servingOca: null,
+        servingSite: null,
+        servingOcaId: null,
+        pathway: null,
+        sdkOca: null,
+        bitrate: null,
+        height: null,
+        topBitrate: null,
+        bufferS: 0,
+        startupMs: null,
+        stalls: [],
+        stallingMs: 0,
+        fatalErrors: [],
+        errors: [],
+        ocaSwitches: [],
+        bitrateSwitches: [],
+        playedBitrates: [],
+        failovers: [],
+        marks: {},
+        steering: null,
+        audioLang: null,
+        subtitleLang: null,
+        audioLangs: [],
+        subtitleLangs: [],
+        subtitleCues: 0,
+        eventsQueued: [],
+        eventsSent: [],
+        now: performance.now(),
+      };
+  return { ...base, eventsQueued: [...eventsQueued], lastError };
+}
+
+function renderOverlay(): void {
+  const s = snapshot();
+  const o = $("overlay");
+  if (s.phase === "idle") {
+    o.hidden = true;
+    return;
+  }
+  o.hidden = false;
+  const longest = s.stalls.reduce((m, x) => Math.max(m, x.durationMs), 0);
+  o.innerHTML = `
+    <div><span>OCA</span><b data-k="oca">${esc(s.servingOcaId ?? "–")}</b></div>
+    <div><span>site</span><b data-k="site">${esc(s.servingSite ?? "–")}</b></div>
+    <div><span>pathway</span><b>${esc(s.pathway ?? "–")}</b></div>
+    <div><span>bitrate</span><b data-k="bitrate">${fmtBps(s.bitrate)}${s.height ? ` · ${s.height}p` : ""}</b></div>
+    <div><span>buffer</span><b data-k="buffer">${s.bufferS.toFixed(1)} s</b></div>
+    <div><span>start-up</span><b>${s.startupMs === null ? "–" : `${Math.round(s.startupMs)} ms`}</b></div>
+    <div><span>switches</span><b data-k="switches">${s.ocaSwitches.length} OCA · ${s.bitrateSwitches.length} bitrate</b></div>
+    <div><span>stalls</span><b>${s.stalls.length}${s.stalls.length ? ` (max ${Math.round(longest)} ms)` : ""}${s.stallingMs ? " · stalling" : ""}</b></div>
+    <div><span>state</span><b data-k="phase">${s.phase}</b></div>`;
+}
+
+function renderLocations(): void {
+  const sel = $("geo") as HTMLSelectElement;
+  sel.innerHTML = LOCATIONS.map((l) => `<option value="${l.id}">${esc(l.label)}</option>`).join("");
+  const want = params.get("geo");
+  if (want && LOCATIONS.some((l) => l.id === want)) sel.value = want;
+  sel.addEventListener("change", () => {
+    void stop();
+    void loadCatalogue();
+  });
+}
+
+declare global {
+  interface Window {
+    __player: {
+      ready: boolean;
+      state: () => ReturnType<typeof snapshot>;
+      play: (titleId: string) => Promise<void>;
+      stop: () => Promise<void>;
+      setAudio: (lang: string) => void;
+      setSubtitles: (lang: string | null) => void;
+    };
+  }
+}
+
+async function main(): Promise<void> {
+  window.__player = {
+    ready: false,
+    state: snapshot,
+    play,
+    stop,
+    setAudio: (lang) => {
+      wantAudio = lang;
+      applyTracks();
+    },
+    setSubtitles: (lang) => {
+      wantSubs = lang ?? "";
+      applyTracks();
+    },
+  };
+  renderLocations();
+  ($("audio") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setAudio((e.target as HTMLSelectElement).value));
+  ($("subs") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setSubtitles((e.target as HTMLSelectElement).value || null));
+  $("stop").addEventListener("click", () => void stop());
+  setInterval(renderOverlay, 250);
+  await signIn();
+  await loadCatalogue();
+  window.__player.ready = true;
+  addEventListener("pagehide", () => void current?.session.reporter.flush(true));
+}
+
+void main();

@@ -1,0 +1,208 @@
+/**
+ * The SDK's failure handling against scripted OCAs (an in-process fake control plane and data plane
+ * behind an injected fetch, no Worker): timeouts, throughput collapse, failed probes, hysteresis on
+ * re-probes, every OCA down. Fast and deterministic enough to run on every change.
+ */
+import { describe, expect, it } from "vitest";
+import { createClient, SegmentFetcher, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent } from "../../client/index";
+
+const BASE = "http://fake.test";
+const OCAS = ["a", "b", "c"] as const;
+type OcaId = (typeof OCAS)[number];
+const RUNGS = [
+  { id: "v-low", bandwidth: 500_000, height: 240 },
+  { id: "v-mid", bandwidth: 1_500_000, height: 480 },
+  { id: "v-top", bandwidth: 3_000_000, height: 720 },
+];
+const SEGS = 6;
+const SEG_S = 1;
+
+interface Behaviour {
+  /** The behaviours below apply to segments with index >= fromSeg, and only after this many segment requests. */
+  afterRequests?: number;
+  /** HTTP status for media (segments) with index >= fromSeg. */
+  status?: number;
+  /** Never answer media with index >= fromSeg (until aborted). */
+  hang?: boolean;
+  /** Delay (ms) before answering media with index >= fromSeg. */
+  delayMs?: number;
+  fromSeg?: number;
+  /** Status and delay of probe requests (Range bytes=0-…). */
+  probeStatus?: number;
+  probeDelayMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function master(): string {
+  const lines = ["#EXTM3U", "#EXT-X-VERSION:7", '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="en",NAME="English",DEFAULT=YES,URI="audio/a-en/index.m3u8"'];
+  for (const r of RUNGS) lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${(r.height * 16) / 9}x${r.height},AUDIO="aud"`, `video/${r.id}/index.m3u8`);
+  return lines.join("\n") + "\n";
+}
+
+function media(): string {
+  const lines = ["#EXTM3U", "#EXT-X-VERSION:7", `#EXT-X-TARGETDURATION:${SEG_S}`, "#EXT-X-PLAYLIST-TYPE:VOD", '#EXT-X-MAP:URI="init.mp4"'];
+  for (let i = 1; i <= SEGS; i++) lines.push(`#EXTINF:${SEG_S}.0,`, `seg-${String(i).padStart(5, "0")}.m4s`);
+  return lines.concat("#EXT-X-ENDLIST").join("\n") + "\n";
+}
+
+/** A fake deployment: play, events, and three OCAs whose behaviour the test scripts. */
+function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
+  const events: QoeEvent[] = [];
+  const requests: Array<{ oca: string; path: string; status: number }> = [];
+  let plays = 0;
+  const segRequests: Record<string, number> = {};
+  const play: PlayResponse = {
+    sessionId: "00000000-0000-4000-8000-000000000001",
+    titleId: "t",
+    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    maxHeight: 720,
+    ocas: OCAS.map((id, i) => ({ rank: i + 1, siteId: `site-${id}`, ocaId: id, tier: "embedded" as const, distanceKm: 1, url: `${BASE}/oca/site-${id}/${id}/tok/t/` })),
+    hls: `${BASE}/oca/site-a/a/tok/t/master.m3u8`,
+    dash: `${BASE}/oca/site-a/a/tok/t/manifest.mpd`,
+    renditions: { video: RUNGS.map((r) => ({ id: r.id, codec: "avc1.64001f", width: (r.height * 16) / 9, height: r.height, bandwidth: r.bandwidth })), audio: [], subtitles: [] },
+  };
+  const fetch: FetchLike = async (url: string, init?: FetchInit) => {
+    const u = new URL(url);
+    if (u.pathname === "/v1/play") {
+      plays++;
+      return new Response(JSON.stringify(play), { status: 200 }) as never;
+    }
+    if (u.pathname === "/v1/events") {
+      events.push(...(JSON.parse(init!.body!) as { events: QoeEvent[] }).events);
+      return new Response('{"accepted":1}', { status: 202 }) as never;
+    }
+    const m = /^\/oca\/site-(\w)\/(\w)\/tok\/t\/(.+)$/.exec(u.pathname);
+    if (!m) return new Response("no", { status: 404 }) as never;
+    const oca = m[2] as OcaId;
+    const path = m[3];
+    const b = behaviour[oca] ?? {};
+    const isProbe = !!init?.headers?.Range;
+    const seg = /seg-(\d+)\.m4s$/.exec(path);
+    const index = seg ? Number(seg[1]) : 0;
+    if (seg && !isProbe) segRequests[oca] = (segRequests[oca] ?? 0) + 1;
+    const applies = !isProbe && seg && index >= (b.fromSeg ?? 1) && (segRequests[oca] ?? 0) > (b.afterRequests ?? 0);
+    const answer = (status: number, body: BodyInit | null) => {
+      requests.push({ oca, path, status });
+      return new Response(body, { status, headers: { "X-OCA": `site-${oca}/${oca}` } }) as never;
+    };
+    if (isProbe) {
+      if (b.probeDelayMs) await sleep(b.probeDelayMs);
+      return answer(b.probeStatus ?? 206, b.probeStatus && b.probeStatus >= 400 ? "down" : new Uint8Array(65_536));
+    }
+    if (applies && b.hang) {
+      requests.push({ oca, path, status: 0 });
+      await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    }
+    if (applies && b.delayMs) await sleep(b.delayMs);
+    if (applies && b.status) return answer(b.status, "error");
+    if (path === "master.m3u8") return answer(200, master());
+    if (path.endsWith("index.m3u8")) return answer(200, media());
+    if (path.endsWith("init.mp4")) return answer(200, new Uint8Array(800));
+    if (seg) {
+      const rung = RUNGS.find((r) => path.includes(r.id));
+      return answer(200, new Uint8Array(Math.round(((rung?.bandwidth ?? 96_000) * SEG_S) / 8)));
+    }
+    return answer(404, "no");
+  };
+  return { fetch, events, requests, plays: () => plays };
+}
+
+async function pollFor<T>(fn: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await sleep(50);
+  }
+}
+
+function client(fake: ReturnType<typeof fakeCdn>) {
+  return createClient({ baseUrl: BASE, token: "t", fetch: fake.fetch });
+}
+
+describe("SDK failure handling against scripted OCAs", () => {
+  it("fails over on a timeout (an OCA that stops answering), with no new play request", async () => {
+    const fake = fakeCdn({ a: { hang: true, fromSeg: 4 } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0, flushIntervalMs: 200 });
+    expect(session.current.ocaId).toBe("a");
+    const st = await new SegmentFetcher(session, { targetBufferS: 2, requestTimeoutMs: 400 }).run();
+    expect(st.errors).toEqual([]);
+    expect(st.phase).toBe("ended");
+    expect(session.switches[0]).toMatchObject({ from: { ocaId: "a" }, to: { ocaId: "b" } });
+    expect(session.switches[0].reason).toMatch(/^timeout /);
+    expect(fake.plays()).toBe(1);
+    expect(fake.events.find((e) => e.type === "oca_switch")).toMatchObject({ fromOcaId: "a", ocaId: "b" });
+  });
+
+  it("fails over on HTTP 503 and keeps the failed OCA out for the rest of the play", async () => {
+    const fake = fakeCdn({ a: { status: 503, fromSeg: 2 } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0 });
+    const st = await new SegmentFetcher(session, { targetBufferS: 2 }).run();
+    expect(st.errors).toEqual([]);
+    expect(st.stalls.filter((s) => s.durationMs > 500)).toEqual([]);
+    expect(fake.requests.filter((r) => r.oca === "a" && r.status === 503).length).toBeGreaterThanOrEqual(1);
+    // After the switch nothing more is asked of "a".
+    const firstFail = fake.requests.findIndex((r) => r.oca === "a" && r.status === 503);
+    expect(fake.requests.slice(firstFail + 2).filter((r) => r.oca === "a")).toEqual([]);
+  });
+
+  it("moves away on a throughput collapse (downloads slower than the lowest rung)", async () => {
+    // After 4 segments (video and audio), "a" needs 1.5 s per request: the ABR steps down, and at
+    // the lowest rung (62.5 kB + audio in 1.5 s, under its 500 kbps) two such downloads are a collapse.
+    const fake = fakeCdn({ a: { delayMs: 1500, afterRequests: 4 } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0 });
+    const fetcher = new SegmentFetcher(session, { targetBufferS: 3, loop: true, maxPlayS: 30 });
+    const run = fetcher.run();
+    const sw = await pollFor(() => session.switches.find((s) => s.from.ocaId === "a"), 25_000);
+    await pollFor(() => fetcher.state.servedBy === "site-b/b", 5000);
+    fetcher.stop();
+    const st = await run;
+    expect(st.errors).toEqual([]);
+    expect(sw?.reason).toMatch(/^throughput_collapse/);
+    // The collapse also pulled the bitrate down before the move.
+    expect(st.bitrateSwitches.some((b) => b.to < b.from)).toBe(true);
+  });
+
+  it("never picks an OCA whose probe failed, and prefers a clearly faster one over rank", async () => {
+    // "b" answers its probe after 2.5 s: an expected 1.5 MB segment fetch far slower than "c"'s.
+    const fake = fakeCdn({ a: { probeStatus: 500 }, b: { probeDelayMs: 2500 } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0, probe: { timeoutMs: 5000 } });
+    expect(session.probes.find((p) => p.ocaId === "b")).toMatchObject({ ok: true });
+    expect(session.probes.find((p) => p.ocaId === "a")).toMatchObject({ ok: false, status: 500 });
+    expect(session.current.ocaId).toBe("c");
+    await session.close();
+  });
+
+  it("re-probes and moves to a clearly better OCA only after consecutive rounds (hysteresis)", async () => {
+    const behaviour: Partial<Record<OcaId, Behaviour>> = {};
+    const fake = fakeCdn(behaviour);
+    // Small slack so that a 700 ms TTFB counts as clearly worse for this short test.
+    const session = await client(fake).play("t", { reprobeIntervalMs: 250, selector: { switchConfirmations: 2, minDwellMs: 0, slackMs: 100 } });
+    const fetcher = new SegmentFetcher(session, { targetBufferS: 2, loop: true, maxPlayS: 30 });
+    const run = fetcher.run();
+    await sleep(700);
+    expect(session.switches).toEqual([]); // equal OCAs: no flapping
+    // "a" turns slow: its probes now take 700 ms to the first byte (the behaviour is read per request).
+    behaviour.a = { probeDelayMs: 700 };
+    const armedAt = session.now();
+    const sw = await pollFor(() => session.switches[0], 6000);
+    fetcher.stop();
+    const st = await run;
+    expect(sw.from.ocaId).toBe("a");
+    expect(sw.reason).toBe("better_oca");
+    // Two probe rounds (250 ms apart, each ~700 ms on "a") before moving: not on the first.
+    expect(sw.at - armedAt).toBeGreaterThan(900);
+    expect(st.errors).toEqual([]);
+  });
+
+  it("reports a fatal error when every OCA fails", async () => {
+    const fake = fakeCdn({ a: { status: 503, fromSeg: 2 }, b: { status: 503, fromSeg: 2 }, c: { status: 500, fromSeg: 2 } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0 });
+    const st = await new SegmentFetcher(session, { targetBufferS: 2 }).run();
+    expect(st.phase).toBe("failed");
+    expect(st.errors[0]).toMatch(/no OCA left/);
+    expect(fake.events.map((e) => e.type)).toEqual(expect.arrayContaining(["start", "oca_switch", "error", "stop"]));
+  });
+});

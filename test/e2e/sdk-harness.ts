@@ -1,0 +1,110 @@
+/** Shared by the SDK and player end-to-end tests: placement, admin calls, polling, the client bench file. */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Placement } from "../../r2-seed/demo-placement";
+import type { LocalStack } from "./local-stack";
+
+/** Lumen Fiber subscriber in New York: steered to lumen-nyc (two OCAs), then the New York IXP, then origin. */
+export const GEO_NYC = "asn=64500;country=US;lat=40.71;lon=-74.0";
+
+/** Two embedded OCAs in lumen-nyc and one at the New York IXP hold every title: failover has somewhere to go. */
+export function failoverPlacement(titleIds: string[]): Placement[][] {
+  return [
+    [{ siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds }],
+    [
+      { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds },
+      { siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds },
+    ],
+  ];
+}
+
+export async function admin(stack: LocalStack, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${stack.worker.url}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json };
+}
+
+export async function setHealth(stack: LocalStack, siteId: string, ocaId: string, health: "healthy" | "failed" | "drained"): Promise<void> {
+  const r = await admin(stack, "POST", `/admin/sites/${siteId}/ocas/${ocaId}/health`, { health });
+  if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} ${health}: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+export async function setThroughput(stack: LocalStack, siteId: string, ocaId: string, throughputBps: number | null): Promise<void> {
+  const r = await admin(stack, "POST", `/admin/sites/${siteId}/ocas/${ocaId}/capacity`, { throughputBps });
+  if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} throughput: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+export interface ServerEvent {
+  type: string;
+  at: number;
+  bytes?: number;
+  ocaId?: string;
+  fromOcaId?: string;
+  reason?: string;
+  startupMs?: number;
+  durationMs?: number;
+  bitrate?: number;
+}
+
+export async function sessionEvents(stack: LocalStack, sessionId: string): Promise<ServerEvent[]> {
+  const r = await admin(stack, "GET", `/admin/sessions/${sessionId}/events`);
+  if (r.status !== 200) throw new Error(`session events: ${r.status} ${JSON.stringify(r.json)}`);
+  return (r.json as { events: ServerEvent[] }).events;
+}
+
+/** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function pollUntil<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string, intervalMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Waits until a file URL on an OCA answers with `status` (health changes reach the data plane within ~1 s). */
+export async function waitForStatus(url: string, status: number, timeoutMs = 15_000): Promise<void> {
+  await pollUntil(
+    async () => {
+      const res = await fetch(url, { headers: { Range: "bytes=0-0" } });
+      await res.arrayBuffer();
+      return res.status === status;
+    },
+    timeoutMs,
+    `${url} to answer ${status}`,
+    200,
+  );
+}
+
+const BENCH_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "out", "client.json");
+
+/** Merges one test's figures into bench/out/client.json (each test owns one top-level key). */
+export async function recordClientBench(key: string, figures: unknown): Promise<void> {
+  await mkdir(path.dirname(BENCH_FILE), { recursive: true });
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = JSON.parse(await readFile(BENCH_FILE, "utf8")) as Record<string, unknown>;
+  } catch {
+    /* first writer */
+  }
+  doc.targets = { startupMs: 1000, failoverStallMs: 2000, fatalErrors: 0, backToTopRungMs: 10_000 };
+  doc[key] = { ...(figures as object), measuredAt: new Date().toISOString() };
+  await writeFile(BENCH_FILE, JSON.stringify(doc, null, 2) + "\n");
+}
