@@ -2,23 +2,12 @@ import { describe, expect, it } from "vitest";
 import { rendezvousOrder } from "../fill/hash";
 import { planSite, replicasFor } from "../fill/plan";
 import type { PlanInput, PlanOca, PlanTitle, SitePlan } from "../fill/types";
+import { mulberry32 as prng } from "../bench/rng";
 
 const GBPS = 1e9;
 
 const oca = (id: string, capacityBytes: number, throughputBps = 10 * GBPS): PlanOca => ({ id, capacityBytes, throughputBps });
 const title = (titleId: string, bytes: number, predictedBytes: number, peakBps = 0): PlanTitle => ({ titleId, bytes, predictedBytes, peakBps });
-
-/** mulberry32: a small seeded PRNG, so the property checks are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const held = (plan: SitePlan): string[] => [...new Set(Object.values(plan.byOca).flat())].sort();
 
