@@ -17,6 +17,7 @@ export interface RunOptions {
   onStderrLine?: (line: string) => void;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
   /** stdout is binary: count its bytes, keep nothing */
   binaryStdout?: boolean;
 }
@@ -30,7 +31,7 @@ export function killActiveChildren(): void {
 
 export function run(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env, cwd: opts.cwd });
     activeChildren.add(child);
     let stdout = "";
     let stderr = "";

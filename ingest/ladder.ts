@@ -5,9 +5,10 @@
  * (x264 CRF 23, veryfast, at 360p or the source height if smaller) and measures how many bits per
  * pixel that quality costs. Content that is cheap to code at constant quality (flat animation,
  * slides, test cards) needs fewer bits for the same quality at every rung than noisy or fast
- * content, so every rung's bitrate is the reference bitrate for its resolution times the title's
- * complexity (its bits per pixel over the reference), clamped to [0.2, 3]. VP9 and AV1 rungs get
- * the same resolutions at 70% and 55% of the H.264 bitrate.
+ * content, so every rung's bitrate is the reference bitrate for its resolution times a factor of
+ * the title's complexity c (its bits per pixel over the reference's): c^0.75 (busy pictures mask
+ * coding artefacts, so the need grows a little slower than the bits), clamped to [0.2, 2.5].
+ * VP9 and AV1 rungs get the same resolutions at 70% and 55% of the H.264 bitrate.
  */
 import { ffmpegPath } from "../r2-seed/ffmpeg-path";
 import { runChecked } from "./exec";
@@ -147,7 +148,13 @@ export interface LadderChoice {
 }
 
 export const MIN_FACTOR = 0.2;
-export const MAX_FACTOR = 3;
+export const MAX_FACTOR = 2.5;
+export const COMPLEXITY_EXPONENT = 0.75;
+
+/** The bitrate factor of a title of complexity c: c^0.75, clamped to [0.2, 2.5]. */
+export function bitrateFactor(complexity: number): number {
+  return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, Math.pow(complexity, COMPLEXITY_EXPONENT)));
+}
 
 function roundBitrate(b: number): number {
   const step = b >= 1_000_000 ? 50_000 : 10_000;
@@ -171,7 +178,7 @@ export function chooseLadder(
   video: Pick<VideoFacts, "width" | "height" | "displayWidth" | "fps">,
   opts: { codecs: VideoCodec[]; heights?: number[] },
 ): LadderChoice {
-  const factor = Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, probe.complexity));
+  const factor = bitrateFactor(probe.complexity);
   const fps = video.fps.num / video.fps.den;
   const ladder: Rung[] = [];
   for (const codec of opts.codecs) {
@@ -183,12 +190,13 @@ export function chooseLadder(
     }
   }
   const kind = factor < 0.6 ? "simple" : factor > 1.5 ? "complex" : "typical";
-  const clamped = factor !== probe.complexity ? ` (clamped to ${factor.toFixed(2)})` : "";
+  const raw = Math.pow(probe.complexity, COMPLEXITY_EXPONENT);
+  const clamped = Math.abs(factor - raw) > 1e-9 ? `, clamped to ${factor.toFixed(2)}` : "";
   const h264 = ladder.filter((r) => r.codec === "h264");
   const reason =
     `constant-quality probe (x264 CRF ${probe.crf} at ${probe.width}x${probe.height}, ${probe.samples.length} sample(s)) needed ` +
-    `${probe.bpp.toFixed(4)} bits/pixel vs ${probe.referenceBpp.toFixed(4)} for typical content: complexity ${probe.complexity.toFixed(2)}${clamped}, ${kind} content, ` +
-    `so every rung gets ${factor.toFixed(2)}x the reference bitrate for its resolution` +
+    `${probe.bpp.toFixed(4)} bits/pixel vs ${probe.referenceBpp.toFixed(4)} for typical content: complexity ${probe.complexity.toFixed(2)}, ${kind} content; ` +
+    `every rung gets complexity^${COMPLEXITY_EXPONENT} = ${raw.toFixed(2)}${clamped} x the reference bitrate for its resolution` +
     ` (H.264 ${h264.map((r) => `${r.height}p ${Math.round(r.bitrate / 1000)}k`).join(", ")})` +
     (opts.codecs.length > 1 ? `; ${opts.codecs.filter((c) => c !== "h264").map((c) => `${c.toUpperCase()} at ${CODEC_EFFICIENCY[c]}x of H.264`).join(", ")}` : "");
   return { ladder, factor, reason };

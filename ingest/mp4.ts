@@ -200,6 +200,10 @@ function parseTrack(buf: Buffer, moov: Box): TrackInfo {
       const av1C = kids.find((b) => b.type === "av1C");
       if (!av1C) throw new Error("mp4: av01 without av1C");
       const a = body(av1C);
+      if (av1C.size - av1C.headerSize < 4) {
+        // the 2018 ffmpeg writes an empty av1C: see fixAv1Init()
+        return { handler, trackId, timescale, codec: "av01", width, height, sampleDescription };
+      }
       const profile = buf[a + 1] >> 5;
       const level = buf[a + 1] & 0x1f;
       const tier = buf[a + 2] >> 7 ? "H" : "M";
@@ -487,4 +491,252 @@ export function planSegments(samples: Sample[], segmentDuration: number, count: 
     plans.push({ samples: seg, start: seg[0].decodeTime, duration: last.decodeTime + last.duration - seg[0].decodeTime });
   }
   return plans;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AV1: the 2018 ffmpeg writes an EMPTY av1C box (a pre-standard AV1-in-MP4 draft). Players (and
+// newer ffmpeg demuxers) need the AV1 Codec Configuration Record of the AV1-ISOBMFF spec:
+// profile/level/tier/bit depth/subsampling plus the sequence header OBU. We rebuild it from the
+// sequence header OBU that the first keyframe carries.
+
+class BitReader {
+  private pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  f(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      const byte = this.buf[this.pos >> 3];
+      if (byte === undefined) throw new Error("av1: sequence header truncated");
+      v = v * 2 + ((byte >> (7 - (this.pos & 7))) & 1);
+      this.pos++;
+    }
+    return v;
+  }
+}
+
+function leb128(buf: Buffer, i: number): { value: number; length: number } {
+  let value = 0;
+  for (let k = 0; k < 8; k++) {
+    const b = buf[i + k];
+    value += (b & 0x7f) * 2 ** (7 * k);
+    if (!(b & 0x80)) return { value, length: k + 1 };
+  }
+  throw new Error("av1: bad leb128");
+}
+
+/** The OBU_SEQUENCE_HEADER (type 1) of a temporal unit, whole (header + size + payload), and its payload. */
+export function findAv1SequenceHeader(sample: Buffer): { obu: Buffer; payload: Buffer } | null {
+  let i = 0;
+  while (i < sample.length) {
+    const start = i;
+    const header = sample[i++];
+    const type = (header >> 3) & 0x0f;
+    const ext = (header >> 2) & 1;
+    const hasSize = (header >> 1) & 1;
+    if (ext) i++;
+    let size: number;
+    if (hasSize) {
+      const l = leb128(sample, i);
+      size = l.value;
+      i += l.length;
+    } else size = sample.length - i;
+    if (type === 1) return { obu: sample.subarray(start, i + size), payload: sample.subarray(i, i + size) };
+    i += size;
+  }
+  return null;
+}
+
+export interface Av1SequenceInfo {
+  profile: number;
+  level: number;
+  tier: number;
+  bitDepth: number;
+  monochrome: number;
+  subsamplingX: number;
+  subsamplingY: number;
+  chromaSamplePosition: number;
+}
+
+/** Parses the fields of sequence_header_obu() that av1C and the codec string need (AV1 spec 5.5). */
+export function parseAv1SequenceHeader(payload: Buffer): Av1SequenceInfo {
+  const r = new BitReader(payload);
+  const profile = r.f(3);
+  r.f(1); // still_picture
+  const reduced = r.f(1);
+  let level = 0;
+  let tier = 0;
+  if (reduced) {
+    level = r.f(5);
+  } else {
+    const timingInfo = r.f(1);
+    let decoderModelInfo = 0;
+    let bufferDelayLength = 0;
+    if (timingInfo) {
+      r.f(32); // num_units_in_display_tick
+      r.f(32); // time_scale
+      if (r.f(1)) {
+        // equal_picture_interval: uvlc num_ticks_per_picture_minus_1
+        let zeros = 0;
+        while (!r.f(1)) zeros++;
+        if (zeros < 32) r.f(zeros);
+      }
+      decoderModelInfo = r.f(1);
+      if (decoderModelInfo) {
+        bufferDelayLength = r.f(5) + 1;
+        r.f(32); // num_units_in_decoding_tick
+        r.f(5); // buffer_removal_time_length_minus_1
+        r.f(5); // frame_presentation_time_length_minus_1
+      }
+    }
+    const initialDisplayDelay = r.f(1);
+    const ops = r.f(5) + 1;
+    for (let i = 0; i < ops; i++) {
+      r.f(12); // operating_point_idc
+      const lvl = r.f(5);
+      const t = lvl > 7 ? r.f(1) : 0;
+      if (i === 0) {
+        level = lvl;
+        tier = t;
+      }
+      if (decoderModelInfo) {
+        if (r.f(1)) {
+          r.f(bufferDelayLength); // decoder_buffer_delay
+          r.f(bufferDelayLength); // encoder_buffer_delay
+          r.f(1); // low_delay_mode_flag
+        }
+      }
+      if (initialDisplayDelay && r.f(1)) r.f(4);
+    }
+  }
+  const wBits = r.f(4) + 1;
+  const hBits = r.f(4) + 1;
+  r.f(wBits);
+  r.f(hBits);
+  const frameIds = reduced ? 0 : r.f(1);
+  if (frameIds) {
+    r.f(4);
+    r.f(3);
+  }
+  r.f(1); // use_128x128_superblock
+  r.f(1); // enable_filter_intra
+  r.f(1); // enable_intra_edge_filter
+  if (!reduced) {
+    r.f(1); // enable_interintra_compound
+    r.f(1); // enable_masked_compound
+    r.f(1); // enable_warped_motion
+    r.f(1); // enable_dual_filter
+    const orderHint = r.f(1);
+    if (orderHint) {
+      r.f(1); // enable_jnt_comp
+      r.f(1); // enable_ref_frame_mvs
+    }
+    const chooseSct = r.f(1);
+    const forceSct = chooseSct ? 2 : r.f(1);
+    if (forceSct > 0) {
+      const chooseImv = r.f(1);
+      if (!chooseImv) r.f(1); // seq_force_integer_mv
+    }
+    if (orderHint) r.f(3);
+  }
+  r.f(1); // enable_superres
+  r.f(1); // enable_cdef
+  r.f(1); // enable_restoration
+  // color_config()
+  const highBitDepth = r.f(1);
+  let bitDepth = 8;
+  if (profile === 2 && highBitDepth) bitDepth = r.f(1) ? 12 : 10;
+  else if (profile <= 2) bitDepth = highBitDepth ? 10 : 8;
+  const monochrome = profile === 1 ? 0 : r.f(1);
+  let cp = 2;
+  let tc = 2;
+  let mc = 2;
+  if (r.f(1)) {
+    cp = r.f(8);
+    tc = r.f(8);
+    mc = r.f(8);
+  }
+  let subsamplingX = 1;
+  let subsamplingY = 1;
+  let chromaSamplePosition = 0;
+  if (monochrome) {
+    r.f(1); // color_range
+  } else if (cp === 1 && tc === 13 && mc === 0) {
+    subsamplingX = 0;
+    subsamplingY = 0;
+  } else {
+    r.f(1); // color_range
+    if (profile === 0) {
+      subsamplingX = 1;
+      subsamplingY = 1;
+    } else if (profile === 1) {
+      subsamplingX = 0;
+      subsamplingY = 0;
+    } else if (bitDepth === 12) {
+      subsamplingX = r.f(1);
+      subsamplingY = subsamplingX ? r.f(1) : 0;
+    } else {
+      subsamplingX = 1;
+      subsamplingY = 0;
+    }
+    if (subsamplingX && subsamplingY) chromaSamplePosition = r.f(2);
+  }
+  return { profile, level, tier, bitDepth, monochrome, subsamplingX, subsamplingY, chromaSamplePosition };
+}
+
+/** AV1CodecConfigurationRecord (AV1-ISOBMFF 2.3.3) with the sequence header as its config OBU. */
+export function av1ConfigRecord(info: Av1SequenceInfo, sequenceHeaderObu: Buffer): Buffer {
+  const head = Buffer.from([
+    0x81, // marker 1, version 1
+    (info.profile << 5) | info.level,
+    (info.tier << 7) | ((info.bitDepth > 8 ? 1 : 0) << 6) | ((info.bitDepth === 12 ? 1 : 0) << 5) | (info.monochrome << 4) | (info.subsamplingX << 3) | (info.subsamplingY << 2) | info.chromaSamplePosition,
+    0x00, // no initial_presentation_delay
+  ]);
+  return Buffer.concat([head, sequenceHeaderObu]);
+}
+
+export function av1CodecString(info: Av1SequenceInfo): string {
+  return `av01.${info.profile}.${dec2(info.level)}${info.tier ? "H" : "M"}.${dec2(info.bitDepth)}`;
+}
+
+/** Bytes a box type carries before its child boxes (sample entries and FullBox containers). */
+const CHILD_OFFSET: Record<string, number> = { stsd: 8, av01: 78 };
+
+/** Returns `buf`'s box at `root` rebuilt with the descendant at `path` replaced by `leaf` (sizes fixed up). */
+function replaceDescendant(buf: Buffer, root: Box, path: string[], leaf: Buffer): Buffer {
+  const kidsStart = root.start + root.headerSize + (CHILD_OFFSET[root.type] ?? 0);
+  const prefix = buf.subarray(root.start + root.headerSize, kidsStart);
+  const kids = readBoxes(buf, kidsStart, root.start + root.size);
+  const parts = kids.map((k) => {
+    if (k.type !== path[0]) return buf.subarray(k.start, k.start + k.size);
+    return path.length === 1 ? leaf : replaceDescendant(buf, k, path.slice(1), leaf);
+  });
+  return box(root.type, prefix, ...parts);
+}
+
+/**
+ * For an av01 track whose av1C is empty, returns the init segment with a proper av1C built from
+ * the first keyframe's sequence header, and the codec string; otherwise null.
+ */
+export function fixAv1Init(init: Buffer, firstKeyframe: Buffer): { init: Buffer; codec: string; sampleDescription: Buffer } | null {
+  const top = readBoxes(init);
+  const moov = top.find((b) => b.type === "moov");
+  if (!moov) return null;
+  const stsd = path(init, moov, "trak", "mdia", "minf", "stbl", "stsd");
+  if (!stsd) return null;
+  const [entry] = readBoxes(init, body(stsd) + 8, stsd.start + stsd.size);
+  if (!entry || entry.type !== "av01") return null;
+  const av1C = readBoxes(init, body(entry) + 78, entry.start + entry.size).find((b) => b.type === "av1C");
+  const seq = findAv1SequenceHeader(firstKeyframe);
+  if (!seq) throw new Error("av1: the first keyframe carries no sequence header");
+  const info = parseAv1SequenceHeader(seq.payload);
+  if (av1C && av1C.size > 8 + 4) return null; // already a real record
+  const record = box("av1C", av1ConfigRecord(info, seq.obu));
+  const newMoov = av1C
+    ? replaceDescendant(init, moov, ["trak", "mdia", "minf", "stbl", "stsd", "av01", "av1C"], record)
+    : null;
+  if (!newMoov) throw new Error("av1: av01 sample entry without av1C");
+  const fixed = Buffer.concat([...top.filter((b) => b.type !== "moov").map((b) => init.subarray(b.start, b.start + b.size)).slice(0, 1), newMoov]);
+  const parsed = readBoxes(fixed).find((b) => b.type === "moov")!;
+  const newStsd = path(fixed, parsed, "trak", "mdia", "minf", "stbl", "stsd")!;
+  return { init: fixed, codec: av1CodecString(info), sampleDescription: Buffer.from(fixed.subarray(newStsd.start, newStsd.start + newStsd.size)) };
 }

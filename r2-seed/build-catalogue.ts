@@ -1,50 +1,44 @@
 /**
- * Builds the demo video catalogue (3 titles, CMAF fMP4 HLS + DASH, 2 audio languages,
- * WebVTT subtitles) with real ffmpeg into a cache dir outside git.
+ * Builds the demo video catalogue with the ingest pipeline (`ingest/`) into a cache dir outside git.
  *
  *   tsx r2-seed/build-catalogue.ts [--force] [--verify]
  *
- * Cache dir: $CATALOGUE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/edge-video-cdn/catalogue-v1.
- * A complete catalogue is reused as-is unless --force / { force: true }.
+ * 1. Generates each title's delivery with ffmpeg lavfi (catalogue-sources.ts): a 720p mezzanine
+ *    with English audio, a Spanish audio file, English and Spanish WebVTT — and one broken source.
+ * 2. Runs every delivery through the pipeline: validate, per-title ladder (240p/480p/720p, bitrates
+ *    from the complexity probe), chunked parallel encode, CMAF + HLS + DASH packaging, self-check.
+ *    All titles share one job pool sized to the machine's cores.
+ * 3. The broken source must be rejected (the build fails otherwise); its reasons are recorded in
+ *    catalogue.json under `rejected`.
  *
- * ffmpeg is only used to encode one fragmented MP4 per rendition; segmenting, playlists and
- * the MPD are done here (see catalogue-mp4.ts) so the old 2018 npm ffmpeg works fine.
+ * Cache dir: $CATALOGUE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/edge-video-cdn/catalogue-v2.
+ * A complete catalogue is reused as-is unless --force / { force: true }. Publishing is seed.ts's job.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { killActiveChildren, meaningfulStderr, run, runChecked } from "./catalogue-exec";
+import { killActiveChildren } from "../ingest/exec";
+import { ingest, type IngestResult } from "../ingest/pipeline";
+import { defaultJobs, Pool } from "../ingest/pool";
+import { createReporter } from "../ingest/progress";
 import {
-  dashMpd,
-  masterPlaylist,
-  mediaPlaylist,
-  subtitlePlaylist,
-  webvtt,
-  type PackagedMediaRendition,
-  type PackagedSubtitle,
-} from "./catalogue-manifests";
-import { buildMediaSegment, normalizeConstantFrameRate, parseFragmentedMp4, planSegments } from "./catalogue-mp4";
-import {
-  DURATION_S,
-  FPS,
-  FRAME_COUNT,
-  LANGUAGES,
-  SEGMENT_COUNT,
+  BROKEN_SOURCE,
+  DEMO_CHUNK_SECONDS,
+  DEMO_HEIGHTS,
   SEGMENT_SECONDS,
   TITLES,
-  VIDEO_LADDER,
-  drawtextProbeArgs,
-  findFontFile,
-  titleEncodeArgs,
-  type TitleSpec,
-} from "./catalogue-titles";
-import type { Catalogue, CatalogueFile, CatalogueRendition, CatalogueTitle } from "./catalogue-types";
+  detectDrawtext,
+  generateBrokenSource,
+  generateTitleSource,
+  type GeneratedSource,
+} from "./catalogue-sources";
+import type { Catalogue, CatalogueRendition, CatalogueTitle, RejectedSource } from "./catalogue-types";
 import { ffmpegPath } from "./ffmpeg-path";
 
-export type { Catalogue, CatalogueFile, CatalogueRendition, CatalogueTitle } from "./catalogue-types";
+export type { Catalogue, CatalogueFile, CatalogueRendition, CatalogueTitle, RejectedSource } from "./catalogue-types";
 
 export interface BuildCatalogueOptions {
   /** defaults to catalogueDir() */
@@ -52,15 +46,18 @@ export interface BuildCatalogueOptions {
   /** rebuild even if a complete catalogue exists */
   force?: boolean;
   onProgress?: (msg: string) => void;
-  /** how many titles to encode at once (default env CATALOGUE_JOBS or 2) */
+  /** size of the shared job pool (default env CATALOGUE_JOBS / INGEST_JOBS, else the cores) */
   concurrency?: number;
 }
 
-/** `$CATALOGUE_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/edge-video-cdn/catalogue-v1`. */
+/** Bump when the output changes, so stale caches are rebuilt. */
+export const CATALOGUE_CACHE_VERSION = 2;
+
+/** `$CATALOGUE_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/edge-video-cdn/catalogue-v2`. */
 export function catalogueDir(): string {
   if (process.env.CATALOGUE_DIR) return process.env.CATALOGUE_DIR;
   const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(base, "edge-video-cdn", "catalogue-v1");
+  return join(base, "edge-video-cdn", `catalogue-v${CATALOGUE_CACHE_VERSION}`);
 }
 
 export function titleDir(cacheDir: string, titleId: string): string {
@@ -69,6 +66,8 @@ export function titleDir(cacheDir: string, titleId: string): string {
 
 export const CATALOGUE_FILE = "catalogue.json";
 export const TITLE_IDS: readonly string[] = TITLES.map((t) => t.id);
+/** where the broken source is kept (relative to the catalogue dir), for anyone who wants to re-run it */
+export const SOURCES_DIR = "_sources";
 
 /**
  * Returns the catalogue in `cacheDir` if catalogue.json exists, lists the expected titles,
@@ -104,236 +103,37 @@ function fmtBytes(n: number): string {
   return `${n} B`;
 }
 
-async function writeFileMkdir(path: string, data: string | Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, data);
-}
-
-/** Checks drawtext (needs libfreetype + a font). Returns font option, or null to skip text. */
-async function detectDrawtext(log: (m: string) => void): Promise<{ fontFile: string | null } | null> {
-  const candidates: Array<string | null> = [];
-  const font = findFontFile();
-  if (font) candidates.push(font);
-  candidates.push(null); // fontconfig default font
-  for (const fontFile of candidates) {
-    let args: string[];
-    try {
-      args = drawtextProbeArgs(fontFile);
-    } catch {
-      continue; // font path with characters we refuse to put in a filtergraph
-    }
-    const res = await run(ffmpegPath, args, { timeoutMs: 30_000 }).catch(() => null);
-    if (res && res.code === 0 && meaningfulStderr(res.stderr) === "") {
-      log(`drawtext available (${fontFile ?? "fontconfig default font"})`);
-      return { fontFile };
-    }
-  }
-  log("drawtext unavailable in this ffmpeg (or no font found): titles are rendered without text overlay");
-  return null;
-}
-
-interface EncodedTitle {
-  catalogueTitle: CatalogueTitle;
-}
-
-async function packageMediaRendition(
-  mp4Path: string,
-  outDir: string,
-  rel: string,
-  kind: "video" | "audio",
-  id: string,
-): Promise<PackagedMediaRendition> {
-  const parsed = parseFragmentedMp4(await readFile(mp4Path));
-  const { track } = parsed;
-  let samples = parsed.samples;
-  if ((kind === "video") !== (track.handler === "vide")) throw new Error(`${id}: unexpected track type ${track.handler}`);
-  if (kind === "video") {
-    if (samples.length !== FRAME_COUNT) throw new Error(`${id}: ${samples.length} frames, expected ${FRAME_COUNT}`);
-    if (track.timescale % FPS !== 0) throw new Error(`${id}: timescale ${track.timescale} not a multiple of ${FPS}`);
-    samples = normalizeConstantFrameRate(samples, track.timescale / FPS);
-  }
-  const segmentDuration = SEGMENT_SECONDS * track.timescale;
-  const plans = planSegments(samples, segmentDuration, SEGMENT_COUNT, kind === "video");
-  await mkdir(join(outDir, rel), { recursive: true });
-  await writeFile(join(outDir, rel, "init.mp4"), parsed.init);
-  const segments: PackagedMediaRendition["segments"] = [];
-  for (let k = 0; k < plans.length; k++) {
-    const seg = buildMediaSegment(parsed.source, track.trackId, k + 1, plans[k].samples);
-    const uri = `seg-${String(k + 1).padStart(5, "0")}.m4s`;
-    await writeFile(join(outDir, rel, uri), seg);
-    segments.push({ uri, durationS: plans[k].duration / track.timescale, bytes: seg.length });
-  }
-  const totalS = segments.reduce((n, s) => n + s.durationS, 0);
-  const totalBytes = segments.reduce((n, s) => n + s.bytes, 0);
-  const lang = kind === "audio" ? LANGUAGES.find((l) => l.audioId === id) : undefined;
-  const r: PackagedMediaRendition = {
-    id,
-    kind,
-    dir: rel,
-    codec: track.codec,
-    timescale: track.timescale,
-    segmentDuration,
-    width: track.width,
-    height: track.height,
-    frameRate: kind === "video" ? FPS : undefined,
-    language: lang?.code,
-    name: lang?.name,
-    channels: track.channels,
-    sampleRate: track.sampleRate,
-    segments,
-    peakBandwidth: Math.ceil(Math.max(...segments.map((s) => (s.bytes * 8) / s.durationS))),
-    averageBandwidth: Math.ceil((totalBytes * 8) / totalS),
-  };
-  await writeFile(join(outDir, rel, "index.m3u8"), mediaPlaylist(r));
-  return r;
-}
-
-async function listFilesRecursive(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFilesRecursive(p)));
-    else if (entry.isFile()) out.push(p);
-  }
-  return out;
-}
-
-async function buildTitle(
-  title: TitleSpec,
-  buildRoot: string,
-  text: { fontFile: string | null } | null,
-  log: (m: string) => void,
-): Promise<EncodedTitle> {
-  const tStart = Date.now();
-  const outDir = titleDir(buildRoot, title.id);
-  const work = join(buildRoot, "_work", title.id);
-  await mkdir(work, { recursive: true });
-  await mkdir(outDir, { recursive: true });
-  const outputs = {
-    video: Object.fromEntries(VIDEO_LADDER.map((r) => [r.id, join(work, `${r.id}.mp4`)])),
-    audio: Object.fromEntries(LANGUAGES.map((l) => [l.audioId, join(work, `${l.audioId}.mp4`)])),
-  };
-  const names = [...VIDEO_LADDER.map((r) => `${r.id} ${r.width}x${r.height}@${r.bitrate / 1000}k`), ...LANGUAGES.map((l) => l.audioId)];
-  log(`${title.id}: encoding ${names.join(", ")}`);
-  let nextReport = 6;
-  await runChecked(ffmpegPath, titleEncodeArgs(title, outputs, text), `ffmpeg encode of ${title.id}`, {
-    timeoutMs: 15 * 60_000,
-    onStdoutLine: (line) => {
-      const m = /^out_time_(?:ms|us)=(\d+)/.exec(line);
-      if (!m) return;
-      const t = Number(m[1]) / 1e6;
-      if (t >= nextReport && t < DURATION_S) {
-        log(`${title.id}: encoded ${t.toFixed(1)}/${DURATION_S} s (${((Date.now() - tStart) / 1000).toFixed(1)} s)`);
-        while (nextReport <= t) nextReport += 6;
-      }
-    },
-  });
-  log(`${title.id}: encode done in ${((Date.now() - tStart) / 1000).toFixed(1)} s, packaging`);
-
-  const video: PackagedMediaRendition[] = [];
-  for (const r of VIDEO_LADDER) {
-    const p = await packageMediaRendition(outputs.video[r.id], outDir, `video/${r.id}`, "video", r.id);
-    if (p.width !== r.width || p.height !== r.height) throw new Error(`${title.id}/${r.id}: got ${p.width}x${p.height}`);
-    video.push(p);
-    log(
-      `${title.id}: ${r.id} ${p.codec} ${p.width}x${p.height} ${p.segments.length} segs, ` +
-        `avg ${Math.round(p.averageBandwidth / 1000)} kb/s, peak ${Math.round(p.peakBandwidth / 1000)} kb/s`,
-    );
-  }
-  const audio: PackagedMediaRendition[] = [];
-  for (const l of LANGUAGES) {
-    const p = await packageMediaRendition(outputs.audio[l.audioId], outDir, `audio/${l.audioId}`, "audio", l.audioId);
-    audio.push(p);
-    log(
-      `${title.id}: ${l.audioId} ${p.codec} ${p.channels}ch ${p.sampleRate} Hz ${p.segments.length} segs ` +
-        `(${p.segments.map((s) => s.durationS.toFixed(3)).join("/")} s), avg ${Math.round(p.averageBandwidth / 1000)} kb/s`,
-    );
-  }
-  const subs: PackagedSubtitle[] = [];
-  for (const l of LANGUAGES) {
-    const vttPath = `subs/${l.subtitleId}.vtt`;
-    const playlistPath = `subs/${l.subtitleId}.m3u8`;
-    const vtt = webvtt(title.name, title.cues[l.code], DURATION_S);
-    await writeFileMkdir(join(outDir, "subs", `${l.subtitleId}.vtt`), vtt);
-    await writeFile(join(outDir, "subs", `${l.subtitleId}.m3u8`), subtitlePlaylist(DURATION_S, basename(vttPath)));
-    const bytes = Buffer.byteLength(vtt);
-    subs.push({ id: l.subtitleId, language: l.code, name: l.name, vttPath, playlistPath, bytes, bandwidth: (bytes * 8) / DURATION_S });
-  }
-  await writeFile(join(outDir, "master.m3u8"), masterPlaylist(video, audio, subs));
-  await writeFile(join(outDir, "manifest.mpd"), dashMpd(DURATION_S, video, audio, subs));
-
-  const files: CatalogueFile[] = [];
-  for (const abs of await listFilesRecursive(outDir)) {
-    const data = await readFile(abs);
-    files.push({
-      path: relative(outDir, abs).split(sep).join("/"),
-      bytes: data.length,
-      sha256: createHash("sha256").update(data).digest("hex"),
-    });
-  }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  await rm(work, { recursive: true, force: true });
-
-  const renditions: CatalogueRendition[] = [
-    ...video.map((v, i) => ({
-      id: v.id,
-      kind: "video" as const,
-      codec: v.codec,
-      width: v.width,
-      height: v.height,
-      bandwidth: v.peakBandwidth,
-      averageBandwidth: v.averageBandwidth,
-      frameRate: FPS,
-      label: VIDEO_LADDER[i].label,
-    })),
-    ...audio.map((a) => ({
-      id: a.id,
-      kind: "audio" as const,
-      codec: a.codec,
-      bandwidth: a.peakBandwidth,
-      averageBandwidth: a.averageBandwidth,
-      language: a.language,
-      label: a.name,
-    })),
-    ...subs.map((s) => ({
-      id: s.id,
-      kind: "subtitle" as const,
-      codec: "wvtt",
-      bandwidth: Math.max(1, Math.ceil(s.bandwidth)),
-      language: s.language,
-      label: s.name,
-    })),
-  ];
-  const totalBytes = files.reduce((n, f) => n + f.bytes, 0);
-  log(`${title.id}: done in ${((Date.now() - tStart) / 1000).toFixed(1)} s, ${files.length} files, ${fmtBytes(totalBytes)}`);
+/** The catalogue entry of an ingested title. */
+function catalogueTitle(spec: (typeof TITLES)[number], r: IngestResult): CatalogueTitle {
+  const reg = r.registration!;
+  const p = r.packaged!;
+  const avg = new Map([...p.video, ...p.audio].map((x) => [x.id, x.averageBandwidth]));
+  const fps = r.validation.video!.fps;
+  const renditions: CatalogueRendition[] = reg.renditions.map((x) => ({
+    id: x.id,
+    kind: x.kind,
+    codec: x.codec,
+    ...(x.width ? { width: x.width, height: x.height } : {}),
+    bandwidth: x.bandwidth,
+    ...(avg.has(x.id) ? { averageBandwidth: avg.get(x.id) } : {}),
+    ...(x.kind === "video" ? { frameRate: fps.num / fps.den } : {}),
+    ...(x.language ? { language: x.language } : {}),
+    ...(x.label ? { label: x.label } : {}),
+  }));
   return {
-    catalogueTitle: {
-      id: title.id,
-      name: title.name,
-      description: title.description,
-      releaseYear: title.releaseYear,
-      durationS: DURATION_S,
-      renditions,
-      files,
-    },
+    id: spec.id,
+    name: spec.name,
+    description: spec.description,
+    releaseYear: spec.releaseYear,
+    durationS: reg.durationS,
+    renditions,
+    files: reg.files,
+    encoding: reg.encoding,
   };
 }
 
 /** Temp dirs of builds in progress in this process (removed on SIGINT/SIGTERM by the CLI). */
 const activeBuildRoots = new Set<string>();
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -356,7 +156,7 @@ async function cleanStaleBuildDirs(cacheDir: string): Promise<void> {
   }
   for (const name of entries) {
     const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(?:tmp|old)-(\\d+)-`).exec(name);
-    if (m && (Number(m[1]) === process.pid ? false : !pidAlive(Number(m[1])))) {
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
       await rm(join(parent, name), { recursive: true, force: true });
     }
   }
@@ -364,15 +164,12 @@ async function cleanStaleBuildDirs(cacheDir: string): Promise<void> {
 
 export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<Catalogue> {
   const cacheDir = opts.cacheDir ?? catalogueDir();
-  const log = opts.onProgress ?? (() => {});
-  const t0 = Date.now();
-  const say = (m: string) => log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}`);
-
+  const say = opts.onProgress ?? (() => {});
   await cleanStaleBuildDirs(cacheDir);
   if (!opts.force) {
     const { catalogue, reason } = await loadCatalogueIfComplete(cacheDir);
     if (catalogue) {
-      say(`catalogue up to date in ${cacheDir} (built ${catalogue.builtAt}); use --force to rebuild`);
+      say(`using cached catalogue in ${cacheDir} (built ${catalogue.builtAt})`);
       return catalogue;
     }
     say(`building catalogue in ${cacheDir} (${reason})`);
@@ -385,12 +182,78 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
   const buildRoot = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   await mkdir(buildRoot, { recursive: true });
   activeBuildRoots.add(buildRoot);
+  const t0 = Date.now();
   try {
     const text = await detectDrawtext(say);
-    const concurrency = opts.concurrency ?? (Number(process.env.CATALOGUE_JOBS) || 2);
-    const built = await mapLimit(TITLES, concurrency, (t) => buildTitle(t, buildRoot, text, say));
+    const jobs = opts.concurrency ?? (Number(process.env.CATALOGUE_JOBS) || defaultJobs());
+    const pool = new Pool(jobs);
+    say(`ingest pipeline: ${TITLES.length} titles + 1 broken source on a pool of ${jobs} job(s)`);
+    const sources = join(buildRoot, SOURCES_DIR);
+    const timings: Record<string, Record<string, number>> = {};
+
+    const runTitle = async (spec: (typeof TITLES)[number]): Promise<CatalogueTitle> => {
+      const ts = Date.now();
+      const src: GeneratedSource = await pool.run(() => generateTitleSource(spec, join(sources, spec.id), text));
+      const genS = (Date.now() - ts) / 1000;
+      say(`${spec.id}: source generated in ${genS.toFixed(1)} s`);
+      const result = await ingest({
+        source: src.source,
+        titleId: spec.id,
+        title: spec.name,
+        description: spec.description,
+        releaseYear: spec.releaseYear,
+        sourceLanguage: "en",
+        audio: src.audio,
+        subtitles: src.subtitles,
+        codecs: ["h264"],
+        heights: DEMO_HEIGHTS,
+        segmentSeconds: SEGMENT_SECONDS,
+        chunkSeconds: DEMO_CHUNK_SECONDS,
+        pool,
+        workDir: join(buildRoot, "_work", spec.id),
+        packageDir: titleDir(buildRoot, spec.id),
+        availableFrom: "2024-01-01T00:00:00.000Z",
+        until: "check",
+        reporter: createReporter({ mode: "plain", write: (line) => say(line), prefix: `${spec.id}:` }),
+      });
+      if (result.status === "rejected") {
+        throw new Error(`${spec.id}: the pipeline rejected a demo source:\n${result.validation.reasons.map((r) => `  [${r.code}] ${r.message}`).join("\n")}`);
+      }
+      timings[spec.id] = { generate: genS, ...result.times, total: (Date.now() - ts) / 1000 };
+      await rm(join(buildRoot, "_work", spec.id), { recursive: true, force: true });
+      await rm(join(sources, spec.id), { recursive: true, force: true });
+      return catalogueTitle(spec, result);
+    };
+
+    const runBroken = async (): Promise<RejectedSource> => {
+      const src = await pool.run(() => generateBrokenSource(join(sources, BROKEN_SOURCE.id)));
+      const result = await ingest({
+        source: src.source,
+        titleId: BROKEN_SOURCE.id,
+        title: BROKEN_SOURCE.name,
+        sourceLanguage: "en",
+        pool,
+        workDir: join(buildRoot, "_work", BROKEN_SOURCE.id),
+        packageDir: join(buildRoot, "_work", BROKEN_SOURCE.id, "package"),
+        until: "check",
+        reporter: createReporter({ mode: "plain", write: (line) => say(line), prefix: `${BROKEN_SOURCE.id}:` }),
+      });
+      if (result.status !== "rejected") throw new Error(`${BROKEN_SOURCE.id}: the deliberately broken source was NOT rejected by validation`);
+      const codes = result.validation.reasons.map((r) => r.code);
+      const missing = BROKEN_SOURCE.expectedReasons.filter((c) => !codes.includes(c as (typeof codes)[number]));
+      if (missing.length) throw new Error(`${BROKEN_SOURCE.id}: rejected, but without reasons ${missing.join(", ")} (got ${codes.join(", ")})`);
+      say(`${BROKEN_SOURCE.id}: rejected as it should be: ${codes.join(", ")}`);
+      return {
+        id: BROKEN_SOURCE.id,
+        name: BROKEN_SOURCE.name,
+        source: `${SOURCES_DIR}/${BROKEN_SOURCE.id}/source.mp4`,
+        reasons: result.validation.reasons.map((r) => ({ code: r.code, message: r.message })),
+      };
+    };
+
+    const [rejected, ...titles] = await Promise.all([runBroken(), ...TITLES.map(runTitle)]);
     await rm(join(buildRoot, "_work"), { recursive: true, force: true });
-    const catalogue: Catalogue = { version: 1, builtAt: new Date().toISOString(), titles: built.map((b) => b.catalogueTitle) };
+    const catalogue: Catalogue = { version: 1, builtAt: new Date().toISOString(), titles, rejected: [rejected], timings };
     // catalogue.json is written last: a directory without it is never considered complete.
     await writeFile(join(buildRoot, CATALOGUE_FILE), JSON.stringify(catalogue, null, 2) + "\n");
 
@@ -414,7 +277,7 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
 
     const total = catalogue.titles.reduce((n, t) => n + t.files.reduce((m, f) => m + f.bytes, 0), 0);
     const nFiles = catalogue.titles.reduce((n, t) => n + t.files.length, 0);
-    say(`catalogue complete: ${catalogue.titles.length} titles, ${nFiles} files, ${fmtBytes(total)} in ${cacheDir}`);
+    say(`catalogue complete in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${catalogue.titles.length} titles, ${nFiles} files, ${fmtBytes(total)} in ${cacheDir}`);
     return catalogue;
   } catch (err) {
     await rm(buildRoot, { recursive: true, force: true }).catch(() => {});
@@ -428,13 +291,19 @@ function printSummary(catalogue: Catalogue, cacheDir: string): void {
   console.log(`\nCatalogue ${cacheDir} (built ${catalogue.builtAt})`);
   for (const t of catalogue.titles) {
     const bytes = t.files.reduce((n, f) => n + f.bytes, 0);
-    console.log(`  ${t.id.padEnd(16)} "${t.name}" (${t.releaseYear}) ${t.durationS} s, ${t.files.length} files, ${fmtBytes(bytes)}`);
+    console.log(`  ${t.id.padEnd(16)} "${t.name}" (${t.releaseYear}) ${t.durationS} s, ${t.files.length} files, ${fmtBytes(bytes)}, complexity ${t.encoding?.complexity ?? "?"}`);
     for (const r of t.renditions) {
       const dims = r.width ? ` ${r.width}x${r.height}` : "";
       const lang = r.language ? ` [${r.language}]` : "";
-      console.log(`    ${r.kind.padEnd(8)} ${r.id.padEnd(9)} ${r.codec.padEnd(12)}${dims}${lang} peak ${Math.round(r.bandwidth / 1000)} kb/s`);
+      console.log(`    ${r.kind.padEnd(8)} ${r.id.padEnd(9)} ${r.codec.padEnd(14)}${dims}${lang} peak ${Math.round(r.bandwidth / 1000)} kb/s`);
     }
+    const tm = catalogue.timings?.[t.id];
+    if (tm) console.log(`    time: ${Object.entries(tm).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
     console.log(`    ${titleDir(cacheDir, t.id)}/master.m3u8 , manifest.mpd`);
+  }
+  for (const r of catalogue.rejected ?? []) {
+    console.log(`  ${r.id.padEnd(16)} "${r.name}" REJECTED (${join(cacheDir, r.source)}):`);
+    for (const reason of r.reasons) console.log(`    [${reason.code}] ${reason.message}`);
   }
 }
 

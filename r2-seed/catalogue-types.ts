@@ -1,5 +1,6 @@
 /**
- * Shape of `{cacheDir}/catalogue.json`, written by `r2-seed/build-catalogue.ts`.
+ * Shape of `{cacheDir}/catalogue.json`, written by `r2-seed/build-catalogue.ts` (which runs the
+ * generated demo sources through the ingest pipeline, `ingest/`).
  *
  * Every path in `files` is relative to the title directory (`{cacheDir}/{titleId}/`),
  * uses forward slashes, and is also the exact relative URI used inside the
@@ -43,6 +44,25 @@ export interface CatalogueTitle {
   durationS: number;
   renditions: CatalogueRendition[];
   files: CatalogueFile[];
+  /**
+   * How the pipeline chose the ladder (reason, complexity, rungs, probe, ...): the `encoding`
+   * object of `PUT /admin/titles/{id}`.
+   */
+  encoding?: {
+    reason: string;
+    complexity?: number;
+    ladder: Array<{ id: string; codec: string; width: number; height: number; bitrate: number }>;
+    [key: string]: unknown;
+  };
+}
+
+/** A generated source the pipeline refused (the demo includes one on purpose). */
+export interface RejectedSource {
+  id: string;
+  name: string;
+  /** relative to the catalogue dir */
+  source: string;
+  reasons: Array<{ code: string; message: string }>;
 }
 
 export interface Catalogue {
@@ -50,4 +70,8 @@ export interface Catalogue {
   /** ISO 8601 timestamp */
   builtAt: string;
   titles: CatalogueTitle[];
+  /** sources the pipeline rejected (not published) */
+  rejected?: RejectedSource[];
+  /** ingest time per stage and title (s) */
+  timings?: Record<string, Record<string, number>>;
 }

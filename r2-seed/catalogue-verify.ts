@@ -3,9 +3,11 @@
  *   - every file listed in catalogue.json exists with the recorded size and sha256
  *   - every playlist / MPD URI resolves to a listed file
  *   - `ffmpeg -v error -i <title>/master.m3u8 -map 0 -f null -` succeeds, from disk and over HTTP
- *   - `ffprobe <http>/manifest.mpd` sees 3 video + 2 audio (+ text) streams
+ *   - `ffprobe <http>/manifest.mpd` sees every video rendition's height and every audio language
  *   - each video/audio rendition (init + all segments concatenated) has the right codec,
- *     resolution, ~24 s duration and 600 frames
+ *     resolution, the title's duration and (video) duration x frame rate frames
+ * (The pipeline already checked all of this once when it packaged the titles; this re-checks a
+ * cached catalogue, e.g. after copying it around.)
  *
  *   tsx r2-seed/catalogue-verify.ts            (verifies catalogueDir())
  *   tsx r2-seed/build-catalogue.ts --verify    (build if needed, then verify)
@@ -18,8 +20,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, normalize, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { meaningfulStderr, run } from "./catalogue-exec";
-import { AUDIO_SAMPLE_RATE, DURATION_S, FRAME_COUNT, SEGMENT_COUNT } from "./catalogue-titles";
+import { AUDIO_SAMPLE_RATE } from "../ingest/audio";
+import { meaningfulStderr, run } from "../ingest/exec";
 import type { Catalogue } from "./catalogue-types";
 import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
 
@@ -66,7 +68,7 @@ export async function serveDirectory(root: string): Promise<{ server: Server; ba
   return { server, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-function referencedUris(read: (p: string) => string): string[] {
+function referencedUris(read: (p: string) => string, segmentCount: number): string[] {
   const refs: string[] = [];
   const master = read("master.m3u8");
   const mediaPlaylists: string[] = [];
@@ -90,7 +92,7 @@ function referencedUris(read: (p: string) => string): string[] {
     const media = /media="([^"]+)"/.exec(m[0]);
     if (init) refs.push(init[1]);
     if (media) {
-      for (let n = 1; n <= SEGMENT_COUNT; n++) refs.push(media[1].replace("$Number%05d$", String(n).padStart(5, "0")));
+      for (let n = 1; n <= segmentCount; n++) refs.push(media[1].replace("$Number%05d$", String(n).padStart(5, "0")));
     }
   }
   for (const m of mpd.matchAll(/<BaseURL>([^<]+)<\/BaseURL>/g)) refs.push(m[1]);
@@ -146,7 +148,8 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
         if (t === undefined) throw new Error(`${title.id}: manifest ${p} not in file list`);
         return t;
       };
-      for (const ref of referencedUris(read)) {
+      const segmentCount = title.files.filter((f) => /^video\/[^/]+\/seg-\d+\.m4s$/.test(f.path)).length / Math.max(1, title.renditions.filter((r) => r.kind === "video").length);
+      for (const ref of referencedUris(read, segmentCount)) {
         if (/^[a-z]+:|^\//i.test(ref)) fail(`${title.id}: non-relative URI ${ref}`);
         else if (!listed.has(ref)) fail(`${title.id}: ${ref} referenced but not listed`);
       }
@@ -166,7 +169,9 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
         const probe = await probeJson([...extra, "-show_entries", "stream=codec_type,codec_name,width,height", mpdTarget]);
         const heights = probe.streams.filter((s) => s.codec_type === "video").map((s) => s.height).sort((a, b) => (a ?? 0) - (b ?? 0));
         const audio = probe.streams.filter((s) => s.codec_type === "audio").length;
-        if (heights.join(",") !== "240,480,720" || audio !== 2) fail(`${title.id}: DASH streams video ${heights} audio ${audio}`);
+        const wantHeights = title.renditions.filter((r) => r.kind === "video").map((r) => r.height).sort((a, b) => (a ?? 0) - (b ?? 0));
+        const wantAudio = title.renditions.filter((r) => r.kind === "audio").length;
+        if (heights.join(",") !== wantHeights.join(",") || audio !== wantAudio) fail(`${title.id}: DASH streams video ${heights} audio ${audio}`);
         else log(`  ok ${title.id}: ffprobe ${mpdTarget}: ${probe.streams.map((s) => s.codec_name).join(",")}`);
       } catch (err) {
         fail(`${title.id}: ${(err as Error).message}`);
@@ -175,7 +180,7 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
       for (const r of title.renditions.filter((x) => x.kind !== "subtitle")) {
         const base = r.kind === "video" ? `video/${r.id}` : `audio/${r.id}`;
         const segs = title.files.filter((f) => f.path.startsWith(`${base}/seg-`)).map((f) => f.path).sort();
-        if (segs.length !== SEGMENT_COUNT) fail(`${title.id}/${r.id}: ${segs.length} segments`);
+        if (segs.length !== segmentCount) fail(`${title.id}/${r.id}: ${segs.length} segments`);
         const joined = join(tmp, `${title.id}-${r.id}.mp4`);
         const parts = await Promise.all([`${base}/init.mp4`, ...segs].map((p) => readFile(join(dir, p))));
         await writeFile(joined, Buffer.concat(parts));
@@ -192,11 +197,13 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
             r.kind === "video"
               ? `${s?.codec_name} ${s?.profile} ${s?.width}x${s?.height} frames=${s?.nb_read_frames} dur=${dur}`
               : `${s?.codec_name} ${s?.profile} ${s?.sample_rate} Hz ${s?.channels}ch frames=${s?.nb_read_frames} dur=${dur}`;
+          const frames = Math.round(title.durationS * (r.frameRate ?? 25));
+          const codecName = r.codec.startsWith("avc") ? "h264" : r.codec.startsWith("vp09") ? "vp9" : r.codec.startsWith("av01") ? "av1" : r.codec;
           const bad =
             probe.streams.length !== 1 ||
-            Math.abs(dur - DURATION_S) > 0.1 ||
+            Math.abs(dur - title.durationS) > 0.1 ||
             (r.kind === "video" &&
-              (s.codec_name !== "h264" || s.width !== r.width || s.height !== r.height || Number(s.nb_read_frames) !== FRAME_COUNT)) ||
+              (s.codec_name !== codecName || s.width !== r.width || s.height !== r.height || Number(s.nb_read_frames) !== frames)) ||
             (r.kind === "audio" && (s.codec_name !== "aac" || Number(s.sample_rate) !== AUDIO_SAMPLE_RATE || s.channels !== 2));
           if (bad) fail(`${title.id}/${r.id}: ${desc}`);
           else log(`  ok ${title.id}/${r.id}: ${desc}`);

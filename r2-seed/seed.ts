@@ -71,6 +71,7 @@ export async function publishTitle(opts: SeedOptions, title: CatalogueTitle): Pr
     description: title.description,
     releaseYear: title.releaseYear,
     durationS: title.durationS,
+    encoding: title.encoding,
     renditions: title.renditions.map((r) => ({
       id: r.id,
       kind: r.kind,

@@ -1,5 +1,6 @@
 /**
- * HLS (multivariant + media playlists), DASH MPD and WebVTT writers for the demo catalogue.
+ * HLS (multivariant + media playlists) and DASH MPD writers (moved here from
+ * r2-seed/catalogue-manifests.ts; now with several video codecs and fractional frame rates).
  * Every URI written here is RELATIVE (files are served behind a tokenised path prefix).
  */
 
@@ -7,6 +8,8 @@ export interface PackagedSegment {
   /** file name relative to the rendition dir, e.g. "seg-00001.m4s" */
   uri: string;
   durationS: number;
+  /** duration in the rendition's timescale (exact) */
+  ticks: number;
   bytes: number;
 }
 
@@ -21,7 +24,8 @@ export interface PackagedMediaRendition {
   segmentDuration: number;
   width?: number;
   height?: number;
-  frameRate?: number;
+  /** frames per second as num/den (video) */
+  frameRate?: { num: number; den: number };
   language?: string;
   name?: string;
   channels?: number;
@@ -78,31 +82,6 @@ export function subtitlePlaylist(durationS: number, vttFileName: string): string
   );
 }
 
-function vttTime(s: number): string {
-  const ms = Math.round(s * 1000);
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const sec = Math.floor((ms % 60_000) / 1000);
-  const milli = ms % 1000;
-  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}.${String(milli).padStart(3, "0")}`;
-}
-
-/**
- * WebVTT with cues spread evenly over the duration. Includes an X-TIMESTAMP-MAP header
- * (cue time 0 == media time 0; our fMP4 tracks start at decode time 0), which hls.js and
- * Safari use to align subtitles and which WebVTT/DASH parsers ignore as a header line.
- */
-export function webvtt(titleName: string, texts: string[], durationS: number): string {
-  const out = ["WEBVTT", "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000", ""];
-  const slot = durationS / texts.length;
-  texts.forEach((text, i) => {
-    const start = i * slot + 0.5;
-    const end = (i + 1) * slot - 0.5;
-    out.push(`${i + 1}`, `${vttTime(start)} --> ${vttTime(end)}`, titleName, text, "");
-  });
-  return out.join("\n");
-}
-
 function q(v: string): string {
   if (/["\n\r]/.test(v)) throw new Error(`invalid HLS quoted-string: ${v}`);
   return `"${v}"`;
@@ -134,7 +113,7 @@ export function masterPlaylist(
   const audioCodec = audio[0]?.codec;
   const audioPeak = Math.max(0, ...audio.map((a) => a.peakBandwidth));
   const audioAvg = Math.max(0, ...audio.map((a) => a.averageBandwidth));
-  for (const v of [...video].sort((a, b) => (a.height ?? 0) - (b.height ?? 0))) {
+  for (const v of sortVideo(video)) {
     const codecs = [v.codec, audioCodec].filter(Boolean).join(",");
     // Attribute list on ONE line, immediately followed by its URI line (the CDN removes
     // variants above a height cap by deleting this pair of lines).
@@ -142,7 +121,7 @@ export function masterPlaylist(
       `#EXT-X-STREAM-INF:BANDWIDTH=${Math.ceil(v.peakBandwidth + audioPeak)}` +
         `,AVERAGE-BANDWIDTH=${Math.ceil(v.averageBandwidth + audioAvg)}` +
         `,CODECS=${q(codecs)},RESOLUTION=${v.width}x${v.height}` +
-        `,FRAME-RATE=${(v.frameRate ?? 25).toFixed(3)}` +
+        `,FRAME-RATE=${v.frameRate ? (v.frameRate.num / v.frameRate.den).toFixed(3) : "25.000"}` +
         `,AUDIO="aud"${subs.length ? ',SUBTITLES="subs"' : ""}`,
       `${v.dir}/index.m3u8`,
     );
@@ -150,19 +129,50 @@ export function masterPlaylist(
   return lines.join("\n") + "\n";
 }
 
+const CODEC_ORDER = ["avc1", "avc3", "vp09", "av01"];
+const family = (codec: string) => codec.split(".")[0];
+
+/** Video renditions by codec family (H.264 first), then by height. */
+function sortVideo(video: PackagedMediaRendition[]): PackagedMediaRendition[] {
+  const rank = (c: string) => (CODEC_ORDER.indexOf(family(c)) + 1 || 99);
+  return [...video].sort((a, b) => rank(a.codec) - rank(b.codec) || (a.height ?? 0) - (b.height ?? 0) || a.id.localeCompare(b.id));
+}
+
+function frameRateAttr(fr: { num: number; den: number } | undefined): string {
+  if (!fr) return "25";
+  return fr.den === 1 ? String(fr.num) : `${fr.num}/${fr.den}`;
+}
+
 function xmlAttr(v: string | number): string {
   return String(v).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function isoDuration(s: number): string {
-  return `PT${s.toFixed(3)}S`;
+  return `PT${Number(s.toFixed(6))}S`;
 }
 
-function segmentTemplate(r: PackagedMediaRendition): string {
-  return (
-    `<SegmentTemplate timescale="${r.timescale}" duration="${r.segmentDuration}" startNumber="1"` +
-    ` initialization="${xmlAttr(`${r.dir}/init.mp4`)}" media="${xmlAttr(`${r.dir}/seg-$Number%05d$.m4s`)}"/>`
-  );
+/**
+ * SegmentTemplate with an explicit SegmentTimeline (run-length encoded): the number and exact
+ * duration of every segment is written out, so players never have to derive the segment count
+ * from a floating-point division of the period duration (which is off by one for 29.97 fps
+ * content), and audio segments (whole AAC frames) are described as they really are.
+ */
+function segmentTemplate(r: PackagedMediaRendition, indent: string): string {
+  const runs: Array<{ d: number; r: number }> = [];
+  for (const seg of r.segments) {
+    const last = runs[runs.length - 1];
+    if (last && last.d === seg.ticks) last.r++;
+    else runs.push({ d: seg.ticks, r: 0 });
+  }
+  const lines = [
+    `${indent}<SegmentTemplate timescale="${r.timescale}" startNumber="1"` +
+      ` initialization="${xmlAttr(`${r.dir}/init.mp4`)}" media="${xmlAttr(`${r.dir}/seg-$Number%05d$.m4s`)}">`,
+    `${indent}  <SegmentTimeline>`,
+    ...runs.map((x, i) => `${indent}    <S ${i === 0 ? 't="0" ' : ""}d="${x.d}"${x.r ? ` r="${x.r}"` : ""}/>`),
+    `${indent}  </SegmentTimeline>`,
+    `${indent}</SegmentTemplate>`,
+  ];
+  return lines.join("\n");
 }
 
 /**
@@ -184,19 +194,26 @@ export function dashMpd(
   );
   L.push(`  <Period id="0" start="PT0S">`);
   let asId = 0;
-  const frameRate = video[0]?.frameRate ?? 25;
-  L.push(
-    `    <AdaptationSet id="${asId++}" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1" frameRate="${frameRate}">`,
-  );
-  for (const v of [...video].sort((a, b) => (a.height ?? 0) - (b.height ?? 0))) {
+  // one video AdaptationSet per codec family (players pick the family they can decode)
+  const families = [...new Set(sortVideo(video).map((v) => family(v.codec)))];
+  for (const fam of families) {
+    const reps = sortVideo(video).filter((v) => family(v.codec) === fam);
+    const frameRate = frameRateAttr(reps[0].frameRate);
     L.push(
-      `      <Representation id="${xmlAttr(v.id)}" bandwidth="${Math.ceil(v.peakBandwidth)}" codecs="${xmlAttr(v.codec)}"` +
-        ` width="${v.width}" height="${v.height}" frameRate="${frameRate}" sar="1:1">`,
+      `    <AdaptationSet id="${asId++}" contentType="video" mimeType="video/mp4" segmentAlignment="true" startWithSAP="1" frameRate="${frameRate}"` +
+        ` maxWidth="${Math.max(...reps.map((r) => r.width ?? 0))}" maxHeight="${Math.max(...reps.map((r) => r.height ?? 0))}">`,
     );
-    L.push(`        ${segmentTemplate(v)}`);
-    L.push(`      </Representation>`);
+    for (const v of reps) {
+      // one line per Representation start tag, with height="N" (the CDN drops Representations above a cap)
+      L.push(
+        `      <Representation id="${xmlAttr(v.id)}" bandwidth="${Math.ceil(v.peakBandwidth)}" codecs="${xmlAttr(v.codec)}"` +
+          ` width="${v.width}" height="${v.height}" frameRate="${frameRateAttr(v.frameRate)}" sar="1:1">`,
+      );
+      L.push(segmentTemplate(v, "        "));
+      L.push(`      </Representation>`);
+    }
+    L.push(`    </AdaptationSet>`);
   }
-  L.push(`    </AdaptationSet>`);
   audio.forEach((a, i) => {
     L.push(
       `    <AdaptationSet id="${asId++}" contentType="audio" mimeType="audio/mp4" lang="${xmlAttr(a.language ?? "und")}" segmentAlignment="true" startWithSAP="1">`,
@@ -208,7 +225,7 @@ export function dashMpd(
     L.push(
       `        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${a.channels ?? 2}"/>`,
     );
-    L.push(`        ${segmentTemplate(a)}`);
+    L.push(segmentTemplate(a, "        "));
     L.push(`      </Representation>`);
     L.push(`    </AdaptationSet>`);
   });

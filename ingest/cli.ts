@@ -1,0 +1,308 @@
+/**
+ * `npm run ingest -- <source> --title-id ID --title "Name" [options]`
+ *
+ * Exit codes: 0 published (or packaged with --no-publish / --until), 1 failed, 2 usage, 3 rejected.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { normaliseLanguage } from "./audio";
+import { killActiveChildren } from "./exec";
+import { VIDEO_CODECS, type VideoCodec } from "./ladder";
+import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
+import { autoMode, createReporter, type ProgressMode } from "./progress";
+import { PublishError } from "./publish";
+import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
+import { formatValidationReport } from "./validate";
+
+export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
+
+  --description TEXT           --release-year YYYY
+  --language LANG              language of the source's own audio (default: its tag, else en)
+  --audio LANG=FILE            another audio language (repeatable)
+  --subtitles LANG=FILE        WebVTT or SRT subtitles (repeatable)
+  --codecs h264,vp9,av1        video codecs (H.264 is always made)
+  --heights 240,480,720        rung heights (default: 240/360/480/720/1080/... up to the source)
+  --countries US,CA            licensed countries (default US)
+  --available-from ISO-DATE    launch of the title and its licences (default: today)
+  --segment-seconds N          CMAF segment length (default 4)
+  --chunk-seconds N            encode chunk length, a multiple of the segment (default 8)
+  --jobs N                     parallel encodes (default: cores, or INGEST_JOBS)
+  --max-freeze S --max-black S --max-av-diff S   validation thresholds (defaults 8, 4, 0.5)
+  --x264-preset P --vp9-speed N --av1-speed N    encoder speed (defaults veryfast, 5, 8)
+  --out DIR                    work dir (default ~/.cache/edge-video-cdn/ingest/<title-id>)
+  --until STAGE                stop after validate|ladder|encode|package|check|publish
+  --no-publish                 stop after the self-check
+  --base-url URL               the Worker's admin API (default $VCDN_BASE_URL or http://127.0.0.1:8787)
+  --admin-token T              default $ADMIN_TOKEN, else ADMIN_TOKEN from .dev.vars for a local URL
+  --upload-concurrency N       uploads in flight (default 8)
+  --r2-account-id ID --r2-bucket B --r2-endpoint URL
+                               upload through R2's S3 API (keys from R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY)
+  --json                       print the result as JSON on stdout (progress stays on stderr)
+  --progress bars|plain|none   default: bars on a terminal, plain lines otherwise
+
+exit codes: 0 ok, 1 failed, 2 usage, 3 source rejected`;
+
+export class UsageError extends Error {}
+
+const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
+
+function pairs(values: string[] | undefined, what: string): Array<{ language: string; path: string }> {
+  return (values ?? []).map((v) => {
+    const i = v.indexOf("=");
+    if (i <= 0) throw new UsageError(`--${what} wants LANG=FILE, got ${JSON.stringify(v)}`);
+    let language: string;
+    try {
+      language = normaliseLanguage(v.slice(0, i));
+    } catch (err) {
+      throw new UsageError(`--${what}: ${(err as Error).message}`);
+    }
+    const path = resolve(v.slice(i + 1));
+    if (!existsSync(path)) throw new UsageError(`--${what}: no file ${path}`);
+    return { language, path };
+  });
+}
+
+function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
+  return n;
+}
+
+function devVarsToken(): string | undefined {
+  const file = join(PROJECT_ROOT, ".dev.vars");
+  if (!existsSync(file)) return undefined;
+  const m = /^\s*ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(readFileSync(file, "utf8"));
+  return m?.[1];
+}
+
+export interface ParsedCli {
+  options: IngestOptions;
+  json: boolean;
+  progress: ProgressMode;
+}
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedCli {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      "title-id": { type: "string" },
+      title: { type: "string" },
+      description: { type: "string" },
+      "release-year": { type: "string" },
+      language: { type: "string" },
+      audio: { type: "string", multiple: true },
+      subtitles: { type: "string", multiple: true },
+      codecs: { type: "string" },
+      heights: { type: "string" },
+      countries: { type: "string" },
+      "available-from": { type: "string" },
+      "segment-seconds": { type: "string" },
+      "chunk-seconds": { type: "string" },
+      jobs: { type: "string" },
+      "max-freeze": { type: "string" },
+      "max-black": { type: "string" },
+      "max-av-diff": { type: "string" },
+      "x264-preset": { type: "string" },
+      "vp9-speed": { type: "string" },
+      "av1-speed": { type: "string" },
+      out: { type: "string" },
+      until: { type: "string" },
+      "no-publish": { type: "boolean" },
+      "base-url": { type: "string" },
+      "admin-token": { type: "string" },
+      "r2-account-id": { type: "string" },
+      "r2-bucket": { type: "string" },
+      "r2-endpoint": { type: "string" },
+      json: { type: "boolean" },
+      progress: { type: "string" },
+      "crash-after-uploads": { type: "string" },
+      "upload-concurrency": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) throw new UsageError("");
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `one source file, got ${positionals.length}` : "no source file");
+  const source = resolve(positionals[0]);
+  if (!existsSync(source)) throw new UsageError(`no file ${source}`);
+  const titleId = values["title-id"];
+  if (!titleId || !/^[A-Za-z0-9_-]{1,64}$/.test(titleId)) throw new UsageError("--title-id is required: 1-64 characters of [A-Za-z0-9_-]");
+  if (!values.title) throw new UsageError("--title is required");
+  const codecs = (values.codecs ?? "h264").split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
+  for (const c of codecs) if (!VIDEO_CODECS.includes(c as VideoCodec)) throw new UsageError(`--codecs: unknown codec ${c} (h264, vp9, av1)`);
+  const heights = values.heights?.split(",").map((h) => num(h.trim().replace(/p$/, ""), "heights", { int: true, min: 16 })!);
+  const countries = (values.countries ?? "US").split(",").map((c) => c.trim().toUpperCase());
+  for (const c of countries) if (!/^[A-Z]{2}$/.test(c)) throw new UsageError(`--countries: ${c} is not an ISO 3166 alpha-2 code`);
+  const availableFrom = values["available-from"];
+  if (availableFrom !== undefined && Number.isNaN(Date.parse(availableFrom))) throw new UsageError(`--available-from: not a date: ${availableFrom}`);
+  const until = values.until as Stage | undefined;
+  if (until && !STAGES.includes(until)) throw new UsageError(`--until: one of ${STAGES.join(", ")}`);
+  const progress = (values.progress ?? autoMode()) as ProgressMode;
+  if (!["bars", "plain", "none"].includes(progress)) throw new UsageError("--progress: bars, plain or none");
+  let language: string | undefined;
+  if (values.language) {
+    try {
+      language = normaliseLanguage(values.language);
+    } catch (err) {
+      throw new UsageError(`--language: ${(err as Error).message}`);
+    }
+  }
+  const segmentSeconds = num(values["segment-seconds"], "segment-seconds", { min: 1 });
+  const chunkSeconds = num(values["chunk-seconds"], "chunk-seconds", { min: 1 });
+
+  const wantsPublish = !values["no-publish"] && (!until || until === "publish");
+  let publish: IngestOptions["publish"] = null;
+  if (wantsPublish) {
+    const baseUrl = values["base-url"] ?? env.VCDN_BASE_URL ?? "http://127.0.0.1:8787";
+    let local = false;
+    try {
+      local = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(baseUrl).hostname);
+    } catch {
+      throw new UsageError(`--base-url: not a URL: ${baseUrl}`);
+    }
+    const adminToken = values["admin-token"] ?? env.ADMIN_TOKEN ?? (local ? devVarsToken() : undefined);
+    if (!adminToken) throw new UsageError("no admin token: pass --admin-token or set ADMIN_TOKEN (or use --no-publish)");
+    const wantsS3 = values["r2-account-id"] || values["r2-endpoint"] || env.R2_ACCOUNT_ID || env.R2_ENDPOINT;
+    const s3 = wantsS3
+      ? s3CredentialsFromEnv(env, {
+          ...(values["r2-account-id"] ? { endpoint: r2Endpoint(values["r2-account-id"]) } : {}),
+          ...(values["r2-endpoint"] ? { endpoint: values["r2-endpoint"] } : {}),
+          ...(values["r2-bucket"] ? { bucket: values["r2-bucket"] } : {}),
+        })
+      : null;
+    if (wantsS3 && !s3) throw new UsageError("R2 upload needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY in the environment");
+    publish = {
+      baseUrl,
+      adminToken,
+      s3,
+      concurrency: num(values["upload-concurrency"], "upload-concurrency", { int: true, min: 1 }),
+      crashAfterUploads: num(values["crash-after-uploads"], "crash-after-uploads", { int: true, min: 1 }),
+    };
+  }
+
+  return {
+    json: !!values.json,
+    progress,
+    options: {
+      source,
+      titleId,
+      title: values.title,
+      description: values.description,
+      releaseYear: num(values["release-year"], "release-year", { int: true, min: 1870 }),
+      sourceLanguage: language,
+      audio: pairs(values.audio, "audio"),
+      subtitles: pairs(values.subtitles, "subtitles"),
+      codecs: codecs as VideoCodec[],
+      heights,
+      countries,
+      availableFrom: availableFrom ? new Date(availableFrom).toISOString() : undefined,
+      segmentSeconds,
+      chunkSeconds,
+      jobs: num(values.jobs, "jobs", { int: true, min: 1 }),
+      thresholds: {
+        ...(values["max-freeze"] ? { maxFreezeS: num(values["max-freeze"], "max-freeze", { min: 0 }) } : {}),
+        ...(values["max-black"] ? { maxBlackS: num(values["max-black"], "max-black", { min: 0 }) } : {}),
+        ...(values["max-av-diff"] ? { maxAvDiffS: num(values["max-av-diff"], "max-av-diff", { min: 0 }) } : {}),
+      },
+      settings: {
+        ...(values["x264-preset"] ? { x264Preset: values["x264-preset"] } : {}),
+        ...(values["vp9-speed"] ? { vp9Speed: num(values["vp9-speed"], "vp9-speed", { int: true }) } : {}),
+        ...(values["av1-speed"] ? { av1Speed: num(values["av1-speed"], "av1-speed", { int: true }) } : {}),
+      },
+      workDir: values.out ? resolve(values.out) : undefined,
+      until: until ?? (wantsPublish ? "publish" : "check"),
+      publish,
+    },
+  };
+}
+
+const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+export function formatSummary(r: IngestResult): string {
+  const L: string[] = [];
+  L.push("");
+  L.push(`${r.titleId}: ${r.status}${r.stoppedAfter ? ` (stopped after ${r.stoppedAfter})` : ""} in ${r.totalS.toFixed(1)} s`);
+  if (r.summary) {
+    const s = r.summary;
+    L.push(`  files       ${s.files} (${fmtBytes(s.bytes)})${s.uploaded !== undefined ? `, ${s.uploaded} uploaded (${fmtBytes(s.uploadedBytes ?? 0)}), ${s.skipped} already in origin` : ""}`);
+    L.push(`  renditions  ${s.renditions.video} video, ${s.renditions.audio} audio, ${s.renditions.subtitle} subtitle`);
+  }
+  if (r.ladder) {
+    L.push(`  ladder      ${r.ladder.ladder.map((x) => `${x.id} ${x.width}x${x.height} ${Math.round(x.bitrate / 1000)}k`).join(", ")}`);
+    L.push(`  why         ${r.ladder.reason}`);
+  }
+  if (r.plan) L.push(`  chunks      ${r.plan.chunks.length} (${r.plan.atKeyframes} start at a source keyframe), ${r.encode ? `${r.encode.tasks} encode tasks${r.encode.reused ? `, ${r.encode.reused} reused` : ""}` : ""}`);
+  L.push(`  time        ${STAGES.filter((s) => r.times[s] !== undefined).map((s) => `${s} ${r.times[s]!.toFixed(1)} s`).join(", ")}`);
+  if (r.packageDir && r.packaged) L.push(`  output      ${r.packageDir}`);
+  return L.join("\n");
+}
+
+/** JSON for --json: everything but the bulky per-file list and keyframe list. */
+export function resultJson(r: IngestResult): unknown {
+  const { validation, registration, packaged, ...rest } = r;
+  return {
+    ...rest,
+    validation: { ...validation, video: validation.video ? { ...validation.video, keyframes: validation.video.keyframes.length } : undefined },
+    packaged: packaged
+      ? { durationS: packaged.durationS, segmentCount: packaged.segmentCount, segmentSeconds: packaged.segmentSeconds, files: packaged.files.length, elapsedS: packaged.elapsedS }
+      : undefined,
+    encoding: registration?.encoding,
+    renditions: registration?.renditions,
+    licences: registration?.licences,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ParsedCli;
+  try {
+    parsed = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      if ((err as Error).message) console.error(`error: ${(err as Error).message}\n`);
+      console.error(USAGE);
+      return (err as Error).message ? 2 : 0;
+    }
+    throw err;
+  }
+  const reporter = createReporter({ mode: parsed.progress });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      reporter.close();
+      killActiveChildren();
+      console.error(`\ninterrupted (${sig}); finished chunks are kept in the work dir and reused by the next run`);
+      process.exit(130);
+    });
+  }
+  try {
+    const result = await ingest({ ...parsed.options, reporter });
+    reporter.close();
+    if (parsed.json) process.stdout.write(JSON.stringify(resultJson(result), null, 2) + "\n");
+    if (result.status === "rejected") {
+      console.error(formatValidationReport(result.validation));
+      console.error("nothing was uploaded or registered");
+      return 3;
+    }
+    if (!parsed.json) console.log(formatSummary(result));
+    return 0;
+  } catch (err) {
+    reporter.close();
+    const stage = err instanceof IngestError ? err.stage : err instanceof PublishError ? "publish" : undefined;
+    if (parsed.json) process.stdout.write(JSON.stringify({ status: "failed", stage, error: (err as Error).message }, null, 2) + "\n");
+    console.error(`ingest failed${stage ? ` in ${stage}` : ""}: ${err instanceof IngestError || err instanceof PublishError ? err.message : (err as Error).stack ?? err}`);
+    return 1;
+  }
+}
+
+const isMain = (() => {
+  try {
+    return !!process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+})();
+
+if (isMain) process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,363 @@
+/**
+ * The ingest pipeline: validate -> ladder -> encode (chunked, parallel) -> package -> check -> publish.
+ * Node only (ffmpeg/ffprobe); never imported by the Worker.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { basename, join } from "node:path";
+import { encodeAudio, normaliseLanguage } from "./audio";
+import { checkPackage, type CheckReport } from "./check";
+import { DEFAULT_ENCODE_SETTINGS, encodeAll, planChunks, type ChunkPlan, type EncodeResult, type EncodeSettings } from "./encode";
+import { chooseLadder, probeComplexity, type ComplexityProbe, type LadderChoice, type VideoCodec } from "./ladder";
+import { packageTitle, sha256File, type PackageResult } from "./package";
+import { defaultJobs, Pool } from "./pool";
+import { probeSource } from "./probe";
+import { createReporter, type Reporter } from "./progress";
+import { publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
+import { formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
+
+export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const PIPELINE_VERSION = "ingest/1";
+
+export interface IngestOptions {
+  source: string;
+  titleId: string;
+  title: string;
+  description?: string;
+  releaseYear?: number;
+  /** language of the source's own audio (default: its language tag, else "en") */
+  sourceLanguage?: string;
+  audio?: Array<{ language: string; path: string }>;
+  subtitles?: Array<{ language: string; path: string }>;
+  /** default ["h264"]; H.264 is always included */
+  codecs?: VideoCodec[];
+  /** rung heights (default: the standard ones up to the source height) */
+  heights?: number[];
+  /** licensed countries (default ["US"]) */
+  countries?: string[];
+  /** ISO date the title and its licences start (default: today, 00:00 UTC) */
+  availableFrom?: string;
+  segmentSeconds?: number;
+  chunkSeconds?: number;
+  /** pool size (default: cores); ignored when `pool` is given */
+  jobs?: number;
+  pool?: Pool;
+  thresholds?: Partial<ValidationThresholds>;
+  settings?: Partial<EncodeSettings>;
+  /** work dir: chunks, audio, package (default ~/.cache/edge-video-cdn/ingest/{titleId}) */
+  workDir?: string;
+  /** where the packaged title goes (default {workDir}/package); emptied first */
+  packageDir?: string;
+  /** stop after this stage (default: publish when a target is given, else check) */
+  until?: Stage;
+  publish?: PublishTarget | null;
+  reporter?: Reporter;
+}
+
+export interface IngestSummary {
+  files: number;
+  bytes: number;
+  renditions: { video: number; audio: number; subtitle: number };
+  uploaded?: number;
+  skipped?: number;
+  uploadedBytes?: number;
+}
+
+export interface IngestResult {
+  status: "rejected" | "stopped" | "packaged" | "published";
+  titleId: string;
+  stoppedAfter?: Stage;
+  validation: ValidationReport;
+  sourceSha256?: string;
+  probe?: ComplexityProbe;
+  ladder?: LadderChoice;
+  plan?: ChunkPlan;
+  encode?: EncodeResult;
+  packaged?: PackageResult;
+  check?: CheckReport;
+  publish?: PublishResult;
+  registration?: TitleRegistration;
+  workDir: string;
+  packageDir: string;
+  /** wall seconds per stage */
+  times: Partial<Record<Stage, number>>;
+  totalS: number;
+  summary?: IngestSummary;
+}
+
+export class IngestError extends Error {
+  constructor(
+    message: string,
+    readonly stage: Stage,
+    readonly result?: Partial<IngestResult>,
+  ) {
+    super(message);
+  }
+}
+
+export function defaultWorkDir(titleId: string): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "edge-video-cdn", "ingest", titleId);
+}
+
+const fmtBytes = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+function todayUtc(): string {
+  const d = new Date();
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString();
+}
+
+export async function ingest(opts: IngestOptions): Promise<IngestResult> {
+  const t0 = Date.now();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.titleId)) throw new IngestError(`title id must be 1-64 characters of [A-Za-z0-9_-]: ${opts.titleId}`, "validate");
+  const reporter = opts.reporter ?? createReporter();
+  const pool = opts.pool ?? new Pool(opts.jobs ?? defaultJobs());
+  const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);
+  const packageDir = opts.packageDir ?? join(workDir, "package");
+  const until: Stage = opts.until ?? (opts.publish ? "publish" : "check");
+  const codecs: VideoCodec[] = ["h264", ...(opts.codecs ?? []).filter((c) => c !== "h264")];
+  const segmentSeconds = opts.segmentSeconds ?? 4;
+  const chunkSeconds = opts.chunkSeconds ?? 2 * segmentSeconds;
+  const settings: EncodeSettings = { ...DEFAULT_ENCODE_SETTINGS, ...opts.settings };
+  const times: Partial<Record<Stage, number>> = {};
+
+  let sourceLanguage = opts.sourceLanguage;
+  if (!sourceLanguage) {
+    const tag = await probeSource(opts.source).then((p) => p.audio[0]?.language ?? null, () => null);
+    try {
+      sourceLanguage = tag ? normaliseLanguage(tag) : "en";
+    } catch {
+      sourceLanguage = "en";
+    }
+  }
+
+  const stopAfter = (stage: Stage, r: IngestResult): IngestResult | null => {
+    if (stage !== until) return null;
+    r.stoppedAfter = stage;
+    r.totalS = (Date.now() - t0) / 1000;
+    return r;
+  };
+
+  // 1. validate (and fingerprint the inputs while the decode runs)
+  let ts = Date.now();
+  const vStage = reporter.stage("validate", 100, "%");
+  const [validation, sourceSha256] = await Promise.all([
+    validateSource({
+      source: opts.source,
+      sourceLanguage,
+      audio: opts.audio ?? [],
+      subtitles: opts.subtitles ?? [],
+      thresholds: opts.thresholds,
+      pool,
+      onProgress: (f) => vStage.update(Math.round(f * 100)),
+    }),
+    sha256File(opts.source).catch(() => undefined),
+  ]);
+  times.validate = (Date.now() - ts) / 1000;
+  const result: IngestResult = { status: "stopped", titleId: opts.titleId, validation, sourceSha256, workDir, packageDir, times, totalS: (Date.now() - t0) / 1000 };
+  if (!validation.ok) {
+    vStage.finish(`REJECTED: ${validation.reasons.map((r) => r.code).join(", ")}`);
+    result.status = "rejected";
+    result.totalS = (Date.now() - t0) / 1000;
+    return result;
+  }
+  const video = validation.video!;
+  vStage.finish(formatValidationReport(validation).split("\n")[0].replace(/^OK \S+: /, "ok: "));
+  for (const w of validation.warnings) reporter.log(`warning: ${w}`);
+  const stopped = stopAfter("validate", result);
+  if (stopped) return stopped;
+  await mkdir(workDir, { recursive: true });
+
+  // 2. ladder
+  ts = Date.now();
+  const lStage = reporter.stage("ladder", 3, "samples");
+  result.probe = await probeComplexity(opts.source, video, { pool, onProgress: (d, t) => lStage.update(d, t) });
+  result.ladder = chooseLadder(result.probe, video, { codecs, heights: opts.heights });
+  times.ladder = (Date.now() - ts) / 1000;
+  lStage.finish(
+    `complexity ${result.probe.complexity.toFixed(2)} -> ${result.ladder.ladder.map((r) => `${r.id}@${Math.round(r.bitrate / 1000)}k`).join(", ")}`,
+  );
+  if (stopAfter("ladder", result)) return result;
+
+  // 3. encode: video chunks x codecs, plus one audio encode per language, all on the pool
+  ts = Date.now();
+  const fps = video.fps;
+  const segmentFrames = Math.max(1, Math.round((segmentSeconds * fps.num) / fps.den));
+  const plan = planChunks({
+    frameCount: video.frameCount,
+    keyframes: video.keyframes,
+    segmentFrames,
+    chunkSegments: Math.max(1, Math.round(chunkSeconds / segmentSeconds)),
+  });
+  result.plan = plan;
+  const key = createHash("sha256")
+    .update(JSON.stringify({ v: PIPELINE_VERSION, source: sourceSha256 ?? opts.source, ladder: result.ladder.ladder, plan: plan.chunks, settings, fps, start: video.startS }))
+    .digest("hex");
+  const eStage = reporter.stage("encode", video.frameCount * codecs.length, "frames");
+  eStage.update(0, undefined, `${plan.chunks.length} chunks (${plan.atKeyframes} at source keyframes) x ${codecs.length} codec(s) on ${pool.size} worker(s)`);
+  const audioFiles = validation.audio.map((a) => {
+    const akey = createHash("sha256").update(JSON.stringify({ key, a, durationS: video.durationS })).digest("hex").slice(0, 16);
+    return { language: a.language, file: join(workDir, "audio", `${a.language}-${akey}.mp4`), facts: a };
+  });
+  const [encoded] = await Promise.all([
+    encodeAll({
+      source: opts.source,
+      videoStartS: video.startS,
+      fps,
+      plan,
+      ladder: result.ladder.ladder,
+      settings,
+      workDir,
+      pool,
+      key,
+      onProgress: (d, t) => eStage.update(d, t),
+    }),
+    ...audioFiles.map((a) =>
+      pool.run(() =>
+        encodeAudio({
+          path: a.facts.path,
+          streamIndex: a.facts.streamIndex,
+          language: a.language,
+          alignToS: a.facts.path === opts.source ? video.startS : null,
+          durationS: video.durationS,
+          output: a.file,
+        }),
+      ),
+    ),
+  ]);
+  result.encode = encoded;
+  times.encode = (Date.now() - ts) / 1000;
+  eStage.finish(
+    `${encoded.tasks} chunk task(s)${encoded.reused ? ` (${encoded.reused} reused from an earlier run)` : ""} + ${audioFiles.length} audio on ${pool.size} worker(s)`,
+  );
+  if (stopAfter("encode", result)) return result;
+
+  // 4. package
+  ts = Date.now();
+  await rm(packageDir, { recursive: true, force: true });
+  const nSubs = (opts.subtitles ?? []).length;
+  const pStage = reporter.stage("package", result.ladder.ladder.length + audioFiles.length + nSubs + 1, "parts");
+  result.packaged = await packageTitle({
+    outDir: packageDir,
+    fps,
+    frameCount: video.frameCount,
+    plan,
+    ladder: result.ladder.ladder,
+    chunkFiles: encoded.chunkFiles,
+    audio: audioFiles.map((a) => ({ language: a.language, file: a.file })),
+    subtitles: opts.subtitles ?? [],
+    onProgress: (d, t) => pStage.update(d, t),
+  });
+  times.package = (Date.now() - ts) / 1000;
+  const totalBytes = result.packaged.files.reduce((n, f) => n + f.bytes, 0);
+  pStage.finish(`${result.packaged.files.length} files, ${fmtBytes(totalBytes)}, ${result.packaged.segmentCount} segments of ${result.packaged.segmentSeconds.toFixed(3)} s`);
+  result.summary = {
+    files: result.packaged.files.length,
+    bytes: totalBytes,
+    renditions: { video: result.packaged.video.length, audio: result.packaged.audio.length, subtitle: result.packaged.subtitles.length },
+  };
+  result.registration = registrationFor(opts, result);
+  if (stopAfter("package", result)) {
+    result.status = "packaged";
+    return result;
+  }
+
+  // 5. check
+  ts = Date.now();
+  const cStage = reporter.stage("check", 1, "parts");
+  result.check = await checkPackage({
+    outDir: packageDir,
+    source: opts.source,
+    videoStartS: video.startS,
+    fps,
+    frameCount: video.frameCount,
+    plan,
+    packaged: result.packaged,
+    pool,
+    onProgress: (d, t) => cStage.update(d, t),
+  });
+  times.check = (Date.now() - ts) / 1000;
+  if (!result.check.ok) {
+    cStage.finish(`FAILED: ${result.check.problems.length} problem(s)`);
+    throw new IngestError(`the packaged output failed its self-check:\n  ${result.check.problems.slice(0, 20).join("\n  ")}`, "check", result);
+  }
+  const vids = result.check.renditions.filter((r) => r.kind === "video");
+  cStage.finish(
+    `HLS (${result.check.hls.variants} variants) and MPD parse; ${result.check.renditions.length} renditions decode; ` +
+      `video ${video.frameCount} frames each, PSNR median ${Math.min(...vids.map((v) => v.psnrMedian ?? 0)).toFixed(1)}-${Math.max(...vids.map((v) => v.psnrMedian ?? 0)).toFixed(1)} dB, no glitch at ${plan.chunks.length - 1} join(s)`,
+  );
+  result.registration = registrationFor(opts, result);
+  await writeFile(join(workDir, "result.json"), JSON.stringify({ ...result, validation: { ...validation, video: { ...video, keyframes: video.keyframes.length } } }, null, 2) + "\n");
+  result.status = "packaged";
+  if (stopAfter("check", result) || !opts.publish) return result;
+
+  // 6. publish
+  ts = Date.now();
+  const uStage = reporter.stage("publish", result.packaged.files.length, "files");
+  result.publish = await publishTitle(opts.publish, opts.titleId, packageDir, result.registration, {
+    onProgress: (d, t, b) => uStage.update(d, t, fmtBytes(b)),
+    log: (m) => reporter.log(m),
+  });
+  times.publish = (Date.now() - ts) / 1000;
+  uStage.finish(
+    `${result.publish.uploaded} uploaded (${fmtBytes(result.publish.uploadedBytes)}), ${result.publish.skipped} already in origin; registered ${opts.titleId} with ${result.registration.licences.length} licence(s)`,
+  );
+  result.summary = { ...result.summary, uploaded: result.publish.uploaded, skipped: result.publish.skipped, uploadedBytes: result.publish.uploadedBytes };
+  result.status = "published";
+  result.totalS = (Date.now() - t0) / 1000;
+  return result;
+}
+
+/** What `PUT /admin/titles/{id}` gets: metadata, the ladder and why, renditions, files, licences. */
+export function registrationFor(opts: IngestOptions, r: IngestResult): TitleRegistration {
+  const p = r.packaged!;
+  const video = r.validation.video!;
+  const availableFrom = opts.availableFrom ?? todayUtc();
+  const labelOf = (id: string, height: number) => (id.startsWith("avc-") ? `${height}p` : `${height}p ${id.split("-")[0].toUpperCase()}`);
+  return {
+    name: opts.title,
+    description: opts.description ?? "",
+    releaseYear: opts.releaseYear,
+    durationS: p.durationS,
+    ...(opts.availableFrom ? { availableFrom: opts.availableFrom } : {}),
+    encoding: {
+      reason: r.ladder!.reason,
+      complexity: Number(r.probe!.complexity.toFixed(4)),
+      ladder: r.ladder!.ladder.map((x) => ({ id: x.id, codec: x.codec, width: x.width, height: x.height, bitrate: x.bitrate })),
+      factor: Number(r.ladder!.factor.toFixed(4)),
+      probe: {
+        encoder: r.probe!.encoder,
+        crf: r.probe!.crf,
+        width: r.probe!.width,
+        height: r.probe!.height,
+        bitsPerPixel: Number(r.probe!.bpp.toFixed(5)),
+        referenceBitsPerPixel: Number(r.probe!.referenceBpp.toFixed(5)),
+        samples: r.probe!.samples.map((s) => ({ startS: Number(s.startS.toFixed(3)), frames: s.frames, bitsPerPixel: Number(s.bpp.toFixed(5)) })),
+      },
+      achieved: p.video.map((v) => ({ id: v.id, averageBandwidth: v.averageBandwidth, peakBandwidth: v.peakBandwidth })),
+      quality: r.check?.renditions.filter((c) => c.kind === "video").map((c) => ({ id: c.id, psnrMedianDb: Number((c.psnrMedian ?? 0).toFixed(2)) })),
+      source: {
+        file: basename(opts.source),
+        sha256: r.sourceSha256,
+        codec: video.codec,
+        width: video.width,
+        height: video.height,
+        frameRate: `${video.fps.num}/${video.fps.den}`,
+        frames: video.frameCount,
+      },
+      segmentSeconds: Number(p.segmentSeconds.toFixed(6)),
+      chunks: { count: r.plan!.chunks.length, seconds: Number(((r.plan!.chunkFrames * video.fps.den) / video.fps.num).toFixed(3)), atSourceKeyframes: r.plan!.atKeyframes },
+      pipeline: PIPELINE_VERSION,
+    },
+    renditions: [
+      ...p.video.map((v) => ({ id: v.id, kind: "video" as const, codec: v.codec, width: v.width, height: v.height, bandwidth: v.peakBandwidth, label: labelOf(v.id, v.height ?? 0) })),
+      ...p.audio.map((a) => ({ id: a.id, kind: "audio" as const, codec: a.codec, bandwidth: a.peakBandwidth, language: a.language, label: a.name })),
+      ...p.subtitles.map((s) => ({ id: s.id, kind: "subtitle" as const, codec: "wvtt", bandwidth: Math.max(1, Math.ceil(s.bandwidth)), language: s.language, label: s.name })),
+    ],
+    files: p.files,
+    licences: (opts.countries ?? ["US"]).map((country) => ({ country, availableFrom })),
+  };
+}

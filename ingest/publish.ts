@@ -1,0 +1,179 @@
+/**
+ * Stage 5: publish. Upload every packaged file to the origin bucket, then register the title.
+ *
+ * Idempotent and resumable: the origin listing (`GET /admin/origin/{title}`: path, bytes, sha256)
+ * is compared with the packaged files and only files that are missing or differ are uploaded;
+ * media segments and init segments go first, media playlists next, the multivariant playlist and
+ * the MPD last, and the title is registered (`PUT /admin/titles/{title}`) only when every file is
+ * in origin. A run that dies half-way leaves a prefix of files in origin and no catalogue entry;
+ * the next run uploads the rest.
+ *
+ * Upload path: through the admin API (`PUT /admin/origin/{title}/{path}`, R2 verifies the
+ * X-Content-SHA256) — locally that is the same local R2 `wrangler dev` uses — or, when R2
+ * credentials are given, straight to the bucket through R2's S3-compatible API (s3.ts).
+ */
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { FileEntry } from "./package";
+import { Pool } from "./pool";
+import { putObject, type S3Credentials } from "./s3";
+
+export interface PublishTarget {
+  /** base URL of the Worker (admin API), e.g. http://127.0.0.1:8787 */
+  baseUrl: string;
+  adminToken: string;
+  /** upload straight to R2 through the S3 API instead of the admin API */
+  s3?: S3Credentials | null;
+  /** uploads in flight (default 8) */
+  concurrency?: number;
+  /** test hook: after this many completed uploads the process is killed (SIGKILL), like a crash */
+  crashAfterUploads?: number;
+  fetch?: typeof fetch;
+}
+
+export interface TitleRegistration {
+  name: string;
+  description?: string;
+  releaseYear?: number;
+  durationS: number;
+  availableFrom?: string;
+  encoding: { reason: string; complexity?: number; ladder: Array<{ id: string; codec: string; width: number; height: number; bitrate: number }>; [k: string]: unknown };
+  renditions: Array<{ id: string; kind: "video" | "audio" | "subtitle"; codec: string; width?: number; height?: number; bandwidth: number; language?: string; label?: string }>;
+  files: FileEntry[];
+  licences: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>;
+}
+
+export interface PublishResult {
+  uploaded: number;
+  skipped: number;
+  uploadedBytes: number;
+  via: "admin" | "s3";
+  registered: boolean;
+  elapsedS: number;
+}
+
+export class PublishError extends Error {}
+
+function contentTypeFor(path: string): string {
+  if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
+  if (path.endsWith(".mpd")) return "application/dash+xml";
+  if (path.endsWith(".m4s")) return path.startsWith("audio/") ? "audio/iso.segment" : "video/iso.segment";
+  if (path.endsWith(".mp4")) return path.startsWith("audio/") ? "audio/mp4" : "video/mp4";
+  if (path.endsWith(".vtt")) return "text/vtt; charset=utf-8";
+  return "application/octet-stream";
+}
+
+/** Upload order: media first, then media playlists, then the top-level manifests. */
+export function uploadRank(path: string): number {
+  if (path === "master.m3u8" || path === "manifest.mpd") return 2;
+  if (path.endsWith(".m3u8")) return 1;
+  return 0;
+}
+
+async function adminJson(t: PublishTarget, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const f = t.fetch ?? fetch;
+  const res = await f(`${t.baseUrl.replace(/\/+$/, "")}/admin${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${t.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json };
+}
+
+/** Files in origin for a title: path -> {bytes, sha256}. */
+export async function originListing(t: PublishTarget, titleId: string): Promise<Map<string, { bytes: number; sha256: string | null }>> {
+  const { status, json } = await adminJson(t, "GET", `/origin/${encodeURIComponent(titleId)}`);
+  if (status !== 200) throw new PublishError(`GET /admin/origin/${titleId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+  const files = (json as { files: Array<{ path: string; bytes: number; sha256: string | null }> }).files;
+  return new Map(files.map((f) => [f.path, { bytes: f.bytes, sha256: f.sha256 }]));
+}
+
+/** Which packaged files must be uploaded: missing in origin, or a different size or checksum. */
+export function filesToUpload(files: FileEntry[], origin: Map<string, { bytes: number; sha256: string | null }>): FileEntry[] {
+  return files
+    .filter((f) => {
+      const o = origin.get(f.path);
+      return !o || o.bytes !== f.bytes || o.sha256 !== f.sha256;
+    })
+    .sort((a, b) => uploadRank(a.path) - uploadRank(b.path) || (a.path < b.path ? -1 : 1));
+}
+
+async function uploadViaAdmin(t: PublishTarget, titleId: string, dir: string, f: FileEntry): Promise<void> {
+  const fetchImpl = t.fetch ?? fetch;
+  const url = `${t.baseUrl.replace(/\/+$/, "")}/admin/origin/${encodeURIComponent(titleId)}/${f.path.split("/").map(encodeURIComponent).join("/")}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetchImpl(url, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${t.adminToken}`, "Content-Length": String(f.bytes), "X-Content-SHA256": f.sha256, "Content-Type": contentTypeFor(f.path) },
+        body: Readable.toWeb(createReadStream(join(dir, ...f.path.split("/")))) as ReadableStream,
+        duplex: "half",
+      } as RequestInit);
+      const text = await res.text();
+      if (res.status === 201) return;
+      if (res.status < 500 || attempt >= 3) throw new PublishError(`upload ${titleId}/${f.path}: ${res.status} ${text.slice(0, 300)}`);
+    } catch (err) {
+      if (err instanceof PublishError || attempt >= 3) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
+}
+
+async function uploadViaS3(c: S3Credentials, titleId: string, dir: string, f: FileEntry, fetchImpl?: typeof fetch): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const body = Readable.toWeb(createReadStream(join(dir, ...f.path.split("/")))) as ReadableStream;
+      await putObject(c, `${titleId}/${f.path}`, { bytes: f.bytes, sha256: f.sha256, contentType: contentTypeFor(f.path) }, body, fetchImpl);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
+}
+
+export async function publishTitle(
+  t: PublishTarget,
+  titleId: string,
+  packageDir: string,
+  registration: TitleRegistration,
+  opts: { onProgress?: (done: number, total: number, bytes: number) => void; log?: (m: string) => void } = {},
+): Promise<PublishResult> {
+  const t0 = Date.now();
+  const origin = await originListing(t, titleId);
+  const todo = filesToUpload(registration.files, origin);
+  const skipped = registration.files.length - todo.length;
+  opts.log?.(`origin has ${origin.size} file(s) of ${titleId}; ${skipped} already match, ${todo.length} to upload via ${t.s3 ? "the R2 S3 API" : "the admin API"}`);
+  let done = 0;
+  let bytes = 0;
+  const upload = (f: FileEntry) => (t.s3 ? uploadViaS3(t.s3, titleId, packageDir, f, t.fetch) : uploadViaAdmin(t, titleId, packageDir, f));
+  const pool = new Pool(t.concurrency ?? 8);
+  // in rank order: every file of a rank is in origin before the next rank starts
+  for (const rank of [0, 1, 2]) {
+    await pool.map(
+      todo.filter((f) => uploadRank(f.path) === rank),
+      async (f) => {
+        await upload(f);
+        done++;
+        bytes += f.bytes;
+        opts.onProgress?.(done, todo.length, bytes);
+        if (t.crashAfterUploads !== undefined && done >= t.crashAfterUploads) {
+          opts.log?.(`crash-after-uploads: killing the process after ${done} upload(s)`);
+          process.kill(process.pid, "SIGKILL");
+        }
+      },
+    );
+  }
+  if (todo.length === 0) opts.onProgress?.(0, 0, 0);
+  const reg = await adminJson(t, "PUT", `/titles/${encodeURIComponent(titleId)}`, registration);
+  if (reg.status !== 200) throw new PublishError(`PUT /admin/titles/${titleId}: ${reg.status} ${JSON.stringify(reg.json).slice(0, 500)}`);
+  return { uploaded: todo.length, skipped, uploadedBytes: bytes, via: t.s3 ? "s3" : "admin", registered: true, elapsedS: (Date.now() - t0) / 1000 };
+}
