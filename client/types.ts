@@ -94,7 +94,7 @@ export interface QoeEvent {
   positionS?: number;
 }
 
-/** Steering manifest (HLS: PATHWAY-PRIORITY; DASH: SERVICE-LOCATION-PRIORITY). */
+/** Steering manifest: PATHWAY-PRIORITY for HLS and DASH (older DASH drafts said SERVICE-LOCATION-PRIORITY; still read). */
 export interface SteeringManifest {
   VERSION: number;
   TTL: number;

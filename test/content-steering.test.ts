@@ -41,7 +41,7 @@ describe("HLS Content Steering", () => {
     expect(res.headers.get("Content-Type")).toBe("application/vnd.apple.mpegurl");
     const text = await res.text();
     const ids = p.ocas.map((o) => o.ocaId);
-    expect(text).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="${p.steering.server}",PATHWAY-ID="${ids[0]}"`);
+    expect(text).toContain(`#EXT-X-CONTENT-STEERING:SERVER-URI="${p.steering.server}?start=1",PATHWAY-ID="${ids[0]}"`);
     for (const o of p.ocas) {
       // standard plan: 240p, 480p and 720p on every pathway, each with its own audio group.
       const variants = text.split("\n").filter((l) => l.startsWith("#EXT-X-STREAM-INF") && l.includes(`PATHWAY-ID="${o.ocaId}"`));
@@ -63,6 +63,13 @@ describe("HLS Content Steering", () => {
       "PATHWAY-PRIORITY": p.ocas.map((o) => o.ocaId),
     });
     expect(m.TTL as number).toBeLessThanOrEqual(10);
+  });
+
+  it("ignores the throughput of the first request (from SERVER-URI): hls.js has measured nothing yet", async () => {
+    const p = await play();
+    const m = await steering(`${p.steering.server}?start=1&_HLS_pathway=${p.ocas[0].ocaId}&_HLS_throughput=100000`);
+    expect(m["PATHWAY-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
+    expect(m["RELOAD-URI"]).toBe(p.steering.server);
   });
 
   it("moves a pathway whose throughput cannot carry the lowest rung behind the next one", async () => {
@@ -87,8 +94,16 @@ describe("DASH Content Steering", () => {
     expect(mpd).toContain(`<ContentSteering defaultServiceLocation="${p.ocas[0].ocaId}" queryBeforeStart="true">${p.steering.server}?dash=1</ContentSteering>`);
     for (const o of p.ocas) expect(mpd).toContain(`<BaseURL serviceLocation="${o.ocaId}">${o.url}</BaseURL>`);
     const m = await steering(`${p.steering.server}?dash=1&_DASH_pathway=${p.ocas[0].ocaId}&_DASH_throughput=5000000`);
-    expect(m["SERVICE-LOCATION-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
-    expect(m["PATHWAY-PRIORITY"]).toBeUndefined();
+    // DASH-IF CTS 001 / ETSI TS 103 998 and dash.js use the HLS key: PATHWAY-PRIORITY.
+    expect(m["PATHWAY-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
+    expect(m["SERVICE-LOCATION-PRIORITY"]).toBeUndefined();
+  });
+
+  it("reads dash.js's quoted pathway list with one throughput per pathway", async () => {
+    const p = await play();
+    const [a, b] = p.ocas.map((o) => o.ocaId);
+    const m = await steering(`${p.steering.server}?dash=1&_DASH_pathway=%22${b},${a}%22&_DASH_throughput=9000000,100000`);
+    expect(m["PATHWAY-PRIORITY"].slice(0, 2)).toEqual([b, a]);
   });
 });
 

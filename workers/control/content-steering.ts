@@ -135,7 +135,7 @@ async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
 
 contentSteering.get("/:token/:titleId/master.m3u8", async (c) => {
   const { text, maxHeight, server, pathways } = await steeredPathways(c, "master.m3u8");
-  const body = steeredHlsPlaylist(filterHlsMultivariant(text, maxHeight), pathways, server);
+  const body = steeredHlsPlaylist(filterHlsMultivariant(text, maxHeight), pathways, `${server}?start=1`);
   return c.body(body, 200, { ...CORS, "Content-Type": "application/vnd.apple.mpegurl" });
 });
 
@@ -154,19 +154,25 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const { token, titleId } = c.req.param();
   const s = await session(c.env, token, titleId);
   const dash = c.req.query("dash") === "1" || c.req.query("_DASH_pathway") !== undefined || c.req.query("_DASH_throughput") !== undefined;
-  const current = c.req.query(dash ? "_DASH_pathway" : "_HLS_pathway");
-  const throughput = Number(c.req.query(dash ? "_DASH_throughput" : "_HLS_throughput"));
+  // hls.js sends one pathway (_HLS_pathway=a); dash.js a quoted list of every service location it used
+  // since the last request (_DASH_pathway="a,b") with one throughput each (_DASH_throughput=t1,t2; empty = not measured).
+  const reported = (c.req.query(dash ? "_DASH_pathway" : "_HLS_pathway") ?? "").replace(/^"|"$/g, "").split(",").filter(Boolean);
+  const throughputs = (c.req.query(dash ? "_DASH_throughput" : "_HLS_throughput") ?? "").split(",").map(Number);
+  // The request made from the playlist's SERVER-URI (marked start=1) precedes any download: hls.js then
+  // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
+  const measured = c.req.query("start") !== "1";
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
   const lowest = await c.env.DB.prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`).bind(titleId).first<{ b: number | null }>();
-  if (current && Number.isFinite(throughput) && throughput > 0 && lowest?.b && throughput < lowest.b * 1.2) {
-    const i = order.indexOf(current);
-    if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
+  if (measured && lowest?.b) {
+    reported.forEach((current, k) => {
+      const throughput = throughputs[k];
+      if (!(Number.isFinite(throughput) && throughput > 0 && throughput < lowest.b! * 1.2)) return;
+      const i = order.indexOf(current);
+      if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
+    });
   }
   const reload = new URL(c.req.url);
-  for (const k of [...reload.searchParams.keys()]) if (k.startsWith("_HLS_") || k.startsWith("_DASH_")) reload.searchParams.delete(k);
-  return c.json(
-    { VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), [dash ? "SERVICE-LOCATION-PRIORITY" : "PATHWAY-PRIORITY"]: order },
-    200,
-    CORS,
-  );
+  for (const k of [...reload.searchParams.keys()]) if (k.startsWith("_HLS_") || k.startsWith("_DASH_") || k === "start") reload.searchParams.delete(k);
+  // DASH-IF CTS 001 / ETSI TS 103 998 use the HLS key names: dash.js reads only PATHWAY-PRIORITY.
+  return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), "PATHWAY-PRIORITY": order }, 200, CORS);
 });
