@@ -1,7 +1,6 @@
 /// <reference path="../../ingest/parsers.d.ts" />
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseMpd } from "mpd-parser";
@@ -12,6 +11,7 @@ import { ingest, type IngestResult } from "../../ingest/pipeline";
 import { createReporter } from "../../ingest/progress";
 import { ffmpegPath, ffprobePath } from "../../r2-seed/ffmpeg-path";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
+import { freePort } from "./local-stack";
 
 const TITLE = "ingest-play";
 const GEO = "asn=64500;country=US;lat=40.71;lon=-74.0";
@@ -21,17 +21,6 @@ let worker: LocalWorker;
 let result: IngestResult;
 const adminToken = randomBytes(16).toString("hex");
 const A = { Authorization: `Bearer ${adminToken}` };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "ingest-play-"));

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSource } from "../../ingest/fixtures";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
+import { freePort } from "./local-stack";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TITLE = "resume-test";
@@ -16,17 +16,6 @@ let worker: LocalWorker;
 let persistTo: string;
 const adminToken = randomBytes(16).toString("hex");
 const A = { Authorization: `Bearer ${adminToken}` };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface CliRun {
   code: number | null;

@@ -4,28 +4,15 @@
  * serving OCA through the admin API mid-stream, and check that playback goes on from another OCA
  * with no fatal error and no stall longer than 2 s, and that the QoE events arrive.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "./local-stack";
+import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
 import { failoverPlacement, pollUntil, recordClientBench, sessionEvents, setHealth } from "./sdk-harness";
 
-const CHROMIUM = spawnSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).stdout.trim().split("\n")[0] || null;
-const CI = !!process.env.CI;
-if (!CHROMIUM && !CI) console.warn("[player] SKIPPED: no `chromium` on PATH (apt-get install -y chromium); under CI this test fails instead.");
-
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
+warnIfSkipped("player");
 
 /** What `window.__player.state()` returns (the parts the test reads). */
 interface PlayerState {
@@ -61,7 +48,7 @@ interface PlayerState {
 
 let stack: LocalStack;
 let context: BrowserContext;
-let profileDir: string;
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 const figures: Record<string, unknown> = {};
 
 const state = (page: Page) => page.evaluate(() => (window as unknown as { __player: { state(): unknown } }).__player.state()) as Promise<PlayerState>;
@@ -77,17 +64,14 @@ async function openPlayer(query = "geo=lumen-nyc&buffer=8"): Promise<Page> {
 
 describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
   beforeAll(async () => {
-    if (!CHROMIUM) throw new Error("CI=true but `chromium` is not installed: .ci/run installs Debian's chromium when missing");
     stack = await startLocalStack(failoverPlacement);
-    const { chromium } = await import("playwright-core");
-    profileDir = await mkdtemp(path.join(tmpdir(), "vcdn-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 } });
+    browser = await launchChromium("player");
+    context = browser.context;
   });
 
   afterAll(async () => {
     if (Object.keys(figures).length) await recordClientBench("player", figures);
-    await context?.close();
-    if (profileDir) await rm(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await stack?.stop();
   });
 

@@ -17,30 +17,15 @@
  *    but the steering answer can move the player: it must move to the next pathway without a single
  *    failed request.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Placement } from "../../r2-seed/demo-placement";
 import { buildStockPlayers } from "../../scripts/build-stock-players";
+import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
 import { pressPlay, startLocalStack, type LocalStack } from "./local-stack";
 import { GEO_NYC, pollUntil, recordClientBench, setHealth } from "./sdk-harness";
 
-const CHROMIUM = spawnSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).stdout.trim().split("\n")[0] || null;
-const CI = !!process.env.CI;
-if (!CHROMIUM && !CI) console.warn("[stock] SKIPPED: no `chromium` on PATH (apt-get install -y chromium); under CI this test fails instead.");
-
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--autoplay-policy=no-user-gesture-required",
-];
+warnIfSkipped("stock");
 
 /** Forward buffer cap (s) handed to the stock page: about two 4 s segments ahead. */
 const BUFFER_S = 6;
@@ -87,7 +72,7 @@ interface PlayInfo {
 
 let stack: LocalStack;
 let context: BrowserContext;
-let profileDir: string;
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 const figures: Record<string, unknown> = {};
 
 const state = (page: Page) =>
@@ -182,18 +167,15 @@ function summary(s: StockState, t0: number, from: string) {
 
 describe.skipIf(!CHROMIUM && !CI)("stock hls.js and dash.js on Content Steering, in headless Chromium", () => {
   beforeAll(async () => {
-    if (!CHROMIUM) throw new Error("CI=true but `chromium` is not installed: .ci/run installs Debian's chromium when missing");
     await buildStockPlayers();
     stack = await startLocalStack(stockPlacement);
-    const { chromium } = await import("playwright-core");
-    profileDir = await mkdtemp(path.join(tmpdir(), "vcdn-stock-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 } });
+    browser = await launchChromium("stock");
+    context = browser.context;
   });
 
   afterAll(async () => {
     if (Object.keys(figures).length) await recordClientBench("stockPlayers", figures);
-    await context?.close();
-    if (profileDir) await rm(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await stack?.stop();
   });
 
