@@ -543,7 +543,7 @@ export class OcaSite extends DurableObject<Env> {
         waiting = true;
         continue;
       }
-      if (!this.makeRoom(t.oca_id, t.bytes)) {
+      if (!(await this.makeRoom(t.oca_id, t.bytes))) {
         this.setMeta("last_error", `${t.oca_id} has no room for ${t.title_id}/${t.path} even after evicting unplanned titles`);
         continue;
       }
@@ -641,8 +641,8 @@ export class OcaSite extends DurableObject<Env> {
     );
   }
 
-  /** Evicts titles that left the plan, least watched first, until `need` more bytes fit. */
-  private makeRoom(ocaId: string, need: number): boolean {
+  /** Evicts titles that left the plan, least watched first, until `need` more bytes fit (the steering view forgets each first). */
+  private async makeRoom(ocaId: string, need: number): Promise<boolean> {
     const capacity = this.capacity(ocaId);
     if (this.usedBytes(ocaId) + need <= capacity) return true;
     const victims = this.sql
@@ -656,9 +656,7 @@ export class OcaSite extends DurableObject<Env> {
       .toArray();
     for (const v of victims) {
       if (this.usedBytes(ocaId) + need <= capacity) break;
-      // The steering view forgets the copy before its bytes go, so no client is sent to a missing file.
-      this.ctx.waitUntil(this.evictTitle(ocaId, v.title_id));
-      this.sql.exec(`DELETE FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, v.title_id);
+      await this.evictTitle(ocaId, v.title_id);
     }
     return this.usedBytes(ocaId) + need <= capacity;
   }

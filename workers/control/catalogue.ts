@@ -45,6 +45,19 @@ export function checkLicence(licence: LicenceRow | null, country: string | null,
 /** Codec family of an RFC 6381 codec string ("avc1.64001f" -> "avc1"). */
 export const codecFamily = (codec: string): string => codec.split(".")[0].toLowerCase();
 
+/** A title's steering candidates from the D1 view: OCAs with a complete copy, with health and load as last published. */
+export type CandidateRow = { siteId: string; ocaId: string; health: string; load: number; updatedAt: number };
+
+export function candidatesStatement(db: D1Database, titleId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
+       FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
+       WHERE t.title_id = ?`,
+    )
+    .bind(titleId);
+}
+
 /** Everything the play request needs, in one D1 round trip. */
 export async function loadPlayContext(db: D1Database, titleId: string, country: string | null, planId: string) {
   const [title, licence, plan, renditions, holders] = await db.batch([
@@ -52,19 +65,13 @@ export async function loadPlayContext(db: D1Database, titleId: string, country: 
     db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? AND country = ?`).bind(titleId, country ?? ""),
     db.prepare(`SELECT id, max_height, max_streams FROM plans WHERE id = ?`).bind(planId),
     db.prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),
-    db
-      .prepare(
-        `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
-         FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
-         WHERE t.title_id = ?`,
-      )
-      .bind(titleId),
+    candidatesStatement(db, titleId),
   ]);
   return {
     title: (title.results[0] as TitleRow | undefined) ?? null,
     licence: (licence.results[0] as LicenceRow | undefined) ?? null,
     plan: (plan.results[0] as { id: string; max_height: number; max_streams: number } | undefined) ?? null,
     renditions: renditions.results as unknown as RenditionRow[],
-    candidates: holders.results as unknown as Array<{ siteId: string; ocaId: string; health: string; load: number; updatedAt: number }>,
+    candidates: holders.results as unknown as CandidateRow[],
   };
 }

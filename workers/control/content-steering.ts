@@ -4,7 +4,7 @@ import { isSafeSegment } from "../shared/file-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology } from "../shared/topology";
 import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
-import { loadPlayContext } from "./catalogue";
+import { candidatesStatement, type CandidateRow } from "./catalogue";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
 
@@ -57,8 +57,8 @@ async function session(env: Env, token: string, titleId: string): Promise<{ row:
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
 async function currentOrder(env: Env, s: { row: SessionRow; pathways: Pathway[] }, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
-  const ctx = await loadPlayContext(env.DB, titleId, s.row.country, "premium");
-  const live = await applyLiveView(env, ctx.candidates, waitUntil, { awaitRefresh: true });
+  const { results } = await candidatesStatement(env.DB, titleId).all<CandidateRow>();
+  const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
   return rankOcas(topology, { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon }, titleId, live.filter((c) => allowed.has(c.ocaId)));
 }

@@ -1,5 +1,6 @@
 import type { SiteLiveView } from "../shared/site-view";
 import type { Candidate } from "./steering";
+import { withTimeout } from "../shared/with-timeout";
 
 /**
  * The live steering view in this isolate: each site's health and load, refreshed from the site's
@@ -31,22 +32,13 @@ function entry(siteId: string): Entry {
 async function refresh(env: Env, siteId: string, e: Entry): Promise<void> {
   try {
     const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
-    e.view = (await Promise.race([
-      stub.steeringView(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), REFRESH_TIMEOUT_MS)),
-    ])) as SiteLiveView;
+    e.view = (await withTimeout(stub.steeringView(), REFRESH_TIMEOUT_MS, "steering view")) as SiteLiveView;
     e.failures = 0;
   } catch {
     e.failures++;
     if (e.failures >= FAILS_TO_OPEN) e.openUntil = Date.now() + OPEN_MS;
   }
   e.fetchedAt = Date.now();
-}
-
-/** Circuit state of a site, for operators. */
-export function circuitState(siteId: string): { failures: number; open: boolean; ageMs: number | null } {
-  const e = entries.get(siteId);
-  return { failures: e?.failures ?? 0, open: (e?.openUntil ?? 0) > Date.now(), ageMs: e?.view ? Date.now() - e.view.at : null };
 }
 
 /**

@@ -65,7 +65,9 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { ...CORS, "Retry-After": "30" });
   }
 
-  const found = isOrigin ? await fromOrigin(c.env, titleId, path) : await locate(c.env, site!, ocaId, titleId, path);
+  // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
+  const whole = c.req.method === "GET" && !c.req.header("Range") && !c.req.header("If-None-Match");
+  const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
   if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
   if (found.miss && site) {
     const stub = c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(site.id));
@@ -86,7 +88,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
 interface Located {
   bucket: R2Bucket;
   key: string;
-  head: R2Object;
+  head: R2Object | R2ObjectBody;
   /** "local", "parent:{siteId}/{ocaId}" or "origin". */
   source: string;
   miss: boolean;
@@ -96,27 +98,30 @@ function bucketOf(env: Env, site: SiteSpec): R2Bucket {
   return (env as unknown as Record<string, R2Bucket>)[siteBucketBinding(site)];
 }
 
-async function fromOrigin(env: Env, titleId: string, path: string): Promise<Located | null> {
+/** head() or, when the whole body will be sent, get(). */
+const lookup = (bucket: R2Bucket, key: string, whole: boolean) => (whole ? bucket.get(key) : bucket.head(key));
+
+async function fromOrigin(env: Env, titleId: string, path: string, whole: boolean): Promise<Located | null> {
   const key = originKey(titleId, path);
-  const head = await env.ORIGIN.head(key);
+  const head = await lookup(env.ORIGIN, key, whole);
   return head ? { bucket: env.ORIGIN, key, head, source: "origin", miss: false } : null;
 }
 
 /** The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss). */
-async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string): Promise<Located | null> {
+async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string, whole: boolean): Promise<Located | null> {
   const bucket = bucketOf(env, site);
   const key = ocaKey(site.id, ocaId, titleId, path);
-  const head = await bucket.head(key);
+  const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
   for (const parent of parentChain(site)) {
     const pb = bucketOf(env, parent);
     for (const oca of parent.ocas) {
       const pk = ocaKey(parent.id, oca.id, titleId, path);
-      const ph = await pb.head(pk);
+      const ph = await lookup(pb, pk, whole);
       if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true };
     }
   }
-  const origin = await fromOrigin(env, titleId, path);
+  const origin = await fromOrigin(env, titleId, path, whole);
   return origin ? { ...origin, miss: true } : null;
 }
 

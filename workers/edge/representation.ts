@@ -12,17 +12,26 @@ export interface Representation {
   body(range?: { offset: number; length: number }): Promise<ReadableStream | null>;
 }
 
-/** An R2 object as a Representation (one head already done; the body is fetched only when sent). */
-export function r2Representation(bucket: R2Bucket, key: string, head: R2Object, contentType: string, cacheControl: string): Representation {
+/**
+ * An R2 object as a Representation. `obj` is a head (the body is fetched only when sent) or, when the
+ * caller already knows it will send the whole body, a full get: then the common case is one R2 call.
+ */
+export function r2Representation(bucket: R2Bucket, key: string, obj: R2Object | R2ObjectBody, contentType: string, cacheControl: string): Representation {
+  let inHand = "body" in obj ? obj.body : null;
   return {
-    size: head.size,
-    etag: head.httpEtag,
-    lastModified: head.uploaded,
+    size: obj.size,
+    etag: obj.httpEtag,
+    lastModified: obj.uploaded,
     contentType,
     cacheControl,
     async body(range) {
-      const obj = await bucket.get(key, range ? { range } : undefined);
-      return obj && "body" in obj ? obj.body : null;
+      if (!range && inHand) {
+        const body = inHand;
+        inHand = null;
+        return body;
+      }
+      const got = await bucket.get(key, range ? { range } : undefined);
+      return got && "body" in got ? got.body : null;
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { EdgeReport, OcaHealth, SiteLiveView } from "../shared/site-view";
+import { withTimeout } from "../shared/with-timeout";
 
 /**
  * The data plane's link to each site's Durable Object: bytes and sessions served are batched per
@@ -34,11 +35,7 @@ async function sync(env: Env, siteId: string, l: SiteLink): Promise<void> {
   l.windowStart = now;
   const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
   try {
-    const view = await Promise.race([
-      stub.edgeSync(Object.keys(report.ocas).length ? report : null),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("site sync timed out")), SYNC_TIMEOUT_MS)),
-    ]);
-    l.view = view as SiteLiveView;
+    l.view = (await withTimeout(stub.edgeSync(Object.keys(report.ocas).length ? report : null), SYNC_TIMEOUT_MS, "site sync")) as SiteLiveView;
   } catch {
     // The site is unreachable: keep serving on the last-known health rather than failing viewers.
   }
