@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileEntry } from "./package";
 import { Pool } from "./pool";
+import { contentTypeFor } from "../workers/shared/file-keys";
 import { putObject, type S3Credentials } from "./s3";
 
 export interface PublishTarget {
@@ -55,14 +56,6 @@ export interface PublishResult {
 
 export class PublishError extends Error {}
 
-function contentTypeFor(path: string): string {
-  if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
-  if (path.endsWith(".mpd")) return "application/dash+xml";
-  if (path.endsWith(".m4s")) return path.startsWith("audio/") ? "audio/iso.segment" : "video/iso.segment";
-  if (path.endsWith(".mp4")) return path.startsWith("audio/") ? "audio/mp4" : "video/mp4";
-  if (path.endsWith(".vtt")) return "text/vtt; charset=utf-8";
-  return "application/octet-stream";
-}
 
 /** Upload order: media first, then media playlists, then the top-level manifests. */
 export function uploadRank(path: string): number {
@@ -71,7 +64,8 @@ export function uploadRank(path: string): number {
   return 0;
 }
 
-async function adminJson(t: PublishTarget, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+/** One admin API call; the body comes back parsed when it is JSON. */
+export async function adminJson(t: Pick<PublishTarget, "baseUrl" | "adminToken" | "fetch">, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const f = t.fetch ?? fetch;
   const res = await f(`${t.baseUrl.replace(/\/+$/, "")}/admin${route}`, {
     method,

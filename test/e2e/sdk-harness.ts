@@ -1,4 +1,5 @@
 /** Shared by the SDK and player end-to-end tests: placement, admin calls, polling, the client bench file. */
+import { adminJson } from "../../ingest/publish";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,20 +20,9 @@ export function failoverPlacement(titleIds: string[]): Placement[][] {
   ];
 }
 
+/** An admin API call against the stack (`p` starts with /admin). */
 export async function admin(stack: LocalStack, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${stack.worker.url}${p}`, {
-    method,
-    headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, json };
+  return adminJson({ baseUrl: stack.worker.url, adminToken: stack.adminToken }, method, p.replace(/^\/admin/, ""), body);
 }
 
 export async function setHealth(stack: LocalStack, siteId: string, ocaId: string, health: "healthy" | "failed" | "drained"): Promise<void> {
