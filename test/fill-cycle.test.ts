@@ -73,6 +73,29 @@ describe("the hourly cron", () => {
     expect(s.progress.pending).toEqual([]);
   });
 
+  it("opens every site's window at its own local hour: not at 01:00 local, at 02:00 local", async () => {
+    const { topology } = await import("../workers/shared/topology");
+    const checks = topology.sites.flatMap((s) => {
+      // Two days out, so no earlier test's cron has touched these local days.
+      const closed = nextLocalHour(s.timeZone, 1) + 2 * 86_400_000;
+      return [
+        { at: closed, site: s, open: false },
+        { at: closed + 3_600_000, site: s, open: true },
+      ];
+    });
+    // In time order, so no earlier cron can have opened the same local day's window.
+    const times = [...new Set(checks.map((c) => c.at))].sort((a, b) => a - b);
+    for (const at of times) {
+      await cron(at);
+      for (const c of checks.filter((x) => x.at === at)) {
+        const tomorrow = dayNumber(at, c.site.timeZone) + 1;
+        const planned = await site(c.site.id).plannedDay();
+        if (c.open) expect(planned, `${c.site.id} at 02:00 ${c.site.timeZone}`).toBe(tomorrow);
+        else expect(planned, `${c.site.id} at 01:00 ${c.site.timeZone}`).not.toBe(tomorrow);
+      }
+    }
+  });
+
   it("does no harm when it runs twice in the same window", async () => {
     const at = nextLocalHour(CHICAGO, 3);
     await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9 });
@@ -166,7 +189,9 @@ describe("filling a site", () => {
 
   it("resumes an interrupted fill without a corrupt or half-counted copy", async () => {
     await seedHistory("lumen-lax", "America/Los_Angeles", Date.now(), { "pp-cold": 3e9 });
-    await call("/admin/sites/lumen-lax/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: "{}" });
+    // No waiting for a parent that may plan the title too: this test is about the resume.
+    const body = JSON.stringify({ peerWaitMs: 0, parentWaitMs: 0 });
+    await call("/admin/sites/lumen-lax/fill-cycle", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body });
     // Crash in the middle of a copy: a 'filling' row and a truncated object, as a restart would leave them.
     const path = "video/avc-720p/seg-00001.m4s";
     const oca = (await site("lumen-lax").lastCycle()).plan;
@@ -189,7 +214,23 @@ describe("filling a site", () => {
     }
     const s = await state("lumen-lax");
     expect(completeTitles(s, ocaId)).toContain("pp-cold");
-    expect(s.ocas.find((o) => o.ocaId === ocaId)!.usedBytes).toBe(s.ocas.find((o) => o.ocaId === ocaId)!.titles.length ? bytesOf(cold) : 0);
+    // Counted once, in full: the truncated copy was neither kept nor added on top.
+    const held = s.ocas.find((o) => o.ocaId === ocaId)!;
+    expect(held.titles.find((t) => t.titleId === "pp-cold")).toMatchObject({ bytes: bytesOf(cold), files: fileCount(cold), readyFiles: fileCount(cold) });
+    expect(held.usedBytes).toBe(held.titles.reduce((sum, t) => sum + t.bytes, 0));
+  });
+});
+
+describe("regional history", () => {
+  it("lends a site with no history of its own, in a thin region, its country's demand", async () => {
+    // Lumen Los Angeles and its IXP (San Jose) have seen nothing; New York, same country, has.
+    await seedHistory("lumen-nyc", "America/New_York", Date.now(), { "pp-warm": 3e9 });
+    const res = await json<{ predictions: Array<{ titleId: string; bytes: number; basis: string }> }>(
+      await call("/admin/sites/lumen-lax/predictions", { headers: ADMIN }),
+    );
+    const warm = res.predictions.find((p) => p.titleId === "pp-warm");
+    expect(warm?.bytes ?? 0).toBeGreaterThan(0);
+    expect(warm?.basis).toBe("regional");
   });
 });
 

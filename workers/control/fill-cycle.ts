@@ -1,6 +1,6 @@
 import { dayNumber, localHour } from "../../fill/day";
 import { planSite } from "../../fill/plan";
-import { predictSite } from "../../fill/predict";
+import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
 import type { PlanTitle, Prediction } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 
@@ -59,17 +59,25 @@ async function eligibleTitles(env: Env, site: SiteSpec, tomorrowStart: number, t
 export async function predictionsFor(env: Env, site: SiteSpec, now: number): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
   const targetDay = dayNumber(now, site.timeZone) + 1;
   const from = targetDay - HISTORY_DAYS;
+  // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
-  const histories = await Promise.all(group.map((s) => stubOf(env, s.id).history(from, targetDay - 1)));
-  const regional: Record<string, number[]> = {};
-  for (const h of histories) {
-    for (const [title, days] of Object.entries(h)) {
-      const sum = (regional[title] ??= new Array<number>(HISTORY_DAYS).fill(0));
-      days.forEach((v, i) => (sum[i] += v));
+  const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
+  const histories = await Promise.all([...group, ...country].map((s) => stubOf(env, s.id).history(from, targetDay - 1)));
+  const sumOf = (hs: Array<Record<string, number[]>>) => {
+    const out: Record<string, number[]> = {};
+    for (const h of hs) {
+      for (const [title, days] of Object.entries(h)) {
+        const sum = (out[title] ??= new Array<number>(HISTORY_DAYS).fill(0));
+        days.forEach((v, i) => (sum[i] += v));
+      }
     }
-  }
+    return out;
+  };
+  const total = (r: Record<string, number[]>) => Object.values(r).reduce((s, d) => s + d.reduce((a, b) => a + b, 0), 0);
+  const groupHistory = sumOf(histories.slice(0, group.length));
+  const regional = total(groupHistory) >= DEFAULT_PREDICT_PARAMS.thinBytes || country.length === 0 ? groupHistory : sumOf(histories);
   // An IXP site backs its whole region, so the region's demand is its own.
-  const local = site.tier === "ixp" ? regional : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
+  const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
   const tomorrowStart = now + DAY_MS - (now % DAY_MS);
   const titles = await eligibleTitles(env, site, tomorrowStart - DAY_MS, tomorrowStart + DAY_MS);
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
