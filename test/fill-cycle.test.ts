@@ -37,7 +37,7 @@ async function seedHistory(siteId: string, timeZone: string, at: number, perTitl
 }
 
 interface SiteState {
-  ocas: Array<{ ocaId: string; capacityBytes: number; usedBytes: number; titles: Array<{ titleId: string; complete: boolean; planned: boolean }> }>;
+  ocas: Array<{ ocaId: string; capacityBytes: number; usedBytes: number; titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }> }>;
   misses: unknown[];
   progress: { pending: Array<{ files: number }>; done: Record<"peer" | "parent" | "origin", { files: number; bytes: number }>; lastError: string | null };
 }
