@@ -61,7 +61,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`, undefined, CORS);
 
-  if (site && (await ocaHealth(c.env, site.id, ocaId)) === "failed") {
+  if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { ...CORS, "Retry-After": "30" });
   }
 

@@ -3,8 +3,9 @@ import { withTimeout } from "../shared/with-timeout";
 
 /**
  * The data plane's link to each site's Durable Object: bytes and sessions served are batched per
- * site in this isolate and sent at most once per SYNC_MS; the reply (the site's live view) tells the
- * data plane which OCAs are failed. Never one Durable Object call per segment.
+ * site in this isolate and sent at most once per SYNC_MS, in the background; the reply (the site's
+ * live view) tells the data plane which OCAs are failed. Never one Durable Object call per segment,
+ * and never one a viewer waits for.
  */
 const SYNC_MS = 1_000;
 const SYNC_TIMEOUT_MS = 500;
@@ -42,12 +43,15 @@ async function sync(env: Env, siteId: string, l: SiteLink): Promise<void> {
   l.syncedAt = Date.now();
 }
 
-/** An OCA's health as last known by this isolate, refreshed (with the pending batch) when older than SYNC_MS. */
-export async function ocaHealth(env: Env, siteId: string, ocaId: string): Promise<OcaHealth> {
+/**
+ * An OCA's health as last known by this isolate. When that is older than SYNC_MS, a sync (carrying
+ * the pending batch) starts in the background: a segment request never waits on the site.
+ */
+export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p: Promise<unknown>) => void): OcaHealth {
   const l = link(siteId);
-  if (Date.now() - l.syncedAt >= SYNC_MS) {
-    l.inflight ??= sync(env, siteId, l).finally(() => (l.inflight = null));
-    await l.inflight;
+  if (Date.now() - l.syncedAt >= SYNC_MS && !l.inflight) {
+    l.inflight = sync(env, siteId, l).finally(() => (l.inflight = null));
+    waitUntil(l.inflight);
   }
   return l.view?.ocas.find((o) => o.ocaId === ocaId)?.health ?? "healthy";
 }
