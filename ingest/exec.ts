@@ -1,5 +1,15 @@
 /** Child-process helpers for ffmpeg/ffprobe (moved here from r2-seed/catalogue-exec.ts). */
 import { spawn, type ChildProcess } from "node:child_process";
+import { pathToFileURL } from "node:url";
+
+/** True when the module at `url` (import.meta.url) is the script node was started with. */
+export function isMainModule(url: string): boolean {
+  try {
+    return !!process.argv[1] && url === pathToFileURL(process.argv[1]).href;
+  } catch {
+    return false;
+  }
+}
 
 export interface RunResult {
   code: number | null;

@@ -19,8 +19,7 @@ import { existsSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { killActiveChildren } from "../ingest/exec";
+import { isMainModule, killActiveChildren } from "../ingest/exec";
 import { ingest, type IngestResult } from "../ingest/pipeline";
 import { defaultJobs, Pool } from "../ingest/pool";
 import { createReporter } from "../ingest/progress";
@@ -307,13 +306,7 @@ function printSummary(catalogue: Catalogue, cacheDir: string): void {
   }
 }
 
-const isMain = (() => {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-  } catch {
-    return false;
-  }
-})();
+const isMain = isMainModule(import.meta.url);
 
 if (isMain) {
   const args = process.argv.slice(2);

@@ -19,9 +19,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, normalize, sep } from "node:path";
-import { pathToFileURL } from "node:url";
 import { AUDIO_SAMPLE_RATE } from "../ingest/audio";
-import { meaningfulStderr, run } from "../ingest/exec";
+import { isMainModule, meaningfulStderr, run } from "../ingest/exec";
 import type { Catalogue } from "./catalogue-types";
 import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
 
@@ -225,13 +224,7 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
   log(`verification passed (${elapsed()})`);
 }
 
-const isMain = (() => {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-  } catch {
-    return false;
-  }
-})();
+const isMain = isMainModule(import.meta.url);
 
 if (isMain) {
   const { catalogueDir, loadCatalogueIfComplete } = await import("./build-catalogue");
