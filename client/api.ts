@@ -67,11 +67,11 @@ export class VcdnClient {
   }
 
   /** `POST /v1/events` (1-200 events). */
-  async sendEvents(sessionId: string, events: QoeEvent[], opts: { keepalive?: boolean } = {}): Promise<void> {
+  async sendEvents(sessionId: string, events: QoeEvent[], opts: { batchId: string; keepalive?: boolean }): Promise<void> {
     const res = await this.fetch(`${this.baseUrl}/v1/events`, {
       method: "POST",
       headers: this.headers(true),
-      body: JSON.stringify({ sessionId, events }),
+      body: JSON.stringify({ sessionId, batchId: opts.batchId, events }),
       keepalive: opts.keepalive,
     });
     if (res.status !== 202 && !res.ok) throw await apiError(res);

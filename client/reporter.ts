@@ -1,8 +1,11 @@
 import { defined, type QoeEvent } from "./types";
 
 export interface ReporterOptions {
-  /** Sends one batch (1-200 events) to `POST /v1/events`; rejects on failure. */
-  send: (events: QoeEvent[], opts: { final: boolean }) => Promise<void>;
+  /**
+   * Sends one batch (1-200 events) to `POST /v1/events`; rejects on failure. A retry of the same
+   * batch carries the same `batchId`, so the server counts it once even when only the response was lost.
+   */
+  send: (events: QoeEvent[], opts: { final: boolean; batchId: string }) => Promise<void>;
   /** How often queued events go out (ms). */
   flushIntervalMs?: number;
   /** A batch goes out at once when this many events are queued. */
@@ -16,6 +19,12 @@ export interface ReporterOptions {
 }
 
 const MAX_BATCH = 200;
+
+/** A random idempotency key for one batch (22 characters of [A-Za-z0-9_-]). */
+function newBatchId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
 
 /**
  * Batches QoE events to the control plane: media bytes accumulate and ride on a `progress` event
@@ -75,9 +84,10 @@ export class EventReporter {
   }
 
   private async sendWithRetry(batch: QoeEvent[], final: boolean): Promise<void> {
+    const batchId = newBatchId();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.opts.send(batch, { final });
+        await this.opts.send(batch, { final, batchId });
         this.sent.push(...batch);
         return;
       } catch (err) {

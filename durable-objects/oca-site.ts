@@ -3,11 +3,13 @@ import { ocaKey, originKey } from "../workers/shared/file-keys";
 import { findSite, parentChain, siteBucketBinding, type SiteSpec } from "../workers/shared/topology";
 import { copyVerified, type TitleFile } from "./copy-file";
 import { SITE_SCHEMA } from "./site-schema";
+import { addToDay, history, recordPlay, recordReport, recordServed, type PlayRecord, type ReportRecord } from "./viewing-history";
 import type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 
 export type { TitleFile } from "./copy-file";
+export type { PlayRecord, ReportRecord } from "./viewing-history";
 
 /** Where a fill copied a file from. */
 export type FillSource = "peer" | "parent" | "origin";
@@ -83,6 +85,8 @@ const SESSION_ACTIVE_MS = 30_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
+/** Sessions one OCA's report may carry (the data plane caps its batch the same way). */
+export const MAX_SESSIONS_PER_REPORT = 1000;
 
 /**
  * One Durable Object per OCA site: the truth of its OCAs, what each holds (file, bytes, state,
@@ -208,14 +212,15 @@ export class OcaSite extends DurableObject<Env> {
     if (report) {
       const windowS = Math.max(0.25, report.windowMs / 1000);
       for (const [ocaId, r] of Object.entries(report.ocas)) {
-        if (!this.site.ocas.some((o) => o.id === ocaId)) continue;
+        if (!this.site.ocas.some((o) => o.id === ocaId) || !Array.isArray(r.sessions)) continue;
         const prev = this.sql.exec<{ egress_bps: number; updated_at: number }>(`SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, ocaId).toArray()[0];
         const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
         const sample = (r.bytes * 8) / windowS;
         const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
         this.sql.exec(`INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, ocaId, decayed + w * (sample - decayed), now);
-        for (const sid of r.sessions.slice(0, 1000)) {
-          this.sql.exec(`INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, ocaId, sid, now);
+        for (const { id, bytes } of r.sessions.slice(0, MAX_SESSIONS_PER_REPORT)) {
+          this.sql.exec(`INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, ocaId, id, now);
+          recordServed(this.sql, id, bytes);
         }
       }
       this.sql.exec(`DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
@@ -365,39 +370,24 @@ export class OcaSite extends DurableObject<Env> {
 
   // ---- viewing history ------------------------------------------------------------------------
 
-  /**
-   * Adds to the site's viewing history for a local day: plays (from the play request, with the
-   * bytes a full watch would cost as an estimate) and bytes reported by clients.
-   */
+  /** Adds to the viewing history of a day as given (trusted callers only: tests and history imports). */
   async recordViews(day: number, titleId: string, v: { plays?: number; bytes?: number; estBytes?: number }): Promise<void> {
-    this.sql.exec(
-      `INSERT INTO views (day, title_id, plays, bytes, est_bytes) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (day, title_id) DO UPDATE SET plays = plays + excluded.plays, bytes = bytes + excluded.bytes, est_bytes = est_bytes + excluded.est_bytes`,
-      day,
-      titleId,
-      Math.max(0, Math.round(v.plays ?? 0)),
-      Math.max(0, Math.round(v.bytes ?? 0)),
-      Math.max(0, Math.round(v.estBytes ?? 0)),
-    );
+    addToDay(this.sql, day, titleId, { plays: Math.max(0, v.plays ?? 0), bytes: Math.max(0, v.bytes ?? 0), estBytes: Math.max(0, v.estBytes ?? 0) });
   }
 
-  /**
-   * Demand per title per day for days [fromDay, toDay], oldest first: reported bytes where clients
-   * reported, else the estimate from plays.
-   */
+  /** A play whose home is this site: it counts with its estimate until its client reports. */
+  async recordPlay(p: PlayRecord): Promise<void> {
+    this.ctx.storage.transactionSync(() => recordPlay(this.sql, p));
+  }
+
+  /** A client's report of bytes received, counted within its session's caps; returns what counted. */
+  async recordReport(r: ReportRecord): Promise<{ counted: number; cap: number }> {
+    return this.ctx.storage.transactionSync(() => recordReport(this.sql, r));
+  }
+
+  /** Demand per title per day for days [fromDay, toDay], oldest first. */
   async history(fromDay: number, toDay: number): Promise<Record<string, number[]>> {
-    const out: Record<string, number[]> = {};
-    const n = toDay - fromDay + 1;
-    for (const r of this.sql
-      .exec<{ day: number; title_id: string; bytes: number; est_bytes: number }>(
-        `SELECT day, title_id, bytes, est_bytes FROM views WHERE day BETWEEN ? AND ?`,
-        fromDay,
-        toDay,
-      )
-      .toArray()) {
-      (out[r.title_id] ??= new Array<number>(n).fill(0))[r.day - fromDay] = r.bytes > 0 ? r.bytes : r.est_bytes;
-    }
-    return out;
+    return history(this.sql, fromDay, toDay);
   }
 
   /** Raw viewing history rows, for operators. */

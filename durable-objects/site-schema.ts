@@ -1,3 +1,5 @@
+import { VIEWING_SCHEMA } from "./viewing-history";
+
 /** SQLite schema of an OcaSite Durable Object; applied in the constructor, idempotent. */
 export const SITE_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oca_capacity (oca_id TEXT PRIMARY KEY, capacity_bytes INTEGER NOT NULL)`,
@@ -9,11 +11,6 @@ export const SITE_SCHEMA = [
      state TEXT NOT NULL, source TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id, path))`,
   `CREATE TABLE IF NOT EXISTS misses (
      oca_id TEXT NOT NULL, title_id TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id))`,
-  // Viewing history per local day: plays from play requests, bytes from clients' reports, and an
-  // estimate of bytes from plays for sessions whose client never reports.
-  `CREATE TABLE IF NOT EXISTS views (
-     day INTEGER NOT NULL, title_id TEXT NOT NULL, plays INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
-     est_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, title_id))`,
   // The current fill plan: what each OCA should hold.
   `CREATE TABLE IF NOT EXISTS plan (oca_id TEXT NOT NULL, title_id TEXT NOT NULL, PRIMARY KEY (oca_id, title_id))`,
   // Files still to copy under the plan; the alarm works through them.
@@ -24,4 +21,5 @@ export const SITE_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oca_load (oca_id TEXT PRIMARY KEY, egress_bps REAL NOT NULL, updated_at INTEGER NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS oca_sessions (oca_id TEXT NOT NULL, session_id TEXT NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (oca_id, session_id))`,
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  ...VIEWING_SCHEMA,
 ];

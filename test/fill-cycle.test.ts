@@ -302,7 +302,7 @@ describe("viewing history", () => {
     const res = await call("/v1/events", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ sessionId: p.sessionId, events: [{ type: "start", startupMs: 420 }, { type: "progress", bytes: 1_000_000 }, { type: "stop", bytes: 234_567 }] }),
+      body: JSON.stringify({ sessionId: p.sessionId, batchId: "batch-0001", events: [{ type: "start", startupMs: 420 }, { type: "progress", bytes: 1_000_000 }, { type: "stop", bytes: 234_567 }] }),
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 3, bytes: 1_234_567 });
@@ -312,8 +312,8 @@ describe("viewing history", () => {
       views = await site("polder-ams").views(today, today);
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(views).toEqual([{ day: today, titleId: "pp-warm", plays: 1, bytes: 1_234_567, estBytes: expect.any(Number) }]);
-    expect(views[0].estBytes).toBeGreaterThan(0);
+    // The session reported, so it counts as what it reported: its play estimate left the day's figure.
+    expect(views).toEqual([{ day: today, titleId: "pp-warm", plays: 1, bytes: 1_234_567, estBytes: 0 }]);
   });
 
   it("refuses events for another member's session and for unknown sessions", async () => {
@@ -321,7 +321,7 @@ describe("viewing history", () => {
     const other = await memberToken("premium", "other");
     const p = await json<PlayResponse>(await pressPlay(owner, { titleId: "pp-warm" }, "asn=64530;country=NL;lat=52.37;lon=4.90"));
     const post = (token: string, sessionId: string) =>
-      call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, events: [{ type: "start" }] }) });
+      call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, batchId: crypto.randomUUID(), events: [{ type: "start" }] }) });
     expect((await post(other, p.sessionId)).status).toBe(403);
     expect((await post(owner, crypto.randomUUID())).status).toBe(404);
     expect((await post(owner, "not-a-uuid")).status).toBe(400);

@@ -4,7 +4,7 @@ import { signUrlToken } from "../workers/shared/url-token";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 let play: PlayResponse;
-const KEYS = JSON.parse(env.URL_SIGNING_KEYS!) as Record<string, string>;
+const KEYS = new Map(Object.entries(JSON.parse(env.URL_SIGNING_KEYS!) as Record<string, string>));
 
 beforeAll(async () => {
   await publishTitle("access-title");

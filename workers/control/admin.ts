@@ -3,9 +3,10 @@ import { createMiddleware } from "hono/factory";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { isSafeFilePath, isSafeSegment, originKey } from "../shared/file-keys";
+import { isSafeFilePath, isSafeId, isSafeSegment, originKey, SAFE_ID_RULE } from "../shared/file-keys";
 import { findOca, findSite, topology } from "../shared/topology";
 import { validationHook } from "./validation";
+import { BODY_LIMITS, limitBody } from "./limits";
 import { predictionsFor, runFillCycle } from "./fill-cycle";
 import { dayNumber } from "../../fill/day";
 
@@ -42,6 +43,9 @@ function requireSite(siteId: string) {
 /** Admin API (bearer ADMIN_TOKEN): topology, site state, manual fill, catalogue registration, origin upload. */
 export const admin = new Hono<AdminEnv>();
 admin.use("*", requireAdmin);
+// Origin uploads stream media files; every other admin route takes JSON.
+admin.use("/origin/*", limitBody(BODY_LIMITS.originUpload));
+admin.use("*", async (c, next) => (c.req.path.startsWith("/admin/origin/") ? next() : limitBody(BODY_LIMITS.adminJson)(c, next)));
 
 admin.get("/topology", async (c) => {
   const [status, held] = await c.env.DB.batch([
@@ -166,7 +170,7 @@ const fillBody = z.object({
       z.object({
         siteId: z.string().min(1).max(64),
         ocaId: z.string().min(1).max(64),
-        titleIds: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).min(1).max(100),
+        titleIds: z.array(z.string().refine(isSafeId, SAFE_ID_RULE)).min(1).max(100),
       }),
     )
     .min(1)
@@ -261,7 +265,7 @@ const titleBody = z.object({
   renditions: z
     .array(
       z.object({
-        id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        id: z.string().refine(isSafeId, SAFE_ID_RULE),
         kind: z.enum(["video", "audio", "subtitle"]),
         codec: z.string().min(1).max(64),
         width: z.number().int().positive().optional(),
@@ -294,7 +298,7 @@ const titleBody = z.object({
  */
 admin.put("/titles/:titleId", zValidator("json", titleBody, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(titleId)) throw new ApiError(400, "bad_title_id", "title id must be 1-64 characters of [A-Za-z0-9_-]");
+  if (!isSafeId(titleId)) throw new ApiError(400, "bad_title_id", `title id must be ${SAFE_ID_RULE}`);
   const t = c.req.valid("json");
   const inOrigin = new Map<string, number>();
   let cursor: string | undefined;

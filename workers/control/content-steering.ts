@@ -3,10 +3,12 @@ import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../shared/file-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology } from "../shared/topology";
-import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
+import { verifyUrlToken } from "../shared/url-token";
+import { urlKeyRing } from "../shared/signing-keys";
 import { candidatesStatement, type CandidateRow } from "./catalogue";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
+import { enforceLimit, limitByIp } from "./limits";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -43,10 +45,12 @@ function baseOf(env: Env, url: string): string {
 }
 
 /** Verifies the path token and loads the session it names. */
-async function session(env: Env, token: string, titleId: string): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
+async function session(c: Context<{ Bindings: Env }>, token: string, titleId: string): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
+  const env = c.env;
   if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id", undefined, CORS);
-  const verdict = await verifyUrlToken(parseKeyRing(env.URL_SIGNING_KEYS), token, titleId, Math.floor(Date.now() / 1000));
+  const verdict = await verifyUrlToken(urlKeyRing(env, CORS), token, titleId, Math.floor(Date.now() / 1000));
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
+  await enforceLimit(env, "STEERING_PER_SESSION", verdict.claims.sessionId, CORS);
   const row = await env.DB.prepare(`SELECT title_id, country, asn, lat, lon, max_height, pathways FROM sessions WHERE id = ?`)
     .bind(verdict.claims.sessionId)
     .first<SessionRow>();
@@ -115,11 +119,12 @@ export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: str
 
 /** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
 export const contentSteering = new Hono<{ Bindings: Env }>();
+contentSteering.use("*", limitByIp("STEERING_PER_IP", CORS));
 
 /** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
   const { token, titleId } = c.req.param() as { token: string; titleId: string };
-  const s = await session(c.env, token, titleId);
+  const s = await session(c, token, titleId);
   const obj = await c.env.ORIGIN.get(`${titleId}/${file}`);
   if (!obj) throw new ApiError(404, "not_found", `title has no ${file}`, undefined, CORS);
   const base = baseOf(c.env, c.req.url);
@@ -152,7 +157,7 @@ contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
  */
 contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const { token, titleId } = c.req.param();
-  const s = await session(c.env, token, titleId);
+  const s = await session(c, token, titleId);
   const dash = c.req.query("dash") === "1" || c.req.query("_DASH_pathway") !== undefined || c.req.query("_DASH_throughput") !== undefined;
   // hls.js sends one pathway (_HLS_pathway=a); dash.js a quoted list of every service location it used
   // since the last request (_DASH_pathway="a,b") with one throughput each (_DASH_throughput=t1,t2; empty = not measured).

@@ -2,8 +2,10 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
+import { isInheritedName } from "../shared/file-keys";
 import { PLAN_IDS, signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
+import { BODY_LIMITS, limitBody, limitByIp } from "./limits";
 
 /** Dev-only routes: they answer 404 unless DEV_MODE is "true" (never in the deployed default). */
 export const dev = new Hono<{ Bindings: Env }>();
@@ -14,11 +16,14 @@ dev.use("*", async (c, next) => {
 });
 
 const tokenBody = z.object({
-  memberId: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, "memberId must be 1-64 characters of [A-Za-z0-9_.@-]"),
+  memberId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@-]{1,64}$/, "memberId must be 1-64 characters of [A-Za-z0-9_.@-]")
+    .refine((s) => !isInheritedName(s), "memberId must not be a reserved name such as __proto__"),
   plan: z.enum(PLAN_IDS),
 });
 
-dev.post("/token", zValidator("json", tokenBody, validationHook), async (c) => {
+dev.post("/token", limitByIp("DEV_TOKEN_PER_IP"), limitBody(BODY_LIMITS.devToken), zValidator("json", tokenBody, validationHook), async (c) => {
   const { memberId, plan } = c.req.valid("json");
   const { token, exp } = await signMemberToken(c.env, { id: memberId, plan });
   return c.json({ token, memberId, plan, expiresAt: new Date(exp * 1000).toISOString() });

@@ -64,14 +64,15 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
   const histories = await Promise.all([...group, ...country].map((s) => stubOf(env, s.id).history(from, targetDay - 1)));
   const sumOf = (hs: Array<Record<string, number[]>>) => {
-    const out: Record<string, number[]> = {};
+    const out = new Map<string, number[]>();
     for (const h of hs) {
       for (const [title, days] of Object.entries(h)) {
-        const sum = (out[title] ??= new Array<number>(HISTORY_DAYS).fill(0));
+        let sum = out.get(title);
+        if (!sum) out.set(title, (sum = new Array<number>(HISTORY_DAYS).fill(0)));
         days.forEach((v, i) => (sum[i] += v));
       }
     }
-    return out;
+    return Object.fromEntries(out);
   };
   const total = (r: Record<string, number[]>) => Object.values(r).reduce((s, d) => s + d.reduce((a, b) => a + b, 0), 0);
   const groupHistory = sumOf(histories.slice(0, group.length));
@@ -85,8 +86,8 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
   const releases = titles
     .filter((t) => t.available_from > now - HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
-  const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => id in sizes));
-  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) => p.titleId in sizes);
+  const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
+  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) => Object.hasOwn(sizes, p.titleId));
   return { targetDay, predictions, sizes };
 }
 

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
 import { ApiError } from "../shared/errors";
+import { isInheritedName } from "../shared/file-keys";
 
 export const PLAN_IDS = ["basic", "standard", "premium"] as const;
 export type PlanId = (typeof PLAN_IDS)[number];
@@ -12,17 +13,57 @@ export interface Member {
 
 export type MemberVars = { Variables: { member: Member }; Bindings: Env };
 
+/** Member tokens are HS256 and nothing else: `alg: none` and every other algorithm are refused. */
+const ALG = "HS256";
+/** A member token longer than this is refused before any decoding. */
+const MAX_TOKEN_LENGTH = 4096;
+const MEMBER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
+
 function secretOf(env: Env): string {
   const s = env.MEMBER_JWT_SECRET;
   if (!s || s.length < 16) throw new ApiError(503, "not_configured", "MEMBER_JWT_SECRET is not configured");
   return s;
 }
 
-/** Signs a member token (HS256) that carries the member's plan. */
+/** The issuer and audience member tokens must carry, when configured (MEMBER_JWT_ISSUER, MEMBER_JWT_AUDIENCE). */
+function claimsOf(env: Env): { iss?: string; aud?: string } {
+  return { ...(env.MEMBER_JWT_ISSUER ? { iss: env.MEMBER_JWT_ISSUER } : {}), ...(env.MEMBER_JWT_AUDIENCE ? { aud: env.MEMBER_JWT_AUDIENCE } : {}) };
+}
+
+/** Signs a member token (HS256) that carries the member's plan, an expiry, and the configured issuer and audience. */
 export async function signMemberToken(env: Env, member: Member, ttlS = 86400): Promise<{ token: string; exp: number }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + ttlS;
-  return { token: await sign({ sub: member.id, plan: member.plan, iat: now, exp }, secretOf(env), "HS256"), exp };
+  return { token: await sign({ sub: member.id, plan: member.plan, iat: now, exp, ...claimsOf(env) }, secretOf(env), ALG), exp };
+}
+
+const refuse = (why: string) => new ApiError(401, "unauthorized", `invalid member token: ${why}`);
+
+/**
+ * Verifies a member token: HS256 only, signature, `exp` required and in the future, `nbf`/`iat`
+ * not in the future, `iss`/`aud` when configured, and a plain member id with a known plan.
+ */
+export async function verifyMemberToken(env: Env, token: string): Promise<Member> {
+  const secret = secretOf(env);
+  if (token.length > MAX_TOKEN_LENGTH) throw refuse("too long");
+  let alg: unknown;
+  try {
+    alg = (decode(token).header as { alg?: unknown }).alg;
+  } catch {
+    throw refuse("malformed");
+  }
+  if (alg !== ALG) throw refuse(`algorithm ${typeof alg === "string" ? alg.slice(0, 16) : "missing"} is not ${ALG}`);
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verify(token, secret, { alg: ALG, ...claimsOf(env) });
+  } catch {
+    throw refuse("bad signature, expired, or wrong issuer or audience");
+  }
+  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw refuse("no expiry (exp)");
+  const { sub, plan } = payload;
+  if (typeof sub !== "string" || !MEMBER_ID.test(sub) || isInheritedName(sub)) throw refuse("no valid member id (sub)");
+  if (typeof plan !== "string" || !(PLAN_IDS as readonly string[]).includes(plan)) throw refuse("no known plan");
+  return { id: sub, plan: plan as PlanId };
 }
 
 /** Requires `Authorization: Bearer <member token>`; sets c.var.member. */
@@ -30,17 +71,6 @@ export const requireMember = createMiddleware<MemberVars>(async (c, next) => {
   const auth = c.req.header("Authorization") ?? "";
   const m = /^Bearer\s+(\S+)$/i.exec(auth);
   if (!m) throw new ApiError(401, "unauthorized", "missing member token (Authorization: Bearer ...)");
-  let payload: Record<string, unknown>;
-  try {
-    payload = await verify(m[1], secretOf(c.env), "HS256");
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(401, "unauthorized", "invalid or expired member token");
-  }
-  const plan = payload.plan;
-  if (typeof payload.sub !== "string" || !PLAN_IDS.includes(plan as PlanId)) {
-    throw new ApiError(401, "unauthorized", "member token lacks a member id or a known plan");
-  }
-  c.set("member", { id: payload.sub, plan: plan as PlanId });
+  c.set("member", await verifyMemberToken(c.env, m[1]));
   await next();
 });

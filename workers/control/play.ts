@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
+import { isSafeId, SAFE_ID_RULE } from "../shared/file-keys";
 import { findSite, topology } from "../shared/topology";
 import { dayNumber } from "../../fill/day";
-import { parseKeyRing, signUrlToken } from "../shared/url-token";
+import { signUrlToken } from "../shared/url-token";
+import { signingKey } from "../shared/signing-keys";
 import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
@@ -12,9 +14,10 @@ import { homeSite, liveCandidates, rankOcas } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
+import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
 
 const playBody = z.object({
-  titleId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "titleId must be 1-64 characters of [A-Za-z0-9_-]"),
+  titleId: z.string().refine(isSafeId, `titleId must be ${SAFE_ID_RULE}`),
   device: z
     .object({
       codecs: z.array(z.string().min(1).max(64)).min(1).max(32).default(["avc1", "mp4a"]),
@@ -26,7 +29,8 @@ const playBody = z.object({
 /** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
 export const play = new Hono<MemberVars>();
 
-play.post("/", requireMember, zValidator("json", playBody, validationHook), async (c) => {
+play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMember, limitByMember("PLAY_PER_MEMBER"), zValidator("json", playBody, validationHook), async (c) => {
+  const { ring, kid } = signingKey(c.env);
   const { titleId, device } = c.req.valid("json");
   const member = c.get("member");
   const geo = clientGeo(c.req.raw, c.env);
@@ -57,25 +61,26 @@ play.post("/", requireMember, zValidator("json", playBody, validationHook), asyn
   const sessionId = crypto.randomUUID();
   const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
   const exp = Math.floor(now / 1000) + ttl;
-  const token = await signUrlToken(parseKeyRing(c.env.URL_SIGNING_KEYS), c.env.URL_SIGNING_KID, { titleId, sessionId, exp, maxHeight });
+  const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight });
   const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
   const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
 
   const home = homeSite(topology, geo);
-  await c.env.DB.prepare(
-    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))), now, exp * 1000)
-    .run();
-  // The play counts in the home site's viewing history, with what a full watch at the top allowed
-  // rung would cost until the client reports real bytes.
+  // The play counts in the home site's viewing history with what a full watch at the top allowed
+  // rung would cost, until the client reports real bytes (which that same figure caps).
   const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
   const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+  await c.env.DB.prepare(
+    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at, top_bps, est_bytes)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))), now, exp * 1000, topBps, estBytes)
+    .run();
   const homeSpec = findSite(home)!;
   c.executionCtx.waitUntil(
     c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
-      .recordViews(dayNumber(now, homeSpec.timeZone), titleId, { plays: 1, estBytes })
-      .catch((err) => console.error("recordViews", err)),
+      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now })
+      .catch((err) => console.error("recordPlay", err)),
   );
 
   return c.json({

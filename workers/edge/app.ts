@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import { ApiError } from "../shared/errors";
 import { contentTypeFor, isManifest, isSafeFilePath, isSafeSegment, ocaKey, originKey, videoHeightOf } from "../shared/file-keys";
 import { findOca, findSite, parentChain, siteBucketBinding, topology, type SiteSpec } from "../shared/topology";
-import { parseKeyRing, verifyUrlToken } from "../shared/url-token";
+import { verifyUrlToken } from "../shared/url-token";
+import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
-import { r2Representation, serveRepresentation, textRepresentation, type Representation } from "./representation";
+import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
 import { ocaHealth, recordServed } from "./site-sync";
 
 /**
@@ -55,7 +56,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   if (!isOrigin && (!site || !findOca(siteId, ocaId))) throw new ApiError(404, "unknown_oca", `no OCA ${siteId}/${ocaId}`, undefined, CORS);
 
   const now = Math.floor(Date.now() / 1000);
-  const verdict = await verifyUrlToken(parseKeyRing(c.env.URL_SIGNING_KEYS), token, titleId, now);
+  const verdict = await verifyUrlToken(urlKeyRing(c.env, CORS), token, titleId, now);
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
@@ -66,23 +67,31 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   }
 
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
-  const whole = c.req.method === "GET" && !c.req.header("Range") && !c.req.header("If-None-Match");
-  const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
-  if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
-  if (found.miss && site) {
-    const stub = c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(site.id));
-    c.executionCtx.waitUntil(stub.recordMiss(ocaId, titleId, found.head.size).catch(() => {}));
-  }
+  const h = c.req.raw.headers;
+  const whole = c.req.method === "GET" && !["Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"].some((n) => h.has(n));
+  // A file re-published between the lookup and the body read is looked up once more, never served under old validators.
+  for (let attempt = 0; ; attempt++) {
+    const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
+    if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
+    if (found.miss && site && attempt === 0) {
+      const stub = c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(site.id));
+      c.executionCtx.waitUntil(stub.recordMiss(ocaId, titleId, found.head.size).catch(() => {}));
+    }
 
-  const contentType = contentTypeFor(path);
-  let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
-  if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
-
-  const res = await serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
-  if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-    recordServed(site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0));
+    const contentType = contentTypeFor(path);
+    let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
+    try {
+      if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
+      const res = await serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
+      if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
+        recordServed(site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0));
+      }
+      return res;
+    } catch (err) {
+      if (!(err instanceof RepresentationChanged)) throw err;
+      if (attempt >= 1) throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { ...CORS, "Retry-After": "1" });
+    }
   }
-  return res;
 });
 
 interface Located {
@@ -128,7 +137,7 @@ async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, 
 /** Serves the multivariant playlist / MPD without renditions above the session's cap. */
 async function capManifest(rep: Representation, path: string, cap: number): Promise<Representation> {
   const stream = await rep.body();
-  if (!stream) return rep;
+  if (!stream) throw new RepresentationChanged();
   const text = await new Response(stream).text();
   const filtered = path.endsWith(".mpd") ? filterDashMpd(text, cap) : filterHlsMultivariant(text, cap);
   if (filtered === text) return textRepresentation(text, rep.etag, rep.contentType, rep.cacheControl, rep.lastModified);

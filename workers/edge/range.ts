@@ -84,3 +84,41 @@ export function ifRangeHolds(header: string | null | undefined, etag: string, la
   const when = Date.parse(h);
   return !Number.isNaN(when) && lastModified !== undefined && Math.floor(lastModified.getTime() / 1000) === Math.floor(when / 1000);
 }
+
+/**
+ * If-Match (RFC 9110 §13.1.1): strong comparison; `*` holds for any current representation.
+ * Weak tags never match.
+ */
+export function matchHolds(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  const mine = opaque(etag);
+  if (mine.weak) return false;
+  return header.split(",").some((t) => {
+    const theirs = opaque(t);
+    return !theirs.weak && theirs.value === mine.value;
+  });
+}
+
+/** An HTTP-date in seconds, or null when the header is not a date (then it is ignored). */
+function httpDateSeconds(header: string | null | undefined): number | null {
+  if (!header || header.length > 64) return null;
+  const when = Date.parse(header);
+  return Number.isNaN(when) ? null : Math.floor(when / 1000);
+}
+
+/** If-Unmodified-Since (§13.1.4): holds unless the representation changed after the date; an invalid date is ignored. */
+export function unmodifiedSinceHolds(header: string | null | undefined, lastModified: Date | undefined): boolean {
+  const since = httpDateSeconds(header);
+  if (since === null || !lastModified) return true;
+  return Math.floor(lastModified.getTime() / 1000) <= since;
+}
+
+/**
+ * If-Modified-Since (§13.1.3): true when modified after the date, false when not (answer 304), null
+ * when the header is absent or invalid or there is no Last-Modified (ignore it).
+ */
+export function modifiedSince(header: string | null | undefined, lastModified: Date | undefined): boolean | null {
+  const since = httpDateSeconds(header);
+  if (since === null || !lastModified) return null;
+  return Math.floor(lastModified.getTime() / 1000) > since;
+}

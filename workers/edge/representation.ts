@@ -1,4 +1,4 @@
-import { decideRange, ifRangeHolds, noneMatchHits } from "./range";
+import { decideRange, ifRangeHolds, matchHolds, modifiedSince, noneMatchHits, unmodifiedSinceHolds } from "./range";
 
 /** Something the data plane can serve: an R2 object or a small generated text. */
 export interface Representation {
@@ -8,8 +8,18 @@ export interface Representation {
   lastModified?: Date;
   contentType: string;
   cacheControl: string;
-  /** The bytes, whole or a slice; streamed, never buffered for R2 objects. */
+  /**
+   * The bytes, whole or a slice; streamed, never buffered for R2 objects. Null when the object
+   * changed (or vanished) since its validators were read: its bytes must not go out under them.
+   */
   body(range?: { offset: number; length: number }): Promise<ReadableStream | null>;
+}
+
+/** The object changed between the lookup and the body read; the caller looks it up again. */
+export class RepresentationChanged extends Error {
+  constructor() {
+    super("the object changed while it was being served");
+  }
 }
 
 /**
@@ -30,7 +40,8 @@ export function r2Representation(bucket: R2Bucket, key: string, obj: R2Object | 
         inHand = null;
         return body;
       }
-      const got = await bucket.get(key, range ? { range } : undefined);
+      // onlyIf: the bytes must belong to the version whose ETag and length were already chosen.
+      const got = await bucket.get(key, { ...(range ? { range } : {}), onlyIf: { etagMatches: obj.etag } });
       return got && "body" in got ? got.body : null;
     },
   };
@@ -53,8 +64,11 @@ export function textRepresentation(text: string, etag: string, contentType: stri
 }
 
 /**
- * Answers GET/HEAD for a representation with RFC 9110 semantics: 304 on If-None-Match, 206 for one
- * satisfiable range (subject to If-Range), 416 with `Content-Range: bytes *\/LEN`, else 200.
+ * Answers GET/HEAD for a representation with RFC 9110 semantics, preconditions in the order of
+ * §13.2.2: If-Match (else If-Unmodified-Since) failing is 412; If-None-Match (else
+ * If-Modified-Since) matching is 304; then Range (GET only, §14.2), subject to If-Range: 206 for one
+ * satisfiable range, 416 with `Content-Range: bytes *\/LEN`, else 200.
+ * Throws RepresentationChanged when the bytes changed under their validators.
  */
 export async function serveRepresentation(req: Request, rep: Representation, extra: Record<string, string> = {}): Promise<Response> {
   const headers = new Headers(extra);
@@ -64,30 +78,45 @@ export async function serveRepresentation(req: Request, rep: Representation, ext
   headers.set("Content-Type", rep.contentType);
   if (rep.lastModified) headers.set("Last-Modified", rep.lastModified.toUTCString());
   const head = req.method === "HEAD";
+  const h = req.headers;
 
-  if (noneMatchHits(req.headers.get("If-None-Match"), rep.etag)) {
+  const ifMatch = h.get("If-Match");
+  const preconditionFailed = ifMatch !== null ? !matchHolds(ifMatch, rep.etag) : !unmodifiedSinceHolds(h.get("If-Unmodified-Since"), rep.lastModified);
+  if (preconditionFailed) {
+    headers.set("Content-Type", "application/json");
+    const body = JSON.stringify({ error: { code: "precondition_failed", message: "If-Match or If-Unmodified-Since does not hold for the current representation" } });
+    return new Response(head ? null : body, { status: 412, headers });
+  }
+
+  const ifNoneMatch = h.get("If-None-Match");
+  const notModified = ifNoneMatch !== null ? noneMatchHits(ifNoneMatch, rep.etag) : modifiedSince(h.get("If-Modified-Since"), rep.lastModified) === false;
+  if (notModified) {
     headers.delete("Content-Type");
     return new Response(null, { status: 304, headers });
   }
 
-  let decision = decideRange(req.headers.get("Range"), rep.size);
-  if (decision.kind !== "full" && !ifRangeHolds(req.headers.get("If-Range"), rep.etag, rep.lastModified)) {
+  // Only GET has range semantics: HEAD answers as a GET without Range would.
+  let decision = head ? ({ kind: "full" } as const) : decideRange(h.get("Range"), rep.size);
+  if (decision.kind !== "full" && !ifRangeHolds(h.get("If-Range"), rep.etag, rep.lastModified)) {
     decision = { kind: "full" };
   }
   if (decision.kind === "unsatisfiable") {
     headers.set("Content-Range", `bytes */${rep.size}`);
     headers.set("Content-Type", "application/json");
     const body = JSON.stringify({ error: { code: "range_not_satisfiable", message: `range outside 0-${Math.max(0, rep.size - 1)}` } });
-    return new Response(head ? null : body, { status: 416, headers });
+    return new Response(body, { status: 416, headers });
   }
   if (decision.kind === "partial") {
     const length = decision.end - decision.start + 1;
     headers.set("Content-Range", `bytes ${decision.start}-${decision.end}/${rep.size}`);
     headers.set("Content-Length", String(length));
-    const body = head ? null : await rep.body({ offset: decision.start, length });
+    const body = await rep.body({ offset: decision.start, length });
+    if (!body) throw new RepresentationChanged();
     return new Response(body, { status: 206, headers });
   }
   headers.set("Content-Length", String(rep.size));
-  const body = head ? null : await rep.body();
+  if (head) return new Response(null, { status: 200, headers });
+  const body = await rep.body();
+  if (!body && rep.size > 0) throw new RepresentationChanged();
   return new Response(body, { status: 200, headers });
 }

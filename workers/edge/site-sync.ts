@@ -10,20 +10,30 @@ import { withTimeout } from "../shared/with-timeout";
 const SYNC_MS = 1_000;
 const SYNC_TIMEOUT_MS = 500;
 
+interface OcaBatch {
+  bytes: number;
+  requests: number;
+  /** Bytes per session; a Map, as session ids come from URLs. */
+  sessions: Map<string, number>;
+}
+
 interface SiteLink {
   view: SiteLiveView | null;
   syncedAt: number;
   windowStart: number;
-  batch: EdgeReport["ocas"];
+  batch: Map<string, OcaBatch>;
   inflight: Promise<void> | null;
 }
+
+/** Sessions counted per OCA per report; more are served but not itemised (the site caps the same way). */
+const MAX_SESSIONS = 1000;
 
 const links = new Map<string, SiteLink>();
 
 function link(siteId: string): SiteLink {
   let l = links.get(siteId);
   if (!l) {
-    l = { view: null, syncedAt: 0, windowStart: Date.now(), batch: {}, inflight: null };
+    l = { view: null, syncedAt: 0, windowStart: Date.now(), batch: new Map(), inflight: null };
     links.set(siteId, l);
   }
   return l;
@@ -31,12 +41,15 @@ function link(siteId: string): SiteLink {
 
 async function sync(env: Env, siteId: string, l: SiteLink): Promise<void> {
   const now = Date.now();
-  const report: EdgeReport = { windowMs: now - l.windowStart, ocas: l.batch };
-  l.batch = {};
+  const ocas: EdgeReport["ocas"] = Object.fromEntries(
+    [...l.batch].map(([ocaId, b]) => [ocaId, { bytes: b.bytes, requests: b.requests, sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })) }]),
+  );
+  const report: EdgeReport = { windowMs: now - l.windowStart, ocas };
+  l.batch = new Map();
   l.windowStart = now;
   const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
   try {
-    l.view = (await withTimeout(stub.edgeSync(Object.keys(report.ocas).length ? report : null), SYNC_TIMEOUT_MS, "site sync")) as SiteLiveView;
+    l.view = (await withTimeout(stub.edgeSync(Object.keys(ocas).length ? report : null), SYNC_TIMEOUT_MS, "site sync")) as SiteLiveView;
   } catch {
     // The site is unreachable: keep serving on the last-known health rather than failing viewers.
   }
@@ -59,8 +72,10 @@ export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p
 /** Counts bytes an OCA served to a session; sent with the site's next sync. */
 export function recordServed(siteId: string, ocaId: string, sessionId: string, bytes: number): void {
   const l = link(siteId);
-  const o = (l.batch[ocaId] ??= { bytes: 0, requests: 0, sessions: [] });
+  let o = l.batch.get(ocaId);
+  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, sessions: new Map() }));
   o.bytes += bytes;
   o.requests += 1;
-  if (!o.sessions.includes(sessionId) && o.sessions.length < 1000) o.sessions.push(sessionId);
+  const prev = o.sessions.get(sessionId);
+  if (prev !== undefined || o.sessions.size < MAX_SESSIONS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
 }

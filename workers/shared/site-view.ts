@@ -3,10 +3,10 @@
 /** An OCA's health as its site sees it. Only healthy OCAs are steered to; failed ones refuse requests. */
 export type OcaHealth = "healthy" | "drained" | "failed";
 
-/** What the data plane tells a site, batched: per OCA, bytes served and sessions seen since the last report. */
+/** What the data plane tells a site, batched: per OCA, bytes served and the sessions served (with their bytes) since the last report. */
 export interface EdgeReport {
   windowMs: number;
-  ocas: Record<string, { bytes: number; requests: number; sessions: string[] }>;
+  ocas: Record<string, { bytes: number; requests: number; sessions: Array<{ id: string; bytes: number }> }>;
 }
 
 /** An OCA's live state for steering. */

@@ -4,6 +4,10 @@
  * to any OCA, so a client fails over to the next OCA without a new play request.
  *
  * Format: v1.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{base64url(mac)}
+ *
+ * Exactly one encoding of a set of claims verifies: numbers without leading zeros, the MAC as the
+ * 43-character unpadded base64url form of 32 bytes (re-encoded and compared, so the spare low bits
+ * of the last character cannot vary).
  */
 
 export interface UrlTokenClaims {
@@ -15,7 +19,22 @@ export interface UrlTokenClaims {
   maxHeight: number;
 }
 
-export type KeyRing = Record<string, string>;
+/**
+ * Signing keys by key id. A Map, never a plain object: a key id from a URL must only ever find the
+ * ring's own entries (`ring["__proto__"]` on an object would hand out a key anyone can compute).
+ */
+export type KeyRing = ReadonlyMap<string, string>;
+
+/** Key ids: short and plain, so they fit a path segment and never name an inherited property. */
+export const KID_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+/** A signing secret shorter than this is refused (HMAC-SHA256 wants at least 128 bits of key). */
+export const MIN_SECRET_LENGTH = 16;
+
+const SESSION = /^[A-Za-z0-9-]{1,64}$/;
+/** Canonical decimal: no sign, no leading zeros (so "0123" and "123" are not two tokens). */
+const EXP = /^[1-9]\d{0,11}$/;
+const HEIGHT = /^[1-9]\d{0,4}$/;
+const MAC = /^[A-Za-z0-9_-]{43}$/;
 
 const enc = new TextEncoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
@@ -29,44 +48,63 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function b64url(bytes: ArrayBuffer): string {
+function b64url(bytes: ArrayBuffer | Uint8Array): string {
   let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
+  for (const b of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) s += String.fromCharCode(b);
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromB64url(s: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(s)) return null;
+/** Decodes a 43-character MAC; null unless re-encoding gives back the very same text. */
+function macBytes(s: string): Uint8Array | null {
+  if (!MAC.test(s)) return null;
+  let bytes: Uint8Array;
   try {
-    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    bytes = Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "="), (c) => c.charCodeAt(0));
   } catch {
     return null;
   }
+  return bytes.length === 32 && b64url(bytes) === s ? bytes : null;
 }
 
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
   return enc.encode(`v1|${kid}|${c.titleId}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
 }
 
-/** Parses the URL_SIGNING_KEYS secret ({"kid":"secret",...}). */
-export function parseKeyRing(raw: string | undefined): KeyRing {
-  if (!raw) return {};
+export type KeyRingVerdict = { ok: true; ring: KeyRing } | { ok: false; reason: string };
+
+/**
+ * Parses the URL_SIGNING_KEYS secret (`{"kid":"secret",...}`). Missing, unparsable or empty is an
+ * error, and so is any entry with a bad key id or a short secret: a half-valid ring is a
+ * misconfiguration to report, not to serve with.
+ */
+export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
+  if (!raw) return { ok: false, reason: "URL_SIGNING_KEYS is not set" };
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (parsed && typeof parsed === "object") {
-      return Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === "string" && v.length >= 16)) as KeyRing;
-    }
+    parsed = JSON.parse(raw);
   } catch {
-    /* fall through */
+    return { ok: false, reason: "URL_SIGNING_KEYS is not JSON" };
   }
-  return {};
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false, reason: "URL_SIGNING_KEYS must be a JSON object of key id to secret" };
+  const ring = new Map<string, string>();
+  for (const [kid, secret] of Object.entries(parsed)) {
+    if (!KID_PATTERN.test(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id "${kid.slice(0, 20)}" must match ${KID_PATTERN}` };
+    if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
+      return { ok: false, reason: `URL_SIGNING_KEYS: the secret of ${kid} must be a string of at least ${MIN_SECRET_LENGTH} characters` };
+    }
+    ring.set(kid, secret);
+  }
+  if (ring.size === 0) return { ok: false, reason: "URL_SIGNING_KEYS holds no keys" };
+  return { ok: true, ring };
 }
 
-/** Signs claims with the key `kid` of the ring. */
+/** Signs claims with the key `kid` of the ring; throws when the ring has no such key. */
 export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenClaims): Promise<string> {
-  const secret = ring[kid];
-  if (!secret) throw new Error(`URL signing key ${kid} is not configured`);
+  const secret = KID_PATTERN.test(kid) ? ring.get(kid) : undefined;
+  if (secret === undefined) throw new Error(`URL signing key ${kid} is not configured`);
+  if (!SESSION.test(claims.sessionId) || !Number.isSafeInteger(claims.exp) || claims.exp < 1 || !Number.isInteger(claims.maxHeight) || claims.maxHeight < 1) {
+    throw new Error("URL token claims out of range");
+  }
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(kid, claims));
   return `v1.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${b64url(mac)}`;
 }
@@ -77,16 +115,15 @@ export type VerifyResult =
 
 /** Verifies a token for a title at time `nowS` (seconds); the title comes from the URL, so a token for another title fails. */
 export async function verifyUrlToken(ring: KeyRing, token: string, titleId: string, nowS: number): Promise<VerifyResult> {
+  if (token.length > 256) return { ok: false, reason: "malformed" };
   const parts = token.split(".");
   if (parts.length !== 6 || parts[0] !== "v1") return { ok: false, reason: "malformed" };
   const [, kid, sessionId, expRaw, heightRaw, macRaw] = parts;
-  if (!/^\d{1,12}$/.test(expRaw) || !/^\d{1,5}$/.test(heightRaw) || !/^[A-Za-z0-9-]{1,64}$/.test(sessionId)) {
-    return { ok: false, reason: "malformed" };
-  }
-  const secret = ring[kid];
-  if (!secret) return { ok: false, reason: "unknown_key" };
-  const mac = fromB64url(macRaw);
-  if (!mac || mac.length !== 32) return { ok: false, reason: "malformed" };
+  if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !SESSION.test(sessionId)) return { ok: false, reason: "malformed" };
+  const secret = KID_PATTERN.test(kid) ? ring.get(kid) : undefined;
+  if (secret === undefined) return { ok: false, reason: "unknown_key" };
+  const mac = macBytes(macRaw);
+  if (!mac) return { ok: false, reason: "malformed" };
   const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw) };
   // crypto.subtle.verify compares in constant time.
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, claims));

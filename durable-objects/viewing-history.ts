@@ -1,0 +1,155 @@
+/**
+ * A site's viewing history: what its clients watched per local day, the input of tomorrow's
+ * prediction. Plays arrive from the play request with an estimate (a full watch at the top rung
+ * the session may fetch); clients then report the bytes they received.
+ *
+ * The figures are built so that no client can move them further than its own sessions could
+ * honestly weigh:
+ * - a session counts either as its play estimate (while it has never reported) or as what it
+ *   reported, never both; a report replaces that one session's estimate, not the day's figure;
+ * - a session's reported bytes are capped by its estimate (a full watch at its top allowed rung),
+ *   by elapsed time since the play times that bitrate (plus a prebuffer allowance), and, where
+ *   this site served the session, by what the data plane actually served it (plus reporting lag).
+ * Idempotency of retried batches is the caller's (the events route keys each batch).
+ */
+
+/** Seconds of media a player may legitimately hold beyond real time (prebuffer, seeks). */
+export const PREBUFFER_ALLOWANCE_S = 120;
+/** Seconds of media the data plane's batched served-bytes report may lag behind a client's report. */
+export const SERVED_LAG_ALLOWANCE_S = 10;
+/** Sessions are remembered this long after their play; older reports count nothing. */
+export const SESSION_MEMORY_MS = 2 * 86_400_000;
+
+export const VIEWING_SCHEMA = [
+  // Per local day and title: plays, bytes clients reported, and the estimate of sessions that never reported.
+  `CREATE TABLE IF NOT EXISTS views (
+     day INTEGER NOT NULL, title_id TEXT NOT NULL, plays INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+     est_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, title_id))`,
+  // Per session: what it may count, what it reported and what this site's OCAs served it.
+  `CREATE TABLE IF NOT EXISTS session_views (
+     session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, play_day INTEGER NOT NULL, started_at INTEGER NOT NULL,
+     est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, est_counted INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0,
+     served INTEGER NOT NULL DEFAULT 0)`,
+  `CREATE INDEX IF NOT EXISTS session_views_by_start ON session_views (started_at)`,
+];
+
+/** A play, as the play request records it in its home site. */
+export interface PlayRecord {
+  sessionId: string;
+  titleId: string;
+  /** Local day of the play at this site. */
+  day: number;
+  /** Bytes of a full watch at the top allowed rung. */
+  estBytes: number;
+  /** Top allowed video + audio bitrate, bits/s. */
+  topBps: number;
+  /** Play time, ms since the epoch. */
+  startedAt: number;
+}
+
+/** A client's report of bytes received, with the session as the control plane knows it (signed at play). */
+export interface ReportRecord extends PlayRecord {
+  /** Local day the report arrives. */
+  reportDay: number;
+  bytes: number;
+  now: number;
+}
+
+const nonNegative = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+
+/** Adds to one day of one title (trusted callers: plays, reports, and history imported by operators or tests). */
+export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { plays?: number; bytes?: number; estBytes?: number }): void {
+  sql.exec(
+    `INSERT INTO views (day, title_id, plays, bytes, est_bytes) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (day, title_id) DO UPDATE SET plays = plays + excluded.plays, bytes = bytes + excluded.bytes,
+       est_bytes = MAX(0, est_bytes + excluded.est_bytes)`,
+    day,
+    titleId,
+    v.plays ?? 0,
+    v.bytes ?? 0,
+    v.estBytes ?? 0,
+  );
+}
+
+/** Counts a play: one play and its estimate on its day, and the session so its reports can be checked. */
+export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
+  const est = nonNegative(p.estBytes);
+  const inserted = sql
+    .exec(
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (session_id) DO NOTHING`,
+      p.sessionId,
+      p.titleId,
+      p.day,
+      p.startedAt,
+      est,
+      nonNegative(p.topBps),
+    ).rowsWritten;
+  if (inserted > 0) addToDay(sql, p.day, p.titleId, { plays: 1, estBytes: est });
+  sql.exec(`DELETE FROM session_views WHERE started_at < ?`, p.startedAt - SESSION_MEMORY_MS);
+}
+
+/** Adds bytes the data plane served to a session at this site (known only for sessions that played here). */
+export function recordServed(sql: SqlStorage, sessionId: string, bytes: number): void {
+  sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, nonNegative(bytes), sessionId);
+}
+
+/** The most a session may have reported so far, by the caps above. */
+export function reportCap(s: { estBytes: number; topBps: number; startedAt: number; served: number }, now: number): number {
+  const elapsedS = Math.max(0, now - s.startedAt) / 1000;
+  let cap = Math.min(s.estBytes, ((elapsedS + PREBUFFER_ALLOWANCE_S) * s.topBps) / 8);
+  if (s.served > 0) cap = Math.min(cap, s.served + (SERVED_LAG_ALLOWANCE_S * s.topBps) / 8);
+  return Math.max(0, Math.floor(cap));
+}
+
+/**
+ * Counts a client's report within its session's caps. The first report of a session takes its play
+ * estimate out of the play's day (the session now counts as what it reports). Returns the bytes counted.
+ */
+export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: number; cap: number } {
+  if (r.now - r.startedAt > SESSION_MEMORY_MS) return { counted: 0, cap: 0 };
+  let row = sql
+    .exec<{ est_bytes: number; top_bps: number; started_at: number; est_counted: number; reported: number; served: number; play_day: number }>(
+      `SELECT est_bytes, top_bps, started_at, est_counted, reported, served, play_day FROM session_views WHERE session_id = ?`,
+      r.sessionId,
+    )
+    .toArray()[0];
+  if (!row) {
+    // The play's record never arrived here (lost call, or a play from before this site kept sessions):
+    // trust the signed session, but take no estimate out that was never put in.
+    row = { est_bytes: nonNegative(r.estBytes), top_bps: nonNegative(r.topBps), started_at: r.startedAt, est_counted: 0, reported: 0, served: 0, play_day: r.day };
+    sql.exec(
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+      r.sessionId,
+      r.titleId,
+      r.day,
+      r.startedAt,
+      row.est_bytes,
+      row.top_bps,
+    );
+  }
+  const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: row.served }, r.now);
+  const counted = Math.max(0, Math.min(nonNegative(r.bytes), cap - row.reported));
+  if (row.est_counted) addToDay(sql, row.play_day, r.titleId, { estBytes: -row.est_bytes });
+  sql.exec(`UPDATE session_views SET reported = reported + ?, est_counted = 0 WHERE session_id = ?`, counted, r.sessionId);
+  if (counted > 0 || row.est_counted) addToDay(sql, r.reportDay, r.titleId, { bytes: counted });
+  return { counted, cap };
+}
+
+/**
+ * Demand per title per day for days [fromDay, toDay], oldest first: the estimate of sessions that
+ * never reported plus the bytes of those that did. Built in a Map, so a title id is never looked up
+ * among an object's inherited names.
+ */
+export function history(sql: SqlStorage, fromDay: number, toDay: number): Record<string, number[]> {
+  const out = new Map<string, number[]>();
+  const n = toDay - fromDay + 1;
+  for (const r of sql
+    .exec<{ day: number; title_id: string; bytes: number; est_bytes: number }>(`SELECT day, title_id, bytes, est_bytes FROM views WHERE day BETWEEN ? AND ?`, fromDay, toDay)
+    .toArray()) {
+    let days = out.get(r.title_id);
+    if (!days) out.set(r.title_id, (days = new Array<number>(n).fill(0)));
+    days[r.day - fromDay] = r.bytes + r.est_bytes;
+  }
+  return Object.fromEntries(out);
+}
