@@ -1,5 +1,5 @@
 import { ApiError } from "./errors";
-import { KID_PATTERN, parseKeyRing, type KeyRing } from "./url-token";
+import { isKid, parseKeyRing, type KeyRing } from "./url-token";
 
 let cached: { raw: string | undefined; ring: KeyRing } | null = null;
 
@@ -19,6 +19,6 @@ export function urlKeyRing(env: Pick<Env, "URL_SIGNING_KEYS">, headers?: Record<
 export function signingKey(env: Pick<Env, "URL_SIGNING_KEYS" | "URL_SIGNING_KID">): { ring: KeyRing; kid: string } {
   const ring = urlKeyRing(env);
   const kid = env.URL_SIGNING_KID;
-  if (!KID_PATTERN.test(kid) || !ring.has(kid)) throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
+  if (!isKid(kid) || !ring.has(kid)) throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
   return { ring, kid };
 }

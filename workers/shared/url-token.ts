@@ -10,6 +10,8 @@
  * of the last character cannot vary).
  */
 
+import { isInheritedName } from "./file-keys";
+
 export interface UrlTokenClaims {
   titleId: string;
   sessionId: string;
@@ -25,8 +27,11 @@ export interface UrlTokenClaims {
  */
 export type KeyRing = ReadonlyMap<string, string>;
 
-/** Key ids: short and plain, so they fit a path segment and never name an inherited property. */
+/** Key ids: short and plain, so they fit a path segment. */
 export const KID_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+
+/** A well-formed key id that names no inherited property ("constructor" fits the pattern). */
+export const isKid = (kid: string): boolean => KID_PATTERN.test(kid) && !isInheritedName(kid);
 /** A signing secret shorter than this is refused (HMAC-SHA256 wants at least 128 bits of key). */
 export const MIN_SECRET_LENGTH = 16;
 
@@ -88,7 +93,7 @@ export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false, reason: "URL_SIGNING_KEYS must be a JSON object of key id to secret" };
   const ring = new Map<string, string>();
   for (const [kid, secret] of Object.entries(parsed)) {
-    if (!KID_PATTERN.test(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id "${kid.slice(0, 20)}" must match ${KID_PATTERN}` };
+    if (!isKid(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id "${kid.slice(0, 20)}" must match ${KID_PATTERN} and not be a reserved name` };
     if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
       return { ok: false, reason: `URL_SIGNING_KEYS: the secret of ${kid} must be a string of at least ${MIN_SECRET_LENGTH} characters` };
     }
@@ -100,7 +105,7 @@ export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
 
 /** Signs claims with the key `kid` of the ring; throws when the ring has no such key. */
 export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenClaims): Promise<string> {
-  const secret = KID_PATTERN.test(kid) ? ring.get(kid) : undefined;
+  const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) throw new Error(`URL signing key ${kid} is not configured`);
   if (!SESSION.test(claims.sessionId) || !Number.isSafeInteger(claims.exp) || claims.exp < 1 || !Number.isInteger(claims.maxHeight) || claims.maxHeight < 1) {
     throw new Error("URL token claims out of range");
@@ -120,7 +125,7 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
   if (parts.length !== 6 || parts[0] !== "v1") return { ok: false, reason: "malformed" };
   const [, kid, sessionId, expRaw, heightRaw, macRaw] = parts;
   if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !SESSION.test(sessionId)) return { ok: false, reason: "malformed" };
-  const secret = KID_PATTERN.test(kid) ? ring.get(kid) : undefined;
+  const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) return { ok: false, reason: "unknown_key" };
   const mac = macBytes(macRaw);
   if (!mac) return { ok: false, reason: "malformed" };

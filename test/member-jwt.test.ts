@@ -1,0 +1,84 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import worker from "../workers/index";
+
+// Member tokens are checked on every member route; POST /v1/events with an empty body answers 400
+// once the token is accepted and 401 when it is not, so it tells the two apart without a title.
+const SECRET = env.MEMBER_JWT_SECRET!;
+const now = () => Math.floor(Date.now() / 1000);
+
+async function events(token: string, overrides: Partial<Env> = {}): Promise<{ status: number; code: string }> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request("http://cdn.test/v1/events", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "CF-Connecting-IP": "192.0.2.77" },
+      body: "{}",
+    }),
+    { ...env, ...overrides },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+}
+
+const b64url = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const ACCEPTED = { status: 400, code: "invalid_request" };
+const REFUSED = { status: 401, code: "unauthorized" };
+
+describe("member tokens", () => {
+  it("are accepted when HS256-signed with an expiry, a member id and a known plan", async () => {
+    expect(await events(await sign({ sub: "jwt-ok", plan: "basic", exp: now() + 60 }, SECRET, "HS256"))).toEqual(ACCEPTED);
+  });
+
+  it("are refused without an expiry, or once expired", async () => {
+    expect(await events(await sign({ sub: "jwt-1", plan: "basic" }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-1", plan: "basic", exp: now() - 1 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-1", plan: "basic", exp: "soon" } as never, SECRET, "HS256"))).toEqual(REFUSED);
+  });
+
+  it("are refused with alg none or any algorithm other than HS256", async () => {
+    const payload = b64url(JSON.stringify({ sub: "jwt-2", plan: "premium", exp: now() + 60 }));
+    expect(await events(`${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${payload}.`)).toEqual(REFUSED);
+    expect(await events(`${b64url(JSON.stringify({ alg: "none" }))}.${payload}.x`)).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-2", plan: "premium", exp: now() + 60 }, SECRET, "HS512"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-2", plan: "premium", exp: now() + 60 }, SECRET, "HS384"))).toEqual(REFUSED);
+  });
+
+  it("are refused with another secret, an unknown plan, an inherited member id, or when over-long", async () => {
+    expect(await events(await sign({ sub: "jwt-3", plan: "basic", exp: now() + 60 }, "another-secret-0123456789", "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-3", plan: "gold", exp: now() + 60 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "__proto__", plan: "basic", exp: now() + 60 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ sub: "jwt-3", plan: "basic", exp: now() + 60, pad: "x".repeat(5000) }, SECRET, "HS256"))).toEqual(REFUSED);
+  });
+
+  it("must carry the configured issuer and audience when MEMBER_JWT_ISSUER / MEMBER_JWT_AUDIENCE are set", async () => {
+    const cfg = { MEMBER_JWT_ISSUER: "https://auth.example", MEMBER_JWT_AUDIENCE: "vcdn" };
+    const base = { sub: "jwt-4", plan: "standard", exp: now() + 60 };
+    expect(await events(await sign({ ...base, iss: "https://auth.example", aud: "vcdn" }, SECRET, "HS256"), cfg)).toEqual(ACCEPTED);
+    expect(await events(await sign({ ...base, iss: "https://auth.example", aud: ["other", "vcdn"] }, SECRET, "HS256"), cfg)).toEqual(ACCEPTED);
+    expect(await events(await sign(base, SECRET, "HS256"), cfg)).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, aud: "vcdn" }, SECRET, "HS256"), cfg)).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, iss: "https://auth.example" }, SECRET, "HS256"), cfg)).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, iss: "https://evil.example", aud: "vcdn" }, SECRET, "HS256"), cfg)).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, iss: "https://auth.example", aud: "other" }, SECRET, "HS256"), cfg)).toEqual(REFUSED);
+  });
+
+  it("signed by the dev route carry the configured issuer and audience", async () => {
+    const cfg = { MEMBER_JWT_ISSUER: "https://auth.example", MEMBER_JWT_AUDIENCE: "vcdn" };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request("http://cdn.test/v1/dev/token", { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": "192.0.2.78" }, body: JSON.stringify({ memberId: "jwt-5", plan: "basic" }) }),
+      { ...env, ...cfg },
+      ctx,
+    );
+    const { token } = (await res.json()) as { token: string };
+    expect(await events(token, cfg)).toEqual(ACCEPTED);
+    expect(await events(token, { MEMBER_JWT_ISSUER: "https://other.example" })).toEqual(REFUSED);
+  });
+
+  it("cannot be checked without MEMBER_JWT_SECRET: 503 not_configured", async () => {
+    expect(await events(await sign({ sub: "jwt-6", plan: "basic", exp: now() + 60 }, SECRET, "HS256"), { MEMBER_JWT_SECRET: undefined })).toEqual({ status: 503, code: "not_configured" });
+  });
+});

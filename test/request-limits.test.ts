@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { BODY_LIMITS } from "../workers/control/limits";
+import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+// Rate limits run on workerd's local Rate Limiting binding (wrangler.toml [[ratelimits]]). Each test
+// uses its own member and client IP (CF-Connecting-IP, which Cloudflare's edge sets in production),
+// so buckets do not leak between tests.
+
+type ErrorBody = { error: { code: string; message: string; details?: { limitBytes?: number; limiter?: string } } };
+const json = { "Content-Type": "application/json" };
+
+describe("request bodies over a route's limit", () => {
+  it.each([
+    ["/v1/play", BODY_LIMITS.play, true],
+    ["/v1/events", BODY_LIMITS.events, true],
+    ["/v1/dev/token", BODY_LIMITS.devToken, false],
+  ])("%s refuses more than its limit with 413 in the error shape, before parsing", async (path, limit, member) => {
+    const auth = member ? { Authorization: `Bearer ${await memberToken("basic", "limits-body")}` } : {};
+    const body = JSON.stringify({ titleId: "x", pad: "x".repeat(limit) });
+    const res = await call(path, { method: "POST", headers: { ...json, ...auth, "CF-Connecting-IP": "198.51.100.1" }, body });
+    expect(res.status).toBe(413);
+    const err = (await res.json()) as ErrorBody;
+    expect(err.error.code).toBe("payload_too_large");
+    expect(err.error.details?.limitBytes).toBe(limit);
+  });
+
+  it("counts the bytes of a streamed body without Content-Length too", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent++ < 8) ctrl.enqueue(chunk);
+        else ctrl.close();
+      },
+    });
+    const res = await call("/v1/play", {
+      method: "POST",
+      headers: { ...json, Authorization: `Bearer ${await memberToken("basic", "limits-body")}`, "CF-Connecting-IP": "198.51.100.2" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
+  it("admin JSON routes refuse bodies over 4 MiB", async () => {
+    const res = await call("/admin/titles/limits-big", { method: "PUT", headers: { ...ADMIN, ...json }, body: JSON.stringify({ name: "x".repeat(BODY_LIMITS.adminJson) }) });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ErrorBody).error.code).toBe("payload_too_large");
+  });
+});
+
+/**
+ * Sends until a 429. The local limiter counts in fixed windows aligned to the wall clock's minute:
+ * start early in a window, so a run of a few seconds never straddles two windows.
+ */
+async function until429(send: () => Promise<Response>, max: number): Promise<{ allowed: number; res: Response }> {
+  const intoWindow = Date.now() % 60_000;
+  if (intoWindow > 45_000) await new Promise((r) => setTimeout(r, 60_000 - intoWindow + 50));
+  for (let i = 0; i < max; i++) {
+    const res = await send();
+    if (res.status === 429) return { allowed: i, res };
+    await res.arrayBuffer();
+  }
+  throw new Error(`no 429 after ${max} requests`);
+}
+
+async function expectLimited(res: Response, limiter: string): Promise<void> {
+  expect(res.status).toBe(429);
+  expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+  const err = (await res.json()) as ErrorBody;
+  expect(err.error.code).toBe("rate_limited");
+  expect(err.error.details?.limiter).toBe(limiter);
+}
+
+describe("rate limits", () => {
+  it("trip on dev tokens per client IP, and leave other IPs alone", async () => {
+    const send = (ip: string) => call("/v1/dev/token", { method: "POST", headers: { ...json, "CF-Connecting-IP": ip }, body: JSON.stringify({ memberId: "limits-dev", plan: "basic" }) });
+    const { allowed, res } = await until429(() => send("203.0.113.10"), 200);
+    expect(allowed).toBe(120);
+    await expectLimited(res, "DEV_TOKEN_PER_IP");
+    expect((await send("203.0.113.11")).status).toBe(200);
+  });
+
+  it("trip on plays per member, whatever IP they come from", async () => {
+    const token = await memberToken("basic", "limits-player");
+    let n = 0;
+    const send = () =>
+      call("/v1/play", {
+        method: "POST",
+        headers: { ...json, Authorization: `Bearer ${token}`, "CF-Connecting-IP": `203.0.113.${20 + (n++ % 50)}`, "X-Client-Geo": GEO.lumenNyc },
+        body: JSON.stringify({ titleId: "limits-no-such-title" }),
+      });
+    const { allowed, res } = await until429(send, 100);
+    expect(allowed).toBe(60);
+    await expectLimited(res, "PLAY_PER_MEMBER");
+    // Another member is not affected.
+    const other = await call("/v1/play", {
+      method: "POST",
+      headers: { ...json, Authorization: `Bearer ${await memberToken("basic", "limits-other")}`, "X-Client-Geo": GEO.lumenNyc, "CF-Connecting-IP": "203.0.113.99" },
+      body: JSON.stringify({ titleId: "limits-no-such-title" }),
+    });
+    expect(other.status).toBe(404);
+  });
+
+  it("trip on event batches per member", async () => {
+    const token = await memberToken("basic", "limits-reporter");
+    const send = () => call("/v1/events", { method: "POST", headers: { ...json, Authorization: `Bearer ${token}`, "CF-Connecting-IP": "203.0.113.120" }, body: "{}" });
+    const { allowed, res } = await until429(send, 300);
+    expect(allowed).toBe(240);
+    await expectLimited(res, "EVENTS_PER_MEMBER");
+  });
+
+  it("trip on steering polls per session", async () => {
+    await publishTitle("limits-title");
+    expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: ["limits-title"] }])).status).toBe(200);
+    const p = (await (await pressPlay(await memberToken("premium", "limits-steering"), { titleId: "limits-title" }, GEO.lumenNyc)).json()) as PlayResponse;
+    const send = () => call(p.steering.server, { headers: { "CF-Connecting-IP": "203.0.113.130" } });
+    const { allowed, res } = await until429(send, 200);
+    expect(allowed).toBe(120);
+    await expectLimited(res, "STEERING_PER_SESSION");
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+  });
+});
