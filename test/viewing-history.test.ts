@@ -1,0 +1,170 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { dayNumber } from "../fill/day";
+import { history, PREBUFFER_ALLOWANCE_S, recordPlay, recordReport, recordServed, SERVED_LAG_ALLOWANCE_S } from "../durable-objects/viewing-history";
+import { ADMIN, call, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+const stub = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+const T0 = 1_800_000_000_000;
+const DAY = 20_000;
+const TOP_BPS = 8_000_000; // 1 MB/s
+const EST = 3_600_000_000; // an hour at the top rung
+
+/** Runs `fn` on the SQL storage of a fresh site object (the module is tested on its own). */
+const withSql = <T>(name: string, fn: (sql: SqlStorage) => T) => runInDurableObject(stub(name), async (_i, state) => fn(state.storage.sql));
+const play = (sessionId: string, titleId = "t") => ({ sessionId, titleId, day: DAY, estBytes: EST, topBps: TOP_BPS, startedAt: T0 });
+
+describe("viewing history (module)", () => {
+  it("counts a silent play as its estimate, and a reporting one as what it reported: never both", async () => {
+    await withSql("ixp-sjc", (sql) => {
+      recordPlay(sql, play("silent"));
+      recordPlay(sql, play("talker"));
+      expect(history(sql, DAY, DAY)).toEqual({ t: [2 * EST] });
+      const r = recordReport(sql, { ...play("talker"), reportDay: DAY, bytes: 5_000_000, now: T0 + 60_000 });
+      expect(r.counted).toBe(5_000_000);
+      expect(history(sql, DAY, DAY)).toEqual({ t: [EST + 5_000_000] });
+      // A second play record of the same session (a retried call) counts nothing.
+      recordPlay(sql, play("talker"));
+      expect(history(sql, DAY, DAY)).toEqual({ t: [EST + 5_000_000] });
+    });
+  });
+
+  it("caps a session's reports by elapsed time at its top rung plus a prebuffer allowance, and by a full watch", async () => {
+    await withSql("ixp-fra", (sql) => {
+      recordPlay(sql, play("s1"));
+      const at10s = recordReport(sql, { ...play("s1"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 10_000 });
+      expect(at10s.counted).toBe(((10 + PREBUFFER_ALLOWANCE_S) * TOP_BPS) / 8);
+      // Later reports only add what elapsed time allows beyond what already counted.
+      const at20s = recordReport(sql, { ...play("s1"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 20_000 });
+      expect(at20s.counted).toBe((10 * TOP_BPS) / 8);
+      // Never more than a full watch, however long ago the play was.
+      const late = recordReport(sql, { ...play("s1"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 86_000_000 });
+      expect(at10s.counted + at20s.counted + late.counted).toBe(EST);
+      expect(history(sql, DAY, DAY).t[0]).toBe(EST);
+    });
+  });
+
+  it("caps a session's reports by what this site's OCAs actually served it, where known", async () => {
+    await withSql("ixp-ams", (sql) => {
+      recordPlay(sql, play("served"));
+      recordServed(sql, "served", 2_000_000);
+      const r = recordReport(sql, { ...play("served"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 3_600_000 });
+      expect(r.counted).toBe(2_000_000 + (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8);
+    });
+  });
+
+  it("takes no estimate out for a session whose play it never saw, and keeps unknown title ids out of inherited names", async () => {
+    await withSql("ixp-nyc", (sql) => {
+      recordPlay(sql, play("other", "__proto__"));
+      const r = recordReport(sql, { ...play("unseen"), reportDay: DAY, bytes: 1000, now: T0 + 1000 });
+      expect(r.counted).toBe(1000);
+      const h = history(sql, DAY, DAY);
+      expect(Object.hasOwn(h, "__proto__")).toBe(true);
+      expect(h.t).toEqual([1000]);
+      expect(({} as Record<string, unknown>).t).toBeUndefined();
+    });
+  });
+});
+
+describe("viewing history cannot be poisoned through POST /v1/events", () => {
+  const POISONED = "vh-poisoned";
+  const HONEST = "vh-honest";
+  let est = 0;
+
+  async function playAt(titleId: string, memberId: string): Promise<{ p: PlayResponse; token: string }> {
+    const token = await memberToken("premium", memberId);
+    const res = await pressPlay(token, { titleId }, GEO.lumenNyc);
+    expect(res.status).toBe(200);
+    return { p: (await res.json()) as PlayResponse, token };
+  }
+
+  const report = (token: string, sessionId: string, batchId: string, events: unknown[]) =>
+    call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, batchId, events }) });
+
+  async function todayFigure(titleId: string): Promise<number> {
+    const res = await call("/admin/sites/lumen-nyc/views?days=1", { headers: ADMIN });
+    const { views } = (await res.json()) as { views: Array<{ titleId: string; bytes: number; estBytes: number }> };
+    const v = views.find((x) => x.titleId === titleId);
+    return v ? v.bytes + v.estBytes : 0;
+  }
+
+  async function settled(titleId: string, expectFn: (n: number) => boolean): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < 50; i++) {
+      n = await todayFigure(titleId);
+      if (expectFn(n)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return n;
+  }
+
+  beforeAll(async () => {
+    await publishTitle(POISONED);
+    await publishTitle(HONEST);
+    // One real silent play teaches the estimate the play route records for this title and plan.
+    await playAt(HONEST, "vh-probe");
+    est = await settled(HONEST, (n) => n > 0);
+    expect(est).toBeGreaterThan(0);
+    // 999 more silent plays of each title, recorded at the home site exactly as the play route does
+    // (the route itself is rate limited per member; its own path is exercised by the plays above and below).
+    const now = Date.now();
+    const day = dayNumber(now, "America/New_York");
+    for (const titleId of [POISONED, HONEST]) {
+      const n = titleId === HONEST ? 999 : 998; // the poisoned title's other two plays are real, below
+      for (let i = 0; i < n; i++) {
+        await stub("lumen-nyc").recordPlay({ sessionId: `${titleId}-${i}`, titleId, day, estBytes: est, topBps: 2_628_000, startedAt: now });
+      }
+    }
+  });
+
+  it("one member reporting 10^12 bytes and one 1-byte report among 1,000 silent plays leave the figure where honest traffic puts it", async () => {
+    const attacker = await playAt(POISONED, "vh-attacker");
+    const huge = Array.from({ length: 200 }, () => ({ type: "progress", bytes: 1e12 }));
+    expect((await report(attacker.token, attacker.p.sessionId, "attack-0001", huge)).status).toBe(202);
+    expect((await report(attacker.token, attacker.p.sessionId, "attack-0002", huge)).status).toBe(202);
+    const tiny = await playAt(POISONED, "vh-tiny");
+    expect((await report(tiny.token, tiny.p.sessionId, "tiny-00001", [{ type: "progress", bytes: 1 }])).status).toBe(202);
+
+    const honest = await settled(HONEST, (n) => n === 1000 * est);
+    expect(honest).toBe(1000 * est);
+    // 998 silent plays, the 1-byte session as 1 byte, the attacker as at most one full watch.
+    const poisoned = await settled(POISONED, (n) => n >= 999 * est + 1 && n <= 999 * est + 1 + est);
+    expect(poisoned).toBeGreaterThanOrEqual(999 * est + 1);
+    expect(poisoned).toBeLessThanOrEqual(1000 * est + 1);
+    expect(Math.abs(poisoned - honest) / honest).toBeLessThan(0.002);
+
+    // And tomorrow's prediction for the two titles stays where honest traffic puts it.
+    const res = await call("/admin/sites/lumen-nyc/predictions", { headers: ADMIN });
+    const { predictions } = (await res.json()) as { predictions: Array<{ titleId: string; bytes: number }> };
+    const p = predictions.find((x) => x.titleId === POISONED)!.bytes;
+    const h = predictions.find((x) => x.titleId === HONEST)!.bytes;
+    expect(h).toBeGreaterThan(0);
+    expect(Math.abs(p - h) / h).toBeLessThan(0.002);
+  });
+
+  it("counts a batch retried after a lost response once, and stores its events once", async () => {
+    const { p, token } = await playAt(HONEST, "vh-retry");
+    const batch = [{ type: "start", startupMs: 300 }, { type: "progress", bytes: 1000 }];
+    const first = await report(token, p.sessionId, "retry-0001", batch);
+    expect(first.status).toBe(202);
+    expect(await first.json()).toEqual({ accepted: 2, bytes: 1000 });
+    const again = await report(token, p.sessionId, "retry-0001", batch);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ accepted: 0, bytes: 0, duplicate: true });
+    const stored = (await (await call(`/admin/sessions/${p.sessionId}/events`, { headers: ADMIN })).json()) as { events: unknown[] };
+    expect(stored.events).toHaveLength(2);
+    // The honest title's figure: 1000 silent plays, this session now as its 1000 reported bytes.
+    expect(await settled(HONEST, (n) => n === 1000 * est + 1000)).toBe(1000 * est + 1000);
+  });
+
+  it("refuses a batch without an idempotency key", async () => {
+    const { p, token } = await playAt(HONEST, "vh-nokey");
+    const res = await call("/v1/events", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sessionId: p.sessionId, events: [{ type: "start" }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/batchId/);
+  });
+});
