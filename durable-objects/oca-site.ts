@@ -329,14 +329,14 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Which OCA of this site holds a ready copy of each file of a title (path -> ocaId). */
   async holdersOf(titleId: string): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
+    const out = new Map<string, string>();
     const rows = this.sql
       .exec<{ path: string; oca_id: string }>(`SELECT path, oca_id FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`, titleId)
       .toArray();
     for (const r of rows) {
-      if (this.health(r.oca_id) !== "failed") out[r.path] ??= r.oca_id;
+      if (this.health(r.oca_id) !== "failed" && !out.has(r.path)) out.set(r.path, r.oca_id);
     }
-    return out;
+    return Object.fromEntries(out);
   }
 
   /** True when the current plan puts the title on one of this site's OCAs (children wait for it). */
@@ -595,7 +595,7 @@ export class OcaSite extends DurableObject<Env> {
         info = { holders: await stub.holdersOf(titleId), plans: await stub.plansTitle(titleId) };
         w.parentCache.set(parent.id, info);
       }
-      const holder = info.holders[file.path];
+      const holder = Object.hasOwn(info.holders, file.path) ? info.holders[file.path] : undefined;
       if (holder) return { source: "parent", bucket: this.bucket(parent), key: ocaKey(parent.id, holder, titleId, file.path) };
       if (info.plans && w.age < w.peerWait + w.parentWait) return "wait";
     }

@@ -15,6 +15,7 @@ import { autoMode, createReporter, type ProgressMode } from "./progress";
 import { PublishError } from "./publish";
 import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
 import { formatValidationReport } from "./validate";
+import { parseDevVars } from "./dev-vars";
 
 export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
 
@@ -74,8 +75,7 @@ function num(v: string | undefined, name: string, opts: { int?: boolean; min?: n
 function devVarsToken(): string | undefined {
   const file = join(PROJECT_ROOT, ".dev.vars");
   if (!existsSync(file)) return undefined;
-  const m = /^\s*ADMIN_TOKEN\s*=\s*"?([^"\n]+)"?\s*$/m.exec(readFileSync(file, "utf8"));
-  return m?.[1];
+  return parseDevVars(readFileSync(file, "utf8")).get("ADMIN_TOKEN") || undefined;
 }
 
 export interface ParsedCli {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PROJECT_ROOT } from "./local-worker";
+import { parseDevVars } from "../ingest/dev-vars";
 
 /** Local secrets and dev switches, read by `wrangler dev` from .dev.vars (gitignored, generated once). */
 export interface DevVars {
@@ -11,14 +12,7 @@ export interface DevVars {
   ADMIN_TOKEN: string;
 }
 
-function parse(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^'(.*)'$/, "$1").replace(/^"(.*)"$/, "$1");
-  }
-  return out;
-}
+const parse = (text: string) => Object.fromEntries(parseDevVars(text)) as Partial<DevVars>;
 
 /** Reads .dev.vars, creating it with fresh random secrets (and DEV_MODE=true) when absent or incomplete. */
 export function ensureDevVars(): DevVars {

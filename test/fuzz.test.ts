@@ -228,7 +228,7 @@ describe("a fuzz of hostile requests", () => {
     let forgedTried = 0;
 
     async function one(c: Case): Promise<void> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: ReturnType<typeof setTimeout> = setTimeout(() => {}, 0);
       const timeout = new Promise<"hang">((resolve) => (timer = setTimeout(() => resolve("hang"), PER_REQUEST_TIMEOUT_MS)));
       const method = c.method;
       const res = await Promise.race([call(c.path, { method, headers: c.headers, body: method === "GET" || method === "HEAD" ? undefined : c.body }).catch((err: unknown) => err as Error), timeout]);

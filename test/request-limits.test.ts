@@ -15,7 +15,7 @@ describe("request bodies over a route's limit", () => {
     ["/v1/events", BODY_LIMITS.events, true],
     ["/v1/dev/token", BODY_LIMITS.devToken, false],
   ])("%s refuses more than its limit with 413 in the error shape, before parsing", async (path, limit, member) => {
-    const auth = member ? { Authorization: `Bearer ${await memberToken("basic", "limits-body")}` } : {};
+    const auth: Record<string, string> = member ? { Authorization: `Bearer ${await memberToken("basic", "limits-body")}` } : {};
     const body = JSON.stringify({ titleId: "x", pad: "x".repeat(limit) });
     const res = await call(path, { method: "POST", headers: { ...json, ...auth, "CF-Connecting-IP": "198.51.100.1" }, body });
     expect(res.status).toBe(413);
