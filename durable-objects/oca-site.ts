@@ -1,18 +1,24 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../workers/shared/file-keys";
-import { findSite, parentChain, siteBucketBinding, type SiteSpec } from "../workers/shared/topology";
-import { copyVerified, type TitleFile } from "./copy-file";
-import { SITE_SCHEMA } from "./site-schema";
-import { addToDay, history, recordPlay, recordReport, recordServed, type PlayRecord, type ReportRecord } from "./viewing-history";
-import type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
+import { findSite, parentChain, siteBucketBinding, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { steeringTable } from "../workers/shared/steering-table";
+import { copyVerified, type TitleFile } from "./site/copy-file";
+import * as fillQueue from "./site/fill-queue";
+import * as holdings from "./site/holdings";
+import { ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
+import { capacityOf, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
+import { appliedMigrations, migrate } from "./site/schema";
+import { chooseSource, type ParentOffer } from "./site/sources";
+import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
+import { addToDay, history, recordPlay, recordReport, type PlayRecord, type ReportRecord } from "./site/viewing-history";
+import type { EdgeReport, MissKind, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
+import type { FillSource, HeldFile } from "./site/holdings";
+import type { ParkedTask } from "./site/fill-queue";
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
-
-export type { TitleFile } from "./copy-file";
-export type { PlayRecord, ReportRecord } from "./viewing-history";
-
-/** Where a fill copied a file from. */
-export type FillSource = "peer" | "parent" | "origin";
+export type { TitleFile } from "./site/copy-file";
+export type { PlayRecord, ReportRecord } from "./site/viewing-history";
+export type { FillSource, HeldFile } from "./site/holdings";
 
 type BySource<T> = Record<FillSource, T>;
 
@@ -27,8 +33,10 @@ export interface OcaState {
 }
 
 export interface FillProgress {
-  /** Files and bytes still to copy under the current plan, per OCA. */
-  pending: Array<{ ocaId: string; files: number; bytes: number }>;
+  /** Files and bytes still to copy under the current plan, per OCA (parked ones included). */
+  pending: Array<{ ocaId: string; files: number; bytes: number; parked: number }>;
+  /** Copies that kept failing and wait for an operator or the next plan, with their reason. */
+  parked: ParkedTask[];
   /** Copied since the current plan was applied, by source. */
   done: BySource<{ files: number; bytes: number }>;
   /** Until when (ms) the current plan may fill; null when no plan. */
@@ -39,8 +47,9 @@ export interface FillProgress {
 
 export interface SiteState {
   site: SiteSpec;
+  schemaVersion: number;
   ocas: OcaState[];
-  misses: Array<{ ocaId: string; titleId: string; count: number; bytes: number }>;
+  misses: Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }>;
   /** Every ready copy ever made here, by source. */
   fills: { files: number; bytes: number; bySource: BySource<{ files: number; bytes: number }> };
   progress: FillProgress;
@@ -48,7 +57,7 @@ export interface SiteState {
 
 export type FillResult =
   | { ok: true; ocaId: string; titleId: string; copied: number; skipped: number; bytes: number; bySource: BySource<number> }
-  | { ok: false; ocaId: string; titleId: string; code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed"; message: string };
+  | { ok: false; ocaId: string; titleId: string; code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed" | "not_complete"; message: string };
 
 /** What a fill cycle decided, kept for operators. */
 export interface CycleFigures {
@@ -78,31 +87,40 @@ export interface ApplyPlanInput {
   cycle: CycleFigures;
 }
 
+/** A source the fill reads from, resolved to a bucket and key. */
+interface Source {
+  source: FillSource;
+  label: string;
+  bucket: R2Bucket;
+  key: string;
+}
+
 const TICK_MS = 1_000;
-/** Time constant of the egress average, and how long a session counts as active after its last request. */
-const EGRESS_TAU_MS = 5_000;
-const SESSION_ACTIVE_MS = 30_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
-/** Sessions one OCA's report may carry (the data plane caps its batch the same way). */
-export const MAX_SESSIONS_PER_REPORT = 1000;
+/** How long one alarm waits for a parent site's answer before treating it as having nothing. */
+const PARENT_TIMEOUT_MS = 5_000;
+
+const EMPTY_DONE = (): BySource<{ files: number; bytes: number }> => ({ peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } });
 
 /**
- * One Durable Object per OCA site: the truth of its OCAs, what each holds (file, bytes, state,
- * checksum), health, misses, viewing history and fill. It mirrors a steering view (which OCA holds
- * which complete title, and OCA health) into D1 so the play request reads one table instead of
- * calling every site.
+ * One Durable Object per OCA site: the truth of its OCAs, what each holds, health, load, misses,
+ * viewing history and fill. This class is the RPC surface; each concern lives in a module under
+ * `site/` that takes the storage it needs. It is the one writer of the site's rows in the D1
+ * steering view (`workers/shared/steering-table.ts`), which it repairs on every alarm run.
  */
 export class OcaSite extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly running = new Map<string, Promise<FillResult>>();
+  /** Per (OCA, title): copies, publishes and evictions of one copy never interleave. */
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      for (const stmt of SITE_SCHEMA) this.sql.exec(stmt);
+      migrate(ctx.storage);
     });
   }
 
@@ -116,6 +134,10 @@ export class OcaSite extends DurableObject<Env> {
     return site;
   }
 
+  private oca(ocaId: string): OcaSpec | undefined {
+    return this.site.ocas.find((o) => o.id === ocaId);
+  }
+
   private bucket(site: SiteSpec = this.site): R2Bucket {
     return (this.env as unknown as Record<string, R2Bucket>)[siteBucketBinding(site)];
   }
@@ -124,76 +146,89 @@ export class OcaSite extends DurableObject<Env> {
     return this.env.OCA_SITE.get(this.env.OCA_SITE.idFromName(siteId));
   }
 
-  private meta(key: string): string | null {
-    return this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0]?.value ?? null;
+  private serial<T>(ocaId: string, titleId: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${ocaId}|${titleId}`;
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
   }
 
-  private setMeta(key: string, value: string | number | null): void {
-    if (value === null) this.sql.exec(`DELETE FROM meta WHERE key = ?`, key);
-    else this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, String(value));
-  }
-
-  private health(ocaId: string): OcaHealth {
-    const row = this.sql.exec<{ health: OcaHealth }>(`SELECT health FROM oca_health WHERE oca_id = ?`, ocaId).toArray()[0];
-    return row?.health ?? "healthy";
-  }
-
-  /** An OCA's capacity: the topology's, unless an operator set it (e.g. a disk went bad). */
   private capacity(ocaId: string): number {
-    const row = this.sql.exec<{ capacity_bytes: number }>(`SELECT capacity_bytes FROM oca_capacity WHERE oca_id = ?`, ocaId).toArray()[0];
-    return row?.capacity_bytes ?? this.site.ocas.find((o) => o.id === ocaId)?.capacityBytes ?? 0;
+    const o = this.oca(ocaId);
+    return o ? capacityOf(this.sql, o) : 0;
   }
 
-  /** An OCA's throughput limit: the topology's, unless an operator lowered it. */
   private throughput(ocaId: string): number {
-    const row = this.sql.exec<{ throughput_bps: number }>(`SELECT throughput_bps FROM oca_throughput WHERE oca_id = ?`, ocaId).toArray()[0];
-    return row?.throughput_bps ?? this.site.ocas.find((o) => o.id === ocaId)?.throughputBps ?? 0;
+    const o = this.oca(ocaId);
+    return o ? throughputOf(this.sql, o) : 0;
   }
 
-  private usedBytes(ocaId: string): number {
-    return this.sql.exec<{ b: number | null }>(`SELECT SUM(bytes) AS b FROM holdings WHERE oca_id = ?`, ocaId).one().b ?? 0;
+  /** The catalogue's files of titles, from D1. */
+  private async catalogueFiles(titleIds: string[]): Promise<Map<string, TitleFile[]>> {
+    const files = new Map<string, TitleFile[]>();
+    if (titleIds.length === 0) return files;
+    const { results } = await this.env.DB.prepare(
+      `SELECT title_id, path, bytes, sha256 FROM files WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY title_id, path`,
+    )
+      .bind(JSON.stringify(titleIds))
+      .all<TitleFile & { title_id: string }>();
+    for (const f of results) {
+      let list = files.get(f.title_id);
+      if (!list) files.set(f.title_id, (list = []));
+      list.push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
+    }
+    return files;
   }
 
   // ---- operators ------------------------------------------------------------------------------
 
   /** Sets an OCA's usable capacity in bytes; null returns it to the topology's value. */
   async setCapacity(ocaId: string, capacityBytes: number | null): Promise<{ ok: boolean; capacityBytes: number }> {
-    if (!this.site.ocas.some((o) => o.id === ocaId)) return { ok: false, capacityBytes: 0 };
-    if (capacityBytes === null) this.sql.exec(`DELETE FROM oca_capacity WHERE oca_id = ?`, ocaId);
-    else this.sql.exec(`INSERT OR REPLACE INTO oca_capacity (oca_id, capacity_bytes) VALUES (?, ?)`, ocaId, capacityBytes);
+    if (!this.oca(ocaId)) return { ok: false, capacityBytes: 0 };
+    setCapacityRow(this.sql, ocaId, capacityBytes);
     return { ok: true, capacityBytes: this.capacity(ocaId) };
   }
 
   /** Sets an OCA's throughput limit in bits/s; null returns it to the topology's value. */
   async setThroughput(ocaId: string, throughputBps: number | null): Promise<{ ok: boolean; throughputBps: number }> {
-    if (!this.site.ocas.some((o) => o.id === ocaId)) return { ok: false, throughputBps: 0 };
-    if (throughputBps === null) this.sql.exec(`DELETE FROM oca_throughput WHERE oca_id = ?`, ocaId);
-    else this.sql.exec(`INSERT OR REPLACE INTO oca_throughput (oca_id, throughput_bps) VALUES (?, ?)`, ocaId, throughputBps);
+    if (!this.oca(ocaId)) return { ok: false, throughputBps: 0 };
+    setThroughputRow(this.sql, ocaId, throughputBps);
     await this.publishLoad(true);
     return { ok: true, throughputBps: this.throughput(ocaId) };
   }
 
   /** Chaos switch: while set, the site does not answer steering or the data plane, as if unreachable. */
   async setUnreachable(unreachable: boolean): Promise<{ unreachable: boolean }> {
-    this.setMeta("unreachable", unreachable ? 1 : null);
+    setMeta(this.sql, "unreachable", unreachable ? 1 : null);
     return { unreachable };
   }
 
   private assertReachable(): void {
-    if (this.meta("unreachable")) throw new Error(`site ${this.site.id} is unreachable (chaos switch)`);
+    if (getMeta(this.sql, "unreachable")) throw new Error(`site ${this.site.id} is unreachable (chaos switch)`);
   }
 
-  /** The live state of each OCA: health, egress (decayed since the last report), active sessions. */
+  /** Sets an OCA's health and publishes it to the steering view; its published load stays. */
+  async setHealth(ocaId: string, health: OcaHealth): Promise<{ ok: boolean }> {
+    if (!this.oca(ocaId)) return { ok: false };
+    const now = Date.now();
+    setHealthRow(this.sql, ocaId, health, now);
+    await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, health, now);
+    return { ok: true };
+  }
+
+  // ---- live load --------------------------------------------------------------------------------
+
   private live(now = Date.now()): OcaLive[] {
-    return this.site.ocas.map((o) => {
-      const row = this.sql.exec<{ egress_bps: number; updated_at: number }>(`SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, o.id).toArray()[0];
-      const egressBps = row ? row.egress_bps * Math.exp(-Math.max(0, now - row.updated_at) / EGRESS_TAU_MS) : 0;
-      const sessions = this.sql
-        .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ? AND last_seen > ?`, o.id, now - SESSION_ACTIVE_MS)
-        .one().n;
-      const limit = this.throughput(o.id);
-      return { ocaId: o.id, health: this.health(o.id), egressBps: Math.round(egressBps), load: limit > 0 ? egressBps / limit : 0, sessions };
-    });
+    return liveView(
+      this.sql,
+      this.site.ocas.map((o) => ({ ...o, health: healthOf(this.sql, o.id), throughputBps: throughputOf(this.sql, o) })),
+      now,
+    );
   }
 
   /** The site's live view for steering; throws while the site is unreachable. */
@@ -203,27 +238,14 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
-   * The data plane's batched report: bytes and sessions per OCA since its last report. Returns the
-   * site's live view, so the data plane learns which OCAs are failed without asking per request.
+   * The data plane's batched report: bytes, sessions and misses per OCA since its last report.
+   * Returns the site's live view, so the data plane learns which OCAs are failed without asking per request.
    */
   async edgeSync(report: EdgeReport | null): Promise<SiteLiveView> {
     this.assertReachable();
     const now = Date.now();
-    if (report) {
-      const windowS = Math.max(0.25, report.windowMs / 1000);
-      for (const [ocaId, r] of Object.entries(report.ocas)) {
-        if (!this.site.ocas.some((o) => o.id === ocaId) || !Array.isArray(r.sessions)) continue;
-        const prev = this.sql.exec<{ egress_bps: number; updated_at: number }>(`SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, ocaId).toArray()[0];
-        const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
-        const sample = (r.bytes * 8) / windowS;
-        const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
-        this.sql.exec(`INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, ocaId, decayed + w * (sample - decayed), now);
-        for (const { id, bytes } of r.sessions.slice(0, MAX_SESSIONS_PER_REPORT)) {
-          this.sql.exec(`INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, ocaId, id, now);
-          recordServed(this.sql, id, bytes);
-        }
-      }
-      this.sql.exec(`DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
+    if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
+      this.ctx.storage.transactionSync(() => ingestEdgeReport(this.sql, this.site.ocas, report, now));
       await this.publishLoad(false);
     }
     return { siteId: this.site.id, at: now, ocas: this.live(now) };
@@ -232,139 +254,80 @@ export class OcaSite extends DurableObject<Env> {
   /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
   private async publishLoad(force: boolean): Promise<void> {
     const now = Date.now();
-    if (!force && now - Number(this.meta("load_published_at") ?? 0) < PUBLISH_LOAD_MS) return;
-    this.setMeta("load_published_at", now);
-    const live = this.live(now);
-    await this.env.DB.batch(
-      live.map((o) =>
-        this.env.DB.prepare(
-          `INSERT INTO oca_status (oca_id, site_id, health, load, sessions, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (oca_id) DO UPDATE SET load = excluded.load, sessions = excluded.sessions, updated_at = excluded.updated_at`,
-        ).bind(o.ocaId, this.site.id, o.health, o.load, o.sessions, now),
-      ),
-    );
+    if (!force && now - Number(getMeta(this.sql, "load_published_at") ?? 0) < PUBLISH_LOAD_MS) return;
+    setMeta(this.sql, "load_published_at", now);
+    await steeringTable.setLoad(this.env.DB, this.site.id, this.live(now), now);
   }
 
-  /** Sets an OCA's health and publishes it to the steering view. */
-  async setHealth(ocaId: string, health: OcaHealth): Promise<{ ok: boolean }> {
-    if (!this.site.ocas.some((o) => o.id === ocaId)) return { ok: false };
-    const now = Date.now();
-    this.sql.exec(`INSERT OR REPLACE INTO oca_health (oca_id, health, updated_at) VALUES (?, ?, ?)`, ocaId, health, now);
-    await this.env.DB.prepare(`INSERT OR REPLACE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`)
-      .bind(ocaId, this.site.id, health, now)
-      .run();
-    return { ok: true };
-  }
+  // ---- state for operators --------------------------------------------------------------------
 
   /** Site state for operators: OCAs, capacity, holdings per title, health, misses, fills, progress. */
   async describe(): Promise<SiteState> {
     const site = this.site;
-    // Complete means every file the catalogue lists for the title is ready here.
-    const heldTitles = this.sql.exec<{ title_id: string }>(`SELECT DISTINCT title_id FROM holdings`).toArray().map((r) => r.title_id);
-    const expected = new Map<string, number>();
-    if (heldTitles.length) {
-      const { results } = await this.env.DB.prepare(
-        `SELECT title_id, COUNT(*) AS n FROM files WHERE title_id IN (SELECT value FROM json_each(?)) GROUP BY title_id`,
-      )
-        .bind(JSON.stringify(heldTitles))
-        .all<{ title_id: string; n: number }>();
-      for (const r of results) expected.set(r.title_id, r.n);
-    }
+    // Complete means every file the catalogue lists for the title is ready here with its checksum.
+    const catalogue = await this.catalogueFiles(holdings.heldTitles(this.sql));
     const live = this.live();
-    const planned = new Set(this.sql.exec<{ k: string }>(`SELECT oca_id || '/' || title_id AS k FROM plan`).toArray().map((r) => r.k));
+    const planned = new Set(rows<{ k: string }>(this.sql, `SELECT oca_id || '/' || title_id AS k FROM plan`).map((r) => r.k));
     const ocas = site.ocas.map((o): OcaState => {
-      const titles = this.sql
-        .exec<{ title_id: string; files: number; bytes: number; ready: number }>(
-          `SELECT title_id, COUNT(*) AS files, SUM(bytes) AS bytes, SUM(state = 'ready') AS ready
-           FROM holdings WHERE oca_id = ? GROUP BY title_id ORDER BY title_id`,
-          o.id,
-        )
-        .toArray();
+      const titles = rows<{ title_id: string; files: number; bytes: number; ready: number }>(
+        this.sql,
+        `SELECT title_id, COUNT(*) AS files, SUM(bytes) AS bytes, SUM(state = 'ready') AS ready FROM holdings WHERE oca_id = ? GROUP BY title_id ORDER BY title_id`,
+        o.id,
+      );
       return {
         ocaId: o.id,
-        capacityBytes: this.capacity(o.id),
-        throughputBps: this.throughput(o.id),
+        capacityBytes: capacityOf(this.sql, o),
+        throughputBps: throughputOf(this.sql, o),
         usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
-        health: this.health(o.id),
+        health: healthOf(this.sql, o.id),
         load: live.find((l) => l.ocaId === o.id)!,
         titles: titles.map((t) => ({
           titleId: t.title_id,
           files: t.files,
           bytes: t.bytes,
           readyFiles: t.ready,
-          complete: t.ready === t.files && t.ready === (expected.get(t.title_id) ?? -1),
+          complete: holdings.isComplete(holdings.readyFiles(this.sql, o.id, t.title_id), catalogue.get(t.title_id) ?? []),
           planned: planned.has(`${o.id}/${t.title_id}`),
         })),
       };
     });
-    const misses = this.sql
-      .exec<{ oca_id: string; title_id: string; count: number; bytes: number }>(`SELECT * FROM misses ORDER BY oca_id, title_id`)
-      .toArray()
-      .map((m) => ({ ocaId: m.oca_id, titleId: m.title_id, count: m.count, bytes: m.bytes }));
-    const bySource: BySource<{ files: number; bytes: number }> = { peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } };
-    for (const r of this.sql
-      .exec<{ source: FillSource; files: number; bytes: number }>(
-        `SELECT source, COUNT(*) AS files, SUM(bytes) AS bytes FROM holdings WHERE state = 'ready' AND source IS NOT NULL GROUP BY source`,
-      )
-      .toArray()) {
-      bySource[r.source] = { files: r.files, bytes: r.bytes };
-    }
+    const bySource = holdings.bySource(this.sql);
     const files = Object.values(bySource).reduce((s, v) => s + v.files, 0);
     const bytes = Object.values(bySource).reduce((s, v) => s + v.bytes, 0);
-    return { site, ocas, misses, fills: { files, bytes, bySource }, progress: this.progress() };
+    const schemaVersion = appliedMigrations(this.sql).at(-1)?.version ?? 0;
+    return { site, schemaVersion, ocas, misses: missesByTitle(this.sql), fills: { files, bytes, bySource }, progress: this.progress() };
   }
 
   private progress(): FillProgress {
-    const pending = this.sql
-      .exec<{ oca_id: string; files: number; bytes: number }>(`SELECT oca_id, COUNT(*) AS files, SUM(bytes) AS bytes FROM fill_tasks GROUP BY oca_id ORDER BY oca_id`)
-      .toArray()
-      .map((r) => ({ ocaId: r.oca_id, files: r.files, bytes: r.bytes }));
-    const done = JSON.parse(this.meta("cycle_done") ?? "null") ?? { peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } };
-    const until = this.meta("fill_until");
-    const rate = this.meta("fill_rate_bps");
-    return { pending, done, fillUntil: until ? Number(until) : null, fillRateBps: rate ? Number(rate) : null, lastError: this.meta("last_error") };
+    const until = getMeta(this.sql, "fill_until");
+    const rate = getMeta(this.sql, "fill_rate_bps");
+    return {
+      pending: fillQueue.pendingByOca(this.sql),
+      parked: fillQueue.parkedTasks(this.sql),
+      done: getMetaJson(this.sql, "cycle_done", EMPTY_DONE()),
+      fillUntil: until ? Number(until) : null,
+      fillRateBps: rate ? Number(rate) : null,
+      lastError: getMeta(this.sql, "last_error"),
+    };
   }
 
-  // ---- what the site holds --------------------------------------------------------------------
+  // ---- what the site holds, for children and the planner -------------------------------------
 
-  /** Which OCA of this site holds a ready copy of each file of a title (path -> ocaId). */
-  async holdersOf(titleId: string): Promise<Record<string, string>> {
-    const out = new Map<string, string>();
-    const rows = this.sql
-      .exec<{ path: string; oca_id: string }>(`SELECT path, oca_id FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`, titleId)
-      .toArray();
-    for (const r of rows) {
-      if (this.health(r.oca_id) !== "failed" && !out.has(r.path)) out.set(r.path, r.oca_id);
-    }
-    return Object.fromEntries(out);
+  /** Which usable OCA of this site holds a ready copy of each file of a title, with its checksum (path -> holder). */
+  async holdersOf(titleId: string): Promise<Record<string, HeldFile>> {
+    return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => healthOf(this.sql, ocaId) !== "failed"));
   }
 
   /** True when the current plan puts the title on one of this site's OCAs (children wait for it). */
   async plansTitle(titleId: string): Promise<boolean> {
-    return this.sql.exec(`SELECT 1 FROM plan WHERE title_id = ? LIMIT 1`, titleId).toArray().length > 0;
+    return rows(this.sql, `SELECT 1 AS x FROM plan WHERE title_id = ? LIMIT 1`, titleId).length > 0;
   }
 
   /** Complete titles per OCA, and the current plan: the planner's `current`. */
   async holdingsByOca(): Promise<Record<string, string[]>> {
-    const out: Record<string, string[]> = Object.fromEntries(this.site.ocas.map((o) => [o.id, [] as string[]]));
-    for (const r of this.sql
-      .exec<{ oca_id: string; title_id: string }>(
-        `SELECT oca_id, title_id FROM holdings GROUP BY oca_id, title_id HAVING SUM(state != 'ready') = 0 ORDER BY oca_id, title_id`,
-      )
-      .toArray()) {
-      out[r.oca_id]?.push(r.title_id);
-    }
-    return out;
-  }
-
-  /** Counts a request the OCA had to serve from a parent tier or origin because it lacked the file. */
-  async recordMiss(ocaId: string, titleId: string, bytes: number): Promise<void> {
-    this.sql.exec(
-      `INSERT INTO misses (oca_id, title_id, count, bytes) VALUES (?, ?, 1, ?)
-       ON CONFLICT (oca_id, title_id) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes`,
-      ocaId,
-      titleId,
-      bytes,
+    return holdings.fullyReadyByOca(
+      this.sql,
+      this.site.ocas.map((o) => o.id),
     );
   }
 
@@ -375,9 +338,16 @@ export class OcaSite extends DurableObject<Env> {
     addToDay(this.sql, day, titleId, { plays: Math.max(0, v.plays ?? 0), bytes: Math.max(0, v.bytes ?? 0), estBytes: Math.max(0, v.estBytes ?? 0) });
   }
 
-  /** A play whose home is this site: it counts with its estimate until its client reports. */
-  async recordPlay(p: PlayRecord): Promise<void> {
-    this.ctx.storage.transactionSync(() => recordPlay(this.sql, p));
+  /**
+   * A play whose home is this site: it counts with its estimate until its client reports. When the
+   * play was not steered to this site first, the reason is counted as a miss (health: the site held
+   * the title; content: it did not).
+   */
+  async recordPlay(p: PlayRecord, miss?: { ocaId: string; kind: MissKind }): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      recordPlay(this.sql, p);
+      if (miss && this.oca(miss.ocaId)) recordMiss(this.sql, miss.ocaId, p.titleId, miss.kind, 1, 0);
+    });
   }
 
   /** A client's report of bytes received, counted within its session's caps; returns what counted. */
@@ -392,282 +362,306 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Raw viewing history rows, for operators. */
   async views(fromDay: number, toDay: number): Promise<Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }>> {
-    return this.sql
-      .exec<{ day: number; title_id: string; plays: number; bytes: number; est_bytes: number }>(
-        `SELECT * FROM views WHERE day BETWEEN ? AND ? ORDER BY day, title_id`,
-        fromDay,
-        toDay,
-      )
-      .toArray()
-      .map((r) => ({ day: r.day, titleId: r.title_id, plays: r.plays, bytes: r.bytes, estBytes: r.est_bytes }));
+    return rows<{ day: number; title_id: string; plays: number; bytes: number; est_bytes: number }>(
+      this.sql,
+      `SELECT * FROM views WHERE day BETWEEN ? AND ? ORDER BY day, title_id`,
+      fromDay,
+      toDay,
+    ).map((r) => ({ day: r.day, titleId: r.title_id, plays: r.plays, bytes: r.bytes, estBytes: r.est_bytes }));
   }
 
   // ---- planned fill ---------------------------------------------------------------------------
 
   /** The day of the last applied plan, so a repeated cron run does nothing. */
   async plannedDay(): Promise<number | null> {
-    const d = this.meta("planned_day");
+    const d = getMeta(this.sql, "planned_day");
     return d === null ? null : Number(d);
   }
 
   /** The last cycle's figures and predictions, for operators. */
   async lastCycle(): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: CycleFigures | null; progress: FillProgress }> {
-    const plan: Record<string, string[]> = {};
-    for (const r of this.sql.exec<{ oca_id: string; title_id: string }>(`SELECT oca_id, title_id FROM plan ORDER BY oca_id, title_id`).toArray()) {
-      (plan[r.oca_id] ??= []).push(r.title_id);
+    const plan = new Map<string, string[]>();
+    for (const r of rows<{ oca_id: string; title_id: string }>(this.sql, `SELECT oca_id, title_id FROM plan ORDER BY oca_id, title_id`)) {
+      let list = plan.get(r.oca_id);
+      if (!list) plan.set(r.oca_id, (list = []));
+      list.push(r.title_id);
     }
-    return { day: await this.plannedDay(), plan, cycle: JSON.parse(this.meta("last_cycle") ?? "null"), progress: this.progress() };
+    return { day: await this.plannedDay(), plan: Object.fromEntries(plan), cycle: getMetaJson(this.sql, "last_cycle", null), progress: this.progress() };
   }
 
   /**
    * Applies a fill plan: records it, queues every missing file of every planned (OCA, title), drops
    * queued files that left the plan (held copies stay until their room is needed), and arms the alarm.
+   * The counters of an alarm run under way are not overwritten: they are read and written with no
+   * await in between.
    */
   async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number }> {
     const site = this.site;
-    const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) =>
-      site.ocas.some((o) => o.id === ocaId) ? titles.map((titleId) => ({ ocaId, titleId })) : [],
-    );
-    const titleIds = [...new Set(pairs.map((p) => p.titleId))];
-    const files = new Map<string, TitleFile[]>();
-    if (titleIds.length) {
-      const { results } = await this.env.DB.prepare(
-        `SELECT title_id, path, bytes, sha256 FROM files WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY title_id, path`,
-      )
-        .bind(JSON.stringify(titleIds))
-        .all<TitleFile & { title_id: string }>();
-      for (const f of results) (files.get(f.title_id) ?? files.set(f.title_id, []).get(f.title_id)!).push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
-    }
+    const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) => (this.oca(ocaId) ? titles.map((titleId) => ({ ocaId, titleId })) : []));
+    const files = await this.catalogueFiles([...new Set(pairs.map((p) => p.titleId))]);
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec(`DELETE FROM plan`);
-      for (const p of pairs) this.sql.exec(`INSERT OR IGNORE INTO plan (oca_id, title_id) VALUES (?, ?)`, p.ocaId, p.titleId);
-      this.sql.exec(`DELETE FROM fill_tasks WHERE NOT EXISTS (SELECT 1 FROM plan WHERE plan.oca_id = fill_tasks.oca_id AND plan.title_id = fill_tasks.title_id)`);
+      run(this.sql, `DELETE FROM plan`);
+      for (const p of pairs) run(this.sql, `INSERT OR IGNORE INTO plan (oca_id, title_id) VALUES (?, ?)`, p.ocaId, p.titleId);
+      fillQueue.dropUnplanned(this.sql);
+      // Parked tasks get a fresh start with each plan.
+      run(this.sql, `DELETE FROM fill_tasks WHERE parked_at IS NOT NULL`);
       for (const p of pairs) {
+        const ready = holdings.readyFiles(this.sql, p.ocaId, p.titleId);
         for (const f of files.get(p.titleId) ?? []) {
-          const held = this.sql
-            .exec<{ sha256: string; state: string }>(`SELECT sha256, state FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ?`, p.ocaId, p.titleId, f.path)
-            .toArray()[0];
-          if (held && held.state === "ready" && held.sha256 === f.sha256) continue;
-          this.sql.exec(
-            `INSERT OR IGNORE INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-            p.ocaId,
-            p.titleId,
-            f.path,
-            f.bytes,
-            f.sha256,
-            now,
-          );
+          if (ready.get(f.path) !== f.sha256) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now);
         }
       }
-      this.setMeta("planned_day", input.day);
-      this.setMeta("fill_until", input.fillUntil);
-      this.setMeta("fill_rate_bps", input.fillRateBps);
-      this.setMeta("peer_wait_ms", input.peerWaitMs);
-      this.setMeta("parent_wait_ms", input.parentWaitMs);
-      this.setMeta("last_cycle", JSON.stringify(input.cycle));
-      this.setMeta("cycle_done", null);
-      this.setMeta("last_error", null);
-      for (const o of site.ocas) this.setMeta(`tokens:${o.id}`, null);
-      this.setMeta("last_tick", now);
+      setMeta(this.sql, "planned_day", input.day);
+      setMeta(this.sql, "fill_until", input.fillUntil);
+      setMeta(this.sql, "fill_rate_bps", input.fillRateBps);
+      setMeta(this.sql, "peer_wait_ms", input.peerWaitMs);
+      setMeta(this.sql, "parent_wait_ms", input.parentWaitMs);
+      setMeta(this.sql, "last_cycle", JSON.stringify(input.cycle));
+      setMeta(this.sql, "cycle_done", null);
+      setMeta(this.sql, "last_error", null);
+      fillQueue.resetBudget(
+        this.sql,
+        site.ocas.map((o) => o.id),
+        now,
+      );
     });
-    const q = this.sql.exec<{ n: number; b: number | null }>(`SELECT COUNT(*) AS n, SUM(bytes) AS b FROM fill_tasks`).one();
-    if (q.n > 0) await this.ctx.storage.setAlarm(now);
+    const q = rows<{ n: number; b: number | null }>(this.sql, `SELECT COUNT(*) AS n, SUM(bytes) AS b FROM fill_tasks`)[0];
+    // The alarm also reconciles the steering view, so it runs even when nothing is queued.
+    await this.ctx.storage.setAlarm(now);
     return { queuedFiles: q.n, queuedBytes: q.b ?? 0 };
   }
 
   /**
-   * Works through the fill queue within each OCA's fill-rate budget (a token bucket) and the plan's
-   * window, then re-arms itself while work remains. Safe to run any number of times: a file counts
-   * only once its verified copy is ready, and a half-made copy is redone.
+   * Works through the fill queue within each OCA's fill-rate budget and the plan's window, publishes
+   * each copy as soon as its title is complete, reconciles the steering view with the holdings, and
+   * re-arms itself while work remains. Safe to run any number of times, and safe to be cut off at any
+   * point: a file counts only once its verified copy is ready, a half-made copy is redone, and the
+   * next run's reconcile repairs any publish that did not happen.
    */
   async alarm(): Promise<void> {
     const started = Date.now();
     const site = this.site;
-    const fillUntil = Number(this.meta("fill_until") ?? 0);
-    if (started >= fillUntil) {
-      this.setMeta("last_error", "fill window closed with work left; the next cycle re-plans");
+    const fillUntil = Number(getMeta(this.sql, "fill_until") ?? 0);
+    const windowOpen = started < fillUntil;
+    let reconciled = true;
+    let waiting = false;
+    let copied = 0;
+
+    if (windowOpen) {
+      const rate = Number(getMeta(this.sql, "fill_rate_bps") ?? 0) / 8; // bytes per second
+      fillQueue.refillBudget(
+        this.sql,
+        site.ocas.map((o) => o.id),
+        rate,
+        started,
+      );
+      await this.dropStranded();
+      const peerWait = Number(getMeta(this.sql, "peer_wait_ms") ?? 0);
+      const parentWait = Number(getMeta(this.sql, "parent_wait_ms") ?? 0);
+      const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
+      for (const listed of fillQueue.dueTasks(this.sql, started)) {
+        if (Date.now() - started > ALARM_BUDGET_MS) break;
+        // applyPlan or an admin fill may have changed the queue while this run awaited.
+        const t = fillQueue.currentTask(this.sql, listed);
+        if (!t || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
+        const src = await this.resolveSource(t, { age: started - t.createdAt, peerWait, parentWait, parentCache });
+        if ("wait" in src) {
+          waiting = true;
+          continue;
+        }
+        if (!(await this.makeRoom(t.ocaId, t.bytes))) {
+          setMeta(this.sql, "last_error", `${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
+          continue;
+        }
+        try {
+          await this.copyInto(t.ocaId, t.titleId, t, src);
+        } catch (err) {
+          // Bytes read for a failed copy still count against the fill-rate budget.
+          fillQueue.charge(this.sql, t.ocaId, t.bytes);
+          const parked = fillQueue.fail(this.sql, t, src.label, String(err), Date.now());
+          setMeta(this.sql, "last_error", `${t.ocaId} ${t.titleId}/${t.path} from ${src.label}${parked ? " (parked)" : ""}: ${String(err)}`);
+          continue;
+        }
+        fillQueue.complete(this.sql, t);
+        fillQueue.charge(this.sql, t.ocaId, t.bytes);
+        fillQueue.countDone(this.sql, src.source, t.bytes);
+        copied++;
+        // Published the moment the title is complete; if this fails, the reconcile below (or the next run's) repairs it.
+        await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`));
+      }
+    } else if (rows(this.sql, `SELECT 1 AS x FROM fill_tasks WHERE parked_at IS NULL LIMIT 1`).length > 0) {
+      setMeta(this.sql, "last_error", "fill window closed with work left; the next cycle re-plans");
+    }
+
+    try {
+      await this.reconcile();
+    } catch (err) {
+      reconciled = false;
+      setMeta(this.sql, "last_error", `reconcile: ${String(err)}`);
+    }
+
+    if (!reconciled) {
+      await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
       return;
     }
-    const rate = Number(this.meta("fill_rate_bps") ?? 0) / 8; // bytes per second
-    const lastTick = Number(this.meta("last_tick") ?? started);
-    const tokens = new Map<string, number>();
-    for (const o of site.ocas) {
-      const have = Number(this.meta(`tokens:${o.id}`) ?? rate * (TICK_MS / 1000));
-      tokens.set(o.id, Math.min(rate * (TICK_MS / 1000) * 5, have + (rate * (started - lastTick)) / 1000));
-    }
-    this.setMeta("last_tick", started);
-
-    // A crash mid-copy leaves a 'filling' row: drop it (and its bytes) so the task redoes it cleanly.
-    for (const r of this.sql
-      .exec<{ oca_id: string; title_id: string; path: string }>(`SELECT oca_id, title_id, path FROM holdings WHERE state = 'filling'`)
-      .toArray()) {
-      if (!this.running.size) {
-        await this.bucket().delete(ocaKey(site.id, r.oca_id, r.title_id, r.path));
-        this.sql.exec(`DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ?`, r.oca_id, r.title_id, r.path);
-      }
-    }
-
-    const peerWait = Number(this.meta("peer_wait_ms") ?? 0);
-    const parentWait = Number(this.meta("parent_wait_ms") ?? 0);
-    const parentCache = new Map<string, { holders: Record<string, string>; plans: boolean }>();
-    const done: BySource<{ files: number; bytes: number }> = JSON.parse(this.meta("cycle_done") ?? "null") ?? {
-      peer: { files: 0, bytes: 0 },
-      parent: { files: 0, bytes: 0 },
-      origin: { files: 0, bytes: 0 },
-    };
-    const touched = new Set<string>();
-    const tasks = this.sql
-      .exec<{ oca_id: string; title_id: string; path: string; bytes: number; sha256: string; created_at: number }>(
-        `SELECT oca_id, title_id, path, bytes, sha256, created_at FROM fill_tasks ORDER BY created_at, title_id, oca_id, path`,
-      )
-      .toArray();
-    let waiting = false;
-    for (const t of tasks) {
-      if (Date.now() - started > ALARM_BUDGET_MS) break;
-      if ((tokens.get(t.oca_id) ?? 0) <= 0) continue;
-      const file = { path: t.path, bytes: t.bytes, sha256: t.sha256 };
-      const age = started - t.created_at;
-      const src = await this.pickSource(t.oca_id, t.title_id, file, { age, peerWait, parentWait, parentCache });
-      if (src === "wait") {
-        waiting = true;
-        continue;
-      }
-      if (!(await this.makeRoom(t.oca_id, t.bytes))) {
-        this.setMeta("last_error", `${t.oca_id} has no room for ${t.title_id}/${t.path} even after evicting unplanned titles`);
-        continue;
-      }
-      try {
-        await this.copyInto(t.oca_id, t.title_id, file, src);
-      } catch (err) {
-        this.sql.exec(`UPDATE fill_tasks SET attempts = attempts + 1, last_error = ? WHERE oca_id = ? AND title_id = ? AND path = ?`, String(err), t.oca_id, t.title_id, t.path);
-        this.setMeta("last_error", `${t.oca_id} ${t.title_id}/${t.path}: ${String(err)}`);
-        continue;
-      }
-      this.sql.exec(`DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ?`, t.oca_id, t.title_id, t.path);
-      tokens.set(t.oca_id, (tokens.get(t.oca_id) ?? 0) - t.bytes);
-      done[src.source].files++;
-      done[src.source].bytes += t.bytes;
-      touched.add(`${t.oca_id}|${t.title_id}`);
-    }
-    for (const [id, v] of tokens) this.setMeta(`tokens:${id}`, v);
-    this.setMeta("cycle_done", JSON.stringify(done));
-    for (const key of touched) {
-      const [ocaId, titleId] = key.split("|");
-      await this.publishIfComplete(ocaId, titleId);
-    }
-    const left = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM fill_tasks`).one().n;
-    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + (waiting || touched.size === 0 ? TICK_MS : 0));
+    if (!windowOpen) return;
+    const due = fillQueue.nextDue(this.sql);
+    if (due === null) return;
+    const soon = waiting || copied === 0 ? TICK_MS : 0;
+    await this.ctx.storage.setAlarm(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
   }
 
-  /**
-   * Where to copy a file from: a peer OCA of the site that holds it; else, if a peer is planned to
-   * hold it and is still filling, wait `peerWait`; else the nearest parent site that holds it (or wait
-   * `parentWait` for one that plans it); else origin.
-   */
-  private async pickSource(
-    ocaId: string,
-    titleId: string,
-    file: TitleFile,
-    w: { age: number; peerWait: number; parentWait: number; parentCache: Map<string, { holders: Record<string, string>; plans: boolean }> },
-  ): Promise<{ source: FillSource; bucket: R2Bucket; key: string } | "wait"> {
+  /** A crash mid-copy leaves a 'filling' row, a cut-off eviction 'evicting' rows: drop them and their bytes. */
+  private async dropStranded(): Promise<void> {
+    if (this.running.size || this.locks.size) return;
+    for (const r of holdings.stranded(this.sql)) {
+      await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path));
+      holdings.dropFile(this.sql, r.ocaId, r.titleId, r.path);
+    }
+  }
+
+  /** The source of a task, resolved to a bucket and key; parents are asked once per (parent, title) per run. */
+  private async resolveSource(
+    t: fillQueue.FillTask,
+    w: { age: number; peerWait: number; parentWait: number; parentCache: Map<string, { holders: Map<string, HeldFile>; plans: boolean }> },
+  ): Promise<Source | { wait: string }> {
     const site = this.site;
-    const peer = this.sql
-      .exec<{ oca_id: string }>(
-        `SELECT oca_id FROM holdings WHERE title_id = ? AND path = ? AND state = 'ready' AND sha256 = ? AND oca_id != ? ORDER BY oca_id`,
-        titleId,
-        file.path,
-        file.sha256,
-        ocaId,
-      )
-      .toArray()
-      .find((r) => this.health(r.oca_id) !== "failed");
-    if (peer) return { source: "peer", bucket: this.bucket(), key: ocaKey(site.id, peer.oca_id, titleId, file.path) };
-    // Of the OCAs still filling a file, the first by id fetches it from upstream and the rest wait for
-    // it, so a popular file crosses the parent link once per site, and two peers never wait on each other.
-    const peerFilling =
-      this.sql.exec(`SELECT 1 FROM fill_tasks WHERE title_id = ? AND path = ? AND oca_id < ? LIMIT 1`, titleId, file.path, ocaId).toArray().length > 0;
-    if (peerFilling && w.age < w.peerWait) return "wait";
+    const peers = holdings.peersWithFile(this.sql, t.titleId, t, t.ocaId).filter((id) => healthOf(this.sql, id) !== "failed");
+    const parents: ParentOffer[] = [];
     for (const parent of parentChain(site)) {
-      let info = w.parentCache.get(parent.id);
+      const cacheKey = `${parent.id}|${t.titleId}`;
+      let info = w.parentCache.get(cacheKey);
       if (!info) {
-        const stub = this.stub(parent.id);
-        info = { holders: await stub.holdersOf(titleId), plans: await stub.plansTitle(titleId) };
-        w.parentCache.set(parent.id, info);
+        info = await this.askParent(parent.id, t.titleId);
+        w.parentCache.set(cacheKey, info);
       }
-      const holder = Object.hasOwn(info.holders, file.path) ? info.holders[file.path] : undefined;
-      if (holder) return { source: "parent", bucket: this.bucket(parent), key: ocaKey(parent.id, holder, titleId, file.path) };
-      if (info.plans && w.age < w.peerWait + w.parentWait) return "wait";
+      parents.push({ siteId: parent.id, holder: info.holders.get(t.path), plans: info.plans });
     }
-    return { source: "origin", bucket: this.env.ORIGIN, key: originKey(titleId, file.path) };
+    const d = chooseSource({
+      file: t,
+      peers,
+      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t.path, t.ocaId),
+      parents,
+      failed: t.failedSources,
+      age: w.age,
+      peerWaitMs: w.peerWait,
+      parentWaitMs: w.parentWait,
+    });
+    switch (d.kind) {
+      case "wait":
+        return { wait: d.reason };
+      case "peer":
+        return { source: "peer", label: d.label, bucket: this.bucket(), key: ocaKey(site.id, d.ocaId, t.titleId, t.path) };
+      case "parent":
+        return { source: "parent", label: d.label, bucket: this.bucket(findSite(d.siteId)!), key: ocaKey(d.siteId, d.ocaId, t.titleId, t.path) };
+      default:
+        return { source: "origin", label: "origin", bucket: this.env.ORIGIN, key: originKey(t.titleId, t.path) };
+    }
   }
 
-  /** Copies one file into an OCA: reserve, copy and verify, then mark ready. */
-  private async copyInto(ocaId: string, titleId: string, file: TitleFile, src: { source: FillSource; bucket: R2Bucket; key: string }): Promise<void> {
-    this.sql.exec(
-      `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, bytes, sha256, state, source, updated_at) VALUES (?, ?, ?, ?, ?, 'filling', NULL, ?)`,
-      ocaId,
-      titleId,
-      file.path,
-      file.bytes,
-      file.sha256,
-      Date.now(),
-    );
+  /** What a parent site holds of a title; a parent that fails or hangs offers nothing this run. */
+  private async askParent(parentId: string, titleId: string): Promise<{ holders: Map<string, HeldFile>; plans: boolean }> {
+    const stub = this.stub(parentId);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`parent ${parentId} timed out`)), PARENT_TIMEOUT_MS)));
     try {
-      const obj = await src.bucket.get(src.key);
-      if (!obj) throw new Error(`${src.source} copy ${src.key} disappeared`);
-      await copyVerified(obj, this.bucket(), ocaKey(this.site.id, ocaId, titleId, file.path), file);
-    } catch (err) {
-      this.sql.exec(`DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ?`, ocaId, titleId, file.path);
-      throw err;
+      const [held, plans] = await Promise.race([Promise.all([stub.holdersOf(titleId), stub.plansTitle(titleId)]), timeout]);
+      return { holders: new Map(Object.entries(held as Record<string, HeldFile>)), plans };
+    } catch {
+      return { holders: new Map(), plans: false };
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
     }
-    this.sql.exec(
-      `UPDATE holdings SET state = 'ready', source = ?, updated_at = ? WHERE oca_id = ? AND title_id = ? AND path = ?`,
-      src.source,
-      Date.now(),
-      ocaId,
-      titleId,
-      file.path,
-    );
+  }
+
+  /** Copies one file into an OCA: reserve, copy and verify, then mark ready; a copy evicted meanwhile is removed. */
+  private copyInto(ocaId: string, titleId: string, file: TitleFile, src: Source): Promise<void> {
+    return this.serial(ocaId, titleId, async () => {
+      const key = ocaKey(this.site.id, ocaId, titleId, file.path);
+      holdings.reserve(this.sql, ocaId, titleId, file, Date.now());
+      try {
+        const obj = await src.bucket.get(src.key);
+        if (!obj) throw new Error(`${src.label} copy ${src.key} disappeared`);
+        await copyVerified(obj, this.bucket(), key, file);
+      } catch (err) {
+        holdings.dropFile(this.sql, ocaId, titleId, file.path);
+        throw err;
+      }
+      if (!holdings.markReady(this.sql, ocaId, titleId, file.path, src.source, Date.now())) {
+        await this.bucket().delete(key);
+        throw new Error(`${titleId}/${file.path} was evicted from ${ocaId} while it was copied`);
+      }
+    });
   }
 
   /** Evicts titles that left the plan, least watched first, until `need` more bytes fit (the steering view forgets each first). */
   private async makeRoom(ocaId: string, need: number): Promise<boolean> {
     const capacity = this.capacity(ocaId);
-    if (this.usedBytes(ocaId) + need <= capacity) return true;
-    const victims = this.sql
-      .exec<{ title_id: string }>(
-        `SELECT h.title_id FROM holdings h
-         WHERE h.oca_id = ?1 AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = ?1 AND p.title_id = h.title_id)
-         GROUP BY h.title_id
-         ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id), h.title_id`,
-        ocaId,
-      )
-      .toArray();
+    if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) return true;
+    const victims = rows<{ title_id: string }>(
+      this.sql,
+      `SELECT h.title_id FROM holdings h
+       WHERE h.oca_id = ?1 AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = ?1 AND p.title_id = h.title_id)
+       GROUP BY h.title_id
+       ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id), h.title_id`,
+      ocaId,
+    );
     for (const v of victims) {
-      if (this.usedBytes(ocaId) + need <= capacity) break;
+      if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) break;
       await this.evictTitle(ocaId, v.title_id);
     }
-    return this.usedBytes(ocaId) + need <= capacity;
+    return holdings.usedBytes(this.sql, ocaId) + need <= capacity;
   }
 
-  private async publishIfComplete(ocaId: string, titleId: string): Promise<void> {
-    const { results } = await this.env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?`).bind(titleId).all<TitleFile>();
-    const ready = new Map(
-      this.sql
-        .exec<{ path: string; sha256: string }>(`SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId)
-        .toArray()
-        .map((r) => [r.path, r.sha256]),
-    );
-    if (results.length > 0 && results.every((f) => ready.get(f.path) === f.sha256)) await this.publishTitle(ocaId, titleId, results);
+  /** Publishes a copy to the steering view if every file of the title's current version is ready; true if published. */
+  private publishIfComplete(ocaId: string, titleId: string): Promise<boolean> {
+    return this.serial(ocaId, titleId, async () => {
+      const files = (await this.catalogueFiles([titleId])).get(titleId) ?? [];
+      if (!holdings.isComplete(holdings.readyFiles(this.sql, ocaId, titleId), files)) return false;
+      await steeringTable.publish(this.env.DB, this.site.id, [
+        { ocaId, titleId, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0), health: healthOf(this.sql, ocaId) },
+      ]);
+      return true;
+    });
+  }
+
+  /**
+   * Makes the site's rows of the steering view match its holdings, both ways: every complete copy of
+   * a title's current version is listed, and nothing else is. Each fix re-checks its copy under the
+   * copy's lock, so a concurrent fill or eviction cannot be undone by a stale answer.
+   */
+  async reconcile(): Promise<{ published: number; unpublished: number }> {
+    const site = this.site;
+    const listed = await steeringTable.listed(this.env.DB, site.id);
+    const pairs = holdings.heldPairs(this.sql);
+    const catalogue = await this.catalogueFiles([...new Set([...pairs.map((p) => p.titleId), ...listed.map((l) => l.titleId)])]);
+    const complete = (ocaId: string, titleId: string) => holdings.isComplete(holdings.readyFiles(this.sql, ocaId, titleId), catalogue.get(titleId) ?? []);
+    const isListed = new Set(listed.map((l) => `${l.ocaId}|${l.titleId}`));
+    let published = 0;
+    let unpublished = 0;
+    for (const l of listed) {
+      if (complete(l.ocaId, l.titleId)) continue;
+      await this.serial(l.ocaId, l.titleId, async () => {
+        if (complete(l.ocaId, l.titleId)) return;
+        await steeringTable.unpublish(this.env.DB, [l]);
+        unpublished++;
+      });
+    }
+    for (const p of pairs) {
+      if (isListed.has(`${p.ocaId}|${p.titleId}`) || !complete(p.ocaId, p.titleId) || !this.oca(p.ocaId)) continue;
+      if (await this.publishIfComplete(p.ocaId, p.titleId)) published++;
+    }
+    return { published, unpublished };
   }
 
   // ---- manual fill (admin) --------------------------------------------------------------------
 
   /**
    * Copies every file of a title into one OCA now: from a peer OCA of this site if one holds it, else
-   * the nearest parent site that holds it, else origin. Each copy is a real byte copy whose size and
-   * SHA-256 are verified (R2 checks the digest on write) before it counts as ready.
+   * the nearest parent site that holds it with the catalogue's checksum, else origin; a failed source
+   * is skipped for the next try. Each copy is a real byte copy whose size and SHA-256 are verified
+   * before it counts as ready, and the title is published only if it is still complete afterwards.
    */
   async fillTitle(ocaId: string, titleId: string): Promise<FillResult> {
     const key = `${ocaId}/${titleId}`;
@@ -680,84 +674,66 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   private async doFill(ocaId: string, titleId: string): Promise<FillResult> {
-    const site = this.site;
-    if (!site.ocas.some((o) => o.id === ocaId)) return { ok: false, ocaId, titleId, code: "unknown_oca", message: `site ${site.id} has no OCA ${ocaId}` };
-    const { results: files } = await this.env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ? ORDER BY path`)
-      .bind(titleId)
-      .all<TitleFile>();
+    if (!this.oca(ocaId)) return { ok: false, ocaId, titleId, code: "unknown_oca", message: `site ${this.site.id} has no OCA ${ocaId}` };
+    const files = (await this.catalogueFiles([titleId])).get(titleId) ?? [];
     if (files.length === 0) return { ok: false, ocaId, titleId, code: "unknown_title", message: `title ${titleId} has no files in the catalogue` };
 
+    const ready = holdings.readyFiles(this.sql, ocaId, titleId);
     const held = new Map(
-      this.sql
-        .exec<{ path: string; sha256: string; state: string; bytes: number }>(
-          `SELECT path, sha256, state, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`,
-          ocaId,
-          titleId,
-        )
-        .toArray()
-        .map((r) => [r.path, r]),
+      rows<{ path: string; bytes: number }>(this.sql, `SELECT path, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).map((r) => [r.path, r.bytes]),
     );
-    const missing = files.filter((f) => {
-      const h = held.get(f.path);
-      return !h || h.state !== "ready" || h.sha256 !== f.sha256;
-    });
-    const used = this.usedBytes(ocaId);
-    const need = missing.reduce((s, f) => s + f.bytes - (held.get(f.path)?.bytes ?? 0), 0);
+    const missing = files.filter((f) => ready.get(f.path) !== f.sha256);
+    const used = holdings.usedBytes(this.sql, ocaId);
+    const need = missing.reduce((s, f) => s + f.bytes - (held.get(f.path) ?? 0), 0);
     const capacity = this.capacity(ocaId);
     if (used + need > capacity) {
       return { ok: false, ocaId, titleId, code: "insufficient_capacity", message: `${ocaId} holds ${used} of ${capacity} bytes; ${titleId} needs ${need} more` };
     }
     const bySource: BySource<number> = { peer: 0, parent: 0, origin: 0 };
-    const parentCache = new Map<string, { holders: Record<string, string>; plans: boolean }>();
+    const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
     let bytes = 0;
     for (const f of missing) {
-      const src = await this.pickSource(ocaId, titleId, f, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
-      if (src === "wait") continue; // cannot happen with no waits; keeps the types honest
-      try {
-        await this.copyInto(ocaId, titleId, f, src);
-      } catch (err) {
-        return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path} from ${src.source}: ${String(err)}` };
+      const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [] };
+      for (;;) {
+        const src = await this.resolveSource(task, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
+        if ("wait" in src) return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path}: ${src.wait}` };
+        try {
+          await this.copyInto(ocaId, titleId, f, src);
+          bySource[src.source]++;
+          break;
+        } catch (err) {
+          if (src.source === "origin") return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path} from ${src.label}: ${String(err)}` };
+          task.failedSources.push(src.label);
+        }
       }
-      bySource[src.source]++;
       bytes += f.bytes;
     }
-    await this.publishTitle(ocaId, titleId, files);
+    if (!(await this.publishIfComplete(ocaId, titleId))) {
+      return { ok: false, ocaId, titleId, code: "not_complete", message: `${titleId} on ${ocaId} is no longer complete (evicted or re-published meanwhile)` };
+    }
     return { ok: true, ocaId, titleId, copied: missing.length, skipped: files.length - missing.length, bytes, bySource };
   }
 
-  /** Publishes a complete copy to the steering view (only complete copies are steered to). */
-  private async publishTitle(ocaId: string, titleId: string, files: TitleFile[]): Promise<void> {
-    const now = Date.now();
-    await this.env.DB.batch([
-      this.env.DB.prepare(
-        `INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      ).bind(this.site.id, ocaId, titleId, files.length, files.reduce((s, f) => s + f.bytes, 0), now),
-      this.env.DB.prepare(`INSERT OR IGNORE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`).bind(
-        ocaId,
-        this.site.id,
-        this.health(ocaId),
-        now,
-      ),
-    ]);
-  }
-
-  /** Removes a title from an OCA: leaves the steering view first, then deletes the bytes. */
-  async evictTitle(ocaId: string, titleId: string): Promise<{ files: number; bytes: number }> {
-    await this.env.DB.prepare(`DELETE FROM oca_titles WHERE oca_id = ? AND title_id = ?`).bind(ocaId, titleId).run();
-    const bucket = this.bucket();
-    const listed: string[] = [];
-    let cursor: string | undefined;
-    const prefix = `${this.site.id}/${ocaId}/${titleId}/`;
-    do {
-      const page = await bucket.list({ prefix, cursor });
-      listed.push(...page.objects.map((o) => o.key));
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
-    const rows = this.sql
-      .exec<{ path: string; bytes: number }>(`SELECT path, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId)
-      .toArray();
-    for (let i = 0; i < listed.length; i += 500) await bucket.delete(listed.slice(i, i + 500));
-    this.sql.exec(`DELETE FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
-    return { files: rows.length, bytes: rows.reduce((s, r) => s + r.bytes, 0) };
+  /**
+   * Removes a title from an OCA: its rows stop counting as ready at once, it leaves the steering view,
+   * then its bytes go, then its rows. Cut off half-way, the rows stay 'evicting' (still counted as
+   * used, never as held) and the next alarm run finishes the job.
+   */
+  evictTitle(ocaId: string, titleId: string): Promise<{ files: number; bytes: number }> {
+    return this.serial(ocaId, titleId, async () => {
+      holdings.markEvicting(this.sql, ocaId, titleId);
+      await steeringTable.unpublish(this.env.DB, [{ ocaId, titleId }]);
+      const bucket = this.bucket();
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      const prefix = `${this.site.id}/${ocaId}/${titleId}/`;
+      do {
+        const page = await bucket.list({ prefix, cursor });
+        listed.push(...page.objects.map((o) => o.key));
+        cursor = page.truncated ? page.cursor : undefined;
+      } while (cursor);
+      for (let i = 0; i < listed.length; i += 500) await bucket.delete(listed.slice(i, i + 500));
+      return holdings.dropTitle(this.sql, ocaId, titleId);
+    });
   }
 }

@@ -52,3 +52,18 @@ export function localHour(ms: number, timeZone: string): number {
 export function dayOfWeek(day: DayNumber): number {
   return (((day + 4) % 7) + 7) % 7;
 }
+
+/**
+ * The instant (ms) the local day `day` begins in `timeZone`: local midnight, or the first instant
+ * of that date where a DST change skips midnight. Binary search over the UTC instants around it.
+ */
+export function localDayStart(day: DayNumber, timeZone: string): number {
+  let lo = day * MS_PER_DAY - 16 * 3_600_000; // no zone is more than 14 h ahead of UTC
+  let hi = day * MS_PER_DAY + 16 * 3_600_000; // nor more than 12 h behind
+  while (hi - lo > 1_000) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (dayNumber(mid, timeZone) >= day) hi = mid;
+    else lo = mid;
+  }
+  return hi - (hi % 1_000);
+}

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dayNumber } from "../fill/day";
-import { history, PREBUFFER_ALLOWANCE_S, recordPlay, recordReport, recordServed, SERVED_LAG_ALLOWANCE_S } from "../durable-objects/viewing-history";
+import { history, PREBUFFER_ALLOWANCE_S, recordPlay, recordReport, recordServed, SERVED_LAG_ALLOWANCE_S } from "../durable-objects/site/viewing-history";
 import { ADMIN, call, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const stub = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));

@@ -6,6 +6,7 @@ import { ApiError } from "../shared/errors";
 import { isSafeFilePath, isSafeId, isSafeSegment, originKey, SAFE_ID_RULE } from "../shared/file-keys";
 import { findOca, findSite, topology } from "../shared/topology";
 import { validationHook } from "./validation";
+import { steeringTable } from "../shared/steering-table";
 import { BODY_LIMITS, limitBody } from "./limits";
 import { predictionsFor, runFillCycle } from "./fill-cycle";
 import { dayNumber } from "../../fill/day";
@@ -48,12 +49,7 @@ admin.use("/origin/*", limitBody(BODY_LIMITS.originUpload));
 admin.use("*", async (c, next) => (c.req.path.startsWith("/admin/origin/") ? next() : limitBody(BODY_LIMITS.adminJson)(c, next)));
 
 admin.get("/topology", async (c) => {
-  const [status, held] = await c.env.DB.batch([
-    c.env.DB.prepare(`SELECT oca_id, health FROM oca_status`),
-    c.env.DB.prepare(`SELECT oca_id, COUNT(*) AS titles, SUM(bytes) AS bytes FROM oca_titles GROUP BY oca_id`),
-  ]);
-  const health = new Map((status.results as Array<{ oca_id: string; health: string }>).map((r) => [r.oca_id, r.health]));
-  const holding = new Map((held.results as Array<{ oca_id: string; titles: number; bytes: number }>).map((r) => [r.oca_id, r]));
+  const { health, holding } = await steeringTable.summary(c.env.DB);
   return c.json({
     origin: topology.origin,
     regions: topology.regions,

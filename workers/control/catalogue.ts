@@ -1,4 +1,6 @@
-/** D1 queries of the catalogue (titles, renditions, licences) and of the steering view. */
+/** D1 queries of the catalogue (titles, renditions, licences); the steering view is read through steering-table.ts. */
+import { steeringTable, type CandidateRow } from "../shared/steering-table";
+
 
 export interface TitleRow {
   id: string;
@@ -45,19 +47,6 @@ export function checkLicence(licence: LicenceRow | null, country: string | null,
 /** Codec family of an RFC 6381 codec string ("avc1.64001f" -> "avc1"). */
 export const codecFamily = (codec: string): string => codec.split(".")[0].toLowerCase();
 
-/** A title's steering candidates from the D1 view: OCAs with a complete copy, with health and load as last published. */
-export type CandidateRow = { siteId: string; ocaId: string; health: string; load: number; updatedAt: number };
-
-export function candidatesStatement(db: D1Database, titleId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
-       FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
-       WHERE t.title_id = ?`,
-    )
-    .bind(titleId);
-}
-
 /** Everything the play request needs, in one D1 round trip. */
 export async function loadPlayContext(db: D1Database, titleId: string, country: string | null, planId: string) {
   const [title, licence, plan, renditions, holders] = await db.batch([
@@ -65,7 +54,7 @@ export async function loadPlayContext(db: D1Database, titleId: string, country: 
     db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? AND country = ?`).bind(titleId, country ?? ""),
     db.prepare(`SELECT id, max_height, max_streams FROM plans WHERE id = ?`).bind(planId),
     db.prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),
-    candidatesStatement(db, titleId),
+    steeringTable.candidates(db, titleId),
   ]);
   return {
     title: (title.results[0] as TitleRow | undefined) ?? null,

@@ -5,7 +5,7 @@ import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter"
 import { topology } from "../shared/topology";
 import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
-import { candidatesStatement, type CandidateRow } from "./catalogue";
+import { steeringTable, type CandidateRow } from "../shared/steering-table";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { enforceLimit, limitByIp } from "./limits";
@@ -61,7 +61,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
 async function currentOrder(env: Env, s: { row: SessionRow; pathways: Pathway[] }, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
-  const { results } = await candidatesStatement(env.DB, titleId).all<CandidateRow>();
+  const { results } = await steeringTable.candidates(env.DB, titleId).all<CandidateRow>();
   const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
   return rankOcas(topology, { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon }, titleId, live.filter((c) => allowed.has(c.ocaId)));

@@ -1,14 +1,17 @@
-import { dayNumber, localHour } from "../../fill/day";
+import { dayNumber, localDayStart, localHour } from "../../fill/day";
 import { planSite } from "../../fill/plan";
 import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
 import type { PlanTitle, Prediction } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
+import { withTimeout } from "../shared/with-timeout";
 
 /** Days of history the predictor sees. */
 export const HISTORY_DAYS = 14;
 /** Evening peak over the daily mean: sizes replicas against each OCA's throughput. */
 const PEAK_TO_MEAN = 2.5;
 const DAY_MS = 86_400_000;
+/** How long the planner waits for one site's history before planning without it. */
+const HISTORY_TIMEOUT_MS = 5_000;
 
 export interface CycleOptions {
   /** Run even outside the window or when today's plan exists (operators' "run now"). */
@@ -62,7 +65,15 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
-  const histories = await Promise.all([...group, ...country].map((s) => stubOf(env, s.id).history(from, targetDay - 1)));
+  // One failing or hanging site costs only its own history, never the whole region's plan.
+  const histories = await Promise.all(
+    [...group, ...country].map((s) =>
+      withTimeout(stubOf(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+        console.error(`history of ${s.id} skipped`, err);
+        return {} as Record<string, number[]>;
+      }),
+    ),
+  );
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
     for (const h of hs) {
@@ -79,8 +90,9 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
   const regional = total(groupHistory) >= DEFAULT_PREDICT_PARAMS.thinBytes || country.length === 0 ? groupHistory : sumOf(histories);
   // An IXP site backs its whole region, so the region's demand is its own.
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
-  const tomorrowStart = now + DAY_MS - (now % DAY_MS);
-  const titles = await eligibleTitles(env, site, tomorrowStart - DAY_MS, tomorrowStart + DAY_MS);
+  // "Tomorrow" is the site's local calendar day, as is every day of its history.
+  const tomorrowStart = localDayStart(targetDay, site.timeZone);
+  const titles = await eligibleTitles(env, site, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp; tomorrow's get a prior.
   const releases = titles
@@ -119,7 +131,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   // Held titles without a prediction stay candidates (worth nothing), so the planner keeps them while
   // there is room instead of dropping them for not knowing their size.
   for (const titleId of new Set(Object.values(current).flat())) {
-    if (titleId in sizes && !titles.some((t) => t.titleId === titleId)) titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
+    if (Object.hasOwn(sizes, titleId) && !titles.some((t) => t.titleId === titleId)) titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
   }
   const plan = planSite({ ocas, titles, current });
 

@@ -3,7 +3,9 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
 import { isSafeId, SAFE_ID_RULE } from "../shared/file-keys";
-import { findSite, topology } from "../shared/topology";
+import { findSite, topology, type SiteSpec } from "../shared/topology";
+import type { MissKind } from "../shared/site-view";
+import { rendezvousOrder } from "../../fill/hash";
 import { dayNumber } from "../../fill/day";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
@@ -25,6 +27,19 @@ const playBody = z.object({
     })
     .default({ codecs: ["avc1", "mp4a"], maxHeight: 2160 }),
 });
+
+/**
+ * Why this play was not steered to its home site first, as Open Connect counts misses: the home site
+ * held a copy but health, load or liveness sent the client elsewhere (`health`), or it held none
+ * (`content`, charged to the OCA the title hashes to there). Undefined when the home site leads.
+ */
+function steeringMiss(home: SiteSpec, titleId: string, live: Array<{ siteId: string; ocaId: string }>, ranked: Array<{ siteId: string }>): { ocaId: string; kind: MissKind } | undefined {
+  if (ranked[0]?.siteId === home.id) return undefined;
+  const held = live.find((c) => c.siteId === home.id);
+  if (held) return { ocaId: held.ocaId, kind: "health" };
+  const ocaId = rendezvousOrder(titleId, home.ocas.map((o) => o.id))[0];
+  return ocaId ? { ocaId, kind: "content" } : undefined;
+}
 
 /** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
 export const play = new Hono<MemberVars>();
@@ -79,7 +94,7 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
   const homeSpec = findSite(home)!;
   c.executionCtx.waitUntil(
     c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
-      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now })
+      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now }, steeringMiss(homeSpec, titleId, live, ranked))
       .catch((err) => console.error("recordPlay", err)),
   );
 

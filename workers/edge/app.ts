@@ -6,7 +6,7 @@ import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
-import { ocaHealth, recordServed } from "./site-sync";
+import { ocaHealth, recordMiss, recordServed } from "./site-sync";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -73,10 +73,8 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   for (let attempt = 0; ; attempt++) {
     const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
     if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
-    if (found.miss && site && attempt === 0) {
-      const stub = c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(site.id));
-      c.executionCtx.waitUntil(stub.recordMiss(ocaId, titleId, found.head.size).catch(() => {}));
-    }
+    // A miss rides the site's next batched report: never a Durable Object call per request.
+    if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, (p) => c.executionCtx.waitUntil(p));
 
     const contentType = contentTypeFor(path);
     let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
@@ -84,7 +82,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
       const res = await serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
       if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-        recordServed(site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0));
+        recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), (p) => c.executionCtx.waitUntil(p));
       }
       return res;
     } catch (err) {

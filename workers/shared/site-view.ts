@@ -3,10 +3,20 @@
 /** An OCA's health as its site sees it. Only healthy OCAs are steered to; failed ones refuse requests. */
 export type OcaHealth = "healthy" | "drained" | "failed";
 
-/** What the data plane tells a site, batched: per OCA, bytes served and the sessions served (with their bytes) since the last report. */
+/**
+ * Why a request did not find its title where Open Connect would want it:
+ * - `content`: the OCA did not hold the file it was asked for (or the client's home site held no copy);
+ * - `health`: the home site held a copy but steering sent the client elsewhere (health or load).
+ */
+export type MissKind = "content" | "health";
+
+/** What the data plane tells a site, batched: per OCA, bytes served, the sessions served (with their bytes) and misses since the last report. */
 export interface EdgeReport {
   windowMs: number;
-  ocas: Record<string, { bytes: number; requests: number; sessions: Array<{ id: string; bytes: number }> }>;
+  ocas: Record<
+    string,
+    { bytes: number; requests: number; sessions: Array<{ id: string; bytes: number }>; misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }> }
+  >;
 }
 
 /** An OCA's live state for steering. */

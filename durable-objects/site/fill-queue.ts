@@ -1,0 +1,176 @@
+import type { TitleFile } from "./copy-file";
+import type { FillSource } from "./holdings";
+import { first, getMeta, rows, run, setMeta } from "./sql";
+
+/**
+ * The site's fill queue: files still to copy under the plan. A copy that fails backs off
+ * exponentially (capped), the source it failed from is skipped on the next try (so the fill
+ * escalates peer -> parent -> origin), and after MAX_ATTEMPTS the task is parked with its reason for
+ * operators. Every byte read, failed or not, is charged to the OCA's fill-rate budget.
+ */
+
+export const MAX_ATTEMPTS = 5;
+export const BACKOFF_BASE_MS = 2_000;
+export const BACKOFF_CAP_MS = 5 * 60_000;
+
+export interface FillTask extends TitleFile {
+  ocaId: string;
+  titleId: string;
+  createdAt: number;
+  attempts: number;
+  /** Sources that failed for this task ("peer:{oca}", "parent:{site}", "origin"). */
+  failedSources: string[];
+}
+
+export interface ParkedTask {
+  ocaId: string;
+  titleId: string;
+  path: string;
+  attempts: number;
+  lastError: string | null;
+  parkedAt: number;
+}
+
+/** Delay before attempt `attempts + 1` after `attempts` failures: 2 s, 4 s, 8 s … capped at 5 min. */
+export function backoffMs(attempts: number): number {
+  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+type TaskRow = { oca_id: string; title_id: string; path: string; bytes: number; sha256: string; created_at: number; attempts: number; failed_sources: string };
+const toTask = (r: TaskRow): FillTask => ({
+  ocaId: r.oca_id,
+  titleId: r.title_id,
+  path: r.path,
+  bytes: r.bytes,
+  sha256: r.sha256,
+  createdAt: r.created_at,
+  attempts: r.attempts,
+  failedSources: r.failed_sources ? r.failed_sources.split(",") : [],
+});
+
+/** Queues a file for an OCA unless it is already queued. */
+export function enqueue(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number): void {
+  run(
+    sql,
+    `INSERT OR IGNORE INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ocaId,
+    titleId,
+    file.path,
+    file.bytes,
+    file.sha256,
+    now,
+  );
+}
+
+/** Drops queued files of (OCA, title) pairs that left the plan. */
+export function dropUnplanned(sql: SqlStorage): void {
+  run(sql, `DELETE FROM fill_tasks WHERE NOT EXISTS (SELECT 1 FROM plan WHERE plan.oca_id = fill_tasks.oca_id AND plan.title_id = fill_tasks.title_id)`);
+}
+
+/** Tasks whose backoff has passed and that are not parked, oldest first. */
+export function dueTasks(sql: SqlStorage, now: number): FillTask[] {
+  return rows<TaskRow>(
+    sql,
+    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
+     WHERE parked_at IS NULL AND next_at <= ? ORDER BY created_at, title_id, oca_id, path`,
+    now,
+  ).map(toTask);
+}
+
+/** The task as it is now (another call may have finished, re-queued or dropped it meanwhile). */
+export function currentTask(sql: SqlStorage, t: { ocaId: string; titleId: string; path: string }): FillTask | undefined {
+  const r = first<TaskRow>(
+    sql,
+    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ? AND parked_at IS NULL`,
+    t.ocaId,
+    t.titleId,
+    t.path,
+  );
+  return r ? toTask(r) : undefined;
+}
+
+/** True while a peer ordered before `ocaId` still has the file queued (it fetches upstream; the rest wait). */
+export function earlierPeerQueued(sql: SqlStorage, titleId: string, path: string, ocaId: string): boolean {
+  return !!first(sql, `SELECT 1 AS x FROM fill_tasks WHERE title_id = ? AND path = ? AND oca_id < ? AND parked_at IS NULL LIMIT 1`, titleId, path, ocaId);
+}
+
+export function complete(sql: SqlStorage, t: { ocaId: string; titleId: string; path: string }): void {
+  run(sql, `DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ?`, t.ocaId, t.titleId, t.path);
+}
+
+/** Records a failed attempt: back off, skip the source next time, park after MAX_ATTEMPTS. Returns true when parked. */
+export function fail(sql: SqlStorage, t: FillTask, sourceLabel: string, error: string, now: number): boolean {
+  const attempts = t.attempts + 1;
+  const failed = [...new Set([...t.failedSources, sourceLabel])].join(",");
+  const parked = attempts >= MAX_ATTEMPTS;
+  run(
+    sql,
+    `UPDATE fill_tasks SET attempts = ?, last_error = ?, failed_sources = ?, next_at = ?, parked_at = ? WHERE oca_id = ? AND title_id = ? AND path = ?`,
+    attempts,
+    error.slice(0, 500),
+    failed,
+    now + backoffMs(attempts),
+    parked ? now : null,
+    t.ocaId,
+    t.titleId,
+    t.path,
+  );
+  return parked;
+}
+
+/** Parked tasks with their reason, for operators. */
+export function parkedTasks(sql: SqlStorage): ParkedTask[] {
+  return rows<{ oca_id: string; title_id: string; path: string; attempts: number; last_error: string | null; parked_at: number }>(
+    sql,
+    `SELECT oca_id, title_id, path, attempts, last_error, parked_at FROM fill_tasks WHERE parked_at IS NOT NULL ORDER BY oca_id, title_id, path`,
+  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, attempts: r.attempts, lastError: r.last_error, parkedAt: r.parked_at }));
+}
+
+/** Files and bytes still to copy per OCA (parked ones included: they are still missing). */
+export function pendingByOca(sql: SqlStorage): Array<{ ocaId: string; files: number; bytes: number; parked: number }> {
+  return rows<{ oca_id: string; files: number; bytes: number; parked: number }>(
+    sql,
+    `SELECT oca_id, COUNT(*) AS files, SUM(bytes) AS bytes, SUM(parked_at IS NOT NULL) AS parked FROM fill_tasks GROUP BY oca_id ORDER BY oca_id`,
+  ).map((r) => ({ ocaId: r.oca_id, files: r.files, bytes: r.bytes, parked: r.parked }));
+}
+
+/** Earliest time a task becomes due, or null when nothing is queued but parked tasks. */
+export function nextDue(sql: SqlStorage): number | null {
+  return first<{ t: number | null }>(sql, `SELECT MIN(next_at) AS t FROM fill_tasks WHERE parked_at IS NULL`)?.t ?? null;
+}
+
+// ---- fill-rate budget: a token bucket per OCA, in bytes, kept in meta ------------------------------
+
+const BURST_S = 5;
+
+/** Refills every OCA's bucket for the time since the last refill; returns nothing, state is in meta. */
+export function refillBudget(sql: SqlStorage, ocaIds: string[], rateBytesPerS: number, now: number): void {
+  const last = Number(getMeta(sql, "last_tick") ?? now);
+  for (const id of ocaIds) {
+    const have = Number(getMeta(sql, `tokens:${id}`) ?? rateBytesPerS);
+    setMeta(sql, `tokens:${id}`, Math.min(rateBytesPerS * BURST_S, have + (rateBytesPerS * Math.max(0, now - last)) / 1000));
+  }
+  setMeta(sql, "last_tick", now);
+}
+
+export function budgetLeft(sql: SqlStorage, ocaId: string): number {
+  return Number(getMeta(sql, `tokens:${ocaId}`) ?? 0);
+}
+
+/** Charges bytes read for an OCA's fill (copied or failed) against its bucket. */
+export function charge(sql: SqlStorage, ocaId: string, bytes: number): void {
+  setMeta(sql, `tokens:${ocaId}`, budgetLeft(sql, ocaId) - bytes);
+}
+
+export function resetBudget(sql: SqlStorage, ocaIds: string[], now: number): void {
+  for (const id of ocaIds) setMeta(sql, `tokens:${id}`, null);
+  setMeta(sql, "last_tick", now);
+}
+
+/** Adds one copy to the cycle's counters (read-modify-write with no await between). */
+export function countDone(sql: SqlStorage, source: FillSource, bytes: number): void {
+  const done = JSON.parse(getMeta(sql, "cycle_done") ?? "null") ?? { peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } };
+  done[source].files++;
+  done[source].bytes += bytes;
+  setMeta(sql, "cycle_done", JSON.stringify(done));
+}

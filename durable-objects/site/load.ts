@@ -1,0 +1,80 @@
+import type { OcaSpec } from "../../workers/shared/topology";
+import type { EdgeReport, MissKind, OcaHealth, OcaLive } from "../../workers/shared/site-view";
+import { isSafeId } from "../../workers/shared/file-keys";
+import { recordServed } from "./viewing-history";
+import { first, rows, run } from "./sql";
+
+/**
+ * Load and misses as the data plane reports them, batched: egress per OCA (an exponentially decayed
+ * average), sessions last seen, bytes served per session (for the viewing-history cross-check) and
+ * misses by kind.
+ */
+
+/** Time constant of the egress average. */
+export const EGRESS_TAU_MS = 5_000;
+/** How long a session counts as active after its last request. */
+export const SESSION_ACTIVE_MS = 30_000;
+/** Sessions and miss entries one OCA's report may carry (the data plane caps its batch the same way). */
+export const MAX_SESSIONS_PER_REPORT = 1000;
+export const MAX_MISSES_PER_REPORT = 1000;
+
+/** The live state of each OCA: health, egress (decayed since the last report), active sessions. */
+export function liveView(sql: SqlStorage, ocas: Array<OcaSpec & { health: OcaHealth; throughputBps: number }>, now: number): OcaLive[] {
+  return ocas.map((o) => {
+    const row = first<{ egress_bps: number; updated_at: number }>(sql, `SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, o.id);
+    const egressBps = row ? row.egress_bps * Math.exp(-Math.max(0, now - row.updated_at) / EGRESS_TAU_MS) : 0;
+    const sessions = first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ? AND last_seen > ?`, o.id, now - SESSION_ACTIVE_MS)!.n;
+    return { ocaId: o.id, health: o.health, egressBps: Math.round(egressBps), load: o.throughputBps > 0 ? egressBps / o.throughputBps : 0, sessions };
+  });
+}
+
+const count = (n: unknown) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+
+/** Adds a miss to the site's counters. */
+export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind: MissKind, n: number, bytes: number): void {
+  run(
+    sql,
+    `INSERT INTO misses (oca_id, title_id, kind, count, bytes) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (oca_id, title_id, kind) DO UPDATE SET count = count + excluded.count, bytes = bytes + excluded.bytes`,
+    ocaId,
+    titleId,
+    kind,
+    n,
+    bytes,
+  );
+}
+
+/** Takes one batched report from the data plane: only OCAs of this site, every list capped, every number sanitised. */
+export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number): void {
+  const windowS = Math.max(0.25, count(report.windowMs) / 1000);
+  for (const oca of siteOcas) {
+    if (!Object.hasOwn(report.ocas, oca.id)) continue;
+    const r = report.ocas[oca.id];
+    const prev = first<{ egress_bps: number; updated_at: number }>(sql, `SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, oca.id);
+    const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
+    const sample = (count(r.bytes) * 8) / windowS;
+    const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
+    run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + w * (sample - decayed), now);
+    for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_SESSIONS_PER_REPORT)) {
+      if (typeof s?.id !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(s.id)) continue;
+      run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
+      recordServed(sql, s.id, count(s.bytes));
+    }
+    for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_MISSES_PER_REPORT)) {
+      if (typeof m?.titleId !== "string" || !isSafeId(m.titleId) || (m.kind !== "content" && m.kind !== "health")) continue;
+      recordMiss(sql, oca.id, m.titleId, m.kind, Math.max(1, count(m.count)), count(m.bytes));
+    }
+  }
+  run(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
+}
+
+/** Misses per OCA, title and kind, for operators. */
+export function missesByTitle(sql: SqlStorage): Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }> {
+  return rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(sql, `SELECT * FROM misses ORDER BY oca_id, title_id, kind`).map((m) => ({
+    ocaId: m.oca_id,
+    titleId: m.title_id,
+    kind: m.kind,
+    count: m.count,
+    bytes: m.bytes,
+  }));
+}

@@ -1,0 +1,84 @@
+import { VIEWING_SCHEMA } from "./viewing-history";
+import { first, rows, run } from "./sql";
+
+/**
+ * The site's SQLite schema as numbered migrations, applied in order in the constructor and
+ * recorded in `schema_migrations`, so a live site's tables move forward with the code. Version 1 is
+ * the schema sites had before versioning; its statements are idempotent, so such a site adopts it.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const SITE_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS oca_capacity (oca_id TEXT PRIMARY KEY, capacity_bytes INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS oca_throughput (oca_id TEXT PRIMARY KEY, throughput_bps INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS oca_health (oca_id TEXT PRIMARY KEY, health TEXT NOT NULL, updated_at INTEGER NOT NULL)`,
+      // What each OCA holds, file by file. 'filling' rows reserve space; only 'ready' rows are served or counted.
+      `CREATE TABLE IF NOT EXISTS holdings (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+         state TEXT NOT NULL, source TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id, path))`,
+      `CREATE TABLE IF NOT EXISTS misses (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id))`,
+      // The current fill plan: what each OCA should hold.
+      `CREATE TABLE IF NOT EXISTS plan (oca_id TEXT NOT NULL, title_id TEXT NOT NULL, PRIMARY KEY (oca_id, title_id))`,
+      // Files still to copy under the plan; the alarm works through them.
+      `CREATE TABLE IF NOT EXISTS fill_tasks (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+         created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, PRIMARY KEY (oca_id, title_id, path))`,
+      // Load reported by the data plane, batched: bytes per OCA per report, sessions last seen.
+      `CREATE TABLE IF NOT EXISTS oca_load (oca_id TEXT PRIMARY KEY, egress_bps REAL NOT NULL, updated_at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS oca_sessions (oca_id TEXT NOT NULL, session_id TEXT NOT NULL, last_seen INTEGER NOT NULL, PRIMARY KEY (oca_id, session_id))`,
+      `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      ...VIEWING_SCHEMA,
+    ],
+  },
+  {
+    version: 2,
+    name: "fill retries with backoff and parking; misses by kind",
+    statements: [
+      `ALTER TABLE fill_tasks ADD COLUMN next_at INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE fill_tasks ADD COLUMN failed_sources TEXT NOT NULL DEFAULT ''`,
+      `ALTER TABLE fill_tasks ADD COLUMN parked_at INTEGER`,
+      `CREATE TABLE misses_v2 (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL,
+         PRIMARY KEY (oca_id, title_id, kind))`,
+      `INSERT INTO misses_v2 (oca_id, title_id, kind, count, bytes) SELECT oca_id, title_id, 'content', count, bytes FROM misses`,
+      `DROP TABLE misses`,
+      `ALTER TABLE misses_v2 RENAME TO misses`,
+    ],
+  },
+];
+
+/** The schema version the code expects. */
+export const SITE_SCHEMA_VERSION = SITE_MIGRATIONS[SITE_MIGRATIONS.length - 1].version;
+
+/** Applies every migration newer than the site's recorded version, each in its own transaction. Returns the version. */
+export function migrate(storage: DurableObjectStorage, migrations: Migration[] = SITE_MIGRATIONS): number {
+  const sql = storage.sql;
+  run(sql, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const current = first<{ v: number | null }>(sql, `SELECT MAX(version) AS v FROM schema_migrations`)?.v ?? 0;
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    storage.transactionSync(() => {
+      for (const stmt of m.statements) run(sql, stmt);
+      run(sql, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.version, m.name, Date.now());
+    });
+  }
+  return first<{ v: number }>(sql, `SELECT MAX(version) AS v FROM schema_migrations`)!.v;
+}
+
+/** The migrations a site has applied, oldest first (for operators and tests). */
+export function appliedMigrations(sql: SqlStorage): Array<{ version: number; name: string; appliedAt: number }> {
+  return rows<{ version: number; name: string; applied_at: number }>(sql, `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`).map((r) => ({
+    version: r.version,
+    name: r.name,
+    appliedAt: r.applied_at,
+  }));
+}

@@ -1,0 +1,96 @@
+import type { OcaHealth, OcaLive } from "./site-view";
+
+/**
+ * The D1 steering view: the contract between each site's Durable Object (its only writer) and the
+ * play and steering requests (its readers). `oca_titles` lists an OCA for a title only while the OCA
+ * holds every file of the title's current version, verified; `oca_status` carries each OCA's health
+ * and last published load. Every statement against these two tables lives here.
+ */
+
+/** A title's steering candidates: OCAs with a complete copy, with health and load as last published. */
+export type CandidateRow = { siteId: string; ocaId: string; health: string; load: number; updatedAt: number };
+
+/** A copy listed in the view. */
+export interface ListedCopy {
+  ocaId: string;
+  titleId: string;
+  files: number;
+  bytes: number;
+}
+
+export const steeringTable = {
+  /** Reader: the candidates of one title (one statement, so play can batch it with its other reads). */
+  candidates(db: D1Database, titleId: string): D1PreparedStatement {
+    return db
+      .prepare(
+        `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
+         FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
+         WHERE t.title_id = ?`,
+      )
+      .bind(titleId);
+  },
+
+  /** Reader: per OCA, its health and how many titles and bytes it is listed for (operators' topology). */
+  async summary(db: D1Database): Promise<{ health: Map<string, string>; holding: Map<string, { titles: number; bytes: number }> }> {
+    const [status, held] = await db.batch([
+      db.prepare(`SELECT oca_id, health FROM oca_status`),
+      db.prepare(`SELECT oca_id, COUNT(*) AS titles, SUM(bytes) AS bytes FROM oca_titles GROUP BY oca_id`),
+    ]);
+    return {
+      health: new Map((status.results as Array<{ oca_id: string; health: string }>).map((r) => [r.oca_id, r.health])),
+      holding: new Map((held.results as Array<{ oca_id: string; titles: number; bytes: number }>).map((r) => [r.oca_id, { titles: r.titles, bytes: r.bytes }])),
+    };
+  },
+
+  /** Reader for the site's reconcile: every copy of the site the view lists. */
+  async listed(db: D1Database, siteId: string): Promise<ListedCopy[]> {
+    const { results } = await db
+      .prepare(`SELECT oca_id AS ocaId, title_id AS titleId, files, bytes FROM oca_titles WHERE site_id = ? ORDER BY oca_id, title_id`)
+      .bind(siteId)
+      .all<ListedCopy>();
+    return results;
+  },
+
+  /** Writer: lists complete copies (and makes sure each OCA has a status row). */
+  async publish(db: D1Database, siteId: string, copies: Array<ListedCopy & { health: OcaHealth }>, now = Date.now()): Promise<void> {
+    if (copies.length === 0) return;
+    await db.batch(
+      copies.flatMap((c) => [
+        db.prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).bind(siteId, c.ocaId, c.titleId, c.files, c.bytes, now),
+        db.prepare(`INSERT OR IGNORE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`).bind(c.ocaId, siteId, c.health, now),
+      ]),
+    );
+  },
+
+  /** Writer: removes copies from the view (before their bytes go, or when they stopped being complete). */
+  async unpublish(db: D1Database, copies: Array<{ ocaId: string; titleId: string }>): Promise<void> {
+    if (copies.length === 0) return;
+    await db.batch(copies.map((c) => db.prepare(`DELETE FROM oca_titles WHERE oca_id = ? AND title_id = ?`).bind(c.ocaId, c.titleId)));
+  },
+
+  /** Writer: an OCA's health; its last published load stays as it was. */
+  async setHealth(db: D1Database, siteId: string, ocaId: string, health: OcaHealth, now = Date.now()): Promise<void> {
+    await db
+      .prepare(
+        `INSERT INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (oca_id) DO UPDATE SET health = excluded.health, updated_at = excluded.updated_at`,
+      )
+      .bind(ocaId, siteId, health, now)
+      .run();
+  },
+
+  /** Writer: the site's live load per OCA; health stays as it was for OCAs already listed. */
+  async setLoad(db: D1Database, siteId: string, live: OcaLive[], now = Date.now()): Promise<void> {
+    if (live.length === 0) return;
+    await db.batch(
+      live.map((o) =>
+        db
+          .prepare(
+            `INSERT INTO oca_status (oca_id, site_id, health, load, sessions, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (oca_id) DO UPDATE SET load = excluded.load, sessions = excluded.sessions, updated_at = excluded.updated_at`,
+          )
+          .bind(o.ocaId, siteId, o.health, o.load, o.sessions, now),
+      ),
+    );
+  },
+};
