@@ -175,13 +175,20 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   };
 }
 
-/** The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle. IXP sites first. */
-export async function runScheduledFill(env: Env, scheduledTime: number): Promise<CycleReport[]> {
+/** How long one site's cycle may take in the hourly cron before the cron moves on to the next site. */
+export const SITE_CYCLE_TIMEOUT_MS = 60_000;
+
+/**
+ * The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle,
+ * IXP sites first. A site that throws or hangs past `siteTimeoutMs` is reported and skipped; the
+ * others still plan.
+ */
+export async function runScheduledFill(env: Env, scheduledTime: number, opts: { siteTimeoutMs?: number } = {}): Promise<CycleReport[]> {
   const order = [...topology.sites].sort((a, b) => (a.tier === b.tier ? 0 : a.tier === "ixp" ? -1 : 1));
   const reports: CycleReport[] = [];
   for (const site of order) {
     try {
-      reports.push(await runFillCycle(env, site.id, scheduledTime));
+      reports.push(await withTimeout(runFillCycle(env, site.id, scheduledTime), opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS, `fill cycle of ${site.id}`));
     } catch (err) {
       console.error(`fill cycle ${site.id}`, err);
       reports.push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });

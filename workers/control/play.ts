@@ -33,9 +33,9 @@ const playBody = z.object({
  * held a copy but health, load or liveness sent the client elsewhere (`health`), or it held none
  * (`content`, charged to the OCA the title hashes to there). Undefined when the home site leads.
  */
-function steeringMiss(home: SiteSpec, titleId: string, live: Array<{ siteId: string; ocaId: string }>, ranked: Array<{ siteId: string }>): { ocaId: string; kind: MissKind } | undefined {
+function steeringMiss(home: SiteSpec, titleId: string, listed: Array<{ siteId: string; ocaId: string }>, ranked: Array<{ siteId: string }>): { ocaId: string; kind: MissKind } | undefined {
   if (ranked[0]?.siteId === home.id) return undefined;
-  const held = live.find((c) => c.siteId === home.id);
+  const held = listed.find((c) => c.siteId === home.id);
   if (held) return { ocaId: held.ocaId, kind: "health" };
   const ocaId = rendezvousOrder(titleId, home.ocas.map((o) => o.id))[0];
   return ocaId ? { ocaId, kind: "content" } : undefined;
@@ -94,7 +94,7 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
   const homeSpec = findSite(home)!;
   c.executionCtx.waitUntil(
     c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
-      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now }, steeringMiss(homeSpec, titleId, live, ranked))
+      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now }, steeringMiss(homeSpec, titleId, ctx.candidates, ranked))
       .catch((err) => console.error("recordPlay", err)),
   );
 

@@ -1,0 +1,59 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BACKOFF_CAP_MS, backoffMs } from "../durable-objects/site/fill-queue";
+import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
+import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
+
+const file = { path: "video/avc-720p/seg-00001.m4s", bytes: 10, sha256: "a".repeat(64) };
+const base: SourceInput = { file, peers: [], earlierPeerQueued: false, parents: [], failed: [], age: 0, peerWaitMs: 60_000, parentWaitMs: 60_000 };
+
+describe("the fill's source choice", () => {
+  it("prefers a peer, then waits for an earlier peer, then a parent with the catalogue's checksum, then origin", () => {
+    expect(chooseSource({ ...base, peers: ["o2"] })).toMatchObject({ kind: "peer", ocaId: "o2" });
+    expect(chooseSource({ ...base, earlierPeerQueued: true })).toMatchObject({ kind: "wait" });
+    expect(chooseSource({ ...base, earlierPeerQueued: true, age: 60_001 })).toMatchObject({ kind: "origin" });
+    const parent = { siteId: "ixp", holder: { ocaId: "ixp-1", sha256: file.sha256 }, plans: true };
+    expect(chooseSource({ ...base, parents: [parent] })).toMatchObject({ kind: "parent", siteId: "ixp", ocaId: "ixp-1" });
+    // A parent's stale copy (another checksum) is not a source; while it plans the title, wait, then origin.
+    const stale = { ...parent, holder: { ocaId: "ixp-1", sha256: "b".repeat(64) } };
+    expect(chooseSource({ ...base, parents: [stale] })).toMatchObject({ kind: "wait" });
+    expect(chooseSource({ ...base, parents: [{ ...stale, plans: false }] })).toMatchObject({ kind: "origin" });
+  });
+
+  it("skips sources that already failed for the file, escalating towards origin without waiting", () => {
+    const parent = { siteId: "ixp", holder: { ocaId: "ixp-1", sha256: file.sha256 }, plans: true };
+    expect(chooseSource({ ...base, peers: ["o2"], parents: [parent], failed: ["peer:o2"] })).toMatchObject({ kind: "parent" });
+    expect(chooseSource({ ...base, peers: ["o2"], parents: [parent], failed: ["peer:o2", "parent:ixp"] })).toMatchObject({ kind: "origin" });
+    expect(chooseSource({ ...base, peers: ["o2", "o3"], failed: ["peer:o2"] })).toMatchObject({ kind: "peer", ocaId: "o3" });
+    expect(chooseSource({ ...base, earlierPeerQueued: true, failed: ["origin"] })).toMatchObject({ kind: "origin" });
+  });
+
+  it("backs off exponentially from 2 s, capped at 5 minutes", () => {
+    expect([1, 2, 3, 4].map(backoffMs)).toEqual([2_000, 4_000, 8_000, 16_000]);
+    expect(backoffMs(30)).toBe(BACKOFF_CAP_MS);
+  });
+});
+
+describe("the site's schema migrations", () => {
+  it("adopt a site created before versioning and move its tables forward, keeping its data", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("rheinnet-ber"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      // Rebuild the pre-versioning layout: version 1's tables, no migrations table, a miss counted.
+      for (const t of sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'`).toArray()) {
+        sql.exec(`DROP TABLE IF EXISTS "${t.name}"`);
+      }
+      for (const stmt of SITE_MIGRATIONS[0].statements) sql.exec(stmt);
+      sql.exec(`INSERT INTO misses (oca_id, title_id, count, bytes) VALUES ('rheinnet-ber-1', 'old-title', 3, 300)`);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(sql.exec(`SELECT oca_id, title_id, kind, count, bytes FROM misses`).toArray()).toEqual([
+        { oca_id: "rheinnet-ber-1", title_id: "old-title", kind: "content", count: 3, bytes: 300 },
+      ]);
+      expect(sql.exec(`SELECT version FROM schema_migrations ORDER BY version`).toArray().map((r) => r.version)).toEqual(SITE_MIGRATIONS.map((m) => m.version));
+      // Running again changes nothing.
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      const cols = sql.exec<{ name: string }>(`PRAGMA table_info(fill_tasks)`).toArray().map((c) => c.name);
+      expect(cols).toEqual(expect.arrayContaining(["next_at", "failed_sources", "parked_at"]));
+    });
+  });
+});
