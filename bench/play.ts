@@ -13,7 +13,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { catalogueDir } from "../r2-seed/build-catalogue";
-import { pressPlay, startLocalStack } from "../test/e2e/local-stack";
+import { pressPlay, startLocalStack } from "../r2-seed/local-stack";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const REQUESTS = Number(process.env.REQUESTS ?? 200);

@@ -4,7 +4,7 @@
  * 2 regions, 4 IXP sites and 20 embedded sites. Capacities are fractions of the catalogue's bytes.
  */
 import type { PlanOca } from "../fill/types";
-import { stream, uniform } from "./rng";
+import { stream, uniform } from "../fill/rng";
 
 export interface SimSite {
   id: string;

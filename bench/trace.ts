@@ -6,7 +6,7 @@
  */
 import { dayOfWeek } from "../fill/day";
 import type { DayNumber } from "../fill/types";
-import { AliasTable, normal, stream, uniform, type Rng } from "./rng";
+import { AliasTable, normal, stream, uniform, type Rng } from "../fill/rng";
 import type { SimSite } from "./topology";
 
 export interface TraceConfig {

@@ -3,61 +3,8 @@
  * No DOM and no Node types here: the core runs in browsers, Node and workerd alike.
  */
 
-export type Tier = "embedded" | "ixp" | "origin";
-
-/** One ranked OCA of a play response. `url` is the OCA's base URL for this title, ending in `/`. */
-export interface OcaEntry {
-  rank: number;
-  siteId: string;
-  ocaId: string;
-  tier: Tier;
-  distanceKm: number | null;
-  url: string;
-}
-
-export interface VideoRendition {
-  id: string;
-  codec: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-}
-
-export interface AudioRendition {
-  id: string;
-  codec: string;
-  language?: string;
-  label?: string;
-  bandwidth: number;
-}
-
-export interface SubtitleRendition {
-  id: string;
-  language?: string;
-  label?: string;
-}
-
-export interface SteeringUrls {
-  /** Per-session multivariant playlist with #EXT-X-CONTENT-STEERING and one pathway per OCA. */
-  hls?: string;
-  /** Per-session MPD with <ContentSteering> and one BaseURL@serviceLocation per OCA. */
-  dash?: string;
-  /** Steering manifest URL (takes _HLS_pathway / _HLS_throughput or the _DASH_ pair). */
-  server?: string;
-}
-
-export interface PlayResponse {
-  sessionId: string;
-  titleId: string;
-  expiresAt: string;
-  maxHeight: number;
-  ocas: OcaEntry[];
-  hls: string;
-  dash: string;
-  steering?: SteeringUrls;
-  renditions: { video: VideoRendition[]; audio: AudioRendition[]; subtitles: SubtitleRendition[] };
-  client?: { country: string; asn: number | null; simulated: boolean };
-}
+export type { AudioRendition, OcaEntry, PlayResponse, SteeringUrls, SubtitleRendition, Tier, VideoRendition } from "../shared/play";
+export type { QoeEvent, QoeEventType } from "../shared/events";
 
 export interface Device {
   codecs: string[];
@@ -73,25 +20,6 @@ export interface TitleSummary {
   audioLanguages: Array<{ language: string; label: string }>;
   subtitleLanguages: Array<{ language: string; label: string }>;
   availableFrom: string;
-}
-
-export type QoeEventType = "start" | "progress" | "bitrate_switch" | "rebuffer" | "oca_switch" | "error" | "stop";
-
-/** A play/QoE event exactly as `POST /v1/events` takes it. */
-export interface QoeEvent {
-  type: QoeEventType;
-  /** Client wall-clock time, ms since the epoch. */
-  at?: number;
-  /** Media bytes received since the previous report. */
-  bytes?: number;
-  startupMs?: number;
-  durationMs?: number;
-  bitrate?: number;
-  fromBitrate?: number;
-  ocaId?: string;
-  fromOcaId?: string;
-  reason?: string;
-  positionS?: number;
 }
 
 /** Steering manifest: PATHWAY-PRIORITY for HLS and DASH (older DASH drafts said SERVICE-LOCATION-PRIORITY; still read). */

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { ocaKey, originKey } from "../workers/shared/file-keys";
+import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, siteBucketBinding, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { steeringTable } from "../workers/shared/steering-table";
 import { copyVerified, type TitleFile } from "./site/copy-file";

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ffmpegPath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 
 export const AUDIO_BITRATE = 128_000;

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import HLS from "hls-parser";
 import { parse as parseMpd } from "mpd-parser";
-import { ffmpegPath, ffprobePath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
 import { meaningfulStderr, run } from "./exec";
 import type { ChunkPlan } from "./encode";
 import type { PackagedMediaRendition } from "./manifests";

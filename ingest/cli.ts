@@ -16,6 +16,7 @@ import { PublishError } from "./publish";
 import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
+import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
 
@@ -130,7 +131,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const source = resolve(positionals[0]);
   if (!existsSync(source)) throw new UsageError(`no file ${source}`);
   const titleId = values["title-id"];
-  if (!titleId || !/^[A-Za-z0-9_-]{1,64}$/.test(titleId)) throw new UsageError("--title-id is required: 1-64 characters of [A-Za-z0-9_-]");
+  if (!titleId || !isSafeId(titleId)) throw new UsageError(`--title-id is required: ${SAFE_ID_RULE}`);
   if (!values.title) throw new UsageError("--title is required");
   const codecs = (values.codecs ?? "h264").split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
   for (const c of codecs) if (!VIDEO_CODECS.includes(c as VideoCodec)) throw new UsageError(`--codecs: unknown codec ${c} (h264, vp9, av1)`);

@@ -16,7 +16,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ffmpegPath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 import type { Rung, VideoCodec } from "./ladder";
 import type { Pool } from "./pool";

@@ -3,7 +3,7 @@
  * breakage validation must catch. All made with ffmpeg lavfi in well under a second each.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { ffmpegPath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 
 export interface SourceSpec {

@@ -10,7 +10,7 @@
  * coding artefacts, so the need grows a little slower than the bits), clamped to [0.2, 2.5].
  * VP9 and AV1 rungs get the same resolutions at 70% and 55% of the H.264 bitrate.
  */
-import { ffmpegPath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 import type { Pool } from "./pool";
 import type { Rational } from "./probe";

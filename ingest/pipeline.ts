@@ -16,6 +16,7 @@ import { probeSource } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
+import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -112,7 +113,7 @@ function todayUtc(): string {
 
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const t0 = Date.now();
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(opts.titleId)) throw new IngestError(`title id must be 1-64 characters of [A-Za-z0-9_-]: ${opts.titleId}`, "validate");
+  if (!isSafeId(opts.titleId)) throw new IngestError(`title id must be ${SAFE_ID_RULE}: ${opts.titleId}`, "validate");
   const reporter = opts.reporter ?? createReporter();
   const pool = opts.pool ?? new Pool(opts.jobs ?? defaultJobs());
   const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);

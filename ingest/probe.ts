@@ -1,5 +1,5 @@
 /** Container and stream probing with ffprobe (no decoding). */
-import { ffprobePath } from "../r2-seed/ffmpeg-path";
+import { ffprobePath } from "./ffmpeg-path";
 import { meaningfulStderr, parseRational, run } from "./exec";
 
 export interface Rational {

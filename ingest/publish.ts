@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileEntry } from "./package";
 import { Pool } from "./pool";
-import { contentTypeFor } from "../workers/shared/file-keys";
+import { contentTypeFor } from "../shared/file-keys";
 import { putObject, type S3Credentials } from "./s3";
 
 export interface PublishTarget {

@@ -12,7 +12,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { ffmpegPath } from "../r2-seed/ffmpeg-path";
+import { ffmpegPath } from "./ffmpeg-path";
 import { run } from "./exec";
 import type { Pool } from "./pool";
 import { ProbeError, probeSource, scanVideoPackets, type Rational, type SourceProbe } from "./probe";

@@ -35,7 +35,7 @@ import {
   type GeneratedSource,
 } from "./catalogue-sources";
 import type { Catalogue, CatalogueRendition, CatalogueTitle, RejectedSource } from "./catalogue-types";
-import { ffmpegPath } from "./ffmpeg-path";
+import { ffmpegPath } from "../ingest/ffmpeg-path";
 
 export type { Catalogue, CatalogueFile, CatalogueRendition, CatalogueTitle, RejectedSource } from "./catalogue-types";
 

@@ -10,7 +10,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evenCues, normalisedWebvtt } from "../ingest/vtt";
 import { meaningfulStderr, run, runChecked } from "../ingest/exec";
-import { ffmpegPath } from "./ffmpeg-path";
+import { ffmpegPath } from "../ingest/ffmpeg-path";
 
 export const FPS = 25;
 export const SEGMENT_SECONDS = 4;

@@ -22,7 +22,8 @@ import { join, normalize, sep } from "node:path";
 import { AUDIO_SAMPLE_RATE } from "../ingest/audio";
 import { isMainModule, meaningfulStderr, run } from "../ingest/exec";
 import type { Catalogue } from "./catalogue-types";
-import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
+import { ffmpegPath, ffprobePath } from "../ingest/ffmpeg-path";
+import { contentTypeFor } from "../shared/file-keys";
 
 export interface VerifyOptions {
   onProgress?: (msg: string) => void;
@@ -30,16 +31,8 @@ export interface VerifyOptions {
   http?: boolean;
 }
 
-/** Content types the CDN should use (mirrors workers/shared/file-keys.ts contentTypeFor). */
-export function catalogueContentType(path: string): string {
-  if (path.endsWith(".m3u8")) return "application/vnd.apple.mpegurl";
-  if (path.endsWith(".mpd")) return "application/dash+xml";
-  if (path.endsWith(".m4s")) return path.startsWith("audio/") ? "audio/iso.segment" : "video/iso.segment";
-  if (path.endsWith(".mp4")) return path.startsWith("audio/") ? "audio/mp4" : "video/mp4";
-  if (path.endsWith(".vtt")) return "text/vtt; charset=utf-8";
-  if (path.endsWith(".json")) return "application/json";
-  return "application/octet-stream";
-}
+/** Content types the CDN uses (one definition: shared/file-keys.ts). */
+export const catalogueContentType = contentTypeFor;
 
 /** Minimal static file server for `root` (used for the over-HTTP checks). */
 export async function serveDirectory(root: string): Promise<{ server: Server; baseUrl: string }> {

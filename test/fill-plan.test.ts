@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { rendezvousOrder } from "../fill/hash";
 import { planSite, replicasFor } from "../fill/plan";
 import type { PlanInput, PlanOca, PlanTitle, SitePlan } from "../fill/types";
-import { mulberry32 as prng } from "../bench/rng";
+import { mulberry32 as prng } from "../fill/rng";
 
 const GBPS = 1e9;
 

@@ -146,17 +146,7 @@ export async function memberToken(plan: "basic" | "standard" | "premium", member
   return body.token;
 }
 
-export interface PlayResponse {
-  sessionId: string;
-  titleId: string;
-  expiresAt: string;
-  maxHeight: number;
-  ocas: Array<{ rank: number; siteId: string; ocaId: string; tier: string; url: string; load: number; stale: boolean }>;
-  hls: string;
-  dash: string;
-  steering: { hls: string; dash: string; server: string };
-  renditions: { video: Array<{ id: string; height: number }>; audio: unknown[]; subtitles: unknown[] };
-}
+export type { PlayResponse } from "../shared/play";
 
 /** Presses play; returns the raw response. */
 export function pressPlay(token: string, body: unknown, geo?: string): Promise<Response> {

@@ -1,6 +1,6 @@
 import type { OcaSpec } from "../../workers/shared/topology";
 import type { EdgeReport, MissKind, OcaHealth, OcaLive } from "../../workers/shared/site-view";
-import { isSafeId } from "../../workers/shared/file-keys";
+import { isSafeId } from "../../shared/ids";
 import { recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../ingest/exec";
-import { ffmpegPath, ffprobePath } from "../../r2-seed/ffmpeg-path";
-import { pressPlay, startLocalStack, type LocalStack } from "./local-stack";
+import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
+import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 
 interface Play {
   sessionId: string;

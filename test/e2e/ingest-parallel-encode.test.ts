@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ffprobePath } from "../../r2-seed/ffmpeg-path";
+import { ffprobePath } from "../../ingest/ffmpeg-path";
 import { run } from "../../ingest/exec";
 import { makeSource } from "../../ingest/fixtures";
 import { ingest, type IngestResult } from "../../ingest/pipeline";

@@ -9,9 +9,9 @@ import { run } from "../../ingest/exec";
 import { makeSource } from "../../ingest/fixtures";
 import { ingest, type IngestResult } from "../../ingest/pipeline";
 import { createReporter } from "../../ingest/progress";
-import { ffmpegPath, ffprobePath } from "../../r2-seed/ffmpeg-path";
+import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
-import { freePort } from "./local-stack";
+import { freePort } from "../../r2-seed/local-stack";
 
 const TITLE = "ingest-play";
 const GEO = "asn=64500;country=US;lat=40.71;lon=-74.0";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSource } from "../../ingest/fixtures";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
-import { freePort } from "./local-stack";
+import { freePort } from "../../r2-seed/local-stack";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TITLE = "resume-test";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "./local-stack";
+import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
 import { failoverPlacement, pollUntil, recordClientBench, sessionEvents, setHealth } from "./sdk-harness";
 

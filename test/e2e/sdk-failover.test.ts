@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createClient, devToken, SegmentFetcher, type FetcherState, type PlaySession } from "../../client/index";
-import { startLocalStack, type LocalStack } from "./local-stack";
+import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { failoverPlacement, GEO_NYC, pollUntil, recordClientBench, sessionEvents, setHealth, setThroughput, waitForStatus } from "./sdk-harness";
 
 let stack: LocalStack;

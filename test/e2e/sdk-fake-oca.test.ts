@@ -52,12 +52,13 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
   const requests: Array<{ oca: string; path: string; status: number }> = [];
   let plays = 0;
   const segRequests: Record<string, number> = {};
-  const play: PlayResponse = {
+  // A play response without Content Steering or client fields, as an older server sends: the SDK must not need them.
+  const play: Omit<PlayResponse, "steering" | "client"> = {
     sessionId: "00000000-0000-4000-8000-000000000001",
     titleId: "t",
     expiresAt: new Date(Date.now() + 3600_000).toISOString(),
     maxHeight: 720,
-    ocas: OCAS.map((id, i) => ({ rank: i + 1, siteId: `site-${id}`, ocaId: id, tier: "embedded" as const, distanceKm: 1, url: `${BASE}/oca/site-${id}/${id}/tok/t/` })),
+    ocas: OCAS.map((id, i) => ({ rank: i + 1, siteId: `site-${id}`, ocaId: id, tier: "embedded" as const, distanceKm: 1, load: 0, stale: false, url: `${BASE}/oca/site-${id}/${id}/tok/t/` })),
     hls: `${BASE}/oca/site-a/a/tok/t/master.m3u8`,
     dash: `${BASE}/oca/site-a/a/tok/t/manifest.mpd`,
     renditions: { video: RUNGS.map((r) => ({ id: r.id, codec: "avc1.64001f", width: (r.height * 16) / 9, height: r.height, bandwidth: r.bandwidth })), audio: [], subtitles: [] },

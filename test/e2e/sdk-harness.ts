@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Placement } from "../../r2-seed/demo-placement";
-import type { LocalStack } from "./local-stack";
+import type { LocalStack } from "../../r2-seed/local-stack";
 
 /** Lumen Fiber subscriber in New York: steered to lumen-nyc (two OCAs), then the New York IXP, then origin. */
 export const GEO_NYC = "asn=64500;country=US;lat=40.71;lon=-74.0";

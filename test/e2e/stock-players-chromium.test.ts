@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Placement } from "../../r2-seed/demo-placement";
 import { buildStockPlayers } from "../../scripts/build-stock-players";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { pressPlay, startLocalStack, type LocalStack } from "./local-stack";
+import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { GEO_NYC, pollUntil, recordClientBench, setHealth } from "./sdk-harness";
 
 warnIfSkipped("stock");

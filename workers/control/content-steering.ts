@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { ApiError } from "../shared/errors";
-import { isSafeSegment } from "../shared/file-keys";
+import { isSafeSegment } from "../../shared/ids";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology } from "../shared/topology";
 import { verifyUrlToken } from "../shared/url-token";

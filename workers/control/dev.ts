@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { isInheritedName } from "../shared/file-keys";
+import { isMemberId } from "../../shared/ids";
 import { PLAN_IDS, signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp } from "./limits";
@@ -16,10 +16,7 @@ dev.use("*", async (c, next) => {
 });
 
 const tokenBody = z.object({
-  memberId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.@-]{1,64}$/, "memberId must be 1-64 characters of [A-Za-z0-9_.@-]")
-    .refine((s) => !isInheritedName(s), "memberId must not be a reserved name such as __proto__"),
+  memberId: z.string().refine(isMemberId, "memberId must be 1-64 characters of [A-Za-z0-9_.@-], not a reserved name such as __proto__"),
   plan: z.enum(PLAN_IDS),
 });
 

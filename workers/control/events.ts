@@ -1,37 +1,12 @@
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
-import { z } from "zod";
+import { eventsRequestSchema } from "../../shared/events";
 import { dayNumber } from "../../fill/day";
 import { ApiError } from "../shared/errors";
 import { findSite } from "../shared/topology";
 import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
-
-export const EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const;
-
-const event = z.object({
-  type: z.enum(EVENT_TYPES),
-  /** Client time (ms since epoch); defaults to arrival. */
-  at: z.number().int().positive().optional(),
-  /** Media bytes received since the previous report: feeds the viewing history, within the session's caps. */
-  bytes: z.number().int().min(0).max(1e12).optional(),
-  startupMs: z.number().min(0).max(600_000).optional(),
-  durationMs: z.number().min(0).max(86_400_000).optional(),
-  bitrate: z.number().int().min(0).max(1e10).optional(),
-  fromBitrate: z.number().int().min(0).max(1e10).optional(),
-  ocaId: z.string().max(64).optional(),
-  fromOcaId: z.string().max(64).optional(),
-  reason: z.string().max(500).optional(),
-  positionS: z.number().min(0).max(1e6).optional(),
-});
-
-const body = z.object({
-  sessionId: z.uuid(),
-  /** Idempotency key: a batch resent after a lost response carries the same id and counts once. */
-  batchId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "batchId must be 8-64 characters of [A-Za-z0-9_-]"),
-  events: z.array(event).min(1).max(200),
-});
 
 interface SessionRow {
   member_id: string;
@@ -50,7 +25,7 @@ const isDuplicate = (err: unknown) => /UNIQUE constraint failed: event_batches/i
  */
 export const events = new Hono<MemberVars>();
 
-events.post("/", limitByIp("EVENTS_PER_IP"), limitBody(BODY_LIMITS.events), requireMember, limitByMember("EVENTS_PER_MEMBER"), zValidator("json", body, validationHook), async (c) => {
+events.post("/", limitByIp("EVENTS_PER_IP"), limitBody(BODY_LIMITS.events), requireMember, limitByMember("EVENTS_PER_MEMBER"), zValidator("json", eventsRequestSchema, validationHook), async (c) => {
   const { sessionId, batchId, events: list } = c.req.valid("json");
   const session = await c.env.DB.prepare(`SELECT member_id, title_id, home_site_id, created_at, top_bps, est_bytes FROM sessions WHERE id = ?`)
     .bind(sessionId)

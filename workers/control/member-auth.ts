@@ -1,10 +1,11 @@
 import { createMiddleware } from "hono/factory";
 import { decode, sign, verify } from "hono/jwt";
 import { ApiError } from "../shared/errors";
-import { isInheritedName } from "../shared/file-keys";
+import { isMemberId } from "../../shared/ids";
 
-export const PLAN_IDS = ["basic", "standard", "premium"] as const;
-export type PlanId = (typeof PLAN_IDS)[number];
+import { PLAN_IDS, type PlanId } from "../../shared/plans";
+
+export { PLAN_IDS, type PlanId };
 
 export interface Member {
   id: string;
@@ -17,7 +18,6 @@ export type MemberVars = { Variables: { member: Member }; Bindings: Env };
 const ALG = "HS256";
 /** A member token longer than this is refused before any decoding. */
 const MAX_TOKEN_LENGTH = 4096;
-const MEMBER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 function secretOf(env: Env): string {
   const s = env.MEMBER_JWT_SECRET;
@@ -61,7 +61,7 @@ export async function verifyMemberToken(env: Env, token: string): Promise<Member
   }
   if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw refuse("no expiry (exp)");
   const { sub, plan } = payload;
-  if (typeof sub !== "string" || !MEMBER_ID.test(sub) || isInheritedName(sub)) throw refuse("no valid member id (sub)");
+  if (typeof sub !== "string" || !isMemberId(sub)) throw refuse("no valid member id (sub)");
   if (typeof plan !== "string" || !(PLAN_IDS as readonly string[]).includes(plan)) throw refuse("no known plan");
   return { id: sub, plan: plan as PlanId };
 }

@@ -1,8 +1,7 @@
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
-import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { isSafeId, SAFE_ID_RULE } from "../shared/file-keys";
+import { playRequestSchema, type PlayResponse } from "../../shared/play";
 import { findSite, topology, type SiteSpec } from "../shared/topology";
 import type { MissKind } from "../shared/site-view";
 import { rendezvousOrder } from "../../fill/hash";
@@ -17,16 +16,6 @@ import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
-
-const playBody = z.object({
-  titleId: z.string().refine(isSafeId, `titleId must be ${SAFE_ID_RULE}`),
-  device: z
-    .object({
-      codecs: z.array(z.string().min(1).max(64)).min(1).max(32).default(["avc1", "mp4a"]),
-      maxHeight: z.number().int().min(144).max(4320).default(2160),
-    })
-    .default({ codecs: ["avc1", "mp4a"], maxHeight: 2160 }),
-});
 
 /**
  * Why this play was not steered to its home site first, as Open Connect counts misses: the home site
@@ -44,7 +33,7 @@ function steeringMiss(home: SiteSpec, titleId: string, listed: Array<{ siteId: s
 /** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
 export const play = new Hono<MemberVars>();
 
-play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMember, limitByMember("PLAY_PER_MEMBER"), zValidator("json", playBody, validationHook), async (c) => {
+play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMember, limitByMember("PLAY_PER_MEMBER"), zValidator("json", playRequestSchema, validationHook), async (c) => {
   const { ring, kid } = signingKey(c.env);
   const { titleId, device } = c.req.valid("json");
   const member = c.get("member");
@@ -98,7 +87,7 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
       .catch((err) => console.error("recordPlay", err)),
   );
 
-  return c.json({
+  const body: PlayResponse = {
     sessionId,
     titleId,
     expiresAt: new Date(exp * 1000).toISOString(),
@@ -113,5 +102,6 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
       subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
     },
     client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
-  });
+  };
+  return c.json(body);
 });

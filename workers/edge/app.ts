@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { ApiError } from "../shared/errors";
-import { contentTypeFor, isManifest, isSafeFilePath, isSafeSegment, ocaKey, originKey, videoHeightOf } from "../shared/file-keys";
+import { contentTypeFor, isManifest, ocaKey, originKey, videoHeightOf } from "../../shared/file-keys";
+import { isSafeFilePath, isSafeSegment } from "../../shared/ids";
 import { findOca, findSite, parentChain, siteBucketBinding, topology, type SiteSpec } from "../shared/topology";
 import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";

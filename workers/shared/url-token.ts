@@ -10,7 +10,7 @@
  * of the last character cannot vary).
  */
 
-import { isInheritedName } from "./file-keys";
+import { isInheritedName } from "../../shared/ids";
 
 export interface UrlTokenClaims {
   titleId: string;

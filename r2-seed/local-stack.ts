@@ -3,11 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { buildCatalogue, catalogueDir } from "../../r2-seed/build-catalogue";
-import type { Catalogue } from "../../r2-seed/catalogue-types";
-import { minimalPlacement, type Placement } from "../../r2-seed/demo-placement";
-import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
-import { fillPlacement, seedCatalogue } from "../../r2-seed/seed";
+import { buildCatalogue, catalogueDir } from "./build-catalogue";
+import type { Catalogue } from "./catalogue-types";
+import { minimalPlacement, type Placement } from "./demo-placement";
+import { startLocalWorker, type LocalWorker } from "./local-worker";
+import { fillPlacement, seedCatalogue } from "./seed";
 
 export interface LocalStack {
   worker: LocalWorker;

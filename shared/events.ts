@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/**
+ * Play and QoE events: the contract between the client SDK (which batches them) and the control
+ * plane (which validates them with these schemas and counts their bytes in viewing history).
+ */
+
+export const EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const;
+export type QoeEventType = (typeof EVENT_TYPES)[number];
+
+export const qoeEventSchema = z.object({
+  type: z.enum(EVENT_TYPES),
+  /** Client time (ms since epoch); defaults to arrival. */
+  at: z.number().int().positive().optional(),
+  /** Media bytes received since the previous report: feeds the viewing history, within the session's caps. */
+  bytes: z.number().int().min(0).max(1e12).optional(),
+  startupMs: z.number().min(0).max(600_000).optional(),
+  durationMs: z.number().min(0).max(86_400_000).optional(),
+  bitrate: z.number().int().min(0).max(1e10).optional(),
+  fromBitrate: z.number().int().min(0).max(1e10).optional(),
+  ocaId: z.string().max(64).optional(),
+  fromOcaId: z.string().max(64).optional(),
+  reason: z.string().max(500).optional(),
+  positionS: z.number().min(0).max(1e6).optional(),
+});
+
+/** A play/QoE event exactly as `POST /v1/events` takes it. */
+export type QoeEvent = z.infer<typeof qoeEventSchema>;
+
+/** Events a batch may carry. */
+export const MAX_EVENTS_PER_BATCH = 200;
+
+export const eventsRequestSchema = z.object({
+  sessionId: z.uuid(),
+  /** Idempotency key: a batch resent after a lost response carries the same id and counts once. */
+  batchId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "batchId must be 8-64 characters of [A-Za-z0-9_-]"),
+  events: z.array(qoeEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
+export type EventsRequest = z.infer<typeof eventsRequestSchema>;

@@ -1,0 +1,44 @@
+/**
+ * The one set of rules for identifiers and path segments that cross a boundary (URLs, admin bodies,
+ * ingest, member tokens). Every id ends up as a key somewhere, so none may name an inherited property.
+ */
+
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Names an object inherits ("__proto__", "constructor", "toString", ...). Ids and path segments
+ * end up as keys of records in the planner and in RPC results, so none may be one of these.
+ */
+const INHERITED = new Set([...Object.getOwnPropertyNames(Object.prototype), "prototype"]);
+
+/** True if `s` names a property every object inherits; such a string is never a valid id. */
+export function isInheritedName(s: string): boolean {
+  return INHERITED.has(s);
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The one rule for title, site and OCA ids: 1-64 of [A-Za-z0-9_-], never an inherited property name. */
+export function isSafeId(s: string): boolean {
+  return ID.test(s) && !INHERITED.has(s);
+}
+
+/** What isSafeId allows, for error messages. */
+export const SAFE_ID_RULE = "1-64 characters of [A-Za-z0-9_-], not a reserved name such as __proto__";
+
+/** True if a single path segment is safe: no dots-only names, separators, encodings, control characters or inherited names. */
+export function isSafeSegment(s: string): boolean {
+  return SEGMENT.test(s) && !s.includes("..") && !INHERITED.has(s);
+}
+
+/** True if a relative file path inside a title is safe (1-8 safe segments). */
+export function isSafeFilePath(path: string): boolean {
+  const parts = path.split("/");
+  return parts.length >= 1 && parts.length <= 8 && parts.every(isSafeSegment);
+}
+
+
+/** Member ids (the `sub` of a member token): 1-64 of [A-Za-z0-9_.@-], not an inherited name. */
+export function isMemberId(s: string): boolean {
+  return /^[A-Za-z0-9_.@-]{1,64}$/.test(s) && !isInheritedName(s);
+}
