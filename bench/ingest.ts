@@ -56,9 +56,27 @@ interface Run {
 
 function ingestOnce(source: string, mode: Mode, workDir: string): Promise<Run> {
   const args = [
-    "--import", "tsx", "ingest/cli.ts", source, "--title-id", "bench", "--title", "Bench",
-    "--until", "encode", "--json", "--progress", "none", "--out", workDir,
-    "--jobs", String(mode.jobs), "--segment-seconds", String(SEGMENT), "--chunk-seconds", String(mode.chunkSeconds),
+    "--import",
+    "tsx",
+    "ingest/cli.ts",
+    source,
+    "--title-id",
+    "bench",
+    "--title",
+    "Bench",
+    "--until",
+    "encode",
+    "--json",
+    "--progress",
+    "none",
+    "--out",
+    workDir,
+    "--jobs",
+    String(mode.jobs),
+    "--segment-seconds",
+    String(SEGMENT),
+    "--chunk-seconds",
+    String(mode.chunkSeconds),
   ];
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -95,7 +113,9 @@ try {
     video: `testsrc2=s=${width}x${height}:r=25,noise=alls=8:allf=t`,
   });
   const loadBefore = loadavg();
-  console.log(`source: ${width}x${height} 25 fps, ${seconds} s; ${cores} core(s) (${cpus()[0]?.model ?? "?"}), load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `source: ${width}x${height} 25 fps, ${seconds} s; ${cores} core(s) (${cpus()[0]?.model ?? "?"}), load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+  );
   console.log(`modes: ${modes.map((m) => `${m.name} (jobs ${m.jobs}, chunks of ${m.chunkSeconds} s)`).join("; ")}; ${runs} run(s) each, interleaved\n`);
   const results: Record<string, Run[]> = Object.fromEntries(modes.map((m) => [m.name, []]));
   for (let i = 0; i < runs; i++) {
@@ -110,7 +130,13 @@ try {
   const summary = Object.fromEntries(
     modes.map((m) => [
       m.name,
-      { jobs: m.jobs, chunkSeconds: m.chunkSeconds, medianWallS: median(results[m.name].map((r) => r.wallS)), medianEncodeS: median(results[m.name].map((r) => r.encodeS)), runs: results[m.name] },
+      {
+        jobs: m.jobs,
+        chunkSeconds: m.chunkSeconds,
+        medianWallS: median(results[m.name].map((r) => r.wallS)),
+        medianEncodeS: median(results[m.name].map((r) => r.encodeS)),
+        runs: results[m.name],
+      },
     ]),
   );
   const serial = summary.serial;
@@ -125,7 +151,14 @@ try {
     command: `npm run bench:ingest -- --runs ${runs} --seconds ${seconds} --height ${height}${values.jobs ? ` --jobs ${jobs}` : ""}`,
     date: new Date().toISOString(),
     machine: { cores, cpu: cpus()[0]?.model ?? null, loadavgBefore: loadBefore, loadavgAfter: loadavg(), node: process.version },
-    source: { width, height, fps: 25, seconds, segmentSeconds: SEGMENT, ladder: "default heights up to the source, H.264, x264 veryfast, one thread per encode" },
+    source: {
+      width,
+      height,
+      fps: 25,
+      seconds,
+      segmentSeconds: SEGMENT,
+      ladder: "default heights up to the source, H.264, x264 veryfast, one thread per encode",
+    },
     modes: summary,
     ratio: { wholeProcess: ratioWall, encodeStage: ratioEncode },
     chunkedParallelIsFaster: ratioWall > 1,

@@ -99,11 +99,26 @@ export function summarise(days: DayMetrics[]): Summary {
   const n = Math.max(1, days.length);
   const windows = days.map((d) => d.maxWindowUse).filter((w): w is number => w !== null);
   return {
-    embeddedShare: pct(sum((d) => d.embeddedBytes), total),
-    ixpShare: pct(sum((d) => d.ixpParentBytes + d.ixpOtherBytes), total),
-    ixpParentShare: pct(sum((d) => d.ixpParentBytes), total),
-    ixpCrossRegionShare: pct(sum((d) => d.ixpCrossRegionBytes), total),
-    originShare: pct(sum((d) => d.originBytes), total),
+    embeddedShare: pct(
+      sum((d) => d.embeddedBytes),
+      total,
+    ),
+    ixpShare: pct(
+      sum((d) => d.ixpParentBytes + d.ixpOtherBytes),
+      total,
+    ),
+    ixpParentShare: pct(
+      sum((d) => d.ixpParentBytes),
+      total,
+    ),
+    ixpCrossRegionShare: pct(
+      sum((d) => d.ixpCrossRegionBytes),
+      total,
+    ),
+    originShare: pct(
+      sum((d) => d.originBytes),
+      total,
+    ),
     embeddedShareMin: Math.min(...daily),
     embeddedShareMax: Math.max(...daily),
     maxOriginShareDay: Math.max(...days.map((d) => pct(d.originBytes, d.totalBytes))),

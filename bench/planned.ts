@@ -246,8 +246,7 @@ export class PlannedPolicy {
         else if (steering && anyIxp[i] > 0) {
           m.ixpOtherBytes += b;
           if (region[i] === 0) m.ixpCrossRegionBytes += b;
-        }
-        else m.originBytes += b;
+        } else m.originBytes += b;
       }
     }
   }

@@ -32,13 +32,25 @@ export function evaluate(run: SimRun): Report {
     const l = summaries.lru;
     if (o) {
       const gap = o.embeddedShare - p.embeddedShare;
-      targets.push({ name: "embedded share within 3 points of the oracle", met: gap <= 3, detail: `oracle ${f2(o.embeddedShare)}% - prediction ${f2(p.embeddedShare)}% = ${f2(gap)} points` });
+      targets.push({
+        name: "embedded share within 3 points of the oracle",
+        met: gap <= 3,
+        detail: `oracle ${f2(o.embeddedShare)}% - prediction ${f2(p.embeddedShare)}% = ${f2(gap)} points`,
+      });
     }
     if (l) {
       const lead = p.embeddedShare - l.embeddedShare;
-      targets.push({ name: "embedded share at least 5 points ahead of LRU", met: lead >= 5, detail: `prediction ${f2(p.embeddedShare)}% - LRU ${f2(l.embeddedShare)}% = ${f2(lead)} points` });
+      targets.push({
+        name: "embedded share at least 5 points ahead of LRU",
+        met: lead >= 5,
+        detail: `prediction ${f2(p.embeddedShare)}% - LRU ${f2(l.embeddedShare)}% = ${f2(lead)} points`,
+      });
     }
-    targets.push({ name: "origin share under 1%", met: p.originShare < 1, detail: `${p.originShare.toFixed(3)}% (worst day ${p.maxOriginShareDay.toFixed(3)}%)` });
+    targets.push({
+      name: "origin share under 1%",
+      met: p.originShare < 1,
+      detail: `${p.originShare.toFixed(3)}% (worst day ${p.maxOriginShareDay.toFixed(3)}%)`,
+    });
     targets.push({
       name: "every night's fill inside its window",
       met: p.nightsInWindow === p.nights,
@@ -54,7 +66,19 @@ function pad(cells: string[], widths: number[]): string {
 
 /** The terminal table (one row per policy) and the targets. */
 export function table(run: SimRun, report: Report): string {
-  const header = ["policy", "embedded %", "min..max", "IXP % (parent, other region)", "origin %", "fill TB/night", "from origin", "window max", "nights ok", "removes/night emb | ixp", "max copies"];
+  const header = [
+    "policy",
+    "embedded %",
+    "min..max",
+    "IXP % (parent, other region)",
+    "origin %",
+    "fill TB/night",
+    "from origin",
+    "window max",
+    "nights ok",
+    "removes/night emb | ixp",
+    "max copies",
+  ];
   const rows = Object.entries(report.summaries).map(([name, s]) => [
     name,
     f2(s.embeddedShare),

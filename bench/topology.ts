@@ -124,7 +124,7 @@ export function buildTopology(cfg: TopologyConfig): SimTopology {
     const kids: SimSite[] = [];
     for (const [cid, ctz, clat, clon] of ixp.children) {
       // Log-uniform between half and twice the mean size: ISPs differ a lot.
-      const sessionsPerDay = Math.round(cfg.sessionsPerSite * Math.exp(uniform(rng, Math.log(0.5), Math.log(2))) / 1.08);
+      const sessionsPerDay = Math.round((cfg.sessionsPerSite * Math.exp(uniform(rng, Math.log(0.5), Math.log(2)))) / 1.08);
       const count = 2 + Math.floor(rng() * 3);
       // Enough throughput for the site's whole peak with 30% to spare, split over its OCAs.
       const throughput = Math.ceil((sessionsPerDay * cfg.peakBpsPerSession * 1.3) / count / 1e8) * 1e8;

@@ -186,7 +186,7 @@ export class Trace {
     let t = this.taste.get(key);
     if (!t) {
       const rng = stream(this.cfg.seed, `taste/${key}`);
-      t = Float64Array.from({ length: this.titles.length }, () => Math.exp(sigma * normal(rng) - sigma * sigma / 2));
+      t = Float64Array.from({ length: this.titles.length }, () => Math.exp(sigma * normal(rng) - (sigma * sigma) / 2));
       this.taste.set(key, t);
     }
     return t;

@@ -92,7 +92,12 @@ export function createClient(opts: ClientOptions): VcdnClient {
 }
 
 /** Dev only (`DEV_MODE=true`): a member token from `POST /v1/dev/token`. */
-export async function devToken(baseUrl: string, memberId: string, plan: "basic" | "standard" | "premium" = "premium", fetchFn: FetchLike = defaultFetch()): Promise<string> {
+export async function devToken(
+  baseUrl: string,
+  memberId: string,
+  plan: "basic" | "standard" | "premium" = "premium",
+  fetchFn: FetchLike = defaultFetch(),
+): Promise<string> {
   const res = await fetchFn(`${baseUrl.replace(/\/+$/, "")}/v1/dev/token`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -127,7 +127,13 @@ export class SegmentFetcher {
 
   get state(): FetcherState {
     this.tick();
-    return { ...this.st, stalls: [...this.st.stalls], segmentLog: [...this.st.segmentLog], downloads: [...this.st.downloads], ocaId: this.session.current.ocaId };
+    return {
+      ...this.st,
+      stalls: [...this.st.stalls],
+      segmentLog: [...this.st.segmentLog],
+      downloads: [...this.st.downloads],
+      ocaId: this.session.current.ocaId,
+    };
   }
 
   /** End playback now (emits `stop`). */
@@ -207,7 +213,10 @@ export class SegmentFetcher {
           return { body, ms, ocaId: oca.ocaId };
         }
         await res.text().catch(() => "");
-        fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", reason: `HTTP ${status} on ${path}` };
+        fail =
+          status >= 500 || status === 404 || status === 429
+            ? { kind: "retry", reason: `http_${status}` }
+            : { kind: "fatal", reason: `HTTP ${status} on ${path}` };
       } catch (err) {
         fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
       } finally {
@@ -275,7 +284,12 @@ export class SegmentFetcher {
         const next = chooseRung({ rungs, throughputBps: this.session.throughput.estimate(), bufferS: st.bufferS, current: st.rung }, this.abr);
         if (st.rung !== null && next !== st.rung) {
           st.bitrateSwitches.push({ at: this.now(), from: rungs[st.rung].bandwidth, to: rungs[next].bandwidth });
-          this.session.emit({ type: "bitrate_switch", bitrate: rungs[next].bandwidth, fromBitrate: rungs[st.rung].bandwidth, ocaId: this.session.current.ocaId });
+          this.session.emit({
+            type: "bitrate_switch",
+            bitrate: rungs[next].bandwidth,
+            fromBitrate: rungs[st.rung].bandwidth,
+            ocaId: this.session.current.ocaId,
+          });
         }
         st.rung = next;
         st.bitrate = rungs[next].bandwidth;

@@ -23,7 +23,10 @@ const MAX_BATCH = 200;
 /** A random idempotency key for one batch (22 characters of [A-Za-z0-9_-]). */
 function newBatchId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /**

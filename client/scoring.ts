@@ -188,7 +188,7 @@ export class OcaSelector {
         .sort((a, b) => a.score - b.score || a.rankIndex - b.rankIndex);
     const eligible = order.filter((id) => this.exclusion(id, now) === null);
     if (eligible.length) return scored(eligible);
-    const unpenalised = order.filter((id) => !(this.penalties.get(id)?.until! > now));
+    const unpenalised = order.filter((id) => !((this.penalties.get(id)?.until ?? Number.NEGATIVE_INFINITY) > now));
     if (unpenalised.length) return scored(unpenalised);
     // Everything is in the penalty box: the one whose penalty ends first is the last resort.
     const soonest = [...this.penalties.entries()].filter(([id]) => this.has(id)).sort((a, b) => a[1].until - b[1].until)[0];
@@ -233,7 +233,7 @@ export class OcaSelector {
       return { ranking, switchTo: null };
     }
     const order = this.serverOrder;
-    if (order && order.includes(best.ocaId) && order.includes(current) && order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {
+    if (order?.includes(best.ocaId) && order.includes(current) && order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {
       this.pending = null;
       return { ranking, switchTo: best.ocaId, reason: "steering" };
     }

@@ -167,7 +167,10 @@ export class PlaySession {
 
   /** What to tell a Content Steering player: the current OCA first, then the rest of the ranking. */
   pathwayPriority(): string[] {
-    const rest = this.selector.ranking(this.now()).map((r) => r.ocaId).filter((id) => id !== this.cur.ocaId);
+    const rest = this.selector
+      .ranking(this.now())
+      .map((r) => r.ocaId)
+      .filter((id) => id !== this.cur.ocaId);
     return [this.cur.ocaId, ...rest];
   }
 

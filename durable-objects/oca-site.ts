@@ -57,7 +57,13 @@ export interface SiteState {
 
 export type FillResult =
   | { ok: true; ocaId: string; titleId: string; copied: number; skipped: number; bytes: number; bySource: BySource<number> }
-  | { ok: false; ocaId: string; titleId: string; code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed" | "not_complete"; message: string };
+  | {
+      ok: false;
+      ocaId: string;
+      titleId: string;
+      code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed" | "not_complete";
+      message: string;
+    };
 
 /** What a fill cycle decided, kept for operators. */
 export interface CycleFigures {
@@ -102,7 +108,11 @@ const ALARM_BUDGET_MS = 20_000;
 /** How long one alarm waits for a parent site's answer before treating it as having nothing. */
 const PARENT_TIMEOUT_MS = 5_000;
 
-const EMPTY_DONE = (): BySource<{ files: number; bytes: number }> => ({ peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } });
+const EMPTY_DONE = (): BySource<{ files: number; bytes: number }> => ({
+  peer: { files: 0, bytes: 0 },
+  parent: { files: 0, bytes: 0 },
+  origin: { files: 0, bytes: 0 },
+});
 
 /**
  * One Durable Object per OCA site: the truth of its OCAs, what each holds, health, load, misses,
@@ -680,14 +690,23 @@ export class OcaSite extends DurableObject<Env> {
 
     const ready = holdings.readyFiles(this.sql, ocaId, titleId);
     const held = new Map(
-      rows<{ path: string; bytes: number }>(this.sql, `SELECT path, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).map((r) => [r.path, r.bytes]),
+      rows<{ path: string; bytes: number }>(this.sql, `SELECT path, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).map((r) => [
+        r.path,
+        r.bytes,
+      ]),
     );
     const missing = files.filter((f) => ready.get(f.path) !== f.sha256);
     const used = holdings.usedBytes(this.sql, ocaId);
     const need = missing.reduce((s, f) => s + f.bytes - (held.get(f.path) ?? 0), 0);
     const capacity = this.capacity(ocaId);
     if (used + need > capacity) {
-      return { ok: false, ocaId, titleId, code: "insufficient_capacity", message: `${ocaId} holds ${used} of ${capacity} bytes; ${titleId} needs ${need} more` };
+      return {
+        ok: false,
+        ocaId,
+        titleId,
+        code: "insufficient_capacity",
+        message: `${ocaId} holds ${used} of ${capacity} bytes; ${titleId} needs ${need} more`,
+      };
     }
     const bySource: BySource<number> = { peer: 0, parent: 0, origin: 0 };
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();

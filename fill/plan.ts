@@ -81,7 +81,10 @@ export function planSite(input: PlanInput): SitePlan {
     if (predicted <= 0 && !held) continue;
     const order = rendezvousOrder(title.titleId, ocaIds);
     const peak = Number.isFinite(title.peakBps) ? Math.max(0, title.peakBps) : 0;
-    const r = replicasFor(peak, order.map((id) => budget.get(id)!));
+    const r = replicasFor(
+      peak,
+      order.map((id) => budget.get(id)!),
+    );
     const density = predicted / r / title.bytes;
     // Held copies first, in rendezvous order, so the copies kept are the ones steering prefers.
     const heldInOrder = held ? order.filter((id) => held.has(id)).slice(0, r) : [];
@@ -120,8 +123,7 @@ export function planSite(input: PlanInput): SitePlan {
     if (!(copy.title.predictedBytes > 0)) continue; // moving a copy nobody will watch is a wasted fill
     // Rendezvous order, skipping OCAs that are full or whose peak throughput is already committed;
     // if every OCA with room is committed, room still beats not holding the title at all.
-    const target =
-      copy.order.find((o) => fits(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find((o) => fits(o));
+    const target = copy.order.find((o) => fits(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find((o) => fits(o));
     if (target) place(copy, target);
   }
 

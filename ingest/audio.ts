@@ -9,9 +9,35 @@ export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
 
 const ISO639_2: Record<string, string> = {
-  en: "eng", es: "spa", de: "deu", fr: "fra", nl: "nld", it: "ita", pt: "por", ja: "jpn", ko: "kor", zh: "zho",
-  ru: "rus", pl: "pol", sv: "swe", da: "dan", no: "nor", nb: "nob", fi: "fin", tr: "tur", ar: "ara", hi: "hin",
-  cs: "ces", el: "ell", he: "heb", hu: "hun", id: "ind", ro: "ron", th: "tha", uk: "ukr", vi: "vie",
+  en: "eng",
+  es: "spa",
+  de: "deu",
+  fr: "fra",
+  nl: "nld",
+  it: "ita",
+  pt: "por",
+  ja: "jpn",
+  ko: "kor",
+  zh: "zho",
+  ru: "rus",
+  pl: "pol",
+  sv: "swe",
+  da: "dan",
+  no: "nor",
+  nb: "nob",
+  fi: "fin",
+  tr: "tur",
+  ar: "ara",
+  hi: "hin",
+  cs: "ces",
+  el: "ell",
+  he: "heb",
+  hu: "hun",
+  id: "ind",
+  ro: "ron",
+  th: "tha",
+  uk: "ukr",
+  vi: "vie",
 };
 
 /** BCP 47 primary language -> ISO 639-2/T (written into the MP4 track), "und" when unknown. */
@@ -56,20 +82,44 @@ export interface AudioEncodeInput {
 export async function encodeAudio(a: AudioEncodeInput): Promise<{ skipped: boolean }> {
   if (existsSync(a.output)) return { skipped: true };
   await mkdir(dirname(a.output), { recursive: true });
-  const filters =
-    a.alignToS !== null
-      ? [`aresample=async=1:first_pts=0`, `atrim=start=${a.alignToS.toFixed(6)}`, "asetpts=PTS-STARTPTS", "apad"]
-      : ["apad"];
+  const filters = a.alignToS !== null ? [`aresample=async=1:first_pts=0`, `atrim=start=${a.alignToS.toFixed(6)}`, "asetpts=PTS-STARTPTS", "apad"] : ["apad"];
   const tmp = `${a.output}.part`;
   await runChecked(
     ffmpegPath,
     [
-      "-nostdin", "-hide_banner", "-y", "-v", "error", "-threads", "1", "-i", a.path,
-      "-map", `0:${a.streamIndex}`, "-vn", "-sn", "-dn",
-      "-af", filters.join(","), "-t", a.durationS.toFixed(6),
-      "-c:a", "aac", "-b:a", `${AUDIO_BITRATE / 1000}k`, "-ar", String(AUDIO_SAMPLE_RATE), "-ac", "2",
-      "-metadata:s:a:0", `language=${iso639_2(a.language)}`,
-      "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", tmp,
+      "-nostdin",
+      "-hide_banner",
+      "-y",
+      "-v",
+      "error",
+      "-threads",
+      "1",
+      "-i",
+      a.path,
+      "-map",
+      `0:${a.streamIndex}`,
+      "-vn",
+      "-sn",
+      "-dn",
+      "-af",
+      filters.join(","),
+      "-t",
+      a.durationS.toFixed(6),
+      "-c:a",
+      "aac",
+      "-b:a",
+      `${AUDIO_BITRATE / 1000}k`,
+      "-ar",
+      String(AUDIO_SAMPLE_RATE),
+      "-ac",
+      "2",
+      "-metadata:s:a:0",
+      `language=${iso639_2(a.language)}`,
+      "-movflags",
+      "frag_keyframe+empty_moov+default_base_moof",
+      "-f",
+      "mp4",
+      tmp,
     ],
     `audio encode (${a.language})`,
     { timeoutMs: 3 * 3600_000 },

@@ -90,12 +90,13 @@ function checkPlaylists(input: CheckInput, files: Map<string, FileEntry>, texts:
       continue;
     }
     mediaUris.add(v.uri);
-    if (!v.codecs || !v.codecs.includes(rend.codec)) problems.push(`HLS variant ${v.uri}: CODECS ${v.codecs} lacks ${rend.codec}`);
+    if (!v.codecs?.includes(rend.codec)) problems.push(`HLS variant ${v.uri}: CODECS ${v.codecs} lacks ${rend.codec}`);
     if (!v.resolution || v.resolution.width !== rend.width || v.resolution.height !== rend.height) problems.push(`HLS variant ${v.uri}: RESOLUTION wrong`);
     if (!v.averageBandwidth || !(v.bandwidth >= v.averageBandwidth)) problems.push(`HLS variant ${v.uri}: BANDWIDTH/AVERAGE-BANDWIDTH missing or inconsistent`);
     if (!v.frameRate || Math.abs(v.frameRate - input.fps.num / input.fps.den) > 0.001) problems.push(`HLS variant ${v.uri}: FRAME-RATE ${v.frameRate}`);
     if (packaged.audio.length && v.audio.length !== packaged.audio.length) problems.push(`HLS variant ${v.uri}: ${v.audio.length} audio renditions`);
-    if (packaged.subtitles.length && v.subtitles.length !== packaged.subtitles.length) problems.push(`HLS variant ${v.uri}: ${v.subtitles.length} subtitle renditions`);
+    if (packaged.subtitles.length && v.subtitles.length !== packaged.subtitles.length)
+      problems.push(`HLS variant ${v.uri}: ${v.subtitles.length} subtitle renditions`);
     for (const a of v.audio) {
       if (a.language) audioLangs.add(a.language);
       if (a.uri) mediaUris.add(a.uri);
@@ -105,12 +106,13 @@ function checkPlaylists(input: CheckInput, files: Map<string, FileEntry>, texts:
       if (s.uri) mediaUris.add(s.uri);
     }
   }
-  if (master.variants.length !== packaged.video.length) problems.push(`HLS has ${master.variants.length} variants for ${packaged.video.length} video renditions`);
+  if (master.variants.length !== packaged.video.length)
+    problems.push(`HLS has ${master.variants.length} variants for ${packaged.video.length} video renditions`);
   for (const uri of mediaUris) {
     need(uri, "master.m3u8");
     const text = texts.get(uri);
     if (text === undefined) continue;
-    let media;
+    let media: ReturnType<typeof HLS.parse>;
     try {
       media = HLS.parse(text);
     } catch (err) {
@@ -141,7 +143,11 @@ function checkMpd(input: CheckInput, files: Map<string, FileEntry>, texts: Map<s
   const rel = (u: string) => (u.startsWith(BASE) ? u.slice(BASE.length) : u);
   const mpd = parseMpd(texts.get("manifest.mpd") ?? "", { manifestUri: `${BASE}manifest.mpd` });
   if (Math.abs(mpd.duration - packaged.durationS) > 0.01) problems.push(`MPD duration ${mpd.duration} != ${packaged.durationS}`);
-  const checkSegments = (name: string, segs: Array<{ resolvedUri: string; map?: { resolvedUri: string }; duration: number }>, expected: PackagedMediaRendition) => {
+  const checkSegments = (
+    name: string,
+    segs: Array<{ resolvedUri: string; map?: { resolvedUri: string }; duration: number }>,
+    expected: PackagedMediaRendition,
+  ) => {
     if (segs.length !== expected.segments.length) problems.push(`MPD ${name}: ${segs.length} segments, packaged ${expected.segments.length}`);
     for (const s of segs) {
       if (!files.has(rel(s.resolvedUri))) problems.push(`MPD ${name} names ${rel(s.resolvedUri)}, which is not packaged`);
@@ -157,7 +163,8 @@ function checkMpd(input: CheckInput, files: Map<string, FileEntry>, texts: Map<s
     if (p.attributes.CODECS !== v.codec || p.attributes.RESOLUTION?.height !== v.height) problems.push(`MPD ${v.id}: codecs/resolution wrong`);
     checkSegments(v.id, p.segments, v);
   }
-  if (mpd.playlists.length !== packaged.video.length) problems.push(`MPD has ${mpd.playlists.length} video Representations for ${packaged.video.length} renditions`);
+  if (mpd.playlists.length !== packaged.video.length)
+    problems.push(`MPD has ${mpd.playlists.length} video Representations for ${packaged.video.length} renditions`);
   const audio: string[] = [];
   for (const group of Object.values(mpd.mediaGroups.AUDIO)) {
     for (const entry of Object.values(group)) {
@@ -172,7 +179,8 @@ function checkMpd(input: CheckInput, files: Map<string, FileEntry>, texts: Map<s
   for (const group of Object.values(mpd.mediaGroups.SUBTITLES)) {
     for (const entry of Object.values(group)) {
       subtitles.push(entry.language);
-      for (const s of entry.playlists[0]?.segments ?? []) if (!files.has(rel(s.resolvedUri))) problems.push(`MPD subtitles ${entry.language}: ${rel(s.resolvedUri)} not packaged`);
+      for (const s of entry.playlists[0]?.segments ?? [])
+        if (!files.has(rel(s.resolvedUri))) problems.push(`MPD subtitles ${entry.language}: ${rel(s.resolvedUri)} not packaged`);
     }
   }
   for (const s of packaged.subtitles) if (!subtitles.includes(s.language)) problems.push(`MPD lacks subtitles ${s.language}`);
@@ -190,7 +198,9 @@ const percentile = (xs: number[], p: number) => {
 
 /** Packet count and time span (s) of the first stream of a file, without decoding. */
 async function packetSpan(path: string): Promise<{ count: number; startS: number; endS: number }> {
-  const res = await run(ffprobePath, ["-v", "error", "-select_streams", "0", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", path], { timeoutMs: 600_000 });
+  const res = await run(ffprobePath, ["-v", "error", "-select_streams", "0", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", path], {
+    timeoutMs: 600_000,
+  });
   if (res.code !== 0) throw new Error(`ffprobe ${path}: ${meaningfulStderr(res.stderr)}`);
   let count = 0;
   let start = Infinity;
@@ -282,7 +292,16 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
         const med = median(psnr);
         const p5 = percentile(others.length ? others : psnr, 0.05);
         const minJoin = atJoins.length ? Math.min(...atJoins) : null;
-        const rc: RenditionCheck = { id: v.id, kind: "video", frames: span.count, durationS: span.endS - span.startS, psnrMedian: med, psnrMinAtJoins: minJoin, psnrP5: p5, ok: true };
+        const rc: RenditionCheck = {
+          id: v.id,
+          kind: "video",
+          frames: span.count,
+          durationS: span.endS - span.startS,
+          psnrMedian: med,
+          psnrMinAtJoins: minJoin,
+          psnrP5: p5,
+          ok: true,
+        };
         const fail = (m: string) => {
           rc.ok = false;
           problems.push(`${v.id}: ${m}`);
@@ -305,14 +324,17 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
         // a chunk out of step (shifted frames) or broken altogether is far from its source
         for (const c of input.plan.chunks) {
           const cm = median(psnr.slice(c.startFrame, c.startFrame + c.frameCount));
-          if (cm < MIN_CHUNK_PSNR_DB) fail(`chunk ${c.index} (frames ${c.startFrame}-${c.startFrame + c.frameCount - 1}) has median PSNR ${cm.toFixed(2)} dB (< ${MIN_CHUNK_PSNR_DB})`);
+          if (cm < MIN_CHUNK_PSNR_DB)
+            fail(`chunk ${c.index} (frames ${c.startFrame}-${c.startFrame + c.frameCount - 1}) has median PSNR ${cm.toFixed(2)} dB (< ${MIN_CHUNK_PSNR_DB})`);
         }
         renditions.push(rc);
         tick();
       }
     };
     const runAudio = async (a: PackagedMediaRendition) => {
-      const res = await run(ffmpegPath, ["-nostdin", "-hide_banner", "-v", "error", "-i", joined.get(a.id)!, "-map", "0:a:0", "-f", "null", "-"], { timeoutMs: 3600_000 });
+      const res = await run(ffmpegPath, ["-nostdin", "-hide_banner", "-v", "error", "-i", joined.get(a.id)!, "-map", "0:a:0", "-f", "null", "-"], {
+        timeoutMs: 3600_000,
+      });
       const err = meaningfulStderr(res.stderr);
       const span = await packetSpan(joined.get(a.id)!);
       const rc: RenditionCheck = { id: a.id, kind: "audio", durationS: span.endS - span.startS, frames: span.count, ok: true };

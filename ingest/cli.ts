@@ -69,7 +69,8 @@ function pairs(values: string[] | undefined, what: string): Array<{ language: st
 function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min))
+    throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -133,7 +134,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const titleId = values["title-id"];
   if (!titleId || !isSafeId(titleId)) throw new UsageError(`--title-id is required: ${SAFE_ID_RULE}`);
   if (!values.title) throw new UsageError("--title is required");
-  const codecs = (values.codecs ?? "h264").split(",").map((c) => c.trim().toLowerCase()).filter(Boolean);
+  const codecs = (values.codecs ?? "h264")
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter(Boolean);
   for (const c of codecs) if (!VIDEO_CODECS.includes(c as VideoCodec)) throw new UsageError(`--codecs: unknown codec ${c} (h264, vp9, av1)`);
   const heights = values.heights?.split(",").map((h) => num(h.trim().replace(/p$/, ""), "heights", { int: true, min: 16 })!);
   const countries = (values.countries ?? "US").split(",").map((c) => c.trim().toUpperCase());
@@ -229,15 +233,24 @@ export function formatSummary(r: IngestResult): string {
   L.push(`${r.titleId}: ${r.status}${r.stoppedAfter ? ` (stopped after ${r.stoppedAfter})` : ""} in ${r.totalS.toFixed(1)} s`);
   if (r.summary) {
     const s = r.summary;
-    L.push(`  files       ${s.files} (${fmtBytes(s.bytes)})${s.uploaded !== undefined ? `, ${s.uploaded} uploaded (${fmtBytes(s.uploadedBytes ?? 0)}), ${s.skipped} already in origin` : ""}`);
+    L.push(
+      `  files       ${s.files} (${fmtBytes(s.bytes)})${s.uploaded !== undefined ? `, ${s.uploaded} uploaded (${fmtBytes(s.uploadedBytes ?? 0)}), ${s.skipped} already in origin` : ""}`,
+    );
     L.push(`  renditions  ${s.renditions.video} video, ${s.renditions.audio} audio, ${s.renditions.subtitle} subtitle`);
   }
   if (r.ladder) {
     L.push(`  ladder      ${r.ladder.ladder.map((x) => `${x.id} ${x.width}x${x.height} ${Math.round(x.bitrate / 1000)}k`).join(", ")}`);
     L.push(`  why         ${r.ladder.reason}`);
   }
-  if (r.plan) L.push(`  chunks      ${r.plan.chunks.length} (${r.plan.atKeyframes} start at a source keyframe), ${r.encode ? `${r.encode.tasks} encode tasks${r.encode.reused ? `, ${r.encode.reused} reused` : ""}` : ""}`);
-  L.push(`  time        ${STAGES.filter((s) => r.times[s] !== undefined).map((s) => `${s} ${r.times[s]!.toFixed(1)} s`).join(", ")}`);
+  if (r.plan)
+    L.push(
+      `  chunks      ${r.plan.chunks.length} (${r.plan.atKeyframes} start at a source keyframe), ${r.encode ? `${r.encode.tasks} encode tasks${r.encode.reused ? `, ${r.encode.reused} reused` : ""}` : ""}`,
+    );
+  L.push(
+    `  time        ${STAGES.filter((s) => r.times[s] !== undefined)
+      .map((s) => `${s} ${r.times[s]!.toFixed(1)} s`)
+      .join(", ")}`,
+  );
   if (r.packageDir && r.packaged) L.push(`  output      ${r.packageDir}`);
   return L.join("\n");
 }
@@ -249,7 +262,13 @@ export function resultJson(r: IngestResult): unknown {
     ...rest,
     validation: { ...validation, video: validation.video ? { ...validation.video, keyframes: validation.video.keyframes.length } : undefined },
     packaged: packaged
-      ? { durationS: packaged.durationS, segmentCount: packaged.segmentCount, segmentSeconds: packaged.segmentSeconds, files: packaged.files.length, elapsedS: packaged.elapsedS }
+      ? {
+          durationS: packaged.durationS,
+          segmentCount: packaged.segmentCount,
+          segmentSeconds: packaged.segmentSeconds,
+          files: packaged.files.length,
+          elapsedS: packaged.elapsedS,
+        }
       : undefined,
     encoding: registration?.encoding,
     renditions: registration?.renditions,
@@ -293,7 +312,9 @@ export async function main(argv: string[]): Promise<number> {
     reporter.close();
     const stage = err instanceof IngestError ? err.stage : err instanceof PublishError ? "publish" : undefined;
     if (parsed.json) process.stdout.write(JSON.stringify({ status: "failed", stage, error: (err as Error).message }, null, 2) + "\n");
-    console.error(`ingest failed${stage ? ` in ${stage}` : ""}: ${err instanceof IngestError || err instanceof PublishError ? err.message : (err as Error).stack ?? err}`);
+    console.error(
+      `ingest failed${stage ? ` in ${stage}` : ""}: ${err instanceof IngestError || err instanceof PublishError ? err.message : ((err as Error).stack ?? err)}`,
+    );
     return 1;
   }
 }

@@ -104,13 +104,39 @@ function encoderArgs(codec: VideoCodec, rung: Rung, gop: number, s: EncodeSettin
   switch (codec) {
     case "h264":
       return [
-        "-c:v", "libx264", "-preset", s.x264Preset, "-profile:v", "high", ...rate, ...gopArgs, "-sc_threshold", "0",
-        "-x264-params", `keyint=${gop}:min-keyint=${gop}:scenecut=0:open-gop=0`, "-threads", "1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        s.x264Preset,
+        "-profile:v",
+        "high",
+        ...rate,
+        ...gopArgs,
+        "-sc_threshold",
+        "0",
+        "-x264-params",
+        `keyint=${gop}:min-keyint=${gop}:scenecut=0:open-gop=0`,
+        "-threads",
+        "1",
       ];
     case "vp9":
       return [
-        "-c:v", "libvpx-vp9", ...rate, ...gopArgs, "-deadline", "good", "-cpu-used", String(s.vp9Speed),
-        "-tile-columns", "0", "-frame-parallel", "0", "-row-mt", "0", "-threads", "1",
+        "-c:v",
+        "libvpx-vp9",
+        ...rate,
+        ...gopArgs,
+        "-deadline",
+        "good",
+        "-cpu-used",
+        String(s.vp9Speed),
+        "-tile-columns",
+        "0",
+        "-frame-parallel",
+        "0",
+        "-row-mt",
+        "0",
+        "-threads",
+        "1",
       ];
     case "av1":
       return ["-c:v", "libaom-av1", "-strict", "experimental", ...rate, ...gopArgs, "-cpu-used", String(s.av1Speed), "-threads", "1"];
@@ -147,10 +173,22 @@ export function encodeTaskArgs(t: EncodeTaskInput, tmpOutputs: Record<string, st
   args.push("-filter_complex", graph);
   t.rungs.forEach((r, i) => {
     args.push(
-      "-map", `[o${i}]`, "-an", "-sn", "-frames:v", String(t.chunk.frameCount), "-vsync", "passthrough",
+      "-map",
+      `[o${i}]`,
+      "-an",
+      "-sn",
+      "-frames:v",
+      String(t.chunk.frameCount),
+      "-vsync",
+      "passthrough",
       ...encoderArgs(t.codec, r, t.gopFrames, t.settings),
-      "-video_track_timescale", String(videoTimescale(t.fps)),
-      "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", tmpOutputs[r.id],
+      "-video_track_timescale",
+      String(videoTimescale(t.fps)),
+      "-movflags",
+      "frag_keyframe+empty_moov+default_base_moof",
+      "-f",
+      "mp4",
+      tmpOutputs[r.id],
     );
   });
   return args;

@@ -50,19 +50,20 @@ export function run(bin: string, args: string[], opts: RunOptions = {}): Promise
     child.stderr.setEncoding("utf8");
     if (opts.binaryStdout) child.stdout.on("data", (chunk: Buffer) => void (stdoutBytes += chunk.length));
     else child.stdout.setEncoding("utf8");
-    if (!opts.binaryStdout) child.stdout.on("data", (chunk: string) => {
-      stdoutBytes += Buffer.byteLength(chunk);
-      stdout += chunk;
-      if (opts.onStdoutLine) {
-        pending += chunk;
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          opts.onStdoutLine(pending.slice(0, nl).trimEnd());
-          pending = pending.slice(nl + 1);
+    if (!opts.binaryStdout)
+      child.stdout.on("data", (chunk: string) => {
+        stdoutBytes += Buffer.byteLength(chunk);
+        stdout += chunk;
+        if (opts.onStdoutLine) {
+          pending += chunk;
+          let nl: number;
+          while ((nl = pending.indexOf("\n")) >= 0) {
+            opts.onStdoutLine(pending.slice(0, nl).trimEnd());
+            pending = pending.slice(nl + 1);
+          }
         }
-      }
-      if (stdout.length > 4_000_000) stdout = stdout.slice(-1_000_000);
-    });
+        if (stdout.length > 4_000_000) stdout = stdout.slice(-1_000_000);
+      });
     let pendingErr = "";
     child.stderr.on("data", (chunk: string) => {
       stderr += chunk;

@@ -65,12 +65,12 @@ export const STANDARD_HEIGHTS = [240, 360, 480, 720, 1080, 1440, 2160];
  * redundancy), less for large ones.
  */
 export function referenceBitsPerPixel(pixels: number): number {
-  return 0.104 * Math.pow(pixels / (1280 * 720), -0.25);
+  return 0.104 * (pixels / (1280 * 720)) ** -0.25;
 }
 
 /** Bits per pixel of the CRF-23 probe for typical content, by probe picture size (calibrated on the demo sources). */
 export function referenceProbeBitsPerPixel(pixels: number): number {
-  return PROBE_REF_BPP_360P * Math.pow(pixels / (640 * 360), -0.25);
+  return PROBE_REF_BPP_360P * (pixels / (640 * 360)) ** -0.25;
 }
 const PROBE_REF_BPP_360P = 0.06;
 
@@ -108,12 +108,32 @@ export async function probeComplexity(
     const res = await runChecked(
       ffmpegPath,
       [
-        "-nostdin", "-hide_banner", "-v", "error", "-threads", "1",
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-threads",
+        "1",
         ...(ss > 0 ? ["-ss", ss.toFixed(6)] : []),
-        "-i", source, "-map", "0:v:0", "-frames:v", String(frames),
-        "-vf", `scale=${size.width}:${size.height}:flags=bicubic,format=yuv420p`,
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", String(PROBE_CRF), "-threads", "1",
-        "-f", "h264", "pipe:1",
+        "-i",
+        source,
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        String(frames),
+        "-vf",
+        `scale=${size.width}:${size.height}:flags=bicubic,format=yuv420p`,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        String(PROBE_CRF),
+        "-threads",
+        "1",
+        "-f",
+        "h264",
+        "pipe:1",
       ],
       "complexity probe",
       { timeoutMs: 600_000, binaryStdout: true },
@@ -153,7 +173,7 @@ export const COMPLEXITY_EXPONENT = 0.75;
 
 /** The bitrate factor of a title of complexity c: c^0.75, clamped to [0.2, 2.5]. */
 export function bitrateFactor(complexity: number): number {
-  return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, Math.pow(complexity, COMPLEXITY_EXPONENT)));
+  return Math.min(MAX_FACTOR, Math.max(MIN_FACTOR, complexity ** COMPLEXITY_EXPONENT));
 }
 
 function roundBitrate(b: number): number {
@@ -190,7 +210,7 @@ export function chooseLadder(
     }
   }
   const kind = factor < 0.6 ? "simple" : factor > 1.5 ? "complex" : "typical";
-  const raw = Math.pow(probe.complexity, COMPLEXITY_EXPONENT);
+  const raw = probe.complexity ** COMPLEXITY_EXPONENT;
   const clamped = Math.abs(factor - raw) > 1e-9 ? `, clamped to ${factor.toFixed(2)}` : "";
   const h264 = ladder.filter((r) => r.codec === "h264");
   const reason =
@@ -198,7 +218,12 @@ export function chooseLadder(
     `${probe.bpp.toFixed(4)} bits/pixel vs ${probe.referenceBpp.toFixed(4)} for typical content: complexity ${probe.complexity.toFixed(2)}, ${kind} content; ` +
     `every rung gets complexity^${COMPLEXITY_EXPONENT} = ${raw.toFixed(2)}${clamped} x the reference bitrate for its resolution` +
     ` (H.264 ${h264.map((r) => `${r.height}p ${Math.round(r.bitrate / 1000)}k`).join(", ")})` +
-    (opts.codecs.length > 1 ? `; ${opts.codecs.filter((c) => c !== "h264").map((c) => `${c.toUpperCase()} at ${CODEC_EFFICIENCY[c]}x of H.264`).join(", ")}` : "");
+    (opts.codecs.length > 1
+      ? `; ${opts.codecs
+          .filter((c) => c !== "h264")
+          .map((c) => `${c.toUpperCase()} at ${CODEC_EFFICIENCY[c]}x of H.264`)
+          .join(", ")}`
+      : "");
   return { ladder, factor, reason };
 }
 

@@ -87,15 +87,11 @@ function q(v: string): string {
   return `"${v}"`;
 }
 
-export function masterPlaylist(
-  video: PackagedMediaRendition[],
-  audio: PackagedMediaRendition[],
-  subs: PackagedSubtitle[],
-): string {
+export function masterPlaylist(video: PackagedMediaRendition[], audio: PackagedMediaRendition[], subs: PackagedSubtitle[]): string {
   const lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS", ""];
   audio.forEach((a, i) => {
     lines.push(
-      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\"" +
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud"' +
         `,LANGUAGE=${q(a.language ?? "und")},NAME=${q(a.name ?? a.id)}` +
         `,DEFAULT=${i === 0 ? "YES" : "NO"},AUTOSELECT=YES,CHANNELS=${q(String(a.channels ?? 2))}` +
         `,URI=${q(`${a.dir}/index.m3u8`)}`,
@@ -104,7 +100,7 @@ export function masterPlaylist(
   lines.push("");
   for (const s of subs) {
     lines.push(
-      "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\"" +
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs"' +
         `,LANGUAGE=${q(s.language)},NAME=${q(s.name)},DEFAULT=NO,AUTOSELECT=YES,FORCED=NO` +
         `,URI=${q(s.playlistPath)}`,
     );
@@ -134,7 +130,7 @@ const family = (codec: string) => codec.split(".")[0];
 
 /** Video renditions by codec family (H.264 first), then by height. */
 function sortVideo(video: PackagedMediaRendition[]): PackagedMediaRendition[] {
-  const rank = (c: string) => (CODEC_ORDER.indexOf(family(c)) + 1 || 99);
+  const rank = (c: string) => CODEC_ORDER.indexOf(family(c)) + 1 || 99;
   return [...video].sort((a, b) => rank(a.codec) - rank(b.codec) || (a.height ?? 0) - (b.height ?? 0) || a.id.localeCompare(b.id));
 }
 
@@ -179,12 +175,7 @@ function segmentTemplate(r: PackagedMediaRendition, indent: string): string {
  * Static isoff-live MPD. Each video Representation carries width/height and is closed with
  * `</Representation>` (the CDN drops Representations above a height cap with a regex).
  */
-export function dashMpd(
-  durationS: number,
-  video: PackagedMediaRendition[],
-  audio: PackagedMediaRendition[],
-  subs: PackagedSubtitle[],
-): string {
+export function dashMpd(durationS: number, video: PackagedMediaRendition[], audio: PackagedMediaRendition[], subs: PackagedSubtitle[]): string {
   const maxSeg = Math.max(...[...video, ...audio].flatMap((r) => r.segments.map((s) => s.durationS)));
   const L: string[] = [];
   L.push('<?xml version="1.0" encoding="UTF-8"?>');
@@ -222,9 +213,7 @@ export function dashMpd(
     L.push(
       `      <Representation id="${xmlAttr(a.id)}" bandwidth="${Math.ceil(a.peakBandwidth)}" codecs="${xmlAttr(a.codec)}" audioSamplingRate="${a.sampleRate ?? 48000}">`,
     );
-    L.push(
-      `        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${a.channels ?? 2}"/>`,
-    );
+    L.push(`        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${a.channels ?? 2}"/>`);
     L.push(segmentTemplate(a, "        "));
     L.push(`      </Representation>`);
     L.push(`    </AdaptationSet>`);

@@ -47,9 +47,7 @@ export function readBoxes(buf: Buffer, start = 0, end = buf.length): Box[] {
 }
 
 function child(buf: Buffer, parent: Box, type: string, offset = 0): Box | undefined {
-  return readBoxes(buf, parent.start + parent.headerSize + offset, parent.start + parent.size).find(
-    (b) => b.type === type,
-  );
+  return readBoxes(buf, parent.start + parent.headerSize + offset, parent.start + parent.size).find((b) => b.type === type);
 }
 
 function path(buf: Buffer, root: Box, ...types: string[]): Box | undefined {
@@ -117,8 +115,15 @@ function dec2(n: number): string {
 function vp9Level(width: number, height: number): number {
   const px = width * height;
   const levels: Array<[number, number]> = [
-    [36864, 10], [73728, 11], [122880, 20], [245760, 21], [552960, 30], [983040, 31],
-    [2228224, 40], [8912896, 50], [35651584, 60],
+    [36864, 10],
+    [73728, 11],
+    [122880, 20],
+    [245760, 21],
+    [552960, 30],
+    [983040, 31],
+    [2228224, 40],
+    [8912896, 50],
+    [35651584, 60],
   ];
   return levels.find(([max]) => px <= max)?.[1] ?? 62;
 }
@@ -345,7 +350,9 @@ function fullBoxHeader(version: number, flags: number): Buffer {
 
 function u32(...values: number[]): Buffer {
   const b = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => b.writeUInt32BE(v >>> 0, i * 4));
+  values.forEach((v, i) => {
+    b.writeUInt32BE(v >>> 0, i * 4);
+  });
   return b;
 }
 
@@ -393,12 +400,12 @@ export function buildMediaSegment(src: Buffer, trackId: number, sequenceNumber: 
   q += 4;
   const dataOffsetPos = q;
   q += 4;
-  if (trFlags & 0x4) (trunPayload.writeUInt32BE(samples[0].flags >>> 0, q), (q += 4));
+  if (trFlags & 0x4) trunPayload.writeUInt32BE(samples[0].flags >>> 0, q), (q += 4);
   for (const s of samples) {
-    if (trFlags & 0x100) (trunPayload.writeUInt32BE(s.duration, q), (q += 4));
+    if (trFlags & 0x100) trunPayload.writeUInt32BE(s.duration, q), (q += 4);
     trunPayload.writeUInt32BE(s.size, q);
     q += 4;
-    if (trFlags & 0x400) (trunPayload.writeUInt32BE(s.flags >>> 0, q), (q += 4));
+    if (trFlags & 0x400) trunPayload.writeUInt32BE(s.flags >>> 0, q), (q += 4);
     if (trFlags & 0x800) {
       if (negativeCto) trunPayload.writeInt32BE(s.cto, q);
       else trunPayload.writeUInt32BE(s.cto, q);
@@ -434,11 +441,11 @@ export function buildMediaSegment(src: Buffer, trackId: number, sequenceNumber: 
  * -movflags negative_cts_offsets; without it, presentation starts at +2 frames and no elst is written).
  */
 export function normalizeConstantFrameRate(samples: Sample[], frameDuration: number): Sample[] {
-  const order = samples
-    .map((s, i) => ({ i, pts: s.decodeTime + s.cto }))
-    .sort((a, b) => a.pts - b.pts || a.i - b.i);
+  const order = samples.map((s, i) => ({ i, pts: s.decodeTime + s.cto })).sort((a, b) => a.pts - b.pts || a.i - b.i);
   const rank = new Array<number>(samples.length);
-  order.forEach((o, r) => (rank[o.i] = r));
+  order.forEach((o, r) => {
+    rank[o.i] = r;
+  });
   return samples.map((s, i) => ({
     ...s,
     decodeTime: i * frameDuration,
@@ -688,7 +695,13 @@ export function av1ConfigRecord(info: Av1SequenceInfo, sequenceHeaderObu: Buffer
   const head = Buffer.from([
     0x81, // marker 1, version 1
     (info.profile << 5) | info.level,
-    (info.tier << 7) | ((info.bitDepth > 8 ? 1 : 0) << 6) | ((info.bitDepth === 12 ? 1 : 0) << 5) | (info.monochrome << 4) | (info.subsamplingX << 3) | (info.subsamplingY << 2) | info.chromaSamplePosition,
+    (info.tier << 7) |
+      ((info.bitDepth > 8 ? 1 : 0) << 6) |
+      ((info.bitDepth === 12 ? 1 : 0) << 5) |
+      (info.monochrome << 4) |
+      (info.subsamplingX << 3) |
+      (info.subsamplingY << 2) |
+      info.chromaSamplePosition,
     0x00, // no initial_presentation_delay
   ]);
   return Buffer.concat([head, sequenceHeaderObu]);
@@ -724,18 +737,22 @@ export function fixAv1Init(init: Buffer, firstKeyframe: Buffer): { init: Buffer;
   const stsd = path(init, moov, "trak", "mdia", "minf", "stbl", "stsd");
   if (!stsd) return null;
   const [entry] = readBoxes(init, body(stsd) + 8, stsd.start + stsd.size);
-  if (!entry || entry.type !== "av01") return null;
+  if (entry?.type !== "av01") return null;
   const av1C = readBoxes(init, body(entry) + 78, entry.start + entry.size).find((b) => b.type === "av1C");
   const seq = findAv1SequenceHeader(firstKeyframe);
   if (!seq) throw new Error("av1: the first keyframe carries no sequence header");
   const info = parseAv1SequenceHeader(seq.payload);
   if (av1C && av1C.size > 8 + 4) return null; // already a real record
   const record = box("av1C", av1ConfigRecord(info, seq.obu));
-  const newMoov = av1C
-    ? replaceDescendant(init, moov, ["trak", "mdia", "minf", "stbl", "stsd", "av01", "av1C"], record)
-    : null;
+  const newMoov = av1C ? replaceDescendant(init, moov, ["trak", "mdia", "minf", "stbl", "stsd", "av01", "av1C"], record) : null;
   if (!newMoov) throw new Error("av1: av01 sample entry without av1C");
-  const fixed = Buffer.concat([...top.filter((b) => b.type !== "moov").map((b) => init.subarray(b.start, b.start + b.size)).slice(0, 1), newMoov]);
+  const fixed = Buffer.concat([
+    ...top
+      .filter((b) => b.type !== "moov")
+      .map((b) => init.subarray(b.start, b.start + b.size))
+      .slice(0, 1),
+    newMoov,
+  ]);
   const parsed = readBoxes(fixed).find((b) => b.type === "moov")!;
   const newStsd = path(fixed, parsed, "trak", "mdia", "minf", "stbl", "stsd")!;
   return { init: fixed, codec: av1CodecString(info), sampleDescription: Buffer.from(fixed.subarray(newStsd.start, newStsd.start + newStsd.size)) };

@@ -25,7 +25,16 @@ import {
   type PackagedSegment,
   type PackagedSubtitle,
 } from "./manifests";
-import { buildMediaSegment, findAv1SequenceHeader, fixAv1Init, isSyncSample, normalizeConstantFrameRate, parseFragmentedMp4, planSegments, type Sample } from "./mp4";
+import {
+  buildMediaSegment,
+  findAv1SequenceHeader,
+  fixAv1Init,
+  isSyncSample,
+  normalizeConstantFrameRate,
+  parseFragmentedMp4,
+  planSegments,
+  type Sample,
+} from "./mp4";
 import type { Rational } from "./probe";
 import { normalisedWebvtt, parseSubtitles, type Cue } from "./vtt";
 
@@ -97,7 +106,7 @@ async function packageVideoRung(input: PackageInput, rung: Rung): Promise<Packag
     const first = parsed.samples[0];
     const firstBytes = buf.subarray(first.dataOffset, first.dataOffset + first.size);
     // AV1 carries its configuration in the sequence header: it must be the same in every chunk
-    const seqHeader = parsed.track.codec.startsWith("av01") ? findAv1SequenceHeader(firstBytes)?.obu ?? null : null;
+    const seqHeader = parsed.track.codec.startsWith("av01") ? (findAv1SequenceHeader(firstBytes)?.obu ?? null) : null;
     if (!sampleDescription) {
       sampleDescription = parsed.track.sampleDescription;
       codec = parsed.track.codec;
@@ -117,7 +126,9 @@ async function packageVideoRung(input: PackageInput, rung: Rung): Promise<Packag
       parsed.track.trackId !== trackId ||
       (av1SeqHeader && (!seqHeader || !av1SeqHeader.equals(seqHeader)))
     ) {
-      throw new Error(`${rung.id} chunk ${chunk.index}: codec configuration differs from chunk 0 (${parsed.track.codec} vs ${codec}); chunks cannot be stitched`);
+      throw new Error(
+        `${rung.id} chunk ${chunk.index}: codec configuration differs from chunk 0 (${parsed.track.codec} vs ${codec}); chunks cannot be stitched`,
+      );
     }
     // exact timeline: frame i of the chunk is source frame startFrame + i
     const samples: Sample[] = normalizeConstantFrameRate(parsed.samples, frameDur).map((s) => ({
@@ -155,7 +166,12 @@ async function packageVideoRung(input: PackageInput, rung: Rung): Promise<Packag
   return r;
 }
 
-async function packageAudio(input: PackageInput, a: { language: string; file: string }, segmentCount: number, segmentS: number): Promise<PackagedMediaRendition> {
+async function packageAudio(
+  input: PackageInput,
+  a: { language: string; file: string },
+  segmentCount: number,
+  segmentS: number,
+): Promise<PackagedMediaRendition> {
   const id = `aac-${a.language}`;
   const dir = `audio/${id}`;
   const abs = join(input.outDir, ...dir.split("/"));
@@ -242,7 +258,15 @@ export async function packageTitle(input: PackageInput): Promise<PackageResult> 
     await writeFile(join(input.outDir, "subs", `${id}.vtt`), vtt);
     await writeFile(join(input.outDir, "subs", `${id}.m3u8`), subtitlePlaylist(durationS, `${id}.vtt`));
     const bytes = Buffer.byteLength(vtt);
-    subtitles.push({ id, language: s.language, name: languageName(s.language), vttPath: `subs/${id}.vtt`, playlistPath: `subs/${id}.m3u8`, bytes, bandwidth: (bytes * 8) / durationS });
+    subtitles.push({
+      id,
+      language: s.language,
+      name: languageName(s.language),
+      vttPath: `subs/${id}.vtt`,
+      playlistPath: `subs/${id}.m3u8`,
+      bytes,
+      bandwidth: (bytes * 8) / durationS,
+    });
     tick();
   }
   await writeFile(join(input.outDir, "master.m3u8"), masterPlaylist(video, audio, subtitles));

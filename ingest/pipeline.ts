@@ -127,7 +127,10 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
 
   let sourceLanguage = opts.sourceLanguage;
   if (!sourceLanguage) {
-    const tag = await probeSource(opts.source).then((p) => p.audio[0]?.language ?? null, () => null);
+    const tag = await probeSource(opts.source).then(
+      (p) => p.audio[0]?.language ?? null,
+      () => null,
+    );
     try {
       sourceLanguage = tag ? normaliseLanguage(tag) : "en";
     } catch {
@@ -158,7 +161,16 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     sha256File(opts.source).catch(() => undefined),
   ]);
   times.validate = (Date.now() - ts) / 1000;
-  const result: IngestResult = { status: "stopped", titleId: opts.titleId, validation, sourceSha256, workDir, packageDir, times, totalS: (Date.now() - t0) / 1000 };
+  const result: IngestResult = {
+    status: "stopped",
+    titleId: opts.titleId,
+    validation,
+    sourceSha256,
+    workDir,
+    packageDir,
+    times,
+    totalS: (Date.now() - t0) / 1000,
+  };
   if (!validation.ok) {
     vStage.finish(`REJECTED: ${validation.reasons.map((r) => r.code).join(", ")}`);
     result.status = "rejected";
@@ -166,7 +178,11 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     return result;
   }
   const video = validation.video!;
-  vStage.finish(formatValidationReport(validation).split("\n")[0].replace(/^OK \S+: /, "ok: "));
+  vStage.finish(
+    formatValidationReport(validation)
+      .split("\n")[0]
+      .replace(/^OK \S+: /, "ok: "),
+  );
   for (const w of validation.warnings) reporter.log(`warning: ${w}`);
   const stopped = stopAfter("validate", result);
   if (stopped) return stopped;
@@ -195,12 +211,25 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   });
   result.plan = plan;
   const key = createHash("sha256")
-    .update(JSON.stringify({ v: PIPELINE_VERSION, source: sourceSha256 ?? opts.source, ladder: result.ladder.ladder, plan: plan.chunks, settings, fps, start: video.startS }))
+    .update(
+      JSON.stringify({
+        v: PIPELINE_VERSION,
+        source: sourceSha256 ?? opts.source,
+        ladder: result.ladder.ladder,
+        plan: plan.chunks,
+        settings,
+        fps,
+        start: video.startS,
+      }),
+    )
     .digest("hex");
   const eStage = reporter.stage("encode", video.frameCount * codecs.length, "frames");
   eStage.update(0, undefined, `${plan.chunks.length} chunks (${plan.atKeyframes} at source keyframes) x ${codecs.length} codec(s) on ${pool.size} worker(s)`);
   const audioFiles = validation.audio.map((a) => {
-    const akey = createHash("sha256").update(JSON.stringify({ key, a, durationS: video.durationS })).digest("hex").slice(0, 16);
+    const akey = createHash("sha256")
+      .update(JSON.stringify({ key, a, durationS: video.durationS }))
+      .digest("hex")
+      .slice(0, 16);
     return { language: a.language, file: join(workDir, "audio", `${a.language}-${akey}.mp4`), facts: a };
   });
   const [encoded] = await Promise.all([
@@ -254,7 +283,9 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   });
   times.package = (Date.now() - ts) / 1000;
   const totalBytes = result.packaged.files.reduce((n, f) => n + f.bytes, 0);
-  pStage.finish(`${result.packaged.files.length} files, ${fmtBytes(totalBytes)}, ${result.packaged.segmentCount} segments of ${result.packaged.segmentSeconds.toFixed(3)} s`);
+  pStage.finish(
+    `${result.packaged.files.length} files, ${fmtBytes(totalBytes)}, ${result.packaged.segmentCount} segments of ${result.packaged.segmentSeconds.toFixed(3)} s`,
+  );
   result.summary = {
     files: result.packaged.files.length,
     bytes: totalBytes,
@@ -291,7 +322,10 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       `video ${video.frameCount} frames each, PSNR median ${Math.min(...vids.map((v) => v.psnrMedian ?? 0)).toFixed(1)}-${Math.max(...vids.map((v) => v.psnrMedian ?? 0)).toFixed(1)} dB, no glitch at ${plan.chunks.length - 1} join(s)`,
   );
   result.registration = registrationFor(opts, result);
-  await writeFile(join(workDir, "result.json"), JSON.stringify({ ...result, validation: { ...validation, video: { ...video, keyframes: video.keyframes.length } } }, null, 2) + "\n");
+  await writeFile(
+    join(workDir, "result.json"),
+    JSON.stringify({ ...result, validation: { ...validation, video: { ...video, keyframes: video.keyframes.length } } }, null, 2) + "\n",
+  );
   result.status = "packaged";
   if (stopAfter("check", result) || !opts.publish) return result;
 
@@ -350,13 +384,32 @@ export function registrationFor(opts: IngestOptions, r: IngestResult): TitleRegi
         frames: video.frameCount,
       },
       segmentSeconds: Number(p.segmentSeconds.toFixed(6)),
-      chunks: { count: r.plan!.chunks.length, seconds: Number(((r.plan!.chunkFrames * video.fps.den) / video.fps.num).toFixed(3)), atSourceKeyframes: r.plan!.atKeyframes },
+      chunks: {
+        count: r.plan!.chunks.length,
+        seconds: Number(((r.plan!.chunkFrames * video.fps.den) / video.fps.num).toFixed(3)),
+        atSourceKeyframes: r.plan!.atKeyframes,
+      },
       pipeline: PIPELINE_VERSION,
     },
     renditions: [
-      ...p.video.map((v) => ({ id: v.id, kind: "video" as const, codec: v.codec, width: v.width, height: v.height, bandwidth: v.peakBandwidth, label: labelOf(v.id, v.height ?? 0) })),
+      ...p.video.map((v) => ({
+        id: v.id,
+        kind: "video" as const,
+        codec: v.codec,
+        width: v.width,
+        height: v.height,
+        bandwidth: v.peakBandwidth,
+        label: labelOf(v.id, v.height ?? 0),
+      })),
       ...p.audio.map((a) => ({ id: a.id, kind: "audio" as const, codec: a.codec, bandwidth: a.peakBandwidth, language: a.language, label: a.name })),
-      ...p.subtitles.map((s) => ({ id: s.id, kind: "subtitle" as const, codec: "wvtt", bandwidth: Math.max(1, Math.ceil(s.bandwidth)), language: s.language, label: s.name })),
+      ...p.subtitles.map((s) => ({
+        id: s.id,
+        kind: "subtitle" as const,
+        codec: "wvtt",
+        bandwidth: Math.max(1, Math.ceil(s.bandwidth)),
+        language: s.language,
+        label: s.name,
+      })),
     ],
     files: p.files,
     licences: (opts.countries ?? ["US"]).map((country) => ({ country, availableFrom })),

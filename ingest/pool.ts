@@ -35,7 +35,7 @@ export class Pool {
 
   /** Runs fn over every item through the pool; rejects with the first error (after all started tasks settle). */
   async map<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-    let failed: unknown = undefined;
+    let failed: unknown;
     const results = await Promise.all(
       items.map((item, i) =>
         this.run(async () => {

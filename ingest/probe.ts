@@ -75,7 +75,13 @@ export class ProbeError extends Error {}
 export async function probeSource(path: string): Promise<SourceProbe> {
   const res = await run(ffprobePath, ["-v", "error", "-show_format", "-show_streams", "-of", "json", path], { timeoutMs: 120_000 });
   const err = meaningfulStderr(res.stderr);
-  if (res.code !== 0) throw new ProbeError(err.split("\n").pop()?.replace(/^.*?:\s*/, "") || `ffprobe exit ${res.code}`);
+  if (res.code !== 0)
+    throw new ProbeError(
+      err
+        .split("\n")
+        .pop()
+        ?.replace(/^.*?:\s*/, "") || `ffprobe exit ${res.code}`,
+    );
   const json = JSON.parse(res.stdout) as { streams?: RawStream[]; format?: Record<string, string | number> };
   const streams: ProbedStream[] = (json.streams ?? []).map((s) => {
     const type = (s.codec_type ?? "data") as ProbedStream["codecType"];

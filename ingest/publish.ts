@@ -39,8 +39,22 @@ export interface TitleRegistration {
   releaseYear?: number;
   durationS: number;
   availableFrom?: string;
-  encoding: { reason: string; complexity?: number; ladder: Array<{ id: string; codec: string; width: number; height: number; bitrate: number }>; [k: string]: unknown };
-  renditions: Array<{ id: string; kind: "video" | "audio" | "subtitle"; codec: string; width?: number; height?: number; bandwidth: number; language?: string; label?: string }>;
+  encoding: {
+    reason: string;
+    complexity?: number;
+    ladder: Array<{ id: string; codec: string; width: number; height: number; bitrate: number }>;
+    [k: string]: unknown;
+  };
+  renditions: Array<{
+    id: string;
+    kind: "video" | "audio" | "subtitle";
+    codec: string;
+    width?: number;
+    height?: number;
+    bandwidth: number;
+    language?: string;
+    label?: string;
+  }>;
   files: FileEntry[];
   licences: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>;
 }
@@ -56,7 +70,6 @@ export interface PublishResult {
 
 export class PublishError extends Error {}
 
-
 /** Upload order: media first, then media playlists, then the top-level manifests. */
 export function uploadRank(path: string): number {
   if (path === "master.m3u8" || path === "manifest.mpd") return 2;
@@ -65,7 +78,12 @@ export function uploadRank(path: string): number {
 }
 
 /** One admin API call; the body comes back parsed when it is JSON. */
-export async function adminJson(t: Pick<PublishTarget, "baseUrl" | "adminToken" | "fetch">, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+export async function adminJson(
+  t: Pick<PublishTarget, "baseUrl" | "adminToken" | "fetch">,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
   const f = t.fetch ?? fetch;
   const res = await f(`${t.baseUrl.replace(/\/+$/, "")}/admin${route}`, {
     method,
@@ -107,7 +125,12 @@ async function uploadViaAdmin(t: PublishTarget, titleId: string, dir: string, f:
     try {
       const res = await fetchImpl(url, {
         method: "PUT",
-        headers: { Authorization: `Bearer ${t.adminToken}`, "Content-Length": String(f.bytes), "X-Content-SHA256": f.sha256, "Content-Type": contentTypeFor(f.path) },
+        headers: {
+          Authorization: `Bearer ${t.adminToken}`,
+          "Content-Length": String(f.bytes),
+          "X-Content-SHA256": f.sha256,
+          "Content-Type": contentTypeFor(f.path),
+        },
         body: Readable.toWeb(createReadStream(join(dir, ...f.path.split("/")))) as ReadableStream,
         duplex: "half",
       } as RequestInit);
@@ -145,7 +168,9 @@ export async function publishTitle(
   const origin = await originListing(t, titleId);
   const todo = filesToUpload(registration.files, origin);
   const skipped = registration.files.length - todo.length;
-  opts.log?.(`origin has ${origin.size} file(s) of ${titleId}; ${skipped} already match, ${todo.length} to upload via ${t.s3 ? "the R2 S3 API" : "the admin API"}`);
+  opts.log?.(
+    `origin has ${origin.size} file(s) of ${titleId}; ${skipped} already match, ${todo.length} to upload via ${t.s3 ? "the R2 S3 API" : "the admin API"}`,
+  );
   let done = 0;
   let bytes = 0;
   const upload = (f: FileEntry) => (t.s3 ? uploadViaS3(t.s3, titleId, packageDir, f, t.fetch) : uploadViaAdmin(t, titleId, packageDir, f));

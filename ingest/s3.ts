@@ -48,7 +48,10 @@ export const EMPTY_SHA256 = sha256Hex("");
 
 /** 20130524T000000Z */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return d
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 }
 
 export interface SignInput {
@@ -107,12 +110,7 @@ export function signV4(input: SignInput): SignedRequest {
 }
 
 /** The signed PUT of one title file into the bucket (what putObject sends; exported for tests). */
-export function signedPut(
-  c: S3Credentials,
-  key: string,
-  file: { bytes: number; sha256: string; contentType: string },
-  date = new Date(),
-): SignedRequest {
+export function signedPut(c: S3Credentials, key: string, file: { bytes: number; sha256: string; contentType: string }, date = new Date()): SignedRequest {
   return signV4({
     method: "PUT",
     url: objectUrl(c, key),
@@ -142,7 +140,10 @@ export async function putObject(
 }
 
 /** Credentials from the environment (R2_ACCOUNT_ID or R2_ENDPOINT, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_BUCKET), or null. */
-export function s3CredentialsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: Partial<S3Credentials> & { accountId?: string } = {}): S3Credentials | null {
+export function s3CredentialsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<S3Credentials> & { accountId?: string } = {},
+): S3Credentials | null {
   const accessKeyId = overrides.accessKeyId ?? env.R2_ACCESS_KEY_ID;
   const secretAccessKey = overrides.secretAccessKey ?? env.R2_SECRET_ACCESS_KEY;
   const accountId = overrides.accountId ?? env.R2_ACCOUNT_ID;

@@ -178,7 +178,13 @@ const fmtS = (s: number) => `${s.toFixed(2)} s`;
  */
 async function decodePass(
   path: string,
-  opts: { videoFps: Rational | null; audioMap: string | null; thresholds: ValidationThresholds; durationHintS: number | null; onProgress?: (f: number) => void },
+  opts: {
+    videoFps: Rational | null;
+    audioMap: string | null;
+    thresholds: ValidationThresholds;
+    durationHintS: number | null;
+    onProgress?: (f: number) => void;
+  },
 ): Promise<DecodeResult> {
   const t = opts.thresholds;
   const args = ["-nostdin", "-hide_banner", "-loglevel", "level+info", "-i", path];
@@ -209,7 +215,18 @@ async function decodePass(
   const track = (i: number): StreamTrack => {
     if (!tracks[i]) {
       const type = types.get(i) === "audio" ? "audio" : "video";
-      tracks[i] = { type, tb: tbs.get(i) ?? { num: 1, den: 1000 }, frames: 0, firstPts: null, end: null, lastPts: null, gaps: [], dups: [], missing: 0, duplicated: 0 };
+      tracks[i] = {
+        type,
+        tb: tbs.get(i) ?? { num: 1, den: 1000 },
+        frames: 0,
+        firstPts: null,
+        end: null,
+        lastPts: null,
+        gaps: [],
+        dups: [],
+        missing: 0,
+        duplicated: 0,
+      };
       if (type === "video" && opts.videoFps) {
         const tb = tracks[i].tb;
         frameDur.set(i, (tb.den * opts.videoFps.den) / (tb.num * opts.videoFps.num));
@@ -287,7 +304,10 @@ async function decodePass(
       return;
     }
     if (!/\[(error|fatal|panic)\]/.test(line)) return;
-    const msg = line.replace(/ @ 0x[0-9a-f]+/, "").replace(/offset 0x[0-9a-f]+/, "offset …").trim();
+    const msg = line
+      .replace(/ @ 0x[0-9a-f]+/, "")
+      .replace(/offset 0x[0-9a-f]+/, "offset …")
+      .trim();
     let samples = errorSamples;
     if (/partial file|Invalid data found when processing input|corrupt input packet|moov atom|truncat/i.test(line) && !/Error while decoding/.test(line)) {
       containerErrors++;
@@ -298,7 +318,13 @@ async function decodePass(
 
   const res = await run(ffmpegPath, args, { timeoutMs: 6 * 3600_000, onStdoutLine, onStderrLine });
   if (res.code !== 0 && tracks.length === 0) {
-    throw new ProbeError(res.stderr.split("\n").filter((l) => /\[(error|fatal)\]/.test(l)).slice(-3).join("; ") || `ffmpeg exit ${res.code}`);
+    throw new ProbeError(
+      res.stderr
+        .split("\n")
+        .filter((l) => /\[(error|fatal)\]/.test(l))
+        .slice(-3)
+        .join("; ") || `ffmpeg exit ${res.code}`,
+    );
   }
   if (freezeStart !== null && tracks[0]?.type === "video" && tracks[0].end !== null) {
     // frozen until the end of the video
@@ -311,7 +337,8 @@ async function decodePass(
 const toSeconds = (tr: StreamTrack, v: number | null) => (v === null ? 0 : (v * tr.tb.num) / tr.tb.den);
 
 function errorDetails(d: DecodeResult, which: "decode" | "container" | "all" = "decode"): string {
-  const entries = which === "decode" ? [...d.errorSamples] : which === "container" ? [...d.containerErrorSamples] : [...d.errorSamples, ...d.containerErrorSamples];
+  const entries =
+    which === "decode" ? [...d.errorSamples] : which === "container" ? [...d.containerErrorSamples] : [...d.errorSamples, ...d.containerErrorSamples];
   return entries
     .sort((a, b) => b[1] - a[1])
     .slice(0, 4)
@@ -347,7 +374,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   }
   report.container = { format: probe.formatName, durationS: probe.durationS, bytes: probe.sizeBytes };
   const v = probe.video;
-  if (!v || !v.width || !v.height) {
+  if (!v?.width || !v.height) {
     reasons.push({ code: "no_video", message: "no video stream" });
     return finish();
   }
@@ -359,7 +386,8 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   if (!fps || fpsValue < 10 || fpsValue > 120) {
     reasons.push({ code: "unsupported_frame_rate", message: `frame rate ${fps ? `${fps.num}/${fps.den}` : "unknown"} is outside 10-120 fps` });
   }
-  if (v.fieldOrder && !["progressive", "unknown"].includes(v.fieldOrder)) warnings.push(`video is interlaced (${v.fieldOrder}); it is encoded as progressive without deinterlacing`);
+  if (v.fieldOrder && !["progressive", "unknown"].includes(v.fieldOrder))
+    warnings.push(`video is interlaced (${v.fieldOrder}); it is encoded as progressive without deinterlacing`);
   const mainAudio = probe.audio[0];
   if (!mainAudio && input.audio.length === 0) reasons.push({ code: "no_audio", message: "no audio stream in the source and no --audio file given" });
   if (probe.audio.length > 1) warnings.push(`the source has ${probe.audio.length} audio streams; only the first is used (add others with --audio lang=file)`);
@@ -390,7 +418,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     return finish();
   }
   const vt = decoded.tracks[0];
-  if (!vt || vt.type !== "video" || vt.frames === 0) {
+  if (vt?.type !== "video" || vt.frames === 0) {
     reasons.push({ code: "unreadable", message: "no video frame could be decoded" });
     return finish();
   }
@@ -424,7 +452,8 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     startS: videoStartS,
   };
 
-  if (durationS < thresholds.minDurationS) reasons.push({ code: "too_short", message: `only ${fmtS(durationS)} of video (minimum ${fmtS(thresholds.minDurationS)})` });
+  if (durationS < thresholds.minDurationS)
+    reasons.push({ code: "too_short", message: `only ${fmtS(durationS)} of video (minimum ${fmtS(thresholds.minDurationS)})` });
 
   // truncation: the decode ends well before what the container declares
   const expectedFrames = v.declaredFrames ?? (declaredS ? Math.round(declaredS * fpsValue) : null);
@@ -449,7 +478,10 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     });
   }
   if (vt.missing) {
-    const where = vt.gaps.slice(0, 5).map((g) => `${g.missing} at ${fmtS(g.atS)}`).join(", ");
+    const where = vt.gaps
+      .slice(0, 5)
+      .map((g) => `${g.missing} at ${fmtS(g.atS)}`)
+      .join(", ");
     reasons.push({
       code: "frame_gaps",
       message: `${vt.missing} frame(s) missing in ${vt.gaps.length} timestamp gap(s) at ${fps.num}/${fps.den} fps: ${where}${vt.gaps.length > 5 ? ", …" : ""}`,
@@ -459,13 +491,15 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   if (vt.duplicated) {
     reasons.push({
       code: "duplicate_frames",
-      message: `${vt.duplicated} frame(s) with a repeated or backward timestamp, first at ${vt.dups.map((d) => fmtS(d.atS)).slice(0, 3).join(", ")}`,
+      message: `${vt.duplicated} frame(s) with a repeated or backward timestamp, first at ${vt.dups
+        .map((d) => fmtS(d.atS))
+        .slice(0, 3)
+        .join(", ")}`,
       details: { duplicated: vt.duplicated, at: vt.dups },
     });
   }
   // a black stretch is also a frozen one: report it once, as black
-  const overlapsBlack = (f: Stretch) =>
-    decoded.black.some((b) => Math.min(f.endS, b.endS) - Math.max(f.startS, b.startS) > 0.8 * f.durationS);
+  const overlapsBlack = (f: Stretch) => decoded.black.some((b) => Math.min(f.endS, b.endS) - Math.max(f.startS, b.startS) > 0.8 * f.durationS);
   const longFreezes = decoded.frozen.filter((f) => f.durationS > thresholds.maxFreezeS && !overlapsBlack(f));
   if (longFreezes.length) {
     reasons.push({
@@ -535,12 +569,18 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
       decodePass(extra.path, { videoFps: null, audioMap: `0:${s.index}`, thresholds, durationHintS: s.durationS ?? p.durationS }),
     ).catch((err: Error) => err);
     if (d instanceof Error || !d.tracks[0] || d.tracks[0].frames === 0) {
-      reasons.push({ code: "audio_unreadable", message: `audio "${extra.language}" (${extra.path}) does not decode${d instanceof Error ? `: ${d.message}` : ""}` });
+      reasons.push({
+        code: "audio_unreadable",
+        message: `audio "${extra.language}" (${extra.path}) does not decode${d instanceof Error ? `: ${d.message}` : ""}`,
+      });
       continue;
     }
     const at = d.tracks[0];
     if (d.decodeErrors || d.containerErrors) {
-      reasons.push({ code: "decode_errors", message: `audio "${extra.language}" (${extra.path}): ${d.decodeErrors + d.containerErrors} error(s): ${errorDetails(d, "all")}` });
+      reasons.push({
+        code: "decode_errors",
+        message: `audio "${extra.language}" (${extra.path}): ${d.decodeErrors + d.containerErrors} error(s): ${errorDetails(d, "all")}`,
+      });
     }
     const a: AudioFacts = {
       language: extra.language,
@@ -554,7 +594,10 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     };
     const declared = s.durationS ?? p.durationS;
     if (declared !== null && declared - a.durationS > 0.25) {
-      reasons.push({ code: "truncated", message: `audio "${extra.language}" (${extra.path}) ends after ${fmtS(a.durationS)} of the ${fmtS(declared)} its container declares` });
+      reasons.push({
+        code: "truncated",
+        message: `audio "${extra.language}" (${extra.path}) ends after ${fmtS(a.durationS)} of the ${fmtS(declared)} its container declares`,
+      });
     }
     report.audio.push(a);
     checkAudio(a, ` (${extra.path})`);
@@ -566,7 +609,10 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     try {
       text = await readFile(sub.path, "utf8");
     } catch (err) {
-      reasons.push({ code: "subtitles_invalid", message: `subtitles "${sub.language}" (${sub.path}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}` });
+      reasons.push({
+        code: "subtitles_invalid",
+        message: `subtitles "${sub.language}" (${sub.path}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      });
       continue;
     }
     const kind = extname(sub.path).toLowerCase() === ".srt" ? "srt" : "vtt";

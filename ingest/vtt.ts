@@ -51,7 +51,8 @@ export function parseSubtitles(text: string, kind: "vtt" | "srt", videoDurationS
       continue;
     }
     if (end <= start) problems.push(`cue ends before it starts (${lines[timingIdx]})`);
-    if (videoDurationS !== undefined && start > videoDurationS + 1) problems.push(`cue at ${start.toFixed(3)} s starts after the video ends (${videoDurationS.toFixed(3)} s)`);
+    if (videoDurationS !== undefined && start > videoDurationS + 1)
+      problems.push(`cue at ${start.toFixed(3)} s starts after the video ends (${videoDurationS.toFixed(3)} s)`);
     cues.push({ start, end, text: lines.slice(timingIdx + 1).join("\n") });
   }
   if (cues.length === 0) problems.push("no cues");
@@ -73,7 +74,9 @@ function vttTime(s: number): string {
  */
 export function normalisedWebvtt(cues: Cue[]): string {
   const out = ["WEBVTT", "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000", ""];
-  cues.forEach((c, i) => out.push(String(i + 1), `${vttTime(c.start)} --> ${vttTime(c.end)}`, c.text, ""));
+  cues.forEach((c, i) => {
+    out.push(String(i + 1), `${vttTime(c.start)} --> ${vttTime(c.end)}`, c.text, "");
+  });
   return out.join("\n");
 }
 

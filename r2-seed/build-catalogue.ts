@@ -276,7 +276,9 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
 
     const total = catalogue.titles.reduce((n, t) => n + t.files.reduce((m, f) => m + f.bytes, 0), 0);
     const nFiles = catalogue.titles.reduce((n, t) => n + t.files.length, 0);
-    say(`catalogue complete in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${catalogue.titles.length} titles, ${nFiles} files, ${fmtBytes(total)} in ${cacheDir}`);
+    say(
+      `catalogue complete in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${catalogue.titles.length} titles, ${nFiles} files, ${fmtBytes(total)} in ${cacheDir}`,
+    );
     return catalogue;
   } catch (err) {
     await rm(buildRoot, { recursive: true, force: true }).catch(() => {});
@@ -290,14 +292,21 @@ function printSummary(catalogue: Catalogue, cacheDir: string): void {
   console.log(`\nCatalogue ${cacheDir} (built ${catalogue.builtAt})`);
   for (const t of catalogue.titles) {
     const bytes = t.files.reduce((n, f) => n + f.bytes, 0);
-    console.log(`  ${t.id.padEnd(16)} "${t.name}" (${t.releaseYear}) ${t.durationS} s, ${t.files.length} files, ${fmtBytes(bytes)}, complexity ${t.encoding?.complexity ?? "?"}`);
+    console.log(
+      `  ${t.id.padEnd(16)} "${t.name}" (${t.releaseYear}) ${t.durationS} s, ${t.files.length} files, ${fmtBytes(bytes)}, complexity ${t.encoding?.complexity ?? "?"}`,
+    );
     for (const r of t.renditions) {
       const dims = r.width ? ` ${r.width}x${r.height}` : "";
       const lang = r.language ? ` [${r.language}]` : "";
       console.log(`    ${r.kind.padEnd(8)} ${r.id.padEnd(9)} ${r.codec.padEnd(14)}${dims}${lang} peak ${Math.round(r.bandwidth / 1000)} kb/s`);
     }
     const tm = catalogue.timings?.[t.id];
-    if (tm) console.log(`    time: ${Object.entries(tm).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ")}`);
+    if (tm)
+      console.log(
+        `    time: ${Object.entries(tm)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+          .join(", ")}`,
+      );
     console.log(`    ${titleDir(cacheDir, t.id)}/master.m3u8 , manifest.mpd`);
   }
   for (const r of catalogue.rejected ?? []) {
@@ -334,7 +343,7 @@ if (isMain) {
       await verifyCatalogue(cacheDir, catalogue, { onProgress: (m) => console.log(m) });
     }
   } catch (err) {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     process.exit(1);
   }
 }

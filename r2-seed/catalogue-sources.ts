@@ -55,8 +55,7 @@ export const TITLES: TitleSpec[] = [
     description: "A slow dive into a colour-cycling Mandelbrot dawn.",
     releaseYear: 2021,
     sourceGraph:
-      `mandelbrot=s=480x270:r=${FPS}:maxiter=128:start_scale=3:end_scale=0.05,` +
-      `scale=${W}:${H}:flags=bicubic,hue=H=2*PI*t/${DURATION_S}+1.2:s=1.2[base]`,
+      `mandelbrot=s=480x270:r=${FPS}:maxiter=128:start_scale=3:end_scale=0.05,` + `scale=${W}:${H}:flags=bicubic,hue=H=2*PI*t/${DURATION_S}+1.2:s=1.2[base]`,
     toneHz: 440,
     cues: {
       en: ["English subtitles", "The sky begins to glow.", "Colours drift across the fractal.", "Deeper and deeper we go.", "The sun is up."],
@@ -77,7 +76,13 @@ export const TITLES: TitleSpec[] = [
     toneHz: 523.25,
     cues: {
       en: ["English subtitles", "A satellite circles the grid.", "The lights of the city shift.", "One more orbit.", "Signing off from orbit."],
-      es: ["Subtítulos en español", "Un satélite rodea la cuadrícula.", "Las luces de la ciudad cambian.", "Una órbita más.", "Nos despedimos desde la órbita."],
+      es: [
+        "Subtítulos en español",
+        "Un satélite rodea la cuadrícula.",
+        "Las luces de la ciudad cambian.",
+        "Una órbita más.",
+        "Nos despedimos desde la órbita.",
+      ],
     },
   },
   {
@@ -92,7 +97,13 @@ export const TITLES: TitleSpec[] = [
     toneHz: 1000,
     cues: {
       en: ["English subtitles", "This is a test of the streaming system.", "Colour bars are nominal.", "Audio tone is steady.", "End of signal test."],
-      es: ["Subtítulos en español", "Esta es una prueba del sistema de streaming.", "Las barras de color son correctas.", "El tono de audio es estable.", "Fin de la prueba de señal."],
+      es: [
+        "Subtítulos en español",
+        "Esta es una prueba del sistema de streaming.",
+        "Las barras de color son correctas.",
+        "El tono de audio es estable.",
+        "Fin de la prueba de señal.",
+      ],
     },
   },
 ];
@@ -132,7 +143,7 @@ export function findFontFile(): string | undefined {
 
 /** Single-quotes a filter option value; only safe characters are allowed (filtergraph escaping has several levels). */
 function filterQuote(s: string): string {
-  if (!/^[A-Za-z0-9 ._\/:-]+$/.test(s)) throw new Error(`unsafe text for ffmpeg filter option: ${JSON.stringify(s)}`);
+  if (!/^[A-Za-z0-9 ._/:-]+$/.test(s)) throw new Error(`unsafe text for ffmpeg filter option: ${JSON.stringify(s)}`);
   return `'${s}'`;
 }
 
@@ -150,10 +161,19 @@ export async function detectDrawtext(log: (m: string) => void): Promise<{ fontFi
     let args: string[];
     try {
       args = [
-        "-hide_banner", "-nostdin", "-v", "error",
-        "-f", "lavfi", "-i", `testsrc2=s=160x90:r=${FPS}:d=0.2`,
-        "-vf", `drawtext=${fontOpt(fontFile)}text='Probe %{pts\\:hms}':fontsize=20:fontcolor=white`,
-        "-f", "null", "-",
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc2=s=160x90:r=${FPS}:d=0.2`,
+        "-vf",
+        `drawtext=${fontOpt(fontFile)}text='Probe %{pts\\:hms}':fontsize=20:fontcolor=white`,
+        "-f",
+        "null",
+        "-",
       ];
     } catch {
       continue;
@@ -196,15 +216,60 @@ export async function generateTitleSource(title: TitleSpec, dir: string, text: {
   await runChecked(
     ffmpegPath,
     [
-      "-hide_banner", "-nostdin", "-y", "-v", "error",
-      "-f", "lavfi", "-i", `sine=frequency=${title.toneHz}:beep_factor=2:sample_rate=48000:duration=${DURATION_S}`,
-      "-f", "lavfi", "-i", `sine=frequency=${title.toneHz * 1.5}:beep_factor=4:sample_rate=48000:duration=${DURATION_S}`,
-      "-filter_complex", graph,
+      "-hide_banner",
+      "-nostdin",
+      "-y",
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=frequency=${title.toneHz}:beep_factor=2:sample_rate=48000:duration=${DURATION_S}`,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=frequency=${title.toneHz * 1.5}:beep_factor=4:sample_rate=48000:duration=${DURATION_S}`,
+      "-filter_complex",
+      graph,
       // the mezzanine: near-lossless, fast to make, keyframe every 2 s
-      "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", String(SOURCE_GOP), "-keyint_min", String(SOURCE_GOP),
-      "-sc_threshold", "0", "-c:a", "aac", "-b:a", "192k", "-ac", "2", "-metadata:s:a:0", "language=eng",
-      "-movflags", "+faststart", source,
-      "-map", "1:a", "-c:a", "aac", "-b:a", "192k", "-ac", "2", "-metadata:s:a:0", "language=spa", es,
+      "-map",
+      "[v]",
+      "-map",
+      "0:a",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-crf",
+      "20",
+      "-g",
+      String(SOURCE_GOP),
+      "-keyint_min",
+      String(SOURCE_GOP),
+      "-sc_threshold",
+      "0",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "192k",
+      "-ac",
+      "2",
+      "-metadata:s:a:0",
+      "language=eng",
+      "-movflags",
+      "+faststart",
+      source,
+      "-map",
+      "1:a",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "192k",
+      "-ac",
+      "2",
+      "-metadata:s:a:0",
+      "language=spa",
+      es,
     ],
     `source of ${title.id}`,
     { timeoutMs: 15 * 60_000 },
@@ -212,7 +277,15 @@ export async function generateTitleSource(title: TitleSpec, dir: string, text: {
   const subtitles: GeneratedSource["subtitles"] = [];
   for (const lang of LANGUAGES) {
     const p = join(dir, `sub-${lang.code}.vtt`);
-    await writeFile(p, normalisedWebvtt(evenCues(title.cues[lang.code].map((line) => [title.name, line]), DURATION_S)));
+    await writeFile(
+      p,
+      normalisedWebvtt(
+        evenCues(
+          title.cues[lang.code].map((line) => [title.name, line]),
+          DURATION_S,
+        ),
+      ),
+    );
     subtitles.push({ language: lang.code, path: p });
   }
   return { id: title.id, source, audio: [{ language: "es", path: es }], subtitles };
@@ -225,9 +298,34 @@ export async function generateBrokenSource(dir: string): Promise<GeneratedSource
   await runChecked(
     ffmpegPath,
     [
-      "-hide_banner", "-nostdin", "-y", "-v", "error", "-filter_complex", BROKEN_SOURCE.graph,
-      "-map", "[v]", "-map", "[au]", "-vsync", "passthrough",
-      "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-g", String(SOURCE_GOP), "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", source,
+      "-hide_banner",
+      "-nostdin",
+      "-y",
+      "-v",
+      "error",
+      "-filter_complex",
+      BROKEN_SOURCE.graph,
+      "-map",
+      "[v]",
+      "-map",
+      "[au]",
+      "-vsync",
+      "passthrough",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-crf",
+      "18",
+      "-g",
+      String(SOURCE_GOP),
+      "-c:a",
+      "aac",
+      "-b:a",
+      "128k",
+      "-movflags",
+      "+faststart",
+      source,
     ],
     "broken source",
     { timeoutMs: 120_000 },

@@ -140,7 +140,8 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
         if (t === undefined) throw new Error(`${title.id}: manifest ${p} not in file list`);
         return t;
       };
-      const segmentCount = title.files.filter((f) => /^video\/[^/]+\/seg-\d+\.m4s$/.test(f.path)).length / Math.max(1, title.renditions.filter((r) => r.kind === "video").length);
+      const segmentCount =
+        title.files.filter((f) => /^video\/[^/]+\/seg-\d+\.m4s$/.test(f.path)).length / Math.max(1, title.renditions.filter((r) => r.kind === "video").length);
       for (const ref of referencedUris(read, segmentCount)) {
         if (/^[a-z]+:|^\//i.test(ref)) fail(`${title.id}: non-relative URI ${ref}`);
         else if (!listed.has(ref)) fail(`${title.id}: ${ref} referenced but not listed`);
@@ -159,9 +160,15 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
       try {
         const extra = http ? [] : ["-allowed_extensions", "ALL"];
         const probe = await probeJson([...extra, "-show_entries", "stream=codec_type,codec_name,width,height", mpdTarget]);
-        const heights = probe.streams.filter((s) => s.codec_type === "video").map((s) => s.height).sort((a, b) => (a ?? 0) - (b ?? 0));
+        const heights = probe.streams
+          .filter((s) => s.codec_type === "video")
+          .map((s) => s.height)
+          .sort((a, b) => (a ?? 0) - (b ?? 0));
         const audio = probe.streams.filter((s) => s.codec_type === "audio").length;
-        const wantHeights = title.renditions.filter((r) => r.kind === "video").map((r) => r.height).sort((a, b) => (a ?? 0) - (b ?? 0));
+        const wantHeights = title.renditions
+          .filter((r) => r.kind === "video")
+          .map((r) => r.height)
+          .sort((a, b) => (a ?? 0) - (b ?? 0));
         const wantAudio = title.renditions.filter((r) => r.kind === "audio").length;
         if (heights.join(",") !== wantHeights.join(",") || audio !== wantAudio) fail(`${title.id}: DASH streams video ${heights} audio ${audio}`);
         else log(`  ok ${title.id}: ffprobe ${mpdTarget}: ${probe.streams.map((s) => s.codec_name).join(",")}`);
@@ -171,7 +178,10 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
       // 5. each media rendition: init + segments
       for (const r of title.renditions.filter((x) => x.kind !== "subtitle")) {
         const base = r.kind === "video" ? `video/${r.id}` : `audio/${r.id}`;
-        const segs = title.files.filter((f) => f.path.startsWith(`${base}/seg-`)).map((f) => f.path).sort();
+        const segs = title.files
+          .filter((f) => f.path.startsWith(`${base}/seg-`))
+          .map((f) => f.path)
+          .sort();
         if (segs.length !== segmentCount) fail(`${title.id}/${r.id}: ${segs.length} segments`);
         const joined = join(tmp, `${title.id}-${r.id}.mp4`);
         const parts = await Promise.all([`${base}/init.mp4`, ...segs].map((p) => readFile(join(dir, p))));
@@ -194,8 +204,7 @@ export async function verifyCatalogue(cacheDir: string, catalogue: Catalogue, op
           const bad =
             probe.streams.length !== 1 ||
             Math.abs(dur - title.durationS) > 0.1 ||
-            (r.kind === "video" &&
-              (s.codec_name !== codecName || s.width !== r.width || s.height !== r.height || Number(s.nb_read_frames) !== frames)) ||
+            (r.kind === "video" && (s.codec_name !== codecName || s.width !== r.width || s.height !== r.height || Number(s.nb_read_frames) !== frames)) ||
             (r.kind === "audio" && (s.codec_name !== "aac" || Number(s.sample_rate) !== AUDIO_SAMPLE_RATE || s.channels !== 2));
           if (bad) fail(`${title.id}/${r.id}: ${desc}`);
           else log(`  ok ${title.id}/${r.id}: ${desc}`);

@@ -61,7 +61,9 @@ export async function fillPlacement(opts: SeedOptions, waves: Placement[][]): Pr
       };
       const copied = res.results.reduce((s, r) => s + r.copied, 0);
       const sources = ["peer", "parent", "origin"].map((k) => `${k} ${res.results.reduce((s, r) => s + (r.bySource[k] ?? 0), 0)}`).join(", ");
-      opts.onProgress?.(`fill: ${placements[0].siteId} ${placements.map((p) => `${p.ocaId}[${p.titleIds.join(",")}]`).join(" ")}: ${copied} files copied (${sources}) in ${Date.now() - t0} ms`);
+      opts.onProgress?.(
+        `fill: ${placements[0].siteId} ${placements.map((p) => `${p.ocaId}[${p.titleIds.join(",")}]`).join(" ")}: ${copied} files copied (${sources}) in ${Date.now() - t0} ms`,
+      );
     });
   }
 }

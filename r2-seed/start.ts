@@ -28,10 +28,7 @@ process.on("SIGTERM", stop);
 const opts = { baseUrl: worker.url, adminToken: vars.ADMIN_TOKEN, catalogue, cacheDir: catalogueDir(), onProgress: log };
 try {
   await seedCatalogue(opts);
-  await fillPlacement(
-    opts,
-    demoPlacement(catalogue.titles.map((t) => t.id)),
-  );
+  await fillPlacement(opts, demoPlacement(catalogue.titles.map((t) => t.id)));
 } catch (err) {
   console.error(worker.log());
   await worker.stop();

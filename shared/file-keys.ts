@@ -1,6 +1,5 @@
 /** Object keys and content types of a title's files: the same for the Worker, ingest and the seed. */
 
-
 /** Key of a title file in the origin bucket. */
 export function originKey(titleId: string, path: string): string {
   return `${titleId}/${path}`;

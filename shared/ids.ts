@@ -37,7 +37,6 @@ export function isSafeFilePath(path: string): boolean {
   return parts.length >= 1 && parts.length <= 8 && parts.every(isSafeSegment);
 }
 
-
 /** Member ids (the `sub` of a member token): 1-64 of [A-Za-z0-9_.@-], not an inherited name. */
 export function isMemberId(s: string): boolean {
   return /^[A-Za-z0-9_.@-]{1,64}$/.test(s) && !isInheritedName(s);

@@ -42,7 +42,11 @@ seg-00003.m4s
 
 describe("HLS playlist parsing", () => {
   it("parses attribute lists with quoted commas", () => {
-    expect(parseAttributes('BANDWIDTH=1,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1x2')).toEqual({ BANDWIDTH: "1", CODECS: "avc1.64001f,mp4a.40.2", RESOLUTION: "1x2" });
+    expect(parseAttributes('BANDWIDTH=1,CODECS="avc1.64001f,mp4a.40.2",RESOLUTION=1x2')).toEqual({
+      BANDWIDTH: "1",
+      CODECS: "avc1.64001f,mp4a.40.2",
+      RESOLUTION: "1x2",
+    });
   });
 
   it("reads variants, renditions and resolves URIs against the playlist", () => {

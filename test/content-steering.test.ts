@@ -20,7 +20,8 @@ beforeAll(async () => {
 });
 
 const play = async (geo = GEO.lumenNyc) => (await (await pressPlay(token, { titleId: TITLE }, geo)).json()) as Steered;
-const post = (path: string, body: unknown) => call(path, { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown) =>
+  call(path, { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const steering = async (url: string) => (await (await call(url)).json()) as Record<string, unknown> & { "PATHWAY-PRIORITY": string[] };
 const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> => {
   const end = Date.now() + ms;

@@ -37,12 +37,22 @@ async function seedHistory(siteId: string, timeZone: string, at: number, perTitl
 }
 
 interface SiteState {
-  ocas: Array<{ ocaId: string; capacityBytes: number; usedBytes: number; titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }> }>;
+  ocas: Array<{
+    ocaId: string;
+    capacityBytes: number;
+    usedBytes: number;
+    titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }>;
+  }>;
   misses: unknown[];
   progress: { pending: Array<{ files: number }>; done: Record<"peer" | "parent" | "origin", { files: number; bytes: number }>; lastError: string | null };
 }
 const state = async (siteId: string) => json<SiteState>(await call(`/admin/sites/${siteId}`, { headers: ADMIN }));
-const completeTitles = (s: SiteState, ocaId: string) => s.ocas.find((o) => o.ocaId === ocaId)!.titles.filter((t) => t.complete).map((t) => t.titleId).sort();
+const completeTitles = (s: SiteState, ocaId: string) =>
+  s.ocas
+    .find((o) => o.ocaId === ocaId)!
+    .titles.filter((t) => t.complete)
+    .map((t) => t.titleId)
+    .sort();
 
 let hot: FixtureTitle, warm: FixtureTitle, cold: FixtureTitle;
 const fileCount = (t: FixtureTitle) => Object.keys(t.files).length;
@@ -284,7 +294,11 @@ describe("launch and liveness", () => {
     const reg = await env.DB.prepare(`UPDATE titles SET live_min_copies = 2 WHERE id = 'pp-live'`).run();
     expect(reg.success).toBe(true);
     const fill = (ocaId: string, siteId: string) =>
-      call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements: [{ siteId, ocaId, titleIds: ["pp-live"] }] }) });
+      call("/admin/fill", {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({ placements: [{ siteId, ocaId, titleIds: ["pp-live"] }] }),
+      });
     await fill("lumen-nyc-1", "lumen-nyc");
     const token = await memberToken("premium");
     const sites = async () =>
@@ -302,7 +316,15 @@ describe("viewing history", () => {
     const res = await call("/v1/events", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ sessionId: p.sessionId, batchId: "batch-0001", events: [{ type: "start", startupMs: 420 }, { type: "progress", bytes: 1_000_000 }, { type: "stop", bytes: 234_567 }] }),
+      body: JSON.stringify({
+        sessionId: p.sessionId,
+        batchId: "batch-0001",
+        events: [
+          { type: "start", startupMs: 420 },
+          { type: "progress", bytes: 1_000_000 },
+          { type: "stop", bytes: 234_567 },
+        ],
+      }),
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 3, bytes: 1_234_567 });
@@ -321,7 +343,11 @@ describe("viewing history", () => {
     const other = await memberToken("premium", "other");
     const p = await json<PlayResponse>(await pressPlay(owner, { titleId: "pp-warm" }, "asn=64530;country=NL;lat=52.37;lon=4.90"));
     const post = (token: string, sessionId: string) =>
-      call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, batchId: crypto.randomUUID(), events: [{ type: "start" }] }) });
+      call("/v1/events", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ sessionId, batchId: crypto.randomUUID(), events: [{ type: "start" }] }),
+      });
     expect((await post(other, p.sessionId)).status).toBe(403);
     expect((await post(owner, crypto.randomUUID())).status).toBe(404);
     expect((await post(owner, "not-a-uuid")).status).toBe(400);

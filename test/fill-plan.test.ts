@@ -54,9 +54,7 @@ describe("planSite", () => {
   it("never exceeds any OCA's capacity on random sites (seeded property check)", () => {
     const rand = prng(20261121);
     for (let round = 0; round < 200; round++) {
-      const ocas = Array.from({ length: 1 + Math.floor(rand() * 5) }, (_, i) =>
-        oca(`o${i}`, Math.floor(rand() * 500), Math.floor(1 + rand() * 20) * GBPS),
-      );
+      const ocas = Array.from({ length: 1 + Math.floor(rand() * 5) }, (_, i) => oca(`o${i}`, Math.floor(rand() * 500), Math.floor(1 + rand() * 20) * GBPS));
       const titles = Array.from({ length: Math.floor(rand() * 80) }, (_, i) =>
         title(`t${i}`, 1 + Math.floor(rand() * 60), rand() < 0.1 ? 0 : rand() * 1000, rand() * 60 * GBPS),
       );
@@ -75,9 +73,24 @@ describe("planSite", () => {
 
   it("gives popular titles more replicas in proportion to peak egress against OCA throughput", () => {
     // Four OCAs of 10 Gbps at 80% headroom: 8 Gbps of peak per copy.
-    expect(replicasFor(5 * GBPS, [8, 8, 8, 8].map((g) => g * GBPS))).toBe(1);
-    expect(replicasFor(20 * GBPS, [8, 8, 8, 8].map((g) => g * GBPS))).toBe(3);
-    expect(replicasFor(90 * GBPS, [8, 8, 8, 8].map((g) => g * GBPS))).toBe(4);
+    expect(
+      replicasFor(
+        5 * GBPS,
+        [8, 8, 8, 8].map((g) => g * GBPS),
+      ),
+    ).toBe(1);
+    expect(
+      replicasFor(
+        20 * GBPS,
+        [8, 8, 8, 8].map((g) => g * GBPS),
+      ),
+    ).toBe(3);
+    expect(
+      replicasFor(
+        90 * GBPS,
+        [8, 8, 8, 8].map((g) => g * GBPS),
+      ),
+    ).toBe(4);
 
     const ocas = ["o1", "o2", "o3", "o4"].map((id) => oca(id, 1000));
     const plan = planSite({

@@ -9,8 +9,7 @@ const MONDAY = Date.UTC(2026, 0, 5) / 86_400_000;
 const WINDOW = 14;
 
 /** A 14-day series ending the day before `target`, from a function of the day number. */
-const series = (target: number, f: (day: number, i: number) => number): number[] =>
-  Array.from({ length: WINDOW }, (_, i) => f(target - WINDOW + i, i));
+const series = (target: number, f: (day: number, i: number) => number): number[] => Array.from({ length: WINDOW }, (_, i) => f(target - WINDOW + i, i));
 
 const flat = (v: number) => new Array<number>(WINDOW).fill(v);
 

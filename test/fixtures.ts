@@ -86,7 +86,9 @@ export async function publishTitle(
   const files: Record<string, Uint8Array> = { "master.m3u8": enc.encode(MASTER), "manifest.mpd": enc.encode(MPD) };
   let seed = 1;
   for (const r of ["avc-240p", "avc-480p", "avc-720p"]) {
-    files[`video/${r}/index.m3u8`] = enc.encode(`#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4,\nseg-00001.m4s\n#EXT-X-ENDLIST\n`);
+    files[`video/${r}/index.m3u8`] = enc.encode(
+      `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4,\nseg-00001.m4s\n#EXT-X-ENDLIST\n`,
+    );
     files[`video/${r}/init.mp4`] = patternBytes(700, seed++);
     files[`video/${r}/seg-00001.m4s`] = patternBytes(seg, seed++);
   }
@@ -150,5 +152,10 @@ export type { PlayResponse } from "../shared/play";
 
 /** Presses play; returns the raw response. */
 export function pressPlay(token: string, body: unknown, geo?: string): Promise<Response> {
-  return call("/v1/play", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(body), geo });
+  return call("/v1/play", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    geo,
+  });
 }

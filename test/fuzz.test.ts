@@ -59,6 +59,7 @@ const junkStrings = (r: Rng): string =>
     "undefined",
     "NaN",
     "<script>",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection probe, sent literally
     "${jndi:ldap://x}",
     "../../etc/passwd",
   ]);
@@ -69,7 +70,10 @@ async function inheritedToken(r: Rng, titleId: string, sessionId: string): Promi
   const exp = Math.floor(Date.now() / 1000) + 3600;
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v1|${kid}|${titleId}|${sessionId}|${exp}|2160`));
-  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return `v1.${kid}.${sessionId}.${exp}.2160.${b64}`;
 }
 
@@ -101,18 +105,42 @@ async function fuzzToken(r: Rng): Promise<string> {
   }
 }
 
-const RANGES = ["bytes=0-99", "bytes=-1", "bytes=99999999999999999999-", "bytes=5-1", "bytes=0-0,2-3", "items=0-1", "bytes=", "bytes=-", "garbage", "bytes=0-" + "9".repeat(30)];
+const RANGES = [
+  "bytes=0-99",
+  "bytes=-1",
+  "bytes=99999999999999999999-",
+  "bytes=5-1",
+  "bytes=0-0,2-3",
+  "items=0-1",
+  "bytes=",
+  "bytes=-",
+  "garbage",
+  "bytes=0-" + "9".repeat(30),
+];
 const DATES = ["Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "yesterday", "", new Date().toUTCString()];
-const FILES = ["master.m3u8", "manifest.mpd", "video/avc-240p/init.mp4", "video/avc-720p/seg-00001.m4s", "audio/aac-en/seg-00001.m4s", "subs/sub-en.vtt", "../fuzz-other/master.m3u8", "video/..%2f..%2fmaster.m3u8", "a/b/c/d/e/f/g/h/i/j", "%00", "x".repeat(200)];
+const FILES = [
+  "master.m3u8",
+  "manifest.mpd",
+  "video/avc-240p/init.mp4",
+  "video/avc-720p/seg-00001.m4s",
+  "audio/aac-en/seg-00001.m4s",
+  "subs/sub-en.vtt",
+  "../fuzz-other/master.m3u8",
+  "video/..%2f..%2fmaster.m3u8",
+  "a/b/c/d/e/f/g/h/i/j",
+  "%00",
+  "x".repeat(200),
+];
 
 function hostileHeaders(r: Rng, h: Record<string, string>): void {
   if (r.next() < 0.3) h.Range = r.pick(RANGES);
-  if (r.next() < 0.15) h["If-None-Match"] = r.pick(['"x"', "*", "W/\"x\"", "", "junk"]);
-  if (r.next() < 0.15) h["If-Match"] = r.pick(['"x"', "*", "W/\"x\"", "junk"]);
+  if (r.next() < 0.15) h["If-None-Match"] = r.pick(['"x"', "*", 'W/"x"', "", "junk"]);
+  if (r.next() < 0.15) h["If-Match"] = r.pick(['"x"', "*", 'W/"x"', "junk"]);
   if (r.next() < 0.15) h["If-Modified-Since"] = r.pick(DATES);
   if (r.next() < 0.15) h["If-Unmodified-Since"] = r.pick(DATES);
   if (r.next() < 0.1) h["If-Range"] = r.pick(['"x"', ...DATES]);
-  if (r.next() < 0.3) h["X-Client-Geo"] = r.pick([GEO.lumenNyc, GEO.otherParis, "asn=abc", "country=__proto__", "lat=999", "a=b=c", ";;;", "asn=64500;asn=1", "constructor=1"]);
+  if (r.next() < 0.3)
+    h["X-Client-Geo"] = r.pick([GEO.lumenNyc, GEO.otherParis, "asn=abc", "country=__proto__", "lat=999", "a=b=c", ";;;", "asn=64500;asn=1", "constructor=1"]);
 }
 
 function hostileBody(r: Rng, valid: object): string | undefined {
@@ -138,7 +166,10 @@ function hostileBody(r: Rng, valid: object): string | undefined {
     case 9:
       return "\u0000\u0001\u0002";
     case 10:
-      return JSON.stringify({ ...valid, events: Array.from({ length: r.pick([0, 1, 201]) }, () => ({ type: r.pick(["start", "__proto__", "stop"]), bytes: r.pick([1e12, -1, 1e300, 1]) })) });
+      return JSON.stringify({
+        ...valid,
+        events: Array.from({ length: r.pick([0, 1, 201]) }, () => ({ type: r.pick(["start", "__proto__", "stop"]), bytes: r.pick([1e12, -1, 1e300, 1]) })),
+      });
     default:
       return JSON.stringify(valid);
   }
@@ -168,24 +199,53 @@ async function nextCase(r: Rng, i: number): Promise<Case> {
     const titleId = r.next() < 0.8 ? TITLE : r.pick([OTHER, ...INHERITED, junkStrings(r)]);
     const site = r.next() < 0.85 ? r.pick(["lumen-nyc/lumen-nyc-1", "lumen-nyc/lumen-nyc-2", "origin/origin"]) : `${junkStrings(r)}/${junkStrings(r)}`;
     hostileHeaders(r, headers);
-    return { method: r.pick(["GET", "GET", "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"]), path: `/oca/${site}/${t}/${titleId}/${r.pick(FILES)}`, headers, token: t, titleId };
+    return {
+      method: r.pick(["GET", "GET", "GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH"]),
+      path: `/oca/${site}/${t}/${titleId}/${r.pick(FILES)}`,
+      headers,
+      token: t,
+      titleId,
+    };
   }
   if (family === 3) {
     const t = await fuzzToken(r);
     const titleId = r.next() < 0.8 ? TITLE : r.pick([OTHER, ...INHERITED]);
-    const query = r.pick(["", "?_HLS_pathway=lumen-nyc-1&_HLS_throughput=NaN", "?_DASH_pathway=%22a,b,__proto__%22&_DASH_throughput=1e400,", "?start=1", "?_HLS_throughput=-5&_HLS_pathway=constructor", "?dash=1"]);
-    return { method: r.pick(["GET", "GET", "HEAD", "POST"]), path: `/v1/steering/${t}/${titleId}/${r.pick(["steering.json", "master.m3u8", "manifest.mpd", "junk", "__proto__"])}${query}`, headers, token: t, titleId };
+    const query = r.pick([
+      "",
+      "?_HLS_pathway=lumen-nyc-1&_HLS_throughput=NaN",
+      "?_DASH_pathway=%22a,b,__proto__%22&_DASH_throughput=1e400,",
+      "?start=1",
+      "?_HLS_throughput=-5&_HLS_pathway=constructor",
+      "?dash=1",
+    ]);
+    return {
+      method: r.pick(["GET", "GET", "HEAD", "POST"]),
+      path: `/v1/steering/${t}/${titleId}/${r.pick(["steering.json", "master.m3u8", "manifest.mpd", "junk", "__proto__"])}${query}`,
+      headers,
+      token: t,
+      titleId,
+    };
   }
   if (family === 4) {
     auth();
     hostileHeaders(r, headers);
     headers["Content-Type"] = r.pick(["application/json", "text/plain", "application/x-www-form-urlencoded", ""]);
-    return { method: r.pick(["POST", "POST", "GET", "PUT"]), path: "/v1/play", headers, body: hostileBody(r, { titleId: TITLE, device: { codecs: ["avc1", "mp4a"], maxHeight: 1080 } }) };
+    return {
+      method: r.pick(["POST", "POST", "GET", "PUT"]),
+      path: "/v1/play",
+      headers,
+      body: hostileBody(r, { titleId: TITLE, device: { codecs: ["avc1", "mp4a"], maxHeight: 1080 } }),
+    };
   }
   if (family === 5) {
     auth();
     headers["Content-Type"] = "application/json";
-    return { method: "POST", path: "/v1/events", headers, body: hostileBody(r, { sessionId: play.sessionId, batchId: `fuzz-${i}-batch`, events: [{ type: "progress", bytes: r.pick([1, 1e12]) }] }) };
+    return {
+      method: "POST",
+      path: "/v1/events",
+      headers,
+      body: hostileBody(r, { sessionId: play.sessionId, batchId: `fuzz-${i}-batch`, events: [{ type: "progress", bytes: r.pick([1, 1e12]) }] }),
+    };
   }
   if (family === 6) {
     headers["Content-Type"] = "application/json";
@@ -193,20 +253,41 @@ async function nextCase(r: Rng, i: number): Promise<Case> {
   }
   if (family === 7) {
     auth();
-    return { method: r.pick(["GET", "HEAD", "POST"]), path: r.pick(["/v1/titles", "/v1/titles?country=__proto__", "/v1", "/v1/", "/v1/titles/" + junkStrings(r)]), headers };
+    return {
+      method: r.pick(["GET", "HEAD", "POST"]),
+      path: r.pick(["/v1/titles", "/v1/titles?country=__proto__", "/v1", "/v1/", "/v1/titles/" + junkStrings(r)]),
+      headers,
+    };
   }
   if (family === 8) {
     // Admin: mostly without or with a wrong bearer; with the right one only reads and bodies that cannot validate.
     const right = r.next() < 0.4;
     headers.Authorization = right ? ADMIN.Authorization : r.pick(["Bearer wrong", "Bearer ", "Basic x", ""]);
     const id = r.pick([...INHERITED, "lumen-nyc", TITLE, junkStrings(r)]);
-    const reads = [`/admin/topology`, `/admin/sites/${id}`, `/admin/sites/${id}/plan`, `/admin/sites/${id}/views?days=${r.pick(["-1", "1e9", "abc", "7"])}`, `/admin/titles/${id}`, `/admin/origin/${id}`, `/admin/sessions/${id}/events`];
+    const reads = [
+      `/admin/topology`,
+      `/admin/sites/${id}`,
+      `/admin/sites/${id}/plan`,
+      `/admin/sites/${id}/views?days=${r.pick(["-1", "1e9", "abc", "7"])}`,
+      `/admin/titles/${id}`,
+      `/admin/origin/${id}`,
+      `/admin/sessions/${id}/events`,
+    ];
     if (right) return { method: "GET", path: r.pick(reads), headers };
     headers["Content-Type"] = "application/json";
     const writes = [`/admin/fill`, `/admin/titles/${id}`, `/admin/sites/${id}/ocas/${id}/health`, `/admin/sites/${id}/chaos`, `/admin/origin/${id}/x.bin`];
-    return { method: r.pick(["GET", "POST", "PUT", "DELETE"]), path: r.pick([...reads, ...writes]), headers, body: r.next() < 0.5 ? '{"health":"failed"}' : undefined };
+    return {
+      method: r.pick(["GET", "POST", "PUT", "DELETE"]),
+      path: r.pick([...reads, ...writes]),
+      headers,
+      body: r.next() < 0.5 ? '{"health":"failed"}' : undefined,
+    };
   }
-  return { method: r.pick(["GET", "POST", "TRACE", "OPTIONS"]), path: r.pick(["/", "/nope", "/%00", `/${"a/".repeat(200)}`, "/oca", "/oca/", "/v2/play", "/admin", "/v1/steering/", "/oca/%ZZ/%ZZ/%ZZ/%ZZ/%ZZ"]), headers };
+  return {
+    method: r.pick(["GET", "POST", "TRACE", "OPTIONS"]),
+    path: r.pick(["/", "/nope", "/%00", `/${"a/".repeat(200)}`, "/oca", "/oca/", "/v2/play", "/admin", "/v1/steering/", "/oca/%ZZ/%ZZ/%ZZ/%ZZ/%ZZ"]),
+    headers,
+  };
 }
 
 beforeAll(async () => {
@@ -219,7 +300,9 @@ beforeAll(async () => {
 });
 
 describe("a fuzz of hostile requests", () => {
-  it(`answers ${REQUESTS} seeded hostile requests (seed ${SEED}) with no 5xx but documented 503s, no hang and no forged success`, { timeout: BUDGET_MS + 60_000 }, async () => {
+  it(`answers ${REQUESTS} seeded hostile requests (seed ${SEED}) with no 5xx but documented 503s, no hang and no forged success`, {
+    timeout: BUDGET_MS + 60_000,
+  }, async () => {
     const r = prng(SEED);
     const started = Date.now();
     const failures: string[] = [];
@@ -232,7 +315,9 @@ describe("a fuzz of hostile requests", () => {
       const method = c.method;
       const what = `${method} ${c.path.slice(0, 160)}`;
       pending.add(what);
-      const res = await call(c.path, { method, headers: c.headers, body: method === "GET" || method === "HEAD" ? undefined : c.body }).catch((err: unknown) => err as Error);
+      const res = await call(c.path, { method, headers: c.headers, body: method === "GET" || method === "HEAD" ? undefined : c.body }).catch(
+        (err: unknown) => err as Error,
+      );
       if (res instanceof Error) {
         pending.delete(what);
         return void failures.push(`threw: ${what}: ${res.message}`);

@@ -69,7 +69,11 @@ describe("member tokens", () => {
     const cfg = { MEMBER_JWT_ISSUER: "https://auth.example", MEMBER_JWT_AUDIENCE: "vcdn" };
     const ctx = createExecutionContext();
     const res = await worker.fetch(
-      new Request("http://cdn.test/v1/dev/token", { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": "192.0.2.78" }, body: JSON.stringify({ memberId: "jwt-5", plan: "basic" }) }),
+      new Request("http://cdn.test/v1/dev/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": "192.0.2.78" },
+        body: JSON.stringify({ memberId: "jwt-5", plan: "basic" }),
+      }),
       { ...env, ...cfg },
       ctx,
     );
@@ -79,6 +83,9 @@ describe("member tokens", () => {
   });
 
   it("cannot be checked without MEMBER_JWT_SECRET: 503 not_configured", async () => {
-    expect(await events(await sign({ sub: "jwt-6", plan: "basic", exp: now() + 60 }, SECRET, "HS256"), { MEMBER_JWT_SECRET: undefined })).toEqual({ status: 503, code: "not_configured" });
+    expect(await events(await sign({ sub: "jwt-6", plan: "basic", exp: now() + 60 }, SECRET, "HS256"), { MEMBER_JWT_SECRET: undefined })).toEqual({
+      status: 503,
+      code: "not_configured",
+    });
   });
 });

@@ -30,14 +30,26 @@ describe("misses, by kind", () => {
   it("counts a health miss at the home site when its copy's OCA is out and the client is steered elsewhere", async () => {
     const ok = (await (await pressPlay(token, { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
     expect(ok.ocas[0]).toMatchObject({ siteId: "lumen-nyc", ocaId: "lumen-nyc-1" });
-    expect((await call("/admin/sites/lumen-nyc/ocas/lumen-nyc-1/health", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: '{"health":"drained"}' })).status).toBe(200);
+    expect(
+      (
+        await call("/admin/sites/lumen-nyc/ocas/lumen-nyc-1/health", {
+          method: "POST",
+          headers: { ...ADMIN, "Content-Type": "application/json" },
+          body: '{"health":"drained"}',
+        })
+      ).status,
+    ).toBe(200);
     try {
       const p = (await (await pressPlay(token, { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
       expect(p.ocas[0].siteId).not.toBe("lumen-nyc");
       const misses = await missesOf("lumen-nyc", "miss-held", (m) => m.some((x) => x.kind === "health"));
       expect(misses).toEqual([expect.objectContaining({ ocaId: "lumen-nyc-1", kind: "health", count: 1 })]);
     } finally {
-      await call("/admin/sites/lumen-nyc/ocas/lumen-nyc-1/health", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: '{"health":"healthy"}' });
+      await call("/admin/sites/lumen-nyc/ocas/lumen-nyc-1/health", {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: '{"health":"healthy"}',
+      });
     }
   });
 

@@ -119,7 +119,10 @@ describe("serving a segment with RFC 9110 range semantics", () => {
   });
 
   it("answers the CORS preflight for Range and exposes Content-Range and ETag", async () => {
-    const pre = await call(seg, { method: "OPTIONS", headers: { Origin: "https://player.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range" } });
+    const pre = await call(seg, {
+      method: "OPTIONS",
+      headers: { Origin: "https://player.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "range" },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("Access-Control-Allow-Origin")).toBe("*");
     expect(pre.headers.get("Access-Control-Allow-Headers")).toMatch(/\bRange\b/);
@@ -150,7 +153,9 @@ describe("a file the OCA does not hold", () => {
     // The miss rides the data plane's next batched report (within a second); poll the site state.
     let misses: Array<{ ocaId: string; titleId: string; kind: string; count: number }> = [];
     for (let i = 0; i < 120 && misses.length === 0; i++) {
-      const state = (await (await call("/admin/sites/rheinnet-muc", { headers: { Authorization: "Bearer test-admin-token" } })).json()) as { misses: typeof misses };
+      const state = (await (await call("/admin/sites/rheinnet-muc", { headers: { Authorization: "Bearer test-admin-token" } })).json()) as {
+        misses: typeof misses;
+      };
       misses = state.misses.filter((m) => m.titleId === "range-title");
       if (misses.length === 0) await new Promise((r) => setTimeout(r, 25));
     }

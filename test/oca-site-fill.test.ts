@@ -4,12 +4,29 @@ import { ADMIN, call, fill, publishTitle, type FixtureTitle } from "./fixtures";
 
 interface SiteState {
   site: { id: string; tier: string };
-  ocas: Array<{ ocaId: string; capacityBytes: number; usedBytes: number; health: string; titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean }> }>;
+  ocas: Array<{
+    ocaId: string;
+    capacityBytes: number;
+    usedBytes: number;
+    health: string;
+    titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean }>;
+  }>;
   fills: { files: number; bytes: number; bySource: Record<"peer" | "parent" | "origin", { files: number; bytes: number }> };
 }
 interface FillResponse {
   ok: boolean;
-  results: Array<{ ok: boolean; siteId: string; ocaId: string; titleId: string; copied?: number; skipped?: number; bytes?: number; bySource?: Record<string, number>; code?: string; message?: string }>;
+  results: Array<{
+    ok: boolean;
+    siteId: string;
+    ocaId: string;
+    titleId: string;
+    copied?: number;
+    skipped?: number;
+    bytes?: number;
+    bySource?: Record<string, number>;
+    code?: string;
+    message?: string;
+  }>;
 }
 
 const state = async (siteId: string) => (await (await call(`/admin/sites/${siteId}`, { headers: ADMIN })).json()) as SiteState;
@@ -33,7 +50,13 @@ describe("the OcaSite Durable Object", () => {
 
   it("copies a title from origin into an OCA byte for byte, and then from a peer OCA of the same site", async () => {
     let res = (await (await fill([{ siteId: "polder-ams", ocaId: "polder-ams-1", titleIds: ["fill-title"] }])).json()) as FillResponse;
-    expect(res.results[0]).toMatchObject({ ok: true, copied: fileCount(t), skipped: 0, bytes: titleBytes(t), bySource: { peer: 0, parent: 0, origin: fileCount(t) } });
+    expect(res.results[0]).toMatchObject({
+      ok: true,
+      copied: fileCount(t),
+      skipped: 0,
+      bytes: titleBytes(t),
+      bySource: { peer: 0, parent: 0, origin: fileCount(t) },
+    });
     for (const [path, bytes] of Object.entries(t.files)) {
       const obj = await env.TIER_EU.get(`polder-ams/polder-ams-1/fill-title/${path}`);
       expect(new Uint8Array(await obj!.arrayBuffer()), path).toEqual(bytes);
@@ -42,7 +65,9 @@ describe("the OcaSite Durable Object", () => {
     expect(res.results[0]).toMatchObject({ ok: true, bySource: { peer: fileCount(t), parent: 0, origin: 0 } });
     const s = await state("polder-ams");
     expect(s.ocas.map((o) => o.usedBytes)).toEqual([titleBytes(t), titleBytes(t)]);
-    expect(s.ocas[0].titles).toEqual([{ titleId: "fill-title", files: fileCount(t), bytes: titleBytes(t), readyFiles: fileCount(t), complete: true, planned: false }]);
+    expect(s.ocas[0].titles).toEqual([
+      { titleId: "fill-title", files: fileCount(t), bytes: titleBytes(t), readyFiles: fileCount(t), complete: true, planned: false },
+    ]);
     expect(s.fills.bySource.peer.files).toBe(fileCount(t));
     expect(s.fills.bySource.origin.files).toBe(fileCount(t));
   });
@@ -85,7 +110,9 @@ describe("the OcaSite Durable Object", () => {
     expect(await env.TIER_EU.head(`rheinnet-ber/rheinnet-ber-1/corrupt-title/${path}`)).toBeNull();
     const held = (await state("rheinnet-ber")).ocas.find((o) => o.ocaId === "rheinnet-ber-1")!.titles.find((x) => x.titleId === "corrupt-title");
     expect(held?.complete ?? false).toBe(false);
-    const view = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE oca_id = 'rheinnet-ber-1' AND title_id = 'corrupt-title'`).first<{ n: number }>();
+    const view = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE oca_id = 'rheinnet-ber-1' AND title_id = 'corrupt-title'`).first<{
+      n: number;
+    }>();
     expect(view!.n).toBe(0);
   });
 
@@ -109,7 +136,10 @@ describe("the OcaSite Durable Object", () => {
   it("keeps the admin API behind the bearer secret", async () => {
     expect((await call("/admin/topology")).status).toBe(401);
     expect((await call("/admin/topology", { headers: { Authorization: "Bearer wrong" } })).status).toBe(401);
-    const topo = (await (await call("/admin/topology", { headers: ADMIN })).json()) as { sites: Array<{ id: string; tier: string; ocas: unknown[] }>; isps: unknown[] };
+    const topo = (await (await call("/admin/topology", { headers: ADMIN })).json()) as {
+      sites: Array<{ id: string; tier: string; ocas: unknown[] }>;
+      isps: unknown[];
+    };
     expect(topo.sites.filter((s) => s.tier === "ixp").length).toBeGreaterThanOrEqual(2);
     expect(topo.sites.filter((s) => s.tier === "embedded").length).toBeGreaterThanOrEqual(4);
     expect(topo.isps.length).toBeGreaterThanOrEqual(2);

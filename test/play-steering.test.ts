@@ -69,14 +69,21 @@ describe("steering v1", () => {
     expect(p.ocas.filter((o) => o.siteId === "lumen-nyc").map((o) => o.ocaId)).toEqual(["lumen-nyc-2"]);
     await post("healthy");
     p = await steer(GEO.lumenNyc);
-    expect(p.ocas.filter((o) => o.siteId === "lumen-nyc").map((o) => o.ocaId).sort()).toEqual(["lumen-nyc-1", "lumen-nyc-2"]);
+    expect(
+      p.ocas
+        .filter((o) => o.siteId === "lumen-nyc")
+        .map((o) => o.ocaId)
+        .sort(),
+    ).toEqual(["lumen-nyc-1", "lumen-nyc-2"]);
   });
 
   it("signs one token that every OCA URL shares and points hls/dash at the first OCA", async () => {
     const p = await steer(GEO.lumenNyc);
     const tokens = new Set(p.ocas.map((o) => o.url.split("/")[6]));
     expect(tokens.size).toBe(1);
-    expect(p.ocas[0].url).toMatch(new RegExp(`^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v1\\.k1\\.${p.sessionId}\\.\\d+\\.2160\\.[A-Za-z0-9_-]+/${TITLE}/$`));
+    expect(p.ocas[0].url).toMatch(
+      new RegExp(`^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v1\\.k1\\.${p.sessionId}\\.\\d+\\.2160\\.[A-Za-z0-9_-]+/${TITLE}/$`),
+    );
     expect(p.hls).toBe(`${p.ocas[0].url}master.m3u8`);
     expect(p.dash).toBe(`${p.ocas[0].url}manifest.mpd`);
     expect(Date.parse(p.expiresAt)).toBeGreaterThan(Date.now());

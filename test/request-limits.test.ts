@@ -43,7 +43,11 @@ describe("request bodies over a route's limit", () => {
   });
 
   it("admin JSON routes refuse bodies over 4 MiB", async () => {
-    const res = await call("/admin/titles/limits-big", { method: "PUT", headers: { ...ADMIN, ...json }, body: JSON.stringify({ name: "x".repeat(BODY_LIMITS.adminJson) }) });
+    const res = await call("/admin/titles/limits-big", {
+      method: "PUT",
+      headers: { ...ADMIN, ...json },
+      body: JSON.stringify({ name: "x".repeat(BODY_LIMITS.adminJson) }),
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as ErrorBody).error.code).toBe("payload_too_large");
   });
@@ -74,7 +78,8 @@ async function expectLimited(res: Response, limiter: string): Promise<void> {
 
 describe("rate limits", () => {
   it("trip on dev tokens per client IP, and leave other IPs alone", async () => {
-    const send = (ip: string) => call("/v1/dev/token", { method: "POST", headers: { ...json, "CF-Connecting-IP": ip }, body: JSON.stringify({ memberId: "limits-dev", plan: "basic" }) });
+    const send = (ip: string) =>
+      call("/v1/dev/token", { method: "POST", headers: { ...json, "CF-Connecting-IP": ip }, body: JSON.stringify({ memberId: "limits-dev", plan: "basic" }) });
     const { allowed, res } = await until429(() => send("203.0.113.10"), 200);
     expect(allowed).toBe(120);
     await expectLimited(res, "DEV_TOKEN_PER_IP");
@@ -96,7 +101,12 @@ describe("rate limits", () => {
     // Another member is not affected.
     const other = await call("/v1/play", {
       method: "POST",
-      headers: { ...json, Authorization: `Bearer ${await memberToken("basic", "limits-other")}`, "X-Client-Geo": GEO.lumenNyc, "CF-Connecting-IP": "203.0.113.99" },
+      headers: {
+        ...json,
+        Authorization: `Bearer ${await memberToken("basic", "limits-other")}`,
+        "X-Client-Geo": GEO.lumenNyc,
+        "CF-Connecting-IP": "203.0.113.99",
+      },
       body: JSON.stringify({ titleId: "limits-no-such-title" }),
     });
     expect(other.status).toBe(404);
@@ -104,7 +114,8 @@ describe("rate limits", () => {
 
   it("trip on event batches per member", async () => {
     const token = await memberToken("basic", "limits-reporter");
-    const send = () => call("/v1/events", { method: "POST", headers: { ...json, Authorization: `Bearer ${token}`, "CF-Connecting-IP": "203.0.113.120" }, body: "{}" });
+    const send = () =>
+      call("/v1/events", { method: "POST", headers: { ...json, Authorization: `Bearer ${token}`, "CF-Connecting-IP": "203.0.113.120" }, body: "{}" });
     const { allowed, res } = await until429(send, 300);
     expect(allowed).toBe(240);
     await expectLimited(res, "EVENTS_PER_MEMBER");

@@ -74,7 +74,15 @@ function faultyR2(real: R2Bucket, faults: Faults): R2Bucket {
 async function inject(siteId: string, faults: Faults | null): Promise<void> {
   await runInDurableObject(siteStub(siteId), async (instance: OcaSite) => {
     const o = instance as unknown as { env: Env };
-    o.env = faults ? { ...env, DB: faultyD1(env.DB, faults), ORIGIN: faultyR2(env.ORIGIN, faults), TIER_EU: faultyR2(env.TIER_EU, faults), TIER_NA: faultyR2(env.TIER_NA, faults) } : env;
+    o.env = faults
+      ? {
+          ...env,
+          DB: faultyD1(env.DB, faults),
+          ORIGIN: faultyR2(env.ORIGIN, faults),
+          TIER_EU: faultyR2(env.TIER_EU, faults),
+          TIER_NA: faultyR2(env.TIER_NA, faults),
+        }
+      : env;
   });
 }
 
@@ -94,7 +102,17 @@ async function applyPlan(siteId: string, byOca: Record<string, string[]>): Promi
     fillRateBps: 8e12,
     peerWaitMs: 0,
     parentWaitMs: 0,
-    cycle: { at: new Date(now).toISOString(), targetDay: 0, predictedBytes: 0, coveredBytes: 0, replicas: {}, adds: 0, removes: 0, usedBytes: {}, predictions: [] },
+    cycle: {
+      at: new Date(now).toISOString(),
+      targetDay: 0,
+      predictedBytes: 0,
+      coveredBytes: 0,
+      replicas: {},
+      adds: 0,
+      removes: 0,
+      usedBytes: {},
+      predictions: [],
+    },
   });
 }
 
@@ -103,7 +121,10 @@ async function drain(siteId: string, max = 15, between?: () => Promise<void>): P
   for (let i = 0; i < max; i++) {
     await runDurableObjectAlarm(siteStub(siteId)).catch(() => false);
     await between?.();
-    const queued = await runInDurableObject(siteStub(siteId), async (_i, s) => s.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM fill_tasks WHERE parked_at IS NULL`).one().n);
+    const queued = await runInDurableObject(
+      siteStub(siteId),
+      async (_i, s) => s.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM fill_tasks WHERE parked_at IS NULL`).one().n,
+    );
     if (queued === 0) return;
     await skipBackoff(siteId);
   }
@@ -117,18 +138,23 @@ async function violations(siteId: string): Promise<string[]> {
   const listed = await env.DB.prepare(`SELECT oca_id, title_id FROM oca_titles WHERE site_id = ?`).bind(siteId).all<{ oca_id: string; title_id: string }>();
   const out: string[] = [];
   for (const l of listed.results) {
-    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?`).bind(l.title_id).all<{ path: string; bytes: number; sha256: string }>();
+    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?`)
+      .bind(l.title_id)
+      .all<{ path: string; bytes: number; sha256: string }>();
     if (files.results.length === 0) out.push(`${l.oca_id}/${l.title_id}: listed with no catalogue files`);
     for (const f of files.results) {
       const obj = await env.TIER_EU.head(`${siteId}/${l.oca_id}/${l.title_id}/${f.path}`);
-      if (!obj || obj.size !== f.bytes || obj.customMetadata?.sha256 !== f.sha256) out.push(`${l.oca_id}/${l.title_id}/${f.path}: listed but ${obj ? "stale" : "absent"}`);
+      if (!obj || obj.size !== f.bytes || obj.customMetadata?.sha256 !== f.sha256)
+        out.push(`${l.oca_id}/${l.title_id}/${f.path}: listed but ${obj ? "stale" : "absent"}`);
     }
   }
   return out;
 }
 
 async function listed(siteId: string, titleId: string): Promise<string[]> {
-  const r = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE site_id = ? AND title_id = ? ORDER BY oca_id`).bind(siteId, titleId).all<{ oca_id: string }>();
+  const r = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE site_id = ? AND title_id = ? ORDER BY oca_id`)
+    .bind(siteId, titleId)
+    .all<{ oca_id: string }>();
   return r.results.map((x) => x.oca_id);
 }
 
@@ -137,7 +163,10 @@ async function unaccounted(siteId: string, ocaId: string, titleId: string): Prom
   const prefix = `${siteId}/${ocaId}/${titleId}/`;
   const objects = (await env.TIER_EU.list({ prefix })).objects.map((o) => o.key.slice(prefix.length));
   const rows = await runInDurableObject(siteStub(siteId), async (_i, s) =>
-    s.storage.sql.exec<{ path: string }>(`SELECT path FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).toArray().map((r) => r.path),
+    s.storage.sql
+      .exec<{ path: string }>(`SELECT path FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId)
+      .toArray()
+      .map((r) => r.path),
   );
   return objects.filter((p) => !rows.includes(p));
 }
@@ -221,7 +250,11 @@ describe("copies that keep failing (invariant 3)", () => {
     await applyPlan(SITE, { [OCA]: ["inv-retry"], "polder-ams-2": ["inv-retry"] });
     await runDurableObjectAlarm(stub());
     const task = await runInDurableObject(stub(), async (_i, s) =>
-      s.storage.sql.exec<{ attempts: number; failed_sources: string; next_at: number }>(`SELECT attempts, failed_sources, next_at FROM fill_tasks WHERE title_id = 'inv-retry'`).toArray(),
+      s.storage.sql
+        .exec<{ attempts: number; failed_sources: string; next_at: number }>(
+          `SELECT attempts, failed_sources, next_at FROM fill_tasks WHERE title_id = 'inv-retry'`,
+        )
+        .toArray(),
     );
     expect(task).toEqual([{ attempts: 1, failed_sources: "peer:polder-ams-2", next_at: expect.any(Number) }]);
     expect(task[0].next_at).toBeGreaterThan(Date.now());
@@ -233,8 +266,11 @@ describe("copies that keep failing (invariant 3)", () => {
     await runDurableObjectAlarm(stub());
     await inject(SITE, null);
     expect(await listed(SITE, "inv-retry")).toEqual([OCA, "polder-ams-2"]);
-    const source = await runInDurableObject(stub(), async (_i, s) =>
-      s.storage.sql.exec<{ source: string }>(`SELECT source FROM holdings WHERE oca_id = ? AND title_id = 'inv-retry' AND path = 'master.m3u8'`, OCA).one().source,
+    const source = await runInDurableObject(
+      stub(),
+      async (_i, s) =>
+        s.storage.sql.exec<{ source: string }>(`SELECT source FROM holdings WHERE oca_id = ? AND title_id = 'inv-retry' AND path = 'master.m3u8'`, OCA).one()
+          .source,
     );
     expect(source).toBe("origin");
   });
@@ -249,9 +285,17 @@ describe("copies that keep failing (invariant 3)", () => {
       await skipBackoff(SITE);
     }
     await inject(SITE, null);
-    const state = (await (await call(`/admin/sites/${SITE}`, { headers: ADMIN })).json()) as { progress: { parked: Array<{ ocaId: string; titleId: string; path: string; attempts: number; lastError: string }> } };
+    const state = (await (await call(`/admin/sites/${SITE}`, { headers: ADMIN })).json()) as {
+      progress: { parked: Array<{ ocaId: string; titleId: string; path: string; attempts: number; lastError: string }> };
+    };
     expect(state.progress.parked).toEqual([
-      expect.objectContaining({ ocaId: OCA, titleId: "inv-park", path: "video/avc-240p/init.mp4", attempts: MAX_ATTEMPTS, lastError: expect.stringContaining("injected fault") }),
+      expect.objectContaining({
+        ocaId: OCA,
+        titleId: "inv-park",
+        path: "video/avc-240p/init.mp4",
+        attempts: MAX_ATTEMPTS,
+        lastError: expect.stringContaining("injected fault"),
+      }),
     ]);
     const getsOfParked = faults.calls.filter((c) => c === "r2:get").length;
     expect(getsOfParked).toBeGreaterThanOrEqual(MAX_ATTEMPTS);
@@ -267,17 +311,31 @@ describe("sources and checksums (invariant 4)", () => {
     // Re-publish with a changed master playlist: the parent still holds the old bytes.
     const changed = new TextEncoder().encode(`${MASTER}#EXT-X-SESSION-DATA:DATA-ID="v",VALUE="2"\n`);
     const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", changed))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    expect((await call(`/admin/origin/inv-stale/master.m3u8`, { method: "PUT", headers: { ...ADMIN, "X-Content-SHA256": sha, "Content-Length": String(changed.byteLength) }, body: changed })).status).toBe(201);
+    expect(
+      (
+        await call(`/admin/origin/inv-stale/master.m3u8`, {
+          method: "PUT",
+          headers: { ...ADMIN, "X-Content-SHA256": sha, "Content-Length": String(changed.byteLength) },
+          body: changed,
+        })
+      ).status,
+    ).toBe(201);
     const title = (await (await call(`/admin/titles/inv-stale`, { headers: ADMIN })).json()) as { title: Record<string, unknown> };
     expect(title.title).toBeTruthy();
-    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = 'inv-stale'`).all<{ path: string; bytes: number; sha256: string }>();
+    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = 'inv-stale'`).all<{
+      path: string;
+      bytes: number;
+      sha256: string;
+    }>();
     await env.DB.prepare(`UPDATE files SET sha256 = ?, bytes = ? WHERE title_id = 'inv-stale' AND path = 'master.m3u8'`).bind(sha, changed.byteLength).run();
     expect(files.results.length).toBe(Object.keys(v1.files).length);
 
     await applyPlan(SITE, { [OCA]: ["inv-stale"] });
     await drain(SITE);
     const sources = await runInDurableObject(stub(), async (_i, s) =>
-      s.storage.sql.exec<{ path: string; source: string }>(`SELECT path, source FROM holdings WHERE oca_id = ? AND title_id = 'inv-stale' ORDER BY path`, OCA).toArray(),
+      s.storage.sql
+        .exec<{ path: string; source: string }>(`SELECT path, source FROM holdings WHERE oca_id = ? AND title_id = 'inv-stale' ORDER BY path`, OCA)
+        .toArray(),
     );
     expect(sources.find((r) => r.path === "master.m3u8")?.source).toBe("origin");
     expect(sources.filter((r) => r.path !== "master.m3u8").every((r) => r.source === "parent")).toBe(true);

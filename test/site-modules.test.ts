@@ -40,7 +40,9 @@ describe("the site's schema migrations", () => {
     await runInDurableObject(stub, async (_i, state) => {
       const sql = state.storage.sql;
       // Rebuild the pre-versioning layout: version 1's tables, no migrations table, a miss counted.
-      for (const t of sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'`).toArray()) {
+      for (const t of sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'`)
+        .toArray()) {
         sql.exec(`DROP TABLE IF EXISTS "${t.name}"`);
       }
       for (const stmt of SITE_MIGRATIONS[0].statements) sql.exec(stmt);
@@ -49,10 +51,18 @@ describe("the site's schema migrations", () => {
       expect(sql.exec(`SELECT oca_id, title_id, kind, count, bytes FROM misses`).toArray()).toEqual([
         { oca_id: "rheinnet-ber-1", title_id: "old-title", kind: "content", count: 3, bytes: 300 },
       ]);
-      expect(sql.exec(`SELECT version FROM schema_migrations ORDER BY version`).toArray().map((r) => r.version)).toEqual(SITE_MIGRATIONS.map((m) => m.version));
+      expect(
+        sql
+          .exec(`SELECT version FROM schema_migrations ORDER BY version`)
+          .toArray()
+          .map((r) => r.version),
+      ).toEqual(SITE_MIGRATIONS.map((m) => m.version));
       // Running again changes nothing.
       expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
-      const cols = sql.exec<{ name: string }>(`PRAGMA table_info(fill_tasks)`).toArray().map((c) => c.name);
+      const cols = sql
+        .exec<{ name: string }>(`PRAGMA table_info(fill_tasks)`)
+        .toArray()
+        .map((c) => c.name);
       expect(cols).toEqual(expect.arrayContaining(["next_at", "failed_sources", "parked_at"]));
     });
   });

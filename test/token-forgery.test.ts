@@ -13,7 +13,10 @@ async function forged(kid: string, key: string, titleId: string, sessionId: stri
   const exp = Math.floor(Date.now() / 1000) + 3600;
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v1|${kid}|${titleId}|${sessionId}|${exp}|2160`));
-  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
   return `v1.${kid}.${sessionId}.${exp}.2160.${b64}`;
 }
 
@@ -53,7 +56,11 @@ describe("a URL token forged with an inherited key id", () => {
   it("is refused even when URL_SIGNING_KEYS is unset: 503 not_configured, never a served file", async () => {
     for (const [kid, key] of ATTEMPTS) {
       const token = await forged(kid, key, TITLE, play.sessionId);
-      for (const url of [`/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`, `/oca/origin/origin/${token}/${TITLE}/master.m3u8`, `/v1/steering/${token}/${TITLE}/steering.json`]) {
+      for (const url of [
+        `/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`,
+        `/oca/origin/origin/${token}/${TITLE}/master.m3u8`,
+        `/v1/steering/${token}/${TITLE}/steering.json`,
+      ]) {
         const ctx = createExecutionContext();
         const res = await worker.fetch(new Request(`http://cdn.test${url}`), { ...env, URL_SIGNING_KEYS: undefined }, ctx);
         await waitOnExecutionContext(ctx);

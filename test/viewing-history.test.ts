@@ -79,7 +79,11 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
   }
 
   const report = (token: string, sessionId: string, batchId: string, events: unknown[]) =>
-    call("/v1/events", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ sessionId, batchId, events }) });
+    call("/v1/events", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ sessionId, batchId, events }),
+    });
 
   async function todayFigure(titleId: string): Promise<number> {
     const res = await call("/admin/sites/lumen-nyc/views?days=1", { headers: ADMIN });
@@ -144,7 +148,10 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
 
   it("counts a batch retried after a lost response once, and stores its events once", async () => {
     const { p, token } = await playAt(HONEST, "vh-retry");
-    const batch = [{ type: "start", startupMs: 300 }, { type: "progress", bytes: 1000 }];
+    const batch = [
+      { type: "start", startupMs: 300 },
+      { type: "progress", bytes: 1000 },
+    ];
     const first = await report(token, p.sessionId, "retry-0001", batch);
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ accepted: 2, bytes: 1000 });

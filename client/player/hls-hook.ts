@@ -136,7 +136,12 @@ export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: 
  * multivariant playlist, starts on the SDK's OCA at the rung the probe throughput allows, and keeps
  * hls.js's pathway on the session's OCA. Returns a function that unhooks it.
  */
-export function attachSession(hls: Hls, session: PlaySession, HlsClass: typeof Hls, chooseStartLevel: (bitrates: number[], throughputBps: number | null) => number): () => void {
+export function attachSession(
+  hls: Hls,
+  session: PlaySession,
+  HlsClass: typeof Hls,
+  chooseStartLevel: (bitrates: number[], throughputBps: number | null) => number,
+): () => void {
   let parsed = false;
   let started = false;
   const steer = () => {

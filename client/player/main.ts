@@ -172,7 +172,9 @@ async function play(titleId: string): Promise<void> {
   void session.ready.then(() => monitor!.mark("probed"));
   const forcedStart = params.get("startLevel");
   const unhook = attachSession(hls, session, Hls, (bitrates, est) =>
-    forcedStart !== null ? Math.min(Number(forcedStart), bitrates.length - 1) : chooseRung({ rungs: bitrates.map((bandwidth) => ({ bandwidth })), throughputBps: est, bufferS: 0, current: null }),
+    forcedStart !== null
+      ? Math.min(Number(forcedStart), bitrates.length - 1)
+      : chooseRung({ rungs: bitrates.map((bandwidth) => ({ bandwidth })), throughputBps: est, bufferS: 0, current: null }),
   );
   current = { titleId, session, hls, monitor, unhook };
   hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => applyTracks());
@@ -216,7 +218,8 @@ function renderTrackSelectors(): void {
   audio.innerHTML = hls.audioTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === aNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
   const sNow = hls.subtitleTrack >= 0 && hls.subtitleDisplay ? (hls.subtitleTracks[hls.subtitleTrack]?.lang ?? "") : "";
   subs.innerHTML =
-    `<option value="">Off</option>` + hls.subtitleTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === sNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
+    `<option value="">Off</option>` +
+    hls.subtitleTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === sNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
 }
 
 function logEvent(e: QoeEvent): void {

@@ -106,7 +106,8 @@ export class PlayerMonitor {
       this.mark("firstFragment");
       this.mark(d.frag.type === "main" ? "firstVideoFragment" : d.frag.type === "audio" ? "firstAudioFragment" : "firstTextFragment");
     };
-    const onFragBuffered = (_: string, d: { frag: { type: string } }) => this.mark(d.frag.type === "main" ? "firstVideoBuffered" : d.frag.type === "audio" ? "firstAudioBuffered" : "firstTextBuffered");
+    const onFragBuffered = (_: string, d: { frag: { type: string } }) =>
+      this.mark(d.frag.type === "main" ? "firstVideoBuffered" : d.frag.type === "audio" ? "firstAudioBuffered" : "firstTextBuffered");
     hls.on(E.FRAG_CHANGED, onFrag);
     hls.on(E.ERROR, onError);
     hls.on(E.MANIFEST_PARSED, onParsed);
@@ -122,9 +123,7 @@ export class PlayerMonitor {
       hls.off(E.FRAG_LOADED, onFragLoaded);
     });
     this.marks.pressed = session.pressedAt;
-    this.cleanup.push(
-      session.onSwitch((s) => this.ocaSwitches.push({ at: performance.now(), from: s.from.ocaId, to: s.to.ocaId, reason: s.reason })),
-    );
+    this.cleanup.push(session.onSwitch((s) => this.ocaSwitches.push({ at: performance.now(), from: s.from.ocaId, to: s.to.ocaId, reason: s.reason })));
     this.timer = setInterval(() => this.watch(), 100);
   }
 
@@ -244,7 +243,18 @@ export class PlayerMonitor {
     const [site, oca] = this.servingOca?.includes("/") ? this.servingOca.split("/") : [this.servingOca, this.servingOca];
     const level = this.hls.levels[this.hls.loadLevel];
     const stallingMs = this.stallStart !== null ? t - this.stallStart : 0;
-    const phase: PlayerSnapshot["phase"] = this.fatalErrors.length && !this.started ? "failed" : this.ended ? "ended" : !this.started ? "starting" : stallingMs > 0 ? "stalled" : v.paused ? "paused" : "playing";
+    const phase: PlayerSnapshot["phase"] =
+      this.fatalErrors.length && !this.started
+        ? "failed"
+        : this.ended
+          ? "ended"
+          : !this.started
+            ? "starting"
+            : stallingMs > 0
+              ? "stalled"
+              : v.paused
+                ? "paused"
+                : "playing";
     return {
       sessionId: this.session.sessionId,
       titleId,

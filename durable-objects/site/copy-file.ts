@@ -13,7 +13,10 @@ export async function copyVerified(src: R2ObjectBody, dest: R2Bucket, destKey: s
   try {
     if (src.size !== file.bytes) throw new Error(`source has ${src.size} bytes, catalogue says ${file.bytes}`);
     const { readable, writable } = new FixedLengthStream(src.size);
-    const [, put] = await Promise.all([src.body.pipeTo(writable), dest.put(destKey, readable, { sha256: file.sha256, customMetadata: { sha256: file.sha256 } })]);
+    const [, put] = await Promise.all([
+      src.body.pipeTo(writable),
+      dest.put(destKey, readable, { sha256: file.sha256, customMetadata: { sha256: file.sha256 } }),
+    ]);
     const check = await dest.head(destKey);
     if (!put || !check || check.size !== file.bytes) throw new Error(`stored size ${check?.size} != ${file.bytes}`);
   } catch (err) {

@@ -169,7 +169,11 @@ export function resetBudget(sql: SqlStorage, ocaIds: string[], now: number): voi
 
 /** Adds one copy to the cycle's counters (read-modify-write with no await between). */
 export function countDone(sql: SqlStorage, source: FillSource, bytes: number): void {
-  const done = JSON.parse(getMeta(sql, "cycle_done") ?? "null") ?? { peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } };
+  const done = JSON.parse(getMeta(sql, "cycle_done") ?? "null") ?? {
+    peer: { files: 0, bytes: 0 },
+    parent: { files: 0, bytes: 0 },
+    origin: { files: 0, bytes: 0 },
+  };
   done[source].files++;
   done[source].bytes += bytes;
   setMeta(sql, "cycle_done", JSON.stringify(done));

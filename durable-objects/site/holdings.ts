@@ -22,10 +22,9 @@ export function usedBytes(sql: SqlStorage, ocaId: string): number {
 /** The ready files of a title on an OCA: path -> sha256. */
 export function readyFiles(sql: SqlStorage, ocaId: string, titleId: string): Map<string, string> {
   return new Map(
-    rows<{ path: string; sha256: string }>(sql, `SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId).map((r) => [
-      r.path,
-      r.sha256,
-    ]),
+    rows<{ path: string; sha256: string }>(sql, `SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId).map(
+      (r) => [r.path, r.sha256],
+    ),
   );
 }
 
@@ -89,8 +88,15 @@ export function reserve(sql: SqlStorage, ocaId: string, titleId: string, file: T
 /** Marks a reserved file ready; false when its row is gone (evicted meanwhile), so the caller removes the bytes. */
 export function markReady(sql: SqlStorage, ocaId: string, titleId: string, path: string, source: FillSource, now: number): boolean {
   return (
-    run(sql, `UPDATE holdings SET state = 'ready', source = ?, updated_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND state = 'filling'`, source, now, ocaId, titleId, path) >
-    0
+    run(
+      sql,
+      `UPDATE holdings SET state = 'ready', source = ?, updated_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND state = 'filling'`,
+      source,
+      now,
+      ocaId,
+      titleId,
+      path,
+    ) > 0
   );
 }
 
@@ -99,7 +105,12 @@ export function dropFile(sql: SqlStorage, ocaId: string, titleId: string, path: 
 }
 
 export function dropTitle(sql: SqlStorage, ocaId: string, titleId: string): { files: number; bytes: number } {
-  const r = first<{ files: number; bytes: number | null }>(sql, `SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId)!;
+  const r = first<{ files: number; bytes: number | null }>(
+    sql,
+    `SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM holdings WHERE oca_id = ? AND title_id = ?`,
+    ocaId,
+    titleId,
+  )!;
   run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
   return { files: r.files, bytes: r.bytes ?? 0 };
 }
@@ -111,7 +122,10 @@ export function markEvicting(sql: SqlStorage, ocaId: string, titleId: string): v
 
 /** Rows left 'filling' by a copy that never finished, or 'evicting' by an eviction that was cut off. */
 export function stranded(sql: SqlStorage): Array<{ ocaId: string; titleId: string; path: string }> {
-  return rows<{ oca_id: string; title_id: string; path: string }>(sql, `SELECT oca_id, title_id, path FROM holdings WHERE state IN ('filling', 'evicting')`).map((r) => ({
+  return rows<{ oca_id: string; title_id: string; path: string }>(
+    sql,
+    `SELECT oca_id, title_id, path FROM holdings WHERE state IN ('filling', 'evicting')`,
+  ).map((r) => ({
     ocaId: r.oca_id,
     titleId: r.title_id,
     path: r.path,
@@ -132,7 +146,11 @@ export function fullyReadyByOca(sql: SqlStorage, ocaIds: string[]): Record<strin
 
 /** Ready bytes copied, by source (every ready copy ever made here). */
 export function bySource(sql: SqlStorage): Record<FillSource, { files: number; bytes: number }> {
-  const out: Record<FillSource, { files: number; bytes: number }> = { peer: { files: 0, bytes: 0 }, parent: { files: 0, bytes: 0 }, origin: { files: 0, bytes: 0 } };
+  const out: Record<FillSource, { files: number; bytes: number }> = {
+    peer: { files: 0, bytes: 0 },
+    parent: { files: 0, bytes: 0 },
+    origin: { files: 0, bytes: 0 },
+  };
   for (const r of rows<{ source: string; files: number; bytes: number }>(
     sql,
     `SELECT source, COUNT(*) AS files, SUM(bytes) AS bytes FROM holdings WHERE state = 'ready' AND source IN ('peer', 'parent', 'origin') GROUP BY source`,

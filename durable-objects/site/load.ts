@@ -70,7 +70,10 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
 
 /** Misses per OCA, title and kind, for operators. */
 export function missesByTitle(sql: SqlStorage): Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }> {
-  return rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(sql, `SELECT * FROM misses ORDER BY oca_id, title_id, kind`).map((m) => ({
+  return rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(
+    sql,
+    `SELECT * FROM misses ORDER BY oca_id, title_id, kind`,
+  ).map((m) => ({
     ocaId: m.oca_id,
     titleId: m.title_id,
     kind: m.kind,

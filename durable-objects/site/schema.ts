@@ -76,9 +76,11 @@ export function migrate(storage: DurableObjectStorage, migrations: Migration[] =
 
 /** The migrations a site has applied, oldest first (for operators and tests). */
 export function appliedMigrations(sql: SqlStorage): Array<{ version: number; name: string; appliedAt: number }> {
-  return rows<{ version: number; name: string; applied_at: number }>(sql, `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`).map((r) => ({
-    version: r.version,
-    name: r.name,
-    appliedAt: r.applied_at,
-  }));
+  return rows<{ version: number; name: string; applied_at: number }>(sql, `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`).map(
+    (r) => ({
+      version: r.version,
+      name: r.name,
+      appliedAt: r.applied_at,
+    }),
+  );
 }

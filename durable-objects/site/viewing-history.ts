@@ -74,17 +74,16 @@ export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { pla
 /** Counts a play: one play and its estimate on its day, and the session so its reports can be checked. */
 export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
   const est = nonNegative(p.estBytes);
-  const inserted = sql
-    .exec(
-      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
+  const inserted = sql.exec(
+    `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
        ON CONFLICT (session_id) DO NOTHING`,
-      p.sessionId,
-      p.titleId,
-      p.day,
-      p.startedAt,
-      est,
-      nonNegative(p.topBps),
-    ).rowsWritten;
+    p.sessionId,
+    p.titleId,
+    p.day,
+    p.startedAt,
+    est,
+    nonNegative(p.topBps),
+  ).rowsWritten;
   if (inserted > 0) addToDay(sql, p.day, p.titleId, { plays: 1, estBytes: est });
   sql.exec(`DELETE FROM session_views WHERE started_at < ?`, p.startedAt - SESSION_MEMORY_MS);
 }
@@ -117,7 +116,15 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
   if (!row) {
     // The play's record never arrived here (lost call, or a play from before this site kept sessions):
     // trust the signed session, but take no estimate out that was never put in.
-    row = { est_bytes: nonNegative(r.estBytes), top_bps: nonNegative(r.topBps), started_at: r.startedAt, est_counted: 0, reported: 0, served: 0, play_day: r.day };
+    row = {
+      est_bytes: nonNegative(r.estBytes),
+      top_bps: nonNegative(r.topBps),
+      started_at: r.startedAt,
+      est_counted: 0,
+      reported: 0,
+      served: 0,
+      play_day: r.day,
+    };
     sql.exec(
       `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 0)`,
       r.sessionId,
@@ -145,7 +152,11 @@ export function history(sql: SqlStorage, fromDay: number, toDay: number): Record
   const out = new Map<string, number[]>();
   const n = toDay - fromDay + 1;
   for (const r of sql
-    .exec<{ day: number; title_id: string; bytes: number; est_bytes: number }>(`SELECT day, title_id, bytes, est_bytes FROM views WHERE day BETWEEN ? AND ?`, fromDay, toDay)
+    .exec<{ day: number; title_id: string; bytes: number; est_bytes: number }>(
+      `SELECT day, title_id, bytes, est_bytes FROM views WHERE day BETWEEN ? AND ?`,
+      fromDay,
+      toDay,
+    )
     .toArray()) {
     let days = out.get(r.title_id);
     if (!days) out.set(r.title_id, (days = new Array<number>(n).fill(0)));

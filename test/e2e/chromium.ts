@@ -5,7 +5,8 @@ import path from "node:path";
 import type { BrowserContext } from "playwright-core";
 
 /** Debian's Chromium (never a downloaded browser); null when not installed. */
-export const CHROMIUM = spawnSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).stdout.trim().split("\n")[0] || null;
+export const CHROMIUM =
+  spawnSync("sh", ["-c", "command -v chromium || command -v chromium-browser"], { encoding: "utf8" }).stdout.trim().split("\n")[0] || null;
 export const CI = !!process.env.CI;
 
 /** Headless flags for this machine's closed network, and autoplay without a gesture. */
@@ -29,7 +30,12 @@ export async function launchChromium(tag: string): Promise<{ context: BrowserCon
   if (!CHROMIUM) throw new Error("CI=true but `chromium` is not installed: .ci/run installs Debian's chromium when missing");
   const { chromium } = await import("playwright-core");
   const profileDir = await mkdtemp(path.join(tmpdir(), `vcdn-${tag}-`));
-  const context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 800 } });
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1280, height: 800 },
+  });
   return {
     context,
     close: async () => {

@@ -37,11 +37,24 @@ describe("pressing play on the local Worker and playing with ffmpeg", () => {
     expect(stderr.trim()).toBe("");
     expect(code).toBe(0);
     // ffprobe sees every rendition of the ladder and both audio languages through the OCA.
-    const probe = await run(ffprobePath, ["-v", "error", "-show_entries", "stream=codec_type,height:stream_tags=language,variant_bitrate", "-of", "json", play.hls]);
+    const probe = await run(ffprobePath, [
+      "-v",
+      "error",
+      "-show_entries",
+      "stream=codec_type,height:stream_tags=language,variant_bitrate",
+      "-of",
+      "json",
+      play.hls,
+    ]);
     expect(probe.code).toBe(0);
     const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; height?: number }> }).streams;
     const heights = new Set(streams.filter((s) => s.codec_type === "video").map((s) => s.height));
-    expect([...heights].sort((a, b) => a! - b!)).toEqual(title.renditions.filter((r) => r.kind === "video").map((r) => r.height).sort((a, b) => a! - b!));
+    expect([...heights].sort((a, b) => a! - b!)).toEqual(
+      title.renditions
+        .filter((r) => r.kind === "video")
+        .map((r) => r.height)
+        .sort((a, b) => a! - b!),
+    );
     expect(streams.filter((s) => s.codec_type === "audio").length).toBeGreaterThanOrEqual(2);
   });
 

@@ -44,7 +44,11 @@ async function frameTimes(r: IngestResult, id: string): Promise<number[]> {
   const playlist = path.join(r.packageDir, v.dir, "index.m3u8");
   const res = await run(ffprobePath, ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", playlist]);
   expect(res.code).toBe(0);
-  return res.stdout.split("\n").filter(Boolean).map(Number).sort((a, b) => a - b);
+  return res.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 describe("chunked parallel encoding", () => {
@@ -53,7 +57,12 @@ describe("chunked parallel encoding", () => {
     const serial = await encode("serial", source, 1, 8);
     expect(parallel.result.status).toBe("packaged");
     expect(serial.result.status).toBe("packaged");
-    expect(parallel.result.plan!.chunks.map((c) => [c.startFrame, c.frameCount])).toEqual([[0, 50], [50, 50], [100, 50], [150, 50]]);
+    expect(parallel.result.plan!.chunks.map((c) => [c.startFrame, c.frameCount])).toEqual([
+      [0, 50],
+      [50, 50],
+      [100, 50],
+      [150, 50],
+    ]);
     expect(parallel.result.plan!.atKeyframes).toBe(4);
     expect(serial.result.plan!.chunks).toHaveLength(1);
     // the chunks really ran side by side

@@ -29,7 +29,12 @@ beforeAll(async () => {
   const workerStarting = startLocalWorker({
     port,
     persistTo,
-    vars: { DEV_MODE: "true", ADMIN_TOKEN: adminToken, MEMBER_JWT_SECRET: randomBytes(24).toString("hex"), URL_SIGNING_KEYS: JSON.stringify({ k1: randomBytes(24).toString("hex") }) },
+    vars: {
+      DEV_MODE: "true",
+      ADMIN_TOKEN: adminToken,
+      MEMBER_JWT_SECRET: randomBytes(24).toString("hex"),
+      URL_SIGNING_KEYS: JSON.stringify({ k1: randomBytes(24).toString("hex") }),
+    },
   });
   // a small title with two audio languages and subtitles, in all three codecs (160x90 keeps AV1 quick)
   const source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 4, gop: 25 });
@@ -77,7 +82,12 @@ describe("a title published by the ingest pipeline", () => {
     expect(t.title.name).toBe("Ingest Play");
     expect(t.title.encoding.ladder.map((r) => r.id)).toEqual(["avc-46p", "avc-90p", "vp9-46p", "vp9-90p", "av1-46p", "av1-90p"]);
     expect(t.title.encoding.reason).toBe(result.ladder!.reason);
-    expect(t.renditions.filter((r) => r.kind === "audio").map((r) => r.id).sort()).toEqual(["aac-en", "aac-es"]);
+    expect(
+      t.renditions
+        .filter((r) => r.kind === "audio")
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(["aac-en", "aac-es"]);
     expect(t.renditions.filter((r) => r.kind === "subtitle").map((r) => r.id)).toEqual(["sub-en"]);
     expect(t.files.files).toBe(result.packaged!.files.length);
     expect(t.licences.map((l) => l.country)).toEqual(["US"]);
@@ -91,7 +101,11 @@ describe("a title published by the ingest pipeline", () => {
     });
     expect(fill.status, await fill.clone().text()).toBe(200);
     const { token } = (await (
-      await fetch(`${worker.url}/v1/dev/token`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ memberId: "ingest-e2e", plan: "premium" }) })
+      await fetch(`${worker.url}/v1/dev/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ memberId: "ingest-e2e", plan: "premium" }),
+      })
     ).json()) as { token: string };
     const playRes = await fetch(`${worker.url}/v1/play`, {
       method: "POST",
@@ -108,7 +122,8 @@ describe("a title published by the ingest pipeline", () => {
     expect(decode.code).toBe(0);
     const probe = await run(ffprobePath, ["-v", "error", "-show_entries", "stream=codec_type,codec_name,height:stream_tags=language", "-of", "json", play.hls]);
     expect(probe.code).toBe(0);
-    const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; codec_name: string; height?: number; tags?: { language?: string } }> }).streams;
+    const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; codec_name: string; height?: number; tags?: { language?: string } }> })
+      .streams;
     const video = [...new Set(streams.filter((s) => s.codec_type === "video").map((s) => `${s.codec_name}-${s.height}`))].sort();
     expect(video).toEqual(["av1-46", "av1-90", "h264-46", "h264-90", "vp9-46", "vp9-90"]);
     expect(new Set(streams.filter((s) => s.codec_type === "audio").map((s) => s.tags?.language))).toEqual(new Set(["en", "es"]));

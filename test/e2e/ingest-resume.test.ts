@@ -29,9 +29,27 @@ function ingestCli(extra: string[]): Promise<CliRun> {
     const child = spawn(
       process.execPath,
       [
-        "--import", "tsx", "ingest/cli.ts", source, "--title-id", TITLE, "--title", "Resume Test",
-        "--segment-seconds", "1", "--chunk-seconds", "1", "--out", path.join(dir, "work"),
-        "--base-url", worker.url, "--admin-token", adminToken, "--progress", "plain", ...extra,
+        "--import",
+        "tsx",
+        "ingest/cli.ts",
+        source,
+        "--title-id",
+        TITLE,
+        "--title",
+        "Resume Test",
+        "--segment-seconds",
+        "1",
+        "--chunk-seconds",
+        "1",
+        "--out",
+        path.join(dir, "work"),
+        "--base-url",
+        worker.url,
+        "--admin-token",
+        adminToken,
+        "--progress",
+        "plain",
+        ...extra,
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -57,7 +75,12 @@ beforeAll(async () => {
   worker = await startLocalWorker({
     port: await freePort(),
     persistTo,
-    vars: { DEV_MODE: "true", ADMIN_TOKEN: adminToken, MEMBER_JWT_SECRET: randomBytes(24).toString("hex"), URL_SIGNING_KEYS: JSON.stringify({ k1: randomBytes(24).toString("hex") }) },
+    vars: {
+      DEV_MODE: "true",
+      ADMIN_TOKEN: adminToken,
+      MEMBER_JWT_SECRET: randomBytes(24).toString("hex"),
+      URL_SIGNING_KEYS: JSON.stringify({ k1: randomBytes(24).toString("hex") }),
+    },
   });
 });
 

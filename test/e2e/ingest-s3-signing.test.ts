@@ -13,7 +13,14 @@ const DATE = new Date("2013-05-24T00:00:00Z");
 
 describe("uploading to R2 through its S3 API (signing and URLs, no network)", () => {
   it("signs GET Object exactly as the AWS documentation's example", () => {
-    const s = signV4({ method: "GET", url: "https://examplebucket.s3.amazonaws.com/test.txt", headers: { Range: "bytes=0-9" }, payloadHash: EMPTY_SHA256, credentials: AWS, date: DATE });
+    const s = signV4({
+      method: "GET",
+      url: "https://examplebucket.s3.amazonaws.com/test.txt",
+      headers: { Range: "bytes=0-9" },
+      payloadHash: EMPTY_SHA256,
+      credentials: AWS,
+      date: DATE,
+    });
     expect(s.headers.authorization).toBe(
       "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date," +
         "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
@@ -37,13 +44,22 @@ describe("uploading to R2 through its S3 API (signing and URLs, no network)", ()
   });
 
   it("signs a listing with a sorted, encoded query string as the AWS documentation's example", () => {
-    const s = signV4({ method: "GET", url: "https://examplebucket.s3.amazonaws.com/?max-keys=2&prefix=J", headers: {}, payloadHash: EMPTY_SHA256, credentials: AWS, date: DATE });
+    const s = signV4({
+      method: "GET",
+      url: "https://examplebucket.s3.amazonaws.com/?max-keys=2&prefix=J",
+      headers: {},
+      payloadHash: EMPTY_SHA256,
+      credentials: AWS,
+      date: DATE,
+    });
     expect(s.signature).toBe("34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
   });
 
   it("builds path-style R2 object URLs and signs each title file with its SHA-256 and region auto", () => {
     const c = { accessKeyId: "k", secretAccessKey: "s", endpoint: r2Endpoint("0123abcd"), bucket: "vcdn-origin", region: "auto" };
-    expect(objectUrl(c, "orbit-city/video/avc-720p/seg-00001.m4s")).toBe("https://0123abcd.r2.cloudflarestorage.com/vcdn-origin/orbit-city/video/avc-720p/seg-00001.m4s");
+    expect(objectUrl(c, "orbit-city/video/avc-720p/seg-00001.m4s")).toBe(
+      "https://0123abcd.r2.cloudflarestorage.com/vcdn-origin/orbit-city/video/avc-720p/seg-00001.m4s",
+    );
     expect(objectUrl(c, "t/a b/c(1)*.vtt")).toBe("https://0123abcd.r2.cloudflarestorage.com/vcdn-origin/t/a%20b/c%281%29%2A.vtt");
     expect(() => r2Endpoint("evil.example/x")).toThrow();
     const sha = "a".repeat(64);
@@ -88,12 +104,20 @@ describe("uploading to R2 through its S3 API (signing and URLs, no network)", ()
         if (init?.body instanceof ReadableStream) body = await new Response(init.body).text();
         else if (typeof init?.body === "string") body = init.body;
         calls.push({ method: init?.method ?? "GET", url, headers: Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>)), body });
-        if (url.endsWith("/admin/origin/t1")) return Response.json({ titleId: "t1", files: [{ path: "video/avc-90p/seg-00001.m4s", bytes: 1, sha256: "0".repeat(64) }] });
+        if (url.endsWith("/admin/origin/t1"))
+          return Response.json({ titleId: "t1", files: [{ path: "video/avc-90p/seg-00001.m4s", bytes: 1, sha256: "0".repeat(64) }] });
         if (url.includes("/admin/titles/")) return Response.json({ titleId: "t1" });
         return new Response(null, { status: 200 });
       }) as typeof fetch;
       const s3 = { accessKeyId: "id", secretAccessKey: "secret", endpoint: "https://acct.r2.cloudflarestorage.com", bucket: "vcdn-origin", region: "auto" };
-      const registration = { name: "T1", durationS: 1, encoding: { reason: "test", ladder: [] }, renditions: [], files: entries, licences: [] } as unknown as TitleRegistration;
+      const registration = {
+        name: "T1",
+        durationS: 1,
+        encoding: { reason: "test", ladder: [] },
+        renditions: [],
+        files: entries,
+        licences: [],
+      } as unknown as TitleRegistration;
       const r = await publishTitle({ baseUrl: "https://cdn.example", adminToken: "tok", s3, fetch: fakeFetch, concurrency: 1 }, "t1", dir, registration);
       expect(r).toMatchObject({ uploaded: 3, skipped: 0, via: "s3", registered: true });
       const puts = calls.filter((c) => c.url.startsWith("https://acct.r2.cloudflarestorage.com/"));

@@ -98,7 +98,25 @@ describe("validation of a source before anything is encoded", () => {
       const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
         const child = spawn(
           process.execPath,
-          ["--import", "tsx", "ingest/cli.ts", gap, "--title-id", "broken-gap", "--title", "Broken", "--base-url", url, "--admin-token", "x", "--json", "--progress", "plain", "--out", path.join(dir, "work")],
+          [
+            "--import",
+            "tsx",
+            "ingest/cli.ts",
+            gap,
+            "--title-id",
+            "broken-gap",
+            "--title",
+            "Broken",
+            "--base-url",
+            url,
+            "--admin-token",
+            "x",
+            "--json",
+            "--progress",
+            "plain",
+            "--out",
+            path.join(dir, "work"),
+          ],
           { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
         );
         let stdout = "";

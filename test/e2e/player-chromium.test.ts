@@ -89,35 +89,51 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
   it("plays, survives the serving OCA failing mid-stream (no fatal error, no stall over 2 s), and reports QoE", async () => {
     const page = await openPlayer();
     await page.click('button.play[data-title="sintel-sunrise"]');
-    const started = await pollUntil(async () => {
-      const s = await state(page);
-      return s.currentTime > 0.5 ? s : null;
-    }, 30_000, "currentTime to advance");
+    const started = await pollUntil(
+      async () => {
+        const s = await state(page);
+        return s.currentTime > 0.5 ? s : null;
+      },
+      30_000,
+      "currentTime to advance",
+    );
     expect(started.fatalErrors).toEqual([]);
     // Target 1 s on loopback (reported in bench/out/client.json); asserted loosely for busy CI machines.
     expect(started.startupMs).toBeGreaterThan(0);
     expect(started.startupMs!).toBeLessThan(5000);
     // Mid-stream: 3 s in, with the serving OCA known from the X-OCA header of the fragments.
-    const before = await pollUntil(async () => {
-      const s = await state(page);
-      return s.currentTime >= 3 && s.servingOcaId ? s : null;
-    }, 30_000, "3 s of playback");
+    const before = await pollUntil(
+      async () => {
+        const s = await state(page);
+        return s.currentTime >= 3 && s.servingOcaId ? s : null;
+      },
+      30_000,
+      "3 s of playback",
+    );
     const [victimSite, victimOca] = before.servingOca!.split("/");
     const failT = await page.evaluate(() => performance.now());
     await setHealth(stack, victimSite, victimOca, "failed");
     try {
       // The overlay shows another OCA once fragments come from it.
-      await page.waitForFunction((v) => {
-        const el = document.querySelector('#overlay [data-k="oca"]');
-        return !!el && el.textContent !== "–" && el.textContent !== v;
-      }, victimOca, { timeout: 30_000, polling: 100 });
+      await page.waitForFunction(
+        (v) => {
+          const el = document.querySelector('#overlay [data-k="oca"]');
+          return !!el && el.textContent !== "–" && el.textContent !== v;
+        },
+        victimOca,
+        { timeout: 30_000, polling: 100 },
+      );
       const overlayOca = await page.textContent('#overlay [data-k="oca"]');
       expect(overlayOca).not.toBe(victimOca);
       // Playback goes on well past the failure.
-      const after = await pollUntil(async () => {
-        const s = await state(page);
-        return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.phase === "ended" ? s : null;
-      }, 40_000, "playback to go on after the failure");
+      const after = await pollUntil(
+        async () => {
+          const s = await state(page);
+          return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.phase === "ended" ? s : null;
+        },
+        40_000,
+        "playback to go on after the failure",
+      );
       expect(after.fatalErrors).toEqual([]);
       expect(after.servingOcaId).not.toBe(victimOca);
       // The failed OCA's peer in the same embedded site took over.
@@ -131,7 +147,11 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       const top = after.topBitrate!;
       const dip = after.playedBitrates.some((p) => p.at > failT && p.bitrate < top);
       const lastBefore = [...after.playedBitrates].reverse().find((p) => p.at <= failT);
-      const topAgain = dip ? after.playedBitrates.find((p) => p.at > failT && p.bitrate === top && after.playedBitrates.some((q) => q.at > failT && q.at < p.at && q.bitrate < top)) : null;
+      const topAgain = dip
+        ? after.playedBitrates.find(
+            (p) => p.at > failT && p.bitrate === top && after.playedBitrates.some((q) => q.at > failT && q.at < p.at && q.bitrate < top),
+          )
+        : null;
       const backToTopMs = !dip && lastBefore?.bitrate === top ? 0 : topAgain ? topAgain.at - failT : null;
       expect(backToTopMs, "bitrate back at the top rung after the failover").not.toBeNull();
       expect(backToTopMs!).toBeLessThan(10_000);
@@ -185,10 +205,14 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     expect(s0.subtitleLangs).toEqual(expect.arrayContaining(["en", "es"]));
     await page.selectOption("#audio", "es");
     await page.selectOption("#subs", "en");
-    const s1 = await pollUntil(async () => {
-      const s = await state(page);
-      return s.audioLang === "es" && s.subtitleLang === "en" && s.subtitleCues > 0 ? s : null;
-    }, 20_000, "Spanish audio and English subtitles");
+    const s1 = await pollUntil(
+      async () => {
+        const s = await state(page);
+        return s.audioLang === "es" && s.subtitleLang === "en" && s.subtitleCues > 0 ? s : null;
+      },
+      20_000,
+      "Spanish audio and English subtitles",
+    );
     expect(s1.fatalErrors).toEqual([]);
     const t = s1.currentTime;
     await pollUntil(async () => (await state(page)).currentTime > t + 1, 15_000, "playback to go on after the track change");

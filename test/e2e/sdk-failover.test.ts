@@ -159,7 +159,12 @@ describe("SDK: probe, pick, fail over (Node, headless segment fetcher)", () => {
         "the steering oca_switch at the server",
       );
       expect(events.find((e) => e.type === "oca_switch")).toMatchObject({ fromOcaId: loaded.ocaId, ocaId: sw.to.ocaId, reason: "steering" });
-      figures.load = { loadedOca: `${loaded.siteId}/${loaded.ocaId}`, to: `${sw.to.siteId}/${sw.to.ocaId}`, reRankMs: Math.round(sw.at - loadedAt), stalls: st.stalls.length };
+      figures.load = {
+        loadedOca: `${loaded.siteId}/${loaded.ocaId}`,
+        to: `${sw.to.siteId}/${sw.to.ocaId}`,
+        reRankMs: Math.round(sw.at - loadedAt),
+        stalls: st.stalls.length,
+      };
       console.log("[sdk] load re-rank", JSON.stringify(figures.load));
     } finally {
       fetcher.stop();

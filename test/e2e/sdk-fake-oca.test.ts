@@ -36,7 +36,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function master(): string {
   const lines = ["#EXTM3U", "#EXT-X-VERSION:7", '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="en",NAME="English",DEFAULT=YES,URI="audio/a-en/index.m3u8"'];
-  for (const r of RUNGS) lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${(r.height * 16) / 9}x${r.height},AUDIO="aud"`, `video/${r.id}/index.m3u8`);
+  for (const r of RUNGS)
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},RESOLUTION=${(r.height * 16) / 9}x${r.height},AUDIO="aud"`, `video/${r.id}/index.m3u8`);
   return lines.join("\n") + "\n";
 }
 
@@ -58,10 +59,23 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
     titleId: "t",
     expiresAt: new Date(Date.now() + 3600_000).toISOString(),
     maxHeight: 720,
-    ocas: OCAS.map((id, i) => ({ rank: i + 1, siteId: `site-${id}`, ocaId: id, tier: "embedded" as const, distanceKm: 1, load: 0, stale: false, url: `${BASE}/oca/site-${id}/${id}/tok/t/` })),
+    ocas: OCAS.map((id, i) => ({
+      rank: i + 1,
+      siteId: `site-${id}`,
+      ocaId: id,
+      tier: "embedded" as const,
+      distanceKm: 1,
+      load: 0,
+      stale: false,
+      url: `${BASE}/oca/site-${id}/${id}/tok/t/`,
+    })),
     hls: `${BASE}/oca/site-a/a/tok/t/master.m3u8`,
     dash: `${BASE}/oca/site-a/a/tok/t/manifest.mpd`,
-    renditions: { video: RUNGS.map((r) => ({ id: r.id, codec: "avc1.64001f", width: (r.height * 16) / 9, height: r.height, bandwidth: r.bandwidth })), audio: [], subtitles: [] },
+    renditions: {
+      video: RUNGS.map((r) => ({ id: r.id, codec: "avc1.64001f", width: (r.height * 16) / 9, height: r.height, bandwidth: r.bandwidth })),
+      audio: [],
+      subtitles: [],
+    },
   };
   const fetch: FetchLike = async (url: string, init?: FetchInit) => {
     const u = new URL(url);

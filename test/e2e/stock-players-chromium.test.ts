@@ -140,8 +140,17 @@ async function startOnFirstPathway(engine: Engine, titleId: string) {
     45_000,
     `${engine}: currentTime past 1.5 s`,
   );
-  const servedFrom = [...new Set(media(before).filter(ok).map((r) => r.oca))];
-  expect(servedFrom, `stock ${engine} starts on the pathway ranked first (${first}); steering requests: ${JSON.stringify(before.steering.map((q) => q.query))}`).toEqual([first]);
+  const servedFrom = [
+    ...new Set(
+      media(before)
+        .filter(ok)
+        .map((r) => r.oca),
+    ),
+  ];
+  expect(
+    servedFrom,
+    `stock ${engine} starts on the pathway ranked first (${first}); steering requests: ${JSON.stringify(before.steering.map((q) => q.query))}`,
+  ).toEqual([first]);
   expect(fatal(before)).toEqual([]);
   // The stock player runs its own steering controller: it asked the steering server already.
   expect(before.steering.length, `stock ${engine} queried the steering server`).toBeGreaterThan(0);
@@ -188,40 +197,60 @@ describe.skipIf(!CHROMIUM && !CI)("stock hls.js and dash.js on Content Steering,
   });
 
   for (const engine of ["hls", "dash"] as const) {
-    it(`stock ${engine === "hls" ? "hls.js" : "dash.js"} moves to the next pathway when the serving OCA fails mid-stream, with no fatal error`, { timeout: 240_000 }, async () => {
+    it(`stock ${engine === "hls" ? "hls.js" : "dash.js"} moves to the next pathway when the serving OCA fails mid-stream, with no fatal error`, {
+      timeout: 240_000,
+    }, async () => {
       const { play, first, page, before } = await startOnFirstPathway(engine, "sintel-sunrise");
       const [site, oca] = first.split("/");
       const failT = (await state(page)).now;
       await setHealth(stack, site, oca, "failed");
       try {
         // The steering server drops the failed OCA: its answer now starts with the next pathway.
-        const priority = await pollUntil(async () => {
-          const p = await steeringPriority(play.steering.server);
-          return p.includes(oca) ? null : p;
-        }, 15_000, `the steering answer without ${oca}`);
+        const priority = await pollUntil(
+          async () => {
+            const p = await steeringPriority(play.steering.server);
+            return p.includes(oca) ? null : p;
+          },
+          15_000,
+          `the steering answer without ${oca}`,
+        );
         const next = play.order.find((o) => o.split("/")[1] === priority[0])!;
         expect(next, "the next pathway of the steering answer").toBe(play.order[1]);
 
         // Later media come from that pathway.
-        const switched = await pollUntil(async () => {
-          const s = await state(page);
-          return media(s).some((r) => r.at >= failT && ok(r) && r.oca !== first) || s.ended ? s : null;
-        }, 40_000, `${engine}: media from another OCA after the failure`);
+        const switched = await pollUntil(
+          async () => {
+            const s = await state(page);
+            return media(s).some((r) => r.at >= failT && ok(r) && r.oca !== first) || s.ended ? s : null;
+          },
+          40_000,
+          `${engine}: media from another OCA after the failure`,
+        );
         const { firstNew } = summary(switched, failT, first);
         expect(firstNew?.oca, `stock ${engine} fetched media from the next pathway after ${first} failed`).toBe(next);
 
         // Playback goes on well past the failure, without a fatal error.
-        const after = await pollUntil(async () => {
-          const s = await state(page);
-          return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended ? s : null;
-        }, 40_000, `${engine}: playback to go on after the failure`);
+        const after = await pollUntil(
+          async () => {
+            const s = await state(page);
+            return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended ? s : null;
+          },
+          40_000,
+          `${engine}: playback to go on after the failure`,
+        );
         expect(fatal(after)).toEqual([]);
         expect(after.currentTime).toBeGreaterThan(before.currentTime + 4);
         // Once moved, every successful media request comes from the new pathway.
         const later = media(after).filter((r) => r.at >= firstNew!.at && ok(r));
         expect(new Set(later.map((r) => r.oca))).toEqual(new Set([next]));
 
-        const f = { title: "sintel-sunrise", from: first, to: next, positionAtFailureS: Math.round(before.currentTime * 100) / 100, ...summary(after, failT, first).figures };
+        const f = {
+          title: "sintel-sunrise",
+          from: first,
+          to: next,
+          positionAtFailureS: Math.round(before.currentTime * 100) / 100,
+          ...summary(after, failT, first).figures,
+        };
         figures[`${engine}Failure`] = f;
         console.log(`[stock ${engine}] failure`, JSON.stringify(f));
       } finally {
@@ -230,16 +259,22 @@ describe.skipIf(!CHROMIUM && !CI)("stock hls.js and dash.js on Content Steering,
       }
     });
 
-    it(`stock ${engine === "hls" ? "hls.js" : "dash.js"} moves off a drained OCA on the steering answer alone, without a failed request`, { timeout: 240_000 }, async () => {
+    it(`stock ${engine === "hls" ? "hls.js" : "dash.js"} moves off a drained OCA on the steering answer alone, without a failed request`, {
+      timeout: 240_000,
+    }, async () => {
       const { play, first, page, before } = await startOnFirstPathway(engine, "orbit-city");
       const [site, oca] = first.split("/");
       const drainT = (await state(page)).now;
       await setHealth(stack, site, oca, "drained");
       try {
-        const switched = await pollUntil(async () => {
-          const s = await state(page);
-          return media(s).some((r) => r.at >= drainT && ok(r) && r.oca !== first) || s.ended ? s : null;
-        }, 40_000, `${engine}: media from another OCA after the drain`);
+        const switched = await pollUntil(
+          async () => {
+            const s = await state(page);
+            return media(s).some((r) => r.at >= drainT && ok(r) && r.oca !== first) || s.ended ? s : null;
+          },
+          40_000,
+          `${engine}: media from another OCA after the drain`,
+        );
         const { firstNew } = summary(switched, drainT, first);
         expect(
           firstNew?.oca,
@@ -252,13 +287,23 @@ describe.skipIf(!CHROMIUM && !CI)("stock hls.js and dash.js on Content Steering,
         expect(steeredBy, "a steering request after the drain").toBeDefined();
         expect(firstNew!.at).toBeGreaterThanOrEqual(steeredBy!.at);
 
-        const after = await pollUntil(async () => {
-          const s = await state(page);
-          return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended ? s : null;
-        }, 40_000, `${engine}: playback to go on after the drain`);
+        const after = await pollUntil(
+          async () => {
+            const s = await state(page);
+            return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended ? s : null;
+          },
+          40_000,
+          `${engine}: playback to go on after the drain`,
+        );
         expect(after.errors).toEqual([]);
 
-        const f = { title: "orbit-city", from: first, to: play.order[1], positionAtDrainS: Math.round(before.currentTime * 100) / 100, ...summary(after, drainT, first).figures };
+        const f = {
+          title: "orbit-city",
+          from: first,
+          to: play.order[1],
+          positionAtDrainS: Math.round(before.currentTime * 100) / 100,
+          ...summary(after, drainT, first).figures,
+        };
         figures[`${engine}Drain`] = f;
         console.log(`[stock ${engine}] drain`, JSON.stringify(f));
       } finally {

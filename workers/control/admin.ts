@@ -124,7 +124,10 @@ const capacityBody = z
     capacityBytes: z.number().int().nonnegative().max(1e15).nullable().optional(),
     throughputBps: z.number().int().positive().max(1e13).nullable().optional(),
   })
-  .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps (null resets to the topology's value)");
+  .refine(
+    (b) => b.capacityBytes !== undefined || b.throughputBps !== undefined,
+    "give capacityBytes and/or throughputBps (null resets to the topology's value)",
+  );
 
 /** Sets an OCA's usable storage and/or throughput limit (a disk or link degraded); null resets it. */
 admin.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capacityBody, validationHook), async (c) => {
@@ -157,7 +160,9 @@ admin.post("/sites/:siteId/chaos", zValidator("json", chaosBody, validationHook)
 /** A session's play and QoE events, oldest first. */
 admin.get("/sessions/:sessionId/events", async (c) => {
   const sessionId = c.req.param("sessionId");
-  const { results } = await c.env.DB.prepare(`SELECT type, at, data FROM play_events WHERE session_id = ? ORDER BY id`).bind(sessionId).all<{ type: string; at: number; data: string }>();
+  const { results } = await c.env.DB.prepare(`SELECT type, at, data FROM play_events WHERE session_id = ? ORDER BY id`)
+    .bind(sessionId)
+    .all<{ type: string; at: number; data: string }>();
   return c.json({ sessionId, events: results.map((r) => ({ ...(JSON.parse(r.data) as object), type: r.type, at: r.at })) });
 });
 
@@ -246,7 +251,10 @@ const titleBody = z.object({
   name: z.string().min(1).max(200),
   description: z.string().max(2000).default(""),
   releaseYear: z.number().int().min(1870).max(2200).optional(),
-  durationS: z.number().positive().max(86400 * 2),
+  durationS: z
+    .number()
+    .positive()
+    .max(86400 * 2),
   availableFrom: z.iso.datetime().optional(),
   /** Complete copies a region needs before its clients are steered to them (default: topology). */
   liveMinCopies: z.number().int().min(0).max(100).optional(),
@@ -255,7 +263,17 @@ const titleBody = z.object({
     .object({
       reason: z.string().max(2000),
       complexity: z.number().optional(),
-      ladder: z.array(z.object({ id: z.string().max(64), codec: z.string().max(64), width: z.number().int().positive(), height: z.number().int().positive(), bitrate: z.number().int().positive() })).max(50),
+      ladder: z
+        .array(
+          z.object({
+            id: z.string().max(64),
+            codec: z.string().max(64),
+            width: z.number().int().positive(),
+            height: z.number().int().positive(),
+            bitrate: z.number().int().positive(),
+          }),
+        )
+        .max(50),
     })
     .loose()
     .optional(),
@@ -275,7 +293,9 @@ const titleBody = z.object({
     .min(1)
     .max(200),
   files: z
-    .array(z.object({ path: z.string().refine(isSafeFilePath, "unsafe path"), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }))
+    .array(
+      z.object({ path: z.string().refine(isSafeFilePath, "unsafe path"), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+    )
     .min(1)
     .max(20000),
   licences: z
@@ -318,7 +338,17 @@ admin.put("/titles/:titleId", zValidator("json", titleBody, validationHook), asy
            duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies, encoding_json = excluded.encoding_json,
            updated_at = excluded.updated_at`,
       )
-      .bind(titleId, t.name, t.description, t.releaseYear ?? null, t.durationS, t.availableFrom ? Date.parse(t.availableFrom) : 0, t.liveMinCopies ?? null, t.encoding ? JSON.stringify(t.encoding) : null, now),
+      .bind(
+        titleId,
+        t.name,
+        t.description,
+        t.releaseYear ?? null,
+        t.durationS,
+        t.availableFrom ? Date.parse(t.availableFrom) : 0,
+        t.liveMinCopies ?? null,
+        t.encoding ? JSON.stringify(t.encoding) : null,
+        now,
+      ),
     db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM files WHERE title_id = ?`).bind(titleId),
     db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
@@ -349,5 +379,10 @@ admin.get("/titles/:titleId", async (c) => {
   const row = title.results[0] as Record<string, unknown> | undefined;
   if (!row) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
   const { encoding_json, ...rest } = row;
-  return c.json({ title: { ...rest, encoding: typeof encoding_json === "string" ? JSON.parse(encoding_json) : null }, renditions: renditions.results, files: files.results[0], licences: licences.results });
+  return c.json({
+    title: { ...rest, encoding: typeof encoding_json === "string" ? JSON.parse(encoding_json) : null },
+    renditions: renditions.results,
+    files: files.results[0],
+    licences: licences.results,
+  });
 });

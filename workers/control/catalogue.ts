@@ -1,7 +1,6 @@
 /** D1 queries of the catalogue (titles, renditions, licences); the steering view is read through steering-table.ts. */
 import { steeringTable, type CandidateRow } from "../shared/steering-table";
 
-
 export interface TitleRow {
   id: string;
   name: string;

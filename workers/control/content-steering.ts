@@ -31,8 +31,7 @@ interface SessionRow {
 const CORS = { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" };
 
 /** Base URL of one OCA for a session (same shape as the play response's `url`). */
-export const ocaUrl = (base: string, p: Pathway, token: string, titleId: string): string =>
-  `${base}/oca/${p.siteId}/${p.ocaId}/${token}/${titleId}/`;
+export const ocaUrl = (base: string, p: Pathway, token: string, titleId: string): string => `${base}/oca/${p.siteId}/${p.ocaId}/${token}/${titleId}/`;
 
 /** The session's steering URLs (HLS playlist, DASH MPD, steering manifest). */
 export function steeringUrls(base: string, token: string, titleId: string) {
@@ -45,7 +44,11 @@ function baseOf(env: Env, url: string): string {
 }
 
 /** Verifies the path token and loads the session it names. */
-async function session(c: Context<{ Bindings: Env }>, token: string, titleId: string): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
+async function session(
+  c: Context<{ Bindings: Env }>,
+  token: string,
+  titleId: string,
+): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
   const env = c.env;
   if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id", undefined, CORS);
   const verdict = await verifyUrlToken(urlKeyRing(env, CORS), token, titleId, Math.floor(Date.now() / 1000));
@@ -60,11 +63,21 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
 }
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
-async function currentOrder(env: Env, s: { row: SessionRow; pathways: Pathway[] }, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
+async function currentOrder(
+  env: Env,
+  s: { row: SessionRow; pathways: Pathway[] },
+  titleId: string,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<RankedOca[]> {
   const { results } = await steeringTable.candidates(env.DB, titleId).all<CandidateRow>();
   const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
-  return rankOcas(topology, { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon }, titleId, live.filter((c) => allowed.has(c.ocaId)));
+  return rankOcas(
+    topology,
+    { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon },
+    titleId,
+    live.filter((c) => allowed.has(c.ocaId)),
+  );
 }
 
 /**
@@ -167,7 +180,9 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
-  const lowest = await c.env.DB.prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`).bind(titleId).first<{ b: number | null }>();
+  const lowest = await c.env.DB.prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`)
+    .bind(titleId)
+    .first<{ b: number | null }>();
   if (measured && lowest?.b) {
     reported.forEach((current, k) => {
       const throughput = throughputs[k];

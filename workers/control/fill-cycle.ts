@@ -59,7 +59,11 @@ async function eligibleTitles(env: Env, site: SiteSpec, tomorrowStart: number, t
 }
 
 /** Predicts tomorrow's demand per title for a site from its own and its region's history. */
-export async function predictionsFor(env: Env, site: SiteSpec, now: number): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
+export async function predictionsFor(
+  env: Env,
+  site: SiteSpec,
+  now: number,
+): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
   const targetDay = dayNumber(now, site.timeZone) + 1;
   const from = targetDay - HISTORY_DAYS;
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
@@ -80,7 +84,9 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
       for (const [title, days] of Object.entries(h)) {
         let sum = out.get(title);
         if (!sum) out.set(title, (sum = new Array<number>(HISTORY_DAYS).fill(0)));
-        days.forEach((v, i) => (sum[i] += v));
+        days.forEach((v, i) => {
+          sum[i] += v;
+        });
       }
     }
     return Object.fromEntries(out);
@@ -99,7 +105,9 @@ export async function predictionsFor(env: Env, site: SiteSpec, now: number): Pro
     .filter((t) => t.available_from > now - HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
   const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
-  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) => Object.hasOwn(sizes, p.titleId));
+  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) =>
+    Object.hasOwn(sizes, p.titleId),
+  );
   return { targetDay, predictions, sizes };
 }
 
@@ -131,7 +139,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   // Held titles without a prediction stay candidates (worth nothing), so the planner keeps them while
   // there is room instead of dropping them for not knowing their size.
   for (const titleId of new Set(Object.values(current).flat())) {
-    if (Object.hasOwn(sizes, titleId) && !titles.some((t) => t.titleId === titleId)) titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
+    if (Object.hasOwn(sizes, titleId) && !titles.some((t) => t.titleId === titleId))
+      titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
   }
   const plan = planSite({ ocas, titles, current });
 

@@ -64,10 +64,16 @@ export async function enforceLimit(env: Env, limiter: LimiterName, key: string, 
     console.error("rate limiter unavailable", limiter, err);
   }
   if (!success) {
-    throw new ApiError(429, "rate_limited", `too many requests (${limiter.toLowerCase().replace(/_/g, " ")}); retry after ${PERIOD_S} s`, { limiter }, {
-      ...headers,
-      "Retry-After": String(PERIOD_S),
-    });
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `too many requests (${limiter.toLowerCase().replace(/_/g, " ")}); retry after ${PERIOD_S} s`,
+      { limiter },
+      {
+        ...headers,
+        "Retry-After": String(PERIOD_S),
+      },
+    );
   }
 }
 

@@ -22,86 +22,120 @@ import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
  * held a copy but health, load or liveness sent the client elsewhere (`health`), or it held none
  * (`content`, charged to the OCA the title hashes to there). Undefined when the home site leads.
  */
-function steeringMiss(home: SiteSpec, titleId: string, listed: Array<{ siteId: string; ocaId: string }>, ranked: Array<{ siteId: string }>): { ocaId: string; kind: MissKind } | undefined {
+function steeringMiss(
+  home: SiteSpec,
+  titleId: string,
+  listed: Array<{ siteId: string; ocaId: string }>,
+  ranked: Array<{ siteId: string }>,
+): { ocaId: string; kind: MissKind } | undefined {
   if (ranked[0]?.siteId === home.id) return undefined;
   const held = listed.find((c) => c.siteId === home.id);
   if (held) return { ocaId: held.ocaId, kind: "health" };
-  const ocaId = rendezvousOrder(titleId, home.ocas.map((o) => o.id))[0];
+  const ocaId = rendezvousOrder(
+    titleId,
+    home.ocas.map((o) => o.id),
+  )[0];
   return ocaId ? { ocaId, kind: "content" } : undefined;
 }
 
 /** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
 export const play = new Hono<MemberVars>();
 
-play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMember, limitByMember("PLAY_PER_MEMBER"), zValidator("json", playRequestSchema, validationHook), async (c) => {
-  const { ring, kid } = signingKey(c.env);
-  const { titleId, device } = c.req.valid("json");
-  const member = c.get("member");
-  const geo = clientGeo(c.req.raw, c.env);
-  const now = Date.now();
-  const ctx = await loadPlayContext(c.env.DB, titleId, geo.country, member.plan);
-  if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
-  if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
-  if (ctx.title.available_from > now) {
-    throw new ApiError(403, "not_released", `${ctx.title.name} launches at ${new Date(ctx.title.available_from).toISOString()}`, {
-      availableFrom: new Date(ctx.title.available_from).toISOString(),
-    });
-  }
-  const licence = checkLicence(ctx.licence, geo.country, now);
-  if (!licence.ok) throw new ApiError(451, "not_licensed", licence.reason, { country: geo.country });
+play.post(
+  "/",
+  limitByIp("PLAY_PER_IP"),
+  limitBody(BODY_LIMITS.play),
+  requireMember,
+  limitByMember("PLAY_PER_MEMBER"),
+  zValidator("json", playRequestSchema, validationHook),
+  async (c) => {
+    const { ring, kid } = signingKey(c.env);
+    const { titleId, device } = c.req.valid("json");
+    const member = c.get("member");
+    const geo = clientGeo(c.req.raw, c.env);
+    const now = Date.now();
+    const ctx = await loadPlayContext(c.env.DB, titleId, geo.country, member.plan);
+    if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+    if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
+    if (ctx.title.available_from > now) {
+      throw new ApiError(403, "not_released", `${ctx.title.name} launches at ${new Date(ctx.title.available_from).toISOString()}`, {
+        availableFrom: new Date(ctx.title.available_from).toISOString(),
+      });
+    }
+    const licence = checkLicence(ctx.licence, geo.country, now);
+    if (!licence.ok) throw new ApiError(451, "not_licensed", licence.reason, { country: geo.country });
 
-  const families = new Set(device.codecs.map(codecFamily));
-  const maxHeight = Math.min(ctx.plan.max_height, device.maxHeight);
-  const video = ctx.renditions.filter((r) => r.kind === "video" && families.has(codecFamily(r.codec)) && (r.height ?? 0) <= maxHeight);
-  const audio = ctx.renditions.filter((r) => r.kind === "audio" && families.has(codecFamily(r.codec)));
-  const subtitles = ctx.renditions.filter((r) => r.kind === "subtitle");
-  if (video.length === 0) {
-    throw new ApiError(422, "no_playable_rendition", `no video rendition of ${titleId} fits codecs [${[...families].join(", ")}] at <= ${maxHeight}p`);
-  }
+    const families = new Set(device.codecs.map(codecFamily));
+    const maxHeight = Math.min(ctx.plan.max_height, device.maxHeight);
+    const video = ctx.renditions.filter((r) => r.kind === "video" && families.has(codecFamily(r.codec)) && (r.height ?? 0) <= maxHeight);
+    const audio = ctx.renditions.filter((r) => r.kind === "audio" && families.has(codecFamily(r.codec)));
+    const subtitles = ctx.renditions.filter((r) => r.kind === "subtitle");
+    if (video.length === 0) {
+      throw new ApiError(422, "no_playable_rendition", `no video rendition of ${titleId} fits codecs [${[...families].join(", ")}] at <= ${maxHeight}p`);
+    }
 
-  const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
-  const live = await applyLiveView(c.env, ctx.candidates, (p) => c.executionCtx.waitUntil(p));
-  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
-  const sessionId = crypto.randomUUID();
-  const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
-  const exp = Math.floor(now / 1000) + ttl;
-  const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight });
-  const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
-  const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
+    const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
+    const live = await applyLiveView(c.env, ctx.candidates, (p) => c.executionCtx.waitUntil(p));
+    const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
+    const sessionId = crypto.randomUUID();
+    const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
+    const exp = Math.floor(now / 1000) + ttl;
+    const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight });
+    const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
+    const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
 
-  const home = homeSite(topology, geo);
-  // The play counts in the home site's viewing history with what a full watch at the top allowed
-  // rung would cost, until the client reports real bytes (which that same figure caps).
-  const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
-  const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
-  await c.env.DB.prepare(
-    `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at, top_bps, est_bytes)
+    const home = homeSite(topology, geo);
+    // The play counts in the home site's viewing history with what a full watch at the top allowed
+    // rung would cost, until the client reports real bytes (which that same figure caps).
+    const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
+    const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+    await c.env.DB.prepare(
+      `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at, top_bps, est_bytes)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-    .bind(sessionId, member.id, titleId, geo.country, geo.asn, geo.lat, geo.lon, maxHeight, home, JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))), now, exp * 1000, topBps, estBytes)
-    .run();
-  const homeSpec = findSite(home)!;
-  c.executionCtx.waitUntil(
-    c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
-      .recordPlay({ sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now }, steeringMiss(homeSpec, titleId, ctx.candidates, ranked))
-      .catch((err) => console.error("recordPlay", err)),
-  );
+    )
+      .bind(
+        sessionId,
+        member.id,
+        titleId,
+        geo.country,
+        geo.asn,
+        geo.lat,
+        geo.lon,
+        maxHeight,
+        home,
+        JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))),
+        now,
+        exp * 1000,
+        topBps,
+        estBytes,
+      )
+      .run();
+    const homeSpec = findSite(home)!;
+    c.executionCtx.waitUntil(
+      c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
+        .recordPlay(
+          { sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now },
+          steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
+        )
+        .catch((err) => console.error("recordPlay", err)),
+    );
 
-  const body: PlayResponse = {
-    sessionId,
-    titleId,
-    expiresAt: new Date(exp * 1000).toISOString(),
-    maxHeight,
-    ocas,
-    hls: `${ocas[0].url}master.m3u8`,
-    dash: `${ocas[0].url}manifest.mpd`,
-    steering: steeringUrls(base, token, titleId),
-    renditions: {
-      video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
-      audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),
-      subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
-    },
-    client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
-  };
-  return c.json(body);
-});
+    const body: PlayResponse = {
+      sessionId,
+      titleId,
+      expiresAt: new Date(exp * 1000).toISOString(),
+      maxHeight,
+      ocas,
+      hls: `${ocas[0].url}master.m3u8`,
+      dash: `${ocas[0].url}manifest.mpd`,
+      steering: steeringUrls(base, token, titleId),
+      renditions: {
+        video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
+        audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),
+        subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
+      },
+      client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
+    };
+    return c.json(body);
+  },
+);

@@ -60,7 +60,10 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
     const site = sites.get(siteId);
     if (!site || (site.tier === "embedded" && (clientIsp === undefined || site.isp !== clientIsp.id))) continue;
     const km = here ? distanceKm(here, site) : null;
-    const order = rendezvousOrder(titleId, list.map((c) => c.ocaId));
+    const order = rendezvousOrder(
+      titleId,
+      list.map((c) => c.ocaId),
+    );
     for (const c of list) {
       const load = c.load ?? 0;
       rows.push({

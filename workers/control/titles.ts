@@ -19,7 +19,17 @@ titles.get("/", requireMember, async (c) => {
      ORDER BY t.name`,
   )
     .bind(geo.country, now)
-    .all<{ id: string; name: string; description: string; release_year: number | null; duration_s: number; available_from: number; audio: string; subtitles: string; max_height: number | null }>();
+    .all<{
+      id: string;
+      name: string;
+      description: string;
+      release_year: number | null;
+      duration_s: number;
+      available_from: number;
+      audio: string;
+      subtitles: string;
+      max_height: number | null;
+    }>();
   return c.json({
     country: geo.country,
     titles: results.map((t) => ({

@@ -25,16 +25,18 @@ const CORS: Record<string, string> = {
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const MANIFEST = "public, max-age=60";
 
-edge.options("/oca/*", () =>
-  new Response(null, {
-    status: 204,
-    headers: {
-      ...CORS,
-      "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-      "Access-Control-Allow-Headers": "Range, If-Range, If-None-Match, If-Modified-Since, Content-Type",
-      "Access-Control-Max-Age": "86400",
-    },
-  }),
+edge.options(
+  "/oca/*",
+  () =>
+    new Response(null, {
+      status: 204,
+      headers: {
+        ...CORS,
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Range, If-Range, If-None-Match, If-Modified-Since, Content-Type",
+        "Access-Control-Max-Age": "86400",
+      },
+    }),
 );
 
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
@@ -88,7 +90,8 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       return res;
     } catch (err) {
       if (!(err instanceof RepresentationChanged)) throw err;
-      if (attempt >= 1) throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { ...CORS, "Retry-After": "1" });
+      if (attempt >= 1)
+        throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { ...CORS, "Retry-After": "1" });
     }
   }
 });

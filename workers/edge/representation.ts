@@ -84,7 +84,9 @@ export async function serveRepresentation(req: Request, rep: Representation, ext
   const preconditionFailed = ifMatch !== null ? !matchHolds(ifMatch, rep.etag) : !unmodifiedSinceHolds(h.get("If-Unmodified-Since"), rep.lastModified);
   if (preconditionFailed) {
     headers.set("Content-Type", "application/json");
-    const body = JSON.stringify({ error: { code: "precondition_failed", message: "If-Match or If-Unmodified-Since does not hold for the current representation" } });
+    const body = JSON.stringify({
+      error: { code: "precondition_failed", message: "If-Match or If-Unmodified-Since does not hold for the current representation" },
+    });
     return new Response(head ? null : body, { status: 412, headers });
   }
 

@@ -19,6 +19,7 @@ export function urlKeyRing(env: Pick<Env, "URL_SIGNING_KEYS">, headers?: Record<
 export function signingKey(env: Pick<Env, "URL_SIGNING_KEYS" | "URL_SIGNING_KID">): { ring: KeyRing; kid: string } {
   const ring = urlKeyRing(env);
   const kid = env.URL_SIGNING_KID;
-  if (!isKid(kid) || !ring.has(kid)) throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
+  if (!isKid(kid) || !ring.has(kid))
+    throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
   return { ring, kid };
 }

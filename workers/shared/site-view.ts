@@ -15,7 +15,12 @@ export interface EdgeReport {
   windowMs: number;
   ocas: Record<
     string,
-    { bytes: number; requests: number; sessions: Array<{ id: string; bytes: number }>; misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }> }
+    {
+      bytes: number;
+      requests: number;
+      sessions: Array<{ id: string; bytes: number }>;
+      misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
+    }
   >;
 }
 

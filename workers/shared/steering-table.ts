@@ -56,7 +56,9 @@ export const steeringTable = {
     if (copies.length === 0) return;
     await db.batch(
       copies.flatMap((c) => [
-        db.prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).bind(siteId, c.ocaId, c.titleId, c.files, c.bytes, now),
+        db
+          .prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
+          .bind(siteId, c.ocaId, c.titleId, c.files, c.bytes, now),
         db.prepare(`INSERT OR IGNORE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`).bind(c.ocaId, siteId, c.health, now),
       ]),
     );

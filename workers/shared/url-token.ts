@@ -90,7 +90,8 @@ export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
   } catch {
     return { ok: false, reason: "URL_SIGNING_KEYS is not JSON" };
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { ok: false, reason: "URL_SIGNING_KEYS must be a JSON object of key id to secret" };
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    return { ok: false, reason: "URL_SIGNING_KEYS must be a JSON object of key id to secret" };
   const ring = new Map<string, string>();
   for (const [kid, secret] of Object.entries(parsed)) {
     if (!isKid(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id "${kid.slice(0, 20)}" must match ${KID_PATTERN} and not be a reserved name` };
@@ -114,9 +115,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
   return `v1.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${b64url(mac)}`;
 }
 
-export type VerifyResult =
-  | { ok: true; claims: UrlTokenClaims }
-  | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
+export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
 
 /** Verifies a token for a title at time `nowS` (seconds); the title comes from the URL, so a token for another title fails. */
 export async function verifyUrlToken(ring: KeyRing, token: string, titleId: string, nowS: number): Promise<VerifyResult> {
