@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
-import { findSite, parentChain, siteBucketBinding, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { findSite, parentChain, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { siteStub, tierBucket } from "../workers/shared/site-link";
 import { steeringTable } from "../workers/shared/steering-table";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
@@ -149,11 +150,11 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   private bucket(site: SiteSpec = this.site): R2Bucket {
-    return (this.env as unknown as Record<string, R2Bucket>)[siteBucketBinding(site)];
+    return tierBucket(this.env, site);
   }
 
   private stub(siteId: string) {
-    return this.env.OCA_SITE.get(this.env.OCA_SITE.idFromName(siteId));
+    return siteStub(this.env, siteId);
   }
 
   private serial<T>(ocaId: string, titleId: string, fn: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import { isSafeFilePath, isSafeId, isSafeSegment, SAFE_ID_RULE } from "../../sha
 import { findOca, findSite, topology } from "../shared/topology";
 import { validationHook } from "./validation";
 import { steeringTable } from "../shared/steering-table";
+import { siteStub } from "../shared/site-link";
 import { BODY_LIMITS, limitBody } from "./limits";
 import { predictionsFor, runFillCycle } from "./fill-cycle";
 import { dayNumber } from "../../fill/day";
@@ -33,8 +34,6 @@ const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
   if (!m || !(await sameSecret(m[1], expected))) throw new ApiError(401, "unauthorized", "admin bearer token required");
   await next();
 });
-
-const siteStub = (env: Env, siteId: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
 
 function requireSite(siteId: string) {
   const site = findSite(siteId);

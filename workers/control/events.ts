@@ -4,6 +4,7 @@ import { eventsRequestSchema } from "../../shared/events";
 import { dayNumber } from "../../fill/day";
 import { ApiError } from "../shared/errors";
 import { findSite } from "../shared/topology";
+import { siteStub } from "../shared/site-link";
 import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
@@ -61,7 +62,7 @@ events.post(
     const home = session.home_site_id ? findSite(session.home_site_id) : undefined;
     if (bytes > 0 && home) {
       c.executionCtx.waitUntil(
-        c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home.id))
+        siteStub(c.env, home.id)
           .recordReport({
             sessionId,
             titleId: session.title_id,

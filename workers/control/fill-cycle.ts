@@ -4,6 +4,7 @@ import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
 import type { PlanTitle, Prediction } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 import { withTimeout } from "../shared/with-timeout";
+import { siteStub } from "../shared/site-link";
 
 /** Days of history the predictor sees. */
 export const HISTORY_DAYS = 14;
@@ -39,8 +40,6 @@ export type CycleReport =
       predictions: Prediction[];
     };
 
-const stubOf = (env: Env, siteId: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
-
 /** Is `hour` inside [start, end) of a window that may wrap midnight? */
 export function inWindow(hour: number, w: { startHour: number; endHour: number }): boolean {
   return w.startHour <= w.endHour ? hour >= w.startHour && hour < w.endHour : hour >= w.startHour || hour < w.endHour;
@@ -72,7 +71,7 @@ export async function predictionsFor(
   // One failing or hanging site costs only its own history, never the whole region's plan.
   const histories = await Promise.all(
     [...group, ...country].map((s) =>
-      withTimeout(stubOf(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+      withTimeout(siteStub(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return {} as Record<string, number[]>;
       }),
@@ -122,7 +121,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   const window = fillWindow(site);
   const hour = localHour(now, site.timeZone);
   if (!opts.force && !inWindow(hour, window)) return { siteId, ran: false, reason: `outside the fill window (${hour}:00 local)` };
-  const stub = stubOf(env, siteId);
+  const stub = siteStub(env, siteId);
   const targetDay = dayNumber(now, site.timeZone) + 1;
   if (!opts.force && (await stub.plannedDay()) === targetDay) return { siteId, ran: false, reason: "already planned for tomorrow" };
 

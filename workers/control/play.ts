@@ -8,6 +8,7 @@ import { rendezvousOrder } from "../../fill/hash";
 import { dayNumber } from "../../fill/day";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
+import { siteStub } from "../shared/site-link";
 import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
@@ -112,7 +113,7 @@ play.post(
       .run();
     const homeSpec = findSite(home)!;
     c.executionCtx.waitUntil(
-      c.env.OCA_SITE.get(c.env.OCA_SITE.idFromName(home))
+      siteStub(c.env, home)
         .recordPlay(
           { sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now },
           steeringMiss(homeSpec, titleId, ctx.candidates, ranked),

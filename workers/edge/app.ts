@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { ApiError } from "../shared/errors";
 import { contentTypeFor, isManifest, ocaKey, originKey, videoHeightOf } from "../../shared/file-keys";
 import { isSafeFilePath, isSafeSegment } from "../../shared/ids";
-import { findOca, findSite, parentChain, siteBucketBinding, topology, type SiteSpec } from "../shared/topology";
+import { findOca, findSite, parentChain, topology, type SiteSpec } from "../shared/topology";
 import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
-import { ocaHealth, recordMiss, recordServed } from "./site-sync";
+import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-link";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -105,10 +105,6 @@ interface Located {
   miss: boolean;
 }
 
-function bucketOf(env: Env, site: SiteSpec): R2Bucket {
-  return (env as unknown as Record<string, R2Bucket>)[siteBucketBinding(site)];
-}
-
 /** head() or, when the whole body will be sent, get(). */
 const lookup = (bucket: R2Bucket, key: string, whole: boolean) => (whole ? bucket.get(key) : bucket.head(key));
 
@@ -120,12 +116,12 @@ async function fromOrigin(env: Env, titleId: string, path: string, whole: boolea
 
 /** The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss). */
 async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string, whole: boolean): Promise<Located | null> {
-  const bucket = bucketOf(env, site);
+  const bucket = tierBucket(env, site);
   const key = ocaKey(site.id, ocaId, titleId, path);
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
   for (const parent of parentChain(site)) {
-    const pb = bucketOf(env, parent);
+    const pb = tierBucket(env, parent);
     for (const oca of parent.ocas) {
       const pk = ocaKey(parent.id, oca.id, titleId, path);
       const ph = await lookup(pb, pk, whole);

@@ -1,0 +1,179 @@
+import type { EdgeReport, OcaHealth, SiteLiveView } from "./site-view";
+import { siteBucketBinding, type SiteSpec } from "./topology";
+import { withTimeout } from "./with-timeout";
+
+/**
+ * This isolate's one link to each site's Durable Object, shared by both planes. It keeps the site's
+ * live view (health and load per OCA) and the data plane's pending report (bytes, sessions and misses
+ * per OCA), and exchanges both in one call (`edgeSync`) at most once per SYNC_MS, in the background:
+ * a viewer never waits on a site. A site that cannot be reached keeps its last-known view, marked
+ * stale; after FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
+ */
+
+export const SYNC_MS = 1_000;
+const SYNC_TIMEOUT_MS = 500;
+const FAILS_TO_OPEN = 2;
+const OPEN_MS = 30_000;
+/** Sessions and misses itemised per OCA per report (the site caps the same way). */
+const MAX_ITEMS = 1000;
+
+/** The stub of a site's Durable Object: the one way any module addresses a site. */
+export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
+  return env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
+}
+
+type BucketBinding = { [K in keyof Env]-?: Env[K] extends R2Bucket ? K : never }[keyof Env];
+
+/** The tier bucket that holds a site's copies (its region's binding), typed. */
+export function tierBucket(env: Env, site: SiteSpec): R2Bucket {
+  const name = siteBucketBinding(site) as BucketBinding;
+  const bucket = env[name] as R2Bucket | undefined;
+  if (!bucket) throw new Error(`site ${site.id}: no R2 binding ${name} for its region`);
+  return bucket;
+}
+
+interface OcaBatch {
+  bytes: number;
+  requests: number;
+  /** Bytes per session; a Map, as session ids come from URLs. */
+  sessions: Map<string, number>;
+  /** Content misses per title. */
+  misses: Map<string, { count: number; bytes: number }>;
+}
+
+interface Link {
+  view: SiteLiveView | null;
+  syncedAt: number;
+  failures: number;
+  openUntil: number;
+  windowStart: number;
+  batch: Map<string, OcaBatch>;
+  inflight: Promise<void> | null;
+  /** A flush of the pending batch is scheduled (within SYNC_MS). */
+  flushing: boolean;
+}
+
+const links = new Map<string, Link>();
+
+function link(siteId: string): Link {
+  let l = links.get(siteId);
+  if (!l)
+    links.set(siteId, (l = { view: null, syncedAt: 0, failures: 0, openUntil: 0, windowStart: Date.now(), batch: new Map(), inflight: null, flushing: false }));
+  return l;
+}
+
+function takeReport(l: Link, now: number): EdgeReport | null {
+  if (l.batch.size === 0) return null;
+  const ocas: EdgeReport["ocas"] = Object.fromEntries(
+    [...l.batch].map(([ocaId, b]) => [
+      ocaId,
+      {
+        bytes: b.bytes,
+        requests: b.requests,
+        sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
+        misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
+      },
+    ]),
+  );
+  const report: EdgeReport = { windowMs: now - l.windowStart, ocas };
+  l.batch = new Map();
+  l.windowStart = now;
+  return report;
+}
+
+async function sync(env: Env, siteId: string, l: Link): Promise<void> {
+  const report = takeReport(l, Date.now());
+  try {
+    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(report), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    l.failures = 0;
+    l.openUntil = 0;
+  } catch {
+    // Unreachable: keep serving and steering on the last-known view. The report is lost, as a
+    // sample of load; viewing history does not depend on it.
+    l.failures++;
+    if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
+  }
+  l.syncedAt = Date.now();
+}
+
+/** Starts a sync unless one is running, the view is fresh, or the site's circuit is open. */
+function maybeSync(env: Env, siteId: string, l: Link, force: boolean): Promise<void> | null {
+  const now = Date.now();
+  if (l.inflight) return l.inflight;
+  if (l.openUntil > now) return null;
+  if (!force && now - l.syncedAt < SYNC_MS) return null;
+  l.inflight = sync(env, siteId, l).finally(() => (l.inflight = null));
+  return l.inflight;
+}
+
+/**
+ * A site's live view as this isolate knows it, and whether it is stale (the site could not be reached).
+ * An expired view is refreshed through `waitUntil`, or awaited first with `awaitRefresh` (the steering
+ * server uses this: its answers are the ones that move players).
+ */
+export async function siteView(
+  env: Env,
+  siteId: string,
+  waitUntil: (p: Promise<unknown>) => void,
+  opts: { awaitRefresh?: boolean } = {},
+): Promise<{ view: SiteLiveView | null; stale: boolean }> {
+  const l = link(siteId);
+  const refresh = maybeSync(env, siteId, l, false);
+  if (refresh) {
+    if (opts.awaitRefresh) await refresh;
+    else waitUntil(refresh);
+  }
+  return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
+}
+
+/** An OCA's health as last known by this isolate; a stale view is refreshed in the background. */
+export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p: Promise<unknown>) => void): OcaHealth {
+  const l = link(siteId);
+  const refresh = maybeSync(env, siteId, l, false);
+  if (refresh) waitUntil(refresh);
+  return l.view?.ocas.find((o) => o.ocaId === ocaId)?.health ?? "healthy";
+}
+
+function batchOf(l: Link, ocaId: string): OcaBatch {
+  let o = l.batch.get(ocaId);
+  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, sessions: new Map(), misses: new Map() }));
+  return o;
+}
+
+/** Makes sure a pending batch reaches the site within SYNC_MS even if no further request comes. */
+function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
+  if (l.flushing) return;
+  l.flushing = true;
+  const delay = Math.max(0, SYNC_MS - (Date.now() - l.syncedAt));
+  waitUntil(
+    new Promise((r) => setTimeout(r, delay))
+      .then(async () => {
+        if (l.inflight) await l.inflight;
+        if (l.batch.size > 0) await maybeSync(env, siteId, l, true);
+      })
+      .finally(() => (l.flushing = false)),
+  );
+}
+
+/** Counts bytes an OCA served to a session; sent with the site's next sync. */
+export function recordServed(env: Env, siteId: string, ocaId: string, sessionId: string, bytes: number, waitUntil: (p: Promise<unknown>) => void): void {
+  const l = link(siteId);
+  const o = batchOf(l, ocaId);
+  o.bytes += bytes;
+  o.requests += 1;
+  const prev = o.sessions.get(sessionId);
+  if (prev !== undefined || o.sessions.size < MAX_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
+  scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/** Counts a content miss (the OCA lacked the file and served it from a parent or origin); sent with the next sync. */
+export function recordMiss(env: Env, siteId: string, ocaId: string, titleId: string, bytes: number, waitUntil: (p: Promise<unknown>) => void): void {
+  const l = link(siteId);
+  const o = batchOf(l, ocaId);
+  const m = o.misses.get(titleId);
+  if (m) {
+    m.count++;
+    m.bytes += bytes;
+  } else if (o.misses.size < MAX_ITEMS) o.misses.set(titleId, { count: 1, bytes });
+  scheduleFlush(env, siteId, l, waitUntil);
+}
