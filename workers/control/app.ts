@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { admin } from "./admin";
+import { admin } from "./admin/index";
 import { dev } from "./dev";
 import { events } from "./events";
 import { contentSteering } from "./content-steering";

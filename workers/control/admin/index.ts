@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { BODY_LIMITS, limitBody } from "../limits";
+import { requireAdmin } from "./auth";
+import { fillRoutes } from "./fill";
+import { originRoutes } from "./origin";
+import type { AdminEnv } from "./params";
+import { sessionsRoutes } from "./sessions";
+import { sitesRoutes } from "./sites";
+import { titlesRoutes } from "./titles";
+import { topologyRoutes } from "./topology";
+
+/** Admin API (bearer ADMIN_TOKEN): topology, site state, manual fill, catalogue registration, origin upload. */
+export const admin = new Hono<AdminEnv>();
+admin.use("*", requireAdmin);
+// Origin uploads stream media files; every other admin route takes JSON.
+admin.use("/origin/*", limitBody(BODY_LIMITS.originUpload));
+admin.use("*", async (c, next) => (c.req.path.startsWith("/admin/origin/") ? next() : limitBody(BODY_LIMITS.adminJson)(c, next)));
+
+admin.route("/", topologyRoutes);
+admin.route("/", sitesRoutes);
+admin.route("/", fillRoutes);
+admin.route("/", originRoutes);
+admin.route("/", titlesRoutes);
+admin.route("/", sessionsRoutes);

@@ -1,0 +1,110 @@
+/** Admin: one site's state, health, capacity, fill cycle, plan, predictions, viewing history, chaos and evictions. */
+import { Hono } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { ApiError } from "../../shared/errors";
+import { findOca } from "../../shared/topology";
+import { validationHook } from "../validation";
+import { siteStub } from "../../shared/site-link";
+import { predictionsFor, runFillCycle } from "../fill-cycle";
+import { dayNumber } from "../../../fill/day";
+import { requireSite, type AdminEnv } from "./params";
+
+export const sitesRoutes = new Hono<AdminEnv>();
+
+sitesRoutes.get("/sites/:siteId", async (c) => {
+  requireSite(c.req.param("siteId"));
+  return c.json(await siteStub(c.env, c.req.param("siteId")).describe());
+});
+
+const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
+
+sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", zValidator("json", healthBody, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  await siteStub(c.env, siteId).setHealth(ocaId, c.req.valid("json").health);
+  return c.json({ siteId, ocaId, health: c.req.valid("json").health });
+});
+
+const cycleBody = z
+  .object({
+    fillRateBps: z.number().positive().max(1e12).optional(),
+    peerWaitMs: z.number().int().min(0).max(86_400_000).optional(),
+    parentWaitMs: z.number().int().min(0).max(86_400_000).optional(),
+  })
+  .default({});
+
+/** Runs a site's fill cycle now (predict, plan, queue), whatever the hour. */
+sitesRoutes.post("/sites/:siteId/fill-cycle", zValidator("json", cycleBody, validationHook), async (c) => {
+  const siteId = c.req.param("siteId");
+  requireSite(siteId);
+  return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...c.req.valid("json"), force: true }));
+});
+
+/** The site's current plan, the last cycle's figures and fill progress (files and bytes by source). */
+sitesRoutes.get("/sites/:siteId/plan", async (c) => {
+  const siteId = c.req.param("siteId");
+  requireSite(siteId);
+  return c.json({ siteId, ...(await siteStub(c.env, siteId).lastCycle()) });
+});
+
+/** Tomorrow's predicted demand per title for the site, computed now from its and its region's history. */
+sitesRoutes.get("/sites/:siteId/predictions", async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const { targetDay, predictions } = await predictionsFor(c.env, site, Date.now());
+  return c.json({ siteId: site.id, targetDay, predictions });
+});
+
+/** The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days. */
+sitesRoutes.get("/sites/:siteId/views", async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const days = Math.min(90, Math.max(1, Number(c.req.query("days") ?? 14) || 14));
+  const today = dayNumber(Date.now(), site.timeZone);
+  return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
+});
+
+const capacityBody = z
+  .object({
+    capacityBytes: z.number().int().nonnegative().max(1e15).nullable().optional(),
+    throughputBps: z.number().int().positive().max(1e13).nullable().optional(),
+  })
+  .refine(
+    (b) => b.capacityBytes !== undefined || b.throughputBps !== undefined,
+    "give capacityBytes and/or throughputBps (null resets to the topology's value)",
+  );
+
+/** Sets an OCA's usable storage and/or throughput limit (a disk or link degraded); null resets it. */
+sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capacityBody, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  const body = c.req.valid("json");
+  const stub = siteStub(c.env, siteId);
+  const capacity = body.capacityBytes !== undefined ? await stub.setCapacity(ocaId, body.capacityBytes) : undefined;
+  const throughput = body.throughputBps !== undefined ? await stub.setThroughput(ocaId, body.throughputBps) : undefined;
+  return c.json({ siteId, ocaId, capacityBytes: capacity?.capacityBytes, throughputBps: throughput?.throughputBps });
+});
+
+/** Drains, fails or restores every OCA of a site at once. */
+sitesRoutes.post("/sites/:siteId/health", zValidator("json", healthBody, validationHook), async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  const stub = siteStub(c.env, site.id);
+  for (const o of site.ocas) await stub.setHealth(o.id, c.req.valid("json").health);
+  return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
+});
+
+const chaosBody = z.object({ unreachable: z.boolean() });
+
+/** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */
+sitesRoutes.post("/sites/:siteId/chaos", zValidator("json", chaosBody, validationHook), async (c) => {
+  const site = requireSite(c.req.param("siteId"));
+  return c.json({ siteId: site.id, ...(await siteStub(c.env, site.id).setUnreachable(c.req.valid("json").unreachable)) });
+});
+
+sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", async (c) => {
+  const { siteId, ocaId, titleId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  return c.json({ siteId, ocaId, titleId, evicted: await siteStub(c.env, siteId).evictTitle(ocaId, titleId) });
+});
