@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../../shared/ids";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
@@ -28,7 +29,8 @@ interface SessionRow {
   pathways: string | null;
 }
 
-const CORS = { "Access-Control-Allow-Origin": "*", "Cache-Control": "no-store" };
+/** Steering answers are per session and change every few seconds: never cached. */
+const NO_STORE = { "Cache-Control": "no-store" };
 
 /** Base URL of one OCA for a session (same shape as the play response's `url`). */
 export const ocaUrl = (base: string, p: Pathway, token: string, titleId: string): string => `${base}/oca/${p.siteId}/${p.ocaId}/${token}/${titleId}/`;
@@ -50,14 +52,14 @@ async function session(
   titleId: string,
 ): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
   const env = c.env;
-  if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id", undefined, CORS);
-  const verdict = await verifyUrlToken(urlKeyRing(env, CORS), token, titleId, Math.floor(Date.now() / 1000));
-  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
-  await enforceLimit(env, "STEERING_PER_SESSION", verdict.claims.sessionId, CORS);
+  if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
+  const verdict = await verifyUrlToken(urlKeyRing(env), token, titleId, Math.floor(Date.now() / 1000));
+  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
+  await enforceLimit(env, "STEERING_PER_SESSION", verdict.claims.sessionId);
   const row = await env.DB.prepare(`SELECT title_id, country, asn, lat, lon, max_height, pathways FROM sessions WHERE id = ?`)
     .bind(verdict.claims.sessionId)
     .first<SessionRow>();
-  if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title", undefined, CORS);
+  if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title");
   const pathways = JSON.parse(row.pathways ?? "[]") as Pathway[];
   return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight };
 }
@@ -132,14 +134,15 @@ export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: str
 
 /** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
 export const contentSteering = new Hono<{ Bindings: Env }>();
-contentSteering.use("*", limitByIp("STEERING_PER_IP", CORS));
+contentSteering.use("*", cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] }));
+contentSteering.use("*", limitByIp("STEERING_PER_IP"));
 
 /** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
   const { token, titleId } = c.req.param() as { token: string; titleId: string };
   const s = await session(c, token, titleId);
   const obj = await c.env.ORIGIN.get(`${titleId}/${file}`);
-  if (!obj) throw new ApiError(404, "not_found", `title has no ${file}`, undefined, CORS);
+  if (!obj) throw new ApiError(404, "not_found", `title has no ${file}`);
   const base = baseOf(c.env, c.req.url);
   const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
   const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
@@ -154,13 +157,13 @@ async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
 contentSteering.get("/:token/:titleId/master.m3u8", async (c) => {
   const { text, maxHeight, server, pathways } = await steeredPathways(c, "master.m3u8");
   const body = steeredHlsPlaylist(filterHlsMultivariant(text, maxHeight), pathways, `${server}?start=1`);
-  return c.body(body, 200, { ...CORS, "Content-Type": "application/vnd.apple.mpegurl" });
+  return c.body(body, 200, { ...NO_STORE, "Content-Type": "application/vnd.apple.mpegurl" });
 });
 
 contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
   const { text, maxHeight, server, pathways } = await steeredPathways(c, "manifest.mpd");
   const body = steeredDashMpd(filterDashMpd(text, maxHeight), pathways, `${server}?dash=1`);
-  return c.body(body, 200, { ...CORS, "Content-Type": "application/dash+xml" });
+  return c.body(body, 200, { ...NO_STORE, "Content-Type": "application/dash+xml" });
 });
 
 /**
@@ -194,5 +197,5 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const reload = new URL(c.req.url);
   for (const k of [...reload.searchParams.keys()]) if (k.startsWith("_HLS_") || k.startsWith("_DASH_") || k === "start") reload.searchParams.delete(k);
   // DASH-IF CTS 001 / ETSI TS 103 998 use the HLS key names: dash.js reads only PATHWAY-PRIORITY.
-  return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), "PATHWAY-PRIORITY": order }, 200, CORS);
+  return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), "PATHWAY-PRIORITY": order }, 200, NO_STORE);
 });

@@ -18,11 +18,11 @@ export const BODY_LIMITS = {
 } as const;
 
 /** Refuses a body over `maxSize` bytes with 413 in the one error shape, before it is parsed. */
-export function limitBody(maxSize: number, headers?: Record<string, string>) {
+export function limitBody(maxSize: number) {
   return bodyLimit({
     maxSize,
     onError: () => {
-      throw new ApiError(413, "payload_too_large", `request body is over the ${maxSize}-byte limit of this route`, { limitBytes: maxSize }, headers);
+      throw new ApiError(413, "payload_too_large", `request body is over the ${maxSize}-byte limit of this route`, { limitBytes: maxSize });
     },
   });
 }
@@ -54,7 +54,7 @@ export function clientIp(req: Request): string {
  * limiter that cannot be reached lets the request through: rate limiting protects capacity, it
  * must not become an outage of its own.
  */
-export async function enforceLimit(env: Env, limiter: LimiterName, key: string, headers?: Record<string, string>): Promise<void> {
+export async function enforceLimit(env: Env, limiter: LimiterName, key: string): Promise<void> {
   const binding = env[limiter] as RateLimit | undefined;
   if (!binding) return;
   let success = true;
@@ -69,18 +69,15 @@ export async function enforceLimit(env: Env, limiter: LimiterName, key: string, 
       "rate_limited",
       `too many requests (${limiter.toLowerCase().replace(/_/g, " ")}); retry after ${PERIOD_S} s`,
       { limiter },
-      {
-        ...headers,
-        "Retry-After": String(PERIOD_S),
-      },
+      { "Retry-After": String(PERIOD_S) },
     );
   }
 }
 
 /** Middleware: rate limit by client IP. */
-export const limitByIp = (limiter: LimiterName, headers?: Record<string, string>) =>
+export const limitByIp = (limiter: LimiterName) =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
-    await enforceLimit(c.env, limiter, clientIp(c.req.raw), headers);
+    await enforceLimit(c.env, limiter, clientIp(c.req.raw));
     await next();
   });
 

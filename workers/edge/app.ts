@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { cors as corsMiddleware } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { contentTypeFor, isManifest, ocaKey, originKey, videoHeightOf } from "../../shared/file-keys";
 import { isSafeFilePath, isSafeSegment } from "../../shared/ids";
@@ -16,28 +17,19 @@ import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-
  */
 export const edge = new Hono<{ Bindings: Env }>();
 
-const CORS: Record<string, string> = {
-  "Access-Control-Allow-Origin": "*",
-  "Access-Control-Expose-Headers": "Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified, X-OCA, X-OCA-Source",
-  Vary: "Origin",
-};
+/** Players on any origin read OCAs with Range and conditionals, and see the headers they need. */
+const cors = corsMiddleware({
+  origin: "*",
+  allowMethods: ["GET", "HEAD", "OPTIONS"],
+  allowHeaders: ["Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Content-Type"],
+  exposeHeaders: ["Content-Range", "Content-Length", "ETag", "Accept-Ranges", "Last-Modified", "X-OCA", "X-OCA-Source", "Retry-After"],
+  maxAge: 86400,
+});
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const MANIFEST = "public, max-age=60";
 
-edge.options(
-  "/oca/*",
-  () =>
-    new Response(null, {
-      status: 204,
-      headers: {
-        ...CORS,
-        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-        "Access-Control-Allow-Headers": "Range, If-Range, If-None-Match, If-Modified-Since, Content-Type",
-        "Access-Control-Max-Age": "86400",
-      },
-    }),
-);
+edge.use("/oca/*", cors);
 
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
 const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
@@ -45,28 +37,28 @@ const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
 edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const rawUrl = c.req.raw.url;
   const rawPath = rawUrl.slice(rawUrl.indexOf("/", rawUrl.indexOf("//") + 2)).split("?")[0];
-  if (TRAVERSAL.test(rawPath)) throw new ApiError(400, "bad_path", "path contains dot-segments or encoded separators", undefined, CORS);
+  if (TRAVERSAL.test(rawPath)) throw new ApiError(400, "bad_path", "path contains dot-segments or encoded separators");
   const parts = rawPath.split("/").slice(2);
-  if (parts.length < 5 || parts.some((p) => p === "")) throw new ApiError(404, "not_found", "no such file", undefined, CORS);
+  if (parts.length < 5 || parts.some((p) => p === "")) throw new ApiError(404, "not_found", "no such file");
   const [siteId, ocaId, token, titleId, ...rest] = parts;
   const path = rest.join("/");
   if (![siteId, ocaId, titleId].every(isSafeSegment) || !isSafeFilePath(path)) {
-    throw new ApiError(400, "bad_path", "path has characters outside [A-Za-z0-9._-]", undefined, CORS);
+    throw new ApiError(400, "bad_path", "path has characters outside [A-Za-z0-9._-]");
   }
 
   const isOrigin = siteId === topology.origin.id && ocaId === topology.origin.id;
   const site = isOrigin ? undefined : findSite(siteId);
-  if (!isOrigin && (!site || !findOca(siteId, ocaId))) throw new ApiError(404, "unknown_oca", `no OCA ${siteId}/${ocaId}`, undefined, CORS);
+  if (!isOrigin && (!site || !findOca(siteId, ocaId))) throw new ApiError(404, "unknown_oca", `no OCA ${siteId}/${ocaId}`);
 
   const now = Math.floor(Date.now() / 1000);
-  const verdict = await verifyUrlToken(urlKeyRing(c.env, CORS), token, titleId, now);
-  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`, undefined, CORS);
+  const verdict = await verifyUrlToken(urlKeyRing(c.env), token, titleId, now);
+  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
-  if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`, undefined, CORS);
+  if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
-    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { ...CORS, "Retry-After": "30" });
+    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
   }
 
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
@@ -75,7 +67,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // A file re-published between the lookup and the body read is looked up once more, never served under old validators.
   for (let attempt = 0; ; attempt++) {
     const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
-    if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`, undefined, CORS);
+    if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
     // A miss rides the site's next batched report: never a Durable Object call per request.
     if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, (p) => c.executionCtx.waitUntil(p));
 
@@ -83,15 +75,14 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
     try {
       if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
-      const res = await serveRepresentation(c.req.raw, rep, { ...CORS, "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
+      const res = await serveRepresentation(c.req.raw, rep, { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
       if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
         recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), (p) => c.executionCtx.waitUntil(p));
       }
       return res;
     } catch (err) {
       if (!(err instanceof RepresentationChanged)) throw err;
-      if (attempt >= 1)
-        throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { ...CORS, "Retry-After": "1" });
+      if (attempt >= 1) throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { "Retry-After": "1" });
     }
   }
 });

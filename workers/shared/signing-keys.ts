@@ -7,10 +7,10 @@ let cached: { raw: string | undefined; ring: KeyRing } | null = null;
  * The URL signing key ring from the URL_SIGNING_KEYS secret, parsed once per isolate. Missing or
  * unparsable keys are a 503 `not_configured`: no token is signed or accepted without a real key.
  */
-export function urlKeyRing(env: Pick<Env, "URL_SIGNING_KEYS">, headers?: Record<string, string>): KeyRing {
+export function urlKeyRing(env: Pick<Env, "URL_SIGNING_KEYS">): KeyRing {
   if (cached && cached.raw === env.URL_SIGNING_KEYS) return cached.ring;
   const verdict = parseKeyRing(env.URL_SIGNING_KEYS);
-  if (!verdict.ok) throw new ApiError(503, "not_configured", `URL signing is not configured: ${verdict.reason}`, undefined, headers);
+  if (!verdict.ok) throw new ApiError(503, "not_configured", `URL signing is not configured: ${verdict.reason}`);
   cached = { raw: env.URL_SIGNING_KEYS, ring: verdict.ring };
   return verdict.ring;
 }
