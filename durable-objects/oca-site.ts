@@ -3,6 +3,7 @@ import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { siteStub, tierBucket } from "../workers/shared/site-link";
 import { steeringTable } from "../workers/shared/steering-table";
+import { catalogueDb } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
@@ -180,20 +181,8 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** The catalogue's files of titles, from D1. */
-  private async catalogueFiles(titleIds: string[]): Promise<Map<string, TitleFile[]>> {
-    const files = new Map<string, TitleFile[]>();
-    if (titleIds.length === 0) return files;
-    const { results } = await this.env.DB.prepare(
-      `SELECT title_id, path, bytes, sha256 FROM files WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY title_id, path`,
-    )
-      .bind(JSON.stringify(titleIds))
-      .all<TitleFile & { title_id: string }>();
-    for (const f of results) {
-      let list = files.get(f.title_id);
-      if (!list) files.set(f.title_id, (list = []));
-      list.push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
-    }
-    return files;
+  private catalogueFiles(titleIds: string[]): Promise<Map<string, TitleFile[]>> {
+    return catalogueDb.files(this.env.DB, titleIds);
   }
 
   // ---- operators ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import { topology } from "../shared/topology";
 import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { steeringTable, type CandidateRow } from "../shared/steering-table";
+import { catalogueDb } from "../shared/catalogue-db";
+import { sessionsDb, type SteeringSession } from "./sessions-db";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { enforceLimit, limitByIp } from "./limits";
@@ -19,15 +21,7 @@ interface Pathway {
   ocaId: string;
 }
 
-interface SessionRow {
-  title_id: string;
-  country: string | null;
-  asn: number | null;
-  lat: number | null;
-  lon: number | null;
-  max_height: number | null;
-  pathways: string | null;
-}
+type SessionRow = SteeringSession;
 
 /** Steering answers are per session and change every few seconds: never cached. */
 const NO_STORE = { "Cache-Control": "no-store" };
@@ -56,9 +50,7 @@ async function session(
   const verdict = await verifyUrlToken(urlKeyRing(env), token, titleId, Math.floor(Date.now() / 1000));
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
   await enforceLimit(env, "STEERING_PER_SESSION", verdict.claims.sessionId);
-  const row = await env.DB.prepare(`SELECT title_id, country, asn, lat, lon, max_height, pathways FROM sessions WHERE id = ?`)
-    .bind(verdict.claims.sessionId)
-    .first<SessionRow>();
+  const row = await sessionsDb.forSteering(env.DB, verdict.claims.sessionId);
   if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title");
   const pathways = JSON.parse(row.pathways ?? "[]") as Pathway[];
   return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight };
@@ -183,13 +175,11 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
-  const lowest = await c.env.DB.prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`)
-    .bind(titleId)
-    .first<{ b: number | null }>();
-  if (measured && lowest?.b) {
+  const lowest = await catalogueDb.lowestVideoBandwidth(c.env.DB, titleId);
+  if (measured && lowest) {
     reported.forEach((current, k) => {
       const throughput = throughputs[k];
-      if (!(Number.isFinite(throughput) && throughput > 0 && throughput < lowest.b! * 1.2)) return;
+      if (!(Number.isFinite(throughput) && throughput > 0 && throughput < lowest * 1.2)) return;
       const i = order.indexOf(current);
       if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
     });

@@ -5,6 +5,7 @@ import type { PlanTitle, Prediction } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
+import { catalogueDb } from "../shared/catalogue-db";
 
 /** Days of history the predictor sees. */
 export const HISTORY_DAYS = 14;
@@ -43,18 +44,6 @@ export type CycleReport =
 /** Is `hour` inside [start, end) of a window that may wrap midnight? */
 export function inWindow(hour: number, w: { startHour: number; endHour: number }): boolean {
   return w.startHour <= w.endHour ? hour >= w.startHour && hour < w.endHour : hour >= w.startHour || hour < w.endHour;
-}
-
-/** Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes and launch times. */
-async function eligibleTitles(env: Env, site: SiteSpec, tomorrowStart: number, tomorrowEnd: number) {
-  const { results } = await env.DB.prepare(
-    `SELECT t.id, t.available_from, (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id) AS bytes
-     FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
-     WHERE t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
-  )
-    .bind(site.country, tomorrowStart, tomorrowEnd)
-    .all<{ id: string; available_from: number; bytes: number | null }>();
-  return results.filter((r) => (r.bytes ?? 0) > 0);
 }
 
 /** Predicts tomorrow's demand per title for a site from its own and its region's history. */
@@ -97,7 +86,7 @@ export async function predictionsFor(
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
   // "Tomorrow" is the site's local calendar day, as is every day of its history.
   const tomorrowStart = localDayStart(targetDay, site.timeZone);
-  const titles = await eligibleTitles(env, site, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
+  const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp; tomorrow's get a prior.
   const releases = titles

@@ -9,7 +9,9 @@ import { dayNumber } from "../../fill/day";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
 import { siteStub } from "../shared/site-link";
-import { checkLicence, codecFamily, loadPlayContext } from "./catalogue";
+import { checkLicence, codecFamily } from "./catalogue";
+import { catalogueDb } from "../shared/catalogue-db";
+import { sessionsDb } from "./sessions-db";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
@@ -55,7 +57,7 @@ play.post(
     const member = c.get("member");
     const geo = clientGeo(c.req.raw, c.env);
     const now = Date.now();
-    const ctx = await loadPlayContext(c.env.DB, titleId, geo.country, member.plan);
+    const ctx = await catalogueDb.playContext(c.env.DB, titleId, geo.country, member.plan);
     if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
     if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
     if (ctx.title.available_from > now) {
@@ -90,27 +92,22 @@ play.post(
     // rung would cost, until the client reports real bytes (which that same figure caps).
     const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
     const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
-    await c.env.DB.prepare(
-      `INSERT INTO sessions (id, member_id, title_id, country, asn, lat, lon, max_height, home_site_id, pathways, created_at, expires_at, top_bps, est_bytes)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-      .bind(
-        sessionId,
-        member.id,
-        titleId,
-        geo.country,
-        geo.asn,
-        geo.lat,
-        geo.lon,
-        maxHeight,
-        home,
-        JSON.stringify(ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId }))),
-        now,
-        exp * 1000,
-        topBps,
-        estBytes,
-      )
-      .run();
+    await sessionsDb.insert(c.env.DB, {
+      id: sessionId,
+      memberId: member.id,
+      titleId,
+      country: geo.country,
+      asn: geo.asn,
+      lat: geo.lat,
+      lon: geo.lon,
+      maxHeight,
+      homeSiteId: home,
+      pathways: ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })),
+      createdAt: now,
+      expiresAt: exp * 1000,
+      topBps,
+      estBytes,
+    });
     const homeSpec = findSite(home)!;
     c.executionCtx.waitUntil(
       siteStub(c.env, home)

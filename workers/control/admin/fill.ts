@@ -7,6 +7,7 @@ import { isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { findOca } from "../../shared/topology";
 import { validationHook } from "../validation";
 import { siteStub } from "../../shared/site-link";
+import { catalogueDb } from "../../shared/catalogue-db";
 import { requireSite, type AdminEnv } from "./params";
 
 export const fillRoutes = new Hono<AdminEnv>();
@@ -32,8 +33,8 @@ fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c)
     if (!findOca(p.siteId, p.ocaId)) throw new ApiError(404, "unknown_oca", `site ${p.siteId} has no OCA ${p.ocaId}`);
   }
   const wanted = [...new Set(placements.flatMap((p) => p.titleIds))];
-  const known = await c.env.DB.prepare(`SELECT id FROM titles WHERE id IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(wanted)).all<{ id: string }>();
-  const missing = wanted.filter((t) => !known.results.some((r) => r.id === t));
+  const known = await catalogueDb.knownTitles(c.env.DB, wanted);
+  const missing = wanted.filter((t) => !known.has(t));
   if (missing.length) throw new ApiError(404, "unknown_title", `no title ${missing.join(", ")}`);
 
   // One site at a time keeps peer copies possible (an earlier OCA of the site becomes a source).

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ApiError } from "../../shared/errors";
 import { isSafeFilePath, isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { validationHook } from "../validation";
-
+import { catalogueDb } from "../../shared/catalogue-db";
 import type { AdminEnv } from "./params";
 
 export const titlesRoutes = new Hono<AdminEnv>();
@@ -91,61 +91,19 @@ titlesRoutes.put("/titles/:titleId", zValidator("json", titleBody, validationHoo
   if (absent.length) {
     throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size`, { paths: absent.slice(0, 50) });
   }
-  const db = c.env.DB;
-  const now = Date.now();
-  const stmts = [
-    db
-      .prepare(
-        `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, release_year = excluded.release_year,
-           duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies, encoding_json = excluded.encoding_json,
-           updated_at = excluded.updated_at`,
-      )
-      .bind(
-        titleId,
-        t.name,
-        t.description,
-        t.releaseYear ?? null,
-        t.durationS,
-        t.availableFrom ? Date.parse(t.availableFrom) : 0,
-        t.liveMinCopies ?? null,
-        t.encoding ? JSON.stringify(t.encoding) : null,
-        now,
-      ),
-    db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
-    db.prepare(`DELETE FROM files WHERE title_id = ?`).bind(titleId),
-    db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
-    ...t.renditions.map((r) =>
-      db
-        .prepare(`INSERT INTO renditions (title_id, id, kind, codec, width, height, bandwidth, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .bind(titleId, r.id, r.kind, r.codec, r.width ?? null, r.height ?? null, r.bandwidth, r.language ?? null, r.label ?? null),
-    ),
-    ...t.files.map((f) => db.prepare(`INSERT INTO files (title_id, path, bytes, sha256) VALUES (?, ?, ?, ?)`).bind(titleId, f.path, f.bytes, f.sha256)),
-    ...t.licences.map((l) =>
-      db
-        .prepare(`INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)`)
-        .bind(titleId, l.country, Date.parse(l.availableFrom), l.availableUntil ? Date.parse(l.availableUntil) : null),
-    ),
-  ];
-  await db.batch(stmts);
+  await catalogueDb.register(c.env.DB, titleId, t);
   return c.json({ titleId, renditions: t.renditions.length, files: t.files.length, licences: t.licences.length });
 });
 
 titlesRoutes.get("/titles/:titleId", async (c) => {
   const titleId = c.req.param("titleId");
-  const [title, renditions, files, licences] = await c.env.DB.batch([
-    c.env.DB.prepare(`SELECT * FROM titles WHERE id = ?`).bind(titleId),
-    c.env.DB.prepare(`SELECT * FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),
-    c.env.DB.prepare(`SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM files WHERE title_id = ?`).bind(titleId),
-    c.env.DB.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? ORDER BY country`).bind(titleId),
-  ]);
-  const row = title.results[0] as Record<string, unknown> | undefined;
-  if (!row) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
-  const { encoding_json, ...rest } = row;
+  const found = await catalogueDb.describe(c.env.DB, titleId);
+  if (!found) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+  const { encoding_json, ...rest } = found.row;
   return c.json({
     title: { ...rest, encoding: typeof encoding_json === "string" ? JSON.parse(encoding_json) : null },
-    renditions: renditions.results,
-    files: files.results[0],
-    licences: licences.results,
+    renditions: found.renditions,
+    files: found.files,
+    licences: found.licences,
   });
 });
