@@ -13,7 +13,6 @@
 import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 import type { Pool } from "./pool";
-import type { Rational } from "./probe";
 import type { VideoFacts } from "./validate";
 
 export type VideoCodec = "h264" | "vp9" | "av1";
@@ -225,8 +224,4 @@ export function chooseLadder(
           .join(", ")}`
       : "");
   return { ladder, factor, reason };
-}
-
-export function fpsString(fps: Rational): string {
-  return fps.den === 1 ? String(fps.num) : `${fps.num}/${fps.den}`;
 }

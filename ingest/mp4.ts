@@ -440,7 +440,7 @@ export function buildMediaSegment(src: Buffer, trackId: number, sequenceNumber: 
  * ffmpeg versions (the 2018 static build mangles the first sample's duration with
  * -movflags negative_cts_offsets; without it, presentation starts at +2 frames and no elst is written).
  */
-export function normalizeConstantFrameRate(samples: Sample[], frameDuration: number): Sample[] {
+export function normaliseConstantFrameRate(samples: Sample[], frameDuration: number): Sample[] {
   const order = samples.map((s, i) => ({ i, pts: s.decodeTime + s.cto })).sort((a, b) => a.pts - b.pts || a.i - b.i);
   const rank = new Array<number>(samples.length);
   order.forEach((o, r) => {

@@ -30,7 +30,7 @@ import {
   findAv1SequenceHeader,
   fixAv1Init,
   isSyncSample,
-  normalizeConstantFrameRate,
+  normaliseConstantFrameRate,
   parseFragmentedMp4,
   planSegments,
   type Sample,
@@ -131,7 +131,7 @@ async function packageVideoRung(input: PackageInput, rung: Rung): Promise<Packag
       );
     }
     // exact timeline: frame i of the chunk is source frame startFrame + i
-    const samples: Sample[] = normalizeConstantFrameRate(parsed.samples, frameDur).map((s) => ({
+    const samples: Sample[] = normaliseConstantFrameRate(parsed.samples, frameDur).map((s) => ({
       ...s,
       decodeTime: s.decodeTime + chunk.startFrame * frameDur,
     }));

@@ -49,7 +49,6 @@ export interface Topology {
 export const topology: Topology = topologyJson as Topology;
 
 const sitesById = new Map(topology.sites.map((s) => [s.id, s]));
-const ispsById = new Map(topology.isps.map((i) => [i.id, i]));
 
 /** The site with this id, or undefined. */
 export function findSite(siteId: string): SiteSpec | undefined {
@@ -59,11 +58,6 @@ export function findSite(siteId: string): SiteSpec | undefined {
 /** The OCA with this id inside the site, or undefined. */
 export function findOca(siteId: string, ocaId: string): OcaSpec | undefined {
   return sitesById.get(siteId)?.ocas.find((o) => o.id === ocaId);
-}
-
-/** ASNs served by an embedded site (its ISP's ASN list); empty for IXP sites. */
-export function siteAsns(site: SiteSpec): number[] {
-  return site.isp ? (ispsById.get(site.isp)?.asns ?? []) : [];
 }
 
 /** Name of the R2 binding that holds a site's copies. */
