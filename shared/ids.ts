@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * The one set of rules for identifiers and path segments that cross a boundary (URLs, admin bodies,
  * ingest, member tokens). Every id ends up as a key somewhere, so none may name an inherited property.
@@ -41,3 +43,6 @@ export function isSafeFilePath(path: string): boolean {
 export function isMemberId(s: string): boolean {
   return /^[A-Za-z0-9_.@-]{1,64}$/.test(s) && !isInheritedName(s);
 }
+
+/** A zod schema for an id (title, site, OCA) named `what`, with the one rule. */
+export const idSchema = (what: string) => z.string().refine(isSafeId, `${what} must be ${SAFE_ID_RULE}`);

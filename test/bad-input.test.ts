@@ -24,6 +24,10 @@ describe("client input never causes a 5xx", () => {
     ["POST", "/admin/sites/lumen-nyc/ocas/lumen-nyc-1/capacity", "{}", { ...ADMIN, "Content-Type": "application/json" }],
     ["POST", "/admin/sites/lumen-nyc/fill-cycle", '{"fillRateBps":-1}', { ...ADMIN, "Content-Type": "application/json" }],
     ["GET", "/admin/sites/nope/plan", undefined, ADMIN],
+    ["GET", "/admin/sites/__proto__", undefined, ADMIN],
+    ["GET", "/admin/titles/constructor", undefined, ADMIN],
+    ["GET", "/admin/sessions/not-a-uuid/events", undefined, ADMIN],
+    ["DELETE", "/admin/sites/lumen-nyc/ocas/lumen-nyc-1/titles/toString", undefined, ADMIN],
     ["DELETE", "/v1/play", undefined, {}],
   ] as Array<[string, string, string | undefined, Record<string, string>]>)("%s %s", async (method, path, body, headers) => {
     const res = await call(path, { method, body, headers });

@@ -2,16 +2,15 @@
 import { Hono } from "hono";
 import { ApiError } from "../../shared/errors";
 import { originKey } from "../../../shared/file-keys";
-import { isSafeFilePath, isSafeSegment } from "../../../shared/ids";
+import { isSafeFilePath } from "../../../shared/ids";
 
-import type { AdminEnv } from "./params";
+import { type AdminEnv, params, titleParam } from "./params";
 
 export const originRoutes = new Hono<AdminEnv>();
 
 /** Lists a title's files in origin (path, bytes, sha256), so uploaders send only what differs. */
-originRoutes.get("/origin/:titleId", async (c) => {
+originRoutes.get("/origin/:titleId", params(titleParam), async (c) => {
   const titleId = c.req.param("titleId");
-  if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
   const files: Array<{ path: string; bytes: number; sha256: string | null }> = [];
   let cursor: string | undefined;
   do {
@@ -23,7 +22,7 @@ originRoutes.get("/origin/:titleId", async (c) => {
 });
 
 /** Uploads one file to origin, streamed; with X-Content-SHA256 the digest is verified by R2. */
-originRoutes.put("/origin/:titleId/*", async (c) => {
+originRoutes.put("/origin/:titleId/*", params(titleParam), async (c) => {
   const titleId = c.req.param("titleId");
   let path: string;
   try {
@@ -31,7 +30,7 @@ originRoutes.put("/origin/:titleId/*", async (c) => {
   } catch {
     throw new ApiError(400, "bad_path", "path is not valid percent-encoding");
   }
-  if (!isSafeSegment(titleId) || !isSafeFilePath(path)) throw new ApiError(400, "bad_path", "unsafe title id or path");
+  if (!isSafeFilePath(path)) throw new ApiError(400, "bad_path", "unsafe path");
   const length = Number(c.req.header("Content-Length"));
   if (!c.req.raw.body || !Number.isFinite(length)) throw new ApiError(411, "length_required", "Content-Length is required");
   const sha256 = c.req.header("X-Content-SHA256")?.toLowerCase();

@@ -1,4 +1,8 @@
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { idSchema } from "../../../shared/ids";
 import { ApiError } from "../../shared/errors";
+import { validationHook } from "../validation";
 import { findSite } from "../../shared/topology";
 
 export type AdminEnv = { Bindings: Env };
@@ -9,3 +13,13 @@ export function requireSite(siteId: string) {
   if (!site) throw new ApiError(404, "unknown_site", `no site ${siteId}`);
   return site;
 }
+
+/** Path parameters of the admin API, validated by zod before any handler runs (400 `invalid_request`). */
+export const siteParam = z.object({ siteId: idSchema("siteId") });
+export const siteOcaParam = siteParam.extend({ ocaId: idSchema("ocaId") });
+export const siteOcaTitleParam = siteOcaParam.extend({ titleId: idSchema("titleId") });
+export const titleParam = z.object({ titleId: idSchema("titleId") });
+export const sessionParam = z.object({ sessionId: z.uuid() });
+
+/** Validates a route's path parameters with one of the schemas above. */
+export const params = <T extends z.ZodType>(schema: T) => zValidator("param", schema, validationHook);

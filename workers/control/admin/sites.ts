@@ -8,18 +8,18 @@ import { validationHook } from "../validation";
 import { siteStub } from "../../shared/site-link";
 import { predictionsFor, runFillCycle } from "../fill-cycle";
 import { dayNumber } from "../../../fill/day";
-import { requireSite, type AdminEnv } from "./params";
+import { type AdminEnv, params, requireSite, siteOcaParam, siteOcaTitleParam, siteParam } from "./params";
 
 export const sitesRoutes = new Hono<AdminEnv>();
 
-sitesRoutes.get("/sites/:siteId", async (c) => {
+sitesRoutes.get("/sites/:siteId", params(siteParam), async (c) => {
   requireSite(c.req.param("siteId"));
   return c.json(await siteStub(c.env, c.req.param("siteId")).describe());
 });
 
 const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
 
-sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", zValidator("json", healthBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zValidator("json", healthBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
@@ -36,28 +36,28 @@ const cycleBody = z
   .default({});
 
 /** Runs a site's fill cycle now (predict, plan, queue), whatever the hour. */
-sitesRoutes.post("/sites/:siteId/fill-cycle", zValidator("json", cycleBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/fill-cycle", params(siteParam), zValidator("json", cycleBody, validationHook), async (c) => {
   const siteId = c.req.param("siteId");
   requireSite(siteId);
   return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...c.req.valid("json"), force: true }));
 });
 
 /** The site's current plan, the last cycle's figures and fill progress (files and bytes by source). */
-sitesRoutes.get("/sites/:siteId/plan", async (c) => {
+sitesRoutes.get("/sites/:siteId/plan", params(siteParam), async (c) => {
   const siteId = c.req.param("siteId");
   requireSite(siteId);
   return c.json({ siteId, ...(await siteStub(c.env, siteId).lastCycle()) });
 });
 
 /** Tomorrow's predicted demand per title for the site, computed now from its and its region's history. */
-sitesRoutes.get("/sites/:siteId/predictions", async (c) => {
+sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
   const site = requireSite(c.req.param("siteId"));
   const { targetDay, predictions } = await predictionsFor(c.env, site, Date.now());
   return c.json({ siteId: site.id, targetDay, predictions });
 });
 
 /** The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days. */
-sitesRoutes.get("/sites/:siteId/views", async (c) => {
+sitesRoutes.get("/sites/:siteId/views", params(siteParam), async (c) => {
   const site = requireSite(c.req.param("siteId"));
   const days = Math.min(90, Math.max(1, Number(c.req.query("days") ?? 14) || 14));
   const today = dayNumber(Date.now(), site.timeZone);
@@ -75,7 +75,7 @@ const capacityBody = z
   );
 
 /** Sets an OCA's usable storage and/or throughput limit (a disk or link degraded); null resets it. */
-sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capacityBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", params(siteOcaParam), zValidator("json", capacityBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
@@ -87,7 +87,7 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", zValidator("json", capac
 });
 
 /** Drains, fails or restores every OCA of a site at once. */
-sitesRoutes.post("/sites/:siteId/health", zValidator("json", healthBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/health", params(siteParam), zValidator("json", healthBody, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
   const stub = siteStub(c.env, site.id);
   for (const o of site.ocas) await stub.setHealth(o.id, c.req.valid("json").health);
@@ -97,12 +97,12 @@ sitesRoutes.post("/sites/:siteId/health", zValidator("json", healthBody, validat
 const chaosBody = z.object({ unreachable: z.boolean() });
 
 /** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */
-sitesRoutes.post("/sites/:siteId/chaos", zValidator("json", chaosBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/chaos", params(siteParam), zValidator("json", chaosBody, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
   return c.json({ siteId: site.id, ...(await siteStub(c.env, site.id).setUnreachable(c.req.valid("json").unreachable)) });
 });
 
-sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", async (c) => {
+sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", params(siteOcaTitleParam), async (c) => {
   const { siteId, ocaId, titleId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);

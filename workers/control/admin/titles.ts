@@ -6,7 +6,7 @@ import { ApiError } from "../../shared/errors";
 import { isSafeFilePath, isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
-import type { AdminEnv } from "./params";
+import { type AdminEnv, params, titleParam } from "./params";
 
 export const titlesRoutes = new Hono<AdminEnv>();
 
@@ -76,9 +76,8 @@ const titleBody = z.object({
  * Registers (or replaces) a title: metadata, renditions, files and licences. Every file must
  * already be in origin with the declared size, so the catalogue never lists bytes that are not there.
  */
-titlesRoutes.put("/titles/:titleId", zValidator("json", titleBody, validationHook), async (c) => {
+titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleBody, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
-  if (!isSafeId(titleId)) throw new ApiError(400, "bad_title_id", `title id must be ${SAFE_ID_RULE}`);
   const t = c.req.valid("json");
   const inOrigin = new Map<string, number>();
   let cursor: string | undefined;
@@ -95,7 +94,7 @@ titlesRoutes.put("/titles/:titleId", zValidator("json", titleBody, validationHoo
   return c.json({ titleId, renditions: t.renditions.length, files: t.files.length, licences: t.licences.length });
 });
 
-titlesRoutes.get("/titles/:titleId", async (c) => {
+titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
   const titleId = c.req.param("titleId");
   const found = await catalogueDb.describe(c.env.DB, titleId);
   if (!found) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
