@@ -19,6 +19,7 @@ import type { FileEntry } from "./package";
 import { Pool } from "./pool";
 import { contentTypeFor } from "../shared/file-keys";
 import { putObject, type S3Credentials } from "./s3";
+import type { TitleRegistration } from "../shared/catalogue";
 
 export interface PublishTarget {
   /** base URL of the Worker (admin API), e.g. http://127.0.0.1:8787 */
@@ -33,31 +34,7 @@ export interface PublishTarget {
   fetch?: typeof fetch;
 }
 
-export interface TitleRegistration {
-  name: string;
-  description?: string;
-  releaseYear?: number;
-  durationS: number;
-  availableFrom?: string;
-  encoding: {
-    reason: string;
-    complexity?: number;
-    ladder: Array<{ id: string; codec: string; width: number; height: number; bitrate: number }>;
-    [k: string]: unknown;
-  };
-  renditions: Array<{
-    id: string;
-    kind: "video" | "audio" | "subtitle";
-    codec: string;
-    width?: number;
-    height?: number;
-    bandwidth: number;
-    language?: string;
-    label?: string;
-  }>;
-  files: FileEntry[];
-  licences: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>;
-}
+export type { TitleRegistration };
 
 export interface PublishResult {
   uploaded: number;

@@ -159,3 +159,17 @@ export function pressPlay(token: string, body: unknown, geo?: string): Promise<R
     geo,
   });
 }
+
+/**
+ * An OCA URL token as an attacker would forge it: key id `kid` (e.g. an inherited property name) and
+ * the HMAC key they guess it maps to (e.g. "[object Object]"), valid for an hour.
+ */
+export async function forgeToken(kid: string, key: string, titleId: string, sessionId: string, exp = Math.floor(Date.now() / 1000) + 3600): Promise<string> {
+  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v1|${kid}|${titleId}|${sessionId}|${exp}|2160`));
+  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+  return `v1.${kid}.${sessionId}.${exp}.2160.${b64}`;
+}

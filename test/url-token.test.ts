@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseKeyRing, signUrlToken, verifyUrlToken, type KeyRing } from "../workers/shared/url-token";
+import { forgeToken } from "./fixtures";
 
 // Pure tests of the token format, run in workerd (its WebCrypto). Seeds are fixed so a failure replays.
 const RING: KeyRing = new Map([
@@ -17,16 +18,7 @@ const claims = fc.record({
   maxHeight: fc.integer({ min: 144, max: 4320 }),
 });
 
-/** What an attacker computes for a key id that names an inherited property of a plain object. */
-async function forge(kid: string, key: string, titleId: string): Promise<string> {
-  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v1|${kid}|${titleId}|s-1|${NOW + 3600}|2160`));
-  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-  return `v1.${kid}.s-1.${NOW + 3600}.2160.${b64}`;
-}
+const forge = (kid: string, key: string, titleId: string) => forgeToken(kid, key, titleId, "s-1", NOW + 3600);
 
 describe("OCA URL tokens (pure)", () => {
   it("refuse key ids that name inherited properties, whatever key string an attacker guesses", async () => {

@@ -1,5 +1,6 @@
 import { rendezvousOrder } from "../../fill/hash";
-import type { Tier, Topology } from "../shared/topology";
+import type { OcaEntry } from "../../shared/play";
+import type { Topology } from "../shared/topology";
 
 /** An OCA that holds a complete copy of the title and is healthy (from the steering view). */
 export interface Candidate {
@@ -17,16 +18,8 @@ export interface SteeringClient {
   lon: number | null;
 }
 
-export interface RankedOca {
-  rank: number;
-  siteId: string;
-  ocaId: string;
-  tier: Tier;
-  /** Great-circle distance from the client in km, when both locations are known. */
-  distanceKm: number | null;
-  load: number;
-  stale: boolean;
-}
+/** A ranked OCA: the play response's entry before its URL is signed. */
+export type RankedOca = Omit<OcaEntry, "url">;
 
 /** At or above this load an OCA moves behind the others of its tier. */
 export const OVERLOADED = 0.85;

@@ -1,3 +1,4 @@
+import type { ValidTitleRegistration } from "../../shared/catalogue";
 import { steeringTable, type CandidateRow } from "./steering-table";
 
 /**
@@ -38,29 +39,6 @@ export interface CatalogueFile {
   path: string;
   bytes: number;
   sha256: string;
-}
-
-/** What `PUT /admin/titles/{id}` registers (validated by the admin route's schema). */
-export interface TitleRegistration {
-  name: string;
-  description: string;
-  releaseYear?: number;
-  durationS: number;
-  availableFrom?: string;
-  liveMinCopies?: number;
-  encoding?: unknown;
-  renditions: Array<{
-    id: string;
-    kind: "video" | "audio" | "subtitle";
-    codec: string;
-    width?: number;
-    height?: number;
-    bandwidth: number;
-    language?: string;
-    label?: string;
-  }>;
-  files: CatalogueFile[];
-  licences: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>;
 }
 
 export const catalogueDb = {
@@ -159,7 +137,7 @@ export const catalogueDb = {
   },
 
   /** Registers (or replaces) a title: metadata, renditions, files and licences, in one transaction. */
-  async register(db: D1Database, titleId: string, t: TitleRegistration): Promise<void> {
+  async register(db: D1Database, titleId: string, t: ValidTitleRegistration): Promise<void> {
     const now = Date.now();
     const stmts = [
       db

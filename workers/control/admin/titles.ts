@@ -1,82 +1,19 @@
 /** Admin: catalogue registration of titles (metadata, renditions, files, licences). */
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
-import { z } from "zod";
 import { ApiError } from "../../shared/errors";
-import { isSafeFilePath, isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
+import { titleRegistrationSchema } from "../../../shared/catalogue";
 import { type AdminEnv, params, titleParam } from "./params";
 
 export const titlesRoutes = new Hono<AdminEnv>();
-
-const titleBody = z.object({
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).default(""),
-  releaseYear: z.number().int().min(1870).max(2200).optional(),
-  durationS: z
-    .number()
-    .positive()
-    .max(86400 * 2),
-  availableFrom: z.iso.datetime().optional(),
-  /** Complete copies a region needs before its clients are steered to them (default: topology). */
-  liveMinCopies: z.number().int().min(0).max(100).optional(),
-  /** How the ladder was chosen (ingest): rungs, complexity, reason. Stored as given. */
-  encoding: z
-    .object({
-      reason: z.string().max(2000),
-      complexity: z.number().optional(),
-      ladder: z
-        .array(
-          z.object({
-            id: z.string().max(64),
-            codec: z.string().max(64),
-            width: z.number().int().positive(),
-            height: z.number().int().positive(),
-            bitrate: z.number().int().positive(),
-          }),
-        )
-        .max(50),
-    })
-    .loose()
-    .optional(),
-  renditions: z
-    .array(
-      z.object({
-        id: z.string().refine(isSafeId, SAFE_ID_RULE),
-        kind: z.enum(["video", "audio", "subtitle"]),
-        codec: z.string().min(1).max(64),
-        width: z.number().int().positive().optional(),
-        height: z.number().int().positive().optional(),
-        bandwidth: z.number().int().nonnegative(),
-        language: z.string().max(16).optional(),
-        label: z.string().max(64).optional(),
-      }),
-    )
-    .min(1)
-    .max(200),
-  files: z
-    .array(
-      z.object({ path: z.string().refine(isSafeFilePath, "unsafe path"), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
-    )
-    .min(1)
-    .max(20000),
-  licences: z
-    .array(
-      z.object({
-        country: z.string().regex(/^[A-Z]{2}$/),
-        availableFrom: z.iso.datetime(),
-        availableUntil: z.iso.datetime().nullable().optional(),
-      }),
-    )
-    .max(300),
-});
 
 /**
  * Registers (or replaces) a title: metadata, renditions, files and licences. Every file must
  * already be in origin with the declared size, so the catalogue never lists bytes that are not there.
  */
-titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleBody, validationHook), async (c) => {
+titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleRegistrationSchema, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
   const t = c.req.valid("json");
   const inOrigin = new Map<string, number>();
