@@ -78,16 +78,22 @@ const stack = await startLocalStack();
 try {
   const title = stack.catalogue.titles[0];
   const geo = "asn=64500;country=US;lat=40.71;lon=-74.0";
-  const tokenRes = await fetch(`${stack.worker.url}/v1/dev/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ memberId: "bench", plan: "premium" }),
-  });
-  const { token } = (await tokenRes.json()) as { token: string };
+  // Plays are rate limited per member (60 a minute): the load comes from a pool of members, as real load does.
+  const MEMBERS = Math.max(8, Math.ceil(((ROUNDS + 1) * REQUESTS) / 30));
+  const tokens: string[] = [];
+  for (let m = 0; m < MEMBERS; m++) {
+    const tokenRes = await fetch(`${stack.worker.url}/v1/dev/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ memberId: `bench-${m}`, plan: "premium" }),
+    });
+    tokens.push(((await tokenRes.json()) as { token: string }).token);
+  }
+  let k = 0;
   const play = () =>
     fetch(`${stack.worker.url}/v1/play`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Client-Geo": geo },
+      headers: { Authorization: `Bearer ${tokens[k++ % tokens.length]}`, "Content-Type": "application/json", "X-Client-Geo": geo },
       body: JSON.stringify({ titleId: title.id }),
     }).then(drain);
   const trivial = () => fetch(`${stack.worker.url}/v1`).then(drain);

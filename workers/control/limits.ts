@@ -42,11 +42,12 @@ const PERIOD_S = 60;
 
 /**
  * The client's IP as Cloudflare's edge reports it (CF-Connecting-IP cannot be set by the client in
- * production). Locally there is no edge, so every request shares one bucket.
+ * production, where every request carries it). Null without it: locally every request would share
+ * one bucket, so the per-IP limits do not apply there.
  */
-export function clientIp(req: Request): string {
+export function clientIp(req: Request): string | null {
   const ip = req.headers.get("CF-Connecting-IP") ?? "";
-  return /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip : "local";
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip : null;
 }
 
 /**
@@ -77,7 +78,8 @@ export async function enforceLimit(env: Env, limiter: LimiterName, key: string):
 /** Middleware: rate limit by client IP. */
 export const limitByIp = (limiter: LimiterName) =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
-    await enforceLimit(c.env, limiter, clientIp(c.req.raw));
+    const ip = clientIp(c.req.raw);
+    if (ip) await enforceLimit(c.env, limiter, ip);
     await next();
   });
 
