@@ -13,7 +13,7 @@ import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
  * URL: /oca/{siteId}/{ocaId}/{token}/{titleId}/{path...}; the origin tier is /oca/origin/origin/...
- * It never calls the control plane; a miss is reported to the site's Durable Object after the response.
+ * It never calls the control plane; misses and bytes served ride the batched site report (site-link.ts).
  */
 export const edge = new Hono<{ Bindings: Env }>();
 
