@@ -3,7 +3,8 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
 import { isMemberId } from "../../shared/ids";
-import { PLAN_IDS, signMemberToken } from "./member-auth";
+import { PLAN_IDS } from "../../shared/plans";
+import { signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp } from "./limits";
 

@@ -5,8 +5,6 @@ import { isMemberId } from "../../shared/ids";
 
 import { PLAN_IDS, type PlanId } from "../../shared/plans";
 
-export { PLAN_IDS, type PlanId };
-
 export interface Member {
   id: string;
   plan: PlanId;
