@@ -177,3 +177,19 @@ describe("probe throughput", () => {
     expect(r.throughputBps).toBeCloseTo((49_152 * 8000) / 75, -3);
   });
 });
+
+describe("throughput collapse", () => {
+  it("is counted once: after a collapse (and its penalty) one slow download is not another collapse", () => {
+    const s = new OcaSelector(OCAS);
+    const oca = OCAS[0].ocaId;
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(true);
+    s.fail(oca, 0, "collapse");
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(true);
+    // A failure of any kind also clears the slow streak.
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
+    s.fail(oca, 0, "failed");
+    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
+  });
+});
