@@ -30,17 +30,13 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
       return { ocaId, ok: false, at: tHeaders, status: res.status, ttfbMs: tHeaders - t0, error: `HTTP ${res.status}` };
     }
     let got = 0;
-    let firstChunk = 0;
     let tFirst = tHeaders;
     const reader = res.body?.getReader();
     if (reader) {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (got === 0) {
-          tFirst = now();
-          firstChunk = value?.byteLength ?? 0;
-        }
+        if (got === 0) tFirst = now();
         got += value?.byteLength ?? 0;
         if (got >= bytes) {
           await reader.cancel().catch(() => {});
@@ -49,38 +45,15 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
       }
     } else {
       got = (await res.arrayBuffer()).byteLength;
-      firstChunk = got;
     }
     const tEnd = now();
-    return {
-      ocaId,
-      ok: true,
-      at: tEnd,
-      status: res.status,
-      ttfbMs: tHeaders - t0,
-      throughputBps: probeThroughputBps(got, firstChunk, t0, tFirst, tEnd),
-      bytes: got,
-    };
+    // Throughput over the body from the first byte on; at least 1 ms (loopback reads take ~0 ms).
+    const bodyMs = Math.max(1, tEnd - Math.min(tFirst, tEnd));
+    return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / bodyMs, bytes: got };
   } catch (err) {
     const aborted = ctl.signal.aborted;
     return { ocaId, ok: false, at: now(), error: aborted ? `timeout after ${timeoutMs} ms` : String((err as Error)?.message ?? err) };
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Below this many ms of body time after the first chunk, the body rate is noise: use the whole request. */
-const MIN_BODY_MS = 5;
-
-/**
- * Throughput of a probe. The clock starts when the first chunk has already arrived, so that chunk's
- * bytes are not counted against the body time (counting them let a probe read in one chunk score
- * hundreds of Mbit/s). With too little after the first chunk to time, the whole request (including
- * the time to the first byte) is the measure: a lower bound, the safe side for a start-up rung.
- */
-export function probeThroughputBps(bytes: number, firstChunkBytes: number, tStart: number, tFirstChunk: number, tEnd: number): number {
-  const afterFirst = bytes - firstChunkBytes;
-  const bodyMs = tEnd - tFirstChunk;
-  if (afterFirst > 0 && bodyMs >= MIN_BODY_MS) return (afterFirst * 8000) / bodyMs;
-  return (bytes * 8000) / Math.max(1, tEnd - tStart);
 }

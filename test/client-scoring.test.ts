@@ -142,42 +142,6 @@ describe("OcaSelector", () => {
   });
 });
 
-describe("probe throughput", () => {
-  it("does not count the first chunk's bytes against the body time, and falls back to the whole request when one chunk is all there is", async () => {
-    const { probeThroughputBps } = await import("../client/probe");
-    // 64 KiB in one chunk that arrived with the headers after 40 ms: the whole request, not 524 Mbit/s.
-    expect(probeThroughputBps(65_536, 65_536, 0, 40, 41)).toBeCloseTo((65_536 * 8000) / 41);
-    // 16 KiB first, then 48 KiB over 100 ms: 48 KiB / 100 ms.
-    expect(probeThroughputBps(65_536, 16_384, 0, 30, 130)).toBeCloseTo((49_152 * 8000) / 100);
-    // A few ms after the first chunk are noise: the whole request again.
-    expect(probeThroughputBps(65_536, 16_384, 0, 30, 32)).toBeCloseTo((65_536 * 8000) / 32);
-  });
-
-  it("measures a probe over a real streamed body from the request start, never above what the stream allows", async () => {
-    const { probeUrl } = await import("../client/probe");
-    let t = 0;
-    const now = () => t;
-    const chunk = new Uint8Array(16_384);
-    const fetchFn = async () => {
-      t = 20; // headers after 20 ms
-      let sent = 0;
-      const body = new ReadableStream<Uint8Array>({
-        pull(ctrl) {
-          if (sent === 4) return ctrl.close();
-          t += sent === 0 ? 0 : 25; // the first chunk comes with the headers, then one every 25 ms
-          sent++;
-          ctrl.enqueue(chunk);
-        },
-      });
-      return new Response(body, { status: 206 }) as never;
-    };
-    const r = await probeUrl(fetchFn as never, "o1", "http://oca/x", { now, bytes: 65_536 });
-    expect(r.ok).toBe(true);
-    // 3 chunks (48 KiB) after the first, over 75 ms: about 5.2 Mbit/s, not the 26 Mbit/s of counting all 64 KiB.
-    expect(r.throughputBps).toBeCloseTo((49_152 * 8000) / 75, -3);
-  });
-});
-
 describe("throughput collapse", () => {
   it("is counted once: after a collapse (and its penalty) one slow download is not another collapse", () => {
     const s = new OcaSelector(OCAS);
