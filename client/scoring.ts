@@ -137,8 +137,6 @@ export class OcaSelector {
   /** An HTTP error, a timeout or a throughput collapse on this OCA: out of the running for a while. */
   fail(ocaId: string, now: number, why: "failed" | "collapse" = "failed"): void {
     this.penalise(ocaId, now, why);
-    // The OCA comes back after its penalty with a clean slate: old slow samples do not count again.
-    this.lowStreak.delete(ocaId);
     if (this.pending?.ocaId === ocaId) this.pending = null;
   }
 
@@ -257,9 +255,7 @@ export class OcaSelector {
    */
   noteThroughput(ocaId: string, bps: number, thresholdBps: number): boolean {
     const streak = bps < thresholdBps ? (this.lowStreak.get(ocaId) ?? 0) + 1 : 0;
-    const collapsed = streak >= this.params.collapseSamples;
-    // A collapse is counted once; the next one needs collapseSamples new slow downloads.
-    this.lowStreak.set(ocaId, collapsed ? 0 : streak);
-    return collapsed;
+    this.lowStreak.set(ocaId, streak);
+    return streak >= this.params.collapseSamples;
   }
 }

@@ -5,9 +5,6 @@ import { EventReporter } from "./reporter";
 import { OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
 import type { Device, OcaEntry, PlayResponse, QoeEvent, SteeringManifest } from "./types";
 
-/** How long one steering poll may take before it is abandoned (the next poll still happens). */
-const STEERING_TIMEOUT_MS = 5_000;
-
 export interface PlayOptions {
   device?: Device;
   /** Every QoE event as it is queued (UI, logs). */
@@ -288,25 +285,15 @@ export class PlaySession {
     return u.href;
   }
 
-  /**
-   * One steering poll; returns the TTL (s) it asked for, or how long a 429/503 said to wait
-   * (Retry-After). A server that does not answer within STEERING_TIMEOUT_MS is given up on for this
-   * round, so a hung steering server never stops the polling.
-   */
+  /** One steering poll; returns the TTL (s) it asked for. */
   async pollSteeringOnce(): Promise<number | null> {
     const url = this.steeringUrl();
     if (!url) return null;
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), STEERING_TIMEOUT_MS);
     try {
-      const res = await this.client.fetch(url, { signal: ctl.signal });
+      const res = await this.client.fetch(url, {});
       if (res.status === 410) {
         this.steeringUri = null;
         return null;
-      }
-      if (res.status === 429 || res.status === 503) {
-        const retryAfter = Number(res.headers.get("Retry-After"));
-        return Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null;
       }
       if (!res.ok) return null;
       const m = (await res.json()) as SteeringManifest;
@@ -315,8 +302,6 @@ export class PlaySession {
       return typeof m.TTL === "number" ? m.TTL : null;
     } catch {
       return null;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

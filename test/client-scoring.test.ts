@@ -141,19 +141,3 @@ describe("OcaSelector", () => {
     expect(s.exclusion("lumen-nyc-1", DEFAULT_SELECTOR.collapsePenaltyMs + 1)).toBeNull();
   });
 });
-
-describe("throughput collapse", () => {
-  it("is counted once: after a collapse (and its penalty) one slow download is not another collapse", () => {
-    const s = new OcaSelector(OCAS);
-    const oca = OCAS[0].ocaId;
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(true);
-    s.fail(oca, 0, "collapse");
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(true);
-    // A failure of any kind also clears the slow streak.
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
-    s.fail(oca, 0, "failed");
-    expect(s.noteThroughput(oca, 100e3, 600e3)).toBe(false);
-  });
-});

@@ -47,11 +47,8 @@ function media(): string {
   return lines.concat("#EXT-X-ENDLIST").join("\n") + "\n";
 }
 
-/** One answer of the fake steering server: hang until aborted, an error status (with Retry-After), or a manifest with a TTL. */
-type SteeringStep = "hang" | { status: number; retryAfter?: number } | { ttl: number };
-
-/** A fake deployment: play, events, three OCAs whose behaviour the test scripts, and (if scripted) a steering server. */
-function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}, steering?: SteeringStep[]) {
+/** A fake deployment: play, events, and three OCAs whose behaviour the test scripts. */
+function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
   const events: QoeEvent[] = [];
   const requests: Array<{ oca: string; path: string; status: number }> = [];
   let plays = 0;
@@ -80,24 +77,11 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}, steering?: S
       subtitles: [],
     },
   };
-  const server = `${BASE}/v1/steering/tok/t/steering.json`;
   const fetch: FetchLike = async (url: string, init?: FetchInit) => {
     const u = new URL(url);
     if (u.pathname === "/v1/play") {
       plays++;
-      const body = steering
-        ? { ...play, steering: { hls: `${BASE}/v1/steering/tok/t/master.m3u8`, dash: `${BASE}/v1/steering/tok/t/manifest.mpd`, server } }
-        : play;
-      return new Response(JSON.stringify(body), { status: 200 }) as never;
-    }
-    if (u.pathname === "/v1/steering/tok/t/steering.json" && steering) {
-      const step = steering.shift() ?? { ttl: 300 };
-      if (step === "hang") {
-        return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted")))) as never;
-      }
-      if ("status" in step)
-        return new Response("{}", { status: step.status, headers: step.retryAfter ? { "Retry-After": String(step.retryAfter) } : {} }) as never;
-      return new Response(JSON.stringify({ VERSION: 1, TTL: step.ttl, "PATHWAY-PRIORITY": ["a", "b", "c"] }), { status: 200 }) as never;
+      return new Response(JSON.stringify(play), { status: 200 }) as never;
     }
     if (u.pathname === "/v1/events") {
       events.push(...(JSON.parse(init!.body!) as { events: QoeEvent[] }).events);
@@ -235,17 +219,5 @@ describe("SDK failure handling against scripted OCAs", () => {
     expect(st.phase).toBe("failed");
     expect(st.errors[0]).toMatch(/no OCA left/);
     expect(fake.events.map((e) => e.type)).toEqual(expect.arrayContaining(["start", "oca_switch", "error", "stop"]));
-  });
-
-  it("gives up on a hung steering server after its timeout, honours Retry-After, and keeps polling", async () => {
-    const fake = fakeCdn({}, ["hang", { status: 503, retryAfter: 7 }, { status: 429, retryAfter: 3 }, { ttl: 5 }]);
-    const session = await client(fake).play("t", { reprobeIntervalMs: 0, pollSteering: false });
-    const t0 = Date.now();
-    expect(await session.pollSteeringOnce()).toBeNull(); // hung: abandoned, not waited on for ever
-    expect(Date.now() - t0).toBeLessThan(8_000);
-    expect(await session.pollSteeringOnce()).toBe(7);
-    expect(await session.pollSteeringOnce()).toBe(3);
-    expect(await session.pollSteeringOnce()).toBe(5);
-    await session.close();
   });
 });
