@@ -1,5 +1,5 @@
 import type { OcaSpec } from "../../workers/shared/topology";
-import type { EdgeReport, MissKind, OcaHealth, OcaLive } from "../../workers/shared/site-view";
+import { type EdgeReport, MAX_REPORT_ITEMS, type MissKind, type OcaHealth, type OcaLive } from "../../workers/shared/site-view";
 import { isSafeId } from "../../shared/ids";
 import { recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
@@ -14,9 +14,6 @@ import { first, rows, run } from "./sql";
 export const EGRESS_TAU_MS = 5_000;
 /** How long a session counts as active after its last request. */
 export const SESSION_ACTIVE_MS = 30_000;
-/** Sessions and miss entries one OCA's report may carry (the data plane caps its batch the same way). */
-export const MAX_SESSIONS_PER_REPORT = 1000;
-export const MAX_MISSES_PER_REPORT = 1000;
 
 /** The live state of each OCA: health, egress (decayed since the last report), active sessions. */
 export function liveView(sql: SqlStorage, ocas: Array<OcaSpec & { health: OcaHealth; throughputBps: number }>, now: number): OcaLive[] {
@@ -55,12 +52,12 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     const sample = (count(r.bytes) * 8) / windowS;
     const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
     run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + w * (sample - decayed), now);
-    for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_SESSIONS_PER_REPORT)) {
+    for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (typeof s?.id !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(s.id)) continue;
       run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
       recordServed(sql, s.id, count(s.bytes));
     }
-    for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_MISSES_PER_REPORT)) {
+    for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {
       if (typeof m?.titleId !== "string" || !isSafeId(m.titleId) || (m.kind !== "content" && m.kind !== "health")) continue;
       recordMiss(sql, oca.id, m.titleId, m.kind, Math.max(1, count(m.count)), count(m.bytes));
     }

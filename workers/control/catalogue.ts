@@ -1,8 +1,6 @@
 /** Catalogue rules of the play request (licences, codec families); the SQL is in workers/shared/catalogue-db.ts. */
 import type { LicenceRow } from "../shared/catalogue-db";
 
-export type { LicenceRow, RenditionRow, TitleRow } from "../shared/catalogue-db";
-
 export type LicenceVerdict = { ok: true; from: number } | { ok: false; reason: string };
 
 /** Is the title licensed in `country` at `now` (ms)? The reason says why not. */

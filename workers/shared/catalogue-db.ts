@@ -75,17 +75,13 @@ export const catalogueDb = {
      ORDER BY t.name`,
       )
       .bind(country, now)
-      .all<{
-        id: string;
-        name: string;
-        description: string;
-        release_year: number | null;
-        duration_s: number;
-        available_from: number;
-        audio: string;
-        subtitles: string;
-        max_height: number | null;
-      }>();
+      .all<
+        Omit<TitleRow, "live_min_copies"> & {
+          audio: string;
+          subtitles: string;
+          max_height: number | null;
+        }
+      >();
     return results;
   },
 

@@ -1,4 +1,4 @@
-import type { EdgeReport, OcaHealth, SiteLiveView } from "./site-view";
+import { type EdgeReport, MAX_REPORT_ITEMS, type OcaHealth, type SiteLiveView } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { withTimeout } from "./with-timeout";
 
@@ -14,8 +14,6 @@ export const SYNC_MS = 1_000;
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
 const OPEN_MS = 30_000;
-/** Sessions and misses itemised per OCA per report (the site caps the same way). */
-const MAX_ITEMS = 1000;
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
 export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
@@ -162,7 +160,7 @@ export function recordServed(env: Env, siteId: string, ocaId: string, sessionId:
   o.bytes += bytes;
   o.requests += 1;
   const prev = o.sessions.get(sessionId);
-  if (prev !== undefined || o.sessions.size < MAX_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
+  if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
   scheduleFlush(env, siteId, l, waitUntil);
 }
 
@@ -174,6 +172,6 @@ export function recordMiss(env: Env, siteId: string, ocaId: string, titleId: str
   if (m) {
     m.count++;
     m.bytes += bytes;
-  } else if (o.misses.size < MAX_ITEMS) o.misses.set(titleId, { count: 1, bytes });
+  } else if (o.misses.size < MAX_REPORT_ITEMS) o.misses.set(titleId, { count: 1, bytes });
   scheduleFlush(env, siteId, l, waitUntil);
 }

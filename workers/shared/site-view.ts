@@ -8,6 +8,9 @@ export type OcaHealth = "healthy" | "drained" | "failed";
  * - `content`: the OCA did not hold the file it was asked for (or the client's home site held no copy);
  * - `health`: the home site held a copy but steering sent the client elsewhere (health or load).
  */
+/** Sessions and misses one OCA's report itemises: the data plane stops adding there, the site reads no more. */
+export const MAX_REPORT_ITEMS = 1000;
+
 export type MissKind = "content" | "health";
 
 /** What the data plane tells a site, batched: per OCA, bytes served, the sessions served (with their bytes) and misses since the last report. */
