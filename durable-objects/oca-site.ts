@@ -3,7 +3,7 @@ import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { siteStub, tierBucket } from "../workers/shared/site-link";
 import { steeringTable } from "../workers/shared/steering-table";
-import { catalogueDb } from "../workers/shared/catalogue-db";
+import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
@@ -313,7 +313,7 @@ export class OcaSite extends DurableObject<Env> {
 
   // ---- what the site holds, for children and the planner -------------------------------------
 
-  /** Which usable OCA of this site holds a ready copy of each file of a title, with its checksum (path -> holder). */
+  /** Which usable OCA of this site holds a ready copy of each file of a title (`fileId` of path and checksum -> holder). */
   async holdersOf(titleId: string): Promise<Record<string, HeldFile>> {
     return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => healthOf(this.sql, ocaId) !== "failed"));
   }
@@ -404,12 +404,14 @@ export class OcaSite extends DurableObject<Env> {
       run(this.sql, `DELETE FROM plan`);
       for (const p of pairs) run(this.sql, `INSERT OR IGNORE INTO plan (oca_id, title_id) VALUES (?, ?)`, p.ocaId, p.titleId);
       fillQueue.dropUnplanned(this.sql);
+      // Queued files of an older version of a planned title are not copied any more.
+      for (const [titleId, list] of files) fillQueue.dropSuperseded(this.sql, titleId, new Set(list.map(holdings.fileId)));
       // Parked tasks get a fresh start with each plan.
       run(this.sql, `DELETE FROM fill_tasks WHERE parked_at IS NOT NULL`);
       for (const p of pairs) {
         const ready = holdings.readyFiles(this.sql, p.ocaId, p.titleId);
         for (const f of files.get(p.titleId) ?? []) {
-          if (ready.get(f.path) !== f.sha256) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now);
+          if (!ready.has(holdings.fileId(f))) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now);
         }
       }
       setMeta(this.sql, "planned_day", input.day);
@@ -512,12 +514,19 @@ export class OcaSite extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
   }
 
-  /** A crash mid-copy leaves a 'filling' row, a cut-off eviction 'evicting' rows: drop them and their bytes. */
+  /**
+   * A crash mid-copy leaves a 'filling' row, a cut-off eviction 'evicting' rows: drop them and their
+   * bytes. Copies made before content addressing are deleted here too.
+   */
   private async dropStranded(): Promise<void> {
     if (this.running.size || this.locks.size) return;
     for (const r of holdings.stranded(this.sql)) {
-      await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path));
-      holdings.dropFile(this.sql, r.ocaId, r.titleId, r.path);
+      await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path, r.sha256));
+      holdings.dropFile(this.sql, r);
+    }
+    for (const o of holdings.legacyObjects(this.sql)) {
+      await this.bucket().delete(`${this.site.id}/${o.ocaId}/${o.titleId}/${o.path}`);
+      holdings.dropLegacy(this.sql, o);
     }
   }
 
@@ -536,12 +545,12 @@ export class OcaSite extends DurableObject<Env> {
         info = await this.askParent(parent.id, t.titleId);
         w.parentCache.set(cacheKey, info);
       }
-      parents.push({ siteId: parent.id, holder: info.holders.get(t.path), plans: info.plans });
+      parents.push({ siteId: parent.id, holder: info.holders.get(holdings.fileId(t)), plans: info.plans });
     }
     const d = chooseSource({
       file: t,
       peers,
-      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t.path, t.ocaId),
+      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t, t.ocaId),
       parents,
       failed: t.failedSources,
       age: w.age,
@@ -552,11 +561,11 @@ export class OcaSite extends DurableObject<Env> {
       case "wait":
         return { wait: d.reason };
       case "peer":
-        return { source: "peer", label: d.label, bucket: this.bucket(), key: ocaKey(site.id, d.ocaId, t.titleId, t.path) };
+        return { source: "peer", label: d.label, bucket: this.bucket(), key: ocaKey(site.id, d.ocaId, t.titleId, t.path, t.sha256) };
       case "parent":
-        return { source: "parent", label: d.label, bucket: this.bucket(findSite(d.siteId)!), key: ocaKey(d.siteId, d.ocaId, t.titleId, t.path) };
+        return { source: "parent", label: d.label, bucket: this.bucket(findSite(d.siteId)!), key: ocaKey(d.siteId, d.ocaId, t.titleId, t.path, t.sha256) };
       default:
-        return { source: "origin", label: "origin", bucket: this.env.ORIGIN, key: originKey(t.titleId, t.path) };
+        return { source: "origin", label: "origin", bucket: this.env.ORIGIN, key: originKey(t.titleId, t.path, t.sha256) };
     }
   }
 
@@ -578,17 +587,18 @@ export class OcaSite extends DurableObject<Env> {
   /** Copies one file into an OCA: reserve, copy and verify, then mark ready; a copy evicted meanwhile is removed. */
   private copyInto(ocaId: string, titleId: string, file: TitleFile, src: Source): Promise<void> {
     return this.serial(ocaId, titleId, async () => {
-      const key = ocaKey(this.site.id, ocaId, titleId, file.path);
+      const ref: holdings.FileRef = { ocaId, titleId, path: file.path, sha256: file.sha256 };
+      const key = ocaKey(this.site.id, ocaId, titleId, file.path, file.sha256);
       holdings.reserve(this.sql, ocaId, titleId, file, Date.now());
       try {
         const obj = await src.bucket.get(src.key);
         if (!obj) throw new Error(`${src.label} copy ${src.key} disappeared`);
         await copyVerified(obj, this.bucket(), key, file);
       } catch (err) {
-        holdings.dropFile(this.sql, ocaId, titleId, file.path);
+        holdings.dropFile(this.sql, ref);
         throw err;
       }
-      if (!holdings.markReady(this.sql, ocaId, titleId, file.path, src.source, Date.now())) {
+      if (!holdings.markReady(this.sql, ref, src.source, Date.now())) {
         await this.bucket().delete(key);
         throw new Error(`${titleId}/${file.path} was evicted from ${ocaId} while it was copied`);
       }
@@ -614,45 +624,91 @@ export class OcaSite extends DurableObject<Env> {
     return holdings.usedBytes(this.sql, ocaId) + need <= capacity;
   }
 
-  /** Publishes a copy to the steering view if every file of the title's current version is ready; true if published. */
+  /**
+   * Publishes every live version of a title that the OCA holds complete; true when its current
+   * version is among them. Under the copy's lock, so a concurrent eviction cannot be undone.
+   */
   private publishIfComplete(ocaId: string, titleId: string): Promise<boolean> {
     return this.serial(ocaId, titleId, async () => {
-      const files = (await this.catalogueFiles([titleId])).get(titleId) ?? [];
-      if (!holdings.isComplete(holdings.readyFiles(this.sql, ocaId, titleId), files)) return false;
-      await steeringTable.publish(this.env.DB, this.site.id, [
-        { ocaId, titleId, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0), health: healthOf(this.sql, ocaId) },
-      ]);
-      return true;
+      const live = (await catalogueDb.liveVersions(this.env.DB, [titleId], Date.now())).get(titleId);
+      if (!live) return false;
+      const ready = holdings.readyFiles(this.sql, ocaId, titleId);
+      const complete = live.versions.filter((v) => holdings.isComplete(ready, v.files));
+      await steeringTable.publish(
+        this.env.DB,
+        this.site.id,
+        complete.map((v) => this.listing(ocaId, titleId, v)),
+      );
+      return complete.some((v) => v.version === live.current);
     });
+  }
+
+  private listing(ocaId: string, titleId: string, v: LiveVersion) {
+    return { ocaId, titleId, version: v.version, files: v.files.length, bytes: v.files.reduce((s, f) => s + f.bytes, 0), health: healthOf(this.sql, ocaId) };
   }
 
   /**
    * Makes the site's rows of the steering view match its holdings, both ways: every complete copy of
-   * a title's current version is listed, and nothing else is. Each fix re-checks its copy under the
-   * copy's lock, so a concurrent fill or eviction cannot be undone by a stale answer.
+   * a live version (current, or still played by sessions that started on it) is listed, and nothing
+   * else is. Then removes files that belong to no live version of their title (an old version whose
+   * last session has expired, a title taken down). Each fix re-checks under the copy's lock, so a
+   * concurrent fill or eviction cannot be undone by a stale answer.
    */
-  async reconcile(): Promise<{ published: number; unpublished: number }> {
+  async reconcile(): Promise<{ published: number; unpublished: number; pruned: number }> {
     const site = this.site;
     const listed = await steeringTable.listed(this.env.DB, site.id);
     const pairs = holdings.heldPairs(this.sql);
-    const catalogue = await this.catalogueFiles([...new Set([...pairs.map((p) => p.titleId), ...listed.map((l) => l.titleId)])]);
-    const complete = (ocaId: string, titleId: string) => holdings.isComplete(holdings.readyFiles(this.sql, ocaId, titleId), catalogue.get(titleId) ?? []);
-    const isListed = new Set(listed.map((l) => `${l.ocaId}|${l.titleId}`));
+    const live = await catalogueDb.liveVersions(this.env.DB, [...new Set([...pairs.map((p) => p.titleId), ...listed.map((l) => l.titleId)])], Date.now());
+    const versionsOf = (titleId: string): LiveVersion[] => live.get(titleId)?.versions ?? [];
+    const completeVersion = (ocaId: string, titleId: string, version: number) => {
+      const v = versionsOf(titleId).find((x) => x.version === version);
+      return v !== undefined && holdings.isComplete(holdings.readyFiles(this.sql, ocaId, titleId), v.files);
+    };
+    const isListed = new Set(listed.map((l) => `${l.ocaId}|${l.titleId}|${l.version}`));
     let published = 0;
     let unpublished = 0;
+    let pruned = 0;
     for (const l of listed) {
-      if (complete(l.ocaId, l.titleId)) continue;
+      if (completeVersion(l.ocaId, l.titleId, l.version)) continue;
       await this.serial(l.ocaId, l.titleId, async () => {
-        if (complete(l.ocaId, l.titleId)) return;
+        if (completeVersion(l.ocaId, l.titleId, l.version)) return;
         await steeringTable.unpublish(this.env.DB, [l]);
         unpublished++;
       });
     }
     for (const p of pairs) {
-      if (isListed.has(`${p.ocaId}|${p.titleId}`) || !complete(p.ocaId, p.titleId) || !this.oca(p.ocaId)) continue;
-      if (await this.publishIfComplete(p.ocaId, p.titleId)) published++;
+      if (!this.oca(p.ocaId)) continue;
+      const toList = versionsOf(p.titleId).filter(
+        (v) => !isListed.has(`${p.ocaId}|${p.titleId}|${v.version}`) && completeVersion(p.ocaId, p.titleId, v.version),
+      );
+      if (toList.length === 0) continue;
+      await this.serial(p.ocaId, p.titleId, async () => {
+        const still = toList.filter((v) => completeVersion(p.ocaId, p.titleId, v.version));
+        await steeringTable.publish(
+          this.env.DB,
+          site.id,
+          still.map((v) => this.listing(p.ocaId, p.titleId, v)),
+        );
+        published += still.length;
+      });
     }
-    return { published, unpublished };
+    for (const p of pairs) pruned += await this.pruneStale(p.ocaId, p.titleId, versionsOf(p.titleId));
+    return { published, unpublished, pruned };
+  }
+
+  /** Deletes an OCA's files of a title that no live version uses; their rows go last, so a cut-off run is finished by the next. */
+  private pruneStale(ocaId: string, titleId: string, versions: LiveVersion[]): Promise<number> {
+    return this.serial(ocaId, titleId, async () => {
+      const wanted = new Set(versions.flatMap((v) => v.files.map(holdings.fileId)));
+      const stale = holdings.readyRows(this.sql, ocaId, titleId).filter((f) => !wanted.has(holdings.fileId(f)));
+      for (const f of stale) {
+        const ref = { ocaId, titleId, path: f.path, sha256: f.sha256 };
+        holdings.markFileEvicting(this.sql, ref);
+        await this.bucket().delete(ocaKey(this.site.id, ocaId, titleId, f.path, f.sha256));
+        holdings.dropFile(this.sql, ref);
+      }
+      return stale.length;
+    });
   }
 
   // ---- manual fill (admin) --------------------------------------------------------------------
@@ -679,15 +735,15 @@ export class OcaSite extends DurableObject<Env> {
     if (files.length === 0) return { ok: false, ocaId, titleId, code: "unknown_title", message: `title ${titleId} has no files in the catalogue` };
 
     const ready = holdings.readyFiles(this.sql, ocaId, titleId);
-    const held = new Map(
-      rows<{ path: string; bytes: number }>(this.sql, `SELECT path, bytes FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).map((r) => [
-        r.path,
-        r.bytes,
-      ]),
+    // Files with a row already (being filled) have their space reserved.
+    const reserved = new Set(
+      rows<{ path: string; sha256: string }>(this.sql, `SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId).map(
+        holdings.fileId,
+      ),
     );
-    const missing = files.filter((f) => ready.get(f.path) !== f.sha256);
+    const missing = files.filter((f) => !ready.has(holdings.fileId(f)));
     const used = holdings.usedBytes(this.sql, ocaId);
-    const need = missing.reduce((s, f) => s + f.bytes - (held.get(f.path) ?? 0), 0);
+    const need = missing.reduce((s, f) => s + (reserved.has(holdings.fileId(f)) ? 0 : f.bytes), 0);
     const capacity = this.capacity(ocaId);
     if (used + need > capacity) {
       return {

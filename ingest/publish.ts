@@ -2,7 +2,9 @@
  * Stage 5: publish. Upload every packaged file to the origin bucket, then register the title.
  *
  * Idempotent and resumable: the origin listing (`GET /admin/origin/{title}`: path, bytes, sha256)
- * is compared with the packaged files and only files that are missing or differ are uploaded;
+ * is compared with the packaged files and only files that are missing or differ are uploaded
+ * (origin keys are content-addressed, so a re-publish uploads only changed files and the previous
+ * version's bytes stay for the sessions still playing it);
  * media segments and init segments go first, media playlists next, the multivariant playlist and
  * the MPD last, and the title is registered (`PUT /admin/titles/{title}`) only when every file is
  * in origin. A run that dies half-way leaves a prefix of files in origin and no catalogue entry;
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileEntry } from "./package";
 import { Pool } from "./pool";
-import { contentTypeFor } from "../shared/file-keys";
+import { contentTypeFor, originKey } from "../shared/file-keys";
 import { putObject, type S3Credentials } from "./s3";
 import type { TitleRegistration } from "../shared/catalogue";
 
@@ -77,21 +79,24 @@ export async function adminJson(
   return { status: res.status, json };
 }
 
-/** Files in origin for a title: path -> {bytes, sha256}. */
-export async function originListing(t: PublishTarget, titleId: string): Promise<Map<string, { bytes: number; sha256: string | null }>> {
+/** Contents in origin for a title: path -> the contents stored for it ({bytes, sha256} each). */
+export async function originListing(t: PublishTarget, titleId: string): Promise<Map<string, Array<{ bytes: number; sha256: string | null }>>> {
   const { status, json } = await adminJson(t, "GET", `/origin/${encodeURIComponent(titleId)}`);
   if (status !== 200) throw new PublishError(`GET /admin/origin/${titleId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
   const files = (json as { files: Array<{ path: string; bytes: number; sha256: string | null }> }).files;
-  return new Map(files.map((f) => [f.path, { bytes: f.bytes, sha256: f.sha256 }]));
+  const out = new Map<string, Array<{ bytes: number; sha256: string | null }>>();
+  for (const f of files) {
+    let list = out.get(f.path);
+    if (!list) out.set(f.path, (list = []));
+    list.push({ bytes: f.bytes, sha256: f.sha256 });
+  }
+  return out;
 }
 
-/** Which packaged files must be uploaded: missing in origin, or a different size or checksum. */
-export function filesToUpload(files: FileEntry[], origin: Map<string, { bytes: number; sha256: string | null }>): FileEntry[] {
+/** Which packaged files must be uploaded: no content in origin with the same size and checksum. */
+export function filesToUpload(files: FileEntry[], origin: Map<string, Array<{ bytes: number; sha256: string | null }>>): FileEntry[] {
   return files
-    .filter((f) => {
-      const o = origin.get(f.path);
-      return !o || o.bytes !== f.bytes || o.sha256 !== f.sha256;
-    })
+    .filter((f) => !(origin.get(f.path) ?? []).some((o) => o.bytes === f.bytes && o.sha256 === f.sha256))
     .sort((a, b) => uploadRank(a.path) - uploadRank(b.path) || (a.path < b.path ? -1 : 1));
 }
 
@@ -125,7 +130,7 @@ async function uploadViaS3(c: S3Credentials, titleId: string, dir: string, f: Fi
   for (let attempt = 1; ; attempt++) {
     try {
       const body = Readable.toWeb(createReadStream(join(dir, ...f.path.split("/")))) as ReadableStream;
-      await putObject(c, `${titleId}/${f.path}`, { bytes: f.bytes, sha256: f.sha256, contentType: contentTypeFor(f.path) }, body, fetchImpl);
+      await putObject(c, originKey(titleId, f.path, f.sha256), { bytes: f.bytes, sha256: f.sha256, contentType: contentTypeFor(f.path) }, body, fetchImpl);
       return;
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -146,7 +151,7 @@ export async function publishTitle(
   const todo = filesToUpload(registration.files, origin);
   const skipped = registration.files.length - todo.length;
   opts.log?.(
-    `origin has ${origin.size} file(s) of ${titleId}; ${skipped} already match, ${todo.length} to upload via ${t.s3 ? "the R2 S3 API" : "the admin API"}`,
+    `origin has ${origin.size} path(s) of ${titleId}; ${skipped} file(s) already match, ${todo.length} to upload via ${t.s3 ? "the R2 S3 API" : "the admin API"}`,
   );
   let done = 0;
   let bytes = 0;

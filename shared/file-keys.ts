@@ -1,13 +1,41 @@
-/** Object keys and content types of a title's files: the same for the Worker, ingest and the seed. */
+/**
+ * Object keys and content types of a title's files: the same for the Worker, ingest and the seed.
+ *
+ * Keys are content-addressed: a file's key carries a tag of its SHA-256, so the bytes under a key
+ * never change. A re-published title (a new version) puts its changed files under new keys beside
+ * the old ones; sessions on the old version keep reading the old bytes, and no OCA ever serves a
+ * mix. Which bytes a version means is its index (`versionIndexKey`), written when it is registered.
+ */
 
-/** Key of a title file in the origin bucket. */
-export function originKey(titleId: string, path: string): string {
-  return `${titleId}/${path}`;
+/** The part of a SHA-256 (hex) that goes into keys: 64 bits, unique enough per (title, path). */
+export function contentTag(sha256: string): string {
+  return sha256.slice(0, 16);
 }
 
-/** Key of an OCA's copy of a title file in its tier bucket. */
-export function ocaKey(siteId: string, ocaId: string, titleId: string, path: string): string {
-  return `${siteId}/${ocaId}/${titleId}/${path}`;
+/** Key of a title file (one content) in the origin bucket. */
+export function originKey(titleId: string, path: string, sha256: string): string {
+  return `${titleId}/${contentTag(sha256)}/${path}`;
+}
+
+/** Key of an OCA's copy of a title file (one content) in its tier bucket. */
+export function ocaKey(siteId: string, ocaId: string, titleId: string, path: string, sha256: string): string {
+  return `${siteId}/${ocaId}/${titleId}/${contentTag(sha256)}/${path}`;
+}
+
+/** Key of the index of a title version in the origin bucket: which content each path means in it. */
+export function versionIndexKey(titleId: string, version: number): string {
+  return `${titleId}/versions/${version}.json`;
+}
+
+const TAG = /^[0-9a-f]{16}$/;
+
+/** The path and content tag of an origin key under `${titleId}/`; null for anything else (indexes, stray keys). */
+export function parseOriginKey(titleId: string, key: string): { path: string; tag: string } | null {
+  if (!key.startsWith(`${titleId}/`)) return null;
+  const rest = key.slice(titleId.length + 1);
+  const slash = rest.indexOf("/");
+  if (slash !== 16 || !TAG.test(rest.slice(0, 16))) return null;
+  return { path: rest.slice(17), tag: rest.slice(0, 16) };
 }
 
 /** Content-Type by extension for the kinds of file a title has. */

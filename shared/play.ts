@@ -69,6 +69,8 @@ export interface SteeringUrls {
 export interface PlayResponse {
   sessionId: string;
   titleId: string;
+  /** The title version this session plays until it ends, even if the title is re-published meanwhile. */
+  version: number;
   expiresAt: string;
   maxHeight: number;
   ocas: OcaEntry[];

@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, env, runDurableObjec
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, memberToken, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
+import { ADMIN, call, memberToken, pressPlay, publishTitle, tierKey, type FixtureTitle, type PlayResponse } from "./fixtures";
 
 const CHICAGO = "America/Chicago";
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
@@ -206,20 +206,21 @@ describe("filling a site", () => {
     const path = "video/avc-720p/seg-00001.m4s";
     const oca = (await site("lumen-lax").lastCycle()).plan;
     const ocaId = Object.keys(oca).find((o) => oca[o].includes("pp-cold"))!;
-    await env.TIER_NA.put(`lumen-lax/${ocaId}/pp-cold/${path}`, cold.files[path].slice(0, 100));
+    await env.TIER_NA.put(tierKey("lumen-lax", ocaId, cold, path), cold.files[path].slice(0, 100));
     await runInDurableObject(site("lumen-lax"), async (_instance, st) => {
       st.storage.sql.exec(
-        `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, bytes, sha256, state, source, updated_at) VALUES (?, 'pp-cold', ?, ?, 'x', 'filling', NULL, 0)`,
+        `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, bytes, sha256, state, source, updated_at) VALUES (?, 'pp-cold', ?, ?, ?, 'filling', NULL, 0)`,
         ocaId,
         path,
         cold.files[path].byteLength,
+        cold.sha[path],
       );
     });
     const mid = await state("lumen-lax");
     expect(mid.ocas.find((o) => o.ocaId === ocaId)!.titles.find((t) => t.titleId === "pp-cold")?.complete ?? false).toBe(false);
     await drainFill("lumen-lax");
     for (const [p, bytes] of Object.entries(cold.files)) {
-      const obj = await env.TIER_NA.get(`lumen-lax/${ocaId}/pp-cold/${p}`);
+      const obj = await env.TIER_NA.get(tierKey("lumen-lax", ocaId, cold, p));
       expect(new Uint8Array(await obj!.arrayBuffer()), p).toEqual(bytes);
     }
     const s = await state("lumen-lax");

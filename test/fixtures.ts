@@ -1,4 +1,5 @@
 import { exports } from "cloudflare:workers";
+import { ocaKey } from "../shared/file-keys";
 
 /** Calls the Worker under test (the real entry, in workerd). */
 export function call(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
@@ -21,7 +22,7 @@ export const GEO = {
   otherParis: "asn=65001;country=FR;lat=48.86;lon=2.35",
 };
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -70,8 +71,15 @@ export const MPD = `<?xml version="1.0" encoding="utf-8"?>
 
 export interface FixtureTitle {
   titleId: string;
+  /** The version the registration created (or kept). */
+  version: number;
   files: Record<string, Uint8Array>;
+  /** SHA-256 (hex) of each file: with the path, what names its bytes in R2. */
+  sha: Record<string, string>;
 }
+
+/** Key of an OCA's copy of a fixture title's file in its tier bucket. */
+export const tierKey = (siteId: string, ocaId: string, t: FixtureTitle, path: string): string => ocaKey(siteId, ocaId, t.titleId, path, t.sha[path]);
 
 /**
  * Publishes a small synthetic title through the admin API (origin upload + registration), as the
@@ -79,7 +87,13 @@ export interface FixtureTitle {
  */
 export async function publishTitle(
   titleId: string,
-  opts: { segmentBytes?: number; licences?: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>; availableFrom?: string } = {},
+  opts: {
+    segmentBytes?: number;
+    licences?: Array<{ country: string; availableFrom: string; availableUntil?: string | null }>;
+    availableFrom?: string;
+    /** Files to replace or add (path -> bytes): a re-publish with new contents. */
+    change?: Record<string, Uint8Array>;
+  } = {},
 ): Promise<FixtureTitle> {
   const seg = opts.segmentBytes ?? 64 * 1024;
   const enc = new TextEncoder();
@@ -95,10 +109,13 @@ export async function publishTitle(
   files["audio/aac-en/init.mp4"] = patternBytes(600, seed++);
   files["audio/aac-en/seg-00001.m4s"] = patternBytes(8000, seed++);
   files["subs/sub-en.vtt"] = enc.encode("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nHello\n");
+  Object.assign(files, opts.change ?? {});
+  const sha: Record<string, string> = {};
 
   const list = [];
   for (const [path, bytes] of Object.entries(files)) {
     const sha256 = await sha256Hex(bytes);
+    sha[path] = sha256;
     const res = await call(`/admin/origin/${titleId}/${path}`, {
       method: "PUT",
       body: bytes,
@@ -133,7 +150,8 @@ export async function publishTitle(
     }),
   });
   if (res.status !== 200) throw new Error(`register ${titleId}: ${res.status} ${await res.text()}`);
-  return { titleId, files };
+  const { version } = (await res.json()) as { version: number };
+  return { titleId, version, files, sha };
 }
 
 /** Copies titles into OCAs through the admin API. */
@@ -164,12 +182,19 @@ export function pressPlay(token: string, body: unknown, geo?: string): Promise<R
  * An OCA URL token as an attacker would forge it: key id `kid` (e.g. an inherited property name) and
  * the HMAC key they guess it maps to (e.g. "[object Object]"), valid for an hour.
  */
-export async function forgeToken(kid: string, key: string, titleId: string, sessionId: string, exp = Math.floor(Date.now() / 1000) + 3600): Promise<string> {
+export async function forgeToken(
+  kid: string,
+  key: string,
+  titleId: string,
+  sessionId: string,
+  exp = Math.floor(Date.now() / 1000) + 3600,
+  version = 1,
+): Promise<string> {
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v1|${kid}|${titleId}|${sessionId}|${exp}|2160`));
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v2|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160`));
   const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
-  return `v1.${kid}.${sessionId}.${exp}.2160.${b64}`;
+  return `v2.${kid}.${sessionId}.${exp}.2160.${version}.${b64}`;
 }

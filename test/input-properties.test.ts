@@ -72,8 +72,8 @@ describe("the path validator", () => {
           expect(s).toMatch(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/);
           expect(isInheritedName(s)).toBe(false);
         }
-        const key = ocaKey("site", "oca", "title", path);
-        expect(key.startsWith("site/oca/title/")).toBe(true);
+        const key = ocaKey("site", "oca", "title", path, "ab".repeat(32));
+        expect(key.startsWith("site/oca/title/abababababababab/")).toBe(true);
         expect(key.split("/").includes("..")).toBe(false);
       }),
       FC,

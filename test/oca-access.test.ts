@@ -42,7 +42,13 @@ describe("OCA URL tokens", () => {
   });
 
   it("are refused with 403 once expired", async () => {
-    const expired = await signUrlToken(KEYS, "k1", { titleId: "access-title", sessionId: "s-1", exp: Math.floor(Date.now() / 1000) - 1, maxHeight: 2160 });
+    const expired = await signUrlToken(KEYS, "k1", {
+      titleId: "access-title",
+      sessionId: "s-1",
+      exp: Math.floor(Date.now() / 1000) - 1,
+      maxHeight: 2160,
+      version: play.version,
+    });
     const res = await call(`${withToken(play.ocas[0].url, expired)}master.m3u8`);
     expect(res.status).toBe(403);
     expect((await code(res)).message).toBe("token rejected: expired");
@@ -55,7 +61,13 @@ describe("OCA URL tokens", () => {
   });
 
   it("still verify when signed with an older key id that is kept in the ring", async () => {
-    const old = await signUrlToken(KEYS, "k0", { titleId: "access-title", sessionId: "s-2", exp: Math.floor(Date.now() / 1000) + 60, maxHeight: 2160 });
+    const old = await signUrlToken(KEYS, "k0", {
+      titleId: "access-title",
+      sessionId: "s-2",
+      exp: Math.floor(Date.now() / 1000) + 60,
+      maxHeight: 2160,
+      version: play.version,
+    });
     expect((await call(`${withToken(play.ocas[0].url, old)}master.m3u8`)).status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, call, fill, publishTitle, type FixtureTitle } from "./fixtures";
+import { ADMIN, call, fill, publishTitle, tierKey, type FixtureTitle } from "./fixtures";
+import { originKey } from "../shared/file-keys";
 
 interface SiteState {
   site: { id: string; tier: string };
@@ -58,7 +59,7 @@ describe("the OcaSite Durable Object", () => {
       bySource: { peer: 0, parent: 0, origin: fileCount(t) },
     });
     for (const [path, bytes] of Object.entries(t.files)) {
-      const obj = await env.TIER_EU.get(`polder-ams/polder-ams-1/fill-title/${path}`);
+      const obj = await env.TIER_EU.get(tierKey("polder-ams", "polder-ams-1", t, path));
       expect(new Uint8Array(await obj!.arrayBuffer()), path).toEqual(bytes);
     }
     res = (await (await fill([{ siteId: "polder-ams", ocaId: "polder-ams-2", titleIds: ["fill-title"] }])).json()) as FillResponse;
@@ -103,11 +104,11 @@ describe("the OcaSite Durable Object", () => {
     const path = "video/avc-240p/seg-00001.m4s";
     const corrupted = new Uint8Array(bad.files[path]);
     corrupted[100] ^= 0xff; // same size, different bytes
-    await env.ORIGIN.put(`corrupt-title/${path}`, corrupted);
+    await env.ORIGIN.put(originKey("corrupt-title", path, bad.sha[path]), corrupted);
     const res = await fill([{ siteId: "rheinnet-ber", ocaId: "rheinnet-ber-1", titleIds: ["corrupt-title"] }]);
     expect(res.status).toBe(409);
     expect(((await res.json()) as FillResponse).results[0]).toMatchObject({ ok: false, code: "copy_failed" });
-    expect(await env.TIER_EU.head(`rheinnet-ber/rheinnet-ber-1/corrupt-title/${path}`)).toBeNull();
+    expect(await env.TIER_EU.head(tierKey("rheinnet-ber", "rheinnet-ber-1", bad, path))).toBeNull();
     const held = (await state("rheinnet-ber")).ocas.find((o) => o.ocaId === "rheinnet-ber-1")!.titles.find((x) => x.titleId === "corrupt-title");
     expect(held?.complete ?? false).toBe(false);
     const view = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE oca_id = 'rheinnet-ber-1' AND title_id = 'corrupt-title'`).first<{
@@ -119,7 +120,7 @@ describe("the OcaSite Durable Object", () => {
   it("evicts a title: the bytes go and the steering view forgets it", async () => {
     const res = await call("/admin/sites/polder-ams/ocas/polder-ams-2/titles/fill-title", { method: "DELETE", headers: ADMIN });
     expect(await res.json()).toMatchObject({ evicted: { files: fileCount(t), bytes: titleBytes(t) } });
-    expect(await env.TIER_EU.head("polder-ams/polder-ams-2/fill-title/master.m3u8")).toBeNull();
+    expect(await env.TIER_EU.head(tierKey("polder-ams", "polder-ams-2", t, "master.m3u8"))).toBeNull();
     const view = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE title_id = 'fill-title' AND site_id = 'polder-ams'`).all<{ oca_id: string }>();
     expect(view.results.map((r) => r.oca_id)).toEqual(["polder-ams-1"]);
   });
@@ -155,7 +156,7 @@ describe("origin uploads", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("checksum_mismatch");
-    expect(await env.ORIGIN.head("upload-title/a.vtt")).toBeNull();
+    expect(await env.ORIGIN.head(originKey("upload-title", "a.vtt", "0".repeat(64)))).toBeNull();
   });
 
   it("refuse to register a title whose files are not in origin", async () => {

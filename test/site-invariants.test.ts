@@ -2,7 +2,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { beforeAll, describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
 import { MAX_ATTEMPTS } from "../durable-objects/site/fill-queue";
-import { ADMIN, call, fill, MASTER, publishTitle, type FixtureTitle } from "./fixtures";
+import { ADMIN, call, fill, MASTER, publishTitle, tierKey, type FixtureTitle } from "./fixtures";
+import { ocaKey } from "../shared/file-keys";
 
 /**
  * The site Durable Object's invariants under injected faults. The faults are the one thing mocked
@@ -131,29 +132,35 @@ async function drain(siteId: string, max = 15, between?: () => Promise<void>): P
 }
 
 /**
- * Invariant 1: the view lists (OCA, title) only if every catalogue file of the title is in the
- * OCA's tier-bucket copy with the catalogue's size and checksum. Returns the violations.
+ * Invariant 1: the view lists (OCA, title, version) only if the version is live and every catalogue
+ * file of that version is in the OCA's tier-bucket copy with the catalogue's size and checksum.
+ * Returns the violations.
  */
 async function violations(siteId: string): Promise<string[]> {
-  const listed = await env.DB.prepare(`SELECT oca_id, title_id FROM oca_titles WHERE site_id = ?`).bind(siteId).all<{ oca_id: string; title_id: string }>();
+  const listed = await env.DB.prepare(`SELECT oca_id, title_id, version FROM oca_titles WHERE site_id = ?`)
+    .bind(siteId)
+    .all<{ oca_id: string; title_id: string; version: number }>();
   const out: string[] = [];
   for (const l of listed.results) {
-    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?`)
-      .bind(l.title_id)
+    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ? AND version = ?`)
+      .bind(l.title_id, l.version)
       .all<{ path: string; bytes: number; sha256: string }>();
-    if (files.results.length === 0) out.push(`${l.oca_id}/${l.title_id}: listed with no catalogue files`);
+    if (files.results.length === 0) out.push(`${l.oca_id}/${l.title_id}@${l.version}: listed with no catalogue files`);
     for (const f of files.results) {
-      const obj = await env.TIER_EU.head(`${siteId}/${l.oca_id}/${l.title_id}/${f.path}`);
+      const obj = await env.TIER_EU.head(ocaKey(siteId, l.oca_id, l.title_id, f.path, f.sha256));
       if (!obj || obj.size !== f.bytes || obj.customMetadata?.sha256 !== f.sha256)
-        out.push(`${l.oca_id}/${l.title_id}/${f.path}: listed but ${obj ? "stale" : "absent"}`);
+        out.push(`${l.oca_id}/${l.title_id}@${l.version}/${f.path}: listed but ${obj ? "stale" : "absent"}`);
     }
   }
   return out;
 }
 
-async function listed(siteId: string, titleId: string): Promise<string[]> {
-  const r = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE site_id = ? AND title_id = ? ORDER BY oca_id`)
-    .bind(siteId, titleId)
+/** OCAs of a site listed for a title's current version (or `version`). */
+async function listed(siteId: string, titleId: string, version?: number): Promise<string[]> {
+  const r = await env.DB.prepare(
+    `SELECT oca_id FROM oca_titles WHERE site_id = ?1 AND title_id = ?2 AND version = COALESCE(?3, (SELECT version FROM titles WHERE id = ?2)) ORDER BY oca_id`,
+  )
+    .bind(siteId, titleId, version ?? null)
     .all<{ oca_id: string }>();
   return r.results.map((x) => x.oca_id);
 }
@@ -161,14 +168,14 @@ async function listed(siteId: string, titleId: string): Promise<string[]> {
 /** Bytes in the tier bucket under an OCA's title prefix that the site's holdings do not account for. */
 async function unaccounted(siteId: string, ocaId: string, titleId: string): Promise<string[]> {
   const prefix = `${siteId}/${ocaId}/${titleId}/`;
-  const objects = (await env.TIER_EU.list({ prefix })).objects.map((o) => o.key.slice(prefix.length));
+  const objects = (await env.TIER_EU.list({ prefix })).objects.map((o) => o.key);
   const rows = await runInDurableObject(siteStub(siteId), async (_i, s) =>
     s.storage.sql
-      .exec<{ path: string }>(`SELECT path FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId)
+      .exec<{ path: string; sha256: string }>(`SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId)
       .toArray()
-      .map((r) => r.path),
+      .map((r) => ocaKey(siteId, ocaId, titleId, r.path, r.sha256)),
   );
-  return objects.filter((p) => !rows.includes(p));
+  return objects.filter((k) => !rows.includes(k));
 }
 
 let cleanCalls = 0;
@@ -245,7 +252,11 @@ describe("copies that keep failing (invariant 3)", () => {
     await publishTitle("inv-retry");
     // polder-ams-2 holds the title; reads of its copy of one file always fail.
     expect((await fill([{ siteId: SITE, ocaId: "polder-ams-2", titleIds: ["inv-retry"] }])).status).toBe(200);
-    const faults: Faults = { calls: [], failAt: new Set(), failIf: (kind, key) => kind === "r2:get" && key.endsWith("polder-ams-2/inv-retry/master.m3u8") };
+    const faults: Faults = {
+      calls: [],
+      failAt: new Set(),
+      failIf: (kind, key) => kind === "r2:get" && /polder-ams-2\/inv-retry\/[0-9a-f]{16}\/master\.m3u8$/.test(key),
+    };
     await inject(SITE, faults);
     await applyPlan(SITE, { [OCA]: ["inv-retry"], "polder-ams-2": ["inv-retry"] });
     await runDurableObjectAlarm(stub());
@@ -277,7 +288,11 @@ describe("copies that keep failing (invariant 3)", () => {
 
   it("are parked after MAX_ATTEMPTS with the reason visible in the admin API, and never published", async () => {
     await publishTitle("inv-park");
-    const faults: Faults = { calls: [], failAt: new Set(), failIf: (kind, key) => kind === "r2:get" && key === "inv-park/video/avc-240p/init.mp4" };
+    const faults: Faults = {
+      calls: [],
+      failAt: new Set(),
+      failIf: (kind, key) => kind === "r2:get" && /^inv-park\/[0-9a-f]{16}\/video\/avc-240p\/init\.mp4$/.test(key),
+    };
     await inject(SITE, faults);
     await applyPlan(SITE, { [OCA]: ["inv-park"] });
     for (let i = 0; i < MAX_ATTEMPTS + 2; i++) {
@@ -308,28 +323,10 @@ describe("sources and checksums (invariant 4)", () => {
   it("a parent's copy is used only when its checksum matches the catalogue; a stale one is skipped for origin", async () => {
     v1 = await publishTitle("inv-stale");
     expect((await fill([{ siteId: "ixp-ams", ocaId: "ixp-ams-1", titleIds: ["inv-stale"] }])).status).toBe(200);
-    // Re-publish with a changed master playlist: the parent still holds the old bytes.
+    // Re-publish with a changed master playlist (version 2): the parent still holds version 1's bytes.
     const changed = new TextEncoder().encode(`${MASTER}#EXT-X-SESSION-DATA:DATA-ID="v",VALUE="2"\n`);
-    const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", changed))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    expect(
-      (
-        await call(`/admin/origin/inv-stale/master.m3u8`, {
-          method: "PUT",
-          headers: { ...ADMIN, "X-Content-SHA256": sha, "Content-Length": String(changed.byteLength) },
-          body: changed,
-        })
-      ).status,
-    ).toBe(201);
-    const title = (await (await call(`/admin/titles/inv-stale`, { headers: ADMIN })).json()) as { title: Record<string, unknown> };
-    expect(title.title).toBeTruthy();
-    const files = await env.DB.prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = 'inv-stale'`).all<{
-      path: string;
-      bytes: number;
-      sha256: string;
-    }>();
-    await env.DB.prepare(`UPDATE files SET sha256 = ?, bytes = ? WHERE title_id = 'inv-stale' AND path = 'master.m3u8'`).bind(sha, changed.byteLength).run();
-    expect(files.results.length).toBe(Object.keys(v1.files).length);
-
+    const v2 = await publishTitle("inv-stale", { change: { "master.m3u8": changed } });
+    expect(v2.version).toBe(v1.version + 1);
     await applyPlan(SITE, { [OCA]: ["inv-stale"] });
     await drain(SITE);
     const sources = await runInDurableObject(stub(), async (_i, s) =>
@@ -339,12 +336,13 @@ describe("sources and checksums (invariant 4)", () => {
     );
     expect(sources.find((r) => r.path === "master.m3u8")?.source).toBe("origin");
     expect(sources.filter((r) => r.path !== "master.m3u8").every((r) => r.source === "parent")).toBe(true);
-    const got = await env.TIER_EU.get(`${SITE}/${OCA}/inv-stale/master.m3u8`);
+    const got = await env.TIER_EU.get(tierKey(SITE, OCA, v2, "master.m3u8"));
     expect(await got!.text()).toContain('VALUE="2"');
     expect(await listed(SITE, "inv-stale")).toEqual([OCA]);
-    // The parent's stale copy is no longer listed either, once its own reconcile runs.
+    // The parent is listed for version 1 only (sessions that started on it may still play it), never for version 2.
     await siteStub("ixp-ams").reconcile();
     expect(await listed("ixp-ams", "inv-stale")).toEqual([]);
+    expect(await listed("ixp-ams", "inv-stale", v1.version)).toEqual(["ixp-ams-1"]);
   });
 });
 

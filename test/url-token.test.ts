@@ -16,6 +16,7 @@ const claims = fc.record({
   sessionId: fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/),
   exp: fc.integer({ min: NOW + 1, max: NOW + 10 ** 8 }),
   maxHeight: fc.integer({ min: 144, max: 4320 }),
+  version: fc.integer({ min: 1, max: 999_999_999 }),
 });
 
 const forge = (kid: string, key: string, titleId: string) => forgeToken(kid, key, titleId, "s-1", NOW + 3600);
@@ -63,6 +64,7 @@ describe("OCA URL tokens (pure)", () => {
         fc.stringMatching(/^[A-Za-z0-9-]{0,70}$/),
         fc.oneof(fc.stringMatching(/^\d{0,14}$/), fc.string({ maxLength: 14 })),
         fc.oneof(fc.stringMatching(/^\d{0,6}$/), fc.string({ maxLength: 6 })),
+        fc.oneof(fc.stringMatching(/^\d{0,10}$/), fc.string({ maxLength: 10 })),
         fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{40,46}$/), fc.string({ maxLength: 50 })),
       )
       .map((p) => p.join("."));
@@ -75,15 +77,18 @@ describe("OCA URL tokens (pure)", () => {
   });
 
   it("accept exactly one encoding of a set of claims: no leading zeros, no alternative MAC text", async () => {
-    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720 };
+    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3 };
     const token = await signUrlToken(RING, "k1", c);
-    const [v, kid, sid, exp, height, mac] = token.split(".");
+    const [v, kid, sid, exp, height, ver, mac] = token.split(".");
     const variants = [
-      [v, kid, sid, `0${exp}`, height, mac],
-      [v, kid, sid, exp, `0${height}`, mac],
-      [v, kid, sid, `+${exp}`, height, mac],
-      [v, kid, sid, exp, height, `${mac}=`],
-      [v, kid, sid, exp, height, `${mac}A`],
+      [v, kid, sid, `0${exp}`, height, ver, mac],
+      [v, kid, sid, exp, `0${height}`, ver, mac],
+      [v, kid, sid, exp, height, `0${ver}`, mac],
+      [v, kid, sid, exp, height, "4", mac],
+      ["v1", kid, sid, exp, height, ver, mac],
+      [v, kid, sid, `+${exp}`, height, ver, mac],
+      [v, kid, sid, exp, height, ver, `${mac}=`],
+      [v, kid, sid, exp, height, ver, `${mac}A`],
       // The 43rd character carries 4 bits of the MAC and 2 spare bits: setting a spare bit must not verify.
       [
         v,
@@ -91,12 +96,13 @@ describe("OCA URL tokens (pure)", () => {
         sid,
         exp,
         height,
+        ver,
         mac.slice(0, -1) +
           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(mac.at(-1)!) | 1
           ],
       ],
-      [v, kid.toUpperCase(), sid, exp, height, mac],
+      [v, kid.toUpperCase(), sid, exp, height, ver, mac],
     ].map((p) => p.join("."));
     for (const t of variants) {
       if (t === token) continue;

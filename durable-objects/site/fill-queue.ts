@@ -1,5 +1,5 @@
 import type { TitleFile } from "./copy-file";
-import type { FillSource } from "./holdings";
+import { fileId, type FillSource } from "./holdings";
 import { first, getMeta, rows, run, setMeta } from "./sql";
 
 /**
@@ -77,25 +77,44 @@ export function dueTasks(sql: SqlStorage, now: number): FillTask[] {
   ).map(toTask);
 }
 
+/** A task's key: one content of one file for one OCA. */
+type TaskRef = { ocaId: string; titleId: string; path: string; sha256: string };
+
 /** The task as it is now (another call may have finished, re-queued or dropped it meanwhile). */
-export function currentTask(sql: SqlStorage, t: { ocaId: string; titleId: string; path: string }): FillTask | undefined {
+export function currentTask(sql: SqlStorage, t: TaskRef): FillTask | undefined {
   const r = first<TaskRow>(
     sql,
-    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ? AND parked_at IS NULL`,
+    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
+     WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND parked_at IS NULL`,
     t.ocaId,
     t.titleId,
     t.path,
+    t.sha256,
   );
   return r ? toTask(r) : undefined;
 }
 
 /** True while a peer ordered before `ocaId` still has the file queued (it fetches upstream; the rest wait). */
-export function earlierPeerQueued(sql: SqlStorage, titleId: string, path: string, ocaId: string): boolean {
-  return !!first(sql, `SELECT 1 AS x FROM fill_tasks WHERE title_id = ? AND path = ? AND oca_id < ? AND parked_at IS NULL LIMIT 1`, titleId, path, ocaId);
+export function earlierPeerQueued(sql: SqlStorage, titleId: string, file: TitleFile, ocaId: string): boolean {
+  return !!first(
+    sql,
+    `SELECT 1 AS x FROM fill_tasks WHERE title_id = ? AND path = ? AND sha256 = ? AND oca_id < ? AND parked_at IS NULL LIMIT 1`,
+    titleId,
+    file.path,
+    file.sha256,
+    ocaId,
+  );
 }
 
-export function complete(sql: SqlStorage, t: { ocaId: string; titleId: string; path: string }): void {
-  run(sql, `DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ?`, t.ocaId, t.titleId, t.path);
+export function complete(sql: SqlStorage, t: TaskRef): void {
+  run(sql, `DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, t.ocaId, t.titleId, t.path, t.sha256);
+}
+
+/** Drops queued files of a title that are not in `keep` (fileIds of its current version): a re-publish superseded them. */
+export function dropSuperseded(sql: SqlStorage, titleId: string, keep: ReadonlySet<string>): void {
+  for (const r of rows<{ oca_id: string; path: string; sha256: string }>(sql, `SELECT oca_id, path, sha256 FROM fill_tasks WHERE title_id = ?`, titleId)) {
+    if (!keep.has(fileId(r))) complete(sql, { ocaId: r.oca_id, titleId, path: r.path, sha256: r.sha256 });
+  }
 }
 
 /** Records a failed attempt: back off, skip the source next time, park after MAX_ATTEMPTS. Returns true when parked. */
@@ -105,7 +124,7 @@ export function fail(sql: SqlStorage, t: FillTask, sourceLabel: string, error: s
   const parked = attempts >= MAX_ATTEMPTS;
   run(
     sql,
-    `UPDATE fill_tasks SET attempts = ?, last_error = ?, failed_sources = ?, next_at = ?, parked_at = ? WHERE oca_id = ? AND title_id = ? AND path = ?`,
+    `UPDATE fill_tasks SET attempts = ?, last_error = ?, failed_sources = ?, next_at = ?, parked_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`,
     attempts,
     error.slice(0, 500),
     failed,
@@ -114,6 +133,7 @@ export function fail(sql: SqlStorage, t: FillTask, sourceLabel: string, error: s
     t.ocaId,
     t.titleId,
     t.path,
+    t.sha256,
   );
   return parked;
 }

@@ -2,8 +2,10 @@ import type { TitleFile } from "./copy-file";
 import { first, rows, run } from "./sql";
 
 /**
- * What each OCA of the site holds, file by file. A row is 'filling' while its copy is being made
- * (it reserves the space) and 'ready' once the copy is verified; only ready rows count as held.
+ * What each OCA of the site holds, file by file. A file is a path with one content (its SHA-256),
+ * so an OCA can hold two versions of a title side by side. A row is 'filling' while its copy is being
+ * made (it reserves the space), 'ready' once the copy is verified, 'evicting' while it is removed;
+ * only ready rows count as held.
  */
 
 export type FillSource = "peer" | "parent" | "origin";
@@ -14,23 +16,40 @@ export interface HeldFile {
   sha256: string;
 }
 
-/** Bytes an OCA holds or has reserved. */
-export function usedBytes(sql: SqlStorage, ocaId: string): number {
-  return first<{ b: number | null }>(sql, `SELECT SUM(bytes) AS b FROM holdings WHERE oca_id = ?`, ocaId)?.b ?? 0;
+/** One file of one OCA: the row's key. */
+export interface FileRef {
+  ocaId: string;
+  titleId: string;
+  path: string;
+  sha256: string;
 }
 
-/** The ready files of a title on an OCA: path -> sha256. */
-export function readyFiles(sql: SqlStorage, ocaId: string, titleId: string): Map<string, string> {
-  return new Map(
+/** The identity of a file's content within a title, as a string (path and checksum). */
+export const fileId = (f: { path: string; sha256: string }): string => `${f.sha256}:${f.path}`;
+
+/** Bytes an OCA holds or has reserved (including copies from before content addressing, until they are deleted). */
+export function usedBytes(sql: SqlStorage, ocaId: string): number {
+  return (
+    first<{ b: number | null }>(
+      sql,
+      `SELECT COALESCE((SELECT SUM(bytes) FROM holdings WHERE oca_id = ?1), 0) + COALESCE((SELECT SUM(bytes) FROM legacy_objects WHERE oca_id = ?1), 0) AS b`,
+      ocaId,
+    )?.b ?? 0
+  );
+}
+
+/** The ready files of a title on an OCA, as `fileId`s. */
+export function readyFiles(sql: SqlStorage, ocaId: string, titleId: string): Set<string> {
+  return new Set(
     rows<{ path: string; sha256: string }>(sql, `SELECT path, sha256 FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId).map(
-      (r) => [r.path, r.sha256],
+      fileId,
     ),
   );
 }
 
-/** True when every file of the catalogue's current version is ready on the OCA with the catalogue's checksum. */
-export function isComplete(ready: Map<string, string>, files: readonly TitleFile[]): boolean {
-  return files.length > 0 && files.every((f) => ready.get(f.path) === f.sha256);
+/** True when every file of a version is ready on the OCA with the catalogue's checksum. */
+export function isComplete(ready: ReadonlySet<string>, files: readonly TitleFile[]): boolean {
+  return files.length > 0 && files.every((f) => ready.has(fileId(f)));
 }
 
 /** Titles with at least one row on any OCA of the site. */
@@ -46,7 +65,17 @@ export function heldPairs(sql: SqlStorage): Array<{ ocaId: string; titleId: stri
   }));
 }
 
-/** Which OCA holds a ready copy of each file of a title, with its checksum, among OCAs `usable` allows. */
+/** Every ready file of a title on an OCA (path, checksum, bytes). */
+export function readyRows(sql: SqlStorage, ocaId: string, titleId: string): Array<{ path: string; sha256: string; bytes: number }> {
+  return rows<{ path: string; sha256: string; bytes: number }>(
+    sql,
+    `SELECT path, sha256, bytes FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready' ORDER BY path, sha256`,
+    ocaId,
+    titleId,
+  );
+}
+
+/** Which OCA holds a ready copy of each file of a title (keyed by `fileId`), among OCAs `usable` allows. */
 export function holdersOf(sql: SqlStorage, titleId: string, usable: (ocaId: string) => boolean): Map<string, HeldFile> {
   const out = new Map<string, HeldFile>();
   for (const r of rows<{ path: string; oca_id: string; sha256: string }>(
@@ -54,12 +83,13 @@ export function holdersOf(sql: SqlStorage, titleId: string, usable: (ocaId: stri
     `SELECT path, oca_id, sha256 FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`,
     titleId,
   )) {
-    if (usable(r.oca_id) && !out.has(r.path)) out.set(r.path, { ocaId: r.oca_id, sha256: r.sha256 });
+    const id = fileId(r);
+    if (usable(r.oca_id) && !out.has(id)) out.set(id, { ocaId: r.oca_id, sha256: r.sha256 });
   }
   return out;
 }
 
-/** A peer OCA (not `exceptOca`) holding a ready copy with this checksum. */
+/** Peer OCAs (not `exceptOca`) holding a ready copy of this content. */
 export function peersWithFile(sql: SqlStorage, titleId: string, file: TitleFile, exceptOca: string): string[] {
   return rows<{ oca_id: string }>(
     sql,
@@ -71,37 +101,38 @@ export function peersWithFile(sql: SqlStorage, titleId: string, file: TitleFile,
   ).map((r) => r.oca_id);
 }
 
-/** Reserves a file's space before its copy starts (replacing any older row for the path). */
+/** Reserves a file's space before its copy starts. */
 export function reserve(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number): void {
   run(
     sql,
-    `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, bytes, sha256, state, source, updated_at) VALUES (?, ?, ?, ?, ?, 'filling', NULL, ?)`,
+    `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, ?, ?, ?, ?, 'filling', NULL, ?)`,
     ocaId,
     titleId,
     file.path,
-    file.bytes,
     file.sha256,
+    file.bytes,
     now,
   );
 }
 
 /** Marks a reserved file ready; false when its row is gone (evicted meanwhile), so the caller removes the bytes. */
-export function markReady(sql: SqlStorage, ocaId: string, titleId: string, path: string, source: FillSource, now: number): boolean {
+export function markReady(sql: SqlStorage, f: FileRef, source: FillSource, now: number): boolean {
   return (
     run(
       sql,
-      `UPDATE holdings SET state = 'ready', source = ?, updated_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND state = 'filling'`,
+      `UPDATE holdings SET state = 'ready', source = ?, updated_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND state = 'filling'`,
       source,
       now,
-      ocaId,
-      titleId,
-      path,
+      f.ocaId,
+      f.titleId,
+      f.path,
+      f.sha256,
     ) > 0
   );
 }
 
-export function dropFile(sql: SqlStorage, ocaId: string, titleId: string, path: string): void {
-  run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ?`, ocaId, titleId, path);
+export function dropFile(sql: SqlStorage, f: FileRef): void {
+  run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, f.ocaId, f.titleId, f.path, f.sha256);
 }
 
 export function dropTitle(sql: SqlStorage, ocaId: string, titleId: string): { files: number; bytes: number } {
@@ -112,6 +143,7 @@ export function dropTitle(sql: SqlStorage, ocaId: string, titleId: string): { fi
     titleId,
   )!;
   run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
+  run(sql, `DELETE FROM legacy_objects WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
   return { files: r.files, bytes: r.bytes ?? 0 };
 }
 
@@ -120,19 +152,36 @@ export function markEvicting(sql: SqlStorage, ocaId: string, titleId: string): v
   run(sql, `UPDATE holdings SET state = 'evicting' WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
 }
 
+/** Marks one file as being removed (a stale version's file): no longer held, still used space until its bytes go. */
+export function markFileEvicting(sql: SqlStorage, f: FileRef): void {
+  run(sql, `UPDATE holdings SET state = 'evicting' WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, f.ocaId, f.titleId, f.path, f.sha256);
+}
+
 /** Rows left 'filling' by a copy that never finished, or 'evicting' by an eviction that was cut off. */
-export function stranded(sql: SqlStorage): Array<{ ocaId: string; titleId: string; path: string }> {
-  return rows<{ oca_id: string; title_id: string; path: string }>(
+export function stranded(sql: SqlStorage): FileRef[] {
+  return rows<{ oca_id: string; title_id: string; path: string; sha256: string }>(
     sql,
-    `SELECT oca_id, title_id, path FROM holdings WHERE state IN ('filling', 'evicting')`,
-  ).map((r) => ({
+    `SELECT oca_id, title_id, path, sha256 FROM holdings WHERE state IN ('filling', 'evicting')`,
+  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, sha256: r.sha256 }));
+}
+
+/** Copies made before content addressing, still to delete (key without a content tag). */
+export function legacyObjects(sql: SqlStorage): Array<{ ocaId: string; titleId: string; path: string }> {
+  return rows<{ oca_id: string; title_id: string; path: string }>(sql, `SELECT oca_id, title_id, path FROM legacy_objects LIMIT 500`).map((r) => ({
     ocaId: r.oca_id,
     titleId: r.title_id,
     path: r.path,
   }));
 }
 
-/** Complete titles per OCA by the rows alone (no catalogue check): the planner's `current`. */
+export function dropLegacy(sql: SqlStorage, o: { ocaId: string; titleId: string; path: string }): void {
+  run(sql, `DELETE FROM legacy_objects WHERE oca_id = ? AND title_id = ? AND path = ?`, o.ocaId, o.titleId, o.path);
+}
+
+/**
+ * Titles per OCA whose rows are all ready, by the rows alone (no catalogue check): the planner's
+ * `current`. A title re-published since counts as held; the plan then queues its changed files.
+ */
 export function fullyReadyByOca(sql: SqlStorage, ocaIds: string[]): Record<string, string[]> {
   const out = new Map<string, string[]>(ocaIds.map((id) => [id, []]));
   for (const r of rows<{ oca_id: string; title_id: string }>(

@@ -54,6 +54,28 @@ export const SITE_MIGRATIONS: Migration[] = [
       `ALTER TABLE misses_v2 RENAME TO misses`,
     ],
   },
+  {
+    version: 3,
+    name: "content-addressed copies: a file is (path, sha256), so two versions of a title coexist",
+    statements: [
+      `CREATE TABLE holdings_v3 (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL,
+         state TEXT NOT NULL, source TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id, path, sha256))`,
+      // Copies made before content addressing sit under keys without a content tag: the next alarm deletes them.
+      `CREATE TABLE legacy_objects (oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (oca_id, title_id, path))`,
+      `INSERT INTO legacy_objects (oca_id, title_id, path, bytes) SELECT oca_id, title_id, path, bytes FROM holdings`,
+      `DROP TABLE holdings`,
+      `ALTER TABLE holdings_v3 RENAME TO holdings`,
+      `CREATE TABLE fill_tasks_v3 (
+         oca_id TEXT NOT NULL, title_id TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL,
+         created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_at INTEGER NOT NULL DEFAULT 0,
+         failed_sources TEXT NOT NULL DEFAULT '', parked_at INTEGER, PRIMARY KEY (oca_id, title_id, path, sha256))`,
+      `DROP TABLE fill_tasks`,
+      `ALTER TABLE fill_tasks_v3 RENAME TO fill_tasks`,
+      // The queue was dropped: the next cron run re-plans today and re-queues what is missing.
+      `DELETE FROM meta WHERE key = 'planned_day'`,
+    ],
+  },
 ];
 
 /** The schema version the code expects. */

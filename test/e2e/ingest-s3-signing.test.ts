@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { publishTitle, type TitleRegistration } from "../../ingest/publish";
+import { originKey } from "../../shared/file-keys";
 import { EMPTY_SHA256, encodeRfc3986, objectUrl, r2Endpoint, s3CredentialsFromEnv, signedPut, signV4 } from "../../ingest/s3";
 
 // The examples of "Signature Version 4 signing: examples using the Authorization header" in the
@@ -90,7 +91,7 @@ describe("uploading to R2 through its S3 API (signing and URLs, no network)", ()
     const dir = await mkdtemp(path.join(tmpdir(), "ingest-s3-"));
     try {
       const files = { "video/avc-90p/seg-00001.m4s": "segment", "video/avc-90p/index.m3u8": "#EXTM3U\n", "master.m3u8": "#EXTM3U\n#master\n" };
-      const entries = [];
+      const entries: Array<{ path: string; bytes: number; sha256: string }> = [];
       for (const [p, text] of Object.entries(files)) {
         const full = path.join(dir, ...p.split("/"));
         await mkdir(path.dirname(full), { recursive: true });
@@ -122,10 +123,12 @@ describe("uploading to R2 through its S3 API (signing and URLs, no network)", ()
       expect(r).toMatchObject({ uploaded: 3, skipped: 0, via: "s3", registered: true });
       const puts = calls.filter((c) => c.url.startsWith("https://acct.r2.cloudflarestorage.com/"));
       // media first, then the media playlist, then the multivariant playlist
+      // each under its content key (a tag of its SHA-256), so a re-publish never overwrites bytes a session may still read
+      const key = (p: string) => originKey("t1", p, entries.find((e) => e.path === p)!.sha256);
       expect(puts.map((c) => c.url.replace("https://acct.r2.cloudflarestorage.com/vcdn-origin/", ""))).toEqual([
-        "t1/video/avc-90p/seg-00001.m4s",
-        "t1/video/avc-90p/index.m3u8",
-        "t1/master.m3u8",
+        key("video/avc-90p/seg-00001.m4s"),
+        key("video/avc-90p/index.m3u8"),
+        key("master.m3u8"),
       ]);
       for (const p of puts) {
         const e = entries.find((x) => p.url.endsWith(x.path))!;

@@ -12,6 +12,8 @@ import { sessionsDb, type SteeringSession } from "./sessions-db";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { enforceLimit, limitByIp } from "./limits";
+import { versionIndex } from "../shared/version-index";
+import { originKey } from "../../shared/file-keys";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -44,7 +46,7 @@ async function session(
   c: Context<{ Bindings: Env }>,
   token: string,
   titleId: string,
-): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number }> {
+): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number; version: number }> {
   const env = c.env;
   if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
   const verdict = await verifyUrlToken(urlKeyRing(env), token, titleId, Math.floor(Date.now() / 1000));
@@ -53,17 +55,20 @@ async function session(
   const row = await sessionsDb.forSteering(env.DB, verdict.claims.sessionId);
   if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title");
   const pathways = JSON.parse(row.pathways ?? "[]") as Pathway[];
-  return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight };
+  return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight, version: verdict.claims.version };
 }
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
 async function currentOrder(
   env: Env,
-  s: { row: SessionRow; pathways: Pathway[] },
+  s: { row: SessionRow; pathways: Pathway[]; version: number },
   titleId: string,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<RankedOca[]> {
-  const { results } = await steeringTable.candidates(env.DB, titleId).all<CandidateRow>();
+  // The OCAs that hold the session's own version, and whether the title is still up (one round trip).
+  const [candidates, up] = await env.DB.batch([steeringTable.candidates(env.DB, titleId, s.version), catalogueDb.titleUp(env.DB, titleId)]);
+  if ((up.results[0] as { down: number } | undefined)?.down !== 0) throw new ApiError(410, "taken_down", "this title has been taken down");
+  const results = candidates.results as CandidateRow[];
   const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
   return rankOcas(
@@ -133,8 +138,10 @@ contentSteering.use("*", limitByIp("STEERING_PER_IP"));
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
   const { token, titleId } = c.req.param() as { token: string; titleId: string };
   const s = await session(c, token, titleId);
-  const obj = await c.env.ORIGIN.get(`${titleId}/${file}`);
-  if (!obj) throw new ApiError(404, "not_found", `title has no ${file}`);
+  const index = await versionIndex(c.env.ORIGIN, titleId, s.version);
+  const entry = index?.files.get(file);
+  const obj = entry ? await c.env.ORIGIN.get(originKey(titleId, file, entry.sha256)) : null;
+  if (!obj) throw new ApiError(404, "not_found", `version ${s.version} of the title has no ${file}`);
   const base = baseOf(c.env, c.req.url);
   const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
   const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];

@@ -18,6 +18,7 @@ import { homeSite, liveCandidates, rankOcas } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
+import { sessionTtlS } from "./session-ttl";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
 
 /**
@@ -59,6 +60,7 @@ play.post(
     const now = Date.now();
     const ctx = await catalogueDb.playContext(c.env.DB, titleId, geo.country, member.plan);
     if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+    if (ctx.title.taken_down_at !== null) throw new ApiError(410, "taken_down", `${ctx.title.name} has been taken down`);
     if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
     if (ctx.title.available_from > now) {
       throw new ApiError(403, "not_released", `${ctx.title.name} launches at ${new Date(ctx.title.available_from).toISOString()}`, {
@@ -81,9 +83,9 @@ play.post(
     const live = await applyLiveView(c.env, ctx.candidates, (p) => c.executionCtx.waitUntil(p));
     const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
     const sessionId = crypto.randomUUID();
-    const ttl = Math.max(60, Number(c.env.SESSION_TTL_S) || 21600);
+    const ttl = sessionTtlS(c.env);
     const exp = Math.floor(now / 1000) + ttl;
-    const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight });
+    const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version });
     const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
     const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
 
@@ -121,6 +123,7 @@ play.post(
     const body: PlayResponse = {
       sessionId,
       titleId,
+      version: ctx.title.version,
       expiresAt: new Date(exp * 1000).toISOString(),
       maxHeight,
       ocas,

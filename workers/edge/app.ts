@@ -9,6 +9,7 @@ import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
 import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-link";
+import { versionIndex } from "../shared/version-index";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -61,12 +62,19 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
   }
 
+  // The token pins the title version; its index says which content this path is in that version.
+  const index = await versionIndex(c.env.ORIGIN, titleId, verdict.claims.version);
+  if (!index) throw new ApiError(410, "version_gone", `version ${verdict.claims.version} of ${titleId} is not served any more; press play again`);
+  const file = index.files.get(path);
+  if (!file) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
+  const sha256 = file.sha256;
+
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
   const h = c.req.raw.headers;
   const whole = c.req.method === "GET" && !["Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"].some((n) => h.has(n));
   // A file re-published between the lookup and the body read is looked up once more, never served under old validators.
   for (let attempt = 0; ; attempt++) {
-    const found = isOrigin ? await fromOrigin(c.env, titleId, path, whole) : await locate(c.env, site!, ocaId, titleId, path, whole);
+    const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole);
     if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
     // A miss rides the site's next batched report: never a Durable Object call per request.
     if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, (p) => c.executionCtx.waitUntil(p));
@@ -99,27 +107,27 @@ interface Located {
 /** head() or, when the whole body will be sent, get(). */
 const lookup = (bucket: R2Bucket, key: string, whole: boolean) => (whole ? bucket.get(key) : bucket.head(key));
 
-async function fromOrigin(env: Env, titleId: string, path: string, whole: boolean): Promise<Located | null> {
-  const key = originKey(titleId, path);
+async function fromOrigin(env: Env, titleId: string, path: string, sha256: string, whole: boolean): Promise<Located | null> {
+  const key = originKey(titleId, path, sha256);
   const head = await lookup(env.ORIGIN, key, whole);
   return head ? { bucket: env.ORIGIN, key, head, source: "origin", miss: false } : null;
 }
 
 /** The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss). */
-async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string, whole: boolean): Promise<Located | null> {
+async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string, sha256: string, whole: boolean): Promise<Located | null> {
   const bucket = tierBucket(env, site);
-  const key = ocaKey(site.id, ocaId, titleId, path);
+  const key = ocaKey(site.id, ocaId, titleId, path, sha256);
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
   for (const parent of parentChain(site)) {
     const pb = tierBucket(env, parent);
     for (const oca of parent.ocas) {
-      const pk = ocaKey(parent.id, oca.id, titleId, path);
+      const pk = ocaKey(parent.id, oca.id, titleId, path, sha256);
       const ph = await lookup(pb, pk, whole);
       if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true };
     }
   }
-  const origin = await fromOrigin(env, titleId, path, whole);
+  const origin = await fromOrigin(env, titleId, path, sha256, whole);
   return origin ? { ...origin, miss: true } : null;
 }
 

@@ -15,6 +15,15 @@ export interface TitleRow {
   duration_s: number;
   available_from: number;
   live_min_copies: number | null;
+  /** The current version: what new plays get. */
+  version: number;
+  taken_down_at: number | null;
+}
+
+/** A version of a title that OCAs may still be asked for: the current one, or an older one sessions still play. */
+export interface LiveVersion {
+  version: number;
+  files: CatalogueFile[];
 }
 
 export interface RenditionRow {
@@ -45,13 +54,15 @@ export const catalogueDb = {
   /** Everything the play request needs, in one D1 round trip. */
   async playContext(db: D1Database, titleId: string, country: string | null, planId: string) {
     const [title, licence, plan, renditions, holders] = await db.batch([
-      db.prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies FROM titles WHERE id = ?`).bind(titleId),
+      db
+        .prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies, version, taken_down_at FROM titles WHERE id = ?`)
+        .bind(titleId),
       db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? AND country = ?`).bind(titleId, country ?? ""),
       db.prepare(`SELECT id, max_height, max_streams FROM plans WHERE id = ?`).bind(planId),
       db
         .prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`)
         .bind(titleId),
-      steeringTable.candidates(db, titleId),
+      steeringTable.candidates(db, titleId, null),
     ]);
     return {
       title: (title.results[0] as TitleRow | undefined) ?? null,
@@ -71,12 +82,12 @@ export const catalogueDb = {
             (SELECT json_group_array(json_object('language', language, 'label', label)) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'subtitle') AS subtitles,
             (SELECT MAX(height) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'video') AS max_height
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
-     WHERE t.available_from <= ?2 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
+     WHERE t.taken_down_at IS NULL AND t.available_from <= ?2 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
      ORDER BY t.name`,
       )
       .bind(country, now)
       .all<
-        Omit<TitleRow, "live_min_copies"> & {
+        Omit<TitleRow, "live_min_copies" | "version" | "taken_down_at"> & {
           audio: string;
           subtitles: string;
           max_height: number | null;
@@ -103,12 +114,15 @@ export const catalogueDb = {
     return row?.b ?? null;
   },
 
-  /** The files of titles (path, bytes, sha256), per title. */
+  /** The files of titles' current versions (path, bytes, sha256), per title; none for a title taken down. */
   async files(db: D1Database, titleIds: string[]): Promise<Map<string, CatalogueFile[]>> {
     const files = new Map<string, CatalogueFile[]>();
     if (titleIds.length === 0) return files;
     const { results } = await db
-      .prepare(`SELECT title_id, path, bytes, sha256 FROM files WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY title_id, path`)
+      .prepare(
+        `SELECT f.title_id, f.path, f.bytes, f.sha256 FROM files f JOIN titles t ON t.id = f.title_id AND t.version = f.version AND t.taken_down_at IS NULL
+         WHERE f.title_id IN (SELECT value FROM json_each(?)) ORDER BY f.title_id, f.path`,
+      )
       .bind(JSON.stringify(titleIds))
       .all<CatalogueFile & { title_id: string }>();
     for (const f of results) {
@@ -119,29 +133,116 @@ export const catalogueDb = {
     return files;
   },
 
+  /**
+   * The versions of titles that OCAs may still be asked for at `now`, per title: the current one and
+   * older ones whose sessions may still be playing (retained until their last token expires). A
+   * title taken down, or unknown, has none. `current` is the version new plays get (null: none).
+   */
+  async liveVersions(db: D1Database, titleIds: string[], now: number): Promise<Map<string, { current: number | null; versions: LiveVersion[] }>> {
+    const out = new Map<string, { current: number | null; versions: LiveVersion[] }>();
+    if (titleIds.length === 0) return out;
+    const ids = JSON.stringify(titleIds);
+    const [titles, files] = await db.batch([
+      db.prepare(`SELECT id, version FROM titles WHERE id IN (SELECT value FROM json_each(?)) AND taken_down_at IS NULL`).bind(ids),
+      db
+        .prepare(
+          `SELECT f.title_id, f.version, f.path, f.bytes, f.sha256 FROM files f
+           JOIN titles t ON t.id = f.title_id AND t.taken_down_at IS NULL
+           LEFT JOIN title_versions v ON v.title_id = f.title_id AND v.version = f.version
+           WHERE f.title_id IN (SELECT value FROM json_each(?1)) AND (f.version = t.version OR v.retain_until > ?2)
+           ORDER BY f.title_id, f.version, f.path`,
+        )
+        .bind(ids, now),
+    ]);
+    for (const t of titles.results as Array<{ id: string; version: number }>) out.set(t.id, { current: t.version, versions: [] });
+    for (const f of files.results as Array<CatalogueFile & { title_id: string; version: number }>) {
+      const title = out.get(f.title_id);
+      if (!title) continue;
+      let v = title.versions.find((x) => x.version === f.version);
+      if (!v) title.versions.push((v = { version: f.version, files: [] }));
+      v.files.push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
+    }
+    return out;
+  },
+
+  /** A title's current version and its files, null when the title is unknown. */
+  async currentVersion(db: D1Database, titleId: string): Promise<{ version: number; takenDown: boolean; files: CatalogueFile[] } | null> {
+    const [title, files] = await db.batch([
+      db.prepare(`SELECT version, taken_down_at FROM titles WHERE id = ?`).bind(titleId),
+      db
+        .prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?1 AND version = (SELECT version FROM titles WHERE id = ?1) ORDER BY path`)
+        .bind(titleId),
+    ]);
+    const row = title.results[0] as { version: number; taken_down_at: number | null } | undefined;
+    if (!row) return null;
+    return { version: row.version, takenDown: row.taken_down_at !== null, files: files.results as unknown as CatalogueFile[] };
+  },
+
+  /**
+   * Claims the next version number of a title (one past every version ever claimed). Two concurrent
+   * publishes cannot claim the same number: the second gets null and must not write that version's index.
+   */
+  async claimVersion(db: D1Database, titleId: string, files: CatalogueFile[], now = Date.now()): Promise<number | null> {
+    const row = await db.prepare(`SELECT COALESCE(MAX(version), 0) + 1 AS next FROM title_versions WHERE title_id = ?`).bind(titleId).first<{ next: number }>();
+    const next = row?.next ?? 1;
+    try {
+      await db
+        .prepare(`INSERT INTO title_versions (title_id, version, files, bytes, created_at) VALUES (?, ?, ?, ?, ?)`)
+        .bind(
+          titleId,
+          next,
+          files.length,
+          files.reduce((s, f) => s + f.bytes, 0),
+          now,
+        )
+        .run();
+    } catch (err) {
+      if (/UNIQUE|constraint/i.test(String(err))) return null;
+      throw err;
+    }
+    return next;
+  },
+
+  /** Takes a title down: no new plays, and (with the steering view's rows removed by the caller) no steering. */
+  async takeDown(db: D1Database, titleId: string, now = Date.now()): Promise<boolean> {
+    const r = await db.prepare(`UPDATE titles SET taken_down_at = ? WHERE id = ? AND taken_down_at IS NULL`).bind(now, titleId).run();
+    return (r.meta.changes ?? 0) > 0;
+  },
+
+  /** Whether a title is up (a statement, so steering can batch it with its candidates): one row `{ down }`, none when unknown. */
+  titleUp(db: D1Database, titleId: string): D1PreparedStatement {
+    return db.prepare(`SELECT taken_down_at IS NOT NULL AS down FROM titles WHERE id = ?`).bind(titleId);
+  },
+
   /** Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes and launch times. */
   async eligible(db: D1Database, country: string, tomorrowStart: number, tomorrowEnd: number) {
     const { results } = await db
       .prepare(
-        `SELECT t.id, t.available_from, (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id) AS bytes
+        `SELECT t.id, t.available_from, (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id AND f.version = t.version) AS bytes
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
-     WHERE t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
+     WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
       )
       .bind(country, tomorrowStart, tomorrowEnd)
       .all<{ id: string; available_from: number; bytes: number | null }>();
     return results.filter((r) => (r.bytes ?? 0) > 0);
   },
 
-  /** Registers (or replaces) a title: metadata, renditions, files and licences, in one transaction. */
-  async register(db: D1Database, titleId: string, t: ValidTitleRegistration): Promise<void> {
+  /**
+   * Registers a title: metadata, renditions and licences, and the files of `version`, in one
+   * transaction. A new version (`previous` given) supersedes the previous one, which stays served
+   * until `retainUntil` (when the last session that may ask for it expires); files of versions past
+   * their retention are dropped. Registering restores a title that was taken down.
+   */
+  async register(db: D1Database, titleId: string, t: ValidTitleRegistration, v: { version: number; newVersion: boolean; retainUntil: number }): Promise<void> {
     const now = Date.now();
     const stmts = [
       db
         .prepare(
-          `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at, version, taken_down_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, release_year = excluded.release_year,
            duration_s = excluded.duration_s, available_from = excluded.available_from, live_min_copies = excluded.live_min_copies, encoding_json = excluded.encoding_json,
-           updated_at = excluded.updated_at`,
+           updated_at = excluded.updated_at, version = excluded.version, taken_down_at = NULL`,
         )
         .bind(
           titleId,
@@ -153,35 +254,53 @@ export const catalogueDb = {
           t.liveMinCopies ?? null,
           t.encoding ? JSON.stringify(t.encoding) : null,
           now,
+          v.version,
         ),
       db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
-      db.prepare(`DELETE FROM files WHERE title_id = ?`).bind(titleId),
       db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
       ...t.renditions.map((r) =>
         db
           .prepare(`INSERT INTO renditions (title_id, id, kind, codec, width, height, bandwidth, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .bind(titleId, r.id, r.kind, r.codec, r.width ?? null, r.height ?? null, r.bandwidth, r.language ?? null, r.label ?? null),
       ),
-      ...t.files.map((f) => db.prepare(`INSERT INTO files (title_id, path, bytes, sha256) VALUES (?, ?, ?, ?)`).bind(titleId, f.path, f.bytes, f.sha256)),
       ...t.licences.map((l) =>
         db
           .prepare(`INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)`)
           .bind(titleId, l.country, Date.parse(l.availableFrom), l.availableUntil ? Date.parse(l.availableUntil) : null),
       ),
     ];
+    if (v.newVersion) {
+      stmts.push(
+        db
+          .prepare(`UPDATE title_versions SET superseded_at = ?1, retain_until = ?2 WHERE title_id = ?3 AND version != ?4 AND superseded_at IS NULL`)
+          .bind(now, v.retainUntil, titleId, v.version),
+        db
+          .prepare(`DELETE FROM files WHERE title_id = ?1 AND version IN (SELECT version FROM title_versions WHERE title_id = ?1 AND retain_until <= ?2)`)
+          .bind(titleId, now),
+        db.prepare(`DELETE FROM files WHERE title_id = ? AND version = ?`).bind(titleId, v.version),
+        ...t.files.map((f) =>
+          db.prepare(`INSERT INTO files (title_id, version, path, bytes, sha256) VALUES (?, ?, ?, ?, ?)`).bind(titleId, v.version, f.path, f.bytes, f.sha256),
+        ),
+      );
+    }
     await db.batch(stmts);
   },
 
   /** A title as registered, for operators; null when unknown. */
   async describe(db: D1Database, titleId: string) {
-    const [title, renditions, files, licences] = await db.batch([
+    const [title, renditions, files, licences, versions] = await db.batch([
       db.prepare(`SELECT * FROM titles WHERE id = ?`).bind(titleId),
       db.prepare(`SELECT * FROM renditions WHERE title_id = ? ORDER BY kind, height, id`).bind(titleId),
-      db.prepare(`SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM files WHERE title_id = ?`).bind(titleId),
+      db
+        .prepare(`SELECT COUNT(*) AS files, SUM(bytes) AS bytes FROM files WHERE title_id = ?1 AND version = (SELECT version FROM titles WHERE id = ?1)`)
+        .bind(titleId),
       db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? ORDER BY country`).bind(titleId),
+      db
+        .prepare(`SELECT version, files, bytes, created_at, superseded_at, retain_until FROM title_versions WHERE title_id = ? ORDER BY version DESC LIMIT 20`)
+        .bind(titleId),
     ]);
     const row = title.results[0] as Record<string, unknown> | undefined;
     if (!row) return null;
-    return { row, renditions: renditions.results, files: files.results[0], licences: licences.results };
+    return { row, renditions: renditions.results, files: files.results[0], licences: licences.results, versions: versions.results };
   },
 };

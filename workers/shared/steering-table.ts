@@ -2,8 +2,9 @@ import type { OcaHealth, OcaLive } from "./site-view";
 
 /**
  * The D1 steering view: the contract between each site's Durable Object (its only writer) and the
- * play and steering requests (its readers). `oca_titles` lists an OCA for a title only while the OCA
- * holds every file of the title's current version, verified; `oca_status` carries each OCA's health
+ * play and steering requests (its readers). `oca_titles` lists an OCA for a title version only while
+ * the OCA holds every file of that version, verified, and the version is live (current, or still
+ * played by sessions that started on it); `oca_status` carries each OCA's health
  * and last published load. Every statement against these two tables lives here.
  */
 
@@ -14,27 +15,31 @@ export type CandidateRow = { siteId: string; ocaId: string; health: string; load
 export interface ListedCopy {
   ocaId: string;
   titleId: string;
+  version: number;
   files: number;
   bytes: number;
 }
 
 export const steeringTable = {
-  /** Reader: the candidates of one title (one statement, so play can batch it with its other reads). */
-  candidates(db: D1Database, titleId: string): D1PreparedStatement {
+  /**
+   * Reader: the candidates of one title version, null meaning the title's current version (one
+   * statement, so play can batch it with its other reads).
+   */
+  candidates(db: D1Database, titleId: string, version: number | null): D1PreparedStatement {
     return db
       .prepare(
         `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt
          FROM oca_titles t LEFT JOIN oca_status s ON s.oca_id = t.oca_id
-         WHERE t.title_id = ?`,
+         WHERE t.title_id = ?1 AND t.version = COALESCE(?2, (SELECT version FROM titles WHERE id = ?1))`,
       )
-      .bind(titleId);
+      .bind(titleId, version);
   },
 
   /** Reader: per OCA, its health and how many titles and bytes it is listed for (operators' topology). */
   async summary(db: D1Database): Promise<{ health: Map<string, string>; holding: Map<string, { titles: number; bytes: number }> }> {
     const [status, held] = await db.batch([
       db.prepare(`SELECT oca_id, health FROM oca_status`),
-      db.prepare(`SELECT oca_id, COUNT(*) AS titles, SUM(bytes) AS bytes FROM oca_titles GROUP BY oca_id`),
+      db.prepare(`SELECT oca_id, COUNT(DISTINCT title_id) AS titles, SUM(bytes) AS bytes FROM oca_titles GROUP BY oca_id`),
     ]);
     return {
       health: new Map((status.results as Array<{ oca_id: string; health: string }>).map((r) => [r.oca_id, r.health])),
@@ -45,7 +50,7 @@ export const steeringTable = {
   /** Reader for the site's reconcile: every copy of the site the view lists. */
   async listed(db: D1Database, siteId: string): Promise<ListedCopy[]> {
     const { results } = await db
-      .prepare(`SELECT oca_id AS ocaId, title_id AS titleId, files, bytes FROM oca_titles WHERE site_id = ? ORDER BY oca_id, title_id`)
+      .prepare(`SELECT oca_id AS ocaId, title_id AS titleId, version, files, bytes FROM oca_titles WHERE site_id = ? ORDER BY oca_id, title_id, version`)
       .bind(siteId)
       .all<ListedCopy>();
     return results;
@@ -57,17 +62,31 @@ export const steeringTable = {
     await db.batch(
       copies.flatMap((c) => [
         db
-          .prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?)`)
-          .bind(siteId, c.ocaId, c.titleId, c.files, c.bytes, now),
+          .prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .bind(siteId, c.ocaId, c.titleId, c.version, c.files, c.bytes, now),
         db.prepare(`INSERT OR IGNORE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`).bind(c.ocaId, siteId, c.health, now),
       ]),
     );
   },
 
-  /** Writer: removes copies from the view (before their bytes go, or when they stopped being complete). */
-  async unpublish(db: D1Database, copies: Array<{ ocaId: string; titleId: string }>): Promise<void> {
+  /**
+   * Writer: removes copies from the view (before their bytes go, or when they stopped being complete
+   * or live); without a version, every version of the title on that OCA.
+   */
+  async unpublish(db: D1Database, copies: Array<{ ocaId: string; titleId: string; version?: number }>): Promise<void> {
     if (copies.length === 0) return;
-    await db.batch(copies.map((c) => db.prepare(`DELETE FROM oca_titles WHERE oca_id = ? AND title_id = ?`).bind(c.ocaId, c.titleId)));
+    await db.batch(
+      copies.map((c) =>
+        c.version === undefined
+          ? db.prepare(`DELETE FROM oca_titles WHERE oca_id = ? AND title_id = ?`).bind(c.ocaId, c.titleId)
+          : db.prepare(`DELETE FROM oca_titles WHERE oca_id = ? AND title_id = ? AND version = ?`).bind(c.ocaId, c.titleId, c.version),
+      ),
+    );
+  },
+
+  /** Writer for a takedown: the title leaves steering everywhere at once (sites stop re-listing it, as it is no longer live). */
+  async unpublishTitle(db: D1Database, titleId: string): Promise<void> {
+    await db.prepare(`DELETE FROM oca_titles WHERE title_id = ?`).bind(titleId).run();
   },
 
   /** Writer: an OCA's health; its last published load stays as it was. */

@@ -1,9 +1,11 @@
 /**
- * OCA URL tokens: HMAC-SHA256 over (title, session, expiry, height cap), with a key id so keys
+ * OCA URL tokens: HMAC-SHA256 over (title, version, session, expiry, height cap), with a key id so keys
  * rotate. Carried as one path segment, so relative URIs inside playlists keep it, and not bound
  * to any OCA, so a client fails over to the next OCA without a new play request.
  *
- * Format: v1.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{base64url(mac)}
+ * Format: v2.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{base64url(mac)}
+ * (v1 had no title version; it is no longer accepted.) The version pins the session to the bytes it
+ * started with: a title re-published mid-stream never mixes two versions in one session.
  *
  * Exactly one encoding of a set of claims verifies: numbers without leading zeros, the MAC as the
  * 43-character unpadded base64url form of 32 bytes (re-encoded and compared, so the spare low bits
@@ -19,6 +21,8 @@ export interface UrlTokenClaims {
   exp: number;
   /** Highest video rendition height the session may fetch (plan and device cap). */
   maxHeight: number;
+  /** The title version the session plays (its files' contents are fixed by the version's index). */
+  version: number;
 }
 
 /**
@@ -39,6 +43,7 @@ const SESSION = /^[A-Za-z0-9-]{1,64}$/;
 /** Canonical decimal: no sign, no leading zeros (so "0123" and "123" are not two tokens). */
 const EXP = /^[1-9]\d{0,11}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
+const VERSION = /^[1-9]\d{0,8}$/;
 const MAC = /^[A-Za-z0-9_-]{43}$/;
 
 const enc = new TextEncoder();
@@ -72,7 +77,7 @@ function macBytes(s: string): Uint8Array | null {
 }
 
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
-  return enc.encode(`v1|${kid}|${c.titleId}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
+  return enc.encode(`v2|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
 }
 
 export type KeyRingVerdict = { ok: true; ring: KeyRing } | { ok: false; reason: string };
@@ -108,11 +113,18 @@ export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
 export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenClaims): Promise<string> {
   const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) throw new Error(`URL signing key ${kid} is not configured`);
-  if (!SESSION.test(claims.sessionId) || !Number.isSafeInteger(claims.exp) || claims.exp < 1 || !Number.isInteger(claims.maxHeight) || claims.maxHeight < 1) {
+  if (
+    !SESSION.test(claims.sessionId) ||
+    !Number.isSafeInteger(claims.exp) ||
+    claims.exp < 1 ||
+    !Number.isInteger(claims.maxHeight) ||
+    claims.maxHeight < 1 ||
+    !VERSION.test(String(claims.version))
+  ) {
     throw new Error("URL token claims out of range");
   }
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(kid, claims));
-  return `v1.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${b64url(mac)}`;
+  return `v2.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${claims.version}.${b64url(mac)}`;
 }
 
 export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
@@ -121,14 +133,14 @@ export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; r
 export async function verifyUrlToken(ring: KeyRing, token: string, titleId: string, nowS: number): Promise<VerifyResult> {
   if (token.length > 256) return { ok: false, reason: "malformed" };
   const parts = token.split(".");
-  if (parts.length !== 6 || parts[0] !== "v1") return { ok: false, reason: "malformed" };
-  const [, kid, sessionId, expRaw, heightRaw, macRaw] = parts;
-  if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !SESSION.test(sessionId)) return { ok: false, reason: "malformed" };
+  if (parts.length !== 7 || parts[0] !== "v2") return { ok: false, reason: "malformed" };
+  const [, kid, sessionId, expRaw, heightRaw, versionRaw, macRaw] = parts;
+  if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !VERSION.test(versionRaw) || !SESSION.test(sessionId)) return { ok: false, reason: "malformed" };
   const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) return { ok: false, reason: "unknown_key" };
   const mac = macBytes(macRaw);
   if (!mac) return { ok: false, reason: "malformed" };
-  const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw) };
+  const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw), version: Number(versionRaw) };
   // crypto.subtle.verify compares in constant time.
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, claims));
   if (!good) return { ok: false, reason: "bad_signature" };

@@ -1,34 +1,61 @@
-/** Admin: catalogue registration of titles (metadata, renditions, files, licences). */
+/** Admin: catalogue registration of titles (metadata, renditions, files, licences), versions and takedown. */
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { ApiError } from "../../shared/errors";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
+import { steeringTable } from "../../shared/steering-table";
 import { titleRegistrationSchema } from "../../../shared/catalogue";
+import { originKey, versionIndexKey } from "../../../shared/file-keys";
+import { sameContents, versionIndexDoc } from "../../../shared/title-version";
+import { sessionTtlS } from "../session-ttl";
 import { type AdminEnv, params, titleParam } from "./params";
 
 export const titlesRoutes = new Hono<AdminEnv>();
 
 /**
- * Registers (or replaces) a title: metadata, renditions, files and licences. Every file must
- * already be in origin with the declared size, so the catalogue never lists bytes that are not there.
+ * Registers a title: metadata, renditions, files and licences. Every file must already be in origin
+ * under its content key with the declared size, so the catalogue never lists bytes that are not there.
+ * New contents make a new version: its index goes to origin before the catalogue points at it, new
+ * plays get it, and the previous version stays served until every session that started on it has
+ * expired. The same contents again change only the metadata.
  */
 titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleRegistrationSchema, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
   const t = c.req.valid("json");
-  const inOrigin = new Map<string, number>();
-  let cursor: string | undefined;
-  do {
-    const page = await c.env.ORIGIN.list({ prefix: `${titleId}/`, cursor });
-    for (const o of page.objects) inOrigin.set(o.key.slice(titleId.length + 1), o.size);
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  const absent = t.files.filter((f) => inOrigin.get(f.path) !== f.bytes).map((f) => f.path);
+  const paths = new Set<string>();
+  for (const f of t.files) {
+    if (paths.has(f.path)) throw new ApiError(400, "duplicate_path", `${f.path} is listed twice`);
+    paths.add(f.path);
+  }
+  const absent: string[] = [];
+  for (let i = 0; i < t.files.length; i += 50) {
+    const heads = await Promise.all(t.files.slice(i, i + 50).map((f) => c.env.ORIGIN.head(originKey(titleId, f.path, f.sha256))));
+    heads.forEach((h, k) => {
+      const f = t.files[i + k];
+      if (h?.size !== f.bytes) absent.push(f.path);
+    });
+  }
   if (absent.length) {
     throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size`, { paths: absent.slice(0, 50) });
   }
-  await catalogueDb.register(c.env.DB, titleId, t);
-  return c.json({ titleId, renditions: t.renditions.length, files: t.files.length, licences: t.licences.length });
+  const current = await catalogueDb.currentVersion(c.env.DB, titleId);
+  const unchanged = current !== null && sameContents(current.files, t.files);
+  const version = unchanged ? current.version : await catalogueDb.claimVersion(c.env.DB, titleId, t.files);
+  if (version === null) throw new ApiError(409, "publish_conflict", `another publish of ${titleId} is under way; retry`);
+  // The index is in origin before any play can be handed this version (an unchanged version rewrites the same bytes).
+  await c.env.ORIGIN.put(versionIndexKey(titleId, version), JSON.stringify(versionIndexDoc(titleId, version, t.files)), {
+    httpMetadata: { contentType: "application/json" },
+  });
+  await catalogueDb.register(c.env.DB, titleId, t, { version, newVersion: !unchanged, retainUntil: Date.now() + sessionTtlS(c.env) * 1000 });
+  return c.json({
+    titleId,
+    version,
+    previousVersion: unchanged ? null : (current?.version ?? null),
+    renditions: t.renditions.length,
+    files: t.files.length,
+    licences: t.licences.length,
+  });
 });
 
 titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
@@ -41,5 +68,19 @@ titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
     renditions: found.renditions,
     files: found.files,
     licences: found.licences,
+    versions: found.versions,
   });
+});
+
+/**
+ * Takes a title down: new plays are refused (410) and it leaves the steering view at once; sessions'
+ * steering polls stop offering OCAs; OCAs delete its files on their next cycle. Publishing it again restores it.
+ */
+titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
+  const titleId = c.req.param("titleId");
+  const current = await catalogueDb.currentVersion(c.env.DB, titleId);
+  if (!current) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+  const changed = await catalogueDb.takeDown(c.env.DB, titleId);
+  await steeringTable.unpublishTitle(c.env.DB, titleId);
+  return c.json({ titleId, takenDown: true, alreadyDown: !changed });
 });

@@ -1,0 +1,206 @@
+import { env } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { signUrlToken } from "../workers/shared/url-token";
+import { ADMIN, call, fill, GEO, memberToken, patternBytes, pressPlay, publishTitle, tierKey, type FixtureTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * Title versions: a title published again with one changed segment. Sessions keep the bytes they
+ * started with until their tokens expire, new plays get the new bytes only from OCAs that hold all
+ * of them, an OCA holds both meanwhile, and a takedown leaves steering at once and OCAs on their
+ * next reconcile. Everything is real: the admin API, local D1 and R2, the site objects.
+ */
+
+const TITLE = "ver-title";
+const SEG = "video/avc-480p/seg-00001.m4s";
+const SITE = "lumen-nyc";
+const OCA = "lumen-nyc-1";
+const DEVICE = { codecs: ["avc1", "mp4a"], maxHeight: 2160 };
+const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE));
+
+let v1: FixtureTitle;
+let v2: FixtureTitle;
+let oldSession: PlayResponse;
+
+async function play(member: string): Promise<PlayResponse> {
+  const res = await pressPlay(await memberToken("premium", member), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
+  expect(res.status).toBe(200);
+  return (await res.json()) as PlayResponse;
+}
+
+/** Every file of a version through one session's URL on its first OCA: the bytes and where they came from. */
+async function fetchAll(p: PlayResponse, t: FixtureTitle, ocaUrl = p.ocas[0].url) {
+  const out: Array<{ path: string; same: boolean; source: string | null }> = [];
+  for (const [path, bytes] of Object.entries(t.files)) {
+    if (path === "master.m3u8" || path === "manifest.mpd") continue; // filtered per cap: compared elsewhere
+    const res = await call(`${ocaUrl}${path}`);
+    expect(res.status, path).toBe(200);
+    out.push({ path, same: Buffer.from(await res.arrayBuffer()).equals(Buffer.from(bytes)), source: res.headers.get("X-OCA-Source") });
+  }
+  return out;
+}
+
+async function listedVersions(ocaId: string): Promise<number[]> {
+  const r = await env.DB.prepare(`SELECT version FROM oca_titles WHERE oca_id = ? AND title_id = ? ORDER BY version`)
+    .bind(ocaId, TITLE)
+    .all<{ version: number }>();
+  return r.results.map((x) => x.version);
+}
+
+beforeAll(async () => {
+  v1 = await publishTitle(TITLE);
+  expect((await fill([{ siteId: SITE, ocaId: OCA, titleIds: [TITLE] }])).status).toBe(200);
+  oldSession = await play("ver-old");
+});
+
+describe("a title re-published with one changed segment", () => {
+  it("creates a new version; re-registering the same contents keeps it", async () => {
+    expect(oldSession.version).toBe(v1.version);
+    expect(oldSession.ocas[0]).toMatchObject({ siteId: SITE, ocaId: OCA });
+    const same = await publishTitle(TITLE);
+    expect(same.version).toBe(v1.version);
+    v2 = await publishTitle(TITLE, { change: { [SEG]: patternBytes(64 * 1024, 999) } });
+    expect(v2.version).toBe(v1.version + 1);
+    expect(v2.sha[SEG]).not.toBe(v1.sha[SEG]);
+    const described = (await (await call(`/admin/titles/${TITLE}`, { headers: ADMIN })).json()) as {
+      title: { version: number };
+      versions: Array<{ version: number; superseded_at: number | null; retain_until: number | null }>;
+    };
+    expect(described.title.version).toBe(v2.version);
+    const old = described.versions.find((v) => v.version === v1.version)!;
+    expect(old.superseded_at).toBeGreaterThan(0);
+    // Kept for as long as a session started just before the re-publish may live (SESSION_TTL_S).
+    expect(old.retain_until! - old.superseded_at!).toBe(Number(env.SESSION_TTL_S) * 1000);
+    // Origin keeps both contents of the changed path, each under its own key.
+    const listing = (await (await call(`/admin/origin/${TITLE}`, { headers: ADMIN })).json()) as { files: Array<{ path: string; sha256: string }> };
+    expect(
+      listing.files
+        .filter((f) => f.path === SEG)
+        .map((f) => f.sha256)
+        .sort(),
+    ).toEqual([v1.sha[SEG], v2.sha[SEG]].sort());
+  });
+
+  it("lets a session started before finish on the old bytes, from its OCA, without an error", async () => {
+    const got = await fetchAll(oldSession, v1);
+    expect(got.filter((f) => !f.same)).toEqual([]);
+    expect(got.every((f) => f.source === "local")).toBe(true);
+    // Its steering still offers the OCA that holds its version.
+    const steering = (await (await call(oldSession.steering.server)).json()) as { "PATHWAY-PRIORITY": string[] };
+    expect(steering["PATHWAY-PRIORITY"][0]).toBe(OCA);
+  });
+
+  it("steers a new play to an OCA only once it holds all of the new version", async () => {
+    const before = await play("ver-new-1");
+    expect(before.version).toBe(v2.version);
+    // The OCA holds version 1 only: it is no candidate for version 2.
+    expect(before.ocas.map((o) => o.ocaId)).not.toContain(OCA);
+    // Filling it copies the one changed file; the rest of version 2 is already there.
+    const res = (await (await fill([{ siteId: SITE, ocaId: OCA, titleIds: [TITLE] }])).json()) as { results: Array<{ copied: number; skipped: number }> };
+    expect(res.results[0]).toMatchObject({ copied: 1, skipped: Object.keys(v2.files).length - 1 });
+    expect(await listedVersions(OCA)).toEqual([v1.version, v2.version]);
+    const after = await play("ver-new-2");
+    expect(after.ocas[0]).toMatchObject({ siteId: SITE, ocaId: OCA });
+    const got = await fetchAll(after, v2);
+    expect(got.filter((f) => !f.same)).toEqual([]);
+    expect(got.find((f) => f.path === SEG)).toMatchObject({ same: true, source: "local" });
+  });
+
+  it("never serves a mix: the same OCA gives each session its own version's bytes of the changed path", async () => {
+    const fresh = await play("ver-new-3");
+    const [a, b] = await Promise.all([call(`${oldSession.ocas[0].url}${SEG}`), call(`${fresh.ocas[0].url}${SEG}`)]);
+    expect(Buffer.from(await a.arrayBuffer()).equals(Buffer.from(v1.files[SEG]))).toBe(true);
+    expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(v2.files[SEG]))).toBe(true);
+    expect(a.headers.get("ETag")).not.toBe(b.headers.get("ETag"));
+    // Unchanged files are one object shared by both versions: same key, same validator.
+    const [c, d] = await Promise.all([call(`${oldSession.ocas[0].url}subs/sub-en.vtt`), call(`${fresh.ocas[0].url}subs/sub-en.vtt`)]);
+    expect(c.headers.get("ETag")).toBe(d.headers.get("ETag"));
+  });
+
+  it("keeps the old version's files on the OCA while a session may ask for them, and deletes them after", async () => {
+    expect(await site().reconcile()).toMatchObject({ pruned: 0 });
+    expect(await env.TIER_NA.head(tierKey(SITE, OCA, v1, SEG))).not.toBeNull();
+    // The last token of version 1 has expired (its retention is moved into the past).
+    await env.DB.prepare(`UPDATE title_versions SET retain_until = ? WHERE title_id = ? AND version = ?`)
+      .bind(Date.now() - 1, TITLE, v1.version)
+      .run();
+    expect(await site().reconcile()).toMatchObject({ pruned: 1, unpublished: 1 });
+    expect(await env.TIER_NA.head(tierKey(SITE, OCA, v1, SEG))).toBeNull();
+    expect(await env.TIER_NA.head(tierKey(SITE, OCA, v2, SEG))).not.toBeNull();
+    expect(await listedVersions(OCA)).toEqual([v2.version]);
+    // The OCA's accounting matches its bucket: one copy of each file of version 2.
+    const state = (await (await call(`/admin/sites/${SITE}`, { headers: ADMIN })).json()) as {
+      ocas: Array<{ ocaId: string; usedBytes: number; titles: Array<{ titleId: string; files: number; complete: boolean }> }>;
+    };
+    const oca = state.ocas.find((o) => o.ocaId === OCA)!;
+    expect(oca.titles.find((t) => t.titleId === TITLE)).toMatchObject({ files: Object.keys(v2.files).length, complete: true });
+    const objects = (await env.TIER_NA.list({ prefix: `${SITE}/${OCA}/${TITLE}/` })).objects;
+    expect(objects.length).toBe(Object.keys(v2.files).length);
+  });
+});
+
+describe("a title taken down", () => {
+  it("refuses new plays, leaves steering at once, and leaves the OCAs on their next reconcile", async () => {
+    const member = await memberToken("premium", "ver-down-browse");
+    const browse = async () =>
+      (
+        (await (await call("/v1/titles", { geo: GEO.lumenNyc, headers: { Authorization: `Bearer ${member}` } })).json()) as { titles: Array<{ id: string }> }
+      ).titles.map((t) => t.id);
+    expect(await browse()).toContain(TITLE);
+    const session = await play("ver-down-1");
+    expect(session.ocas[0].ocaId).toBe(OCA);
+    const res = await call(`/admin/titles/${TITLE}`, { method: "DELETE", headers: ADMIN });
+    expect(await res.json()).toMatchObject({ titleId: TITLE, takenDown: true });
+    const refused = await pressPlay(await memberToken("premium", "ver-down-2"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
+    expect(refused.status).toBe(410);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("taken_down");
+    expect(await listedVersions(OCA)).toEqual([]);
+    // Its steering server answers 410 Gone, which tells a player to stop asking (HLS Content Steering).
+    const steering = await call(session.steering.server);
+    expect(steering.status).toBe(410);
+    expect(((await steering.json()) as { error: { code: string } }).error.code).toBe("taken_down");
+    // Not in the browse list any more.
+    expect(await browse()).not.toContain(TITLE);
+    // The site's next reconcile deletes every file and does not list it again.
+    await site().reconcile();
+    expect((await env.TIER_NA.list({ prefix: `${SITE}/${OCA}/${TITLE}/` })).objects).toEqual([]);
+    expect(await listedVersions(OCA)).toEqual([]);
+    // Publishing it again restores it (same contents: same version).
+    const back = await publishTitle(TITLE, { change: { [SEG]: v2.files[SEG] } });
+    expect(back.version).toBe(v2.version);
+    expect((await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc)).status).toBe(200);
+  });
+});
+
+describe("registration", () => {
+  it("refuses files that are not in origin under their content, and a token for a version that has no index", async () => {
+    const res = await call(`/admin/titles/ver-missing`, {
+      method: "PUT",
+      headers: { ...ADMIN, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        name: "x",
+        durationS: 1,
+        renditions: [{ id: "v", kind: "video", codec: "avc1.64001e", height: 240, bandwidth: 1 }],
+        files: [{ path: "master.m3u8", bytes: 10, sha256: "a".repeat(64) }],
+        licences: [],
+      }),
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("files_not_in_origin");
+    const upload = await call(`/admin/origin/ver-missing/a.vtt`, { method: "PUT", headers: { ...ADMIN, "Content-Length": "6" }, body: "WEBVTT" });
+    expect(upload.status).toBe(400);
+    expect(((await upload.json()) as { error: { code: string } }).error.code).toBe("checksum_required");
+    // A correctly signed token for a version that was never registered finds no index: 410, nothing served.
+    const ring = new Map(Object.entries(JSON.parse(env.URL_SIGNING_KEYS!) as Record<string, string>));
+    const p = await play("ver-unknown");
+    const token = await signUrlToken(ring, "k1", {
+      titleId: TITLE,
+      sessionId: p.sessionId,
+      exp: Math.floor(Date.now() / 1000) + 60,
+      maxHeight: 2160,
+      version: 99,
+    });
+    const gone = await call(`${p.ocas[0].url.replace(/\/v2\.[^/]+\//, `/${token}/`)}${SEG}`);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("version_gone");
+  });
+});
