@@ -171,6 +171,26 @@ describe("a title taken down", () => {
   });
 });
 
+describe("a title whose last licence has ended", () => {
+  it("is taken down like an unpublished one: steering polls get 410 and the OCAs delete it on their next reconcile", async () => {
+    const LIC = "ver-licence";
+    const year = "2020-01-01T00:00:00.000Z";
+    const t = await publishTitle(LIC, { licences: [{ country: "US", availableFrom: year }] });
+    expect((await fill([{ siteId: SITE, ocaId: OCA, titleIds: [LIC] }])).status).toBe(200);
+    const res = await pressPlay(await memberToken("premium", "ver-lic-1"), { titleId: LIC, device: DEVICE }, GEO.lumenNyc);
+    const session = (await res.json()) as PlayResponse;
+    expect(session.ocas[0].ocaId).toBe(OCA);
+    // The same contents with the licence ended a moment ago: metadata only, same version.
+    const ended = await publishTitle(LIC, { licences: [{ country: "US", availableFrom: year, availableUntil: new Date(Date.now() - 1000).toISOString() }] });
+    expect(ended.version).toBe(t.version);
+    expect((await call(session.steering.server)).status).toBe(410);
+    await site().reconcile();
+    expect((await env.TIER_NA.list({ prefix: `${SITE}/${OCA}/${LIC}/` })).objects).toEqual([]);
+    const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE title_id = ?`).bind(LIC).first<{ n: number }>();
+    expect(rows!.n).toBe(0);
+  });
+});
+
 describe("registration", () => {
   it("refuses files that are not in origin under their content, and a token for a version that has no index", async () => {
     const res = await call(`/admin/titles/ver-missing`, {

@@ -1,5 +1,12 @@
+import { createHash } from "node:crypto";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../ingest/exec";
+import { publishTitle } from "../../ingest/publish";
+import { catalogueDir } from "../../r2-seed/build-catalogue";
+import { licencesFor } from "../../r2-seed/demo-licences";
 import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 
@@ -80,5 +87,65 @@ describe("pressing play on the local Worker and playing with ffmpeg", () => {
     const res = await pressPlay(stack, "signal-test", "asn=64520;country=DE;lat=52.52;lon=13.40");
     expect(res.status).toBe(451);
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe("this title is not licensed in DE");
+  });
+
+  it("re-published mid-stream with one changed segment: the old session finishes on its own bytes, a new play gets the new ones", async () => {
+    const title = stack.catalogue.titles[0];
+    const NYC = "asn=64500;country=US;lat=40.71;lon=-74.0";
+    const before = (await (await pressPlay(stack, title.id, NYC)).json()) as Play & { version: number };
+    // A changed segment that is still valid media: the same fragment with a 'free' box after it.
+    const seg = title.files.filter((f) => /^video\/[^/]+\/seg-\d+\.m4s$/.test(f.path))[1].path;
+    const dir = await mkdtemp(path.join(tmpdir(), "vcdn-republish-"));
+    try {
+      await cp(path.join(catalogueDir(), title.id), dir, { recursive: true });
+      const oldBytes = await readFile(path.join(dir, ...seg.split("/")));
+      const free = Buffer.concat([Buffer.from([0, 0, 0, 16]), Buffer.from("free"), Buffer.from("republished!")]);
+      const newBytes = Buffer.concat([oldBytes, free]);
+      await writeFile(path.join(dir, ...seg.split("/")), newBytes);
+      const files = title.files.map((f) =>
+        f.path === seg ? { path: seg, bytes: newBytes.length, sha256: createHash("sha256").update(newBytes).digest("hex") } : f,
+      );
+      const target = { baseUrl: stack.worker.url, adminToken: stack.adminToken };
+      const published = await publishTitle(target, title.id, dir, {
+        name: title.name,
+        description: title.description,
+        releaseYear: title.releaseYear,
+        durationS: title.durationS,
+        encoding: title.encoding ?? { reason: "demo title", ladder: [] },
+        renditions: title.renditions,
+        files,
+        licences: licencesFor(title.id),
+      });
+      // Only the changed file goes up: the rest of the new version is the old version's bytes.
+      expect(published).toMatchObject({ uploaded: 1, skipped: files.length - 1 });
+      // The serving OCA takes the one changed file; it then holds both versions.
+      const fill = await fetch(`${stack.worker.url}/admin/fill`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${stack.adminToken}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ placements: [{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [title.id] }] }),
+      });
+      expect(((await fill.json()) as { results: Array<{ copied: number }> }).results[0].copied).toBe(1);
+
+      // The session started before plays to the end, every rendition, without an error, on its own bytes.
+      const old = await run(ffmpegPath, ["-v", "error", "-i", before.hls, "-map", "0", "-f", "null", "-"]);
+      expect(old.stderr.trim()).toBe("");
+      expect(old.code).toBe(0);
+      const oldSeg = await fetch(`${before.ocas[0].url}${seg}`);
+      expect(oldSeg.headers.get("X-OCA")).toBe("lumen-nyc/lumen-nyc-1");
+      expect(Buffer.from(await oldSeg.arrayBuffer()).equals(oldBytes)).toBe(true);
+
+      // A new play gets the new version, from the same OCA, and plays it without an error.
+      const after = (await (await pressPlay(stack, title.id, NYC)).json()) as Play & { version: number };
+      expect(after.version).toBe(before.version + 1);
+      expect(after.ocas[0].ocaId).toBe("lumen-nyc-1");
+      const newSeg = await fetch(`${after.ocas[0].url}${seg}`);
+      expect(newSeg.headers.get("X-OCA-Source")).toBe("local");
+      expect(Buffer.from(await newSeg.arrayBuffer()).equals(newBytes)).toBe(true);
+      const fresh = await run(ffmpegPath, ["-v", "error", "-i", after.hls, "-map", "0", "-f", "null", "-"]);
+      expect(fresh.stderr.trim()).toBe("");
+      expect(fresh.code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

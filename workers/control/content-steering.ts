@@ -66,8 +66,9 @@ async function currentOrder(
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<RankedOca[]> {
   // The OCAs that hold the session's own version, and whether the title is still up (one round trip).
-  const [candidates, up] = await env.DB.batch([steeringTable.candidates(env.DB, titleId, s.version), catalogueDb.titleUp(env.DB, titleId)]);
-  if ((up.results[0] as { down: number } | undefined)?.down !== 0) throw new ApiError(410, "taken_down", "this title has been taken down");
+  const [candidates, up] = await env.DB.batch([steeringTable.candidates(env.DB, titleId, s.version), catalogueDb.titleUp(env.DB, titleId, Date.now())]);
+  if ((up.results[0] as { down: number } | undefined)?.down !== 0)
+    throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
   const results = candidates.results as CandidateRow[];
   const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));

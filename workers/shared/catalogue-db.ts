@@ -50,6 +50,9 @@ export interface CatalogueFile {
   sha256: string;
 }
 
+/** SQL: title `t` has a licence somewhere that has not ended at `?2` (its last licence ending takes it down). */
+const LICENSED = `EXISTS (SELECT 1 FROM licences l WHERE l.title_id = t.id AND (l.available_until IS NULL OR l.available_until > ?2))`;
+
 export const catalogueDb = {
   /** Everything the play request needs, in one D1 round trip. */
   async playContext(db: D1Database, titleId: string, country: string | null, planId: string) {
@@ -136,18 +139,18 @@ export const catalogueDb = {
   /**
    * The versions of titles that OCAs may still be asked for at `now`, per title: the current one and
    * older ones whose sessions may still be playing (retained until their last token expires). A
-   * title taken down, or unknown, has none. `current` is the version new plays get (null: none).
+   * title taken down, whose last licence has ended, or unknown, has none. `current` is the version new plays get (null: none).
    */
   async liveVersions(db: D1Database, titleIds: string[], now: number): Promise<Map<string, { current: number | null; versions: LiveVersion[] }>> {
     const out = new Map<string, { current: number | null; versions: LiveVersion[] }>();
     if (titleIds.length === 0) return out;
     const ids = JSON.stringify(titleIds);
     const [titles, files] = await db.batch([
-      db.prepare(`SELECT id, version FROM titles WHERE id IN (SELECT value FROM json_each(?)) AND taken_down_at IS NULL`).bind(ids),
+      db.prepare(`SELECT id, version FROM titles t WHERE id IN (SELECT value FROM json_each(?1)) AND taken_down_at IS NULL AND ${LICENSED}`).bind(ids, now),
       db
         .prepare(
           `SELECT f.title_id, f.version, f.path, f.bytes, f.sha256 FROM files f
-           JOIN titles t ON t.id = f.title_id AND t.taken_down_at IS NULL
+           JOIN titles t ON t.id = f.title_id AND t.taken_down_at IS NULL AND ${LICENSED}
            LEFT JOIN title_versions v ON v.title_id = f.title_id AND v.version = f.version
            WHERE f.title_id IN (SELECT value FROM json_each(?1)) AND (f.version = t.version OR v.retain_until > ?2)
            ORDER BY f.title_id, f.version, f.path`,
@@ -209,9 +212,12 @@ export const catalogueDb = {
     return (r.meta.changes ?? 0) > 0;
   },
 
-  /** Whether a title is up (a statement, so steering can batch it with its candidates): one row `{ down }`, none when unknown. */
-  titleUp(db: D1Database, titleId: string): D1PreparedStatement {
-    return db.prepare(`SELECT taken_down_at IS NOT NULL AS down FROM titles WHERE id = ?`).bind(titleId);
+  /**
+   * Whether a title is up (a statement, so steering can batch it with its candidates): one row
+   * `{ down }`, none when unknown. Down: taken down, or its last licence has ended.
+   */
+  titleUp(db: D1Database, titleId: string, now: number): D1PreparedStatement {
+    return db.prepare(`SELECT taken_down_at IS NOT NULL OR NOT ${LICENSED} AS down FROM titles t WHERE id = ?1`).bind(titleId, now);
   },
 
   /** Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes and launch times. */
