@@ -15,6 +15,9 @@ export default defineConfig(async () => {
             MEMBER_JWT_SECRET: "test-member-secret-0123456789",
             URL_SIGNING_KEYS: JSON.stringify({ k1: "test-url-key-one-0123456789", k0: "test-url-key-old-0123456789" }),
             ADMIN_TOKEN: "test-admin-token",
+            // Tests change the catalogue and the steering view and press play right after: read D1 every
+            // time. test/catalogue-cache.test.ts runs the deployed default (5 s) through an env override.
+            CATALOGUE_TTL_S: "0",
             TEST_MIGRATIONS: migrations,
           },
         },

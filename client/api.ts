@@ -66,12 +66,16 @@ export class VcdnClient {
     return (await res.json()) as PlayResponse;
   }
 
-  /** `POST /v1/events` (1-200 events). */
-  async sendEvents(sessionId: string, events: QoeEvent[], opts: { batchId: string; keepalive?: boolean }): Promise<void> {
+  /** `POST /v1/events` (1-200 events) for the session of a play response (its id and signed token). */
+  async sendEvents(
+    session: Pick<PlayResponse, "sessionId" | "sessionToken">,
+    events: QoeEvent[],
+    opts: { batchId: string; keepalive?: boolean },
+  ): Promise<void> {
     const res = await this.fetch(`${this.baseUrl}/v1/events`, {
       method: "POST",
       headers: this.headers(true),
-      body: JSON.stringify({ sessionId, batchId: opts.batchId, events }),
+      body: JSON.stringify({ sessionId: session.sessionId, sessionToken: session.sessionToken, batchId: opts.batchId, events }),
       keepalive: opts.keepalive,
     });
     if (res.status !== 202 && !res.ok) throw await apiError(res);

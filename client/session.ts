@@ -106,7 +106,7 @@ export class PlaySession {
     this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
     this.steeringUri = play.steering?.server ?? null;
     this.reporter = new EventReporter({
-      send: (events, { final, batchId }) => client.sendEvents(play.sessionId, events, { batchId, keepalive: final }),
+      send: (events, { final, batchId }) => client.sendEvents(play, events, { batchId, keepalive: final }),
       flushIntervalMs: opts.flushIntervalMs,
       clock: this.clock,
       onEvent: opts.onEvent,

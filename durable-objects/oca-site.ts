@@ -13,6 +13,9 @@ import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import { addToDay, history, recordPlay, recordReport, type PlayRecord, type ReportRecord } from "./site/viewing-history";
+import { expireEvents, sessionEvents, storeBatch } from "./site/session-events";
+import { dayNumber } from "../fill/day";
+import type { QoeEvent } from "../shared/events";
 import type { EdgeReport, MissKind, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 import type { FillSource, HeldFile } from "./site/holdings";
 import type { ParkedTask } from "./site/fill-queue";
@@ -353,6 +356,34 @@ export class OcaSite extends DurableObject<Env> {
   /** A client's report of bytes received, counted within its session's caps; returns what counted. */
   async recordReport(r: ReportRecord): Promise<{ counted: number; cap: number }> {
     return this.ctx.storage.transactionSync(() => recordReport(this.sql, r));
+  }
+
+  /**
+   * A batch of a home session's events (the session as its signed token says): stored once per
+   * batch id, and its bytes counted in the viewing history within the session's caps, in one
+   * transaction. A retried batch changes nothing.
+   */
+  async recordEvents(input: {
+    session: { sessionId: string; titleId: string; startedAt: number; estBytes: number; topBps: number };
+    batchId: string;
+    events: QoeEvent[];
+    now: number;
+  }): Promise<{ duplicate: boolean; accepted: number; bytes: number; counted: number }> {
+    const { session, batchId, events, now } = input;
+    const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
+    const tz = this.site.timeZone;
+    return this.ctx.storage.transactionSync(() => {
+      expireEvents(this.sql, now);
+      if (!storeBatch(this.sql, session, batchId, events, bytes, now)) return { duplicate: true, accepted: 0, bytes: 0, counted: 0 };
+      const counted =
+        bytes > 0 ? recordReport(this.sql, { ...session, day: dayNumber(session.startedAt, tz), reportDay: dayNumber(now, tz), bytes, now }).counted : 0;
+      return { duplicate: false, accepted: events.length, bytes, counted };
+    });
+  }
+
+  /** A home session's stored events, oldest first. */
+  async sessionEvents(sessionId: string): Promise<QoeEvent[]> {
+    return sessionEvents(this.sql, sessionId);
   }
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */

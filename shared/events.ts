@@ -32,6 +32,8 @@ export const MAX_EVENTS_PER_BATCH = 200;
 
 export const eventsRequestSchema = z.object({
   sessionId: z.uuid(),
+  /** The play response's `sessionToken`: the signed session, so the route finds it without a lookup. */
+  sessionToken: z.string().min(1).max(2048),
   /** Idempotency key: a batch resent after a lost response carries the same id and counts once. */
   batchId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "batchId must be 8-64 characters of [A-Za-z0-9_-]"),
   events: z.array(qoeEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),

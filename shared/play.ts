@@ -69,6 +69,11 @@ export interface SteeringUrls {
 export interface PlayResponse {
   sessionId: string;
   titleId: string;
+  /**
+   * The signed session: send it with QoE events (`POST /v1/events`). The steering URLs carry it too.
+   * Opaque to clients.
+   */
+  sessionToken: string;
   /** The title version this session plays until it ends, even if the title is re-published meanwhile. */
   version: number;
   expiresAt: string;

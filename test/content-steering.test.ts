@@ -36,7 +36,7 @@ const until = async <T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): 
 describe("HLS Content Steering", () => {
   it("gives each session a multivariant playlist with one pathway per ranked OCA", async () => {
     const p = await play();
-    expect(p.steering.hls).toMatch(/\/v1\/steering\/v2\.k1\.[^/]+\/cs-title\/master\.m3u8$/);
+    expect(p.steering.hls).toMatch(/\/v1\/steering\/s1\.k1\.[^/]+\/cs-title\/master\.m3u8$/);
     const res = await call(p.steering.hls);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/vnd.apple.mpegurl");

@@ -319,6 +319,7 @@ describe("viewing history", () => {
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: JSON.stringify({
         sessionId: p.sessionId,
+        sessionToken: p.sessionToken,
         batchId: "batch-0001",
         events: [
           { type: "start", startupMs: 420 },
@@ -339,18 +340,24 @@ describe("viewing history", () => {
     expect(views).toEqual([{ day: today, titleId: "pp-warm", plays: 1, bytes: 1_234_567, estBytes: 0 }]);
   });
 
-  it("refuses events for another member's session and for unknown sessions", async () => {
+  it("refuses events for another member's session, under another session's token, or with a forged token", async () => {
     const owner = await memberToken("premium", "owner");
     const other = await memberToken("premium", "other");
     const p = await json<PlayResponse>(await pressPlay(owner, { titleId: "pp-warm" }, "asn=64530;country=NL;lat=52.37;lon=4.90"));
-    const post = (token: string, sessionId: string) =>
-      call("/v1/events", {
+    const post = async (token: string, sessionId: string, sessionToken = p.sessionToken) => {
+      const res = await call("/v1/events", {
         method: "POST",
         headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ sessionId, batchId: crypto.randomUUID(), events: [{ type: "start" }] }),
+        body: JSON.stringify({ sessionId, sessionToken, batchId: crypto.randomUUID(), events: [{ type: "start" }] }),
       });
-    expect((await post(other, p.sessionId)).status).toBe(403);
-    expect((await post(owner, crypto.randomUUID())).status).toBe(404);
+      return { status: res.status, message: ((await res.json()) as { error?: { message: string } }).error?.message };
+    };
+    expect(await post(other, p.sessionId)).toEqual({ status: 403, message: "this session belongs to another member" });
+    expect(await post(owner, crypto.randomUUID())).toEqual({ status: 403, message: "the session token is for another session" });
+    // One character of the signed claims changed: the signature no longer matches.
+    const [v, kid, payload, mac] = p.sessionToken.split(".");
+    const tampered = `${v}.${kid}.${payload.slice(0, 10)}${payload[10] === "A" ? "B" : "A"}${payload.slice(11)}.${mac}`;
+    expect(await post(owner, p.sessionId, tampered)).toMatchObject({ status: 403, message: expect.stringMatching(/bad_signature|malformed/) });
     expect((await post(owner, "not-a-uuid")).status).toBe(400);
   });
 });

@@ -198,3 +198,17 @@ export async function forgeToken(
     .replace(/=+$/, "");
   return `v2.${kid}.${sessionId}.${exp}.2160.${version}.${b64}`;
 }
+
+/**
+ * A session token (steering paths, events) as an attacker would forge it: the real session's claims
+ * (`payload`, base64url JSON) under key id `kid` and the HMAC key they guess it maps to.
+ */
+export async function forgeSessionToken(kid: string, key: string, payload: string): Promise<string> {
+  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`s1|${kid}|${payload}`));
+  const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+  return `s1.${kid}.${payload}.${b64}`;
+}

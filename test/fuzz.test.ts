@@ -14,7 +14,7 @@ const REQUESTS = 10_000;
 const CONCURRENCY = 8;
 const PER_REQUEST_TIMEOUT_MS = 10_000;
 const BUDGET_MS = 240_000;
-const DOCUMENTED_503 = new Set(["not_configured", "oca_failed", "changed_during_read"]);
+const DOCUMENTED_503 = new Set(["not_configured", "oca_failed", "changed_during_read", "catalogue_unavailable"]);
 const TITLE = "fuzz-title";
 const OTHER = "fuzz-other";
 
@@ -88,15 +88,40 @@ async function fuzzToken(r: Rng): Promise<string> {
       return token.slice(0, i) + ch + token.slice(i + 1);
     }
     case 3:
-      return [parts[0], parts[1], parts[2], `0${parts[3]}`, parts[4], parts[5]].join(".");
+      return [parts[0], parts[1], parts[2], `0${parts[3]}`, ...parts.slice(4)].join(".");
     case 4:
-      return [parts[0], parts[1], parts[2], parts[3], `0${parts[4]}`, parts[5]].join(".");
+      return [...parts.slice(0, 4), r.pick([`0${parts[4]}`, "4320"]), ...parts.slice(5)].join(".");
     case 5:
-      return [parts[0], parts[1], parts[2], parts[3], "4320", parts[5]].join(".");
+      return [...parts.slice(0, 5), r.pick(["2", "999999999", `0${parts[5]}`, "0"]), parts[6]].join(".");
     case 6:
       return [parts[0], r.pick(["k9", "", "K1", ...INHERITED]), ...parts.slice(2)].join(".");
     case 7:
       return `${token}${r.pick(["=", "A", ".", "%00"])}`;
+    default:
+      return junkStrings(r);
+  }
+}
+
+/** A session token (steering paths): the real one, or a hostile variant of it. */
+function fuzzSessionToken(r: Rng): string {
+  const real = play.sessionToken;
+  const [v, kid, payload, mac] = real.split(".");
+  switch (r.int(7)) {
+    case 0:
+      return real;
+    case 1: {
+      const i = r.int(real.length);
+      return real.slice(0, i) + r.pick([..."AZaz09-_."]) + real.slice(i + 1);
+    }
+    case 2:
+      return [v, r.pick(["k9", "", "K1", ...INHERITED]), payload, mac].join(".");
+    case 3:
+      // Claims of the attacker's choosing (a longer cap, another title) under the real MAC.
+      return [v, kid, btoa(JSON.stringify({ sid: play.sessionId, tid: TITLE, cap: 4320 })).replace(/=+$/, ""), mac].join(".");
+    case 4:
+      return `${real}${r.pick(["=", "A", ".", "%00"])}`;
+    case 5:
+      return token;
     default:
       return junkStrings(r);
   }
@@ -205,7 +230,7 @@ async function nextCase(r: Rng, i: number): Promise<Case> {
     };
   }
   if (family === 3) {
-    const t = await fuzzToken(r);
+    const t = fuzzSessionToken(r);
     const titleId = r.next() < 0.8 ? TITLE : r.pick([OTHER, ...INHERITED]);
     const query = r.pick([
       "",
@@ -241,7 +266,12 @@ async function nextCase(r: Rng, i: number): Promise<Case> {
       method: "POST",
       path: "/v1/events",
       headers,
-      body: hostileBody(r, { sessionId: play.sessionId, batchId: `fuzz-${i}-batch`, events: [{ type: "progress", bytes: r.pick([1, 1e12]) }] }),
+      body: hostileBody(r, {
+        sessionId: play.sessionId,
+        sessionToken: fuzzSessionToken(r),
+        batchId: `fuzz-${i}-batch`,
+        events: [{ type: "progress", bytes: r.pick([1, 1e12]) }],
+      }),
     };
   }
   if (family === 6) {
@@ -328,7 +358,7 @@ describe("a fuzz of hostile requests", () => {
       if (res.status >= 400 && method !== "HEAD" && !safeCode(text)) failures.push(`no error shape (${res.status}): ${what}`);
       pending.delete(what);
       if (c.token !== undefined) {
-        const legit = c.token === token && c.titleId === TITLE;
+        const legit = (c.token === token || c.token === play.sessionToken) && c.titleId === TITLE;
         if (!legit) forgedTried++;
         if (!legit && res.status >= 200 && res.status < 400 && method !== "OPTIONS") failures.push(`forged success ${res.status}: ${what}`);
       }

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
-import { call, fill, forgeToken, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { call, fill, forgeSessionToken, forgeToken, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 // The forgery this project once had: a key id naming an inherited property of a plain object made
 // that property's string form the HMAC key. Every route that takes a URL token is tried with it.
@@ -30,12 +30,14 @@ beforeAll(async () => {
 describe("a URL token forged with an inherited key id", () => {
   it.each(ATTEMPTS)("with kid %s is refused by every OCA, by origin and by the steering server", async (kid, key) => {
     const token = await forged(kid, key, TITLE, play.sessionId);
+    // The steering server takes the signed session: the real session's claims under the forged key id.
+    const session = await forgeSessionToken(kid, key, play.sessionToken.split(".")[2]);
     const urls = [
       `/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`,
       `/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/video/avc-720p/seg-00001.m4s`,
       `/oca/origin/origin/${token}/${TITLE}/master.m3u8`,
-      `/v1/steering/${token}/${TITLE}/steering.json`,
-      `/v1/steering/${token}/${TITLE}/master.m3u8`,
+      `/v1/steering/${session}/${TITLE}/steering.json`,
+      `/v1/steering/${session}/${TITLE}/master.m3u8`,
     ];
     for (const url of urls) {
       const res = await call(url);
@@ -50,7 +52,7 @@ describe("a URL token forged with an inherited key id", () => {
       for (const url of [
         `/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`,
         `/oca/origin/origin/${token}/${TITLE}/master.m3u8`,
-        `/v1/steering/${token}/${TITLE}/steering.json`,
+        `/v1/steering/${await forgeSessionToken(kid, key, play.sessionToken.split(".")[2])}/${TITLE}/steering.json`,
       ]) {
         const ctx = createExecutionContext();
         const res = await worker.fetch(new Request(`http://cdn.test${url}`), { ...env, URL_SIGNING_KEYS: undefined }, ctx);
@@ -79,7 +81,7 @@ describe("signing keys that are missing or unparsable", () => {
     ["a short secret", '{"k1":"short"}'],
   ])("when %s, answer every token route with 503 not_configured in the error shape", async (_what, keys) => {
     const token = play.ocas[0].url.split("/")[6];
-    for (const path of [`/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`, `/v1/steering/${token}/${TITLE}/steering.json`]) {
+    for (const path of [`/oca/lumen-nyc/lumen-nyc-1/${token}/${TITLE}/master.m3u8`, `/v1/steering/${play.sessionToken}/${TITLE}/steering.json`]) {
       const res = await withKeys(keys, path);
       expect(res.status, path).toBe(503);
       const err = await errorOf(res);

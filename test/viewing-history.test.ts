@@ -78,11 +78,11 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     return { p: (await res.json()) as PlayResponse, token };
   }
 
-  const report = (token: string, sessionId: string, batchId: string, events: unknown[]) =>
+  const report = (token: string, p: PlayResponse, batchId: string, events: unknown[]) =>
     call("/v1/events", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ sessionId, batchId, events }),
+      body: JSON.stringify({ sessionId: p.sessionId, sessionToken: p.sessionToken, batchId, events }),
     });
 
   async function todayFigure(titleId: string): Promise<number> {
@@ -124,10 +124,10 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
   it("one member reporting 10^12 bytes and one 1-byte report among 1,000 silent plays leave the figure where honest traffic puts it", async () => {
     const attacker = await playAt(POISONED, "vh-attacker");
     const huge = Array.from({ length: 200 }, () => ({ type: "progress", bytes: 1e12 }));
-    expect((await report(attacker.token, attacker.p.sessionId, "attack-0001", huge)).status).toBe(202);
-    expect((await report(attacker.token, attacker.p.sessionId, "attack-0002", huge)).status).toBe(202);
+    expect((await report(attacker.token, attacker.p, "attack-0001", huge)).status).toBe(202);
+    expect((await report(attacker.token, attacker.p, "attack-0002", huge)).status).toBe(202);
     const tiny = await playAt(POISONED, "vh-tiny");
-    expect((await report(tiny.token, tiny.p.sessionId, "tiny-00001", [{ type: "progress", bytes: 1 }])).status).toBe(202);
+    expect((await report(tiny.token, tiny.p, "tiny-00001", [{ type: "progress", bytes: 1 }])).status).toBe(202);
 
     const honest = await settled(HONEST, (n) => n === 1000 * est);
     expect(honest).toBe(1000 * est);
@@ -152,10 +152,10 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
       { type: "start", startupMs: 300 },
       { type: "progress", bytes: 1000 },
     ];
-    const first = await report(token, p.sessionId, "retry-0001", batch);
+    const first = await report(token, p, "retry-0001", batch);
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ accepted: 2, bytes: 1000 });
-    const again = await report(token, p.sessionId, "retry-0001", batch);
+    const again = await report(token, p, "retry-0001", batch);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ accepted: 0, bytes: 0, duplicate: true });
     const stored = (await (await call(`/admin/sessions/${p.sessionId}/events`, { headers: ADMIN })).json()) as { events: unknown[] };
@@ -169,7 +169,7 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     const res = await call("/v1/events", {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ sessionId: p.sessionId, events: [{ type: "start" }] }),
+      body: JSON.stringify({ sessionId: p.sessionId, sessionToken: p.sessionToken, events: [{ type: "start" }] }),
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/batchId/);

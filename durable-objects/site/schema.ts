@@ -1,4 +1,5 @@
 import { VIEWING_SCHEMA } from "./viewing-history";
+import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { first, rows, run } from "./sql";
 
 /**
@@ -75,6 +76,11 @@ export const SITE_MIGRATIONS: Migration[] = [
       // The queue was dropped: the next cron run re-plans today and re-queues what is missing.
       `DELETE FROM meta WHERE key = 'planned_day'`,
     ],
+  },
+  {
+    version: 4,
+    name: "play and QoE events of the site's sessions (moved off D1)",
+    statements: SESSION_EVENTS_SCHEMA,
   },
 ];
 

@@ -56,6 +56,7 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
   // A play response without Content Steering or client fields, as an older server sends: the SDK must not need them.
   const play: Omit<PlayResponse, "steering" | "client" | "version"> = {
     sessionId: "00000000-0000-4000-8000-000000000001",
+    sessionToken: "s1.fake",
     titleId: "t",
     expiresAt: new Date(Date.now() + 3600_000).toISOString(),
     maxHeight: 720,

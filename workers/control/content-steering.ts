@@ -4,16 +4,15 @@ import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../../shared/ids";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology } from "../shared/topology";
-import { verifyUrlToken } from "../shared/url-token";
-import { urlKeyRing } from "../shared/signing-keys";
-import { steeringTable, type CandidateRow } from "../shared/steering-table";
-import { catalogueDb } from "../shared/catalogue-db";
-import { sessionsDb, type SteeringSession } from "./sessions-db";
+import { signUrlToken } from "../shared/url-token";
+import { signingKey } from "../shared/signing-keys";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { enforceLimit, limitByIp } from "./limits";
 import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
+import { verifySessionToken, type SessionClaims } from "./session-token";
+import { catalogueCache } from "./catalogue-cache";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -23,17 +22,15 @@ interface Pathway {
   ocaId: string;
 }
 
-type SessionRow = SteeringSession;
-
 /** Steering answers are per session and change every few seconds: never cached. */
 const NO_STORE = { "Cache-Control": "no-store" };
 
 /** Base URL of one OCA for a session (same shape as the play response's `url`). */
 export const ocaUrl = (base: string, p: Pathway, token: string, titleId: string): string => `${base}/oca/${p.siteId}/${p.ocaId}/${token}/${titleId}/`;
 
-/** The session's steering URLs (HLS playlist, DASH MPD, steering manifest). */
-export function steeringUrls(base: string, token: string, titleId: string) {
-  const root = `${base}/v1/steering/${token}/${titleId}`;
+/** The session's steering URLs (HLS playlist, DASH MPD, steering manifest), under its signed session token. */
+export function steeringUrls(base: string, sessionToken: string, titleId: string) {
+  const root = `${base}/v1/steering/${sessionToken}/${titleId}`;
   return { hls: `${root}/master.m3u8`, dash: `${root}/manifest.mpd`, server: `${root}/steering.json` };
 }
 
@@ -41,40 +38,41 @@ function baseOf(env: Env, url: string): string {
   return (env.EDGE_BASE_URL || new URL(url).origin).replace(/\/$/, "");
 }
 
-/** Verifies the path token and loads the session it names. */
-async function session(
-  c: Context<{ Bindings: Env }>,
-  token: string,
-  titleId: string,
-): Promise<{ row: SessionRow; pathways: Pathway[]; sessionId: string; maxHeight: number; version: number }> {
+interface SteeringSession {
+  claims: SessionClaims;
+  pathways: Pathway[];
+  /** The session's OCA URL token (the same one play signed: same claims, same key). */
+  urlToken: string;
+}
+
+/** Verifies the session token of the path: the session travels signed, so nothing is read to find it. */
+async function session(c: Context<{ Bindings: Env }>, token: string, titleId: string): Promise<SteeringSession> {
   const env = c.env;
   if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
-  const verdict = await verifyUrlToken(urlKeyRing(env), token, titleId, Math.floor(Date.now() / 1000));
+  const { ring, kid } = signingKey(env);
+  const verdict = await verifySessionToken(ring, token, Math.floor(Date.now() / 1000));
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
-  await enforceLimit(env, "STEERING_PER_SESSION", verdict.claims.sessionId);
-  const row = await sessionsDb.forSteering(env.DB, verdict.claims.sessionId);
-  if (!row || row.title_id !== titleId) throw new ApiError(404, "unknown_session", "no such session for this title");
-  const pathways = JSON.parse(row.pathways ?? "[]") as Pathway[];
-  return { row, pathways, sessionId: verdict.claims.sessionId, maxHeight: verdict.claims.maxHeight, version: verdict.claims.version };
+  const claims = verdict.claims;
+  if (claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
+  await enforceLimit(env, "STEERING_PER_SESSION", claims.sid);
+  const pathways = claims.pw.map((p) => {
+    const [siteId, ocaId] = p.split("/");
+    return { siteId, ocaId };
+  });
+  const urlToken = await signUrlToken(ring, kid, { titleId, sessionId: claims.sid, exp: claims.exp, maxHeight: claims.cap, version: claims.ver });
+  return { claims, pathways, urlToken };
 }
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
-async function currentOrder(
-  env: Env,
-  s: { row: SessionRow; pathways: Pathway[]; version: number },
-  titleId: string,
-  waitUntil: (p: Promise<unknown>) => void,
-): Promise<RankedOca[]> {
-  // The OCAs that hold the session's own version, and whether the title is still up (one round trip).
-  const [candidates, up] = await env.DB.batch([steeringTable.candidates(env.DB, titleId, s.version), catalogueDb.titleUp(env.DB, titleId, Date.now())]);
-  if ((up.results[0] as { down: number } | undefined)?.down !== 0)
-    throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
-  const results = candidates.results as CandidateRow[];
-  const live = await applyLiveView(env, results, waitUntil, { awaitRefresh: true });
+async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
+  // The OCAs that hold the session's own version, and whether the title is still up: from the isolate's view.
+  const view = await catalogueCache.version(env, titleId, s.claims.ver, waitUntil);
+  if (!view.up) throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
+  const live = await applyLiveView(env, view.candidates, waitUntil, { awaitRefresh: true });
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
   return rankOcas(
     topology,
-    { asn: s.row.asn, lat: s.row.lat, lon: s.row.lon },
+    { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon },
     titleId,
     live.filter((c) => allowed.has(c.ocaId)),
   );
@@ -139,18 +137,18 @@ contentSteering.use("*", limitByIp("STEERING_PER_IP"));
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
   const { token, titleId } = c.req.param() as { token: string; titleId: string };
   const s = await session(c, token, titleId);
-  const index = await versionIndex(c.env.ORIGIN, titleId, s.version);
+  const index = await versionIndex(c.env.ORIGIN, titleId, s.claims.ver);
   const entry = index?.files.get(file);
   const obj = entry ? await c.env.ORIGIN.get(originKey(titleId, file, entry.sha256)) : null;
-  if (!obj) throw new ApiError(404, "not_found", `version ${s.version} of the title has no ${file}`);
+  if (!obj) throw new ApiError(404, "not_found", `version ${s.claims.ver} of the title has no ${file}`);
   const base = baseOf(c.env, c.req.url);
   const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
   const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
   return {
     text: await obj.text(),
-    maxHeight: s.maxHeight,
+    maxHeight: s.claims.cap,
     server: steeringUrls(base, token, titleId).server,
-    pathways: pathways.map((p) => ({ ...p, url: ocaUrl(base, p, token, titleId) })),
+    pathways: pathways.map((p) => ({ ...p, url: ocaUrl(base, p, s.urlToken, titleId) })),
   };
 }
 
@@ -183,7 +181,9 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
-  const lowest = await catalogueDb.lowestVideoBandwidth(c.env.DB, titleId);
+  const title = await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p));
+  const videos = (title?.renditions ?? []).filter((r) => r.kind === "video").map((r) => r.bandwidth);
+  const lowest = videos.length ? Math.min(...videos) : null;
   if (measured && lowest) {
     reported.forEach((current, k) => {
       const throughput = throughputs[k];

@@ -1,18 +1,20 @@
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { eventsRequestSchema } from "../../shared/events";
-import { sessionsDb } from "./sessions-db";
-import { dayNumber } from "../../fill/day";
 import { ApiError } from "../shared/errors";
 import { findSite } from "../shared/topology";
 import { siteStub } from "../shared/site-link";
+import { signingKey } from "../shared/signing-keys";
 import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
+import { verifySessionToken } from "./session-token";
 
 /**
- * POST /v1/events: play and QoE events of a session, stored once per batch id. Reported bytes count
- * in the home site's viewing history only within what the session could have watched.
+ * POST /v1/events: play and QoE events of a session, stored once per batch id at the session's home
+ * site (its Durable Object), where reported bytes count in the viewing history only within what the
+ * session could have watched. The session is the signed one of the play response: no database is
+ * read or written on this path.
  */
 export const events = new Hono<MemberVars>();
 
@@ -24,32 +26,23 @@ events.post(
   limitByMember("EVENTS_PER_MEMBER"),
   zValidator("json", eventsRequestSchema, validationHook),
   async (c) => {
-    const { sessionId, batchId, events: list } = c.req.valid("json");
-    const session = await sessionsDb.forReports(c.env.DB, sessionId);
-    if (!session) throw new ApiError(404, "unknown_session", `no session ${sessionId}`);
-    if (session.member_id !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
-    const now = Date.now();
-    const bytes = list.reduce((s, e) => s + (e.bytes ?? 0), 0);
-    const stored = await sessionsDb.storeBatch(c.env.DB, { sessionId, titleId: session.title_id, homeSiteId: session.home_site_id }, batchId, list, bytes, now);
-    if (!stored) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
-    const home = session.home_site_id ? findSite(session.home_site_id) : undefined;
-    if (bytes > 0 && home) {
-      c.executionCtx.waitUntil(
-        siteStub(c.env, home.id)
-          .recordReport({
-            sessionId,
-            titleId: session.title_id,
-            day: dayNumber(session.created_at, home.timeZone),
-            estBytes: session.est_bytes,
-            topBps: session.top_bps,
-            startedAt: session.created_at,
-            reportDay: dayNumber(now, home.timeZone),
-            bytes,
-            now,
-          })
-          .catch((err) => console.error("recordReport", err)),
-      );
-    }
-    return c.json({ accepted: list.length, bytes }, 202);
+    const { sessionId, sessionToken, batchId, events: list } = c.req.valid("json");
+    const verdict = await verifySessionToken(signingKey(c.env).ring, sessionToken, Math.floor(Date.now() / 1000));
+    // An expired session may still report its last batch (a tab closed at the end): only forged or foreign ones are refused.
+    if (!verdict.ok && verdict.reason !== "expired") throw new ApiError(403, "forbidden", `session token rejected: ${verdict.reason}`);
+    const claims = verdict.ok ? verdict.claims : null;
+    if (!claims) throw new ApiError(410, "session_expired", "this session has expired; press play again");
+    if (claims.sid !== sessionId) throw new ApiError(403, "forbidden", "the session token is for another session");
+    if (claims.mid !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
+    const home = findSite(claims.home);
+    if (!home) throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
+    const r = await siteStub(c.env, home.id).recordEvents({
+      session: { sessionId, titleId: claims.tid, startedAt: claims.at, estBytes: claims.est, topBps: claims.top },
+      batchId,
+      events: list,
+      now: Date.now(),
+    });
+    if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
+    return c.json({ accepted: r.accepted, bytes: r.bytes }, 202);
   },
 );

@@ -10,8 +10,8 @@ import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
 import { siteStub } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
-import { catalogueDb } from "../shared/catalogue-db";
-import { sessionsDb } from "./sessions-db";
+import { catalogueCache } from "./catalogue-cache";
+import { signSessionToken } from "./session-token";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
@@ -58,20 +58,22 @@ play.post(
     const member = c.get("member");
     const geo = clientGeo(c.req.raw, c.env);
     const now = Date.now();
-    const ctx = await catalogueDb.playContext(c.env.DB, titleId, geo.country, member.plan);
-    if (!ctx.title) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    // The catalogue and the steering candidates come from the isolate's view (refreshed in the background).
+    const [ctx, plan] = await Promise.all([catalogueCache.title(c.env, titleId, waitUntil), catalogueCache.plan(c.env, member.plan, waitUntil)]);
+    if (!ctx) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
     if (ctx.title.taken_down_at !== null) throw new ApiError(410, "taken_down", `${ctx.title.name} has been taken down`);
-    if (!ctx.plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
+    if (!plan) throw new ApiError(403, "unknown_plan", `plan ${member.plan} does not exist`);
     if (ctx.title.available_from > now) {
       throw new ApiError(403, "not_released", `${ctx.title.name} launches at ${new Date(ctx.title.available_from).toISOString()}`, {
         availableFrom: new Date(ctx.title.available_from).toISOString(),
       });
     }
-    const licence = checkLicence(ctx.licence, geo.country, now);
+    const licence = checkLicence(geo.country ? (ctx.licences.get(geo.country) ?? null) : null, geo.country, now);
     if (!licence.ok) throw new ApiError(451, "not_licensed", licence.reason, { country: geo.country });
 
     const families = new Set(device.codecs.map(codecFamily));
-    const maxHeight = Math.min(ctx.plan.max_height, device.maxHeight);
+    const maxHeight = Math.min(plan.max_height, device.maxHeight);
     const video = ctx.renditions.filter((r) => r.kind === "video" && families.has(codecFamily(r.codec)) && (r.height ?? 0) <= maxHeight);
     const audio = ctx.renditions.filter((r) => r.kind === "audio" && families.has(codecFamily(r.codec)));
     const subtitles = ctx.renditions.filter((r) => r.kind === "subtitle");
@@ -80,7 +82,7 @@ play.post(
     }
 
     const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
-    const live = await applyLiveView(c.env, ctx.candidates, (p) => c.executionCtx.waitUntil(p));
+    const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
     const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
     const sessionId = crypto.randomUUID();
     const ttl = sessionTtlS(c.env);
@@ -94,21 +96,23 @@ play.post(
     // rung would cost, until the client reports real bytes (which that same figure caps).
     const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
     const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
-    await sessionsDb.insert(c.env.DB, {
-      id: sessionId,
-      memberId: member.id,
-      titleId,
-      country: geo.country,
+    // Nothing is written to a database: the session travels signed, with what steering and the events route need.
+    const sessionToken = await signSessionToken(ring, kid, {
+      sid: sessionId,
+      mid: member.id,
+      tid: titleId,
+      ver: ctx.title.version,
+      at: now,
+      exp,
+      cap: maxHeight,
+      c: geo.country,
       asn: geo.asn,
       lat: geo.lat,
       lon: geo.lon,
-      maxHeight,
-      homeSiteId: home,
-      pathways: ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })),
-      createdAt: now,
-      expiresAt: exp * 1000,
-      topBps,
-      estBytes,
+      home,
+      top: topBps,
+      est: estBytes,
+      pw: ranked.slice(0, 32).map((o) => `${o.siteId}/${o.ocaId}`),
     });
     const homeSpec = findSite(home)!;
     c.executionCtx.waitUntil(
@@ -129,7 +133,8 @@ play.post(
       ocas,
       hls: `${ocas[0].url}master.m3u8`,
       dash: `${ocas[0].url}manifest.mpd`,
-      steering: steeringUrls(base, token, titleId),
+      steering: steeringUrls(base, sessionToken, titleId),
+      sessionToken,
       renditions: {
         video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
         audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),

@@ -76,6 +76,38 @@ export const catalogueDb = {
     };
   },
 
+  /**
+   * A title as every play of it needs it, whatever the client's country and plan (so one cached
+   * answer serves them all): metadata, renditions, every licence, and the candidates of its current
+   * version. One D1 round trip; null when the title is unknown.
+   */
+  async titleContext(db: D1Database, titleId: string) {
+    const [title, renditions, licences, holders] = await db.batch([
+      db
+        .prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies, version, taken_down_at FROM titles WHERE id = ?`)
+        .bind(titleId),
+      db
+        .prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`)
+        .bind(titleId),
+      db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId),
+      steeringTable.candidates(db, titleId, null),
+    ]);
+    const row = (title.results[0] as TitleRow | undefined) ?? null;
+    if (!row) return null;
+    return {
+      title: row,
+      renditions: renditions.results as unknown as RenditionRow[],
+      licences: new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l])),
+      candidates: holders.results as unknown as CandidateRow[],
+    };
+  },
+
+  /** Every plan (a handful of rows): id -> height cap and concurrent streams. */
+  async plans(db: D1Database): Promise<Map<string, { id: string; max_height: number; max_streams: number }>> {
+    const { results } = await db.prepare(`SELECT id, max_height, max_streams FROM plans`).all<{ id: string; max_height: number; max_streams: number }>();
+    return new Map(results.map((p) => [p.id, p]));
+  },
+
   /** Titles playable now in a country, with their languages and top height (the browse list). */
   async browse(db: D1Database, country: string, now: number) {
     const { results } = await db

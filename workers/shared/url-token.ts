@@ -13,6 +13,7 @@
  */
 
 import { isInheritedName } from "../../shared/ids";
+import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
   titleId: string;
@@ -44,40 +45,8 @@ const SESSION = /^[A-Za-z0-9-]{1,64}$/;
 const EXP = /^[1-9]\d{0,11}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
-const MAC = /^[A-Za-z0-9_-]{43}$/;
-
-const enc = new TextEncoder();
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keyCache.set(secret, key);
-  }
-  return key;
-}
-
-function b64url(bytes: ArrayBuffer | Uint8Array): string {
-  let s = "";
-  for (const b of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** Decodes a 43-character MAC; null unless re-encoding gives back the very same text. */
-function macBytes(s: string): Uint8Array | null {
-  if (!MAC.test(s)) return null;
-  let bytes: Uint8Array;
-  try {
-    bytes = Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "="), (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-  return bytes.length === 32 && b64url(bytes) === s ? bytes : null;
-}
-
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
-  return enc.encode(`v2|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
+  return new TextEncoder().encode(`v2|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
 }
 
 export type KeyRingVerdict = { ok: true; ring: KeyRing } | { ok: false; reason: string };

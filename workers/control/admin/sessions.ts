@@ -1,13 +1,27 @@
 /** Admin: a session's play and QoE events. */
 import { Hono } from "hono";
-
-import { sessionsDb } from "../sessions-db";
+import type { QoeEvent } from "../../../shared/events";
+import { siteStub } from "../../shared/site-link";
+import { topology } from "../../shared/topology";
 import { type AdminEnv, params, sessionParam } from "./params";
 
 export const sessionsRoutes = new Hono<AdminEnv>();
 
-/** A session's play and QoE events, oldest first. */
+/**
+ * A session's play and QoE events, oldest first. They live at the session's home site; without
+ * `?site=` every site is asked (sessions are not stored centrally).
+ */
 sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), async (c) => {
   const sessionId = c.req.param("sessionId");
-  return c.json({ sessionId, events: await sessionsDb.events(c.env.DB, sessionId) });
+  const only = c.req.query("site");
+  const sites = topology.sites.filter((s) => !only || s.id === only);
+  const found = await Promise.all(
+    sites.map((s) =>
+      siteStub(c.env, s.id)
+        .sessionEvents(sessionId)
+        .catch((): QoeEvent[] => []),
+    ),
+  );
+  const i = found.findIndex((e) => e.length > 0);
+  return c.json({ sessionId, homeSiteId: i >= 0 ? sites[i].id : null, events: i >= 0 ? found[i] : [] });
 });

@@ -1,0 +1,76 @@
+import type { QoeEvent } from "../../shared/events";
+import { first, rows, run } from "./sql";
+
+/**
+ * Play and QoE events of the sessions whose home is this site, stored once per batch id. They land
+ * here rather than in D1 so that a QoE batch costs one call to an object that carries only its own
+ * site's sessions: no single database on the events path. Kept for EVENT_RETENTION_MS.
+ */
+
+export const EVENT_RETENTION_MS = 7 * 86_400_000;
+
+export const SESSION_EVENTS_SCHEMA = [
+  `CREATE TABLE event_batches (
+     session_id TEXT NOT NULL, batch_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, accepted_at INTEGER NOT NULL,
+     PRIMARY KEY (session_id, batch_id))`,
+  `CREATE INDEX event_batches_by_time ON event_batches (accepted_at)`,
+  `CREATE TABLE play_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, type TEXT NOT NULL, at INTEGER NOT NULL,
+     data TEXT NOT NULL, received_at INTEGER NOT NULL)`,
+  `CREATE INDEX play_events_by_session ON play_events (session_id, id)`,
+  `CREATE INDEX play_events_by_time ON play_events (received_at)`,
+];
+
+/**
+ * Stores a batch under its idempotency key: false when it was already stored (a retry), and then
+ * nothing is written. Call inside a transaction with whatever else the batch changes.
+ */
+export function storeBatch(
+  sql: SqlStorage,
+  s: { sessionId: string; titleId: string },
+  batchId: string,
+  events: QoeEvent[],
+  bytes: number,
+  now: number,
+): boolean {
+  if (first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return false;
+  run(
+    sql,
+    `INSERT INTO event_batches (session_id, batch_id, events, bytes, accepted_at) VALUES (?, ?, ?, ?, ?)`,
+    s.sessionId,
+    batchId,
+    events.length,
+    bytes,
+    now,
+  );
+  for (const e of events) {
+    run(
+      sql,
+      `INSERT INTO play_events (session_id, title_id, type, at, data, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      s.sessionId,
+      s.titleId,
+      e.type,
+      e.at ?? now,
+      JSON.stringify(e),
+      now,
+    );
+  }
+  return true;
+}
+
+/** Drops events and batch keys past their retention, a bounded number per call. */
+export function expireEvents(sql: SqlStorage, now: number): void {
+  const before = now - EVENT_RETENTION_MS;
+  run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE received_at < ? LIMIT 1000)`, before);
+  run(sql, `DELETE FROM event_batches WHERE rowid IN (SELECT rowid FROM event_batches WHERE accepted_at < ? LIMIT 1000)`, before);
+}
+
+/** A session's events, oldest first (at most `limit`). */
+export function sessionEvents(sql: SqlStorage, sessionId: string, limit = 5000): QoeEvent[] {
+  return rows<{ type: string; at: number; data: string }>(
+    sql,
+    `SELECT type, at, data FROM play_events WHERE session_id = ? ORDER BY id LIMIT ?`,
+    sessionId,
+    limit,
+  ).map((r) => ({ ...(JSON.parse(r.data) as QoeEvent), at: r.at }));
+}

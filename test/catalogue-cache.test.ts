@@ -1,0 +1,109 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../workers/index";
+import { fill, GEO, memberToken, publishTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * The hot paths and D1. The Worker runs here with the deployed default CATALOGUE_TTL_S (5 s) and its
+ * D1 binding wrapped by a proxy that counts the calls the request path makes and can refuse them,
+ * as a D1 outage would: the one thing mocked, because the local runtime cannot make D1 fail on cue.
+ */
+
+const TITLE = "cache-title";
+const COLD = "cache-cold";
+const DEVICE = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
+
+interface D1Probe {
+  calls: string[];
+  down: boolean;
+}
+
+function probedDb(probe: D1Probe): D1Database {
+  return new Proxy(env.DB, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        probe.calls.push(String(key));
+        if (probe.down) throw new Error("injected: D1 unreachable");
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+async function request(path: string, init: RequestInit & { geo?: string }, probe: D1Probe, ttl = "5"): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.geo) headers.set("X-Client-Geo", init.geo);
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://cdn.test${path}`, { ...init, headers }), { ...env, CATALOGUE_TTL_S: ttl, DB: probedDb(probe) }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+let member: string;
+const play = (probe: D1Probe, titleId = TITLE, ttl = "5") =>
+  request(
+    "/v1/play",
+    {
+      method: "POST",
+      headers: { Authorization: `Bearer ${member}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ titleId, device: DEVICE }),
+      geo: GEO.lumenNyc,
+    },
+    probe,
+    ttl,
+  );
+const poll = (p: PlayResponse, probe: D1Probe, ttl = "5") => request(new URL(p.steering.server).pathname, {}, probe, ttl);
+
+beforeAll(async () => {
+  await publishTitle(TITLE);
+  await publishTitle(COLD);
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+  member = await memberToken("premium", "cache-viewer");
+});
+
+describe("the play and steering hot paths", () => {
+  it("read D1 once per title per isolate, then not at all while the view is fresh, and write nothing", async () => {
+    const warm: D1Probe = { calls: [], down: false };
+    const first = await play(warm);
+    expect(first.status).toBe(200);
+    expect(warm.calls.length).toBeGreaterThan(0);
+    const steady: D1Probe = { calls: [], down: false };
+    const plays: PlayResponse[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await play(steady);
+      expect(res.status).toBe(200);
+      plays.push((await res.json()) as PlayResponse);
+    }
+    expect(plays[0].ocas[0].ocaId).toBe("lumen-nyc-1");
+    // A first poll loads the session's version view once; every later poll reads nothing.
+    expect((await poll(plays[0], steady)).status).toBe(200);
+    steady.calls.length = 0;
+    for (const p of plays) {
+      const res = await poll(p, steady);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"][0]).toBe("lumen-nyc-1");
+    }
+    expect(steady.calls).toEqual([]);
+  });
+
+  it("keep playing and steering cached titles while D1 is unreachable, and answer others with a documented 503", async () => {
+    const ok: D1Probe = { calls: [], down: false };
+    const p = (await (await play(ok)).json()) as PlayResponse;
+    expect((await poll(p, ok)).status).toBe(200);
+    // D1 goes away, and the cached answers are past their freshness (TTL 1 ms): they are served stale.
+    const down: D1Probe = { calls: [], down: true };
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await play(down, TITLE, "0.001");
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as PlayResponse).ocas[0].ocaId).toBe("lumen-nyc-1");
+    expect(down.calls.length).toBeGreaterThan(0); // it did try
+    expect((await poll(p, down, "0.001")).status).toBe(200);
+    // A title this isolate never read cannot be served: 503 with Retry-After, in the error shape.
+    const cold = await play(down, COLD, "0.001");
+    expect(cold.status).toBe(503);
+    expect(cold.headers.get("Retry-After")).toBe("5");
+    expect(((await cold.json()) as { error: { code: string } }).error.code).toBe("catalogue_unavailable");
+  });
+});

@@ -1,0 +1,89 @@
+import { z } from "zod";
+import { isSafeId, isMemberId } from "../../shared/ids";
+import { b64url, fromB64url, hmacKey, macBytes } from "../shared/hmac";
+import { isKid, type KeyRing } from "../shared/url-token";
+
+/**
+ * The play session, signed and carried by the client instead of stored: everything steering and
+ * the events route need later (member, title and version, cap, location, home site, pathways,
+ * viewing caps, expiry). So `POST /v1/play` writes nothing to a database and a steering poll or a
+ * QoE batch reads nothing to find its session. Signed with the URL-signing key ring.
+ *
+ * Format: s1.{kid}.{base64url(JSON claims)}.{base64url(mac)}, mac = HMAC-SHA256("s1|kid|payload").
+ */
+
+export const sessionClaimsSchema = z
+  .object({
+    /** session id */
+    sid: z.uuid(),
+    /** member id */
+    mid: z.string().refine(isMemberId),
+    /** title id and version */
+    tid: z.string().refine(isSafeId),
+    ver: z.number().int().min(1).max(999_999_999),
+    /** created (ms) and expiry (s, as the URL token) */
+    at: z.number().int().positive(),
+    exp: z.number().int().positive(),
+    /** height cap */
+    cap: z.number().int().min(1).max(99_999),
+    /** client location as play saw it */
+    c: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .nullable(),
+    asn: z.number().int().min(0).max(4_294_967_295).nullable(),
+    lat: z.number().min(-90).max(90).nullable(),
+    lon: z.number().min(-180).max(180).nullable(),
+    /** home site: whose viewing history the session counts in */
+    home: z.string().refine(isSafeId),
+    /** top allowed bitrate (bits/s) and the bytes of a full watch at it: the caps of its reports */
+    top: z.number().int().min(0).max(1e11),
+    est: z.number().int().min(0).max(1e13),
+    /** pathways (OCAs) the session was given, "site/oca", in play's order */
+    pw: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]{1,64}$/)).max(32),
+  })
+  .strict();
+
+export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
+
+/** A session token is at most this long (it travels in a URL path). */
+export const MAX_SESSION_TOKEN = 2048;
+
+const message = (kid: string, payload: string) => new TextEncoder().encode(`s1|${kid}|${payload}`);
+
+/** Signs session claims with the ring's key `kid`. */
+export async function signSessionToken(ring: KeyRing, kid: string, claims: SessionClaims): Promise<string> {
+  const secret = isKid(kid) ? ring.get(kid) : undefined;
+  if (secret === undefined) throw new Error(`session signing key ${kid} is not configured`);
+  const payload = b64url(new TextEncoder().encode(JSON.stringify(sessionClaimsSchema.parse(claims))));
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(kid, payload));
+  const token = `s1.${kid}.${payload}.${b64url(mac)}`;
+  if (token.length > MAX_SESSION_TOKEN) throw new Error("session token too long");
+  return token;
+}
+
+export type SessionVerdict = { ok: true; claims: SessionClaims } | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
+
+/** Verifies a session token at `nowS` (seconds): signature first, then the claims' shape, then expiry. */
+export async function verifySessionToken(ring: KeyRing, token: string, nowS: number): Promise<SessionVerdict> {
+  if (token.length > MAX_SESSION_TOKEN) return { ok: false, reason: "malformed" };
+  const parts = token.split(".");
+  if (parts.length !== 4 || parts[0] !== "s1") return { ok: false, reason: "malformed" };
+  const [, kid, payload, macRaw] = parts;
+  const secret = isKid(kid) ? ring.get(kid) : undefined;
+  if (secret === undefined) return { ok: false, reason: "unknown_key" };
+  const mac = macBytes(macRaw);
+  const raw = fromB64url(payload);
+  if (!mac || !raw || b64url(raw) !== payload) return { ok: false, reason: "malformed" };
+  if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, payload)))) return { ok: false, reason: "bad_signature" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  const claims = sessionClaimsSchema.safeParse(parsed);
+  if (!claims.success) return { ok: false, reason: "malformed" };
+  if (claims.data.exp <= nowS) return { ok: false, reason: "expired" };
+  return { ok: true, claims: claims.data };
+}

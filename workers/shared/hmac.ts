@@ -1,0 +1,40 @@
+/** HMAC-SHA256 helpers shared by the signed formats (URL tokens, session tokens): keys, and one canonical MAC text. */
+
+const MAC = /^[A-Za-z0-9_-]{43}$/;
+
+const enc = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+/** The HMAC-SHA256 key of a secret, imported once per isolate. */
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keyCache.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+/** Unpadded base64url. */
+export function b64url(bytes: ArrayBuffer | Uint8Array): string {
+  let s = "";
+  for (const b of bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Decodes unpadded base64url; null when it is not that. */
+export function fromB64url(s: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
+  try {
+    return Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+/** Decodes a 43-character MAC; null unless re-encoding gives back the very same text (one spelling per MAC). */
+export function macBytes(s: string): Uint8Array | null {
+  if (!MAC.test(s)) return null;
+  const bytes = fromB64url(s);
+  return bytes && bytes.length === 32 && b64url(bytes) === s ? bytes : null;
+}
