@@ -68,7 +68,8 @@ export async function pressPlay(stack: LocalStack, titleId: string, geo: string,
     await fetch(`${stack.worker.url}/v1/dev/token`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ memberId: "e2e", plan }),
+      // A new member per play: a member may stream only as many titles at once as the plan allows.
+      body: JSON.stringify({ memberId: `e2e-${randomBytes(6).toString("hex")}`, plan }),
     })
   ).json()) as { token: string };
   const res = await fetch(`${stack.worker.url}/v1/play`, {

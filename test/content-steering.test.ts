@@ -3,7 +3,6 @@ import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type Play
 
 const TITLE = "cs-title";
 type Steered = PlayResponse;
-let token: string;
 
 beforeAll(async () => {
   await publishTitle(TITLE);
@@ -16,10 +15,9 @@ beforeAll(async () => {
       ])
     ).status,
   ).toBe(200);
-  token = await memberToken("standard");
 });
 
-const play = async (geo = GEO.lumenNyc) => (await (await pressPlay(token, { titleId: TITLE }, geo)).json()) as Steered;
+const play = async (geo = GEO.lumenNyc) => (await (await pressPlay(await memberToken("standard"), { titleId: TITLE }, geo)).json()) as Steered;
 const post = (path: string, body: unknown) =>
   call(path, { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
 const steering = async (url: string) => (await (await call(url)).json()) as Record<string, unknown> & { "PATHWAY-PRIORITY": string[] };

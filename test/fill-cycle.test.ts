@@ -252,9 +252,10 @@ describe("after a fill", () => {
     await cron(at);
     await drainFill("ixp-nyc");
     await drainFill("lakeshore-chi");
-    const token = await memberToken("premium");
     for (const title of [hot, warm]) {
-      const p = await json<PlayResponse>(await pressPlay(token, { titleId: title.titleId }, "asn=64510;country=US;lat=41.88;lon=-87.63"));
+      const p = await json<PlayResponse>(
+        await pressPlay(await memberToken("premium"), { titleId: title.titleId }, "asn=64510;country=US;lat=41.88;lon=-87.63"),
+      );
       const first = p.ocas[0];
       expect(first.siteId).toBe("lakeshore-chi");
       for (const path of Object.keys(title.files).filter((f) => !f.startsWith("video/avc-720p/index"))) {
@@ -278,12 +279,11 @@ describe("launch and liveness", () => {
     await drainFill("lumen-nyc");
     const s = await state("lumen-nyc");
     expect(s.ocas.some((o) => o.titles.some((t) => t.titleId === "pp-launch" && t.complete))).toBe(true);
-    const token = await memberToken("premium");
-    const before = await pressPlay(token, { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
+    const before = await pressPlay(await memberToken("premium"), { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
     expect(before.status).toBe(403);
     expect((await json<{ error: { code: string } }>(before)).error.code).toBe("not_released");
     await new Promise((r) => setTimeout(r, Math.max(0, launch - Date.now() + 50)));
-    const after = await pressPlay(token, { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
+    const after = await pressPlay(await memberToken("premium"), { titleId: "pp-launch" }, "asn=64500;country=US;lat=40.71;lon=-74.0");
     expect(after.status).toBe(200);
     expect((await json<PlayResponse>(after)).ocas[0].siteId).toBe("lumen-nyc");
   });
@@ -301,9 +301,10 @@ describe("launch and liveness", () => {
         body: JSON.stringify({ placements: [{ siteId, ocaId, titleIds: ["pp-live"] }] }),
       });
     await fill("lumen-nyc-1", "lumen-nyc");
-    const token = await memberToken("premium");
     const sites = async () =>
-      (await json<PlayResponse>(await pressPlay(token, { titleId: "pp-live" }, "asn=64500;country=US;lat=40.71;lon=-74.0"))).ocas.map((o) => o.siteId);
+      (await json<PlayResponse>(await pressPlay(await memberToken("premium"), { titleId: "pp-live" }, "asn=64500;country=US;lat=40.71;lon=-74.0"))).ocas.map(
+        (o) => o.siteId,
+      );
     expect(await sites()).toEqual(["origin"]);
     await fill("ixp-nyc-1", "ixp-nyc");
     expect(await sites()).toEqual(["lumen-nyc", "ixp-nyc", "origin"]);

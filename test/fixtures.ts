@@ -159,8 +159,16 @@ export async function fill(placements: Array<{ siteId: string; ocaId: string; ti
   return call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements }) });
 }
 
-/** A dev member token for a plan. */
-export async function memberToken(plan: "basic" | "standard" | "premium", memberId = `m-${plan}`): Promise<string> {
+let members = 0;
+
+/**
+ * A dev member token for a plan. Without an id, a new member each call: a member may stream only as
+ * many titles at once as the plan allows, and most tests press play many times.
+ */
+export async function memberToken(
+  plan: "basic" | "standard" | "premium",
+  memberId = `m-${plan}-${++members}-${crypto.randomUUID().slice(0, 8)}`,
+): Promise<string> {
   const res = await call("/v1/dev/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ memberId, plan }) });
   const body = (await res.json()) as { token: string };
   return body.token;

@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 describe("misses, by kind", () => {
   it("counts a health miss at the home site when its copy's OCA is out and the client is steered elsewhere", async () => {
-    const ok = (await (await pressPlay(token, { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
+    const ok = (await (await pressPlay(await memberToken("premium"), { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
     expect(ok.ocas[0]).toMatchObject({ siteId: "lumen-nyc", ocaId: "lumen-nyc-1" });
     expect(
       (
@@ -40,7 +40,7 @@ describe("misses, by kind", () => {
       ).status,
     ).toBe(200);
     try {
-      const p = (await (await pressPlay(token, { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
+      const p = (await (await pressPlay(await memberToken("premium"), { titleId: "miss-held" }, GEO.lumenNyc)).json()) as PlayResponse;
       expect(p.ocas[0].siteId).not.toBe("lumen-nyc");
       const misses = await missesOf("lumen-nyc", "miss-held", (m) => m.some((x) => x.kind === "health"));
       expect(misses).toEqual([expect.objectContaining({ ocaId: "lumen-nyc-1", kind: "health", count: 1 })]);

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const TITLE = "steer-title";
+/** A member for requests that start no stream (browse, refused plays). */
 let premium: string;
 
 beforeAll(async () => {
@@ -23,7 +24,7 @@ beforeAll(async () => {
 });
 
 async function steer(geo: string): Promise<PlayResponse> {
-  const res = await pressPlay(premium, { titleId: TITLE, device: { codecs: ["avc1", "mp4a"], maxHeight: 2160 } }, geo);
+  const res = await pressPlay(await memberToken("premium"), { titleId: TITLE, device: { codecs: ["avc1", "mp4a"], maxHeight: 2160 } }, geo);
   expect(res.status).toBe(200);
   return (await res.json()) as PlayResponse;
 }
@@ -133,9 +134,9 @@ describe("plan caps and device", () => {
   });
 
   it("lowers the cap to the device's maxHeight and refuses devices without a usable codec", async () => {
-    let res = await pressPlay(premium, { titleId: TITLE, device: { codecs: ["avc1.64001f", "mp4a.40.2"], maxHeight: 360 } }, GEO.lumenNyc);
+    let res = await pressPlay(await memberToken("premium"), { titleId: TITLE, device: { codecs: ["avc1.64001f", "mp4a.40.2"], maxHeight: 360 } }, GEO.lumenNyc);
     expect(((await res.json()) as PlayResponse).renditions.video.map((v) => v.id)).toEqual(["avc-240p"]);
-    res = await pressPlay(premium, { titleId: TITLE, device: { codecs: ["vp09"], maxHeight: 1080 } }, GEO.lumenNyc);
+    res = await pressPlay(await memberToken("premium"), { titleId: TITLE, device: { codecs: ["vp09"], maxHeight: 1080 } }, GEO.lumenNyc);
     expect(res.status).toBe(422);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("no_playable_rendition");
   });
@@ -146,10 +147,10 @@ describe("licences and launch", () => {
 
   it("refuses a country without a licence with 451 and a reason", async () => {
     await publishTitle("us-only", { licences: [{ country: "US", availableFrom: "2020-01-01T00:00:00.000Z" }] });
-    const res = await pressPlay(premium, { titleId: "us-only" }, GEO.rheinnetBerlin);
+    const res = await pressPlay(await memberToken("premium"), { titleId: "us-only" }, GEO.rheinnetBerlin);
     expect(res.status).toBe(451);
     expect(await error(res)).toEqual({ code: "not_licensed", message: "this title is not licensed in DE", details: { country: "DE" } });
-    expect((await pressPlay(premium, { titleId: "us-only" }, GEO.lumenNyc)).status).toBe(200);
+    expect((await pressPlay(await memberToken("premium"), { titleId: "us-only" }, GEO.lumenNyc)).status).toBe(200);
   });
 
   it("refuses outside the licence window, with the window in the reason", async () => {
@@ -159,17 +160,17 @@ describe("licences and launch", () => {
         { country: "DE", availableFrom: "2000-01-01T00:00:00.000Z", availableUntil: "2001-01-01T00:00:00.000Z" },
       ],
     });
-    let res = await pressPlay(premium, { titleId: "windowed" }, GEO.lumenNyc);
+    let res = await pressPlay(await memberToken("premium"), { titleId: "windowed" }, GEO.lumenNyc);
     expect(res.status).toBe(451);
     expect((await error(res)).message).toBe("this title's licence in US starts at 2099-01-01T00:00:00.000Z");
-    res = await pressPlay(premium, { titleId: "windowed" }, GEO.rheinnetBerlin);
+    res = await pressPlay(await memberToken("premium"), { titleId: "windowed" }, GEO.rheinnetBerlin);
     expect(res.status).toBe(451);
     expect((await error(res)).message).toBe("this title's licence in DE ended at 2001-01-01T00:00:00.000Z");
   });
 
   it("refuses a title before its launch time with a clear reason", async () => {
     await publishTitle("future-launch", { availableFrom: "2099-06-01T20:00:00.000Z" });
-    const res = await pressPlay(premium, { titleId: "future-launch" }, GEO.lumenNyc);
+    const res = await pressPlay(await memberToken("premium"), { titleId: "future-launch" }, GEO.lumenNyc);
     expect(res.status).toBe(403);
     expect(await error(res)).toMatchObject({ code: "not_released", message: "Fixture future-launch launches at 2099-06-01T20:00:00.000Z" });
   });
@@ -222,7 +223,7 @@ describe("bad input", () => {
   });
 
   it("rejects a malformed X-Client-Geo header with 400", async () => {
-    const res = await pressPlay(premium, { titleId: TITLE }, "asn=abc;country=USA");
+    const res = await pressPlay(await memberToken("premium"), { titleId: TITLE }, "asn=abc;country=USA");
     expect(res.status).toBe(400);
     expect(await error(res)).toBe("bad_client_geo");
   });

@@ -5,6 +5,7 @@ import { runScheduledFill } from "./control/fill-cycle";
 import { ApiError, errorResponse } from "./shared/errors";
 
 export { OcaSite } from "../durable-objects/oca-site";
+export { MemberStreams } from "../durable-objects/member-streams";
 
 /** One Worker, two planes separated by route prefix: the data plane under /oca, the control plane elsewhere. */
 const app = new Hono<{ Bindings: Env }>();

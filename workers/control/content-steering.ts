@@ -13,6 +13,7 @@ import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
 import { verifySessionToken, type SessionClaims } from "./session-token";
 import { catalogueCache } from "./catalogue-cache";
+import { touchStream } from "./member-streams";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -180,6 +181,8 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // The request made from the playlist's SERVER-URI (marked start=1) precedes any download: hls.js then
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
+  // A steering poll is activity: the member's stream keeps counting.
+  touchStream(c.env, s.claims.mid, s.claims.sid, (p) => c.executionCtx.waitUntil(p));
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
   const title = await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p));
   const videos = (title?.renditions ?? []).filter((r) => r.kind === "video").map((r) => r.bandwidth);

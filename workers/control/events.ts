@@ -9,6 +9,7 @@ import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
 import { verifySessionToken } from "./session-token";
+import { releaseStream, touchStream } from "./member-streams";
 
 /**
  * POST /v1/events: play and QoE events of a session, stored once per batch id at the session's home
@@ -42,6 +43,10 @@ events.post(
       events: list,
       now: Date.now(),
     });
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    // A stop frees the member's slot at once; any other batch is activity that keeps it.
+    if (list.some((e) => e.type === "stop")) releaseStream(c.env, claims.mid, sessionId, waitUntil);
+    else touchStream(c.env, claims.mid, sessionId, waitUntil);
     if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
     return c.json({ accepted: r.accepted, bytes: r.bytes }, 202);
   },

@@ -12,6 +12,7 @@ import { siteStub } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
 import { catalogueCache } from "./catalogue-cache";
 import { signSessionToken } from "./session-token";
+import { acquireStream } from "./member-streams";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
@@ -96,6 +97,14 @@ play.post(
     // rung would cost, until the client reports real bytes (which that same figure caps).
     const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
     const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+    // The plan's concurrent streams, kept by the member's own object; if it cannot answer, the play goes ahead.
+    const slot = await acquireStream(c.env, member.id, { sessionId, titleId, expiresAt: exp * 1000 }, plan.max_streams);
+    if (slot.state === "full") {
+      throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another`, {
+        limit: plan.max_streams,
+        active: slot.active,
+      });
+    }
     // Nothing is written to a database: the session travels signed, with what steering and the events route need.
     const sessionToken = await signSessionToken(ring, kid, {
       sid: sessionId,
@@ -115,6 +124,19 @@ play.post(
       pw: ranked.slice(0, 32).map((o) => `${o.siteId}/${o.ocaId}`),
     });
     const homeSpec = findSite(home)!;
+    if (slot.state === "unchecked") {
+      // Failing open is recorded with the session, where operators look for it.
+      waitUntil(
+        siteStub(c.env, home)
+          .recordEvents({
+            session: { sessionId, titleId, startedAt: now, estBytes, topBps },
+            batchId: `play-${sessionId}`,
+            events: [{ type: "error", at: now, reason: `stream limit not checked: ${slot.reason}` }],
+            now,
+          })
+          .catch((err) => console.error("record unchecked stream limit", err)),
+      );
+    }
     c.executionCtx.waitUntil(
       siteStub(c.env, home)
         .recordPlay(

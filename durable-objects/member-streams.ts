@@ -1,0 +1,41 @@
+import { DurableObject } from "cloudflare:workers";
+import * as streams from "./member/streams";
+
+export type { ActiveStream } from "./member/streams";
+
+/**
+ * One Durable Object per member (addressed by member id): the member's concurrent streams, so the
+ * plan's limit is enforced without any shared database, and the load spreads with the members.
+ */
+export class MemberStreams extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      for (const stmt of streams.STREAMS_SCHEMA) this.sql.exec(stmt);
+    });
+  }
+
+  /** Takes a slot for a new stream when fewer than `limit` count; else the ones that do. */
+  async acquire(s: { sessionId: string; titleId: string; expiresAt: number }, limit: number): Promise<{ ok: boolean; active: streams.ActiveStream[] }> {
+    const now = Date.now();
+    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, s, limit, now));
+  }
+
+  /** A steering poll or QoE batch of the stream. */
+  async touch(sessionId: string): Promise<void> {
+    streams.touch(this.sql, sessionId, Date.now());
+  }
+
+  /** The client stopped the stream. */
+  async release(sessionId: string): Promise<boolean> {
+    return streams.release(this.sql, sessionId);
+  }
+
+  /** The streams that count now. */
+  async active(): Promise<streams.ActiveStream[]> {
+    return streams.active(this.sql, Date.now());
+  }
+}

@@ -1,0 +1,110 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SILENCE_MS } from "../durable-objects/member/streams";
+import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * The plan's concurrent streams (basic 1, standard 2, premium 4), kept by one Durable Object per
+ * member: a play beyond the limit gets 409 with the member's active sessions; a stream stops counting
+ * when its client says stop or after SILENCE_MS without a steering poll or QoE batch.
+ */
+
+const TITLE = "streams-title";
+const member = (id: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(id));
+
+async function play(token: string) {
+  const res = await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc);
+  return {
+    status: res.status,
+    body: (await res.json()) as PlayResponse & { error?: { code: string; details: { limit: number; active: Array<{ sessionId: string }> } } },
+  };
+}
+
+const stop = (token: string, p: PlayResponse) =>
+  call("/v1/events", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ sessionId: p.sessionId, sessionToken: p.sessionToken, batchId: `stop-${p.sessionId}`, events: [{ type: "stop", reason: "user" }] }),
+  });
+
+/** The member object's slots settle after the request (release rides waitUntil). */
+async function activeOf(id: string, want: number): Promise<number> {
+  let n = -1;
+  for (let i = 0; i < 50; i++) {
+    n = (await member(id).active()).length;
+    if (n === want) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return n;
+}
+
+beforeAll(async () => {
+  await publishTitle(TITLE);
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+});
+
+describe("concurrent streams per member", () => {
+  it("refuse a play beyond the plan's limit with 409 and the member's active sessions", async () => {
+    const token = await memberToken("standard", "streams-std");
+    const a = await play(token);
+    const b = await play(token);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const c = await play(token);
+    expect(c.status).toBe(409);
+    expect(c.body.error).toMatchObject({ code: "too_many_streams", details: { limit: 2 } });
+    expect(c.body.error!.details.active.map((s) => s.sessionId).sort()).toEqual([a.body.sessionId, b.body.sessionId].sort());
+  });
+
+  it("free a slot when the client says the stream stopped", async () => {
+    const token = await memberToken("basic", "streams-stop");
+    const first = await play(token);
+    expect(first.status).toBe(200);
+    expect((await play(token)).status).toBe(409);
+    expect((await stop(token, first.body)).status).toBe(202);
+    expect(await activeOf("streams-stop", 0)).toBe(0);
+    expect((await play(token)).status).toBe(200);
+  });
+
+  it("free a slot after a stream has been silent for the stated time", async () => {
+    const token = await memberToken("basic", "streams-silent");
+    expect((await play(token)).status).toBe(200);
+    expect((await play(token)).status).toBe(409);
+    // No steering poll or QoE batch for SILENCE_MS (the clock of the stream moved back that far).
+    await runInDurableObject(member("streams-silent"), async (_i, state) => {
+      state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+    });
+    expect((await play(token)).status).toBe(200);
+  });
+
+  it("give the last slot to exactly one of two plays that race for it", async () => {
+    const token = await memberToken("basic", "streams-race");
+    const [a, b] = await Promise.all([play(token), play(token)]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect(await activeOf("streams-race", 1)).toBe(1);
+  });
+
+  it("fail open when the member's object is unreachable, and record it with the session", async () => {
+    const { MemberStreams } = await import("../durable-objects/member-streams");
+    // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).
+    const proto = MemberStreams.prototype as unknown as { acquire: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.acquire;
+    proto.acquire = async () => {
+      throw new Error("injected: member object unreachable");
+    };
+    try {
+      const token = await memberToken("basic", "streams-down");
+      const a = await play(token);
+      const b = await play(token);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      let events: Array<{ type: string; reason?: string }> = [];
+      for (let i = 0; i < 50 && events.length === 0; i++) {
+        events = ((await (await call(`/admin/sessions/${a.body.sessionId}/events?site=lumen-nyc`, { headers: ADMIN })).json()) as { events: typeof events })
+          .events;
+        if (events.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(events).toEqual([expect.objectContaining({ type: "error", reason: expect.stringMatching(/^stream limit not checked: .*injected/) })]);
+    } finally {
+      proto.acquire = real;
+    }
+  });
+});
