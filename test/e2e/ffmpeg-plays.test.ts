@@ -116,6 +116,7 @@ describe("pressing play on the local Worker and playing with ffmpeg", () => {
         files,
         licences: licencesFor(title.id),
       });
+      const registeredAt = Date.now();
       // Only the changed file goes up: the rest of the new version is the old version's bytes.
       expect(published).toMatchObject({ uploaded: 1, skipped: files.length - 1 });
       // The serving OCA takes the one changed file; it then holds both versions.
@@ -135,7 +136,12 @@ describe("pressing play on the local Worker and playing with ffmpeg", () => {
       expect(Buffer.from(await oldSeg.arrayBuffer()).equals(oldBytes)).toBe(true);
 
       // A new play gets the new version, from the same OCA, and plays it without an error.
-      const after = (await (await pressPlay(stack, title.id, NYC)).json()) as Play & { version: number };
+      // Plays see a publish within twice the catalogue view's freshness (CATALOGUE_TTL_S, 5 s by default).
+      let after = (await (await pressPlay(stack, title.id, NYC)).json()) as Play & { version: number };
+      while (after.version === before.version && Date.now() - registeredAt < 15_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        after = (await (await pressPlay(stack, title.id, NYC)).json()) as Play & { version: number };
+      }
       expect(after.version).toBe(before.version + 1);
       expect(after.ocas[0].ocaId).toBe("lumen-nyc-1");
       const newSeg = await fetch(`${after.ocas[0].url}${seg}`);

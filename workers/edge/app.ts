@@ -10,6 +10,7 @@ import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter"
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
 import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-link";
 import { versionIndex } from "../shared/version-index";
+import { cachedRepresentation, cacheWhole } from "./colo-cache";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -23,7 +24,7 @@ const cors = corsMiddleware({
   origin: "*",
   allowMethods: ["GET", "HEAD", "OPTIONS"],
   allowHeaders: ["Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Content-Type"],
-  exposeHeaders: ["Content-Range", "Content-Length", "ETag", "Accept-Ranges", "Last-Modified", "X-OCA", "X-OCA-Source", "Retry-After"],
+  exposeHeaders: ["Content-Range", "Content-Length", "ETag", "Accept-Ranges", "Last-Modified", "X-OCA", "X-OCA-Source", "X-Cache", "Retry-After"],
   maxAge: 86400,
 });
 
@@ -69,6 +70,26 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   if (!file) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
   const sha256 = file.sha256;
 
+  const contentType = contentTypeFor(path);
+  const cacheControl = isManifest(path) ? MANIFEST : IMMUTABLE;
+  const top = path === "master.m3u8" || path === "manifest.mpd";
+  // The top manifests are filtered per height cap, so the colo cache keeps one per cap.
+  const variant = top ? `cap=${cap}` : "";
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const served = (res: Response) => {
+    if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
+      recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), waitUntil);
+    }
+    return res;
+  };
+  const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
+
+  // The OCA's own copy from the colo cache: no R2 call at all.
+  if (site) {
+    const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
+    if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }));
+  }
+
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
   const h = c.req.raw.headers;
   const whole = c.req.method === "GET" && !["Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"].some((n) => h.has(n));
@@ -77,17 +98,32 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole);
     if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
     // A miss rides the site's next batched report: never a Durable Object call per request.
-    if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, (p) => c.executionCtx.waitUntil(p));
+    if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, waitUntil);
 
-    const contentType = contentTypeFor(path);
-    let rep: Representation = r2Representation(found.bucket, found.key, found.head, contentType, isManifest(path) ? MANIFEST : IMMUTABLE);
+    const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
+    let rep: Representation = base;
+    const local = site !== undefined && found.source === "local";
+    const meta = { size: found.head.size, etag: found.head.httpEtag, lastModified: found.head.uploaded, contentType };
     try {
-      if (path === "master.m3u8" || path === "manifest.mpd") rep = await capManifest(rep, path, cap);
-      const res = await serveRepresentation(c.req.raw, rep, { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}`, "X-OCA-Source": found.source });
-      if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-        recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), (p) => c.executionCtx.waitUntil(p));
+      if (top) {
+        const capped = await capManifest(base, path, cap);
+        rep = capped.rep;
+        if (local) waitUntil(cacheWhole(found.key, capped.text, { ...meta, size: capped.rep.size, etag: capped.rep.etag }, variant).catch(() => {}));
+      } else if (local && "body" in found.head) {
+        // The whole body goes to the viewer and, in step, into the colo cache.
+        const [toViewer, toCache] = found.head.body.tee();
+        waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
+        rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer) };
+      } else if (local && attempt === 0) {
+        // A range or a conditional: the whole object is fetched once, in the background, for the next ones.
+        waitUntil(
+          found.bucket
+            .get(found.key)
+            .then((o) => (o ? cacheWhole(found.key, o.body, meta) : undefined))
+            .catch(() => {}),
+        );
       }
-      return res;
+      return served(await serveRepresentation(c.req.raw, rep, { ...via, "X-OCA-Source": found.source, ...(site ? { "X-Cache": "MISS" } : {}) }));
     } catch (err) {
       if (!(err instanceof RepresentationChanged)) throw err;
       if (attempt >= 1) throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { "Retry-After": "1" });
@@ -131,13 +167,12 @@ async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, 
   return origin ? { ...origin, miss: true } : null;
 }
 
-/** Serves the multivariant playlist / MPD without renditions above the session's cap. */
-async function capManifest(rep: Representation, path: string, cap: number): Promise<Representation> {
+/** Serves the multivariant playlist / MPD without renditions above the session's cap (and gives its text, for the colo cache). */
+async function capManifest(rep: Representation, path: string, cap: number): Promise<{ rep: Representation; text: string }> {
   const stream = await rep.body();
   if (!stream) throw new RepresentationChanged();
   const text = await new Response(stream).text();
   const filtered = path.endsWith(".mpd") ? filterDashMpd(text, cap) : filterHlsMultivariant(text, cap);
-  if (filtered === text) return textRepresentation(text, rep.etag, rep.contentType, rep.cacheControl, rep.lastModified);
-  const etag = `"${rep.etag.replace(/^W\//, "").replace(/"/g, "")}-h${cap}"`;
-  return textRepresentation(filtered, etag, rep.contentType, rep.cacheControl, rep.lastModified);
+  const etag = filtered === text ? rep.etag : `"${rep.etag.replace(/^W\//, "").replace(/"/g, "")}-h${cap}"`;
+  return { rep: textRepresentation(filtered, etag, rep.contentType, rep.cacheControl, rep.lastModified), text: filtered };
 }

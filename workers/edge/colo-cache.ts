@@ -1,0 +1,68 @@
+import type { Representation } from "./representation";
+
+/**
+ * The colo cache (the Cache API) in front of an OCA's tier bucket. An OCA's copy of a file is
+ * content-addressed, so its bytes never change under its key: a whole object is cached once per
+ * colo and later requests, whole or ranged, are answered from it without an R2 call. Only an OCA's
+ * own copies are cached; the miss path (parent, origin) is unchanged. The cache key is the R2 key,
+ * never the URL: tokens differ per session, the bytes do not.
+ *
+ * Entries live COLO_CACHE_TTL_S: the bound on how long a colo may keep serving an OCA's copy after the
+ * OCA dropped it (eviction, takedown).
+ */
+export const COLO_CACHE_TTL_S = 3600;
+
+const url = (key: string, variant = "") => `https://oca-cache.invalid/${key}${variant ? `?${variant}` : ""}`;
+
+/** The cached whole object under `key` as a Representation, or null on a miss. */
+export async function cachedRepresentation(key: string, contentType: string, cacheControl: string, variant = ""): Promise<Representation | null> {
+  const cache = caches.default;
+  const hit = await cache.match(url(key, variant));
+  if (!hit?.body) return null;
+  const size = Number(hit.headers.get("Content-Length"));
+  const etag = hit.headers.get("ETag");
+  if (!Number.isFinite(size) || !etag) {
+    await hit.body.cancel();
+    return null;
+  }
+  let whole: ReadableStream | null = hit.body;
+  const modified = hit.headers.get("Last-Modified");
+  return {
+    size,
+    etag,
+    lastModified: modified ? new Date(modified) : undefined,
+    contentType,
+    cacheControl,
+    async body(range) {
+      if (!range && whole) {
+        const b = whole;
+        whole = null;
+        return b;
+      }
+      // A slice: the cache answers a Range request from the whole object it holds.
+      await whole?.cancel();
+      whole = null;
+      const part = await cache.match(
+        new Request(url(key, variant), { headers: { Range: `bytes=${range?.offset ?? 0}-${range ? range.offset + range.length - 1 : ""}` } }),
+      );
+      return part?.body ?? null;
+    },
+  };
+}
+
+/** Puts a whole object into the colo cache (run it in waitUntil: the viewer never waits for it). */
+export async function cacheWhole(
+  key: string,
+  body: ReadableStream | string,
+  meta: { size: number; etag: string; lastModified?: Date; contentType: string },
+  variant = "",
+): Promise<void> {
+  const headers = new Headers({
+    "Content-Length": String(meta.size),
+    ETag: meta.etag,
+    "Content-Type": meta.contentType,
+    "Cache-Control": `public, max-age=${COLO_CACHE_TTL_S}`,
+  });
+  if (meta.lastModified) headers.set("Last-Modified", meta.lastModified.toUTCString());
+  await caches.default.put(url(key, variant), new Response(body, { headers }));
+}
