@@ -1,0 +1,112 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../workers/index";
+import { fill, GEO, memberToken, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * The colo cache (the Cache API, which the local runtime provides) in front of an OCA's tier bucket.
+ * The tier bucket binding is wrapped by a proxy that counts the R2 calls a request makes: the one thing
+ * mocked, because R2 does not count its own calls.
+ */
+
+const TITLE = "colo-title";
+const SEG = "video/avc-480p/seg-00001.m4s";
+let t: FixtureTitle;
+let premium: PlayResponse;
+let basic: PlayResponse;
+
+function counted(calls: string[]): R2Bucket {
+  return new Proxy(env.TIER_NA, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push(`${String(key)} ${String(args[0])}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A request to the Worker with the counting tier bucket; waits for its background work (the cache put). */
+async function get(url: string, headers: Record<string, string> = {}) {
+  const calls: string[] = [];
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(url, { headers }), { ...env, TIER_NA: counted(calls) }, ctx);
+  const body = new Uint8Array(await res.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { res, body, calls };
+}
+
+beforeAll(async () => {
+  t = await publishTitle(TITLE);
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+  premium = (await (await pressPlay(await memberToken("premium"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+  basic = (await (await pressPlay(await memberToken("basic"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+  expect(premium.ocas[0].ocaId).toBe("lumen-nyc-1");
+});
+
+describe("the colo cache in front of an OCA", () => {
+  it("serves a segment read once from R2 afterwards with no R2 call, to any session, whole, ranged or conditional", async () => {
+    const first = await get(`${premium.ocas[0].url}${SEG}`);
+    expect(first.res.headers.get("X-Cache")).toBe("MISS");
+    expect(first.calls.length).toBeGreaterThan(0);
+    expect(Buffer.from(first.body).equals(Buffer.from(t.files[SEG]))).toBe(true);
+
+    // Another session (another token): the cache key is the content, not the URL.
+    const again = await get(`${basic.ocas[0].url}${SEG}`);
+    expect(again.res.headers.get("X-Cache")).toBe("HIT");
+    expect(again.res.headers.get("X-OCA-Source")).toBe("local");
+    expect(again.calls).toEqual([]);
+    expect(Buffer.from(again.body).equals(Buffer.from(t.files[SEG]))).toBe(true);
+    expect(again.res.headers.get("ETag")).toBe(first.res.headers.get("ETag"));
+
+    const ranged = await get(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=100-1099" });
+    expect(ranged.res.status).toBe(206);
+    expect(ranged.res.headers.get("Content-Range")).toBe(`bytes 100-1099/${t.files[SEG].byteLength}`);
+    expect(Buffer.from(ranged.body).equals(Buffer.from(t.files[SEG].subarray(100, 1100)))).toBe(true);
+    expect(ranged.calls).toEqual([]);
+
+    const etag = first.res.headers.get("ETag")!;
+    const conditional = await get(`${premium.ocas[0].url}${SEG}`, { "If-None-Match": etag });
+    expect(conditional.res.status).toBe(304);
+    expect(conditional.calls).toEqual([]);
+  });
+
+  it("fills the cache from a first ranged request too, in the background", async () => {
+    const path = "video/avc-240p/seg-00001.m4s";
+    const first = await get(`${premium.ocas[0].url}${path}`, { Range: "bytes=0-99" });
+    expect(first.res.status).toBe(206);
+    expect(first.res.headers.get("X-Cache")).toBe("MISS");
+    const whole = await get(`${premium.ocas[0].url}${path}`);
+    expect(whole.res.headers.get("X-Cache")).toBe("HIT");
+    expect(whole.calls).toEqual([]);
+    expect(Buffer.from(whole.body).equals(Buffer.from(t.files[path]))).toBe(true);
+  });
+
+  it("keeps one filtered multivariant playlist per height cap", async () => {
+    const p1 = await get(`${premium.ocas[0].url}master.m3u8`);
+    const b1 = await get(`${basic.ocas[0].url}master.m3u8`);
+    const p2 = await get(`${premium.ocas[0].url}master.m3u8`);
+    const b2 = await get(`${basic.ocas[0].url}master.m3u8`);
+    expect([p2.res.headers.get("X-Cache"), b2.res.headers.get("X-Cache")]).toEqual(["HIT", "HIT"]);
+    expect([p2.calls, b2.calls]).toEqual([[], []]);
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    expect(text(p2.body)).toBe(text(p1.body));
+    expect(text(b2.body)).toBe(text(b1.body));
+    expect(text(p2.body)).toContain("avc-720p");
+    expect(text(b2.body)).not.toContain("avc-720p");
+    expect(b2.res.headers.get("ETag")).not.toBe(p2.res.headers.get("ETag"));
+  });
+
+  it("leaves the miss path as it was: a file the OCA lacks comes from origin, uncached", async () => {
+    const other = (await (await pressPlay(await memberToken("premium"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+    const url = other.ocas[0].url.replace("/lumen-nyc-1/", "/lumen-nyc-2/");
+    for (let i = 0; i < 2; i++) {
+      const r = await get(`${url}${SEG}`);
+      expect(r.res.status).toBe(200);
+      expect(r.res.headers.get("X-OCA-Source")).toBe("origin");
+      expect(r.res.headers.get("X-Cache")).toBe("MISS");
+    }
+  });
+});
