@@ -1,49 +1,69 @@
 /**
- * `npm run bench:play`: the play request and the data plane on the local runtime (wrangler dev /
- * workerd), each as a ratio to a baseline measured in the same run:
- *  - POST /v1/play (auth, D1 batch, steering, signing, session insert) vs GET /v1 (a trivial route);
- *  - segment bytes/s through an OCA URL (token check, R2 stream, Range) vs a plain static file server
- *    serving the same bytes from disk (nginx when installed, else Node's http + fs streams).
- * Medians of several rounds; writes bench/out/play.json.
+ * `npm run bench:play`: the hot paths on the local runtime (wrangler dev / workerd), each as a ratio to
+ * a baseline measured in the same run, with autocannon as the load generator:
+ *  - POST /v1/play vs a route that makes one Durable Object call and nothing else (and vs GET /v1, a
+ *    trivial route, and a route making one D1 read);
+ *  - a Content Steering poll vs the trivial route;
+ *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
+ *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
+ * Every play is a new member (minted with the stack's member secret, as a real population is), so the
+ * per-member stream limit and rate limit are not what is measured. Medians of ROUNDS rounds; writes
+ * bench/out/play.json.
  */
+import { createHmac } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import autocannon from "autocannon";
 import { catalogueDir } from "../r2-seed/build-catalogue";
-import { pressPlay, startLocalStack } from "../r2-seed/local-stack";
+import { startLocalStack } from "../r2-seed/local-stack";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const REQUESTS = Number(process.env.REQUESTS ?? 200);
+const REQUESTS = Number(process.env.REQUESTS ?? 300);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url");
 
-/** Runs `n` requests with `c` in flight; returns per-request latencies (ms) and the wall time. */
-async function load(n: number, c: number, one: () => Promise<number>): Promise<{ latencies: number[]; wallMs: number; bytes: number }> {
-  const latencies: number[] = [];
-  let bytes = 0;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (next++ < n) {
-        const s = performance.now();
-        bytes += await one();
-        latencies.push(performance.now() - s);
-      }
-    }),
-  );
-  return { latencies, wallMs: performance.now() - t0, bytes };
+/** An HS256 member token, as the Worker's dev route would sign it. */
+function memberJwt(secret: string, id: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const head = `${b64(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64(JSON.stringify({ sub: id, plan: "premium", iat: now, exp: now + 86400 }))}`;
+  return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }
 
-async function drain(res: Response): Promise<number> {
-  let n = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.byteLength;
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return n;
+interface Run {
+  rps: number;
+  p50: number;
+  bytesPerS: number;
+  non2xx: number;
+}
+
+/** `amount` requests with CONCURRENCY connections; `next` shapes each request. */
+async function run(
+  url: string,
+  amount: number,
+  next?: (i: number) => { method?: string; path?: string; headers?: Record<string, string>; body?: string },
+): Promise<Run> {
+  let i = 0;
+  const r = await autocannon({
+    url,
+    connections: CONCURRENCY,
+    amount,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const n = next?.(i++);
+          return (n ? { ...req, ...n, headers: { ...req.headers, ...n.headers } } : req) as typeof req;
+        },
+      },
+    ],
+  });
+  const seconds = r.duration;
+  return { rps: r.requests.total / seconds, p50: r.latency.p50, bytesPerS: r.throughput.total / seconds, non2xx: r.non2xx + r.errors };
 }
 
 /** A static server for the baseline: nginx if the machine has it, else Node. */
@@ -76,74 +96,86 @@ http { access_log off; sendfile on; client_body_temp_path ${dir}; proxy_temp_pat
 
 const stack = await startLocalStack();
 try {
+  const base = stack.worker.url;
   const title = stack.catalogue.titles[0];
   const geo = "asn=64500;country=US;lat=40.71;lon=-74.0";
-  // Plays are rate limited per member (60 a minute): the load comes from a pool of members, as real load does.
-  const MEMBERS = Math.max(8, Math.ceil(((ROUNDS + 1) * REQUESTS) / 30));
-  const tokens: string[] = [];
-  for (let m = 0; m < MEMBERS; m++) {
-    const tokenRes = await fetch(`${stack.worker.url}/v1/dev/token`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ memberId: `bench-${m}`, plan: "premium" }),
-    });
-    tokens.push(((await tokenRes.json()) as { token: string }).token);
+  let members = 0;
+  const playReq = () => ({
+    method: "POST" as const,
+    path: "/v1/play",
+    headers: { Authorization: `Bearer ${memberJwt(stack.memberSecret, `bench-${members++}`)}`, "Content-Type": "application/json", "X-Client-Geo": geo },
+    body: JSON.stringify({ titleId: title.id }),
+  });
+  // Sessions to poll: steering is limited per session (120 a minute), so the polls spread over many.
+  const sessions: string[] = [];
+  for (let s = 0; s < 64; s++) {
+    const r = playReq();
+    const res = await fetch(`${base}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
+    const p = (await res.json()) as { steering: { server: string }; ocas: Array<{ url: string }> };
+    sessions.push(new URL(p.steering.server).pathname);
+    if (s === 0) sessions.push(p.ocas[0].url);
   }
-  let k = 0;
-  const play = () =>
-    fetch(`${stack.worker.url}/v1/play`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${tokens[k++ % tokens.length]}`, "Content-Type": "application/json", "X-Client-Geo": geo },
-      body: JSON.stringify({ titleId: title.id }),
-    }).then(drain);
-  const trivial = () => fetch(`${stack.worker.url}/v1`).then(drain);
-  const first = (await (await pressPlay(stack, title.id, geo)).json()) as { ocas: Array<{ url: string }> };
+  const ocaUrl = sessions.splice(1, 1)[0];
   const segPaths = title.files.filter((f) => f.path.startsWith("video/avc-720p/seg-")).map((f) => f.path);
-  let i = 0;
-  const viaOca = () => fetch(`${first.ocas[0].url}${segPaths[i++ % segPaths.length]}`).then(drain);
-  const base = await staticServer(catalogueDir());
-  process.on("exit", () => base.stop());
-  let j = 0;
-  const viaStatic = () => fetch(`${base.url}/${title.id}/${segPaths[j++ % segPaths.length]}`).then(drain);
+  const seg = (i: number) => new URL(`${ocaUrl}${segPaths[i % segPaths.length]}`).pathname;
+  const statics = await staticServer(catalogueDir());
+  process.on("exit", () => statics.stop());
 
-  await load(50, CONCURRENCY, play); // warm-up
-  await load(50, CONCURRENCY, viaOca);
-  await load(50, CONCURRENCY, viaStatic);
-  const rounds: Array<Record<string, number>> = [];
+  // The colo cache is warm for these segments, and every response says so.
+  let hits = 0;
+  for (let i = 0; i < 60; i++) {
+    const res = await fetch(`${base}${seg(i)}`);
+    await res.arrayBuffer();
+    if (i >= segPaths.length && res.headers.get("X-Cache") === "HIT") hits++;
+  }
+  const coloHitShare = hits / (60 - segPaths.length);
+
+  const scenarios = {
+    trivial: () => run(`${base}/v1`, REQUESTS),
+    oneDo: () => run(base, REQUESTS, (i) => ({ path: `/v1/dev/bench/do/bench-do-${i}` })),
+    oneD1: () => run(base, REQUESTS, () => ({ path: "/v1/dev/bench/d1" })),
+    play: () => run(base, REQUESTS, () => playReq()),
+    steering: () => run(base, REQUESTS, (i) => ({ path: sessions[i % sessions.length] })),
+    segColo: () => run(base, REQUESTS, (i) => ({ path: seg(i) })),
+    segR2: () => run(base, REQUESTS, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
+    segStatic: () => run(statics.url, REQUESTS, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
+  };
+  for (const f of Object.values(scenarios)) await f(); // warm-up
+  const rounds: Array<Record<string, Run>> = [];
   for (let r = 1; r <= ROUNDS; r++) {
-    const p = await load(REQUESTS, CONCURRENCY, play);
-    const t = await load(REQUESTS, CONCURRENCY, trivial);
-    const o = await load(REQUESTS, CONCURRENCY, viaOca);
-    const s = await load(REQUESTS, CONCURRENCY, viaStatic);
-    const row = {
-      playMedianMs: median(p.latencies),
-      trivialMedianMs: median(t.latencies),
-      playRps: (REQUESTS / p.wallMs) * 1000,
-      trivialRps: (REQUESTS / t.wallMs) * 1000,
-      ocaMBps: o.bytes / 1e6 / (o.wallMs / 1000),
-      staticMBps: s.bytes / 1e6 / (s.wallMs / 1000),
-    };
+    const row: Record<string, Run> = {};
+    for (const [name, f] of Object.entries(scenarios)) row[name] = await f();
     rounds.push(row);
     console.log(
-      `round ${r}/${ROUNDS}: play ${row.playMedianMs.toFixed(1)} ms (${row.playRps.toFixed(0)}/s), trivial ${row.trivialMedianMs.toFixed(1)} ms (${row.trivialRps.toFixed(0)}/s), OCA ${row.ocaMBps.toFixed(0)} MB/s, ${base.name} ${row.staticMBps.toFixed(0)} MB/s`,
+      `round ${r}/${ROUNDS}: ${Object.entries(row)
+        .map(([k, v]) => `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`)
+        .join(", ")}`,
     );
   }
-  base.stop();
-  const m = (k: string) => median(rounds.map((r) => r[k]));
+  statics.stop();
+  const m = (k: string, f: keyof Run) => median(rounds.map((r) => r[k][f]));
   const summary = {
     rounds: ROUNDS,
-    requestsPerRound: REQUESTS,
+    requestsPerScenario: REQUESTS,
     concurrency: CONCURRENCY,
-    baselineServer: base.name,
-    playMedianMs: m("playMedianMs"),
-    trivialMedianMs: m("trivialMedianMs"),
-    playLatencyRatio: m("playMedianMs") / m("trivialMedianMs"),
-    playRps: m("playRps"),
-    trivialRps: m("trivialRps"),
-    playThroughputRatio: m("playRps") / m("trivialRps"),
-    ocaMBps: m("ocaMBps"),
-    staticMBps: m("staticMBps"),
-    segmentThroughputRatio: m("ocaMBps") / m("staticMBps"),
+    loadGenerator: "autocannon",
+    baselineServer: statics.name,
+    trivialRps: m("trivial", "rps"),
+    oneDoRps: m("oneDo", "rps"),
+    oneD1Rps: m("oneD1", "rps"),
+    playRps: m("play", "rps"),
+    playMedianMs: m("play", "p50"),
+    playVsOneDo: m("play", "rps") / m("oneDo", "rps"),
+    playVsTrivial: m("play", "rps") / m("trivial", "rps"),
+    steeringRps: m("steering", "rps"),
+    steeringVsTrivial: m("steering", "rps") / m("trivial", "rps"),
+    coloHitShare,
+    segColoMBps: m("segColo", "bytesPerS") / 1e6,
+    segR2MBps: m("segR2", "bytesPerS") / 1e6,
+    segStaticMBps: m("segStatic", "bytesPerS") / 1e6,
+    coloVsR2: m("segColo", "bytesPerS") / m("segR2", "bytesPerS"),
+    coloVsStatic: m("segColo", "bytesPerS") / m("segStatic", "bytesPerS"),
+    non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };
   console.table(summary);
   await mkdir(path.join(import.meta.dirname, "out"), { recursive: true });

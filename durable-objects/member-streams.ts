@@ -34,6 +34,11 @@ export class MemberStreams extends DurableObject<Env> {
     return streams.release(this.sql, sessionId);
   }
 
+  /** Answers at once (the benchmark's one-Durable-Object-call baseline). */
+  async ping(): Promise<number> {
+    return Date.now();
+  }
+
   /** The streams that count now. */
   async active(): Promise<streams.ActiveStream[]> {
     return streams.active(this.sql, Date.now());

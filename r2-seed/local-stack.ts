@@ -13,6 +13,8 @@ export interface LocalStack {
   worker: LocalWorker;
   catalogue: Catalogue;
   adminToken: string;
+  /** The HS256 secret of member tokens (load generators mint their own members with it). */
+  memberSecret: string;
   stop(): Promise<void>;
 }
 
@@ -36,13 +38,14 @@ export async function startLocalStack(placement: (titleIds: string[]) => Placeme
   const catalogue = await buildCatalogue({ onProgress: (m) => console.log(`[catalogue] ${m}`) });
   const persistTo = await mkdtemp(path.join(tmpdir(), "vcdn-e2e-"));
   const adminToken = randomBytes(16).toString("hex");
+  const memberSecret = randomBytes(24).toString("hex");
   const worker = await startLocalWorker({
     port: await freePort(),
     persistTo,
     vars: {
       DEV_MODE: "true",
       ADMIN_TOKEN: adminToken,
-      MEMBER_JWT_SECRET: randomBytes(24).toString("hex"),
+      MEMBER_JWT_SECRET: memberSecret,
       URL_SIGNING_KEYS: JSON.stringify({ k1: randomBytes(24).toString("hex") }),
     },
   });
@@ -59,7 +62,7 @@ export async function startLocalStack(placement: (titleIds: string[]) => Placeme
     await stop();
     throw err;
   }
-  return { worker, catalogue, adminToken, stop };
+  return { worker, catalogue, adminToken, memberSecret, stop };
 }
 
 /** A dev member token and a play response, as a real client would get them. */

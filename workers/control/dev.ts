@@ -26,3 +26,16 @@ dev.post("/token", limitByIp("DEV_TOKEN_PER_IP"), limitBody(BODY_LIMITS.devToken
   const { token, exp } = await signMemberToken(c.env, { id: memberId, plan });
   return c.json({ token, memberId, plan, expiresAt: new Date(exp * 1000).toISOString() });
 });
+
+/**
+ * Baselines for `npm run bench:play` (dev only): a route that makes one Durable Object call (on a
+ * member's object, as play does) and nothing else, and one that makes one D1 read and nothing else.
+ */
+dev.get("/bench/do/:memberId", async (c) => {
+  const id = c.req.param("memberId");
+  if (!isMemberId(id)) throw new ApiError(400, "invalid_request", "bad member id");
+  const at = await c.env.MEMBER_STREAMS.get(c.env.MEMBER_STREAMS.idFromName(id)).ping();
+  return c.json({ at });
+});
+
+dev.get("/bench/d1", async (c) => c.json(await c.env.DB.prepare("SELECT COUNT(*) AS plans FROM plans").first()));

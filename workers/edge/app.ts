@@ -84,8 +84,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   };
   const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
 
-  // The OCA's own copy from the colo cache: no R2 call at all.
-  if (site) {
+  // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it
+  // to measure the same segments read from R2 each time.)
+  const bypass = c.env.DEV_MODE === "true" && c.req.header("X-Bench-No-Colo-Cache") === "1";
+  if (site && !bypass) {
     const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
     if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }));
   }
