@@ -129,9 +129,9 @@ beforeAll(async () => {
     const res = await worker.fetch(playRequest(member), warm, ctx);
     p = (await res.json()) as PlayResponse;
   }
-  await worker.fetch(new Request(p.steering.server), warm, ctx).then((r) => r.arrayBuffer());
+  await (await worker.fetch(new Request(p.steering.server), warm, ctx)).arrayBuffer();
   // The version index is read once per isolate: a first segment request loads it.
-  await worker.fetch(new Request(`${p.ocas[0].url}subs/sub-en.vtt`), warm, ctx).then((r) => r.arrayBuffer());
+  await (await worker.fetch(new Request(`${p.ocas[0].url}subs/sub-en.vtt`), warm, ctx)).arrayBuffer();
   await waitOnExecutionContext(ctx);
 });
 
