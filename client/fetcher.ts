@@ -192,6 +192,7 @@ export class SegmentFetcher {
 
   /** Download one file of the title (URL as found on any OCA) from the current OCA, failing over as needed. */
   private async get(canonicalUrl: string, media: boolean): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
+    let renewed = false;
     for (let attempt = 0; attempt < this.session.ocas.length * 2 + 2; attempt++) {
       const oca = this.session.current;
       const url = this.session.urlOn(canonicalUrl, oca.ocaId);
@@ -225,7 +226,15 @@ export class SegmentFetcher {
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
       if (fail.kind === "fatal") throw new FetchFailure(fail);
       const next = this.session.reportFailure(oca.ocaId, `${fail.reason} ${path}`);
-      if (!next) throw new FetchFailure({ kind: "fatal", reason: `no OCA left after ${fail.reason} on ${oca.ocaId} ${path}` });
+      if (!next) {
+        // Every OCA of the list has failed: a new play session (new list, new token) before giving up.
+        if (!renewed && (await this.session.renew(`no OCA left after ${fail.reason} on ${oca.ocaId}`))) {
+          renewed = true;
+          attempt = -1;
+          continue;
+        }
+        throw new FetchFailure({ kind: "fatal", reason: `no OCA left after ${fail.reason} on ${oca.ocaId} ${path}` });
+      }
     }
     throw new FetchFailure({ kind: "fatal", reason: `gave up on ${canonicalUrl}` });
   }

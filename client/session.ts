@@ -50,8 +50,11 @@ const OCA_PATH = /\/oca\/([^/]+)\/([^/]+)\/[^/]+\/[^/]+\//;
  * tell it what happened (`noteDownload`, `reportFailure`).
  */
 export class PlaySession {
-  readonly play: PlayResponse;
-  readonly selector: OcaSelector;
+  /** The current play response: replaced when the session renews itself (`renew`). */
+  play: PlayResponse;
+  selector: OcaSelector;
+  /** New play sessions taken by this one (all OCAs failed, or the token about to expire). */
+  readonly renewals: Array<{ at: number; reason: string; sessionId: string }> = [];
   readonly reporter: EventReporter;
   /** Throughput of media downloads (bits/s), seeded by the chosen OCA's probe. */
   readonly throughput = new ThroughputEstimator();
@@ -76,6 +79,8 @@ export class PlaySession {
   private steeringUri: string | null;
   private stopped = false;
   private probing: Promise<void> | null = null;
+  private renewing: Promise<boolean> | null = null;
+  private expiryTimer: ReturnType<typeof setTimeout> | null = null;
 
   static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
     const now = opts.now ?? (() => performance.now());
@@ -106,7 +111,8 @@ export class PlaySession {
     this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
     this.steeringUri = play.steering?.server ?? null;
     this.reporter = new EventReporter({
-      send: (events, { final, batchId }) => client.sendEvents(play, events, { batchId, keepalive: final }),
+      // Always the current session: after a renewal, events go under the new one.
+      send: (events, { final, batchId }) => client.sendEvents(this.play, events, { batchId, keepalive: final }),
       flushIntervalMs: opts.flushIntervalMs,
       clock: this.clock,
       onEvent: opts.onEvent,
@@ -139,14 +145,14 @@ export class PlaySession {
     return m ? this.play.ocas.find((o) => o.siteId === m[1] && o.ocaId === m[2]) : undefined;
   }
 
-  /** The same file on another OCA (same token: no new play request). */
+  /** The same file on another OCA (same token: no new play request), or under a renewed session's token. */
   urlOn(url: string, ocaId: string): string {
     const to = this.oca(ocaId);
+    if (!to) return url;
     const from = this.ocaOfUrl(url);
-    if (!to || !from) return url;
-    if (url.startsWith(from.url)) return to.url + url.slice(from.url.length);
-    const m = OCA_PATH.exec(url)!;
-    return to.url + url.slice(m.index + m[0].length);
+    if (from && url.startsWith(from.url)) return to.url + url.slice(from.url.length);
+    const m = OCA_PATH.exec(url);
+    return m ? to.url + url.slice(m.index + m[0].length) : url;
   }
 
   /** URL of a title file (relative to the OCA base) on the current or a given OCA. */
@@ -315,9 +321,63 @@ export class PlaySession {
     }, ms);
   }
 
+  /**
+   * Takes a new play session and continues on it, from the same position: when every OCA of the list
+   * has failed, or when the token is within a minute of expiry. The old session is stopped first (its
+   * stream slot freed), its events flushed. Concurrent calls share one renewal; false if it failed.
+   */
+  renew(reason: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    if (!this.renewing) {
+      this.renewing = (async () => {
+        try {
+          this.emit({ type: "stop", reason: `renewing: ${reason}`.slice(0, 500) });
+          await this.reporter.flush().catch(() => {});
+          const fresh = await this.client.requestPlay(this.play.titleId, this.opts.device ?? DEFAULT_DEVICE);
+          if (this.stopped || !fresh.ocas.length) return false;
+          this.adopt(fresh, reason);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          this.renewing = null;
+        }
+      })();
+    }
+    return this.renewing;
+  }
+
+  private adopt(fresh: PlayResponse, reason: string): void {
+    const from = this.cur;
+    this.play = fresh;
+    const top = fresh.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), fresh.renditions.video[0]);
+    this.selector = new OcaSelector(fresh.ocas, { refBytes: top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000, ...this.opts.selector });
+    this.cur = [...fresh.ocas].sort((a, b) => a.rank - b.rank)[0];
+    this.steeringUri = fresh.steering?.server ?? null;
+    this.renewals.push({ at: this.now(), reason, sessionId: fresh.sessionId });
+    this.emit({ type: "start", ocaId: this.cur.ocaId, reason: `renewed: ${reason}`.slice(0, 500) });
+    this.switches.push({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
+    for (const fn of this.listeners) fn({ from, to: this.cur, reason: `renewed: ${reason}` });
+    this.armExpiry();
+  }
+
+  /** Renews a minute before the token expires (a session longer than its token keeps playing). */
+  private armExpiry(): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    const expires = Date.parse(this.play.expiresAt);
+    if (this.stopped || !Number.isFinite(expires)) return;
+    // At most one expiry renewal a minute, whatever the clock says (a skewed clock must not loop).
+    const last = this.renewals.at(-1);
+    const floor = last && this.now() - last.at < 60_000 ? 60_000 - (this.now() - last.at) : 0;
+    const wait = Math.max(floor, expires - 60_000 - this.clock());
+    this.expiryTimer = setTimeout(() => void this.renew("token_expiring"), Math.min(wait, 2_147_000_000));
+  }
+
   /** Periodic re-probes and steering polls (called by `play()`). */
   startBackground(): void {
     if (this.stopped) return;
+    this.armExpiry();
     const every = this.opts.reprobeIntervalMs ?? 10_000;
     if (every > 0 && this.reprobeTimer === null) this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
     if ((this.opts.pollSteering ?? true) && this.steeringUri && this.steeringTimer === null) {
@@ -334,7 +394,8 @@ export class PlaySession {
     this.stopped = true;
     if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
     if (this.steeringTimer !== null) clearTimeout(this.steeringTimer);
-    this.reprobeTimer = this.steeringTimer = null;
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.reprobeTimer = this.steeringTimer = this.expiryTimer = null;
     await this.reporter.close();
   }
 }

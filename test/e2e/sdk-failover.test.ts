@@ -171,4 +171,59 @@ describe("SDK: probe, pick, fail over (Node, headless segment fetcher)", () => {
       await run;
     }
   });
+
+  it("takes a new play session when every OCA of its list has failed, and plays on from its position", async () => {
+    const token = await devToken(stack.worker.url, "sdk-renew-all-failed", "premium");
+    // Every request under the first session's token fails once armed, as if all its OCAs were gone.
+    let dead: string | null = null;
+    const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (dead && url.includes(`/${dead}/`)) return new Response("gone", { status: 503 });
+      return fetch(input, init);
+    }) as typeof fetch;
+    const client = createClient({ baseUrl: stack.worker.url, token, geo: GEO_NYC, fetch: fetchImpl });
+    const session = await client.play("sintel-sunrise", { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0 });
+    const first = session.sessionId;
+    const fetcher = new SegmentFetcher(session, { targetBufferS: 4 });
+    const run = fetcher.run();
+    await pollUntil(() => fetcher.state.phase === "playing" && fetcher.state.positionS >= 3, 30_000, "3 s of playback");
+    const positionAtFailure = fetcher.state.positionS;
+    dead = session.play.ocas[0].url.split("/")[6];
+    const st = await run;
+    expect(st.errors).toEqual([]);
+    expect(st.phase).toBe("ended");
+    expect(st.positionS).toBeCloseTo(24, 0);
+    expect(positionAtFailure).toBeLessThan(20);
+    expect(session.renewals).toHaveLength(1);
+    expect(session.renewals[0].reason).toMatch(/^no OCA left after http_503/);
+    expect(session.sessionId).not.toBe(first);
+    // Everything after the renewal came under the new token.
+    const renewedAt = session.renewals[0].at;
+    expect(st.downloads.filter((d) => d.at > renewedAt && d.status === 200).length).toBeGreaterThan(0);
+    // The old session was stopped (its stream slot freed), the new one started.
+    const old = await pollUntil(
+      async () => {
+        const ev = await sessionEvents(stack, first);
+        return ev.some((e) => e.type === "stop") ? ev : null;
+      },
+      15_000,
+      "the old session's stop",
+    );
+    expect(old.find((e) => e.type === "stop")!.reason).toMatch(/^renewing: no OCA left/);
+    await session.close();
+  });
+
+  it("takes a new play session a minute before its token expires, without a pause", async () => {
+    const client = await newClient("sdk-renew-expiry");
+    // A clock 5 h 59 m 30 s ahead: the 6 h token is 30 s from expiry as soon as playback starts.
+    const session = await client.play("orbit-city", { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0, clock: () => Date.now() + 21_570_000 });
+    const first = session.sessionId;
+    const st = await new SegmentFetcher(session, { targetBufferS: 8 }).run();
+    expect(st.errors).toEqual([]);
+    expect(st.phase).toBe("ended");
+    expect(session.renewals.map((r) => r.reason)).toEqual(["token_expiring"]);
+    expect(session.sessionId).not.toBe(first);
+    expect(st.stalls.reduce((s, x) => s + x.durationMs, 0)).toBeLessThan(1000);
+    await session.close();
+  });
 });

@@ -213,12 +213,13 @@ describe("SDK failure handling against scripted OCAs", () => {
     expect(st.errors).toEqual([]);
   });
 
-  it("reports a fatal error when every OCA fails", async () => {
+  it("takes one new play session when every OCA fails, and reports a fatal error when they fail again", async () => {
     const fake = fakeCdn({ a: { status: 503, fromSeg: 2 }, b: { status: 503, fromSeg: 2 }, c: { status: 500, fromSeg: 2 } });
     const session = await client(fake).play("t", { reprobeIntervalMs: 0 });
     const st = await new SegmentFetcher(session, { targetBufferS: 2 }).run();
     expect(st.phase).toBe("failed");
     expect(st.errors[0]).toMatch(/no OCA left/);
+    expect(session.renewals).toHaveLength(1);
     expect(fake.events.map((e) => e.type)).toEqual(expect.arrayContaining(["start", "oca_switch", "error", "stop"]));
   });
 });

@@ -45,7 +45,7 @@ events.post(
     });
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     // A stop frees the member's slot at once; any other batch is activity that keeps it.
-    if (list.some((e) => e.type === "stop")) releaseStream(c.env, claims.mid, sessionId, waitUntil);
+    if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId);
     else touchStream(c.env, claims.mid, sessionId, waitUntil);
     if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
     return c.json({ accepted: r.accepted, bytes: r.bytes }, 202);

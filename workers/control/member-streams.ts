@@ -50,12 +50,8 @@ export function touchStream(env: Env, memberId: string, sessionId: string, waitU
   );
 }
 
-/** The client stopped the stream: its slot is free at once. */
-export function releaseStream(env: Env, memberId: string, sessionId: string, waitUntil: (p: Promise<unknown>) => void): void {
+/** The client stopped the stream: its slot is free by the time the request answers (a renewing client plays next). */
+export async function releaseStream(env: Env, memberId: string, sessionId: string): Promise<void> {
   lastTouch.delete(sessionId);
-  waitUntil(
-    stub(env, memberId)
-      .release(sessionId)
-      .catch((err) => console.error("member streams release", err)),
-  );
+  await withTimeout(stub(env, memberId).release(sessionId), STREAMS_TIMEOUT_MS, "member streams").catch((err) => console.error("member streams release", err));
 }
