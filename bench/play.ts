@@ -7,7 +7,7 @@
  *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
  *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
  * Every play is a new member (minted with the stack's member secret, as a real population is), so the
- * per-member stream limit and rate limit are not what is measured. Medians of ROUNDS rounds; writes
+ * per-member stream limit and rate limit are not what is measured. Each scenario runs SECONDS seconds per round; medians of ROUNDS rounds; writes
  * bench/out/play.json.
  */
 import { createHmac } from "node:crypto";
@@ -22,7 +22,8 @@ import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const REQUESTS = Number(process.env.REQUESTS ?? 300);
+/** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
+const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -42,17 +43,16 @@ interface Run {
   non2xx: number;
 }
 
-/** `amount` requests with CONCURRENCY connections; `next` shapes each request. */
-async function run(
-  url: string,
-  amount: number,
-  next?: (i: number) => { method?: string; path?: string; headers?: Record<string, string>; body?: string },
-): Promise<Run> {
+type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, string>; body?: string };
+
+/** SECONDS of requests with CONCURRENCY connections; `next` shapes each request. */
+async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   let i = 0;
+  const t0 = performance.now();
   const r = await autocannon({
     url,
     connections: CONCURRENCY,
-    amount,
+    duration: SECONDS,
     requests: [
       {
         setupRequest: (req) => {
@@ -62,7 +62,8 @@ async function run(
       },
     ],
   });
-  const seconds = r.duration;
+  // autocannon reports whole seconds; the wall time around it is exact.
+  const seconds = (performance.now() - t0) / 1000;
   return { rps: r.requests.total / seconds, p50: r.latency.p50, bytesPerS: r.throughput.total / seconds, non2xx: r.non2xx + r.errors };
 }
 
@@ -116,7 +117,8 @@ try {
     if (s === 0) sessions.push(p.ocas[0].url);
   }
   const ocaUrl = sessions.splice(1, 1)[0];
-  const segPaths = title.files.filter((f) => f.path.startsWith("video/avc-720p/seg-")).map((f) => f.path);
+  // The lowest rung: small bodies, so the rate measures the serving path rather than the load generator.
+  const segPaths = title.files.filter((f) => f.path.startsWith("video/avc-240p/seg-")).map((f) => f.path);
   const seg = (i: number) => new URL(`${ocaUrl}${segPaths[i % segPaths.length]}`).pathname;
   const statics = await staticServer(catalogueDir());
   process.on("exit", () => statics.stop());
@@ -131,14 +133,14 @@ try {
   const coloHitShare = hits / (60 - segPaths.length);
 
   const scenarios = {
-    trivial: () => run(`${base}/v1`, REQUESTS),
-    oneDo: () => run(base, REQUESTS, (i) => ({ path: `/v1/dev/bench/do/bench-do-${i}` })),
-    oneD1: () => run(base, REQUESTS, () => ({ path: "/v1/dev/bench/d1" })),
-    play: () => run(base, REQUESTS, () => playReq()),
-    steering: () => run(base, REQUESTS, (i) => ({ path: sessions[i % sessions.length] })),
-    segColo: () => run(base, REQUESTS, (i) => ({ path: seg(i) })),
-    segR2: () => run(base, REQUESTS, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
-    segStatic: () => run(statics.url, REQUESTS, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
+    trivial: () => run(`${base}/v1`),
+    oneDo: () => run(base, (i) => ({ path: `/v1/dev/bench/do/bench-do-${i}` })),
+    oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
+    play: () => run(base, () => playReq()),
+    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length] })),
+    segColo: () => run(base, (i) => ({ path: seg(i) })),
+    segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
+    segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
   };
   for (const f of Object.values(scenarios)) await f(); // warm-up
   const rounds: Array<Record<string, Run>> = [];
@@ -156,7 +158,7 @@ try {
   const m = (k: string, f: keyof Run) => median(rounds.map((r) => r[k][f]));
   const summary = {
     rounds: ROUNDS,
-    requestsPerScenario: REQUESTS,
+    secondsPerScenario: SECONDS,
     concurrency: CONCURRENCY,
     loadGenerator: "autocannon",
     baselineServer: statics.name,

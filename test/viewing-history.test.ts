@@ -164,6 +164,25 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     expect(await settled(HONEST, (n) => n === 1000 * est + 1000)).toBe(1000 * est + 1000);
   });
 
+  it("stores every one of N concurrent batches of a session, and counts their bytes once each", async () => {
+    const { p, token } = await playAt(HONEST, "vh-concurrent");
+    const N = 40;
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        report(token, p, `conc-${String(i).padStart(4, "0")}`, [
+          { type: "progress", bytes: 100 },
+          { type: "rebuffer", durationMs: 10 },
+        ]),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(N).fill(202));
+    const stored = (await (await call(`/admin/sessions/${p.sessionId}/events`, { headers: ADMIN })).json()) as { events: Array<{ type: string }> };
+    expect(stored.events).toHaveLength(2 * N);
+    expect(stored.events.filter((e) => e.type === "progress")).toHaveLength(N);
+    // 1000 silent plays and the retry test's 1000 bytes, then this session as its N × 100 reported bytes.
+    expect(await settled(HONEST, (n) => n === 1000 * est + 1000 + N * 100)).toBe(1000 * est + 1000 + N * 100);
+  });
+
   it("refuses a batch without an idempotency key", async () => {
     const { p, token } = await playAt(HONEST, "vh-nokey");
     const res = await call("/v1/events", {
