@@ -16,7 +16,29 @@ import { addToDay, history, recordPlay, recordReport, type PlayRecord, type Repo
 import { expireEvents, sessionEvents, storeBatch } from "./site/session-events";
 import { dayNumber } from "../fill/day";
 import type { QoeEvent } from "../shared/events";
-import type { EdgeReport, MissKind, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
+import {
+  MAX_REPORT_ITEMS,
+  type EdgeReport,
+  type MissKind,
+  type OcaHealth,
+  type OcaLive,
+  type PlayReport,
+  type SiteLiveView,
+} from "../workers/shared/site-view";
+import { isSafeId } from "../shared/ids";
+
+const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
+/** A batched play as the play request builds it (the report crosses an RPC boundary: checked, not trusted). */
+function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
+  return (
+    !!p &&
+    typeof p.sessionId === "string" &&
+    /^[A-Za-z0-9-]{1,64}$/.test(p.sessionId) &&
+    typeof p.titleId === "string" &&
+    isSafeId(p.titleId) &&
+    [p.day, p.estBytes, p.topBps, p.startedAt].every(finite)
+  );
+}
 import type { FillSource, HeldFile } from "./site/holdings";
 import type { ParkedTask } from "./site/fill-queue";
 
@@ -248,7 +270,16 @@ export class OcaSite extends DurableObject<Env> {
     this.assertReachable();
     const now = Date.now();
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
-      this.ctx.storage.transactionSync(() => ingestEdgeReport(this.sql, this.site.ocas, report, now));
+      this.ctx.storage.transactionSync(() => {
+        ingestEdgeReport(this.sql, this.site.ocas, report, now);
+        // Plays whose home is this site, batched by the play requests of that isolate.
+        for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
+          if (!isPlayReport(p)) continue;
+          recordPlay(this.sql, p);
+          if (p.miss && this.oca(p.miss.ocaId) && (p.miss.kind === "content" || p.miss.kind === "health"))
+            recordMiss(this.sql, p.miss.ocaId, p.titleId, p.miss.kind, 1, 0);
+        }
+      });
       await this.publishLoad(false);
     }
     return { siteId: this.site.id, at: now, ocas: this.live(now) };

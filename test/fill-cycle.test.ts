@@ -333,7 +333,8 @@ describe("viewing history", () => {
     expect(await res.json()).toEqual({ accepted: 3, bytes: 1_234_567 });
     const today = dayNumber(Date.now(), "Europe/Amsterdam");
     let views: Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }> = [];
-    for (let i = 0; i < 20 && !views.some((v) => v.bytes > 0); i++) {
+    // The play rides the site's next batched sync (within a second); the report goes straight there.
+    for (let i = 0; i < 100 && !views.some((v) => v.bytes > 0 && v.plays > 0); i++) {
       views = await site("polder-ams").views(today, today);
       await new Promise((r) => setTimeout(r, 20));
     }

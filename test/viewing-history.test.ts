@@ -53,6 +53,18 @@ describe("viewing history (module)", () => {
     });
   });
 
+  it("counts a play whose record arrives after its session's first report as a play, with no estimate", async () => {
+    await withSql("lumen-lax", (sql) => {
+      const r = recordReport(sql, { ...play("late"), reportDay: DAY, bytes: 1000, now: T0 + 1000 });
+      expect(r.counted).toBe(1000);
+      recordPlay(sql, play("late"));
+      recordPlay(sql, play("late")); // a retried record counts nothing more
+      expect(history(sql, DAY, DAY)).toEqual({ t: [1000] });
+      const plays = sql.exec<{ plays: number }>(`SELECT plays FROM views WHERE day = ? AND title_id = 't'`, DAY).one().plays;
+      expect(plays).toBe(1);
+    });
+  });
+
   it("takes no estimate out for a session whose play it never saw, and keeps unknown title ids out of inherited names", async () => {
     await withSql("ixp-nyc", (sql) => {
       recordPlay(sql, play("other", "__proto__"));

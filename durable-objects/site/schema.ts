@@ -82,6 +82,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     name: "play and QoE events of the site's sessions (moved off D1)",
     statements: SESSION_EVENTS_SCHEMA,
   },
+  {
+    version: 5,
+    name: "plays batched with the site's sync: a play record may follow its session's first report",
+    statements: [`ALTER TABLE session_views ADD COLUMN play_counted INTEGER NOT NULL DEFAULT 1`],
+  },
 ];
 
 /** The schema version the code expects. */

@@ -85,6 +85,11 @@ export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
     nonNegative(p.topBps),
   ).rowsWritten;
   if (inserted > 0) addToDay(sql, p.day, p.titleId, { plays: 1, estBytes: est });
+  else if (sql.exec(`UPDATE session_views SET play_counted = 1 WHERE session_id = ? AND play_counted = 0`, p.sessionId).rowsWritten > 0) {
+    // Plays ride a batched sync, so a session's first report can arrive first: the play still counts
+    // as a play, but with no estimate (the session already counts as what it reported).
+    addToDay(sql, p.day, p.titleId, { plays: 1 });
+  }
   sql.exec(`DELETE FROM session_views WHERE started_at < ?`, p.startedAt - SESSION_MEMORY_MS);
 }
 
@@ -126,7 +131,7 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
       play_day: r.day,
     };
     sql.exec(
-      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, play_counted) VALUES (?, ?, ?, ?, ?, ?, 0, 0)`,
       r.sessionId,
       r.titleId,
       r.day,

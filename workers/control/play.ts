@@ -8,7 +8,7 @@ import { rendezvousOrder } from "../../fill/hash";
 import { dayNumber } from "../../fill/day";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
-import { siteStub } from "../shared/site-link";
+import { recordPlayAt, siteStub } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
 import { catalogueCache } from "./catalogue-cache";
 import { signSessionToken } from "./session-token";
@@ -137,15 +137,21 @@ play.post(
           .catch((err) => console.error("record unchecked stream limit", err)),
       );
     }
-    c.executionCtx.waitUntil(
-      siteStub(c.env, home)
-        .recordPlay(
-          { sessionId, titleId, day: dayNumber(now, homeSpec.timeZone), estBytes, topBps, startedAt: now },
-          steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
-        )
-        .catch((err) => console.error("recordPlay", err)),
+    // The play counts at its home site; it rides that site's next batched sync, not a call of its own.
+    recordPlayAt(
+      c.env,
+      home,
+      {
+        sessionId,
+        titleId,
+        day: dayNumber(now, homeSpec.timeZone),
+        estBytes,
+        topBps,
+        startedAt: now,
+        miss: steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
+      },
+      waitUntil,
     );
-
     const body: PlayResponse = {
       sessionId,
       titleId,

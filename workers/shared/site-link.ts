@@ -1,4 +1,4 @@
-import { type EdgeReport, MAX_REPORT_ITEMS, type OcaHealth, type SiteLiveView } from "./site-view";
+import { type EdgeReport, MAX_REPORT_ITEMS, type OcaHealth, type PlayReport, type SiteLiveView } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { withTimeout } from "./with-timeout";
 
@@ -46,6 +46,8 @@ interface Link {
   openUntil: number;
   windowStart: number;
   batch: Map<string, OcaBatch>;
+  /** Plays whose home is the site, not yet sent. */
+  plays: PlayReport[];
   inflight: Promise<void> | null;
   /** A flush of the pending batch is scheduled (within SYNC_MS). */
   flushing: boolean;
@@ -56,12 +58,15 @@ const links = new Map<string, Link>();
 function link(siteId: string): Link {
   let l = links.get(siteId);
   if (!l)
-    links.set(siteId, (l = { view: null, syncedAt: 0, failures: 0, openUntil: 0, windowStart: Date.now(), batch: new Map(), inflight: null, flushing: false }));
+    links.set(
+      siteId,
+      (l = { view: null, syncedAt: 0, failures: 0, openUntil: 0, windowStart: Date.now(), batch: new Map(), plays: [], inflight: null, flushing: false }),
+    );
   return l;
 }
 
 function takeReport(l: Link, now: number): EdgeReport | null {
-  if (l.batch.size === 0) return null;
+  if (l.batch.size === 0 && l.plays.length === 0) return null;
   const ocas: EdgeReport["ocas"] = Object.fromEntries(
     [...l.batch].map(([ocaId, b]) => [
       ocaId,
@@ -73,8 +78,9 @@ function takeReport(l: Link, now: number): EdgeReport | null {
       },
     ]),
   );
-  const report: EdgeReport = { windowMs: now - l.windowStart, ocas };
+  const report: EdgeReport = { windowMs: now - l.windowStart, ocas, ...(l.plays.length ? { plays: l.plays } : {}) };
   l.batch = new Map();
+  l.plays = [];
   l.windowStart = now;
   return report;
 }
@@ -86,8 +92,9 @@ async function sync(env: Env, siteId: string, l: Link): Promise<void> {
     l.failures = 0;
     l.openUntil = 0;
   } catch {
-    // Unreachable: keep serving and steering on the last-known view. The report is lost, as a
-    // sample of load; viewing history does not depend on it.
+    // Unreachable: keep serving and steering on the last-known view. The load sample is lost; the
+    // plays go back in the batch for the next sync (viewing history counts them), up to the cap.
+    if (report?.plays) l.plays = [...report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
     l.failures++;
     if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
   }
@@ -147,7 +154,7 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     new Promise((r) => setTimeout(r, delay))
       .then(async () => {
         if (l.inflight) await l.inflight;
-        if (l.batch.size > 0) await maybeSync(env, siteId, l, true);
+        if (l.batch.size > 0 || l.plays.length > 0) await maybeSync(env, siteId, l, true);
       })
       .finally(() => (l.flushing = false)),
   );
@@ -173,5 +180,19 @@ export function recordMiss(env: Env, siteId: string, ocaId: string, titleId: str
     m.count++;
     m.bytes += bytes;
   } else if (o.misses.size < MAX_REPORT_ITEMS) o.misses.set(titleId, { count: 1, bytes });
+  scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/**
+ * Records a play at its home site: it rides the site's next sync (within SYNC_MS), so a play costs no
+ * Durable Object call of its own and a busy site gets one call per isolate per second, not one per play.
+ */
+export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUntil: (p: Promise<unknown>) => void): void {
+  const l = link(siteId);
+  if (l.plays.length >= MAX_REPORT_ITEMS) {
+    // A full batch goes now rather than dropping plays.
+    waitUntil(maybeSync(env, siteId, l, true) ?? Promise.resolve());
+  }
+  if (l.plays.length < MAX_REPORT_ITEMS) l.plays.push(play);
   scheduleFlush(env, siteId, l, waitUntil);
 }

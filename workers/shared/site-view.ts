@@ -13,9 +13,26 @@ export const MAX_REPORT_ITEMS = 1000;
 
 export type MissKind = "content" | "health";
 
-/** What the data plane tells a site, batched: per OCA, bytes served, the sessions served (with their bytes) and misses since the last report. */
+/** A play whose home is the site, as the play request records it (batched with the site's report). */
+export interface PlayReport {
+  sessionId: string;
+  titleId: string;
+  /** Local day of the play at the site. */
+  day: number;
+  estBytes: number;
+  topBps: number;
+  startedAt: number;
+  /** Why the play was not steered to its home site first, if it was not. */
+  miss?: { ocaId: string; kind: MissKind };
+}
+
+/**
+ * What the data plane and the play request tell a site, batched: per OCA, bytes served, the sessions
+ * served (with their bytes) and misses since the last report; and the plays whose home is the site.
+ */
 export interface EdgeReport {
   windowMs: number;
+  plays?: PlayReport[];
   ocas: Record<
     string,
     {
