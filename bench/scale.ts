@@ -202,10 +202,11 @@ Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kReq
 md += `
 ## What is over, and what would fix it
 
-- **The busiest site's Durable Object** takes every play (\`recordPlay\`) and every QoE batch
-  (\`recordEvents\`) of its home sessions, and one sync per isolate per second: at a national peak
-  that is far over one object's rate. The fix is to shard per site: events and plays to one of N
-  objects per site chosen by session id (\`{site}:{n}\`), viewing history merged by the fill cycle.
+- **The busiest site's Durable Object** takes every QoE batch (\`recordEvents\`) of its home
+  sessions and one sync per isolate per second (plays ride that sync): at a national peak that is far
+  over one object's rate. The fix is to shard the events path per site: batches to one of N objects
+  per site chosen by session id (\`{site}:{n}\`), or batched per isolate like plays, with viewing
+  history merged by the fill cycle.
 - **The catalogue view's background refresh** reads D1 once per title per isolate per TTL: with
   hundreds of isolates that approaches one database's rate. A longer \`CATALOGUE_TTL_S\` or D1 read
   replication (the Sessions API) divides it.
