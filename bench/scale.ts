@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { EVENT_SHARDS } from "../shared/event-shards";
 
 type Counts = Record<string, number>;
 
@@ -115,15 +116,16 @@ function model(s: Scenario): Row[] {
   // Background reads of the catalogue view: one batch of 4 statements per title per TTL per isolate, plus the version view.
   const catalogueRefresh = (s.isolates * s.titlesPerIsolatePerTtl * 6) / s.catalogueTtlS;
   const busiest = s.busiestSiteShare;
-  const siteObject =
-    busiest * (s.playsPerS * n("play", "do.OcaSite") + qoe * n("qoeBatch", "do.OcaSite")) +
-    // the site link: each isolate that serves or steers the site syncs with it at most once a second
-    s.isolates;
+  // The site's object: one sync per isolate per second (plays and served bytes ride it) and one
+  // forward per event shard per second, plus any per-request calls the counts show.
+  const siteObject = busiest * (s.playsPerS * n("play", "do.OcaSite") + qoe * n("qoeBatch", "do.OcaSite")) + s.isolates + EVENT_SHARDS;
+  const eventShard = (busiest * qoe * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS;
   const rows: Row[] = [
     { what: "Worker requests (all planes)", perS: s.playsPerS + polls + segments + qoe, limit: null, over: false },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
     { what: "D1 queries, catalogue view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
-    { what: "busiest site's Durable Object (plays, QoE batches, site links)", perS: siteObject, limit: LIMITS.doPerObject, over: false },
+    { what: "busiest site's Durable Object (site links, event-shard forwards)", perS: siteObject, limit: LIMITS.doPerObject, over: false },
+    { what: `an event shard of the busiest site (1 of ${EVENT_SHARDS})`, perS: eventShard, limit: LIMITS.doPerObject, over: false },
     { what: "a member's Durable Object", perS: 1 / 60 + 1 / 20, limit: LIMITS.doPerObject, over: false },
     { what: "R2 reads, tier buckets (colo misses)", perS: perReq("r2.tier"), limit: null, over: false },
     { what: "colo cache operations", perS: perReq("cache."), limit: null, over: false },
@@ -202,11 +204,10 @@ Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kReq
 md += `
 ## What is over, and what would fix it
 
-- **The busiest site's Durable Object** takes every QoE batch (\`recordEvents\`) of its home
-  sessions and one sync per isolate per second (plays ride that sync): at a national peak that is far
-  over one object's rate. The fix is to shard the events path per site: batches to one of N objects
-  per site chosen by session id (\`{site}:{n}\`), or batched per isolate like plays, with viewing
-  history merged by the fill cycle.
+- **QoE batches** go to one of ${EVENT_SHARDS} event shards of the session's home site (by session id);
+  each shard forwards the reported bytes to the site's object once a second, and plays ride the site
+  link's sync, so the site's object sees about one call per isolate and per shard a second. A bigger
+  busiest site needs more shards (\`EVENT_SHARDS\`).
 - **The catalogue view's background refresh** reads D1 once per title per isolate per TTL: with
   hundreds of isolates that approaches one database's rate. A longer \`CATALOGUE_TTL_S\` or D1 read
   replication (the Sessions API) divides it.

@@ -13,11 +13,10 @@ import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import { addToDay, history, recordPlay, recordReport, type PlayRecord, type ReportRecord } from "./site/viewing-history";
-import { expireEvents, sessionEvents, storeBatch } from "./site/session-events";
 import { dayNumber } from "../fill/day";
-import type { QoeEvent } from "../shared/events";
 import {
   MAX_REPORT_ITEMS,
+  type ByteReport,
   type EdgeReport,
   type MissKind,
   type OcaHealth,
@@ -390,31 +389,20 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
-   * A batch of a home session's events (the session as its signed token says): stored once per
-   * batch id, and its bytes counted in the viewing history within the session's caps, in one
-   * transaction. A retried batch changes nothing.
+   * Bytes reported by home sessions, forwarded in one call by an event shard: each counted within its
+   * session's caps, in one transaction. Returns the bytes counted.
    */
-  async recordEvents(input: {
-    session: { sessionId: string; titleId: string; startedAt: number; estBytes: number; topBps: number };
-    batchId: string;
-    events: QoeEvent[];
-    now: number;
-  }): Promise<{ duplicate: boolean; accepted: number; bytes: number; counted: number }> {
-    const { session, batchId, events, now } = input;
-    const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
+  async recordReports(reports: ByteReport[]): Promise<number> {
     const tz = this.site.timeZone;
     return this.ctx.storage.transactionSync(() => {
-      expireEvents(this.sql, now);
-      if (!storeBatch(this.sql, session, batchId, events, bytes, now)) return { duplicate: true, accepted: 0, bytes: 0, counted: 0 };
-      const counted =
-        bytes > 0 ? recordReport(this.sql, { ...session, day: dayNumber(session.startedAt, tz), reportDay: dayNumber(now, tz), bytes, now }).counted : 0;
-      return { duplicate: false, accepted: events.length, bytes, counted };
+      let counted = 0;
+      for (const r of (Array.isArray(reports) ? reports : []).slice(0, MAX_REPORT_ITEMS)) {
+        if (!r || typeof r.sessionId !== "string" || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
+        if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
+        counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
+      }
+      return counted;
     });
-  }
-
-  /** A home session's stored events, oldest first. */
-  async sessionEvents(sessionId: string): Promise<QoeEvent[]> {
-    return sessionEvents(this.sql, sessionId);
   }
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */

@@ -83,6 +83,7 @@ function countingEnv(counts: Counts): Env {
     TIER_EU: r2("tier", env.TIER_EU),
     OCA_SITE: ns("OcaSite", env.OCA_SITE as unknown as DurableObjectNamespace) as unknown as Env["OCA_SITE"],
     MEMBER_STREAMS: ns("MemberStreams", env.MEMBER_STREAMS as unknown as DurableObjectNamespace) as unknown as Env["MEMBER_STREAMS"],
+    SESSION_LOG: ns("SessionLog", env.SESSION_LOG as unknown as DurableObjectNamespace) as unknown as Env["SESSION_LOG"],
   };
 }
 
@@ -169,7 +170,7 @@ describe("storage operations per request (steady state)", () => {
     expect(out.play["do.MemberStreams.acquire"]).toBe(1);
     expect(Object.keys(out.segmentColoHit).filter((k) => k.startsWith("r2."))).toEqual([]);
     expect(out.segmentColoMiss["r2.tier.get"]).toBeGreaterThanOrEqual(1);
-    expect(out.qoeBatch["do.OcaSite.recordEvents"]).toBe(1);
+    expect(out.qoeBatch["do.SessionLog.recordEvents"]).toBe(1);
     console.log(`CAPACITY_COUNTS ${JSON.stringify(out)}`);
   });
 });

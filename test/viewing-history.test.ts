@@ -106,7 +106,7 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
 
   async function settled(titleId: string, expectFn: (n: number) => boolean): Promise<number> {
     let n = 0;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 200; i++) {
       n = await todayFigure(titleId);
       if (expectFn(n)) break;
       await new Promise((r) => setTimeout(r, 20));

@@ -6,6 +6,7 @@ import { ApiError, errorResponse } from "./shared/errors";
 
 export { OcaSite } from "../durable-objects/oca-site";
 export { MemberStreams } from "../durable-objects/member-streams";
+export { SessionLog } from "../durable-objects/session-log";
 
 /** One Worker, two planes separated by route prefix: the data plane under /oca, the control plane elsewhere. */
 const app = new Hono<{ Bindings: Env }>();

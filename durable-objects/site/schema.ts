@@ -87,6 +87,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     name: "plays batched with the site's sync: a play record may follow its session's first report",
     statements: [`ALTER TABLE session_views ADD COLUMN play_counted INTEGER NOT NULL DEFAULT 1`],
   },
+  {
+    version: 6,
+    name: "QoE events moved to the site's sharded session logs",
+    statements: [`DROP TABLE IF EXISTS play_events`, `DROP TABLE IF EXISTS event_batches`],
+  },
 ];
 
 /** The schema version the code expects. */

@@ -3,7 +3,7 @@ import { zValidator } from "@hono/zod-validator";
 import { eventsRequestSchema } from "../../shared/events";
 import { ApiError } from "../shared/errors";
 import { findSite } from "../shared/topology";
-import { siteStub } from "../shared/site-link";
+import { sessionLog } from "./session-log";
 import { signingKey } from "../shared/signing-keys";
 import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
@@ -37,7 +37,7 @@ events.post(
     if (claims.mid !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
     const home = findSite(claims.home);
     if (!home) throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
-    const r = await siteStub(c.env, home.id).recordEvents({
+    const r = await sessionLog(c.env, home.id, sessionId).recordEvents({
       session: { sessionId, titleId: claims.tid, startedAt: claims.at, estBytes: claims.est, topBps: claims.top },
       batchId,
       events: list,

@@ -8,11 +8,12 @@ import { rendezvousOrder } from "../../fill/hash";
 import { dayNumber } from "../../fill/day";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
-import { recordPlayAt, siteStub } from "../shared/site-link";
+import { recordPlayAt } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
 import { catalogueCache } from "./catalogue-cache";
 import { signSessionToken } from "./session-token";
 import { acquireStream } from "./member-streams";
+import { sessionLog } from "./session-log";
 import { clientGeo } from "./client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
@@ -127,7 +128,7 @@ play.post(
     if (slot.state === "unchecked") {
       // Failing open is recorded with the session, where operators look for it.
       waitUntil(
-        siteStub(c.env, home)
+        sessionLog(c.env, home, sessionId)
           .recordEvents({
             session: { sessionId, titleId, startedAt: now, estBytes, topBps },
             batchId: `play-${sessionId}`,

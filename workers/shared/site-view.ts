@@ -13,6 +13,18 @@ export const MAX_REPORT_ITEMS = 1000;
 
 export type MissKind = "content" | "health";
 
+/** Bytes a session reported (a QoE batch), passed from its event shard to its home site. */
+export interface ByteReport {
+  sessionId: string;
+  titleId: string;
+  startedAt: number;
+  estBytes: number;
+  topBps: number;
+  bytes: number;
+  /** When the batch arrived (ms). */
+  at: number;
+}
+
 /** A play whose home is the site, as the play request records it (batched with the site's report). */
 export interface PlayReport {
   sessionId: string;

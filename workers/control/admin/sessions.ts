@@ -1,15 +1,15 @@
 /** Admin: a session's play and QoE events. */
 import { Hono } from "hono";
 import type { QoeEvent } from "../../../shared/events";
-import { siteStub } from "../../shared/site-link";
+import { sessionLog } from "../session-log";
 import { topology } from "../../shared/topology";
 import { type AdminEnv, params, sessionParam } from "./params";
 
 export const sessionsRoutes = new Hono<AdminEnv>();
 
 /**
- * A session's play and QoE events, oldest first. They live at the session's home site; without
- * `?site=` every site is asked (sessions are not stored centrally).
+ * A session's play and QoE events, oldest first. They live in the session's event shard at its home
+ * site; without `?site=` each site's shard for the session is asked (sessions are not stored centrally).
  */
 sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), async (c) => {
   const sessionId = c.req.param("sessionId");
@@ -17,7 +17,7 @@ sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), async (c
   const sites = topology.sites.filter((s) => !only || s.id === only);
   const found = await Promise.all(
     sites.map((s) =>
-      siteStub(c.env, s.id)
+      sessionLog(c.env, s.id, sessionId)
         .sessionEvents(sessionId)
         .catch((): QoeEvent[] => []),
     ),

@@ -1,0 +1,104 @@
+import { DurableObject } from "cloudflare:workers";
+import type { QoeEvent } from "../shared/events";
+import { expireEvents, SESSION_EVENTS_SCHEMA, sessionEvents, storeBatch } from "./site/session-events";
+import { siteStub } from "../workers/shared/site-link";
+import type { ByteReport } from "../workers/shared/site-view";
+import { rows, run } from "./site/sql";
+
+/**
+ * The QoE events of a site's sessions, sharded: one object per (site, shard), the shard chosen by
+ * session id, so no single object takes a busy site's whole event stream. Each stores batches once per
+ * batch id and passes the bytes they report to the site's object in one call per FORWARD_MS (an alarm),
+ * where the viewing history counts them within each session's caps.
+ */
+const FORWARD_MS = 1_000;
+const FORWARD_MAX = 1_000;
+
+export class SessionLog extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      for (const stmt of SESSION_EVENTS_SCHEMA) this.sql.exec(stmt.replace(/^CREATE (TABLE|INDEX) /, "CREATE $1 IF NOT EXISTS "));
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS pending_reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
+        est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`);
+    });
+  }
+
+  /** The site this shard belongs to ("{site}:{shard}"). */
+  private get siteId(): string {
+    return (this.ctx.id.name ?? "").split(":")[0];
+  }
+
+  /** Stores a batch once per id; its bytes go to the site with the next forward. A retried batch changes nothing. */
+  async recordEvents(input: {
+    session: { sessionId: string; titleId: string; startedAt: number; estBytes: number; topBps: number };
+    batchId: string;
+    events: QoeEvent[];
+    now: number;
+  }): Promise<{ duplicate: boolean; accepted: number; bytes: number }> {
+    const { session, batchId, events, now } = input;
+    const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
+    const stored = this.ctx.storage.transactionSync(() => {
+      expireEvents(this.sql, now);
+      if (!storeBatch(this.sql, session, batchId, events, bytes, now)) return false;
+      if (bytes > 0) {
+        run(
+          this.sql,
+          `INSERT INTO pending_reports (session_id, title_id, started_at, est_bytes, top_bps, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          session.sessionId,
+          session.titleId,
+          session.startedAt,
+          session.estBytes,
+          session.topBps,
+          bytes,
+          now,
+        );
+      }
+      return true;
+    });
+    if (!stored) return { duplicate: true, accepted: 0, bytes: 0 };
+    if (bytes > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    return { duplicate: false, accepted: events.length, bytes };
+  }
+
+  /** A session's stored events, oldest first. */
+  async sessionEvents(sessionId: string): Promise<QoeEvent[]> {
+    return sessionEvents(this.sql, sessionId);
+  }
+
+  /** Forwards pending byte reports to the site in one call; what is not acknowledged is sent again. */
+  async alarm(): Promise<void> {
+    const pending = rows<{
+      id: number;
+      session_id: string;
+      title_id: string;
+      started_at: number;
+      est_bytes: number;
+      top_bps: number;
+      bytes: number;
+      at: number;
+    }>(this.sql, `SELECT * FROM pending_reports ORDER BY id LIMIT ?`, FORWARD_MAX);
+    if (pending.length === 0) return;
+    const reports: ByteReport[] = pending.map((p) => ({
+      sessionId: p.session_id,
+      titleId: p.title_id,
+      startedAt: p.started_at,
+      estBytes: p.est_bytes,
+      topBps: p.top_bps,
+      bytes: p.bytes,
+      at: p.at,
+    }));
+    try {
+      await siteStub(this.env, this.siteId).recordReports(reports);
+      run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);
+    } catch (err) {
+      console.error("forward reports", this.siteId, err);
+    }
+    const more = rows(this.sql, `SELECT 1 AS x FROM pending_reports LIMIT 1`).length > 0;
+    if (more) await this.ctx.storage.setAlarm(Date.now() + FORWARD_MS);
+  }
+}
