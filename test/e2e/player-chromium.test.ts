@@ -136,9 +136,11 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       );
       expect(after.fatalErrors).toEqual([]);
       expect(after.servingOcaId).not.toBe(victimOca);
-      // The failed OCA's peer in the same embedded site took over.
-      expect(after.servingSite).toBe("lumen-nyc");
-      expect(after.ocaSwitches.some((s) => s.from === victimOca)).toBe(true);
+      // The failed OCA's peer in the same embedded site took over (later moves, by steering or
+      // re-probes, are the SDK's to make).
+      const away = after.ocaSwitches.find((s) => s.from === victimOca);
+      expect(away, JSON.stringify(after.ocaSwitches)).toBeDefined();
+      expect(away!.to, JSON.stringify(after.ocaSwitches)).toMatch(new RegExp(`^${victimSite}-`));
       const longest = Math.max(0, after.stallingMs, ...after.stalls.map((s) => s.durationMs));
       expect(longest).toBeLessThan(2000);
       const stallAfterFailMs = after.stalls.filter((s) => s.startedAt + s.durationMs >= failT).reduce((n, s) => n + s.durationMs, 0) + after.stallingMs;
