@@ -12,7 +12,7 @@ import { capacityOf, healthOf, setCapacityRow, setHealthRow, setThroughputRow, t
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, recordPlay, recordReport, type PlayRecord, type ReportRecord } from "./site/viewing-history";
+import { addToDay, history, recordPlay, recordReport, type PlayRecord } from "./site/viewing-history";
 import { dayNumber } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -273,10 +273,7 @@ export class OcaSite extends DurableObject<Env> {
         ingestEdgeReport(this.sql, this.site.ocas, report, now);
         // Plays whose home is this site, batched by the play requests of that isolate.
         for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
-          if (!isPlayReport(p)) continue;
-          recordPlay(this.sql, p);
-          if (p.miss && this.oca(p.miss.ocaId) && (p.miss.kind === "content" || p.miss.kind === "health"))
-            recordMiss(this.sql, p.miss.ocaId, p.titleId, p.miss.kind, 1, 0);
+          if (isPlayReport(p)) this.countPlay(p);
         }
       });
       await this.publishLoad(false);
@@ -377,15 +374,15 @@ export class OcaSite extends DurableObject<Env> {
    * the title; content: it did not).
    */
   async recordPlay(p: PlayRecord, miss?: { ocaId: string; kind: MissKind }): Promise<void> {
-    this.ctx.storage.transactionSync(() => {
-      recordPlay(this.sql, p);
-      if (miss && this.oca(miss.ocaId)) recordMiss(this.sql, miss.ocaId, p.titleId, miss.kind, 1, 0);
-    });
+    this.ctx.storage.transactionSync(() => this.countPlay({ ...p, miss }));
   }
 
-  /** A client's report of bytes received, counted within its session's caps; returns what counted. */
-  async recordReport(r: ReportRecord): Promise<{ counted: number; cap: number }> {
-    return this.ctx.storage.transactionSync(() => recordReport(this.sql, r));
+  /** One play at its home site, and its miss: the one path for batched and direct play records. */
+  private countPlay(p: PlayReport): void {
+    recordPlay(this.sql, p);
+    if (p.miss && this.oca(p.miss.ocaId) && (p.miss.kind === "content" || p.miss.kind === "health")) {
+      recordMiss(this.sql, p.miss.ocaId, p.titleId, p.miss.kind, 1, 0);
+    }
   }
 
   /**

@@ -13,6 +13,8 @@ import { rows, run } from "./site/sql";
  */
 const FORWARD_MS = 1_000;
 const FORWARD_MAX = 1_000;
+/** Reports waiting for the site, at most: while the site cannot be reached, newer bytes stay in the events only. */
+const PENDING_MAX = 100_000;
 
 export class SessionLog extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -45,7 +47,8 @@ export class SessionLog extends DurableObject<Env> {
     const stored = this.ctx.storage.transactionSync(() => {
       expireEvents(this.sql, now);
       if (!storeBatch(this.sql, session, batchId, events, bytes, now)) return false;
-      if (bytes > 0) {
+      const backlog = rows<{ n: number }>(this.sql, `SELECT COUNT(*) AS n FROM pending_reports`)[0].n;
+      if (bytes > 0 && backlog < PENDING_MAX) {
         run(
           this.sql,
           `INSERT INTO pending_reports (session_id, title_id, started_at, est_bytes, top_bps, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -1,7 +1,7 @@
 import path from "node:path";
-import { adminJson, publishTitle } from "../ingest/publish";
+import { adminJson, publishTitle, type TitleRegistration } from "../ingest/publish";
 import { Pool } from "../ingest/pool";
-import type { Catalogue } from "./catalogue-types";
+import type { Catalogue, CatalogueTitle } from "./catalogue-types";
 import { licencesFor } from "./demo-licences";
 import type { Placement } from "./demo-placement";
 
@@ -26,22 +26,27 @@ async function admin(opts: SeedOptions, method: string, route: string, body?: un
   }
 }
 
+/** A demo title's registration (`PUT /admin/titles/{id}`), with its files or the ones given (a re-publish). */
+export function demoRegistration(title: CatalogueTitle, files: CatalogueTitle["files"] = title.files): TitleRegistration {
+  return {
+    name: title.name,
+    description: title.description,
+    releaseYear: title.releaseYear,
+    durationS: title.durationS,
+    encoding: title.encoding ?? { reason: "demo title", ladder: [] },
+    renditions: title.renditions,
+    files,
+    licences: licencesFor(title.id),
+  };
+}
+
 /**
  * Publishes the whole catalogue to origin and D1 with ingest's publisher: only files missing or
  * different in origin are uploaded, so a re-run after a crash resumes.
  */
 export async function seedCatalogue(opts: SeedOptions): Promise<void> {
   for (const title of opts.catalogue.titles) {
-    const r = await publishTitle(opts, title.id, path.join(opts.cacheDir, title.id), {
-      name: title.name,
-      description: title.description,
-      releaseYear: title.releaseYear,
-      durationS: title.durationS,
-      encoding: title.encoding ?? { reason: "demo title", ladder: [] },
-      renditions: title.renditions,
-      files: title.files,
-      licences: licencesFor(title.id),
-    });
+    const r = await publishTitle(opts, title.id, path.join(opts.cacheDir, title.id), demoRegistration(title));
     opts.onProgress?.(
       `origin: ${title.id} registered (${title.files.length} files, ${r.uploaded} uploaded, ${(r.uploadedBytes / 1e6).toFixed(1)} MB, ${Math.round(r.elapsedS * 1000)} ms)`,
     );

@@ -1,3 +1,4 @@
+import type { PlayReport } from "../../workers/shared/site-view";
 /**
  * A site's viewing history: what its clients watched per local day, the input of tomorrow's
  * prediction. Plays arrive from the play request with an estimate (a full watch at the top rung
@@ -33,19 +34,8 @@ export const VIEWING_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS session_views_by_start ON session_views (started_at)`,
 ];
 
-/** A play, as the play request records it in its home site. */
-export interface PlayRecord {
-  sessionId: string;
-  titleId: string;
-  /** Local day of the play at this site. */
-  day: number;
-  /** Bytes of a full watch at the top allowed rung. */
-  estBytes: number;
-  /** Top allowed video + audio bitrate, bits/s. */
-  topBps: number;
-  /** Play time, ms since the epoch. */
-  startedAt: number;
-}
+/** A play, as the play request records it in its home site (the batched report's play, without its miss). */
+export type PlayRecord = Omit<PlayReport, "miss">;
 
 /** A client's report of bytes received, with the session as the control plane knows it (signed at play). */
 export interface ReportRecord extends PlayRecord {

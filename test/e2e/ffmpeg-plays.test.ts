@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../ingest/exec";
 import { publishTitle } from "../../ingest/publish";
 import { catalogueDir } from "../../r2-seed/build-catalogue";
-import { licencesFor } from "../../r2-seed/demo-licences";
+import { demoRegistration } from "../../r2-seed/seed";
 import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 
@@ -106,16 +106,7 @@ describe("pressing play on the local Worker and playing with ffmpeg", () => {
         f.path === seg ? { path: seg, bytes: newBytes.length, sha256: createHash("sha256").update(newBytes).digest("hex") } : f,
       );
       const target = { baseUrl: stack.worker.url, adminToken: stack.adminToken };
-      const published = await publishTitle(target, title.id, dir, {
-        name: title.name,
-        description: title.description,
-        releaseYear: title.releaseYear,
-        durationS: title.durationS,
-        encoding: title.encoding ?? { reason: "demo title", ladder: [] },
-        renditions: title.renditions,
-        files,
-        licences: licencesFor(title.id),
-      });
+      const published = await publishTitle(target, title.id, dir, demoRegistration(title, files));
       const registeredAt = Date.now();
       // Only the changed file goes up: the rest of the new version is the old version's bytes.
       expect(published).toMatchObject({ uploaded: 1, skipped: files.length - 1 });

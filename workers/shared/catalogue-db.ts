@@ -54,28 +54,6 @@ export interface CatalogueFile {
 const LICENSED = `EXISTS (SELECT 1 FROM licences l WHERE l.title_id = t.id AND (l.available_until IS NULL OR l.available_until > ?2))`;
 
 export const catalogueDb = {
-  /** Everything the play request needs, in one D1 round trip. */
-  async playContext(db: D1Database, titleId: string, country: string | null, planId: string) {
-    const [title, licence, plan, renditions, holders] = await db.batch([
-      db
-        .prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies, version, taken_down_at FROM titles WHERE id = ?`)
-        .bind(titleId),
-      db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? AND country = ?`).bind(titleId, country ?? ""),
-      db.prepare(`SELECT id, max_height, max_streams FROM plans WHERE id = ?`).bind(planId),
-      db
-        .prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`)
-        .bind(titleId),
-      steeringTable.candidates(db, titleId, null),
-    ]);
-    return {
-      title: (title.results[0] as TitleRow | undefined) ?? null,
-      licence: (licence.results[0] as LicenceRow | undefined) ?? null,
-      plan: (plan.results[0] as { id: string; max_height: number; max_streams: number } | undefined) ?? null,
-      renditions: renditions.results as unknown as RenditionRow[],
-      candidates: holders.results as unknown as CandidateRow[],
-    };
-  },
-
   /**
    * A title as every play of it needs it, whatever the client's country and plan (so one cached
    * answer serves them all): metadata, renditions, every licence, and the candidates of its current
@@ -138,15 +116,6 @@ export const catalogueDb = {
       .bind(JSON.stringify(titleIds))
       .all<{ id: string }>();
     return new Set(results.map((r) => r.id));
-  },
-
-  /** The lowest video bandwidth of a title (the steering server's "too slow" threshold). */
-  async lowestVideoBandwidth(db: D1Database, titleId: string): Promise<number | null> {
-    const row = await db
-      .prepare(`SELECT MIN(bandwidth) AS b FROM renditions WHERE title_id = ? AND kind = 'video'`)
-      .bind(titleId)
-      .first<{ b: number | null }>();
-    return row?.b ?? null;
   },
 
   /** The files of titles' current versions (path, bytes, sha256), per title; none for a title taken down. */
