@@ -101,6 +101,7 @@ try {
   const title = stack.catalogue.titles[0];
   const geo = "asn=64500;country=US;lat=40.71;lon=-74.0";
   let members = 0;
+  let objects = 0;
   const playReq = () => ({
     method: "POST" as const,
     path: "/v1/play",
@@ -132,9 +133,10 @@ try {
   }
   const coloHitShare = hits / (60 - segPaths.length);
 
-  const scenarios = {
+  const scenarios: Partial<Record<string, () => Promise<Run>>> = {
     trivial: () => run(`${base}/v1`),
-    oneDo: () => run(base, (i) => ({ path: `/v1/dev/bench/do/bench-do-${i}` })),
+    // A new object each time, as each play is a new member: a warm object would flatter the baseline.
+    oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
     play: () => run(base, () => playReq()),
     steering: () => run(base, (i) => ({ path: sessions[i % sessions.length] })),
@@ -142,11 +144,14 @@ try {
     segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
     segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
   };
-  for (const f of Object.values(scenarios)) await f(); // warm-up
+  // ONLY=play,oneDo runs a subset (for finding where time goes; the README's figures run them all).
+  const only = process.env.ONLY?.split(",");
+  for (const k of Object.keys(scenarios) as Array<keyof typeof scenarios>) if (only && !only.includes(k)) delete scenarios[k];
+  for (const f of Object.values(scenarios)) await f?.(); // warm-up
   const rounds: Array<Record<string, Run>> = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const row: Record<string, Run> = {};
-    for (const [name, f] of Object.entries(scenarios)) row[name] = await f();
+    for (const [name, f] of Object.entries(scenarios)) if (f) row[name] = await f();
     rounds.push(row);
     console.log(
       `round ${r}/${ROUNDS}: ${Object.entries(row)
@@ -155,7 +160,7 @@ try {
     );
   }
   statics.stop();
-  const m = (k: string, f: keyof Run) => median(rounds.map((r) => r[k][f]));
+  const m = (k: string, f: keyof Run) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
   const summary = {
     rounds: ROUNDS,
     secondsPerScenario: SECONDS,

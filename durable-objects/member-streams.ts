@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import * as streams from "./member/streams";
 
-export type { ActiveStream } from "./member/streams";
+export type { ActiveStream, Admission } from "./member/streams";
 
 /**
  * One Durable Object per member (addressed by member id): the member's concurrent streams, so the
@@ -18,10 +18,10 @@ export class MemberStreams extends DurableObject<Env> {
     });
   }
 
-  /** Takes a slot for a new stream when fewer than `limit` count; else the ones that do. */
-  async acquire(s: { sessionId: string; titleId: string; expiresAt: number }, limit: number): Promise<{ ok: boolean; active: streams.ActiveStream[] }> {
+  /** Counts the play against the member's play rate, then takes a slot when fewer than `limits.streams` count. */
+  async acquire(s: { sessionId: string; titleId: string; expiresAt: number }, limits: { streams: number; playsPerWindow: number }): Promise<streams.Admission> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, s, limit, now));
+    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, s, limits, now));
   }
 
   /** A steering poll or QoE batch of the stream. */

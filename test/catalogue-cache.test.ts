@@ -11,6 +11,7 @@ import { fill, GEO, memberToken, publishTitle, type PlayResponse } from "./fixtu
 
 const TITLE = "cache-title";
 const COLD = "cache-cold";
+const OTHER = "cache-other";
 const DEVICE = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
 
 interface D1Probe {
@@ -59,7 +60,8 @@ const poll = (p: PlayResponse, probe: D1Probe, ttl = "5") => request(new URL(p.s
 beforeAll(async () => {
   await publishTitle(TITLE);
   await publishTitle(COLD);
-  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+  await publishTitle(OTHER);
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE, OTHER] }])).status).toBe(200);
 });
 
 describe("the play and steering hot paths", () => {
@@ -85,6 +87,36 @@ describe("the play and steering hot paths", () => {
       expect(((await res.json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"][0]).toBe("lumen-nyc-1");
     }
     expect(steady.calls).toEqual([]);
+  });
+
+  it("past the TTL ask D1 one question per look whatever the titles cached, and reload only a title that changed", async () => {
+    const TTL = "0.001"; // every request looks
+    const warm: D1Probe = { calls: [], down: false };
+    expect((await play(warm, TITLE, TTL)).status).toBe(200);
+    const before = (await (await play(warm, OTHER, TTL)).json()) as PlayResponse;
+    expect(before.ocas.map((o) => o.ocaId)).not.toContain("lumen-nyc-2");
+    expect((await play(warm, "cache-later", TTL)).status).toBe(404);
+    const batches = (p: D1Probe) => p.calls.filter((c) => c === "batch").length;
+
+    // Nothing changed: each play asks the one question (a statement) and reloads nothing (a title's load is a batch).
+    const steady: D1Probe = { calls: [], down: false };
+    for (const t of [TITLE, OTHER, TITLE, OTHER]) expect((await play(steady, t, TTL)).status).toBe(200);
+    expect(batches(steady)).toBe(0);
+    expect(steady.calls.filter((c) => c === "prepare").length).toBeGreaterThanOrEqual(4);
+
+    // A second OCA fills OTHER: the look reports it, OTHER reloads (its new copy shows), TITLE does not.
+    expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: [OTHER] }])).status).toBe(200);
+    const changed: D1Probe = { calls: [], down: false };
+    const other = (await (await play(changed, OTHER, TTL)).json()) as PlayResponse;
+    expect(other.ocas.map((o) => o.ocaId)).toContain("lumen-nyc-2");
+    expect(batches(changed)).toBe(1);
+    changed.calls.length = 0;
+    expect((await play(changed, TITLE, TTL)).status).toBe(200);
+    expect(batches(changed)).toBe(0);
+
+    // A title the isolate knew as unknown shows once it is published.
+    await publishTitle("cache-later");
+    expect((await play(changed, "cache-later", TTL)).status).not.toBe(404);
   });
 
   it("keep playing and steering cached titles while D1 is unreachable, and answer others with a documented 503", async () => {

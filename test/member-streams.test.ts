@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SILENCE_MS } from "../durable-objects/member/streams";
+import { countPlay, PLAY_WINDOW_MS, SILENCE_MS } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -106,5 +106,18 @@ describe("concurrent streams per member", () => {
     } finally {
       proto.acquire = real;
     }
+  });
+});
+
+describe("a member's play rate, counted in the member's object", () => {
+  it("allows so many plays per minute window, then refuses with the seconds left, and opens again in the next window", async () => {
+    await runInDurableObject(member("streams-rate"), async (_i, state) => {
+      const sql = state.storage.sql;
+      const start = Math.ceil(Date.now() / PLAY_WINDOW_MS) * PLAY_WINDOW_MS;
+      const verdicts = Array.from({ length: 4 }, (_, i) => countPlay(sql, 3, start + 1_000 + i));
+      expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false]);
+      expect(verdicts[3].retryAfterS).toBe(59);
+      expect(countPlay(sql, 3, start + PLAY_WINDOW_MS).ok).toBe(true);
+    });
   });
 });

@@ -12,7 +12,13 @@ export const SILENCE_MS = 120_000;
 export const STREAMS_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS streams (
      session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
+  // The member's plays in the current minute: the per-member play rate is kept here, beside the
+  // streams, so a play makes one call to the member's object and none to a rate limiter.
+  `CREATE TABLE IF NOT EXISTS play_window (id INTEGER PRIMARY KEY CHECK (id = 1), window_start INTEGER NOT NULL, plays INTEGER NOT NULL)`,
 ];
+
+/** Length of the play-rate window. */
+export const PLAY_WINDOW_MS = 60_000;
 
 export interface ActiveStream {
   sessionId: string;
@@ -34,15 +40,40 @@ export function active(sql: SqlStorage, now: number): ActiveStream[] {
   ).map((r) => ({ sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen }));
 }
 
-/** Takes a slot for a new stream if fewer than `limit` count; the caller runs it in one transaction. */
+/** What the member's object says to a play: a slot, a full plan, or too many plays this minute. */
+export type Admission =
+  | { verdict: "granted"; active: ActiveStream[] }
+  | { verdict: "full"; active: ActiveStream[] }
+  | { verdict: "rate_limited"; retryAfterS: number };
+
+/**
+ * Counts a play in the member's fixed one-minute window (every attempt counts, granted or not); false
+ * when the window already holds `perWindow` plays.
+ */
+export function countPlay(sql: SqlStorage, perWindow: number, now: number): { ok: boolean; retryAfterS: number } {
+  const start = now - (now % PLAY_WINDOW_MS);
+  const row = rows<{ window_start: number; plays: number }>(sql, `SELECT window_start, plays FROM play_window WHERE id = 1`)[0];
+  const plays = row && row.window_start === start ? row.plays : 0;
+  const retryAfterS = Math.max(1, Math.ceil((start + PLAY_WINDOW_MS - now) / 1000));
+  if (plays >= perWindow) return { ok: false, retryAfterS };
+  run(sql, `INSERT OR REPLACE INTO play_window (id, window_start, plays) VALUES (1, ?, ?)`, start, plays + 1);
+  return { ok: true, retryAfterS };
+}
+
+/**
+ * Admits a new stream: counts the play against `limits.playsPerWindow`, then takes a slot if fewer
+ * than `limits.streams` count. The caller runs it in one transaction.
+ */
 export function acquire(
   sql: SqlStorage,
   s: { sessionId: string; titleId: string; expiresAt: number },
-  limit: number,
+  limits: { streams: number; playsPerWindow: number },
   now: number,
-): { ok: boolean; active: ActiveStream[] } {
+): Admission {
+  const rate = countPlay(sql, limits.playsPerWindow, now);
+  if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
   const current = active(sql, now);
-  if (current.length >= limit) return { ok: false, active: current };
+  if (current.length >= limits.streams) return { verdict: "full", active: current };
   run(
     sql,
     `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
@@ -52,7 +83,7 @@ export function acquire(
     now,
     s.expiresAt,
   );
-  return { ok: true, active: active(sql, now) };
+  return { verdict: "granted", active: active(sql, now) };
 }
 
 /** Activity of a stream: it keeps counting. */

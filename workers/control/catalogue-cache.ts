@@ -5,23 +5,78 @@ import { ApiError } from "../shared/errors";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
- * steering read on every request, refreshed from D1 at most once per CATALOGUE_TTL_S per title (and
- * in the background while requests go on), so neither hot path waits on D1 in the steady state. A
- * title published, re-published or taken down shows within 2 × CATALOGUE_TTL_S. While D1 cannot be
- * reached, what was cached keeps serving for STALE_IF_ERROR_MS.
+ * steering read on every request. Each title's entry is loaded from D1 once and kept while the title
+ * does not change: every CATALOGUE_TTL_S the isolate asks D1 one question, which titles changed since
+ * its last look (stamps kept by triggers, migration 0005), and drops only those entries. So the steady
+ * state costs one D1 query per isolate per TTL whatever the number of titles, and neither hot path
+ * waits on D1 (the question is asked in the background while requests go on). A title published,
+ * re-published or taken down shows within 2 × CATALOGUE_TTL_S. While D1 cannot be reached, what was
+ * cached keeps serving for STALE_IF_ERROR_MS after the last successful look.
  */
 
 /** How long cached catalogue answers keep serving while D1 is unreachable. */
 export const STALE_IF_ERROR_MS = 10 * 60_000;
+/** A change committed this long before D1's clock read in the same batch is still seen (clock steps, slow commits). */
+const CHANGE_SLACK_MS = 2_000;
+/** Plans change by migration only: they are kept this many catalogue TTLs. */
+const PLANS_TTLS = 12;
 
 type TitleContext = NonNullable<Awaited<ReturnType<typeof catalogueDb.titleContext>>>;
 type Plans = Awaited<ReturnType<typeof catalogueDb.plans>>;
+type Stamp = { stamp: number; changedAt: number } | null;
+interface VersionView {
+  candidates: CandidateRow[];
+  takenDownAt: number | null;
+  /** Null: a licence without end; 0: no licence. */
+  licensedUntil: number | null;
+}
 
-const titles = new SwrCache<TitleContext | null>({ max: 2000, staleIfErrorMs: STALE_IF_ERROR_MS });
+/** Bounded maps of entries by title (least recently used go first), each with the stamp it was loaded at. */
+class StampedEntries<V> {
+  private readonly entries = new Map<string, { value: V; titleId: string; stamp: Stamp }>();
+  constructor(private readonly max: number) {}
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value;
+  }
+
+  set(key: string, titleId: string, value: V, stamp: Stamp): void {
+    // A look that saw a newer change while this was loading: the loaded value is already old.
+    const seen = latestSeen.get(titleId);
+    if (seen && (!stamp || seen.changedAt > stamp.changedAt || (seen.changedAt === stamp.changedAt && seen.stamp > stamp.stamp))) return;
+    this.entries.delete(key);
+    this.entries.set(key, { value, titleId, stamp });
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /** Drops the title's entries unless they were loaded at `stamp` (a title that appeared drops its "unknown"). */
+  invalidate(titleId: string, stamp: Stamp): void {
+    for (const [k, e] of this.entries) {
+      if (e.titleId !== titleId) continue;
+      if (!(e.stamp && stamp && e.stamp.stamp === stamp.stamp && e.stamp.changedAt === stamp.changedAt)) this.entries.delete(k);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The newest change each look reported per title (bounded), so a load that raced a change is not kept. */
+const latestSeen = new Map<string, { stamp: number; changedAt: number }>();
+
+const titles = new StampedEntries<TitleContext | null>(2000);
+const versions = new StampedEntries<VersionView>(4000);
 const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
-const candidates = new SwrCache<{ up: boolean; candidates: CandidateRow[] }>({ max: 4000, staleIfErrorMs: STALE_IF_ERROR_MS });
 
-/** Freshness of cached answers, ms (CATALOGUE_TTL_S, default 5 s; 0 reads D1 every time). */
+/** The isolate's last look at D1's changes. */
+const watch: { since: number | null; lookedAt: number; okAt: number; looking?: Promise<void> } = { since: null, lookedAt: 0, okAt: 0 };
+
+/** Freshness of cached answers, ms (CATALOGUE_TTL_S, default 5 s; 0 asks D1 on every request). */
 export function catalogueTtlMs(env: Pick<Env, "CATALOGUE_TTL_S">): number {
   const s = Number(env.CATALOGUE_TTL_S);
   return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
@@ -29,64 +84,116 @@ export function catalogueTtlMs(env: Pick<Env, "CATALOGUE_TTL_S">): number {
 
 type WaitUntil = (p: Promise<unknown>) => void;
 
+const unavailableError = () =>
+  new ApiError(503, "catalogue_unavailable", "the catalogue cannot be read right now; retry shortly", undefined, { "Retry-After": "5" });
+
 /** D1 failing with nothing cached to fall back on: a documented 503, never a bare 500. */
-function unavailable<T>(load: () => Promise<T>): () => Promise<T> {
-  return async () => {
-    try {
-      return await load();
-    } catch (err) {
-      console.error("catalogue read failed", err);
-      throw new ApiError(503, "catalogue_unavailable", "the catalogue cannot be read right now; retry shortly", undefined, { "Retry-After": "5" });
+async function load<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    console.error("catalogue read failed", err);
+    throw unavailableError();
+  }
+}
+
+/** Asks D1 which titles changed since the last look and drops their entries. */
+async function lookForChanges(env: Env): Promise<void> {
+  const startedAt = Date.now();
+  const { now, changed } = await catalogueDb.changedSince(env.DB, watch.since === null ? Number.MAX_SAFE_INTEGER : watch.since);
+  // Too many to list, or a first look: start afresh.
+  if (watch.since === null || changed.length > 10_000) {
+    titles.clear();
+    versions.clear();
+    latestSeen.clear();
+  } else {
+    for (const c of changed) {
+      const stamp = { stamp: c.view_stamp, changedAt: c.view_changed_at };
+      latestSeen.delete(c.id);
+      latestSeen.set(c.id, stamp);
+      if (latestSeen.size > 20_000) latestSeen.delete(latestSeen.keys().next().value as string);
+      titles.invalidate(c.id, stamp);
+      versions.invalidate(c.id, stamp);
     }
-  };
+  }
+  watch.since = now - CHANGE_SLACK_MS;
+  watch.lookedAt = startedAt;
+  watch.okAt = startedAt;
+}
+
+/**
+ * Brings the isolate's entries up to date: nothing within the TTL, a look in the background up to 2 ×
+ * TTL, and beyond that the request waits for the look. If D1 cannot answer, cached entries serve until
+ * STALE_IF_ERROR_MS after the last successful look, then every read answers 503.
+ */
+async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
+  const ttl = catalogueTtlMs(env);
+  const age = Date.now() - watch.lookedAt;
+  if (age < ttl && watch.since !== null) return;
+  if (!watch.looking) {
+    watch.looking = lookForChanges(env)
+      .catch((err) => {
+        console.error("catalogue change look failed", err);
+        watch.lookedAt = Date.now();
+        if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) {
+          titles.clear();
+          versions.clear();
+        }
+      })
+      .finally(() => {
+        watch.looking = undefined;
+      });
+    if (age < 2 * ttl && watch.since !== null) {
+      waitUntil?.(watch.looking);
+      return;
+    }
+  }
+  await watch.looking;
 }
 
 export const catalogueCache = {
   /** A title with its renditions, licences and current candidates; null when unknown. */
-  title(env: Env, titleId: string, waitUntil?: WaitUntil): Promise<TitleContext | null> {
-    return titles.get(
-      titleId,
-      catalogueTtlMs(env),
-      unavailable(() => catalogueDb.titleContext(env.DB, titleId)),
-      waitUntil,
-    );
+  async title(env: Env, titleId: string, waitUntil?: WaitUntil): Promise<TitleContext | null> {
+    await sync(env, waitUntil);
+    const cached = titles.get(titleId);
+    if (cached !== undefined) return cached;
+    const ctx = await load(() => catalogueDb.titleContext(env.DB, titleId));
+    titles.set(titleId, titleId, ctx, ctx ? { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at } : null);
+    return ctx;
   },
 
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
-    return (
-      (
-        await plans.get(
-          "plans",
-          catalogueTtlMs(env),
-          unavailable(() => catalogueDb.plans(env.DB)),
-          waitUntil,
-        )
-      ).get(planId) ?? null
-    );
+    const read = () => load(() => catalogueDb.plans(env.DB));
+    return (await plans.get("plans", PLANS_TTLS * catalogueTtlMs(env), read, waitUntil)).get(planId) ?? null;
   },
 
   /**
-   * The candidates of one title version (a session's steering), and whether the title is still up
-   * (not taken down, a licence not yet ended).
+   * The candidates of one title version (a session's steering), and whether the title is up now (not
+   * taken down, a licence not yet ended).
    */
-  version(env: Env, titleId: string, version: number, waitUntil?: WaitUntil): Promise<{ up: boolean; candidates: CandidateRow[] }> {
-    return candidates.get(
-      `${titleId}|${version}`,
-      catalogueTtlMs(env),
-      unavailable(async () => {
-        const now = Date.now();
-        const [rows, up] = await env.DB.batch([steeringTable.candidates(env.DB, titleId, version), catalogueDb.titleUp(env.DB, titleId, now)]);
-        return { up: (up.results[0] as { down: number } | undefined)?.down === 0, candidates: rows.results as unknown as CandidateRow[] };
-      }),
-      waitUntil,
-    );
+  async version(env: Env, titleId: string, version: number, waitUntil?: WaitUntil): Promise<{ up: boolean; candidates: CandidateRow[] }> {
+    await sync(env, waitUntil);
+    const key = `${titleId}|${version}`;
+    let view = versions.get(key);
+    if (!view) {
+      const [rows, state] = await load(() => env.DB.batch([steeringTable.candidates(env.DB, titleId, version), catalogueDb.titleState(env.DB, titleId)]));
+      const s = state.results[0] as { taken_down_at: number | null; licensed_until: number | null; view_stamp: number; view_changed_at: number } | undefined;
+      view = { candidates: rows.results as unknown as CandidateRow[], takenDownAt: s ? s.taken_down_at : 0, licensedUntil: s ? s.licensed_until : 0 };
+      versions.set(key, titleId, view, s ? { stamp: s.view_stamp, changedAt: s.view_changed_at } : null);
+    }
+    const up = view.takenDownAt === null && (view.licensedUntil === null || view.licensedUntil > Date.now());
+    return { up, candidates: view.candidates };
   },
 
   /** Forgets everything (tests). */
   clear(): void {
     titles.clear();
+    versions.clear();
     plans.clear();
-    candidates.clear();
+    latestSeen.clear();
+    watch.since = null;
+    watch.lookedAt = 0;
+    watch.okAt = 0;
   },
 };

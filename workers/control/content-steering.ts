@@ -8,7 +8,7 @@ import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
-import { enforceLimit, limitByIp } from "./limits";
+import { enforceIsolateLimit, limitByIp, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
 import { verifySessionToken, type SessionClaims } from "./session-token";
@@ -55,7 +55,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
   const claims = verdict.claims;
   if (claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
-  await enforceLimit(env, "STEERING_PER_SESSION", claims.sid);
+  enforceIsolateLimit("STEERING_PER_SESSION", claims.sid, STEERING_POLLS_PER_SESSION_PER_MINUTE);
   const pathways = claims.pw.map((p) => {
     const [siteId, ocaId] = p.split("/");
     return { siteId, ocaId };

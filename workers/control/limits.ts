@@ -27,15 +27,17 @@ export function limitBody(maxSize: number) {
   });
 }
 
-/** Names of the Rate Limiting bindings (wrangler.toml `[[ratelimits]]`), each with its window in seconds. */
-export type LimiterName =
-  | "PLAY_PER_MEMBER"
-  | "PLAY_PER_IP"
-  | "EVENTS_PER_MEMBER"
-  | "EVENTS_PER_IP"
-  | "STEERING_PER_SESSION"
-  | "STEERING_PER_IP"
-  | "DEV_TOKEN_PER_IP";
+/** Names of the Rate Limiting bindings (wrangler.toml `[[ratelimits]]`). */
+export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" | "STEERING_PER_IP" | "DEV_TOKEN_PER_IP";
+
+/**
+ * Limits kept without a binding, named like the bindings in 429 bodies: a member's plays per minute
+ * (counted by the member's own object, which every play calls anyway) and a session's steering polls
+ * per minute (counted in the isolate: a poll then calls nothing at all).
+ */
+export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION";
+export const PLAYS_PER_MEMBER_PER_MINUTE = 60;
+export const STEERING_POLLS_PER_SESSION_PER_MINUTE = 120;
 
 /** Every limiter's period (the binding cannot tell it): all limits here count per 60 s. */
 const PERIOD_S = 60;
@@ -48,6 +50,17 @@ const PERIOD_S = 60;
 export function clientIp(req: Request): string | null {
   const ip = req.headers.get("CF-Connecting-IP") ?? "";
   return /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip : null;
+}
+
+/** The 429 of every limit: the limiter's name in the details and a Retry-After. */
+export function rateLimited(limiter: LimiterName | KeptLimitName, retryAfterS = PERIOD_S): ApiError {
+  return new ApiError(
+    429,
+    "rate_limited",
+    `too many requests (${limiter.toLowerCase().replace(/_/g, " ")}); retry after ${retryAfterS} s`,
+    { limiter },
+    { "Retry-After": String(retryAfterS) },
+  );
 }
 
 /**
@@ -64,15 +77,29 @@ export async function enforceLimit(env: Env, limiter: LimiterName, key: string):
   } catch (err) {
     console.error("rate limiter unavailable", limiter, err);
   }
-  if (!success) {
-    throw new ApiError(
-      429,
-      "rate_limited",
-      `too many requests (${limiter.toLowerCase().replace(/_/g, " ")}); retry after ${PERIOD_S} s`,
-      { limiter },
-      { "Retry-After": String(PERIOD_S) },
-    );
+  if (!success) throw rateLimited(limiter);
+}
+
+/** Fixed one-minute windows of the isolate's own limits, oldest first (bounded). */
+const isolateWindows = new Map<string, { start: number; count: number }>();
+const ISOLATE_WINDOWS_MAX = 100_000;
+
+/**
+ * Counts one request under `key` in this isolate's one-minute window; over `perMinute` is 429. For
+ * limits on a signed, per-client key (a session), where a global count would cost a call per request.
+ */
+export function enforceIsolateLimit(limiter: KeptLimitName, key: string, perMinute: number, now = Date.now()): void {
+  const start = now - (now % 60_000);
+  const k = `${limiter}:${key}`;
+  const w = isolateWindows.get(k);
+  if (w && w.start === start) {
+    if (w.count >= perMinute) throw rateLimited(limiter, Math.max(1, Math.ceil((start + 60_000 - now) / 1000)));
+    w.count++;
+    return;
   }
+  isolateWindows.delete(k);
+  isolateWindows.set(k, { start, count: 1 });
+  if (isolateWindows.size > ISOLATE_WINDOWS_MAX) isolateWindows.delete(isolateWindows.keys().next().value as string);
 }
 
 /** Middleware: rate limit by client IP. */

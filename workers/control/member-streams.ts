@@ -20,19 +20,36 @@ const lastTouch = new Map<string, number>();
 
 const stub = (env: Env, memberId: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(memberId));
 
-export type StreamSlot = { state: "granted" } | { state: "full"; active: ActiveStream[] } | { state: "unchecked"; reason: string };
+/** The member object's answer to a play (its RPC result, restated here: the control plane reaches objects by RPC only). */
+type Admission =
+  | { verdict: "granted"; active: ActiveStream[] }
+  | { verdict: "full"; active: ActiveStream[] }
+  | { verdict: "rate_limited"; retryAfterS: number };
 
-/** Asks the member's object for a slot; "unchecked" when it cannot answer in time (the play goes ahead). */
+export type StreamSlot =
+  | { state: "granted" }
+  | { state: "full"; active: ActiveStream[] }
+  | { state: "rate_limited"; retryAfterS: number }
+  | { state: "unchecked"; reason: string };
+
+/**
+ * Asks the member's object to admit a new stream (the play counts against the member's play rate, then
+ * takes a slot); "unchecked" when it cannot answer in time (the play goes ahead).
+ */
 export async function acquireStream(
   env: Env,
   memberId: string,
   s: { sessionId: string; titleId: string; expiresAt: number },
-  limit: number,
+  limits: { streams: number; playsPerWindow: number },
 ): Promise<StreamSlot> {
   try {
-    const r = await withTimeout(stub(env, memberId).acquire(s, limit), STREAMS_TIMEOUT_MS, "member streams");
-    if (r.ok) lastTouch.set(s.sessionId, Date.now());
-    return r.ok ? { state: "granted" } : { state: "full", active: r.active };
+    const r = (await withTimeout(Promise.resolve(stub(env, memberId).acquire(s, limits)), STREAMS_TIMEOUT_MS, "member streams")) as Admission;
+    if (r.verdict === "granted") lastTouch.set(s.sessionId, Date.now());
+    return r.verdict === "granted"
+      ? { state: "granted" }
+      : r.verdict === "full"
+        ? { state: "full", active: r.active }
+        : { state: "rate_limited", retryAfterS: r.retryAfterS };
   } catch (err) {
     return { state: "unchecked", reason: String(err).slice(0, 300) };
   }

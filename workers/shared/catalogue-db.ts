@@ -18,6 +18,9 @@ export interface TitleRow {
   /** The current version: what new plays get. */
   version: number;
   taken_down_at: number | null;
+  /** Bumped (with the time of the change) by triggers on every write to what the view caches of the title (migration 0005). */
+  view_stamp: number;
+  view_changed_at: number;
 }
 
 /** A version of a title that OCAs may still be asked for: the current one, or an older one sessions still play. */
@@ -62,7 +65,9 @@ export const catalogueDb = {
   async titleContext(db: D1Database, titleId: string) {
     const [title, renditions, licences, holders] = await db.batch([
       db
-        .prepare(`SELECT id, name, description, release_year, duration_s, available_from, live_min_copies, version, taken_down_at FROM titles WHERE id = ?`)
+        .prepare(
+          `SELECT id, name, description, release_year, duration_s, available_from, live_min_copies, version, taken_down_at, view_stamp, view_changed_at FROM titles WHERE id = ?`,
+        )
         .bind(titleId),
       db
         .prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`)
@@ -214,11 +219,33 @@ export const catalogueDb = {
   },
 
   /**
-   * Whether a title is up (a statement, so steering can batch it with its candidates): one row
-   * `{ down }`, none when unknown. Down: taken down, or its last licence has ended.
+   * What a title version's cached view needs to tell whether the title is up at any later moment: when
+   * it was taken down, until when its longest licence runs (null: open-ended; 0: none), and its stamp.
    */
-  titleUp(db: D1Database, titleId: string, now: number): D1PreparedStatement {
-    return db.prepare(`SELECT taken_down_at IS NOT NULL OR NOT ${LICENSED} AS down FROM titles t WHERE id = ?1`).bind(titleId, now);
+  titleState(db: D1Database, titleId: string): D1PreparedStatement {
+    return db
+      .prepare(
+        `SELECT taken_down_at, view_stamp, view_changed_at,
+           (SELECT CASE WHEN COUNT(*) = 0 THEN 0 WHEN SUM(l.available_until IS NULL) > 0 THEN NULL ELSE MAX(l.available_until) END FROM licences l WHERE l.title_id = t.id) AS licensed_until
+         FROM titles t WHERE id = ?1`,
+      )
+      .bind(titleId);
+  },
+
+  /** Titles whose cached view changed at or after `since` (D1's clock, ms), and D1's time now: one statement. */
+  async changedSince(db: D1Database, since: number): Promise<{ now: number; changed: Array<{ id: string; view_stamp: number; view_changed_at: number }> }> {
+    const { results } = await db
+      .prepare(
+        `SELECT c.now, t.id, t.view_stamp, t.view_changed_at
+         FROM (SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER) AS now) c LEFT JOIN titles t ON t.view_changed_at >= ?
+         LIMIT 10001`,
+      )
+      .bind(since)
+      .all<{ now: number; id: string | null; view_stamp: number; view_changed_at: number }>();
+    return {
+      now: results[0].now,
+      changed: results.filter((r): r is typeof r & { id: string } => r.id !== null),
+    };
   },
 
   /** Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes and launch times. */
