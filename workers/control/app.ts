@@ -5,6 +5,8 @@ import { events } from "./events";
 import { contentSteering } from "./content-steering";
 import { play } from "./play";
 import { titles } from "./titles";
+import { openApiDocument } from "./openapi";
+import { referencePage } from "./reference-page";
 
 /** The control plane: play, catalogue browse, admin and dev-only routes. */
 export const control = new Hono<{ Bindings: Env }>();
@@ -13,8 +15,11 @@ control.get("/v1", (c) =>
   c.json({
     name: "edge-video-cdn",
     endpoints: ["GET /v1/titles", "POST /v1/play", "POST /v1/events", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
+    reference: { openapi: "/v1/openapi.json", docs: "/v1/docs" },
   }),
 );
+control.get("/v1/openapi.json", (c) => c.json(openApiDocument(), 200, { "Access-Control-Allow-Origin": "*" }));
+control.get("/v1/docs", (c) => c.html(referencePage(openApiDocument())));
 control.route("/v1/titles", titles);
 control.route("/v1/play", play);
 control.route("/v1/events", events);

@@ -16,7 +16,7 @@ dev.use("*", async (c, next) => {
   await next();
 });
 
-const tokenBody = z.object({
+export const tokenBody = z.object({
   memberId: z.string().refine(isMemberId, "memberId must be 1-64 characters of [A-Za-z0-9_.@-], not a reserved name such as __proto__"),
   plan: z.enum(PLAN_IDS),
 });

@@ -12,7 +12,7 @@ import { requireSite, type AdminEnv } from "./params";
 
 export const fillRoutes = new Hono<AdminEnv>();
 
-const fillBody = z.object({
+export const fillBody = z.object({
   placements: z
     .array(
       z.object({

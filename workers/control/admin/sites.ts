@@ -17,7 +17,7 @@ sitesRoutes.get("/sites/:siteId", params(siteParam), async (c) => {
   return c.json(await siteStub(c.env, c.req.param("siteId")).describe());
 });
 
-const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
+export const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
 
 sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zValidator("json", healthBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
@@ -27,7 +27,7 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zVal
   return c.json({ siteId, ocaId, health: c.req.valid("json").health });
 });
 
-const cycleBody = z
+export const cycleBody = z
   .object({
     fillRateBps: z.number().positive().max(1e12).optional(),
     peerWaitMs: z.number().int().min(0).max(86_400_000).optional(),
@@ -64,7 +64,7 @@ sitesRoutes.get("/sites/:siteId/views", params(siteParam), async (c) => {
   return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
 });
 
-const capacityBody = z
+export const capacityBody = z
   .object({
     capacityBytes: z.number().int().nonnegative().max(1e15).nullable().optional(),
     throughputBps: z.number().int().positive().max(1e13).nullable().optional(),
@@ -94,7 +94,7 @@ sitesRoutes.post("/sites/:siteId/health", params(siteParam), zValidator("json", 
   return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
 });
 
-const chaosBody = z.object({ unreachable: z.boolean() });
+export const chaosBody = z.object({ unreachable: z.boolean() });
 
 /** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */
 sitesRoutes.post("/sites/:siteId/chaos", params(siteParam), zValidator("json", chaosBody, validationHook), async (c) => {
