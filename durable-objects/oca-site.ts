@@ -8,7 +8,8 @@ import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
 import { ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
-import { capacityOf, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
+import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
+import * as autoHealth from "./site/auto-health";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
@@ -19,6 +20,7 @@ import {
   type ByteReport,
   type EdgeReport,
   type MissKind,
+  type OcaFault,
   type OcaHealth,
   type OcaLive,
   type PlayReport,
@@ -55,6 +57,8 @@ export interface OcaState {
   usedBytes: number;
   health: OcaHealth;
   load: OcaLive;
+  /** The last health transitions, newest first: automatic (with the signals' reason) or an operator's. */
+  transitions: Array<{ at: number; from: string; to: string; reason: string; by: string }>;
   titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }>;
 }
 
@@ -236,23 +240,107 @@ export class OcaSite extends DurableObject<Env> {
     if (getMeta(this.sql, "unreachable")) throw new Error(`site ${this.site.id} is unreachable (chaos switch)`);
   }
 
-  /** Sets an OCA's health and publishes it to the steering view; its published load stays. */
+  /**
+   * An operator's health for an OCA, published to the steering view (its published load stays). Drain
+   * and fail win over the automatic state until a restore (`healthy`), which starts it afresh.
+   */
   async setHealth(ocaId: string, health: OcaHealth): Promise<{ ok: boolean }> {
-    if (!this.oca(ocaId)) return { ok: false };
+    if (!this.oca(ocaId) || health === "degraded") return { ok: false };
     const now = Date.now();
-    setHealthRow(this.sql, ocaId, health, now);
+    const before = this.health(ocaId, now).health;
+    this.ctx.storage.transactionSync(() => {
+      if (health === "healthy") {
+        clearHealthRow(this.sql, ocaId);
+        autoHealth.resetAuto(this.sql, ocaId, now);
+      } else setHealthRow(this.sql, ocaId, health, now);
+      autoHealth.recordTransition(
+        this.sql,
+        ocaId,
+        now,
+        before,
+        health,
+        health === "healthy" ? "restored by an operator" : `${health} by an operator`,
+        "operator",
+      );
+    });
     await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, health, now);
     return { ok: true };
+  }
+
+  /** Sets (or clears, with null) an OCA's fault switch; the data plane applies it within a sync. */
+  async setFault(ocaId: string, fault: OcaFault | null): Promise<{ ok: boolean; fault: OcaFault | null }> {
+    if (!this.oca(ocaId)) return { ok: false, fault: null };
+    autoHealth.setFault(this.sql, ocaId, fault);
+    return { ok: true, fault: autoHealth.faultOf(this.sql, ocaId) };
+  }
+
+  /** An OCA's health now: an operator's drain or fail, else the automatic state. */
+  private health(ocaId: string, now = Date.now()): { health: OcaHealth; by: "auto" | "operator"; reason: string; since: number } {
+    const op = healthOf(this.sql, ocaId);
+    if (op !== "healthy") {
+      const t = autoHealth.transitions(this.sql, ocaId, 1)[0];
+      return { health: op, by: "operator", reason: t?.by === "operator" ? t.reason : `${op} by an operator`, since: t?.at ?? now };
+    }
+    const a = autoHealth.autoState(this.sql, ocaId);
+    return { health: a.state, by: "auto", reason: a.reason, since: a.since };
+  }
+
+  /** Judges every OCA's signals; publishes automatic transitions to the steering view. */
+  private async evaluateHealth(now = Date.now()): Promise<void> {
+    const changed: Array<{ ocaId: string; to: OcaHealth }> = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const o of this.site.ocas) {
+        const t = autoHealth.evaluate(this.sql, o.id, now);
+        if (t && healthOf(this.sql, o.id) === "healthy") changed.push({ ocaId: o.id, to: t.to });
+      }
+    });
+    for (const c of changed) await steeringTable.setHealth(this.env.DB, this.site.id, c.ocaId, c.to, now).catch((err) => console.error("publish health", err));
+  }
+
+  /**
+   * The synthetic probe: a known object in each OCA's storage, read back and verified (written first
+   * if absent), through the OCA's fault switch like any request. At most once per PROBE_EVERY_MS.
+   */
+  private async probe(now = Date.now()): Promise<void> {
+    if (now - Number(getMeta(this.sql, "probed_at") ?? 0) < autoHealth.PROBE_EVERY_MS) return;
+    setMeta(this.sql, "probed_at", now);
+    await Promise.all(
+      this.site.ocas.map(async (o) => {
+        const t0 = Date.now();
+        let ok = false;
+        try {
+          const fault = autoHealth.faultOf(this.sql, o.id);
+          if (fault?.addedLatencyMs) await new Promise((r) => setTimeout(r, fault.addedLatencyMs));
+          if (fault && Math.random() < fault.errorRate) throw new Error("fault switch");
+          const key = `${this.site.id}/${o.id}/.probe`;
+          const body = `probe ${this.site.id}/${o.id}`;
+          let got = await this.bucket().get(key);
+          if (!got) {
+            await this.bucket().put(key, body);
+            got = await this.bucket().get(key);
+          }
+          ok = (await got?.text()) === body;
+        } catch {
+          ok = false;
+        }
+        autoHealth.recordSignals(this.sql, o.id, Date.now(), { probeOk: ok, probeMs: Date.now() - t0 });
+      }),
+    );
+    await this.evaluateHealth();
   }
 
   // ---- live load --------------------------------------------------------------------------------
 
   private live(now = Date.now()): OcaLive[] {
+    const health = new Map(this.site.ocas.map((o) => [o.id, this.health(o.id, now)]));
     return liveView(
       this.sql,
-      this.site.ocas.map((o) => ({ ...o, health: healthOf(this.sql, o.id), throughputBps: throughputOf(this.sql, o) })),
+      this.site.ocas.map((o) => ({ ...o, health: health.get(o.id)!.health, throughputBps: throughputOf(this.sql, o) })),
       now,
-    );
+    ).map((l) => {
+      const h = health.get(l.ocaId)!;
+      return { ...l, healthBy: h.by, healthReason: h.reason, healthSince: h.since, fault: autoHealth.faultOf(this.sql, l.ocaId) };
+    });
   }
 
   /** The site's live view for steering; throws while the site is unreachable. */
@@ -271,6 +359,15 @@ export class OcaSite extends DurableObject<Env> {
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
       this.ctx.storage.transactionSync(() => {
         ingestEdgeReport(this.sql, this.site.ocas, report, now);
+        // What each OCA served, as health signals.
+        for (const o of this.site.ocas) {
+          if (!Object.hasOwn(report.ocas, o.id)) continue;
+          const r = report.ocas[o.id];
+          const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
+          const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
+          const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
+          if (requests > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum });
+        }
         // Plays whose home is this site, batched by the play requests of that isolate.
         for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
           if (isPlayReport(p)) this.countPlay(p);
@@ -278,7 +375,10 @@ export class OcaSite extends DurableObject<Env> {
       });
       await this.publishLoad(false);
     }
-    return { siteId: this.site.id, at: now, ocas: this.live(now) };
+    await this.evaluateHealth(now);
+    // The probe runs beside the answer; its verdict lands in the next view.
+    this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
+    return { siteId: this.site.id, at: Date.now(), ocas: this.live() };
   }
 
   /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
@@ -309,8 +409,9 @@ export class OcaSite extends DurableObject<Env> {
         capacityBytes: capacityOf(this.sql, o),
         throughputBps: throughputOf(this.sql, o),
         usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
-        health: healthOf(this.sql, o.id),
+        health: live.find((l) => l.ocaId === o.id)!.health,
         load: live.find((l) => l.ocaId === o.id)!,
+        transitions: autoHealth.transitions(this.sql, o.id, 10),
         titles: titles.map((t) => ({
           titleId: t.title_id,
           files: t.files,
@@ -345,7 +446,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Which usable OCA of this site holds a ready copy of each file of a title (`fileId` of path and checksum -> holder). */
   async holdersOf(titleId: string): Promise<Record<string, HeldFile>> {
-    return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => healthOf(this.sql, ocaId) !== "failed"));
+    return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => this.health(ocaId).health !== "failed"));
   }
 
   /** True when the current plan puts the title on one of this site's OCAs (children wait for it). */
@@ -583,7 +684,7 @@ export class OcaSite extends DurableObject<Env> {
     w: { age: number; peerWait: number; parentWait: number; parentCache: Map<string, { holders: Map<string, HeldFile>; plans: boolean }> },
   ): Promise<Source | { wait: string }> {
     const site = this.site;
-    const peers = holdings.peersWithFile(this.sql, t.titleId, t, t.ocaId).filter((id) => healthOf(this.sql, id) !== "failed");
+    const peers = holdings.peersWithFile(this.sql, t.titleId, t, t.ocaId).filter((id) => this.health(id).health !== "failed");
     const parents: ParentOffer[] = [];
     for (const parent of parentChain(site)) {
       const cacheKey = `${parent.id}|${t.titleId}`;
@@ -691,7 +792,7 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   private listing(ocaId: string, titleId: string, v: LiveVersion) {
-    return { ocaId, titleId, version: v.version, files: v.files.length, bytes: v.files.reduce((s, f) => s + f.bytes, 0), health: healthOf(this.sql, ocaId) };
+    return { ocaId, titleId, version: v.version, files: v.files.length, bytes: v.files.reduce((s, f) => s + f.bytes, 0), health: this.health(ocaId).health };
   }
 
   /**

@@ -3,7 +3,7 @@ import type { OcaHealth } from "../../workers/shared/site-view";
 import { first, run } from "./sql";
 
 /**
- * What operators set per OCA on top of the topology: health, usable capacity (a disk went bad) and
+ * What operators set per OCA on top of the topology: health (drained or failed; absent: the automatic state), usable capacity (a disk went bad) and
  * throughput limit. Absent rows mean the topology's values.
  */
 
@@ -13,6 +13,11 @@ export function healthOf(sql: SqlStorage, ocaId: string): OcaHealth {
 
 export function setHealthRow(sql: SqlStorage, ocaId: string, health: OcaHealth, now: number): void {
   run(sql, `INSERT OR REPLACE INTO oca_health (oca_id, health, updated_at) VALUES (?, ?, ?)`, ocaId, health, now);
+}
+
+/** An operator's restore: no override left. */
+export function clearHealthRow(sql: SqlStorage, ocaId: string): void {
+  run(sql, `DELETE FROM oca_health WHERE oca_id = ?`, ocaId);
 }
 
 export function capacityOf(sql: SqlStorage, oca: OcaSpec): number {

@@ -1,5 +1,6 @@
 import { VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
+import { AUTO_HEALTH_SCHEMA } from "./auto-health";
 import { first, rows, run } from "./sql";
 
 /**
@@ -91,6 +92,12 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 6,
     name: "QoE events moved to the site's sharded session logs",
     statements: [`DROP TABLE IF EXISTS play_events`, `DROP TABLE IF EXISTS event_batches`],
+  },
+  {
+    version: 7,
+    name: "automatic OCA health: signals, states with hysteresis, transitions, fault switches",
+    // An operator's 'healthy' row was the default; it is now the absence of an override.
+    statements: [...AUTO_HEALTH_SCHEMA, `DELETE FROM oca_health WHERE health = 'healthy'`],
   },
 ];
 

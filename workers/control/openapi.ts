@@ -3,7 +3,7 @@ import { playRequestSchema } from "../../shared/play";
 import { eventsRequestSchema } from "../../shared/events";
 import { titleRegistrationSchema } from "../../shared/catalogue";
 import { sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
-import { capacityBody, chaosBody, cycleBody, healthBody } from "./admin/sites";
+import { capacityBody, chaosBody, cycleBody, faultBody, healthBody } from "./admin/sites";
 import { fillBody } from "./admin/fill";
 import { tokenBody } from "./dev";
 import { BODY_LIMITS } from "./limits";
@@ -163,7 +163,7 @@ export const ROUTES: RouteDoc[] = [
         410: ["version_gone"],
         412: [],
         416: [],
-        503: ["oca_failed", "changed_during_read", "not_configured"],
+        503: ["oca_failed", "oca_error", "changed_during_read", "not_configured"],
       },
     }),
   ),
@@ -217,7 +217,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/admin/sites/{siteId}/ocas/{ocaId}/health",
-    summary: "Drain, fail or restore one OCA",
+    summary: "Drain or fail one OCA (wins over automatic health), or restore it (automatic health starts afresh)",
     tag: "admin",
     auth: "admin",
     params: siteOcaParam,
@@ -287,6 +287,17 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     body: capacityBody,
     ok: { status: 200, description: "{ siteId, ocaId, capacityBytes, throughputBps }" },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+  },
+  {
+    method: "post",
+    path: "/admin/sites/{siteId}/ocas/{ocaId}/fault",
+    summary: "Set an OCA's fault switch (error rate, added latency, throughput cap); all zero clears it",
+    tag: "admin",
+    auth: "admin",
+    params: siteOcaParam,
+    body: faultBody,
+    ok: { status: 200, description: "{ siteId, ocaId, fault }" },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {

@@ -7,7 +7,7 @@ import { siteView } from "../shared/site-link";
 
 /**
  * Overlays the live view on candidates from the D1 steering view: drops OCAs the site now reports
- * failed or drained, sets load, and marks candidates of unreachable sites stale. Expired sites are
+ * failed or drained, marks degraded ones, sets load, and marks candidates of unreachable sites stale. Expired sites are
  * refreshed through `waitUntil`, never awaited. With `await`, expired sites are refreshed first
  * (the steering server uses this: its answers are the ones that move players).
  */
@@ -27,8 +27,8 @@ export async function applyLiveView(
     // drain or restore lands there at once).
     const live = view && view.at > (c.updatedAt ?? 0) ? view.ocas.find((o) => o.ocaId === c.ocaId) : undefined;
     const health = live ? live.health : (c.health ?? "healthy");
-    if (health !== "healthy") continue;
-    out.push({ siteId: c.siteId, ocaId: c.ocaId, load: live?.load ?? c.load ?? 0, stale });
+    if (health !== "healthy" && health !== "degraded") continue;
+    out.push({ siteId: c.siteId, ocaId: c.ocaId, load: live?.load ?? c.load ?? 0, stale, ...(health === "degraded" ? { degraded: true } : {}) });
   }
   return out;
 }

@@ -10,6 +10,8 @@ export interface Candidate {
   load?: number;
   /** True when the site could not be reached and this is its last-known state. */
   stale?: boolean;
+  /** The site judged the OCA slow or erring: steered behind its peers. */
+  degraded?: boolean;
 }
 
 export interface SteeringClient {
@@ -37,9 +39,10 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
 /**
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)
  * come first, then IXP sites, then origin, always last; embedded sites of other ISPs are never used
- * (they sit inside another network). Within a tier: OCAs under OVERLOADED before overloaded ones,
- * fresh before stale, nearer sites first, and a site's OCAs in rendezvous order of the title (the
- * same order the planner places copies in). At most `limit` entries.
+ * (they sit inside another network). Within a tier: OCAs under OVERLOADED before overloaded or
+ * degraded ones, fresh before stale, nearer sites first, and a site's OCAs in rendezvous order of the
+ * title (the same order the planner places copies in). A tier whose every OCA is overloaded or
+ * degraded goes behind the next tier (spill). At most `limit` entries.
  */
 export function rankOcas(topo: Topology, client: SteeringClient, titleId: string, candidates: Candidate[], limit = 10): RankedOca[] {
   const clientIsp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
@@ -67,9 +70,23 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
         distanceKm: km === null ? null : Math.round(km),
         load: Math.round(load * 1000) / 1000,
         stale: c.stale ?? false,
-        key: [site.tier === "embedded" ? 0 : 1, load >= OVERLOADED ? 1 : 0, c.stale ? 1 : 0, km ?? 0, siteId, order.indexOf(c.ocaId)],
+        key: [
+          site.tier === "embedded" ? 0 : 1,
+          load >= OVERLOADED || c.degraded ? 1 : 0,
+          c.degraded ? 1 : 0,
+          c.stale ? 1 : 0,
+          km ?? 0,
+          siteId,
+          order.indexOf(c.ocaId),
+        ],
       });
     }
+  }
+  // A tier whose every OCA is at its limit (or degraded) goes behind the next one: new sessions spill
+  // there instead of piling on.
+  for (const tier of [0, 1]) {
+    const mine = rows.filter((r) => r.key[0] === tier);
+    if (mine.length > 0 && mine.every((r) => r.key[1] === 1)) for (const r of mine) r.key[0] = tier + 2;
   }
   rows.sort((a, b) => {
     for (let i = 0; i < a.key.length; i++) {

@@ -8,7 +8,8 @@ import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
-import { ocaHealth, recordMiss, recordServed, tierBucket } from "../shared/site-link";
+import { ocaFault, ocaHealth, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
+import { applyFault, paced } from "./fault";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 
@@ -33,6 +34,22 @@ const MANIFEST = "public, max-age=60";
 
 edge.use("/oca/*", cors);
 
+/** Marks a refusal of an OCA the site already took out of service (not counted against its health). */
+const REFUSED = "X-OCA-Refused";
+
+/** Requests with a valid token: only these are health signals (a flood of bad tokens must not dilute an error rate). */
+const authorized = new WeakSet<Request>();
+
+/** Every answer of a site's OCA to a valid request is a health signal for its site: whether it failed (5xx) and how long it took. */
+edge.use("/oca/*", async (c, next) => {
+  const t0 = Date.now();
+  await next();
+  if (!authorized.has(c.req.raw) || c.res.headers.has(REFUSED)) return;
+  const [siteId, ocaId] = new URL(c.req.url).pathname.split("/").slice(2, 4);
+  if (!siteId || !ocaId || !findSite(siteId) || !findOca(siteId, ocaId)) return;
+  recordOutcome(c.env, siteId, ocaId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
+});
+
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
 const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
 
@@ -55,13 +72,20 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const now = Math.floor(Date.now() / 1000);
   const verdict = await verifyUrlToken(urlKeyRing(c.env), token, titleId, now);
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
+  authorized.add(c.req.raw);
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
-    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
+    // Not the OCA failing a request but the CDN refusing to use it: not a health signal.
+    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, {
+      "Retry-After": "30",
+      [REFUSED]: "1",
+    });
   }
+  const fault = site ? ocaFault(site.id, ocaId) : null;
+  await applyFault(fault, `${siteId}/${ocaId}`);
 
   // The token pins the title version; its index says which content this path is in that version.
   const index = await versionIndex(c.env.ORIGIN, titleId, verdict.claims.version);
@@ -80,7 +104,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
       recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), waitUntil);
     }
-    return res;
+    return paced(res, fault);
   };
   const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
 

@@ -1,4 +1,4 @@
-import { type EdgeReport, MAX_REPORT_ITEMS, type OcaHealth, type PlayReport, type SiteLiveView } from "./site-view";
+import { type EdgeReport, MAX_REPORT_ITEMS, type OcaFault, type OcaHealth, type PlayReport, type SiteLiveView } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { withTimeout } from "./with-timeout";
 
@@ -32,7 +32,10 @@ export function tierBucket(env: Env, site: SiteSpec): R2Bucket {
 
 interface OcaBatch {
   bytes: number;
+  /** Requests the OCA answered (health signals), with its 5xx and its response times. */
   requests: number;
+  errors: number;
+  latencyMsSum: number;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
   /** Content misses per title. */
@@ -73,6 +76,8 @@ function takeReport(l: Link, now: number): EdgeReport | null {
       {
         bytes: b.bytes,
         requests: b.requests,
+        errors: b.errors,
+        latencyMsSum: b.latencyMsSum,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
@@ -141,7 +146,7 @@ export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p
 
 function batchOf(l: Link, ocaId: string): OcaBatch {
   let o = l.batch.get(ocaId);
-  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, sessions: new Map(), misses: new Map() }));
+  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, errors: 0, latencyMsSum: 0, sessions: new Map(), misses: new Map() }));
   return o;
 }
 
@@ -165,10 +170,30 @@ export function recordServed(env: Env, siteId: string, ocaId: string, sessionId:
   const l = link(siteId);
   const o = batchOf(l, ocaId);
   o.bytes += bytes;
-  o.requests += 1;
   const prev = o.sessions.get(sessionId);
   if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
   scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/** Counts a request an OCA answered, whether it failed (5xx), and how long it took; sent with the next sync. */
+export function recordOutcome(
+  env: Env,
+  siteId: string,
+  ocaId: string,
+  outcome: { error: boolean; latencyMs: number },
+  waitUntil: (p: Promise<unknown>) => void,
+): void {
+  const l = link(siteId);
+  const o = batchOf(l, ocaId);
+  o.requests += 1;
+  if (outcome.error) o.errors += 1;
+  o.latencyMsSum += Math.max(0, outcome.latencyMs);
+  scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/** An OCA's fault switch as last known by this isolate (null: none). */
+export function ocaFault(siteId: string, ocaId: string): OcaFault | null {
+  return link(siteId).view?.ocas.find((o) => o.ocaId === ocaId)?.fault ?? null;
 }
 
 /** Counts a content miss (the OCA lacked the file and served it from a parent or origin); sent with the next sync. */

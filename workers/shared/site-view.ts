@@ -1,7 +1,22 @@
 /** What sites and the data plane exchange: shared so the data plane never imports a Durable Object. */
 
-/** An OCA's health as its site sees it. Only healthy OCAs are steered to; failed ones refuse requests. */
-export type OcaHealth = "healthy" | "drained" | "failed";
+/**
+ * An OCA's health as its site sees it: decided automatically from signals (healthy, degraded, failed),
+ * or set by an operator (drained, failed; a restore hands back to the automatic state). Healthy OCAs are
+ * steered to first, degraded ones behind their peers, drained and failed ones not at all; failed ones
+ * refuse requests.
+ */
+export type OcaHealth = "healthy" | "degraded" | "drained" | "failed";
+
+/** A fault switch on an OCA (Chaos Monkey / Latency Monkey), applied by the data plane to what it serves. */
+export interface OcaFault {
+  /** Share of requests answered 503 (0-1). */
+  errorRate: number;
+  /** Added before each answer, ms. */
+  addedLatencyMs: number;
+  /** Bodies paced to this rate (bits/s); null: not capped. */
+  throughputBps: number | null;
+}
 
 /**
  * Why a request did not find its title where Open Connect would want it:
@@ -50,6 +65,10 @@ export interface EdgeReport {
     {
       bytes: number;
       requests: number;
+      /** Requests the OCA answered with a 5xx (or could not answer). */
+      errors?: number;
+      /** Sum of server-side response times, ms. */
+      latencyMsSum?: number;
       sessions: Array<{ id: string; bytes: number }>;
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
@@ -60,6 +79,13 @@ export interface EdgeReport {
 export interface OcaLive {
   ocaId: string;
   health: OcaHealth;
+  /** Who set the health: the site's automatic judgement, or an operator (which wins until a restore). */
+  healthBy?: "auto" | "operator";
+  /** Why, and since when (the last transition). */
+  healthReason?: string;
+  healthSince?: number;
+  /** The OCA's fault switch, when one is set. */
+  fault?: OcaFault | null;
   /** Egress over the throughput limit (1 = at the limit). */
   load: number;
   egressBps: number;

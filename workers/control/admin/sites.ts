@@ -94,6 +94,24 @@ sitesRoutes.post("/sites/:siteId/health", params(siteParam), zValidator("json", 
   return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
 });
 
+export const faultBody = z.object({
+  errorRate: z.number().min(0).max(1).default(0).describe("share of requests answered 503"),
+  addedLatencyMs: z.number().int().min(0).max(30_000).default(0).describe("added before every answer"),
+  throughputBps: z.number().int().positive().max(1e13).nullable().default(null).describe("bodies paced to this rate; null: no cap"),
+});
+
+/**
+ * A fault switch on one OCA (Chaos Monkey, Latency Monkey): the data plane applies it to what the OCA
+ * serves and the site's probe sees it too, so automatic health can be exercised. All zero clears it.
+ */
+sitesRoutes.post("/sites/:siteId/ocas/:ocaId/fault", params(siteOcaParam), zValidator("json", faultBody, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  const r = await siteStub(c.env, siteId).setFault(ocaId, c.req.valid("json"));
+  return c.json({ siteId, ocaId, fault: r.fault });
+});
+
 export const chaosBody = z.object({ unreachable: z.boolean() });
 
 /** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */

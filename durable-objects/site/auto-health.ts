@@ -1,0 +1,258 @@
+import type { OcaFault } from "../../workers/shared/site-view";
+import { first, rows, run } from "./sql";
+
+/**
+ * Automatic OCA health, decided by the site from signals with no operator in the loop (Traffic
+ * Monitor's model): what each OCA served (requests, errors and latency, carried in the data plane's
+ * batched reports), a synthetic probe of its storage (a known object read back and verified), and
+ * clients' reports of failed requests and OCA switches (QoE events, forwarded by the event shards).
+ *
+ * States: `healthy`; `degraded` (slow or erring: steered behind its peers); `failed` (out of the list).
+ * Hysteresis: a worse verdict applies at once (a sick OCA leaves within one report), a better one only
+ * after it has held for RECOVER_MS, so an OCA on the edge of a threshold does not flap. Every
+ * transition is recorded with its reason. An operator's drain / fail wins over all of this until a
+ * restore, which also starts the automatic state afresh.
+ */
+
+export type AutoHealth = "healthy" | "degraded" | "failed";
+
+/** Signals are judged over this trailing window. */
+export const WINDOW_MS = 5_000;
+/** A better verdict must hold this long before the state improves. */
+export const RECOVER_MS = 10_000;
+/** The site probes each OCA's storage at most this often (on its syncs). */
+export const PROBE_EVERY_MS = 2_000;
+
+/** Thresholds (over the window). */
+export const THRESHOLDS = {
+  /** Fewer requests than this say nothing about an error rate. */
+  minRequests: 5,
+  failErrorRate: 0.5,
+  degradeErrorRate: 0.05,
+  /** Mean server-side latency, or a probe's, at or above this degrades. */
+  degradeLatencyMs: 300,
+  /** Consecutive failed probes that fail an OCA. */
+  failProbes: 2,
+  /** Client-reported failures of the OCA in the window that degrade / fail it (with no healthy traffic to contradict them). */
+  degradeClientReports: 3,
+  failClientReports: 10,
+} as const;
+
+export const AUTO_HEALTH_SCHEMA = [
+  // One row per OCA per report or probe: the window's raw signals (pruned past the window).
+  `CREATE TABLE IF NOT EXISTS oca_signals (
+     oca_id TEXT NOT NULL, at INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+     latency_ms_sum REAL NOT NULL DEFAULT 0, probe_ok INTEGER, probe_ms REAL, client_reports INTEGER NOT NULL DEFAULT 0)`,
+  `CREATE INDEX IF NOT EXISTS oca_signals_by_oca ON oca_signals (oca_id, at)`,
+  `CREATE TABLE IF NOT EXISTS oca_auto_health (
+     oca_id TEXT PRIMARY KEY, state TEXT NOT NULL, since INTEGER NOT NULL, reason TEXT NOT NULL,
+     better_since INTEGER, failed_probes INTEGER NOT NULL DEFAULT 0)`,
+  `CREATE TABLE IF NOT EXISTS health_transitions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, oca_id TEXT NOT NULL, at INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+     reason TEXT NOT NULL, by TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS oca_faults (oca_id TEXT PRIMARY KEY, error_rate REAL NOT NULL, added_latency_ms INTEGER NOT NULL, throughput_bps INTEGER)`,
+];
+
+/** What the window says about one OCA. */
+export interface WindowSignals {
+  requests: number;
+  errors: number;
+  latencyMsSum: number;
+  probes: number;
+  probeFailures: number;
+  /** Probe latency, mean over successful probes (ms); null without one. */
+  probeMs: number | null;
+  /** Consecutive failed probes, newest first. */
+  failedProbesInARow: number;
+  clientReports: number;
+}
+
+export interface Verdict {
+  state: AutoHealth;
+  reason: string;
+}
+
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+/** The state the window's signals call for, and why (pure). */
+export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
+  const errorRate = w.requests > 0 ? w.errors / w.requests : 0;
+  const meanMs = w.requests > 0 ? w.latencyMsSum / w.requests : 0;
+  if (w.requests >= t.minRequests && errorRate >= t.failErrorRate) return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
+  if (w.failedProbesInARow >= t.failProbes) return { state: "failed", reason: `${w.failedProbesInARow} storage probes failed in a row` };
+  const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate;
+  if (!healthyTraffic && w.clientReports >= t.failClientReports)
+    return { state: "failed", reason: `${w.clientReports} client reports of failed requests or switches away` };
+  if (w.requests >= t.minRequests && errorRate >= t.degradeErrorRate)
+    return { state: "degraded", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
+  if (w.requests >= t.minRequests && meanMs >= t.degradeLatencyMs)
+    return { state: "degraded", reason: `mean latency ${Math.round(meanMs)} ms over ${w.requests} requests` };
+  if (w.probeMs !== null && w.probeMs >= t.degradeLatencyMs) return { state: "degraded", reason: `storage probe ${Math.round(w.probeMs)} ms` };
+  if (!healthyTraffic && w.clientReports >= t.degradeClientReports)
+    return { state: "degraded", reason: `${w.clientReports} client reports of failed requests or switches away` };
+  return { state: "healthy", reason: w.requests + w.probes > 0 ? "signals within thresholds" : "no signal" };
+}
+
+const RANK: Record<AutoHealth, number> = { healthy: 0, degraded: 1, failed: 2 };
+
+export interface AutoState {
+  state: AutoHealth;
+  since: number;
+  reason: string;
+  /** Since when verdicts better than the state have held (null: the last one was not better). */
+  betterSince: number | null;
+}
+
+/**
+ * Hysteresis (pure): worse verdicts apply at once; better ones once they have held RECOVER_MS. Returns
+ * the next state, and whether it is a transition.
+ */
+export function step(prev: AutoState, v: Verdict, now: number, recoverMs = RECOVER_MS): { next: AutoState; changed: boolean } {
+  if (RANK[v.state] > RANK[prev.state]) return { next: { state: v.state, since: now, reason: v.reason, betterSince: null }, changed: true };
+  if (RANK[v.state] === RANK[prev.state]) return { next: { ...prev, betterSince: null }, changed: false };
+  const betterSince = prev.betterSince ?? now;
+  if (now - betterSince < recoverMs) return { next: { ...prev, betterSince }, changed: false };
+  return {
+    next: {
+      state: v.state,
+      since: now,
+      reason: `${v.reason} for ${Math.round((now - betterSince) / 1000)} s (was ${prev.state}: ${prev.reason})`,
+      betterSince: null,
+    },
+    changed: true,
+  };
+}
+
+// ---- storage ----------------------------------------------------------------------------------
+
+/** Adds one report's or probe's signals for an OCA. */
+export function recordSignals(
+  sql: SqlStorage,
+  ocaId: string,
+  now: number,
+  s: { requests?: number; errors?: number; latencyMsSum?: number; probeOk?: boolean; probeMs?: number; clientReports?: number },
+): void {
+  run(
+    sql,
+    `INSERT INTO oca_signals (oca_id, at, requests, errors, latency_ms_sum, probe_ok, probe_ms, client_reports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ocaId,
+    now,
+    s.requests ?? 0,
+    s.errors ?? 0,
+    s.latencyMsSum ?? 0,
+    s.probeOk === undefined ? null : s.probeOk ? 1 : 0,
+    s.probeMs ?? null,
+    s.clientReports ?? 0,
+  );
+}
+
+/** The window's signals for an OCA (and drops rows older than the window). */
+export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS): WindowSignals {
+  run(sql, `DELETE FROM oca_signals WHERE at < ?`, now - windowMs);
+  const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
+    sql,
+    `SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(latency_ms_sum), 0) AS lat,
+            COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures, AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS probe_ms,
+            COALESCE(SUM(client_reports), 0) AS reports
+     FROM oca_signals WHERE oca_id = ? AND at >= ?`,
+    ocaId,
+    now - windowMs,
+  )!;
+  const recent = rows<{ probe_ok: number }>(sql, `SELECT probe_ok FROM oca_signals WHERE oca_id = ? AND probe_ok IS NOT NULL ORDER BY at DESC LIMIT 10`, ocaId);
+  let inARow = 0;
+  for (const r of recent) {
+    if (r.probe_ok !== 0) break;
+    inARow++;
+  }
+  return {
+    requests: sum.requests,
+    errors: sum.errors,
+    latencyMsSum: sum.lat,
+    probes: sum.probes,
+    probeFailures: sum.probe_failures,
+    probeMs: sum.probe_ms,
+    failedProbesInARow: inARow,
+    clientReports: sum.reports,
+  };
+}
+
+export function autoState(sql: SqlStorage, ocaId: string): AutoState {
+  const r = first<{ state: AutoHealth; since: number; reason: string; better_since: number | null }>(
+    sql,
+    `SELECT state, since, reason, better_since FROM oca_auto_health WHERE oca_id = ?`,
+    ocaId,
+  );
+  return r
+    ? { state: r.state, since: r.since, reason: r.reason, betterSince: r.better_since }
+    : { state: "healthy", since: 0, reason: "no signal yet", betterSince: null };
+}
+
+function saveState(sql: SqlStorage, ocaId: string, s: AutoState): void {
+  run(
+    sql,
+    `INSERT OR REPLACE INTO oca_auto_health (oca_id, state, since, reason, better_since) VALUES (?, ?, ?, ?, ?)`,
+    ocaId,
+    s.state,
+    s.since,
+    s.reason,
+    s.betterSince,
+  );
+}
+
+/** Records a transition (automatic or an operator's) for operators to read. */
+export function recordTransition(sql: SqlStorage, ocaId: string, at: number, from: string, to: string, reason: string, by: "auto" | "operator"): void {
+  run(sql, `INSERT INTO health_transitions (oca_id, at, from_state, to_state, reason, by) VALUES (?, ?, ?, ?, ?, ?)`, ocaId, at, from, to, reason, by);
+  // A bounded log: the last 200 transitions per site.
+  run(sql, `DELETE FROM health_transitions WHERE id <= (SELECT MAX(id) FROM health_transitions) - 200`);
+}
+
+/** Judges an OCA's window and moves its automatic state; returns the transition, if any. */
+export function evaluate(sql: SqlStorage, ocaId: string, now: number): { from: AutoHealth; to: AutoHealth; reason: string } | null {
+  const prev = autoState(sql, ocaId);
+  const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now)), now);
+  saveState(sql, ocaId, next);
+  if (!changed) return null;
+  recordTransition(sql, ocaId, now, prev.state, next.state, next.reason, "auto");
+  return { from: prev.state, to: next.state, reason: next.reason };
+}
+
+/** An operator's restore: the automatic state starts afresh as healthy, and the window is forgotten. */
+export function resetAuto(sql: SqlStorage, ocaId: string, now: number): void {
+  saveState(sql, ocaId, { state: "healthy", since: now, reason: "restored by an operator", betterSince: null });
+  run(sql, `DELETE FROM oca_signals WHERE oca_id = ?`, ocaId);
+}
+
+/** The last transitions of an OCA, newest first. */
+export function transitions(sql: SqlStorage, ocaId: string, limit = 10): Array<{ at: number; from: string; to: string; reason: string; by: string }> {
+  return rows<{ at: number; from_state: string; to_state: string; reason: string; by: string }>(
+    sql,
+    `SELECT at, from_state, to_state, reason, by FROM health_transitions WHERE oca_id = ? ORDER BY id DESC LIMIT ?`,
+    ocaId,
+    limit,
+  ).map((r) => ({ at: r.at, from: r.from_state, to: r.to_state, reason: r.reason, by: r.by }));
+}
+
+// ---- fault switches ---------------------------------------------------------------------------
+
+export function faultOf(sql: SqlStorage, ocaId: string): OcaFault | null {
+  const r = first<{ error_rate: number; added_latency_ms: number; throughput_bps: number | null }>(
+    sql,
+    `SELECT error_rate, added_latency_ms, throughput_bps FROM oca_faults WHERE oca_id = ?`,
+    ocaId,
+  );
+  return r ? { errorRate: r.error_rate, addedLatencyMs: r.added_latency_ms, throughputBps: r.throughput_bps } : null;
+}
+
+export function setFault(sql: SqlStorage, ocaId: string, fault: OcaFault | null): void {
+  if (!fault || (fault.errorRate === 0 && fault.addedLatencyMs === 0 && fault.throughputBps === null))
+    run(sql, `DELETE FROM oca_faults WHERE oca_id = ?`, ocaId);
+  else
+    run(
+      sql,
+      `INSERT OR REPLACE INTO oca_faults (oca_id, error_rate, added_latency_ms, throughput_bps) VALUES (?, ?, ?, ?)`,
+      ocaId,
+      fault.errorRate,
+      fault.addedLatencyMs,
+      fault.throughputBps,
+    );
+}

@@ -1,0 +1,177 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
+import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * Automatic OCA health: each site judges its OCAs from what they served (errors, latency), a probe of
+ * their storage and clients' reports, with hysteresis, and steering follows without any health call.
+ * The fault switches of the admin API make an OCA fail or slow down for real: the data plane applies
+ * them to the requests it serves and the site's probe sees them too.
+ */
+
+const quiet: WindowSignals = { requests: 0, errors: 0, latencyMsSum: 0, probes: 0, probeFailures: 0, probeMs: null, failedProbesInARow: 0, clientReports: 0 };
+
+describe("judging an OCA's window of signals", () => {
+  it("fails an OCA that errs on most requests or whose storage probes keep failing", () => {
+    expect(judge({ ...quiet, requests: 10, errors: 10 }).state).toBe("failed");
+    expect(judge({ ...quiet, probes: 2, probeFailures: 2, failedProbesInARow: 2 })).toMatchObject({
+      state: "failed",
+      reason: "2 storage probes failed in a row",
+    });
+    expect(judge({ ...quiet, clientReports: THRESHOLDS.failClientReports }).state).toBe("failed");
+  });
+
+  it("degrades an OCA that errs now and then or answers slowly, and says why", () => {
+    expect(judge({ ...quiet, requests: 20, errors: 2 })).toMatchObject({ state: "degraded", reason: "error rate 10 % of 20 requests" });
+    expect(judge({ ...quiet, requests: 6, latencyMsSum: 6 * 520 })).toMatchObject({ state: "degraded", reason: "mean latency 520 ms over 6 requests" });
+    expect(judge({ ...quiet, probes: 1, probeMs: 700 }).state).toBe("degraded");
+  });
+
+  it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic outweigh client reports", () => {
+    expect(judge({ ...quiet, requests: 2, errors: 2 }).state).toBe("healthy");
+    expect(judge({ ...quiet, requests: 100, errors: 0, latencyMsSum: 100 * 20, clientReports: 50 }).state).toBe("healthy");
+  });
+});
+
+describe("hysteresis", () => {
+  const healthy: AutoState = { state: "healthy", since: 0, reason: "x", betterSince: null };
+
+  it("applies a worse verdict at once", () => {
+    const r = step(healthy, { state: "failed", reason: "error rate 100 %" }, 1000);
+    expect(r).toMatchObject({ changed: true, next: { state: "failed", since: 1000 } });
+  });
+
+  it("improves only after the better verdict has held RECOVER_MS, and starts over when it is interrupted", () => {
+    let s: AutoState = { state: "failed", since: 0, reason: "probes", betterSince: null };
+    const ok = { state: "healthy" as const, reason: "signals within thresholds" };
+    s = step(s, ok, 1000).next;
+    s = step(s, ok, 1000 + RECOVER_MS - 1).next;
+    expect(s.state).toBe("failed");
+    // A bad moment resets the clock.
+    s = step(s, { state: "failed", reason: "probes" }, 1000 + RECOVER_MS).next;
+    s = step(s, ok, 2000 + RECOVER_MS).next;
+    expect(step(s, ok, 2000 + 2 * RECOVER_MS - 1).next.state).toBe("failed");
+    const r = step(s, ok, 2000 + 2 * RECOVER_MS);
+    expect(r.changed).toBe(true);
+    expect(r.next.state).toBe("healthy");
+    expect(r.next.reason).toMatch(/was failed: probes/);
+  });
+});
+
+const TITLE = "auto-health-title";
+const SITE = "lumen-nyc";
+const json = { ...ADMIN, "Content-Type": "application/json" };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const fault = (ocaId: string, body: object) => call(`/admin/sites/${SITE}/ocas/${ocaId}/fault`, { method: "POST", headers: json, body: JSON.stringify(body) });
+const priority = async (p: PlayResponse) => ((await (await call(p.steering.server)).json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"];
+const ocaState = async (ocaId: string) => {
+  const site = (await (await call(`/admin/sites/${SITE}`, { headers: ADMIN })).json()) as {
+    ocas: Array<{
+      ocaId: string;
+      health: string;
+      load: { healthBy: string; healthReason: string };
+      transitions: Array<{ to: string; reason: string; by: string }>;
+    }>;
+  };
+  return site.ocas.find((o) => o.ocaId === ocaId)!;
+};
+const newPlay = async () => (await (await pressPlay(await memberToken("premium"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+
+beforeAll(async () => {
+  await publishTitle(TITLE);
+  expect((await fill([{ siteId: SITE, ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+  expect((await fill([{ siteId: SITE, ocaId: "lumen-nyc-2", titleIds: [TITLE] }])).status).toBe(200);
+});
+
+describe("automatic health in the running system", () => {
+  it("takes an OCA failing every request out of steering within 10 s, with no health call, and brings it back after the hysteresis once the fault clears", async () => {
+    const p = await newPlay();
+    const serving = p.ocas[0];
+    expect(serving.siteId).toBe(SITE);
+    expect((await fault(serving.ocaId, { errorRate: 1 })).status).toBe(200);
+    const t0 = Date.now();
+    const statuses = new Set<number>();
+    let gone = -1;
+    while (Date.now() - t0 < 10_000) {
+      // The player keeps asking its OCA (and would fail over to the next one of its list).
+      const res = await call(`${serving.url}master.m3u8`);
+      statuses.add(res.status);
+      await res.arrayBuffer();
+      if (!(await priority(p)).includes(serving.ocaId)) {
+        gone = Date.now() - t0;
+        break;
+      }
+      await sleep(200);
+    }
+    expect(statuses.has(503)).toBe(true);
+    expect(gone).toBeGreaterThanOrEqual(0);
+    expect(gone).toBeLessThan(10_000);
+    const failed = await ocaState(serving.ocaId);
+    expect(failed.health).toBe("failed");
+    expect(failed.load.healthBy).toBe("auto");
+    expect(failed.transitions[0]).toMatchObject({ to: "failed", by: "auto" });
+    expect(failed.transitions[0].reason).toMatch(/error rate|probes failed/);
+    // A new play is not offered it either.
+    expect((await newPlay()).ocas.map((o) => o.ocaId)).not.toContain(serving.ocaId);
+
+    // The fault clears: probes pass, and after the window and RECOVER_MS the OCA is steered to again.
+    expect((await fault(serving.ocaId, { errorRate: 0 })).status).toBe(200);
+    const t1 = Date.now();
+    let back = -1;
+    while (Date.now() - t1 < 30_000) {
+      if ((await priority(p)).includes(serving.ocaId)) {
+        back = Date.now() - t1;
+        break;
+      }
+      await sleep(500);
+    }
+    expect(back).toBeGreaterThanOrEqual(RECOVER_MS - 1000);
+    console.log(`auto health: out of steering ${gone} ms after the fault was set; back ${back} ms after it cleared`);
+    const restored = await ocaState(serving.ocaId);
+    expect(restored.health).toBe("healthy");
+    expect(restored.transitions[0]).toMatchObject({ from: "failed", to: "healthy", by: "auto" });
+  }, 60_000);
+
+  it("demotes an OCA answering 500 ms late behind its peer without failing it", async () => {
+    const p = await newPlay();
+    const slow = p.ocas[0];
+    expect((await fault(slow.ocaId, { addedLatencyMs: 500 })).status).toBe(200);
+    // Let the data plane learn the fault (its site view refreshes within a second).
+    await sleep(1200);
+    await Promise.all(Array.from({ length: 8 }, () => call(`${slow.url}master.m3u8`).then((r) => r.arrayBuffer())));
+    let order: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      order = await priority(p);
+      if (order.indexOf(slow.ocaId) > order.indexOf(p.ocas[1].ocaId)) break;
+      await sleep(250);
+    }
+    expect(order).toContain(slow.ocaId);
+    expect(order.indexOf(slow.ocaId)).toBeGreaterThan(order.indexOf(p.ocas[1].ocaId));
+    const s = await ocaState(slow.ocaId);
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toMatch(/latency/);
+    expect((await fault(slow.ocaId, { addedLatencyMs: 0 })).status).toBe(200);
+    // An operator's restore wins at once over the hysteresis (and starts automatic health afresh).
+    await call(`/admin/sites/${SITE}/ocas/${slow.ocaId}/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    expect((await ocaState(slow.ocaId)).health).toBe("healthy");
+  }, 30_000);
+
+  it("lets an operator's drain win over automatic health, shown as the operator's", async () => {
+    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-2/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "drained" }) });
+    const s = await ocaState("lumen-nyc-2");
+    expect(s.health).toBe("drained");
+    expect(s.load.healthBy).toBe("operator");
+    expect(s.transitions[0]).toMatchObject({ to: "drained", by: "operator" });
+    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-2/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    const r = await ocaState("lumen-nyc-2");
+    expect(r.health).toBe("healthy");
+    expect(r.transitions[0]).toMatchObject({ from: "drained", to: "healthy", by: "operator", reason: "restored by an operator" });
+  });
+
+  it("refuses a fault switch outside its bounds with a 400 in the error shape", async () => {
+    const res = await fault("lumen-nyc-1", { errorRate: 2 });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+  });
+});
