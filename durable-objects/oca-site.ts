@@ -366,7 +366,8 @@ export class OcaSite extends DurableObject<Env> {
           const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
           const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
-          if (requests > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum });
+          const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
+          if (requests > 0 || clientReports > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
         }
         // Plays whose home is this site, batched by the play requests of that isolate.
         for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {

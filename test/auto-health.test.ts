@@ -18,13 +18,18 @@ describe("judging an OCA's window of signals", () => {
       state: "failed",
       reason: "2 storage probes failed in a row",
     });
-    expect(judge({ ...quiet, clientReports: THRESHOLDS.failClientReports }).state).toBe("failed");
   });
 
   it("degrades an OCA that errs now and then or answers slowly, and says why", () => {
     expect(judge({ ...quiet, requests: 20, errors: 2 })).toMatchObject({ state: "degraded", reason: "error rate 10 % of 20 requests" });
     expect(judge({ ...quiet, requests: 6, latencyMsSum: 6 * 520 })).toMatchObject({ state: "degraded", reason: "mean latency 520 ms over 6 requests" });
     expect(judge({ ...quiet, probes: 1, probeMs: 700 }).state).toBe("degraded");
+    // Clients' reports degrade, but never fail on their own: a client can lie.
+    expect(judge({ ...quiet, clientReports: THRESHOLDS.degradeClientReports })).toMatchObject({
+      state: "degraded",
+      reason: "3 sessions reported failed requests or switched away",
+    });
+    expect(judge({ ...quiet, clientReports: 1000 }).state).toBe("degraded");
   });
 
   it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic outweigh client reports", () => {
@@ -167,6 +172,33 @@ describe("automatic health in the running system", () => {
     const r = await ocaState("lumen-nyc-2");
     expect(r.health).toBe("healthy");
     expect(r.transitions[0]).toMatchObject({ from: "drained", to: "healthy", by: "operator", reason: "restored by an operator" });
+  });
+
+  it("degrades an OCA that several sessions' clients report switching away from, with no traffic to say otherwise", async () => {
+    for (let i = 0; i < 3; i++) {
+      const token = await memberToken("premium");
+      const p = (await (await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+      const res = await call("/v1/events", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          sessionId: p.sessionId,
+          sessionToken: p.sessionToken,
+          batchId: `switch-${p.sessionId}`,
+          // Many reports in one session count once.
+          events: Array.from({ length: 20 }, () => ({ type: "oca_switch", fromOcaId: "lumen-nyc-2", ocaId: "lumen-nyc-1" })),
+        }),
+      });
+      expect(res.status).toBe(202);
+    }
+    let s = await ocaState("lumen-nyc-2");
+    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+      await sleep(250);
+      s = await ocaState("lumen-nyc-2");
+    }
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("3 sessions reported failed requests or switched away");
+    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-2/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
   });
 
   it("refuses a fault switch outside its bounds with a 400 in the error shape", async () => {

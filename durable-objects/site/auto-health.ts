@@ -33,9 +33,11 @@ export const THRESHOLDS = {
   degradeLatencyMs: 300,
   /** Consecutive failed probes that fail an OCA. */
   failProbes: 2,
-  /** Client-reported failures of the OCA in the window that degrade / fail it (with no healthy traffic to contradict them). */
+  /**
+   * Sessions whose clients reported the OCA failing them in the window that degrade it, unless healthy
+   * traffic contradicts them. Client reports alone never fail an OCA: clients can lie.
+   */
   degradeClientReports: 3,
-  failClientReports: 10,
 } as const;
 
 export const AUTO_HEALTH_SCHEMA = [
@@ -81,15 +83,13 @@ export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
   if (w.requests >= t.minRequests && errorRate >= t.failErrorRate) return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.failedProbesInARow >= t.failProbes) return { state: "failed", reason: `${w.failedProbesInARow} storage probes failed in a row` };
   const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate;
-  if (!healthyTraffic && w.clientReports >= t.failClientReports)
-    return { state: "failed", reason: `${w.clientReports} client reports of failed requests or switches away` };
   if (w.requests >= t.minRequests && errorRate >= t.degradeErrorRate)
     return { state: "degraded", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.requests >= t.minRequests && meanMs >= t.degradeLatencyMs)
     return { state: "degraded", reason: `mean latency ${Math.round(meanMs)} ms over ${w.requests} requests` };
   if (w.probeMs !== null && w.probeMs >= t.degradeLatencyMs) return { state: "degraded", reason: `storage probe ${Math.round(w.probeMs)} ms` };
   if (!healthyTraffic && w.clientReports >= t.degradeClientReports)
-    return { state: "degraded", reason: `${w.clientReports} client reports of failed requests or switches away` };
+    return { state: "degraded", reason: `${w.clientReports} sessions reported failed requests or switched away` };
   return { state: "healthy", reason: w.requests + w.probes > 0 ? "signals within thresholds" : "no signal" };
 }
 

@@ -3,6 +3,7 @@ import { zValidator } from "@hono/zod-validator";
 import { eventsRequestSchema } from "../../shared/events";
 import { ApiError } from "../shared/errors";
 import { findSite } from "../shared/topology";
+import { recordClientReport } from "../shared/site-link";
 import { sessionLog } from "./session-log";
 import { signingKey } from "../shared/signing-keys";
 import { requireMember, type MemberVars } from "./member-auth";
@@ -44,6 +45,15 @@ events.post(
       now: Date.now(),
     });
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    // A client's report of an OCA failing it (an error on it, a switch away from it) is a health signal
+    // for that OCA's site: only OCAs of the session's own signed list, once per session and sync.
+    if (!r.duplicate) {
+      for (const e of list) {
+        const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
+        const pathway = ocaId ? claims.pw.find((p) => p.endsWith(`/${ocaId}`)) : undefined;
+        if (pathway) recordClientReport(c.env, pathway.split("/")[0], ocaId!, sessionId, waitUntil);
+      }
+    }
     // A stop frees the member's slot at once; any other batch is activity that keeps it.
     if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId);
     else touchStream(c.env, claims.mid, sessionId, waitUntil);

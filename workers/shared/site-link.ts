@@ -36,6 +36,8 @@ interface OcaBatch {
   requests: number;
   errors: number;
   latencyMsSum: number;
+  /** Sessions whose clients reported the OCA failing them. */
+  clientSessions: Set<string>;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
   /** Content misses per title. */
@@ -78,6 +80,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
         requests: b.requests,
         errors: b.errors,
         latencyMsSum: b.latencyMsSum,
+        clientReports: b.clientSessions.size,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
@@ -146,7 +149,7 @@ export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p
 
 function batchOf(l: Link, ocaId: string): OcaBatch {
   let o = l.batch.get(ocaId);
-  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, errors: 0, latencyMsSum: 0, sessions: new Map(), misses: new Map() }));
+  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, errors: 0, latencyMsSum: 0, clientSessions: new Set(), sessions: new Map(), misses: new Map() }));
   return o;
 }
 
@@ -188,6 +191,14 @@ export function recordOutcome(
   o.requests += 1;
   if (outcome.error) o.errors += 1;
   o.latencyMsSum += Math.max(0, outcome.latencyMs);
+  scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/** A client reported the OCA failing it (a QoE error on it, a switch away); one per session per sync. */
+export function recordClientReport(env: Env, siteId: string, ocaId: string, sessionId: string, waitUntil: (p: Promise<unknown>) => void): void {
+  const l = link(siteId);
+  const o = batchOf(l, ocaId);
+  if (o.clientSessions.size < MAX_REPORT_ITEMS) o.clientSessions.add(sessionId);
   scheduleFlush(env, siteId, l, waitUntil);
 }
 

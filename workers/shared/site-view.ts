@@ -69,6 +69,8 @@ export interface EdgeReport {
       errors?: number;
       /** Sum of server-side response times, ms. */
       latencyMsSum?: number;
+      /** Sessions whose clients reported the OCA failing them. */
+      clientReports?: number;
       sessions: Array<{ id: string; bytes: number }>;
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
