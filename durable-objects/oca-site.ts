@@ -10,6 +10,7 @@ import * as holdings from "./site/holdings";
 import { ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
 import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
+import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
@@ -366,6 +367,7 @@ export class OcaSite extends DurableObject<Env> {
           const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
           const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
+          served.addServed(this.sql, dayNumber(now, this.site.timeZone), r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
           const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
           if (requests > 0 || clientReports > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
         }
@@ -502,6 +504,11 @@ export class OcaSite extends DurableObject<Env> {
       }
       return counted;
     });
+  }
+
+  /** Bytes served per local day by source (own copies, a parent's, origin), for days [fromDay, toDay]. */
+  async servedByDay(fromDay: number, toDay: number): Promise<ReturnType<typeof served.servedByDay>> {
+    return served.servedByDay(this.sql, fromDay, toDay);
   }
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */

@@ -1,6 +1,7 @@
 import { VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA } from "./auto-health";
+import { SERVED_SCHEMA } from "./served";
 import { first, rows, run } from "./sql";
 
 /**
@@ -98,6 +99,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     name: "automatic OCA health: signals, states with hysteresis, transitions, fault switches",
     // An operator's 'healthy' row was the default; it is now the absence of an override.
     statements: [...AUTO_HEALTH_SCHEMA, `DELETE FROM oca_health WHERE health = 'healthy'`],
+  },
+  {
+    version: 8,
+    name: "bytes served per day by source, for the operator dashboard",
+    statements: SERVED_SCHEMA,
   },
 ];
 

@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { failoverPlacement, pollUntil, recordClientBench, sessionEvents, setHealth } from "./sdk-harness";
+import { failoverPlacement, ocaHealthOf, pollUntil, recordClientBench, sessionEvents, setFault, setHealth } from "./sdk-harness";
 
 warnIfSkipped("player");
 
@@ -192,6 +192,49 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       console.log("[player] failover", JSON.stringify(figures.failover));
       await page.screenshot({ path: path.join(tmpdir(), "vcdn-player-failover.png") });
     } finally {
+      await setHealth(stack, victimSite, victimOca, "healthy");
+      await page.close();
+    }
+  });
+
+  it("keeps playing when the serving OCA starts failing every request (a fault switch, no health call), and the site fails it by itself", async () => {
+    const page = await openPlayer();
+    await page.click('button.play[data-title="sintel-sunrise"]');
+    const before = await pollUntil(
+      async () => {
+        const s = await state(page);
+        return s.currentTime >= 3 && s.servingOcaId ? s : null;
+      },
+      40_000,
+      "3 s of playback",
+    );
+    const [victimSite, victimOca] = before.servingOca!.split("/");
+    const faultAt = Date.now();
+    await setFault(stack, victimSite, victimOca, { errorRate: 1 });
+    try {
+      // The site takes the OCA out by itself: failed, by its automatic health, within 10 s.
+      const judged = await pollUntil(
+        async () => {
+          const h = await ocaHealthOf(stack, victimSite, victimOca);
+          return h.health === "failed" ? h : null;
+        },
+        10_000,
+        "the site to fail the OCA",
+      );
+      expect(judged.by).toBe("auto");
+      console.log(`[player] fault switch: ${victimSite}/${victimOca} failed by the site ${Date.now() - faultAt} ms after the fault (${judged.reason})`);
+      const after = await pollUntil(
+        async () => {
+          const s = await state(page);
+          return s.currentTime >= Math.min(before.currentTime + 6, 22) || s.phase === "ended" ? s : null;
+        },
+        40_000,
+        "playback to go on after the fault",
+      );
+      expect(after.fatalErrors).toEqual([]);
+      expect(after.servingOcaId).not.toBe(victimOca);
+    } finally {
+      await setFault(stack, victimSite, victimOca, { errorRate: 0 });
       await setHealth(stack, victimSite, victimOca, "healthy");
       await page.close();
     }

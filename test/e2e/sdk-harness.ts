@@ -30,6 +30,21 @@ export async function setHealth(stack: LocalStack, siteId: string, ocaId: string
   if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} ${health}: ${r.status} ${JSON.stringify(r.json)}`);
 }
 
+/** Sets an OCA's fault switch (all zero clears it). */
+export async function setFault(stack: LocalStack, siteId: string, ocaId: string, fault: { errorRate?: number; addedLatencyMs?: number }): Promise<void> {
+  const r = await admin(stack, "POST", `/admin/sites/${siteId}/ocas/${ocaId}/fault`, fault);
+  if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} fault: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+/** An OCA's health as its site reports it, with who set it and why. */
+export async function ocaHealthOf(stack: LocalStack, siteId: string, ocaId: string): Promise<{ health: string; by: string; reason: string }> {
+  const r = await admin(stack, "GET", `/admin/sites/${siteId}`);
+  const o = (r.json as { ocas: Array<{ ocaId: string; health: string; load: { healthBy: string; healthReason: string } }> }).ocas.find(
+    (x) => x.ocaId === ocaId,
+  )!;
+  return { health: o.health, by: o.load.healthBy, reason: o.load.healthReason };
+}
+
 export async function setThroughput(stack: LocalStack, siteId: string, ocaId: string, throughputBps: number | null): Promise<void> {
   const r = await admin(stack, "POST", `/admin/sites/${siteId}/ocas/${ocaId}/capacity`, { throughputBps });
   if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} throughput: ${r.status} ${JSON.stringify(r.json)}`);

@@ -206,6 +206,17 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "get",
+    path: "/admin/ops/overview",
+    summary:
+      "The operator dashboard's view: every site's OCAs (health and why, egress, storage, titles, faults), fill, misses and bytes served by source per day",
+    tag: "admin",
+    auth: "admin",
+    query: { days: { description: "days of bytes served (1-60, default 14)", schema: { type: "integer", minimum: 1, maximum: 60 } } },
+    ok: { status: 200, description: "{ at, days, sites: [...] }" },
+    errors: { ...ADMIN },
+  },
+  {
+    method: "get",
     path: "/admin/sites/{siteId}",
     summary: "A site's state: OCAs, holdings, load, fill tasks",
     tag: "admin",

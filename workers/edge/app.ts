@@ -10,6 +10,7 @@ import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter"
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
 import { ocaFault, ocaHealth, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
+import type { ServedFrom } from "../shared/site-view";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 
@@ -100,9 +101,13 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // The top manifests are filtered per height cap, so the colo cache keeps one per cap.
   const variant = top ? `cap=${cap}` : "";
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-  const served = (res: Response) => {
+  // Bytes served count at the OCA's site by where they came from: its own copy (the site's tier), a
+  // parent site's copy (that site's tier) or origin.
+  const served = (res: Response, source: string) => {
     if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-      recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), waitUntil);
+      const from: ServedFrom =
+        source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
+      recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), waitUntil, from);
     }
     return paced(res, fault);
   };
@@ -113,7 +118,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const bypass = c.env.DEV_MODE === "true" && c.req.header("X-Bench-No-Colo-Cache") === "1";
   if (site && !bypass) {
     const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
-    if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }));
+    if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }), "local");
   }
 
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.
@@ -149,7 +154,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
             .catch(() => {}),
         );
       }
-      return served(await serveRepresentation(c.req.raw, rep, { ...via, "X-OCA-Source": found.source, ...(site ? { "X-Cache": "MISS" } : {}) }));
+      return served(await serveRepresentation(c.req.raw, rep, { ...via, "X-OCA-Source": found.source, ...(site ? { "X-Cache": "MISS" } : {}) }), found.source);
     } catch (err) {
       if (!(err instanceof RepresentationChanged)) throw err;
       if (attempt >= 1) throw new ApiError(503, "changed_during_read", `${path} changed while it was being read; retry`, undefined, { "Retry-After": "1" });

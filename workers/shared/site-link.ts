@@ -1,4 +1,4 @@
-import { type EdgeReport, MAX_REPORT_ITEMS, type OcaFault, type OcaHealth, type PlayReport, type SiteLiveView } from "./site-view";
+import { type EdgeReport, MAX_REPORT_ITEMS, type OcaFault, type OcaHealth, type PlayReport, type ServedFrom, type SiteLiveView } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { withTimeout } from "./with-timeout";
 
@@ -38,6 +38,7 @@ interface OcaBatch {
   latencyMsSum: number;
   /** Sessions whose clients reported the OCA failing them. */
   clientSessions: Set<string>;
+  bytesFrom: Record<ServedFrom, number>;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
   /** Content misses per title. */
@@ -81,6 +82,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
         errors: b.errors,
         latencyMsSum: b.latencyMsSum,
         clientReports: b.clientSessions.size,
+        bytesFrom: b.bytesFrom,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
@@ -149,7 +151,20 @@ export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p
 
 function batchOf(l: Link, ocaId: string): OcaBatch {
   let o = l.batch.get(ocaId);
-  if (!o) l.batch.set(ocaId, (o = { bytes: 0, requests: 0, errors: 0, latencyMsSum: 0, clientSessions: new Set(), sessions: new Map(), misses: new Map() }));
+  if (!o)
+    l.batch.set(
+      ocaId,
+      (o = {
+        bytes: 0,
+        requests: 0,
+        errors: 0,
+        latencyMsSum: 0,
+        clientSessions: new Set(),
+        bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
+        sessions: new Map(),
+        misses: new Map(),
+      }),
+    );
   return o;
 }
 
@@ -169,10 +184,19 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
 }
 
 /** Counts bytes an OCA served to a session; sent with the site's next sync. */
-export function recordServed(env: Env, siteId: string, ocaId: string, sessionId: string, bytes: number, waitUntil: (p: Promise<unknown>) => void): void {
+export function recordServed(
+  env: Env,
+  siteId: string,
+  ocaId: string,
+  sessionId: string,
+  bytes: number,
+  waitUntil: (p: Promise<unknown>) => void,
+  from: ServedFrom = "embedded",
+): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
   o.bytes += bytes;
+  o.bytesFrom[from] += bytes;
   const prev = o.sessions.get(sessionId);
   if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
   scheduleFlush(env, siteId, l, waitUntil);

@@ -71,11 +71,16 @@ export interface EdgeReport {
       latencyMsSum?: number;
       /** Sessions whose clients reported the OCA failing them. */
       clientReports?: number;
+      /** Bytes served by where they came from. */
+      bytesFrom?: Partial<Record<ServedFrom, number>>;
       sessions: Array<{ id: string; bytes: number }>;
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
   >;
 }
+
+/** Where bytes an OCA served came from: its own copy (its site's tier), a parent site's, or origin. */
+export type ServedFrom = "embedded" | "ixp" | "origin";
 
 /** An OCA's live state for steering. */
 export interface OcaLive {

@@ -8,6 +8,7 @@ import { sessionsRoutes } from "./sessions";
 import { sitesRoutes } from "./sites";
 import { titlesRoutes } from "./titles";
 import { topologyRoutes } from "./topology";
+import { opsRoutes } from "./ops";
 
 /** Admin API (bearer ADMIN_TOKEN): topology, site state, manual fill, catalogue registration, origin upload. */
 export const admin = new Hono<AdminEnv>();
@@ -22,3 +23,4 @@ admin.route("/", fillRoutes);
 admin.route("/", originRoutes);
 admin.route("/", titlesRoutes);
 admin.route("/", sessionsRoutes);
+admin.route("/", opsRoutes);

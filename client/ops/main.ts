@@ -1,0 +1,261 @@
+/**
+ * The operator dashboard (/ops): every site as a schematic by region (IXP sites with their embedded
+ * children), each OCA's health and why, egress against throughput, storage against capacity, titles
+ * held and fault switch, tonight's fill, misses by kind, and the share of bytes served by source over
+ * the last days as a uPlot chart. Controls call the admin API with the operator's token. It refreshes
+ * every 5 s.
+ */
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+interface Oca {
+  ocaId: string;
+  health: string;
+  healthBy: string;
+  healthReason: string;
+  healthSince: number;
+  transitions: Array<{ at: number; from: string; to: string; reason: string; by: string }>;
+  fault: { errorRate: number; addedLatencyMs: number; throughputBps: number | null } | null;
+  egressBps: number;
+  throughputBps: number;
+  load: number;
+  sessions: number;
+  usedBytes: number;
+  capacityBytes: number;
+  titles: number;
+}
+
+interface Site {
+  siteId: string;
+  name: string;
+  tier: "embedded" | "ixp";
+  region: string;
+  isp: string | null;
+  parent: string | null;
+  reachable: boolean;
+  error?: string;
+  ocas?: Oca[];
+  fill: {
+    window: { startHour: number; endHour: number; localHour: number; open: boolean };
+    day?: number | null;
+    planned?: Record<string, number>;
+    predictedBytes?: number | null;
+    coveredBytes?: number | null;
+    pending?: Array<{ ocaId: string; files: number; bytes: number; parked: number }>;
+    done?: Record<string, { files: number; bytes: number }>;
+    parked?: number;
+    fillUntil?: number | null;
+    lastError?: string | null;
+  };
+  misses?: { content: { count: number; bytes: number }; health: { count: number; bytes: number } };
+  served?: Array<{ day: number; source: "embedded" | "ixp" | "origin"; bytes: number }>;
+}
+
+interface Overview {
+  at: string;
+  days: number;
+  sites: Site[];
+}
+
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
+const TOKEN_KEY = "vcdn-admin-token";
+let token = sessionStorage.getItem(TOKEN_KEY) ?? "";
+let chart: uPlot | null = null;
+let last: Overview | null = null;
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string);
+const bytes = (n: number) =>
+  n >= 1e12 ? `${(n / 1e12).toFixed(1)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+const bps = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} Gb/s` : `${(n / 1e6).toFixed(1)} Mb/s`);
+const bar = (share: number, hot = false) =>
+  `<span class="bar${hot ? " hot" : ""}" title="${Math.round(share * 100)} %"><span style="width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%"></span></span>`;
+const ago = (ms: number) => (ms ? `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago` : "");
+
+function showError(message: string | null): void {
+  const el = $("#error");
+  el.hidden = !message;
+  el.textContent = message ?? "";
+}
+
+/** Calls the admin API with the operator's token. */
+async function api(method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+  return json;
+}
+
+function ocaRow(site: Site, o: Oca): string {
+  const t = o.transitions[0];
+  const fault = o.fault
+    ? `fault: ${Math.round(o.fault.errorRate * 100)} % errors, +${o.fault.addedLatencyMs} ms${o.fault.throughputBps ? `, ${bps(o.fault.throughputBps)} cap` : ""}`
+    : "";
+  return `<tr data-oca="${esc(o.ocaId)}">
+    <td><b>${esc(o.ocaId)}</b></td>
+    <td><span class="health ${esc(o.health)}">${esc(o.health)}</span> <span class="muted">(${esc(o.healthBy)})</span>
+      <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(ago(t.at))}` : ""}</div>
+      ${fault ? `<div class="fault">${esc(fault)}</div>` : ""}</td>
+    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / ${esc(bps(o.throughputBps))}<div class="muted">${o.sessions} sessions</div></td>
+    <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} ${esc(bytes(o.usedBytes))} / ${esc(bytes(o.capacityBytes))}<div class="muted"><span class="titles">${o.titles}</span> titles</div></td>
+    <td class="controls">
+      <button data-action="drained" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Drain</button>
+      <button data-action="failed" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Fail</button>
+      <button data-action="healthy" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Restore</button><br />
+      <input data-fault="errorRate" type="number" min="0" max="100" step="5" value="${o.fault ? Math.round(o.fault.errorRate * 100) : 0}" title="error rate %" />%
+      <input data-fault="addedLatencyMs" type="number" min="0" max="30000" step="100" value="${o.fault?.addedLatencyMs ?? 0}" title="added latency ms" />ms
+      <button data-action="fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Set fault</button>
+      <button data-action="clear-fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Clear</button>
+    </td></tr>`;
+}
+
+function siteCard(site: Site): string {
+  const w = site.fill.window;
+  const windowText = `fill window ${w.startHour}:00–${w.endHour}:00 local, <span class="${w.open ? "open" : "closed"}">${w.open ? "open" : "closed"}</span> (now ${w.localHour}:00)`;
+  if (!site.reachable) {
+    return `<article class="site ${site.tier} unreachable" data-site="${esc(site.siteId)}"><header><h4>${esc(site.name)}</h4><span class="tier">${esc(site.tier)}</span></header>
+      <p class="muted">unreachable: ${esc(site.error ?? "")}</p><p class="fill">${windowText}</p></article>`;
+  }
+  const f = site.fill;
+  const pending = (f.pending ?? []).reduce((s, p) => ({ files: s.files + p.files, bytes: s.bytes + p.bytes }), { files: 0, bytes: 0 });
+  const done = f.done ?? {};
+  const doneText = Object.entries(done)
+    .map(([src, v]) => `${esc(src)} ${v.files} files / ${esc(bytes(v.bytes))}`)
+    .join(", ");
+  const planned = Object.values(f.planned ?? {}).reduce((s, n) => s + n, 0);
+  const m = site.misses!;
+  return `<article class="site ${site.tier}" data-site="${esc(site.siteId)}">
+    <header><h4>${esc(site.name)} <span class="muted">${esc(site.siteId)}</span></h4><span class="tier">${esc(site.tier)}${site.isp ? ` · ${esc(site.isp)}` : ""}</span></header>
+    <table><tr><th>OCA</th><th>health</th><th>egress / throughput</th><th>storage</th><th>controls</th></tr>${(site.ocas ?? []).map((o) => ocaRow(site, o)).join("")}</table>
+    <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for day ${f.day}, ${planned} placements` : "no plan yet"}${
+      f.predictedBytes ? `, covers ${Math.round(((f.coveredBytes ?? 0) / f.predictedBytes) * 100)} % of predicted bytes` : ""
+    }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
+      <button data-action="fill-cycle" data-site="${esc(site.siteId)}">Run fill cycle</button> <span class="muted" data-fill-result></span></p>
+    <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
+  </article>`;
+}
+
+function renderSites(o: Overview): void {
+  const byRegion = new Map<string, Site[]>();
+  for (const s of o.sites) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
+  $("#sites").innerHTML = [...byRegion]
+    .map(([region, sites]) => {
+      // A schematic: each IXP site followed by the embedded sites that fill from it.
+      const ixps = sites.filter((s) => s.tier === "ixp");
+      const orphans = sites.filter((s) => s.tier === "embedded" && !ixps.some((i) => i.siteId === s.parent));
+      const ordered = [...ixps.flatMap((i) => [i, ...sites.filter((s) => s.parent === i.siteId)]), ...orphans];
+      return `<div class="region" data-region="${esc(region)}"><h3>Region ${esc(region)}</h3><div class="tree">${ordered.map(siteCard).join("")}</div></div>`;
+    })
+    .join("");
+}
+
+/** Share of bytes by source per day, all sites together. */
+function offloadSeries(o: Overview): { days: number[]; shares: Record<"embedded" | "ixp" | "origin", number[]>; totals: number[] } {
+  const perDay = new Map<number, Record<string, number>>();
+  for (const s of o.sites)
+    for (const r of s.served ?? []) perDay.set(r.day, { ...perDay.get(r.day), [r.source]: (perDay.get(r.day)?.[r.source] ?? 0) + r.bytes });
+  const days = [...perDay.keys()].sort((a, b) => a - b);
+  const shares = { embedded: [] as number[], ixp: [] as number[], origin: [] as number[] };
+  const totals: number[] = [];
+  for (const d of days) {
+    const v = perDay.get(d)!;
+    const total = (v.embedded ?? 0) + (v.ixp ?? 0) + (v.origin ?? 0);
+    totals.push(total);
+    for (const k of ["embedded", "ixp", "origin"] as const) shares[k].push(total ? (100 * (v[k] ?? 0)) / total : 0);
+  }
+  return { days, shares, totals };
+}
+
+function renderChart(o: Overview): void {
+  const { days, shares, totals } = offloadSeries(o);
+  const xs = days.map((d) => d * 86400);
+  const data: uPlot.AlignedData = [xs, shares.embedded, shares.ixp, shares.origin];
+  $("#offload-table").innerHTML = `<tr><th>day</th><th>embedded</th><th>IXP</th><th>origin</th><th>bytes</th></tr>${days
+    .map(
+      (d, i) =>
+        `<tr><td>${esc(new Date(d * 86_400_000).toISOString().slice(0, 10))}</td><td>${shares.embedded[i].toFixed(1)} %</td><td>${shares.ixp[i].toFixed(1)} %</td><td>${shares.origin[i].toFixed(1)} %</td><td>${esc(bytes(totals[i]))}</td></tr>`,
+    )
+    .join("")}`;
+  if (chart) {
+    chart.setData(data);
+    return;
+  }
+  const width = Math.min(900, $("#offload-chart").clientWidth || 800);
+  chart = new uPlot(
+    {
+      width,
+      height: 220,
+      scales: { y: { range: [0, 100] } },
+      axes: [{}, { label: "% of bytes", values: (_u, ticks) => ticks.map((t) => `${t} %`) }],
+      series: [
+        { label: "day" },
+        { label: "embedded", stroke: "#2e8b57", width: 2, points: { show: true } },
+        { label: "IXP", stroke: "#4062bb", width: 2, points: { show: true } },
+        { label: "origin", stroke: "#b03a2e", width: 2, points: { show: true } },
+      ],
+    },
+    data,
+    $("#offload-chart"),
+  );
+}
+
+async function refresh(): Promise<void> {
+  if (!token) {
+    showError("Enter the admin token (ADMIN_TOKEN) to see the CDN.");
+    return;
+  }
+  try {
+    last = (await api("GET", "/admin/ops/overview?days=14")) as Overview;
+    // Keep what an operator is typing into a fault field across refreshes.
+    const focused = document.activeElement instanceof HTMLInputElement && document.activeElement.dataset.fault ? document.activeElement : null;
+    if (!focused) renderSites(last);
+    renderChart(last);
+    $("#updated").textContent = new Date(last.at).toLocaleTimeString();
+    document.body.dataset.loaded = "true";
+    showError(null);
+  } catch (err) {
+    showError(`Cannot load the overview: ${(err as Error).message}`);
+  }
+}
+
+async function act(btn: HTMLButtonElement): Promise<void> {
+  const { action, site, ocaId } = btn.dataset as { action: string; site: string; ocaId?: string };
+  btn.disabled = true;
+  try {
+    if (action === "drained" || action === "failed" || action === "healthy") {
+      await api("POST", `/admin/sites/${encodeURIComponent(site)}/ocas/${encodeURIComponent(ocaId!)}/health`, { health: action });
+    } else if (action === "fault" || action === "clear-fault") {
+      const row = btn.closest("tr")!;
+      const num = (k: string) => Number((row.querySelector(`input[data-fault="${k}"]`) as HTMLInputElement).value) || 0;
+      const body = action === "fault" ? { errorRate: Math.min(1, num("errorRate") / 100), addedLatencyMs: num("addedLatencyMs") } : {};
+      await api("POST", `/admin/sites/${encodeURIComponent(site)}/ocas/${encodeURIComponent(ocaId!)}/fault`, body);
+    } else if (action === "fill-cycle") {
+      const r = (await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {})) as { ran?: boolean; queuedFiles?: number; reason?: string };
+      const out = btn.parentElement?.querySelector("[data-fill-result]");
+      if (out) out.textContent = `ran: ${JSON.stringify(r).slice(0, 160)}`;
+    }
+    showError(null);
+  } catch (err) {
+    showError(`${action} failed: ${(err as Error).message}`);
+  } finally {
+    btn.disabled = false;
+  }
+  if (action !== "fill-cycle") await refresh();
+}
+
+$("#auth").addEventListener("submit", (e) => {
+  e.preventDefault();
+  token = ($("#token") as HTMLInputElement).value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  void refresh();
+});
+$("#sites").addEventListener("click", (e) => {
+  const btn = (e.target as HTMLElement).closest("button[data-action]");
+  if (btn) void act(btn as HTMLButtonElement);
+});
+
+void refresh();
+setInterval(() => void refresh(), 5000);

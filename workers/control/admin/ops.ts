@@ -1,0 +1,88 @@
+/** Admin: the operator dashboard's one read: every site with its OCAs, fill, misses and bytes served by source. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { dayNumber, localHour } from "../../../fill/day";
+import { siteStub } from "../../shared/site-link";
+import { fillWindow, topology } from "../../shared/topology";
+import { inWindow } from "../fill-cycle";
+import type { AdminEnv } from "./params";
+
+export const opsRoutes = new Hono<AdminEnv>();
+
+export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max(60).default(14) });
+
+/**
+ * Everything the dashboard shows, in one answer: per site its tier, place and parent; per OCA health
+ * (who set it, why, since when, the last transitions), egress against throughput, storage used against
+ * capacity, titles held, fault switch; tonight's fill (plan, progress by source, window); misses by
+ * kind; bytes served per day by source. A site that cannot answer is listed as unreachable.
+ */
+opsRoutes.get("/ops/overview", async (c) => {
+  const q = overviewQuery.safeParse({ days: c.req.query("days") ?? undefined });
+  const days = q.success ? q.data.days : 14;
+  const now = Date.now();
+  const sites = await Promise.all(
+    topology.sites.map(async (site) => {
+      const base = {
+        siteId: site.id,
+        name: site.name,
+        tier: site.tier,
+        region: site.region,
+        isp: site.isp ?? null,
+        parent: site.parent ?? null,
+        lat: site.lat,
+        lon: site.lon,
+      };
+      const w = fillWindow(site);
+      const window = { startHour: w.startHour, endHour: w.endHour, localHour: localHour(now, site.timeZone), open: inWindow(localHour(now, site.timeZone), w) };
+      try {
+        const stub = siteStub(c.env, site.id);
+        const today = dayNumber(now, site.timeZone);
+        const [state, cycle, served] = await Promise.all([stub.describe(), stub.lastCycle(), stub.servedByDay(today - days + 1, today)]);
+        const misses = { content: { count: 0, bytes: 0 }, health: { count: 0, bytes: 0 } };
+        for (const m of state.misses) {
+          misses[m.kind].count += m.count;
+          misses[m.kind].bytes += m.bytes;
+        }
+        return {
+          ...base,
+          reachable: true,
+          ocas: state.ocas.map((o) => ({
+            ocaId: o.ocaId,
+            health: o.health,
+            healthBy: o.load.healthBy ?? "auto",
+            healthReason: o.load.healthReason ?? "",
+            healthSince: o.load.healthSince ?? 0,
+            transitions: o.transitions.slice(0, 5),
+            fault: o.load.fault ?? null,
+            egressBps: o.load.egressBps,
+            throughputBps: o.throughputBps,
+            load: o.load.load,
+            sessions: o.load.sessions,
+            usedBytes: o.usedBytes,
+            capacityBytes: o.capacityBytes,
+            titles: o.titles.filter((t) => t.complete).length,
+          })),
+          fill: {
+            day: cycle.day,
+            window,
+            planned: Object.fromEntries(Object.entries(cycle.plan).map(([oca, titles]) => [oca, titles.length])),
+            predictedBytes: cycle.cycle?.predictedBytes ?? null,
+            coveredBytes: cycle.cycle?.coveredBytes ?? null,
+            pending: cycle.progress.pending,
+            done: cycle.progress.done,
+            parked: cycle.progress.parked.length,
+            fillUntil: cycle.progress.fillUntil,
+            lastError: cycle.progress.lastError,
+          },
+          misses,
+          served: served.map((r) => ({ day: r.day, source: r.source, bytes: r.bytes })),
+          today,
+        };
+      } catch (err) {
+        return { ...base, reachable: false, error: String(err).slice(0, 200), fill: { window } };
+      }
+    }),
+  );
+  return c.json({ at: new Date(now).toISOString(), days, sites });
+});
