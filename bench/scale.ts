@@ -116,7 +116,8 @@ function model(s: Scenario): Row[] {
   // Background reads of the catalogue view: per isolate, one statement per TTL ("which titles changed?"),
   // the plans every 12 TTLs, and a reload (a title's batch of 4 and a version view's 2) per change of a
   // title it caches. Fills run off-peak, so at peak few cached titles change.
-  const catalogueRefresh = s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * 6) / 60;
+  // Plus the live topology's version check, one statement per isolate per TTL.
+  const catalogueRefresh = (2 * s.isolates) / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * 6) / 60;
   const busiest = s.busiestSiteShare;
   // The site's object: one sync per isolate per second (plays and served bytes ride it) and one
   // forward per event shard per second, plus any per-request calls the counts show.
@@ -125,7 +126,7 @@ function model(s: Scenario): Row[] {
   const rows: Row[] = [
     { what: "Worker requests (all planes)", perS: s.playsPerS + polls + segments + qoe, limit: null, over: false },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
-    { what: "D1 queries, catalogue view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
+    { what: "D1 queries, catalogue and topology view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
     { what: "busiest site's Durable Object (site links, event-shard forwards)", perS: siteObject, limit: LIMITS.doPerObject, over: false },
     { what: `an event shard of the busiest site (1 of ${EVENT_SHARDS})`, perS: eventShard, limit: LIMITS.doPerObject, over: false },
     { what: "a member's Durable Object", perS: 1 / 60 + 1 / 20, limit: LIMITS.doPerObject, over: false },

@@ -10,6 +10,7 @@ import * as holdings from "./site/holdings";
 import { ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
 import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
+import { liveTopology } from "../workers/shared/topology-live";
 import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
@@ -162,6 +163,8 @@ export class OcaSite extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
+      // The site's spec (its OCAs) comes from the live topology.
+      await liveTopology(env);
     });
   }
 
@@ -346,6 +349,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** The site's live view for steering; throws while the site is unreachable. */
   async steeringView(): Promise<SiteLiveView> {
+    await liveTopology(this.env);
     this.assertReachable();
     return { siteId: this.site.id, at: Date.now(), ocas: this.live() };
   }
@@ -355,6 +359,7 @@ export class OcaSite extends DurableObject<Env> {
    * Returns the site's live view, so the data plane learns which OCAs are failed without asking per request.
    */
   async edgeSync(report: EdgeReport | null): Promise<SiteLiveView> {
+    await liveTopology(this.env);
     this.assertReachable();
     const now = Date.now();
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
@@ -396,6 +401,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Site state for operators: OCAs, capacity, holdings per title, health, misses, fills, progress. */
   async describe(): Promise<SiteState> {
+    await liveTopology(this.env);
     const site = this.site;
     // Complete means every file the catalogue lists for the title is ready here with its checksum.
     const catalogue = await this.catalogueFiles(holdings.heldTitles(this.sql));
@@ -552,6 +558,7 @@ export class OcaSite extends DurableObject<Env> {
    * await in between.
    */
   async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number }> {
+    await liveTopology(this.env);
     const site = this.site;
     const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) => (this.oca(ocaId) ? titles.map((titleId) => ({ ocaId, titleId })) : []));
     const files = await this.catalogueFiles([...new Set(pairs.map((p) => p.titleId))]);
@@ -598,6 +605,7 @@ export class OcaSite extends DurableObject<Env> {
    * next run's reconcile repairs any publish that did not happen.
    */
   async alarm(): Promise<void> {
+    await liveTopology(this.env);
     const started = Date.now();
     const site = this.site;
     const fillUntil = Number(getMeta(this.sql, "fill_until") ?? 0);

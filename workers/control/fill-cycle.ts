@@ -3,6 +3,7 @@ import { planSite } from "../../fill/plan";
 import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
 import type { PlanTitle, Prediction } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
+import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
 import { catalogueDb } from "../shared/catalogue-db";
@@ -181,6 +182,7 @@ export const SITE_CYCLE_TIMEOUT_MS = 60_000;
  * others still plan.
  */
 export async function runScheduledFill(env: Env, scheduledTime: number, opts: { siteTimeoutMs?: number } = {}): Promise<CycleReport[]> {
+  await liveTopology(env);
   const order = [...topology.sites].sort((a, b) => (a.tier === b.tier ? 0 : a.tier === "ixp" ? -1 : 1));
   const reports: CycleReport[] = [];
   for (const site of order) {

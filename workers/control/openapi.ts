@@ -5,6 +5,7 @@ import { titleRegistrationSchema } from "../../shared/catalogue";
 import { sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
 import { capacityBody, chaosBody, cycleBody, faultBody, healthBody } from "./admin/sites";
 import { fillBody } from "./admin/fill";
+import { ocaSpecBody, resizeBody, siteSpecBody } from "./admin/topology";
 import { tokenBody } from "./dev";
 import { BODY_LIMITS } from "./limits";
 
@@ -203,6 +204,48 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     ok: { status: 200, description: "the topology" },
     errors: { ...ADMIN },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/sites",
+    summary: "Add a site with its OCAs (no redeploy; both planes run on it within 2 × CATALOGUE_TTL_S)",
+    tag: "admin",
+    auth: "admin",
+    body: siteSpecBody,
+    ok: { status: 201, description: "{ version, site }" },
+    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "topology_conflict"], 413: ["payload_too_large"] },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/sites/{siteId}/ocas",
+    summary: "Add an OCA to a site",
+    tag: "admin",
+    auth: "admin",
+    params: siteParam,
+    body: ocaSpecBody,
+    ok: { status: 201, description: "{ version, siteId, oca }" },
+    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 404: ["unknown_site"], 409: ["duplicate_id", "topology_conflict"] },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/sites/{siteId}/ocas/{ocaId}",
+    summary: "Resize an OCA: its capacity and/or throughput in the topology",
+    tag: "admin",
+    auth: "admin",
+    params: siteOcaParam,
+    body: resizeBody,
+    ok: { status: 200, description: "{ version, siteId, oca }" },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"], 409: ["topology_conflict"] },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/sites/{siteId}/ocas/{ocaId}/retire",
+    summary: "Retire an OCA: drained at once, then out of the topology (never steered to or planned again)",
+    tag: "admin",
+    auth: "admin",
+    params: siteOcaParam,
+    ok: { status: 200, description: "{ version, siteId, ocaId, retiredAt }" },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"], 409: ["last_oca", "topology_conflict"] },
   },
   {
     method: "get",

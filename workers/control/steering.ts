@@ -52,9 +52,12 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
   for (const c of candidates) bySite.set(c.siteId, [...(bySite.get(c.siteId) ?? []), c]);
 
   const rows: Array<RankedOca & { key: Array<number | string> }> = [];
-  for (const [siteId, list] of bySite) {
+  for (const [siteId, listed] of bySite) {
     const site = sites.get(siteId);
     if (!site || (site.tier === "embedded" && (clientIsp === undefined || site.isp !== clientIsp.id))) continue;
+    // An OCA no longer in the topology (retired) is never steered to, whatever a view still lists.
+    const list = listed.filter((c) => site.ocas.some((o) => o.id === c.ocaId));
+    if (list.length === 0) continue;
     const km = here ? distanceKm(here, site) : null;
     const order = rendezvousOrder(
       titleId,

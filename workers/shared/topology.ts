@@ -43,12 +43,44 @@ export interface Topology {
   isps: Array<{ id: string; name: string; asns: number[] }>;
   sites: SiteSpec[];
   fill: FillDefaults;
+  /** OCAs taken out of service for good, for the record (never steered to or planned again). */
+  retired?: Array<{ siteId: string; ocaId: string; at: string }>;
 }
 
-/** The demo topology bundled with the Worker (config/topology.json). */
-export const topology: Topology = topologyJson as Topology;
+const bundled = topologyJson as Topology;
+
+/**
+ * The live topology: the bundled demo topology (config/topology.json) until the admin API changes it,
+ * then the latest version from D1 (workers/shared/topology-live.ts replaces it in place, so every
+ * module reads the current one at call time).
+ */
+export const topology: Topology = structuredClone(bundled);
 
 const sitesById = new Map(topology.sites.map((s) => [s.id, s]));
+let liveVersion = 0;
+
+/** The version of the topology this isolate runs on (0: the bundled one). */
+export function topologyVersion(): number {
+  return liveVersion;
+}
+
+/** A copy of the bundled topology (the seed of the live one). */
+export function bundledTopology(): Topology {
+  return structuredClone(bundled);
+}
+
+/** Replaces the live topology in place. */
+export function applyTopology(doc: Topology, version: number): void {
+  topology.origin = doc.origin;
+  topology.regions = doc.regions;
+  topology.isps = doc.isps;
+  topology.sites = doc.sites;
+  topology.fill = doc.fill;
+  topology.retired = doc.retired ?? [];
+  sitesById.clear();
+  for (const s of doc.sites) sitesById.set(s.id, s);
+  liveVersion = version;
+}
 
 /** The site with this id, or undefined. */
 export function findSite(siteId: string): SiteSpec | undefined {

@@ -1,15 +1,22 @@
-/** Admin: the topology with each OCA's health and what it is listed for. */
+/** Admin: the live topology: read it with each OCA's health and holdings; add a site or an OCA, resize, retire. */
 import { Hono } from "hono";
-import { topology } from "../../shared/topology";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { ApiError } from "../../shared/errors";
+import { isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
+import { topology, topologyVersion, type SiteSpec, type Topology } from "../../shared/topology";
+import { storedTopology, storeTopology } from "../../shared/topology-live";
 import { steeringTable } from "../../shared/steering-table";
-
-import type { AdminEnv } from "./params";
+import { siteStub } from "../../shared/site-link";
+import { validationHook } from "../validation";
+import { type AdminEnv, params, siteOcaParam, siteParam } from "./params";
 
 export const topologyRoutes = new Hono<AdminEnv>();
 
 topologyRoutes.get("/topology", async (c) => {
   const { health, holding } = await steeringTable.summary(c.env.DB);
   return c.json({
+    version: topologyVersion(),
     origin: topology.origin,
     regions: topology.regions,
     isps: topology.isps,
@@ -22,5 +29,129 @@ topologyRoutes.get("/topology", async (c) => {
         bytes: holding.get(o.id)?.bytes ?? 0,
       })),
     })),
+    retired: topology.retired ?? [],
   });
+});
+
+const id = z.string().refine(isSafeId, SAFE_ID_RULE);
+export const ocaSpecBody = z.object({
+  id,
+  capacityBytes: z.number().int().min(0).max(1e15),
+  throughputBps: z.number().int().positive().max(1e13),
+});
+const hour = z.number().int().min(0).max(23);
+export const siteSpecBody = z.object({
+  id,
+  name: z.string().min(1).max(100),
+  tier: z.enum(["embedded", "ixp"]),
+  region: id,
+  isp: id.optional(),
+  parent: id.optional(),
+  country: z.string().regex(/^[A-Z]{2}$/, "country must be an ISO 3166 alpha-2 code"),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  timeZone: z.string().min(1).max(64),
+  fillWindow: z.object({ startHour: hour, endHour: hour }).optional(),
+  ocas: z.array(ocaSpecBody).min(1).max(32),
+});
+export const resizeBody = z
+  .object({ capacityBytes: z.number().int().min(0).max(1e15).optional(), throughputBps: z.number().int().positive().max(1e13).optional() })
+  .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps");
+
+const MAX_SITES = 500;
+
+/** Everything a topology must hold together; a 400 names the first thing that does not. */
+function validate(t: Topology): void {
+  const bad = (msg: string) => new ApiError(400, "invalid_topology", msg);
+  if (t.sites.length > MAX_SITES) throw bad(`at most ${MAX_SITES} sites`);
+  const siteIds = new Set<string>();
+  const ocaIds = new Set<string>([t.origin.id]);
+  for (const s of t.sites) {
+    if (siteIds.has(s.id)) throw new ApiError(409, "duplicate_id", `site ${s.id} exists`);
+    siteIds.add(s.id);
+    for (const o of s.ocas) {
+      if (ocaIds.has(o.id)) throw new ApiError(409, "duplicate_id", `OCA ${o.id} exists (OCA ids are pathway ids: unique across sites)`);
+      ocaIds.add(o.id);
+    }
+    if (!t.regions.some((r) => r.id === s.region)) throw bad(`site ${s.id}: unknown region ${s.region}`);
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: s.timeZone });
+    } catch {
+      throw bad(`site ${s.id}: unknown time zone ${s.timeZone}`);
+    }
+    if (s.tier === "embedded") {
+      if (!s.isp || !t.isps.some((i) => i.id === s.isp)) throw bad(`embedded site ${s.id} needs a known isp`);
+      const parent = t.sites.find((p) => p.id === s.parent);
+      if (!parent || parent.tier !== "ixp") throw bad(`embedded site ${s.id} needs a parent IXP site`);
+    } else if (s.isp || s.parent) throw bad(`IXP site ${s.id} has no isp or parent`);
+    if (s.ocas.length === 0) throw bad(`site ${s.id} has no OCA`);
+  }
+}
+
+/** Read, change, validate and store the topology with optimistic concurrency; 409 when another change came first. */
+async function change(env: Env, fn: (t: Topology) => void): Promise<{ version: number; topology: Topology }> {
+  const { version, doc } = await storedTopology(env.DB);
+  fn(doc);
+  validate(doc);
+  if (!(await storeTopology(env.DB, doc, version))) throw new ApiError(409, "topology_conflict", "the topology changed meanwhile; retry");
+  return { version: version + 1, topology: doc };
+}
+
+const siteOf = (t: Topology, siteId: string): SiteSpec => {
+  const s = t.sites.find((x) => x.id === siteId);
+  if (!s) throw new ApiError(404, "unknown_site", `no site ${siteId}`);
+  return s;
+};
+
+/** Adds a site with its OCAs (no redeploy): both planes run on it within seconds; fill it like any other. */
+topologyRoutes.post("/topology/sites", zValidator("json", siteSpecBody, validationHook), async (c) => {
+  const spec = c.req.valid("json") as SiteSpec;
+  const r = await change(c.env, (t) => {
+    t.sites.push(spec);
+  });
+  return c.json({ version: r.version, site: spec }, 201);
+});
+
+/** Adds an OCA to a site. */
+topologyRoutes.post("/topology/sites/:siteId/ocas", params(siteParam), zValidator("json", ocaSpecBody, validationHook), async (c) => {
+  const oca = c.req.valid("json");
+  const r = await change(c.env, (t) => {
+    siteOf(t, c.req.param("siteId")).ocas.push(oca);
+  });
+  return c.json({ version: r.version, siteId: c.req.param("siteId"), oca }, 201);
+});
+
+/** Resizes an OCA: its capacity and/or throughput as the topology states them. */
+topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId", params(siteOcaParam), zValidator("json", resizeBody, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  const body = c.req.valid("json");
+  let updated: unknown;
+  const r = await change(c.env, (t) => {
+    const o = siteOf(t, siteId).ocas.find((x) => x.id === ocaId);
+    if (!o) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+    if (body.capacityBytes !== undefined) o.capacityBytes = body.capacityBytes;
+    if (body.throughputBps !== undefined) o.throughputBps = body.throughputBps;
+    updated = o;
+  });
+  return c.json({ version: r.version, siteId, oca: updated });
+});
+
+/**
+ * Retires an OCA: drained at once (new sessions skip it, sessions on it finish), then out of the
+ * topology, so it is never steered to or planned again; the next plan hands its titles to its peers.
+ */
+topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOcaParam), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  const { doc } = await storedTopology(c.env.DB);
+  const site = siteOf(doc, siteId);
+  if (!site.ocas.some((o) => o.id === ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  if (site.ocas.length === 1) throw new ApiError(409, "last_oca", `${ocaId} is the last OCA of ${siteId}; a site keeps at least one`);
+  await siteStub(c.env, siteId).setHealth(ocaId, "drained");
+  const at = new Date().toISOString();
+  const r = await change(c.env, (t) => {
+    const s = siteOf(t, siteId);
+    s.ocas = s.ocas.filter((o) => o.id !== ocaId);
+    t.retired = [...(t.retired ?? []), { siteId, ocaId, at }].slice(-1000);
+  });
+  return c.json({ version: r.version, siteId, ocaId, retiredAt: at });
 });

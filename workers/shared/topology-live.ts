@@ -1,0 +1,81 @@
+import { applyTopology, bundledTopology, topologyVersion, type Topology } from "./topology";
+import { withTimeout } from "./with-timeout";
+
+/**
+ * The live topology's store and refresh. The topology is one versioned JSON document in D1
+ * (`topology_doc`, migration 0006), written by the admin API; absent, the bundled demo topology
+ * stands. Each isolate (Worker or site object) asks D1 once per CATALOGUE_TTL_S whether the version
+ * moved, with one statement that returns the document only when it did, in the background while
+ * requests go on; its first look is awaited, so a cold isolate never steers to a retired OCA. A change
+ * shows in both planes within 2 × CATALOGUE_TTL_S.
+ */
+
+const look: { at: number; done: boolean; running?: Promise<void> } = { at: 0, done: false };
+
+function ttlMs(env: { CATALOGUE_TTL_S?: string }): number {
+  const s = Number(env.CATALOGUE_TTL_S);
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
+}
+
+/** A look never holds a request (or a site object's start) longer than this; the current topology stands. */
+const LOOK_TIMEOUT_MS = 2_000;
+
+async function lookOnce(db: D1Database): Promise<void> {
+  const row = await withTimeout(
+    db
+      .prepare(`SELECT version, CASE WHEN version != ? THEN doc END AS doc FROM topology_doc WHERE id = 1`)
+      .bind(topologyVersion())
+      .first<{ version: number; doc: string | null }>(),
+    LOOK_TIMEOUT_MS,
+    "topology look",
+  );
+  if (!row) {
+    if (topologyVersion() !== 0) applyTopology(bundledTopology(), 0);
+  } else if (row.doc !== null) applyTopology(JSON.parse(row.doc) as Topology, row.version);
+  look.done = true;
+}
+
+/** Brings this isolate's topology up to date (see the module comment). A D1 failure keeps the current one. */
+export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: string }, waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
+  const ttl = ttlMs(env);
+  const age = Date.now() - look.at;
+  if (look.done && age < ttl) return;
+  if (!look.running) {
+    look.running = lookOnce(env.DB)
+      .catch((err) => console.error("topology look failed", err))
+      .finally(() => {
+        look.at = Date.now();
+        look.running = undefined;
+      });
+  }
+  if (look.done && age < 2 * ttl) {
+    waitUntil?.(look.running);
+    return;
+  }
+  await look.running;
+}
+
+/** The stored document and its version (the bundled topology as version 0 when none is stored). */
+export async function storedTopology(db: D1Database): Promise<{ version: number; doc: Topology }> {
+  const row = await db.prepare(`SELECT version, doc FROM topology_doc WHERE id = 1`).first<{ version: number; doc: string }>();
+  return row ? { version: row.version, doc: JSON.parse(row.doc) as Topology } : { version: 0, doc: bundledTopology() };
+}
+
+/**
+ * Stores a new version if the stored one is still `expected` (optimistic concurrency: two operators'
+ * changes never overwrite each other); false when another change came first. Applies it in this isolate.
+ */
+export async function storeTopology(db: D1Database, doc: Topology, expected: number): Promise<boolean> {
+  const next = expected + 1;
+  const json = JSON.stringify(doc);
+  const r =
+    expected === 0
+      ? await db.prepare(`INSERT OR IGNORE INTO topology_doc (id, version, doc, updated_at) VALUES (1, ?, ?, ?)`).bind(next, json, Date.now()).run()
+      : await db
+          .prepare(`UPDATE topology_doc SET version = ?, doc = ?, updated_at = ? WHERE id = 1 AND version = ?`)
+          .bind(next, json, Date.now(), expected)
+          .run();
+  if ((r.meta.changes ?? 0) === 0) return false;
+  applyTopology(doc, next);
+  return true;
+}
