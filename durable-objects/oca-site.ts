@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
-import { findSite, parentChain, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { siteStub, tierBucket } from "../workers/shared/site-link";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
@@ -365,6 +365,11 @@ export class OcaSite extends DurableObject<Env> {
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
       this.ctx.storage.transactionSync(() => {
         ingestEdgeReport(this.sql, this.site.ocas, report, now);
+        // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
+        if (Object.hasOwn(report.ocas, topology.origin.id)) {
+          const o = report.ocas[topology.origin.id];
+          served.addServed(this.sql, dayNumber(now, this.site.timeZone), o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
+        }
         // What each OCA served, as health signals.
         for (const o of this.site.ocas) {
           if (!Object.hasOwn(report.ocas, o.id)) continue;

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ocaKey } from "../shared/file-keys";
 import { isInheritedName, isSafeFilePath, isSafeId } from "../shared/ids";
-import { parseGeoHeader } from "../workers/control/client-geo";
+import { parseGeoHeader } from "../workers/shared/client-geo";
 import { decideRange } from "../workers/edge/range";
 import { ApiError } from "../workers/shared/errors";
 

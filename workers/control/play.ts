@@ -14,7 +14,7 @@ import { catalogueCache } from "./catalogue-cache";
 import { signSessionToken } from "./session-token";
 import { acquireStream } from "./member-streams";
 import { sessionLog } from "./session-log";
-import { clientGeo } from "./client-geo";
+import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 import { homeSite, liveCandidates, rankOcas } from "./steering";
 import { applyLiveView } from "./steering-view";

@@ -1,6 +1,9 @@
 import { rendezvousOrder } from "../../fill/hash";
 import type { OcaEntry } from "../../shared/play";
 import type { Topology } from "../shared/topology";
+import { distanceKm, type SteeringClient } from "../shared/home-site";
+
+export { distanceKm, homeSite, type SteeringClient } from "../shared/home-site";
 
 /** An OCA that holds a complete copy of the title and is healthy (from the steering view). */
 export interface Candidate {
@@ -14,27 +17,11 @@ export interface Candidate {
   degraded?: boolean;
 }
 
-export interface SteeringClient {
-  asn: number | null;
-  lat: number | null;
-  lon: number | null;
-}
-
 /** A ranked OCA: the play response's entry before its URL is signed. */
 export type RankedOca = Omit<OcaEntry, "url">;
 
 /** At or above this load an OCA moves behind the others of its tier. */
 export const OVERLOADED = 0.85;
-const EARTH_KM = 6371;
-
-/** Great-circle distance (haversine) in km. */
-export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(h)));
-}
 
 /**
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)
@@ -102,20 +89,6 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
   const out: RankedOca[] = rows.slice(0, limit - 1).map(({ key: _k, ...r }, i) => ({ ...r, rank: i + 1 }));
   out.push({ rank: out.length + 1, siteId: topo.origin.id, ocaId: topo.origin.id, tier: "origin", distanceKm: null, load: 0, stale: false });
   return out;
-}
-
-/**
- * The site whose viewing history a client counts in: the nearest embedded site of its ISP, else
- * the nearest IXP site. Counting by home (not by who served) lets a site learn demand for titles it
- * does not hold yet.
- */
-export function homeSite(topo: Topology, client: SteeringClient): string {
-  const isp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
-  const here = client.lat !== null && client.lon !== null ? { lat: client.lat, lon: client.lon } : null;
-  const pick = (sites: Topology["sites"]) =>
-    here ? [...sites].sort((a, b) => distanceKm(here, a) - distanceKm(here, b))[0] : [...sites].sort((a, b) => a.id.localeCompare(b.id))[0];
-  const own = isp ? topo.sites.filter((s) => s.tier === "embedded" && s.isp === isp.id) : [];
-  return (pick(own.length ? own : topo.sites.filter((s) => s.tier === "ixp")) ?? topo.sites[0]).id;
 }
 
 /**

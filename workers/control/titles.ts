@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { catalogueDb } from "../shared/catalogue-db";
-import { clientGeo } from "./client-geo";
+import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 
 /** GET /v1/titles: what the member can play now in their country. */

@@ -11,6 +11,17 @@ import { r2Representation, RepresentationChanged, serveRepresentation, textRepre
 import { ocaFault, ocaHealth, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
 import type { ServedFrom } from "../shared/site-view";
+import { homeSite } from "../shared/home-site";
+import { clientGeo, type ClientGeo } from "../shared/client-geo";
+
+/** The client's location, or none when a dev header is malformed (a statistic is not worth a 400). */
+function geoOrNone(req: Request, env: Env): ClientGeo {
+  try {
+    return clientGeo(req, env);
+  } catch {
+    return { asn: null, country: null, lat: null, lon: null, simulated: false };
+  }
+}
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 
@@ -102,12 +113,16 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const variant = top ? `cap=${cap}` : "";
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   // Bytes served count at the OCA's site by where they came from: its own copy (the site's tier), a
-  // parent site's copy (that site's tier) or origin.
+  // parent site's copy (that site's tier) or origin. The origin pathway (the last entry of every list)
+  // has no site: its bytes count at the client's home site, as origin bytes, for the offload figures.
   const served = (res: Response, source: string) => {
-    if (site && c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-      const from: ServedFrom =
-        source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-      recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, Number(res.headers.get("Content-Length") ?? 0), waitUntil, from);
+    if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
+      const bytes = Number(res.headers.get("Content-Length") ?? 0);
+      if (site) {
+        const from: ServedFrom =
+          source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
+        recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, bytes, waitUntil, from);
+      } else recordServed(c.env, homeSite(topology, geoOrNone(c.req.raw, c.env)), topology.origin.id, verdict.claims.sessionId, bytes, waitUntil, "origin");
     }
     return paced(res, fault);
   };

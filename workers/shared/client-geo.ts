@@ -1,4 +1,4 @@
-import { ApiError } from "../shared/errors";
+import { ApiError } from "./errors";
 
 /** Where the client is, from `request.cf`, or from the dev-only X-Client-Geo header. */
 export interface ClientGeo {
