@@ -55,6 +55,8 @@ curl -s -X POST ${worker.url}/v1/play \\
   -d '{"titleId":"${title}","device":{"codecs":["avc1","mp4a"],"maxHeight":1080}}'
 
 Then play the "hls" URL it returns, e.g.  ffplay "<hls url>"  or  ffmpeg -i "<hls url>" -map 0 -f null -
+Web player: ${worker.url}/      Operator dashboard: ${worker.url}/ops/ (admin token: ${vars.ADMIN_TOKEN})
+API reference: ${worker.url}/v1/docs (OpenAPI: ${worker.url}/v1/openapi.json)
 Admin API: curl -s ${worker.url}/admin/topology -H 'Authorization: Bearer ${vars.ADMIN_TOKEN}'
 Ctrl-C stops the Worker; local state stays in .wrangler/state.
 `);

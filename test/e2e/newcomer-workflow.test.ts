@@ -131,4 +131,17 @@ describe("the README's workflow from a fresh clone", () => {
     const play = (await res.json()) as { hls: string };
     expect((await fetch(play.hls)).status).toBe(200);
   });
+
+  it("npm start points at the operator dashboard and the API reference, and the admin token it prints opens the overview", async () => {
+    const dash = /Operator dashboard: (\S+) \(admin token: (\S+)\)/.exec(startLog);
+    expect(dash, startLog.slice(-2000)).not.toBeNull();
+    const page = await fetch(dash![1]);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("operations");
+    const overview = await fetch(`http://127.0.0.1:${port}/admin/ops/overview`, { headers: { Authorization: `Bearer ${dash![2]}` } });
+    expect(overview.status).toBe(200);
+    expect(((await overview.json()) as { sites: unknown[] }).sites.length).toBeGreaterThan(0);
+    const docs = /API reference: (\S+)/.exec(startLog)!;
+    expect((await fetch(docs[1])).status).toBe(200);
+  });
 });
