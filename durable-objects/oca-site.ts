@@ -308,29 +308,37 @@ export class OcaSite extends DurableObject<Env> {
   private async probe(now = Date.now()): Promise<void> {
     if (now - Number(getMeta(this.sql, "probed_at") ?? 0) < autoHealth.PROBE_EVERY_MS) return;
     setMeta(this.sql, "probed_at", now);
-    await Promise.all(
-      this.site.ocas.map(async (o) => {
-        const t0 = Date.now();
-        let ok = false;
-        try {
-          const fault = autoHealth.faultOf(this.sql, o.id);
-          if (fault?.addedLatencyMs) await new Promise((r) => setTimeout(r, fault.addedLatencyMs));
-          if (fault && Math.random() < fault.errorRate) throw new Error("fault switch");
-          const key = `${this.site.id}/${o.id}/.probe`;
-          const body = `probe ${this.site.id}/${o.id}`;
-          let got = await this.bucket().get(key);
-          if (!got) {
-            await this.bucket().put(key, body);
-            got = await this.bucket().get(key);
-          }
-          ok = (await got?.text()) === body;
-        } catch {
-          ok = false;
-        }
-        autoHealth.recordSignals(this.sql, o.id, Date.now(), { probeOk: ok, probeMs: Date.now() - t0 });
-      }),
-    );
+    const failed = (await Promise.all(this.site.ocas.map(async (o) => ((await this.probeOca(o.id)) ? null : o.id)))).filter((id) => id !== null);
+    // A failed probe is confirmed at once rather than at the next sync, which may be seconds away once
+    // players have left the OCA.
+    if (failed.length > 0) {
+      await new Promise((r) => setTimeout(r, autoHealth.CONFIRM_PROBE_MS));
+      await Promise.all(failed.map((id) => this.probeOca(id)));
+    }
     await this.evaluateHealth();
+  }
+
+  /** Reads the OCA's probe object back (writing it first if absent) through its fault switch; records the result. */
+  private async probeOca(ocaId: string): Promise<boolean> {
+    const t0 = Date.now();
+    let ok = false;
+    try {
+      const fault = autoHealth.faultOf(this.sql, ocaId);
+      if (fault?.addedLatencyMs) await new Promise((r) => setTimeout(r, fault.addedLatencyMs));
+      if (fault && Math.random() < fault.errorRate) throw new Error("fault switch");
+      const key = `${this.site.id}/${ocaId}/.probe`;
+      const body = `probe ${this.site.id}/${ocaId}`;
+      let got = await this.bucket().get(key);
+      if (!got) {
+        await this.bucket().put(key, body);
+        got = await this.bucket().get(key);
+      }
+      ok = (await got?.text()) === body;
+    } catch {
+      ok = false;
+    }
+    autoHealth.recordSignals(this.sql, ocaId, Date.now(), { probeOk: ok, probeMs: Date.now() - t0 });
+    return ok;
   }
 
   // ---- live load --------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ const quiet: WindowSignals = { requests: 0, errors: 0, latencyMsSum: 0, probes: 
 describe("judging an OCA's window of signals", () => {
   it("fails an OCA that errs on most requests or whose storage probes keep failing", () => {
     expect(judge({ ...quiet, requests: 10, errors: 10 }).state).toBe("failed");
+    // A player leaves a failing OCA after an error or two: two failed requests of two are enough.
+    expect(judge({ ...quiet, requests: 2, errors: 2 }).state).toBe("failed");
     expect(judge({ ...quiet, probes: 2, probeFailures: 2, failedProbesInARow: 2 })).toMatchObject({
       state: "failed",
       reason: "2 storage probes failed in a row",
@@ -33,7 +35,8 @@ describe("judging an OCA's window of signals", () => {
   });
 
   it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic outweigh client reports", () => {
-    expect(judge({ ...quiet, requests: 2, errors: 2 }).state).toBe("healthy");
+    expect(judge({ ...quiet, requests: 1, errors: 1 }).state).toBe("healthy");
+    expect(judge({ ...quiet, requests: 3, errors: 1 }).state).toBe("healthy");
     expect(judge({ ...quiet, requests: 100, errors: 0, latencyMsSum: 100 * 20, clientReports: 50 }).state).toBe("healthy");
   });
 });

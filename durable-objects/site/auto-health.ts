@@ -21,12 +21,19 @@ export const WINDOW_MS = 5_000;
 /** A better verdict must hold this long before the state improves. */
 export const RECOVER_MS = 10_000;
 /** The site probes each OCA's storage at most this often (on its syncs). */
-export const PROBE_EVERY_MS = 2_000;
+export const PROBE_EVERY_MS = 1_000;
+/** A failed probe is repeated after this long, so two in a row need not wait for another sync. */
+export const CONFIRM_PROBE_MS = 500;
 
 /** Thresholds (over the window). */
 export const THRESHOLDS = {
-  /** Fewer requests than this say nothing about an error rate. */
+  /** Fewer requests than this say nothing about an error rate or a mean latency. */
   minRequests: 5,
+  /**
+   * Failing is judged on fewer: a player leaves a failing OCA after one or two errors, so an OCA that
+   * failed most of at least this many requests is out at once (the probes bring it back).
+   */
+  minFailingRequests: 2,
   failErrorRate: 0.5,
   degradeErrorRate: 0.05,
   /** Mean server-side latency, or a probe's, at or above this degrades. */
@@ -80,7 +87,8 @@ const pct = (x: number) => `${Math.round(x * 100)} %`;
 export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
   const errorRate = w.requests > 0 ? w.errors / w.requests : 0;
   const meanMs = w.requests > 0 ? w.latencyMsSum / w.requests : 0;
-  if (w.requests >= t.minRequests && errorRate >= t.failErrorRate) return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
+  if (w.errors >= t.minFailingRequests && errorRate >= t.failErrorRate)
+    return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.failedProbesInARow >= t.failProbes) return { state: "failed", reason: `${w.failedProbesInARow} storage probes failed in a row` };
   const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate;
   if (w.requests >= t.minRequests && errorRate >= t.degradeErrorRate)

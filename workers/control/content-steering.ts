@@ -46,22 +46,44 @@ interface SteeringSession {
   urlToken: string;
 }
 
+/**
+ * Session tokens this isolate has verified, with what their polls need (a player polls with the same
+ * token every few seconds: verify and sign once, not per poll). Keyed by the whole token; bounded;
+ * an entry is used only before the token's expiry and with the key ring it was verified under, so a
+ * rotated-out key stops working at once.
+ */
+const verified = new Map<string, SteeringSession>();
+const VERIFIED_MAX = 20_000;
+let verifiedRing: unknown = null;
+
 /** Verifies the session token of the path: the session travels signed, so nothing is read to find it. */
 async function session(c: Context<{ Bindings: Env }>, token: string, titleId: string): Promise<SteeringSession> {
   const env = c.env;
   if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
   const { ring, kid } = signingKey(env);
-  const verdict = await verifySessionToken(ring, token, Math.floor(Date.now() / 1000));
-  if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
-  const claims = verdict.claims;
-  if (claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
-  enforceIsolateLimit("STEERING_PER_SESSION", claims.sid, STEERING_POLLS_PER_SESSION_PER_MINUTE);
-  const pathways = claims.pw.map((p) => {
-    const [siteId, ocaId] = p.split("/");
-    return { siteId, ocaId };
-  });
-  const urlToken = await signUrlToken(ring, kid, { titleId, sessionId: claims.sid, exp: claims.exp, maxHeight: claims.cap, version: claims.ver });
-  return { claims, pathways, urlToken };
+  if (ring !== verifiedRing) {
+    verified.clear();
+    verifiedRing = ring;
+  }
+  const nowS = Math.floor(Date.now() / 1000);
+  let s = verified.get(token);
+  if (!s || s.claims.exp <= nowS) {
+    verified.delete(token);
+    const verdict = await verifySessionToken(ring, token, nowS);
+    if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
+    const claims = verdict.claims;
+    const pathways = claims.pw.map((p) => {
+      const [siteId, ocaId] = p.split("/");
+      return { siteId, ocaId };
+    });
+    const urlToken = await signUrlToken(ring, kid, { titleId: claims.tid, sessionId: claims.sid, exp: claims.exp, maxHeight: claims.cap, version: claims.ver });
+    s = { claims, pathways, urlToken };
+    verified.set(token, s);
+    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+  }
+  if (s.claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
+  enforceIsolateLimit("STEERING_PER_SESSION", s.claims.sid, STEERING_POLLS_PER_SESSION_PER_MINUTE);
+  return s;
 }
 
 /** Current ranking of the session's pathways: live health and load, the session's own location. */
