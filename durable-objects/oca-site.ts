@@ -370,6 +370,7 @@ export class OcaSite extends DurableObject<Env> {
     await liveTopology(this.env);
     this.assertReachable();
     const now = Date.now();
+    let signalled = false;
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
       this.ctx.storage.transactionSync(() => {
         ingestEdgeReport(this.sql, this.site.ocas, report, now);
@@ -387,7 +388,10 @@ export class OcaSite extends DurableObject<Env> {
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
           served.addServed(this.sql, dayNumber(now, this.site.timeZone), r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
           const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
-          if (requests > 0 || clientReports > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
+          if (requests > 0 || clientReports > 0) {
+            autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
+            signalled = true;
+          }
         }
         // Plays whose home is this site, batched by the play requests of that isolate.
         for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
@@ -396,7 +400,8 @@ export class OcaSite extends DurableObject<Env> {
       });
       await this.publishLoad(false);
     }
-    await this.evaluateHealth(now);
+    // New signals are judged at once (a failing OCA leaves within this sync); otherwise the probes judge.
+    if (signalled) await this.evaluateHealth(now);
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
     return { siteId: this.site.id, at: Date.now(), ocas: this.live() };

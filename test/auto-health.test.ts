@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
-import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
  * Automatic OCA health: each site judges its OCAs from what they served (errors, latency), a probe of
@@ -181,17 +181,9 @@ describe("automatic health in the running system", () => {
     for (let i = 0; i < 3; i++) {
       const token = await memberToken("premium");
       const p = (await (await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
-      const res = await call("/v1/events", {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({
-          sessionId: p.sessionId,
-          sessionToken: p.sessionToken,
-          batchId: `switch-${p.sessionId}`,
-          // Many reports in one session count once.
-          events: Array.from({ length: 20 }, () => ({ type: "oca_switch", fromOcaId: "lumen-nyc-2", ocaId: "lumen-nyc-1" })),
-        }),
-      });
+      // Many reports in one session count once.
+      const switches = Array.from({ length: 20 }, () => ({ type: "oca_switch", fromOcaId: "lumen-nyc-2", ocaId: "lumen-nyc-1" }));
+      const res = await postEvents(token, p, switches);
       expect(res.status).toBe(202);
     }
     let s = await ocaState("lumen-nyc-2");

@@ -176,6 +176,20 @@ export async function memberToken(
 
 export type { PlayResponse } from "../shared/play";
 
+/** Sends a QoE batch for a play session; returns the raw response. */
+export function postEvents(
+  token: string,
+  p: { sessionId: string; sessionToken: string },
+  events: unknown[],
+  batchId = `b-${crypto.randomUUID()}`,
+): Promise<Response> {
+  return call("/v1/events", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ sessionId: p.sessionId, sessionToken: p.sessionToken, batchId, events }),
+  });
+}
+
 /** Presses play; returns the raw response. */
 export function pressPlay(token: string, body: unknown, geo?: string): Promise<Response> {
   return call("/v1/play", {

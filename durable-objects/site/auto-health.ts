@@ -218,7 +218,8 @@ export function recordTransition(sql: SqlStorage, ocaId: string, at: number, fro
 export function evaluate(sql: SqlStorage, ocaId: string, now: number): { from: AutoHealth; to: AutoHealth; reason: string } | null {
   const prev = autoState(sql, ocaId);
   const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now)), now);
-  saveState(sql, ocaId, next);
+  // Written only when it moved: most evaluations confirm the state as it was.
+  if (changed || next.betterSince !== prev.betterSince) saveState(sql, ocaId, next);
   if (!changed) return null;
   recordTransition(sql, ocaId, now, prev.state, next.state, next.reason, "auto");
   return { from: prev.state, to: next.state, reason: next.reason };

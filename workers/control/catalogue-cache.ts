@@ -2,6 +2,7 @@ import { catalogueDb } from "../shared/catalogue-db";
 import { steeringTable, type CandidateRow } from "../shared/steering-table";
 import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
+import { viewTtlMs } from "../shared/view-ttl";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -76,12 +77,6 @@ const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS })
 /** The isolate's last look at D1's changes. */
 const watch: { since: number | null; lookedAt: number; okAt: number; looking?: Promise<void> } = { since: null, lookedAt: 0, okAt: 0 };
 
-/** Freshness of cached answers, ms (CATALOGUE_TTL_S, default 5 s; 0 asks D1 on every request). */
-export function catalogueTtlMs(env: Pick<Env, "CATALOGUE_TTL_S">): number {
-  const s = Number(env.CATALOGUE_TTL_S);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
-}
-
 type WaitUntil = (p: Promise<unknown>) => void;
 
 const unavailableError = () =>
@@ -127,7 +122,7 @@ async function lookForChanges(env: Env): Promise<void> {
  * STALE_IF_ERROR_MS after the last successful look, then every read answers 503.
  */
 async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
-  const ttl = catalogueTtlMs(env);
+  const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
   if (!watch.looking) {
@@ -165,7 +160,7 @@ export const catalogueCache = {
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
     const read = () => load(() => catalogueDb.plans(env.DB));
-    return (await plans.get("plans", PLANS_TTLS * catalogueTtlMs(env), read, waitUntil)).get(planId) ?? null;
+    return (await plans.get("plans", PLANS_TTLS * viewTtlMs(env), read, waitUntil)).get(planId) ?? null;
   },
 
   /**

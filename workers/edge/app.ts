@@ -46,20 +46,19 @@ const MANIFEST = "public, max-age=60";
 
 edge.use("/oca/*", cors);
 
-/** Marks a refusal of an OCA the site already took out of service (not counted against its health). */
-const REFUSED = "X-OCA-Refused";
-
-/** Requests with a valid token: only these are health signals (a flood of bad tokens must not dilute an error rate). */
-const authorized = new WeakSet<Request>();
+/**
+ * The site OCA each request is a health signal for: set by the handler once the token is valid and
+ * the OCA in service (a flood of bad tokens must not dilute an error rate, and refusing an OCA the site
+ * already took out is not that OCA failing).
+ */
+const signalFor = new WeakMap<Request, { siteId: string; ocaId: string }>();
 
 /** Every answer of a site's OCA to a valid request is a health signal for its site: whether it failed (5xx) and how long it took. */
 edge.use("/oca/*", async (c, next) => {
   const t0 = Date.now();
   await next();
-  if (!authorized.has(c.req.raw) || c.res.headers.has(REFUSED)) return;
-  const [siteId, ocaId] = new URL(c.req.url).pathname.split("/").slice(2, 4);
-  if (!siteId || !ocaId || !findSite(siteId) || !findOca(siteId, ocaId)) return;
-  recordOutcome(c.env, siteId, ocaId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
+  const at = signalFor.get(c.req.raw);
+  if (at) recordOutcome(c.env, at.siteId, at.ocaId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
 });
 
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
@@ -84,18 +83,14 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const now = Math.floor(Date.now() / 1000);
   const verdict = await verifyUrlToken(urlKeyRing(c.env), token, titleId, now);
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
-  authorized.add(c.req.raw);
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
-    // Not the OCA failing a request but the CDN refusing to use it: not a health signal.
-    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, {
-      "Retry-After": "30",
-      [REFUSED]: "1",
-    });
+    throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
   }
+  if (site) signalFor.set(c.req.raw, { siteId: site.id, ocaId });
   const fault = site ? ocaFault(site.id, ocaId) : null;
   await applyFault(fault, `${siteId}/${ocaId}`);
 

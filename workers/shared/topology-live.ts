@@ -1,5 +1,6 @@
 import { applyTopology, bundledTopology, topologyVersion, type Topology } from "./topology";
 import { withTimeout } from "./with-timeout";
+import { viewTtlMs } from "./view-ttl";
 
 /**
  * The live topology's store and refresh. The topology is one versioned JSON document in D1
@@ -11,11 +12,6 @@ import { withTimeout } from "./with-timeout";
  */
 
 const look: { at: number; done: boolean; running?: Promise<void> } = { at: 0, done: false };
-
-function ttlMs(env: { CATALOGUE_TTL_S?: string }): number {
-  const s = Number(env.CATALOGUE_TTL_S);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
-}
 
 /** A look never holds a request (or a site object's start) longer than this; the current topology stands. */
 const LOOK_TIMEOUT_MS = 2_000;
@@ -37,7 +33,7 @@ async function lookOnce(db: D1Database): Promise<void> {
 
 /** Brings this isolate's topology up to date (see the module comment). A D1 failure keeps the current one. */
 export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: string }, waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
-  const ttl = ttlMs(env);
+  const ttl = viewTtlMs(env);
   const age = Date.now() - look.at;
   if (look.done && age < ttl) return;
   if (!look.running) {
