@@ -1,8 +1,10 @@
+import type { TitleCache } from "./title-cache";
+
 /**
- * A byte-capacity LRU cache of whole titles, the reactive baseline: a miss is served from upstream
- * and the title is filled into the cache at once, evicting the least recently used titles.
+ * A byte-capacity LRU cache of whole titles, the classic reactive baseline: a miss is served from
+ * upstream and the title is filled into the cache at once, evicting the least recently used titles.
  */
-export class LruCache {
+export class LruCache implements TitleCache {
   /** Title index -> bytes, in recency order (a Map iterates in insertion order). */
   private readonly entries = new Map<number, number>();
   private used = 0;
@@ -12,7 +14,7 @@ export class LruCache {
   constructor(readonly capacityBytes: number) {}
 
   /** True (and marks it most recent) if the title is cached. */
-  hit(title: number): boolean {
+  lookup(title: number): boolean {
     const size = this.entries.get(title);
     if (size === undefined) return false;
     this.entries.delete(title);
@@ -21,8 +23,8 @@ export class LruCache {
   }
 
   /** Fills a title after a miss, evicting least recently used titles until it fits. */
-  fill(title: number, size: number): void {
-    if (size > this.capacityBytes || this.entries.has(title)) return;
+  admit(title: number, size: number): boolean {
+    if (size > this.capacityBytes || this.entries.has(title)) return false;
     while (this.used + size > this.capacityBytes) {
       const [oldest, bytes] = this.entries.entries().next().value as [number, number];
       this.entries.delete(oldest);
@@ -32,5 +34,6 @@ export class LruCache {
     this.entries.set(title, size);
     this.used += size;
     this.filledBytes += size;
+    return true;
   }
 }

@@ -1,7 +1,9 @@
 /** What the simulator records per policy and day, and how days are summarised. */
 
-export type PolicyName = "prediction" | "lru" | "yesterday" | "oracle";
-export const POLICIES: PolicyName[] = ["prediction", "lru", "yesterday", "oracle"];
+export type PolicyName = "prediction" | "yesterday" | "oracle" | "lru" | "s3fifo" | "wtinylfu";
+export const POLICIES: PolicyName[] = ["prediction", "yesterday", "oracle", "lru", "s3fifo", "wtinylfu"];
+/** Policies that fill on a miss, at request time. */
+export const REACTIVE: readonly PolicyName[] = ["lru", "s3fifo", "wtinylfu"];
 
 export interface DayMetrics {
   /** 0-based simulated day (warm-up included). */
@@ -11,13 +13,22 @@ export interface DayMetrics {
   /** Bytes streamed by clients, and by which tier served them. */
   totalBytes: number;
   embeddedBytes: number;
-  /** Served by the embedded site's own parent IXP site. */
+  /** Served by the embedded site's parent IXP site (the only upstream a miss goes to before origin). */
   ixpParentBytes: number;
-  /** Served by another IXP site (steering ranks every IXP site holding the title by distance). */
-  ixpOtherBytes: number;
-  /** Part of ixpOtherBytes served by an IXP site of another region (no IXP site of its own region held it). */
-  ixpCrossRegionBytes: number;
   originBytes: number;
+  /** Sessions, and those whose title was not at the embedded site they were sent to. */
+  requests: number;
+  missedRequests: number;
+  /** Bytes streamed in the evening peak, the part that came from the IXP tier or origin, and bytes copied into caches then. */
+  peakBytes: number;
+  peakUpstreamBytes: number;
+  peakFillBytes: number;
+  /** Bytes of titles on their launch day, and the part embedded sites served. */
+  releaseDayBytes: number;
+  releaseDayEmbeddedBytes: number;
+  /** Busiest OCA-hour's egress over the OCA's throughput, and OCA-hours over 1 (planned policies; null for one-cache-per-site baselines). */
+  maxOcaPeakUse: number | null;
+  ocaHoursOver: number | null;
   /** Bytes copied onto embedded / IXP OCAs (the night before for planned policies, on misses for LRU). */
   fillEmbeddedBytes: number;
   fillIxpBytes: number;
@@ -46,9 +57,16 @@ export function emptyDay(day: number, date: string): DayMetrics {
     totalBytes: 0,
     embeddedBytes: 0,
     ixpParentBytes: 0,
-    ixpOtherBytes: 0,
-    ixpCrossRegionBytes: 0,
     originBytes: 0,
+    requests: 0,
+    missedRequests: 0,
+    peakBytes: 0,
+    peakUpstreamBytes: 0,
+    peakFillBytes: 0,
+    releaseDayBytes: 0,
+    releaseDayEmbeddedBytes: 0,
+    maxOcaPeakUse: 0,
+    ocaHoursOver: 0,
     fillEmbeddedBytes: 0,
     fillIxpBytes: 0,
     fillFromPeerBytes: 0,
@@ -68,9 +86,17 @@ export interface Summary {
   /** Byte shares over the measured days (percent of all bytes streamed). */
   embeddedShare: number;
   ixpShare: number;
-  ixpParentShare: number;
-  ixpCrossRegionShare: number;
   originShare: number;
+  /** Percent of sessions sent to an embedded site that did not hold the title. */
+  missedRequestShare: number;
+  /** Percent of evening-peak bytes that came from the IXP tier or origin; bytes copied into caches in the peak per day. */
+  peakUpstreamShare: number;
+  peakFillBytesPerDay: number;
+  /** Percent of launch-day bytes served by embedded sites. */
+  releaseDayEmbeddedShare: number;
+  /** Busiest OCA-hour over its throughput, and OCA-hours over it in all (null: not modelled per OCA). */
+  maxOcaPeakUse: number | null;
+  ocaHoursOver: number | null;
   /** Lowest and highest daily embedded share. */
   embeddedShareMin: number;
   embeddedShareMax: number;
@@ -104,17 +130,24 @@ export function summarise(days: DayMetrics[]): Summary {
       total,
     ),
     ixpShare: pct(
-      sum((d) => d.ixpParentBytes + d.ixpOtherBytes),
-      total,
-    ),
-    ixpParentShare: pct(
       sum((d) => d.ixpParentBytes),
       total,
     ),
-    ixpCrossRegionShare: pct(
-      sum((d) => d.ixpCrossRegionBytes),
-      total,
+    missedRequestShare: pct(
+      sum((d) => d.missedRequests),
+      sum((d) => d.requests),
     ),
+    peakUpstreamShare: pct(
+      sum((d) => d.peakUpstreamBytes),
+      sum((d) => d.peakBytes),
+    ),
+    peakFillBytesPerDay: sum((d) => d.peakFillBytes) / n,
+    releaseDayEmbeddedShare: pct(
+      sum((d) => d.releaseDayEmbeddedBytes),
+      sum((d) => d.releaseDayBytes),
+    ),
+    maxOcaPeakUse: days.some((d) => d.maxOcaPeakUse === null) ? null : Math.max(0, ...days.map((d) => d.maxOcaPeakUse ?? 0)),
+    ocaHoursOver: days.some((d) => d.ocaHoursOver === null) ? null : sum((d) => d.ocaHoursOver ?? 0),
     originShare: pct(
       sum((d) => d.originBytes),
       total,

@@ -6,13 +6,15 @@
  *
  *   tsx bench/offload.ts [--seed 1] [--days 28] [--warmup 14] [--alpha 0.9] [--capacity 0.10]
  *                        [--ixp 0.35] [--titles 2000] [--sessions 12000] [--fill-rate-gbps 1]
- *                        [--fallback steering|parent] [--policies prediction,lru,yesterday,oracle]
+ *                        [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu]
  *                        [--out bench/out] [--quiet]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cells, MATRIX, runMatrix } from "./matrix";
+import { heatmap, matrixTable, verdicts } from "./matrix-report";
 import { POLICIES, type PolicyName } from "./metrics";
 import { evaluate, table, toJson } from "./report";
 import { simulate } from "./simulate";
@@ -28,15 +30,16 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "14" },
     alpha: { type: "string", default: "0.9" },
     capacity: { type: "string", default: "0.10" },
-    ixp: { type: "string", default: "0.35" },
+    ixp: { type: "string", default: "0.95" },
     titles: { type: "string", default: "2000" },
     sessions: { type: "string", default: "12000" },
     "fill-rate-gbps": { type: "string", default: "1" },
     "window-hours": { type: "string", default: "12" },
-    fallback: { type: "string", default: "steering" },
     policies: { type: "string", default: POLICIES.join(",") },
     out: { type: "string", default: join(here, "out") },
     quiet: { type: "boolean", default: false },
+    matrix: { type: "boolean", default: false },
+    "matrix-days": { type: "string", default: "14" },
     help: { type: "boolean", default: false },
   },
 });
@@ -44,8 +47,9 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "tsx bench/offload.ts [--seed N] [--days N] [--warmup N] [--alpha A] [--capacity F] [--ixp F] [--titles N]\n" +
-      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H] [--fallback steering|parent]\n" +
-      "  [--policies prediction,lru,yesterday,oracle] [--out DIR] [--quiet]",
+      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H]\n" +
+      "  [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu] [--out DIR] [--quiet]\n" +
+      "tsx bench/offload.ts --matrix [--matrix-days 14] [--warmup N] [--ixp F] ...   (the scenario matrix)",
   );
   process.exit(0);
 }
@@ -66,10 +70,6 @@ for (const p of policies) {
     process.exit(2);
   }
 }
-if (values.fallback !== "steering" && values.fallback !== "parent") {
-  console.error(`--fallback: steering or parent, got ${values.fallback}`);
-  process.exit(2);
-}
 
 const cfg: SimConfig = {
   seed: num("seed", values.seed, { int: true }),
@@ -82,9 +82,35 @@ const cfg: SimConfig = {
   sessionsPerSite: num("sessions", values.sessions, { min: 1 }),
   fillRateBps: num("fill-rate-gbps", values["fill-rate-gbps"], { min: 0 }) * 1e9,
   fillWindowHours: num("window-hours", values["window-hours"], { min: 0 }),
-  fallback: values.fallback,
   policies,
 };
+
+if (values.matrix) {
+  await matrix();
+  process.exit(0);
+}
+
+/** The scenario matrix: every cell and seed in a process pool, then the table, JSON and heatmap. */
+async function matrix(): Promise<void> {
+  const base: SimConfig = { ...cfg, days: num("matrix-days", values["matrix-days"], { min: 1, int: true }), policies: [...POLICIES] };
+  const t0 = Date.now();
+  const runs = await runMatrix(base, (done, total, r) => {
+    const gap = r.summaries.oracle.embeddedShare - r.summaries.prediction.embeddedShare;
+    const eta = ((Date.now() - t0) / done) * (total - done);
+    console.log(
+      `[${String(done).padStart(String(total).length)}/${total}] ${r.cell.name} seed ${r.seed}: gap to oracle ${gap.toFixed(2)}, ` +
+        `${(r.elapsedMs / 1000).toFixed(0)} s; about ${Math.ceil(eta / 60_000)} min left`,
+    );
+  });
+  const vs = verdicts(runs, cells());
+  const out = resolve(values.out!);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "matrix.json"), JSON.stringify({ config: base, matrix: MATRIX, verdicts: vs, runs }, null, 1));
+  writeFileSync(join(out, "matrix.svg"), heatmap(vs, MATRIX.alphas));
+  console.log(`\n${runs.length} runs, ${((Date.now() - t0) / 60_000).toFixed(1)} min, IXP capacity ${base.ixpFraction * 100}% of the catalogue\n`);
+  console.log(matrixTable(vs));
+  console.log(`\nwrote ${join(out, "matrix.json")} and ${join(out, "matrix.svg")}`);
+}
 
 const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
 const run = simulate(cfg, (k, total, today) => {
@@ -105,7 +131,7 @@ const w = run.world;
 console.log(
   `\n${w.trace.titles.length} titles (${(w.trace.catalogueBytes / 1e12).toFixed(1)} TB, ${w.trace.releases.length} releases), ` +
     `${w.topo.embedded.length} embedded + ${w.topo.ixps.length} IXP sites, ${cfg.days} days after ${cfg.warmup} warm-up, ` +
-    `fallback ${cfg.fallback}, ${(run.elapsedMs / 1000).toFixed(1)} s\n`,
+    `${(run.elapsedMs / 1000).toFixed(1)} s\n`,
 );
-console.log(table(run, report));
+console.log(table(report));
 console.log(`\nwrote ${join(out, "offload.json")} and ${join(out, "offload.svg")}`);

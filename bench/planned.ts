@@ -1,23 +1,54 @@
 /**
  * Planned policies: every night each embedded site plans its OCAs with fill/plan.ts from an
  * estimate of tomorrow's demand per title (this project's predictor, yesterday's counts, or the
- * oracle's knowledge of tomorrow); then each IXP site plans for what its children will miss (and,
- * with the "steering" fallback, for its share of the whole catalogue). Fills are checked against
- * the fill window at the per-OCA fill rate; the day's demand is then served from what is held.
+ * oracle's knowledge of tomorrow) and of its busiest hour's share; then each IXP site plans, with
+ * fill/ixp-plan.ts as the Worker does, for what its children will miss and then the rest of the
+ * catalogue. Fills are checked against the fill window at the per-OCA fill rate; the day's
+ * sessions are then served from what is held, a miss going to the parent IXP site, then origin.
  */
+import { childMisses, ixpPlanTitles } from "../fill/ixp-plan";
+import { peakBps, peakHourShare } from "../fill/peak-shape";
 import { planSite } from "../fill/plan";
 import { predictSite } from "../fill/predict";
 import type { PlanTitle, SitePlan } from "../fill/types";
 import { emptyDay, type DayMetrics, type PolicyName } from "./metrics";
 import type { SimSite } from "./topology";
-import { PEAK_HOUR_SHARE, type SiteDay } from "./trace";
+import { inEveningPeak, type SiteDay } from "./trace";
 import type { World } from "./world";
 
 /** Tomorrow's (day k's) bytes per title index at an embedded site. */
 export type Estimator = (site: SimSite, k: number, demand: Map<string, SiteDay>) => Float64Array;
+/** Tomorrow's share of the day's bytes in a site's busiest hour (IXP sites: their children's, summed). */
+export type PeakEstimator = (site: SimSite, k: number, demand: Map<string, SiteDay>) => number;
 
-/** Peak-hour bits/s of a day's bytes: what the planner weighs against OCA throughput. */
-export const peakBps = (dayBytes: number) => (dayBytes * 8 * PEAK_HOUR_SHARE) / 3600;
+/** Hourly history of a site (an IXP site: its children summed) over days [from, to). */
+function hourlyOf(world: World, site: SimSite, from: number, to: number): Float64Array[] {
+  const kids = site.tier === "ixp" ? world.topo.children.get(site.id)! : [site];
+  const out: Float64Array[] = [];
+  for (let d = Math.max(0, from); d < to; d++) {
+    const day = new Float64Array(24);
+    for (const kid of kids) {
+      const h = world.hourlyHistory.get(kid.id)![d];
+      for (let i = 0; i < 24; i++) day[i] += h[i];
+    }
+    out.push(day);
+  }
+  return out;
+}
+
+/** The busiest-hour share learned from the last `windowDays` of hourly history (fill/peak-shape.ts). */
+export const learnedPeak =
+  (world: World, windowDays: number): PeakEstimator =>
+  (site, k) =>
+    peakHourShare(hourlyOf(world, site, k - windowDays, k));
+
+/** The oracle's: tomorrow's actual busiest-hour share. */
+export const actualPeak =
+  (world: World): PeakEstimator =>
+  (site, _k, demand) => {
+    const kids = site.tier === "ixp" ? world.topo.children.get(site.id)! : [site];
+    return peakHourShare([kids.reduce((sum, kid) => sum.map((v, h) => v + demand.get(kid.id)!.hourly[h]), new Float64Array(24))], 0);
+  };
 
 /** This project's predictor over the site's and its region's recorded history. */
 export function predictionEstimator(world: World): Estimator {
@@ -94,6 +125,7 @@ export class PlannedPolicy {
     readonly name: PolicyName,
     private readonly world: World,
     private readonly estimate: Estimator,
+    private readonly peakShare: PeakEstimator,
   ) {
     for (const s of world.topo.sites) {
       this.current.set(s.id, {});
@@ -112,11 +144,12 @@ export class PlannedPolicy {
     for (const site of w.topo.embedded) {
       const pred = this.estimate(site, k, demand);
       predicted.set(site.id, pred);
+      const share = this.peakShare(site, k, demand);
       const was = this.held.get(site.id)!;
       const titles: PlanTitle[] = [];
       for (let i = 0; i < pred.length; i++) {
         const value = w.released(i, k) ? pred[i] : 0;
-        if (value > 0 || was[i] > 0) titles.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: value, peakBps: peakBps(value) });
+        if (value > 0 || was[i] > 0) titles.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: value, peakBps: peakBps(value, share) });
       }
       const plan = planSite({ ocas: site.ocas, titles, current: this.current.get(site.id)!, params: w.cfg.plan });
       plans.set(site.id, plan);
@@ -124,7 +157,8 @@ export class PlannedPolicy {
     }
 
     for (const ixp of w.topo.ixps) {
-      const plan = planSite({ ocas: ixp.ocas, titles: this.ixpTitles(ixp, k, predicted, next), current: this.current.get(ixp.id)!, params: w.cfg.plan });
+      const titles = this.ixpTitles(ixp, k, predicted, next, this.peakShare(ixp, k, demand));
+      const plan = planSite({ ocas: ixp.ocas, titles, current: this.current.get(ixp.id)!, params: w.cfg.plan });
       plans.set(ixp.id, plan);
       next.set(ixp.id, copies(w, plan.byOca));
     }
@@ -132,45 +166,36 @@ export class PlannedPolicy {
     this.account(m, plans, next);
     for (const [id, plan] of plans) this.current.set(id, plan.byOca);
     for (const [id, held] of next) this.held.set(id, held);
-    this.serve(m, demand);
+    this.serve(m, k, demand);
     return m;
   }
 
-  /**
-   * What an IXP site is worth holding: the bytes its children are predicted to miss; with the
-   * "steering" fallback also the whole catalogue share it is home to (pinned above any demand, so
-   * every released title has a copy in some IXP site) and the misses of every other site for it.
-   */
-  private ixpTitles(ixp: SimSite, k: number, predicted: Map<string, Float64Array>, next: Map<string, Uint8Array>): PlanTitle[] {
+  /** What an IXP site is worth holding (fill/ixp-plan.ts): its children's predicted misses, then the catalogue. */
+  private ixpTitles(ixp: SimSite, k: number, predicted: Map<string, Float64Array>, next: Map<string, Uint8Array>, share: number): PlanTitle[] {
     const w = this.world;
     const n = w.titleIds.length;
-    const kids = new Set(w.topo.children.get(ixp.id)!.map((s) => s.id));
-    const share = w.cfg.fallback === "steering";
-    const demand = new Float64Array(n);
-    for (const site of w.topo.embedded) {
-      const pred = predicted.get(site.id)!;
-      const heldThere = next.get(site.id)!;
-      const mine = kids.has(site.id);
+    const kids = w.topo.children.get(ixp.id)!;
+    const regional = new Float64Array(n);
+    const outlooks = kids.map((kid) => {
+      const pred = predicted.get(kid.id)!;
+      const heldThere = next.get(kid.id)!;
+      const p = new Map<string, number>();
+      const held = new Set<string>();
       for (let i = 0; i < n; i++) {
-        if (heldThere[i] === 0 && (mine || (share && w.home[i] === ixp.id))) demand[i] += pred[i];
+        regional[i] += pred[i];
+        if (pred[i] > 0) p.set(w.titleIds[i], pred[i]);
+        if (heldThere[i] > 0) held.add(w.titleIds[i]);
       }
-    }
-    let pin = 0;
-    if (share) for (let i = 0; i < n; i++) pin = Math.max(pin, demand[i] / w.sizes[i]);
-    pin += 1;
+      return { predicted: p, held };
+    });
+    const catalogue: Array<{ titleId: string; bytes: number; regionalBytes: number }> = [];
     const was = this.held.get(ixp.id)!;
-    const titles: PlanTitle[] = [];
+    const retired: PlanTitle[] = [];
     for (let i = 0; i < n; i++) {
-      if (!w.released(i, k)) {
-        if (was[i] > 0) titles.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: 0, peakBps: 0 });
-        continue;
-      }
-      const pinned = share && w.home[i] === ixp.id ? pin * w.sizes[i] : 0;
-      if (demand[i] > 0 || pinned > 0 || was[i] > 0) {
-        titles.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: demand[i] + pinned, peakBps: peakBps(demand[i]) });
-      }
+      if (w.released(i, k)) catalogue.push({ titleId: w.titleIds[i], bytes: w.sizes[i], regionalBytes: w.released(i, k) ? regional[i] : 0 });
+      else if (was[i] > 0) retired.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: 0, peakBps: 0 });
     }
-    return titles;
+    return [...ixpPlanTitles({ catalogue, misses: childMisses(outlooks), peakShare: share }), ...retired];
   }
 
   /** Fill bytes per OCA against the window, fill sources, adds and removes. */
@@ -214,40 +239,73 @@ export class PlannedPolicy {
     m.maxWindowUse = maxUse;
   }
 
-  /** Serves the day: own site, else parent IXP, else (steering) any IXP site, else origin. */
-  private serve(m: DayMetrics, demand: Map<string, SiteDay>): void {
+  /**
+   * Serves the day session by session: own site, else the parent IXP site, else origin. A held
+   * title's bytes spread evenly over its copies (steering spreads a title's sessions over the OCAs
+   * holding it), which gives each OCA's egress per hour against its throughput.
+   */
+  private serve(m: DayMetrics, k: number, demand: Map<string, SiteDay>): void {
     const w = this.world;
-    const n = w.titleIds.length;
-    // Per title: held by some IXP site (1), by one in this region (per region).
-    const anyIxp = new Uint8Array(n);
-    const inRegion = new Map(w.topo.regions.map((r) => [r, new Uint8Array(n)]));
-    for (const ixp of w.topo.ixps) {
-      const h = this.held.get(ixp.id)!;
-      const mine = inRegion.get(ixp.region)!;
-      for (let i = 0; i < n; i++) {
-        if (h[i] > 0) {
-          anyIxp[i] = 1;
-          mine[i] = 1;
+    const egress = new Map<string, Float64Array>();
+    const copiesOf = (siteId: string) => {
+      const byTitle = new Map<number, Float64Array[]>();
+      for (const [ocaId, ids] of Object.entries(this.current.get(siteId)!)) {
+        const hours = new Float64Array(24);
+        egress.set(ocaId, hours);
+        for (const id of ids) {
+          const i = titleIndex(w).get(id)!;
+          const list = byTitle.get(i);
+          if (list) list.push(hours);
+          else byTitle.set(i, [hours]);
         }
       }
-    }
-    const steering = w.cfg.fallback === "steering";
+      return byTitle;
+    };
+    const ixpCopies = new Map(w.topo.ixps.map((x) => [x.id, copiesOf(x.id)]));
     for (const site of w.topo.embedded) {
-      const per = demand.get(site.id)!.perTitle;
-      const here = this.held.get(site.id)!;
-      const parent = this.held.get(site.parent!)!;
-      const region = inRegion.get(site.region)!;
-      for (let i = 0; i < n; i++) {
-        const b = per[i];
-        if (b === 0) continue;
+      const day = demand.get(site.id)!;
+      const here = copiesOf(site.id);
+      const parent = ixpCopies.get(site.parent!)!;
+      for (let s = 0; s < day.title.length; s++) {
+        const i = day.title[s];
+        const b = day.bytes[s];
+        const h = day.hour[s];
+        const peak = inEveningPeak(h);
+        const release = w.launchedOn(i, k);
         m.totalBytes += b;
-        if (here[i] > 0) m.embeddedBytes += b;
-        else if (parent[i] > 0) m.ixpParentBytes += b;
-        else if (steering && anyIxp[i] > 0) {
-          m.ixpOtherBytes += b;
-          if (region[i] === 0) m.ixpCrossRegionBytes += b;
+        m.requests++;
+        if (peak) m.peakBytes += b;
+        if (release) m.releaseDayBytes += b;
+        const own = here.get(i);
+        if (own) {
+          m.embeddedBytes += b;
+          if (release) m.releaseDayEmbeddedBytes += b;
+          for (const hours of own) hours[h] += b / own.length;
+          continue;
+        }
+        m.missedRequests++;
+        if (peak) m.peakUpstreamBytes += b;
+        const up = parent.get(i);
+        if (up) {
+          m.ixpParentBytes += b;
+          for (const hours of up) hours[h] += b / up.length;
         } else m.originBytes += b;
       }
     }
+    let maxUse = 0;
+    let over = 0;
+    for (const site of w.topo.sites) {
+      for (const oca of site.ocas) {
+        const hours = egress.get(oca.id);
+        if (!hours) continue;
+        for (let h = 0; h < 24; h++) {
+          const use = (hours[h] * 8) / 3600 / oca.throughputBps;
+          maxUse = Math.max(maxUse, use);
+          if (use > 1) over++;
+        }
+      }
+    }
+    m.maxOcaPeakUse = maxUse;
+    m.ocaHoursOver = over;
   }
 }

@@ -3,8 +3,8 @@
  * sessions, and each records its day. Policies never see each other's state.
  */
 import type { DayMetrics, PolicyName } from "./metrics";
-import { oracleEstimator, PlannedPolicy, predictionEstimator, yesterdayEstimator } from "./planned";
-import { LruPolicy } from "./reactive";
+import { actualPeak, learnedPeak, oracleEstimator, PlannedPolicy, predictionEstimator, yesterdayEstimator } from "./planned";
+import { ReactivePolicy } from "./reactive";
 import { World, type SimConfig } from "./world";
 
 interface Policy {
@@ -13,15 +13,18 @@ interface Policy {
 }
 
 function makePolicy(name: PolicyName, world: World): Policy {
+  const windowDays = world.cfg.predict?.windowDays ?? 14;
   switch (name) {
     case "prediction":
-      return new PlannedPolicy(name, world, predictionEstimator(world));
+      return new PlannedPolicy(name, world, predictionEstimator(world), learnedPeak(world, windowDays));
     case "yesterday":
-      return new PlannedPolicy(name, world, yesterdayEstimator(world));
+      return new PlannedPolicy(name, world, yesterdayEstimator(world), learnedPeak(world, 1));
     case "oracle":
-      return new PlannedPolicy(name, world, oracleEstimator());
+      return new PlannedPolicy(name, world, oracleEstimator(), actualPeak(world));
     case "lru":
-      return new LruPolicy(world);
+    case "s3fifo":
+    case "wtinylfu":
+      return new ReactivePolicy(name, world);
   }
 }
 

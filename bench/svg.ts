@@ -4,7 +4,14 @@
  */
 import type { DayMetrics } from "./metrics";
 
-const COLOURS: Record<string, string> = { prediction: "#1f77b4", lru: "#d62728", yesterday: "#ff7f0e", oracle: "#2ca02c" };
+const COLOURS: Record<string, string> = {
+  prediction: "#1f77b4",
+  lru: "#d62728",
+  s3fifo: "#9467bd",
+  wtinylfu: "#8c564b",
+  yesterday: "#ff7f0e",
+  oracle: "#2ca02c",
+};
 const DASHES: Record<string, string> = { oracle: "6 4", yesterday: "2 3" };
 
 const W = 960;

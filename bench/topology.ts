@@ -38,8 +38,8 @@ export interface TopologyConfig {
   ixpFraction: number;
   /** Mean sessions per embedded site per day; sites range from half to twice this. */
   sessionsPerSite: number;
-  /** Bytes/s of one site's peak hour per session per day (sizes the OCAs' throughput). */
-  peakBpsPerSession: number;
+  /** Bits/s of a site's busiest hour per daily session, given the site (sizes the OCAs' throughput). */
+  peakBpsPerSession: (siteId: string) => number;
 }
 
 type Place = [id: string, timeZone: string, lat: number, lon: number];
@@ -126,8 +126,8 @@ export function buildTopology(cfg: TopologyConfig): SimTopology {
       // Log-uniform between half and twice the mean size: ISPs differ a lot.
       const sessionsPerDay = Math.round((cfg.sessionsPerSite * Math.exp(uniform(rng, Math.log(0.5), Math.log(2)))) / 1.08);
       const count = 2 + Math.floor(rng() * 3);
-      // Enough throughput for the site's whole peak with 30% to spare, split over its OCAs.
-      const throughput = Math.ceil((sessionsPerDay * cfg.peakBpsPerSession * 1.3) / count / 1e8) * 1e8;
+      // Enough throughput for the site's busiest hour on a mean day with 50% to spare (busy weekdays, noise), split over its OCAs.
+      const throughput = Math.ceil((sessionsPerDay * cfg.peakBpsPerSession(cid) * 1.5) / count / 1e8) * 1e8;
       const child: SimSite = {
         id: cid,
         tier: "embedded",

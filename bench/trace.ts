@@ -29,6 +29,13 @@ export interface TraceConfig {
   regionTasteSigma: number;
   /** Spread of a title's popularity between sites of a region. */
   siteTasteSigma: number;
+  /**
+   * A catalogue-wide popularity shift (a hit season launches): on day `day` (0-based) the base
+   * popularity of a random `fraction` of titles is reshuffled among them.
+   */
+  shift?: { day: number; fraction: number };
+  /** One IXP site's children share a taste of their own, this far (log-normal sigma) from their region's. */
+  outlier?: { ixp: string; sigma: number };
 }
 
 export const DEFAULT_TRACE: Omit<TraceConfig, "seed" | "days" | "startDay"> = {
@@ -69,8 +76,12 @@ export interface TraceTitle {
 
 /** One embedded site's sessions of one day. */
 export interface SiteDay {
-  /** Title index of each session. */
+  /** Title index of each session, sessions in order of their local start hour. */
   title: Int32Array;
+  /** Local start hour of each session (its bytes count in that hour). */
+  hour: Uint8Array;
+  /** Bytes per local hour. */
+  hourly: Float64Array;
   /** Bytes streamed by each session. */
   bytes: Float64Array;
   /** Bytes per title (sum over sessions). */
@@ -84,6 +95,24 @@ const sumOf = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Share of a day's bytes streamed in its busiest hour (sessions spread over the hours they span). */
 export const PEAK_HOUR_SHARE = Math.max(...DIURNAL) / sumOf(DIURNAL);
+
+/** The evening peak, local hours [start, end): what reactive caches fill in and upstream links carry. */
+export const EVENING_PEAK = { start: 19, end: 23 } as const;
+export const inEveningPeak = (hour: number) => hour >= EVENING_PEAK.start && hour < EVENING_PEAK.end;
+
+/**
+ * A site's own hour-of-day shape (share of the day's sessions starting in each local hour): the
+ * common curve shifted by -1..+2 hours and sharpened or flattened, so sites peak differently.
+ */
+export function siteShape(seed: number, siteId: string): Float64Array {
+  const rng = stream(seed, `shape/${siteId}`);
+  const shift = Math.floor(rng() * 4) - 1;
+  const power = uniform(rng, 0.7, 1.6);
+  const shape = Float64Array.from({ length: 24 }, (_, h) => DIURNAL[(h - shift + 24) % 24] ** power);
+  const total = shape.reduce((a, b) => a + b, 0);
+  for (let h = 0; h < 24; h++) shape[h] /= total;
+  return shape;
+}
 
 /** Share of a day's bytes streamed during local hours [start, end). */
 export function hoursShare(start: number, end: number): number {
@@ -126,6 +155,7 @@ export class Trace {
   private readonly drift: Float64Array;
   private readonly driftRng: Rng;
   private readonly taste = new Map<string, Float64Array>();
+  private readonly shapes = new Map<string, AliasTable>();
   private nextDay = 0;
 
   constructor(cfg: TraceConfig) {
@@ -211,6 +241,7 @@ export class Trace {
   day(k: number, sites: readonly SimSite[]): Map<string, SiteDay> {
     if (k !== this.nextDay) throw new Error(`trace days must be generated in order (expected ${this.nextDay}, got ${k})`);
     this.nextDay++;
+    if (this.cfg.shift && k === this.cfg.shift.day) this.reshuffle(this.cfg.shift.fraction);
     if (k > 0) {
       const { driftRho: rho, driftSigma: sigma } = this.cfg;
       for (let i = 0; i < this.drift.length; i++) this.drift[i] = rho * this.drift[i] + sigma * normal(this.driftRng);
@@ -223,29 +254,70 @@ export class Trace {
       if (site.tier !== "embedded") continue;
       const region = this.tasteOf(`region/${site.region}`, this.cfg.regionTasteSigma);
       const local = this.tasteOf(`site/${site.id}`, this.cfg.siteTasteSigma);
+      const outlier = this.cfg.outlier?.ixp === site.parent ? this.tasteOf(`outlier/${site.parent}`, this.cfg.outlier!.sigma) : null;
       const w = new Float64Array(n);
-      for (let i = 0; i < n; i++) w[i] = global[i] * region[i] * local[i];
+      for (let i = 0; i < n; i++) w[i] = global[i] * region[i] * local[i] * (outlier ? outlier[i] : 1);
       const table = new AliasTable(w);
       let weightSum = 0;
       for (let i = 0; i < n; i++) weightSum += w[i];
       const rng = stream(this.cfg.seed, `sessions/${site.id}/${k}`);
       const count = Math.round(site.sessionsPerDay * DOW_FACTOR[dayOfWeek(day)] * Math.exp(0.03 * normal(rng)));
-      const title = new Int32Array(count);
-      const bytes = new Float64Array(count);
+      const drawn = new Int32Array(count);
+      const drawnBytes = new Float64Array(count);
+      const drawnHour = new Uint8Array(count);
+      const perHour = new Int32Array(24);
+      const hours = this.hoursOf(site.id);
       const perTitle = new Float64Array(n);
+      const hourly = new Float64Array(24);
       let total = 0;
       for (let s = 0; s < count; s++) {
         const i = table.sample(rng);
         const b = (this.titles[i].durationS * watchedFraction(rng) * sessionKbps(rendition(rng)) * 1000) / 8;
-        title[s] = i;
-        bytes[s] = b;
+        const h = hours.sample(rng);
+        drawn[s] = i;
+        drawnBytes[s] = b;
+        drawnHour[s] = h;
+        perHour[h]++;
         perTitle[i] += b;
+        hourly[h] += b;
         total += b;
+      }
+      // Sessions in order of their start hour (a stable counting sort), as caches see them.
+      const next = new Int32Array(24);
+      for (let h = 1; h < 24; h++) next[h] = next[h - 1] + perHour[h - 1];
+      const title = new Int32Array(count);
+      const bytes = new Float64Array(count);
+      const hour = new Uint8Array(count);
+      for (let s = 0; s < count; s++) {
+        const at = next[drawnHour[s]]++;
+        title[at] = drawn[s];
+        bytes[at] = drawnBytes[s];
+        hour[at] = drawnHour[s];
       }
       const expected = new Float64Array(n);
       for (let i = 0; i < n; i++) expected[i] = (count * w[i] * this.titles[i].durationS * MEAN_FRACTION * MEAN_SESSION_KBPS * 1000) / 8 / weightSum;
-      out.set(site.id, { title, bytes, perTitle, expected, total });
+      out.set(site.id, { title, hour, hourly, bytes, perTitle, expected, total });
     }
     return out;
+  }
+
+  private hoursOf(siteId: string): AliasTable {
+    let t = this.shapes.get(siteId);
+    if (!t) this.shapes.set(siteId, (t = new AliasTable(siteShape(this.cfg.seed, siteId))));
+    return t;
+  }
+
+  /** A hit season: the base popularity of a random share of titles is dealt out again among them. */
+  private reshuffle(fraction: number): void {
+    const rng = stream(this.cfg.seed, "shift");
+    const picked = this.titles.filter(() => rng() < fraction);
+    const weights = picked.map((t) => t.baseWeight);
+    for (let i = weights.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [weights[i], weights[j]] = [weights[j], weights[i]];
+    }
+    picked.forEach((t, i) => {
+      t.baseWeight = weights[i];
+    });
   }
 }

@@ -2,11 +2,10 @@
  * The simulated world shared by every policy: configuration, trace, topology, catalogue index and
  * the viewing history each site has recorded so far (what the Worker's site Durable Objects count).
  */
-import { rendezvousScore } from "../fill/hash";
 import type { PlanParams, PredictParams } from "../fill/types";
 import type { PolicyName } from "./metrics";
 import { buildTopology, type SimSite, type SimTopology } from "./topology";
-import { DEFAULT_TRACE, PEAK_HOUR_SHARE, Trace, type SiteDay } from "./trace";
+import { DEFAULT_TRACE, siteShape, Trace, type SiteDay, type TraceConfig } from "./trace";
 
 export interface SimConfig {
   seed: number;
@@ -23,12 +22,9 @@ export interface SimConfig {
   fillRateBps: number;
   fillWindowHours: number;
   sessionsPerSite: number;
-  /**
-   * Where an embedded site's miss goes: "steering" = its parent IXP site, else any other IXP site
-   * holding the title (steering ranks all IXP sites by distance), else origin; IXP sites then share
-   * the catalogue between them. "parent" = its parent IXP site, else origin.
-   */
-  fallback: "steering" | "parent";
+  /** Scenario twists of the trace: a catalogue-wide popularity shift, a region of its own taste. */
+  shift?: TraceConfig["shift"];
+  outlier?: TraceConfig["outlier"];
   predict?: Partial<PredictParams>;
   plan?: Partial<PlanParams>;
   policies: PolicyName[];
@@ -50,30 +46,40 @@ export class World {
   readonly history = new Map<string, Float64Array[]>();
   /** The same summed over an IXP site's children: the region a child borrows from. */
   readonly groupHistory = new Map<string, Float64Array[]>();
-  /** IXP site that keeps each title's catalogue copy ("steering" fallback). */
-  readonly home: string[];
+  /** Bytes per local hour per day, per embedded site (what its DO counts for the peak shape). */
+  readonly hourlyHistory = new Map<string, Float64Array[]>();
 
   constructor(cfg: SimConfig) {
     this.cfg = cfg;
     this.startDay = START_DAY - cfg.warmup;
-    this.trace = new Trace({ ...DEFAULT_TRACE, seed: cfg.seed, titles: cfg.titles, alpha: cfg.alpha, days: cfg.warmup + cfg.days, startDay: this.startDay });
+    this.trace = new Trace({
+      ...DEFAULT_TRACE,
+      seed: cfg.seed,
+      titles: cfg.titles,
+      alpha: cfg.alpha,
+      days: cfg.warmup + cfg.days,
+      startDay: this.startDay,
+      shift: cfg.shift,
+      outlier: cfg.outlier,
+    });
     this.topo = buildTopology({
       seed: cfg.seed,
       catalogueBytes: this.trace.catalogueBytes,
       embeddedFraction: cfg.capacityFraction,
       ixpFraction: cfg.ixpFraction,
       sessionsPerSite: cfg.sessionsPerSite,
-      peakBpsPerSession: (this.trace.meanSessionBytes * 8 * PEAK_HOUR_SHARE) / 3600,
+      // Each ISP sizes its OCAs for its own busiest hour.
+      peakBpsPerSession: (siteId) => (this.trace.meanSessionBytes * 8 * Math.max(...siteShape(cfg.seed, siteId))) / 3600,
     });
     this.titleIds = this.trace.titles.map((t) => t.id);
     this.sizes = Float64Array.from(this.trace.titles, (t) => t.bytes);
     this.titleBytes = Object.fromEntries(this.trace.titles.map((t) => [t.id, t.bytes]));
     this.siteById = new Map(this.topo.sites.map((s) => [s.id, s]));
-    for (const s of this.topo.embedded) this.history.set(s.id, []);
+    for (const s of this.topo.embedded) {
+      this.history.set(s.id, []);
+      this.hourlyHistory.set(s.id, []);
+    }
     for (const s of this.topo.ixps) this.groupHistory.set(s.id, []);
-    // Rendezvous over IXP sites (equal capacity): each holds about 1/4 of the catalogue as its share.
-    const ixpIds = this.topo.ixps.map((s) => s.id);
-    this.home = this.titleIds.map((id) => ixpIds.reduce((best, x) => (rendezvousScore(id, x) > rendezvousScore(id, best) ? x : best)));
   }
 
   get totalDays(): number {
@@ -91,6 +97,11 @@ export class World {
     return launch === null || launch <= this.startDay + k;
   }
 
+  /** Whether title i launches on day k (its first day). */
+  launchedOn(i: number, k: number): boolean {
+    return this.trace.titles[i].launchDay === this.startDay + k;
+  }
+
   /** Records day k's demand as history. */
   record(k: number, demand: Map<string, SiteDay>): void {
     for (const [ixp, kids] of this.topo.children) {
@@ -98,6 +109,7 @@ export class World {
       for (const kid of kids) {
         const per = demand.get(kid.id)!.perTitle;
         this.history.get(kid.id)![k] = per;
+        this.hourlyHistory.get(kid.id)![k] = demand.get(kid.id)!.hourly;
         for (let i = 0; i < per.length; i++) group[i] += per[i];
       }
       this.groupHistory.get(ixp)![k] = group;

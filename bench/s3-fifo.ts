@@ -1,0 +1,98 @@
+import type { TitleCache } from "./title-cache";
+
+/**
+ * S3-FIFO (Yang et al., SOSP 2023) over bytes: a small FIFO (10 % of capacity) that new titles
+ * enter, a main FIFO with lazy promotion (a title accessed while queued goes round again), and a
+ * ghost FIFO of titles the small queue dropped unseen, whose return goes straight to main.
+ * Access counts saturate at 3, as in the paper.
+ */
+export class S3FifoCache implements TitleCache {
+  /** Title -> size, oldest first (a Map iterates in insertion order). */
+  private readonly small = new Map<number, number>();
+  private readonly main = new Map<number, number>();
+  /** Titles dropped from `small` without a second access, oldest first. */
+  private readonly ghost = new Set<number>();
+  private readonly freq = new Map<number, number>();
+  private smallUsed = 0;
+  private mainUsed = 0;
+  private readonly smallCapacity: number;
+  private ghostLimit = 1;
+  filledBytes = 0;
+  evictions = 0;
+
+  constructor(
+    readonly capacityBytes: number,
+    smallFraction = 0.1,
+  ) {
+    this.smallCapacity = capacityBytes * smallFraction;
+  }
+
+  lookup(title: number): boolean {
+    const f = this.freq.get(title);
+    if (f === undefined) return false;
+    this.freq.set(title, Math.min(3, f + 1));
+    return true;
+  }
+
+  admit(title: number, size: number): boolean {
+    if (size > this.capacityBytes || this.freq.has(title)) return false;
+    while (this.smallUsed + this.mainUsed + size > this.capacityBytes) this.evict();
+    if (this.ghost.delete(title)) {
+      this.main.set(title, size);
+      this.mainUsed += size;
+    } else {
+      this.small.set(title, size);
+      this.smallUsed += size;
+    }
+    this.freq.set(title, 0);
+    this.filledBytes += size;
+    // The ghost remembers about as many titles as main holds.
+    this.ghostLimit = Math.max(1, this.main.size);
+    return true;
+  }
+
+  private evict(): void {
+    if (this.smallUsed >= this.smallCapacity || this.main.size === 0) this.evictSmall();
+    else this.evictMain();
+  }
+
+  private evictSmall(): void {
+    while (this.small.size > 0) {
+      const [title, size] = this.small.entries().next().value as [number, number];
+      this.small.delete(title);
+      this.smallUsed -= size;
+      if ((this.freq.get(title) ?? 0) >= 1) {
+        // Seen again while on probation: it moves to main (which makes room for it later).
+        this.main.set(title, size);
+        this.mainUsed += size;
+        this.freq.set(title, 0);
+        continue;
+      }
+      this.freq.delete(title);
+      this.evictions++;
+      this.ghost.add(title);
+      while (this.ghost.size > this.ghostLimit) this.ghost.delete(this.ghost.values().next().value as number);
+      return;
+    }
+    this.evictMain();
+  }
+
+  private evictMain(): void {
+    while (this.main.size > 0) {
+      const [title, size] = this.main.entries().next().value as [number, number];
+      this.main.delete(title);
+      const f = this.freq.get(title) ?? 0;
+      if (f > 0) {
+        // Lazy promotion: round again with one access spent.
+        this.main.set(title, size);
+        this.freq.set(title, f - 1);
+        continue;
+      }
+      this.mainUsed -= size;
+      this.freq.delete(title);
+      this.evictions++;
+      return;
+    }
+    this.evictSmall();
+  }
+}
