@@ -13,6 +13,10 @@ export class LruCache implements TitleCache {
 
   constructor(readonly capacityBytes: number) {}
 
+  get usedBytes(): number {
+    return this.used;
+  }
+
   /** True (and marks it most recent) if the title is cached. */
   lookup(title: number): boolean {
     const size = this.entries.get(title);

@@ -16,7 +16,8 @@ export class S3FifoCache implements TitleCache {
   private smallUsed = 0;
   private mainUsed = 0;
   private readonly smallCapacity: number;
-  private ghostLimit = 1;
+  private admittedBytes = 0;
+  private admitted = 0;
   filledBytes = 0;
   evictions = 0;
 
@@ -25,6 +26,10 @@ export class S3FifoCache implements TitleCache {
     smallFraction = 0.1,
   ) {
     this.smallCapacity = capacityBytes * smallFraction;
+  }
+
+  get usedBytes(): number {
+    return this.smallUsed + this.mainUsed;
   }
 
   lookup(title: number): boolean {
@@ -46,8 +51,8 @@ export class S3FifoCache implements TitleCache {
     }
     this.freq.set(title, 0);
     this.filledBytes += size;
-    // The ghost remembers about as many titles as main holds.
-    this.ghostLimit = Math.max(1, this.main.size);
+    this.admittedBytes += size;
+    this.admitted++;
     return true;
   }
 
@@ -71,7 +76,9 @@ export class S3FifoCache implements TitleCache {
       this.freq.delete(title);
       this.evictions++;
       this.ghost.add(title);
-      while (this.ghost.size > this.ghostLimit) this.ghost.delete(this.ghost.values().next().value as number);
+      // The ghost remembers about as many titles as main can hold.
+      const ghostLimit = Math.max(1, Math.round((this.capacityBytes - this.smallCapacity) / (this.admittedBytes / this.admitted)));
+      while (this.ghost.size > ghostLimit) this.ghost.delete(this.ghost.values().next().value as number);
       return;
     }
     this.evictMain();

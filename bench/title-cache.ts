@@ -7,6 +7,8 @@ export interface TitleCache {
   /** Bytes copied in on misses so far, and titles evicted. */
   readonly filledBytes: number;
   readonly evictions: number;
+  /** Bytes held now (never above capacityBytes). */
+  readonly usedBytes: number;
   /** Looks the title up (a request); true if held. Counts the access either way. */
   lookup(title: number): boolean;
   /** After a miss: copies the title in if the policy admits it. Returns whether it did. */

@@ -34,6 +34,10 @@ export class WTinyLfuCache implements TitleCache {
     this.sampleSize = Math.max(100, Math.round((10 * capacityBytes) / Math.max(1, meanTitleBytes)));
   }
 
+  get usedBytes(): number {
+    return this.windowUsed + this.probationUsed + this.protectedUsed;
+  }
+
   /** The title's recent request count. */
   frequency(title: number): number {
     return this.freq.get(title) ?? 0;

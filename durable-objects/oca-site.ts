@@ -16,7 +16,7 @@ import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import { addToDay, history, recordPlay, recordReport, type PlayRecord } from "./site/viewing-history";
-import { dayNumber } from "../fill/day";
+import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
   type ByteReport,
@@ -103,6 +103,10 @@ export interface CycleFigures {
   targetDay: number;
   predictedBytes: number;
   coveredBytes: number;
+  /** Share of a day's bytes in the site's busiest local hour (replica counts are sized on it). */
+  peakShare?: number;
+  /** IXP sites: bytes the children are predicted to miss after their own fill. */
+  childMissBytes?: number;
   replicas: Record<string, number>;
   adds: number;
   removes: number;
@@ -377,7 +381,7 @@ export class OcaSite extends DurableObject<Env> {
         // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
         if (Object.hasOwn(report.ocas, topology.origin.id)) {
           const o = report.ocas[topology.origin.id];
-          served.addServed(this.sql, dayNumber(now, this.site.timeZone), o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
+          served.addServed(this.sql, dayNumber(now, this.site.timeZone), localHour(now, this.site.timeZone), o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
         }
         // What each OCA served, as health signals.
         for (const o of this.site.ocas) {
@@ -386,7 +390,7 @@ export class OcaSite extends DurableObject<Env> {
           const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
           const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
-          served.addServed(this.sql, dayNumber(now, this.site.timeZone), r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
+          served.addServed(this.sql, dayNumber(now, this.site.timeZone), localHour(now, this.site.timeZone), r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
           const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
           if (requests > 0 || clientReports > 0) {
             autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
@@ -533,6 +537,16 @@ export class OcaSite extends DurableObject<Env> {
   /** Bytes served per local day by source (own copies, a parent's, origin), for days [fromDay, toDay]. */
   async servedByDay(fromDay: number, toDay: number): Promise<ReturnType<typeof served.servedByDay>> {
     return served.servedByDay(this.sql, fromDay, toDay);
+  }
+
+  /** Bytes served per local hour for days [fromDay, toDay], one row of 24 per day, oldest first. */
+  async servedByHour(fromDay: number, toDay: number): Promise<number[][]> {
+    return served.servedByHour(this.sql, fromDay, toDay);
+  }
+
+  /** Adds served bytes to one local hour (history imported by operators or tests, as recordViews). */
+  async recordServedHour(day: number, hour: number, bytes: number): Promise<void> {
+    served.addServedHour(this.sql, day, hour, bytes);
   }
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */

@@ -1,7 +1,7 @@
 import { VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA } from "./auto-health";
-import { SERVED_SCHEMA } from "./served";
+import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { first, rows, run } from "./sql";
 
 /**
@@ -104,6 +104,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 8,
     name: "bytes served per day by source, for the operator dashboard",
     statements: SERVED_SCHEMA,
+  },
+  {
+    version: 9,
+    name: "bytes served per local hour, the evening peak the fill cycle sizes replicas for",
+    statements: SERVED_HOURLY_SCHEMA,
   },
 ];
 

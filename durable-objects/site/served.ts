@@ -3,19 +3,28 @@ import { rows, run } from "./sql";
 
 /**
  * Bytes the site's OCAs served to viewers per local day, by where they came from (the site's own
- * copies, a parent site's, origin): the offload figures operators chart.
+ * copies, a parent site's, origin): the offload figures operators chart. And the same bytes per
+ * local hour, from which the fill cycle learns the site's evening peak (fill/peak-shape.ts).
  */
 
 export const SERVED_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS served_daily (day INTEGER NOT NULL, source TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (day, source))`,
 ];
 
+export const SERVED_HOURLY_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS served_hourly (day INTEGER NOT NULL, hour INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (day, hour))`,
+];
+
 const SOURCES: readonly ServedFrom[] = ["embedded", "ixp", "origin"];
 
-/** Adds one report's bytes by source (each value sanitised, none above what the OCA reported in all). */
-export function addServed(sql: SqlStorage, day: number, bytesFrom: unknown, total: number): void {
+/**
+ * Adds one report's bytes by source (each value sanitised, none above what the OCA reported in all),
+ * and their sum to the local hour they arrived in.
+ */
+export function addServed(sql: SqlStorage, day: number, hour: number, bytesFrom: unknown, total: number): void {
   if (!bytesFrom || typeof bytesFrom !== "object") return;
-  let left = Math.max(0, total);
+  const all = Math.max(0, total);
+  let left = all;
   for (const source of SOURCES) {
     const raw = Object.hasOwn(bytesFrom, source) ? Number((bytesFrom as Record<string, unknown>)[source]) : 0;
     const bytes = Math.min(left, Number.isFinite(raw) && raw > 0 ? Math.round(raw) : 0);
@@ -29,6 +38,33 @@ export function addServed(sql: SqlStorage, day: number, bytesFrom: unknown, tota
       bytes,
     );
   }
+  addServedHour(sql, day, hour, all - left);
+}
+
+/** Adds bytes to one local hour of one local day (the report path, and history imported by operators or tests). */
+export function addServedHour(sql: SqlStorage, day: number, hour: number, bytes: number): void {
+  if (!(bytes > 0) || !Number.isInteger(hour) || hour < 0 || hour > 23) return;
+  run(
+    sql,
+    `INSERT INTO served_hourly (day, hour, bytes) VALUES (?, ?, ?) ON CONFLICT (day, hour) DO UPDATE SET bytes = bytes + excluded.bytes`,
+    day,
+    hour,
+    Math.round(bytes),
+  );
+}
+
+/** Bytes served per local hour for days [fromDay, toDay]: one row of 24 per day, oldest first. */
+export function servedByHour(sql: SqlStorage, fromDay: number, toDay: number): number[][] {
+  const days = Array.from({ length: Math.max(0, toDay - fromDay + 1) }, () => new Array<number>(24).fill(0));
+  for (const r of rows<{ day: number; hour: number; bytes: number }>(
+    sql,
+    `SELECT day, hour, bytes FROM served_hourly WHERE day BETWEEN ? AND ?`,
+    fromDay,
+    toDay,
+  )) {
+    days[r.day - fromDay][r.hour] = r.bytes;
+  }
+  return days;
 }
 
 /** Bytes served per day and source for days [fromDay, toDay]. */

@@ -1,17 +1,17 @@
 import { dayNumber, localDayStart, localHour } from "../../fill/day";
+import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
+import { peakBps, peakHourShare } from "../../fill/peak-shape";
 import { planSite } from "../../fill/plan";
 import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
-import type { PlanTitle, Prediction } from "../../fill/types";
+import type { PlanOca, PlanTitle, Prediction, SitePlan } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
 import { catalogueDb } from "../shared/catalogue-db";
 
-/** Days of history the predictor sees. */
+/** Days of history the predictor sees (and the peak shape is learned from). */
 export const HISTORY_DAYS = 14;
-/** Evening peak over the daily mean: sizes replicas against each OCA's throughput. */
-const PEAK_TO_MEAN = 2.5;
 const DAY_MS = 86_400_000;
 /** How long the planner waits for one site's history before planning without it. */
 const HISTORY_TIMEOUT_MS = 5_000;
@@ -33,6 +33,10 @@ export type CycleReport =
       titlesConsidered: number;
       predictedBytes: number;
       coveredBytes: number;
+      /** Share of a day's bytes in the site's busiest local hour, learned from its hourly history. */
+      peakShare: number;
+      /** IXP sites: bytes the children are predicted to miss after their own fill. */
+      childMissBytes?: number;
       replicas: Record<string, number>;
       adds: number;
       removes: number;
@@ -100,6 +104,68 @@ export async function predictionsFor(
   return { targetDay, predictions, sizes };
 }
 
+interface PlanInputs {
+  predictions: Prediction[];
+  sizes: Record<string, number>;
+  /** The site's OCAs in service (failed ones hold nothing tomorrow). */
+  ocas: PlanOca[];
+  current: Record<string, string[]>;
+  peakShare: number;
+}
+
+/** Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its peak shape. */
+async function planInputs(env: Env, site: SiteSpec, now: number): Promise<PlanInputs> {
+  const stub = siteStub(env, site.id);
+  const today = dayNumber(now, site.timeZone);
+  // An IXP site's peak is its children's evening (what they miss arrives when they watch).
+  const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
+  const [{ predictions, sizes }, state, current, hourly] = await Promise.all([
+    predictionsFor(env, site, now),
+    stub.describe(),
+    stub.holdingsByOca(),
+    Promise.all(
+      shapeSites.map((s) =>
+        withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
+          () => [] as number[][],
+        ),
+      ),
+    ),
+  ]);
+  const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
+  return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly.flat()) };
+}
+
+/** An embedded site's titles for the planner: predictions with their peak, and held titles worth nothing (kept while there is room). */
+function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs): PlanTitle[] {
+  const titles: PlanTitle[] = predictions.map((p) => ({
+    titleId: p.titleId,
+    bytes: sizes[p.titleId],
+    predictedBytes: p.bytes,
+    peakBps: peakBps(p.bytes, peakShare),
+  }));
+  const predicted = new Set(predictions.map((p) => p.titleId));
+  for (const titleId of new Set(Object.values(current).flat())) {
+    if (Object.hasOwn(sizes, titleId) && !predicted.has(titleId)) titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
+  }
+  return titles;
+}
+
+/**
+ * What an embedded child will ask its parent for tomorrow: its predictions and what its own plan
+ * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
+ * is left out rather than failing its parent's plan.
+ */
+async function childOutlook(env: Env, child: SiteSpec, now: number): Promise<ChildOutlook | null> {
+  try {
+    const inputs = await withTimeout(planInputs(env, child, now), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
+    const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
+    return { predicted: new Map(inputs.predictions.map((p) => [p.titleId, p.bytes])), held: new Set(Object.values(plan.byOca).flat()) };
+  } catch (err) {
+    console.error(`outlook of ${child.id} skipped`, err);
+    return null;
+  }
+}
+
 /**
  * One site's fill cycle: predict tomorrow, plan what each OCA holds, hand the plan to the site's
  * Durable Object, which fills itself with alarms. Runs only inside the site's local fill window and
@@ -115,23 +181,22 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   const targetDay = dayNumber(now, site.timeZone) + 1;
   if (!opts.force && (await stub.plannedDay()) === targetDay) return { siteId, ran: false, reason: "already planned for tomorrow" };
 
-  const { predictions, sizes } = await predictionsFor(env, site, now);
-  const state = await stub.describe();
-  const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
-  const titles: PlanTitle[] = predictions.map((p) => ({
-    titleId: p.titleId,
-    bytes: sizes[p.titleId],
-    predictedBytes: p.bytes,
-    peakBps: ((p.bytes * 8) / 86_400) * PEAK_TO_MEAN,
-  }));
-  const current = await stub.holdingsByOca();
-  // Held titles without a prediction stay candidates (worth nothing), so the planner keeps them while
-  // there is room instead of dropping them for not knowing their size.
-  for (const titleId of new Set(Object.values(current).flat())) {
-    if (Object.hasOwn(sizes, titleId) && !titles.some((t) => t.titleId === titleId))
-      titles.push({ titleId, bytes: sizes[titleId], predictedBytes: 0, peakBps: 0 });
+  const own = await planInputs(env, site, now);
+  const { predictions, peakShare } = own;
+  let plan: SitePlan;
+  let childMissBytes: number | undefined;
+  if (site.tier === "ixp") {
+    // What the children will miss after their own fill comes first; the rest of the catalogue after it.
+    const children = topology.sites.filter((s) => s.parent === site.id);
+    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now)));
+    const misses = childMisses(outlooks.filter((o): o is ChildOutlook => o !== null));
+    childMissBytes = [...misses.values()].reduce((a, b) => a + b, 0);
+    const regional = new Map(predictions.map((p) => [p.titleId, p.bytes]));
+    const catalogue = Object.entries(own.sizes).map(([titleId, bytes]) => ({ titleId, bytes, regionalBytes: regional.get(titleId) ?? 0 }));
+    plan = planSite({ ocas: own.ocas, titles: ixpPlanTitles({ catalogue, misses, peakShare }), current: own.current });
+  } else {
+    plan = planSite({ ocas: own.ocas, titles: embeddedTitles(own), current: own.current });
   }
-  const plan = planSite({ ocas, titles, current });
 
   const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
   const fillUntil = now - (now % 3_600_000) + hoursLeft * 3_600_000;
@@ -149,6 +214,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
       targetDay,
       predictedBytes,
       coveredBytes: plan.coveredBytes,
+      peakShare,
+      childMissBytes,
       replicas: plan.replicas,
       adds: plan.adds.length,
       removes: plan.removes.length,
@@ -163,6 +230,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     titlesConsidered: predictions.length,
     predictedBytes,
     coveredBytes: plan.coveredBytes,
+    peakShare,
+    childMissBytes,
     replicas: plan.replicas,
     adds: plan.adds.length,
     removes: plan.removes.length,
