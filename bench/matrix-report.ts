@@ -1,7 +1,23 @@
 /** The scenario matrix's verdict: per-cell figures over seeds, the worst cell, the table, the heatmap. */
 import type { Summary } from "./metrics";
-import { bestReactive } from "./report";
-import type { Cell, CellRun } from "./matrix";
+import { bestReactive, type Target } from "./report";
+
+export interface Cell {
+  /** "a0.8 c10% t5000", or a scenario's name. */
+  name: string;
+  alpha: number;
+  capacity: number;
+  titles: number;
+  scenario: "base" | "shift" | "taste";
+}
+
+export interface CellRun {
+  cell: Cell;
+  seed: number;
+  summaries: Record<string, Summary>;
+  targets: Target[];
+  elapsedMs: number;
+}
 
 export interface CellVerdict {
   cell: Cell;

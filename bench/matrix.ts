@@ -7,8 +7,7 @@
 import { fork } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Summary } from "./metrics";
-import type { Target } from "./report";
+import type { Cell, CellRun } from "./matrix-report";
 import type { SimConfig } from "./world";
 
 export const MATRIX = {
@@ -17,23 +16,6 @@ export const MATRIX = {
   titles: [1000, 5000],
   seeds: [1, 2, 3],
 };
-
-export interface Cell {
-  /** "a0.8 c10% t5000", or a scenario's name. */
-  name: string;
-  alpha: number;
-  capacity: number;
-  titles: number;
-  scenario: "base" | "shift" | "taste";
-}
-
-export interface CellRun {
-  cell: Cell;
-  seed: number;
-  summaries: Record<string, Summary>;
-  targets: Target[];
-  elapsedMs: number;
-}
 
 /** Every cell of the matrix, scenarios last. */
 export function cells(): Cell[] {
