@@ -2,7 +2,7 @@ import type { ProbeResult } from "./scoring";
 import type { FetchLike } from "./types";
 
 export interface ProbeOptions {
-  /** Bytes to ask for with a Range request (the OCA answers 206). */
+  /** Bytes to ask for with a Range request (the OCA answers 206). Default 256 KiB: enough to say something about throughput. */
   bytes?: number;
   timeoutMs?: number;
   /** Monotonic clock in ms (performance.now by default). */
@@ -12,11 +12,12 @@ export interface ProbeOptions {
 const monotonic = () => performance.now();
 
 /**
- * Probes one OCA with a small Range request: time to the response headers and throughput over the
- * body. Any status other than 200/206, a network error or the timeout makes the probe fail.
+ * Probes one OCA with a Range request: time to the response headers, and throughput over the whole
+ * transfer (request sent to last byte), so a body that arrives in one chunk cannot score an absurd
+ * rate. Any status other than 200/206, a network error or the timeout makes the probe fail.
  */
 export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const bytes = opts.bytes ?? 65_536;
+  const bytes = opts.bytes ?? 262_144;
   const timeoutMs = opts.timeoutMs ?? 2_000;
   const now = opts.now ?? monotonic;
   const ctl = new AbortController();
@@ -30,13 +31,11 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
       return { ocaId, ok: false, at: tHeaders, status: res.status, ttfbMs: tHeaders - t0, error: `HTTP ${res.status}` };
     }
     let got = 0;
-    let tFirst = tHeaders;
     const reader = res.body?.getReader();
     if (reader) {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (got === 0) tFirst = now();
         got += value?.byteLength ?? 0;
         if (got >= bytes) {
           await reader.cancel().catch(() => {});
@@ -47,9 +46,9 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
       got = (await res.arrayBuffer()).byteLength;
     }
     const tEnd = now();
-    // Throughput over the body from the first byte on; at least 1 ms (loopback reads take ~0 ms).
-    const bodyMs = Math.max(1, tEnd - Math.min(tFirst, tEnd));
-    return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / bodyMs, bytes: got };
+    // Every byte counted over the time it took to get them all, the first chunk's wait included.
+    const transferMs = Math.max(1, tEnd - t0);
+    return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / transferMs, bytes: got };
   } catch (err) {
     const aborted = ctl.signal.aborted;
     return { ocaId, ok: false, at: now(), error: aborted ? `timeout after ${timeoutMs} ms` : String((err as Error)?.message ?? err) };

@@ -38,6 +38,8 @@ export class EventReporter {
   private pendingBytes = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private inflight: Promise<void> = Promise.resolve();
+  /** Batches queued behind the request in flight, not yet handed to `send`. */
+  private waiting: QoeEvent[][] = [];
   private closed = false;
   /** Every event handed to `send` successfully, in order (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
@@ -78,11 +80,31 @@ export class EventReporter {
       this.queue.push(ev);
       this.opts.onEvent?.(ev);
     }
+    if (final) {
+      // The page is going away: batches waiting behind a request the browser is about to cancel would
+      // never leave. Everything not yet handed to `send` goes now (keepalive); each event carries its own time.
+      const events = [...this.waiting.flat(), ...this.queue.splice(0)];
+      this.waiting = [];
+      // The first batch leaves now; any further ones follow it in order.
+      let now = Promise.resolve();
+      for (let i = 0; i < events.length; i += MAX_BATCH) {
+        const batch = events.slice(i, i + MAX_BATCH);
+        now = i === 0 ? this.sendWithRetry(batch, true) : now.then(() => this.sendWithRetry(batch, true));
+      }
+      this.inflight = Promise.all([this.inflight, now]).then(() => {});
+      return now;
+    }
     if (this.queue.length === 0) return this.inflight;
     const batch = this.queue.splice(0, MAX_BATCH);
+    this.waiting.push(batch);
     // One request at a time keeps events in order at the server.
-    this.inflight = this.inflight.then(() => this.sendWithRetry(batch, final));
-    if (this.queue.length) return this.flush(final);
+    this.inflight = this.inflight.then(() => {
+      const at = this.waiting.indexOf(batch);
+      if (at < 0) return; // a final flush took it
+      this.waiting.splice(at, 1);
+      return this.sendWithRetry(batch, false);
+    });
+    if (this.queue.length) return this.flush();
     return this.inflight;
   }
 

@@ -109,6 +109,8 @@ export class OcaSelector {
   private pending: { ocaId: string; count: number } | null = null;
   private lastMoveAt = -Infinity;
   private readonly lowStreak = new Map<string, number>();
+  /** Consecutive failed probes per OCA: one lost probe of the current OCA is not enough to leave it. */
+  private readonly probeFails = new Map<string, number>();
 
   constructor(ocas: readonly OcaRef[], params: Partial<SelectorParams> = {}) {
     this.ocas = [...ocas].sort((a, b) => a.rank - b.rank);
@@ -126,6 +128,7 @@ export class OcaSelector {
   recordProbe(r: ProbeResult): void {
     if (!this.has(r.ocaId)) return;
     this.probes.set(r.ocaId, r);
+    this.probeFails.set(r.ocaId, r.ok ? 0 : (this.probeFails.get(r.ocaId) ?? 0) + 1);
     if (!r.ok) this.penalise(r.ocaId, r.at, "probe_failed");
     else if (this.penalties.get(r.ocaId)?.why === "probe_failed") this.penalties.delete(r.ocaId);
   }
@@ -137,7 +140,13 @@ export class OcaSelector {
   /** An HTTP error, a timeout or a throughput collapse on this OCA: out of the running for a while. */
   fail(ocaId: string, now: number, why: "failed" | "collapse" = "failed"): void {
     this.penalise(ocaId, now, why);
+    this.lowStreak.set(ocaId, 0);
     if (this.pending?.ocaId === ocaId) this.pending = null;
+  }
+
+  /** Lifts a penalty that turned out not to be the OCA's fault (the client's own network was down). */
+  forgive(ocaId: string): void {
+    this.penalties.delete(ocaId);
   }
 
   private penalise(ocaId: string, now: number, why: Exclusion): void {
@@ -221,6 +230,9 @@ export class OcaSelector {
     if (!best) return { ranking, switchTo: null };
     if (current === null) return { ranking, switchTo: best.ocaId, reason: "initial" };
     const why = this.exclusion(current, now);
+    // A lost probe of the current OCA counts toward the hysteresis, like a worse score: it takes
+    // `switchConfirmations` in a row to leave (media requests that fail still leave at once).
+    if (why === "probe_failed" && (this.probeFails.get(current) ?? 0) < this.params.switchConfirmations) return { ranking, switchTo: null };
     if (why !== null) {
       this.pending = null;
       if (best.ocaId === current) return { ranking, switchTo: null };
@@ -255,7 +267,9 @@ export class OcaSelector {
    */
   noteThroughput(ocaId: string, bps: number, thresholdBps: number): boolean {
     const streak = bps < thresholdBps ? (this.lowStreak.get(ocaId) ?? 0) + 1 : 0;
-    this.lowStreak.set(ocaId, streak);
-    return streak >= this.params.collapseSamples;
+    // A collapse is declared once; the next one needs a streak of its own.
+    const collapse = streak >= this.params.collapseSamples;
+    this.lowStreak.set(ocaId, collapse ? 0 : streak);
+    return collapse;
   }
 }

@@ -24,6 +24,8 @@ export interface PlayOptions {
   steeringProtocol?: "hls" | "dash";
   /** Bounds on the steering TTL the SDK honours (s). */
   steeringTtlBoundsS?: [number, number];
+  /** A steering poll that has not answered after this long is abandoned (ms). Default 5000. */
+  steeringTimeoutMs?: number;
   selector?: Partial<SelectorParams>;
   /** QoE batch interval (ms). */
   flushIntervalMs?: number;
@@ -42,6 +44,20 @@ export interface OcaSwitch {
 }
 
 const DEFAULT_DEVICE: Device = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
+/** Two different OCAs unreachable within this long looks like the client's network, not the OCAs. */
+const OUTAGE_WINDOW_MS = 10_000;
+const OUTAGE_FIRST_BACKOFF_MS = 500;
+const OUTAGE_MAX_BACKOFF_MS = 8_000;
+const OUTAGE_GIVE_UP_MS = 60_000;
+
+/** `Retry-After` as seconds from now (delta-seconds or an HTTP date), or null. */
+export function retryAfterS(header: string | null, nowMs: number): number | null {
+  if (!header) return null;
+  const s = header.trim();
+  if (/^\d+$/.test(s)) return Number(s);
+  const at = Date.parse(s);
+  return Number.isFinite(at) ? Math.max(0, (at - nowMs) / 1000) : null;
+}
 const OCA_PATH = /\/oca\/([^/]+)\/([^/]+)\/[^/]+\/[^/]+\//;
 
 /**
@@ -81,6 +97,9 @@ export class PlaySession {
   private probing: Promise<void> | null = null;
   private renewing: Promise<boolean> | null = null;
   private expiryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The last network-level failure (no HTTP answer), and a client outage in progress. */
+  private lastNetworkFailure: { ocaId: string; at: number } | null = null;
+  private outage: { since: number; retries: number } | null = null;
 
   static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
     const now = opts.now ?? (() => performance.now());
@@ -251,10 +270,40 @@ export class PlaySession {
   }
 
   /**
+   * A request got no HTTP answer at all (network error). When a different OCA failed the same way
+   * moments ago, the client's own network is the likelier culprit: the earlier OCA's penalty is
+   * lifted, this one is not charged, and the caller waits the returned back-off (ms) and retries the
+   * same OCA. Returns 0 when this looks like the OCA's fault (report it with `reportFailure`). An
+   * outage that lasts over a minute is the OCAs' after all.
+   */
+  clientOutageBackoffMs(ocaId: string): number {
+    const now = this.now();
+    const prev = this.lastNetworkFailure;
+    this.lastNetworkFailure = { ocaId, at: now };
+    if (this.outage) {
+      if (now - this.outage.since > OUTAGE_GIVE_UP_MS) return 0;
+      this.outage.retries++;
+      return Math.min(OUTAGE_MAX_BACKOFF_MS, OUTAGE_FIRST_BACKOFF_MS * 2 ** this.outage.retries);
+    }
+    if (!prev || prev.ocaId === ocaId || now - prev.at > OUTAGE_WINDOW_MS) return 0;
+    this.selector.forgive(prev.ocaId);
+    this.outage = { since: now, retries: 0 };
+    this.emit({ type: "error", reason: "client_network_down", ocaId });
+    return OUTAGE_FIRST_BACKOFF_MS;
+  }
+
+  /** The client is reachable again (a request got an HTTP answer). */
+  private networkBack(): void {
+    this.lastNetworkFailure = null;
+    this.outage = null;
+  }
+
+  /**
    * A media download finished: counts bytes for QoE, feeds the throughput estimate, and fails over
    * on a throughput collapse (consecutive downloads below `collapseBelowBps`).
    */
   noteDownload(ocaId: string, bytes: number, durationMs: number, collapseBelowBps?: number): void {
+    this.networkBack();
     this.reporter.addBytes(bytes);
     if (ocaId !== this.cur.ocaId) return;
     this.throughput.sample(bytes, durationMs);
@@ -291,23 +340,34 @@ export class PlaySession {
     return u.href;
   }
 
-  /** One steering poll; returns the TTL (s) it asked for. */
+  /**
+   * One steering poll; returns when to poll next (s): the manifest's TTL, or the server's
+   * `Retry-After` when it refused (429/503), or null (keep the last TTL). A poll that hangs is
+   * abandoned after `steeringTimeoutMs`, so polling never stops on a stuck server.
+   */
   async pollSteeringOnce(): Promise<number | null> {
     const url = this.steeringUrl();
     if (!url) return null;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), this.opts.steeringTimeoutMs ?? 5_000);
     try {
-      const res = await this.client.fetch(url, {});
+      const res = await this.client.fetch(url, { signal: ctl.signal });
       if (res.status === 410) {
         this.steeringUri = null;
         return null;
       }
-      if (!res.ok) return null;
+      if (!res.ok) {
+        await res.body?.cancel?.().catch(() => {});
+        return retryAfterS(res.headers.get("Retry-After"), this.clock());
+      }
       const m = (await res.json()) as SteeringManifest;
       if (m.VERSION !== 1 || this.stopped) return null;
       this.applySteering(m, url);
       return typeof m.TTL === "number" ? m.TTL : null;
     } catch {
       return null;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

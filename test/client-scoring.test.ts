@@ -31,6 +31,9 @@ describe("OcaSelector", () => {
     expect(s.pick(0)).toBe("lumen-nyc-1");
     s.recordProbe(failed("lumen-nyc-1"));
     expect(s.pick(0)).toBe("lumen-nyc-2");
+    // The current OCA is left on the second lost probe in a row, not the first (hysteresis).
+    expect(s.evaluate("lumen-nyc-1", 0).switchTo).toBeNull();
+    s.recordProbe(failed("lumen-nyc-1"));
     expect(s.evaluate("lumen-nyc-1", 0)).toMatchObject({ switchTo: "lumen-nyc-2", reason: "probe_failed" });
     expect(s.ranking(0).map((r) => r.ocaId)).toEqual(["lumen-nyc-2", "ixp-nyc-1", "origin"]);
     // A later good probe brings it back.

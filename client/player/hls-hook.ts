@@ -31,6 +31,7 @@ interface XhrLoaderInternals extends Loader<LoaderContext> {
   resetInternalLoader(): void;
   loadInternal(): void;
   getNetworkDetails(): XMLHttpRequest | null;
+  stats: LoaderStats;
 }
 type LoaderClass = new (config: HlsConfig) => XhrLoaderInternals;
 
@@ -91,9 +92,11 @@ export function createSdkLoader(session: PlaySession, HlsClass: typeof Hls, hook
       this.failovers++;
       hooks.onFailover?.(from, to, reason, ctx);
       ctx.url = session.urlOn(ctx.url, to.ocaId);
-      // Same loader, same stats object hls.js holds; a fresh request and timeout.
+      // Same loader, same stats object hls.js holds; a fresh request and timeout. The attempt's clock
+      // restarts, so the time lost on the failed OCA is not charged to the next one's throughput.
       this.abortInternal();
       this.resetInternalLoader();
+      this.stats.loading = { start: performance.now(), first: 0, end: 0 };
       this.loadInternal();
       return true;
     }
