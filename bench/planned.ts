@@ -82,8 +82,9 @@ export function predictionEstimator(world: World): Estimator {
       local: seriesOf(world.history.get(site.id)!, from, k),
       regional,
       titleBytes: world.titleBytes,
-      // Launches of the window teach the launch curve; tomorrow's are known in advance.
-      releases: world.trace.releases.filter((r) => r.launchDay >= target - windowDays && r.launchDay <= target),
+      // Launches of the window teach the launch curve, those of the window before mark where their
+      // ramp ends; tomorrow's are known in advance.
+      releases: world.trace.releases.filter((r) => r.launchDay >= target - 2 * windowDays && r.launchDay <= target),
       params: world.cfg.predict,
     });
     const out = new Float64Array(world.titleIds.length);

@@ -212,7 +212,11 @@ export function predictSite(input: PredictInput): Prediction[] {
         est = { bytes: pop * size * regionalFactors[dayOfWeek(input.targetDay)] * ctx.share, basis: "release" };
       }
     } else {
-      est = smoothed(ctx, titleId, launchIndex);
+      // A launch's spike is not a trend: a title launched less than a window ago is smoothed from
+      // the end of its launch ramp (a spike-then-decay read as a trend forecasts a title still
+      // watched at zero).
+      const rampEnd = launch === undefined ? 0 : Math.min(days - 1, Math.max(0, launch - firstDay + LAUNCH_RAMP_DAYS));
+      est = smoothed(ctx, titleId, rampEnd);
     }
     const bytes = Number.isFinite(est.bytes) && est.bytes > 0 ? est.bytes : 0;
     out.push({ titleId, bytes, popularity: size > 0 ? bytes / size : 0, basis: est.basis });

@@ -123,5 +123,8 @@ export function holtNext(x: readonly number[], s: Smoothing): number {
     level = s.alpha * x[i] + (1 - s.alpha) * (level + phi * trend);
     trend = s.beta * (level - prev) + (1 - s.beta) * phi * trend;
   }
-  return Math.max(0, level + phi * trend);
+  // A steep decline (a launch spike decaying, read as a trend) must not forecast a title still
+  // watched at zero: tomorrow is at least half of the last three days.
+  const recent = mean(x, Math.max(0, n - 3), n);
+  return Math.max(0, level + phi * trend, 0.5 * recent);
 }

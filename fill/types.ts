@@ -28,7 +28,10 @@ export interface PredictInput {
   regional: Record<string, number[]>;
   /** Size in bytes of each title's files (popularity = bytes streamed / size). */
   titleBytes: Record<string, number>;
-  /** Titles launching on or before targetDay with little or no history. */
+  /**
+   * Titles launching on or before targetDay: those launched inside the window teach the launch
+   * curve; give those of the window before it too, so their ramp is not read as a trend.
+   */
   releases: Array<{ titleId: string; launchDay: DayNumber }>;
   params?: Partial<PredictParams>;
 }

@@ -93,9 +93,10 @@ export async function predictionsFor(
   const tomorrowStart = localDayStart(targetDay, site.timeZone);
   const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
-  // Launches of the last HISTORY_DAYS teach the predictor how launches ramp; tomorrow's get a prior.
+  // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
+  // before mark where their ramp ends (not a trend); tomorrow's get a prior.
   const releases = titles
-    .filter((t) => t.available_from > now - HISTORY_DAYS * DAY_MS)
+    .filter((t) => t.available_from > now - 2 * HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
   const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
   const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) =>
