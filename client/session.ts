@@ -94,6 +94,7 @@ export class PlaySession {
   private steeringTimer: ReturnType<typeof setTimeout> | null = null;
   private steeringUri: string | null;
   private stopped = false;
+  private paused = false;
   private probing: Promise<void> | null = null;
   private renewing: Promise<boolean> | null = null;
   private expiryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -447,6 +448,21 @@ export class PlaySession {
         this.scheduleSteering(ttl ?? 10);
       }, 0);
     }
+  }
+
+  /** The viewer paused: no probes or steering polls until `resume()` (nothing to fetch meanwhile). */
+  pause(): void {
+    if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
+    if (this.steeringTimer !== null) clearTimeout(this.steeringTimer);
+    this.reprobeTimer = this.steeringTimer = null;
+    this.paused = true;
+  }
+
+  /** Playback goes on: background probes and polls start again (the token's expiry timer never stopped). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.startBackground();
   }
 
   /** Stop background work and flush the remaining events. */

@@ -193,3 +193,53 @@ describe("the last QoE batch", () => {
     expect(calls[1]).toEqual({ final: true, types: ["stop"] });
   });
 });
+
+describe("background work", () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("stops while the viewer has paused and starts again on resume", async () => {
+    let probes = 0;
+    const { s } = session(
+      async () => {
+        probes++;
+        return response(206, new Uint8Array(1000));
+      },
+      ["a", "b"],
+      { reprobeIntervalMs: 20, pollSteering: false },
+    );
+    s.startBackground();
+    await sleep(120);
+    expect(probes).toBeGreaterThan(0);
+    s.pause();
+    await sleep(20); // a round already under way may finish
+    const paused = probes;
+    await sleep(150);
+    expect(probes).toBe(paused);
+    s.resume();
+    await sleep(120);
+    expect(probes).toBeGreaterThan(paused);
+    await s.close();
+  });
+
+  it("ends for good when the session closes (after a stop or a fatal error)", async () => {
+    let calls = 0;
+    const { s } = session(
+      async () => {
+        calls++;
+        return response(206, new Uint8Array(1000));
+      },
+      ["a", "b"],
+      { reprobeIntervalMs: 20 },
+    );
+    s.startBackground();
+    await sleep(60);
+    await s.close();
+    await sleep(20);
+    const at = calls;
+    await sleep(150);
+    expect(calls).toBe(at);
+    s.resume(); // a late 'playing' event must not wake a closed session
+    await sleep(100);
+    expect(calls).toBe(at);
+  });
+});

@@ -131,6 +131,11 @@ async function play(titleId: string): Promise<void> {
   showError(null);
   await stop();
   if (!client) return;
+  // No Media Source Extensions, no playback: do not start a session that would probe for nothing.
+  if (!Hls.isSupported()) {
+    showError("This browser has no Media Source Extensions: hls.js cannot play here.");
+    return;
+  }
   client = makeClient();
   const video = $("video") as HTMLVideoElement;
   $("now-playing").textContent = titleId;
@@ -151,10 +156,6 @@ async function play(titleId: string): Promise<void> {
     playAt = performance.now();
   } catch (err) {
     showError(`Play: ${(err as Error).message}`);
-    return;
-  }
-  if (!Hls.isSupported()) {
-    showError("This browser has no Media Source Extensions: hls.js cannot play here.");
     return;
   }
   let monitor: PlayerMonitor | null = null;
@@ -181,6 +182,9 @@ async function play(titleId: string): Promise<void> {
   hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => applyTracks());
   hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, () => renderTrackSelectors());
   hls.on(Hls.Events.SUBTITLE_TRACK_SWITCH, () => renderTrackSelectors());
+  // While the viewer has paused, the session neither probes nor polls.
+  video.onpause = () => session.pause();
+  video.onplaying = () => session.resume();
   hls.attachMedia(video);
   hls.loadSource(session.play.steering?.hls ?? session.play.hls);
   video.play().catch(() => {
@@ -345,6 +349,7 @@ async function main(): Promise<void> {
   await signIn();
   await loadCatalogue();
   window.__player.ready = true;
+  // The page is going: the last events leave at once (keepalive), not behind a request being cancelled.
   addEventListener("pagehide", () => void current?.session.reporter.flush(true));
 }
 

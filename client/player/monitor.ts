@@ -191,7 +191,13 @@ export class PlayerMonitor {
     }
     this.fatalErrors.push(what);
     this.session.emit({ type: "error", reason: `fatal ${what}`.slice(0, 500) });
-    if (d.type === this.HlsClass.ErrorTypes.MEDIA_ERROR && this.fatalErrors.length < 3) this.hls.recoverMediaError();
+    if (d.type === this.HlsClass.ErrorTypes.MEDIA_ERROR && this.fatalErrors.length < 3) {
+      this.hls.recoverMediaError();
+      return;
+    }
+    // Playback cannot go on: the session stops (no more probes or polls) and says so.
+    this.session.emit({ type: "stop", reason: "error" });
+    void this.session.close();
   }
 
   private onEnded(): void {
