@@ -1,4 +1,5 @@
 import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
+import { SdkError } from "./errors";
 import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
 import { defined } from "./types";
@@ -63,9 +64,10 @@ export interface FetcherState {
 
 type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; reason: string };
 
+/** A fatal download failure, carrying the SDK error the session stops with. */
 class FetchFailure extends Error {
-  constructor(readonly fail: Fail) {
-    super(fail.reason);
+  constructor(readonly error: SdkError) {
+    super(error.message);
   }
 }
 
@@ -224,7 +226,7 @@ export class SegmentFetcher {
         clearTimeout(timer);
       }
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
-      if (fail.kind === "fatal") throw new FetchFailure(fail);
+      if (fail.kind === "fatal") throw new FetchFailure(new SdkError("HTTP_REFUSED", { ocaId: oca.ocaId, url, status, detail: fail.reason }));
       // No HTTP answer from two OCAs in a row: the client's network, charged to no OCA; wait and retry.
       const backoff = status === 0 && !ctl.signal.aborted ? this.session.clientOutageBackoffMs(oca.ocaId) : 0;
       if (backoff > 0) {
@@ -240,10 +242,12 @@ export class SegmentFetcher {
           attempt = -1;
           continue;
         }
-        throw new FetchFailure({ kind: "fatal", reason: `no OCA left after ${fail.reason} on ${oca.ocaId} ${path}` });
+        throw new FetchFailure(
+          new SdkError("ALL_OCAS_FAILED", { ocaId: oca.ocaId, url, status, detail: `no OCA left after ${fail.reason} on ${oca.ocaId} ${path}` }),
+        );
       }
     }
-    throw new FetchFailure({ kind: "fatal", reason: `gave up on ${canonicalUrl}` });
+    throw new FetchFailure(new SdkError("ALL_OCAS_FAILED", { url: canonicalUrl, detail: `gave up on ${canonicalUrl}` }));
   }
 
   private record(d: Download): void {
@@ -268,7 +272,7 @@ export class SegmentFetcher {
     // One pathway's variants (a plain OCA master has only ".").
     const first = mv.variants[0]?.pathwayId ?? ".";
     this.variants = mv.variants.filter((v) => v.pathwayId === first).sort((a, b) => a.bandwidth - b.bandwidth);
-    if (!this.variants.length) throw new FetchFailure({ kind: "fatal", reason: "master playlist has no variant" });
+    if (!this.variants.length) throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url: masterUrl, detail: "master playlist has no variant" }));
     const group = this.variants[0].audio;
     const audios = mv.media.filter((m) => m.type === "AUDIO" && m.groupId === group && m.uri);
     const a = audios.find((m) => m.language === this.opts.audioLanguage) ?? audios.find((m) => m.default) ?? audios[0];
@@ -338,11 +342,11 @@ export class SegmentFetcher {
       }
       if (!this.stopped && st.phase === "ended") this.session.emit({ type: "stop", reason: "ended" });
     } catch (err) {
-      const reason = err instanceof FetchFailure ? err.message : `internal: ${String((err as Error)?.stack ?? err)}`;
-      st.errors.push(reason);
+      const error = err instanceof FetchFailure ? err.error : new SdkError("PLAYER_ERROR", { detail: `internal: ${String((err as Error)?.stack ?? err)}` });
+      st.errors.push(error.message);
       st.phase = "failed";
-      this.session.emit({ type: "error", reason: reason.slice(0, 500) });
-      this.session.emit({ type: "stop", reason: "error" });
+      // The QoE error carries the code; the session stops and nothing runs after it.
+      await this.session.fail(error);
     } finally {
       if (this.ticker !== null) clearInterval(this.ticker);
       if (this.stopped && st.phase !== "failed" && st.phase !== "ended") {
@@ -350,7 +354,7 @@ export class SegmentFetcher {
         st.phase = "stopped";
         this.session.emit({ type: "stop", reason: "stopped" });
       }
-      await this.session.close();
+      await this.session.close(st.phase === "ended" ? "ended" : st.phase === "stopped" ? "stopped" : "closed");
     }
     return this.state;
   }

@@ -16,6 +16,8 @@ export interface ReporterOptions {
   onEvent?: (e: QoeEvent) => void;
   /** Called when a batch could not be sent even after a retry. */
   onSendError?: (err: unknown, events: QoeEvent[]) => void;
+  /** Called when a batch reached the server. */
+  onSent?: (events: QoeEvent[], final: boolean) => void;
 }
 
 const MAX_BATCH = 200;
@@ -43,7 +45,7 @@ export class EventReporter {
   private closed = false;
   /** Every event handed to `send` successfully, in order (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
-  private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError">> & Pick<ReporterOptions, "onEvent" | "onSendError">;
+  private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError" | "onSent">> & Pick<ReporterOptions, "onEvent" | "onSendError" | "onSent">;
   /** Filled in by the owner: current position and bitrate for `progress` events. */
   progressFields: () => Partial<QoeEvent> = () => ({});
 
@@ -114,6 +116,7 @@ export class EventReporter {
       try {
         await this.opts.send(batch, { final, batchId });
         this.sent.push(...batch);
+        this.opts.onSent?.(batch, final);
         return;
       } catch (err) {
         if (attempt >= 1) {

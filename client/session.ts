@@ -1,9 +1,11 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
+import { SdkError, type ErrorName } from "./errors";
+import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
 import { EventReporter } from "./reporter";
-import { OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
-import type { Device, OcaEntry, PlayResponse, QoeEvent, SteeringManifest } from "./types";
+import { DEFAULT_SELECTOR, OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
+import { ApiCallError, type Device, type OcaEntry, type PlayResponse, type QoeEvent, type SteeringManifest } from "./types";
 
 export interface PlayOptions {
   device?: Device;
@@ -50,6 +52,9 @@ const OUTAGE_FIRST_BACKOFF_MS = 500;
 const OUTAGE_MAX_BACKOFF_MS = 8_000;
 const OUTAGE_GIVE_UP_MS = 60_000;
 
+/** An option object's entries, or one entry with an empty key when it is not an object. */
+const entriesOf = (value: unknown): Array<[string, unknown]> => (value && typeof value === "object" ? Object.entries(value) : [["", value]]);
+
 /** `Retry-After` as seconds from now (delta-seconds or an HTTP date), or null. */
 export function retryAfterS(header: string | null, nowMs: number): number | null {
   if (!header) return null;
@@ -65,7 +70,7 @@ const OCA_PATH = /\/oca\/([^/]+)\/([^/]+)\/[^/]+\/[^/]+\//;
  * reporter. It does not fetch media itself: the headless `SegmentFetcher` or the hls.js hook do, and
  * tell it what happened (`noteDownload`, `reportFailure`).
  */
-export class PlaySession {
+export class PlaySession extends SessionEmitter {
   /** The current play response: replaced when the session renews itself (`renew`). */
   play: PlayResponse;
   selector: OcaSelector;
@@ -95,6 +100,7 @@ export class PlaySession {
   private steeringUri: string | null;
   private stopped = false;
   private paused = false;
+  private readonly opts: PlayOptions;
   private probing: Promise<void> | null = null;
   private renewing: Promise<boolean> | null = null;
   private expiryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -105,7 +111,13 @@ export class PlaySession {
   static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
     const now = opts.now ?? (() => performance.now());
     const pressedAt = now();
-    const play = await client.requestPlay(titleId, opts.device ?? DEFAULT_DEVICE);
+    let play: PlayResponse;
+    try {
+      play = await client.requestPlay(titleId, opts.device ?? DEFAULT_DEVICE);
+    } catch (err) {
+      const api = err instanceof ApiCallError ? err : null;
+      throw new SdkError("PLAY_REQUEST_FAILED", { status: api?.status, apiCode: api?.code, detail: String((err as Error)?.message ?? err) });
+    }
     const s = new PlaySession(client, play, opts, pressedAt);
     s.ready = s.reprobe(true);
     if (!opts.probeInBackground) await s.ready;
@@ -116,10 +128,13 @@ export class PlaySession {
   constructor(
     readonly client: VcdnClient,
     play: PlayResponse,
-    private readonly opts: PlayOptions,
+    opts: PlayOptions,
     pressedAt?: number,
   ) {
-    if (!play.ocas.length) throw new Error("play response has no OCA");
+    super();
+    // A copy: configure() changes it, never the caller's object.
+    this.opts = { ...opts, probe: opts.probe ? { ...opts.probe } : undefined };
+    if (!play.ocas.length) throw new SdkError("PLAY_REQUEST_FAILED", { detail: "play response has no OCA" });
     this.play = play;
     this.now = opts.now ?? (() => performance.now());
     this.clock = opts.clock ?? (() => Date.now());
@@ -136,6 +151,7 @@ export class PlaySession {
       flushIntervalMs: opts.flushIntervalMs,
       clock: this.clock,
       onEvent: opts.onEvent,
+      onSent: (events, final) => this.fire(SessionEvents.QOE_BATCH_SENT, { events: events.length, final }),
     });
     this.reporter.progressFields = () => ({ positionS: this.positionS(), bitrate: this.bitrate(), ocaId: this.cur.ocaId });
   }
@@ -230,6 +246,8 @@ export class PlaySession {
       } else {
         this.decide();
       }
+      this.fire(SessionEvents.PROBES_DONE, { probes: results, initial });
+      if (initial) this.fire(SessionEvents.READY, { ocaId: this.cur.ocaId, probes: results });
     };
     this.probing = run().finally(() => (this.probing = null));
     return this.probing;
@@ -251,6 +269,30 @@ export class PlaySession {
     this.switches.push({ from, to, reason, at: this.now() });
     this.emit({ type: "oca_switch", ocaId: to.ocaId, fromOcaId: from.ocaId, reason: reason.slice(0, 500) });
     for (const fn of this.listeners) fn({ from, to, reason });
+    this.fire(SessionEvents.OCA_SWITCH, { from, to, reason });
+  }
+
+  /**
+   * A recoverable problem: the `error` event fires and a QoE `error` event carries its code. (Fatal
+   * ones go through `fail`.)
+   */
+  warn(name: ErrorName, data: SdkError["data"] = {}): SdkError {
+    const err = new SdkError(name, data);
+    this.emit({ type: "error", reason: err.reason, ...(data.ocaId ? { ocaId: data.ocaId } : {}) });
+    this.fire(SessionEvents.ERROR, err);
+    return err;
+  }
+
+  /**
+   * A fatal error: the session reports it (QoE `error` with its code, then `stop`), fires `error`
+   * and `stopped`, and closes: nothing runs after it.
+   */
+  async fail(err: SdkError): Promise<void> {
+    if (this.stopped) return;
+    this.emit({ type: "error", reason: err.reason, ...(err.data.ocaId ? { ocaId: err.data.ocaId } : {}) });
+    this.emit({ type: "stop", reason: "error" });
+    this.fire(SessionEvents.ERROR, err);
+    await this.close("error");
   }
 
   /**
@@ -260,13 +302,19 @@ export class PlaySession {
    */
   reportFailure(ocaId: string, reason: string): OcaEntry | null {
     const now = this.now();
+    const from = this.oca(ocaId);
     this.selector.fail(ocaId, now, "failed");
+    const status = /^http_(\d+)/.exec(reason);
+    const name: ErrorName = status ? "OCA_HTTP_ERROR" : reason.startsWith("timeout") ? "OCA_TIMEOUT" : "OCA_UNREACHABLE";
+    const fired = new SdkError(name, { ocaId, status: status ? Number(status[1]) : undefined, detail: reason.slice(0, 200) });
+    this.fire(SessionEvents.ERROR, fired);
     if (ocaId !== this.cur.ocaId) return this.cur;
     const next = this.selector.pick(now);
     // Only an OCA not itself in the penalty box (failed, collapsed, failed probe) is worth moving to.
     const ex = next ? this.selector.exclusion(next, now) : null;
     if (!next || next === ocaId || (ex !== null && ex !== "not_steered")) return null;
     this.switchTo(next, reason);
+    if (from) this.fire(SessionEvents.FAILOVER, { from, to: this.cur, reason });
     return this.cur;
   }
 
@@ -289,7 +337,7 @@ export class PlaySession {
     if (!prev || prev.ocaId === ocaId || now - prev.at > OUTAGE_WINDOW_MS) return 0;
     this.selector.forgive(prev.ocaId);
     this.outage = { since: now, retries: 0 };
-    this.emit({ type: "error", reason: "client_network_down", ocaId });
+    this.warn("CLIENT_NETWORK_DOWN", { ocaId });
     return OUTAGE_FIRST_BACKOFF_MS;
   }
 
@@ -312,6 +360,7 @@ export class PlaySession {
       const bps = (bytes * 8000) / Math.max(1, durationMs);
       if (this.selector.noteThroughput(ocaId, bps, collapseBelowBps)) {
         this.selector.fail(ocaId, this.now(), "collapse");
+        this.fire(SessionEvents.ERROR, new SdkError("THROUGHPUT_COLLAPSE", { ocaId, detail: `${Math.round(bps / 1000)} kbps` }));
         const next = this.selector.pick(this.now());
         if (next && next !== ocaId) this.switchTo(next, `throughput_collapse: ${Math.round(bps / 1000)} kbps`);
       }
@@ -322,6 +371,7 @@ export class PlaySession {
   applySteering(m: SteeringManifest, fromUrl?: string): void {
     const order = m["PATHWAY-PRIORITY"] ?? m["SERVICE-LOCATION-PRIORITY"];
     if (Array.isArray(order)) this.selector.setServerOrder(order);
+    this.fire(SessionEvents.STEERING_UPDATE, { priority: Array.isArray(order) ? [...order] : [], reloadUri: m["RELOAD-URI"] ?? null });
     if (m["RELOAD-URI"]) {
       try {
         this.steeringUri = new URL(m["RELOAD-URI"], fromUrl ?? this.steeringUri ?? undefined).href;
@@ -359,13 +409,19 @@ export class PlaySession {
       }
       if (!res.ok) {
         await res.body?.cancel?.().catch(() => {});
+        this.fire(SessionEvents.ERROR, new SdkError("STEERING_POLL_FAILED", { url, status: res.status }));
         return retryAfterS(res.headers.get("Retry-After"), this.clock());
       }
       const m = (await res.json()) as SteeringManifest;
       if (m.VERSION !== 1 || this.stopped) return null;
       this.applySteering(m, url);
       return typeof m.TTL === "number" ? m.TTL : null;
-    } catch {
+    } catch (err) {
+      if (!this.stopped)
+        this.fire(
+          SessionEvents.ERROR,
+          new SdkError("STEERING_POLL_FAILED", { url, detail: ctl.signal.aborted ? "timeout" : String((err as Error)?.message ?? err) }),
+        );
       return null;
     } finally {
       clearTimeout(timer);
@@ -398,7 +454,8 @@ export class PlaySession {
           if (this.stopped || !fresh.ocas.length) return false;
           this.adopt(fresh, reason);
           return true;
-        } catch {
+        } catch (err) {
+          this.fire(SessionEvents.ERROR, new SdkError("RENEWAL_FAILED", { detail: `${reason}: ${String((err as Error)?.message ?? err)}`.slice(0, 300) }));
           return false;
         } finally {
           this.renewing = null;
@@ -419,6 +476,7 @@ export class PlaySession {
     this.emit({ type: "start", ocaId: this.cur.ocaId, reason: `renewed: ${reason}`.slice(0, 500) });
     this.switches.push({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
     for (const fn of this.listeners) fn({ from, to: this.cur, reason: `renewed: ${reason}` });
+    this.fire(SessionEvents.OCA_SWITCH, { from, to: this.cur, reason: `renewed: ${reason}` });
     this.armExpiry();
   }
 
@@ -450,6 +508,69 @@ export class PlaySession {
     }
   }
 
+  /**
+   * Changes options of a running session. Every key is checked (known, right type, in range); what
+   * passes applies at once (a new re-probe interval restarts its timer), what does not is left out,
+   * reported in `rejected` and as a recoverable `INVALID_OPTION` error.
+   */
+  configure(options: Record<string, unknown>): { applied: string[]; rejected: Array<{ key: string; reason: string }> } {
+    const applied: string[] = [];
+    const rejected: Array<{ key: string; reason: string }> = [];
+    const num = (v: unknown, min: number) => typeof v === "number" && Number.isFinite(v) && v >= min;
+    const entries = options && typeof options === "object" ? Object.entries(options) : [];
+    for (const [key, value] of entries) {
+      const reject = (reason: string) => rejected.push({ key, reason });
+      switch (key) {
+        case "reprobeIntervalMs":
+        case "steeringTimeoutMs":
+          if (!num(value, key === "steeringTimeoutMs" ? 1 : 0)) reject(`expected a number of ms${key === "steeringTimeoutMs" ? " >= 1" : " >= 0"}`);
+          else {
+            this.opts[key] = value as number;
+            applied.push(key);
+          }
+          break;
+        case "steeringTtlBoundsS":
+          if (!Array.isArray(value) || value.length !== 2 || !num(value[0], 0) || !num(value[1], value[0] as number))
+            reject("expected [min, max] seconds, min <= max");
+          else {
+            this.opts.steeringTtlBoundsS = [value[0], value[1]];
+            applied.push(key);
+          }
+          break;
+        case "probe":
+          for (const [k, v] of entriesOf(value)) {
+            if ((k === "bytes" || k === "timeoutMs") && num(v, 1)) (this.opts.probe ??= {})[k] = v as number;
+            else if (k === "path" && typeof v === "string" && v.length > 0 && !v.includes("..")) (this.opts.probe ??= {}).path = v;
+            else {
+              rejected.push({ key: k ? `probe.${k}` : "probe", reason: k ? "unknown or invalid probe option" : "expected an object" });
+              continue;
+            }
+            applied.push(`probe.${k}`);
+          }
+          break;
+        case "selector":
+          for (const [k, v] of entriesOf(value)) {
+            if (Object.hasOwn(DEFAULT_SELECTOR, k) && num(v, 0)) {
+              (this.selector.params as unknown as Record<string, number>)[k] = v as number;
+              this.opts.selector = { ...this.opts.selector, [k]: v as number };
+              applied.push(`selector.${k}`);
+            } else
+              rejected.push({ key: k ? `selector.${k}` : "selector", reason: k ? "unknown selector parameter or not a number >= 0" : "expected an object" });
+          }
+          break;
+        default:
+          reject("unknown option (or one that only applies at play time)");
+      }
+    }
+    if (applied.includes("reprobeIntervalMs") && this.reprobeTimer !== null) {
+      clearInterval(this.reprobeTimer);
+      this.reprobeTimer = null;
+      this.startBackground();
+    }
+    for (const r of rejected) this.warn("INVALID_OPTION", { detail: `${r.key}: ${r.reason}` });
+    return { applied, rejected };
+  }
+
   /** The viewer paused: no probes or steering polls until `resume()` (nothing to fetch meanwhile). */
   pause(): void {
     if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
@@ -465,13 +586,15 @@ export class PlaySession {
     this.startBackground();
   }
 
-  /** Stop background work and flush the remaining events. */
-  async close(): Promise<void> {
+  /** Stop background work and flush the remaining events; fires `stopped` once. */
+  async close(reason = "closed"): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
     if (this.steeringTimer !== null) clearTimeout(this.steeringTimer);
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.reprobeTimer = this.steeringTimer = this.expiryTimer = null;
     await this.reporter.close();
+    this.fire(SessionEvents.STOPPED, { reason });
   }
 }

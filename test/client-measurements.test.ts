@@ -125,7 +125,7 @@ describe("a client-side outage", () => {
     expect(wait).toBeGreaterThan(0);
     expect(s.selector.exclusion("a", s.now())).toBeNull();
     expect(s.selector.exclusion("b", s.now())).toBeNull();
-    expect(events.some((e) => e.type === "error" && e.reason === "client_network_down")).toBe(true);
+    expect(events.some((e) => e.type === "error" && e.reason === "1004 CLIENT_NETWORK_DOWN")).toBe(true);
     // Retries back off, doubling, up to a cap.
     const waits = [s.clientOutageBackoffMs("b"), s.clientOutageBackoffMs("b"), s.clientOutageBackoffMs("b")];
     expect(waits[1]).toBeGreaterThan(waits[0]);

@@ -4,6 +4,7 @@
  */
 import type Hls from "hls.js";
 import type { ErrorData, FragChangedData, LoaderContext, LoaderStats } from "hls.js";
+import { SdkError } from "../errors";
 import type { PlaySession } from "../session";
 import type { OcaEntry, QoeEvent, SteeringManifest } from "../types";
 
@@ -190,14 +191,13 @@ export class PlayerMonitor {
       return;
     }
     this.fatalErrors.push(what);
-    this.session.emit({ type: "error", reason: `fatal ${what}`.slice(0, 500) });
     if (d.type === this.HlsClass.ErrorTypes.MEDIA_ERROR && this.fatalErrors.length < 3) {
+      this.session.warn("PLAYER_ERROR", { detail: `recovering from ${what}` });
       this.hls.recoverMediaError();
       return;
     }
-    // Playback cannot go on: the session stops (no more probes or polls) and says so.
-    this.session.emit({ type: "stop", reason: "error" });
-    void this.session.close();
+    // Playback cannot go on: the session reports it with its code and stops (no more probes or polls).
+    void this.session.fail(new SdkError("PLAYER_ERROR", { status: d.response?.code, url: d.url, detail: what }));
   }
 
   private onEnded(): void {

@@ -1,0 +1,74 @@
+/**
+ * The SDK's error model, in the style of Shaka Player's: every error has a category, a numeric code,
+ * a name, a severity (recoverable: the SDK carried on, e.g. by failing over; fatal: the session
+ * stopped) and data (OCA, URL, HTTP status). QoE `error` events carry `"<code> <NAME>"` as their
+ * reason, so the server and dashboards group them without parsing prose.
+ */
+
+export const ErrorCategory = {
+  NETWORK: "network",
+  SESSION: "session",
+  MEDIA: "media",
+  STEERING: "steering",
+  CONFIG: "config",
+} as const;
+export type ErrorCategory = (typeof ErrorCategory)[keyof typeof ErrorCategory];
+
+export type Severity = "recoverable" | "fatal";
+
+/** Every code the SDK raises: name -> [code, category, severity, meaning]. The README's table is this one. */
+export const ERROR_CODES = {
+  OCA_HTTP_ERROR: [1001, "network", "recoverable", "An OCA answered 5xx, 404 or 429; the request moved to the next OCA."],
+  OCA_TIMEOUT: [1002, "network", "recoverable", "An OCA did not answer in time; the request moved to the next OCA."],
+  OCA_UNREACHABLE: [1003, "network", "recoverable", "No HTTP answer from an OCA; the request moved to the next OCA."],
+  CLIENT_NETWORK_DOWN: [1004, "network", "recoverable", "No HTTP answer from two OCAs in a row: the client's network; retried with back-off, no OCA charged."],
+  THROUGHPUT_COLLAPSE: [1005, "network", "recoverable", "Two downloads in a row slower than the lowest rung needs; moved to the next OCA."],
+  ALL_OCAS_FAILED: [1006, "network", "fatal", "Every OCA of the list failed, and a renewed play session's too."],
+  PLAY_REQUEST_FAILED: [2001, "session", "fatal", "POST /v1/play was refused (data.status, data.apiCode)."],
+  RENEWAL_FAILED: [2002, "session", "recoverable", "A new play session (token expiring, or every OCA failed) could not be taken."],
+  HTTP_REFUSED: [3001, "media", "fatal", "An OCA refused a file with a status failing over cannot help (401, 403, 410, ...)."],
+  PLAYLIST_INVALID: [3002, "media", "fatal", "A playlist could not be used (no variant)."],
+  PLAYER_ERROR: [3003, "media", "fatal", "The media player reported an error it could not recover from."],
+  STEERING_POLL_FAILED: [4001, "steering", "recoverable", "A steering poll failed or timed out; polling goes on."],
+  INVALID_OPTION: [5001, "config", "recoverable", "configure() rejected an option (unknown key or wrong type); the rest applied."],
+} as const satisfies Record<string, readonly [number, ErrorCategory, Severity, string]>;
+
+export type ErrorName = keyof typeof ERROR_CODES;
+
+export interface ErrorData {
+  ocaId?: string;
+  url?: string;
+  status?: number;
+  /** The control plane's error code (`too_many_streams`, ...), for session errors. */
+  apiCode?: string;
+  /** Free detail for logs (never parsed). */
+  detail?: string;
+}
+
+/** An SDK error: `instanceof SdkError`, with a stable numeric `code` and `name`. */
+export class SdkError extends Error {
+  readonly code: number;
+  readonly category: ErrorCategory;
+  readonly severity: Severity;
+
+  constructor(
+    readonly errorName: ErrorName,
+    readonly data: ErrorData = {},
+  ) {
+    const [code, category, severity, meaning] = ERROR_CODES[errorName];
+    super(`${code} ${errorName}: ${data.detail ?? meaning}`);
+    this.name = "SdkError";
+    this.code = code;
+    this.category = category;
+    this.severity = severity;
+  }
+
+  get fatal(): boolean {
+    return this.severity === "fatal";
+  }
+
+  /** What a QoE event's `reason` carries: the code and name, then the detail. */
+  get reason(): string {
+    return `${this.code} ${this.errorName}${this.data.detail ? `: ${this.data.detail}` : ""}`.slice(0, 500);
+  }
+}
