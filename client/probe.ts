@@ -11,10 +11,15 @@ export interface ProbeOptions {
 
 const monotonic = () => performance.now();
 
+/** A body that took less than this to arrive says nothing about throughput on its own (ms). */
+export const MIN_BODY_MS = 10;
+
 /**
- * Probes one OCA with a Range request: time to the response headers, and throughput over the whole
- * transfer (request sent to last byte), so a body that arrives in one chunk cannot score an absurd
- * rate. Any status other than 200/206, a network error or the timeout makes the probe fail.
+ * Probes one OCA with a Range request: time to the response headers, and throughput of every byte of
+ * the body over the time from the headers to the last byte (the wait for the first chunk included).
+ * A body that arrived too fast to time (one chunk, under MIN_BODY_MS) is timed over the whole
+ * exchange instead, request sent to last byte, so it cannot score an absurd rate. Any status other
+ * than 200/206, a network error or the timeout makes the probe fail.
  */
 export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
   const bytes = opts.bytes ?? 262_144;
@@ -47,7 +52,7 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
     }
     const tEnd = now();
     // Every byte counted over the time it took to get them all, the first chunk's wait included.
-    const transferMs = Math.max(1, tEnd - t0);
+    const transferMs = Math.max(1, tEnd - tHeaders >= MIN_BODY_MS ? tEnd - tHeaders : tEnd - t0);
     return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / transferMs, bytes: got };
   } catch (err) {
     const aborted = ctl.signal.aborted;

@@ -243,3 +243,30 @@ describe("background work", () => {
     expect(calls).toBe(at);
   });
 });
+
+describe("the probe's clock", () => {
+  it("times a body that streams in from the response headers to its last byte, every byte counted", async () => {
+    let t = 0;
+    const chunks = [new Uint8Array(100_000), new Uint8Array(100_000), new Uint8Array(62_144)];
+    const fetch: FetchLike = async () => {
+      t = 50; // headers
+      let i = 0;
+      const res = response(206);
+      res.body = {
+        getReader: () => ({
+          read: async () => {
+            if (i >= chunks.length) return { done: true };
+            t += 20; // each chunk 20 ms after the previous one
+            return { done: false, value: chunks[i++] };
+          },
+          cancel: async () => {},
+        }),
+      };
+      return res;
+    };
+    const r = await probeUrl(fetch, "a", "https://cdn.test/x", { now: () => t });
+    // 262,144 bytes from the headers (50 ms) to the last chunk (110 ms): 60 ms, the first chunk's wait included.
+    expect(r.throughputBps).toBeCloseTo((262_144 * 8000) / 60, 0);
+    expect(r.ttfbMs).toBe(50);
+  });
+});
