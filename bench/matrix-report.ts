@@ -24,6 +24,12 @@ export interface CellVerdict {
   seeds: number[];
   /** Oracle's embedded share minus prediction's, mean and worst (largest) over seeds. */
   gapToOracle: { mean: number; worst: number };
+  /**
+   * Of the gap to the oracle, the part that is chance (oracle minus the expected-demand planner), and
+   * prediction's gap to that planner (the best any predictor can do), worst over seeds.
+   */
+  chance: { mean: number };
+  gapToExpected: { mean: number; worst: number };
   /** Prediction's embedded share minus the best reactive cache's, mean and worst (smallest) over seeds. */
   leadOverReactive: { mean: number; worst: number; best: string };
   originWorst: number;
@@ -44,6 +50,9 @@ export function verdicts(runs: CellRun[], order: Cell[]): CellVerdict[] {
   return order.map((cell) => {
     const mine = runs.filter((r) => r.cell.name === cell.name).sort((a, b) => a.seed - b.seed);
     const gaps = mine.map((r) => r.summaries.oracle.embeddedShare - r.summaries.prediction.embeddedShare);
+    const expected = mine.map((r) => r.summaries.expected?.embeddedShare ?? Number.NaN);
+    const chance = mine.map((r, i) => r.summaries.oracle.embeddedShare - expected[i]);
+    const toExpected = mine.map((r, i) => expected[i] - r.summaries.prediction.embeddedShare);
     const best = mine.map((r) => bestReactive(r.summaries)!);
     const leads = mine.map((r, i) => r.summaries.prediction.embeddedShare - best[i].summary.embeddedShare);
     const avg = (of: (r: CellRun, i: number) => Summary) =>
@@ -53,6 +62,8 @@ export function verdicts(runs: CellRun[], order: Cell[]): CellVerdict[] {
       cell,
       seeds: mine.map((r) => r.seed),
       gapToOracle: { mean: mean(gaps), worst: Math.max(...gaps) },
+      chance: { mean: mean(chance) },
+      gapToExpected: { mean: mean(toExpected), worst: Math.max(...toExpected) },
       leadOverReactive: { mean: mean(leads), worst: Math.min(...leads), best: names },
       originWorst: Math.max(...mine.map((r) => r.summaries.prediction.originShare)),
       nightsInWindow: mine.every((r) => r.summaries.prediction.nightsInWindow === r.summaries.prediction.nights),
@@ -73,6 +84,8 @@ export function matrixTable(vs: CellVerdict[]): string {
   const header = [
     "cell",
     "gap to oracle mean | worst",
+    "of it chance",
+    "gap to expected worst",
     "vs best reactive mean | worst",
     "origin % worst",
     "fill in window",
@@ -86,6 +99,8 @@ export function matrixTable(vs: CellVerdict[]): string {
   const rows = vs.map((v) => [
     v.cell.name,
     `${f2(v.gapToOracle.mean)} | ${f2(v.gapToOracle.worst)}`,
+    f2(v.chance.mean),
+    f2(v.gapToExpected.worst),
     `${f2(v.leadOverReactive.mean)} | ${f2(v.leadOverReactive.worst)} (${v.leadOverReactive.best})`,
     v.originWorst.toFixed(3),
     v.nightsInWindow ? "yes" : "NO",
@@ -106,6 +121,10 @@ export function matrixTable(vs: CellVerdict[]): string {
   out.push(`worst gap to the oracle: ${f2(worstGap.gapToOracle.worst)} points (${worstGap.cell.name}); target <= 3`);
   out.push(`worst lead over the best reactive cache: ${f2(worstLead.leadOverReactive.worst)} points (${worstLead.cell.name}); target >= -0.5`);
   out.push(`worst origin share: ${worstOrigin.originWorst.toFixed(3)}% (${worstOrigin.cell.name}); target < 1`);
+  const worstExpected = vs.reduce((a, b) => (b.gapToExpected.worst > a.gapToExpected.worst ? b : a));
+  out.push(
+    `worst gap to the expected-demand planner (the best a predictor can do): ${f2(worstExpected.gapToExpected.worst)} points (${worstExpected.cell.name})`,
+  );
   out.push(`cells meeting every target: ${vs.filter((v) => v.met).length}/${vs.length}`);
   return out.join("\n");
 }

@@ -1,7 +1,7 @@
 /** What the simulator records per policy and day, and how days are summarised. */
 
-export type PolicyName = "prediction" | "yesterday" | "oracle" | "lru" | "s3fifo" | "wtinylfu";
-export const POLICIES: PolicyName[] = ["prediction", "yesterday", "oracle", "lru", "s3fifo", "wtinylfu"];
+export type PolicyName = "prediction" | "yesterday" | "oracle" | "expected" | "lru" | "s3fifo" | "wtinylfu";
+export const POLICIES: PolicyName[] = ["prediction", "yesterday", "oracle", "expected", "lru", "s3fifo", "wtinylfu"];
 /** Policies that fill on a miss, at request time. */
 export const REACTIVE: readonly PolicyName[] = ["lru", "s3fifo", "wtinylfu"];
 

@@ -103,6 +103,12 @@ export const yesterdayEstimator =
 /** Perfect knowledge of tomorrow: the bytes each title will actually stream at the site. */
 export const oracleEstimator = (): Estimator => (site, _k, demand) => demand.get(site.id)!.perTitle;
 
+/**
+ * The best any predictor can do: tomorrow's expected bytes per title (the trace's true popularity
+ * before sessions are drawn). The gap between it and the oracle is chance no history can know.
+ */
+export const expectedEstimator = (): Estimator => (site, _k, demand) => demand.get(site.id)!.expected;
+
 const indexes = new WeakMap<World, Map<string, number>>();
 function titleIndex(world: World): Map<string, number> {
   let m = indexes.get(world);

@@ -56,6 +56,14 @@ export function evaluate(run: SimRun): Report {
         detail: `prediction ${f2(p.embeddedShare)}% - ${best.name} ${f2(best.summary.embeddedShare)}% = ${f2(lead)} points`,
       });
     }
+    const e = summaries.expected;
+    if (o && e) {
+      targets.push({
+        name: "(for reference) gap that is chance: oracle minus the expected-demand planner",
+        met: true,
+        detail: `oracle ${f2(o.embeddedShare)}% - expected ${f2(e.embeddedShare)}% = ${f2(o.embeddedShare - e.embeddedShare)} points; prediction is ${f2(e.embeddedShare - p.embeddedShare)} behind expected`,
+      });
+    }
     targets.push({
       name: "origin share under 1% (misses to the parent IXP site only)",
       met: p.originShare < 1,

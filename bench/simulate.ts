@@ -3,7 +3,7 @@
  * sessions, and each records its day. Policies never see each other's state.
  */
 import type { DayMetrics, PolicyName } from "./metrics";
-import { actualPeak, learnedPeak, oracleEstimator, PlannedPolicy, predictionEstimator, yesterdayEstimator } from "./planned";
+import { actualPeak, expectedEstimator, learnedPeak, oracleEstimator, PlannedPolicy, predictionEstimator, yesterdayEstimator } from "./planned";
 import { ReactivePolicy } from "./reactive";
 import { World, type SimConfig } from "./world";
 
@@ -21,6 +21,8 @@ function makePolicy(name: PolicyName, world: World): Policy {
       return new PlannedPolicy(name, world, yesterdayEstimator(world), learnedPeak(world, 1));
     case "oracle":
       return new PlannedPolicy(name, world, oracleEstimator(), actualPeak(world));
+    case "expected":
+      return new PlannedPolicy(name, world, expectedEstimator(), actualPeak(world));
     case "lru":
     case "s3fifo":
     case "wtinylfu":

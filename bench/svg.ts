@@ -11,8 +11,9 @@ const COLOURS: Record<string, string> = {
   wtinylfu: "#8c564b",
   yesterday: "#ff7f0e",
   oracle: "#2ca02c",
+  expected: "#17becf",
 };
-const DASHES: Record<string, string> = { oracle: "6 4", yesterday: "2 3" };
+const DASHES: Record<string, string> = { oracle: "6 4", expected: "6 4", yesterday: "2 3" };
 
 const W = 960;
 const H = 580;
