@@ -33,6 +33,13 @@ export interface PlayOptions {
   flushIntervalMs?: number;
   /** Resolve `play()` right after the play request; probes go on in the background (`session.ready`). */
   probeInBackground?: boolean;
+}
+
+/**
+ * Clocks for tests (not part of the public options, not exported from the package root): pass them
+ * to `PlaySession.start` or the constructor directly.
+ */
+export interface SessionTestHooks {
   /** Monotonic clock (ms). */
   now?: () => number;
   /** Wall clock (ms since epoch). */
@@ -108,8 +115,8 @@ export class PlaySession extends SessionEmitter {
   private lastNetworkFailure: { ocaId: string; at: number } | null = null;
   private outage: { since: number; retries: number } | null = null;
 
-  static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}): Promise<PlaySession> {
-    const now = opts.now ?? (() => performance.now());
+  static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}, hooks: SessionTestHooks = {}): Promise<PlaySession> {
+    const now = hooks.now ?? (() => performance.now());
     const pressedAt = now();
     let play: PlayResponse;
     try {
@@ -118,7 +125,7 @@ export class PlaySession extends SessionEmitter {
       const api = err instanceof ApiCallError ? err : null;
       throw new SdkError("PLAY_REQUEST_FAILED", { status: api?.status, apiCode: api?.code, detail: String((err as Error)?.message ?? err) });
     }
-    const s = new PlaySession(client, play, opts, pressedAt);
+    const s = new PlaySession(client, play, opts, pressedAt, hooks);
     s.ready = s.reprobe(true);
     if (!opts.probeInBackground) await s.ready;
     s.startBackground();
@@ -130,14 +137,15 @@ export class PlaySession extends SessionEmitter {
     play: PlayResponse,
     opts: PlayOptions,
     pressedAt?: number,
+    hooks: SessionTestHooks = {},
   ) {
     super();
     // A copy: configure() changes it, never the caller's object.
     this.opts = { ...opts, probe: opts.probe ? { ...opts.probe } : undefined };
     if (!play.ocas.length) throw new SdkError("PLAY_REQUEST_FAILED", { detail: "play response has no OCA" });
     this.play = play;
-    this.now = opts.now ?? (() => performance.now());
-    this.clock = opts.clock ?? (() => Date.now());
+    this.now = hooks.now ?? (() => performance.now());
+    this.clock = hooks.clock ?? (() => Date.now());
     this.pressedAt = pressedAt ?? this.now();
     const top = play.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), play.renditions.video[0]);
     // Reference download for scoring: one 4 s segment of the top rung.

@@ -61,7 +61,7 @@ function session(fetch: FetchLike, ids = ["a", "b", "c"], opts: ConstructorParam
   let t = 1_000;
   const events: QoeEvent[] = [];
   const client = { fetch, sendEvents: async () => {}, requestPlay: async () => playResponse(ids) } as unknown as VcdnClient;
-  const s = new PlaySession(client, playResponse(ids), { now: () => t, flushIntervalMs: 3_600_000, onEvent: (e) => events.push(e), ...opts });
+  const s = new PlaySession(client, playResponse(ids), { flushIntervalMs: 3_600_000, onEvent: (e) => events.push(e), ...opts }, undefined, { now: () => t });
   return { s, events, advance: (ms: number) => (t += ms) };
 }
 

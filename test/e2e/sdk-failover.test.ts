@@ -3,7 +3,7 @@
  * serving OCA failed mid-stream through the admin API, and an OCA loaded past its throughput limit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createClient, devToken, SegmentFetcher, type FetcherState, type PlaySession } from "../../client/index";
+import { createClient, devToken, PlaySession, SegmentFetcher, type FetcherState } from "../../client/index";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { failoverPlacement, GEO_NYC, pollUntil, recordClientBench, sessionEvents, setHealth, setThroughput, waitForStatus } from "./sdk-harness";
 
@@ -216,7 +216,13 @@ describe("SDK: probe, pick, fail over (Node, headless segment fetcher)", () => {
   it("takes a new play session a minute before its token expires, without a pause", async () => {
     const client = await newClient("sdk-renew-expiry");
     // A clock 5 h 59 m 30 s ahead: the 6 h token is 30 s from expiry as soon as playback starts.
-    const session = await client.play("orbit-city", { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0, clock: () => Date.now() + 21_570_000 });
+    // The clock is a test hook, not a public option: the session is started directly.
+    const session = await PlaySession.start(
+      client,
+      "orbit-city",
+      { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0 },
+      { clock: () => Date.now() + 21_570_000 },
+    );
     const first = session.sessionId;
     const st = await new SegmentFetcher(session, { targetBufferS: 8 }).run();
     expect(st.errors).toEqual([]);
