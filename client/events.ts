@@ -37,26 +37,26 @@ export interface SessionEventMap {
   stopped: { reason: string };
 }
 
-type Listener<K extends SessionEventName> = (data: SessionEventMap[K]) => void;
+export type SessionListener<K extends SessionEventName> = (data: SessionEventMap[K]) => void;
 
 /** A small typed event emitter. */
 export class SessionEmitter {
-  private readonly handlers = new Map<SessionEventName, Set<Listener<never>>>();
+  private readonly handlers = new Map<SessionEventName, Set<SessionListener<never>>>();
 
-  on<K extends SessionEventName>(event: K, fn: Listener<K>): this {
+  on<K extends SessionEventName>(event: K, fn: SessionListener<K>): this {
     let set = this.handlers.get(event);
     if (!set) this.handlers.set(event, (set = new Set()));
-    set.add(fn as Listener<never>);
+    set.add(fn as SessionListener<never>);
     return this;
   }
 
-  off<K extends SessionEventName>(event: K, fn: Listener<K>): this {
-    this.handlers.get(event)?.delete(fn as Listener<never>);
+  off<K extends SessionEventName>(event: K, fn: SessionListener<K>): this {
+    this.handlers.get(event)?.delete(fn as SessionListener<never>);
     return this;
   }
 
-  once<K extends SessionEventName>(event: K, fn: Listener<K>): this {
-    const wrapped: Listener<K> = (data) => {
+  once<K extends SessionEventName>(event: K, fn: SessionListener<K>): this {
+    const wrapped: SessionListener<K> = (data) => {
       this.off(event, wrapped);
       fn(data);
     };
@@ -66,7 +66,7 @@ export class SessionEmitter {
   protected fire<K extends SessionEventName>(event: K, data: SessionEventMap[K]): void {
     for (const fn of [...(this.handlers.get(event) ?? [])]) {
       try {
-        (fn as Listener<K>)(data);
+        (fn as SessionListener<K>)(data);
       } catch (err) {
         console.error(`listener of ${event} threw`, err);
       }

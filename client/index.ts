@@ -1,16 +1,15 @@
 /**
- * The client SDK: press play, probe the ranked OCAs, pick, adapt, fail over, report QoE.
- * Core modules use only fetch, AbortController, URL, timers and performance: they run in browsers,
- * Node and workerd. The web player (client/player/) adds hls.js on top.
+ * The client SDK's public API (`@edge-video-cdn/client`): press play, probe the ranked OCAs, pick,
+ * adapt, fail over, report QoE. Core modules use only fetch, AbortController, URL, timers and
+ * performance: they run in browsers, Node and workerd. Internals (selector, reporter, probe,
+ * playlist parsing) are reachable as types only, through the session's fields.
  */
 export { createClient, devToken, VcdnClient, type ClientOptions } from "./api";
-export { PlaySession, type PlayOptions, type OcaSwitch } from "./session";
-export { SessionEvents, type SessionEventName, type SessionEventMap } from "./events";
+export { PlaySession, type PlayOptions, type OcaSwitch, type SessionTestHooks } from "./session";
+export { SessionEvents, type SessionEventName, type SessionEventMap, type SessionEmitter, type SessionListener } from "./events";
 export { SdkError, ErrorCategory, ERROR_CODES, type ErrorName, type ErrorData, type Severity } from "./errors";
 export { SegmentFetcher, type FetcherOptions, type FetcherState, type Stall, type Download } from "./fetcher";
-export { chooseRung, highestFitting, bufferShare, ThroughputEstimator, DEFAULT_ABR, type AbrParams, type AbrInput, type Rung } from "./abr";
-export { OcaSelector, scoreOca, expectedFetchMs, DEFAULT_SELECTOR, type SelectorParams, type ProbeResult, type OcaRef, type Decision } from "./scoring";
-export { EventReporter, type ReporterOptions } from "./reporter";
-export { probeUrl, type ProbeOptions } from "./probe";
-export { parseMultivariant, parseMediaPlaylist, parseAttributes } from "./hls-playlist";
+export type { AbrParams, ThroughputEstimator } from "./abr";
+export type { SelectorParams, ProbeResult, OcaSelector, OcaRef, Decision, Ranked, Exclusion } from "./scoring";
+export type { EventReporter, ReporterOptions } from "./reporter";
 export * from "./types";

@@ -5,8 +5,11 @@ import { z } from "zod";
  * plane (which validates them with these schemas and counts their bytes in viewing history).
  */
 
-export const EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const;
-export type QoeEventType = (typeof EVENT_TYPES)[number];
+/** Written out, so the SDK's published types need nothing from this module's runtime. */
+export type QoeEventType = "start" | "progress" | "bitrate_switch" | "rebuffer" | "oca_switch" | "error" | "stop";
+export const EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const satisfies readonly QoeEventType[];
+const everyEventType: Same<(typeof EVENT_TYPES)[number], QoeEventType> = true;
+void everyEventType;
 
 export const qoeEventSchema = z.object({
   type: z.enum(EVENT_TYPES),
@@ -24,8 +27,28 @@ export const qoeEventSchema = z.object({
   positionS: z.number().min(0).max(1e6).optional(),
 });
 
-/** A play/QoE event exactly as `POST /v1/events` takes it. */
-export type QoeEvent = z.infer<typeof qoeEventSchema>;
+/**
+ * A play/QoE event exactly as `POST /v1/events` takes it. Written out (not inferred from the schema)
+ * so the client SDK's published types need no zod; the two checks below keep it equal to the schema.
+ */
+export interface QoeEvent {
+  type: QoeEventType;
+  /** Client time (ms since epoch); defaults to arrival. */
+  at?: number;
+  /** Media bytes received since the previous report. */
+  bytes?: number;
+  startupMs?: number;
+  durationMs?: number;
+  bitrate?: number;
+  fromBitrate?: number;
+  ocaId?: string;
+  fromOcaId?: string;
+  reason?: string;
+  positionS?: number;
+}
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesQoeEvent: Same<z.infer<typeof qoeEventSchema>, QoeEvent> = true;
+void schemaMatchesQoeEvent;
 
 /** Events a batch may carry. */
 export const MAX_EVENTS_PER_BATCH = 200;
