@@ -2,7 +2,7 @@
  * The SDK inside hls.js. hls.js plays the session's steered playlist (one Content Steering pathway
  * per OCA) and follows the steering server; the SDK stays the arbiter of which OCA serves:
  *
- * - a loader (subclass of hls.js's own XHR loader) sends every request for a failed OCA to the
+ * - a loader (wrapping the app's own loader by composition) sends every request for a failed OCA to the
  *   SDK's current one, and when a request fails (5xx, 404, network error, timeout) it reports the
  *   failure to the session and re-issues the same request on the next OCA at once, inside the same
  *   load: hls.js sees one slightly slower download, not an error, so it neither stalls nor drops rung;
@@ -25,37 +25,68 @@ export interface LoaderHooks {
   onSteering?: (manifest: SteeringManifest) => void;
 }
 
-/** The internals of hls.js's XhrLoader the subclass relies on (protected in its typings). */
-interface XhrLoaderInternals extends Loader<LoaderContext> {
-  abortInternal(): void;
-  resetInternalLoader(): void;
-  loadInternal(): void;
-  getNetworkDetails(): XMLHttpRequest | null;
-  stats: LoaderStats;
-}
-type LoaderClass = new (config: HlsConfig) => XhrLoaderInternals;
+type LoaderClass = new (config: HlsConfig) => Loader<LoaderContext>;
 
 const RETRYABLE = (code: number) => code === 0 || code === 404 || code === 429 || code >= 500;
 
-/** A loader class for `new Hls({ loader })`, bound to one play session. */
-export function createSdkLoader(session: PlaySession, HlsClass: typeof Hls, hooks: LoaderHooks = {}): LoaderClass {
-  const Base = HlsClass.DefaultConfig.loader as unknown as LoaderClass;
-  return class SdkLoader extends Base {
+const freshStats = (): LoaderStats => ({
+  aborted: false,
+  loaded: 0,
+  retry: 0,
+  total: 0,
+  chunkCount: 0,
+  bwEstimate: 0,
+  loading: { start: 0, first: 0, end: 0 },
+  parsing: { start: 0, end: 0 },
+  buffering: { start: 0, first: 0, end: 0 },
+});
+
+/** What one attempt measured, copied onto the stats object hls.js holds (retry, parsing, buffering are hls.js's). */
+function copyAttempt(from: LoaderStats, to: LoaderStats): void {
+  to.aborted = from.aborted;
+  to.loaded = from.loaded;
+  to.total = from.total;
+  to.chunkCount = from.chunkCount;
+  to.bwEstimate = from.bwEstimate;
+  to.loading = { ...from.loading };
+}
+
+/**
+ * A loader class for `new Hls({ loader })`, bound to one play session, that wraps `Base` (the loader
+ * the app already uses: hls.js's default, a fetch loader, its own) by composition: only the public
+ * Loader interface is called, so any loader and any hls.js 1.x keep working, progressive loading
+ * included. Each attempt runs on a fresh `Base` instance with its own stats and timeout; hls.js
+ * keeps one stats object per load, which shows the attempt that answered, so time lost on a failed
+ * OCA is not charged to the next one.
+ */
+export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: LoaderHooks = {}): LoaderClass {
+  return class SdkLoader implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats: LoaderStats = freshStats();
+    private inner: Loader<LoaderContext>;
     private failovers = 0;
 
+    constructor(private readonly hlsConfig: HlsConfig) {
+      this.inner = new Base(hlsConfig);
+    }
+
     load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
-      const now = session.now();
+      this.context = context;
       const oca = session.ocaOfUrl(context.url);
       if (oca) {
         // Requests still addressed to an OCA in the penalty box go to the current one.
-        const ex = session.selector.exclusion(oca.ocaId, now);
+        const ex = session.selector.exclusion(oca.ocaId, session.now());
         if (oca.ocaId !== session.current.ocaId && (ex === "failed" || ex === "collapse")) context.url = session.urlOn(context.url, session.current.ocaId);
         // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
         if (session.ocas.length > 1) config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
       }
+      this.attempt(context, config, callbacks);
+    }
+
+    private attempt(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
       const wrapped: LoaderCallbacks<LoaderContext> = {
-        ...callbacks,
         onSuccess: (response, stats, ctx, networkDetails) => {
+          copyAttempt(stats, this.stats);
           if (ctx.type === "steering-manifest" && response.data && typeof response.data === "object") {
             const manifest = response.data as SteeringManifest;
             hooks.onSteering?.({ ...manifest });
@@ -63,27 +94,40 @@ export function createSdkLoader(session: PlaySession, HlsClass: typeof Hls, hook
             response = { ...response, data: { ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() } };
           } else {
             const served = session.ocaOfUrl(ctx.url);
-            if (served) {
-              const xhr = networkDetails as XMLHttpRequest | null;
-              hooks.onServed?.(served, xhr && typeof xhr.getResponseHeader === "function" ? xhr.getResponseHeader("X-OCA") : null, ctx, stats);
-            }
+            if (served) hooks.onServed?.(served, this.inner.getResponseHeader?.("X-OCA") ?? null, ctx, this.stats);
           }
-          callbacks.onSuccess(response, stats, ctx, networkDetails);
+          callbacks.onSuccess(response, this.stats, ctx, networkDetails);
         },
         onError: (error, ctx, networkDetails, stats) => {
-          if (RETRYABLE(error.code) && this.failover(ctx, `http_${error.code}`)) return;
-          callbacks.onError(error, ctx, networkDetails, stats);
+          if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`)) return;
+          copyAttempt(stats, this.stats);
+          callbacks.onError(error, ctx, networkDetails, this.stats);
         },
         onTimeout: (stats, ctx, networkDetails) => {
-          if (this.failover(ctx, "timeout")) return;
-          callbacks.onTimeout(stats, ctx, networkDetails);
+          if (this.failover(ctx, config, callbacks, "timeout")) return;
+          copyAttempt(stats, this.stats);
+          callbacks.onTimeout(this.stats, ctx, networkDetails);
         },
       };
-      super.load(context, config, wrapped);
+      if (callbacks.onProgress) {
+        const onProgress = callbacks.onProgress;
+        wrapped.onProgress = (stats, ctx, data, networkDetails) => {
+          copyAttempt(stats, this.stats);
+          onProgress(this.stats, ctx, data, networkDetails);
+        };
+      }
+      if (callbacks.onAbort) {
+        const onAbort = callbacks.onAbort;
+        wrapped.onAbort = (stats, ctx, networkDetails) => {
+          copyAttempt(stats, this.stats);
+          onAbort(this.stats, ctx, networkDetails);
+        };
+      }
+      this.inner.load(context, config, wrapped);
     }
 
-    /** Re-issue this load on the session's next OCA; false when there is none. */
-    private failover(ctx: LoaderContext, reason: string): boolean {
+    /** Re-issue this load on the session's next OCA, on a fresh inner loader; false when there is none. */
+    private failover(ctx: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>, reason: string): boolean {
       const from = session.ocaOfUrl(ctx.url);
       if (!from || this.failovers >= session.ocas.length) return false;
       const path = ctx.url.startsWith(from.url) ? ctx.url.slice(from.url.length) : ctx.url;
@@ -92,22 +136,37 @@ export function createSdkLoader(session: PlaySession, HlsClass: typeof Hls, hook
       this.failovers++;
       hooks.onFailover?.(from, to, reason, ctx);
       ctx.url = session.urlOn(ctx.url, to.ocaId);
-      // Same loader, same stats object hls.js holds; a fresh request and timeout. The attempt's clock
-      // restarts, so the time lost on the failed OCA is not charged to the next one's throughput.
-      this.abortInternal();
-      this.resetInternalLoader();
-      this.stats.loading = { start: performance.now(), first: 0, end: 0 };
-      this.loadInternal();
+      this.inner.destroy();
+      this.inner = new Base(this.hlsConfig);
+      this.attempt(ctx, config, callbacks);
       return true;
+    }
+
+    abort(): void {
+      this.inner.abort();
+    }
+
+    destroy(): void {
+      this.inner.destroy();
+      this.context = null;
+    }
+
+    getResponseHeader(name: string): string | null {
+      return this.inner.getResponseHeader?.(name) ?? null;
+    }
+
+    getCacheAge(): number | null {
+      return this.inner.getCacheAge?.() ?? null;
     }
   };
 }
 
 /** Recommended hls.js settings for SDK-driven playback (merge your own over them). */
-export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: LoaderHooks = {}): Partial<HlsConfig> {
+export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: LoaderHooks = {}, baseLoader?: LoaderClass): Partial<HlsConfig> {
   const fast = { maxNumRetry: 2, retryDelayMs: 100, maxRetryDelayMs: 500 };
   return {
-    loader: createSdkLoader(session, HlsClass, hooks) as unknown as HlsConfig["loader"],
+    // Wraps the loader the app configured (hls.js's default unless told otherwise).
+    loader: createSdkLoader(session, baseLoader ?? (HlsClass.DefaultConfig.loader as unknown as LoaderClass), hooks) as unknown as HlsConfig["loader"],
     // Start loading only once the SDK has probed and chosen (see attachSession).
     autoStartLoad: false,
     // A streaming buffer: enough to ride out a failover, small enough to keep fetching.

@@ -1,0 +1,114 @@
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
+import { describe, expect, it } from "vitest";
+import type { VcdnClient } from "../client/api";
+import { PlaySession } from "../client/session";
+import { createSdkLoader } from "../client/player/hls-hook";
+import type { OcaEntry, PlayResponse } from "../client/types";
+
+// The hls.js helper's loader, driven with a scripted stand-in for the app's own loader: what is
+// under test is how it composes (public Loader interface only, one fresh inner loader per attempt,
+// one stats object for hls.js), not the network. Chromium plays through it in test/e2e.
+
+const oca = (ocaId: string, rank: number): OcaEntry => ({
+  rank,
+  siteId: "s",
+  ocaId,
+  tier: "embedded",
+  distanceKm: 1,
+  load: 0,
+  stale: false,
+  url: `https://cdn.test/oca/s/${ocaId}/t/1/`,
+});
+const play = {
+  sessionId: "sess",
+  titleId: "t",
+  sessionToken: "tok",
+  version: 1,
+  expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  maxHeight: 1080,
+  ocas: [oca("a", 1), oca("b", 2)],
+  hls: "",
+  dash: "",
+  steering: {},
+  renditions: { video: [{ id: "v1", bandwidth: 3e6 }], audio: [], subtitles: [] },
+  client: { country: null, asn: null, simulated: true },
+} as unknown as PlayResponse;
+const client = {
+  fetch: async () => {
+    throw new Error("unused");
+  },
+  sendEvents: async () => {},
+} as unknown as VcdnClient;
+
+const stats = (start: number, end: number, loaded: number): LoaderStats => ({
+  aborted: false,
+  loaded,
+  retry: 0,
+  total: loaded,
+  chunkCount: 1,
+  bwEstimate: 0,
+  loading: { start, first: start + 5, end },
+  parsing: { start: 0, end: 0 },
+  buffering: { start: 0, first: 0, end: 0 },
+});
+
+/** The app's loader: public interface only. The first request to OCA "a" fails with 503; "b" answers. */
+function scriptedBase() {
+  const made: string[] = [];
+  const Base = class implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats = stats(0, 0, 0);
+    constructor(_config: HlsConfig) {
+      made.push("new");
+    }
+    load(context: LoaderContext, _config: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+      this.context = context;
+      made.push(context.url);
+      queueMicrotask(() => {
+        if (context.url.includes("/a/")) cb.onError({ code: 503, text: "Service Unavailable" }, context, null, stats(100, 4_100, 0));
+        else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, stats(4_200, 4_300, 500_000), context, null);
+      });
+    }
+    abort(): void {}
+    destroy(): void {
+      made.push("destroy");
+    }
+    getResponseHeader(name: string): string | null {
+      return name === "X-OCA" ? "s/b" : null;
+    }
+  };
+  return { Base, made };
+}
+
+describe("the hls.js helper's loader", () => {
+  it("wraps the app's loader by composition: a failed request moves to the next OCA on a fresh inner loader, and hls.js's stats show only the attempt that answered", async () => {
+    const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    const { Base, made } = scriptedBase();
+    const served: string[] = [];
+    const Sdk = createSdkLoader(session, Base, { onServed: (o, by) => served.push(`${o.ocaId} ${by}`) });
+    const loader = new Sdk({} as HlsConfig);
+    const held = loader.stats; // hls.js keeps this object (frag.stats = loader.stats)
+    const done = new Promise<{ stats: LoaderStats; url: string }>((resolve, reject) => {
+      loader.load(
+        { url: `${oca("a", 1).url}video/v1/seg-00001.m4s`, responseType: "arraybuffer" } as LoaderContext,
+        { loadPolicy: {} } as unknown as LoaderConfiguration,
+        {
+          onSuccess: (_r, st, ctx) => resolve({ stats: st, url: ctx.url }),
+          onError: (e) => reject(new Error(`error ${e.code}`)),
+          onTimeout: () => reject(new Error("timeout")),
+        },
+      );
+    });
+    const { stats: got, url } = await done;
+    expect(url).toBe(`${oca("b", 2).url}video/v1/seg-00001.m4s`);
+    expect(session.current.ocaId).toBe("b");
+    // Two inner loaders, the first destroyed before the retry.
+    expect(made).toEqual(["new", `${oca("a", 1).url}video/v1/seg-00001.m4s`, "destroy", "new", `${oca("b", 2).url}video/v1/seg-00001.m4s`]);
+    // The stats hls.js holds are the ones it is handed, timed by the answering attempt alone (not from 100 ms).
+    expect(got).toBe(held);
+    expect(got.loading).toEqual({ start: 4_200, first: 4_205, end: 4_300 });
+    expect(got.loaded).toBe(500_000);
+    expect(served).toEqual(["b s/b"]);
+    await session.close();
+  });
+});
