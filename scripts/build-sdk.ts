@@ -1,7 +1,8 @@
 /**
  * Builds the SDK package in client/dist: the JavaScript (one ESM bundle by esbuild, no runtime
  * dependencies), the declarations (tsc), rolled into one index.d.ts by api-extractor, which also
- * checks the API report (client/etc/client.api.md). `--local` updates the report instead of failing
+ * checks the API report (client/etc/client.api.md); then the API reference in docs/sdk-api/
+ * (api-documenter, from the same model). `--local` updates the report instead of failing
  * on a change (run it when the public API changes on purpose, and commit the report).
  *
  *   tsx scripts/build-sdk.ts [--local]
@@ -39,6 +40,10 @@ if (!result.succeeded) {
   );
   process.exit(1);
 }
+// The API reference (markdown, one page per item) from the same model, into docs/sdk-api/.
+rmSync(join(root, "docs", "sdk-api"), { recursive: true, force: true });
+const documenter = join(root, "node_modules", "@microsoft", "api-documenter", "bin", "api-documenter");
+execFileSync(process.execPath, [documenter, "markdown", "-i", join(client, "dist", "api"), "-o", join(root, "docs", "sdk-api")], { stdio: "pipe" });
 console.log(
-  `built client/dist (index.js, index.d.ts); API report ${result.apiReportChanged ? "updated" : "unchanged"}${result.warningCount ? `, ${result.warningCount} warnings` : ""}`,
+  `built client/dist (index.js, index.d.ts) and docs/sdk-api; API report ${result.apiReportChanged ? "updated" : "unchanged"}${result.warningCount ? `, ${result.warningCount} warnings` : ""}`,
 );
