@@ -25,10 +25,19 @@ async function lookOnce(db: D1Database): Promise<void> {
     LOOK_TIMEOUT_MS,
     "topology look",
   );
-  if (!row) {
-    if (topologyVersion() !== 0) applyTopology(bundledTopology(), 0);
-  } else if (row.doc !== null) applyTopology(JSON.parse(row.doc) as Topology, row.version);
+  // Only ever forward: looks can overlap, and one that read before a change was stored must not
+  // undo it (versions only grow; no stored document means the bundled one, version 0).
+  if (row && row.doc !== null && row.version > topologyVersion()) applyTopology(JSON.parse(row.doc) as Topology, row.version);
   look.done = true;
+}
+
+/** One look, counted as the latest (a D1 failure keeps the current topology). */
+function refresh(db: D1Database): Promise<void> {
+  return lookOnce(db)
+    .catch((err) => console.error("topology look failed", err))
+    .finally(() => {
+      look.at = Date.now();
+    });
 }
 
 /** Brings this isolate's topology up to date (see the module comment). A D1 failure keeps the current one. */
@@ -36,19 +45,19 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   const ttl = viewTtlMs(env);
   const age = Date.now() - look.at;
   if (look.done && age < ttl) return;
-  if (!look.running) {
-    look.running = lookOnce(env.DB)
-      .catch((err) => console.error("topology look failed", err))
-      .finally(() => {
-        look.at = Date.now();
+  if (look.done && age < 2 * ttl) {
+    if (!look.running) {
+      look.running = refresh(env.DB).finally(() => {
         look.running = undefined;
       });
-  }
-  if (look.done && age < 2 * ttl) {
+    }
     waitUntil?.(look.running);
     return;
   }
-  await look.running;
+  // A look this call must wait for is its own: a promise started by another request or another
+  // site object (objects share an isolate) may never settle in this one's I/O context, and an
+  // object's start would then hang until the runtime resets it.
+  await refresh(env.DB);
 }
 
 /** The stored document and its version (the bundled topology as version 0 when none is stored). */
