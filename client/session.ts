@@ -101,7 +101,6 @@ export class PlaySession extends SessionEmitter {
   bitrate: () => number | undefined = () => undefined;
 
   private cur: OcaEntry;
-  private readonly listeners = new Set<(s: OcaSwitch) => void>();
   private reprobeTimer: ReturnType<typeof setInterval> | null = null;
   private steeringTimer: ReturnType<typeof setTimeout> | null = null;
   private steeringUri: string | null;
@@ -204,11 +203,6 @@ export class PlaySession extends SessionEmitter {
     return this.oca(ocaId)!.url + path.replace(/^\/+/, "");
   }
 
-  onSwitch(fn: (s: OcaSwitch) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
   /** Queue a QoE event (stamped with the position unless given). */
   emit(e: QoeEvent): void {
     const pos = this.positionS();
@@ -267,7 +261,7 @@ export class PlaySession extends SessionEmitter {
     if (d.switchTo && d.switchTo !== this.cur.ocaId) this.switchTo(d.switchTo, d.reason ?? "better_oca");
   }
 
-  /** Move to another OCA: emits `oca_switch` and tells the listeners (the player hook re-steers). */
+  /** Move to another OCA: emits `oca_switch` and fires OCA_SWITCH (the player hook re-steers). */
   switchTo(ocaId: string, reason: string): void {
     const to = this.oca(ocaId);
     if (!to || to.ocaId === this.cur.ocaId) return;
@@ -276,7 +270,6 @@ export class PlaySession extends SessionEmitter {
     this.selector.noteMove(this.now());
     this.switches.push({ from, to, reason, at: this.now() });
     this.emit({ type: "oca_switch", ocaId: to.ocaId, fromOcaId: from.ocaId, reason: reason.slice(0, 500) });
-    for (const fn of this.listeners) fn({ from, to, reason });
     this.fire(SessionEvents.OCA_SWITCH, { from, to, reason });
   }
 
@@ -483,7 +476,6 @@ export class PlaySession extends SessionEmitter {
     this.renewals.push({ at: this.now(), reason, sessionId: fresh.sessionId });
     this.emit({ type: "start", ocaId: this.cur.ocaId, reason: `renewed: ${reason}`.slice(0, 500) });
     this.switches.push({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
-    for (const fn of this.listeners) fn({ from, to: this.cur, reason: `renewed: ${reason}` });
     this.fire(SessionEvents.OCA_SWITCH, { from, to: this.cur, reason: `renewed: ${reason}` });
     this.armExpiry();
   }

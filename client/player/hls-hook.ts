@@ -13,6 +13,7 @@
  */
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
+import { SessionEvents } from "../events";
 import type { PlaySession } from "../session";
 import type { OcaEntry, SteeringManifest } from "../types";
 
@@ -228,7 +229,9 @@ export function attachSession(
   };
   hls.on(HlsClass.Events.MANIFEST_PARSED, onParsed);
   // Switches decided by the session (failure, steering, re-probe) move hls.js's pathway, outside the loader callback.
-  const off = session.onSwitch(() => setTimeout(steer, 0));
+  const onSwitch = () => setTimeout(steer, 0);
+  session.on(SessionEvents.OCA_SWITCH, onSwitch);
+  const off = () => session.off(SessionEvents.OCA_SWITCH, onSwitch);
   return () => {
     hls.off(HlsClass.Events.MANIFEST_PARSED, onParsed);
     off();

@@ -5,7 +5,8 @@
 import type Hls from "hls.js";
 import type { ErrorData, FragChangedData, LoaderContext, LoaderStats } from "hls.js";
 import { SdkError } from "../errors";
-import type { PlaySession } from "../session";
+import { SessionEvents } from "../events";
+import type { OcaSwitch, PlaySession } from "../session";
 import type { OcaEntry, QoeEvent, SteeringManifest } from "../types";
 
 export interface StallRecord {
@@ -124,7 +125,9 @@ export class PlayerMonitor {
       hls.off(E.FRAG_LOADED, onFragLoaded);
     });
     this.marks.pressed = session.pressedAt;
-    this.cleanup.push(session.onSwitch((s) => this.ocaSwitches.push({ at: performance.now(), from: s.from.ocaId, to: s.to.ocaId, reason: s.reason })));
+    const onSwitch = (s: OcaSwitch) => this.ocaSwitches.push({ at: performance.now(), from: s.from.ocaId, to: s.to.ocaId, reason: s.reason });
+    session.on(SessionEvents.OCA_SWITCH, onSwitch);
+    this.cleanup.push(() => session.off(SessionEvents.OCA_SWITCH, onSwitch));
     this.timer = setInterval(() => this.watch(), 100);
   }
 
