@@ -51,11 +51,18 @@ export function inWindow(hour: number, w: { startHour: number; endHour: number }
   return w.startHour <= w.endHour ? hour >= w.startHour && hour < w.endHour : hour >= w.startHour || hour < w.endHour;
 }
 
+/**
+ * Site histories already asked for in one cycle, by site and first day: an IXP site's cycle predicts
+ * for itself and each child, and they all read the same region.
+ */
+export type HistoryMemo = Map<string, Promise<Record<string, number[]>>>;
+
 /** Predicts tomorrow's demand per title for a site from its own and its region's history. */
 export async function predictionsFor(
   env: Env,
   site: SiteSpec,
   now: number,
+  memo: HistoryMemo = new Map(),
 ): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
   const targetDay = dayNumber(now, site.timeZone) + 1;
   const from = targetDay - HISTORY_DAYS;
@@ -63,14 +70,19 @@ export async function predictionsFor(
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
   // One failing or hanging site costs only its own history, never the whole region's plan.
-  const histories = await Promise.all(
-    [...group, ...country].map((s) =>
-      withTimeout(siteStub(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+  const historyOf = (s: SiteSpec) => {
+    const key = `${s.id}:${from}`;
+    let h = memo.get(key);
+    if (!h) {
+      h = withTimeout(siteStub(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return {} as Record<string, number[]>;
-      }),
-    ),
-  );
+      });
+      memo.set(key, h);
+    }
+    return h;
+  };
+  const histories = await Promise.all([...group, ...country].map(historyOf));
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
     for (const h of hs) {
@@ -115,13 +127,13 @@ interface PlanInputs {
 }
 
 /** Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its peak shape. */
-async function planInputs(env: Env, site: SiteSpec, now: number): Promise<PlanInputs> {
+async function planInputs(env: Env, site: SiteSpec, now: number, memo: HistoryMemo): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
   const today = dayNumber(now, site.timeZone);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
   const [{ predictions, sizes }, state, current, hourly] = await Promise.all([
-    predictionsFor(env, site, now),
+    predictionsFor(env, site, now, memo),
     stub.describe(),
     stub.holdingsByOca(),
     Promise.all(
@@ -156,9 +168,9 @@ function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs):
  * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
  * is left out rather than failing its parent's plan.
  */
-async function childOutlook(env: Env, child: SiteSpec, now: number): Promise<ChildOutlook | null> {
+async function childOutlook(env: Env, child: SiteSpec, now: number, memo: HistoryMemo): Promise<ChildOutlook | null> {
   try {
-    const inputs = await withTimeout(planInputs(env, child, now), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
+    const inputs = await withTimeout(planInputs(env, child, now, memo), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
     const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
     return { predicted: new Map(inputs.predictions.map((p) => [p.titleId, p.bytes])), held: new Set(Object.values(plan.byOca).flat()) };
   } catch (err) {
@@ -182,14 +194,15 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   const targetDay = dayNumber(now, site.timeZone) + 1;
   if (!opts.force && (await stub.plannedDay()) === targetDay) return { siteId, ran: false, reason: "already planned for tomorrow" };
 
-  const own = await planInputs(env, site, now);
+  const memo: HistoryMemo = new Map();
+  const own = await planInputs(env, site, now, memo);
   const { predictions, peakShare } = own;
   let plan: SitePlan;
   let childMissBytes: number | undefined;
   if (site.tier === "ixp") {
     // What the children will miss after their own fill comes first; the rest of the catalogue after it.
     const children = topology.sites.filter((s) => s.parent === site.id);
-    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now)));
+    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo)));
     const misses = childMisses(outlooks.filter((o): o is ChildOutlook => o !== null));
     childMissBytes = [...misses.values()].reduce((a, b) => a + b, 0);
     const regional = new Map(predictions.map((p) => [p.titleId, p.bytes]));
