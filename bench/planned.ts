@@ -199,7 +199,7 @@ export class PlannedPolicy {
     const was = this.held.get(ixp.id)!;
     const retired: PlanTitle[] = [];
     for (let i = 0; i < n; i++) {
-      if (w.released(i, k)) catalogue.push({ titleId: w.titleIds[i], bytes: w.sizes[i], regionalBytes: w.released(i, k) ? regional[i] : 0 });
+      if (w.released(i, k)) catalogue.push({ titleId: w.titleIds[i], bytes: w.sizes[i], regionalBytes: regional[i] });
       else if (was[i] > 0) retired.push({ titleId: w.titleIds[i], bytes: w.sizes[i], predictedBytes: 0, peakBps: 0 });
     }
     return [...ixpPlanTitles({ catalogue, misses: childMisses(outlooks), peakShare: share }), ...retired];

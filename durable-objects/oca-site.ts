@@ -376,12 +376,15 @@ export class OcaSite extends DurableObject<Env> {
     const now = Date.now();
     let signalled = false;
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
+      // The local day and hour the report's bytes count in.
+      const day = dayNumber(now, this.site.timeZone);
+      const hour = localHour(now, this.site.timeZone);
       this.ctx.storage.transactionSync(() => {
         ingestEdgeReport(this.sql, this.site.ocas, report, now);
         // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
         if (Object.hasOwn(report.ocas, topology.origin.id)) {
           const o = report.ocas[topology.origin.id];
-          served.addServed(this.sql, dayNumber(now, this.site.timeZone), localHour(now, this.site.timeZone), o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
+          served.addServed(this.sql, day, hour, o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
         }
         // What each OCA served, as health signals.
         for (const o of this.site.ocas) {
@@ -390,7 +393,7 @@ export class OcaSite extends DurableObject<Env> {
           const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
           const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
-          served.addServed(this.sql, dayNumber(now, this.site.timeZone), localHour(now, this.site.timeZone), r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
+          served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
           const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
           if (requests > 0 || clientReports > 0) {
             autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });

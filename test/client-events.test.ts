@@ -3,44 +3,19 @@ import type { VcdnClient } from "../client/api";
 import { ERROR_CODES, ErrorCategory, SdkError } from "../client/errors";
 import { SessionEvents, type SessionEventMap } from "../client/events";
 import { PlaySession } from "../client/session";
-import { ApiCallError, type FetchLike, type OcaEntry, type PlayResponse, type QoeEvent } from "../client/types";
+import { ApiCallError, type FetchLike, type PlayResponse, type QoeEvent } from "../client/types";
+import { fakeOca, fakePlay } from "./client-fixtures";
 
 // The SDK's public event and error surface, driven without a network: what is under test is what
 // the session tells its listeners and the control plane, not the transport.
 
-const oca = (ocaId: string, rank: number): OcaEntry => ({
-  rank,
-  siteId: "s",
-  ocaId,
-  tier: "embedded",
-  distanceKm: 1,
-  load: 0,
-  stale: false,
-  url: `https://cdn.test/oca/s/${ocaId}/t/1/`,
-});
-const play = (ids: string[]): PlayResponse =>
-  ({
-    sessionId: "sess",
-    titleId: "t",
-    sessionToken: "tok",
-    version: 1,
-    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-    maxHeight: 1080,
-    ocas: ids.map((id, i) => oca(id, i + 1)),
-    hls: "",
-    dash: "",
-    steering: { server: "https://cdn.test/v1/steering/sess" },
-    renditions: { video: [{ id: "v1", bandwidth: 3_000_000 }], audio: [], subtitles: [] },
-    client: { country: null, asn: null, simulated: true },
-  }) as unknown as PlayResponse;
-
-function harness(requestPlay: () => Promise<PlayResponse> = async () => play(["a", "b"])) {
+function harness(requestPlay: () => Promise<PlayResponse> = async () => fakePlay(["a", "b"])) {
   const sent: QoeEvent[][] = [];
   const fetch: FetchLike = async () => {
     throw new TypeError("no network in this test");
   };
   const client = { fetch, requestPlay, sendEvents: async (_p: unknown, events: QoeEvent[]) => void sent.push(events) } as unknown as VcdnClient;
-  const s = new PlaySession(client, play(["a", "b"]), { flushIntervalMs: 3_600_000, pollSteering: false, reprobeIntervalMs: 0 });
+  const s = new PlaySession(client, fakePlay(["a", "b"]), { flushIntervalMs: 3_600_000, pollSteering: false, reprobeIntervalMs: 0 });
   const fired: Array<[string, unknown]> = [];
   for (const name of Object.values(SessionEvents)) s.on(name, (d) => fired.push([name, d]));
   return { s, sent, fired, client };

@@ -3,36 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
 import { PlaySession } from "../client/session";
 import { createSdkLoader } from "../client/player/hls-hook";
-import type { OcaEntry, PlayResponse } from "../client/types";
+import { fakeOca, fakePlay } from "./client-fixtures";
 
 // The hls.js helper's loader, driven with a scripted stand-in for the app's own loader: what is
 // under test is how it composes (public Loader interface only, one fresh inner loader per attempt,
 // one stats object for hls.js), not the network. Chromium plays through it in test/e2e.
 
-const oca = (ocaId: string, rank: number): OcaEntry => ({
-  rank,
-  siteId: "s",
-  ocaId,
-  tier: "embedded",
-  distanceKm: 1,
-  load: 0,
-  stale: false,
-  url: `https://cdn.test/oca/s/${ocaId}/t/1/`,
-});
-const play = {
-  sessionId: "sess",
-  titleId: "t",
-  sessionToken: "tok",
-  version: 1,
-  expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-  maxHeight: 1080,
-  ocas: [oca("a", 1), oca("b", 2)],
-  hls: "",
-  dash: "",
-  steering: {},
-  renditions: { video: [{ id: "v1", bandwidth: 3e6 }], audio: [], subtitles: [] },
-  client: { country: null, asn: null, simulated: true },
-} as unknown as PlayResponse;
+const play = fakePlay(["a", "b"]);
 const client = {
   fetch: async () => {
     throw new Error("unused");
@@ -90,7 +67,7 @@ describe("the hls.js helper's loader", () => {
     const held = loader.stats; // hls.js keeps this object (frag.stats = loader.stats)
     const done = new Promise<{ stats: LoaderStats; url: string }>((resolve, reject) => {
       loader.load(
-        { url: `${oca("a", 1).url}video/v1/seg-00001.m4s`, responseType: "arraybuffer" } as LoaderContext,
+        { url: `${fakeOca("a", 1).url}video/v1/seg-00001.m4s`, responseType: "arraybuffer" } as LoaderContext,
         { loadPolicy: {} } as unknown as LoaderConfiguration,
         {
           onSuccess: (_r, st, ctx) => resolve({ stats: st, url: ctx.url }),
@@ -100,10 +77,10 @@ describe("the hls.js helper's loader", () => {
       );
     });
     const { stats: got, url } = await done;
-    expect(url).toBe(`${oca("b", 2).url}video/v1/seg-00001.m4s`);
+    expect(url).toBe(`${fakeOca("b", 2).url}video/v1/seg-00001.m4s`);
     expect(session.current.ocaId).toBe("b");
     // Two inner loaders, the first destroyed before the retry.
-    expect(made).toEqual(["new", `${oca("a", 1).url}video/v1/seg-00001.m4s`, "destroy", "new", `${oca("b", 2).url}video/v1/seg-00001.m4s`]);
+    expect(made).toEqual(["new", `${fakeOca("a", 1).url}video/v1/seg-00001.m4s`, "destroy", "new", `${fakeOca("b", 2).url}video/v1/seg-00001.m4s`]);
     // The stats hls.js holds are the ones it is handed, timed by the answering attempt alone (not from 100 ms).
     expect(got).toBe(held);
     expect(got.loading).toEqual({ start: 4_200, first: 4_205, end: 4_300 });

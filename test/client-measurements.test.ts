@@ -4,38 +4,11 @@ import { probeUrl } from "../client/probe";
 import { EventReporter } from "../client/reporter";
 import { OcaSelector, type ProbeResult } from "../client/scoring";
 import { PlaySession, retryAfterS } from "../client/session";
-import type { FetchLike, OcaEntry, PlayResponse, QoeEvent, ResponseLike } from "../client/types";
+import type { FetchLike, QoeEvent, ResponseLike } from "../client/types";
+import { fakeOca, fakePlay } from "./client-fixtures";
 
 // The SDK's own measurement logic, driven with a scripted fetch and clock: no network is involved,
 // because what is under test is how the SDK counts, not the transport.
-
-const oca = (ocaId: string, rank: number): OcaEntry => ({
-  rank,
-  siteId: "s",
-  ocaId,
-  tier: "embedded",
-  distanceKm: 10,
-  load: 0,
-  stale: false,
-  url: `https://cdn.test/oca/s/${ocaId}/t/1/`,
-});
-
-function playResponse(ids: string[]): PlayResponse {
-  return {
-    sessionId: "sess",
-    titleId: "t",
-    sessionToken: "tok",
-    version: 1,
-    expiresAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
-    maxHeight: 1080,
-    ocas: ids.map((id, i) => oca(id, i + 1)),
-    hls: "",
-    dash: "",
-    steering: { server: "https://cdn.test/v1/steering/sess", hls: "", dash: "" } as unknown as PlayResponse["steering"],
-    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" } as never], audio: [], subtitles: [] },
-    client: { country: null, asn: null, simulated: true },
-  };
-}
 
 function response(status: number, body: Uint8Array | string = "", headers: Record<string, string> = {}): ResponseLike {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
@@ -60,8 +33,8 @@ function response(status: number, body: Uint8Array | string = "", headers: Recor
 function session(fetch: FetchLike, ids = ["a", "b", "c"], opts: ConstructorParameters<typeof PlaySession>[2] = {}) {
   let t = 1_000;
   const events: QoeEvent[] = [];
-  const client = { fetch, sendEvents: async () => {}, requestPlay: async () => playResponse(ids) } as unknown as VcdnClient;
-  const s = new PlaySession(client, playResponse(ids), { flushIntervalMs: 3_600_000, onEvent: (e) => events.push(e), ...opts }, undefined, { now: () => t });
+  const client = { fetch, sendEvents: async () => {}, requestPlay: async () => fakePlay(ids) } as unknown as VcdnClient;
+  const s = new PlaySession(client, fakePlay(ids), { flushIntervalMs: 3_600_000, onEvent: (e) => events.push(e), ...opts }, undefined, { now: () => t });
   return { s, events, advance: (ms: number) => (t += ms) };
 }
 
@@ -96,13 +69,13 @@ describe("the probe", () => {
 
 describe("the OCA selector", () => {
   it("declares a throughput collapse once; the next needs a streak of its own", () => {
-    const sel = new OcaSelector([oca("a", 1), oca("b", 2)]);
+    const sel = new OcaSelector([fakeOca("a", 1), fakeOca("b", 2)]);
     const low = () => sel.noteThroughput("a", 100_000, 1_000_000);
     expect([low(), low(), low(), low()]).toEqual([false, true, false, true]);
   });
 
   it("does not leave the current OCA on one lost probe; the second in a row leaves it", () => {
-    const sel = new OcaSelector([oca("a", 1), oca("b", 2)]);
+    const sel = new OcaSelector([fakeOca("a", 1), fakeOca("b", 2)]);
     const ok = (ocaId: string, at: number): ProbeResult => ({ ocaId, ok: true, at, status: 206, ttfbMs: 20, throughputBps: 50e6, bytes: 262_144 });
     sel.recordProbe(ok("a", 0));
     sel.recordProbe(ok("b", 0));
@@ -197,50 +170,47 @@ describe("the last QoE batch", () => {
 describe("background work", () => {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it("stops while the viewer has paused and starts again on resume", async () => {
-    let probes = 0;
+  /** A session re-probing every 20 ms in the background, and how many requests it has made. */
+  function busySession(pollSteering: boolean) {
+    const count = { requests: 0 };
     const { s } = session(
       async () => {
-        probes++;
+        count.requests++;
         return response(206, new Uint8Array(1000));
       },
       ["a", "b"],
-      { reprobeIntervalMs: 20, pollSteering: false },
+      { reprobeIntervalMs: 20, pollSteering },
     );
     s.startBackground();
+    return { s, count };
+  }
+
+  it("stops while the viewer has paused and starts again on resume", async () => {
+    const { s, count } = busySession(false);
     await sleep(120);
-    expect(probes).toBeGreaterThan(0);
+    expect(count.requests).toBeGreaterThan(0);
     s.pause();
     await sleep(20); // a round already under way may finish
-    const paused = probes;
+    const paused = count.requests;
     await sleep(150);
-    expect(probes).toBe(paused);
+    expect(count.requests).toBe(paused);
     s.resume();
     await sleep(120);
-    expect(probes).toBeGreaterThan(paused);
+    expect(count.requests).toBeGreaterThan(paused);
     await s.close();
   });
 
   it("ends for good when the session closes (after a stop or a fatal error)", async () => {
-    let calls = 0;
-    const { s } = session(
-      async () => {
-        calls++;
-        return response(206, new Uint8Array(1000));
-      },
-      ["a", "b"],
-      { reprobeIntervalMs: 20 },
-    );
-    s.startBackground();
+    const { s, count } = busySession(true);
     await sleep(60);
     await s.close();
     await sleep(20);
-    const at = calls;
+    const at = count.requests;
     await sleep(150);
-    expect(calls).toBe(at);
+    expect(count.requests).toBe(at);
     s.resume(); // a late 'playing' event must not wake a closed session
     await sleep(100);
-    expect(calls).toBe(at);
+    expect(count.requests).toBe(at);
   });
 });
 

@@ -1,0 +1,30 @@
+import type { OcaEntry, PlayResponse } from "../client/types";
+
+/** An embedded OCA of a made-up site, for SDK tests that need no network. */
+export const fakeOca = (ocaId: string, rank: number): OcaEntry => ({
+  rank,
+  siteId: "s",
+  ocaId,
+  tier: "embedded",
+  distanceKm: 1,
+  load: 0,
+  stale: false,
+  url: `https://cdn.test/oca/s/${ocaId}/t/1/`,
+});
+
+/** A play response listing these OCAs in rank order, one 3 Mbit/s rendition, a 6 h token. */
+export const fakePlay = (ids: string[]): PlayResponse =>
+  ({
+    sessionId: "sess",
+    titleId: "t",
+    sessionToken: "tok",
+    version: 1,
+    expiresAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
+    maxHeight: 1080,
+    ocas: ids.map((id, i) => fakeOca(id, i + 1)),
+    hls: "",
+    dash: "",
+    steering: { server: "https://cdn.test/v1/steering/sess", hls: "", dash: "" },
+    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
+    client: { country: null, asn: null, simulated: true },
+  }) as unknown as PlayResponse;
