@@ -23,6 +23,9 @@ export interface DayMetrics {
   peakBytes: number;
   peakUpstreamBytes: number;
   peakFillBytes: number;
+  /** The same two in each site's single busiest local hour. */
+  peakHourBytes: number;
+  peakHourUpstreamBytes: number;
   /** Bytes of titles on their launch day, and the part embedded sites served. */
   releaseDayBytes: number;
   releaseDayEmbeddedBytes: number;
@@ -63,6 +66,8 @@ export function emptyDay(day: number, date: string): DayMetrics {
     peakBytes: 0,
     peakUpstreamBytes: 0,
     peakFillBytes: 0,
+    peakHourBytes: 0,
+    peakHourUpstreamBytes: 0,
     releaseDayBytes: 0,
     releaseDayEmbeddedBytes: 0,
     maxOcaPeakUse: 0,
@@ -92,6 +97,8 @@ export interface Summary {
   /** Percent of evening-peak bytes that came from the IXP tier or origin; bytes copied into caches in the peak per day. */
   peakUpstreamShare: number;
   peakFillBytesPerDay: number;
+  /** Percent of the bytes of each site's busiest hour that came from the IXP tier or origin. */
+  peakHourUpstreamShare: number;
   /** Percent of launch-day bytes served by embedded sites. */
   releaseDayEmbeddedShare: number;
   /** Busiest OCA-hour over its throughput, and OCA-hours over it in all (null: not modelled per OCA). */
@@ -142,6 +149,10 @@ export function summarise(days: DayMetrics[]): Summary {
       sum((d) => d.peakBytes),
     ),
     peakFillBytesPerDay: sum((d) => d.peakFillBytes) / n,
+    peakHourUpstreamShare: pct(
+      sum((d) => d.peakHourUpstreamBytes),
+      sum((d) => d.peakHourBytes),
+    ),
     releaseDayEmbeddedShare: pct(
       sum((d) => d.releaseDayEmbeddedBytes),
       sum((d) => d.releaseDayBytes),

@@ -272,16 +272,19 @@ export class PlannedPolicy {
     for (const site of w.topo.embedded) {
       const day = demand.get(site.id)!;
       const here = copiesOf(site.id);
+      const busiestHour = w.busiestHour.get(site.id)!;
       const parent = ixpCopies.get(site.parent!)!;
       for (let s = 0; s < day.title.length; s++) {
         const i = day.title[s];
         const b = day.bytes[s];
         const h = day.hour[s];
         const peak = inEveningPeak(h);
+        const busiest = h === busiestHour;
         const release = w.launchedOn(i, k);
         m.totalBytes += b;
         m.requests++;
         if (peak) m.peakBytes += b;
+        if (busiest) m.peakHourBytes += b;
         if (release) m.releaseDayBytes += b;
         const own = here.get(i);
         if (own) {
@@ -292,6 +295,7 @@ export class PlannedPolicy {
         }
         m.missedRequests++;
         if (peak) m.peakUpstreamBytes += b;
+        if (busiest) m.peakHourUpstreamBytes += b;
         const up = parent.get(i);
         if (up) {
           m.ixpParentBytes += b;

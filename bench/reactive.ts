@@ -46,7 +46,7 @@ export class ReactivePolicy {
     const before = this.counters();
     for (const [ixpId, kids] of w.topo.children) {
       const parent = this.caches.get(ixpId)!;
-      const days = kids.map((kid) => ({ cache: this.caches.get(kid.id)!, day: demand.get(kid.id)!, at: 0 }));
+      const days = kids.map((kid) => ({ cache: this.caches.get(kid.id)!, day: demand.get(kid.id)!, busiest: w.busiestHour.get(kid.id)!, at: 0 }));
       for (let hour = 0; hour < 24; hour++) {
         const peak = inEveningPeak(hour);
         const inHour = days.map((d) => {
@@ -60,7 +60,7 @@ export class ReactivePolicy {
             const n = inHour[j] - d.at;
             const from = d.at + Math.floor((step * n) / steps);
             const to = d.at + Math.floor(((step + 1) * n) / steps);
-            for (let s = from; s < to; s++) this.serve(m, k, d.cache, parent, d.day.title[s], d.day.bytes[s], peak);
+            for (let s = from; s < to; s++) this.serve(m, k, d.cache, parent, d.day.title[s], d.day.bytes[s], peak, hour === d.busiest);
           });
         }
         days.forEach((d, j) => {
@@ -79,11 +79,12 @@ export class ReactivePolicy {
     return m;
   }
 
-  private serve(m: DayMetrics, k: number, cache: TitleCache, parent: TitleCache, i: number, b: number, peak: boolean): void {
+  private serve(m: DayMetrics, k: number, cache: TitleCache, parent: TitleCache, i: number, b: number, peak: boolean, busiest: boolean): void {
     const size = this.world.sizes[i];
     m.totalBytes += b;
     m.requests++;
     if (peak) m.peakBytes += b;
+    if (busiest) m.peakHourBytes += b;
     const release = this.world.launchedOn(i, k);
     if (release) m.releaseDayBytes += b;
     if (cache.lookup(i)) {
@@ -93,6 +94,7 @@ export class ReactivePolicy {
     }
     m.missedRequests++;
     if (peak) m.peakUpstreamBytes += b;
+    if (busiest) m.peakHourUpstreamBytes += b;
     if (parent.lookup(i)) {
       m.ixpParentBytes += b;
     } else {

@@ -46,6 +46,8 @@ export class World {
   readonly history = new Map<string, Float64Array[]>();
   /** The same summed over an IXP site's children: the region a child borrows from. */
   readonly groupHistory = new Map<string, Float64Array[]>();
+  /** Each embedded site's busiest local hour (the top of its own hour-of-day curve). */
+  readonly busiestHour = new Map<string, number>();
   /** Bytes per local hour per day, per embedded site (what its DO counts for the peak shape). */
   readonly hourlyHistory = new Map<string, Float64Array[]>();
 
@@ -76,6 +78,8 @@ export class World {
     this.titleBytes = Object.fromEntries(this.trace.titles.map((t) => [t.id, t.bytes]));
     this.siteById = new Map(this.topo.sites.map((s) => [s.id, s]));
     for (const s of this.topo.embedded) {
+      const shape = siteShape(cfg.seed, s.id);
+      this.busiestHour.set(s.id, shape.indexOf(Math.max(...shape)));
       this.history.set(s.id, []);
       this.hourlyHistory.set(s.id, []);
     }

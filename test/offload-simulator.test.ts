@@ -66,6 +66,17 @@ describe("the offload simulation", () => {
     for (const name of ["lru", "s3fifo", "wtinylfu"]) expect(measured(name).peakFillBytesPerDay, name).toBeGreaterThan(0);
   });
 
+  it("counts each site's busiest hour, and the part of it that came from upstream", () => {
+    for (const [name, days] of Object.entries(run.days)) {
+      for (const d of days) {
+        expect(d.peakHourBytes, name).toBeGreaterThan(0);
+        expect(d.peakHourBytes).toBeLessThanOrEqual(d.totalBytes);
+        expect(d.peakHourUpstreamBytes).toBeLessThanOrEqual(d.peakHourBytes);
+      }
+    }
+    expect(measured("lru").peakHourUpstreamShare).toBeGreaterThan(measured("oracle").peakHourUpstreamShare);
+  });
+
   it("reports per-OCA peak egress for planned policies and none for one-cache-per-site baselines", () => {
     expect(measured("prediction").maxOcaPeakUse).toBeGreaterThan(0);
     expect(measured("prediction").ocaHoursOver).not.toBeNull();
