@@ -4,7 +4,7 @@ import { ERROR_CODES, ErrorCategory, SdkError } from "../client/errors";
 import { SessionEvents, type SessionEventMap } from "../client/events";
 import { PlaySession } from "../client/session";
 import { ApiCallError, type FetchLike, type PlayResponse, type QoeEvent } from "../client/types";
-import { fakeOca, fakePlay } from "./client-fixtures";
+import { fakePlay } from "./client-fixtures";
 
 // The SDK's public event and error surface, driven without a network: what is under test is what
 // the session tells its listeners and the control plane, not the transport.
