@@ -1,0 +1,118 @@
+/**
+ * The SDK inside a stock dash.js (5.x), by composition: one request interceptor and one response
+ * interceptor (`player.addRequestInterceptor` / `addResponseInterceptor`). dash.js keeps choosing
+ * its BaseURL (Content Steering included) and retrying on its own; the adapter sends a segment
+ * request that dash.js still addresses to an OCA the session has put in the penalty box to the
+ * session's current OCA instead, so dash.js's own retry of a failed segment lands on a working OCA
+ * (after its retry interval, one second by default) rather than failing three times first.
+ *
+ * Types are structural (declared here, not imported from dashjs): the SDK's declarations need no
+ * dash.js types.
+ */
+import type { PlaySession } from "../session";
+import type { SteeringManifest } from "../types";
+import { isOcaFailureStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
+
+/** dash.js request types (`HTTPRequest.*_TYPE`) the adapter acts on. */
+export const DashRequestType = {
+  MEDIA_SEGMENT: "MediaSegment",
+  INIT_SEGMENT: "InitializationSegment",
+  INDEX_SEGMENT: "IndexSegment",
+  CONTENT_STEERING: "ContentSteering",
+} as const;
+
+/** The fields of dash.js's `CommonMediaRequest` the adapter reads and writes. */
+export interface DashRequestLike {
+  url: string;
+  /** dash.js puts its own request object here; its `type` says what is loaded. */
+  customData?: { request?: { type?: string } };
+}
+
+/** The fields of dash.js's `CommonMediaResponse` the adapter reads. */
+export interface DashResponseLike {
+  request: DashRequestLike;
+  url?: string;
+  status?: number;
+  data?: unknown;
+  resourceTiming?: { startTime?: number; duration?: number; encodedBodySize?: number };
+}
+
+export type DashRequestInterceptor = (request: DashRequestLike) => Promise<DashRequestLike>;
+export type DashResponseInterceptor = (response: DashResponseLike) => Promise<DashResponseLike>;
+
+/** A dash.js `MediaPlayer` instance, structurally (the interceptor API of dash.js 5). */
+export interface DashPlayerLike {
+  addRequestInterceptor(interceptor: DashRequestInterceptor): void;
+  removeRequestInterceptor(interceptor: DashRequestInterceptor): void;
+  addResponseInterceptor(interceptor: DashResponseInterceptor): void;
+  removeResponseInterceptor(interceptor: DashResponseInterceptor): void;
+}
+
+const SEGMENT_TYPES: ReadonlySet<string> = new Set([DashRequestType.MEDIA_SEGMENT, DashRequestType.INIT_SEGMENT, DashRequestType.INDEX_SEGMENT]);
+
+const typeOf = (request: DashRequestLike): string | undefined => request.customData?.request?.type;
+
+/** Bytes of a response body dash.js hands over (ArrayBuffer for segments), else the timing's body size. */
+function bodyBytes(response: DashResponseLike): number {
+  const d = response.data;
+  if (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) return d.byteLength;
+  return response.resourceTiming?.encodedBodySize ?? 0;
+}
+
+/** A steering manifest as dash.js hands it to interceptors (parsed JSON, text or bytes), or null. */
+function steeringManifest(data: unknown): SteeringManifest | null {
+  try {
+    const json =
+      typeof data === "string"
+        ? JSON.parse(data)
+        : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+          ? JSON.parse(new TextDecoder().decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data))
+          : data;
+    return json && typeof json === "object" && (json as SteeringManifest).VERSION === 1 ? (json as SteeringManifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Attaches a play session to a dash.js player: segment requests for an OCA in the session's penalty
+ * box go to the session's current OCA (same file, same token); a segment answered 404, 429 or 5xx
+ * by an OCA is reported to the session (`reportFailure`: it moves and fires `failover`); segment
+ * downloads feed `noteDownload`; steering manifests dash.js loads re-rank the session (so the
+ * session needs no poll of its own: `pollSteering: false`). Returns a function that detaches it.
+ */
+export function attachDashjs(player: DashPlayerLike, session: PlaySession): () => void {
+  const onRequest: DashRequestInterceptor = async (request) => {
+    const type = typeOf(request);
+    if (type !== undefined && SEGMENT_TYPES.has(type)) request.url = urlOffPenaltyBox(session, request.url);
+    return request;
+  };
+
+  const onResponse: DashResponseInterceptor = async (response) => {
+    const type = typeOf(response.request);
+    if (type === DashRequestType.CONTENT_STEERING) {
+      const manifest = steeringManifest(response.data);
+      if (manifest) session.applySteering(manifest, response.url ?? response.request.url);
+      return response;
+    }
+    if (type === undefined || !SEGMENT_TYPES.has(type)) return response;
+    const url = response.request.url;
+    const oca = session.ocaOfUrl(url);
+    const status = response.status ?? 0;
+    if (!oca) return response;
+    // Status 0 is left alone: dash.js aborts requests itself (seek, rung switch) and those look the same.
+    if (isOcaFailureStatus(status)) session.reportFailure(oca.ocaId, `http_${status} ${pathOnOca(session, url)}`);
+    else if (status >= 200 && status < 300 && type === DashRequestType.MEDIA_SEGMENT) {
+      const bytes = bodyBytes(response);
+      if (bytes > 0) session.noteDownload(oca.ocaId, bytes, Math.max(1, response.resourceTiming?.duration ?? 0));
+    }
+    return response;
+  };
+
+  player.addRequestInterceptor(onRequest);
+  player.addResponseInterceptor(onResponse);
+  return () => {
+    player.removeRequestInterceptor(onRequest);
+    player.removeResponseInterceptor(onResponse);
+  };
+}

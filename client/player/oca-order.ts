@@ -1,0 +1,70 @@
+/**
+ * Pure decisions shared by the stock-player adapters (Shaka Player, dash.js): which OCA a request
+ * should go to first, where a request for a failed OCA goes instead, and which OCAs failed when a
+ * request was answered by a later URI. The session stays the one arbiter of the ranking.
+ */
+import type { PlaySession } from "../session";
+import type { OcaEntry } from "../types";
+
+/** True while the session keeps `ocaId` in the penalty box for a failed request or a throughput collapse. */
+export function penaltyBoxed(session: PlaySession, ocaId: string): boolean {
+  const ex = session.selector.exclusion(ocaId, session.now());
+  return ex === "failed" || ex === "collapse";
+}
+
+/** HTTP statuses that say "this OCA, not this request" (as the hls.js hook counts them); 0 is left out: aborts look the same. */
+export const isOcaFailureStatus = (status: number): boolean => status === 404 || status === 429 || status >= 500;
+
+/** The session's order of its OCAs: the current one, then its ranking, then the rest; OCAs in the penalty box last. */
+export function ocaOrder(session: PlaySession): string[] {
+  const prio = session.pathwayPriority();
+  const rest = [...session.ocas].sort((a, b) => a.rank - b.rank).map((o) => o.ocaId);
+  const all = [...new Set([...prio, ...rest])];
+  return [...all.filter((id) => !penaltyBoxed(session, id)), ...all.filter((id) => penaltyBoxed(session, id))];
+}
+
+/**
+ * A request's URIs in the session's order. URIs on the session's OCAs are sorted by `ocaOrder`, and
+ * the same file is added on every session OCA the list lacks (same token: `urlOn`), so a player
+ * that walks its URI list on failure can reach all of them. URIs on no OCA of the session keep
+ * their order after those. A list with no URI on a session OCA comes back unchanged.
+ */
+export function rankedUris(session: PlaySession, uris: readonly string[]): string[] {
+  const onOca = uris.map((u) => ({ u, oca: session.ocaOfUrl(u) }));
+  const template = onOca.find((x) => x.oca)?.u;
+  if (template === undefined) return [...uris];
+  const byOca = new Map<string, string>();
+  for (const x of onOca) if (x.oca && !byOca.has(x.oca.ocaId)) byOca.set(x.oca.ocaId, x.u);
+  const ranked = ocaOrder(session).map((id) => byOca.get(id) ?? session.urlOn(template, id));
+  return [...ranked, ...onOca.filter((x) => !x.oca).map((x) => x.u)];
+}
+
+/**
+ * The OCAs a request tried before the URI that answered it: each failed (a player walks its URI
+ * list only on failure). `tried` is the URI list in the order the player used it. Duplicates and
+ * the answering OCA itself are left out; an answer from a URI not in the list names none.
+ */
+export function ocasFailedBefore(session: PlaySession, tried: readonly string[], answeredUri: string): OcaEntry[] {
+  const at = tried.indexOf(answeredUri);
+  if (at <= 0) return [];
+  const answering = session.ocaOfUrl(answeredUri)?.ocaId;
+  const failed = new Map<string, OcaEntry>();
+  for (const u of tried.slice(0, at)) {
+    const oca = session.ocaOfUrl(u);
+    if (oca && oca.ocaId !== answering) failed.set(oca.ocaId, oca);
+  }
+  return [...failed.values()];
+}
+
+/** A URL for an OCA in the penalty box moved to the session's current OCA; any other URL unchanged. */
+export function urlOffPenaltyBox(session: PlaySession, url: string): string {
+  const oca = session.ocaOfUrl(url);
+  if (!oca || oca.ocaId === session.current.ocaId || !penaltyBoxed(session, oca.ocaId)) return url;
+  return session.urlOn(url, session.current.ocaId);
+}
+
+/** A URL's path below its OCA's base (for failure reasons: "http_503 video/v1/seg-00003.m4s"). */
+export function pathOnOca(session: PlaySession, url: string): string {
+  const oca = session.ocaOfUrl(url);
+  return oca && url.startsWith(oca.url) ? url.slice(oca.url.length) : url;
+}

@@ -1,0 +1,161 @@
+/**
+ * The SDK inside a stock Shaka Player, by composition: one request filter, one response filter and
+ * a `retry` listener on the player's networking engine. Shaka keeps playing and failing over on its
+ * own: it walks `request.uris` when a request fails. The adapter only decides the order of that
+ * list (the session's ranking) and tells the session what happened.
+ *
+ * Shaka's own Content Steering stays on. Its steering polls reach the session through the response
+ * filter (so the session needs no poll of its own: `pollSteering: false`), and the filter re-orders
+ * every request after Shaka built its URI list, so the session's order wins. That matters here:
+ * after one retry Shaka bans the failed URI's whole host for a minute, and every OCA of this CDN
+ * shares one host, so its list falls back to the default pathway alone; the filter puts the other
+ * OCAs back (same file, same token).
+ *
+ * Types are structural (declared here, not imported from shaka-player): the SDK's declarations need
+ * no Shaka types, and any Shaka version with this networking-engine surface fits.
+ */
+import type { PlaySession } from "../session";
+import type { SteeringManifest } from "../types";
+import { ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
+
+/** Shaka's `shaka.net.NetworkingEngine.RequestType` values the adapter acts on. */
+export const ShakaRequestType = { MANIFEST: 0, SEGMENT: 1, CONTENT_STEERING: 8 } as const;
+
+/** The fields of Shaka's `shaka.extern.Request` the adapter reads and writes. */
+export interface ShakaRequestLike {
+  uris: string[];
+  /** Which try this is (0 first): Shaka sends try n to `uris[n % uris.length]`. */
+  attempt?: number;
+}
+
+/** The fields of Shaka's `shaka.extern.Response` the adapter reads (and `data`, rewritten for steering). */
+export interface ShakaResponseLike {
+  uri: string;
+  originalUri?: string;
+  data?: ArrayBuffer | ArrayBufferView;
+  timeMs?: number;
+  fromCache?: boolean;
+  originalRequest?: ShakaRequestLike;
+}
+
+export type ShakaRequestFilter = (type: number, request: ShakaRequestLike, context?: unknown) => void;
+export type ShakaResponseFilter = (type: number, response: ShakaResponseLike, context?: unknown) => void;
+
+/** Shaka's `shaka.util.Error`, as far as a `retry` event carries it. */
+export interface ShakaErrorLike {
+  code?: number;
+  data?: unknown[];
+}
+
+/** The part of `player.getNetworkingEngine()` the adapter uses. */
+export interface ShakaNetworkingEngineLike {
+  registerRequestFilter(filter: ShakaRequestFilter): void;
+  unregisterRequestFilter(filter: ShakaRequestFilter): void;
+  registerResponseFilter(filter: ShakaResponseFilter): void;
+  unregisterResponseFilter(filter: ShakaResponseFilter): void;
+  addEventListener?(type: string, listener: (event: { error?: ShakaErrorLike }) => void): void;
+  removeEventListener?(type: string, listener: (event: { error?: ShakaErrorLike }) => void): void;
+}
+
+/** A Shaka Player (`shaka.Player`), structurally. */
+export interface ShakaPlayerLike {
+  getNetworkingEngine(): ShakaNetworkingEngineLike | null;
+}
+
+/** Shaka error codes (`shaka.util.Error.Code`) that name why a try failed. */
+const BAD_HTTP_STATUS = 1001;
+const TIMEOUT = 1003;
+
+/** A failure reason in the session's words ("http_503", "timeout", "network_error") from a Shaka retry error. */
+export function shakaFailureReason(error: ShakaErrorLike | undefined): string {
+  if (error?.code === BAD_HTTP_STATUS && typeof error.data?.[1] === "number") return `http_${error.data[1]}`;
+  if (error?.code === TIMEOUT) return "timeout";
+  return "network_error";
+}
+
+const bytesOf = (data: ArrayBuffer | ArrayBufferView | undefined): number => data?.byteLength ?? 0;
+
+/**
+ * Attaches a play session to a Shaka Player: segment and manifest requests on the session's OCAs
+ * try the OCAs in the session's order (`rankedUris`); a failed try is reported to the session
+ * (`reportFailure`: it moves and fires `failover`) before Shaka sends the next one; a response
+ * from a later URI reports the ones before it; media downloads feed `noteDownload`; steering
+ * manifests Shaka loads re-rank the session and carry its order back to Shaka. Returns a function
+ * that detaches it. Shaka's retry parameters decide how many OCAs a request may try: set
+ * `streaming.retryParameters.maxAttempts` to at least the number of OCAs.
+ */
+export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () => void {
+  const net = player.getNetworkingEngine();
+  if (!net) throw new Error("attachShaka: the player has no networking engine (attach it before load, after new shaka.Player())");
+  /** Why each URI last failed, from Shaka's `retry` events (read by the next try's filter call). */
+  const why = new Map<string, string>();
+  /** The OCAs already reported for a request (a try's filter call and the response both see a failure). */
+  const reported = new WeakMap<ShakaRequestLike, Set<string>>();
+
+  /** Reports the OCA of a failed try once per request, with the reason Shaka's retry event gave. */
+  const report = (request: ShakaRequestLike, uri: string, fallback: string) => {
+    const oca = session.ocaOfUrl(uri);
+    const reason = why.get(uri) ?? fallback;
+    why.delete(uri);
+    if (!oca) return;
+    const done = reported.get(request) ?? new Set<string>();
+    reported.set(request, done);
+    if (done.has(oca.ocaId)) return;
+    done.add(oca.ocaId);
+    session.reportFailure(oca.ocaId, `${reason} ${pathOnOca(session, uri)}`);
+  };
+
+  const onRequest: ShakaRequestFilter = (type, request) => {
+    if ((type !== ShakaRequestType.SEGMENT && type !== ShakaRequestType.MANIFEST) || !request.uris?.length) return;
+    const attempt = request.attempt ?? 0;
+    if (attempt === 0) {
+      // Ordered once per request: Shaka picks try n's URI by index, so later tries keep this order.
+      request.uris = rankedUris(session, request.uris);
+      return;
+    }
+    report(request, request.uris[(attempt - 1) % request.uris.length], "network_error");
+  };
+
+  const onResponse: ShakaResponseFilter = (type, response) => {
+    if (type === ShakaRequestType.CONTENT_STEERING) return steer(response);
+    if (type !== ShakaRequestType.SEGMENT && type !== ShakaRequestType.MANIFEST) return;
+    const answered = response.originalUri ?? response.uri;
+    const request = response.originalRequest;
+    if (request)
+      for (const oca of ocasFailedBefore(session, request.uris, answered))
+        report(request, request.uris.find((u) => session.ocaOfUrl(u)?.ocaId === oca.ocaId) ?? oca.url, "network_error");
+    const oca = session.ocaOfUrl(answered);
+    if (oca && type === ShakaRequestType.SEGMENT && !response.fromCache && bytesOf(response.data) > 0)
+      session.noteDownload(oca.ocaId, bytesOf(response.data), Math.max(1, response.timeMs ?? 0));
+  };
+
+  /** A steering manifest Shaka loaded: shown to the session, then handed back in the session's order. */
+  const steer = (response: ShakaResponseLike) => {
+    if (!response.data) return;
+    try {
+      const view = ArrayBuffer.isView(response.data) ? response.data : new Uint8Array(response.data);
+      const manifest = JSON.parse(new TextDecoder().decode(view)) as SteeringManifest;
+      if (manifest?.VERSION !== 1) return;
+      session.applySteering(manifest, response.uri);
+      response.data = new TextEncoder().encode(JSON.stringify({ ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() })).buffer as ArrayBuffer;
+    } catch {
+      /* not JSON: Shaka reports it itself */
+    }
+  };
+
+  const onRetry = (event: { error?: ShakaErrorLike }) => {
+    const uri = event.error?.data?.[0];
+    if (typeof uri === "string") why.set(uri, shakaFailureReason(event.error));
+  };
+
+  net.registerRequestFilter(onRequest);
+  net.registerResponseFilter(onResponse);
+  net.addEventListener?.("retry", onRetry);
+  // Nothing to do on an OCA switch: the next request's filter call reads the session's order.
+  return () => {
+    net.unregisterRequestFilter(onRequest);
+    net.unregisterResponseFilter(onResponse);
+    net.removeEventListener?.("retry", onRetry);
+    why.clear();
+  };
+}
