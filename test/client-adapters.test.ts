@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import type { VcdnClient } from "../client/api";
+import { SessionEvents } from "../client/events";
+import type { SdkError } from "../client/errors";
+import { type DashRequestLike, type DashRequestInterceptor, type DashResponseInterceptor, attachDashjs } from "../client/player/dash-adapter";
+import { ocaOrder, ocasFailedBefore, rankedUris, urlOffPenaltyBox } from "../client/player/oca-order";
+import {
+  type ShakaRequestFilter,
+  type ShakaRequestLike,
+  type ShakaResponseFilter,
+  ShakaRequestType,
+  attachShaka,
+  shakaFailureReason,
+} from "../client/player/shaka-adapter";
+import { PlaySession } from "../client/session";
+import { fakeOca, fakePlay } from "./client-fixtures";
+
+// The Shaka and dash.js adapters' decisions, on a real PlaySession. Neither player runs in workerd
+// (no DOM, no MSE): the players' filter and interceptor registries are stand-ins that call the
+// adapter the way the players do (Shaka: one filter call per try, tries walk `uris` by index;
+// dash.js: one interceptor call per try). Real Shaka and dash.js play through them in
+// test/e2e/sdk-adapters-chromium.test.ts.
+
+const client = {
+  fetch: async () => {
+    throw new Error("unused");
+  },
+  sendEvents: async () => {},
+} as unknown as VcdnClient;
+
+const seg = (ocaId: string, file = "video/v1/seg-00001.m4s") => `${fakeOca(ocaId, 1).url}${file}`;
+
+function newSession(ids = ["a", "b", "c"]) {
+  const session = new PlaySession(client, fakePlay(ids), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+  const failovers: string[] = [];
+  const errors: SdkError[] = [];
+  session.on(SessionEvents.FAILOVER, ({ from, to, reason }) => failovers.push(`${from.ocaId}->${to.ocaId} ${reason}`));
+  session.on(SessionEvents.ERROR, (e) => errors.push(e));
+  return { session, failovers, errors };
+}
+
+describe("the adapters' OCA order", () => {
+  it("orders a request's URIs by the session's ranking, adds the OCAs the list lacks, and puts a failed OCA last", async () => {
+    const { session } = newSession();
+    // A player that only knows two pathways, listed in its own (wrong) order, plus a non-OCA mirror.
+    const uris = [seg("b"), "https://mirror.test/seg-00001.m4s", seg("a")];
+    expect(rankedUris(session, uris)).toEqual([seg("a"), seg("b"), seg("c"), "https://mirror.test/seg-00001.m4s"]);
+    session.reportFailure("a", "http_503 video/v1/seg-00001.m4s");
+    expect(session.current.ocaId).toBe("b");
+    expect(ocaOrder(session)).toEqual(["b", "c", "a"]);
+    expect(rankedUris(session, uris)).toEqual([seg("b"), seg("c"), seg("a"), "https://mirror.test/seg-00001.m4s"]);
+    // A list with nothing on the session's OCAs (the steered MPD itself, a licence server) is left alone.
+    expect(rankedUris(session, ["https://cdn.test/v1/steer/x/manifest.mpd"])).toEqual(["https://cdn.test/v1/steer/x/manifest.mpd"]);
+    await session.close();
+  });
+
+  it("moves a URL off an OCA in the penalty box to the current OCA, and leaves every other URL alone", async () => {
+    const { session } = newSession();
+    expect(urlOffPenaltyBox(session, seg("a"))).toBe(seg("a"));
+    session.reportFailure("a", "http_503 video/v1/seg-00001.m4s");
+    expect(urlOffPenaltyBox(session, seg("a", "audio/en/init.mp4"))).toBe(seg("b", "audio/en/init.mp4"));
+    // Not in the penalty box: dash.js's own choice of BaseURL stands.
+    expect(urlOffPenaltyBox(session, seg("c"))).toBe(seg("c"));
+    expect(urlOffPenaltyBox(session, "https://elsewhere.test/x.m4s")).toBe("https://elsewhere.test/x.m4s");
+    await session.close();
+  });
+
+  it("infers the failed OCAs from the URI that answered: every OCA tried before it, none when the first answered", async () => {
+    const { session } = newSession();
+    const tried = [seg("a"), seg("b"), seg("c")];
+    expect(ocasFailedBefore(session, tried, seg("c")).map((o) => o.ocaId)).toEqual(["a", "b"]);
+    expect(ocasFailedBefore(session, tried, seg("a"))).toEqual([]);
+    expect(ocasFailedBefore(session, tried, "https://elsewhere.test/x.m4s")).toEqual([]);
+    await session.close();
+  });
+});
+
+/** Shaka's networking engine as far as the adapter sees it: filter and listener registries. */
+function shakaEngine() {
+  const requestFilters = new Set<ShakaRequestFilter>();
+  const responseFilters = new Set<ShakaResponseFilter>();
+  const retryListeners = new Set<(e: { error?: { code?: number; data?: unknown[] } }) => void>();
+  const engine = {
+    registerRequestFilter: (f: ShakaRequestFilter) => requestFilters.add(f),
+    unregisterRequestFilter: (f: ShakaRequestFilter) => requestFilters.delete(f),
+    registerResponseFilter: (f: ShakaResponseFilter) => responseFilters.add(f),
+    unregisterResponseFilter: (f: ShakaResponseFilter) => responseFilters.delete(f),
+    addEventListener: (_t: string, l: (e: { error?: { code?: number; data?: unknown[] } }) => void) => retryListeners.add(l),
+    removeEventListener: (_t: string, l: (e: { error?: { code?: number; data?: unknown[] } }) => void) => retryListeners.delete(l),
+  };
+  /** One try of a request, as Shaka's send_ does it: filters, then the URI at `attempt % uris.length`. */
+  const tryOnce = (type: number, request: ShakaRequestLike) => {
+    for (const f of requestFilters) f(type, request);
+    return request.uris[(request.attempt ?? 0) % request.uris.length];
+  };
+  const respond = (type: number, request: ShakaRequestLike, uri: string, bytes: number, timeMs: number) => {
+    const response = { uri, originalUri: uri, data: new ArrayBuffer(bytes), timeMs, originalRequest: request };
+    for (const f of responseFilters) f(type, response);
+    return response;
+  };
+  const retry = (uri: string, status: number) => {
+    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status] } });
+  };
+  return { player: { getNetworkingEngine: () => engine }, tryOnce, respond, retry, requestFilters, responseFilters, retryListeners };
+}
+
+describe("the Shaka Player adapter", () => {
+  it("sends the first try to the session's OCA, reports a 503 before the next try goes out, and counts the answer once", async () => {
+    const { session, failovers, errors } = newSession();
+    const shaka = shakaEngine();
+    const unhook = attachShaka(shaka.player, session);
+    // Shaka's list from the steered MPD after its host ban: the default pathway alone.
+    const request: ShakaRequestLike = { uris: [seg("a")], attempt: 0 };
+    expect(shaka.tryOnce(ShakaRequestType.SEGMENT, request)).toBe(seg("a"));
+    expect(request.uris).toEqual([seg("a"), seg("b"), seg("c")]);
+
+    // "a" answers 503: Shaka fires `retry`, bumps the attempt and filters again before the next try.
+    shaka.retry(seg("a"), 503);
+    request.attempt = 1;
+    expect(shaka.tryOnce(ShakaRequestType.SEGMENT, request)).toBe(seg("b"));
+    expect(session.current.ocaId).toBe("b");
+    expect(failovers).toEqual(["a->b http_503 video/v1/seg-00001.m4s"]);
+    expect(errors.map((e) => `${e.errorName} ${e.data.status}`)).toEqual(["OCA_HTTP_ERROR 503"]);
+    // The later try keeps the order Shaka indexes into.
+    expect(request.uris).toEqual([seg("a"), seg("b"), seg("c")]);
+
+    // "b" answers: "a" is not reported twice; the download feeds the session's throughput.
+    shaka.respond(ShakaRequestType.SEGMENT, request, seg("b"), 500_000, 1_000);
+    expect(errors).toHaveLength(1);
+    expect(session.throughput.estimate()).toBeCloseTo(4_000_000, -5);
+
+    // The next request starts on "b"; "a" is last.
+    const next: ShakaRequestLike = { uris: [seg("a", "video/v1/seg-00002.m4s"), seg("b", "video/v1/seg-00002.m4s")], attempt: 0 };
+    shaka.tryOnce(ShakaRequestType.SEGMENT, next);
+    expect(next.uris.map((u) => session.ocaOfUrl(u)!.ocaId)).toEqual(["b", "c", "a"]);
+
+    unhook();
+    expect([shaka.requestFilters.size, shaka.responseFilters.size, shaka.retryListeners.size]).toEqual([0, 0, 0]);
+    await session.close();
+  });
+
+  it("reports the OCAs before the one that answered when no try was seen failing, and leaves other request types alone", async () => {
+    const { session, failovers } = newSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    const request: ShakaRequestLike = { uris: [seg("a"), seg("b"), seg("c")], attempt: 0 };
+    shaka.tryOnce(ShakaRequestType.SEGMENT, request);
+    // Answered by the third URI (the tries in between were not filtered by this adapter).
+    shaka.respond(ShakaRequestType.SEGMENT, request, seg("c"), 1000, 10);
+    expect(session.selector.exclusion("a", session.now())).toBe("failed");
+    expect(session.selector.exclusion("b", session.now())).toBe("failed");
+    expect(session.current.ocaId).toBe("c");
+    // Reported in the order tried: the session moved on from each in turn.
+    expect(failovers).toEqual(["a->b network_error video/v1/seg-00001.m4s", "b->c network_error video/v1/seg-00001.m4s"]);
+
+    // A licence request (type 2) keeps its URIs as they were.
+    const licence: ShakaRequestLike = { uris: [seg("a", "licence")], attempt: 0 };
+    shaka.tryOnce(2, licence);
+    expect(licence.uris).toEqual([seg("a", "licence")]);
+    await session.close();
+  });
+
+  it("names a retry's cause from Shaka's error", () => {
+    expect(shakaFailureReason({ code: 1001, data: ["u", 404] })).toBe("http_404");
+    expect(shakaFailureReason({ code: 1003, data: ["u"] })).toBe("timeout");
+    expect(shakaFailureReason({ code: 1002, data: ["u"] })).toBe("network_error");
+  });
+});
+
+/** dash.js's interceptor registries, run the way its HTTPLoader runs them around each try. */
+function dashPlayer() {
+  const requests = new Set<DashRequestInterceptor>();
+  const responses = new Set<DashResponseInterceptor>();
+  const player = {
+    addRequestInterceptor: (i: DashRequestInterceptor) => requests.add(i),
+    removeRequestInterceptor: (i: DashRequestInterceptor) => requests.delete(i),
+    addResponseInterceptor: (i: DashResponseInterceptor) => responses.add(i),
+    removeResponseInterceptor: (i: DashResponseInterceptor) => responses.delete(i),
+  };
+  /** One try: the request interceptors, then "the network" answers `status` from whatever URL they left. */
+  const tryOnce = async (url: string, type: string, answer: (url: string) => number) => {
+    let req: DashRequestLike = { url, customData: { request: { type } } };
+    for (const i of requests) req = await i(req);
+    const status = answer(req.url);
+    let res = { request: req, status, data: status === 200 ? new ArrayBuffer(250_000) : undefined, resourceTiming: { duration: 500 } };
+    for (const i of responses) res = (await i(res)) as typeof res;
+    return res;
+  };
+  return { player, tryOnce, requests, responses };
+}
+
+describe("the dash.js adapter", () => {
+  it("reports a segment's 503 to the session, and sends dash.js's retry of it to the session's new OCA", async () => {
+    const { session, failovers } = newSession();
+    const dash = dashPlayer();
+    const unhook = attachDashjs(dash.player, session);
+    const aDown = (url: string) => (session.ocaOfUrl(url)!.ocaId === "a" ? 503 : 200);
+
+    const first = await dash.tryOnce(seg("a"), "MediaSegment", aDown);
+    expect(first.status).toBe(503);
+    expect(failovers).toEqual(["a->b http_503 video/v1/seg-00001.m4s"]);
+
+    // dash.js retries the same URL (its BaseURL is still "a"): it goes to "b" and is answered.
+    const retry = await dash.tryOnce(seg("a"), "MediaSegment", aDown);
+    expect(retry.request.url).toBe(seg("b"));
+    expect(retry.status).toBe(200);
+    expect(session.throughput.estimate()).toBeCloseTo(4_000_000, -5);
+
+    // The MPD and other non-segment requests are not touched, even on a failed OCA.
+    const mpd = await dash.tryOnce(seg("a", "manifest.mpd"), "MPD", () => 200);
+    expect(mpd.request.url).toBe(seg("a", "manifest.mpd"));
+
+    unhook();
+    expect([dash.requests.size, dash.responses.size]).toEqual([0, 0]);
+    await session.close();
+  });
+
+  it("shows steering manifests dash.js loads to the session, which leaves an OCA steering dropped", async () => {
+    const { session } = newSession();
+    const dash = dashPlayer();
+    attachDashjs(dash.player, session);
+    const steering = { VERSION: 1, TTL: 5, "PATHWAY-PRIORITY": ["b", "c"] };
+    let res = { request: { url: "https://cdn.test/steering.json", customData: { request: { type: "ContentSteering" } } }, status: 200, data: steering };
+    for (const i of dash.responses) res = (await i(res)) as typeof res;
+    expect(session.selector.serverPriority).toEqual(["b", "c"]);
+    expect(session.current.ocaId).toBe("b");
+    expect(session.switches.map((s) => s.reason)).toEqual(["steering"]);
+    await session.close();
+  });
+});
