@@ -13,3 +13,24 @@ export type { AbrParams, ThroughputEstimator } from "./abr";
 export type { SelectorParams, ProbeResult, OcaSelector, OcaRef, Decision, Ranked, Exclusion } from "./scoring";
 export type { EventReporter, ReporterOptions } from "./reporter";
 export * from "./types";
+export {
+  attachShaka,
+  shakaFailureReason,
+  ShakaRequestType,
+  type ShakaPlayerLike,
+  type ShakaNetworkingEngineLike,
+  type ShakaRequestLike,
+  type ShakaResponseLike,
+  type ShakaRequestFilter,
+  type ShakaResponseFilter,
+  type ShakaErrorLike,
+} from "./player/shaka-adapter";
+export {
+  attachDashjs,
+  DashRequestType,
+  type DashPlayerLike,
+  type DashRequestLike,
+  type DashResponseLike,
+  type DashRequestInterceptor,
+  type DashResponseInterceptor,
+} from "./player/dash-adapter";
