@@ -1,0 +1,244 @@
+/**
+ * The SDK inside stock Shaka Player and dash.js (client/player/shaka-adapter.ts, dash-adapter.ts), in
+ * real headless Chromium (Debian's `chromium` through playwright-core) against the real Worker.
+ *
+ * `public/sdk-adapters.html` (bundle built by `scripts/build-sdk-adapters.ts`) presses play with the
+ * SDK, then hands the session's steered MPD to a stock player with nothing but the adapter attached.
+ * Which OCA served a request comes from the browser's resource timing; what the session decided
+ * comes from the session itself (`window.__sdk`).
+ *
+ * For each engine: playback starts on the session's first-ranked OCA; that OCA is failed through the
+ * admin API mid-stream (its URLs answer 503, the steering server drops it); the stock player goes on
+ * from another OCA with no fatal error; the session recorded the move off the failed OCA (a
+ * failover when a request saw the 503 first, a steering move when the player's steering poll did),
+ * and playback goes well past the failure point.
+ */
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
+import { buildSdkAdapters } from "../../scripts/build-sdk-adapters";
+import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
+import { failoverPlacement, GEO_NYC, pollUntil, setHealth } from "./sdk-harness";
+
+warnIfSkipped("sdk-adapters");
+
+/** Forward buffer cap (s): about two 4 s segments ahead (the demo titles are 24 s long). */
+const BUFFER_S = 6;
+const OCAS = ["lumen-nyc/lumen-nyc-1", "lumen-nyc/lumen-nyc-2", "ixp-nyc/ixp-nyc-1"];
+
+type Engine = "shaka" | "dash";
+
+interface Req {
+  at: number;
+  end: number;
+  oca: string;
+  file: string;
+  kind: "segment" | "init" | "playlist" | "other";
+  status: number;
+}
+/** What `window.__sdk` holds (see public/sdk-adapters.html); times are the page's performance.now(). */
+interface AdapterState {
+  ready: boolean;
+  currentTime: number;
+  ended: boolean;
+  sessionId: string | null;
+  ocas: string[];
+  startOca: string | null;
+  playerAt: number | null;
+  current: string | null;
+  switches: Array<{ at: number; from: string; to: string; reason: string }>;
+  failovers: Array<{ at: number; from: string; to: string; reason: string }>;
+  sdkErrors: Array<{ at: number; name: string; ocaId: string | null; status: number | null }>;
+  errors: Array<{ at: number; fatal: boolean; type: string; details: string }>;
+  servedBy: Req[];
+  now: number;
+}
+
+let stack: LocalStack;
+let context: BrowserContext;
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+
+const state = (page: Page) =>
+  page.evaluate(() => {
+    const s = (window as unknown as { __sdk: Omit<AdapterState, "now"> }).__sdk;
+    return {
+      ready: s.ready,
+      currentTime: s.currentTime,
+      ended: s.ended,
+      sessionId: s.sessionId,
+      ocas: s.ocas,
+      startOca: s.startOca,
+      playerAt: s.playerAt,
+      current: s.current,
+      switches: s.switches,
+      failovers: s.failovers,
+      sdkErrors: s.sdkErrors,
+      errors: s.errors,
+      servedBy: s.servedBy,
+      now: performance.now(),
+    };
+  }) as Promise<AdapterState>;
+
+/** The player's segment and init-segment requests (the SDK's probes, made before the player started, left out). */
+const media = (s: AdapterState) => s.servedBy.filter((r) => (r.kind === "segment" || r.kind === "init") && s.playerAt !== null && r.at >= s.playerAt);
+const ok = (r: Req) => r.status === 200 || r.status === 206;
+const fatal = (s: AdapterState) => s.errors.filter((e) => e.fatal);
+
+/** Waits until a play response ranks all three OCAs again (a restored OCA re-enters the steering view within seconds). */
+async function allRanked(titleId: string): Promise<void> {
+  await pollUntil(
+    async () => {
+      const res = await pressPlay(stack, titleId, GEO_NYC);
+      if (res.status !== 200) throw new Error(`play ${titleId}: ${res.status} ${await res.text()}`);
+      const p = (await res.json()) as { ocas: Array<{ siteId: string; ocaId: string }> };
+      const order = p.ocas.map((o) => `${o.siteId}/${o.ocaId}`);
+      return OCAS.every((o) => order.includes(o));
+    },
+    30_000,
+    `a play response ranking ${OCAS.join(", ")}`,
+    500,
+  );
+}
+
+async function openPage(engine: Engine, titleId: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[adapters ${engine}] page error:`, e.message));
+  page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && console.error(`[adapters ${engine}] console:`, m.text()));
+  const q = new URLSearchParams({ engine, title: titleId, geo: GEO_NYC, buffer: String(BUFFER_S) });
+  await page.goto(`${stack.worker.url}/sdk-adapters.html?${q}`);
+  await pollUntil(
+    async () => {
+      const s = await state(page);
+      if (fatal(s).length) throw new Error(`fatal error while starting: ${JSON.stringify(fatal(s))}`);
+      return s.ready;
+    },
+    60_000,
+    `${engine}: the page to press play and start the player`,
+  );
+  return page;
+}
+
+describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js, in headless Chromium", () => {
+  beforeAll(async () => {
+    await buildSdkAdapters();
+    stack = await startLocalStack(failoverPlacement);
+    browser = await launchChromium("sdk-adapters");
+    context = browser.context;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it("serves the page and its bundle", async () => {
+    for (const file of ["/sdk-adapters.html", "/sdk-adapters.js"]) {
+      const res = await fetch(`${stack.worker.url}${file}`);
+      expect(res.status, `${file} from Workers Static Assets (npx tsx scripts/build-sdk-adapters.ts builds the bundle)`).toBe(200);
+      const body = await res.text();
+      expect(body).toContain(file.endsWith(".html") ? "attachShaka" : "attachDashjs");
+    }
+  });
+
+  for (const engine of ["shaka", "dash"] as const) {
+    const name = engine === "shaka" ? "Shaka Player" : "dash.js";
+    it(`stock ${name} with the SDK's adapter goes on from another OCA when the serving OCA fails mid-stream, and the session records the move`, {
+      timeout: 300_000,
+    }, async () => {
+      await allRanked("sintel-sunrise");
+      const page = await openPage(engine, "sintel-sunrise");
+      let victim: { site: string; oca: string } | null = null;
+      try {
+        // Playback starts on the session's pick, which is its first-ranked OCA.
+        const before = await pollUntil(
+          async () => {
+            const s = await state(page);
+            if (fatal(s).length) throw new Error(`fatal error before the failure: ${JSON.stringify(fatal(s))}`);
+            return s.currentTime > 1.5 && media(s).some(ok) ? s : null;
+          },
+          60_000,
+          `${name}: currentTime past 1.5 s`,
+        );
+        expect(
+          OCAS.every((o) => before.ocas.includes(o)),
+          `the session's OCAs: ${before.ocas}`,
+        ).toBe(true);
+        const first = before.startOca!;
+        expect(before.current).toBe(first);
+        expect(before.switches).toEqual([]);
+        expect(
+          [
+            ...new Set(
+              media(before)
+                .filter(ok)
+                .map((r) => r.oca),
+            ),
+          ],
+          `${name} fetched media from the session's OCA only`,
+        ).toEqual([first]);
+
+        const [site, oca] = first.split("/");
+        victim = { site, oca };
+        const failT = (await state(page)).now;
+        await setHealth(stack, site, oca, "failed");
+
+        // The session moves off the failed OCA, and the player's media come from where it moved.
+        const moved = await pollUntil(
+          async () => {
+            const s = await state(page);
+            const sw = s.switches.find((x) => x.from === first);
+            return sw && media(s).some((r) => r.at >= failT && ok(r) && r.oca === sw.to) ? { s, sw } : null;
+          },
+          60_000,
+          `${name}: the session to leave ${first} and media from the OCA it moved to`,
+        );
+        const { sw } = moved;
+        expect(sw.to).not.toBe(first);
+        expect(OCAS).toContain(sw.to);
+        // A request that met the 503 made the session fail over (reported by the adapter); a steering
+        // answer the player fetched first makes it a steering move, with no request failed.
+        expect(sw.reason).toMatch(/^(http_503 |steering$)/);
+        const failedOnVictim = media(moved.s).filter((r) => r.at >= failT && r.oca === first && r.status === 503);
+        if (sw.reason.startsWith("http_503")) {
+          expect(moved.s.failovers).toContainEqual(expect.objectContaining({ from: first, to: sw.to, reason: sw.reason }));
+          expect(failedOnVictim.length, "the 503 the adapter reported").toBeGreaterThan(0);
+        }
+        // Every 503 the player met on the failed OCA reached the session as an HTTP error of that OCA.
+        if (failedOnVictim.length) expect(moved.s.sdkErrors).toContainEqual(expect.objectContaining({ name: "OCA_HTTP_ERROR", ocaId: oca, status: 503 }));
+
+        // Playback goes on well past the failure, without a fatal error, from the new OCA.
+        const after = await pollUntil(
+          async () => {
+            const s = await state(page);
+            if (fatal(s).length) throw new Error(`fatal error after the failure: ${JSON.stringify(fatal(s))}`);
+            return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended ? s : null;
+          },
+          90_000,
+          `${name}: playback to go on after the failure`,
+        );
+        expect(fatal(after)).toEqual([]);
+        expect(after.currentTime).toBeGreaterThan(before.currentTime + 4);
+        const firstNew = media(after).find((r) => r.at >= failT && ok(r) && r.oca !== first)!;
+        const later = media(after).filter((r) => r.at > firstNew.end && ok(r));
+        expect(new Set(later.map((r) => r.oca)), `${name}: media after the move`).toEqual(new Set([sw.to]));
+        expect(after.current).toBe(sw.to);
+        console.log(
+          `[adapters ${engine}]`,
+          JSON.stringify({
+            from: first,
+            to: sw.to,
+            reason: sw.reason,
+            positionAtFailureS: Math.round(before.currentTime * 100) / 100,
+            moveMs: Math.round(sw.at - failT),
+            failedRequests: failedOnVictim.map((r) => `${Math.round(r.at - failT)} ${r.file}`),
+            nonFatalErrors: after.errors.map((e) => `${Math.round(e.at - failT)} ${e.type} ${e.details}`),
+            reachedS: Math.round(after.currentTime * 100) / 100,
+          }),
+        );
+      } finally {
+        await page.close();
+        if (victim) await setHealth(stack, victim.site, victim.oca, "healthy");
+      }
+    });
+  }
+});
