@@ -44,6 +44,7 @@ function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
 }
 import type { FillSource, HeldFile } from "./site/holdings";
 import type { ParkedTask } from "./site/fill-queue";
+import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 export type { TitleFile } from "./site/copy-file";
@@ -404,6 +405,8 @@ export class OcaSite extends DurableObject<Env> {
         for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
           if (isPlayReport(p)) this.countPlay(p);
         }
+        // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
+        ingestCmcd(this.sql, report.cmcd, day, now);
       });
       await this.publishLoad(false);
     }
@@ -555,6 +558,12 @@ export class OcaSite extends DurableObject<Env> {
   /** Demand per title per day for days [fromDay, toDay], oldest first. */
   async history(fromDay: number, toDay: number): Promise<Record<string, number[]>> {
     return history(this.sql, fromDay, toDay);
+  }
+
+  /** What a session's player said in CMCD, if its home is this site and any arrived. */
+  async cmcdSession(sessionId: string): Promise<CmcdSession | null> {
+    this.assertReachable();
+    return cmcdSession(this.sql, sessionId);
   }
 
   /** Raw viewing history rows, for operators. */

@@ -211,14 +211,15 @@ export async function forgeToken(
   sessionId: string,
   exp = Math.floor(Date.now() / 1000) + 3600,
   version = 1,
+  home = "ixp-nyc",
 ): Promise<string> {
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v2|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160`));
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v3|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160|${home}`));
   const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
-  return `v2.${kid}.${sessionId}.${exp}.2160.${version}.${b64}`;
+  return `v3.${kid}.${sessionId}.${exp}.2160.${version}.${home}.${b64}`;
 }
 
 /**

@@ -48,6 +48,7 @@ describe("OCA URL tokens", () => {
       exp: Math.floor(Date.now() / 1000) - 1,
       maxHeight: 2160,
       version: play.version,
+      home: "ixp-nyc",
     });
     const res = await call(`${withToken(play.ocas[0].url, expired)}master.m3u8`);
     expect(res.status).toBe(403);
@@ -67,6 +68,7 @@ describe("OCA URL tokens", () => {
       exp: Math.floor(Date.now() / 1000) + 60,
       maxHeight: 2160,
       version: play.version,
+      home: "ixp-nyc",
     });
     expect((await call(`${withToken(play.ocas[0].url, old)}master.m3u8`)).status).toBe(200);
   });

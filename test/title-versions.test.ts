@@ -218,8 +218,9 @@ describe("registration", () => {
       exp: Math.floor(Date.now() / 1000) + 60,
       maxHeight: 2160,
       version: 99,
+      home: "ixp-nyc",
     });
-    const gone = await call(`${p.ocas[0].url.replace(/\/v2\.[^/]+\//, `/${token}/`)}${SEG}`);
+    const gone = await call(`${p.ocas[0].url.replace(/\/v3\.[^/]+\//, `/${token}/`)}${SEG}`);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("version_gone");
   });

@@ -17,6 +17,7 @@ const claims = fc.record({
   exp: fc.integer({ min: NOW + 1, max: NOW + 10 ** 8 }),
   maxHeight: fc.integer({ min: 144, max: 4320 }),
   version: fc.integer({ min: 1, max: 999_999_999 }),
+  home: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((h) => !["__proto__", "constructor", "prototype"].includes(h)),
 });
 
 const forge = (kid: string, key: string, titleId: string) => forgeToken(kid, key, titleId, "s-1", NOW + 3600);
@@ -59,12 +60,13 @@ describe("OCA URL tokens (pure)", () => {
   it("no string that was not signed with a ring key verifies", async () => {
     const tokenish = fc
       .tuple(
-        fc.constantFrom("v1", "v2", "V1", ""),
+        fc.constantFrom("v1", "v2", "v3", "V3", ""),
         fc.oneof(fc.constantFrom("k1", "k0", "__proto__", "constructor"), fc.string({ maxLength: 20 })),
         fc.stringMatching(/^[A-Za-z0-9-]{0,70}$/),
         fc.oneof(fc.stringMatching(/^\d{0,14}$/), fc.string({ maxLength: 14 })),
         fc.oneof(fc.stringMatching(/^\d{0,6}$/), fc.string({ maxLength: 6 })),
         fc.oneof(fc.stringMatching(/^\d{0,10}$/), fc.string({ maxLength: 10 })),
+        fc.oneof(fc.constantFrom("lumen-nyc", "__proto__"), fc.stringMatching(/^[A-Za-z0-9_.-]{0,20}$/)),
         fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{40,46}$/), fc.string({ maxLength: 50 })),
       )
       .map((p) => p.join("."));
@@ -77,18 +79,20 @@ describe("OCA URL tokens (pure)", () => {
   });
 
   it("accept exactly one encoding of a set of claims: no leading zeros, no alternative MAC text", async () => {
-    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3 };
+    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3, home: "lumen-nyc" };
     const token = await signUrlToken(RING, "k1", c);
-    const [v, kid, sid, exp, height, ver, mac] = token.split(".");
+    const [v, kid, sid, exp, height, ver, home, mac] = token.split(".");
     const variants = [
-      [v, kid, sid, `0${exp}`, height, ver, mac],
-      [v, kid, sid, exp, `0${height}`, ver, mac],
-      [v, kid, sid, exp, height, `0${ver}`, mac],
-      [v, kid, sid, exp, height, "4", mac],
-      ["v1", kid, sid, exp, height, ver, mac],
-      [v, kid, sid, `+${exp}`, height, ver, mac],
-      [v, kid, sid, exp, height, ver, `${mac}=`],
-      [v, kid, sid, exp, height, ver, `${mac}A`],
+      [v, kid, sid, `0${exp}`, height, ver, home, mac],
+      [v, kid, sid, exp, `0${height}`, ver, home, mac],
+      [v, kid, sid, exp, height, `0${ver}`, home, mac],
+      [v, kid, sid, exp, height, "4", home, mac],
+      // Another home site: viewing history and CMCD would land at a site the signer did not choose.
+      [v, kid, sid, exp, height, ver, "ixp-nyc", mac],
+      ["v2", kid, sid, exp, height, ver, home, mac],
+      [v, kid, sid, `+${exp}`, height, ver, home, mac],
+      [v, kid, sid, exp, height, ver, home, `${mac}=`],
+      [v, kid, sid, exp, height, ver, home, `${mac}A`],
       // The 43rd character carries 4 bits of the MAC and 2 spare bits: setting a spare bit must not verify.
       [
         v,
@@ -97,12 +101,13 @@ describe("OCA URL tokens (pure)", () => {
         exp,
         height,
         ver,
+        home,
         mac.slice(0, -1) +
           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(mac.at(-1)!) | 1
           ],
       ],
-      [v, kid.toUpperCase(), sid, exp, height, ver, mac],
+      [v, kid.toUpperCase(), sid, exp, height, ver, home, mac],
     ].map((p) => p.join("."));
     for (const t of variants) {
       if (t === token) continue;

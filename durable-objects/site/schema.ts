@@ -2,6 +2,7 @@ import { VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
+import { CMCD_SCHEMA } from "./cmcd";
 import { first, rows, run } from "./sql";
 
 /**
@@ -109,6 +110,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 9,
     name: "bytes served per local hour, the evening peak the fill cycle sizes replicas for",
     statements: SERVED_HOURLY_SCHEMA,
+  },
+  {
+    version: 10,
+    name: "CMCD of the site's sessions (stock players' QoE); their bytes count in the viewing history",
+    statements: CMCD_SCHEMA,
   },
 ];
 

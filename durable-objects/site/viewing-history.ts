@@ -96,18 +96,43 @@ export function reportCap(s: { estBytes: number; topBps: number; startedAt: numb
   return Math.max(0, Math.floor(cap));
 }
 
+type SessionRow = {
+  est_bytes: number;
+  top_bps: number;
+  started_at: number;
+  est_counted: number;
+  reported: number;
+  cmcd: number;
+  served: number;
+  play_day: number;
+};
+
+const sessionRow = (sql: SqlStorage, sessionId: string): SessionRow | undefined =>
+  sql
+    .exec<SessionRow>(`SELECT est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day FROM session_views WHERE session_id = ?`, sessionId)
+    .toArray()[0];
+
+/**
+ * Moves a session to new figures. It counts as the larger of what its client reported and what the
+ * data plane served it with CMCD attached: two views of the same bytes, so a player that does both
+ * (the SDK sends CMCD too) is not counted twice. Its first figure takes its play estimate out of the
+ * play's day. Returns the bytes added to the report's day.
+ */
+function recount(sql: SqlStorage, sessionId: string, titleId: string, reportDay: number, row: SessionRow, next: { reported: number; cmcd: number }): number {
+  const added = Math.max(next.reported, next.cmcd) - Math.max(row.reported, row.cmcd);
+  if (row.est_counted) addToDay(sql, row.play_day, titleId, { estBytes: -row.est_bytes });
+  sql.exec(`UPDATE session_views SET reported = ?, cmcd = ?, est_counted = 0 WHERE session_id = ?`, next.reported, next.cmcd, sessionId);
+  if (added > 0 || row.est_counted) addToDay(sql, reportDay, titleId, { bytes: added });
+  return added;
+}
+
 /**
  * Counts a client's report within its session's caps. The first report of a session takes its play
  * estimate out of the play's day (the session now counts as what it reports). Returns the bytes counted.
  */
 export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: number; cap: number } {
   if (r.now - r.startedAt > SESSION_MEMORY_MS) return { counted: 0, cap: 0 };
-  let row = sql
-    .exec<{ est_bytes: number; top_bps: number; started_at: number; est_counted: number; reported: number; served: number; play_day: number }>(
-      `SELECT est_bytes, top_bps, started_at, est_counted, reported, served, play_day FROM session_views WHERE session_id = ?`,
-      r.sessionId,
-    )
-    .toArray()[0];
+  let row = sessionRow(sql, r.sessionId);
   if (!row) {
     // The play's record never arrived here (lost call, or a play from before this site kept sessions):
     // trust the signed session, but take no estimate out that was never put in.
@@ -117,6 +142,7 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
       started_at: r.startedAt,
       est_counted: 0,
       reported: 0,
+      cmcd: 0,
       served: 0,
       play_day: r.day,
     };
@@ -131,11 +157,21 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
     );
   }
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: row.served }, r.now);
-  const counted = Math.max(0, Math.min(nonNegative(r.bytes), cap - row.reported));
-  if (row.est_counted) addToDay(sql, row.play_day, r.titleId, { estBytes: -row.est_bytes });
-  sql.exec(`UPDATE session_views SET reported = reported + ?, est_counted = 0 WHERE session_id = ?`, counted, r.sessionId);
-  if (counted > 0 || row.est_counted) addToDay(sql, r.reportDay, r.titleId, { bytes: counted });
-  return { counted, cap };
+  const reported = row.reported + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.reported));
+  return { counted: recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported, cmcd: row.cmcd }), cap };
+}
+
+/**
+ * Counts bytes the data plane served a session with CMCD attached (a stock player's only report).
+ * Only a session whose play this site recorded counts (its estimate and start bound it); the bytes
+ * are the data plane's own count, so no served-bytes cross-check applies. Returns the bytes counted.
+ */
+export function recordCmcdBytes(sql: SqlStorage, r: { sessionId: string; titleId: string; reportDay: number; bytes: number; now: number }): number {
+  const row = sessionRow(sql, r.sessionId);
+  if (!row || r.now - row.started_at > SESSION_MEMORY_MS) return 0;
+  const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: 0 }, r.now);
+  const cmcd = row.cmcd + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.cmcd));
+  return recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported: row.reported, cmcd });
 }
 
 /**

@@ -76,7 +76,14 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
       const [siteId, ocaId] = p.split("/");
       return { siteId, ocaId };
     });
-    const urlToken = await signUrlToken(ring, kid, { titleId: claims.tid, sessionId: claims.sid, exp: claims.exp, maxHeight: claims.cap, version: claims.ver });
+    const urlToken = await signUrlToken(ring, kid, {
+      titleId: claims.tid,
+      sessionId: claims.sid,
+      exp: claims.exp,
+      maxHeight: claims.cap,
+      version: claims.ver,
+      home: claims.home,
+    });
     s = { claims, pathways, urlToken };
     verified.set(token, s);
     if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);

@@ -441,12 +441,16 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "get",
     path: "/admin/sessions/{sessionId}/events",
-    summary: "A session's QoE events, from its home site's event shard",
+    summary: "A session's QoE events (SDK) and CMCD summary (any player), from its home site",
     tag: "admin",
     auth: "admin",
     params: sessionParam,
     query: { site: { description: "the session's home site, when known", schema: { type: "string" } } },
-    ok: { status: 200, description: "{ sessionId, homeSiteId, events }" },
+    ok: {
+      status: 200,
+      description:
+        "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
+    },
     errors: { ...ADMIN, ...BAD },
   },
 ];

@@ -82,11 +82,11 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
   const sessionId = crypto.randomUUID();
   const ttl = sessionTtlS(c.env);
   const exp = Math.floor(now / 1000) + ttl;
-  const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version });
+  const home = homeSite(topology, geo);
+  const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home });
   const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
   const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
 
-  const home = homeSite(topology, geo);
   // The play counts in the home site's viewing history with what a full watch at the top allowed
   // rung would cost, until the client reports real bytes (which that same figure caps).
   const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));

@@ -8,20 +8,10 @@ import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
-import { ocaFault, ocaHealth, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
+import { ocaFault, ocaHealth, recordCmcd, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
 import type { ServedFrom } from "../shared/site-view";
-import { homeSite } from "../shared/home-site";
-import { clientGeo, type ClientGeo } from "../shared/client-geo";
-
-/** The client's location, or none when a dev header is malformed (a statistic is not worth a 400). */
-function geoOrNone(req: Request, env: Env): ClientGeo {
-  try {
-    return clientGeo(req, env);
-  } catch {
-    return { asn: null, country: null, lat: null, lon: null, simulated: false };
-  }
-}
+import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 
@@ -36,7 +26,20 @@ export const edge = new Hono<{ Bindings: Env }>();
 const cors = corsMiddleware({
   origin: "*",
   allowMethods: ["GET", "HEAD", "OPTIONS"],
-  allowHeaders: ["Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Content-Type"],
+  // CMCD in header mode (CTA-5004) is four request headers: allowed, so players on other origins may send them.
+  allowHeaders: [
+    "Range",
+    "If-Range",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Match",
+    "If-Unmodified-Since",
+    "Content-Type",
+    "CMCD-Request",
+    "CMCD-Object",
+    "CMCD-Status",
+    "CMCD-Session",
+  ],
   exposeHeaders: ["Content-Range", "Content-Length", "ETag", "Accept-Ranges", "Last-Modified", "X-OCA", "X-OCA-Source", "X-Cache", "Retry-After"],
   maxAge: 86400,
 });
@@ -107,21 +110,26 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // The top manifests are filtered per height cap, so the colo cache keeps one per cap.
   const variant = top ? `cap=${cap}` : "";
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
   // Bytes served count at the OCA's site by where they came from: its own copy (the site's tier), a
   // parent site's copy (that site's tier) or origin. The origin pathway (the last entry of every list)
-  // has no site: its bytes count at the client's home site, as origin bytes, for the offload figures.
+  // has no site: its bytes count at the session's home site (signed in the token), as origin bytes.
+  // CMCD on the request goes to the home site too, with the bytes it came with.
+  const { sessionId, home } = verdict.claims;
+  const homeKnown = findSite(home) !== undefined;
+  const cmcd = readCmcd(c.req.raw, new URL(rawUrl));
   const served = (res: Response, source: string) => {
     if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
       const bytes = Number(res.headers.get("Content-Length") ?? 0);
       if (site) {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-        recordServed(c.env, site.id, ocaId, verdict.claims.sessionId, bytes, waitUntil, from);
-      } else recordServed(c.env, homeSite(topology, geoOrNone(c.req.raw, c.env)), topology.origin.id, verdict.claims.sessionId, bytes, waitUntil, "origin");
+        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, from);
+      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
+      if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
     }
     return paced(res, fault);
   };
-  const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
 
   // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it
   // to measure the same segments read from R2 each time.)

@@ -1,4 +1,13 @@
-import { type EdgeReport, MAX_REPORT_ITEMS, type OcaFault, type OcaHealth, type PlayReport, type ServedFrom, type SiteLiveView } from "./site-view";
+import {
+  type CmcdReport,
+  type EdgeReport,
+  MAX_REPORT_ITEMS,
+  type OcaFault,
+  type OcaHealth,
+  type PlayReport,
+  type ServedFrom,
+  type SiteLiveView,
+} from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { withTimeout } from "./with-timeout";
 
@@ -54,6 +63,8 @@ interface Link {
   batch: Map<string, OcaBatch>;
   /** Plays whose home is the site, not yet sent. */
   plays: PlayReport[];
+  /** CMCD of sessions whose home is the site, per session (a Map: session ids come from URLs). */
+  cmcd: Map<string, CmcdReport>;
   inflight: Promise<void> | null;
   /** A flush of the pending batch is scheduled (within SYNC_MS). */
   flushing: boolean;
@@ -66,13 +77,24 @@ function link(siteId: string): Link {
   if (!l)
     links.set(
       siteId,
-      (l = { view: null, syncedAt: 0, failures: 0, openUntil: 0, windowStart: Date.now(), batch: new Map(), plays: [], inflight: null, flushing: false }),
+      (l = {
+        view: null,
+        syncedAt: 0,
+        failures: 0,
+        openUntil: 0,
+        windowStart: Date.now(),
+        batch: new Map(),
+        plays: [],
+        cmcd: new Map(),
+        inflight: null,
+        flushing: false,
+      }),
     );
   return l;
 }
 
 function takeReport(l: Link, now: number): EdgeReport | null {
-  if (l.batch.size === 0 && l.plays.length === 0) return null;
+  if (l.batch.size === 0 && l.plays.length === 0 && l.cmcd.size === 0) return null;
   const ocas: EdgeReport["ocas"] = Object.fromEntries(
     [...l.batch].map(([ocaId, b]) => [
       ocaId,
@@ -88,9 +110,15 @@ function takeReport(l: Link, now: number): EdgeReport | null {
       },
     ]),
   );
-  const report: EdgeReport = { windowMs: now - l.windowStart, ocas, ...(l.plays.length ? { plays: l.plays } : {}) };
+  const report: EdgeReport = {
+    windowMs: now - l.windowStart,
+    ocas,
+    ...(l.plays.length ? { plays: l.plays } : {}),
+    ...(l.cmcd.size ? { cmcd: [...l.cmcd.values()] } : {}),
+  };
   l.batch = new Map();
   l.plays = [];
+  l.cmcd = new Map();
   l.windowStart = now;
   return report;
 }
@@ -105,6 +133,7 @@ async function sync(env: Env, siteId: string, l: Link): Promise<void> {
     // Unreachable: keep serving and steering on the last-known view. The load sample is lost; the
     // plays go back in the batch for the next sync (viewing history counts them), up to the cap.
     if (report?.plays) l.plays = [...report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
+    for (const r of report?.cmcd ?? []) mergeCmcd(l, r);
     l.failures++;
     if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
   }
@@ -177,7 +206,7 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     new Promise((r) => setTimeout(r, delay))
       .then(async () => {
         if (l.inflight) await l.inflight;
-        if (l.batch.size > 0 || l.plays.length > 0) await maybeSync(env, siteId, l, true);
+        if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
       })
       .finally(() => (l.flushing = false)),
   );
@@ -255,4 +284,60 @@ export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUnt
   }
   if (l.plays.length < MAX_REPORT_ITEMS) l.plays.push(play);
   scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/** Adds one session's CMCD to the pending batch (a report put back after a failed sync merges the same way). */
+function mergeCmcd(l: Link, r: CmcdReport): void {
+  const prev = l.cmcd.get(r.sessionId);
+  if (!prev) {
+    if (l.cmcd.size < MAX_REPORT_ITEMS) l.cmcd.set(r.sessionId, { ...r });
+    return;
+  }
+  const latest = prev.lastAt <= r.lastAt ? r : prev;
+  const tops = [prev.topBitrateKbps, r.topBitrateKbps].filter((x): x is number => x !== null);
+  l.cmcd.set(r.sessionId, {
+    ...latest,
+    requests: prev.requests + r.requests,
+    bytes: prev.bytes + r.bytes,
+    stalls: prev.stalls + r.stalls,
+    startups: prev.startups + r.startups,
+    sid: latest.sid ?? prev.sid ?? r.sid,
+    bitrateKbps: latest.bitrateKbps ?? prev.bitrateKbps ?? r.bitrateKbps,
+    bufferMs: latest.bufferMs ?? prev.bufferMs ?? r.bufferMs,
+    throughputKbps: latest.throughputKbps ?? prev.throughputKbps ?? r.throughputKbps,
+    topBitrateKbps: tops.length ? Math.max(...tops) : null,
+    firstAt: Math.min(prev.firstAt, r.firstAt),
+    lastAt: Math.max(prev.lastAt, r.lastAt),
+  });
+}
+
+/**
+ * Records what a player said in CMCD on one request served to a session, at the session's home site
+ * (from its signed token): it rides that site's next sync, like a play. `bytes` is what was served.
+ */
+export function recordCmcd(
+  env: Env,
+  homeSiteId: string,
+  s: { sessionId: string; titleId: string; oca: string; bytes: number; at: number },
+  sample: { sid: string | null; br: number | null; bl: number | null; mtp: number | null; bs: boolean; su: boolean },
+  waitUntil: (p: Promise<unknown>) => void,
+): void {
+  const l = link(homeSiteId);
+  mergeCmcd(l, {
+    sessionId: s.sessionId,
+    titleId: s.titleId,
+    sid: sample.sid,
+    requests: 1,
+    bytes: s.bytes,
+    stalls: sample.bs ? 1 : 0,
+    startups: sample.su ? 1 : 0,
+    bitrateKbps: sample.br,
+    bufferMs: sample.bl,
+    throughputKbps: sample.mtp,
+    topBitrateKbps: sample.br,
+    lastOca: s.oca,
+    firstAt: s.at,
+    lastAt: s.at,
+  });
+  scheduleFlush(env, homeSiteId, l, waitUntil);
 }

@@ -54,12 +54,43 @@ export interface PlayReport {
 }
 
 /**
+ * What players said on their media requests (CMCD) about one session whose home is the site, since the
+ * last report, whichever OCA served them. Bytes are the data plane's own count of what it served with
+ * CMCD attached; the rest is the player's claim, bounded by the edge (`workers/edge/cmcd.ts`).
+ */
+export interface CmcdReport {
+  /** From the signed URL token, never from the player's `sid`. */
+  sessionId: string;
+  titleId: string;
+  /** The player's own CMCD session id, when it sent one. */
+  sid: string | null;
+  requests: number;
+  bytes: number;
+  /** Requests flagged `bs` (the buffer ran dry since the previous one): stalls. */
+  stalls: number;
+  /** Requests flagged `su` (start-up or rebuffering). */
+  startups: number;
+  /** The last encoded bitrate (`br`, kbps), buffer length (`bl`, ms) and measured throughput (`mtp`, kbps) sent. */
+  bitrateKbps: number | null;
+  bufferMs: number | null;
+  throughputKbps: number | null;
+  /** The highest `br` sent. */
+  topBitrateKbps: number | null;
+  /** The OCA of the last request ("{siteId}/{ocaId}", or "origin"). */
+  lastOca: string;
+  firstAt: number;
+  lastAt: number;
+}
+
+/**
  * What the data plane and the play request tell a site, batched: per OCA, bytes served, the sessions
- * served (with their bytes) and misses since the last report; and the plays whose home is the site.
+ * served (with their bytes) and misses since the last report; the plays whose home is the site; and
+ * what its sessions' players said in CMCD.
  */
 export interface EdgeReport {
   windowMs: number;
   plays?: PlayReport[];
+  cmcd?: CmcdReport[];
   ocas: Record<
     string,
     {

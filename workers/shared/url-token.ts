@@ -1,18 +1,20 @@
 /**
- * OCA URL tokens: HMAC-SHA256 over (title, version, session, expiry, height cap), with a key id so keys
- * rotate. Carried as one path segment, so relative URIs inside playlists keep it, and not bound
+ * OCA URL tokens: HMAC-SHA256 over (title, version, session, expiry, height cap, home site), with a key
+ * id so keys rotate. Carried as one path segment, so relative URIs inside playlists keep it, and not bound
  * to any OCA, so a client fails over to the next OCA without a new play request.
  *
- * Format: v2.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{base64url(mac)}
- * (v1 had no title version; it is no longer accepted.) The version pins the session to the bytes it
- * started with: a title re-published mid-stream never mixes two versions in one session.
+ * Format: v3.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{homeSiteId}.{base64url(mac)}
+ * (v1 had no title version, v2 no home site; neither is accepted.) The version pins the session to the
+ * bytes it started with: a title re-published mid-stream never mixes two versions in one session. The
+ * home site tells the data plane where the session's viewing history and QoE live, so what a player
+ * says on its segment requests (CMCD) and origin bytes reach that site without a lookup.
  *
  * Exactly one encoding of a set of claims verifies: numbers without leading zeros, the MAC as the
  * 43-character unpadded base64url form of 32 bytes (re-encoded and compared, so the spare low bits
  * of the last character cannot vary).
  */
 
-import { isInheritedName } from "../../shared/ids";
+import { isInheritedName, isSafeId } from "../../shared/ids";
 import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
@@ -24,6 +26,8 @@ export interface UrlTokenClaims {
   maxHeight: number;
   /** The title version the session plays (its files' contents are fixed by the version's index). */
   version: number;
+  /** The session's home site (whose viewing history it counts in). */
+  home: string;
 }
 
 /**
@@ -46,7 +50,7 @@ const EXP = /^[1-9]\d{0,11}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
-  return new TextEncoder().encode(`v2|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}`);
+  return new TextEncoder().encode(`v3|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}|${c.home}`);
 }
 
 export type KeyRingVerdict = { ok: true; ring: KeyRing } | { ok: false; reason: string };
@@ -88,12 +92,13 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
     claims.exp < 1 ||
     !Number.isInteger(claims.maxHeight) ||
     claims.maxHeight < 1 ||
-    !VERSION.test(String(claims.version))
+    !VERSION.test(String(claims.version)) ||
+    !isSafeId(claims.home)
   ) {
     throw new Error("URL token claims out of range");
   }
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(kid, claims));
-  return `v2.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${claims.version}.${b64url(mac)}`;
+  return `v3.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${claims.version}.${claims.home}.${b64url(mac)}`;
 }
 
 export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
@@ -102,14 +107,15 @@ export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; r
 export async function verifyUrlToken(ring: KeyRing, token: string, titleId: string, nowS: number): Promise<VerifyResult> {
   if (token.length > 256) return { ok: false, reason: "malformed" };
   const parts = token.split(".");
-  if (parts.length !== 7 || parts[0] !== "v2") return { ok: false, reason: "malformed" };
-  const [, kid, sessionId, expRaw, heightRaw, versionRaw, macRaw] = parts;
-  if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !VERSION.test(versionRaw) || !SESSION.test(sessionId)) return { ok: false, reason: "malformed" };
+  if (parts.length !== 8 || parts[0] !== "v3") return { ok: false, reason: "malformed" };
+  const [, kid, sessionId, expRaw, heightRaw, versionRaw, home, macRaw] = parts;
+  if (!EXP.test(expRaw) || !HEIGHT.test(heightRaw) || !VERSION.test(versionRaw) || !SESSION.test(sessionId) || !isSafeId(home))
+    return { ok: false, reason: "malformed" };
   const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) return { ok: false, reason: "unknown_key" };
   const mac = macBytes(macRaw);
   if (!mac) return { ok: false, reason: "malformed" };
-  const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw), version: Number(versionRaw) };
+  const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw), version: Number(versionRaw), home };
   // crypto.subtle.verify compares in constant time.
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, claims));
   if (!good) return { ok: false, reason: "bad_signature" };
