@@ -1,4 +1,5 @@
 import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
+import { cmcdData, type CmcdRequestInfo, withCmcd } from "./cmcd";
 import { SdkError } from "./errors";
 import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
@@ -92,6 +93,8 @@ export class SegmentFetcher {
   private anchorPos = 0;
   private anchorAt = 0;
   private stallStart: number | null = null;
+  /** A stall began since the last media request: the next one says so in CMCD (`bs`). */
+  private starved = false;
   private stopped = false;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private k = 0;
@@ -164,6 +167,7 @@ export class SegmentFetcher {
     } else if (pos >= st.bufferedEndS) {
       st.positionS = st.bufferedEndS;
       st.phase = "stalled";
+      this.starved = true;
       this.stallStart = this.anchorAt + (st.bufferedEndS - this.anchorPos) * 1000;
     } else {
       st.positionS = pos;
@@ -192,20 +196,38 @@ export class SegmentFetcher {
     }
   }
 
+  /** What this request says in CMCD: the playback state now, and the stall flag once after a stall. */
+  private cmcdInfo(object: CmcdRequestInfo["object"], media?: { bitrateBps?: number; durationS?: number }): CmcdRequestInfo {
+    this.tick();
+    const info: CmcdRequestInfo = { object, ...media, bufferS: this.st.bufferS, startup: this.st.phase === "starting" || this.st.phase === "stalled" };
+    if (object === "video" && this.starved) {
+      // The first video request after a stall: recovery from an empty buffer is urgent too (`su`).
+      info.starved = info.startup = true;
+      this.starved = false;
+    }
+    return info;
+  }
+
   /** Download one file of the title (URL as found on any OCA) from the current OCA, failing over as needed. */
-  private async get(canonicalUrl: string, media: boolean): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
+  private async get(
+    canonicalUrl: string,
+    media: boolean,
+    cmcd: CmcdRequestInfo = { object: "manifest" },
+  ): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
     let renewed = false;
     for (let attempt = 0; attempt < this.session.ocas.length * 2 + 2; attempt++) {
       const oca = this.session.current;
       const url = this.session.urlOn(canonicalUrl, oca.ocaId);
       const path = url.slice(oca.url.length) || url;
+      const mode = this.session.cmcdMode;
+      const sent = mode ? withCmcd(url, cmcdData(this.session, cmcd), mode) : { url, headers: {} };
       const t0 = this.now();
       let status = 0;
       let fail: Fail;
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(), this.opts.requestTimeoutMs);
       try {
-        const res = await this.session.client.fetch(url, { signal: ctl.signal });
+        const res = await this.session.client.fetch(sent.url, { signal: ctl.signal, headers: sent.headers });
         status = res.status;
         if (res.ok) {
           const body = await res.arrayBuffer();
@@ -319,10 +341,10 @@ export class SegmentFetcher {
         const seg = video.segments[i];
         const aseg = this.audio?.segments[i];
         const jobs: Array<Promise<{ body: ArrayBuffer; ms: number; ocaId: string }>> = [];
-        if (this.lastInitRung !== next && video.initUri) jobs.push(this.get(video.initUri, true));
-        if (!audioInit && this.audio?.initUri) jobs.push(this.get(this.audio.initUri, true));
-        jobs.push(this.get(seg.uri, true));
-        if (aseg) jobs.push(this.get(aseg.uri, true));
+        if (this.lastInitRung !== next && video.initUri) jobs.push(this.get(video.initUri, true, this.cmcdInfo("init", { bitrateBps: rungs[next].bandwidth })));
+        if (!audioInit && this.audio?.initUri) jobs.push(this.get(this.audio.initUri, true, this.cmcdInfo("init")));
+        jobs.push(this.get(seg.uri, true, this.cmcdInfo("video", { bitrateBps: rungs[next].bandwidth, durationS: seg.durationS })));
+        if (aseg) jobs.push(this.get(aseg.uri, true, this.cmcdInfo("audio", { durationS: aseg.durationS })));
         const got = await Promise.all(jobs);
         this.lastInitRung = next;
         audioInit = true;

@@ -1,5 +1,6 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
+import type { CmcdMode } from "./cmcd";
 import { SdkError, type ErrorName } from "./errors";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
@@ -33,6 +34,12 @@ export interface PlayOptions {
   flushIntervalMs?: number;
   /** Resolve `play()` right after the play request; probes go on in the background (`session.ready`). */
   probeInBackground?: boolean;
+  /**
+   * CMCD (CTA-5004) on media and playlist requests: as the `CMCD` query argument (default), as
+   * `CMCD-*` headers (a CORS preflight per new URL), or not at all (false). The hls.js helper turns
+   * on hls.js's own CMCD in the same mode.
+   */
+  cmcd?: CmcdMode | false;
 }
 
 /**
@@ -165,6 +172,11 @@ export class PlaySession extends SessionEmitter {
 
   get sessionId(): string {
     return this.play.sessionId;
+  }
+
+  /** How the session's requests carry CMCD, or null when they do not. */
+  get cmcdMode(): CmcdMode | null {
+    return this.opts.cmcd === false ? null : (this.opts.cmcd ?? "query");
   }
 
   /** The OCA being streamed from. */
@@ -526,6 +538,13 @@ export class PlaySession extends SessionEmitter {
           if (!num(value, key === "steeringTimeoutMs" ? 1 : 0)) reject(`expected a number of ms${key === "steeringTimeoutMs" ? " >= 1" : " >= 0"}`);
           else {
             this.opts[key] = value as number;
+            applied.push(key);
+          }
+          break;
+        case "cmcd":
+          if (value !== false && value !== "query" && value !== "headers") reject('expected "query", "headers" or false');
+          else {
+            this.opts.cmcd = value;
             applied.push(key);
           }
           break;

@@ -191,6 +191,8 @@ export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: 
     abrBandWidthUpFactor: 0.7,
     abrBandWidthFactor: 0.9,
     testBandwidth: false,
+    // hls.js's own CMCD (it knows its buffer, rung and stalls), keyed to the session, in the SDK's mode.
+    ...(session.cmcdMode ? { cmcd: { sessionId: session.sessionId, contentId: session.play.titleId, useHeaders: session.cmcdMode === "headers" } } : {}),
   };
 }
 

@@ -1,0 +1,60 @@
+import { appendCmcdQuery, CMCD_V1, type Cmcd, toCmcdHeaders } from "@svta/cml-cmcd";
+import type { PlaySession } from "./session";
+
+/**
+ * Common Media Client Data (CTA-5004) on the SDK's own requests, encoded by @svta/cml-cmcd (the
+ * library hls.js and dash.js use for theirs). The OCAs read it and the session's home site keeps it
+ * beside the QoE events, so a CDN log line says which session, title, rung and buffer a request
+ * served. Version 1 keys: every CDN and analytics tool reads them.
+ */
+
+/** How CMCD travels: the `CMCD` query argument (no CORS preflight) or the four `CMCD-*` headers. */
+export type CmcdMode = "query" | "headers";
+
+/** What a request fetches, as CMCD's object type says it. */
+export type CmcdObject = "manifest" | "video" | "audio" | "init";
+
+/** What the player knows about one request beyond the session. */
+export interface CmcdRequestInfo {
+  object: CmcdObject;
+  /** Encoded bitrate of the rendition (bits/s). */
+  bitrateBps?: number;
+  /** Media duration of the object (s). */
+  durationS?: number;
+  /** Media buffered ahead of the playhead when the request is made (s). */
+  bufferS?: number;
+  /** Requested while starting up or rebuffering. */
+  startup?: boolean;
+  /** The buffer ran dry since the previous media request. */
+  starved?: boolean;
+}
+
+const OBJECT_TYPE = { manifest: "m", video: "v", audio: "a", init: "i" } as const;
+/** CTA-5004 asks for buffer length and throughput rounded (to 100 ms and 100 kbps): they are signals, not fingerprints. */
+const round100 = (n: number) => Math.round(n / 100) * 100;
+
+/** The CMCD keys of one request of a session: session and content ids, object type, bitrate, buffer, deadline, throughput, start-up and stall flags. */
+export function cmcdData(session: PlaySession, info: CmcdRequestInfo): Cmcd {
+  const est = session.throughput.estimate();
+  const top = Math.max(0, ...session.play.renditions.video.map((r) => r.bandwidth));
+  const media = info.object === "video" || info.object === "audio";
+  const data: Cmcd = { sid: session.sessionId, cid: session.play.titleId, sf: "h", st: "v", ot: OBJECT_TYPE[info.object] };
+  if (info.bitrateBps) data.br = [Math.round(info.bitrateBps / 1000)];
+  if (top > 0 && info.object === "video") data.tb = [Math.round(top / 1000)];
+  if (info.durationS) data.d = Math.round(info.durationS * 1000);
+  if (media && info.bufferS !== undefined) {
+    data.bl = [round100(info.bufferS * 1000)];
+    // The deadline: how long until this object is needed, at normal speed the buffer's length.
+    data.dl = round100(info.bufferS * 1000);
+  }
+  if (est) data.mtp = [round100(est / 1000)];
+  if (info.startup) data.su = true;
+  if (info.starved) data.bs = true;
+  return data;
+}
+
+/** A request with CMCD attached: the URL with the query argument, or headers to send with it. */
+export function withCmcd(url: string, data: Cmcd, mode: CmcdMode): { url: string; headers: Record<string, string> } {
+  if (mode === "headers") return { url, headers: toCmcdHeaders(data, { version: CMCD_V1 }) };
+  return { url: appendCmcdQuery(url, data, { version: CMCD_V1 }), headers: {} };
+}
