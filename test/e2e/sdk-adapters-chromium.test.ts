@@ -149,7 +149,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
       const page = await openPage(engine, "sintel-sunrise");
       let victim: { site: string; oca: string } | null = null;
       try {
-        // Playback starts on the session's pick, which is its first-ranked OCA.
+        // Playback starts on the session's pick (its first-ranked OCA: `pathwayPriority()[0]`).
         const before = await pollUntil(
           async () => {
             const s = await state(page);
@@ -163,19 +163,17 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
           OCAS.every((o) => before.ocas.includes(o)),
           `the session's OCAs: ${before.ocas}`,
         ).toBe(true);
-        const first = before.startOca!;
-        expect(before.current).toBe(first);
-        expect(before.switches).toEqual([]);
+        // The first media come from the session's pick, and every one since from an OCA the session was on
+        // (a steering answer the player fetched may already have moved it).
+        const served = media(before).filter(ok);
+        expect(served[0].oca, `${name} starts on the session's OCA`).toBe(before.startOca);
+        const sessionOcas = new Set([before.startOca, ...before.switches.map((x) => x.to)]);
         expect(
-          [
-            ...new Set(
-              media(before)
-                .filter(ok)
-                .map((r) => r.oca),
-            ),
-          ],
-          `${name} fetched media from the session's OCA only`,
-        ).toEqual([first]);
+          served.filter((r) => !sessionOcas.has(r.oca)),
+          `${name} fetched media only from the session's OCAs`,
+        ).toEqual([]);
+        const first = before.current!;
+        expect(served.at(-1)!.oca).toBe(first);
 
         const [site, oca] = first.split("/");
         victim = { site, oca };
@@ -186,7 +184,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
         const moved = await pollUntil(
           async () => {
             const s = await state(page);
-            const sw = s.switches.find((x) => x.from === first);
+            const sw = s.switches.find((x) => x.from === first && x.at >= failT);
             return sw && media(s).some((r) => r.at >= failT && ok(r) && r.oca === sw.to) ? { s, sw } : null;
           },
           60_000,
@@ -220,8 +218,13 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
         expect(after.currentTime).toBeGreaterThan(before.currentTime + 4);
         const firstNew = media(after).find((r) => r.at >= failT && ok(r) && r.oca !== first)!;
         const later = media(after).filter((r) => r.at > firstNew.end && ok(r));
-        expect(new Set(later.map((r) => r.oca)), `${name}: media after the move`).toEqual(new Set([sw.to]));
-        expect(after.current).toBe(sw.to);
+        const movedTo = new Set(after.switches.filter((x) => x.at >= failT).map((x) => x.to));
+        expect(later.length).toBeGreaterThan(0);
+        expect(
+          later.filter((r) => !movedTo.has(r.oca) || r.oca === first),
+          `${name}: media after the move come from where the session went`,
+        ).toEqual([]);
+        expect(after.current).not.toBe(first);
         console.log(
           `[adapters ${engine}]`,
           JSON.stringify({
