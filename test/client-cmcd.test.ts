@@ -26,7 +26,7 @@ function ok(body: string | Uint8Array): ResponseLike {
   return {
     ok: true,
     status: 200,
-    headers: { get: (n) => (n === "X-OCA" ? "s/a" : null) },
+    headers: { get: (n: string) => (n === "X-OCA" ? "s/a" : null) },
     body: null,
     json: async () => JSON.parse(new TextDecoder().decode(bytes)),
     text: async () => new TextDecoder().decode(bytes),

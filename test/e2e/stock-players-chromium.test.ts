@@ -16,6 +16,9 @@
  *  - drain: the serving OCA is drained (it keeps serving, the steering server drops it), so nothing
  *    but the steering answer can move the player: it must move to the next pathway without a single
  *    failed request.
+ *  - CMCD: the player's built-in CMCD option on (`&cmcd=query`), the browser's network cut for a few
+ *    seconds (playwright's offline switch) so the buffer runs dry: the OCAs read the player's CMCD and
+ *    the session's home site shows its bytes (as the browser counted them) and its stall, with no SDK.
  */
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +26,7 @@ import type { Placement } from "../../r2-seed/demo-placement";
 import { buildStockPlayers } from "../../scripts/build-stock-players";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
-import { GEO_NYC, pollUntil, recordClientBench, setHealth } from "./sdk-harness";
+import { admin, GEO_NYC, pollUntil, recordClientBench, setHealth } from "./sdk-harness";
 
 warnIfSkipped("stock");
 
@@ -52,6 +55,8 @@ interface Req {
   file: string;
   kind: "segment" | "init" | "playlist" | "other";
   status: number;
+  /** Body bytes as the browser received them (resource timing's encodedBodySize). */
+  bytes: number;
 }
 interface StockState {
   currentTime: number;
@@ -117,20 +122,20 @@ async function steeringPriority(server: string): Promise<string[]> {
   return m["PATHWAY-PRIORITY"] as string[];
 }
 
-async function openStock(engine: Engine, src: string): Promise<Page> {
+async function openStock(engine: Engine, src: string, extra = ""): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[stock ${engine}] page error:`, e.message));
   page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && console.error(`[stock ${engine}] console:`, m.text()));
-  await page.goto(`${stack.worker.url}/stock.html?engine=${engine}&buffer=${BUFFER_S}&src=${encodeURIComponent(src)}`);
+  await page.goto(`${stack.worker.url}/stock.html?engine=${engine}&buffer=${BUFFER_S}${extra}&src=${encodeURIComponent(src)}`);
   await page.waitForFunction(() => (window as unknown as { __stock?: { ready: boolean } }).__stock?.ready === true, null, { timeout: 30_000 });
   return page;
 }
 
 /** Starts a stock player on a fresh session; returns once it plays (> 1.5 s) from the first-ranked pathway. */
-async function startOnFirstPathway(engine: Engine, titleId: string) {
+async function startOnFirstPathway(engine: Engine, titleId: string, extra = "") {
   const play = await playRanked(titleId);
   const first = play.order[0];
-  const page = await openStock(engine, engine === "hls" ? play.steering.hls : play.steering.dash);
+  const page = await openStock(engine, engine === "hls" ? play.steering.hls : play.steering.dash, extra);
   const before = await pollUntil(
     async () => {
       const s = await state(page);
@@ -308,6 +313,61 @@ describe.skipIf(!CHROMIUM && !CI)("stock hls.js and dash.js on Content Steering,
         console.log(`[stock ${engine}] drain`, JSON.stringify(f));
       } finally {
         await setHealth(stack, site, oca, "healthy");
+        await page.close();
+      }
+    });
+
+    it(`stock ${engine === "hls" ? "hls.js" : "dash.js"} with its CMCD option feeds the session's bytes and stall to its home site, with no SDK`, {
+      timeout: 240_000,
+    }, async () => {
+      const { play, page } = await startOnFirstPathway(engine, "signal-test", "&cmcd=query");
+      try {
+        // The browser goes offline long enough for the capped buffer (6 s) to run dry, then comes back.
+        await context.setOffline(true);
+        await pollUntil(async () => ((await state(page)).stallingMs > 500 ? true : null), 30_000, `${engine}: a stall while offline`);
+        await context.setOffline(false);
+        const after = await pollUntil(
+          async () => {
+            const s = await state(page);
+            return s.stalls.length > 0 && (s.currentTime >= 16 || s.ended) ? s : null;
+          },
+          90_000,
+          `${engine}: playback to recover from the stall and go on`,
+        );
+        expect(fatal(after)).toEqual([]);
+        // Wait out in-flight requests, then compare what the browser received with what the home site holds.
+        await new Promise((r) => setTimeout(r, 1_500));
+        const seen = (await state(page)).servedBy.filter(ok);
+        const browserBytes = seen.reduce((n, r) => n + r.bytes, 0);
+        type Cmcd = { requests: number; bytes: number; stalls: number; sid: string | null; titleId: string; countedBytes: number; bitrateKbps: number | null };
+        let last: unknown = null;
+        const home = await pollUntil(
+          async () => {
+            const r = await admin(stack, "GET", `/admin/sessions/${play.sessionId}/events`);
+            const c = r.json.cmcd as Cmcd | null;
+            last = c;
+            return c && c.bytes >= browserBytes * 0.98 && c.stalls >= 1 ? { homeSiteId: r.json.homeSiteId as string, cmcd: c } : null;
+          },
+          20_000,
+          `the session's CMCD at its home site (browser received ${browserBytes} bytes in ${seen.length} OCA responses)`,
+        ).catch((err) => {
+          throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`);
+        });
+        expect(home.homeSiteId).toBe("lumen-nyc");
+        expect(home.cmcd.titleId).toBe("signal-test");
+        expect(home.cmcd.sid, "the player's own CMCD session id").toMatch(/^[A-Za-z0-9-]{8,}$/);
+        // Every OCA response carried CMCD; requests cut by the offline switch may have been counted by the OCA but not received.
+        expect(home.cmcd.requests).toBeGreaterThanOrEqual(seen.length);
+        expect(home.cmcd.bytes).toBeLessThanOrEqual(browserBytes * 1.25);
+        expect(home.cmcd.stalls).toBeGreaterThanOrEqual(1);
+        expect(home.cmcd.bitrateKbps).toBeGreaterThan(0);
+        // And the viewing history counts the session as those bytes (not its play estimate).
+        expect(home.cmcd.countedBytes).toBe(home.cmcd.bytes);
+        const f = { title: "signal-test", browserBytes, browserResponses: seen.length, pageStalls: after.stalls.length, home };
+        figures[`${engine}Cmcd`] = f;
+        console.log(`[stock ${engine}] cmcd`, JSON.stringify(f));
+      } finally {
+        await context.setOffline(false);
         await page.close();
       }
     });
