@@ -14,8 +14,10 @@
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { SessionEvents } from "../events";
-import type { PlaySession } from "../session";
-import type { OcaEntry, SteeringManifest } from "../types";
+// Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
+// to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
+// name to client/index.ts inside this repository).
+import type { OcaEntry, PlaySession, SteeringManifest } from "@edge-video-cdn/client";
 
 export interface LoaderHooks {
   /** A request to an OCA succeeded; `servedBy` is its `X-OCA` header ("{siteId}/{ocaId}"). */

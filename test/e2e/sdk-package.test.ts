@@ -1,6 +1,6 @@
 /**
  * The SDK as a client developer gets it: built (which fails when the public API drifts from the
- * checked-in report, client/etc/client.api.md), packed with `npm pack`, installed from the tarball
+ * checked-in reports, client/etc/client.api.md and client-hls.api.md), packed with `npm pack`, installed from the tarball
  * into an empty folder with no network, and used by a small app that is type-checked against the
  * published declarations and run on Node.
  */
@@ -31,8 +31,18 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("the SDK package", () => {
-  it("ships the bundle, one declaration file, the README and the CHANGELOG, and nothing else", () => {
-    expect(packed.map((f) => f.path).sort()).toEqual(["CHANGELOG.md", "README.md", "dist/index.d.ts", "dist/index.js", "dist/index.js.map", "package.json"]);
+  it("ships a bundle and one declaration file per entry (the SDK, its hls.js helper), the README and the CHANGELOG, and nothing else", () => {
+    expect(packed.map((f) => f.path).sort()).toEqual([
+      "CHANGELOG.md",
+      "README.md",
+      "dist/hls.d.ts",
+      "dist/hls.js",
+      "dist/hls.js.map",
+      "dist/index.d.ts",
+      "dist/index.js",
+      "dist/index.js.map",
+      "package.json",
+    ]);
   });
 
   it("installs from the tarball into an empty folder and builds and runs an app against it", () => {
@@ -84,6 +94,43 @@ try {
       handler: "function",
     });
     expect(out.codes).toBeGreaterThan(10);
+  });
+
+  it("builds an hls.js app against the /hls entry with hls.js as the peer: one PlaySession type across both entries", () => {
+    const app = join(work, "app");
+    // hls.js from this repository's own install (no network): the peer an app brings.
+    npm(["install", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", join(root, "node_modules", "hls.js")], app);
+    writeFileSync(
+      join(app, "player.ts"),
+      `import Hls from "hls.js";
+import { createClient, type PlaySession } from "@edge-video-cdn/client";
+import { attachSession, createSdkLoader, sdkHlsConfig, type LoaderHooks } from "@edge-video-cdn/client/hls";
+
+export async function start(video: HTMLVideoElement): Promise<() => void> {
+  const session: PlaySession = await createClient({ baseUrl: "https://cdn.example", token: "t" }).play("some-title", { cmcd: "headers" });
+  const hooks: LoaderHooks = { onFailover: (from, to) => console.log(from.ocaId, to.ocaId) };
+  // The app's own loader, wrapped by composition.
+  const Wrapped = createSdkLoader(session, Hls.DefaultConfig.loader, hooks);
+  const hls = new Hls({ ...sdkHlsConfig(session, Hls, hooks, Wrapped), maxBufferLength: 20 });
+  hls.attachMedia(video);
+  hls.loadSource(session.play.steering.hls);
+  return attachSession(hls, session, Hls, (bitrates) => bitrates.length - 1);
+}
+`,
+    );
+    writeFileSync(
+      join(app, "tsconfig.hls.json"),
+      JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, lib: ["ES2023", "DOM"], types: [], noEmit: true },
+        files: ["player.ts"],
+      }),
+    );
+    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(app, "tsconfig.hls.json")], { cwd: app, stdio: "pipe" });
+    // The entry loads on its own (its hls.js imports are types only).
+    writeFileSync(join(app, "hls-entry.mjs"), `const m = await import("@edge-video-cdn/client/hls"); console.log(Object.keys(m).sort().join(","));`);
+    expect(execFileSync(process.execPath, [join(app, "hls-entry.mjs")], { cwd: app, encoding: "utf8" }).trim()).toBe(
+      "attachSession,createSdkLoader,sdkHlsConfig",
+    );
   });
 
   it("exposes only its root entry: internals cannot be imported by path", () => {
