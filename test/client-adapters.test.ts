@@ -228,3 +228,39 @@ describe("the dash.js adapter", () => {
     await session.close();
   });
 });
+
+describe("the adapters' CMCD", () => {
+  it("turns on the player's own CMCD keyed to the session, in the session's mode, and leaves it off when the session's is off", () => {
+    const shakaConfigs: object[] = [];
+    const dashSettings: object[] = [];
+    const shaka = shakaEngine();
+    const dash = dashPlayer();
+    const withCmcd = (mode: "query" | "headers" | false) =>
+      new PlaySession(client, fakePlay(["a", "b"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000, cmcd: mode });
+    for (const mode of ["query", "headers", false] as const) {
+      attachShaka({ ...shaka.player, configure: (c: object) => shakaConfigs.push(c) }, withCmcd(mode))();
+      attachDashjs({ ...dash.player, updateSettings: (s: object) => dashSettings.push(s) }, withCmcd(mode))();
+    }
+    expect(shakaConfigs).toEqual([
+      { cmcd: { enabled: true, sessionId: "sess", contentId: "t", useHeaders: false } },
+      { cmcd: { enabled: true, sessionId: "sess", contentId: "t", useHeaders: true } },
+    ]);
+    expect(dashSettings).toEqual([
+      { streaming: { cmcd: { enabled: true, sid: "sess", cid: "t", mode: "query" } } },
+      { streaming: { cmcd: { enabled: true, sid: "sess", cid: "t", mode: "header" } } },
+    ]);
+  });
+});
+
+describe("the Shaka adapter with Shaka's CMCD on", () => {
+  it("names a failed try's cause when Shaka's retry event names the URI with its CMCD query", () => {
+    const { session, failovers } = newSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    const request: ShakaRequestLike = { uris: [seg("a"), seg("b"), seg("c")] };
+    const first = shaka.tryOnce(ShakaRequestType.SEGMENT, request);
+    shaka.retry(`${first}?CMCD=${encodeURIComponent('sid="sess",ot=v')}`, 503);
+    shaka.tryOnce(ShakaRequestType.SEGMENT, { ...request, attempt: 1 });
+    expect(failovers).toEqual(["a->b http_503 video/v1/seg-00001.m4s"]);
+  });
+});

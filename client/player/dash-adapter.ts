@@ -46,6 +46,8 @@ export interface DashPlayerLike {
   removeRequestInterceptor(interceptor: DashRequestInterceptor): void;
   addResponseInterceptor(interceptor: DashResponseInterceptor): void;
   removeResponseInterceptor(interceptor: DashResponseInterceptor): void;
+  /** `player.updateSettings(settings)`: the adapter turns on dash.js's own CMCD with it. */
+  updateSettings?(settings: object): void;
 }
 
 const SEGMENT_TYPES: ReadonlySet<string> = new Set([DashRequestType.MEDIA_SEGMENT, DashRequestType.INIT_SEGMENT, DashRequestType.INDEX_SEGMENT]);
@@ -79,7 +81,9 @@ function steeringManifest(data: unknown): SteeringManifest | null {
  * box go to the session's current OCA (same file, same token); a segment answered 404, 429 or 5xx
  * by an OCA is reported to the session (`reportFailure`: it moves and fires `failover`); segment
  * downloads feed `noteDownload`; steering manifests dash.js loads re-rank the session (so the
- * session needs no poll of its own: `pollSteering: false`). Returns a function that detaches it.
+ * session needs no poll of its own: `pollSteering: false`); dash.js's own CMCD is turned on, keyed to
+ * the session, in the session's mode (`PlayOptions.cmcd`). Returns a function that detaches it
+ * (dash.js's CMCD setting stays).
  */
 export function attachDashjs(player: DashPlayerLike, session: PlaySession): () => void {
   const onRequest: DashRequestInterceptor = async (request) => {
@@ -109,6 +113,12 @@ export function attachDashjs(player: DashPlayerLike, session: PlaySession): () =
     return response;
   };
 
+  // dash.js's CMCD knows its buffer, rung and stalls; the session gives it the ids the OCAs key on.
+  const mode = session.cmcdMode;
+  if (mode)
+    player.updateSettings?.({
+      streaming: { cmcd: { enabled: true, sid: session.sessionId, cid: session.play.titleId, mode: mode === "headers" ? "header" : "query" } },
+    });
   player.addRequestInterceptor(onRequest);
   player.addResponseInterceptor(onResponse);
   return () => {

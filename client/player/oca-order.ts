@@ -63,8 +63,9 @@ export function urlOffPenaltyBox(session: PlaySession, url: string): string {
   return session.urlOn(url, session.current.ocaId);
 }
 
-/** A URL's path below its OCA's base (for failure reasons: "http_503 video/v1/seg-00003.m4s"). */
+/** A URL's path below its OCA's base, without a query such as CMCD's (for failure reasons: "http_503 video/v1/seg-00003.m4s"). */
 export function pathOnOca(session: PlaySession, url: string): string {
   const oca = session.ocaOfUrl(url);
-  return oca && url.startsWith(oca.url) ? url.slice(oca.url.length) : url;
+  const bare = url.split("?")[0];
+  return oca && bare.startsWith(oca.url) ? bare.slice(oca.url.length) : bare;
 }

@@ -60,6 +60,8 @@ export interface ShakaNetworkingEngineLike {
 /** A Shaka Player (`shaka.Player`), structurally. */
 export interface ShakaPlayerLike {
   getNetworkingEngine(): ShakaNetworkingEngineLike | null;
+  /** `player.configure(config)`: the adapter turns on Shaka's own CMCD with it. */
+  configure?(config: object): unknown;
 }
 
 /** Shaka error codes (`shaka.util.Error.Code`) that name why a try failed. */
@@ -80,8 +82,9 @@ const bytesOf = (data: ArrayBuffer | ArrayBufferView | undefined): number => dat
  * try the OCAs in the session's order (`rankedUris`); a failed try is reported to the session
  * (`reportFailure`: it moves and fires `failover`) before Shaka sends the next one; a response
  * from a later URI reports the ones before it; media downloads feed `noteDownload`; steering
- * manifests Shaka loads re-rank the session and carry its order back to Shaka. Returns a function
- * that detaches it. Shaka's retry parameters decide how many OCAs a request may try: set
+ * manifests Shaka loads re-rank the session and carry its order back to Shaka; Shaka's own CMCD is
+ * turned on, keyed to the session, in the session's mode (`PlayOptions.cmcd`). Returns a function
+ * that detaches it (Shaka's CMCD setting stays). Shaka's retry parameters decide how many OCAs a request may try: set
  * `streaming.retryParameters.maxAttempts` to at least the number of OCAs.
  */
 export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () => void {
@@ -89,14 +92,16 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   if (!net) throw new Error("attachShaka: the player has no networking engine (attach it before load, after new shaka.Player())");
   /** Why each URI last failed, from Shaka's `retry` events (read by the next try's filter call). */
   const why = new Map<string, string>();
+  // Keyed without the query: Shaka's CMCD adds one to a try's URI, which its retry event then names.
+  const key = (uri: string) => uri.split("?")[0];
   /** The OCAs already reported for a request (a try's filter call and the response both see a failure). */
   const reported = new WeakMap<ShakaRequestLike, Set<string>>();
 
   /** Reports the OCA of a failed try once per request, with the reason Shaka's retry event gave. */
   const report = (request: ShakaRequestLike, uri: string, fallback: string) => {
     const oca = session.ocaOfUrl(uri);
-    const reason = why.get(uri) ?? fallback;
-    why.delete(uri);
+    const reason = why.get(key(uri)) ?? fallback;
+    why.delete(key(uri));
     if (!oca) return;
     const done = reported.get(request) ?? new Set<string>();
     reported.set(request, done);
@@ -145,9 +150,12 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
 
   const onRetry = (event: { error?: ShakaErrorLike }) => {
     const uri = event.error?.data?.[0];
-    if (typeof uri === "string") why.set(uri, shakaFailureReason(event.error));
+    if (typeof uri === "string") why.set(key(uri), shakaFailureReason(event.error));
   };
 
+  // Shaka's CMCD knows its buffer, rung and stalls; the session gives it the ids the OCAs key on.
+  const mode = session.cmcdMode;
+  if (mode) player.configure?.({ cmcd: { enabled: true, sessionId: session.sessionId, contentId: session.play.titleId, useHeaders: mode === "headers" } });
   net.registerRequestFilter(onRequest);
   net.registerResponseFilter(onResponse);
   net.addEventListener?.("retry", onRetry);

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { buildSdkAdapters } from "../../scripts/build-sdk-adapters";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { failoverPlacement, GEO_NYC, pollUntil, setHealth } from "./sdk-harness";
+import { admin, failoverPlacement, GEO_NYC, pollUntil, setHealth } from "./sdk-harness";
 
 warnIfSkipped("sdk-adapters");
 
@@ -225,6 +225,18 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
           `${name}: media after the move come from where the session went`,
         ).toEqual([]);
         expect(after.current).not.toBe(first);
+        // The player's own CMCD, turned on by the adapter with the session's ids, reached the session's home site.
+        const home = await pollUntil(
+          async () => {
+            const r = await admin(stack, "GET", `/admin/sessions/${after.sessionId}/events`);
+            return r.json.cmcd && r.json.cmcd.requests >= later.length ? (r.json as { homeSiteId: string; cmcd: { sid: string; bytes: number } }) : null;
+          },
+          20_000,
+          `${name}: the session's CMCD at its home site`,
+        );
+        expect(home.homeSiteId).toBe("lumen-nyc");
+        expect(home.cmcd.sid, `${name}'s CMCD carries the session's id`).toBe(after.sessionId);
+        expect(home.cmcd.bytes).toBeGreaterThan(0);
         console.log(
           `[adapters ${engine}]`,
           JSON.stringify({
