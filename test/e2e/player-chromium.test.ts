@@ -136,11 +136,13 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       );
       expect(after.fatalErrors).toEqual([]);
       expect(after.servingOcaId).not.toBe(victimOca);
-      // The failed OCA's peer in the same embedded site took over (later moves, by steering or
-      // re-probes, are the SDK's to make).
+      // Another OCA that holds the title took over: the failed OCA's peer in the same embedded site or
+      // the IXP behind it, whichever the session scored better (its probes on a loaded 2-core machine
+      // decide between two loopback OCAs), never origin while either is up. Later moves, by steering or
+      // re-probes, are the SDK's to make.
       const away = after.ocaSwitches.find((s) => s.from === victimOca);
       expect(away, JSON.stringify(after.ocaSwitches)).toBeDefined();
-      expect(away!.to, JSON.stringify(after.ocaSwitches)).toMatch(new RegExp(`^${victimSite}-`));
+      expect(away!.to, JSON.stringify(after.ocaSwitches)).toMatch(new RegExp(`^(${victimSite}-|ixp-nyc-)`));
       const longest = Math.max(0, after.stallingMs, ...after.stalls.map((s) => s.durationMs));
       expect(longest).toBeLessThan(2000);
       const stallAfterFailMs = after.stalls.filter((s) => s.startedAt + s.durationMs >= failT).reduce((n, s) => n + s.durationMs, 0) + after.stallingMs;
