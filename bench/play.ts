@@ -137,6 +137,8 @@ try {
     trivial: () => run(`${base}/v1`),
     // A new object each time, as each play is a new member: a warm object would flatter the baseline.
     oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
+    // The same call play makes (the member object takes a slot and writes it), a new object each time.
+    oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
     play: () => run(base, () => playReq()),
     steering: () => run(base, (i) => ({ path: sessions[i % sessions.length] })),
@@ -169,10 +171,13 @@ try {
     baselineServer: statics.name,
     trivialRps: m("trivial", "rps"),
     oneDoRps: m("oneDo", "rps"),
+    oneDoAcquireRps: m("oneDoAcquire", "rps"),
     oneD1Rps: m("oneD1", "rps"),
     playRps: m("play", "rps"),
     playMedianMs: m("play", "p50"),
     playVsOneDo: m("play", "rps") / m("oneDo", "rps"),
+    playVsOneDoAcquire: m("play", "rps") / m("oneDoAcquire", "rps"),
+    oneDoAcquireVsOneDo: m("oneDoAcquire", "rps") / m("oneDo", "rps"),
     playVsTrivial: m("play", "rps") / m("trivial", "rps"),
     steeringRps: m("steering", "rps"),
     steeringVsTrivial: m("steering", "rps") / m("trivial", "rps"),

@@ -38,4 +38,16 @@ dev.get("/bench/do/:memberId", async (c) => {
   return c.json({ at });
 });
 
+/** The member object's admission call alone (a slot taken and written), as play makes it: what play costs beyond its own work. */
+dev.get("/bench/do-acquire/:memberId", async (c) => {
+  const id = c.req.param("memberId");
+  if (!isMemberId(id)) throw new ApiError(400, "invalid_request", "bad member id");
+  const now = Date.now();
+  const r = await c.env.MEMBER_STREAMS.get(c.env.MEMBER_STREAMS.idFromName(id)).acquire(
+    { sessionId: crypto.randomUUID(), titleId: "bench", expiresAt: now + 3_600_000 },
+    { streams: 4, playsPerWindow: 30 },
+  );
+  return c.json({ verdict: r.verdict });
+});
+
 dev.get("/bench/d1", async (c) => c.json(await c.env.DB.prepare("SELECT COUNT(*) AS plans FROM plans").first()));

@@ -189,6 +189,15 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "get",
+    path: "/v1/dev/bench/do-acquire/{memberId}",
+    summary: "Benchmark baseline: the member object's admission call alone, as play makes it (dev only)",
+    tag: "dev only",
+    auth: "none",
+    ok: { status: 200, description: "{ verdict }" },
+    errors: { 400: ["invalid_request"], 404: ["not_found"] },
+  },
+  {
+    method: "get",
     path: "/v1/dev/bench/d1",
     summary: "Benchmark baseline: one D1 read (dev only)",
     tag: "dev only",

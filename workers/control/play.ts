@@ -77,28 +77,48 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
   }
 
   const minCopies = ctx.title.live_min_copies ?? topology.fill.liveMinCopies;
-  const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
-  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
   const sessionId = crypto.randomUUID();
   const ttl = sessionTtlS(c.env);
   const exp = Math.floor(now / 1000) + ttl;
-  const home = homeSite(topology, geo);
-  const token = await signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home });
-  const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
-  const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
-
-  // The play counts in the home site's viewing history with what a full watch at the top allowed
-  // rung would cost, until the client reports real bytes (which that same figure caps).
-  const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
-  const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
   // The plan's concurrent streams, kept by the member's own object; if it cannot answer, the play goes ahead.
-  // The member's object also keeps the member's play rate: one call, no separate rate limiter.
-  const slot = await acquireStream(
+  // The member's object also keeps the member's play rate: one call, no separate rate limiter. It is
+  // asked now, once the play is known to be valid, and answers while the play is steered and signed:
+  // a play takes about as long as that one call.
+  const slotAnswer = acquireStream(
     c.env,
     member.id,
     { sessionId, titleId, expiresAt: exp * 1000 },
     { streams: plan.max_streams, playsPerWindow: PLAYS_PER_MEMBER_PER_MINUTE },
   );
+  const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
+  const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
+  const home = homeSite(topology, geo);
+  // The play counts in the home site's viewing history with what a full watch at the top allowed
+  // rung would cost, until the client reports real bytes (which that same figure caps).
+  const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
+  const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+  // Nothing is written to a database: the session travels signed, with what steering and the events route need.
+  const [token, sessionToken] = await Promise.all([
+    signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home }),
+    signSessionToken(ring, kid, {
+      sid: sessionId,
+      mid: member.id,
+      tid: titleId,
+      ver: ctx.title.version,
+      at: now,
+      exp,
+      cap: maxHeight,
+      c: geo.country,
+      asn: geo.asn,
+      lat: geo.lat,
+      lon: geo.lon,
+      home,
+      top: topBps,
+      est: estBytes,
+      pw: ranked.slice(0, 32).map((o) => `${o.siteId}/${o.ocaId}`),
+    }),
+  ]);
+  const slot = await slotAnswer;
   if (slot.state === "rate_limited") throw rateLimited("PLAY_PER_MEMBER", slot.retryAfterS);
   if (slot.state === "full") {
     throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another`, {
@@ -106,24 +126,8 @@ play.post("/", limitByIp("PLAY_PER_IP"), limitBody(BODY_LIMITS.play), requireMem
       active: slot.active,
     });
   }
-  // Nothing is written to a database: the session travels signed, with what steering and the events route need.
-  const sessionToken = await signSessionToken(ring, kid, {
-    sid: sessionId,
-    mid: member.id,
-    tid: titleId,
-    ver: ctx.title.version,
-    at: now,
-    exp,
-    cap: maxHeight,
-    c: geo.country,
-    asn: geo.asn,
-    lat: geo.lat,
-    lon: geo.lon,
-    home,
-    top: topBps,
-    est: estBytes,
-    pw: ranked.slice(0, 32).map((o) => `${o.siteId}/${o.ocaId}`),
-  });
+  const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
+  const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
   const homeSpec = findSite(home)!;
   if (slot.state === "unchecked") {
     // Failing open is recorded with the session, where operators look for it.

@@ -150,10 +150,15 @@ function maybeSync(env: Env, siteId: string, l: Link, force: boolean): Promise<v
   return l.inflight;
 }
 
+/** A view older than this is refreshed before the steering server answers from it (`awaitRefresh`). */
+export const AWAIT_VIEW_OLDER_THAN_MS = 3 * SYNC_MS;
+
 /**
  * A site's live view as this isolate knows it, and whether it is stale (the site could not be reached).
- * An expired view is refreshed through `waitUntil`, or awaited first with `awaitRefresh` (the steering
- * server uses this: its answers are the ones that move players).
+ * An expired view is refreshed through `waitUntil`. With `awaitRefresh` (the steering server: its
+ * answers are the ones that move players) a missing view, or one older than AWAIT_VIEW_OLDER_THAN_MS,
+ * is refreshed first; a younger one is answered from at once and refreshed behind it, so a busy
+ * isolate's polls do not queue behind each second's sync (the next poll sees the new view).
  */
 export async function siteView(
   env: Env,
@@ -164,7 +169,7 @@ export async function siteView(
   const l = link(siteId);
   const refresh = maybeSync(env, siteId, l, false);
   if (refresh) {
-    if (opts.awaitRefresh) await refresh;
+    if (opts.awaitRefresh && (l.view === null || Date.now() - l.syncedAt > AWAIT_VIEW_OLDER_THAN_MS)) await refresh;
     else waitUntil(refresh);
   }
   return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
