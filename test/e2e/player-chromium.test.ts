@@ -148,15 +148,28 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       const stallAfterFailMs = after.stalls.filter((s) => s.startedAt + s.durationMs >= failT).reduce((n, s) => n + s.durationMs, 0) + after.stallingMs;
 
       // Back at the top rung: the first bitrate on screen at the top after the failure.
-      const top = after.topBitrate!;
-      const dip = after.playedBitrates.some((p) => p.at > failT && p.bitrate < top);
-      const lastBefore = [...after.playedBitrates].reverse().find((p) => p.at <= failT);
-      const topAgain = dip
-        ? after.playedBitrates.find(
-            (p) => p.at > failT && p.bitrate === top && after.playedBitrates.some((q) => q.at > failT && q.at < p.at && q.bitrate < top),
-          )
-        : null;
-      const backToTopMs = !dip && lastBefore?.bitrate === top ? 0 : topAgain ? topAgain.at - failT : null;
+      const backToTop = (x: typeof after): number | null => {
+        const top = x.topBitrate!;
+        const dip = x.playedBitrates.some((p) => p.at > failT && p.bitrate < top);
+        const lastBefore = [...x.playedBitrates].reverse().find((p) => p.at <= failT);
+        const topAgain = dip
+          ? x.playedBitrates.find((p) => p.at > failT && p.bitrate === top && x.playedBitrates.some((q) => q.at > failT && q.at < p.at && q.bitrate < top))
+          : null;
+        return !dip && lastBefore?.bitrate === top ? 0 : topAgain ? topAgain.at - failT : null;
+      };
+      // A loaded machine can leave the climb back for later in the title: watch on (to its end at most).
+      const climbed =
+        backToTop(after) !== null
+          ? after
+          : await pollUntil(
+              async () => {
+                const s = await state(page);
+                return backToTop(s) !== null || s.phase === "ended" ? s : null;
+              },
+              30_000,
+              "the bitrate back at the top rung, or the end of the title",
+            );
+      const backToTopMs = backToTop(climbed);
       expect(backToTopMs, "bitrate back at the top rung after the failover").not.toBeNull();
       expect(backToTopMs!).toBeLessThan(10_000);
 
