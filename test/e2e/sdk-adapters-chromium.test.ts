@@ -220,9 +220,13 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
         const later = media(after).filter((r) => r.at > firstNew.end && ok(r));
         const movedTo = new Set(after.switches.filter((x) => x.at >= failT).map((x) => x.to));
         expect(later.length).toBeGreaterThan(0);
+        // Shaka's URIs are put in the session's order on every request, so its media follow the session.
+        // dash.js keeps its own choice of BaseURL among OCAs the session has not penalty-boxed (the
+        // adapter moves it only off those), so its media come from any OCA but the failed one: when the
+        // session's probes rank the IXP above the site peer, dash.js may stay on the peer.
         expect(
-          later.filter((r) => !movedTo.has(r.oca) || r.oca === first),
-          `${name}: media after the move come from where the session went`,
+          later.filter((r) => r.oca === first || (engine === "shaka" && !movedTo.has(r.oca))),
+          `${name}: media after the move come from ${engine === "shaka" ? "where the session went" : "an OCA other than the failed one"} (session moved to ${[...movedTo]})`,
         ).toEqual([]);
         expect(after.current).not.toBe(first);
         // The player's own CMCD, turned on by the adapter with the session's ids, reached the session's home site.
