@@ -8,10 +8,9 @@
  *
  *   npx tsx scripts/build-sdk-adapters.ts
  */
-import { build } from "esbuild";
-import { statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleForBrowser } from "./build-stock-players";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -27,23 +26,8 @@ window.vcdn = { createClient, devToken, SessionEvents, attachShaka, attachDashjs
 `;
 
 /** Builds public/sdk-adapters.js (or into `outDir`); returns the file written. */
-export async function buildSdkAdapters(outDir = path.join(root, "public")): Promise<string> {
-  const outfile = path.join(outDir, "sdk-adapters.js");
-  const t0 = Date.now();
-  await build({
-    stdin: { contents: ENTRY, resolveDir: root, sourcefile: "sdk-adapters.entry.ts", loader: "ts" },
-    outfile,
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    target: ["chrome110", "firefox110", "safari16"],
-    minify: true,
-    legalComments: "eof",
-    logLevel: "warning",
-    define: { "process.env.NODE_ENV": '"production"' },
-  });
-  console.log(`built ${path.relative(root, outfile)} (${Math.round(statSync(outfile).size / 1024)} KiB) in ${Date.now() - t0} ms`);
-  return outfile;
+export function buildSdkAdapters(outDir = path.join(root, "public")): Promise<string> {
+  return bundleForBrowser({ contents: ENTRY, sourcefile: "sdk-adapters.entry.ts", loader: "ts" }, path.join(outDir, "sdk-adapters.js"));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

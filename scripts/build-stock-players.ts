@@ -19,27 +19,33 @@ const BUNDLES = [
   { out: "stock-dash.js", contents: `import dashjs from "dashjs";\nwindow.dashjs = dashjs;\n` },
 ] as const;
 
+/**
+ * One browser bundle (an IIFE for a plain <script> tag) of an entry given as source text: the build
+ * the stock players' page and the SDK adapters' page share. Returns the file written.
+ */
+export async function bundleForBrowser(entry: { contents: string; sourcefile: string; loader: "js" | "ts" }, outfile: string): Promise<string> {
+  const t0 = Date.now();
+  await build({
+    stdin: { ...entry, resolveDir: root },
+    outfile,
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    target: ["chrome110", "firefox110", "safari16"],
+    minify: true,
+    legalComments: "eof",
+    logLevel: "warning",
+    define: { "process.env.NODE_ENV": '"production"' },
+  });
+  console.log(`built ${path.relative(root, outfile)} (${Math.round(statSync(outfile).size / 1024)} KiB) in ${Date.now() - t0} ms`);
+  return outfile;
+}
+
 /** Builds both bundles into `public/` (or `outDir`); returns the files written. */
 export async function buildStockPlayers(outDir = path.join(root, "public")): Promise<string[]> {
   const written: string[] = [];
-  for (const b of BUNDLES) {
-    const outfile = path.join(outDir, b.out);
-    const t0 = Date.now();
-    await build({
-      stdin: { contents: b.contents, resolveDir: root, sourcefile: `${b.out}.entry.js`, loader: "js" },
-      outfile,
-      bundle: true,
-      format: "iife",
-      platform: "browser",
-      target: ["chrome110", "firefox110", "safari16"],
-      minify: true,
-      legalComments: "eof",
-      logLevel: "warning",
-      define: { "process.env.NODE_ENV": '"production"' },
-    });
-    console.log(`built ${path.relative(root, outfile)} (${Math.round(statSync(outfile).size / 1024)} KiB) in ${Date.now() - t0} ms`);
-    written.push(outfile);
-  }
+  for (const b of BUNDLES)
+    written.push(await bundleForBrowser({ contents: b.contents, sourcefile: `${b.out}.entry.js`, loader: "js" }, path.join(outDir, b.out)));
   return written;
 }
 
