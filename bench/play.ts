@@ -20,6 +20,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
+import { cpuDelta, treeCpuMs } from "./process-cpu";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
@@ -41,13 +42,20 @@ interface Run {
   p50: number;
   bytesPerS: number;
   non2xx: number;
+  /** CPU ms per request: workerd (the Worker and its objects), wrangler's Node process, and this process (autocannon). */
+  cpuMsPerReq: { workerd: number; wrangler: number; loadGenerator: number };
 }
+
+/** The wrangler dev process, whose tree holds workerd: set once the stack is up. */
+let wranglerPid = 0;
 
 type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, string>; body?: string };
 
 /** SECONDS of requests with CONCURRENCY connections; `next` shapes each request. */
 async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   let i = 0;
+  const cpu0 = treeCpuMs(wranglerPid);
+  const own0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await autocannon({
     url,
@@ -64,7 +72,17 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   });
   // autocannon reports whole seconds; the wall time around it is exact.
   const seconds = (performance.now() - t0) / 1000;
-  return { rps: r.requests.total / seconds, p50: r.latency.p50, bytesPerS: r.throughput.total / seconds, non2xx: r.non2xx + r.errors };
+  const own = process.cpuUsage(own0);
+  const cpu = cpuDelta(cpu0, treeCpuMs(wranglerPid));
+  const n = Math.max(1, r.requests.total);
+  const workerd = Object.entries(cpu).reduce((s, [k, v]) => s + (k.startsWith("workerd") ? v : 0), 0);
+  return {
+    rps: r.requests.total / seconds,
+    p50: r.latency.p50,
+    bytesPerS: r.throughput.total / seconds,
+    non2xx: r.non2xx + r.errors,
+    cpuMsPerReq: { workerd: workerd / n, wrangler: (cpu.node ?? 0) / n, loadGenerator: (own.user + own.system) / 1000 / n },
+  };
 }
 
 /** A static server for the baseline: nginx if the machine has it, else Node. */
@@ -96,6 +114,7 @@ http { access_log off; sendfile on; client_body_temp_path ${dir}; proxy_temp_pat
 }
 
 const stack = await startLocalStack();
+wranglerPid = stack.worker.child.pid ?? 0;
 try {
   const base = stack.worker.url;
   const title = stack.catalogue.titles[0];
@@ -157,12 +176,24 @@ try {
     rounds.push(row);
     console.log(
       `round ${r}/${ROUNDS}: ${Object.entries(row)
-        .map(([k, v]) => `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`)
+        .map(
+          ([k, v]) =>
+            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
+        )
         .join(", ")}`,
     );
   }
   statics.stop();
-  const m = (k: string, f: keyof Run) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
+  const m = (k: string, f: Exclude<keyof Run, "cpuMsPerReq">) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
+  // Where each scenario's CPU went, per request (medians): how much of the two cores the Worker itself took.
+  const cpuMsPerRequest = Object.fromEntries(
+    Object.keys(rounds[0]).map((k) => [
+      k,
+      Object.fromEntries(
+        (["workerd", "wrangler", "loadGenerator"] as const).map((p) => [p, Number(median(rounds.map((r) => r[k].cpuMsPerReq[p])).toFixed(3))]),
+      ),
+    ]),
+  );
   const summary = {
     rounds: ROUNDS,
     secondsPerScenario: SECONDS,
@@ -190,8 +221,10 @@ try {
     non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };
   console.table(summary);
+  console.log("CPU ms per request (medians):");
+  console.table(cpuMsPerRequest);
   await mkdir(path.join(import.meta.dirname, "out"), { recursive: true });
-  await writeFile(path.join(import.meta.dirname, "out", "play.json"), JSON.stringify({ summary, rounds }, null, 2));
+  await writeFile(path.join(import.meta.dirname, "out", "play.json"), JSON.stringify({ summary, cpuMsPerRequest, rounds }, null, 2));
   console.log("wrote bench/out/play.json");
 } finally {
   await stack.stop();

@@ -34,13 +34,23 @@ function localParts(ms: number, timeZone: string): { year: number; month: number
   return out;
 }
 
+/** The day number of the last minute asked, per zone. */
+const lastDay = new Map<string, { minute: number; day: DayNumber }>();
+
 /**
  * Whole days since 1970-01-01 in the local calendar of `timeZone` (an IANA name such as
  * "Europe/Berlin"): two instants on the same local date give the same number, across DST changes.
  */
 export function dayNumber(ms: number, timeZone: string): DayNumber {
+  // Every UTC offset in use since 1972 is a whole number of minutes, so a local date changes only on a
+  // UTC minute: the last minute's answer per zone serves every play of that minute (formatting is not cheap).
+  const minute = Math.floor(ms / 60_000);
+  const last = lastDay.get(timeZone);
+  if (last?.minute === minute) return last.day;
   const { year, month, day } = localParts(ms, timeZone);
-  return Math.floor(Date.UTC(year, month - 1, day) / MS_PER_DAY);
+  const n = Math.floor(Date.UTC(year, month - 1, day) / MS_PER_DAY);
+  lastDay.set(timeZone, { minute, day: n });
+  return n;
 }
 
 /** Local hour of the day (0-23) at instant `ms` in `timeZone`: for testing whether a fill window is open. */

@@ -132,4 +132,24 @@ describe("rate limits", () => {
     await expectLimited(res, "STEERING_PER_SESSION");
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
   });
+
+  it("trip on steering tokens to verify per client IP, while sessions the isolate already verified keep answering", async () => {
+    await publishTitle("limits-ip-title");
+    expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: ["limits-ip-title"] }])).status).toBe(200);
+    const session = async (member: string) =>
+      ((await (await pressPlay(await memberToken("premium", member), { titleId: "limits-ip-title" }, GEO.lumenNyc)).json()) as PlayResponse).steering.server;
+    const ip = { "CF-Connecting-IP": "203.0.113.140" };
+    const known = await session("limits-ip-known");
+    const fresh = await session("limits-ip-fresh");
+    expect((await call(known, { headers: ip })).status).toBe(200);
+    // A forged token is new to the isolate: it costs a verification, so it counts against the IP
+    // (vitest.config.ts lowers this binding's limit to 50 so the flood is short).
+    let n = 0;
+    const { allowed, res } = await until429(() => call(`/v1/steering/s1.k1.e30.forged${n++}/limits-ip-title/steering.json`, { headers: ip }), 100);
+    expect(allowed).toBe(49);
+    await expectLimited(res, "STEERING_PER_IP");
+    // The session this isolate verified before the flood still answers; a session it has not seen waits.
+    expect((await call(known, { headers: ip })).status).toBe(200);
+    await expectLimited(await call(fresh, { headers: ip }), "STEERING_PER_IP");
+  });
 });

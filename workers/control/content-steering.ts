@@ -8,7 +8,7 @@ import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
 import { rankOcas, type RankedOca } from "./steering";
 import { applyLiveView } from "./steering-view";
-import { enforceIsolateLimit, limitByIp, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
+import { clientIp, enforceIsolateLimit, enforceLimit, STEERING_POLLS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
 import { verifySessionToken, type SessionClaims } from "./session-token";
@@ -66,9 +66,14 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
     verifiedRing = ring;
   }
   const nowS = Math.floor(Date.now() / 1000);
+  const ip = clientIp(c.req.raw);
   let s = verified.get(token);
   if (!s || s.claims.exp <= nowS) {
     verified.delete(token);
+    // The per-IP limiter guards the work worth guarding: verifying a token this isolate has not seen
+    // (a new session, or a forged one). A known session's poll costs less than a limiter call; the
+    // isolate counts those per IP and per session.
+    if (ip) await enforceLimit(env, "STEERING_PER_IP", ip);
     const verdict = await verifySessionToken(ring, token, nowS);
     if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
     const claims = verdict.claims;
@@ -89,6 +94,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
     if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
   }
   if (s.claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
+  if (ip) enforceIsolateLimit("STEERING_PER_IP", ip, STEERING_POLLS_PER_IP_PER_MINUTE);
   enforceIsolateLimit("STEERING_PER_SESSION", s.claims.sid, STEERING_POLLS_PER_SESSION_PER_MINUTE);
   return s;
 }
@@ -161,7 +167,6 @@ export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: str
 /** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
 export const contentSteering = new Hono<{ Bindings: Env }>();
 contentSteering.use("*", cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] }));
-contentSteering.use("*", limitByIp("STEERING_PER_IP"));
 
 /** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {

@@ -38,6 +38,8 @@ export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" 
 export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION";
 export const PLAYS_PER_MEMBER_PER_MINUTE = 60;
 export const STEERING_POLLS_PER_SESSION_PER_MINUTE = 120;
+/** The STEERING_PER_IP binding's limit (wrangler.toml), kept by the isolate too for polls it need not verify. */
+export const STEERING_POLLS_PER_IP_PER_MINUTE = 12_000;
 
 /** Every limiter's period (the binding cannot tell it): all limits here count per 60 s. */
 const PERIOD_S = 60;
@@ -88,7 +90,7 @@ const ISOLATE_WINDOWS_MAX = 100_000;
  * Counts one request under `key` in this isolate's one-minute window; over `perMinute` is 429. For
  * limits on a signed, per-client key (a session), where a global count would cost a call per request.
  */
-export function enforceIsolateLimit(limiter: KeptLimitName, key: string, perMinute: number, now = Date.now()): void {
+export function enforceIsolateLimit(limiter: KeptLimitName | LimiterName, key: string, perMinute: number, now = Date.now()): void {
   const start = now - (now % 60_000);
   const k = `${limiter}:${key}`;
   const w = isolateWindows.get(k);

@@ -1,0 +1,57 @@
+/**
+ * CPU time of a process tree, read from /proc (Linux): what a benchmark's processes spent, grouped by
+ * command name, so a rate can be told apart from the load generator's or the local proxy's share of the cores.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+
+const TICKS_PER_S = 100; // USER_HZ on Linux
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpuMs: number;
+}
+
+function readProc(pid: number): Proc | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm may hold spaces and parentheses: it runs from the first "(" to the last ")".
+    const open = stat.indexOf("(");
+    const close = stat.lastIndexOf(")");
+    const rest = stat.slice(close + 2).split(" ");
+    const utime = Number(rest[11]);
+    const stime = Number(rest[12]);
+    return { pid, ppid: Number(rest[1]), comm: stat.slice(open + 1, close), cpuMs: ((utime + stime) * 1000) / TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU milliseconds so far of `root` and every descendant, summed by command name; {} where /proc is absent. */
+export function treeCpuMs(root: number): Record<string, number> {
+  let pids: number[];
+  try {
+    pids = readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return {};
+  }
+  const procs = pids.map(readProc).filter((p): p is Proc => p !== null);
+  const children = new Map<number, Proc[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out: Record<string, number> = {};
+  const stack = procs.filter((p) => p.pid === root);
+  while (stack.length) {
+    const p = stack.pop()!;
+    out[p.comm] = (out[p.comm] ?? 0) + p.cpuMs;
+    stack.push(...(children.get(p.pid) ?? []));
+  }
+  return out;
+}
+
+/** The difference of two readings, per command name. */
+export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { dayNumber } from "../fill/day";
+
+/** The local date of an instant, straight from Intl (no cache), as a day number. */
+function reference(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+  return Math.floor(Date.parse(`${parts}T00:00:00Z`) / 86_400_000);
+}
+
+describe("a site's day number", () => {
+  it("changes exactly at local midnight, every 15 s, in whole-hour, half-hour, quarter-hour and DST zones asked in turn", () => {
+    const zones = ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Europe/Berlin", "Australia/Adelaide"];
+    // Two hours around the UTC instants where each zone's date turns, on a DST change day in New York and Berlin.
+    for (const start of [Date.UTC(2026, 2, 8, 3, 0), Date.UTC(2026, 2, 28, 22, 0), Date.UTC(2026, 5, 30, 17, 0), Date.UTC(2026, 9, 31, 12, 0)]) {
+      for (let ms = start; ms < start + 4 * 3_600_000; ms += 15_000) {
+        for (const zone of zones) expect(dayNumber(ms, zone), `${zone} at ${new Date(ms).toISOString()}`).toBe(reference(ms, zone));
+      }
+    }
+  });
+
+  it("gives the same number to the same minute asked again after another zone", () => {
+    const at = Date.UTC(2026, 11, 2, 4, 59, 30);
+    const ny = dayNumber(at, "America/New_York");
+    expect(dayNumber(at, "Asia/Tokyo")).toBe(ny + 1);
+    expect(dayNumber(at, "America/New_York")).toBe(ny);
+    expect(dayNumber(at + 30_000, "America/New_York")).toBe(ny + 1);
+  });
+});
