@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { countPlay, PLAY_WINDOW_MS, SILENCE_MS } from "../durable-objects/member/streams";
+import { acquire, active, countPlay, PLAY_WINDOW_MS, SILENCE_MS } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -118,6 +118,25 @@ describe("a member's play rate, counted in the member's object", () => {
       expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false]);
       expect(verdicts[3].retryAfterS).toBe(59);
       expect(countPlay(sql, 3, start + PLAY_WINDOW_MS).ok).toBe(true);
+    });
+  });
+});
+
+describe("a member's admission", () => {
+  it("answers a granted play with the same streams a fresh read gives, the new one included", async () => {
+    await runInDurableObject(member("streams-admission"), async (_i, state) => {
+      const sql = state.storage.sql;
+      const now = Date.now();
+      const limits = { streams: 3, playsPerWindow: 60 };
+      const take = (sessionId: string, at: number) => acquire(sql, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
+      take("a", now - SILENCE_MS - 1);
+      take("b", now - 1_000);
+      const granted = take("c", now);
+      expect(granted.verdict).toBe("granted");
+      // "a" went silent and no longer counts; the answer lists what active() reads now.
+      const read = active(sql, now);
+      expect(read.map((s) => s.sessionId)).toEqual(["b", "c"]);
+      expect(granted.verdict === "granted" && granted.active).toEqual(read);
     });
   });
 });

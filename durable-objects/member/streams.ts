@@ -83,7 +83,11 @@ export function acquire(
     now,
     s.expiresAt,
   );
-  return { verdict: "granted", active: active(sql, now) };
+  // The streams that count now are the ones just read plus this one: no second read.
+  return {
+    verdict: "granted",
+    active: [...current.filter((a) => a.sessionId !== s.sessionId), { sessionId: s.sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now }],
+  };
 }
 
 /** Activity of a stream: it keeps counting. */

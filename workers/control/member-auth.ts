@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { decode, sign, verify } from "hono/jwt";
 import { ApiError } from "../shared/errors";
+import { hmacKey } from "../shared/hmac";
 import { isMemberId } from "../../shared/ids";
 
 import { PLAN_IDS, type PlanId } from "../../shared/plans";
@@ -32,7 +33,7 @@ function claimsOf(env: Env): { iss?: string; aud?: string } {
 export async function signMemberToken(env: Env, member: Member, ttlS = 86400): Promise<{ token: string; exp: number }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + ttlS;
-  return { token: await sign({ sub: member.id, plan: member.plan, iat: now, exp, ...claimsOf(env) }, secretOf(env), ALG), exp };
+  return { token: await sign({ sub: member.id, plan: member.plan, iat: now, exp, ...claimsOf(env) }, await hmacKey(secretOf(env)), ALG), exp };
 }
 
 const refuse = (why: string) => new ApiError(401, "unauthorized", `invalid member token: ${why}`);
@@ -53,7 +54,8 @@ export async function verifyMemberToken(env: Env, token: string): Promise<Member
   if (alg !== ALG) throw refuse(`algorithm ${typeof alg === "string" ? alg.slice(0, 16) : "missing"} is not ${ALG}`);
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, secret, { alg: ALG, ...claimsOf(env) });
+    // The key imported once per isolate (hono would import it on every call).
+    payload = await verify(token, await hmacKey(secret), { alg: ALG, ...claimsOf(env) });
   } catch {
     throw refuse("bad signature, expired, or wrong issuer or audience");
   }
