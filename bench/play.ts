@@ -21,6 +21,7 @@ import autocannon from "autocannon";
 import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
 import { cpuDelta, treeCpuMs } from "./process-cpu";
+import { startCpuProfile, topFunctions } from "./cpu-profile";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
@@ -169,6 +170,22 @@ try {
   const only = process.env.ONLY?.split(",");
   for (const k of Object.keys(scenarios) as Array<keyof typeof scenarios>) if (only && !only.includes(k)) delete scenarios[k];
   for (const f of Object.values(scenarios)) await f?.(); // warm-up
+  // PROFILE=1: one more run of each scenario under the inspector's CPU profiler (not counted in the rates).
+  if (process.env.PROFILE) {
+    for (const [name, f] of Object.entries(scenarios)) {
+      if (!f) continue;
+      const stop = await startCpuProfile();
+      const r = await f();
+      const profile = await stop();
+      const file = path.join(import.meta.dirname, "out", `${name}.cpuprofile`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(profile));
+      const { busyMs, top } = topFunctions(profile);
+      const requests = r.rps * SECONDS;
+      console.log(`profile ${name}: ${(busyMs / requests).toFixed(2)} ms of isolate time per request; ${file} (open in Chrome DevTools)`);
+      console.table(top.map((t) => ({ ...t, perRequestMs: Number((t.selfMs / requests).toFixed(3)) })));
+    }
+  }
   const rounds: Array<Record<string, Run>> = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const row: Record<string, Run> = {};
