@@ -93,9 +93,6 @@ export function trendConfidence(x: readonly number[]): number {
   return b2 > 0 ? Math.max(0, 1 - (TREND_T * TREND_T * slopeVariance) / b2) : 0;
 }
 
-/** Smoothing of the tracking signal's error means. */
-export const TRACKING = 0.3;
-
 /**
  * Holt's linear smoothing of a deseasonalised daily series, its trend damped by how clearly the
  * series trends (trendConfidence); returns the forecast for the day after the last (never
@@ -121,19 +118,9 @@ export function holtNext(x: readonly number[], s: Smoothing): number {
     start = 1;
   }
   const phi = n >= 7 ? trendConfidence(x) : 0;
-  // Trigg and Leach's tracking signal: errors that keep one sign (a title whose popularity moved, as
-  // in a hit season) raise the response rate above alpha, so the level catches up in days, not a week.
-  // Squared, so day-to-day noise (errors of mixed sign, a weak signal) leaves alpha as it is.
-  let errMean = 0;
-  let errAbs = 0;
   for (let i = start; i < n; i++) {
     const prev = level;
-    const err = x[i] - (level + phi * trend);
-    errMean = TRACKING * err + (1 - TRACKING) * errMean;
-    errAbs = TRACKING * Math.abs(err) + (1 - TRACKING) * errAbs;
-    const signal = errAbs > 0 ? Math.abs(errMean) / errAbs : 0;
-    const a = Math.max(s.alpha, signal * signal);
-    level = a * x[i] + (1 - a) * (level + phi * trend);
+    level = s.alpha * x[i] + (1 - s.alpha) * (level + phi * trend);
     trend = s.beta * (level - prev) + (1 - s.beta) * phi * trend;
   }
   // A steep decline (a launch spike decaying, read as a trend) must not forecast a title still
