@@ -6,8 +6,8 @@
  *  - a Content Steering poll vs the trivial route;
  *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
  *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
- * Every play is a new member (minted with the stack's member secret, as a real population is), so the
- * per-member stream limit and rate limit are not what is measured. Each scenario runs SECONDS seconds per round; medians of ROUNDS rounds; writes
+ * Every play is a new member (minted with the stack's member secret, as a real population is) from an
+ * address of its own (CF-Connecting-IP), so the per-member and per-IP limits are called but never trip. Each scenario runs SECONDS seconds per round; medians of ROUNDS rounds; writes
  * bench/out/play.json.
  */
 import { createHmac } from "node:crypto";
@@ -27,6 +27,9 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
+
+/** A distinct IPv4 address (in 10.0.0.0/8) per client number. */
+const clientAddress = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url");
@@ -125,7 +128,14 @@ try {
   const playReq = () => ({
     method: "POST" as const,
     path: "/v1/play",
-    headers: { Authorization: `Bearer ${memberJwt(stack.memberSecret, `bench-${members++}`)}`, "Content-Type": "application/json", "X-Client-Geo": geo },
+    headers: {
+      Authorization: `Bearer ${memberJwt(stack.memberSecret, `bench-${members}`)}`,
+      "Content-Type": "application/json",
+      "X-Client-Geo": geo,
+      // Each member from an address of its own, as a population is (the per-IP limiter is still
+      // called on every play; from one address, 1,200 plays a minute would trip it).
+      "CF-Connecting-IP": clientAddress(members++),
+    },
     body: JSON.stringify({ titleId: title.id }),
   });
   // Sessions to poll: steering is limited per session (120 a minute), so the polls spread over many.
@@ -161,7 +171,7 @@ try {
     oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
     play: () => run(base, () => playReq()),
-    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length] })),
+    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
     segColo: () => run(base, (i) => ({ path: seg(i) })),
     segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
     segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
