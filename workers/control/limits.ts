@@ -88,7 +88,8 @@ const ISOLATE_WINDOWS_MAX = 100_000;
 
 /**
  * Counts one request under `key` in this isolate's one-minute window; over `perMinute` is 429. For
- * limits on a signed, per-client key (a session), where a global count would cost a call per request.
+ * limits on a signed, per-client key (a session), where a global count would cost a call per request,
+ * and for a binding's limit on requests the binding no longer sees (steering polls of known sessions).
  */
 export function enforceIsolateLimit(limiter: KeptLimitName | LimiterName, key: string, perMinute: number, now = Date.now()): void {
   const start = now - (now % 60_000);
