@@ -42,6 +42,7 @@ function memberJwt(secret: string, id: string): string {
 }
 
 interface Run {
+  requests: number;
   rps: number;
   p50: number;
   bytesPerS: number;
@@ -81,6 +82,7 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   const n = Math.max(1, r.requests.total);
   const workerd = Object.entries(cpu).reduce((s, [k, v]) => s + (k.startsWith("workerd") ? v : 0), 0);
   return {
+    requests: r.requests.total,
     rps: r.requests.total / seconds,
     p50: r.latency.p50,
     bytesPerS: r.throughput.total / seconds,
@@ -191,8 +193,10 @@ try {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(profile));
       const { busyMs, top } = topFunctions(profile);
-      const requests = r.rps * SECONDS;
-      console.log(`profile ${name}: ${(busyMs / requests).toFixed(2)} ms of isolate time per request; ${file} (open in Chrome DevTools)`);
+      const requests = Math.max(1, r.requests);
+      console.log(
+        `profile ${name}: ${(busyMs / requests).toFixed(2)} ms of isolate time per request over ${r.requests} requests${r.non2xx ? ` (${r.non2xx} non-2xx: not the path you meant to profile)` : ""}; ${file} (open in Chrome DevTools)`,
+      );
       console.table(top.map((t) => ({ ...t, perRequestMs: Number((t.selfMs / requests).toFixed(3)) })));
     }
   }
@@ -211,7 +215,7 @@ try {
     );
   }
   statics.stop();
-  const m = (k: string, f: Exclude<keyof Run, "cpuMsPerReq">) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
+  const m = (k: string, f: Exclude<keyof Run, "cpuMsPerReq" | "requests">) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
   // Where each scenario's CPU went, per request (medians): how much of the two cores the Worker itself took.
   const cpuMsPerRequest = Object.fromEntries(
     Object.keys(rounds[0]).map((k) => [

@@ -40,7 +40,11 @@ export function treeCpuMs(root: number): Record<string, number> {
   }
   const procs = pids.map(readProc).filter((p): p is Proc => p !== null);
   const children = new Map<number, Proc[]>();
-  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  for (const p of procs) {
+    const siblings = children.get(p.ppid);
+    if (siblings) siblings.push(p);
+    else children.set(p.ppid, [p]);
+  }
   const out: Record<string, number> = {};
   const stack = procs.filter((p) => p.pid === root);
   while (stack.length) {
