@@ -77,6 +77,18 @@ describe("HLS Content Steering", () => {
     expect(m["PATHWAY-PRIORITY"].slice(0, 2)).toEqual([p.ocas[1].ocaId, p.ocas[0].ocaId]);
   });
 
+  it("answers a CORS preflight and lets a player on any origin read its answers", async () => {
+    const p = await play();
+    const pre = await call(p.steering.server, { method: "OPTIONS", headers: { Origin: "https://player.example", "Access-Control-Request-Method": "GET" } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(pre.headers.get("Access-Control-Allow-Methods")).toContain("GET");
+    const res = await call(p.steering.server, { headers: { Origin: "https://player.example" } });
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(((await res.json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"][0]).toBe(p.ocas[0].ocaId);
+  });
+
   it("refuses a tampered token and a session of another title", async () => {
     const p = await play();
     expect((await call(p.steering.server.replace(/\.([A-Za-z0-9_-]{10})[A-Za-z0-9_-]*\/cs-title/, ".AAAA$1/cs-title"))).status).toBe(403);
@@ -123,6 +135,32 @@ describe("steering by health and load", () => {
     // The same token works on the next OCA: failover needs no new play request.
     expect((await call(`${p.ocas[1].url}video/avc-240p/init.mp4`)).status).toBe(200);
     await post(`/admin/sites/${victim.siteId}/ocas/${victim.ocaId}/health`, { health: "healthy" });
+  });
+
+  it("re-ranks a session that polled before: its OCA failed, then overloaded", async () => {
+    const p = await play();
+    const [first, second] = p.ocas;
+    expect((await steering(p.steering.server))["PATHWAY-PRIORITY"].slice(0, 2)).toEqual([first.ocaId, second.ocaId]);
+    expect((await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/health`, { health: "failed" })).status).toBe(200);
+    expect((await steering(p.steering.server))["PATHWAY-PRIORITY"]).not.toContain(first.ocaId);
+    expect((await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/health`, { health: "healthy" })).status).toBe(200);
+    const back = await until(
+      () => steering(p.steering.server),
+      (m) => m["PATHWAY-PRIORITY"][0] === first.ocaId,
+    );
+    expect(back["PATHWAY-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
+    // Load reaches the isolate only through the site's live view (nothing in D1 moves).
+    expect((await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/capacity`, { throughputBps: 8000 })).status).toBe(200);
+    const loaded = await until(
+      async () => {
+        await call(`${first.url}video/avc-720p/seg-00001.m4s`);
+        return steering(p.steering.server);
+      },
+      (m) => m["PATHWAY-PRIORITY"][0] !== first.ocaId,
+      8000,
+    );
+    expect(loaded["PATHWAY-PRIORITY"].slice(0, 2)).toEqual([second.ocaId, first.ocaId]);
+    await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/capacity`, { throughputBps: null });
   });
 
   it("drains a whole site: new sessions skip it, its OCAs keep serving", async () => {

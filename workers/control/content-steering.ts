@@ -3,11 +3,11 @@ import { cors } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../../shared/ids";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
-import { topology } from "../shared/topology";
+import { topology, topologyVersion } from "../shared/topology";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
 import { rankOcas, type RankedOca } from "./steering";
-import { applyLiveView } from "./steering-view";
+import { liveSiteViews, overlayLiveView, sameSiteViews, type SiteViews } from "./steering-view";
 import { clientIp, enforceIsolateLimit, enforceLimit, STEERING_POLLS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
@@ -44,6 +44,8 @@ interface SteeringSession {
   pathways: Pathway[];
   /** The session's OCA URL token (the same one play signed: same claims, same key). */
   urlToken: string;
+  /** The last ranking and what it was ranked from: a poll re-ranks only when one of these moved. */
+  ranked?: { candidates: object; topologyVersion: number; views: SiteViews; order: RankedOca[] };
 }
 
 /**
@@ -99,19 +101,27 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
   return s;
 }
 
-/** Current ranking of the session's pathways: live health and load, the session's own location. */
+/**
+ * Current ranking of the session's pathways: live health and load, the session's own location. A
+ * player polls every few seconds and its inputs rarely move between polls, so the ranking is kept
+ * with the session and redone only when the candidates, the topology or a site's live view changed.
+ */
 async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
   // The OCAs that hold the session's own version, and whether the title is still up: from the isolate's view.
   const view = await catalogueCache.version(env, titleId, s.claims.ver, waitUntil);
   if (!view.up) throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
-  const live = await applyLiveView(env, view.candidates, waitUntil, { awaitRefresh: true });
+  const views = await liveSiteViews(env, view.candidates, waitUntil, { awaitRefresh: true });
+  const r = s.ranked;
+  if (r && r.candidates === view.candidates && r.topologyVersion === topologyVersion() && sameSiteViews(r.views, views)) return [...r.order];
   const allowed = new Set(s.pathways.map((p) => p.ocaId));
-  return rankOcas(
+  const order = rankOcas(
     topology,
     { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon },
     titleId,
-    live.filter((c) => allowed.has(c.ocaId)),
+    overlayLiveView(view.candidates, views).filter((c) => allowed.has(c.ocaId)),
   );
+  s.ranked = { candidates: view.candidates, topologyVersion: topologyVersion(), views, order };
+  return [...order];
 }
 
 /**
@@ -166,7 +176,14 @@ export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: str
 
 /** Per-session Content Steering: steered HLS playlist, steered DASH MPD, and the steering server. */
 export const contentSteering = new Hono<{ Bindings: Env }>();
-contentSteering.use("*", cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] }));
+const preflight = cors({ origin: "*", allowMethods: ["GET", "OPTIONS"] });
+// hono's cors sets its header on a placeholder response before the handler runs and copies it over
+// after: a second Response per poll. The header goes on the one response instead (errors included).
+contentSteering.use("*", async (c, next) => {
+  if (c.req.method === "OPTIONS") return preflight(c, next);
+  await next();
+  c.res.headers.set("Access-Control-Allow-Origin", "*");
+});
 
 /** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {

@@ -4,6 +4,7 @@
  */
 import type { Candidate } from "./steering";
 import { siteView } from "../shared/site-link";
+import type { SiteLiveView } from "../shared/site-view";
 
 /**
  * Overlays the live view on candidates from the D1 steering view: drops OCAs the site now reports
@@ -17,12 +18,38 @@ export async function applyLiveView(
   waitUntil: (p: Promise<unknown>) => void,
   opts: { awaitRefresh?: boolean } = {},
 ): Promise<Candidate[]> {
-  const views = new Map(
-    await Promise.all([...new Set(candidates.map((c) => c.siteId))].map(async (siteId) => [siteId, await siteView(env, siteId, waitUntil, opts)] as const)),
-  );
+  return overlayLiveView(candidates, await liveSiteViews(env, candidates, waitUntil, opts));
+}
+
+/** Each candidate site's live view as this isolate holds it (see `siteView`). */
+export type SiteViews = Map<string, { view: SiteLiveView | null; stale: boolean }>;
+
+/** The live views of the candidates' sites (refreshing expired ones as `applyLiveView` says). */
+export async function liveSiteViews(
+  env: Env,
+  candidates: Array<{ siteId: string }>,
+  waitUntil: (p: Promise<unknown>) => void,
+  opts: { awaitRefresh?: boolean } = {},
+): Promise<SiteViews> {
+  const siteIds = [...new Set(candidates.map((c) => c.siteId))];
+  return new Map(await Promise.all(siteIds.map(async (siteId) => [siteId, await siteView(env, siteId, waitUntil, opts)] as const)));
+}
+
+/** True when two sets of site views are the same views in the same state (nothing to re-rank). */
+export function sameSiteViews(a: SiteViews, b: SiteViews): boolean {
+  if (a.size !== b.size) return false;
+  for (const [siteId, x] of a) {
+    const y = b.get(siteId);
+    if (!y || y.view !== x.view || y.stale !== x.stale) return false;
+  }
+  return true;
+}
+
+/** Overlays site views on candidates (pure: the rules of `applyLiveView`). */
+export function overlayLiveView(candidates: Array<Candidate & { health?: string; updatedAt?: number }>, views: SiteViews): Candidate[] {
   const out: Candidate[] = [];
   for (const c of candidates) {
-    const { view, stale } = views.get(c.siteId)!;
+    const { view, stale } = views.get(c.siteId) ?? { view: null, stale: false };
     // The newer of the two wins: the live view, or what the site last wrote to D1 (an operator's
     // drain or restore lands there at once).
     const live = view && view.at > (c.updatedAt ?? 0) ? view.ocas.find((o) => o.ocaId === c.ocaId) : undefined;
