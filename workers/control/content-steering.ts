@@ -216,6 +216,19 @@ contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
   return c.body(body, 200, { ...NO_STORE, "Content-Type": "application/dash+xml" });
 });
 
+/** Bandwidth of a title's lowest video rung (kept per title view: polls ask it every few seconds). */
+const lowestRungs = new WeakMap<object, number | null>();
+function lowestRung(title: { renditions: Array<{ kind: string; bandwidth: number }> } | null): number | null {
+  if (!title) return null;
+  let lowest = lowestRungs.get(title);
+  if (lowest === undefined) {
+    const videos = title.renditions.filter((r) => r.kind === "video").map((r) => r.bandwidth);
+    lowest = videos.length ? Math.min(...videos) : null;
+    lowestRungs.set(title, lowest);
+  }
+  return lowest;
+}
+
 /**
  * The steering server (HLS and DASH): the session's pathways re-ranked now from health and load.
  * Failed or drained OCAs leave the list. A pathway the player reports as too slow for the lowest
@@ -235,10 +248,8 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // A steering poll is activity: the member's stream keeps counting.
   touchStream(c.env, s.claims.mid, s.claims.sid, (p) => c.executionCtx.waitUntil(p));
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
-  const title = await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p));
-  const videos = (title?.renditions ?? []).filter((r) => r.kind === "video").map((r) => r.bandwidth);
-  const lowest = videos.length ? Math.min(...videos) : null;
-  if (measured && lowest) {
+  const lowest = measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) : null;
+  if (lowest) {
     reported.forEach((current, k) => {
       const throughput = throughputs[k];
       if (!(Number.isFinite(throughput) && throughput > 0 && throughput < lowest * 1.2)) return;
