@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
+import { TOUCH_EVERY_MS } from "../workers/control/member-streams";
 
 type Counts = Record<string, number>;
 
@@ -129,7 +130,8 @@ function model(s: Scenario): Row[] {
     { what: "D1 queries, catalogue and topology view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
     { what: "busiest site's Durable Object (site links, event-shard forwards)", perS: siteObject, limit: LIMITS.doPerObject, over: false },
     { what: `an event shard of the busiest site (1 of ${EVENT_SHARDS})`, perS: eventShard, limit: LIMITS.doPerObject, over: false },
-    { what: "a member's Durable Object", perS: 1 / 60 + 1 / 20, limit: LIMITS.doPerObject, over: false },
+    // A play a minute, and a live stream's touch (at most one per TOUCH_EVERY_MS per isolate).
+    { what: "a member's Durable Object", perS: 1 / 60 + 1000 / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
     { what: "R2 reads, tier buckets (colo misses)", perS: perReq("r2.tier"), limit: null, over: false },
     { what: "colo cache operations", perS: perReq("cache."), limit: null, over: false },
   ];
@@ -147,7 +149,8 @@ function costs(s: Scenario) {
   const qoe = (s.viewers / s.qoeEveryS) * seconds;
   const workers = ((segmentsPerPB + polls + qoe) / 1e6) * PRICE.workersPerM;
   const r2 = ((segmentsPerPB * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM;
-  const dos = ((qoe * n("qoeBatch", "do.")) / 1e6) * PRICE.doRequestsPerM;
+  const touches = ((s.viewers * 1000) / TOUCH_EVERY_MS) * seconds;
+  const dos = ((qoe * n("qoeBatch", "do.") + touches) / 1e6) * PRICE.doRequestsPerM;
   const perPB = workers + r2 + dos;
   const cdnPerPB = 1e6 * PRICE.cdnPerGB + (segmentsPerPB / 1e4) * PRICE.cdnPer10kRequests;
   return { millionPlays, perPB, cdnPerPB, segmentsPerPB };
@@ -200,7 +203,7 @@ ${rows.map((r) => `| ${r.what} | ${fmt(r.perS)} | ${r.limit === null ? "—" : r
 
 Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays** (Worker request and Durable Object calls);
 **$${fmt(c.perPB)} per petabyte delivered** (${fmt(c.segmentsPerPB / 1e6)} M segment requests with the steering polls
-and QoE batches of the same viewing, R2 reads of colo misses; R2 egress is free) against **$${fmt(c.cdnPerPB)}** on
+and QoE batches of the same viewing, each live stream's touch of its member's object once a minute, R2 reads of colo misses; R2 egress is free) against **$${fmt(c.cdnPerPB)}** on
 Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kRequests} per 10,000 requests).
 `;
 }

@@ -109,6 +109,37 @@ describe("concurrent streams per member", () => {
   });
 });
 
+describe("a live stream's activity", () => {
+  it("reaches the member's object at least twice in every silence window while the player polls every 5 s, and not on every poll", async () => {
+    const { touchStream, TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
+    // The real binding, watched: each touch that leaves the isolate is recorded with the poll's clock
+    // (the clock is simulated: a test cannot wait out minutes of polling).
+    const touches: number[] = [];
+    let clock = 0;
+    const watched = {
+      ...env,
+      MEMBER_STREAMS: {
+        idFromName: (name: string) => env.MEMBER_STREAMS.idFromName(name),
+        get: (id: DurableObjectId) => ({
+          touch: (sessionId: string) => {
+            touches.push(clock);
+            return env.MEMBER_STREAMS.get(id).touch(sessionId);
+          },
+        }),
+      },
+    } as unknown as Env;
+    const pending: Promise<unknown>[] = [];
+    const start = Date.now();
+    for (clock = start; clock < start + 10 * 60_000; clock += 5_000) touchStream(watched, "streams-touch", "touch-session", (p) => pending.push(p), clock);
+    await Promise.all(pending);
+    const gaps = touches.slice(1).map((t, i) => t - touches[i]);
+    expect(touches.length).toBeGreaterThanOrEqual(10);
+    expect(touches.length).toBeLessThan(120 / 4);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(SILENCE_MS / 2);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(TOUCH_EVERY_MS + 5_000);
+  });
+});
+
 describe("a member's play rate, counted in the member's object", () => {
   it("allows so many plays per minute window, then refuses with the seconds left, and opens again in the next window", async () => {
     await runInDurableObject(member("streams-rate"), async (_i, state) => {
