@@ -108,6 +108,7 @@ describe("DASH Content Steering", () => {
     // DASH-IF CTS 001 / ETSI TS 103 998 and dash.js use the HLS key: PATHWAY-PRIORITY.
     expect(m["PATHWAY-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
     expect(m["SERVICE-LOCATION-PRIORITY"]).toBeUndefined();
+    expect(m["RELOAD-URI"]).toBe(`${p.steering.server}?dash=1`);
   });
 
   it("reads dash.js's quoted pathway list with one throughput per pathway", async () => {

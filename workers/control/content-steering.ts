@@ -216,6 +216,21 @@ contentSteering.get("/:token/:titleId/manifest.mpd", async (c) => {
   return c.body(body, 200, { ...NO_STORE, "Content-Type": "application/dash+xml" });
 });
 
+/**
+ * The URL a player polls next: this one without what the player adds itself (`_HLS_*`, `_DASH_*`)
+ * and without `start` (only the first request precedes any download). String work, not a URL parse:
+ * every poll asks it.
+ */
+export function reloadUri(url: string): string {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const kept = url
+    .slice(q + 1)
+    .split("&")
+    .filter((kv) => kv !== "" && !kv.startsWith("_HLS_") && !kv.startsWith("_DASH_") && kv !== "start" && !kv.startsWith("start="));
+  return kept.length ? `${url.slice(0, q)}?${kept.join("&")}` : url.slice(0, q);
+}
+
 /** Bandwidth of a title's lowest video rung (kept per title view: polls ask it every few seconds). */
 const lowestRungs = new WeakMap<object, number | null>();
 function lowestRung(title: { renditions: Array<{ kind: string; bandwidth: number }> } | null): number | null {
@@ -257,8 +272,6 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
       if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
     });
   }
-  const reload = new URL(c.req.url);
-  for (const k of [...reload.searchParams.keys()]) if (k.startsWith("_HLS_") || k.startsWith("_DASH_") || k === "start") reload.searchParams.delete(k);
   // DASH-IF CTS 001 / ETSI TS 103 998 use the HLS key names: dash.js reads only PATHWAY-PRIORITY.
-  return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reload.toString(), "PATHWAY-PRIORITY": order }, 200, NO_STORE);
+  return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reloadUri(c.req.url), "PATHWAY-PRIORITY": order }, 200, NO_STORE);
 });

@@ -24,6 +24,9 @@ export async function applyLiveView(
 /** Each candidate site's live view as this isolate holds it (see `siteView`). */
 export type SiteViews = Map<string, { view: SiteLiveView | null; stale: boolean }>;
 
+/** The distinct sites of a candidate list (lists are the catalogue view's own: kept while it is). */
+const sitesOf = new WeakMap<object, string[]>();
+
 /** The live views of the candidates' sites (refreshing expired ones as `applyLiveView` says). */
 export async function liveSiteViews(
   env: Env,
@@ -31,7 +34,8 @@ export async function liveSiteViews(
   waitUntil: (p: Promise<unknown>) => void,
   opts: { awaitRefresh?: boolean } = {},
 ): Promise<SiteViews> {
-  const siteIds = [...new Set(candidates.map((c) => c.siteId))];
+  let siteIds = sitesOf.get(candidates);
+  if (!siteIds) sitesOf.set(candidates, (siteIds = [...new Set(candidates.map((c) => c.siteId))]));
   return new Map(await Promise.all(siteIds.map(async (siteId) => [siteId, await siteView(env, siteId, waitUntil, opts)] as const)));
 }
 
