@@ -6,8 +6,8 @@ import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter"
 import { topology, topologyVersion } from "../shared/topology";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
-import { rankOcas, type RankedOca } from "./steering";
-import { liveSiteViews, overlayLiveView, sameSiteViews, type SiteViews } from "./steering-view";
+import { OVERLOADED, rankOcas, type Candidate } from "./steering";
+import { liveSiteViews, overlayLiveView } from "./steering-view";
 import { clientIp, enforceIsolateLimit, enforceLimit, STEERING_POLLS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
@@ -44,8 +44,10 @@ interface SteeringSession {
   pathways: Pathway[];
   /** The session's OCA URL token (the same one play signed: same claims, same key). */
   urlToken: string;
-  /** The last ranking and what it was ranked from: a poll re-ranks only when one of these moved. */
-  ranked?: { candidates: object; topologyVersion: number; views: SiteViews; order: RankedOca[] };
+  /** The OCAs play gave the session: the only ones it is steered among. */
+  allowed: Set<string>;
+  /** The last ranking and what it was ranked from: a poll re-ranks only when that moved. */
+  ranked?: { inputs: string; order: Pathway[] };
 }
 
 /**
@@ -91,7 +93,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
       version: claims.ver,
       home: claims.home,
     });
-    s = { claims, pathways, urlToken };
+    s = { claims, pathways, urlToken, allowed: new Set(pathways.map((p) => p.ocaId)) };
     verified.set(token, s);
     if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
   }
@@ -102,26 +104,34 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
 }
 
 /**
- * Current ranking of the session's pathways: live health and load, the session's own location. A
- * player polls every few seconds and its inputs rarely move between polls, so the ranking is kept
- * with the session and redone only when the candidates, the topology or a site's live view changed.
+ * What a ranking depends on, as one string: the topology's version and, per candidate, what moves
+ * it (the threshold of load, not load itself; degraded; stale). Loads change on every site sync,
+ * the order seldom.
  */
-async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<RankedOca[]> {
+function rankingInputs(live: Candidate[]): string {
+  let out = String(topologyVersion());
+  for (const c of live) out += `|${c.siteId}/${c.ocaId}:${(c.load ?? 0) >= OVERLOADED ? 1 : 0}${c.degraded ? 1 : 0}${c.stale ? 1 : 0}`;
+  return out;
+}
+
+/**
+ * The session's pathways in the current order: live health and load, the session's own location.
+ * A player polls every few seconds and the order seldom moves between polls, so the ranking is kept
+ * with the session and redone only when its inputs changed.
+ */
+async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<Pathway[]> {
   // The OCAs that hold the session's own version, and whether the title is still up: from the isolate's view.
   const view = await catalogueCache.version(env, titleId, s.claims.ver, waitUntil);
   if (!view.up) throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
-  const views = await liveSiteViews(env, view.candidates, waitUntil, { awaitRefresh: true });
-  const r = s.ranked;
-  if (r && r.candidates === view.candidates && r.topologyVersion === topologyVersion() && sameSiteViews(r.views, views)) return [...r.order];
-  const allowed = new Set(s.pathways.map((p) => p.ocaId));
-  const order = rankOcas(
-    topology,
-    { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon },
-    titleId,
-    overlayLiveView(view.candidates, views).filter((c) => allowed.has(c.ocaId)),
+  const live = overlayLiveView(view.candidates, await liveSiteViews(env, view.candidates, waitUntil, { awaitRefresh: true })).filter((c) =>
+    s.allowed.has(c.ocaId),
   );
-  s.ranked = { candidates: view.candidates, topologyVersion: topologyVersion(), views, order };
-  return [...order];
+  const inputs = rankingInputs(live);
+  if (s.ranked?.inputs !== inputs) {
+    const ranked = rankOcas(topology, { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon }, titleId, live);
+    s.ranked = { inputs, order: ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })) };
+  }
+  return [...s.ranked.order];
 }
 
 /**

@@ -39,16 +39,6 @@ export async function liveSiteViews(
   return new Map(await Promise.all(siteIds.map(async (siteId) => [siteId, await siteView(env, siteId, waitUntil, opts)] as const)));
 }
 
-/** True when two sets of site views are the same views in the same state (nothing to re-rank). */
-export function sameSiteViews(a: SiteViews, b: SiteViews): boolean {
-  if (a.size !== b.size) return false;
-  for (const [siteId, x] of a) {
-    const y = b.get(siteId);
-    if (!y || y.view !== x.view || y.stale !== x.stale) return false;
-  }
-  return true;
-}
-
 /** Overlays site views on candidates (pure: the rules of `applyLiveView`). */
 export function overlayLiveView(candidates: Array<Candidate & { health?: string; updatedAt?: number }>, views: SiteViews): Candidate[] {
   const out: Candidate[] = [];
