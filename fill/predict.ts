@@ -6,6 +6,7 @@
  */
 import { dayOfWeek } from "./day";
 import { LaunchHistory } from "./launch";
+import { mixShiftStart } from "./shift";
 import { deseasonalise, holtNext, weeklyFactors, type Smoothing } from "./smooth";
 import type { DayNumber, PredictInput, PredictParams, Prediction } from "./types";
 
@@ -186,6 +187,17 @@ export function predictSite(input: PredictInput): Prediction[] {
     titleBytes: input.titleBytes,
   };
 
+  // A shift of the region's whole mix (launches left out: a launch is not a shift): every title is
+  // smoothed from its first day, the history before it being of a catalogue that no longer exists.
+  const launchedInWindow = (id: string) => {
+    const l = launches.get(id);
+    return l !== undefined && l >= firstDay;
+  };
+  const shiftStart = mixShiftStart(
+    [...regional].filter(([id]) => !launchedInWindow(id)).map(([, r]) => r),
+    days,
+  );
+
   let launchHistory: LaunchHistory | undefined;
   let peerPop: number | undefined;
   const out: Prediction[] = [];
@@ -216,7 +228,7 @@ export function predictSite(input: PredictInput): Prediction[] {
       // the end of its launch ramp (a spike-then-decay read as a trend forecasts a title still
       // watched at zero).
       const rampEnd = launch === undefined ? 0 : Math.min(days - 1, Math.max(0, launch - firstDay + LAUNCH_RAMP_DAYS));
-      est = smoothed(ctx, titleId, rampEnd);
+      est = smoothed(ctx, titleId, Math.max(rampEnd, shiftStart));
     }
     const bytes = Number.isFinite(est.bytes) && est.bytes > 0 ? est.bytes : 0;
     out.push({ titleId, bytes, popularity: size > 0 ? bytes / size : 0, basis: est.basis });

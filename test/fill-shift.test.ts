@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { predictSite } from "../fill/predict";
+import { mulberry32, normal } from "../fill/rng";
+import { mixShiftStart } from "../fill/shift";
+
+const DAYS = 14;
+const TITLES = 300;
+const MONDAY = Date.UTC(2026, 0, 5) / 86_400_000;
+
+/** Zipf(0.9) popularity over `TITLES` titles, in a seeded random order. */
+function popularity(seed: number): number[] {
+  const rng = mulberry32(seed);
+  const order = Array.from({ length: TITLES }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const pop = new Array<number>(TITLES);
+  order.forEach((t, rank) => {
+    pop[t] = 1 / (rank + 1) ** 0.9;
+  });
+  return pop;
+}
+
+/**
+ * Daily bytes per title over the window: 2 TB a day split by popularity, each day's value with
+ * multiplicative noise of `noise` (as sampling sessions gives); from day `shiftAt` on, `after`.
+ */
+function history(before: number[], opts: { noise?: number; shiftAt?: number; after?: number[]; seed?: number } = {}): number[][] {
+  const rng = mulberry32(opts.seed ?? 7);
+  const sum = (p: number[]) => p.reduce((a, b) => a + b, 0);
+  return before.map((_, t) =>
+    Array.from({ length: DAYS }, (_, d) => {
+      const pop = opts.shiftAt !== undefined && d >= opts.shiftAt ? opts.after! : before;
+      return Math.max(0, ((2e12 * pop[t]) / sum(pop)) * Math.exp((opts.noise ?? 0.3) * normal(rng)));
+    }),
+  );
+}
+
+describe("a shift of the whole title mix", () => {
+  it("is not found in a stable mix with day-to-day noise, nor when a few titles move", () => {
+    const pop = popularity(1);
+    expect(mixShiftStart(history(pop), DAYS)).toBe(0);
+    expect(mixShiftStart(history(pop, { noise: 0.8, seed: 3 }), DAYS)).toBe(0);
+    // Three mid-ranked titles triple: their own smoothing follows them, the mix as a whole stands.
+    const moved = pop.map((p, t) => (t % 100 === 50 ? 3 * p : p));
+    expect(mixShiftStart(history(pop, { shiftAt: 11, after: moved }), DAYS)).toBe(0);
+  });
+
+  it("starts on the first day of a reshuffle, found the day after it or a week later", () => {
+    const before = popularity(1);
+    const after = popularity(2);
+    expect(mixShiftStart(history(before, { shiftAt: 13, after }), DAYS)).toBe(13);
+    expect(mixShiftStart(history(before, { shiftAt: 10, after }), DAYS)).toBe(10);
+    expect(mixShiftStart(history(before, { shiftAt: 7, after }), DAYS)).toBe(7);
+  });
+
+  it("needs a week of reference before it looks", () => {
+    expect(
+      mixShiftStart(
+        history(popularity(1), { shiftAt: 3, after: popularity(2) }).map((x) => x.slice(0, 7)),
+        7,
+      ),
+    ).toBe(0);
+    expect(mixShiftStart([], DAYS)).toBe(0);
+  });
+});
+
+describe("prediction after a shift of the whole mix", () => {
+  it("forecasts each title from the days since the shift, not from the two weeks before it", () => {
+    const before = popularity(1);
+    const after = popularity(2);
+    const h = history(before, { shiftAt: 12, after, noise: 0.05 });
+    const local = Object.fromEntries(h.map((x, t) => [`t${t}`, x]));
+    const out = new Map(
+      predictSite({ targetDay: MONDAY, local, regional: local, titleBytes: {}, releases: [], params: { windowDays: DAYS, thinBytes: 1 } }).map((p) => [
+        p.titleId,
+        p.bytes,
+      ]),
+    );
+    // The title that rose most and the one that fell most: forecast within 15 % of their new level.
+    const change = before.map((b, t) => ({ t, ratio: after[t] / b }));
+    change.sort((a, b) => b.ratio - a.ratio);
+    for (const { t } of [change[0], change[change.length - 1]]) {
+      const now = (h[t][12] + h[t][13]) / 2;
+      expect(Math.abs(out.get(`t${t}`)! - now) / now).toBeLessThan(0.15);
+    }
+  });
+});
