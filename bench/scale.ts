@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
-import { TOUCH_EVERY_MS } from "../workers/control/member-streams";
+import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 
 type Counts = Record<string, number>;
 

@@ -1,4 +1,7 @@
+import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
 import { withTimeout } from "../shared/with-timeout";
+
+export { TOUCH_EVERY_MS };
 
 /** A stream that counts against the member's limit, as the member's object reports it. */
 export interface ActiveStream {
@@ -15,12 +18,7 @@ export interface ActiveStream {
  */
 
 const STREAMS_TIMEOUT_MS = 2_000;
-/**
- * A live stream tells its member's object it is alive at most this often per isolate: half the
- * object's silence window (2 min), so a stream polling every few seconds is always seen in time, at
- * one object call a minute per stream rather than one per poll.
- */
-export const TOUCH_EVERY_MS = 60_000;
+
 const lastTouch = new Map<string, number>();
 
 const stub = (env: Env, memberId: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(memberId));
