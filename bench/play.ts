@@ -171,6 +171,12 @@ try {
     oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
     // The same call play makes (the member object takes a slot and writes it), a new object each time.
     oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
+    // The same object call behind the per-IP play limiter, each request from an address of its own as play's.
+    oneDoLimited: () =>
+      run(base, () => {
+        const n = objects++;
+        return { path: `/v1/dev/bench/do-limited/bench-lim-${n}`, headers: { "CF-Connecting-IP": clientAddress(n) } };
+      }),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
     play: () => run(base, () => playReq()),
     steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
@@ -239,6 +245,8 @@ try {
     playMedianMs: m("play", "p50"),
     playVsOneDo: m("play", "rps") / m("oneDo", "rps"),
     playVsOneDoAcquire: m("play", "rps") / m("oneDoAcquire", "rps"),
+    oneDoLimitedRps: m("oneDoLimited", "rps"),
+    playVsOneDoLimited: m("play", "rps") / m("oneDoLimited", "rps"),
     oneDoAcquireVsOneDo: m("oneDoAcquire", "rps") / m("oneDo", "rps"),
     playVsTrivial: m("play", "rps") / m("trivial", "rps"),
     steeringRps: m("steering", "rps"),
