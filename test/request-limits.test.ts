@@ -79,7 +79,9 @@ async function expectLimited(res: Response, limiter: string): Promise<void> {
   expect(err.error.details?.limiter).toBe(limiter);
 }
 
-describe("rate limits", () => {
+// A flood may first wait up to 30 s for the next minute's window (until429), then take 15 s on a
+// loaded machine: more than the default 30 s test timeout.
+describe("rate limits", { timeout: 90_000 }, () => {
   it("trip on dev tokens per client IP, and leave other IPs alone", async () => {
     const send = (ip: string) =>
       call("/v1/dev/token", { method: "POST", headers: { ...json, "CF-Connecting-IP": ip }, body: JSON.stringify({ memberId: "limits-dev", plan: "basic" }) });
