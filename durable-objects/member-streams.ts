@@ -9,6 +9,8 @@ export type { ActiveStream, Admission } from "./member/streams";
  */
 export class MemberStreams extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The member's play rate (in memory: see PlayWindow). */
+  private readonly plays: streams.PlayWindow = { start: 0, plays: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -21,7 +23,7 @@ export class MemberStreams extends DurableObject<Env> {
   /** Counts the play against the member's play rate, then takes a slot when fewer than `limits.streams` count. */
   async acquire(s: { sessionId: string; titleId: string; expiresAt: number }, limits: { streams: number; playsPerWindow: number }): Promise<streams.Admission> {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, s, limits, now));
+    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, this.plays, s, limits, now));
   }
 
   /** A steering poll or QoE batch of the stream. */

@@ -141,14 +141,25 @@ describe("a live stream's activity", () => {
 });
 
 describe("a member's play rate, counted in the member's object", () => {
-  it("allows so many plays per minute window, then refuses with the seconds left, and opens again in the next window", async () => {
-    await runInDurableObject(member("streams-rate"), async (_i, state) => {
+  it("allows so many plays per minute window, then refuses with the seconds left, and opens again in the next window", () => {
+    const window = { start: 0, plays: 0 };
+    const start = Math.ceil(Date.now() / PLAY_WINDOW_MS) * PLAY_WINDOW_MS;
+    const verdicts = Array.from({ length: 4 }, (_, i) => countPlay(window, 3, start + 1_000 + i));
+    expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false]);
+    expect(verdicts[3].retryAfterS).toBe(59);
+    expect(countPlay(window, 3, start + PLAY_WINDOW_MS).ok).toBe(true);
+    expect(window.plays).toBe(1);
+  });
+
+  it("refuses a play over the rate before it takes a slot", async () => {
+    await runInDurableObject(member("streams-rate-slot"), async (_i, state) => {
       const sql = state.storage.sql;
-      const start = Math.ceil(Date.now() / PLAY_WINDOW_MS) * PLAY_WINDOW_MS;
-      const verdicts = Array.from({ length: 4 }, (_, i) => countPlay(sql, 3, start + 1_000 + i));
-      expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false]);
-      expect(verdicts[3].retryAfterS).toBe(59);
-      expect(countPlay(sql, 3, start + PLAY_WINDOW_MS).ok).toBe(true);
+      const now = Date.now();
+      const window = { start: 0, plays: 0 };
+      const limits = { streams: 4, playsPerWindow: 2 };
+      const take = (sessionId: string) => acquire(sql, window, { sessionId, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, now);
+      expect([take("a").verdict, take("b").verdict, take("c").verdict]).toEqual(["granted", "granted", "rate_limited"]);
+      expect(active(sql, now).map((s) => s.sessionId).sort()).toEqual(["a", "b"]);
     });
   });
 });
@@ -159,7 +170,8 @@ describe("a member's admission", () => {
       const sql = state.storage.sql;
       const now = Date.now();
       const limits = { streams: 3, playsPerWindow: 60 };
-      const take = (sessionId: string, at: number) => acquire(sql, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
+      const window = { start: 0, plays: 0 };
+      const take = (sessionId: string, at: number) => acquire(sql, window, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
       take("a", now - SILENCE_MS - 1);
       take("b", now - 1_000);
       const granted = take("c", now);
