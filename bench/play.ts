@@ -140,9 +140,10 @@ try {
     },
     body: JSON.stringify({ titleId: title.id }),
   });
-  // Sessions to poll: steering is limited per session (120 a minute), so the polls spread over many.
+  // Sessions to poll: steering is limited per session (120 a minute), so the polls spread over many,
+  // enough that even back-to-back rounds of a subset (ONLY=trivial,steering) stay under it.
   const sessions: string[] = [];
-  for (let s = 0; s < 64; s++) {
+  for (let s = 0; s < 256; s++) {
     const r = playReq();
     const res = await fetch(`${base}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
     const p = (await res.json()) as { steering: { server: string }; ocas: Array<{ url: string }> };

@@ -94,6 +94,22 @@ describe("HLS Content Steering", () => {
     expect((await call(p.steering.server.replace(/\.([A-Za-z0-9_-]{10})[A-Za-z0-9_-]*\/cs-title/, ".AAAA$1/cs-title"))).status).toBe(403);
     expect((await call(p.steering.hls.replace("/cs-title/", "/other-title/"))).status).toBe(403);
   });
+
+  it("reads the token and title as sent, before and after the session is known, and refuses a bad title id with 400", async () => {
+    const p = await play();
+    const badTitle = async (url: string) => {
+      const res = await call(url.replace("/cs-title/", "/cs%20title/"));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("bad_path");
+    };
+    // First poll (the token not yet verified here), then a poll of the session the isolate knows.
+    await badTitle(p.steering.server);
+    expect((await call(p.steering.server)).status).toBe(200);
+    await badTitle(p.steering.server);
+    // Percent-encoded unreserved characters are the same URI (RFC 3986, 6.2.2.2): the same session.
+    const encoded = p.steering.server.replace(/\/s1\.k1\./, "/s1%2Ek1%2E");
+    expect((await steering(encoded))["PATHWAY-PRIORITY"][0]).toBe(p.ocas[0].ocaId);
+  });
 });
 
 describe("DASH Content Steering", () => {

@@ -63,7 +63,6 @@ let verifiedRing: unknown = null;
 /** Verifies the session token of the path: the session travels signed, so nothing is read to find it. */
 async function session(c: Context<{ Bindings: Env }>, token: string, titleId: string): Promise<SteeringSession> {
   const env = c.env;
-  if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
   const { ring, kid } = signingKey(env);
   if (ring !== verifiedRing) {
     verified.clear();
@@ -74,6 +73,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
   let s = verified.get(token);
   if (!s || s.claims.exp <= nowS) {
     verified.delete(token);
+    if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
     // The per-IP limiter guards the work worth guarding: verifying a token this isolate has not seen
     // (a new session, or a forged one). A known session's poll costs less than a limiter call; the
     // isolate counts those per IP and per session.
@@ -97,7 +97,11 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
     verified.set(token, s);
     if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
   }
-  if (s.claims.tid !== titleId) throw new ApiError(403, "forbidden", "token rejected: it is for another title");
+  // A known session's title is checked against its signed one: a title id that is not, is either unsafe or another title.
+  if (s.claims.tid !== titleId) {
+    if (!isSafeSegment(titleId)) throw new ApiError(400, "bad_path", "bad title id");
+    throw new ApiError(403, "forbidden", "token rejected: it is for another title");
+  }
   if (ip) enforceIsolateLimit("STEERING_PER_IP", ip, STEERING_POLLS_PER_IP_PER_MINUTE);
   enforceIsolateLimit("STEERING_PER_SESSION", s.claims.sid, STEERING_POLLS_PER_SESSION_PER_MINUTE);
   return s;
@@ -195,9 +199,19 @@ contentSteering.use("*", async (c, next) => {
   c.res.headers.set("Access-Control-Allow-Origin", "*");
 });
 
+/**
+ * The token and title of a steering path (`/v1/steering/:token/:titleId/<file>`) as sent. hono's
+ * param() URI-decodes each value on every call, and a poll's token is some 400 characters of
+ * base64url with nothing to decode: a signature check or the title check refuses anything else.
+ */
+function pathParams(c: Context): { token: string; titleId: string } {
+  const parts = c.req.path.split("/");
+  return { token: parts[parts.length - 3], titleId: parts[parts.length - 2] };
+}
+
 /** The session and its pathways in today's order (then any that left the ranking), with their OCA URLs. */
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
-  const { token, titleId } = c.req.param() as { token: string; titleId: string };
+  const { token, titleId } = pathParams(c);
   const s = await session(c, token, titleId);
   const index = await versionIndex(c.env.ORIGIN, titleId, s.claims.ver);
   const entry = index?.files.get(file);
@@ -260,7 +274,7 @@ function lowestRung(title: { renditions: Array<{ kind: string; bandwidth: number
  * rung (`_HLS_throughput` / `_DASH_throughput`, bits/s) drops behind the next one.
  */
 contentSteering.get("/:token/:titleId/steering.json", async (c) => {
-  const { token, titleId } = c.req.param();
+  const { token, titleId } = pathParams(c);
   const s = await session(c, token, titleId);
   const dash = c.req.query("dash") === "1" || c.req.query("_DASH_pathway") !== undefined || c.req.query("_DASH_throughput") !== undefined;
   // hls.js sends one pathway (_HLS_pathway=a); dash.js a quoted list of every service location it used
