@@ -7,8 +7,9 @@
  *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
  *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
  * Every play is a new member (minted with the stack's member secret, as a real population is) from an
- * address of its own (CF-Connecting-IP), so the per-member and per-IP limits are called but never trip. Each scenario runs SECONDS seconds per round; medians of ROUNDS rounds; writes
- * bench/out/play.json.
+ * address of its own (CF-Connecting-IP), so the per-member and per-IP limits are called but never trip.
+ * Each scenario runs SECONDS seconds per round, next to its baseline; rates are medians of ROUNDS
+ * rounds, and each ratio is the median over rounds of the ratio within a round. Writes bench/out/play.json.
  */
 import { createHmac } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
@@ -167,24 +168,27 @@ try {
   const coloHitShare = hits / (60 - segPaths.length);
 
   const scenarios: Partial<Record<string, () => Promise<Run>>> = {
+    // Each rate is compared with a baseline run right before it in the same round (drift on a shared
+    // two-core machine moves every rate by 20-30 % over a minute; neighbours move together).
     trivial: () => run(`${base}/v1`),
+    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
     // A new object each time, as each play is a new member: a warm object would flatter the baseline.
     oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
-    // The same call play makes (the member object takes a slot and writes it), a new object each time.
-    oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
+    play: () => run(base, () => playReq()),
     // The same object call behind the per-IP play limiter, each request from an address of its own as play's.
     oneDoLimited: () =>
       run(base, () => {
         const n = objects++;
         return { path: `/v1/dev/bench/do-limited/bench-lim-${n}`, headers: { "CF-Connecting-IP": clientAddress(n) } };
       }),
+    // The same call play makes (the member object takes a slot and writes it), a new object each time.
+    oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
-    play: () => run(base, () => playReq()),
-    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
     segColo: () => run(base, (i) => ({ path: seg(i) })),
     segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
     segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
   };
+
   // ONLY=play,oneDo runs a subset (for finding where time goes; the README's figures run them all).
   const only = process.env.ONLY?.split(",");
   for (const k of Object.keys(scenarios) as Array<keyof typeof scenarios>) if (only && !only.includes(k)) delete scenarios[k];
@@ -222,7 +226,11 @@ try {
     );
   }
   statics.stop();
-  const m = (k: string, f: Exclude<keyof Run, "cpuMsPerReq" | "requests">) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
+  type Measure = Exclude<keyof Run, "cpuMsPerReq" | "requests">;
+  const m = (k: string, f: Measure) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
+  /** A ratio taken within each round (a run against its neighbour), then the median over rounds. */
+  const ratio = (k: string, base: string, f: Measure = "rps") =>
+    rounds[0][k] && rounds[0][base] ? median(rounds.map((r) => r[k][f] / r[base][f])) : Number.NaN;
   // Where each scenario's CPU went, per request (medians): how much of the two cores the Worker itself took.
   const cpuMsPerRequest = Object.fromEntries(
     Object.keys(rounds[0]).map((k) => [
@@ -244,20 +252,20 @@ try {
     oneD1Rps: m("oneD1", "rps"),
     playRps: m("play", "rps"),
     playMedianMs: m("play", "p50"),
-    playVsOneDo: m("play", "rps") / m("oneDo", "rps"),
-    playVsOneDoAcquire: m("play", "rps") / m("oneDoAcquire", "rps"),
+    playVsOneDo: ratio("play", "oneDo"),
+    playVsOneDoAcquire: ratio("play", "oneDoAcquire"),
     oneDoLimitedRps: m("oneDoLimited", "rps"),
-    playVsOneDoLimited: m("play", "rps") / m("oneDoLimited", "rps"),
-    oneDoAcquireVsOneDo: m("oneDoAcquire", "rps") / m("oneDo", "rps"),
-    playVsTrivial: m("play", "rps") / m("trivial", "rps"),
+    playVsOneDoLimited: ratio("play", "oneDoLimited"),
+    oneDoAcquireVsOneDo: ratio("oneDoAcquire", "oneDo"),
+    playVsTrivial: ratio("play", "trivial"),
     steeringRps: m("steering", "rps"),
-    steeringVsTrivial: m("steering", "rps") / m("trivial", "rps"),
+    steeringVsTrivial: ratio("steering", "trivial"),
     coloHitShare,
     segColoMBps: m("segColo", "bytesPerS") / 1e6,
     segR2MBps: m("segR2", "bytesPerS") / 1e6,
     segStaticMBps: m("segStatic", "bytesPerS") / 1e6,
-    coloVsR2: m("segColo", "bytesPerS") / m("segR2", "bytesPerS"),
-    coloVsStatic: m("segColo", "bytesPerS") / m("segStatic", "bytesPerS"),
+    coloVsR2: ratio("segColo", "segR2", "bytesPerS"),
+    coloVsStatic: ratio("segColo", "segStatic", "bytesPerS"),
     non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };
   console.table(summary);
