@@ -159,7 +159,11 @@ describe("a member's play rate, counted in the member's object", () => {
       const limits = { streams: 4, playsPerWindow: 2 };
       const take = (sessionId: string) => acquire(sql, window, { sessionId, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, now);
       expect([take("a").verdict, take("b").verdict, take("c").verdict]).toEqual(["granted", "granted", "rate_limited"]);
-      expect(active(sql, now).map((s) => s.sessionId).sort()).toEqual(["a", "b"]);
+      expect(
+        active(sql, now)
+          .map((s) => s.sessionId)
+          .sort(),
+      ).toEqual(["a", "b"]);
     });
   });
 });
