@@ -33,7 +33,7 @@ export interface SelectorParams {
    * Added to every expected fetch time: about half a segment. While OCAs deliver a segment well
    * within its duration, TTFB and throughput differences do not matter to playback, and the
    * steering order (embedded before IXP before origin) decides; only an OCA that gets close to not
-   * sustaining the top rung loses to a lower-ranked one.
+   * sustaining the top rung loses to a lower-ranked one (never to origin while a cache is eligible).
    */
   slackMs: number;
   /** Score multiplier per position in the steering order: the server's ranking matters (offload, cost). */
@@ -125,6 +125,10 @@ export class OcaSelector {
     return this.ocas.some((o) => o.ocaId === ocaId);
   }
 
+  private isOrigin(ocaId: string): boolean {
+    return this.ocas.find((o) => o.ocaId === ocaId)?.tier === "origin";
+  }
+
   recordProbe(r: ProbeResult): void {
     if (!this.has(r.ocaId)) return;
     this.probes.set(r.ocaId, r);
@@ -194,7 +198,10 @@ export class OcaSelector {
           const rankIndex = order.indexOf(ocaId);
           return { ocaId, rankIndex, score: scoreOca(rankIndex, this.probes.get(ocaId), this.params) };
         })
-        .sort((a, b) => a.score - b.score || a.rankIndex - b.rankIndex);
+        // Origin is the last resort: it ranks behind every cache in the running, whatever the probes
+        // say (a lucky probe, or a loaded machine, can make it measure fastest; its egress is what the
+        // caches exist to save).
+        .sort((a, b) => Number(this.isOrigin(a.ocaId)) - Number(this.isOrigin(b.ocaId)) || a.score - b.score || a.rankIndex - b.rankIndex);
     const eligible = order.filter((id) => this.exclusion(id, now) === null);
     if (eligible.length) return scored(eligible);
     const unpenalised = order.filter((id) => !((this.penalties.get(id)?.until ?? Number.NEGATIVE_INFINITY) > now));
@@ -243,6 +250,11 @@ export class OcaSelector {
     if (!cur || best.ocaId === current || now - this.lastMoveAt < this.params.minDwellMs) {
       this.pending = null;
       return { ranking, switchTo: null };
+    }
+    // Off origin once a cache can take the viewer again (after the dwell time).
+    if (this.isOrigin(current) && !this.isOrigin(best.ocaId)) {
+      this.pending = null;
+      return { ranking, switchTo: best.ocaId, reason: "better_oca" };
     }
     const order = this.serverOrder;
     if (order?.includes(best.ocaId) && order.includes(current) && order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {

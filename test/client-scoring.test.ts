@@ -41,6 +41,31 @@ describe("OcaSelector", () => {
     expect(s.pick(10)).toBe("lumen-nyc-1");
   });
 
+  it("ranks origin behind every cache in the running, even when origin's probe is by far the fastest", () => {
+    const s = new OcaSelector(OCAS);
+    s.recordProbe(probe("lumen-nyc-1", 900, 1));
+    s.recordProbe(probe("lumen-nyc-2", 900, 1));
+    s.recordProbe(probe("ixp-nyc-1", 900, 1));
+    s.recordProbe(probe("origin", 2, 900));
+    s.fail("lumen-nyc-1", 0);
+    expect(s.ranking(0).map((r) => r.ocaId)).toEqual(["lumen-nyc-2", "ixp-nyc-1", "origin"]);
+    // Only when no cache is in the running does origin serve.
+    s.fail("lumen-nyc-2", 0);
+    s.fail("ixp-nyc-1", 0);
+    expect(s.pick(0)).toBe("origin");
+  });
+
+  it("leaves origin for a cache as soon as one is back and the dwell time is over", () => {
+    const s = new OcaSelector(OCAS, { failPenaltyMs: 60_000, minDwellMs: 15_000 });
+    for (const o of OCAS) s.recordProbe(probe(o.ocaId, 900, 1));
+    s.recordProbe(probe("origin", 2, 900));
+    for (const id of ["lumen-nyc-1", "lumen-nyc-2", "ixp-nyc-1"]) s.fail(id, 0);
+    expect(s.evaluate(null, 0).switchTo).toBe("origin");
+    s.noteMove(0);
+    expect(s.evaluate("origin", 30_000).switchTo).toBeNull();
+    expect(s.evaluate("origin", 60_001)).toMatchObject({ switchTo: "lumen-nyc-1", reason: "better_oca" });
+  });
+
   it("prefers a clearly faster OCA over a better-ranked slow one", () => {
     const s = new OcaSelector(OCAS, { refBytes: 1_500_000 });
     s.recordProbe(probe("lumen-nyc-1", 300, 4)); // 3.3 s for a segment
