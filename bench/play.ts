@@ -168,8 +168,10 @@ try {
   const coloHitShare = hits / (60 - segPaths.length);
 
   const scenarios: Partial<Record<string, () => Promise<Run>>> = {
-    // Each rate is compared with a baseline run right before it in the same round (drift on a shared
-    // two-core machine moves every rate by 20-30 % over a minute; neighbours move together).
+    // Each subject runs beside its baselines in the same round (steering after the trivial route;
+    // play between the one-object route and the limited and admission routes; the colo cache before
+    // R2): drift on a shared two-core machine moves every rate by 20-30 % over a minute, and
+    // neighbours move together.
     trivial: () => run(`${base}/v1`),
     steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
     // A new object each time, as each play is a new member: a warm object would flatter the baseline.
@@ -188,7 +190,6 @@ try {
     segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
     segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
   };
-
   // ONLY=play,oneDo runs a subset (for finding where time goes; the README's figures run them all).
   const only = process.env.ONLY?.split(",");
   for (const k of Object.keys(scenarios) as Array<keyof typeof scenarios>) if (only && !only.includes(k)) delete scenarios[k];

@@ -111,9 +111,12 @@ export class OcaSelector {
   private readonly lowStreak = new Map<string, number>();
   /** Consecutive failed probes per OCA: one lost probe of the current OCA is not enough to leave it. */
   private readonly probeFails = new Map<string, number>();
+  /** The play response's origin entries (the last resort), looked up on every comparison of a ranking. */
+  private readonly origins: Set<string>;
 
   constructor(ocas: readonly OcaRef[], params: Partial<SelectorParams> = {}) {
     this.ocas = [...ocas].sort((a, b) => a.rank - b.rank);
+    this.origins = new Set(this.ocas.filter((o) => o.tier === "origin").map((o) => o.ocaId));
     this.params = { ...DEFAULT_SELECTOR, ...(Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)) as Partial<SelectorParams>) };
   }
 
@@ -126,7 +129,7 @@ export class OcaSelector {
   }
 
   private isOrigin(ocaId: string): boolean {
-    return this.ocas.find((o) => o.ocaId === ocaId)?.tier === "origin";
+    return this.origins.has(ocaId);
   }
 
   recordProbe(r: ProbeResult): void {
