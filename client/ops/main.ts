@@ -7,6 +7,7 @@
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { dayAxisRange } from "./day-axis";
 
 interface Oca {
   ocaId: string;
@@ -188,7 +189,17 @@ function renderChart(o: Overview): void {
     {
       width,
       height: 220,
-      scales: { y: { range: [0, 100] } },
+      scales: {
+        // From the data, not the min/max uPlot passes: for a single time point it pads to 86400 / 1e-3 s.
+        x: {
+          time: true,
+          range: (u) => {
+            const x = u.data[0];
+            return dayAxisRange(x[0] ?? null, x[x.length - 1] ?? null);
+          },
+        },
+        y: { range: [0, 100] },
+      },
       axes: [{}, { label: "% of bytes", values: (_u, ticks) => ticks.map((t) => `${t} %`) }],
       series: [
         { label: "day" },
