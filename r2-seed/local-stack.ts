@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildCatalogue, catalogueDir } from "./build-catalogue";
@@ -9,6 +8,8 @@ import { minimalPlacement, type Placement } from "./demo-placement";
 import { startLocalWorker, type LocalWorker } from "./local-worker";
 import { fillPlacement, seedCatalogue } from "./seed";
 
+export { freePort } from "./local-worker";
+
 export interface LocalStack {
   worker: LocalWorker;
   catalogue: Catalogue;
@@ -16,18 +17,6 @@ export interface LocalStack {
   /** The HS256 secret of member tokens (load generators mint their own members with it). */
   memberSecret: string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -40,7 +29,6 @@ export async function startLocalStack(placement: (titleIds: string[]) => Placeme
   const adminToken = randomBytes(16).toString("hex");
   const memberSecret = randomBytes(24).toString("hex");
   const worker = await startLocalWorker({
-    port: await freePort(),
     persistTo,
     vars: {
       DEV_MODE: "true",

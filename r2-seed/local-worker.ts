@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,19 +34,49 @@ export interface LocalWorker {
  * Starts `wrangler dev` (workerd with local R2, D1 and Durable Objects) after applying the D1
  * migrations to the same local state, and resolves once the Worker answers.
  */
-export async function startLocalWorker(opts: {
-  port: number;
+/** A free TCP port on loopback (free when asked: another process may take it before it is used). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const PORT_ATTEMPTS = 5;
+
+interface WorkerOptions {
   persistTo?: string;
   vars?: Record<string, string>;
   inheritOutput?: boolean;
   timeoutMs?: number;
-}): Promise<LocalWorker> {
+}
+
+/**
+ * `wrangler dev` on `opts.port`, or without one on a free port: a port found free can be taken by
+ * another socket before wrangler binds it (a CI run lost one that way), so that case tries another.
+ */
+export async function startLocalWorker(opts: WorkerOptions & { port?: number }): Promise<LocalWorker> {
   const persist = opts.persistTo ? ["--persist-to", opts.persistTo] : [];
   await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { quiet: true });
+  if (opts.port !== undefined) return launch(opts.port, persist, opts);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(await freePort(), persist, opts);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function launch(port: number, persist: string[], opts: WorkerOptions): Promise<LocalWorker> {
   const vars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
-    [WRANGLER_JS, "dev", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...persist, ...vars],
+    [WRANGLER_JS, "dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...persist, ...vars],
     { cwd: PROJECT_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
@@ -57,7 +88,7 @@ export async function startLocalWorker(opts: {
     log += d;
     if (opts.inheritOutput) process.stderr.write(d);
   });
-  const url = `http://127.0.0.1:${opts.port}`;
+  const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();

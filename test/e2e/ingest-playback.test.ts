@@ -11,7 +11,6 @@ import { ingest, type IngestResult } from "../../ingest/pipeline";
 import { createReporter } from "../../ingest/progress";
 import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
-import { freePort } from "../../r2-seed/local-stack";
 
 const TITLE = "ingest-play";
 const GEO = "asn=64500;country=US;lat=40.71;lon=-74.0";
@@ -25,9 +24,7 @@ const A = { Authorization: `Bearer ${adminToken}` };
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "ingest-play-"));
   persistTo = await mkdtemp(path.join(tmpdir(), "ingest-play-state-"));
-  const [port] = await Promise.all([freePort()]);
   const workerStarting = startLocalWorker({
-    port,
     persistTo,
     vars: {
       DEV_MODE: "true",

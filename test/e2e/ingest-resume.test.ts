@@ -6,7 +6,6 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSource } from "../../ingest/fixtures";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
-import { freePort } from "../../r2-seed/local-stack";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TITLE = "resume-test";
@@ -73,7 +72,6 @@ beforeAll(async () => {
   source = await makeSource(path.join(dir, "source.mp4"), { width: 320, height: 180, seconds: 4, gop: 25 });
   persistTo = await mkdtemp(path.join(tmpdir(), "ingest-resume-state-"));
   worker = await startLocalWorker({
-    port: await freePort(),
     persistTo,
     vars: {
       DEV_MODE: "true",
