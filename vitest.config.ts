@@ -20,8 +20,11 @@ export default defineConfig(async () => {
             CATALOGUE_TTL_S: "0",
             TEST_MIGRATIONS: migrations,
           },
-          // The per-IP steering limiter at 50 (12,000 deployed), so a test can exhaust it in a moment.
-          ratelimits: { STEERING_PER_IP: { namespace_id: "1006", simple: { limit: 50, period: 60 } } },
+          // The per-IP steering and play limiters at 50 (12,000 and 1,200 deployed), so a test can exhaust them in a moment.
+          ratelimits: {
+            STEERING_PER_IP: { namespace_id: "1006", simple: { limit: 50, period: 60 } },
+            PLAY_PER_IP: { namespace_id: "1002", simple: { limit: 50, period: 60 } },
+          },
         },
       }),
     ],

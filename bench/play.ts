@@ -135,8 +135,8 @@ try {
       Authorization: `Bearer ${memberJwt(stack.memberSecret, `bench-${members}`)}`,
       "Content-Type": "application/json",
       "X-Client-Geo": geo,
-      // Each member from an address of its own, as a population is (the per-IP limiter is still
-      // called on every play; from one address, 1,200 plays a minute would trip it).
+      // Each member from an address of its own, as a population is (the isolate counts every play
+      // per address; from one address, 1,200 plays a minute would trip it).
       "CF-Connecting-IP": clientAddress(members++),
     },
     body: JSON.stringify({ titleId: title.id }),
@@ -169,7 +169,7 @@ try {
 
   const scenarios: Partial<Record<string, () => Promise<Run>>> = {
     // Each subject runs beside its baselines in the same round (steering after the trivial route;
-    // play between the one-object route and the limited and admission routes; the colo cache before
+    // play between the one-object route and the admission route; the colo cache before
     // R2): drift on a shared two-core machine moves every rate by 20-30 % over a minute, and
     // neighbours move together.
     trivial: () => run(`${base}/v1`),
@@ -177,12 +177,6 @@ try {
     // A new object each time, as each play is a new member: a warm object would flatter the baseline.
     oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
     play: () => run(base, () => playReq()),
-    // The same object call behind the per-IP play limiter, each request from an address of its own as play's.
-    oneDoLimited: () =>
-      run(base, () => {
-        const n = objects++;
-        return { path: `/v1/dev/bench/do-limited/bench-lim-${n}`, headers: { "CF-Connecting-IP": clientAddress(n) } };
-      }),
     // The same call play makes (the member object takes a slot and writes it), a new object each time.
     oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
@@ -255,8 +249,6 @@ try {
     playMedianMs: m("play", "p50"),
     playVsOneDo: ratio("play", "oneDo"),
     playVsOneDoAcquire: ratio("play", "oneDoAcquire"),
-    oneDoLimitedRps: m("oneDoLimited", "rps"),
-    playVsOneDoLimited: ratio("play", "oneDoLimited"),
     oneDoAcquireVsOneDo: ratio("oneDoAcquire", "oneDo"),
     playVsTrivial: ratio("play", "trivial"),
     steeringRps: m("steering", "rps"),

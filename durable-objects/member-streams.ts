@@ -8,32 +8,32 @@ export type { ActiveStream, Admission } from "./member/streams";
  * plan's limit is enforced without any shared database, and the load spreads with the members.
  */
 export class MemberStreams extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly book: streams.StreamBook;
   /** The member's play rate (in memory: see PlayWindow). */
   private readonly plays: streams.PlayWindow = { start: 0, plays: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    const sql = ctx.storage.sql;
+    this.book = new streams.StreamBook(sql);
     ctx.blockConcurrencyWhile(async () => {
-      for (const stmt of streams.STREAMS_SCHEMA) this.sql.exec(stmt);
+      for (const stmt of streams.STREAMS_SCHEMA) sql.exec(stmt);
     });
   }
 
   /** Counts the play against the member's play rate, then takes a slot when fewer than `limits.streams` count. */
   async acquire(s: { sessionId: string; titleId: string; expiresAt: number }, limits: { streams: number; playsPerWindow: number }): Promise<streams.Admission> {
-    const now = Date.now();
-    return this.ctx.storage.transactionSync(() => streams.acquire(this.sql, this.plays, s, limits, now));
+    return this.book.acquire(this.plays, s, limits, Date.now());
   }
 
   /** A steering poll or QoE batch of the stream. */
   async touch(sessionId: string): Promise<void> {
-    streams.touch(this.sql, sessionId, Date.now());
+    this.book.touch(sessionId, Date.now());
   }
 
   /** The client stopped the stream. */
   async release(sessionId: string): Promise<boolean> {
-    return streams.release(this.sql, sessionId);
+    return this.book.release(sessionId);
   }
 
   /** Answers at once (the benchmark's one-Durable-Object-call baseline). */
@@ -43,6 +43,6 @@ export class MemberStreams extends DurableObject<Env> {
 
   /** The streams that count now. */
   async active(): Promise<streams.ActiveStream[]> {
-    return streams.active(this.sql, Date.now());
+    return this.book.active(Date.now());
   }
 }

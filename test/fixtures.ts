@@ -190,11 +190,11 @@ export function postEvents(
   });
 }
 
-/** Presses play; returns the raw response. */
-export function pressPlay(token: string, body: unknown, geo?: string): Promise<Response> {
+/** Presses play (with any extra headers, e.g. a client IP); returns the raw response. */
+export function pressPlay(token: string, body: unknown, geo?: string, headers: Record<string, string> = {}): Promise<Response> {
   return call("/v1/play", {
     method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    headers: { ...headers, Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: JSON.stringify(body),
     geo,
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import wranglerToml from "../wrangler.toml?raw";
-import { STEERING_POLLS_PER_IP_PER_MINUTE } from "../workers/control/limits";
+import { PLAYS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_IP_PER_MINUTE } from "../workers/control/limits";
 
 /** The `simple.limit` of one `[[ratelimits]]` binding in wrangler.toml (the deployed value; tests lower some). */
 function bindingLimit(name: string): number {
@@ -13,5 +13,9 @@ function bindingLimit(name: string): number {
 describe("the rate limits of wrangler.toml", () => {
   it("give the isolate's per-IP steering count the same limit as the STEERING_PER_IP binding", () => {
     expect(STEERING_POLLS_PER_IP_PER_MINUTE).toBe(bindingLimit("STEERING_PER_IP"));
+  });
+
+  it("give the isolate's per-IP play count the same limit as the PLAY_PER_IP binding", () => {
+    expect(PLAYS_PER_IP_PER_MINUTE).toBe(bindingLimit("PLAY_PER_IP"));
   });
 });

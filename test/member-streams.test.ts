@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { acquire, active, countPlay, PLAY_WINDOW_MS, SILENCE_MS } from "../durable-objects/member/streams";
+import { countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -69,9 +69,11 @@ describe("concurrent streams per member", () => {
     const token = await memberToken("basic", "streams-silent");
     expect((await play(token)).status).toBe(200);
     expect((await play(token)).status).toBe(409);
-    // No steering poll or QoE batch for SILENCE_MS (the clock of the stream moved back that far).
-    await runInDurableObject(member("streams-silent"), async (_i, state) => {
+    // No steering poll or QoE batch for SILENCE_MS (the clock of the stream moved back that far, in
+    // storage; the object then reads it afresh, as it does after a restart).
+    await runInDurableObject(member("streams-silent"), async (instance, state) => {
       state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+      Object.assign(instance, { book: new StreamBook(state.storage.sql) });
     });
     expect((await play(token)).status).toBe(200);
   });
@@ -153,14 +155,15 @@ describe("a member's play rate, counted in the member's object", () => {
 
   it("refuses a play over the rate before it takes a slot", async () => {
     await runInDurableObject(member("streams-rate-slot"), async (_i, state) => {
-      const sql = state.storage.sql;
+      const book = new StreamBook(state.storage.sql);
       const now = Date.now();
       const window = { start: 0, plays: 0 };
       const limits = { streams: 4, playsPerWindow: 2 };
-      const take = (sessionId: string) => acquire(sql, window, { sessionId, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, now);
+      const take = (sessionId: string) => book.acquire(window, { sessionId, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, now);
       expect([take("a").verdict, take("b").verdict, take("c").verdict]).toEqual(["granted", "granted", "rate_limited"]);
       expect(
-        active(sql, now)
+        book
+          .active(now)
           .map((s) => s.sessionId)
           .sort(),
       ).toEqual(["a", "b"]);
@@ -171,19 +174,44 @@ describe("a member's play rate, counted in the member's object", () => {
 describe("a member's admission", () => {
   it("answers a granted play with the same streams a fresh read gives, the new one included", async () => {
     await runInDurableObject(member("streams-admission"), async (_i, state) => {
-      const sql = state.storage.sql;
+      const book = new StreamBook(state.storage.sql);
       const now = Date.now();
       const limits = { streams: 3, playsPerWindow: 60 };
       const window = { start: 0, plays: 0 };
-      const take = (sessionId: string, at: number) => acquire(sql, window, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
+      const take = (sessionId: string, at: number) => book.acquire(window, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
       take("a", now - SILENCE_MS - 1);
       take("b", now - 1_000);
       const granted = take("c", now);
       expect(granted.verdict).toBe("granted");
-      // "a" went silent and no longer counts; the answer lists what active() reads now.
-      const read = active(sql, now);
+      // "a" went silent and no longer counts; the answer lists what a fresh book reads from storage now.
+      const read = new StreamBook(state.storage.sql).active(now);
       expect(read.map((s) => s.sessionId)).toEqual(["b", "c"]);
       expect(granted.verdict === "granted" && granted.active).toEqual(read);
+    });
+  });
+
+  it("keeps storage and memory alike: a book read afresh after touches and a release sees what the object's book sees", async () => {
+    await runInDurableObject(member("streams-book"), async (_i, state) => {
+      const book = new StreamBook(state.storage.sql);
+      const now = Date.now();
+      const window = { start: 0, plays: 0 };
+      const limits = { streams: 4, playsPerWindow: 60 };
+      for (const [id, at] of [
+        ["x", now - 100_000],
+        ["y", now - 90_000],
+        ["z", now - 80_000],
+      ] as const) {
+        book.acquire(window, { sessionId: id, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, at);
+      }
+      // x is touched and keeps counting past its silence; y is not, and goes silent; z stops.
+      book.touch("x", now - 10_000);
+      book.touch("unknown", now);
+      expect(book.release("z")).toBe(true);
+      expect(book.release("z")).toBe(false);
+      const later = now + SILENCE_MS - 80_000;
+      expect(book.active(later).map((s) => [s.sessionId, s.lastSeenAt])).toEqual([["x", now - 10_000]]);
+      expect(new StreamBook(state.storage.sql).active(later)).toEqual(book.active(later));
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(1);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BODY_LIMITS } from "../workers/control/limits";
+import { BODY_LIMITS, enforceIsolateLimit } from "../workers/control/limits";
+import { ApiError } from "../workers/shared/errors";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 // Rate limits run on workerd's local Rate Limiting binding (wrangler.toml [[ratelimits]]), except
@@ -115,6 +116,46 @@ describe("rate limits", { timeout: 90_000 }, () => {
     expect(Number(res.headers.get("Retry-After"))).toBeLessThanOrEqual(60);
     // Another member is not affected.
     expect((await pressPlay(await memberToken("basic"), { titleId: "limits-play-title" }, GEO.lumenNyc)).status).toBe(200);
+  });
+
+  it("trip on plays per client IP whose member token fails, while verified members' plays from that address go on", async () => {
+    await publishTitle("limits-ip-play-title");
+    expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: ["limits-ip-play-title"] }])).status).toBe(200);
+    const ip = { "CF-Connecting-IP": "203.0.113.150" };
+    const body = JSON.stringify({ titleId: "limits-ip-play-title" });
+    const codes: string[] = [];
+    let n = 0;
+    const forged = async () => {
+      const res = await call("/v1/play", { method: "POST", headers: { ...json, ...ip, Authorization: `Bearer forged.${n++}.token` }, body });
+      if (res.status !== 429) codes.push(((await res.clone().json()) as ErrorBody).error.code);
+      return res;
+    };
+    // vitest.config.ts lowers this binding's limit to 50 (1,200 deployed).
+    const { allowed, res } = await until429(forged, 100);
+    expect(allowed).toBe(50);
+    expect(new Set(codes)).toEqual(new Set(["unauthorized"]));
+    await expectLimited(res, "PLAY_PER_IP");
+    // A request with no token at all is the same flood.
+    await expectLimited(await call("/v1/play", { method: "POST", headers: { ...json, ...ip }, body }), "PLAY_PER_IP");
+    // A member behind the same address (carrier-grade NAT) still plays: its plays are counted by its own object.
+    expect((await pressPlay(await memberToken("basic"), { titleId: "limits-ip-play-title" }, GEO.lumenNyc, ip)).status).toBe(200);
+  });
+
+  it("count every request per client IP in the isolate, in one-minute windows", () => {
+    const minute = 60_000 * 29_000_000;
+    for (let i = 0; i < 3; i++) enforceIsolateLimit("PLAY_PER_IP", "198.51.100.200", 3, minute + i);
+    let refused: unknown;
+    try {
+      enforceIsolateLimit("PLAY_PER_IP", "198.51.100.200", 3, minute + 59_000);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(429);
+    expect((refused as ApiError).headers?.["Retry-After"]).toBe("1");
+    // Another address, and the next minute, start from zero.
+    expect(() => enforceIsolateLimit("PLAY_PER_IP", "198.51.100.201", 3, minute + 59_000)).not.toThrow();
+    expect(() => enforceIsolateLimit("PLAY_PER_IP", "198.51.100.200", 3, minute + 60_000)).not.toThrow();
   });
 
   it("trip on event batches per member", async () => {

@@ -1,7 +1,7 @@
 import { rows, run } from "../site/sql";
 
 /**
- * A member's concurrent streams, as plain functions over the member object's storage (so tests and
+ * A member's concurrent streams, kept by a StreamBook over the member object's storage (so tests and
  * the object call the same code). A stream counts from its play until its client says it stopped, its
  * token expires, or it has shown no activity (steering polls, QoE batches) for SILENCE_MS.
  */
@@ -22,19 +22,6 @@ export interface ActiveStream {
   titleId: string;
   startedAt: number;
   lastSeenAt: number;
-}
-
-/** Forgets streams that stopped showing activity or whose token expired. */
-export function expire(sql: SqlStorage, now: number): void {
-  run(sql, `DELETE FROM streams WHERE last_seen < ? OR expires_at <= ?`, now - SILENCE_MS, now);
-}
-
-export function active(sql: SqlStorage, now: number): ActiveStream[] {
-  expire(sql, now);
-  return rows<{ session_id: string; title_id: string; started_at: number; last_seen: number }>(
-    sql,
-    `SELECT session_id, title_id, started_at, last_seen FROM streams ORDER BY started_at`,
-  ).map((r) => ({ sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen }));
 }
 
 /** What the member's object says to a play: a slot, a full plan, or too many plays this minute. */
@@ -71,43 +58,92 @@ export function countPlay(window: PlayWindow, perWindow: number, now: number): {
   return { ok: true, retryAfterS };
 }
 
+interface StreamRow extends ActiveStream {
+  expiresAt: number;
+}
+
 /**
- * Admits a new stream: counts the play against `limits.playsPerWindow`, then takes a slot if fewer
- * than `limits.streams` count. The caller runs it in one transaction.
+ * The member's streams: the `streams` table, read once into memory when the object first needs it and
+ * written through on every change (the object is the table's only writer). An admission then costs one
+ * write and no read, and a new member's object one read: the admission call stays close to a bare call.
  */
-export function acquire(
-  sql: SqlStorage,
-  window: PlayWindow,
-  s: { sessionId: string; titleId: string; expiresAt: number },
-  limits: { streams: number; playsPerWindow: number },
-  now: number,
-): Admission {
-  const rate = countPlay(window, limits.playsPerWindow, now);
-  if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
-  const current = active(sql, now);
-  if (current.length >= limits.streams) return { verdict: "full", active: current };
-  run(
-    sql,
-    `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
-    s.sessionId,
-    s.titleId,
-    now,
-    now,
-    s.expiresAt,
-  );
-  // The streams that count now are the ones just read plus this one: no second read.
-  return {
-    verdict: "granted",
-    active: [...current.filter((a) => a.sessionId !== s.sessionId), { sessionId: s.sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now }],
-  };
-}
+export class StreamBook {
+  private rows: Map<string, StreamRow> | null = null;
 
-/** Activity of a stream: it keeps counting. */
-export function touch(sql: SqlStorage, sessionId: string, now: number): void {
-  run(sql, `UPDATE streams SET last_seen = MAX(last_seen, ?) WHERE session_id = ?`, now, sessionId);
-}
+  constructor(private readonly sql: SqlStorage) {}
 
-/** The client said the stream stopped. */
-export function release(sql: SqlStorage, sessionId: string): boolean {
-  return run(sql, `DELETE FROM streams WHERE session_id = ?`, sessionId) > 0;
+  private load(): Map<string, StreamRow> {
+    this.rows ??= new Map(
+      rows<{ session_id: string; title_id: string; started_at: number; last_seen: number; expires_at: number }>(
+        this.sql,
+        `SELECT session_id, title_id, started_at, last_seen, expires_at FROM streams ORDER BY started_at`,
+      ).map((r) => [r.session_id, { sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen, expiresAt: r.expires_at }]),
+    );
+    return this.rows;
+  }
+
+  /** Forgets streams that stopped showing activity or whose token expired (a write only when there are some). */
+  private expire(now: number): Map<string, StreamRow> {
+    const book = this.load();
+    const gone = [...book.values()].filter((r) => r.lastSeenAt < now - SILENCE_MS || r.expiresAt <= now);
+    if (gone.length > 0) {
+      run(this.sql, `DELETE FROM streams WHERE last_seen < ? OR expires_at <= ?`, now - SILENCE_MS, now);
+      for (const r of gone) book.delete(r.sessionId);
+    }
+    return book;
+  }
+
+  /** The streams that count at `now`, oldest first. */
+  active(now: number): ActiveStream[] {
+    return [...this.expire(now).values()]
+      .sort((x, y) => x.startedAt - y.startedAt)
+      .map(({ sessionId, titleId, startedAt, lastSeenAt }) => ({ sessionId, titleId, startedAt, lastSeenAt }));
+  }
+
+  /**
+   * Admits a new stream: counts the play against `limits.playsPerWindow`, then takes a slot if fewer
+   * than `limits.streams` count. Synchronous, so nothing interleaves between the count and the write.
+   */
+  acquire(
+    window: PlayWindow,
+    s: { sessionId: string; titleId: string; expiresAt: number },
+    limits: { streams: number; playsPerWindow: number },
+    now: number,
+  ): Admission {
+    const rate = countPlay(window, limits.playsPerWindow, now);
+    if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
+    const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
+    if (current.length >= limits.streams) return { verdict: "full", active: current };
+    run(
+      this.sql,
+      `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      s.sessionId,
+      s.titleId,
+      now,
+      now,
+      s.expiresAt,
+    );
+    const row = { sessionId: s.sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now, expiresAt: s.expiresAt };
+    const book = this.load();
+    book.delete(s.sessionId);
+    book.set(s.sessionId, row);
+    return { verdict: "granted", active: [...current, { sessionId: row.sessionId, titleId: row.titleId, startedAt: now, lastSeenAt: now }] };
+  }
+
+  /** Activity of a stream: it keeps counting. A session the book does not hold is not written. */
+  touch(sessionId: string, now: number): void {
+    const row = this.load().get(sessionId);
+    if (!row || row.lastSeenAt >= now) return;
+    run(this.sql, `UPDATE streams SET last_seen = ? WHERE session_id = ?`, now, sessionId);
+    row.lastSeenAt = now;
+  }
+
+  /** The client said the stream stopped. */
+  release(sessionId: string): boolean {
+    const book = this.load();
+    if (!book.has(sessionId)) return false;
+    run(this.sql, `DELETE FROM streams WHERE session_id = ?`, sessionId);
+    book.delete(sessionId);
+    return true;
+  }
 }

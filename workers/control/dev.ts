@@ -38,18 +38,6 @@ dev.get("/bench/do/:memberId", async (c) => {
   return c.json({ at });
 });
 
-/**
- * One Durable Object call behind the per-IP play limiter: the two calls every play must make. Locally
- * the limiter is itself a call (Miniflare keeps its counts in an object's SQLite); deployed, it counts
- * in memory on the machine.
- */
-dev.get("/bench/do-limited/:memberId", limitByIp("PLAY_PER_IP"), async (c) => {
-  const id = c.req.param("memberId");
-  if (!isMemberId(id)) throw new ApiError(400, "invalid_request", "bad member id");
-  const at = await c.env.MEMBER_STREAMS.get(c.env.MEMBER_STREAMS.idFromName(id)).ping();
-  return c.json({ at });
-});
-
 /** The member object's admission call alone (a slot taken and written), as play makes it: what play costs beyond its own work. */
 dev.get("/bench/do-acquire/:memberId", async (c) => {
   const id = c.req.param("memberId");

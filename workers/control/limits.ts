@@ -40,6 +40,8 @@ export const PLAYS_PER_MEMBER_PER_MINUTE = 60;
 export const STEERING_POLLS_PER_SESSION_PER_MINUTE = 120;
 /** The STEERING_PER_IP binding's limit (wrangler.toml), kept by the isolate too for polls it need not verify. */
 export const STEERING_POLLS_PER_IP_PER_MINUTE = 12_000;
+/** The PLAY_PER_IP binding's limit (wrangler.toml), kept by the isolate too for plays of verified members. */
+export const PLAYS_PER_IP_PER_MINUTE = 1_200;
 
 /** Every limiter's period (the binding cannot tell it): all limits here count per 60 s. */
 const PERIOD_S = 60;
@@ -111,6 +113,23 @@ export const limitByIp = (limiter: LimiterName) =>
     const ip = clientIp(c.req.raw);
     if (ip) await enforceLimit(c.env, limiter, ip);
     await next();
+  });
+
+/**
+ * Middleware for a route behind a member token whose members are counted where the route's work is
+ * (plays: by the member's own object). Every request counts per client IP in the isolate against
+ * `perMinute`; the binding, shared across the location, counts the requests whose member token fails
+ * (missing, forged, expired): a verified member's request costs less than a limiter call, and an
+ * address with many members' valid tokens is still bounded per member and per isolate. So a valid
+ * play makes one call, the member's object, as deployed and locally alike.
+ */
+export const limitByIpUnlessMember = (limiter: LimiterName, perMinute: number) =>
+  createMiddleware<{ Bindings: Env }>(async (c, next) => {
+    const ip = clientIp(c.req.raw);
+    if (ip) enforceIsolateLimit(limiter, ip, perMinute);
+    await next();
+    // The route's own error handler already answered 401; a location-wide flood turns it into 429.
+    if (ip && c.error instanceof ApiError && c.error.status === 401) await enforceLimit(c.env, limiter, ip);
   });
 
 /** Middleware (after requireMember): rate limit by member id. */

@@ -189,15 +189,6 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "get",
-    path: "/v1/dev/bench/do-limited/{memberId}",
-    summary: "Benchmark baseline: the per-IP play limiter and one Durable Object call, the two calls every play makes (dev only)",
-    tag: "dev only",
-    auth: "none",
-    ok: { status: 200, description: "{ at }" },
-    errors: { 400: ["invalid_request"], 404: ["not_found"], ...RATE },
-  },
-  {
-    method: "get",
     path: "/v1/dev/bench/do-acquire/{memberId}",
     summary: "Benchmark baseline: the member object's admission call alone, as play makes it (dev only)",
     tag: "dev only",
