@@ -16,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeSource } from "../ingest/fixtures";
+import { median } from "../shared/stats";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -94,12 +95,6 @@ function ingestOnce(source: string, mode: Mode, workDir: string): Promise<Run> {
     });
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const tmp = await mkdtemp(path.join(tmpdir(), "bench-ingest-"));
 try {

@@ -23,8 +23,9 @@ import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
 import { cpuDelta, treeCpuMs } from "./process-cpu";
 import { startCpuProfile, topFunctions } from "./cpu-profile";
+import { median } from "../shared/stats";
 
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 6);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
@@ -32,7 +33,6 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 /** A distinct IPv4 address (in 10.0.0.0/8) per client number. */
 const clientAddress = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64url");
 
 /** An HS256 member token, as the Worker's dev route would sign it. */
@@ -209,7 +209,11 @@ try {
   const rounds: Array<Record<string, Run>> = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const row: Record<string, Run> = {};
-    for (const [name, f] of Object.entries(scenarios)) if (f) row[name] = await f();
+    // Every other round runs the scenarios in reverse, so no subject always follows its baseline: the
+    // machine drifts within a round (the local object store grows by every new member's database).
+    const order = Object.entries(scenarios);
+    if (r % 2 === 0) order.reverse();
+    for (const [name, f] of order) if (f) row[name] = await f();
     rounds.push(row);
     console.log(
       `round ${r}/${ROUNDS}: ${Object.entries(row)

@@ -1,3 +1,5 @@
+import { median } from "../shared/stats";
+
 /**
  * Catalogue-wide shifts of taste: a hit season, a holiday, a competitor's launch moves many titles'
  * popularity at once. Smoothing each title's history on its own learns the new ranking only as fast
@@ -26,12 +28,6 @@ function departure(series: readonly (readonly number[])[], totals: readonly numb
   }
   return tv / 2;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /**
  * The index of the first day of the latest shift of the title mix within a window of `days` daily
