@@ -15,7 +15,7 @@ import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, recordPlay, recordReport, type PlayRecord } from "./site/viewing-history";
+import { addToDay, history, recordPlays, recordReport, type PlayRecord } from "./site/viewing-history";
 import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -402,9 +402,7 @@ export class OcaSite extends DurableObject<Env> {
           }
         }
         // Plays whose home is this site, batched by the play requests of that isolate.
-        for (const p of (Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS)) {
-          if (isPlayReport(p)) this.countPlay(p);
-        }
+        this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
         // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
         ingestCmcd(this.sql, report.cmcd, day, now);
       });
@@ -512,15 +510,21 @@ export class OcaSite extends DurableObject<Env> {
    * the title; content: it did not).
    */
   async recordPlay(p: PlayRecord, miss?: { ocaId: string; kind: MissKind }): Promise<void> {
-    this.ctx.storage.transactionSync(() => this.countPlay({ ...p, miss }));
+    this.ctx.storage.transactionSync(() => this.countPlays([{ ...p, miss }]));
   }
 
-  /** One play at its home site, and its miss: the one path for batched and direct play records. */
-  private countPlay(p: PlayReport): void {
-    recordPlay(this.sql, p);
-    if (p.miss && this.oca(p.miss.ocaId) && (p.miss.kind === "content" || p.miss.kind === "health")) {
-      recordMiss(this.sql, p.miss.ocaId, p.titleId, p.miss.kind, 1, 0);
+  /** Plays at their home site, and their misses (one write per OCA, title and kind): the one path for batched and direct play records. */
+  private countPlays(plays: readonly PlayReport[]): void {
+    recordPlays(this.sql, plays);
+    const misses = new Map<string, { ocaId: string; titleId: string; kind: MissKind; n: number }>();
+    for (const p of plays) {
+      if (!p.miss || !this.oca(p.miss.ocaId) || (p.miss.kind !== "content" && p.miss.kind !== "health")) continue;
+      const key = `${p.miss.ocaId}/${p.titleId}/${p.miss.kind}`;
+      const m = misses.get(key) ?? { ocaId: p.miss.ocaId, titleId: p.titleId, kind: p.miss.kind, n: 0 };
+      m.n++;
+      misses.set(key, m);
     }
+    for (const m of misses.values()) recordMiss(this.sql, m.ocaId, m.titleId, m.kind, m.n, 0);
   }
 
   /**

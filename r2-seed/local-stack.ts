@@ -23,9 +23,12 @@ export interface LocalStack {
  * The whole product on this machine: the demo catalogue built with ffmpeg, `wrangler dev` on a free
  * port with its own throw-away local state and test secrets, origin and D1 seeded, OCAs filled.
  */
-export async function startLocalStack(placement: (titleIds: string[]) => Placement[][] = minimalPlacement): Promise<LocalStack> {
+export async function startLocalStack(
+  placement: (titleIds: string[]) => Placement[][] = minimalPlacement,
+  opts: { /** Where the throw-away local state goes (default: the OS temp directory). */ stateParent?: string } = {},
+): Promise<LocalStack> {
   const catalogue = await buildCatalogue({ onProgress: (m) => console.log(`[catalogue] ${m}`) });
-  const persistTo = await mkdtemp(path.join(tmpdir(), "vcdn-e2e-"));
+  const persistTo = await mkdtemp(path.join(opts.stateParent ?? tmpdir(), "vcdn-e2e-"));
   const adminToken = randomBytes(16).toString("hex");
   const memberSecret = randomBytes(24).toString("hex");
   const worker = await startLocalWorker({

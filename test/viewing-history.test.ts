@@ -1,7 +1,16 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dayNumber } from "../fill/day";
-import { history, PREBUFFER_ALLOWANCE_S, recordPlay, recordReport, recordServed, SERVED_LAG_ALLOWANCE_S } from "../durable-objects/site/viewing-history";
+import {
+  history,
+  PREBUFFER_ALLOWANCE_S,
+  recordPlay,
+  recordPlays,
+  recordReport,
+  recordServed,
+  SERVED_LAG_ALLOWANCE_S,
+  SESSION_MEMORY_MS,
+} from "../durable-objects/site/viewing-history";
 import { ADMIN, call, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const stub = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
@@ -26,6 +35,26 @@ describe("viewing history (module)", () => {
       // A second play record of the same session (a retried call) counts nothing.
       recordPlay(sql, play("talker"));
       expect(history(sql, DAY, DAY)).toEqual({ t: [EST + 5_000_000] });
+    });
+  });
+
+  it("counts a batch of plays as one write per day and title, a repeated session once, and forgets sessions past their memory once", async () => {
+    await withSql("lumen-ord", (sql) => {
+      const old = { ...play("old"), startedAt: T0 - SESSION_MEMORY_MS - 1 };
+      recordPlay(sql, old);
+      recordPlays(sql, [play("a"), play("b"), play("a"), play("c", "u"), { ...play("d"), day: DAY + 1 }]);
+      expect(history(sql, DAY, DAY + 1)).toEqual({ t: [3 * EST, EST], u: [EST, 0] });
+      const plays = sql.exec<{ day: number; title_id: string; plays: number }>(`SELECT day, title_id, plays FROM views ORDER BY day, title_id`).toArray();
+      expect(plays.map((r) => [r.day, r.title_id, r.plays])).toEqual([
+        [DAY, "t", 3],
+        [DAY, "u", 1],
+        [DAY + 1, "t", 1],
+      ]);
+      const sessions = sql.exec<{ session_id: string }>(`SELECT session_id FROM session_views ORDER BY session_id`).toArray();
+      expect(sessions.map((r) => r.session_id)).toEqual(["a", "b", "c", "d"]);
+      // The same batch again (a retried sync) counts nothing more.
+      recordPlays(sql, [play("a"), play("b")]);
+      expect(history(sql, DAY, DAY).t[0]).toBe(3 * EST);
     });
   });
 

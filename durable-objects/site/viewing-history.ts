@@ -61,26 +61,48 @@ export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { pla
   );
 }
 
-/** Counts a play: one play and its estimate on its day, and the session so its reports can be checked. */
-export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
-  const est = nonNegative(p.estBytes);
-  const inserted = sql.exec(
-    `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
-       ON CONFLICT (session_id) DO NOTHING`,
-    p.sessionId,
-    p.titleId,
-    p.day,
-    p.startedAt,
-    est,
-    nonNegative(p.topBps),
-  ).rowsWritten;
-  if (inserted > 0) addToDay(sql, p.day, p.titleId, { plays: 1, estBytes: est });
-  else if (sql.exec(`UPDATE session_views SET play_counted = 1 WHERE session_id = ? AND play_counted = 0`, p.sessionId).rowsWritten > 0) {
+/**
+ * Counts a batch of plays: each play and its estimate on its day, and each session so its reports can
+ * be checked. A batch carries a second of an isolate's plays, mostly of a few titles: each session is one
+ * row, each day and title one write, and sessions past SESSION_MEMORY_MS are forgotten once per batch.
+ */
+export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void {
+  const days = new Map<string, { day: number; titleId: string; plays: number; estBytes: number }>();
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const p of plays) {
+    const est = nonNegative(p.estBytes);
+    const inserted = sql.exec(
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT (session_id) DO NOTHING`,
+      p.sessionId,
+      p.titleId,
+      p.day,
+      p.startedAt,
+      est,
+      nonNegative(p.topBps),
+    ).rowsWritten;
+    let counted = inserted > 0 ? est : null;
     // Plays ride a batched sync, so a session's first report can arrive first: the play still counts
     // as a play, but with no estimate (the session already counts as what it reported).
-    addToDay(sql, p.day, p.titleId, { plays: 1 });
+    if (counted === null && sql.exec(`UPDATE session_views SET play_counted = 1 WHERE session_id = ? AND play_counted = 0`, p.sessionId).rowsWritten > 0) {
+      counted = 0;
+    }
+    if (counted !== null) {
+      const key = `${p.day}/${p.titleId}`;
+      const d = days.get(key) ?? { day: p.day, titleId: p.titleId, plays: 0, estBytes: 0 };
+      d.plays++;
+      d.estBytes += counted;
+      days.set(key, d);
+    }
+    if (Number.isFinite(p.startedAt)) newest = Math.max(newest, p.startedAt);
   }
-  sql.exec(`DELETE FROM session_views WHERE started_at < ?`, p.startedAt - SESSION_MEMORY_MS);
+  for (const d of days.values()) addToDay(sql, d.day, d.titleId, { plays: d.plays, estBytes: d.estBytes });
+  if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, newest - SESSION_MEMORY_MS);
+}
+
+/** Counts one play (a batch of one). */
+export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
+  recordPlays(sql, [p]);
 }
 
 /** Adds bytes the data plane served to a session at this site (known only for sessions that played here). */
