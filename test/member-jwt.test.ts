@@ -46,6 +46,35 @@ describe("member tokens", () => {
     expect(await events(await sign({ sub: "jwt-2", plan: "premium", exp: now() + 60 }, SECRET, "HS384"))).toEqual(REFUSED);
   });
 
+  it("are refused when not yet valid (nbf) or issued in the future (iat), and accepted once both are past", async () => {
+    const base = { sub: "jwt-7", plan: "basic", exp: now() + 600 };
+    expect(await events(await sign({ ...base, nbf: now() + 120 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, iat: now() + 120 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, nbf: "soon" } as never, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, nbf: now() - 5, iat: now() - 5 }, SECRET, "HS256"))).toEqual(ACCEPTED);
+  });
+
+  it("are refused with a critical header extension, another typ, or a mangled segment, and accepted with typ application/jwt", async () => {
+    const payload = b64url(JSON.stringify({ sub: "jwt-8", plan: "basic", exp: now() + 60 }));
+    const signed = async (header: object) => {
+      const h = b64url(JSON.stringify(header));
+      const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${h}.${payload}`)));
+      return `${h}.${payload}.${b64url(String.fromCharCode(...mac))}`;
+    };
+    expect(await events(await signed({ alg: "HS256", typ: "JWT" }))).toEqual(ACCEPTED);
+    expect(await events(await signed({ alg: "HS256", typ: "application/jwt" }))).toEqual(ACCEPTED);
+    expect(await events(await signed({ alg: "HS256", crit: ["exp"] }))).toEqual(REFUSED);
+    expect(await events(await signed({ alg: "HS256", typ: "JOSE+JSON" }))).toEqual(REFUSED);
+    const good = await signed({ alg: "HS256" });
+    expect(await events(good)).toEqual(ACCEPTED);
+    const [h, p, m] = good.split(".");
+    expect(await events(`${h}.${p}.${m}.x`)).toEqual(REFUSED);
+    expect(await events(`${h}.${p}!.${m}`)).toEqual(REFUSED);
+    expect(await events(`${h}.${p}.${m.slice(0, -1)}${m.endsWith("A") ? "B" : "A"}`)).toEqual(REFUSED);
+    expect(await events(`${h}.${b64url(JSON.stringify({ sub: "jwt-8", plan: "premium", exp: now() + 60 }))}.${m}`)).toEqual(REFUSED);
+  });
+
   it("are refused with another secret, an unknown plan, an inherited member id, or when over-long", async () => {
     expect(await events(await sign({ sub: "jwt-3", plan: "basic", exp: now() + 60 }, "another-secret-0123456789", "HS256"))).toEqual(REFUSED);
     expect(await events(await sign({ sub: "jwt-3", plan: "gold", exp: now() + 60 }, SECRET, "HS256"))).toEqual(REFUSED);
