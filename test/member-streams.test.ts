@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook } from "../durable-objects/member/streams";
+import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -36,6 +36,23 @@ async function activeOf(id: string, want: number): Promise<number> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return n;
+}
+
+/**
+ * Runs `fn` with the StreamBook of a member object and its own play window; `take` admits a session
+ * at `at` with a token valid for an hour from then.
+ */
+function withBook(
+  name: string,
+  limits: { streams: number; playsPerWindow: number },
+  fn: (b: { book: StreamBook; sql: SqlStorage; take: (sessionId: string, at: number) => Admission }) => void,
+) {
+  return runInDurableObject(member(name), async (_i, state) => {
+    const sql = state.storage.sql;
+    const book = new StreamBook(sql);
+    const window = { start: 0, plays: 0 };
+    fn({ book, sql, take: (sessionId, at) => book.acquire(window, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at) });
+  });
 }
 
 beforeAll(async () => {
@@ -154,13 +171,9 @@ describe("a member's play rate, counted in the member's object", () => {
   });
 
   it("refuses a play over the rate before it takes a slot", async () => {
-    await runInDurableObject(member("streams-rate-slot"), async (_i, state) => {
-      const book = new StreamBook(state.storage.sql);
+    await withBook("streams-rate-slot", { streams: 4, playsPerWindow: 2 }, ({ book, take }) => {
       const now = Date.now();
-      const window = { start: 0, plays: 0 };
-      const limits = { streams: 4, playsPerWindow: 2 };
-      const take = (sessionId: string) => book.acquire(window, { sessionId, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, now);
-      expect([take("a").verdict, take("b").verdict, take("c").verdict]).toEqual(["granted", "granted", "rate_limited"]);
+      expect([take("a", now).verdict, take("b", now).verdict, take("c", now).verdict]).toEqual(["granted", "granted", "rate_limited"]);
       expect(
         book
           .active(now)
@@ -173,36 +186,25 @@ describe("a member's play rate, counted in the member's object", () => {
 
 describe("a member's admission", () => {
   it("answers a granted play with the same streams a fresh read gives, the new one included", async () => {
-    await runInDurableObject(member("streams-admission"), async (_i, state) => {
-      const book = new StreamBook(state.storage.sql);
+    await withBook("streams-admission", { streams: 3, playsPerWindow: 60 }, ({ sql, take }) => {
       const now = Date.now();
-      const limits = { streams: 3, playsPerWindow: 60 };
-      const window = { start: 0, plays: 0 };
-      const take = (sessionId: string, at: number) => book.acquire(window, { sessionId, titleId: TITLE, expiresAt: at + 3_600_000 }, limits, at);
       take("a", now - SILENCE_MS - 1);
       take("b", now - 1_000);
       const granted = take("c", now);
       expect(granted.verdict).toBe("granted");
       // "a" went silent and no longer counts; the answer lists what a fresh book reads from storage now.
-      const read = new StreamBook(state.storage.sql).active(now);
+      const read = new StreamBook(sql).active(now);
       expect(read.map((s) => s.sessionId)).toEqual(["b", "c"]);
       expect(granted.verdict === "granted" && granted.active).toEqual(read);
     });
   });
 
   it("keeps storage and memory alike: a book read afresh after touches and a release sees what the object's book sees", async () => {
-    await runInDurableObject(member("streams-book"), async (_i, state) => {
-      const book = new StreamBook(state.storage.sql);
+    await withBook("streams-book", { streams: 4, playsPerWindow: 60 }, ({ book, sql, take }) => {
       const now = Date.now();
-      const window = { start: 0, plays: 0 };
-      const limits = { streams: 4, playsPerWindow: 60 };
-      for (const [id, at] of [
-        ["x", now - 100_000],
-        ["y", now - 90_000],
-        ["z", now - 80_000],
-      ] as const) {
-        book.acquire(window, { sessionId: id, titleId: TITLE, expiresAt: now + 3_600_000 }, limits, at);
-      }
+      take("x", now - 100_000);
+      take("y", now - 90_000);
+      take("z", now - 80_000);
       // x is touched and keeps counting past its silence; y is not, and goes silent; z stops.
       book.touch("x", now - 10_000);
       book.touch("unknown", now);
@@ -210,8 +212,8 @@ describe("a member's admission", () => {
       expect(book.release("z")).toBe(false);
       const later = now + SILENCE_MS - 80_000;
       expect(book.active(later).map((s) => [s.sessionId, s.lastSeenAt])).toEqual([["x", now - 10_000]]);
-      expect(new StreamBook(state.storage.sql).active(later)).toEqual(book.active(later));
-      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(1);
+      expect(new StreamBook(sql).active(later)).toEqual(book.active(later));
+      expect(sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(1);
     });
   });
 });

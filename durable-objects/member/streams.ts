@@ -68,18 +68,19 @@ interface StreamRow extends ActiveStream {
  * write and no read, and a new member's object one read: the admission call stays close to a bare call.
  */
 export class StreamBook {
-  private rows: Map<string, StreamRow> | null = null;
+  /** The table as read once, kept alike with it by every write below; null until first needed. */
+  private cached: Map<string, StreamRow> | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
   private load(): Map<string, StreamRow> {
-    this.rows ??= new Map(
+    this.cached ??= new Map(
       rows<{ session_id: string; title_id: string; started_at: number; last_seen: number; expires_at: number }>(
         this.sql,
         `SELECT session_id, title_id, started_at, last_seen, expires_at FROM streams ORDER BY started_at`,
       ).map((r) => [r.session_id, { sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen, expiresAt: r.expires_at }]),
     );
-    return this.rows;
+    return this.cached;
   }
 
   /** Forgets streams that stopped showing activity or whose token expired (a write only when there are some). */
