@@ -14,11 +14,8 @@ export class MemberStreams extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    this.book = new streams.StreamBook(sql);
-    ctx.blockConcurrencyWhile(async () => {
-      for (const stmt of streams.STREAMS_SCHEMA) sql.exec(stmt);
-    });
+    // No schema set-up here: the book creates its table when first needed (see StreamBook).
+    this.book = new streams.StreamBook(ctx.storage.sql);
   }
 
   /** Counts the play against the member's play rate, then takes a slot when fewer than `limits.streams` count. */

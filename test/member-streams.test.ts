@@ -216,4 +216,18 @@ describe("a member's admission", () => {
       expect(sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(1);
     });
   });
+
+  it("creates a new member's table with its first admission, so a bare call to a new object writes nothing", async () => {
+    const tables = (sql: SqlStorage) => sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'streams'`).toArray();
+    const stub = member("streams-new-member");
+    await stub.ping();
+    await runInDurableObject(stub, async (_i, state) => {
+      expect(tables(state.storage.sql)).toEqual([]);
+    });
+    await withBook("streams-new-member", { streams: 1, playsPerWindow: 60 }, ({ sql, take }) => {
+      expect(take("first", Date.now()).verdict).toBe("granted");
+      expect(tables(sql)).toEqual([{ name: "streams" }]);
+      expect(sql.exec("SELECT session_id FROM streams").toArray()).toEqual([{ session_id: "first" }]);
+    });
+  });
 });
