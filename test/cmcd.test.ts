@@ -3,7 +3,7 @@ import { appendCmcdQuery, CMCD_V1, toCmcdHeaders } from "@svta/cml-cmcd";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCmcd, MAX_CMCD_CHARS } from "../workers/edge/cmcd";
 import { ingestCmcd, cmcdSession } from "../durable-objects/site/cmcd";
-import { history, recordPlay, recordReport } from "../durable-objects/site/viewing-history";
+import { history, recordPlays, recordReport } from "../durable-objects/site/viewing-history";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 // CMCD (CTA-5004) from any player: the data plane reads it on media requests and the session's home
@@ -73,7 +73,7 @@ describe("a site's CMCD sessions and viewing history (module)", () => {
   it("counts a stock player's served bytes in its session instead of the play estimate", async () => {
     await runInDurableObject(stub("lumen-lax"), async (_i, state) => {
       const sql = state.storage.sql;
-      recordPlay(sql, play("stock"));
+      recordPlays(sql, [play("stock")]);
       expect(history(sql, DAY, DAY)).toEqual({ t: [10 ** 9] });
       ingestCmcd(sql, [cmcd("stock")], DAY, T0 + 10_000);
       expect(history(sql, DAY, DAY)).toEqual({ t: [3_000_000] });
@@ -87,7 +87,7 @@ describe("a site's CMCD sessions and viewing history (module)", () => {
   it("counts the same bytes once when the SDK reports them and sends CMCD too", async () => {
     await runInDurableObject(stub("lumen-sea"), async (_i, state) => {
       const sql = state.storage.sql;
-      recordPlay(sql, play("both"));
+      recordPlays(sql, [play("both")]);
       recordReport(sql, { ...play("both"), reportDay: DAY, bytes: 2_000_000, now: T0 + 10_000 });
       ingestCmcd(sql, [cmcd("both", { bytes: 2_500_000 })], DAY, T0 + 10_000);
       expect(history(sql, DAY, DAY)).toEqual({ t: [2_500_000] });
@@ -99,7 +99,7 @@ describe("a site's CMCD sessions and viewing history (module)", () => {
   it("holds every claim to what it could honestly be: stalls never above requests, bytes within the session's caps, unknown sessions uncounted", async () => {
     await runInDurableObject(stub("lumen-chi"), async (_i, state) => {
       const sql = state.storage.sql;
-      recordPlay(sql, play("greedy"));
+      recordPlays(sql, [play("greedy")]);
       ingestCmcd(
         sql,
         [

@@ -4,7 +4,6 @@ import { dayNumber } from "../fill/day";
 import {
   history,
   PREBUFFER_ALLOWANCE_S,
-  recordPlay,
   recordPlays,
   recordReport,
   recordServed,
@@ -26,14 +25,14 @@ const play = (sessionId: string, titleId = "t") => ({ sessionId, titleId, day: D
 describe("viewing history (module)", () => {
   it("counts a silent play as its estimate, and a reporting one as what it reported: never both", async () => {
     await withSql("ixp-sjc", (sql) => {
-      recordPlay(sql, play("silent"));
-      recordPlay(sql, play("talker"));
+      recordPlays(sql, [play("silent")]);
+      recordPlays(sql, [play("talker")]);
       expect(history(sql, DAY, DAY)).toEqual({ t: [2 * EST] });
       const r = recordReport(sql, { ...play("talker"), reportDay: DAY, bytes: 5_000_000, now: T0 + 60_000 });
       expect(r.counted).toBe(5_000_000);
       expect(history(sql, DAY, DAY)).toEqual({ t: [EST + 5_000_000] });
       // A second play record of the same session (a retried call) counts nothing.
-      recordPlay(sql, play("talker"));
+      recordPlays(sql, [play("talker")]);
       expect(history(sql, DAY, DAY)).toEqual({ t: [EST + 5_000_000] });
     });
   });
@@ -41,7 +40,7 @@ describe("viewing history (module)", () => {
   it("counts a batch of plays as one write per day and title, a repeated session once, and forgets sessions past their memory once", async () => {
     await withSql("lumen-ord", (sql) => {
       const old = { ...play("old"), startedAt: T0 - SESSION_MEMORY_MS - 1 };
-      recordPlay(sql, old);
+      recordPlays(sql, [old]);
       recordPlays(sql, [play("a"), play("b"), play("a"), play("c", "u"), { ...play("d"), day: DAY + 1 }]);
       expect(history(sql, DAY, DAY + 1)).toEqual({ t: [3 * EST, EST], u: [EST, 0] });
       const plays = sql.exec<{ day: number; title_id: string; plays: number }>(`SELECT day, title_id, plays FROM views ORDER BY day, title_id`).toArray();
@@ -60,7 +59,7 @@ describe("viewing history (module)", () => {
 
   it("caps a session's reports by elapsed time at its top rung plus a prebuffer allowance, and by a full watch", async () => {
     await withSql("ixp-fra", (sql) => {
-      recordPlay(sql, play("s1"));
+      recordPlays(sql, [play("s1")]);
       const at10s = recordReport(sql, { ...play("s1"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 10_000 });
       expect(at10s.counted).toBe(((10 + PREBUFFER_ALLOWANCE_S) * TOP_BPS) / 8);
       // Later reports only add what elapsed time allows beyond what already counted.
@@ -75,7 +74,7 @@ describe("viewing history (module)", () => {
 
   it("caps a session's reports by what this site's OCAs actually served it, where known", async () => {
     await withSql("ixp-ams", (sql) => {
-      recordPlay(sql, play("served"));
+      recordPlays(sql, [play("served")]);
       recordServed(sql, "served", 2_000_000);
       const r = recordReport(sql, { ...play("served"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 3_600_000 });
       expect(r.counted).toBe(2_000_000 + (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8);
@@ -86,8 +85,8 @@ describe("viewing history (module)", () => {
     await withSql("lumen-lax", (sql) => {
       const r = recordReport(sql, { ...play("late"), reportDay: DAY, bytes: 1000, now: T0 + 1000 });
       expect(r.counted).toBe(1000);
-      recordPlay(sql, play("late"));
-      recordPlay(sql, play("late")); // a retried record counts nothing more
+      recordPlays(sql, [play("late")]);
+      recordPlays(sql, [play("late")]); // a retried record counts nothing more
       expect(history(sql, DAY, DAY)).toEqual({ t: [1000] });
       const plays = sql.exec<{ plays: number }>(`SELECT plays FROM views WHERE day = ? AND title_id = 't'`, DAY).one().plays;
       expect(plays).toBe(1);
@@ -96,7 +95,7 @@ describe("viewing history (module)", () => {
 
   it("takes no estimate out for a session whose play it never saw, and keeps unknown title ids out of inherited names", async () => {
     await withSql("ixp-nyc", (sql) => {
-      recordPlay(sql, play("other", "__proto__"));
+      recordPlays(sql, [play("other", "__proto__")]);
       const r = recordReport(sql, { ...play("unseen"), reportDay: DAY, bytes: 1000, now: T0 + 1000 });
       expect(r.counted).toBe(1000);
       const h = history(sql, DAY, DAY);

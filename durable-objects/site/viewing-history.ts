@@ -100,11 +100,6 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void
   if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, newest - SESSION_MEMORY_MS);
 }
 
-/** Counts one play (a batch of one). */
-export function recordPlay(sql: SqlStorage, p: PlayRecord): void {
-  recordPlays(sql, [p]);
-}
-
 /** Adds bytes the data plane served to a session at this site (known only for sessions that played here). */
 export function recordServed(sql: SqlStorage, sessionId: string, bytes: number): void {
   sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, nonNegative(bytes), sessionId);
