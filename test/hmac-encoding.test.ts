@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { b64url, fromB64url, macBytes } from "../workers/shared/hmac";
+import { b64url, fromB64url, jsonOfBytes, macBytes } from "../workers/shared/hmac";
 
 describe("base64url of the signed formats", () => {
   it("round-trips every byte value, and inputs longer than one encoding chunk", () => {
@@ -28,5 +28,13 @@ describe("base64url of the signed formats", () => {
     const twin = mac.slice(0, -1) + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last | 1];
     expect(twin).not.toBe(mac);
     expect(macBytes(twin)).toBeNull();
+  });
+
+  it("reads a signed payload's JSON, and says undefined for bytes that are not JSON", () => {
+    const bytes = (t: string) => new TextEncoder().encode(t);
+    expect(jsonOfBytes(bytes('{"sub":"m-1","exp":5}'))).toEqual({ sub: "m-1", exp: 5 });
+    expect(jsonOfBytes(bytes("null"))).toBeNull();
+    for (const bad of ["", "{", "{'a':1}", "\u00ff"]) expect(jsonOfBytes(bytes(bad))).toBeUndefined();
+    expect(jsonOfBytes(Uint8Array.of(0xff, 0xfe))).toBeUndefined();
   });
 });

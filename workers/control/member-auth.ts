@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { sign } from "hono/jwt";
 import { ApiError } from "../shared/errors";
-import { fromB64url, hmacKey, macBytes } from "../shared/hmac";
+import { fromB64url, hmacKey, jsonOfBytes, macBytes } from "../shared/hmac";
 import { isMemberId } from "../../shared/ids";
 
 import { PLAN_IDS, type PlanId } from "../../shared/plans";
@@ -38,7 +38,6 @@ export async function signMemberToken(env: Env, member: Member, ttlS = 86400): P
 
 const refuse = (why: string) => new ApiError(401, "unauthorized", `invalid member token: ${why}`);
 
-const utf8 = new TextDecoder();
 const bytesOf = new TextEncoder();
 /** Header segments already found to say HS256 (issuers spell it one or two ways): checked once per isolate. */
 const headersSeen = new Set<string>();
@@ -47,13 +46,8 @@ const HEADERS_SEEN_MAX = 16;
 /** A JSON object encoded as a base64url segment, or null. */
 function jsonSegment(segment: string): Record<string, unknown> | null {
   const bytes = fromB64url(segment);
-  if (!bytes) return null;
-  try {
-    const v: unknown = JSON.parse(utf8.decode(bytes));
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+  const v = bytes ? jsonOfBytes(bytes) : undefined;
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 }
 
 /** Refuses a header other than HS256 (typ absent or JWT, no `crit`), as hono's verify does. */

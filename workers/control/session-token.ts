@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isSafeId, isMemberId } from "../../shared/ids";
-import { b64url, fromB64url, hmacKey, macBytes } from "../shared/hmac";
+import { b64url, fromB64url, hmacKey, jsonOfBytes, macBytes } from "../shared/hmac";
 import { isKid, type KeyRing } from "../shared/url-token";
 
 /**
@@ -76,13 +76,7 @@ export async function verifySessionToken(ring: KeyRing, token: string, nowS: num
   const raw = fromB64url(payload);
   if (!mac || !raw || b64url(raw) !== payload) return { ok: false, reason: "malformed" };
   if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, payload)))) return { ok: false, reason: "bad_signature" };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(raw));
-  } catch {
-    return { ok: false, reason: "malformed" };
-  }
-  const claims = sessionClaimsSchema.safeParse(parsed);
+  const claims = sessionClaimsSchema.safeParse(jsonOfBytes(raw));
   if (!claims.success) return { ok: false, reason: "malformed" };
   if (claims.data.exp <= nowS) return { ok: false, reason: "expired" };
   return { ok: true, claims: claims.data };

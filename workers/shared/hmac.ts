@@ -40,6 +40,17 @@ export function fromB64url(s: string): Uint8Array | null {
   return out;
 }
 
+const utf8 = new TextDecoder();
+
+/** The JSON value of a signed payload's UTF-8 bytes, or undefined when they are not JSON. */
+export function jsonOfBytes(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decodes a 43-character MAC; null unless re-encoding gives back the very same text (one spelling per MAC). */
 export function macBytes(s: string): Uint8Array | null {
   if (!MAC.test(s)) return null;
