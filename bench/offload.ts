@@ -5,7 +5,7 @@
  * and replacements. Writes bench/out/offload.json and bench/out/offload.svg.
  *
  *   tsx bench/offload.ts [--seed 1] [--days 28] [--warmup 14] [--alpha 0.9] [--capacity 0.10]
- *                        [--ixp 0.35] [--titles 2000] [--sessions 12000] [--fill-rate-gbps 1]
+ *                        [--ixp 0.35] [--titles 2000] [--sessions 12000] [--fill-rate-gbps 1] [--worker-timing]
  *                        [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu]
  *                        [--out bench/out] [--quiet]
  */
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     sessions: { type: "string", default: "12000" },
     "fill-rate-gbps": { type: "string", default: "1" },
     "window-hours": { type: "string", default: "12" },
+    "worker-timing": { type: "boolean", default: false },
     policies: { type: "string", default: POLICIES.join(",") },
     out: { type: "string", default: join(here, "out") },
     quiet: { type: "boolean", default: false },
@@ -47,7 +48,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "tsx bench/offload.ts [--seed N] [--days N] [--warmup N] [--alpha A] [--capacity F] [--ixp F] [--titles N]\n" +
-      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H]\n" +
+      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H] [--worker-timing]\n" +
       "  [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu] [--out DIR] [--quiet]\n" +
       "tsx bench/offload.ts --matrix [--matrix-days 14] [--warmup N] [--ixp F] ...   (the scenario matrix)",
   );
@@ -82,6 +83,7 @@ const cfg: SimConfig = {
   sessionsPerSite: num("sessions", values.sessions, { min: 1 }),
   fillRateBps: num("fill-rate-gbps", values["fill-rate-gbps"], { min: 0 }) * 1e9,
   fillWindowHours: num("window-hours", values["window-hours"], { min: 0 }),
+  workerTiming: values["worker-timing"],
   policies,
 };
 

@@ -76,9 +76,10 @@ export function predictionEstimator(world: World): Estimator {
       regional = seriesOf(world.groupHistory.get(site.parent!)!, from, k);
       regionalCache.set(key, regional);
     }
-    const target = world.startDay + k;
+    const target = world.startDay + k + (world.cfg.workerTiming ? 1 : 0);
     const predictions = predictSite({
       targetDay: target,
+      lastDay: world.startDay + k - 1,
       local: seriesOf(world.history.get(site.id)!, from, k),
       regional,
       titleBytes: world.titleBytes,

@@ -26,6 +26,12 @@ export interface SimConfig {
   shift?: TraceConfig["shift"];
   outlier?: TraceConfig["outlier"];
   predict?: Partial<PredictParams>;
+  /**
+   * Predict as the Worker's cron does: it runs in the window before the evening it fills for and
+   * forecasts the next local day from history ending yesterday (today is still being counted), so
+   * day k is served by a forecast of day k + 1 from history to k - 1. Off: day k from history to k - 1.
+   */
+  workerTiming?: boolean;
   plan?: Partial<PlanParams>;
   policies: PolicyName[];
 }

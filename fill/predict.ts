@@ -29,6 +29,8 @@ const PROJECTED_DAYS = 3;
 interface Context {
   p: PredictParams;
   targetDay: DayNumber;
+  /** Days from the history's last day to the target (1 when the history ends the day before). */
+  horizon: number;
   firstDay: DayNumber;
   days: number;
   local: Map<string, number[]>;
@@ -40,7 +42,7 @@ interface Context {
   titleBytes: Readonly<Record<string, number>>;
 }
 
-/** The last `days` values of a series, zero-padded at the front (series end on targetDay - 1). */
+/** The last `days` values of a series, zero-padded at the front (series end on the history's last day). */
 function lastDays(series: readonly number[] | undefined, days: number): number[] {
   const out = new Array<number>(days).fill(0);
   if (!series) return out;
@@ -94,10 +96,10 @@ function smoothed(ctx: Context, titleId: string, from: number): { bytes: number;
   const regional = ctx.regional.get(titleId)!;
   const target = dayOfWeek(ctx.targetDay);
   const first = ctx.firstDay + from;
-  const localNext = holtNext(deseasonalise(local.slice(from), first, ctx.localFactors), s) * ctx.localFactors[target];
+  const localNext = holtNext(deseasonalise(local.slice(from), first, ctx.localFactors), s, ctx.horizon) * ctx.localFactors[target];
   const w = localWeight(sum(local, from), ctx.p.thinBytes);
   if (w >= 1) return { bytes: localNext, basis: "local" };
-  const regionalNext = holtNext(deseasonalise(regional.slice(from), first, ctx.regionalFactors), s) * ctx.regionalFactors[target];
+  const regionalNext = holtNext(deseasonalise(regional.slice(from), first, ctx.regionalFactors), s, ctx.horizon) * ctx.regionalFactors[target];
   return { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: basisOf(w) };
 }
 
@@ -107,7 +109,7 @@ function smoothed(ctx: Context, titleId: string, from: number): { bytes: number;
  * region's launches cannot tell.
  */
 function projectAlongLaunches(ctx: Context, series: number[], factors: number[], launchIndex: number, launches: LaunchHistory): number {
-  const age = ctx.days - launchIndex;
+  const age = ctx.targetDay - (ctx.firstDay + launchIndex);
   let total = 0;
   let n = 0;
   for (let i = Math.max(launchIndex, ctx.days - PROJECTED_DAYS); i < ctx.days; i++) {
@@ -142,9 +144,10 @@ function peerPopularity(ctx: Context): number {
 export function predictSite(input: PredictInput): Prediction[] {
   const p: PredictParams = { ...DEFAULT_PREDICT_PARAMS, ...input.params };
   const window = Math.max(7, Math.floor(p.windowDays));
+  const lastDay = Math.min(input.targetDay - 1, input.lastDay ?? input.targetDay - 1);
   // Days before the region recorded anything (a new site or region) are unknown, not zero demand.
   const days = window - leadingEmptyDays(input.regional, input.local, window);
-  const firstDay = input.targetDay - days;
+  const firstDay = lastDay + 1 - days;
 
   const launches = new Map<string, DayNumber>();
   for (const r of input.releases) {
@@ -174,6 +177,7 @@ export function predictSite(input: PredictInput): Prediction[] {
   const ctx: Context = {
     p,
     targetDay: input.targetDay,
+    horizon: input.targetDay - lastDay,
     firstDay,
     days,
     local,

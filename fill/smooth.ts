@@ -95,11 +95,11 @@ export function trendConfidence(x: readonly number[]): number {
 
 /**
  * Holt's linear smoothing of a deseasonalised daily series, its trend damped by how clearly the
- * series trends (trendConfidence); returns the forecast for the day after the last (never
+ * series trends (trendConfidence); returns the forecast for `horizon` days after the last (never
  * negative). With two weeks or more the level and trend start from the first two weeks' means;
  * with less than a week it is plain exponential smoothing (too short for a trend).
  */
-export function holtNext(x: readonly number[], s: Smoothing): number {
+export function holtNext(x: readonly number[], s: Smoothing, horizon = 1): number {
   const n = x.length;
   if (n === 0) return 0;
   let level: number;
@@ -126,5 +126,5 @@ export function holtNext(x: readonly number[], s: Smoothing): number {
   // A steep decline (a launch spike decaying, read as a trend) must not forecast a title still
   // watched at zero: tomorrow is at least half of the last three days.
   const recent = mean(x, Math.max(0, n - 3), n);
-  return Math.max(0, level + phi * trend, 0.5 * recent);
+  return Math.max(0, level + horizon * phi * trend, 0.5 * recent);
 }

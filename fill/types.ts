@@ -22,7 +22,13 @@ export interface PredictParams {
 export interface PredictInput {
   /** The day being predicted (tomorrow). */
   targetDay: DayNumber;
-  /** This site's bytes served per title per day, for days targetDay-windowDays .. targetDay-1 (oldest first). */
+  /**
+   * The last day of the history (default targetDay - 1). The cron plans tomorrow while today is
+   * still being counted, so it gives the history up to yesterday: a day only hours old reads as a
+   * collapse of every title (and as a shift of the whole mix).
+   */
+  lastDay?: DayNumber;
+  /** This site's bytes served per title per day, for the windowDays days ending on lastDay (oldest first). */
   local: Record<string, number[]>;
   /** The region's bytes (sum over the sites of the region, this one included), same days. */
   regional: Record<string, number[]>;

@@ -257,6 +257,35 @@ describe("regional history", () => {
   });
 });
 
+describe("the history a plan rests on", () => {
+  it("is complete days only: today's first hours neither collapse every title nor read as a shift of the whole mix", async () => {
+    // Two weeks of a steady mix up to yesterday (a little day-to-day wobble, as real days have; enough
+    // bytes that the site's own history is not blended with its region's),
+    // then, hours into today, a few early plays of a title nobody watched before.
+    // Titles out for months, so none of them is read as a launch.
+    const since = { availableFrom: new Date(Date.now() - 90 * 86_400_000).toISOString() };
+    await publishTitle("pp-staple", since);
+    await publishTitle("pp-side", since);
+    await publishTitle("pp-sleeper", since);
+    const today = dayNumber(Date.now(), "Europe/Berlin");
+    for (let d = today - 14; d < today; d++) {
+      await site("rheinnet-muc").recordViews(d, "pp-staple", { plays: 10, bytes: 15e9 * (1 + 0.05 * Math.sin(d)) });
+      await site("rheinnet-muc").recordViews(d, "pp-side", { plays: 10, bytes: 3e9 * (1 + 0.05 * Math.cos(d)) });
+    }
+    await site("rheinnet-muc").recordViews(today, "pp-sleeper", { plays: 2, bytes: 2e8 });
+    const res = await json<{ targetDay: number; predictions: Array<{ titleId: string; bytes: number }> }>(
+      await call("/admin/sites/rheinnet-muc/predictions", { headers: ADMIN }),
+    );
+    expect(res.targetDay).toBe(today + 1);
+    const staple = res.predictions.find((p) => p.titleId === "pp-staple")!;
+    expect(staple.bytes).toBeGreaterThan(13.5e9);
+    expect(staple.bytes).toBeLessThan(16.5e9);
+    expect(res.predictions.find((p) => p.titleId === "pp-side")!.bytes).toBeGreaterThan(1e9); // thin here: blended with its region
+    // Today's plays count tomorrow night, once the day is whole.
+    expect(res.predictions.find((p) => p.titleId === "pp-sleeper")?.bytes ?? 0).toBe(0);
+  });
+});
+
 describe("after a fill", () => {
   it("steers only to ready copies, so the data plane never misses", async () => {
     const at = nextLocalHour(CHICAGO, 4);

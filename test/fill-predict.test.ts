@@ -60,6 +60,43 @@ describe("predictSite", () => {
     expect(p.bytes).toBeCloseTo(150, 6);
   });
 
+  it("forecasts two days out from a history that ends the day before yesterday, trend and weekday included", () => {
+    // The cron plans tomorrow while today is being counted: its history ends yesterday.
+    const rising = series(MONDAY - 1, (_, i) => 10 * (i + 1)); // 10, 20, …, 140 up to Saturday
+    expect(predict({ targetDay: MONDAY, lastDay: MONDAY - 2, local: { a: rising } }).get("a")!.bytes).toBeCloseTo(160, 6);
+    const weekly = (day: number) => (dayOfWeek(day) === 0 || dayOfWeek(day) === 6 ? 200 : 100);
+    const saturday = MONDAY + 5;
+    expect(predict({ targetDay: saturday, lastDay: saturday - 2, local: { a: series(saturday - 1, weekly) } }).get("a")!.bytes).toBeCloseTo(200, 6);
+    expect(predict({ targetDay: MONDAY, lastDay: MONDAY - 2, local: { a: series(MONDAY - 1, weekly) } }).get("a")!.bytes).toBeCloseTo(100, 6);
+  });
+
+  it("ages a launch by the target day, not by the history's end, when the history ends before yesterday", () => {
+    // Titles launched 1..5 days before the target teach the curve; "late" launched on the history's
+    // last day (age 2 on the target), "today" after it (no history yet, age 1 on the target).
+    const target = MONDAY;
+    const curve = [1000, 600, 400, 300, 250, 220];
+    const local: Record<string, number[]> = {};
+    const releases: PredictInput["releases"] = [];
+    for (let t = 0; t < 4; t++) {
+      const launch = target - 2 - 5 + t;
+      releases.push({ titleId: `l${t}`, launchDay: launch });
+      local[`l${t}`] = series(target - 1, (day) => (day >= launch ? curve[day - launch] : 0));
+    }
+    local.late = series(target - 1, (day) => (day === target - 2 ? 1000 : 0));
+    releases.push({ titleId: "late", launchDay: target - 2 }, { titleId: "today", launchDay: target - 1 });
+    const p = predict({
+      targetDay: target,
+      lastDay: target - 2,
+      local,
+      releases,
+      titleBytes: Object.fromEntries([...Object.keys(local), "today"].map((id) => [id, 1])),
+    });
+    // Day 0 to day 2 of the curve: 1000 -> 400.
+    expect(p.get("late")!.bytes).toBeCloseTo(400, 6);
+    // No history: the launches' mean at age 1 (600).
+    expect(p.get("today")!.bytes).toBeCloseTo(600, 6);
+  });
+
   it("believes a clean trend fully and a trend lost in noise not at all", () => {
     expect(trendConfidence([10, 20, 30, 40, 50, 60, 70])).toBeCloseTo(1, 9);
     expect(trendConfidence([100, 80, 120, 90, 110, 85, 125, 95, 105, 100])).toBe(0);

@@ -64,8 +64,12 @@ export async function predictionsFor(
   now: number,
   memo: HistoryMemo = new Map(),
 ): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
-  const targetDay = dayNumber(now, site.timeZone) + 1;
-  const from = targetDay - HISTORY_DAYS;
+  const today = dayNumber(now, site.timeZone);
+  const targetDay = today + 1;
+  // Complete days only: the window opens hours into today, and a day hours old would read as every
+  // title collapsing (and as a shift of the whole mix). The simulator's history ends the same way.
+  const lastDay = today - 1;
+  const from = lastDay - HISTORY_DAYS + 1;
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
@@ -74,7 +78,7 @@ export async function predictionsFor(
     const key = `${s.id}:${from}`;
     let h = memo.get(key);
     if (!h) {
-      h = withTimeout(siteStub(env, s.id).history(from, targetDay - 1), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+      h = withTimeout(siteStub(env, s.id).history(from, lastDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return {} as Record<string, number[]>;
       });
@@ -111,7 +115,7 @@ export async function predictionsFor(
     .filter((t) => t.available_from > now - 2 * HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
   const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
-  const predictions = predictSite({ targetDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) =>
+  const predictions = predictSite({ targetDay, lastDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) =>
     Object.hasOwn(sizes, p.titleId),
   );
   return { targetDay, predictions, sizes };
