@@ -50,6 +50,8 @@ export interface DayMetrics {
   ixpRemoves: number;
   /** Most copies of one title in one embedded site. */
   maxReplicas: number;
+  /** Embedded sites that re-planned the same day, their region's mix having shifted by the morning. */
+  replannedSites: number;
 }
 
 /** A day with nothing counted yet. */
@@ -84,6 +86,7 @@ export function emptyDay(day: number, date: string): DayMetrics {
     ixpAdds: 0,
     ixpRemoves: 0,
     maxReplicas: 0,
+    replannedSites: 0,
   };
 }
 
@@ -120,6 +123,8 @@ export interface Summary {
   embeddedRemovesPerNight: number;
   ixpRemovesPerNight: number;
   maxReplicas: number;
+  /** Site-days re-planned the same day (a shift of the region's mix seen by the morning). */
+  replannedSiteDays: number;
 }
 
 const pct = (a: number, b: number) => (b > 0 ? (100 * a) / b : 0);
@@ -175,5 +180,6 @@ export function summarise(days: DayMetrics[]): Summary {
     embeddedRemovesPerNight: sum((d) => d.embeddedRemoves) / n,
     ixpRemovesPerNight: sum((d) => d.ixpRemoves) / n,
     maxReplicas: Math.max(...days.map((d) => d.maxReplicas)),
+    replannedSiteDays: sum((d) => d.replannedSites),
   };
 }

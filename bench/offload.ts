@@ -5,7 +5,7 @@
  * and replacements. Writes bench/out/offload.json and bench/out/offload.svg.
  *
  *   tsx bench/offload.ts [--seed 1] [--days 28] [--warmup 14] [--alpha 0.9] [--capacity 0.10]
- *                        [--ixp 0.35] [--titles 2000] [--sessions 12000] [--fill-rate-gbps 1] [--worker-timing]
+ *                        [--ixp 0.35] [--titles 2000] [--sessions 12000] [--fill-rate-gbps 1] [--worker-timing] [--no-replan]
  *                        [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu]
  *                        [--out bench/out] [--quiet]
  */
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     "fill-rate-gbps": { type: "string", default: "1" },
     "window-hours": { type: "string", default: "12" },
     "worker-timing": { type: "boolean", default: false },
+    "no-replan": { type: "boolean", default: false },
     policies: { type: "string", default: POLICIES.join(",") },
     out: { type: "string", default: join(here, "out") },
     quiet: { type: "boolean", default: false },
@@ -48,7 +49,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "tsx bench/offload.ts [--seed N] [--days N] [--warmup N] [--alpha A] [--capacity F] [--ixp F] [--titles N]\n" +
-      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H] [--worker-timing]\n" +
+      "  [--sessions N] [--fill-rate-gbps G] [--window-hours H] [--worker-timing] [--no-replan]\n" +
       "  [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu] [--out DIR] [--quiet]\n" +
       "tsx bench/offload.ts --matrix [--matrix-days 14] [--warmup N] [--ixp F] ...   (the scenario matrix)",
   );
@@ -84,6 +85,7 @@ const cfg: SimConfig = {
   fillRateBps: num("fill-rate-gbps", values["fill-rate-gbps"], { min: 0 }) * 1e9,
   fillWindowHours: num("window-hours", values["window-hours"], { min: 0 }),
   workerTiming: values["worker-timing"],
+  sameDayReplan: !values["no-replan"],
   policies,
 };
 

@@ -7,10 +7,11 @@
  * sessions are then served from what is held, a miss going to the parent IXP site, then origin.
  */
 import { childMisses, ixpPlanTitles } from "../fill/ixp-plan";
-import { peakBps, peakHourShare } from "../fill/peak-shape";
+import { peakBps, peakHourShare, shareBefore } from "../fill/peak-shape";
 import { planSite } from "../fill/plan";
-import { predictSite } from "../fill/predict";
-import type { PlanTitle, SitePlan } from "../fill/types";
+import { predictSite, shiftsToday } from "../fill/predict";
+import { SHIFT_CHECK_HOURS_BEFORE_WINDOW_END } from "../fill/shift";
+import type { PlanTitle, PredictInput, SitePlan, TodaySoFar } from "../fill/types";
 import { emptyDay, type DayMetrics, type PolicyName } from "./metrics";
 import type { SimSite } from "./topology";
 import { inEveningPeak, type SiteDay } from "./trace";
@@ -50,8 +51,68 @@ export const actualPeak =
     return peakHourShare([kids.reduce((sum, kid) => sum.map((v, h) => v + demand.get(kid.id)!.hourly[h]), new Float64Array(24))], 0);
   };
 
+/** The Worker's default fill window closes at 14:00 local; a site checks today's mix this long before. */
+export const WINDOW_END_HOUR = 14;
+const SHIFT_CHECK_HOUR = WINDOW_END_HOUR - SHIFT_CHECK_HOURS_BEFORE_WINDOW_END;
+
+/** Same-day re-plans: the new forecast of each embedded site whose region's mix shifted today. */
+export type Replan = (k: number, demand: Map<string, SiteDay>) => Map<string, Float64Array>;
+
 /** This project's predictor over the site's and its region's recorded history. */
 export function predictionEstimator(world: World): Estimator {
+  const predict = predictor(world);
+  return (site, k) => predict(site, k);
+}
+
+/**
+ * The Worker's same-day check: at SHIFT_CHECK_HOUR, with the fill window still open, each region's
+ * sessions so far are compared with its last week (fill/shift.ts shiftedToday); where the mix has
+ * shifted, its embedded sites forecast from today so far, scaled by the share of a day those hours
+ * usually carry (fill/peak-shape.ts shareBefore), as the Worker's cron does (history to yesterday,
+ * forecast of tomorrow).
+ */
+export function sameDayReplan(world: World): Replan {
+  const predict = predictor(world);
+  const windowDays = world.cfg.predict?.windowDays ?? 14;
+  const n = world.titleIds.length;
+  const record = (bytes: Float64Array) => {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < n; i++) if (bytes[i] > 0) out[world.titleIds[i]] = bytes[i];
+    return out;
+  };
+  return (k, demand) => {
+    const out = new Map<string, Float64Array>();
+    for (const ixp of world.topo.ixps) {
+      const kids = world.topo.children.get(ixp.id)!;
+      const share = shareBefore(hourlyOf(world, ixp, k - windowDays, k), SHIFT_CHECK_HOUR);
+      if (!(share > 0)) continue;
+      const region = new Float64Array(n);
+      const local = kids.map((kid) => {
+        const day = demand.get(kid.id)!;
+        const bytes = new Float64Array(n);
+        for (let s = 0; s < day.title.length; s++) if (day.hour[s] < SHIFT_CHECK_HOUR) bytes[day.title[s]] += day.bytes[s];
+        for (let i = 0; i < n; i++) region[i] += bytes[i];
+        return bytes;
+      });
+      const regional = record(region);
+      kids.forEach((kid, j) => {
+        const forecast = predict(kid, k, { local: record(local[j]), regional, share });
+        if (forecast) out.set(kid.id, forecast);
+      });
+    }
+    return out;
+  };
+}
+
+/**
+ * Forecasts an embedded site's day k from history to k - 1 (the Worker's timing: day k + 1 when
+ * cfg.workerTiming, or when today so far is given, as the Worker's same-day check does). With
+ * `today`, only a shift seen in it gives a forecast (else null).
+ */
+function predictor(world: World): {
+  (site: SimSite, k: number): Float64Array;
+  (site: SimSite, k: number, today: TodaySoFar): Float64Array | null;
+} {
   const windowDays = world.cfg.predict?.windowDays ?? 14;
   const regionalCache = new Map<string, Record<string, number[]>>();
   const seriesOf = (days: Float64Array[], from: number, to: number): Record<string, number[]> => {
@@ -67,7 +128,7 @@ export function predictionEstimator(world: World): Estimator {
     });
     return out;
   };
-  return (site, k) => {
+  return ((site: SimSite, k: number, today?: TodaySoFar) => {
     const from = Math.max(0, k - windowDays);
     const key = `${site.parent}/${k}`;
     let regional = regionalCache.get(key);
@@ -76,8 +137,8 @@ export function predictionEstimator(world: World): Estimator {
       regional = seriesOf(world.groupHistory.get(site.parent!)!, from, k);
       regionalCache.set(key, regional);
     }
-    const target = world.startDay + k + (world.cfg.workerTiming ? 1 : 0);
-    const predictions = predictSite({
+    const target = world.startDay + k + (world.cfg.workerTiming || today ? 1 : 0);
+    const input: PredictInput = {
       targetDay: target,
       lastDay: world.startDay + k - 1,
       local: seriesOf(world.history.get(site.id)!, from, k),
@@ -86,13 +147,15 @@ export function predictionEstimator(world: World): Estimator {
       // Launches of the window teach the launch curve, those of the window before mark where their
       // ramp ends; tomorrow's are known in advance.
       releases: world.trace.releases.filter((r) => r.launchDay >= target - 2 * windowDays && r.launchDay <= target),
+      today,
       params: world.cfg.predict,
-    });
+    };
+    if (today && !shiftsToday(input)) return null;
     const out = new Float64Array(world.titleIds.length);
     const index = titleIndex(world);
-    for (const p of predictions) out[index.get(p.titleId)!] = p.bytes;
+    for (const p of predictSite(input)) out[index.get(p.titleId)!] = p.bytes;
     return out;
-  };
+  }) as ReturnType<typeof predictor>;
 }
 
 /** Yesterday's counts, as they are: no smoothing, no region, no release schedule. */
@@ -134,6 +197,7 @@ export class PlannedPolicy {
     private readonly world: World,
     private readonly estimate: Estimator,
     private readonly peakShare: PeakEstimator,
+    private readonly replan?: Replan,
   ) {
     for (const s of world.topo.sites) {
       this.current.set(s.id, {});
@@ -145,13 +209,33 @@ export class PlannedPolicy {
   run(k: number, demand: Map<string, SiteDay>): DayMetrics {
     const w = this.world;
     const m = emptyDay(k, w.date(k));
-    const plans = new Map<string, SitePlan>();
-    const next = new Map<string, Uint8Array>();
     const predicted = new Map<string, Float64Array>();
+    for (const site of w.topo.embedded) predicted.set(site.id, this.estimate(site, k, demand));
+    this.plan(m, k, demand, predicted, new Set(w.topo.sites.map((s) => s.id)), w.cfg.fillWindowHours);
 
+    // The same-day check: where the morning showed a shift, the rest of the window refills for the
+    // evening; the morning is served from what the night filled, from the window's end the new plan.
+    let morning: Map<string, Record<string, string[]>> | undefined;
+    const replanned = this.replan?.(k, demand);
+    if (replanned && replanned.size > 0) {
+      morning = new Map(this.current);
+      for (const [id, pred] of replanned) predicted.set(id, pred);
+      const sites = new Set([...replanned.keys(), ...[...replanned.keys()].map((id) => w.siteById.get(id)!.parent!)]);
+      this.plan(m, k, demand, predicted, sites, SHIFT_CHECK_HOURS_BEFORE_WINDOW_END);
+      m.replannedSites = replanned.size;
+    }
+    this.serve(m, k, demand, morning);
+    return m;
+  }
+
+  /** Plans and fills `sites` (embedded first, then their IXP sites) from `predicted`, in `windowHours` of fill. */
+  private plan(m: DayMetrics, k: number, demand: Map<string, SiteDay>, predicted: Map<string, Float64Array>, sites: Set<string>, windowHours: number): void {
+    const w = this.world;
+    const plans = new Map<string, SitePlan>();
+    const next = new Map<string, Uint8Array>(this.held);
     for (const site of w.topo.embedded) {
-      const pred = this.estimate(site, k, demand);
-      predicted.set(site.id, pred);
+      if (!sites.has(site.id)) continue;
+      const pred = predicted.get(site.id)!;
       const share = this.peakShare(site, k, demand);
       const was = this.held.get(site.id)!;
       const titles: PlanTitle[] = [];
@@ -165,17 +249,16 @@ export class PlannedPolicy {
     }
 
     for (const ixp of w.topo.ixps) {
+      if (!sites.has(ixp.id)) continue;
       const titles = this.ixpTitles(ixp, k, predicted, next, this.peakShare(ixp, k, demand));
       const plan = planSite({ ocas: ixp.ocas, titles, current: this.current.get(ixp.id)!, params: w.cfg.plan });
       plans.set(ixp.id, plan);
       next.set(ixp.id, copies(w, plan.byOca));
     }
 
-    this.account(m, plans, next);
+    this.account(m, plans, next, windowHours);
     for (const [id, plan] of plans) this.current.set(id, plan.byOca);
     for (const [id, held] of next) this.held.set(id, held);
-    this.serve(m, k, demand);
-    return m;
   }
 
   /** What an IXP site is worth holding (fill/ixp-plan.ts): its children's predicted misses, then the catalogue. */
@@ -207,10 +290,10 @@ export class PlannedPolicy {
   }
 
   /** Fill bytes per OCA against the window, fill sources, adds and removes. */
-  private account(m: DayMetrics, plans: Map<string, SitePlan>, next: Map<string, Uint8Array>): void {
+  private account(m: DayMetrics, plans: Map<string, SitePlan>, next: Map<string, Uint8Array>, windowHours: number): void {
     const w = this.world;
     const index = titleIndex(w);
-    const windowBits = w.cfg.fillRateBps * w.cfg.fillWindowHours * 3600;
+    const windowBits = w.cfg.fillRateBps * windowHours * 3600;
     let maxUse = 0;
     for (const [siteId, plan] of plans) {
       const site = w.siteById.get(siteId)!;
@@ -244,22 +327,23 @@ export class PlannedPolicy {
         m.ixpRemoves += plan.removes.length;
       }
     }
-    m.maxWindowUse = maxUse;
+    m.maxWindowUse = Math.max(m.maxWindowUse ?? 0, maxUse);
   }
 
   /**
    * Serves the day session by session: own site, else the parent IXP site, else origin. A held
    * title's bytes spread evenly over its copies (steering spreads a title's sessions over the OCAs
-   * holding it), which gives each OCA's egress per hour against its throughput.
+   * holding it), which gives each OCA's egress per hour against its throughput. With `morning` (a
+   * same-day re-plan), sessions before the fill window's end are served from what the night filled.
    */
-  private serve(m: DayMetrics, k: number, demand: Map<string, SiteDay>): void {
+  private serve(m: DayMetrics, k: number, demand: Map<string, SiteDay>, morning?: Map<string, Record<string, string[]>>): void {
     const w = this.world;
     const egress = new Map<string, Float64Array>();
-    const copiesOf = (siteId: string) => {
+    const copiesOf = (siteId: string, placement = this.current) => {
       const byTitle = new Map<number, Float64Array[]>();
-      for (const [ocaId, ids] of Object.entries(this.current.get(siteId)!)) {
-        const hours = new Float64Array(24);
-        egress.set(ocaId, hours);
+      for (const [ocaId, ids] of Object.entries(placement.get(siteId)!)) {
+        let hours = egress.get(ocaId);
+        if (!hours) egress.set(ocaId, (hours = new Float64Array(24)));
         for (const id of ids) {
           const i = titleIndex(w).get(id)!;
           const list = byTitle.get(i);
@@ -270,15 +354,19 @@ export class PlannedPolicy {
       return byTitle;
     };
     const ixpCopies = new Map(w.topo.ixps.map((x) => [x.id, copiesOf(x.id)]));
+    const ixpMorning = morning ? new Map(w.topo.ixps.map((x) => [x.id, copiesOf(x.id, morning)])) : ixpCopies;
+    const switchHour = morning ? WINDOW_END_HOUR : 0;
     for (const site of w.topo.embedded) {
       const day = demand.get(site.id)!;
-      const here = copiesOf(site.id);
+      const evening = copiesOf(site.id);
+      const early = morning ? copiesOf(site.id, morning) : evening;
       const busiestHour = w.busiestHour.get(site.id)!;
-      const parent = ixpCopies.get(site.parent!)!;
       for (let s = 0; s < day.title.length; s++) {
         const i = day.title[s];
         const b = day.bytes[s];
         const h = day.hour[s];
+        const here = h < switchHour ? early : evening;
+        const parent = (h < switchHour ? ixpMorning : ixpCopies).get(site.parent!)!;
         const peak = inEveningPeak(h);
         const busiest = h === busiestHour;
         const release = w.launchedOn(i, k);

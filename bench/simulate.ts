@@ -3,7 +3,7 @@
  * sessions, and each records its day. Policies never see each other's state.
  */
 import type { DayMetrics, PolicyName } from "./metrics";
-import { actualPeak, expectedEstimator, learnedPeak, oracleEstimator, PlannedPolicy, predictionEstimator, yesterdayEstimator } from "./planned";
+import { actualPeak, expectedEstimator, learnedPeak, oracleEstimator, PlannedPolicy, predictionEstimator, sameDayReplan, yesterdayEstimator } from "./planned";
 import { ReactivePolicy } from "./reactive";
 import { World, type SimConfig } from "./world";
 
@@ -16,7 +16,13 @@ function makePolicy(name: PolicyName, world: World): Policy {
   const windowDays = world.cfg.predict?.windowDays ?? 14;
   switch (name) {
     case "prediction":
-      return new PlannedPolicy(name, world, predictionEstimator(world), learnedPeak(world, windowDays));
+      return new PlannedPolicy(
+        name,
+        world,
+        predictionEstimator(world),
+        learnedPeak(world, windowDays),
+        world.cfg.sameDayReplan === false ? undefined : sameDayReplan(world),
+      );
     case "yesterday":
       return new PlannedPolicy(name, world, yesterdayEstimator(world), learnedPeak(world, 1));
     case "oracle":

@@ -32,6 +32,8 @@ export interface SimConfig {
    * day k is served by a forecast of day k + 1 from history to k - 1. Off: day k from history to k - 1.
    */
   workerTiming?: boolean;
+  /** The Worker's same-day check for a shift of a region's mix, and its re-plan (default on). */
+  sameDayReplan?: boolean;
   plan?: Partial<PlanParams>;
   policies: PolicyName[];
 }

@@ -32,3 +32,21 @@ export function peakHourShare(days: ReadonlyArray<ArrayLike<number>>, minBytes =
 
 /** Peak-hour bits/s of a day's bytes at a site whose busiest hour carries `share` of them. */
 export const peakBps = (dayBytes: number, share: number): number => (Math.max(0, dayBytes) * 8 * share) / 3600;
+
+/**
+ * Share of a day's bytes that its local hours before `hour` carry, from per-day hourly byte counts
+ * (days summed); 0 with no history (today so far then cannot be scaled to a day, and is not used).
+ */
+export function shareBefore(days: ReadonlyArray<ArrayLike<number>>, hour: number): number {
+  let before = 0;
+  let total = 0;
+  for (const day of days) {
+    for (let h = 0; h < 24 && h < day.length; h++) {
+      const v = Number(day[h]);
+      if (!(Number.isFinite(v) && v > 0)) continue;
+      total += v;
+      if (h < hour) before += v;
+    }
+  }
+  return total > 0 ? before / total : 0;
+}

@@ -6,9 +6,9 @@
  */
 import { dayOfWeek } from "./day";
 import { LaunchHistory } from "./launch";
-import { mixShiftStart } from "./shift";
+import { mixShiftStart, SHIFT_REFERENCE_DAYS, shiftedToday } from "./shift";
 import { deseasonalise, holtNext, weeklyFactors, type Smoothing } from "./smooth";
-import type { DayNumber, PredictInput, PredictParams, Prediction } from "./types";
+import type { DayNumber, PredictInput, PredictParams, Prediction, TodaySoFar } from "./types";
 
 /** Tuned on the offload benchmark (bench/offload.ts). */
 export const DEFAULT_PREDICT_PARAMS: PredictParams = {
@@ -142,9 +142,67 @@ function peerPopularity(ctx: Context): number {
  * bytes descending (ties by title id), with popularity = bytes / title size and the basis used.
  */
 export function predictSite(input: PredictInput): Prediction[] {
+  return input.today && shiftsToday(input) ? predictFrom(withToday(input, input.today), true) : predictFrom(input, false);
+}
+
+const lastDayOf = (input: PredictInput): DayNumber => Math.min(input.targetDay - 1, input.lastDay ?? input.targetDay - 1);
+
+/**
+ * Whether `input.today` (the day after the history's last, so far) shows a shift of the region's
+ * whole mix against the week before it, or the days since a shift its history already shows
+ * (fill/shift.ts shiftedToday), launches left out: then the week's catalogue is gone now, not
+ * tomorrow, and waiting a night for the history to show it costs a whole evening.
+ */
+export function shiftsToday(input: PredictInput): boolean {
+  const today = input.today;
+  const lastDay = lastDayOf(input);
+  if (!today || !(today.share > 0) || lastDay + 1 >= input.targetDay) return false;
   const p: PredictParams = { ...DEFAULT_PREDICT_PARAMS, ...input.params };
   const window = Math.max(7, Math.floor(p.windowDays));
-  const lastDay = Math.min(input.targetDay - 1, input.lastDay ?? input.targetDay - 1);
+  const moved = new Set(input.releases.filter((r) => r.launchDay > lastDay - window && r.launchDay <= lastDay + 1).map((r) => r.titleId));
+  const ids = [...new Set([...Object.keys(input.regional), ...Object.keys(input.local), ...Object.keys(today.regional), ...Object.keys(today.local)])].filter(
+    (id) => !moved.has(id),
+  );
+  const days = window - leadingEmptyDays(input.regional, input.local, window);
+  const series = ids.map((id) => {
+    const r = lastDays(input.regional[id], days);
+    const l = lastDays(input.local[id], days);
+    return r.map((v, i) => Math.max(v, l[i]));
+  });
+  // Today is compared with the week before it, or with the days since a shift the history already shows.
+  const from = Math.max(days - SHIFT_REFERENCE_DAYS, mixShiftStart(series, days));
+  const now = ids.map((id) => Math.max(0, today.regional[id] ?? 0, today.local[id] ?? 0));
+  return shiftedToday(
+    series.map((x) => x.slice(from)),
+    now,
+    p.thinBytes,
+  );
+}
+
+/** The input with today so far appended as a whole day (its bytes over the share of a day they usually are). */
+function withToday(input: PredictInput, today: TodaySoFar): PredictInput {
+  const append = (history: Record<string, number[]>, now: Record<string, number>) => {
+    const out: Record<string, number[]> = {};
+    for (const id of new Set([...Object.keys(history), ...Object.keys(now)])) {
+      const v = now[id];
+      out[id] = [...(history[id] ?? []), Number.isFinite(v) && v > 0 ? v / today.share : 0];
+    }
+    return out;
+  };
+  return {
+    ...input,
+    lastDay: lastDayOf(input) + 1,
+    local: append(input.local, today.local),
+    regional: append(input.regional, today.regional),
+    today: undefined,
+  };
+}
+
+/** The prediction proper; `shiftAtEnd`: the history's last day starts a new mix (found by shiftsToday). */
+function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
+  const p: PredictParams = { ...DEFAULT_PREDICT_PARAMS, ...input.params };
+  const window = Math.max(7, Math.floor(p.windowDays));
+  const lastDay = lastDayOf(input);
   // Days before the region recorded anything (a new site or region) are unknown, not zero demand.
   const days = window - leadingEmptyDays(input.regional, input.local, window);
   const firstDay = lastDay + 1 - days;
@@ -197,10 +255,12 @@ export function predictSite(input: PredictInput): Prediction[] {
     const l = launches.get(id);
     return l !== undefined && l >= firstDay;
   };
-  const shiftStart = mixShiftStart(
-    [...regional].filter(([id]) => !launchedInWindow(id)).map(([, r]) => r),
-    days,
-  );
+  const shiftStart = shiftAtEnd
+    ? days - 1
+    : mixShiftStart(
+        [...regional].filter(([id]) => !launchedInWindow(id)).map(([, r]) => r),
+        days,
+      );
 
   let launchHistory: LaunchHistory | undefined;
   let peerPop: number | undefined;

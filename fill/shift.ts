@@ -60,3 +60,43 @@ export function mixShiftStart(series: readonly (readonly number[])[], days: numb
   while (start - 1 >= SHIFT_REFERENCE_DAYS && shifted[start - 1]) start--;
   return start;
 }
+
+/** The head of last week's mix: its most watched titles that make up this share of its bytes. */
+export const HEAD_SHARE = 0.5;
+/**
+ * Today's share of bytes going to last week's head, as a fraction of the week's (HEAD_SHARE), below
+ * which today's mix has shifted. Whole days' mixes depart by up to about 0.87 of it and a hit season
+ * drops it to 0.5-0.72 by 10:00 in the offload simulator's matrix (bench/offload.ts), launches left out.
+ */
+export const TODAY_HEAD_RATIO = 0.8;
+
+/**
+ * Whether the hours of today recorded so far show a shift of the whole mix: the titles that made
+ * up HEAD_SHARE of the last `week` days' bytes carry less than TODAY_HEAD_RATIO of that share of
+ * today's. Read from the head rather than the whole mix because a morning's few sessions spread
+ * over the catalogue's tail look like a shift by any whole-mix distance. `week` holds one series per
+ * title (the reference days) and `today` that title's bytes so far, in the same order; leave out
+ * titles whose own launch moves them. Today needs at least `minBytes` before it is judged.
+ */
+export function shiftedToday(week: readonly (readonly number[])[], today: readonly number[], minBytes: number): boolean {
+  const weekBytes = week.map((x) => x.reduce((a, b) => a + b, 0));
+  const weekTotal = weekBytes.reduce((a, b) => a + b, 0);
+  const todayTotal = today.reduce((a, b) => a + b, 0);
+  if (weekTotal <= 0 || todayTotal < minBytes || todayTotal <= 0) return false;
+  const order = weekBytes.map((_, i) => i).sort((a, b) => weekBytes[b] - weekBytes[a]);
+  let head = 0;
+  let todayHead = 0;
+  for (const i of order) {
+    if (head >= HEAD_SHARE * weekTotal) break;
+    head += weekBytes[i];
+    todayHead += today[i];
+  }
+  return todayHead / todayTotal < TODAY_HEAD_RATIO * (head / weekTotal);
+}
+
+/**
+ * Hours before its fill window closes at which a site that has planned looks at today so far for a
+ * shift (10:00 in the default 02:00-14:00 window): late enough for a morning's sessions to tell,
+ * early enough to refill before the evening.
+ */
+export const SHIFT_CHECK_HOURS_BEFORE_WINDOW_END = 4;

@@ -39,7 +39,20 @@ export interface PredictInput {
    * curve; give those of the window before it too, so their ramp is not read as a trend.
    */
   releases: Array<{ titleId: string; launchDay: DayNumber }>;
+  /**
+   * The day after lastDay so far (today, hours into it): bytes per title, here and in the region,
+   * and the share of a usual day's bytes its recorded hours carry. Used only when it shows a shift
+   * of the whole mix (fill/shift.ts shiftedToday): then it counts as a whole day scaled by `share`.
+   */
+  today?: TodaySoFar;
   params?: Partial<PredictParams>;
+}
+
+export interface TodaySoFar {
+  local: Record<string, number>;
+  regional: Record<string, number>;
+  /** Share of a usual day's bytes in the hours recorded so far (0..1], from the hour-of-day shape. */
+  share: number;
 }
 
 export interface Prediction {

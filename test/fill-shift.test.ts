@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { predictSite } from "../fill/predict";
 import { mulberry32, normal } from "../fill/rng";
-import { mixShiftStart } from "../fill/shift";
+import { shareBefore } from "../fill/peak-shape";
+import { predictSite, shiftsToday } from "../fill/predict";
+import { mixShiftStart, shiftedToday } from "../fill/shift";
+import type { PredictInput } from "../fill/types";
 
 const DAYS = 14;
 const TITLES = 300;
@@ -85,5 +87,88 @@ describe("prediction after a shift of the whole mix", () => {
       const now = (h[t][12] + h[t][13]) / 2;
       expect(Math.abs(out.get(`t${t}`)! - now) / now).toBeLessThan(0.15);
     }
+  });
+});
+
+/** A morning's bytes per title: `bytes` in all, split by `pop` with sampling noise. */
+function morning(pop: number[], bytes: number, seed: number): number[] {
+  const rng = mulberry32(seed);
+  const total = pop.reduce((a, b) => a + b, 0);
+  return pop.map((p) => Math.max(0, ((bytes * p) / total) * Math.exp(0.3 * normal(rng))));
+}
+
+describe("a shift seen in today's first hours", () => {
+  const week = history(popularity(1)).map((x) => x.slice(DAYS - 7));
+
+  it("is found when last week's most watched titles lose their share of today, and not in a noisy ordinary morning", () => {
+    expect(shiftedToday(week, morning(popularity(1), 4e11, 11), 1e9)).toBe(false);
+    expect(shiftedToday(week, morning(popularity(1), 4e11, 12), 1e9)).toBe(false);
+    expect(shiftedToday(week, morning(popularity(2), 4e11, 13), 1e9)).toBe(true);
+  });
+
+  it("is not judged on a morning too small to tell", () => {
+    expect(shiftedToday(week, morning(popularity(2), 5e8, 13), 1e9)).toBe(false);
+    expect(shiftedToday([], [], 0)).toBe(false);
+  });
+
+  it("turns the forecast to today's mix, scaled to a whole day, only when the mix has shifted", () => {
+    const before = popularity(1);
+    const h = history(before, { noise: 0.05 });
+    const local = Object.fromEntries(h.map((x, t) => [`t${t}`, x]));
+    const base: PredictInput = {
+      targetDay: MONDAY,
+      lastDay: MONDAY - 2,
+      local,
+      regional: local,
+      titleBytes: {},
+      releases: [],
+      params: { windowDays: DAYS, thinBytes: 1 },
+    };
+    const forecast = (input: PredictInput) => new Map(predictSite(input).map((p) => [p.titleId, p.bytes]));
+    const record = (xs: number[]) => Object.fromEntries(xs.map((v, t) => [`t${t}`, v]));
+
+    // An ordinary morning (a fifth of a day so far): ignored, the forecast is the history's.
+    const same = record(morning(before, 0.2 * 2e12, 21));
+    expect(shiftsToday({ ...base, today: { local: same, regional: same, share: 0.2 } })).toBe(false);
+    expect(forecast({ ...base, today: { local: same, regional: same, share: 0.2 } })).toEqual(forecast(base));
+
+    // A reshuffled morning: every title is forecast at its morning's bytes over the share.
+    const after = morning(popularity(2), 0.2 * 2e12, 22);
+    const shifted = record(after);
+    const input = { ...base, today: { local: shifted, regional: shifted, share: 0.2 } };
+    expect(shiftsToday(input)).toBe(true);
+    const out = forecast(input);
+    const top = after.indexOf(Math.max(...after));
+    // (within the weekday factors' rounding between today and tomorrow)
+    expect(Math.abs(out.get(`t${top}`)! / (after[top] / 0.2) - 1)).toBeLessThan(0.02);
+  });
+
+  it("leaves a launch out: a morning taken by one new title is not a shift", () => {
+    const pop = popularity(1);
+    const h = history(pop, { noise: 0.05 });
+    const local = Object.fromEntries(h.map((x, t) => [`t${t}`, x]));
+    const today = Object.fromEntries(morning(pop, 2e11, 23).map((v, t) => [`t${t}`, v]));
+    today.premiere = 3e11; // more than the rest of the morning together
+    const input: PredictInput = {
+      targetDay: MONDAY,
+      lastDay: MONDAY - 2,
+      local,
+      regional: local,
+      titleBytes: {},
+      releases: [{ titleId: "premiere", launchDay: MONDAY - 1 }],
+      today: { local: today, regional: today, share: 0.2 },
+      params: { windowDays: DAYS, thinBytes: 1 },
+    };
+    expect(shiftsToday(input)).toBe(false);
+    expect(shiftsToday({ ...input, releases: [] })).toBe(true);
+  });
+});
+
+describe("the share of a day before an hour", () => {
+  it("sums the days' hours before it over all their bytes, and is 0 with no history", () => {
+    const day = Array.from({ length: 24 }, (_, h) => (h < 10 ? 1 : 3));
+    expect(shareBefore([day, day], 10)).toBeCloseTo(10 / (10 + 14 * 3), 12);
+    expect(shareBefore([], 10)).toBe(0);
+    expect(shareBefore([new Array(24).fill(0)], 10)).toBe(0);
   });
 });

@@ -47,6 +47,27 @@ describe("the offload simulator's trace", () => {
   });
 });
 
+describe("the same-day check for a shift", () => {
+  // Half the catalogue reshuffled on day 9, after eight days of history.
+  const cfg: SimConfig = { ...SMALL, titles: 300, sessionsPerSite: 1500, warmup: 8, policies: ["prediction"], shift: { day: 9, fraction: 0.5 } };
+  const withCheck = simulate(cfg).days.prediction;
+  const without = simulate({ ...cfg, sameDayReplan: false }).days.prediction;
+  const share = (d: { embeddedBytes: number; totalBytes: number }) => d.embeddedBytes / d.totalBytes;
+
+  it("re-plans every region the morning its mix shifts, and no site on an ordinary day before it", () => {
+    expect(withCheck.slice(0, 9).map((d) => d.replannedSites)).toEqual(new Array(9).fill(0));
+    expect(withCheck[9].replannedSites).toBe(20);
+    expect(without.every((d) => d.replannedSites === 0)).toBe(true);
+  });
+
+  it("serves more of the shift's evening from embedded sites, the refill inside what is left of the window", () => {
+    expect(share(withCheck[9])).toBeGreaterThan(share(without[9]) + 0.02);
+    expect(withCheck[9].sitesOverWindow).toBe(0);
+    // Days before it are untouched by the check.
+    expect(withCheck[8]).toEqual(without[8]);
+  });
+});
+
 describe("the offload simulation", () => {
   const run = simulate(SMALL);
   const measured = (name: string) => summarise(run.days[name].slice(SMALL.warmup));
