@@ -108,6 +108,8 @@ export interface CycleFigures {
   peakShare?: number;
   /** IXP sites: bytes the children are predicted to miss after their own fill. */
   childMissBytes?: number;
+  /** A same-day re-plan: the morning showed a shift of the region's mix (fill/shift.ts). */
+  sameDay?: boolean;
   replicas: Record<string, number>;
   adds: number;
   removes: number;

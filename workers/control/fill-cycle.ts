@@ -1,9 +1,10 @@
 import { dayNumber, localDayStart, localHour } from "../../fill/day";
 import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
-import { peakBps, peakHourShare } from "../../fill/peak-shape";
+import { peakBps, peakHourShare, shareBefore } from "../../fill/peak-shape";
 import { planSite } from "../../fill/plan";
-import { DEFAULT_PREDICT_PARAMS, predictSite } from "../../fill/predict";
-import type { PlanOca, PlanTitle, Prediction, SitePlan } from "../../fill/types";
+import { DEFAULT_PREDICT_PARAMS, predictSite, shiftsToday } from "../../fill/predict";
+import { SHIFT_CHECK_HOURS_BEFORE_WINDOW_END } from "../../fill/shift";
+import type { PlanOca, PlanTitle, PredictInput, Prediction, SitePlan } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
@@ -37,6 +38,8 @@ export type CycleReport =
       peakShare: number;
       /** IXP sites: bytes the children are predicted to miss after their own fill. */
       childMissBytes?: number;
+      /** A same-day re-plan: the morning showed a shift of the region's mix. */
+      sameDay?: boolean;
       replicas: Record<string, number>;
       adds: number;
       removes: number;
@@ -57,28 +60,38 @@ export function inWindow(hour: number, w: { startHour: number; endHour: number }
  */
 export type HistoryMemo = Map<string, Promise<Record<string, number[]>>>;
 
-/** Predicts tomorrow's demand per title for a site from its own and its region's history. */
+/** The local hour at which a planned site looks at today so far for a shift of its region's mix. */
+export const shiftCheckHour = (w: { startHour: number; endHour: number }): number => (w.endHour - SHIFT_CHECK_HOURS_BEFORE_WINDOW_END + 24) % 24;
+
+/**
+ * Predicts tomorrow's demand per title for a site from its own and its region's history. With
+ * `sameDay` (the share of a usual day's bytes in today's hours so far), today so far is read too and
+ * used if it shows a shift of the region's mix (`shifted`).
+ */
 export async function predictionsFor(
   env: Env,
   site: SiteSpec,
   now: number,
   memo: HistoryMemo = new Map(),
-): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number> }> {
+  sameDay?: { share: number },
+): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean }> {
   const today = dayNumber(now, site.timeZone);
   const targetDay = today + 1;
   // Complete days only: the window opens hours into today, and a day hours old would read as every
   // title collapsing (and as a shift of the whole mix). The simulator's history ends the same way.
   const lastDay = today - 1;
   const from = lastDay - HISTORY_DAYS + 1;
+  // The same-day check reads today as well, the day after the history's last.
+  const until = sameDay ? today : lastDay;
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
   // One failing or hanging site costs only its own history, never the whole region's plan.
   const historyOf = (s: SiteSpec) => {
-    const key = `${s.id}:${from}`;
+    const key = `${s.id}:${from}:${until}`;
     let h = memo.get(key);
     if (!h) {
-      h = withTimeout(siteStub(env, s.id).history(from, lastDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+      h = withTimeout(siteStub(env, s.id).history(from, until), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return {} as Record<string, number[]>;
       });
@@ -92,7 +105,7 @@ export async function predictionsFor(
     for (const h of hs) {
       for (const [title, days] of Object.entries(h)) {
         let sum = out.get(title);
-        if (!sum) out.set(title, (sum = new Array<number>(HISTORY_DAYS).fill(0)));
+        if (!sum) out.set(title, (sum = new Array<number>(until - from + 1).fill(0)));
         days.forEach((v, i) => {
           sum[i] += v;
         });
@@ -114,11 +127,30 @@ export async function predictionsFor(
   const releases = titles
     .filter((t) => t.available_from > now - 2 * HISTORY_DAYS * DAY_MS)
     .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
-  const pick = <T>(rec: Record<string, T>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
-  const predictions = predictSite({ targetDay, lastDay, local: pick(local), regional: pick(regional), titleBytes: sizes, releases }).filter((p) =>
-    Object.hasOwn(sizes, p.titleId),
-  );
-  return { targetDay, predictions, sizes };
+  const pick = (rec: Record<string, number[]>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
+  // Split today (the last column, when read) from the complete days.
+  const split = (rec: Record<string, number[]>) => {
+    const days: Record<string, number[]> = {};
+    const now: Record<string, number> = {};
+    for (const [id, series] of Object.entries(pick(rec))) {
+      days[id] = series.slice(0, HISTORY_DAYS);
+      if (sameDay && series[HISTORY_DAYS] > 0) now[id] = series[HISTORY_DAYS];
+    }
+    return { days, now };
+  };
+  const l = split(local);
+  const r = split(regional);
+  const input: PredictInput = {
+    targetDay,
+    lastDay,
+    local: l.days,
+    regional: r.days,
+    titleBytes: sizes,
+    releases,
+    today: sameDay ? { local: l.now, regional: r.now, share: sameDay.share } : undefined,
+  };
+  const predictions = predictSite(input).filter((p) => Object.hasOwn(sizes, p.titleId));
+  return { targetDay, predictions, sizes, shifted: sameDay !== undefined && shiftsToday(input) };
 }
 
 interface PlanInputs {
@@ -128,28 +160,37 @@ interface PlanInputs {
   ocas: PlanOca[];
   current: Record<string, string[]>;
   peakShare: number;
+  /** Same-day check: whether today so far shows a shift of the region's mix (predictions then rest on it). */
+  shifted: boolean;
 }
 
-/** Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its peak shape. */
-async function planInputs(env: Env, site: SiteSpec, now: number, memo: HistoryMemo): Promise<PlanInputs> {
+/**
+ * Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its
+ * peak shape. `sameDay`: the same-day check, which reads today so far too.
+ */
+async function planInputs(env: Env, site: SiteSpec, now: number, memo: HistoryMemo, sameDay = false): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
   const today = dayNumber(now, site.timeZone);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
-  const [{ predictions, sizes }, state, current, hourly] = await Promise.all([
-    predictionsFor(env, site, now, memo),
-    stub.describe(),
-    stub.holdingsByOca(),
-    Promise.all(
+  const hourly = (
+    await Promise.all(
       shapeSites.map((s) =>
         withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
           () => [] as number[][],
         ),
       ),
-    ),
+    )
+  ).flat();
+  // Today's hours so far usually carry this share of a day (what scales them to a whole day).
+  const share = shareBefore(hourly, localHour(now, site.timeZone));
+  const [{ predictions, sizes, shifted }, state, current] = await Promise.all([
+    predictionsFor(env, site, now, memo, sameDay && share > 0 ? { share } : undefined),
+    stub.describe(),
+    stub.holdingsByOca(),
   ]);
   const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
-  return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly.flat()) };
+  return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly), shifted };
 }
 
 /** An embedded site's titles for the planner: predictions with their peak, and held titles worth nothing (kept while there is room). */
@@ -172,9 +213,9 @@ function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs):
  * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
  * is left out rather than failing its parent's plan.
  */
-async function childOutlook(env: Env, child: SiteSpec, now: number, memo: HistoryMemo): Promise<ChildOutlook | null> {
+async function childOutlook(env: Env, child: SiteSpec, now: number, memo: HistoryMemo, sameDay: boolean): Promise<ChildOutlook | null> {
   try {
-    const inputs = await withTimeout(planInputs(env, child, now, memo), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
+    const inputs = await withTimeout(planInputs(env, child, now, memo, sameDay), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
     const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
     return { predicted: new Map(inputs.predictions.map((p) => [p.titleId, p.bytes])), held: new Set(Object.values(plan.byOca).flat()) };
   } catch (err) {
@@ -186,7 +227,9 @@ async function childOutlook(env: Env, child: SiteSpec, now: number, memo: Histor
 /**
  * One site's fill cycle: predict tomorrow, plan what each OCA holds, hand the plan to the site's
  * Durable Object, which fills itself with alarms. Runs only inside the site's local fill window and
- * once per day unless forced, so the hourly cron can call it for every site.
+ * once per day unless forced, so the hourly cron can call it for every site; a site that has planned
+ * looks once more at shiftCheckHour, and re-plans if today so far shows a shift of its region's mix
+ * (the rest of the window refills for the evening).
  */
 export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}): Promise<CycleReport> {
   const site = findSite(siteId);
@@ -196,17 +239,24 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   if (!opts.force && !inWindow(hour, window)) return { siteId, ran: false, reason: `outside the fill window (${hour}:00 local)` };
   const stub = siteStub(env, siteId);
   const targetDay = dayNumber(now, site.timeZone) + 1;
-  if (!opts.force && (await stub.plannedDay()) === targetDay) return { siteId, ran: false, reason: "already planned for tomorrow" };
+  let sameDay = false;
+  if (!opts.force && (await stub.plannedDay()) === targetDay) {
+    if (hour !== shiftCheckHour(window)) return { siteId, ran: false, reason: "already planned for tomorrow" };
+    const last = (await stub.lastCycle()).cycle;
+    if (last?.sameDay && last.targetDay === targetDay) return { siteId, ran: false, reason: "already re-planned today" };
+    sameDay = true;
+  }
 
   const memo: HistoryMemo = new Map();
-  const own = await planInputs(env, site, now, memo);
+  const own = await planInputs(env, site, now, memo, sameDay);
+  if (sameDay && !own.shifted) return { siteId, ran: false, reason: "already planned for tomorrow; today so far shows no shift of the region's mix" };
   const { predictions, peakShare } = own;
   let plan: SitePlan;
   let childMissBytes: number | undefined;
   if (site.tier === "ixp") {
     // What the children will miss after their own fill comes first; the rest of the catalogue after it.
     const children = topology.sites.filter((s) => s.parent === site.id);
-    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo)));
+    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo, sameDay)));
     const misses = childMisses(outlooks.filter((o): o is ChildOutlook => o !== null));
     childMissBytes = [...misses.values()].reduce((a, b) => a + b, 0);
     const regional = new Map(predictions.map((p) => [p.titleId, p.bytes]));
@@ -234,6 +284,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
       coveredBytes: plan.coveredBytes,
       peakShare,
       childMissBytes,
+      sameDay: sameDay || undefined,
       replicas: plan.replicas,
       adds: plan.adds.length,
       removes: plan.removes.length,
@@ -250,6 +301,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     coveredBytes: plan.coveredBytes,
     peakShare,
     childMissBytes,
+    sameDay: sameDay || undefined,
     replicas: plan.replicas,
     adds: plan.adds.length,
     removes: plan.removes.length,
