@@ -173,21 +173,25 @@ async function planInputs(env: Env, site: SiteSpec, now: number, memo: HistoryMe
   const today = dayNumber(now, site.timeZone);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
-  const hourly = (
-    await Promise.all(
-      shapeSites.map((s) =>
-        withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
-          () => [] as number[][],
+  const hourlyOf = async (sites: SiteSpec[]) =>
+    (
+      await Promise.all(
+        sites.map((s) =>
+          withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
+            () => [] as number[][],
+          ),
         ),
-      ),
-    )
-  ).flat();
-  // Today's hours so far usually carry this share of a day (what scales them to a whole day).
-  const share = shareBefore(hourly, localHour(now, site.timeZone));
-  const [{ predictions, sizes, shifted }, state, current] = await Promise.all([
-    predictionsFor(env, site, now, memo, sameDay && share > 0 ? { share } : undefined),
+      )
+    ).flat();
+  const shape = hourlyOf(shapeSites);
+  // The same-day check: the region's hours so far usually carry this share of its day (what scales
+  // them to a whole day; the simulator takes the same share).
+  const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), localHour(now, site.timeZone)) : 0;
+  const [{ predictions, sizes, shifted }, state, current, hourly] = await Promise.all([
+    predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined),
     stub.describe(),
     stub.holdingsByOca(),
+    shape,
   ]);
   const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
   return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly), shifted };
