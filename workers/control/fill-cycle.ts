@@ -78,7 +78,8 @@ export async function predictionsFor(
   const today = dayNumber(now, site.timeZone);
   const targetDay = today + 1;
   // Complete days only: the window opens hours into today, and a day hours old would read as every
-  // title collapsing (and as a shift of the whole mix). The simulator's history ends the same way.
+  // title collapsing (and as a shift of the whole mix). `npm run bench:offload -- --worker-timing`
+  // simulates this timing (the same embedded share as the simulator's own).
   const lastDay = today - 1;
   const from = lastDay - HISTORY_DAYS + 1;
   // The same-day check reads today as well, the day after the history's last.
