@@ -9,8 +9,9 @@
 import { childMisses, ixpPlanTitles } from "../fill/ixp-plan";
 import { peakBps, peakHourShare, shareBefore } from "../fill/peak-shape";
 import { planSite } from "../fill/plan";
-import { predictSite, shiftsToday } from "../fill/predict";
-import { SHIFT_CHECK_HOURS_BEFORE_WINDOW_END } from "../fill/shift";
+import topology from "../config/topology.json";
+import { forecast } from "../fill/predict";
+import { SHIFT_CHECK_HOURS_BEFORE_WINDOW_END, shiftCheckHour } from "../fill/shift";
 import type { PlanTitle, PredictInput, SitePlan, TodaySoFar } from "../fill/types";
 import { emptyDay, type DayMetrics, type PolicyName } from "./metrics";
 import type { SimSite } from "./topology";
@@ -51,9 +52,9 @@ export const actualPeak =
     return peakHourShare([kids.reduce((sum, kid) => sum.map((v, h) => v + demand.get(kid.id)!.hourly[h]), new Float64Array(24))], 0);
   };
 
-/** The Worker's default fill window closes at 14:00 local; a site checks today's mix this long before. */
-export const WINDOW_END_HOUR = 14;
-const SHIFT_CHECK_HOUR = WINDOW_END_HOUR - SHIFT_CHECK_HOURS_BEFORE_WINDOW_END;
+/** The Worker's default fill window (config/topology.json) closes at this local hour; the same-day check runs before it. */
+export const WINDOW_END_HOUR = topology.fill.windowEndHour;
+const SHIFT_CHECK_HOUR = shiftCheckHour({ endHour: WINDOW_END_HOUR });
 
 /** Same-day re-plans: the new forecast of each embedded site whose region's mix shifted today. */
 export type Replan = (k: number, demand: Map<string, SiteDay>) => Map<string, Float64Array>;
@@ -61,7 +62,7 @@ export type Replan = (k: number, demand: Map<string, SiteDay>) => Map<string, Fl
 /** This project's predictor over the site's and its region's recorded history. */
 export function predictionEstimator(world: World): Estimator {
   const predict = predictor(world);
-  return (site, k) => predict(site, k);
+  return (site, k) => predict(site, k)!;
 }
 
 /**
@@ -104,15 +105,22 @@ export function sameDayReplan(world: World): Replan {
   };
 }
 
+type Predictor = (site: SimSite, k: number, today?: TodaySoFar) => Float64Array | null;
+const predictors = new WeakMap<World, Predictor>();
+
 /**
  * Forecasts an embedded site's day k from history to k - 1 (the Worker's timing: day k + 1 when
  * cfg.workerTiming, or when today so far is given, as the Worker's same-day check does). With
- * `today`, only a shift seen in it gives a forecast (else null).
+ * `today`, only a shift seen in it gives a forecast (else null). One per world, so the nightly
+ * forecast and the same-day check share the region's series.
  */
-function predictor(world: World): {
-  (site: SimSite, k: number): Float64Array;
-  (site: SimSite, k: number, today: TodaySoFar): Float64Array | null;
-} {
+function predictor(world: World): Predictor {
+  let p = predictors.get(world);
+  if (!p) predictors.set(world, (p = makePredictor(world)));
+  return p;
+}
+
+function makePredictor(world: World): Predictor {
   const windowDays = world.cfg.predict?.windowDays ?? 14;
   const regionalCache = new Map<string, Record<string, number[]>>();
   const seriesOf = (days: Float64Array[], from: number, to: number): Record<string, number[]> => {
@@ -128,7 +136,7 @@ function predictor(world: World): {
     });
     return out;
   };
-  return ((site: SimSite, k: number, today?: TodaySoFar) => {
+  return (site, k, today) => {
     const from = Math.max(0, k - windowDays);
     const key = `${site.parent}/${k}`;
     let regional = regionalCache.get(key);
@@ -150,12 +158,13 @@ function predictor(world: World): {
       today,
       params: world.cfg.predict,
     };
-    if (today && !shiftsToday(input)) return null;
+    const { predictions, shiftedToday } = forecast(input);
+    if (today && !shiftedToday) return null;
     const out = new Float64Array(world.titleIds.length);
     const index = titleIndex(world);
-    for (const p of predictSite(input)) out[index.get(p.titleId)!] = p.bytes;
+    for (const p of predictions) out[index.get(p.titleId)!] = p.bytes;
     return out;
-  }) as ReturnType<typeof predictor>;
+  };
 }
 
 /** Yesterday's counts, as they are: no smoothing, no region, no release schedule. */

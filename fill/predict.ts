@@ -142,7 +142,16 @@ function peerPopularity(ctx: Context): number {
  * bytes descending (ties by title id), with popularity = bytes / title size and the basis used.
  */
 export function predictSite(input: PredictInput): Prediction[] {
-  return input.today && shiftsToday(input) ? predictFrom(withToday(input, input.today), true) : predictFrom(input, false);
+  return forecast(input).predictions;
+}
+
+/**
+ * predictSite's predictions, and whether `input.today` showed a shift of the region's mix (they then
+ * rest on it): the cron's same-day check re-plans only then.
+ */
+export function forecast(input: PredictInput): { predictions: Prediction[]; shiftedToday: boolean } {
+  const shiftedToday = input.today !== undefined && shiftsToday(input);
+  return { predictions: shiftedToday ? predictFrom(withToday(input, input.today!), true) : predictFrom(input, false), shiftedToday };
 }
 
 const lastDayOf = (input: PredictInput): DayNumber => Math.min(input.targetDay - 1, input.lastDay ?? input.targetDay - 1);

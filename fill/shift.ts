@@ -100,3 +100,6 @@ export function shiftedToday(week: readonly (readonly number[])[], today: readon
  * early enough to refill before the evening.
  */
 export const SHIFT_CHECK_HOURS_BEFORE_WINDOW_END = 4;
+
+/** The local hour of the same-day check in a fill window that ends at `endHour`. */
+export const shiftCheckHour = (window: { endHour: number }): number => (window.endHour - SHIFT_CHECK_HOURS_BEFORE_WINDOW_END + 24) % 24;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32, normal } from "../fill/rng";
 import { shareBefore } from "../fill/peak-shape";
-import { predictSite, shiftsToday } from "../fill/predict";
-import { mixShiftStart, shiftedToday } from "../fill/shift";
+import { forecast, predictSite, shiftsToday } from "../fill/predict";
+import { mixShiftStart, shiftCheckHour, shiftedToday } from "../fill/shift";
 import type { PredictInput } from "../fill/types";
 
 const DAYS = 14;
@@ -124,20 +124,22 @@ describe("a shift seen in today's first hours", () => {
       releases: [],
       params: { windowDays: DAYS, thinBytes: 1 },
     };
-    const forecast = (input: PredictInput) => new Map(predictSite(input).map((p) => [p.titleId, p.bytes]));
+    const byTitle = (input: PredictInput) => new Map(predictSite(input).map((p) => [p.titleId, p.bytes]));
     const record = (xs: number[]) => Object.fromEntries(xs.map((v, t) => [`t${t}`, v]));
 
     // An ordinary morning (a fifth of a day so far): ignored, the forecast is the history's.
     const same = record(morning(before, 0.2 * 2e12, 21));
     expect(shiftsToday({ ...base, today: { local: same, regional: same, share: 0.2 } })).toBe(false);
-    expect(forecast({ ...base, today: { local: same, regional: same, share: 0.2 } })).toEqual(forecast(base));
+    expect(byTitle({ ...base, today: { local: same, regional: same, share: 0.2 } })).toEqual(byTitle(base));
 
     // A reshuffled morning: every title is forecast at its morning's bytes over the share.
     const after = morning(popularity(2), 0.2 * 2e12, 22);
     const shifted = record(after);
     const input = { ...base, today: { local: shifted, regional: shifted, share: 0.2 } };
     expect(shiftsToday(input)).toBe(true);
-    const out = forecast(input);
+    expect(forecast(input).shiftedToday).toBe(true);
+    expect(forecast({ ...base, today: { local: same, regional: same, share: 0.2 } }).shiftedToday).toBe(false);
+    const out = byTitle(input);
     const top = after.indexOf(Math.max(...after));
     // (within the weekday factors' rounding between today and tomorrow)
     expect(Math.abs(out.get(`t${top}`)! / (after[top] / 0.2) - 1)).toBeLessThan(0.02);
@@ -161,6 +163,13 @@ describe("a shift seen in today's first hours", () => {
     };
     expect(shiftsToday(input)).toBe(false);
     expect(shiftsToday({ ...input, releases: [] })).toBe(true);
+  });
+});
+
+describe("the hour of the same-day check", () => {
+  it("is four hours before the fill window closes, across midnight too", () => {
+    expect(shiftCheckHour({ endHour: 14 })).toBe(10);
+    expect(shiftCheckHour({ endHour: 2 })).toBe(22);
   });
 });
 

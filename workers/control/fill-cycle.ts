@@ -2,8 +2,8 @@ import { dayNumber, localDayStart, localHour } from "../../fill/day";
 import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
 import { peakBps, peakHourShare, shareBefore } from "../../fill/peak-shape";
 import { planSite } from "../../fill/plan";
-import { DEFAULT_PREDICT_PARAMS, predictSite, shiftsToday } from "../../fill/predict";
-import { SHIFT_CHECK_HOURS_BEFORE_WINDOW_END } from "../../fill/shift";
+import { DEFAULT_PREDICT_PARAMS, forecast } from "../../fill/predict";
+import { shiftCheckHour } from "../../fill/shift";
 import type { PlanOca, PlanTitle, PredictInput, Prediction, SitePlan } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
 import { liveTopology } from "../shared/topology-live";
@@ -59,9 +59,6 @@ export function inWindow(hour: number, w: { startHour: number; endHour: number }
  * for itself and each child, and they all read the same region.
  */
 export type HistoryMemo = Map<string, Promise<Record<string, number[]>>>;
-
-/** The local hour at which a planned site looks at today so far for a shift of its region's mix. */
-export const shiftCheckHour = (w: { startHour: number; endHour: number }): number => (w.endHour - SHIFT_CHECK_HOURS_BEFORE_WINDOW_END + 24) % 24;
 
 /**
  * Predicts tomorrow's demand per title for a site from its own and its region's history. With
@@ -150,8 +147,8 @@ export async function predictionsFor(
     releases,
     today: sameDay ? { local: l.now, regional: r.now, share: sameDay.share } : undefined,
   };
-  const predictions = predictSite(input).filter((p) => Object.hasOwn(sizes, p.titleId));
-  return { targetDay, predictions, sizes, shifted: sameDay !== undefined && shiftsToday(input) };
+  const { predictions, shiftedToday } = forecast(input);
+  return { targetDay, predictions: predictions.filter((p) => Object.hasOwn(sizes, p.titleId)), sizes, shifted: shiftedToday };
 }
 
 interface PlanInputs {
