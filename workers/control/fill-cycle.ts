@@ -270,36 +270,10 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
 
   const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
   const fillUntil = now - (now % 3_600_000) + hoursLeft * 3_600_000;
-  const predictedBytes = predictions.reduce((s, p) => s + p.bytes, 0);
-  const top = predictions.slice(0, 20);
-  const queued = await stub.applyPlan({
-    day: targetDay,
-    byOca: plan.byOca,
-    fillUntil,
-    fillRateBps: opts.fillRateBps ?? topology.fill.ocaFillRateBps,
-    peerWaitMs: opts.peerWaitMs ?? 10 * 60_000,
-    parentWaitMs: opts.parentWaitMs ?? 20 * 60_000,
-    cycle: {
-      at: new Date(now).toISOString(),
-      targetDay,
-      predictedBytes,
-      coveredBytes: plan.coveredBytes,
-      peakShare,
-      childMissBytes,
-      sameDay: sameDay || undefined,
-      replicas: plan.replicas,
-      adds: plan.adds.length,
-      removes: plan.removes.length,
-      usedBytes: plan.usedBytes,
-      predictions: top,
-    },
-  });
-  return {
-    siteId,
-    ran: true,
+  // The cycle's figures, kept with the site's plan (the dashboard reads them) and answered to the caller.
+  const figures = {
     targetDay,
-    titlesConsidered: predictions.length,
-    predictedBytes,
+    predictedBytes: predictions.reduce((s, p) => s + p.bytes, 0),
     coveredBytes: plan.coveredBytes,
     peakShare,
     childMissBytes,
@@ -307,10 +281,25 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     replicas: plan.replicas,
     adds: plan.adds.length,
     removes: plan.removes.length,
+    predictions: predictions.slice(0, 20),
+  };
+  const queued = await stub.applyPlan({
+    day: targetDay,
+    byOca: plan.byOca,
+    fillUntil,
+    fillRateBps: opts.fillRateBps ?? topology.fill.ocaFillRateBps,
+    peerWaitMs: opts.peerWaitMs ?? 10 * 60_000,
+    parentWaitMs: opts.parentWaitMs ?? 20 * 60_000,
+    cycle: { at: new Date(now).toISOString(), ...figures, usedBytes: plan.usedBytes },
+  });
+  return {
+    siteId,
+    ran: true,
+    ...figures,
+    titlesConsidered: predictions.length,
     queuedFiles: queued.queuedFiles,
     queuedBytes: queued.queuedBytes,
     fillUntil: new Date(fillUntil).toISOString(),
-    predictions: top,
   };
 }
 
