@@ -27,6 +27,13 @@ const n = (req: string, prefix: string) =>
     .reduce((s, [, v]) => s + v, 0);
 
 /** Documented platform limits (Cloudflare docs, as recorded here). */
+/**
+ * Isolates that tell a live stream's member object of its activity, each at most once per
+ * TOUCH_EVERY_MS: the one answering its steering polls and QoE batches and the one serving its segments
+ * (one isolate may do both; counted as two).
+ */
+const TOUCHING_ISOLATES = 2;
+
 const LIMITS = {
   /** "Each individual Durable Object ... soft limit of 1,000 requests per second" (Durable Objects FAQ / limits). */
   doPerObject: 1000,
@@ -130,8 +137,8 @@ function model(s: Scenario): Row[] {
     { what: "D1 queries, catalogue and topology view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
     { what: "busiest site's Durable Object (site links, event-shard forwards)", perS: siteObject, limit: LIMITS.doPerObject, over: false },
     { what: `an event shard of the busiest site (1 of ${EVENT_SHARDS})`, perS: eventShard, limit: LIMITS.doPerObject, over: false },
-    // A play a minute, and a live stream's touch (at most one per TOUCH_EVERY_MS per isolate).
-    { what: "a member's Durable Object", perS: 1 / 60 + 1000 / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
+    // A play a minute, and a live stream's touches (at most one per TOUCH_EVERY_MS from each isolate it reaches).
+    { what: "a member's Durable Object", perS: 1 / 60 + (TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
     { what: "R2 reads, tier buckets (colo misses)", perS: perReq("r2.tier"), limit: null, over: false },
     { what: "colo cache operations", perS: perReq("cache."), limit: null, over: false },
   ];
@@ -149,7 +156,7 @@ function costs(s: Scenario) {
   const qoe = (s.viewers / s.qoeEveryS) * seconds;
   const workers = ((segmentsPerPB + polls + qoe) / 1e6) * PRICE.workersPerM;
   const r2 = ((segmentsPerPB * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM;
-  const touches = ((s.viewers * 1000) / TOUCH_EVERY_MS) * seconds;
+  const touches = ((s.viewers * TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS) * seconds;
   const dos = ((qoe * n("qoeBatch", "do.") + touches) / 1e6) * PRICE.doRequestsPerM;
   const perPB = workers + r2 + dos;
   const cdnPerPB = 1e6 * PRICE.cdnPerGB + (segmentsPerPB / 1e4) * PRICE.cdnPer10kRequests;
@@ -203,7 +210,7 @@ ${rows.map((r) => `| ${r.what} | ${fmt(r.perS)} | ${r.limit === null ? "—" : r
 
 Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays** (Worker request and Durable Object calls);
 **$${fmt(c.perPB)} per petabyte delivered** (${fmt(c.segmentsPerPB / 1e6)} M segment requests with the steering polls
-and QoE batches of the same viewing, each live stream's touch of its member's object once a minute, R2 reads of colo misses; R2 egress is free) against **$${fmt(c.cdnPerPB)}** on
+and QoE batches of the same viewing, each live stream's touches of its member's object, once a minute from each of two isolates, R2 reads of colo misses; R2 egress is free) against **$${fmt(c.cdnPerPB)}** on
 Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kRequests} per 10,000 requests).
 `;
 }

@@ -212,14 +212,15 @@ export async function forgeToken(
   exp = Math.floor(Date.now() / 1000) + 3600,
   version = 1,
   home = "ixp-nyc",
+  streams = "0".repeat(64),
 ): Promise<string> {
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v3|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160|${home}`));
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`v4|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160|${home}|${streams}`));
   const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
-  return `v3.${kid}.${sessionId}.${exp}.2160.${version}.${home}.${b64}`;
+  return `v4.${kid}.${sessionId}.${exp}.2160.${version}.${home}.${streams}.${b64}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type Play
 /**
  * The plan's concurrent streams (basic 1, standard 2, premium 4), kept by one Durable Object per
  * member: a play beyond the limit gets 409 with the member's active sessions; a stream stops counting
- * when its client says stop or after SILENCE_MS without a steering poll or QoE batch.
+ * when its client says stop or after SILENCE_MS without a steering poll, QoE batch or segment served.
  */
 
 const TITLE = "streams-title";
@@ -156,6 +156,53 @@ describe("a live stream's activity", () => {
     expect(touches.length).toBeLessThan(120 / 4);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(SILENCE_MS / 2);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(TOUCH_EVERY_MS + 5_000);
+  });
+});
+
+describe("a stream's segments", () => {
+  it("count as its activity: a player that only fetches segments keeps its slot, and loses it once it stops fetching", async () => {
+    const { noteStreamActivity } = await import("../workers/shared/stream-activity");
+    const { TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
+    const id = "streams-segments";
+    const token = await memberToken("basic", id);
+    const first = await play(token);
+    expect(first.status).toBe(200);
+    const sessionId = first.body.sessionId;
+    const lastSeen = () =>
+      runInDurableObject(
+        member(id),
+        async (_i, state) =>
+          state.storage.sql.exec<{ last_seen: number }>(`SELECT last_seen FROM streams WHERE session_id = ?`, sessionId).toArray()[0]?.last_seen,
+      );
+    // No steering poll or QoE batch for SILENCE_MS (the stream's clock moved back that far in storage, read afresh by the object).
+    const silence = () =>
+      runInDurableObject(member(id), async (instance, state) => {
+        state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+        Object.assign(instance, { book: new StreamBook(state.storage.sql) });
+      });
+
+    await silence();
+    const before = (await lastSeen())!;
+    // The player fetches a segment, a minute after this isolate last told the object of the stream.
+    noteStreamActivity(sessionId, Date.now() - TOUCH_EVERY_MS);
+    const seg = await call(`${first.body.ocas[0].url}video/avc-480p/seg-00001.m4s`);
+    expect(seg.status).toBe(200);
+    await seg.arrayBuffer();
+    let seen = before;
+    for (let i = 0; i < 100 && seen === before; i++) {
+      seen = (await lastSeen())!;
+      if (seen === before) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toBeGreaterThan(before + SILENCE_MS);
+    expect((await play(token)).status).toBe(409);
+
+    // A second segment within the minute is not another call; silence with no segment frees the slot.
+    await silence();
+    const quiet = (await lastSeen())!;
+    await (await call(`${first.body.ocas[0].url}video/avc-480p/seg-00001.m4s`)).arrayBuffer();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await lastSeen()).toBe(quiet);
+    expect((await play(token)).status).toBe(200);
   });
 });
 

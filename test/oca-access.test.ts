@@ -49,6 +49,7 @@ describe("OCA URL tokens", () => {
       maxHeight: 2160,
       version: play.version,
       home: "ixp-nyc",
+      streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     const res = await call(`${withToken(play.ocas[0].url, expired)}master.m3u8`);
     expect(res.status).toBe(403);
@@ -69,6 +70,7 @@ describe("OCA URL tokens", () => {
       maxHeight: 2160,
       version: play.version,
       home: "ixp-nyc",
+      streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     expect((await call(`${withToken(play.ocas[0].url, old)}master.m3u8`)).status).toBe(200);
   });

@@ -83,7 +83,9 @@ describe("steering v1", () => {
     const tokens = new Set(p.ocas.map((o) => o.url.split("/")[6]));
     expect(tokens.size).toBe(1);
     expect(p.ocas[0].url).toMatch(
-      new RegExp(`^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v3\\.k1\\.${p.sessionId}\\.\\d+\\.2160\\.${p.version}\\.lumen-nyc\\.[A-Za-z0-9_-]+/${TITLE}/$`),
+      new RegExp(
+        `^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v4\\.k1\\.${p.sessionId}\\.\\d+\\.2160\\.${p.version}\\.lumen-nyc\\.[0-9a-f]{64}\\.[A-Za-z0-9_-]+/${TITLE}/$`,
+      ),
     );
     expect(p.hls).toBe(`${p.ocas[0].url}master.m3u8`);
     expect(p.dash).toBe(`${p.ocas[0].url}manifest.mpd`);

@@ -219,8 +219,9 @@ describe("registration", () => {
       maxHeight: 2160,
       version: 99,
       home: "ixp-nyc",
+      streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
-    const gone = await call(`${p.ocas[0].url.replace(/\/v3\.[^/]+\//, `/${token}/`)}${SEG}`);
+    const gone = await call(`${p.ocas[0].url.replace(/\/v4\.[^/]+\//, `/${token}/`)}${SEG}`);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("version_gone");
   });

@@ -13,7 +13,7 @@ import { versionIndex } from "../shared/version-index";
 import { originKey } from "../../shared/file-keys";
 import { verifySessionToken, type SessionClaims } from "./session-token";
 import { catalogueCache } from "./catalogue-cache";
-import { touchStream } from "./member-streams";
+import { memberStreamsId, touchStream } from "./member-streams";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -92,6 +92,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
       maxHeight: claims.cap,
       version: claims.ver,
       home: claims.home,
+      streams: memberStreamsId(env, claims.mid),
     });
     s = { claims, pathways, urlToken, allowed: new Set(pathways.map((p) => p.ocaId)) };
     verified.set(token, s);

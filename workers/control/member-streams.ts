@@ -1,5 +1,6 @@
 import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
 import { withTimeout } from "../shared/with-timeout";
+import { forgetStream, noteStreamActivity, touchStream as touchStreamObject } from "../shared/stream-activity";
 
 export { TOUCH_EVERY_MS };
 
@@ -14,14 +15,16 @@ export interface ActiveStream {
 /**
  * The control plane's side of the per-member stream limit: one Durable Object per member, asked on
  * play (within STREAMS_TIMEOUT_MS, failing open), told of activity at most once per TOUCH_EVERY_MS per
- * session from this isolate (steering polls, QoE batches), and told when a stream stops.
+ * session from this isolate (steering polls, QoE batches; the data plane tells it of segments served),
+ * and told when a stream stops.
  */
 
 const STREAMS_TIMEOUT_MS = 2_000;
 
-const lastTouch = new Map<string, number>();
-
 const stub = (env: Env, memberId: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(memberId));
+
+/** The member's object id as the URL token carries it (hex: opaque, where a member id may be an e-mail address). */
+export const memberStreamsId = (env: Env, memberId: string): string => env.MEMBER_STREAMS.idFromName(memberId).toString();
 
 /** The member object's answer to a play (its RPC result, restated here: the control plane reaches objects by RPC only). */
 type Admission =
@@ -47,7 +50,7 @@ export async function acquireStream(
 ): Promise<StreamSlot> {
   try {
     const r = (await withTimeout(Promise.resolve(stub(env, memberId).acquire(s, limits)), STREAMS_TIMEOUT_MS, "member streams")) as Admission;
-    if (r.verdict === "granted") lastTouch.set(s.sessionId, Date.now());
+    if (r.verdict === "granted") noteStreamActivity(s.sessionId, Date.now());
     return r.verdict === "granted"
       ? { state: "granted" }
       : r.verdict === "full"
@@ -60,18 +63,11 @@ export async function acquireStream(
 
 /** Activity of a stream (throttled per isolate, never awaited by the request). */
 export function touchStream(env: Env, memberId: string, sessionId: string, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
-  if (now - (lastTouch.get(sessionId) ?? 0) < TOUCH_EVERY_MS) return;
-  lastTouch.set(sessionId, now);
-  if (lastTouch.size > 50_000) lastTouch.delete(lastTouch.keys().next().value as string);
-  waitUntil(
-    stub(env, memberId)
-      .touch(sessionId)
-      .catch((err) => console.error("member streams touch", err)),
-  );
+  touchStreamObject(env, () => env.MEMBER_STREAMS.idFromName(memberId), sessionId, waitUntil, now);
 }
 
 /** The client stopped the stream: its slot is free by the time the request answers (a renewing client plays next). */
 export async function releaseStream(env: Env, memberId: string, sessionId: string): Promise<void> {
-  lastTouch.delete(sessionId);
+  forgetStream(sessionId);
   await withTimeout(stub(env, memberId).release(sessionId), STREAMS_TIMEOUT_MS, "member streams").catch((err) => console.error("member streams release", err));
 }

@@ -12,7 +12,7 @@ import { recordPlayAt } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
 import { catalogueCache } from "./catalogue-cache";
 import { signSessionToken } from "./session-token";
-import { acquireStream } from "./member-streams";
+import { acquireStream, memberStreamsId } from "./member-streams";
 import { sessionLog } from "./session-log";
 import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
@@ -105,7 +105,7 @@ play.post(
     const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
     // Nothing is written to a database: the session travels signed, with what steering and the events route need.
     const [token, sessionToken] = await Promise.all([
-      signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home }),
+      signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home, streams: memberStreamsId(c.env, member.id) }),
       signSessionToken(ring, kid, {
         sid: sessionId,
         mid: member.id,

@@ -14,6 +14,7 @@ import type { ServedFrom } from "../shared/site-view";
 import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
+import { touchStream } from "../shared/stream-activity";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -115,10 +116,12 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // parent site's copy (that site's tier) or origin. The origin pathway (the last entry of every list)
   // has no site: its bytes count at the session's home site (signed in the token), as origin bytes.
   // CMCD on the request goes to the home site too, with the bytes it came with.
-  const { sessionId, home } = verdict.claims;
+  const { sessionId, home, streams } = verdict.claims;
   const homeKnown = findSite(home) !== undefined;
   const cmcd = readCmcd(c.req.raw, new URL(rawUrl));
   const served = (res: Response, source: string) => {
+    // Whatever the player fetches is the stream's activity: its member's slot keeps counting.
+    if (res.status < 400) touchStream(c.env, () => c.env.MEMBER_STREAMS.idFromString(streams), sessionId, waitUntil);
     if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
       const bytes = Number(res.headers.get("Content-Length") ?? 0);
       if (site) {
