@@ -1,4 +1,5 @@
 import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
+import { ApiError } from "../shared/errors";
 import { withTimeout } from "../shared/with-timeout";
 import { forgetStream, noteStreamActivity, touchStream as touchStreamObject } from "../shared/stream-activity";
 
@@ -70,4 +71,22 @@ export function touchStream(env: Env, memberId: string, sessionId: string, waitU
 export async function releaseStream(env: Env, memberId: string, sessionId: string): Promise<void> {
   forgetStream(sessionId);
   await withTimeout(stub(env, memberId).release(sessionId), STREAMS_TIMEOUT_MS, "member streams").catch((err) => console.error("member streams release", err));
+}
+
+/**
+ * The member's object for an operator's questions: its streams that count, and freeing one. Answers
+ * within STREAMS_TIMEOUT_MS, else 503 `streams_unavailable` (an operator retries; nothing fails open here).
+ */
+export function memberStreams(env: Env, memberId: string) {
+  const ask = <T>(p: Promise<T>): Promise<T> =>
+    withTimeout(p, STREAMS_TIMEOUT_MS, "member streams").catch((err) => {
+      throw new ApiError(503, "streams_unavailable", `the member's streams could not be read: ${String(err).slice(0, 200)}`);
+    });
+  return {
+    active: (): Promise<ActiveStream[]> => ask(Promise.resolve(stub(env, memberId).active())),
+    release: (sessionId: string): Promise<boolean> => {
+      forgetStream(sessionId);
+      return ask(Promise.resolve(stub(env, memberId).release(sessionId)));
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { playRequestSchema } from "../../shared/play";
 import { eventsRequestSchema } from "../../shared/events";
 import { titleRegistrationSchema } from "../../shared/catalogue";
-import { sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
+import { memberParam, memberStreamParam, sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
 import { capacityBody, chaosBody, cycleBody, faultBody, healthBody } from "./admin/sites";
 import { fillBody } from "./admin/fill";
 import { ocaSpecBody, resizeBody, siteSpecBody } from "./admin/topology";
@@ -461,6 +461,26 @@ export const ROUTES: RouteDoc[] = [
         "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
     },
     errors: { ...ADMIN, ...BAD },
+  },
+  {
+    method: "get",
+    path: "/admin/members/{memberId}/streams",
+    summary: "A member's streams that count against the plan's limit, oldest first, with when each was last seen",
+    tag: "admin",
+    auth: "admin",
+    params: memberParam,
+    ok: { status: 200, description: "{ memberId, streams: [{ sessionId, titleId, startedAt, lastSeenAt }] }" },
+    errors: { ...ADMIN, ...BAD, 503: ["not_configured", "streams_unavailable"] },
+  },
+  {
+    method: "delete",
+    path: "/admin/members/{memberId}/streams/{sessionId}",
+    summary: "Free one of a member's slots (a device that stopped without saying so); its URLs stay valid until they expire",
+    tag: "admin",
+    auth: "admin",
+    params: memberStreamParam,
+    ok: { status: 200, description: "{ memberId, sessionId, released: true }" },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_stream"], 503: ["not_configured", "streams_unavailable"] },
   },
 ];
 

@@ -1,0 +1,26 @@
+/** Admin: a member's streams (what counts against the plan's limit), and freeing one. */
+import { Hono } from "hono";
+import { ApiError } from "../../shared/errors";
+import { memberStreams } from "../member-streams";
+import { type AdminEnv, memberParam, memberStreamParam, params } from "./params";
+
+export const membersRoutes = new Hono<AdminEnv>();
+
+/** The member's streams that count now, oldest first, with when each was last seen (a play, a poll, a batch, a segment). */
+membersRoutes.get("/members/:memberId/streams", params(memberParam), async (c) => {
+  const { memberId } = c.req.valid("param");
+  return c.json({ memberId, streams: await memberStreams(c.env, memberId).active() });
+});
+
+/**
+ * Frees one of the member's slots, as a support desk does for a device that stopped without saying so
+ * (it would free itself after the silence window). The slot is free at once; the player's URLs stay
+ * valid until they expire, and its activity does not bring the stream back.
+ */
+membersRoutes.delete("/members/:memberId/streams/:sessionId", params(memberStreamParam), async (c) => {
+  const { memberId, sessionId } = c.req.valid("param");
+  if (!(await memberStreams(c.env, memberId).release(sessionId))) {
+    throw new ApiError(404, "unknown_stream", `member ${memberId} has no stream ${sessionId} that counts`);
+  }
+  return c.json({ memberId, sessionId, released: true });
+});
