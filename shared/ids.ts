@@ -44,5 +44,8 @@ export function isMemberId(s: string): boolean {
   return /^[A-Za-z0-9_.@-]{1,64}$/.test(s) && !isInheritedName(s);
 }
 
+/** A zod schema for a member id, with its rule in the message. */
+export const memberIdSchema = z.string().refine(isMemberId, "memberId must be 1-64 characters of [A-Za-z0-9_.@-], not a reserved name such as __proto__");
+
 /** A zod schema for an id (title, site, OCA) named `what`, with the one rule. */
 export const idSchema = (what: string) => z.string().refine(isSafeId, `${what} must be ${SAFE_ID_RULE}`);

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { isMemberId } from "../../shared/ids";
+import { isMemberId, memberIdSchema } from "../../shared/ids";
 import { PLAN_IDS } from "../../shared/plans";
 import { signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
@@ -17,7 +17,7 @@ dev.use("*", async (c, next) => {
 });
 
 export const tokenBody = z.object({
-  memberId: z.string().refine(isMemberId, "memberId must be 1-64 characters of [A-Za-z0-9_.@-], not a reserved name such as __proto__"),
+  memberId: memberIdSchema,
   plan: z.enum(PLAN_IDS),
 });
 

@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
-import { idSchema, isMemberId } from "../../../shared/ids";
+import { idSchema, memberIdSchema } from "../../../shared/ids";
 import { ApiError } from "../../shared/errors";
 import { validationHook } from "../validation";
 import { findSite } from "../../shared/topology";
@@ -20,9 +20,7 @@ export const siteOcaParam = siteParam.extend({ ocaId: idSchema("ocaId") });
 export const siteOcaTitleParam = siteOcaParam.extend({ titleId: idSchema("titleId") });
 export const titleParam = z.object({ titleId: idSchema("titleId") });
 export const sessionParam = z.object({ sessionId: z.uuid() });
-export const memberParam = z.object({
-  memberId: z.string().refine(isMemberId, "memberId must be 1-64 characters of [A-Za-z0-9_.@-], not a reserved name such as __proto__"),
-});
+export const memberParam = z.object({ memberId: memberIdSchema });
 export const memberStreamParam = memberParam.extend(sessionParam.shape);
 
 /** Validates a route's path parameters with one of the schemas above. */
