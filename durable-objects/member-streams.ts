@@ -11,11 +11,13 @@ export class MemberStreams extends DurableObject<Env> {
   private readonly book: streams.StreamBook;
   /** The member's play rate (in memory: see PlayWindow). */
   private readonly plays: streams.PlayWindow = { start: 0, plays: 0 };
+  /** The plan's limit and the stopped sessions (in memory: see StreamMemory). */
+  private readonly memory: streams.StreamMemory = { limit: null, stopped: new Set() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // No schema set-up here: the book creates its table when first needed (see StreamBook).
-    this.book = new streams.StreamBook(ctx.storage.sql);
+    this.book = new streams.StreamBook(ctx.storage.sql, this.memory);
   }
 
   /** Counts the play against the member's play rate, then takes a slot when fewer than `limits.streams` count. */
@@ -23,9 +25,9 @@ export class MemberStreams extends DurableObject<Env> {
     return this.book.acquire(this.plays, s, limits, Date.now());
   }
 
-  /** A steering poll or QoE batch of the stream. */
-  async touch(sessionId: string): Promise<void> {
-    this.book.touch(sessionId, Date.now());
+  /** Activity of the stream (a steering poll, a QoE batch, a segment served): whether it counts, came back, or is refused. */
+  async touch(sessionId: string, s?: { titleId: string; expiresAt: number }): Promise<streams.TouchVerdict> {
+    return this.book.touch(sessionId, Date.now(), s);
   }
 
   /** The client stopped the stream. */

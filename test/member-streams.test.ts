@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook } from "../durable-objects/member/streams";
+import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook, type StreamMemory } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -140,16 +140,17 @@ describe("a live stream's activity", () => {
       MEMBER_STREAMS: {
         idFromName: (name: string) => env.MEMBER_STREAMS.idFromName(name),
         get: (id: DurableObjectId) => ({
-          touch: (sessionId: string) => {
+          touch: (sessionId: string, stream: { titleId: string; expiresAt: number }) => {
             touches.push(clock);
-            return env.MEMBER_STREAMS.get(id).touch(sessionId);
+            return env.MEMBER_STREAMS.get(id).touch(sessionId, stream);
           },
         }),
       },
     } as unknown as Env;
     const pending: Promise<unknown>[] = [];
     const start = Date.now();
-    for (clock = start; clock < start + 10 * 60_000; clock += 5_000) touchStream(watched, "streams-touch", "touch-session", (p) => pending.push(p), clock);
+    for (clock = start; clock < start + 10 * 60_000; clock += 5_000)
+      touchStream(watched, "streams-touch", "touch-session", { titleId: TITLE, expiresAt: start + 3_600_000 }, (p) => pending.push(p), clock);
     await Promise.all(pending);
     const gaps = touches.slice(1).map((t, i) => t - touches[i]);
     expect(touches.length).toBeGreaterThanOrEqual(10);
@@ -203,6 +204,94 @@ describe("a stream's segments", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(await lastSeen()).toBe(quiet);
     expect((await play(token)).status).toBe(200);
+  });
+});
+
+/** Waits (up to 2 s) until `ok()` holds: the object's answer to a touch lands after the request that made it. */
+async function until(ok: () => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await ok()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+describe("a stream's activity after it stopped or went silent", () => {
+  const SEG = "video/avc-480p/seg-00001.m4s";
+  const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
+  it("is answered by the object: counted while the stream holds a slot, back after a silence when a slot is free, refused when stopped or full", async () => {
+    await withBook("streams-touch-verdicts", { streams: 1, playsPerWindow: 30 }, ({ book, take }) => {
+      const now = Date.now();
+      const ref = { titleId: TITLE, expiresAt: now + 3_600_000 };
+      // Before any play the object does not know the plan's limit: it decides nothing.
+      expect(book.touch("x", now, ref)).toBe("unknown");
+      expect(take("a", now).verdict).toBe("granted");
+      expect(book.touch("a", now + 1_000, ref)).toBe("counted");
+      const later = now + 1_000 + SILENCE_MS + 1;
+      // a went silent: b (another device of the member, long paused) takes the free slot, and a finds it taken.
+      expect(book.touch("b", later, ref)).toBe("readmitted");
+      expect(book.touch("a", later + 1, ref)).toBe("refused");
+      // b stops: its activity is refused from then on, and a may have the slot back.
+      expect(book.release("b")).toBe(true);
+      expect(book.touch("b", later + 2, ref)).toBe("refused");
+      expect(book.touch("a", later + 3, ref)).toBe("readmitted");
+      expect(book.active(later + 3).map((x) => x.sessionId)).toEqual(["a"]);
+      // A token that has expired gets nothing back.
+      expect(book.touch("c", later + 4, { titleId: TITLE, expiresAt: later + 4 })).toBe("unknown");
+    });
+  });
+
+  it("stops a client that sends stop and plays on: its segments get 409 once its object refused it", async () => {
+    const { streamRefused } = await import("../workers/shared/stream-activity");
+    const token = await memberToken("basic", "streams-stop-cheat");
+    const a = await play(token);
+    expect(a.status).toBe(200);
+    expect((await stop(token, a.body)).status).toBe(202);
+    const b = await play(token);
+    expect(b.status).toBe(200);
+    // a's player goes on: its first segment is served and tells the object, which refuses it.
+    await (await call(`${a.body.ocas[0].url}${SEG}`)).arrayBuffer();
+    expect(await until(() => streamRefused(a.body.sessionId))).toBe(true);
+    const refused = await call(`${a.body.ocas[0].url}${SEG}`);
+    expect(refused.status).toBe(409);
+    expect(await errorCode(refused)).toBe("too_many_streams");
+    // The member's real stream plays on.
+    const served = await call(`${b.body.ocas[0].url}${SEG}`);
+    expect(served.status).toBe(200);
+    await served.arrayBuffer();
+  });
+
+  it("gives a long-paused stream its slot back when one is free, and refuses it while another device holds it", async () => {
+    const { noteStreamActivity, streamRefused } = await import("../workers/shared/stream-activity");
+    const { TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
+    const id = "streams-pause";
+    const token = await memberToken("basic", id);
+    const a = await play(token);
+    expect(a.status).toBe(200);
+    // a pauses past SILENCE_MS (its clock moved back in storage; the object keeps what it knows in memory).
+    await runInDurableObject(member(id), async (instance, state) => {
+      state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+      const memory = (instance as unknown as { memory: StreamMemory }).memory;
+      Object.assign(instance, { book: new StreamBook(state.storage.sql, memory) });
+    });
+    const b = await play(token);
+    expect(b.status).toBe(200);
+    // a resumes a minute after this isolate last told the object of it: b holds the slot, so a is refused.
+    noteStreamActivity(a.body.sessionId, Date.now() - TOUCH_EVERY_MS);
+    await (await call(`${a.body.ocas[0].url}${SEG}`)).arrayBuffer();
+    expect(await until(() => streamRefused(a.body.sessionId))).toBe(true);
+    expect((await call(`${a.body.ocas[0].url}${SEG}`)).status).toBe(409);
+    // b stops; a minute on, a's next request asks again and a has the slot back.
+    expect((await stop(token, b.body)).status).toBe(202);
+    noteStreamActivity(a.body.sessionId, Date.now() - TOUCH_EVERY_MS);
+    expect((await call(`${a.body.ocas[0].url}${SEG}`)).status).toBe(409);
+    expect(await until(() => !streamRefused(a.body.sessionId))).toBe(true);
+    const back = await call(`${a.body.ocas[0].url}${SEG}`);
+    expect(back.status).toBe(200);
+    await back.arrayBuffer();
+    expect((await member(id).active()).map((s) => s.sessionId)).toEqual([a.body.sessionId]);
+    expect((await play(token)).status).toBe(409);
   });
 });
 

@@ -63,6 +63,28 @@ interface StreamRow extends ActiveStream {
 }
 
 /**
+ * What the member's object keeps in memory beside its table: the plan's limit as the last play gave it,
+ * and the sessions that stopped (a stop event, or an operator freeing the slot), so their activity
+ * does not bring them back. Memory, not storage, for the reason PlayWindow gives; an object that
+ * restarted knows neither until the member's next play, and meanwhile leaves activity of streams it
+ * does not hold undecided (it fails open, as the play path does).
+ */
+export interface StreamMemory {
+  limit: number | null;
+  stopped: Set<string>;
+}
+
+/** Stopped sessions remembered per member: far more than a member stops within a token's life. */
+const STOPPED_MAX = 256;
+
+/**
+ * What a stream's activity found: it holds a slot (`counted`); it had lost its slot to silence and a
+ * slot was free (`readmitted`); it stopped, or every slot is taken (`refused`); or the object cannot
+ * tell, not knowing the plan's limit since it restarted (`unknown`).
+ */
+export type TouchVerdict = "counted" | "readmitted" | "refused" | "unknown";
+
+/**
  * The member's streams: the `streams` table, read once into memory when the object first needs it and
  * written through on every change (the object is the table's only writer). An admission then costs one
  * write and no read. The table is created when first needed, not in the object's constructor: a new
@@ -73,7 +95,10 @@ export class StreamBook {
   /** The table as read once, kept alike with it by every write below; null until first needed. */
   private cached: Map<string, StreamRow> | null = null;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly memory: StreamMemory = { limit: null, stopped: new Set() },
+  ) {}
 
   private load(): Map<string, StreamRow> {
     if (this.cached) return this.cached;
@@ -118,6 +143,7 @@ export class StreamBook {
   ): Admission {
     const rate = countPlay(window, limits.playsPerWindow, now);
     if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
+    this.memory.limit = limits.streams;
     const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
     if (current.length >= limits.streams) return { verdict: "full", active: current };
     run(
@@ -136,16 +162,42 @@ export class StreamBook {
     return { verdict: "granted", active: [...current, { sessionId: row.sessionId, titleId: row.titleId, startedAt: now, lastSeenAt: now }] };
   }
 
-  /** Activity of a stream: it keeps counting. A session the book does not hold is not written. */
-  touch(sessionId: string, now: number): void {
+  /**
+   * Activity of a stream (`s`: its title and token expiry). A stream the book holds keeps counting. One
+   * that went silent and comes back (a long pause) takes a free slot again, or is refused when the
+   * member's other streams hold every slot; a stopped one is refused: a client cannot free its slot
+   * with a stop and play on. Synchronous, like an admission.
+   */
+  touch(sessionId: string, now: number, s?: { titleId: string; expiresAt: number }): TouchVerdict {
     const row = this.load().get(sessionId);
-    if (!row || row.lastSeenAt >= now) return;
-    run(this.sql, `UPDATE streams SET last_seen = ? WHERE session_id = ?`, now, sessionId);
-    row.lastSeenAt = now;
+    if (row) {
+      if (row.lastSeenAt < now) {
+        run(this.sql, `UPDATE streams SET last_seen = ? WHERE session_id = ?`, now, sessionId);
+        row.lastSeenAt = now;
+      }
+      return "counted";
+    }
+    if (this.memory.stopped.has(sessionId)) return "refused";
+    if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
+    if (this.active(now).length >= this.memory.limit) return "refused";
+    run(
+      this.sql,
+      `INSERT INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      sessionId,
+      s.titleId,
+      now,
+      now,
+      s.expiresAt,
+    );
+    this.load().set(sessionId, { sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now, expiresAt: s.expiresAt });
+    return "readmitted";
   }
 
-  /** The client said the stream stopped. */
+  /** The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its activity is refused. */
   release(sessionId: string): boolean {
+    const stopped = this.memory.stopped;
+    stopped.add(sessionId);
+    if (stopped.size > STOPPED_MAX) stopped.delete(stopped.values().next().value as string);
     const book = this.load();
     if (!book.has(sessionId)) return false;
     run(this.sql, `DELETE FROM streams WHERE session_id = ?`, sessionId);

@@ -286,7 +286,7 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
   // A steering poll is activity: the member's stream keeps counting.
-  touchStream(c.env, s.claims.mid, s.claims.sid, (p) => c.executionCtx.waitUntil(p));
+  touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
   const lowest = measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) : null;
   if (lowest) {

@@ -1,7 +1,7 @@
 import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
 import { ApiError } from "../shared/errors";
 import { withTimeout } from "../shared/with-timeout";
-import { forgetStream, noteStreamActivity, touchStream as touchStreamObject } from "../shared/stream-activity";
+import { forgetStream, noteStreamActivity, type StreamRef, touchStream as touchStreamObject } from "../shared/stream-activity";
 
 export { TOUCH_EVERY_MS };
 
@@ -63,8 +63,15 @@ export async function acquireStream(
 }
 
 /** Activity of a stream (throttled per isolate, never awaited by the request). */
-export function touchStream(env: Env, memberId: string, sessionId: string, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
-  touchStreamObject(env, () => env.MEMBER_STREAMS.idFromName(memberId), sessionId, waitUntil, now);
+export function touchStream(
+  env: Env,
+  memberId: string,
+  sessionId: string,
+  stream: StreamRef,
+  waitUntil: (p: Promise<unknown>) => void,
+  now = Date.now(),
+): void {
+  touchStreamObject(env, () => env.MEMBER_STREAMS.idFromName(memberId), sessionId, stream, waitUntil, now);
 }
 
 /** The client stopped the stream: its slot is free by the time the request answers (a renewing client plays next). */

@@ -161,6 +161,7 @@ export const ROUTES: RouteDoc[] = [
         400: ["bad_path"],
         403: ["forbidden", "rendition_not_allowed"],
         404: ["not_found", "unknown_oca"],
+        409: ["too_many_streams"],
         410: ["version_gone"],
         412: [],
         416: [],
@@ -475,7 +476,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "delete",
     path: "/admin/members/{memberId}/streams/{sessionId}",
-    summary: "Free one of a member's slots (a device that stopped without saying so); its URLs stay valid until they expire",
+    summary: "Free one of a member's slots (a device that stopped without saying so); if it plays on, its OCA requests get 409 within a minute",
     tag: "admin",
     auth: "admin",
     params: memberStreamParam,

@@ -14,7 +14,7 @@ import type { ServedFrom } from "../shared/site-view";
 import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
-import { touchStream } from "../shared/stream-activity";
+import { streamRefused, touchStream } from "../shared/stream-activity";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -117,11 +117,19 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // has no site: its bytes count at the session's home site (signed in the token), as origin bytes.
   // CMCD on the request goes to the home site too, with the bytes it came with.
   const { sessionId, home, streams } = verdict.claims;
+  const stream = { titleId, expiresAt: verdict.claims.exp * 1000 };
+  const touch = () => touchStream(c.env, () => c.env.MEMBER_STREAMS.idFromString(streams), sessionId, stream, waitUntil);
+  // A stream its member's object refused (it stopped, or lost its slot to another device) is not
+  // served here; it is asked again at most once a minute, in case a slot is free.
+  if (streamRefused(sessionId)) {
+    touch();
+    throw new ApiError(409, "too_many_streams", "this stream stopped or the member's other streams hold every slot of the plan; press play again");
+  }
   const homeKnown = findSite(home) !== undefined;
   const cmcd = readCmcd(c.req.raw, new URL(rawUrl));
   const served = (res: Response, source: string) => {
     // Whatever the player fetches is the stream's activity: its member's slot keeps counting.
-    if (res.status < 400) touchStream(c.env, () => c.env.MEMBER_STREAMS.idFromString(streams), sessionId, waitUntil);
+    if (res.status < 400) touch();
     if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
       const bytes = Number(res.headers.get("Content-Length") ?? 0);
       if (site) {

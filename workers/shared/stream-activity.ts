@@ -4,37 +4,74 @@ import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
  * A stream's activity, told to its member's object (MemberStreams) by either plane: steering polls and
  * QoE batches by the control plane, segments and manifests served by the data plane. One throttle per
  * isolate for all of them, so a session whose polls and segments land in one isolate costs one object
- * call per TOUCH_EVERY_MS, not one per request.
+ * call per TOUCH_EVERY_MS, not one per request. The object's answer is kept: a stream it refuses (it
+ * stopped, or it came back from silence to find every slot taken) gets 409 from this isolate's OCAs
+ * until a later touch finds it a slot.
  */
 
 /** When this isolate last told each session's object (a Map: session ids come from URLs); bounded, oldest first out. */
 const lastTouch = new Map<string, number>();
-const LAST_TOUCH_MAX = 50_000;
+/** Sessions the object refused, until their token's expiry (ms). */
+const refused = new Map<string, number>();
+const MAX_SESSIONS = 50_000;
+
+/** What the member's object says of a stream's activity (its RPC result, restated: the planes reach objects by RPC only). */
+type TouchVerdict = "counted" | "readmitted" | "refused" | "unknown";
+
+/** A stream's title and token expiry (ms): what its object needs to give it a slot again after a silence. */
+export interface StreamRef {
+  titleId: string;
+  expiresAt: number;
+}
+
+function remember(map: Map<string, number>, sessionId: string, value: number): void {
+  map.delete(sessionId);
+  map.set(sessionId, value);
+  if (map.size > MAX_SESSIONS) map.delete(map.keys().next().value as string);
+}
 
 /** Notes that the session's object heard of it at `now` (its admission, or a touch). */
 export function noteStreamActivity(sessionId: string, now: number): void {
-  lastTouch.delete(sessionId);
-  lastTouch.set(sessionId, now);
-  if (lastTouch.size > LAST_TOUCH_MAX) lastTouch.delete(lastTouch.keys().next().value as string);
+  remember(lastTouch, sessionId, now);
 }
 
-/** Forgets a session that stopped. */
+/** Forgets a session that stopped (its object now refuses it, and says so at the next touch). */
 export function forgetStream(sessionId: string): void {
   lastTouch.delete(sessionId);
 }
 
+/** True while the member's object refuses the session (as last heard by this isolate). */
+export function streamRefused(sessionId: string, now = Date.now()): boolean {
+  const until = refused.get(sessionId);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  refused.delete(sessionId);
+  return false;
+}
+
 /**
  * Tells the member's object (`streamsId`, asked only when a touch is due) that the session is alive:
- * at most once per TOUCH_EVERY_MS per session from this isolate, never awaited by the request. An
- * object that cannot be reached is logged: the stream then counts until its silence runs out.
+ * at most once per TOUCH_EVERY_MS per session from this isolate, never awaited by the request. Its
+ * answer updates the isolate's refusals. An object that cannot be reached is logged: the stream then
+ * counts until its silence runs out.
  */
-export function touchStream(env: Env, streamsId: () => DurableObjectId, sessionId: string, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): void {
+export function touchStream(
+  env: Env,
+  streamsId: () => DurableObjectId,
+  sessionId: string,
+  stream: StreamRef,
+  waitUntil: (p: Promise<unknown>) => void,
+  now = Date.now(),
+): void {
   if (now - (lastTouch.get(sessionId) ?? 0) < TOUCH_EVERY_MS) return;
   noteStreamActivity(sessionId, now);
   try {
     waitUntil(
-      env.MEMBER_STREAMS.get(streamsId())
-        .touch(sessionId)
+      Promise.resolve(env.MEMBER_STREAMS.get(streamsId()).touch(sessionId, stream))
+        .then((verdict: TouchVerdict) => {
+          if (verdict === "refused") remember(refused, sessionId, stream.expiresAt);
+          else if (verdict !== "unknown") refused.delete(sessionId);
+        })
         .catch((err) => console.error("member streams touch", err)),
     );
   } catch (err) {

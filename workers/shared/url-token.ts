@@ -5,7 +5,7 @@
  *
  * Format: v4.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{homeSiteId}.{streamsObjectId}.{base64url(mac)}
  * (v1 had no title version, v2 no home site, v3 no streams object; none is accepted: a player holding
- * one gets 403 and its SDK asks for a new session.) The version pins the session to the bytes it started
+ * one gets 403 and presses play again.) The version pins the session to the bytes it started
  * with: a title re-published mid-stream never mixes two versions in one session. The home site tells the
  * data plane where the session's viewing history and QoE live, so what a player says on its segment
  * requests (CMCD) and origin bytes reach that site without a lookup. The streams object (the member's

@@ -14,8 +14,8 @@ membersRoutes.get("/members/:memberId/streams", params(memberParam), async (c) =
 
 /**
  * Frees one of the member's slots, as a support desk does for a device that stopped without saying so
- * (it would free itself after the silence window). The slot is free at once; the player's URLs stay
- * valid until they expire, and its activity does not bring the stream back.
+ * (it would free itself after the silence window) or one that should not be playing. The slot is free
+ * at once; if the device plays on, its OCA requests get 409 within a minute (the stream counts as stopped).
  */
 membersRoutes.delete("/members/:memberId/streams/:sessionId", params(memberStreamParam), async (c) => {
   const { memberId, sessionId } = c.req.valid("param");
