@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook, type StreamMemory } from "../durable-objects/member/streams";
+import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook, STOP_GRACE_MS, type StreamMemory } from "../durable-objects/member/streams";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -232,10 +232,12 @@ describe("a stream's activity after it stopped or went silent", () => {
       // a went silent: b (another device of the member, long paused) takes the free slot, and a finds it taken.
       expect(book.touch("b", later, ref)).toBe("readmitted");
       expect(book.touch("a", later + 1, ref)).toBe("refused");
-      // b stops: its activity is refused from then on, and a may have the slot back.
-      expect(book.release("b")).toBe(true);
-      expect(book.touch("b", later + 2, ref)).toBe("refused");
+      // b stops: a may have the slot back, and b's activity is refused once the stop's grace is over
+      // (requests a renewing client made under its old session may still arrive just after its stop).
+      expect(book.release("b", later + 2)).toBe(true);
+      expect(book.touch("b", later + 2, ref)).toBe("unknown");
       expect(book.touch("a", later + 3, ref)).toBe("readmitted");
+      expect(book.touch("b", later + 2 + STOP_GRACE_MS, ref)).toBe("refused");
       expect(book.active(later + 3).map((x) => x.sessionId)).toEqual(["a"]);
       // A token that has expired gets nothing back.
       expect(book.touch("c", later + 4, { titleId: TITLE, expiresAt: later + 4 })).toBe("unknown");
@@ -243,14 +245,25 @@ describe("a stream's activity after it stopped or went silent", () => {
   });
 
   it("stops a client that sends stop and plays on: its segments get 409 once its object refused it", async () => {
-    const { streamRefused } = await import("../workers/shared/stream-activity");
+    const { noteStreamActivity, streamRefused } = await import("../workers/shared/stream-activity");
+    const { TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
     const token = await memberToken("basic", "streams-stop-cheat");
     const a = await play(token);
     expect(a.status).toBe(200);
     expect((await stop(token, a.body)).status).toBe(202);
     const b = await play(token);
     expect(b.status).toBe(200);
-    // a's player goes on: its first segment is served and tells the object, which refuses it.
+    // Just after its stop, a's requests are still served (a renewing client's may be in flight) ...
+    await (await call(`${a.body.ocas[0].url}${SEG}`)).arrayBuffer();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(streamRefused(a.body.sessionId)).toBe(false);
+    // ... but a's player goes on past the grace (the stop moved back that far in the object's memory):
+    // its next touch, a minute on, is refused.
+    await runInDurableObject(member("streams-stop-cheat"), async (instance) => {
+      const stopped = (instance as unknown as { memory: StreamMemory }).memory.stopped;
+      stopped.set(a.body.sessionId, stopped.get(a.body.sessionId)! - STOP_GRACE_MS);
+    });
+    noteStreamActivity(a.body.sessionId, Date.now() - TOUCH_EVERY_MS);
     await (await call(`${a.body.ocas[0].url}${SEG}`)).arrayBuffer();
     expect(await until(() => streamRefused(a.body.sessionId))).toBe(true);
     const refused = await call(`${a.body.ocas[0].url}${SEG}`);

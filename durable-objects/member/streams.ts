@@ -71,11 +71,19 @@ interface StreamRow extends ActiveStream {
  */
 export interface StreamMemory {
   limit: number | null;
-  stopped: Set<string>;
+  /** Stopped sessions, with when they stopped. */
+  stopped: Map<string, number>;
 }
 
 /** Stopped sessions remembered per member: far more than a member stops within a token's life. */
 const STOPPED_MAX = 256;
+
+/**
+ * How long after its stop a stream's activity is left undecided rather than refused: a client renewing
+ * its session stops the old one before it plays the new one (so a one-stream plan has the slot free),
+ * and requests it made under the old one may still arrive.
+ */
+export const STOP_GRACE_MS = 30_000;
 
 /**
  * What a stream's activity found: it holds a slot (`counted`); it had lost its slot to silence and a
@@ -97,7 +105,7 @@ export class StreamBook {
 
   constructor(
     private readonly sql: SqlStorage,
-    private readonly memory: StreamMemory = { limit: null, stopped: new Set() },
+    private readonly memory: StreamMemory = { limit: null, stopped: new Map() },
   ) {}
 
   private load(): Map<string, StreamRow> {
@@ -165,8 +173,8 @@ export class StreamBook {
   /**
    * Activity of a stream (`s`: its title and token expiry). A stream the book holds keeps counting. One
    * that went silent and comes back (a long pause) takes a free slot again, or is refused when the
-   * member's other streams hold every slot; a stopped one is refused: a client cannot free its slot
-   * with a stop and play on. Synchronous, like an admission.
+   * member's other streams hold every slot; a stopped one is refused once STOP_GRACE_MS have passed: a
+   * client cannot free its slot with a stop and play on. Synchronous, like an admission.
    */
   touch(sessionId: string, now: number, s?: { titleId: string; expiresAt: number }): TouchVerdict {
     const row = this.load().get(sessionId);
@@ -177,7 +185,8 @@ export class StreamBook {
       }
       return "counted";
     }
-    if (this.memory.stopped.has(sessionId)) return "refused";
+    const stoppedAt = this.memory.stopped.get(sessionId);
+    if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
     if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
     if (this.active(now).length >= this.memory.limit) return "refused";
     run(
@@ -194,10 +203,10 @@ export class StreamBook {
   }
 
   /** The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its activity is refused. */
-  release(sessionId: string): boolean {
+  release(sessionId: string, now = Date.now()): boolean {
     const stopped = this.memory.stopped;
-    stopped.add(sessionId);
-    if (stopped.size > STOPPED_MAX) stopped.delete(stopped.values().next().value as string);
+    if (!stopped.has(sessionId)) stopped.set(sessionId, now);
+    if (stopped.size > STOPPED_MAX) stopped.delete(stopped.keys().next().value as string);
     const book = this.load();
     if (!book.has(sessionId)) return false;
     run(this.sql, `DELETE FROM streams WHERE session_id = ?`, sessionId);
