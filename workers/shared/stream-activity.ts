@@ -35,7 +35,7 @@ export function noteStreamActivity(sessionId: string, now: number): void {
   remember(lastTouch, sessionId, now);
 }
 
-/** Forgets a session that stopped (its object now refuses it, and says so at the next touch). */
+/** Forgets when this isolate last touched a session that stopped: its next request asks the object (which refuses it once the stop's grace is over). */
 export function forgetStream(sessionId: string): void {
   lastTouch.delete(sessionId);
 }
