@@ -26,7 +26,7 @@ export const ERROR_CODES = {
   ALL_OCAS_FAILED: [1006, "network", "fatal", "Every OCA of the list failed, and a renewed play session's too."],
   PLAY_REQUEST_FAILED: [2001, "session", "fatal", "POST /v1/play was refused (data.status, data.apiCode)."],
   RENEWAL_FAILED: [2002, "session", "recoverable", "A new play session (token expiring, or every OCA failed) could not be taken."],
-  HTTP_REFUSED: [3001, "media", "fatal", "An OCA refused a file with a status failing over cannot help (401, 403, 410, ...)."],
+  HTTP_REFUSED: [3001, "media", "fatal", "An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; data.status, data.apiCode)."],
   PLAYLIST_INVALID: [3002, "media", "fatal", "A playlist could not be used (no variant)."],
   PLAYER_ERROR: [3003, "media", "fatal", "The media player reported an error it could not recover from."],
   STEERING_POLL_FAILED: [4001, "steering", "recoverable", "A steering poll failed or timed out; polling goes on."],
@@ -39,7 +39,7 @@ export interface ErrorData {
   ocaId?: string;
   url?: string;
   status?: number;
-  /** The control plane's error code (`too_many_streams`, ...), for session errors. */
+  /** The API's error code (`too_many_streams`, ...): of a refused play, or of an OCA's refusal. */
   apiCode?: string;
   /** Free detail for logs (never parsed). */
   detail?: string;

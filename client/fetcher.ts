@@ -63,7 +63,20 @@ export interface FetcherState {
   downloads: Download[];
 }
 
-type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; reason: string };
+type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; reason: string; apiCode?: string };
+
+/**
+ * The API's error code in a refusal's body (`{"error":{"code":"too_many_streams",...}}`), so an app can
+ * tell "another device holds the plan's slot" from a broken link; undefined for any other body.
+ */
+function apiCodeOf(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
+    return typeof code === "string" && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A fatal download failure, carrying the SDK error the session stops with. */
 class FetchFailure extends Error {
@@ -237,18 +250,21 @@ export class SegmentFetcher {
           this.record({ at: t0, ocaId: oca.ocaId, servedBy, path, status, ms, bytes: body.byteLength });
           return { body, ms, ocaId: oca.ocaId };
         }
-        await res.text().catch(() => "");
+        const text = await res.text().catch(() => "");
         fail =
           status >= 500 || status === 404 || status === 429
             ? { kind: "retry", reason: `http_${status}` }
-            : { kind: "fatal", reason: `HTTP ${status} on ${path}` };
+            : { kind: "fatal", reason: `HTTP ${status} on ${path}`, apiCode: apiCodeOf(text) };
       } catch (err) {
         fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
       } finally {
         clearTimeout(timer);
       }
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
-      if (fail.kind === "fatal") throw new FetchFailure(new SdkError("HTTP_REFUSED", { ocaId: oca.ocaId, url, status, detail: fail.reason }));
+      if (fail.kind === "fatal") {
+        const detail = fail.apiCode ? `${fail.reason} (${fail.apiCode})` : fail.reason;
+        throw new FetchFailure(new SdkError("HTTP_REFUSED", { ocaId: oca.ocaId, url, status, apiCode: fail.apiCode, detail }));
+      }
       // No HTTP answer from two OCAs in a row: the client's network, charged to no OCA; wait and retry.
       const backoff = status === 0 && !ctl.signal.aborted ? this.session.clientOutageBackoffMs(oca.ocaId) : 0;
       if (backoff > 0) {

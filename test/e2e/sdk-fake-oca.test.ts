@@ -27,6 +27,8 @@ interface Behaviour {
   /** Delay (ms) before answering media with index >= fromSeg. */
   delayMs?: number;
   fromSeg?: number;
+  /** Body of those answers (default "error"). */
+  body?: string;
   /** Status and delay of probe requests (Range bytes=0-…). */
   probeStatus?: number;
   probeDelayMs?: number;
@@ -111,7 +113,7 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
       await new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
     }
     if (applies && b.delayMs) await sleep(b.delayMs);
-    if (applies && b.status) return answer(b.status, "error");
+    if (applies && b.status) return answer(b.status, b.body ?? "error");
     if (path === "master.m3u8") return answer(200, master());
     if (path.endsWith("index.m3u8")) return answer(200, media());
     if (path.endsWith("init.mp4")) return answer(200, new Uint8Array(800));
@@ -211,6 +213,27 @@ describe("SDK failure handling against scripted OCAs", () => {
     // Two probe rounds (250 ms apart, each ~700 ms on "a") before moving: not on the first.
     expect(sw.at - armedAt).toBeGreaterThan(900);
     expect(st.errors).toEqual([]);
+  });
+
+  it("stops at once with HTTP_REFUSED and the API's code when an OCA refuses the stream (409 too_many_streams): no failover, no new session", async () => {
+    const refusal = JSON.stringify({
+      error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan" },
+    });
+    const fake = fakeCdn({ a: { status: 409, fromSeg: 3, body: refusal } });
+    const session = await client(fake).play("t", { reprobeIntervalMs: 0 });
+    const errors: unknown[] = [];
+    session.on("error", (e) => errors.push(e));
+    const st = await new SegmentFetcher(session, { targetBufferS: 2 }).run();
+    expect(st.phase).toBe("failed");
+    expect(errors.at(-1)).toMatchObject({
+      code: 3001,
+      errorName: "HTTP_REFUSED",
+      severity: "fatal",
+      data: { ocaId: "a", status: 409, apiCode: "too_many_streams" },
+    });
+    expect(fake.events.find((e) => e.type === "error")?.reason).toMatch(/^3001 HTTP_REFUSED: HTTP 409 on .*seg-00003\.m4s \(too_many_streams\)$/);
+    expect(session.renewals).toHaveLength(0);
+    expect(fake.requests.filter((r) => r.oca !== "a" && r.path.includes("seg-00003"))).toEqual([]);
   });
 
   it("takes one new play session when every OCA fails, and reports a fatal error when they fail again", async () => {
