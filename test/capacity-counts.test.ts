@@ -174,3 +174,17 @@ describe("storage operations per request (steady state)", () => {
     console.log(`CAPACITY_COUNTS ${JSON.stringify(out)}`);
   });
 });
+
+describe("a fill cycle's reads of site objects", () => {
+  it("asks each site of an IXP's region for its hourly bytes and its history once, though the IXP plans on its children's outlooks", async () => {
+    const { topology } = await import("../workers/shared/topology");
+    const region = topology.sites.filter((s) => s.id === "ixp-nyc" || s.parent === "ixp-nyc");
+    expect(region.length).toBeGreaterThan(1);
+    const counts: Counts = {};
+    const report = await runFillCycle(countingEnv(counts), "ixp-nyc", Date.now(), { force: true });
+    expect(report.ran).toBe(true);
+    expect(counts["do.OcaSite.servedByHour"]).toBe(region.length);
+    const country = topology.sites.filter((s) => s.country === "US").length;
+    expect(counts["do.OcaSite.history"]).toBeLessThanOrEqual(country);
+  });
+});

@@ -55,10 +55,17 @@ export function inWindow(hour: number, w: { startHour: number; endHour: number }
 }
 
 /**
- * Site histories already asked for in one cycle, by site and first day: an IXP site's cycle predicts
- * for itself and each child, and they all read the same region.
+ * Site objects' answers already asked for in one cycle (histories, hourly bytes), by what was asked:
+ * an IXP site's cycle plans for itself and each child, and they all read the same region.
  */
-export type HistoryMemo = Map<string, Promise<Record<string, number[]>>>;
+export type CycleMemo = Map<string, Promise<unknown>>;
+
+/** `make()` once per key in a cycle. */
+function memoised<T>(memo: CycleMemo, key: string, make: () => Promise<T>): Promise<T> {
+  let p = memo.get(key) as Promise<T> | undefined;
+  if (!p) memo.set(key, (p = make()));
+  return p;
+}
 
 /**
  * Predicts tomorrow's demand per title for a site from its own and its region's history. With
@@ -69,7 +76,7 @@ export async function predictionsFor(
   env: Env,
   site: SiteSpec,
   now: number,
-  memo: HistoryMemo = new Map(),
+  memo: CycleMemo = new Map(),
   sameDay?: { share: number },
 ): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean }> {
   const today = dayNumber(now, site.timeZone);
@@ -85,18 +92,13 @@ export async function predictionsFor(
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
   // One failing or hanging site costs only its own history, never the whole region's plan.
-  const historyOf = (s: SiteSpec) => {
-    const key = `${s.id}:${from}:${until}`;
-    let h = memo.get(key);
-    if (!h) {
-      h = withTimeout(siteStub(env, s.id).history(from, until), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+  const historyOf = (s: SiteSpec) =>
+    memoised(memo, `history:${s.id}:${from}:${until}`, () =>
+      withTimeout(siteStub(env, s.id).history(from, until), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return {} as Record<string, number[]>;
-      });
-      memo.set(key, h);
-    }
-    return h;
-  };
+      }),
+    );
   const histories = await Promise.all([...group, ...country].map(historyOf));
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
@@ -166,17 +168,20 @@ interface PlanInputs {
  * Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its
  * peak shape. `sameDay`: the same-day check, which reads today so far too.
  */
-async function planInputs(env: Env, site: SiteSpec, now: number, memo: HistoryMemo, sameDay = false): Promise<PlanInputs> {
+async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo, sameDay = false): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
   const today = dayNumber(now, site.timeZone);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
+  // Each site's hourly bytes once per cycle: the IXP's shape, its children's own and the region's share read the same sites.
   const hourlyOf = async (sites: SiteSpec[]) =>
     (
       await Promise.all(
         sites.map((s) =>
-          withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
-            () => [] as number[][],
+          memoised(memo, `hourly:${s.id}:${today}`, () =>
+            withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
+              () => [] as number[][],
+            ),
           ),
         ),
       )
@@ -215,7 +220,7 @@ function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs):
  * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
  * is left out rather than failing its parent's plan.
  */
-async function childOutlook(env: Env, child: SiteSpec, now: number, memo: HistoryMemo, sameDay: boolean): Promise<ChildOutlook | null> {
+async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleMemo, sameDay: boolean): Promise<ChildOutlook | null> {
   try {
     const inputs = await withTimeout(planInputs(env, child, now, memo, sameDay), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
     const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
@@ -249,7 +254,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     sameDay = true;
   }
 
-  const memo: HistoryMemo = new Map();
+  const memo: CycleMemo = new Map();
   const own = await planInputs(env, site, now, memo, sameDay);
   if (sameDay && !own.shifted) return { siteId, ran: false, reason: "already planned for tomorrow; today so far shows no shift of the region's mix" };
   const { predictions, peakShare } = own;
