@@ -76,13 +76,14 @@ export function touchStream(
 
 /** The client stopped the stream: its slot is free by the time the request answers (a renewing client plays next). */
 export async function releaseStream(env: Env, memberId: string, sessionId: string): Promise<void> {
-  forgetStream(sessionId);
-  await withTimeout(stub(env, memberId).release(sessionId), STREAMS_TIMEOUT_MS, "member streams").catch((err) => console.error("member streams release", err));
+  await memberStreams(env, memberId)
+    .release(sessionId)
+    .catch((err) => console.error("member streams release", err));
 }
 
 /**
- * The member's object for an operator's questions: its streams that count, and freeing one. Answers
- * within STREAMS_TIMEOUT_MS, else 503 `streams_unavailable` (an operator retries; nothing fails open here).
+ * The member's object asked for its streams that count, or to free one (a client's stop, an
+ * operator's). Answers within STREAMS_TIMEOUT_MS, else 503 `streams_unavailable`.
  */
 export function memberStreams(env: Env, memberId: string) {
   const ask = <T>(p: Promise<T>): Promise<T> =>
