@@ -72,3 +72,26 @@ export class SdkError extends Error {
     return `${this.code} ${this.errorName}${this.data.detail ? `: ${this.data.detail}` : ""}`.slice(0, 500);
   }
 }
+
+/**
+ * The API's error code in a refusal's body (`{"error":{"code":"too_many_streams",...}}`), so an app can
+ * tell "another device holds the plan's slot" from a broken link; undefined for any other body.
+ */
+export function apiCodeOf(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
+    return typeof code === "string" && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...): the error
+ * the session stops with, carrying the API's code from the refusal's body when it has one.
+ */
+export function httpRefused(ocaId: string, url: string, status: number, body: string, what = url): SdkError {
+  const apiCode = apiCodeOf(body);
+  const reason = `HTTP ${status} on ${what}`;
+  return new SdkError("HTTP_REFUSED", { ocaId, url, status, apiCode, detail: apiCode ? `${reason} (${apiCode})` : reason });
+}

@@ -1,6 +1,6 @@
 import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
 import { cmcdData, type CmcdRequestInfo, withCmcd } from "./cmcd";
-import { SdkError } from "./errors";
+import { httpRefused, SdkError } from "./errors";
 import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
 import { defined } from "./types";
@@ -63,20 +63,7 @@ export interface FetcherState {
   downloads: Download[];
 }
 
-type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; reason: string; apiCode?: string };
-
-/**
- * The API's error code in a refusal's body (`{"error":{"code":"too_many_streams",...}}`), so an app can
- * tell "another device holds the plan's slot" from a broken link; undefined for any other body.
- */
-function apiCodeOf(body: string): string | undefined {
-  try {
-    const code = (JSON.parse(body) as { error?: { code?: unknown } } | null)?.error?.code;
-    return typeof code === "string" && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
-  } catch {
-    return undefined;
-  }
-}
+type Fail = { kind: "retry"; reason: string } | { kind: "fatal"; body: string };
 
 /** A fatal download failure, carrying the SDK error the session stops with. */
 class FetchFailure extends Error {
@@ -251,20 +238,14 @@ export class SegmentFetcher {
           return { body, ms, ocaId: oca.ocaId };
         }
         const text = await res.text().catch(() => "");
-        fail =
-          status >= 500 || status === 404 || status === 429
-            ? { kind: "retry", reason: `http_${status}` }
-            : { kind: "fatal", reason: `HTTP ${status} on ${path}`, apiCode: apiCodeOf(text) };
+        fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", body: text };
       } catch (err) {
         fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
       } finally {
         clearTimeout(timer);
       }
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
-      if (fail.kind === "fatal") {
-        const detail = fail.apiCode ? `${fail.reason} (${fail.apiCode})` : fail.reason;
-        throw new FetchFailure(new SdkError("HTTP_REFUSED", { ocaId: oca.ocaId, url, status, apiCode: fail.apiCode, detail }));
-      }
+      if (fail.kind === "fatal") throw new FetchFailure(httpRefused(oca.ocaId, url, status, fail.body, path));
       // No HTTP answer from two OCAs in a row: the client's network, charged to no OCA; wait and retry.
       const backoff = status === 0 && !ctl.signal.aborted ? this.session.clientOutageBackoffMs(oca.ocaId) : 0;
       if (backoff > 0) {

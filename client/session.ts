@@ -1,7 +1,7 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
 import type { CmcdMode } from "./cmcd";
-import { SdkError, type ErrorName } from "./errors";
+import { httpRefused, SdkError, type ErrorName } from "./errors";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
 import { EventReporter } from "./reporter";
@@ -306,6 +306,18 @@ export class PlaySession extends SessionEmitter {
     this.emit({ type: "stop", reason: "error" });
     this.fire(SessionEvents.ERROR, err);
     await this.close("error");
+  }
+
+  /**
+   * An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; `body` is
+   * the refusal's body): the session stops with HTTP_REFUSED, which carries the API's error code
+   * (`too_many_streams`: another device holds the plan's slot). For a player integration's loader.
+   */
+  async refused(ocaId: string, url: string, status: number, body: string): Promise<void> {
+    // The reason names the file, not the URL: the URL carries the token, and query strings (CMCD) crowd out the code.
+    const base = this.oca(ocaId)?.url;
+    const path = (base && url.startsWith(base) ? url.slice(base.length) : url).split("?")[0];
+    await this.fail(httpRefused(ocaId, url, status, body, path));
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
+import type { SdkError } from "../client/errors";
+import { SessionEvents } from "../client/events";
 import { PlaySession } from "../client/session";
 import { createSdkLoader } from "../client/player/hls-hook";
 import { fakeOca, fakePlay } from "./client-fixtures";
@@ -86,6 +88,70 @@ describe("the hls.js helper's loader", () => {
     expect(got.loading).toEqual({ start: 4_200, first: 4_205, end: 4_300 });
     expect(got.loaded).toBe(500_000);
     expect(served).toEqual(["b s/b"]);
+    await session.close();
+  });
+
+  it("stops the session with HTTP_REFUSED and the API's reason when an OCA refuses (409 too_many_streams), before hls.js hears of it, and fails over nowhere", async () => {
+    const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    const body = JSON.stringify({ error: { code: "too_many_streams", message: "this stream no longer counts against the plan's limit" } });
+    const tried: string[] = [];
+    // hls.js's XHR loader hands the XMLHttpRequest to onError; its response is the body (an ArrayBuffer for fragments).
+    const Base = class implements Loader<LoaderContext> {
+      context: LoaderContext | null = null;
+      stats = stats(0, 0, 0);
+      load(context: LoaderContext, _config: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+        tried.push(context.url);
+        const xhr = { status: 409, response: new TextEncoder().encode(body).buffer };
+        queueMicrotask(() => cb.onError({ code: 409, text: "Conflict" }, context, xhr, stats(100, 120, 0)));
+      }
+      abort(): void {}
+      destroy(): void {}
+    };
+    const heard: string[] = [];
+    const reasons: string[] = [];
+    session.on(SessionEvents.ERROR, (e) => heard.push(`${e.code} ${e.fatal ? "fatal" : "recoverable"} ${e.data.status} ${e.data.apiCode}`));
+    session.on(SessionEvents.ERROR, (e) => reasons.push(e.reason));
+    const Sdk = createSdkLoader(session, Base);
+    const url = `${fakeOca("a", 1).url}video/v1/seg-00002.m4s?CMCD=sid%3D%22x%22`;
+    const hlsError = await new Promise<{ code: number; stoppedFirst: boolean }>((resolve, reject) =>
+      new Sdk({} as HlsConfig).load({ url, responseType: "arraybuffer" } as LoaderContext, { loadPolicy: {} } as unknown as LoaderConfiguration, {
+        onSuccess: () => reject(new Error("a refusal must not succeed")),
+        onError: (e) => resolve({ code: e.code, stoppedFirst: heard.length > 0 }),
+        onTimeout: () => reject(new Error("timeout")),
+      }),
+    );
+    // hls.js still gets the error (it stops loading), after the session has said why.
+    expect(hlsError).toEqual({ code: 409, stoppedFirst: true });
+    expect(heard).toEqual(["3001 fatal 409 too_many_streams"]);
+    // The QoE reason names the file, without the OCA's URL (it carries the token) or the query.
+    expect(reasons).toEqual(["3001 HTTP_REFUSED: HTTP 409 on video/v1/seg-00002.m4s (too_many_streams)"]);
+    expect(tried).toEqual([url]);
+    expect(session.current.ocaId).toBe("a");
+    await session.close();
+  });
+
+  it("stops the session on a refusal whose body it cannot read, with the status alone", async () => {
+    const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    const errors: SdkError[] = [];
+    session.on(SessionEvents.ERROR, (e) => errors.push(e));
+    const Base = class implements Loader<LoaderContext> {
+      context: LoaderContext | null = null;
+      stats = stats(0, 0, 0);
+      load(context: LoaderContext, _config: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+        queueMicrotask(() => cb.onError({ code: 403, text: "Forbidden" }, context, null, stats(100, 120, 0)));
+      }
+      abort(): void {}
+      destroy(): void {}
+    };
+    const Sdk = createSdkLoader(session, Base);
+    await new Promise<void>((resolve) =>
+      new Sdk({} as HlsConfig).load(
+        { url: `${fakeOca("b", 2).url}video/v1/seg-00002.m4s`, responseType: "arraybuffer" } as LoaderContext,
+        { loadPolicy: {} } as unknown as LoaderConfiguration,
+        { onSuccess: () => resolve(), onError: () => resolve(), onTimeout: () => resolve() },
+      ),
+    );
+    expect(errors.map((e) => [e.errorName, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([["HTTP_REFUSED", 403, undefined, "b"]]);
     await session.close();
   });
 });

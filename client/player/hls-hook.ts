@@ -6,6 +6,8 @@
  *   SDK's current one, and when a request fails (5xx, 404, network error, timeout) it reports the
  *   failure to the session and re-issues the same request on the next OCA at once, inside the same
  *   load: hls.js sees one slightly slower download, not an error, so it neither stalls nor drops rung;
+ * - a refusal failing over cannot help (401, 403, 409, 410, ...) stops the session with HTTP_REFUSED and
+ *   the API's reason (`too_many_streams`), as the headless player does, before hls.js sees the error;
  * - on every OCA change the session decides (failure, steering, re-probe), the hook sets
  *   `hls.pathwayPriority` so hls.js moves its pathway there too;
  * - steering manifests hls.js loads are shown to the session (server health and load) and their
@@ -31,6 +33,16 @@ export interface LoaderHooks {
 type LoaderClass = new (config: HlsConfig) => Loader<LoaderContext>;
 
 const RETRYABLE = (code: number) => code === 0 || code === 404 || code === 429 || code >= 500;
+
+/**
+ * The body of a refusal, as far as the loader kept it: hls.js's XHR loader (its default) hands over the
+ * XMLHttpRequest, whose response is text or an ArrayBuffer; other loaders give nothing readable here.
+ */
+function bodyOf(networkDetails: unknown): string {
+  const r = (networkDetails as { response?: unknown } | null)?.response;
+  if (typeof r === "string") return r.slice(0, 4096);
+  return r instanceof ArrayBuffer ? new TextDecoder().decode(r.slice(0, 4096)) : "";
+}
 
 const freshStats = (): LoaderStats => ({
   aborted: false,
@@ -103,6 +115,10 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
         },
         onError: (error, ctx, networkDetails, stats) => {
           if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`)) return;
+          // A refusal (401, 403, 409, 410, ...) stops the session with the API's reason before hls.js
+          // turns it into a fatal error of its own: the app can then tell the viewer why.
+          const refusedBy = RETRYABLE(error.code) ? undefined : session.ocaOfUrl(ctx.url);
+          if (refusedBy) void session.refused(refusedBy.ocaId, ctx.url, error.code, bodyOf(networkDetails));
           copyAttempt(stats, this.stats);
           callbacks.onError(error, ctx, networkDetails, this.stats);
         },

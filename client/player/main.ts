@@ -6,10 +6,12 @@
 import Hls from "hls.js";
 import { chooseRung } from "../abr";
 import { createClient, devToken, type VcdnClient } from "../api";
+import { SessionEvents } from "../events";
 import type { PlaySession } from "../session";
 import type { QoeEvent, TitleSummary } from "../types";
 import { attachSession, sdkHlsConfig } from "./hls-hook";
 import { PlayerMonitor, type PlayerSnapshot } from "./monitor";
+import { viewerMessage } from "./viewer-message";
 
 /** The demo topology's subscribers (dev only: sent as X-Client-Geo). */
 export const LOCATIONS: Array<{ id: string; label: string; geo: string }> = [
@@ -155,9 +157,15 @@ async function play(titleId: string): Promise<void> {
     });
     playAt = performance.now();
   } catch (err) {
-    showError(`Play: ${(err as Error).message}`);
+    showError(viewerMessage(err));
     return;
   }
+  // A fatal error ends the session: say why, in a viewer's words, and stop loading.
+  session.on(SessionEvents.ERROR, (err) => {
+    if (!err.fatal) return;
+    showError(viewerMessage(err));
+    if (current?.session === session) current.hls.stopLoad();
+  });
   let monitor: PlayerMonitor | null = null;
   const config = sdkHlsConfig(session, Hls, {
     onServed: (oca, servedBy, ctx, stats) => monitor?.served(oca, servedBy, ctx, stats),

@@ -51,10 +51,16 @@ let context: BrowserContext;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 const figures: Record<string, unknown> = {};
 
+/** The message the page shows the viewer, once it shows one. */
+const messageShown = (page: Page, what: string, timeoutMs = 30_000) =>
+  pollUntil(async () => ((await page.locator("#error").isVisible()) ? page.locator("#error").textContent() : null), timeoutMs, what);
+
 const state = (page: Page) => page.evaluate(() => (window as unknown as { __player: { state(): unknown } }).__player.state()) as Promise<PlayerState>;
 
-async function openPlayer(query = "geo=lumen-nyc&buffer=8"): Promise<Page> {
+/** Opens the player; with `memberId`, the dev sign-in uses that member (pages sharing it are one member's screens). */
+async function openPlayer(query = "geo=lumen-nyc&buffer=8", memberId?: string): Promise<Page> {
   const page = await context.newPage();
+  if (memberId) await page.addInitScript((id) => localStorage.setItem("vcdn-member", id), memberId);
   page.on("pageerror", (e) => console.error("[player] page error:", e.message));
   page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && console.error("[player] console:", m.text()));
   await page.goto(`${stack.worker.url}/?${query}`);
@@ -277,5 +283,55 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     const t = s1.currentTime;
     await pollUntil(async () => (await state(page)).currentTime > t + 1, 15_000, "playback to go on after the track change");
     await page.close();
+  });
+
+  it("tells the viewer why, in words, when a basic plan's one stream is in use on another screen, and when an OCA refuses the stream mid-play", async () => {
+    // One member on two screens (two pages sharing the dev sign-in's member id), on the basic plan: one stream at a time.
+    const memberId = `viewer-msg-${Date.now().toString(36)}`;
+    const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
+    const tv = await screen();
+    await tv.click('button.play[data-title="sintel-sunrise"]');
+    await pollUntil(async () => (await state(tv)).currentTime > 0.5, 30_000, "the first screen to play");
+    const tablet = await screen();
+    await tablet.click('button.play[data-title="orbit-city"]');
+    const shown = await messageShown(tablet, "the second screen's message", 15_000);
+    expect(shown).toBe("Your plan's streams are all in use on other screens. Stop one there, then press play again. (error 2001 too_many_streams)");
+    expect((await state(tablet)).currentTime).toBe(0);
+    // The first screen plays on.
+    const t = (await state(tv)).currentTime;
+    await pollUntil(async () => (await state(tv)).currentTime > t + 0.5, 15_000, "the first screen to play on");
+    expect(await tv.locator("#error").isVisible()).toBe(false);
+
+    // Mid-play refusal. The real edge refuses a stream whose slot another screen took only at its next
+    // activity check, a minute after the last (longer than a demo title plays; test/member-streams.test.ts
+    // drives that in workerd), so here the page answers the next segments with the edge's own 409 body.
+    const { sessionId } = await state(tv);
+    await tv.route("**/oca/**/seg-*", (route) =>
+      route.fulfill({
+        status: 409,
+        contentType: "application/json",
+        body: JSON.stringify({
+          error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
+        }),
+      }),
+    );
+    const stopped = await messageShown(tv, "the first screen's message");
+    expect(stopped).toBe(
+      "Playback stopped: your plan's streams are in use on other screens. Stop one there, then press play to watch here. (error 3001 too_many_streams)",
+    );
+    // The session said so to the server, with the code, and stopped: no failover to another OCA for a refusal.
+    const events = await pollUntil(
+      async () => {
+        const ev = await sessionEvents(stack, sessionId!);
+        return ev.some((e) => e.type === "stop") ? ev : null;
+      },
+      15_000,
+      "the refusal to reach the server",
+    );
+    const refusal = events.find((e) => e.type === "error" && /^3001 HTTP_REFUSED/.test(String(e.reason)));
+    expect(refusal?.reason).toMatch(/HTTP 409 .*\(too_many_streams\)$/);
+    expect((await state(tv)).failovers).toEqual([]);
+    await tv.close();
+    await tablet.close();
   });
 });

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { httpRefused, SdkError } from "../client/errors";
+import { viewerMessage } from "../client/player/viewer-message";
+
+// What the web player tells a viewer, for the errors an SDK session ends with.
+
+describe("the web player's message to the viewer", () => {
+  it("says a refused play means the plan's streams are in use elsewhere, with the codes for support", () => {
+    const err = new SdkError("PLAY_REQUEST_FAILED", {
+      status: 409,
+      apiCode: "too_many_streams",
+      detail: "409 too_many_streams: plan basic allows 1 stream(s)",
+    });
+    expect(viewerMessage(err)).toBe(
+      "Your plan's streams are all in use on other screens. Stop one there, then press play again. (error 2001 too_many_streams)",
+    );
+  });
+
+  it("says playback stopped because another screen took the plan's stream when an OCA refuses mid-stream", () => {
+    const err = httpRefused("oca-1", "https://x/oca/s/o/t/title/video/seg-3.m4s", 409, JSON.stringify({ error: { code: "too_many_streams", message: "m" } }));
+    expect(viewerMessage(err)).toMatch(/^Playback stopped: your plan's streams are in use on other screens\. .* \(error 3001 too_many_streams\)$/);
+  });
+
+  it("explains licence, release, take-down and rate refusals in a viewer's words", () => {
+    const play = (status: number, apiCode: string) => viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { status, apiCode }));
+    expect(play(451, "not_licensed")).toBe("This title is not available in your country. (error 2001 not_licensed)");
+    expect(play(403, "not_released")).toMatch(/^This title is not out yet\./);
+    expect(play(410, "taken_down")).toMatch(/^This title is no longer available\./);
+    expect(play(429, "rate_limited")).toMatch(/^Too many plays in a short time\./);
+    expect(play(401, "unauthorized")).toMatch(/Reload the page/);
+  });
+
+  it("falls back on the SDK's own reason when the API gave no code it knows, and never shows a raw body", () => {
+    expect(viewerMessage(new SdkError("ALL_OCAS_FAILED", { detail: "no OCA left after http_503" }))).toBe(
+      "No server could deliver this video just now. Press play to try again. (error 1006)",
+    );
+    expect(viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { status: 503, apiCode: "catalogue_unavailable" }))).toMatch(
+      /^The service could not start this video just now\./,
+    );
+    expect(viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { detail: "TypeError: Failed to fetch" }))).toMatch(/^The service could not start/);
+    expect(viewerMessage(httpRefused("o", "u", 418, "<html>teapot</html>"))).toBe("Playback stopped: the server refused the video. (error 3001)");
+    expect(viewerMessage(new SdkError("PLAYER_ERROR", { detail: "mediaError/bufferAppendError" }))).toMatch(/could not be played on this device/);
+    expect(viewerMessage(new Error("boom"))).toBe("Something went wrong: boom");
+  });
+});
