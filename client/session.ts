@@ -2,6 +2,7 @@ import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
 import type { CmcdMode } from "./cmcd";
 import { httpRefused, SdkError, type ErrorName } from "./errors";
+import { pathOnOca } from "./player/oca-order";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
 import { EventReporter } from "./reporter";
@@ -315,9 +316,7 @@ export class PlaySession extends SessionEmitter {
    */
   async refused(ocaId: string, url: string, status: number, body: string): Promise<void> {
     // The reason names the file, not the URL: the URL carries the token, and query strings (CMCD) crowd out the code.
-    const base = this.oca(ocaId)?.url;
-    const path = (base && url.startsWith(base) ? url.slice(base.length) : url).split("?")[0];
-    await this.fail(httpRefused(ocaId, url, status, body, path));
+    await this.fail(httpRefused(ocaId, url, status, body, pathOnOca(this, url)));
   }
 
   /**

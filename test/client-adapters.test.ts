@@ -28,6 +28,11 @@ const client = {
   sendEvents: async () => {},
 } as unknown as VcdnClient;
 
+/** The edge's refusal of a stream whose slot another screen holds. */
+const REFUSAL = JSON.stringify({
+  error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
+});
+
 const seg = (ocaId: string, file = "video/v1/seg-00001.m4s") => `${fakeOca(ocaId, 1).url}${file}`;
 
 function newSession(ids = ["a", "b", "c"]) {
@@ -98,8 +103,9 @@ function shakaEngine() {
     for (const f of responseFilters) f(type, response);
     return response;
   };
-  const retry = (uri: string, status: number) => {
-    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status] } });
+  /** Shaka's `retry` event for a bad HTTP status: `shaka.util.Error` data is [uri, status, responseText, ...]. */
+  const retry = (uri: string, status: number, responseText = "") => {
+    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status, responseText] } });
   };
   return { player: { getNetworkingEngine: () => engine }, tryOnce, respond, retry, requestFilters, responseFilters, retryListeners };
 }
@@ -137,6 +143,24 @@ describe("the Shaka Player adapter", () => {
     unhook();
     expect([shaka.requestFilters.size, shaka.responseFilters.size, shaka.retryListeners.size]).toEqual([0, 0, 0]);
     await session.close();
+  });
+
+  it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), and counts Shaka's later tries as no failover", async () => {
+    const { session, failovers, errors } = newSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    const request: ShakaRequestLike = { uris: [seg("a")], attempt: 0 };
+    shaka.tryOnce(ShakaRequestType.SEGMENT, request);
+    // Shaka treats a 409 as recoverable: it fires `retry` with the refusal's text, then tries the next URI.
+    shaka.retry(`${seg("a")}?CMCD=sid%3D%22s%22`, 409, REFUSAL);
+    request.attempt = 1;
+    shaka.tryOnce(ShakaRequestType.SEGMENT, request);
+    expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([
+      ["HTTP_REFUSED", true, 409, "too_many_streams", "a"],
+    ]);
+    expect(errors[0].reason).toBe("3001 HTTP_REFUSED: HTTP 409 on video/v1/seg-00001.m4s (too_many_streams)");
+    expect(failovers).toEqual([]);
+    expect(session.current.ocaId).toBe("a");
   });
 
   it("reports the OCAs before the one that answered when no try was seen failing, and leaves other request types alone", async () => {
@@ -178,11 +202,11 @@ function dashPlayer() {
     removeResponseInterceptor: (i: DashResponseInterceptor) => responses.delete(i),
   };
   /** One try: the request interceptors, then "the network" answers `status` from whatever URL they left. */
-  const tryOnce = async (url: string, type: string, answer: (url: string) => number) => {
+  const tryOnce = async (url: string, type: string, answer: (url: string) => number, errorBody?: ArrayBuffer) => {
     let req: DashRequestLike = { url, customData: { request: { type } } };
     for (const i of requests) req = await i(req);
     const status = answer(req.url);
-    let res = { request: req, status, data: status === 200 ? new ArrayBuffer(250_000) : undefined, resourceTiming: { duration: 500 } };
+    let res = { request: req, status, data: status === 200 ? new ArrayBuffer(250_000) : errorBody, resourceTiming: { duration: 500 } };
     for (const i of responses) res = (await i(res)) as typeof res;
     return res;
   };
@@ -213,6 +237,24 @@ describe("the dash.js adapter", () => {
     unhook();
     expect([dash.requests.size, dash.responses.size]).toEqual([0, 0]);
     await session.close();
+  });
+
+  it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), without a failover", async () => {
+    const { session, failovers, errors } = newSession();
+    const dash = dashPlayer();
+    attachDashjs(dash.player, session);
+    const res = await dash.tryOnce(seg("a"), "MediaSegment", () => 409, new TextEncoder().encode(REFUSAL).buffer as ArrayBuffer);
+    expect(res.status).toBe(409);
+    expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([
+      ["HTTP_REFUSED", true, 409, "too_many_streams", "a"],
+    ]);
+    expect(failovers).toEqual([]);
+    // A 404 is the OCA's, not a refusal: it fails over (on a fresh session).
+    const other = newSession();
+    attachDashjs(dash.player, other.session);
+    await dash.tryOnce(seg("b"), "MediaSegment", () => 404);
+    expect(other.errors.map((e) => e.errorName)).toEqual(["OCA_HTTP_ERROR"]);
+    await other.session.close();
   });
 
   it("shows steering manifests dash.js loads to the session, which leaves an OCA steering dropped", async () => {

@@ -11,7 +11,7 @@
  */
 import type { PlaySession } from "../session";
 import type { SteeringManifest } from "../types";
-import { isOcaFailureStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
+import { bodyText, isOcaFailureStatus, isRefusalStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
 
 /** dash.js request types (`HTTPRequest.*_TYPE`) the adapter acts on. */
 export const DashRequestType = {
@@ -79,7 +79,8 @@ function steeringManifest(data: unknown): SteeringManifest | null {
 /**
  * Attaches a play session to a dash.js player: segment requests for an OCA in the session's penalty
  * box go to the session's current OCA (same file, same token); a segment answered 404, 429 or 5xx
- * by an OCA is reported to the session (`reportFailure`: it moves and fires `failover`); segment
+ * by an OCA is reported to the session (`reportFailure`: it moves and fires `failover`), and one
+ * refused (401, 403, 409, 410, ...) stops the session with the API's reason (`refused`); segment
  * downloads feed `noteDownload`; steering manifests dash.js loads re-rank the session (so the
  * session needs no poll of its own: `pollSteering: false`); dash.js's own CMCD is turned on, keyed to
  * the session, in the session's mode (`PlayOptions.cmcd`). Returns a function that detaches it
@@ -106,6 +107,8 @@ export function attachDashjs(player: DashPlayerLike, session: PlaySession): () =
     if (!oca) return response;
     // Status 0 is left alone: dash.js aborts requests itself (seek, rung switch) and those look the same.
     if (isOcaFailureStatus(status)) session.reportFailure(oca.ocaId, `http_${status} ${pathOnOca(session, url)}`);
+    // A refusal (409 too_many_streams, 403, 410, ...): the session stops with the API's reason.
+    else if (isRefusalStatus(status)) void session.refused(oca.ocaId, url, status, bodyText(response.data));
     else if (status >= 200 && status < 300 && type === DashRequestType.MEDIA_SEGMENT) {
       const bytes = bodyBytes(response);
       if (bytes > 0) session.noteDownload(oca.ocaId, bytes, Math.max(1, response.resourceTiming?.duration ?? 0));

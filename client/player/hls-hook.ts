@@ -16,6 +16,7 @@
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { SessionEvents } from "../events";
+import { bodyText, isOcaFailureStatus, isRefusalStatus } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
 // to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
 // name to client/index.ts inside this repository).
@@ -32,17 +33,10 @@ export interface LoaderHooks {
 
 type LoaderClass = new (config: HlsConfig) => Loader<LoaderContext>;
 
-const RETRYABLE = (code: number) => code === 0 || code === 404 || code === 429 || code >= 500;
+const RETRYABLE = (code: number) => code === 0 || isOcaFailureStatus(code);
 
-/**
- * The body of a refusal, as far as the loader kept it: hls.js's XHR loader (its default) hands over the
- * XMLHttpRequest, whose response is text or an ArrayBuffer; other loaders give nothing readable here.
- */
-function bodyOf(networkDetails: unknown): string {
-  const r = (networkDetails as { response?: unknown } | null)?.response;
-  if (typeof r === "string") return r.slice(0, 4096);
-  return r instanceof ArrayBuffer ? new TextDecoder().decode(r.slice(0, 4096)) : "";
-}
+/** A refusal's body, as far as the loader kept it: hls.js's XHR loader (its default) hands over the XMLHttpRequest. */
+const bodyOf = (networkDetails: unknown): string => bodyText((networkDetails as { response?: unknown } | null)?.response);
 
 const freshStats = (): LoaderStats => ({
   aborted: false,
@@ -117,7 +111,7 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
           if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`)) return;
           // A refusal (401, 403, 409, 410, ...) stops the session with the API's reason before hls.js
           // turns it into a fatal error of its own: the app can then tell the viewer why.
-          const refusedBy = RETRYABLE(error.code) ? undefined : session.ocaOfUrl(ctx.url);
+          const refusedBy = isRefusalStatus(error.code) ? session.ocaOfUrl(ctx.url) : undefined;
           if (refusedBy) void session.refused(refusedBy.ocaId, ctx.url, error.code, bodyOf(networkDetails));
           copyAttempt(stats, this.stats);
           callbacks.onError(error, ctx, networkDetails, this.stats);

@@ -15,6 +15,17 @@ export function penaltyBoxed(session: PlaySession, ocaId: string): boolean {
 /** HTTP statuses that say "this OCA, not this request" (as the hls.js hook counts them); 0 is left out: aborts look the same. */
 export const isOcaFailureStatus = (status: number): boolean => status === 404 || status === 429 || status >= 500;
 
+/** HTTP statuses that refuse the request itself (401, 403, 409, 410, ...): failing over cannot help, the session stops. */
+export const isRefusalStatus = (status: number): boolean => status >= 400 && status < 500 && !isOcaFailureStatus(status);
+
+/** A refusal's body as a player hands it over (text, or bytes for segments), for the API's error code in it. */
+export function bodyText(data: unknown): string {
+  if (typeof data === "string") return data.slice(0, 4096);
+  if (data instanceof ArrayBuffer) return new TextDecoder().decode(data.slice(0, 4096));
+  if (ArrayBuffer.isView(data)) return new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, Math.min(data.byteLength, 4096)));
+  return "";
+}
+
 /** The session's order of its OCAs: the current one, then its ranking, then the rest; OCAs in the penalty box last. */
 export function ocaOrder(session: PlaySession): string[] {
   const prio = session.pathwayPriority();

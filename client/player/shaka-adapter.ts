@@ -16,7 +16,7 @@
  */
 import type { PlaySession } from "../session";
 import type { SteeringManifest } from "../types";
-import { ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
+import { bodyText, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
 
 /** Shaka's `shaka.net.NetworkingEngine.RequestType` values the adapter acts on. */
 export const ShakaRequestType = { MANIFEST: 0, SEGMENT: 1, CONTENT_STEERING: 8 } as const;
@@ -82,7 +82,9 @@ const bytesOf = (data: ArrayBuffer | ArrayBufferView | undefined): number => dat
  * try the OCAs in the session's order (`rankedUris`); a failed try is reported to the session
  * (`reportFailure`: it moves and fires `failover`) before Shaka sends the next one; a response
  * from a later URI reports the ones before it; media downloads feed `noteDownload`; steering
- * manifests Shaka loads re-rank the session and carry its order back to Shaka; Shaka's own CMCD is
+ * manifests Shaka loads re-rank the session and carry its order back to Shaka; a refusal Shaka
+ * retries (409, 410, ...) stops the session with the API's reason (`refused`; 401 and 403 Shaka
+ * raises as its own critical error, without a retry); Shaka's own CMCD is
  * turned on, keyed to the session, in the session's mode (`PlayOptions.cmcd`). Returns a function
  * that detaches it (Shaka's CMCD setting stays). Shaka's retry parameters decide how many OCAs a request may try: set
  * `streaming.retryParameters.maxAttempts` to at least the number of OCAs.
@@ -97,8 +99,12 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   /** The OCAs already reported for a request (a try's filter call and the response both see a failure). */
   const reported = new WeakMap<ShakaRequestLike, Set<string>>();
 
+  /** Set once an OCA refused: the session has stopped, and the tries Shaka goes on with are not failovers. */
+  let refused = false;
+
   /** Reports the OCA of a failed try once per request, with the reason Shaka's retry event gave. */
   const report = (request: ShakaRequestLike, uri: string, fallback: string) => {
+    if (refused) return;
     const oca = session.ocaOfUrl(uri);
     const reason = why.get(key(uri)) ?? fallback;
     why.delete(key(uri));
@@ -149,8 +155,15 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   };
 
   const onRetry = (event: { error?: ShakaErrorLike }) => {
-    const uri = event.error?.data?.[0];
-    if (typeof uri === "string") why.set(key(uri), shakaFailureReason(event.error));
+    const [uri, status, body] = event.error?.data ?? [];
+    if (typeof uri !== "string") return;
+    why.set(key(uri), shakaFailureReason(event.error));
+    // A refusal Shaka would retry (409 too_many_streams, 410, ...): the session stops with the API's reason.
+    const oca = session.ocaOfUrl(uri);
+    if (oca && event.error?.code === BAD_HTTP_STATUS && typeof status === "number" && isRefusalStatus(status)) {
+      refused = true;
+      void session.refused(oca.ocaId, uri, status, bodyText(body));
+    }
   };
 
   // Shaka's CMCD knows its buffer, rung and stalls; the session gives it the ids the OCAs key on.
