@@ -48,7 +48,7 @@ interface AdapterState {
   current: string | null;
   switches: Array<{ at: number; from: string; to: string; reason: string }>;
   failovers: Array<{ at: number; from: string; to: string; reason: string }>;
-  sdkErrors: Array<{ at: number; name: string; ocaId: string | null; status: number | null }>;
+  sdkErrors: Array<{ at: number; name: string; ocaId: string | null; status: number | null; apiCode: string | null }>;
   errors: Array<{ at: number; fatal: boolean; type: string; details: string }>;
   servedBy: Req[];
   now: number;
@@ -257,6 +257,55 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
       } finally {
         await page.close();
         if (victim) await setHealth(stack, victim.site, victim.oca, "healthy");
+      }
+    });
+  }
+
+  for (const engine of ["shaka", "dash"] as const) {
+    const name = engine === "shaka" ? "Shaka Player" : "dash.js";
+    it(`stock ${name} with the SDK's adapter: an OCA's refusal (409 too_many_streams) stops the session with HTTP_REFUSED and the API's code, with no failover`, {
+      timeout: 120_000,
+    }, async () => {
+      await allRanked("orbit-city");
+      const page = await openPage(engine, "orbit-city");
+      try {
+        await pollUntil(
+          async () => {
+            const s = await state(page);
+            return s.currentTime > 1 && media(s).some(ok) ? s : null;
+          },
+          60_000,
+          `${name}: currentTime past 1 s`,
+        );
+        // The real edge refuses a stream whose slot another screen took a minute after its last activity
+        // check (longer than a demo title plays; test/member-streams.test.ts drives it in workerd), so the
+        // page answers every segment from here on with the edge's own 409 body.
+        const refusedAt = (await state(page)).now;
+        await page.route("**/oca/**/seg-*", (route) =>
+          route.fulfill({
+            status: 409,
+            contentType: "application/json",
+            body: JSON.stringify({
+              error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
+            }),
+          }),
+        );
+        const s = await pollUntil(
+          async () => {
+            const st = await state(page);
+            return st.sdkErrors.some((e) => e.name === "HTTP_REFUSED") ? st : null;
+          },
+          60_000,
+          `${name}: the session to stop on the refusal`,
+        );
+        const refusal = s.sdkErrors.find((e) => e.name === "HTTP_REFUSED")!;
+        expect(refusal).toMatchObject({ status: 409, apiCode: "too_many_streams" });
+        expect(OCAS).toContain(`${s.current}`);
+        // No OCA was charged with the refusal: no failover, no OCA error, after it.
+        expect(s.failovers.filter((f) => f.at >= refusedAt)).toEqual([]);
+        expect(s.sdkErrors.filter((e) => e.at >= refusedAt && e.name !== "HTTP_REFUSED")).toEqual([]);
+      } finally {
+        await page.close();
       }
     });
   }
