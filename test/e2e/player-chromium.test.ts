@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { failoverPlacement, ocaHealthOf, pollUntil, recordClientBench, sessionEvents, setFault, setHealth } from "./sdk-harness";
+import { failoverPlacement, ocaHealthOf, pollUntil, recordClientBench, refuseSegments, sessionEvents, setFault, setHealth } from "./sdk-harness";
 
 warnIfSkipped("player");
 
@@ -302,19 +302,9 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     await pollUntil(async () => (await state(tv)).currentTime > t + 0.5, 15_000, "the first screen to play on");
     expect(await tv.locator("#error").isVisible()).toBe(false);
 
-    // Mid-play refusal. The real edge refuses a stream whose slot another screen took only at its next
-    // activity check, a minute after the last (longer than a demo title plays; test/member-streams.test.ts
-    // drives that in workerd), so here the page answers the next segments with the edge's own 409 body.
+    // Mid-play refusal: the page answers the next segments with the edge's own 409 (see refuseSegments).
     const { sessionId } = await state(tv);
-    await tv.route("**/oca/**/seg-*", (route) =>
-      route.fulfill({
-        status: 409,
-        contentType: "application/json",
-        body: JSON.stringify({
-          error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
-        }),
-      }),
-    );
+    await refuseSegments(tv);
     const stopped = await messageShown(tv, "the first screen's message");
     expect(stopped).toBe(
       "Playback stopped: your plan's streams are in use on other screens. Stop one there, then press play to watch here. (error 3001 too_many_streams)",

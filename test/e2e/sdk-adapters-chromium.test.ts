@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { buildSdkAdapters } from "../../scripts/build-sdk-adapters";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { admin, failoverPlacement, GEO_NYC, pollUntil, setHealth } from "./sdk-harness";
+import { admin, failoverPlacement, GEO_NYC, pollUntil, refuseSegments, setHealth } from "./sdk-harness";
 
 warnIfSkipped("sdk-adapters");
 
@@ -277,19 +277,9 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
           60_000,
           `${name}: currentTime past 1 s`,
         );
-        // The real edge refuses a stream whose slot another screen took a minute after its last activity
-        // check (longer than a demo title plays; test/member-streams.test.ts drives it in workerd), so the
-        // page answers every segment from here on with the edge's own 409 body.
+        // Every segment from here on gets the edge's own 409 (see refuseSegments).
         const refusedAt = (await state(page)).now;
-        await page.route("**/oca/**/seg-*", (route) =>
-          route.fulfill({
-            status: 409,
-            contentType: "application/json",
-            body: JSON.stringify({
-              error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
-            }),
-          }),
-        );
+        await refuseSegments(page);
         const s = await pollUntil(
           async () => {
             const st = await state(page);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Placement } from "../../r2-seed/demo-placement";
 import type { LocalStack } from "../../r2-seed/local-stack";
+import type { Page } from "playwright-core";
 
 /** Lumen Fiber subscriber in New York: steered to lumen-nyc (two OCAs), then the New York IXP, then origin. */
 export const GEO_NYC = "asn=64500;country=US;lat=40.71;lon=-74.0";
@@ -112,4 +113,22 @@ export async function recordClientBench(key: string, figures: unknown): Promise<
   doc.targets = { startupMs: 1000, failoverStallMs: 2000, fatalErrors: 0, backToTopRungMs: 10_000 };
   doc[key] = { ...(figures as object), measuredAt: new Date().toISOString() };
   await writeFile(BENCH_FILE, JSON.stringify(doc, null, 2) + "\n");
+}
+
+/**
+ * From now on the page's segment requests get the edge's refusal of a stream whose slot another
+ * screen holds (409 too_many_streams, the edge's own body). The real edge refuses only at the stream's
+ * next activity check, a minute after the last, longer than a demo title plays; test/member-streams.test.ts
+ * drives that in workerd.
+ */
+export async function refuseSegments(page: Page): Promise<void> {
+  await page.route("**/oca/**/seg-*", (route) =>
+    route.fulfill({
+      status: 409,
+      contentType: "application/json",
+      body: JSON.stringify({
+        error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
+      }),
+    }),
+  );
 }
