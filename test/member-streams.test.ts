@@ -362,7 +362,52 @@ describe("a member's admission", () => {
       const later = now + SILENCE_MS - 80_000;
       expect(book.active(later).map((s) => [s.sessionId, s.lastSeenAt])).toEqual([["x", now - 10_000]]);
       expect(new StreamBook(sql).active(later)).toEqual(book.active(later));
-      expect(sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(1);
+      // x counts; z's row stays, marked stopped, until its token expires.
+      expect(sql.exec("SELECT session_id, stopped_at IS NOT NULL AS stopped FROM streams ORDER BY session_id").toArray()).toEqual([
+        { session_id: "x", stopped: 0 },
+        { session_id: "z", stopped: 1 },
+      ]);
+    });
+  });
+
+  it("knows after a restart what it knew before: the plan's limit, the streams that count, and the ones that stopped", async () => {
+    await withBook("streams-restart", { streams: 1, playsPerWindow: 60 }, ({ book, sql, take }) => {
+      const now = Date.now();
+      const ref = { titleId: TITLE, expiresAt: now + 3_600_000 };
+      expect(take("a", now).verdict).toBe("granted");
+      expect(book.release("a", now)).toBe(true);
+      expect(take("b", now + 1).verdict).toBe("granted");
+      // The object restarts (a deploy restarts every object): a new book over the same storage, an empty memory.
+      const memory: StreamMemory = { limit: null, stopped: new Map() };
+      const restarted = new StreamBook(sql, memory);
+      const later = now + STOP_GRACE_MS + 1;
+      // a stopped and plays on past the grace: refused, as before the restart.
+      expect(restarted.touch("a", later, ref)).toBe("refused");
+      // b holds the plan's one slot: a long-paused c of the same member is refused, not let in.
+      expect(restarted.touch("c", later, ref)).toBe("refused");
+      expect(restarted.touch("b", later, ref)).toBe("counted");
+      expect(memory.limit).toBe(1);
+      expect(restarted.active(later).map((x) => x.sessionId)).toEqual(["b"]);
+      // Once a's token expires its row goes (with the next counted stream that goes).
+      restarted.active(now + 3_600_000 + 1);
+      expect(sql.exec("SELECT COUNT(*) AS n FROM streams").one().n).toBe(0);
+    });
+  });
+
+  it("adds the limit and stop columns to a table made before them, and keeps its streams", async () => {
+    await withBook("streams-old-table", { streams: 2, playsPerWindow: 60 }, ({ sql, take }) => {
+      const now = Date.now();
+      sql.exec(`CREATE TABLE streams (
+        session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL)`);
+      sql.exec(`INSERT INTO streams VALUES ('old', ?, ?, ?, ?)`, TITLE, now - 1_000, now - 1_000, now + 3_600_000);
+      const old = new StreamBook(sql);
+      expect(old.active(now).map((x) => x.sessionId)).toEqual(["old"]);
+      expect(take("new", now).verdict).toBe("granted");
+      expect(take("third", now).verdict).toBe("full");
+      expect(sql.exec("SELECT session_id, stream_limit, stopped_at FROM streams ORDER BY started_at").toArray()).toEqual([
+        { session_id: "old", stream_limit: null, stopped_at: null },
+        { session_id: "new", stream_limit: 2, stopped_at: null },
+      ]);
     });
   });
 

@@ -3,16 +3,37 @@ import { rows, run } from "../site/sql";
 /**
  * A member's concurrent streams, kept by a StreamBook over the member object's storage (so tests and
  * the object call the same code). A stream counts from its play until its client says it stopped, its
- * token expires, or it has shown no activity (steering polls, QoE batches) for SILENCE_MS.
+ * token expires, or it has shown no activity (steering polls, QoE batches, segments) for SILENCE_MS.
  */
 
 /** A stream with no steering poll or QoE batch for this long no longer counts. */
 export const SILENCE_MS = 120_000;
 
+/**
+ * The `streams` table. Each row also keeps the plan's limit its play was given (`stream_limit`) and,
+ * for a stream that stopped, when (`stopped_at`): an object that restarts (a deploy restarts them
+ * all) then still knows the limit, and still refuses a stopped stream that plays on.
+ */
 export const STREAMS_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS streams (
-     session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL)`,
+     session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, started_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     stream_limit INTEGER, stopped_at INTEGER)`,
 ];
+
+/** What a table made before `stream_limit` and `stopped_at` needs (each added column NULL in old rows). */
+export const STREAMS_MIGRATION = [`ALTER TABLE streams ADD COLUMN stream_limit INTEGER`, `ALTER TABLE streams ADD COLUMN stopped_at INTEGER`];
+
+const SELECT_STREAMS = `SELECT session_id, title_id, started_at, last_seen, expires_at, stream_limit, stopped_at FROM streams ORDER BY started_at`;
+
+type StreamTableRow = {
+  session_id: string;
+  title_id: string;
+  started_at: number;
+  last_seen: number;
+  expires_at: number;
+  stream_limit: number | null;
+  stopped_at: number | null;
+};
 
 /** Length of the play-rate window. */
 export const PLAY_WINDOW_MS = 60_000;
@@ -63,11 +84,13 @@ interface StreamRow extends ActiveStream {
 }
 
 /**
- * What the member's object keeps in memory beside its table: the plan's limit as the last play gave it,
+ * What the member's object knows beside its counted streams: the plan's limit as the last play gave it,
  * and the sessions that stopped (a stop event, or an operator freeing the slot), so their activity
- * does not bring them back. Memory, not storage, for the reason PlayWindow gives; an object that
- * restarted knows neither until the member's next play, and meanwhile leaves activity of streams it
- * does not hold undecided (it fails open, as the play path does).
+ * does not bring them back. Both are read back from the table's rows when the object (re)starts: the
+ * newest row's limit, and the rows of stopped streams (kept until their token expires). A stop of a
+ * stream the book no longer held (it had gone silent) is remembered in memory only. An object with no
+ * rows knows no limit until the member's next play, and meanwhile leaves activity of streams it does
+ * not hold undecided (it fails open, as the play path does).
  */
 export interface StreamMemory {
   limit: number | null;
@@ -110,23 +133,50 @@ export class StreamBook {
 
   private load(): Map<string, StreamRow> {
     if (this.cached) return this.cached;
-    // Synchronous with the caller's write: nothing interleaves between creating the table and using it.
-    for (const stmt of STREAMS_SCHEMA) this.sql.exec(stmt);
+    const table = this.readTable();
+    // The newest play's limit is the plan's as the object last heard it.
+    this.memory.limit ??= [...table].reverse().find((r) => r.stream_limit !== null)?.stream_limit ?? null;
+    // Stopped ones in the order they stopped (the memory drops the oldest first).
+    for (const r of table.filter((r) => r.stopped_at !== null).sort((a, b) => a.stopped_at! - b.stopped_at!)) {
+      if (!this.memory.stopped.has(r.session_id)) this.memory.stopped.set(r.session_id, r.stopped_at!);
+    }
     this.cached = new Map(
-      rows<{ session_id: string; title_id: string; started_at: number; last_seen: number; expires_at: number }>(
-        this.sql,
-        `SELECT session_id, title_id, started_at, last_seen, expires_at FROM streams ORDER BY started_at`,
-      ).map((r) => [r.session_id, { sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen, expiresAt: r.expires_at }]),
+      table
+        .filter((r) => r.stopped_at === null)
+        .map((r) => [
+          r.session_id,
+          { sessionId: r.session_id, titleId: r.title_id, startedAt: r.started_at, lastSeenAt: r.last_seen, expiresAt: r.expires_at },
+        ]),
     );
     return this.cached;
   }
 
-  /** Forgets streams that stopped showing activity or whose token expired (a write only when there are some). */
+  /**
+   * Every row, oldest first; creates the table when there is none (with the caller's write, a new
+   * member's first play then commits once), and adds the columns a table made before them lacks (the
+   * read fails once, for such a table alone: an exception costs a new member's play too much to
+   * probe with one). Synchronous with the caller's write: nothing interleaves between creating the
+   * table and using it.
+   */
+  private readTable(): StreamTableRow[] {
+    for (const stmt of STREAMS_SCHEMA) this.sql.exec(stmt);
+    try {
+      return rows<StreamTableRow>(this.sql, SELECT_STREAMS);
+    } catch {
+      for (const stmt of STREAMS_MIGRATION) this.sql.exec(stmt);
+      return rows<StreamTableRow>(this.sql, SELECT_STREAMS);
+    }
+  }
+
+  /**
+   * Forgets streams that stopped showing activity or whose token expired, and stopped streams whose
+   * token expired (a write only when a counted stream goes).
+   */
   private expire(now: number): Map<string, StreamRow> {
     const book = this.load();
     const gone = [...book.values()].filter((r) => r.lastSeenAt < now - SILENCE_MS || r.expiresAt <= now);
     if (gone.length > 0) {
-      run(this.sql, `DELETE FROM streams WHERE last_seen < ? OR expires_at <= ?`, now - SILENCE_MS, now);
+      run(this.sql, `DELETE FROM streams WHERE (stopped_at IS NULL AND last_seen < ?) OR expires_at <= ?`, now - SILENCE_MS, now);
       for (const r of gone) book.delete(r.sessionId);
     }
     return book;
@@ -156,12 +206,13 @@ export class StreamBook {
     if (current.length >= limits.streams) return { verdict: "full", active: current };
     run(
       this.sql,
-      `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
       s.sessionId,
       s.titleId,
       now,
       now,
       s.expiresAt,
+      limits.streams,
     );
     const row = { sessionId: s.sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now, expiresAt: s.expiresAt };
     const book = this.load();
@@ -191,12 +242,13 @@ export class StreamBook {
     if (this.active(now).length >= this.memory.limit) return "refused";
     run(
       this.sql,
-      `INSERT INTO streams (session_id, title_id, started_at, last_seen, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
       sessionId,
       s.titleId,
       now,
       now,
       s.expiresAt,
+      this.memory.limit,
     );
     this.load().set(sessionId, { sessionId, titleId: s.titleId, startedAt: now, lastSeenAt: now, expiresAt: s.expiresAt });
     return "readmitted";
@@ -204,12 +256,17 @@ export class StreamBook {
 
   /** The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its activity is refused. */
   release(sessionId: string, now = Date.now()): boolean {
+    const book = this.load();
     const stopped = this.memory.stopped;
     if (!stopped.has(sessionId)) stopped.set(sessionId, now);
-    if (stopped.size > STOPPED_MAX) stopped.delete(stopped.keys().next().value as string);
-    const book = this.load();
+    if (stopped.size > STOPPED_MAX) {
+      const oldest = stopped.keys().next().value as string;
+      stopped.delete(oldest);
+      run(this.sql, `DELETE FROM streams WHERE session_id = ? AND stopped_at IS NOT NULL`, oldest);
+    }
     if (!book.has(sessionId)) return false;
-    run(this.sql, `DELETE FROM streams WHERE session_id = ?`, sessionId);
+    // The row stays, marked, until its token expires: a restarted object still refuses the stream.
+    run(this.sql, `UPDATE streams SET stopped_at = ? WHERE session_id = ?`, stopped.get(sessionId) ?? now, sessionId);
     book.delete(sessionId);
     return true;
   }
