@@ -88,10 +88,12 @@ export function apiCodeOf(body: string): string | undefined {
 
 /**
  * An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...): the error
- * the session stops with, carrying the API's code from the refusal's body when it has one.
+ * the session stops with, carrying the API's code from the refusal's body when it has one. `file` is
+ * the file's path below its OCA: the reason (QoE events, logs) never carries the URL, whose path
+ * holds the session's token.
  */
-export function httpRefused(ocaId: string, url: string, status: number, body: string, what = url): SdkError {
+export function httpRefused(ocaId: string, url: string, status: number, body: string, file: string): SdkError {
   const apiCode = apiCodeOf(body);
-  const reason = `HTTP ${status} on ${what}`;
+  const reason = `HTTP ${status} on ${file}`;
   return new SdkError("HTTP_REFUSED", { ocaId, url, status, apiCode, detail: apiCode ? `${reason} (${apiCode})` : reason });
 }

@@ -17,7 +17,13 @@ describe("the web player's message to the viewer", () => {
   });
 
   it("says playback stopped because another screen took the plan's stream when an OCA refuses mid-stream", () => {
-    const err = httpRefused("oca-1", "https://x/oca/s/o/t/title/video/seg-3.m4s", 409, JSON.stringify({ error: { code: "too_many_streams", message: "m" } }));
+    const err = httpRefused(
+      "oca-1",
+      "https://x/oca/s/o/t/title/video/seg-3.m4s",
+      409,
+      JSON.stringify({ error: { code: "too_many_streams", message: "m" } }),
+      "video/seg-3.m4s",
+    );
     expect(viewerMessage(err)).toMatch(/^Playback stopped: your plan's streams are in use on other screens\. .* \(error 3001 too_many_streams\)$/);
   });
 
@@ -38,7 +44,9 @@ describe("the web player's message to the viewer", () => {
       /^The service could not start this video just now\./,
     );
     expect(viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { detail: "TypeError: Failed to fetch" }))).toMatch(/^The service could not start/);
-    expect(viewerMessage(httpRefused("o", "u", 418, "<html>teapot</html>"))).toBe("Playback stopped: the server refused the video. (error 3001)");
+    expect(viewerMessage(httpRefused("o", "u", 418, "<html>teapot</html>", "video/seg-1.m4s"))).toBe(
+      "Playback stopped: the server refused the video. (error 3001)",
+    );
     expect(viewerMessage(new SdkError("PLAYER_ERROR", { detail: "mediaError/bufferAppendError" }))).toMatch(/could not be played on this device/);
     expect(viewerMessage(new Error("boom"))).toBe("Something went wrong: boom");
   });
