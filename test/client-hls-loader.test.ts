@@ -154,4 +154,21 @@ describe("the hls.js helper's loader", () => {
     expect(errors.map((e) => [e.errorName, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([["HTTP_REFUSED", 403, undefined, "b"]]);
     await session.close();
   });
+
+  it("names a failed-over file without its query (CMCD) in the failover's reason", async () => {
+    const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    const reasons: string[] = [];
+    session.on(SessionEvents.FAILOVER, ({ reason }) => reasons.push(reason));
+    const { Base } = scriptedBase();
+    const Sdk = createSdkLoader(session, Base);
+    await new Promise<void>((resolve, reject) =>
+      new Sdk({} as HlsConfig).load(
+        { url: `${fakeOca("a", 1).url}video/v1/seg-00003.m4s?CMCD=sid%3D%22x%22`, responseType: "arraybuffer" } as LoaderContext,
+        { loadPolicy: {} } as unknown as LoaderConfiguration,
+        { onSuccess: () => resolve(), onError: (e) => reject(new Error(`error ${e.code}`)), onTimeout: () => reject(new Error("timeout")) },
+      ),
+    );
+    expect(reasons).toEqual(["http_503 video/v1/seg-00003.m4s"]);
+    await session.close();
+  });
 });

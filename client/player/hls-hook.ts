@@ -16,7 +16,7 @@
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { SessionEvents } from "../events";
-import { bodyText, isOcaFailureStatus, isRefusalStatus } from "./oca-order";
+import { bodyText, isOcaFailureStatus, isRefusalStatus, pathOnOca } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
 // to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
 // name to client/index.ts inside this repository).
@@ -143,7 +143,7 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
     private failover(ctx: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>, reason: string): boolean {
       const from = session.ocaOfUrl(ctx.url);
       if (!from || this.failovers >= session.ocas.length) return false;
-      const path = ctx.url.startsWith(from.url) ? ctx.url.slice(from.url.length) : ctx.url;
+      const path = pathOnOca(session, ctx.url);
       const to = session.reportFailure(from.ocaId, `${reason} ${path}`);
       if (!to || to.ocaId === from.ocaId) return false;
       this.failovers++;
