@@ -21,8 +21,8 @@ export function defaultFetch(): FetchLike {
 async function apiError(res: { status: number; text(): Promise<string> }): Promise<ApiCallError> {
   const body = await res.text().catch(() => "");
   try {
-    const j = JSON.parse(body) as { error?: { code?: string; message?: string } };
-    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`);
+    const j = JSON.parse(body) as { error?: { code?: string; message?: string; details?: unknown } };
+    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`, j.error?.details);
   } catch {
     return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`);
   }

@@ -41,6 +41,11 @@ export interface ErrorData {
   status?: number;
   /** The API's error code (`too_many_streams`, ...): of a refused play, or of an OCA's refusal. */
   apiCode?: string;
+  /**
+   * Of a play refused with `too_many_streams`: the titles playing on the member's other screens
+   * (their ids, at most 8, without repeats), so an app can say what to stop.
+   */
+  activeTitleIds?: string[];
   /** Free detail for logs (never parsed). */
   detail?: string;
 }
@@ -84,6 +89,26 @@ export function apiCodeOf(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** At most this many titles are kept from a refusal's active streams (a plan allows a handful). */
+const MAX_ACTIVE_TITLES = 8;
+
+/**
+ * The titles of a `too_many_streams` refusal's active streams (`details.active[].titleId`), in order,
+ * without repeats, at most 8; undefined when the details hold none. Only ids of the API's own form
+ * (1-64 of [A-Za-z0-9_-]) are kept: the details come off the network.
+ */
+export function activeTitleIdsOf(details: unknown): string[] | undefined {
+  const active = (details as { active?: unknown } | null | undefined)?.active;
+  if (!Array.isArray(active)) return undefined;
+  const ids: string[] = [];
+  for (const a of active.slice(0, 64)) {
+    const id = (a as { titleId?: unknown } | null)?.titleId;
+    if (typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id) && !ids.includes(id)) ids.push(id);
+    if (ids.length === MAX_ACTIVE_TITLES) break;
+  }
+  return ids.length ? ids : undefined;
 }
 
 /**

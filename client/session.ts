@@ -1,7 +1,7 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
 import type { CmcdMode } from "./cmcd";
-import { httpRefused, SdkError, type ErrorName } from "./errors";
+import { activeTitleIdsOf, httpRefused, SdkError, type ErrorName } from "./errors";
 import { pathOnOca } from "./player/oca-order";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
@@ -130,7 +130,12 @@ export class PlaySession extends SessionEmitter {
       play = await client.requestPlay(titleId, opts.device ?? DEFAULT_DEVICE);
     } catch (err) {
       const api = err instanceof ApiCallError ? err : null;
-      throw new SdkError("PLAY_REQUEST_FAILED", { status: api?.status, apiCode: api?.code, detail: String((err as Error)?.message ?? err) });
+      throw new SdkError("PLAY_REQUEST_FAILED", {
+        status: api?.status,
+        apiCode: api?.code,
+        activeTitleIds: api?.code === "too_many_streams" ? activeTitleIdsOf(api.details) : undefined,
+        detail: String((err as Error)?.message ?? err),
+      });
     }
     const s = new PlaySession(client, play, opts, pressedAt, hooks);
     s.ready = s.reprobe(true);

@@ -60,12 +60,14 @@ export interface ResponseLike {
 
 export type FetchLike = (url: string, init?: FetchInit) => Promise<ResponseLike>;
 
-/** Error from the control plane: its `{error:{code,message}}` body, with the HTTP status. */
+/** Error from the control plane: its `{error:{code,message,details}}` body, with the HTTP status. */
 export class ApiCallError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The body's `details`, as sent (untrusted: read it through a checking function such as `activeTitleIdsOf`). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = "ApiCallError";

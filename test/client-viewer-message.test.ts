@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { httpRefused, SdkError } from "../client/errors";
+import { activeTitleIdsOf, httpRefused, SdkError } from "../client/errors";
 import { viewerMessage } from "../client/player/viewer-message";
 
 // What the web player tells a viewer, for the errors an SDK session ends with.
@@ -14,6 +14,38 @@ describe("the web player's message to the viewer", () => {
     expect(viewerMessage(err)).toBe(
       "Your plan's streams are all in use on other screens. Stop one there, then press play again. (error 2001 too_many_streams)",
     );
+  });
+
+  it("names what plays on the other screens, by the catalogue's names, when the refusal lists them", () => {
+    const names = new Map([
+      ["orbit-city", "Orbit City"],
+      ["signal-test", "Signal Test"],
+    ]);
+    const refused = (activeTitleIds: string[]) =>
+      viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { status: 409, apiCode: "too_many_streams", activeTitleIds }), (id) => names.get(id));
+    expect(refused(["orbit-city"])).toBe(
+      "Your plan's streams are all in use on other screens, where Orbit City is playing. Stop one there, then press play again. (error 2001 too_many_streams)",
+    );
+    expect(refused(["orbit-city", "signal-test", "orbit-city"])).toMatch(/, where Orbit City and Signal Test are playing\. /);
+    // A title the page does not list (not licensed here, say) is named by its id.
+    expect(refused(["orbit-city", "signal-test", "night-run"])).toMatch(/, where Orbit City, Signal Test and night-run are playing\. /);
+  });
+
+  it("keeps only well-formed title ids from a refusal's details, a few at most", () => {
+    const details = {
+      active: [
+        { sessionId: "a", titleId: "orbit-city" },
+        { titleId: "<img src=x onerror=alert(1)>" },
+        { titleId: 42 },
+        null,
+        { titleId: "orbit-city" },
+        ...Array.from({ length: 20 }, (_, i) => ({ titleId: `t-${i}` })),
+      ],
+    };
+    expect(activeTitleIdsOf(details)).toEqual(["orbit-city", "t-0", "t-1", "t-2", "t-3", "t-4", "t-5", "t-6"]);
+    expect(activeTitleIdsOf({ active: "orbit-city" })).toBeUndefined();
+    expect(activeTitleIdsOf(null)).toBeUndefined();
+    expect(activeTitleIdsOf({ active: [{ titleId: "" }] })).toBeUndefined();
   });
 
   it("says playback stopped because another screen took the plan's stream when an OCA refuses mid-stream", () => {

@@ -1,6 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook, STOP_GRACE_MS, type StreamMemory } from "../durable-objects/member/streams";
+import { VcdnClient } from "../client/api";
+import { SdkError } from "../client/errors";
+import { viewerMessage } from "../client/player/viewer-message";
+import { PlaySession } from "../client/session";
+import type { FetchLike } from "../client/types";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -70,6 +75,20 @@ describe("concurrent streams per member", () => {
     expect(c.status).toBe(409);
     expect(c.body.error).toMatchObject({ code: "too_many_streams", details: { limit: 2 } });
     expect(c.body.error!.details.active.map((s) => s.sessionId).sort()).toEqual([a.body.sessionId, b.body.sessionId].sort());
+  });
+
+  it("tell the SDK which title holds the plan's slot, so the player names it to the viewer", async () => {
+    const token = await memberToken("basic", "streams-named");
+    expect((await play(token)).status).toBe(200);
+    // The SDK's own client, on the Worker itself.
+    const fetch = ((url: string, init?: RequestInit) => call(url, init)) as unknown as FetchLike;
+    const client = new VcdnClient({ baseUrl: "http://cdn.test", token, geo: GEO.lumenNyc, fetch });
+    const err = await PlaySession.start(client, TITLE).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SdkError);
+    expect((err as SdkError).data).toMatchObject({ status: 409, apiCode: "too_many_streams", activeTitleIds: [TITLE] });
+    expect(viewerMessage(err, (id) => (id === TITLE ? "Streams Title" : undefined))).toBe(
+      "Your plan's streams are all in use on other screens, where Streams Title is playing. Stop one there, then press play again. (error 2001 too_many_streams)",
+    );
   });
 
   it("free a slot when the client says the stream stopped", async () => {

@@ -86,6 +86,9 @@ async function signIn(): Promise<void> {
   client = makeClient();
 }
 
+/** The catalogue's titles by id, for naming what plays on the member's other screens. */
+let titleNames = new Map<string, string>();
+
 async function loadCatalogue(): Promise<void> {
   if (!token) return;
   client = makeClient();
@@ -95,6 +98,7 @@ async function loadCatalogue(): Promise<void> {
     const { country, titles } = await client.titles();
     $("country").textContent = country ?? "?";
     list.innerHTML = "";
+    titleNames = new Map(titles.map((t) => [t.id, t.name]));
     for (const t of titles) list.appendChild(titleCard(t));
     if (!titles.length) list.innerHTML = "<li class=muted>Nothing is licensed here.</li>";
   } catch (err) {
@@ -157,7 +161,7 @@ async function play(titleId: string): Promise<void> {
     });
     playAt = performance.now();
   } catch (err) {
-    showError(viewerMessage(err));
+    showError(viewerMessage(err, (id) => titleNames.get(id)));
     return;
   }
   // A fatal error ends the session: say why, in a viewer's words, and stop loading.

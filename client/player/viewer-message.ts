@@ -5,22 +5,30 @@ import { SdkError } from "../errors";
  * a viewer can act on, chosen by the API's error code (or the SDK's, when no API answered), then the
  * code itself in brackets for whoever the viewer asks for help. Pure, so tests check every case.
  */
-export function viewerMessage(err: unknown): string {
+export function viewerMessage(err: unknown, titleName: (titleId: string) => string | undefined = () => undefined): string {
   if (!(err instanceof SdkError)) return `Something went wrong: ${String((err as Error)?.message ?? err).slice(0, 200)}`;
   const api = err.data.apiCode;
   const ref = `(error ${err.code}${api ? ` ${api}` : ""})`;
   const duringPlayback = err.errorName !== "PLAY_REQUEST_FAILED";
-  const text = (api && byApiCode(api, duringPlayback)) ?? bySdkError(err);
+  const text = (api && byApiCode(api, duringPlayback, playingElsewhere(err.data.activeTitleIds, titleName))) ?? bySdkError(err);
   return `${text} ${ref}`;
 }
 
+/** ", where Orbit City and Signal Test are playing": the other screens' titles by name, or "" when none is known. */
+function playingElsewhere(titleIds: string[] | undefined, titleName: (titleId: string) => string | undefined): string {
+  const names = [...new Set((titleIds ?? []).map((id) => titleName(id) ?? id))].slice(0, 4);
+  if (!names.length) return "";
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+  return `, where ${list} ${names.length === 1 ? "is" : "are"} playing`;
+}
+
 /** Refusals the viewer can do something about, by the API's error code. */
-function byApiCode(code: string, duringPlayback: boolean): string | null {
+function byApiCode(code: string, duringPlayback: boolean, elsewhere: string): string | null {
   switch (code) {
     case "too_many_streams":
       return duringPlayback
         ? "Playback stopped: your plan's streams are in use on other screens. Stop one there, then press play to watch here."
-        : "Your plan's streams are all in use on other screens. Stop one there, then press play again.";
+        : `Your plan's streams are all in use on other screens${elsewhere}. Stop one there, then press play again.`;
     case "rate_limited":
       return "Too many plays in a short time. Wait a minute, then press play again.";
     case "taken_down":

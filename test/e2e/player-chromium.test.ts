@@ -285,7 +285,7 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     await page.close();
   });
 
-  it("tells the viewer why, in words, when a basic plan's one stream is in use on another screen, and when an OCA refuses the stream mid-play", async () => {
+  it("tells the viewer why, in words, naming the title on the other screen, when a basic plan's one stream is in use there, and when an OCA refuses the stream mid-play", async () => {
     // One member on two screens (two pages sharing the dev sign-in's member id), on the basic plan: one stream at a time.
     const memberId = `viewer-msg-${Date.now().toString(36)}`;
     const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
@@ -295,7 +295,10 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     const tablet = await screen();
     await tablet.click('button.play[data-title="orbit-city"]');
     const shown = await messageShown(tablet, "the second screen's message", 15_000);
-    expect(shown).toBe("Your plan's streams are all in use on other screens. Stop one there, then press play again. (error 2001 too_many_streams)");
+    // The message names what the other screen plays, by the catalogue's name.
+    expect(shown).toBe(
+      "Your plan's streams are all in use on other screens, where Sintel Sunrise is playing. Stop one there, then press play again. (error 2001 too_many_streams)",
+    );
     expect((await state(tablet)).currentTime).toBe(0);
     // The first screen plays on.
     const t = (await state(tv)).currentTime;
