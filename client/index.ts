@@ -25,6 +25,7 @@ export {
   type ShakaRequestFilter,
   type ShakaResponseFilter,
   type ShakaErrorLike,
+  type ShakaRetryEventLike,
 } from "./player/shaka-adapter";
 export {
   attachDashjs,

@@ -8,6 +8,7 @@ import {
   type ShakaRequestFilter,
   type ShakaRequestLike,
   type ShakaResponseFilter,
+  type ShakaRetryEventLike,
   ShakaRequestType,
   attachShaka,
   shakaFailureReason,
@@ -84,14 +85,14 @@ describe("the adapters' OCA order", () => {
 function shakaEngine() {
   const requestFilters = new Set<ShakaRequestFilter>();
   const responseFilters = new Set<ShakaResponseFilter>();
-  const retryListeners = new Set<(e: { error?: { code?: number; data?: unknown[] } }) => void>();
+  const retryListeners = new Set<(e: ShakaRetryEventLike) => void>();
   const engine = {
     registerRequestFilter: (f: ShakaRequestFilter) => requestFilters.add(f),
     unregisterRequestFilter: (f: ShakaRequestFilter) => requestFilters.delete(f),
     registerResponseFilter: (f: ShakaResponseFilter) => responseFilters.add(f),
     unregisterResponseFilter: (f: ShakaResponseFilter) => responseFilters.delete(f),
-    addEventListener: (_t: string, l: (e: { error?: { code?: number; data?: unknown[] } }) => void) => retryListeners.add(l),
-    removeEventListener: (_t: string, l: (e: { error?: { code?: number; data?: unknown[] } }) => void) => retryListeners.delete(l),
+    addEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.add(l),
+    removeEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.delete(l),
   };
   /** One try of a request, as Shaka's send_ does it: filters, then the URI at `attempt % uris.length`. */
   const tryOnce = (type: number, request: ShakaRequestLike) => {
@@ -103,11 +104,26 @@ function shakaEngine() {
     for (const f of responseFilters) f(type, response);
     return response;
   };
-  /** Shaka's `retry` event for a bad HTTP status: `shaka.util.Error` data is [uri, status, responseText, ...]. */
+  /**
+   * Shaka's `retry` event for a bad HTTP status: `shaka.util.Error` data is [uri, status, responseText, ...].
+   * Returns whether a listener cancelled Shaka's next try (`preventDefault`).
+   */
   const retry = (uri: string, status: number, responseText = "") => {
-    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status, responseText] } });
+    let prevented = false;
+    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status, responseText] }, preventDefault: () => void (prevented = true) });
+    return prevented;
   };
-  return { player: { getNetworkingEngine: () => engine }, tryOnce, respond, retry, requestFilters, responseFilters, retryListeners };
+  /** The player's `error` event, as Shaka raises a critical error (a 401 or 403 is never retried). */
+  const playerErrorListeners = new Set<(e: { detail?: { code?: number; data?: unknown[] } }) => void>();
+  const player = {
+    getNetworkingEngine: () => engine,
+    addEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.add(l),
+    removeEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.delete(l),
+  };
+  const playerError = (uri: string, status: number, responseText = "") => {
+    for (const l of playerErrorListeners) l({ detail: { code: 1001, data: [uri, status, responseText] } });
+  };
+  return { player, tryOnce, respond, retry, playerError, requestFilters, responseFilters, retryListeners, playerErrorListeners };
 }
 
 describe("the Shaka Player adapter", () => {
@@ -121,7 +137,7 @@ describe("the Shaka Player adapter", () => {
     expect(request.uris).toEqual([seg("a"), seg("b"), seg("c")]);
 
     // "a" answers 503: Shaka fires `retry`, bumps the attempt and filters again before the next try.
-    shaka.retry(seg("a"), 503);
+    expect(shaka.retry(seg("a"), 503)).toBe(false);
     request.attempt = 1;
     expect(shaka.tryOnce(ShakaRequestType.SEGMENT, request)).toBe(seg("b"));
     expect(session.current.ocaId).toBe("b");
@@ -141,26 +157,52 @@ describe("the Shaka Player adapter", () => {
     expect(next.uris.map((u) => session.ocaOfUrl(u)!.ocaId)).toEqual(["b", "c", "a"]);
 
     unhook();
-    expect([shaka.requestFilters.size, shaka.responseFilters.size, shaka.retryListeners.size]).toEqual([0, 0, 0]);
+    expect([shaka.requestFilters.size, shaka.responseFilters.size, shaka.retryListeners.size, shaka.playerErrorListeners.size]).toEqual([0, 0, 0, 0]);
     await session.close();
   });
 
-  it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), and counts Shaka's later tries as no failover", async () => {
+  it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), cancels Shaka's tries of the other OCAs, and counts any it makes as no failover", async () => {
     const { session, failovers, errors } = newSession();
     const shaka = shakaEngine();
     attachShaka(shaka.player, session);
     const request: ShakaRequestLike = { uris: [seg("a")], attempt: 0 };
     shaka.tryOnce(ShakaRequestType.SEGMENT, request);
-    // Shaka treats a 409 as recoverable: it fires `retry` with the refusal's text, then tries the next URI.
-    shaka.retry(`${seg("a")}?CMCD=sid%3D%22s%22`, 409, REFUSAL);
+    // Shaka treats a 409 as recoverable: it fires `retry` with the refusal's text. The adapter cancels
+    // the next try (the other OCAs would refuse it alike), and any try Shaka still makes is no failover.
+    expect(shaka.retry(`${seg("a")}?CMCD=sid%3D%22s%22`, 409, REFUSAL)).toBe(true);
     request.attempt = 1;
     shaka.tryOnce(ShakaRequestType.SEGMENT, request);
+    expect(shaka.retry(seg("b"), 409, REFUSAL)).toBe(true);
     expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([
       ["HTTP_REFUSED", true, 409, "too_many_streams", "a"],
     ]);
     expect(errors[0].reason).toBe("3001 HTTP_REFUSED: HTTP 409 on video/v1/seg-00001.m4s (too_many_streams)");
     expect(failovers).toEqual([]);
     expect(session.current.ocaId).toBe("a");
+  });
+
+  it("stops the session with HTTP_REFUSED when Shaka raises an OCA's 403 as its own critical error, without a retry", async () => {
+    const { session, failovers, errors } = newSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    const forbidden = JSON.stringify({ error: { code: "forbidden", message: "token rejected: expired" } });
+    shaka.playerError(seg("b", "video/v1/seg-00004.m4s"), 403, forbidden);
+    // A second critical error (Shaka's next stream) is not a second refusal.
+    shaka.playerError(seg("a", "audio/en/seg-00004.m4s"), 403, forbidden);
+    expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([["HTTP_REFUSED", true, 403, "forbidden", "b"]]);
+    expect(errors[0].reason).toBe("3001 HTTP_REFUSED: HTTP 403 on video/v1/seg-00004.m4s (forbidden)");
+    expect(failovers).toEqual([]);
+  });
+
+  it("leaves the player's other critical errors to the app: a decode error, a 503, a URL that is no OCA's", async () => {
+    const { session, errors } = newSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    for (const l of shaka.playerErrorListeners) l({ detail: { code: 3016, data: [] } });
+    shaka.playerError(seg("a"), 503, "");
+    shaka.playerError("https://licence.test/widevine", 403, "{}");
+    expect(errors).toEqual([]);
+    await session.close();
   });
 
   it("reports the OCAs before the one that answered when no try was seen failing, and leaves other request types alone", async () => {

@@ -53,13 +53,22 @@ export interface ShakaNetworkingEngineLike {
   unregisterRequestFilter(filter: ShakaRequestFilter): void;
   registerResponseFilter(filter: ShakaResponseFilter): void;
   unregisterResponseFilter(filter: ShakaResponseFilter): void;
-  addEventListener?(type: string, listener: (event: { error?: ShakaErrorLike }) => void): void;
-  removeEventListener?(type: string, listener: (event: { error?: ShakaErrorLike }) => void): void;
+  addEventListener?(type: string, listener: (event: ShakaRetryEventLike) => void): void;
+  removeEventListener?(type: string, listener: (event: ShakaRetryEventLike) => void): void;
+}
+
+/** The networking engine's `retry` event: the failed try's error; `preventDefault()` stops Shaka's further tries. */
+export interface ShakaRetryEventLike {
+  error?: ShakaErrorLike;
+  preventDefault?(): void;
 }
 
 /** A Shaka Player (`shaka.Player`), structurally. */
 export interface ShakaPlayerLike {
   getNetworkingEngine(): ShakaNetworkingEngineLike | null;
+  /** The player's `error` event (`event.detail` is a `shaka.util.Error`): where older Shaka versions raise a 401 or 403, which they never retried. */
+  addEventListener?(type: string, listener: (event: { detail?: ShakaErrorLike }) => void): void;
+  removeEventListener?(type: string, listener: (event: { detail?: ShakaErrorLike }) => void): void;
   /** `player.configure(config)`: the adapter turns on Shaka's own CMCD with it. */
   configure?(config: object): unknown;
 }
@@ -82,9 +91,11 @@ const bytesOf = (data: ArrayBuffer | ArrayBufferView | undefined): number => dat
  * try the OCAs in the session's order (`rankedUris`); a failed try is reported to the session
  * (`reportFailure`: it moves and fires `failover`) before Shaka sends the next one; a response
  * from a later URI reports the ones before it; media downloads feed `noteDownload`; steering
- * manifests Shaka loads re-rank the session and carry its order back to Shaka; a refusal Shaka
- * retries (409, 410, ...) stops the session with the API's reason (`refused`; 401 and 403 Shaka
- * raises as its own critical error, without a retry); Shaka's own CMCD is
+ * manifests Shaka loads re-rank the session and carry its order back to Shaka; an OCA's refusal
+ * (401, 403, 409, 410, ...) stops the session with the API's reason (`refused`) and cancels Shaka's
+ * tries of the other OCAs, which would refuse it alike: heard in the `retry` event (Shaka 5.2 retries
+ * every bad status), or in the player's `error` event (older versions raise a 401 or 403 at once as a
+ * critical error); Shaka's own CMCD is
  * turned on, keyed to the session, in the session's mode (`PlayOptions.cmcd`). Returns a function
  * that detaches it (Shaka's CMCD setting stays). Shaka's retry parameters decide how many OCAs a request may try: set
  * `streaming.retryParameters.maxAttempts` to at least the number of OCAs.
@@ -154,17 +165,27 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
     }
   };
 
-  const onRetry = (event: { error?: ShakaErrorLike }) => {
-    const [uri, status, body] = event.error?.data ?? [];
+  /** A refusal on one of the session's OCAs (Shaka's error data: uri, status, body): the session stops with the API's reason. */
+  const refuse = (error: ShakaErrorLike | undefined): boolean => {
+    const [uri, status, body] = error?.data ?? [];
+    const oca = typeof uri === "string" ? session.ocaOfUrl(uri) : undefined;
+    if (refused || !oca || error?.code !== BAD_HTTP_STATUS || typeof status !== "number" || !isRefusalStatus(status)) return false;
+    refused = true;
+    void session.refused(oca.ocaId, uri as string, status, bodyText(body));
+    return true;
+  };
+
+  const onRetry = (event: ShakaRetryEventLike) => {
+    const uri = event.error?.data?.[0];
     if (typeof uri !== "string") return;
     why.set(key(uri), shakaFailureReason(event.error));
-    // A refusal Shaka would retry (409 too_many_streams, 410, ...): the session stops with the API's reason.
-    const oca = session.ocaOfUrl(uri);
-    if (oca && event.error?.code === BAD_HTTP_STATUS && typeof status === "number" && isRefusalStatus(status)) {
-      refused = true;
-      void session.refused(oca.ocaId, uri, status, bodyText(body));
-    }
+    // A refusal (409 too_many_streams, 403, 410, ...): every OCA would refuse it alike, so Shaka's
+    // tries on the others are cancelled (its `retry` event is cancelable) rather than sent.
+    if (refuse(event.error) || refused) event.preventDefault?.();
   };
+
+  // Older Shaka versions raise a 401 or 403 at once as a critical error, with no `retry` event.
+  const onPlayerError = (event: { detail?: ShakaErrorLike }) => void refuse(event.detail);
 
   // Shaka's CMCD knows its buffer, rung and stalls; the session gives it the ids the OCAs key on.
   const mode = session.cmcdMode;
@@ -172,11 +193,13 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   net.registerRequestFilter(onRequest);
   net.registerResponseFilter(onResponse);
   net.addEventListener?.("retry", onRetry);
+  player.addEventListener?.("error", onPlayerError);
   // Nothing to do on an OCA switch: the next request's filter call reads the session's order.
   return () => {
     net.unregisterRequestFilter(onRequest);
     net.unregisterResponseFilter(onResponse);
     net.removeEventListener?.("retry", onRetry);
+    player.removeEventListener?.("error", onPlayerError);
     why.clear();
   };
 }

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pressPlay, startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { buildSdkAdapters } from "../../scripts/build-sdk-adapters";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { admin, failoverPlacement, GEO_NYC, pollUntil, refuseSegments, setHealth } from "./sdk-harness";
+import { admin, FORBIDDEN, failoverPlacement, GEO_NYC, pollUntil, type Refusal, refuseSegments, setHealth, TOO_MANY_STREAMS } from "./sdk-harness";
 
 warnIfSkipped("sdk-adapters");
 
@@ -261,9 +261,15 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
     });
   }
 
-  for (const engine of ["shaka", "dash"] as const) {
+  // Shaka retries a 409 (the adapter hears it in a `retry` event) but raises a 403 at once as a critical error.
+  const refusals: Array<[Engine, Refusal]> = [
+    ["shaka", TOO_MANY_STREAMS],
+    ["dash", TOO_MANY_STREAMS],
+    ["shaka", FORBIDDEN],
+  ];
+  for (const [engine, refusalSent] of refusals) {
     const name = engine === "shaka" ? "Shaka Player" : "dash.js";
-    it(`stock ${name} with the SDK's adapter: an OCA's refusal (409 too_many_streams) stops the session with HTTP_REFUSED and the API's code, with no failover`, {
+    it(`stock ${name} with the SDK's adapter: an OCA's refusal (${refusalSent.status} ${refusalSent.code}) stops the session with HTTP_REFUSED and the API's code, with no failover and no try of another OCA`, {
       timeout: 120_000,
     }, async () => {
       await allRanked("orbit-city");
@@ -279,7 +285,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
         );
         // Every segment from here on gets the edge's own 409 (see refuseSegments).
         const refusedAt = (await state(page)).now;
-        await refuseSegments(page);
+        await refuseSegments(page, refusalSent);
         const s = await pollUntil(
           async () => {
             const st = await state(page);
@@ -289,11 +295,16 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
           `${name}: the session to stop on the refusal`,
         );
         const refusal = s.sdkErrors.find((e) => e.name === "HTTP_REFUSED")!;
-        expect(refusal).toMatchObject({ status: 409, apiCode: "too_many_streams" });
+        expect(refusal).toMatchObject({ status: refusalSent.status, apiCode: refusalSent.code });
         expect(OCAS).toContain(`${s.current}`);
         // No OCA was charged with the refusal: no failover, no OCA error, after it.
         expect(s.failovers.filter((f) => f.at >= refusedAt)).toEqual([]);
         expect(s.sdkErrors.filter((e) => e.at >= refusedAt && e.name !== "HTTP_REFUSED")).toEqual([]);
+        // Nor did the player take the refused files to the other OCAs, which would refuse them alike
+        // (Shaka's tries are cancelled; dash.js's retries stay on the current OCA): 3 s of its requests.
+        await new Promise((r) => setTimeout(r, 3_000));
+        const after = media(await state(page)).filter((r) => r.at >= refusedAt);
+        expect(after.filter((r) => r.oca !== s.current).map((r) => `${r.oca} ${r.file} ${r.status}`)).toEqual([]);
       } finally {
         await page.close();
       }

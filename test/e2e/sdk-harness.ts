@@ -116,19 +116,34 @@ export async function recordClientBench(key: string, figures: unknown): Promise<
 }
 
 /**
- * From now on the page's segment requests get the edge's refusal of a stream whose slot another
- * screen holds (409 too_many_streams, the edge's own body). The real edge refuses only at the stream's
+ * From now on the page's segment requests get the edge's refusal (by default of a stream whose slot
+ * another screen holds: 409 too_many_streams, the edge's own body). The real edge refuses only at the stream's
  * next activity check, a minute after the last, longer than a demo title plays; test/member-streams.test.ts
  * drives that in workerd.
  */
-export async function refuseSegments(page: Page): Promise<void> {
+export async function refuseSegments(page: Page, refusal: Refusal = TOO_MANY_STREAMS): Promise<void> {
   await page.route("**/oca/**/seg-*", (route) =>
     route.fulfill({
-      status: 409,
+      status: refusal.status,
       contentType: "application/json",
-      body: JSON.stringify({
-        error: { code: "too_many_streams", message: "this stream stopped or the member's other streams hold every slot of the plan; press play again" },
-      }),
+      body: JSON.stringify({ error: { code: refusal.code, message: refusal.message } }),
     }),
   );
 }
+
+/** A refusal as the edge words it: status, the API's code, message. */
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** A stream the member's object refused (stopped, or its slot taken by another screen). */
+export const TOO_MANY_STREAMS: Refusal = {
+  status: 409,
+  code: "too_many_streams",
+  message: "this stream stopped or the member's other streams hold every slot of the plan; press play again",
+};
+
+/** A URL token the edge rejected (expired, or signed with a key no longer in the ring). */
+export const FORBIDDEN: Refusal = { status: 403, code: "forbidden", message: "token rejected: expired" };
