@@ -13,7 +13,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cells, MATRIX, runMatrix } from "./matrix";
+import { runMatrix } from "./matrix";
+import { MATRIX, pickCells } from "./matrix-cells";
 import { heatmap, matrixTable, verdicts } from "./matrix-report";
 import { POLICIES, type PolicyName } from "./metrics";
 import { evaluate, table, toJson } from "./report";
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     quiet: { type: "boolean", default: false },
     matrix: { type: "boolean", default: false },
     "matrix-days": { type: "string", default: "14" },
+    "matrix-cells": { type: "string", default: "" },
     help: { type: "boolean", default: false },
   },
 });
@@ -51,7 +53,7 @@ if (values.help) {
     "tsx bench/offload.ts [--seed N] [--days N] [--warmup N] [--alpha A] [--capacity F] [--ixp F] [--titles N]\n" +
       "  [--sessions N] [--fill-rate-gbps G] [--window-hours H] [--worker-timing] [--no-replan]\n" +
       "  [--policies prediction,yesterday,oracle,lru,s3fifo,wtinylfu] [--out DIR] [--quiet]\n" +
-      "tsx bench/offload.ts --matrix [--matrix-days 14] [--warmup N] [--ixp F] ...   (the scenario matrix)",
+      "tsx bench/offload.ts --matrix [--matrix-days 14] [--matrix-cells 'c20% t5000,hit season'] [--warmup N] [--ixp F] ...   (the scenario matrix)",
   );
   process.exit(0);
 }
@@ -97,16 +99,28 @@ if (values.matrix) {
 /** The scenario matrix: every cell and seed in a process pool, then the table, JSON and heatmap. */
 async function matrix(): Promise<void> {
   const base: SimConfig = { ...cfg, days: num("matrix-days", values["matrix-days"], { min: 1, int: true }), policies: [...POLICIES] };
+  // --matrix-cells: only the cells whose names contain one of these (comma-separated); all by default.
+  const only = pickCells(
+    (values["matrix-cells"] ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
+  if (only.length === 0) throw new Error(`--matrix-cells ${values["matrix-cells"]}: no cell's name contains any of these`);
   const t0 = Date.now();
-  const runs = await runMatrix(base, (done, total, r) => {
-    const gap = r.summaries.oracle.embeddedShare - r.summaries.prediction.embeddedShare;
-    const eta = ((Date.now() - t0) / done) * (total - done);
-    console.log(
-      `[${String(done).padStart(String(total).length)}/${total}] ${r.cell.name} seed ${r.seed}: gap to oracle ${gap.toFixed(2)}, ` +
-        `${(r.elapsedMs / 1000).toFixed(0)} s; about ${Math.ceil(eta / 60_000)} min left`,
-    );
-  });
-  const vs = verdicts(runs, cells());
+  const runs = await runMatrix(
+    base,
+    (done, total, r) => {
+      const gap = r.summaries.oracle.embeddedShare - r.summaries.prediction.embeddedShare;
+      const eta = ((Date.now() - t0) / done) * (total - done);
+      console.log(
+        `[${String(done).padStart(String(total).length)}/${total}] ${r.cell.name} seed ${r.seed}: gap to oracle ${gap.toFixed(2)}, ` +
+          `${(r.elapsedMs / 1000).toFixed(0)} s; about ${Math.ceil(eta / 60_000)} min left`,
+      );
+    },
+    only,
+  );
+  const vs = verdicts(runs, only);
   const out = resolve(values.out!);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "matrix.json"), JSON.stringify({ config: base, matrix: MATRIX, verdicts: vs, runs }, null, 1));

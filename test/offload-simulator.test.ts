@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { cells, pickCells } from "../bench/matrix-cells";
 import { verdicts, type Cell, type CellRun } from "../bench/matrix-report";
 import { summarise } from "../bench/metrics";
 import { simulate } from "../bench/simulate";
@@ -109,6 +110,25 @@ describe("the offload simulation", () => {
     const after = all.days.prediction.slice(SMALL.warmup);
     expect(after.reduce((s, d) => s + d.originBytes, 0)).toBe(0);
     expect(after.reduce((s, d) => s + d.ixpParentBytes, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe("the scenario matrix's cells", () => {
+  it("are every cell by default, and the cells named by any of the given parts when asked for a subset", () => {
+    expect(pickCells([]).map((c) => c.name)).toEqual(cells().map((c) => c.name));
+    expect(cells()).toHaveLength(26);
+    expect(pickCells(["c10% t5000", "c20% t5000"]).map((c) => c.name)).toEqual([
+      "a0.6 c10% t5000",
+      "a0.8 c10% t5000",
+      "a1 c10% t5000",
+      "a1.2 c10% t5000",
+      "a0.6 c20% t5000",
+      "a0.8 c20% t5000",
+      "a1 c20% t5000",
+      "a1.2 c20% t5000",
+    ]);
+    expect(pickCells(["hit season"]).map((c) => c.scenario)).toEqual(["shift"]);
+    expect(pickCells(["no such cell"])).toEqual([]);
   });
 });
 
