@@ -173,6 +173,8 @@ describe("the Shaka Player adapter", () => {
     request.attempt = 1;
     shaka.tryOnce(ShakaRequestType.SEGMENT, request);
     expect(shaka.retry(seg("b"), 409, REFUSAL)).toBe(true);
+    // The session has stopped: any later failure's try is cancelled too, and charges no OCA.
+    expect(shaka.retry(seg("c", "video/v1/seg-00002.m4s"), 503)).toBe(true);
     expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([
       ["HTTP_REFUSED", true, 409, "too_many_streams", "a"],
     ]);

@@ -178,10 +178,12 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   const onRetry = (event: ShakaRetryEventLike) => {
     const uri = event.error?.data?.[0];
     if (typeof uri !== "string") return;
+    refuse(event.error);
+    // Once the session stopped on a refusal (409 too_many_streams, 403, 410, ...), Shaka's further tries
+    // are cancelled (its `retry` event is cancelable): every OCA would refuse them alike. Their reasons
+    // are not kept either: nothing reports them any more.
+    if (refused) return event.preventDefault?.();
     why.set(key(uri), shakaFailureReason(event.error));
-    // A refusal (409 too_many_streams, 403, 410, ...): every OCA would refuse it alike, so Shaka's
-    // tries on the others are cancelled (its `retry` event is cancelable) rather than sent.
-    if (refuse(event.error) || refused) event.preventDefault?.();
   };
 
   // Older Shaka versions raise a 401 or 403 at once as a critical error, with no `retry` event.

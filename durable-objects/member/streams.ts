@@ -14,8 +14,8 @@ export const SILENCE_MS = 120_000;
  * for a stream that stopped, when (`stopped_at`): an object that restarts (a deploy restarts them
  * all) then still knows the limit, and still refuses a stopped stream that plays on. WITHOUT ROWID:
  * the rows live in the session id's own b-tree, so a new member's first play creates and writes one
- * b-tree, not a table and its key's index (bench:play's admission call went from about 0.85 to about
- * 0.92 of a bare object call, medians of 6 rounds each). A table made before keeps its form.
+ * b-tree, not a table and its key's index (bench:play's admission call: about 0.85 of a bare object call
+ * before, 0.92 and 0.94 after, in runs of 6 rounds). A table made before keeps its form.
  */
 export const STREAMS_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS streams (

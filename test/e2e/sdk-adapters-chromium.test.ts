@@ -261,7 +261,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
     });
   }
 
-  // Shaka retries a 409 (the adapter hears it in a `retry` event) but raises a 403 at once as a critical error.
+  // Shaka 5.2 retries a 409 and a 403 alike (the adapter hears both in its `retry` event); dash.js through its response interceptor.
   const refusals: Array<[Engine, Refusal]> = [
     ["shaka", TOO_MANY_STREAMS],
     ["dash", TOO_MANY_STREAMS],
@@ -283,7 +283,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
           60_000,
           `${name}: currentTime past 1 s`,
         );
-        // Every segment from here on gets the edge's own 409 (see refuseSegments).
+        // Every segment from here on gets the edge's own refusal, in the edge's words (see refuseSegments).
         const refusedAt = (await state(page)).now;
         await refuseSegments(page, refusalSent);
         const s = await pollUntil(

@@ -42,13 +42,13 @@ export function b64urlPortable(u8: Uint8Array): string {
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
+/** Unpadded base64url's alphabet and lengths (checked before decoding: the runtime's decoder would skip whitespace). */
+const isB64url = (s: string) => /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1;
 
 /** Decodes unpadded base64url; null when it is not that. */
 export function fromB64url(s: string): Uint8Array | null {
-  // The alphabet is checked here: the runtime's decoder would also skip whitespace.
-  if (!B64URL.test(s) || s.length % 4 === 1) return null;
   if (!nativeFrom) return fromB64urlPortable(s);
+  if (!isB64url(s)) return null;
   try {
     return nativeFrom(s, { alphabet: "base64url", lastChunkHandling: "loose" });
   } catch {
@@ -58,7 +58,7 @@ export function fromB64url(s: string): Uint8Array | null {
 
 /** `fromB64url` in JavaScript alone (for a runtime without `Uint8Array.fromBase64`). */
 export function fromB64urlPortable(s: string): Uint8Array | null {
-  if (!B64URL.test(s) || s.length % 4 === 1) return null;
+  if (!isB64url(s)) return null;
   let bin: string;
   try {
     bin = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4));
