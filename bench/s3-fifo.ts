@@ -1,4 +1,5 @@
 import type { TitleCache } from "./title-cache";
+import { TitleQueue } from "./title-queue";
 
 /**
  * S3-FIFO (Yang et al., SOSP 2023) over bytes: a small FIFO (10 % of capacity) that new titles
@@ -7,11 +8,11 @@ import type { TitleCache } from "./title-cache";
  * Access counts saturate at 3, as in the paper.
  */
 export class S3FifoCache implements TitleCache {
-  /** Title -> size, oldest first (a Map iterates in insertion order). */
-  private readonly small = new Map<number, number>();
-  private readonly main = new Map<number, number>();
+  /** Titles and their sizes, oldest first. */
+  private readonly small = new TitleQueue();
+  private readonly main = new TitleQueue();
   /** Titles dropped from `small` without a second access, oldest first. */
-  private readonly ghost = new Set<number>();
+  private readonly ghost = new TitleQueue();
   private readonly freq = new Map<number, number>();
   private smallUsed = 0;
   private mainUsed = 0;
@@ -43,10 +44,10 @@ export class S3FifoCache implements TitleCache {
     if (size > this.capacityBytes || this.freq.has(title)) return false;
     while (this.smallUsed + this.mainUsed + size > this.capacityBytes) this.evict();
     if (this.ghost.delete(title)) {
-      this.main.set(title, size);
+      this.main.push(title, size);
       this.mainUsed += size;
     } else {
-      this.small.set(title, size);
+      this.small.push(title, size);
       this.smallUsed += size;
     }
     this.freq.set(title, 0);
@@ -57,44 +58,46 @@ export class S3FifoCache implements TitleCache {
   }
 
   private evict(): void {
-    if (this.smallUsed >= this.smallCapacity || this.main.size === 0) this.evictSmall();
+    if (this.smallUsed >= this.smallCapacity || this.main.length === 0) this.evictSmall();
     else this.evictMain();
   }
 
   private evictSmall(): void {
-    while (this.small.size > 0) {
-      const [title, size] = this.small.entries().next().value as [number, number];
+    while (this.small.length > 0) {
+      const title = this.small.first();
+      const size = this.small.sizeOf(title) as number;
       this.small.delete(title);
       this.smallUsed -= size;
       if ((this.freq.get(title) ?? 0) >= 1) {
         // Seen again while on probation: it moves to main (which makes room for it later).
-        this.main.set(title, size);
+        this.main.push(title, size);
         this.mainUsed += size;
         this.freq.set(title, 0);
         continue;
       }
       this.freq.delete(title);
       this.evictions++;
-      this.ghost.add(title);
+      this.ghost.push(title, 0);
       // The ghost remembers about as many titles as main can hold.
       const ghostLimit = Math.max(1, Math.round((this.capacityBytes - this.smallCapacity) / (this.admittedBytes / this.admitted)));
-      while (this.ghost.size > ghostLimit) this.ghost.delete(this.ghost.values().next().value as number);
+      while (this.ghost.length > ghostLimit) this.ghost.delete(this.ghost.first());
       return;
     }
     this.evictMain();
   }
 
   private evictMain(): void {
-    while (this.main.size > 0) {
-      const [title, size] = this.main.entries().next().value as [number, number];
-      this.main.delete(title);
+    while (this.main.length > 0) {
+      const title = this.main.first();
+      const size = this.main.sizeOf(title) as number;
       const f = this.freq.get(title) ?? 0;
       if (f > 0) {
         // Lazy promotion: round again with one access spent.
-        this.main.set(title, size);
+        this.main.push(title, size);
         this.freq.set(title, f - 1);
         continue;
       }
+      this.main.delete(title);
       this.mainUsed -= size;
       this.freq.delete(title);
       this.evictions++;

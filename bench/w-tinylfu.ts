@@ -1,4 +1,5 @@
 import type { TitleCache } from "./title-cache";
+import { TitleQueue } from "./title-queue";
 
 /**
  * W-TinyLFU (Einziger, Friedman & Manes, 2017; Caffeine's policy) over bytes: new titles enter a
@@ -8,9 +9,10 @@ import type { TitleCache } from "./title-cache";
  * count-min sketch), saturate at 15 and are halved every `10 x entries` accesses, as in Caffeine.
  */
 export class WTinyLfuCache implements TitleCache {
-  private readonly window = new Map<number, number>();
-  private readonly probation = new Map<number, number>();
-  private readonly protectedSeg = new Map<number, number>();
+  /** Each segment's titles and sizes, least recently used first. */
+  private readonly window = new TitleQueue();
+  private readonly probation = new TitleQueue();
+  private readonly protectedSeg = new TitleQueue();
   private windowUsed = 0;
   private probationUsed = 0;
   private protectedUsed = 0;
@@ -45,32 +47,31 @@ export class WTinyLfuCache implements TitleCache {
 
   lookup(title: number): boolean {
     this.count(title);
-    let size = this.window.get(title);
+    let size = this.window.sizeOf(title);
     if (size !== undefined) {
-      this.window.delete(title);
-      this.window.set(title, size);
+      this.window.push(title, size);
       return true;
     }
-    size = this.probation.get(title);
+    size = this.probation.sizeOf(title);
     if (size !== undefined) {
       this.probation.delete(title);
       this.probationUsed -= size;
-      this.protectedSeg.set(title, size);
+      this.protectedSeg.push(title, size);
       this.protectedUsed += size;
       // Protected overflow goes back to probation's most recent end.
-      while (this.protectedUsed > this.protectedCapacity && this.protectedSeg.size > 1) {
-        const [t, s] = this.protectedSeg.entries().next().value as [number, number];
+      while (this.protectedUsed > this.protectedCapacity && this.protectedSeg.length > 1) {
+        const t = this.protectedSeg.first();
+        const s = this.protectedSeg.sizeOf(t) as number;
         this.protectedSeg.delete(t);
         this.protectedUsed -= s;
-        this.probation.set(t, s);
+        this.probation.push(t, s);
         this.probationUsed += s;
       }
       return true;
     }
-    size = this.protectedSeg.get(title);
+    size = this.protectedSeg.sizeOf(title);
     if (size !== undefined) {
-      this.protectedSeg.delete(title);
-      this.protectedSeg.set(title, size);
+      this.protectedSeg.push(title, size);
       return true;
     }
     return false;
@@ -79,11 +80,12 @@ export class WTinyLfuCache implements TitleCache {
   admit(title: number, size: number): boolean {
     if (size > this.capacityBytes || this.window.has(title) || this.probation.has(title) || this.protectedSeg.has(title)) return false;
     if (size > this.windowCapacity) return this.toMain(title, size);
-    this.window.set(title, size);
+    this.window.push(title, size);
     this.windowUsed += size;
     this.filledBytes += size;
     while (this.windowUsed > this.windowCapacity) {
-      const [t, s] = this.window.entries().next().value as [number, number];
+      const t = this.window.first();
+      const s = this.window.sizeOf(t) as number;
       this.window.delete(t);
       this.windowUsed -= s;
       // Already copied in: leaving the window either keeps it in main or evicts it.
@@ -96,12 +98,13 @@ export class WTinyLfuCache implements TitleCache {
   private toMain(title: number, size: number, fresh = true): boolean {
     if (size > this.mainCapacity) return false;
     const need = this.probationUsed + this.protectedUsed + size - this.mainCapacity;
-    const victims: Array<[number, number, Map<number, number>]> = [];
+    const victims: Array<[number, number, TitleQueue]> = [];
     let freed = 0;
     const f = this.frequency(title);
     for (const seg of [this.probation, this.protectedSeg]) {
-      for (const [t, s] of seg) {
+      for (let t = seg.first(); t !== -1; t = seg.after(t)) {
         if (freed >= need) break;
+        const s = seg.sizeOf(t) as number;
         if (this.frequency(t) >= f) return false;
         victims.push([t, s, seg]);
         freed += s;
@@ -114,7 +117,7 @@ export class WTinyLfuCache implements TitleCache {
       else this.protectedUsed -= s;
       this.evictions++;
     }
-    this.probation.set(title, size);
+    this.probation.push(title, size);
     this.probationUsed += size;
     if (fresh) this.filledBytes += size;
     return true;
