@@ -21,7 +21,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
-import { cpuDelta, treeCpuMs } from "./process-cpu";
+import { busiestThreadMs, cpuDelta, threadCpuMs, treeCpuMs, treePids } from "./process-cpu";
 import { startCpuProfile, topFunctions } from "./cpu-profile";
 import { median } from "../shared/stats";
 
@@ -48,6 +48,11 @@ interface Run {
   p50: number;
   bytesPerS: number;
   non2xx: number;
+  /**
+   * Share of the wall time the busiest workerd thread was on a core (0-1). Locally the Worker and all
+   * its Durable Objects run on one thread: near 1, that thread, not the machine, bounds the rate.
+   */
+  busiestThread: number;
   /** CPU ms per request: workerd (the Worker and its objects), wrangler's Node process, and this process (autocannon). */
   cpuMsPerReq: { workerd: number; wrangler: number; loadGenerator: number };
 }
@@ -61,6 +66,8 @@ type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, 
 async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   let i = 0;
   const cpu0 = treeCpuMs(wranglerPid);
+  const workerdPids = treePids(wranglerPid, "workerd");
+  const threads0 = threadCpuMs(workerdPids);
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await autocannon({
@@ -80,6 +87,7 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   const seconds = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const cpu = cpuDelta(cpu0, treeCpuMs(wranglerPid));
+  const busiestThread = busiestThreadMs(threads0, threadCpuMs(workerdPids)) / 1000 / seconds;
   const n = Math.max(1, r.requests.total);
   const workerd = Object.entries(cpu).reduce((s, [k, v]) => s + (k.startsWith("workerd") ? v : 0), 0);
   return {
@@ -88,6 +96,7 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
     p50: r.latency.p50,
     bytesPerS: r.throughput.total / seconds,
     non2xx: r.non2xx + r.errors,
+    busiestThread,
     cpuMsPerReq: { workerd: workerd / n, wrangler: (cpu.node ?? 0) / n, loadGenerator: (own.user + own.system) / 1000 / n },
   };
 }
@@ -222,13 +231,15 @@ try {
       `round ${r}/${ROUNDS}: ${Object.entries(row)
         .map(
           ([k, v]) =>
-            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
+            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req busiest thread ${(v.busiestThread * 100).toFixed(0)} %${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
         )
         .join(", ")}`,
     );
   }
   statics.stop();
   type Measure = Exclude<keyof Run, "cpuMsPerReq" | "requests">;
+  // How busy the busiest workerd thread was in each scenario (medians): near 100 %, it bounds the rate.
+  const busiestThreadShare = Object.fromEntries(Object.keys(rounds[0]).map((k) => [k, Number(median(rounds.map((r) => r[k].busiestThread)).toFixed(3))]));
   const m = (k: string, f: Measure) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
   /** A ratio taken within each round (a run against its neighbour), then the median over rounds. */
   const ratio = (k: string, base: string, f: Measure = "rps") =>
@@ -269,10 +280,12 @@ try {
     non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };
   console.table(summary);
+  console.log("busiest workerd thread, share of wall time (medians):");
+  console.table(busiestThreadShare);
   console.log("CPU ms per request (medians):");
   console.table(cpuMsPerRequest);
   await mkdir(path.join(import.meta.dirname, "out"), { recursive: true });
-  await writeFile(path.join(import.meta.dirname, "out", "play.json"), JSON.stringify({ summary, cpuMsPerRequest, rounds }, null, 2));
+  await writeFile(path.join(import.meta.dirname, "out", "play.json"), JSON.stringify({ summary, cpuMsPerRequest, busiestThreadShare, rounds }, null, 2));
   console.log("wrote bench/out/play.json");
 } finally {
   await stack.stop();

@@ -59,3 +59,53 @@ export function treeCpuMs(root: number): Record<string, number> {
 export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 }
+
+/** Pids of `root`'s descendants (and itself) whose command name starts with `comm`. */
+export function treePids(root: number, comm: string): number[] {
+  let pids: number[];
+  try {
+    pids = readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number);
+  } catch {
+    return [];
+  }
+  const procs = pids.map(readProc).filter((p): p is Proc => p !== null);
+  const inTree = new Set([root]);
+  // Parents precede children often but not always: repeat until nothing is added.
+  for (let added = true; added; ) {
+    added = false;
+    for (const p of procs) {
+      if (inTree.has(p.pid) || !inTree.has(p.ppid)) continue;
+      inTree.add(p.pid);
+      added = true;
+    }
+  }
+  return procs.filter((p) => inTree.has(p.pid) && p.comm.startsWith(comm)).map((p) => p.pid);
+}
+
+/** CPU milliseconds so far of every thread of the given processes, by "pid/tid". */
+export function threadCpuMs(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      // /proc/<tid>/stat answers for a thread of any process.
+      const t = readProc(Number(tid));
+      if (t) out.set(`${pid}/${tid}`, t.cpuMs);
+    }
+  }
+  return out;
+}
+
+/** The largest per-thread difference of two readings (ms): the busiest thread's CPU over the interval. */
+export function busiestThreadMs(before: Map<string, number>, after: Map<string, number>): number {
+  let max = 0;
+  for (const [k, v] of after) max = Math.max(max, v - (before.get(k) ?? v));
+  return max;
+}
