@@ -28,17 +28,21 @@ function readProc(pid: number): Proc | null {
   }
 }
 
+/** Every process /proc lists now; none where /proc is absent. */
+function allProcs(): Proc[] {
+  try {
+    return readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .map((d) => readProc(Number(d)))
+      .filter((p): p is Proc => p !== null);
+  } catch {
+    return [];
+  }
+}
+
 /** CPU milliseconds so far of `root` and every descendant, summed by command name; {} where /proc is absent. */
 export function treeCpuMs(root: number): Record<string, number> {
-  let pids: number[];
-  try {
-    pids = readdirSync("/proc")
-      .filter((d) => /^\d+$/.test(d))
-      .map(Number);
-  } catch {
-    return {};
-  }
-  const procs = pids.map(readProc).filter((p): p is Proc => p !== null);
+  const procs = allProcs();
   const children = new Map<number, Proc[]>();
   for (const p of procs) {
     const siblings = children.get(p.ppid);
@@ -62,15 +66,7 @@ export function cpuDelta(before: Record<string, number>, after: Record<string, n
 
 /** Pids of `root`'s descendants (and itself) whose command name starts with `comm`. */
 export function treePids(root: number, comm: string): number[] {
-  let pids: number[];
-  try {
-    pids = readdirSync("/proc")
-      .filter((d) => /^\d+$/.test(d))
-      .map(Number);
-  } catch {
-    return [];
-  }
-  const procs = pids.map(readProc).filter((p): p is Proc => p !== null);
+  const procs = allProcs();
   const inTree = new Set([root]);
   // Parents precede children often but not always: repeat until nothing is added.
   for (let added = true; added; ) {
