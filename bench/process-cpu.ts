@@ -40,8 +40,8 @@ function allProcs(): Proc[] {
   }
 }
 
-/** CPU milliseconds so far of `root` and every descendant, summed by command name; {} where /proc is absent. */
-export function treeCpuMs(root: number): Record<string, number> {
+/** `root` and every descendant, as /proc lists them now. */
+function treeProcs(root: number): Proc[] {
   const procs = allProcs();
   const children = new Map<number, Proc[]>();
   for (const p of procs) {
@@ -49,13 +49,20 @@ export function treeCpuMs(root: number): Record<string, number> {
     if (siblings) siblings.push(p);
     else children.set(p.ppid, [p]);
   }
-  const out: Record<string, number> = {};
+  const out: Proc[] = [];
   const stack = procs.filter((p) => p.pid === root);
   while (stack.length) {
     const p = stack.pop()!;
-    out[p.comm] = (out[p.comm] ?? 0) + p.cpuMs;
+    out.push(p);
     stack.push(...(children.get(p.pid) ?? []));
   }
+  return out;
+}
+
+/** CPU milliseconds so far of `root` and every descendant, summed by command name; {} where /proc is absent. */
+export function treeCpuMs(root: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of treeProcs(root)) out[p.comm] = (out[p.comm] ?? 0) + p.cpuMs;
   return out;
 }
 
@@ -64,20 +71,11 @@ export function cpuDelta(before: Record<string, number>, after: Record<string, n
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 }
 
-/** Pids of `root`'s descendants (and itself) whose command name starts with `comm`. */
+/** Pids of `root` and its descendants whose command name starts with `comm`. */
 export function treePids(root: number, comm: string): number[] {
-  const procs = allProcs();
-  const inTree = new Set([root]);
-  // Parents precede children often but not always: repeat until nothing is added.
-  for (let added = true; added; ) {
-    added = false;
-    for (const p of procs) {
-      if (inTree.has(p.pid) || !inTree.has(p.ppid)) continue;
-      inTree.add(p.pid);
-      added = true;
-    }
-  }
-  return procs.filter((p) => inTree.has(p.pid) && p.comm.startsWith(comm)).map((p) => p.pid);
+  return treeProcs(root)
+    .filter((p) => p.comm.startsWith(comm))
+    .map((p) => p.pid);
 }
 
 /** CPU milliseconds so far of every thread of the given processes, by "pid/tid". */
