@@ -53,8 +53,11 @@ interface Run {
    * its Durable Objects run on one thread: near 1, that thread, not the machine, bounds the rate.
    */
   busiestThread: number;
-  /** CPU ms per request: workerd (the Worker and its objects), wrangler's Node process, and this process (autocannon). */
-  cpuMsPerReq: { workerd: number; wrangler: number; loadGenerator: number };
+  /**
+   * CPU ms per request: workerd (both processes), the Worker's workerd alone (the Worker and its
+   * objects), wrangler's proxy workerd, wrangler's Node process, and this process (autocannon).
+   */
+  cpuMsPerReq: { workerd: number; worker: number; proxy: number; wrangler: number; loadGenerator: number };
 }
 
 /** The wrangler dev process, whose tree holds workerd: set once the stack is up. */
@@ -90,6 +93,8 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   const busiestThread = busiestThreadMs(threads0, threadCpuMs(workerdPids)) / 1000 / seconds;
   const n = Math.max(1, r.requests.total);
   const workerd = Object.entries(cpu).reduce((s, [k, v]) => s + (k.startsWith("workerd") ? v : 0), 0);
+  const worker = cpu["workerd:worker"] ?? 0;
+  const proxy = cpu["workerd:proxy"] ?? 0;
   return {
     requests: r.requests.total,
     rps: r.requests.total / seconds,
@@ -97,7 +102,13 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
     bytesPerS: r.throughput.total / seconds,
     non2xx: r.non2xx + r.errors,
     busiestThread,
-    cpuMsPerReq: { workerd: workerd / n, wrangler: (cpu.node ?? 0) / n, loadGenerator: (own.user + own.system) / 1000 / n },
+    cpuMsPerReq: {
+      workerd: workerd / n,
+      worker: worker / n,
+      proxy: proxy / n,
+      wrangler: (cpu.node ?? 0) / n,
+      loadGenerator: (own.user + own.system) / 1000 / n,
+    },
   };
 }
 
@@ -231,7 +242,7 @@ try {
       `round ${r}/${ROUNDS}: ${Object.entries(row)
         .map(
           ([k, v]) =>
-            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req busiest thread ${(v.busiestThread * 100).toFixed(0)} %${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
+            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req (Worker ${v.cpuMsPerReq.worker.toFixed(2)}) busiest thread ${(v.busiestThread * 100).toFixed(0)} %${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
         )
         .join(", ")}`,
     );
@@ -244,12 +255,21 @@ try {
   /** A ratio taken within each round (a run against its neighbour), then the median over rounds. */
   const ratio = (k: string, base: string, f: Measure = "rps") =>
     rounds[0][k] && rounds[0][base] ? median(rounds.map((r) => r[k][f] / r[base][f])) : Number.NaN;
+  /**
+   * The same, of the Worker's own CPU per request (the baseline's over the subject's: a rate ratio were
+   * the Worker's process the only bound, as deployed, with no local proxy or load generator beside it).
+   */
+  const cpuRatio = (k: string, base: string) =>
+    rounds[0][k] && rounds[0][base] ? median(rounds.map((r) => r[base].cpuMsPerReq.worker / r[k].cpuMsPerReq.worker)) : Number.NaN;
   // Where each scenario's CPU went, per request (medians): how much of the two cores the Worker itself took.
   const cpuMsPerRequest = Object.fromEntries(
     Object.keys(rounds[0]).map((k) => [
       k,
       Object.fromEntries(
-        (["workerd", "wrangler", "loadGenerator"] as const).map((p) => [p, Number(median(rounds.map((r) => r[k].cpuMsPerReq[p])).toFixed(3))]),
+        (["workerd", "worker", "proxy", "wrangler", "loadGenerator"] as const).map((p) => [
+          p,
+          Number(median(rounds.map((r) => r[k].cpuMsPerReq[p])).toFixed(3)),
+        ]),
       ),
     ]),
   );
@@ -269,8 +289,10 @@ try {
     playVsOneDoAcquire: ratio("play", "oneDoAcquire"),
     oneDoAcquireVsOneDo: ratio("oneDoAcquire", "oneDo"),
     playVsTrivial: ratio("play", "trivial"),
+    playVsOneDoByWorkerCpu: cpuRatio("play", "oneDo"),
     steeringRps: m("steering", "rps"),
     steeringVsTrivial: ratio("steering", "trivial"),
+    steeringVsTrivialByWorkerCpu: cpuRatio("steering", "trivial"),
     coloHitShare,
     segColoMBps: m("segColo", "bytesPerS") / 1e6,
     segR2MBps: m("segR2", "bytesPerS") / 1e6,

@@ -59,10 +59,30 @@ function treeProcs(root: number): Proc[] {
   return out;
 }
 
-/** CPU milliseconds so far of `root` and every descendant, summed by command name; {} where /proc is absent. */
+/**
+ * `wrangler dev` runs two workerd processes: a proxy in front, and the one that runs the Worker and its
+ * objects (the one with an inspector). Told apart, the Worker's own CPU per request is what a deployed
+ * request costs; the proxy's is local plumbing that grows with the URL and body it forwards.
+ */
+function groupOf(p: Proc): string {
+  if (!p.comm.startsWith("workerd")) return p.comm;
+  try {
+    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes("--inspector-addr") ? "workerd:worker" : "workerd:proxy";
+  } catch {
+    return p.comm;
+  }
+}
+
+/**
+ * CPU milliseconds so far of `root` and every descendant, summed by command name (workerd split into
+ * `workerd:worker` and `workerd:proxy`); {} where /proc is absent.
+ */
 export function treeCpuMs(root: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const p of treeProcs(root)) out[p.comm] = (out[p.comm] ?? 0) + p.cpuMs;
+  for (const p of treeProcs(root)) {
+    const g = groupOf(p);
+    out[g] = (out[g] ?? 0) + p.cpuMs;
+  }
   return out;
 }
 
