@@ -3,13 +3,15 @@
  * a baseline measured in the same run, with autocannon as the load generator:
  *  - POST /v1/play vs a route that makes one Durable Object call and nothing else (and vs GET /v1, a
  *    trivial route, and a route making one D1 read);
- *  - a Content Steering poll vs the trivial route;
+ *  - a Content Steering poll vs the trivial route, its sessions polled as players are in the steady
+ *    state (one poll in TOUCH_EVERY_MS / TTL tells the member's object the stream is alive);
  *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
  *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
  * Every play is a new member (minted with the stack's member secret, as a real population is) from an
  * address of its own (CF-Connecting-IP), so the per-member and per-IP limits are called but never trip.
  * Each scenario runs SECONDS seconds per round, next to its baseline; rates are medians of ROUNDS
- * rounds, and each ratio is the median over rounds of the ratio within a round. Writes bench/out/play.json.
+ * rounds, and each ratio is the median over rounds of the ratio within a round. A run after one that made
+ * a new object per request waits out their eviction. Writes bench/out/play.json.
  */
 import { createHmac } from "node:crypto";
 import { spawn, spawnSync } from "node:child_process";
@@ -24,6 +26,7 @@ import { startLocalStack } from "../r2-seed/local-stack";
 import { busiestThreadMs, cpuDelta, threadCpuMs, treeCpuMs, treePids } from "./process-cpu";
 import { startCpuProfile, topFunctions } from "./cpu-profile";
 import { median } from "../shared/stats";
+import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
@@ -65,8 +68,8 @@ let wranglerPid = 0;
 
 type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, string>; body?: string };
 
-/** SECONDS of requests with CONCURRENCY connections; `next` shapes each request. */
-async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
+/** SECONDS of requests (or `amount` requests) with CONCURRENCY connections; `next` shapes each request. */
+async function run(url: string, next?: (i: number) => Shape, amount?: number): Promise<Run> {
   let i = 0;
   const cpu0 = treeCpuMs(wranglerPid);
   const workerdPids = treePids(wranglerPid, "workerd");
@@ -76,7 +79,7 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
   const r = await autocannon({
     url,
     connections: CONCURRENCY,
-    duration: SECONDS,
+    ...(amount ? { amount } : { duration: SECONDS }),
     requests: [
       {
         setupRequest: (req) => {
@@ -110,6 +113,27 @@ async function run(url: string, next?: (i: number) => Shape): Promise<Run> {
       loadGenerator: (own.user + own.system) / 1000 / n,
     },
   };
+}
+
+/**
+ * Scenarios that make a new Durable Object per request: some 5-11 s after such a run ends, workerd evicts
+ * the objects it made (idle about 10 s), a few seconds' burst on the Worker's thread that would land on
+ * whichever scenario ran next. After these, the next run waits until that is over.
+ */
+const MAKES_OBJECTS = new Set(["oneDo", "play", "oneDoAcquire"]);
+const EVICTION_AFTER_MS = 12_000;
+const SETTLE_MAX_MS = 30_000;
+
+/** Waits EVICTION_AFTER_MS, then until the Worker's process has spent under 3 % of a core for 1 s (at most SETTLE_MAX_MS in all). */
+async function settle(): Promise<number> {
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, EVICTION_AFTER_MS));
+  for (;;) {
+    const a = treeCpuMs(wranglerPid)["workerd:worker"] ?? 0;
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = ((treeCpuMs(wranglerPid)["workerd:worker"] ?? 0) - a) / 1000;
+    if (busy < 0.03 || performance.now() - t0 > SETTLE_MAX_MS) return performance.now() - t0;
+  }
 }
 
 /** A static server for the baseline: nginx if the machine has it, else Node. */
@@ -164,17 +188,23 @@ try {
     },
     body: JSON.stringify({ titleId: title.id }),
   });
-  // Sessions to poll: steering is limited per session (120 a minute), so the polls spread over many,
-  // enough that even back-to-back rounds of a subset (ONLY=trivial,steering) stay under it.
-  const sessions: string[] = [];
-  for (let s = 0; s < 256; s++) {
-    const r = playReq();
-    const res = await fetch(`${base}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
-    const p = (await res.json()) as { steering: { server: string }; ocas: Array<{ url: string }> };
-    sessions.push(new URL(p.steering.server).pathname);
-    if (s === 0) sessions.push(p.ocas[0].url);
-  }
-  const ocaUrl = sessions.splice(1, 1)[0];
+  /** `n` new play sessions' steering server paths, and the first one's OCA base URL. */
+  const newSessions = async (n: number): Promise<{ paths: string[]; ocaUrl: string }> => {
+    const paths: string[] = [];
+    let ocaUrl = "";
+    for (let k = 0; k < n; k++) {
+      const r = playReq();
+      const res = await fetch(`${base}${r.path}`, { method: r.method, headers: r.headers, body: r.body });
+      const p = (await res.json()) as { steering: { server: string }; ocas: Array<{ url: string }> };
+      paths.push(new URL(p.steering.server).pathname);
+      ocaUrl ||= p.ocas[0].url;
+    }
+    return { paths, ocaUrl };
+  };
+  // Sessions to poll in the warm-up and the profile: steering is limited per session (120 a minute),
+  // so the polls spread over many. The measured rounds poll pools sized to the warm-up's rate (below).
+  const { paths: warmSessions, ocaUrl } = await newSessions(256);
+  let sessions = warmSessions;
   // The lowest rung: small bodies, so the rate measures the serving path rather than the load generator.
   const segPaths = title.files.filter((f) => f.path.startsWith("video/avc-240p/seg-")).map((f) => f.path);
   const seg = (i: number) => new URL(`${ocaUrl}${segPaths[i % segPaths.length]}`).pathname;
@@ -190,13 +220,27 @@ try {
   }
   const coloHitShare = hits / (60 - segPaths.length);
 
+  // The steering pools of the measured rounds (see below) and when each last ran.
+  let steeringPools: string[][] | null = null;
+  const poolRanAt = new Map<string[], number>();
+  let pollsPerTouch = Number.NaN;
   const scenarios: Partial<Record<string, () => Promise<Run>>> = {
     // Each subject runs beside its baselines in the same round (steering after the trivial route;
     // play between the one-object route and the admission route; the colo cache before
     // R2): drift on a shared two-core machine moves every rate by 20-30 % over a minute, and
     // neighbours move together.
     trivial: () => run(`${base}/v1`),
-    steering: () => run(base, (i) => ({ path: sessions[i % sessions.length], headers: { "CF-Connecting-IP": clientAddress(i % sessions.length) } })),
+    steering: async () => {
+      const pool = sessions;
+      // A measured pool's touches are due again a minute after its last run (a subset's rounds are short).
+      const wait = steeringPools ? (poolRanAt.get(pool) ?? 0) + TOUCH_EVERY_MS + 1000 - Date.now() : 0;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // A measured pool's run polls each session exactly as often as a player does per touch.
+      const amount = steeringPools ? pool.length * pollsPerTouch : undefined;
+      const r = await run(base, (i) => ({ path: pool[i % pool.length], headers: { "CF-Connecting-IP": clientAddress(i % pool.length) } }), amount);
+      poolRanAt.set(pool, Date.now());
+      return r;
+    },
     // A new object each time, as each play is a new member: a warm object would flatter the baseline.
     oneDo: () => run(base, () => ({ path: `/v1/dev/bench/do/bench-do-${objects++}` })),
     play: () => run(base, () => playReq()),
@@ -210,7 +254,13 @@ try {
   // ONLY=play,oneDo runs a subset (for finding where time goes; the README's figures run them all).
   const only = process.env.ONLY?.split(",");
   for (const k of Object.keys(scenarios) as Array<keyof typeof scenarios>) if (only && !only.includes(k)) delete scenarios[k];
-  for (const f of Object.values(scenarios)) await f?.(); // warm-up
+  // Warm-up, then each measured run starts on a quiet Worker (see MAKES_OBJECTS).
+  const warm: Record<string, Run> = {};
+  for (const [name, f] of Object.entries(scenarios)) {
+    if (!f) continue;
+    warm[name] = await f();
+    if (MAKES_OBJECTS.has(name)) await settle();
+  }
   // PROFILE=1: one more run of each scenario under the inspector's CPU profiler (not counted in the rates).
   if (process.env.PROFILE) {
     for (const [name, f] of Object.entries(scenarios)) {
@@ -218,6 +268,7 @@ try {
       const stop = await startCpuProfile();
       const r = await f();
       const profile = await stop();
+      if (MAKES_OBJECTS.has(name)) await settle();
       const file = path.join(import.meta.dirname, "out", `${name}.cpuprofile`);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(profile));
@@ -229,6 +280,26 @@ try {
       console.table(top.map((t) => ({ ...t, perRequestMs: Number((t.selfMs / requests).toFixed(3)) })));
     }
   }
+  // A player polls every steering TTL and tells its member's object it is alive at most once per
+  // TOUCH_EVERY_MS (the isolate's throttle): in the steady state one poll in TOUCH_EVERY_MS / TTL makes
+  // that object call. So the measured rounds poll two pools of sessions in turn (odd rounds one, even
+  // rounds the other: more than a minute apart, so every session's touch is due when its pool's run
+  // starts), each polled exactly that many times per session in a run.
+
+  if (warm.steering) {
+    const ttlS = ((await (await fetch(`${base}${warmSessions[0]}`)).json()) as { TTL: number }).TTL;
+    pollsPerTouch = TOUCH_EVERY_MS / (ttlS * 1000);
+    // Sized for about SECONDS a run (the warm-up's first runs are slow: the faster of its two routes).
+    const size = Math.max(8, Math.round((Math.max(warm.steering.rps, warm.trivial?.rps ?? 0) * SECONDS) / pollsPerTouch));
+    steeringPools = [(await newSessions(size)).paths, (await newSessions(size)).paths];
+    // One poll each, so the isolate has verified every session before it is measured, as it has a
+    // player's after its first poll (its play counts as the stream's first activity: no touch yet).
+    for (const pool of steeringPools) {
+      for (const [k, path] of pool.entries()) await (await fetch(`${base}${path}`, { headers: { "CF-Connecting-IP": clientAddress(k) } })).arrayBuffer();
+      poolRanAt.set(pool, Date.now());
+    }
+    await settle(); // their plays made new member objects
+  }
   const rounds: Array<Record<string, Run>> = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const row: Record<string, Run> = {};
@@ -236,7 +307,12 @@ try {
     // machine drifts within a round (the local object store grows by every new member's database).
     const order = Object.entries(scenarios);
     if (r % 2 === 0) order.reverse();
-    for (const [name, f] of order) if (f) row[name] = await f();
+    if (steeringPools) sessions = steeringPools[r % 2];
+    for (const [name, f] of order) {
+      if (!f) continue;
+      row[name] = await f();
+      if (MAKES_OBJECTS.has(name)) await settle();
+    }
     rounds.push(row);
     console.log(
       `round ${r}/${ROUNDS}: ${Object.entries(row)
@@ -293,6 +369,8 @@ try {
     steeringRps: m("steering", "rps"),
     steeringVsTrivial: ratio("steering", "trivial"),
     steeringVsTrivialByWorkerCpu: cpuRatio("steering", "trivial"),
+    steeringPollsPerTouch: pollsPerTouch,
+    steeringSessionsPerPool: steeringPools?.[0].length ?? 0,
     coloHitShare,
     segColoMBps: m("segColo", "bytesPerS") / 1e6,
     segR2MBps: m("segR2", "bytesPerS") / 1e6,
