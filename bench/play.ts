@@ -285,7 +285,6 @@ try {
   // that object call. So the measured rounds poll two pools of sessions in turn (odd rounds one, even
   // rounds the other: more than a minute apart, so every session's touch is due when its pool's run
   // starts), each polled exactly that many times per session in a run.
-
   if (warm.steering) {
     const ttlS = ((await (await fetch(`${base}${warmSessions[0]}`)).json()) as { TTL: number }).TTL;
     pollsPerTouch = TOUCH_EVERY_MS / (ttlS * 1000);
