@@ -23,7 +23,7 @@ import path from "node:path";
 import autocannon from "autocannon";
 import { catalogueDir } from "../r2-seed/build-catalogue";
 import { startLocalStack } from "../r2-seed/local-stack";
-import { busiestThreadMs, cpuDelta, threadCpuMs, treeCpuMs, treePids } from "./process-cpu";
+import { busiestThreadMs, cpuDelta, threadCpuMs, treeCpuMs, treePids, workerCpuMs } from "./process-cpu";
 import { startCpuProfile, topFunctions } from "./cpu-profile";
 import { median } from "../shared/stats";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
@@ -125,14 +125,13 @@ const EVICTION_AFTER_MS = 12_000;
 const SETTLE_MAX_MS = 30_000;
 
 /** Waits EVICTION_AFTER_MS, then until the Worker's process has spent under 3 % of a core for 1 s (at most SETTLE_MAX_MS in all). */
-async function settle(): Promise<number> {
+async function settle(): Promise<void> {
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, EVICTION_AFTER_MS));
   for (;;) {
-    const a = treeCpuMs(wranglerPid)["workerd:worker"] ?? 0;
+    const a = workerCpuMs(wranglerPid);
     await new Promise((r) => setTimeout(r, 1000));
-    const busy = ((treeCpuMs(wranglerPid)["workerd:worker"] ?? 0) - a) / 1000;
-    if (busy < 0.03 || performance.now() - t0 > SETTLE_MAX_MS) return performance.now() - t0;
+    if ((workerCpuMs(wranglerPid) - a) / 1000 < 0.03 || performance.now() - t0 > SETTLE_MAX_MS) return;
   }
 }
 
@@ -286,8 +285,9 @@ try {
   // rounds the other: more than a minute apart, so every session's touch is due when its pool's run
   // starts), each polled exactly that many times per session in a run.
   if (warm.steering) {
-    const ttlS = ((await (await fetch(`${base}${warmSessions[0]}`)).json()) as { TTL: number }).TTL;
-    pollsPerTouch = TOUCH_EVERY_MS / (ttlS * 1000);
+    const ttlS = ((await (await fetch(`${base}${warmSessions[0]}`)).json()) as { TTL?: unknown }).TTL;
+    if (typeof ttlS !== "number" || !(ttlS > 0)) throw new Error(`steering answered no TTL (${String(ttlS)})`);
+    pollsPerTouch = Math.max(1, Math.round(TOUCH_EVERY_MS / (ttlS * 1000)));
     // Sized for about SECONDS a run (the warm-up's first runs are slow: the faster of its two routes).
     const size = Math.max(8, Math.round((Math.max(warm.steering.rps, warm.trivial?.rps ?? 0) * SECONDS) / pollsPerTouch));
     steeringPools = [(await newSessions(size)).paths, (await newSessions(size)).paths];

@@ -86,6 +86,9 @@ export function treeCpuMs(root: number): Record<string, number> {
   return out;
 }
 
+/** CPU milliseconds so far of the workerd process under `root` that runs the Worker and its objects. */
+export const workerCpuMs = (root: number): number => treeCpuMs(root)["workerd:worker"] ?? 0;
+
 /** The difference of two readings, per command name. */
 export function cpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
