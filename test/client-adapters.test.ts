@@ -311,6 +311,39 @@ describe("the dash.js adapter", () => {
     expect(session.selector.serverPriority).toEqual(["b", "c"]);
     expect(session.current.ocaId).toBe("b");
     expect(session.switches.map((s) => s.reason)).toEqual(["steering"]);
+    // dash.js gets the answer back in the session's order: it plays where the session is.
+    expect(res.data["PATHWAY-PRIORITY"]).toEqual(session.pathwayPriority());
+    expect(res.data["PATHWAY-PRIORITY"][0]).toBe("b");
+    await session.close();
+  });
+
+  it("hands dash.js every steering answer in the session's order, in the form dash.js gave it (parsed, text or bytes)", async () => {
+    const { session } = newSession();
+    const dash = dashPlayer();
+    attachDashjs(dash.player, session);
+    // The session's probes and penalties are its own: the server still puts a failed "a" first, dash.js is told otherwise.
+    session.reportFailure("a", "http_503 video/v1/seg-00001.m4s");
+    const manifest = { VERSION: 1, TTL: 5, "RELOAD-URI": "/steer/next", "PATHWAY-PRIORITY": ["a", "b", "c"] };
+    const forms: Array<[string, unknown, (d: unknown) => unknown]> = [
+      ["parsed", manifest, (d) => d],
+      ["text", JSON.stringify(manifest), (d) => JSON.parse(d as string)],
+      ["bytes", new TextEncoder().encode(JSON.stringify(manifest)).buffer, (d) => JSON.parse(new TextDecoder().decode(d as ArrayBuffer))],
+    ];
+    for (const [form, data, parse] of forms) {
+      let res = { request: { url: "https://cdn.test/steering.json", customData: { request: { type: "ContentSteering" } } }, status: 200, data };
+      for (const i of dash.responses) res = (await i(res)) as typeof res;
+      expect(typeof res.data, form).toBe(typeof data);
+      const back = parse(res.data) as typeof manifest;
+      expect(back["PATHWAY-PRIORITY"], form).toEqual(session.pathwayPriority());
+      expect(back["PATHWAY-PRIORITY"][0], form).toBe(session.current.ocaId);
+      expect(back["PATHWAY-PRIORITY"][0], form).not.toBe("a");
+      expect({ ...back, "PATHWAY-PRIORITY": manifest["PATHWAY-PRIORITY"] }, form).toEqual(manifest);
+    }
+    // What is not a steering manifest goes back untouched.
+    const junk = { request: { url: "https://cdn.test/steering.json", customData: { request: { type: "ContentSteering" } } }, status: 200, data: "not json" };
+    let out = junk;
+    for (const i of dash.responses) out = (await i(out)) as typeof out;
+    expect(out).toBe(junk);
     await session.close();
   });
 });

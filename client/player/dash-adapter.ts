@@ -1,7 +1,8 @@
 /**
  * The SDK inside a stock dash.js (5.x), by composition: one request interceptor and one response
  * interceptor (`player.addRequestInterceptor` / `addResponseInterceptor`). dash.js keeps choosing
- * its BaseURL (Content Steering included) and retrying on its own; the adapter sends a segment
+ * its BaseURL by Content Steering, from steering answers the adapter hands it in the session's order
+ * (as the hls.js hook and the Shaka adapter do), and retries on its own; the adapter sends a segment
  * request that dash.js still addresses to an OCA the session has put in the penalty box to the
  * session's current OCA instead, so dash.js's own retry of a failed segment lands on a working OCA
  * (after its retry interval, one second by default) rather than failing three times first.
@@ -11,7 +12,7 @@
  */
 import type { PlaySession } from "../session";
 import type { SteeringManifest } from "../types";
-import { bodyText, isOcaFailureStatus, isRefusalStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
+import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
 
 /** dash.js request types (`HTTPRequest.*_TYPE`) the adapter acts on. */
 export const DashRequestType = {
@@ -76,13 +77,21 @@ function steeringManifest(data: unknown): SteeringManifest | null {
   }
 }
 
+/** A rewritten steering manifest in the form dash.js handed the original over (parsed JSON, text or bytes). */
+function asReceived(original: unknown, manifest: SteeringManifest): unknown {
+  if (typeof original === "string") return JSON.stringify(manifest);
+  if (original instanceof ArrayBuffer || ArrayBuffer.isView(original)) return new TextEncoder().encode(JSON.stringify(manifest)).buffer;
+  return manifest;
+}
+
 /**
  * Attaches a play session to a dash.js player: segment requests for an OCA in the session's penalty
  * box go to the session's current OCA (same file, same token); a segment answered 404, 429 or 5xx
  * by an OCA is reported to the session (`reportFailure`: it moves and fires `failover`), and one
  * refused (401, 403, 409, 410, ...) stops the session with the API's reason (`refused`); segment
  * downloads feed `noteDownload`; steering manifests dash.js loads re-rank the session (so the
- * session needs no poll of its own: `pollSteering: false`); dash.js's own CMCD is turned on, keyed to
+ * session needs no poll of its own: `pollSteering: false`) and reach dash.js in the session's order,
+ * so dash.js starts on, and follows, the OCA the session picked (probes and penalties included); dash.js's own CMCD is turned on, keyed to
  * the session, in the session's mode (`PlayOptions.cmcd`). Returns a function that detaches it
  * (dash.js's CMCD setting stays).
  */
@@ -97,8 +106,9 @@ export function attachDashjs(player: DashPlayerLike, session: PlaySession): () =
     const type = typeOf(response.request);
     if (type === DashRequestType.CONTENT_STEERING) {
       const manifest = steeringManifest(response.data);
-      if (manifest) session.applySteering(manifest, response.url ?? response.request.url);
-      return response;
+      if (!manifest) return response;
+      session.applySteering(manifest, response.url ?? response.request.url);
+      return { ...response, data: asReceived(response.data, inSessionOrder(session, manifest)) };
     }
     if (type === undefined || !SEGMENT_TYPES.has(type)) return response;
     const url = response.request.url;

@@ -16,7 +16,7 @@
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { SessionEvents } from "../events";
-import { bodyText, isOcaFailureStatus, isRefusalStatus, pathOnOca } from "./oca-order";
+import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
 // to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
 // name to client/index.ts inside this repository).
@@ -100,7 +100,7 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
             const manifest = response.data as SteeringManifest;
             hooks.onSteering?.({ ...manifest });
             session.applySteering(manifest, ctx.url);
-            response = { ...response, data: { ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() } };
+            response = { ...response, data: inSessionOrder(session, manifest) };
           } else {
             const served = session.ocaOfUrl(ctx.url);
             if (served) hooks.onServed?.(served, this.inner.getResponseHeader?.("X-OCA") ?? null, ctx, this.stats);

@@ -4,7 +4,7 @@
  * request was answered by a later URI. The session stays the one arbiter of the ranking.
  */
 import type { PlaySession } from "../session";
-import type { OcaEntry } from "../types";
+import type { OcaEntry, SteeringManifest } from "../types";
 
 /** True while the session keeps `ocaId` in the penalty box for a failed request or a throughput collapse. */
 export function penaltyBoxed(session: PlaySession, ocaId: string): boolean {
@@ -24,6 +24,14 @@ export function bodyText(data: unknown): string {
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(data.slice(0, 4096));
   if (ArrayBuffer.isView(data)) return new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, Math.min(data.byteLength, 4096)));
   return "";
+}
+
+/**
+ * A steering manifest a player loaded, handed back with the session's order (current OCA first, then
+ * its merged ranking of the server's order, probes and penalties), so the player follows the session.
+ */
+export function inSessionOrder(session: PlaySession, manifest: SteeringManifest): SteeringManifest {
+  return { ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() };
 }
 
 /** The session's order of its OCAs: the current one, then its ranking, then the rest; OCAs in the penalty box last. */

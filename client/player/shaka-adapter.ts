@@ -16,7 +16,7 @@
  */
 import type { PlaySession } from "../session";
 import type { SteeringManifest } from "../types";
-import { bodyText, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
+import { bodyText, inSessionOrder, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
 
 /** Shaka's `shaka.net.NetworkingEngine.RequestType` values the adapter acts on. */
 export const ShakaRequestType = { MANIFEST: 0, SEGMENT: 1, CONTENT_STEERING: 8 } as const;
@@ -159,7 +159,7 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
       const manifest = JSON.parse(new TextDecoder().decode(view)) as SteeringManifest;
       if (manifest?.VERSION !== 1) return;
       session.applySteering(manifest, response.uri);
-      response.data = new TextEncoder().encode(JSON.stringify({ ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() })).buffer as ArrayBuffer;
+      response.data = new TextEncoder().encode(JSON.stringify(inSessionOrder(session, manifest))).buffer as ArrayBuffer;
     } catch {
       /* not JSON: Shaka reports it itself */
     }

@@ -166,7 +166,7 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
         // The first media come from the session's pick, and every one since from an OCA the session was on
         // (a steering answer the player fetched may already have moved it).
         const served = media(before).filter(ok);
-        expect(served[0].oca, `${name} starts on the session's OCA`).toBe(before.startOca);
+        expect(served[0].oca, `${name} starts on the session's OCA (switches ${JSON.stringify(before.switches)})`).toBe(before.startOca);
         const sessionOcas = new Set([before.startOca, ...before.switches.map((x) => x.to)]);
         expect(
           served.filter((r) => !sessionOcas.has(r.oca)),
