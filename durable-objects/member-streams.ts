@@ -30,9 +30,9 @@ export class MemberStreams extends DurableObject<Env> {
     return this.book.touch(sessionId, Date.now(), s);
   }
 
-  /** The client stopped the stream. */
-  async release(sessionId: string): Promise<boolean> {
-    return this.book.release(sessionId);
+  /** The client stopped the stream (`s`: its title and token expiry, as its signed session says), or an operator freed its slot. */
+  async release(sessionId: string, s?: { titleId: string; expiresAt: number }): Promise<boolean> {
+    return this.book.release(sessionId, Date.now(), s);
   }
 
   /** Answers at once (the benchmark's one-Durable-Object-call baseline). */

@@ -413,6 +413,51 @@ describe("a member's admission", () => {
     });
   });
 
+  it("keeps after a restart the stop of a stream that had gone silent, when the stop says its title and expiry", async () => {
+    await withBook("streams-silent-stop", { streams: 2, playsPerWindow: 60 }, ({ book, sql, take }) => {
+      const now = Date.now();
+      const ref = { titleId: TITLE, expiresAt: now + 3_600_000 };
+      take("quiet", now - SILENCE_MS - 1);
+      take("held", now);
+      // "quiet" went silent, so the book no longer holds it; its client's stop still counts.
+      expect(book.release("quiet", now, ref)).toBe(false);
+      // An operator's release names no stream: a stream held nowhere gets no row.
+      expect(book.release("nowhere", now)).toBe(false);
+      expect(sql.exec("SELECT session_id, stopped_at FROM streams ORDER BY session_id").toArray()).toEqual([
+        { session_id: "held", stopped_at: null },
+        { session_id: "quiet", stopped_at: now },
+      ]);
+      // After a restart a slot is free (the plan's 2, "held" counts), yet "quiet" playing on is refused, not let back in.
+      const restarted = new StreamBook(sql, { limit: null, stopped: new Map() });
+      const later = now + STOP_GRACE_MS + 1;
+      expect(restarted.touch("quiet", later, ref)).toBe("refused");
+      expect(restarted.touch("other", later, ref)).toBe("readmitted");
+      // A second stop keeps the first stop's time; the row goes when the token expires.
+      expect(book.release("quiet", now + 5, ref)).toBe(false);
+      expect(sql.exec("SELECT stopped_at FROM streams WHERE session_id = 'quiet'").one().stopped_at).toBe(now);
+      restarted.active(ref.expiresAt + 1);
+      expect(sql.exec("SELECT COUNT(*) AS n FROM streams WHERE session_id = 'quiet'").one().n).toBe(0);
+    });
+  });
+
+  it("keeps a client's stop of a silent stream through the events route", async () => {
+    const id = "streams-silent-stop-route";
+    const token = await memberToken("standard", id);
+    const a = await play(token);
+    expect(a.status).toBe(200);
+    // a goes silent (its clock moved back in storage, read afresh by the object), then its client says stop.
+    await runInDurableObject(member(id), async (instance, state) => {
+      state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+      Object.assign(instance, { book: new StreamBook(state.storage.sql, (instance as unknown as { memory: StreamMemory }).memory) });
+    });
+    expect(await activeOf(id, 0)).toBe(0);
+    expect((await stop(token, a.body)).status).toBe(202);
+    const row = await runInDurableObject(member(id), async (_i, state) =>
+      state.storage.sql.exec(`SELECT title_id, expires_at, stopped_at FROM streams WHERE session_id = ?`, a.body.sessionId).toArray(),
+    );
+    expect(row).toEqual([{ title_id: TITLE, expires_at: Date.parse(a.body.expiresAt), stopped_at: expect.any(Number) }]);
+  });
+
   it("adds the limit and stop columns to a table made before them, and keeps its streams", async () => {
     await withBook("streams-old-table", { streams: 2, playsPerWindow: 60 }, ({ sql, take }) => {
       const now = Date.now();

@@ -91,7 +91,8 @@ interface StreamRow extends ActiveStream {
  * and the sessions that stopped (a stop event, or an operator freeing the slot), so their activity
  * does not bring them back. Both are read back from the table's rows when the object (re)starts: the
  * newest row's limit, and the rows of stopped streams (kept until their token expires). A stop of a
- * stream the book no longer held (it had gone silent) is remembered in memory only. An object with no
+ * stream the book no longer held (it had gone silent) is written as a stopped row too when the stop says
+ * the stream's title and token expiry (a client's stop does; an operator's frees held slots only). An object with no
  * rows knows no limit until the member's next play, and meanwhile leaves activity of streams it does
  * not hold undecided (it fails open, as the play path does).
  */
@@ -257,8 +258,12 @@ export class StreamBook {
     return "readmitted";
   }
 
-  /** The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its activity is refused. */
-  release(sessionId: string, now = Date.now()): boolean {
+  /**
+   * The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its
+   * activity is refused. `s` (the stream's title and token expiry, from a client's signed session) lets a
+   * stop of a stream the book no longer holds (it had gone silent) outlive a restart of the object too.
+   */
+  release(sessionId: string, now = Date.now(), s?: { titleId: string; expiresAt: number }): boolean {
     const book = this.load();
     const stopped = this.memory.stopped;
     if (!stopped.has(sessionId)) stopped.set(sessionId, now);
@@ -267,7 +272,22 @@ export class StreamBook {
       stopped.delete(oldest);
       run(this.sql, `DELETE FROM streams WHERE session_id = ? AND stopped_at IS NOT NULL`, oldest);
     }
-    if (!book.has(sessionId)) return false;
+    if (!book.has(sessionId)) {
+      // A row of its own, already stopped (the row of an earlier stop stays as it is); it goes when its token expires.
+      if (s && s.expiresAt > now) {
+        run(
+          this.sql,
+          `INSERT OR IGNORE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)`,
+          sessionId,
+          s.titleId,
+          now,
+          now,
+          s.expiresAt,
+          stopped.get(sessionId) ?? now,
+        );
+      }
+      return false;
+    }
     // The row stays, marked, until its token expires: a restarted object still refuses the stream.
     run(this.sql, `UPDATE streams SET stopped_at = ? WHERE session_id = ?`, stopped.get(sessionId) ?? now, sessionId);
     book.delete(sessionId);

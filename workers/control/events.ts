@@ -55,8 +55,9 @@ events.post(
       }
     }
     // A stop frees the member's slot at once; any other batch is activity that keeps it.
-    if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId);
-    else touchStream(c.env, claims.mid, sessionId, { titleId: claims.tid, expiresAt: claims.exp * 1000 }, waitUntil);
+    const stream = { titleId: claims.tid, expiresAt: claims.exp * 1000 };
+    if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId, stream);
+    else touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
     if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
     return c.json({ accepted: r.accepted, bytes: r.bytes }, 202);
   },

@@ -74,10 +74,14 @@ export function touchStream(
   touchStreamObject(env, () => env.MEMBER_STREAMS.idFromName(memberId), sessionId, stream, waitUntil, now);
 }
 
-/** The client stopped the stream: its slot is free by the time the request answers (a renewing client plays next). */
-export async function releaseStream(env: Env, memberId: string, sessionId: string): Promise<void> {
+/**
+ * The client stopped the stream: its slot is free by the time the request answers (a renewing client
+ * plays next). `stream` (from the signed session) lets the object keep the stop even of a stream it no
+ * longer held.
+ */
+export async function releaseStream(env: Env, memberId: string, sessionId: string, stream: StreamRef): Promise<void> {
   await memberStreams(env, memberId)
-    .release(sessionId)
+    .release(sessionId, stream)
     .catch((err) => console.error("member streams release", err));
 }
 
@@ -92,9 +96,9 @@ export function memberStreams(env: Env, memberId: string) {
     });
   return {
     active: (): Promise<ActiveStream[]> => ask(Promise.resolve(stub(env, memberId).active())),
-    release: (sessionId: string): Promise<boolean> => {
+    release: (sessionId: string, stream?: StreamRef): Promise<boolean> => {
       forgetStream(sessionId);
-      return ask(Promise.resolve(stub(env, memberId).release(sessionId)));
+      return ask(Promise.resolve(stub(env, memberId).release(sessionId, stream)));
     },
   };
 }
