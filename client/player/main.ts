@@ -362,7 +362,14 @@ async function main(): Promise<void> {
   await loadCatalogue();
   window.__player.ready = true;
   // The page is going: the last events leave at once (keepalive), not behind a request being cancelled.
-  addEventListener("pagehide", () => void current?.session.reporter.flush(true));
+  // Leaving for good (a closed tab, another site), the stream stops with them, so the member's slot is
+  // free for another screen at once rather than after the 2-minute silence; a page the browser keeps in
+  // its back/forward cache may come back, and keeps its stream (its silence frees it if it does not).
+  addEventListener("pagehide", (e) => {
+    if (!current) return;
+    if (!e.persisted && !eventsQueued.some((ev) => ev.type === "stop")) current.session.emit({ type: "stop", reason: "pagehide" });
+    void current.session.reporter.flush(true);
+  });
 }
 
 void main();

@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { failoverPlacement, ocaHealthOf, pollUntil, recordClientBench, refuseSegments, sessionEvents, setFault, setHealth } from "./sdk-harness";
+import { admin, failoverPlacement, ocaHealthOf, pollUntil, recordClientBench, refuseSegments, sessionEvents, setFault, setHealth } from "./sdk-harness";
 
 warnIfSkipped("player");
 
@@ -296,6 +296,36 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     const t = s1.currentTime;
     await pollUntil(async () => (await state(page)).currentTime > t + 1, 15_000, "playback to go on after the track change");
     await page.close();
+  });
+
+  it("frees the member's stream when the viewer closes the page, so another screen of a basic plan plays at once", async () => {
+    const memberId = `viewer-close-${Date.now().toString(36)}`;
+    const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
+    const laptop = await screen();
+    await laptop.click('button.play[data-title="sintel-sunrise"]');
+    await pollUntil(async () => (await state(laptop)).currentTime > 0.5, 30_000, "the first screen to play");
+    const { sessionId } = await state(laptop);
+    const counted = await admin(stack, "GET", `/admin/members/${memberId}/streams`);
+    expect((counted.json as { streams: Array<{ sessionId: string }> }).streams.map((s) => s.sessionId)).toEqual([sessionId]);
+    // The viewer closes the tab (the page's own unload path: pagehide, not a killed target).
+    await laptop.close({ runBeforeUnload: true });
+    const events = await pollUntil(
+      async () => {
+        const ev = await sessionEvents(stack, sessionId!);
+        return ev.some((e) => e.type === "stop") ? ev : null;
+      },
+      15_000,
+      "the closed page's stop to reach the server",
+    );
+    expect(events.find((e) => e.type === "stop")?.reason).toBe("pagehide");
+    const after = await admin(stack, "GET", `/admin/members/${memberId}/streams`);
+    expect((after.json as { streams: unknown[] }).streams).toEqual([]);
+    // Another screen plays at once, where before it waited out the stream's silence (2 minutes) with too_many_streams.
+    const tv = await screen();
+    await tv.click('button.play[data-title="orbit-city"]');
+    await pollUntil(async () => (await state(tv)).currentTime > 0.5, 30_000, "the second screen to play");
+    expect(await tv.locator("#error").isVisible()).toBe(false);
+    await tv.close();
   });
 
   it("tells the viewer why, in words, naming the title on the other screen, when a basic plan's one stream is in use there, and when an OCA refuses the stream mid-play", async () => {
