@@ -44,6 +44,16 @@ async function activeOf(id: string, want: number): Promise<number> {
 }
 
 /**
+ * The member's streams show no activity for SILENCE_MS: their clock moved back in storage, which the
+ * object reads afresh, keeping what it knows in memory (the plan's limit, stopped sessions).
+ */
+const goSilent = (id: string) =>
+  runInDurableObject(member(id), async (instance, state) => {
+    state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
+    Object.assign(instance, { book: new StreamBook(state.storage.sql, (instance as unknown as { memory: StreamMemory }).memory) });
+  });
+
+/**
  * Runs `fn` with the StreamBook of a member object and its own play window; `take` admits a session
  * at `at` with a token valid for an hour from then.
  */
@@ -301,12 +311,8 @@ describe("a stream's activity after it stopped or went silent", () => {
     const token = await memberToken("basic", id);
     const a = await play(token);
     expect(a.status).toBe(200);
-    // a pauses past SILENCE_MS (its clock moved back in storage; the object keeps what it knows in memory).
-    await runInDurableObject(member(id), async (instance, state) => {
-      state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
-      const memory = (instance as unknown as { memory: StreamMemory }).memory;
-      Object.assign(instance, { book: new StreamBook(state.storage.sql, memory) });
-    });
+    // a pauses past SILENCE_MS.
+    await goSilent(id);
     const b = await play(token);
     expect(b.status).toBe(200);
     // a resumes a minute after this isolate last told the object of it: b holds the slot, so a is refused.
@@ -445,11 +451,8 @@ describe("a member's admission", () => {
     const token = await memberToken("standard", id);
     const a = await play(token);
     expect(a.status).toBe(200);
-    // a goes silent (its clock moved back in storage, read afresh by the object), then its client says stop.
-    await runInDurableObject(member(id), async (instance, state) => {
-      state.storage.sql.exec(`UPDATE streams SET last_seen = last_seen - ?`, SILENCE_MS + 1);
-      Object.assign(instance, { book: new StreamBook(state.storage.sql, (instance as unknown as { memory: StreamMemory }).memory) });
-    });
+    // a goes silent, then its client says stop.
+    await goSilent(id);
     expect(await activeOf(id, 0)).toBe(0);
     expect((await stop(token, a.body)).status).toBe(202);
     const row = await runInDurableObject(member(id), async (_i, state) =>

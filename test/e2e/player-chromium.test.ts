@@ -55,6 +55,17 @@ const figures: Record<string, unknown> = {};
 const messageShown = (page: Page, what: string, timeoutMs = 30_000) =>
   pollUntil(async () => ((await page.locator("#error").isVisible()) ? page.locator("#error").textContent() : null), timeoutMs, what);
 
+/** The session's events as the server stored them, once they hold its stop. */
+const eventsOnceStopped = (sessionId: string, what: string) =>
+  pollUntil(
+    async () => {
+      const ev = await sessionEvents(stack, sessionId);
+      return ev.some((e) => e.type === "stop") ? ev : null;
+    },
+    15_000,
+    what,
+  );
+
 const state = (page: Page) => page.evaluate(() => (window as unknown as { __player: { state(): unknown } }).__player.state()) as Promise<PlayerState>;
 
 /** Opens the player; with `memberId`, the dev sign-in uses that member (pages sharing it are one member's screens). */
@@ -66,6 +77,19 @@ async function openPlayer(query = "geo=lumen-nyc&buffer=8", memberId?: string): 
   await page.goto(`${stack.worker.url}/?${query}`);
   await page.waitForFunction(() => (window as unknown as { __player?: { ready: boolean } }).__player?.ready === true, null, { timeout: 30_000 });
   return page;
+}
+
+/**
+ * One member on several screens (pages sharing the dev sign-in's member id), on the basic plan (one
+ * stream at a time): `screen()` opens another, and the first already plays Sintel Sunrise.
+ */
+async function firstScreenPlaying(prefix: string) {
+  const memberId = `${prefix}-${Date.now().toString(36)}`;
+  const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
+  const first = await screen();
+  await first.click('button.play[data-title="sintel-sunrise"]');
+  await pollUntil(async () => (await state(first)).currentTime > 0.5, 30_000, "the first screen to play");
+  return { memberId, screen, first };
 }
 
 describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
@@ -299,24 +323,13 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
   });
 
   it("frees the member's stream when the viewer closes the page, so another screen of a basic plan plays at once", async () => {
-    const memberId = `viewer-close-${Date.now().toString(36)}`;
-    const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
-    const laptop = await screen();
-    await laptop.click('button.play[data-title="sintel-sunrise"]');
-    await pollUntil(async () => (await state(laptop)).currentTime > 0.5, 30_000, "the first screen to play");
+    const { memberId, screen, first: laptop } = await firstScreenPlaying("viewer-close");
     const { sessionId } = await state(laptop);
     const counted = await admin(stack, "GET", `/admin/members/${memberId}/streams`);
     expect((counted.json as { streams: Array<{ sessionId: string }> }).streams.map((s) => s.sessionId)).toEqual([sessionId]);
     // The viewer closes the tab (the page's own unload path: pagehide, not a killed target).
     await laptop.close({ runBeforeUnload: true });
-    const events = await pollUntil(
-      async () => {
-        const ev = await sessionEvents(stack, sessionId!);
-        return ev.some((e) => e.type === "stop") ? ev : null;
-      },
-      15_000,
-      "the closed page's stop to reach the server",
-    );
+    const events = await eventsOnceStopped(sessionId!, "the closed page's stop to reach the server");
     expect(events.find((e) => e.type === "stop")?.reason).toBe("pagehide");
     const after = await admin(stack, "GET", `/admin/members/${memberId}/streams`);
     expect((after.json as { streams: unknown[] }).streams).toEqual([]);
@@ -329,12 +342,7 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
   });
 
   it("tells the viewer why, in words, naming the title on the other screen, when a basic plan's one stream is in use there, and when an OCA refuses the stream mid-play", async () => {
-    // One member on two screens (two pages sharing the dev sign-in's member id), on the basic plan: one stream at a time.
-    const memberId = `viewer-msg-${Date.now().toString(36)}`;
-    const screen = () => openPlayer("geo=lumen-nyc&buffer=8&plan=basic", memberId);
-    const tv = await screen();
-    await tv.click('button.play[data-title="sintel-sunrise"]');
-    await pollUntil(async () => (await state(tv)).currentTime > 0.5, 30_000, "the first screen to play");
+    const { screen, first: tv } = await firstScreenPlaying("viewer-msg");
     const tablet = await screen();
     await tablet.click('button.play[data-title="orbit-city"]');
     const shown = await messageShown(tablet, "the second screen's message", 15_000);
@@ -356,14 +364,7 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       "Playback stopped: your plan's streams are in use on other screens. Stop one there, then press play to watch here. (error 3001 too_many_streams)",
     );
     // The session said so to the server, with the code, and stopped: no failover to another OCA for a refusal.
-    const events = await pollUntil(
-      async () => {
-        const ev = await sessionEvents(stack, sessionId!);
-        return ev.some((e) => e.type === "stop") ? ev : null;
-      },
-      15_000,
-      "the refusal to reach the server",
-    );
+    const events = await eventsOnceStopped(sessionId!, "the refusal to reach the server");
     const refusal = events.find((e) => e.type === "error" && /^3001 HTTP_REFUSED/.test(String(e.reason)));
     expect(refusal?.reason).toMatch(/HTTP 409 .*\(too_many_streams\)$/);
     expect((await state(tv)).failovers).toEqual([]);
