@@ -11,8 +11,7 @@
  * dash.js types.
  */
 import type { PlaySession } from "../session";
-import type { SteeringManifest } from "../types";
-import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, urlOffPenaltyBox } from "./oca-order";
+import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, steeringAnswer, steeringAnswerAs, urlOffPenaltyBox } from "./oca-order";
 
 /** dash.js request types (`HTTPRequest.*_TYPE`) the adapter acts on. */
 export const DashRequestType = {
@@ -62,28 +61,6 @@ function bodyBytes(response: DashResponseLike): number {
   return response.resourceTiming?.encodedBodySize ?? 0;
 }
 
-/** A steering manifest as dash.js hands it to interceptors (parsed JSON, text or bytes), or null. */
-function steeringManifest(data: unknown): SteeringManifest | null {
-  try {
-    const json =
-      typeof data === "string"
-        ? JSON.parse(data)
-        : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
-          ? JSON.parse(new TextDecoder().decode(data instanceof ArrayBuffer ? new Uint8Array(data) : data))
-          : data;
-    return json && typeof json === "object" && (json as SteeringManifest).VERSION === 1 ? (json as SteeringManifest) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A rewritten steering manifest in the form dash.js handed the original over (parsed JSON, text or bytes). */
-function asReceived(original: unknown, manifest: SteeringManifest): unknown {
-  if (typeof original === "string") return JSON.stringify(manifest);
-  if (original instanceof ArrayBuffer || ArrayBuffer.isView(original)) return new TextEncoder().encode(JSON.stringify(manifest)).buffer;
-  return manifest;
-}
-
 /**
  * Attaches a play session to a dash.js player: segment requests for an OCA in the session's penalty
  * box go to the session's current OCA (same file, same token); a segment answered 404, 429 or 5xx
@@ -105,10 +82,10 @@ export function attachDashjs(player: DashPlayerLike, session: PlaySession): () =
   const onResponse: DashResponseInterceptor = async (response) => {
     const type = typeOf(response.request);
     if (type === DashRequestType.CONTENT_STEERING) {
-      const manifest = steeringManifest(response.data);
+      const manifest = steeringAnswer(response.data);
       if (!manifest) return response;
       session.applySteering(manifest, response.url ?? response.request.url);
-      return { ...response, data: asReceived(response.data, inSessionOrder(session, manifest)) };
+      return { ...response, data: steeringAnswerAs(response.data, inSessionOrder(session, manifest)) };
     }
     if (type === undefined || !SEGMENT_TYPES.has(type)) return response;
     const url = response.request.url;

@@ -121,6 +121,11 @@ function titleCard(t: TitleSummary): HTMLLIElement {
   return li;
 }
 
+/** Tells the server the stream stopped, unless the session already said so (a fatal error says stop itself). */
+function sayStop(session: PlaySession, reason: string): void {
+  if (!eventsQueued.some((e) => e.type === "stop")) session.emit({ type: "stop", reason });
+}
+
 async function stop(): Promise<void> {
   const p = current;
   current = null;
@@ -128,7 +133,7 @@ async function stop(): Promise<void> {
   p.unhook();
   p.monitor.dispose();
   p.hls.destroy();
-  if (!eventsQueued.some((e) => e.type === "stop")) p.session.emit({ type: "stop", reason: "user" });
+  sayStop(p.session, "user");
   await p.session.close();
 }
 
@@ -367,7 +372,7 @@ async function main(): Promise<void> {
   // its back/forward cache may come back, and keeps its stream (its silence frees it if it does not).
   addEventListener("pagehide", (e) => {
     if (!current) return;
-    if (!e.persisted && !eventsQueued.some((ev) => ev.type === "stop")) current.session.emit({ type: "stop", reason: "pagehide" });
+    if (!e.persisted) sayStop(current.session, "pagehide");
     void current.session.reporter.flush(true);
   });
 }

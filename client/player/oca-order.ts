@@ -34,6 +34,24 @@ export function inSessionOrder(session: PlaySession, manifest: SteeringManifest)
   return { ...manifest, "PATHWAY-PRIORITY": session.pathwayPriority() };
 }
 
+/** A steering manifest as a player hands it to its hooks (parsed JSON, text or bytes), or null when it is not one. */
+export function steeringAnswer(data: unknown): SteeringManifest | null {
+  try {
+    const json =
+      typeof data === "string" ? JSON.parse(data) : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? JSON.parse(new TextDecoder().decode(data)) : data;
+    return json && typeof json === "object" && (json as SteeringManifest).VERSION === 1 ? (json as SteeringManifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `manifest` in the form the player handed `original` over (parsed JSON, text, or bytes as an ArrayBuffer). */
+export function steeringAnswerAs(original: unknown, manifest: SteeringManifest): unknown {
+  if (typeof original === "string") return JSON.stringify(manifest);
+  if (original instanceof ArrayBuffer || ArrayBuffer.isView(original)) return new TextEncoder().encode(JSON.stringify(manifest)).buffer;
+  return manifest;
+}
+
 /** The session's order of its OCAs: the current one, then its ranking, then the rest; OCAs in the penalty box last. */
 export function ocaOrder(session: PlaySession): string[] {
   const prio = session.pathwayPriority();

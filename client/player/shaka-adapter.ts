@@ -15,8 +15,7 @@
  * no Shaka types, and any Shaka version with this networking-engine surface fits.
  */
 import type { PlaySession } from "../session";
-import type { SteeringManifest } from "../types";
-import { bodyText, inSessionOrder, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris } from "./oca-order";
+import { bodyText, inSessionOrder, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris, steeringAnswer, steeringAnswerAs } from "./oca-order";
 
 /** Shaka's `shaka.net.NetworkingEngine.RequestType` values the adapter acts on. */
 export const ShakaRequestType = { MANIFEST: 0, SEGMENT: 1, CONTENT_STEERING: 8 } as const;
@@ -153,16 +152,11 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
 
   /** A steering manifest Shaka loaded: shown to the session, then handed back in the session's order. */
   const steer = (response: ShakaResponseLike) => {
-    if (!response.data) return;
-    try {
-      const view = ArrayBuffer.isView(response.data) ? response.data : new Uint8Array(response.data);
-      const manifest = JSON.parse(new TextDecoder().decode(view)) as SteeringManifest;
-      if (manifest?.VERSION !== 1) return;
-      session.applySteering(manifest, response.uri);
-      response.data = new TextEncoder().encode(JSON.stringify(inSessionOrder(session, manifest))).buffer as ArrayBuffer;
-    } catch {
-      /* not JSON: Shaka reports it itself */
-    }
+    // Not a steering manifest (not JSON, say): left as it is, for Shaka to report.
+    const manifest = response.data ? steeringAnswer(response.data) : null;
+    if (!manifest) return;
+    session.applySteering(manifest, response.uri);
+    response.data = steeringAnswerAs(response.data, inSessionOrder(session, manifest)) as ArrayBuffer;
   };
 
   /** A refusal on one of the session's OCAs (Shaka's error data: uri, status, body): the session stops with the API's reason. */
