@@ -6,7 +6,7 @@ import { first, rows, run } from "./sql";
 
 /**
  * Load and misses as the data plane reports them, batched: egress per OCA (an exponentially decayed
- * average), sessions last seen, bytes served per session (for the viewing-history cross-check) and
+ * sum over every isolate's reports, whose steady state is the OCA's whole rate), sessions last seen, bytes served per session (for the viewing-history cross-check) and
  * misses by kind.
  */
 
@@ -48,10 +48,12 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     if (!Object.hasOwn(report.ocas, oca.id)) continue;
     const r = report.ocas[oca.id];
     const prev = first<{ egress_bps: number; updated_at: number }>(sql, `SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, oca.id);
+    // A decayed sum, not an average: every isolate serving the OCA reports its own share, and each
+    // report adds what its window's bytes are worth now (a steady rate r from all of them reads r).
     const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
-    const sample = (count(r.bytes) * 8) / windowS;
-    const w = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
-    run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + w * (sample - decayed), now);
+    const rate = (count(r.bytes) * 8) / windowS;
+    const worth = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
+    run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + worth * rate, now);
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (typeof s?.id !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(s.id)) continue;
       run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
