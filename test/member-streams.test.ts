@@ -131,6 +131,19 @@ describe("concurrent streams per member", () => {
     expect(await activeOf("streams-race", 1)).toBe(1);
   });
 
+  it("leave no slot taken by a play that failed after its admission", async () => {
+    // A catalogue row the admin API would refuse (a 1 Tb/s rung, past what a session can carry),
+    // written straight to D1: play takes the member's slot, then cannot sign the session.
+    await publishTitle("streams-broken-title");
+    await env.DB.prepare(`UPDATE renditions SET bandwidth = 1000000000000 WHERE title_id = ? AND kind = 'video'`).bind("streams-broken-title").run();
+    const token = await memberToken("basic", "streams-broken");
+    const broken = await pressPlay(token, { titleId: "streams-broken-title" }, GEO.lumenNyc);
+    expect(broken.status).toBe(500);
+    expect(await activeOf("streams-broken", 0)).toBe(0);
+    const next = await play(token);
+    expect(next.status, JSON.stringify(next.body)).toBe(200);
+  });
+
   it("fail open when the member's object is unreachable, and record it with the session", async () => {
     const { MemberStreams } = await import("../durable-objects/member-streams");
     // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).

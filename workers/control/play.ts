@@ -11,8 +11,8 @@ import { signingKey } from "../shared/signing-keys";
 import { recordPlayAt } from "../shared/site-link";
 import { checkLicence, codecFamily } from "./catalogue";
 import { catalogueCache } from "./catalogue-cache";
-import { signSessionToken } from "./session-token";
-import { acquireStream, memberStreamsId } from "./member-streams";
+import { sessionPathways, signSessionToken } from "./session-token";
+import { acquireStream, memberStreamsId, releaseStream } from "./member-streams";
 import { sessionLog } from "./session-log";
 import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
@@ -96,91 +96,98 @@ play.post(
       { sessionId, titleId, expiresAt: exp * 1000 },
       { streams: plan.max_streams, playsPerWindow: PLAYS_PER_MEMBER_PER_MINUTE },
     );
-    const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
-    const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
-    const home = homeSite(topology, geo);
-    // The play counts in the home site's viewing history with what a full watch at the top allowed
-    // rung would cost, until the client reports real bytes (which that same figure caps).
-    const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
-    const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
-    // Nothing is written to a database: the session travels signed, with what steering and the events route need.
-    const [token, sessionToken] = await Promise.all([
-      signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home, streams: memberStreamsId(c.env, member.id) }),
-      signSessionToken(ring, kid, {
-        sid: sessionId,
-        mid: member.id,
-        tid: titleId,
-        ver: ctx.title.version,
-        at: now,
-        exp,
-        cap: maxHeight,
-        c: geo.country,
-        asn: geo.asn,
-        lat: geo.lat,
-        lon: geo.lon,
+    try {
+      const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
+      const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
+      const home = homeSite(topology, geo);
+      // The play counts in the home site's viewing history with what a full watch at the top allowed
+      // rung would cost, until the client reports real bytes (which that same figure caps).
+      const topBps = Math.max(...video.map((r) => r.bandwidth)) + Math.max(0, ...audio.map((r) => r.bandwidth));
+      const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
+      // Nothing is written to a database: the session travels signed, with what steering and the events route need.
+      const [token, sessionToken] = await Promise.all([
+        signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home, streams: memberStreamsId(c.env, member.id) }),
+        signSessionToken(ring, kid, {
+          sid: sessionId,
+          mid: member.id,
+          tid: titleId,
+          ver: ctx.title.version,
+          at: now,
+          exp,
+          cap: maxHeight,
+          c: geo.country,
+          asn: geo.asn,
+          lat: geo.lat,
+          lon: geo.lon,
+          home,
+          top: topBps,
+          est: estBytes,
+          pw: sessionPathways(ranked),
+        }),
+      ]);
+      const slot = await slotAnswer;
+      if (slot.state === "rate_limited") throw rateLimited("PLAY_PER_MEMBER", slot.retryAfterS);
+      if (slot.state === "full") {
+        throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another`, {
+          limit: plan.max_streams,
+          active: slot.active,
+        });
+      }
+      const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
+      const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
+      const homeSpec = findSite(home)!;
+      if (slot.state === "unchecked") {
+        // Failing open is recorded with the session, where operators look for it.
+        waitUntil(
+          sessionLog(c.env, home, sessionId)
+            .recordEvents({
+              session: { sessionId, titleId, startedAt: now, estBytes, topBps },
+              batchId: `play-${sessionId}`,
+              events: [{ type: "error", at: now, reason: `stream limit not checked: ${slot.reason}` }],
+              now,
+            })
+            .catch((err) => console.error("record unchecked stream limit", err)),
+        );
+      }
+      // The play counts at its home site; it rides that site's next batched sync, not a call of its own.
+      recordPlayAt(
+        c.env,
         home,
-        top: topBps,
-        est: estBytes,
-        pw: ranked.slice(0, 32).map((o) => `${o.siteId}/${o.ocaId}`),
-      }),
-    ]);
-    const slot = await slotAnswer;
-    if (slot.state === "rate_limited") throw rateLimited("PLAY_PER_MEMBER", slot.retryAfterS);
-    if (slot.state === "full") {
-      throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another`, {
-        limit: plan.max_streams,
-        active: slot.active,
-      });
-    }
-    const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
-    const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
-    const homeSpec = findSite(home)!;
-    if (slot.state === "unchecked") {
-      // Failing open is recorded with the session, where operators look for it.
-      waitUntil(
-        sessionLog(c.env, home, sessionId)
-          .recordEvents({
-            session: { sessionId, titleId, startedAt: now, estBytes, topBps },
-            batchId: `play-${sessionId}`,
-            events: [{ type: "error", at: now, reason: `stream limit not checked: ${slot.reason}` }],
-            now,
-          })
-          .catch((err) => console.error("record unchecked stream limit", err)),
+        {
+          sessionId,
+          titleId,
+          day: dayNumber(now, homeSpec.timeZone),
+          estBytes,
+          topBps,
+          startedAt: now,
+          miss: steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
+        },
+        waitUntil,
       );
-    }
-    // The play counts at its home site; it rides that site's next batched sync, not a call of its own.
-    recordPlayAt(
-      c.env,
-      home,
-      {
+      const body: PlayResponse = {
         sessionId,
         titleId,
-        day: dayNumber(now, homeSpec.timeZone),
-        estBytes,
-        topBps,
-        startedAt: now,
-        miss: steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
-      },
-      waitUntil,
-    );
-    const body: PlayResponse = {
-      sessionId,
-      titleId,
-      version: ctx.title.version,
-      expiresAt: new Date(exp * 1000).toISOString(),
-      maxHeight,
-      ocas,
-      hls: `${ocas[0].url}master.m3u8`,
-      dash: `${ocas[0].url}manifest.mpd`,
-      steering: steeringUrls(base, sessionToken, titleId),
-      sessionToken,
-      renditions: {
-        video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
-        audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),
-        subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
-      },
-      client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
-    };
-    return c.json(body);
+        version: ctx.title.version,
+        expiresAt: new Date(exp * 1000).toISOString(),
+        maxHeight,
+        ocas,
+        hls: `${ocas[0].url}master.m3u8`,
+        dash: `${ocas[0].url}manifest.mpd`,
+        steering: steeringUrls(base, sessionToken, titleId),
+        sessionToken,
+        renditions: {
+          video: video.map((r) => ({ id: r.id, codec: r.codec, width: r.width, height: r.height, bandwidth: r.bandwidth })),
+          audio: audio.map((r) => ({ id: r.id, codec: r.codec, language: r.language, label: r.label, bandwidth: r.bandwidth })),
+          subtitles: subtitles.map((r) => ({ id: r.id, language: r.language, label: r.label })),
+        },
+        client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
+      };
+      return c.json(body);
+    } catch (err) {
+      // A play that fails once admitted leaves no stream behind: its client got no session to stop.
+      const slot = await slotAnswer;
+      if (slot.state === "granted") await releaseStream(c.env, member.id, sessionId, { titleId, expiresAt: exp * 1000 });
+      throw err;
+    }
   },
 );
