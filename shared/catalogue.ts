@@ -43,7 +43,8 @@ export const titleRegistrationSchema = z.object({
         codec: z.string().min(1).max(64),
         width: z.number().int().positive().optional(),
         height: z.number().int().positive().optional(),
-        bandwidth: z.number().int().nonnegative(),
+        /** bits/s: up to 10 Gb/s, which no rendition of a title comes near */
+        bandwidth: z.number().int().nonnegative().max(1e10),
         language: z.string().max(16).optional(),
         label: z.string().max(64).optional(),
       }),

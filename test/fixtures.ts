@@ -93,6 +93,8 @@ export async function publishTitle(
     availableFrom?: string;
     /** Files to replace or add (path -> bytes): a re-publish with new contents. */
     change?: Record<string, Uint8Array>;
+    /** Fields of the registration to set instead (renditions, durationS, ...). */
+    register?: Record<string, unknown>;
   } = {},
 ): Promise<FixtureTitle> {
   const seg = opts.segmentBytes ?? 64 * 1024;
@@ -147,6 +149,7 @@ export async function publishTitle(
         { country: "NL", availableFrom: year },
         { country: "FR", availableFrom: year },
       ],
+      ...opts.register,
     }),
   });
   if (res.status !== 200) throw new Error(`register ${titleId}: ${res.status} ${await res.text()}`);

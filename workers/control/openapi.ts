@@ -426,7 +426,12 @@ export const ROUTES: RouteDoc[] = [
     params: titleParam,
     body: titleRegistrationSchema,
     ok: { status: 200, description: "{ titleId, version, newVersion, ... }" },
-    errors: { ...ADMIN, 400: ["invalid_request", "duplicate_path"], 409: ["files_not_in_origin", "publish_conflict"], 413: ["payload_too_large"] },
+    errors: {
+      ...ADMIN,
+      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence"],
+      409: ["files_not_in_origin", "publish_conflict"],
+      413: ["payload_too_large"],
+    },
   },
   {
     method: "get",

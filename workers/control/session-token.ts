@@ -38,7 +38,7 @@ export const sessionClaimsSchema = z
     home: z.string().refine(isSafeId),
     /** top allowed bitrate (bits/s) and the bytes of a full watch at it: the caps of its reports */
     top: z.number().int().min(0).max(1e11),
-    est: z.number().int().min(0).max(1e13),
+    est: z.number().int().min(0).max(1e15),
     /** pathways (OCAs) the session was given, "site/oca", in play's order */
     pw: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]{1,64}$/)).max(32),
   })
@@ -48,6 +48,25 @@ export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
 
 /** A session token is at most this long (it travels in a URL path). */
 export const MAX_SESSION_TOKEN = 2048;
+
+/**
+ * Characters of pathways a session carries at most: with every other claim at its longest, the token
+ * stays within MAX_SESSION_TOKEN whatever the lengths of the topology's site and OCA ids.
+ */
+export const PATHWAYS_MAX_CHARS = 900;
+
+/** Play's ranked OCAs as the session's pathways ("site/oca"), in order: at most 32, as many as fit. */
+export function sessionPathways(ranked: ReadonlyArray<{ siteId: string; ocaId: string }>): string[] {
+  const pw: string[] = [];
+  let chars = 0;
+  for (const o of ranked) {
+    const p = `${o.siteId}/${o.ocaId}`;
+    chars += p.length + 3; // its quotes and comma in the JSON
+    if (pw.length === 32 || chars > PATHWAYS_MAX_CHARS) break;
+    pw.push(p);
+  }
+  return pw;
+}
 
 const message = (kid: string, payload: string) => new TextEncoder().encode(`s1|${kid}|${payload}`);
 

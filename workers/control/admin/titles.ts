@@ -11,6 +11,16 @@ import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
 import { type AdminEnv, params, titleParam } from "./params";
 
+/** The first value that appears a second time, if any. */
+function firstRepeat(values: string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+  }
+  return undefined;
+}
+
 export const titlesRoutes = new Hono<AdminEnv>();
 
 /**
@@ -23,11 +33,13 @@ export const titlesRoutes = new Hono<AdminEnv>();
 titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleRegistrationSchema, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
   const t = c.req.valid("json");
-  const paths = new Set<string>();
-  for (const f of t.files) {
-    if (paths.has(f.path)) throw new ApiError(400, "duplicate_path", `${f.path} is listed twice`);
-    paths.add(f.path);
-  }
+  // The catalogue keys files by path, renditions by id and licences by country: each once.
+  const path = firstRepeat(t.files.map((f) => f.path));
+  if (path !== undefined) throw new ApiError(400, "duplicate_path", `${path} is listed twice`);
+  const rendition = firstRepeat(t.renditions.map((r) => r.id));
+  if (rendition !== undefined) throw new ApiError(400, "duplicate_rendition", `rendition ${rendition} is listed twice`);
+  const country = firstRepeat(t.licences.map((l) => l.country));
+  if (country !== undefined) throw new ApiError(400, "duplicate_licence", `the licence for ${country} is listed twice`);
   const absent: string[] = [];
   for (let i = 0; i < t.files.length; i += 50) {
     const heads = await Promise.all(t.files.slice(i, i + 50).map((f) => c.env.ORIGIN.head(originKey(titleId, f.path, f.sha256))));
