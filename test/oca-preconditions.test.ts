@@ -60,6 +60,23 @@ describe("conditional requests on an OCA (RFC 9110 section 13)", () => {
     expect((await get({ "If-Unmodified-Since": earlier(), "If-Match": etag })).status).toBe(200);
     expect((await get({ "If-Unmodified-Since": earlier() }, "HEAD")).status).toBe(412);
   });
+
+  it("ignores a date field that is not an HTTP-date, and takes all three forms of one", async () => {
+    // Date.parse reads "1" and "2099" as years: neither is an HTTP-date (RFC 9110 §5.6.7), so both are ignored.
+    expect((await get({ "If-Unmodified-Since": "1" })).status).toBe(200);
+    expect((await get({ "If-Modified-Since": "2099" })).status).toBe(200);
+    const ranged = await get({ Range: "bytes=0-9", "If-Range": "2099" });
+    expect(ranged.status).toBe(200); // an If-Range that does not hold sends the whole file
+    expect((await ranged.arrayBuffer()).byteLength).toBe(SIZE);
+    const t = new Date(lastModified);
+    const day = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"][t.getUTCDay()];
+    const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][t.getUTCMonth()];
+    const hms = t.toISOString().slice(11, 19);
+    const dd = String(t.getUTCDate()).padStart(2, "0");
+    const rfc850 = `${day}, ${dd}-${month}-${String(t.getUTCFullYear()).slice(2)} ${hms} GMT`;
+    const asctime = `${day.slice(0, 3)} ${month} ${String(t.getUTCDate()).padStart(2, " ")} ${hms} ${t.getUTCFullYear()}`;
+    for (const date of [lastModified, rfc850, asctime]) expect((await get({ "If-Modified-Since": date })).status, date).toBe(304);
+  });
 });
 
 describe("a file that changes while it is served", () => {

@@ -81,8 +81,8 @@ export function ifRangeHolds(header: string | null | undefined, etag: string, la
     const mine = opaque(etag);
     return !theirs.weak && !mine.weak && theirs.value === mine.value;
   }
-  const when = Date.parse(h);
-  return !Number.isNaN(when) && lastModified !== undefined && Math.floor(lastModified.getTime() / 1000) === Math.floor(when / 1000);
+  const when = httpDate(h);
+  return when !== null && lastModified !== undefined && Math.floor(lastModified.getTime() / 1000) === Math.floor(when / 1000);
 }
 
 /**
@@ -99,11 +99,27 @@ export function matchHolds(header: string, etag: string): boolean {
   });
 }
 
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const TIME = "\\d{2}:\\d{2}:\\d{2}";
+/** The three forms of HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, RFC 850 and asctime. Nothing else is a date. */
+const HTTP_DATE = new RegExp(
+  `^(?:${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT|${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4})$`,
+);
+
+/** An HTTP-date in ms, or null when the value is not one (a recipient then ignores the field). */
+function httpDate(value: string): number | null {
+  if (!HTTP_DATE.test(value)) return null;
+  // asctime carries no zone: it is GMT.
+  const when = Date.parse(/GMT$/.test(value) ? value : `${value} GMT`);
+  return Number.isNaN(when) ? null : when;
+}
+
 /** An HTTP-date in seconds, or null when the header is not a date (then it is ignored). */
 function httpDateSeconds(header: string | null | undefined): number | null {
-  if (!header || header.length > 64) return null;
-  const when = Date.parse(header);
-  return Number.isNaN(when) ? null : Math.floor(when / 1000);
+  if (!header) return null;
+  const when = httpDate(header.trim());
+  return when === null ? null : Math.floor(when / 1000);
 }
 
 /** If-Unmodified-Since (§13.1.4): holds unless the representation changed after the date; an invalid date is ignored. */
