@@ -27,6 +27,12 @@ export function versionIndexKey(titleId: string, version: number): string {
   return `${titleId}/versions/${version}.json`;
 }
 
+/**
+ * Key of origin's list of titles taken down (`shared/withdrawn.ts`): the data plane refuses their
+ * files whatever a session's token says. A "." cannot begin a title id, so no title's keys meet it.
+ */
+export const WITHDRAWN_KEY = ".catalogue/withdrawn.json";
+
 const TAG = /^[0-9a-f]{16}$/;
 
 /** The path and content tag of an origin key under `${titleId}/`; null for anything else (indexes, stray keys). */

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signUrlToken } from "../workers/shared/url-token";
+import { WITHDRAWN_KEY } from "../shared/file-keys";
+import { parseWithdrawn } from "../shared/withdrawn";
 import { ADMIN, call, fill, GEO, memberToken, patternBytes, pressPlay, publishTitle, tierKey, type FixtureTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -148,8 +150,23 @@ describe("a title taken down", () => {
     expect(await browse()).toContain(TITLE);
     const session = await play("ver-down-1");
     expect(session.ocas[0].ocaId).toBe(OCA);
+    const origin = session.ocas.at(-1)!;
+    expect(origin.siteId).toBe("origin");
+    // The running session's segment, from its OCA (now in the colo cache too) and from origin.
+    const segment = (url: string) => call(`${url}${SEG}`);
+    expect((await segment(session.ocas[0].url)).status).toBe(200);
+    expect((await segment(origin.url)).status).toBe(200);
     const res = await call(`/admin/titles/${TITLE}`, { method: "DELETE", headers: ADMIN });
     expect(await res.json()).toMatchObject({ titleId: TITLE, takenDown: true });
+    // Its segments are refused at once (this pool reads views afresh; deployed, within 2 × CATALOGUE_TTL_S),
+    // wherever the bytes still are: the OCA's copy, the colo cache, origin.
+    for (const url of [session.ocas[0].url, origin.url]) {
+      const gone = await segment(url);
+      expect(gone.status, url).toBe(410);
+      expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
+    }
+    const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
+    expect([...listed]).toContain(TITLE);
     const refused = await pressPlay(await memberToken("premium", "ver-down-2"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
     expect(refused.status).toBe(410);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("taken_down");
@@ -168,6 +185,8 @@ describe("a title taken down", () => {
     const back = await publishTitle(TITLE, { change: { [SEG]: v2.files[SEG] } });
     expect(back.version).toBe(v2.version);
     expect((await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc)).status).toBe(200);
+    expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text())]).not.toContain(TITLE);
+    expect((await segment(origin.url)).status).toBe(200);
   });
 });
 

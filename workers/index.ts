@@ -1,5 +1,6 @@
 import { app } from "./app";
 import { runScheduledFill } from "./control/fill-cycle";
+import { publishWithdrawn } from "./control/withdrawn";
 
 export { OcaSite } from "../durable-objects/oca-site";
 export { MemberStreams } from "../durable-objects/member-streams";
@@ -7,8 +8,12 @@ export { SessionLog } from "../durable-objects/session-log";
 
 export default {
   fetch: app.fetch,
-  /** Hourly: sites whose local fill window is open plan tomorrow and start filling. */
+  /**
+   * Hourly: sites whose local fill window is open plan tomorrow and start filling; origin's list of
+   * titles taken down is written afresh (titles past a session's lifetime leave it).
+   */
   async scheduled(controller, env, ctx) {
+    ctx.waitUntil(publishWithdrawn(env).catch((err) => console.error("withdrawn list", err)));
     ctx.waitUntil(
       runScheduledFill(env, controller.scheduledTime).then((reports) =>
         console.log(JSON.stringify({ cron: controller.cron, ran: reports.filter((r) => r.ran).map((r) => r.siteId) })),

@@ -15,6 +15,7 @@ import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
+import { isWithdrawn } from "./withdrawn";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -90,6 +91,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
+  // A title taken down stops for running sessions too, whatever their tokens say and wherever its bytes still are.
+  if (await isWithdrawn(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) {
+    throw new ApiError(410, "taken_down", `${titleId} has been taken down`);
+  }
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
@@ -147,7 +152,12 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const bypass = c.env.DEV_MODE === "true" && c.req.header("X-Bench-No-Colo-Cache") === "1";
   if (site && !bypass) {
     const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
-    if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }), "local");
+    try {
+      if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }), "local");
+    } catch (err) {
+      // Evicted between the lookup and the read of a range: served from R2 below, as a miss.
+      if (!(err instanceof RepresentationChanged)) throw err;
+    }
   }
 
   // A plain GET sends the whole body: fetch it with the lookup (one R2 call). Ranges and conditionals look first.

@@ -19,9 +19,11 @@ export async function cachedRepresentation(key: string, contentType: string, cac
   const cache = caches.default;
   const hit = await cache.match(url(key, variant));
   if (!hit?.body) return null;
-  const size = Number(hit.headers.get("Content-Length"));
+  // An entry that does not say its size is not trusted (Number(null) would read it as empty).
+  const length = hit.headers.get("Content-Length");
+  const size = length === null ? Number.NaN : Number(length);
   const etag = hit.headers.get("ETag");
-  if (!Number.isFinite(size) || !etag) {
+  if (!Number.isSafeInteger(size) || size < 0 || !etag) {
     await hit.body.cancel();
     return null;
   }

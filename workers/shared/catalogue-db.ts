@@ -218,6 +218,15 @@ export const catalogueDb = {
     return (r.meta.changes ?? 0) > 0;
   },
 
+  /** Titles taken down after `since` (ms), newest first: what origin's withdrawn list holds. */
+  async takenDownSince(db: D1Database, since: number): Promise<Array<{ id: string; at: number }>> {
+    const r = await db
+      .prepare(`SELECT id, taken_down_at AS at FROM titles WHERE taken_down_at > ? ORDER BY taken_down_at DESC`)
+      .bind(since)
+      .all<{ id: string; at: number }>();
+    return r.results;
+  },
+
   /**
    * What a title version's cached view needs to tell whether the title is up at any later moment: when
    * it was taken down, until when its longest licence runs (null: open-ended; 0: none), and its stamp.

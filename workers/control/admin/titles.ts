@@ -9,6 +9,7 @@ import { titleRegistrationSchema } from "../../../shared/catalogue";
 import { originKey, versionIndexKey } from "../../../shared/file-keys";
 import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
+import { publishWithdrawn } from "../withdrawn";
 import { type AdminEnv, params, titleParam } from "./params";
 
 /** The first value that appears a second time, if any. */
@@ -60,6 +61,8 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     httpMetadata: { contentType: "application/json" },
   });
   await catalogueDb.register(c.env.DB, titleId, t, { version, newVersion: !unchanged, retainUntil: Date.now() + sessionTtlS(c.env) * 1000 });
+  // Published again after a takedown: OCAs serve it again.
+  if (current?.takenDown) await publishWithdrawn(c.env);
   return c.json({
     titleId,
     version,
@@ -86,7 +89,8 @@ titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
 
 /**
  * Takes a title down: new plays are refused (410) and it leaves the steering view at once; sessions'
- * steering polls stop offering OCAs; OCAs delete its files on their next cycle. Publishing it again restores it.
+ * steering polls stop offering OCAs and their segments are refused (410) within 2 × CATALOGUE_TTL_S;
+ * OCAs delete its files on their next cycle. Publishing it again restores it.
  */
 titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
   const titleId = c.req.param("titleId");
@@ -94,5 +98,7 @@ titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
   if (!current) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
   const changed = await catalogueDb.takeDown(c.env.DB, titleId);
   await steeringTable.unpublishTitle(c.env.DB, titleId);
+  // Running sessions' segments stop too: the data plane reads origin's withdrawn list.
+  await publishWithdrawn(c.env);
   return c.json({ titleId, takenDown: true, alreadyDown: !changed });
 });
