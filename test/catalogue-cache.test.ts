@@ -137,4 +137,50 @@ describe("the play and steering hot paths", () => {
     expect(cold.headers.get("Retry-After")).toBe("5");
     expect(((await cold.json()) as { error: { code: string } }).error.code).toBe("catalogue_unavailable");
   });
+
+  it("keep known titles cached through a flood of made-up title ids", { timeout: 120_000 }, async () => {
+    const warm: D1Probe = { calls: [], down: false };
+    expect((await play(warm, OTHER)).status).toBe(200);
+    // More unknown ids than the view keeps titles (2 000): each is asked of D1 once and answered 404.
+    const flood: D1Probe = { calls: [], down: false };
+    let token = "";
+    for (let i = 0; i < 2100; i++) {
+      // A member per 50 plays: the per-member play rate is another test's concern.
+      if (i % 50 === 0) token = await memberToken("premium");
+      const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+      const res = await request("/v1/play", { method: "POST", headers, body: JSON.stringify({ titleId: `made-up-${i}` }), geo: GEO.lumenNyc }, flood);
+      expect(res.status).toBe(404);
+    }
+    const after: D1Probe = { calls: [], down: false };
+    expect((await play(after, OTHER)).status).toBe(200);
+    expect(after.calls).toEqual([]);
+  });
+});
+
+describe("the browse list", () => {
+  const browse = async (probe: D1Probe, ttl = "5") =>
+    request("/v1/titles", { headers: { Authorization: `Bearer ${await memberToken("premium")}` }, geo: GEO.lumenNyc }, probe, ttl);
+
+  it("is read from D1 once per country while fresh, and served stale while D1 is unreachable", async () => {
+    const warm: D1Probe = { calls: [], down: false };
+    const first = await browse(warm);
+    expect(first.status).toBe(200);
+    const ids = ((await first.json()) as { titles: Array<{ id: string }> }).titles.map((t) => t.id);
+    expect(ids).toEqual(expect.arrayContaining([TITLE, COLD, OTHER]));
+    const steady: D1Probe = { calls: [], down: false };
+    for (let i = 0; i < 3; i++) expect((await browse(steady)).status).toBe(200);
+    expect(steady.calls).toEqual([]);
+    const down: D1Probe = { calls: [], down: true };
+    await new Promise((r) => setTimeout(r, 5));
+    const stale = await browse(down, "0.001");
+    expect(stale.status).toBe(200);
+    expect(((await stale.json()) as { titles: Array<{ id: string }> }).titles.map((t) => t.id)).toEqual(ids);
+  });
+
+  it("answers 503 catalogue_unavailable, not 500, when D1 is unreachable and the country was never read", async () => {
+    const down: D1Probe = { calls: [], down: true };
+    const res = await request("/v1/titles", { headers: { Authorization: `Bearer ${await memberToken("premium")}` }, geo: "country=JP" }, down);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("catalogue_unavailable");
+  });
 });

@@ -126,6 +126,28 @@ describe("rate limits", { timeout: 90_000 }, () => {
     expect((await pressPlay(await memberToken("basic"), { titleId: "limits-play-title" }, GEO.lumenNyc)).status).toBe(200);
   });
 
+  it("trip on plays per member refused before the member's object is asked (titles that do not exist)", async () => {
+    const token = await memberToken("basic");
+    let n = 0;
+    const statuses: number[] = [];
+    const send = async () => {
+      const res = await pressPlay(token, { titleId: `no-such-title-${n++}` }, GEO.lumenNyc);
+      statuses.push(res.status);
+      return res;
+    };
+    const { allowed, res } = await until429(send, 100);
+    expect(allowed).toBe(60);
+    expect(statuses.slice(0, 60).every((s) => s === 404)).toBe(true);
+    await expectLimited(res, "PLAY_PER_MEMBER");
+  });
+
+  it("trip on browse-list reads per member", async () => {
+    const token = await memberToken("basic");
+    const { allowed, res } = await until429(() => call("/v1/titles", { headers: { Authorization: `Bearer ${token}` }, geo: GEO.lumenNyc }), 100);
+    expect(allowed).toBe(60);
+    await expectLimited(res, "BROWSE_PER_MEMBER");
+  });
+
   it("trip on plays per client IP whose member token fails, while verified members' plays from that address go on", async () => {
     await publishTitle("limits-ip-play-title");
     expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: ["limits-ip-play-title"] }])).status).toBe(200);

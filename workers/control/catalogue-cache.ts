@@ -70,9 +70,14 @@ class StampedEntries<V> {
 /** The newest change each look reported per title (bounded), so a load that raced a change is not kept. */
 const latestSeen = new Map<string, { stamp: number; changedAt: number }>();
 
-const titles = new StampedEntries<TitleContext | null>(2000);
+const titles = new StampedEntries<TitleContext>(2000);
+/** Ids asked for that name no title, apart: a flood of made-up ids cannot push real titles out. */
+const unknownTitles = new StampedEntries<null>(500);
 const versions = new StampedEntries<VersionView>(4000);
 const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
+type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
+/** The browse list per country (ISO 3166 has about 250). */
+const browseLists = new SwrCache<Browse>({ max: 300, staleIfErrorMs: STALE_IF_ERROR_MS });
 
 /** The isolate's last look at D1's changes. */
 const watch: { since: number | null; lookedAt: number; okAt: number; looking?: Promise<void> } = { since: null, lookedAt: 0, okAt: 0 };
@@ -99,6 +104,7 @@ async function lookForChanges(env: Env): Promise<void> {
   // Too many to list, or a first look: start afresh.
   if (watch.since === null || changed.length > 10_000) {
     titles.clear();
+    unknownTitles.clear();
     versions.clear();
     latestSeen.clear();
   } else {
@@ -108,6 +114,7 @@ async function lookForChanges(env: Env): Promise<void> {
       latestSeen.set(c.id, stamp);
       if (latestSeen.size > 20_000) latestSeen.delete(latestSeen.keys().next().value as string);
       titles.invalidate(c.id, stamp);
+      unknownTitles.invalidate(c.id, stamp);
       versions.invalidate(c.id, stamp);
     }
   }
@@ -132,6 +139,7 @@ async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
         watch.lookedAt = Date.now();
         if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) {
           titles.clear();
+          unknownTitles.clear();
           versions.clear();
         }
       })
@@ -150,11 +158,17 @@ export const catalogueCache = {
   /** A title with its renditions, licences and current candidates; null when unknown. */
   async title(env: Env, titleId: string, waitUntil?: WaitUntil): Promise<TitleContext | null> {
     await sync(env, waitUntil);
-    const cached = titles.get(titleId);
+    const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
     const ctx = await load(() => catalogueDb.titleContext(env.DB, titleId));
-    titles.set(titleId, titleId, ctx, ctx ? { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at } : null);
+    if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
+    else unknownTitles.set(titleId, titleId, null, null);
     return ctx;
+  },
+
+  /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
+  browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
+    return browseLists.get(country, viewTtlMs(env), () => load(() => catalogueDb.browse(env.DB, country, Date.now())), waitUntil);
   },
 
   /** A plan by id, or null. */
@@ -184,8 +198,10 @@ export const catalogueCache = {
   /** Forgets everything (tests). */
   clear(): void {
     titles.clear();
+    unknownTitles.clear();
     versions.clear();
     plans.clear();
+    browseLists.clear();
     latestSeen.clear();
     watch.since = null;
     watch.lookedAt = 0;

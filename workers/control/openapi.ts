@@ -74,7 +74,7 @@ export const ROUTES: RouteDoc[] = [
       status: 200,
       description: "{ country, titles: [{ id, name, description, releaseYear, durationS, maxHeight, audioLanguages, subtitleLanguages, availableFrom }] }",
     },
-    errors: { ...MEMBER },
+    errors: { ...MEMBER, ...RATE, 503: ["catalogue_unavailable"] },
   },
   {
     method: "post",

@@ -21,7 +21,15 @@ import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
 import { sessionTtlS } from "./session-ttl";
-import { BODY_LIMITS, limitBody, limitByIpUnlessMember, PLAYS_PER_IP_PER_MINUTE, PLAYS_PER_MEMBER_PER_MINUTE, rateLimited } from "./limits";
+import {
+  BODY_LIMITS,
+  enforceIsolateLimit,
+  limitBody,
+  limitByIpUnlessMember,
+  PLAYS_PER_IP_PER_MINUTE,
+  PLAYS_PER_MEMBER_PER_MINUTE,
+  rateLimited,
+} from "./limits";
 
 /**
  * Why this play was not steered to its home site first, as Open Connect counts misses: the home site
@@ -57,6 +65,9 @@ play.post(
     const { ring, kid } = signingKey(c.env);
     const { titleId, device } = c.req.valid("json");
     const member = c.get("member");
+    // Every play counts in the isolate, those refused before the member's object is asked included
+    // (unknown titles and the like); a valid play counts there again, globally.
+    enforceIsolateLimit("PLAY_PER_MEMBER", member.id, PLAYS_PER_MEMBER_PER_MINUTE);
     const geo = clientGeo(c.req.raw, c.env);
     const now = Date.now();
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);

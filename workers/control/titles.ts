@@ -1,16 +1,21 @@
 import { Hono } from "hono";
-import { catalogueDb } from "../shared/catalogue-db";
+import { catalogueCache } from "./catalogue-cache";
+import { BROWSES_PER_MEMBER_PER_MINUTE, enforceIsolateLimit } from "./limits";
 import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
 
-/** GET /v1/titles: what the member can play now in their country. */
+/**
+ * GET /v1/titles: what the member can play now in their country, from the isolate's browse list per
+ * country (a publish or takedown shows within 2 × CATALOGUE_TTL_S; 503 `catalogue_unavailable` when D1
+ * cannot be read and nothing is cached).
+ */
 export const titles = new Hono<MemberVars>();
 
 titles.get("/", requireMember, async (c) => {
+  enforceIsolateLimit("BROWSE_PER_MEMBER", c.get("member").id, BROWSES_PER_MEMBER_PER_MINUTE);
   const geo = clientGeo(c.req.raw, c.env);
-  const now = Date.now();
   if (!geo.country) return c.json({ country: null, titles: [] });
-  const results = await catalogueDb.browse(c.env.DB, geo.country, now);
+  const results = await catalogueCache.browse(c.env, geo.country, (p) => c.executionCtx.waitUntil(p));
   return c.json({
     country: geo.country,
     titles: results.map((t) => ({
