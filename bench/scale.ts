@@ -140,6 +140,8 @@ function model(s: Scenario): Row[] {
     // A play a minute, and a live stream's touches (at most one per TOUCH_EVERY_MS from each isolate it reaches).
     { what: "a member's Durable Object", perS: 1 / 60 + (TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
     { what: "R2 reads, tier buckets (colo misses)", perS: perReq("r2.tier"), limit: null, over: false },
+    // The data plane's look at origin's list of titles taken down: one read per isolate per TTL, in the background.
+    { what: "R2 reads, origin's withdrawn list (background)", perS: s.isolates / s.catalogueTtlS, limit: null, over: false },
     { what: "colo cache operations", perS: perReq("cache."), limit: null, over: false },
   ];
   for (const r of rows) r.over = r.limit !== null && r.perS > r.limit;
