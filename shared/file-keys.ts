@@ -72,6 +72,19 @@ export function isManifest(path: string): boolean {
   return path.endsWith(".m3u8") || path.endsWith(".mpd");
 }
 
+const MEDIA = /\.(m4s|mp4|m4v|m4a|cmfv|cmfa|ts|aac|webm)$/i;
+
+/**
+ * Why a title's file may not be where it is, or null: OCAs check a session's height cap by the folder
+ * a video file is in, so video lives in folders that name their height, and no media file lies outside
+ * the video and audio folders where the cap could not see it.
+ */
+export function layoutProblem(path: string): string | null {
+  if (path.startsWith("video/")) return videoHeightOf(path) === null ? "video files go in video/{codec}-{height}p/" : null;
+  if (MEDIA.test(path) && !path.startsWith("audio/")) return "media files go in video/{codec}-{height}p/ or audio/";
+  return null;
+}
+
 /** Height of the video rendition a path belongs to (video/{codec}-{height}p/...), or null. */
 export function videoHeightOf(path: string): number | null {
   const m = /^video\/[a-z0-9]+-(\d{2,4})p\//.exec(path);

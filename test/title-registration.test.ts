@@ -33,6 +33,13 @@ describe("a title registration", () => {
     await expect(publishTitle("reg-huge-rate", { register: { renditions } })).rejects.toThrow(/: 400 .*"invalid_request".*renditions\.0\.bandwidth/);
   });
 
+  it("with video in a folder that does not name its height, or media outside the video and audio folders, is refused with 400 bad_layout", async () => {
+    for (const path of ["video/hd/seg-00001.m4s", "1080p/seg-00001.m4s"]) {
+      const change = { [path]: new Uint8Array([1, 2, 3]) };
+      await expect(publishTitle(`reg-layout-${path.length}`, { change })).rejects.toThrow(new RegExp(`: 400 .*"bad_layout".*${path}`));
+    }
+  });
+
   it("at the longest duration and highest bitrates allowed still plays", async () => {
     const renditions = [
       { ...VIDEO, id: "avc-240p", bandwidth: 10_000_000_000 },

@@ -428,7 +428,7 @@ export const ROUTES: RouteDoc[] = [
     ok: { status: 200, description: "{ titleId, version, newVersion, ... }" },
     errors: {
       ...ADMIN,
-      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence"],
+      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "bad_layout"],
       409: ["files_not_in_origin", "publish_conflict"],
       413: ["payload_too_large"],
     },

@@ -6,7 +6,7 @@ import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
 import { steeringTable } from "../../shared/steering-table";
 import { titleRegistrationSchema } from "../../../shared/catalogue";
-import { originKey, versionIndexKey } from "../../../shared/file-keys";
+import { layoutProblem, originKey, versionIndexKey } from "../../../shared/file-keys";
 import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
 import { publishWithdrawn } from "../withdrawn";
@@ -37,6 +37,10 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
   // The catalogue keys files by path, renditions by id and licences by country: each once.
   const path = firstRepeat(t.files.map((f) => f.path));
   if (path !== undefined) throw new ApiError(400, "duplicate_path", `${path} is listed twice`);
+  for (const f of t.files) {
+    const problem = layoutProblem(f.path);
+    if (problem) throw new ApiError(400, "bad_layout", `${f.path}: ${problem} (OCAs check a session's height cap by the folder)`);
+  }
   const rendition = firstRepeat(t.renditions.map((r) => r.id));
   if (rendition !== undefined) throw new ApiError(400, "duplicate_rendition", `rendition ${rendition} is listed twice`);
   const country = firstRepeat(t.licences.map((l) => l.country));
