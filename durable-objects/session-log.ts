@@ -41,12 +41,13 @@ export class SessionLog extends DurableObject<Env> {
     batchId: string;
     events: QoeEvent[];
     now: number;
-  }): Promise<{ duplicate: boolean; accepted: number; bytes: number }> {
+  }): Promise<{ duplicate: boolean; accepted: number; bytes: number; over?: boolean }> {
     const { session, batchId, events, now } = input;
     const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
     const stored = this.ctx.storage.transactionSync(() => {
       expireEvents(this.sql, now);
-      if (!storeBatch(this.sql, session, batchId, events, bytes, now)) return false;
+      const verdict = storeBatch(this.sql, session, batchId, events, bytes, now);
+      if (verdict !== "stored") return verdict;
       const backlog = rows<{ n: number }>(this.sql, `SELECT COUNT(*) AS n FROM pending_reports`)[0].n;
       if (bytes > 0 && backlog < PENDING_MAX) {
         run(
@@ -61,9 +62,10 @@ export class SessionLog extends DurableObject<Env> {
           now,
         );
       }
-      return true;
+      return verdict;
     });
-    if (!stored) return { duplicate: true, accepted: 0, bytes: 0 };
+    if (stored === "duplicate") return { duplicate: true, accepted: 0, bytes: 0 };
+    if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
     if (bytes > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
     return { duplicate: false, accepted: events.length, bytes };
   }

@@ -8,6 +8,17 @@ import { first, rows, run } from "./sql";
  */
 
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
+/**
+ * Events a shard keeps at most, newest first: at a national peak a shard's week of events would pass a
+ * Durable Object's storage, so past this the oldest go before their retention ends (about 3 GB).
+ */
+export const SHARD_EVENTS_MAX = 5_000_000;
+/**
+ * Events one session may store: a burst, then one a second of its age. A player reports progress
+ * every 2 s and a few events on changes, so only a client feeding junk meets it.
+ */
+export const SESSION_EVENTS_BURST = 400;
+export const sessionEventsAllowed = (startedAt: number, now: number): number => SESSION_EVENTS_BURST + Math.floor(Math.max(0, now - startedAt) / 1000);
 
 export const SESSION_EVENTS_SCHEMA = [
   `CREATE TABLE event_batches (
@@ -22,18 +33,21 @@ export const SESSION_EVENTS_SCHEMA = [
 ];
 
 /**
- * Stores a batch under its idempotency key: false when it was already stored (a retry), and then
- * nothing is written. Call inside a transaction with whatever else the batch changes.
+ * Stores a batch under its idempotency key: "duplicate" when it was already stored (a retry), "over"
+ * when the session would pass what its age allows (sessionEventsAllowed); then nothing is written.
+ * Call inside a transaction with whatever else the batch changes.
  */
 export function storeBatch(
   sql: SqlStorage,
-  s: { sessionId: string; titleId: string },
+  s: { sessionId: string; titleId: string; startedAt: number },
   batchId: string,
   events: QoeEvent[],
   bytes: number,
   now: number,
-): boolean {
-  if (first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return false;
+): "stored" | "duplicate" | "over" {
+  if (first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
+  const stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, s.sessionId)!.n;
+  if (stored + events.length > sessionEventsAllowed(s.startedAt, now)) return "over";
   run(
     sql,
     `INSERT INTO event_batches (session_id, batch_id, events, bytes, accepted_at) VALUES (?, ?, ?, ?, ?)`,
@@ -55,14 +69,22 @@ export function storeBatch(
       now,
     );
   }
-  return true;
+  return "stored";
 }
 
-/** Drops events and batch keys past their retention, a bounded number per call. */
-export function expireEvents(sql: SqlStorage, now: number): void {
+/**
+ * Drops events and batch keys past their retention, and the oldest events past SHARD_EVENTS_MAX (`max`),
+ * a bounded number per call: more than a batch adds, so the shard stays within its bound.
+ */
+export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX): void {
   const before = now - EVENT_RETENTION_MS;
   run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE received_at < ? LIMIT 1000)`, before);
   run(sql, `DELETE FROM event_batches WHERE rowid IN (SELECT rowid FROM event_batches WHERE accepted_at < ? LIMIT 1000)`, before);
+  // Ids only grow, so the span of ids bounds the rows (a quick look at both ends of the key).
+  const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT MIN(id) AS lo, MAX(id) AS hi FROM play_events`)!;
+  if (span.lo !== null && span.hi !== null && span.hi - span.lo >= max) {
+    run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE id <= ? ORDER BY id LIMIT 1000)`, span.hi - max);
+  }
 }
 
 /** A session's events, oldest first (at most `limit`). */

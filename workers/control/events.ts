@@ -8,7 +8,7 @@ import { sessionLog } from "./session-log";
 import { signingKey } from "../shared/signing-keys";
 import { requireMember, type MemberVars } from "./member-auth";
 import { validationHook } from "./validation";
-import { BODY_LIMITS, limitBody, limitByIp, limitByMember } from "./limits";
+import { BODY_LIMITS, limitBody, limitByIp, limitByMember, rateLimited } from "./limits";
 import { verifySessionToken } from "./session-token";
 import { releaseStream, touchStream } from "./member-streams";
 
@@ -18,6 +18,9 @@ import { releaseStream, touchStream } from "./member-streams";
  * session could have watched. The session is the signed one of the play response: no database is
  * read or written on this path.
  */
+/** How long after its session expired a batch is still taken: the last one of a page closed at the end. */
+export const LAST_BATCH_GRACE_S = 300;
+
 export const events = new Hono<MemberVars>();
 
 events.post(
@@ -29,11 +32,13 @@ events.post(
   zValidator("json", eventsRequestSchema, validationHook),
   async (c) => {
     const { sessionId, sessionToken, batchId, events: list } = c.req.valid("json");
-    const verdict = await verifySessionToken(signingKey(c.env).ring, sessionToken, Math.floor(Date.now() / 1000));
-    // An expired session may still report its last batch (a tab closed at the end): only forged or foreign ones are refused.
+    const nowS = Math.floor(Date.now() / 1000);
+    // A session that expired a moment ago may still report its last batch (a tab closed at the end).
+    const verdict = await verifySessionToken(signingKey(c.env).ring, sessionToken, nowS - LAST_BATCH_GRACE_S);
     if (!verdict.ok && verdict.reason !== "expired") throw new ApiError(403, "forbidden", `session token rejected: ${verdict.reason}`);
     const claims = verdict.ok ? verdict.claims : null;
     if (!claims) throw new ApiError(410, "session_expired", "this session has expired; press play again");
+    const ended = claims.exp <= nowS;
     if (claims.sid !== sessionId) throw new ApiError(403, "forbidden", "the session token is for another session");
     if (claims.mid !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
     const home = findSite(claims.home);
@@ -47,7 +52,7 @@ events.post(
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     // A client's report of an OCA failing it (an error on it, a switch away from it) is a health signal
     // for that OCA's site: only OCAs of the session's own signed list, once per session and sync.
-    if (!r.duplicate) {
+    if (!r.duplicate && !r.over) {
       for (const e of list) {
         const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
         const pathway = ocaId ? claims.pw.find((p) => p.endsWith(`/${ocaId}`)) : undefined;
@@ -57,7 +62,9 @@ events.post(
     // A stop frees the member's slot at once; any other batch is activity that keeps it.
     const stream = { titleId: claims.tid, expiresAt: claims.exp * 1000 };
     if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId, stream);
-    else touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
+    else if (!ended) touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
+    // A session storing more than its age allows is refused its batch (its stop, above, still counts).
+    if (r.over) throw rateLimited("EVENTS_PER_SESSION", 60);
     if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);
     return c.json({ accepted: r.accepted, bytes: r.bytes }, 202);
   },

@@ -34,9 +34,10 @@ export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" 
  * Limits kept without a binding, named like the bindings in 429 bodies: a member's plays per minute
  * (counted by the member's own object, which every valid play calls anyway, and in the isolate, where
  * plays refused before that call count too), a session's steering polls per minute (counted in the
- * isolate: a poll then calls nothing at all) and a member's browse-list reads.
+ * isolate: a poll then calls nothing at all), a member's browse-list reads, and a session's stored
+ * events (counted by the shard that stores them, against the session's age).
  */
-export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION" | "BROWSE_PER_MEMBER";
+export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION" | "BROWSE_PER_MEMBER" | "EVENTS_PER_SESSION";
 export const PLAYS_PER_MEMBER_PER_MINUTE = 60;
 /** A member's browse-list reads per minute, counted in the isolate (the list itself is cached per country). */
 export const BROWSES_PER_MEMBER_PER_MINUTE = 60;
