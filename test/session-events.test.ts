@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { expireEvents, SESSION_EVENTS_BURST, storeBatch } from "../durable-objects/site/session-events";
 import { LAST_BATCH_GRACE_S } from "../workers/control/events";
 import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
+import { fromB64url } from "../workers/shared/hmac";
 import { signingKey } from "../workers/shared/signing-keys";
 import { GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
@@ -24,7 +25,7 @@ async function play(): Promise<PlayResponse> {
 /** The session of `p` signed again with its expiry moved to `exp` (s), as the Worker would have signed it. */
 async function withExpiry(p: PlayResponse, exp: number): Promise<string> {
   const payload = p.sessionToken.split(".")[2];
-  const claims = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(payload, { alphabet: "base64url" }))) as SessionClaims;
+  const claims = JSON.parse(new TextDecoder().decode(fromB64url(payload)!)) as SessionClaims;
   const { ring, kid } = signingKey(env);
   return signSessionToken(ring, kid, { ...claims, exp });
 }
