@@ -21,7 +21,7 @@ function counted(calls: string[]): R2Bucket {
       const value = Reflect.get(target, key) as unknown;
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        calls.push(`${String(key)} ${String(args[0])}`);
+        calls.push(`${String(key)} ${String(args[0])}${key === "get" ? (args[1] ? " +options" : " -") : ""}`);
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -82,6 +82,27 @@ describe("the colo cache in front of an OCA", () => {
     expect(whole.res.headers.get("X-Cache")).toBe("HIT");
     expect(whole.calls).toEqual([]);
     expect(Buffer.from(whole.body).equals(Buffer.from(t.files[path]))).toBe(true);
+  });
+
+  it("reads a file whole for the cache at most once a minute per isolate, where the colo cache keeps nothing", async () => {
+    const path = "video/avc-720p/seg-00001.m4s";
+    // A zone whose Cache API stores nothing (as on workers.dev): the one thing mocked in this test.
+    const cache = caches.default;
+    Object.defineProperty(cache, "put", { configurable: true, value: async () => {} });
+    try {
+      const wholeReads: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await get(`${premium.ocas[0].url}${path}`, { Range: `bytes=${i * 10}-${i * 10 + 9}` });
+        expect(r.res.status).toBe(206);
+        expect(r.res.headers.get("X-Cache")).toBe("MISS");
+        expect(Buffer.from(r.body).equals(Buffer.from(t.files[path].subarray(i * 10, i * 10 + 10)))).toBe(true);
+        // A ranged read passes its range; the cache's fill reads the object with no options.
+        wholeReads.push(r.calls.filter((c) => c.startsWith("get ") && c.endsWith(" -")).length);
+      }
+      expect(wholeReads).toEqual([1, 0, 0]);
+    } finally {
+      delete (cache as { put?: unknown }).put;
+    }
   });
 
   it("keeps one filtered multivariant playlist per height cap", async () => {

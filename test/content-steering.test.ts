@@ -4,6 +4,12 @@ import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type Play
 const TITLE = "cs-title";
 type Steered = PlayResponse;
 
+/** An OCA link narrowed to this many bits/s, which two players streaming through it at once fill twice over. */
+const LOADED_BPS = 400_000;
+
+/** Two players read a 64 KiB segment through an OCA URL at once, to the end (paced to the OCA's link). */
+const streamThrough = (ocaUrl: string) => Promise.all([0, 1].map(async () => (await call(`${ocaUrl}video/avc-720p/seg-00001.m4s`)).arrayBuffer()));
+
 beforeAll(async () => {
   await publishTitle(TITLE);
   expect(
@@ -167,10 +173,10 @@ describe("steering by health and load", () => {
     );
     expect(back["PATHWAY-PRIORITY"]).toEqual(p.ocas.map((o) => o.ocaId));
     // Load reaches the isolate only through the site's live view (nothing in D1 moves).
-    expect((await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/capacity`, { throughputBps: 8000 })).status).toBe(200);
+    expect((await post(`/admin/sites/${first.siteId}/ocas/${first.ocaId}/capacity`, { throughputBps: LOADED_BPS })).status).toBe(200);
     const loaded = await until(
       async () => {
-        await call(`${first.url}video/avc-720p/seg-00001.m4s`);
+        await streamThrough(first.url);
         return steering(p.steering.server);
       },
       (m) => m["PATHWAY-PRIORITY"][0] !== first.ocaId,
@@ -193,11 +199,11 @@ describe("steering by health and load", () => {
     const first = await play();
     const hot = first.ocas[0];
     const other = first.ocas[1];
-    // Degrade the first OCA's link to 8 kbit/s, then stream through it: the data plane reports the bytes.
-    expect((await post(`/admin/sites/${hot.siteId}/ocas/${hot.ocaId}/capacity`, { throughputBps: 8000 })).status).toBe(200);
+    // Narrow the first OCA's link, then stream through it: the data plane reports the bytes that went out.
+    expect((await post(`/admin/sites/${hot.siteId}/ocas/${hot.ocaId}/capacity`, { throughputBps: LOADED_BPS })).status).toBe(200);
     const loaded = await until(
       async () => {
-        await call(`${hot.url}video/avc-720p/seg-00001.m4s`);
+        await streamThrough(hot.url);
         return play();
       },
       (p) => p.ocas[0].ocaId !== hot.ocaId,

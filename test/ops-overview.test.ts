@@ -10,6 +10,9 @@ import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type Play
 
 const HELD = "ops-held";
 const UNHELD = "ops-unheld";
+const BIG = "ops-big";
+const BIG_SEG = "video/avc-480p/seg-00001.m4s";
+const BIG_BYTES = 8 * 1024 * 1024;
 
 interface Overview {
   sites: Array<{
@@ -40,7 +43,8 @@ async function watch(titleId: string): Promise<{ p: PlayResponse; bytes: number 
 beforeAll(async () => {
   await publishTitle(HELD);
   await publishTitle(UNHELD);
-  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [HELD] }])).status).toBe(200);
+  await publishTitle(BIG, { segmentBytes: BIG_BYTES });
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [HELD, BIG] }])).status).toBe(200);
 });
 
 describe("the operator overview", () => {
@@ -70,5 +74,30 @@ describe("the operator overview", () => {
     }
     expect(servedAt(after, "lumen-nyc", "embedded") - servedAt(before, "lumen-nyc", "embedded")).toBe(held.bytes);
     expect(servedAt(after, "lumen-nyc", "origin") - servedAt(before, "lumen-nyc", "origin")).toBe(unheld.bytes);
+  });
+
+  it("counts the bytes that went out: a segment request dropped after its first chunk counts that chunk, not the file", async () => {
+    const p = (await (await pressPlay(await memberToken("premium"), { titleId: BIG }, GEO.lumenNyc)).json()) as PlayResponse;
+    expect(p.ocas[0].ocaId).toBe("lumen-nyc-1");
+    const before = servedAt(await overview(), "lumen-nyc", "embedded");
+    const dropped: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await call(`${p.ocas[0].url}${BIG_SEG}`, { geo: GEO.lumenNyc });
+      expect(res.headers.get("Content-Length")).toBe(String(BIG_BYTES));
+      const reader = res.body!.getReader();
+      dropped.push((await reader.read()).value!.byteLength);
+      await reader.cancel();
+    }
+    expect(Math.max(...dropped)).toBeLessThan(BIG_BYTES);
+    const whole = (await (await call(`${p.ocas[0].url}${BIG_SEG}`, { geo: GEO.lumenNyc })).arrayBuffer()).byteLength;
+    expect(whole).toBe(BIG_BYTES);
+    let counted = 0;
+    for (let i = 0; i < 30 && counted < whole; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      counted = servedAt(await overview(), "lumen-nyc", "embedded") - before;
+    }
+    // The whole file once, and of each dropped request no more than was read and what the runtime had in hand.
+    expect(counted).toBeGreaterThanOrEqual(whole);
+    expect(counted).toBeLessThan(2 * whole);
   });
 });

@@ -16,6 +16,7 @@ import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
 import { isWithdrawn } from "./withdrawn";
+import { countDelivered } from "./delivered";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -135,16 +136,31 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const served = (res: Response, source: string) => {
     // Whatever the player fetches is the stream's activity: its member's slot keeps counting.
     if (res.status < 400) touch();
-    if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
-      const bytes = Number(res.headers.get("Content-Length") ?? 0);
-      if (site) {
-        const from: ServedFrom =
-          source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, from);
-      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
-      if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
-    }
-    return paced(res, fault);
+    if (c.req.method !== "GET" || (res.status !== 200 && res.status !== 206)) return paced(res, fault);
+    // The bytes count as they go out (as far as they got, when the client leaves).
+    // The body may end after the request's context did: the counts then ride the next request's sync.
+    const later = (p: Promise<unknown>) => {
+      try {
+        waitUntil(p);
+      } catch {}
+    };
+    const from: ServedFrom = !site
+      ? "origin"
+      : source === "local"
+        ? site.tier
+        : source.startsWith("parent:")
+          ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp")
+          : "origin";
+    const counts = {
+      sent: (bytes: number) => {
+        if (site) recordServed(c.env, site.id, ocaId, sessionId, bytes, later, from);
+        else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, later, "origin");
+      },
+      done: (bytes: number) => {
+        if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, later);
+      },
+    };
+    return paced(countDelivered(res, counts), fault);
   };
 
   // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it
@@ -184,8 +200,9 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         const [toViewer, toCache] = found.head.body.tee();
         waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
         rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer) };
-      } else if (local && attempt === 0) {
-        // A range or a conditional: the whole object is fetched once, in the background, for the next ones.
+      } else if (local && attempt === 0 && fillingSoon(found.key)) {
+        // A range or a conditional: the whole object is fetched once, in the background, for the next ones
+        // (once per isolate a minute: where the colo cache keeps nothing, ranges must not each read it whole).
         waitUntil(
           found.bucket
             .get(found.key)
@@ -200,6 +217,19 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     }
   }
 });
+
+/** Keys this isolate fetched whole for the colo cache lately (bounded), and when. */
+const filledAt = new Map<string, number>();
+
+/** True when `key` was not fetched whole for the colo cache in the last minute (and it now counts as fetched). */
+function fillingSoon(key: string, now = Date.now()): boolean {
+  const at = filledAt.get(key);
+  if (at !== undefined && now - at < 60_000) return false;
+  filledAt.delete(key);
+  filledAt.set(key, now);
+  if (filledAt.size > 10_000) filledAt.delete(filledAt.keys().next().value as string);
+  return true;
+}
 
 interface Located {
   bucket: R2Bucket;
