@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
+import { forgetTopologyLooks } from "../workers/shared/topology-live";
 import { fill, GEO, memberToken, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -182,5 +183,28 @@ describe("the browse list", () => {
     const res = await request("/v1/titles", { headers: { Authorization: `Bearer ${await memberToken("premium")}` }, geo: "country=JP" }, down);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("catalogue_unavailable");
+  });
+});
+
+describe("the live topology's look in a cold isolate", () => {
+  it("does not hold every request for D1 after a failed first look: one look per TTL", async () => {
+    forgetTopologyLooks();
+    const ttl = "1";
+    const down: D1Probe = { calls: [], down: true };
+    expect((await request("/v1", {}, down, ttl)).status).toBe(200);
+    expect(down.calls.length).toBeGreaterThan(0); // the first request asked
+    const next: D1Probe = { calls: [], down: true };
+    for (let i = 0; i < 3; i++) expect((await request("/v1", {}, next, ttl)).status).toBe(200);
+    expect(next.calls).toEqual([]);
+    // Past the TTL a request looks again.
+    await new Promise((r) => setTimeout(r, 1100));
+    const later: D1Probe = { calls: [], down: true };
+    expect((await request("/v1", {}, later, ttl)).status).toBe(200);
+    expect(later.calls.length).toBeGreaterThan(0);
+    // A new isolate with D1 back looks and is live as before.
+    forgetTopologyLooks();
+    const up: D1Probe = { calls: [], down: false };
+    expect((await request("/v1", {}, up)).status).toBe(200);
+    expect(up.calls.length).toBeGreaterThan(0);
   });
 });
