@@ -16,7 +16,7 @@ import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
 import { isWithdrawn } from "./withdrawn";
-import { countDelivered } from "./delivered";
+import { countableBytes } from "./served-ceiling";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -136,31 +136,17 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const served = (res: Response, source: string) => {
     // Whatever the player fetches is the stream's activity: its member's slot keeps counting.
     if (res.status < 400) touch();
-    if (c.req.method !== "GET" || (res.status !== 200 && res.status !== 206)) return paced(res, fault);
-    // The bytes count as they go out (as far as they got, when the client leaves).
-    // The body may end after the request's context did: the counts then ride the next request's sync.
-    const later = (p: Promise<unknown>) => {
-      try {
-        waitUntil(p);
-      } catch {}
-    };
-    const from: ServedFrom = !site
-      ? "origin"
-      : source === "local"
-        ? site.tier
-        : source.startsWith("parent:")
-          ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp")
-          : "origin";
-    const counts = {
-      sent: (bytes: number) => {
-        if (site) recordServed(c.env, site.id, ocaId, sessionId, bytes, later, from);
-        else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, later, "origin");
-      },
-      done: (bytes: number) => {
-        if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, later);
-      },
-    };
-    return paced(countDelivered(res, counts), fault);
+    if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
+      // Up to the session's ceiling: a dropped request counts its whole length (see served-ceiling.ts).
+      const bytes = countableBytes(sessionId, Number(res.headers.get("Content-Length") ?? 0));
+      if (site) {
+        const from: ServedFrom =
+          source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
+        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, from);
+      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
+      if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
+    }
+    return paced(res, fault);
   };
 
   // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it
