@@ -1,5 +1,8 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { originKey } from "../shared/file-keys";
+import worker from "../workers/index";
+import { ADMIN, GEO, memberToken, pressPlay, publishTitle, sha256Hex, type PlayResponse } from "./fixtures";
 
 /**
  * What a title's registration may say: the catalogue keys renditions by id and licences by country,
@@ -51,5 +54,60 @@ describe("a title registration", () => {
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.renditions.video.map((r) => r.bandwidth)).toEqual([10_000_000_000]);
     expect(body.sessionToken.length).toBeGreaterThan(0);
+  });
+
+  it("of a feature-length title checks origin with a list call per 1,000 files, not a call per file", { timeout: 60_000 }, async () => {
+    // 2,400 segments (80 minutes of one rung at 2 s), put straight into origin under their content keys.
+    const TITLE = "reg-feature";
+    const bytes = new Uint8Array([7, 7, 7]);
+    const sha256 = await sha256Hex(bytes);
+    const files = Array.from({ length: 2400 }, (_, i) => ({ path: `video/avc-240p/seg-${String(i + 1).padStart(5, "0")}.m4s`, bytes: 3, sha256 }));
+    for (let i = 0; i < files.length; i += 100) await Promise.all(files.slice(i, i + 100).map((f) => env.ORIGIN.put(originKey(TITLE, f.path, sha256), bytes)));
+    // Origin's calls counted by a proxy around the binding: the one thing mocked here.
+    const calls: string[] = [];
+    const origin = new Proxy(env.ORIGIN, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          calls.push(String(key));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const body = {
+      name: "Feature",
+      durationS: 4800,
+      renditions: [{ ...VIDEO, id: "avc-240p", bandwidth: 400000 }],
+      files,
+      licences: [{ country: "US", availableFrom: FROM }],
+    };
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://cdn.test/admin/titles/${TITLE}`, {
+        method: "PUT",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+      { ...env, ORIGIN: origin },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(calls.filter((c) => c === "list")).toHaveLength(3);
+    expect(calls.filter((c) => c === "head")).toEqual([]);
+    // One file short in origin is named, as before.
+    await env.ORIGIN.delete(originKey(TITLE, files[1234].path, sha256));
+    const short = await worker.fetch(
+      new Request(`http://cdn.test/admin/titles/${TITLE}`, {
+        method: "PUT",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(short.status).toBe(409);
+    expect(((await short.json()) as { error: { details: { paths: string[] } } }).error.details.paths).toEqual([files[1234].path]);
   });
 });
