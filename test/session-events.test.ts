@@ -1,11 +1,11 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expireEvents, SESSION_EVENTS_BURST, storeBatch } from "../durable-objects/site/session-events";
-import { LAST_BATCH_GRACE_S } from "../workers/control/events";
+import { LAST_BATCH_GRACE_S, reportedSite } from "../workers/control/events";
 import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
 import { fromB64url } from "../workers/shared/hmac";
 import { signingKey } from "../workers/shared/signing-keys";
-import { GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
  * What a session's QoE batches may store at its home site's event shard: a session's batch is taken a
@@ -32,6 +32,7 @@ async function withExpiry(p: PlayResponse, exp: number): Promise<string> {
 
 beforeAll(async () => {
   await publishTitle(TITLE);
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
   token = await memberToken("premium", "events-member");
 });
 
@@ -60,6 +61,17 @@ describe("a session's QoE batches", () => {
     expect(((await over.json()) as { error: { details: { limiter: string } } }).error.details.limiter).toBe("EVENTS_PER_SESSION");
     // Another session of the same member is not affected.
     expect((await postEvents(token, await play(), batch)).status).toBe(202);
+  });
+});
+
+describe("a client's report of an OCA failing it", () => {
+  it("goes to that OCA's site when the session was given it, and nowhere for the origin pathway or an OCA it was not given", () => {
+    const pw = ["lumen-nyc/lumen-nyc-1", "ixp-nyc/ixp-nyc-1", "origin/origin"];
+    expect(reportedSite(pw, "lumen-nyc-1")).toBe("lumen-nyc");
+    expect(reportedSite(pw, "ixp-nyc-1")).toBe("ixp-nyc");
+    expect(reportedSite(pw, "origin")).toBeUndefined();
+    expect(reportedSite(pw, "lumen-nyc-2")).toBeUndefined();
+    expect(reportedSite(pw, "nyc-1")).toBeUndefined();
   });
 });
 

@@ -21,6 +21,16 @@ import { releaseStream, touchStream } from "./member-streams";
 /** How long after its session expired a batch is still taken: the last one of a page closed at the end. */
 export const LAST_BATCH_GRACE_S = 300;
 
+/**
+ * The site of an OCA a client reports failing it: only an OCA of the session's own signed pathways
+ * ("site/oca"), and never the origin pathway, which has no site to tell.
+ */
+export function reportedSite(pathways: readonly string[], ocaId: string): string | undefined {
+  const pathway = pathways.find((p) => p.endsWith(`/${ocaId}`));
+  const siteId = pathway?.slice(0, pathway.length - ocaId.length - 1);
+  return siteId && findSite(siteId) ? siteId : undefined;
+}
+
 export const events = new Hono<MemberVars>();
 
 events.post(
@@ -55,8 +65,8 @@ events.post(
     if (!r.duplicate && !r.over) {
       for (const e of list) {
         const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
-        const pathway = ocaId ? claims.pw.find((p) => p.endsWith(`/${ocaId}`)) : undefined;
-        if (pathway) recordClientReport(c.env, pathway.split("/")[0], ocaId!, sessionId, waitUntil);
+        const siteId = ocaId ? reportedSite(claims.pw, ocaId) : undefined;
+        if (siteId) recordClientReport(c.env, siteId, ocaId!, sessionId, waitUntil);
       }
     }
     // A stop frees the member's slot at once; any other batch is activity that keeps it.
