@@ -1,20 +1,22 @@
 import { isSafeId } from "./ids";
 
 /**
- * Origin's list of titles taken down within the last session lifetime (after that no token for them
- * is valid, so they need no listing): written by the control plane at each takedown, re-publish and
- * hourly cron from the catalogue, read by the data plane (`workers/edge/withdrawn.ts`), which refuses
- * their files with 410 `taken_down`. Kept in origin because origin is what the data plane reads.
+ * Origin's list of titles that stop being served, and when: taken down, or their last licence anywhere
+ * ends. It holds those that stopped within the last session lifetime (after that no token for them is
+ * valid) and those about to stop (a licence's end is known ahead). Written by the control plane from
+ * the catalogue at each registration and takedown and hourly, read by the data plane
+ * (`workers/edge/withdrawn.ts`), which refuses their files with 410 `taken_down` from that time on.
+ * Kept in origin because origin is what the data plane reads.
  */
 export interface WithdrawnDoc {
-  /** Title ids and when each was taken down (ms). */
+  /** Title ids and when each stops (ms). */
   titles: Array<{ id: string; at: number }>;
   writtenAt: number;
 }
 
-/** The ids of a stored list; anything that is not a safe id is left out (never trusted as a key). */
-export function parseWithdrawn(text: string): Set<string> {
-  const ids = new Set<string>();
+/** When each listed title stops (ms), by id; anything that is not a safe id or a time is left out. */
+export function parseWithdrawn(text: string): Map<string, number> {
+  const ids = new Map<string, number>();
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -23,6 +25,6 @@ export function parseWithdrawn(text: string): Set<string> {
   }
   const titles = (doc as Partial<WithdrawnDoc> | null)?.titles;
   if (!Array.isArray(titles)) return ids;
-  for (const t of titles) if (typeof t?.id === "string" && isSafeId(t.id)) ids.add(t.id);
+  for (const t of titles) if (typeof t?.id === "string" && isSafeId(t.id) && typeof t.at === "number" && Number.isFinite(t.at)) ids.set(t.id, t.at);
   return ids;
 }

@@ -166,7 +166,7 @@ describe("a title taken down", () => {
       expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
     }
     const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
-    expect([...listed]).toContain(TITLE);
+    expect([...listed.keys()]).toContain(TITLE);
     const refused = await pressPlay(await memberToken("premium", "ver-down-2"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
     expect(refused.status).toBe(410);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("taken_down");
@@ -185,7 +185,7 @@ describe("a title taken down", () => {
     const back = await publishTitle(TITLE, { change: { [SEG]: v2.files[SEG] } });
     expect(back.version).toBe(v2.version);
     expect((await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc)).status).toBe(200);
-    expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text())]).not.toContain(TITLE);
+    expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).keys()]).not.toContain(TITLE);
     expect((await segment(origin.url)).status).toBe(200);
   });
 });
@@ -203,10 +203,36 @@ describe("a title whose last licence has ended", () => {
     const ended = await publishTitle(LIC, { licences: [{ country: "US", availableFrom: year, availableUntil: new Date(Date.now() - 1000).toISOString() }] });
     expect(ended.version).toBe(t.version);
     expect((await call(session.steering.server)).status).toBe(410);
+    // The running session's segments stop too, from its OCA and from origin.
+    for (const url of [session.ocas[0].url, session.ocas.at(-1)!.url]) {
+      const gone = await call(`${url}${SEG}`);
+      expect(gone.status, url).toBe(410);
+      expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
+    }
     await site().reconcile();
     expect((await env.TIER_NA.list({ prefix: `${SITE}/${OCA}/${LIC}/` })).objects).toEqual([]);
     const rows = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE title_id = ?`).bind(LIC).first<{ n: number }>();
     expect(rows!.n).toBe(0);
+  });
+});
+
+describe("a title whose last licence ends while it plays", () => {
+  it("is served until the licence's end and refused from then on, with no write at that moment", async () => {
+    const SOON = "ver-licence-soon";
+    const year = "2020-01-01T00:00:00.000Z";
+    const until = new Date(Date.now() + 3000).toISOString();
+    await publishTitle(SOON, { licences: [{ country: "US", availableFrom: year, availableUntil: until }] });
+    const res = await pressPlay(await memberToken("premium", "ver-soon-1"), { titleId: SOON, device: DEVICE }, GEO.lumenNyc);
+    const session = (await res.json()) as PlayResponse;
+    expect(res.status).toBe(200);
+    const origin = session.ocas.at(-1)!.url;
+    expect((await call(`${origin}${SEG}`)).status).toBe(200);
+    // Origin's list already names it, with the licence's end.
+    expect(parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).get(SOON)).toBe(Date.parse(until));
+    await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 50));
+    const gone = await call(`${origin}${SEG}`);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
   });
 });
 

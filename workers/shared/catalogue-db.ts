@@ -218,11 +218,21 @@ export const catalogueDb = {
     return (r.meta.changes ?? 0) > 0;
   },
 
-  /** Titles taken down after `since` (ms), newest first: what origin's withdrawn list holds. */
-  async takenDownSince(db: D1Database, since: number): Promise<Array<{ id: string; at: number }>> {
+  /**
+   * Titles that stop (taken down, or their last licence anywhere ends) between `from` and `to` (ms),
+   * with when: what origin's withdrawn list holds. A stop in the future is listed ahead of time.
+   */
+  async stoppingBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; at: number }>> {
     const r = await db
-      .prepare(`SELECT id, taken_down_at AS at FROM titles WHERE taken_down_at > ? ORDER BY taken_down_at DESC`)
-      .bind(since)
+      .prepare(
+        `SELECT id, at FROM (
+           SELECT t.id, CASE WHEN t.taken_down_at IS NULL THEN e.until WHEN e.until IS NULL THEN t.taken_down_at ELSE MIN(t.taken_down_at, e.until) END AS at
+           FROM titles t LEFT JOIN (
+             SELECT title_id, CASE WHEN SUM(available_until IS NULL) > 0 THEN NULL ELSE MAX(available_until) END AS until FROM licences GROUP BY title_id
+           ) e ON e.title_id = t.id)
+         WHERE at > ?1 AND at <= ?2 ORDER BY at DESC`,
+      )
+      .bind(from, to)
       .all<{ id: string; at: number }>();
     return r.results;
   },

@@ -74,8 +74,8 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     httpMetadata: { contentType: "application/json" },
   });
   await catalogueDb.register(c.env.DB, titleId, t, { version, newVersion: !unchanged, retainUntil: Date.now() + sessionTtlS(c.env) * 1000 });
-  // Published again after a takedown: OCAs serve it again.
-  if (current?.takenDown) await publishWithdrawn(c.env);
+  // Published again after a takedown, or with other licences: the data plane's list follows.
+  await publishWithdrawn(c.env);
   return c.json({
     titleId,
     version,
