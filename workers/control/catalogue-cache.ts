@@ -3,6 +3,7 @@ import { steeringTable, type CandidateRow } from "../shared/steering-table";
 import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
 import { viewTtlMs } from "../shared/view-ttl";
+import { setBounded } from "../shared/bounded-map";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -49,9 +50,7 @@ class StampedEntries<V> {
     // A look that saw a newer change while this was loading: the loaded value is already old.
     const seen = latestSeen.get(titleId);
     if (seen && (!stamp || seen.changedAt > stamp.changedAt || (seen.changedAt === stamp.changedAt && seen.stamp > stamp.stamp))) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, titleId, stamp });
-    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+    setBounded(this.entries, key, { value, titleId, stamp }, this.max);
   }
 
   /** Drops the title's entries unless they were loaded at `stamp` (a title that appeared drops its "unknown"). */
@@ -74,6 +73,11 @@ const titles = new StampedEntries<TitleContext>(2000);
 /** Ids asked for that name no title, apart: a flood of made-up ids cannot push real titles out. */
 const unknownTitles = new StampedEntries<null>(500);
 const versions = new StampedEntries<VersionView>(4000);
+/** Every map of entries by title: what a change look invalidates and a fresh start drops. */
+const titleEntries = [titles, unknownTitles, versions];
+const dropTitleEntries = () => {
+  for (const entries of titleEntries) entries.clear();
+};
 const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
 type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
 /** The browse list per country (ISO 3166 has about 250). */
@@ -103,19 +107,13 @@ async function lookForChanges(env: Env): Promise<void> {
   const { now, changed } = await catalogueDb.changedSince(env.DB, watch.since === null ? Number.MAX_SAFE_INTEGER : watch.since);
   // Too many to list, or a first look: start afresh.
   if (watch.since === null || changed.length > 10_000) {
-    titles.clear();
-    unknownTitles.clear();
-    versions.clear();
+    dropTitleEntries();
     latestSeen.clear();
   } else {
     for (const c of changed) {
       const stamp = { stamp: c.view_stamp, changedAt: c.view_changed_at };
-      latestSeen.delete(c.id);
-      latestSeen.set(c.id, stamp);
-      if (latestSeen.size > 20_000) latestSeen.delete(latestSeen.keys().next().value as string);
-      titles.invalidate(c.id, stamp);
-      unknownTitles.invalidate(c.id, stamp);
-      versions.invalidate(c.id, stamp);
+      setBounded(latestSeen, c.id, stamp, 20_000);
+      for (const entries of titleEntries) entries.invalidate(c.id, stamp);
     }
   }
   watch.since = now - CHANGE_SLACK_MS;
@@ -137,11 +135,7 @@ async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
       .catch((err) => {
         console.error("catalogue change look failed", err);
         watch.lookedAt = Date.now();
-        if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) {
-          titles.clear();
-          unknownTitles.clear();
-          versions.clear();
-        }
+        if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) dropTitleEntries();
       })
       .finally(() => {
         watch.looking = undefined;
@@ -197,9 +191,7 @@ export const catalogueCache = {
 
   /** Forgets everything (tests). */
   clear(): void {
-    titles.clear();
-    unknownTitles.clear();
-    versions.clear();
+    dropTitleEntries();
     plans.clear();
     browseLists.clear();
     latestSeen.clear();

@@ -14,6 +14,7 @@ import { originKey } from "../../shared/file-keys";
 import { verifySessionToken, type SessionClaims } from "./session-token";
 import { catalogueCache } from "./catalogue-cache";
 import { memberStreamsId, touchStream } from "./member-streams";
+import { setBounded } from "../shared/bounded-map";
 
 /** Seconds a player keeps a steering manifest before asking again: short, so failures steer quickly. */
 export const STEERING_TTL_S = 5;
@@ -95,8 +96,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
       streams: memberStreamsId(env, claims.mid),
     });
     s = { claims, pathways, urlToken, allowed: new Set(pathways.map((p) => p.ocaId)) };
-    verified.set(token, s);
-    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+    setBounded(verified, token, s, VERIFIED_MAX);
   }
   // A known session's title is checked against its signed one: a title id that is not, is either unsafe or another title.
   if (s.claims.tid !== titleId) {

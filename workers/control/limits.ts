@@ -1,6 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../shared/errors";
+import { setBounded } from "../shared/bounded-map";
 
 /**
  * Request bounds of the control plane: body sizes checked before any parsing, and per-member /
@@ -106,9 +107,7 @@ export function enforceIsolateLimit(limiter: KeptLimitName | LimiterName, key: s
     w.count++;
     return;
   }
-  isolateWindows.delete(k);
-  isolateWindows.set(k, { start, count: 1 });
-  if (isolateWindows.size > ISOLATE_WINDOWS_MAX) isolateWindows.delete(isolateWindows.keys().next().value as string);
+  setBounded(isolateWindows, k, { start, count: 1 }, ISOLATE_WINDOWS_MAX);
 }
 
 /** Middleware: rate limit by client IP. */

@@ -1,3 +1,5 @@
+import { setBounded } from "../shared/bounded-map";
+
 /**
  * How many of a response's bytes count as served to its session. A response counts when it is made
  * (its body then streams natively: counting bytes as they went out would put JavaScript in every
@@ -21,8 +23,6 @@ export function countableBytes(sessionId: string, bytes: number, now = Date.now(
   const prev = buckets.get(sessionId);
   const left = prev ? Math.min(SERVED_BURST_BYTES, prev.bytes + (Math.max(0, now - prev.at) / 1000) * (SERVED_RATE_BPS / 8)) : SERVED_BURST_BYTES;
   const counted = Math.max(0, Math.min(bytes, left));
-  buckets.delete(sessionId);
-  buckets.set(sessionId, { bytes: left - counted, at: now });
-  if (buckets.size > MAX_SESSIONS) buckets.delete(buckets.keys().next().value as string);
+  setBounded(buckets, sessionId, { bytes: left - counted, at: now }, MAX_SESSIONS);
   return counted;
 }

@@ -1,4 +1,5 @@
 import { TOUCH_EVERY_MS } from "../../shared/stream-touch";
+import { setBounded } from "./bounded-map";
 
 /**
  * A stream's activity, told to its member's object (MemberStreams) by either plane: steering polls and
@@ -25,9 +26,7 @@ export interface StreamRef {
 }
 
 function remember(map: Map<string, number>, sessionId: string, value: number): void {
-  map.delete(sessionId);
-  map.set(sessionId, value);
-  if (map.size > MAX_SESSIONS) map.delete(map.keys().next().value as string);
+  setBounded(map, sessionId, value, MAX_SESSIONS);
 }
 
 /** Notes that the session's object heard of it at `now` (its admission, or a touch). */

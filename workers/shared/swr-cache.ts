@@ -1,3 +1,5 @@
+import { setBounded } from "./bounded-map";
+
 /**
  * A per-isolate cache with stale-while-revalidate and stale-if-error, for reads that many requests
  * share (catalogue, candidates): within `freshMs` an entry is served as is; up to `2 × freshMs` it is
@@ -47,8 +49,6 @@ export class SwrCache<V> {
   }
 
   private set(key: string, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, { value, at: Date.now() });
-    while (this.entries.size > this.opts.max) this.entries.delete(this.entries.keys().next().value as string);
+    setBounded(this.entries, key, { value, at: Date.now() }, this.opts.max);
   }
 }

@@ -1,5 +1,6 @@
 import { versionIndexKey } from "../../shared/file-keys";
 import { parseVersionIndex, type VersionIndex } from "../../shared/title-version";
+import { setBounded } from "./bounded-map";
 
 /**
  * Reads title version indexes from origin, once per isolate: a version's index never changes, so
@@ -22,13 +23,12 @@ export function versionIndex(origin: R2Bucket, titleId: string, version: number)
     const obj = await origin.get(key);
     return obj ? parseVersionIndex(await obj.text(), titleId, version) : null;
   })();
-  cache.set(key, load);
+  setBounded(cache, key, load, MAX_CACHED);
   void load.then(
     (v) => {
       if (!v) cache.delete(key);
     },
     () => cache.delete(key),
   );
-  while (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
   return load;
 }
