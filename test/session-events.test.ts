@@ -93,6 +93,14 @@ describe("an event shard", () => {
       // The newest stayed: the last session's events are all there, the first's are gone.
       expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM play_events WHERE session_id = 's-29'`).one().n).toBe(100);
       expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM play_events WHERE session_id = 's-0'`).one().n).toBe(0);
+      // Batch keys are held to the same bound: 1,200 batches of one event each keep at most 1,000 and the newest.
+      for (let n = 0; n < 1200; n++) {
+        storeBatch(sql, session(100 + n), `one-${n}`, [{ type: "progress" }], 0, now);
+        expireEvents(sql, now, 1_000);
+      }
+      const batches = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches`).one().n;
+      expect(batches).toBeLessThanOrEqual(1_001);
+      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches WHERE batch_id = 'one-1199'`).one().n).toBe(1);
       // A session that started a second ago has the burst and one more.
       const young = { sessionId: "young", titleId: TITLE, startedAt: now - 1_000 };
       const burst = Array.from({ length: SESSION_EVENTS_BURST + 1 }, () => ({ type: "progress" as const }));

@@ -73,18 +73,26 @@ export function storeBatch(
 }
 
 /**
- * Drops events and batch keys past their retention, and the oldest events past SHARD_EVENTS_MAX (`max`),
- * a bounded number per call: more than a batch adds, so the shard stays within its bound.
+ * Drops events and batch keys past their retention, and the oldest events and batch keys past
+ * SHARD_EVENTS_MAX (`max`) each, a bounded number per call: more than a batch adds, so the shard stays
+ * within its bound (a batch carries at least one event, so batch keys are never more than events).
  */
 export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX): void {
   const before = now - EVENT_RETENTION_MS;
   run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE received_at < ? LIMIT 1000)`, before);
   run(sql, `DELETE FROM event_batches WHERE rowid IN (SELECT rowid FROM event_batches WHERE accepted_at < ? LIMIT 1000)`, before);
-  // Ids only grow, so the span of ids bounds the rows (a quick look at both ends of the key).
-  const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT MIN(id) AS lo, MAX(id) AS hi FROM play_events`)!;
-  if (span.lo !== null && span.hi !== null && span.hi - span.lo >= max) {
-    run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE id <= ? ORDER BY id LIMIT 1000)`, span.hi - max);
-  }
+  trimOldest(sql, "play_events", max);
+  trimOldest(sql, "event_batches", max);
+}
+
+/**
+ * Deletes up to 1,000 of a table's oldest rows while it holds more than `max`. Rowids only grow (the
+ * oldest go first, never the newest), so the span of rowids bounds the rows: a look at both ends of the key.
+ */
+function trimOldest(sql: SqlStorage, table: "play_events" | "event_batches", max: number): void {
+  const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM ${table}`)!;
+  if (span.lo === null || span.hi === null || span.hi - span.lo < max) return;
+  run(sql, `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE rowid <= ? ORDER BY rowid LIMIT 1000)`, span.hi - max);
 }
 
 /** A session's events, oldest first (at most `limit`). */
