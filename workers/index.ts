@@ -10,7 +10,7 @@ export default {
   fetch: app.fetch,
   /**
    * Hourly: sites whose local fill window is open plan tomorrow and start filling; origin's list of
-   * titles taken down is written afresh (titles past a session's lifetime leave it).
+   * titles withdrawn (taken down, licence ended or ending within two hours) is written afresh.
    */
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(publishWithdrawn(env).catch((err) => console.error("withdrawn list", err)));

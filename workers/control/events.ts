@@ -12,12 +12,6 @@ import { BODY_LIMITS, limitBody, limitByIp, limitByMember, rateLimited } from ".
 import { verifySessionToken } from "./session-token";
 import { releaseStream, touchStream } from "./member-streams";
 
-/**
- * POST /v1/events: play and QoE events of a session, stored once per batch id at the session's home
- * site (its Durable Object), where reported bytes count in the viewing history only within what the
- * session could have watched. The session is the signed one of the play response: no database is
- * read or written on this path.
- */
 /** How long after its session expired a batch is still taken: the last one of a page closed at the end. */
 export const LAST_BATCH_GRACE_S = 300;
 
@@ -31,6 +25,12 @@ export function reportedSite(pathways: readonly string[], ocaId: string): string
   return siteId && findSite(siteId) ? siteId : undefined;
 }
 
+/**
+ * POST /v1/events: play and QoE events of a session, stored once per batch id at the session's home
+ * site (its Durable Object), where reported bytes count in the viewing history only within what the
+ * session could have watched. The session is the signed one of the play response: no database is
+ * read or written on this path.
+ */
 export const events = new Hono<MemberVars>();
 
 events.post(

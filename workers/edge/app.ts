@@ -17,6 +17,7 @@ import { cachedRepresentation, cacheWhole } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
 import { isWithdrawn } from "./withdrawn";
 import { countableBytes } from "./served-ceiling";
+import { setBounded } from "../shared/bounded-map";
 
 /**
  * The data plane: an OCA serving a title's files from its site's tier bucket.
@@ -92,9 +93,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const cap = verdict.claims.maxHeight;
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
-  // A title taken down stops for running sessions too, whatever their tokens say and wherever its bytes still are.
+  // A title taken down (or whose last licence ended) stops for running sessions too, whatever their
+  // tokens say and wherever its bytes still are.
   if (await isWithdrawn(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) {
-    throw new ApiError(410, "taken_down", `${titleId} has been taken down`);
+    throw new ApiError(410, "taken_down", `${titleId} is not served any more (taken down, or its licence ended)`);
   }
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
@@ -186,7 +188,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         const [toViewer, toCache] = found.head.body.tee();
         waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
         rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer) };
-      } else if (local && attempt === 0 && fillingSoon(found.key)) {
+      } else if (local && attempt === 0 && fillDue(found.key)) {
         // A range or a conditional: the whole object is fetched once, in the background, for the next ones
         // (once per isolate a minute: where the colo cache keeps nothing, ranges must not each read it whole).
         waitUntil(
@@ -208,12 +210,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
 const filledAt = new Map<string, number>();
 
 /** True when `key` was not fetched whole for the colo cache in the last minute (and it now counts as fetched). */
-function fillingSoon(key: string, now = Date.now()): boolean {
+function fillDue(key: string, now = Date.now()): boolean {
   const at = filledAt.get(key);
   if (at !== undefined && now - at < 60_000) return false;
-  filledAt.delete(key);
-  filledAt.set(key, now);
-  if (filledAt.size > 10_000) filledAt.delete(filledAt.keys().next().value as string);
+  setBounded(filledAt, key, now, 10_000);
   return true;
 }
 

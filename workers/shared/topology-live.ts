@@ -11,7 +11,7 @@ import { viewTtlMs } from "./view-ttl";
  * shows in both planes within 2 × CATALOGUE_TTL_S.
  */
 
-const look: { at: number; done: boolean; failed: boolean; running?: Promise<void> } = { at: 0, done: false, failed: false };
+const look: { at: number; done: boolean; running?: Promise<void> } = { at: 0, done: false };
 
 /** A look never holds a request (or a site object's start) longer than this; the current topology stands. */
 const LOOK_TIMEOUT_MS = 2_000;
@@ -29,16 +29,12 @@ async function lookOnce(db: D1Database): Promise<void> {
   // undo it (versions only grow; no stored document means the bundled one, version 0).
   if (row && row.doc !== null && row.version > topologyVersion()) applyTopology(JSON.parse(row.doc) as Topology, row.version);
   look.done = true;
-  look.failed = false;
 }
 
 /** One look, counted as the latest (a D1 failure keeps the current topology). */
 function refresh(db: D1Database): Promise<void> {
   return lookOnce(db)
-    .catch((err) => {
-      look.failed = true;
-      console.error("topology look failed", err);
-    })
+    .catch((err) => console.error("topology look failed", err))
     .finally(() => {
       look.at = Date.now();
     });
@@ -49,9 +45,10 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   const ttl = viewTtlMs(env);
   const age = Date.now() - look.at;
   if (look.done && age < ttl) return;
-  // A cold isolate whose look failed a moment ago (D1 down or hanging) does not hold every request for
-  // the next: until the TTL has passed, the current topology stands, as it does when a look times out.
-  if (!look.done && look.failed && age < ttl) return;
+  // A cold isolate whose look failed a moment ago (a look ran, none succeeded: D1 down or hanging) does
+  // not hold every request for the next: until the TTL has passed, the current topology stands, as it
+  // does when a look times out.
+  if (!look.done && look.at > 0 && age < ttl) return;
   if (look.done && age < 2 * ttl) {
     if (!look.running) {
       look.running = refresh(env.DB).finally(() => {
@@ -71,7 +68,6 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
 export function forgetTopologyLooks(): void {
   look.at = 0;
   look.done = false;
-  look.failed = false;
 }
 
 /** The stored document and its version (the bundled topology as version 0 when none is stored). */
