@@ -49,6 +49,7 @@ describe("OCA URL tokens", () => {
       maxHeight: 2160,
       version: play.version,
       home: "ixp-nyc",
+      country: "US",
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     const res = await call(`${withToken(play.ocas[0].url, expired)}master.m3u8`);
@@ -70,6 +71,7 @@ describe("OCA URL tokens", () => {
       maxHeight: 2160,
       version: play.version,
       home: "ixp-nyc",
+      country: "US",
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     expect((await call(`${withToken(play.ocas[0].url, old)}master.m3u8`)).status).toBe(200);

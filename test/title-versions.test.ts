@@ -166,7 +166,7 @@ describe("a title taken down", () => {
       expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
     }
     const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
-    expect([...listed.keys()]).toContain(TITLE);
+    expect([...listed.titles.keys()]).toContain(TITLE);
     const refused = await pressPlay(await memberToken("premium", "ver-down-2"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
     expect(refused.status).toBe(410);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("taken_down");
@@ -185,7 +185,7 @@ describe("a title taken down", () => {
     const back = await publishTitle(TITLE, { change: { [SEG]: v2.files[SEG] } });
     expect(back.version).toBe(v2.version);
     expect((await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc)).status).toBe(200);
-    expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).keys()]).not.toContain(TITLE);
+    expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).titles.keys()]).not.toContain(TITLE);
     expect((await segment(origin.url)).status).toBe(200);
   });
 });
@@ -228,11 +228,80 @@ describe("a title whose last licence ends while it plays", () => {
     const origin = session.ocas.at(-1)!.url;
     expect((await call(`${origin}${SEG}`)).status).toBe(200);
     // Origin's list already names it, with the licence's end.
-    expect(parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).get(SOON)).toBe(Date.parse(until));
+    expect(parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).titles.get(SOON)).toBe(Date.parse(until));
     await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 50));
     const gone = await call(`${origin}${SEG}`);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("taken_down");
+  });
+});
+
+describe("a title whose licence ends in one country while it plays on elsewhere", () => {
+  const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  const year = "2020-01-01T00:00:00.000Z";
+  const playIn = async (titleId: string, member: string, geo: string) => pressPlay(await memberToken("premium", member), { titleId, device: DEVICE }, geo);
+
+  it("stops that country's running sessions at the licence's end, from steering and every OCA, and no others", async () => {
+    const T = "ver-country-ends";
+    const until = new Date(Date.now() + 3000).toISOString();
+    await publishTitle(T, {
+      licences: [
+        { country: "US", availableFrom: year },
+        { country: "DE", availableFrom: year, availableUntil: until },
+      ],
+    });
+    const de = (await (await playIn(T, "ver-country-de", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    const us = (await (await playIn(T, "ver-country-us", GEO.lumenNyc)).json()) as PlayResponse;
+    const urls = (p: PlayResponse) => [p.ocas[0].url, p.ocas.at(-1)!.url];
+    for (const url of [...urls(de), ...urls(us)]) expect((await call(`${url}${SEG}`)).status, url).toBe(200);
+    expect((await call(de.steering.server)).status).toBe(200);
+    // Origin's list names the German licence ahead, with its end; the title itself is not listed.
+    const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
+    expect(listed.licences.get(`${T}/DE`)).toBe(Date.parse(until));
+    expect(listed.titles.has(T)).toBe(false);
+    await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 50));
+    for (const url of urls(de)) {
+      const gone = await call(`${url}${SEG}`);
+      expect(gone.status, url).toBe(410);
+      expect(await code(gone)).toBe("not_licensed");
+    }
+    const steering = await call(de.steering.server);
+    expect(steering.status).toBe(410);
+    expect(await code(steering)).toBe("not_licensed");
+    // The American session plays on, and a new play in Germany is refused.
+    for (const url of urls(us)) expect((await call(`${url}${SEG}`)).status, url).toBe(200);
+    expect((await call(us.steering.server)).status).toBe(200);
+    const again = await playIn(T, "ver-country-de-2", GEO.rheinnetBerlin);
+    expect(again.status).toBe(451);
+    expect(await code(again)).toBe("not_licensed");
+  });
+
+  it("stops them at once when a registration no longer lists the country, and starts again when it does", async () => {
+    const T = "ver-country-dropped";
+    const both = [
+      { country: "US", availableFrom: year },
+      { country: "DE", availableFrom: year },
+    ];
+    const t = await publishTitle(T, { licences: both });
+    const de = (await (await playIn(T, "ver-dropped-de", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    const us = (await (await playIn(T, "ver-dropped-us", GEO.lumenNyc)).json()) as PlayResponse;
+    expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+    // The same contents licensed in the US only: metadata, same version.
+    expect((await publishTitle(T, { licences: [both[0]] })).version).toBe(t.version);
+    const gone = await call(`${de.ocas.at(-1)!.url}${SEG}`);
+    expect(gone.status).toBe(410);
+    expect(await code(gone)).toBe("not_licensed");
+    expect((await call(de.steering.server)).status).toBe(410);
+    expect((await call(`${us.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+    // The dropped licence shows as ended, not as never granted.
+    const admin = (await (await call(`/admin/titles/${T}`, { headers: ADMIN })).json()) as {
+      licences: Array<{ country: string; available_until: number | null }>;
+    };
+    expect(admin.licences.find((l) => l.country === "DE")?.available_until).toBeLessThanOrEqual(Date.now());
+    // Licensed there again: plays there work again, the running session's included (as after a takedown).
+    await publishTitle(T, { licences: both });
+    expect((await playIn(T, "ver-dropped-de-2", GEO.rheinnetBerlin)).status).toBe(200);
+    expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
   });
 });
 
@@ -264,9 +333,10 @@ describe("registration", () => {
       maxHeight: 2160,
       version: 99,
       home: "ixp-nyc",
+      country: "US",
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
-    const gone = await call(`${p.ocas[0].url.replace(/\/v4\.[^/]+\//, `/${token}/`)}${SEG}`);
+    const gone = await call(`${p.ocas[0].url.replace(/\/v5\.[^/]+\//, `/${token}/`)}${SEG}`);
     expect(gone.status).toBe(410);
     expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("version_gone");
   });

@@ -18,6 +18,7 @@ const claims = fc.record({
   maxHeight: fc.integer({ min: 144, max: 4320 }),
   version: fc.integer({ min: 1, max: 999_999_999 }),
   home: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((h) => !["__proto__", "constructor", "prototype"].includes(h)),
+  country: fc.stringMatching(/^[A-Z]{2}$/),
   streams: fc.stringMatching(/^[0-9a-f]{64}$/),
 });
 
@@ -61,13 +62,14 @@ describe("OCA URL tokens (pure)", () => {
   it("no string that was not signed with a ring key verifies", async () => {
     const tokenish = fc
       .tuple(
-        fc.constantFrom("v1", "v2", "v3", "v4", "V4", ""),
+        fc.constantFrom("v1", "v2", "v3", "v4", "v5", "V5", ""),
         fc.oneof(fc.constantFrom("k1", "k0", "__proto__", "constructor"), fc.string({ maxLength: 20 })),
         fc.stringMatching(/^[A-Za-z0-9-]{0,70}$/),
         fc.oneof(fc.stringMatching(/^\d{0,14}$/), fc.string({ maxLength: 14 })),
         fc.oneof(fc.stringMatching(/^\d{0,6}$/), fc.string({ maxLength: 6 })),
         fc.oneof(fc.stringMatching(/^\d{0,10}$/), fc.string({ maxLength: 10 })),
         fc.oneof(fc.constantFrom("lumen-nyc", "__proto__"), fc.stringMatching(/^[A-Za-z0-9_.-]{0,20}$/)),
+        fc.oneof(fc.constantFrom("US", "us", "ZZ"), fc.string({ maxLength: 3 })),
         fc.oneof(fc.stringMatching(/^[0-9a-f]{62,66}$/), fc.string({ maxLength: 70 })),
         fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{40,46}$/), fc.string({ maxLength: 50 })),
       )
@@ -81,29 +83,32 @@ describe("OCA URL tokens (pure)", () => {
   });
 
   it("accept exactly one encoding of a set of claims: no leading zeros, no alternative MAC text", async () => {
-    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3, home: "lumen-nyc", streams: "0a".repeat(32) };
+    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3, home: "lumen-nyc", country: "US", streams: "0a".repeat(32) };
     const token = await signUrlToken(RING, "k1", c);
-    const [v, kid, sid, exp, height, ver, home, streams, mac] = token.split(".");
+    const [v, kid, sid, exp, height, ver, home, country, streams, mac] = token.split(".");
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const variants = [
-      [v, kid, sid, `0${exp}`, height, ver, home, streams, mac],
-      [v, kid, sid, exp, `0${height}`, ver, home, streams, mac],
-      [v, kid, sid, exp, height, `0${ver}`, home, streams, mac],
-      [v, kid, sid, exp, height, "4", home, streams, mac],
+      [v, kid, sid, `0${exp}`, height, ver, home, country, streams, mac],
+      [v, kid, sid, exp, `0${height}`, ver, home, country, streams, mac],
+      [v, kid, sid, exp, height, `0${ver}`, home, country, streams, mac],
+      [v, kid, sid, exp, height, "4", home, country, streams, mac],
       // Another home site: viewing history and CMCD would land at a site the signer did not choose.
-      [v, kid, sid, exp, height, ver, "ixp-nyc", streams, mac],
+      [v, kid, sid, exp, height, ver, "ixp-nyc", country, streams, mac],
+      // Another country, or the same spelt in lower case: a licence's end there would not stop the session.
+      [v, kid, sid, exp, height, ver, home, "DE", streams, mac],
+      [v, kid, sid, exp, height, ver, home, country.toLowerCase(), streams, mac],
       // Another member's object, or the same id spelt in capitals: activity would count for someone else.
-      [v, kid, sid, exp, height, ver, home, "0b".repeat(32), mac],
-      [v, kid, sid, exp, height, ver, home, streams.toUpperCase(), mac],
-      // The format before it (no streams object) and a version label that does not match the MAC text.
-      ["v3", kid, sid, exp, height, ver, home, mac],
-      ["v3", kid, sid, exp, height, ver, home, streams, mac],
-      [v, kid, sid, `+${exp}`, height, ver, home, streams, mac],
-      [v, kid, sid, exp, height, ver, home, streams, `${mac}=`],
-      [v, kid, sid, exp, height, ver, home, streams, `${mac}A`],
+      [v, kid, sid, exp, height, ver, home, country, "0b".repeat(32), mac],
+      [v, kid, sid, exp, height, ver, home, country, streams.toUpperCase(), mac],
+      // The format before it (no country) and a version label that does not match the MAC text.
+      ["v4", kid, sid, exp, height, ver, home, streams, mac],
+      ["v4", kid, sid, exp, height, ver, home, country, streams, mac],
+      [v, kid, sid, `+${exp}`, height, ver, home, country, streams, mac],
+      [v, kid, sid, exp, height, ver, home, country, streams, `${mac}=`],
+      [v, kid, sid, exp, height, ver, home, country, streams, `${mac}A`],
       // The 43rd character carries 4 bits of the MAC and 2 spare bits: setting a spare bit must not verify.
-      [v, kid, sid, exp, height, ver, home, streams, mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) | 1]],
-      [v, kid.toUpperCase(), sid, exp, height, ver, home, streams, mac],
+      [v, kid, sid, exp, height, ver, home, country, streams, mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) | 1]],
+      [v, kid.toUpperCase(), sid, exp, height, ver, home, country, streams, mac],
     ].map((p) => p.join("."));
     for (const t of variants) {
       if (t === token) continue;

@@ -1,4 +1,5 @@
-import { catalogueDb } from "../shared/catalogue-db";
+import { catalogueDb, type LicenceRow } from "../shared/catalogue-db";
+import { checkLicence } from "./catalogue";
 import { steeringTable, type CandidateRow } from "../shared/steering-table";
 import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
@@ -28,9 +29,21 @@ type Plans = Awaited<ReturnType<typeof catalogueDb.plans>>;
 type Stamp = { stamp: number; changedAt: number } | null;
 interface VersionView {
   candidates: CandidateRow[];
+  /** Null: up; 0: an unknown title. */
   takenDownAt: number | null;
-  /** Null: a licence without end; 0: no licence. */
+  /** Until when the longest licence runs (null: open-ended; 0: none). */
   licensedUntil: number | null;
+  /** By country, ended ones included. */
+  licences: Map<string, LicenceRow>;
+}
+
+/** Where a session of a title stands: served, the title stopped everywhere, or its country's licence not in effect. */
+export type SessionStanding = "up" | "taken_down" | "not_licensed";
+
+/** A title is up while it is not taken down and one of its licences has not ended (its last licence ending takes it down). */
+function standing(view: VersionView, country: string | null, now: number): SessionStanding {
+  if (view.takenDownAt !== null || (view.licensedUntil !== null && view.licensedUntil <= now)) return "taken_down";
+  return country === null || checkLicence(view.licences.get(country) ?? null, country, now).ok ? "up" : "not_licensed";
 }
 
 /** Bounded maps of entries by title (least recently used go first), each with the stamp it was loaded at. */
@@ -172,21 +185,36 @@ export const catalogueCache = {
   },
 
   /**
-   * The candidates of one title version (a session's steering), and whether the title is up now (not
-   * taken down, a licence not yet ended).
+   * The candidates of one title version (a session's steering), and where a session licensed in
+   * `country` stands now: up, the title taken down (or its last licence ended), or that country's
+   * licence ended.
    */
-  async version(env: Env, titleId: string, version: number, waitUntil?: WaitUntil): Promise<{ up: boolean; candidates: CandidateRow[] }> {
+  async version(
+    env: Env,
+    titleId: string,
+    version: number,
+    country: string | null,
+    waitUntil?: WaitUntil,
+  ): Promise<{ standing: SessionStanding; candidates: CandidateRow[] }> {
     await sync(env, waitUntil);
     const key = `${titleId}|${version}`;
     let view = versions.get(key);
     if (!view) {
-      const [rows, state] = await load(() => env.DB.batch([steeringTable.candidates(env.DB, titleId, version), catalogueDb.titleState(env.DB, titleId)]));
-      const s = state.results[0] as { taken_down_at: number | null; licensed_until: number | null; view_stamp: number; view_changed_at: number } | undefined;
-      view = { candidates: rows.results as unknown as CandidateRow[], takenDownAt: s ? s.taken_down_at : 0, licensedUntil: s ? s.licensed_until : 0 };
+      const [rows, state, licences] = await load(() =>
+        env.DB.batch([steeringTable.candidates(env.DB, titleId, version), catalogueDb.titleState(env.DB, titleId), catalogueDb.licences(env.DB, titleId)]),
+      );
+      const s = state.results[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
+      const byCountry = new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l]));
+      const ends = [...byCountry.values()].map((l) => l.available_until);
+      view = {
+        candidates: rows.results as unknown as CandidateRow[],
+        takenDownAt: s ? s.taken_down_at : 0,
+        licensedUntil: ends.length === 0 ? 0 : ends.includes(null) ? null : Math.max(...(ends as number[])),
+        licences: byCountry,
+      };
       versions.set(key, titleId, view, s ? { stamp: s.view_stamp, changedAt: s.view_changed_at } : null);
     }
-    const up = view.takenDownAt === null && (view.licensedUntil === null || view.licensedUntil > Date.now());
-    return { up, candidates: view.candidates };
+    return { standing: standing(view, country, Date.now()), candidates: view.candidates };
   },
 
   /** Forgets everything (tests). */

@@ -1,7 +1,8 @@
 /** Catalogue rules of the play request (licences, codec families); the SQL is in workers/shared/catalogue-db.ts. */
 import type { LicenceRow } from "../shared/catalogue-db";
 
-export type LicenceVerdict = { ok: true; from: number } | { ok: false; reason: string };
+/** `country`: the one the licence was found for (a licensed play always has one). */
+export type LicenceVerdict = { ok: true; from: number; country: string } | { ok: false; reason: string };
 
 /** Is the title licensed in `country` at `now` (ms)? The reason says why not. */
 export function checkLicence(licence: LicenceRow | null, country: string | null, now: number): LicenceVerdict {
@@ -13,7 +14,7 @@ export function checkLicence(licence: LicenceRow | null, country: string | null,
   if (licence.available_until !== null && licence.available_until <= now) {
     return { ok: false, reason: `this title's licence in ${country} ended at ${new Date(licence.available_until).toISOString()}` };
   }
-  return { ok: true, from: licence.available_from };
+  return { ok: true, from: licence.available_from, country };
 }
 
 /** Codec family of an RFC 6381 codec string ("avc1.64001f" -> "avc1"). */

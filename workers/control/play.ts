@@ -117,7 +117,16 @@ play.post(
       const estBytes = Math.round((ctx.title.duration_s * topBps) / 8);
       // Nothing is written to a database: the session travels signed, with what steering and the events route need.
       const [token, sessionToken] = await Promise.all([
-        signUrlToken(ring, kid, { titleId, sessionId, exp, maxHeight, version: ctx.title.version, home, streams: memberStreamsId(c.env, member.id) }),
+        signUrlToken(ring, kid, {
+          titleId,
+          sessionId,
+          exp,
+          maxHeight,
+          version: ctx.title.version,
+          home,
+          country: licence.country,
+          streams: memberStreamsId(c.env, member.id),
+        }),
         signSessionToken(ring, kid, {
           sid: sessionId,
           mid: member.id,

@@ -15,7 +15,7 @@ import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
 import { cachedRepresentation, cacheWhole } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
-import { isWithdrawn } from "./withdrawn";
+import { withdrawnReason } from "./withdrawn";
 import { countableBytes } from "./served-ceiling";
 import { setBounded } from "../shared/bounded-map";
 
@@ -94,10 +94,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const height = videoHeightOf(path);
   if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
   // A title taken down (or whose last licence ended) stops for running sessions too, whatever their
-  // tokens say and wherever its bytes still are.
-  if (await isWithdrawn(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) {
-    throw new ApiError(410, "taken_down", `${titleId} is not served any more (taken down, or its licence ended)`);
-  }
+  // tokens say and wherever its bytes still are; so does a session whose country's licence ended.
+  const stopped = await withdrawnReason(c.env, titleId, verdict.claims.country, (p) => c.executionCtx.waitUntil(p));
+  if (stopped === "taken_down") throw new ApiError(410, "taken_down", `${titleId} is not served any more (taken down, or its licence ended)`);
+  if (stopped === "not_licensed") throw new ApiError(410, "not_licensed", `${titleId}'s licence in ${verdict.claims.country} has ended`);
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });

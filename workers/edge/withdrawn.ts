@@ -1,31 +1,41 @@
 import { WITHDRAWN_KEY } from "../../shared/file-keys";
-import { parseWithdrawn } from "../../shared/withdrawn";
+import { parseWithdrawn, stopReason, type Withdrawn } from "../../shared/withdrawn";
 import { SwrCache } from "../shared/swr-cache";
 import { viewTtlMs } from "../shared/view-ttl";
 
 /**
  * The data plane's view of origin's withdrawn list (`shared/withdrawn.ts`): one R2 read per isolate
  * per CATALOGUE_TTL_S, refreshed in the background, so a takedown stops every running session's
- * segments within 2 × CATALOGUE_TTL_S, and a title's last licence stops them when it ends, from an
- * OCA's copy, a parent's, origin or the colo cache alike.
+ * segments within 2 × CATALOGUE_TTL_S, and a licence's end (the title's last, or the one a session
+ * was licensed under in its country) stops them when it ends, from an OCA's copy, a parent's, origin
+ * or the colo cache alike.
  */
 
 /** While origin cannot be read, the last list read keeps applying this long. */
 const STALE_IF_ERROR_MS = 10 * 60_000;
-const list = new SwrCache<Map<string, number>>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
+const list = new SwrCache<Withdrawn>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
 
-async function load(origin: R2Bucket): Promise<Map<string, number>> {
+async function load(origin: R2Bucket): Promise<Withdrawn> {
   const obj = await origin.get(WITHDRAWN_KEY);
-  return obj ? parseWithdrawn(await obj.text()) : new Map();
+  return obj ? parseWithdrawn(await obj.text()) : { titles: new Map(), licences: new Map() };
 }
 
-/** True when the title has stopped (taken down, last licence ended). An unreadable list with nothing cached serves (fails open). */
-export async function isWithdrawn(env: Env, titleId: string, waitUntil: (p: Promise<unknown>) => void, now = Date.now()): Promise<boolean> {
+/**
+ * Why a session of the title licensed in `country` is not served now: "taken_down" (taken down, last
+ * licence ended), "not_licensed" (its country's licence ended), or null. An unreadable list with
+ * nothing cached serves (fails open).
+ */
+export async function withdrawnReason(
+  env: Env,
+  titleId: string,
+  country: string,
+  waitUntil: (p: Promise<unknown>) => void,
+  now = Date.now(),
+): Promise<"taken_down" | "not_licensed" | null> {
   try {
-    const at = (await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil)).get(titleId);
-    return at !== undefined && at <= now;
+    return stopReason(await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil), titleId, country, now);
   } catch (err) {
     console.error("withdrawn list unreadable", err);
-    return false;
+    return null;
   }
 }

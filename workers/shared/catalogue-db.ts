@@ -72,7 +72,7 @@ export const catalogueDb = {
       db
         .prepare(`SELECT id, kind, codec, width, height, bandwidth, language, label FROM renditions WHERE title_id = ? ORDER BY kind, height, id`)
         .bind(titleId),
-      db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId),
+      catalogueDb.licences(db, titleId),
       steeringTable.candidates(db, titleId, null),
     ]);
     const row = (title.results[0] as TitleRow | undefined) ?? null;
@@ -238,17 +238,28 @@ export const catalogueDb = {
   },
 
   /**
-   * What a title version's cached view needs to tell whether the title is up at any later moment: when
-   * it was taken down, until when its longest licence runs (null: open-ended; 0: none), and its stamp.
+   * Licences (a title in one country) that end between `from` and `to` (ms), with when: the part of
+   * origin's withdrawn list that stops running sessions in that country while the title plays on elsewhere.
    */
-  titleState(db: D1Database, titleId: string): D1PreparedStatement {
-    return db
+  async licencesEndingBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; country: string; at: number }>> {
+    const r = await db
       .prepare(
-        `SELECT taken_down_at, view_stamp, view_changed_at,
-           (SELECT CASE WHEN COUNT(*) = 0 THEN 0 WHEN SUM(l.available_until IS NULL) > 0 THEN NULL ELSE MAX(l.available_until) END FROM licences l WHERE l.title_id = t.id) AS licensed_until
-         FROM titles t WHERE id = ?1`,
+        `SELECT title_id AS id, country, available_until AS at FROM licences
+         WHERE available_until IS NOT NULL AND available_until > ?1 AND available_until <= ?2 ORDER BY at DESC`,
       )
-      .bind(titleId);
+      .bind(from, to)
+      .all<{ id: string; country: string; at: number }>();
+    return r.results;
+  },
+
+  /** What a title version's cached view needs to tell whether the title is up at any later moment: when it was taken down, and its stamp. */
+  titleState(db: D1Database, titleId: string): D1PreparedStatement {
+    return db.prepare(`SELECT taken_down_at, view_stamp, view_changed_at FROM titles t WHERE id = ?1`).bind(titleId);
+  },
+
+  /** A title's licences, one per country (ended ones included: a session licensed there stops). */
+  licences(db: D1Database, titleId: string): D1PreparedStatement {
+    return db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId);
   },
 
   /** Titles whose cached view changed at or after `since` (D1's clock, ms), and D1's time now: one statement. */
@@ -310,7 +321,11 @@ export const catalogueDb = {
           v.version,
         ),
       db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
-      db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
+      // A country the registration no longer lists: a licence that never started goes; one in effect
+      // ends now (kept as ended, so sessions licensed there stop as when a licence runs out); listed
+      // countries take their new windows below.
+      db.prepare(`DELETE FROM licences WHERE title_id = ? AND available_from > ?`).bind(titleId, now),
+      db.prepare(`UPDATE licences SET available_until = ?1 WHERE title_id = ?2 AND (available_until IS NULL OR available_until > ?1)`).bind(now, titleId),
       ...t.renditions.map((r) =>
         db
           .prepare(`INSERT INTO renditions (title_id, id, kind, codec, width, height, bandwidth, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -318,7 +333,10 @@ export const catalogueDb = {
       ),
       ...t.licences.map((l) =>
         db
-          .prepare(`INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)`)
+          .prepare(
+            `INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)
+             ON CONFLICT (title_id, country) DO UPDATE SET available_from = excluded.available_from, available_until = excluded.available_until`,
+          )
           .bind(titleId, l.country, Date.parse(l.availableFrom), l.availableUntil ? Date.parse(l.availableUntil) : null),
       ),
     ];
