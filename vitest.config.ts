@@ -18,6 +18,8 @@ export default defineConfig(async () => {
             // Tests change the catalogue and the steering view and press play right after: read D1 every
             // time. test/catalogue-cache.test.ts runs the deployed default (5 s) through an env override.
             CATALOGUE_TTL_S: "0",
+            // Admin fills copy a title in calls of 3 files, so every fill in the tests takes several calls.
+            FILL_FILES_PER_CALL: "3",
             TEST_MIGRATIONS: migrations,
           },
           // The per-IP steering and play limiters at 50 (12,000 and 1,200 deployed), so a test can exhaust them in a moment.

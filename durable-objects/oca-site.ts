@@ -88,8 +88,13 @@ export interface SiteState {
   progress: FillProgress;
 }
 
+/**
+ * One call of a manual fill. `done` false: the call copied its share of files and `remaining` are left
+ * (a call copies at most FILL_FILES_PER_CALL_MAX, within the platform's subrequests per request); the
+ * title is published by the call that copies its last file.
+ */
 export type FillResult =
-  | { ok: true; ocaId: string; titleId: string; copied: number; skipped: number; bytes: number; bySource: BySource<number> }
+  | { ok: true; done: boolean; ocaId: string; titleId: string; copied: number; skipped: number; remaining: number; bytes: number; bySource: BySource<number> }
   | {
       ok: false;
       ocaId: string;
@@ -144,6 +149,11 @@ const TICK_MS = 1_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
+/**
+ * Files one manual fill call copies at most: each copy is three R2 calls (read, write, check), so 2,000
+ * stay well within the 10,000 subrequests a request may make on Workers Paid, whatever a title's length.
+ */
+export const FILL_FILES_PER_CALL_MAX = 2_000;
 /** How long one alarm waits for a parent site's answer before treating it as having nothing. */
 const PARENT_TIMEOUT_MS = 5_000;
 
@@ -928,22 +938,24 @@ export class OcaSite extends DurableObject<Env> {
   // ---- manual fill (admin) --------------------------------------------------------------------
 
   /**
-   * Copies every file of a title into one OCA now: from a peer OCA of this site if one holds it, else
-   * the nearest parent site that holds it with the catalogue's checksum, else origin; a failed source
-   * is skipped for the next try. Each copy is a real byte copy whose size and SHA-256 are verified
-   * before it counts as ready, and the title is published only if it is still complete afterwards.
+   * Copies the files of a title an OCA lacks into it now, up to `maxFiles` of them (the caller calls
+   * again while `done` is false): from a peer OCA of this site if one holds it, else the nearest parent
+   * site that holds it with the catalogue's checksum, else origin; a failed source is skipped for the
+   * next try. Each copy is a real byte copy whose size and SHA-256 are verified before it counts as
+   * ready, and the title is published only once it is complete.
    */
-  async fillTitle(ocaId: string, titleId: string): Promise<FillResult> {
+  async fillTitle(ocaId: string, titleId: string, maxFiles = FILL_FILES_PER_CALL_MAX): Promise<FillResult> {
     const key = `${ocaId}/${titleId}`;
     let run = this.running.get(key);
     if (!run) {
-      run = this.doFill(ocaId, titleId).finally(() => this.running.delete(key));
+      const limit = Number.isSafeInteger(maxFiles) ? Math.min(Math.max(maxFiles, 1), FILL_FILES_PER_CALL_MAX) : FILL_FILES_PER_CALL_MAX;
+      run = this.doFill(ocaId, titleId, limit).finally(() => this.running.delete(key));
       this.running.set(key, run);
     }
     return run;
   }
 
-  private async doFill(ocaId: string, titleId: string): Promise<FillResult> {
+  private async doFill(ocaId: string, titleId: string, maxFiles: number): Promise<FillResult> {
     if (!this.oca(ocaId)) return { ok: false, ocaId, titleId, code: "unknown_oca", message: `site ${this.site.id} has no OCA ${ocaId}` };
     const files = (await this.catalogueFiles([titleId])).get(titleId) ?? [];
     if (files.length === 0) return { ok: false, ocaId, titleId, code: "unknown_title", message: `title ${titleId} has no files in the catalogue` };
@@ -971,7 +983,8 @@ export class OcaSite extends DurableObject<Env> {
     const bySource: BySource<number> = { peer: 0, parent: 0, origin: 0 };
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
     let bytes = 0;
-    for (const f of missing) {
+    const share = missing.slice(0, maxFiles);
+    for (const f of share) {
       const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [] };
       for (;;) {
         const src = await this.resolveSource(task, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
@@ -987,10 +1000,13 @@ export class OcaSite extends DurableObject<Env> {
       }
       bytes += f.bytes;
     }
+    const skipped = files.length - missing.length;
+    const remaining = missing.length - share.length;
+    if (remaining > 0) return { ok: true, done: false, ocaId, titleId, copied: share.length, skipped, remaining, bytes, bySource };
     if (!(await this.publishIfComplete(ocaId, titleId))) {
       return { ok: false, ocaId, titleId, code: "not_complete", message: `${titleId} on ${ocaId} is no longer complete (evicted or re-published meanwhile)` };
     }
-    return { ok: true, ocaId, titleId, copied: missing.length, skipped: files.length - missing.length, bytes, bySource };
+    return { ok: true, done: true, ocaId, titleId, copied: share.length, skipped, remaining: 0, bytes, bySource };
   }
 
   /**

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, call, fill, publishTitle, tierKey, type FixtureTitle } from "./fixtures";
 import { originKey } from "../shared/file-keys";
+import { fillPlacements } from "../workers/control/admin/fill-placements";
 
 interface SiteState {
   site: { id: string; tier: string };
@@ -144,6 +145,53 @@ describe("the OcaSite Durable Object", () => {
     expect(topo.sites.filter((s) => s.tier === "ixp").length).toBeGreaterThanOrEqual(2);
     expect(topo.sites.filter((s) => s.tier === "embedded").length).toBeGreaterThanOrEqual(4);
     expect(topo.isps.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("a fill larger than one call of the site object", () => {
+  const listed = async (ocaId: string, titleId: string) =>
+    (await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE oca_id = ? AND title_id = ?`).bind(ocaId, titleId).first<{ n: number }>())!.n;
+  const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName("lakeshore-chi"));
+
+  it("copies its share of files per call and lists the title only after the call that copies the last", async () => {
+    const big = await publishTitle("fill-chunks");
+    const n = fileCount(big);
+    expect(n).toBeGreaterThan(4);
+    const first = await site().fillTitle("lakeshore-chi-1", "fill-chunks", 2);
+    expect(first).toMatchObject({ ok: true, done: false, copied: 2, skipped: 0, remaining: n - 2 });
+    expect(await listed("lakeshore-chi-1", "fill-chunks")).toBe(0);
+    let calls = 1;
+    let last = first;
+    while (last.ok && !last.done) {
+      last = await site().fillTitle("lakeshore-chi-1", "fill-chunks", 2);
+      calls++;
+    }
+    expect(last).toMatchObject({ ok: true, done: true, remaining: 0 });
+    expect(calls).toBe(Math.ceil(n / 2));
+    expect(await listed("lakeshore-chi-1", "fill-chunks")).toBe(1);
+    for (const [path, bytes] of Object.entries(big.files)) {
+      const obj = await env.TIER_NA.get(tierKey("lakeshore-chi", "lakeshore-chi-1", big, path));
+      expect(new Uint8Array(await obj!.arrayBuffer()), path).toEqual(bytes);
+    }
+  });
+
+  it("is summed over its calls by the admin route (FILL_FILES_PER_CALL is 3 in the tests)", async () => {
+    const big = await publishTitle("fill-chunks-route");
+    const res = (await (await fill([{ siteId: "lakeshore-chi", ocaId: "lakeshore-chi-2", titleIds: ["fill-chunks-route"] }])).json()) as FillResponse;
+    expect(fileCount(big)).toBeGreaterThan(3);
+    expect(res.results[0]).toMatchObject({ ok: true, done: true, copied: fileCount(big), skipped: 0, bytes: titleBytes(big) });
+    expect(await listed("lakeshore-chi-2", "fill-chunks-route")).toBe(1);
+  });
+
+  it("stops at the request's budget with 202 and what it copied, and the same request carries on", async () => {
+    const big = await publishTitle("fill-chunks-budget");
+    const pairs = [{ siteId: "lakeshore-chi", ocaId: "lakeshore-chi-1", titleId: "fill-chunks-budget" }];
+    const cut = await fillPlacements(env, pairs, { calls: 1, ms: 60_000 });
+    expect(cut).toMatchObject({ ok: false, status: 202, results: [{ ok: false, done: false, code: "incomplete", copied: 3 }] });
+    expect(await listed("lakeshore-chi-1", "fill-chunks-budget")).toBe(0);
+    const rest = await fillPlacements(env, pairs);
+    expect(rest).toMatchObject({ ok: true, status: 200, results: [{ ok: true, done: true, copied: fileCount(big) - 3, skipped: 3 }] });
+    expect(await listed("lakeshore-chi-1", "fill-chunks-budget")).toBe(1);
   });
 });
 

@@ -392,7 +392,11 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     body: fillBody,
-    ok: { status: 200, description: "{ ok: true, results } (409 with ok: false and the same results when any copy could not be made)" },
+    ok: {
+      status: 200,
+      description:
+        "{ ok: true, results } (409 with ok: false and the same results when any copy could not be made; 202 with the rest `incomplete` when the request's budget ran out: send it again to carry on)",
+    },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
   {

@@ -6,9 +6,9 @@ import { ApiError } from "../../shared/errors";
 import { isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { findOca } from "../../shared/topology";
 import { validationHook } from "../validation";
-import { siteStub } from "../../shared/site-link";
 import { catalogueDb } from "../../shared/catalogue-db";
 import { requireSite, type AdminEnv } from "./params";
+import { fillPlacements } from "./fill-placements";
 
 export const fillRoutes = new Hono<AdminEnv>();
 
@@ -25,7 +25,11 @@ export const fillBody = z.object({
     .max(200),
 });
 
-/** Copies titles into OCAs now (a real byte copy, checksum verified). 409 when any copy could not be made. */
+/**
+ * Copies titles into OCAs now (a real byte copy, checksum verified), each title in as many calls of its
+ * site's object as its files need. 200 when every title is complete on its OCA, 409 when any copy
+ * could not be made, 202 when the request's budget ran out first (send it again to carry on).
+ */
 fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c) => {
   const { placements } = c.req.valid("json");
   for (const p of placements) {
@@ -37,12 +41,7 @@ fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c)
   const missing = wanted.filter((t) => !known.has(t));
   if (missing.length) throw new ApiError(404, "unknown_title", `no title ${missing.join(", ")}`);
 
-  // One site at a time keeps peer copies possible (an earlier OCA of the site becomes a source).
-  const results = [];
-  for (const p of placements) {
-    const stub = siteStub(c.env, p.siteId);
-    for (const titleId of p.titleIds) results.push({ siteId: p.siteId, ...(await stub.fillTitle(p.ocaId, titleId)) });
-  }
-  const ok = results.every((r) => r.ok);
-  return c.json({ ok, results }, ok ? 200 : 409);
+  const pairs = placements.flatMap((p) => p.titleIds.map((titleId) => ({ siteId: p.siteId, ocaId: p.ocaId, titleId })));
+  const { ok, status, results } = await fillPlacements(c.env, pairs);
+  return c.json({ ok, results }, status);
 });
