@@ -946,12 +946,12 @@ export class OcaSite extends DurableObject<Env> {
    */
   async fillTitle(ocaId: string, titleId: string, maxFiles = FILL_FILES_PER_CALL_MAX): Promise<FillResult> {
     const key = `${ocaId}/${titleId}`;
-    let run = this.running.get(key);
-    if (!run) {
-      const limit = Number.isSafeInteger(maxFiles) ? Math.min(Math.max(maxFiles, 1), FILL_FILES_PER_CALL_MAX) : FILL_FILES_PER_CALL_MAX;
-      run = this.doFill(ocaId, titleId, limit).finally(() => this.running.delete(key));
-      this.running.set(key, run);
-    }
+    // A fill of the same (OCA, title) under way: wait for it, then make this call's own (its files are
+    // then skipped, not counted twice).
+    for (let busy = this.running.get(key); busy; busy = this.running.get(key)) await busy.catch(() => {});
+    const limit = Number.isSafeInteger(maxFiles) ? Math.min(Math.max(maxFiles, 1), FILL_FILES_PER_CALL_MAX) : FILL_FILES_PER_CALL_MAX;
+    const run = this.doFill(ocaId, titleId, limit).finally(() => this.running.delete(key));
+    this.running.set(key, run);
     return run;
   }
 

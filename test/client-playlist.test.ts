@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributes, parseMediaPlaylist, parseMultivariant } from "../client/hls-playlist";
 
-const BASE = "http://127.0.0.1:8787/oca/lumen-nyc/lumen-nyc-1/v5.k1.s.1.720.1.lumen-nyc.US.0123abcd.mac/sintel-sunrise/";
+const BASE = "http://127.0.0.1:8787/oca/lumen-nyc/lumen-nyc-1/v5.k1.s.1.1.720.1.lumen-nyc.US.0123abcd.mac/sintel-sunrise/";
 
 const MASTER = `#EXTM3U
 #EXT-X-VERSION:7

@@ -217,18 +217,19 @@ export async function forgeToken(
   home = "ixp-nyc",
   streams = "0".repeat(64),
   country = "US",
+  issuedAt = Date.now(),
 ): Promise<string> {
   const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign(
     "HMAC",
     k,
-    new TextEncoder().encode(`v5|${kid}|${titleId}|${version}|${sessionId}|${exp}|2160|${home}|${country}|${streams}`),
+    new TextEncoder().encode(`v5|${kid}|${titleId}|${version}|${sessionId}|${issuedAt}|${exp}|2160|${home}|${country}|${streams}`),
   );
   const b64 = btoa(String.fromCharCode(...new Uint8Array(mac)))
     .replace(/\+/g, "-")
     .replace(/\//g, "_")
     .replace(/=+$/, "");
-  return `v5.${kid}.${sessionId}.${exp}.2160.${version}.${home}.${country}.${streams}.${b64}`;
+  return `v5.${kid}.${sessionId}.${issuedAt}.${exp}.2160.${version}.${home}.${country}.${streams}.${b64}`;
 }
 
 /**

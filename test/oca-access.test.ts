@@ -50,6 +50,7 @@ describe("OCA URL tokens", () => {
       version: play.version,
       home: "ixp-nyc",
       country: "US",
+      issuedAt: Date.now(),
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     const res = await call(`${withToken(play.ocas[0].url, expired)}master.m3u8`);
@@ -72,6 +73,7 @@ describe("OCA URL tokens", () => {
       version: play.version,
       home: "ixp-nyc",
       country: "US",
+      issuedAt: Date.now(),
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     expect((await call(`${withToken(play.ocas[0].url, old)}master.m3u8`)).status).toBe(200);

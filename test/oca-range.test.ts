@@ -131,7 +131,7 @@ describe("serving a segment with RFC 9110 range semantics", () => {
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
     expect(res.headers.get("Access-Control-Expose-Headers")).toMatch(/Content-Range.*ETag/);
     // Errors too, so a player on another origin can read why (and fail over).
-    const denied = await get(seg.replace(/\/v5\.[^/]+\//, `/v5.k1.s.1.1.1.ixp-nyc.US.${"0".repeat(64)}.AAAA/`), { Origin: "https://player.example" });
+    const denied = await get(seg.replace(/\/v5\.[^/]+\//, `/v5.k1.s.1.1.1.1.ixp-nyc.US.${"0".repeat(64)}.AAAA/`), { Origin: "https://player.example" });
     expect(denied.status).toBe(403);
     expect(denied.headers.get("Access-Control-Allow-Origin")).toBe("*");
   });

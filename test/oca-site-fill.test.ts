@@ -193,6 +193,47 @@ describe("a fill larger than one call of the site object", () => {
     expect(rest).toMatchObject({ ok: true, status: 200, results: [{ ok: true, done: true, copied: fileCount(big) - 3, skipped: 3 }] });
     expect(await listed("lakeshore-chi-1", "fill-chunks-budget")).toBe(1);
   });
+
+  it("stops a title whose copies vanish between calls (no_progress) and reports a failing site object per title, going on with the rest", async () => {
+    await publishTitle("fill-chunks-odd");
+    // The site object's answers are replaced on its prototype (RPC dispatches prototype methods), for one OCA each.
+    const { OcaSite } = await import("../durable-objects/oca-site");
+    const proto = OcaSite.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const real = proto.fillTitle;
+    proto.fillTitle = async function (this: unknown, ocaId: unknown, ...rest: unknown[]) {
+      if (ocaId === "lakeshore-chi-1")
+        return {
+          ok: true,
+          done: false,
+          ocaId,
+          titleId: "fill-chunks-odd",
+          copied: 3,
+          skipped: 0,
+          remaining: 5,
+          bytes: 30,
+          bySource: { peer: 0, parent: 0, origin: 3 },
+        };
+      if (ocaId === "lakeshore-chi-2") throw new Error("injected: object reset");
+      return real.apply(this, [ocaId, ...rest]);
+    };
+    try {
+      const r = await fillPlacements(env, [
+        { siteId: "lakeshore-chi", ocaId: "lakeshore-chi-1", titleId: "fill-chunks-odd" },
+        { siteId: "lakeshore-chi", ocaId: "lakeshore-chi-2", titleId: "fill-chunks-odd" },
+        { siteId: "lakeshore-chi", ocaId: "lakeshore-chi-3", titleId: "fill-chunks-odd" },
+      ]);
+      expect(r.status).toBe(409);
+      expect(r.results.map((x) => [x.ocaId, x.ok, "code" in x ? x.code : null])).toEqual([
+        ["lakeshore-chi-1", false, "no_progress"],
+        ["lakeshore-chi-2", false, "site_error"],
+        ["lakeshore-chi-3", true, null],
+      ]);
+      // Two calls on the first: the second copied as much and left as many, so a third would not help.
+      expect(r.results[0]).toMatchObject({ copied: 6 });
+    } finally {
+      proto.fillTitle = real;
+    }
+  });
 });
 
 describe("origin uploads", () => {

@@ -84,7 +84,7 @@ describe("steering v1", () => {
     expect(tokens.size).toBe(1);
     expect(p.ocas[0].url).toMatch(
       new RegExp(
-        `^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v5\\.k1\\.${p.sessionId}\\.\\d+\\.2160\\.${p.version}\\.lumen-nyc\\.US\\.[0-9a-f]{64}\\.[A-Za-z0-9_-]+/${TITLE}/$`,
+        `^http://cdn.test/oca/lumen-nyc/lumen-nyc-[12]/v5\\.k1\\.${p.sessionId}\\.\\d+\\.\\d+\\.2160\\.${p.version}\\.lumen-nyc\\.US\\.[0-9a-f]{64}\\.[A-Za-z0-9_-]+/${TITLE}/$`,
       ),
     );
     expect(p.hls).toBe(`${p.ocas[0].url}master.m3u8`);

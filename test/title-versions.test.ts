@@ -257,7 +257,7 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     expect((await call(de.steering.server)).status).toBe(200);
     // Origin's list names the German licence ahead, with its end; the title itself is not listed.
     const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
-    expect(listed.licences.get(`${T}/DE`)).toBe(Date.parse(until));
+    expect(listed.licences.get(`${T}/DE`)).toEqual([Date.parse(until)]);
     expect(listed.titles.has(T)).toBe(false);
     await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 50));
     for (const url of urls(de)) {
@@ -276,7 +276,7 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     expect(await code(again)).toBe("not_licensed");
   });
 
-  it("stops them at once when a registration no longer lists the country, and starts again when it does", async () => {
+  it("stops them at once when a registration no longer lists the country; a later licence there grants new sessions only", async () => {
     const T = "ver-country-dropped";
     const both = [
       { country: "US", availableFrom: year },
@@ -285,23 +285,47 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     const t = await publishTitle(T, { licences: both });
     const de = (await (await playIn(T, "ver-dropped-de", GEO.rheinnetBerlin)).json()) as PlayResponse;
     const us = (await (await playIn(T, "ver-dropped-us", GEO.lumenNyc)).json()) as PlayResponse;
-    expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+    const seg = (p: PlayResponse) => call(`${p.ocas.at(-1)!.url}${SEG}`);
+    expect((await seg(de)).status).toBe(200);
     // The same contents licensed in the US only: metadata, same version.
+    const before = Date.now();
     expect((await publishTitle(T, { licences: [both[0]] })).version).toBe(t.version);
-    const gone = await call(`${de.ocas.at(-1)!.url}${SEG}`);
+    const gone = await seg(de);
     expect(gone.status).toBe(410);
     expect(await code(gone)).toBe("not_licensed");
     expect((await call(de.steering.server)).status).toBe(410);
-    expect((await call(`${us.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
-    // The dropped licence shows as ended, not as never granted.
-    const admin = (await (await call(`/admin/titles/${T}`, { headers: ADMIN })).json()) as {
-      licences: Array<{ country: string; available_until: number | null }>;
-    };
-    expect(admin.licences.find((l) => l.country === "DE")?.available_until).toBeLessThanOrEqual(Date.now());
-    // Licensed there again: plays there work again, the running session's included (as after a takedown).
+    expect((await seg(us)).status).toBe(200);
+    const stops = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).licences.get(`${T}/DE`);
+    expect(stops?.length).toBe(1);
+    expect(stops![0]).toBeGreaterThanOrEqual(before);
+    expect(stops![0]).toBeLessThanOrEqual(Date.now());
+    // Licensed there again: a new session plays, and steers; the one the dropped licence granted stays stopped.
     await publishTitle(T, { licences: both });
-    expect((await playIn(T, "ver-dropped-de-2", GEO.rheinnetBerlin)).status).toBe(200);
-    expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+    const again = (await (await playIn(T, "ver-dropped-de-2", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    expect((await seg(again)).status).toBe(200);
+    expect((await call(again.steering.server)).status).toBe(200);
+    expect((await seg(de)).status).toBe(410);
+    expect((await call(de.steering.server)).status).toBe(410);
+  });
+
+  it("stops them when a registration moves the licence's start later, or its end into the past however far back", async () => {
+    const later = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const longAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const cases: Array<[string, { country: string; availableFrom: string; availableUntil?: string }]> = [
+      ["ver-country-later", { country: "DE", availableFrom: later }],
+      ["ver-country-backdated", { country: "DE", availableFrom: year, availableUntil: longAgo }],
+    ];
+    for (const [T, changed] of cases) {
+      const us = { country: "US", availableFrom: year };
+      await publishTitle(T, { licences: [us, { country: "DE", availableFrom: year }] });
+      const de = (await (await playIn(T, `${T}-de`, GEO.rheinnetBerlin)).json()) as PlayResponse;
+      expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status, T).toBe(200);
+      await publishTitle(T, { licences: [us, changed] });
+      const gone = await call(`${de.ocas.at(-1)!.url}${SEG}`);
+      expect(gone.status, T).toBe(410);
+      expect(await code(gone), T).toBe("not_licensed");
+      expect((await call(de.steering.server)).status, T).toBe(410);
+    }
   });
 });
 
@@ -334,6 +358,7 @@ describe("registration", () => {
       version: 99,
       home: "ixp-nyc",
       country: "US",
+      issuedAt: Date.now(),
       streams: env.MEMBER_STREAMS.newUniqueId().toString(),
     });
     const gone = await call(`${p.ocas[0].url.replace(/\/v5\.[^/]+\//, `/${token}/`)}${SEG}`);

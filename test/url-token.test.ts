@@ -19,6 +19,7 @@ const claims = fc.record({
   version: fc.integer({ min: 1, max: 999_999_999 }),
   home: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((h) => !["__proto__", "constructor", "prototype"].includes(h)),
   country: fc.stringMatching(/^[A-Z]{2}$/),
+  issuedAt: fc.integer({ min: 1, max: NOW * 1000 }),
   streams: fc.stringMatching(/^[0-9a-f]{64}$/),
 });
 
@@ -65,6 +66,7 @@ describe("OCA URL tokens (pure)", () => {
         fc.constantFrom("v1", "v2", "v3", "v4", "v5", "V5", ""),
         fc.oneof(fc.constantFrom("k1", "k0", "__proto__", "constructor"), fc.string({ maxLength: 20 })),
         fc.stringMatching(/^[A-Za-z0-9-]{0,70}$/),
+        fc.oneof(fc.stringMatching(/^\d{0,16}$/), fc.string({ maxLength: 16 })),
         fc.oneof(fc.stringMatching(/^\d{0,14}$/), fc.string({ maxLength: 14 })),
         fc.oneof(fc.stringMatching(/^\d{0,6}$/), fc.string({ maxLength: 6 })),
         fc.oneof(fc.stringMatching(/^\d{0,10}$/), fc.string({ maxLength: 10 })),
@@ -75,7 +77,7 @@ describe("OCA URL tokens (pure)", () => {
       )
       .map((p) => p.join("."));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(tokenish, fc.string({ maxLength: 300 })), async (t) => {
+      fc.asyncProperty(fc.oneof(tokenish, fc.string({ maxLength: 360 })), async (t) => {
         expect((await verifyUrlToken(RING, t, "t1", NOW)).ok).toBe(false);
       }),
       { ...FC, numRuns: 1000 },
@@ -83,32 +85,45 @@ describe("OCA URL tokens (pure)", () => {
   });
 
   it("accept exactly one encoding of a set of claims: no leading zeros, no alternative MAC text", async () => {
-    const c = { titleId: "t1", sessionId: "s-1", exp: NOW + 600, maxHeight: 720, version: 3, home: "lumen-nyc", country: "US", streams: "0a".repeat(32) };
+    const c = {
+      titleId: "t1",
+      sessionId: "s-1",
+      exp: NOW + 600,
+      maxHeight: 720,
+      version: 3,
+      home: "lumen-nyc",
+      country: "US",
+      issuedAt: NOW * 1000 - 5,
+      streams: "0a".repeat(32),
+    };
     const token = await signUrlToken(RING, "k1", c);
-    const [v, kid, sid, exp, height, ver, home, country, streams, mac] = token.split(".");
+    const [v, kid, sid, iat, exp, height, ver, home, country, streams, mac] = token.split(".");
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const variants = [
-      [v, kid, sid, `0${exp}`, height, ver, home, country, streams, mac],
-      [v, kid, sid, exp, `0${height}`, ver, home, country, streams, mac],
-      [v, kid, sid, exp, height, `0${ver}`, home, country, streams, mac],
-      [v, kid, sid, exp, height, "4", home, country, streams, mac],
+      [v, kid, sid, `0${iat}`, exp, height, ver, home, country, streams, mac],
+      // Another issue time: a session granted before a licence stopped would pass for one granted after it.
+      [v, kid, sid, String(Number(iat) + 10), exp, height, ver, home, country, streams, mac],
+      [v, kid, sid, iat, `0${exp}`, height, ver, home, country, streams, mac],
+      [v, kid, sid, iat, exp, `0${height}`, ver, home, country, streams, mac],
+      [v, kid, sid, iat, exp, height, `0${ver}`, home, country, streams, mac],
+      [v, kid, sid, iat, exp, height, "4", home, country, streams, mac],
       // Another home site: viewing history and CMCD would land at a site the signer did not choose.
-      [v, kid, sid, exp, height, ver, "ixp-nyc", country, streams, mac],
+      [v, kid, sid, iat, exp, height, ver, "ixp-nyc", country, streams, mac],
       // Another country, or the same spelt in lower case: a licence's end there would not stop the session.
-      [v, kid, sid, exp, height, ver, home, "DE", streams, mac],
-      [v, kid, sid, exp, height, ver, home, country.toLowerCase(), streams, mac],
+      [v, kid, sid, iat, exp, height, ver, home, "DE", streams, mac],
+      [v, kid, sid, iat, exp, height, ver, home, country.toLowerCase(), streams, mac],
       // Another member's object, or the same id spelt in capitals: activity would count for someone else.
-      [v, kid, sid, exp, height, ver, home, country, "0b".repeat(32), mac],
-      [v, kid, sid, exp, height, ver, home, country, streams.toUpperCase(), mac],
-      // The format before it (no country) and a version label that does not match the MAC text.
+      [v, kid, sid, iat, exp, height, ver, home, country, "0b".repeat(32), mac],
+      [v, kid, sid, iat, exp, height, ver, home, country, streams.toUpperCase(), mac],
+      // The format before it (no country, no issue time) and a version label that does not match the MAC text.
       ["v4", kid, sid, exp, height, ver, home, streams, mac],
-      ["v4", kid, sid, exp, height, ver, home, country, streams, mac],
-      [v, kid, sid, `+${exp}`, height, ver, home, country, streams, mac],
-      [v, kid, sid, exp, height, ver, home, country, streams, `${mac}=`],
-      [v, kid, sid, exp, height, ver, home, country, streams, `${mac}A`],
+      ["v4", kid, sid, iat, exp, height, ver, home, country, streams, mac],
+      [v, kid, sid, iat, `+${exp}`, height, ver, home, country, streams, mac],
+      [v, kid, sid, iat, exp, height, ver, home, country, streams, `${mac}=`],
+      [v, kid, sid, iat, exp, height, ver, home, country, streams, `${mac}A`],
       // The 43rd character carries 4 bits of the MAC and 2 spare bits: setting a spare bit must not verify.
-      [v, kid, sid, exp, height, ver, home, country, streams, mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) | 1]],
-      [v, kid.toUpperCase(), sid, exp, height, ver, home, country, streams, mac],
+      [v, kid, sid, iat, exp, height, ver, home, country, streams, mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) | 1]],
+      [v, kid.toUpperCase(), sid, iat, exp, height, ver, home, country, streams, mac],
     ].map((p) => p.join("."));
     for (const t of variants) {
       if (t === token) continue;

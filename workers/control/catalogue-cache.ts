@@ -33,17 +33,25 @@ interface VersionView {
   takenDownAt: number | null;
   /** Until when the longest licence runs (null: open-ended; 0: none). */
   licensedUntil: number | null;
-  /** By country, ended ones included. */
+  /** By country. */
   licences: Map<string, LicenceRow>;
+  /** By country, when registrations stopped the licence there (ms). */
+  stops: Map<string, number[]>;
 }
 
-/** Where a session of a title stands: served, the title stopped everywhere, or its country's licence not in effect. */
+/** Where a session of a title stands: served, the title stopped everywhere, or the licence that granted it stopped. */
 export type SessionStanding = "up" | "taken_down" | "not_licensed";
 
-/** A title is up while it is not taken down and one of its licences has not ended (its last licence ending takes it down). */
-function standing(view: VersionView, country: string | null, now: number): SessionStanding {
+/**
+ * A title is up while it is not taken down and one of its licences has not ended (its last licence
+ * ending takes it down); a session granted at `grantedAt` under `country`'s licence plays while that
+ * country is licensed now and no registration stopped the licence since it was granted.
+ */
+function standing(view: VersionView, session: { country: string | null; grantedAt: number }, now: number): SessionStanding {
   if (view.takenDownAt !== null || (view.licensedUntil !== null && view.licensedUntil <= now)) return "taken_down";
-  return country === null || checkLicence(view.licences.get(country) ?? null, country, now).ok ? "up" : "not_licensed";
+  const { country, grantedAt } = session;
+  if (country === null || !checkLicence(view.licences.get(country) ?? null, country, now).ok) return "not_licensed";
+  return view.stops.get(country)?.some((at) => at <= now && grantedAt < at) ? "not_licensed" : "up";
 }
 
 /** Bounded maps of entries by title (least recently used go first), each with the stamp it was loaded at. */
@@ -185,24 +193,31 @@ export const catalogueCache = {
   },
 
   /**
-   * The candidates of one title version (a session's steering), and where a session licensed in
-   * `country` stands now: up, the title taken down (or its last licence ended), or that country's
-   * licence ended.
+   * The candidates of one title version (a session's steering), and where a session granted at
+   * `session.grantedAt` under `session.country`'s licence stands now: up, the title taken down (or its
+   * last licence ended), or that licence stopped.
    */
   async version(
     env: Env,
     titleId: string,
     version: number,
-    country: string | null,
+    session: { country: string | null; grantedAt: number },
     waitUntil?: WaitUntil,
   ): Promise<{ standing: SessionStanding; candidates: CandidateRow[] }> {
     await sync(env, waitUntil);
     const key = `${titleId}|${version}`;
     let view = versions.get(key);
     if (!view) {
-      const [rows, state, licences] = await load(() =>
-        env.DB.batch([steeringTable.candidates(env.DB, titleId, version), catalogueDb.titleState(env.DB, titleId), catalogueDb.licences(env.DB, titleId)]),
+      const [rows, state, licences, stopRows] = await load(() =>
+        env.DB.batch([
+          steeringTable.candidates(env.DB, titleId, version),
+          catalogueDb.titleState(env.DB, titleId),
+          catalogueDb.licences(env.DB, titleId),
+          catalogueDb.licenceStops(env.DB, titleId),
+        ]),
       );
+      const stops = new Map<string, number[]>();
+      for (const r of stopRows.results as unknown as Array<{ country: string; at: number }>) stops.set(r.country, [...(stops.get(r.country) ?? []), r.at]);
       const s = state.results[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
       const byCountry = new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l]));
       const ends = [...byCountry.values()].map((l) => l.available_until);
@@ -211,10 +226,11 @@ export const catalogueCache = {
         takenDownAt: s ? s.taken_down_at : 0,
         licensedUntil: ends.length === 0 ? 0 : ends.includes(null) ? null : Math.max(...(ends as number[])),
         licences: byCountry,
+        stops,
       };
       versions.set(key, titleId, view, s ? { stamp: s.view_stamp, changedAt: s.view_changed_at } : null);
     }
-    return { standing: standing(view, country, Date.now()), candidates: view.candidates };
+    return { standing: standing(view, session, Date.now()), candidates: view.candidates };
   },
 
   /** Forgets everything (tests). */

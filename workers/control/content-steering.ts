@@ -95,6 +95,7 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
       home: claims.home,
       // Play signs a session only with the country it was licensed in; "ZZ" (unknown) names no licence.
       country: claims.c ?? "ZZ",
+      issuedAt: claims.at,
       streams: memberStreamsId(env, claims.mid),
     });
     s = { claims, pathways, urlToken, allowed: new Set(pathways.map((p) => p.ocaId)) };
@@ -128,10 +129,11 @@ function rankingInputs(live: Candidate[]): string {
  */
 async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<Pathway[]> {
   // The OCAs that hold the session's own version, and whether the title is still up: from the isolate's view.
-  const view = await catalogueCache.version(env, titleId, s.claims.ver, s.claims.c, waitUntil);
+  const view = await catalogueCache.version(env, titleId, s.claims.ver, { country: s.claims.c, grantedAt: s.claims.at }, waitUntil);
   // 410 Gone tells a player to stop asking (HLS Content Steering); the OCAs refuse the session's segments too.
   if (view.standing === "taken_down") throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
-  if (view.standing === "not_licensed") throw new ApiError(410, "not_licensed", `this title's licence in ${s.claims.c} has ended`);
+  if (view.standing === "not_licensed")
+    throw new ApiError(410, "not_licensed", `this title's licence in ${s.claims.c} has ended or changed since this session began`);
   const live = overlayLiveView(view.candidates, await liveSiteViews(env, view.candidates, waitUntil, { awaitRefresh: true })).filter((c) =>
     s.allowed.has(c.ocaId),
   );

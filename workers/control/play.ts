@@ -125,6 +125,7 @@ play.post(
           version: ctx.title.version,
           home,
           country: licence.country,
+          issuedAt: now,
           streams: memberStreamsId(c.env, member.id),
         }),
         signSessionToken(ring, kid, {

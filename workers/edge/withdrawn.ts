@@ -7,7 +7,8 @@ import { viewTtlMs } from "../shared/view-ttl";
  * The data plane's view of origin's withdrawn list (`shared/withdrawn.ts`): one R2 read per isolate
  * per CATALOGUE_TTL_S, refreshed in the background, so a takedown stops every running session's
  * segments within 2 × CATALOGUE_TTL_S, and a licence's end (the title's last, or the one a session
- * was licensed under in its country) stops them when it ends, from an OCA's copy, a parent's, origin
+ * was granted under in its country) stops them when it ends (a registration that stops a licence early,
+ * within 2 × CATALOGUE_TTL_S), from an OCA's copy, a parent's, origin
  * or the colo cache alike.
  */
 
@@ -21,19 +22,20 @@ async function load(origin: R2Bucket): Promise<Withdrawn> {
 }
 
 /**
- * Why a session of the title licensed in `country` is not served now: "taken_down" (taken down, last
- * licence ended), "not_licensed" (its country's licence ended), or null. An unreadable list with
- * nothing cached serves (fails open).
+ * Why a session of the title granted at `issuedAt` under `country`'s licence is not served now:
+ * "taken_down" (taken down, last licence ended), "not_licensed" (that licence stopped since), or null.
+ * An unreadable list with nothing cached serves (fails open).
  */
 export async function withdrawnReason(
   env: Env,
   titleId: string,
   country: string,
+  issuedAt: number,
   waitUntil: (p: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<"taken_down" | "not_licensed" | null> {
   try {
-    return stopReason(await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil), titleId, country, now);
+    return stopReason(await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil), titleId, country, issuedAt, now);
   } catch (err) {
     console.error("withdrawn list unreadable", err);
     return null;

@@ -238,18 +238,25 @@ export const catalogueDb = {
   },
 
   /**
-   * Licences (a title in one country) that end between `from` and `to` (ms), with when: the part of
-   * origin's withdrawn list that stops running sessions in that country while the title plays on elsewhere.
+   * A title's licence in one country stopping between `from` and `to` (ms), with when: its end, or a
+   * registration that stopped it (licence_stops), latest first. The part of origin's withdrawn list that
+   * stops the sessions that licence granted while the title plays on elsewhere.
    */
-  async licencesEndingBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; country: string; at: number }>> {
+  async licenceStopsBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; country: string; at: number }>> {
     const r = await db
       .prepare(
-        `SELECT title_id AS id, country, available_until AS at FROM licences
-         WHERE available_until IS NOT NULL AND available_until > ?1 AND available_until <= ?2 ORDER BY at DESC`,
+        `SELECT title_id AS id, country, available_until AS at FROM licences WHERE available_until IS NOT NULL AND available_until > ?1 AND available_until <= ?2
+         UNION SELECT title_id, country, at FROM licence_stops WHERE at > ?1 AND at <= ?2
+         ORDER BY at DESC`,
       )
       .bind(from, to)
       .all<{ id: string; country: string; at: number }>();
     return r.results;
+  },
+
+  /** Forgets licence stops at or before `before` (ms): no session they could stop is still valid. */
+  async purgeLicenceStops(db: D1Database, before: number): Promise<void> {
+    await db.prepare(`DELETE FROM licence_stops WHERE at <= ?`).bind(before).run();
   },
 
   /** What a title version's cached view needs to tell whether the title is up at any later moment: when it was taken down, and its stamp. */
@@ -257,9 +264,14 @@ export const catalogueDb = {
     return db.prepare(`SELECT taken_down_at, view_stamp, view_changed_at FROM titles t WHERE id = ?1`).bind(titleId);
   },
 
-  /** A title's licences, one per country (ended ones included: a session licensed there stops). */
+  /** A title's licences, one per country. */
   licences(db: D1Database, titleId: string): D1PreparedStatement {
     return db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId);
+  },
+
+  /** When registrations stopped a title's licences (per country): the sessions granted before then stop. */
+  licenceStops(db: D1Database, titleId: string): D1PreparedStatement {
+    return db.prepare(`SELECT country, at FROM licence_stops WHERE title_id = ?`).bind(titleId);
   },
 
   /** Titles whose cached view changed at or after `since` (D1's clock, ms), and D1's time now: one statement. */
@@ -299,6 +311,11 @@ export const catalogueDb = {
    */
   async register(db: D1Database, titleId: string, t: ValidTitleRegistration, v: { version: number; newVersion: boolean; retainUntil: number }): Promise<void> {
     const now = Date.now();
+    const licences = t.licences.map((l) => ({
+      country: l.country,
+      from: Date.parse(l.availableFrom),
+      until: l.availableUntil ? Date.parse(l.availableUntil) : null,
+    }));
     const stmts = [
       db
         .prepare(
@@ -321,23 +338,26 @@ export const catalogueDb = {
           v.version,
         ),
       db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
-      // A country the registration no longer lists: a licence that never started goes; one in effect
-      // ends now (kept as ended, so sessions licensed there stop as when a licence runs out); listed
-      // countries take their new windows below.
-      db.prepare(`DELETE FROM licences WHERE title_id = ? AND available_from > ?`).bind(titleId, now),
-      db.prepare(`UPDATE licences SET available_until = ?1 WHERE title_id = ?2 AND (available_until IS NULL OR available_until > ?1)`).bind(now, titleId),
+      // A licence in effect that this registration stops (its country dropped, its end brought to now or
+      // before, its start moved later) stops now for the sessions it granted: recorded, since the row
+      // that replaces it no longer says so.
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO licence_stops (title_id, country, at)
+           SELECT l.title_id, l.country, ?2 FROM licences l
+           WHERE l.title_id = ?1 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
+             AND NOT EXISTS (SELECT 1 FROM json_each(?3) j WHERE json_extract(j.value, '$.country') = l.country
+               AND json_extract(j.value, '$.from') <= ?2 AND (json_extract(j.value, '$.until') IS NULL OR json_extract(j.value, '$.until') > ?2))`,
+        )
+        .bind(titleId, now, JSON.stringify(licences.map((l) => ({ country: l.country, from: l.from, until: l.until })))),
+      db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
       ...t.renditions.map((r) =>
         db
           .prepare(`INSERT INTO renditions (title_id, id, kind, codec, width, height, bandwidth, language, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
           .bind(titleId, r.id, r.kind, r.codec, r.width ?? null, r.height ?? null, r.bandwidth, r.language ?? null, r.label ?? null),
       ),
-      ...t.licences.map((l) =>
-        db
-          .prepare(
-            `INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)
-             ON CONFLICT (title_id, country) DO UPDATE SET available_from = excluded.available_from, available_until = excluded.available_until`,
-          )
-          .bind(titleId, l.country, Date.parse(l.availableFrom), l.availableUntil ? Date.parse(l.availableUntil) : null),
+      ...licences.map((l) =>
+        db.prepare(`INSERT INTO licences (title_id, country, available_from, available_until) VALUES (?, ?, ?, ?)`).bind(titleId, l.country, l.from, l.until),
       ),
     ];
     if (v.newVersion) {

@@ -1,18 +1,19 @@
 /**
- * OCA URL tokens: HMAC-SHA256 over (title, version, session, expiry, height cap, home site, licence
- * country, the member's streams object), with a key id so keys rotate. Carried as one path segment, so relative URIs inside playlists keep it, and not bound
+ * OCA URL tokens: HMAC-SHA256 over (title, version, session, issue time, expiry, height cap, home site,
+ * licence country, the member's streams object), with a key id so keys rotate. Carried as one path segment, so relative URIs inside playlists keep it, and not bound
  * to any OCA, so a client fails over to the next OCA without a new play request.
  *
- * Format: v5.{kid}.{sessionId}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{homeSiteId}.{country}.{streamsObjectId}.{base64url(mac)}
- * (v1 had no title version, v2 no home site, v3 no streams object, v4 no country; none is accepted: a
- * player holding one gets 403 and presses play again.) The version pins the session to the bytes it started
+ * Format: v5.{kid}.{sessionId}.{issuedAtMs}.{expiresAtSeconds}.{maxHeight}.{titleVersion}.{homeSiteId}.{country}.{streamsObjectId}.{base64url(mac)}
+ * (v1 had no title version, v2 no home site, v3 no streams object, v4 no country or issue time; none is
+ * accepted: a player holding one gets 403 and presses play again.) The version pins the session to the bytes it started
  * with: a title re-published mid-stream never mixes two versions in one session. The home site tells the
  * data plane where the session's viewing history and QoE live, so what a player says on its segment
  * requests (CMCD) and origin bytes reach that site without a lookup. The streams object (the member's
  * `MemberStreams` id, 64 hex digits: opaque, unlike a member id that may be an e-mail address) is where
  * segments served count as the stream's activity, so a player that only fetches segments keeps its slot.
- * The country is the one whose licence the play was granted under: when that licence ends, the data
- * plane stops the session's segments there while the title plays on elsewhere.
+ * The country is the one whose licence the play was granted under, and the issue time when: when that
+ * licence stops, the data plane stops the segments of the sessions it had granted (issued before the
+ * stop) while the title plays on elsewhere, and on there for sessions granted after a new licence.
  *
  * Exactly one encoding of a set of claims verifies: numbers without leading zeros, the MAC as the
  * 43-character unpadded base64url form of 32 bytes (re-encoded and compared, so the spare low bits
@@ -35,6 +36,8 @@ export interface UrlTokenClaims {
   home: string;
   /** The country whose licence the play was granted under (ISO 3166-1 alpha-2). */
   country: string;
+  /** When the play was granted (ms since the epoch). */
+  issuedAt: number;
   /** The member's MemberStreams object id (hex), told of the stream's activity as segments are served. */
   streams: string;
 }
@@ -56,15 +59,18 @@ export const MIN_SECRET_LENGTH = 16;
 const SESSION = /^[A-Za-z0-9-]{1,64}$/;
 /** Canonical decimal: no sign, no leading zeros (so "0123" and "123" are not two tokens). */
 const EXP = /^[1-9]\d{0,11}$/;
+const ISSUED = /^[1-9]\d{0,14}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
 const COUNTRY = /^[A-Z]{2}$/;
 /** A Durable Object id as its toString() gives it. */
 const STREAMS = /^[0-9a-f]{64}$/;
-/** Longer than any token of well-formed claims (kid 16, session 64, home 64, country 2, streams 64, MAC 43 and the rest). */
-export const MAX_URL_TOKEN = 330;
+/** Longer than any token of well-formed claims (kid 16, session 64, issued 15, home 64, country 2, streams 64, MAC 43 and the rest). */
+export const MAX_URL_TOKEN = 350;
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
-  return new TextEncoder().encode(`v5|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.exp}|${c.maxHeight}|${c.home}|${c.country}|${c.streams}`);
+  return new TextEncoder().encode(
+    `v5|${kid}|${c.titleId}|${c.version}|${c.sessionId}|${c.issuedAt}|${c.exp}|${c.maxHeight}|${c.home}|${c.country}|${c.streams}`,
+  );
 }
 
 export type KeyRingVerdict = { ok: true; ring: KeyRing } | { ok: false; reason: string };
@@ -103,6 +109,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
   if (
     !SESSION.test(claims.sessionId) ||
     !Number.isSafeInteger(claims.exp) ||
+    !ISSUED.test(String(claims.issuedAt)) ||
     claims.exp < 1 ||
     !Number.isInteger(claims.maxHeight) ||
     claims.maxHeight < 1 ||
@@ -114,7 +121,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
     throw new Error("URL token claims out of range");
   }
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), message(kid, claims));
-  return `v5.${kid}.${claims.sessionId}.${claims.exp}.${claims.maxHeight}.${claims.version}.${claims.home}.${claims.country}.${claims.streams}.${b64url(mac)}`;
+  return `v5.${kid}.${claims.sessionId}.${claims.issuedAt}.${claims.exp}.${claims.maxHeight}.${claims.version}.${claims.home}.${claims.country}.${claims.streams}.${b64url(mac)}`;
 }
 
 export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; reason: "malformed" | "unknown_key" | "bad_signature" | "expired" };
@@ -123,9 +130,10 @@ export type VerifyResult = { ok: true; claims: UrlTokenClaims } | { ok: false; r
 export async function verifyUrlToken(ring: KeyRing, token: string, titleId: string, nowS: number): Promise<VerifyResult> {
   if (token.length > MAX_URL_TOKEN) return { ok: false, reason: "malformed" };
   const parts = token.split(".");
-  if (parts.length !== 10 || parts[0] !== "v5") return { ok: false, reason: "malformed" };
-  const [, kid, sessionId, expRaw, heightRaw, versionRaw, home, country, streams, macRaw] = parts;
+  if (parts.length !== 11 || parts[0] !== "v5") return { ok: false, reason: "malformed" };
+  const [, kid, sessionId, issuedRaw, expRaw, heightRaw, versionRaw, home, country, streams, macRaw] = parts;
   if (
+    !ISSUED.test(issuedRaw) ||
     !EXP.test(expRaw) ||
     !HEIGHT.test(heightRaw) ||
     !VERSION.test(versionRaw) ||
@@ -139,7 +147,17 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
   if (secret === undefined) return { ok: false, reason: "unknown_key" };
   const mac = macBytes(macRaw);
   if (!mac) return { ok: false, reason: "malformed" };
-  const claims: UrlTokenClaims = { titleId, sessionId, exp: Number(expRaw), maxHeight: Number(heightRaw), version: Number(versionRaw), home, country, streams };
+  const claims: UrlTokenClaims = {
+    titleId,
+    sessionId,
+    exp: Number(expRaw),
+    maxHeight: Number(heightRaw),
+    version: Number(versionRaw),
+    home,
+    country,
+    issuedAt: Number(issuedRaw),
+    streams,
+  };
   // crypto.subtle.verify compares in constant time.
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, claims));
   if (!good) return { ok: false, reason: "bad_signature" };

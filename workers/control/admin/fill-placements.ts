@@ -27,17 +27,26 @@ export async function fillPlacements(env: Env, pairs: Placement[], budget = { ca
   const perCall = filesPerCall(env);
   const started = Date.now();
   let calls = 0;
-  const results = [];
+  const results: Array<Placement & Partial<Copies> & { ok: boolean; done?: boolean; code?: string; message?: string }> = [];
   for (const at of pairs) {
     const stub = siteStub(env, at.siteId);
     const sum: Copies = { copied: 0, skipped: 0, bytes: 0, bySource: { peer: 0, parent: 0, origin: 0 } };
+    const stop = (code: string, message: string) => results.push({ ...at, ok: false, done: false, code, message, ...sum });
+    let left = Number.POSITIVE_INFINITY;
     for (let first = true; ; first = false) {
       if (calls >= budget.calls || Date.now() - started > budget.ms) {
-        results.push({ ...at, ok: false, done: false, code: "incomplete", message: "this request's budget ran out; send it again to carry on", ...sum });
+        stop("incomplete", "this request's budget ran out; send it again to carry on");
         break;
       }
       calls++;
-      const r = await stub.fillTitle(at.ocaId, at.titleId, perCall);
+      let r: Awaited<ReturnType<typeof stub.fillTitle>>;
+      try {
+        r = await stub.fillTitle(at.ocaId, at.titleId, perCall);
+      } catch (err) {
+        // The object was reset or overloaded: what other pairs did stands, and this one can be sent again.
+        stop("site_error", `the site object failed: ${String(err).slice(0, 200)}`);
+        break;
+      }
       if (!r.ok) {
         results.push({ ...at, ...r, ...sum });
         break;
@@ -50,9 +59,15 @@ export async function fillPlacements(env: Env, pairs: Placement[], budget = { ca
         results.push({ ...at, ok: true, done: true, ...sum });
         break;
       }
+      // Files copied and then gone again before the next call (evicted, pruned): copying more would not end.
+      if (r.remaining >= left) {
+        stop("no_progress", `${r.remaining} files still to copy after a call that copied ${r.copied}: copies are being removed as they are made`);
+        break;
+      }
+      left = r.remaining;
     }
   }
   const ok = results.every((r) => r.ok);
-  const failed = results.some((r) => "code" in r && r.code !== "incomplete");
+  const failed = results.some((r) => r.code !== undefined && r.code !== "incomplete");
   return { ok, status: ok ? 200 : failed ? 409 : 202, results } as const;
 }
