@@ -2,8 +2,9 @@
 -- two hours, so running sessions it had granted in that country stop then: its own end (read through
 -- licences_by_end rather than a scan of every licence), and the moments a registration stopped a
 -- licence in effect (dropped its country, ended it early, moved its start later), kept here because
--- the licence row then no longer says so. Rows older than a session lifetime are purged.
-CREATE INDEX licences_by_end ON licences (available_until) WHERE available_until IS NOT NULL;
+-- the licence row then no longer says so. Rows older than a session lifetime are purged. (IF NOT EXISTS:
+-- an earlier 0007 of this round created the same index.)
+CREATE INDEX IF NOT EXISTS licences_by_end ON licences (available_until) WHERE available_until IS NOT NULL;
 
 CREATE TABLE licence_stops (
   title_id TEXT NOT NULL,
