@@ -14,22 +14,29 @@ import { isSafeId } from "./ids";
 export interface WithdrawnDoc {
   /** Title ids and when each stops (ms). */
   titles: Array<{ id: string; at: number }>;
-  /** A title's licence in one country, and when it stops there (ms): sessions granted before then stop then. */
-  licences: Array<{ id: string; country: string; at: number }>;
+  /**
+   * A title's licence in one country stopping (ms): from `at`, the sessions it granted before
+   * `grantedBefore` (absent: `at`) stop. A registration's stop reaches past its own moment by the time
+   * play's views take to learn of it, so a session granted from a view that had not yet does not escape.
+   */
+  licences: Array<{ id: string; country: string; at: number; grantedBefore?: number }>;
   writtenAt: number;
+}
+
+/** A licence's stop: from `at`, the sessions granted before `grantedBefore` (ms). */
+export interface LicenceStop {
+  at: number;
+  grantedBefore: number;
 }
 
 /** The list as the data plane holds it: when each title stops, and each (title, country) licence's stops (key `${id}/${country}`). */
 export interface Withdrawn {
   titles: Map<string, number>;
-  licences: Map<string, number[]>;
+  licences: Map<string, LicenceStop[]>;
 }
 
 const COUNTRY = /^[A-Z]{2}$/;
-/**
- * Stops kept per licence: its end and the latest stop a registration made are all that matter (the list
- * is written newest first, and a later stop covers every session an earlier one did).
- */
+/** Stops kept per licence (the list is written newest first): a handful within a session lifetime. */
 const STOPS_PER_LICENCE_MAX = 64;
 const isTime = (at: unknown): at is number => typeof at === "number" && Number.isFinite(at);
 
@@ -48,24 +55,26 @@ export function parseWithdrawn(text: string): Withdrawn {
   if (Array.isArray(licences)) {
     for (const l of licences) {
       if (!(typeof l?.id === "string" && isSafeId(l.id) && typeof l.country === "string" && COUNTRY.test(l.country) && isTime(l.at))) continue;
+      const stop = { at: l.at, grantedBefore: isTime(l.grantedBefore) ? l.grantedBefore : l.at };
       const key = `${l.id}/${l.country}`;
       const stops = out.licences.get(key);
-      if (!stops) out.licences.set(key, [l.at]);
-      else if (stops.length < STOPS_PER_LICENCE_MAX) stops.push(l.at);
+      if (!stops) out.licences.set(key, [stop]);
+      else if (stops.length < STOPS_PER_LICENCE_MAX) stops.push(stop);
     }
   }
   return out;
 }
 
+/** True when one of a licence's stops applies at `now` to a session it granted at `grantedAt` (ms). */
+export const stoppedBy = (stops: readonly LicenceStop[] | undefined, grantedAt: number, now: number): boolean =>
+  stops?.some((s) => s.at <= now && grantedAt < s.grantedBefore) ?? false;
+
 /**
  * Why a session of `titleId`, granted at `issuedAt` (ms) under `country`'s licence, is not served at
- * `now` (ms), or null while it is: the title stopped, or a stop of that licence came after the session
- * was granted.
+ * `now` (ms), or null while it is: the title stopped, or a stop of that licence applies to it.
  */
 export function stopReason(list: Withdrawn, titleId: string, country: string, issuedAt: number, now: number): "taken_down" | "not_licensed" | null {
   const titleAt = list.titles.get(titleId);
   if (titleAt !== undefined && titleAt <= now) return "taken_down";
-  const stops = list.licences.get(`${titleId}/${country}`);
-  if (stops) for (const at of stops) if (at <= now && issuedAt < at) return "not_licensed";
-  return null;
+  return stoppedBy(list.licences.get(`${titleId}/${country}`), issuedAt, now) ? "not_licensed" : null;
 }

@@ -257,7 +257,7 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     expect((await call(de.steering.server)).status).toBe(200);
     // Origin's list names the German licence ahead, with its end; the title itself is not listed.
     const listed = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text());
-    expect(listed.licences.get(`${T}/DE`)).toEqual([Date.parse(until)]);
+    expect(listed.licences.get(`${T}/DE`)).toEqual([{ at: Date.parse(until), grantedBefore: Date.parse(until) }]);
     expect(listed.titles.has(T)).toBe(false);
     await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 50));
     for (const url of urls(de)) {
@@ -274,6 +274,18 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     const again = await playIn(T, "ver-country-de-2", GEO.rheinnetBerlin);
     expect(again.status).toBe(451);
     expect(await code(again)).toBe("not_licensed");
+    // Licensed there again from now: a new session plays; the one the ended licence granted stays stopped
+    // (the registration replaces the licence row, so the end is kept among the licence's stops).
+    await publishTitle(T, {
+      licences: [
+        { country: "US", availableFrom: year },
+        { country: "DE", availableFrom: new Date().toISOString() },
+      ],
+    });
+    const renewed = (await (await playIn(T, "ver-country-de-3", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    expect((await call(`${renewed.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+    for (const url of urls(de)) expect((await call(`${url}${SEG}`)).status, url).toBe(410);
+    expect((await call(de.steering.server)).status).toBe(410);
   });
 
   it("stops them at once when a registration no longer lists the country; a later licence there grants new sessions only", async () => {
@@ -297,10 +309,12 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     expect((await seg(us)).status).toBe(200);
     const stops = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).licences.get(`${T}/DE`);
     expect(stops?.length).toBe(1);
-    expect(stops![0]).toBeGreaterThanOrEqual(before);
-    expect(stops![0]).toBeLessThanOrEqual(Date.now());
-    // Licensed there again: a new session plays, and steers; the one the dropped licence granted stays stopped.
+    expect(stops![0].at).toBeGreaterThanOrEqual(before);
+    expect(stops![0].at).toBeLessThanOrEqual(Date.now());
+    // Licensed there again: a new session plays, and steers; the one the dropped licence granted stays
+    // stopped. (A session granted within the views' lag of the drop, here 2 s, would stop too: wait it out.)
     await publishTitle(T, { licences: both });
+    await new Promise((r) => setTimeout(r, Math.max(0, stops![0].grantedBefore - Date.now() + 10)));
     const again = (await (await playIn(T, "ver-dropped-de-2", GEO.rheinnetBerlin)).json()) as PlayResponse;
     expect((await seg(again)).status).toBe(200);
     expect((await call(again.steering.server)).status).toBe(200);
@@ -308,24 +322,58 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
     expect((await call(de.steering.server)).status).toBe(410);
   });
 
-  it("stops them when a registration moves the licence's start later, or its end into the past however far back", async () => {
-    const later = new Date(Date.now() + 7 * 86_400_000).toISOString();
-    const longAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
-    const cases: Array<[string, { country: string; availableFrom: string; availableUntil?: string }]> = [
-      ["ver-country-later", { country: "DE", availableFrom: later }],
-      ["ver-country-backdated", { country: "DE", availableFrom: year, availableUntil: longAgo }],
+  it("stops them when a registration moves the licence's start later (past now, or to a moment after they began), or its end into the past however far back", async () => {
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const cases: Array<[string, () => { country: string; availableFrom: string; availableUntil?: string }]> = [
+      ["ver-country-later", () => ({ country: "DE", availableFrom: at(7 * 86_400_000) })],
+      ["ver-country-backdated", () => ({ country: "DE", availableFrom: year, availableUntil: at(-2 * 86_400_000) })],
+      ["ver-country-started-later", () => ({ country: "DE", availableFrom: at(0) })],
     ];
     for (const [T, changed] of cases) {
       const us = { country: "US", availableFrom: year };
       await publishTitle(T, { licences: [us, { country: "DE", availableFrom: year }] });
       const de = (await (await playIn(T, `${T}-de`, GEO.rheinnetBerlin)).json()) as PlayResponse;
       expect((await call(`${de.ocas.at(-1)!.url}${SEG}`)).status, T).toBe(200);
-      await publishTitle(T, { licences: [us, changed] });
+      await new Promise((r) => setTimeout(r, 5));
+      await publishTitle(T, { licences: [us, changed()] });
       const gone = await call(`${de.ocas.at(-1)!.url}${SEG}`);
       expect(gone.status, T).toBe(410);
       expect(await code(gone), T).toBe("not_licensed");
       expect((await call(de.steering.server)).status, T).toBe(410);
     }
+    // The licence that now starts after the first session began still grants a new one, which plays.
+    const after = (await (await playIn("ver-country-started-later", "ver-started-later-2", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    expect((await call(`${after.ocas.at(-1)!.url}${SEG}`)).status).toBe(200);
+  });
+
+  it("stops a session granted from a view that had not yet learned of the stop (up to 2 × CATALOGUE_TTL_S + 2 s after it), and no later one", async () => {
+    const T = "ver-country-lag";
+    await publishTitle(T, {
+      licences: [
+        { country: "US", availableFrom: year },
+        { country: "DE", availableFrom: year },
+      ],
+    });
+    const de = (await (await playIn(T, "ver-lag-de", GEO.rheinnetBerlin)).json()) as PlayResponse;
+    await publishTitle(T, { licences: [{ country: "US", availableFrom: year }] });
+    await publishTitle(T, {
+      licences: [
+        { country: "US", availableFrom: year },
+        { country: "DE", availableFrom: year },
+      ],
+    });
+    // The drop's stop reaches 2 s past it (this pool's CATALOGUE_TTL_S is 0); tokens as play would sign them inside and after that.
+    const [stop] = parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).licences.get(`${T}/DE`)!;
+    expect(stop.grantedBefore - stop.at).toBe(2000);
+    const ring = new Map(Object.entries(JSON.parse(env.URL_SIGNING_KEYS!) as Record<string, string>));
+    const [, , sid, , exp, height, ver, home, , streams] = de.ocas.at(-1)!.url.split("/")[6].split(".");
+    const granted = async (issuedAt: number) => {
+      const claims = { titleId: T, sessionId: sid, exp: Number(exp), maxHeight: Number(height), version: Number(ver), home, country: "DE", issuedAt, streams };
+      const token = await signUrlToken(ring, "k1", claims);
+      return call(`${de.ocas.at(-1)!.url.replace(/\/v5\.[^/]+\//, `/${token}/`)}${SEG}`);
+    };
+    expect((await granted(stop.at + 1000)).status).toBe(410);
+    expect((await granted(stop.grantedBefore)).status).toBe(200);
   });
 });
 

@@ -1,5 +1,6 @@
 import { catalogueDb, type LicenceRow } from "../shared/catalogue-db";
 import { checkLicence } from "./catalogue";
+import { stoppedBy, type LicenceStop } from "../../shared/withdrawn";
 import { steeringTable, type CandidateRow } from "../shared/steering-table";
 import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
@@ -35,8 +36,8 @@ interface VersionView {
   licensedUntil: number | null;
   /** By country. */
   licences: Map<string, LicenceRow>;
-  /** By country, when registrations stopped the licence there (ms). */
-  stops: Map<string, number[]>;
+  /** By country, what registrations stopped of the licence there. */
+  stops: Map<string, LicenceStop[]>;
 }
 
 /** Where a session of a title stands: served, the title stopped everywhere, or the licence that granted it stopped. */
@@ -51,7 +52,7 @@ function standing(view: VersionView, session: { country: string | null; grantedA
   if (view.takenDownAt !== null || (view.licensedUntil !== null && view.licensedUntil <= now)) return "taken_down";
   const { country, grantedAt } = session;
   if (country === null || !checkLicence(view.licences.get(country) ?? null, country, now).ok) return "not_licensed";
-  return view.stops.get(country)?.some((at) => at <= now && grantedAt < at) ? "not_licensed" : "up";
+  return stoppedBy(view.stops.get(country), grantedAt, now) ? "not_licensed" : "up";
 }
 
 /** Bounded maps of entries by title (least recently used go first), each with the stamp it was loaded at. */
@@ -216,8 +217,10 @@ export const catalogueCache = {
           catalogueDb.licenceStops(env.DB, titleId),
         ]),
       );
-      const stops = new Map<string, number[]>();
-      for (const r of stopRows.results as unknown as Array<{ country: string; at: number }>) stops.set(r.country, [...(stops.get(r.country) ?? []), r.at]);
+      const stops = new Map<string, LicenceStop[]>();
+      for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {
+        stops.set(r.country, [...(stops.get(r.country) ?? []), { at: r.at, grantedBefore: r.granted_before }]);
+      }
       const s = state.results[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
       const byCountry = new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l]));
       const ends = [...byCountry.values()].map((l) => l.available_until);

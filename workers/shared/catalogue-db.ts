@@ -242,15 +242,16 @@ export const catalogueDb = {
    * registration that stopped it (licence_stops), latest first. The part of origin's withdrawn list that
    * stops the sessions that licence granted while the title plays on elsewhere.
    */
-  async licenceStopsBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; country: string; at: number }>> {
+  async licenceStopsBetween(db: D1Database, from: number, to: number): Promise<Array<{ id: string; country: string; at: number; grantedBefore: number }>> {
     const r = await db
       .prepare(
-        `SELECT title_id AS id, country, available_until AS at FROM licences WHERE available_until IS NOT NULL AND available_until > ?1 AND available_until <= ?2
-         UNION SELECT title_id, country, at FROM licence_stops WHERE at > ?1 AND at <= ?2
+        `SELECT title_id AS id, country, available_until AS at, available_until AS grantedBefore FROM licences
+           WHERE available_until IS NOT NULL AND available_until > ?1 AND available_until <= ?2
+         UNION SELECT title_id, country, at, granted_before FROM licence_stops WHERE at > ?1 AND at <= ?2
          ORDER BY at DESC`,
       )
       .bind(from, to)
-      .all<{ id: string; country: string; at: number }>();
+      .all<{ id: string; country: string; at: number; grantedBefore: number }>();
     return r.results;
   },
 
@@ -269,9 +270,9 @@ export const catalogueDb = {
     return db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId);
   },
 
-  /** When registrations stopped a title's licences (per country): the sessions granted before then stop. */
+  /** What registrations stopped of a title's licences (per country): from `at`, the sessions granted before `granted_before`. */
   licenceStops(db: D1Database, titleId: string): D1PreparedStatement {
-    return db.prepare(`SELECT country, at FROM licence_stops WHERE title_id = ?`).bind(titleId);
+    return db.prepare(`SELECT country, at, granted_before FROM licence_stops WHERE title_id = ?`).bind(titleId);
   },
 
   /** Titles whose cached view changed at or after `since` (D1's clock, ms), and D1's time now: one statement. */
@@ -309,7 +310,12 @@ export const catalogueDb = {
    * until `retainUntil` (when the last session that may ask for it expires); files of versions past
    * their retention are dropped. Registering restores a title that was taken down.
    */
-  async register(db: D1Database, titleId: string, t: ValidTitleRegistration, v: { version: number; newVersion: boolean; retainUntil: number }): Promise<void> {
+  async register(
+    db: D1Database,
+    titleId: string,
+    t: ValidTitleRegistration,
+    v: { version: number; newVersion: boolean; retainUntil: number; stops: { lagMs: number; since: number } },
+  ): Promise<void> {
     const now = Date.now();
     const licences = t.licences.map((l) => ({
       country: l.country,
@@ -338,18 +344,28 @@ export const catalogueDb = {
           v.version,
         ),
       db.prepare(`DELETE FROM renditions WHERE title_id = ?`).bind(titleId),
-      // A licence in effect that this registration stops (its country dropped, its end brought to now or
-      // before, its start moved later) stops now for the sessions it granted: recorded, since the row
-      // that replaces it no longer says so.
+      // What this registration stops, recorded since the rows that replace the licences no longer say
+      // so: an end already past (kept while a session it stopped may live); a licence in effect whose
+      // country is dropped, whose end comes to now or before, or whose start moves past now (the
+      // sessions granted before now + the views' lag stop); one whose start moves later but stays past
+      // (the sessions granted before the new start stop).
       db
         .prepare(
-          `INSERT OR IGNORE INTO licence_stops (title_id, country, at)
-           SELECT l.title_id, l.country, ?2 FROM licences l
-           WHERE l.title_id = ?1 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
-             AND NOT EXISTS (SELECT 1 FROM json_each(?3) j WHERE json_extract(j.value, '$.country') = l.country
-               AND json_extract(j.value, '$.from') <= ?2 AND (json_extract(j.value, '$.until') IS NULL OR json_extract(j.value, '$.until') > ?2))`,
+          `INSERT OR IGNORE INTO licence_stops (title_id, country, at, granted_before)
+           SELECT l.title_id, l.country, l.available_until, l.available_until FROM licences l
+             WHERE l.title_id = ?1 AND l.available_until IS NOT NULL AND l.available_until <= ?2 AND l.available_until > ?4
+           UNION ALL
+           SELECT l.title_id, l.country, ?2, ?3 FROM licences l
+             WHERE l.title_id = ?1 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
+               AND NOT EXISTS (SELECT 1 FROM json_each(?5) j WHERE json_extract(j.value, '$.country') = l.country
+                 AND json_extract(j.value, '$.from') <= ?2 AND (json_extract(j.value, '$.until') IS NULL OR json_extract(j.value, '$.until') > ?2))
+           UNION ALL
+           SELECT l.title_id, l.country, ?2, json_extract(j.value, '$.from') FROM licences l JOIN json_each(?5) j ON json_extract(j.value, '$.country') = l.country
+             WHERE l.title_id = ?1 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
+               AND json_extract(j.value, '$.from') > l.available_from AND json_extract(j.value, '$.from') <= ?2
+               AND (json_extract(j.value, '$.until') IS NULL OR json_extract(j.value, '$.until') > ?2)`,
         )
-        .bind(titleId, now, JSON.stringify(licences.map((l) => ({ country: l.country, from: l.from, until: l.until })))),
+        .bind(titleId, now, now + v.stops.lagMs, v.stops.since, JSON.stringify(licences.map((l) => ({ country: l.country, from: l.from, until: l.until })))),
       db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
       ...t.renditions.map((r) =>
         db

@@ -33,6 +33,7 @@ export async function fillPlacements(env: Env, pairs: Placement[], budget = { ca
     const sum: Copies = { copied: 0, skipped: 0, bytes: 0, bySource: { peer: 0, parent: 0, origin: 0 } };
     const stop = (code: string, message: string) => results.push({ ...at, ok: false, done: false, code, message, ...sum });
     let left = Number.POSITIVE_INFINITY;
+    let stalls = 0;
     for (let first = true; ; first = false) {
       if (calls >= budget.calls || Date.now() - started > budget.ms) {
         stop("incomplete", "this request's budget ran out; send it again to carry on");
@@ -59,9 +60,11 @@ export async function fillPlacements(env: Env, pairs: Placement[], budget = { ca
         results.push({ ...at, ok: true, done: true, ...sum });
         break;
       }
-      // Files copied and then gone again before the next call (evicted, pruned): copying more would not end.
-      if (r.remaining >= left) {
-        stop("no_progress", `${r.remaining} files still to copy after a call that copied ${r.copied}: copies are being removed as they are made`);
+      // Files copied and then gone again before the next call (evicted, pruned): copying more would not
+      // end. One call that gains nothing is let pass (the title re-published mid-fill has new files to copy).
+      stalls = r.remaining >= left ? stalls + 1 : 0;
+      if (stalls >= 2) {
+        stop("no_progress", `${r.remaining} files still to copy after two calls that copied ${r.copied} each: copies are removed as they are made`);
         break;
       }
       left = r.remaining;

@@ -9,6 +9,7 @@ import { titleRegistrationSchema } from "../../../shared/catalogue";
 import { layoutProblem, originKey, versionIndexKey } from "../../../shared/file-keys";
 import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
+import { viewLagMs } from "../../shared/view-ttl";
 import { publishWithdrawn } from "../withdrawn";
 import { type AdminEnv, params, titleParam } from "./params";
 
@@ -73,7 +74,13 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
   await c.env.ORIGIN.put(versionIndexKey(titleId, version), JSON.stringify(versionIndexDoc(titleId, version, t.files)), {
     httpMetadata: { contentType: "application/json" },
   });
-  await catalogueDb.register(c.env.DB, titleId, t, { version, newVersion: !unchanged, retainUntil: Date.now() + sessionTtlS(c.env) * 1000 });
+  const now = Date.now();
+  await catalogueDb.register(c.env.DB, titleId, t, {
+    version,
+    newVersion: !unchanged,
+    retainUntil: now + sessionTtlS(c.env) * 1000,
+    stops: { lagMs: viewLagMs(c.env), since: now - sessionTtlS(c.env) * 1000 },
+  });
   // Published again after a takedown, or with other licences: the data plane's list follows.
   await publishWithdrawn(c.env);
   return c.json({
