@@ -1,3 +1,4 @@
+import { SingleFlight } from "../shared/single-flight";
 import { catalogueDb, type LicenceRow } from "../shared/catalogue-db";
 import { checkLicence } from "./catalogue";
 import { stoppedBy, type LicenceStop } from "../../shared/withdrawn";
@@ -106,7 +107,12 @@ type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
 const browseLists = new SwrCache<Browse>({ max: 300, staleIfErrorMs: STALE_IF_ERROR_MS });
 
 /** The isolate's last look at D1's changes. */
-const watch: { since: number | null; lookedAt: number; okAt: number; looking?: Promise<void> } = { since: null, lookedAt: 0, okAt: 0 };
+const watch: { since: number | null; lookedAt: number; okAt: number; background: SingleFlight } = {
+  since: null,
+  lookedAt: 0,
+  okAt: 0,
+  background: new SingleFlight(30_000),
+};
 
 type WaitUntil = (p: Promise<unknown>) => void;
 
@@ -146,28 +152,28 @@ async function lookForChanges(env: Env): Promise<void> {
 /**
  * Brings the isolate's entries up to date: nothing within the TTL, a look in the background up to 2 ×
  * TTL, and beyond that the request waits for the look. If D1 cannot answer, cached entries serve until
- * STALE_IF_ERROR_MS after the last successful look, then every read answers 503.
+ * STALE_IF_ERROR_MS after the last successful look, then every read answers 503. A request that must
+ * wait makes its own look (see SingleFlight).
  */
 async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
   const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
-  if (!watch.looking) {
-    watch.looking = lookForChanges(env)
-      .catch((err) => {
-        console.error("catalogue change look failed", err);
-        watch.lookedAt = Date.now();
-        if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) dropTitleEntries();
-      })
-      .finally(() => {
-        watch.looking = undefined;
-      });
-    if (age < 2 * ttl && watch.since !== null) {
-      waitUntil?.(watch.looking);
-      return;
-    }
+  if (age < 2 * ttl && watch.since !== null) {
+    const started = watch.background.start(() => look(env));
+    if (started) waitUntil?.(started);
+    return;
   }
-  await watch.looking;
+  await look(env);
+}
+
+/** One look at D1's changes; a failure is logged and leaves the entries as they are until STALE_IF_ERROR_MS. */
+function look(env: Env): Promise<void> {
+  return lookForChanges(env).catch((err) => {
+    console.error("catalogue change look failed", err);
+    watch.lookedAt = Date.now();
+    if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) dropTitleEntries();
+  });
 }
 
 export const catalogueCache = {

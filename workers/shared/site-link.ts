@@ -9,6 +9,7 @@ import {
   type SiteLiveView,
 } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
+import { SingleFlight } from "./single-flight";
 import { withTimeout } from "./with-timeout";
 
 /**
@@ -65,7 +66,8 @@ interface Link {
   plays: PlayReport[];
   /** CMCD of sessions whose home is the site, per session (a Map: session ids come from URLs). */
   cmcd: Map<string, CmcdReport>;
-  inflight: Promise<void> | null;
+  /** The running sync, if any (its promise is its request's alone: see SingleFlight). */
+  syncs: SingleFlight;
   /** A flush of the pending batch is scheduled (within SYNC_MS). */
   flushing: boolean;
 }
@@ -86,7 +88,7 @@ function link(siteId: string): Link {
         batch: new Map(),
         plays: [],
         cmcd: new Map(),
-        inflight: null,
+        syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
         flushing: false,
       }),
     );
@@ -140,14 +142,15 @@ async function sync(env: Env, siteId: string, l: Link): Promise<void> {
   l.syncedAt = Date.now();
 }
 
-/** Starts a sync unless one is running, the view is fresh, or the site's circuit is open. */
+/**
+ * Starts a sync unless one is running, the view is fresh, or the site's circuit is open. The promise
+ * (null when none started) is the caller's own, to await or `waitUntil`.
+ */
 function maybeSync(env: Env, siteId: string, l: Link, force: boolean): Promise<void> | null {
   const now = Date.now();
-  if (l.inflight) return l.inflight;
   if (l.openUntil > now) return null;
   if (!force && now - l.syncedAt < SYNC_MS) return null;
-  l.inflight = sync(env, siteId, l).finally(() => (l.inflight = null));
-  return l.inflight;
+  return l.syncs.start(() => sync(env, siteId, l), now);
 }
 
 /** A view older than this is refreshed before the steering server answers from it (`awaitRefresh`). */
@@ -158,7 +161,8 @@ export const AWAIT_VIEW_OLDER_THAN_MS = 3 * SYNC_MS;
  * An expired view is refreshed through `waitUntil`. With `awaitRefresh` (the steering server: its
  * answers are the ones that move players) a missing view, or one older than AWAIT_VIEW_OLDER_THAN_MS,
  * is refreshed first; a younger one is answered from at once and refreshed behind it, so a busy
- * isolate's polls do not queue behind each second's sync (the next poll sees the new view).
+ * isolate's polls do not queue behind each second's sync (the next poll sees the new view). A request
+ * that must wait while another request's sync runs makes its own call rather than wait on that one.
  */
 export async function siteView(
   env: Env,
@@ -167,11 +171,11 @@ export async function siteView(
   opts: { awaitRefresh?: boolean } = {},
 ): Promise<{ view: SiteLiveView | null; stale: boolean }> {
   const l = link(siteId);
+  const now = Date.now();
+  const mustWait = opts.awaitRefresh && l.openUntil <= now && (l.view === null || now - l.syncedAt > AWAIT_VIEW_OLDER_THAN_MS);
   const refresh = maybeSync(env, siteId, l, false);
-  if (refresh) {
-    if (opts.awaitRefresh && (l.view === null || Date.now() - l.syncedAt > AWAIT_VIEW_OLDER_THAN_MS)) await refresh;
-    else waitUntil(refresh);
-  }
+  if (mustWait && (refresh || l.syncs.busy())) await (refresh ?? sync(env, siteId, l));
+  else if (refresh) waitUntil(refresh);
   return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
 }
 
@@ -210,7 +214,8 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
   waitUntil(
     new Promise((r) => setTimeout(r, delay))
       .then(async () => {
-        if (l.inflight) await l.inflight;
+        // Another request's sync may be running: watch for its end on this request's own clock.
+        for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
         if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
       })
       .finally(() => (l.flushing = false)),

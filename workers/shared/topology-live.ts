@@ -1,4 +1,5 @@
 import { applyTopology, bundledTopology, topologyVersion, type Topology } from "./topology";
+import { SingleFlight } from "./single-flight";
 import { withTimeout } from "./with-timeout";
 import { viewTtlMs } from "./view-ttl";
 
@@ -11,10 +12,10 @@ import { viewTtlMs } from "./view-ttl";
  * shows in both planes within 2 × CATALOGUE_TTL_S.
  */
 
-const look: { at: number; done: boolean; running?: Promise<void> } = { at: 0, done: false };
-
 /** A look never holds a request (or a site object's start) longer than this; the current topology stands. */
 const LOOK_TIMEOUT_MS = 2_000;
+
+const look: { at: number; done: boolean; background: SingleFlight } = { at: 0, done: false, background: new SingleFlight(LOOK_TIMEOUT_MS + 1_000) };
 
 async function lookOnce(db: D1Database): Promise<void> {
   const row = await withTimeout(
@@ -50,17 +51,12 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   // does when a look times out.
   if (!look.done && look.at > 0 && age < ttl) return;
   if (look.done && age < 2 * ttl) {
-    if (!look.running) {
-      look.running = refresh(env.DB).finally(() => {
-        look.running = undefined;
-      });
-    }
-    waitUntil?.(look.running);
+    const started = look.background.start(() => refresh(env.DB));
+    if (started) waitUntil?.(started);
     return;
   }
-  // A look this call must wait for is its own: a promise started by another request or another
-  // site object (objects share an isolate) may never settle in this one's I/O context, and an
-  // object's start would then hang until the runtime resets it.
+  // A look this call must wait for is its own (see SingleFlight): another request's, or another site
+  // object's (objects share an isolate), may never settle in this one's I/O context.
   await refresh(env.DB);
 }
 

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { SingleFlight } from "../workers/shared/single-flight";
+
+/**
+ * Work one request starts for the whole isolate (a site sync, a catalogue or topology look): one run at
+ * a time, its promise only ever the starter's (another request awaiting it can be failed by workerd
+ * with a bare 500), and a run whose request was cut off, which never settles, stops blocking the next.
+ */
+describe("a single-flight run of isolate-wide work", () => {
+  it("starts one run at a time and hands its promise to the starter alone", async () => {
+    const flight = new SingleFlight(1_000);
+    let release = () => {};
+    let runs = 0;
+    const work = () => {
+      runs++;
+      return new Promise<void>((r) => (release = r));
+    };
+    const first = flight.start(work, 0);
+    expect(first).toBeInstanceOf(Promise);
+    expect(flight.busy(10)).toBe(true);
+    // A second request while the first runs gets nothing to wait on.
+    expect(flight.start(work, 10)).toBeNull();
+    expect(runs).toBe(1);
+    release();
+    await first;
+    expect(flight.busy()).toBe(false);
+    const second = flight.start(work);
+    expect(second).toBeInstanceOf(Promise);
+    expect(runs).toBe(2);
+    release();
+    await second;
+  });
+
+  it("stops counting a run that has not settled after its stale time; that run's late end does not free the next", async () => {
+    const flight = new SingleFlight(1_000);
+    let releaseOld = () => {};
+    const old = flight.start(() => new Promise<void>((r) => (releaseOld = r)), 0);
+    expect(old).not.toBeNull();
+    expect(flight.busy(999)).toBe(true);
+    expect(flight.start(async () => {}, 999)).toBeNull();
+    expect(flight.busy(1_000)).toBe(false);
+    let releaseNext = () => {};
+    const next = flight.start(() => new Promise<void>((r) => (releaseNext = r)), 1_000);
+    expect(next).not.toBeNull();
+    releaseOld();
+    await old;
+    expect(flight.busy(1_001)).toBe(true);
+    releaseNext();
+    await next;
+    expect(flight.busy(1_001)).toBe(false);
+  });
+
+  it("is free again after a run that fails, and the failure reaches the starter", async () => {
+    const flight = new SingleFlight(1_000);
+    await expect(flight.start(async () => Promise.reject(new Error("site unreachable")))).rejects.toThrow("site unreachable");
+    expect(flight.busy()).toBe(false);
+    expect(flight.start(async () => {})).not.toBeNull();
+  });
+});
