@@ -51,6 +51,8 @@ interface Run {
   p50: number;
   bytesPerS: number;
   non2xx: number;
+  /** Responses by status other than 2xx (a 5xx here is a defect, whatever the rates say). */
+  failedBy: Record<string, number>;
   /**
    * Share of the wall time the busiest workerd thread was on a core (0-1). Locally the Worker and all
    * its Durable Objects run on one thread: near 1, that thread, not the machine, bounds the rate.
@@ -67,6 +69,14 @@ interface Run {
 let wranglerPid = 0;
 
 type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, string>; body?: string };
+
+/** autocannon's counts by status, the non-2xx ones (and connection errors as "error"). */
+function failedByStatus(r: { statusCodeStats?: Record<string, { count: number }> }, errors: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [status, s] of Object.entries(r.statusCodeStats ?? {})) if (!status.startsWith("2")) out[status] = s.count;
+  if (errors) out.error = errors;
+  return out;
+}
 
 /** SECONDS of requests (or `amount` requests) with CONCURRENCY connections; `next` shapes each request. */
 async function run(url: string, next?: (i: number) => Shape, amount?: number): Promise<Run> {
@@ -104,6 +114,7 @@ async function run(url: string, next?: (i: number) => Shape, amount?: number): P
     p50: r.latency.p50,
     bytesPerS: r.throughput.total / seconds,
     non2xx: r.non2xx + r.errors,
+    failedBy: failedByStatus(r as unknown as { statusCodeStats?: Record<string, { count: number }> }, r.errors),
     busiestThread,
     cpuMsPerReq: {
       workerd: workerd / n,
@@ -317,13 +328,13 @@ try {
       `round ${r}/${ROUNDS}: ${Object.entries(row)
         .map(
           ([k, v]) =>
-            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req (Worker ${v.cpuMsPerReq.worker.toFixed(2)}) busiest thread ${(v.busiestThread * 100).toFixed(0)} %${v.non2xx ? ` (${v.non2xx} non-2xx)` : ""}`,
+            `${k} ${v.rps.toFixed(0)}/s p50 ${v.p50} ms workerd ${v.cpuMsPerReq.workerd.toFixed(2)} ms/req (Worker ${v.cpuMsPerReq.worker.toFixed(2)}) busiest thread ${(v.busiestThread * 100).toFixed(0)} %${v.non2xx ? ` (${v.non2xx} non-2xx: ${JSON.stringify(v.failedBy)})` : ""}`,
         )
         .join(", ")}`,
     );
   }
   statics.stop();
-  type Measure = Exclude<keyof Run, "cpuMsPerReq" | "requests">;
+  type Measure = Exclude<keyof Run, "cpuMsPerReq" | "requests" | "failedBy">;
   // How busy the busiest workerd thread was in each scenario (medians): near 100 %, it bounds the rate.
   const busiestThreadShare = Object.fromEntries(Object.keys(rounds[0]).map((k) => [k, Number(median(rounds.map((r) => r[k].busiestThread)).toFixed(3))]));
   const m = (k: string, f: Measure) => (rounds[0][k] ? median(rounds.map((r) => r[k][f])) : Number.NaN);
@@ -378,13 +389,19 @@ try {
     coloVsStatic: ratio("segColo", "segStatic", "bytesPerS"),
     non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };
+  const failed: Record<string, number> = {};
+  for (const r of rounds) for (const v of Object.values(r)) for (const [status, n] of Object.entries(v.failedBy)) failed[status] = (failed[status] ?? 0) + n;
   console.table(summary);
   console.log("busiest workerd thread, share of wall time (medians):");
   console.table(busiestThreadShare);
   console.log("CPU ms per request (medians):");
   console.table(cpuMsPerRequest);
   await mkdir(path.join(import.meta.dirname, "out"), { recursive: true });
-  await writeFile(path.join(import.meta.dirname, "out", "play.json"), JSON.stringify({ summary, cpuMsPerRequest, busiestThreadShare, rounds }, null, 2));
+  await writeFile(
+    path.join(import.meta.dirname, "out", "play.json"),
+    JSON.stringify({ summary, failedByStatus: failed, cpuMsPerRequest, busiestThreadShare, rounds }, null, 2),
+  );
+  console.log(Object.keys(failed).length ? `responses that failed, by status: ${JSON.stringify(failed)}` : "every response was 2xx");
   console.log("wrote bench/out/play.json");
 } finally {
   await stack.stop();
