@@ -3,15 +3,15 @@
 const MAC = /^[A-Za-z0-9_-]{43}$/;
 
 const enc = new TextEncoder();
-const keyCache = new Map<string, Promise<CryptoKey>>();
+/** Imported keys, never an import in flight (see workers/shared/single-flight.ts). Keyed by the deployment's own secrets. */
+const keyCache = new Map<string, CryptoKey>();
 
-/** The HMAC-SHA256 key of a secret, imported once per isolate. */
-export function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keyCache.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keyCache.set(secret, key);
-  }
+/** The HMAC-SHA256 key of a secret, imported once per isolate (requests that miss together each import it). */
+export async function hmacKey(secret: string): Promise<CryptoKey> {
+  const cached = keyCache.get(secret);
+  if (cached) return cached;
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  keyCache.set(secret, key);
   return key;
 }
 
