@@ -269,8 +269,8 @@ describe("the history a plan rests on", () => {
     await publishTitle("pp-sleeper", since);
     const today = dayNumber(Date.now(), "Europe/Berlin");
     for (let d = today - 14; d < today; d++) {
-      await site("rheinnet-muc").recordViews(d, "pp-staple", { plays: 10, bytes: 15e9 * (1 + 0.05 * Math.sin(d)) });
-      await site("rheinnet-muc").recordViews(d, "pp-side", { plays: 10, bytes: 3e9 * (1 + 0.05 * Math.cos(d)) });
+      await site("rheinnet-muc").recordViews(d, "pp-staple", { plays: 10, bytes: 15e9 * (1 + 0.05 * Math.sin(d - today)) });
+      await site("rheinnet-muc").recordViews(d, "pp-side", { plays: 10, bytes: 3e9 * (1 + 0.05 * Math.cos(d - today)) });
     }
     await site("rheinnet-muc").recordViews(today, "pp-sleeper", { plays: 2, bytes: 2e8 });
     const res = await json<{ targetDay: number; predictions: Array<{ titleId: string; bytes: number }> }>(

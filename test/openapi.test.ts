@@ -16,7 +16,7 @@ type Doc = {
       {
         "x-hono-path": string;
         requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> };
-        responses: Record<string, { "x-error-codes"?: string[] }>;
+        responses: Record<string, { description: string; "x-error-codes"?: string[] }>;
       }
     >
   >;
@@ -45,6 +45,11 @@ describe("the API reference", () => {
     expect(Object.keys(play.requestBody!.content["application/json"].schema.properties!)).toEqual(["titleId", "device"]);
     expect(play.responses["409"]["x-error-codes"]).toContain("too_many_streams");
     expect(play.responses["451"]["x-error-codes"]).toContain("not_licensed");
+    // A fill answers a partial result, in its own body shape, when its budget runs out or a copy fails.
+    const fill = d.paths["/admin/fill"].post.responses;
+    expect(Object.keys(fill)).toEqual(expect.arrayContaining(["200", "202", "409", "404"]));
+    expect(fill["202"].description).toContain("incomplete");
+    expect(fill["409"].description).toMatch(/site_error.*no_progress/);
     const events = d.paths["/v1/events"].post;
     expect(Object.keys(events.requestBody!.content["application/json"].schema.properties!).sort()).toEqual(["batchId", "events", "sessionId", "sessionToken"]);
     expect(d.paths["/admin/sites/{siteId}/ocas/{ocaId}/health"].post.requestBody!.content["application/json"].schema).toMatchObject({

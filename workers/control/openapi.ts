@@ -32,6 +32,8 @@ interface RouteDoc {
   /** Request content type when the body is not JSON. */
   bodyType?: string;
   ok: { status: number; description: string; contentType?: string };
+  /** Other answers with the success body's shape (a partial result), by status. */
+  partial?: Record<number, string>;
   /** Error statuses and the codes each can carry (the one error shape). */
   errors: Record<number, string[]>;
 }
@@ -392,10 +394,10 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     body: fillBody,
-    ok: {
-      status: 200,
-      description:
-        "{ ok: true, results } (409 with ok: false and the same results when any copy could not be made; 202 with the rest `incomplete` when the request's budget ran out: send it again to carry on)",
+    ok: { status: 200, description: "{ ok: true, results }: every placement's titles copied (checksums verified) and listed" },
+    partial: {
+      202: "{ ok: true, results }: the request's budget ran out first; the placements not reached carry code `incomplete`. Send the same request again to carry on (copies made are kept)",
+      409: "{ ok: false, results }: some copy could not be made; each such result carries code `site_error` or `no_progress` and a message",
     },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
@@ -544,6 +546,9 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     };
+    for (const [status, description] of Object.entries(r.partial ?? {})) {
+      responses[status] = { description, content: { "application/json": { schema: { type: "object" } } } };
+    }
     for (const [status, codes] of Object.entries(r.errors)) {
       responses[status] = codes.length
         ? {
