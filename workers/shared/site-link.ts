@@ -68,8 +68,8 @@ interface Link {
   cmcd: Map<string, CmcdReport>;
   /** The running sync, if any (its promise is its request's alone: see SingleFlight). */
   syncs: SingleFlight;
-  /** A flush of the pending batch is scheduled (within SYNC_MS). */
-  flushing: boolean;
+  /** The scheduled flush of the pending batch (within SYNC_MS), if any; one cut off stops counting. */
+  flushes: SingleFlight;
 }
 
 const links = new Map<string, Link>();
@@ -89,7 +89,7 @@ function link(siteId: string): Link {
         plays: [],
         cmcd: new Map(),
         syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-        flushing: false,
+        flushes: new SingleFlight(SYNC_MS + 2 * (SYNC_TIMEOUT_MS + 1_000)),
       }),
     );
   return l;
@@ -208,18 +208,14 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
 
 /** Makes sure a pending batch reaches the site within SYNC_MS even if no further request comes. */
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
-  if (l.flushing) return;
-  l.flushing = true;
   const delay = Math.max(0, SYNC_MS - (Date.now() - l.syncedAt));
-  waitUntil(
-    new Promise((r) => setTimeout(r, delay))
-      .then(async () => {
-        // Another request's sync may be running: watch for its end on this request's own clock.
-        for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
-        if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
-      })
-      .finally(() => (l.flushing = false)),
-  );
+  const flush = l.flushes.start(async () => {
+    await new Promise((r) => setTimeout(r, delay));
+    // Another request's sync may be running: watch for its end on this request's own clock.
+    for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+    if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
+  });
+  if (flush) waitUntil(flush);
 }
 
 /** Counts bytes an OCA served to a session; sent with the site's next sync. */
