@@ -9,8 +9,8 @@ const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 const json = async <T>(res: Response) => (await res.json()) as T;
 
 /** The next instant (on the hour, after now) when `timeZone`'s local hour is `hour`: keeps fill windows in the future. */
-function nextLocalHour(timeZone: string, hour: number): number {
-  let t = Date.now() - (Date.now() % 3_600_000) + 3_600_000;
+function nextLocalHour(timeZone: string, hour: number, from = Date.now()): number {
+  let t = from - (from % 3_600_000) + 3_600_000;
   while (localHour(t, timeZone) !== hour) t += 3_600_000;
   return t;
 }
@@ -86,11 +86,12 @@ describe("the hourly cron", () => {
   it("opens every site's window at its own local hour: not at 01:00 local, at 02:00 local", async () => {
     const { topology } = await import("../workers/shared/topology");
     const checks = topology.sites.flatMap((s) => {
-      // Two days out, so no earlier test's cron has touched these local days.
-      const closed = nextLocalHour(s.timeZone, 1) + 2 * 86_400_000;
+      // Two days out, so no earlier test's cron has touched these local days. Each hour is looked up on
+      // the local clock, not added: across a clock change 48 h or 1 h later is another local hour.
+      const closed = nextLocalHour(s.timeZone, 1, Date.now() + 2 * 86_400_000);
       return [
         { at: closed, site: s, open: false },
-        { at: closed + 3_600_000, site: s, open: true },
+        { at: nextLocalHour(s.timeZone, 2, closed), site: s, open: true },
       ];
     });
     // In time order, so no earlier cron can have opened the same local day's window.

@@ -27,10 +27,13 @@ async function cron(at: number): Promise<void> {
   await waitOnExecutionContext(ctx);
 }
 
-/** The next 02:00 in Amsterdam at least `daysAhead` days out, so no other test's cron touched that day. */
+/**
+ * The next 02:00 in Amsterdam at least `daysAhead` days out, so no other test's cron touched that day,
+ * on a day whose 10:00 is 8 hours later (not the night the clocks go back, when it is 9 hours).
+ */
 function opening(daysAhead: number): number {
   let t = Date.now() - (Date.now() % HOUR) + HOUR + daysAhead * 86_400_000;
-  while (localHour(t, AMSTERDAM) !== 2) t += HOUR;
+  while (localHour(t, AMSTERDAM) !== 2 || localHour(t + 8 * HOUR, AMSTERDAM) !== 10) t += HOUR;
   return t;
 }
 

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { dayNumber } from "../fill/day";
+import { dayNumber, localDayStart } from "../fill/day";
 import { predictionsFor } from "../workers/control/fill-cycle";
 import { findSite } from "../workers/shared/topology";
 import {
@@ -180,8 +180,10 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     expect(Math.abs(poisoned - honest) / honest).toBeLessThan(0.002);
 
     // And the prediction made once this day is whole (tomorrow's cycle reads history to yesterday)
-    // puts the two titles where honest traffic puts them.
-    const { predictions } = await predictionsFor(env, findSite("lumen-nyc")!, Date.now() + 86_400_000);
+    // puts the two titles where honest traffic puts them. Tomorrow on New York's clock (24 h later is
+    // still today in the first hour of the night its clocks go back).
+    const tomorrow = localDayStart(dayNumber(Date.now(), "America/New_York") + 1, "America/New_York") + 3_600_000;
+    const { predictions } = await predictionsFor(env, findSite("lumen-nyc")!, tomorrow);
     const p = predictions.find((x) => x.titleId === POISONED)!.bytes;
     const h = predictions.find((x) => x.titleId === HONEST)!.bytes;
     expect(h).toBeGreaterThan(0);
