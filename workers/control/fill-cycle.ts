@@ -274,7 +274,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   }
 
   const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
-  const fillUntil = now - (now % 3_600_000) + hoursLeft * 3_600_000;
+  // An operator's "run now" copies for at least an hour, even when pressed in the window's last minutes.
+  const fillUntil = Math.max(now - (now % 3_600_000) + hoursLeft * 3_600_000, opts.force ? now + FORCED_FILL_MIN_MS : 0);
   // The cycle's figures, kept with the site's plan (the dashboard reads them) and answered to the caller.
   const figures = {
     targetDay,
@@ -307,6 +308,9 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     fillUntil: new Date(fillUntil).toISOString(),
   };
 }
+
+/** The least time to copy an operator's forced cycle gets (its window's end, or 12 h outside the window, if later). */
+export const FORCED_FILL_MIN_MS = 3_600_000;
 
 /** How long one site's cycle may take in the hourly cron before the cron moves on to the next site. */
 export const SITE_CYCLE_TIMEOUT_MS = 60_000;

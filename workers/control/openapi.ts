@@ -310,7 +310,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteParam,
     body: cycleBody,
-    ok: { status: 200, description: "the cycle's report" },
+    ok: { status: 200, description: "the cycle's report; `fillUntil`: the window's end (12 h on outside the window), and at least an hour on" },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
   },
   {
