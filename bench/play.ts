@@ -71,9 +71,9 @@ let wranglerPid = 0;
 type Shape = { method?: "GET" | "POST"; path?: string; headers?: Record<string, string>; body?: string };
 
 /** autocannon's counts by status, the non-2xx ones (and connection errors as "error"). */
-function failedByStatus(r: { statusCodeStats?: Record<string, { count: number }> }, errors: number): Record<string, number> {
+function failedByStatus(r: autocannon.Result, errors: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [status, s] of Object.entries(r.statusCodeStats ?? {})) if (!status.startsWith("2")) out[status] = s.count;
+  for (const [status, s] of Object.entries(r.statusCodeStats ?? {})) if (!status.startsWith("2")) out[status] = s.count ?? 0;
   if (errors) out.error = errors;
   return out;
 }
@@ -114,7 +114,7 @@ async function run(url: string, next?: (i: number) => Shape, amount?: number): P
     p50: r.latency.p50,
     bytesPerS: r.throughput.total / seconds,
     non2xx: r.non2xx + r.errors,
-    failedBy: failedByStatus(r as unknown as { statusCodeStats?: Record<string, { count: number }> }, r.errors),
+    failedBy: failedByStatus(r, r.errors),
     busiestThread,
     cpuMsPerReq: {
       workerd: workerd / n,

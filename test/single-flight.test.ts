@@ -56,4 +56,24 @@ describe("a single-flight run of isolate-wide work", () => {
     expect(flight.busy()).toBe(false);
     expect(flight.start(async () => {})).not.toBeNull();
   });
+
+  it("hands a run started behind a response to the starter's waitUntil alone", async () => {
+    const flight = new SingleFlight(1_000);
+    const kept: Promise<unknown>[] = [];
+    const others: Promise<unknown>[] = [];
+    let release = () => {};
+    flight.startBehind(
+      () => new Promise<void>((r) => (release = r)),
+      (p) => kept.push(p),
+    );
+    flight.startBehind(
+      async () => {},
+      (p) => others.push(p),
+    );
+    expect(kept).toHaveLength(1);
+    expect(others).toHaveLength(0);
+    release();
+    await kept[0];
+    expect(flight.busy()).toBe(false);
+  });
 });

@@ -160,8 +160,7 @@ async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
   if (age < 2 * ttl && watch.since !== null) {
-    const started = watch.background.start(() => look(env));
-    if (started) waitUntil?.(started);
+    watch.background.startBehind(() => look(env), waitUntil);
     return;
   }
   await look(env);
@@ -225,7 +224,10 @@ export const catalogueCache = {
       );
       const stops = new Map<string, LicenceStop[]>();
       for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {
-        stops.set(r.country, [...(stops.get(r.country) ?? []), { at: r.at, grantedBefore: r.granted_before }]);
+        const stop = { at: r.at, grantedBefore: r.granted_before };
+        const list = stops.get(r.country);
+        if (list) list.push(stop);
+        else stops.set(r.country, [stop]);
       }
       const s = state.results[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
       const byCountry = new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l]));

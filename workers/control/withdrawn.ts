@@ -19,7 +19,7 @@ export async function publishWithdrawn(env: Env, now = Date.now()): Promise<numb
   const to = now + LOOKAHEAD_MS;
   const [titles, stops] = await Promise.all([catalogueDb.stoppingBetween(env.DB, from, to), catalogueDb.licenceStopsBetween(env.DB, from, to)]);
   const titleStops = new Map(titles.map((t) => [t.id, t.at]));
-  const licences = stops.filter((l) => !(l.at >= (titleStops.get(l.id) ?? Number.POSITIVE_INFINITY)));
+  const licences = stops.filter((l) => l.at < (titleStops.get(l.id) ?? Number.POSITIVE_INFINITY));
   const doc: WithdrawnDoc = { titles, licences, writtenAt: now };
   await env.ORIGIN.put(WITHDRAWN_KEY, JSON.stringify(doc), { httpMetadata: { contentType: "application/json" } });
   // Housekeeping, after the list is out: a failure here must not fail the registration that asked for it.

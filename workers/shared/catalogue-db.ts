@@ -365,7 +365,7 @@ export const catalogueDb = {
                AND json_extract(j.value, '$.from') > l.available_from AND json_extract(j.value, '$.from') <= ?2
                AND (json_extract(j.value, '$.until') IS NULL OR json_extract(j.value, '$.until') > ?2)`,
         )
-        .bind(titleId, now, now + v.stops.lagMs, v.stops.since, JSON.stringify(licences.map((l) => ({ country: l.country, from: l.from, until: l.until })))),
+        .bind(titleId, now, now + v.stops.lagMs, v.stops.since, JSON.stringify(licences)),
       db.prepare(`DELETE FROM licences WHERE title_id = ?`).bind(titleId),
       ...t.renditions.map((r) =>
         db

@@ -30,4 +30,10 @@ export class SingleFlight {
       if (this.run === run) this.running = false;
     });
   }
+
+  /** Starts `work` unless a run is busy, kept alive past the caller's response by the caller's own `waitUntil`. */
+  startBehind(work: () => Promise<void>, waitUntil?: (p: Promise<unknown>) => void): void {
+    const run = this.start(work);
+    if (run) waitUntil?.(run);
+  }
 }

@@ -209,13 +209,12 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
 /** Makes sure a pending batch reaches the site within SYNC_MS even if no further request comes. */
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
   const delay = Math.max(0, SYNC_MS - (Date.now() - l.syncedAt));
-  const flush = l.flushes.start(async () => {
+  l.flushes.startBehind(async () => {
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
-  });
-  if (flush) waitUntil(flush);
+  }, waitUntil);
 }
 
 /** Counts bytes an OCA served to a session; sent with the site's next sync. */

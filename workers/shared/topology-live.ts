@@ -51,8 +51,7 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   // does when a look times out.
   if (!look.done && look.at > 0 && age < ttl) return;
   if (look.done && age < 2 * ttl) {
-    const started = look.background.start(() => refresh(env.DB));
-    if (started) waitUntil?.(started);
+    look.background.startBehind(() => refresh(env.DB), waitUntil);
     return;
   }
   // A look this call must wait for is its own (see SingleFlight): another request's, or another site
