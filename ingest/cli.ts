@@ -16,7 +16,7 @@ import { PublishError } from "./publish";
 import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
-import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
+import { isCountryCode, isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
 
@@ -141,7 +141,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   for (const c of codecs) if (!VIDEO_CODECS.includes(c as VideoCodec)) throw new UsageError(`--codecs: unknown codec ${c} (h264, vp9, av1)`);
   const heights = values.heights?.split(",").map((h) => num(h.trim().replace(/p$/, ""), "heights", { int: true, min: 16 })!);
   const countries = (values.countries ?? "US").split(",").map((c) => c.trim().toUpperCase());
-  for (const c of countries) if (!/^[A-Z]{2}$/.test(c)) throw new UsageError(`--countries: ${c} is not an ISO 3166 alpha-2 code`);
+  for (const c of countries) if (!isCountryCode(c)) throw new UsageError(`--countries: ${c} is not an ISO 3166 alpha-2 code`);
   const availableFrom = values["available-from"];
   if (availableFrom !== undefined && Number.isNaN(Date.parse(availableFrom))) throw new UsageError(`--available-from: not a date: ${availableFrom}`);
   const until = values.until as Stage | undefined;

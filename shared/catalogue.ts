@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isSafeFilePath, isSafeId, SAFE_ID_RULE } from "./ids";
+import { countryCodeSchema, isSafeFilePath, isSafeId, SAFE_ID_RULE } from "./ids";
 
 /**
  * A title's registration (`PUT /admin/titles/{id}`): the contract between ingest (which sends it),
@@ -60,7 +60,7 @@ export const titleRegistrationSchema = z.object({
   licences: z
     .array(
       z.object({
-        country: z.string().regex(/^[A-Z]{2}$/),
+        country: countryCodeSchema,
         availableFrom: z.iso.datetime(),
         availableUntil: z.iso.datetime().nullable().optional(),
       }),

@@ -49,3 +49,14 @@ export const memberIdSchema = z.string().refine(isMemberId, "memberId must be 1-
 
 /** A zod schema for an id (title, site, OCA) named `what`, with the one rule. */
 export const idSchema = (what: string) => z.string().refine(isSafeId, `${what} must be ${SAFE_ID_RULE}`);
+
+/** An ISO 3166-1 alpha-2 country code as the platform reports one (`request.cf.country`): two capital letters. */
+const COUNTRY_CODE = /^[A-Z]{2}$/;
+
+/** True if `s` is a country code as licences, sites, tokens and the withdrawn list carry it. */
+export function isCountryCode(s: string): boolean {
+  return COUNTRY_CODE.test(s);
+}
+
+/** A country code in a request or registration body. */
+export const countryCodeSchema = z.string().regex(COUNTRY_CODE, "country must be an ISO 3166 alpha-2 code (two capital letters)");

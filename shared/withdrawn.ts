@@ -1,4 +1,4 @@
-import { isSafeId } from "./ids";
+import { isCountryCode, isSafeId } from "./ids";
 
 /**
  * Origin's list of what stops being served, and when: titles taken down or whose last licence anywhere
@@ -35,7 +35,6 @@ export interface Withdrawn {
   licences: Map<string, LicenceStop[]>;
 }
 
-const COUNTRY = /^[A-Z]{2}$/;
 /** Stops kept per licence (the list is written newest first): a handful within a session lifetime. */
 const STOPS_PER_LICENCE_MAX = 64;
 const isTime = (at: unknown): at is number => typeof at === "number" && Number.isFinite(at);
@@ -54,7 +53,7 @@ export function parseWithdrawn(text: string): Withdrawn {
   const licences = doc?.licences;
   if (Array.isArray(licences)) {
     for (const l of licences) {
-      if (!(typeof l?.id === "string" && isSafeId(l.id) && typeof l.country === "string" && COUNTRY.test(l.country) && isTime(l.at))) continue;
+      if (!(typeof l?.id === "string" && isSafeId(l.id) && typeof l.country === "string" && isCountryCode(l.country) && isTime(l.at))) continue;
       const stop = { at: l.at, grantedBefore: isTime(l.grantedBefore) ? l.grantedBefore : l.at };
       const key = `${l.id}/${l.country}`;
       const stops = out.licences.get(key);

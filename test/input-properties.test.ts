@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ocaKey } from "../shared/file-keys";
-import { isInheritedName, isSafeFilePath, isSafeId } from "../shared/ids";
+import { countryCodeSchema, isCountryCode, isInheritedName, isSafeFilePath, isSafeId } from "../shared/ids";
 import { parseGeoHeader } from "../workers/shared/client-geo";
 import { decideRange } from "../workers/edge/range";
 import { ApiError } from "../workers/shared/errors";
@@ -90,6 +90,18 @@ describe("the path validator", () => {
       }),
       FC,
     );
+  });
+
+  it("accepts as country codes exactly two capital letters, in checks and body schemas alike", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom("US", "us", "Us", "USA", "U", "", "__", "ÜS", "US\n")), (c) => {
+        const plain = /^[A-Z]{2}$/.test(c) && c.length === 2;
+        expect(isCountryCode(c)).toBe(plain);
+        expect(countryCodeSchema.safeParse(c).success).toBe(plain);
+      }),
+      FC,
+    );
+    expect(countryCodeSchema.safeParse("de").error?.issues[0].message).toMatch(/ISO 3166 alpha-2/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isSafeId, isMemberId } from "../../shared/ids";
+import { countryCodeSchema, isSafeId, isMemberId } from "../../shared/ids";
 import { b64url, fromB64url, hmacKey, jsonOfBytes, macBytes } from "../shared/hmac";
 import { isKid, type KeyRing } from "../shared/url-token";
 
@@ -27,10 +27,7 @@ export const sessionClaimsSchema = z
     /** height cap */
     cap: z.number().int().min(1).max(99_999),
     /** client location as play saw it */
-    c: z
-      .string()
-      .regex(/^[A-Z]{2}$/)
-      .nullable(),
+    c: countryCodeSchema.nullable(),
     asn: z.number().int().min(0).max(4_294_967_295).nullable(),
     lat: z.number().min(-90).max(90).nullable(),
     lon: z.number().min(-180).max(180).nullable(),

@@ -1,4 +1,5 @@
 import { ApiError } from "./errors";
+import { isCountryCode } from "../../shared/ids";
 
 /** Where the client is, from `request.cf`, or from the dev-only X-Client-Geo header. */
 export interface ClientGeo {
@@ -23,7 +24,7 @@ export function clientGeo(req: Request, env: Pick<Env, "DEV_MODE">): ClientGeo {
   const header = req.headers.get("X-Client-Geo");
   if (header !== null && env.DEV_MODE === "true") return parseGeoHeader(header);
   const cf = (req as Request & { cf?: Record<string, unknown> }).cf ?? {};
-  const country = typeof cf.country === "string" && /^[A-Z]{2}$/.test(cf.country) ? cf.country : null;
+  const country = typeof cf.country === "string" && isCountryCode(cf.country) ? cf.country : null;
   return { asn: num(cf.asn), country, lat: num(cf.latitude), lon: num(cf.longitude), simulated: false };
 }
 

@@ -20,7 +20,7 @@
  * of the last character cannot vary).
  */
 
-import { isInheritedName, isSafeId } from "../../shared/ids";
+import { isCountryCode, isInheritedName, isSafeId } from "../../shared/ids";
 import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
@@ -62,7 +62,6 @@ const EXP = /^[1-9]\d{0,11}$/;
 const ISSUED = /^[1-9]\d{0,14}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
-const COUNTRY = /^[A-Z]{2}$/;
 /** A Durable Object id as its toString() gives it. */
 const STREAMS = /^[0-9a-f]{64}$/;
 /** Longer than any token of well-formed claims (kid 16, session 64, issued 15, home 64, country 2, streams 64, MAC 43 and the rest). */
@@ -115,7 +114,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
     claims.maxHeight < 1 ||
     !VERSION.test(String(claims.version)) ||
     !isSafeId(claims.home) ||
-    !COUNTRY.test(claims.country) ||
+    !isCountryCode(claims.country) ||
     !STREAMS.test(claims.streams)
   ) {
     throw new Error("URL token claims out of range");
@@ -139,7 +138,7 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
     !VERSION.test(versionRaw) ||
     !SESSION.test(sessionId) ||
     !isSafeId(home) ||
-    !COUNTRY.test(country) ||
+    !isCountryCode(country) ||
     !STREAMS.test(streams)
   )
     return { ok: false, reason: "malformed" };

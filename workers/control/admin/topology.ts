@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
-import { isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
+import { countryCodeSchema, isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { topology, topologyVersion, type SiteSpec, type Topology } from "../../shared/topology";
 import { storedTopology, storeTopology } from "../../shared/topology-live";
 import { steeringTable } from "../../shared/steering-table";
@@ -47,7 +47,7 @@ export const siteSpecBody = z.object({
   region: id,
   isp: id.optional(),
   parent: id.optional(),
-  country: z.string().regex(/^[A-Z]{2}$/, "country must be an ISO 3166 alpha-2 code"),
+  country: countryCodeSchema,
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   timeZone: z.string().min(1).max(64),
