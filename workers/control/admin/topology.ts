@@ -82,7 +82,7 @@ function validate(t: Topology): void {
     if (s.tier === "embedded") {
       if (!s.isp || !t.isps.some((i) => i.id === s.isp)) throw bad(`embedded site ${s.id} needs a known isp`);
       const parent = t.sites.find((p) => p.id === s.parent);
-      if (!parent || parent.tier !== "ixp") throw bad(`embedded site ${s.id} needs a parent IXP site`);
+      if (parent?.tier !== "ixp") throw bad(`embedded site ${s.id} needs a parent IXP site`);
     } else if (s.isp || s.parent) throw bad(`IXP site ${s.id} has no isp or parent`);
     if (s.ocas.length === 0) throw bad(`site ${s.id} has no OCA`);
   }
