@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../shared/errors";
 import { isMemberId, memberIdSchema } from "../../shared/ids";
 import { PLAN_IDS } from "../../shared/plans";
+import { contentTypeFor } from "../../shared/file-keys";
 import { signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp } from "./limits";
@@ -51,3 +52,22 @@ dev.get("/bench/do-acquire/:memberId", async (c) => {
 });
 
 dev.get("/bench/d1", async (c) => c.json(await c.env.DB.prepare("SELECT COUNT(*) AS plans FROM plans").first()));
+
+/** An origin key as `originKey` writes it: `{title}/{tag}/{path}`, path segments without dot-segments. */
+const BARE_KEY = /^[A-Za-z0-9_-]{1,64}\/[0-9a-f]{1,64}\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/){0,7}[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Baseline for segments: a bare R2-reading route (the object under an origin key, whole, and nothing
+ * else: no token, no version index, no colo cache, no counting). The data plane's own cost is an OCA
+ * URL's rate beside this one's on the same runtime.
+ */
+dev.get("/bench/r2/*", async (c) => {
+  const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/v1/dev/bench/r2/".length));
+  if (!BARE_KEY.test(key)) throw new ApiError(400, "bad_path", "not an origin key ({title}/{tag}/{path})");
+  const object = await c.env.ORIGIN.get(key);
+  if (!object) throw new ApiError(404, "not_found", `no origin object ${key}`);
+  return new Response(object.body, {
+    // Typed by the file's path, as a static server types by extension.
+    headers: { "Content-Type": contentTypeFor(key.split("/").slice(2).join("/")), "Content-Length": String(object.size), ETag: object.httpEtag },
+  });
+});

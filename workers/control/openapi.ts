@@ -210,6 +210,16 @@ export const ROUTES: RouteDoc[] = [
   },
   {
     method: "get",
+    path: "/v1/dev/bench/r2/{key}",
+    hono: "/v1/dev/bench/r2/*",
+    summary: "Benchmark baseline: an origin object read from R2 whole, and nothing else (dev only; key: {title}/{tag}/{path})",
+    tag: "dev only",
+    auth: "none",
+    ok: { status: 200, description: "the object's bytes", contentType: "application/octet-stream" },
+    errors: { 400: ["bad_path"], 404: ["not_found"] },
+  },
+  {
+    method: "get",
     path: "/admin/topology",
     summary: "Sites, OCAs, ISPs and regions with each OCA's health and holdings",
     tag: "admin",
