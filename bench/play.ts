@@ -5,8 +5,9 @@
  *    trivial route, and a route making one D1 read);
  *  - a Content Steering poll vs the trivial route, its sessions polled as players are in the steady
  *    state (one poll in TOUCH_EVERY_MS / TTL tells the member's object the stream is alive);
- *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, and
- *    vs a plain static file server (nginx when installed, else Node) serving them from disk.
+ *  - segments through an OCA URL from the colo cache vs the same segments read from R2 each time, vs a
+ *    bare R2-reading route (the object whole and nothing else: the data plane's own cost), and vs a
+ *    plain static file server (nginx when installed, else Node) serving them from disk.
  * Every play is a new member (minted with the stack's member secret, as a real population is) from an
  * address of its own (CF-Connecting-IP), so the per-member and per-IP limits are called but never trip.
  * Each scenario runs SECONDS seconds per round, next to its baseline; rates are medians of ROUNDS
@@ -27,6 +28,8 @@ import { busiestThreadMs, cpuDelta, threadCpuMs, treeCpuMs, treePids, workerCpuM
 import { startCpuProfile, topFunctions } from "./cpu-profile";
 import { median } from "../shared/stats";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
+import { originKey } from "../shared/file-keys";
+import { hasWrk, runWrk } from "./wrk";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 /** Seconds each scenario runs per round (autocannon ends runs on whole seconds, so runs are timed, not counted). */
@@ -78,52 +81,86 @@ function failedByStatus(r: autocannon.Result, errors: number): Record<string, nu
   return out;
 }
 
-/** SECONDS of requests (or `amount` requests) with CONCURRENCY connections; `next` shapes each request. */
-async function run(url: string, next?: (i: number) => Shape, amount?: number): Promise<Run> {
-  let i = 0;
+/** What one load generator's run gave, before the processes' CPU is added. */
+interface Drive {
+  requests: number;
+  p50: number;
+  bytes: number;
+  non2xx: number;
+  failedBy: Record<string, number>;
+  /** CPU the load generator spent (ms), when it is another process (wrk); else this process's is read. */
+  loadGeneratorCpuMs?: number;
+}
+
+/** Runs `drive` and reads, from `/proc`, what each process of the stack spent on it. */
+async function measure(drive: () => Promise<Drive>): Promise<Run> {
   const cpu0 = treeCpuMs(wranglerPid);
   const workerdPids = treePids(wranglerPid, "workerd");
   const threads0 = threadCpuMs(workerdPids);
   const own0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await autocannon({
-    url,
-    connections: CONCURRENCY,
-    ...(amount ? { amount } : { duration: SECONDS }),
-    requests: [
-      {
-        setupRequest: (req) => {
-          const n = next?.(i++);
-          return (n ? { ...req, ...n, headers: { ...req.headers, ...n.headers } } : req) as typeof req;
-        },
-      },
-    ],
-  });
+  const d = await drive();
   // autocannon reports whole seconds; the wall time around it is exact.
   const seconds = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const cpu = cpuDelta(cpu0, treeCpuMs(wranglerPid));
   const busiestThread = busiestThreadMs(threads0, threadCpuMs(workerdPids)) / 1000 / seconds;
-  const n = Math.max(1, r.requests.total);
+  const n = Math.max(1, d.requests);
   const workerd = Object.entries(cpu).reduce((s, [k, v]) => s + (k.startsWith("workerd") ? v : 0), 0);
   const worker = cpu["workerd:worker"] ?? 0;
   const proxy = cpu["workerd:proxy"] ?? 0;
   return {
-    requests: r.requests.total,
-    rps: r.requests.total / seconds,
-    p50: r.latency.p50,
-    bytesPerS: r.throughput.total / seconds,
-    non2xx: r.non2xx + r.errors,
-    failedBy: failedByStatus(r, r.errors),
+    requests: d.requests,
+    rps: d.requests / seconds,
+    p50: d.p50,
+    bytesPerS: d.bytes / seconds,
+    non2xx: d.non2xx,
+    failedBy: d.failedBy,
     busiestThread,
     cpuMsPerReq: {
       workerd: workerd / n,
       worker: worker / n,
       proxy: proxy / n,
       wrangler: (cpu.node ?? 0) / n,
-      loadGenerator: (own.user + own.system) / 1000 / n,
+      loadGenerator: (d.loadGeneratorCpuMs ?? (own.user + own.system) / 1000) / n,
     },
   };
+}
+
+/** SECONDS of requests (or `amount` requests) with CONCURRENCY connections, by autocannon; `next` shapes each request. */
+function run(url: string, next?: (i: number) => Shape, amount?: number): Promise<Run> {
+  let i = 0;
+  return measure(async () => {
+    const r = await autocannon({
+      url,
+      connections: CONCURRENCY,
+      ...(amount ? { amount } : { duration: SECONDS }),
+      requests: [
+        {
+          setupRequest: (req) => {
+            const n = next?.(i++);
+            return (n ? { ...req, ...n, headers: { ...req.headers, ...n.headers } } : req) as typeof req;
+          },
+        },
+      ],
+    });
+    return { requests: r.requests.total, p50: r.latency.p50, bytes: r.throughput.total, non2xx: r.non2xx + r.errors, failedBy: failedByStatus(r, r.errors) };
+  });
+}
+
+/** The segment scenarios' load generator: wrk when installed (LOADGEN=autocannon forces autocannon). */
+const segmentLoadGenerator = process.env.LOADGEN !== "autocannon" && hasWrk() ? "wrk" : "autocannon";
+
+/** SECONDS of GETs cycling through `paths` with fixed headers, by the segment load generator. */
+function runPaths(url: string, paths: string[], headers?: Record<string, string>): Promise<Run> {
+  if (segmentLoadGenerator === "autocannon") return run(url, (i) => ({ path: paths[i % paths.length], headers }));
+  return measure(async () => {
+    const r = await runWrk(url, paths, { seconds: SECONDS, connections: CONCURRENCY, headers });
+    const failedBy: Record<string, number> = {};
+    if (r.failed.status) failedBy["4xx/5xx"] = r.failed.status;
+    if (r.failed.socket) failedBy.error = r.failed.socket;
+    return { requests: r.requests, p50: r.p50Ms, bytes: r.bytes, non2xx: r.failed.status + r.failed.socket, failedBy, loadGeneratorCpuMs: r.cpuMs };
+  });
 }
 
 /**
@@ -218,6 +255,10 @@ try {
   // The lowest rung: small bodies, so the rate measures the serving path rather than the load generator.
   const segPaths = title.files.filter((f) => f.path.startsWith("video/avc-240p/seg-")).map((f) => f.path);
   const seg = (i: number) => new URL(`${ocaUrl}${segPaths[i % segPaths.length]}`).pathname;
+  // The same segments by their origin keys, for the bare R2-reading route.
+  const shaOf = new Map(title.files.map((f) => [f.path, f.sha256]));
+  const segUrls = segPaths.map((_, i) => seg(i));
+  const bareKeys = segPaths.map((p) => `/v1/dev/bench/r2/${originKey(title.id, p, shaOf.get(p)!)}`);
   const statics = await staticServer(catalogueDir());
   process.on("exit", () => statics.stop());
 
@@ -257,9 +298,14 @@ try {
     // The same call play makes (the member object takes a slot and writes it), a new object each time.
     oneDoAcquire: () => run(base, () => ({ path: `/v1/dev/bench/do-acquire/bench-acq-${objects++}` })),
     oneD1: () => run(base, () => ({ path: "/v1/dev/bench/d1" })),
-    segColo: () => run(base, (i) => ({ path: seg(i) })),
-    segR2: () => run(base, (i) => ({ path: seg(i), headers: { "X-Bench-No-Colo-Cache": "1" } })),
-    segStatic: () => run(statics.url, (i) => ({ path: `/${title.id}/${segPaths[i % segPaths.length]}` })),
+    segColo: () => runPaths(base, segUrls),
+    segBareR2: () => runPaths(base, bareKeys),
+    segR2: () => runPaths(base, segUrls, { "X-Bench-No-Colo-Cache": "1" }),
+    segStatic: () =>
+      runPaths(
+        statics.url,
+        segPaths.map((p) => `/${title.id}/${p}`),
+      ),
   };
   // ONLY=play,oneDo runs a subset (for finding where time goes; the README's figures run them all).
   const only = process.env.ONLY?.split(",");
@@ -364,6 +410,7 @@ try {
     secondsPerScenario: SECONDS,
     concurrency: CONCURRENCY,
     loadGenerator: "autocannon",
+    segmentLoadGenerator,
     baselineServer: statics.name,
     trivialRps: m("trivial", "rps"),
     oneDoRps: m("oneDo", "rps"),
@@ -384,8 +431,13 @@ try {
     coloHitShare,
     segColoMBps: m("segColo", "bytesPerS") / 1e6,
     segR2MBps: m("segR2", "bytesPerS") / 1e6,
+    segBareR2MBps: m("segBareR2", "bytesPerS") / 1e6,
     segStaticMBps: m("segStatic", "bytesPerS") / 1e6,
     coloVsR2: ratio("segColo", "segR2", "bytesPerS"),
+    coloVsBareR2: ratio("segColo", "segBareR2", "bytesPerS"),
+    coloVsBareR2ByWorkerCpu: cpuRatio("segColo", "segBareR2"),
+    r2VsBareR2: ratio("segR2", "segBareR2", "bytesPerS"),
+    r2VsBareR2ByWorkerCpu: cpuRatio("segR2", "segBareR2"),
     coloVsStatic: ratio("segColo", "segStatic", "bytesPerS"),
     non2xx: rounds.reduce((s, r) => s + Object.values(r).reduce((t, v) => t + v.non2xx, 0), 0),
   };

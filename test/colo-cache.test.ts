@@ -153,4 +153,20 @@ describe("the colo cache in front of an OCA", () => {
       expect(r.res.headers.get("X-Cache")).toBe("MISS");
     }
   });
+
+  it("is bypassed, lookup and fill alike, by the benchmark's dev-only header: R2 is read on every such request", async () => {
+    const path = "audio/aac-en/seg-00001.m4s"; // no other test here reads it
+    const bypass = { "X-Bench-No-Colo-Cache": "1" };
+    for (let i = 0; i < 2; i++) {
+      const r = await get(`${premium.ocas[0].url}${path}`, bypass);
+      expect(r.res.headers.get("X-Cache")).toBe("MISS");
+      expect(r.calls.filter((c) => c.startsWith("get "))).toHaveLength(1);
+      expect(Buffer.from(r.body).equals(Buffer.from(t.files[path]))).toBe(true);
+    }
+    // Nothing was put in the cache: the first request without the header still misses, and fills it.
+    expect((await get(`${premium.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("MISS");
+    const hit = await get(`${premium.ocas[0].url}${path}`);
+    expect(hit.res.headers.get("X-Cache")).toBe("HIT");
+    expect(hit.calls).toEqual([]);
+  });
 });

@@ -152,8 +152,8 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     return paced(res, fault);
   };
 
-  // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it
-  // to measure the same segments read from R2 each time.)
+  // The OCA's own copy from the colo cache: no R2 call at all. (Dev only: the benchmark can bypass it,
+  // lookup and fill alike, to measure the same segments read from R2 each time, as with no colo cache.)
   const bypass = c.env.DEV_MODE === "true" && c.req.header("X-Bench-No-Colo-Cache") === "1";
   if (site && !bypass) {
     const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
@@ -177,7 +177,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
 
     const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
     let rep: Representation = base;
-    const local = site !== undefined && found.source === "local";
+    const local = site !== undefined && found.source === "local" && !bypass;
     const meta = { size: found.head.size, etag: found.head.httpEtag, lastModified: found.head.uploaded, contentType };
     try {
       if (top) {
