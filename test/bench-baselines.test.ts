@@ -25,6 +25,9 @@ describe("the benchmark's bare R2 route", () => {
     const bad = await call("/v1/dev/bench/r2/bench-bare-r2-bad/..%2F..%2Fsecret");
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as ErrorBody).error.code).toBe("bad_path");
+    const malformed = await call("/v1/dev/bench/r2/bench-bare-r2-bad/%E0%A4%A");
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as ErrorBody).error.code).toBe("bad_path");
     const missing = await call(`/v1/dev/bench/r2/${originKey(t.titleId, "video/avc-480p/seg-09999.m4s", "0".repeat(64))}`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as ErrorBody).error.code).toBe("not_found");

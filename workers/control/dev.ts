@@ -62,7 +62,12 @@ const BARE_KEY = /^[A-Za-z0-9_-]{1,64}\/[0-9a-f]{1,64}\/(?:[A-Za-z0-9_-][A-Za-z0
  * URL's rate beside this one's on the same runtime.
  */
 dev.get("/bench/r2/*", async (c) => {
-  const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/v1/dev/bench/r2/".length));
+  let key = "";
+  try {
+    key = decodeURIComponent(new URL(c.req.url).pathname.slice("/v1/dev/bench/r2/".length));
+  } catch {
+    // A malformed escape: not an origin key either.
+  }
   if (!BARE_KEY.test(key)) throw new ApiError(400, "bad_path", "not an origin key ({title}/{tag}/{path})");
   const object = await c.env.ORIGIN.get(key);
   if (!object) throw new ApiError(404, "not_found", `no origin object ${key}`);
