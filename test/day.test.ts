@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dayNumber } from "../fill/day";
+import { localMidnightWithin } from "./fixtures";
 
 /** The local date of an instant, straight from Intl (no cache), as a day number. */
 function reference(ms: number, timeZone: string): number {
@@ -24,5 +25,17 @@ describe("a site's day number", () => {
     expect(dayNumber(at, "Asia/Tokyo")).toBe(ny + 1);
     expect(dayNumber(at, "America/New_York")).toBe(ny);
     expect(dayNumber(at + 30_000, "America/New_York")).toBe(ny + 1);
+  });
+});
+
+describe("the guard of files that seed a site's today", () => {
+  it("sees a local midnight coming within the margin, in any of the zones, and nothing otherwise", () => {
+    // 2026-03-10 03:59:50 UTC is 23:59:50 on 9 March in New York (EDT since 8 March) and 04:59:50 in Berlin.
+    const nearNy = Date.UTC(2026, 2, 10, 3, 59, 50);
+    expect(localMidnightWithin(nearNy, 60_000, ["America/New_York"])).toBe(true);
+    expect(localMidnightWithin(nearNy, 5_000, ["America/New_York"])).toBe(false);
+    expect(localMidnightWithin(nearNy, 60_000, ["Europe/Berlin"])).toBe(false);
+    expect(localMidnightWithin(nearNy, 60_000, ["Europe/Berlin", "America/New_York"])).toBe(true);
+    expect(localMidnightWithin(Date.UTC(2026, 2, 10, 16, 0, 0), 60_000, ["Europe/Berlin", "America/New_York"])).toBe(false);
   });
 });

@@ -2,7 +2,21 @@ import { createExecutionContext, createScheduledController, env, runDurableObjec
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, memberToken, pressPlay, publishTitle, tierKey, type FixtureTitle, type PlayResponse } from "./fixtures";
+import {
+  ADMIN,
+  call,
+  CLEAR_OF_MIDNIGHT_MS,
+  clearOfLocalMidnight,
+  memberToken,
+  pressPlay,
+  publishTitle,
+  tierKey,
+  type FixtureTitle,
+  type PlayResponse,
+} from "./fixtures";
+
+// Seeds a site's "today" and reads it back: never across a local midnight.
+beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
 
 const CHICAGO = "America/Chicago";
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));

@@ -7,7 +7,10 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, publishTitle } from "./fixtures";
+import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle } from "./fixtures";
+
+// Seeds a site's "today" and reads it back: never across a local midnight.
+beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
 
 const AMSTERDAM = "Europe/Amsterdam";
 const SITE = "polder-ams";

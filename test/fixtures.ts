@@ -1,5 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { ocaKey } from "../shared/file-keys";
+import { dayNumber } from "../fill/day";
+import { topology } from "../workers/shared/topology";
 
 /** Calls the Worker under test (the real entry, in workerd). */
 export function call(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
@@ -10,6 +12,25 @@ export function call(path: string, init: RequestInit & { geo?: string } = {}): P
 }
 
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
+
+/** How long before a site's local midnight a file that seeds "today" waits it out (longer than any such file runs). */
+export const CLEAR_OF_MIDNIGHT_MS = 60_000;
+
+/**
+ * Waits until no site's local day ends within `marginMs`. Files that seed a site's "today" (viewing
+ * history, served hours) and read it back moments later would otherwise fail for the few seconds a
+ * day when a midnight falls between the two steps. Use as the file's first hook, with a timeout above
+ * `marginMs`.
+ */
+export async function clearOfLocalMidnight(marginMs = CLEAR_OF_MIDNIGHT_MS): Promise<void> {
+  const zones = topology.sites.map((s) => s.timeZone);
+  while (localMidnightWithin(Date.now(), marginMs, zones)) await new Promise((r) => setTimeout(r, 1000));
+}
+
+/** True when a local day of one of `zones` ends between `now` and `now + marginMs`. */
+export function localMidnightWithin(now: number, marginMs: number, zones: string[]): boolean {
+  return zones.some((z) => dayNumber(now, z) !== dayNumber(now + marginMs, z));
+}
 
 /** A client of each ISP of the demo topology, and one in none. */
 export const GEO = {

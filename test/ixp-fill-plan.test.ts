@@ -3,7 +3,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { dayNumber } from "../fill/day";
 import { CATALOGUE_WEIGHT, childMisses, ixpPlanTitles } from "../fill/ixp-plan";
 import { planSite } from "../fill/plan";
-import { ADMIN, call, publishTitle, type FixtureTitle } from "./fixtures";
+import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle, type FixtureTitle } from "./fixtures";
+
+// Seeds a site's "today" and reads it back: never across a local midnight.
+beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
 
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 const bytesOf = (t: FixtureTitle) => Object.values(t.files).reduce((s, b) => s + b.byteLength, 0);

@@ -12,7 +12,10 @@ import {
   SERVED_LAG_ALLOWANCE_S,
   SESSION_MEMORY_MS,
 } from "../durable-objects/site/viewing-history";
-import { ADMIN, call, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+// Seeds a site's "today" and reads it back: never across a local midnight.
+beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
 
 const stub = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 const T0 = 1_800_000_000_000;
