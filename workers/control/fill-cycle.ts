@@ -170,20 +170,21 @@ interface PlanInputs {
  */
 async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo, sameDay = false): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
-  const today = dayNumber(now, site.timeZone);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
   // Each site's hourly bytes once per cycle: the IXP's shape, its children's own and the region's share read the same sites.
+  // Days by each site's own calendar (its rows are), so planners in other zones ask the same question.
   const hourlyOf = async (sites: SiteSpec[]) =>
     (
       await Promise.all(
-        sites.map((s) =>
-          memoised(memo, `hourly:${s.id}:${today}`, () =>
-            withTimeout(siteStub(env, s.id).servedByHour(today - HISTORY_DAYS, today - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
+        sites.map((s) => {
+          const day = dayNumber(now, s.timeZone);
+          return memoised(memo, `hourly:${s.id}:${day}`, () =>
+            withTimeout(siteStub(env, s.id).servedByHour(day - HISTORY_DAYS, day - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
               () => [] as number[][],
             ),
-          ),
-        ),
+          );
+        }),
       )
     ).flat();
   const shape = hourlyOf(shapeSites);
