@@ -28,6 +28,19 @@ describe("the benchmark's bare R2 route", () => {
     const malformed = await call("/v1/dev/bench/r2/bench-bare-r2-bad/%E0%A4%A");
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as ErrorBody).error.code).toBe("bad_path");
+    // The rules the planes check: a safe title id, a 16-hex tag, a safe path of at most 8 segments.
+    const valid = originKey(t.titleId, "video/avc-480p/seg-00001.m4s", "0".repeat(64));
+    const tag = valid.split("/")[1];
+    for (const key of [
+      `__proto__/${tag}/video/avc-480p/seg-00001.m4s`,
+      `bench-bare-r2-bad/${tag}0/video/avc-480p/seg-00001.m4s`,
+      `bench-bare-r2-bad/${tag}/video/a..b/seg-00001.m4s`,
+      `bench-bare-r2-bad/${tag}/${"a/".repeat(8)}seg-00001.m4s`,
+    ]) {
+      const res = await call(`/v1/dev/bench/r2/${key}`);
+      expect(res.status, key).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.code, key).toBe("bad_path");
+    }
     const missing = await call(`/v1/dev/bench/r2/${originKey(t.titleId, "video/avc-480p/seg-09999.m4s", "0".repeat(64))}`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as ErrorBody).error.code).toBe("not_found");

@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../shared/errors";
-import { isMemberId, memberIdSchema } from "../../shared/ids";
+import { isMemberId, isSafeFilePath, isSafeId, memberIdSchema } from "../../shared/ids";
 import { PLAN_IDS } from "../../shared/plans";
-import { contentTypeFor } from "../../shared/file-keys";
+import { contentTypeFor, parseOriginKey } from "../../shared/file-keys";
 import { signMemberToken } from "./member-auth";
 import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp } from "./limits";
@@ -53,8 +53,12 @@ dev.get("/bench/do-acquire/:memberId", async (c) => {
 
 dev.get("/bench/d1", async (c) => c.json(await c.env.DB.prepare("SELECT COUNT(*) AS plans FROM plans").first()));
 
-/** An origin key as `originKey` writes it: `{title}/{tag}/{path}`, path segments without dot-segments. */
-const BARE_KEY = /^[A-Za-z0-9_-]{1,64}\/[0-9a-f]{1,64}\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/){0,7}[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+/** An origin key as `originKey` writes it (`{title}/{tag}/{path}`), by the rules the planes check: else null. */
+function bareOriginKey(key: string): { key: string; path: string } | null {
+  const title = key.slice(0, key.indexOf("/"));
+  const parsed = isSafeId(title) ? parseOriginKey(title, key) : null;
+  return parsed && isSafeFilePath(parsed.path) ? { key, path: parsed.path } : null;
+}
 
 /**
  * Baseline for segments: a bare R2-reading route (the object under an origin key, whole, and nothing
@@ -62,17 +66,18 @@ const BARE_KEY = /^[A-Za-z0-9_-]{1,64}\/[0-9a-f]{1,64}\/(?:[A-Za-z0-9_-][A-Za-z0
  * URL's rate beside this one's on the same runtime.
  */
 dev.get("/bench/r2/*", async (c) => {
-  let key = "";
+  let origin: { key: string; path: string } | null = null;
   try {
-    key = decodeURIComponent(new URL(c.req.url).pathname.slice("/v1/dev/bench/r2/".length));
+    origin = bareOriginKey(decodeURIComponent(new URL(c.req.url).pathname.slice("/v1/dev/bench/r2/".length)));
   } catch {
     // A malformed escape: not an origin key either.
   }
-  if (!BARE_KEY.test(key)) throw new ApiError(400, "bad_path", "not an origin key ({title}/{tag}/{path})");
+  if (!origin) throw new ApiError(400, "bad_path", "not an origin key ({title}/{tag}/{path})");
+  const { key, path } = origin;
   const object = await c.env.ORIGIN.get(key);
   if (!object) throw new ApiError(404, "not_found", `no origin object ${key}`);
   return new Response(object.body, {
     // Typed by the file's path, as a static server types by extension.
-    headers: { "Content-Type": contentTypeFor(key.split("/").slice(2).join("/")), "Content-Length": String(object.size), ETag: object.httpEtag },
+    headers: { "Content-Type": contentTypeFor(path), "Content-Length": String(object.size), ETag: object.httpEtag },
   });
 });
