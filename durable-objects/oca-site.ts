@@ -45,6 +45,7 @@ function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
 import type { FillSource, HeldFile } from "./site/holdings";
 import type { ParkedTask } from "./site/fill-queue";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
+import { IsolatesHeard } from "./site/isolates-heard";
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 export type { TitleFile } from "./site/copy-file";
@@ -86,6 +87,8 @@ export interface SiteState {
   /** Every ready copy ever made here, by source. */
   fills: { files: number; bytes: number; bySource: BySource<{ files: number; bytes: number }> };
   progress: FillProgress;
+  /** Isolates that synced lately and the interval the site asks of them (ms): see workers/shared/sync-pace.ts. */
+  syncs: { isolates: number; everyMs: number };
 }
 
 /**
@@ -174,6 +177,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly running = new Map<string, Promise<FillResult>>();
   /** Per (OCA, title): copies, publishes and evictions of one copy never interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Isolates syncing lately, which set the interval each is asked to sync at. */
+  private readonly isolatesHeard = new IsolatesHeard();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -381,12 +386,15 @@ export class OcaSite extends DurableObject<Env> {
 
   /**
    * The data plane's batched report: bytes, sessions and misses per OCA since its last report.
-   * Returns the site's live view, so the data plane learns which OCAs are failed without asking per request.
+   * Returns the site's live view, so the data plane learns which OCAs are failed without asking per request,
+   * with the interval to sync at: longer when more isolates sync than the object should take (`isolate`
+   * names the caller; see IsolatesHeard).
    */
-  async edgeSync(report: EdgeReport | null): Promise<SiteLiveView> {
+  async edgeSync(report: EdgeReport | null, isolate?: string): Promise<SiteLiveView> {
     await liveTopology(this.env);
     this.assertReachable();
     const now = Date.now();
+    const syncEveryMs = this.isolatesHeard.note(isolate, now);
     let signalled = false;
     if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
       // The local day and hour the report's bytes count in.
@@ -424,7 +432,7 @@ export class OcaSite extends DurableObject<Env> {
     if (signalled) await this.evaluateHealth(now);
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
-    return { siteId: this.site.id, at: Date.now(), ocas: this.live() };
+    return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
   }
 
   /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
@@ -473,7 +481,15 @@ export class OcaSite extends DurableObject<Env> {
     const files = Object.values(bySource).reduce((s, v) => s + v.files, 0);
     const bytes = Object.values(bySource).reduce((s, v) => s + v.bytes, 0);
     const schemaVersion = appliedMigrations(this.sql).at(-1)?.version ?? 0;
-    return { site, schemaVersion, ocas, misses: missesByTitle(this.sql), fills: { files, bytes, bySource }, progress: this.progress() };
+    return {
+      site,
+      schemaVersion,
+      ocas,
+      misses: missesByTitle(this.sql),
+      fills: { files, bytes, bySource },
+      progress: this.progress(),
+      syncs: this.isolatesHeard.pace(Date.now()),
+    };
   }
 
   private progress(): FillProgress {

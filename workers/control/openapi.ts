@@ -283,7 +283,7 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "get",
     path: "/admin/sites/{siteId}",
-    summary: "A site's state: OCAs, holdings, load, fill tasks",
+    summary: "A site's state: OCAs, holdings, load, fill tasks, and the isolates syncing with it (`syncs`: how many, and the interval it asks)",
     tag: "admin",
     auth: "admin",
     params: siteParam,

@@ -10,17 +10,17 @@ import {
 } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
+import { MAX_SYNC_EVERY_MS, paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
 
 /**
  * This isolate's one link to each site's Durable Object, shared by both planes. It keeps the site's
  * live view (health and load per OCA) and the data plane's pending report (bytes, sessions and misses
- * per OCA), and exchanges both in one call (`edgeSync`) at most once per SYNC_MS, in the background:
- * a viewer never waits on a site. A site that cannot be reached keeps its last-known view, marked
- * stale; after FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
+ * per OCA), and exchanges both in one call (`edgeSync`) at most once per the interval the site asks
+ * (SYNC_MS; longer for a site that many isolates sync with), in the background: a viewer never waits
+ * on a site. A site that cannot be reached keeps its last-known view, marked stale; after FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
  */
 
-export const SYNC_MS = 1_000;
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
 const OPEN_MS = 30_000;
@@ -60,6 +60,8 @@ interface Link {
   syncedAt: number;
   failures: number;
   openUntil: number;
+  /** The interval the site last asked this isolate to sync at. */
+  everyMs: number;
   windowStart: number;
   batch: Map<string, OcaBatch>;
   /** Plays whose home is the site, not yet sent. */
@@ -68,11 +70,15 @@ interface Link {
   cmcd: Map<string, CmcdReport>;
   /** The running sync, if any (its promise is its request's alone: see SingleFlight). */
   syncs: SingleFlight;
-  /** The scheduled flush of the pending batch (within SYNC_MS), if any; one cut off stops counting. */
+  /** The scheduled flush of the pending batch (within the interval), if any; one cut off stops counting. */
   flushes: SingleFlight;
 }
 
 const links = new Map<string, Link>();
+
+/** This isolate's name in its syncs, so a site can count the isolates syncing with it (made on first use: no randomness at global scope). */
+let isolate: string | null = null;
+const isolateId = (): string => (isolate ??= crypto.randomUUID());
 
 function link(siteId: string): Link {
   let l = links.get(siteId);
@@ -84,12 +90,13 @@ function link(siteId: string): Link {
         syncedAt: 0,
         failures: 0,
         openUntil: 0,
+        everyMs: SYNC_MS,
         windowStart: Date.now(),
         batch: new Map(),
         plays: [],
         cmcd: new Map(),
         syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-        flushes: new SingleFlight(SYNC_MS + 2 * (SYNC_TIMEOUT_MS + 1_000)),
+        flushes: new SingleFlight(MAX_SYNC_EVERY_MS + 2 * (SYNC_TIMEOUT_MS + 1_000)),
       }),
     );
   return l;
@@ -128,7 +135,8 @@ function takeReport(l: Link, now: number): EdgeReport | null {
 async function sync(env: Env, siteId: string, l: Link): Promise<void> {
   const report = takeReport(l, Date.now());
   try {
-    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(report), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(report, isolateId()), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    l.everyMs = paceFromView(l.view.syncEveryMs);
     l.failures = 0;
     l.openUntil = 0;
   } catch {
@@ -149,18 +157,18 @@ async function sync(env: Env, siteId: string, l: Link): Promise<void> {
 function maybeSync(env: Env, siteId: string, l: Link, force: boolean): Promise<void> | null {
   const now = Date.now();
   if (l.openUntil > now) return null;
-  if (!force && now - l.syncedAt < SYNC_MS) return null;
+  if (!force && now - l.syncedAt < l.everyMs) return null;
   return l.syncs.start(() => sync(env, siteId, l), now);
 }
 
-/** A view older than this is refreshed before the steering server answers from it (`awaitRefresh`). */
-export const AWAIT_VIEW_OLDER_THAN_MS = 3 * SYNC_MS;
+/** A view older than this many sync intervals is refreshed before the steering server answers from it (`awaitRefresh`). */
+const AWAIT_VIEW_OLDER_THAN_SYNCS = 3;
 
 /**
  * A site's live view as this isolate knows it, and whether it is stale (the site could not be reached).
  * An expired view is refreshed through `waitUntil`. With `awaitRefresh` (the steering server: its
  * answers are the ones that move players) a missing view, or one older than AWAIT_VIEW_OLDER_THAN_MS,
- * is refreshed first; a younger one is answered from at once and refreshed behind it, so a busy
+ * (AWAIT_VIEW_OLDER_THAN_SYNCS of the site's intervals) is refreshed first; a younger one is answered from at once and refreshed behind it, so a busy
  * isolate's polls do not queue behind each second's sync (the next poll sees the new view). A request
  * that must wait while another request's sync runs makes its own call rather than wait on that one.
  */
@@ -172,7 +180,7 @@ export async function siteView(
 ): Promise<{ view: SiteLiveView | null; stale: boolean }> {
   const l = link(siteId);
   const now = Date.now();
-  const mustWait = opts.awaitRefresh && l.openUntil <= now && (l.view === null || now - l.syncedAt > AWAIT_VIEW_OLDER_THAN_MS);
+  const mustWait = opts.awaitRefresh && l.openUntil <= now && (l.view === null || now - l.syncedAt > AWAIT_VIEW_OLDER_THAN_SYNCS * l.everyMs);
   const refresh = maybeSync(env, siteId, l, false);
   if (mustWait && (refresh || l.syncs.busy())) await (refresh ?? sync(env, siteId, l));
   else if (refresh) waitUntil(refresh);
@@ -206,9 +214,9 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
   return o;
 }
 
-/** Makes sure a pending batch reaches the site within SYNC_MS even if no further request comes. */
+/** Makes sure a pending batch reaches the site within its interval even if no further request comes. */
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
-  const delay = Math.max(0, SYNC_MS - (Date.now() - l.syncedAt));
+  const delay = Math.max(0, l.everyMs - (Date.now() - l.syncedAt));
   l.flushes.startBehind(async () => {
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
@@ -278,7 +286,7 @@ export function recordMiss(env: Env, siteId: string, ocaId: string, titleId: str
 }
 
 /**
- * Records a play at its home site: it rides the site's next sync (within SYNC_MS), so a play costs no
+ * Records a play at its home site: it rides the site's next sync (within its interval), so a play costs no
  * Durable Object call of its own and a busy site gets one call per isolate per second, not one per play.
  */
 export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUntil: (p: Promise<unknown>) => void): void {

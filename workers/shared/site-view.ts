@@ -135,4 +135,6 @@ export interface SiteLiveView {
   siteId: string;
   at: number;
   ocas: OcaLive[];
+  /** How often the site asks each isolate to sync (ms; an edge sync's answer only): see workers/shared/sync-pace.ts. */
+  syncEveryMs?: number;
 }
