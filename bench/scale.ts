@@ -70,6 +70,11 @@ interface Scenario {
   /** changes a minute, at peak, to titles in the isolates' working sets (publishes, takedowns, copies listed or dropped) */
   hotTitleChangesPerMin: number;
   catalogueTtlS: number;
+  /**
+   * share of isolates nearest the busiest D1 read replica: with read replication on, the views' reads
+   * (workers/shared/replica-reads.ts) go to the replica nearest each isolate, one per D1 region
+   */
+  replicaShare: number;
   coloHitRatio: number;
   mbps: number;
 }
@@ -86,6 +91,8 @@ const SCENARIOS: Scenario[] = [
     isolates: 500,
     hotTitleChangesPerMin: 2,
     catalogueTtlS: 5,
+    // One country (the US): the eastern and western North America replicas, the east the larger share.
+    replicaShare: 0.6,
     coloHitRatio: 0.95,
     mbps: 4,
   },
@@ -100,6 +107,8 @@ const SCENARIOS: Scenario[] = [
     isolates: 5_000,
     hotTitleChangesPerMin: 2,
     catalogueTtlS: 5,
+    // Six D1 regions; eastern North America, nearest for Latin America too, the busiest.
+    replicaShare: 0.35,
     coloHitRatio: 0.95,
     mbps: 4,
   },
@@ -123,10 +132,11 @@ function model(s: Scenario): Row[] {
     segments * (s.coloHitRatio * n("segmentColoHit", prefix) + (1 - s.coloHitRatio) * n("segmentColoMiss", prefix)) +
     qoe * n("qoeBatch", prefix);
   // Background reads of the catalogue view: per isolate, one statement per TTL ("which titles changed?"),
-  // the plans every 12 TTLs, and a reload (a title's batch of 4 and a version view's 2) per change of a
-  // title it caches. Fills run off-peak, so at peak few cached titles change.
-  // Plus the live topology's version check, one statement per isolate per TTL.
-  const catalogueRefresh = (2 * s.isolates) / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * 6) / 60;
+  // the plans every 12 TTLs, and a reload per change of a title it caches (what its next play and poll
+  // read again, counted: \`titleChange\`). Fills run off-peak, so at peak few cached titles change.
+  // The live topology's version rides the same statement (test/replica-reads.test.ts counts it).
+  const catalogueRefresh =
+    s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * n("titleChange", "d1.")) / 60;
   const busiest = s.busiestSiteShare;
   // The site's object: one sync per isolate per the interval the site asks (a second up to
   // SYNCS_PER_S_TARGET isolates, longer beyond; plays and served bytes ride it) and one forward per
@@ -137,7 +147,18 @@ function model(s: Scenario): Row[] {
   const rows: Row[] = [
     { what: "Worker requests (all planes)", perS: s.playsPerS + polls + segments + qoe, limit: null, over: false },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
-    { what: "D1 queries, catalogue and topology view refresh (background)", perS: catalogueRefresh, limit: LIMITS.d1PerDatabase, over: false },
+    {
+      what: "D1 queries, catalogue and topology view refresh (background), read replication off: all on the primary",
+      perS: catalogueRefresh,
+      limit: LIMITS.d1PerDatabase,
+      over: false,
+    },
+    {
+      what: `D1 queries, the same on the busiest read replica (replication on; ${Math.round(s.replicaShare * 100)} % of isolates nearest it)`,
+      perS: catalogueRefresh * s.replicaShare,
+      limit: LIMITS.d1PerDatabase,
+      over: false,
+    },
     {
       what: `busiest site's Durable Object (site links, a sync per isolate every ${everyS} s; event-shard forwards)`,
       perS: siteObject,
@@ -196,6 +217,9 @@ ${Object.entries(counts)
   )
   .join("\n")}
 
+\`titleChange\` is not a request: it is what one change of a cached title makes an isolate read again
+(its next play of the title and its sessions' next steering poll).
+
 Limits used: a Durable Object handles about ${LIMITS.doPerObject.toLocaleString("en-US")} requests/s (the
 documented soft limit per object); a D1 database about ${LIMITS.d1PerDatabase.toLocaleString("en-US")}
 queries/s (single-threaded, 1 ms queries). R2 and the Cache API publish no per-bucket request rate.
@@ -232,10 +256,13 @@ md += `
   link's sync, so the site's object sees about one call per isolate and per shard a second. A bigger
   busiest site needs more shards (\`EVENT_SHARDS\`).
 - **The catalogue view's background refresh** asks D1 one indexed question per isolate per TTL
-  (which titles changed since the last look: stamps kept by triggers) and reloads only a title that
-  changed, so it grows with isolates, not with titles. At a national peak that is a few hundred queries a
-  second; with thousands of isolates worldwide it reaches one database's rate, and D1 read replication
-  (the Sessions API, reads answered by a replica in each region) or a longer \`CATALOGUE_TTL_S\` divides it.
+  (which titles changed since the last look: stamps kept by triggers; the same statement brings the
+  live topology's version) and reloads only a title that changed, so it grows with isolates, not with titles. These reads go through D1 sessions
+  (\`workers/shared/replica-reads.ts\`): with read replication on (a setting of the database: see the
+  README's Deploy) each isolate's replica answers them, and the primary takes only writes and the
+  few reads that must see the latest write. At a national peak that is a few hundred queries a second
+  even on the primary alone. With thousands of isolates worldwide the primary alone would be over its rate;
+  with replication the busiest replica takes its region's share, ${fmt(model(SCENARIOS[1])[3].perS)} a second in the global scenario${model(SCENARIOS[1])[3].over ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
 - **The busiest site's object** takes one site-link sync per isolate per interval. It counts the
   isolates syncing with it and asks each for a longer interval past ${SYNCS_PER_S_TARGET} of them (\`workers/shared/sync-pace.ts\`:
   a second up to ${SYNCS_PER_S_TARGET}, ${syncEveryMs(5_000) / 1000} s for 5,000, at most 20 s), so it takes about ${SYNCS_PER_S_TARGET} syncs a second however many

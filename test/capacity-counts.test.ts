@@ -16,7 +16,7 @@ type Counts = Record<string, number>;
 const TITLE = "cap-title";
 const SEG = "video/avc-480p/seg-00001.m4s";
 
-function countingEnv(counts: Counts): Env {
+function countingEnv(counts: Counts, ttlS = "60"): Env {
   const add = (k: string) => {
     counts[k] = (counts[k] ?? 0) + 1;
   };
@@ -48,23 +48,27 @@ function countingEnv(counts: Counts): Env {
       },
     });
   const statements = new WeakMap<object, string>();
-  const d1 = new Proxy(env.DB, {
-    get(t, key) {
-      const v = Reflect.get(t, key) as unknown;
-      if (key === "prepare")
-        return (q: string) => {
-          const st = statement(t.prepare(q), q);
-          statements.set(st, q);
-          return st;
-        };
-      if (key === "batch")
-        return (list: D1PreparedStatement[]) => {
-          for (const st of list) add(kind(statements.get(st) ?? ""));
-          return t.batch(list);
-        };
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-    },
-  });
+  // The binding and any session made from it (the isolate's views read through sessions): every statement counts.
+  const counted = <T extends D1Database | D1DatabaseSession>(db: T): T =>
+    new Proxy(db, {
+      get(t, key) {
+        const v = Reflect.get(t, key) as unknown;
+        if (key === "withSession") return (...a: unknown[]) => counted((v as (...x: unknown[]) => D1DatabaseSession).apply(t, a));
+        if (key === "prepare")
+          return (q: string) => {
+            const st = statement(t.prepare(q), q);
+            statements.set(st, q);
+            return st;
+          };
+        if (key === "batch")
+          return (list: D1PreparedStatement[]) => {
+            for (const st of list) add(kind(statements.get(st) ?? ""));
+            return t.batch(list);
+          };
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+  const d1 = counted(env.DB);
   const r2 = (name: string, b: R2Bucket) => wrap(b, (k) => `r2.${name}.${k}`);
   const ns = (name: string, n: DurableObjectNamespace) =>
     new Proxy(n, {
@@ -76,7 +80,7 @@ function countingEnv(counts: Counts): Env {
     });
   return {
     ...env,
-    CATALOGUE_TTL_S: "60",
+    CATALOGUE_TTL_S: ttlS,
     DB: d1,
     ORIGIN: r2("origin", env.ORIGIN),
     TIER_NA: r2("tier", env.TIER_NA),
@@ -159,6 +163,27 @@ describe("storage operations per request (steady state)", () => {
     await runFillCycle(countingEnv(cycle), "lumen-nyc", Date.now(), { force: true });
     out.fillCycle = cycle;
 
+    // A change of the title: what this isolate's next play and poll of it read again. Both are
+    // measured with a TTL so short that every request looks, after the change and then with none; the
+    // difference is the reload (the looks themselves the model counts per TTL).
+    const readsOf = async (request: () => Request) => {
+      const counts: Counts = {};
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(request(), countingEnv(counts, "0.001"), ctx);
+      await res.arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBeLessThan(300);
+      return counts["d1.read"] ?? 0;
+    };
+    await env.DB.prepare("UPDATE titles SET description = description || '.' WHERE id = ?").bind(TITLE).run();
+    // New members: the stream limit is not the concern here.
+    const [m1, m2] = [await memberToken("premium"), await memberToken("premium")];
+    const playReload = (await readsOf(() => playRequest(m1))) - (await readsOf(() => playRequest(m2)));
+    await env.DB.prepare("UPDATE titles SET description = description || '.' WHERE id = ?").bind(TITLE).run();
+    // The poll's session is of the current version: the change drops its version view too.
+    const pollReload = (await readsOf(() => new Request(p.steering.server))) - (await readsOf(() => new Request(p.steering.server)));
+    out.titleChange = { "d1.read": playReload + pollReload };
+
     // The claims of the design, asserted on the counts.
     const d1 = (c: Counts) =>
       Object.entries(c)
@@ -171,6 +196,8 @@ describe("storage operations per request (steady state)", () => {
     expect(Object.keys(out.segmentColoHit).filter((k) => k.startsWith("r2."))).toEqual([]);
     expect(out.segmentColoMiss["r2.tier.get"]).toBeGreaterThanOrEqual(1);
     expect(out.qoeBatch["do.SessionLog.recordEvents"]).toBe(1);
+    expect(playReload).toBeGreaterThan(0);
+    expect(pollReload).toBeGreaterThan(0);
     console.log(`CAPACITY_COUNTS ${JSON.stringify(out)}`);
   });
 });

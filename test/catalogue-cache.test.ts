@@ -20,18 +20,24 @@ interface D1Probe {
   down: boolean;
 }
 
+/** Counts (and can refuse) calls on the binding and on any session made from it, as the views read through sessions. */
 function probedDb(probe: D1Probe): D1Database {
-  return new Proxy(env.DB, {
-    get(target, key) {
-      const value = Reflect.get(target, key) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        probe.calls.push(String(key));
-        if (probe.down) throw new Error("injected: D1 unreachable");
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
+  const probed = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, key) {
+        const value = Reflect.get(t, key) as unknown;
+        if (typeof value !== "function") return value;
+        // Opening a session is no call to D1; what the session runs is.
+        if (key === "withSession") return (...args: unknown[]) => probed((value as (...a: unknown[]) => object).apply(t, args));
+        if (key === "getBookmark") return () => (value as () => unknown).apply(t);
+        return (...args: unknown[]) => {
+          probe.calls.push(String(key));
+          if (probe.down) throw new Error("injected: D1 unreachable");
+          return (value as (...a: unknown[]) => unknown).apply(t, args);
+        };
+      },
+    });
+  return probed(env.DB);
 }
 
 async function request(path: string, init: RequestInit & { geo?: string }, probe: D1Probe, ttl = "5"): Promise<Response> {

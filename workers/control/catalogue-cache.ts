@@ -7,21 +7,25 @@ import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
 import { viewTtlMs } from "../shared/view-ttl";
 import { setBounded } from "../shared/bounded-map";
+import { readReplica } from "../shared/replica-reads";
+import { topologyVersionSeen } from "../shared/topology-live";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
  * steering read on every request. Each title's entry is loaded from D1 once and kept while the title
  * does not change: every CATALOGUE_TTL_S the isolate asks D1 one question, which titles changed since
- * its last look (stamps kept by triggers, migration 0005), and drops only those entries. So the steady
+ * its last look (stamps kept by triggers, migration 0005; the same statement brings the live
+ * topology's version), and drops only those entries. So the steady
  * state costs one D1 query per isolate per TTL whatever the number of titles, and neither hot path
  * waits on D1 (the question is asked in the background while requests go on). A title published,
- * re-published or taken down shows within 2 × CATALOGUE_TTL_S. While D1 cannot be reached, what was
- * cached keeps serving for STALE_IF_ERROR_MS after the last successful look.
+ * re-published or taken down shows within 2 × CATALOGUE_TTL_S (plus a read replica's lag: every read
+ * here goes through `readReplica`). While D1 cannot be reached, what was cached keeps serving for
+ * STALE_IF_ERROR_MS after the last successful look.
  */
 
 /** How long cached catalogue answers keep serving while D1 is unreachable. */
 export const STALE_IF_ERROR_MS = 10 * 60_000;
-/** A change committed this long before D1's clock read in the same batch is still seen (clock steps, slow commits). */
+/** A change stamped this long before the latest stamp a look saw is still seen by the next (clock steps, slow commits). */
 const CHANGE_SLACK_MS = 2_000;
 /** Plans change by migration only: they are kept this many catalogue TTLs. */
 const PLANS_TTLS = 12;
@@ -107,8 +111,9 @@ type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
 const browseLists = new SwrCache<Browse>({ max: 300, staleIfErrorMs: STALE_IF_ERROR_MS });
 
 /** The isolate's last look at D1's changes. */
-const watch: { since: number | null; lookedAt: number; okAt: number; background: SingleFlight } = {
+const watch: { since: number | null; seen: { latest: number; mark: number } | null; lookedAt: number; okAt: number; background: SingleFlight } = {
   since: null,
+  seen: null,
   lookedAt: 0,
   okAt: 0,
   background: new SingleFlight(30_000),
@@ -132,7 +137,9 @@ async function load<T>(read: () => Promise<T>): Promise<T> {
 /** Asks D1 which titles changed since the last look and drops their entries. */
 async function lookForChanges(env: Env): Promise<void> {
   const startedAt = Date.now();
-  const { now, changed } = await catalogueDb.changedSince(env.DB, watch.since === null ? Number.MAX_SAFE_INTEGER : watch.since);
+  const { latest, mark, topologyVersion, changed } = await readReplica(env.DB, (db) =>
+    catalogueDb.changedSince(db, watch.since === null ? Number.MAX_SAFE_INTEGER : watch.since, watch.seen),
+  );
   // Too many to list, or a first look: start afresh.
   if (watch.since === null || changed.length > 10_000) {
     dropTitleEntries();
@@ -144,7 +151,10 @@ async function lookForChanges(env: Env): Promise<void> {
       for (const entries of titleEntries) entries.invalidate(c.id, stamp);
     }
   }
-  watch.since = now - CHANGE_SLACK_MS;
+  watch.since = latest - CHANGE_SLACK_MS;
+  watch.seen = { latest, mark };
+  // The live topology's version rode the same statement: its own look need not ask.
+  await topologyVersionSeen(env.DB, topologyVersion);
   watch.lookedAt = startedAt;
   watch.okAt = startedAt;
 }
@@ -181,7 +191,7 @@ export const catalogueCache = {
     await sync(env, waitUntil);
     const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
-    const ctx = await load(() => catalogueDb.titleContext(env.DB, titleId));
+    const ctx = await load(() => readReplica(env.DB, (db) => catalogueDb.titleContext(db, titleId)));
     if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
     else unknownTitles.set(titleId, titleId, null, null);
     return ctx;
@@ -189,12 +199,12 @@ export const catalogueCache = {
 
   /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
   browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
-    return browseLists.get(country, viewTtlMs(env), () => load(() => catalogueDb.browse(env.DB, country, Date.now())), waitUntil);
+    return browseLists.get(country, viewTtlMs(env), () => load(() => readReplica(env.DB, (db) => catalogueDb.browse(db, country, Date.now()))), waitUntil);
   },
 
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
-    const read = () => load(() => catalogueDb.plans(env.DB));
+    const read = () => load(() => readReplica(env.DB, (db) => catalogueDb.plans(db)));
     return (await plans.get("plans", PLANS_TTLS * viewTtlMs(env), read, waitUntil)).get(planId) ?? null;
   },
 
@@ -215,12 +225,14 @@ export const catalogueCache = {
     let view = versions.get(key);
     if (!view) {
       const [rows, state, licences, stopRows] = await load(() =>
-        env.DB.batch([
-          steeringTable.candidates(env.DB, titleId, version),
-          catalogueDb.titleState(env.DB, titleId),
-          catalogueDb.licences(env.DB, titleId),
-          catalogueDb.licenceStops(env.DB, titleId),
-        ]),
+        readReplica(env.DB, (db) =>
+          db.batch([
+            steeringTable.candidates(db, titleId, version),
+            catalogueDb.titleState(db, titleId),
+            catalogueDb.licences(db, titleId),
+            catalogueDb.licenceStops(db, titleId),
+          ]),
+        ),
       );
       const stops = new Map<string, LicenceStop[]>();
       for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {
@@ -251,6 +263,7 @@ export const catalogueCache = {
     browseLists.clear();
     latestSeen.clear();
     watch.since = null;
+    watch.seen = null;
     watch.lookedAt = 0;
     watch.okAt = 0;
   },

@@ -1,5 +1,6 @@
 import type { ValidTitleRegistration } from "../../shared/catalogue";
 import { steeringTable, type CandidateRow } from "./steering-table";
+import type { D1Reads } from "./replica-reads";
 
 /**
  * D1's catalogue tables (titles, renditions, files, licences, plans): every statement against them
@@ -62,7 +63,7 @@ export const catalogueDb = {
    * answer serves them all): metadata, renditions, every licence, and the candidates of its current
    * version. One D1 round trip; null when the title is unknown.
    */
-  async titleContext(db: D1Database, titleId: string) {
+  async titleContext(db: D1Reads, titleId: string) {
     const [title, renditions, licences, holders] = await db.batch([
       db
         .prepare(
@@ -86,13 +87,13 @@ export const catalogueDb = {
   },
 
   /** Every plan (a handful of rows): id -> height cap and concurrent streams. */
-  async plans(db: D1Database): Promise<Map<string, { id: string; max_height: number; max_streams: number }>> {
+  async plans(db: D1Reads): Promise<Map<string, { id: string; max_height: number; max_streams: number }>> {
     const { results } = await db.prepare(`SELECT id, max_height, max_streams FROM plans`).all<{ id: string; max_height: number; max_streams: number }>();
     return new Map(results.map((p) => [p.id, p]));
   },
 
   /** Titles playable now in a country, with their languages and top height (the browse list). */
-  async browse(db: D1Database, country: string, now: number) {
+  async browse(db: D1Reads, country: string, now: number) {
     const { results } = await db
       .prepare(
         `SELECT t.id, t.name, t.description, t.release_year, t.duration_s, MAX(t.available_from, l.available_from) AS available_from,
@@ -261,32 +262,50 @@ export const catalogueDb = {
   },
 
   /** What a title version's cached view needs to tell whether the title is up at any later moment: when it was taken down, and its stamp. */
-  titleState(db: D1Database, titleId: string): D1PreparedStatement {
+  titleState(db: D1Reads, titleId: string): D1PreparedStatement {
     return db.prepare(`SELECT taken_down_at, view_stamp, view_changed_at FROM titles t WHERE id = ?1`).bind(titleId);
   },
 
   /** A title's licences, one per country. */
-  licences(db: D1Database, titleId: string): D1PreparedStatement {
+  licences(db: D1Reads, titleId: string): D1PreparedStatement {
     return db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ?`).bind(titleId);
   },
 
   /** What registrations stopped of a title's licences (per country): from `at`, the sessions granted before `granted_before`. */
-  licenceStops(db: D1Database, titleId: string): D1PreparedStatement {
+  licenceStops(db: D1Reads, titleId: string): D1PreparedStatement {
     return db.prepare(`SELECT country, at, granted_before FROM licence_stops WHERE title_id = ?`).bind(titleId);
   },
 
-  /** Titles whose cached view changed at or after `since` (D1's clock, ms), and D1's time now: one statement. */
-  async changedSince(db: D1Database, since: number): Promise<{ now: number; changed: Array<{ id: string; view_stamp: number; view_changed_at: number }> }> {
+  /**
+   * Titles whose cached view changed at or after `since` (ms, as the primary stamped them), and the
+   * read's watermark: the latest stamp it shows and the sum of the stamps of the titles stamped then.
+   * The next look starts from that stamp, not from a clock, so a replica that applies a change late
+   * still shows it to the next look (writes reach a replica in commit order, and the single writer
+   * stamps in commit order). Rows come back only when the watermark moved from `seen`: the titles
+   * stamped within the slack of the latest are not sent again on every look. The same statement reads
+   * the live topology's version (0: none stored), so one question per isolate per TTL serves both views
+   * (see `topologyVersionSeen`). One statement.
+   */
+  async changedSince(
+    db: D1Reads,
+    since: number,
+    seen: { latest: number; mark: number } | null,
+  ): Promise<{ latest: number; mark: number; topologyVersion: number; changed: Array<{ id: string; view_stamp: number; view_changed_at: number }> }> {
     const { results } = await db
       .prepare(
-        `SELECT c.now, t.id, t.view_stamp, t.view_changed_at
-         FROM (SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER) AS now) c LEFT JOIN titles t ON t.view_changed_at >= ?
+        `SELECT c.latest, c.mark, c.topology_version, t.id, t.view_stamp, t.view_changed_at
+         FROM (SELECT m.latest, (SELECT COALESCE(SUM(view_stamp), 0) FROM titles WHERE view_changed_at = m.latest) AS mark,
+                      COALESCE((SELECT version FROM topology_doc WHERE id = 1), 0) AS topology_version
+               FROM (SELECT COALESCE((SELECT MAX(view_changed_at) FROM titles), 0) AS latest) m) c
+         LEFT JOIN titles t ON (c.latest != ?2 OR c.mark != ?3) AND t.view_changed_at >= ?1
          LIMIT 10001`,
       )
-      .bind(since)
-      .all<{ now: number; id: string | null; view_stamp: number; view_changed_at: number }>();
+      .bind(since, seen?.latest ?? -1, seen?.mark ?? -1)
+      .all<{ latest: number; mark: number; topology_version: number; id: string | null; view_stamp: number; view_changed_at: number }>();
     return {
-      now: results[0].now,
+      latest: results[0].latest,
+      mark: results[0].mark,
+      topologyVersion: results[0].topology_version,
       changed: results.filter((r): r is typeof r & { id: string } => r.id !== null),
     };
   },

@@ -1,4 +1,5 @@
 import type { OcaHealth, OcaLive } from "./site-view";
+import type { D1Reads } from "./replica-reads";
 
 /**
  * The D1 steering view: the contract between each site's Durable Object (its only writer) and the
@@ -25,7 +26,7 @@ export const steeringTable = {
    * Reader: the candidates of one title version, null meaning the title's current version (one
    * statement, so play can batch it with its other reads).
    */
-  candidates(db: D1Database, titleId: string, version: number | null): D1PreparedStatement {
+  candidates(db: D1Reads, titleId: string, version: number | null): D1PreparedStatement {
     return db
       .prepare(
         `SELECT t.site_id AS siteId, t.oca_id AS ocaId, COALESCE(s.health, 'healthy') AS health, COALESCE(s.load, 0) AS load, COALESCE(s.updated_at, 0) AS updatedAt

@@ -2,27 +2,38 @@ import { applyTopology, bundledTopology, topologyVersion, type Topology } from "
 import { SingleFlight } from "./single-flight";
 import { withTimeout } from "./with-timeout";
 import { viewTtlMs } from "./view-ttl";
+import { readReplica } from "./replica-reads";
 
 /**
  * The live topology's store and refresh. The topology is one versioned JSON document in D1
  * (`topology_doc`, migration 0006), written by the admin API; absent, the bundled demo topology
  * stands. Each isolate (Worker or site object) asks D1 once per CATALOGUE_TTL_S whether the version
- * moved, with one statement that returns the document only when it did, in the background while
+ * moved (in the catalogue's change look where that runs: `topologyVersionSeen`; else with its own
+ * statement), and fetches the document only when it did, in the background while
  * requests go on; its first look is awaited, so a cold isolate never steers to a retired OCA. A change
- * shows in both planes within 2 × CATALOGUE_TTL_S.
+ * shows in both planes within 2 × CATALOGUE_TTL_S (plus a read replica's lag: looks go through
+ * `readReplica`; the admin API's read-modify-write reads the primary).
  */
 
 /** A look never holds a request (or a site object's start) longer than this; the current topology stands. */
 const LOOK_TIMEOUT_MS = 2_000;
 
-const look: { at: number; done: boolean; background: SingleFlight } = { at: 0, done: false, background: new SingleFlight(LOOK_TIMEOUT_MS + 1_000) };
+/** `fedAt`: when the catalogue's change look last brought the version (see topologyVersionSeen). */
+const look: { at: number; done: boolean; fedAt: number; background: SingleFlight } = {
+  at: 0,
+  done: false,
+  fedAt: 0,
+  background: new SingleFlight(LOOK_TIMEOUT_MS + 1_000),
+};
 
 async function lookOnce(db: D1Database): Promise<void> {
   const row = await withTimeout(
-    db
-      .prepare(`SELECT version, CASE WHEN version != ? THEN doc END AS doc FROM topology_doc WHERE id = 1`)
-      .bind(topologyVersion())
-      .first<{ version: number; doc: string | null }>(),
+    readReplica(db, (r) =>
+      r
+        .prepare(`SELECT version, CASE WHEN version != ? THEN doc END AS doc FROM topology_doc WHERE id = 1`)
+        .bind(topologyVersion())
+        .first<{ version: number; doc: string | null }>(),
+    ),
     LOOK_TIMEOUT_MS,
     "topology look",
   );
@@ -44,8 +55,11 @@ function refresh(db: D1Database): Promise<void> {
 /** Brings this isolate's topology up to date (see the module comment). A D1 failure keeps the current one. */
 export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: string }, waitUntil?: (p: Promise<unknown>) => void): Promise<void> {
   const ttl = viewTtlMs(env);
-  const age = Date.now() - look.at;
-  if (look.done && age < ttl) return;
+  const now = Date.now();
+  const age = now - look.at;
+  // While the catalogue's looks bring the version, this isolate's own look waits half a TTL longer, so
+  // theirs come first and it runs only when they stop (an isolate serving segments alone).
+  if (look.done && age < (now - look.fedAt < 2 * ttl ? 1.5 * ttl : ttl)) return;
   // A cold isolate whose look failed a moment ago (a look ran, none succeeded: D1 down or hanging) does
   // not hold every request for the next: until the TTL has passed, the current topology stands, as it
   // does when a look times out.
@@ -59,10 +73,26 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   await refresh(env.DB);
 }
 
+/**
+ * The topology's version as the catalogue's change look read it in its own statement (one question per
+ * isolate per TTL for both views, not two): a version this isolate has (or an older one) counts as a
+ * look; a newer one is fetched now. A failed fetch keeps the current topology, as any look does.
+ */
+export async function topologyVersionSeen(db: D1Database, version: number): Promise<void> {
+  look.fedAt = Date.now();
+  if (version > topologyVersion()) {
+    await refresh(db);
+    return;
+  }
+  look.at = Date.now();
+  look.done = true;
+}
+
 /** Forgets every look, as a new isolate starts (tests). */
 export function forgetTopologyLooks(): void {
   look.at = 0;
   look.done = false;
+  look.fedAt = 0;
 }
 
 /** The stored document and its version (the bundled topology as version 0 when none is stored). */
