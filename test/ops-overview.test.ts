@@ -23,6 +23,7 @@ interface Overview {
     ocas: Array<{ ocaId: string; health: string; healthBy: string; throughputBps: number; capacityBytes: number }>;
     fill: { window: { startHour: number; endHour: number; open: boolean } };
     misses: { content: { count: number }; health: { count: number } };
+    syncs: { isolates: number; everyMs: number };
     served: Array<{ day: number; source: string; bytes: number }>;
   }>;
 }
@@ -75,6 +76,10 @@ describe("the operator overview", () => {
     }
     expect(servedAt(after, "lumen-nyc", "embedded") - servedAt(before, "lumen-nyc", "embedded")).toBe(held.bytes);
     expect(servedAt(after, "lumen-nyc", "origin") - servedAt(before, "lumen-nyc", "origin")).toBe(unheld.bytes);
+    // The bytes came in this isolate's syncs: the site counts it among the isolates feeding it, at the one-second interval.
+    const lumen = after.sites.find((s) => s.siteId === "lumen-nyc")!;
+    expect(lumen.syncs.isolates).toBeGreaterThanOrEqual(1);
+    expect(lumen.syncs.everyMs).toBe(1000);
   });
 
   it("holds a session's counted bytes to its ceiling: a file asked for and dropped over and over counts no more than the burst and the refill", async () => {

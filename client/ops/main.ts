@@ -49,6 +49,7 @@ interface Site {
     lastError?: string | null;
   };
   misses?: { content: { count: number; bytes: number }; health: { count: number; bytes: number } };
+  syncs?: { isolates: number; everyMs: number };
   served?: Array<{ day: number; source: "embedded" | "ixp" | "origin"; bytes: number }>;
 }
 
@@ -136,6 +137,7 @@ function siteCard(site: Site): string {
     }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
       <button data-action="fill-cycle" data-site="${esc(site.siteId)}">Run fill cycle</button> <span class="muted" data-fill-result></span></p>
     <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
+    ${site.syncs ? `<p class="muted" data-syncs>Fed by ${site.syncs.isolates} isolate${site.syncs.isolates === 1 ? "" : "s"}, each syncing every ${site.syncs.everyMs / 1000} s</p>` : ""}
   </article>`;
 }
 

@@ -76,6 +76,8 @@ opsRoutes.get("/ops/overview", async (c) => {
             lastError: cycle.progress.lastError,
           },
           misses,
+          // Isolates syncing with the site lately and the interval it asks of them (fan-in).
+          syncs: state.syncs,
           served: served.map((r) => ({ day: r.day, source: r.source, bytes: r.bytes })),
           today,
         };
