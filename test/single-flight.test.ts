@@ -50,6 +50,18 @@ describe("a single-flight run of isolate-wide work", () => {
     expect(flight.busy(1_001)).toBe(false);
   });
 
+  it("reads a staleness that depends on state at each check (a site's sync interval)", () => {
+    let intervalMs = 1_000;
+    const flight = new SingleFlight(() => intervalMs + 3_000);
+    flight.start(() => new Promise<void>(() => {}), 0);
+    expect(flight.busy(3_999)).toBe(true);
+    expect(flight.busy(4_000)).toBe(false);
+    // The site asked for 10 s: the same cut-off run counts as running for as long as a flush may wait.
+    intervalMs = 10_000;
+    expect(flight.busy(12_999)).toBe(true);
+    expect(flight.busy(13_000)).toBe(false);
+  });
+
   it("is free again after a run that fails, and the failure reaches the starter", async () => {
     const flight = new SingleFlight(1_000);
     await expect(flight.start(async () => Promise.reject(new Error("site unreachable")))).rejects.toThrow("site unreachable");

@@ -5,19 +5,21 @@
  * runtime drops, or runs where the I/O it reads is not allowed, and then fails outside any handler
  * (a bare 500, logged as "Promise will never complete."). So only the request that starts a run holds
  * its promise; others see that one is running, and a request that needs the result before it answers
- * runs the work itself. A run whose request was cut off never settles: after `staleAfterMs` it no
- * longer counts as running.
+ * runs the work itself. A run whose request was cut off never settles: after `staleAfterMs` (a number,
+ * or read at each check when it depends on state, such as a site's sync interval) it no longer counts
+ * as running.
  */
 export class SingleFlight {
   private run = 0;
   private startedAt = 0;
   private running = false;
 
-  constructor(private readonly staleAfterMs: number) {}
+  constructor(private readonly staleAfterMs: number | (() => number)) {}
 
   /** True while a run started less than `staleAfterMs` ago has not settled. */
   busy(now = Date.now()): boolean {
-    return this.running && now - this.startedAt < this.staleAfterMs;
+    const stale = typeof this.staleAfterMs === "function" ? this.staleAfterMs() : this.staleAfterMs;
+    return this.running && now - this.startedAt < stale;
   }
 
   /** Starts `work` unless a run is busy; the promise (null when none started) is the caller's alone to await or `waitUntil`. */

@@ -10,7 +10,7 @@ import {
 } from "./site-view";
 import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
-import { MAX_SYNC_EVERY_MS, paceFromView, SYNC_MS } from "./sync-pace";
+import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
 
 /**
@@ -18,7 +18,8 @@ import { withTimeout } from "./with-timeout";
  * live view (health and load per OCA) and the data plane's pending report (bytes, sessions and misses
  * per OCA), and exchanges both in one call (`edgeSync`) at most once per the interval the site asks
  * (SYNC_MS; longer for a site that many isolates sync with), in the background: a viewer never waits
- * on a site. A site that cannot be reached keeps its last-known view, marked stale; after FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
+ * on a site. A site that cannot be reached keeps its last-known view, marked stale; after
+ * FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
  */
 
 const SYNC_TIMEOUT_MS = 500;
@@ -96,7 +97,8 @@ function link(siteId: string): Link {
         plays: [],
         cmcd: new Map(),
         syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-        flushes: new SingleFlight(MAX_SYNC_EVERY_MS + 2 * (SYNC_TIMEOUT_MS + 1_000)),
+        // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
+        flushes: new SingleFlight(() => (links.get(siteId)?.everyMs ?? SYNC_MS) + 2 * (SYNC_TIMEOUT_MS + 1_000)),
       }),
     );
   return l;
