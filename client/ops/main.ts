@@ -114,6 +114,12 @@ function ocaRow(site: Site, o: Oca): string {
     </td></tr>`;
 }
 
+/** How many isolates feed the site (synced within about two of its intervals) and the interval it asks of them. */
+function syncsText(syncs: { isolates: number; everyMs: number }): string {
+  if (syncs.isolates === 0) return "No isolate has synced with it in the last few seconds (no traffic here now)";
+  return `Fed by ${syncs.isolates} isolate${syncs.isolates === 1 ? "" : "s"}, each syncing every ${syncs.everyMs / 1000} s`;
+}
+
 function siteCard(site: Site): string {
   const w = site.fill.window;
   const windowText = `fill window ${w.startHour}:00–${w.endHour}:00 local, <span class="${w.open ? "open" : "closed"}">${w.open ? "open" : "closed"}</span> (now ${w.localHour}:00)`;
@@ -137,7 +143,7 @@ function siteCard(site: Site): string {
     }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
       <button data-action="fill-cycle" data-site="${esc(site.siteId)}">Run fill cycle</button> <span class="muted" data-fill-result></span></p>
     <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
-    ${site.syncs ? `<p class="muted" data-syncs>Fed by ${site.syncs.isolates} isolate${site.syncs.isolates === 1 ? "" : "s"}, each syncing every ${site.syncs.everyMs / 1000} s</p>` : ""}
+    ${site.syncs ? `<p class="muted" data-syncs>${syncsText(site.syncs)}</p>` : ""}
   </article>`;
 }
 
