@@ -65,11 +65,8 @@ end
     const s = JSON.parse(json[1]) as { requests: number; bytes: number; durationUs: number; status: number; socket: number; p50Us: number };
     // `times`: the shell's own user and system time, then its children's, as "XmY.YYYs XmY.YYYs".
     const lines = out.trim().split("\n");
-    const children = lines[lines.length - 1].match(/(\d+)m([\d.]+)s/g) ?? [];
-    const cpuMs = children.reduce((sum, t) => {
-      const [, m, sec] = /(\d+)m([\d.]+)s/.exec(t)!;
-      return sum + (Number(m) * 60 + Number(sec)) * 1000;
-    }, 0);
+    let cpuMs = 0;
+    for (const [, m, sec] of lines[lines.length - 1].matchAll(/(\d+)m([\d.]+)s/g)) cpuMs += (Number(m) * 60 + Number(sec)) * 1000;
     return {
       requests: s.requests,
       bytes: s.bytes,
