@@ -7,7 +7,7 @@ import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
 import { viewTtlMs } from "../shared/view-ttl";
 import { setBounded } from "../shared/bounded-map";
-import { readReplica } from "../shared/replica-reads";
+import { type D1Reads, readReplica } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
 
 /**
@@ -124,10 +124,13 @@ type WaitUntil = (p: Promise<unknown>) => void;
 const unavailableError = () =>
   new ApiError(503, "catalogue_unavailable", "the catalogue cannot be read right now; retry shortly", undefined, { "Retry-After": "5" });
 
-/** D1 failing with nothing cached to fall back on: a documented 503, never a bare 500. */
-async function load<T>(read: () => Promise<T>): Promise<T> {
+/**
+ * Loads an entry through a D1 session (a read replica deployed: see `readReplica`). D1 failing with
+ * nothing cached to fall back on is a documented 503, never a bare 500.
+ */
+async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>): Promise<T> {
   try {
-    return await read();
+    return await readReplica(env.DB, read);
   } catch (err) {
     console.error("catalogue read failed", err);
     throw unavailableError();
@@ -191,7 +194,7 @@ export const catalogueCache = {
     await sync(env, waitUntil);
     const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
-    const ctx = await load(() => readReplica(env.DB, (db) => catalogueDb.titleContext(db, titleId)));
+    const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId));
     if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
     else unknownTitles.set(titleId, titleId, null, null);
     return ctx;
@@ -199,12 +202,12 @@ export const catalogueCache = {
 
   /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
   browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
-    return browseLists.get(country, viewTtlMs(env), () => load(() => readReplica(env.DB, (db) => catalogueDb.browse(db, country, Date.now()))), waitUntil);
+    return browseLists.get(country, viewTtlMs(env), () => load(env, (db) => catalogueDb.browse(db, country, Date.now())), waitUntil);
   },
 
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
-    const read = () => load(() => readReplica(env.DB, (db) => catalogueDb.plans(db)));
+    const read = () => load(env, (db) => catalogueDb.plans(db));
     return (await plans.get("plans", PLANS_TTLS * viewTtlMs(env), read, waitUntil)).get(planId) ?? null;
   },
 
@@ -224,15 +227,13 @@ export const catalogueCache = {
     const key = `${titleId}|${version}`;
     let view = versions.get(key);
     if (!view) {
-      const [rows, state, licences, stopRows] = await load(() =>
-        readReplica(env.DB, (db) =>
-          db.batch([
-            steeringTable.candidates(db, titleId, version),
-            catalogueDb.titleState(db, titleId),
-            catalogueDb.licences(db, titleId),
-            catalogueDb.licenceStops(db, titleId),
-          ]),
-        ),
+      const [rows, state, licences, stopRows] = await load(env, (db) =>
+        db.batch([
+          steeringTable.candidates(db, titleId, version),
+          catalogueDb.titleState(db, titleId),
+          catalogueDb.licences(db, titleId),
+          catalogueDb.licenceStops(db, titleId),
+        ]),
       );
       const stops = new Map<string, LicenceStop[]>();
       for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {

@@ -82,25 +82,23 @@ let isolate: string | null = null;
 const isolateId = (): string => (isolate ??= crypto.randomUUID());
 
 function link(siteId: string): Link {
-  let l = links.get(siteId);
-  if (!l)
-    links.set(
-      siteId,
-      (l = {
-        view: null,
-        syncedAt: 0,
-        failures: 0,
-        openUntil: 0,
-        everyMs: SYNC_MS,
-        windowStart: Date.now(),
-        batch: new Map(),
-        plays: [],
-        cmcd: new Map(),
-        syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-        // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
-        flushes: new SingleFlight(() => (links.get(siteId)?.everyMs ?? SYNC_MS) + 2 * (SYNC_TIMEOUT_MS + 1_000)),
-      }),
-    );
+  const known = links.get(siteId);
+  if (known) return known;
+  const l: Link = {
+    view: null,
+    syncedAt: 0,
+    failures: 0,
+    openUntil: 0,
+    everyMs: SYNC_MS,
+    windowStart: Date.now(),
+    batch: new Map(),
+    plays: [],
+    cmcd: new Map(),
+    syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
+    // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
+    flushes: new SingleFlight(() => l.everyMs + 2 * (SYNC_TIMEOUT_MS + 1_000)),
+  };
+  links.set(siteId, l);
   return l;
 }
 
@@ -169,9 +167,10 @@ const AWAIT_VIEW_OLDER_THAN_SYNCS = 3;
 /**
  * A site's live view as this isolate knows it, and whether it is stale (the site could not be reached).
  * An expired view is refreshed through `waitUntil`. With `awaitRefresh` (the steering server: its
- * answers are the ones that move players) a missing view, or one older than AWAIT_VIEW_OLDER_THAN_MS,
- * (AWAIT_VIEW_OLDER_THAN_SYNCS of the site's intervals) is refreshed first; a younger one is answered from at once and refreshed behind it, so a busy
- * isolate's polls do not queue behind each second's sync (the next poll sees the new view). A request
+ * answers are the ones that move players) a missing view, or one older than
+ * AWAIT_VIEW_OLDER_THAN_SYNCS of the site's intervals, is refreshed first; a younger one is answered
+ * from at once and refreshed behind it, so a busy isolate's polls do not queue behind each sync (the
+ * next poll sees the new view). A request
  * that must wait while another request's sync runs makes its own call rather than wait on that one.
  */
 export async function siteView(

@@ -59,7 +59,8 @@ export async function liveTopology(env: { DB: D1Database; CATALOGUE_TTL_S?: stri
   const age = now - look.at;
   // While the catalogue's looks bring the version, this isolate's own look waits half a TTL longer, so
   // theirs come first and it runs only when they stop (an isolate serving segments alone).
-  if (look.done && age < (now - look.fedAt < 2 * ttl ? 1.5 * ttl : ttl)) return;
+  const ownLookAfter = now - look.fedAt < 2 * ttl ? 1.5 * ttl : ttl;
+  if (look.done && age < ownLookAfter) return;
   // A cold isolate whose look failed a moment ago (a look ran, none succeeded: D1 down or hanging) does
   // not hold every request for the next: until the TTL has passed, the current topology stands, as it
   // does when a look times out.
