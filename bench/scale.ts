@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
-import { SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
+import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
 
 type Counts = Record<string, number>;
 
@@ -121,6 +121,16 @@ interface Row {
   over: boolean;
 }
 
+/**
+ * Background reads of the catalogue view, all isolates: per isolate, one statement per TTL ("which
+ * titles changed?"; the live topology's version rides it, test/replica-reads.test.ts), the plans every 12
+ * TTLs, and a reload per change of a title it caches (what its next play and poll read again, counted:
+ * \`titleChange\`). Fills run off-peak, so at peak few cached titles change.
+ */
+function catalogueRefreshPerS(s: Scenario): number {
+  return s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * n("titleChange", "d1.")) / 60;
+}
+
 function model(s: Scenario): Row[] {
   const polls = s.viewers / s.steeringTtlS;
   // video and audio: two segment requests per segment duration per viewer
@@ -131,12 +141,7 @@ function model(s: Scenario): Row[] {
     polls * n("steeringPoll", prefix) +
     segments * (s.coloHitRatio * n("segmentColoHit", prefix) + (1 - s.coloHitRatio) * n("segmentColoMiss", prefix)) +
     qoe * n("qoeBatch", prefix);
-  // Background reads of the catalogue view: per isolate, one statement per TTL ("which titles changed?"),
-  // the plans every 12 TTLs, and a reload per change of a title it caches (what its next play and poll
-  // read again, counted: \`titleChange\`). Fills run off-peak, so at peak few cached titles change.
-  // The live topology's version rides the same statement (test/replica-reads.test.ts counts it).
-  const catalogueRefresh =
-    s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * n("titleChange", "d1.")) / 60;
+  const catalogueRefresh = catalogueRefreshPerS(s);
   const busiest = s.busiestSiteShare;
   // The site's object: one sync per isolate per the interval the site asks (a second up to
   // SYNCS_PER_S_TARGET isolates, longer beyond; plays and served bytes ride it) and one forward per
@@ -248,6 +253,9 @@ and QoE batches of the same viewing, each live stream's touches of its member's 
 Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kRequests} per 10,000 requests).
 `;
 }
+const globalReplica = catalogueRefreshPerS(SCENARIOS[1]) * SCENARIOS[1].replicaShare;
+const globalEveryS = syncEveryMs(SCENARIOS[1].isolates) / 1000;
+const capIsolates = (SYNCS_PER_S_TARGET * MAX_SYNC_EVERY_MS) / 1000;
 md += `
 ## What is over, and what would fix it
 
@@ -262,13 +270,13 @@ md += `
   README's Deploy) each isolate's replica answers them, and the primary takes only writes and the
   few reads that must see the latest write. At a national peak that is a few hundred queries a second
   even on the primary alone. With thousands of isolates worldwide the primary alone would be over its rate;
-  with replication the busiest replica takes its region's share, ${fmt(model(SCENARIOS[1])[3].perS)} a second in the global scenario${model(SCENARIOS[1])[3].over ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
+  with replication the busiest replica takes its region's share, ${fmt(globalReplica)} a second in the global scenario${globalReplica > LIMITS.d1PerDatabase ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
 - **The busiest site's object** takes one site-link sync per isolate per interval. It counts the
   isolates syncing with it and asks each for a longer interval past ${SYNCS_PER_S_TARGET} of them (\`workers/shared/sync-pace.ts\`:
-  a second up to ${SYNCS_PER_S_TARGET}, ${syncEveryMs(5_000) / 1000} s for 5,000, at most 20 s), so it takes about ${SYNCS_PER_S_TARGET} syncs a second however many
+  a second up to ${SYNCS_PER_S_TARGET}, ${globalEveryS} s for ${fmt(SCENARIOS[1].isolates)}, at most ${MAX_SYNC_EVERY_MS / 1000} s), so it takes about ${SYNCS_PER_S_TARGET} syncs a second however many
   isolates there are. The price is freshness: at the global scenario its health and load reach each isolate
-  within ${syncEveryMs(5_000) / 1000} s rather than one. Past 10,000 isolates a site (the 20 s cap) it takes more than the target, and past
-  about 20,000 more than its limit; a per-colo aggregator in front of the site is the next step there.
+  within ${globalEveryS} s rather than one. Past ${fmt(capIsolates)} isolates a site (the ${MAX_SYNC_EVERY_MS / 1000} s cap) it takes more than the target, and past
+  about ${fmt((LIMITS.doPerObject * MAX_SYNC_EVERY_MS) / 1000)} more than its limit; a per-colo aggregator in front of the site is the next step there.
 - Play, steering polls and QoE batches make **no D1 query** on the request path, and colo-cache
   hits make **no R2 call** (asserted by the counting test).
 `;
