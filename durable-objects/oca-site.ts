@@ -415,11 +415,10 @@ export class OcaSite extends DurableObject<Env> {
           const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
           served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
-          const clientReports = Math.min(MAX_REPORT_ITEMS, Math.max(0, Math.round(Number(r.clientReports) || 0)));
-          if (requests > 0 || clientReports > 0) {
-            autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum, clientReports });
-            signalled = true;
-          }
+          const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
+          if (requests > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum });
+          if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
+          if (requests > 0 || reporters.length) signalled = true;
         }
         // Plays whose home is this site, batched by the play requests of that isolate.
         this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));

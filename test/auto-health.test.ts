@@ -29,7 +29,7 @@ describe("judging an OCA's window of signals", () => {
     // Clients' reports degrade, but never fail on their own: a client can lie.
     expect(judge({ ...quiet, clientReports: THRESHOLDS.degradeClientReports })).toMatchObject({
       state: "degraded",
-      reason: "3 sessions reported failed requests or switched away",
+      reason: "3 members reported failed requests or switched away",
     });
     expect(judge({ ...quiet, clientReports: 1000 }).state).toBe("degraded");
   });
@@ -177,7 +177,7 @@ describe("automatic health in the running system", () => {
     expect(r.transitions[0]).toMatchObject({ from: "drained", to: "healthy", by: "operator", reason: "restored by an operator" });
   });
 
-  it("degrades an OCA that several sessions' clients report switching away from, with no traffic to say otherwise", async () => {
+  it("degrades an OCA that several members' clients report switching away from, with no traffic to say otherwise", async () => {
     for (let i = 0; i < 3; i++) {
       const token = await memberToken("premium");
       const p = (await (await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
@@ -192,8 +192,40 @@ describe("automatic health in the running system", () => {
       s = await ocaState("lumen-nyc-2");
     }
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 sessions reported failed requests or switched away");
+    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
     await call(`/admin/sites/${SITE}/ocas/lumen-nyc-2/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+  });
+
+  it("counts one member's clients once however many sessions and syncs their reports span, so one account cannot degrade an OCA", async () => {
+    // The tests before leave lumen-nyc-1 degraded (its last probes slow): an operator's restore starts afresh.
+    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-1/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    expect((await ocaState("lumen-nyc-1")).health).toBe("healthy");
+    const switches = [{ type: "oca_switch", fromOcaId: "lumen-nyc-1", ocaId: "lumen-nyc-2" }];
+    const reportAs = async (token: string) => {
+      const p = (await (await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+      expect((await postEvents(token, p, switches)).status).toBe(202);
+      return p;
+    };
+    // One premium member: three streams, each reporting, and again a sync later (all within the window).
+    const one = await memberToken("premium");
+    const plays = [await reportAs(one), await reportAs(one), await reportAs(one)];
+    await sleep(1_200);
+    for (const p of plays) expect((await postEvents(one, p, switches)).status).toBe(202);
+    for (let i = 0; i < 6; i++) {
+      await sleep(250);
+      expect((await ocaState("lumen-nyc-1")).health).toBe("healthy");
+    }
+    // Two more members make three: now the reports degrade it (so the first member's did arrive, as one).
+    await reportAs(await memberToken("premium"));
+    await reportAs(await memberToken("premium"));
+    let s = await ocaState("lumen-nyc-1");
+    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+      await sleep(250);
+      s = await ocaState("lumen-nyc-1");
+    }
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-1/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
   });
 
   it("refuses a fault switch outside its bounds with a 400 in the error shape", async () => {

@@ -41,8 +41,9 @@ export const THRESHOLDS = {
   /** Consecutive failed probes that fail an OCA. */
   failProbes: 2,
   /**
-   * Sessions whose clients reported the OCA failing them in the window that degrade it, unless healthy
-   * traffic contradicts them. Client reports alone never fail an OCA: clients can lie.
+   * Members whose clients reported the OCA failing them in the window that degrade it, unless healthy
+   * traffic contradicts them. Distinct members, not sessions or reports: one account's streams count
+   * once. Client reports alone never fail an OCA: clients can lie.
    */
   degradeClientReports: 3,
 } as const;
@@ -62,6 +63,15 @@ export const AUTO_HEALTH_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oca_faults (oca_id TEXT PRIMARY KEY, error_rate REAL NOT NULL, added_latency_ms INTEGER NOT NULL, throughput_bps INTEGER)`,
 ];
 
+/** Who reported each OCA failing them, and when last (pruned past the window): counted distinct. */
+export const CLIENT_REPORTERS_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS oca_client_reporters (
+     oca_id TEXT NOT NULL, reporter TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, reporter)) WITHOUT ROWID`,
+];
+
+/** A reporter id as a site takes it from a report (a member id: 1–64 characters). */
+export const isReporter = (x: unknown): x is string => typeof x === "string" && x.length > 0 && x.length <= 64;
+
 /** What the window says about one OCA. */
 export interface WindowSignals {
   requests: number;
@@ -73,6 +83,7 @@ export interface WindowSignals {
   probeMs: number | null;
   /** Consecutive failed probes, newest first. */
   failedProbesInARow: number;
+  /** Distinct members whose clients reported the OCA failing them. */
   clientReports: number;
 }
 
@@ -97,7 +108,7 @@ export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
     return { state: "degraded", reason: `mean latency ${Math.round(meanMs)} ms over ${w.requests} requests` };
   if (w.probeMs !== null && w.probeMs >= t.degradeLatencyMs) return { state: "degraded", reason: `storage probe ${Math.round(w.probeMs)} ms` };
   if (!healthyTraffic && w.clientReports >= t.degradeClientReports)
-    return { state: "degraded", reason: `${w.clientReports} sessions reported failed requests or switched away` };
+    return { state: "degraded", reason: `${w.clientReports} members reported failed requests or switched away` };
   return { state: "healthy", reason: w.requests + w.probes > 0 ? "signals within thresholds" : "no signal" };
 }
 
@@ -138,11 +149,11 @@ export function recordSignals(
   sql: SqlStorage,
   ocaId: string,
   now: number,
-  s: { requests?: number; errors?: number; latencyMsSum?: number; probeOk?: boolean; probeMs?: number; clientReports?: number },
+  s: { requests?: number; errors?: number; latencyMsSum?: number; probeOk?: boolean; probeMs?: number },
 ): void {
   run(
     sql,
-    `INSERT INTO oca_signals (oca_id, at, requests, errors, latency_ms_sum, probe_ok, probe_ms, client_reports) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO oca_signals (oca_id, at, requests, errors, latency_ms_sum, probe_ok, probe_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ocaId,
     now,
     s.requests ?? 0,
@@ -150,19 +161,25 @@ export function recordSignals(
     s.latencyMsSum ?? 0,
     s.probeOk === undefined ? null : s.probeOk ? 1 : 0,
     s.probeMs ?? null,
-    s.clientReports ?? 0,
   );
+}
+
+/** Notes the members whose clients reported an OCA failing them (each once per OCA: the latest report stands). */
+export function recordClientReporters(sql: SqlStorage, ocaId: string, now: number, reporters: readonly string[]): void {
+  for (const r of reporters)
+    run(sql, `INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, r, now);
 }
 
 /** The window's signals for an OCA (and drops rows older than the window). */
 export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS): WindowSignals {
   run(sql, `DELETE FROM oca_signals WHERE at < ?`, now - windowMs);
+  run(sql, `DELETE FROM oca_client_reporters WHERE at < ?`, now - windowMs);
   const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
     sql,
     `SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(latency_ms_sum), 0) AS lat,
             COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures, AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS probe_ms,
-            COALESCE(SUM(client_reports), 0) AS reports
-     FROM oca_signals WHERE oca_id = ? AND at >= ?`,
+            (SELECT COUNT(*) FROM oca_client_reporters WHERE oca_id = ?1 AND at >= ?2) AS reports
+     FROM oca_signals WHERE oca_id = ?1 AND at >= ?2`,
     ocaId,
     now - windowMs,
   )!;
@@ -229,6 +246,7 @@ export function evaluate(sql: SqlStorage, ocaId: string, now: number): { from: A
 export function resetAuto(sql: SqlStorage, ocaId: string, now: number): void {
   saveState(sql, ocaId, { state: "healthy", since: now, reason: "restored by an operator", betterSince: null });
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ?`, ocaId);
+  run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ?`, ocaId);
 }
 
 /** The last transitions of an OCA, newest first. */

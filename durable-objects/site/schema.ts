@@ -1,6 +1,6 @@
 import { VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA } from "./auto-health";
+import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
 import { first, rows, run } from "./sql";
@@ -115,6 +115,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 10,
     name: "CMCD of the site's sessions (stock players' QoE); their bytes count in the viewing history",
     statements: CMCD_SCHEMA,
+  },
+  {
+    version: 11,
+    name: "clients' reports of a failing OCA counted by distinct member (oca_signals.client_reports no longer written)",
+    statements: CLIENT_REPORTERS_SCHEMA,
   },
 ];
 

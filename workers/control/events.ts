@@ -61,12 +61,13 @@ events.post(
     });
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     // A client's report of an OCA failing it (an error on it, a switch away from it) is a health signal
-    // for that OCA's site: only OCAs of the session's own signed list, once per session and sync.
+    // for that OCA's site: only OCAs of the session's own signed list, counted once per member (the site
+    // counts distinct members, so one account's many sessions cannot degrade an OCA on their own).
     if (!r.duplicate && !r.over) {
       for (const e of list) {
         const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
         const siteId = ocaId ? reportedSite(claims.pw, ocaId) : undefined;
-        if (siteId) recordClientReport(c.env, siteId, ocaId!, sessionId, waitUntil);
+        if (siteId) recordClientReport(c.env, siteId, ocaId!, claims.mid, waitUntil);
       }
     }
     // A stop frees the member's slot at once; any other batch is activity that keeps it.

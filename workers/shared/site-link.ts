@@ -47,8 +47,8 @@ interface OcaBatch {
   requests: number;
   errors: number;
   latencyMsSum: number;
-  /** Sessions whose clients reported the OCA failing them. */
-  clientSessions: Set<string>;
+  /** Members whose clients reported the OCA failing them. */
+  clientMembers: Set<string>;
   bytesFrom: Record<ServedFrom, number>;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
@@ -112,7 +112,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
         requests: b.requests,
         errors: b.errors,
         latencyMsSum: b.latencyMsSum,
-        clientReports: b.clientSessions.size,
+        ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers] } : {}),
         bytesFrom: b.bytesFrom,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
@@ -206,7 +206,7 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
         requests: 0,
         errors: 0,
         latencyMsSum: 0,
-        clientSessions: new Set(),
+        clientMembers: new Set(),
         bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
         sessions: new Map(),
         misses: new Map(),
@@ -261,11 +261,11 @@ export function recordOutcome(
   scheduleFlush(env, siteId, l, waitUntil);
 }
 
-/** A client reported the OCA failing it (a QoE error on it, a switch away); one per session per sync. */
-export function recordClientReport(env: Env, siteId: string, ocaId: string, sessionId: string, waitUntil: (p: Promise<unknown>) => void): void {
+/** A member's client reported the OCA failing it (a QoE error on it, a switch away); one per member per sync. */
+export function recordClientReport(env: Env, siteId: string, ocaId: string, memberId: string, waitUntil: (p: Promise<unknown>) => void): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
-  if (o.clientSessions.size < MAX_REPORT_ITEMS) o.clientSessions.add(sessionId);
+  if (o.clientMembers.size < MAX_REPORT_ITEMS) o.clientMembers.add(memberId);
   scheduleFlush(env, siteId, l, waitUntil);
 }
 

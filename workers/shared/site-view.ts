@@ -100,8 +100,11 @@ export interface EdgeReport {
       errors?: number;
       /** Sum of server-side response times, ms. */
       latencyMsSum?: number;
-      /** Sessions whose clients reported the OCA failing them. */
-      clientReports?: number;
+      /**
+       * Members whose clients reported the OCA failing them (ids, each once): the site counts distinct
+       * members over its window, so one account's sessions and syncs weigh as one.
+       */
+      clientReporters?: string[];
       /** Bytes served by where they came from. */
       bytesFrom?: Partial<Record<ServedFrom, number>>;
       sessions: Array<{ id: string; bytes: number }>;
