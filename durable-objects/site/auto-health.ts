@@ -1,4 +1,5 @@
 import type { OcaFault } from "../../workers/shared/site-view";
+import { isMemberId } from "../../shared/ids";
 import { first, rows, run } from "./sql";
 
 /**
@@ -69,8 +70,8 @@ export const CLIENT_REPORTERS_SCHEMA = [
      oca_id TEXT NOT NULL, reporter TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, reporter)) WITHOUT ROWID`,
 ];
 
-/** A reporter id as a site takes it from a report (a member id: 1–64 characters). */
-export const isReporter = (x: unknown): x is string => typeof x === "string" && x.length > 0 && x.length <= 64;
+/** A reporter as a site takes it from a report: a member id. */
+export const isReporter = (x: unknown): x is string => typeof x === "string" && isMemberId(x);
 
 /** What the window says about one OCA. */
 export interface WindowSignals {
