@@ -15,7 +15,7 @@ import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, recordPlays, recordReport, type PlayRecord } from "./site/viewing-history";
+import { addToDay, history, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
 import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -540,9 +540,18 @@ export class OcaSite extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => this.countPlays([{ ...p, miss }]));
   }
 
+  /** Demand is read (by the plan, by operators) with every session that can no longer be watching settled (see settleSessions). */
+  private settleDue(): void {
+    const now = Date.now();
+    // Each round settles up to a call's bound, and what it settles leaves both indexes: this ends.
+    for (let i = 0; i < 1_000; i++) if (this.ctx.storage.transactionSync(() => settleSessions(this.sql, now)) === 0) break;
+  }
+
   /** Plays at their home site, and their misses (one write per OCA, title and kind): the one path for batched and direct play records. */
   private countPlays(plays: readonly PlayReport[]): void {
     recordPlays(this.sql, plays);
+    // Sessions that can no longer be watching give up their estimates, a bounded number per batch.
+    settleSessions(this.sql, Date.now());
     const misses = new Map<string, { ocaId: string; titleId: string; kind: MissKind; n: number }>();
     for (const p of plays) {
       if (!p.miss || !this.oca(p.miss.ocaId) || (p.miss.kind !== "content" && p.miss.kind !== "health")) continue;
@@ -588,6 +597,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */
   async history(fromDay: number, toDay: number): Promise<Record<string, number[]>> {
+    this.settleDue();
     return history(this.sql, fromDay, toDay);
   }
 
@@ -599,6 +609,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Raw viewing history rows, for operators. */
   async views(fromDay: number, toDay: number): Promise<Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }>> {
+    this.settleDue();
     return rows<{ day: number; title_id: string; plays: number; bytes: number; est_bytes: number }>(
       this.sql,
       `SELECT * FROM views WHERE day BETWEEN ? AND ? ORDER BY day, title_id`,

@@ -44,12 +44,14 @@ export class SessionLog extends DurableObject<Env> {
   }): Promise<{ duplicate: boolean; accepted: number; bytes: number; over?: boolean }> {
     const { session, batchId, events, now } = input;
     const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
+    // A stop's batch goes to the site even with no bytes: it settles the session's play estimate.
+    const reports = bytes > 0 || events.some((e) => e.type === "stop");
     const stored = this.ctx.storage.transactionSync(() => {
       expireEvents(this.sql, now);
       const verdict = storeBatch(this.sql, session, batchId, events, bytes, now);
       if (verdict !== "stored") return verdict;
       const backlog = rows<{ n: number }>(this.sql, `SELECT COUNT(*) AS n FROM pending_reports`)[0].n;
-      if (bytes > 0 && backlog < PENDING_MAX) {
+      if (reports && backlog < PENDING_MAX) {
         run(
           this.sql,
           `INSERT INTO pending_reports (session_id, title_id, started_at, est_bytes, top_bps, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -66,7 +68,7 @@ export class SessionLog extends DurableObject<Env> {
     });
     if (stored === "duplicate") return { duplicate: true, accepted: 0, bytes: 0 };
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
-    if (bytes > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    if (reports && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
     return { duplicate: false, accepted: events.length, bytes };
   }
 

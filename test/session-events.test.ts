@@ -1,7 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expireEvents, SESSION_EVENTS_BURST, storeBatch } from "../durable-objects/site/session-events";
-import { LAST_BATCH_GRACE_S, reportedSite } from "../workers/control/events";
+import { reportedSite } from "../workers/control/events";
+import { LAST_BATCH_GRACE_S } from "../workers/control/session-ttl";
 import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
 import { fromB64url } from "../workers/shared/hmac";
 import { signingKey } from "../workers/shared/signing-keys";

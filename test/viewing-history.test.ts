@@ -11,6 +11,8 @@ import {
   recordServed,
   SERVED_LAG_ALLOWANCE_S,
   SESSION_MEMORY_MS,
+  settleSessions,
+  UNSEEN_SETTLE_MS,
 } from "../durable-objects/site/viewing-history";
 import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
@@ -111,6 +113,58 @@ describe("viewing history (module)", () => {
   });
 });
 
+describe("a play's estimate does not outlive its session", () => {
+  const ENDS = T0 + 6 * 3_600_000;
+  const ending = (sessionId: string) => ({ ...play(sessionId), endsAt: ENDS });
+
+  it("settles a session that never showed to nothing, one still on its estimate at its end to what was served here, and leaves reporting ones alone", async () => {
+    await withSql("lumen-sea", (sql) => {
+      recordPlays(sql, [ending("never"), ending("served"), ending("talker"), { ...ending("later"), startedAt: T0 + 300_000 }]);
+      recordServed(sql, "served", 40_000_000);
+      recordReport(sql, { ...ending("talker"), reportDay: DAY, bytes: 5_000_000, now: T0 + 60_000 });
+      expect(history(sql, DAY, DAY).t[0]).toBe(3 * EST + 5_000_000);
+      // Just before the unseen bound nothing moves; at it the session that never showed counts nothing.
+      expect(settleSessions(sql, T0 + UNSEEN_SETTLE_MS - 1)).toBe(0);
+      expect(settleSessions(sql, T0 + UNSEEN_SETTLE_MS)).toBe(1);
+      expect(history(sql, DAY, DAY).t[0]).toBe(2 * EST + 5_000_000);
+      // The served session keeps its estimate while it may still be watching ("later", unseen, goes)...
+      expect(settleSessions(sql, ENDS - 1)).toBe(1);
+      expect(history(sql, DAY, DAY).t[0]).toBe(EST + 5_000_000);
+      // ...then counts what was served here.
+      expect(settleSessions(sql, ENDS)).toBe(1);
+      expect(history(sql, DAY, DAY).t[0]).toBe(40_000_000 + 5_000_000);
+      // Settled sessions are not settled again, and a late report adds only beyond what counted.
+      expect(settleSessions(sql, ENDS + 86_400_000)).toBe(0);
+      const late = recordReport(sql, { ...ending("served"), reportDay: DAY, bytes: 60_000_000, now: ENDS });
+      expect(late.counted).toBe((SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8);
+      const plays = sql.exec<{ plays: number }>(`SELECT plays FROM views WHERE day = ? AND title_id = 't'`, DAY).one().plays;
+      expect(plays).toBe(4);
+    });
+  });
+
+  it("settles a bounded number a call, walking indexes of only the sessions still on their estimate", async () => {
+    await withSql("lumen-den", (sql) => {
+      recordPlays(
+        sql,
+        Array.from({ length: 5 }, (_, i) => ending(`s${i}`)),
+      );
+      expect(settleSessions(sql, ENDS, 3)).toBe(3);
+      expect(settleSessions(sql, ENDS, 3)).toBe(2);
+      expect(history(sql, DAY, DAY).t[0]).toBe(0);
+      const plan = (q: string) =>
+        sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${q}`, 0, 1)
+          .toArray()
+          .map((r) => r.detail)
+          .join(" ");
+      expect(plan(`SELECT session_id FROM session_views WHERE est_counted = 1 AND served = 0 AND started_at <= ? LIMIT ?`)).toContain(
+        "session_views_unseen_by_start",
+      );
+      expect(plan(`SELECT session_id FROM session_views WHERE est_counted = 1 AND ends_at <= ? LIMIT ?`)).toContain("session_views_estimated_by_end");
+    });
+  });
+});
+
 describe("viewing history cannot be poisoned through POST /v1/events", () => {
   const POISONED = "vh-poisoned";
   const HONEST = "vh-honest";
@@ -191,6 +245,26 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     const h = predictions.find((x) => x.titleId === HONEST)!.bytes;
     expect(h).toBeGreaterThan(0);
     expect(Math.abs(p - h) / h).toBeLessThan(0.002);
+  });
+
+  it("counts a play stopped without a byte as a play of nothing, so pressing play and stopping again and again adds no demand", async () => {
+    const DROPPED = "vh-dropped";
+    await publishTitle(DROPPED);
+    for (let i = 0; i < 3; i++) {
+      const { p, token } = await playAt(DROPPED, "vh-dropper");
+      expect((await report(token, p, `drop-${i}-000001`, [{ type: "stop" }])).status).toBe(202);
+    }
+    // The plays reach the site with its next sync and the stops with their shard's next forward.
+    let v: { plays: number; bytes: number; estBytes: number } | undefined;
+    for (let i = 0; i < 200; i++) {
+      const res = await call("/admin/sites/lumen-nyc/views?days=1", { headers: ADMIN });
+      v = ((await res.json()) as { views: Array<{ titleId: string; plays: number; bytes: number; estBytes: number }> }).views.find(
+        (x) => x.titleId === DROPPED,
+      );
+      if (v && v.plays === 3 && v.estBytes === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(v).toMatchObject({ plays: 3, bytes: 0, estBytes: 0 });
   });
 
   it("counts a batch retried after a lost response once, and stores its events once", async () => {

@@ -1,4 +1,4 @@
-import { VIEWING_SCHEMA } from "./viewing-history";
+import { SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
@@ -120,6 +120,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 11,
     name: "clients' reports of a failing OCA counted by distinct member (oca_signals.client_reports no longer written)",
     statements: CLIENT_REPORTERS_SCHEMA,
+  },
+  {
+    version: 12,
+    name: "a session's play estimate is settled when it stops, never shows, or ends",
+    statements: SESSION_SETTLE_SCHEMA,
   },
 ];
 

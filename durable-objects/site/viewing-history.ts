@@ -10,7 +10,13 @@ import type { PlayReport } from "../../workers/shared/site-view";
  *   reported, never both; a report replaces that one session's estimate, not the day's figure;
  * - a session's reported bytes are capped by its estimate (a full watch at its top allowed rung),
  *   by elapsed time since the play times that bitrate (plus a prebuffer allowance), and, where
- *   this site served the session, by what the data plane actually served it (plus reporting lag).
+ *   this site served the session, by what the data plane actually served it (plus reporting lag);
+ * - an estimate is a stand-in while the session may still be watching, so it does not outlive the
+ *   session (settleSessions): a stop takes it out (the stop's batch counts as a report); a session
+ *   with no figure at all (no report, no CMCD, nothing served here) UNSEEN_SETTLE_MS after its play
+ *   never played and counts nothing; any other still on its estimate when its token ends counts what
+ *   this site served it. Else a member who pressed play and dropped the session, again and again,
+ *   would add a full watch of a title of their choosing each time to the demand the fill plans from.
  * Idempotency of retried batches is the caller's (the events route keys each batch).
  */
 
@@ -20,6 +26,21 @@ export const PREBUFFER_ALLOWANCE_S = 120;
 export const SERVED_LAG_ALLOWANCE_S = 10;
 /** Sessions are remembered this long after their play; older reports count nothing. */
 export const SESSION_MEMORY_MS = 2 * 86_400_000;
+/** A session with no figure at all this long after its play counts nothing (its estimate goes). */
+export const UNSEEN_SETTLE_MS = 10 * 60_000;
+/** Sessions settled per call at most (each call is one batch's or one plan's work). */
+export const SETTLE_PER_CALL = 1_000;
+
+/**
+ * When each session ends (its token's expiry plus its last batch's grace, ms; NULL for sessions
+ * recorded before), and the two partial indexes settleSessions walks: sessions still on their
+ * estimate, by end, and those of them nothing was served yet, by start.
+ */
+export const SESSION_SETTLE_SCHEMA = [
+  `ALTER TABLE session_views ADD COLUMN ends_at INTEGER`,
+  `CREATE INDEX session_views_estimated_by_end ON session_views (ends_at) WHERE est_counted = 1`,
+  `CREATE INDEX session_views_unseen_by_start ON session_views (started_at) WHERE est_counted = 1 AND served = 0`,
+];
 
 export const VIEWING_SCHEMA = [
   // Per local day and title: plays, bytes clients reported, and the estimate of sessions that never reported.
@@ -72,7 +93,7 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void
   for (const p of plays) {
     const est = nonNegative(p.estBytes);
     const inserted = sql.exec(
-      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted) VALUES (?, ?, ?, ?, ?, ?, 1)
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, ends_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
          ON CONFLICT (session_id) DO NOTHING`,
       p.sessionId,
       p.titleId,
@@ -80,6 +101,7 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void
       p.startedAt,
       est,
       nonNegative(p.topBps),
+      Number.isFinite(p.endsAt) ? p.endsAt : null,
     ).rowsWritten;
     let counted = inserted > 0 ? est : null;
     // Plays ride a batched sync, so a session's first report can arrive first: the play still counts
@@ -189,6 +211,41 @@ export function recordCmcdBytes(sql: SqlStorage, r: { sessionId: string; titleId
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: 0 }, r.now);
   const cmcd = row.cmcd + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.cmcd));
   return recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported: row.reported, cmcd });
+}
+
+/**
+ * Takes the estimate out of sessions that can no longer be watching (see the module comment): those
+ * with no figure UNSEEN_SETTLE_MS after their play count nothing; those whose token has ended count
+ * what this site served them (never more than their estimate), which then stands as their report.
+ * At most `limit` sessions a call; returns how many it settled.
+ */
+export function settleSessions(sql: SqlStorage, now: number, limit = SETTLE_PER_CALL): number {
+  type Due = { session_id: string; title_id: string; play_day: number; est_bytes: number; served: number };
+  const unseen = sql
+    .exec<Due>(
+      `SELECT session_id, title_id, play_day, est_bytes, served FROM session_views
+       WHERE est_counted = 1 AND served = 0 AND started_at <= ? LIMIT ?`,
+      now - UNSEEN_SETTLE_MS,
+      limit,
+    )
+    .toArray();
+  const ended = sql
+    .exec<Due>(
+      `SELECT session_id, title_id, play_day, est_bytes, served FROM session_views
+       WHERE est_counted = 1 AND ends_at <= ? LIMIT ?`,
+      now,
+      Math.max(0, limit - unseen.length),
+    )
+    .toArray();
+  const settled = new Set<string>();
+  for (const s of [...unseen, ...ended]) {
+    if (settled.has(s.session_id)) continue;
+    settled.add(s.session_id);
+    const bytes = Math.min(nonNegative(s.served), nonNegative(s.est_bytes));
+    addToDay(sql, s.play_day, s.title_id, { estBytes: -s.est_bytes, bytes });
+    sql.exec(`UPDATE session_views SET est_counted = 0, reported = MAX(reported, ?) WHERE session_id = ?`, bytes, s.session_id);
+  }
+  return settled.size;
 }
 
 /**

@@ -11,9 +11,7 @@ import { validationHook } from "./validation";
 import { BODY_LIMITS, limitBody, limitByIp, limitByMember, rateLimited } from "./limits";
 import { verifySessionToken } from "./session-token";
 import { releaseStream, touchStream } from "./member-streams";
-
-/** How long after its session expired a batch is still taken: the last one of a page closed at the end. */
-export const LAST_BATCH_GRACE_S = 300;
+import { LAST_BATCH_GRACE_S } from "./session-ttl";
 
 /**
  * The site of an OCA a client reports failing it: only an OCA of the session's own signed pathways

@@ -20,7 +20,7 @@ import { homeSite, liveCandidates, rankOcas } from "./steering";
 import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
-import { sessionTtlS } from "./session-ttl";
+import { LAST_BATCH_GRACE_S, sessionTtlS } from "./session-ttl";
 import {
   BODY_LIMITS,
   enforceIsolateLimit,
@@ -181,6 +181,7 @@ play.post(
           estBytes,
           topBps,
           startedAt: now,
+          endsAt: (exp + LAST_BATCH_GRACE_S) * 1000,
           miss: steeringMiss(homeSpec, titleId, ctx.candidates, ranked),
         },
         waitUntil,

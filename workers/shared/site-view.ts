@@ -49,6 +49,8 @@ export interface PlayReport {
   estBytes: number;
   topBps: number;
   startedAt: number;
+  /** When the session can no longer report (its token's expiry plus the last batch's grace, ms): its estimate is settled then. */
+  endsAt?: number;
   /** Why the play was not steered to its home site first, if it was not. */
   miss?: { ocaId: string; kind: MissKind };
 }
