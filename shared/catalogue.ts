@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { countryCodeSchema, isSafeFilePath, isSafeId, SAFE_ID_RULE } from "./ids";
+import { countryCodeSchema, isSafeFilePath, isSafeId, SAFE_ID_RULE, SAFE_PATH_RULE } from "./ids";
 
 /**
  * A title's registration (`PUT /admin/titles/{id}`): the contract between ingest (which sends it),
@@ -53,7 +53,11 @@ export const titleRegistrationSchema = z.object({
     .max(200),
   files: z
     .array(
-      z.object({ path: z.string().refine(isSafeFilePath, "unsafe path"), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+      z.object({
+        path: z.string().refine(isSafeFilePath, `path must be ${SAFE_PATH_RULE}`),
+        bytes: z.number().int().nonnegative(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
     )
     .min(1)
     .max(20000),

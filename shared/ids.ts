@@ -33,8 +33,19 @@ export function isSafeSegment(s: string): boolean {
   return SEGMENT.test(s) && !s.includes("..") && !INHERITED.has(s);
 }
 
-/** True if a relative file path inside a title is safe (1-8 safe segments). */
+/**
+ * The longest file path inside a title. R2 keys are at most 1,024 bytes and an OCA's copy sits under
+ * "site/oca/title/tag/" (up to 212 bytes): a longer path could be registered but never copied or
+ * served (R2 refuses the key, and each refusal would count against the OCA as an error).
+ */
+export const MAX_FILE_PATH = 800;
+
+/** What isSafeFilePath allows, for error messages. */
+export const SAFE_PATH_RULE = `1-8 segments of up to 128 characters of [A-Za-z0-9._-] (no "..", no reserved names), at most ${MAX_FILE_PATH} characters in all`;
+
+/** True if a relative file path inside a title is safe (1-8 safe segments, at most MAX_FILE_PATH characters). */
 export function isSafeFilePath(path: string): boolean {
+  if (path.length > MAX_FILE_PATH) return false;
   const parts = path.split("/");
   return parts.length >= 1 && parts.length <= 8 && parts.every(isSafeSegment);
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ocaKey } from "../shared/file-keys";
-import { countryCodeSchema, isCountryCode, isInheritedName, isSafeFilePath, isSafeId } from "../shared/ids";
+import { countryCodeSchema, isCountryCode, isInheritedName, isSafeFilePath, isSafeId, MAX_FILE_PATH } from "../shared/ids";
 import { parseGeoHeader } from "../workers/shared/client-geo";
 import { decideRange } from "../workers/edge/range";
 import { ApiError } from "../workers/shared/errors";
@@ -65,6 +65,7 @@ describe("the path validator", () => {
         if (!isSafeFilePath(path)) return;
         const segments = path.split("/");
         expect(segments.length).toBeLessThanOrEqual(8);
+        expect(path.length).toBeLessThanOrEqual(MAX_FILE_PATH);
         for (const s of segments) {
           expect(s).not.toBe("");
           expect(s).not.toMatch(/^\.+$/);
@@ -78,6 +79,17 @@ describe("the path validator", () => {
       }),
       FC,
     );
+  });
+
+  it("keeps every OCA key of an accepted path within R2's 1,024 bytes, whatever the ids", () => {
+    const atLimit = [...Array.from({ length: 7 }, () => "a".repeat(113)), "ab"].join("/");
+    expect(atLimit.length).toBe(MAX_FILE_PATH);
+    expect(isSafeFilePath(atLimit)).toBe(true);
+    expect(isSafeFilePath(`${atLimit}f`)).toBe(false);
+    // Eight segments of 128 characters (1,031) were accepted before: an OCA key of 1,200+ bytes.
+    expect(isSafeFilePath(Array.from({ length: 8 }, () => "b".repeat(128)).join("/"))).toBe(false);
+    const id = "x".repeat(64);
+    expect(new TextEncoder().encode(ocaKey(id, id, id, atLimit, "ab".repeat(32))).length).toBeLessThanOrEqual(1024);
   });
 
   it("accepts as ids only 1-64 plain characters that name no inherited property", () => {
@@ -130,7 +142,7 @@ describe("the X-Client-Geo parser", () => {
           return;
         }
         expect(geo.simulated).toBe(true);
-        if (geo.asn !== null) expect(Number.isSafeInteger(geo.asn) && geo.asn >= 0).toBe(true);
+        if (geo.asn !== null) expect(Number.isSafeInteger(geo.asn) && geo.asn >= 0 && geo.asn <= 4294967295).toBe(true);
         if (geo.country !== null) expect(geo.country).toMatch(/^[A-Z]{2}$/);
         if (geo.lat !== null) expect(Math.abs(geo.lat)).toBeLessThanOrEqual(90);
         if (geo.lon !== null) expect(Math.abs(geo.lon)).toBeLessThanOrEqual(180);

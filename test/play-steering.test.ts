@@ -228,5 +228,9 @@ describe("bad input", () => {
     const res = await pressPlay(await memberToken("premium"), { titleId: TITLE }, "asn=abc;country=USA");
     expect(res.status).toBe(400);
     expect(await error(res)).toBe("bad_client_geo");
+    // Ten digits past 32 bits: the session's claims would refuse it at signing (a 500 before).
+    const big = await pressPlay(await memberToken("premium"), { titleId: TITLE }, `${GEO.lumenNyc.replace(/asn=\d+/, "asn=9999999999")}`);
+    expect(big.status).toBe(400);
+    expect(await error(big)).toBe("bad_client_geo");
   });
 });

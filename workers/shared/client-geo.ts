@@ -38,7 +38,8 @@ export function parseGeoHeader(header: string): ClientGeo {
     if (v === undefined || extra.length) throw bad(`expected key=value, got "${part.trim()}"`);
     switch (k.toLowerCase()) {
       case "asn":
-        if (!/^\d{1,10}$/.test(v)) throw bad("asn must be a number");
+        // An ASN is 32 bits (RFC 6793); a session's signed claims refuse anything larger.
+        if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffff_ffff) throw bad("asn must be a number of at most 4294967295");
         geo.asn = Number(v);
         break;
       case "country":

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { ApiError } from "../../shared/errors";
 import { originKey, parseOriginKey } from "../../../shared/file-keys";
-import { isSafeFilePath } from "../../../shared/ids";
+import { isSafeFilePath, SAFE_PATH_RULE } from "../../../shared/ids";
 
 import { type AdminEnv, params, titleParam } from "./params";
 
@@ -38,7 +38,7 @@ originRoutes.put("/origin/:titleId/*", params(titleParam), async (c) => {
   } catch {
     throw new ApiError(400, "bad_path", "path is not valid percent-encoding");
   }
-  if (!isSafeFilePath(path)) throw new ApiError(400, "bad_path", "unsafe path");
+  if (!isSafeFilePath(path)) throw new ApiError(400, "bad_path", `path must be ${SAFE_PATH_RULE}`);
   const length = Number(c.req.header("Content-Length"));
   if (!c.req.raw.body || !Number.isFinite(length)) throw new ApiError(411, "length_required", "Content-Length is required");
   const sha256 = c.req.header("X-Content-SHA256")?.toLowerCase();
