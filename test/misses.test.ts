@@ -66,4 +66,29 @@ describe("misses, by kind", () => {
     misses = await missesOf("lumen-nyc", "miss-absent", (m) => m.some((x) => x.ocaId === "lumen-nyc-2"));
     expect(misses).toContainEqual(expect.objectContaining({ ocaId: "lumen-nyc-2", kind: "content", count: 1, bytes: 700 }));
   });
+
+  it("counts a miss's bytes as what its answer served: a HEAD or a 304 none, a range its length, not the whole file each time", async () => {
+    const at = (m: Miss[]) => m.find((x) => x.ocaId === "lumen-nyc-1" && x.kind === "content") ?? { count: 0, bytes: 0 };
+    const earlier = at(await missesOf("lumen-nyc", "miss-absent", () => true));
+    const p = (await (await pressPlay(token, { titleId: "miss-absent" }, GEO.lumenNyc)).json()) as PlayResponse;
+    // The play itself is a content miss at its home site (no bytes): let it land first.
+    const before = at(await missesOf("lumen-nyc", "miss-absent", (m) => at(m).count > earlier.count));
+    expect(before).toMatchObject({ count: earlier.count + 1, bytes: earlier.bytes });
+    const url = `${p.ocas[0].url.replace("/ixp-nyc/ixp-nyc-1/", "/lumen-nyc/lumen-nyc-1/")}video/avc-240p/init.mp4`;
+    const asked: Response[] = [];
+    for (let i = 0; i < 20; i++) asked.push(await call(url, { method: "HEAD" }));
+    const whole = await call(url);
+    const etag = whole.headers.get("ETag")!;
+    await whole.arrayBuffer();
+    asked.push(await call(url, { headers: { "If-None-Match": etag } }));
+    const ranged = await call(url, { headers: { Range: "bytes=0-99" } });
+    await ranged.arrayBuffer();
+    expect(asked.map((r) => r.status)).toEqual([...Array(20).fill(200), 304]);
+    expect(ranged.status).toBe(206);
+    expect(asked.every((r) => r.headers.get("X-OCA-Source") === "parent:ixp-nyc/ixp-nyc-1")).toBe(true);
+    const count = before.count + 23;
+    const misses = await missesOf("lumen-nyc", "miss-absent", (m) => at(m).count >= count);
+    // 20 HEADs, a 304, the whole file (700 bytes) and 100 bytes of range.
+    expect(at(misses)).toMatchObject({ count, bytes: before.bytes + 800 });
+  });
 });

@@ -136,12 +136,15 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   }
   const homeKnown = findSite(home) !== undefined;
   const cmcd = readCmcd(c.req.raw, new URL(rawUrl));
+  // Set when the OCA lacked the file: the miss is counted with the bytes its answer counts.
+  let missed = false;
   const served = (res: Response, source: string) => {
     // Whatever the player fetches is the stream's activity: its member's slot keeps counting.
     if (res.status < 400) touch();
+    let bytes = 0;
     if (c.req.method === "GET" && (res.status === 200 || res.status === 206)) {
       // Up to the session's ceiling: a dropped request counts its whole length (see served-ceiling.ts).
-      const bytes = countableBytes(sessionId, Number(res.headers.get("Content-Length") ?? 0));
+      bytes = countableBytes(sessionId, Number(res.headers.get("Content-Length") ?? 0));
       if (site) {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
@@ -149,6 +152,9 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
       if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
     }
+    // A miss rides the site's next batched report (never a Durable Object call per request), with the
+    // bytes this answer counts: a HEAD or a 304 none, a range its length, never the file's whole size.
+    if (missed && site) recordMiss(c.env, site.id, ocaId, titleId, bytes, waitUntil);
     return paced(res, fault);
   };
 
@@ -172,8 +178,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   for (let attempt = 0; ; attempt++) {
     const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole);
     if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
-    // A miss rides the site's next batched report: never a Durable Object call per request.
-    if (found.miss && site && attempt === 0) recordMiss(c.env, site.id, ocaId, titleId, found.head.size, waitUntil);
+    if (found.miss && attempt === 0) missed = true;
 
     const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
     let rep: Representation = base;
