@@ -15,7 +15,7 @@ import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
+import { addToDay, history, isPlayReport, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
 import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -30,115 +30,18 @@ import {
 } from "../workers/shared/site-view";
 import { isSafeId } from "../shared/ids";
 
-const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
-/** A batched play as the play request builds it (the report crosses an RPC boundary: checked, not trusted). */
-function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
-  return (
-    !!p &&
-    typeof p.sessionId === "string" &&
-    /^[A-Za-z0-9-]{1,64}$/.test(p.sessionId) &&
-    typeof p.titleId === "string" &&
-    isSafeId(p.titleId) &&
-    [p.day, p.estBytes, p.topBps, p.startedAt].every(finite)
-  );
-}
 import type { FillSource, HeldFile } from "./site/holdings";
-import type { ParkedTask } from "./site/fill-queue";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
+
+const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 export type { TitleFile } from "./site/copy-file";
 export type { PlayRecord, ReportRecord } from "./site/viewing-history";
 export type { FillSource, HeldFile } from "./site/holdings";
-
-type BySource<T> = Record<FillSource, T>;
-
-export interface OcaState {
-  ocaId: string;
-  capacityBytes: number;
-  throughputBps: number;
-  usedBytes: number;
-  health: OcaHealth;
-  load: OcaLive;
-  /** The last health transitions, newest first: automatic (with the signals' reason) or an operator's. */
-  transitions: Array<{ at: number; from: string; to: string; reason: string; by: string }>;
-  titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }>;
-}
-
-export interface FillProgress {
-  /** Files and bytes still to copy under the current plan, per OCA (parked ones included). */
-  pending: Array<{ ocaId: string; files: number; bytes: number; parked: number }>;
-  /** Copies that kept failing and wait for an operator or the next plan, with their reason. */
-  parked: ParkedTask[];
-  /** Copied since the current plan was applied, by source. */
-  done: BySource<{ files: number; bytes: number }>;
-  /** Until when (ms) the current plan may fill; null when no plan. */
-  fillUntil: number | null;
-  fillRateBps: number | null;
-  lastError: string | null;
-}
-
-export interface SiteState {
-  site: SiteSpec;
-  schemaVersion: number;
-  ocas: OcaState[];
-  misses: Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }>;
-  /** Every ready copy ever made here, by source. */
-  fills: { files: number; bytes: number; bySource: BySource<{ files: number; bytes: number }> };
-  progress: FillProgress;
-  /** Isolates that synced lately and the interval the site asks of them (ms): see workers/shared/sync-pace.ts. */
-  syncs: { isolates: number; everyMs: number };
-}
-
-/**
- * One call of a manual fill. `done` false: the call copied its share of files and `remaining` are left
- * (a call copies at most FILL_FILES_PER_CALL_MAX, within the platform's subrequests per request); the
- * title is published by the call that copies its last file.
- */
-export type FillResult =
-  | { ok: true; done: boolean; ocaId: string; titleId: string; copied: number; skipped: number; remaining: number; bytes: number; bySource: BySource<number> }
-  | {
-      ok: false;
-      ocaId: string;
-      titleId: string;
-      code: "unknown_oca" | "unknown_title" | "insufficient_capacity" | "copy_failed" | "not_complete";
-      message: string;
-    };
-
-/** What a fill cycle decided, kept for operators. */
-export interface CycleFigures {
-  at: string;
-  targetDay: number;
-  predictedBytes: number;
-  coveredBytes: number;
-  /** Share of a day's bytes in the site's busiest local hour (replica counts are sized on it). */
-  peakShare?: number;
-  /** IXP sites: bytes the children are predicted to miss after their own fill. */
-  childMissBytes?: number;
-  /** A same-day re-plan: the morning showed a shift of the region's mix (fill/shift.ts). */
-  sameDay?: boolean;
-  replicas: Record<string, number>;
-  adds: number;
-  removes: number;
-  usedBytes: Record<string, number>;
-  predictions: Array<{ titleId: string; bytes: number; popularity: number; basis: string }>;
-}
-
-/** A plan for the site made by the fill cycle (fill/plan.ts), applied by the site itself. */
-export interface ApplyPlanInput {
-  /** Local day the plan is for (the cycle runs once per day per site). */
-  day: number;
-  byOca: Record<string, string[]>;
-  /** Until when (ms, this machine's clock) the fill may run: the end of the site's window. */
-  fillUntil: number;
-  fillRateBps: number;
-  /** How long a file waits for a peer (then a parent) that is itself still filling it, before escalating. */
-  peerWaitMs: number;
-  parentWaitMs: number;
-  /** Figures of the cycle, kept for operators. */
-  cycle: CycleFigures;
-}
+export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, SiteState } from "./site/rpc-types";
+import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, SiteState } from "./site/rpc-types";
 
 /** A source the fill reads from, resolved to a bucket and key. */
 interface Source {

@@ -1,3 +1,4 @@
+import { isSafeId } from "../../shared/ids";
 import type { PlayReport } from "../../workers/shared/site-view";
 /**
  * A site's viewing history: what its clients watched per local day, the input of tomorrow's
@@ -67,6 +68,21 @@ export interface ReportRecord extends PlayRecord {
 }
 
 const nonNegative = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+
+const finiteNonNegative = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
+
+/** A batched play as the play request builds it (the report crosses an RPC boundary: checked, not trusted). */
+export function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
+  return (
+    !!p &&
+    typeof p.sessionId === "string" &&
+    /^[A-Za-z0-9-]{1,64}$/.test(p.sessionId) &&
+    typeof p.titleId === "string" &&
+    isSafeId(p.titleId) &&
+    [p.day, p.estBytes, p.topBps, p.startedAt].every(finiteNonNegative) &&
+    (p.endsAt === undefined || finiteNonNegative(p.endsAt))
+  );
+}
 
 /** Adds to one day of one title (trusted callers: plays, reports, and history imported by operators or tests). */
 export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { plays?: number; bytes?: number; estBytes?: number }): void {
