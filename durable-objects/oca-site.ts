@@ -15,7 +15,7 @@ import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, isPlayReport, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
+import { addToDay, history, isPlayReport, pruneViews, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
 import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -215,7 +215,11 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** Judges every OCA's signals; publishes automatic transitions to the steering view. */
-  private async evaluateHealth(now = Date.now()): Promise<void> {
+  /**
+   * Judges each OCA's window now (in storage: the next view shows the verdict) and returns the write of
+   * the changes to the D1 steering view, for the caller to await or leave running.
+   */
+  private evaluateHealth(now = Date.now()): Promise<void> {
     const changed: Array<{ ocaId: string; to: OcaHealth }> = [];
     this.ctx.storage.transactionSync(() => {
       for (const o of this.site.ocas) {
@@ -223,7 +227,9 @@ export class OcaSite extends DurableObject<Env> {
         if (t && healthOf(this.sql, o.id) === "healthy") changed.push({ ocaId: o.id, to: t.to });
       }
     });
-    for (const c of changed) await steeringTable.setHealth(this.env.DB, this.site.id, c.ocaId, c.to, now).catch((err) => console.error("publish health", err));
+    return Promise.all(
+      changed.map((c) => steeringTable.setHealth(this.env.DB, this.site.id, c.ocaId, c.to, now).catch((err) => console.error("publish health", err))),
+    ).then(() => undefined);
   }
 
   /**
@@ -328,10 +334,12 @@ export class OcaSite extends DurableObject<Env> {
         // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
         ingestCmcd(this.sql, report.cmcd, day, now);
       });
-      await this.publishLoad(false);
+      // D1 is written behind the answer: the report is committed above, and an isolate that gave up
+      // waiting for the answer sends its plays and CMCD again, so the answer never waits on D1.
+      this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
     }
-    // New signals are judged at once (a failing OCA leaves within this sync); otherwise the probes judge.
-    if (signalled) await this.evaluateHealth(now);
+    // New signals are judged at once (a failing OCA leaves within this sync's view); otherwise the probes judge.
+    if (signalled) this.ctx.waitUntil(this.evaluateHealth(now));
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
     return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
@@ -452,12 +460,13 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Plays at their home site, and their misses (one write per OCA, title and kind): the one path for batched and direct play records. */
   private countPlays(plays: readonly PlayReport[]): void {
-    recordPlays(this.sql, plays);
+    const fresh = recordPlays(this.sql, plays);
     // Sessions that can no longer be watching give up their estimates, a bounded number per batch.
     settleSessions(this.sql, Date.now());
     const misses = new Map<string, { ocaId: string; titleId: string; kind: MissKind; n: number }>();
     for (const p of plays) {
-      if (!p.miss || !this.oca(p.miss.ocaId) || (p.miss.kind !== "content" && p.miss.kind !== "health")) continue;
+      // A play sent again (its sync timed out after this site had counted it) is not a second miss.
+      if (!p.miss || !fresh.has(p.sessionId) || !this.oca(p.miss.ocaId) || (p.miss.kind !== "content" && p.miss.kind !== "health")) continue;
       const key = `${p.miss.ocaId}/${p.titleId}/${p.miss.kind}`;
       const m = misses.get(key) ?? { ocaId: p.miss.ocaId, titleId: p.titleId, kind: p.miss.kind, n: 0 };
       m.n++;
@@ -567,6 +576,7 @@ export class OcaSite extends DurableObject<Env> {
         }
       }
       setMeta(this.sql, "planned_day", input.day);
+      pruneViews(this.sql, input.day);
       setMeta(this.sql, "fill_until", input.fillUntil);
       setMeta(this.sql, "fill_rate_bps", input.fillRateBps);
       setMeta(this.sql, "peer_wait_ms", input.peerWaitMs);
@@ -596,54 +606,18 @@ export class OcaSite extends DurableObject<Env> {
   async alarm(): Promise<void> {
     await liveTopology(this.env);
     const started = Date.now();
-    const site = this.site;
     const fillUntil = Number(getMeta(this.sql, "fill_until") ?? 0);
     const windowOpen = started < fillUntil;
     let reconciled = true;
-    let waiting = false;
-    let copied = 0;
+    let run = { waiting: false, copied: 0, failed: false };
 
     if (windowOpen) {
-      const rate = Number(getMeta(this.sql, "fill_rate_bps") ?? 0) / 8; // bytes per second
-      fillQueue.refillBudget(
-        this.sql,
-        site.ocas.map((o) => o.id),
-        rate,
-        started,
-      );
-      await this.dropStranded();
-      const peerWait = Number(getMeta(this.sql, "peer_wait_ms") ?? 0);
-      const parentWait = Number(getMeta(this.sql, "parent_wait_ms") ?? 0);
-      const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
-      for (const listed of fillQueue.dueTasks(this.sql, started)) {
-        if (Date.now() - started > ALARM_BUDGET_MS) break;
-        // applyPlan or an admin fill may have changed the queue while this run awaited.
-        const t = fillQueue.currentTask(this.sql, listed);
-        if (!t || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
-        const src = await this.resolveSource(t, { age: started - t.createdAt, peerWait, parentWait, parentCache });
-        if ("wait" in src) {
-          waiting = true;
-          continue;
-        }
-        if (!(await this.makeRoom(t.ocaId, t.bytes))) {
-          setMeta(this.sql, "last_error", `${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
-          continue;
-        }
-        try {
-          await this.copyInto(t.ocaId, t.titleId, t, src);
-        } catch (err) {
-          // Bytes read for a failed copy still count against the fill-rate budget.
-          fillQueue.charge(this.sql, t.ocaId, t.bytes);
-          const parked = fillQueue.fail(this.sql, t, src.label, String(err), Date.now());
-          setMeta(this.sql, "last_error", `${t.ocaId} ${t.titleId}/${t.path} from ${src.label}${parked ? " (parked)" : ""}: ${String(err)}`);
-          continue;
-        }
-        fillQueue.complete(this.sql, t);
-        fillQueue.charge(this.sql, t.ocaId, t.bytes);
-        fillQueue.countDone(this.sql, src.source, t.bytes);
-        copied++;
-        // Published the moment the title is complete; if this fails, the reconcile below (or the next run's) repairs it.
-        await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`));
+      try {
+        run = { ...(await this.fillRun(started)), failed: false };
+      } catch (err) {
+        // R2, D1 or a parent out mid-run: the run stops here and is tried again shortly (below).
+        run.failed = true;
+        setMeta(this.sql, "last_error", `fill run stopped: ${String(err)}`);
       }
     } else if (rows(this.sql, `SELECT 1 AS x FROM fill_tasks WHERE parked_at IS NULL LIMIT 1`).length > 0) {
       setMeta(this.sql, "last_error", "fill window closed with work left; the next cycle re-plans");
@@ -656,15 +630,72 @@ export class OcaSite extends DurableObject<Env> {
       setMeta(this.sql, "last_error", `reconcile: ${String(err)}`);
     }
 
-    if (!reconciled) {
+    // Re-armed explicitly, never left to the platform's few retries of a throwing alarm: a run cut short
+    // by an error, or a failed reconcile, tries again after a tick while there is work or a repair left.
+    if (!reconciled || (run.failed && fillQueue.nextDue(this.sql) !== null)) {
       await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
       return;
     }
     if (!windowOpen) return;
     const due = fillQueue.nextDue(this.sql);
     if (due === null) return;
-    const soon = waiting || copied === 0 ? TICK_MS : 0;
+    const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
     await this.ctx.storage.setAlarm(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
+  }
+
+  /** One run of the fill queue within the alarm's budget: copies due tasks the budget allows. */
+  private async fillRun(started: number): Promise<{ waiting: boolean; copied: number }> {
+    let waiting = false;
+    let copied = 0;
+    const rate = Number(getMeta(this.sql, "fill_rate_bps") ?? 0) / 8; // bytes per second
+    fillQueue.refillBudget(
+      this.sql,
+      this.site.ocas.map((o) => o.id),
+      rate,
+      started,
+    );
+    await this.dropStranded();
+    const peerWait = Number(getMeta(this.sql, "peer_wait_ms") ?? 0);
+    const parentWait = Number(getMeta(this.sql, "parent_wait_ms") ?? 0);
+    const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
+    for (const listed of fillQueue.dueTasks(this.sql, started)) {
+      if (Date.now() - started > ALARM_BUDGET_MS) break;
+      // applyPlan or an admin fill may have changed the queue while this run awaited.
+      const t = fillQueue.currentTask(this.sql, listed);
+      if (!t || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
+      // An admin fill may have made this copy meanwhile: the task is done, with no second copy.
+      if (holdings.isReady(this.sql, t)) {
+        fillQueue.complete(this.sql, t);
+        continue;
+      }
+      const src = await this.resolveSource(t, { age: started - t.createdAt, peerWait, parentWait, parentCache });
+      if ("wait" in src) {
+        waiting = true;
+        continue;
+      }
+      if (!(await this.makeRoom(t.ocaId, t.bytes))) {
+        setMeta(this.sql, "last_error", `${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
+        continue;
+      }
+      let made: boolean;
+      try {
+        made = await this.copyInto(t.ocaId, t.titleId, t, src);
+      } catch (err) {
+        // Bytes read for a failed copy still count against the fill-rate budget.
+        fillQueue.charge(this.sql, t.ocaId, t.bytes);
+        const parked = fillQueue.fail(this.sql, t, src.label, String(err), Date.now());
+        setMeta(this.sql, "last_error", `${t.ocaId} ${t.titleId}/${t.path} from ${src.label}${parked ? " (parked)" : ""}: ${String(err)}`);
+        continue;
+      }
+      fillQueue.complete(this.sql, t);
+      if (!made) continue;
+      fillQueue.charge(this.sql, t.ocaId, t.bytes);
+      fillQueue.countDone(this.sql, src.source, t.bytes);
+      copied++;
+      // Published the moment the title is complete; if this fails, the reconcile below (or the next run's) repairs it.
+      await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`));
+    }
+    return { waiting, copied };
   }
 
   /**
@@ -738,9 +769,12 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** Copies one file into an OCA: reserve, copy and verify, then mark ready; a copy evicted meanwhile is removed. */
-  private copyInto(ocaId: string, titleId: string, file: TitleFile, src: Source): Promise<void> {
+  private copyInto(ocaId: string, titleId: string, file: TitleFile, src: Source): Promise<boolean> {
     return this.serial(ocaId, titleId, async () => {
       const ref: holdings.FileRef = { ocaId, titleId, path: file.path, sha256: file.sha256 };
+      // Made ready by the other path (the alarm or an admin fill) while this one waited for the lock:
+      // copying again would turn a served copy back into 'filling', and a failed copy would delete it.
+      if (holdings.isReady(this.sql, ref)) return false;
       const key = ocaKey(this.site.id, ocaId, titleId, file.path, file.sha256);
       holdings.reserve(this.sql, ocaId, titleId, file, Date.now());
       try {
@@ -755,6 +789,7 @@ export class OcaSite extends DurableObject<Env> {
         await this.bucket().delete(key);
         throw new Error(`${titleId}/${file.path} was evicted from ${ocaId} while it was copied`);
       }
+      return true;
     });
   }
 
@@ -919,8 +954,7 @@ export class OcaSite extends DurableObject<Env> {
         const src = await this.resolveSource(task, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
         if ("wait" in src) return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path}: ${src.wait}` };
         try {
-          await this.copyInto(ocaId, titleId, f, src);
-          bySource[src.source]++;
+          if (await this.copyInto(ocaId, titleId, f, src)) bySource[src.source]++;
           break;
         } catch (err) {
           if (src.source === "origin") return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path} from ${src.label}: ${String(err)}` };

@@ -22,6 +22,10 @@ export const CMCD_SCHEMA = [
 
 /** At most this many sessions' CMCD rows; the least recently heard go first. */
 export const CMCD_MAX_SESSIONS = 200_000;
+/** How often a site counts its CMCD rows against the cap. */
+export const CMCD_COUNT_EVERY_MS = 60_000;
+/** When each site object (by its storage) last counted. */
+const countedAt = new WeakMap<SqlStorage, number>();
 
 /** A session's CMCD as the site holds it. */
 export type CmcdSession = Omit<CmcdReport, "sessionId"> & { sessionId: string; countedBytes: number };
@@ -96,6 +100,10 @@ export function ingestCmcd(sql: SqlStorage, reports: unknown, reportDay: number,
     if (r.bytes > 0) recordCmcdBytes(sql, { sessionId: r.sessionId, titleId: r.titleId, reportDay, bytes: r.bytes, now });
   }
   run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions WHERE last_at < ? LIMIT 1000)`, now - SESSION_MEMORY_MS);
+  // A count reads every row: it is taken at most once a CMCD_COUNT_EVERY_MS per site (a soft cap, which a
+  // minute's new sessions may pass before the next count trims them), not on every sync.
+  if (now - (countedAt.get(sql) ?? Number.NEGATIVE_INFINITY) < CMCD_COUNT_EVERY_MS) return;
+  countedAt.set(sql, now);
   const n = first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM cmcd_sessions`)!.n;
   if (n > CMCD_MAX_SESSIONS)
     run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions ORDER BY last_at LIMIT ?)`, n - CMCD_MAX_SESSIONS);

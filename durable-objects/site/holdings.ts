@@ -27,14 +27,49 @@ export interface FileRef {
 /** The identity of a file's content within a title, as a string (path and checksum). */
 export const fileId = (f: { path: string; sha256: string }): string => `${f.sha256}:${f.path}`;
 
+/**
+ * Indexes for the lookups by title (a peer or a child site asking who holds a file) and a running
+ * total of each OCA's bytes, kept by the database itself (triggers on every insert, delete and change
+ * of a row), so the fill's "is there room" is one row read, not a sum over every file an OCA holds.
+ */
+export const HOLDINGS_SCALE_SCHEMA = [
+  `CREATE INDEX IF NOT EXISTS holdings_by_title ON holdings (title_id, path, sha256)`,
+  `CREATE TABLE IF NOT EXISTS oca_used (oca_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID`,
+  `INSERT INTO oca_used (oca_id, bytes) SELECT oca_id, SUM(bytes) FROM holdings GROUP BY oca_id`,
+  `CREATE TRIGGER holdings_used_insert AFTER INSERT ON holdings BEGIN
+     INSERT INTO oca_used (oca_id, bytes) VALUES (NEW.oca_id, NEW.bytes) ON CONFLICT (oca_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+   END`,
+  `CREATE TRIGGER holdings_used_delete AFTER DELETE ON holdings BEGIN
+     UPDATE oca_used SET bytes = bytes - OLD.bytes WHERE oca_id = OLD.oca_id;
+   END`,
+  `CREATE TRIGGER holdings_used_update AFTER UPDATE OF oca_id, bytes ON holdings BEGIN
+     UPDATE oca_used SET bytes = bytes - OLD.bytes WHERE oca_id = OLD.oca_id;
+     INSERT INTO oca_used (oca_id, bytes) VALUES (NEW.oca_id, NEW.bytes) ON CONFLICT (oca_id) DO UPDATE SET bytes = bytes + excluded.bytes;
+   END`,
+];
+
 /** Bytes an OCA holds or has reserved (including copies from before content addressing, until they are deleted). */
 export function usedBytes(sql: SqlStorage, ocaId: string): number {
   return (
     first<{ b: number | null }>(
       sql,
-      `SELECT COALESCE((SELECT SUM(bytes) FROM holdings WHERE oca_id = ?1), 0) + COALESCE((SELECT SUM(bytes) FROM legacy_objects WHERE oca_id = ?1), 0) AS b`,
+      `SELECT COALESCE((SELECT bytes FROM oca_used WHERE oca_id = ?1), 0) + COALESCE((SELECT SUM(bytes) FROM legacy_objects WHERE oca_id = ?1), 0) AS b`,
       ocaId,
     )?.b ?? 0
+  );
+}
+
+/** True when the OCA holds this content ready (a copy made meanwhile by another path needs no second one). */
+export function isReady(sql: SqlStorage, f: FileRef): boolean {
+  return (
+    rows(
+      sql,
+      `SELECT 1 AS x FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND state = 'ready'`,
+      f.ocaId,
+      f.titleId,
+      f.path,
+      f.sha256,
+    ).length > 0
   );
 }
 
@@ -101,11 +136,12 @@ export function peersWithFile(sql: SqlStorage, titleId: string, file: TitleFile,
   ).map((r) => r.oca_id);
 }
 
-/** Reserves a file's space before its copy starts. */
+/** Reserves a file's space before its copy starts (an upsert, not a REPLACE: a REPLACE's delete would not reach the used-bytes trigger). */
 export function reserve(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number): void {
   run(
     sql,
-    `INSERT OR REPLACE INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, ?, ?, ?, ?, 'filling', NULL, ?)`,
+    `INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, ?, ?, ?, ?, 'filling', NULL, ?)
+     ON CONFLICT (oca_id, title_id, path, sha256) DO UPDATE SET bytes = excluded.bytes, state = 'filling', source = NULL, updated_at = excluded.updated_at`,
     ocaId,
     titleId,
     file.path,

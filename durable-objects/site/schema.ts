@@ -1,3 +1,4 @@
+import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
 import { SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA } from "./auto-health";
@@ -125,6 +126,15 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 12,
     name: "a session's play estimate is settled when it stops, never shows, or ends",
     statements: SESSION_SETTLE_SCHEMA,
+  },
+  {
+    version: 13,
+    name: "lookups that stay cheap as a site grows: holdings by title, each OCA's bytes kept by triggers, views by title, sessions by last seen",
+    statements: [
+      ...HOLDINGS_SCALE_SCHEMA,
+      `CREATE INDEX IF NOT EXISTS views_by_title ON views (title_id, day)`,
+      `CREATE INDEX IF NOT EXISTS oca_sessions_by_seen ON oca_sessions (last_seen)`,
+    ],
   },
 ];
 

@@ -29,6 +29,14 @@ export const SERVED_LAG_ALLOWANCE_S = 10;
 export const SESSION_MEMORY_MS = 2 * 86_400_000;
 /** A session with no figure at all this long after its play counts nothing (its estimate goes). */
 export const UNSEEN_SETTLE_MS = 10 * 60_000;
+/** Days of views a site keeps: more than any reader asks for (the plan 14, operators at most 90). */
+export const VIEWS_KEEP_DAYS = 120;
+
+/** Forgets views older than VIEWS_KEEP_DAYS before `day` (the daily plan calls it: the table stops growing). */
+export function pruneViews(sql: SqlStorage, day: number): void {
+  sql.exec(`DELETE FROM views WHERE day < ?`, day - VIEWS_KEEP_DAYS);
+}
+
 /** Sessions settled per call at most (each call is one batch's or one plan's work). */
 export const SETTLE_PER_CALL = 1_000;
 
@@ -102,8 +110,10 @@ export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { pla
  * Counts a batch of plays: each play and its estimate on its day, and each session so its reports can
  * be checked. A batch carries a second of an isolate's plays, mostly of a few titles: each session is one
  * row, each day and title one write, and sessions past SESSION_MEMORY_MS are forgotten once per batch.
+ * Returns the sessions whose play counted now (a play sent again, after a sync that timed out, counts once).
  */
-export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void {
+export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<string> {
+  const countedNow = new Set<string>();
   const days = new Map<string, { day: number; titleId: string; plays: number; estBytes: number }>();
   let newest = Number.NEGATIVE_INFINITY;
   for (const p of plays) {
@@ -126,6 +136,7 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void
       counted = 0;
     }
     if (counted !== null) {
+      countedNow.add(p.sessionId);
       const key = `${p.day}/${p.titleId}`;
       const d = days.get(key) ?? { day: p.day, titleId: p.titleId, plays: 0, estBytes: 0 };
       d.plays++;
@@ -136,6 +147,7 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): void
   }
   for (const d of days.values()) addToDay(sql, d.day, d.titleId, { plays: d.plays, estBytes: d.estBytes });
   if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, newest - SESSION_MEMORY_MS);
+  return countedNow;
 }
 
 /** Adds bytes the data plane served to a session at this site (known only for sessions that played here). */

@@ -1,0 +1,133 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { OcaSite } from "../durable-objects/oca-site";
+import { fill, publishTitle } from "./fixtures";
+
+/**
+ * The site's fill alarm under faults and beside an operator's manual fill: it re-arms itself when a
+ * run fails (the platform retries a throwing alarm only a few times), and it never copies again, or
+ * loses, a copy an admin fill made while the plan's tasks waited. R2 faults are injected by swapping
+ * the object's bucket binding for one whose calls throw (the local runtime cannot fail R2 on demand).
+ */
+
+const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+
+async function listed(siteId: string, titleId: string): Promise<string[]> {
+  const r = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE site_id = ? AND title_id = ? ORDER BY oca_id`)
+    .bind(siteId, titleId)
+    .all<{ oca_id: string }>();
+  return r.results.map((x) => x.oca_id);
+}
+
+/** Applies a plan for `byOca`, open for an hour, without letting its alarm run yet. */
+async function planWithoutAlarm(siteId: string, byOca: Record<string, string[]>): Promise<void> {
+  const now = Date.now();
+  await runInDurableObject(site(siteId), async (o: OcaSite, state) => {
+    await o.applyPlan({
+      day: Math.floor(now / 86_400_000) + 1,
+      byOca,
+      fillUntil: now + 3_600_000,
+      fillRateBps: 8e12,
+      peerWaitMs: 0,
+      parentWaitMs: 0,
+      cycle: {
+        at: new Date(now).toISOString(),
+        targetDay: 0,
+        predictedBytes: 0,
+        coveredBytes: 0,
+        replicas: {},
+        adds: 0,
+        removes: 0,
+        usedBytes: {},
+        predictions: [],
+      },
+    });
+    await state.storage.deleteAlarm();
+  });
+}
+
+/** Replaces one bucket binding of the site object's env (`fault` wraps the real bucket); returns the undo. */
+async function withBucket(siteId: string, name: "ORIGIN" | "TIER_NA" | "TIER_EU", fault: (real: R2Bucket) => Partial<R2Bucket>): Promise<() => Promise<void>> {
+  await runInDurableObject(site(siteId), async (o: OcaSite) => {
+    const real = env[name];
+    const wrapped = {
+      get: real.get.bind(real),
+      head: real.head.bind(real),
+      put: real.put.bind(real),
+      list: real.list.bind(real),
+      delete: real.delete.bind(real),
+      ...fault(real),
+    } as unknown as R2Bucket;
+    (o as unknown as { env: Env }).env = { ...env, [name]: wrapped };
+  });
+  return () =>
+    runInDurableObject(site(siteId), async (o: OcaSite) => {
+      (o as unknown as { env: Env }).env = env;
+    });
+}
+
+const count = (siteId: string, q: string, ...args: unknown[]) =>
+  runInDurableObject(site(siteId), async (_o, state) => state.storage.sql.exec<{ n: number }>(q, ...args).one().n);
+
+describe("the fill alarm under faults", () => {
+  it("re-arms itself when a run fails on R2, and finishes the plan once R2 is back", async () => {
+    const SITE = "lakeshore-chi";
+    const ocaId = (await site(SITE).describe()).ocas[0].ocaId;
+    const t = await publishTitle("alarm-rearm");
+    const files = Object.keys(t.files).length;
+    await planWithoutAlarm(SITE, { [ocaId]: ["alarm-rearm"] });
+    // A copy cut off mid-way (a 'filling' row) must be cleaned up first, and R2's delete fails.
+    await runInDurableObject(site(SITE), async (_o, state) => {
+      state.storage.sql.exec(
+        `INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, 'alarm-rearm', 'stranded', 'ab', 1, 'filling', NULL, 0)`,
+        ocaId,
+      );
+    });
+    const undo = await withBucket(SITE, "TIER_NA", () => ({
+      delete: async () => {
+        throw new Error("injected R2 delete fault");
+      },
+    }));
+    await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
+    const after = await runInDurableObject(site(SITE), async (o: OcaSite, state) => ({ alarm: await state.storage.getAlarm(), cycle: await o.lastCycle() }));
+    expect(after.alarm).not.toBeNull();
+    expect(after.cycle.progress.lastError).toMatch(/fill run stopped: .*injected R2 delete fault/);
+    expect(after.cycle.progress.pending).toContainEqual(expect.objectContaining({ ocaId, files }));
+    // R2 back: the alarms it armed finish the plan.
+    await undo();
+    for (let i = 0; i < 20 && (await runDurableObjectAlarm(site(SITE))); i++);
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-rearm' AND state = 'ready'`, ocaId)).toBe(files);
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE path = 'stranded'`)).toBe(0);
+    expect(await listed(SITE, "alarm-rearm")).toEqual([ocaId]);
+  });
+
+  it("does not copy again a title an admin filled while the plan's tasks waited, even when the source then fails", async () => {
+    const SITE = "polder-ams";
+    const OCA = "polder-ams-1";
+    const t = await publishTitle("alarm-after-admin");
+    const files = Object.keys(t.files).length;
+    await planWithoutAlarm(SITE, { [OCA]: ["alarm-after-admin"] });
+    expect((await fill([{ siteId: SITE, ocaId: OCA, titleIds: ["alarm-after-admin"] }])).status).toBe(200);
+    expect(await listed(SITE, "alarm-after-admin")).toEqual([OCA]);
+    const copiesBefore = Object.values((await site(SITE).lastCycle()).progress.done).reduce((s, v) => s + v.files, 0);
+    // Origin now fails every read of the title: a second copy would fail and take the first down.
+    const undo = await withBucket(SITE, "ORIGIN", (real) => ({
+      get: async (key: string, opts?: R2GetOptions) => {
+        if (key.startsWith("alarm-after-admin/")) throw new Error("injected origin fault");
+        return real.get(key, opts);
+      },
+    }));
+    try {
+      await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+      for (let i = 0; i < 5 && (await runDurableObjectAlarm(site(SITE))); i++);
+    } finally {
+      await undo();
+    }
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-after-admin' AND state = 'ready'`, OCA)).toBe(files);
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'alarm-after-admin'`)).toBe(0);
+    expect(await listed(SITE, "alarm-after-admin")).toEqual([OCA]);
+    const copiesAfter = Object.values((await site(SITE).lastCycle()).progress.done).reduce((s, v) => s + v.files, 0);
+    expect(copiesAfter).toBe(copiesBefore);
+  });
+});

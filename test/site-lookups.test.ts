@@ -1,0 +1,83 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import * as holdings from "../durable-objects/site/holdings";
+import { pruneViews, recordPlays, VIEWS_KEEP_DAYS } from "../durable-objects/site/viewing-history";
+
+/**
+ * A site's lookups stay cheap as it grows: an OCA's used bytes are one row kept by triggers (not a sum
+ * over every file it holds, asked for each file the fill copies), lookups by title and by time use
+ * indexes, and the views table stops growing. Run on the storage of fresh site objects.
+ */
+
+const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+const withSql = <T>(name: string, fn: (sql: SqlStorage) => T) => runInDurableObject(site(name), async (_o, state) => fn(state.storage.sql));
+const file = (path: string, bytes: number) => ({ path, bytes, sha256: `${path}`.padEnd(64, "0") });
+const sum = (sql: SqlStorage, ocaId: string) => sql.exec<{ b: number | null }>(`SELECT SUM(bytes) AS b FROM holdings WHERE oca_id = ?`, ocaId).one().b ?? 0;
+const plan = (sql: SqlStorage, q: string, ...args: unknown[]) =>
+  sql
+    .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${q}`, ...args)
+    .toArray()
+    .map((r) => r.detail)
+    .join(" | ");
+
+describe("a site's lookups as it grows", () => {
+  it("keeps each OCA's used bytes equal to the sum of its rows through every kind of change, reading one row", async () => {
+    await withSql("lumen-sea", (sql) => {
+      const ref = (ocaId: string, f: { path: string; sha256: string }) => ({ ocaId, titleId: "t", path: f.path, sha256: f.sha256 });
+      const a = file("a", 100);
+      const b = file("b", 200);
+      holdings.reserve(sql, "o1", "t", a, 1);
+      holdings.reserve(sql, "o1", "t", b, 1);
+      holdings.reserve(sql, "o2", "t", a, 1);
+      expect(holdings.markReady(sql, ref("o1", a), "origin", 2)).toBe(true);
+      // A reservation made again (a stranded copy retried) with another size replaces, never adds.
+      holdings.reserve(sql, "o1", "t", { ...a, bytes: 150 }, 3);
+      expect(holdings.usedBytes(sql, "o1")).toBe(350);
+      holdings.dropFile(sql, ref("o1", b));
+      expect(holdings.usedBytes(sql, "o1")).toBe(150);
+      holdings.markEvicting(sql, "o2", "t");
+      expect(holdings.usedBytes(sql, "o2")).toBe(100);
+      expect(holdings.dropTitle(sql, "o2", "t")).toEqual({ files: 1, bytes: 100 });
+      for (const o of ["o1", "o2", "o3"]) expect(holdings.usedBytes(sql, o)).toBe(sum(sql, o));
+      // One row, whatever the OCA holds.
+      for (let i = 0; i < 2_000; i++) holdings.reserve(sql, "o1", "bulk", file(`f${i}`, 10), 4);
+      expect(holdings.usedBytes(sql, "o1")).toBe(150 + 20_000);
+      expect(holdings.usedBytes(sql, "o1")).toBe(sum(sql, "o1"));
+      expect(plan(sql, `SELECT bytes FROM oca_used WHERE oca_id = ?`, "o1")).toMatch(/USING PRIMARY KEY/);
+    });
+  });
+
+  it("finds a file's holders by title through an index, and the least watched unplanned titles without scanning the views", async () => {
+    await withSql("lumen-den", (sql) => {
+      expect(
+        plan(sql, `SELECT oca_id FROM holdings WHERE title_id = ? AND path = ? AND state = 'ready' AND sha256 = ? AND oca_id != ?`, "t", "p", "s", "o"),
+      ).toMatch(/holdings_by_title/);
+      expect(plan(sql, `SELECT path, oca_id, sha256 FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`, "t")).toMatch(/holdings_by_title/);
+      expect(plan(sql, `SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = ?`, "t")).toMatch(/views_by_title/);
+      expect(plan(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, 0)).toMatch(/oca_sessions_by_seen/);
+    });
+  });
+
+  it("keeps VIEWS_KEEP_DAYS of views and forgets older days", async () => {
+    await withSql("ixp-sjc", (sql) => {
+      const today = 20_000;
+      for (const day of [today - VIEWS_KEEP_DAYS - 1, today - VIEWS_KEEP_DAYS, today])
+        sql.exec(`INSERT INTO views (day, title_id, plays) VALUES (?, 't', 1)`, day);
+      pruneViews(sql, today);
+      expect(
+        sql
+          .exec<{ day: number }>(`SELECT day FROM views ORDER BY day`)
+          .toArray()
+          .map((r) => r.day),
+      ).toEqual([today - VIEWS_KEEP_DAYS, today]);
+    });
+  });
+
+  it("counts a play sent twice (a sync that timed out after the site counted it) once", async () => {
+    await withSql("ixp-fra", (sql) => {
+      const p = { sessionId: "twice", titleId: "t", day: 20_000, estBytes: 10, topBps: 8, startedAt: 1_800_000_000_000 };
+      expect([...recordPlays(sql, [p])]).toEqual(["twice"]);
+      expect([...recordPlays(sql, [p])]).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,76 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { dayNumber } from "../fill/day";
+import { recordCmcd, recordPlayAt } from "../workers/shared/site-link";
+
+/**
+ * An isolate gives up on a site's answer after half a second and sends the batch's plays and CMCD
+ * again with its next sync. The site commits a report before it writes D1, so its answer must not wait
+ * on D1: a slow D1 (injected by slowing the site's publish, which the local D1 never is) would turn
+ * every report into two. And a play sent twice is one play and one miss.
+ */
+
+const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("a site's answer to a sync", () => {
+  it("does not wait on D1, so a slow D1 write does not make the isolate send its plays and CMCD twice", async () => {
+    const SITE = "polder-ams";
+    const { OcaSite } = await import("../durable-objects/oca-site");
+    const proto = OcaSite.prototype as unknown as { publishLoad: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.publishLoad;
+    let slow = true;
+    proto.publishLoad = async function (this: unknown, ...a: unknown[]) {
+      if (slow) await sleep(800); // a D1 write slower than the isolate waits for the answer
+      return real.apply(this, a);
+    };
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    const now = Date.now();
+    const sessionId = `resend-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      recordPlayAt(
+        env,
+        SITE,
+        {
+          sessionId,
+          titleId: "resend-title",
+          day: dayNumber(now, "Europe/Amsterdam"),
+          estBytes: 1e9,
+          topBps: 5e6,
+          startedAt: now - 60_000,
+          endsAt: now + 3_600_000,
+          miss: { ocaId: "polder-ams-1", kind: "content" },
+        },
+        waitUntil,
+      );
+      recordCmcd(
+        env,
+        SITE,
+        { sessionId, titleId: "resend-title", oca: "polder-ams/polder-ams-1", bytes: 1_000_000, at: now },
+        { sid: null, br: 3000, bl: 10000, mtp: 20000, bs: true, su: true },
+        waitUntil,
+      );
+      while (pending.length) await pending.shift();
+      await sleep(900);
+      slow = false;
+      // Any later activity flushes what a timed-out sync would have put back in the batch.
+      recordCmcd(
+        env,
+        SITE,
+        { sessionId: "resend-other", titleId: "resend-title", oca: "polder-ams/polder-ams-1", bytes: 1, at: Date.now() },
+        { sid: null, br: null, bl: null, mtp: null, bs: false, su: false },
+        waitUntil,
+      );
+      while (pending.length) await pending.shift();
+    } finally {
+      proto.publishLoad = real;
+    }
+    const cmcd = await site(SITE).cmcdSession(sessionId);
+    expect(cmcd).toMatchObject({ requests: 1, bytes: 1_000_000, stalls: 1, startups: 1, countedBytes: 1_000_000 });
+    const misses = (await site(SITE).describe()).misses.filter((m) => m.titleId === "resend-title");
+    expect(misses).toEqual([expect.objectContaining({ ocaId: "polder-ams-1", kind: "content", count: 1 })]);
+    const views = (await site(SITE).views(0, 1e6)).filter((v) => v.titleId === "resend-title");
+    expect(views).toEqual([expect.objectContaining({ plays: 1, bytes: 1_000_000, estBytes: 0 })]);
+  }, 30_000);
+});
