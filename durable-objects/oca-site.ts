@@ -34,6 +34,9 @@ import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
 
+/** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
+class NoRoom extends Error {}
+
 const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
@@ -776,7 +779,9 @@ export class OcaSite extends DurableObject<Env> {
       // copying again would turn a served copy back into 'filling', and a failed copy would delete it.
       if (holdings.isReady(this.sql, ref)) return false;
       const key = ocaKey(this.site.id, ocaId, titleId, file.path, file.sha256);
-      holdings.reserve(this.sql, ocaId, titleId, file, Date.now());
+      if (!holdings.reserveWithin(this.sql, ocaId, titleId, file, this.capacity(ocaId), Date.now())) {
+        throw new NoRoom(`${ocaId} has no room left for ${titleId}/${file.path} (another fill took it meanwhile)`);
+      }
       try {
         const obj = await src.bucket.get(src.key);
         if (!obj) throw new Error(`${src.label} copy ${src.key} disappeared`);
@@ -944,10 +949,16 @@ export class OcaSite extends DurableObject<Env> {
         message: `${ocaId} holds ${used} of ${capacity} bytes; ${titleId} needs ${need} more`,
       };
     }
+    const share = missing.slice(0, maxFiles);
+    // This call's room is taken now, checked above with no await between: a concurrent fill (another
+    // admin's, the alarm's) then finds it taken and is refused before it copies, rather than both
+    // filling past the OCA's capacity.
+    this.ctx.storage.transactionSync(() => {
+      for (const f of share) holdings.reserve(this.sql, ocaId, titleId, f, Date.now());
+    });
     const bySource: BySource<number> = { peer: 0, parent: 0, origin: 0 };
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
     let bytes = 0;
-    const share = missing.slice(0, maxFiles);
     for (const f of share) {
       const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [] };
       for (;;) {
@@ -957,6 +968,7 @@ export class OcaSite extends DurableObject<Env> {
           if (await this.copyInto(ocaId, titleId, f, src)) bySource[src.source]++;
           break;
         } catch (err) {
+          if (err instanceof NoRoom) return { ok: false, ocaId, titleId, code: "insufficient_capacity", message: err.message };
           if (src.source === "origin") return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path} from ${src.label}: ${String(err)}` };
           task.failedSources.push(src.label);
         }

@@ -136,6 +136,18 @@ export function peersWithFile(sql: SqlStorage, titleId: string, file: TitleFile,
   ).map((r) => r.oca_id);
 }
 
+/**
+ * Reserves a file's space if the OCA has room for it (a row it already has is room already taken):
+ * the check and the reservation with no await between, so two fills (an admin's, the alarm's) cannot
+ * both take the last of an OCA's room. False when there is none.
+ */
+export function reserveWithin(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, capacity: number, now: number): boolean {
+  const held = rows(sql, `SELECT 1 AS x FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, ocaId, titleId, file.path, file.sha256);
+  if (held.length === 0 && usedBytes(sql, ocaId) + file.bytes > capacity) return false;
+  reserve(sql, ocaId, titleId, file, now);
+  return true;
+}
+
 /** Reserves a file's space before its copy starts (an upsert, not a REPLACE: a REPLACE's delete would not reach the used-bytes trigger). */
 export function reserve(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number): void {
   run(
