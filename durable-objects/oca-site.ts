@@ -7,7 +7,7 @@ import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
-import { ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
+import { ActiveSessions, ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
 import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
 import { liveTopology } from "../workers/shared/topology-live";
@@ -85,6 +85,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Isolates syncing lately, which set the interval each is asked to sync at. */
   private readonly isolatesHeard = new IsolatesHeard();
+  /** Each OCA's active sessions, counted at most once a second (every sync's answer carries them). */
+  private readonly activeSessions = new ActiveSessions();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -283,6 +285,7 @@ export class OcaSite extends DurableObject<Env> {
       this.sql,
       this.site.ocas.map((o) => ({ ...o, health: health.get(o.id)!.health, throughputBps: throughputOf(this.sql, o) })),
       now,
+      this.activeSessions,
     ).map((l) => {
       const h = health.get(l.ocaId)!;
       return { ...l, healthBy: h.by, healthReason: h.reason, healthSince: h.since, fault: autoHealth.faultOf(this.sql, l.ocaId) };

@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as holdings from "../durable-objects/site/holdings";
+import { ActiveSessions, SESSIONS_COUNT_EVERY_MS } from "../durable-objects/site/load";
 import { pruneViews, recordPlays, VIEWS_KEEP_DAYS } from "../durable-objects/site/viewing-history";
 
 /**
@@ -55,6 +56,23 @@ describe("a site's lookups as it grows", () => {
       expect(plan(sql, `SELECT path, oca_id, sha256 FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`, "t")).toMatch(/holdings_by_title/);
       expect(plan(sql, `SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = ?`, "t")).toMatch(/views_by_title/);
       expect(plan(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, 0)).toMatch(/oca_sessions_by_seen/);
+    });
+  });
+
+  it("counts an OCA's active sessions at most once a second, however many syncs ask", async () => {
+    await withSql("lakeshore-chi", (sql) => {
+      const now = 1_800_000_000_000;
+      const seen = (n: number, at: number) => {
+        for (let i = 0; i < n; i++) sql.exec(`INSERT INTO oca_sessions (oca_id, session_id, last_seen) VALUES ('o1', ?, ?)`, crypto.randomUUID(), at);
+      };
+      const active = new ActiveSessions();
+      seen(3, now);
+      expect(active.count(sql, "o1", now)).toBe(3);
+      seen(2, now + 10);
+      expect(active.count(sql, "o1", now + SESSIONS_COUNT_EVERY_MS - 1)).toBe(3);
+      expect(active.count(sql, "o1", now + SESSIONS_COUNT_EVERY_MS)).toBe(5);
+      // A clock that went back counts afresh rather than trusting a count from the future.
+      expect(active.count(sql, "o1", now)).toBe(5);
     });
   });
 

@@ -15,13 +15,39 @@ export const EGRESS_TAU_MS = 5_000;
 /** How long a session counts as active after its last request. */
 export const SESSION_ACTIVE_MS = 30_000;
 
-/** The live state of each OCA: health, egress (decayed since the last report), active sessions. */
-export function liveView(sql: SqlStorage, ocas: Array<OcaSpec & { health: OcaHealth; throughputBps: number }>, now: number): OcaLive[] {
+/** How often a site counts each OCA's active sessions: at most once a second, however many isolates sync. */
+export const SESSIONS_COUNT_EVERY_MS = 1_000;
+
+/**
+ * Each OCA's active sessions as last counted. A count reads every active session's index entry, and
+ * every sync's answer carries the figure: at a busy site (thousands of sessions an OCA, hundreds of
+ * syncs a second) counting on each would be most of the object's work. A second-old count is as good
+ * for load: sessions stay active 30 s.
+ */
+export class ActiveSessions {
+  private readonly counted = new Map<string, { at: number; n: number }>();
+
+  count(sql: SqlStorage, ocaId: string, now: number): number {
+    const c = this.counted.get(ocaId);
+    if (c && now >= c.at && now - c.at < SESSIONS_COUNT_EVERY_MS) return c.n;
+    const n = first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ? AND last_seen > ?`, ocaId, now - SESSION_ACTIVE_MS)!.n;
+    this.counted.set(ocaId, { at: now, n });
+    return n;
+  }
+}
+
+/** The live state of each OCA: health, egress (decayed since the last report), active sessions (counted by `sessions`; fresh when none is given). */
+export function liveView(
+  sql: SqlStorage,
+  ocas: Array<OcaSpec & { health: OcaHealth; throughputBps: number }>,
+  now: number,
+  sessions: ActiveSessions = new ActiveSessions(),
+): OcaLive[] {
   return ocas.map((o) => {
     const row = first<{ egress_bps: number; updated_at: number }>(sql, `SELECT egress_bps, updated_at FROM oca_load WHERE oca_id = ?`, o.id);
     const egressBps = row ? row.egress_bps * Math.exp(-Math.max(0, now - row.updated_at) / EGRESS_TAU_MS) : 0;
-    const sessions = first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ? AND last_seen > ?`, o.id, now - SESSION_ACTIVE_MS)!.n;
-    return { ocaId: o.id, health: o.health, egressBps: Math.round(egressBps), load: o.throughputBps > 0 ? egressBps / o.throughputBps : 0, sessions };
+    const active = sessions.count(sql, o.id, now);
+    return { ocaId: o.id, health: o.health, egressBps: Math.round(egressBps), load: o.throughputBps > 0 ? egressBps / o.throughputBps : 0, sessions: active };
   });
 }
 
