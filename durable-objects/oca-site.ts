@@ -273,7 +273,7 @@ export class OcaSite extends DurableObject<Env> {
     } catch {
       ok = false;
     }
-    autoHealth.recordSignals(this.sql, ocaId, Date.now(), { probeOk: ok, probeMs: Date.now() - t0 });
+    autoHealth.recordProbe(this.sql, ocaId, Date.now(), ok, Date.now() - t0);
     return ok;
   }
 
@@ -331,7 +331,7 @@ export class OcaSite extends DurableObject<Env> {
           const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
           served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
           const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
-          if (requests > 0) autoHealth.recordSignals(this.sql, o.id, now, { requests, errors, latencyMsSum });
+          if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
           if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
           if (requests > 0 || reporters.length) signalled = true;
         }

@@ -50,7 +50,7 @@ export const THRESHOLDS = {
 } as const;
 
 export const AUTO_HEALTH_SCHEMA = [
-  // One row per OCA per report or probe: the window's raw signals (pruned past the window).
+  // One row per OCA per storage probe (per report too before schema v14: see TRAFFIC_SCHEMA), pruned past the window.
   `CREATE TABLE IF NOT EXISTS oca_signals (
      oca_id TEXT NOT NULL, at INTEGER NOT NULL, requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
      latency_ms_sum REAL NOT NULL DEFAULT 0, probe_ok INTEGER, probe_ms REAL, client_reports INTEGER NOT NULL DEFAULT 0)`,
@@ -62,6 +62,20 @@ export const AUTO_HEALTH_SCHEMA = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, oca_id TEXT NOT NULL, at INTEGER NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
      reason TEXT NOT NULL, by TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS oca_faults (oca_id TEXT PRIMARY KEY, error_rate REAL NOT NULL, added_latency_ms INTEGER NOT NULL, throughput_bps INTEGER)`,
+];
+
+/** Traffic signals are summed into buckets of this length, so a window holds a bounded number of rows per OCA. */
+export const TRAFFIC_BUCKET_MS = 250;
+
+/**
+ * What each OCA served, summed per TRAFFIC_BUCKET_MS (pruned past the window). One row per report
+ * would make the window's rows, and each judgement's read, grow with the number of isolates syncing:
+ * at hundreds of syncs a second, thousands of rows an OCA on every sync.
+ */
+export const TRAFFIC_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS oca_traffic (
+     oca_id TEXT NOT NULL, bucket INTEGER NOT NULL, requests INTEGER NOT NULL, errors INTEGER NOT NULL, latency_ms_sum REAL NOT NULL,
+     PRIMARY KEY (oca_id, bucket)) WITHOUT ROWID`,
 ];
 
 /** Who reported each OCA failing them, and when last (pruned past the window): counted distinct. */
@@ -145,24 +159,24 @@ export function step(prev: AutoState, v: Verdict, now: number, recoverMs = RECOV
 
 // ---- storage ----------------------------------------------------------------------------------
 
-/** Adds one report's or probe's signals for an OCA. */
-export function recordSignals(
-  sql: SqlStorage,
-  ocaId: string,
-  now: number,
-  s: { requests?: number; errors?: number; latencyMsSum?: number; probeOk?: boolean; probeMs?: number },
-): void {
+/** Adds one report's traffic signals for an OCA, into the current bucket. */
+export function recordTraffic(sql: SqlStorage, ocaId: string, now: number, s: { requests: number; errors: number; latencyMsSum: number }): void {
   run(
     sql,
-    `INSERT INTO oca_signals (oca_id, at, requests, errors, latency_ms_sum, probe_ok, probe_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO oca_traffic (oca_id, bucket, requests, errors, latency_ms_sum) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (oca_id, bucket) DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors,
+       latency_ms_sum = latency_ms_sum + excluded.latency_ms_sum`,
     ocaId,
-    now,
-    s.requests ?? 0,
-    s.errors ?? 0,
-    s.latencyMsSum ?? 0,
-    s.probeOk === undefined ? null : s.probeOk ? 1 : 0,
-    s.probeMs ?? null,
+    now - (now % TRAFFIC_BUCKET_MS),
+    s.requests,
+    s.errors,
+    s.latencyMsSum,
   );
+}
+
+/** Adds one storage probe's result for an OCA. */
+export function recordProbe(sql: SqlStorage, ocaId: string, now: number, ok: boolean, probeMs: number): void {
+  run(sql, `INSERT INTO oca_signals (oca_id, at, probe_ok, probe_ms) VALUES (?, ?, ?, ?)`, ocaId, now, ok ? 1 : 0, probeMs);
 }
 
 /** Notes the members whose clients reported an OCA failing them (each once per OCA: the latest report stands). */
@@ -171,18 +185,28 @@ export function recordClientReporters(sql: SqlStorage, ocaId: string, now: numbe
     run(sql, `INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, r, now);
 }
 
-/** The window's signals for an OCA (and drops rows older than the window). */
+/**
+ * The window's signals for an OCA (and drops its rows older than the window). Every statement reads
+ * this OCA's rows of the window through its key: bounded by the window, not by the site's traffic.
+ */
 export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS): WindowSignals {
-  run(sql, `DELETE FROM oca_signals WHERE at < ?`, now - windowMs);
-  run(sql, `DELETE FROM oca_client_reporters WHERE at < ?`, now - windowMs);
+  const from = now - windowMs;
+  // Buckets that began before the window are dropped; the one the window starts in still counts.
+  const fromBucket = from - (from % TRAFFIC_BUCKET_MS);
+  run(sql, `DELETE FROM oca_signals WHERE oca_id = ? AND at < ?`, ocaId, from);
+  run(sql, `DELETE FROM oca_traffic WHERE oca_id = ? AND bucket < ?`, ocaId, fromBucket);
+  run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ? AND at < ?`, ocaId, from);
   const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
     sql,
-    `SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(latency_ms_sum), 0) AS lat,
-            COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures, AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS probe_ms,
+    `SELECT t.requests, t.errors, t.lat, p.probes, p.probe_failures, p.probe_ms,
             (SELECT COUNT(*) FROM oca_client_reporters WHERE oca_id = ?1 AND at >= ?2) AS reports
-     FROM oca_signals WHERE oca_id = ?1 AND at >= ?2`,
+     FROM (SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(latency_ms_sum), 0) AS lat
+           FROM oca_traffic WHERE oca_id = ?1 AND bucket >= ?3) AS t,
+          (SELECT COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures, AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS probe_ms
+           FROM oca_signals WHERE oca_id = ?1 AND at >= ?2) AS p`,
     ocaId,
-    now - windowMs,
+    from,
+    fromBucket,
   )!;
   const recent = rows<{ probe_ok: number }>(sql, `SELECT probe_ok FROM oca_signals WHERE oca_id = ? AND probe_ok IS NOT NULL ORDER BY at DESC LIMIT 10`, ocaId);
   let inARow = 0;
@@ -247,6 +271,7 @@ export function evaluate(sql: SqlStorage, ocaId: string, now: number): { from: A
 export function resetAuto(sql: SqlStorage, ocaId: string, now: number): void {
   saveState(sql, ocaId, { state: "healthy", since: now, reason: "restored by an operator", betterSince: null });
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ?`, ocaId);
+  run(sql, `DELETE FROM oca_traffic WHERE oca_id = ?`, ocaId);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ?`, ocaId);
 }
 

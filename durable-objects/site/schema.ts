@@ -1,7 +1,7 @@
 import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
 import { SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA } from "./auto-health";
+import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
 import { first, rows, run } from "./sql";
@@ -135,6 +135,11 @@ export const SITE_MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS views_by_title ON views (title_id, day)`,
       `CREATE INDEX IF NOT EXISTS oca_sessions_by_seen ON oca_sessions (last_seen)`,
     ],
+  },
+  {
+    version: 14,
+    name: "each OCA's traffic signals summed per quarter second, not one row per report (oca_signals keeps the probes)",
+    statements: TRAFFIC_SCHEMA,
   },
 ];
 
