@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
-import { fill, publishTitle } from "./fixtures";
+import { fill, openPlan, publishTitle } from "./fixtures";
 
 /**
  * The site's fill alarm under faults and beside an operator's manual fill: it re-arms itself when a
@@ -21,27 +21,8 @@ async function listed(siteId: string, titleId: string): Promise<string[]> {
 
 /** Applies a plan for `byOca`, open for an hour, without letting its alarm run yet. */
 async function planWithoutAlarm(siteId: string, byOca: Record<string, string[]>): Promise<void> {
-  const now = Date.now();
   await runInDurableObject(site(siteId), async (o: OcaSite, state) => {
-    await o.applyPlan({
-      day: Math.floor(now / 86_400_000) + 1,
-      byOca,
-      fillUntil: now + 3_600_000,
-      fillRateBps: 8e12,
-      peerWaitMs: 0,
-      parentWaitMs: 0,
-      cycle: {
-        at: new Date(now).toISOString(),
-        targetDay: 0,
-        predictedBytes: 0,
-        coveredBytes: 0,
-        replicas: {},
-        adds: 0,
-        removes: 0,
-        usedBytes: {},
-        predictions: [],
-      },
-    });
+    await o.applyPlan(openPlan(byOca));
     await state.storage.deleteAlarm();
   });
 }

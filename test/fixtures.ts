@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import { ocaKey } from "../shared/file-keys";
 import { dayNumber } from "../fill/day";
 import { topology } from "../workers/shared/topology";
+import type { ApplyPlanInput } from "../durable-objects/site/rpc-types";
 
 /** Calls the Worker under test (the real entry, in workerd). */
 export function call(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
@@ -265,4 +266,27 @@ export async function forgeSessionToken(kid: string, key: string, payload: strin
     .replace(/\//g, "_")
     .replace(/=+$/, "");
   return `s1.${kid}.${payload}.${b64}`;
+}
+
+/** A fill plan for a site's OCAs (`byOca`: titles per OCA), open for the next hour at an unthrottled rate, with empty cycle figures. */
+export function openPlan(byOca: Record<string, string[]>, now = Date.now()): ApplyPlanInput {
+  return {
+    day: Math.floor(now / 86_400_000) + 1,
+    byOca,
+    fillUntil: now + 3_600_000,
+    fillRateBps: 8e12,
+    peerWaitMs: 0,
+    parentWaitMs: 0,
+    cycle: {
+      at: new Date(now).toISOString(),
+      targetDay: 0,
+      predictedBytes: 0,
+      coveredBytes: 0,
+      replicas: {},
+      adds: 0,
+      removes: 0,
+      usedBytes: {},
+      predictions: [],
+    },
+  };
 }

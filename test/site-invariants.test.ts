@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { beforeAll, describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
 import { MAX_ATTEMPTS } from "../durable-objects/site/fill-queue";
-import { ADMIN, call, fill, MASTER, publishTitle, tierKey, type FixtureTitle } from "./fixtures";
+import { ADMIN, call, fill, MASTER, openPlan, publishTitle, tierKey, type FixtureTitle } from "./fixtures";
 import { ocaKey } from "../shared/file-keys";
 
 /**
@@ -95,26 +95,7 @@ async function skipBackoff(siteId: string): Promise<void> {
 }
 
 async function applyPlan(siteId: string, byOca: Record<string, string[]>): Promise<void> {
-  const now = Date.now();
-  await siteStub(siteId).applyPlan({
-    day: Math.floor(now / 86_400_000) + 1,
-    byOca,
-    fillUntil: now + 3_600_000,
-    fillRateBps: 8e12,
-    peerWaitMs: 0,
-    parentWaitMs: 0,
-    cycle: {
-      at: new Date(now).toISOString(),
-      targetDay: 0,
-      predictedBytes: 0,
-      coveredBytes: 0,
-      replicas: {},
-      adds: 0,
-      removes: 0,
-      usedBytes: {},
-      predictions: [],
-    },
-  });
+  await siteStub(siteId).applyPlan(openPlan(byOca));
 }
 
 /** Runs the site's alarm (each run may throw under faults) until nothing is queued or `max` runs. */
