@@ -15,7 +15,18 @@ import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
-import { addToDay, history, isPlayReport, pruneViews, recordPlays, recordReport, settleSessions, type PlayRecord } from "./site/viewing-history";
+import {
+  addToDay,
+  forwardedUpTo,
+  history,
+  isPlayReport,
+  noteForwarded,
+  pruneViews,
+  recordPlays,
+  recordReport,
+  settleSessions,
+  type PlayRecord,
+} from "./site/viewing-history";
 import { dayNumber, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
@@ -485,15 +496,19 @@ export class OcaSite extends DurableObject<Env> {
    * Bytes reported by home sessions, forwarded in one call by an event shard: each counted within its
    * session's caps, in one transaction. Returns the bytes counted.
    */
-  async recordReports(reports: ByteReport[]): Promise<number> {
+  async recordReports(reports: ByteReport[], forward?: { shard: string; upTo: number }): Promise<number> {
     const tz = this.site.timeZone;
     return this.ctx.storage.transactionSync(() => {
+      // Reports at or below the shard's last forward were counted by it (this one is that forward again).
+      const seen = forward ? forwardedUpTo(this.sql, forward.shard) : 0;
       let counted = 0;
       for (const r of (Array.isArray(reports) ? reports : []).slice(0, MAX_REPORT_ITEMS)) {
         if (!r || typeof r.sessionId !== "string" || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
+        if (forward && (typeof r.id !== "number" || r.id <= seen)) continue;
         if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
         counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
       }
+      if (forward) noteForwarded(this.sql, forward.shard, forward.upTo, Date.now());
       return counted;
     });
   }

@@ -27,6 +27,9 @@ export class SessionLog extends DurableObject<Env> {
       this.sql.exec(`CREATE TABLE IF NOT EXISTS pending_reports (
         id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
         est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`);
+      // Names this shard's run of report ids for the site (a shard whose storage started afresh starts a new run).
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS shard_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL)`);
+      this.sql.exec(`INSERT OR IGNORE INTO shard_epoch (id, epoch) VALUES (1, ?)`, crypto.randomUUID());
     });
   }
 
@@ -91,6 +94,7 @@ export class SessionLog extends DurableObject<Env> {
     }>(this.sql, `SELECT * FROM pending_reports ORDER BY id LIMIT ?`, FORWARD_MAX);
     if (pending.length === 0) return;
     const reports: ByteReport[] = pending.map((p) => ({
+      id: p.id,
       sessionId: p.session_id,
       titleId: p.title_id,
       startedAt: p.started_at,
@@ -100,7 +104,10 @@ export class SessionLog extends DurableObject<Env> {
       at: p.at,
     }));
     try {
-      await siteStub(this.env, this.siteId).recordReports(reports);
+      // The forward names its shard and the ids it carries: a forward sent again (its answer lost after
+      // the site committed it) is counted once.
+      const epoch = rows<{ epoch: string }>(this.sql, `SELECT epoch FROM shard_epoch`)[0].epoch;
+      await siteStub(this.env, this.siteId).recordReports(reports, { shard: `${this.ctx.id.name ?? ""}/${epoch}`, upTo: pending[pending.length - 1].id });
       run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);
     } catch (err) {
       console.error("forward reports", this.siteId, err);

@@ -7,7 +7,8 @@ import { recordCmcd, recordPlayAt } from "../workers/shared/site-link";
  * An isolate gives up on a site's answer after half a second and sends the batch's plays and CMCD
  * again with its next sync. The site commits a report before it writes D1, so its answer must not wait
  * on D1: a slow D1 (injected by slowing the site's publish, which the local D1 never is) would turn
- * every report into two. And a play sent twice is one play and one miss.
+ * every report into two. And a play sent twice is one play and one miss. An event shard's forward of
+ * QoE bytes sent again (its answer lost after the site committed it) is counted once.
  */
 
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
@@ -73,4 +74,31 @@ describe("a site's answer to a sync", () => {
     const views = (await site(SITE).views(0, 1e6)).filter((v) => v.titleId === "resend-title");
     expect(views).toEqual([expect.objectContaining({ plays: 1, bytes: 1_000_000, estBytes: 0 })]);
   }, 30_000);
+});
+
+describe("an event shard's forward of reported bytes", () => {
+  it("is counted once when it is sent again, and a shard's new run counts afresh", async () => {
+    const stub = site("rheinnet-muc");
+    const now = Date.now();
+    const report = (id: number, sessionId: string) => ({
+      id,
+      sessionId,
+      titleId: "forward-title",
+      startedAt: now - 60_000,
+      estBytes: 1e9,
+      topBps: 8e6,
+      bytes: 1_000_000,
+      at: now,
+    });
+    const batch = [report(1, "fwd-a"), report(2, "fwd-b")];
+    expect(await stub.recordReports(batch, { shard: "rheinnet-muc:3/run-1", upTo: 2 })).toBe(2_000_000);
+    // The same forward again (its answer was lost after the site committed it): nothing more.
+    expect(await stub.recordReports(batch, { shard: "rheinnet-muc:3/run-1", upTo: 2 })).toBe(0);
+    // The next forward carries the next ids; one sent again with them counts only the new.
+    expect(await stub.recordReports([...batch, report(3, "fwd-c")], { shard: "rheinnet-muc:3/run-1", upTo: 3 })).toBe(1_000_000);
+    // A shard whose storage started afresh names a new run: its ids count from the start.
+    expect(await stub.recordReports([report(1, "fwd-d")], { shard: "rheinnet-muc:3/run-2", upTo: 1 })).toBe(1_000_000);
+    const views = (await stub.views(0, 1e6)).filter((v) => v.titleId === "forward-title");
+    expect(views.reduce((s, v) => s + v.bytes, 0)).toBe(4_000_000);
+  });
 });

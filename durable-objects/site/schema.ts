@@ -1,5 +1,5 @@
 import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
-import { SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
+import { FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
@@ -140,6 +140,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 14,
     name: "each OCA's traffic signals summed per quarter second, not one row per report (oca_signals keeps the probes)",
     statements: TRAFFIC_SCHEMA,
+  },
+  {
+    version: 15,
+    name: "event shards' forwards counted once (the last report id of each shard's run)",
+    statements: FORWARDS_SCHEMA,
   },
 ];
 

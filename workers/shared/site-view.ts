@@ -30,6 +30,8 @@ export type MissKind = "content" | "health";
 
 /** Bytes a session reported (a QoE batch), passed from its event shard to its home site. */
 export interface ByteReport {
+  /** The report's id in its event shard's run (increasing): a forward sent again skips what the site already counted. */
+  id?: number;
   sessionId: string;
   titleId: string;
   startedAt: number;
