@@ -48,13 +48,13 @@ export class SessionLog extends DurableObject<Env> {
     const { session, batchId, events, now } = input;
     const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
     // A stop's batch goes to the site even with no bytes: it settles the session's play estimate.
-    const reports = bytes > 0 || events.some((e) => e.type === "stop");
+    const forwards = bytes > 0 || events.some((e) => e.type === "stop");
     const stored = this.ctx.storage.transactionSync(() => {
       expireEvents(this.sql, now);
       const verdict = storeBatch(this.sql, session, batchId, events, bytes, now);
       if (verdict !== "stored") return verdict;
       const backlog = rows<{ n: number }>(this.sql, `SELECT COUNT(*) AS n FROM pending_reports`)[0].n;
-      if (reports && backlog < PENDING_MAX) {
+      if (forwards && backlog < PENDING_MAX) {
         run(
           this.sql,
           `INSERT INTO pending_reports (session_id, title_id, started_at, est_bytes, top_bps, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -71,7 +71,7 @@ export class SessionLog extends DurableObject<Env> {
     });
     if (stored === "duplicate") return { duplicate: true, accepted: 0, bytes: 0 };
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
-    if (reports && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    if (forwards && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
     return { duplicate: false, accepted: events.length, bytes };
   }
 
