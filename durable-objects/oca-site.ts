@@ -974,6 +974,14 @@ export class OcaSite extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const f of share) holdings.reserve(this.sql, ocaId, titleId, f, Date.now());
     });
+    const failed = async (code: "copy_failed" | "insufficient_capacity", message: string): Promise<FillResult> => {
+      // The room this call took up front and did not fill goes back now, not at the next fill window's
+      // clean-up. Under the copies' lock: a row another copy is filling is never taken from it.
+      await this.serial(ocaId, titleId, async () => {
+        for (const f of share) holdings.releaseReserved(this.sql, { ocaId, titleId, path: f.path, sha256: f.sha256 });
+      });
+      return { ok: false, ocaId, titleId, code, message };
+    };
     const bySource: BySource<number> = { peer: 0, parent: 0, origin: 0 };
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
     let bytes = 0;
@@ -981,13 +989,13 @@ export class OcaSite extends DurableObject<Env> {
       const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [] };
       for (;;) {
         const src = await this.resolveSource(task, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
-        if ("wait" in src) return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path}: ${src.wait}` };
+        if ("wait" in src) return failed("copy_failed", `${f.path}: ${src.wait}`);
         try {
           if (await this.copyInto(ocaId, titleId, f, src)) bySource[src.source]++;
           break;
         } catch (err) {
-          if (err instanceof NoRoom) return { ok: false, ocaId, titleId, code: "insufficient_capacity", message: err.message };
-          if (src.source === "origin") return { ok: false, ocaId, titleId, code: "copy_failed", message: `${f.path} from ${src.label}: ${String(err)}` };
+          if (err instanceof NoRoom) return failed("insufficient_capacity", err.message);
+          if (src.source === "origin") return failed("copy_failed", `${f.path} from ${src.label}: ${String(err)}`);
           task.failedSources.push(src.label);
         }
       }

@@ -111,4 +111,34 @@ describe("the fill alarm under faults", () => {
     const copiesAfter = Object.values((await site(SITE).lastCycle()).progress.done).reduce((s, v) => s + v.files, 0);
     expect(copiesAfter).toBe(copiesBefore);
   });
+
+  it("gives back at once the room an admin fill took for the files it could not copy", async () => {
+    const SITE = "ixp-ams";
+    const ocaId = (await site(SITE).describe()).ocas[0].ocaId;
+    await publishTitle("admin-partial");
+    const usedBefore = (await site(SITE).describe()).ocas.find((o) => o.ocaId === ocaId)!.usedBytes;
+    // Origin serves two of the title's files, then fails.
+    let served = 0;
+    const undo = await withBucket(SITE, "ORIGIN", (real) => ({
+      get: async (key: string, opts?: R2GetOptions) => {
+        if (key.startsWith("admin-partial/") && ++served > 2) throw new Error("injected origin fault");
+        return real.get(key, opts);
+      },
+    }));
+    let result: Awaited<ReturnType<OcaSite["fillTitle"]>>;
+    try {
+      result = await site(SITE).fillTitle(ocaId, "admin-partial");
+    } finally {
+      await undo();
+    }
+    expect(result).toMatchObject({ ok: false, code: "copy_failed" });
+    const rows = await runInDurableObject(site(SITE), async (_o, state) =>
+      state.storage.sql
+        .exec<{ state: string; bytes: number }>(`SELECT state, bytes FROM holdings WHERE oca_id = ? AND title_id = 'admin-partial'`, ocaId)
+        .toArray(),
+    );
+    expect(rows.map((r) => r.state)).toEqual(["ready", "ready"]);
+    const usedAfter = (await site(SITE).describe()).ocas.find((o) => o.ocaId === ocaId)!.usedBytes;
+    expect(usedAfter - usedBefore).toBe(rows.reduce((sum, r) => sum + r.bytes, 0));
+  });
 });

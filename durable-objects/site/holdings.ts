@@ -179,6 +179,11 @@ export function markReady(sql: SqlStorage, f: FileRef, source: FillSource, now: 
   );
 }
 
+/** Gives back a reservation no copy filled (only a 'filling' row: a ready or evicting one stays). */
+export function releaseReserved(sql: SqlStorage, f: FileRef): void {
+  run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND state = 'filling'`, f.ocaId, f.titleId, f.path, f.sha256);
+}
+
 export function dropFile(sql: SqlStorage, f: FileRef): void {
   run(sql, `DELETE FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, f.ocaId, f.titleId, f.path, f.sha256);
 }
