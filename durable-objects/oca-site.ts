@@ -17,6 +17,7 @@ import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import {
   addToDay,
+  finiteNonNegative as finite,
   forwardedUpTo,
   history,
   isPlayReport,
@@ -47,8 +48,6 @@ import { IsolatesHeard } from "./site/isolates-heard";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}
-
-const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 export type { TitleFile } from "./site/copy-file";

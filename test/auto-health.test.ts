@@ -84,6 +84,18 @@ const ocaState = async (ocaId: string) => {
   };
   return site.ocas.find((o) => o.ocaId === ocaId)!;
 };
+/** The OCA's state once clients' reports degraded it (or after 5 s, as it then is). */
+const untilDegraded = async (ocaId: string) => {
+  let s = await ocaState(ocaId);
+  for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+    await sleep(250);
+    s = await ocaState(ocaId);
+  }
+  return s;
+};
+/** An operator's restore: the automatic state starts afresh. */
+const restore = (ocaId: string) =>
+  call(`/admin/sites/${SITE}/ocas/${ocaId}/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
 const newPlay = async () => (await (await pressPlay(await memberToken("premium"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
 
 beforeAll(async () => {
@@ -186,19 +198,15 @@ describe("automatic health in the running system", () => {
       const res = await postEvents(token, p, switches);
       expect(res.status).toBe(202);
     }
-    let s = await ocaState("lumen-nyc-2");
-    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
-      await sleep(250);
-      s = await ocaState("lumen-nyc-2");
-    }
+    const s = await untilDegraded("lumen-nyc-2");
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
-    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-2/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    await restore("lumen-nyc-2");
   });
 
   it("counts one member's clients once however many sessions and syncs their reports span, so one account cannot degrade an OCA", async () => {
     // The tests before leave lumen-nyc-1 degraded (its last probes slow): an operator's restore starts afresh.
-    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-1/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    await restore("lumen-nyc-1");
     expect((await ocaState("lumen-nyc-1")).health).toBe("healthy");
     const switches = [{ type: "oca_switch", fromOcaId: "lumen-nyc-1", ocaId: "lumen-nyc-2" }];
     const reportAs = async (token: string) => {
@@ -218,14 +226,10 @@ describe("automatic health in the running system", () => {
     // Two more members make three: now the reports degrade it (so the first member's did arrive, as one).
     await reportAs(await memberToken("premium"));
     await reportAs(await memberToken("premium"));
-    let s = await ocaState("lumen-nyc-1");
-    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
-      await sleep(250);
-      s = await ocaState("lumen-nyc-1");
-    }
+    const s = await untilDegraded("lumen-nyc-1");
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
-    await call(`/admin/sites/${SITE}/ocas/lumen-nyc-1/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
+    await restore("lumen-nyc-1");
   });
 
   it("refuses a fault switch outside its bounds with a 400 in the error shape", async () => {

@@ -101,7 +101,8 @@ export interface ReportRecord extends PlayRecord {
 
 const nonNegative = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
 
-const finiteNonNegative = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
+/** A finite number, not below zero (a figure that crossed an RPC boundary, checked). */
+export const finiteNonNegative = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n) && n >= 0;
 
 /** A batched play as the play request builds it (the report crosses an RPC boundary: checked, not trusted). */
 export function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
