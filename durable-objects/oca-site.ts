@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
-import { siteStub, tierBucket } from "../workers/shared/site-link";
+import { MAX_UNACKED_REPORTS, siteStub, tierBucket } from "../workers/shared/site-link";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
@@ -45,6 +45,7 @@ import { isSafeId } from "../shared/ids";
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
+import { countOnce, forgetQuietLinks } from "./site/link-reports";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}
@@ -310,55 +311,70 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
-   * The data plane's batched report: bytes, sessions and misses per OCA since its last report.
-   * Returns the site's live view, so the data plane learns which OCAs are failed without asking per request,
+   * The data plane's batched reports: bytes, sessions and misses per OCA since its last report, plays
+   * and CMCD; reports whose answer the isolate did not get come again, numbered, and count once. Returns the site's live view, so the data plane learns which OCAs are failed without asking per request,
    * with the interval to sync at: longer when more isolates sync than the object should take (`isolate`
    * names the caller; see IsolatesHeard).
    */
-  async edgeSync(report: EdgeReport | null, isolate?: string): Promise<SiteLiveView> {
+  async edgeSync(reports: EdgeReport | readonly EdgeReport[] | null, isolate?: string): Promise<SiteLiveView> {
     await liveTopology(this.env);
     this.assertReachable();
     const now = Date.now();
     const syncEveryMs = this.isolatesHeard.note(isolate, now);
+    // An isolate sends the reports whose answer it did not get again, with its new one: at most a few.
+    const sent = (Array.isArray(reports) ? reports : reports ? [reports] : []).slice(0, MAX_UNACKED_REPORTS + 1);
     let signalled = false;
-    if (report && typeof report === "object" && report.ocas && typeof report.ocas === "object") {
-      // The local day and hour the report's bytes count in.
-      const day = dayNumber(now, this.site.timeZone);
-      const hour = localHour(now, this.site.timeZone);
-      this.ctx.storage.transactionSync(() => {
-        ingestEdgeReport(this.sql, this.site.ocas, report, now);
-        // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
-        if (Object.hasOwn(report.ocas, topology.origin.id)) {
-          const o = report.ocas[topology.origin.id];
-          served.addServed(this.sql, day, hour, o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
-        }
-        // What each OCA served, as health signals.
-        for (const o of this.site.ocas) {
-          if (!Object.hasOwn(report.ocas, o.id)) continue;
-          const r = report.ocas[o.id];
-          const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
-          const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
-          const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
-          served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
-          const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
-          if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
-          if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
-          if (requests > 0 || reporters.length) signalled = true;
-        }
-        // Plays whose home is this site, batched by the play requests of that isolate.
-        this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
-        // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
-        ingestCmcd(this.sql, report.cmcd, day, now);
-      });
-      // D1 is written behind the answer: the report is committed above, and an isolate that gave up
-      // waiting for the answer sends its plays and CMCD again, so the answer never waits on D1.
-      this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
-    }
+    let counted = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const report of sent) {
+        if (!report || typeof report !== "object" || !report.ocas || typeof report.ocas !== "object") continue;
+        // A report counted before (its answer was lost after this commit) counts nothing again.
+        if (!countOnce(this.sql, isolate, report.seq, now)) continue;
+        counted++;
+        if (this.ingestReport(report, now)) signalled = true;
+      }
+      if (counted > 0) forgetQuietLinks(this.sql, now);
+    });
+    // D1 is written behind the answer: the reports are committed above, and an isolate that gave up
+    // waiting for the answer sends them again, so the answer never waits on D1.
+    if (counted > 0) this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
     // New signals are judged at once (a failing OCA leaves within this sync's view); otherwise the probes judge.
     if (signalled) this.ctx.waitUntil(this.evaluateHealth(now));
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
     return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
+  }
+
+  /** Counts one report of the data plane and the play requests (in the caller's transaction); true when it carried health signals. */
+  private ingestReport(report: EdgeReport, now: number): boolean {
+    let signalled = false;
+    // The local day and hour the report's bytes count in.
+    const day = dayNumber(now, this.site.timeZone);
+    const hour = localHour(now, this.site.timeZone);
+    ingestEdgeReport(this.sql, this.site.ocas, report, now);
+    // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
+    if (Object.hasOwn(report.ocas, topology.origin.id)) {
+      const o = report.ocas[topology.origin.id];
+      served.addServed(this.sql, day, hour, o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
+    }
+    // What each OCA served, as health signals.
+    for (const o of this.site.ocas) {
+      if (!Object.hasOwn(report.ocas, o.id)) continue;
+      const r = report.ocas[o.id];
+      const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
+      const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
+      const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
+      served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
+      const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
+      if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
+      if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
+      if (requests > 0 || reporters.length) signalled = true;
+    }
+    // Plays whose home is this site, batched by the play requests of that isolate.
+    this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
+    // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
+    ingestCmcd(this.sql, report.cmcd, day, now);
+    return signalled;
   }
 
   /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */

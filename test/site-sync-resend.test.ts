@@ -1,14 +1,16 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { dayNumber } from "../fill/day";
-import { recordCmcd, recordPlayAt } from "../workers/shared/site-link";
+import { recordCmcd, recordPlayAt, recordServed } from "../workers/shared/site-link";
 
 /**
  * An isolate gives up on a site's answer after half a second and sends the batch's plays and CMCD
  * again with its next sync. The site commits a report before it writes D1, so its answer must not wait
  * on D1: a slow D1 (injected by slowing the site's publish, which the local D1 never is) would turn
- * every report into two. And a play sent twice is one play and one miss. An event shard's forward of
- * QoE bytes sent again (its answer lost after the site committed it) is counted once.
+ * every report into two. And a play sent twice is one play and one miss. Each report is numbered on its
+ * link, and one whose answer did not come is sent again as it was: counted once whether the call failed
+ * before the site committed it or after. An event shard's forward of QoE bytes sent again (its answer
+ * lost after the site committed it) is counted once.
  */
 
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
@@ -74,6 +76,102 @@ describe("a site's answer to a sync", () => {
     const views = (await site(SITE).views(0, 1e6)).filter((v) => v.titleId === "resend-title");
     expect(views).toEqual([expect.objectContaining({ plays: 1, bytes: 1_000_000, estBytes: 0 })]);
   }, 30_000);
+});
+
+/** Served bytes a site counted, all days and sources. */
+const servedBytes = async (id: string) => (await site(id).servedByDay(0, 1e6)).reduce((s, d) => s + d.bytes, 0);
+
+/** Replaces the site object's edgeSync for a test (the real one runs inside the wrapper); returns the restore. */
+async function wrapEdgeSync(wrap: (real: (...a: unknown[]) => Promise<unknown>, self: unknown, a: unknown[]) => Promise<unknown>) {
+  const { OcaSite } = await import("../durable-objects/oca-site");
+  const proto = OcaSite.prototype as unknown as { edgeSync: (...a: unknown[]) => Promise<unknown> };
+  const real = proto.edgeSync;
+  proto.edgeSync = function (this: unknown, ...a: unknown[]) {
+    return wrap(real, this, a);
+  };
+  return () => {
+    proto.edgeSync = real;
+  };
+}
+
+describe("a numbered report sent again", () => {
+  it("counts once when the site's answer was lost after it committed (CMCD and served bytes not doubled)", async () => {
+    const SITE = "rheinnet-ber";
+    const before = await servedBytes(SITE);
+    // The local runtime never loses an answer: the site's object commits, then answers too late.
+    let late = true;
+    const restore = await wrapEdgeSync(async (real, self, a) => {
+      const view = await real.apply(self, a);
+      if (late) await sleep(800);
+      return view;
+    });
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    const sessionId = `late-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      recordServed(env, SITE, "rheinnet-ber-1", sessionId, 2_000_000, waitUntil);
+      recordCmcd(
+        env,
+        SITE,
+        { sessionId, titleId: "late-title", oca: "rheinnet-ber/rheinnet-ber-1", bytes: 2_000_000, at: Date.now() },
+        { sid: null, br: 3000, bl: 10000, mtp: 20000, bs: false, su: true },
+        waitUntil,
+      );
+      while (pending.length) await pending.shift();
+      await sleep(900);
+      late = false;
+      // The next activity's sync carries the unanswered report again, with its own.
+      recordServed(env, SITE, "rheinnet-ber-2", `${sessionId}-b`, 1_000, waitUntil);
+      while (pending.length) await pending.shift();
+    } finally {
+      restore();
+    }
+    expect(await site(SITE).cmcdSession(sessionId)).toMatchObject({ requests: 1, bytes: 2_000_000, startups: 1 });
+    expect((await servedBytes(SITE)) - before).toBe(2_001_000);
+  }, 30_000);
+
+  it("loses nothing when the site could not be reached: its bytes count once it is back", async () => {
+    const SITE = "lakeshore-chi";
+    const before = await servedBytes(SITE);
+    let calls = 0;
+    const restore = await wrapEdgeSync(async (real, self, a) => {
+      calls++;
+      return real.apply(self, a);
+    });
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    try {
+      await site(SITE).setUnreachable(true);
+      recordServed(env, SITE, "lakeshore-chi-1", "down-a", 3_000_000, waitUntil);
+      while (pending.length) await pending.shift();
+      expect(calls).toBeGreaterThan(0);
+      expect((await servedBytes(SITE)) - before).toBe(0);
+      await site(SITE).setUnreachable(false);
+      recordServed(env, SITE, "lakeshore-chi-2", "down-b", 5_000, waitUntil);
+      while (pending.length) await pending.shift();
+    } finally {
+      restore();
+      await site(SITE).setUnreachable(false);
+    }
+    expect((await servedBytes(SITE)) - before).toBe(3_005_000);
+  }, 30_000);
+
+  it("is counted once by its number, however often and in whatever order its calls arrive", async () => {
+    const stub = site("ixp-ams");
+    const before = await servedBytes("ixp-ams");
+    const report = (seq: number, bytes: number) => ({
+      seq,
+      windowMs: 1_000,
+      ocas: { "ixp-ams-1": { bytes, requests: 1, bytesFrom: { ixp: bytes }, sessions: [{ id: `n-${seq}`, bytes }] } },
+    });
+    await stub.edgeSync([report(1, 100), report(2, 200)], "iso-order");
+    // The first call's copy arriving late, and a resend of both with a third.
+    await stub.edgeSync([report(1, 100)], "iso-order");
+    await stub.edgeSync([report(1, 100), report(2, 200), report(3, 400)], "iso-order");
+    // Another isolate's numbers are its own.
+    await stub.edgeSync([report(1, 800)], "iso-other");
+    expect((await servedBytes("ixp-ams")) - before).toBe(1_500);
+  });
 });
 
 describe("an event shard's forward of reported bytes", () => {

@@ -4,6 +4,7 @@ import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
+import { LINK_REPORTS_SCHEMA } from "./link-reports";
 import { first, rows, run } from "./sql";
 
 /**
@@ -145,6 +146,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 15,
     name: "event shards' forwards counted once (the last report id of each shard's run)",
     statements: FORWARDS_SCHEMA,
+  },
+  {
+    version: 16,
+    name: "isolates' reports counted once (the last report number of each isolate's link)",
+    statements: LINK_REPORTS_SCHEMA,
   },
 ];
 

@@ -25,6 +25,10 @@ import { withTimeout } from "./with-timeout";
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
 const OPEN_MS = 30_000;
+/** Reports a link keeps for resending when the site's answer did not come, newest kept. */
+export const MAX_UNACKED_REPORTS = 3;
+/** A report unanswered this long is not resent as it was (the site forgets an isolate's numbers after longer: LINK_MEMORY_MS). */
+export const UNACKED_MAX_AGE_MS = 2 * 60_000;
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
 export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
@@ -73,6 +77,10 @@ interface Link {
   syncs: SingleFlight;
   /** The scheduled flush of the pending batch (within the interval), if any; one cut off stops counting. */
   flushes: SingleFlight;
+  /** The number of the link's last report (each report is numbered: the site counts a number once). */
+  seq: number;
+  /** Reports sent whose answer did not come (the site may or may not have counted them), oldest first: sent again as they were. */
+  unacked: Array<{ report: EdgeReport; takenAt: number }>;
 }
 
 const links = new Map<string, Link>();
@@ -97,11 +105,14 @@ function link(siteId: string): Link {
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
     // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
     flushes: new SingleFlight(() => l.everyMs + 2 * (SYNC_TIMEOUT_MS + 1_000)),
+    seq: 0,
+    unacked: [],
   };
   links.set(siteId, l);
   return l;
 }
 
+/** Takes the pending batch as the link's next numbered report (null when there is nothing to report). */
 function takeReport(l: Link, now: number): EdgeReport | null {
   if (l.batch.size === 0 && l.plays.length === 0 && l.cmcd.size === 0) return null;
   const ocas: EdgeReport["ocas"] = Object.fromEntries(
@@ -120,6 +131,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
     ]),
   );
   const report: EdgeReport = {
+    seq: ++l.seq,
     windowMs: now - l.windowStart,
     ocas,
     ...(l.plays.length ? { plays: l.plays } : {}),
@@ -132,22 +144,47 @@ function takeReport(l: Link, now: number): EdgeReport | null {
   return report;
 }
 
-async function sync(env: Env, siteId: string, l: Link): Promise<void> {
-  const report = takeReport(l, Date.now());
+/**
+ * One call to the site: the reports whose answer did not come (as they were, oldest first) and the
+ * pending batch, numbered, so the site counts each once whether its answer was lost before or after it
+ * committed. `carry` false asks for the view alone (a request that cannot wait for another's sync):
+ * one call at a time carries reports, so the site never sees a number before an older one it has not.
+ */
+async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<void> {
+  const now = Date.now();
+  const fresh = carry ? takeReport(l, now) : null;
+  const sent = carry ? [...l.unacked, ...(fresh ? [{ report: fresh, takenAt: now }] : [])] : [];
+  if (carry) l.unacked = [];
   try {
-    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(report, isolateId()), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    const reports = sent.length ? sent.map((u) => u.report) : null;
+    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(reports, isolateId()), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
     l.everyMs = paceFromView(l.view.syncEveryMs);
     l.failures = 0;
     l.openUntil = 0;
   } catch {
-    // Unreachable: keep serving and steering on the last-known view. The load sample is lost; the
-    // plays go back in the batch for the next sync (viewing history counts them), up to the cap.
-    if (report?.plays) l.plays = [...report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
-    for (const r of report?.cmcd ?? []) mergeCmcd(l, r);
+    // Unreachable, or the answer was lost: keep serving and steering on the last-known view, and
+    // send the reports again as they were with the next sync.
+    keepUnacked(l, sent, Date.now());
     l.failures++;
     if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
   }
   l.syncedAt = Date.now();
+}
+
+/**
+ * Keeps unanswered reports for resending, at most MAX_UNACKED_REPORTS and none older than
+ * UNACKED_MAX_AGE_MS. One let go keeps its plays and CMCD in the pending batch (plays count once
+ * whatever; its CMCD counts again only if the site had committed it) and loses its load sample.
+ */
+function keepUnacked(l: Link, sent: Array<{ report: EdgeReport; takenAt: number }>, now: number): void {
+  const all = [...sent, ...l.unacked];
+  const keep = all.filter((u) => now - u.takenAt < UNACKED_MAX_AGE_MS).slice(-MAX_UNACKED_REPORTS);
+  for (const u of all) {
+    if (keep.includes(u)) continue;
+    if (u.report.plays) l.plays = [...u.report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
+    for (const r of u.report.cmcd ?? []) mergeCmcd(l, r);
+  }
+  l.unacked = keep;
 }
 
 /**
@@ -183,7 +220,7 @@ export async function siteView(
   const now = Date.now();
   const mustWait = opts.awaitRefresh && l.openUntil <= now && (l.view === null || now - l.syncedAt > AWAIT_VIEW_OLDER_THAN_SYNCS * l.everyMs);
   const refresh = maybeSync(env, siteId, l, false);
-  if (mustWait && (refresh || l.syncs.busy())) await (refresh ?? sync(env, siteId, l));
+  if (mustWait && (refresh || l.syncs.busy())) await (refresh ?? sync(env, siteId, l, false));
   else if (refresh) waitUntil(refresh);
   return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
 }
@@ -222,7 +259,7 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
-    if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0) await maybeSync(env, siteId, l, true);
+    if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0 || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
   }, waitUntil);
 }
 

@@ -92,6 +92,8 @@ export interface CmcdReport {
  * what its sessions' players said in CMCD.
  */
 export interface EdgeReport {
+  /** The report's number on its isolate's link to the site (from 1): a report sent again keeps it, and the site counts a number once. */
+  seq?: number;
   windowMs: number;
   plays?: PlayReport[];
   cmcd?: CmcdReport[];
