@@ -7,7 +7,7 @@ import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
-import { ActiveSessions, ingestEdgeReport, liveView, missesByTitle, recordMiss } from "./site/load";
+import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByTitle, recordMiss } from "./site/load";
 import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
 import { liveTopology } from "../workers/shared/topology-live";
@@ -351,7 +351,11 @@ export class OcaSite extends DurableObject<Env> {
     // The local day and hour the report's bytes count in.
     const day = dayNumber(now, this.site.timeZone);
     const hour = localHour(now, this.site.timeZone);
+    // Plays whose home is this site, batched by the play requests of that isolate: first, as the same
+    // report may carry the bytes their sessions were served since (counted per known session).
+    this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
     ingestEdgeReport(this.sql, this.site.ocas, report, now);
+    ingestServedElsewhere(this.sql, report, topology.origin.id);
     // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
     if (Object.hasOwn(report.ocas, topology.origin.id)) {
       const o = report.ocas[topology.origin.id];
@@ -370,8 +374,6 @@ export class OcaSite extends DurableObject<Env> {
       if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
       if (requests > 0 || reporters.length) signalled = true;
     }
-    // Plays whose home is this site, batched by the play requests of that isolate.
-    this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
     // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
     ingestCmcd(this.sql, report.cmcd, day, now);
     return signalled;

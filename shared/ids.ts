@@ -25,6 +25,13 @@ export function isSafeId(s: string): boolean {
   return ID.test(s) && !INHERITED.has(s);
 }
 
+const SESSION_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** The rule for session ids (a UUID as minted at play; checked wherever one crosses an RPC boundary or a token). */
+export function isSessionId(s: unknown): s is string {
+  return typeof s === "string" && SESSION_ID.test(s);
+}
+
 /** What isSafeId allows, for error messages. */
 export const SAFE_ID_RULE = "1-64 characters of [A-Za-z0-9_-], not a reserved name such as __proto__";
 

@@ -14,7 +14,7 @@ import {
   settleSessions,
   UNSEEN_SETTLE_MS,
 } from "../durable-objects/site/viewing-history";
-import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 // Seeds a site's "today" and reads it back: never across a local midnight.
 beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
@@ -313,5 +313,59 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/batchId/);
+  });
+});
+
+describe("a session served away from its home site", () => {
+  const AWAY = "vh-away";
+  const SEG = "video/avc-480p/seg-00001.m4s";
+
+  it("counts at its home what other sites' OCAs and the origin pathway served it, so it settles to that, not to nothing", async () => {
+    await publishTitle(AWAY);
+    // Only the New York exchange holds the title: the home site's own OCAs do not.
+    expect((await fill([{ siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [AWAY] }])).status).toBe(200);
+    const res = await pressPlay(await memberToken("premium", "vh-away-viewer"), { titleId: AWAY }, GEO.lumenNyc);
+    expect(res.status).toBe(200);
+    const p = (await res.json()) as PlayResponse;
+    const ixp = p.ocas.find((o) => o.siteId === "ixp-nyc")!;
+    const origin = p.ocas.find((o) => o.siteId === "origin")!;
+    expect(ixp).toBeDefined();
+    expect(origin).toBeDefined();
+    let served = 0;
+    for (const o of [ixp, origin]) {
+      const seg = await call(`${o.url}${SEG}`);
+      expect(seg.status).toBe(200);
+      served += (await seg.arrayBuffer()).byteLength;
+    }
+    // Both ride the home site's next sync (with the play).
+    const row = () =>
+      withSql(
+        "lumen-nyc",
+        (sql) =>
+          sql
+            .exec<{ served: number; ends_at: number; est_bytes: number }>(
+              `SELECT served, ends_at, est_bytes FROM session_views WHERE session_id = ?`,
+              p.sessionId,
+            )
+            .toArray()[0],
+      );
+    let r = await row();
+    for (let i = 0; i < 150 && (r?.served ?? 0) < served; i++) {
+      await new Promise((x) => setTimeout(x, 20));
+      r = await row();
+    }
+    expect(r.served).toBe(served);
+    // Ten minutes on it is still on its estimate (it was served); at its end it counts what it was served.
+    const day = dayNumber(Date.now(), "America/New_York");
+    const figure = () => withSql("lumen-nyc", (sql) => history(sql, day, day)[AWAY]?.[0] ?? 0);
+    // (Other tests' sessions at this site settle too, a bounded number per call.)
+    const settleAll = (at: number) =>
+      withSql("lumen-nyc", (sql) => {
+        while (settleSessions(sql, at) > 0);
+      });
+    await settleAll(Date.now() + UNSEEN_SETTLE_MS + 60_000);
+    expect(await figure()).toBe(r.est_bytes);
+    await settleAll(r.ends_at + 1);
+    expect(await figure()).toBe(served);
   });
 });

@@ -1,3 +1,4 @@
+import { isSessionId } from "../../shared/ids";
 import type { CmcdReport } from "../../workers/shared/site-view";
 import { MAX_REPORT_ITEMS } from "../../workers/shared/site-view";
 import { recordCmcdBytes, SESSION_MEMORY_MS } from "./viewing-history";
@@ -30,7 +31,6 @@ const countedAt = new WeakMap<SqlStorage, number>();
 /** A session's CMCD as the site holds it. */
 export type CmcdSession = Omit<CmcdReport, "sessionId"> & { sessionId: string; countedBytes: number };
 
-const SESSION = /^[A-Za-z0-9-]{1,64}$/;
 const TITLE = /^[A-Za-z0-9_-]{1,64}$/;
 const OCA = /^(origin|[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]{1,64})$/;
 const count = (n: unknown, max: number) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.min(Math.round(n), max) : 0);
@@ -40,7 +40,7 @@ const maybe = (n: unknown, max: number) => (typeof n === "number" && Number.isFi
 export function sanitizeCmcd(r: unknown, now: number): CmcdReport | null {
   if (!r || typeof r !== "object") return null;
   const x = r as Partial<Record<keyof CmcdReport, unknown>>;
-  if (typeof x.sessionId !== "string" || !SESSION.test(x.sessionId) || typeof x.titleId !== "string" || !TITLE.test(x.titleId)) return null;
+  if (!isSessionId(x.sessionId) || typeof x.titleId !== "string" || !TITLE.test(x.titleId)) return null;
   const requests = count(x.requests, 1_000_000);
   if (requests === 0) return null;
   const at = (v: unknown) => Math.min(now, count(v, now));

@@ -1,6 +1,6 @@
 import type { OcaSpec } from "../../workers/shared/topology";
 import { type EdgeReport, MAX_REPORT_ITEMS, type MissKind, type OcaHealth, type OcaLive } from "../../workers/shared/site-view";
-import { isSafeId } from "../../shared/ids";
+import { isSafeId, isSessionId } from "../../shared/ids";
 import { recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
 
@@ -81,7 +81,7 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     const worth = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
     run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + worth * rate, now);
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
-      if (typeof s?.id !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(s.id)) continue;
+      if (!isSessionId(s?.id)) continue;
       run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
       recordServed(sql, s.id, count(s.bytes));
     }
@@ -91,6 +91,21 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     }
   }
   run(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
+}
+
+/**
+ * Bytes served to this site's sessions elsewhere: by other sites' OCAs (`servedAway`) and by the origin
+ * pathway (whose bytes count at the session's home). They count in each session's served figure, the
+ * viewing history's, and not in this site's load.
+ */
+export function ingestServedElsewhere(sql: SqlStorage, report: EdgeReport, originId: string): void {
+  const origin = Object.hasOwn(report.ocas, originId) ? report.ocas[originId]?.sessions : undefined;
+  for (const list of [report.servedAway, origin]) {
+    for (const s of (Array.isArray(list) ? list : []).slice(0, MAX_REPORT_ITEMS)) {
+      if (!isSessionId(s?.id)) continue;
+      recordServed(sql, s.id, count(s.bytes));
+    }
+  }
 }
 
 /** Misses per OCA, title and kind, for operators. */

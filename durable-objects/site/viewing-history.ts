@@ -1,4 +1,4 @@
-import { isSafeId } from "../../shared/ids";
+import { isSafeId, isSessionId } from "../../shared/ids";
 import type { PlayReport } from "../../workers/shared/site-view";
 /**
  * A site's viewing history: what its clients watched per local day, the input of tomorrow's
@@ -10,13 +10,14 @@ import type { PlayReport } from "../../workers/shared/site-view";
  * - a session counts either as its play estimate (while it has never reported) or as what it
  *   reported, never both; a report replaces that one session's estimate, not the day's figure;
  * - a session's reported bytes are capped by its estimate (a full watch at its top allowed rung),
- *   by elapsed time since the play times that bitrate (plus a prebuffer allowance), and, where
- *   this site served the session, by what the data plane actually served it (plus reporting lag);
+ *   by elapsed time since the play times that bitrate (plus a prebuffer allowance), and, once the
+ *   data plane served the session, by what it served it (plus reporting lag): this site's OCAs,
+ *   other sites' and the origin pathway all send a session's served bytes to its home site;
  * - an estimate is a stand-in while the session may still be watching, so it does not outlive the
  *   session (settleSessions): a stop takes it out (the stop's batch counts as a report); a session
- *   with no figure at all (no report, no CMCD, nothing served here) UNSEEN_SETTLE_MS after its play
- *   never played and counts nothing; any other still on its estimate when its token ends counts what
- *   this site served it. Else a member who pressed play and dropped the session, again and again,
+ *   with no figure at all (no report, no CMCD, nothing served anywhere) UNSEEN_SETTLE_MS after its
+ *   play never played and counts nothing; any other still on its estimate when its token ends counts
+ *   what it was served. Else a member who pressed play and dropped the session, again and again,
  *   would add a full watch of a title of their choosing each time to the demand the fill plans from.
  * Idempotency of retried batches is the caller's (the events route keys each batch).
  */
@@ -80,7 +81,7 @@ export const VIEWING_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS views (
      day INTEGER NOT NULL, title_id TEXT NOT NULL, plays INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
      est_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, title_id))`,
-  // Per session: what it may count, what it reported and what this site's OCAs served it.
+  // Per session: what it may count, what it reported and what the data plane served it (any site's OCAs, or origin).
   `CREATE TABLE IF NOT EXISTS session_views (
      session_id TEXT PRIMARY KEY, title_id TEXT NOT NULL, play_day INTEGER NOT NULL, started_at INTEGER NOT NULL,
      est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, est_counted INTEGER NOT NULL, reported INTEGER NOT NULL DEFAULT 0,
@@ -108,8 +109,7 @@ export const finiteNonNegative = (n: unknown): n is number => typeof n === "numb
 export function isPlayReport(p: PlayReport | null | undefined): p is PlayReport {
   return (
     !!p &&
-    typeof p.sessionId === "string" &&
-    /^[A-Za-z0-9-]{1,64}$/.test(p.sessionId) &&
+    isSessionId(p.sessionId) &&
     typeof p.titleId === "string" &&
     isSafeId(p.titleId) &&
     [p.day, p.estBytes, p.topBps, p.startedAt].every(finiteNonNegative) &&
@@ -175,7 +175,7 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<
   return countedNow;
 }
 
-/** Adds bytes the data plane served to a session at this site (known only for sessions that played here). */
+/** Adds bytes the data plane served to a session whose home is this site (any site's OCA, or origin; known only for sessions that played here). */
 export function recordServed(sql: SqlStorage, sessionId: string, bytes: number): void {
   sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, nonNegative(bytes), sessionId);
 }
@@ -269,7 +269,7 @@ export function recordCmcdBytes(sql: SqlStorage, r: { sessionId: string; titleId
 /**
  * Takes the estimate out of sessions that can no longer be watching (see the module comment): those
  * with no figure UNSEEN_SETTLE_MS after their play count nothing; those whose token has ended count
- * what this site served them (never more than their estimate), which then stands as their report.
+ * what the data plane served them (never more than their estimate), which then stands as their report.
  * At most `limit` sessions a call; returns how many it settled.
  */
 export function settleSessions(sql: SqlStorage, now: number, limit = SETTLE_PER_CALL): number {

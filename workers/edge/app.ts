@@ -8,7 +8,7 @@ import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
-import { ocaFault, ocaHealth, recordCmcd, recordMiss, recordOutcome, recordServed, tierBucket } from "../shared/site-link";
+import { ocaFault, ocaHealth, recordCmcd, recordMiss, recordOutcome, recordServed, recordServedAway, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
 import type { ServedFrom } from "../shared/site-view";
 import { readCmcd } from "./cmcd";
@@ -149,6 +149,8 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
         recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, from);
+        // The session's home site counts what it was served wherever (its viewing history's figure).
+        if (homeKnown && site.id !== home) recordServedAway(c.env, home, sessionId, bytes, waitUntil);
       } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
       if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
     }

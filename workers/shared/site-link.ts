@@ -73,6 +73,8 @@ interface Link {
   plays: PlayReport[];
   /** CMCD of sessions whose home is the site, per session (a Map: session ids come from URLs). */
   cmcd: Map<string, CmcdReport>;
+  /** Bytes other sites' OCAs served to sessions whose home is the site, per session. */
+  away: Map<string, number>;
   /** The running sync, if any (its promise is its request's alone: see SingleFlight). */
   syncs: SingleFlight;
   /** The scheduled flush of the pending batch (within the interval), if any; one cut off stops counting. */
@@ -102,6 +104,7 @@ function link(siteId: string): Link {
     batch: new Map(),
     plays: [],
     cmcd: new Map(),
+    away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
     // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
     flushes: new SingleFlight(() => l.everyMs + 2 * (SYNC_TIMEOUT_MS + 1_000)),
@@ -112,9 +115,14 @@ function link(siteId: string): Link {
   return l;
 }
 
+/** True when the link has something to report. */
+function hasPending(l: Link): boolean {
+  return l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0 || l.away.size > 0;
+}
+
 /** Takes the pending batch as the link's next numbered report (null when there is nothing to report). */
 function takeReport(l: Link, now: number): EdgeReport | null {
-  if (l.batch.size === 0 && l.plays.length === 0 && l.cmcd.size === 0) return null;
+  if (!hasPending(l)) return null;
   const ocas: EdgeReport["ocas"] = Object.fromEntries(
     [...l.batch].map(([ocaId, b]) => [
       ocaId,
@@ -136,10 +144,12 @@ function takeReport(l: Link, now: number): EdgeReport | null {
     ocas,
     ...(l.plays.length ? { plays: l.plays } : {}),
     ...(l.cmcd.size ? { cmcd: [...l.cmcd.values()] } : {}),
+    ...(l.away.size ? { servedAway: [...l.away].map(([id, bytes]) => ({ id, bytes })) } : {}),
   };
   l.batch = new Map();
   l.plays = [];
   l.cmcd = new Map();
+  l.away = new Map();
   l.windowStart = now;
   return report;
 }
@@ -259,7 +269,7 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
-    if (l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0 || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
+    if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
   }, waitUntil);
 }
 
@@ -280,6 +290,19 @@ export function recordServed(
   const prev = o.sessions.get(sessionId);
   if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
   scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/**
+ * Counts bytes another site's OCA served to a session whose home is `homeSiteId`: they ride the home
+ * site's next sync, whose viewing history counts what each of its sessions was served anywhere (a
+ * session no player reports on is otherwise counted as nothing).
+ */
+export function recordServedAway(env: Env, homeSiteId: string, sessionId: string, bytes: number, waitUntil: (p: Promise<unknown>) => void): void {
+  if (!(bytes > 0)) return;
+  const l = link(homeSiteId);
+  const prev = l.away.get(sessionId);
+  if (prev !== undefined || l.away.size < MAX_REPORT_ITEMS) l.away.set(sessionId, (prev ?? 0) + bytes);
+  scheduleFlush(env, homeSiteId, l, waitUntil);
 }
 
 /** Counts a request an OCA answered, whether it failed (5xx), and how long it took; sent with the next sync. */

@@ -97,6 +97,8 @@ export interface EdgeReport {
   windowMs: number;
   plays?: PlayReport[];
   cmcd?: CmcdReport[];
+  /** Bytes other sites' OCAs served to sessions whose home is this site (counted in their viewing history, not in this site's load). */
+  servedAway?: Array<{ id: string; bytes: number }>;
   ocas: Record<
     string,
     {

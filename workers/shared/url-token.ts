@@ -20,7 +20,7 @@
  * of the last character cannot vary).
  */
 
-import { isCountryCode, isInheritedName, isSafeId } from "../../shared/ids";
+import { isCountryCode, isInheritedName, isSafeId, isSessionId } from "../../shared/ids";
 import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
@@ -56,7 +56,6 @@ export const isKid = (kid: string): boolean => KID_PATTERN.test(kid) && !isInher
 /** A signing secret shorter than this is refused (HMAC-SHA256 wants at least 128 bits of key). */
 export const MIN_SECRET_LENGTH = 16;
 
-const SESSION = /^[A-Za-z0-9-]{1,64}$/;
 /** Canonical decimal: no sign, no leading zeros (so "0123" and "123" are not two tokens). */
 const EXP = /^[1-9]\d{0,11}$/;
 const ISSUED = /^[1-9]\d{0,14}$/;
@@ -106,7 +105,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
   const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) throw new Error(`URL signing key ${kid} is not configured`);
   if (
-    !SESSION.test(claims.sessionId) ||
+    !isSessionId(claims.sessionId) ||
     !Number.isSafeInteger(claims.exp) ||
     !ISSUED.test(String(claims.issuedAt)) ||
     claims.exp < 1 ||
@@ -136,7 +135,7 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
     !EXP.test(expRaw) ||
     !HEIGHT.test(heightRaw) ||
     !VERSION.test(versionRaw) ||
-    !SESSION.test(sessionId) ||
+    !isSessionId(sessionId) ||
     !isSafeId(home) ||
     !isCountryCode(country) ||
     !STREAMS.test(streams)
