@@ -1,5 +1,7 @@
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
+import { recordOutcome } from "../workers/shared/site-link";
 import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -236,5 +238,38 @@ describe("automatic health in the running system", () => {
     const res = await fault("lumen-nyc-1", { errorRate: 2 });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+  });
+});
+
+describe("one session's flood of fast requests", () => {
+  // Driven through the isolate's site link (the data plane's recordOutcome): the fault switches slow
+  // every request alike, so they cannot make one session's requests fast while the OCA is slow for others.
+  const LAX = "lumen-lax";
+  const laxState = async (ocaId: string) =>
+    (
+      (await (await call(`/admin/sites/${LAX}`, { headers: ADMIN })).json()) as {
+        ocas: Array<{ ocaId: string; health: string; load: { healthReason: string } }>;
+      }
+    ).ocas.find((o) => o.ocaId === ocaId)!;
+
+  it("weighs as a few of its requests, at its own error rate and latency, so it cannot make a slow, erring OCA look healthy", async () => {
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    // Three viewers' sessions: two requests each, one failed, 600 ms late.
+    for (const v of ["flood-viewer-a", "flood-viewer-b", "flood-viewer-c"]) {
+      recordOutcome(env, LAX, "lumen-lax-1", v, { error: true, latencyMs: 600 }, waitUntil);
+      recordOutcome(env, LAX, "lumen-lax-1", v, { error: false, latencyMs: 600 }, waitUntil);
+    }
+    // One session's 5,000 fast, successful requests (cache hits) in the same second.
+    for (let i = 0; i < 5_000; i++) recordOutcome(env, LAX, "lumen-lax-1", "flood-attacker", { error: false, latencyMs: 1 }, waitUntil);
+    while (pending.length) await pending.shift();
+    let s = await laxState("lumen-lax-1");
+    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+      await sleep(100);
+      s = await laxState("lumen-lax-1");
+    }
+    // 3 errors of 6 + 8 requests (21 %), not of 5,006 (0.06 %, which would read healthy).
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("error rate 21 % of 14 requests");
   });
 });

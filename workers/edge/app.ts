@@ -58,14 +58,15 @@ edge.use("/oca/*", cors);
  * the OCA in service (a flood of bad tokens must not dilute an error rate, and refusing an OCA the site
  * already took out is not that OCA failing).
  */
-const signalFor = new WeakMap<Request, { siteId: string; ocaId: string }>();
+const signalFor = new WeakMap<Request, { siteId: string; ocaId: string; sessionId: string }>();
 
 /** Every answer of a site's OCA to a valid request is a health signal for its site: whether it failed (5xx) and how long it took. */
 edge.use("/oca/*", async (c, next) => {
   const t0 = Date.now();
   await next();
   const at = signalFor.get(c.req.raw);
-  if (at) recordOutcome(c.env, at.siteId, at.ocaId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
+  if (at)
+    recordOutcome(c.env, at.siteId, at.ocaId, at.sessionId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
 });
 
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
@@ -103,7 +104,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });
   }
-  if (site) signalFor.set(c.req.raw, { siteId: site.id, ocaId });
+  if (site) signalFor.set(c.req.raw, { siteId: site.id, ocaId, sessionId: verdict.claims.sessionId });
   const fault = site ? ocaFault(site.id, ocaId) : null;
   await applyFault(fault, `${siteId}/${ocaId}`);
 

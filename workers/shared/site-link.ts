@@ -45,12 +45,29 @@ export function tierBucket(env: Env, site: SiteSpec): R2Bucket {
   return bucket;
 }
 
-interface OcaBatch {
-  bytes: number;
-  /** Requests the OCA answered (health signals), with its 5xx and its response times. */
+/** A session's health signals for one OCA in a batch. */
+interface SessionSignals {
   requests: number;
   errors: number;
   latencyMsSum: number;
+}
+
+/**
+ * Requests of one session that count as health signals per batch: at least this many, and at least
+ * SIGNALS_PER_SESSION_PER_S per second of the batch's window. A player makes one or two requests a
+ * second (a burst at startup); a session making thousands of fast requests (cache hits) would
+ * otherwise dilute a slow or erring OCA's figures until it looked healthy. Past the cap a session
+ * weighs as the cap, at its own error rate and mean latency.
+ */
+export const MIN_SIGNALS_PER_SESSION = 8;
+export const SIGNALS_PER_SESSION_PER_S = 4;
+
+interface OcaBatch {
+  bytes: number;
+  /** Requests the OCA answered (health signals), with its 5xx and its response times, per session (a Map: session ids come from URLs). */
+  signals: Map<string, SessionSignals>;
+  /** Signals of sessions past the map's bound, counted as they come. */
+  otherSignals: SessionSignals;
   /** Members whose clients reported the OCA failing them. */
   clientMembers: Set<string>;
   bytesFrom: Record<ServedFrom, number>;
@@ -115,6 +132,24 @@ function link(siteId: string): Link {
   return l;
 }
 
+/**
+ * An OCA's health signals in a batch, each session's requests counted up to its cap (see
+ * MIN_SIGNALS_PER_SESSION), with that session's own error rate and mean latency.
+ */
+function cappedSignals(b: OcaBatch, windowMs: number): SessionSignals {
+  const cap = Math.max(MIN_SIGNALS_PER_SESSION, Math.ceil((SIGNALS_PER_SESSION_PER_S * windowMs) / 1000));
+  let requests = b.otherSignals.requests;
+  let errors = b.otherSignals.errors;
+  let latencyMsSum = b.otherSignals.latencyMsSum;
+  for (const s of b.signals.values()) {
+    const share = s.requests > cap ? cap / s.requests : 1;
+    requests += Math.min(s.requests, cap);
+    errors += s.errors * share;
+    latencyMsSum += s.latencyMsSum * share;
+  }
+  return { requests, errors: Math.round(errors), latencyMsSum };
+}
+
 /** True when the link has something to report. */
 function hasPending(l: Link): boolean {
   return l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0 || l.away.size > 0;
@@ -128,9 +163,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
       ocaId,
       {
         bytes: b.bytes,
-        requests: b.requests,
-        errors: b.errors,
-        latencyMsSum: b.latencyMsSum,
+        ...cappedSignals(b, now - l.windowStart),
         ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers] } : {}),
         bytesFrom: b.bytesFrom,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
@@ -250,9 +283,8 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
       ocaId,
       (o = {
         bytes: 0,
-        requests: 0,
-        errors: 0,
-        latencyMsSum: 0,
+        signals: new Map(),
+        otherSignals: { requests: 0, errors: 0, latencyMsSum: 0 },
         clientMembers: new Set(),
         bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
         sessions: new Map(),
@@ -305,19 +337,25 @@ export function recordServedAway(env: Env, homeSiteId: string, sessionId: string
   scheduleFlush(env, homeSiteId, l, waitUntil);
 }
 
-/** Counts a request an OCA answered, whether it failed (5xx), and how long it took; sent with the next sync. */
+/** Counts a request an OCA answered a session, whether it failed (5xx), and how long it took; sent with the next sync. */
 export function recordOutcome(
   env: Env,
   siteId: string,
   ocaId: string,
+  sessionId: string,
   outcome: { error: boolean; latencyMs: number },
   waitUntil: (p: Promise<unknown>) => void,
 ): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
-  o.requests += 1;
-  if (outcome.error) o.errors += 1;
-  o.latencyMsSum += Math.max(0, outcome.latencyMs);
+  let s = o.signals.get(sessionId);
+  if (!s) {
+    s = o.signals.size < MAX_REPORT_ITEMS ? { requests: 0, errors: 0, latencyMsSum: 0 } : o.otherSignals;
+    if (s !== o.otherSignals) o.signals.set(sessionId, s);
+  }
+  s.requests += 1;
+  if (outcome.error) s.errors += 1;
+  s.latencyMsSum += Math.max(0, outcome.latencyMs);
   scheduleFlush(env, siteId, l, waitUntil);
 }
 
