@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
-import { recordOutcome } from "../workers/shared/site-link";
+import { recordClientReport, recordOutcome, recordServed } from "../workers/shared/site-link";
 import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -11,7 +11,17 @@ import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitl
  * them to the requests it serves and the site's probe sees them too.
  */
 
-const quiet: WindowSignals = { requests: 0, errors: 0, latencyMsSum: 0, probes: 0, probeFailures: 0, probeMs: null, failedProbesInARow: 0, clientReports: 0 };
+const quiet: WindowSignals = {
+  requests: 0,
+  errors: 0,
+  latencyMsSum: 0,
+  probes: 0,
+  probeFailures: 0,
+  probeMs: null,
+  failedProbesInARow: 0,
+  clientReports: 0,
+  trafficSessions: 0,
+};
 
 describe("judging an OCA's window of signals", () => {
   it("fails an OCA that errs on most requests or whose storage probes keep failing", () => {
@@ -36,10 +46,16 @@ describe("judging an OCA's window of signals", () => {
     expect(judge({ ...quiet, clientReports: 1000 }).state).toBe("degraded");
   });
 
-  it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic outweigh client reports", () => {
+  it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic from enough sessions outweigh client reports", () => {
     expect(judge({ ...quiet, requests: 1, errors: 1 }).state).toBe("healthy");
     expect(judge({ ...quiet, requests: 3, errors: 1 }).state).toBe("healthy");
-    expect(judge({ ...quiet, requests: 100, errors: 0, latencyMsSum: 100 * 20, clientReports: 50 }).state).toBe("healthy");
+    const fine = { ...quiet, requests: 100, errors: 0, latencyMsSum: 100 * 20, clientReports: 50 };
+    expect(judge({ ...fine, trafficSessions: THRESHOLDS.degradeClientReports }).state).toBe("healthy");
+    // One session's traffic, or two, does not speak for an OCA three members report.
+    expect(judge({ ...fine, trafficSessions: THRESHOLDS.degradeClientReports - 1 })).toMatchObject({
+      state: "degraded",
+      reason: "50 members reported failed requests or switched away",
+    });
   });
 });
 
@@ -271,5 +287,23 @@ describe("one session's flood of fast requests", () => {
     // 3 errors of 6 + 8 requests (21 %), not of 5,006 (0.06 %, which would read healthy).
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("error rate 21 % of 14 requests");
+  });
+
+  it("cannot keep an OCA three members report healthy: its traffic is one session's", async () => {
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    for (const m of ["flood-member-a", "flood-member-b", "flood-member-c"]) recordClientReport(env, LAX, "lumen-lax-2", m, waitUntil);
+    for (let i = 0; i < 2_000; i++) {
+      recordOutcome(env, LAX, "lumen-lax-2", "flood-masker", { error: false, latencyMs: 1 }, waitUntil);
+      recordServed(env, LAX, "lumen-lax-2", "flood-masker", 1_000, waitUntil);
+    }
+    while (pending.length) await pending.shift();
+    let s = await laxState("lumen-lax-2");
+    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+      await sleep(100);
+      s = await laxState("lumen-lax-2");
+    }
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
   });
 });

@@ -43,7 +43,7 @@ export const THRESHOLDS = {
   failProbes: 2,
   /**
    * Members whose clients reported the OCA failing them in the window that degrade it, unless healthy
-   * traffic contradicts them. Distinct members, not sessions or reports: one account's streams count
+   * traffic from at least as many sessions contradicts them. Distinct members, not sessions or reports: one account's streams count
    * once. Client reports alone never fail an OCA: clients can lie.
    */
   degradeClientReports: 3,
@@ -100,6 +100,11 @@ export interface WindowSignals {
   failedProbesInARow: number;
   /** Distinct members whose clients reported the OCA failing them. */
   clientReports: number;
+  /**
+   * Distinct sessions the OCA served bytes to in the window, counted up to degradeClientReports and
+   * only when that many members reported it (the one verdict it weighs in).
+   */
+  trafficSessions: number;
 }
 
 export interface Verdict {
@@ -116,7 +121,9 @@ export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
   if (w.errors >= t.minFailingRequests && errorRate >= t.failErrorRate)
     return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.failedProbesInARow >= t.failProbes) return { state: "failed", reason: `${w.failedProbesInARow} storage probes failed in a row` };
-  const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate;
+  // Healthy traffic outweighs clients' reports only from as many sessions as it takes members to
+  // degrade: one session's requests, however many, cannot keep reported OCAs healthy.
+  const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate && w.trafficSessions >= t.degradeClientReports;
   if (w.requests >= t.minRequests && errorRate >= t.degradeErrorRate)
     return { state: "degraded", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.requests >= t.minRequests && meanMs >= t.degradeLatencyMs)
@@ -214,6 +221,11 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     if (r.probe_ok !== 0) break;
     inARow++;
   }
+  const need = THRESHOLDS.degradeClientReports;
+  const trafficSessions =
+    sum.reports >= need
+      ? first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM (SELECT 1 FROM oca_sessions WHERE oca_id = ? AND last_seen >= ? LIMIT ?)`, ocaId, from, need)!.n
+      : 0;
   return {
     requests: sum.requests,
     errors: sum.errors,
@@ -223,6 +235,7 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     probeMs: sum.probe_ms,
     failedProbesInARow: inARow,
     clientReports: sum.reports,
+    trafficSessions,
   };
 }
 
