@@ -123,8 +123,9 @@ function link(siteId: string): Link {
     cmcd: new Map(),
     away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-    // A flush waits out the link's interval, then a sync: one cut off stops counting after that.
-    flushes: new SingleFlight(() => l.everyMs + 2 * (SYNC_TIMEOUT_MS + 1_000)),
+    // A flush waits out the link's interval, then a sync (and, if it went unanswered, another interval
+    // and a sync): one cut off stops counting after that.
+    flushes: new SingleFlight(() => 2 * l.everyMs + 3 * (SYNC_TIMEOUT_MS + 1_000)),
     seq: 0,
     unacked: [],
   };
@@ -302,6 +303,11 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
+    // A report the site did not answer is tried once more an interval later, not left for the next
+    // request to this site (the last viewer's final bytes would wait for one that may never come).
+    if (l.unacked.length === 0 || l.openUntil > Date.now()) return;
+    await new Promise((r) => setTimeout(r, l.everyMs));
+    await maybeSync(env, siteId, l, true);
   }, waitUntil);
 }
 
