@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
-import { MAX_UNACKED_REPORTS, siteStub, tierBucket } from "../workers/shared/site-link";
+import { siteStub, tierBucket } from "../workers/shared/site-link";
+import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
@@ -40,7 +41,7 @@ import {
   type PlayReport,
   type SiteLiveView,
 } from "../workers/shared/site-view";
-import { isSafeId } from "../shared/ids";
+import { isSafeId, isSessionId } from "../shared/ids";
 
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
@@ -312,28 +313,41 @@ export class OcaSite extends DurableObject<Env> {
 
   /**
    * The data plane's batched reports: bytes, sessions and misses per OCA since its last report, plays
-   * and CMCD; reports whose answer the isolate did not get come again, numbered, and count once. Returns the site's live view, so the data plane learns which OCAs are failed without asking per request,
-   * with the interval to sync at: longer when more isolates sync than the object should take (`isolate`
-   * names the caller; see IsolatesHeard).
+   * and CMCD. `report` is the newest; `earlier` those the isolate has not had answered, sent again as
+   * they were: each is numbered and counts once. Returns the site's live view, so the data plane learns
+   * which OCAs are failed without asking per request, with the interval to sync at: longer when more
+   * isolates sync than the object should take (`isolate` names the caller; see IsolatesHeard).
    */
-  async edgeSync(reports: EdgeReport | readonly EdgeReport[] | null, isolate?: string): Promise<SiteLiveView> {
+  async edgeSync(report: EdgeReport | null, isolate?: string, earlier?: readonly EdgeReport[]): Promise<SiteLiveView> {
     await liveTopology(this.env);
     this.assertReachable();
     const now = Date.now();
     const syncEveryMs = this.isolatesHeard.note(isolate, now);
-    // An isolate sends the reports whose answer it did not get again, with its new one: at most a few.
-    const sent = (Array.isArray(reports) ? reports : reports ? [reports] : []).slice(0, MAX_UNACKED_REPORTS + 1);
+    // The isolate's reports not answered yet, oldest first by number, then its new one: at most a few.
+    const sent = [...(Array.isArray(earlier) ? earlier.slice(-(MAX_UNACKED_REPORTS - 1)) : []), report]
+      .filter((r): r is EdgeReport => !!r && typeof r === "object" && !!r.ocas && typeof r.ocas === "object")
+      .sort((a, b) => (Number.isSafeInteger(a.seq) ? (a.seq as number) : 0) - (Number.isSafeInteger(b.seq) ? (b.seq as number) : 0));
     let signalled = false;
     let counted = 0;
     this.ctx.storage.transactionSync(() => {
-      for (const report of sent) {
-        if (!report || typeof report !== "object" || !report.ocas || typeof report.ocas !== "object") continue;
+      for (const r of sent) {
         // A report counted before (its answer was lost after this commit) counts nothing again.
-        if (!countOnce(this.sql, isolate, report.seq, now)) continue;
+        if (!countOnce(this.sql, isolate, r.seq, now)) continue;
         counted++;
-        if (this.ingestReport(report, now)) signalled = true;
+        try {
+          // Each in its own savepoint: one that cannot be counted is logged and stays counted as
+          // seen, rather than failing every later call of its isolate (which resends it with them).
+          if (this.ctx.storage.transactionSync(() => this.ingestReport(r, now))) signalled = true;
+        } catch (err) {
+          console.error(`site ${this.site.id}: report ${String(r.seq)} of isolate ${String(isolate)} not counted`, err);
+        }
       }
-      if (counted > 0) forgetQuietLinks(this.sql, now);
+      if (counted > 0) {
+        forgetQuietLinks(this.sql, now);
+        // Sessions that can no longer be watching give up their estimates (a bounded number), once the
+        // bytes these reports carried are counted.
+        settleSessions(this.sql, now);
+      }
     });
     // D1 is written behind the answer: the reports are committed above, and an isolate that gave up
     // waiting for the answer sends them again, so the answer never waits on D1.
@@ -370,8 +384,9 @@ export class OcaSite extends DurableObject<Env> {
       const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
       served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
       const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
+      const reporterSessions = (Array.isArray(r.clientReporterSessions) ? r.clientReporterSessions : []).slice(0, MAX_REPORT_ITEMS).filter(isSessionId);
       if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
-      if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters);
+      if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);
       if (requests > 0 || reporters.length) signalled = true;
     }
     // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
@@ -482,7 +497,11 @@ export class OcaSite extends DurableObject<Env> {
    * the title; content: it did not).
    */
   async recordPlay(p: PlayRecord, miss?: { ocaId: string; kind: MissKind }): Promise<void> {
-    this.ctx.storage.transactionSync(() => this.countPlays([{ ...p, miss }]));
+    this.ctx.storage.transactionSync(() => {
+      this.countPlays([{ ...p, miss }]);
+      // Sessions that can no longer be watching give up their estimates, a bounded number per play.
+      settleSessions(this.sql, Date.now());
+    });
   }
 
   /** Demand is read (by the plan, by operators) with every session that can no longer be watching settled (see settleSessions). */
@@ -495,8 +514,6 @@ export class OcaSite extends DurableObject<Env> {
   /** Plays at their home site, and their misses (one write per OCA, title and kind): the one path for batched and direct play records. */
   private countPlays(plays: readonly PlayReport[]): void {
     const fresh = recordPlays(this.sql, plays);
-    // Sessions that can no longer be watching give up their estimates, a bounded number per batch.
-    settleSessions(this.sql, Date.now());
     const misses = new Map<string, { ocaId: string; titleId: string; kind: MissKind; n: number }>();
     for (const p of plays) {
       // A play sent again (its sync timed out after this site had counted it) is not a second miss.

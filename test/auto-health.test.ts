@@ -271,6 +271,10 @@ describe("one session's flood of fast requests", () => {
   it("weighs as a few of its requests, at its own error rate and latency, so it cannot make a slow, erring OCA look healthy", async () => {
     const pending: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    // The link's last report was seconds ago: a session's cap follows its batch's span, not that idle time.
+    recordServed(env, LAX, "lumen-lax-1", "flood-warm", 1, waitUntil);
+    while (pending.length) await pending.shift();
+    await sleep(3_000);
     // Three viewers' sessions: two requests each, one failed, 600 ms late.
     for (const v of ["flood-viewer-a", "flood-viewer-b", "flood-viewer-c"]) {
       recordOutcome(env, LAX, "lumen-lax-1", v, { error: true, latencyMs: 600 }, waitUntil);
@@ -289,10 +293,15 @@ describe("one session's flood of fast requests", () => {
     expect(s.load.healthReason).toBe("error rate 21 % of 14 requests");
   });
 
-  it("cannot keep an OCA three members report healthy: its traffic is one session's", async () => {
+  it("cannot keep an OCA three members report healthy: the traffic beside theirs is one session's", async () => {
     const pending: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => void pending.push(p);
-    for (const m of ["flood-member-a", "flood-member-b", "flood-member-c"]) recordClientReport(env, LAX, "lumen-lax-2", m, waitUntil);
+    // The reporters' own sessions were served by the OCA too (a player stalls, then switches away).
+    for (const m of ["a", "b", "c"]) {
+      recordClientReport(env, LAX, "lumen-lax-2", `flood-member-${m}`, `flood-reporter-${m}`, waitUntil);
+      recordServed(env, LAX, "lumen-lax-2", `flood-reporter-${m}`, 100_000, waitUntil);
+      recordOutcome(env, LAX, "lumen-lax-2", `flood-reporter-${m}`, { error: false, latencyMs: 600 }, waitUntil);
+    }
     for (let i = 0; i < 2_000; i++) {
       recordOutcome(env, LAX, "lumen-lax-2", "flood-masker", { error: false, latencyMs: 1 }, waitUntil);
       recordServed(env, LAX, "lumen-lax-2", "flood-masker", 1_000, waitUntil);

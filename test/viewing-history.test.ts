@@ -316,6 +316,20 @@ describe("viewing history cannot be poisoned through POST /v1/events", () => {
   });
 });
 
+describe("a report that carries a session's last bytes", () => {
+  it("counts them before the session settles, so one whose token ended counts them", async () => {
+    const now = Date.now();
+    const sessionId = crypto.randomUUID();
+    const day = dayNumber(now, "Europe/Berlin");
+    const title = "vh-last-bytes";
+    const play = { sessionId, titleId: title, day, estBytes: EST, topBps: TOP_BPS, startedAt: now - 7 * 3_600_000, endsAt: now - 1 };
+    // Its play and its last bytes (served by another site) ride one report to its home.
+    await stub("rheinnet-ber").edgeSync({ windowMs: 1_000, ocas: {}, plays: [play], servedAway: [{ id: sessionId, bytes: 5_000 }] });
+    const v = (await stub("rheinnet-ber").views(day, day)).find((x) => x.titleId === title);
+    expect(v).toMatchObject({ plays: 1, bytes: 5_000, estBytes: 0 });
+  });
+});
+
 describe("a session served away from its home site", () => {
   const AWAY = "vh-away";
   const SEG = "video/avc-480p/seg-00001.m4s";

@@ -84,6 +84,12 @@ export const CLIENT_REPORTERS_SCHEMA = [
      oca_id TEXT NOT NULL, reporter TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, reporter)) WITHOUT ROWID`,
 ];
 
+/** The sessions whose clients reported each OCA, and when last (pruned past the window): not counted as traffic that outweighs their reports. */
+export const REPORTER_SESSIONS_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS oca_reporter_sessions (
+     oca_id TEXT NOT NULL, session_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, session_id)) WITHOUT ROWID`,
+];
+
 /** A reporter as a site takes it from a report: a member id. */
 export const isReporter = (x: unknown): x is string => typeof x === "string" && isMemberId(x);
 
@@ -101,8 +107,9 @@ export interface WindowSignals {
   /** Distinct members whose clients reported the OCA failing them. */
   clientReports: number;
   /**
-   * Distinct sessions the OCA served bytes to in the window, counted up to degradeClientReports and
-   * only when that many members reported it (the one verdict it weighs in).
+   * Distinct sessions the OCA served bytes to in the window, the reporting clients' own sessions left
+   * out, counted up to degradeClientReports and only when that many members reported it (the one
+   * verdict it weighs in).
    */
   trafficSessions: number;
 }
@@ -186,10 +193,12 @@ export function recordProbe(sql: SqlStorage, ocaId: string, now: number, ok: boo
   run(sql, `INSERT INTO oca_signals (oca_id, at, probe_ok, probe_ms) VALUES (?, ?, ?, ?)`, ocaId, now, ok ? 1 : 0, probeMs);
 }
 
-/** Notes the members whose clients reported an OCA failing them (each once per OCA: the latest report stands). */
-export function recordClientReporters(sql: SqlStorage, ocaId: string, now: number, reporters: readonly string[]): void {
+/** Notes the members whose clients reported an OCA failing them, and their sessions (each once per OCA: the latest report stands). */
+export function recordClientReporters(sql: SqlStorage, ocaId: string, now: number, reporters: readonly string[], sessions: readonly string[] = []): void {
   for (const r of reporters)
     run(sql, `INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, r, now);
+  for (const s of sessions)
+    run(sql, `INSERT INTO oca_reporter_sessions (oca_id, session_id, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, s, now);
 }
 
 /**
@@ -203,6 +212,7 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_traffic WHERE oca_id = ? AND bucket < ?`, ocaId, fromBucket);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ? AND at < ?`, ocaId, from);
+  run(sql, `DELETE FROM oca_reporter_sessions WHERE oca_id = ? AND at < ?`, ocaId, from);
   const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
     sql,
     `SELECT t.requests, t.errors, t.lat, p.probes, p.probe_failures, p.probe_ms,
@@ -224,7 +234,14 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
   const need = THRESHOLDS.degradeClientReports;
   const trafficSessions =
     sum.reports >= need
-      ? first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM (SELECT 1 FROM oca_sessions WHERE oca_id = ? AND last_seen >= ? LIMIT ?)`, ocaId, from, need)!.n
+      ? first<{ n: number }>(
+          sql,
+          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM oca_sessions s WHERE s.oca_id = ?1 AND s.last_seen >= ?2
+             AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id) LIMIT ?3)`,
+          ocaId,
+          from,
+          need,
+        )!.n
       : 0;
   return {
     requests: sum.requests,
@@ -286,6 +303,7 @@ export function resetAuto(sql: SqlStorage, ocaId: string, now: number): void {
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ?`, ocaId);
   run(sql, `DELETE FROM oca_traffic WHERE oca_id = ?`, ocaId);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ?`, ocaId);
+  run(sql, `DELETE FROM oca_reporter_sessions WHERE oca_id = ?`, ocaId);
 }
 
 /** The last transitions of an OCA, newest first. */

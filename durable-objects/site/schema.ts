@@ -1,7 +1,7 @@
 import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
 import { FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
+import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
 import { LINK_REPORTS_SCHEMA } from "./link-reports";
@@ -151,6 +151,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 16,
     name: "isolates' reports counted once (the last report number of each isolate's link)",
     statements: LINK_REPORTS_SCHEMA,
+  },
+  {
+    version: 17,
+    name: "the sessions of clients' reports of a failing OCA, left out of the healthy traffic that outweighs them",
+    statements: REPORTER_SESSIONS_SCHEMA,
   },
 ];
 

@@ -65,7 +65,7 @@ events.post(
       for (const e of list) {
         const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
         const siteId = ocaId ? reportedSite(claims.pw, ocaId) : undefined;
-        if (siteId) recordClientReport(c.env, siteId, ocaId!, claims.mid, waitUntil);
+        if (siteId) recordClientReport(c.env, siteId, ocaId!, claims.mid, sessionId, waitUntil);
       }
     }
     // A stop frees the member's slot at once; any other batch is activity that keeps it.

@@ -12,6 +12,7 @@ import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
+import { acknowledge, reportsToSend, type TakenReport } from "./unacked-reports";
 
 /**
  * This isolate's one link to each site's Durable Object, shared by both planes. It keeps the site's
@@ -25,10 +26,8 @@ import { withTimeout } from "./with-timeout";
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
 const OPEN_MS = 30_000;
-/** Reports a link keeps for resending when the site's answer did not come, newest kept. */
-export const MAX_UNACKED_REPORTS = 3;
-/** A report unanswered this long is not resent as it was (the site forgets an isolate's numbers after longer: LINK_MEMORY_MS). */
-export const UNACKED_MAX_AGE_MS = 2 * 60_000;
+/** A failed flush tries once more after at most this long (within the platform's 30 s for work after a response). */
+const RETRY_MS = 2_000;
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
 export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
@@ -63,6 +62,8 @@ export const MIN_SIGNALS_PER_SESSION = 8;
 export const SIGNALS_PER_SESSION_PER_S = 4;
 
 interface OcaBatch {
+  /** When its first item came (ms): a session's cap of signals grows with this batch's span, not with the link's idle time before it. */
+  startedAt: number;
   bytes: number;
   /** Requests the OCA answered (health signals), with its 5xx and its response times, per session (a Map: session ids come from URLs). */
   signals: Map<string, SessionSignals>;
@@ -70,6 +71,8 @@ interface OcaBatch {
   otherSignals: SessionSignals;
   /** Members whose clients reported the OCA failing them. */
   clientMembers: Set<string>;
+  /** Their sessions: the site does not count them as the healthy traffic that would outweigh their reports. */
+  clientSessions: Set<string>;
   bytesFrom: Record<ServedFrom, number>;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
@@ -98,8 +101,8 @@ interface Link {
   flushes: SingleFlight;
   /** The number of the link's last report (each report is numbered: the site counts a number once). */
   seq: number;
-  /** Reports sent whose answer did not come (the site may or may not have counted them), oldest first: sent again as they were. */
-  unacked: Array<{ report: EdgeReport; takenAt: number }>;
+  /** Reports taken from the batch and not answered yet (in flight, or their call failed): every call carries them again as they were. */
+  unacked: TakenReport[];
 }
 
 const links = new Map<string, Link>();
@@ -123,9 +126,9 @@ function link(siteId: string): Link {
     cmcd: new Map(),
     away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-    // A flush waits out the link's interval, then a sync (and, if it went unanswered, another interval
-    // and a sync): one cut off stops counting after that.
-    flushes: new SingleFlight(() => 2 * l.everyMs + 3 * (SYNC_TIMEOUT_MS + 1_000)),
+    // A flush waits out the link's interval, then a sync (and, if it went unanswered, RETRY_MS and a
+    // sync): under the platform's 30 s at the longest interval; one cut off stops counting after that.
+    flushes: new SingleFlight(() => l.everyMs + RETRY_MS + 3 * (SYNC_TIMEOUT_MS + 1_000)),
     seq: 0,
     unacked: [],
   };
@@ -164,8 +167,8 @@ function takeReport(l: Link, now: number): EdgeReport | null {
       ocaId,
       {
         bytes: b.bytes,
-        ...cappedSignals(b, now - l.windowStart),
-        ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers] } : {}),
+        ...cappedSignals(b, now - b.startedAt),
+        ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers], clientReporterSessions: [...b.clientSessions] } : {}),
         bytesFrom: b.bytesFrom,
         sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
@@ -189,26 +192,35 @@ function takeReport(l: Link, now: number): EdgeReport | null {
 }
 
 /**
- * One call to the site: the reports whose answer did not come (as they were, oldest first) and the
- * pending batch, numbered, so the site counts each once whether its answer was lost before or after it
- * committed. `carry` false asks for the view alone (a request that cannot wait for another's sync):
- * one call at a time carries reports, so the site never sees a number before an older one it has not.
+ * One call to the site: the reports not answered yet (as they were, oldest first) and the pending
+ * batch, numbered, so the site counts each once whether an earlier call was lost before or after it
+ * committed. A report leaves the link only when a call that carried it is answered. `carry` false
+ * asks for the view alone (a request that cannot wait for another's sync).
  */
 async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<void> {
   const now = Date.now();
-  const fresh = carry ? takeReport(l, now) : null;
-  const sent = carry ? [...l.unacked, ...(fresh ? [{ report: fresh, takenAt: now }] : [])] : [];
-  if (carry) l.unacked = [];
+  let sent: TakenReport[] = [];
+  if (carry) {
+    const fresh = takeReport(l, now);
+    if (fresh) l.unacked.push({ report: fresh, takenAt: now });
+    const { send, dropped } = reportsToSend(l.unacked, now);
+    salvage(l, dropped);
+    l.unacked = send;
+    sent = send;
+  }
   try {
-    const reports = sent.length ? sent.map((u) => u.report) : null;
-    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(reports, isolateId()), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    // The newest as the report, the older ones beside it: an object still on the code before numbered
+    // reports (a deploy's rollout) counts the newest, as it always did.
+    const latest = sent.length ? sent[sent.length - 1].report : null;
+    const earlier = sent.slice(0, -1).map((u) => u.report);
+    l.view = (await withTimeout(siteStub(env, siteId).edgeSync(latest, isolateId(), earlier), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
+    l.unacked = acknowledge(l.unacked, sent);
     l.everyMs = paceFromView(l.view.syncEveryMs);
     l.failures = 0;
     l.openUntil = 0;
   } catch {
-    // Unreachable, or the answer was lost: keep serving and steering on the last-known view, and
-    // send the reports again as they were with the next sync.
-    keepUnacked(l, sent, Date.now());
+    // Unreachable, or the answer was lost: keep serving and steering on the last-known view; the
+    // reports stay, to go again as they were with the next sync.
     l.failures++;
     if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
   }
@@ -216,19 +228,15 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
 }
 
 /**
- * Keeps unanswered reports for resending, at most MAX_UNACKED_REPORTS and none older than
- * UNACKED_MAX_AGE_MS. One let go keeps its plays and CMCD in the pending batch (plays count once
- * whatever; its CMCD counts again only if the site had committed it) and loses its load sample.
+ * Reports let go unanswered (too old or too many) are never sent again as they were: their plays and
+ * CMCD go back in the batch (plays count once whatever; their CMCD counts again only if the site had
+ * committed it); their bytes, sessions, misses and load sample are lost.
  */
-function keepUnacked(l: Link, sent: Array<{ report: EdgeReport; takenAt: number }>, now: number): void {
-  const all = [...sent, ...l.unacked];
-  const keep = all.filter((u) => now - u.takenAt < UNACKED_MAX_AGE_MS).slice(-MAX_UNACKED_REPORTS);
-  for (const u of all) {
-    if (keep.includes(u)) continue;
+function salvage(l: Link, dropped: readonly TakenReport[]): void {
+  for (const u of dropped) {
     if (u.report.plays) l.plays = [...u.report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
     for (const r of u.report.cmcd ?? []) mergeCmcd(l, r);
   }
-  l.unacked = keep;
 }
 
 /**
@@ -264,8 +272,12 @@ export async function siteView(
   const now = Date.now();
   const mustWait = opts.awaitRefresh && l.openUntil <= now && (l.view === null || now - l.syncedAt > AWAIT_VIEW_OLDER_THAN_SYNCS * l.everyMs);
   const refresh = maybeSync(env, siteId, l, false);
-  if (mustWait && (refresh || l.syncs.busy())) await (refresh ?? sync(env, siteId, l, false));
-  else if (refresh) waitUntil(refresh);
+  if (mustWait && (refresh || l.syncs.busy())) {
+    const own = refresh ?? sync(env, siteId, l, false);
+    // Kept alive past a client that goes away mid-call (its reports stay on the link regardless).
+    waitUntil(own);
+    await own;
+  } else if (refresh) waitUntil(refresh);
   return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
 }
 
@@ -283,10 +295,12 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
     l.batch.set(
       ocaId,
       (o = {
+        startedAt: Date.now(),
         bytes: 0,
         signals: new Map(),
         otherSignals: { requests: 0, errors: 0, latencyMsSum: 0 },
         clientMembers: new Set(),
+        clientSessions: new Set(),
         bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
         sessions: new Map(),
         misses: new Map(),
@@ -303,10 +317,11 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
-    // A report the site did not answer is tried once more an interval later, not left for the next
-    // request to this site (the last viewer's final bytes would wait for one that may never come).
+    // A report the site did not answer is tried once more shortly, not left for the next request to
+    // this site (the last viewer's final bytes would wait for one that may never come). An open
+    // circuit leaves it to the next request after OPEN_MS (it waits up to UNACKED_MAX_AGE_MS).
     if (l.unacked.length === 0 || l.openUntil > Date.now()) return;
-    await new Promise((r) => setTimeout(r, l.everyMs));
+    await new Promise((r) => setTimeout(r, Math.min(l.everyMs, RETRY_MS)));
     await maybeSync(env, siteId, l, true);
   }, waitUntil);
 }
@@ -366,10 +381,18 @@ export function recordOutcome(
 }
 
 /** A member's client reported the OCA failing it (a QoE error on it, a switch away); one per member per sync. */
-export function recordClientReport(env: Env, siteId: string, ocaId: string, memberId: string, waitUntil: (p: Promise<unknown>) => void): void {
+export function recordClientReport(
+  env: Env,
+  siteId: string,
+  ocaId: string,
+  memberId: string,
+  sessionId: string,
+  waitUntil: (p: Promise<unknown>) => void,
+): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
   if (o.clientMembers.size < MAX_REPORT_ITEMS) o.clientMembers.add(memberId);
+  if (o.clientSessions.size < MAX_REPORT_ITEMS) o.clientSessions.add(sessionId);
   scheduleFlush(env, siteId, l, waitUntil);
 }
 

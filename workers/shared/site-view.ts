@@ -113,6 +113,8 @@ export interface EdgeReport {
        * members over its window, so one account's sessions and syncs weigh as one.
        */
       clientReporters?: string[];
+      /** The reporting clients' sessions (not counted as healthy traffic that outweighs their reports). */
+      clientReporterSessions?: string[];
       /** Bytes served by where they came from. */
       bytesFrom?: Partial<Record<ServedFrom, number>>;
       sessions: Array<{ id: string; bytes: number }>;
