@@ -369,7 +369,7 @@ export class OcaSite extends DurableObject<Env> {
     // report may carry the bytes their sessions were served since (counted per known session).
     this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
     ingestEdgeReport(this.sql, this.site.ocas, report, now);
-    ingestServedElsewhere(this.sql, report, topology.origin.id);
+    ingestServedElsewhere(this.sql, report, topology.origin.id, now);
     // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
     if (Object.hasOwn(report.ocas, topology.origin.id)) {
       const o = report.ocas[topology.origin.id];

@@ -330,6 +330,62 @@ describe("a report that carries a session's last bytes", () => {
   });
 });
 
+describe("bytes that reach a session's home before its play's record", () => {
+  it("are kept for the record (plays and bytes ride different isolates' syncs), only where the sender knows it is home", async () => {
+    const site = stub("lumen-lax");
+    const now = Date.now();
+    const [away, here, foreign] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    // An edge isolate's report: one session served by another site, two by this site's OCA, one of them homed here.
+    await site.edgeSync({
+      windowMs: 1_000,
+      servedAway: [{ id: away, bytes: 3_000 }],
+      ocas: {
+        "lumen-lax-1": {
+          bytes: 3_000,
+          requests: 2,
+          bytesFrom: { embedded: 3_000 },
+          sessions: [
+            { id: here, bytes: 2_000, home: true },
+            { id: foreign, bytes: 1_000 },
+          ],
+        },
+      },
+    });
+    // The play isolate's report with the three plays, a moment later.
+    const day = dayNumber(now, "America/Los_Angeles");
+    const plays = [away, here, foreign].map((sessionId) => ({
+      sessionId,
+      titleId: "vh-early",
+      day,
+      estBytes: EST,
+      topBps: TOP_BPS,
+      startedAt: now,
+      endsAt: now + 3_600_000,
+    }));
+    await site.edgeSync({ windowMs: 1_000, ocas: {}, plays });
+    const served = await withSql("lumen-lax", (sql) =>
+      Object.fromEntries(
+        sql
+          .exec<{ session_id: string; served: number }>(`SELECT session_id, served FROM session_views WHERE title_id = 'vh-early'`)
+          .toArray()
+          .map((r) => [r.session_id, r.served]),
+      ),
+    );
+    expect(served).toEqual({ [away]: 3_000, [here]: 2_000, [foreign]: 0 });
+    // Nothing is left waiting, and a session's QoE report that comes before its play takes its early bytes too.
+    await withSql("lumen-lax", (sql) => {
+      expect(sql.exec(`SELECT COUNT(*) AS n FROM served_early`).one().n).toBe(0);
+      recordServed(sql, "early-qoe", 4_000, true, T0);
+      recordReport(sql, { ...play("early-qoe", "vh-early-qoe"), reportDay: DAY, bytes: 10 ** 9, now: T0 + 60_000 });
+      // Its report is capped by what it was served (+10 s of lag at its top rung), which now includes those bytes.
+      expect(sql.exec(`SELECT served, reported FROM session_views WHERE session_id = 'early-qoe'`).one()).toEqual({
+        served: 4_000,
+        reported: 4_000 + (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8,
+      });
+    });
+  });
+});
+
 describe("a session served away from its home site", () => {
   const AWAY = "vh-away";
   const SEG = "video/avc-480p/seg-00001.m4s";

@@ -1,7 +1,7 @@
 import type { OcaSpec } from "../../workers/shared/topology";
 import { type EdgeReport, MAX_REPORT_ITEMS, type MissKind, type OcaHealth, type OcaLive } from "../../workers/shared/site-view";
 import { isSafeId, isSessionId } from "../../shared/ids";
-import { recordServed } from "./viewing-history";
+import { forgetEarlyServed, recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
 
 /**
@@ -83,7 +83,7 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
       run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
-      recordServed(sql, s.id, count(s.bytes));
+      recordServed(sql, s.id, count(s.bytes), s.home === true, now);
     }
     for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {
       if (typeof m?.titleId !== "string" || !isSafeId(m.titleId) || (m.kind !== "content" && m.kind !== "health")) continue;
@@ -98,14 +98,15 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
  * pathway (whose bytes count at the session's home). They count in each session's served figure, the
  * viewing history's, and not in this site's load.
  */
-export function ingestServedElsewhere(sql: SqlStorage, report: EdgeReport, originId: string): void {
+export function ingestServedElsewhere(sql: SqlStorage, report: EdgeReport, originId: string, now: number): void {
   const origin = Object.hasOwn(report.ocas, originId) ? report.ocas[originId]?.sessions : undefined;
   for (const list of [report.servedAway, origin]) {
     for (const s of (Array.isArray(list) ? list : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
-      recordServed(sql, s.id, count(s.bytes));
+      recordServed(sql, s.id, count(s.bytes), true, now);
     }
   }
+  forgetEarlyServed(sql, now);
 }
 
 /** Misses per OCA, title and kind, for operators. */

@@ -1,5 +1,5 @@
 import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
-import { FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
+import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
@@ -156,6 +156,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 17,
     name: "the sessions of clients' reports of a failing OCA, left out of the healthy traffic that outweighs them",
     statements: REPORTER_SESSIONS_SCHEMA,
+  },
+  {
+    version: 18,
+    name: "bytes served to a home session before its play's record arrived, kept for it",
+    statements: EARLY_SERVED_SCHEMA,
   },
 ];
 

@@ -155,6 +155,9 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<
       Number.isFinite(p.endsAt) ? p.endsAt : null,
     ).rowsWritten;
     let counted = inserted > 0 ? est : null;
+    // Bytes served before this record arrived (another isolate's sync came first).
+    const early = inserted > 0 ? takeEarlyServed(sql, p.sessionId) : 0;
+    if (early > 0) sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, early, p.sessionId);
     // Plays ride a batched sync, so a session's first report can arrive first: the play still counts
     // as a play, but with no estimate (the session already counts as what it reported).
     if (counted === null && sql.exec(`UPDATE session_views SET play_counted = 1 WHERE session_id = ? AND play_counted = 0`, p.sessionId).rowsWritten > 0) {
@@ -175,9 +178,41 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<
   return countedNow;
 }
 
-/** Adds bytes the data plane served to a session whose home is this site (any site's OCA, or origin; known only for sessions that played here). */
-export function recordServed(sql: SqlStorage, sessionId: string, bytes: number): void {
-  sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, nonNegative(bytes), sessionId);
+/**
+ * Bytes served to a session whose play arrived before them: plays and bytes ride different isolates'
+ * syncs, so a session's first bytes can come first. Kept EARLY_SERVED_MS for its play's record, which
+ * takes them (recordPlays).
+ */
+export const EARLY_SERVED_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS served_early (session_id TEXT PRIMARY KEY, bytes INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS served_early_by_at ON served_early (at)`,
+];
+export const EARLY_SERVED_MS = 10 * 60_000;
+
+/**
+ * Adds bytes the data plane served to a session (any site's OCA, or origin) at this site, known for
+ * sessions that played here. `home`: the sender knows this is the session's home, so bytes that come
+ * before its play are kept for it.
+ */
+export function recordServed(sql: SqlStorage, sessionId: string, bytes: number, home = false, now = Date.now()): void {
+  const n = nonNegative(bytes);
+  if (sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, n, sessionId).rowsWritten > 0 || !home || n === 0) return;
+  sql.exec(
+    `INSERT INTO served_early (session_id, bytes, at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET bytes = bytes + excluded.bytes, at = excluded.at`,
+    sessionId,
+    n,
+    now,
+  );
+}
+
+/** Takes the bytes kept for a session whose row is being made (0 when none). */
+function takeEarlyServed(sql: SqlStorage, sessionId: string): number {
+  return sql.exec<{ bytes: number }>(`DELETE FROM served_early WHERE session_id = ? RETURNING bytes`, sessionId).toArray()[0]?.bytes ?? 0;
+}
+
+/** Forgets early bytes whose play never came (an index seek that usually finds nothing). */
+export function forgetEarlyServed(sql: SqlStorage, now: number): void {
+  sql.exec(`DELETE FROM served_early WHERE at < ?`, now - EARLY_SERVED_MS);
 }
 
 /** The most a session may have reported so far, by the caps above. */
@@ -235,17 +270,18 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
       est_counted: 0,
       reported: 0,
       cmcd: 0,
-      served: 0,
+      served: takeEarlyServed(sql, r.sessionId),
       play_day: r.day,
     };
     sql.exec(
-      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, play_counted) VALUES (?, ?, ?, ?, ?, ?, 0, 0)`,
+      `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, play_counted, served) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)`,
       r.sessionId,
       r.titleId,
       r.day,
       r.startedAt,
       row.est_bytes,
       row.top_bps,
+      row.served,
     );
   }
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: row.served }, r.now);

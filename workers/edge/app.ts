@@ -149,10 +149,10 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       if (site) {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, from);
+        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, { from, home: site.id === home });
         // The session's home site counts what it was served wherever (its viewing history's figure).
         if (homeKnown && site.id !== home) recordServedAway(c.env, home, sessionId, bytes, waitUntil);
-      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, "origin");
+      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, { from: "origin", home: true });
       if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
     }
     // A miss rides the site's next batched report (never a Durable Object call per request), with the

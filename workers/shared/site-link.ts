@@ -76,6 +76,8 @@ interface OcaBatch {
   bytesFrom: Record<ServedFrom, number>;
   /** Bytes per session; a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
+  /** Those of them whose home is the site. */
+  homeSessions: Set<string>;
   /** Content misses per title. */
   misses: Map<string, { count: number; bytes: number }>;
 }
@@ -170,7 +172,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
         ...cappedSignals(b, now - b.startedAt),
         ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers], clientReporterSessions: [...b.clientSessions] } : {}),
         bytesFrom: b.bytesFrom,
-        sessions: [...b.sessions].map(([id, bytes]) => ({ id, bytes })),
+        sessions: [...b.sessions].map(([id, bytes]) => (b.homeSessions.has(id) ? { id, bytes, home: true } : { id, bytes })),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
     ]),
@@ -303,6 +305,7 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
         clientSessions: new Set(),
         bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
         sessions: new Map(),
+        homeSessions: new Set(),
         misses: new Map(),
       }),
     );
@@ -326,7 +329,10 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
   }, waitUntil);
 }
 
-/** Counts bytes an OCA served to a session; sent with the site's next sync. */
+/**
+ * Counts bytes an OCA served to a session; sent with the site's next sync. `home`: the site is the
+ * session's home (its viewing history keeps these bytes even when they arrive before the play's record).
+ */
 export function recordServed(
   env: Env,
   siteId: string,
@@ -334,14 +340,17 @@ export function recordServed(
   sessionId: string,
   bytes: number,
   waitUntil: (p: Promise<unknown>) => void,
-  from: ServedFrom = "embedded",
+  { from = "embedded", home = false }: { from?: ServedFrom; home?: boolean } = {},
 ): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
   o.bytes += bytes;
   o.bytesFrom[from] += bytes;
   const prev = o.sessions.get(sessionId);
-  if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) o.sessions.set(sessionId, (prev ?? 0) + bytes);
+  if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) {
+    o.sessions.set(sessionId, (prev ?? 0) + bytes);
+    if (home) o.homeSessions.add(sessionId);
+  }
   scheduleFlush(env, siteId, l, waitUntil);
 }
 

@@ -117,7 +117,8 @@ export interface EdgeReport {
       clientReporterSessions?: string[];
       /** Bytes served by where they came from. */
       bytesFrom?: Partial<Record<ServedFrom, number>>;
-      sessions: Array<{ id: string; bytes: number }>;
+      /** `home`: the session's home is this site (its bytes are kept for its play's record if they arrive first). */
+      sessions: Array<{ id: string; bytes: number; home?: boolean }>;
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
   >;
