@@ -323,10 +323,13 @@ export class OcaSite extends DurableObject<Env> {
     this.assertReachable();
     const now = Date.now();
     const syncEveryMs = this.isolatesHeard.note(isolate, now);
-    // The isolate's reports not answered yet, oldest first by number, then its new one: at most a few.
-    const sent = [...(Array.isArray(earlier) ? earlier.slice(-(MAX_UNACKED_REPORTS - 1)) : []), report]
-      .filter((r): r is EdgeReport => !!r && typeof r === "object" && !!r.ocas && typeof r.ocas === "object")
-      .sort((a, b) => (Number.isSafeInteger(a.seq) ? (a.seq as number) : 0) - (Number.isSafeInteger(b.seq) ? (b.seq as number) : 0));
+    // The isolate's reports not answered yet and its new one, by number: at most a few. (An isolate
+    // still on the code of a rollout's first step sends them all as an array in `report`.)
+    const given: unknown[] = [...(Array.isArray(earlier) ? earlier : []), ...(Array.isArray(report) ? report : [report])];
+    const sent = given
+      .filter((r): r is EdgeReport => !!r && typeof r === "object" && !!(r as EdgeReport).ocas && typeof (r as EdgeReport).ocas === "object")
+      .sort((a, b) => (Number.isSafeInteger(a.seq) ? (a.seq as number) : 0) - (Number.isSafeInteger(b.seq) ? (b.seq as number) : 0))
+      .slice(-MAX_UNACKED_REPORTS);
     let signalled = false;
     let counted = 0;
     this.ctx.storage.transactionSync(() => {
@@ -339,6 +342,8 @@ export class OcaSite extends DurableObject<Env> {
           // seen, rather than failing every later call of its isolate (which resends it with them).
           if (this.ctx.storage.transactionSync(() => this.ingestReport(r, now))) signalled = true;
         } catch (err) {
+          // Storage itself failing (full, I/O) fails the call: the isolate keeps its reports for later.
+          if (/SQLITE_(FULL|IOERR|NOMEM|BUSY|LOCKED)|database or disk is full/i.test(String(err))) throw err;
           console.error(`site ${this.site.id}: report ${String(r.seq)} of isolate ${String(isolate)} not counted`, err);
         }
       }

@@ -119,9 +119,10 @@ describe("a numbered report sent again", () => {
         { sid: null, br: 3000, bl: 10000, mtp: 20000, bs: false, su: true },
         waitUntil,
       );
-      // The flush's call is committed, and its answer comes after the isolate gave up on it.
+      // The flush's call is committed, and its answer comes after the isolate gave up on it (at 500 ms;
+      // its retry comes half an interval to an interval after that).
       for (let i = 0; i < 100 && calls === 0; i++) await sleep(20);
-      await sleep(900);
+      await sleep(600);
       late = false;
       // The flush's retry an interval later carries the unanswered report again; then the next activity's own.
       while (pending.length) await pending.shift();
@@ -183,6 +184,13 @@ describe("a numbered report sent again", () => {
     await stub.edgeSync(report(1, 800), "iso-other");
     await stub.edgeSync({ windowMs: 1_000, ocas: { "ixp-ams-1": { bytes: 1, bytesFrom: { ixp: 1 }, sessions: [] } } } as never);
     expect((await servedBytes("ixp-ams")) - before).toBe(1_501);
+    // A new isolate whose first call lists them out of order: all three count (by number, not as listed).
+    await stub.edgeSync(report(2, 200), "iso-fresh", [report(3, 400), report(1, 100)]);
+    expect((await servedBytes("ixp-ams")) - before).toBe(2_201);
+    // An isolate on the code before (a rollout's first step) sends its reports as an array: counted, once.
+    await stub.edgeSync([report(1, 100), report(2, 200)] as never, "iso-old");
+    await stub.edgeSync([report(1, 100), report(2, 200)] as never, "iso-old");
+    expect((await servedBytes("ixp-ams")) - before).toBe(2_501);
   });
 
   it("that cannot be counted is logged and taken as seen, so it does not fail its isolate's later calls", async () => {

@@ -372,6 +372,32 @@ describe("bytes that reach a session's home before its play's record", () => {
       ),
     );
     expect(served).toEqual({ [away]: 3_000, [here]: 2_000, [foreign]: 0 });
+    // CMCD that came before the play (a stock player's only report) counts once the play's record makes its row.
+    const cmcdFirst = crypto.randomUUID();
+    await site.edgeSync({
+      windowMs: 1_000,
+      ocas: {},
+      cmcd: [
+        {
+          sessionId: cmcdFirst,
+          titleId: "vh-early-cmcd",
+          sid: null,
+          requests: 2,
+          bytes: 6_000,
+          stalls: 0,
+          startups: 1,
+          bitrateKbps: 2000,
+          bufferMs: 4000,
+          throughputKbps: 9000,
+          topBitrateKbps: 2000,
+          lastOca: "lumen-lax/lumen-lax-1",
+          firstAt: now,
+          lastAt: now,
+        },
+      ],
+    });
+    await site.edgeSync({ windowMs: 1_000, ocas: {}, plays: [{ ...plays[0], sessionId: cmcdFirst, titleId: "vh-early-cmcd" }] });
+    expect((await site.views(day, day)).find((v) => v.titleId === "vh-early-cmcd")).toMatchObject({ plays: 1, bytes: 6_000, estBytes: 0 });
     // Nothing is left waiting, and a session's QoE report that comes before its play takes its early bytes too.
     await withSql("lumen-lax", (sql) => {
       expect(sql.exec(`SELECT COUNT(*) AS n FROM served_early`).one().n).toBe(0);
@@ -401,12 +427,47 @@ describe("a session served away from its home site", () => {
     const origin = p.ocas.find((o) => o.siteId === "origin")!;
     expect(ixp).toBeDefined();
     expect(origin).toBeDefined();
+    // What the edge tells each site (captured: the site's object counts it as it always would).
+    const { OcaSite } = await import("../durable-objects/oca-site");
+    const proto = OcaSite.prototype as unknown as { edgeSync: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.edgeSync;
+    const told: Array<{ site: string; report: Record<string, unknown> }> = [];
+    proto.edgeSync = function (this: { site: { id: string } }, ...a: unknown[]) {
+      for (const r of [...((a[2] as unknown[]) ?? []), a[0]]) if (r) told.push({ site: this.site.id, report: r as Record<string, unknown> });
+      return real.apply(this, a);
+    };
     let served = 0;
-    for (const o of [ixp, origin]) {
-      const seg = await call(`${o.url}${SEG}`);
+    // The home site is not in the list (it holds no copy); its OCA's URL takes the same token.
+    const homeUrl = ixp.url.replace(`/oca/ixp-nyc/${ixp.ocaId}/`, "/oca/lumen-nyc/lumen-nyc-1/");
+    try {
+      for (const o of [ixp, origin]) {
+        const seg = await call(`${o.url}${SEG}`);
+        expect(seg.status).toBe(200);
+        served += (await seg.arrayBuffer()).byteLength;
+      }
+      // And one segment from the home site's own OCA (it misses and serves from its parent).
+      const seg = await call(`${homeUrl}${SEG}`);
       expect(seg.status).toBe(200);
       served += (await seg.arrayBuffer()).byteLength;
+      const heard = (site: string, text: string) => told.some((t) => t.site === site && JSON.stringify(t.report).includes(text));
+      for (let i = 0; i < 150 && !(heard("lumen-nyc", `"lumen-nyc-1"`) && heard("lumen-nyc", "servedAway") && heard("ixp-nyc", p.sessionId)); i++)
+        await new Promise((x) => setTimeout(x, 20));
+    } finally {
+      proto.edgeSync = real;
     }
+    // The exchange's bytes go to its own site as a foreign session's, and to the home as served away;
+    // the home's OCA marks the session as homed there.
+    const sessionsAt = (site: string, ocaId: string) =>
+      told
+        .filter((t) => t.site === site)
+        .flatMap((t) => (t.report.ocas as Record<string, { sessions: Array<{ id: string; home?: boolean }> }>)[ocaId]?.sessions ?? [])
+        .filter((s) => s.id === p.sessionId);
+    expect(sessionsAt("ixp-nyc", ixp.ocaId).length).toBeGreaterThan(0);
+    expect(sessionsAt("ixp-nyc", ixp.ocaId).every((s) => s.home === undefined)).toBe(true);
+    expect(told.some((t) => t.site === "lumen-nyc" && JSON.stringify(t.report.servedAway ?? []).includes(p.sessionId))).toBe(true);
+    expect(sessionsAt("lumen-nyc", "lumen-nyc-1").length).toBeGreaterThan(0);
+    expect(sessionsAt("lumen-nyc", "lumen-nyc-1").every((s) => s.home === true)).toBe(true);
+    expect(sessionsAt("lumen-nyc", "origin").every((s) => s.home === true)).toBe(true);
     // Both ride the home site's next sync (with the play).
     const row = () =>
       withSql(

@@ -2,10 +2,11 @@ import { first, run } from "./sql";
 
 /**
  * Which of each isolate's reports a site has counted. An isolate numbers its reports on its link to
- * the site and sends one whose answer did not come again as it was (workers/shared/site-link.ts), so
+ * the site and keeps each until a call that carried it is answered (workers/shared/site-link.ts), so
  * the site counts a report once whether the call failed before the site committed it (nothing is
- * lost) or after (nothing counts twice). One call at a time carries an isolate's reports, oldest
- * first, so the highest number counted is all the site keeps per isolate.
+ * lost) or after (nothing counts twice). Every call that carries reports carries all the isolate's
+ * unanswered ones, and the site counts them in number order, so the highest number counted is all it
+ * keeps per isolate.
  */
 
 export const LINK_REPORTS_SCHEMA = [

@@ -137,8 +137,9 @@ export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { pla
  * row, each day and title one write, and sessions past SESSION_MEMORY_MS are forgotten once per batch.
  * Returns the sessions whose play counted now (a play sent again, after a sync that timed out, counts once).
  */
-export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<string> {
+export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[], now = Date.now()): Set<string> {
   const countedNow = new Set<string>();
+  const made: PlayRecord[] = [];
   const days = new Map<string, { day: number; titleId: string; plays: number; estBytes: number }>();
   let newest = Number.NEGATIVE_INFINITY;
   for (const p of plays) {
@@ -155,9 +156,12 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<
       Number.isFinite(p.endsAt) ? p.endsAt : null,
     ).rowsWritten;
     let counted = inserted > 0 ? est : null;
-    // Bytes served before this record arrived (another isolate's sync came first).
-    const early = inserted > 0 ? takeEarlyServed(sql, p.sessionId) : 0;
-    if (early > 0) sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, early, p.sessionId);
+    if (inserted > 0) {
+      made.push(p);
+      // Bytes served before this record arrived (another isolate's sync came first).
+      const early = takeEarlyServed(sql, p.sessionId);
+      if (early > 0) sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, early, p.sessionId);
+    }
     // Plays ride a batched sync, so a session's first report can arrive first: the play still counts
     // as a play, but with no estimate (the session already counts as what it reported).
     if (counted === null && sql.exec(`UPDATE session_views SET play_counted = 1 WHERE session_id = ? AND play_counted = 0`, p.sessionId).rowsWritten > 0) {
@@ -174,6 +178,8 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[]): Set<
     if (Number.isFinite(p.startedAt)) newest = Math.max(newest, p.startedAt);
   }
   for (const d of days.values()) addToDay(sql, d.day, d.titleId, { plays: d.plays, estBytes: d.estBytes });
+  // CMCD that came before the record (its isolate's sync first) counts now, once the estimate is in.
+  for (const p of made) countEarlyCmcd(sql, p.sessionId, p.titleId, p.day, now);
   if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, newest - SESSION_MEMORY_MS);
   return countedNow;
 }
@@ -208,6 +214,16 @@ export function recordServed(sql: SqlStorage, sessionId: string, bytes: number, 
 /** Takes the bytes kept for a session whose row is being made (0 when none). */
 function takeEarlyServed(sql: SqlStorage, sessionId: string): number {
   return sql.exec<{ bytes: number }>(`DELETE FROM served_early WHERE session_id = ? RETURNING bytes`, sessionId).toArray()[0]?.bytes ?? 0;
+}
+
+/**
+ * Counts the CMCD bytes a session's players sent before its row existed (they are kept per session in
+ * cmcd_sessions whatever; only their count in the viewing history waited for the row).
+ */
+function countEarlyCmcd(sql: SqlStorage, sessionId: string, titleId: string, day: number, now: number): void {
+  const bytes =
+    sql.exec<{ bytes: number }>(`SELECT bytes FROM cmcd_sessions WHERE session_id = ? AND title_id = ?`, sessionId, titleId).toArray()[0]?.bytes ?? 0;
+  if (bytes > 0) recordCmcdBytes(sql, { sessionId, titleId, reportDay: day, bytes, now });
 }
 
 /** Forgets early bytes whose play never came (an index seek that usually finds nothing). */
@@ -260,6 +276,7 @@ function recount(sql: SqlStorage, sessionId: string, titleId: string, reportDay:
 export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: number; cap: number } {
   if (r.now - r.startedAt > SESSION_MEMORY_MS) return { counted: 0, cap: 0 };
   let row = sessionRow(sql, r.sessionId);
+  const made = !row;
   if (!row) {
     // The play's record never arrived here (lost call, or a play from before this site kept sessions):
     // trust the signed session, but take no estimate out that was never put in.
@@ -286,7 +303,10 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
   }
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: row.served }, r.now);
   const reported = row.reported + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.reported));
-  return { counted: recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported, cmcd: row.cmcd }), cap };
+  const counted = recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported, cmcd: row.cmcd });
+  // A row made here (the play's record not in yet) also takes CMCD that came before it.
+  if (made) countEarlyCmcd(sql, r.sessionId, r.titleId, r.reportDay, r.now);
+  return { counted, cap };
 }
 
 /**

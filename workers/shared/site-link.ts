@@ -12,7 +12,7 @@ import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
-import { acknowledge, reportsToSend, type TakenReport } from "./unacked-reports";
+import { acknowledge, MAX_UNACKED_REPORTS, reportsToSend, type TakenReport } from "./unacked-reports";
 
 /**
  * This isolate's one link to each site's Durable Object, shared by both planes. It keeps the site's
@@ -26,8 +26,8 @@ import { acknowledge, reportsToSend, type TakenReport } from "./unacked-reports"
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
 const OPEN_MS = 30_000;
-/** A failed flush tries once more after at most this long (within the platform's 30 s for work after a response). */
-const RETRY_MS = 2_000;
+/** A flush's work, retry included, ends within this long after its request (the platform allows 30 s). */
+const FLUSH_BUDGET_MS = 25_000;
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
 export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
@@ -128,9 +128,9 @@ function link(siteId: string): Link {
     cmcd: new Map(),
     away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-    // A flush waits out the link's interval, then a sync (and, if it went unanswered, RETRY_MS and a
-    // sync): under the platform's 30 s at the longest interval; one cut off stops counting after that.
-    flushes: new SingleFlight(() => l.everyMs + RETRY_MS + 3 * (SYNC_TIMEOUT_MS + 1_000)),
+    // A flush waits out the link's interval, then a sync (and, if it went unanswered, up to another
+    // interval and a sync): within FLUSH_BUDGET_MS; one cut off stops counting after that.
+    flushes: new SingleFlight(() => 2 * l.everyMs + 3 * (SYNC_TIMEOUT_MS + 1_000)),
     seq: 0,
     unacked: [],
   };
@@ -203,12 +203,14 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
   const now = Date.now();
   let sent: TakenReport[] = [];
   if (carry) {
-    const fresh = takeReport(l, now);
-    if (fresh) l.unacked.push({ report: fresh, takenAt: now });
-    const { send, dropped } = reportsToSend(l.unacked, now);
+    // Room for the new report: those let go put their plays and CMCD back in the batch first, so
+    // they ride it.
+    const { send, dropped } = reportsToSend(l.unacked, now, MAX_UNACKED_REPORTS - 1);
     salvage(l, dropped);
-    l.unacked = send;
-    sent = send;
+    const fresh = takeReport(l, now);
+    l.unacked = fresh ? [...send, { report: fresh, takenAt: now }] : send;
+    // This call's own list: a later call replaces l.unacked, never adds to what this one carried.
+    sent = [...l.unacked];
   }
   try {
     // The newest as the report, the older ones beside it: an object still on the code before numbered
@@ -320,11 +322,14 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
-    // A report the site did not answer is tried once more shortly, not left for the next request to
-    // this site (the last viewer's final bytes would wait for one that may never come). An open
-    // circuit leaves it to the next request after OPEN_MS (it waits up to UNACKED_MAX_AGE_MS).
+    // A report the site did not answer is tried once more, not left for the next request to this
+    // site (the last viewer's final bytes would wait for one that may never come): after up to an
+    // interval, jittered so that isolates a site's blip failed together do not come back together,
+    // and within the flush's budget. An open circuit leaves it to the next request after OPEN_MS (it
+    // waits up to UNACKED_MAX_AGE_MS).
     if (l.unacked.length === 0 || l.openUntil > Date.now()) return;
-    await new Promise((r) => setTimeout(r, Math.min(l.everyMs, RETRY_MS)));
+    const room = FLUSH_BUDGET_MS - l.everyMs - 2 * (SYNC_TIMEOUT_MS + 1_000);
+    await new Promise((r) => setTimeout(r, Math.max(250, Math.min(l.everyMs, room)) * (0.5 + Math.random() / 2)));
     await maybeSync(env, siteId, l, true);
   }, waitUntil);
 }

@@ -20,14 +20,14 @@ export interface TakenReport {
 }
 
 /**
- * Which waiting reports the next call carries (by number, oldest first: at most MAX_UNACKED_REPORTS,
- * none older than UNACKED_MAX_AGE_MS) and which are let go. A report let go is never sent again as it
+ * Which waiting reports the next call carries (by number, oldest first: at most `max`, none older
+ * than UNACKED_MAX_AGE_MS) and which are let go. A report let go is never sent again as it
  * was: its plays and CMCD go back in the batch (see the link), the rest of it is lost.
  */
-export function reportsToSend(waiting: readonly TakenReport[], now: number): { send: TakenReport[]; dropped: TakenReport[] } {
+export function reportsToSend(waiting: readonly TakenReport[], now: number, max = MAX_UNACKED_REPORTS): { send: TakenReport[]; dropped: TakenReport[] } {
   const ordered = [...waiting].sort((a, b) => (a.report.seq ?? 0) - (b.report.seq ?? 0));
   const fresh = ordered.filter((u) => now - u.takenAt < UNACKED_MAX_AGE_MS);
-  const send = fresh.slice(-MAX_UNACKED_REPORTS);
+  const send = max > 0 ? fresh.slice(-max) : [];
   return { send, dropped: ordered.filter((u) => !send.includes(u)) };
 }
 
