@@ -91,8 +91,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const fault = (ocaId: string, body: object) => call(`/admin/sites/${SITE}/ocas/${ocaId}/fault`, { method: "POST", headers: json, body: JSON.stringify(body) });
 const priority = async (p: PlayResponse) => ((await (await call(p.steering.server)).json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"];
-const ocaState = async (ocaId: string) => {
-  const site = (await (await call(`/admin/sites/${SITE}`, { headers: ADMIN })).json()) as {
+const ocaState = async (ocaId: string, siteId = SITE) => {
+  const site = (await (await call(`/admin/sites/${siteId}`, { headers: ADMIN })).json()) as {
     ocas: Array<{
       ocaId: string;
       health: string;
@@ -102,12 +102,12 @@ const ocaState = async (ocaId: string) => {
   };
   return site.ocas.find((o) => o.ocaId === ocaId)!;
 };
-/** The OCA's state once clients' reports degraded it (or after 5 s, as it then is). */
-const untilDegraded = async (ocaId: string) => {
-  let s = await ocaState(ocaId);
+/** The OCA's state once its site's judgement degraded it (or after 5 s, as it then is). */
+const untilDegraded = async (ocaId: string, siteId = SITE) => {
+  let s = await ocaState(ocaId, siteId);
   for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
     await sleep(250);
-    s = await ocaState(ocaId);
+    s = await ocaState(ocaId, siteId);
   }
   return s;
 };
@@ -261,12 +261,6 @@ describe("one session's flood of fast requests", () => {
   // Driven through the isolate's site link (the data plane's recordOutcome): the fault switches slow
   // every request alike, so they cannot make one session's requests fast while the OCA is slow for others.
   const LAX = "lumen-lax";
-  const laxState = async (ocaId: string) =>
-    (
-      (await (await call(`/admin/sites/${LAX}`, { headers: ADMIN })).json()) as {
-        ocas: Array<{ ocaId: string; health: string; load: { healthReason: string } }>;
-      }
-    ).ocas.find((o) => o.ocaId === ocaId)!;
 
   it("weighs as a few of its requests, at its own error rate and latency, so it cannot make a slow, erring OCA look healthy", async () => {
     const pending: Promise<unknown>[] = [];
@@ -283,11 +277,7 @@ describe("one session's flood of fast requests", () => {
     // One session's 5,000 fast, successful requests (cache hits) in the same second.
     for (let i = 0; i < 5_000; i++) recordOutcome(env, LAX, "lumen-lax-1", "flood-attacker", { error: false, latencyMs: 1 }, waitUntil);
     while (pending.length) await pending.shift();
-    let s = await laxState("lumen-lax-1");
-    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
-      await sleep(100);
-      s = await laxState("lumen-lax-1");
-    }
+    const s = await untilDegraded("lumen-lax-1", LAX);
     // 3 errors of 6 + 8 requests (21 %), not of 5,006 (0.06 %, which would read healthy).
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("error rate 21 % of 14 requests");
@@ -307,11 +297,7 @@ describe("one session's flood of fast requests", () => {
       recordServed(env, LAX, "lumen-lax-2", "flood-masker", 1_000, waitUntil);
     }
     while (pending.length) await pending.shift();
-    let s = await laxState("lumen-lax-2");
-    for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
-      await sleep(100);
-      s = await laxState("lumen-lax-2");
-    }
+    const s = await untilDegraded("lumen-lax-2", LAX);
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
   });
