@@ -19,10 +19,8 @@ import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import {
   addToDay,
   finiteNonNegative as finite,
-  forwardedUpTo,
   history,
   isPlayReport,
-  noteForwarded,
   pruneViews,
   recordPlays,
   recordReport,
@@ -46,7 +44,7 @@ import { isSafeId, isSessionId } from "../shared/ids";
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
-import { countOnce, forgetQuietLinks } from "./site/link-reports";
+import { countedUpTo, countOnce, forgetQuietSenders, noteCountedUpTo } from "./site/counted-up-to";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}
@@ -231,7 +229,6 @@ export class OcaSite extends DurableObject<Env> {
     return { health: a.state, by: "auto", reason: a.reason, since: a.since };
   }
 
-  /** Judges every OCA's signals; publishes automatic transitions to the steering view. */
   /**
    * Judges each OCA's window now (in storage: the next view shows the verdict) and returns the write of
    * the changes to the D1 steering view, for the caller to await or leave running.
@@ -325,10 +322,11 @@ export class OcaSite extends DurableObject<Env> {
     const syncEveryMs = this.isolatesHeard.note(isolate, now);
     // The isolate's reports not answered yet and its new one, by number: at most a few. (An isolate
     // still on the code of a rollout's first step sends them all as an array in `report`.)
-    const given: unknown[] = [...(Array.isArray(earlier) ? earlier : []), ...(Array.isArray(report) ? report : [report])];
-    const sent = given
-      .filter((r): r is EdgeReport => !!r && typeof r === "object" && !!(r as EdgeReport).ocas && typeof (r as EdgeReport).ocas === "object")
-      .sort((a, b) => (Number.isSafeInteger(a.seq) ? (a.seq as number) : 0) - (Number.isSafeInteger(b.seq) ? (b.seq as number) : 0))
+    const bounded = (list: unknown) => (Array.isArray(list) ? list.slice(-MAX_UNACKED_REPORTS) : []);
+    const seqOf = (r: EdgeReport) => (Number.isSafeInteger(r.seq) ? (r.seq as number) : 0);
+    const sent = [...bounded(earlier), ...(Array.isArray(report) ? bounded(report) : [report])]
+      .filter((r): r is EdgeReport => !!r && typeof r === "object" && !!r.ocas && typeof r.ocas === "object")
+      .sort((a, b) => seqOf(a) - seqOf(b))
       .slice(-MAX_UNACKED_REPORTS);
     let signalled = false;
     let counted = 0;
@@ -348,7 +346,7 @@ export class OcaSite extends DurableObject<Env> {
         }
       }
       if (counted > 0) {
-        forgetQuietLinks(this.sql, now);
+        forgetQuietSenders(this.sql, "isolate", now);
         // Sessions that can no longer be watching give up their estimates (a bounded number), once the
         // bytes these reports carried are counted.
         settleSessions(this.sql, now);
@@ -539,15 +537,18 @@ export class OcaSite extends DurableObject<Env> {
     const tz = this.site.timeZone;
     return this.ctx.storage.transactionSync(() => {
       // Reports at or below the shard's last forward were counted by it (this one is that forward again).
-      const seen = forward ? forwardedUpTo(this.sql, forward.shard) : 0;
+      const seen = forward ? countedUpTo(this.sql, "shard", forward.shard) : 0;
       let counted = 0;
       for (const r of (Array.isArray(reports) ? reports : []).slice(0, MAX_REPORT_ITEMS)) {
-        if (!r || typeof r.sessionId !== "string" || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
+        if (!r || !isSessionId(r.sessionId) || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
         if (forward && (typeof r.id !== "number" || r.id <= seen)) continue;
         if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
         counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
       }
-      if (forward) noteForwarded(this.sql, forward.shard, forward.upTo, Date.now());
+      if (forward) {
+        noteCountedUpTo(this.sql, "shard", forward.shard, forward.upTo, Date.now());
+        forgetQuietSenders(this.sql, "shard", Date.now());
+      }
       return counted;
     });
   }

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BACKOFF_CAP_MS, backoffMs } from "../durable-objects/site/fill-queue";
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
+import { countedUpTo } from "../durable-objects/site/counted-up-to";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
 
 const file = { path: "video/avc-720p/seg-00001.m4s", bytes: 10, sha256: "a".repeat(64) };
@@ -64,6 +65,25 @@ describe("the site's schema migrations", () => {
         .toArray()
         .map((c) => c.name);
       expect(cols).toEqual(expect.arrayContaining(["next_at", "failed_sources", "parked_at"]));
+    });
+  });
+});
+
+describe("the site's schema migration to one table of counted numbers (v16)", () => {
+  it("keeps the event shards' marks of v15 under their kind", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("rheinnet-muc"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      // A site at v15 with a shard's mark.
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 16`);
+      sql.exec(`DROP TABLE IF EXISTS counted_up_to`);
+      for (const t of ["oca_reporter_sessions", "served_early"]) sql.exec(`DROP TABLE IF EXISTS ${t}`);
+      for (const stmt of SITE_MIGRATIONS.find((m) => m.version === 15)!.statements) sql.exec(stmt);
+      sql.exec(`INSERT INTO forwarded (shard, up_to, at) VALUES ('rheinnet-muc:3/run-1', 42, 1000)`);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(countedUpTo(sql, "shard", "rheinnet-muc:3/run-1")).toBe(42);
+      expect(countedUpTo(sql, "isolate", "rheinnet-muc:3/run-1")).toBe(0);
+      expect(sql.exec(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'forwarded'`).one().n).toBe(0);
     });
   });
 });

@@ -4,7 +4,7 @@ import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
-import { LINK_REPORTS_SCHEMA } from "./link-reports";
+import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
 import { first, rows, run } from "./sql";
 
 /**
@@ -149,8 +149,8 @@ export const SITE_MIGRATIONS: Migration[] = [
   },
   {
     version: 16,
-    name: "isolates' reports counted once (the last report number of each isolate's link)",
-    statements: LINK_REPORTS_SCHEMA,
+    name: "isolates' reports counted once, beside event shards' forwards: the highest number counted per sender, one table",
+    statements: COUNTED_UP_TO_SCHEMA,
   },
   {
     version: 17,

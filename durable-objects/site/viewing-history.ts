@@ -30,29 +30,8 @@ export const SERVED_LAG_ALLOWANCE_S = 10;
 export const SESSION_MEMORY_MS = 2 * 86_400_000;
 /** A session with no figure at all this long after its play counts nothing (its estimate goes). */
 export const UNSEEN_SETTLE_MS = 10 * 60_000;
-/**
- * The last report id each event shard's forward carried (per shard and run: `shard` names both), so
- * a forward sent again after the site committed it counts nothing. Rows of shards not heard for
- * SESSION_MEMORY_MS are forgotten.
- */
+/** Schema v15: the last report id each event shard's forward carried (moved into counted_up_to by v16). */
 export const FORWARDS_SCHEMA = [`CREATE TABLE IF NOT EXISTS forwarded (shard TEXT PRIMARY KEY, up_to INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID`];
-
-/** The last report id counted from `shard` (0 when none). */
-export function forwardedUpTo(sql: SqlStorage, shard: string): number {
-  return sql.exec<{ up_to: number }>(`SELECT up_to FROM forwarded WHERE shard = ?`, shard).toArray()[0]?.up_to ?? 0;
-}
-
-/** Notes that `shard`'s reports up to `upTo` are counted. */
-export function noteForwarded(sql: SqlStorage, shard: string, upTo: number, now: number): void {
-  if (typeof shard !== "string" || shard.length > 200 || !Number.isSafeInteger(upTo)) return;
-  sql.exec(
-    `INSERT INTO forwarded (shard, up_to, at) VALUES (?, ?, ?) ON CONFLICT (shard) DO UPDATE SET up_to = MAX(up_to, excluded.up_to), at = excluded.at`,
-    shard,
-    upTo,
-    now,
-  );
-  sql.exec(`DELETE FROM forwarded WHERE at < ?`, now - SESSION_MEMORY_MS);
-}
 
 /** Days of views a site keeps: more than any reader asks for (the plan 14, operators at most 90). */
 export const VIEWS_KEEP_DAYS = 120;

@@ -5,12 +5,12 @@ import type { EdgeReport } from "./site-view";
  * (pure). A report stays until a call that carried it is answered, so a call that fails, times out or
  * is cut off with its request loses nothing, and every call carries all of them, oldest first: a call
  * that carries a report carries every older one still waiting, which is what lets the site keep only
- * the highest number it counted per isolate (durable-objects/site/link-reports.ts).
+ * the highest number it counted per isolate (durable-objects/site/counted-up-to.ts).
  */
 
 /** Reports a call carries at most (the newest kept; the site reads no more). */
 export const MAX_UNACKED_REPORTS = 4;
-/** A report unanswered this long is not sent again as it was (the site forgets an isolate's numbers after longer: LINK_MEMORY_MS). */
+/** A report unanswered this long is not sent again as it was (the site forgets an isolate's numbers after longer: SENDER_MEMORY_MS). */
 export const UNACKED_MAX_AGE_MS = 2 * 60_000;
 
 /** A report taken from a link's batch, and when (ms). */
