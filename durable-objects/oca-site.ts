@@ -3,6 +3,7 @@ import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { siteStub, tierBucket } from "../workers/shared/site-link";
 import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
+import { memberStreamsId } from "../workers/shared/stream-activity";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
@@ -386,7 +387,10 @@ export class OcaSite extends DurableObject<Env> {
       const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
       const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
       served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
-      const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : []).slice(0, MAX_REPORT_ITEMS).filter(autoHealth.isReporter);
+      const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : [])
+        .slice(0, MAX_REPORT_ITEMS)
+        .filter(autoHealth.isReporter)
+        .map((member) => ({ member, streams: memberStreamsId(this.env, member) }));
       const reporterSessions = (Array.isArray(r.clientReporterSessions) ? r.clientReporterSessions : []).slice(0, MAX_REPORT_ITEMS).filter(isSessionId);
       if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
       if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);

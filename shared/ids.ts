@@ -78,3 +78,8 @@ export function isCountryCode(s: string): boolean {
 
 /** A country code in a request or registration body. */
 export const countryCodeSchema = z.string().regex(COUNTRY_CODE, "country must be an ISO 3166 alpha-2 code (two capital letters)");
+
+/** A member's streams object id as tokens and reports carry it: a Durable Object id's 64 hex digits. */
+export function isStreamsId(s: unknown): s is string {
+  return typeof s === "string" && /^[0-9a-f]{64}$/.test(s);
+}

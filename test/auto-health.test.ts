@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
 import { recordClientReport, recordOutcome, recordServed } from "../workers/shared/site-link";
+import { memberStreamsId } from "../workers/shared/stream-activity";
 import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -20,7 +21,7 @@ const quiet: WindowSignals = {
   probeMs: null,
   failedProbesInARow: 0,
   clientReports: 0,
-  trafficSessions: 0,
+  trafficMembers: 0,
 };
 
 describe("judging an OCA's window of signals", () => {
@@ -46,13 +47,13 @@ describe("judging an OCA's window of signals", () => {
     expect(judge({ ...quiet, clientReports: 1000 }).state).toBe("degraded");
   });
 
-  it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic from enough sessions outweigh client reports", () => {
+  it("keeps an OCA healthy on too few requests to judge, and lets healthy traffic from enough other members outweigh client reports", () => {
     expect(judge({ ...quiet, requests: 1, errors: 1 }).state).toBe("healthy");
     expect(judge({ ...quiet, requests: 3, errors: 1 }).state).toBe("healthy");
     const fine = { ...quiet, requests: 100, errors: 0, latencyMsSum: 100 * 20, clientReports: 50 };
-    expect(judge({ ...fine, trafficSessions: THRESHOLDS.degradeClientReports }).state).toBe("healthy");
+    expect(judge({ ...fine, trafficMembers: THRESHOLDS.degradeClientReports }).state).toBe("healthy");
     // One session's traffic, or two, does not speak for an OCA three members report.
-    expect(judge({ ...fine, trafficSessions: THRESHOLDS.degradeClientReports - 1 })).toMatchObject({
+    expect(judge({ ...fine, trafficMembers: THRESHOLDS.degradeClientReports - 1 })).toMatchObject({
       state: "degraded",
       reason: "50 members reported failed requests or switched away",
     });
@@ -300,5 +301,49 @@ describe("one session's flood of fast requests", () => {
     const s = await untilDegraded("lumen-lax-2", LAX);
     expect(s.health).toBe("degraded");
     expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+  });
+});
+
+describe("healthy traffic weighed per member against members' reports", () => {
+  // Through the isolate's site link, as the data plane counts what it serves: each session served
+  // carries its member's streams object id (signed in its URL token), as app.ts passes it.
+  const SITE_OF = (ocaId: string) => ocaId.replace(/-\d+$/, "");
+  const serve = async (ocaId: string, sessions: Array<{ session: string; member: string; reports?: boolean }>) => {
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    const site = SITE_OF(ocaId);
+    for (const { session, member, reports } of sessions) {
+      if (reports) recordClientReport(env, site, ocaId, member, session, waitUntil);
+      recordServed(env, site, ocaId, session, 100_000, waitUntil, { streams: memberStreamsId(env, member) });
+      for (let i = 0; i < 6; i++) recordOutcome(env, site, ocaId, session, { error: false, latencyMs: 20 }, waitUntil);
+    }
+    while (pending.length) await pending.shift();
+  };
+  const reporters = (tag: string) => ["a", "b", "c"].map((m) => ({ session: `${tag}-reporter-${m}`, member: `${tag}-member-${m}`, reports: true }));
+
+  it("cannot keep an OCA three members report healthy with one other member's several streams", async () => {
+    const masker = ["1", "2", "3", "4"].map((n) => ({ session: `streams-masker-${n}`, member: "streams-masker" }));
+    await serve("rheinnet-muc-1", [...reporters("streams"), ...masker]);
+    const s = await untilDegraded("rheinnet-muc-1", "rheinnet-muc");
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+  });
+
+  it("nor with the reporting members' own other streams and one more member", async () => {
+    const theirs = ["a", "b", "c"].map((m) => ({ session: `own-other-${m}`, member: `own-member-${m}` }));
+    await serve("rheinnet-muc-2", [...reporters("own"), ...theirs, { session: "own-bystander", member: "own-bystander" }]);
+    const s = await untilDegraded("rheinnet-muc-2", "rheinnet-muc");
+    expect(s.health).toBe("degraded");
+    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+  });
+
+  it("is outweighed by healthy traffic from three other members", async () => {
+    const others = ["x", "y", "z"].map((m) => ({ session: `others-viewer-${m}`, member: `others-member-${m}` }));
+    await serve("lakeshore-chi-1", [...reporters("others"), ...others]);
+    // Judged on each sync that brings signals: several passes, none degrades it.
+    for (let i = 0; i < 8; i++) {
+      await sleep(250);
+      expect((await ocaState("lakeshore-chi-1", "lakeshore-chi")).health).toBe("healthy");
+    }
   });
 });

@@ -78,12 +78,33 @@ describe("the site's schema migration to one table of counted numbers (v16)", ()
       sql.exec(`DELETE FROM schema_migrations WHERE version >= 16`);
       sql.exec(`DROP TABLE IF EXISTS counted_up_to`);
       for (const t of ["oca_reporter_sessions", "served_early"]) sql.exec(`DROP TABLE IF EXISTS ${t}`);
+      for (const t of ["oca_sessions", "oca_client_reporters"]) sql.exec(`ALTER TABLE ${t} DROP COLUMN streams`);
       for (const stmt of SITE_MIGRATIONS.find((m) => m.version === 15)!.statements) sql.exec(stmt);
       sql.exec(`INSERT INTO forwarded (shard, up_to, at) VALUES ('rheinnet-muc:3/run-1', 42, 1000)`);
       expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
       expect(countedUpTo(sql, "shard", "rheinnet-muc:3/run-1")).toBe(42);
       expect(countedUpTo(sql, "isolate", "rheinnet-muc:3/run-1")).toBe(0);
       expect(sql.exec(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'forwarded'`).one().n).toBe(0);
+    });
+  });
+});
+
+describe("the site's schema migration to healthy traffic weighed per member (v19)", () => {
+  it("keeps a v18 site's sessions and reporters, their members unknown until a report names them", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("polder-ams"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 19`);
+      for (const t of ["oca_sessions", "oca_client_reporters"]) sql.exec(`ALTER TABLE ${t} DROP COLUMN streams`);
+      sql.exec(`INSERT INTO oca_sessions (oca_id, session_id, last_seen) VALUES ('polder-ams-1', 'v18-session', 1000)`);
+      sql.exec(`INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES ('polder-ams-1', 'v18-member', 1000)`);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(sql.exec(`SELECT session_id, streams FROM oca_sessions WHERE oca_id = 'polder-ams-1'`).toArray()).toEqual([
+        { session_id: "v18-session", streams: null },
+      ]);
+      expect(sql.exec(`SELECT reporter, streams FROM oca_client_reporters WHERE oca_id = 'polder-ams-1'`).toArray()).toEqual([
+        { reporter: "v18-member", streams: null },
+      ]);
     });
   });
 });

@@ -43,8 +43,9 @@ export const THRESHOLDS = {
   failProbes: 2,
   /**
    * Members whose clients reported the OCA failing them in the window that degrade it, unless healthy
-   * traffic from at least as many sessions contradicts them. Distinct members, not sessions or reports: one account's streams count
-   * once. Client reports alone never fail an OCA: clients can lie.
+   * traffic from at least as many other members contradicts them. Distinct members on both sides, not
+   * sessions or reports: one account's streams count once. Client reports alone never fail an OCA:
+   * clients can lie.
    */
   degradeClientReports: 3,
 } as const;
@@ -84,6 +85,13 @@ export const CLIENT_REPORTERS_SCHEMA = [
      oca_id TEXT NOT NULL, reporter TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, reporter)) WITHOUT ROWID`,
 ];
 
+/**
+ * Healthy traffic is weighed per member (schema v19): each session served carries its member's streams
+ * object id (from its signed token), and each reporter its own, so neither one account's several
+ * streams nor a reporter's other streams count as other members' healthy traffic.
+ */
+export const TRAFFIC_MEMBERS_SCHEMA = [`ALTER TABLE oca_sessions ADD COLUMN streams TEXT`, `ALTER TABLE oca_client_reporters ADD COLUMN streams TEXT`];
+
 /** The sessions whose clients reported each OCA, and when last (pruned past the window): not counted as traffic that outweighs their reports. */
 export const REPORTER_SESSIONS_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS oca_reporter_sessions (
@@ -107,11 +115,11 @@ export interface WindowSignals {
   /** Distinct members whose clients reported the OCA failing them. */
   clientReports: number;
   /**
-   * Distinct sessions the OCA served bytes to in the window, the reporting clients' own sessions left
-   * out, counted up to degradeClientReports and only when that many members reported it (the one
-   * verdict it weighs in).
+   * Distinct members the OCA served bytes to in the window (a session whose member is not known counts
+   * as one), the reporting members and their sessions left out, counted up to degradeClientReports and
+   * only when that many members reported it (the one verdict it weighs in).
    */
-  trafficSessions: number;
+  trafficMembers: number;
 }
 
 export interface Verdict {
@@ -128,9 +136,9 @@ export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
   if (w.errors >= t.minFailingRequests && errorRate >= t.failErrorRate)
     return { state: "failed", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.failedProbesInARow >= t.failProbes) return { state: "failed", reason: `${w.failedProbesInARow} storage probes failed in a row` };
-  // Healthy traffic outweighs clients' reports only from as many sessions as it takes members to
-  // degrade: one session's requests, however many, cannot keep reported OCAs healthy.
-  const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate && w.trafficSessions >= t.degradeClientReports;
+  // Healthy traffic outweighs clients' reports only from as many other members as it takes to degrade:
+  // one account's requests, however many and over however many streams, cannot keep a reported OCA healthy.
+  const healthyTraffic = w.requests >= t.minRequests && errorRate < t.degradeErrorRate && w.trafficMembers >= t.degradeClientReports;
   if (w.requests >= t.minRequests && errorRate >= t.degradeErrorRate)
     return { state: "degraded", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.requests >= t.minRequests && meanMs >= t.degradeLatencyMs)
@@ -193,10 +201,29 @@ export function recordProbe(sql: SqlStorage, ocaId: string, now: number, ok: boo
   run(sql, `INSERT INTO oca_signals (oca_id, at, probe_ok, probe_ms) VALUES (?, ?, ?, ?)`, ocaId, now, ok ? 1 : 0, probeMs);
 }
 
+/** A member whose client reported an OCA failing it, with its streams object id (how the traffic it is weighed against names members). */
+export interface ClientReporter {
+  member: string;
+  streams: string;
+}
+
 /** Notes the members whose clients reported an OCA failing them, and their sessions (each once per OCA: the latest report stands). */
-export function recordClientReporters(sql: SqlStorage, ocaId: string, now: number, reporters: readonly string[], sessions: readonly string[] = []): void {
+export function recordClientReporters(
+  sql: SqlStorage,
+  ocaId: string,
+  now: number,
+  reporters: readonly ClientReporter[],
+  sessions: readonly string[] = [],
+): void {
   for (const r of reporters)
-    run(sql, `INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, r, now);
+    run(
+      sql,
+      `INSERT INTO oca_client_reporters (oca_id, reporter, at, streams) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at, streams = excluded.streams`,
+      ocaId,
+      r.member,
+      now,
+      r.streams,
+    );
   for (const s of sessions)
     run(sql, `INSERT INTO oca_reporter_sessions (oca_id, session_id, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, s, now);
 }
@@ -232,12 +259,13 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     inARow++;
   }
   const need = THRESHOLDS.degradeClientReports;
-  const trafficSessions =
+  const trafficMembers =
     sum.reports >= need
       ? first<{ n: number }>(
           sql,
-          `SELECT COUNT(*) AS n FROM (SELECT 1 FROM oca_sessions s WHERE s.oca_id = ?1 AND s.last_seen >= ?2
-             AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id) LIMIT ?3)`,
+          `SELECT COUNT(*) AS n FROM (SELECT DISTINCT COALESCE(s.streams, s.session_id) FROM oca_sessions s WHERE s.oca_id = ?1 AND s.last_seen >= ?2
+             AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id)
+             AND (s.streams IS NULL OR NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = s.streams)) LIMIT ?3)`,
           ocaId,
           from,
           need,
@@ -252,7 +280,7 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     probeMs: sum.probe_ms,
     failedProbesInARow: inARow,
     clientReports: sum.reports,
-    trafficSessions,
+    trafficMembers,
   };
 }
 

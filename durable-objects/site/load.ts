@@ -1,6 +1,6 @@
 import type { OcaSpec } from "../../workers/shared/topology";
 import { type EdgeReport, MAX_REPORT_ITEMS, type MissKind, type OcaHealth, type OcaLive } from "../../workers/shared/site-view";
-import { isSafeId, isSessionId } from "../../shared/ids";
+import { isSafeId, isSessionId, isStreamsId } from "../../shared/ids";
 import { forgetEarlyServed, recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
 
@@ -82,7 +82,16 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + worth * rate, now);
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
-      run(sql, `INSERT OR REPLACE INTO oca_sessions (oca_id, session_id, last_seen) VALUES (?, ?, ?)`, oca.id, s.id, now);
+      // A session's member is kept once known: a report from an isolate on older code leaves it as it was.
+      run(
+        sql,
+        `INSERT INTO oca_sessions (oca_id, session_id, last_seen, streams) VALUES (?, ?, ?, ?)
+         ON CONFLICT (oca_id, session_id) DO UPDATE SET last_seen = excluded.last_seen, streams = COALESCE(excluded.streams, streams)`,
+        oca.id,
+        s.id,
+        now,
+        isStreamsId(s.streams) ? s.streams : null,
+      );
       recordServed(sql, s.id, count(s.bytes), s.home === true, now);
     }
     for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {

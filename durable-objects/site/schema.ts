@@ -1,7 +1,7 @@
 import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
 import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
+import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
@@ -161,6 +161,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 18,
     name: "bytes served to a home session before its play's record arrived, kept for it",
     statements: EARLY_SERVED_SCHEMA,
+  },
+  {
+    version: 19,
+    name: "healthy traffic weighed per member: the streams object id of each session served and of each reporter",
+    statements: TRAFFIC_MEMBERS_SCHEMA,
   },
 ];
 

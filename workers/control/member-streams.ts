@@ -24,8 +24,7 @@ const STREAMS_TIMEOUT_MS = 2_000;
 
 const stub = (env: Env, memberId: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(memberId));
 
-/** The member's object id as the URL token carries it (hex: opaque, where a member id may be an e-mail address). */
-export const memberStreamsId = (env: Env, memberId: string): string => env.MEMBER_STREAMS.idFromName(memberId).toString();
+export { memberStreamsId } from "../shared/stream-activity";
 
 /** The member object's answer to a play (its RPC result, restated here: the control plane reaches objects by RPC only). */
 type Admission =

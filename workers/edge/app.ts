@@ -149,7 +149,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       if (site) {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, { from, home: site.id === home });
+        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, { from, home: site.id === home, streams });
         // The session's home site counts what it was served wherever (its viewing history's figure).
         if (homeKnown && site.id !== home) recordServedAway(c.env, home, sessionId, bytes, waitUntil);
       } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, { from: "origin", home: true });

@@ -78,6 +78,8 @@ interface OcaBatch {
   sessions: Map<string, number>;
   /** Those of them whose home is the site. */
   homeSessions: Set<string>;
+  /** Each of them's member, as its streams object's id (signed in its token): the site counts healthy traffic per member. */
+  sessionStreams: Map<string, string>;
   /** Content misses per title. */
   misses: Map<string, { count: number; bytes: number }>;
 }
@@ -172,7 +174,10 @@ function takeReport(l: Link, now: number): EdgeReport | null {
         ...cappedSignals(b, now - b.startedAt),
         ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers], clientReporterSessions: [...b.clientSessions] } : {}),
         bytesFrom: b.bytesFrom,
-        sessions: [...b.sessions].map(([id, bytes]) => (b.homeSessions.has(id) ? { id, bytes, home: true } : { id, bytes })),
+        sessions: [...b.sessions].map(([id, bytes]) => {
+          const streams = b.sessionStreams.get(id);
+          return { id, bytes, ...(b.homeSessions.has(id) ? { home: true } : {}), ...(streams ? { streams } : {}) };
+        }),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
     ]),
@@ -308,6 +313,7 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
         bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
         sessions: new Map(),
         homeSessions: new Set(),
+        sessionStreams: new Map(),
         misses: new Map(),
       }),
     );
@@ -337,6 +343,7 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
 /**
  * Counts bytes an OCA served to a session; sent with the site's next sync. `home`: the site is the
  * session's home (its viewing history keeps these bytes even when they arrive before the play's record).
+ * `streams`: the session's member, as its streams object's id (the site weighs healthy traffic per member).
  */
 export function recordServed(
   env: Env,
@@ -345,7 +352,7 @@ export function recordServed(
   sessionId: string,
   bytes: number,
   waitUntil: (p: Promise<unknown>) => void,
-  { from = "embedded", home = false }: { from?: ServedFrom; home?: boolean } = {},
+  { from = "embedded", home = false, streams }: { from?: ServedFrom; home?: boolean; streams?: string } = {},
 ): void {
   const l = link(siteId);
   const o = batchOf(l, ocaId);
@@ -355,6 +362,7 @@ export function recordServed(
   if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) {
     o.sessions.set(sessionId, (prev ?? 0) + bytes);
     if (home) o.homeSessions.add(sessionId);
+    if (streams) o.sessionStreams.set(sessionId, streams);
   }
   scheduleFlush(env, siteId, l, waitUntil);
 }

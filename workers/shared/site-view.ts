@@ -117,8 +117,12 @@ export interface EdgeReport {
       clientReporterSessions?: string[];
       /** Bytes served by where they came from. */
       bytesFrom?: Partial<Record<ServedFrom, number>>;
-      /** `home`: the session's home is this site (its bytes are kept for its play's record if they arrive first). */
-      sessions: Array<{ id: string; bytes: number; home?: boolean }>;
+      /**
+       * `home`: the session's home is this site (its bytes are kept for its play's record if they arrive
+       * first). `streams`: its member's streams object id, from its signed token (healthy traffic that
+       * outweighs clients' reports is counted per member).
+       */
+      sessions: Array<{ id: string; bytes: number; home?: boolean; streams?: string }>;
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
   >;

@@ -10,6 +10,12 @@ import { setBounded } from "./bounded-map";
  * until a later touch finds it a slot.
  */
 
+/**
+ * The member's object id as the URL token carries it (hex: opaque, where a member id may be an e-mail
+ * address). Sites use it too: healthy traffic that outweighs clients' reports counts per member.
+ */
+export const memberStreamsId = (env: Env, memberId: string): string => env.MEMBER_STREAMS.idFromName(memberId).toString();
+
 /** When this isolate last told each session's object (a Map: session ids come from URLs); bounded, oldest first out. */
 const lastTouch = new Map<string, number>();
 /** Sessions the object refused, until their token's expiry (ms). */

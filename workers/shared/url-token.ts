@@ -20,7 +20,7 @@
  * of the last character cannot vary).
  */
 
-import { isCountryCode, isInheritedName, isSafeId, isSessionId } from "../../shared/ids";
+import { isCountryCode, isInheritedName, isSafeId, isSessionId, isStreamsId } from "../../shared/ids";
 import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
@@ -61,8 +61,6 @@ const EXP = /^[1-9]\d{0,11}$/;
 const ISSUED = /^[1-9]\d{0,14}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
-/** A Durable Object id as its toString() gives it. */
-const STREAMS = /^[0-9a-f]{64}$/;
 /** Longer than any token of well-formed claims (kid 16, session 64, issued 15, home 64, country 2, streams 64, MAC 43 and the rest). */
 export const MAX_URL_TOKEN = 350;
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
@@ -114,7 +112,7 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
     !VERSION.test(String(claims.version)) ||
     !isSafeId(claims.home) ||
     !isCountryCode(claims.country) ||
-    !STREAMS.test(claims.streams)
+    !isStreamsId(claims.streams)
   ) {
     throw new Error("URL token claims out of range");
   }
@@ -138,7 +136,7 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
     !isSessionId(sessionId) ||
     !isSafeId(home) ||
     !isCountryCode(country) ||
-    !STREAMS.test(streams)
+    !isStreamsId(streams)
   )
     return { ok: false, reason: "malformed" };
   const secret = isKid(kid) ? ring.get(kid) : undefined;
