@@ -168,6 +168,35 @@ describe("a numbered report sent again", () => {
     expect((await servedBytes(SITE)) - before).toBe(3_005_000);
   }, 30_000);
 
+  it("waits out a blip that failed its call and the retry for the circuit's first seconds, not 30 s: it counts with no other request", async () => {
+    const SITE = "ixp-sjc";
+    const before = await servedBytes(SITE);
+    let calls = 0;
+    const restore = await wrapEdgeSync(async (real, self, a) => {
+      calls++;
+      return real.apply(self, a);
+    });
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    try {
+      await site(SITE).setUnreachable(true);
+      recordServed(env, SITE, "ixp-sjc-1", "blip-a", 4_000_000, waitUntil);
+      // The flush's sync and its retry half an interval to an interval later both fail: the circuit opens.
+      for (let i = 0; i < 200 && calls < 2; i++) await sleep(20);
+      expect(calls).toBe(2);
+      await site(SITE).setUnreachable(false);
+      const backAt = Date.now();
+      while (pending.length) await pending.shift();
+      // Tried again once the circuit's first wait (1.5-2 s) was over, by the same flush.
+      expect(calls).toBe(3);
+      expect(Date.now() - backAt).toBeLessThan(5_000);
+      expect((await servedBytes(SITE)) - before).toBe(4_000_000);
+    } finally {
+      restore();
+      await site(SITE).setUnreachable(false);
+    }
+  }, 30_000);
+
   it("is counted once by its number, however often its calls arrive and in whatever order they carry it", async () => {
     const stub = site("ixp-ams");
     const before = await servedBytes("ixp-ams");

@@ -20,12 +20,29 @@ import { acknowledge, MAX_UNACKED_REPORTS, reportsToSend, type TakenReport } fro
  * per OCA), and exchanges both in one call (`edgeSync`) at most once per the interval the site asks
  * (SYNC_MS; longer for a site that many isolates sync with), in the background: a viewer never waits
  * on a site. A site that cannot be reached keeps its last-known view, marked stale; after
- * FAILS_TO_OPEN failed calls its circuit opens and no call is tried for OPEN_MS.
+ * FAILS_TO_OPEN failed calls in a row its circuit opens and no call is tried for a while: FIRST_OPEN_MS,
+ * doubled by each failed call after, up to OPEN_MS (`circuitOpenMs`).
  */
 
 const SYNC_TIMEOUT_MS = 500;
 const FAILS_TO_OPEN = 2;
+/** A blip that fails a call and its retry keeps the circuit open this long, not OPEN_MS. */
+const FIRST_OPEN_MS = 2_000;
 const OPEN_MS = 30_000;
+/** A flush tries a report the site did not answer at most this many more times (within FLUSH_BUDGET_MS). */
+const FLUSH_RETRIES = 3;
+
+/**
+ * How long the circuit stays open after `failures` failed calls in a row (0: closed): FIRST_OPEN_MS at
+ * FAILS_TO_OPEN, doubled by each failure after, up to OPEN_MS; shortened by up to a quarter at random
+ * (`random` in [0, 1)), so that isolates a site's outage failed together do not all call it together.
+ */
+export function circuitOpenMs(failures: number, random: number): number {
+  if (failures < FAILS_TO_OPEN) return 0;
+  const full = Math.min(OPEN_MS, FIRST_OPEN_MS * 2 ** Math.min(16, failures - FAILS_TO_OPEN));
+  const r = Number.isFinite(random) ? Math.min(1, Math.max(0, random)) : 0;
+  return Math.round(full * (1 - r / 4));
+}
 /** A flush's work, retry included, ends within this long after its request (the platform allows 30 s). */
 const FLUSH_BUDGET_MS = 25_000;
 
@@ -130,9 +147,9 @@ function link(siteId: string): Link {
     cmcd: new Map(),
     away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-    // A flush waits out the link's interval, then a sync (and, if it went unanswered, up to another
-    // interval and a sync): within FLUSH_BUDGET_MS; one cut off stops counting after that.
-    flushes: new SingleFlight(() => 2 * l.everyMs + 3 * (SYNC_TIMEOUT_MS + 1_000)),
+    // A flush waits out the link's interval, then a sync (and, if it went unanswered, a few more after
+    // an interval or the circuit's wait): within FLUSH_BUDGET_MS; one cut off stops counting after that.
+    flushes: new SingleFlight(() => FLUSH_BUDGET_MS + SYNC_TIMEOUT_MS + 1_000),
     seq: 0,
     unacked: [],
   };
@@ -231,7 +248,7 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
     // Unreachable, or the answer was lost: keep serving and steering on the last-known view; the
     // reports stay, to go again as they were with the next sync.
     l.failures++;
-    if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + OPEN_MS;
+    if (l.failures >= FAILS_TO_OPEN) l.openUntil = Date.now() + circuitOpenMs(l.failures, Math.random());
   }
   l.syncedAt = Date.now();
 }
@@ -324,19 +341,23 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
   const delay = Math.max(0, l.everyMs - (Date.now() - l.syncedAt));
   l.flushes.startBehind(async () => {
+    const startedAt = Date.now();
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
-    // A report the site did not answer is tried once more, not left for the next request to this
-    // site (the last viewer's final bytes would wait for one that may never come): after up to an
-    // interval, jittered so that isolates a site's blip failed together do not come back together,
-    // and within the flush's budget. An open circuit leaves it to the next request after OPEN_MS (it
-    // waits up to UNACKED_MAX_AGE_MS).
-    if (l.unacked.length === 0 || l.openUntil > Date.now()) return;
-    const room = FLUSH_BUDGET_MS - l.everyMs - 2 * (SYNC_TIMEOUT_MS + 1_000);
-    await new Promise((r) => setTimeout(r, Math.max(250, Math.min(l.everyMs, room)) * (0.5 + Math.random() / 2)));
-    await maybeSync(env, siteId, l, true);
+    // A report the site did not answer is tried again, not left for the next request to this site
+    // (the last viewer's final bytes would wait for one that may never come): after up to an interval,
+    // jittered so that isolates a site's blip failed together do not come back together, or once the
+    // circuit closes, a few times within the flush's budget. Past that it waits on the link for the
+    // next request (up to UNACKED_MAX_AGE_MS).
+    const deadline = startedAt + FLUSH_BUDGET_MS - (SYNC_TIMEOUT_MS + 1_000);
+    for (let i = 0; i < FLUSH_RETRIES && l.unacked.length > 0; i++) {
+      const wait = Math.max(l.openUntil - Date.now(), Math.max(250, l.everyMs) * (0.5 + Math.random() / 2));
+      if (Date.now() + wait > deadline) return;
+      await new Promise((r) => setTimeout(r, wait));
+      await maybeSync(env, siteId, l, true);
+    }
   }, waitUntil);
 }
 
