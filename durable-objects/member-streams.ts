@@ -12,7 +12,7 @@ export class MemberStreams extends DurableObject<Env> {
   /** The member's play rate (in memory: see PlayWindow). */
   private readonly plays: streams.PlayWindow = { start: 0, plays: 0 };
   /** The plan's limit and the stopped sessions, as the book last read or set them (see StreamMemory). */
-  private readonly memory: streams.StreamMemory = { limit: null, stopped: new Map() };
+  private readonly memory: streams.StreamMemory = streams.newStreamMemory();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -1,6 +1,17 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Admission, countPlay, PLAY_WINDOW_MS, SILENCE_MS, StreamBook, STOP_GRACE_MS, type StreamMemory } from "../durable-objects/member/streams";
+import {
+  type Admission,
+  countPlay,
+  newStreamMemory,
+  PLAY_WINDOW_MS,
+  SILENCE_MS,
+  STOP_GRACE_MS,
+  STOP_HOLD_MS,
+  StreamBook,
+  type StreamMemory,
+  STRICT_MS,
+} from "../durable-objects/member/streams";
 import { VcdnClient } from "../client/api";
 import { SdkError } from "../client/errors";
 import { viewerMessage } from "../client/player/viewer-message";
@@ -21,7 +32,9 @@ async function play(token: string) {
   const res = await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc);
   return {
     status: res.status,
-    body: (await res.json()) as PlayResponse & { error?: { code: string; details: { limit: number; active: Array<{ sessionId: string }> } } },
+    body: (await res.json()) as PlayResponse & {
+      error?: { code: string; message: string; details: { limit: number; active: Array<{ sessionId: string }>; stoppedHolding?: number } };
+    },
   };
 }
 
@@ -317,6 +330,79 @@ describe("a stream's activity after it stopped or went silent", () => {
     await served.arrayBuffer();
   });
 
+  it("holds a member's stops to their slots for a while once a stopped stream played on past its grace, so play, stop and stream again gains nothing", async () => {
+    await withBook("streams-stop-strict", { streams: 1, playsPerWindow: 60 }, ({ book, take }) => {
+      const t = Date.now();
+      const ref = { titleId: TITLE, expiresAt: t + 3_600_000 };
+      // An honest handover: stop one title, play another at once.
+      expect(take("a", t).verdict).toBe("granted");
+      expect(book.release("a", t + 1_000, ref)).toBe(true);
+      expect(take("b", t + 1_001).verdict).toBe("granted");
+      // a's player goes on fetching: an isolate asks the object of it a minute after it last did.
+      expect(book.touch("a", t + 61_000, ref)).toBe("refused");
+      // From now on a stop holds its slot for STOP_HOLD_MS, the longest a stopped stream is still served.
+      const u = t + 62_000;
+      expect(book.release("b", u, ref)).toBe(true);
+      // Both stopped streams may still be served somewhere: a (for a minute and a half after its stop) and b.
+      expect(take("c", u + 1)).toEqual({ verdict: "full", active: [], stoppedHolding: 2 });
+      expect(take("c", t + 1_000 + STOP_HOLD_MS + 1)).toEqual({ verdict: "full", active: [], stoppedHolding: 1 });
+      expect(take("c", u + STOP_HOLD_MS - 1).verdict).toBe("full");
+      expect(take("c", u + STOP_HOLD_MS + 1).verdict).toBe("granted");
+      // And after STRICT_MS without another such stream, a stop frees its slot at once again.
+      const v = t + 61_000 + STRICT_MS + 1;
+      expect(book.release("c", v, ref)).toBe(true);
+      expect(take("d", v + 1).verdict).toBe("granted");
+    });
+  });
+
+  it("does not hold a member strictly for a stream an operator freed that plays on, and an operator's release of a session not held changes nothing", async () => {
+    await withBook("streams-stop-operator", { streams: 1, playsPerWindow: 60 }, ({ book, take }) => {
+      const t = Date.now();
+      const ref = { titleId: TITLE, expiresAt: t + 3_600_000 };
+      expect(take("a", t).verdict).toBe("granted");
+      // The operator frees a's slot (no title or expiry: not the client's stop); its device plays on and is refused.
+      expect(book.release("a", t + 1_000)).toBe(true);
+      expect(take("b", t + 1_001).verdict).toBe("granted");
+      expect(book.touch("a", t + 61_000, ref)).toBe("refused");
+      // The member's own stop still frees its slot at once.
+      expect(book.release("b", t + 62_000, ref)).toBe(true);
+      expect(take("c", t + 62_001).verdict).toBe("granted");
+      // A typo, or a device that had already gone silent: answered false, and its activity is not refused.
+      expect(book.release("not-held", t + 63_000)).toBe(false);
+      expect(book.release("c", t + 63_000, ref)).toBe(true);
+      expect(book.touch("not-held", t + 63_000 + STOP_GRACE_MS + 1, ref)).toBe("readmitted");
+    });
+  });
+
+  it("answers a play the held stops fill with 409 saying so, through the play route", async () => {
+    const { noteStreamActivity, streamRefused } = await import("../workers/shared/stream-activity");
+    const { TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
+    const id = "streams-stop-loop";
+    const token = await memberToken("basic", id);
+    const a = await play(token);
+    expect(a.status).toBe(200);
+    expect((await stop(token, a.body)).status).toBe(202);
+    const b = await play(token);
+    expect(b.status).toBe(200);
+    // a plays on past its grace (its stop moved back that far in the object's memory); a minute after
+    // this isolate last told the object of it, its next segment asks again and is refused.
+    await runInDurableObject(member(id), async (instance) => {
+      const stopped = (instance as unknown as { memory: StreamMemory }).memory.stopped;
+      stopped.set(a.body.sessionId, stopped.get(a.body.sessionId)! - STOP_GRACE_MS);
+    });
+    noteStreamActivity(a.body.sessionId, Date.now() - TOUCH_EVERY_MS);
+    await (await call(`${a.body.ocas[0].url}${SEG}`)).arrayBuffer();
+    expect(await until(() => streamRefused(a.body.sessionId))).toBe(true);
+    // The loop's next turn: stop b, play c at once. b may still be served for a while, so c waits.
+    expect((await stop(token, b.body)).status).toBe(202);
+    const c = await play(token);
+    expect(c.status).toBe(409);
+    expect(c.body.error?.code).toBe("too_many_streams");
+    // a and b both stopped within the last minute and a half: either may still be served somewhere.
+    expect(c.body.error?.details).toMatchObject({ limit: 1, active: [], stoppedHolding: 2 });
+    expect(c.body.error?.message).toContain("2 stream(s) stopped in the last 90 s still hold their slots");
+  });
+
   it("gives a long-paused stream its slot back when one is free, and refuses it while another device holds it", async () => {
     const { noteStreamActivity, streamRefused } = await import("../workers/shared/stream-activity");
     const { TOUCH_EVERY_MS } = await import("../workers/control/member-streams");
@@ -416,7 +502,7 @@ describe("a member's admission", () => {
       expect(book.release("a", now)).toBe(true);
       expect(take("b", now + 1).verdict).toBe("granted");
       // The object restarts (a deploy restarts every object): a new book over the same storage, an empty memory.
-      const memory: StreamMemory = { limit: null, stopped: new Map() };
+      const memory: StreamMemory = newStreamMemory();
       const restarted = new StreamBook(sql, memory);
       const later = now + STOP_GRACE_MS + 1;
       // a stopped and plays on past the grace: refused, as before the restart.
@@ -447,7 +533,7 @@ describe("a member's admission", () => {
         { session_id: "quiet", stopped_at: now },
       ]);
       // After a restart a slot is free (the plan's 2, "held" counts), yet "quiet" playing on is refused, not let back in.
-      const restarted = new StreamBook(sql, { limit: null, stopped: new Map() });
+      const restarted = new StreamBook(sql, newStreamMemory());
       const later = now + STOP_GRACE_MS + 1;
       expect(restarted.touch("quiet", later, ref)).toBe("refused");
       expect(restarted.touch("other", later, ref)).toBe("readmitted");

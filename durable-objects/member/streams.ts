@@ -1,3 +1,6 @@
+import { STOP_GRACE_MS, STOP_HOLD_MS } from "../../shared/stream-touch";
+
+export { STOP_GRACE_MS, STOP_HOLD_MS };
 import { rows, run } from "../site/sql";
 
 /**
@@ -48,10 +51,13 @@ export interface ActiveStream {
   lastSeenAt: number;
 }
 
-/** What the member's object says to a play: a slot, a full plan, or too many plays this minute. */
+/**
+ * What the member's object says to a play: a slot, a full plan, or too many plays this minute. A full
+ * plan's `stoppedHolding`: streams its client stopped lately that still hold their slots (see STRICT_MS).
+ */
 export type Admission =
   | { verdict: "granted"; active: ActiveStream[] }
-  | { verdict: "full"; active: ActiveStream[] }
+  | { verdict: "full"; active: ActiveStream[]; stoppedHolding?: number }
   | { verdict: "rate_limited"; retryAfterS: number };
 
 /**
@@ -100,17 +106,28 @@ export interface StreamMemory {
   limit: number | null;
   /** Stopped sessions, with when they stopped. */
   stopped: Map<string, number>;
+  /** Those of them its client stopped (a stop event), as this object heard them: an operator's release frees a slot without suspicion. */
+  clientStopped: Set<string>;
+  /** Until when the member's client stops hold their slots for STOP_HOLD_MS (see STRICT_MS); 0: they free them at once. */
+  strictUntil: number;
 }
+
+/** What a member's object knows before it reads its table. */
+export const newStreamMemory = (): StreamMemory => ({ limit: null, stopped: new Map(), clientStopped: new Set(), strictUntil: 0 });
 
 /** Stopped sessions remembered per member: far more than a member stops within a token's life. */
 const STOPPED_MAX = 256;
 
 /**
- * How long after its stop a stream's activity is left undecided rather than refused: a client renewing
- * its session stops the old one before it plays the new one (so a one-stream plan has the slot free),
- * and requests it made under the old one may still arrive.
+ * A stop frees its slot at once, so that a viewer may stop one title and play another. A client that
+ * stopped its stream and played on past the grace (its object refused its activity) could repeat that
+ * — play, stop, stream for the minute isolates take to hear of it, play again — and hold dozens of
+ * streams on a one-stream plan. Once its object has seen that, for this long the member's stops hold
+ * their slots for STOP_HOLD_MS, the longest a stopped stream can still be served: the trick then
+ * gains nothing, while an honest member (whose players stop fetching when they stop) never meets it.
+ * Kept in the object's memory, like the play rate: a client doing this keeps its object busy.
  */
-export const STOP_GRACE_MS = 30_000;
+export const STRICT_MS = 30 * 60_000;
 
 /**
  * What a stream's activity found: it holds a slot (`counted`); it had lost its slot to silence and a
@@ -132,7 +149,7 @@ export class StreamBook {
 
   constructor(
     private readonly sql: SqlStorage,
-    private readonly memory: StreamMemory = { limit: null, stopped: new Map() },
+    private readonly memory: StreamMemory = newStreamMemory(),
   ) {}
 
   private load(): Map<string, StreamRow> {
@@ -207,7 +224,8 @@ export class StreamBook {
     if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
     this.memory.limit = limits.streams;
     const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
-    if (current.length >= limits.streams) return { verdict: "full", active: current };
+    const holding = this.stopsHolding(now);
+    if (current.length + holding >= limits.streams) return { verdict: "full", active: current, ...(holding ? { stoppedHolding: holding } : {}) };
     run(
       this.sql,
       `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -223,6 +241,15 @@ export class StreamBook {
     book.delete(s.sessionId);
     book.set(s.sessionId, row);
     return { verdict: "granted", active: [...current, { sessionId: row.sessionId, titleId: row.titleId, startedAt: now, lastSeenAt: now }] };
+  }
+
+  /** Streams the member's client stopped within STOP_HOLD_MS that still hold their slots: none unless the member is held strictly (STRICT_MS). */
+  private stopsHolding(now: number): number {
+    const m = this.memory;
+    if (m.strictUntil <= now) return 0;
+    let n = 0;
+    for (const [sessionId, at] of m.stopped) if (at > now - STOP_HOLD_MS && m.clientStopped.has(sessionId)) n++;
+    return n;
   }
 
   /**
@@ -241,7 +268,12 @@ export class StreamBook {
       return "counted";
     }
     const stoppedAt = this.memory.stopped.get(sessionId);
-    if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
+    if (stoppedAt !== undefined) {
+      if (now - stoppedAt < STOP_GRACE_MS) return "unknown";
+      // Its client stopped it and plays on: the member's stops hold their slots for a while (STRICT_MS).
+      if (this.memory.clientStopped.has(sessionId)) this.memory.strictUntil = now + STRICT_MS;
+      return "refused";
+    }
     if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
     if (this.active(now).length >= this.memory.limit) return "refused";
     run(
@@ -265,11 +297,15 @@ export class StreamBook {
    */
   release(sessionId: string, now = Date.now(), s?: { titleId: string; expiresAt: number }): boolean {
     const book = this.load();
-    const stopped = this.memory.stopped;
+    // An operator frees held slots only: a session the book does not hold is left as it was.
+    if (!s && !book.has(sessionId)) return false;
+    const { stopped, clientStopped } = this.memory;
     if (!stopped.has(sessionId)) stopped.set(sessionId, now);
+    if (s) clientStopped.add(sessionId);
     if (stopped.size > STOPPED_MAX) {
       const oldest = stopped.keys().next().value as string;
       stopped.delete(oldest);
+      clientStopped.delete(oldest);
       run(this.sql, `DELETE FROM streams WHERE session_id = ? AND stopped_at IS NOT NULL`, oldest);
     }
     if (!book.has(sessionId)) {

@@ -29,12 +29,12 @@ export { memberStreamsId } from "../shared/stream-activity";
 /** The member object's answer to a play (its RPC result, restated here: the control plane reaches objects by RPC only). */
 type Admission =
   | { verdict: "granted"; active: ActiveStream[] }
-  | { verdict: "full"; active: ActiveStream[] }
+  | { verdict: "full"; active: ActiveStream[]; stoppedHolding?: number }
   | { verdict: "rate_limited"; retryAfterS: number };
 
 export type StreamSlot =
   | { state: "granted" }
-  | { state: "full"; active: ActiveStream[] }
+  | { state: "full"; active: ActiveStream[]; stoppedHolding: number }
   | { state: "rate_limited"; retryAfterS: number }
   | { state: "unchecked"; reason: string };
 
@@ -54,7 +54,7 @@ export async function acquireStream(
     return r.verdict === "granted"
       ? { state: "granted" }
       : r.verdict === "full"
-        ? { state: "full", active: r.active }
+        ? { state: "full", active: r.active, stoppedHolding: r.stoppedHolding ?? 0 }
         : { state: "rate_limited", retryAfterS: r.retryAfterS };
   } catch (err) {
     return { state: "unchecked", reason: String(err).slice(0, 300) };

@@ -21,6 +21,7 @@ import { applyLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
 import { LAST_BATCH_GRACE_S, sessionTtlS } from "./session-ttl";
+import { STOP_HOLD_MS } from "../../shared/stream-touch";
 import {
   BODY_LIMITS,
   enforceIsolateLimit,
@@ -149,9 +150,12 @@ play.post(
       const slot = await slotAnswer;
       if (slot.state === "rate_limited") throw rateLimited("PLAY_PER_MEMBER", slot.retryAfterS);
       if (slot.state === "full") {
-        throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another`, {
+        // A member whose stopped streams played on has its stops hold their slots for a while (see STRICT_MS).
+        const held = slot.stoppedHolding > 0 ? `; ${slot.stoppedHolding} stream(s) stopped in the last ${STOP_HOLD_MS / 1000} s still hold their slots` : "";
+        throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another${held}`, {
           limit: plan.max_streams,
           active: slot.active,
+          ...(slot.stoppedHolding > 0 ? { stoppedHolding: slot.stoppedHolding } : {}),
         });
       }
       const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
