@@ -157,6 +157,29 @@ describe("concurrent streams per member", () => {
     expect(next.status, JSON.stringify(next.body)).toBe(200);
   });
 
+  it("free a slot when the client says the stream stopped even if its events cannot be stored, which answers 503 to send again", async () => {
+    const { SessionLog } = await import("../durable-objects/session-log");
+    // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).
+    const proto = SessionLog.prototype as unknown as { recordEvents: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.recordEvents;
+    const token = await memberToken("basic", "streams-stop-shard-down");
+    const first = await play(token);
+    expect(first.status).toBe(200);
+    proto.recordEvents = async () => {
+      throw new Error("injected: event shard unreachable");
+    };
+    try {
+      const res = await stop(token, first.body);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("5");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("events_unavailable");
+    } finally {
+      proto.recordEvents = real;
+    }
+    expect(await activeOf("streams-stop-shard-down", 0)).toBe(0);
+    expect((await play(token)).status).toBe(200);
+  });
+
   it("fail open when the member's object is unreachable, and record it with the session", async () => {
     const { MemberStreams } = await import("../durable-objects/member-streams");
     // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).

@@ -51,12 +51,23 @@ events.post(
     if (claims.mid !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
     const home = findSite(claims.home);
     if (!home) throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
-    const r = await sessionLog(c.env, home.id, sessionId).recordEvents({
-      session: { sessionId, titleId: claims.tid, startedAt: claims.at, estBytes: claims.est, topBps: claims.top },
-      batchId,
-      events: list,
-      now: Date.now(),
-    });
+    // A stop frees the member's slot at once, whatever becomes of the batch: asked beside the shard, not
+    // behind its answer (a client's last batch, sent as its page closes, is seldom sent again).
+    const stream = { titleId: claims.tid, expiresAt: claims.exp * 1000 };
+    const released = list.some((e) => e.type === "stop") ? releaseStream(c.env, claims.mid, sessionId, stream) : null;
+    let r: Awaited<ReturnType<ReturnType<typeof sessionLog>["recordEvents"]>>;
+    try {
+      r = await sessionLog(c.env, home.id, sessionId).recordEvents({
+        session: { sessionId, titleId: claims.tid, startedAt: claims.at, estBytes: claims.est, topBps: claims.top },
+        batchId,
+        events: list,
+        now: Date.now(),
+      });
+    } catch (err) {
+      await released;
+      console.error("record events", err);
+      throw new ApiError(503, "events_unavailable", "the session's events could not be stored; send the batch again", undefined, { "Retry-After": "5" });
+    }
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     // A client's report of an OCA failing it (an error on it, a switch away from it) is a health signal
     // for that OCA's site: only OCAs of the session's own signed list, counted once per member (the site
@@ -68,9 +79,8 @@ events.post(
         if (siteId) recordClientReport(c.env, siteId, ocaId!, claims.mid, sessionId, waitUntil);
       }
     }
-    // A stop frees the member's slot at once; any other batch is activity that keeps it.
-    const stream = { titleId: claims.tid, expiresAt: claims.exp * 1000 };
-    if (list.some((e) => e.type === "stop")) await releaseStream(c.env, claims.mid, sessionId, stream);
+    // A stop's release (above) is answered before the request is; any other batch is activity that keeps the slot.
+    if (released) await released;
     else if (!ended) touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
     // A session storing more than its age allows is refused its batch (its stop, above, still counts).
     if (r.over) throw rateLimited("EVENTS_PER_SESSION", 60);

@@ -112,7 +112,16 @@ export const ROUTES: RouteDoc[] = [
     auth: "member",
     body: eventsRequestSchema,
     ok: { status: 202, description: "{ accepted, bytes } (200 with duplicate: true for a batch already stored)" },
-    errors: { ...BAD, ...MEMBER, 403: ["forbidden"], 404: ["unknown_session"], 410: ["session_expired"], 413: ["payload_too_large"], ...RATE },
+    errors: {
+      ...BAD,
+      ...MEMBER,
+      403: ["forbidden"],
+      404: ["unknown_session"],
+      410: ["session_expired"],
+      413: ["payload_too_large"],
+      ...RATE,
+      503: ["not_configured", "events_unavailable"],
+    },
   },
   ...(["master.m3u8", "manifest.mpd", "steering.json"] as const).map(
     (file): RouteDoc => ({
