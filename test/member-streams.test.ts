@@ -180,6 +180,30 @@ describe("concurrent streams per member", () => {
     expect((await play(token)).status).toBe(200);
   });
 
+  it("leave no slot taken by a play that failed while the member's object was too slow to answer its admission", async () => {
+    await publishTitle("streams-broken-slow");
+    await env.DB.prepare(`UPDATE renditions SET bandwidth = 1000000000000 WHERE title_id = ? AND kind = 'video'`).bind("streams-broken-slow").run();
+    const { MemberStreams } = await import("../durable-objects/member-streams");
+    // RPC dispatches prototype methods, so the delay goes on the prototype (the one thing mocked here).
+    const proto = MemberStreams.prototype as unknown as { acquire: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.acquire;
+    proto.acquire = async function (this: unknown, ...a: unknown[]) {
+      await new Promise((r) => setTimeout(r, 2_500)); // past the play's 2 s wait: it goes on unchecked
+      return real.apply(this, a);
+    };
+    const token = await memberToken("basic", "streams-broken-slow");
+    try {
+      const broken = await pressPlay(token, { titleId: "streams-broken-slow" }, GEO.lumenNyc);
+      expect(broken.status).toBe(500);
+      await new Promise((r) => setTimeout(r, 1_000)); // the late admission arrives after the release
+    } finally {
+      proto.acquire = real;
+    }
+    expect(await activeOf("streams-broken-slow", 0)).toBe(0);
+    const next = await play(token);
+    expect(next.status, JSON.stringify(next.body)).toBe(200);
+  });
+
   it("fail open when the member's object is unreachable, and record it with the session", async () => {
     const { MemberStreams } = await import("../durable-objects/member-streams");
     // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).

@@ -224,6 +224,8 @@ export class StreamBook {
     if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
     this.memory.limit = limits.streams;
     const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
+    // Released before its admission arrived (a play that failed while this object was slow): no slot.
+    if (this.memory.stopped.has(s.sessionId)) return { verdict: "full", active: current };
     const holding = this.stopsHolding(now);
     if (current.length + holding >= limits.streams) return { verdict: "full", active: current, ...(holding ? { stoppedHolding: holding } : {}) };
     run(

@@ -210,9 +210,12 @@ play.post(
       };
       return c.json(body);
     } catch (err) {
-      // A play that fails once admitted leaves no stream behind: its client got no session to stop.
+      // A play that fails once admitted leaves no stream behind: its client got no session to stop. One
+      // whose admission went unanswered is released too, behind the answer (the object may yet grant it).
       const slot = await slotAnswer;
-      if (slot.state === "granted") await releaseStream(c.env, member.id, sessionId, { titleId, expiresAt: exp * 1000 });
+      const stream = { titleId, expiresAt: exp * 1000 };
+      if (slot.state === "granted") await releaseStream(c.env, member.id, sessionId, stream);
+      else if (slot.state === "unchecked") waitUntil(releaseStream(c.env, member.id, sessionId, stream));
       throw err;
     }
   },
