@@ -256,7 +256,9 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
 /**
  * Reports let go unanswered (too old or too many) are never sent again as they were: their plays and
  * CMCD go back in the batch (plays count once whatever; their CMCD counts again only if the site had
- * committed it); their bytes, sessions, misses and load sample are lost.
+ * committed it); their bytes, sessions, misses and load sample are lost. The batch holds at most
+ * MAX_REPORT_ITEMS plays and CMCD sessions: past that, the newest plays and the CMCD of sessions not
+ * already in it are not counted.
  */
 function salvage(l: Link, dropped: readonly TakenReport[]): void {
   for (const u of dropped) {
@@ -463,7 +465,9 @@ export function recordMiss(env: Env, siteId: string, ocaId: string, titleId: str
 export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUntil: (p: Promise<unknown>) => void): void {
   const l = link(siteId);
   if (l.plays.length >= MAX_REPORT_ITEMS) {
-    // A full batch goes now rather than dropping plays.
+    // A full batch goes now rather than dropping plays. While a sync is running or the site's circuit is
+    // open, it cannot: a play past MAX_REPORT_ITEMS waiting is then not counted (the bound on what an
+    // isolate keeps for a site it cannot reach; the session's bytes still count, kept for its play).
     waitUntil(maybeSync(env, siteId, l, true) ?? Promise.resolve());
   }
   if (l.plays.length < MAX_REPORT_ITEMS) l.plays.push(play);
