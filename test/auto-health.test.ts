@@ -1,5 +1,6 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import worker from "../workers/index";
 import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
 import { recordClientReport, recordOutcome, recordServed } from "../workers/shared/site-link";
 import { memberStreamsId } from "../workers/shared/stream-activity";
@@ -346,4 +347,51 @@ describe("healthy traffic weighed per member against members' reports", () => {
       expect((await ocaState("lakeshore-chi-1", "lakeshore-chi")).health).toBe("healthy");
     }
   });
+});
+
+describe("an OCA asked for files it lacks", () => {
+  it("is not judged slow for its parents' and origin's time: a miss counts, the walk after it does not", async () => {
+    // ixp-fra-1 holds the title; rheinnet-ber-2 (its child) does not. Reads of ixp-fra's copies take
+    // 400 ms (deployed, a parent in another colo can be that far): the one thing mocked, by wrapping the
+    // tier bucket the Worker is given.
+    const TITLE_M = "miss-walk-title";
+    await publishTitle(TITLE_M);
+    expect((await fill([{ siteId: "ixp-fra", ocaId: "ixp-fra-1", titleIds: [TITLE_M] }])).status).toBe(200);
+    const slowParent = new Proxy(env.TIER_EU, {
+      get(t, key) {
+        const v = Reflect.get(t, key) as unknown;
+        if (typeof v !== "function") return v;
+        return async (...a: unknown[]) => {
+          if ((key === "head" || key === "get") && String(a[0]).startsWith("ixp-fra/")) await sleep(400);
+          return (v as (...x: unknown[]) => unknown).apply(t, a);
+        };
+      },
+    });
+    const p = (await (await pressPlay(await memberToken("premium"), { titleId: TITLE_M }, GEO.rheinnetBerlin)).json()) as PlayResponse;
+    const token = new URL(p.ocas[0].url).pathname.split("/")[4];
+    const ctx = createExecutionContext();
+    for (let i = 1; i <= 6; i++) {
+      // The same segment each time: a copy served from a parent is not kept in this OCA's colo cache.
+      const url = `https://edge.test/oca/rheinnet-ber/rheinnet-ber-2/${token}/${TITLE_M}/video/avc-480p/seg-00001.m4s`;
+      const res = await worker.fetch(new Request(url), { ...env, TIER_EU: slowParent }, ctx);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("X-OCA-Source")).toBe("parent:ixp-fra/ixp-fra-1");
+      await res.arrayBuffer();
+    }
+    await waitOnExecutionContext(ctx);
+    // Judged on the syncs that carried those six requests: never degraded for their 400 ms walks.
+    for (let i = 0; i < 6; i++) {
+      const s = await ocaState("rheinnet-ber-2", "rheinnet-ber");
+      expect(s.health, s.load.healthReason).toBe("healthy");
+      await sleep(250);
+    }
+    // They did arrive, as misses of the title at that OCA with their bytes (the play counted one more,
+    // without bytes: its home site held no copy).
+    const site = (await (await call("/admin/sites/rheinnet-ber", { headers: ADMIN })).json()) as {
+      misses: Array<{ ocaId: string; titleId: string; count: number }>;
+    };
+    expect(site.misses).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ocaId: "rheinnet-ber-2", titleId: TITLE_M, kind: "content", count: 7, bytes: 6 * 64 * 1024 })]),
+    );
+  }, 30_000);
 });

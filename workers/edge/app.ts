@@ -58,15 +58,22 @@ edge.use("/oca/*", cors);
  * the OCA in service (a flood of bad tokens must not dilute an error rate, and refusing an OCA the site
  * already took out is not that OCA failing).
  */
-const signalFor = new WeakMap<Request, { siteId: string; ocaId: string; sessionId: string }>();
+const signalFor = new WeakMap<Request, { siteId: string; ocaId: string; sessionId: string; missedAt?: number }>();
 
-/** Every answer of a site's OCA to a valid request is a health signal for its site: whether it failed (5xx) and how long it took. */
+/**
+ * Every answer of a site's OCA to a valid request is a health signal for its site: whether it failed
+ * (5xx) and how long it took. A miss's time counts up to when the OCA found it lacked the file: the walk
+ * to parents and origin after that is the content's absence (counted as a miss), not the OCA's
+ * slowness, and a token holder asking an idle OCA for files it lacks must not make it look slow.
+ */
 edge.use("/oca/*", async (c, next) => {
   const t0 = Date.now();
   await next();
   const at = signalFor.get(c.req.raw);
   if (at)
-    recordOutcome(c.env, at.siteId, at.ocaId, at.sessionId, { error: c.res.status >= 500, latencyMs: Date.now() - t0 }, (p) => c.executionCtx.waitUntil(p));
+    recordOutcome(c.env, at.siteId, at.ocaId, at.sessionId, { error: c.res.status >= 500, latencyMs: (at.missedAt ?? Date.now()) - t0 }, (p) =>
+      c.executionCtx.waitUntil(p),
+    );
 });
 
 // Encoded separators and dot-segments are refused before any decoding or normalisation.
@@ -181,7 +188,11 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   for (let attempt = 0; ; attempt++) {
     const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole);
     if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
-    if (found.miss && attempt === 0) missed = true;
+    if (found.miss && attempt === 0) {
+      missed = true;
+      const signal = signalFor.get(c.req.raw);
+      if (signal) signal.missedAt = found.missedAt;
+    }
 
     const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
     let rep: Representation = base;
@@ -233,6 +244,8 @@ interface Located {
   /** "local", "parent:{siteId}/{ocaId}" or "origin". */
   source: string;
   miss: boolean;
+  /** When the OCA found it lacked the file (a miss's health signal counts its time up to then). */
+  missedAt?: number;
 }
 
 /** head() or, when the whole body will be sent, get(). */
@@ -250,16 +263,17 @@ async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, 
   const key = ocaKey(site.id, ocaId, titleId, path, sha256);
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
+  const missedAt = Date.now();
   for (const parent of parentChain(site)) {
     const pb = tierBucket(env, parent);
     for (const oca of parent.ocas) {
       const pk = ocaKey(parent.id, oca.id, titleId, path, sha256);
       const ph = await lookup(pb, pk, whole);
-      if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true };
+      if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true, missedAt };
     }
   }
   const origin = await fromOrigin(env, titleId, path, sha256, whole);
-  return origin ? { ...origin, miss: true } : null;
+  return origin ? { ...origin, miss: true, missedAt } : null;
 }
 
 /** Serves the multivariant playlist / MPD without renditions above the session's cap (and gives its text, for the colo cache). */
