@@ -30,9 +30,12 @@ export class MemberStreams extends DurableObject<Env> {
     return this.book.touch(sessionId, Date.now(), s);
   }
 
-  /** The client stopped the stream (`s`: its title and token expiry, as its signed session says), or an operator freed its slot. */
-  async release(sessionId: string, s?: { titleId: string; expiresAt: number }): Promise<boolean> {
-    return this.book.release(sessionId, Date.now(), s);
+  /**
+   * The client stopped the stream (`s`: its title and token expiry, as its signed session says), an
+   * operator freed its slot (no `s`), or its play failed once admitted (`by`: no client ever had it).
+   */
+  async release(sessionId: string, s?: { titleId: string; expiresAt: number }, by?: "client" | "failed_play"): Promise<boolean> {
+    return this.book.release(sessionId, Date.now(), s, by);
   }
 
   /** Answers at once (the benchmark's one-Durable-Object-call baseline). */

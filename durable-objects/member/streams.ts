@@ -106,28 +106,34 @@ export interface StreamMemory {
   limit: number | null;
   /** Stopped sessions, with when they stopped. */
   stopped: Map<string, number>;
-  /** Those of them its client stopped (a stop event), as this object heard them: an operator's release frees a slot without suspicion. */
+  /**
+   * Those of them its client stopped first (a stop event), as this object heard them: they may still be
+   * served for STOP_HOLD_MS. An operator's release, or a failed play's, frees its slot outright.
+   */
   clientStopped: Set<string>;
-  /** Until when the member's client stops hold their slots for STOP_HOLD_MS (see STRICT_MS); 0: they free them at once. */
-  strictUntil: number;
+  /** When the member's plays took a slot a stopped stream would otherwise still hold, in the last hour (see HANDOVERS_PER_HOUR). */
+  handovers: number[];
 }
 
 /** What a member's object knows before it reads its table. */
-export const newStreamMemory = (): StreamMemory => ({ limit: null, stopped: new Map(), clientStopped: new Set(), strictUntil: 0 });
+export const newStreamMemory = (): StreamMemory => ({ limit: null, stopped: new Map(), clientStopped: new Set(), handovers: [] });
 
 /** Stopped sessions remembered per member: far more than a member stops within a token's life. */
 const STOPPED_MAX = 256;
 
 /**
- * A stop frees its slot at once, so that a viewer may stop one title and play another. A client that
- * stopped its stream and played on past the grace (its object refused its activity) could repeat that
- * — play, stop, stream for the minute isolates take to hear of it, play again — and hold dozens of
- * streams on a one-stream plan. Once its object has seen that, for this long the member's stops hold
- * their slots for STOP_HOLD_MS, the longest a stopped stream can still be served: the trick then
- * gains nothing, while an honest member (whose players stop fetching when they stop) never meets it.
+ * A stop frees its slot at once, so that a viewer may stop one title and play another. But isolates
+ * hear of a stop only at their next touch, up to a minute later (and the stop's grace lets a stopped
+ * stream be served 30 s in any case): a client could play, stop, stream on, and play again, holding
+ * dozens of streams on a one-stream plan. Whether a stopped stream plays on is known too late to act on,
+ * so instead the handovers are counted: a play that takes a slot a stream its client stopped within
+ * STOP_HOLD_MS would otherwise still hold. A member has HANDOVERS_PER_HOUR of them in any hour (far more
+ * than anyone zaps between titles, or renews); past that, a stopped stream holds its slot for
+ * STOP_HOLD_MS. The loop then gains at most that many stopped streams' last minute and a half an hour.
  * Kept in the object's memory, like the play rate: a client doing this keeps its object busy.
  */
-export const STRICT_MS = 30 * 60_000;
+export const HANDOVERS_PER_HOUR = 30;
+const HANDOVER_WINDOW_MS = 3_600_000;
 
 /**
  * What a stream's activity found: it holds a slot (`counted`); it had lost its slot to silence and a
@@ -226,8 +232,15 @@ export class StreamBook {
     const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
     // Released before its admission arrived (a play that failed while this object was slow): no slot.
     if (this.memory.stopped.has(s.sessionId)) return { verdict: "full", active: current };
+    if (current.length >= limits.streams) return { verdict: "full", active: current };
+    // A slot a stream its client stopped lately may still be served on is a handover: within the member's budget.
     const holding = this.stopsHolding(now);
-    if (current.length + holding >= limits.streams) return { verdict: "full", active: current, ...(holding ? { stoppedHolding: holding } : {}) };
+    if (current.length + holding >= limits.streams) {
+      const h = this.memory.handovers;
+      while (h.length > 0 && h[0] <= now - HANDOVER_WINDOW_MS) h.shift();
+      if (h.length >= HANDOVERS_PER_HOUR) return { verdict: "full", active: current, stoppedHolding: holding };
+      h.push(now);
+    }
     run(
       this.sql,
       `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -245,10 +258,9 @@ export class StreamBook {
     return { verdict: "granted", active: [...current, { sessionId: row.sessionId, titleId: row.titleId, startedAt: now, lastSeenAt: now }] };
   }
 
-  /** Streams the member's client stopped within STOP_HOLD_MS that still hold their slots: none unless the member is held strictly (STRICT_MS). */
+  /** Streams the member's clients stopped within STOP_HOLD_MS: they may still be served where isolates have not heard. */
   private stopsHolding(now: number): number {
     const m = this.memory;
-    if (m.strictUntil <= now) return 0;
     let n = 0;
     for (const [sessionId, at] of m.stopped) if (at > now - STOP_HOLD_MS && m.clientStopped.has(sessionId)) n++;
     return n;
@@ -270,12 +282,7 @@ export class StreamBook {
       return "counted";
     }
     const stoppedAt = this.memory.stopped.get(sessionId);
-    if (stoppedAt !== undefined) {
-      if (now - stoppedAt < STOP_GRACE_MS) return "unknown";
-      // Its client stopped it and plays on: the member's stops hold their slots for a while (STRICT_MS).
-      if (this.memory.clientStopped.has(sessionId)) this.memory.strictUntil = now + STRICT_MS;
-      return "refused";
-    }
+    if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
     if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
     if (this.active(now).length >= this.memory.limit) return "refused";
     run(
@@ -297,13 +304,16 @@ export class StreamBook {
    * activity is refused. `s` (the stream's title and token expiry, from a client's signed session) lets a
    * stop of a stream the book no longer holds (it had gone silent) outlive a restart of the object too.
    */
-  release(sessionId: string, now = Date.now(), s?: { titleId: string; expiresAt: number }): boolean {
+  release(sessionId: string, now = Date.now(), s?: { titleId: string; expiresAt: number }, by: "client" | "failed_play" = "client"): boolean {
     const book = this.load();
     // An operator frees held slots only: a session the book does not hold is left as it was.
     if (!s && !book.has(sessionId)) return false;
     const { stopped, clientStopped } = this.memory;
-    if (!stopped.has(sessionId)) stopped.set(sessionId, now);
-    if (s) clientStopped.add(sessionId);
+    if (!stopped.has(sessionId)) {
+      stopped.set(sessionId, now);
+      // Its client's stop (the first word on it) may leave it served a while; an operator's or a failed play's does not.
+      if (s && by === "client") clientStopped.add(sessionId);
+    }
     if (stopped.size > STOPPED_MAX) {
       const oldest = stopped.keys().next().value as string;
       stopped.delete(oldest);

@@ -78,9 +78,9 @@ export function touchStream(
  * plays next). `stream` (from the signed session) lets the object keep the stop even of a stream it no
  * longer held.
  */
-export async function releaseStream(env: Env, memberId: string, sessionId: string, stream: StreamRef): Promise<void> {
+export async function releaseStream(env: Env, memberId: string, sessionId: string, stream: StreamRef, by: "client" | "failed_play" = "client"): Promise<void> {
   await memberStreams(env, memberId)
-    .release(sessionId, stream)
+    .release(sessionId, stream, by)
     .catch((err) => console.error("member streams release", err));
 }
 
@@ -95,9 +95,9 @@ export function memberStreams(env: Env, memberId: string) {
     });
   return {
     active: (): Promise<ActiveStream[]> => ask(Promise.resolve(stub(env, memberId).active())),
-    release: (sessionId: string, stream?: StreamRef): Promise<boolean> => {
+    release: (sessionId: string, stream?: StreamRef, by?: "client" | "failed_play"): Promise<boolean> => {
       forgetStream(sessionId);
-      return ask(Promise.resolve(stub(env, memberId).release(sessionId, stream)));
+      return ask(Promise.resolve(stub(env, memberId).release(sessionId, stream, by)));
     },
   };
 }

@@ -150,8 +150,11 @@ play.post(
       const slot = await slotAnswer;
       if (slot.state === "rate_limited") throw rateLimited("PLAY_PER_MEMBER", slot.retryAfterS);
       if (slot.state === "full") {
-        // A member whose stopped streams played on has its stops hold their slots for a while (see STRICT_MS).
-        const held = slot.stoppedHolding > 0 ? `; ${slot.stoppedHolding} stream(s) stopped in the last ${STOP_HOLD_MS / 1000} s still hold their slots` : "";
+        // A member past its hour's handovers: streams stopped lately hold their slots (see HANDOVERS_PER_HOUR).
+        const held =
+          slot.stoppedHolding > 0
+            ? `; ${slot.stoppedHolding} stream(s) stopped in the last ${STOP_HOLD_MS / 1000} s still hold their slots (too many stops and plays this hour)`
+            : "";
         throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another${held}`, {
           limit: plan.max_streams,
           active: slot.active,
@@ -214,8 +217,8 @@ play.post(
       // whose admission went unanswered is released too, behind the answer (the object may yet grant it).
       const slot = await slotAnswer;
       const stream = { titleId, expiresAt: exp * 1000 };
-      if (slot.state === "granted") await releaseStream(c.env, member.id, sessionId, stream);
-      else if (slot.state === "unchecked") waitUntil(releaseStream(c.env, member.id, sessionId, stream));
+      if (slot.state === "granted") await releaseStream(c.env, member.id, sessionId, stream, "failed_play");
+      else if (slot.state === "unchecked") waitUntil(releaseStream(c.env, member.id, sessionId, stream, "failed_play"));
       throw err;
     }
   },
