@@ -171,4 +171,47 @@ describe("the hls.js helper's loader", () => {
     expect(reasons).toEqual(["http_503 video/v1/seg-00003.m4s"]);
     await session.close();
   });
+
+  it("sends hls.js's requests under the renewed session's token and steering server, as its playlists still name the old ones", async () => {
+    const fresh = fakePlay(["a", "b"]);
+    fresh.sessionId = "sess2";
+    fresh.ocas = fresh.ocas.map((o) => ({ ...o, url: o.url.replace("/t/1/", "/t2/1/") }));
+    fresh.steering = { server: "https://cdn.test/v1/steering/sess2", hls: "", dash: "" };
+    const renewing = { ...client, requestPlay: async () => fresh } as unknown as VcdnClient;
+    const session = new PlaySession(renewing, fakePlay(["a", "b"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    expect(await session.renew("token_expiring")).toBe(true);
+    const asked: string[] = [];
+    const Base = class implements Loader<LoaderContext> {
+      context: LoaderContext | null = null;
+      stats = stats(0, 0, 0);
+      load(context: LoaderContext, _config: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+        asked.push(context.url);
+        queueMicrotask(() => cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, stats(0, 10, 8), context, null));
+      }
+      abort(): void {}
+      destroy(): void {}
+    };
+    const Sdk = createSdkLoader(session, Base);
+    const load = (url: string, type?: string) =>
+      new Promise<void>((resolve, reject) =>
+        new Sdk({} as HlsConfig).load(
+          { url, responseType: "arraybuffer", ...(type ? { type } : {}) } as LoaderContext,
+          { loadPolicy: {} } as unknown as LoaderConfiguration,
+          {
+            onSuccess: () => resolve(),
+            onError: (e) => reject(new Error(String(e.code))),
+            onTimeout: () => reject(new Error("timeout")),
+          },
+        ),
+      );
+    await load("https://cdn.test/oca/s/a/t/1/video/seg-00001.m4s");
+    await load("https://cdn.test/oca/s/b/t2/1/video/seg-00002.m4s");
+    await load("https://cdn.test/v1/steering/sess?_HLS_pathway=a&_HLS_throughput=5000000", "steering-manifest");
+    expect(asked).toEqual([
+      "https://cdn.test/oca/s/a/t2/1/video/seg-00001.m4s",
+      "https://cdn.test/oca/s/b/t2/1/video/seg-00002.m4s",
+      "https://cdn.test/v1/steering/sess2?_HLS_pathway=a&_HLS_throughput=5000000",
+    ]);
+    await session.close();
+  });
 });

@@ -86,8 +86,18 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
         // Requests still addressed to an OCA in the penalty box go to the current one.
         const ex = session.selector.exclusion(oca.ocaId, session.now());
         if (oca.ocaId !== session.current.ocaId && (ex === "failed" || ex === "collapse")) context.url = session.urlOn(context.url, session.current.ocaId);
+        // After a renewal hls.js still holds the old session's URLs (its playlists'): each goes under the
+        // current session's token, as the old one stopped and its token expires within the minute.
+        else if (!context.url.startsWith(oca.url)) context.url = session.urlOn(context.url, oca.ocaId);
         // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
         if (session.ocas.length > 1) config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
+      } else if (context.type === "steering-manifest") {
+        // Likewise its steering polls go to the current session's steering server (hls.js's query kept).
+        const server = session.play.steering?.server;
+        if (server && !context.url.startsWith(server)) {
+          const q = context.url.indexOf("?");
+          context.url = server + (q >= 0 ? context.url.slice(q) : "");
+        }
       }
       this.attempt(context, config, callbacks);
     }
