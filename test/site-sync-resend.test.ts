@@ -94,6 +94,35 @@ async function wrapEdgeSync(wrap: (real: (...a: unknown[]) => Promise<unknown>, 
   };
 }
 
+/**
+ * Runs `fn` with the site unreachable (its chaos switch) and its edgeSync calls counted; `drain` awaits
+ * what the isolate handed to waitUntil. The site is reachable again, and edgeSync its own, after.
+ */
+async function whileDown(
+  siteId: string,
+  fn: (t: { calls: () => number; waitUntil: (p: Promise<unknown>) => void; drain: () => Promise<void> }) => Promise<void>,
+): Promise<void> {
+  let calls = 0;
+  const restore = await wrapEdgeSync(async (real, self, a) => {
+    calls++;
+    return real.apply(self, a);
+  });
+  const pending: Promise<unknown>[] = [];
+  try {
+    await site(siteId).setUnreachable(true);
+    await fn({
+      calls: () => calls,
+      waitUntil: (p) => void pending.push(p),
+      drain: async () => {
+        while (pending.length) await pending.shift();
+      },
+    });
+  } finally {
+    restore();
+    await site(siteId).setUnreachable(false);
+  }
+}
+
 describe("a numbered report sent again", () => {
   it("counts once when the site's answer was lost after it committed (CMCD and served bytes not doubled)", async () => {
     const SITE = "rheinnet-ber";
@@ -139,62 +168,40 @@ describe("a numbered report sent again", () => {
   it("loses nothing when the site could not be reached: its bytes count once it is back, with no other request to carry them", async () => {
     const SITE = "lakeshore-chi";
     const before = await servedBytes(SITE);
-    let calls = 0;
-    const restore = await wrapEdgeSync(async (real, self, a) => {
-      calls++;
-      return real.apply(self, a);
-    });
-    const pending: Promise<unknown>[] = [];
-    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
-    try {
-      await site(SITE).setUnreachable(true);
+    await whileDown(SITE, async ({ calls, waitUntil, drain }) => {
       recordServed(env, SITE, "lakeshore-chi-1", "down-a", 3_000_000, waitUntil);
       // The flush's sync fails; the site is back before its one retry an interval later, with no other request.
-      for (let i = 0; i < 100 && calls === 0; i++) await sleep(20);
+      for (let i = 0; i < 100 && calls() === 0; i++) await sleep(20);
       await sleep(100);
-      expect(calls).toBe(1);
+      expect(calls()).toBe(1);
       expect((await servedBytes(SITE)) - before).toBe(0);
       await site(SITE).setUnreachable(false);
-      while (pending.length) await pending.shift();
-      expect(calls).toBe(2);
+      await drain();
+      expect(calls()).toBe(2);
       expect((await servedBytes(SITE)) - before).toBe(3_000_000);
       // Later reports carry on from there.
       recordServed(env, SITE, "lakeshore-chi-2", "down-b", 5_000, waitUntil);
-      while (pending.length) await pending.shift();
-    } finally {
-      restore();
-      await site(SITE).setUnreachable(false);
-    }
+      await drain();
+    });
     expect((await servedBytes(SITE)) - before).toBe(3_005_000);
   }, 30_000);
 
   it("waits out a blip that failed its call and the retry for the circuit's first seconds, not 30 s: it counts with no other request", async () => {
     const SITE = "ixp-sjc";
     const before = await servedBytes(SITE);
-    let calls = 0;
-    const restore = await wrapEdgeSync(async (real, self, a) => {
-      calls++;
-      return real.apply(self, a);
-    });
-    const pending: Promise<unknown>[] = [];
-    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
-    try {
-      await site(SITE).setUnreachable(true);
+    await whileDown(SITE, async ({ calls, waitUntil, drain }) => {
       recordServed(env, SITE, "ixp-sjc-1", "blip-a", 4_000_000, waitUntil);
       // The flush's sync and its retry half an interval to an interval later both fail: the circuit opens.
-      for (let i = 0; i < 200 && calls < 2; i++) await sleep(20);
-      expect(calls).toBe(2);
+      for (let i = 0; i < 200 && calls() < 2; i++) await sleep(20);
+      expect(calls()).toBe(2);
       await site(SITE).setUnreachable(false);
       const backAt = Date.now();
-      while (pending.length) await pending.shift();
+      await drain();
       // Tried again once the circuit's first wait (1.5-2 s) was over, by the same flush.
-      expect(calls).toBe(3);
+      expect(calls()).toBe(3);
       expect(Date.now() - backAt).toBeLessThan(5_000);
       expect((await servedBytes(SITE)) - before).toBe(4_000_000);
-    } finally {
-      restore();
-      await site(SITE).setUnreachable(false);
-    }
+    });
   }, 30_000);
 
   it("is counted once by its number, however often its calls arrive and in whatever order they carry it", async () => {
