@@ -3,7 +3,7 @@ import type { VcdnClient } from "../client/api";
 import { SessionEvents } from "../client/events";
 import type { SdkError } from "../client/errors";
 import { type DashRequestLike, type DashRequestInterceptor, type DashResponseInterceptor, attachDashjs } from "../client/player/dash-adapter";
-import { ocaOrder, ocasFailedBefore, rankedUris, urlOffPenaltyBox } from "../client/player/oca-order";
+import { ocaOrder, ocasFailedBefore, rankedUris, sessionSteeringUrl, sessionUrl } from "../client/player/oca-order";
 import {
   type ShakaRequestFilter,
   type ShakaRequestLike,
@@ -45,6 +45,20 @@ function newSession(ids = ["a", "b", "c"]) {
   return { session, failovers, errors };
 }
 
+/** A session renewed once (its token within a minute of expiry): the new play's OCA URLs carry token "t2", its steering server is sess2's. */
+async function renewedSession(ids = ["a", "b", "c"]) {
+  const fresh = fakePlay(ids);
+  fresh.sessionId = "sess2";
+  fresh.ocas = fresh.ocas.map((o) => ({ ...o, url: o.url.replace("/t/1/", "/t2/1/") }));
+  fresh.steering = { server: "https://cdn.test/v1/steering/sess2", hls: "", dash: "" };
+  const renewing = { ...client, requestPlay: async () => fresh } as unknown as VcdnClient;
+  const session = new PlaySession(renewing, fakePlay(ids), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+  expect(await session.renew("token_expiring")).toBe(true);
+  return session;
+}
+const renewed = (url: string) => url.replace("/t/1/", "/t2/1/");
+const OLD_STEERING = "https://cdn.test/v1/steering/sess?_HLS_pathway=a";
+
 describe("the adapters' OCA order", () => {
   it("orders a request's URIs by the session's ranking, adds the OCAs the list lacks, and puts a failed OCA last", async () => {
     const { session } = newSession();
@@ -62,12 +76,22 @@ describe("the adapters' OCA order", () => {
 
   it("moves a URL off an OCA in the penalty box to the current OCA, and leaves every other URL alone", async () => {
     const { session } = newSession();
-    expect(urlOffPenaltyBox(session, seg("a"))).toBe(seg("a"));
+    expect(sessionUrl(session, seg("a"))).toBe(seg("a"));
     session.reportFailure("a", "http_503 video/v1/seg-00001.m4s");
-    expect(urlOffPenaltyBox(session, seg("a", "audio/en/init.mp4"))).toBe(seg("b", "audio/en/init.mp4"));
+    expect(sessionUrl(session, seg("a", "audio/en/init.mp4"))).toBe(seg("b", "audio/en/init.mp4"));
     // Not in the penalty box: dash.js's own choice of BaseURL stands.
-    expect(urlOffPenaltyBox(session, seg("c"))).toBe(seg("c"));
-    expect(urlOffPenaltyBox(session, "https://elsewhere.test/x.m4s")).toBe("https://elsewhere.test/x.m4s");
+    expect(sessionUrl(session, seg("c"))).toBe(seg("c"));
+    expect(sessionUrl(session, "https://elsewhere.test/x.m4s")).toBe("https://elsewhere.test/x.m4s");
+    expect(sessionSteeringUrl(session, OLD_STEERING)).toBe(OLD_STEERING);
+    await session.close();
+  });
+
+  it("puts a player's URLs of the old session under the renewed one: its files under the new token, its steering polls on the new server", async () => {
+    const session = await renewedSession();
+    expect(sessionUrl(session, seg("b"))).toBe(renewed(seg("b")));
+    expect(sessionUrl(session, renewed(seg("c")))).toBe(renewed(seg("c")));
+    expect(sessionSteeringUrl(session, OLD_STEERING)).toBe("https://cdn.test/v1/steering/sess2?_HLS_pathway=a");
+    expect(sessionSteeringUrl(session, "https://cdn.test/v1/steering/sess2")).toBe("https://cdn.test/v1/steering/sess2");
     await session.close();
   });
 
@@ -228,6 +252,17 @@ describe("the Shaka Player adapter", () => {
     await session.close();
   });
 
+  it("sends Shaka's tries under the renewed session's token, and its steering polls to the renewed session's server", async () => {
+    const session = await renewedSession();
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    expect(shaka.tryOnce(ShakaRequestType.SEGMENT, { uris: [seg("a"), seg("b")] })).toBe(renewed(seg("a")));
+    const steer = { uris: [OLD_STEERING] };
+    shaka.tryOnce(ShakaRequestType.CONTENT_STEERING, steer);
+    expect(steer.uris).toEqual(["https://cdn.test/v1/steering/sess2?_HLS_pathway=a"]);
+    await session.close();
+  });
+
   it("names a retry's cause from Shaka's error", () => {
     expect(shakaFailureReason({ code: 1001, data: ["u", 404] })).toBe("http_404");
     expect(shakaFailureReason({ code: 1003, data: ["u"] })).toBe("timeout");
@@ -299,6 +334,17 @@ describe("the dash.js adapter", () => {
     await dash.tryOnce(seg("b"), "MediaSegment", () => 404);
     expect(other.errors.map((e) => e.errorName)).toEqual(["OCA_HTTP_ERROR"]);
     await other.session.close();
+  });
+
+  it("sends dash.js's segment requests under the renewed session's token, and its steering polls to the renewed session's server", async () => {
+    const session = await renewedSession();
+    const dash = dashPlayer();
+    attachDashjs(dash.player, session);
+    const asked: string[] = [];
+    await dash.tryOnce(seg("a"), "MediaSegment", (url) => (asked.push(url), 200));
+    await dash.tryOnce(OLD_STEERING, "ContentSteering", (url) => (asked.push(url), 200));
+    expect(asked).toEqual([renewed(seg("a")), "https://cdn.test/v1/steering/sess2?_HLS_pathway=a"]);
+    await session.close();
   });
 
   it("shows steering manifests dash.js loads to the session, which leaves an OCA steering dropped", async () => {

@@ -11,7 +11,17 @@
  * dash.js types.
  */
 import type { PlaySession } from "../session";
-import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, steeringAnswer, steeringAnswerAs, urlOffPenaltyBox } from "./oca-order";
+import {
+  bodyText,
+  inSessionOrder,
+  isOcaFailureStatus,
+  isRefusalStatus,
+  pathOnOca,
+  sessionSteeringUrl,
+  sessionUrl,
+  steeringAnswer,
+  steeringAnswerAs,
+} from "./oca-order";
 
 /** dash.js request types (`HTTPRequest.*_TYPE`) the adapter acts on. */
 export const DashRequestType = {
@@ -75,7 +85,9 @@ function bodyBytes(response: DashResponseLike): number {
 export function attachDashjs(player: DashPlayerLike, session: PlaySession): () => void {
   const onRequest: DashRequestInterceptor = async (request) => {
     const type = typeOf(request);
-    if (type !== undefined && SEGMENT_TYPES.has(type)) request.url = urlOffPenaltyBox(session, request.url);
+    // Off the penalty box, and under the current session after a renewal (dash.js keeps its MPD's URLs).
+    if (type !== undefined && SEGMENT_TYPES.has(type)) request.url = sessionUrl(session, request.url);
+    else if (type === DashRequestType.CONTENT_STEERING) request.url = sessionSteeringUrl(session, request.url);
     return request;
   };
 

@@ -16,7 +16,7 @@
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { SessionEvents } from "../events";
-import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca } from "./oca-order";
+import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, sessionSteeringUrl, sessionUrl } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
 // to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
 // name to client/index.ts inside this repository).
@@ -83,22 +83,12 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
       this.context = context;
       const oca = session.ocaOfUrl(context.url);
       if (oca) {
-        // Requests still addressed to an OCA in the penalty box go to the current one.
-        const ex = session.selector.exclusion(oca.ocaId, session.now());
-        if (oca.ocaId !== session.current.ocaId && (ex === "failed" || ex === "collapse")) context.url = session.urlOn(context.url, session.current.ocaId);
-        // After a renewal hls.js still holds the old session's URLs (its playlists'): each goes under the
-        // current session's token, as the old one stopped and its token expires within the minute.
-        else if (!context.url.startsWith(oca.url)) context.url = session.urlOn(context.url, oca.ocaId);
+        // Requests still addressed to an OCA in the penalty box go to the current one; after a renewal,
+        // hls.js's URLs (its playlists') go under the current session's token.
+        context.url = sessionUrl(session, context.url);
         // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
         if (session.ocas.length > 1) config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
-      } else if (context.type === "steering-manifest") {
-        // Likewise its steering polls go to the current session's steering server (hls.js's query kept).
-        const server = session.play.steering?.server;
-        if (server && !context.url.startsWith(server)) {
-          const q = context.url.indexOf("?");
-          context.url = server + (q >= 0 ? context.url.slice(q) : "");
-        }
-      }
+      } else if (context.type === "steering-manifest") context.url = sessionSteeringUrl(session, context.url);
       this.attempt(context, config, callbacks);
     }
 

@@ -93,11 +93,30 @@ export function ocasFailedBefore(session: PlaySession, tried: readonly string[],
   return [...failed.values()];
 }
 
-/** A URL for an OCA in the penalty box moved to the session's current OCA; any other URL unchanged. */
-export function urlOffPenaltyBox(session: PlaySession, url: string): string {
+/**
+ * Where a player's request for a file should go now: off an OCA in the penalty box onto the session's
+ * current one, and under the current session's token after a renewal (a player keeps the URLs its
+ * manifests gave it, under the old session's token, which stopped and expires within the minute).
+ */
+export function sessionUrl(session: PlaySession, url: string): string {
   const oca = session.ocaOfUrl(url);
-  if (!oca || oca.ocaId === session.current.ocaId || !penaltyBoxed(session, oca.ocaId)) return url;
-  return session.urlOn(url, session.current.ocaId);
+  if (!oca) return url;
+  if (oca.ocaId !== session.current.ocaId && penaltyBoxed(session, oca.ocaId)) return session.urlOn(url, session.current.ocaId);
+  return renewedUrl(session, url);
+}
+
+/** A file's URL on the same OCA under the current session's token (unchanged when it already is). */
+export function renewedUrl(session: PlaySession, url: string): string {
+  const oca = session.ocaOfUrl(url);
+  return !oca || url.startsWith(oca.url) ? url : session.urlOn(url, oca.ocaId);
+}
+
+/** Where a player's Content Steering poll should go now: the current session's steering server (the player's query kept). */
+export function sessionSteeringUrl(session: PlaySession, url: string): string {
+  const server = session.play.steering?.server;
+  if (!server || url.startsWith(server)) return url;
+  const q = url.indexOf("?");
+  return server + (q >= 0 ? url.slice(q) : "");
 }
 
 /** A URL's path below its OCA's base, without a query such as CMCD's (for failure reasons: "http_503 video/v1/seg-00003.m4s"). */

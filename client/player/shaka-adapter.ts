@@ -15,7 +15,18 @@
  * no Shaka types, and any Shaka version with this networking-engine surface fits.
  */
 import type { PlaySession } from "../session";
-import { bodyText, inSessionOrder, isRefusalStatus, ocasFailedBefore, pathOnOca, rankedUris, steeringAnswer, steeringAnswerAs } from "./oca-order";
+import {
+  bodyText,
+  inSessionOrder,
+  isRefusalStatus,
+  ocasFailedBefore,
+  pathOnOca,
+  rankedUris,
+  renewedUrl,
+  sessionSteeringUrl,
+  steeringAnswer,
+  steeringAnswerAs,
+} from "./oca-order";
 
 /** Shaka's `shaka.net.NetworkingEngine.RequestType` values the adapter acts on. */
 export const ShakaRequestType = { MANIFEST: 0, SEGMENT: 1, CONTENT_STEERING: 8 } as const;
@@ -127,11 +138,15 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
   };
 
   const onRequest: ShakaRequestFilter = (type, request) => {
-    if ((type !== ShakaRequestType.SEGMENT && type !== ShakaRequestType.MANIFEST) || !request.uris?.length) return;
+    if (!request.uris?.length) return;
+    // After a renewal Shaka's URIs (its manifest's) still name the old session: its steering polls go
+    // to the current session's steering server, and its files under the current token (below).
+    if (type === ShakaRequestType.CONTENT_STEERING) request.uris = request.uris.map((u) => sessionSteeringUrl(session, u));
+    if (type !== ShakaRequestType.SEGMENT && type !== ShakaRequestType.MANIFEST) return;
     const attempt = request.attempt ?? 0;
     if (attempt === 0) {
       // Ordered once per request: Shaka picks try n's URI by index, so later tries keep this order.
-      request.uris = rankedUris(session, request.uris);
+      request.uris = rankedUris(session, request.uris).map((u) => renewedUrl(session, u));
       return;
     }
     report(request, request.uris[(attempt - 1) % request.uris.length], "network_error");
