@@ -53,7 +53,7 @@ export interface ActiveStream {
 
 /**
  * What the member's object says to a play: a slot, a full plan, or too many plays this minute. A full
- * plan's `stoppedHolding`: streams its client stopped lately that still hold their slots (see STRICT_MS).
+ * plan's `stoppedHolding`: streams their clients stopped lately that still hold their slots, the member's handovers spent (see HANDOVERS_PER_HOUR).
  */
 export type Admission =
   | { verdict: "granted"; active: ActiveStream[] }
