@@ -1,7 +1,7 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
-import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals } from "../durable-objects/site/auto-health";
+import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals, windowSignals } from "../durable-objects/site/auto-health";
 import { recordClientReport, recordOutcome, recordServed } from "../workers/shared/site-link";
 import { memberStreamsId } from "../workers/shared/stream-activity";
 import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
@@ -346,6 +346,12 @@ describe("healthy traffic weighed per member against members' reports", () => {
       await sleep(250);
       expect((await ocaState("lakeshore-chi-1", "lakeshore-chi")).health).toBe("healthy");
     }
+    // Healthy because outweighed, not because the reports were lost: the site's window holds all three
+    // members' reports and counts the other three members' traffic.
+    const site = env.OCA_SITE.get(env.OCA_SITE.idFromName("lakeshore-chi"));
+    const w = await runInDurableObject(site, async (_o, state) => windowSignals(state.storage.sql, "lakeshore-chi-1", Date.now()));
+    expect(w).toMatchObject({ clientReports: 3, trafficMembers: THRESHOLDS.degradeClientReports });
+    expect(judge({ ...w, trafficMembers: 0 })).toMatchObject({ state: "degraded", reason: "3 members reported failed requests or switched away" });
   });
 });
 
