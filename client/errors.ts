@@ -46,6 +46,14 @@ export interface ErrorData {
    * (their ids, at most 8, without repeats), so an app can say what to stop.
    */
   activeTitleIds?: string[];
+  /**
+   * Of a play refused with `too_many_streams` because the member spent its hour's handovers: how many
+   * streams stopped moments ago still hold their slots, so an app can say "wait" rather than "stop one
+   * elsewhere".
+   */
+  stoppedHolding?: number;
+  /** With `stoppedHolding`: the seconds until the held slots free at the latest (at most an hour). */
+  retryAfterS?: number;
   /** Free detail for logs (never parsed). */
   detail?: string;
 }
@@ -121,4 +129,17 @@ export function httpRefused(ocaId: string, url: string, status: number, body: st
   const apiCode = apiCodeOf(body);
   const reason = `HTTP ${status} on ${file}`;
   return new SdkError("HTTP_REFUSED", { ocaId, url, status, apiCode, detail: apiCode ? `${reason} (${apiCode})` : reason });
+}
+
+/**
+ * A `too_many_streams` refusal's held stops (`details.stoppedHolding`, `details.retryAfterS`), when
+ * the details carry them as counts of the API's own range (the details come off the network).
+ */
+export function stoppedHoldingOf(details: unknown): { stoppedHolding: number; retryAfterS: number } | undefined {
+  const d = details as { stoppedHolding?: unknown; retryAfterS?: unknown } | null | undefined;
+  const held = d?.stoppedHolding;
+  const wait = d?.retryAfterS;
+  if (typeof held !== "number" || !Number.isInteger(held) || held < 1 || held > 1000) return undefined;
+  if (typeof wait !== "number" || !Number.isFinite(wait) || wait <= 0 || wait > 3600) return undefined;
+  return { stoppedHolding: held, retryAfterS: Math.ceil(wait) };
 }

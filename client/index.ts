@@ -7,7 +7,7 @@
 export { createClient, devToken, VcdnClient, type ClientOptions } from "./api";
 export { PlaySession, type PlayOptions, type OcaSwitch, type SessionTestHooks } from "./session";
 export { SessionEvents, type SessionEventName, type SessionEventMap, type SessionEmitter, type SessionListener } from "./events";
-export { SdkError, ErrorCategory, ERROR_CODES, activeTitleIdsOf, type ErrorName, type ErrorData, type Severity } from "./errors";
+export { SdkError, ErrorCategory, ERROR_CODES, activeTitleIdsOf, stoppedHoldingOf, type ErrorName, type ErrorData, type Severity } from "./errors";
 export type { CmcdMode } from "./cmcd";
 export { SegmentFetcher, type FetcherOptions, type FetcherState, type Stall, type Download } from "./fetcher";
 export type { AbrParams, ThroughputEstimator } from "./abr";

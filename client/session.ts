@@ -1,7 +1,7 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
 import type { CmcdMode } from "./cmcd";
-import { activeTitleIdsOf, httpRefused, SdkError, type ErrorName } from "./errors";
+import { activeTitleIdsOf, httpRefused, SdkError, stoppedHoldingOf, type ErrorName } from "./errors";
 import { pathOnOca } from "./player/oca-order";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
@@ -134,6 +134,7 @@ export class PlaySession extends SessionEmitter {
         status: api?.status,
         apiCode: api?.code,
         activeTitleIds: api?.code === "too_many_streams" ? activeTitleIdsOf(api.details) : undefined,
+        ...(api?.code === "too_many_streams" ? stoppedHoldingOf(api.details) : undefined),
         detail: String((err as Error)?.message ?? err),
       });
     }

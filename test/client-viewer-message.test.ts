@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { activeTitleIdsOf, httpRefused, SdkError } from "../client/errors";
+import { activeTitleIdsOf, httpRefused, SdkError, stoppedHoldingOf } from "../client/errors";
 import { viewerMessage } from "../client/player/viewer-message";
 
 // What the web player tells a viewer, for the errors an SDK session ends with.
@@ -46,6 +46,35 @@ describe("the web player's message to the viewer", () => {
     expect(activeTitleIdsOf({ active: "orbit-city" })).toBeUndefined();
     expect(activeTitleIdsOf(null)).toBeUndefined();
     expect(activeTitleIdsOf({ active: [{ titleId: "" }] })).toBeUndefined();
+  });
+
+  it("tells a viewer whose handovers are spent to wait, for as long as the refusal says, rather than to stop a screen", () => {
+    const held = (retryAfterS?: number) =>
+      viewerMessage(
+        new SdkError("PLAY_REQUEST_FAILED", { status: 409, apiCode: "too_many_streams", stoppedHolding: 1, retryAfterS, activeTitleIds: ["orbit-city"] }),
+      );
+    expect(held(90)).toBe(
+      "Streams were started and stopped many times this hour, so one stopped moments ago still holds its place. Wait 90 seconds, then press play again. (error 2001 too_many_streams)",
+    );
+    expect(held(300)).toMatch(/ Wait 5 minutes, then press play again\. /);
+    expect(held(undefined)).toMatch(/ Wait 90 seconds, /);
+  });
+
+  it("keeps a refusal's held stops only as counts of the API's range", () => {
+    expect(stoppedHoldingOf({ stoppedHolding: 2, retryAfterS: 90 })).toEqual({ stoppedHolding: 2, retryAfterS: 90 });
+    expect(stoppedHoldingOf({ stoppedHolding: 1, retryAfterS: 89.2 })).toEqual({ stoppedHolding: 1, retryAfterS: 90 });
+    for (const details of [
+      null,
+      { active: [] },
+      { stoppedHolding: 0, retryAfterS: 90 },
+      { stoppedHolding: 1.5, retryAfterS: 90 },
+      { stoppedHolding: "1", retryAfterS: 90 },
+      { stoppedHolding: 1e9, retryAfterS: 90 },
+      { stoppedHolding: 1, retryAfterS: Number.POSITIVE_INFINITY },
+      { stoppedHolding: 1, retryAfterS: -5 },
+      { stoppedHolding: 1, retryAfterS: 86_400 },
+    ])
+      expect(stoppedHoldingOf(details), JSON.stringify(details)).toBeUndefined();
   });
 
   it("says playback stopped because another screen took the plan's stream when an OCA refuses mid-stream", () => {

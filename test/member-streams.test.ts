@@ -32,8 +32,13 @@ async function play(token: string) {
   const res = await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc);
   return {
     status: res.status,
+    retryAfter: res.headers.get("Retry-After"),
     body: (await res.json()) as PlayResponse & {
-      error?: { code: string; message: string; details: { limit: number; active: Array<{ sessionId: string }>; stoppedHolding?: number } };
+      error?: {
+        code: string;
+        message: string;
+        details: { limit: number; active: Array<{ sessionId: string }>; stoppedHolding?: number; retryAfterS?: number };
+      };
     },
   };
 }
@@ -449,6 +454,17 @@ describe("a stream's activity after it stopped or went silent", () => {
     expect(refused.body.error?.details).toMatchObject({ limit: 1, active: [] });
     expect(refused.body.error?.details.stoppedHolding).toBeGreaterThanOrEqual(1);
     expect(refused.body.error?.message).toMatch(/stream\(s\) stopped in the last 90 s still hold their slots \(too many stops and plays this hour\)/);
+    // When the held slots free at the latest: in the details and as Retry-After.
+    expect(refused.body.error?.details.retryAfterS).toBe(STOP_HOLD_MS / 1000);
+    expect(refused.retryAfter).toBe(String(STOP_HOLD_MS / 1000));
+    // The SDK carries it, and the web player tells the viewer to wait, not to stop another screen.
+    const fetch = ((url: string, init?: RequestInit) => call(url, init)) as unknown as FetchLike;
+    const err = await PlaySession.start(new VcdnClient({ baseUrl: "http://cdn.test", token, geo: GEO.lumenNyc, fetch }), TITLE).catch((e: unknown) => e);
+    expect((err as SdkError).data).toMatchObject({ status: 409, apiCode: "too_many_streams", retryAfterS: 90 });
+    expect((err as SdkError).data.stoppedHolding).toBeGreaterThanOrEqual(1);
+    expect(viewerMessage(err)).toBe(
+      "Streams were started and stopped many times this hour, so one stopped moments ago still holds its place. Wait 90 seconds, then press play again. (error 2001 too_many_streams)",
+    );
   }, 60_000);
 
   it("gives a long-paused stream its slot back when one is free, and refuses it while another device holds it", async () => {

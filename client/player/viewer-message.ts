@@ -10,8 +10,20 @@ export function viewerMessage(err: unknown, titleName: (titleId: string) => stri
   const api = err.data.apiCode;
   const ref = `(error ${err.code}${api ? ` ${api}` : ""})`;
   const duringPlayback = err.errorName !== "PLAY_REQUEST_FAILED";
-  const text = (api && byApiCode(api, duringPlayback, playingElsewhere(err.data.activeTitleIds, titleName))) ?? bySdkError(err);
+  const text =
+    (api === "too_many_streams" && !duringPlayback && err.data.stoppedHolding ? handoversSpent(err.data.retryAfterS) : null) ??
+    (api && byApiCode(api, duringPlayback, playingElsewhere(err.data.activeTitleIds, titleName))) ??
+    bySdkError(err);
   return `${text} ${ref}`;
+}
+
+/**
+ * A play refused because the member started and stopped streams too often this hour: the slot is held
+ * by a stream stopped moments ago, so stopping another screen would not help; waiting does.
+ */
+function handoversSpent(retryAfterS: number | undefined): string {
+  const wait = retryAfterS && retryAfterS > 90 ? `${Math.ceil(retryAfterS / 60)} minutes` : `${retryAfterS ?? 90} seconds`;
+  return `Streams were started and stopped many times this hour, so one stopped moments ago still holds its place. Wait ${wait}, then press play again.`;
 }
 
 /** ", where Orbit City and Signal Test are playing": the other screens' titles by name, or "" when none is known. */

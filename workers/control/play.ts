@@ -155,11 +155,19 @@ play.post(
           slot.stoppedHolding > 0
             ? `; ${slot.stoppedHolding} stream(s) stopped in the last ${STOP_HOLD_MS / 1000} s still hold their slots (too many stops and plays this hour)`
             : "";
-        throw new ApiError(409, "too_many_streams", `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another${held}`, {
-          limit: plan.max_streams,
-          active: slot.active,
-          ...(slot.stoppedHolding > 0 ? { stoppedHolding: slot.stoppedHolding } : {}),
-        });
+        // Held slots free within STOP_HOLD_MS of their stops: an upper bound a client can wait out.
+        const holdS = STOP_HOLD_MS / 1000;
+        throw new ApiError(
+          409,
+          "too_many_streams",
+          `plan ${plan.id} allows ${plan.max_streams} stream(s) at once; stop one to start another${held}`,
+          {
+            limit: plan.max_streams,
+            active: slot.active,
+            ...(slot.stoppedHolding > 0 ? { stoppedHolding: slot.stoppedHolding, retryAfterS: holdS } : {}),
+          },
+          slot.stoppedHolding > 0 ? { "Retry-After": String(holdS) } : undefined,
+        );
       }
       const base = (c.env.EDGE_BASE_URL || new URL(c.req.url).origin).replace(/\/$/, "");
       const ocas = ranked.map((o) => ({ ...o, url: `${base}/oca/${o.siteId}/${o.ocaId}/${token}/${titleId}/` }));
