@@ -339,6 +339,8 @@ declare global {
       stop: () => Promise<void>;
       setAudio: (lang: string) => void;
       setSubtitles: (lang: string | null) => void;
+      /** Renews the playing session now, as its token's expiry or its OCAs' failure would (false: nothing playing, or refused). */
+      renew: (reason: string) => Promise<boolean>;
     };
   }
 }
@@ -357,6 +359,7 @@ async function main(): Promise<void> {
       wantSubs = lang ?? "";
       applyTracks();
     },
+    renew: async (reason) => (current ? current.session.renew(reason) : false),
   };
   renderLocations();
   ($("audio") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setAudio((e.target as HTMLSelectElement).value));

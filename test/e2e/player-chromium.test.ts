@@ -298,6 +298,74 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     }
   });
 
+  it("after renewing its session mid-play, asks for every file and steering answer under the new session's tokens, and plays on", async () => {
+    const page = await openPlayer();
+    await page.click('button.play[data-title="sintel-sunrise"]');
+    const before = await pollUntil(
+      async () => {
+        const s = await state(page);
+        return s.currentTime >= 3 && s.sessionId ? s : null;
+      },
+      40_000,
+      "3 s of playback",
+    );
+    // hls.js has polled the old session's steering server (so polls under its token could go on).
+    await pollUntil(
+      () => page.evaluate(() => performance.getEntriesByType("resource").some((e) => e.name.includes("/steering.json"))),
+      20_000,
+      "a steering poll before the renewal",
+    );
+    try {
+      // As a token a minute from expiry would (the SDK's own trigger is its clock: tested headless in sdk-failover).
+      const renewed = await page.evaluate(async () => {
+        const ok = await (window as unknown as { __player: { renew(r: string): Promise<boolean> } }).__player.renew("test: renewal mid-play");
+        return { ok, at: performance.now() };
+      });
+      expect(renewed.ok).toBe(true);
+      const after = await pollUntil(
+        async () => {
+          const s = await state(page);
+          return s.currentTime >= Math.min(before.currentTime + 8, 22) || s.phase === "ended" ? s : null;
+        },
+        40_000,
+        "playback to go on after the renewal",
+      );
+      expect(after.fatalErrors).toEqual([]);
+      expect(after.sessionId).not.toBe(before.sessionId);
+      // Which token each request went under, from the browser's resource timing: an OCA's files carry the
+      // URL token (/oca/site/oca/TOKEN/...), steering polls the session token (/v1/steering/TOKEN/...).
+      const requests = await page.evaluate(() =>
+        performance
+          .getEntriesByType("resource")
+          .map((e) => ({ at: e.startTime, path: new URL(e.name).pathname, status: (e as PerformanceResourceTiming).responseStatus })),
+      );
+      const oca = requests.flatMap((r) => {
+        const m = /^\/oca\/[^/]+\/[^/]+\/([^/]+)\//.exec(r.path);
+        return m ? [{ ...r, token: m[1], segment: /\.m4s$/.test(r.path) }] : [];
+      });
+      const steering = requests.flatMap((r) => {
+        const m = /^\/v1\/steering\/([^/]+)\/[^/]+\/steering\.json$/.exec(r.path);
+        return m ? [{ ...r, token: m[1] }] : [];
+      });
+      const oldOca = oca.find((r) => r.at < renewed.at)!.token;
+      const laterOca = oca.filter((r) => r.at > renewed.at);
+      expect(laterOca.filter((r) => r.segment && (r.status === 200 || r.status === 206)).length, "segments fetched after the renewal").toBeGreaterThan(0);
+      expect(
+        laterOca.filter((r) => r.token === oldOca).map((r) => r.path.split("/").slice(5).join("/")),
+        "OCA requests under the stopped session's token",
+      ).toEqual([]);
+      const oldSteering = steering.find((r) => r.at < renewed.at)!.token;
+      const laterSteering = steering.filter((r) => r.at > renewed.at);
+      expect(laterSteering.length, "steering polls after the renewal").toBeGreaterThan(0);
+      expect(laterSteering.filter((r) => r.token === oldSteering).length, "steering polls under the stopped session's token").toBe(0);
+      // The stopped session said why.
+      const ev = await eventsOnceStopped(before.sessionId!, "the renewed-away session's stop");
+      expect(ev.find((e) => e.type === "stop")!.reason).toBe("renewing: test: renewal mid-play");
+    } finally {
+      await page.close();
+    }
+  });
+
   it("switches audio language and shows subtitles", async () => {
     const page = await openPlayer();
     await page.click('button.play[data-title="orbit-city"]');
