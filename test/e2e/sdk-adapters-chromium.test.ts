@@ -32,6 +32,8 @@ interface Req {
   at: number;
   end: number;
   oca: string;
+  /** The URL token in the request's path (the session's, or a renewed one's). */
+  token: string;
   file: string;
   kind: "segment" | "init" | "playlist" | "other";
   status: number;
@@ -51,6 +53,7 @@ interface AdapterState {
   sdkErrors: Array<{ at: number; name: string; ocaId: string | null; status: number | null; apiCode: string | null }>;
   errors: Array<{ at: number; fatal: boolean; type: string; details: string }>;
   servedBy: Req[];
+  steeringPolls: Array<{ at: number; token: string; status: number }>;
   now: number;
 }
 
@@ -75,6 +78,7 @@ const state = (page: Page) =>
       sdkErrors: s.sdkErrors,
       errors: s.errors,
       servedBy: s.servedBy,
+      steeringPolls: s.steeringPolls,
       now: performance.now(),
     };
   }) as Promise<AdapterState>;
@@ -257,6 +261,58 @@ describe.skipIf(!CHROMIUM && !CI)("the SDK inside stock Shaka Player and dash.js
       } finally {
         await page.close();
         if (victim) await setHealth(stack, victim.site, victim.oca, "healthy");
+      }
+    });
+  }
+
+  for (const engine of ["shaka", "dash"] as const) {
+    const name = engine === "shaka" ? "Shaka Player" : "dash.js";
+    it(`stock ${name} with the SDK's adapter asks for every file and steering answer under the renewed session's tokens after a renewal mid-play, and plays on`, {
+      timeout: 180_000,
+    }, async () => {
+      await allRanked("sintel-sunrise");
+      const page = await openPage(engine, "sintel-sunrise");
+      try {
+        // The player has fetched media and polled the session's steering server before the renewal.
+        const before = await pollUntil(
+          async () => {
+            const s = await state(page);
+            if (fatal(s).length) throw new Error(`fatal error before the renewal: ${JSON.stringify(fatal(s))}`);
+            return s.currentTime > 2 && media(s).some(ok) && s.steeringPolls.length > 0 ? s : null;
+          },
+          60_000,
+          `${name}: 2 s of playback and a steering poll`,
+        );
+        const renewed = await page.evaluate(async () => {
+          const ok = await (window as unknown as { __sdk: { renew(r: string): Promise<boolean> } }).__sdk.renew("test: renewal mid-play");
+          return { ok, at: performance.now() };
+        });
+        expect(renewed.ok).toBe(true);
+        const after = await pollUntil(
+          async () => {
+            const s = await state(page);
+            if (fatal(s).length) throw new Error(`fatal error after the renewal: ${JSON.stringify(fatal(s))}`);
+            return (s.currentTime >= Math.min(before.currentTime + 8, 22) || s.ended) && s.steeringPolls.some((p) => p.at > renewed.at) ? s : null;
+          },
+          90_000,
+          `${name}: playback and steering polls to go on after the renewal`,
+        );
+        expect(fatal(after)).toEqual([]);
+        expect(after.sessionId).not.toBe(before.sessionId);
+        const oldToken = media(before).find(ok)!.token;
+        const later = after.servedBy.filter((r) => r.at > renewed.at);
+        expect(media(after).filter((r) => r.at > renewed.at && ok(r)).length, `${name}: media after the renewal`).toBeGreaterThan(0);
+        expect(
+          later.filter((r) => r.token === oldToken).map((r) => `${r.oca} ${r.file} ${r.status}`),
+          `${name}: OCA requests under the stopped session's token`,
+        ).toEqual([]);
+        const oldSteering = before.steeringPolls[0].token;
+        expect(
+          after.steeringPolls.filter((p) => p.at > renewed.at && p.token === oldSteering).length,
+          `${name}: steering polls under the stopped session's token`,
+        ).toBe(0);
+      } finally {
+        await page.close();
       }
     });
   }
