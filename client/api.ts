@@ -1,5 +1,5 @@
 import { PlaySession, type PlayOptions } from "./session";
-import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type TitleSummary } from "./types";
+import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type ResponseLike, type TitleSummary } from "./types";
 
 export interface ClientOptions {
   /** Control plane base URL, e.g. http://127.0.0.1:8787 (no trailing slash needed). */
@@ -18,13 +18,18 @@ export function defaultFetch(): FetchLike {
   return ((url: string, init?: FetchInit) => (f as (u: string, i?: FetchInit) => Promise<unknown>).call(globalThis, url, init)) as FetchLike;
 }
 
-async function apiError(res: { status: number; text(): Promise<string> }): Promise<ApiCallError> {
+/** A control-plane call is abandoned after this long: a stalled connection must not hold a renewal or the events behind it. */
+const CALL_TIMEOUT_MS = 15_000;
+
+async function apiError(res: Pick<ResponseLike, "status" | "text" | "headers">): Promise<ApiCallError> {
   const body = await res.text().catch(() => "");
+  const s = Number(res.headers?.get("Retry-After") ?? "");
+  const retry = Number.isFinite(s) && s >= 0 ? Math.min(s, 3600) : undefined;
   try {
     const j = JSON.parse(body) as { error?: { code?: string; message?: string; details?: unknown } };
-    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`, j.error?.details);
+    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`, j.error?.details, retry);
   } catch {
-    return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`);
+    return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`, undefined, retry);
   }
 }
 
@@ -61,6 +66,7 @@ export class VcdnClient {
       method: "POST",
       headers: this.headers(true),
       body: JSON.stringify({ titleId, device }),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
     if (!res.ok) throw await apiError(res);
     return (await res.json()) as PlayResponse;
@@ -77,6 +83,7 @@ export class VcdnClient {
       headers: this.headers(true),
       body: JSON.stringify({ sessionId: session.sessionId, sessionToken: session.sessionToken, batchId: opts.batchId, events }),
       keepalive: opts.keepalive,
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
     if (res.status !== 202 && !res.ok) throw await apiError(res);
     await res.text().catch(() => "");

@@ -14,13 +14,18 @@ export interface ReporterOptions {
   clock?: () => number;
   /** Called for every event as it is queued (the UI, test hooks). */
   onEvent?: (e: QoeEvent) => void;
-  /** Called when a batch could not be sent even after a retry. */
+  /** Called when a batch could not be sent: refused, or still failing after its tries. */
   onSendError?: (err: unknown, events: QoeEvent[]) => void;
   /** Called when a batch reached the server. */
   onSent?: (events: QoeEvent[], final: boolean) => void;
 }
 
 const MAX_BATCH = 200;
+/** A batch is tried at most this often, within this long (a session's events must not wait behind one batch for ever). */
+const SEND_TRIES = 5;
+const SEND_BUDGET_MS = 20_000;
+/** `sent` keeps the latest this many events (an overlay's or a test's view; a long session sends tens of thousands). */
+const MAX_SENT_KEPT = 10_000;
 
 /** A random idempotency key for one batch (22 characters of [A-Za-z0-9_-]). */
 function newBatchId(): string {
@@ -43,7 +48,7 @@ export class EventReporter {
   /** Batches queued behind the request in flight, not yet handed to `send`. */
   private waiting: QoeEvent[][] = [];
   private closed = false;
-  /** Every event handed to `send` successfully, in order (for test hooks and overlays). */
+  /** The events handed to `send` successfully, in order, the latest MAX_SENT_KEPT (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
   private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError" | "onSent">> & Pick<ReporterOptions, "onEvent" | "onSendError" | "onSent">;
   /** Filled in by the owner: current position and bitrate for `progress` events. */
@@ -59,9 +64,18 @@ export class EventReporter {
     if (this.closed) return;
     const ev: QoeEvent = { at: this.opts.clock(), ...e };
     this.queue.push(ev);
-    this.opts.onEvent?.(ev);
+    this.tell(ev);
     if (this.queue.length >= this.opts.maxQueued || ev.type === "start" || ev.type === "oca_switch" || ev.type === "error" || ev.type === "stop") {
       void this.flush();
+    }
+  }
+
+  /** The app's `onEvent`: what it throws is its own (logged), never the session's playback. */
+  private tell(ev: QoeEvent): void {
+    try {
+      this.opts.onEvent?.(ev);
+    } catch (err) {
+      console.error("onEvent threw", err);
     }
   }
 
@@ -80,7 +94,7 @@ export class EventReporter {
       const ev: QoeEvent = { type: "progress", at: this.opts.clock(), ...this.progressFields(), bytes: this.pendingBytes };
       this.pendingBytes = 0;
       this.queue.push(ev);
-      this.opts.onEvent?.(ev);
+      this.tell(ev);
     }
     if (final) {
       // The page is going away: batches waiting behind a request the browser is about to cancel would
@@ -110,20 +124,32 @@ export class EventReporter {
     return this.inflight;
   }
 
+  /**
+   * Sends one batch, under one batch id (the server counts a batch once however often it arrives), and
+   * tries again when the failure can pass: no answer, 408, 429 or 5xx, after the answer's Retry-After
+   * or 250 ms doubling, up to SEND_TRIES tries within SEND_BUDGET_MS (a page going away gets one more
+   * try at most). A refusal (4xx) is final: sending it again would be refused alike.
+   */
   private async sendWithRetry(batch: QoeEvent[], final: boolean): Promise<void> {
     const batchId = newBatchId();
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + (final ? 1_000 : SEND_BUDGET_MS);
+    for (let attempt = 0, delay = 250; ; attempt++, delay *= 2) {
       try {
         await this.opts.send(batch, { final, batchId });
         this.sent.push(...batch);
+        if (this.sent.length > MAX_SENT_KEPT) this.sent.splice(0, this.sent.length - MAX_SENT_KEPT);
         this.opts.onSent?.(batch, final);
         return;
       } catch (err) {
-        if (attempt >= 1) {
+        const status = (err as { status?: unknown })?.status;
+        const transient = typeof status !== "number" || status === 408 || status === 429 || status >= 500;
+        const after = (err as { retryAfterS?: unknown })?.retryAfterS;
+        const wait = Math.max(delay, typeof after === "number" ? after * 1000 : 0);
+        if (!transient || attempt + 1 >= SEND_TRIES || Date.now() + wait > deadline) {
           this.opts.onSendError?.(err, batch);
           return;
         }
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }

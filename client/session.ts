@@ -79,6 +79,22 @@ export function retryAfterS(header: string | null, nowMs: number): number | null
   return Number.isFinite(at) ? Math.max(0, (at - nowMs) / 1000) : null;
 }
 const OCA_PATH = /\/oca\/([^/]+)\/([^/]+)\/[^/]+\/[^/]+\//;
+/** A renewal waits at most this long for the old session's stop to leave before its play request. */
+const RENEW_FLUSH_WAIT_MS = 10_000;
+/** A renewal's play request is tried again for this long (inside the stop's 30 s grace), from 1 s apart, doubling. */
+const RENEW_RETRY_BUDGET_MS = 20_000;
+const RENEW_FIRST_RETRY_MS = 1_000;
+
+/** `p`, or undefined once `ms` have passed (the work goes on; the caller stops waiting). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  return Promise.race([p, late]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
 
 /**
  * One play: the play response, the OCA choice (probes, failover, re-probes, steering) and the QoE
@@ -249,12 +265,14 @@ export class PlaySession extends SessionEmitter {
       const path = this.opts.probe?.path ?? this.defaultProbePath();
       const t = this.now();
       const targets = this.play.ocas.filter((o) => initial || this.selector.exclusion(o.ocaId, t) !== "failed");
+      const play = this.play;
       const results = await Promise.all(
         targets.map((o) =>
           probeUrl(this.client.fetch, o.ocaId, o.url + path, { bytes: this.opts.probe?.bytes, timeoutMs: this.opts.probe?.timeoutMs, now: this.now }),
         ),
       );
-      if (this.stopped) return;
+      // Probes of a session renewed meanwhile measured its OCAs, not necessarily the new list's.
+      if (this.stopped || (!initial && this.play !== play)) return;
       for (const r of results) {
         this.probes.push(r);
         this.selector.recordProbe(r);
@@ -429,10 +447,16 @@ export class PlaySession extends SessionEmitter {
   async pollSteeringOnce(): Promise<number | null> {
     const url = this.steeringUrl();
     if (!url) return null;
+    // A poll that left under a session renewed meanwhile answers for the old one: dropped.
+    const play = this.play;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.opts.steeringTimeoutMs ?? 5_000);
     try {
       const res = await this.client.fetch(url, { signal: ctl.signal });
+      if (this.play !== play) {
+        await res.body?.cancel?.().catch(() => {});
+        return null;
+      }
       if (res.status === 410) {
         this.steeringUri = null;
         return null;
@@ -443,11 +467,11 @@ export class PlaySession extends SessionEmitter {
         return retryAfterS(res.headers.get("Retry-After"), this.clock());
       }
       const m = (await res.json()) as SteeringManifest;
-      if (m.VERSION !== 1 || this.stopped) return null;
+      if (m.VERSION !== 1 || this.stopped || this.play !== play) return null;
       this.applySteering(m, url);
       return typeof m.TTL === "number" ? m.TTL : null;
     } catch (err) {
-      if (!this.stopped)
+      if (!this.stopped && this.play === play)
         this.fire(
           SessionEvents.ERROR,
           new SdkError("STEERING_POLL_FAILED", { url, detail: ctl.signal.aborted ? "timeout" : String((err as Error)?.message ?? err) }),
@@ -462,10 +486,13 @@ export class PlaySession extends SessionEmitter {
     if (this.stopped) return;
     const [lo, hi] = this.opts.steeringTtlBoundsS ?? [1, 300];
     const ms = Math.min(hi, Math.max(lo, ttlS)) * 1000;
-    this.steeringTimer = setTimeout(async () => {
+    const timer = setTimeout(async () => {
       const ttl = await this.pollSteeringOnce();
+      // Paused, stopped, or another loop started (a resume) while this poll was out: this loop ends.
+      if (this.steeringTimer !== timer || this.paused) return;
       this.scheduleSteering(ttl ?? ttlS);
     }, ms);
+    this.steeringTimer = timer;
   }
 
   /**
@@ -479,9 +506,18 @@ export class PlaySession extends SessionEmitter {
       this.renewing = (async () => {
         try {
           this.emit({ type: "stop", reason: `renewing: ${reason}`.slice(0, 500) });
-          await this.reporter.flush().catch(() => {});
-          const fresh = await this.client.requestPlay(this.play.titleId, this.opts.device ?? DEFAULT_DEVICE);
-          if (this.stopped || !fresh.ocas.length) return false;
+          // The stop must reach the server before the play (a one-stream plan's slot), but not wait long.
+          await withTimeout(
+            this.reporter.flush().catch(() => {}),
+            RENEW_FLUSH_WAIT_MS,
+          );
+          const fresh = await this.requestPlayRetrying();
+          if (this.stopped) {
+            // Closed meanwhile: the new session must not hold the member's slot until its silence.
+            await this.stopUnused(fresh, "closed while renewing");
+            return false;
+          }
+          if (!fresh.ocas.length) return false;
           this.adopt(fresh, reason);
           return true;
         } catch (err) {
@@ -493,6 +529,33 @@ export class PlaySession extends SessionEmitter {
       })();
     }
     return this.renewing;
+  }
+
+  /**
+   * The renewal's play request, tried again over RENEW_RETRY_BUDGET_MS when it failed in a way a moment
+   * can mend (no answer, 429, 5xx; `Retry-After` honoured): the old session is already stopped, and its
+   * stream is refused once the stop's grace ends. A refusal (too_many_streams, not_licensed, ...) is final.
+   */
+  private async requestPlayRetrying(): Promise<PlayResponse> {
+    const deadline = this.now() + RENEW_RETRY_BUDGET_MS;
+    for (let delay = RENEW_FIRST_RETRY_MS; ; delay *= 2) {
+      try {
+        return await this.client.requestPlay(this.play.titleId, this.opts.device ?? DEFAULT_DEVICE);
+      } catch (err) {
+        const status = err instanceof ApiCallError ? err.status : 0;
+        const transient = status === 0 || status === 408 || status === 429 || status >= 500;
+        const wait = Math.max(delay, (err instanceof ApiCallError ? (err.retryAfterS ?? 0) : 0) * 1000);
+        if (!transient || this.stopped || this.now() + wait > deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+        if (this.stopped) throw err;
+      }
+    }
+  }
+
+  /** Stops a play session this one took but will not use (best effort, once). */
+  private async stopUnused(fresh: PlayResponse, why: string): Promise<void> {
+    const stop: QoeEvent = { type: "stop", at: this.clock(), reason: why };
+    await this.client.sendEvents(fresh, [stop], { batchId: `stop-${fresh.sessionId}`, keepalive: true }).catch(() => {});
   }
 
   private adopt(fresh: PlayResponse, reason: string): void {
@@ -529,11 +592,15 @@ export class PlaySession extends SessionEmitter {
     const every = this.opts.reprobeIntervalMs ?? 10_000;
     if (every > 0 && this.reprobeTimer === null) this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
     if ((this.opts.pollSteering ?? true) && this.steeringUri && this.steeringTimer === null) {
-      this.steeringTimer = setTimeout(async () => {
+      const timer = setTimeout(async () => {
         await this.ready;
+        if (this.steeringTimer !== timer || this.paused) return;
         const ttl = await this.pollSteeringOnce();
+        // Paused, stopped, or another loop started (a resume) while this poll was out: this loop ends.
+        if (this.steeringTimer !== timer || this.paused) return;
         this.scheduleSteering(ttl ?? 10);
       }, 0);
+      this.steeringTimer = timer;
     }
   }
 

@@ -68,6 +68,8 @@ export class ApiCallError extends Error {
     message: string,
     /** The body's `details`, as sent (untrusted: read it through a checking function such as `activeTitleIdsOf`). */
     readonly details?: unknown,
+    /** The answer's `Retry-After` in seconds (429, 503), when it had one (at most an hour). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = "ApiCallError";

@@ -74,6 +74,11 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
     stats: LoaderStats = freshStats();
     private inner: Loader<LoaderContext>;
     private failovers = 0;
+    /** This load already took a new play session (once per load: a second renewal would not do better). */
+    private renewed = false;
+    /** hls.js aborted or destroyed this load: a back-off or renewal in progress must not call it back. */
+    private gone = false;
+    private wait: ReturnType<typeof setTimeout> | null = null;
 
     constructor(private readonly hlsConfig: HlsConfig) {
       this.inner = new Base(hlsConfig);
@@ -81,14 +86,14 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
 
     load(context: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
       this.context = context;
-      const oca = session.ocaOfUrl(context.url);
-      if (oca) {
-        // Requests still addressed to an OCA in the penalty box go to the current one; after a renewal,
-        // hls.js's URLs (its playlists') go under the current session's token.
-        context.url = sessionUrl(session, context.url);
-        // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
-        if (session.ocas.length > 1) config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
-      } else if (context.type === "steering-manifest") context.url = sessionSteeringUrl(session, context.url);
+      this.gone = false;
+      // Requests still addressed to an OCA in the penalty box go to the current one; after a renewal,
+      // hls.js's URLs (its playlists') go under the current session's token, and its steering polls to
+      // the current session's steering server.
+      context.url = context.type === "steering-manifest" ? sessionSteeringUrl(session, context.url) : sessionUrl(session, context.url);
+      // No loader-level retries with back-off on an OCA: failing over is faster than retrying.
+      if (session.ocaOfUrl(context.url) && session.ocas.length > 1)
+        config = { ...config, loadPolicy: { ...config.loadPolicy, errorRetry: null, timeoutRetry: null } };
       this.attempt(context, config, callbacks);
     }
 
@@ -108,7 +113,11 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
           callbacks.onSuccess(response, this.stats, ctx, networkDetails);
         },
         onError: (error, ctx, networkDetails, stats) => {
-          if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`)) return;
+          const giveUp = () => {
+            copyAttempt(stats, this.stats);
+            callbacks.onError(error, ctx, networkDetails, this.stats);
+          };
+          if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`, error.code === 0, giveUp)) return;
           // A refusal (401, 403, 409, 410, ...) stops the session with the API's reason before hls.js
           // turns it into a fatal error of its own: the app can then tell the viewer why.
           const refusedBy = isRefusalStatus(error.code) ? session.ocaOfUrl(ctx.url) : undefined;
@@ -117,9 +126,12 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
           callbacks.onError(error, ctx, networkDetails, this.stats);
         },
         onTimeout: (stats, ctx, networkDetails) => {
-          if (this.failover(ctx, config, callbacks, "timeout")) return;
-          copyAttempt(stats, this.stats);
-          callbacks.onTimeout(this.stats, ctx, networkDetails);
+          const giveUp = () => {
+            copyAttempt(stats, this.stats);
+            callbacks.onTimeout(this.stats, ctx, networkDetails);
+          };
+          if (this.failover(ctx, config, callbacks, "timeout", false, giveUp)) return;
+          giveUp();
         },
       };
       if (callbacks.onProgress) {
@@ -139,27 +151,72 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
       this.inner.load(context, config, wrapped);
     }
 
-    /** Re-issue this load on the session's next OCA, on a fresh inner loader; false when there is none. */
-    private failover(ctx: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>, reason: string): boolean {
+    /**
+     * Re-issues this load after a failure, on a fresh inner loader: on the same OCA after a back-off when
+     * the client's own network looks down (no answer from two OCAs in a row), else on the session's next
+     * OCA, else (every OCA of the list failed) under a renewed play session, as the headless fetcher
+     * does. False when none of those applies; `giveUp` hands the failure to hls.js when a later step fails.
+     */
+    private failover(
+      ctx: LoaderContext,
+      config: LoaderConfiguration,
+      callbacks: LoaderCallbacks<LoaderContext>,
+      reason: string,
+      noAnswer: boolean,
+      giveUp: () => void,
+    ): boolean {
       const from = session.ocaOfUrl(ctx.url);
       if (!from || this.failovers >= session.ocas.length) return false;
+      const backoff = noAnswer ? session.clientOutageBackoffMs(from.ocaId) : 0;
+      if (backoff > 0) {
+        this.later(backoff, () => this.reissue(ctx, config, callbacks));
+        return true;
+      }
       const path = pathOnOca(session, ctx.url);
       const to = session.reportFailure(from.ocaId, `${reason} ${path}`);
-      if (!to || to.ocaId === from.ocaId) return false;
-      this.failovers++;
-      hooks.onFailover?.(from, to, reason, ctx);
-      ctx.url = session.urlOn(ctx.url, to.ocaId);
-      this.inner.destroy();
-      this.inner = new Base(this.hlsConfig);
-      this.attempt(ctx, config, callbacks);
+      if (to && to.ocaId !== from.ocaId) {
+        this.failovers++;
+        hooks.onFailover?.(from, to, reason, ctx);
+        ctx.url = session.urlOn(ctx.url, to.ocaId);
+        this.reissue(ctx, config, callbacks);
+        return true;
+      }
+      if (to || this.renewed) return false;
+      this.renewed = true;
+      void session.renew(`no OCA left after ${reason} on ${from.ocaId}`).then((ok) => {
+        if (this.gone) return;
+        if (!ok) return giveUp();
+        this.failovers = 0;
+        ctx.url = sessionUrl(session, ctx.url);
+        this.reissue(ctx, config, callbacks);
+      });
       return true;
     }
 
+    private reissue(ctx: LoaderContext, config: LoaderConfiguration, callbacks: LoaderCallbacks<LoaderContext>): void {
+      if (this.gone) return;
+      this.inner.destroy();
+      this.inner = new Base(this.hlsConfig);
+      this.attempt(ctx, config, callbacks);
+    }
+
+    /** Runs `fn` after `ms` unless hls.js aborts or destroys this load first. */
+    private later(ms: number, fn: () => void): void {
+      this.wait = setTimeout(() => {
+        this.wait = null;
+        fn();
+      }, ms);
+    }
+
     abort(): void {
+      this.gone = true;
+      if (this.wait !== null) clearTimeout(this.wait);
       this.inner.abort();
     }
 
     destroy(): void {
+      this.gone = true;
+      if (this.wait !== null) clearTimeout(this.wait);
       this.inner.destroy();
       this.context = null;
     }

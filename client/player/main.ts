@@ -38,6 +38,7 @@ let token: string | null = params.get("token");
 let dev = false;
 let current: Playing | null = null;
 const eventsQueued: QoeEvent[] = [];
+const MAX_EVENTS_SHOWN = 2_000;
 let lastError: string | null = null;
 let wantAudio: string | null = null;
 let wantSubs: string | null = null;
@@ -121,9 +122,14 @@ function titleCard(t: TitleSummary): HTMLLIElement {
   return li;
 }
 
-/** Tells the server the stream stopped, unless the session already said so (a fatal error says stop itself). */
+/**
+ * Tells the server the stream stopped, unless the current session already said so (a fatal error says
+ * stop itself). A renewal's stop was the old session's: the renewed one starts after it.
+ */
 function sayStop(session: PlaySession, reason: string): void {
-  if (!eventsQueued.some((e) => e.type === "stop")) session.emit({ type: "stop", reason });
+  let said = false;
+  for (const e of eventsQueued) if (e.type === "stop" || e.type === "start") said = e.type === "stop";
+  if (!said) session.emit({ type: "stop", reason });
 }
 
 async function stop(): Promise<void> {
@@ -161,6 +167,8 @@ async function play(titleId: string): Promise<void> {
       reprobeIntervalMs: Number(params.get("reprobe") ?? 10_000),
       onEvent: (e) => {
         eventsQueued.push(e);
+        // The overlay's and tests' view: a long session's progress events would grow it for hours.
+        if (eventsQueued.length > MAX_EVENTS_SHOWN) eventsQueued.splice(0, eventsQueued.length - MAX_EVENTS_SHOWN);
         logEvent(e);
       },
     });

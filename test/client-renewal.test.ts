@@ -1,0 +1,287 @@
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
+import { describe, expect, it } from "vitest";
+import { VcdnClient } from "../client/api";
+import { EventReporter } from "../client/reporter";
+import { PlaySession } from "../client/session";
+import { createSdkLoader } from "../client/player/hls-hook";
+import { sessionUrl } from "../client/player/oca-order";
+import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/types";
+
+/**
+ * The SDK's renewal and its background work around it, against a scripted control plane (the one
+ * thing faked: these cases need a play request that fails on cue, a steering poll held in flight, and
+ * a connection that stalls, which the real Worker cannot be made to do on demand; the real Worker's
+ * renewals are driven in test/e2e/sdk-failover.test.ts and the players' in the Chromium tests).
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Session `i`'s play response: one OCA `a`, a URL token T{i}, a steering server under session token S{i}. */
+function playResponse(i: number, ocaIds = ["a"]): PlayResponse {
+  return {
+    sessionId: `sess-${i}`,
+    titleId: "t",
+    sessionToken: `S${i}`,
+    version: 1,
+    expiresAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
+    maxHeight: 1080,
+    ocas: ocaIds.map((ocaId, r) => ({
+      rank: r + 1,
+      siteId: "s",
+      ocaId,
+      tier: "embedded",
+      distanceKm: 1,
+      load: 0,
+      stale: false,
+      url: `https://cdn.test/oca/s/${ocaId}/T${i}/t/`,
+    })),
+    hls: "",
+    dash: "",
+    steering: { server: `https://cdn.test/v1/steering/S${i}/t/steering.json`, hls: "", dash: "" },
+    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
+    client: { country: null, asn: null, simulated: true },
+  } as unknown as PlayResponse;
+}
+
+interface Script {
+  /** Answers for the next play requests, in order (a status, or "ok"); "ok" once they run out. */
+  plays?: Array<number | "ok">;
+  /** How long a play request takes (ms). */
+  playMs?: number;
+  /** How long a steering poll takes (ms). */
+  steeringMs?: number;
+  /** OCAs of the renewed sessions' lists. */
+  renewedOcas?: string[];
+}
+
+/** Resolves when the next steering poll has left (and is being answered, slowly). */
+function pollLeaves(cp: { requests: Array<{ url: string }> }): Promise<void> {
+  const n = cp.requests.filter((r) => r.url.includes("/steering.json")).length;
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (cp.requests.filter((r) => r.url.includes("/steering.json")).length > n) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 5);
+  });
+}
+
+/** A control plane and OCAs that answer as scripted, recording every request. */
+function scripted(script: Script = {}) {
+  const plays = [...(script.plays ?? [])];
+  let sessions = 0;
+  const requests: Array<{ url: string; body?: string }> = [];
+  const events: Array<{ sessionId: string; events: QoeEvent[] }> = [];
+  const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  const fetch = (async (url: string, init?: FetchInit) => {
+    requests.push({ url, body: init?.body });
+    if (url.endsWith("/v1/play")) {
+      await sleep(script.playMs ?? 0);
+      const next = plays.shift() ?? "ok";
+      if (next !== "ok")
+        return json({ error: { code: next === 409 ? "too_many_streams" : "unavailable", message: "m" } }, next, next === 503 ? { "Retry-After": "1" } : {});
+      sessions++;
+      return json(playResponse(sessions, sessions === 1 ? ["a"] : (script.renewedOcas ?? ["a"])));
+    }
+    if (url.endsWith("/v1/events")) {
+      const b = JSON.parse(init!.body!) as { sessionId: string; events: QoeEvent[] };
+      events.push({ sessionId: b.sessionId, events: b.events });
+      return new Response("{}", { status: 202 });
+    }
+    if (url.includes("/steering.json")) {
+      await sleep(script.steeringMs ?? 0);
+      return json({ VERSION: 1, TTL: 1, "RELOAD-URI": url.split("?")[0], "PATHWAY-PRIORITY": ["a"] });
+    }
+    return new Response(new Uint8Array(1000), { status: 206 });
+  }) as unknown as FetchLike;
+  const client = new VcdnClient({ baseUrl: "https://cdn.test", token: "member", fetch });
+  const stopsOf = (sessionId: string) => events.filter((e) => e.sessionId === sessionId).flatMap((e) => e.events.filter((x) => x.type === "stop"));
+  return { client, requests, events, stopsOf, playRequests: () => requests.filter((r) => r.url.endsWith("/v1/play")).length };
+}
+
+const start = (client: VcdnClient, opts = {}) =>
+  PlaySession.start(client, "t", { reprobeIntervalMs: 0, flushIntervalMs: 60_000, pollSteering: false, ...opts });
+
+describe("a renewal whose play request fails for a moment", () => {
+  it("tries the play again (after the answer's Retry-After) and goes on under the new session", async () => {
+    const cp = scripted({ plays: ["ok", 503, 503] });
+    const s = await start(cp.client);
+    expect(await s.renew("token_expiring")).toBe(true);
+    expect(s.sessionId).toBe("sess-2");
+    expect(cp.playRequests()).toBe(4);
+    await s.close();
+  }, 15_000);
+
+  it("gives up at once on a refusal: another screen took the slot", async () => {
+    const cp = scripted({ plays: ["ok", 409, "ok"] });
+    const s = await start(cp.client);
+    const errors: string[] = [];
+    s.on("error", (e) => errors.push(e.errorName));
+    expect(await s.renew("token_expiring")).toBe(false);
+    expect(cp.playRequests()).toBe(2);
+    expect(errors).toEqual(["RENEWAL_FAILED"]);
+    await s.close();
+  });
+});
+
+describe("a renewal that ends after its session was closed", () => {
+  it("stops the session it was given, so that session holds no slot of the member's", async () => {
+    const cp = scripted({ playMs: 300 });
+    const s = await start(cp.client);
+    const renewing = s.renew("token_expiring");
+    await sleep(100);
+    await s.close();
+    expect(await renewing).toBe(false);
+    expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: token_expiring"]);
+    expect(cp.stopsOf("sess-2").map((e) => e.reason)).toEqual(["closed while renewing"]);
+  });
+});
+
+describe("a steering poll in flight across a renewal", () => {
+  it("is dropped: later polls go to the renewed session's steering server", async () => {
+    const cp = scripted({ steeringMs: 400 });
+    const s = await start(cp.client, { pollSteering: true, steeringTtlBoundsS: [1, 1] });
+    // A poll takes 400 ms: renew while one is out.
+    await pollLeaves(cp);
+    const before = cp.requests.filter((r) => r.url.includes("/steering.json")).length;
+    expect(await s.renew("test")).toBe(true);
+    await sleep(2_600);
+    const polls = cp.requests.filter((r) => r.url.includes("/steering.json")).map((r) => new URL(r.url).pathname.split("/")[3]);
+    await s.close();
+    expect(polls[before - 1]).toBe("S1");
+    const later = polls.slice(before);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later).toEqual(later.map(() => "S2"));
+  }, 15_000);
+});
+
+describe("pausing while a steering poll is out", () => {
+  it("leaves no poll loop running while paused, and one after resuming", async () => {
+    const cp = scripted({ steeringMs: 300 });
+    const s = await start(cp.client, { pollSteering: true, steeringTtlBoundsS: [1, 1] });
+    const polls = () => cp.requests.filter((r) => r.url.includes("/steering.json")).length;
+    await pollLeaves(cp);
+    s.pause();
+    s.resume();
+    s.pause();
+    const paused = polls();
+    await sleep(2_500);
+    expect(polls()).toBe(paused);
+    s.resume();
+    await sleep(3_200);
+    // One loop: a poll a second (1 s TTL + 0.3 s each), not two or three.
+    expect(polls() - paused).toBeGreaterThanOrEqual(2);
+    expect(polls() - paused).toBeLessThanOrEqual(3);
+    await s.close();
+  }, 15_000);
+});
+
+describe("a player's request after a renewal to an OCA the new list lacks", () => {
+  it("goes to the current OCA under the new session's token", async () => {
+    const cp = scripted({ renewedOcas: ["b", "c"] });
+    const s = await start(cp.client);
+    const old = s.url("video/v1/seg-00003.m4s");
+    expect(await s.renew("test")).toBe(true);
+    expect(sessionUrl(s, old)).toBe(`https://cdn.test/oca/s/${s.current.ocaId}/T2/t/video/v1/seg-00003.m4s`);
+    // Not an OCA's URL: unchanged.
+    expect(sessionUrl(s, "https://cdn.test/v1/titles")).toBe("https://cdn.test/v1/titles");
+    await s.close();
+  });
+});
+
+describe("the QoE reporter", () => {
+  it("tries a batch again after a 503 with the same batch id, and sends nothing twice once it got through", async () => {
+    const sent: Array<{ batchId: string; n: number }> = [];
+    let fail = 2;
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      send: async (events, { batchId }) => {
+        sent.push({ batchId, n: events.length });
+        if (fail-- > 0) throw Object.assign(new Error("unavailable"), { status: 503, retryAfterS: 0 });
+      },
+    });
+    r.push({ type: "stop", reason: "user" });
+    await r.flush();
+    expect(sent.length).toBe(3);
+    expect(new Set(sent.map((x) => x.batchId)).size).toBe(1);
+    expect(r.sent.map((e) => e.type)).toEqual(["stop"]);
+    await r.close();
+  });
+
+  it("does not try a refused batch again", async () => {
+    let tries = 0;
+    const lost: number[] = [];
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      send: async () => {
+        tries++;
+        throw Object.assign(new Error("bad"), { status: 400 });
+      },
+      onSendError: (_e, events) => lost.push(events.length),
+    });
+    r.push({ type: "error", reason: "x" });
+    await r.flush();
+    expect(tries).toBe(1);
+    expect(lost).toEqual([1]);
+    await r.close();
+  });
+
+  it("keeps playing when the app's onEvent throws", async () => {
+    const cp = scripted();
+    const s = await start(cp.client, {
+      onEvent: () => {
+        throw new Error("app bug");
+      },
+    });
+    expect(() => s.emit({ type: "progress" })).not.toThrow();
+    expect(await s.renew("test")).toBe(true);
+    await s.close();
+  });
+});
+
+describe("the hls.js helper's loader when every OCA of the list fails", () => {
+  it("takes a new play session and loads the file under it, as the headless fetcher does", async () => {
+    const cp = scripted({ renewedOcas: ["c"] });
+    const s = await start(cp.client);
+    // The app's loader: every file under the first session's token fails with 503; under the renewed one it answers.
+    const tried: string[] = [];
+    const Base = class implements Loader<LoaderContext> {
+      context: LoaderContext | null = null;
+      stats = {
+        aborted: false,
+        loaded: 0,
+        retry: 0,
+        total: 0,
+        chunkCount: 0,
+        bwEstimate: 0,
+        loading: { start: 0, first: 0, end: 0 },
+        parsing: { start: 0, end: 0 },
+        buffering: { start: 0, first: 0, end: 0 },
+      };
+      load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+        tried.push(new URL(context.url).pathname);
+        queueMicrotask(() => {
+          if (context.url.includes("/T1/")) cb.onError({ code: 503, text: "Service Unavailable" }, context, null, this.stats);
+          else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
+        });
+      }
+      abort(): void {}
+      destroy(): void {}
+    };
+    const Sdk = createSdkLoader(s, Base as unknown as new (c: HlsConfig) => Loader<LoaderContext>);
+    const loaded = await new Promise<string>((resolve, reject) =>
+      new Sdk({} as HlsConfig).load(
+        { url: s.url("video/v1/seg-00002.m4s"), responseType: "arraybuffer" } as LoaderContext,
+        { loadPolicy: {} } as unknown as LoaderConfiguration,
+        { onSuccess: (_r, _s, ctx) => resolve(ctx.url), onError: (e) => reject(new Error(`error ${e.code}`)), onTimeout: () => reject(new Error("timeout")) },
+      ),
+    );
+    expect(loaded).toBe("https://cdn.test/oca/s/c/T2/t/video/v1/seg-00002.m4s");
+    expect(tried).toEqual(["/oca/s/a/T1/t/video/v1/seg-00002.m4s", "/oca/s/c/T2/t/video/v1/seg-00002.m4s"]);
+    expect(s.renewals.map((r) => r.reason)).toEqual(["no OCA left after http_503 on a"]);
+    expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: no OCA left after http_503 on a"]);
+    await s.close();
+  });
+});
