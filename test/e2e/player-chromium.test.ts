@@ -361,6 +361,10 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
       // The stopped session said why.
       const ev = await eventsOnceStopped(before.sessionId!, "the renewed-away session's stop");
       expect(ev.find((e) => e.type === "stop")!.reason).toBe("renewing: test: renewal mid-play");
+      // The viewer stops: the renewed session says so too (its slot frees now, not after the silence).
+      await page.evaluate(() => (window as unknown as { __player: { stop(): Promise<void> } }).__player.stop());
+      const renewedEv = await eventsOnceStopped(after.sessionId!, "the renewed session's stop");
+      expect(renewedEv.find((e) => e.type === "stop")!.reason).toBe("user");
     } finally {
       await page.close();
     }
