@@ -84,6 +84,8 @@ const RENEW_FLUSH_WAIT_MS = 10_000;
 /** A renewal's play request is tried again for this long (inside the stop's 30 s grace), from 1 s apart, doubling. */
 const RENEW_RETRY_BUDGET_MS = 20_000;
 const RENEW_FIRST_RETRY_MS = 1_000;
+/** `session.probes` keeps the latest this many results. */
+const MAX_PROBES_KEPT = 1_000;
 
 /** `p`, or undefined once `ms` have passed (the work goes on; the caller stops waiting). */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -116,7 +118,7 @@ export class PlaySession extends SessionEmitter {
   readonly clock: () => number;
   /** Resolves when the first probe round is done and `current` is the probed pick. */
   ready: Promise<void> = Promise.resolve();
-  /** Every probe result so far, in order. */
+  /** The probe results so far, in order: the latest 1,000. */
   readonly probes: ProbeResult[] = [];
   readonly switches: Array<OcaSwitch & { at: number }> = [];
   /** Current playback position, for events (set by whoever plays). */
@@ -275,6 +277,8 @@ export class PlaySession extends SessionEmitter {
       if (this.stopped || (!initial && this.play !== play)) return;
       for (const r of results) {
         this.probes.push(r);
+        // A re-probe every 10 s of every OCA: a long session's record keeps only the latest.
+        if (this.probes.length > MAX_PROBES_KEPT) this.probes.splice(0, this.probes.length - MAX_PROBES_KEPT);
         this.selector.recordProbe(r);
       }
       if (initial) {
