@@ -46,8 +46,8 @@ function newSession(ids = ["a", "b", "c"]) {
 }
 
 /** A session renewed once (its token within a minute of expiry): the new play's OCA URLs carry token "t2", its steering server is sess2's. */
-async function renewedSession(ids = ["a", "b", "c"]) {
-  const fresh = fakePlay(ids);
+async function renewedSession(ids = ["a", "b", "c"], renewedIds = ids) {
+  const fresh = fakePlay(renewedIds);
   fresh.sessionId = "sess2";
   fresh.ocas = fresh.ocas.map((o) => ({ ...o, url: o.url.replace("/t/1/", "/t2/1/") }));
   fresh.steering = { server: "https://cdn.test/v1/steering/sess2", hls: "", dash: "" };
@@ -263,6 +263,14 @@ describe("the Shaka Player adapter", () => {
     await session.close();
   });
 
+  it("sends Shaka's tries of files on OCAs the renewed list lacks to the renewed session's OCAs", async () => {
+    const session = await renewedSession(["a", "b", "c"], ["d", "e"]);
+    const shaka = shakaEngine();
+    attachShaka(shaka.player, session);
+    expect(shaka.tryOnce(ShakaRequestType.SEGMENT, { uris: [seg("a"), seg("b")] })).toBe(renewed(seg("d")));
+    await session.close();
+  });
+
   it("names a retry's cause from Shaka's error", () => {
     expect(shakaFailureReason({ code: 1001, data: ["u", 404] })).toBe("http_404");
     expect(shakaFailureReason({ code: 1003, data: ["u"] })).toBe("timeout");
@@ -344,6 +352,16 @@ describe("the dash.js adapter", () => {
     await dash.tryOnce(seg("a"), "MediaSegment", (url) => (asked.push(url), 200));
     await dash.tryOnce(OLD_STEERING, "ContentSteering", (url) => (asked.push(url), 200));
     expect(asked).toEqual([renewed(seg("a")), "https://cdn.test/v1/steering/sess2?_HLS_pathway=a"]);
+    await session.close();
+  });
+
+  it("sends dash.js's requests for files on OCAs the renewed list lacks to the renewed session's current OCA", async () => {
+    const session = await renewedSession(["a", "b", "c"], ["d", "e"]);
+    const dash = dashPlayer();
+    attachDashjs(dash.player, session);
+    const asked: string[] = [];
+    await dash.tryOnce(seg("b"), "MediaSegment", (url) => (asked.push(url), 200));
+    expect(asked).toEqual([renewed(seg("d"))]);
     await session.close();
   });
 

@@ -100,14 +100,21 @@ export function ocasFailedBefore(session: PlaySession, tried: readonly string[],
  */
 export function sessionUrl(session: PlaySession, url: string): string {
   const oca = session.ocaOfUrl(url);
-  // An OCA of an earlier session's list that the renewed list lacks: the file on the current OCA.
-  if (!oca) return OCA_URL.test(url) ? session.urlOn(url, session.current.ocaId) : url;
+  if (!oca) return ontoSessionList(session, url);
   if (oca.ocaId !== session.current.ocaId && penaltyBoxed(session, oca.ocaId)) return session.urlOn(url, session.current.ocaId);
   return renewedUrl(session, url);
 }
 
 /** An OCA file's URL: /oca/{site}/{oca}/{token}/{title}/... */
 const OCA_URL = /\/oca\/[^/]+\/[^/]+\/[^/]+\/[^/]+\//;
+
+/**
+ * A URL on an OCA of an earlier session's list that the renewed list lacks, as the same file on the
+ * current OCA (under the current token); any other URL unchanged.
+ */
+export function ontoSessionList(session: PlaySession, url: string): string {
+  return !session.ocaOfUrl(url) && OCA_URL.test(url) ? session.urlOn(url, session.current.ocaId) : url;
+}
 
 /** A file's URL on the same OCA under the current session's token (unchanged when it already is). */
 export function renewedUrl(session: PlaySession, url: string): string {

@@ -21,6 +21,7 @@ import {
   isRefusalStatus,
   ocasFailedBefore,
   pathOnOca,
+  ontoSessionList,
   rankedUris,
   renewedUrl,
   sessionSteeringUrl,
@@ -146,7 +147,10 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
     const attempt = request.attempt ?? 0;
     if (attempt === 0) {
       // Ordered once per request: Shaka picks try n's URI by index, so later tries keep this order.
-      request.uris = rankedUris(session, request.uris).map((u) => renewedUrl(session, u));
+      request.uris = rankedUris(
+        session,
+        request.uris.map((u) => ontoSessionList(session, u)),
+      ).map((u) => renewedUrl(session, u));
       return;
     }
     report(request, request.uris[(attempt - 1) % request.uris.length], "network_error");
