@@ -7,15 +7,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { normaliseLanguage } from "./audio";
+import { languageName, normaliseLanguage } from "./audio";
 import { killActiveChildren } from "./exec";
-import { VIDEO_CODECS, type VideoCodec } from "./ladder";
+import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
 import { PublishError } from "./publish";
 import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
+import { REGISTRATION_LIMITS } from "../shared/catalogue";
 import { isCountryCode, isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
@@ -78,6 +79,35 @@ function devVarsToken(): string | undefined {
   const file = join(PROJECT_ROOT, ".dev.vars");
   if (!existsSync(file)) return undefined;
   return parseDevVars(readFileSync(file, "utf8")).get("ADMIN_TOKEN") || undefined;
+}
+
+/** What the flags put into the title's registration, checked against its limits. */
+export interface RegistrationTexts {
+  title: string;
+  description?: string;
+  /** each language given, with the flag that gave it */
+  languages: Array<{ flag: string; language: string }>;
+  codecs: VideoCodec[];
+  heights?: number[];
+}
+
+/**
+ * Refuses what PUT /admin/titles would refuse (the limits of shared/catalogue.ts), so a bad flag fails
+ * now rather than after hours of encoding. Audio and subtitles are labelled with the language's name.
+ */
+export function checkRegistrationTexts(r: RegistrationTexts): void {
+  const L = REGISTRATION_LIMITS;
+  if (r.title.length > L.name) throw new UsageError(`--title: at most ${L.name} characters, got ${r.title.length}`);
+  const description = r.description ?? "";
+  if (description.length > L.description) throw new UsageError(`--description: at most ${L.description} characters, got ${description.length}`);
+  for (const { flag, language } of r.languages) {
+    if (language.length > L.language) throw new UsageError(`--${flag}: a language tag of at most ${L.language} characters, got ${JSON.stringify(language)}`);
+    const label = languageName(language);
+    if (label.length > L.label) throw new UsageError(`--${flag}: the name of ${language} (${label}) is over ${L.label} characters`);
+  }
+  // The most rungs the ladder can have whatever the source's height (H.264 is always made).
+  const rungs = ladderHeights(Number.POSITIVE_INFINITY, r.heights).length * new Set<VideoCodec>(["h264", ...r.codecs]).size;
+  if (rungs > L.ladderRungs) throw new UsageError(`--heights x --codecs: at most ${L.ladderRungs} rungs, got ${rungs}`);
 }
 
 export interface ParsedCli {
@@ -156,6 +186,19 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       throw new UsageError(`--language: ${(err as Error).message}`);
     }
   }
+  const audio = pairs(values.audio, "audio");
+  const subtitles = pairs(values.subtitles, "subtitles");
+  checkRegistrationTexts({
+    title: values.title,
+    description: values.description,
+    languages: [
+      ...(language ? [{ flag: "language", language }] : []),
+      ...audio.map((a) => ({ flag: "audio", language: a.language })),
+      ...subtitles.map((s) => ({ flag: "subtitles", language: s.language })),
+    ],
+    codecs: codecs as VideoCodec[],
+    heights,
+  });
   const segmentSeconds = num(values["segment-seconds"], "segment-seconds", { min: 1 });
   const chunkSeconds = num(values["chunk-seconds"], "chunk-seconds", { min: 1 });
 
@@ -199,8 +242,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       description: values.description,
       releaseYear: num(values["release-year"], "release-year", { int: true, min: 1870 }),
       sourceLanguage: language,
-      audio: pairs(values.audio, "audio"),
-      subtitles: pairs(values.subtitles, "subtitles"),
+      audio,
+      subtitles,
       codecs: codecs as VideoCodec[],
       heights,
       countries,

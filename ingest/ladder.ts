@@ -180,10 +180,14 @@ function roundBitrate(b: number): number {
   return Math.max(30_000, Math.round(b / step) * step);
 }
 
-/** Heights of the ladder: the standard ones up to the source's, or the source and its half when it is smaller than all. */
+/**
+ * Heights of the ladder: the wanted ones (rounded to even, as rungSize makes them) up to the source's,
+ * else the standard ones up to the source's, or the source and its half when it is smaller than all.
+ */
 export function ladderHeights(sourceHeight: number, wanted?: number[]): number[] {
   if (wanted?.length) {
-    const ok = [...new Set(wanted)].filter((h) => h <= sourceHeight).sort((a, b) => a - b);
+    // Deduplicated after rounding: 241 and 242 are both a 242p rung, and two would write the same files.
+    const ok = [...new Set(wanted.filter((h) => h <= sourceHeight).map(even))].sort((a, b) => a - b);
     if (ok.length) return ok;
   }
   const std = STANDARD_HEIGHTS.filter((h) => h <= sourceHeight);

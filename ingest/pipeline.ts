@@ -9,13 +9,13 @@ import { basename, join } from "node:path";
 import { encodeAudio, normaliseLanguage } from "./audio";
 import { checkPackage, type CheckReport } from "./check";
 import { DEFAULT_ENCODE_SETTINGS, encodeAll, planChunks, type ChunkPlan, type EncodeResult, type EncodeSettings } from "./encode";
-import { chooseLadder, probeComplexity, type ComplexityProbe, type LadderChoice, type VideoCodec } from "./ladder";
+import { chooseLadder, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
-import { probeSource } from "./probe";
+import { probeSource, type Rational } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
-import { formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
+import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
@@ -210,28 +210,16 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     chunkSegments: Math.max(1, Math.round(chunkSeconds / segmentSeconds)),
   });
   result.plan = plan;
-  const key = createHash("sha256")
-    .update(
-      JSON.stringify({
-        v: PIPELINE_VERSION,
-        source: sourceSha256 ?? opts.source,
-        ladder: result.ladder.ladder,
-        plan: plan.chunks,
-        settings,
-        fps,
-        start: video.startS,
-      }),
-    )
-    .digest("hex");
+  const key = chunkFingerprint({ source: opts.source, sourceSha256, ladder: result.ladder.ladder, plan, settings, fps, startS: video.startS });
   const eStage = reporter.stage("encode", video.frameCount * codecs.length, "frames");
   eStage.update(0, undefined, `${plan.chunks.length} chunks (${plan.atKeyframes} at source keyframes) x ${codecs.length} codec(s) on ${pool.size} worker(s)`);
-  const audioFiles = validation.audio.map((a) => {
-    const akey = createHash("sha256")
-      .update(JSON.stringify({ key, a, durationS: video.durationS }))
-      .digest("hex")
-      .slice(0, 16);
-    return { language: a.language, file: join(workDir, "audio", `${a.language}-${akey}.mp4`), facts: a };
-  });
+  const audioFiles = await Promise.all(
+    validation.audio.map(async (a) => {
+      // The source's own tracks are covered by its hash in `key`; an extra file is hashed here.
+      const sha256 = a.path === opts.source ? (sourceSha256 ?? null) : await sha256File(a.path);
+      return { language: a.language, file: audioCacheFile(workDir, { key, facts: a, durationS: video.durationS, sha256 }), facts: a };
+    }),
+  );
   const [encoded] = await Promise.all([
     encodeAll({
       source: opts.source,
@@ -344,6 +332,51 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   result.status = "published";
   result.totalS = (Date.now() - t0) / 1000;
   return result;
+}
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What decides the bytes of the encoded chunks: every input of `encodeTaskArgs` but the output paths. */
+export interface ChunkInputs {
+  source: string;
+  /** the source's SHA-256 (its path stands in when it could not be read) */
+  sourceSha256: string | undefined;
+  ladder: Rung[];
+  plan: ChunkPlan;
+  settings: EncodeSettings;
+  fps: Rational;
+  /** where the video starts in the container (s) */
+  startS: number;
+}
+
+/**
+ * The fingerprint of the chunk outputs: a rerun whose fingerprint differs encodes afresh. The segment
+ * length is in it because it is the encoder's GOP: two lengths can cut the same chunks, and chunks with
+ * the other keyframe interval would never package.
+ */
+export function chunkFingerprint(i: ChunkInputs): string {
+  return sha256Hex(
+    JSON.stringify({
+      v: PIPELINE_VERSION,
+      source: i.sourceSha256 ?? i.source,
+      ladder: i.ladder,
+      plan: i.plan.chunks,
+      gopFrames: i.plan.segmentFrames,
+      settings: i.settings,
+      fps: i.fps,
+      start: i.startS,
+    }),
+  );
+}
+
+/**
+ * Where one audio language's encode is kept, named by all that decides its bytes: the chunks' fingerprint,
+ * the stream's facts, the length, and the contents of its file (a dub replaced in place, as long as the
+ * old one, must not be published as the old audio).
+ */
+export function audioCacheFile(workDir: string, a: { key: string; facts: AudioFacts; durationS: number; sha256: string | null }): string {
+  const name = sha256Hex(JSON.stringify({ key: a.key, a: a.facts, durationS: a.durationS, sha256: a.sha256 })).slice(0, 16);
+  return join(workDir, "audio", `${a.facts.language}-${name}.mp4`);
 }
 
 /** What `PUT /admin/titles/{id}` gets: metadata, the ladder and why, renditions, files, licences. */

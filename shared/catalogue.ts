@@ -2,12 +2,47 @@ import { z } from "zod";
 import { countryCodeSchema, isSafeFilePath, isSafeId, SAFE_ID_RULE, SAFE_PATH_RULE } from "./ids";
 
 /**
+ * Lengths a registration's texts may have. Ingest checks its flags against them before it encodes, so a
+ * title that would be refused is refused in seconds, not after hours of encoding.
+ */
+export const REGISTRATION_LIMITS = {
+  /** characters of a title's name */
+  name: 200,
+  /** characters of its description */
+  description: 2000,
+  /** characters of a rendition's language tag */
+  language: 16,
+  /** characters of a rendition's label (ingest labels audio and subtitles with the language's name) */
+  label: 64,
+  /** rungs of the ladder in `encoding` */
+  ladderRungs: 50,
+  /** UTF-8 bytes of `encoding` as JSON: stored as given, in the title's row */
+  encodingBytes: 64 * 1024,
+} as const;
+
+/**
+ * True if `value` is JSON of at most `maxBytes` UTF-8 bytes; false too when JSON.stringify throws (an
+ * engine whose stringify recurses may overflow on deep nesting): the catalogue could not store it either.
+ */
+export function fitsAsJson(value: unknown, maxBytes: number): boolean {
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return false;
+  }
+  // A UTF-16 unit is at most 3 UTF-8 bytes: encode only when the length alone cannot decide.
+  if (json.length * 3 <= maxBytes) return true;
+  return json.length <= maxBytes && new TextEncoder().encode(json).byteLength <= maxBytes;
+}
+
+/**
  * A title's registration (`PUT /admin/titles/{id}`): the contract between ingest (which sends it),
  * the admin route (which validates it with this schema) and the catalogue tables (which store it).
  */
 export const titleRegistrationSchema = z.object({
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).default(""),
+  name: z.string().min(1).max(REGISTRATION_LIMITS.name),
+  description: z.string().max(REGISTRATION_LIMITS.description).default(""),
   releaseYear: z.number().int().min(1870).max(2200).optional(),
   durationS: z
     .number()
@@ -16,7 +51,11 @@ export const titleRegistrationSchema = z.object({
   availableFrom: z.iso.datetime().optional(),
   /** Complete copies a region needs before its clients are steered to them (default: topology). */
   liveMinCopies: z.number().int().min(0).max(100).optional(),
-  /** How the ladder was chosen (ingest): rungs, complexity, reason. Stored as given. */
+  /**
+   * How the ladder was chosen (ingest): rungs, complexity, reason, and what else ingest says. Stored as
+   * given in the title's row, so bounded as a whole here: D1 refuses a row over 2,000,000 bytes, and
+   * that would come after a version is claimed.
+   */
   encoding: z
     .object({
       reason: z.string().max(2000),
@@ -31,9 +70,10 @@ export const titleRegistrationSchema = z.object({
             bitrate: z.number().int().positive(),
           }),
         )
-        .max(50),
+        .max(REGISTRATION_LIMITS.ladderRungs),
     })
     .loose()
+    .refine((e) => fitsAsJson(e, REGISTRATION_LIMITS.encodingBytes), `must be JSON of at most ${REGISTRATION_LIMITS.encodingBytes} bytes`)
     .optional(),
   renditions: z
     .array(
@@ -45,8 +85,8 @@ export const titleRegistrationSchema = z.object({
         height: z.number().int().positive().optional(),
         /** bits/s: up to 10 Gb/s, which no rendition of a title comes near */
         bandwidth: z.number().int().nonnegative().max(1e10),
-        language: z.string().max(16).optional(),
-        label: z.string().max(64).optional(),
+        language: z.string().max(REGISTRATION_LIMITS.language).optional(),
+        label: z.string().max(REGISTRATION_LIMITS.label).optional(),
       }),
     )
     .min(1)

@@ -38,6 +38,21 @@ describe("client input never causes a 5xx", () => {
     expect(json.error.message.length).toBeGreaterThan(0);
   });
 
+  it("answers a body that is not JSON with 400 invalid_request, the code the reference documents for 400", async () => {
+    const json = { "Content-Type": "application/json" };
+    const member = { ...json, Authorization: `Bearer ${await memberToken("basic")}` };
+    for (const [method, path, headers] of [
+      ["POST", "/v1/play", member],
+      ["POST", "/v1/dev/token", json],
+      ["PUT", "/admin/titles/t", { ...ADMIN, ...json }],
+      ["POST", "/admin/topology/sites", { ...ADMIN, ...json }],
+    ] as Array<[string, string, Record<string, string>]>) {
+      const res = await call(path, { method, body: '{"titleId":', headers });
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe("invalid_request");
+    }
+  });
+
   it("answers a play body with the wrong types field by field", async () => {
     const token = await memberToken("basic");
     const res = await call("/v1/play", {

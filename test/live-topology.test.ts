@@ -106,4 +106,25 @@ describe("the live topology", () => {
     expect(refused.status).toBe(409);
     expect((await errorCode(refused)).code).toBe("last_oca");
   });
+
+  it("keeps a site to 32 OCAs when they join one by one, as when it is added with them", async () => {
+    const oca = (i: number) => ({ id: `bound-bos-${i}`, capacityBytes: 1e8, throughputBps: 1e9 });
+    expect((await post("/admin/topology/sites", { ...bostonSite, id: "bound-bos", ocas: [oca(1)] })).status).toBe(201);
+    for (let i = 2; i <= 32; i++) expect((await post("/admin/topology/sites/bound-bos/ocas", oca(i))).status, `OCA ${i}`).toBe(201);
+    const over = await post("/admin/topology/sites/bound-bos/ocas", oca(33));
+    expect(over.status).toBe(400);
+    expect(await errorCode(over)).toMatchObject({ code: "invalid_topology", message: expect.stringMatching(/at most 32 OCAs/) });
+    const topo = (await (await call("/admin/topology", { headers: ADMIN })).json()) as { sites: Array<{ id: string; ocas: unknown[] }> };
+    expect(topo.sites.find((s) => s.id === "bound-bos")?.ocas).toHaveLength(32);
+  });
+
+  it("retiring a site's last two OCAs at once retires one and leaves the other in service, not drained", async () => {
+    const ocas = [1, 2].map((i) => ({ id: `race-bos-${i}`, capacityBytes: 1e8, throughputBps: 1e9 }));
+    expect((await post("/admin/topology/sites", { ...bostonSite, id: "race-bos", ocas })).status).toBe(201);
+    const answers = await Promise.all(ocas.map((o) => post(`/admin/topology/sites/race-bos/ocas/${o.id}/retire`)));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    const site = (await (await call("/admin/sites/race-bos", { headers: ADMIN })).json()) as { ocas: Array<{ ocaId: string; health: string }> };
+    expect(site.ocas).toHaveLength(1);
+    expect(site.ocas[0].health).toBe("healthy");
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { FillResult } from "../durable-objects/site/rpc-types";
 import { app } from "../workers/app";
 import { call } from "./fixtures";
 
@@ -20,6 +21,20 @@ type Doc = {
       }
     >
   >;
+};
+
+/**
+ * Every code a manual fill's failed result can carry: the site object's (the compiler holds this list to
+ * `FillResult`) and fillPlacements' own.
+ */
+const FILL_FAILURES: Record<Extract<FillResult, { ok: false }>["code"] | "site_error" | "no_progress", true> = {
+  unknown_oca: true,
+  unknown_title: true,
+  insufficient_capacity: true,
+  copy_failed: true,
+  not_complete: true,
+  site_error: true,
+  no_progress: true,
 };
 
 const doc = async () => (await (await call("/v1/openapi.json")).json()) as Doc;
@@ -49,7 +64,14 @@ describe("the API reference", () => {
     const fill = d.paths["/admin/fill"].post.responses;
     expect(Object.keys(fill)).toEqual(expect.arrayContaining(["200", "202", "409", "404"]));
     expect(fill["202"].description).toContain("incomplete");
-    expect(fill["409"].description).toMatch(/site_error.*no_progress/);
+    // A 202 carries ok: false (the placements not reached are not done), as fillPlacements answers.
+    expect(fill["202"].description).toMatch(/^\{ ok: false, results \}/);
+    expect(fill["409"].description).toMatch(/^\{ ok: false, results \}/);
+    for (const code of Object.keys(FILL_FAILURES)) expect(fill["409"].description).toContain(`\`${code}\``);
+    // PUT /admin/titles answers what the handler returns.
+    const put = d.paths["/admin/titles/{titleId}"].put.responses["200"].description;
+    expect(put).not.toContain("newVersion");
+    for (const field of ["titleId", "version", "previousVersion", "renditions", "files", "licences"]) expect(put).toContain(field);
     const events = d.paths["/v1/events"].post;
     expect(Object.keys(events.requestBody!.content["application/json"].schema.properties!).sort()).toEqual(["batchId", "events", "sessionId", "sessionToken"]);
     expect(d.paths["/admin/sites/{siteId}/ocas/{ocaId}/health"].post.requestBody!.content["application/json"].schema).toMatchObject({

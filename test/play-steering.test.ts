@@ -217,7 +217,9 @@ describe("bad input", () => {
     for (const body of ["not json", "{}", '{"titleId":"../etc"}', '{"titleId":"x","device":{"codecs":[],"maxHeight":1}}', "[]", '{"titleId":7}']) {
       const res = await post(body);
       expect(res.status, body).toBe(400);
-      expect(((await res.json()) as { error: { code: string; message: string } }).error.message.length, body).toBeGreaterThan(0);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.message.length, body).toBeGreaterThan(0);
+      expect(error.code, body).toBe("invalid_request");
     }
     const res = await post('{"titleId":"no-such-title"}');
     expect(res.status).toBe(404);

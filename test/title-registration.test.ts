@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { describe, expect, it } from "vitest";
 import { originKey } from "../shared/file-keys";
 import worker from "../workers/index";
-import { ADMIN, GEO, memberToken, pressPlay, publishTitle, sha256Hex, type PlayResponse } from "./fixtures";
+import { ADMIN, call, GEO, memberToken, pressPlay, publishTitle, sha256Hex, type PlayResponse } from "./fixtures";
 
 /**
  * What a title's registration may say: the catalogue keys renditions by id and licences by country,
@@ -54,6 +54,56 @@ describe("a title registration", () => {
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.renditions.video.map((r) => r.bandwidth)).toEqual([10_000_000_000]);
     expect(body.sessionToken.length).toBeGreaterThan(0);
+  });
+
+  it("with an encoding too large or nested too deep to store is refused with 400 before a version is claimed", async () => {
+    const TITLE = "reg-encoding-bound";
+    const first = await publishTitle(TITLE);
+    // New contents, so a registration that got through would claim version 2.
+    const extra = new Uint8Array([9, 9, 9]);
+    const sha256 = await sha256Hex(extra);
+    const path = "video/avc-240p/seg-00002.m4s";
+    const upload = await call(`/admin/origin/${TITLE}/${path}`, {
+      method: "PUT",
+      body: extra,
+      headers: { ...ADMIN, "X-Content-SHA256": sha256, "Content-Length": "3" },
+    });
+    expect(upload.status).toBe(201);
+    const files = [...Object.keys(first.files).map((p) => ({ path: p, bytes: first.files[p].byteLength, sha256: first.sha[p] })), { path, bytes: 3, sha256 }];
+    const registration = {
+      name: "Bounded",
+      durationS: 8,
+      renditions: [{ ...VIDEO, id: "avc-240p", bandwidth: 400000 }, AUDIO],
+      files,
+      licences: [{ country: "US", availableFrom: FROM }],
+    };
+    // The encoding spliced in as raw JSON; deep nesting is refused by the same bound as size.
+    const put = (encodingJson: string) =>
+      call(`/admin/titles/${TITLE}`, {
+        method: "PUT",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({ ...registration, encoding: "@" }).replace('"@"', encodingJson),
+      });
+    const depth = 100_000;
+    const refused = {
+      "a 2.5 MB note": JSON.stringify({ reason: "why", ladder: [], note: "x".repeat(2_500_000) }),
+      "an object nested 100,000 deep": `{"reason":"why","ladder":[],"deep":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`,
+    };
+    for (const [what, encoding] of Object.entries(refused)) {
+      const res = await put(encoding);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, what).toBe(400);
+      expect(body.error.code, what).toBe("invalid_request");
+      expect(body.error.message, what).toMatch(/^encoding: .*65536 bytes/);
+    }
+    const described = (await (await call(`/admin/titles/${TITLE}`, { headers: ADMIN })).json()) as { versions: Array<{ version: number }> };
+    expect(described.versions.map((v) => v.version)).toEqual([first.version]);
+    // What ingest registers fits, and takes the next version: none was burnt.
+    const ok = await put(
+      JSON.stringify({ reason: "why", complexity: 1, ladder: [{ id: "avc-240p", codec: "h264", width: 426, height: 240, bitrate: 400000 }] }),
+    );
+    expect(ok.status, await ok.clone().text()).toBe(200);
+    expect(((await ok.json()) as { version: number }).version).toBe(first.version + 1);
   });
 
   it("of a feature-length title checks origin with a list call per 1,000 files, not a call per file", { timeout: 60_000 }, async () => {

@@ -45,6 +45,12 @@ const MEMBER = { 401: ["unauthorized"], 503: ["not_configured"] };
 const ADMIN = { 401: ["unauthorized"], 503: ["not_configured"] };
 const BAD = { 400: ["invalid_request"] };
 
+/**
+ * The codes of a manual fill's failed results: the site object's refusals (`FillResult`) and the
+ * request's own (`admin/fill-placements.ts`). test/openapi.test.ts holds the list to both.
+ */
+const FILL_RESULT_CODES = ["unknown_oca", "unknown_title", "insufficient_capacity", "copy_failed", "not_complete", "site_error", "no_progress"];
+
 /** Every route the Worker answers. */
 export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/v1", summary: "API index", tag: "reference", auth: "none", ok: { status: 200, description: "name and endpoints" }, errors: {} },
@@ -415,8 +421,8 @@ export const ROUTES: RouteDoc[] = [
     body: fillBody,
     ok: { status: 200, description: "{ ok: true, results }: every placement's titles copied (checksums verified) and listed" },
     partial: {
-      202: "{ ok: true, results }: the request's budget ran out first; the placements not reached carry code `incomplete`. Send the same request again to carry on (copies made are kept)",
-      409: "{ ok: false, results }: some copy could not be made; each such result carries code `site_error` or `no_progress` and a message",
+      202: "{ ok: false, results }: the request's budget ran out first; the placements not reached carry ok: false and code `incomplete`, the rest ok: true. Send the same request again to carry on (copies made are kept)",
+      409: `{ ok: false, results }: some copy could not be made; each such result carries ok: false, a message and one of the codes ${FILL_RESULT_CODES.map((c) => `\`${c}\``).join(", ")} (placements the budget did not reach: \`incomplete\`)`,
     },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
@@ -450,7 +456,11 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: titleParam,
     body: titleRegistrationSchema,
-    ok: { status: 200, description: "{ titleId, version, newVersion, ... }" },
+    ok: {
+      status: 200,
+      description:
+        "{ titleId, version, previousVersion, renditions, files, licences }: previousVersion is null when the contents are unchanged (or the title is new), and renditions, files and licences are counts",
+    },
     errors: {
       ...ADMIN,
       400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "bad_layout"],

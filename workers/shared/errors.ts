@@ -19,6 +19,12 @@ export class ApiError extends HTTPException {
   }
 }
 
+/** The code of an HTTPException thrown by Hono itself rather than as an ApiError. */
+function httpExceptionCode(status: number): string {
+  if (status === 400) return "invalid_request";
+  return status === 401 ? "unauthorized" : "bad_request";
+}
+
 /** Builds the JSON error response for any thrown value; unknown errors become a 500 without internals. */
 export function errorResponse(err: unknown): Response {
   let status = 500;
@@ -29,8 +35,9 @@ export function errorResponse(err: unknown): Response {
     body = { error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } };
     headers = err.headers ?? {};
   } else if (err instanceof HTTPException) {
+    // Hono's own: a body that is not JSON (400) is invalid input like any other, under the one 400 code.
     status = err.status;
-    body = { error: { code: status === 401 ? "unauthorized" : "bad_request", message: err.message || "bad request" } };
+    body = { error: { code: httpExceptionCode(status), message: err.message || "bad request" } };
   } else {
     console.error("unhandled error", err);
   }

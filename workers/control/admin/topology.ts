@@ -8,6 +8,7 @@ import { topology, topologyVersion, type SiteSpec, type Topology } from "../../s
 import { storedTopology, storeTopology } from "../../shared/topology-live";
 import { steeringTable } from "../../shared/steering-table";
 import { siteStub } from "../../shared/site-link";
+import type { OcaHealth } from "../../shared/site-view";
 import { validationHook } from "../validation";
 import { type AdminEnv, params, siteOcaParam, siteParam } from "./params";
 
@@ -39,6 +40,8 @@ export const ocaSpecBody = z.object({
   capacityBytes: z.number().int().min(0).max(1e15),
   throughputBps: z.number().int().positive().max(1e13),
 });
+/** OCAs one site may have, whether it is added with them or they join it one by one. */
+export const MAX_OCAS_PER_SITE = 32;
 const hour = z.number().int().min(0).max(23);
 export const siteSpecBody = z.object({
   id,
@@ -52,7 +55,7 @@ export const siteSpecBody = z.object({
   lon: z.number().min(-180).max(180),
   timeZone: z.string().min(1).max(64),
   fillWindow: z.object({ startHour: hour, endHour: hour }).optional(),
-  ocas: z.array(ocaSpecBody).min(1).max(32),
+  ocas: z.array(ocaSpecBody).min(1).max(MAX_OCAS_PER_SITE),
 });
 export const resizeBody = z
   .object({ capacityBytes: z.number().int().min(0).max(1e15).optional(), throughputBps: z.number().int().positive().max(1e13).optional() })
@@ -85,6 +88,7 @@ function validate(t: Topology): void {
       if (parent?.tier !== "ixp") throw bad(`embedded site ${s.id} needs a parent IXP site`);
     } else if (s.isp || s.parent) throw bad(`IXP site ${s.id} has no isp or parent`);
     if (s.ocas.length === 0) throw bad(`site ${s.id} has no OCA`);
+    if (s.ocas.length > MAX_OCAS_PER_SITE) throw bad(`site ${s.id}: at most ${MAX_OCAS_PER_SITE} OCAs`);
   }
 }
 
@@ -136,22 +140,47 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId", params(siteOcaParam),
   return c.json({ version: r.version, siteId, oca: updated });
 });
 
+/** Takes an OCA out of a site's spec: 404 if the site has no such OCA, 409 if it is the site's last. */
+function removeOca(t: Topology, siteId: string, ocaId: string): void {
+  const s = siteOf(t, siteId);
+  if (!s.ocas.some((o) => o.id === ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  if (s.ocas.length === 1) throw new ApiError(409, "last_oca", `${ocaId} is the last OCA of ${siteId}; a site keeps at least one`);
+  s.ocas = s.ocas.filter((o) => o.id !== ocaId);
+}
+
+/**
+ * Puts an OCA's health back as it was before a drain: an operator's drain stands, an operator's fail is
+ * set again, else the site's automatic judgement takes over again.
+ */
+async function undoDrain(stub: ReturnType<typeof siteStub>, ocaId: string, before: { health: OcaHealth; healthBy?: "auto" | "operator" } | undefined) {
+  if (before?.healthBy === "operator" && before.health === "drained") return;
+  await stub.setHealth(ocaId, before?.healthBy === "operator" && before.health === "failed" ? "failed" : "healthy");
+}
+
 /**
  * Retires an OCA: drained at once (new sessions skip it, sessions on it finish), then out of the
  * topology, so it is never steered to or planned again; the next plan hands its titles to its peers.
+ * The drain comes first because once the change is stored the site object no longer knows the OCA; a
+ * change refused after it (another retire took the site's other OCAs meanwhile, a conflict) undoes it.
  */
 topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOcaParam), async (c) => {
   const { siteId, ocaId } = c.req.param();
-  const { doc } = await storedTopology(c.env.DB);
-  const site = siteOf(doc, siteId);
-  if (!site.ocas.some((o) => o.id === ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
-  if (site.ocas.length === 1) throw new ApiError(409, "last_oca", `${ocaId} is the last OCA of ${siteId}; a site keeps at least one`);
-  await siteStub(c.env, siteId).setHealth(ocaId, "drained");
+  // Refused early without touching the site; checked again inside the change, which is what counts.
+  removeOca((await storedTopology(c.env.DB)).doc, siteId, ocaId);
+  const stub = siteStub(c.env, siteId);
+  const before = (await stub.describe()).ocas.find((o) => o.ocaId === ocaId)?.load;
+  await stub.setHealth(ocaId, "drained");
   const at = new Date().toISOString();
-  const r = await change(c.env, (t) => {
-    const s = siteOf(t, siteId);
-    s.ocas = s.ocas.filter((o) => o.id !== ocaId);
-    t.retired = [...(t.retired ?? []), { siteId, ocaId, at }].slice(-1000);
-  });
+  let r: Awaited<ReturnType<typeof change>>;
+  try {
+    r = await change(c.env, (t) => {
+      removeOca(t, siteId, ocaId);
+      t.retired = [...(t.retired ?? []), { siteId, ocaId, at }].slice(-1000);
+    });
+  } catch (err) {
+    // The change's own error is the answer; an undo that fails too is only logged.
+    await undoDrain(stub, ocaId, before).catch((e) => console.error("retire: undoing the drain failed", e));
+    throw err;
+  }
   return c.json({ version: r.version, siteId, ocaId, retiredAt: at });
 });
