@@ -738,14 +738,24 @@ export class OcaSite extends DurableObject<Env> {
         waiting = true;
         continue;
       }
+      // No room is no fault of the source: the task waits a while (from the run's start, so the
+      // tasks put off in one run come due together), its source and budget untouched.
+      const noRoom = (error: string) => {
+        fillQueue.deferNoRoom(this.sql, t, error, started);
+        setMeta(this.sql, "last_error", error);
+      };
       if (!(await this.makeRoom(t.ocaId, t.bytes))) {
-        setMeta(this.sql, "last_error", `${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
+        noRoom(`${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
         continue;
       }
       let made: boolean;
       try {
         made = await this.copyInto(t.ocaId, t.titleId, t, src);
       } catch (err) {
+        if (err instanceof NoRoom) {
+          noRoom(err.message);
+          continue;
+        }
         // Bytes read for a failed copy still count against the fill-rate budget.
         fillQueue.charge(this.sql, t.ocaId, t.bytes);
         const parked = fillQueue.fail(this.sql, t, src.label, String(err), Date.now());

@@ -142,3 +142,82 @@ describe("the fill alarm under faults", () => {
     expect(usedAfter - usedBefore).toBe(rows.reduce((sum, r) => sum + r.bytes, 0));
   });
 });
+
+describe("the fill alarm when an OCA has no room", () => {
+  const SITE = "rheinnet-ber";
+  const PEER = "rheinnet-ber-1";
+  const OCA = "rheinnet-ber-2";
+  const tasks = (titleId: string) =>
+    runInDurableObject(site(SITE), async (_o, state) =>
+      state.storage.sql
+        .exec<{ attempts: number; failed_sources: string; parked_at: number | null; next_at: number }>(
+          `SELECT attempts, failed_sources, parked_at, next_at FROM fill_tasks WHERE oca_id = ? AND title_id = ?`,
+          OCA,
+          titleId,
+        )
+        .toArray(),
+    );
+
+  /** A title a peer OCA holds, planned on OCA, whose capacity then drops below anything it could take. */
+  async function planWithoutRoom(titleId: string): Promise<void> {
+    await publishTitle(titleId);
+    expect((await fill([{ siteId: SITE, ocaId: PEER, titleIds: [titleId] }])).status).toBe(200);
+    await planWithoutAlarm(SITE, { [OCA]: [titleId] });
+    await site(SITE).setCapacity(OCA, 1);
+  }
+
+  /** Runs the alarm once now; returns how far ahead it re-armed itself. */
+  async function alarmRun(): Promise<number> {
+    await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
+    const next = await runInDurableObject(site(SITE), (_o, state) => state.storage.getAlarm());
+    return (next ?? Number.POSITIVE_INFINITY) - Date.now();
+  }
+
+  it("puts off a task whose OCA's capacity dropped after the plan for a minute, and never fails its source", async () => {
+    await planWithoutRoom("no-room-after-plan");
+    try {
+      // Not a tick a second until the window closes: the next run is when the task comes due again.
+      expect(await alarmRun()).toBeGreaterThan(30_000);
+      expect((await site(SITE).lastCycle()).progress.lastError).toMatch(/no room/);
+      const queued = await tasks("no-room-after-plan");
+      expect(queued.length).toBeGreaterThan(0);
+      for (const t of queued) expect(t).toMatchObject({ attempts: 0, failed_sources: "", parked_at: null });
+      // A run before then finds nothing due and keeps the same distance.
+      expect(await alarmRun()).toBeGreaterThan(30_000);
+    } finally {
+      await site(SITE).setCapacity(OCA, null);
+    }
+  });
+
+  it("does not charge the source of a copy whose room another fill took after the check", async () => {
+    await planWithoutRoom("no-room-taken");
+    // The room check passes and the reservation then finds the room gone (a concurrent fill took it).
+    // The OCA's budget full at 1 MB/s (5 MB, its burst), so a charge would show.
+    await runInDurableObject(site(SITE), (o: OcaSite, state) => {
+      (o as unknown as { makeRoom: () => Promise<boolean> }).makeRoom = async () => true;
+      state.storage.sql.exec(
+        `INSERT OR REPLACE INTO meta (key, value) VALUES ('fill_rate_bps', '8000000'), ('tokens:${OCA}', '5000000'), ('last_tick', ?)`,
+        String(Date.now()),
+      );
+    });
+    try {
+      const ahead = await alarmRun();
+      expect((await site(SITE).lastCycle()).progress.lastError).toMatch(/no room left/);
+      const queued = await tasks("no-room-taken");
+      expect(queued.length).toBeGreaterThan(0);
+      // No attempt counted, the peer not skipped and no budget spent: it read no byte.
+      for (const t of queued) expect(t).toMatchObject({ attempts: 0, failed_sources: "", parked_at: null });
+      const tokens = await runInDurableObject(site(SITE), async (_o, state) =>
+        Number(state.storage.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, `tokens:${OCA}`).one().value),
+      );
+      expect(tokens).toBe(5e6);
+      expect(ahead).toBeGreaterThan(30_000);
+    } finally {
+      await runInDurableObject(site(SITE), (o: OcaSite) => {
+        delete (o as unknown as { makeRoom?: unknown }).makeRoom;
+      });
+      await site(SITE).setCapacity(OCA, null);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
-import { dayNumber, localHour } from "../fill/day";
+import { dayNumber, localDayStart, localHour } from "../fill/day";
 import {
   ADMIN,
   call,
@@ -364,6 +364,23 @@ describe("launch and liveness", () => {
     expect(await sites()).toEqual(["origin"]);
     await fill("ixp-nyc-1", "ixp-nyc");
     expect(await sites()).toEqual(["lumen-nyc", "ixp-nyc", "origin"]);
+  });
+
+  it("treats a licence that starts after the title's release as its launch in that country", async () => {
+    // Five days out, so no other test's cron planned that day; released worldwide three months before,
+    // licensed in the US only from the day the cycle plans for, with no history there yet.
+    const at = nextLocalHour(CHICAGO, 2, Date.now() + 5 * 86_400_000);
+    const targetDay = dayNumber(at, CHICAGO) + 1;
+    await publishTitle("pp-licensed-late", {
+      availableFrom: new Date(at - 90 * 86_400_000).toISOString(),
+      licences: [{ country: "US", availableFrom: new Date(localDayStart(targetDay, CHICAGO)).toISOString() }],
+    });
+    await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9 });
+    await cron(at);
+    const { cycle, plan } = await site("lakeshore-chi").lastCycle();
+    expect(cycle?.targetDay).toBe(targetDay);
+    expect(cycle?.predictions.find((p) => p.titleId === "pp-licensed-late")).toMatchObject({ basis: "release", bytes: expect.any(Number) });
+    expect(Object.values(plan).flat()).toContain("pp-licensed-late");
   });
 });
 

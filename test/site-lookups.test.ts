@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import * as fillQueue from "../durable-objects/site/fill-queue";
 import * as holdings from "../durable-objects/site/holdings";
 import { ActiveSessions, SESSIONS_COUNT_EVERY_MS } from "../durable-objects/site/load";
 import { pruneViews, recordPlays, VIEWS_KEEP_DAYS } from "../durable-objects/site/viewing-history";
@@ -96,6 +97,37 @@ describe("a site's lookups as it grows", () => {
       const p = { sessionId: "twice", titleId: "t", day: 20_000, estBytes: 10, topBps: 8, startedAt: 1_800_000_000_000 };
       expect([...recordPlays(sql, [p])]).toEqual(["twice"]);
       expect([...recordPlays(sql, [p])]).toEqual([]);
+    });
+  });
+
+  it("reads the due fill tasks a page at a time, oldest first, through an index", async () => {
+    await withSql("rheinnet-ham", (sql) => {
+      sql.exec(`DELETE FROM fill_tasks`);
+      // 11 tasks over two plans and two OCAs; one backing off, one parked.
+      for (let i = 0; i < 6; i++) fillQueue.enqueue(sql, `o${i % 2}`, "t", file(`p${i}`, 10), 1_000);
+      for (let i = 0; i < 5; i++) fillQueue.enqueue(sql, "o0", "s", file(`q${i}`, 10), 2_000);
+      sql.exec(`UPDATE fill_tasks SET next_at = 9999 WHERE path = 'p3'`);
+      sql.exec(`UPDATE fill_tasks SET parked_at = 1 WHERE path = 'q1'`);
+      // Every read the queue makes, with the rows it returned.
+      const reads: Array<{ query: string; args: unknown[]; rows: number }> = [];
+      const counted = {
+        exec: (query: string, ...args: SqlStorageValue[]) => {
+          const cursor = sql.exec(query, ...args);
+          return {
+            toArray: () => {
+              const all = cursor.toArray();
+              reads.push({ query, args, rows: all.length });
+              return all;
+            },
+          };
+        },
+      } as unknown as SqlStorage;
+      const seen = [...fillQueue.dueTasks(counted, 5_000, 4)].map((t) => `${t.createdAt}:${t.ocaId}:${t.path}`);
+      expect(seen).toEqual(["1000:o0:p0", "1000:o0:p2", "1000:o0:p4", "1000:o1:p1", "1000:o1:p5", "2000:o0:q0", "2000:o0:q2", "2000:o0:q3", "2000:o0:q4"]);
+      expect(Math.max(...reads.map((r) => r.rows))).toBeLessThanOrEqual(4);
+      // Each page starts where the last ended, in the index's order: no scan, no sort of the whole queue.
+      expect(plan(sql, reads[0].query, ...reads[0].args)).toMatch(/SEARCH fill_tasks USING INDEX fill_tasks_by_age/);
+      expect(plan(sql, reads[0].query, ...reads[0].args)).not.toMatch(/TEMP B-TREE/);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BACKOFF_CAP_MS, backoffMs } from "../durable-objects/site/fill-queue";
+import { BACKOFF_CAP_MS, backoffMs, dueTasks, enqueue } from "../durable-objects/site/fill-queue";
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
 import { countedUpTo } from "../durable-objects/site/counted-up-to";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
@@ -105,6 +105,23 @@ describe("the site's schema migration to healthy traffic weighed per member (v19
       expect(sql.exec(`SELECT reporter, streams FROM oca_client_reporters WHERE oca_id = 'polder-ams-1'`).toArray()).toEqual([
         { reporter: "v18-member", streams: null },
       ]);
+    });
+  });
+});
+
+describe("the site's schema migration to due fill tasks read a page at a time (v20)", () => {
+  it("indexes a v19 site's queued tasks by age, and they stay due", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-fra"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      // A site at v19 with a task queued.
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 20`);
+      sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_age`);
+      sql.exec(`DELETE FROM fill_tasks`);
+      enqueue(sql, "ixp-fra-1", "v19-title", file, 1_000);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(sql.exec(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'fill_tasks_by_age'`).one().n).toBe(1);
+      expect([...dueTasks(sql, 2_000)].map((t) => [t.ocaId, t.titleId, t.path])).toEqual([["ixp-fra-1", "v19-title", file.path]]);
     });
   });
 });

@@ -67,14 +67,39 @@ export function dropUnplanned(sql: SqlStorage): void {
   run(sql, `DELETE FROM fill_tasks WHERE NOT EXISTS (SELECT 1 FROM plan WHERE plan.oca_id = fill_tasks.oca_id AND plan.title_id = fill_tasks.title_id)`);
 }
 
-/** Tasks whose backoff has passed and that are not parked, oldest first. */
-export function dueTasks(sql: SqlStorage, now: number): FillTask[] {
-  return rows<TaskRow>(
-    sql,
-    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
-     WHERE parked_at IS NULL AND next_at <= ? ORDER BY created_at, title_id, oca_id, path`,
-    now,
-  ).map(toTask);
+/**
+ * Due tasks one read holds at most: about what one alarm run copies in its 20 s at each OCA's fill
+ * rate, so a run that copies reads one page, whatever the queue's length.
+ */
+export const DUE_TASKS_PAGE = 500;
+
+/**
+ * Tasks whose backoff has passed and that are not parked, oldest first, read `pageSize` at a time
+ * (through `fill_tasks_by_age`) as the caller goes on: memory stays one page, and tasks behind ones
+ * that wait or whose OCA's budget is spent are still reached. A task changed meanwhile may be yielded
+ * as it was; the caller re-reads it.
+ */
+export function* dueTasks(sql: SqlStorage, now: number, pageSize = DUE_TASKS_PAGE): Generator<FillTask> {
+  // Past every task: created_at is a time, never negative.
+  let after: TaskRow = { created_at: -1, title_id: "", oca_id: "", path: "", sha256: "", bytes: 0, attempts: 0, failed_sources: "" };
+  for (;;) {
+    const page = rows<TaskRow>(
+      sql,
+      `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
+       WHERE (created_at, title_id, oca_id, path, sha256) > (?, ?, ?, ?, ?) AND parked_at IS NULL AND next_at <= ?
+       ORDER BY created_at, title_id, oca_id, path, sha256 LIMIT ?`,
+      after.created_at,
+      after.title_id,
+      after.oca_id,
+      after.path,
+      after.sha256,
+      now,
+      pageSize,
+    );
+    for (const r of page) yield toTask(r);
+    if (page.length < pageSize) return;
+    after = page[page.length - 1];
+  }
 }
 
 /** A task's key: one content of one file for one OCA. */
@@ -136,6 +161,27 @@ export function fail(sql: SqlStorage, t: FillTask, sourceLabel: string, error: s
     t.sha256,
   );
   return parked;
+}
+
+/** How long a task waits when its OCA has no room for it: an eviction or the next plan must free it first. */
+export const NO_ROOM_RETRY_MS = 60_000;
+
+/**
+ * Puts a task off by NO_ROOM_RETRY_MS because its OCA has no room: no byte was read, so neither its
+ * attempts, its sources nor the fill-rate budget are charged, and the alarm does not come back for it
+ * every second.
+ */
+export function deferNoRoom(sql: SqlStorage, t: TaskRef, error: string, now: number): void {
+  run(
+    sql,
+    `UPDATE fill_tasks SET last_error = ?, next_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`,
+    error.slice(0, 500),
+    now + NO_ROOM_RETRY_MS,
+    t.ocaId,
+    t.titleId,
+    t.path,
+    t.sha256,
+  );
 }
 
 /** Parked tasks with their reason, for operators. */

@@ -167,6 +167,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     name: "healthy traffic weighed per member: the streams object id of each session served and of each reporter",
     statements: TRAFFIC_MEMBERS_SCHEMA,
   },
+  {
+    version: 20,
+    name: "due fill tasks read a page at a time, oldest first, through an index",
+    statements: [`CREATE INDEX IF NOT EXISTS fill_tasks_by_age ON fill_tasks (created_at, title_id, oca_id, path, sha256)`],
+  },
 ];
 
 /** The schema version the code expects. */

@@ -55,6 +55,15 @@ export function inWindow(hour: number, w: { startHour: number; endHour: number }
 }
 
 /**
+ * The local day a site's fill window opened on: today, or yesterday in the hours after midnight of a
+ * window that wraps it (22:00-06:00 at 03:00). A window plans once, for the day after it opened.
+ */
+export function windowDay(now: number, timeZone: string, w: { startHour: number; endHour: number }): number {
+  const today = dayNumber(now, timeZone);
+  return w.startHour > w.endHour && localHour(now, timeZone) < w.endHour ? today - 1 : today;
+}
+
+/**
  * Site objects' answers already asked for in one cycle (histories, hourly bytes), by what was asked:
  * an IXP site's cycle plans for itself and each child, and they all read the same region.
  */
@@ -70,7 +79,8 @@ function memoised<T>(memo: CycleMemo, key: string, make: () => Promise<T>): Prom
 /**
  * Predicts tomorrow's demand per title for a site from its own and its region's history. With
  * `sameDay` (the share of a usual day's bytes in today's hours so far), today so far is read too and
- * used if it shows a shift of the region's mix (`shifted`).
+ * used if it shows a shift of the region's mix (`shifted`). `today`: the day the plan is made on
+ * (the site's own cycle passes the day its fill window opened, see windowDay).
  */
 export async function predictionsFor(
   env: Env,
@@ -78,8 +88,8 @@ export async function predictionsFor(
   now: number,
   memo: CycleMemo = new Map(),
   sameDay?: { share: number },
+  today = dayNumber(now, site.timeZone),
 ): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean }> {
-  const today = dayNumber(now, site.timeZone);
   const targetDay = today + 1;
   // Complete days only: the window opens hours into today, and a day hours old would read as every
   // title collapsing (and as a shift of the whole mix). `npm run bench:offload -- --worker-timing`
@@ -123,10 +133,12 @@ export async function predictionsFor(
   const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
-  // before mark where their ramp ends (not a trend); tomorrow's get a prior.
+  // before mark where their ramp ends (not a trend); tomorrow's get a prior. A title launches in the
+  // site's country when its licence there starts, if that is after its release.
   const releases = titles
-    .filter((t) => t.available_from > now - 2 * HISTORY_DAYS * DAY_MS)
-    .map((t) => ({ titleId: t.id, launchDay: dayNumber(Math.max(t.available_from, 0), site.timeZone) }));
+    .map((t) => ({ titleId: t.id, at: Math.max(t.available_from, t.licensed_from, 0) }))
+    .filter((r) => r.at > now - 2 * HISTORY_DAYS * DAY_MS)
+    .map((r) => ({ titleId: r.titleId, launchDay: dayNumber(r.at, site.timeZone) }));
   const pick = (rec: Record<string, number[]>) => Object.fromEntries(Object.entries(rec).filter(([id]) => Object.hasOwn(sizes, id)));
   // Split today (the last column, when read) from the complete days.
   const split = (rec: Record<string, number[]>) => {
@@ -166,9 +178,9 @@ interface PlanInputs {
 
 /**
  * Everything a site's plan rests on: tomorrow's predictions, title sizes, its OCAs and holdings, its
- * peak shape. `sameDay`: the same-day check, which reads today so far too.
+ * peak shape. `sameDay`: the same-day check, which reads today so far too. `today` as predictionsFor's.
  */
-async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo, sameDay = false): Promise<PlanInputs> {
+async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo, sameDay = false, today = dayNumber(now, site.timeZone)): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
   // An IXP site's peak is its children's evening (what they miss arrives when they watch).
   const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
@@ -190,9 +202,11 @@ async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo
   const shape = hourlyOf(shapeSites);
   // The same-day check: the region's hours so far usually carry this share of its day (what scales
   // them to a whole day; the simulator takes the same share).
-  const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), localHour(now, site.timeZone)) : 0;
+  // Hours since `today` began: past midnight in a window that wraps it, that day is whole.
+  const hoursIn = localHour(now, site.timeZone) + 24 * (dayNumber(now, site.timeZone) - today);
+  const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), hoursIn) : 0;
   const [{ predictions, sizes, shifted }, state, current, hourly] = await Promise.all([
-    predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined),
+    predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined, today),
     stub.describe(),
     stub.holdingsByOca(),
     shape,
@@ -246,7 +260,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   const hour = localHour(now, site.timeZone);
   if (!opts.force && !inWindow(hour, window)) return { siteId, ran: false, reason: `outside the fill window (${hour}:00 local)` };
   const stub = siteStub(env, siteId);
-  const targetDay = dayNumber(now, site.timeZone) + 1;
+  // Keyed on the day the window opened: a window crossing midnight plans once, not again after it.
+  const targetDay = windowDay(now, site.timeZone, window) + 1;
   let sameDay = false;
   if (!opts.force && (await stub.plannedDay()) === targetDay) {
     if (hour !== shiftCheckHour(window)) return { siteId, ran: false, reason: "already planned for tomorrow" };
@@ -256,7 +271,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   }
 
   const memo: CycleMemo = new Map();
-  const own = await planInputs(env, site, now, memo, sameDay);
+  const own = await planInputs(env, site, now, memo, sameDay, targetDay - 1);
   if (sameDay && !own.shifted) return { siteId, ran: false, reason: "already planned for tomorrow; today so far shows no shift of the region's mix" };
   const { predictions, peakShare } = own;
   let plan: SitePlan;
