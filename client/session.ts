@@ -136,6 +136,8 @@ export class PlaySession extends SessionEmitter {
   private probing: Promise<void> | null = null;
   private renewing: Promise<boolean> | null = null;
   private expiryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The current play's token expiry on the monotonic clock (`expiryOf`). */
+  private expiresBy: number | null = null;
   /** The last network-level failure (no HTTP answer), and a client outage in progress. */
   private lastNetworkFailure: { ocaId: string; at: number } | null = null;
   private outage: { since: number; retries: number } | null = null;
@@ -177,6 +179,7 @@ export class PlaySession extends SessionEmitter {
     this.play = play;
     this.now = hooks.now ?? (() => performance.now());
     this.clock = hooks.clock ?? (() => Date.now());
+    this.expiresBy = this.expiryOf(play);
     this.pressedAt = pressedAt ?? this.now();
     const top = play.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), play.renditions.video[0]);
     // Reference download for scoring: one 4 s segment of the top rung.
@@ -565,6 +568,7 @@ export class PlaySession extends SessionEmitter {
   private adopt(fresh: PlayResponse, reason: string): void {
     const from = this.cur;
     this.play = fresh;
+    this.expiresBy = this.expiryOf(fresh);
     const top = fresh.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), fresh.renditions.video[0]);
     this.selector = new OcaSelector(fresh.ocas, { refBytes: top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000, ...this.opts.selector });
     this.cur = [...fresh.ocas].sort((a, b) => a.rank - b.rank)[0];
@@ -576,17 +580,29 @@ export class PlaySession extends SessionEmitter {
     this.armExpiry();
   }
 
-  /** Renews a minute before the token expires (a session longer than its token keeps playing). */
+  /**
+   * Renews a minute before the token expires (a session longer than its token keeps playing), timed by
+   * the answer's `expiresInS` on the monotonic clock: a device clock hours off would otherwise renew
+   * too late, or at once and again every minute (spending the member's handovers). `expiresAt` on the
+   * wall clock only when the answer has no `expiresInS` (an older control plane).
+   */
   private armExpiry(): void {
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
-    const expires = Date.parse(this.play.expiresAt);
-    if (this.stopped || !Number.isFinite(expires)) return;
-    // At most one expiry renewal a minute, whatever the clock says (a skewed clock must not loop).
+    const expiresAt = Date.parse(this.play.expiresAt);
+    const left = this.expiresBy !== null ? this.expiresBy - this.now() : expiresAt - this.clock();
+    if (this.stopped || !Number.isFinite(left)) return;
+    // At most one expiry renewal a minute, whatever the clocks say (nothing must loop).
     const last = this.renewals.at(-1);
     const floor = last && this.now() - last.at < 60_000 ? 60_000 - (this.now() - last.at) : 0;
-    const wait = Math.max(floor, expires - 60_000 - this.clock());
+    const wait = Math.max(floor, left - 60_000);
     this.expiryTimer = setTimeout(() => void this.renew("token_expiring"), Math.min(wait, 2_147_000_000));
+  }
+
+  /** When (monotonic ms) the play's token expires, from its answer's `expiresInS`; null without one. */
+  private expiryOf(play: PlayResponse): number | null {
+    const s = (play as { expiresInS?: unknown }).expiresInS;
+    return typeof s === "number" && Number.isFinite(s) && s >= 0 ? this.now() + s * 1000 : null;
   }
 
   /** Periodic re-probes and steering polls (called by `play()`). */

@@ -77,6 +77,11 @@ export interface PlayResponse {
   /** The title version this session plays until it ends, even if the title is re-published meanwhile. */
   version: number;
   expiresAt: string;
+  /**
+   * Seconds from this answer until `expiresAt`: what a client times its renewal by, so a device
+   * clock that is off (by hours, even) renews neither too late nor in a loop.
+   */
+  expiresInS: number;
   maxHeight: number;
   ocas: OcaEntry[];
   hls: string;

@@ -17,13 +17,14 @@ import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/typ
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Session `i`'s play response: one OCA `a`, a URL token T{i}, a steering server under session token S{i}. */
-function playResponse(i: number, ocaIds = ["a"]): PlayResponse {
+function playResponse(i: number, ocaIds = ["a"], expiresInS = 6 * 3600): PlayResponse {
   return {
     sessionId: `sess-${i}`,
     titleId: "t",
     sessionToken: `S${i}`,
     version: 1,
-    expiresAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
+    expiresAt: new Date(Date.now() + expiresInS * 1000).toISOString(),
+    expiresInS,
     maxHeight: 1080,
     ocas: ocaIds.map((ocaId, r) => ({
       rank: r + 1,
@@ -52,6 +53,8 @@ interface Script {
   steeringMs?: number;
   /** OCAs of the renewed sessions' lists. */
   renewedOcas?: string[];
+  /** The first session's token lifetime (s); renewed ones get 6 h. */
+  firstExpiresInS?: number;
 }
 
 /** Resolves when the next steering poll has left (and is being answered, slowly). */
@@ -83,7 +86,7 @@ function scripted(script: Script = {}) {
       if (next !== "ok")
         return json({ error: { code: next === 409 ? "too_many_streams" : "unavailable", message: "m" } }, next, next === 503 ? { "Retry-After": "1" } : {});
       sessions++;
-      return json(playResponse(sessions, sessions === 1 ? ["a"] : (script.renewedOcas ?? ["a"])));
+      return json(playResponse(sessions, sessions === 1 ? ["a"] : (script.renewedOcas ?? ["a"]), sessions === 1 ? script.firstExpiresInS : undefined));
     }
     if (url.endsWith("/v1/events")) {
       const b = JSON.parse(init!.body!) as { sessionId: string; events: QoeEvent[] };
@@ -122,6 +125,38 @@ describe("a renewal whose play request fails for a moment", () => {
     expect(await s.renew("token_expiring")).toBe(false);
     expect(cp.playRequests()).toBe(2);
     expect(errors).toEqual(["RENEWAL_FAILED"]);
+    await s.close();
+  });
+});
+
+describe("the renewal before a token expires, on a device whose clock is off", () => {
+  const SEVEN_HOURS = 7 * 3600_000;
+
+  it("does not renew at once, and again every minute, when the clock is hours ahead", async () => {
+    const cp = scripted();
+    const s = await PlaySession.start(
+      cp.client,
+      "t",
+      { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 60_000 },
+      { clock: () => Date.now() + SEVEN_HOURS },
+    );
+    await sleep(500);
+    expect(s.renewals).toEqual([]);
+    expect(cp.playRequests()).toBe(1);
+    await s.close();
+  });
+
+  it("renews a minute before the answer's expiresInS when the clock is hours behind", async () => {
+    const cp = scripted({ firstExpiresInS: 61 });
+    const s = await PlaySession.start(
+      cp.client,
+      "t",
+      { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 60_000 },
+      { clock: () => Date.now() - SEVEN_HOURS },
+    );
+    await sleep(2_000);
+    expect(s.renewals.map((r) => r.reason)).toEqual(["token_expiring"]);
+    expect(s.sessionId).toBe("sess-2");
     await s.close();
   });
 });

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
+import { sessionTtlS } from "../workers/control/session-ttl";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const TITLE = "steer-title";
@@ -90,6 +92,10 @@ describe("steering v1", () => {
     expect(p.hls).toBe(`${p.ocas[0].url}master.m3u8`);
     expect(p.dash).toBe(`${p.ocas[0].url}manifest.mpd`);
     expect(Date.parse(p.expiresAt)).toBeGreaterThan(Date.now());
+    // The same expiry as seconds from now, which a client with a wrong clock can still time its renewal by.
+    expect(p.expiresInS).toBeGreaterThanOrEqual(sessionTtlS(env) - 2);
+    expect(p.expiresInS).toBeLessThanOrEqual(sessionTtlS(env));
+    expect(Math.abs(Date.parse(p.expiresAt) - Date.now() - p.expiresInS * 1000)).toBeLessThan(3_000);
     // Failover needs no new play request: the same token opens the file on the next OCA too.
     for (const o of p.ocas.slice(0, 3)) {
       // The data plane learns health from its site at most once a second; an OCA restored by the

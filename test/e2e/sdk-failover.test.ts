@@ -3,7 +3,7 @@
  * serving OCA failed mid-stream through the admin API, and an OCA loaded past its throughput limit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createClient, devToken, PlaySession, SegmentFetcher, type FetcherState } from "../../client/index";
+import { createClient, devToken, type PlaySession, SegmentFetcher, type FetcherState } from "../../client/index";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { failoverPlacement, GEO_NYC, pollUntil, recordClientBench, sessionEvents, setHealth, setThroughput, waitForStatus } from "./sdk-harness";
 
@@ -214,15 +214,18 @@ describe("SDK: probe, pick, fail over (Node, headless segment fetcher)", () => {
   });
 
   it("takes a new play session a minute before its token expires, without a pause", async () => {
-    const client = await newClient("sdk-renew-expiry");
-    // A clock 5 h 59 m 30 s ahead: the 6 h token is 30 s from expiry as soon as playback starts.
-    // The clock is a test hook, not a public option: the session is started directly.
-    const session = await PlaySession.start(
-      client,
-      "orbit-city",
-      { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0 },
-      { clock: () => Date.now() + 21_570_000 },
-    );
+    const token = await devToken(stack.worker.url, "sdk-renew-expiry", "premium");
+    // The first play's answer says its token expires in 30 s (the one thing changed: a 6 h token cannot
+    // be waited out here), so the session renews as soon as playback starts; the renewed one's is as sent.
+    let plays = 0;
+    const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith("/v1/play") || plays++ > 0 || res.status !== 200) return res;
+      const body = (await res.json()) as { expiresInS: number };
+      return Response.json({ ...body, expiresInS: 30 });
+    }) as typeof fetch;
+    const client = createClient({ baseUrl: stack.worker.url, token, geo: GEO_NYC, fetch: fetchImpl });
+    const session = await client.play("orbit-city", { flushIntervalMs: 1000, pollSteering: false, reprobeIntervalMs: 0 });
     const first = session.sessionId;
     const st = await new SegmentFetcher(session, { targetBufferS: 8 }).run();
     expect(st.errors).toEqual([]);

@@ -55,8 +55,8 @@ function fakeCdn(behaviour: Partial<Record<OcaId, Behaviour>> = {}) {
   const requests: Array<{ oca: string; path: string; status: number }> = [];
   let plays = 0;
   const segRequests: Record<string, number> = {};
-  // A play response without Content Steering or client fields, as an older server sends: the SDK must not need them.
-  const play: Omit<PlayResponse, "steering" | "client" | "version"> = {
+  // A play response without Content Steering, client fields or expiresInS, as an older server sends: the SDK must not need them.
+  const play: Omit<PlayResponse, "steering" | "client" | "version" | "expiresInS"> = {
     sessionId: "00000000-0000-4000-8000-000000000001",
     sessionToken: "s1.fake",
     titleId: "t",

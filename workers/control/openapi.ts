@@ -94,7 +94,7 @@ export const ROUTES: RouteDoc[] = [
     ok: {
       status: 200,
       description:
-        "{ sessionId, titleId, version, expiresAt, maxHeight, ocas: [{ rank, siteId, ocaId, tier, distanceKm, load, stale, url }], hls, dash, steering: { hls, dash, server }, sessionToken, renditions, client }",
+        "{ sessionId, titleId, version, expiresAt, expiresInS, maxHeight, ocas: [{ rank, siteId, ocaId, tier, distanceKm, load, stale, url }], hls, dash, steering: { hls, dash, server }, sessionToken, renditions, client }",
     },
     errors: {
       ...BAD,

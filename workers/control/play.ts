@@ -206,6 +206,7 @@ play.post(
         titleId,
         version: ctx.title.version,
         expiresAt: new Date(exp * 1000).toISOString(),
+        expiresInS: Math.max(0, exp - Math.floor(Date.now() / 1000)),
         maxHeight,
         ocas,
         hls: `${ocas[0].url}master.m3u8`,
