@@ -1,4 +1,4 @@
-import { PlaySession, type PlayOptions } from "./session";
+import { PlaySession, type PlayOptions, retryAfterS } from "./session";
 import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type ResponseLike, type TitleSummary } from "./types";
 
 export interface ClientOptions {
@@ -23,8 +23,8 @@ const CALL_TIMEOUT_MS = 15_000;
 
 async function apiError(res: Pick<ResponseLike, "status" | "text" | "headers">): Promise<ApiCallError> {
   const body = await res.text().catch(() => "");
-  const s = Number(res.headers?.get("Retry-After") ?? "");
-  const retry = Number.isFinite(s) && s >= 0 ? Math.min(s, 3600) : undefined;
+  const after = retryAfterS(res.headers?.get("Retry-After") ?? null, Date.now());
+  const retry = after === null ? undefined : Math.min(after, 3600);
   try {
     const j = JSON.parse(body) as { error?: { code?: string; message?: string; details?: unknown } };
     return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`, j.error?.details, retry);

@@ -256,7 +256,7 @@ export class SegmentFetcher {
       const next = this.session.reportFailure(oca.ocaId, `${fail.reason} ${path}`);
       if (!next) {
         // Every OCA of the list has failed: a new play session (new list, new token) before giving up.
-        if (!renewed && (await this.session.renew(`no OCA left after ${fail.reason} on ${oca.ocaId}`))) {
+        if (!renewed && (await this.session.renewAfterFailure(`no OCA left after ${fail.reason} on ${oca.ocaId}`))) {
           renewed = true;
           attempt = -1;
           continue;

@@ -5,7 +5,13 @@ export interface ReporterOptions {
    * Sends one batch (1-200 events) to `POST /v1/events`; rejects on failure. A retry of the same
    * batch carries the same `batchId`, so the server counts it once even when only the response was lost.
    */
-  send: (events: QoeEvent[], opts: { final: boolean; batchId: string }) => Promise<void>;
+  send: (events: QoeEvent[], opts: { final: boolean; batchId: string; tag?: unknown }) => Promise<void>;
+  /**
+   * Called as a batch is formed; what it returns goes to `send` with that batch, however late it is
+   * sent (a session that renews passes its play then: a batch formed before a renewal goes under the
+   * old session, never the new one).
+   */
+  tag?: () => unknown;
   /** How often queued events go out (ms). */
   flushIntervalMs?: number;
   /** A batch goes out at once when this many events are queued. */
@@ -21,6 +27,12 @@ export interface ReporterOptions {
 }
 
 const MAX_BATCH = 200;
+
+/** Events sent in one request, with what `tag` said when they were batched. */
+interface Batch {
+  events: QoeEvent[];
+  tag: unknown;
+}
 /** A batch is tried at most this often, within this long (a session's events must not wait behind one batch for ever). */
 const SEND_TRIES = 5;
 const SEND_BUDGET_MS = 20_000;
@@ -46,11 +58,12 @@ export class EventReporter {
   private timer: ReturnType<typeof setInterval> | null = null;
   private inflight: Promise<void> = Promise.resolve();
   /** Batches queued behind the request in flight, not yet handed to `send`. */
-  private waiting: QoeEvent[][] = [];
+  private waiting: Batch[] = [];
   private closed = false;
   /** The events handed to `send` successfully, in order, the latest MAX_SENT_KEPT (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
-  private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError" | "onSent">> & Pick<ReporterOptions, "onEvent" | "onSendError" | "onSent">;
+  private readonly opts: Required<Omit<ReporterOptions, "onEvent" | "onSendError" | "onSent" | "tag">> &
+    Pick<ReporterOptions, "onEvent" | "onSendError" | "onSent" | "tag">;
   /** Filled in by the owner: current position and bitrate for `progress` events. */
   progressFields: () => Partial<QoeEvent> = () => ({});
 
@@ -98,20 +111,21 @@ export class EventReporter {
     }
     if (final) {
       // The page is going away: batches waiting behind a request the browser is about to cancel would
-      // never leave. Everything not yet handed to `send` goes now (keepalive); each event carries its own time.
-      const events = [...this.waiting.flat(), ...this.queue.splice(0)];
+      // never leave. Everything not yet handed to `send` goes now (keepalive), each batch under the tag
+      // it was formed with; each event carries its own time.
+      const batches = [...this.waiting];
       this.waiting = [];
+      while (this.queue.length) batches.push(this.form());
       // The first batch leaves now; any further ones follow it in order.
       let now = Promise.resolve();
-      for (let i = 0; i < events.length; i += MAX_BATCH) {
-        const batch = events.slice(i, i + MAX_BATCH);
+      batches.forEach((batch, i) => {
         now = i === 0 ? this.sendWithRetry(batch, true) : now.then(() => this.sendWithRetry(batch, true));
-      }
+      });
       this.inflight = Promise.all([this.inflight, now]).then(() => {});
       return now;
     }
     if (this.queue.length === 0) return this.inflight;
-    const batch = this.queue.splice(0, MAX_BATCH);
+    const batch = this.form();
     this.waiting.push(batch);
     // One request at a time keeps events in order at the server.
     this.inflight = this.inflight.then(() => {
@@ -130,12 +144,17 @@ export class EventReporter {
    * or 250 ms doubling, up to SEND_TRIES tries within SEND_BUDGET_MS (a page going away gets one more
    * try at most). A refusal (4xx) is final: sending it again would be refused alike.
    */
-  private async sendWithRetry(batch: QoeEvent[], final: boolean): Promise<void> {
+  /** The next batch off the queue, tagged now. */
+  private form(): Batch {
+    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.() };
+  }
+
+  private async sendWithRetry({ events: batch, tag }: Batch, final: boolean): Promise<void> {
     const batchId = newBatchId();
     const deadline = Date.now() + (final ? 1_000 : SEND_BUDGET_MS);
     for (let attempt = 0, delay = 250; ; attempt++, delay *= 2) {
       try {
-        await this.opts.send(batch, { final, batchId });
+        await this.opts.send(batch, { final, batchId, tag });
         this.sent.push(...batch);
         if (this.sent.length > MAX_SENT_KEPT) this.sent.splice(0, this.sent.length - MAX_SENT_KEPT);
         this.opts.onSent?.(batch, final);

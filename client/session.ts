@@ -84,6 +84,8 @@ const RENEW_FLUSH_WAIT_MS = 10_000;
 /** A renewal's play request is tried again for this long (inside the stop's 30 s grace), from 1 s apart, doubling. */
 const RENEW_RETRY_BUDGET_MS = 20_000;
 const RENEW_FIRST_RETRY_MS = 1_000;
+/** A renewal because every OCA failed comes at most this often (renewAfterFailure). */
+const FAILURE_RENEW_EVERY_MS = 60_000;
 /** `session.probes` keeps the latest this many results. */
 const MAX_PROBES_KEPT = 1_000;
 
@@ -188,8 +190,10 @@ export class PlaySession extends SessionEmitter {
     this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
     this.steeringUri = play.steering?.server ?? null;
     this.reporter = new EventReporter({
-      // Always the current session: after a renewal, events go under the new one.
-      send: (events, { final, batchId }) => client.sendEvents(this.play, events, { batchId, keepalive: final }),
+      // Under the session current when the batch was formed: after a renewal, new events go under the
+      // new one, and the renewal's stop (batched as it is queued) under the old one however late it leaves.
+      tag: () => this.play,
+      send: (events, { final, batchId, tag }) => client.sendEvents((tag as PlayResponse | undefined) ?? this.play, events, { batchId, keepalive: final }),
       flushIntervalMs: opts.flushIntervalMs,
       clock: this.clock,
       onEvent: opts.onEvent,
@@ -507,6 +511,18 @@ export class PlaySession extends SessionEmitter {
    * has failed, or when the token is within a minute of expiry. The old session is stopped first (its
    * stream slot freed), its events flushed. Concurrent calls share one renewal; false if it failed.
    */
+  /**
+   * A renewal because every OCA of the list failed (the headless fetcher's and the hls.js loader's):
+   * at most one a minute, so failures that a new list does not mend (a file missing everywhere, a
+   * client that cannot reach any OCA) end the session rather than spend the member's handovers.
+   */
+  renewAfterFailure(reason: string): Promise<boolean> {
+    const last = this.renewals.at(-1);
+    if (this.renewing) return this.renewing;
+    if (last && this.now() - last.at < FAILURE_RENEW_EVERY_MS) return Promise.resolve(false);
+    return this.renew(reason);
+  }
+
   renew(reason: string): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     if (!this.renewing) {
@@ -546,6 +562,8 @@ export class PlaySession extends SessionEmitter {
   private async requestPlayRetrying(): Promise<PlayResponse> {
     const deadline = this.now() + RENEW_RETRY_BUDGET_MS;
     for (let delay = RENEW_FIRST_RETRY_MS; ; delay *= 2) {
+      // Closed meanwhile (the viewer chose another title): no new session to take and release.
+      if (this.stopped) throw new Error("session closed");
       try {
         return await this.client.requestPlay(this.play.titleId, this.opts.device ?? DEFAULT_DEVICE);
       } catch (err) {
@@ -554,7 +572,6 @@ export class PlaySession extends SessionEmitter {
         const wait = Math.max(delay, (err instanceof ApiCallError ? (err.retryAfterS ?? 0) : 0) * 1000);
         if (!transient || this.stopped || this.now() + wait > deadline) throw err;
         await new Promise((r) => setTimeout(r, wait));
-        if (this.stopped) throw err;
       }
     }
   }

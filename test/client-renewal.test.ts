@@ -55,6 +55,8 @@ interface Script {
   renewedOcas?: string[];
   /** The first session's token lifetime (s); renewed ones get 6 h. */
   firstExpiresInS?: number;
+  /** How long the first events request takes (ms). */
+  firstEventsMs?: number;
 }
 
 /** Resolves when the next steering poll has left (and is being answered, slowly). */
@@ -74,6 +76,7 @@ function pollLeaves(cp: { requests: Array<{ url: string }> }): Promise<void> {
 function scripted(script: Script = {}) {
   const plays = [...(script.plays ?? [])];
   let sessions = 0;
+  let eventRequests = 0;
   const requests: Array<{ url: string; body?: string }> = [];
   const events: Array<{ sessionId: string; events: QoeEvent[] }> = [];
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -89,6 +92,7 @@ function scripted(script: Script = {}) {
       return json(playResponse(sessions, sessions === 1 ? ["a"] : (script.renewedOcas ?? ["a"]), sessions === 1 ? script.firstExpiresInS : undefined));
     }
     if (url.endsWith("/v1/events")) {
+      if (eventRequests++ === 0) await sleep(script.firstEventsMs ?? 0);
       const b = JSON.parse(init!.body!) as { sessionId: string; events: QoeEvent[] };
       events.push({ sessionId: b.sessionId, events: b.events });
       return new Response("{}", { status: 202 });
@@ -159,6 +163,36 @@ describe("the renewal before a token expires, on a device whose clock is off", (
     expect(s.sessionId).toBe("sess-2");
     await s.close();
   });
+});
+
+describe("a renewal whose stop waits behind a slow events request", () => {
+  it("sends that stop under the old session, never the renewed one, however late it leaves", async () => {
+    const cp = scripted({ firstEventsMs: 12_000 });
+    const s = await start(cp.client);
+    // An urgent event whose request hangs: the renewal's stop queues behind it, and the renewal stops
+    // waiting for it after 10 s and goes on.
+    s.emit({ type: "error", reason: "test: before the renewal" });
+    await sleep(50);
+    expect(await s.renew("token_expiring")).toBe(true);
+    await sleep(3_000);
+    expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: token_expiring"]);
+    expect(cp.stopsOf("sess-2")).toEqual([]);
+    await s.close();
+  }, 25_000);
+});
+
+describe("a session closed while its renewal waits for the old session's stop to leave", () => {
+  it("asks for no new play session", async () => {
+    const cp = scripted({ firstEventsMs: 3_000 });
+    const s = await start(cp.client);
+    s.emit({ type: "error", reason: "test: a slow request ahead of the stop" });
+    await sleep(50);
+    const renewing = s.renew("token_expiring");
+    await sleep(500);
+    await s.close();
+    expect(await renewing).toBe(false);
+    expect(cp.playRequests()).toBe(1);
+  }, 15_000);
 });
 
 describe("a renewal that ends after its session was closed", () => {
@@ -263,6 +297,35 @@ describe("the QoE reporter", () => {
     await r.close();
   });
 
+  it("sends a batch with the tag it was formed under, though the tag changed before it left", async () => {
+    let tag = "A";
+    const got: unknown[] = [];
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let first = true;
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      tag: () => tag,
+      send: async (_events, o) => {
+        if (first) {
+          first = false;
+          await held;
+        }
+        got.push(o.tag);
+      },
+    });
+    r.push({ type: "error", reason: "first" }); // in flight, held
+    r.push({ type: "stop", reason: "second" }); // waits behind it, formed under A
+    tag = "B";
+    r.push({ type: "start" }); // formed under B
+    release();
+    await r.flush();
+    expect(got).toEqual(["A", "A", "B"]);
+    await r.close();
+  });
+
   it("keeps playing when the app's onEvent throws", async () => {
     const cp = scripted();
     const s = await start(cp.client, {
@@ -273,6 +336,75 @@ describe("the QoE reporter", () => {
     expect(() => s.emit({ type: "progress" })).not.toThrow();
     expect(await s.renew("test")).toBe(true);
     await s.close();
+  });
+});
+
+/** The app's loader for the hls.js helper's tests: `status(url)` answers each request (200 for success). */
+function scriptedLoader(status: (url: string) => number, tried: string[] = []) {
+  return class implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats = {
+      aborted: false,
+      loaded: 0,
+      retry: 0,
+      total: 0,
+      chunkCount: 0,
+      bwEstimate: 0,
+      loading: { start: 0, first: 0, end: 0 },
+      parsing: { start: 0, end: 0 },
+      buffering: { start: 0, first: 0, end: 0 },
+    };
+    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+      tried.push(new URL(context.url).pathname);
+      queueMicrotask(() => {
+        const code = status(context.url);
+        if (code === 200) cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
+        else cb.onError({ code, text: "failed" }, context, null, this.stats);
+      });
+    }
+    abort(): void {}
+    destroy(): void {}
+  } as unknown as new (
+    c: HlsConfig,
+  ) => Loader<LoaderContext>;
+}
+
+/** One load through the hls.js helper's loader: the URL that answered, or the error code hls.js was handed. */
+function loadThrough(s: PlaySession, Base: new (c: HlsConfig) => Loader<LoaderContext>, url: string): Promise<string> {
+  const Sdk = createSdkLoader(s, Base);
+  return new Promise<string>((resolve) =>
+    new Sdk({} as HlsConfig).load({ url, responseType: "arraybuffer" } as LoaderContext, { loadPolicy: {} } as unknown as LoaderConfiguration, {
+      onSuccess: (_r, _s, ctx) => resolve(ctx.url),
+      onError: (e) => resolve(`error ${e.code}`),
+      onTimeout: () => resolve("timeout"),
+    }),
+  );
+}
+
+describe("the hls.js helper's loader when failures go on after a renewal", () => {
+  it("renews at most once a minute, and never for a file missing everywhere (404)", async () => {
+    const cp = scripted();
+    const s = await start(cp.client);
+    const down = scriptedLoader(() => 503);
+    expect(await loadThrough(s, down, s.url("video/v1/seg-00002.m4s"))).toBe("error 503");
+    expect(s.renewals).toHaveLength(1);
+    // The renewed list fails too: the next loads hand hls.js the error, with no second renewal.
+    expect(await loadThrough(s, down, s.url("video/v1/seg-00003.m4s"))).toBe("error 503");
+    expect(await loadThrough(s, down, s.url("video/v1/seg-00004.m4s"))).toBe("error 503");
+    expect(s.renewals).toHaveLength(1);
+    expect(cp.playRequests()).toBe(2);
+    await s.close();
+    const cp2 = scripted();
+    const s2 = await start(cp2.client);
+    expect(
+      await loadThrough(
+        s2,
+        scriptedLoader(() => 404),
+        s2.url("video/v1/seg-00009.m4s"),
+      ),
+    ).toBe("error 404");
+    expect(s2.renewals).toEqual([]);
+    await s2.close();
   });
 });
 

@@ -181,13 +181,15 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
         this.reissue(ctx, config, callbacks);
         return true;
       }
-      if (to || this.renewed) return false;
+      // A file missing (404) is missing under any session: no renewal for it.
+      if (to || this.renewed || reason === "http_404") return false;
       this.renewed = true;
-      void session.renew(`no OCA left after ${reason} on ${from.ocaId}`).then((ok) => {
+      void session.renewAfterFailure(`no OCA left after ${reason} on ${from.ocaId}`).then((ok) => {
         if (this.gone) return;
         if (!ok) return giveUp();
         this.failovers = 0;
-        ctx.url = sessionUrl(session, ctx.url);
+        // The renewed session's pick, not the OCA that just failed (the new list may name it again).
+        ctx.url = session.urlOn(ctx.url, session.current.ocaId);
         this.reissue(ctx, config, callbacks);
       });
       return true;
