@@ -178,3 +178,35 @@ export async function publishTitle(
   if (reg.status !== 200) throw new PublishError(`PUT /admin/titles/${titleId}: ${reg.status} ${JSON.stringify(reg.json).slice(0, 500)}`);
   return { uploaded: todo.length, skipped, uploadedBytes: bytes, via: t.s3 ? "s3" : "admin", registered: true, elapsedS: (Date.now() - t0) / 1000 };
 }
+
+/** A licence as `GET /admin/titles/{id}` lists it (times in ms). */
+export interface ListedLicence {
+  country: string;
+  available_from: number;
+  available_until: number | null;
+}
+
+/**
+ * A re-registration's licences with the starts of those already in effect kept: a rerun without
+ * `--available-from` would otherwise move every licence's start to today, which the catalogue reads as
+ * a correction (the sessions granted before the new start stop) and the fill as a launch. A licence not
+ * yet in effect, or a country new to the title, takes the registration's start.
+ */
+export function keepLicenceStarts(licences: TitleRegistration["licences"], listed: readonly ListedLicence[], now: number): TitleRegistration["licences"] {
+  const inEffect = new Map(
+    listed.filter((l) => l.available_from <= now && (l.available_until === null || l.available_until > now)).map((l) => [l.country, l.available_from]),
+  );
+  return licences.map((l) => {
+    const since = inEffect.get(l.country);
+    return since !== undefined && Date.parse(l.availableFrom) > since ? { ...l, availableFrom: new Date(since).toISOString() } : l;
+  });
+}
+
+/** The title's licences as the catalogue lists them now; [] for a title it does not have. */
+export async function listedLicences(t: Pick<PublishTarget, "baseUrl" | "adminToken" | "fetch">, titleId: string): Promise<ListedLicence[]> {
+  const r = await adminJson(t, "GET", `/titles/${encodeURIComponent(titleId)}`);
+  if (r.status === 404) return [];
+  if (r.status !== 200) throw new PublishError(`GET /admin/titles/${titleId}: ${r.status} ${JSON.stringify(r.json).slice(0, 300)}`);
+  const listed = (r.json as { licences?: unknown }).licences;
+  return Array.isArray(listed) ? (listed as ListedLicence[]) : [];
+}
