@@ -28,7 +28,7 @@ import {
   settleSessions,
   type PlayRecord,
 } from "./site/viewing-history";
-import { dayNumber, localHour } from "../fill/day";
+import { dayNumber, localDayStart, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
   type ByteReport,
@@ -209,6 +209,18 @@ export class OcaSite extends DurableObject<Env> {
       );
     });
     await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, health, now);
+    return { ok: true };
+  }
+
+  /**
+   * Takes an operator's health setting off an OCA, leaving it to the site's automatic judgement as it
+   * stands (not reset, unlike an operator's restore): how a retire refused after its drain undoes it.
+   */
+  async clearOperatorHealth(ocaId: string): Promise<{ ok: boolean }> {
+    if (!this.oca(ocaId)) return { ok: false };
+    const now = Date.now();
+    clearHealthRow(this.sql, ocaId);
+    await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, this.health(ocaId, now).health, now);
     return { ok: true };
   }
 
@@ -617,13 +629,15 @@ export class OcaSite extends DurableObject<Env> {
   /**
    * Applies a fill plan: records it, queues every missing file of every planned (OCA, title), drops
    * queued files that left the plan (held copies stay until their room is needed), and arms the alarm.
+   * Each OCA's titles come in the plan's order, most valuable first: their files are copied in that
+   * order, and files already queued take their title's new rank.
    * The counters of an alarm run under way are not overwritten: they are read and written with no
    * await in between.
    */
   async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number }> {
     await liveTopology(this.env);
     const site = this.site;
-    const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) => (this.oca(ocaId) ? titles.map((titleId) => ({ ocaId, titleId })) : []));
+    const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) => (this.oca(ocaId) ? titles.map((titleId, rank) => ({ ocaId, titleId, rank })) : []));
     const files = await this.catalogueFiles([...new Set(pairs.map((p) => p.titleId))]);
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
@@ -637,7 +651,7 @@ export class OcaSite extends DurableObject<Env> {
       for (const p of pairs) {
         const ready = holdings.readyFiles(this.sql, p.ocaId, p.titleId);
         for (const f of files.get(p.titleId) ?? []) {
-          if (!ready.has(holdings.fileId(f))) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now);
+          if (!ready.has(holdings.fileId(f))) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now, p.rank);
         }
       }
       setMeta(this.sql, "planned_day", input.day);
@@ -723,6 +737,9 @@ export class OcaSite extends DurableObject<Env> {
     const peerWait = Number(getMeta(this.sql, "peer_wait_ms") ?? 0);
     const parentWait = Number(getMeta(this.sql, "parent_wait_ms") ?? 0);
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
+    // Asked of D1 once per run, and only when a copy needs room.
+    let lastLicensedDay: Promise<Set<string>> | undefined;
+    const onLastLicensedDay = () => (lastLicensedDay ??= this.lastLicensedDay());
     for (const listed of fillQueue.dueTasks(this.sql, started)) {
       if (Date.now() - started > ALARM_BUDGET_MS) break;
       // applyPlan or an admin fill may have changed the queue while this run awaited.
@@ -744,7 +761,7 @@ export class OcaSite extends DurableObject<Env> {
         fillQueue.deferNoRoom(this.sql, t, error, started);
         setMeta(this.sql, "last_error", error);
       };
-      if (!(await this.makeRoom(t.ocaId, t.bytes))) {
+      if (!(await this.makeRoom(t.ocaId, t.bytes, onLastLicensedDay))) {
         noRoom(`${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
         continue;
       }
@@ -870,11 +887,15 @@ export class OcaSite extends DurableObject<Env> {
     });
   }
 
-  /** Evicts titles that left the plan, least watched first, until `need` more bytes fit (the steering view forgets each first). */
-  private async makeRoom(ocaId: string, need: number): Promise<boolean> {
+  /**
+   * Evicts titles that left the plan, least watched first, until `need` more bytes fit (the steering
+   * view forgets each first). A title on its last licensed day here stays until its licence ends: the
+   * plan, made for the next day, left it out for its licence, and viewers are still steered to it.
+   */
+  private async makeRoom(ocaId: string, need: number, onLastLicensedDay: () => Promise<Set<string>>): Promise<boolean> {
     const capacity = this.capacity(ocaId);
     if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) return true;
-    const victims = rows<{ title_id: string }>(
+    const unplanned = rows<{ title_id: string }>(
       this.sql,
       `SELECT h.title_id FROM holdings h
        WHERE h.oca_id = ?1 AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = ?1 AND p.title_id = h.title_id)
@@ -882,11 +903,25 @@ export class OcaSite extends DurableObject<Env> {
        ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id), h.title_id`,
       ocaId,
     );
-    for (const v of victims) {
+    const lastDay = unplanned.length ? await onLastLicensedDay() : new Set<string>();
+    for (const v of unplanned.filter((u) => !lastDay.has(u.title_id))) {
       if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) break;
       await this.evictTitle(ocaId, v.title_id);
     }
     return holdings.usedBytes(this.sql, ocaId) + need <= capacity;
+  }
+
+  /** Held titles the plan left out that are on their last licensed day in the site's country (see makeRoom). */
+  private async lastLicensedDay(): Promise<Set<string>> {
+    const plannedDay = getMeta(this.sql, "planned_day");
+    const unplanned = rows<{ title_id: string }>(
+      this.sql,
+      `SELECT DISTINCT h.title_id FROM holdings h WHERE NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = h.oca_id AND p.title_id = h.title_id)`,
+    ).map((r) => r.title_id);
+    if (plannedDay === null || unplanned.length === 0) return new Set();
+    // The plan looked at its day from that day's start: a licence ending before then kept a title out.
+    const dayStart = localDayStart(Number(plannedDay), this.site.timeZone);
+    return catalogueDb.licenceEndingBy(this.env.DB, this.site.country, unplanned, Date.now(), dayStart);
   }
 
   /**

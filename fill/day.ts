@@ -77,3 +77,22 @@ export function localDayStart(day: DayNumber, timeZone: string): number {
   }
   return hi - (hi % 1_000);
 }
+
+/**
+ * The instant (ms) local hour `hour` of day `day` begins in `timeZone`: `hour`:00 on the local clock,
+ * or the first instant after it where a DST change skips it. Found on the local clock, as
+ * localDayStart, since a zone's hours begin off UTC's where its offset has a half or three-quarter
+ * hour (Asia/Kolkata, Asia/Kathmandu).
+ */
+export function localHourStart(day: DayNumber, hour: number, timeZone: string): number {
+  let lo = localDayStart(day, timeZone);
+  const reached = (t: number) => dayNumber(t, timeZone) > day || localHour(t, timeZone) >= hour;
+  if (reached(lo)) return lo;
+  let hi = localDayStart(day + 1, timeZone);
+  while (hi - lo > 1_000) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (reached(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi - (hi % 1_000);
+}

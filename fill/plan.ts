@@ -138,12 +138,15 @@ function summarise(
   titles: Map<string, PlanTitle>,
 ): SitePlan {
   const byOca: Record<string, string[]> = {};
+  const ranked: Record<string, string[]> = {};
   const usedBytes: Record<string, number> = {};
   const adds: SitePlan["adds"] = [];
   const removes: SitePlan["removes"] = [];
   for (const ocaId of ocaIds) {
     const ids = [...placed.get(ocaId)!].sort(byId);
     byOca[ocaId] = ids;
+    // Sets keep insertion order: the order the copies were placed in, most valuable first.
+    ranked[ocaId] = [...placed.get(ocaId)!];
     usedBytes[ocaId] = ids.reduce((s, id) => s + titles.get(id)!.bytes, 0);
     const now = new Set(input.current[ocaId] ?? []);
     for (const id of ids) if (!now.has(id)) adds.push({ ocaId, titleId: id });
@@ -159,5 +162,5 @@ function summarise(
   }
   const sortedReplicas: Record<string, number> = {};
   for (const id of Object.keys(replicas).sort(byId)) sortedReplicas[id] = replicas[id];
-  return { byOca, replicas: sortedReplicas, adds, removes, usedBytes, coveredBytes };
+  return { byOca, ranked, replicas: sortedReplicas, adds, removes, usedBytes, coveredBytes };
 }

@@ -99,6 +99,11 @@ export interface PlanInput {
 export interface SitePlan {
   /** What each OCA should hold after the fill (ocaId -> titleIds). */
   byOca: Record<string, string[]>;
+  /**
+   * byOca's titles in the planner's order: per OCA, most valuable per stored byte first (what the
+   * fill copies first when its window cannot finish).
+   */
+  ranked: Record<string, string[]>;
   /** Copies per title. */
   replicas: Record<string, number>;
   adds: Array<{ ocaId: string; titleId: string }>;

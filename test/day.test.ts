@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayNumber } from "../fill/day";
+import { dayNumber, localHourStart } from "../fill/day";
 import { localMidnightWithin } from "./fixtures";
 
 /** The local date of an instant, straight from Intl (no cache), as a day number. */
@@ -25,6 +25,21 @@ describe("a site's day number", () => {
     expect(dayNumber(at, "Asia/Tokyo")).toBe(ny + 1);
     expect(dayNumber(at, "America/New_York")).toBe(ny);
     expect(dayNumber(at + 30_000, "America/New_York")).toBe(ny + 1);
+  });
+});
+
+describe("the instant a local hour begins", () => {
+  it("is hour:00 on the local clock, off UTC's hours in half- and quarter-hour zones, and after a DST change skips it", () => {
+    const day = Math.floor(Date.UTC(2026, 5, 30) / 86_400_000);
+    // 14:00 on 30 June 2026: 08:30 UTC in Kolkata (+05:30), 08:15 UTC in Kathmandu (+05:45), 12:00 UTC in Berlin (CEST).
+    expect(localHourStart(day, 14, "Asia/Kolkata")).toBe(Date.UTC(2026, 5, 30, 8, 30));
+    expect(localHourStart(day, 14, "Asia/Kathmandu")).toBe(Date.UTC(2026, 5, 30, 8, 15));
+    expect(localHourStart(day, 14, "Europe/Berlin")).toBe(Date.UTC(2026, 5, 30, 12, 0));
+    expect(localHourStart(day, 0, "Asia/Kolkata")).toBe(Date.UTC(2026, 5, 29, 18, 30));
+    // 8 March 2026 in New York: 02:00 does not exist; the hour "begins" at 03:00 EDT (07:00 UTC), as 06:00 EDT is 10:00 UTC.
+    const dst = Math.floor(Date.UTC(2026, 2, 8) / 86_400_000);
+    expect(localHourStart(dst, 2, "America/New_York")).toBe(Date.UTC(2026, 2, 8, 7, 0));
+    expect(localHourStart(dst, 6, "America/New_York")).toBe(Date.UTC(2026, 2, 8, 10, 0));
   });
 });
 

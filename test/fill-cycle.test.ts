@@ -135,6 +135,34 @@ describe("the hourly cron", () => {
     expect(after.ocas).toEqual(before.ocas);
     expect((await json<{ cycle: { at: string } }>(await call("/admin/sites/lakeshore-chi/plan", { headers: ADMIN }))).cycle.at).toBe(plan.cycle.at);
   });
+
+  it("plans nothing when the site's own history cannot be read, and plans the next hour once it can", async () => {
+    const { runScheduledFill } = await import("../workers/control/fill-cycle");
+    // Seven days out, so no other test's cron planned that day.
+    const at = nextLocalHour(CHICAGO, 2, Date.now() + 7 * 86_400_000);
+    const targetDay = dayNumber(at, CHICAGO) + 1;
+    await seedHistory("lakeshore-chi", CHICAGO, at, { "pp-hot": 5e9 });
+    // RPC dispatches prototype methods, so the fault goes on the prototype, for one site's object.
+    const { OcaSite } = await import("../durable-objects/oca-site");
+    const proto = OcaSite.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const realHistory = proto.history;
+    proto.history = async function (this: unknown, ...a: unknown[]) {
+      if ((this as { ctx: DurableObjectState }).ctx.id.name === "lakeshore-chi") throw new Error("injected: history unavailable");
+      return realHistory.apply(this, a);
+    };
+    let reports: Awaited<ReturnType<typeof runScheduledFill>>;
+    try {
+      reports = await runScheduledFill(env, at);
+    } finally {
+      proto.history = realHistory;
+    }
+    // Not planned from its region alone, nor marked planned for the day.
+    expect(reports.find((r) => r.siteId === "lakeshore-chi")).toMatchObject({ ran: false, reason: expect.stringMatching(/own viewing history/) });
+    expect(await site("lakeshore-chi").plannedDay()).not.toBe(targetDay);
+    // The next hour's cron reads it and plans.
+    await cron(at + 3_600_000);
+    expect(await site("lakeshore-chi").plannedDay()).toBe(targetDay);
+  });
 });
 
 describe("filling a site", () => {

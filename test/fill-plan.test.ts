@@ -51,6 +51,17 @@ describe("planSite", () => {
     expectWithinCapacity(input, plan);
   });
 
+  it("ranks each OCA's titles most valuable per stored byte first, the order its fill copies them", () => {
+    const input: PlanInput = {
+      ocas: [oca("o1", 100), oca("o2", 0)],
+      titles: [title("a", 40, 400), title("b", 40, 100), title("c", 40, 200), title("d", 20, 150), title("e", 20, 20)],
+      current: {},
+    };
+    const plan = planSite(input);
+    expect(plan.ranked).toEqual({ o1: ["a", "d", "c"], o2: [] });
+    for (const [id, ids] of Object.entries(plan.ranked)) expect([...ids].sort()).toEqual(plan.byOca[id]);
+  });
+
   it("never exceeds any OCA's capacity on random sites (seeded property check)", () => {
     const rand = prng(20261121);
     for (let round = 0; round < 200; round++) {

@@ -100,12 +100,14 @@ describe("a site's lookups as it grows", () => {
     });
   });
 
-  it("reads the due fill tasks a page at a time, oldest first, through an index", async () => {
+  it("reads the due fill tasks a page at a time, in the plan's order, through an index", async () => {
     await withSql("rheinnet-ham", (sql) => {
       sql.exec(`DELETE FROM fill_tasks`);
-      // 11 tasks over two plans and two OCAs; one backing off, one parked.
-      for (let i = 0; i < 6; i++) fillQueue.enqueue(sql, `o${i % 2}`, "t", file(`p${i}`, 10), 1_000);
-      for (let i = 0; i < 5; i++) fillQueue.enqueue(sql, "o0", "s", file(`q${i}`, 10), 2_000);
+      // 11 tasks over two plans and two OCAs; one backing off, one parked. The first plan ranks t first
+      // on each OCA; the second ranks s first, and t, still queued, after it (keeping its age).
+      for (let i = 0; i < 6; i++) fillQueue.enqueue(sql, `o${i % 2}`, "t", file(`p${i}`, 10), 1_000, 0);
+      for (let i = 0; i < 5; i++) fillQueue.enqueue(sql, "o0", "s", file(`q${i}`, 10), 2_000, 0);
+      for (let i = 0; i < 6; i++) fillQueue.enqueue(sql, `o${i % 2}`, "t", file(`p${i}`, 10), 2_000, 1);
       sql.exec(`UPDATE fill_tasks SET next_at = 9999 WHERE path = 'p3'`);
       sql.exec(`UPDATE fill_tasks SET parked_at = 1 WHERE path = 'q1'`);
       // Every read the queue makes, with the rows it returned.
@@ -123,10 +125,10 @@ describe("a site's lookups as it grows", () => {
         },
       } as unknown as SqlStorage;
       const seen = [...fillQueue.dueTasks(counted, 5_000, 4)].map((t) => `${t.createdAt}:${t.ocaId}:${t.path}`);
-      expect(seen).toEqual(["1000:o0:p0", "1000:o0:p2", "1000:o0:p4", "1000:o1:p1", "1000:o1:p5", "2000:o0:q0", "2000:o0:q2", "2000:o0:q3", "2000:o0:q4"]);
+      expect(seen).toEqual(["2000:o0:q0", "2000:o0:q2", "2000:o0:q3", "2000:o0:q4", "1000:o0:p0", "1000:o0:p2", "1000:o0:p4", "1000:o1:p1", "1000:o1:p5"]);
       expect(Math.max(...reads.map((r) => r.rows))).toBeLessThanOrEqual(4);
       // Each page starts where the last ended, in the index's order: no scan, no sort of the whole queue.
-      expect(plan(sql, reads[0].query, ...reads[0].args)).toMatch(/SEARCH fill_tasks USING INDEX fill_tasks_by_age/);
+      expect(plan(sql, reads[0].query, ...reads[0].args)).toMatch(/SEARCH fill_tasks USING INDEX fill_tasks_by_rank/);
       expect(plan(sql, reads[0].query, ...reads[0].args)).not.toMatch(/TEMP B-TREE/);
     });
   });

@@ -69,6 +69,12 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/** Takes a site's fill queue back to before v21 (no rank), so a test can migrate it from an older version. */
+function beforeV21(sql: SqlStorage): void {
+  sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_rank`);
+  sql.exec(`ALTER TABLE fill_tasks DROP COLUMN priority`);
+}
+
 describe("the site's schema migration to one table of counted numbers (v16)", () => {
   it("keeps the event shards' marks of v15 under their kind", async () => {
     const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("rheinnet-muc"));
@@ -76,6 +82,7 @@ describe("the site's schema migration to one table of counted numbers (v16)", ()
       const sql = state.storage.sql;
       // A site at v15 with a shard's mark.
       sql.exec(`DELETE FROM schema_migrations WHERE version >= 16`);
+      beforeV21(sql);
       sql.exec(`DROP TABLE IF EXISTS counted_up_to`);
       for (const t of ["oca_reporter_sessions", "served_early"]) sql.exec(`DROP TABLE IF EXISTS ${t}`);
       for (const t of ["oca_sessions", "oca_client_reporters"]) sql.exec(`ALTER TABLE ${t} DROP COLUMN streams`);
@@ -95,6 +102,7 @@ describe("the site's schema migration to healthy traffic weighed per member (v19
     await runInDurableObject(stub, async (_i, state) => {
       const sql = state.storage.sql;
       sql.exec(`DELETE FROM schema_migrations WHERE version >= 19`);
+      beforeV21(sql);
       for (const t of ["oca_sessions", "oca_client_reporters"]) sql.exec(`ALTER TABLE ${t} DROP COLUMN streams`);
       sql.exec(`INSERT INTO oca_sessions (oca_id, session_id, last_seen) VALUES ('polder-ams-1', 'v18-session', 1000)`);
       sql.exec(`INSERT INTO oca_client_reporters (oca_id, reporter, at) VALUES ('polder-ams-1', 'v18-member', 1000)`);
@@ -116,12 +124,59 @@ describe("the site's schema migration to due fill tasks read a page at a time (v
       const sql = state.storage.sql;
       // A site at v19 with a task queued.
       sql.exec(`DELETE FROM schema_migrations WHERE version >= 20`);
+      beforeV21(sql);
       sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_age`);
       sql.exec(`DELETE FROM fill_tasks`);
-      enqueue(sql, "ixp-fra-1", "v19-title", file, 1_000);
-      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      sql.exec(
+        `INSERT INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at) VALUES ('ixp-fra-1', 'v19-title', ?, ?, ?, 1000)`,
+        file.path,
+        file.bytes,
+        file.sha256,
+      );
+      // Up to v20 only: v21 replaces its index.
+      expect(
+        migrate(
+          state.storage,
+          SITE_MIGRATIONS.filter((m) => m.version <= 20),
+        ),
+      ).toBe(20);
       expect(sql.exec(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'fill_tasks_by_age'`).one().n).toBe(1);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
       expect([...dueTasks(sql, 2_000)].map((t) => [t.ocaId, t.titleId, t.path])).toEqual([["ixp-fra-1", "v19-title", file.path]]);
+    });
+  });
+});
+
+describe("the site's schema migration to due fill tasks in the plan's order (v21)", () => {
+  it("ranks a v20 site's queued tasks first until the next plan ranks them, read through the new index", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-ams"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      // A site at v20 with a task queued.
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 21`);
+      beforeV21(sql);
+      sql.exec(`CREATE INDEX IF NOT EXISTS fill_tasks_by_age ON fill_tasks (created_at, title_id, oca_id, path, sha256)`);
+      sql.exec(`DELETE FROM fill_tasks`);
+      sql.exec(
+        `INSERT INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at) VALUES ('ixp-ams-1', 'v20-title', ?, ?, ?, 1000)`,
+        file.path,
+        file.bytes,
+        file.sha256,
+      );
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      const indexes = sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fill_tasks' AND name LIKE 'fill_tasks_by_%' ORDER BY name`)
+        .toArray()
+        .map((r) => r.name);
+      expect(indexes).toEqual(["fill_tasks_by_rank"]);
+      expect(sql.exec(`SELECT priority FROM fill_tasks`).one().priority).toBe(0);
+      // A task the new plan ranks first goes ahead of it; a re-plan ranking it first again brings it back, keeping its age.
+      enqueue(sql, "ixp-ams-1", "v21-title", file, 2_000, 0);
+      enqueue(sql, "ixp-ams-1", "v20-title", file, 2_000, 1);
+      expect([...dueTasks(sql, 3_000)].map((t) => [t.titleId, t.createdAt])).toEqual([
+        ["v21-title", 2_000],
+        ["v20-title", 1_000],
+      ]);
     });
   });
 });

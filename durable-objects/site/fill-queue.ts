@@ -36,7 +36,17 @@ export function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
 }
 
-type TaskRow = { oca_id: string; title_id: string; path: string; bytes: number; sha256: string; created_at: number; attempts: number; failed_sources: string };
+type TaskRow = {
+  oca_id: string;
+  title_id: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  priority: number;
+  created_at: number;
+  attempts: number;
+  failed_sources: string;
+};
 const toTask = (r: TaskRow): FillTask => ({
   ocaId: r.oca_id,
   titleId: r.title_id,
@@ -48,17 +58,22 @@ const toTask = (r: TaskRow): FillTask => ({
   failedSources: r.failed_sources ? r.failed_sources.split(",") : [],
 });
 
-/** Queues a file for an OCA unless it is already queued. */
-export function enqueue(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number): void {
+/**
+ * Queues a file for an OCA at `priority` (its title's rank in the OCA's plan, 0 first). A file already
+ * queued keeps its age and attempts and takes the new rank: a re-plan re-orders what is left.
+ */
+export function enqueue(sql: SqlStorage, ocaId: string, titleId: string, file: TitleFile, now: number, priority = 0): void {
   run(
     sql,
-    `INSERT OR IGNORE INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO fill_tasks (oca_id, title_id, path, bytes, sha256, created_at, priority) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (oca_id, title_id, path, sha256) DO UPDATE SET priority = excluded.priority`,
     ocaId,
     titleId,
     file.path,
     file.bytes,
     file.sha256,
     now,
+    priority,
   );
 }
 
@@ -74,20 +89,22 @@ export function dropUnplanned(sql: SqlStorage): void {
 export const DUE_TASKS_PAGE = 500;
 
 /**
- * Tasks whose backoff has passed and that are not parked, oldest first, read `pageSize` at a time
- * (through `fill_tasks_by_age`) as the caller goes on: memory stays one page, and tasks behind ones
- * that wait or whose OCA's budget is spent are still reached. A task changed meanwhile may be yielded
- * as it was; the caller re-reads it.
+ * Tasks whose backoff has passed and that are not parked, in the plan's order (each title's rank on its
+ * OCA, then oldest first), read `pageSize` at a time (through `fill_tasks_by_rank`) as the caller goes
+ * on: memory stays one page, and tasks behind ones that wait or whose OCA's budget is spent are still
+ * reached. A task changed meanwhile may be yielded as it was, or missed until the next run; the caller
+ * re-reads it.
  */
 export function* dueTasks(sql: SqlStorage, now: number, pageSize = DUE_TASKS_PAGE): Generator<FillTask> {
-  // Past every task: created_at is a time, never negative.
-  let after: TaskRow = { created_at: -1, title_id: "", oca_id: "", path: "", sha256: "", bytes: 0, attempts: 0, failed_sources: "" };
+  // Before every task: a rank is never negative, nor is created_at (a time).
+  let after: TaskRow = { priority: -1, created_at: -1, title_id: "", oca_id: "", path: "", sha256: "", bytes: 0, attempts: 0, failed_sources: "" };
   for (;;) {
     const page = rows<TaskRow>(
       sql,
-      `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
-       WHERE (created_at, title_id, oca_id, path, sha256) > (?, ?, ?, ?, ?) AND parked_at IS NULL AND next_at <= ?
-       ORDER BY created_at, title_id, oca_id, path, sha256 LIMIT ?`,
+      `SELECT oca_id, title_id, path, bytes, sha256, priority, created_at, attempts, failed_sources FROM fill_tasks
+       WHERE (priority, created_at, title_id, oca_id, path, sha256) > (?, ?, ?, ?, ?, ?) AND parked_at IS NULL AND next_at <= ?
+       ORDER BY priority, created_at, title_id, oca_id, path, sha256 LIMIT ?`,
+      after.priority,
       after.created_at,
       after.title_id,
       after.oca_id,
@@ -109,7 +126,7 @@ type TaskRef = { ocaId: string; titleId: string; path: string; sha256: string };
 export function currentTask(sql: SqlStorage, t: TaskRef): FillTask | undefined {
   const r = first<TaskRow>(
     sql,
-    `SELECT oca_id, title_id, path, bytes, sha256, created_at, attempts, failed_sources FROM fill_tasks
+    `SELECT oca_id, title_id, path, bytes, sha256, priority, created_at, attempts, failed_sources FROM fill_tasks
      WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND parked_at IS NULL`,
     t.ocaId,
     t.titleId,

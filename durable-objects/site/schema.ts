@@ -172,6 +172,16 @@ export const SITE_MIGRATIONS: Migration[] = [
     name: "due fill tasks read a page at a time, oldest first, through an index",
     statements: [`CREATE INDEX IF NOT EXISTS fill_tasks_by_age ON fill_tasks (created_at, title_id, oca_id, path, sha256)`],
   },
+  {
+    version: 21,
+    name: "due fill tasks in the plan's order: each title's rank on its OCA first, then age",
+    // Tasks queued before rank 0 until the next plan ranks them.
+    statements: [
+      `ALTER TABLE fill_tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 0`,
+      `DROP INDEX IF EXISTS fill_tasks_by_age`,
+      `CREATE INDEX IF NOT EXISTS fill_tasks_by_rank ON fill_tasks (priority, created_at, title_id, oca_id, path, sha256)`,
+    ],
+  },
 ];
 
 /** The schema version the code expects. */

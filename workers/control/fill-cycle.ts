@@ -1,4 +1,4 @@
-import { dayNumber, localDayStart, localHour } from "../../fill/day";
+import { dayNumber, localDayStart, localHour, localHourStart } from "../../fill/day";
 import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
 import { peakBps, peakHourShare, shareBefore } from "../../fill/peak-shape";
 import { planSite } from "../../fill/plan";
@@ -80,7 +80,8 @@ function memoised<T>(memo: CycleMemo, key: string, make: () => Promise<T>): Prom
  * Predicts tomorrow's demand per title for a site from its own and its region's history. With
  * `sameDay` (the share of a usual day's bytes in today's hours so far), today so far is read too and
  * used if it shows a shift of the region's mix (`shifted`). `today`: the day the plan is made on
- * (the site's own cycle passes the day its fill window opened, see windowDay).
+ * (the site's own cycle passes the day its fill window opened, see windowDay). `ownHistory` is false
+ * when the site's own history could not be read (the predictions then rest on its region alone).
  */
 export async function predictionsFor(
   env: Env,
@@ -89,7 +90,7 @@ export async function predictionsFor(
   memo: CycleMemo = new Map(),
   sameDay?: { share: number },
   today = dayNumber(now, site.timeZone),
-): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean }> {
+): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean; ownHistory: boolean }> {
   const targetDay = today + 1;
   // Complete days only: the window opens hours into today, and a day hours old would read as every
   // title collapsing (and as a shift of the whole mix). `npm run bench:offload -- --worker-timing`
@@ -101,15 +102,17 @@ export async function predictionsFor(
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
-  // One failing or hanging site costs only its own history, never the whole region's plan.
+  // One failing or hanging site costs only its own history, never the whole region's plan (null: unread).
   const historyOf = (s: SiteSpec) =>
     memoised(memo, `history:${s.id}:${from}:${until}`, () =>
       withTimeout(siteStub(env, s.id).history(from, until), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
-        return {} as Record<string, number[]>;
+        return null;
       }),
     );
-  const histories = await Promise.all([...group, ...country].map(historyOf));
+  const read = await Promise.all([...group, ...country].map(historyOf));
+  const ownHistory = read[group.findIndex((s) => s.id === site.id)] != null;
+  const histories = read.map((h) => h ?? {});
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
     for (const h of hs) {
@@ -162,7 +165,7 @@ export async function predictionsFor(
     today: sameDay ? { local: l.now, regional: r.now, share: sameDay.share } : undefined,
   };
   const { predictions, shiftedToday } = forecast(input);
-  return { targetDay, predictions: predictions.filter((p) => Object.hasOwn(sizes, p.titleId)), sizes, shifted: shiftedToday };
+  return { targetDay, predictions: predictions.filter((p) => Object.hasOwn(sizes, p.titleId)), sizes, shifted: shiftedToday, ownHistory };
 }
 
 interface PlanInputs {
@@ -174,6 +177,8 @@ interface PlanInputs {
   peakShare: number;
   /** Same-day check: whether today so far shows a shift of the region's mix (predictions then rest on it). */
   shifted: boolean;
+  /** False when the site's own history could not be read: the predictions rest on its region alone. */
+  ownHistory: boolean;
 }
 
 /**
@@ -205,14 +210,14 @@ async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo
   // Hours since `today` began: past midnight in a window that wraps it, that day is whole.
   const hoursIn = localHour(now, site.timeZone) + 24 * (dayNumber(now, site.timeZone) - today);
   const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), hoursIn) : 0;
-  const [{ predictions, sizes, shifted }, state, current, hourly] = await Promise.all([
+  const [{ predictions, sizes, shifted, ownHistory }, state, current, hourly] = await Promise.all([
     predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined, today),
     stub.describe(),
     stub.holdingsByOca(),
     shape,
   ]);
   const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
-  return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly), shifted };
+  return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly), shifted, ownHistory };
 }
 
 /** An embedded site's titles for the planner: predictions with their peak, and held titles worth nothing (kept while there is room). */
@@ -235,9 +240,12 @@ function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs):
  * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
  * is left out rather than failing its parent's plan.
  */
-async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleMemo, sameDay: boolean): Promise<ChildOutlook | null> {
+async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleMemo, sameDay: boolean, daysBack: number): Promise<ChildOutlook | null> {
   try {
-    const inputs = await withTimeout(planInputs(env, child, now, memo, sameDay), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
+    // The child's day as its parent's plan counts it: its calendar day, one back when the parent's
+    // window opened yesterday (after midnight in a window that wraps it), so both plan the same tomorrow.
+    const today = dayNumber(now, child.timeZone) - daysBack;
+    const inputs = await withTimeout(planInputs(env, child, now, memo, sameDay, today), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
     const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
     return { predicted: new Map(inputs.predictions.map((p) => [p.titleId, p.bytes])), held: new Set(Object.values(plan.byOca).flat()) };
   } catch (err) {
@@ -251,7 +259,8 @@ async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleM
  * Durable Object, which fills itself with alarms. Runs only inside the site's local fill window and
  * once per day unless forced, so the hourly cron can call it for every site; a site that has planned
  * looks once more at shiftCheckHour, and re-plans if today so far shows a shift of its region's mix
- * (the rest of the window refills for the evening).
+ * (the rest of the window refills for the evening). A site whose own history cannot be read is not
+ * planned (the next hourly run tries again).
  */
 export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}): Promise<CycleReport> {
   const site = findSite(siteId);
@@ -272,6 +281,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
 
   const memo: CycleMemo = new Map();
   const own = await planInputs(env, site, now, memo, sameDay, targetDay - 1);
+  // Planned from its region alone, the day would be marked planned and not tried again: no plan, so the next hourly cycle retries.
+  if (!own.ownHistory) return { siteId, ran: false, reason: "its own viewing history could not be read; not planned from its region alone" };
   if (sameDay && !own.shifted) return { siteId, ran: false, reason: "already planned for tomorrow; today so far shows no shift of the region's mix" };
   const { predictions, peakShare } = own;
   let plan: SitePlan;
@@ -279,7 +290,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   if (site.tier === "ixp") {
     // What the children will miss after their own fill comes first; the rest of the catalogue after it.
     const children = topology.sites.filter((s) => s.parent === site.id);
-    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo, sameDay)));
+    const daysBack = dayNumber(now, site.timeZone) - (targetDay - 1);
+    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo, sameDay, daysBack)));
     const misses = childMisses(outlooks.filter((o): o is ChildOutlook => o !== null));
     childMissBytes = [...misses.values()].reduce((a, b) => a + b, 0);
     const regional = new Map(predictions.map((p) => [p.titleId, p.bytes]));
@@ -289,9 +301,14 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     plan = planSite({ ocas: own.ocas, titles: embeddedTitles(own), current: own.current });
   }
 
-  const hoursLeft = opts.force && !inWindow(hour, window) ? 12 : (window.endHour - hour + 24) % 24 || 24;
+  // The window's end hour on the local clock (not whole UTC hours from now: in a zone offset by a half
+  // or three-quarter hour that ran 30-45 minutes late); a window that wraps midnight ends the day after it opened.
+  const windowEnd =
+    opts.force && !inWindow(hour, window)
+      ? now - (now % 3_600_000) + 12 * 3_600_000
+      : localHourStart(targetDay - 1 + (window.startHour > window.endHour ? 1 : 0), window.endHour, site.timeZone);
   // An operator's "run now" copies for at least an hour, even when pressed in the window's last minutes.
-  const fillUntil = Math.max(now - (now % 3_600_000) + hoursLeft * 3_600_000, opts.force ? now + FORCED_FILL_MIN_MS : 0);
+  const fillUntil = Math.max(windowEnd, opts.force ? now + FORCED_FILL_MIN_MS : 0);
   // The cycle's figures, kept with the site's plan (the dashboard reads them) and answered to the caller.
   const figures = {
     targetDay,
@@ -307,7 +324,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   };
   const queued = await stub.applyPlan({
     day: targetDay,
-    byOca: plan.byOca,
+    // In the plan's order: the fill copies each OCA's most valuable titles first.
+    byOca: plan.ranked,
     fillUntil,
     fillRateBps: opts.fillRateBps ?? topology.fill.ocaFillRateBps,
     peerWaitMs: opts.peerWaitMs ?? 10 * 60_000,

@@ -328,6 +328,24 @@ export const catalogueDb = {
   },
 
   /**
+   * Of `titleIds`, those licensed in `country` at `now` whose licence there ends by `until` (the start
+   * of the day a plan was made for): that plan left them out for their licence, not their value, and
+   * they are still played until it ends.
+   */
+  async licenceEndingBy(db: D1Database, country: string, titleIds: string[], now: number, until: number): Promise<Set<string>> {
+    if (titleIds.length === 0) return new Set();
+    const { results } = await db
+      .prepare(
+        `SELECT l.title_id FROM licences l JOIN titles t ON t.id = l.title_id
+         WHERE l.country = ?1 AND l.title_id IN (SELECT value FROM json_each(?2)) AND t.taken_down_at IS NULL
+           AND l.available_from <= ?3 AND l.available_until > ?3 AND l.available_until <= ?4`,
+      )
+      .bind(country, JSON.stringify(titleIds), now, until)
+      .all<{ title_id: string }>();
+    return new Set(results.map((r) => r.title_id));
+  },
+
+  /**
    * Registers a title: metadata, renditions and licences, and the files of `version`, in one
    * transaction. A new version (`previous` given) supersedes the previous one, which stays served
    * until `retainUntil` (when the last session that may ask for it expires); files of versions past
