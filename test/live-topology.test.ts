@@ -1,3 +1,4 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
@@ -116,6 +117,28 @@ describe("the live topology", () => {
     expect(await errorCode(over)).toMatchObject({ code: "invalid_topology", message: expect.stringMatching(/at most 32 OCAs/) });
     const topo = (await (await call("/admin/topology", { headers: ADMIN })).json()) as { sites: Array<{ id: string; ocas: unknown[] }> };
     expect(topo.sites.find((s) => s.id === "bound-bos")?.ocas).toHaveLength(32);
+  });
+
+  it("a retire refused after its drain gives the OCA back to the site's judgement as it stood, a failed one failed", async () => {
+    const ocas = [1, 2].map((i) => ({ id: `undo-bos-${i}`, capacityBytes: 1e8, throughputBps: 1e9 }));
+    expect((await post("/admin/topology/sites", { ...bostonSite, id: "undo-bos", ocas })).status).toBe(201);
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("undo-bos"));
+    // The site judged undo-bos-1 failed by itself (its automatic state, as its signals would set it).
+    await stub.describe();
+    await runInDurableObject(stub, async (_o, state) => {
+      state.storage.sql.exec(
+        `INSERT OR REPLACE INTO oca_auto_health (oca_id, state, since, reason, better_since) VALUES (?, 'failed', ?, 'test: judged failed', NULL)`,
+        "undo-bos-1",
+        Date.now(),
+      );
+    });
+    // What a refused retire does after its drain.
+    expect((await stub.setHealth("undo-bos-1", "drained")).ok).toBe(true);
+    expect((await stub.clearOperatorHealth("undo-bos-1")).ok).toBe(true);
+    const site = (await (await call("/admin/sites/undo-bos", { headers: ADMIN })).json()) as {
+      ocas: Array<{ ocaId: string; health: string; load: { healthBy: string } }>;
+    };
+    expect(site.ocas.find((o) => o.ocaId === "undo-bos-1")).toMatchObject({ health: "failed", load: { healthBy: "auto" } });
   });
 
   it("retiring a site's last two OCAs at once retires one and leaves the other in service, not drained", async () => {

@@ -88,7 +88,6 @@ function validate(t: Topology): void {
       if (parent?.tier !== "ixp") throw bad(`embedded site ${s.id} needs a parent IXP site`);
     } else if (s.isp || s.parent) throw bad(`IXP site ${s.id} has no isp or parent`);
     if (s.ocas.length === 0) throw bad(`site ${s.id} has no OCA`);
-    if (s.ocas.length > MAX_OCAS_PER_SITE) throw bad(`site ${s.id}: at most ${MAX_OCAS_PER_SITE} OCAs`);
   }
 }
 
@@ -120,7 +119,10 @@ topologyRoutes.post("/topology/sites", zValidator("json", siteSpecBody, validati
 topologyRoutes.post("/topology/sites/:siteId/ocas", params(siteParam), zValidator("json", ocaSpecBody, validationHook), async (c) => {
   const oca = c.req.valid("json");
   const r = await change(c.env, (t) => {
-    siteOf(t, c.req.param("siteId")).ocas.push(oca);
+    const s = siteOf(t, c.req.param("siteId"));
+    // Checked here, as the site grows, not in validate(): a site stored with more (before the bound) still changes.
+    if (s.ocas.length >= MAX_OCAS_PER_SITE) throw new ApiError(400, "invalid_topology", `site ${s.id}: at most ${MAX_OCAS_PER_SITE} OCAs`);
+    s.ocas.push(oca);
   });
   return c.json({ version: r.version, siteId: c.req.param("siteId"), oca }, 201);
 });
@@ -150,11 +152,13 @@ function removeOca(t: Topology, siteId: string, ocaId: string): void {
 
 /**
  * Puts an OCA's health back as it was before a drain: an operator's drain stands, an operator's fail is
- * set again, else the site's automatic judgement takes over again.
+ * set again, else the site's automatic judgement takes over again as it stood (a failed or degraded
+ * OCA stays so; an operator's restore would reset it to healthy).
  */
 async function undoDrain(stub: ReturnType<typeof siteStub>, ocaId: string, before: { health: OcaHealth; healthBy?: "auto" | "operator" } | undefined) {
   if (before?.healthBy === "operator" && before.health === "drained") return;
-  await stub.setHealth(ocaId, before?.healthBy === "operator" && before.health === "failed" ? "failed" : "healthy");
+  if (before?.healthBy === "operator" && before.health === "failed") await stub.setHealth(ocaId, "failed");
+  else await stub.clearOperatorHealth(ocaId);
 }
 
 /**
