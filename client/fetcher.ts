@@ -256,7 +256,8 @@ export class SegmentFetcher {
       const next = this.session.reportFailure(oca.ocaId, `${fail.reason} ${path}`);
       if (!next) {
         // Every OCA of the list has failed: a new play session (new list, new token) before giving up.
-        if (!renewed && (await this.session.renewAfterFailure(`no OCA left after ${fail.reason} on ${oca.ocaId}`))) {
+        // A file missing (404) is missing under any session: no renewal for it.
+        if (!renewed && fail.reason !== "http_404" && (await this.session.renewAfterFailure(`no OCA left after ${fail.reason} on ${oca.ocaId}`))) {
           renewed = true;
           attempt = -1;
           continue;

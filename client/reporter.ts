@@ -39,6 +39,17 @@ const SEND_BUDGET_MS = 20_000;
 /** `sent` keeps the latest this many events (an overlay's or a test's view; a long session sends tens of thousands). */
 const MAX_SENT_KEPT = 10_000;
 
+/** Neighbouring batches with the same tag as one, up to MAX_BATCH events each. */
+function mergeAdjacent(batches: Batch[]): Batch[] {
+  const out: Batch[] = [];
+  for (const b of batches) {
+    const last = out.at(-1);
+    if (last && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events = [...last.events, ...b.events];
+    else out.push({ events: [...b.events], tag: b.tag });
+  }
+  return out;
+}
+
 /** A random idempotency key for one batch (22 characters of [A-Za-z0-9_-]). */
 function newBatchId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -116,9 +127,10 @@ export class EventReporter {
       const batches = [...this.waiting];
       this.waiting = [];
       while (this.queue.length) batches.push(this.form());
-      // The first batch leaves now; any further ones follow it in order.
+      // As few requests as the tags allow (one, as a rule: the stop leaves with what waited before it),
+      // the first leaving now, not behind the request in flight; any further ones follow it in order.
       let now = Promise.resolve();
-      batches.forEach((batch, i) => {
+      mergeAdjacent(batches).forEach((batch, i) => {
         now = i === 0 ? this.sendWithRetry(batch, true) : now.then(() => this.sendWithRetry(batch, true));
       });
       this.inflight = Promise.all([this.inflight, now]).then(() => {});

@@ -507,11 +507,6 @@ export class PlaySession extends SessionEmitter {
   }
 
   /**
-   * Takes a new play session and continues on it, from the same position: when every OCA of the list
-   * has failed, or when the token is within a minute of expiry. The old session is stopped first (its
-   * stream slot freed), its events flushed. Concurrent calls share one renewal; false if it failed.
-   */
-  /**
    * A renewal because every OCA of the list failed (the headless fetcher's and the hls.js loader's):
    * at most one a minute, so failures that a new list does not mend (a file missing everywhere, a
    * client that cannot reach any OCA) end the session rather than spend the member's handovers.
@@ -523,6 +518,11 @@ export class PlaySession extends SessionEmitter {
     return this.renew(reason);
   }
 
+  /**
+   * Takes a new play session and continues on it, from the same position: when every OCA of the list
+   * has failed, or when the token is within a minute of expiry. The old session is stopped first (its
+   * stream slot freed), its events flushed. Concurrent calls share one renewal; false if it failed.
+   */
   renew(reason: string): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     if (!this.renewing) {

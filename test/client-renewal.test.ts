@@ -326,6 +326,28 @@ describe("the QoE reporter", () => {
     await r.close();
   });
 
+  it("sends what waited in one request when the page goes, the stop included, though a request before it hangs", async () => {
+    const sent: string[][] = [];
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      tag: () => "s",
+      send: (events) => {
+        sent.push(events.map((e) => e.type));
+        // The first request never answers (a connection the page is about to lose).
+        return sent.length === 1 ? new Promise<void>(() => {}) : Promise.resolve();
+      },
+    });
+    r.push({ type: "error", reason: "in flight" });
+    await sleep(1);
+    r.push({ type: "oca_switch", reason: "waiting behind it" });
+    r.push({ type: "progress" });
+    r.push({ type: "stop", reason: "pagehide" });
+    void r.flush(true);
+    await sleep(10);
+    // The batches waiting behind the hung one left in one request, the stop with them.
+    expect(sent).toEqual([["error"], ["oca_switch", "progress", "stop"]]);
+  });
+
   it("keeps playing when the app's onEvent throws", async () => {
     const cp = scripted();
     const s = await start(cp.client, {
