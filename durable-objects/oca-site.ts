@@ -911,7 +911,12 @@ export class OcaSite extends DurableObject<Env> {
     return holdings.usedBytes(this.sql, ocaId) + need <= capacity;
   }
 
-  /** Held titles the plan left out that are on their last licensed day in the site's country (see makeRoom). */
+  /**
+   * Held titles the plan left out that are on their last licensed day in the site's country and whose
+   * licence ends before this fill's window closes (see makeRoom): the copy that needs their room waits
+   * for the licence's end, not past the window. A title licensed into the evening is evicted as any
+   * other (the plan chose what replaces it for the next day). Empty when D1 cannot say: the fill goes on.
+   */
   private async lastLicensedDay(): Promise<Set<string>> {
     const plannedDay = getMeta(this.sql, "planned_day");
     const unplanned = rows<{ title_id: string }>(
@@ -921,7 +926,14 @@ export class OcaSite extends DurableObject<Env> {
     if (plannedDay === null || unplanned.length === 0) return new Set();
     // The plan looked at its day from that day's start: a licence ending before then kept a title out.
     const dayStart = localDayStart(Number(plannedDay), this.site.timeZone);
-    return catalogueDb.licenceEndingBy(this.env.DB, this.site.country, unplanned, Date.now(), dayStart);
+    const fillUntil = Number(getMeta(this.sql, "fill_until") ?? 0);
+    const until = fillUntil > 0 ? Math.min(dayStart, fillUntil) : dayStart;
+    try {
+      return await catalogueDb.licenceEndingBy(this.env.DB, this.site.country, unplanned, Date.now(), until);
+    } catch (err) {
+      console.error("licences ending: D1 unreachable; no title spared this run", err);
+      return new Set();
+    }
   }
 
   /**

@@ -137,7 +137,7 @@ describe("the hourly cron", () => {
   });
 
   it("plans nothing when the site's own history cannot be read, and plans the next hour once it can", async () => {
-    const { runScheduledFill } = await import("../workers/control/fill-cycle");
+    const { runScheduledFill, runFillCycle } = await import("../workers/control/fill-cycle");
     // Seven days out, so no other test's cron planned that day.
     const at = nextLocalHour(CHICAGO, 2, Date.now() + 7 * 86_400_000);
     const targetDay = dayNumber(at, CHICAGO) + 1;
@@ -151,11 +151,16 @@ describe("the hourly cron", () => {
       return realHistory.apply(this, a);
     };
     let reports: Awaited<ReturnType<typeof runScheduledFill>>;
+    let forced: Awaited<ReturnType<typeof runFillCycle>>;
     try {
       reports = await runScheduledFill(env, at);
+      // An operator's run plans anyway, from the region, rather than leave the site on a stale plan
+      // (for another day than the cron's, so the cron's next hour below still finds its day unplanned).
+      forced = await runFillCycle(env, "lakeshore-chi", at + 86_400_000, { force: true });
     } finally {
       proto.history = realHistory;
     }
+    expect(forced).toMatchObject({ ran: true });
     // Not planned from its region alone, nor marked planned for the day.
     expect(reports.find((r) => r.siteId === "lakeshore-chi")).toMatchObject({ ran: false, reason: expect.stringMatching(/own viewing history/) });
     expect(await site("lakeshore-chi").plannedDay()).not.toBe(targetDay);

@@ -94,6 +94,10 @@ describe("eviction for the planned fill", () => {
 
     expect(await runCycle(SITE)).toMatchObject({ ran: true });
     expect((await site(SITE).lastCycle()).plan[OCA]).toEqual(["fo-newcomer"]);
+    // The window closes after the licence ends (so the copy waits for it, not past the window).
+    await runInDurableObject(site(SITE), async (_o, st) => {
+      st.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('fill_until', ?)`, String(tomorrowStart));
+    });
     for (let i = 0; i < 10 && (await runDurableObjectAlarm(site(SITE))); i++);
     let s = await state(SITE);
     expect(onOca(s, OCA, "fo-last-day")?.complete).toBe(true);
@@ -112,5 +116,35 @@ describe("eviction for the planned fill", () => {
     s = await state(SITE);
     expect(onOca(s, OCA, "fo-last-day")).toBeUndefined();
     expect(onOca(s, OCA, "fo-newcomer")?.complete).toBe(true);
+  });
+
+  it("evicts a title licensed here into the evening when the window closes before its licence ends: the plan's title is copied in the window", async () => {
+    const SITE = "rheinnet-muc";
+    const OCA = "rheinnet-muc-1";
+    const BERLIN = "Europe/Berlin";
+    const now = Date.now();
+    const tomorrowStart = localDayStart(dayNumber(now, BERLIN) + 1, BERLIN);
+    const evening = await publishTitle("fo-evening", {
+      availableFrom: since,
+      licences: [
+        { country: "DE", availableFrom: since, availableUntil: new Date(tomorrowStart - 60_000).toISOString() },
+        { country: "US", availableFrom: since },
+      ],
+    });
+    await publishTitle("fo-launch", { availableFrom: since });
+    await setCapacity(SITE, "rheinnet-muc-2", 0);
+    await setCapacity(SITE, OCA, Math.round(bytesOf(evening) * 1.5));
+    expect((await fill([{ siteId: SITE, ocaId: OCA, titleIds: ["fo-evening"] }])).status).toBe(200);
+    await seedHistory(SITE, BERLIN, { "fo-evening": 9e9, "fo-launch": 5e9 });
+    expect(await runCycle(SITE)).toMatchObject({ ran: true });
+    expect((await site(SITE).lastCycle()).plan[OCA]).toEqual(["fo-launch"]);
+    // The window closes in 30 minutes, hours before the licence ends.
+    await runInDurableObject(site(SITE), async (_o, st) => {
+      st.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('fill_until', ?)`, String(Date.now() + 30 * 60_000));
+    });
+    for (let i = 0; i < 10 && (await runDurableObjectAlarm(site(SITE))); i++);
+    const s = await state(SITE);
+    expect(onOca(s, OCA, "fo-evening")).toBeUndefined();
+    expect(onOca(s, OCA, "fo-launch")?.complete).toBe(true);
   });
 });

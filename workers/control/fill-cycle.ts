@@ -240,11 +240,10 @@ function embeddedTitles({ predictions, sizes, current, peakShare }: PlanInputs):
  * would hold (the same planner on the same inputs its own cycle uses). A child that cannot be read
  * is left out rather than failing its parent's plan.
  */
-async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleMemo, sameDay: boolean, daysBack: number): Promise<ChildOutlook | null> {
+async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleMemo, sameDay: boolean, today: number): Promise<ChildOutlook | null> {
   try {
-    // The child's day as its parent's plan counts it: its calendar day, one back when the parent's
-    // window opened yesterday (after midnight in a window that wraps it), so both plan the same tomorrow.
-    const today = dayNumber(now, child.timeZone) - daysBack;
+    // The child's outlook is for the day its parent plans (a child in another time zone may be on
+    // another calendar day at this instant).
     const inputs = await withTimeout(planInputs(env, child, now, memo, sameDay, today), HISTORY_TIMEOUT_MS * 2, `outlook of ${child.id}`);
     const plan = planSite({ ocas: inputs.ocas, titles: embeddedTitles(inputs), current: inputs.current });
     return { predicted: new Map(inputs.predictions.map((p) => [p.titleId, p.bytes])), held: new Set(Object.values(plan.byOca).flat()) };
@@ -282,7 +281,8 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   const memo: CycleMemo = new Map();
   const own = await planInputs(env, site, now, memo, sameDay, targetDay - 1);
   // Planned from its region alone, the day would be marked planned and not tried again: no plan, so the next hourly cycle retries.
-  if (!own.ownHistory) return { siteId, ran: false, reason: "its own viewing history could not be read; not planned from its region alone" };
+  // An operator's run plans anyway, from the region, rather than leave the site on a stale plan.
+  if (!own.ownHistory && !opts.force) return { siteId, ran: false, reason: "its own viewing history could not be read; not planned from its region alone" };
   if (sameDay && !own.shifted) return { siteId, ran: false, reason: "already planned for tomorrow; today so far shows no shift of the region's mix" };
   const { predictions, peakShare } = own;
   let plan: SitePlan;
@@ -290,8 +290,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
   if (site.tier === "ixp") {
     // What the children will miss after their own fill comes first; the rest of the catalogue after it.
     const children = topology.sites.filter((s) => s.parent === site.id);
-    const daysBack = dayNumber(now, site.timeZone) - (targetDay - 1);
-    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo, sameDay, daysBack)));
+    const outlooks = await Promise.all(children.map((child) => childOutlook(env, child, now, memo, sameDay, targetDay - 1)));
     const misses = childMisses(outlooks.filter((o): o is ChildOutlook => o !== null));
     childMissBytes = [...misses.values()].reduce((a, b) => a + b, 0);
     const regional = new Map(predictions.map((p) => [p.titleId, p.bytes]));
