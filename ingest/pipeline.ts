@@ -14,7 +14,7 @@ import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
 import { probeSource, type Rational } from "./probe";
 import { createReporter, type Reporter } from "./progress";
-import { keepLicenceStarts, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
+import { keepListedLicences, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
@@ -320,11 +320,11 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   // 6. publish
   ts = Date.now();
   const uStage = reporter.stage("publish", result.packaged.files.length, "files");
-  // Without --available-from, a title already licensed keeps its licences' starts (see keepLicenceStarts).
+  // Without --available-from, a title already licensed keeps its licences as listed (see keepListedLicences).
   if (!opts.availableFrom)
     result.registration = {
       ...result.registration,
-      licences: keepLicenceStarts(result.registration.licences, await listedLicences(opts.publish, opts.titleId), Date.now()),
+      licences: keepListedLicences(result.registration.licences, await listedLicences(opts.publish, opts.titleId)),
     };
   result.publish = await publishTitle(opts.publish, opts.titleId, packageDir, result.registration, {
     onProgress: (d, t, b) => uStage.update(d, t, fmtBytes(b)),

@@ -187,18 +187,22 @@ export interface ListedLicence {
 }
 
 /**
- * A re-registration's licences with the starts of those already in effect kept: a rerun without
- * `--available-from` would otherwise move every licence's start to today, which the catalogue reads as
- * a correction (the sessions granted before the new start stop) and the fill as a launch. A licence not
- * yet in effect, or a country new to the title, takes the registration's start.
+ * A re-registration's licences, those of countries the catalogue already lists for the title kept as
+ * listed (start and end): a rerun without `--available-from` would otherwise move every licence's start
+ * to today (which the catalogue reads as a correction: the sessions granted before the new start stop;
+ * and the fill as a launch), drop its end, and revive one that ended. A country new to the title takes
+ * the registration's licence. Dates are changed with `--available-from`.
  */
-export function keepLicenceStarts(licences: TitleRegistration["licences"], listed: readonly ListedLicence[], now: number): TitleRegistration["licences"] {
-  const inEffect = new Map(
-    listed.filter((l) => l.available_from <= now && (l.available_until === null || l.available_until > now)).map((l) => [l.country, l.available_from]),
-  );
+export function keepListedLicences(licences: TitleRegistration["licences"], listed: readonly ListedLicence[]): TitleRegistration["licences"] {
+  const had = new Map(listed.map((l) => [l.country, l]));
   return licences.map((l) => {
-    const since = inEffect.get(l.country);
-    return since !== undefined && Date.parse(l.availableFrom) > since ? { ...l, availableFrom: new Date(since).toISOString() } : l;
+    const was = had.get(l.country);
+    if (!was) return l;
+    return {
+      country: l.country,
+      availableFrom: new Date(was.available_from).toISOString(),
+      availableUntil: was.available_until === null ? null : new Date(was.available_until).toISOString(),
+    };
   });
 }
 
