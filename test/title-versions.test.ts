@@ -378,6 +378,34 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
 });
 
 describe("registration", () => {
+  it("refuses a file whose checksum agrees with origin's copy only on the 16 hex digits its key carries", async () => {
+    const bytes = new TextEncoder().encode("#EXTM3U\n");
+    const sha = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+    const up = await call(`/admin/origin/ver-prefix/master.m3u8`, { method: "PUT", headers: { ...ADMIN, "X-Content-SHA256": sha }, body: bytes });
+    expect(up.status).toBe(201);
+    // Another checksum with the same first 16 digits: the same origin key, not the same file.
+    const other = sha.slice(0, 16) + (sha[16] === "0" ? "1" : "0") + sha.slice(17);
+    const register = (sha256: string) =>
+      call(`/admin/titles/ver-prefix`, {
+        method: "PUT",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          name: "x",
+          durationS: 1,
+          renditions: [{ id: "v", kind: "video", codec: "avc1.64001e", height: 240, bandwidth: 1 }],
+          files: [{ path: "master.m3u8", bytes: bytes.byteLength, sha256 }],
+          licences: [],
+        }),
+      });
+    const refused = await register(other);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { code: string; details: { paths: string[] } } }).error).toMatchObject({
+      code: "files_not_in_origin",
+      details: { paths: ["master.m3u8"] },
+    });
+    expect((await register(sha)).status).toBe(200);
+  });
+
   it("refuses files that are not in origin under their content, and a token for a version that has no index", async () => {
     const res = await call(`/admin/titles/ver-missing`, {
       method: "PUT",

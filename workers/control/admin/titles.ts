@@ -17,15 +17,24 @@ import { type AdminEnv, params, titleParam } from "./params";
  * The size of every object origin holds under the title's prefix: one list call per 1,000 keys, where a
  * head per file would pass a request's subrequest limit on a feature-length title (some 12,000 files).
  */
-async function originSizes(origin: R2Bucket, titleId: string): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
+async function originSizes(origin: R2Bucket, titleId: string): Promise<Map<string, { bytes: number; sha256: string | null }>> {
+  const sizes = new Map<string, { bytes: number; sha256: string | null }>();
   let cursor: string | undefined;
   do {
-    const page = await origin.list({ prefix: `${titleId}/`, cursor });
-    for (const o of page.objects) sizes.set(o.key, o.size);
+    const page = await origin.list({ prefix: `${titleId}/`, cursor, limit: 1000, include: ["customMetadata"] });
+    for (const o of page.objects) sizes.set(o.key, { bytes: o.size, sha256: o.customMetadata?.sha256 ?? null });
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return sizes;
+}
+
+/**
+ * Whether origin holds this file as registered: its size, and its whole checksum where the upload
+ * recorded one (the key carries only its first 16 hex digits; a registration agreeing on those alone
+ * would pass here and then fail every OCA's verified copy).
+ */
+function inOriginAsRegistered(held: { bytes: number; sha256: string | null } | undefined, f: { bytes: number; sha256: string }): boolean {
+  return held !== undefined && held.bytes === f.bytes && (held.sha256 === null || held.sha256 === f.sha256);
 }
 
 /** The first value that appears a second time, if any. */
@@ -62,7 +71,7 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
   const country = firstRepeat(t.licences.map((l) => l.country));
   if (country !== undefined) throw new ApiError(400, "duplicate_licence", `the licence for ${country} is listed twice`);
   const inOrigin = await originSizes(c.env.ORIGIN, titleId);
-  const absent = t.files.filter((f) => inOrigin.get(originKey(titleId, f.path, f.sha256)) !== f.bytes).map((f) => f.path);
+  const absent = t.files.filter((f) => !inOriginAsRegistered(inOrigin.get(originKey(titleId, f.path, f.sha256)), f)).map((f) => f.path);
   if (absent.length) {
     throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size`, { paths: absent.slice(0, 50) });
   }
