@@ -69,6 +69,8 @@ const TICK_MS = 1_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
+/** Of an alarm run, at most this long goes to deleting what a cut-off run left half-made or half-evicted. */
+const STRANDED_BUDGET_MS = 5_000;
 /**
  * Files one manual fill call copies at most: each copy is three R2 calls (read, write, check), so 2,000
  * stay well within the 10,000 subrequests a request may make on Workers Paid, whatever a title's length.
@@ -796,9 +798,17 @@ export class OcaSite extends DurableObject<Env> {
    */
   private async dropStranded(): Promise<void> {
     if (this.running.size || this.locks.size) return;
+    const started = Date.now();
     for (const r of holdings.stranded(this.sql)) {
-      await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path, r.sha256));
-      holdings.dropFile(this.sql, r);
+      // A long clean-up leaves the rest to the next run rather than hold up the fill.
+      if (Date.now() - started > STRANDED_BUDGET_MS) return;
+      // Under the title's lock, and only if still stranded: an operator's fill of that title may have
+      // begun since the list was read, and its fresh copy must not be deleted.
+      await this.serial(r.ocaId, r.titleId, async () => {
+        if (!holdings.isStranded(this.sql, r)) return;
+        await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path, r.sha256));
+        holdings.dropFile(this.sql, r);
+      });
     }
     for (const o of holdings.legacyObjects(this.sql)) {
       await this.bucket().delete(`${this.site.id}/${o.ocaId}/${o.titleId}/${o.path}`);

@@ -220,4 +220,50 @@ describe("the fill alarm when an OCA has no room", () => {
       await site(SITE).setCapacity(OCA, null);
     }
   });
+
+  it("cleans up a cut-off run's rows without deleting a copy an operator's fill made of one of them meanwhile", async () => {
+    const SITE = "lumen-lax";
+    const ocaId = (await site(SITE).describe()).ocas[0].ocaId;
+    const t = await publishTitle("strand-race");
+    const [path] = Object.keys(t.files);
+    // A cut-off run left rows half-evicted (another title) and one half-made (a file of strand-race).
+    await runInDurableObject(site(SITE), async (_o, state) => {
+      for (const p of ["a", "b", "c"])
+        state.storage.sql.exec(
+          `INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, 'strand-gone', ?, 'ab', 1, 'evicting', NULL, 0)`,
+          ocaId,
+          p,
+        );
+      state.storage.sql.exec(
+        `INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES (?, 'strand-race', ?, ?, 1, 'filling', NULL, 0)`,
+        ocaId,
+        path,
+        t.sha[path],
+      );
+    });
+    // Deletes take a while (deployed, a few a second): the operator's fill starts during the clean-up.
+    const undo = await withBucket(SITE, "TIER_NA", (real) => ({
+      delete: async (k: string | string[]) => {
+        await new Promise((r) => setTimeout(r, 200));
+        return real.delete(k);
+      },
+    }));
+    try {
+      await runInDurableObject(site(SITE), async (o: OcaSite) => {
+        const cleanUp = (o as unknown as { dropStranded(): Promise<void> }).dropStranded();
+        await new Promise((r) => setTimeout(r, 50));
+        const filled = await o.fillTitle(ocaId, "strand-race");
+        await cleanUp;
+        expect(filled.ok).toBe(true);
+      });
+    } finally {
+      await undo();
+    }
+    const files = Object.keys(t.files).length;
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'strand-race' AND state = 'ready'`, ocaId)).toBe(files);
+    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'strand-gone'`)).toBe(0);
+    // And the copy of the file the stranded row named is in R2.
+    const { ocaKey } = await import("../shared/file-keys");
+    expect(await env.TIER_NA.head(ocaKey(SITE, ocaId, "strand-race", path, t.sha[path]))).not.toBeNull();
+  });
 });

@@ -211,11 +211,26 @@ export function markFileEvicting(sql: SqlStorage, f: FileRef): void {
 }
 
 /** Rows left 'filling' by a copy that never finished, or 'evicting' by an eviction that was cut off. */
-export function stranded(sql: SqlStorage): FileRef[] {
+export function stranded(sql: SqlStorage, limit = 1_000): FileRef[] {
   return rows<{ oca_id: string; title_id: string; path: string; sha256: string }>(
     sql,
-    `SELECT oca_id, title_id, path, sha256 FROM holdings WHERE state IN ('filling', 'evicting')`,
+    `SELECT oca_id, title_id, path, sha256 FROM holdings WHERE state IN ('filling', 'evicting') LIMIT ?`,
+    limit,
   ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, sha256: r.sha256 }));
+}
+
+/** Whether a file's row is still half-made or half-evicted (a copy may have taken it up since it was listed). */
+export function isStranded(sql: SqlStorage, f: FileRef): boolean {
+  return (
+    rows<{ n: number }>(
+      sql,
+      `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ? AND state IN ('filling', 'evicting')`,
+      f.ocaId,
+      f.titleId,
+      f.path,
+      f.sha256,
+    )[0].n > 0
+  );
 }
 
 /** Copies made before content addressing, still to delete (key without a content tag). */
