@@ -836,7 +836,7 @@ export class OcaSite extends DurableObject<Env> {
     const d = chooseSource({
       file: t,
       peers,
-      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t, t.ocaId),
+      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t, t.ocaId, t.priority),
       parents,
       failed: t.failedSources,
       age: w.age,
@@ -1097,7 +1097,7 @@ export class OcaSite extends DurableObject<Env> {
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
     let bytes = 0;
     for (const f of share) {
-      const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [] };
+      const task: fillQueue.FillTask = { ...f, ocaId, titleId, createdAt: 0, attempts: 0, failedSources: [], priority: 0 };
       for (;;) {
         const src = await this.resolveSource(task, { age: Infinity, peerWait: 0, parentWait: 0, parentCache });
         if ("wait" in src) return failed("copy_failed", `${f.path}: ${src.wait}`);

@@ -100,6 +100,21 @@ describe("a site's lookups as it grows", () => {
     });
   });
 
+  it("lets the OCA that ranks a shared file's title highest fetch it upstream, its peers waiting for its copy", async () => {
+    await withSql("lookups-peer-rank", (sql) => {
+      const f = file("video/avc-240p/seg-00001.m4s", 10);
+      // Title t is rank 5 on OCA a (lower id), rank 0 on OCA b: b copies it first, so b fetches.
+      fillQueue.enqueue(sql, "a", "t", f, 1_000, 5);
+      fillQueue.enqueue(sql, "b", "t", f, 1_000, 0);
+      expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 0)).toBe(false);
+      expect(fillQueue.earlierPeerQueued(sql, "t", f, "a", 5)).toBe(true);
+      // Ranked alike, the lower OCA id fetches.
+      fillQueue.enqueue(sql, "b", "t", f, 1_000, 5);
+      expect(fillQueue.earlierPeerQueued(sql, "t", f, "a", 5)).toBe(false);
+      expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 5)).toBe(true);
+    });
+  });
+
   it("reads the due fill tasks a page at a time, in the plan's order, through an index", async () => {
     await withSql("rheinnet-ham", (sql) => {
       sql.exec(`DELETE FROM fill_tasks`);

@@ -20,6 +20,8 @@ export interface FillTask extends TitleFile {
   attempts: number;
   /** Sources that failed for this task ("peer:{oca}", "parent:{site}", "origin"). */
   failedSources: string[];
+  /** Its title's rank in its OCA's plan (0 first): the order the fill copies in. */
+  priority: number;
 }
 
 export interface ParkedTask {
@@ -56,6 +58,7 @@ const toTask = (r: TaskRow): FillTask => ({
   createdAt: r.created_at,
   attempts: r.attempts,
   failedSources: r.failed_sources ? r.failed_sources.split(",") : [],
+  priority: r.priority,
 });
 
 /**
@@ -136,15 +139,22 @@ export function currentTask(sql: SqlStorage, t: TaskRef): FillTask | undefined {
   return r ? toTask(r) : undefined;
 }
 
-/** True while a peer ordered before `ocaId` still has the file queued (it fetches upstream; the rest wait). */
-export function earlierPeerQueued(sql: SqlStorage, titleId: string, file: TitleFile, ocaId: string): boolean {
+/**
+ * True while a peer whose task for the file comes first in the fill's order (its title ranked higher in
+ * its OCA's plan, or as high with a lower OCA id) still has it queued: that one fetches upstream, the
+ * rest wait for its copy. Ordered as the fill copies, so the one that fetches is never the one left
+ * waiting behind lower-ranked work.
+ */
+export function earlierPeerQueued(sql: SqlStorage, titleId: string, file: TitleFile, ocaId: string, priority = 0): boolean {
   return !!first(
     sql,
-    `SELECT 1 AS x FROM fill_tasks WHERE title_id = ? AND path = ? AND sha256 = ? AND oca_id < ? AND parked_at IS NULL LIMIT 1`,
+    `SELECT 1 AS x FROM fill_tasks WHERE title_id = ?1 AND path = ?2 AND sha256 = ?3 AND oca_id != ?4
+       AND (priority < ?5 OR (priority = ?5 AND oca_id < ?4)) AND parked_at IS NULL LIMIT 1`,
     titleId,
     file.path,
     file.sha256,
     ocaId,
+    priority,
   );
 }
 
