@@ -112,6 +112,10 @@ describe("a site's lookups as it grows", () => {
       fillQueue.enqueue(sql, "b", "t", f, 1_000, 5);
       expect(fillQueue.earlierPeerQueued(sql, "t", f, "a", 5)).toBe(false);
       expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 5)).toBe(true);
+      // Asked for every task the fill looks at: an index search by the file, not a scan of the queue.
+      expect(plan(sql, `SELECT 1 FROM fill_tasks WHERE title_id = ?1 AND path = ?2 AND sha256 = ?3 AND oca_id != ?4`, "t", f.path, f.sha256, "a")).toMatch(
+        /SEARCH fill_tasks USING (COVERING )?INDEX fill_tasks_by_file/,
+      );
     });
   });
 

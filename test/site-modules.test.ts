@@ -71,6 +71,7 @@ describe("the site's schema migrations", () => {
 
 /** Takes a site's fill queue back to before v21 (no rank), so a test can migrate it from an older version. */
 function beforeV21(sql: SqlStorage): void {
+  sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_file`);
   sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_rank`);
   sql.exec(`ALTER TABLE fill_tasks DROP COLUMN priority`);
 }
@@ -168,7 +169,7 @@ describe("the site's schema migration to due fill tasks in the plan's order (v21
         .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fill_tasks' AND name LIKE 'fill_tasks_by_%' ORDER BY name`)
         .toArray()
         .map((r) => r.name);
-      expect(indexes).toEqual(["fill_tasks_by_rank"]);
+      expect(indexes).toEqual(["fill_tasks_by_file", "fill_tasks_by_rank"]);
       expect(sql.exec(`SELECT priority FROM fill_tasks`).one().priority).toBe(0);
       // A task the new plan ranks first goes ahead of it; a re-plan ranking it first again brings it back, keeping its age.
       enqueue(sql, "ixp-ams-1", "v21-title", file, 2_000, 0);

@@ -182,6 +182,11 @@ export const SITE_MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS fill_tasks_by_rank ON fill_tasks (priority, created_at, title_id, oca_id, path, sha256)`,
     ],
   },
+  {
+    version: 22,
+    name: "queued tasks found by their file: whether a peer fetches it first, what a re-publish superseded",
+    statements: [`CREATE INDEX IF NOT EXISTS fill_tasks_by_file ON fill_tasks (title_id, path, sha256)`],
+  },
 ];
 
 /** The schema version the code expects. */
