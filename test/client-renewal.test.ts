@@ -436,38 +436,8 @@ describe("the hls.js helper's loader when every OCA of the list fails", () => {
     const s = await start(cp.client);
     // The app's loader: every file under the first session's token fails with 503; under the renewed one it answers.
     const tried: string[] = [];
-    const Base = class implements Loader<LoaderContext> {
-      context: LoaderContext | null = null;
-      stats = {
-        aborted: false,
-        loaded: 0,
-        retry: 0,
-        total: 0,
-        chunkCount: 0,
-        bwEstimate: 0,
-        loading: { start: 0, first: 0, end: 0 },
-        parsing: { start: 0, end: 0 },
-        buffering: { start: 0, first: 0, end: 0 },
-      };
-      load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
-        tried.push(new URL(context.url).pathname);
-        queueMicrotask(() => {
-          if (context.url.includes("/T1/")) cb.onError({ code: 503, text: "Service Unavailable" }, context, null, this.stats);
-          else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
-        });
-      }
-      abort(): void {}
-      destroy(): void {}
-    };
-    const Sdk = createSdkLoader(s, Base as unknown as new (c: HlsConfig) => Loader<LoaderContext>);
-    const loaded = await new Promise<string>((resolve, reject) =>
-      new Sdk({} as HlsConfig).load(
-        { url: s.url("video/v1/seg-00002.m4s"), responseType: "arraybuffer" } as LoaderContext,
-        { loadPolicy: {} } as unknown as LoaderConfiguration,
-        { onSuccess: (_r, _s, ctx) => resolve(ctx.url), onError: (e) => reject(new Error(`error ${e.code}`)), onTimeout: () => reject(new Error("timeout")) },
-      ),
-    );
-    expect(loaded).toBe("https://cdn.test/oca/s/c/T2/t/video/v1/seg-00002.m4s");
+    const Base = scriptedLoader((url) => (url.includes("/T1/") ? 503 : 200), tried);
+    expect(await loadThrough(s, Base, s.url("video/v1/seg-00002.m4s"))).toBe("https://cdn.test/oca/s/c/T2/t/video/v1/seg-00002.m4s");
     expect(tried).toEqual(["/oca/s/a/T1/t/video/v1/seg-00002.m4s", "/oca/s/c/T2/t/video/v1/seg-00002.m4s"]);
     expect(s.renewals.map((r) => r.reason)).toEqual(["no OCA left after http_503 on a"]);
     expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: no OCA left after http_503 on a"]);

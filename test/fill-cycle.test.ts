@@ -1,6 +1,5 @@
-import { createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../workers/index";
 import { dayNumber, localDayStart, localHour } from "../fill/day";
 import {
   ADMIN,
@@ -13,6 +12,7 @@ import {
   tierKey,
   type FixtureTitle,
   type PlayResponse,
+  cron,
 } from "./fixtures";
 
 // Seeds a site's "today" and reads it back: never across a local midnight.
@@ -27,12 +27,6 @@ function nextLocalHour(timeZone: string, hour: number, from = Date.now()): numbe
   let t = from - (from % 3_600_000) + 3_600_000;
   while (localHour(t, timeZone) !== hour) t += 3_600_000;
   return t;
-}
-
-async function cron(at: number): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
 }
 
 /** Runs a site's alarms until its fill queue is empty (or a bound is hit). */

@@ -3,11 +3,10 @@
  * window's opening looks at today so far at 10:00 local (four hours before the window closes) and
  * re-plans only if its region's mix has shifted.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../workers/index";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle } from "./fixtures";
+import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle, cron } from "./fixtures";
 
 // Seeds a site's "today" and reads it back: never across a local midnight.
 beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
@@ -23,12 +22,6 @@ const MORNING = 10 / 38;
 const HOUR = 3_600_000;
 
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
-
-async function cron(at: number): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 /**
  * The next 02:00 in Amsterdam at least `daysAhead` days out, so no other test's cron touched that day,

@@ -3,11 +3,10 @@
  * once, for the day after the window opened, and its hours after midnight neither plan the day after
  * that nor reset the plan.
  */
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../workers/index";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, publishTitle } from "./fixtures";
+import { ADMIN, call, publishTitle, cron } from "./fixtures";
 
 const NEW_YORK = "America/New_York";
 const SITE = "lumen-night";
@@ -17,12 +16,6 @@ const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE));
 const TITLES = ["mn-a", "mn-b", "mn-c", "mn-d", "mn-e", "mn-f", "mn-g", "mn-h"];
 /** Last weeks' daily bytes per title: mn-a and mn-b are the head (more than the 200 GB a day needs to be judged). */
 const USUAL = [480e9, 320e9, 96e9, 80e9, 64e9, 48e9, 32e9, 24e9];
-
-async function cron(at: number): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 /** The next 22:00 in New York at least `daysAhead` days out, on a night with no clock change before 06:00. */
 function opening(daysAhead: number): number {

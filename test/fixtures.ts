@@ -1,8 +1,10 @@
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { ocaKey } from "../shared/file-keys";
 import { dayNumber } from "../fill/day";
 import { topology } from "../workers/shared/topology";
 import type { ApplyPlanInput } from "../durable-objects/site/rpc-types";
+import worker from "../workers/index";
 
 /** Calls the Worker under test (the real entry, in workerd). */
 export function call(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
@@ -289,4 +291,11 @@ export function openPlan(byOca: Record<string, string[]>, now = Date.now()): App
       predictions: [],
     },
   };
+}
+
+/** The hourly cron at `at`, through the Worker's own scheduled handler, waited out. */
+export async function cron(at: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: at, cron: "0 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
 }

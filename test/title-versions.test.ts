@@ -377,6 +377,20 @@ describe("a title whose licence ends in one country while it plays on elsewhere"
   });
 });
 
+/** Registers a one-file title (a master playlist) as given, whatever origin holds. */
+const registerOneFile = (titleId: string, file: { bytes: number; sha256: string }) =>
+  call(`/admin/titles/${titleId}`, {
+    method: "PUT",
+    headers: { ...ADMIN, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      name: "x",
+      durationS: 1,
+      renditions: [{ id: "v", kind: "video", codec: "avc1.64001e", height: 240, bandwidth: 1 }],
+      files: [{ path: "master.m3u8", ...file }],
+      licences: [],
+    }),
+  });
+
 describe("registration", () => {
   it("refuses a file whose checksum agrees with origin's copy only on the 16 hex digits its key carries", async () => {
     const bytes = new TextEncoder().encode("#EXTM3U\n");
@@ -385,18 +399,7 @@ describe("registration", () => {
     expect(up.status).toBe(201);
     // Another checksum with the same first 16 digits: the same origin key, not the same file.
     const other = sha.slice(0, 16) + (sha[16] === "0" ? "1" : "0") + sha.slice(17);
-    const register = (sha256: string) =>
-      call(`/admin/titles/ver-prefix`, {
-        method: "PUT",
-        headers: { ...ADMIN, "Content-Type": "application/json" },
-        body: JSON.stringify({
-          name: "x",
-          durationS: 1,
-          renditions: [{ id: "v", kind: "video", codec: "avc1.64001e", height: 240, bandwidth: 1 }],
-          files: [{ path: "master.m3u8", bytes: bytes.byteLength, sha256 }],
-          licences: [],
-        }),
-      });
+    const register = (sha256: string) => registerOneFile("ver-prefix", { bytes: bytes.byteLength, sha256 });
     const refused = await register(other);
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: { code: string; details: { paths: string[] } } }).error).toMatchObject({
@@ -407,17 +410,7 @@ describe("registration", () => {
   });
 
   it("refuses files that are not in origin under their content, and a token for a version that has no index", async () => {
-    const res = await call(`/admin/titles/ver-missing`, {
-      method: "PUT",
-      headers: { ...ADMIN, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        name: "x",
-        durationS: 1,
-        renditions: [{ id: "v", kind: "video", codec: "avc1.64001e", height: 240, bandwidth: 1 }],
-        files: [{ path: "master.m3u8", bytes: 10, sha256: "a".repeat(64) }],
-        licences: [],
-      }),
-    });
+    const res = await registerOneFile("ver-missing", { bytes: 10, sha256: "a".repeat(64) });
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("files_not_in_origin");
     const upload = await call(`/admin/origin/ver-missing/a.vtt`, { method: "PUT", headers: { ...ADMIN, "Content-Length": "6" }, body: "WEBVTT" });
