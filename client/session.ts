@@ -89,6 +89,12 @@ const FAILURE_RENEW_EVERY_MS = 60_000;
 /** `session.probes` keeps the latest this many results. */
 const MAX_PROBES_KEPT = 1_000;
 
+/** Whether a `too_many_streams` refusal's active sessions (`details.active[].sessionId`) include `sessionId`. */
+function heldBy(details: unknown, sessionId: string): boolean {
+  const active = (details as { active?: unknown } | null | undefined)?.active;
+  return Array.isArray(active) && active.slice(0, 64).some((a) => (a as { sessionId?: unknown } | null)?.sessionId === sessionId);
+}
+
 /** `p`, or undefined once `ms` have passed (the work goes on; the caller stops waiting). */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -568,7 +574,10 @@ export class PlaySession extends SessionEmitter {
         return await this.client.requestPlay(this.play.titleId, this.opts.device ?? DEFAULT_DEVICE);
       } catch (err) {
         const status = err instanceof ApiCallError ? err.status : 0;
-        const transient = status === 0 || status === 408 || status === 429 || status >= 500;
+        // A slot still held by the session being renewed: its stop has not reached the member's object
+        // yet (it may have left late, behind a slow request), so the slot frees in a moment.
+        const ownSlot = err instanceof ApiCallError && err.code === "too_many_streams" && heldBy(err.details, this.play.sessionId);
+        const transient = status === 0 || status === 408 || status === 429 || status >= 500 || ownSlot;
         const wait = Math.max(delay, (err instanceof ApiCallError ? (err.retryAfterS ?? 0) : 0) * 1000);
         if (!transient || this.stopped || this.now() + wait > deadline) throw err;
         await new Promise((r) => setTimeout(r, wait));

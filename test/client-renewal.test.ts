@@ -45,7 +45,10 @@ function playResponse(i: number, ocaIds = ["a"], expiresInS = 6 * 3600): PlayRes
 }
 
 interface Script {
-  /** Answers for the next play requests, in order (a status, or "ok"); "ok" once they run out. */
+  /**
+   * Answers for the next play requests, in order (a status, or "ok"); "ok" once they run out. 409: the
+   * plan's slot held by the first session; 410 stands for a 409 naming another screen's session.
+   */
   plays?: Array<number | "ok">;
   /** How long a play request takes (ms). */
   playMs?: number;
@@ -86,8 +89,13 @@ function scripted(script: Script = {}) {
     if (url.endsWith("/v1/play")) {
       await sleep(script.playMs ?? 0);
       const next = plays.shift() ?? "ok";
-      if (next !== "ok")
-        return json({ error: { code: next === 409 ? "too_many_streams" : "unavailable", message: "m" } }, next, next === 503 ? { "Retry-After": "1" } : {});
+      // A 409 whose active session is the first one (its stop not yet arrived), a 410 one that names another screen's.
+      if (next === 409 || next === 410)
+        return json(
+          { error: { code: "too_many_streams", message: "m", details: { limit: 1, active: [{ sessionId: next === 409 ? "sess-1" : "other-screen" }] } } },
+          409,
+        );
+      if (next !== "ok") return json({ error: { code: "unavailable", message: "m" } }, next, next === 503 ? { "Retry-After": "1" } : {});
       sessions++;
       return json(playResponse(sessions, sessions === 1 ? ["a"] : (script.renewedOcas ?? ["a"]), sessions === 1 ? script.firstExpiresInS : undefined));
     }
@@ -121,8 +129,17 @@ describe("a renewal whose play request fails for a moment", () => {
     await s.close();
   }, 15_000);
 
-  it("gives up at once on a refusal: another screen took the slot", async () => {
+  it("tries again while the refusal names the renewed session's own slot (its stop not yet arrived)", async () => {
     const cp = scripted({ plays: ["ok", 409, "ok"] });
+    const s = await start(cp.client);
+    expect(await s.renew("token_expiring")).toBe(true);
+    expect(s.sessionId).toBe("sess-2");
+    expect(cp.playRequests()).toBe(3);
+    await s.close();
+  }, 15_000);
+
+  it("gives up at once on a refusal: another screen took the slot", async () => {
+    const cp = scripted({ plays: ["ok", 410, "ok"] });
     const s = await start(cp.client);
     const errors: string[] = [];
     s.on("error", (e) => errors.push(e.errorName));
