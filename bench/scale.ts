@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
+import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
 
@@ -93,7 +94,7 @@ const SCENARIOS: Scenario[] = [
     playsPerS: 2_000,
     segmentS: 4,
     steeringTtlS: 5,
-    qoeEveryS: 10,
+    qoeEveryS: QOE_BATCH_EVERY_MS / 1000,
     busiestSiteShare: 0.1,
     isolates: 500,
     hotTitleChangesPerMin: 2,
@@ -109,7 +110,7 @@ const SCENARIOS: Scenario[] = [
     playsPerS: 15_000,
     segmentS: 4,
     steeringTtlS: 5,
-    qoeEveryS: 10,
+    qoeEveryS: QOE_BATCH_EVERY_MS / 1000,
     busiestSiteShare: 0.01,
     isolates: 5_000,
     hotTitleChangesPerMin: 2,

@@ -1,3 +1,4 @@
+import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { defined, type QoeEvent } from "./types";
 
 export interface ReporterOptions {
@@ -12,7 +13,7 @@ export interface ReporterOptions {
    * old session, never the new one).
    */
   tag?: () => unknown;
-  /** How often queued events go out (ms). */
+  /** How often queued events go out (ms; default 10 s, `QOE_BATCH_EVERY_MS`). */
   flushIntervalMs?: number;
   /** A batch goes out at once when this many events are queued. */
   maxQueued?: number;
@@ -79,7 +80,7 @@ export class EventReporter {
   progressFields: () => Partial<QoeEvent> = () => ({});
 
   constructor(opts: ReporterOptions) {
-    this.opts = { flushIntervalMs: 2_000, maxQueued: 50, clock: () => Date.now(), ...defined(opts), send: opts.send };
+    this.opts = { flushIntervalMs: QOE_BATCH_EVERY_MS, maxQueued: 50, clock: () => Date.now(), ...defined(opts), send: opts.send };
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
   }
 

@@ -31,7 +31,7 @@ export interface PlayOptions {
   /** A steering poll that has not answered after this long is abandoned (ms). Default 5000. */
   steeringTimeoutMs?: number;
   selector?: Partial<SelectorParams>;
-  /** QoE batch interval (ms). */
+  /** QoE batch interval (ms; default 10 s: what the capacity model's event shards are sized for). */
   flushIntervalMs?: number;
   /** Resolve `play()` right after the play request; probes go on in the background (`session.ready`). */
   probeInBackground?: boolean;
