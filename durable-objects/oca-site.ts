@@ -69,6 +69,8 @@ const TICK_MS = 1_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
+/** How long describe() reuses its read of the held titles' catalogue files (see heldCatalogue). */
+const DESCRIBE_CATALOGUE_MS = 30_000;
 /** Of an alarm run, at most this long goes to deleting what a cut-off run left half-made or half-evicted. */
 const STRANDED_BUDGET_MS = 5_000;
 /**
@@ -158,6 +160,26 @@ export class OcaSite extends DurableObject<Env> {
   /** The catalogue's files of titles, from D1. */
   private catalogueFiles(titleIds: string[]): Promise<Map<string, TitleFile[]>> {
     return catalogueDb.files(this.env.DB, titleIds);
+  }
+
+  /** describe()'s catalogue read, kept DESCRIBE_CATALOGUE_MS for the same held titles (see heldCatalogue). */
+  private describedCatalogue: { at: number; key: string; files: Map<string, TitleFile[]> } | null = null;
+
+  /**
+   * The catalogue's files of the titles the site holds, for describe(): read from D1 at most once every
+   * DESCRIBE_CATALOGUE_MS while the held titles stay the same, so an operator's dashboard refreshing every
+   * few seconds (in several tabs) does not read every file of every held title from D1 each time. A
+   * re-publish shows within that time.
+   */
+  private async heldCatalogue(): Promise<Map<string, TitleFile[]>> {
+    const held = holdings.heldTitles(this.sql);
+    const key = held.join("\n");
+    const now = Date.now();
+    const c = this.describedCatalogue;
+    if (c && c.key === key && now - c.at < DESCRIBE_CATALOGUE_MS) return c.files;
+    const files = await this.catalogueFiles(held);
+    this.describedCatalogue = { at: now, key, files };
+    return files;
   }
 
   // ---- operators ------------------------------------------------------------------------------
@@ -430,7 +452,7 @@ export class OcaSite extends DurableObject<Env> {
     await liveTopology(this.env);
     const site = this.site;
     // Complete means every file the catalogue lists for the title is ready here with its checksum.
-    const catalogue = await this.catalogueFiles(holdings.heldTitles(this.sql));
+    const catalogue = await this.heldCatalogue();
     const live = this.live();
     const planned = new Set(rows<{ k: string }>(this.sql, `SELECT oca_id || '/' || title_id AS k FROM plan`).map((r) => r.k));
     const ocas = site.ocas.map((o): OcaState => {

@@ -221,11 +221,23 @@ function renderChart(o: Overview): void {
   );
 }
 
+/**
+ * A refresh in flight: another asked meanwhile runs once it is done, rather than alongside it (requests
+ * stacking on a slow overview, and an older answer overwriting a newer one).
+ */
+let refreshing = false;
+let refreshAgain = false;
+
 async function refresh(): Promise<void> {
   if (!token) {
     showError("Enter the admin token (ADMIN_TOKEN) to see the CDN.");
     return;
   }
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
   try {
     last = (await api("GET", "/admin/ops/overview?days=14")) as Overview;
     // Keep what an operator is typing into a fault field across refreshes.
@@ -237,6 +249,12 @@ async function refresh(): Promise<void> {
     showError(null);
   } catch (err) {
     showError(`Cannot load the overview: ${(err as Error).message}`);
+  } finally {
+    refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      void refresh();
+    }
   }
 }
 
