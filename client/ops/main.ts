@@ -267,7 +267,9 @@ async function act(btn: HTMLButtonElement): Promise<void> {
     } else if (action === "fault" || action === "clear-fault") {
       const row = btn.closest("tr")!;
       const num = (k: string) => Number((row.querySelector(`input[data-fault="${k}"]`) as HTMLInputElement).value) || 0;
-      const body = action === "fault" ? { errorRate: Math.min(1, num("errorRate") / 100), addedLatencyMs: num("addedLatencyMs") } : {};
+      // The dashboard edits errors and latency; a throughput cap set through the API stays as it was.
+      const cap = last?.sites.find((s) => s.siteId === site)?.ocas?.find((o) => o.ocaId === ocaId)?.fault?.throughputBps ?? null;
+      const body = action === "fault" ? { errorRate: Math.min(1, num("errorRate") / 100), addedLatencyMs: num("addedLatencyMs"), throughputBps: cap } : {};
       await api("POST", `/admin/sites/${encodeURIComponent(site)}/ocas/${encodeURIComponent(ocaId!)}/fault`, body);
     } else if (action === "fill-cycle") {
       const r = (await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {})) as { ran?: boolean; queuedFiles?: number; reason?: string };

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { topology } from "../../workers/shared/topology";
 import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
-import { ocaHealthOf, setHealth } from "./sdk-harness";
+import { ocaHealthOf, setFault, setHealth } from "./sdk-harness";
 
 warnIfSkipped("ops");
 
@@ -107,6 +107,15 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium",
     await page.fill('tr[data-oca="lumen-nyc-2"] input[data-fault="addedLatencyMs"]', "250");
     await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="fault"]');
     await page.waitForFunction(() => /\+250 ms/.test(document.querySelector('tr[data-oca="lumen-nyc-2"] .fault')?.textContent ?? ""));
+    await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="clear-fault"]');
+    await page.waitForFunction(() => !document.querySelector('tr[data-oca="lumen-nyc-2"] .fault'));
+    // A throughput cap set through the API survives the dashboard's error and latency controls.
+    await setFault(stack, "lumen-nyc", "lumen-nyc-2", { throughputBps: 8_000_000 });
+    await page.waitForFunction(() => /cap/.test(document.querySelector('tr[data-oca="lumen-nyc-2"] .fault')?.textContent ?? ""), null, { timeout: 12_000 });
+    await page.fill('tr[data-oca="lumen-nyc-2"] input[data-fault="addedLatencyMs"]', "100");
+    await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="fault"]');
+    await page.waitForFunction(() => /\+100 ms/.test(document.querySelector('tr[data-oca="lumen-nyc-2"] .fault')?.textContent ?? ""));
+    expect(await page.textContent('tr[data-oca="lumen-nyc-2"] .fault')).toMatch(/\+100 ms, 8\.0 Mb\/s cap/);
     await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="clear-fault"]');
     await page.waitForFunction(() => !document.querySelector('tr[data-oca="lumen-nyc-2"] .fault'));
 

@@ -32,7 +32,12 @@ export async function setHealth(stack: LocalStack, siteId: string, ocaId: string
 }
 
 /** Sets an OCA's fault switch (all zero clears it). */
-export async function setFault(stack: LocalStack, siteId: string, ocaId: string, fault: { errorRate?: number; addedLatencyMs?: number }): Promise<void> {
+export async function setFault(
+  stack: LocalStack,
+  siteId: string,
+  ocaId: string,
+  fault: { errorRate?: number; addedLatencyMs?: number; throughputBps?: number | null },
+): Promise<void> {
   const r = await admin(stack, "POST", `/admin/sites/${siteId}/ocas/${ocaId}/fault`, fault);
   if (r.status !== 200) throw new Error(`setting ${siteId}/${ocaId} fault: ${r.status} ${JSON.stringify(r.json)}`);
 }
