@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
+import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
 import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
@@ -144,10 +145,12 @@ function model(s: Scenario): Row[] {
   // video and audio: two segment requests per segment duration per viewer
   const segments = (2 * s.viewers) / s.segmentS;
   const qoe = s.viewers / s.qoeEveryS;
+  // The SDK's re-probes: a range of a segment from each of REPROBE_OCAS OCAs every REPROBE_EVERY_MS, served as segments are.
+  const probes = (s.viewers * REPROBE_OCAS * 1000) / REPROBE_EVERY_MS;
   const perReq = (prefix: string) =>
     s.playsPerS * n("play", prefix) +
     polls * n("steeringPoll", prefix) +
-    segments * (s.coloHitRatio * n("segmentColoHit", prefix) + (1 - s.coloHitRatio) * n("segmentColoMiss", prefix)) +
+    (segments + probes) * (s.coloHitRatio * n("segmentColoHit", prefix) + (1 - s.coloHitRatio) * n("segmentColoMiss", prefix)) +
     qoe * n("qoeBatch", prefix);
   const catalogueRefresh = catalogueRefreshPerS(s);
   const busiest = s.busiestSiteShare;
@@ -158,7 +161,7 @@ function model(s: Scenario): Row[] {
   const siteObject = busiest * (s.playsPerS * n("play", "do.OcaSite") + qoe * n("qoeBatch", "do.OcaSite")) + s.isolates / everyS + EVENT_SHARDS;
   const eventShard = (busiest * qoe * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS;
   const rows: Row[] = [
-    { what: "Worker requests (all planes)", perS: s.playsPerS + polls + segments + qoe, limit: null, over: false },
+    { what: "Worker requests (all planes; the SDK's re-probes included)", perS: s.playsPerS + polls + segments + probes + qoe, limit: null, over: false },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
     {
       what: "D1 queries, catalogue and topology view refresh (background), read replication off: all on the primary",
@@ -198,8 +201,9 @@ function costs(s: Scenario) {
   const seconds = segmentsPerPB / ((2 * s.viewers) / s.segmentS);
   const polls = (s.viewers / s.steeringTtlS) * seconds;
   const qoe = (s.viewers / s.qoeEveryS) * seconds;
-  const workers = ((segmentsPerPB + polls + qoe) / 1e6) * PRICE.workersPerM;
-  const r2 = ((segmentsPerPB * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM;
+  const probes = ((s.viewers * REPROBE_OCAS * 1000) / REPROBE_EVERY_MS) * seconds;
+  const workers = ((segmentsPerPB + probes + polls + qoe) / 1e6) * PRICE.workersPerM;
+  const r2 = (((segmentsPerPB + probes) * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM;
   const touches = ((s.viewers * TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS) * seconds;
   const dos = ((qoe * n("qoeBatch", "do.") + touches) / 1e6) * PRICE.doRequestsPerM;
   const perPB = workers + r2 + dos;
@@ -247,7 +251,7 @@ for (const s of SCENARIOS) {
 ## ${s.name}
 
 ${s.viewers.toLocaleString("en-US")} concurrent viewers, ${s.playsPerS.toLocaleString("en-US")} play starts/s, ${s.segmentS} s segments
-(video and audio), steering TTL ${s.steeringTtlS} s, a QoE batch every ${s.qoeEveryS} s, ${Math.round(s.busiestSiteShare * 100)} % of
+(video and audio), steering TTL ${s.steeringTtlS} s, a QoE batch every ${s.qoeEveryS} s, re-probes of ${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s (counted as segments), ${Math.round(s.busiestSiteShare * 100)} % of
 viewers at the busiest site, ${s.isolates.toLocaleString("en-US")} isolates, catalogue TTL ${s.catalogueTtlS} s (${s.hotTitleChangesPerMin} changes a minute to titles isolates cache), colo hit ratio
 ${Math.round(s.coloHitRatio * 100)} %, ${s.mbps} Mbps a stream.
 

@@ -5,6 +5,7 @@ import { activeTitleIdsOf, httpRefused, SdkError, stoppedHoldingOf, type ErrorNa
 import { pathOnOca } from "./player/oca-order";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
+import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
 import { EventReporter } from "./reporter";
 import { DEFAULT_SELECTOR, OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
 import { ApiCallError, type Device, type OcaEntry, type PlayResponse, type QoeEvent, type SteeringManifest } from "./types";
@@ -279,7 +280,14 @@ export class PlaySession extends SessionEmitter {
     const run = async () => {
       const path = this.opts.probe?.path ?? this.defaultProbePath();
       const t = this.now();
-      const targets = this.play.ocas.filter((o) => initial || this.selector.exclusion(o.ocaId, t) !== "failed");
+      // The first round probes every OCA; later ones the current OCA and the next of its ranking, none in
+      // the hard-failure penalty box (REPROBE_OCAS in all).
+      const targets = initial
+        ? this.play.ocas
+        : this.pathwayPriority()
+            .filter((id) => this.selector.exclusion(id, t) !== "failed")
+            .slice(0, REPROBE_OCAS)
+            .flatMap((id) => this.oca(id) ?? []);
       const play = this.play;
       const results = await Promise.all(
         targets.map((o) =>
@@ -635,7 +643,7 @@ export class PlaySession extends SessionEmitter {
   startBackground(): void {
     if (this.stopped) return;
     this.armExpiry();
-    const every = this.opts.reprobeIntervalMs ?? 10_000;
+    const every = this.opts.reprobeIntervalMs ?? REPROBE_EVERY_MS;
     if (every > 0 && this.reprobeTimer === null) this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
     if ((this.opts.pollSteering ?? true) && this.steeringUri && this.steeringTimer === null) {
       const timer = setTimeout(async () => {

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import type { VcdnClient } from "../client/api";
+import { PlaySession } from "../client/session";
+import { REPROBE_OCAS } from "../shared/probe-pace";
+import { fakePlay } from "./client-fixtures";
+
+// The SDK's re-probes, against OCAs that answer every range at once (scripted: what is under test is
+// which OCAs a round asks, not the network).
+
+describe("a playing session's re-probes", () => {
+  it("ask the current OCA and the next of its ranking, not every OCA of a long list", async () => {
+    const asked: string[] = [];
+    const client = {
+      fetch: async (url: string) => {
+        asked.push(new URL(url).pathname.split("/")[3]);
+        return new Response(new Uint8Array(1024), { status: 206 });
+      },
+      sendEvents: async () => {},
+    } as unknown as VcdnClient;
+    const s = new PlaySession(client, fakePlay(["a", "b", "c", "d", "e", "f"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    await s.reprobe(true);
+    // The first round probes them all, to pick.
+    expect(asked.sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+    asked.length = 0;
+    await s.reprobe();
+    expect(asked).toHaveLength(REPROBE_OCAS);
+    expect(asked[0]).toBe(s.current.ocaId);
+    expect(asked).toEqual(s.pathwayPriority().slice(0, REPROBE_OCAS));
+    // An OCA in the hard-failure penalty box is not asked; the next of the ranking is.
+    const second = asked[1];
+    s.reportFailure(second, "http_503 video/v1/seg-00001.m4s");
+    asked.length = 0;
+    await s.reprobe();
+    expect(asked).toHaveLength(REPROBE_OCAS);
+    expect(asked).not.toContain(second);
+    await s.close();
+  });
+});
