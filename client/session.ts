@@ -85,6 +85,8 @@ const RENEW_FLUSH_WAIT_MS = 10_000;
 /** A renewal's play request is tried again for this long (inside the stop's 30 s grace), from 1 s apart, doubling. */
 const RENEW_RETRY_BUDGET_MS = 20_000;
 const RENEW_FIRST_RETRY_MS = 1_000;
+/** A renewal's play refused while the renewed session still holds the slot is tried again this often at most. */
+const OWN_SLOT_TRIES = 2;
 /** A renewal because every OCA failed comes at most this often (renewAfterFailure). */
 const FAILURE_RENEW_EVERY_MS = 60_000;
 /** `session.probes` keeps the latest this many results. */
@@ -269,6 +271,19 @@ export class PlaySession extends SessionEmitter {
     return [this.cur.ocaId, ...rest];
   }
 
+  /**
+   * A re-probe round's OCAs: the current one and the next of its ranking, and in the last place the
+   * rest in turn (least lately probed first), so one that fell down the ranking on a slow probe is
+   * measured again and can climb back. None in the hard-failure penalty box.
+   */
+  private reprobeTargets(t: number): OcaEntry[] {
+    const usable = this.pathwayPriority().filter((id) => this.selector.exclusion(id, t) !== "failed");
+    const top = usable.slice(0, REPROBE_OCAS - 1);
+    const lastProbed = (id: string) => this.selector.probe(id)?.at ?? Number.NEGATIVE_INFINITY;
+    const turn = usable.slice(REPROBE_OCAS - 1).sort((a, b) => lastProbed(a) - lastProbed(b))[0];
+    return [...top, ...(turn ? [turn] : [])].flatMap((id) => this.oca(id) ?? []);
+  }
+
   private defaultProbePath(): string {
     const low = [...this.play.renditions.video].sort((a, b) => a.bandwidth - b.bandwidth)[0];
     return `video/${low.id}/seg-00001.m4s`;
@@ -282,12 +297,7 @@ export class PlaySession extends SessionEmitter {
       const t = this.now();
       // The first round probes every OCA; later ones the current OCA and the next of its ranking, none in
       // the hard-failure penalty box (REPROBE_OCAS in all).
-      const targets = initial
-        ? this.play.ocas
-        : this.pathwayPriority()
-            .filter((id) => this.selector.exclusion(id, t) !== "failed")
-            .slice(0, REPROBE_OCAS)
-            .flatMap((id) => this.oca(id) ?? []);
+      const targets = initial ? this.play.ocas : this.reprobeTargets(t);
       const play = this.play;
       const results = await Promise.all(
         targets.map((o) =>
@@ -575,6 +585,8 @@ export class PlaySession extends SessionEmitter {
    */
   private async requestPlayRetrying(): Promise<PlayResponse> {
     const deadline = this.now() + RENEW_RETRY_BUDGET_MS;
+    const old = this.play;
+    let ownSlotTries = 0;
     for (let delay = RENEW_FIRST_RETRY_MS; ; delay *= 2) {
       // Closed meanwhile (the viewer chose another title): no new session to take and release.
       if (this.stopped) throw new Error("session closed");
@@ -584,7 +596,9 @@ export class PlaySession extends SessionEmitter {
         const status = err instanceof ApiCallError ? err.status : 0;
         // A slot still held by the session being renewed: its stop has not reached the member's object
         // yet (it may have left late, behind a slow request), so the slot frees in a moment.
-        const ownSlot = err instanceof ApiCallError && err.code === "too_many_streams" && heldBy(err.details, this.play.sessionId);
+        const ownSlot = err instanceof ApiCallError && err.code === "too_many_streams" && heldBy(err.details, old.sessionId) && ownSlotTries++ < OWN_SLOT_TRIES;
+        // The stop may have been lost with its batch: say it again (the same batch id: counted once).
+        if (ownSlot) await this.stopUnused(old, "renewing: its slot still held");
         const transient = status === 0 || status === 408 || status === 429 || status >= 500 || ownSlot;
         const wait = Math.max(delay, (err instanceof ApiCallError ? (err.retryAfterS ?? 0) : 0) * 1000);
         if (!transient || this.stopped || this.now() + wait > deadline) throw err;

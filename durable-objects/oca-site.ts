@@ -169,7 +169,7 @@ export class OcaSite extends DurableObject<Env> {
    * The catalogue's files of the titles the site holds, for describe(): read from D1 at most once every
    * DESCRIBE_CATALOGUE_MS while the held titles stay the same, so an operator's dashboard refreshing every
    * few seconds (in several tabs) does not read every file of every held title from D1 each time. A
-   * re-publish shows within that time.
+   * re-publish shows within that time, or at the next reconcile (each fill run's).
    */
   private async heldCatalogue(): Promise<Map<string, TitleFile[]>> {
     const held = holdings.heldTitles(this.sql);
@@ -826,8 +826,11 @@ export class OcaSite extends DurableObject<Env> {
       if (Date.now() - started > STRANDED_BUDGET_MS) return;
       // Under the title's lock, and only if still stranded: an operator's fill of that title may have
       // begun since the list was read, and its fresh copy must not be deleted.
+      // An operator's fill that began meanwhile reserves its files up front, as 'filling' rows this list
+      // cannot tell from a cut-off copy's: the clean-up stops and the next run goes on.
+      if (this.running.size) return;
       await this.serial(r.ocaId, r.titleId, async () => {
-        if (!holdings.isStranded(this.sql, r)) return;
+        if (this.running.size || !holdings.isStranded(this.sql, r)) return;
         await this.bucket().delete(ocaKey(this.site.id, r.ocaId, r.titleId, r.path, r.sha256));
         holdings.dropFile(this.sql, r);
       });
@@ -999,6 +1002,8 @@ export class OcaSite extends DurableObject<Env> {
    * concurrent fill or eviction cannot be undone by a stale answer.
    */
   async reconcile(): Promise<{ published: number; unpublished: number; pruned: number }> {
+    // What a re-publish changed is read here: describe()'s catalogue read is not reused past it.
+    this.describedCatalogue = null;
     const site = this.site;
     const listed = await steeringTable.listed(this.env.DB, site.id);
     const pairs = holdings.heldPairs(this.sql);

@@ -138,6 +138,16 @@ describe("a renewal whose play request fails for a moment", () => {
     await s.close();
   }, 15_000);
 
+  it("says the old session's stop again while its slot is held, and gives up after two such tries", async () => {
+    const cp = scripted({ plays: ["ok", 409, 409, 409, "ok"] });
+    const s = await start(cp.client);
+    expect(await s.renew("token_expiring")).toBe(false);
+    // The first play, then the renewal's three: the last refusal is final.
+    expect(cp.playRequests()).toBe(4);
+    expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: token_expiring", "renewing: its slot still held", "renewing: its slot still held"]);
+    await s.close();
+  }, 15_000);
+
   it("gives up at once on a refusal: another screen took the slot", async () => {
     const cp = scripted({ plays: ["ok", 410, "ok"] });
     const s = await start(cp.client);

@@ -85,6 +85,8 @@ async function api(method: string, path: string, body?: unknown): Promise<unknow
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
+    // A request that hangs must not hold the dashboard's refreshes (one at a time) for good.
+    signal: AbortSignal.timeout(20_000),
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);

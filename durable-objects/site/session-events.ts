@@ -15,7 +15,7 @@ export const EVENT_RETENTION_MS = 7 * 86_400_000;
 export const SHARD_EVENTS_MAX = 5_000_000;
 /**
  * Events one session may store: a burst, then one a second of its age. A player reports progress
- * every 2 s and a few events on changes, so only a client feeding junk meets it.
+ * every 10 s and a few events on changes, so only a client feeding junk meets it.
  */
 export const SESSION_EVENTS_BURST = 400;
 export const sessionEventsAllowed = (startedAt: number, now: number): number => SESSION_EVENTS_BURST + Math.floor(Math.max(0, now - startedAt) / 1000);

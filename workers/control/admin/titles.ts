@@ -14,8 +14,9 @@ import { publishWithdrawn } from "../withdrawn";
 import { type AdminEnv, params, titleParam } from "./params";
 
 /**
- * The size of every object origin holds under the title's prefix: one list call per 1,000 keys, where a
- * head per file would pass a request's subrequest limit on a feature-length title (some 12,000 files).
+ * The size and recorded checksum of every object origin holds under the title's prefix: one list call
+ * per page (up to 1,000 keys, fewer with their custom metadata: 100 locally), where a head per file
+ * would pass a request's subrequest limit on a feature-length title (some 12,000 files).
  */
 async function originSizes(origin: R2Bucket, titleId: string): Promise<Map<string, { bytes: number; sha256: string | null }>> {
   const sizes = new Map<string, { bytes: number; sha256: string | null }>();
@@ -73,7 +74,9 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
   const inOrigin = await originSizes(c.env.ORIGIN, titleId);
   const absent = t.files.filter((f) => !inOriginAsRegistered(inOrigin.get(originKey(titleId, f.path, f.sha256)), f)).map((f) => f.path);
   if (absent.length) {
-    throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size`, { paths: absent.slice(0, 50) });
+    throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size or checksum`, {
+      paths: absent.slice(0, 50),
+    });
   }
   const current = await catalogueDb.currentVersion(c.env.DB, titleId);
   const unchanged = current !== null && sameContents(current.files, t.files);
