@@ -102,16 +102,27 @@ export function apiCodeOf(body: string): string | undefined {
 /** At most this many titles are kept from a refusal's active streams (a plan allows a handful). */
 const MAX_ACTIVE_TITLES = 8;
 
+/** A `too_many_streams` refusal's active streams (`details.active`), the first 64: the details come off the network. */
+function activeOf(details: unknown): unknown[] | undefined {
+  const active = (details as { active?: unknown } | null | undefined)?.active;
+  return Array.isArray(active) ? active.slice(0, 64) : undefined;
+}
+
+/** Whether a `too_many_streams` refusal's active streams include session `sessionId` (its slot still held). */
+export function holdsSlot(details: unknown, sessionId: string): boolean {
+  return activeOf(details)?.some((a) => (a as { sessionId?: unknown } | null)?.sessionId === sessionId) ?? false;
+}
+
 /**
  * The titles of a `too_many_streams` refusal's active streams (`details.active[].titleId`), in order,
  * without repeats, at most 8; undefined when the details hold none. Only ids of the API's own form
  * (1-64 of [A-Za-z0-9_-]) are kept: the details come off the network.
  */
 export function activeTitleIdsOf(details: unknown): string[] | undefined {
-  const active = (details as { active?: unknown } | null | undefined)?.active;
-  if (!Array.isArray(active)) return undefined;
+  const active = activeOf(details);
+  if (!active) return undefined;
   const ids: string[] = [];
-  for (const a of active.slice(0, 64)) {
+  for (const a of active) {
     const id = (a as { titleId?: unknown } | null)?.titleId;
     if (typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id) && !ids.includes(id)) ids.push(id);
     if (ids.length === MAX_ACTIVE_TITLES) break;

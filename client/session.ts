@@ -1,7 +1,7 @@
 import { ThroughputEstimator } from "./abr";
 import type { VcdnClient } from "./api";
 import type { CmcdMode } from "./cmcd";
-import { activeTitleIdsOf, httpRefused, SdkError, stoppedHoldingOf, type ErrorName } from "./errors";
+import { activeTitleIdsOf, holdsSlot, httpRefused, SdkError, stoppedHoldingOf, type ErrorName } from "./errors";
 import { pathOnOca } from "./player/oca-order";
 import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
@@ -91,12 +91,6 @@ const OWN_SLOT_TRIES = 2;
 const FAILURE_RENEW_EVERY_MS = 60_000;
 /** `session.probes` keeps the latest this many results. */
 const MAX_PROBES_KEPT = 1_000;
-
-/** Whether a `too_many_streams` refusal's active sessions (`details.active[].sessionId`) include `sessionId`. */
-function heldBy(details: unknown, sessionId: string): boolean {
-  const active = (details as { active?: unknown } | null | undefined)?.active;
-  return Array.isArray(active) && active.slice(0, 64).some((a) => (a as { sessionId?: unknown } | null)?.sessionId === sessionId);
-}
 
 /** `p`, or undefined once `ms` have passed (the work goes on; the caller stops waiting). */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -596,7 +590,8 @@ export class PlaySession extends SessionEmitter {
         const status = err instanceof ApiCallError ? err.status : 0;
         // A slot still held by the session being renewed: its stop has not reached the member's object
         // yet (it may have left late, behind a slow request), so the slot frees in a moment.
-        const ownSlot = err instanceof ApiCallError && err.code === "too_many_streams" && heldBy(err.details, old.sessionId) && ownSlotTries++ < OWN_SLOT_TRIES;
+        const ownSlot =
+          err instanceof ApiCallError && err.code === "too_many_streams" && holdsSlot(err.details, old.sessionId) && ownSlotTries++ < OWN_SLOT_TRIES;
         // The stop may have been lost with its batch: say it again (the same batch id: counted once).
         if (ownSlot) await this.stopUnused(old, "renewing: its slot still held");
         const transient = status === 0 || status === 408 || status === 429 || status >= 500 || ownSlot;
