@@ -11,3 +11,24 @@ export function dayAxisRange(minS: number | null, maxS: number | null, nowS = Da
   const first = Math.min(minS ?? last, last - (MIN_DAYS_SHOWN - 1) * DAY_S);
   return [first - DAY_S / 2, last + DAY_S / 2];
 }
+
+/**
+ * A day of the chart as the table under it names it: the UTC date of a time (seconds), "2025-12-02".
+ * Days are UTC day numbers; uPlot would otherwise name them in the browser's zone, where west of UTC a
+ * day's midnight is the evening before.
+ */
+export function dayLabel(ts: number): string {
+  return new Date(ts * 1000).toISOString().slice(0, 10);
+}
+
+/**
+ * uPlot's `tzDate` for the chart: a Date whose local fields (getDate, getHours…) are the UTC ones of
+ * the time (seconds), so uPlot places the ticks at UTC midnights, on the days' points.
+ */
+export function utcDate(ts: number): Date {
+  const d = new Date(ts * 1000);
+  return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+}
+
+/** Tick steps of the day axis (seconds): whole days only, so no tick falls between two days. */
+export const DAY_INCRS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((n) => n * DAY_S);

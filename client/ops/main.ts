@@ -7,7 +7,7 @@
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { dayAxisRange } from "./day-axis";
+import { DAY_INCRS, dayAxisRange, dayLabel, utcDate } from "./day-axis";
 
 interface Oca {
   ocaId: string;
@@ -199,6 +199,8 @@ function renderChart(o: Overview): void {
     {
       width,
       height: 220,
+      // Days are UTC days: ticks at UTC midnights, and the axis and legend name them as the table does.
+      tzDate: utcDate,
       scales: {
         // From the data, not the min/max uPlot passes: for a single time point it pads to 86400 / 1e-3 s.
         x: {
@@ -210,9 +212,12 @@ function renderChart(o: Overview): void {
         },
         y: { range: [0, 100] },
       },
-      axes: [{}, { label: "% of bytes", values: (_u, ticks) => ticks.map((t) => `${t} %`) }],
+      axes: [
+        { incrs: DAY_INCRS, space: 80, values: (_u, ticks) => ticks.map(dayLabel) },
+        { label: "% of bytes", values: (_u, ticks) => ticks.map((t) => `${t} %`) },
+      ],
       series: [
-        { label: "day" },
+        { label: "day", value: (_u, v) => (v == null ? "--" : dayLabel(v)) },
         { label: "embedded", stroke: "#2e8b57", width: 2, points: { show: true } },
         { label: "IXP", stroke: "#4062bb", width: 2, points: { show: true } },
         { label: "origin", stroke: "#b03a2e", width: 2, points: { show: true } },

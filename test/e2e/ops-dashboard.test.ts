@@ -21,8 +21,10 @@ let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 const healthText = (page: Page, ocaId: string) => page.textContent(`tr[data-oca="${ocaId}"] .health`);
 
-async function openDashboard(): Promise<Page> {
+/** Opens the dashboard with the admin token; in `timeZone` (an IANA zone) rather than the machine's when given. */
+async function openDashboard(timeZone?: string): Promise<Page> {
   const page = await context.newPage();
+  if (timeZone) await (await context.newCDPSession(page)).send("Emulation.setTimezoneOverride", { timezoneId: timeZone });
   page.on("pageerror", (e) => console.error("[ops] page error:", e.message));
   await page.goto(`${stack.worker.url}/ops/`);
   await page.fill("#token", stack.adminToken);
@@ -93,6 +95,23 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium",
     const today = await page.$$eval("#offload-table tr:last-child td", (tds) => tds.map((td) => td.textContent));
     expect(Number.parseFloat(today[1] ?? "0")).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(tmpdir(), "vcdn-ops.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("names the chart's days as the table does, in UTC, in a browser west of UTC", async () => {
+    // Bytes by source were served today (the test above); a day is a UTC day, whose midnight is the
+    // evening before in Los Angeles.
+    const page = await openDashboard("America/Los_Angeles");
+    expect(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)).toBe("America/Los_Angeles");
+    await page.waitForSelector("#offload-chart .uplot canvas");
+    await page.waitForFunction(() => (document.querySelectorAll("#offload-table tr").length ?? 0) > 1, null, { timeout: 12_000 });
+    const lastDay = await page.textContent("#offload-table tr:last-child td");
+    expect(lastDay).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // The cursor at the chart's right edge is on the last day's point: the legend names its day.
+    const over = page.locator("#offload-chart .u-over");
+    const box = await over.boundingBox();
+    await over.hover({ position: { x: (box?.width ?? 2) - 2, y: (box?.height ?? 2) / 2 } });
+    await expect.poll(() => page.textContent("#offload-chart .u-legend .u-series:first-child .u-value")).toBe(lastDay);
     await page.close();
   });
 
