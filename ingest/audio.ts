@@ -4,6 +4,7 @@ import { mkdir, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
+import { REGISTRATION_LIMITS } from "../shared/catalogue";
 
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
@@ -56,14 +57,40 @@ export function languageName(lang: string): string {
   }
 }
 
+/** A tag as quoted in a message: at most 40 characters of it (a tag from a file's metadata may be any length). */
+const quoted = (lang: string) => JSON.stringify(lang.length > 40 ? `${lang.slice(0, 40)}…` : lang);
+
 /** Normalises "EN", "en_us", "eng" style inputs to a BCP 47 tag we use in ids and manifests. */
 export function normaliseLanguage(lang: string): string {
   const s = lang.trim().replace(/_/g, "-");
-  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(s)) throw new Error(`not a language tag: ${JSON.stringify(lang)}`);
+  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(s)) throw new Error(`not a language tag: ${quoted(lang)}`);
   const [p, ...rest] = s.split("-");
   const back = Object.entries(ISO639_2).find(([, v]) => v === p.toLowerCase());
   const primary = p.length === 3 && back ? back[0] : p.toLowerCase();
   return [primary, ...rest.map((r) => (r.length === 2 ? r.toUpperCase() : r.toLowerCase()))].join("-");
+}
+
+/**
+ * Why a normalised language tag cannot go into the title's registration (the limits of
+ * shared/catalogue.ts: the tag's length, and its name's, which labels the rendition), or null.
+ */
+export function languageLimitProblem(language: string): string | null {
+  const L = REGISTRATION_LIMITS;
+  if (language.length > L.language) return `a language tag of at most ${L.language} characters, got ${quoted(language)}`;
+  const label = languageName(language);
+  if (label.length > L.label) return `the name of ${language} (${label}) is over ${L.label} characters`;
+  return null;
+}
+
+/**
+ * A language tag as ingest takes one, from a flag or from the source's own metadata: normalised, and
+ * within the registration's limits. Throws why not.
+ */
+export function checkLanguage(lang: string): string {
+  const language = normaliseLanguage(lang);
+  const problem = languageLimitProblem(language);
+  if (problem) throw new Error(problem);
+  return language;
 }
 
 export interface AudioEncodeInput {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { languageName, normaliseLanguage } from "./audio";
+import { languageLimitProblem, normaliseLanguage } from "./audio";
 import { killActiveChildren } from "./exec";
 import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
@@ -101,9 +101,8 @@ export function checkRegistrationTexts(r: RegistrationTexts): void {
   const description = r.description ?? "";
   if (description.length > L.description) throw new UsageError(`--description: at most ${L.description} characters, got ${description.length}`);
   for (const { flag, language } of r.languages) {
-    if (language.length > L.language) throw new UsageError(`--${flag}: a language tag of at most ${L.language} characters, got ${JSON.stringify(language)}`);
-    const label = languageName(language);
-    if (label.length > L.label) throw new UsageError(`--${flag}: the name of ${language} (${label}) is over ${L.label} characters`);
+    const problem = languageLimitProblem(language);
+    if (problem) throw new UsageError(`--${flag}: ${problem}`);
   }
   // The most rungs the ladder can have whatever the source's height (H.264 is always made).
   const rungs = ladderHeights(Number.POSITIVE_INFINITY, r.heights).length * new Set<VideoCodec>(["h264", ...r.codecs]).size;

@@ -6,13 +6,13 @@ import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
-import { encodeAudio, normaliseLanguage } from "./audio";
+import { checkLanguage, encodeAudio } from "./audio";
 import { checkPackage, type CheckReport } from "./check";
 import { DEFAULT_ENCODE_SETTINGS, encodeAll, planChunks, type ChunkPlan, type EncodeResult, type EncodeSettings } from "./encode";
 import { chooseLadder, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
-import { probeSource, type Rational } from "./probe";
+import { probeSource, type Rational, type SourceProbe } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { keepListedLicences, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
@@ -111,6 +111,25 @@ function todayUtc(): string {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString();
 }
 
+/** The language of the source's own audio when neither --language nor its metadata says. */
+export const DEFAULT_SOURCE_LANGUAGE = "en";
+
+/**
+ * The language of the source's own audio when --language does not say: its first audio stream's tag,
+ * taken only as --language is (a BCP 47 tag within the registration's limits), else "en". A tag that
+ * does not pass is not used but warned of: the registration would refuse it after the whole encode.
+ */
+export function sourceLanguageOf(probe: Pick<SourceProbe, "audio"> | null, warn: (message: string) => void): string {
+  const tag = probe?.audio[0]?.language;
+  if (!tag) return DEFAULT_SOURCE_LANGUAGE;
+  try {
+    return checkLanguage(tag);
+  } catch (err) {
+    warn(`the source's audio language tag is not usable (${(err as Error).message}); using "${DEFAULT_SOURCE_LANGUAGE}" (say which with --language)`);
+    return DEFAULT_SOURCE_LANGUAGE;
+  }
+}
+
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const t0 = Date.now();
   if (!isSafeId(opts.titleId)) throw new IngestError(`title id must be ${SAFE_ID_RULE}: ${opts.titleId}`, "validate");
@@ -125,18 +144,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const settings: EncodeSettings = { ...DEFAULT_ENCODE_SETTINGS, ...opts.settings };
   const times: Partial<Record<Stage, number>> = {};
 
-  let sourceLanguage = opts.sourceLanguage;
-  if (!sourceLanguage) {
-    const tag = await probeSource(opts.source).then(
-      (p) => p.audio[0]?.language ?? null,
-      () => null,
-    );
-    try {
-      sourceLanguage = tag ? normaliseLanguage(tag) : "en";
-    } catch {
-      sourceLanguage = "en";
-    }
-  }
+  const sourceLanguage = opts.sourceLanguage || sourceLanguageOf(await probeSource(opts.source).catch(() => null), (m) => reporter.log(`warning: ${m}`));
 
   const stopAfter = (stage: Stage, r: IngestResult): IngestResult | null => {
     if (stage !== until) return null;
