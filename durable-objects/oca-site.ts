@@ -15,6 +15,7 @@ import * as autoHealth from "./site/auto-health";
 import { liveTopology } from "../workers/shared/topology-live";
 import * as served from "./site/served";
 import { appliedMigrations, migrate } from "./site/schema";
+import * as plan from "./site/plan";
 import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import {
@@ -498,7 +499,7 @@ export class OcaSite extends DurableObject<Env> {
     const until = getMeta(this.sql, "fill_until");
     const rate = getMeta(this.sql, "fill_rate_bps");
     return {
-      pending: fillQueue.pendingByOca(this.sql),
+      pending: fillQueue.pendingByOca(this.sql, plan.unqueuedByOca(this.sql)),
       parked: fillQueue.parkedTasks(this.sql),
       done: getMetaJson(this.sql, "cycle_done", EMPTY_DONE()),
       fillUntil: until ? Number(until) : null,
@@ -641,49 +642,41 @@ export class OcaSite extends DurableObject<Env> {
 
   /** The last cycle's figures and predictions, for operators. */
   async lastCycle(): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: CycleFigures | null; progress: FillProgress }> {
-    const plan = new Map<string, string[]>();
+    const byOca = new Map<string, string[]>();
     for (const r of rows<{ oca_id: string; title_id: string }>(this.sql, `SELECT oca_id, title_id FROM plan ORDER BY oca_id, title_id`)) {
-      let list = plan.get(r.oca_id);
-      if (!list) plan.set(r.oca_id, (list = []));
+      let list = byOca.get(r.oca_id);
+      if (!list) byOca.set(r.oca_id, (list = []));
       list.push(r.title_id);
     }
-    return { day: await this.plannedDay(), plan: Object.fromEntries(plan), cycle: getMetaJson(this.sql, "last_cycle", null), progress: this.progress() };
+    return { day: await this.plannedDay(), plan: Object.fromEntries(byOca), cycle: getMetaJson(this.sql, "last_cycle", null), progress: this.progress() };
   }
 
   /**
-   * Applies a fill plan: records it, queues every missing file of every planned (OCA, title), drops
-   * queued files that left the plan (held copies stay until their room is needed), and arms the alarm.
-   * Each OCA's titles come in the plan's order, most valuable first: their files are copied in that
-   * order, and files already queued take their title's new rank.
+   * Applies a fill plan: records it (each OCA's titles in the plan's order, most valuable first), drops
+   * queued files that left the plan (held copies stay until their room is needed), queues the first
+   * planned titles' missing files (the rest follow as the fill works through them: see queuePlanned),
+   * and arms the alarm. Files already queued keep their age and attempts and take their title's new rank
+   * when it is queued again.
    * The counters of an alarm run under way are not overwritten: they are read and written with no
    * await in between.
    */
-  async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number }> {
+  async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number; titlesToQueue: number }> {
     await liveTopology(this.env);
     const site = this.site;
-    const pairs = Object.entries(input.byOca).flatMap(([ocaId, titles]) => (this.oca(ocaId) ? titles.map((titleId, rank) => ({ ocaId, titleId, rank })) : []));
-    const files = await this.catalogueFiles([...new Set(pairs.map((p) => p.titleId))]);
+    const titles = Object.entries(input.byOca).flatMap(([ocaId, list]) => (this.oca(ocaId) ? list.map((titleId, rank) => ({ ocaId, titleId, rank })) : []));
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
-      run(this.sql, `DELETE FROM plan`);
-      for (const p of pairs) run(this.sql, `INSERT OR IGNORE INTO plan (oca_id, title_id) VALUES (?, ?)`, p.ocaId, p.titleId);
+      plan.replacePlan(this.sql, titles);
       fillQueue.dropUnplanned(this.sql);
-      // Queued files of an older version of a planned title are not copied any more.
-      for (const [titleId, list] of files) fillQueue.dropSuperseded(this.sql, titleId, new Set(list.map(holdings.fileId)));
       // Parked tasks get a fresh start with each plan.
       run(this.sql, `DELETE FROM fill_tasks WHERE parked_at IS NOT NULL`);
-      for (const p of pairs) {
-        const ready = holdings.readyFiles(this.sql, p.ocaId, p.titleId);
-        for (const f of files.get(p.titleId) ?? []) {
-          if (!ready.has(holdings.fileId(f))) fillQueue.enqueue(this.sql, p.ocaId, p.titleId, f, now, p.rank);
-        }
-      }
       setMeta(this.sql, "planned_day", input.day);
       pruneViews(this.sql, input.day);
       setMeta(this.sql, "fill_until", input.fillUntil);
       setMeta(this.sql, "fill_rate_bps", input.fillRateBps);
       setMeta(this.sql, "peer_wait_ms", input.peerWaitMs);
       setMeta(this.sql, "parent_wait_ms", input.parentWaitMs);
+      setMeta(this.sql, "queue_ahead", input.queueAhead ? JSON.stringify(input.queueAhead) : null);
       setMeta(this.sql, "last_cycle", JSON.stringify(input.cycle));
       setMeta(this.sql, "cycle_done", null);
       setMeta(this.sql, "last_error", null);
@@ -693,10 +686,61 @@ export class OcaSite extends DurableObject<Env> {
         now,
       );
     });
+    await this.queuePlanned(now);
     const q = rows<{ n: number; b: number | null }>(this.sql, `SELECT COUNT(*) AS n, SUM(bytes) AS b FROM fill_tasks`)[0];
+    const titlesToQueue = [...plan.unqueuedByOca(this.sql).values()].reduce((a, b) => a + b, 0);
     // The alarm also reconciles the steering view, so it runs even when nothing is queued.
     await this.ctx.storage.setAlarm(now);
-    return { queuedFiles: q.n, queuedBytes: q.b ?? 0 };
+    return { queuedFiles: q.n, queuedBytes: q.b ?? 0, titlesToQueue };
+  }
+
+  /**
+   * Queues the missing files of planned titles not queued yet, each OCA's in its plan's order, until
+   * the OCA has the plan's queue-ahead of files to copy or the call has looked at its share of titles
+   * (and of catalogue rows: one D1 read per round, of a few titles). Superseded files of each title are
+   * dropped as it is queued. Called by applyPlan and at the start of every fill run, so the queue stays
+   * ahead of the copies while a plan of thousands of titles is never expanded at once.
+   */
+  private async queuePlanned(now: number): Promise<void> {
+    const ahead = { ...plan.QUEUE_AHEAD, ...getMetaJson<Partial<plan.QueueAhead>>(this.sql, "queue_ahead", {}) };
+    const perRead = Math.max(1, Math.min(8, ahead.titles));
+    let titlesLeft = ahead.titles;
+    let rowsLeft = ahead.catalogueRows;
+    // One read per title per call, even when several OCAs plan it.
+    const filesOf = new Map<string, TitleFile[]>();
+    while (titlesLeft > 0 && rowsLeft > 0) {
+      const want = this.site.ocas.flatMap((o) =>
+        plan.queuedFiles(this.sql, o.id) < ahead.files ? plan.nextToQueue(this.sql, o.id, Math.min(perRead, titlesLeft)) : [],
+      );
+      if (want.length === 0) return;
+      const unread = [...new Set(want.map((w) => w.titleId))].filter((id) => !filesOf.has(id));
+      if (unread.length) {
+        const read = await this.catalogueFiles(unread);
+        for (const id of unread) {
+          const files = read.get(id) ?? [];
+          filesOf.set(id, files);
+          rowsLeft -= files.length;
+        }
+      }
+      // Another call may have replaced the plan or queued these titles while D1 answered: each is
+      // queued only if still planned and unqueued, at its rank now.
+      this.ctx.storage.transactionSync(() => {
+        const superseded = new Set<string>();
+        for (const w of want) {
+          const rank = plan.unqueuedRank(this.sql, w.ocaId, w.titleId);
+          if (rank === null) continue;
+          const files = filesOf.get(w.titleId) ?? [];
+          if (!superseded.has(w.titleId)) {
+            fillQueue.dropSuperseded(this.sql, w.titleId, new Set(files.map(holdings.fileId)));
+            superseded.add(w.titleId);
+          }
+          const ready = holdings.readyFiles(this.sql, w.ocaId, w.titleId);
+          for (const f of files) if (!ready.has(holdings.fileId(f))) fillQueue.enqueue(this.sql, w.ocaId, w.titleId, f, now, rank);
+          plan.markQueued(this.sql, w.ocaId, w.titleId);
+        }
+      });
+      titlesLeft -= want.length;
+    }
   }
 
   /**
@@ -722,7 +766,7 @@ export class OcaSite extends DurableObject<Env> {
         run.failed = true;
         setMeta(this.sql, "last_error", `fill run stopped: ${String(err)}`);
       }
-    } else if (rows(this.sql, `SELECT 1 AS x FROM fill_tasks WHERE parked_at IS NULL LIMIT 1`).length > 0) {
+    } else if (rows(this.sql, `SELECT 1 AS x FROM fill_tasks WHERE parked_at IS NULL LIMIT 1`).length > 0 || plan.anyUnqueued(this.sql)) {
       setMeta(this.sql, "last_error", "fill window closed with work left; the next cycle re-plans");
     }
 
@@ -740,7 +784,8 @@ export class OcaSite extends DurableObject<Env> {
       return;
     }
     if (!windowOpen) return;
-    const due = fillQueue.nextDue(this.sql);
+    // Planned titles still to queue: the next run queues more of them (see queuePlanned).
+    const due = plan.anyUnqueued(this.sql) ? started : fillQueue.nextDue(this.sql);
     if (due === null) return;
     const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
     await this.ctx.storage.setAlarm(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
@@ -758,6 +803,7 @@ export class OcaSite extends DurableObject<Env> {
       started,
     );
     await this.dropStranded();
+    await this.queuePlanned(started);
     const peerWait = Number(getMeta(this.sql, "peer_wait_ms") ?? 0);
     const parentWait = Number(getMeta(this.sql, "parent_wait_ms") ?? 0);
     const parentCache = new Map<string, { holders: Map<string, HeldFile>; plans: boolean }>();
@@ -769,6 +815,8 @@ export class OcaSite extends DurableObject<Env> {
       // applyPlan or an admin fill may have changed the queue while this run awaited.
       const t = fillQueue.currentTask(this.sql, listed);
       if (!t || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
+      // Left from an earlier plan, its title not queued again yet: queuing it gives its rank, or drops it if superseded.
+      if (!plan.isQueued(this.sql, t.ocaId, t.titleId)) continue;
       // An admin fill may have made this copy meanwhile: the task is done, with no second copy.
       if (holdings.isReady(this.sql, t)) {
         fillQueue.complete(this.sql, t);
@@ -861,7 +909,8 @@ export class OcaSite extends DurableObject<Env> {
     const d = chooseSource({
       file: t,
       peers,
-      earlierPeerQueued: fillQueue.earlierPeerQueued(this.sql, t.titleId, t, t.ocaId, t.priority),
+      earlierPeerQueued:
+        fillQueue.earlierPeerQueued(this.sql, t.titleId, t, t.ocaId, t.priority) || plan.earlierPeerToQueue(this.sql, t.titleId, t.ocaId, t.priority),
       parents,
       failed: t.failedSources,
       age: w.age,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BACKOFF_CAP_MS, backoffMs, dueTasks, enqueue } from "../durable-objects/site/fill-queue";
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
 import { countedUpTo } from "../durable-objects/site/counted-up-to";
+import { anyUnqueued, isQueued, nextToQueue, queuedFiles, replacePlan } from "../durable-objects/site/plan";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
 
 const file = { path: "video/avc-720p/seg-00001.m4s", bytes: 10, sha256: "a".repeat(64) };
@@ -69,8 +70,17 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/** Takes a site's plan back to before v23 (no rank, every planned title's files queued at once). */
+function beforeV23(sql: SqlStorage): void {
+  sql.exec(`DROP INDEX IF EXISTS plan_to_queue`);
+  sql.exec(`DROP INDEX IF EXISTS plan_by_title`);
+  sql.exec(`ALTER TABLE plan DROP COLUMN rank`);
+  sql.exec(`ALTER TABLE plan DROP COLUMN queued`);
+}
+
 /** Takes a site's fill queue back to before v21 (no rank), so a test can migrate it from an older version. */
 function beforeV21(sql: SqlStorage): void {
+  beforeV23(sql);
   sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_file`);
   sql.exec(`DROP INDEX IF EXISTS fill_tasks_by_rank`);
   sql.exec(`ALTER TABLE fill_tasks DROP COLUMN priority`);
@@ -178,6 +188,33 @@ describe("the site's schema migration to due fill tasks in the plan's order (v21
         ["v21-title", 2_000],
         ["v20-title", 1_000],
       ]);
+    });
+  });
+});
+
+describe("the site's schema migration to plans queued a few titles at a time (v23)", () => {
+  it("counts a v22 site's planned titles as queued, so their tasks stay live and nothing is queued twice", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-sjc"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      // A site at v22 whose plan queued every file of its title when it was applied.
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 23`);
+      beforeV23(sql);
+      sql.exec(`DELETE FROM plan`);
+      sql.exec(`DELETE FROM fill_tasks`);
+      sql.exec(`INSERT INTO plan (oca_id, title_id) VALUES ('ixp-sjc-1', 'v22-title')`);
+      enqueue(sql, "ixp-sjc-1", "v22-title", file, 1_000, 0);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(isQueued(sql, "ixp-sjc-1", "v22-title")).toBe(true);
+      expect(anyUnqueued(sql)).toBe(false);
+      expect(queuedFiles(sql, "ixp-sjc-1")).toBe(1);
+      // A new plan takes its titles unqueued, in its order.
+      replacePlan(sql, [
+        { ocaId: "ixp-sjc-1", titleId: "v23-b", rank: 1 },
+        { ocaId: "ixp-sjc-1", titleId: "v23-a", rank: 0 },
+      ]);
+      expect(nextToQueue(sql, "ixp-sjc-1", 5).map((t) => t.titleId)).toEqual(["v23-a", "v23-b"]);
+      expect(queuedFiles(sql, "ixp-sjc-1")).toBe(0);
     });
   });
 });

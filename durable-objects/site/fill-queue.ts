@@ -219,12 +219,20 @@ export function parkedTasks(sql: SqlStorage): ParkedTask[] {
   ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, attempts: r.attempts, lastError: r.last_error, parkedAt: r.parked_at }));
 }
 
-/** Files and bytes still to copy per OCA (parked ones included: they are still missing). */
-export function pendingByOca(sql: SqlStorage): Array<{ ocaId: string; files: number; bytes: number; parked: number }> {
-  return rows<{ oca_id: string; files: number; bytes: number; parked: number }>(
+/**
+ * Files and bytes queued to copy per OCA (parked ones included: they are still missing), and the planned
+ * titles whose files are still to be queued (`titlesToQueue`, from the plan).
+ */
+export function pendingByOca(
+  sql: SqlStorage,
+  titlesToQueue: ReadonlyMap<string, number> = new Map(),
+): Array<{ ocaId: string; files: number; bytes: number; parked: number; titlesToQueue: number }> {
+  const out = rows<{ oca_id: string; files: number; bytes: number; parked: number }>(
     sql,
     `SELECT oca_id, COUNT(*) AS files, SUM(bytes) AS bytes, SUM(parked_at IS NOT NULL) AS parked FROM fill_tasks GROUP BY oca_id ORDER BY oca_id`,
-  ).map((r) => ({ ocaId: r.oca_id, files: r.files, bytes: r.bytes, parked: r.parked }));
+  ).map((r) => ({ ocaId: r.oca_id, files: r.files, bytes: r.bytes, parked: r.parked, titlesToQueue: titlesToQueue.get(r.oca_id) ?? 0 }));
+  for (const [ocaId, n] of titlesToQueue) if (!out.some((p) => p.ocaId === ocaId)) out.push({ ocaId, files: 0, bytes: 0, parked: 0, titlesToQueue: n });
+  return out.sort((a, b) => (a.ocaId < b.ocaId ? -1 : a.ocaId > b.ocaId ? 1 : 0));
 }
 
 /** Earliest time a task becomes due, or null when nothing is queued but parked tasks. */

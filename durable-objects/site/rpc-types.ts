@@ -2,6 +2,7 @@ import type { SiteSpec } from "../../workers/shared/topology";
 import type { MissKind, OcaHealth, OcaLive } from "../../workers/shared/site-view";
 import type { FillSource } from "./holdings";
 import type { ParkedTask } from "./fill-queue";
+import type { QueueAhead } from "./plan";
 
 /** What the site object's RPC methods take and answer, beside their code (oca-site.ts). */
 
@@ -20,8 +21,11 @@ export interface OcaState {
 }
 
 export interface FillProgress {
-  /** Files and bytes still to copy under the current plan, per OCA (parked ones included). */
-  pending: Array<{ ocaId: string; files: number; bytes: number; parked: number }>;
+  /**
+   * Files and bytes queued to copy under the current plan, per OCA (parked ones included), and the
+   * planned titles whose files are not queued yet (they are queued as the fill works through the queue).
+   */
+  pending: Array<{ ocaId: string; files: number; bytes: number; parked: number; titlesToQueue: number }>;
   /** Copies that kept failing and wait for an operator or the next plan, with their reason. */
   parked: ParkedTask[];
   /** Copied since the current plan was applied, by source. */
@@ -89,6 +93,8 @@ export interface ApplyPlanInput {
   /** How long a file waits for a peer (then a parent) that is itself still filling it, before escalating. */
   peerWaitMs: number;
   parentWaitMs: number;
+  /** How far ahead of the fill its queue is kept (durable-objects/site/plan.ts's QUEUE_AHEAD unless given; tests set it small). */
+  queueAhead?: Partial<QueueAhead>;
   /** Figures of the cycle, kept for operators. */
   cycle: CycleFigures;
 }

@@ -5,6 +5,7 @@ import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, 
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
+import { PLAN_QUEUE_SCHEMA } from "./plan";
 import { first, rows, run } from "./sql";
 
 /**
@@ -186,6 +187,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 22,
     name: "queued tasks found by their file: whether a peer fetches it first, what a re-publish superseded",
     statements: [`CREATE INDEX IF NOT EXISTS fill_tasks_by_file ON fill_tasks (title_id, path, sha256)`],
+  },
+  {
+    version: 23,
+    name: "a plan's titles queued a few at a time as the fill works through them, in each OCA's order",
+    statements: PLAN_QUEUE_SCHEMA,
   },
 ];
 

@@ -43,8 +43,10 @@ export type CycleReport =
       replicas: Record<string, number>;
       adds: number;
       removes: number;
+      /** Files queued once the plan was applied; the planned titles still to queue follow as the fill goes (`titlesToQueue`). */
       queuedFiles: number;
       queuedBytes: number;
+      titlesToQueue: number;
       fillUntil: string;
       predictions: Prediction[];
     };
@@ -338,6 +340,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     titlesConsidered: predictions.length,
     queuedFiles: queued.queuedFiles,
     queuedBytes: queued.queuedBytes,
+    titlesToQueue: queued.titlesToQueue,
     fillUntil: new Date(fillUntil).toISOString(),
   };
 }
