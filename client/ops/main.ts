@@ -42,7 +42,7 @@ interface Site {
     planned?: Record<string, number>;
     predictedBytes?: number | null;
     coveredBytes?: number | null;
-    pending?: Array<{ ocaId: string; files: number; bytes: number; parked: number }>;
+    pending?: Array<{ ocaId: string; files: number; bytes: number; parked: number; titlesToQueue?: number }>;
     done?: Record<string, { files: number; bytes: number }>;
     parked?: number;
     fillUntil?: number | null;
@@ -130,7 +130,11 @@ function siteCard(site: Site): string {
       <p class="muted">unreachable: ${esc(site.error ?? "")}</p><p class="fill">${windowText}</p></article>`;
   }
   const f = site.fill;
-  const pending = (f.pending ?? []).reduce((s, p) => ({ files: s.files + p.files, bytes: s.bytes + p.bytes }), { files: 0, bytes: 0 });
+  const pending = (f.pending ?? []).reduce((s, p) => ({ files: s.files + p.files, bytes: s.bytes + p.bytes, titles: s.titles + (p.titlesToQueue ?? 0) }), {
+    files: 0,
+    bytes: 0,
+    titles: 0,
+  });
   const done = f.done ?? {};
   const doneText = Object.entries(done)
     .map(([src, v]) => `${esc(src)} ${v.files} files / ${esc(bytes(v.bytes))}`)
@@ -142,7 +146,7 @@ function siteCard(site: Site): string {
     <table><tr><th>OCA</th><th>health</th><th>egress / throughput</th><th>storage</th><th>controls</th></tr>${(site.ocas ?? []).map((o) => ocaRow(site, o)).join("")}</table>
     <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for day ${f.day}, ${planned} placements` : "no plan yet"}${
       f.predictedBytes ? `, covers ${Math.round(((f.coveredBytes ?? 0) / f.predictedBytes) * 100)} % of predicted bytes` : ""
-    }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
+    }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${pending.titles ? ` queued, ${pending.titles} more titles to queue` : ""}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
       <button data-action="fill-cycle" data-site="${esc(site.siteId)}">Run fill cycle</button> <span class="muted" data-fill-result></span></p>
     <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
     ${site.syncs ? `<p class="muted" data-syncs>${syncsText(site.syncs)}</p>` : ""}
