@@ -101,4 +101,29 @@ describe("a plan of many titles", () => {
     expect(copies.find((c) => c.path === path)?.sha256).toBe(after.sha[path]);
     expect(await sql(SITE, `SELECT 1 AS x FROM fill_tasks WHERE title_id = 'qa-republished'`)).toEqual([]);
   });
+
+  it("has an OCA wait for the peer that plans a title ahead of it even before that peer has queued it, so the title comes upstream once", async () => {
+    const SITE = "rheinnet-muc";
+    const [ONE, TWO] = ["rheinnet-muc-1", "rheinnet-muc-2"];
+    const t = await publishTitle("qa-shared");
+    await publishTitle("qa-ahead");
+    // Both rank the shared title second; the first OCA (the lower id) goes first. Its title ahead has
+    // files to copy, the second's has none, so the second queues the shared title a run earlier.
+    await applyWithoutAlarm(SITE, {
+      ...openPlan({ [ONE]: ["qa-ahead", "qa-shared"], [TWO]: ["qa-no-files", "qa-shared"] }),
+      peerWaitMs: 3_600_000,
+      queueAhead: { files: 1, titles: 1 },
+    });
+    const sources = async (ocaId: string) =>
+      (await sql<{ source: string }>(SITE, `SELECT source FROM holdings WHERE oca_id = ? AND title_id = 'qa-shared' AND state = 'ready'`, ocaId)).map(
+        (r) => r.source,
+      );
+    await oneRun(SITE);
+    expect(await sql(SITE, `SELECT 1 AS x FROM fill_tasks WHERE oca_id = ? AND title_id = 'qa-shared' LIMIT 1`, TWO)).toHaveLength(1);
+    expect(await sources(TWO)).toEqual([]);
+    for (let i = 0; i < 4; i++) await oneRun(SITE);
+    const files = Object.keys(t.files).length;
+    expect(await sources(ONE)).toEqual(Array(files).fill("origin"));
+    expect(await sources(TWO)).toEqual(Array(files).fill("peer"));
+  });
 });

@@ -25,8 +25,9 @@ export interface PlannedTitle {
 
 /**
  * How far ahead of the fill the queue is kept: each OCA's queue is topped up to `files` tasks of queued
- * titles, looking at most `titles` planned titles and reading at most `catalogueRows` catalogue files
- * per call (a call always gets through one title, however long).
+ * titles, a call looking at about `titles` planned titles (a round takes up to 8 per OCA that needs
+ * more, so it may go past by one round) and reading about `catalogueRows` catalogue files (a round always
+ * gets through its titles, however long).
  */
 export interface QueueAhead {
   files: number;
