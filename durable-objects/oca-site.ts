@@ -70,8 +70,18 @@ const TICK_MS = 1_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
-/** How long describe() reuses its read of the held titles' catalogue files (see heldCatalogue). */
-const DESCRIBE_CATALOGUE_MS = 30_000;
+/**
+ * Titles one alarm run reconciles (held here or listed for the site): a site of thousands of titles is
+ * checked a slice per run, all of it every few minutes while the fill runs, and no run reads every
+ * file of every title it holds from D1.
+ */
+const RECONCILE_TITLES = 32;
+
+interface ReconcileCounts {
+  published: number;
+  unpublished: number;
+  pruned: number;
+}
 /** Of an alarm run, at most this long goes to deleting what a cut-off run left half-made or half-evicted. */
 const STRANDED_BUDGET_MS = 5_000;
 /**
@@ -103,6 +113,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly isolatesHeard = new IsolatesHeard();
   /** Each OCA's active sessions, counted at most once a second (every sync's answer carries them). */
   private readonly activeSessions = new ActiveSessions();
+  /** (OCA, title) pairs describe() found incomplete though all their rows were ready, at that ready count: not checked again until it changes. */
+  private readonly checkedIncomplete = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -161,26 +173,6 @@ export class OcaSite extends DurableObject<Env> {
   /** The catalogue's files of titles, from D1. */
   private catalogueFiles(titleIds: string[]): Promise<Map<string, TitleFile[]>> {
     return catalogueDb.files(this.env.DB, titleIds);
-  }
-
-  /** describe()'s catalogue read, kept DESCRIBE_CATALOGUE_MS for the same held titles (see heldCatalogue). */
-  private describedCatalogue: { at: number; key: string; files: Map<string, TitleFile[]> } | null = null;
-
-  /**
-   * The catalogue's files of the titles the site holds, for describe(): read from D1 at most once every
-   * DESCRIBE_CATALOGUE_MS while the held titles stay the same, so an operator's dashboard refreshing every
-   * few seconds (in several tabs) does not read every file of every held title from D1 each time. A
-   * re-publish shows within that time, or at the next reconcile (each fill run's).
-   */
-  private async heldCatalogue(): Promise<Map<string, TitleFile[]>> {
-    const held = holdings.heldTitles(this.sql);
-    const key = held.join("\n");
-    const now = Date.now();
-    const c = this.describedCatalogue;
-    if (c && c.key === key && now - c.at < DESCRIBE_CATALOGUE_MS) return c.files;
-    const files = await this.catalogueFiles(held);
-    this.describedCatalogue = { at: now, key, files };
-    return files;
   }
 
   // ---- operators ------------------------------------------------------------------------------
@@ -452,16 +444,33 @@ export class OcaSite extends DurableObject<Env> {
   async describe(): Promise<SiteState> {
     await liveTopology(this.env);
     const site = this.site;
-    // Complete means every file the catalogue lists for the title is ready here with its checksum.
-    const catalogue = await this.heldCatalogue();
+    // Complete means every file of the title's current version is ready here with the catalogue's
+    // checksum: as last found by a check against the catalogue (each copy's publish, the reconcile),
+    // which the summary forgets when a ready file goes. Titles all ready but never checked (after an
+    // upgrade) are checked here once; the D1 reads are the held titles' versions, not their files.
+    const perOca = site.ocas.map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
+    const heldIds = [...new Set(perOca.flatMap((p) => p.titles.map((t) => t.titleId)))];
+    const current = await catalogueDb.currentVersions(this.env.DB, heldIds);
+    const unchecked = perOca.flatMap(({ ocaId, titles }) =>
+      titles
+        .filter((t) => t.completeVersion === null && t.ready > 0 && t.ready === t.files && this.checkedIncomplete.get(`${ocaId}|${t.titleId}`) !== t.ready)
+        .map((t) => ({ ocaId, t })),
+    );
+    if (unchecked.length > 0) {
+      const catalogue = await catalogueDb.currentFiles(this.env.DB, [...new Set(unchecked.map((u) => u.t.titleId))]);
+      for (const { ocaId, t } of unchecked) {
+        const v = catalogue.get(t.titleId);
+        if (v && holdings.isComplete(holdings.readyFiles(this.sql, ocaId, t.titleId), v.files)) {
+          holdings.noteComplete(this.sql, ocaId, t.titleId, v.version);
+          t.completeVersion = v.version;
+          this.checkedIncomplete.delete(`${ocaId}|${t.titleId}`);
+        } else this.checkedIncomplete.set(`${ocaId}|${t.titleId}`, t.ready);
+      }
+    }
     const live = this.live();
     const planned = new Set(rows<{ k: string }>(this.sql, `SELECT oca_id || '/' || title_id AS k FROM plan`).map((r) => r.k));
-    const ocas = site.ocas.map((o): OcaState => {
-      const titles = rows<{ title_id: string; files: number; bytes: number; ready: number }>(
-        this.sql,
-        `SELECT title_id, COUNT(*) AS files, SUM(bytes) AS bytes, SUM(state = 'ready') AS ready FROM holdings WHERE oca_id = ? GROUP BY title_id ORDER BY title_id`,
-        o.id,
-      );
+    const ocas = site.ocas.map((o, i): OcaState => {
+      const titles = perOca[i].titles;
       return {
         ocaId: o.id,
         capacityBytes: capacityOf(this.sql, o),
@@ -471,12 +480,12 @@ export class OcaSite extends DurableObject<Env> {
         load: live.find((l) => l.ocaId === o.id)!,
         transitions: autoHealth.transitions(this.sql, o.id, 10),
         titles: titles.map((t) => ({
-          titleId: t.title_id,
+          titleId: t.titleId,
           files: t.files,
           bytes: t.bytes,
           readyFiles: t.ready,
-          complete: holdings.isComplete(holdings.readyFiles(this.sql, o.id, t.title_id), catalogue.get(t.title_id) ?? []),
-          planned: planned.has(`${o.id}/${t.title_id}`),
+          complete: t.completeVersion !== null && t.completeVersion === current.get(t.titleId),
+          planned: planned.has(`${o.id}/${t.titleId}`),
         })),
       };
     });
@@ -771,7 +780,7 @@ export class OcaSite extends DurableObject<Env> {
     }
 
     try {
-      await this.reconcile();
+      await this.reconcileNext();
     } catch (err) {
       reconciled = false;
       setMeta(this.sql, "last_error", `reconcile: ${String(err)}`);
@@ -1030,6 +1039,7 @@ export class OcaSite extends DurableObject<Env> {
       if (!live) return false;
       const ready = holdings.readyFiles(this.sql, ocaId, titleId);
       const complete = live.versions.filter((v) => holdings.isComplete(ready, v.files));
+      if (live.current !== null && complete.some((v) => v.version === live.current)) holdings.noteComplete(this.sql, ocaId, titleId, live.current);
       await steeringTable.publish(
         this.env.DB,
         this.site.id,
@@ -1044,19 +1054,51 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
-   * Makes the site's rows of the steering view match its holdings, both ways: every complete copy of
-   * a live version (current, or still played by sessions that started on it) is listed, and nothing
-   * else is. Then removes files that belong to no live version of their title (an old version whose
-   * last session has expired, a title taken down). Each fix re-checks under the copy's lock, so a
-   * concurrent fill or eviction cannot be undone by a stale answer.
+   * Makes the site's rows of the steering view match its holdings, both ways, for every title: a full
+   * pass (operators and tests; the alarm reconciles a slice per run, see reconcileNext).
    */
-  async reconcile(): Promise<{ published: number; unpublished: number; pruned: number }> {
-    // What a re-publish changed is read here: describe()'s catalogue read is not reused past it.
-    this.describedCatalogue = null;
+  async reconcile(): Promise<ReconcileCounts> {
+    const total: ReconcileCounts = { published: 0, unpublished: 0, pruned: 0 };
+    let after = "";
+    do {
+      const r = await this.reconcileSlice(after);
+      total.published += r.published;
+      total.unpublished += r.unpublished;
+      total.pruned += r.pruned;
+      after = r.next;
+    } while (after !== "");
+    return total;
+  }
+
+  /** The alarm's reconcile: the next slice of titles after the last run's, from the first again once past the last. */
+  private async reconcileNext(): Promise<void> {
+    const r = await this.reconcileSlice(getMeta(this.sql, "reconcile_after") ?? "");
+    setMeta(this.sql, "reconcile_after", r.next || null);
+  }
+
+  /**
+   * Reconciles the titles after `after` (by id), up to RECONCILE_TITLES of them, held here or listed
+   * for this site: every complete copy of a live version (current, or still played by sessions that
+   * started on it) is listed, and nothing else is. Then removes files that belong to no live version of
+   * their title (an old version whose last session has expired, a title taken down). Each fix re-checks
+   * under the copy's lock, so a concurrent fill or eviction cannot be undone by a stale answer. `next`
+   * is the last title of the slice, or "" when the slice reached the last title.
+   */
+  private async reconcileSlice(after: string): Promise<ReconcileCounts & { next: string }> {
     const site = this.site;
-    const listed = await steeringTable.listed(this.env.DB, site.id);
-    const pairs = holdings.heldPairs(this.sql);
-    const live = await catalogueDb.liveVersions(this.env.DB, [...new Set([...pairs.map((p) => p.titleId), ...listed.map((l) => l.titleId)])], Date.now());
+    const limit = RECONCILE_TITLES;
+    const heldIds = rows<{ title_id: string }>(
+      this.sql,
+      `SELECT DISTINCT title_id FROM held_titles WHERE title_id > ? ORDER BY title_id LIMIT ?`,
+      after,
+      limit,
+    ).map((r) => r.title_id);
+    const listedIds = await steeringTable.listedTitlesAfter(this.env.DB, site.id, after, limit);
+    // The first `limit` of either list's titles: each list holds every one of its titles up to the last of these.
+    const ids = [...new Set([...heldIds, ...listedIds])].sort().slice(0, limit);
+    const next = ids.length === limit ? ids[limit - 1] : "";
+    const [listed, live] = await Promise.all([steeringTable.listedOf(this.env.DB, site.id, ids), catalogueDb.liveVersions(this.env.DB, ids, Date.now())]);
+    const pairs = holdings.heldPairsOf(this.sql, ids);
     const versionsOf = (titleId: string): LiveVersion[] => live.get(titleId)?.versions ?? [];
     const completeVersion = (ocaId: string, titleId: string, version: number) => {
       const v = versionsOf(titleId).find((x) => x.version === version);
@@ -1076,6 +1118,8 @@ export class OcaSite extends DurableObject<Env> {
     }
     for (const p of pairs) {
       if (!this.oca(p.ocaId)) continue;
+      const current = live.get(p.titleId)?.current ?? null;
+      if (current !== null && completeVersion(p.ocaId, p.titleId, current)) holdings.noteComplete(this.sql, p.ocaId, p.titleId, current);
       const toList = versionsOf(p.titleId).filter(
         (v) => !isListed.has(`${p.ocaId}|${p.titleId}|${v.version}`) && completeVersion(p.ocaId, p.titleId, v.version),
       );
@@ -1091,7 +1135,7 @@ export class OcaSite extends DurableObject<Env> {
       });
     }
     for (const p of pairs) pruned += await this.pruneStale(p.ocaId, p.titleId, versionsOf(p.titleId));
-    return { published, unpublished, pruned };
+    return { published, unpublished, pruned, next };
   }
 
   /** Deletes an OCA's files of a title that no live version uses; their rows go last, so a cut-off run is finished by the next. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BACKOFF_CAP_MS, backoffMs, dueTasks, enqueue } from "../durable-objects/site/fill-queue";
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
 import { countedUpTo } from "../durable-objects/site/counted-up-to";
+import { bySource, dropFile, dropTitle, fullyReadyByOca, markFileEvicting, markReady, noteComplete, titlesOn } from "../durable-objects/site/holdings";
 import { anyUnqueued, isQueued, nextToQueue, queuedFiles, replacePlan } from "../durable-objects/site/plan";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
 
@@ -70,8 +71,19 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/** Takes a site's holdings back to before v24 (no summaries kept by triggers). */
+function beforeV24(sql: SqlStorage): void {
+  for (const t of ["insert", "delete", "update"]) {
+    sql.exec(`DROP TRIGGER IF EXISTS holdings_title_${t}`);
+    sql.exec(`DROP TRIGGER IF EXISTS holdings_source_${t}`);
+  }
+  sql.exec(`DROP TABLE IF EXISTS held_titles`);
+  sql.exec(`DROP TABLE IF EXISTS ready_by_source`);
+}
+
 /** Takes a site's plan back to before v23 (no rank, every planned title's files queued at once). */
 function beforeV23(sql: SqlStorage): void {
+  beforeV24(sql);
   sql.exec(`DROP INDEX IF EXISTS plan_to_queue`);
   sql.exec(`DROP INDEX IF EXISTS plan_by_title`);
   sql.exec(`ALTER TABLE plan DROP COLUMN rank`);
@@ -215,6 +227,45 @@ describe("the site's schema migration to plans queued a few titles at a time (v2
       ]);
       expect(nextToQueue(sql, "ixp-sjc-1", 5).map((t) => t.titleId)).toEqual(["v23-a", "v23-b"]);
       expect(queuedFiles(sql, "ixp-sjc-1")).toBe(0);
+    });
+  });
+});
+
+describe("the site's schema migration to titles summed by triggers (v24)", () => {
+  it("sums a v23 site's holdings per title and by source, and keeps the sums as rows are filled, made ready and removed", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("lumen-lax"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 24`);
+      beforeV24(sql);
+      sql.exec(`DELETE FROM holdings`);
+      const add = (path: string, st: string, source: string | null) =>
+        sql.exec(
+          `INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at) VALUES ('lumen-lax-1', 'v23-title', ?, 'h', 100, ?, ?, 0)`,
+          path,
+          st,
+          source,
+        );
+      add("a", "ready", "origin");
+      add("b", "ready", "peer");
+      add("c", "filling", null);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(titlesOn(sql, "lumen-lax-1")).toEqual([{ titleId: "v23-title", files: 3, bytes: 300, ready: 2, completeVersion: null }]);
+      expect(bySource(sql)).toMatchObject({ origin: { files: 1, bytes: 100 }, peer: { files: 1, bytes: 100 } });
+      // The copy under way is made ready: the title is all ready, and the check that finds it complete notes it.
+      expect(markReady(sql, { ocaId: "lumen-lax-1", titleId: "v23-title", path: "c", sha256: "h" }, "parent", 1)).toBe(true);
+      noteComplete(sql, "lumen-lax-1", "v23-title", 3);
+      expect(titlesOn(sql, "lumen-lax-1")).toEqual([{ titleId: "v23-title", files: 3, bytes: 300, ready: 3, completeVersion: 3 }]);
+      expect(fullyReadyByOca(sql, ["lumen-lax-1"])).toEqual({ "lumen-lax-1": ["v23-title"] });
+      // A ready file going (an eviction begun, then its row dropped) forgets the title was complete.
+      markFileEvicting(sql, { ocaId: "lumen-lax-1", titleId: "v23-title", path: "a", sha256: "h" });
+      expect(titlesOn(sql, "lumen-lax-1")[0]).toMatchObject({ ready: 2, completeVersion: null });
+      dropFile(sql, { ocaId: "lumen-lax-1", titleId: "v23-title", path: "a", sha256: "h" });
+      expect(titlesOn(sql, "lumen-lax-1")[0]).toMatchObject({ files: 2, bytes: 200, ready: 2 });
+      expect(bySource(sql)).toMatchObject({ origin: { files: 0, bytes: 0 }, peer: { files: 1 }, parent: { files: 1 } });
+      // The last row gone, the title has no summary left.
+      dropTitle(sql, "lumen-lax-1", "v23-title");
+      expect(titlesOn(sql, "lumen-lax-1")).toEqual([]);
     });
   });
 });

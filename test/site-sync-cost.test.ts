@@ -1,13 +1,13 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { OcaSite } from "../durable-objects/oca-site";
 import type { EdgeReport } from "../workers/shared/site-view";
+import { countSiteRows } from "./site-rows";
 
 /**
  * A site's object answers every isolate's sync (hundreds a second at a busy site), so what one sync
  * reads from its SQLite must not grow with the site: its active sessions, its holdings, its history,
  * its CMCD rows, or the reports of the last seconds from other isolates. Measured as the rows SQLite
- * reads during a sync (the object's `sql` wrapped to add up each cursor's `rowsRead`), at a small and
+ * reads during a sync (`countSiteRows`), at a small and
  * a large state of the same site. Rows, not time: workerd's clock does not move during computation.
  */
 
@@ -95,24 +95,8 @@ async function rowsPerSync(siteId: string, n: number, syncs = 9): Promise<number
   const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
   const ocas = (await stub.describe()).ocas.map((o) => o.ocaId);
   const now = Date.now();
-  const counter = { rows: 0 };
-  await runInDurableObject(stub, async (o: OcaSite, state) => {
-    seed(state.storage.sql, ocas, n, now);
-    // The object's SQL, counted: one wrapper for the object's life, as its own `sql` is.
-    const self = o as unknown as { sql: SqlStorage };
-    const real = self.sql;
-    self.sql = {
-      databaseSize: real.databaseSize,
-      exec: (q: string, ...args: unknown[]) => {
-        const cursor = real.exec(q, ...(args as SqlStorageValue[]));
-        // rowsRead grows as the cursor is read: counted once the caller is done with it.
-        queueMicrotask(() => {
-          counter.rows += cursor.rowsRead;
-        });
-        return cursor;
-      },
-    } as SqlStorage;
-  });
+  await runInDurableObject(stub, async (_o, state) => seed(state.storage.sql, ocas, n, now));
+  const counter = await countSiteRows(stub);
   // Warm: the first sync after a start reads what later ones skip (counts a second old, and so on).
   await stub.edgeSync(report(ocas, -1, now), "warm");
   const perSync: number[] = [];

@@ -48,6 +48,79 @@ export const HOLDINGS_SCALE_SCHEMA = [
    END`,
 ];
 
+/**
+ * Each (OCA, title)'s rows summed (files, bytes, ready files), kept by triggers as `oca_used` is: what
+ * the operators' view, the planner's holdings and the reconcile's title list read, one row per title
+ * rather than every file an OCA holds. A pair with no rows left has no summary row.
+ */
+export const TITLE_SUMMARY_SCHEMA = [
+  // complete_version: the version last found complete here (set by whoever checks against the catalogue),
+  // forgotten by the triggers as soon as a ready row goes or stops being ready.
+  `CREATE TABLE IF NOT EXISTS held_titles (
+     oca_id TEXT NOT NULL, title_id TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL, ready INTEGER NOT NULL,
+     complete_version INTEGER, PRIMARY KEY (oca_id, title_id)) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS held_titles_by_title ON held_titles (title_id)`,
+  `DELETE FROM held_titles`,
+  `INSERT INTO held_titles (oca_id, title_id, files, bytes, ready)
+     SELECT oca_id, title_id, COUNT(*), SUM(bytes), SUM(state = 'ready') FROM holdings GROUP BY oca_id, title_id`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_title_insert AFTER INSERT ON holdings BEGIN
+     INSERT INTO held_titles (oca_id, title_id, files, bytes, ready) VALUES (NEW.oca_id, NEW.title_id, 1, NEW.bytes, NEW.state = 'ready')
+       ON CONFLICT (oca_id, title_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes, ready = ready + excluded.ready;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_title_delete AFTER DELETE ON holdings BEGIN
+     UPDATE held_titles SET files = files - 1, bytes = bytes - OLD.bytes, ready = ready - (OLD.state = 'ready'),
+       complete_version = CASE WHEN OLD.state = 'ready' THEN NULL ELSE complete_version END
+       WHERE oca_id = OLD.oca_id AND title_id = OLD.title_id;
+     DELETE FROM held_titles WHERE oca_id = OLD.oca_id AND title_id = OLD.title_id AND files <= 0;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_title_update AFTER UPDATE OF oca_id, title_id, bytes, state ON holdings BEGIN
+     UPDATE held_titles SET files = files - 1, bytes = bytes - OLD.bytes, ready = ready - (OLD.state = 'ready'),
+       complete_version = CASE
+         WHEN OLD.state = 'ready' AND NOT (NEW.state = 'ready' AND NEW.oca_id = OLD.oca_id AND NEW.title_id = OLD.title_id AND NEW.bytes = OLD.bytes)
+         THEN NULL ELSE complete_version END
+       WHERE oca_id = OLD.oca_id AND title_id = OLD.title_id;
+     INSERT INTO held_titles (oca_id, title_id, files, bytes, ready) VALUES (NEW.oca_id, NEW.title_id, 1, NEW.bytes, NEW.state = 'ready')
+       ON CONFLICT (oca_id, title_id) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes, ready = ready + excluded.ready;
+     DELETE FROM held_titles WHERE oca_id = OLD.oca_id AND title_id = OLD.title_id AND files <= 0;
+   END`,
+  // Ready copies by the source they came from (the operators' "fills"), kept the same way.
+  `CREATE TABLE IF NOT EXISTS ready_by_source (source TEXT PRIMARY KEY, files INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID`,
+  `DELETE FROM ready_by_source`,
+  `INSERT INTO ready_by_source (source, files, bytes) SELECT source, COUNT(*), SUM(bytes) FROM holdings WHERE state = 'ready' AND source IS NOT NULL GROUP BY source`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_source_insert AFTER INSERT ON holdings WHEN NEW.state = 'ready' AND NEW.source IS NOT NULL BEGIN
+     INSERT INTO ready_by_source (source, files, bytes) VALUES (NEW.source, 1, NEW.bytes)
+       ON CONFLICT (source) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_source_delete AFTER DELETE ON holdings WHEN OLD.state = 'ready' AND OLD.source IS NOT NULL BEGIN
+     UPDATE ready_by_source SET files = files - 1, bytes = bytes - OLD.bytes WHERE source = OLD.source;
+   END`,
+  `CREATE TRIGGER IF NOT EXISTS holdings_source_update AFTER UPDATE OF state, source, bytes ON holdings BEGIN
+     UPDATE ready_by_source SET files = files - 1, bytes = bytes - OLD.bytes WHERE source = OLD.source AND OLD.state = 'ready';
+     INSERT INTO ready_by_source (source, files, bytes) SELECT NEW.source, 1, NEW.bytes WHERE NEW.state = 'ready' AND NEW.source IS NOT NULL
+       ON CONFLICT (source) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+   END`,
+];
+
+/** An OCA's titles with any row: files, bytes and ready files of each, and the version last found complete (from the summary). */
+export function titlesOn(
+  sql: SqlStorage,
+  ocaId: string,
+): Array<{ titleId: string; files: number; bytes: number; ready: number; completeVersion: number | null }> {
+  return rows<{ title_id: string; files: number; bytes: number; ready: number; complete_version: number | null }>(
+    sql,
+    `SELECT title_id, files, bytes, ready, complete_version FROM held_titles WHERE oca_id = ? ORDER BY title_id`,
+    ocaId,
+  ).map((r) => ({ titleId: r.title_id, files: r.files, bytes: r.bytes, ready: r.ready, completeVersion: r.complete_version }));
+}
+
+/**
+ * Records that an OCA holds every file of a title's version, as just checked against the catalogue with
+ * no await since: kept until a ready row of the title goes (the triggers forget it).
+ */
+export function noteComplete(sql: SqlStorage, ocaId: string, titleId: string, version: number): void {
+  run(sql, `UPDATE held_titles SET complete_version = ? WHERE oca_id = ? AND title_id = ?`, version, ocaId, titleId);
+}
+
 /** Bytes an OCA holds or has reserved (including copies from before content addressing, until they are deleted). */
 export function usedBytes(sql: SqlStorage, ocaId: string): number {
   return (
@@ -87,17 +160,13 @@ export function isComplete(ready: ReadonlySet<string>, files: readonly TitleFile
   return files.length > 0 && files.every((f) => ready.has(fileId(f)));
 }
 
-/** Titles with at least one row on any OCA of the site. */
-export function heldTitles(sql: SqlStorage): string[] {
-  return rows<{ title_id: string }>(sql, `SELECT DISTINCT title_id FROM holdings ORDER BY title_id`).map((r) => r.title_id);
-}
-
-/** (OCA, title) pairs with at least one row. */
-export function heldPairs(sql: SqlStorage): Array<{ ocaId: string; titleId: string }> {
-  return rows<{ oca_id: string; title_id: string }>(sql, `SELECT DISTINCT oca_id, title_id FROM holdings ORDER BY oca_id, title_id`).map((r) => ({
-    ocaId: r.oca_id,
-    titleId: r.title_id,
-  }));
+/** (OCA, title) pairs with at least one row, of these titles. */
+export function heldPairsOf(sql: SqlStorage, titleIds: readonly string[]): Array<{ ocaId: string; titleId: string }> {
+  return rows<{ oca_id: string; title_id: string }>(
+    sql,
+    `SELECT oca_id, title_id FROM held_titles WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY oca_id, title_id`,
+    JSON.stringify(titleIds),
+  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id }));
 }
 
 /** Every ready file of a title on an OCA (path, checksum, bytes). */
@@ -252,10 +321,7 @@ export function dropLegacy(sql: SqlStorage, o: { ocaId: string; titleId: string;
  */
 export function fullyReadyByOca(sql: SqlStorage, ocaIds: string[]): Record<string, string[]> {
   const out = new Map<string, string[]>(ocaIds.map((id) => [id, []]));
-  for (const r of rows<{ oca_id: string; title_id: string }>(
-    sql,
-    `SELECT oca_id, title_id FROM holdings GROUP BY oca_id, title_id HAVING SUM(state != 'ready') = 0 ORDER BY oca_id, title_id`,
-  )) {
+  for (const r of rows<{ oca_id: string; title_id: string }>(sql, `SELECT oca_id, title_id FROM held_titles WHERE ready = files ORDER BY oca_id, title_id`)) {
     out.get(r.oca_id)?.push(r.title_id);
   }
   return Object.fromEntries(out);
@@ -270,7 +336,7 @@ export function bySource(sql: SqlStorage): Record<FillSource, { files: number; b
   };
   for (const r of rows<{ source: string; files: number; bytes: number }>(
     sql,
-    `SELECT source, COUNT(*) AS files, SUM(bytes) AS bytes FROM holdings WHERE state = 'ready' AND source IN ('peer', 'parent', 'origin') GROUP BY source`,
+    `SELECT source, files, bytes FROM ready_by_source WHERE source IN ('peer', 'parent', 'origin')`,
   )) {
     out[r.source as FillSource] = { files: r.files, bytes: r.bytes };
   }

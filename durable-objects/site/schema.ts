@@ -1,4 +1,4 @@
-import { HOLDINGS_SCALE_SCHEMA } from "./holdings";
+import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA } from "./holdings";
 import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
@@ -192,6 +192,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 23,
     name: "a plan's titles queued a few at a time as the fill works through them, in each OCA's order",
     statements: PLAN_QUEUE_SCHEMA,
+  },
+  {
+    version: 24,
+    name: "each OCA's titles summed by triggers, so operators, the planner and the reconcile read a row per title, not per file",
+    statements: TITLE_SUMMARY_SCHEMA,
   },
 ];
 

@@ -126,21 +126,36 @@ export const catalogueDb = {
 
   /** The files of titles' current versions (path, bytes, sha256), per title; none for a title taken down. */
   async files(db: D1Database, titleIds: string[]): Promise<Map<string, CatalogueFile[]>> {
-    const files = new Map<string, CatalogueFile[]>();
-    if (titleIds.length === 0) return files;
+    return new Map([...(await catalogueDb.currentFiles(db, titleIds))].map(([id, v]) => [id, v.files]));
+  },
+
+  /** Titles' current versions with their files, per title; none for a title taken down or with no files. */
+  async currentFiles(db: D1Database, titleIds: string[]): Promise<Map<string, { version: number; files: CatalogueFile[] }>> {
+    const out = new Map<string, { version: number; files: CatalogueFile[] }>();
+    if (titleIds.length === 0) return out;
     const { results } = await db
       .prepare(
-        `SELECT f.title_id, f.path, f.bytes, f.sha256 FROM files f JOIN titles t ON t.id = f.title_id AND t.version = f.version AND t.taken_down_at IS NULL
+        `SELECT f.title_id, f.version, f.path, f.bytes, f.sha256 FROM files f JOIN titles t ON t.id = f.title_id AND t.version = f.version AND t.taken_down_at IS NULL
          WHERE f.title_id IN (SELECT value FROM json_each(?)) ORDER BY f.title_id, f.path`,
       )
       .bind(JSON.stringify(titleIds))
-      .all<CatalogueFile & { title_id: string }>();
+      .all<CatalogueFile & { title_id: string; version: number }>();
     for (const f of results) {
-      let list = files.get(f.title_id);
-      if (!list) files.set(f.title_id, (list = []));
-      list.push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
+      let v = out.get(f.title_id);
+      if (!v) out.set(f.title_id, (v = { version: f.version, files: [] }));
+      v.files.push({ path: f.path, bytes: f.bytes, sha256: f.sha256 });
     }
-    return files;
+    return out;
+  },
+
+  /** Titles' current versions, per title; none for a title taken down or unknown. */
+  async currentVersions(db: D1Database, titleIds: string[]): Promise<Map<string, number>> {
+    if (titleIds.length === 0) return new Map();
+    const { results } = await db
+      .prepare(`SELECT id, version FROM titles WHERE id IN (SELECT value FROM json_each(?)) AND taken_down_at IS NULL`)
+      .bind(JSON.stringify(titleIds))
+      .all<{ id: string; version: number }>();
+    return new Map(results.map((r) => [r.id, r.version]));
   },
 
   /**

@@ -48,13 +48,26 @@ export const steeringTable = {
     };
   },
 
-  /** Reader for the site's reconcile: every copy of the site the view lists. */
-  async listed(db: D1Database, siteId: string): Promise<ListedCopy[]> {
+  /** Reader for the site's reconcile: every copy of these titles the view lists for the site. */
+  async listedOf(db: D1Database, siteId: string, titleIds: readonly string[]): Promise<ListedCopy[]> {
+    if (titleIds.length === 0) return [];
     const { results } = await db
-      .prepare(`SELECT oca_id AS ocaId, title_id AS titleId, version, files, bytes FROM oca_titles WHERE site_id = ? ORDER BY oca_id, title_id, version`)
-      .bind(siteId)
+      .prepare(
+        `SELECT oca_id AS ocaId, title_id AS titleId, version, files, bytes FROM oca_titles
+         WHERE site_id = ? AND title_id IN (SELECT value FROM json_each(?)) ORDER BY oca_id, title_id, version`,
+      )
+      .bind(siteId, JSON.stringify(titleIds))
       .all<ListedCopy>();
     return results;
+  },
+
+  /** Reader for the site's reconcile: the first `limit` titles after `after` (by id) the view lists for the site. */
+  async listedTitlesAfter(db: D1Database, siteId: string, after: string, limit: number): Promise<string[]> {
+    const { results } = await db
+      .prepare(`SELECT DISTINCT title_id FROM oca_titles WHERE site_id = ? AND title_id > ? ORDER BY title_id LIMIT ?`)
+      .bind(siteId, after, limit)
+      .all<{ title_id: string }>();
+    return results.map((r) => r.title_id);
   },
 
   /** Writer: lists complete copies (and makes sure each OCA has a status row). */

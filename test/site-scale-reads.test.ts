@@ -1,0 +1,96 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { countSiteRows } from "./site-rows";
+
+/**
+ * A national site holds thousands of titles of thousands of files each. What operators, the planner
+ * and each alarm run read must grow with its titles, not its files: the operators' view and the
+ * planner's holdings read one summary row per (OCA, title), kept by triggers; the alarm reconciles the
+ * steering view a slice of titles per run. Rows are counted as SQLite reads them (`countSiteRows`).
+ */
+
+const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
+
+/** `titles` titles on each of the site's OCAs, `filesPerTitle` ready files each (not in the catalogue: rows only). */
+async function seedHoldings(siteId: string, titles: number, filesPerTitle: number): Promise<void> {
+  const ocas = (await site(siteId).describe()).ocas.map((o) => o.ocaId);
+  await runInDurableObject(site(siteId), async (_o, state) => {
+    for (const oca of ocas)
+      state.storage.sql.exec(
+        `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+         INSERT INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at)
+         SELECT ?, 'scale-title-' || (i % ?), 'seg-' || i, 'h', 1000, 'ready', 'origin', 0 FROM s`,
+        titles * filesPerTitle - 1,
+        oca,
+        titles,
+      );
+  });
+}
+
+/** Rows read by describe() and holdingsByOca(), after a first describe() has checked what it checks once. */
+async function rowsToDescribe(siteId: string, titles: number, filesPerTitle: number): Promise<{ describe: number; holdings: number }> {
+  await seedHoldings(siteId, titles, filesPerTitle);
+  const counter = await countSiteRows(site(siteId));
+  await site(siteId).describe();
+  counter.rows = 0;
+  const state = await site(siteId).describe();
+  const describe = counter.rows;
+  counter.rows = 0;
+  const held = await site(siteId).holdingsByOca();
+  // The summary says what the rows say.
+  const first = state.ocas[0];
+  expect(first.titles).toHaveLength(titles);
+  expect(first.titles[0]).toMatchObject({ files: filesPerTitle, bytes: filesPerTitle * 1000, readyFiles: filesPerTitle, complete: false });
+  expect(held[first.ocaId]).toHaveLength(titles);
+  return { describe, holdings: counter.rows };
+}
+
+describe("what a national site's object reads", () => {
+  it("to describe the site and give the planner its holdings: a row per title, however many files each holds", async () => {
+    const small = await rowsToDescribe("ixp-sjc", 50, 2);
+    const large = await rowsToDescribe("rheinnet-ber", 50, 400);
+    console.log(`SITE_DESCRIBE_ROWS ${JSON.stringify({ small, large })}`);
+    expect(small.describe).toBeGreaterThan(0);
+    expect(large.describe).toBeLessThan(small.describe * 1.5 + 50);
+    expect(large.holdings).toBeLessThan(small.holdings * 1.5 + 50);
+  }, 120_000);
+
+  it("to reconcile the steering view: a slice of titles per alarm run, every title within a pass", async () => {
+    const SITE = "lumen-lax";
+    const OCA = "lumen-lax-1";
+    // 40 listings the site holds nothing of (as after lost evictions): each must leave the view.
+    const ids = Array.from({ length: 40 }, (_, i) => `stale-listing-${String(i).padStart(2, "0")}`);
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare(`INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, 1, 1, 1, 0)`).bind(
+          SITE,
+          OCA,
+          id,
+        ),
+      ),
+    );
+    const listed = async () =>
+      (await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE site_id = ? AND title_id LIKE 'stale-listing-%'`).bind(SITE).first<{ n: number }>())?.n;
+    const run = async () => {
+      await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+      expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
+    };
+    await run();
+    // The first run reconciled a slice (32 titles), not all 40; the next finishes the pass.
+    expect(await listed()).toBe(8);
+    await run();
+    expect(await listed()).toBe(0);
+    // An operator's full pass (the RPC) takes every slice in one call.
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare(`INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, 1, 1, 1, 0)`).bind(
+          SITE,
+          OCA,
+          id,
+        ),
+      ),
+    );
+    expect(await site(SITE).reconcile()).toMatchObject({ unpublished: 40 });
+    expect(await listed()).toBe(0);
+  });
+});
