@@ -865,7 +865,10 @@ export class OcaSite extends DurableObject<Env> {
       fillQueue.charge(this.sql, t.ocaId, t.bytes);
       fillQueue.countDone(this.sql, src.source, t.bytes);
       copied++;
-      // Published the moment the title is complete; if this fails, the reconcile below (or the next run's) repairs it.
+      // Published the moment the title is complete, which it cannot be while a task of it is left here
+      // (checking after every file would read the title's files from D1 once per file); if this fails,
+      // or the title was completed another way, the reconcile (this run's or a later one's) repairs it.
+      if (fillQueue.anyQueued(this.sql, t.ocaId, t.titleId)) continue;
       await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`));
     }
     return { waiting, copied };
@@ -990,9 +993,8 @@ export class OcaSite extends DurableObject<Env> {
     if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) return true;
     const unplanned = rows<{ title_id: string }>(
       this.sql,
-      `SELECT h.title_id FROM holdings h
+      `SELECT h.title_id FROM held_titles h
        WHERE h.oca_id = ?1 AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = ?1 AND p.title_id = h.title_id)
-       GROUP BY h.title_id
        ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id), h.title_id`,
       ocaId,
     );
@@ -1014,7 +1016,7 @@ export class OcaSite extends DurableObject<Env> {
     const plannedDay = getMeta(this.sql, "planned_day");
     const unplanned = rows<{ title_id: string }>(
       this.sql,
-      `SELECT DISTINCT h.title_id FROM holdings h WHERE NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = h.oca_id AND p.title_id = h.title_id)`,
+      `SELECT DISTINCT h.title_id FROM held_titles h WHERE NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = h.oca_id AND p.title_id = h.title_id)`,
     ).map((r) => r.title_id);
     if (plannedDay === null || unplanned.length === 0) return new Set();
     // The plan looked at its day from that day's start: a licence ending before then kept a title out.

@@ -1,5 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { OcaSite } from "../durable-objects/oca-site";
+import { openPlan, publishTitle } from "./fixtures";
 import { countSiteRows } from "./site-rows";
 
 /**
@@ -92,5 +94,43 @@ describe("what a national site's object reads", () => {
     );
     expect(await site(SITE).reconcile()).toMatchObject({ unpublished: 40 });
     expect(await listed()).toBe(0);
+  });
+
+  it("to publish a title it fills: the title's files from D1 once its last file is copied, not after every file", async () => {
+    const SITE = "lakeshore-chi";
+    const OCA = "lakeshore-chi-1";
+    const t = await publishTitle("scale-publish-once");
+    // The object's D1, counted: statements that read the catalogue's files table.
+    const reads = { files: 0 };
+    await runInDurableObject(site(SITE), async (o: OcaSite) => {
+      const self = o as unknown as { env: Env };
+      const real = env.DB;
+      self.env = {
+        ...env,
+        DB: new Proxy(real, {
+          get(target, prop) {
+            if (prop === "prepare")
+              return (q: string) => {
+                if (/FROM files f/.test(q)) reads.files++;
+                return target.prepare(q);
+              };
+            const v = Reflect.get(target, prop);
+            return typeof v === "function" ? v.bind(target) : v;
+          },
+        }),
+      };
+      await o.applyPlan(openPlan({ [OCA]: ["scale-publish-once"] }));
+    });
+    reads.files = 0;
+    await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
+    const listed = await env.DB.prepare(`SELECT oca_id FROM oca_titles WHERE site_id = ? AND title_id = 'scale-publish-once'`).bind(SITE).all();
+    expect(listed.results).toEqual([{ oca_id: OCA }]);
+    // One read to publish it when complete and one for the run's reconcile, against one per file (14) before.
+    expect(Object.keys(t.files).length).toBeGreaterThan(10);
+    expect(reads.files).toBeLessThanOrEqual(2);
+    await runInDurableObject(site(SITE), async (o: OcaSite) => {
+      (o as unknown as { env: Env }).env = env;
+    });
   });
 });

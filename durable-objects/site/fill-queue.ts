@@ -158,6 +158,11 @@ export function earlierPeerQueued(sql: SqlStorage, titleId: string, file: TitleF
   );
 }
 
+/** True while the OCA has any task of the title queued (parked ones included: their files are still missing). */
+export function anyQueued(sql: SqlStorage, ocaId: string, titleId: string): boolean {
+  return !!first(sql, `SELECT 1 AS x FROM fill_tasks WHERE oca_id = ? AND title_id = ? LIMIT 1`, ocaId, titleId);
+}
+
 export function complete(sql: SqlStorage, t: TaskRef): void {
   run(sql, `DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`, t.ocaId, t.titleId, t.path, t.sha256);
 }
