@@ -1099,8 +1099,34 @@ export class OcaSite extends DurableObject<Env> {
     // The first `limit` of either list's titles: each list holds every one of its titles up to the last of these.
     const ids = [...new Set([...heldIds, ...listedIds])].sort().slice(0, limit);
     const next = ids.length === limit ? ids[limit - 1] : "";
-    const [listed, live] = await Promise.all([steeringTable.listedOf(this.env.DB, site.id, ids), catalogueDb.liveVersions(this.env.DB, ids, Date.now())]);
-    const pairs = holdings.heldPairsOf(this.sql, ids);
+    const now = Date.now();
+    const [allListed, counts] = await Promise.all([steeringTable.listedOf(this.env.DB, site.id, ids), catalogueDb.liveVersionCounts(this.env.DB, ids, now)]);
+    const allPairs = holdings.heldPairsOf(this.sql, ids);
+    // Settled: one live version, and every copy of it here found complete, with no other file, and
+    // listed at it; nothing else listed. The steady state of a national site's titles: none of their
+    // files is read, from D1 or here. The rest are checked file by file.
+    const settled = (titleId: string): boolean => {
+      const versions = counts.get(titleId) ?? [];
+      if (versions.length !== 1) return false;
+      const [{ version, files }] = versions;
+      const pairs = allPairs.filter((p) => p.titleId === titleId);
+      const listings = allListed.filter((l) => l.titleId === titleId);
+      return (
+        listings.length === pairs.length &&
+        pairs.every(
+          (p) =>
+            this.oca(p.ocaId) &&
+            p.completeVersion === version &&
+            p.files === files &&
+            p.ready === files &&
+            listings.some((l) => l.ocaId === p.ocaId && l.version === version),
+        )
+      );
+    };
+    const toCheck = new Set(ids.filter((id) => !settled(id)));
+    const listed = allListed.filter((l) => toCheck.has(l.titleId));
+    const pairs = allPairs.filter((p) => toCheck.has(p.titleId));
+    const live = await catalogueDb.liveVersions(this.env.DB, [...toCheck], now);
     const versionsOf = (titleId: string): LiveVersion[] => live.get(titleId)?.versions ?? [];
     const completeVersion = (ocaId: string, titleId: string, version: number) => {
       const v = versionsOf(titleId).find((x) => x.version === version);

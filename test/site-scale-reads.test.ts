@@ -96,7 +96,7 @@ describe("what a national site's object reads", () => {
     expect(await listed()).toBe(0);
   });
 
-  it("to publish a title it fills: the title's files from D1 once its last file is copied, not after every file", async () => {
+  it("to publish a title it fills and reconcile it after: its files read once it is complete, then not again while it stays so", async () => {
     const SITE = "lakeshore-chi";
     const OCA = "lakeshore-chi-1";
     const t = await publishTitle("scale-publish-once");
@@ -129,6 +129,14 @@ describe("what a national site's object reads", () => {
     // One read to publish it when complete and one for the run's reconcile, against one per file (14) before.
     expect(Object.keys(t.files).length).toBeGreaterThan(10);
     expect(reads.files).toBeLessThanOrEqual(2);
+    // Settled (complete, nothing else held, listed at its one version): a reconcile pass reads none of its files.
+    reads.files = 0;
+    expect(await site(SITE).reconcile()).toEqual({ published: 0, unpublished: 0, pruned: 0 });
+    expect(reads.files).toBe(0);
+    // Its listing lost behind the site's back: no longer settled, checked file by file, listed again.
+    await env.DB.prepare(`DELETE FROM oca_titles WHERE site_id = ? AND title_id = 'scale-publish-once'`).bind(SITE).run();
+    expect(await site(SITE).reconcile()).toEqual({ published: 1, unpublished: 0, pruned: 0 });
+    expect(reads.files).toBe(1);
     await runInDurableObject(site(SITE), async (o: OcaSite) => {
       (o as unknown as { env: Env }).env = env;
     });

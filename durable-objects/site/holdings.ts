@@ -160,13 +160,16 @@ export function isComplete(ready: ReadonlySet<string>, files: readonly TitleFile
   return files.length > 0 && files.every((f) => ready.has(fileId(f)));
 }
 
-/** (OCA, title) pairs with at least one row, of these titles. */
-export function heldPairsOf(sql: SqlStorage, titleIds: readonly string[]): Array<{ ocaId: string; titleId: string }> {
-  return rows<{ oca_id: string; title_id: string }>(
+/** (OCA, title) pairs with at least one row, of these titles, with their sums. */
+export function heldPairsOf(
+  sql: SqlStorage,
+  titleIds: readonly string[],
+): Array<{ ocaId: string; titleId: string; files: number; ready: number; completeVersion: number | null }> {
+  return rows<{ oca_id: string; title_id: string; files: number; ready: number; complete_version: number | null }>(
     sql,
-    `SELECT oca_id, title_id FROM held_titles WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY oca_id, title_id`,
+    `SELECT oca_id, title_id, files, ready, complete_version FROM held_titles WHERE title_id IN (SELECT value FROM json_each(?)) ORDER BY oca_id, title_id`,
     JSON.stringify(titleIds),
-  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id }));
+  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, files: r.files, ready: r.ready, completeVersion: r.complete_version }));
 }
 
 /** Every ready file of a title on an OCA (path, checksum, bytes). */

@@ -190,6 +190,30 @@ export const catalogueDb = {
     return out;
   },
 
+  /**
+   * The live versions of titles as liveVersions has them, without their files: each version's number
+   * and file count (from title_versions), per title. What the site's reconcile asks first, so a title
+   * whose copies are already as they should be costs no read of its files.
+   */
+  async liveVersionCounts(db: D1Database, titleIds: readonly string[], now: number): Promise<Map<string, Array<{ version: number; files: number }>>> {
+    const out = new Map<string, Array<{ version: number; files: number }>>();
+    if (titleIds.length === 0) return out;
+    const { results } = await db
+      .prepare(
+        `SELECT v.title_id, v.version, v.files FROM titles t JOIN title_versions v ON v.title_id = t.id
+         WHERE t.id IN (SELECT value FROM json_each(?1)) AND t.taken_down_at IS NULL AND ${LICENSED} AND (v.version = t.version OR v.retain_until > ?2)
+         ORDER BY v.title_id, v.version`,
+      )
+      .bind(JSON.stringify(titleIds), now)
+      .all<{ title_id: string; version: number; files: number }>();
+    for (const r of results) {
+      let list = out.get(r.title_id);
+      if (!list) out.set(r.title_id, (list = []));
+      list.push({ version: r.version, files: r.files });
+    }
+    return out;
+  },
+
   /** A title's current version and its files, null when the title is unknown. */
   async currentVersion(db: D1Database, titleId: string): Promise<{ version: number; takenDown: boolean; files: CatalogueFile[] } | null> {
     const [title, files] = await db.batch([
