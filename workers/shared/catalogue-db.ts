@@ -352,12 +352,15 @@ export const catalogueDb = {
   /**
    * Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes, launch
    * times and when the country's licence starts (a licence starting after the launch is the launch there).
+   * Sizes are the version's own total, written when it was registered: a row per title, not a sum over
+   * every file of the catalogue for each site's cycle.
    */
   async eligible(db: D1Database, country: string, tomorrowStart: number, tomorrowEnd: number) {
     const { results } = await db
       .prepare(
         `SELECT t.id, t.available_from, l.available_from AS licensed_from,
-       (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id AND f.version = t.version) AS bytes
+       COALESCE((SELECT v.bytes FROM title_versions v WHERE v.title_id = t.id AND v.version = t.version),
+                (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id AND f.version = t.version)) AS bytes
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
      WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
       )
