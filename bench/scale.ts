@@ -1,9 +1,10 @@
 /**
  * `npm run bench:scale`: the capacity model. Counts the storage operations of each request type on the
- * real code in workerd (test/capacity-counts.test.ts), multiplies them by a national evening peak and
- * by an Open Connect-sized one, compares each database's and each object's rate with the platform's
- * documented limits (flagging any over), and prices a million plays and a petabyte delivered at list
- * prices beside a commercial CDN. Prints a table and writes docs/capacity.md.
+ * real code in workerd (test/capacity-counts.test.ts), and the SQLite rows each makes every object and
+ * D1 read and write, multiplies them by a national evening peak and by an Open Connect-sized one,
+ * compares each database's and each object's rate with the platform's documented limits (flagging any
+ * over), and prices a million plays, a petabyte delivered and a night's fill at list prices beside a
+ * commercial CDN. Prints a table and writes docs/capacity.md.
  */
 import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
@@ -12,31 +13,71 @@ import { EVENT_SHARDS } from "../shared/event-shards";
 import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
 import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
+import { bundledTopology } from "../workers/shared/topology";
 import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
 
 type Counts = Record<string, number>;
 
-/** Runs a counting test in workerd and returns the JSON it printed after `marker`. */
-function counted<T>(file: string, marker: string): T {
+/** Runs a counting test in workerd; `take(marker)` returns the JSON it printed after `marker`. */
+function counted(file: string): <T>(marker: string) => T {
   console.log(`counting in workerd (${file}) …`);
   const run = spawnSync("npx", ["vitest", "run", "--config", "vitest.config.ts", file], { encoding: "utf8", maxBuffer: 64 << 20 });
-  const line = `${run.stdout}\n${run.stderr}`.split("\n").find((l) => l.includes(`${marker} `));
-  if (run.status !== 0 || !line) {
-    console.error(run.stdout.slice(-4000), run.stderr.slice(-4000));
-    throw new Error(`${file} failed`);
-  }
-  return JSON.parse(line.slice(line.indexOf(`${marker} `) + marker.length + 1)) as T;
+  const lines = `${run.stdout}\n${run.stderr}`.split("\n");
+  return <T>(marker: string) => {
+    const line = lines.find((l) => l.includes(`${marker} `));
+    if (run.status !== 0 || !line) {
+      console.error(run.stdout.slice(-4000), run.stderr.slice(-4000));
+      throw new Error(`${file} failed (or printed no ${marker})`);
+    }
+    return JSON.parse(line.slice(line.indexOf(`${marker} `) + marker.length + 1)) as T;
+  };
 }
 
-const counts = counted<Record<string, Counts>>("test/capacity-counts.test.ts", "CAPACITY_COUNTS");
+/** Rows read and written, as Cloudflare bills SQLite storage (Durable Objects) and D1. */
+interface Rows {
+  read: number;
+  written: number;
+}
+
+/**
+ * The rows each request type makes each object read and write, counted on the real code
+ * (test/capacity-counts.test.ts, CAPACITY_ROWS): per play, touch, QoE batch, report in a site's sync,
+ * forward, the site's once-a-second work, a file filled, and D1's background looks.
+ */
+interface RowCounts {
+  play: { member: Rows; site: Rows };
+  playAfresh: { member: Rows };
+  playNewMember: { member: Rows };
+  playFirstReport: { site: Rows };
+  playExpiry: { member: Rows; site: Rows };
+  stop: { member: Rows };
+  streamTouch: { member: Rows };
+  steeringPoll: { all: Rows };
+  syncFixed: { site: Rows };
+  syncPerSession: { site: Rows };
+  syncPerProbe: { site: Rows };
+  qoeBatch: { shard: Rows };
+  qoeBatchFirst: { shard: Rows };
+  qoeSessionFirstBatch: { shard: Rows };
+  qoeBatchReadPerEarlierBatch: number;
+  qoeBatchExpiry: { shard: Rows };
+  forwardFixed: { shard: Rows; site: Rows };
+  forwardPerReport: { shard: Rows; site: Rows };
+  siteSecond: { ocas: number; site: Rows; r2: Counts; d1: Rows };
+  fillPerFile: { files: number; site: Rows; r2: Counts; d1: Rows };
+  d1Background: { lookRowsReadPerStatement: number; reloadRowsRead: number };
+}
+
+const capacityTest = counted("test/capacity-counts.test.ts");
+const counts = capacityTest<Record<string, Counts>>("CAPACITY_COUNTS");
+const rowCounts = capacityTest<RowCounts>("CAPACITY_ROWS");
 /** Rows one sync reads from the site's SQLite, at a small site and one 100 times larger (test/site-sync-cost.test.ts). */
-const syncRows = counted<Record<"small" | "large", { n: number; rowsPerSync: number }>>("test/site-sync-cost.test.ts", "SITE_SYNC_ROWS");
+const syncRows = counted("test/site-sync-cost.test.ts")<Record<"small" | "large", { n: number; rowsPerSync: number }>>("SITE_SYNC_ROWS");
 const n = (req: string, prefix: string) =>
   Object.entries(counts[req] ?? {})
     .filter(([k]) => k.startsWith(prefix) && !k.endsWith(".edgeSync"))
     .reduce((s, [, v]) => s + v, 0);
 
-/** Documented platform limits (Cloudflare docs, as recorded here). */
 /**
  * Isolates that tell a live stream's member object of its activity, each at most once per
  * TOUCH_EVERY_MS: the one answering its steering polls and QoE batches and the one serving its segments
@@ -44,25 +85,58 @@ const n = (req: string, prefix: string) =>
  */
 const TOUCHING_ISOLATES = 2;
 
+/** The pages each price and limit below comes from. */
+const SOURCES = {
+  workersPricing: "https://developers.cloudflare.com/workers/platform/pricing/",
+  doPricing: "https://developers.cloudflare.com/durable-objects/platform/pricing/",
+  doLimits: "https://developers.cloudflare.com/durable-objects/platform/limits/",
+  doFaq: "https://developers.cloudflare.com/durable-objects/reference/faq/",
+  d1Pricing: "https://developers.cloudflare.com/d1/platform/pricing/",
+  d1Limits: "https://developers.cloudflare.com/d1/platform/limits/",
+  r2Pricing: "https://developers.cloudflare.com/r2/pricing/",
+  cloudfrontPricing: "https://aws.amazon.com/cloudfront/pricing/",
+};
+
+/** Documented platform limits (Cloudflare docs, as recorded here). */
 const LIMITS = {
-  /** "Each individual Durable Object ... soft limit of 1,000 requests per second" (Durable Objects FAQ / limits). */
+  /** "An individual Object has a soft limit of 1,000 requests per second" (Durable Objects FAQ and limits). */
   doPerObject: 1000,
   /** A D1 database is single-threaded: about 1,000 queries/s at 1 ms per query (D1 limits FAQ). */
   d1PerDatabase: 1000,
 };
 
-/** List prices (USD), Workers Paid, as recorded on 2026-12-02; check the pricing pages before relying on them. */
+/**
+ * List prices (USD), Workers Paid, as recorded on 2026-12-02 and looked up again for the storage rows and
+ * R2 operations; check the pricing pages (SOURCES) before relying on them. Every unit is priced at the
+ * rate past the plan's monthly included amount (10 M Worker requests, 1 M object requests, 25 billion
+ * rows read and 50 M rows written each for Durable Objects' SQLite and for D1, 1 M class A and 10 M
+ * class B R2 operations): at these volumes those amounts are a rounding.
+ */
 const PRICE = {
   workersPerM: 0.3,
   doRequestsPerM: 0.15,
+  /** SQLite-backed Durable Objects: rows read and written (a delete and a `setAlarm()` each count as rows written). */
+  doRowsReadPerM: 0.001,
+  doRowsWrittenPerM: 1.0,
   d1RowsReadPerM: 0.001,
   d1RowsWrittenPerM: 1.0,
+  /** Class A: PutObject and other writes; class B: GetObject, HeadObject; egress free. */
   r2ClassAPerM: 4.5,
   r2ClassBPerM: 0.36,
   /** Amazon CloudFront, US, over 5 PB a month: $0.020/GB; HTTPS requests $0.0100 per 10,000. */
   cdnPerGB: 0.02,
   cdnPer10kRequests: 0.01,
 };
+
+/** Dollars for rows at a price pair (per million read, per million written). */
+const rowsCost = (r: Rows, readPerM: number, writtenPerM: number) => (r.read * readPerM + r.written * writtenPerM) / 1e6;
+const doRowsCost = (r: Rows) => rowsCost(r, PRICE.doRowsReadPerM, PRICE.doRowsWrittenPerM);
+const d1RowsCost = (r: Rows) => rowsCost(r, PRICE.d1RowsReadPerM, PRICE.d1RowsWrittenPerM);
+const sum = (...list: Rows[]): Rows => list.reduce((a, r) => ({ read: a.read + r.read, written: a.written + r.written }), { read: 0, written: 0 });
+const times = (r: Rows, k: number): Rows => ({ read: r.read * k, written: r.written * k });
+
+/** How often a site publishes its load to D1's steering view (PUBLISH_LOAD_MS in durable-objects/oca-site.ts). */
+const PUBLISH_LOAD_S = 2;
 
 interface Scenario {
   name: string;
@@ -86,6 +160,16 @@ interface Scenario {
   replicaShare: number;
   coloHitRatio: number;
   mbps: number;
+  /** Sites (embedded and IXP) in all: each probes its OCAs once a second and publishes its load every 2 s, whatever its traffic. Assumed. */
+  sites: number;
+  /** OCAs per site. Assumed. */
+  ocasPerSite: number;
+  /** Sites each isolate syncs with (those its viewers' segments and steering reach: nearby embedded sites and their IXPs). Assumed. */
+  sitesPerIsolate: number;
+  /** The catalogue's churn: bytes filled into each OCA a night. Assumed; the fill's rate and window cap it (config/topology.json). */
+  fillBytesPerOcaPerNight: number;
+  /** What a day delivers, in hours at the evening peak (to spread a night's fill over a day's bytes). Assumed. */
+  peakHoursPerDay: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -104,6 +188,11 @@ const SCENARIOS: Scenario[] = [
     replicaShare: 0.6,
     coloHitRatio: 0.95,
     mbps: 4,
+    sites: 40,
+    ocasPerSite: 3,
+    sitesPerIsolate: 5,
+    fillBytesPerOcaPerNight: 2e12,
+    peakHoursPerDay: 10,
   },
   {
     name: "Open Connect-sized (global peak)",
@@ -120,6 +209,11 @@ const SCENARIOS: Scenario[] = [
     replicaShare: 0.35,
     coloHitRatio: 0.95,
     mbps: 4,
+    sites: 1_000,
+    ocasPerSite: 3,
+    sitesPerIsolate: 5,
+    fillBytesPerOcaPerNight: 2e12,
+    peakHoursPerDay: 10,
   },
 ];
 
@@ -193,76 +287,350 @@ function model(s: Scenario): Row[] {
   return rows;
 }
 
+/** A segment request's bytes: video and audio requests share the stream's bitrate. */
+const segmentBytes = (s: Scenario) => (s.mbps * 1e6 * s.segmentS) / 8 / 2;
+
+/** What the storage rows multiply at peak, all sites together. */
+function rates(s: Scenario) {
+  // The isolates syncing with a typical site, and the interval it asks of them.
+  const everyS = syncEveryMs((s.isolates * s.sitesPerIsolate) / s.sites) / 1000;
+  const syncs = (s.isolates * s.sitesPerIsolate) / everyS;
+  // A session's entry in its OCA's site's next report: one per segment fetch (video and audio together), at
+  // most one per sync; each re-probed OCA its own entry (an upper bound: one is the OCA already serving it).
+  const segmentEntries = s.viewers / Math.max(s.segmentS, everyS);
+  const probeEntries = (s.viewers * REPROBE_OCAS) / Math.max(REPROBE_EVERY_MS / 1000, everyS);
+  const qoe = s.viewers / s.qoeEveryS;
+  // Every shard of every site forwards once a second while its sessions report.
+  const shards = Math.min(s.sites * EVENT_SHARDS, qoe);
+  const touches = (s.viewers * TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS;
+  // Little's law: a session lasts viewers / plays a second; a batch finds half its session's batches stored before it, on average.
+  const sessionS = s.viewers / s.playsPerS;
+  const earlierBatches = sessionS / s.qoeEveryS / 2;
+  const catalogueLooks = s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS);
+  return { everyS, syncs, segmentEntries, probeEntries, qoe, shards, touches, sessionS, earlierBatches, catalogueLooks };
+}
+
+const R = rowCounts;
+/** A play's rows at its member's object: its admission (the object started afresh: it reads its table), its stop, its row deleted at its token's expiry. */
+const memberRowsPerPlay = sum(R.playAfresh.member, R.stop.member, R.playExpiry.member);
+/** A play's rows at its home site: its record in a sync, its session's first report there, its session's row deleted after 2 days. */
+const siteRowsPerPlay = sum(R.play.site, R.playFirstReport.site, R.playExpiry.site);
+/** A QoE batch's rows at its event shard (stored, its report deleted once forwarded, its rows deleted after 7 days), its reads with `earlier` batches of its session stored. */
+const batchRows = (earlier: number): Rows => ({
+  read: R.qoeSessionFirstBatch.shard.read + R.qoeBatchReadPerEarlierBatch * earlier + R.qoeBatchExpiry.shard.read + R.forwardPerReport.shard.read,
+  written: R.qoeBatch.shard.written + R.qoeBatchExpiry.shard.written + R.forwardPerReport.shard.written,
+});
+
+/** One line of the storage-rows table: rows a second at peak and what of them is counted. */
+interface RowLine {
+  what: string;
+  perS: Rows;
+  /** D1's rows (else a Durable Object's SQLite). */
+  d1: boolean;
+  /** Priced per play (else per petabyte delivered). */
+  perPlay: boolean;
+  basis: string;
+}
+
+function storage(s: Scenario): RowLine[] {
+  const r = rates(s);
+  const perOca = (s.sites * s.ocasPerSite) / R.siteSecond.ocas;
+  const entryEvery = Math.max(s.segmentS, r.everyS);
+  return [
+    {
+      what: "member objects: plays (admission, stop, the stream's row deleted)",
+      perS: times(memberRowsPerPlay, s.playsPerS),
+      d1: false,
+      perPlay: true,
+      basis: "counted per play",
+    },
+    {
+      what: `member objects: stream touches (from each of ${TOUCHING_ISOLATES} isolates a minute)`,
+      perS: times(R.streamTouch.member, r.touches),
+      d1: false,
+      perPlay: false,
+      basis: "counted per touch",
+    },
+    {
+      what: "event shards: QoE batches (stored, report forwarded, rows deleted after 7 days)",
+      perS: times(batchRows(r.earlierBatches), r.qoe),
+      d1: false,
+      perPlay: false,
+      basis: `counted per batch; its reads grow with its session's batches (${fmt(r.earlierBatches)} before it on average, from a ${fmt(r.sessionS / 60)}-minute mean session)`,
+    },
+    {
+      what: "event shards: each shard's alarm and forward, once a second",
+      perS: times(sum(R.qoeBatchFirst.shard, R.forwardFixed.shard), r.shards),
+      d1: false,
+      perPlay: false,
+      basis: `counted per forward × ${fmt(r.shards)} shards`,
+    },
+    {
+      what: "site objects: plays (record in a sync, first report, the session's row deleted)",
+      perS: times(siteRowsPerPlay, s.playsPerS),
+      d1: false,
+      perPlay: true,
+      basis: "counted per play",
+    },
+    {
+      what: `site objects: sessions' segments in syncs (an entry per session every ${entryEvery} s, with its CMCD)`,
+      perS: times(R.syncPerSession.site, r.segmentEntries),
+      d1: false,
+      perPlay: false,
+      basis: "counted per entry × entries from the pace",
+    },
+    {
+      what: `site objects: re-probes in syncs (${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s, no CMCD)`,
+      perS: times(R.syncPerProbe.site, r.probeEntries),
+      d1: false,
+      perPlay: false,
+      basis: "counted per entry × entries from the pace (each probed OCA its own entry)",
+    },
+    {
+      what: `site objects: each sync's own rows (${fmt(r.syncs)} syncs/s: ${s.sitesPerIsolate} sites per isolate, every ${r.everyS} s)`,
+      perS: times(R.syncFixed.site, r.syncs),
+      d1: false,
+      perPlay: false,
+      basis: "counted per sync × assumed sites per isolate",
+    },
+    {
+      what: "site objects: QoE forwards (each report, each forward)",
+      perS: sum(times(R.forwardPerReport.site, r.qoe), times(R.forwardFixed.site, r.shards)),
+      d1: false,
+      perPlay: false,
+      basis: "counted per report and per forward",
+    },
+    {
+      what: `site objects: OCA probes and load publication (${s.sites.toLocaleString("en-US")} sites × ${s.ocasPerSite} OCAs)`,
+      perS: times(R.siteSecond.site, perOca),
+      d1: false,
+      perPlay: false,
+      basis: "counted per site a second × assumed sites",
+    },
+    {
+      what: "D1: catalogue and topology views' background refresh",
+      perS: {
+        read: r.catalogueLooks * R.d1Background.lookRowsReadPerStatement + (s.isolates * s.hotTitleChangesPerMin * R.d1Background.reloadRowsRead) / 60,
+        written: 0,
+      },
+      d1: true,
+      perPlay: false,
+      basis: "counted per look and per change",
+    },
+    {
+      what: `D1: sites' load in the steering view (every ${PUBLISH_LOAD_S} s)`,
+      perS: times(R.siteSecond.d1, perOca / PUBLISH_LOAD_S),
+      d1: true,
+      perPlay: false,
+      basis: "counted per publication × assumed sites",
+    },
+  ];
+}
+
+const lineCost = (l: RowLine) => (l.d1 ? d1RowsCost(l.perS) : doRowsCost(l.perS));
+
+/** R2 operations by class: class A writes and lists, class B reads and heads (deletes are free). */
+function r2Classes(ops: Counts): { a: number; b: number } {
+  let a = 0;
+  let b = 0;
+  for (const [k, v] of Object.entries(ops)) {
+    const op = k.split(".").at(-1);
+    if (op === "put" || op === "list" || op === "createMultipartUpload") a += v;
+    else if (op === "get" || op === "head") b += v;
+  }
+  return { a, b };
+}
+
+/** The fill window and rate each OCA has by default (config/topology.json): what a night can fill at most. */
+const fillDefaults = bundledTopology().fill;
+const ceilingBytesPerOca = (fillDefaults.ocaFillRateBps / 8) * (fillDefaults.windowEndHour - fillDefaults.windowStartHour) * 3600;
+
+/** A night's fill in a scenario: files copied (each a segment's size), R2 operations, the site objects' rows, D1's rows. */
+function fillNight(s: Scenario, bytesPerOca: number) {
+  const files = (s.sites * s.ocasPerSite * bytesPerOca) / segmentBytes(s);
+  const perFile = r2Classes(R.fillPerFile.r2);
+  const classA = files * perFile.a;
+  const classB = files * perFile.b;
+  const r2 = (classA * PRICE.r2ClassAPerM + classB * PRICE.r2ClassBPerM) / 1e6;
+  const rows = doRowsCost(times(R.fillPerFile.site, files));
+  const d1 = d1RowsCost(times(R.fillPerFile.d1, files));
+  return { files, classA, classB, r2, rows, d1, total: r2 + rows + d1 };
+}
+
 function costs(s: Scenario) {
   const perPlayRequests = n("play", "do.");
-  const millionPlays = PRICE.workersPerM + perPlayRequests * PRICE.doRequestsPerM;
-  const segBytes = (s.mbps * 1e6 * s.segmentS) / 8 / 2; // video and audio requests share the bitrate
+  const playCalls = PRICE.workersPerM + perPlayRequests * PRICE.doRequestsPerM;
+  const playRows = 1e6 * (doRowsCost(memberRowsPerPlay) + doRowsCost(siteRowsPerPlay));
+  const millionPlays = playCalls + playRows;
+  const segBytes = segmentBytes(s);
   const segmentsPerPB = 1e15 / segBytes;
   const seconds = segmentsPerPB / ((2 * s.viewers) / s.segmentS);
   const polls = (s.viewers / s.steeringTtlS) * seconds;
   const qoe = (s.viewers / s.qoeEveryS) * seconds;
   const probes = ((s.viewers * REPROBE_OCAS * 1000) / REPROBE_EVERY_MS) * seconds;
   const workers = ((segmentsPerPB + probes + polls + qoe) / 1e6) * PRICE.workersPerM;
-  const r2 = (((segmentsPerPB + probes) * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM;
+  const r = rates(s);
+  // R2: colo misses, and each site's probe of its OCAs once a second.
+  const probeReads = ((s.sites * s.ocasPerSite * r2Classes(R.siteSecond.r2).b) / R.siteSecond.ocas) * seconds;
+  const r2 = (((segmentsPerPB + probes) * (1 - s.coloHitRatio)) / 1e6) * PRICE.r2ClassBPerM + (probeReads / 1e6) * PRICE.r2ClassBPerM;
   const touches = ((s.viewers * TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS) * seconds;
-  const dos = ((qoe * n("qoeBatch", "do.") + touches) / 1e6) * PRICE.doRequestsPerM;
-  const perPB = workers + r2 + dos;
+  // Object calls: QoE batches, touches, the sites' syncs, and each shard's alarm and forward.
+  const background = (r.syncs + 2 * r.shards) * seconds;
+  const dos = ((qoe * n("qoeBatch", "do.") + touches + background) / 1e6) * PRICE.doRequestsPerM;
+  const lines = storage(s).filter((l) => !l.perPlay);
+  const rowsDo = lines.filter((l) => !l.d1).reduce((a, l) => a + lineCost(l), 0) * seconds;
+  const rowsD1 = lines.filter((l) => l.d1).reduce((a, l) => a + lineCost(l), 0) * seconds;
+  const perPB = workers + r2 + dos + rowsDo + rowsD1;
   const cdnPerPB = 1e6 * PRICE.cdnPerGB + (segmentsPerPB / 1e4) * PRICE.cdnPer10kRequests;
-  return { millionPlays, perPB, cdnPerPB, segmentsPerPB };
+  const fill = fillNight(s, s.fillBytesPerOcaPerNight);
+  const fillCeiling = fillNight(s, ceilingBytesPerOca);
+  const dayPB = (s.viewers * s.mbps * 1e6 * s.peakHoursPerDay * 3600) / 8 / 1e15;
+  const fillPerPB = fill.total / dayPB;
+  return { millionPlays, playCalls, playRows, perPB, workers, r2, dos, rowsDo, rowsD1, cdnPerPB, segmentsPerPB, seconds, fill, fillCeiling, dayPB, fillPerPB };
 }
 
 const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(x >= 1 ? 1 : 3));
+/** A counted figure: whole when it is, else to a tenth (an average or a difference of samples). */
+const fc = (x: number) => (Number.isInteger(x) ? x.toLocaleString("en-US") : x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(x >= 1 ? 1 : 2));
+const usd = (x: number) => (x >= 100 ? `$${Math.round(x).toLocaleString("en-US")}` : `$${x.toFixed(2)}`);
+const rowCells = (r: Rows) => `${fc(r.read)} | ${fc(r.written)}`;
+const ops = (c: Counts) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ×${fc(v)}`)
+    .join(", ");
+
 let md = `# Capacity model
 
-Generated by \`npm run bench:scale\` on ${new Date().toISOString().slice(0, 10)}. Operation counts come from
-\`test/capacity-counts.test.ts\`, which runs the real Worker in workerd with counting bindings; the
-rates multiply them by each scenario. Site-link syncs (\`edgeSync\`, at most one per isolate per site
-per the interval the site asks) are modelled per isolate, not per request.
+Generated by \`npm run bench:scale\` on ${new Date().toISOString().slice(0, 10)}. Operation counts and SQLite rows come from
+\`test/capacity-counts.test.ts\`, which runs the real Worker in workerd with counting bindings and
+counts the rows each Durable Object's SQLite and D1 read and write; the rates multiply them by each
+scenario. Site-link syncs (\`edgeSync\`, at most one per isolate per site per the interval the site
+asks) are modelled per isolate, not per request. Each figure below says whether it is counted or
+assumed.
 
 ## Storage operations per request (steady state, counted)
 
 | request | operations |
 | ------- | ---------- |
 ${Object.entries(counts)
-  .map(
-    ([k, v]) =>
-      `| ${k} | ${
-        Object.entries(v)
-          .map(([op, c]) => `${op} ×${c}`)
-          .join(", ") || "none"
-      } |`,
-  )
+  .map(([k, v]) => `| ${k} | ${ops(v) || "none"} |`)
   .join("\n")}
 
 \`titleChange\` is not a request: it is what one change of a cached title makes an isolate read again
 (its next play of the title and its sessions' next steering poll).
 
-Limits used: a Durable Object handles about ${LIMITS.doPerObject.toLocaleString("en-US")} requests/s (the
-documented soft limit per object); a D1 database about ${LIMITS.d1PerDatabase.toLocaleString("en-US")}
-queries/s (single-threaded, 1 ms queries). R2 and the Cache API publish no per-bucket request rate.
+## SQLite rows per request (steady state, counted)
+
+Rows as Cloudflare bills them: a Durable Object's are its cursors' \`rowsRead\` and \`rowsWritten\`
+(index entries count; a delete counts as rows written; a \`setAlarm()\` is one row written), D1's its
+results' \`rows_read\` and \`rows_written\`. The test counts them in every object through the runtime's
+own SQL interface (the objects' code unchanged), names the object each row was at, and asserts where
+none may be: a play writes at its member's object and, in the next sync, at its home site, never at
+an event shard or another site; a steering poll with no touch due writes nothing anywhere. Figures
+marked "each more" are differences between samples carrying one item and four (medians of three).
+
+| what | object | rows read | rows written |
+| ---- | ------ | --------: | -----------: |
+| play: admission, the member's object in memory | member | ${rowCells(R.play.member)} |
+| play: admission, the object started afresh (reads its table) | member | ${rowCells(R.playAfresh.member)} |
+| play: a new member's first (makes the table) | member | ${rowCells(R.playNewMember.member)} |
+| play: its stop (the slot freed) | member | ${rowCells(R.stop.member)} |
+| play: its stream's row deleted at token expiry | member | ${rowCells(R.playExpiry.member)} |
+| play: its record in the home site's next sync, each more | site | ${rowCells(R.play.site)} |
+| play: its session's first report there, beyond a later one's | site | ${rowCells(R.playFirstReport.site)} |
+| play: its session's row deleted after 2 days | site | ${rowCells(R.playExpiry.site)} |
+| stream touch (a poll, batch or segment, at most once a minute per isolate) | member | ${rowCells(R.streamTouch.member)} |
+| steering poll, no touch due | any | ${rowCells(R.steeringPoll.all)} |
+| a session's segments in a sync (bytes, activity, CMCD), each more | site | ${rowCells(R.syncPerSession.site)} |
+| a re-probe in a sync (no CMCD), each more | site | ${rowCells(R.syncPerProbe.site)} |
+| a sync's own rows (numbering, one OCA's load, bytes and signals) | site | ${rowCells(R.syncFixed.site)} |
+| QoE batch, each more | event shard | ${rowCells(R.qoeBatch.shard)} |
+| QoE batch, a session's first (its shard's first since a forward, so the alarm is set too); each batch of the session stored before a batch adds ${fc(R.qoeBatchReadPerEarlierBatch)} rows read | event shard | ${rowCells(R.qoeSessionFirstBatch.shard)} |
+| QoE batch, the first after a forward (the alarm set again) | event shard | ${rowCells(R.qoeBatchFirst.shard)} |
+| QoE batch, its rows deleted after 7 days | event shard | ${rowCells(R.qoeBatchExpiry.shard)} |
+| forward, each report (shard; site) | event shard; site | ${fc(R.forwardPerReport.shard.read)}; ${fc(R.forwardPerReport.site.read)} | ${fc(R.forwardPerReport.shard.written)}; ${fc(R.forwardPerReport.site.written)} |
+| forward, its own rows (shard; site) | event shard; site | ${fc(R.forwardFixed.shard.read)}; ${fc(R.forwardFixed.site.read)} | ${fc(R.forwardFixed.shard.written)}; ${fc(R.forwardFixed.site.written)} |
+| a site's second: its ${R.siteSecond.ocas} OCAs probed, its load published (every ${PUBLISH_LOAD_S} s); also ${ops(R.siteSecond.r2)}, D1 ${fc(R.siteSecond.d1.read)} read and ${fc(R.siteSecond.d1.written)} written a publication | site | ${rowCells(R.siteSecond.site)} |
+| a file filled (the plan applied and the alarm run to the end, averaged over ${R.fillPerFile.files} files of 3 titles); also ${ops(R.fillPerFile.r2)}, D1 ${fc(R.fillPerFile.d1.read)} read and ${fc(R.fillPerFile.d1.written)} written | site | ${rowCells(R.fillPerFile.site)} |
+| D1: a background look of the catalogue view, per statement | D1 | ${fc(R.d1Background.lookRowsReadPerStatement)} | 0 |
+| D1: what one change of a cached title makes an isolate read again | D1 | ${fc(R.d1Background.reloadRowsRead)} | 0 |
+
+The test's tables are small: what a sync reads stays flat as a site grows (below), but a QoE batch's
+reads grow with its session's batches, and D1's reload reads a title's rows (more at a title many OCAs
+hold). Reads are priced a thousand times below writes, so neither moves the totals much.
+
+## Prices and limits, and where they come from
+
+List prices as of 2026 (Workers Paid), from the pages below; check them before relying on them. Every
+unit is priced at the rate past the monthly included amount (10 M Worker requests, 1 M object
+requests, 25 billion rows read and 50 M rows written for Durable Objects' SQLite and again for D1,
+1 M class A and 10 M class B R2 operations): at these volumes those amounts are a rounding.
+
+| what | figure | source |
+| ---- | ------ | ------ |
+| Worker requests | $${PRICE.workersPerM} per million | ${SOURCES.workersPricing} |
+| Durable Object requests (each RPC call, each alarm) | $${PRICE.doRequestsPerM} per million | ${SOURCES.doPricing} |
+| Durable Objects' SQLite rows read / written | $${PRICE.doRowsReadPerM} / $${PRICE.doRowsWrittenPerM.toFixed(2)} per million (a \`setAlarm()\` and a delete count as rows written) | ${SOURCES.doPricing} |
+| D1 rows read / written | $${PRICE.d1RowsReadPerM} / $${PRICE.d1RowsWrittenPerM.toFixed(2)} per million | ${SOURCES.d1Pricing} |
+| R2 class A (PutObject) / class B (GetObject, HeadObject); egress free | $${PRICE.r2ClassAPerM.toFixed(2)} / $${PRICE.r2ClassBPerM} per million | ${SOURCES.r2Pricing} |
+| Amazon CloudFront, US, over 5 PB a month | $${PRICE.cdnPerGB.toFixed(3)}/GB, $${PRICE.cdnPer10kRequests.toFixed(4)} per 10,000 HTTPS requests | ${SOURCES.cloudfrontPricing} |
+| a Durable Object's requests | about ${LIMITS.doPerObject.toLocaleString("en-US")}/s (soft limit per object) | ${SOURCES.doLimits}, ${SOURCES.doFaq} |
+| a D1 database's queries | about ${LIMITS.d1PerDatabase.toLocaleString("en-US")}/s (single-threaded, 1 ms queries) | ${SOURCES.d1Limits} |
+
+R2 and the Cache API publish no per-bucket request rate.
 `;
 for (const s of SCENARIOS) {
   const rows = model(s);
   const c = costs(s);
+  const lines = storage(s);
+  const r = rates(s);
+  const doTotal = sum(...lines.filter((l) => !l.d1).map((l) => l.perS));
+  const d1Total = sum(...lines.filter((l) => l.d1).map((l) => l.perS));
   console.log(`\n${s.name}: ${s.viewers.toLocaleString("en-US")} viewers, ${s.playsPerS.toLocaleString("en-US")} plays/s`);
-  console.table(rows.map((r) => ({ what: r.what, "per second": fmt(r.perS), limit: r.limit ?? "—", over: r.over ? "OVER" : "" })));
-  console.log(`cost: $${c.millionPlays.toFixed(2)} per million plays; $${fmt(c.perPB)} per PB delivered vs $${fmt(c.cdnPerPB)} on a commercial CDN`);
+  console.table(rows.map((x) => ({ what: x.what, "per second": fmt(x.perS), limit: x.limit ?? "—", over: x.over ? "OVER" : "" })));
+  console.table(lines.map((l) => ({ rows: l.what, "read/s": fmt(l.perS.read), "written/s": fmt(l.perS.written), "$/hour": fmt(lineCost(l) * 3600) })));
+  console.log(
+    `cost: $${c.millionPlays.toFixed(2)} per million plays; $${fmt(c.perPB)} per PB delivered vs $${fmt(c.cdnPerPB)} on a commercial CDN; fill $${fmt(c.fill.total)} a night ($${fmt(c.fillPerPB)} per PB of a day's delivery)`,
+  );
   md += `
 ## ${s.name}
 
 ${s.viewers.toLocaleString("en-US")} concurrent viewers, ${s.playsPerS.toLocaleString("en-US")} play starts/s, ${s.segmentS} s segments
 (video and audio), steering TTL ${s.steeringTtlS} s, a QoE batch every ${s.qoeEveryS} s, re-probes of ${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s (counted as segments), ${Math.round(s.busiestSiteShare * 100)} % of
 viewers at the busiest site, ${s.isolates.toLocaleString("en-US")} isolates, catalogue TTL ${s.catalogueTtlS} s (${s.hotTitleChangesPerMin} changes a minute to titles isolates cache), colo hit ratio
-${Math.round(s.coloHitRatio * 100)} %, ${s.mbps} Mbps a stream.
+${Math.round(s.coloHitRatio * 100)} %, ${s.mbps} Mbps a stream. Assumed for the storage rows and the fill: ${s.sites.toLocaleString("en-US")} sites of ${s.ocasPerSite} OCAs,
+each isolate syncing with ${s.sitesPerIsolate} of them, ${fc(s.fillBytesPerOcaPerNight / 1e12)} TB filled into each OCA a night (the catalogue's churn), a day
+delivering what ${s.peakHoursPerDay} hours at this peak do.
 
 | what | per second | limit | |
 | ---- | ---------: | ----: | - |
-${rows.map((r) => `| ${r.what} | ${fmt(r.perS)} | ${r.limit === null ? "—" : r.limit.toLocaleString("en-US")} | ${r.over ? "**over**" : ""} |`).join("\n")}
+${rows.map((x) => `| ${x.what} | ${fmt(x.perS)} | ${x.limit === null ? "—" : x.limit.toLocaleString("en-US")} | ${x.over ? "**over**" : ""} |`).join("\n")}
 
-Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays** (Worker request and Durable Object calls);
-**$${fmt(c.perPB)} per petabyte delivered** (${fmt(c.segmentsPerPB / 1e6)} M segment requests with the steering polls
-and QoE batches of the same viewing, each live stream's touches of its member's object, once a minute from each of two isolates, R2 reads of colo misses; R2 egress is free) against **$${fmt(c.cdnPerPB)}** on
-Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB, $${PRICE.cdnPer10kRequests} per 10,000 requests).
+SQLite rows at this peak (counted rows per item, times the rates above; the basis says which part is assumed):
+
+| rows per second | read | written | cost an hour | basis |
+| --------------- | ---: | ------: | -----------: | ----- |
+${lines.map((l) => `| ${l.what} | ${fmt(l.perS.read)} | ${fmt(l.perS.written)} | ${usd(lineCost(l) * 3600)} | ${l.basis} |`).join("\n")}
+| **all Durable Objects' SQLite** | ${fmt(doTotal.read)} | ${fmt(doTotal.written)} | **${usd(doRowsCost(doTotal) * 3600)}** | |
+| **all D1** | ${fmt(d1Total.read)} | ${fmt(d1Total.written)} | **${usd(d1RowsCost(d1Total) * 3600)}** | |
+
+Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays**: $${c.playCalls.toFixed(2)} of Worker request and
+Durable Object calls, $${c.playRows.toFixed(2)} of SQLite rows (${fc(memberRowsPerPlay.written)} written at the member's object, ${fc(siteRowsPerPlay.written)} at the home
+site, counted).
+
+**$${fmt(c.perPB)} per petabyte delivered** (${fmt(c.segmentsPerPB / 1e6)} M segment requests, ${fmt(c.seconds)} s of this peak, with the
+steering polls, QoE batches and stream touches of the same viewing and the background the same seconds
+carry: $${fmt(c.workers)} Worker requests, $${fmt(c.dos)} Durable Object calls (QoE batches, touches, ${fmt(r.syncs)} syncs/s, each shard's
+alarm and forward), $${fmt(c.r2)} R2 reads (colo misses, OCA probes; egress is free), **$${fmt(c.rowsDo)} Durable Objects' SQLite
+rows**, $${fmt(c.rowsD1)} D1 rows) against **$${fmt(c.cdnPerPB)}** on Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB,
+$${PRICE.cdnPer10kRequests} per 10,000 requests).
+
+**The nightly fill: $${fmt(c.fill.total)} a night** at the assumed churn (${fmt(c.fill.files / 1e6)} M files of ${fmt(segmentBytes(s) / 1e6)} MB, a segment's
+size: R2 $${fmt(c.fill.r2)} for ${fmt(c.fill.classA / 1e6)} M class A puts and ${fmt(c.fill.classB / 1e6)} M class B reads of the source and checks of
+the copy; the site objects' rows $${fmt(c.fill.rows)}; D1 rows $${fmt(c.fill.d1)}; each as counted per file, the plan's and the alarm runs' own
+work spread over one fill's ${R.fillPerFile.files} files), **$${fmt(c.fillPerPB)} per petabyte** of the
+${fmt(c.dayPB)} PB a day delivers; $${fmt(c.fillPerPB + c.perPB)} per petabyte with it. Every OCA filling its whole window at its default rate
+(${fmt(ceilingBytesPerOca / 1e12)} TB a night: ${fillDefaults.ocaFillRateBps / 1e9} Gbit/s for ${fillDefaults.windowEndHour - fillDefaults.windowStartHour} h, config/topology.json) would cost $${fmt(c.fillCeiling.total)} a night.
 `;
 }
 const globalReplica = catalogueRefreshPerS(SCENARIOS[1]) * SCENARIOS[1].replicaShare;
@@ -294,6 +662,12 @@ md += `
   ${syncRows.large.rowsPerSync} at one whose tables hold ${fmt(syncRows.large.n)} (counted by \`test/site-sync-cost.test.ts\`: traffic signals summed per quarter second,
   each OCA's used bytes kept by triggers, active sessions counted once a second), so ${SYNCS_PER_S_TARGET} syncs a second
   read about ${fmt(SYNCS_PER_S_TARGET * syncRows.large.rowsPerSync)} rows a second.
+- **SQLite rows are most of the cost per petabyte.** A row written costs what ${fmt(PRICE.doRowsWrittenPerM / PRICE.doRequestsPerM)} object calls do,
+  and every session's entry in a site's sync writes ${fc(R.syncPerSession.site.written)} (its activity on the OCA, its bytes served, its
+  CMCD and its viewing history, with their index entries), every QoE batch ${fc(batchRows(0).written)} over its life. What might cut them (not measured here): a
+  site keeping sessions' activity in memory (as it counts active sessions once a second) and writing it
+  less often than every sync, CMCD kept per session and written once a minute, fewer indexes on the
+  tables each entry touches, and QoE batches stored as one row rather than a row per event and per batch.
 - Play, steering polls and QoE batches make **no D1 query** on the request path, and colo-cache
   hits make **no R2 call** (asserted by the counting test).
 `;
