@@ -76,6 +76,8 @@ const ALARM_BUDGET_MS = 20_000;
  * file of every title it holds from D1.
  */
 const RECONCILE_TITLES = 32;
+/** Titles describe() checks against the catalogue's files at most per call (see describe). */
+const DESCRIBE_CHECKS = 8;
 
 interface ReconcileCounts {
   published: number;
@@ -446,16 +448,27 @@ export class OcaSite extends DurableObject<Env> {
     const site = this.site;
     // Complete means every file of the title's current version is ready here with the catalogue's
     // checksum: as last found by a check against the catalogue (each copy's publish, the reconcile),
-    // which the summary forgets when a ready file goes. Titles all ready but never checked (after an
-    // upgrade) are checked here once; the D1 reads are the held titles' versions, not their files.
+    // which the summary forgets when a ready file goes. A few titles all ready but not found complete
+    // at their current version (after an upgrade, or a note from before a re-publish) are checked per
+    // call, the rest left to later calls and the reconcile; the D1 reads are the held titles'
+    // versions and those few titles' files.
     const perOca = site.ocas.map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
     const heldIds = [...new Set(perOca.flatMap((p) => p.titles.map((t) => t.titleId)))];
     const current = await catalogueDb.currentVersions(this.env.DB, heldIds);
-    const unchecked = perOca.flatMap(({ ocaId, titles }) =>
-      titles
-        .filter((t) => t.completeVersion === null && t.ready > 0 && t.ready === t.files && this.checkedIncomplete.get(`${ocaId}|${t.titleId}`) !== t.ready)
-        .map((t) => ({ ocaId, t })),
-    );
+    const unchecked = perOca
+      .flatMap(({ ocaId, titles }) =>
+        titles
+          .filter(
+            (t) =>
+              current.has(t.titleId) &&
+              t.completeVersion !== current.get(t.titleId) &&
+              t.ready > 0 &&
+              t.ready === t.files &&
+              this.checkedIncomplete.get(`${ocaId}|${t.titleId}`) !== t.ready,
+          )
+          .map((t) => ({ ocaId, t })),
+      )
+      .slice(0, DESCRIBE_CHECKS);
     if (unchecked.length > 0) {
       const catalogue = await catalogueDb.currentFiles(this.env.DB, [...new Set(unchecked.map((u) => u.t.titleId))]);
       for (const { ocaId, t } of unchecked) {
@@ -695,11 +708,13 @@ export class OcaSite extends DurableObject<Env> {
         now,
       );
     });
-    await this.queuePlanned(now);
+    // Armed before the first titles are queued: the plan is recorded, so a failed read here must not
+    // leave the site unfilled until tomorrow's cycle (each fill run queues titles too). The alarm also
+    // reconciles the steering view, so it runs even when nothing is queued.
+    await this.ctx.storage.setAlarm(now);
+    await this.queuePlanned(now).catch((err) => setMeta(this.sql, "last_error", `queuing the plan's titles: ${String(err)}`));
     const q = rows<{ n: number; b: number | null }>(this.sql, `SELECT COUNT(*) AS n, SUM(bytes) AS b FROM fill_tasks`)[0];
     const titlesToQueue = [...plan.unqueuedByOca(this.sql).values()].reduce((a, b) => a + b, 0);
-    // The alarm also reconciles the steering view, so it runs even when nothing is queued.
-    await this.ctx.storage.setAlarm(now);
     return { queuedFiles: q.n, queuedBytes: q.b ?? 0, titlesToQueue };
   }
 
@@ -711,18 +726,31 @@ export class OcaSite extends DurableObject<Env> {
    * ahead of the copies while a plan of thousands of titles is never expanded at once.
    */
   private async queuePlanned(now: number): Promise<void> {
-    const ahead = { ...plan.QUEUE_AHEAD, ...getMetaJson<Partial<plan.QueueAhead>>(this.sql, "queue_ahead", {}) };
+    const ahead = this.queueAhead();
     const perRead = Math.max(1, Math.min(8, ahead.titles));
     let titlesLeft = ahead.titles;
     let rowsLeft = ahead.catalogueRows;
     // One read per title per call, even when several OCAs plan it.
     const filesOf = new Map<string, TitleFile[]>();
+    const versionOf = new Map<string, number | null>();
+    // Complete here at the title's current version: nothing to copy, and no need to read its files.
+    const heldComplete = (ocaId: string, titleId: string) => {
+      const h = holdings.heldSummary(this.sql, ocaId, titleId);
+      const v = versionOf.get(titleId);
+      return h !== undefined && v !== undefined && v !== null && h.completeVersion === v && h.ready === h.files;
+    };
     while (titlesLeft > 0 && rowsLeft > 0) {
       const want = this.site.ocas.flatMap((o) =>
         plan.queuedFiles(this.sql, o.id) < ahead.files ? plan.nextToQueue(this.sql, o.id, Math.min(perRead, titlesLeft)) : [],
       );
       if (want.length === 0) return;
-      const unread = [...new Set(want.map((w) => w.titleId))].filter((id) => !filesOf.has(id));
+      const titleIds = [...new Set(want.map((w) => w.titleId))];
+      const unversioned = titleIds.filter((id) => !versionOf.has(id));
+      if (unversioned.length) {
+        const versions = await catalogueDb.currentVersions(this.env.DB, unversioned);
+        for (const id of unversioned) versionOf.set(id, versions.get(id) ?? null);
+      }
+      const unread = titleIds.filter((id) => !filesOf.has(id) && want.some((w) => w.titleId === id && !heldComplete(w.ocaId, id)));
       if (unread.length) {
         const read = await this.catalogueFiles(unread);
         for (const id of unread) {
@@ -731,14 +759,21 @@ export class OcaSite extends DurableObject<Env> {
           rowsLeft -= files.length;
         }
       }
-      // Another call may have replaced the plan or queued these titles while D1 answered: each is
-      // queued only if still planned and unqueued, at its rank now.
+      // Another call may have replaced the plan, queued these titles or changed the holdings while D1
+      // answered: each is queued only if still planned and unqueued, at its rank now.
       this.ctx.storage.transactionSync(() => {
         const superseded = new Set<string>();
         for (const w of want) {
           const rank = plan.unqueuedRank(this.sql, w.ocaId, w.titleId);
           if (rank === null) continue;
-          const files = filesOf.get(w.titleId) ?? [];
+          if (heldComplete(w.ocaId, w.titleId)) {
+            fillQueue.dropTasksOf(this.sql, w.ocaId, w.titleId);
+            plan.markQueued(this.sql, w.ocaId, w.titleId);
+            continue;
+          }
+          const files = filesOf.get(w.titleId);
+          // Complete when its files were not read, no longer: the next round reads them.
+          if (files === undefined) continue;
           if (!superseded.has(w.titleId)) {
             fillQueue.dropSuperseded(this.sql, w.titleId, new Set(files.map(holdings.fileId)));
             superseded.add(w.titleId);
@@ -750,6 +785,17 @@ export class OcaSite extends DurableObject<Env> {
       });
       titlesLeft -= want.length;
     }
+  }
+
+  /** The plan's queue-ahead: QUEUE_AHEAD, or what the plan asked for (tests ask for less). */
+  private queueAhead(): plan.QueueAhead {
+    return { ...plan.QUEUE_AHEAD, ...getMetaJson<Partial<plan.QueueAhead>>(this.sql, "queue_ahead", {}) };
+  }
+
+  /** True when an OCA of the site has planned titles still to queue and room in its queue for them: the next run queues more. */
+  private canQueueMore(): boolean {
+    const ahead = this.queueAhead();
+    return this.site.ocas.some((o) => plan.nextToQueue(this.sql, o.id, 1).length > 0 && plan.queuedFiles(this.sql, o.id) < ahead.files);
   }
 
   /**
@@ -788,16 +834,21 @@ export class OcaSite extends DurableObject<Env> {
 
     // Re-armed explicitly, never left to the platform's few retries of a throwing alarm: a run cut short
     // by an error, or a failed reconcile, tries again after a tick while there is work or a repair left.
-    if (!reconciled || (run.failed && fillQueue.nextDue(this.sql) !== null)) {
+    const moreToQueue = windowOpen && this.canQueueMore();
+    if (!reconciled || (run.failed && (moreToQueue || fillQueue.nextDue(this.sql) !== null))) {
       await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
       return;
     }
-    if (!windowOpen) return;
-    // Planned titles still to queue: the next run queues more of them (see queuePlanned).
-    const due = plan.anyUnqueued(this.sql) ? started : fillQueue.nextDue(this.sql);
-    if (due === null) return;
-    const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
-    await this.ctx.storage.setAlarm(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
+    const at: number[] = [];
+    // A reconcile pass under way goes on, a slice a tick, whether or not the fill has work left.
+    if (getMeta(this.sql, "reconcile_after") !== null) at.push(Date.now() + TICK_MS);
+    if (windowOpen) {
+      // Planned titles still to queue with room for them: the next run queues more (see queuePlanned).
+      const due = moreToQueue ? started : fillQueue.nextDue(this.sql);
+      const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
+      if (due !== null) at.push(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
+    }
+    if (at.length > 0) await this.ctx.storage.setAlarm(Math.min(...at));
   }
 
   /** One run of the fill queue within the alarm's budget: copies due tasks the budget allows. */
@@ -1162,7 +1213,13 @@ export class OcaSite extends DurableObject<Env> {
         published += still.length;
       });
     }
-    for (const p of pairs) pruned += await this.pruneStale(p.ocaId, p.titleId, versionsOf(p.titleId));
+    for (const p of pairs) {
+      const n = await this.pruneStale(p.ocaId, p.titleId, versionsOf(p.titleId));
+      pruned += n;
+      // Pruning a stale file made the title's note go (a ready row went): what is left is checked again.
+      const current = live.get(p.titleId)?.current ?? null;
+      if (n > 0 && current !== null && completeVersion(p.ocaId, p.titleId, current)) holdings.noteComplete(this.sql, p.ocaId, p.titleId, current);
+    }
     return { published, unpublished, pruned, next };
   }
 

@@ -2,7 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
 import type { ApplyPlanInput } from "../durable-objects/site/rpc-types";
-import { openPlan, publishTitle } from "./fixtures";
+import { fill, openPlan, publishTitle } from "./fixtures";
 
 /**
  * A plan is applied as its titles and its files are queued a few titles at a time as the fill works
@@ -125,5 +125,87 @@ describe("a plan of many titles", () => {
     const files = Object.keys(t.files).length;
     expect(await sources(ONE)).toEqual(Array(files).fill("origin"));
     expect(await sources(TWO)).toEqual(Array(files).fill("peer"));
+  });
+
+  it("arms the fill when the catalogue cannot be read as the plan is applied, and queues the plan once it can", async () => {
+    const SITE = "polder-ams";
+    const OCA = "polder-ams-1";
+    const t = await publishTitle("qa-d1-down");
+    const down = { files: true };
+    await runInDurableObject(site(SITE), async (o: OcaSite, state) => {
+      await state.storage.deleteAlarm();
+      // D1 fails every read of the catalogue's files (the rest of D1 answers).
+      (o as unknown as { env: Env }).env = {
+        ...env,
+        DB: new Proxy(env.DB, {
+          get(target, prop) {
+            if (prop === "prepare")
+              return (q: string) => {
+                if (down.files && /FROM files f/.test(q)) throw new Error("injected: D1 unreachable");
+                return target.prepare(q);
+              };
+            const v = Reflect.get(target, prop);
+            return typeof v === "function" ? v.bind(target) : v;
+          },
+        }),
+      };
+      expect(await o.applyPlan(openPlan({ [OCA]: ["qa-d1-down"] }))).toMatchObject({ queuedFiles: 0, titlesToQueue: 1 });
+      // Recorded and armed: the next cron would find the day planned, so the alarm must carry it.
+      expect(await state.storage.getAlarm()).not.toBeNull();
+      expect((await o.lastCycle()).progress.lastError).toMatch(/queuing the plan's titles: .*D1 unreachable/);
+    });
+    down.files = false;
+    for (let i = 0; i < 3; i++) await oneRun(SITE);
+    expect(await readyTitles(SITE, OCA, Object.keys(t.files).length)).toContain("qa-d1-down");
+    await runInDurableObject(site(SITE), async (o: OcaSite) => {
+      (o as unknown as { env: Env }).env = env;
+    });
+  });
+
+  it("does not come back every second for titles it has no room to queue, and reads no files of a title it already holds", async () => {
+    const SITE = "rheinnet-ber";
+    const OCA = "rheinnet-ber-1";
+    const ids = ["qa-held", "qa-room-a", "qa-room-b"];
+    const [held] = await Promise.all(ids.map((id) => publishTitle(id)));
+    // qa-held is complete here already; the OCA has no room for anything more.
+    expect((await fill([{ siteId: SITE, ocaId: OCA, titleIds: ["qa-held"] }])).status).toBe(200);
+    await site(SITE).setCapacity(
+      OCA,
+      Object.values(held.files).reduce((a, b) => a + b.byteLength, 0),
+    );
+    const reads = { files: 0 };
+    await runInDurableObject(site(SITE), async (o: OcaSite) => {
+      (o as unknown as { env: Env }).env = {
+        ...env,
+        DB: new Proxy(env.DB, {
+          get(target, prop) {
+            if (prop === "prepare")
+              return (q: string) => {
+                if (/FROM files f/.test(q)) reads.files++;
+                return target.prepare(q);
+              };
+            const v = Reflect.get(target, prop);
+            return typeof v === "function" ? v.bind(target) : v;
+          },
+        }),
+      };
+    });
+    await applyWithoutAlarm(SITE, { ...openPlan({ [OCA]: ids }), queueAhead: { files: 1, titles: 1 } });
+    // Queuing the held title read its version, not its files, and queued nothing for it.
+    expect(reads.files).toBe(0);
+    expect(await queuedTitles(SITE)).toEqual([]);
+    // The next run queues qa-room-a, finds no room for its files and puts them off a minute: with
+    // qa-room-b still to queue but the queue full, the alarm waits for them rather than a second.
+    await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
+    expect(await queuedTitles(SITE)).toEqual(["qa-room-a"]);
+    const alarm = await runInDurableObject(site(SITE), (_o, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm! - Date.now()).toBeGreaterThan(30_000);
+    await runInDurableObject(site(SITE), async (o: OcaSite, state) => {
+      (o as unknown as { env: Env }).env = env;
+      await state.storage.deleteAlarm();
+    });
+    await site(SITE).setCapacity(OCA, null);
   });
 });

@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as fillQueue from "../durable-objects/site/fill-queue";
+import * as planTable from "../durable-objects/site/plan";
 import * as holdings from "../durable-objects/site/holdings";
 import { ActiveSessions, SESSIONS_COUNT_EVERY_MS } from "../durable-objects/site/load";
 import { pruneViews, recordPlays, VIEWS_KEEP_DAYS } from "../durable-objects/site/viewing-history";
@@ -104,6 +105,12 @@ describe("a site's lookups as it grows", () => {
     await withSql("lookups-peer-rank", (sql) => {
       const f = file("video/avc-240p/seg-00001.m4s", 10);
       // Title t is rank 5 on OCA a (lower id), rank 0 on OCA b: b copies it first, so b fetches.
+      planTable.replacePlan(sql, [
+        { ocaId: "a", titleId: "t", rank: 5 },
+        { ocaId: "b", titleId: "t", rank: 0 },
+      ]);
+      planTable.markQueued(sql, "a", "t");
+      planTable.markQueued(sql, "b", "t");
       fillQueue.enqueue(sql, "a", "t", f, 1_000, 5);
       fillQueue.enqueue(sql, "b", "t", f, 1_000, 0);
       expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 0)).toBe(false);
@@ -112,6 +119,9 @@ describe("a site's lookups as it grows", () => {
       fillQueue.enqueue(sql, "b", "t", f, 1_000, 5);
       expect(fillQueue.earlierPeerQueued(sql, "t", f, "a", 5)).toBe(false);
       expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 5)).toBe(true);
+      // A's task left from an earlier plan (its title not queued under this one yet) is not waited for.
+      sql.exec(`UPDATE plan SET queued = 0 WHERE oca_id = 'a'`);
+      expect(fillQueue.earlierPeerQueued(sql, "t", f, "b", 5)).toBe(false);
       // Asked for every task the fill looks at: an index search by the file, not a scan of the queue.
       expect(plan(sql, `SELECT 1 FROM fill_tasks WHERE title_id = ?1 AND path = ?2 AND sha256 = ?3 AND oca_id != ?4`, "t", f.path, f.sha256, "a")).toMatch(
         /SEARCH fill_tasks USING (COVERING )?INDEX fill_tasks_by_file/,

@@ -269,3 +269,18 @@ describe("the site's schema migration to titles summed by triggers (v24)", () =>
     });
   });
 });
+
+describe("the site's schema migration to an index of unsettled holdings (v25)", () => {
+  it("finds the rows a cut-off copy or eviction left through the index, not a scan of every file", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-nyc"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const plan = state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN SELECT oca_id, title_id, path, sha256 FROM holdings WHERE state IN ('filling', 'evicting') LIMIT 1000`)
+        .toArray()
+        .map((r) => r.detail)
+        .join(" | ");
+      expect(plan).toMatch(/holdings_unsettled/);
+      expect(plan).not.toMatch(/^SCAN holdings$/);
+    });
+  });
+});

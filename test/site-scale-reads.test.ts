@@ -78,10 +78,18 @@ describe("what a national site's object reads", () => {
       expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
     };
     await run();
-    // The first run reconciled a slice (32 titles), not all 40; the next finishes the pass.
+    // The first run reconciled a slice (32 titles), not all 40, and armed the next for the rest of the
+    // pass, though the site has no fill work; the next finishes the pass and arms nothing more.
     expect(await listed()).toBe(8);
-    await run();
+    const between = await runInDurableObject(site(SITE), async (_o, state) => ({
+      after: state.storage.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'reconcile_after'`).toArray()[0]?.value,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(between.after).toBe("stale-listing-31");
+    expect(between.alarm).not.toBeNull();
+    expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
     expect(await listed()).toBe(0);
+    expect(await runInDurableObject(site(SITE), (_o, state) => state.storage.getAlarm())).toBeNull();
     // An operator's full pass (the RPC) takes every slice in one call.
     await env.DB.batch(
       ids.map((id) =>

@@ -141,21 +141,28 @@ export function currentTask(sql: SqlStorage, t: TaskRef): FillTask | undefined {
 
 /**
  * True while a peer whose task for the file comes first in the fill's order (its title ranked higher in
- * its OCA's plan, or as high with a lower OCA id) still has it queued: that one fetches upstream, the
- * rest wait for its copy. Ordered as the fill copies, so the one that fetches is never the one left
+ * its OCA's plan, or as high with a lower OCA id) still has it queued under the current plan (a task
+ * left from an earlier plan waits for its title to be queued again, with its new rank): that one
+ * fetches upstream, the rest wait for its copy. Ordered as the fill copies, so the one that fetches is never the one left
  * waiting behind lower-ranked work.
  */
 export function earlierPeerQueued(sql: SqlStorage, titleId: string, file: TitleFile, ocaId: string, priority = 0): boolean {
   return !!first(
     sql,
-    `SELECT 1 AS x FROM fill_tasks WHERE title_id = ?1 AND path = ?2 AND sha256 = ?3 AND oca_id != ?4
-       AND (priority < ?5 OR (priority = ?5 AND oca_id < ?4)) AND parked_at IS NULL LIMIT 1`,
+    `SELECT 1 AS x FROM fill_tasks f WHERE title_id = ?1 AND path = ?2 AND sha256 = ?3 AND oca_id != ?4
+       AND (priority < ?5 OR (priority = ?5 AND oca_id < ?4)) AND parked_at IS NULL
+       AND EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = f.oca_id AND p.title_id = f.title_id AND p.queued = 1) LIMIT 1`,
     titleId,
     file.path,
     file.sha256,
     ocaId,
     priority,
   );
+}
+
+/** Drops every task an OCA has of a title (it holds the title complete: nothing is left to copy). */
+export function dropTasksOf(sql: SqlStorage, ocaId: string, titleId: string): void {
+  run(sql, `DELETE FROM fill_tasks WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
 }
 
 /** True while the OCA has any task of the title queued (parked ones included: their files are still missing). */

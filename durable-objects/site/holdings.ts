@@ -101,6 +101,9 @@ export const TITLE_SUMMARY_SCHEMA = [
    END`,
 ];
 
+/** Rows a cut-off copy or eviction left (see `stranded`), found without reading every ready row: every alarm run asks. */
+export const UNSETTLED_ROWS_SCHEMA = [`CREATE INDEX IF NOT EXISTS holdings_unsettled ON holdings (state) WHERE state IN ('filling', 'evicting')`];
+
 /** An OCA's titles with any row: files, bytes and ready files of each, and the version last found complete (from the summary). */
 export function titlesOn(
   sql: SqlStorage,
@@ -111,6 +114,17 @@ export function titlesOn(
     `SELECT title_id, files, bytes, ready, complete_version FROM held_titles WHERE oca_id = ? ORDER BY title_id`,
     ocaId,
   ).map((r) => ({ titleId: r.title_id, files: r.files, bytes: r.bytes, ready: r.ready, completeVersion: r.complete_version }));
+}
+
+/** One (OCA, title)'s sums, if it has any row. */
+export function heldSummary(sql: SqlStorage, ocaId: string, titleId: string): { files: number; ready: number; completeVersion: number | null } | undefined {
+  const r = first<{ files: number; ready: number; complete_version: number | null }>(
+    sql,
+    `SELECT files, ready, complete_version FROM held_titles WHERE oca_id = ? AND title_id = ?`,
+    ocaId,
+    titleId,
+  );
+  return r ? { files: r.files, ready: r.ready, completeVersion: r.complete_version } : undefined;
 }
 
 /**

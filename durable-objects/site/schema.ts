@@ -1,4 +1,4 @@
-import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA } from "./holdings";
+import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA, UNSETTLED_ROWS_SCHEMA } from "./holdings";
 import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
@@ -197,6 +197,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 24,
     name: "each OCA's titles summed by triggers, so operators, the planner and the reconcile read a row per title, not per file",
     statements: TITLE_SUMMARY_SCHEMA,
+  },
+  {
+    version: 25,
+    name: "half-made and half-evicted holdings found through an index, not a scan of every file",
+    statements: UNSETTLED_ROWS_SCHEMA,
   },
 ];
 
