@@ -542,6 +542,18 @@ export class OcaSite extends DurableObject<Env> {
     return rows(this.sql, `SELECT 1 AS x FROM plan WHERE title_id = ? LIMIT 1`, titleId).length > 0;
   }
 
+  /** Each OCA's capacity, throughput limit and health: what the planner needs of them (describe() without the titles). */
+  async ocaSettings(): Promise<Array<{ ocaId: string; capacityBytes: number; throughputBps: number; health: OcaHealth }>> {
+    await liveTopology(this.env);
+    const now = Date.now();
+    return this.site.ocas.map((o) => ({
+      ocaId: o.id,
+      capacityBytes: capacityOf(this.sql, o),
+      throughputBps: throughputOf(this.sql, o),
+      health: this.health(o.id, now).health,
+    }));
+  }
+
   /** Complete titles per OCA, and the current plan: the planner's `current`. */
   async holdingsByOca(): Promise<Record<string, string[]>> {
     return holdings.fullyReadyByOca(

@@ -356,15 +356,15 @@ describe("one site's failure (invariant 6)", () => {
     // RPC dispatches prototype methods only, so the fault goes on the prototype, for one site's object.
     const { OcaSite } = await import("../durable-objects/oca-site");
     const proto = OcaSite.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-    const real = { history: proto.history, describe: proto.describe };
+    const real = { history: proto.history, ocaSettings: proto.ocaSettings };
     const isBroken = (self: unknown) => (self as { ctx: DurableObjectState }).ctx.id.name === "lumen-nyc";
     proto.history = async function (this: unknown, ...a: unknown[]) {
       if (isBroken(this)) throw new Error("injected: history unavailable");
       return real.history.apply(this, a);
     };
-    proto.describe = function (this: unknown, ...a: unknown[]) {
+    proto.ocaSettings = function (this: unknown, ...a: unknown[]) {
       if (isBroken(this)) return new Promise(() => {}); // hangs for ever
-      return real.describe.apply(this, a);
+      return real.ocaSettings.apply(this, a);
     };
     try {
       // The region's IXP plans although one child's history throws.
@@ -380,7 +380,7 @@ describe("one site's failure (invariant 6)", () => {
       expect(after.some((r) => r.ran)).toBe(true);
     } finally {
       proto.history = real.history;
-      proto.describe = real.describe;
+      proto.ocaSettings = real.ocaSettings;
     }
   }, 60_000);
 });

@@ -212,13 +212,13 @@ async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo
   // Hours since `today` began: past midnight in a window that wraps it, that day is whole.
   const hoursIn = localHour(now, site.timeZone) + 24 * (dayNumber(now, site.timeZone) - today);
   const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), hoursIn) : 0;
-  const [{ predictions, sizes, shifted, ownHistory }, state, current, hourly] = await Promise.all([
+  const [{ predictions, sizes, shifted, ownHistory }, settings, current, hourly] = await Promise.all([
     predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined, today),
-    stub.describe(),
+    stub.ocaSettings(),
     stub.holdingsByOca(),
     shape,
   ]);
-  const ocas = state.ocas.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
+  const ocas = settings.filter((o) => o.health !== "failed").map((o) => ({ id: o.ocaId, capacityBytes: o.capacityBytes, throughputBps: o.throughputBps }));
   return { predictions, sizes, ocas, current, peakShare: peakHourShare(hourly), shifted, ownHistory };
 }
 
