@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
 import type { ApplyPlanInput } from "../durable-objects/site/rpc-types";
 import { fill, openPlan, publishTitle } from "./fixtures";
+import { READS_FILES, watchSiteD1 } from "./site-rows";
 
 /**
  * A plan is applied as its titles and its files are queued a few titles at a time as the fill works
@@ -132,23 +133,12 @@ describe("a plan of many titles", () => {
     const OCA = "polder-ams-1";
     const t = await publishTitle("qa-d1-down");
     const down = { files: true };
+    // D1 fails every read of the catalogue's files (the rest of D1 answers).
+    const undo = await watchSiteD1(site(SITE), (q) => {
+      if (down.files && READS_FILES.test(q)) throw new Error("injected: D1 unreachable");
+    });
     await runInDurableObject(site(SITE), async (o: OcaSite, state) => {
       await state.storage.deleteAlarm();
-      // D1 fails every read of the catalogue's files (the rest of D1 answers).
-      (o as unknown as { env: Env }).env = {
-        ...env,
-        DB: new Proxy(env.DB, {
-          get(target, prop) {
-            if (prop === "prepare")
-              return (q: string) => {
-                if (down.files && /FROM files f/.test(q)) throw new Error("injected: D1 unreachable");
-                return target.prepare(q);
-              };
-            const v = Reflect.get(target, prop);
-            return typeof v === "function" ? v.bind(target) : v;
-          },
-        }),
-      };
       expect(await o.applyPlan(openPlan({ [OCA]: ["qa-d1-down"] }))).toMatchObject({ queuedFiles: 0, titlesToQueue: 1 });
       // Recorded and armed: the next cron would find the day planned, so the alarm must carry it.
       expect(await state.storage.getAlarm()).not.toBeNull();
@@ -157,9 +147,7 @@ describe("a plan of many titles", () => {
     down.files = false;
     for (let i = 0; i < 3; i++) await oneRun(SITE);
     expect(await readyTitles(SITE, OCA, Object.keys(t.files).length)).toContain("qa-d1-down");
-    await runInDurableObject(site(SITE), async (o: OcaSite) => {
-      (o as unknown as { env: Env }).env = env;
-    });
+    await undo();
   });
 
   it("does not come back every second for titles it has no room to queue, and reads no files of a title it already holds", async () => {
@@ -174,21 +162,8 @@ describe("a plan of many titles", () => {
       Object.values(held.files).reduce((a, b) => a + b.byteLength, 0),
     );
     const reads = { files: 0 };
-    await runInDurableObject(site(SITE), async (o: OcaSite) => {
-      (o as unknown as { env: Env }).env = {
-        ...env,
-        DB: new Proxy(env.DB, {
-          get(target, prop) {
-            if (prop === "prepare")
-              return (q: string) => {
-                if (/FROM files f/.test(q)) reads.files++;
-                return target.prepare(q);
-              };
-            const v = Reflect.get(target, prop);
-            return typeof v === "function" ? v.bind(target) : v;
-          },
-        }),
-      };
+    const undo = await watchSiteD1(site(SITE), (q) => {
+      if (READS_FILES.test(q)) reads.files++;
     });
     await applyWithoutAlarm(SITE, { ...openPlan({ [OCA]: ids }), queueAhead: { files: 1, titles: 1 } });
     // Queuing the held title read its version, not its files, and queued nothing for it.
@@ -202,10 +177,8 @@ describe("a plan of many titles", () => {
     const alarm = await runInDurableObject(site(SITE), (_o, state) => state.storage.getAlarm());
     expect(alarm).not.toBeNull();
     expect(alarm! - Date.now()).toBeGreaterThan(30_000);
-    await runInDurableObject(site(SITE), async (o: OcaSite, state) => {
-      (o as unknown as { env: Env }).env = env;
-      await state.storage.deleteAlarm();
-    });
+    await undo();
+    await runInDurableObject(site(SITE), (_o, state) => state.storage.deleteAlarm());
     await site(SITE).setCapacity(OCA, null);
   });
 });

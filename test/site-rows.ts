@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import type { OcaSite } from "../durable-objects/oca-site";
 
 /**
@@ -25,3 +25,33 @@ export async function countSiteRows(stub: DurableObjectStub<OcaSite>): Promise<{
   });
   return counter;
 }
+
+/**
+ * Puts a watch on a site object's D1: `onQuery` sees each statement's SQL as it is prepared and may
+ * throw to fail it (the local D1 cannot fail on cue; the rest of D1 answers as it is). Returns the undo.
+ */
+export async function watchSiteD1(stub: DurableObjectStub<OcaSite>, onQuery: (sql: string) => void): Promise<() => Promise<void>> {
+  await runInDurableObject(stub, async (o: OcaSite) => {
+    (o as unknown as { env: Env }).env = {
+      ...env,
+      DB: new Proxy(env.DB, {
+        get(target, prop) {
+          if (prop === "prepare")
+            return (q: string) => {
+              onQuery(q);
+              return target.prepare(q);
+            };
+          const v = Reflect.get(target, prop);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      }),
+    };
+  });
+  return () =>
+    runInDurableObject(stub, async (o: OcaSite) => {
+      (o as unknown as { env: Env }).env = env;
+    });
+}
+
+/** Statements that read the catalogue's files table (a title's every file). */
+export const READS_FILES = /FROM files f/;

@@ -1,8 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { OcaSite } from "../durable-objects/oca-site";
 import { openPlan, publishTitle } from "./fixtures";
-import { countSiteRows } from "./site-rows";
+import { countSiteRows, READS_FILES, watchSiteD1 } from "./site-rows";
 
 /**
  * A national site holds thousands of titles of thousands of files each. What operators, the planner
@@ -62,15 +61,17 @@ describe("what a national site's object reads", () => {
     const OCA = "lumen-lax-1";
     // 40 listings the site holds nothing of (as after lost evictions): each must leave the view.
     const ids = Array.from({ length: 40 }, (_, i) => `stale-listing-${String(i).padStart(2, "0")}`);
-    await env.DB.batch(
-      ids.map((id) =>
-        env.DB.prepare(`INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, 1, 1, 1, 0)`).bind(
-          SITE,
-          OCA,
-          id,
+    const listStale = () =>
+      env.DB.batch(
+        ids.map((id) =>
+          env.DB.prepare(`INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, 1, 1, 1, 0)`).bind(
+            SITE,
+            OCA,
+            id,
+          ),
         ),
-      ),
-    );
+      );
+    await listStale();
     const listed = async () =>
       (await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE site_id = ? AND title_id LIKE 'stale-listing-%'`).bind(SITE).first<{ n: number }>())?.n;
     const run = async () => {
@@ -91,15 +92,7 @@ describe("what a national site's object reads", () => {
     expect(await listed()).toBe(0);
     expect(await runInDurableObject(site(SITE), (_o, state) => state.storage.getAlarm())).toBeNull();
     // An operator's full pass (the RPC) takes every slice in one call.
-    await env.DB.batch(
-      ids.map((id) =>
-        env.DB.prepare(`INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, 1, 1, 1, 0)`).bind(
-          SITE,
-          OCA,
-          id,
-        ),
-      ),
-    );
+    await listStale();
     expect(await site(SITE).reconcile()).toMatchObject({ unpublished: 40 });
     expect(await listed()).toBe(0);
   });
@@ -110,25 +103,10 @@ describe("what a national site's object reads", () => {
     const t = await publishTitle("scale-publish-once");
     // The object's D1, counted: statements that read the catalogue's files table.
     const reads = { files: 0 };
-    await runInDurableObject(site(SITE), async (o: OcaSite) => {
-      const self = o as unknown as { env: Env };
-      const real = env.DB;
-      self.env = {
-        ...env,
-        DB: new Proxy(real, {
-          get(target, prop) {
-            if (prop === "prepare")
-              return (q: string) => {
-                if (/FROM files f/.test(q)) reads.files++;
-                return target.prepare(q);
-              };
-            const v = Reflect.get(target, prop);
-            return typeof v === "function" ? v.bind(target) : v;
-          },
-        }),
-      };
-      await o.applyPlan(openPlan({ [OCA]: ["scale-publish-once"] }));
+    const undo = await watchSiteD1(site(SITE), (q) => {
+      if (READS_FILES.test(q)) reads.files++;
     });
+    await site(SITE).applyPlan(openPlan({ [OCA]: ["scale-publish-once"] }));
     reads.files = 0;
     await runInDurableObject(site(SITE), (_o, state) => state.storage.setAlarm(Date.now()));
     expect(await runDurableObjectAlarm(site(SITE))).toBe(true);
@@ -145,8 +123,6 @@ describe("what a national site's object reads", () => {
     await env.DB.prepare(`DELETE FROM oca_titles WHERE site_id = ? AND title_id = 'scale-publish-once'`).bind(SITE).run();
     expect(await site(SITE).reconcile()).toEqual({ published: 1, unpublished: 0, pruned: 0 });
     expect(reads.files).toBe(1);
-    await runInDurableObject(site(SITE), async (o: OcaSite) => {
-      (o as unknown as { env: Env }).env = env;
-    });
+    await undo();
   });
 });
