@@ -9,7 +9,7 @@ import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
-import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByTitle, recordMiss } from "./site/load";
+import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByKind, missesByTitle, recordMiss } from "./site/load";
 import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
 import { liveTopology } from "../workers/shared/topology-live";
@@ -55,8 +55,8 @@ export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/sh
 export type { TitleFile } from "./site/copy-file";
 export type { PlayRecord, ReportRecord } from "./site/viewing-history";
 export type { FillSource, HeldFile } from "./site/holdings";
-export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, SiteState } from "./site/rpc-types";
-import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, SiteState } from "./site/rpc-types";
+export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
+import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
 
 /** A source the fill reads from, resolved to a bucket and key. */
 interface Source {
@@ -446,40 +446,7 @@ export class OcaSite extends DurableObject<Env> {
   async describe(): Promise<SiteState> {
     await liveTopology(this.env);
     const site = this.site;
-    // Complete means every file of the title's current version is ready here with the catalogue's
-    // checksum: as last found by a check against the catalogue (each copy's publish, the reconcile),
-    // which the summary forgets when a ready file goes. A few titles all ready but not found complete
-    // at their current version (after an upgrade, or a note from before a re-publish) are checked per
-    // call, the rest left to later calls and the reconcile; the D1 reads are the held titles'
-    // versions and those few titles' files.
-    const perOca = site.ocas.map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
-    const heldIds = [...new Set(perOca.flatMap((p) => p.titles.map((t) => t.titleId)))];
-    const current = await catalogueDb.currentVersions(this.env.DB, heldIds);
-    const unchecked = perOca
-      .flatMap(({ ocaId, titles }) =>
-        titles
-          .filter(
-            (t) =>
-              current.has(t.titleId) &&
-              t.completeVersion !== current.get(t.titleId) &&
-              t.ready > 0 &&
-              t.ready === t.files &&
-              this.checkedIncomplete.get(`${ocaId}|${t.titleId}`) !== t.ready,
-          )
-          .map((t) => ({ ocaId, t })),
-      )
-      .slice(0, DESCRIBE_CHECKS);
-    if (unchecked.length > 0) {
-      const catalogue = await catalogueDb.currentFiles(this.env.DB, [...new Set(unchecked.map((u) => u.t.titleId))]);
-      for (const { ocaId, t } of unchecked) {
-        const v = catalogue.get(t.titleId);
-        if (v && holdings.isComplete(holdings.readyFiles(this.sql, ocaId, t.titleId), v.files)) {
-          holdings.noteComplete(this.sql, ocaId, t.titleId, v.version);
-          t.completeVersion = v.version;
-          this.checkedIncomplete.delete(`${ocaId}|${t.titleId}`);
-        } else this.checkedIncomplete.set(`${ocaId}|${t.titleId}`, t.ready);
-      }
-    }
+    const { perOca, current } = await this.heldWithCompleteness();
     const live = this.live();
     const planned = new Set(rows<{ k: string }>(this.sql, `SELECT oca_id || '/' || title_id AS k FROM plan`).map((r) => r.k));
     const ocas = site.ocas.map((o, i): OcaState => {
@@ -517,12 +484,91 @@ export class OcaSite extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Each OCA's titles (a row each, from the sums) and the catalogue's current version of each. Complete
+   * means every file of the title's current version is ready here with the catalogue's checksum: as
+   * last found by a check against the catalogue (each copy's publish, the reconcile), which the sums
+   * forget when a ready file goes. A few titles all ready but not found complete at their current
+   * version (after an upgrade, or a note from before a re-publish) are checked per call, the rest left
+   * to later calls and the reconcile; the D1 reads are the held titles' versions and those few titles' files.
+   */
+  private async heldWithCompleteness(): Promise<{
+    perOca: Array<{ ocaId: string; titles: ReturnType<typeof holdings.titlesOn> }>;
+    current: Map<string, number>;
+  }> {
+    const perOca = this.site.ocas.map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
+    const heldIds = [...new Set(perOca.flatMap((p) => p.titles.map((t) => t.titleId)))];
+    const current = await catalogueDb.currentVersions(this.env.DB, heldIds);
+    const unchecked = perOca
+      .flatMap(({ ocaId, titles }) =>
+        titles
+          .filter(
+            (t) =>
+              current.has(t.titleId) &&
+              t.completeVersion !== current.get(t.titleId) &&
+              t.ready > 0 &&
+              t.ready === t.files &&
+              this.checkedIncomplete.get(`${ocaId}|${t.titleId}`) !== t.ready,
+          )
+          .map((t) => ({ ocaId, t })),
+      )
+      .slice(0, DESCRIBE_CHECKS);
+    if (unchecked.length > 0) {
+      const catalogue = await catalogueDb.currentFiles(this.env.DB, [...new Set(unchecked.map((u) => u.t.titleId))]);
+      for (const { ocaId, t } of unchecked) {
+        const v = catalogue.get(t.titleId);
+        if (v && holdings.isComplete(holdings.readyFiles(this.sql, ocaId, t.titleId), v.files)) {
+          holdings.noteComplete(this.sql, ocaId, t.titleId, v.version);
+          t.completeVersion = v.version;
+          this.checkedIncomplete.delete(`${ocaId}|${t.titleId}`);
+        } else this.checkedIncomplete.set(`${ocaId}|${t.titleId}`, t.ready);
+      }
+    }
+    return { perOca, current };
+  }
+
+  /**
+   * The operators' dashboard's view of the site: describe() with counts where it has lists (complete
+   * titles per OCA, misses by kind, planned titles per OCA, parked tasks), so a refresh of every site
+   * carries a few rows each, not every title of every OCA.
+   */
+  async opsSummary(): Promise<OpsSummary> {
+    await liveTopology(this.env);
+    const { perOca, current } = await this.heldWithCompleteness();
+    const live = this.live();
+    return {
+      ocas: this.site.ocas.map((o, i) => {
+        const titles = perOca[i].titles;
+        return {
+          ocaId: o.id,
+          capacityBytes: capacityOf(this.sql, o),
+          throughputBps: throughputOf(this.sql, o),
+          usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
+          health: live.find((l) => l.ocaId === o.id)!.health,
+          load: live.find((l) => l.ocaId === o.id)!,
+          transitions: autoHealth.transitions(this.sql, o.id, 5),
+          completeTitles: titles.filter((t) => t.completeVersion !== null && t.completeVersion === current.get(t.titleId)).length,
+        };
+      }),
+      misses: missesByKind(this.sql),
+      day: await this.plannedDay(),
+      planned: plan.plannedByOca(this.sql),
+      cycle: getMetaJson<CycleFigures | null>(this.sql, "last_cycle", null),
+      progress: { ...this.progressFigures(), parked: fillQueue.parkedCount(this.sql) },
+      syncs: this.isolatesHeard.pace(Date.now()),
+    };
+  }
+
   private progress(): FillProgress {
+    return { ...this.progressFigures(), parked: fillQueue.parkedTasks(this.sql) };
+  }
+
+  /** The fill's progress without the parked tasks' list. */
+  private progressFigures(): Omit<FillProgress, "parked"> {
     const until = getMeta(this.sql, "fill_until");
     const rate = getMeta(this.sql, "fill_rate_bps");
     return {
       pending: fillQueue.pendingByOca(this.sql, plan.unqueuedByOca(this.sql)),
-      parked: fillQueue.parkedTasks(this.sql),
       done: getMetaJson(this.sql, "cycle_done", EMPTY_DONE()),
       fillUntil: until ? Number(until) : null,
       fillRateBps: rate ? Number(rate) : null,

@@ -56,6 +56,24 @@ describe("what a national site's object reads", () => {
     expect(large.holdings).toBeLessThan(small.holdings * 1.5 + 50);
   }, 120_000);
 
+  it("to answer the dashboard: counts of its titles, not their list, whatever it holds", async () => {
+    const SITE = "lumen-nyc";
+    await seedHoldings(SITE, 300, 2);
+    const [state, summary] = await Promise.all([site(SITE).describe(), site(SITE).opsSummary()]);
+    // The operators' view lists every title of every OCA; the dashboard's carries a count per OCA.
+    expect(state.ocas[0].titles.length).toBeGreaterThanOrEqual(300);
+    expect(summary.ocas.map((o) => o.ocaId)).toEqual(state.ocas.map((o) => o.ocaId));
+    for (const o of summary.ocas) {
+      const full = state.ocas.find((x) => x.ocaId === o.ocaId)!;
+      expect(o.completeTitles).toBe(full.titles.filter((t) => t.complete).length);
+      expect(o.usedBytes).toBe(full.usedBytes);
+    }
+    const sizes = { describe: JSON.stringify(state).length, summary: JSON.stringify(summary).length };
+    console.log(`SITE_DASHBOARD_BYTES ${JSON.stringify(sizes)}`);
+    expect(sizes.summary).toBeLessThan(8_000);
+    expect(sizes.describe).toBeGreaterThan(10 * sizes.summary);
+  });
+
   it("to reconcile the steering view: a slice of titles per alarm run, every title within a pass", async () => {
     const SITE = "lumen-lax";
     const OCA = "lumen-lax-1";

@@ -231,6 +231,11 @@ export function parkedTasks(sql: SqlStorage): ParkedTask[] {
   ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, attempts: r.attempts, lastError: r.last_error, parkedAt: r.parked_at }));
 }
 
+/** How many tasks are parked (the dashboard's count). */
+export function parkedCount(sql: SqlStorage): number {
+  return first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM fill_tasks WHERE parked_at IS NOT NULL`)?.n ?? 0;
+}
+
 /**
  * Files and bytes queued to copy per OCA (parked ones included: they are still missing), and the planned
  * titles whose files are still to be queued (`titlesToQueue`, from the plan).

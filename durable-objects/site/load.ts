@@ -118,6 +118,18 @@ export function ingestServedElsewhere(sql: SqlStorage, report: EdgeReport, origi
   forgetEarlyServed(sql, now);
 }
 
+/** Misses summed by kind, for the dashboard. */
+export function missesByKind(sql: SqlStorage): Record<MissKind, { count: number; bytes: number }> {
+  const out: Record<MissKind, { count: number; bytes: number }> = { content: { count: 0, bytes: 0 }, health: { count: 0, bytes: 0 } };
+  for (const r of rows<{ kind: string; count: number; bytes: number }>(
+    sql,
+    `SELECT kind, SUM(count) AS count, SUM(bytes) AS bytes FROM misses GROUP BY kind`,
+  )) {
+    if (r.kind === "content" || r.kind === "health") out[r.kind] = { count: r.count, bytes: r.bytes };
+  }
+  return out;
+}
+
 /** Misses per OCA, title and kind, for operators. */
 export function missesByTitle(sql: SqlStorage): Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }> {
   return rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(

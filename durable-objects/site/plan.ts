@@ -110,3 +110,10 @@ export function earlierPeerToQueue(sql: SqlStorage, titleId: string, ocaId: stri
     rank,
   );
 }
+
+/** Planned titles per OCA (the dashboard's counts). */
+export function plannedByOca(sql: SqlStorage): Record<string, number> {
+  return Object.fromEntries(
+    rows<{ oca_id: string; n: number }>(sql, `SELECT oca_id, COUNT(*) AS n FROM plan GROUP BY oca_id ORDER BY oca_id`).map((r) => [r.oca_id, r.n]),
+  );
+}

@@ -48,6 +48,18 @@ export interface SiteState {
   syncs: { isolates: number; everyMs: number };
 }
 
+/** The dashboard's view of a site (see OcaSite.opsSummary): describe() and lastCycle() with counts for lists. */
+export interface OpsSummary {
+  ocas: Array<Omit<OcaState, "titles"> & { completeTitles: number }>;
+  misses: Record<MissKind, { count: number; bytes: number }>;
+  day: number | null;
+  /** Planned titles per OCA. */
+  planned: Record<string, number>;
+  cycle: CycleFigures | null;
+  progress: Omit<FillProgress, "parked"> & { parked: number };
+  syncs: SiteState["syncs"];
+}
+
 /**
  * One call of a manual fill. `done` false: the call copied its share of files and `remaining` are left
  * (a call copies at most FILL_FILES_PER_CALL_MAX, within the platform's subrequests per request); the

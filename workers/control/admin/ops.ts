@@ -38,12 +38,7 @@ opsRoutes.get("/ops/overview", async (c) => {
       try {
         const stub = siteStub(c.env, site.id);
         const today = dayNumber(now, site.timeZone);
-        const [state, cycle, served] = await Promise.all([stub.describe(), stub.lastCycle(), stub.servedByDay(today - days + 1, today)]);
-        const misses = { content: { count: 0, bytes: 0 }, health: { count: 0, bytes: 0 } };
-        for (const m of state.misses) {
-          misses[m.kind].count += m.count;
-          misses[m.kind].bytes += m.bytes;
-        }
+        const [state, served] = await Promise.all([stub.opsSummary(), stub.servedByDay(today - days + 1, today)]);
         return {
           ...base,
           reachable: true,
@@ -53,7 +48,7 @@ opsRoutes.get("/ops/overview", async (c) => {
             healthBy: o.load.healthBy ?? "auto",
             healthReason: o.load.healthReason ?? "",
             healthSince: o.load.healthSince ?? 0,
-            transitions: o.transitions.slice(0, 5),
+            transitions: o.transitions,
             fault: o.load.fault ?? null,
             egressBps: o.load.egressBps,
             throughputBps: o.throughputBps,
@@ -61,21 +56,21 @@ opsRoutes.get("/ops/overview", async (c) => {
             sessions: o.load.sessions,
             usedBytes: o.usedBytes,
             capacityBytes: o.capacityBytes,
-            titles: o.titles.filter((t) => t.complete).length,
+            titles: o.completeTitles,
           })),
           fill: {
-            day: cycle.day,
+            day: state.day,
             window,
-            planned: Object.fromEntries(Object.entries(cycle.plan).map(([oca, titles]) => [oca, titles.length])),
-            predictedBytes: cycle.cycle?.predictedBytes ?? null,
-            coveredBytes: cycle.cycle?.coveredBytes ?? null,
-            pending: cycle.progress.pending,
-            done: cycle.progress.done,
-            parked: cycle.progress.parked.length,
-            fillUntil: cycle.progress.fillUntil,
-            lastError: cycle.progress.lastError,
+            planned: state.planned,
+            predictedBytes: state.cycle?.predictedBytes ?? null,
+            coveredBytes: state.cycle?.coveredBytes ?? null,
+            pending: state.progress.pending,
+            done: state.progress.done,
+            parked: state.progress.parked,
+            fillUntil: state.progress.fillUntil,
+            lastError: state.progress.lastError,
           },
-          misses,
+          misses: state.misses,
           // Isolates syncing with the site lately and the interval it asks of them (fan-in).
           syncs: state.syncs,
           served: served.map((r) => ({ day: r.day, source: r.source, bytes: r.bytes })),
