@@ -20,6 +20,7 @@ import { chooseSource, type ParentOffer } from "./site/sources";
 import { getMeta, getMetaJson, rows, run, setMeta } from "./site/sql";
 import {
   addToDay,
+  batchingViews,
   finiteNonNegative as finite,
   history,
   isPlayReport,
@@ -370,7 +371,8 @@ export class OcaSite extends DurableObject<Env> {
         try {
           // Each in its own savepoint: one that cannot be counted is logged and stays counted as
           // seen, rather than failing every later call of its isolate (which resends it with them).
-          if (this.ctx.storage.transactionSync(() => this.ingestReport(r, now))) signalled = true;
+          // The views each of its sessions adds to are written once per (day, title), inside its savepoint.
+          if (this.ctx.storage.transactionSync(() => batchingViews(this.sql, () => this.ingestReport(r, now)))) signalled = true;
         } catch (err) {
           // Storage itself failing (full, I/O) fails the call: the isolate keeps its reports for later.
           if (/SQLITE_(FULL|IOERR|NOMEM|BUSY|LOCKED)|database or disk is full/i.test(String(err))) throw err;
@@ -381,7 +383,7 @@ export class OcaSite extends DurableObject<Env> {
         forgetQuietSenders(this.sql, "isolate", now);
         // Sessions that can no longer be watching give up their estimates (a bounded number), once the
         // bytes these reports carried are counted.
-        settleSessions(this.sql, now);
+        batchingViews(this.sql, () => settleSessions(this.sql, now));
       }
     });
     // D1 is written behind the answer: the reports are committed above, and an isolate that gave up
@@ -656,22 +658,24 @@ export class OcaSite extends DurableObject<Env> {
    */
   async recordReports(reports: ByteReport[], forward?: { shard: string; upTo: number }): Promise<number> {
     const tz = this.site.timeZone;
-    return this.ctx.storage.transactionSync(() => {
-      // Reports at or below the shard's last forward were counted by it (this one is that forward again).
-      const seen = forward ? countedUpTo(this.sql, "shard", forward.shard) : 0;
-      let counted = 0;
-      for (const r of (Array.isArray(reports) ? reports : []).slice(0, MAX_REPORT_ITEMS)) {
-        if (!r || !isSessionId(r.sessionId) || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
-        if (forward && (typeof r.id !== "number" || r.id <= seen)) continue;
-        if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
-        counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
-      }
-      if (forward) {
-        noteCountedUpTo(this.sql, "shard", forward.shard, forward.upTo, Date.now());
-        forgetQuietSenders(this.sql, "shard", Date.now());
-      }
-      return counted;
-    });
+    return this.ctx.storage.transactionSync(() =>
+      batchingViews(this.sql, () => {
+        // Reports at or below the shard's last forward were counted by it (this one is that forward again).
+        const seen = forward ? countedUpTo(this.sql, "shard", forward.shard) : 0;
+        let counted = 0;
+        for (const r of (Array.isArray(reports) ? reports : []).slice(0, MAX_REPORT_ITEMS)) {
+          if (!r || !isSessionId(r.sessionId) || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
+          if (forward && (typeof r.id !== "number" || r.id <= seen)) continue;
+          if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
+          counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
+        }
+        if (forward) {
+          noteCountedUpTo(this.sql, "shard", forward.shard, forward.upTo, Date.now());
+          forgetQuietSenders(this.sql, "shard", Date.now());
+        }
+        return counted;
+      }),
+    );
   }
 
   /** Bytes served per local day by source (own copies, a parent's, origin), for days [fromDay, toDay]. */

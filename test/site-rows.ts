@@ -55,3 +55,20 @@ export async function watchSiteD1(stub: DurableObjectStub<OcaSite>, onQuery: (sq
 
 /** Statements that read the catalogue's files table (a title's every file). */
 export const READS_FILES = /FROM files f/;
+
+/** Counts the statements a site object runs whose SQL matches `pattern` (the object's `sql` wrapped, as countSiteRows). */
+export async function countSiteStatements(stub: DurableObjectStub<OcaSite>, pattern: RegExp): Promise<{ n: number }> {
+  const counter = { n: 0 };
+  await runInDurableObject(stub, async (o: OcaSite) => {
+    const self = o as unknown as { sql: SqlStorage };
+    const real = self.sql;
+    self.sql = {
+      databaseSize: real.databaseSize,
+      exec: (q: string, ...args: unknown[]) => {
+        if (pattern.test(q)) counter.n++;
+        return real.exec(q, ...(args as SqlStorageValue[]));
+      },
+    } as SqlStorage;
+  });
+  return counter;
+}

@@ -15,6 +15,7 @@ import {
   UNSEEN_SETTLE_MS,
 } from "../durable-objects/site/viewing-history";
 import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { countSiteStatements } from "./site-rows";
 
 // Seeds a site's "today" and reads it back: never across a local midnight.
 beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
@@ -498,5 +499,46 @@ describe("a session served away from its home site", () => {
     expect(await figure()).toBe(r.est_bytes);
     await settleAll(r.ends_at + 1);
     expect(await figure()).toBe(served);
+  });
+});
+
+describe("what a sync writes to the viewing history", () => {
+  it("writes a title's day once for all the sessions of it a report carries, and counts every session's bytes", async () => {
+    const site = stub("rheinnet-muc");
+    const now = Date.now();
+    const day = dayNumber(now, "Europe/Berlin");
+    const ids = Array.from({ length: 20 }, () => crypto.randomUUID());
+    const plays = ids.map((sessionId) => ({
+      sessionId,
+      titleId: "vh-batched",
+      day,
+      estBytes: EST,
+      topBps: TOP_BPS,
+      startedAt: now - 60_000,
+      endsAt: now + 3_600_000,
+    }));
+    await site.edgeSync({ windowMs: 1_000, ocas: {}, plays });
+    const writes = await countSiteStatements(site, /INSERT INTO views/);
+    // One report: each session's CMCD bytes (a stock player's only report), all of one title.
+    const cmcd = ids.map((sessionId) => ({
+      sessionId,
+      titleId: "vh-batched",
+      sid: null,
+      requests: 3,
+      bytes: 50_000,
+      stalls: 0,
+      startups: 1,
+      bitrateKbps: 2000,
+      bufferMs: 4000,
+      throughputKbps: 9000,
+      topBitrateKbps: 2000,
+      lastOca: "rheinnet-muc/rheinnet-muc-1",
+      firstAt: now,
+      lastAt: now,
+    }));
+    await site.edgeSync({ windowMs: 1_000, ocas: {}, cmcd });
+    expect(writes.n).toBe(1);
+    // Every session counted: its bytes in, its estimate out.
+    expect((await site.views(day, day)).find((v) => v.titleId === "vh-batched")).toMatchObject({ plays: 20, bytes: 20 * 50_000, estBytes: 0 });
   });
 });

@@ -96,8 +96,46 @@ export function isPlayReport(p: PlayReport | null | undefined): p is PlayReport 
   );
 }
 
+/**
+ * Additions to the views gathered while one batch of reports is counted (see `batchingViews`), per
+ * (day, title); null outside one. Module state is safe here: a batch is counted synchronously, so no
+ * other call of any object in the isolate can run in between.
+ */
+let pendingViews: Map<string, { day: number; titleId: string; plays: number; bytes: number; estBytes: number }> | null = null;
+
+/**
+ * Runs `count` (synchronous: a sync's report, a shard's forward) with its additions to the views
+ * written once per (day, title) at its end rather than once per session: a report carries many
+ * sessions of the same few titles, and every row written is billed. An estimate's floor at zero then
+ * applies to the batch's sum rather than to each step of it.
+ */
+export function batchingViews<T>(sql: SqlStorage, count: () => T): T {
+  if (pendingViews) return count();
+  pendingViews = new Map();
+  try {
+    const out = count();
+    for (const v of pendingViews.values()) writeDay(sql, v.day, v.titleId, v);
+    return out;
+  } finally {
+    pendingViews = null;
+  }
+}
+
 /** Adds to one day of one title (trusted callers: plays, reports, and history imported by operators or tests). */
 export function addToDay(sql: SqlStorage, day: number, titleId: string, v: { plays?: number; bytes?: number; estBytes?: number }): void {
+  if (pendingViews) {
+    const key = `${day}|${titleId}`;
+    const p = pendingViews.get(key) ?? { day, titleId, plays: 0, bytes: 0, estBytes: 0 };
+    p.plays += v.plays ?? 0;
+    p.bytes += v.bytes ?? 0;
+    p.estBytes += v.estBytes ?? 0;
+    pendingViews.set(key, p);
+    return;
+  }
+  writeDay(sql, day, titleId, v);
+}
+
+function writeDay(sql: SqlStorage, day: number, titleId: string, v: { plays?: number; bytes?: number; estBytes?: number }): void {
   sql.exec(
     `INSERT INTO views (day, title_id, plays, bytes, est_bytes) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (day, title_id) DO UPDATE SET plays = plays + excluded.plays, bytes = bytes + excluded.bytes,
