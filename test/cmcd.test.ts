@@ -84,6 +84,37 @@ describe("a site's CMCD sessions and viewing history (module)", () => {
     });
   });
 
+  it("moves a session's place in the forgetting order once a minute, not with every report", async () => {
+    await runInDurableObject(stub("polder-ams"), async (_i, state) => {
+      const real = state.storage.sql;
+      let written = 0;
+      const sql = {
+        databaseSize: real.databaseSize,
+        exec: (q: string, ...args: SqlStorageValue[]) => {
+          const c = real.exec(q, ...args);
+          queueMicrotask(() => (written += c.rowsWritten));
+          return c;
+        },
+      } as SqlStorage;
+      const heard = () => real.exec<{ h: number }>(`SELECT heard_at AS h FROM cmcd_sessions WHERE session_id = 'heard'`).one().h;
+      const report = async (at: number) => {
+        written = 0;
+        ingestCmcd(sql, [cmcd("heard", { firstAt: at, lastAt: at })], DAY, at);
+        await Promise.resolve();
+        return written;
+      };
+      await report(T0);
+      expect(heard()).toBe(T0);
+      // Seconds later: the row's counters change, no index entry (one row written; two when its
+      // indexed last_at moved with each report).
+      expect(await report(T0 + 5_000)).toBe(1);
+      expect(heard()).toBe(T0);
+      // A minute on: its heard time moves too (the row again and its index entry).
+      expect(await report(T0 + 61_000)).toBe(3);
+      expect(heard()).toBe(T0 + 61_000);
+    });
+  });
+
   it("counts the same bytes once when the SDK reports them and sends CMCD too", async () => {
     await runInDurableObject(stub("lumen-sea"), async (_i, state) => {
       const sql = state.storage.sql;

@@ -71,8 +71,16 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/** Takes a site's CMCD rows back to before v26 (forgotten by the player's last time, indexed). */
+function beforeV26(sql: SqlStorage): void {
+  sql.exec(`DROP INDEX IF EXISTS cmcd_sessions_by_heard`);
+  sql.exec(`ALTER TABLE cmcd_sessions DROP COLUMN heard_at`);
+  sql.exec(`CREATE INDEX IF NOT EXISTS cmcd_sessions_by_last ON cmcd_sessions (last_at)`);
+}
+
 /** Takes a site's holdings back to before v24 (no summaries kept by triggers). */
 function beforeV24(sql: SqlStorage): void {
+  beforeV26(sql);
   for (const t of ["insert", "delete", "update"]) {
     sql.exec(`DROP TRIGGER IF EXISTS holdings_title_${t}`);
     sql.exec(`DROP TRIGGER IF EXISTS holdings_source_${t}`);
@@ -281,6 +289,28 @@ describe("the site's schema migration to an index of unsettled holdings (v25)", 
         .join(" | ");
       expect(plan).toMatch(/holdings_unsettled/);
       expect(plan).not.toMatch(/^SCAN holdings$/);
+    });
+  });
+});
+
+describe("the site's schema migration to CMCD rows forgotten by when they were heard (v26)", () => {
+  it("keeps a v25 site's CMCD rows, heard when their player last spoke, and forgets them through the new index", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("lumen-nyc"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 26`);
+      beforeV26(sql);
+      sql.exec(`DELETE FROM cmcd_sessions`);
+      sql.exec(
+        `INSERT INTO cmcd_sessions (session_id, title_id, requests, bytes, stalls, startups, last_oca, first_at, last_at) VALUES ('v25-session', 't', 1, 1, 0, 0, 'o', 1000, 2000)`,
+      );
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(sql.exec(`SELECT heard_at FROM cmcd_sessions WHERE session_id = 'v25-session'`).one().heard_at).toBe(2000);
+      const indexes = sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cmcd_sessions' AND name LIKE 'cmcd_sessions_by_%'`)
+        .toArray()
+        .map((r) => r.name);
+      expect(indexes).toEqual(["cmcd_sessions_by_heard"]);
     });
   });
 });

@@ -32,8 +32,9 @@ function seed(sql: SqlStorage, ocas: string[], n: number, now: number): void {
     `${series(n)} INSERT OR IGNORE INTO views (day, title_id, plays, bytes, est_bytes) SELECT 20000 + (i % 120), 'seed-title-' || (i / 120), 1, 1, 0 FROM s`,
   );
   sql.exec(
-    `${series(n)} INSERT OR IGNORE INTO cmcd_sessions (session_id, title_id, requests, bytes, stalls, startups, last_oca, first_at, last_at)
-     SELECT 'seed-' || i, 't', 1, 1, 0, 0, 'o', ?, ? FROM s`,
+    `${series(n)} INSERT OR IGNORE INTO cmcd_sessions (session_id, title_id, requests, bytes, stalls, startups, last_oca, first_at, last_at, heard_at)
+     SELECT 'seed-' || i, 't', 1, 1, 0, 0, 'o', ?, ?, ? FROM s`,
+    now,
     now,
     now,
   );

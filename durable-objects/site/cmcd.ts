@@ -21,6 +21,22 @@ export const CMCD_SCHEMA = [
   `ALTER TABLE session_views ADD COLUMN cmcd INTEGER NOT NULL DEFAULT 0`,
 ];
 
+/**
+ * When the site last heard of each session's CMCD, to a minute (`heard_at`), indexed for forgetting
+ * old rows; `last_at` (the player's own last time) is no longer indexed. An update that changes an
+ * indexed column writes its index entry too, and every row written is billed: a session reporting
+ * with each segment rewrote its `last_at` entry every few seconds, now its `heard_at` once a minute.
+ */
+export const CMCD_HEARD_SCHEMA = [
+  `ALTER TABLE cmcd_sessions ADD COLUMN heard_at INTEGER NOT NULL DEFAULT 0`,
+  `UPDATE cmcd_sessions SET heard_at = last_at`,
+  `CREATE INDEX IF NOT EXISTS cmcd_sessions_by_heard ON cmcd_sessions (heard_at)`,
+  `DROP INDEX IF EXISTS cmcd_sessions_by_last`,
+];
+
+/** How stale `heard_at` may get before a report moves it (see CMCD_HEARD_SCHEMA). */
+export const CMCD_HEARD_EVERY_MS = 60_000;
+
 /** At most this many sessions' CMCD rows; the least recently heard go first. */
 export const CMCD_MAX_SESSIONS = 200_000;
 /** How often a site counts its CMCD rows against the cap. */
@@ -74,7 +90,7 @@ export function ingestCmcd(sql: SqlStorage, reports: unknown, reportDay: number,
     run(
       sql,
       `INSERT INTO cmcd_sessions (session_id, title_id, sid, requests, bytes, stalls, startups, bitrate_kbps, top_bitrate_kbps, buffer_ms,
-         throughput_kbps, last_oca, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         throughput_kbps, last_oca, first_at, last_at, heard_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (session_id) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes,
          stalls = stalls + excluded.stalls, startups = startups + excluded.startups, sid = COALESCE(excluded.sid, sid),
          bitrate_kbps = COALESCE(excluded.bitrate_kbps, bitrate_kbps), buffer_ms = COALESCE(excluded.buffer_ms, buffer_ms),
@@ -96,17 +112,20 @@ export function ingestCmcd(sql: SqlStorage, reports: unknown, reportDay: number,
       r.lastOca,
       r.firstAt,
       r.lastAt,
+      now,
     );
+    // Its index entry moved once a minute, not with every report (0 rows written otherwise).
+    run(sql, `UPDATE cmcd_sessions SET heard_at = ? WHERE session_id = ? AND heard_at <= ?`, now, r.sessionId, now - CMCD_HEARD_EVERY_MS);
     if (r.bytes > 0) recordCmcdBytes(sql, { sessionId: r.sessionId, titleId: r.titleId, reportDay, bytes: r.bytes, now });
   }
-  run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions WHERE last_at < ? LIMIT 1000)`, now - SESSION_MEMORY_MS);
+  run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions WHERE heard_at < ? LIMIT 1000)`, now - SESSION_MEMORY_MS);
   // A count reads every row: it is taken at most once a CMCD_COUNT_EVERY_MS per site (a soft cap, which a
   // minute's new sessions may pass before the next count trims them), not on every sync.
   if (now - (countedAt.get(sql) ?? Number.NEGATIVE_INFINITY) < CMCD_COUNT_EVERY_MS) return;
   countedAt.set(sql, now);
   const n = first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM cmcd_sessions`)!.n;
   if (n > CMCD_MAX_SESSIONS)
-    run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions ORDER BY last_at LIMIT ?)`, n - CMCD_MAX_SESSIONS);
+    run(sql, `DELETE FROM cmcd_sessions WHERE session_id IN (SELECT session_id FROM cmcd_sessions ORDER BY heard_at LIMIT ?)`, n - CMCD_MAX_SESSIONS);
 }
 
 /** A session's CMCD at this site, with the bytes its viewing history counted from it; null when none arrived. */

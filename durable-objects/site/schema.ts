@@ -3,7 +3,7 @@ import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SC
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
-import { CMCD_SCHEMA } from "./cmcd";
+import { CMCD_HEARD_SCHEMA, CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
 import { PLAN_QUEUE_SCHEMA } from "./plan";
 import { first, rows, run } from "./sql";
@@ -202,6 +202,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 25,
     name: "half-made and half-evicted holdings found through an index, not a scan of every file",
     statements: UNSETTLED_ROWS_SCHEMA,
+  },
+  {
+    version: 26,
+    name: "a session's CMCD row forgotten by when the site last heard of it, to a minute: its index written once a minute, not per report",
+    statements: CMCD_HEARD_SCHEMA,
   },
 ];
 
