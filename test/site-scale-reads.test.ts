@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { openPlan, publishTitle } from "./fixtures";
+import { fill, openPlan, publishTitle } from "./fixtures";
+import type { OcaSite } from "../durable-objects/oca-site";
 import { countSiteRows, READS_FILES, watchSiteD1 } from "./site-rows";
 
 /**
@@ -72,6 +73,34 @@ describe("what a national site's object reads", () => {
     console.log(`SITE_DASHBOARD_BYTES ${JSON.stringify(sizes)}`);
     expect(sizes.summary).toBeLessThan(8_000);
     expect(sizes.describe).toBeGreaterThan(10 * sizes.summary);
+  });
+
+  it("to answer the dashboard: the same figures the operators' view and the last cycle give", async () => {
+    const SITE = "polder-ams";
+    await Promise.all(["sum-a", "sum-b", "sum-c"].map((id) => publishTitle(id)));
+    expect((await fill([{ siteId: SITE, ocaId: "polder-ams-1", titleIds: ["sum-a", "sum-b"] }])).status).toBe(200);
+    const s = site(SITE);
+    await runInDurableObject(s, async (o: OcaSite, state) => {
+      await o.applyPlan(openPlan({ "polder-ams-1": ["sum-a", "sum-c"], "polder-ams-2": ["sum-b"] }));
+      await state.storage.deleteAlarm();
+      const sql = state.storage.sql;
+      sql.exec(
+        `INSERT INTO misses (oca_id, title_id, kind, count, bytes) VALUES ('polder-ams-1', 'x', 'content', 3, 30), ('polder-ams-2', 'y', 'health', 2, 20), ('polder-ams-2', 'x', 'content', 1, 5)`,
+      );
+      sql.exec(`UPDATE fill_tasks SET parked_at = 1 WHERE rowid IN (SELECT rowid FROM fill_tasks LIMIT 2)`);
+    });
+    const [state, cycle, sum] = await Promise.all([s.describe(), s.lastCycle(), s.opsSummary()]);
+    expect(sum.ocas.map((o) => o.completeTitles)).toEqual([2, 0]);
+    expect(sum.ocas.map((o) => o.completeTitles)).toEqual(state.ocas.map((o) => o.titles.filter((t) => t.complete).length));
+    expect(sum.planned).toEqual({ "polder-ams-1": 2, "polder-ams-2": 1 });
+    expect(sum.progress.parked).toBe(2);
+    expect(sum.progress.parked).toBe(cycle.progress.parked.length);
+    expect(sum.misses).toEqual({ content: { count: 4, bytes: 35 }, health: { count: 2, bytes: 20 } });
+    expect(sum.day).toBe(cycle.day);
+    expect(sum.ocas.map((o) => o.transitions)).toEqual(state.ocas.map((o) => o.transitions.slice(0, 5)));
+    const { parked: _a, ...figures } = sum.progress;
+    const { parked: _b, ...full } = cycle.progress;
+    expect(figures).toEqual(full);
   });
 
   it("to reconcile the steering view: a slice of titles per alarm run, every title within a pass", async () => {

@@ -4,6 +4,8 @@ import { dayNumber, localDayStart } from "../fill/day";
 import { predictionsFor } from "../workers/control/fill-cycle";
 import { findSite } from "../workers/shared/topology";
 import {
+  addToDay,
+  batchingViews,
   history,
   PREBUFFER_ALLOWANCE_S,
   recordPlays,
@@ -540,5 +542,24 @@ describe("what a sync writes to the viewing history", () => {
     expect(writes.n).toBe(1);
     // Every session counted: its bytes in, its estimate out.
     expect((await site.views(day, day)).find((v) => v.titleId === "vh-batched")).toMatchObject({ plays: 20, bytes: 20 * 50_000, estBytes: 0 });
+  });
+
+  it("leaves nothing behind of a batch inside another that failed (a report's savepoint rolled back)", async () => {
+    await withSql("ixp-fra", (sql) => {
+      batchingViews(sql, () => {
+        addToDay(sql, DAY, "vh-nested", { bytes: 100 });
+        expect(() =>
+          batchingViews(sql, () => {
+            addToDay(sql, DAY, "vh-nested", { bytes: 1_000 });
+            throw new Error("report not countable");
+          }),
+        ).toThrow();
+        batchingViews(sql, () => addToDay(sql, DAY, "vh-nested", { bytes: 10 }));
+      });
+      expect(history(sql, DAY, DAY)["vh-nested"]).toEqual([110]);
+      // Outside any batch, a write goes straight in.
+      addToDay(sql, DAY, "vh-nested", { bytes: 1 });
+      expect(history(sql, DAY, DAY)["vh-nested"]).toEqual([111]);
+    });
   });
 });

@@ -110,14 +110,18 @@ let pendingViews: Map<string, { day: number; titleId: string; plays: number; byt
  * applies to the batch's sum rather than to each step of it.
  */
 export function batchingViews<T>(sql: SqlStorage, count: () => T): T {
-  if (pendingViews) return count();
-  pendingViews = new Map();
+  // A batch inside another (a savepoint inside a transaction) keeps its own additions: they join the
+  // outer batch only if it succeeds, so a savepoint rolled back leaves nothing behind in the outer one.
+  const outer = pendingViews;
+  const mine: NonNullable<typeof pendingViews> = new Map();
+  pendingViews = mine;
   try {
     const out = count();
-    for (const v of pendingViews.values()) writeDay(sql, v.day, v.titleId, v);
+    pendingViews = outer;
+    for (const v of mine.values()) addToDay(sql, v.day, v.titleId, v);
     return out;
   } finally {
-    pendingViews = null;
+    pendingViews = outer;
   }
 }
 
