@@ -454,13 +454,7 @@ export class OcaSite extends DurableObject<Env> {
     const ocas = site.ocas.map((o, i): OcaState => {
       const titles = perOca[i].titles;
       return {
-        ocaId: o.id,
-        capacityBytes: capacityOf(this.sql, o),
-        throughputBps: throughputOf(this.sql, o),
-        usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
-        health: live.find((l) => l.ocaId === o.id)!.health,
-        load: live.find((l) => l.ocaId === o.id)!,
-        transitions: autoHealth.transitions(this.sql, o.id, 10),
+        ...this.ocaFigures(o, titles, live, 10),
         titles: titles.map((t) => ({
           titleId: t.titleId,
           files: t.files,
@@ -529,6 +523,20 @@ export class OcaSite extends DurableObject<Env> {
     return { perOca, current };
   }
 
+  /** An OCA's figures for operators (describe() and the dashboard): settings, used bytes, health, load, its last transitions. */
+  private ocaFigures(o: OcaSpec, titles: ReadonlyArray<{ bytes: number }>, live: OcaLive[], transitions: number): Omit<OcaState, "titles"> {
+    const load = live.find((l) => l.ocaId === o.id)!;
+    return {
+      ocaId: o.id,
+      capacityBytes: capacityOf(this.sql, o),
+      throughputBps: throughputOf(this.sql, o),
+      usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
+      health: load.health,
+      load,
+      transitions: autoHealth.transitions(this.sql, o.id, transitions),
+    };
+  }
+
   /**
    * The operators' dashboard's view of the site: describe() with counts where it has lists (complete
    * titles per OCA, misses by kind, planned titles per OCA, parked tasks), so a refresh of every site
@@ -542,13 +550,7 @@ export class OcaSite extends DurableObject<Env> {
       ocas: this.site.ocas.map((o, i) => {
         const titles = perOca[i].titles;
         return {
-          ocaId: o.id,
-          capacityBytes: capacityOf(this.sql, o),
-          throughputBps: throughputOf(this.sql, o),
-          usedBytes: titles.reduce((s, t) => s + t.bytes, 0),
-          health: live.find((l) => l.ocaId === o.id)!.health,
-          load: live.find((l) => l.ocaId === o.id)!,
-          transitions: autoHealth.transitions(this.sql, o.id, 5),
+          ...this.ocaFigures(o, titles, live, 5),
           completeTitles: titles.filter((t) => t.completeVersion !== null && t.completeVersion === current.get(t.titleId)).length,
         };
       }),

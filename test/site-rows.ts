@@ -8,6 +8,20 @@ import type { OcaSite } from "../durable-objects/oca-site";
  */
 export async function countSiteRows(stub: DurableObjectStub<OcaSite>): Promise<{ rows: number }> {
   const counter = { rows: 0 };
+  await wrapSiteSql(stub, (_q, cursor) => {
+    // rowsRead grows as the cursor is read: counted once the caller is done with it.
+    queueMicrotask(() => {
+      counter.rows += cursor.rowsRead;
+    });
+  });
+  return counter;
+}
+
+/** Wraps a site object's `sql` (one wrapper for the object's life, as its own `sql` is): `onExec` sees each statement and its cursor. */
+async function wrapSiteSql(
+  stub: DurableObjectStub<OcaSite>,
+  onExec: (q: string, cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) => void,
+): Promise<void> {
   await runInDurableObject(stub, async (o: OcaSite) => {
     const self = o as unknown as { sql: SqlStorage };
     const real = self.sql;
@@ -15,15 +29,11 @@ export async function countSiteRows(stub: DurableObjectStub<OcaSite>): Promise<{
       databaseSize: real.databaseSize,
       exec: (q: string, ...args: unknown[]) => {
         const cursor = real.exec(q, ...(args as SqlStorageValue[]));
-        // rowsRead grows as the cursor is read: counted once the caller is done with it.
-        queueMicrotask(() => {
-          counter.rows += cursor.rowsRead;
-        });
+        onExec(q, cursor);
         return cursor;
       },
     } as SqlStorage;
   });
-  return counter;
 }
 
 /**
@@ -59,16 +69,8 @@ export const READS_FILES = /FROM files f/;
 /** Counts the statements a site object runs whose SQL matches `pattern` (the object's `sql` wrapped, as countSiteRows). */
 export async function countSiteStatements(stub: DurableObjectStub<OcaSite>, pattern: RegExp): Promise<{ n: number }> {
   const counter = { n: 0 };
-  await runInDurableObject(stub, async (o: OcaSite) => {
-    const self = o as unknown as { sql: SqlStorage };
-    const real = self.sql;
-    self.sql = {
-      databaseSize: real.databaseSize,
-      exec: (q: string, ...args: unknown[]) => {
-        if (pattern.test(q)) counter.n++;
-        return real.exec(q, ...(args as SqlStorageValue[]));
-      },
-    } as SqlStorage;
+  await wrapSiteSql(stub, (q) => {
+    if (pattern.test(q)) counter.n++;
   });
   return counter;
 }
