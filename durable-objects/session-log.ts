@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { QoeEvent } from "../shared/events";
-import { expireEvents, SESSION_EVENTS_SCHEMA, sessionEvents, storeBatch } from "./site/session-events";
+import { adoptLegacyEvents, type EventTables, expireEvents, SHARD_MIGRATIONS, sessionEvents, storeBatch } from "./site/session-events";
+import { migrate } from "./site/schema";
 import { siteStub } from "../workers/shared/site-link";
 import type { ByteReport } from "../workers/shared/site-view";
 import { rows, run } from "./site/sql";
@@ -18,18 +19,16 @@ const PENDING_MAX = 100_000;
 
 export class SessionLog extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Whether the tables events had before a batch was one row still hold some (read and expired beside the batches). */
+  private tables: EventTables = { legacy: false };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      for (const stmt of SESSION_EVENTS_SCHEMA) this.sql.exec(stmt.replace(/^CREATE (TABLE|INDEX) /, "CREATE $1 IF NOT EXISTS "));
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS pending_reports (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
-        est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`);
-      // Names this shard's run of report ids for the site (a shard whose storage started afresh starts a new run).
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS shard_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL)`);
+      migrate(ctx.storage, SHARD_MIGRATIONS);
       this.sql.exec(`INSERT OR IGNORE INTO shard_epoch (id, epoch) VALUES (1, ?)`, crypto.randomUUID());
+      this.tables = { legacy: adoptLegacyEvents(this.sql) };
     });
   }
 
@@ -50,10 +49,12 @@ export class SessionLog extends DurableObject<Env> {
     // A stop's batch goes to the site even with no bytes: it settles the session's play estimate.
     const forwards = bytes > 0 || events.some((e) => e.type === "stop");
     const stored = this.ctx.storage.transactionSync(() => {
-      expireEvents(this.sql, now);
-      const verdict = storeBatch(this.sql, session, batchId, events, bytes, now);
+      expireEvents(this.sql, now, undefined, this.tables);
+      const verdict = storeBatch(this.sql, session, batchId, events, bytes, now, this.tables);
       if (verdict !== "stored") return verdict;
-      const backlog = rows<{ n: number }>(this.sql, `SELECT COUNT(*) AS n FROM pending_reports`)[0].n;
+      // The span of ids bounds the reports waiting (they go from the low end): two rows read, where a count read every one.
+      const backlog =
+        rows<{ n: number | null }>(this.sql, `SELECT (SELECT MAX(id) FROM pending_reports) - (SELECT MIN(id) FROM pending_reports) + 1 AS n`)[0].n ?? 0;
       if (forwards && backlog < PENDING_MAX) {
         run(
           this.sql,
@@ -77,7 +78,7 @@ export class SessionLog extends DurableObject<Env> {
 
   /** A session's stored events, oldest first. */
   async sessionEvents(sessionId: string): Promise<QoeEvent[]> {
-    return sessionEvents(this.sql, sessionId);
+    return sessionEvents(this.sql, sessionId, undefined, this.tables);
   }
 
   /** Forwards pending byte reports to the site in one call; what is not acknowledged is sent again. */

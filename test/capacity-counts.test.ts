@@ -612,7 +612,7 @@ describe("SQLite rows per request (steady state)", () => {
     await runInDurableObject(shard, async (_o, state) => {
       uncounted = true;
       try {
-        earlier = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches WHERE session_id = ?`, first[1].sessionId).one().n;
+        earlier = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches WHERE session_id = ?`, first[1].sessionId).one().n;
       } finally {
         uncounted = false;
       }
@@ -657,7 +657,7 @@ describe("SQLite rows per request (steady state)", () => {
     const sessionExpiry = minus(pruned[0], pruned[1], sessionsKept);
     let batches = 0;
     await runInDurableObject(shard, async (_o, state) => {
-      batches = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches`).one().n;
+      batches = state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n;
       rowsByObject.clear();
       expireEvents(state.storage.sql, Date.now() + EVENT_RETENTION_MS + 1);
     });

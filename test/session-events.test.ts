@@ -1,6 +1,14 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { expireEvents, SESSION_EVENTS_BURST, storeBatch } from "../durable-objects/site/session-events";
+import {
+  adoptLegacyEvents,
+  EVENT_RETENTION_MS,
+  expireEvents,
+  SESSION_EVENTS_BURST,
+  SESSION_EVENTS_SCHEMA,
+  sessionEvents,
+  storeBatch,
+} from "../durable-objects/site/session-events";
 import { reportedSite } from "../workers/control/events";
 import { LAST_BATCH_GRACE_S } from "../workers/control/session-ttl";
 import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
@@ -76,6 +84,20 @@ describe("a client's report of an OCA failing it", () => {
   });
 });
 
+/** The shard's `sql` with every cursor kept, to add up the rows its statements wrote and read once they are done. */
+function counting(real: SqlStorage): { sql: SqlStorage; written: () => number; read: () => number } {
+  const cursors: Array<SqlStorageCursor<Record<string, SqlStorageValue>>> = [];
+  const sql = {
+    databaseSize: real.databaseSize,
+    exec: (q: string, ...args: SqlStorageValue[]) => {
+      const cursor = real.exec(q, ...args);
+      cursors.push(cursor);
+      return cursor;
+    },
+  } as SqlStorage;
+  return { sql, written: () => cursors.reduce((n, c) => n + c.rowsWritten, 0), read: () => cursors.reduce((n, c) => n + c.rowsRead, 0) };
+}
+
 describe("an event shard", () => {
   it("keeps its newest events when there are more than it may hold, and a session's age bounds its batches", async () => {
     const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName("events-shard-test:0"));
@@ -88,26 +110,110 @@ describe("an event shard", () => {
         expect(storeBatch(sql, session(n), `batch-${n}`, events, 0, now)).toBe("stored");
         expireEvents(sql, now, 1_000);
       }
-      const kept = sql.exec<{ n: number; first: string }>(`SELECT COUNT(*) AS n, MIN(session_id) AS first FROM play_events`).one();
-      expect(kept.n).toBeLessThanOrEqual(1_100);
-      expect(kept.n).toBeGreaterThanOrEqual(1_000);
+      const kept = sql.exec<{ n: number }>(`SELECT SUM(events) AS n FROM qoe_batches`).one().n;
+      expect(kept).toBeLessThanOrEqual(1_100);
+      expect(kept).toBeGreaterThanOrEqual(1_000);
       // The newest stayed: the last session's events are all there, the first's are gone.
-      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM play_events WHERE session_id = 's-29'`).one().n).toBe(100);
-      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM play_events WHERE session_id = 's-0'`).one().n).toBe(0);
-      // Batch keys are held to the same bound: 1,200 batches of one event each keep at most 1,000 and the newest.
+      expect(sessionEvents(sql, "s-29")).toHaveLength(100);
+      expect(sessionEvents(sql, "s-0")).toHaveLength(0);
+      // Batches of one event are held to the same bound: 1,200 of them keep at most 1,000 and the newest.
       for (let n = 0; n < 1200; n++) {
         storeBatch(sql, session(100 + n), `one-${n}`, [{ type: "progress" }], 0, now);
         expireEvents(sql, now, 1_000);
       }
-      const batches = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches`).one().n;
+      const batches = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n;
       expect(batches).toBeLessThanOrEqual(1_001);
-      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches WHERE batch_id = 'one-1199'`).one().n).toBe(1);
+      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches WHERE batch_id = 'one-1199'`).one().n).toBe(1);
       // A session that started a second ago has the burst and one more.
       const young = { sessionId: "young", titleId: TITLE, startedAt: now - 1_000 };
       const burst = Array.from({ length: SESSION_EVENTS_BURST + 1 }, () => ({ type: "progress" as const }));
       expect(storeBatch(sql, young, "young-1", burst, 0, now)).toBe("stored");
       expect(storeBatch(sql, young, "young-2", [{ type: "progress" }], 0, now)).toBe("over");
       expect(storeBatch(sql, young, "young-1", [{ type: "progress" }], 0, now)).toBe("duplicate");
+    });
+  });
+
+  it("stores a batch as one row: two rows written (the batch and its key) whatever its events, one read to find nothing expired", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName("events-rows-test:0"));
+    await runInDurableObject(shard, async (_i, state) => {
+      const now = Date.now();
+      const session = { sessionId: "rows-session", titleId: TITLE, startedAt: now - 60_000 };
+      const written: number[] = [];
+      for (const n of [1, 3, 20]) {
+        const c = counting(state.storage.sql);
+        const events = Array.from({ length: n }, (_, k) => ({ type: "progress" as const, bytes: 10, positionS: k }));
+        expect(storeBatch(c.sql, session, `rows-${n}`, events, 10 * n, now)).toBe("stored");
+        written.push(c.written());
+      }
+      expect(written).toEqual([2, 2, 2]);
+      // With nothing expired, a look at the oldest batch and at each end of the key, however many the shard holds.
+      for (let n = 0; n < 500; n++) storeBatch(state.storage.sql, { ...session, sessionId: `other-${n}` }, "b", [{ type: "progress" }], 0, now);
+      const c = counting(state.storage.sql);
+      expireEvents(c.sql, now);
+      expect(c.written()).toBe(0);
+      expect(c.read()).toBeLessThanOrEqual(3);
+      // Events come back in the order they were sent, each with its time.
+      const back = sessionEvents(state.storage.sql, "rows-session");
+      expect(back.map((e) => e.positionS)).toEqual([0, 0, 1, 2, ...Array.from({ length: 20 }, (_, k) => k)]);
+      expect(back.every((e) => e.at === now)).toBe(true);
+    });
+  });
+
+  it("forgets batches past their retention and keeps the rest", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName("events-retention-test:0"));
+    await runInDurableObject(shard, async (_i, state) => {
+      const sql = state.storage.sql;
+      const t0 = Date.now() - EVENT_RETENTION_MS - 3_600_000;
+      const session = (n: number) => ({ sessionId: `r-${n}`, titleId: TITLE, startedAt: t0 });
+      for (let n = 0; n < 100; n++) storeBatch(sql, session(n), `r-${n}`, [{ type: "progress" }], 0, t0 + n * 60_000);
+      // An hour past the first's retention: the first 60 (a minute apart) have expired, a slice a call.
+      const now = t0 + EVENT_RETENTION_MS + 3_600_000 - 1;
+      for (let k = 0; k < 3; k++) expireEvents(sql, now);
+      const left = sql.exec<{ n: number; first: string }>(`SELECT COUNT(*) AS n, MIN(accepted_at) AS first FROM qoe_batches`).one();
+      expect(left.n).toBe(40);
+      expect(left.first).toBe(t0 + 60 * 60_000);
+    });
+  });
+
+  it("reads, counts and forgets the events it held before a batch was one row, then drops their tables", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName("events-legacy-test:0"));
+    await runInDurableObject(shard, async (_i, state) => {
+      const sql = state.storage.sql;
+      const now = Date.now();
+      // What a shard on the code before wrote: a batch row and a row per event.
+      for (const stmt of SESSION_EVENTS_SCHEMA) sql.exec(stmt);
+      const before = now - 5_000;
+      sql.exec(`INSERT INTO event_batches (session_id, batch_id, events, bytes, accepted_at) VALUES ('old-session', 'old-1', 2, 0, ?)`, before);
+      for (const [k, type] of (["start", "progress"] as const).entries())
+        sql.exec(
+          `INSERT INTO play_events (session_id, title_id, type, at, data, received_at) VALUES ('old-session', ?, ?, ?, ?, ?)`,
+          TITLE,
+          type,
+          before + k,
+          JSON.stringify({ type }),
+          before,
+        );
+      expect(adoptLegacyEvents(sql)).toBe(true);
+      const tables = { legacy: true };
+      const session = { sessionId: "old-session", titleId: TITLE, startedAt: now - 1_000 };
+      // Its batch sent again is a duplicate; its events count against the session's allowance.
+      expect(storeBatch(sql, session, "old-1", [{ type: "progress" }], 0, now, tables)).toBe("duplicate");
+      const upToAllowance = Array.from({ length: SESSION_EVENTS_BURST + 1 - 2 }, () => ({ type: "progress" as const }));
+      expect(storeBatch(sql, session, "new-1", [...upToAllowance, { type: "progress" }], 0, now, tables)).toBe("over");
+      expect(storeBatch(sql, session, "new-1", upToAllowance, 0, now, tables)).toBe("stored");
+      const events = sessionEvents(sql, "old-session", 5000, tables);
+      expect(events.slice(0, 2).map((e) => [e.type, e.at])).toEqual([
+        ["start", before],
+        ["progress", before + 1],
+      ]);
+      expect(events).toHaveLength(2 + upToAllowance.length);
+      // Past their retention they go; the new batch stays; the empty tables are dropped at the next start.
+      expireEvents(sql, before + EVENT_RETENTION_MS + 1, undefined, tables);
+      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM play_events`).one().n).toBe(0);
+      expect(sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM event_batches`).one().n).toBe(0);
+      expect(adoptLegacyEvents(sql)).toBe(false);
+      expect(sql.exec(`SELECT name FROM sqlite_master WHERE name IN ('play_events', 'event_batches')`).toArray()).toEqual([]);
+      expect(sessionEvents(sql, "old-session")).toHaveLength(upToAllowance.length);
     });
   });
 });

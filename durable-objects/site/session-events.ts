@@ -1,10 +1,12 @@
 import type { QoeEvent } from "../../shared/events";
+import type { Migration } from "./schema";
 import { first, rows, run } from "./sql";
 
 /**
- * Play and QoE events of the sessions whose home is this site, stored once per batch id. They land
- * here rather than in D1 so that a QoE batch costs one call to an object that carries only its own
- * site's sessions: no single database on the events path. Kept for EVENT_RETENTION_MS.
+ * Play and QoE events of a site's sessions, kept by its event shards (durable-objects/session-log.ts)
+ * once per batch id, for EVENT_RETENTION_MS. A batch is one row (its events as JSON): a batch of any
+ * size writes two rows, the batch and its key's index entry, where a row per event and per batch wrote
+ * three per event and three per batch (rows written are most of what a viewer costs: docs/capacity.md).
  */
 
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
@@ -20,6 +22,35 @@ export const SHARD_EVENTS_MAX = 5_000_000;
 export const SESSION_EVENTS_BURST = 400;
 export const sessionEventsAllowed = (startedAt: number, now: number): number => SESSION_EVENTS_BURST + Math.floor(Math.max(0, now - startedAt) / 1000);
 
+/**
+ * The shard's schema as numbered migrations (applied by `migrate`). A batch's id advances by its
+ * events, so the span of ids bounds the events a shard holds as the span of rowids bounded them when
+ * each event had its row; ids only grow, and the oldest batches are the lowest.
+ */
+export const SHARD_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "a QoE batch stored as one row; its bytes queued for the site; the shard's run of report ids",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS qoe_batches (
+         id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, batch_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL,
+         accepted_at INTEGER NOT NULL, data TEXT NOT NULL)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS qoe_batches_by_session ON qoe_batches (session_id, batch_id)`,
+      `CREATE TABLE IF NOT EXISTS pending_reports (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
+         est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`,
+      // Names this shard's run of report ids for the site (a shard whose storage started afresh starts a new run).
+      `CREATE TABLE IF NOT EXISTS shard_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL)`,
+    ],
+  },
+];
+
+/**
+ * The tables events had before a batch was one row: a row per batch and a row per event. The site's
+ * schema v4 made them (events lived at the site before the shards), and shards made them until their
+ * v1. A shard that still holds such rows reads, counts and expires them beside its batches until they
+ * are gone (EVENT_RETENTION_MS), then drops them (`adoptLegacyEvents`).
+ */
 export const SESSION_EVENTS_SCHEMA = [
   `CREATE TABLE event_batches (
      session_id TEXT NOT NULL, batch_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, accepted_at INTEGER NOT NULL,
@@ -33,6 +64,28 @@ export const SESSION_EVENTS_SCHEMA = [
 ];
 
 /**
+ * Whether a shard still holds events in the earlier tables (call once as it starts, after `migrate`):
+ * tables left empty by expiry are dropped, so a shard pays for them only while they hold something.
+ */
+export function adoptLegacyEvents(sql: SqlStorage): boolean {
+  const tables = new Set(
+    rows<{ name: string }>(sql, `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('play_events', 'event_batches')`).map((r) => r.name),
+  );
+  if (tables.size === 0) return false;
+  // The names come from the fixed list above, never from input.
+  const holds = [...tables].some((t) => first(sql, `SELECT 1 AS x FROM ${t} LIMIT 1`));
+  if (holds) return true;
+  run(sql, `DROP TABLE IF EXISTS play_events`);
+  run(sql, `DROP TABLE IF EXISTS event_batches`);
+  return false;
+}
+
+/** Where a shard's events are: `legacy` while the earlier tables still hold some (adoptLegacyEvents). */
+export interface EventTables {
+  legacy: boolean;
+}
+
+/**
  * Stores a batch under its idempotency key: "duplicate" when it was already stored (a retry), "over"
  * when the session would pass what its age allows (sessionEventsAllowed); then nothing is written.
  * Call inside a transaction with whatever else the batch changes.
@@ -44,41 +97,51 @@ export function storeBatch(
   events: QoeEvent[],
   bytes: number,
   now: number,
+  tables: EventTables = { legacy: false },
 ): "stored" | "duplicate" | "over" {
-  if (first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
-  const stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, s.sessionId)!.n;
+  if (first(sql, `SELECT 1 AS x FROM qoe_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
+  if (tables.legacy && first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
+  let stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM qoe_batches WHERE session_id = ?`, s.sessionId)!.n;
+  if (tables.legacy) stored += first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, s.sessionId)!.n;
   if (stored + events.length > sessionEventsAllowed(s.startedAt, now)) return "over";
   run(
     sql,
-    `INSERT INTO event_batches (session_id, batch_id, events, bytes, accepted_at) VALUES (?, ?, ?, ?, ?)`,
+    `INSERT INTO qoe_batches (id, session_id, batch_id, events, bytes, accepted_at, data)
+     VALUES ((SELECT COALESCE(MAX(id), 0) FROM qoe_batches) + ?, ?, ?, ?, ?, ?, ?)`,
+    Math.max(1, events.length),
     s.sessionId,
     batchId,
     events.length,
     bytes,
     now,
+    JSON.stringify(events.map((e) => ({ ...e, at: e.at ?? now }))),
   );
-  for (const e of events) {
-    run(
-      sql,
-      `INSERT INTO play_events (session_id, title_id, type, at, data, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
-      s.sessionId,
-      s.titleId,
-      e.type,
-      e.at ?? now,
-      JSON.stringify(e),
-      now,
-    );
-  }
   return "stored";
 }
 
+/** How many of the oldest batches one call looks at for expired ones: more than a call adds. */
+const EXPIRE_SLICE = 64;
+
 /**
- * Drops events and batch keys past their retention, and the oldest events and batch keys past
- * SHARD_EVENTS_MAX (`max`) each, a bounded number per call: more than a batch adds, so the shard stays
- * within its bound (a batch carries at least one event, so batch keys are never more than events).
+ * Drops batches past their retention and the oldest past SHARD_EVENTS_MAX (`max`) events, a bounded
+ * number per call: more than a batch adds, so the shard stays within its bound. Reads one row when
+ * nothing has expired (the oldest batch), which is the common case.
  */
-export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX): void {
+export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX, tables: EventTables = { legacy: false }): void {
   const before = now - EVENT_RETENTION_MS;
+  const oldest = first<{ accepted_at: number }>(sql, `SELECT accepted_at FROM qoe_batches ORDER BY id LIMIT 1`);
+  if (oldest && oldest.accepted_at < before) {
+    // Batches are accepted in id order, so the expired ones are a run at the low end.
+    const upTo = first<{ id: number | null }>(
+      sql,
+      `SELECT MAX(id) AS id FROM (SELECT id, accepted_at FROM qoe_batches ORDER BY id LIMIT ?) WHERE accepted_at < ?`,
+      EXPIRE_SLICE,
+      before,
+    )?.id;
+    if (upTo !== null && upTo !== undefined) run(sql, `DELETE FROM qoe_batches WHERE id <= ?`, upTo);
+  }
+  trimOldest(sql, "qoe_batches", max);
+  if (!tables.legacy) return;
   run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE received_at < ? LIMIT 1000)`, before);
   run(sql, `DELETE FROM event_batches WHERE rowid IN (SELECT rowid FROM event_batches WHERE accepted_at < ? LIMIT 1000)`, before);
   trimOldest(sql, "play_events", max);
@@ -86,21 +149,28 @@ export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MA
 }
 
 /**
- * Deletes up to 1,000 of a table's oldest rows while it holds more than `max`. Rowids only grow (the
- * oldest go first, never the newest), so the span of rowids bounds the rows: a look at both ends of the key.
+ * Deletes up to 1,000 of a table's oldest rows while it holds more than `max` (events for
+ * `qoe_batches`, whose ids advance by their events; rows for the others). Rowids only grow (the oldest
+ * go first, never the newest), so the span of rowids bounds what is held: a look at both ends of the key.
  */
-function trimOldest(sql: SqlStorage, table: "play_events" | "event_batches", max: number): void {
-  const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM ${table}`)!;
+function trimOldest(sql: SqlStorage, table: "qoe_batches" | "play_events" | "event_batches", max: number): void {
+  // Two subqueries: SQLite answers a lone MIN or MAX from the key's ends, but both in one SELECT scan every row.
+  const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT (SELECT MIN(rowid) FROM ${table}) AS lo, (SELECT MAX(rowid) FROM ${table}) AS hi`)!;
   if (span.lo === null || span.hi === null || span.hi - span.lo < max) return;
   run(sql, `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE rowid <= ? ORDER BY rowid LIMIT 1000)`, span.hi - max);
 }
 
 /** A session's events, oldest first (at most `limit`). */
-export function sessionEvents(sql: SqlStorage, sessionId: string, limit = 5000): QoeEvent[] {
-  return rows<{ type: string; at: number; data: string }>(
-    sql,
-    `SELECT type, at, data FROM play_events WHERE session_id = ? ORDER BY id LIMIT ?`,
-    sessionId,
-    limit,
-  ).map((r) => ({ ...(JSON.parse(r.data) as QoeEvent), at: r.at }));
+export function sessionEvents(sql: SqlStorage, sessionId: string, limit = 5000, tables: EventTables = { legacy: false }): QoeEvent[] {
+  const out: QoeEvent[] = tables.legacy
+    ? rows<{ at: number; data: string }>(sql, `SELECT at, data FROM play_events WHERE session_id = ? ORDER BY id LIMIT ?`, sessionId, limit).map((r) => ({
+        ...(JSON.parse(r.data) as QoeEvent),
+        at: r.at,
+      }))
+    : [];
+  for (const b of rows<{ data: string }>(sql, `SELECT data FROM qoe_batches WHERE session_id = ? ORDER BY id`, sessionId)) {
+    if (out.length >= limit) break;
+    out.push(...(JSON.parse(b.data) as QoeEvent[]).slice(0, limit - out.length));
+  }
+  return out;
 }
