@@ -5,6 +5,7 @@ import { dayNumber, localHour } from "../../../fill/day";
 import { siteStub } from "../../shared/site-link";
 import { fillWindow, topology } from "../../shared/topology";
 import { inWindow } from "../fill-cycle";
+import { opsSummaryOf } from "./ops-summary-fallback";
 import type { AdminEnv } from "./params";
 
 export const opsRoutes = new Hono<AdminEnv>();
@@ -15,7 +16,9 @@ export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max
  * Everything the dashboard shows, in one answer: per site its tier, place and parent; per OCA health
  * (who set it, why, since when, the last transitions), egress against throughput, storage used against
  * capacity, titles held, fault switch; tonight's fill (plan, progress by source, window); misses by
- * kind; bytes served per day by source. A site that cannot answer is listed as unreachable.
+ * kind; bytes served per day by source. A site that cannot answer is listed as unreachable; one whose
+ * object still runs the code before opsSummary() (a gradual deployment) is summarised from its
+ * describe() and lastCycle() instead (see ops-summary-fallback.ts).
  */
 opsRoutes.get("/ops/overview", async (c) => {
   const q = overviewQuery.safeParse({ days: c.req.query("days") ?? undefined });
@@ -38,7 +41,7 @@ opsRoutes.get("/ops/overview", async (c) => {
       try {
         const stub = siteStub(c.env, site.id);
         const today = dayNumber(now, site.timeZone);
-        const [state, served] = await Promise.all([stub.opsSummary(), stub.servedByDay(today - days + 1, today)]);
+        const [state, served] = await Promise.all([opsSummaryOf(stub), stub.servedByDay(today - days + 1, today)]);
         return {
           ...base,
           reachable: true,

@@ -1,0 +1,81 @@
+/**
+ * The dashboard's summary of a site whose object still runs the code before `opsSummary()` (a gradual
+ * deployment): derived from its `describe()` and `lastCycle()`, so the site shows its figures, not
+ * "unreachable", until the object restarts on the new code.
+ */
+import type { siteStub } from "../../shared/site-link";
+
+type SiteStub = ReturnType<typeof siteStub>;
+/** The site object's answers, as the control plane sees them over RPC (it never imports the object). */
+export type OpsSummary = Awaited<ReturnType<SiteStub["opsSummary"]>>;
+export type SiteState = Awaited<ReturnType<SiteStub["describe"]>>;
+export type LastCycle = Awaited<ReturnType<SiteStub["lastCycle"]>>;
+
+/** What the summary asks of a site: its stub (or, in tests, one standing in for an object on older code). */
+export interface SummarySite {
+  opsSummary(): Promise<OpsSummary>;
+  describe(): Promise<SiteState>;
+  lastCycle(): Promise<LastCycle>;
+}
+
+/** Transitions per OCA the dashboard's summary carries (opsSummary asks its figures for 5, describe for 10). */
+const SUMMARY_TRANSITIONS = 5;
+
+/**
+ * True when `err` is the runtime's answer to a call of `method` on an object that has no such method.
+ * Deployed workerd says `The RPC receiver does not implement the method "m".`; the vitest plugin's
+ * wrapper of Durable Objects (the tests' runtime) says `The RPC receiver does not implement "m".`.
+ * Both are TypeErrors; any other error (a throw inside the method, a reset object) is not this.
+ */
+export function isMissingMethod(err: unknown, method: string): boolean {
+  if (!(err instanceof Error) || err.name !== "TypeError") return false;
+  const quoted = JSON.stringify(method);
+  return err.message === `The RPC receiver does not implement the method ${quoted}.` || err.message === `The RPC receiver does not implement ${quoted}.`;
+}
+
+/**
+ * The `OpsSummary` opsSummary() would answer, from describe() and lastCycle() of the same object:
+ * per OCA its figures without the title list but with the count of complete titles, misses summed by
+ * kind, planned titles counted per OCA, parked tasks counted. Every field comes from the same rows as
+ * opsSummary's; the one difference is that the two calls are two moments, not one (load and progress
+ * may move between them), which a dashboard refresh tolerates.
+ */
+export function opsSummaryFromDescribe(state: SiteState, last: LastCycle): OpsSummary {
+  const misses: OpsSummary["misses"] = { content: { count: 0, bytes: 0 }, health: { count: 0, bytes: 0 } };
+  for (const m of state.misses) {
+    // opsSummary counts these two kinds only, as its SQL does.
+    if (m.kind !== "content" && m.kind !== "health") continue;
+    misses[m.kind].count += m.count;
+    misses[m.kind].bytes += m.bytes;
+  }
+  const { parked, ...progress } = last.progress;
+  return {
+    ocas: state.ocas.map(({ titles, transitions, ...figures }) => ({
+      ...figures,
+      // describe() reads the last 10 transitions, newest first; the summary carries the newest 5.
+      transitions: transitions.slice(0, SUMMARY_TRANSITIONS),
+      completeTitles: titles.filter((t) => t.complete).length,
+    })),
+    misses,
+    day: last.day,
+    // The whole plan per OCA (describe()'s `planned` flags mark only titles already held).
+    planned: Object.fromEntries(Object.entries(last.plan).map(([ocaId, titleIds]) => [ocaId, titleIds.length])),
+    cycle: last.cycle,
+    progress: { ...progress, parked: parked.length },
+    syncs: state.syncs,
+  };
+}
+
+/**
+ * The site's dashboard summary: opsSummary(), or, only when the object does not implement it (it runs
+ * the previous code), the same figures from describe() and lastCycle(). Any other error is thrown.
+ */
+export async function opsSummaryOf(site: SummarySite): Promise<OpsSummary> {
+  try {
+    return await site.opsSummary();
+  } catch (err) {
+    if (!isMissingMethod(err, "opsSummary")) throw err;
+    const [state, last] = await Promise.all([site.describe(), site.lastCycle()]);
+    return opsSummaryFromDescribe(state, last);
+  }
+}
