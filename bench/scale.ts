@@ -296,7 +296,7 @@ function rates(s: Scenario) {
   const everyS = syncEveryMs((s.isolates * s.sitesPerIsolate) / s.sites) / 1000;
   const syncs = (s.isolates * s.sitesPerIsolate) / everyS;
   // A session's entry in its OCA's site's next report: one per segment fetch (video and audio together), at
-  // most one per sync; each re-probed OCA its own entry (an upper bound: one is the OCA already serving it).
+  // most one per sync. A re-probe (marked probe=1) makes none: its bytes are its OCA's, counted per probe.
   const segmentEntries = s.viewers / Math.max(s.segmentS, everyS);
   const probeEntries = (s.viewers * REPROBE_OCAS) / Math.max(REPROBE_EVERY_MS / 1000, everyS);
   const qoe = s.viewers / s.qoeEveryS;
@@ -380,11 +380,11 @@ function storage(s: Scenario): RowLine[] {
       basis: "counted per entry × entries from the pace",
     },
     {
-      what: `site objects: re-probes in syncs (${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s, no CMCD)`,
+      what: `site objects: re-probes in syncs (${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s, marked probe=1: no session entry)`,
       perS: times(R.syncPerProbe.site, r.probeEntries),
       d1: false,
       perPlay: false,
-      basis: "counted per entry × entries from the pace (each probed OCA its own entry)",
+      basis: "counted per probe × probes from the pace",
     },
     {
       what: `site objects: each sync's own rows (${fmt(r.syncs)} syncs/s: ${s.sitesPerIsolate} sites per isolate, every ${r.everyS} s)`,
@@ -542,7 +542,7 @@ marked "each more" are differences between samples carrying one item and four (m
 | stream touch (a poll, batch or segment, at most once a minute per isolate) | member | ${rowCells(R.streamTouch.member)} |
 | steering poll, no touch due | any | ${rowCells(R.steeringPoll.all)} |
 | a session's segments in a sync (bytes, activity, CMCD), each more | site | ${rowCells(R.syncPerSession.site)} |
-| a re-probe in a sync (no CMCD), each more | site | ${rowCells(R.syncPerProbe.site)} |
+| a re-probe in a sync (marked probe=1: the OCA's bytes, no session entry), each more | site | ${rowCells(R.syncPerProbe.site)} |
 | a sync's own rows (numbering, one OCA's load, bytes and signals) | site | ${rowCells(R.syncFixed.site)} |
 | QoE batch, each more | event shard | ${rowCells(R.qoeBatch.shard)} |
 | QoE batch, a session's first (its shard's first since a forward, so the alarm is set too); each batch of the session stored before a batch adds ${fc(R.qoeBatchReadPerEarlierBatch)} rows read | event shard | ${rowCells(R.qoeSessionFirstBatch.shard)} |

@@ -15,6 +15,14 @@ const monotonic = () => performance.now();
 export const MIN_BODY_MS = 10;
 
 /**
+ * The URL with `probe=1`: the OCA counts a probe's bytes as its load but not as the session's viewing,
+ * and makes no entry for the session at its site (rows a site would write for every OCA probed).
+ */
+export function probeMarked(url: string): string {
+  return `${url}${url.includes("?") ? "&" : "?"}probe=1`;
+}
+
+/**
  * Probes one OCA with a Range request: time to the response headers, and throughput of every byte of
  * the body over the time from the headers to the last byte (the wait for the first chunk included).
  * A body that arrived too fast to time (one chunk, under MIN_BODY_MS) is timed over the whole
@@ -29,7 +37,7 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   const t0 = now();
   try {
-    const res = await fetchFn(url, { headers: { Range: `bytes=0-${bytes - 1}` }, signal: ctl.signal });
+    const res = await fetchFn(probeMarked(url), { headers: { Range: `bytes=0-${bytes - 1}` }, signal: ctl.signal });
     const tHeaders = now();
     if (res.status !== 206 && res.status !== 200) {
       await res.body?.cancel?.().catch(() => {});

@@ -143,7 +143,13 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     throw new ApiError(409, "too_many_streams", "this stream stopped or the member's other streams hold every slot of the plan; press play again");
   }
   const homeKnown = findSite(home) !== undefined;
-  const cmcd = readCmcd(c.req.raw, new URL(rawUrl));
+  const url = new URL(rawUrl);
+  const cmcd = readCmcd(c.req.raw, url);
+  // The SDK's probe of an OCA (client/probe.ts) says so: its bytes are the OCA's load, not a session's
+  // viewing, so it makes no session entry at the site (the rows a site writes per entry are most of
+  // what a viewer costs: docs/capacity.md). A client that marks its media fetches so only loses their
+  // count in its own served figure.
+  const probe = url.searchParams.get("probe") === "1";
   // Set when the OCA lacked the file: the miss is counted with the bytes its answer counts.
   let missed = false;
   const served = (res: Response, source: string) => {
@@ -156,11 +162,11 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
       if (site) {
         const from: ServedFrom =
           source === "local" ? site.tier : source.startsWith("parent:") ? (findSite(source.slice(7).split("/")[0])?.tier ?? "ixp") : "origin";
-        recordServed(c.env, site.id, ocaId, sessionId, bytes, waitUntil, { from, home: site.id === home, streams });
+        recordServed(c.env, site.id, ocaId, probe ? null : sessionId, bytes, waitUntil, { from, home: site.id === home, streams });
         // The session's home site counts what it was served wherever (its viewing history's figure).
-        if (homeKnown && site.id !== home) recordServedAway(c.env, home, sessionId, bytes, waitUntil);
-      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, sessionId, bytes, waitUntil, { from: "origin", home: true });
-      if (cmcd && homeKnown) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
+        if (homeKnown && site.id !== home && !probe) recordServedAway(c.env, home, sessionId, bytes, waitUntil);
+      } else if (homeKnown) recordServed(c.env, home, topology.origin.id, probe ? null : sessionId, bytes, waitUntil, { from: "origin", home: true });
+      if (cmcd && homeKnown && !probe) recordCmcd(c.env, home, { sessionId, titleId, oca: via["X-OCA"], bytes, at: Date.now() }, cmcd, waitUntil);
     }
     // A miss rides the site's next batched report (never a Durable Object call per request), with the
     // bytes this answer counts: a HEAD or a 304 none, a range its length, never the file's whole size.

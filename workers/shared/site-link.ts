@@ -364,7 +364,8 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
 }
 
 /**
- * Counts bytes an OCA served to a session; sent with the site's next sync. `home`: the site is the
+ * Counts bytes an OCA served to a session (null: to a probe, the OCA's bytes only, no session entry);
+ * sent with the site's next sync. `home`: the site is the
  * session's home (its viewing history keeps these bytes even when they arrive before the play's record).
  * `streams`: the session's member, as its streams object's id (the site weighs healthy traffic per member).
  */
@@ -372,7 +373,7 @@ export function recordServed(
   env: Env,
   siteId: string,
   ocaId: string,
-  sessionId: string,
+  sessionId: string | null,
   bytes: number,
   waitUntil: (p: Promise<unknown>) => void,
   { from = "embedded", home = false, streams }: { from?: ServedFrom; home?: boolean; streams?: string } = {},
@@ -381,8 +382,9 @@ export function recordServed(
   const o = batchOf(l, ocaId);
   o.bytes += bytes;
   o.bytesFrom[from] += bytes;
-  const prev = o.sessions.get(sessionId);
-  if (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS) {
+  // No session (a probe): the OCA's bytes only.
+  const prev = sessionId === null ? undefined : o.sessions.get(sessionId);
+  if (sessionId !== null && (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS)) {
     o.sessions.set(sessionId, (prev ?? 0) + bytes);
     if (home) o.homeSessions.add(sessionId);
     if (streams) o.sessionStreams.set(sessionId, streams);
