@@ -1,7 +1,10 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { SessionLog } from "../durable-objects/session-log";
+import type { ByteReport } from "../workers/shared/site-view";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   adoptLegacyEvents,
+  adoptLegacyPending,
   EVENT_RETENTION_MS,
   expireEvents,
   SESSION_EVENTS_BURST,
@@ -214,6 +217,114 @@ describe("an event shard", () => {
       expect(adoptLegacyEvents(sql)).toBe(false);
       expect(sql.exec(`SELECT name FROM sqlite_master WHERE name IN ('play_events', 'event_batches')`).toArray()).toEqual([]);
       expect(sessionEvents(sql, "old-session")).toHaveLength(upToAllowance.length);
+    });
+  });
+});
+
+describe("an event shard's forward to its site", () => {
+  const SITE_ID = "rheinnet-muc";
+  type Forward = { ids: number[]; sessions: string[]; upTo: number };
+
+  /** Puts a watch on the shard's calls to its site: each forward is noted, then failed while `fail` says so or sent to the real site. */
+  async function watchForwards(shard: DurableObjectStub<SessionLog>, fail: () => boolean): Promise<Forward[]> {
+    const forwards: Forward[] = [];
+    await runInDurableObject(shard, (o: SessionLog) => {
+      const site = env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE_ID));
+      const watched = {
+        recordReports: async (reports: ByteReport[], f: { shard: string; upTo: number }) => {
+          forwards.push({ ids: reports.map((r) => r.id ?? -1), sessions: reports.map((r) => r.sessionId), upTo: f.upTo });
+          if (fail()) throw new Error("injected: site unreachable");
+          return site.recordReports(reports, f);
+        },
+      };
+      (o as unknown as { env: Env }).env = {
+        ...env,
+        OCA_SITE: { ...env.OCA_SITE, idFromName: (n: string) => env.OCA_SITE.idFromName(n), get: () => watched } as never,
+      };
+    });
+    return forwards;
+  }
+
+  const cursorOf = (shard: DurableObjectStub<SessionLog>) =>
+    runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ c: number }>(`SELECT forwarded_up_to AS c FROM shard_epoch`).one().c);
+
+  it("sends each batch with bytes or a stop once, passes those with nothing for the site, and sends again what failed", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:61`));
+    let failing = true;
+    const forwards = await watchForwards(shard, () => failing);
+    const now = Date.now();
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const session = (sessionId: string) => ({ sessionId, titleId: TITLE, startedAt: now - 60_000, estBytes: 1e9, topBps: 8e6 });
+    await shard.recordEvents({ session: session(a), batchId: "a-1", events: [{ type: "progress", bytes: 1000 }], now });
+    await shard.recordEvents({ session: session(b), batchId: "b-1", events: [{ type: "bitrate_switch", bitrate: 1e6 }], now });
+    await shard.recordEvents({ session: session(c), batchId: "c-1", events: [{ type: "stop" }], now });
+    // The site cannot be reached: nothing is taken as sent.
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards).toHaveLength(1);
+    expect(await cursorOf(shard)).toBe(0);
+    // Sent again with the next alarm: a's bytes and c's stop, not b's switch; the cursor past all three.
+    failing = false;
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards[1]).toEqual(forwards[0]);
+    expect(forwards[1].sessions).toEqual([a, c]);
+    expect(await cursorOf(shard)).toBe(forwards[1].upTo);
+    const reported = await runInDurableObject(env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE_ID)), (_o, state) =>
+      state.storage.sql
+        .exec<{ session_id: string; reported: number }>(`SELECT session_id, reported FROM session_views WHERE session_id IN (?, ?, ?)`, a, b, c)
+        .toArray(),
+    );
+    expect(Object.fromEntries(reported.map((r) => [r.session_id, r.reported]))).toEqual({ [a]: 1000, [c]: 0 });
+    // Nothing is due: no alarm, and a later batch goes alone.
+    expect(await runDurableObjectAlarm(shard)).toBe(false);
+    await shard.recordEvents({ session: session(a), batchId: "a-2", events: [{ type: "progress", bytes: 500 }], now: now + 10_000 });
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards[2].sessions).toEqual([a]);
+    expect(forwards[2].ids[0]).toBeGreaterThan(forwards[1].upTo);
+  });
+
+  it("sends the queue the code before kept first, and numbers new batches above it", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:62`));
+    const forwards = await watchForwards(shard, () => false);
+    const now = Date.now();
+    const [old1, old2, fresh] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await runInDurableObject(shard, async (o: SessionLog, state) => {
+      const sql = state.storage.sql;
+      // What a shard on the code before left: its AUTOINCREMENT queue, two reports waiting (ids 6 and 7).
+      sql.exec(`CREATE TABLE pending_reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
+        est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`);
+      sql.exec(`INSERT INTO sqlite_sequence (name, seq) VALUES ('pending_reports', 5)`);
+      for (const id of [old1, old2])
+        sql.exec(
+          `INSERT INTO pending_reports (session_id, title_id, started_at, est_bytes, top_bps, bytes, at) VALUES (?, ?, ?, 1e9, 8e6, 700, ?)`,
+          id,
+          TITLE,
+          now - 60_000,
+          now,
+        );
+      expect(adoptLegacyPending(sql)).toBe(true);
+      (o as unknown as { legacyPending: boolean }).legacyPending = true;
+      expect(
+        storeBatch(
+          sql,
+          { sessionId: fresh, titleId: TITLE, startedAt: now - 60_000, estBytes: 1e9, topBps: 8e6 },
+          "f-1",
+          [{ type: "progress", bytes: 300 }],
+          300,
+          now,
+        ),
+      ).toBe("stored");
+      expect(sql.exec<{ id: number }>(`SELECT id FROM qoe_batches`).one().id).toBe(8);
+      await state.storage.setAlarm(now + 1000);
+    });
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards.map((f) => f.ids)).toEqual([[6, 7], [8]]);
+    expect(forwards.map((f) => f.sessions)).toEqual([[old1, old2], [fresh]]);
+    // Empty, the queue is dropped at the next start.
+    await runInDurableObject(shard, (_o, state) => {
+      expect(adoptLegacyPending(state.storage.sql)).toBe(false);
+      expect(state.storage.sql.exec(`SELECT name FROM sqlite_master WHERE name = 'pending_reports'`).toArray()).toEqual([]);
     });
   });
 });

@@ -30,17 +30,19 @@ export const sessionEventsAllowed = (startedAt: number, now: number): number => 
 export const SHARD_MIGRATIONS: Migration[] = [
   {
     version: 1,
-    name: "a QoE batch stored as one row; its bytes queued for the site; the shard's run of report ids",
+    name: "a QoE batch stored as one row, its session's figures with it for the forward to the site; the forward's cursor",
     statements: [
+      // `forwards`: the batch's bytes (or its stop) go to the site; the alarm forwards batches past the
+      // cursor, so a batch needs no row of its own in a queue (a row written, and deleted, per batch).
       `CREATE TABLE IF NOT EXISTS qoe_batches (
          id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, batch_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL,
-         accepted_at INTEGER NOT NULL, data TEXT NOT NULL)`,
+         accepted_at INTEGER NOT NULL, data TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
+         est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, forwards INTEGER NOT NULL)`,
       `CREATE UNIQUE INDEX IF NOT EXISTS qoe_batches_by_session ON qoe_batches (session_id, batch_id)`,
-      `CREATE TABLE IF NOT EXISTS pending_reports (
-         id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, title_id TEXT NOT NULL, started_at INTEGER NOT NULL,
-         est_bytes INTEGER NOT NULL, top_bps INTEGER NOT NULL, bytes INTEGER NOT NULL, at INTEGER NOT NULL)`,
       // Names this shard's run of report ids for the site (a shard whose storage started afresh starts a new run).
       `CREATE TABLE IF NOT EXISTS shard_epoch (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL)`,
+      // The last batch id the site has counted (or that had nothing for it); new ids start above it.
+      `ALTER TABLE shard_epoch ADD COLUMN forwarded_up_to INTEGER NOT NULL DEFAULT 0`,
     ],
   },
 ];
@@ -85,14 +87,24 @@ export interface EventTables {
   legacy: boolean;
 }
 
+/** The session a batch belongs to, as its signed token says: what the site needs to count its bytes. */
+export interface BatchSession {
+  sessionId: string;
+  titleId: string;
+  startedAt: number;
+  estBytes?: number;
+  topBps?: number;
+}
+
 /**
  * Stores a batch under its idempotency key: "duplicate" when it was already stored (a retry), "over"
  * when the session would pass what its age allows (sessionEventsAllowed); then nothing is written.
+ * Its id is above every id stored or forwarded, so the forward's cursor never passes it unsent.
  * Call inside a transaction with whatever else the batch changes.
  */
 export function storeBatch(
   sql: SqlStorage,
-  s: { sessionId: string; titleId: string; startedAt: number },
+  s: BatchSession,
   batchId: string,
   events: QoeEvent[],
   bytes: number,
@@ -104,10 +116,11 @@ export function storeBatch(
   let stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM qoe_batches WHERE session_id = ?`, s.sessionId)!.n;
   if (tables.legacy) stored += first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, s.sessionId)!.n;
   if (stored + events.length > sessionEventsAllowed(s.startedAt, now)) return "over";
+  const forwards = batchForwards(events, bytes);
   run(
     sql,
-    `INSERT INTO qoe_batches (id, session_id, batch_id, events, bytes, accepted_at, data)
-     VALUES ((SELECT COALESCE(MAX(id), 0) FROM qoe_batches) + ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO qoe_batches (id, session_id, batch_id, events, bytes, accepted_at, data, title_id, started_at, est_bytes, top_bps, forwards)
+     VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM qoe_batches), (SELECT forwarded_up_to FROM shard_epoch)) + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     Math.max(1, events.length),
     s.sessionId,
     batchId,
@@ -115,8 +128,91 @@ export function storeBatch(
     bytes,
     now,
     JSON.stringify(events.map((e) => ({ ...e, at: e.at ?? now }))),
+    s.titleId,
+    s.startedAt,
+    s.estBytes ?? 0,
+    s.topBps ?? 0,
+    forwards ? 1 : 0,
   );
   return "stored";
+}
+
+/** Whether a batch goes to the site: its bytes, or a stop even with none (it settles the session's play estimate). */
+export const batchForwards = (events: QoeEvent[], bytes: number): boolean => bytes > 0 || events.some((e) => e.type === "stop");
+
+/** A batch's bytes as the site counts them (`ByteReport`), with its id. */
+export interface BatchReport {
+  id: number;
+  sessionId: string;
+  titleId: string;
+  startedAt: number;
+  estBytes: number;
+  topBps: number;
+  bytes: number;
+  at: number;
+}
+
+/**
+ * The next batches past the forward's cursor, at most `limit` looked at: those whose bytes go to the
+ * site, and the last id looked at (the cursor's next place, whether or not that batch forwards).
+ */
+export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null } {
+  const cursor = first<{ c: number }>(sql, `SELECT forwarded_up_to AS c FROM shard_epoch`)?.c ?? 0;
+  const scanned = rows<{
+    id: number;
+    session_id: string;
+    title_id: string;
+    started_at: number;
+    est_bytes: number;
+    top_bps: number;
+    bytes: number;
+    accepted_at: number;
+    forwards: number;
+  }>(
+    sql,
+    `SELECT id, session_id, title_id, started_at, est_bytes, top_bps, bytes, accepted_at, forwards FROM qoe_batches WHERE id > ? ORDER BY id LIMIT ?`,
+    cursor,
+    limit,
+  );
+  return {
+    reports: scanned
+      .filter((b) => b.forwards === 1)
+      .map((b) => ({
+        id: b.id,
+        sessionId: b.session_id,
+        titleId: b.title_id,
+        startedAt: b.started_at,
+        estBytes: b.est_bytes,
+        topBps: b.top_bps,
+        bytes: b.bytes,
+        at: b.accepted_at,
+      })),
+    upTo: scanned.length ? scanned[scanned.length - 1].id : null,
+  };
+}
+
+/** Moves the forward's cursor to `upTo` (never back). */
+export function noteForwarded(sql: SqlStorage, upTo: number): void {
+  run(sql, `UPDATE shard_epoch SET forwarded_up_to = MAX(forwarded_up_to, ?)`, upTo);
+}
+
+/** True when a batch past the cursor has bytes (or a stop) for the site. */
+export function forwardDue(sql: SqlStorage): boolean {
+  return !!first(sql, `SELECT 1 AS x FROM qoe_batches WHERE id > (SELECT forwarded_up_to FROM shard_epoch) AND forwards = 1 LIMIT 1`);
+}
+
+/**
+ * Whether the queue of byte reports shards kept before a batch was one row still holds some (call once
+ * as the shard starts): they go to the site before any batch. New ids start above every id that queue
+ * gave (the site keeps the highest it counted per shard run); an empty queue is dropped.
+ */
+export function adoptLegacyPending(sql: SqlStorage): boolean {
+  if (!first(sql, `SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'pending_reports'`)) return false;
+  const seq = first<{ seq: number }>(sql, `SELECT seq FROM sqlite_sequence WHERE name = 'pending_reports'`)?.seq ?? 0;
+  noteForwarded(sql, seq);
+  if (first(sql, `SELECT 1 AS x FROM pending_reports LIMIT 1`)) return true;
+  run(sql, `DROP TABLE pending_reports`);
+  return false;
 }
 
 /** How many of the oldest batches one call looks at for expired ones: more than a call adds. */
