@@ -664,10 +664,13 @@ md += `
   read about ${fmt(SYNCS_PER_S_TARGET * syncRows.large.rowsPerSync)} rows a second.
 - **SQLite rows are most of the cost per petabyte.** A row written costs what ${fmt(PRICE.doRowsWrittenPerM / PRICE.doRequestsPerM)} object calls do,
   and every session's entry in a site's sync writes ${fc(R.syncPerSession.site.written)} (its activity on the OCA, its bytes served, its
-  CMCD and its viewing history, with their index entries), every QoE batch ${fc(batchRows(0).written)} over its life. What might cut them (not measured here): a
-  site keeping sessions' activity in memory (as it counts active sessions once a second) and writing it
-  less often than every sync, CMCD kept per session and written once a minute, fewer indexes on the
-  tables each entry touches, and QoE batches stored as one row rather than a row per event and per batch.
+  CMCD and its viewing history, with their index entries), every QoE batch ${fc(batchRows(0).written)} over its life (one row and its
+  key's index entry, the forward's row at the site, the delete after 7 days: a batch was a row per event and
+  per batch, and a queued report, 12 rows, until the ninth session), and an SDK's re-probe none (its URL says
+  \`probe=1\`: the OCA's bytes, no session entry; each probed OCA was an entry of 3 rows). What might cut the
+  rest (not measured here): a site keeping sessions' activity in memory (as it counts active sessions once
+  a second) and writing it less often than every sync, and the session's served bytes and viewing figures
+  written in one update rather than two.
 - Play, steering polls and QoE batches make **no D1 query** on the request path, and colo-cache
   hits make **no R2 call** (asserted by the counting test).
 `;
