@@ -1,6 +1,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { ingestEdgeReport } from "../durable-objects/site/load";
+import { setMeta } from "../durable-objects/site/sql";
 import type { EdgeReport } from "../workers/shared/site-view";
+import type { OcaSpec } from "../workers/shared/topology";
 import { countSiteRows } from "./site-rows";
 
 /**
@@ -118,4 +121,33 @@ describe("what a site's object reads to answer a sync", () => {
     expect(small).toBeGreaterThan(0);
     expect(large).toBeLessThan(small * 1.5 + 50);
   }, 120_000);
+});
+
+describe("what a site's object writes on every sync", () => {
+  it("writes an OCA's load and a meta value as one row each (an upsert; a replace deletes and inserts, two)", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-sjc"));
+    await runInDurableObject(stub, async (_o, state) => {
+      const written: Record<string, number> = {};
+      const real = state.storage.sql;
+      const sql = {
+        databaseSize: real.databaseSize,
+        exec: (q: string, ...args: SqlStorageValue[]) => {
+          const cursor = real.exec(q, ...args);
+          const table = /INTO (\w+)/.exec(q)?.[1] ?? "other";
+          written[table] = (written[table] ?? 0) + cursor.rowsWritten;
+          return cursor;
+        },
+      } as SqlStorage;
+      const oca = { id: "ixp-sjc-1" } as OcaSpec;
+      const load = { windowMs: 1000, ocas: { [oca.id]: { bytes: 1e6, requests: 1, errors: 0, latencyMsSum: 1, sessions: [], misses: [] } } } as never;
+      // The second of each is the steady state: the row is there.
+      for (let k = 0; k < 2; k++) {
+        for (const key of Object.keys(written)) delete written[key];
+        ingestEdgeReport(sql, [oca], load, Date.now());
+        setMeta(sql, "sync-cost-test", k);
+      }
+      expect(written.oca_load).toBe(1);
+      expect(written.meta).toBe(1);
+    });
+  });
 });

@@ -544,6 +544,73 @@ describe("what a sync writes to the viewing history", () => {
     expect((await site.views(day, day)).find((v) => v.titleId === "vh-batched")).toMatchObject({ plays: 20, bytes: 20 * 50_000, estBytes: 0 });
   });
 
+  it("writes a session's served bytes and its CMCD figure in one update of its row, and served bytes with no CMCD at the batch's end", async () => {
+    const site = stub("rheinnet-muc");
+    const ocaId = "rheinnet-muc-1";
+    const now = Date.now();
+    const day = dayNumber(now, "Europe/Berlin");
+    const [withCmcd, without] = [crypto.randomUUID(), crypto.randomUUID()];
+    const plays = [withCmcd, without].map((sessionId) => ({
+      sessionId,
+      titleId: "vh-served",
+      day,
+      estBytes: EST,
+      topBps: TOP_BPS,
+      startedAt: now - 60_000,
+      endsAt: now + 3_600_000,
+    }));
+    await site.edgeSync({ windowMs: 1_000, ocas: {}, plays });
+    const updates = await countSiteStatements(site, /UPDATE session_views/);
+    const report = {
+      windowMs: 1_000,
+      ocas: {
+        [ocaId]: {
+          bytes: 300_000,
+          requests: 2,
+          errors: 0,
+          latencyMsSum: 10,
+          bytesFrom: { isp: 300_000 },
+          sessions: [
+            { id: withCmcd, bytes: 200_000, home: true },
+            { id: without, bytes: 100_000, home: true },
+          ],
+          misses: [],
+        },
+      },
+      cmcd: [
+        {
+          sessionId: withCmcd,
+          titleId: "vh-served",
+          sid: null,
+          requests: 1,
+          bytes: 200_000,
+          stalls: 0,
+          startups: 1,
+          bitrateKbps: 2000,
+          bufferMs: 4000,
+          throughputKbps: 9000,
+          topBitrateKbps: 2000,
+          lastOca: `rheinnet-muc/${ocaId}`,
+          firstAt: now,
+          lastAt: now,
+        },
+      ],
+    };
+    await site.edgeSync(report as never);
+    // One update a session: the CMCD recount carries the served bytes; the other's served bytes alone.
+    expect(updates.n).toBe(2);
+    const rows = await withSql("rheinnet-muc", (sql) =>
+      sql
+        .exec<{ session_id: string; served: number; cmcd: number }>(
+          `SELECT session_id, served, cmcd FROM session_views WHERE session_id IN (?, ?)`,
+          withCmcd,
+          without,
+        )
+        .toArray(),
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.session_id, [r.served, r.cmcd]]))).toEqual({ [withCmcd]: [200_000, 200_000], [without]: [100_000, 0] });
+  });
+
   it("leaves nothing behind of a batch inside another that failed (a report's savepoint rolled back)", async () => {
     await withSql("ixp-fra", (sql) => {
       batchingViews(sql, () => {

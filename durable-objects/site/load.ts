@@ -79,7 +79,15 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
     const rate = (count(r.bytes) * 8) / windowS;
     const worth = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
-    run(sql, `INSERT OR REPLACE INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)`, oca.id, decayed + worth * rate, now);
+    // An upsert, not a REPLACE: a replace deletes and inserts, two rows written on every sync.
+    run(
+      sql,
+      `INSERT INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (oca_id) DO UPDATE SET egress_bps = excluded.egress_bps, updated_at = excluded.updated_at`,
+      oca.id,
+      decayed + worth * rate,
+      now,
+    );
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
       // A session's member is kept once known: a report from an isolate on older code leaves it as it was.

@@ -25,7 +25,8 @@ export function getMeta(sql: SqlStorage, key: string): string | null {
 /** Sets (or, with null, removes) a value of the `meta` table. */
 export function setMeta(sql: SqlStorage, key: string, value: string | number | null): void {
   if (value === null) run(sql, `DELETE FROM meta WHERE key = ?`, key);
-  else run(sql, `INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, String(value));
+  // An upsert writes one row where a REPLACE (a delete and an insert) writes two.
+  else run(sql, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, String(value));
 }
 
 /** A JSON value of the `meta` table, or `fallback`. */

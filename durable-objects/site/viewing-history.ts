@@ -102,6 +102,12 @@ export function isPlayReport(p: PlayReport | null | undefined): p is PlayReport 
  * other call of any object in the isolate can run in between.
  */
 let pendingViews: Map<string, { day: number; titleId: string; plays: number; bytes: number; estBytes: number }> | null = null;
+/**
+ * Bytes served per session gathered the same way: a session's entry in a sync brings its served bytes
+ * and, most often, its CMCD, whose recount updates the same row; the two go in one update (a row
+ * written, not two). What no recount took is written at the batch's end.
+ */
+let pendingServed: Map<string, { bytes: number; home: boolean; now: number }> | null = null;
 
 /**
  * Runs `count` (synchronous: a sync's report, a shard's forward) with its additions to the views
@@ -113,16 +119,30 @@ export function batchingViews<T>(sql: SqlStorage, count: () => T): T {
   // A batch inside another (a savepoint inside a transaction) keeps its own additions: they join the
   // outer batch only if it succeeds, so a savepoint rolled back leaves nothing behind in the outer one.
   const outer = pendingViews;
+  const outerServed = pendingServed;
   const mine: NonNullable<typeof pendingViews> = new Map();
+  const myServed: NonNullable<typeof pendingServed> = new Map();
   pendingViews = mine;
+  pendingServed = myServed;
   try {
     const out = count();
     pendingViews = outer;
+    pendingServed = outerServed;
+    for (const [sessionId, v] of myServed) recordServed(sql, sessionId, v.bytes, v.home, v.now);
     for (const v of mine.values()) addToDay(sql, v.day, v.titleId, v);
     return out;
   } finally {
     pendingViews = outer;
+    pendingServed = outerServed;
   }
+}
+
+/** Takes the served bytes the current batch holds for a session (0 when none), to be written by the caller's update. */
+function takeServed(sessionId: string): number {
+  const v = pendingServed?.get(sessionId);
+  if (!v) return 0;
+  pendingServed!.delete(sessionId);
+  return v.bytes;
 }
 
 /** Adds to one day of one title (trusted callers: plays, reports, and history imported by operators or tests). */
@@ -223,6 +243,11 @@ export const EARLY_SERVED_MS = 10 * 60_000;
  */
 export function recordServed(sql: SqlStorage, sessionId: string, bytes: number, home = false, now = Date.now()): void {
   const n = nonNegative(bytes);
+  if (pendingServed) {
+    const p = pendingServed.get(sessionId);
+    pendingServed.set(sessionId, { bytes: (p?.bytes ?? 0) + n, home: home || (p?.home ?? false), now: Math.max(now, p?.now ?? now) });
+    return;
+  }
   if (sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, n, sessionId).rowsWritten > 0 || !home || n === 0) return;
   sql.exec(
     `INSERT INTO served_early (session_id, bytes, at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET bytes = bytes + excluded.bytes, at = excluded.at`,
@@ -285,7 +310,14 @@ const sessionRow = (sql: SqlStorage, sessionId: string): SessionRow | undefined 
 function recount(sql: SqlStorage, sessionId: string, titleId: string, reportDay: number, row: SessionRow, next: { reported: number; cmcd: number }): number {
   const added = Math.max(next.reported, next.cmcd) - Math.max(row.reported, row.cmcd);
   if (row.est_counted) addToDay(sql, row.play_day, titleId, { estBytes: -row.est_bytes });
-  sql.exec(`UPDATE session_views SET reported = ?, cmcd = ?, est_counted = 0 WHERE session_id = ?`, next.reported, next.cmcd, sessionId);
+  // The session's served bytes of the same batch, if any, go in the same update.
+  sql.exec(
+    `UPDATE session_views SET reported = ?, cmcd = ?, est_counted = 0, served = served + ? WHERE session_id = ?`,
+    next.reported,
+    next.cmcd,
+    takeServed(sessionId),
+    sessionId,
+  );
   if (added > 0 || row.est_counted) addToDay(sql, reportDay, titleId, { bytes: added });
   return added;
 }
