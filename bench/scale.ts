@@ -11,6 +11,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
 import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
+import { SEEN_BUCKET_MS } from "../shared/session-activity";
 import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { bundledTopology } from "../workers/shared/topology";
@@ -378,6 +379,14 @@ function storage(s: Scenario): RowLine[] {
       d1: false,
       perPlay: false,
       basis: "counted per entry × entries from the pace",
+    },
+    {
+      // The samples above repeat a session's entry seconds apart, within one bucket: its move is added here.
+      what: `site objects: a session's activity moved to the next ${SEEN_BUCKET_MS / 1000} s bucket (its index entry)`,
+      perS: { read: s.viewers / (SEEN_BUCKET_MS / 1000), written: (2 * s.viewers) / (SEEN_BUCKET_MS / 1000) },
+      d1: false,
+      perPlay: false,
+      basis: "2 rows written per move (test/site-sync-cost.test.ts), one move per session per bucket",
     },
     {
       what: `site objects: re-probes in syncs (${REPROBE_OCAS} OCAs every ${REPROBE_EVERY_MS / 1000} s, marked probe=1: no session entry)`,

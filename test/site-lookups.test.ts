@@ -57,7 +57,7 @@ describe("a site's lookups as it grows", () => {
       ).toMatch(/holdings_by_title/);
       expect(plan(sql, `SELECT path, oca_id, sha256 FROM holdings WHERE title_id = ? AND state = 'ready' ORDER BY oca_id`, "t")).toMatch(/holdings_by_title/);
       expect(plan(sql, `SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = ?`, "t")).toMatch(/views_by_title/);
-      expect(plan(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, 0)).toMatch(/oca_sessions_by_seen/);
+      expect(plan(sql, `DELETE FROM oca_sessions WHERE seen_bucket < ?`, 0)).toMatch(/oca_sessions_by_bucket/);
     });
   });
 

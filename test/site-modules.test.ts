@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { BACKOFF_CAP_MS, backoffMs, dueTasks, enqueue } from "../durable-objects/site/fill-queue";
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
 import { countedUpTo } from "../durable-objects/site/counted-up-to";
+import { ingestEdgeReport } from "../durable-objects/site/load";
+import { SEEN_BUCKET_MS } from "../shared/session-activity";
+import type { OcaSpec } from "../workers/shared/topology";
 import { bySource, dropFile, dropTitle, fullyReadyByOca, markFileEvicting, markReady, noteComplete, titlesOn } from "../durable-objects/site/holdings";
 import { anyUnqueued, isQueued, nextToQueue, queuedFiles, replacePlan } from "../durable-objects/site/plan";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
@@ -71,8 +74,16 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/** Takes a site's sessions' activity back to before v27 (indexed by its exact time). */
+function beforeV27(sql: SqlStorage): void {
+  sql.exec(`DROP INDEX IF EXISTS oca_sessions_by_bucket`);
+  sql.exec(`ALTER TABLE oca_sessions DROP COLUMN seen_bucket`);
+  sql.exec(`CREATE INDEX IF NOT EXISTS oca_sessions_by_seen ON oca_sessions (last_seen)`);
+}
+
 /** Takes a site's CMCD rows back to before v26 (forgotten by the player's last time, indexed). */
 function beforeV26(sql: SqlStorage): void {
+  beforeV27(sql);
   sql.exec(`DROP INDEX IF EXISTS cmcd_sessions_by_heard`);
   sql.exec(`ALTER TABLE cmcd_sessions DROP COLUMN heard_at`);
   sql.exec(`CREATE INDEX IF NOT EXISTS cmcd_sessions_by_last ON cmcd_sessions (last_at)`);
@@ -311,6 +322,36 @@ describe("the site's schema migration to CMCD rows forgotten by when they were h
         .toArray()
         .map((r) => r.name);
       expect(indexes).toEqual(["cmcd_sessions_by_heard"]);
+    });
+  });
+});
+
+describe("the site's schema migration to sessions' activity cleaned up by a bucket of when it was seen (v27)", () => {
+  it("keeps a v26 site's active sessions, each in the bucket of its last sighting, and cleans them up through the new index", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-fra"));
+    await runInDurableObject(stub, async (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DELETE FROM schema_migrations WHERE version >= 27`);
+      beforeV27(sql);
+      sql.exec(`DELETE FROM oca_sessions`);
+      const now = Date.now();
+      sql.exec(`INSERT INTO oca_sessions (oca_id, session_id, last_seen) VALUES ('ixp-fra-1', 'fresh', ?), ('ixp-fra-1', 'stale', ?)`, now, now - 120_000);
+      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      const buckets = Object.fromEntries(
+        sql
+          .exec<{ session_id: string; seen_bucket: number }>(`SELECT session_id, seen_bucket FROM oca_sessions`)
+          .toArray()
+          .map((r) => [r.session_id, r.seen_bucket]),
+      );
+      expect(buckets).toEqual({ fresh: Math.floor(now / SEEN_BUCKET_MS), stale: Math.floor((now - 120_000) / SEEN_BUCKET_MS) });
+      const indexes = sql
+        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'oca_sessions' AND name LIKE 'oca_sessions_by_%'`)
+        .toArray()
+        .map((r) => r.name);
+      expect(indexes).toEqual(["oca_sessions_by_bucket"]);
+      // The next report forgets the stale one and keeps the fresh one.
+      ingestEdgeReport(sql, [{ id: "ixp-fra-1" } as OcaSpec], { windowMs: 1000, ocas: {} } as never, now);
+      expect(sql.exec<{ session_id: string }>(`SELECT session_id FROM oca_sessions`).toArray()).toEqual([{ session_id: "fresh" }]);
     });
   });
 });

@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ingestEdgeReport } from "../durable-objects/site/load";
+import { SEEN_BUCKET_MS } from "../shared/session-activity";
 import { setMeta } from "../durable-objects/site/sql";
 import type { EdgeReport } from "../workers/shared/site-view";
 import type { OcaSpec } from "../workers/shared/topology";
@@ -124,7 +125,7 @@ describe("what a site's object reads to answer a sync", () => {
 });
 
 describe("what a site's object writes on every sync", () => {
-  it("writes an OCA's load and a meta value as one row each (an upsert; a replace deletes and inserts, two)", async () => {
+  it("writes an OCA's load, a meta value and a session's activity as one row each (an upsert; a replace deletes and inserts, two; an indexed time two more)", async () => {
     const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-sjc"));
     await runInDurableObject(stub, async (_o, state) => {
       const written: Record<string, number> = {};
@@ -133,21 +134,28 @@ describe("what a site's object writes on every sync", () => {
         databaseSize: real.databaseSize,
         exec: (q: string, ...args: SqlStorageValue[]) => {
           const cursor = real.exec(q, ...args);
-          const table = /INTO (\w+)/.exec(q)?.[1] ?? "other";
+          const table = /^\s*(?:INSERT INTO|UPDATE) (\w+)/.exec(q)?.[1] ?? "other";
           written[table] = (written[table] ?? 0) + cursor.rowsWritten;
           return cursor;
         },
       } as SqlStorage;
       const oca = { id: "ixp-sjc-1" } as OcaSpec;
-      const load = { windowMs: 1000, ocas: { [oca.id]: { bytes: 1e6, requests: 1, errors: 0, latencyMsSum: 1, sessions: [], misses: [] } } } as never;
-      // The second of each is the steady state: the row is there.
+      const session = { id: crypto.randomUUID(), bytes: 1000 };
+      const load = { windowMs: 1000, ocas: { [oca.id]: { bytes: 1e6, requests: 1, errors: 0, latencyMsSum: 1, sessions: [session], misses: [] } } } as never;
+      // The second of each is the steady state: the row is there. (Both at the start of a bucket of sightings.)
+      const at = Math.ceil(Date.now() / SEEN_BUCKET_MS) * SEEN_BUCKET_MS;
       for (let k = 0; k < 2; k++) {
         for (const key of Object.keys(written)) delete written[key];
-        ingestEdgeReport(sql, [oca], load, Date.now());
+        ingestEdgeReport(sql, [oca], load, at + k * 4_000);
         setMeta(sql, "sync-cost-test", k);
       }
       expect(written.oca_load).toBe(1);
       expect(written.meta).toBe(1);
+      expect(written.oca_sessions).toBe(1);
+      // Into the next bucket, its index entry moves too.
+      for (const key of Object.keys(written)) delete written[key];
+      ingestEdgeReport(sql, [oca], load, at + SEEN_BUCKET_MS);
+      expect(written.oca_sessions).toBe(3);
     });
   });
 });

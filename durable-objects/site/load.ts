@@ -1,6 +1,7 @@
 import type { OcaSpec } from "../../workers/shared/topology";
 import { type EdgeReport, MAX_REPORT_ITEMS, type MissKind, type OcaHealth, type OcaLive } from "../../workers/shared/site-view";
 import { isSafeId, isSessionId, isStreamsId } from "../../shared/ids";
+import { SEEN_BUCKET_MS } from "../../shared/session-activity";
 import { forgetEarlyServed, recordServed } from "./viewing-history";
 import { first, rows, run } from "./sql";
 
@@ -14,6 +15,18 @@ import { first, rows, run } from "./sql";
 export const EGRESS_TAU_MS = 5_000;
 /** How long a session counts as active after its last request. */
 export const SESSION_ACTIVE_MS = 30_000;
+
+/**
+ * A session's activity on an OCA is found for its clean-up by a coarse bucket of when it was last seen
+ * (schema v27; SEEN_BUCKET_MS): its exact `last_seen`, which the counts read, is not indexed, so a report
+ * rewrites its row alone and the index entry moves once a bucket (an indexed column written is two rows more).
+ */
+export const SEEN_BUCKET_SCHEMA = [
+  `ALTER TABLE oca_sessions ADD COLUMN seen_bucket INTEGER NOT NULL DEFAULT 0`,
+  `UPDATE oca_sessions SET seen_bucket = last_seen / ${SEEN_BUCKET_MS}`,
+  `DROP INDEX IF EXISTS oca_sessions_by_seen`,
+  `CREATE INDEX IF NOT EXISTS oca_sessions_by_bucket ON oca_sessions (seen_bucket)`,
+];
 
 /** How often a site counts each OCA's active sessions: at most once a second, however many isolates sync. */
 export const SESSIONS_COUNT_EVERY_MS = 1_000;
@@ -69,6 +82,7 @@ export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind
 
 /** Takes one batched report from the data plane: only OCAs of this site, every list capped, every number sanitised. */
 export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number): void {
+  const bucket = Math.floor(now / SEEN_BUCKET_MS);
   const windowS = Math.max(0.25, count(report.windowMs) / 1000);
   for (const oca of siteOcas) {
     if (!Object.hasOwn(report.ocas, oca.id)) continue;
@@ -93,13 +107,16 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
       // A session's member is kept once known: a report from an isolate on older code leaves it as it was.
       run(
         sql,
-        `INSERT INTO oca_sessions (oca_id, session_id, last_seen, streams) VALUES (?, ?, ?, ?)
+        `INSERT INTO oca_sessions (oca_id, session_id, last_seen, streams, seen_bucket) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (oca_id, session_id) DO UPDATE SET last_seen = excluded.last_seen, streams = COALESCE(excluded.streams, streams)`,
         oca.id,
         s.id,
         now,
         isStreamsId(s.streams) ? s.streams : null,
+        bucket,
       );
+      // Its index entry moves only when the bucket has (a read otherwise, nothing written).
+      run(sql, `UPDATE oca_sessions SET seen_bucket = ? WHERE oca_id = ? AND session_id = ? AND seen_bucket < ?`, bucket, oca.id, s.id, bucket);
       recordServed(sql, s.id, count(s.bytes), s.home === true, now);
     }
     for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {
@@ -107,7 +124,8 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
       recordMiss(sql, oca.id, m.titleId, m.kind, Math.max(1, count(m.count)), count(m.bytes));
     }
   }
-  run(sql, `DELETE FROM oca_sessions WHERE last_seen < ?`, now - SESSION_ACTIVE_MS);
+  // Whole buckets past the active window: a session stays up to a bucket longer, counted by its exact time.
+  run(sql, `DELETE FROM oca_sessions WHERE seen_bucket < ?`, Math.floor((now - SESSION_ACTIVE_MS) / SEEN_BUCKET_MS));
 }
 
 /**

@@ -6,6 +6,7 @@ import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_HEARD_SCHEMA, CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
 import { PLAN_QUEUE_SCHEMA } from "./plan";
+import { SEEN_BUCKET_SCHEMA } from "./load";
 import { first, rows, run } from "./sql";
 
 /**
@@ -207,6 +208,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 26,
     name: "a session's CMCD row forgotten by when the site last heard of it, to a minute: its index written once a minute, not per report",
     statements: CMCD_HEARD_SCHEMA,
+  },
+  {
+    version: 27,
+    name: "a session's activity on an OCA cleaned up by a 30 s bucket of when it was seen: its exact time not indexed, so a report writes one row, not two",
+    statements: SEEN_BUCKET_SCHEMA,
   },
 ];
 
