@@ -16,7 +16,7 @@ import {
 } from "./site/session-events";
 import { migrate } from "./site/schema";
 import { siteStub } from "../workers/shared/site-link";
-import type { ByteReport } from "../workers/shared/site-view";
+import { type ByteReport, MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
 
 /**
@@ -26,8 +26,8 @@ import { first, rows, run } from "./site/sql";
  * where the viewing history counts them within each session's caps.
  */
 const FORWARD_MS = 1_000;
-/** Batches one forward looks at, at most (those with bytes for the site go in its one call). */
-const FORWARD_MAX = 1_000;
+/** Batches one forward looks at, at most: no more than the site takes from one call (those with bytes for it go in the call). */
+const FORWARD_MAX = MAX_REPORT_ITEMS;
 
 export class SessionLog extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -84,18 +84,21 @@ export class SessionLog extends DurableObject<Env> {
   async alarm(): Promise<void> {
     const epoch = rows<{ epoch: string }>(this.sql, `SELECT epoch FROM shard_epoch`)[0].epoch;
     const shard = `${this.ctx.id.name ?? ""}/${epoch}`;
+    // A forward that took all it could look at leaves a backlog: the next goes at once, not a second later.
+    let full = false;
     if (this.legacyPending) await this.forwardLegacy(shard);
     else {
-      const { reports, upTo } = batchesToForward(this.sql, FORWARD_MAX);
+      const { reports, upTo, looked } = batchesToForward(this.sql, FORWARD_MAX);
       if (upTo === null) return;
       try {
         if (reports.length) await siteStub(this.env, this.siteId).recordReports(reports, { shard, upTo });
         noteForwarded(this.sql, upTo);
+        full = looked === FORWARD_MAX;
       } catch (err) {
         console.error("forward reports", this.siteId, err);
       }
     }
-    if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + FORWARD_MS);
+    if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + (full ? 0 : FORWARD_MS));
   }
 
   /** The queue the code before kept, forwarded as it did (its ids are below every batch's). */

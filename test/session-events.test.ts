@@ -175,6 +175,10 @@ describe("an event shard", () => {
       const left = sql.exec<{ n: number; first: string }>(`SELECT COUNT(*) AS n, MIN(accepted_at) AS first FROM qoe_batches`).one();
       expect(left.n).toBe(40);
       expect(left.first).toBe(t0 + 60 * 60_000);
+      // Long after all of them, the newest stays: new ids start above it, so above every id forwarded.
+      const newest = sql.exec<{ id: number }>(`SELECT MAX(id) AS id FROM qoe_batches`).one().id;
+      for (let k = 0; k < 3; k++) expireEvents(sql, now + EVENT_RETENTION_MS);
+      expect(sql.exec<{ id: number }>(`SELECT id FROM qoe_batches`).toArray()).toEqual([{ id: newest }]);
     });
   });
 
@@ -280,6 +284,26 @@ describe("an event shard's forward to its site", () => {
     expect(await runDurableObjectAlarm(shard)).toBe(true);
     expect(forwards[2].sessions).toEqual([a]);
     expect(forwards[2].ids[0]).toBeGreaterThan(forwards[1].upTo);
+  });
+
+  it("forwards a backlog at once, a site's call at a time, rather than a call a second", async () => {
+    const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:63`));
+    const forwards = await watchForwards(shard, () => false);
+    const now = Date.now();
+    await runInDurableObject(shard, async (_o, state) => {
+      const session = { sessionId: crypto.randomUUID(), titleId: TITLE, startedAt: now - 3_600_000, estBytes: 1e12, topBps: 8e6 };
+      for (let k = 0; k < 1_500; k++) storeBatch(state.storage.sql, session, `b-${k}`, [{ type: "progress", bytes: 1 }], 1, now);
+      await state.storage.setAlarm(now + 1000);
+    });
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards[0].ids).toHaveLength(1_000);
+    const next = await runInDurableObject(shard, (_o, state) => state.storage.getAlarm());
+    expect(next).not.toBeNull();
+    expect(next!).toBeLessThanOrEqual(Date.now());
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards[1].ids).toHaveLength(500);
+    // Caught up: the next forward waits its second again (none due now).
+    expect(await runInDurableObject(shard, (_o, state) => state.storage.getAlarm())).toBeNull();
   });
 
   it("sends the queue the code before kept first, and numbers new batches above it", async () => {

@@ -156,7 +156,7 @@ export interface BatchReport {
  * The next batches past the forward's cursor, at most `limit` looked at: those whose bytes go to the
  * site, and the last id looked at (the cursor's next place, whether or not that batch forwards).
  */
-export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null } {
+export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null; looked: number } {
   const cursor = first<{ c: number }>(sql, `SELECT forwarded_up_to AS c FROM shard_epoch`)?.c ?? 0;
   const scanned = rows<{
     id: number;
@@ -188,6 +188,7 @@ export function batchesToForward(sql: SqlStorage, limit: number): { reports: Bat
         at: b.accepted_at,
       })),
     upTo: scanned.length ? scanned[scanned.length - 1].id : null,
+    looked: scanned.length,
   };
 }
 
@@ -234,7 +235,8 @@ export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MA
       EXPIRE_SLICE,
       before,
     )?.id;
-    if (upTo !== null && upTo !== undefined) run(sql, `DELETE FROM qoe_batches WHERE id <= ?`, upTo);
+    // The newest batch stays whatever its age: new ids start above it, and above every id a forward sent.
+    if (upTo !== null && upTo !== undefined) run(sql, `DELETE FROM qoe_batches WHERE id <= ? AND id < (SELECT MAX(id) FROM qoe_batches)`, upTo);
   }
   trimOldest(sql, "qoe_batches", max);
   if (!tables.legacy) return;
