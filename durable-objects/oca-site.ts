@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
-import { siteStub, tierBucket } from "../workers/shared/site-link";
+import { MAX_PROBERS, siteStub, tierBucket } from "../workers/shared/site-link";
 import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
 import { memberStreamsId } from "../workers/shared/stream-activity";
 import { steeringTable } from "../workers/shared/steering-table";
@@ -42,7 +42,7 @@ import {
   type PlayReport,
   type SiteLiveView,
 } from "../workers/shared/site-view";
-import { isSafeId, isSessionId } from "../shared/ids";
+import { isSafeId, isSessionId, isStreamsId } from "../shared/ids";
 
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
@@ -427,6 +427,9 @@ export class OcaSite extends DurableObject<Env> {
       const reporterSessions = (Array.isArray(r.clientReporterSessions) ? r.clientReporterSessions : []).slice(0, MAX_REPORT_ITEMS).filter(isSessionId);
       if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
       if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);
+      // After the reporters: probes in the same report as the first reports count against them.
+      const probers = (Array.isArray(r.probers) ? r.probers : []).slice(0, MAX_PROBERS).filter(isStreamsId);
+      if (probers.length) autoHealth.recordProbers(this.sql, o.id, now, probers);
       if (requests > 0 || reporters.length) signalled = true;
     }
     // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).

@@ -355,6 +355,50 @@ describe("healthy traffic weighed per member against members' reports", () => {
   });
 });
 
+describe("probes of an OCA (probe=1: no session entry at its site)", () => {
+  // Through the isolate's site link, as app.ts passes a probe the OCA answered: its bytes with no
+  // session, its member's streams id, and its outcome.
+  const probe = (env_: Env, site: string, ocaId: string, member: string, waitUntil: (p: Promise<unknown>) => void) => {
+    recordServed(env_, site, ocaId, null, 65_536, waitUntil, { streams: memberStreamsId(env_, member) });
+    for (let i = 0; i < 6; i++) recordOutcome(env_, site, ocaId, `probe-session-${member}`, { error: false, latencyMs: 20 }, waitUntil);
+  };
+
+  it("outweigh three members' reports as three other members' healthy traffic, with no session entry", async () => {
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    const [site, ocaId] = ["lakeshore-chi", "lakeshore-chi-2"];
+    for (const m of ["a", "b", "c"]) recordClientReport(env, site, ocaId, `probed-reporter-${m}`, `probed-reporter-session-${m}`, waitUntil);
+    for (const m of ["x", "y", "z"]) probe(env, site, ocaId, `prober-${m}`, waitUntil);
+    while (pending.length) await pending.shift();
+    for (let i = 0; i < 8; i++) {
+      await sleep(250);
+      expect((await ocaState(ocaId, site)).health).toBe("healthy");
+    }
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(site));
+    const { w, sessions } = await runInDurableObject(stub, async (_o, state) => ({
+      w: windowSignals(state.storage.sql, ocaId, Date.now()),
+      sessions: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ?`, ocaId).one().n,
+    }));
+    expect(w).toMatchObject({ clientReports: 3, trafficMembers: THRESHOLDS.degradeClientReports });
+    expect(sessions).toBe(0);
+  });
+
+  it("are kept by the site only while clients report the OCA failing: otherwise a probe writes nothing of its own", async () => {
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+    const [site, ocaId] = ["polder-ams", "polder-ams-1"];
+    for (const m of ["p", "q", "r"]) probe(env, site, ocaId, `quiet-prober-${m}`, waitUntil);
+    while (pending.length) await pending.shift();
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(site));
+    await sleep(100);
+    const kept = await runInDurableObject(
+      stub,
+      async (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_probers WHERE oca_id = ?`, ocaId).one().n,
+    );
+    expect(kept).toBe(0);
+  });
+});
+
 describe("an OCA asked for files it lacks", () => {
   it("is not judged slow for its parents' and origin's time: a miss counts, the walk after it does not", async () => {
     // ixp-fra-1 holds the title; rheinnet-ber-2 (its child) does not. Reads of ixp-fra's copies take

@@ -229,6 +229,22 @@ export function recordClientReporters(
 }
 
 /**
+ * Members whose probes the OCA answered (schema v28), kept only while it has clients' reports in the
+ * window: they are healthy traffic to weigh against the reports, and at any other time would cost a row
+ * per probe for nothing (a probe makes no session entry: see workers/edge/app.ts).
+ */
+export const PROBERS_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS oca_probers (oca_id TEXT NOT NULL, streams TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, streams)) WITHOUT ROWID`,
+];
+
+/** Notes members whose probes the OCA answered, if clients have reported it failing in the window (one indexed read otherwise). */
+export function recordProbers(sql: SqlStorage, ocaId: string, now: number, probers: readonly string[]): void {
+  if (probers.length === 0 || !first(sql, `SELECT 1 AS x FROM oca_client_reporters WHERE oca_id = ? AND at >= ? LIMIT 1`, ocaId, now - WINDOW_MS)) return;
+  for (const streams of probers)
+    run(sql, `INSERT INTO oca_probers (oca_id, streams, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, streams, now);
+}
+
+/**
  * The window's signals for an OCA (and drops its rows older than the window). Every statement reads
  * this OCA's rows of the window through its key: bounded by the window, not by the site's traffic.
  */
@@ -239,6 +255,7 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_traffic WHERE oca_id = ? AND bucket < ?`, ocaId, fromBucket);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ? AND at < ?`, ocaId, from);
+  run(sql, `DELETE FROM oca_probers WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_reporter_sessions WHERE oca_id = ? AND at < ?`, ocaId, from);
   const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
     sql,
@@ -263,9 +280,13 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     sum.reports >= need
       ? first<{ n: number }>(
           sql,
-          `SELECT COUNT(*) AS n FROM (SELECT DISTINCT COALESCE(s.streams, s.session_id) FROM oca_sessions s WHERE s.oca_id = ?1 AND s.last_seen >= ?2
-             AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id)
-             AND (s.streams IS NULL OR NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = s.streams)) LIMIT ?3)`,
+          `SELECT COUNT(*) AS n FROM (SELECT DISTINCT m FROM (
+             SELECT COALESCE(s.streams, s.session_id) AS m FROM oca_sessions s WHERE s.oca_id = ?1 AND s.last_seen >= ?2
+               AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id)
+               AND (s.streams IS NULL OR NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = s.streams))
+             UNION ALL
+             SELECT p.streams AS m FROM oca_probers p WHERE p.oca_id = ?1 AND p.at >= ?2
+               AND NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = p.streams)) LIMIT ?3)`,
           ocaId,
           from,
           need,

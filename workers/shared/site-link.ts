@@ -97,6 +97,8 @@ interface OcaBatch {
   homeSessions: Set<string>;
   /** Each of them's member, as its streams object's id (signed in its token): the site counts healthy traffic per member. */
   sessionStreams: Map<string, string>;
+  /** Members whose probes the OCA answered (their streams objects' ids), at most MAX_PROBERS. */
+  probers: Set<string>;
   /** Content misses per title. */
   misses: Map<string, { count: number; bytes: number }>;
 }
@@ -195,6 +197,7 @@ function takeReport(l: Link, now: number): EdgeReport | null {
           const streams = b.sessionStreams.get(id);
           return { id, bytes, ...(b.homeSessions.has(id) ? { home: true } : {}), ...(streams ? { streams } : {}) };
         }),
+        ...(b.probers.size ? { probers: [...b.probers] } : {}),
         misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
       },
     ]),
@@ -333,6 +336,7 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
         sessions: new Map(),
         homeSessions: new Set(),
         sessionStreams: new Map(),
+        probers: new Set(),
         misses: new Map(),
       }),
     );
@@ -364,6 +368,12 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
 }
 
 /**
+ * Probing members an OCA's report carries at most: the site weighs healthy traffic against clients'
+ * reports up to a few members (THRESHOLDS.degradeClientReports), so a few more than that say all it needs.
+ */
+export const MAX_PROBERS = 16;
+
+/**
  * Counts bytes an OCA served to a session (null: to a probe, the OCA's bytes only, no session entry);
  * sent with the site's next sync. `home`: the site is the
  * session's home (its viewing history keeps these bytes even when they arrive before the play's record).
@@ -382,7 +392,8 @@ export function recordServed(
   const o = batchOf(l, ocaId);
   o.bytes += bytes;
   o.bytesFrom[from] += bytes;
-  // No session (a probe): the OCA's bytes only.
+  // No session (a probe): the OCA's bytes, and its member as healthy traffic the site may weigh.
+  if (sessionId === null && streams && o.probers.size < MAX_PROBERS) o.probers.add(streams);
   const prev = sessionId === null ? undefined : o.sessions.get(sessionId);
   if (sessionId !== null && (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS)) {
     o.sessions.set(sessionId, (prev ?? 0) + bytes);

@@ -123,6 +123,11 @@ export interface EdgeReport {
        * outweighs clients' reports is counted per member).
        */
       sessions: Array<{ id: string; bytes: number; home?: boolean; streams?: string }>;
+      /**
+       * Members (streams object ids) whose probes of the OCA it answered (`probe=1`): no session entry,
+       * but healthy traffic the site weighs against clients' reports (it keeps them only while the OCA has some).
+       */
+      probers?: string[];
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
     }
   >;
