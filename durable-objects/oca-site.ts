@@ -116,6 +116,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly isolatesHeard = new IsolatesHeard();
   /** Each OCA's active sessions, counted at most once a second (every sync's answer carries them). */
   private readonly activeSessions = new ActiveSessions();
+  /** Members whose probes each OCA answered lately (in memory: healthy traffic, no row written per probe). */
+  private readonly probers = new autoHealth.RecentProbers();
   /** (OCA, title) pairs describe() found incomplete though all their rows were ready, at that ready count: not checked again until it changes. */
   private readonly checkedIncomplete = new Map<string, number>();
 
@@ -217,6 +219,7 @@ export class OcaSite extends DurableObject<Env> {
       if (health === "healthy") {
         clearHealthRow(this.sql, ocaId);
         autoHealth.resetAuto(this.sql, ocaId, now);
+        this.probers.forget(ocaId);
       } else setHealthRow(this.sql, ocaId, health, now);
       autoHealth.recordTransition(
         this.sql,
@@ -270,7 +273,7 @@ export class OcaSite extends DurableObject<Env> {
     const changed: Array<{ ocaId: string; to: OcaHealth }> = [];
     this.ctx.storage.transactionSync(() => {
       for (const o of this.site.ocas) {
-        const t = autoHealth.evaluate(this.sql, o.id, now);
+        const t = autoHealth.evaluate(this.sql, o.id, now, this.probers.since(o.id, now - autoHealth.WINDOW_MS));
         if (t && healthOf(this.sql, o.id) === "healthy") changed.push({ ocaId: o.id, to: t.to });
       }
     });
@@ -427,9 +430,8 @@ export class OcaSite extends DurableObject<Env> {
       const reporterSessions = (Array.isArray(r.clientReporterSessions) ? r.clientReporterSessions : []).slice(0, MAX_REPORT_ITEMS).filter(isSessionId);
       if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
       if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);
-      // After the reporters: probes in the same report as the first reports count against them.
       const probers = (Array.isArray(r.probers) ? r.probers : []).slice(0, MAX_PROBERS).filter(isStreamsId);
-      if (probers.length) autoHealth.recordProbers(this.sql, o.id, now, probers);
+      if (probers.length) this.probers.note(o.id, probers, now);
       if (requests > 0 || reporters.length) signalled = true;
     }
     // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).

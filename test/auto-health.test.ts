@@ -1,7 +1,18 @@
 import { createExecutionContext, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
-import { judge, RECOVER_MS, step, THRESHOLDS, type AutoState, type WindowSignals, windowSignals } from "../durable-objects/site/auto-health";
+import {
+  judge,
+  PROBERS_KEPT,
+  RECOVER_MS,
+  RecentProbers,
+  step,
+  THRESHOLDS,
+  type AutoState,
+  type WindowSignals,
+  WINDOW_MS,
+  windowSignals,
+} from "../durable-objects/site/auto-health";
 import { recordClientReport, recordOutcome, recordServed } from "../workers/shared/site-link";
 import { memberStreamsId } from "../workers/shared/stream-activity";
 import { ADMIN, call, fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
@@ -375,27 +386,57 @@ describe("probes of an OCA (probe=1: no session entry at its site)", () => {
       expect((await ocaState(ocaId, site)).health).toBe("healthy");
     }
     const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(site));
-    const { w, sessions } = await runInDurableObject(stub, async (_o, state) => ({
-      w: windowSignals(state.storage.sql, ocaId, Date.now()),
+    const { w, sessions } = await runInDurableObject(stub, async (o, state) => ({
+      // The object's probers, as its evaluation passes them.
+      w: windowSignals(
+        state.storage.sql,
+        ocaId,
+        Date.now(),
+        WINDOW_MS,
+        (o as unknown as { probers: RecentProbers }).probers.since(ocaId, Date.now() - WINDOW_MS),
+      ),
       sessions: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ?`, ocaId).one().n,
     }));
     expect(w).toMatchObject({ clientReports: 3, trafficMembers: THRESHOLDS.degradeClientReports });
     expect(sessions).toBe(0);
   });
 
-  it("are kept by the site only while clients report the OCA failing: otherwise a probe writes nothing of its own", async () => {
+  it("count against reports that reach the site after them, within the window", async () => {
     const pending: Promise<unknown>[] = [];
     const waitUntil = (p: Promise<unknown>) => void pending.push(p);
     const [site, ocaId] = ["polder-ams", "polder-ams-1"];
-    for (const m of ["p", "q", "r"]) probe(env, site, ocaId, `quiet-prober-${m}`, waitUntil);
+    for (const m of ["p", "q", "r"]) probe(env, site, ocaId, `early-prober-${m}`, waitUntil);
     while (pending.length) await pending.shift();
-    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(site));
-    await sleep(100);
-    const kept = await runInDurableObject(
-      stub,
-      async (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_probers WHERE oca_id = ?`, ocaId).one().n,
+    await sleep(1_000);
+    for (const m of ["a", "b", "c"]) recordClientReport(env, site, ocaId, `late-reporter-${m}`, `late-reporter-session-${m}`, waitUntil);
+    while (pending.length) await pending.shift();
+    for (let i = 0; i < 6; i++) {
+      await sleep(250);
+      expect((await ocaState(ocaId, site)).health).toBe("healthy");
+    }
+  });
+});
+
+describe("the members whose probes an OCA answered lately", () => {
+  it("are kept newest last, at most PROBERS_KEPT an OCA, read by when they were seen, and forgotten on a restore", () => {
+    const p = new RecentProbers();
+    p.note("o1", ["m1", "m2"], 1_000);
+    p.note("o1", ["m1"], 2_000);
+    p.note("o2", ["m9"], 2_000);
+    expect(p.since("o1", 0)).toEqual(["m2", "m1"]);
+    expect(p.since("o1", 1_500)).toEqual(["m1"]);
+    p.note(
+      "o1",
+      Array.from({ length: PROBERS_KEPT + 5 }, (_, i) => `n${i}`),
+      3_000,
     );
-    expect(kept).toBe(0);
+    const kept = p.since("o1", 0);
+    expect(kept).toHaveLength(PROBERS_KEPT);
+    expect(kept.at(-1)).toBe(`n${PROBERS_KEPT + 4}`);
+    expect(kept).not.toContain("m1");
+    p.forget("o1");
+    expect(p.since("o1", 0)).toEqual([]);
+    expect(p.since("o2", 0)).toEqual(["m9"]);
   });
 });
 

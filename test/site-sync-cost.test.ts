@@ -22,7 +22,12 @@ function seed(sql: SqlStorage, ocas: string[], n: number, now: number): void {
   const series = (count: number) => `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${count})`;
   for (const oca of ocas) {
     // Active sessions, and what each OCA holds.
-    sql.exec(`${series(n)} INSERT OR IGNORE INTO oca_sessions (oca_id, session_id, last_seen) SELECT ?, 'seed-' || i, ? FROM s`, oca, now);
+    sql.exec(
+      `${series(n)} INSERT OR IGNORE INTO oca_sessions (oca_id, session_id, last_seen, seen_bucket) SELECT ?, 'seed-' || i, ?, ? FROM s`,
+      oca,
+      now,
+      Math.floor(now / SEEN_BUCKET_MS),
+    );
     sql.exec(
       `${series(n)} INSERT OR IGNORE INTO holdings (oca_id, title_id, path, sha256, bytes, state, source, updated_at)
        SELECT ?, 'seed-title-' || (i % 100), 'seg-' || i, 'h', 1000, 'ready', 'origin', 0 FROM s`,
@@ -104,6 +109,9 @@ async function rowsPerSync(siteId: string, n: number, syncs = 9): Promise<number
   const counter = await countSiteRows(stub);
   // Warm: the first sync after a start reads what later ones skip (counts a second old, and so on).
   await stub.edgeSync(report(ocas, -1, now), "warm");
+  // The seeded sessions are still there after a sync: the site measured is the size claimed.
+  const seeded = await runInDurableObject(stub, async (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions`).one().n);
+  expect(seeded).toBeGreaterThanOrEqual(n * ocas.length);
   const perSync: number[] = [];
   for (let k = 0; k < syncs; k++) {
     counter.rows = 0;

@@ -228,34 +228,53 @@ export function recordClientReporters(
     run(sql, `INSERT INTO oca_reporter_sessions (oca_id, session_id, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, s, now);
 }
 
-/**
- * Members whose probes the OCA answered (schema v28), kept only while it has clients' reports in the
- * window: they are healthy traffic to weigh against the reports, and at any other time would cost a row
- * per probe for nothing (a probe makes no session entry: see workers/edge/app.ts).
- */
-export const PROBERS_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS oca_probers (oca_id TEXT NOT NULL, streams TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (oca_id, streams)) WITHOUT ROWID`,
-];
+/** Probing members kept per OCA, at most: the judgement weighs up to THRESHOLDS.degradeClientReports of them. */
+export const PROBERS_KEPT = 32;
 
-/** Notes members whose probes the OCA answered, if clients have reported it failing in the window (one indexed read otherwise). */
-export function recordProbers(sql: SqlStorage, ocaId: string, now: number, probers: readonly string[]): void {
-  if (probers.length === 0 || !first(sql, `SELECT 1 AS x FROM oca_client_reporters WHERE oca_id = ? AND at >= ? LIMIT 1`, ocaId, now - WINDOW_MS)) return;
-  for (const streams of probers)
-    run(sql, `INSERT INTO oca_probers (oca_id, streams, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, streams, now);
+/**
+ * Members whose probes each OCA answered lately (`probe=1`: a probe makes no session entry), kept in the
+ * object's memory, newest last: healthy traffic weighed against clients' reports like other members'
+ * sessions, whichever reached the site first, at no row written. A restart forgets them (a window's worth).
+ */
+export class RecentProbers {
+  private readonly byOca = new Map<string, Map<string, number>>();
+
+  /** Notes probing members of an OCA at `now` (streams object ids, validated by the caller). */
+  note(ocaId: string, members: readonly string[], now: number): void {
+    let m = this.byOca.get(ocaId);
+    if (!m) this.byOca.set(ocaId, (m = new Map()));
+    for (const streams of members) {
+      m.delete(streams);
+      m.set(streams, now);
+    }
+    for (const oldest of m.keys()) {
+      if (m.size <= PROBERS_KEPT) break;
+      m.delete(oldest);
+    }
+  }
+
+  /** The OCA's probing members seen at or after `from`. */
+  since(ocaId: string, from: number): string[] {
+    return [...(this.byOca.get(ocaId) ?? [])].filter(([, at]) => at >= from).map(([streams]) => streams);
+  }
+
+  /** Forgets an OCA's probers (an operator's restore starts its window afresh). */
+  forget(ocaId: string): void {
+    this.byOca.delete(ocaId);
+  }
 }
 
 /**
  * The window's signals for an OCA (and drops its rows older than the window). Every statement reads
  * this OCA's rows of the window through its key: bounded by the window, not by the site's traffic.
  */
-export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS): WindowSignals {
+export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS, probers: readonly string[] = []): WindowSignals {
   const from = now - windowMs;
   // Buckets that began before the window are dropped; the one the window starts in still counts.
   const fromBucket = from - (from % TRAFFIC_BUCKET_MS);
   run(sql, `DELETE FROM oca_signals WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_traffic WHERE oca_id = ? AND bucket < ?`, ocaId, fromBucket);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ? AND at < ?`, ocaId, from);
-  run(sql, `DELETE FROM oca_probers WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_reporter_sessions WHERE oca_id = ? AND at < ?`, ocaId, from);
   const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
     sql,
@@ -285,11 +304,12 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
                AND NOT EXISTS (SELECT 1 FROM oca_reporter_sessions r WHERE r.oca_id = ?1 AND r.session_id = s.session_id)
                AND (s.streams IS NULL OR NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = s.streams))
              UNION ALL
-             SELECT p.streams AS m FROM oca_probers p WHERE p.oca_id = ?1 AND p.at >= ?2
-               AND NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = p.streams)) LIMIT ?3)`,
+             SELECT p.value AS m FROM json_each(?4) p
+               WHERE NOT EXISTS (SELECT 1 FROM oca_client_reporters c WHERE c.oca_id = ?1 AND c.streams = p.value)) LIMIT ?3)`,
           ocaId,
           from,
           need,
+          JSON.stringify(probers),
         )!.n
       : 0;
   return {
@@ -336,9 +356,14 @@ export function recordTransition(sql: SqlStorage, ocaId: string, at: number, fro
 }
 
 /** Judges an OCA's window and moves its automatic state; returns the transition, if any. */
-export function evaluate(sql: SqlStorage, ocaId: string, now: number): { from: AutoHealth; to: AutoHealth; reason: string } | null {
+export function evaluate(
+  sql: SqlStorage,
+  ocaId: string,
+  now: number,
+  probers: readonly string[] = [],
+): { from: AutoHealth; to: AutoHealth; reason: string } | null {
   const prev = autoState(sql, ocaId);
-  const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now)), now);
+  const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers)), now);
   // Written only when it moved: most evaluations confirm the state as it was.
   if (changed || next.betterSince !== prev.betterSince) saveState(sql, ocaId, next);
   if (!changed) return null;

@@ -1,7 +1,7 @@
 import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA, UNSETTLED_ROWS_SCHEMA } from "./holdings";
 import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, PROBERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
+import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_HEARD_SCHEMA, CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
@@ -213,11 +213,6 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 27,
     name: "a session's activity on an OCA cleaned up by a 30 s bucket of when it was seen: its exact time not indexed, so a report writes one row, not two",
     statements: SEEN_BUCKET_SCHEMA,
-  },
-  {
-    version: 28,
-    name: "members whose probes an OCA answered, kept while clients report it failing: healthy traffic with no session entry",
-    statements: PROBERS_SCHEMA,
   },
 ];
 

@@ -125,7 +125,7 @@ export interface EdgeReport {
       sessions: Array<{ id: string; bytes: number; home?: boolean; streams?: string }>;
       /**
        * Members (streams object ids) whose probes of the OCA it answered (`probe=1`): no session entry,
-       * but healthy traffic the site weighs against clients' reports (it keeps them only while the OCA has some).
+       * but healthy traffic the site weighs against clients' reports (kept in its memory for the window).
        */
       probers?: string[];
       misses?: Array<{ titleId: string; kind: MissKind; count: number; bytes: number }>;
