@@ -10,13 +10,15 @@ import {
   expireEvents,
   forwardDue,
   noteForwarded,
+  type ReportRow,
+  reportOf,
   SHARD_MIGRATIONS,
   sessionEvents,
   storeBatch,
 } from "./site/session-events";
 import { migrate } from "./site/schema";
 import { siteStub } from "../workers/shared/site-link";
-import { type ByteReport, MAX_REPORT_ITEMS } from "../workers/shared/site-view";
+import { MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
 
 /**
@@ -103,27 +105,13 @@ export class SessionLog extends DurableObject<Env> {
 
   /** The queue the code before kept, forwarded as it did (its ids are below every batch's). */
   private async forwardLegacy(shard: string): Promise<void> {
-    const pending = rows<{
-      id: number;
-      session_id: string;
-      title_id: string;
-      started_at: number;
-      est_bytes: number;
-      top_bps: number;
-      bytes: number;
-      at: number;
-    }>(this.sql, `SELECT * FROM pending_reports ORDER BY id LIMIT ?`, FORWARD_MAX);
+    const pending = rows<ReportRow>(
+      this.sql,
+      `SELECT id, session_id, title_id, started_at, est_bytes, top_bps, bytes, at FROM pending_reports ORDER BY id LIMIT ?`,
+      FORWARD_MAX,
+    );
     if (pending.length) {
-      const reports: ByteReport[] = pending.map((p) => ({
-        id: p.id,
-        sessionId: p.session_id,
-        titleId: p.title_id,
-        startedAt: p.started_at,
-        estBytes: p.est_bytes,
-        topBps: p.top_bps,
-        bytes: p.bytes,
-        at: p.at,
-      }));
+      const reports = pending.map(reportOf);
       try {
         await siteStub(this.env, this.siteId).recordReports(reports, { shard, upTo: pending[pending.length - 1].id });
         run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);

@@ -380,24 +380,7 @@ describe("bytes that reach a session's home before its play's record", () => {
     await site.edgeSync({
       windowMs: 1_000,
       ocas: {},
-      cmcd: [
-        {
-          sessionId: cmcdFirst,
-          titleId: "vh-early-cmcd",
-          sid: null,
-          requests: 2,
-          bytes: 6_000,
-          stalls: 0,
-          startups: 1,
-          bitrateKbps: 2000,
-          bufferMs: 4000,
-          throughputKbps: 9000,
-          topBitrateKbps: 2000,
-          lastOca: "lumen-lax/lumen-lax-1",
-          firstAt: now,
-          lastAt: now,
-        },
-      ],
+      cmcd: [cmcdOf(cmcdFirst, "vh-early-cmcd", { requests: 2, bytes: 6_000, lastOca: "lumen-lax/lumen-lax-1", now })],
     });
     await site.edgeSync({ windowMs: 1_000, ocas: {}, plays: [{ ...plays[0], sessionId: cmcdFirst, titleId: "vh-early-cmcd" }] });
     expect((await site.views(day, day)).find((v) => v.titleId === "vh-early-cmcd")).toMatchObject({ plays: 1, bytes: 6_000, estBytes: 0 });
@@ -504,40 +487,39 @@ describe("a session served away from its home site", () => {
   });
 });
 
+/** A session's CMCD as an isolate's report carries it: one start-up, no stall, at `now`. */
+const cmcdOf = (sessionId: string, titleId: string, o: { requests: number; bytes: number; lastOca: string; now: number }) => ({
+  sessionId,
+  titleId,
+  sid: null,
+  requests: o.requests,
+  bytes: o.bytes,
+  stalls: 0,
+  startups: 1,
+  bitrateKbps: 2000,
+  bufferMs: 4000,
+  throughputKbps: 9000,
+  topBitrateKbps: 2000,
+  lastOca: o.lastOca,
+  firstAt: o.now,
+  lastAt: o.now,
+});
+
+/** Plays of `titleId` started a minute before `now`, as a sync's report carries them. */
+const playsOf = (ids: string[], titleId: string, day: number, now: number) =>
+  ids.map((sessionId) => ({ sessionId, titleId, day, estBytes: EST, topBps: TOP_BPS, startedAt: now - 60_000, endsAt: now + 3_600_000 }));
+
 describe("what a sync writes to the viewing history", () => {
   it("writes a title's day once for all the sessions of it a report carries, and counts every session's bytes", async () => {
     const site = stub("rheinnet-muc");
     const now = Date.now();
     const day = dayNumber(now, "Europe/Berlin");
     const ids = Array.from({ length: 20 }, () => crypto.randomUUID());
-    const plays = ids.map((sessionId) => ({
-      sessionId,
-      titleId: "vh-batched",
-      day,
-      estBytes: EST,
-      topBps: TOP_BPS,
-      startedAt: now - 60_000,
-      endsAt: now + 3_600_000,
-    }));
+    const plays = playsOf(ids, "vh-batched", day, now);
     await site.edgeSync({ windowMs: 1_000, ocas: {}, plays });
     const writes = await countSiteStatements(site, /INSERT INTO views/);
     // One report: each session's CMCD bytes (a stock player's only report), all of one title.
-    const cmcd = ids.map((sessionId) => ({
-      sessionId,
-      titleId: "vh-batched",
-      sid: null,
-      requests: 3,
-      bytes: 50_000,
-      stalls: 0,
-      startups: 1,
-      bitrateKbps: 2000,
-      bufferMs: 4000,
-      throughputKbps: 9000,
-      topBitrateKbps: 2000,
-      lastOca: "rheinnet-muc/rheinnet-muc-1",
-      firstAt: now,
-      lastAt: now,
-    }));
+    const cmcd = ids.map((sessionId) => cmcdOf(sessionId, "vh-batched", { requests: 3, bytes: 50_000, lastOca: "rheinnet-muc/rheinnet-muc-1", now }));
     await site.edgeSync({ windowMs: 1_000, ocas: {}, cmcd });
     expect(writes.n).toBe(1);
     // Every session counted: its bytes in, its estimate out.
@@ -550,15 +532,7 @@ describe("what a sync writes to the viewing history", () => {
     const now = Date.now();
     const day = dayNumber(now, "Europe/Berlin");
     const [withCmcd, without] = [crypto.randomUUID(), crypto.randomUUID()];
-    const plays = [withCmcd, without].map((sessionId) => ({
-      sessionId,
-      titleId: "vh-served",
-      day,
-      estBytes: EST,
-      topBps: TOP_BPS,
-      startedAt: now - 60_000,
-      endsAt: now + 3_600_000,
-    }));
+    const plays = playsOf([withCmcd, without], "vh-served", day, now);
     await site.edgeSync({ windowMs: 1_000, ocas: {}, plays });
     const updates = await countSiteStatements(site, /UPDATE session_views/);
     const report = {
@@ -577,24 +551,7 @@ describe("what a sync writes to the viewing history", () => {
           misses: [],
         },
       },
-      cmcd: [
-        {
-          sessionId: withCmcd,
-          titleId: "vh-served",
-          sid: null,
-          requests: 1,
-          bytes: 200_000,
-          stalls: 0,
-          startups: 1,
-          bitrateKbps: 2000,
-          bufferMs: 4000,
-          throughputKbps: 9000,
-          topBitrateKbps: 2000,
-          lastOca: `rheinnet-muc/${ocaId}`,
-          firstAt: now,
-          lastAt: now,
-        },
-      ],
+      cmcd: [cmcdOf(withCmcd, "vh-served", { requests: 1, bytes: 200_000, lastOca: `rheinnet-muc/${ocaId}`, now })],
     };
     await site.edgeSync(report as never);
     // One update a session: the CMCD recount carries the served bytes; the other's served bytes alone.

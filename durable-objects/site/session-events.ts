@@ -1,4 +1,5 @@
 import type { QoeEvent } from "../../shared/events";
+import type { ByteReport } from "../../workers/shared/site-view";
 import type { Migration } from "./schema";
 import { first, rows, run } from "./sql";
 
@@ -140,17 +141,32 @@ export function storeBatch(
 /** Whether a batch goes to the site: its bytes, or a stop even with none (it settles the session's play estimate). */
 export const batchForwards = (events: QoeEvent[], bytes: number): boolean => bytes > 0 || events.some((e) => e.type === "stop");
 
-/** A batch's bytes as the site counts them (`ByteReport`), with its id. */
-export interface BatchReport {
+/** A batch's bytes as the site counts them, with its id in the shard's run. */
+export type BatchReport = ByteReport & { id: number };
+
+/** A report's row: a batch's (its arrival as `at`) or one of the earlier queue's. */
+export interface ReportRow extends Record<string, SqlStorageValue> {
   id: number;
-  sessionId: string;
-  titleId: string;
-  startedAt: number;
-  estBytes: number;
-  topBps: number;
+  session_id: string;
+  title_id: string;
+  started_at: number;
+  est_bytes: number;
+  top_bps: number;
   bytes: number;
   at: number;
 }
+
+/** A report as the site takes it, from its row. */
+export const reportOf = (r: ReportRow): BatchReport => ({
+  id: r.id,
+  sessionId: r.session_id,
+  titleId: r.title_id,
+  startedAt: r.started_at,
+  estBytes: r.est_bytes,
+  topBps: r.top_bps,
+  bytes: r.bytes,
+  at: r.at,
+});
 
 /**
  * The next batches past the forward's cursor, at most `limit` looked at: those whose bytes go to the
@@ -158,35 +174,14 @@ export interface BatchReport {
  */
 export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null; looked: number } {
   const cursor = first<{ c: number }>(sql, `SELECT forwarded_up_to AS c FROM shard_epoch`)?.c ?? 0;
-  const scanned = rows<{
-    id: number;
-    session_id: string;
-    title_id: string;
-    started_at: number;
-    est_bytes: number;
-    top_bps: number;
-    bytes: number;
-    accepted_at: number;
-    forwards: number;
-  }>(
+  const scanned = rows<ReportRow & { forwards: number }>(
     sql,
-    `SELECT id, session_id, title_id, started_at, est_bytes, top_bps, bytes, accepted_at, forwards FROM qoe_batches WHERE id > ? ORDER BY id LIMIT ?`,
+    `SELECT id, session_id, title_id, started_at, est_bytes, top_bps, bytes, accepted_at AS at, forwards FROM qoe_batches WHERE id > ? ORDER BY id LIMIT ?`,
     cursor,
     limit,
   );
   return {
-    reports: scanned
-      .filter((b) => b.forwards === 1)
-      .map((b) => ({
-        id: b.id,
-        sessionId: b.session_id,
-        titleId: b.title_id,
-        startedAt: b.started_at,
-        estBytes: b.est_bytes,
-        topBps: b.top_bps,
-        bytes: b.bytes,
-        at: b.accepted_at,
-      })),
+    reports: scanned.filter((b) => b.forwards === 1).map(reportOf),
     upTo: scanned.length ? scanned[scanned.length - 1].id : null,
     looked: scanned.length,
   };
