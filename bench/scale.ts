@@ -316,7 +316,7 @@ const R = rowCounts;
 const memberRowsPerPlay = sum(R.playAfresh.member, R.stop.member, R.playExpiry.member);
 /** A play's rows at its home site: its record in a sync, its session's first report there, its session's row deleted after 2 days. */
 const siteRowsPerPlay = sum(R.play.site, R.playFirstReport.site, R.playExpiry.site);
-/** A QoE batch's rows at its event shard (stored, its report deleted once forwarded, its rows deleted after 7 days), its reads with `earlier` batches of its session stored. */
+/** A QoE batch's rows at its event shard (stored, its rows deleted after 7 days; the forward's), its reads with `earlier` batches of its session stored. */
 const batchRows = (earlier: number): Rows => ({
   read: R.qoeSessionFirstBatch.shard.read + R.qoeBatchReadPerEarlierBatch * earlier + R.qoeBatchExpiry.shard.read + R.forwardPerReport.shard.read,
   written: R.qoeBatch.shard.written + R.qoeBatchExpiry.shard.written + R.forwardPerReport.shard.written,
@@ -673,13 +673,13 @@ md += `
   read about ${fmt(SYNCS_PER_S_TARGET * syncRows.large.rowsPerSync)} rows a second.
 - **SQLite rows are most of the cost per petabyte.** A row written costs what ${fmt(PRICE.doRowsWrittenPerM / PRICE.doRequestsPerM)} object calls do,
   and every session's entry in a site's sync writes ${fc(R.syncPerSession.site.written)} (its activity on the OCA, its bytes served, its
-  CMCD and its viewing history, with their index entries), every QoE batch ${fc(batchRows(0).written)} over its life (one row and its
+  CMCD and its viewing history, with their index entries), every QoE batch ${fc(batchRows(0).written + R.forwardPerReport.site.written)} over its life (one row and its
   key's index entry, the forward's row at the site, the delete after 7 days: a batch was a row per event and
-  per batch, and a queued report, 12 rows, until the ninth session), and an SDK's re-probe none (its URL says
+  per batch, and a queued report, 13 rows counted so, until the ninth session), and an SDK's re-probe none (its URL says
   \`probe=1\`: the OCA's bytes, no session entry; each probed OCA was an entry of 3 rows). What might cut the
   rest (not measured here): a site keeping sessions' activity in memory (as it counts active sessions once
-  a second) and writing it less often than every sync, and the session's served bytes and viewing figures
-  written in one update rather than two.
+  a second) and writing it less often than every sync, and a session's CMCD and viewing figures kept in
+  one row rather than two tables' rows.
 - Play, steering polls and QoE batches make **no D1 query** on the request path, and colo-cache
   hits make **no R2 call** (asserted by the counting test).
 `;

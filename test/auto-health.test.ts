@@ -418,6 +418,23 @@ describe("probes of an OCA (probe=1: no session entry at its site)", () => {
 });
 
 describe("the members whose probes an OCA answered lately", () => {
+  it("cannot be crowded out by members who report the OCA and probe it too", async () => {
+    const site = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-ams"));
+    const ocaId = "ixp-ams-1";
+    await runInDurableObject(site, async (_o, state) => {
+      const sql = state.storage.sql;
+      const now = Date.now();
+      const p = new RecentProbers();
+      p.note(ocaId, ["honest-1", "honest-2", "honest-3"], now - 1_000);
+      const colluding = Array.from({ length: 40 }, (_, i) => `colluder-${i}`);
+      for (const c of colluding)
+        sql.exec(`INSERT INTO oca_client_reporters (oca_id, reporter, at, streams) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, ocaId, c, now, c);
+      p.note(ocaId, colluding, now);
+      const w = windowSignals(sql, ocaId, now, WINDOW_MS, p.since(ocaId, now - WINDOW_MS));
+      expect(w).toMatchObject({ clientReports: 40, trafficMembers: THRESHOLDS.degradeClientReports });
+    });
+  });
+
   it("are kept newest last, at most PROBERS_KEPT an OCA, read by when they were seen, and forgotten on a restore", () => {
     const p = new RecentProbers();
     p.note("o1", ["m1", "m2"], 1_000);

@@ -228,8 +228,11 @@ export function recordClientReporters(
     run(sql, `INSERT INTO oca_reporter_sessions (oca_id, session_id, at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET at = excluded.at`, ocaId, s, now);
 }
 
-/** Probing members kept per OCA, at most: the judgement weighs up to THRESHOLDS.degradeClientReports of them. */
-export const PROBERS_KEPT = 32;
+/**
+ * Probing members kept per OCA, at most (newest): as many as a report's items, so members who report the
+ * OCA and probe it too (left out when weighed) cannot crowd honest probers out short of that many accounts.
+ */
+export const PROBERS_KEPT = 1_000;
 
 /**
  * Members whose probes each OCA answered lately (`probe=1`: a probe makes no session entry), kept in the

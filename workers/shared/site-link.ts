@@ -368,10 +368,11 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
 }
 
 /**
- * Probing members an OCA's report carries at most: the site weighs healthy traffic against clients'
- * reports up to a few members (THRESHOLDS.degradeClientReports), so a few more than that say all it needs.
+ * Probing members an OCA's report carries at most. The site weighs a few (THRESHOLDS.degradeClientReports)
+ * after leaving out the members who reported the OCA, so the bound is wide: reporters that also probe
+ * must not crowd honest probers out of a report (an isolate sees a few probes an OCA a second).
  */
-export const MAX_PROBERS = 16;
+export const MAX_PROBERS = 256;
 
 /**
  * Counts bytes an OCA served to a session (null: to a probe, the OCA's bytes only, no session entry);
