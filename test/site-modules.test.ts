@@ -74,6 +74,30 @@ describe("the site's schema migrations", () => {
   });
 });
 
+/**
+ * Runs `fn` in a site's object taken back to just before schema `version`: its later migrations
+ * forgotten and `takeBack` undoing what they made (the beforeV* functions), so `migrate` applies them again.
+ */
+async function atSchemaBefore(
+  siteId: string,
+  version: number,
+  takeBack: (sql: SqlStorage) => void,
+  fn: (sql: SqlStorage, storage: DurableObjectStorage) => void,
+): Promise<void> {
+  await runInDurableObject(env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId)), async (_i, state) => {
+    state.storage.sql.exec(`DELETE FROM schema_migrations WHERE version >= ?`, version);
+    takeBack(state.storage.sql);
+    fn(state.storage.sql, state.storage);
+  });
+}
+
+/** The names of a table's `{table}_by_*` indexes. */
+const indexesOn = (sql: SqlStorage, table: string): string[] =>
+  sql
+    .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE ?`, table, `${table}_by_%`)
+    .toArray()
+    .map((r) => r.name);
+
 /** Takes a site's sessions' activity back to before v27 (indexed by its exact time). */
 function beforeV27(sql: SqlStorage): void {
   sql.exec(`DROP INDEX IF EXISTS oca_sessions_by_bucket`);
@@ -225,17 +249,13 @@ describe("the site's schema migration to due fill tasks in the plan's order (v21
 
 describe("the site's schema migration to plans queued a few titles at a time (v23)", () => {
   it("counts a v22 site's planned titles as queued, so their tasks stay live and nothing is queued twice", async () => {
-    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-sjc"));
-    await runInDurableObject(stub, async (_i, state) => {
-      const sql = state.storage.sql;
+    await atSchemaBefore("ixp-sjc", 23, beforeV23, (sql, storage) => {
       // A site at v22 whose plan queued every file of its title when it was applied.
-      sql.exec(`DELETE FROM schema_migrations WHERE version >= 23`);
-      beforeV23(sql);
       sql.exec(`DELETE FROM plan`);
       sql.exec(`DELETE FROM fill_tasks`);
       sql.exec(`INSERT INTO plan (oca_id, title_id) VALUES ('ixp-sjc-1', 'v22-title')`);
       enqueue(sql, "ixp-sjc-1", "v22-title", file, 1_000, 0);
-      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(migrate(storage)).toBe(SITE_SCHEMA_VERSION);
       expect(isQueued(sql, "ixp-sjc-1", "v22-title")).toBe(true);
       expect(anyUnqueued(sql)).toBe(false);
       expect(queuedFiles(sql, "ixp-sjc-1")).toBe(1);
@@ -252,11 +272,7 @@ describe("the site's schema migration to plans queued a few titles at a time (v2
 
 describe("the site's schema migration to titles summed by triggers (v24)", () => {
   it("sums a v23 site's holdings per title and by source, and keeps the sums as rows are filled, made ready and removed", async () => {
-    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("lumen-lax"));
-    await runInDurableObject(stub, async (_i, state) => {
-      const sql = state.storage.sql;
-      sql.exec(`DELETE FROM schema_migrations WHERE version >= 24`);
-      beforeV24(sql);
+    await atSchemaBefore("lumen-lax", 24, beforeV24, (sql, storage) => {
       sql.exec(`DELETE FROM holdings`);
       const add = (path: string, st: string, source: string | null) =>
         sql.exec(
@@ -268,7 +284,7 @@ describe("the site's schema migration to titles summed by triggers (v24)", () =>
       add("a", "ready", "origin");
       add("b", "ready", "peer");
       add("c", "filling", null);
-      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(migrate(storage)).toBe(SITE_SCHEMA_VERSION);
       expect(titlesOn(sql, "lumen-lax-1")).toEqual([{ titleId: "v23-title", files: 3, bytes: 300, ready: 2, completeVersion: null }]);
       expect(bySource(sql)).toMatchObject({ origin: { files: 1, bytes: 100 }, peer: { files: 1, bytes: 100 } });
       // The copy under way is made ready: the title is all ready, and the check that finds it complete notes it.
@@ -306,37 +322,25 @@ describe("the site's schema migration to an index of unsettled holdings (v25)", 
 
 describe("the site's schema migration to CMCD rows forgotten by when they were heard (v26)", () => {
   it("keeps a v25 site's CMCD rows, heard when their player last spoke, and forgets them through the new index", async () => {
-    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("lumen-nyc"));
-    await runInDurableObject(stub, async (_i, state) => {
-      const sql = state.storage.sql;
-      sql.exec(`DELETE FROM schema_migrations WHERE version >= 26`);
-      beforeV26(sql);
+    await atSchemaBefore("lumen-nyc", 26, beforeV26, (sql, storage) => {
       sql.exec(`DELETE FROM cmcd_sessions`);
       sql.exec(
         `INSERT INTO cmcd_sessions (session_id, title_id, requests, bytes, stalls, startups, last_oca, first_at, last_at) VALUES ('v25-session', 't', 1, 1, 0, 0, 'o', 1000, 2000)`,
       );
-      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(migrate(storage)).toBe(SITE_SCHEMA_VERSION);
       expect(sql.exec(`SELECT heard_at FROM cmcd_sessions WHERE session_id = 'v25-session'`).one().heard_at).toBe(2000);
-      const indexes = sql
-        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cmcd_sessions' AND name LIKE 'cmcd_sessions_by_%'`)
-        .toArray()
-        .map((r) => r.name);
-      expect(indexes).toEqual(["cmcd_sessions_by_heard"]);
+      expect(indexesOn(sql, "cmcd_sessions")).toEqual(["cmcd_sessions_by_heard"]);
     });
   });
 });
 
 describe("the site's schema migration to sessions' activity cleaned up by a bucket of when it was seen (v27)", () => {
   it("keeps a v26 site's active sessions, each in the bucket of its last sighting, and cleans them up through the new index", async () => {
-    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("ixp-fra"));
-    await runInDurableObject(stub, async (_i, state) => {
-      const sql = state.storage.sql;
-      sql.exec(`DELETE FROM schema_migrations WHERE version >= 27`);
-      beforeV27(sql);
+    await atSchemaBefore("ixp-fra", 27, beforeV27, (sql, storage) => {
       sql.exec(`DELETE FROM oca_sessions`);
       const now = Date.now();
       sql.exec(`INSERT INTO oca_sessions (oca_id, session_id, last_seen) VALUES ('ixp-fra-1', 'fresh', ?), ('ixp-fra-1', 'stale', ?)`, now, now - 120_000);
-      expect(migrate(state.storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(migrate(storage)).toBe(SITE_SCHEMA_VERSION);
       const buckets = Object.fromEntries(
         sql
           .exec<{ session_id: string; seen_bucket: number }>(`SELECT session_id, seen_bucket FROM oca_sessions`)
@@ -344,11 +348,7 @@ describe("the site's schema migration to sessions' activity cleaned up by a buck
           .map((r) => [r.session_id, r.seen_bucket]),
       );
       expect(buckets).toEqual({ fresh: Math.floor(now / SEEN_BUCKET_MS), stale: Math.floor((now - 120_000) / SEEN_BUCKET_MS) });
-      const indexes = sql
-        .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'oca_sessions' AND name LIKE 'oca_sessions_by_%'`)
-        .toArray()
-        .map((r) => r.name);
-      expect(indexes).toEqual(["oca_sessions_by_bucket"]);
+      expect(indexesOn(sql, "oca_sessions")).toEqual(["oca_sessions_by_bucket"]);
       // The next report forgets the stale one and keeps the fresh one.
       ingestEdgeReport(sql, [{ id: "ixp-fra-1" } as OcaSpec], { windowMs: 1000, ocas: {} } as never, now);
       expect(sql.exec<{ session_id: string }>(`SELECT session_id FROM oca_sessions`).toArray()).toEqual([{ session_id: "fresh" }]);
