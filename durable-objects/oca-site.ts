@@ -59,6 +59,10 @@ export type { FillSource, HeldFile } from "./site/holdings";
 export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
 import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
 
+/** Whether a held title was last found complete at the catalogue's current version of it. */
+const isCompleteAt = (t: { titleId: string; completeVersion: number | null }, current: Map<string, number>): boolean =>
+  t.completeVersion !== null && t.completeVersion === current.get(t.titleId);
+
 /** A source the fill reads from, resolved to a bucket and key. */
 interface Source {
   source: FillSource;
@@ -465,7 +469,7 @@ export class OcaSite extends DurableObject<Env> {
           files: t.files,
           bytes: t.bytes,
           readyFiles: t.ready,
-          complete: t.completeVersion !== null && t.completeVersion === current.get(t.titleId),
+          complete: isCompleteAt(t, current),
           planned: planned.has(`${o.id}/${t.titleId}`),
         })),
       };
@@ -556,7 +560,7 @@ export class OcaSite extends DurableObject<Env> {
         const titles = perOca[i].titles;
         return {
           ...this.ocaFigures(o, titles, live, 5),
-          completeTitles: titles.filter((t) => t.completeVersion !== null && t.completeVersion === current.get(t.titleId)).length,
+          completeTitles: titles.filter((t) => isCompleteAt(t, current)).length,
         };
       }),
       misses: missesByKind(this.sql),

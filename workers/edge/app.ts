@@ -147,8 +147,9 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const cmcd = readCmcd(c.req.raw, url);
   // The SDK's probe of an OCA (client/probe.ts) says so: its bytes are the OCA's load, not a session's
   // viewing, so it makes no session entry at the site (the rows a site writes per entry are most of
-  // what a viewer costs: docs/capacity.md). A client that marks its media fetches so only loses their
-  // count in its own served figure.
+  // what a viewer costs: docs/capacity.md). A client that marks its media fetches so leaves its served
+  // figure at 0, so its own reports are held by time and its play's estimate only, as a client's that
+  // fetched nothing; its member still counts as a prober (healthy traffic), once, as its sessions would.
   const probe = url.searchParams.get("probe") === "1";
   // Set when the OCA lacked the file: the miss is counted with the bytes its answer counts.
   let missed = false;
