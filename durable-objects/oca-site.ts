@@ -47,6 +47,7 @@ import { isSafeId, isSessionId, isStreamsId } from "../shared/ids";
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
+import { CatchUpBudget } from "./site/catch-up-budget";
 import { countedUpTo, countOnce, forgetQuietSenders, noteCountedUpTo } from "./site/counted-up-to";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
@@ -122,6 +123,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly activeSessions = new ActiveSessions();
   /** Members whose probes each OCA answered lately (in memory: healthy traffic, no row written per probe). */
   private readonly probers = new autoHealth.RecentProbers();
+  /** Reports event shards' catch-up forwards may bring in now (see CatchUpBudget). */
+  private readonly catchUp = new CatchUpBudget();
   /** (OCA, title) pairs describe() found incomplete though all their rows were ready, at that ready count: not checked again until it changes. */
   private readonly checkedIncomplete = new Map<string, number>();
 
@@ -664,8 +667,25 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
+   * An event shard's forward: its reports counted as recordReports counts them, unless the forward is
+   * a catch-up (it took all the shard could look at: a backlog) and the site has taken its share of
+   * those lately (CatchUpBudget). Then nothing is counted and the shard is told when to come back.
+   */
+  async forwardReports(
+    reports: ByteReport[],
+    forward: { shard: string; upTo: number; catchUp?: boolean },
+  ): Promise<{ counted: number; deferredMs?: undefined } | { counted: 0; deferredMs: number }> {
+    if (forward?.catchUp === true) {
+      const waitMs = this.catchUp.take(Array.isArray(reports) ? reports.length : 0, Date.now());
+      if (waitMs > 0) return { counted: 0, deferredMs: waitMs };
+    }
+    return { counted: await this.recordReports(reports, forward) };
+  }
+
+  /**
    * Bytes reported by home sessions, forwarded in one call by an event shard: each counted within its
-   * session's caps, in one transaction. Returns the bytes counted.
+   * session's caps, in one transaction. Returns the bytes counted. (Shards call forwardReports; an
+   * event shard of the code before calls this.)
    */
   async recordReports(reports: ByteReport[], forward?: { shard: string; upTo: number }): Promise<number> {
     const tz = this.site.timeZone;

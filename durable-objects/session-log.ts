@@ -4,6 +4,7 @@ import {
   adoptLegacyEvents,
   adoptLegacyPending,
   batchForwards,
+  type BatchReport,
   type BatchSession,
   batchesToForward,
   type EventTables,
@@ -18,6 +19,7 @@ import {
 } from "./site/session-events";
 import { migrate } from "./site/schema";
 import { siteStub } from "../workers/shared/site-link";
+import { isMissingMethod } from "../workers/shared/missing-method";
 import { MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
 
@@ -30,6 +32,18 @@ import { first, rows, run } from "./site/sql";
 const FORWARD_MS = 1_000;
 /** Batches one forward looks at, at most: no more than the site takes from one call (those with bytes for it go in the call). */
 const FORWARD_MAX = MAX_REPORT_ITEMS;
+/** The longest wait after failed forwards: each failure in a row doubles the wait from FORWARD_MS. */
+const FAILED_WAIT_MAX_MS = 30_000;
+
+/**
+ * When to forward next after `failures` failed forwards in a row: FORWARD_MS doubled per failure up to
+ * FAILED_WAIT_MAX_MS, each wait drawn from its upper half, so a site's 64 shards do not call a site that
+ * came back all in the same second.
+ */
+export function failedForwardWaitMs(failures: number, random = Math.random()): number {
+  const wait = Math.min(FAILED_WAIT_MAX_MS, FORWARD_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(wait * (0.5 + random / 2));
+}
 
 export class SessionLog extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -37,6 +51,8 @@ export class SessionLog extends DurableObject<Env> {
   private tables: EventTables = { legacy: false };
   /** Whether the queue of byte reports of the code before still holds some (forwarded before any batch). */
   private legacyPending = false;
+  /** Forwards failed in a row (in memory: an object started afresh tries again within FORWARD_MS). */
+  private failures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -80,27 +96,49 @@ export class SessionLog extends DurableObject<Env> {
 
   /**
    * Forwards the bytes of the batches past the cursor to the site in one call, then moves the cursor;
-   * what is not acknowledged is sent again. The forward names its shard run and the ids it carries, so
-   * a forward sent again (its answer lost after the site committed it) is counted once.
+   * what is not acknowledged is sent again, later after each failure in a row (failedForwardWaitMs). The
+   * forward names its shard run and the ids it carries, so a forward sent again (its answer lost after
+   * the site committed it) is counted once. A backlog goes a full call at a time, at once after each,
+   * as the site takes them: it may defer a catch-up call (CatchUpBudget), and the shard comes back when told.
    */
   async alarm(): Promise<void> {
     const epoch = rows<{ epoch: string }>(this.sql, `SELECT epoch FROM shard_epoch`)[0].epoch;
     const shard = `${this.ctx.id.name ?? ""}/${epoch}`;
-    // A forward that took all it could look at leaves a backlog: the next goes at once, not a second later.
-    let full = false;
-    if (this.legacyPending) await this.forwardLegacy(shard);
-    else {
-      const { reports, upTo, looked } = batchesToForward(this.sql, FORWARD_MAX);
-      if (upTo === null) return;
-      try {
-        if (reports.length) await siteStub(this.env, this.siteId).recordReports(reports, { shard, upTo });
-        noteForwarded(this.sql, upTo);
-        full = looked === FORWARD_MAX;
-      } catch (err) {
-        console.error("forward reports", this.siteId, err);
+    let nextInMs = FORWARD_MS;
+    try {
+      if (this.legacyPending) await this.forwardLegacy(shard);
+      else {
+        const { reports, upTo, looked } = batchesToForward(this.sql, FORWARD_MAX);
+        if (upTo === null) return;
+        // A forward that took all it could look at leaves a backlog.
+        const catchUp = looked === FORWARD_MAX;
+        const deferredMs = reports.length ? await this.forward(reports, { shard, upTo, catchUp }) : 0;
+        if (deferredMs > 0) nextInMs = deferredMs + Math.round(Math.random() * FORWARD_MS);
+        else {
+          noteForwarded(this.sql, upTo);
+          if (catchUp) nextInMs = 0;
+        }
       }
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      nextInMs = failedForwardWaitMs(this.failures);
+      console.error("forward reports", this.siteId, err);
     }
-    if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + (full ? 0 : FORWARD_MS));
+    if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + nextInMs);
+  }
+
+  /** Sends a forward to the site: 0 when counted, or the ms the site asks the shard to wait. */
+  private async forward(reports: BatchReport[], f: { shard: string; upTo: number; catchUp: boolean }): Promise<number> {
+    const site = siteStub(this.env, this.siteId);
+    try {
+      return (await site.forwardReports(reports, f)).deferredMs ?? 0;
+    } catch (err) {
+      // A site object still on the code before (a gradual deployment) takes every forward as it did.
+      if (!isMissingMethod(err, "forwardReports")) throw err;
+      await site.recordReports(reports, { shard: f.shard, upTo: f.upTo });
+      return 0;
+    }
   }
 
   /** The queue the code before kept, forwarded as it did (its ids are below every batch's). */
@@ -111,13 +149,9 @@ export class SessionLog extends DurableObject<Env> {
       FORWARD_MAX,
     );
     if (pending.length) {
-      const reports = pending.map(reportOf);
-      try {
-        await siteStub(this.env, this.siteId).recordReports(reports, { shard, upTo: pending[pending.length - 1].id });
-        run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);
-      } catch (err) {
-        console.error("forward reports", this.siteId, err);
-      }
+      // Not a catch-up: the queue is what the code before held, forwarded as it did (a failure is the caller's).
+      await siteStub(this.env, this.siteId).recordReports(pending.map(reportOf), { shard, upTo: pending[pending.length - 1].id });
+      run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);
     }
     this.legacyPending = !!first(this.sql, `SELECT 1 AS x FROM pending_reports LIMIT 1`);
   }

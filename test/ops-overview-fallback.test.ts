@@ -2,7 +2,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { beforeAll, describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
 import { opsRoutes } from "../workers/control/admin/ops";
-import { isMissingMethod, type SummarySite, opsSummaryFromDescribe } from "../workers/control/admin/ops-summary-fallback";
+import { type SummarySite, opsSummaryFromDescribe } from "../workers/control/admin/ops-summary-fallback";
+import { isMissingMethod } from "../workers/shared/missing-method";
 import { clearOfLocalMidnight, fill, openPlan, publishTitle } from "./fixtures";
 
 /**

@@ -1,6 +1,5 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { SessionLog } from "../durable-objects/session-log";
-import type { ByteReport } from "../workers/shared/site-view";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   adoptLegacyEvents,
@@ -18,6 +17,7 @@ import { type SessionClaims, signSessionToken } from "../workers/control/session
 import { fromB64url } from "../workers/shared/hmac";
 import { signingKey } from "../workers/shared/signing-keys";
 import { fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { cursorOf, watchForwards } from "./shard-forwards";
 
 /**
  * What a session's QoE batches may store at its home site's event shard: a session's batch is taken a
@@ -227,35 +227,11 @@ describe("an event shard", () => {
 
 describe("an event shard's forward to its site", () => {
   const SITE_ID = "rheinnet-muc";
-  type Forward = { ids: number[]; sessions: string[]; upTo: number };
-
-  /** Puts a watch on the shard's calls to its site: each forward is noted, then failed while `fail` says so or sent to the real site. */
-  async function watchForwards(shard: DurableObjectStub<SessionLog>, fail: () => boolean): Promise<Forward[]> {
-    const forwards: Forward[] = [];
-    await runInDurableObject(shard, (o: SessionLog) => {
-      const site = env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE_ID));
-      const watched = {
-        recordReports: async (reports: ByteReport[], f: { shard: string; upTo: number }) => {
-          forwards.push({ ids: reports.map((r) => r.id ?? -1), sessions: reports.map((r) => r.sessionId), upTo: f.upTo });
-          if (fail()) throw new Error("injected: site unreachable");
-          return site.recordReports(reports, f);
-        },
-      };
-      (o as unknown as { env: Env }).env = {
-        ...env,
-        OCA_SITE: { ...env.OCA_SITE, idFromName: (n: string) => env.OCA_SITE.idFromName(n), get: () => watched } as never,
-      };
-    });
-    return forwards;
-  }
-
-  const cursorOf = (shard: DurableObjectStub<SessionLog>) =>
-    runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ c: number }>(`SELECT forwarded_up_to AS c FROM shard_epoch`).one().c);
 
   it("sends each batch with bytes or a stop once, passes those with nothing for the site, and sends again what failed", async () => {
     const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:61`));
     let failing = true;
-    const forwards = await watchForwards(shard, () => failing);
+    const forwards = await watchForwards(shard, SITE_ID, { fail: () => failing });
     const now = Date.now();
     const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     const session = (sessionId: string) => ({ sessionId, titleId: TITLE, startedAt: now - 60_000, estBytes: 1e9, topBps: 8e6 });
@@ -288,7 +264,7 @@ describe("an event shard's forward to its site", () => {
 
   it("forwards a backlog at once, a site's call at a time, rather than a call a second", async () => {
     const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:63`));
-    const forwards = await watchForwards(shard, () => false);
+    const forwards = await watchForwards(shard, SITE_ID);
     const now = Date.now();
     await runInDurableObject(shard, async (_o, state) => {
       const session = { sessionId: crypto.randomUUID(), titleId: TITLE, startedAt: now - 3_600_000, estBytes: 1e12, topBps: 8e6 };
@@ -302,13 +278,15 @@ describe("an event shard's forward to its site", () => {
     expect(next!).toBeLessThanOrEqual(Date.now());
     expect(await runDurableObjectAlarm(shard)).toBe(true);
     expect(forwards[1].ids).toHaveLength(500);
+    // The full call was a catch-up (the site may ration those); the rest is not.
+    expect(forwards.map((f) => f.catchUp)).toEqual([true, false]);
     // Caught up: the next forward waits its second again (none due now).
     expect(await runInDurableObject(shard, (_o, state) => state.storage.getAlarm())).toBeNull();
   });
 
   it("sends the queue the code before kept first, and numbers new batches above it", async () => {
     const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:62`));
-    const forwards = await watchForwards(shard, () => false);
+    const forwards = await watchForwards(shard, SITE_ID);
     const now = Date.now();
     const [old1, old2, fresh] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     await runInDurableObject(shard, async (o: SessionLog, state) => {
@@ -344,6 +322,7 @@ describe("an event shard's forward to its site", () => {
     expect(await runDurableObjectAlarm(shard)).toBe(true);
     expect(await runDurableObjectAlarm(shard)).toBe(true);
     expect(forwards.map((f) => f.ids)).toEqual([[6, 7], [8]]);
+    expect(forwards.map((f) => f.method)).toEqual(["recordReports", "forwardReports"]);
     expect(forwards.map((f) => f.sessions)).toEqual([[old1, old2], [fresh]]);
     // Empty, the queue is dropped at the next start.
     await runInDurableObject(shard, (_o, state) => {

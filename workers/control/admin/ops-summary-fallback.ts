@@ -4,6 +4,7 @@
  * "unreachable", until the object restarts on the new code.
  */
 import type { siteStub } from "../../shared/site-link";
+import { isMissingMethod } from "../../shared/missing-method";
 
 type SiteStub = ReturnType<typeof siteStub>;
 /** The site object's answers, as the control plane sees them over RPC (it never imports the object). */
@@ -20,18 +21,6 @@ export interface SummarySite {
 
 /** Transitions per OCA the dashboard's summary carries (opsSummary asks its figures for 5, describe for 10). */
 const SUMMARY_TRANSITIONS = 5;
-
-/**
- * True when `err` is the runtime's answer to a call of `method` on an object that has no such method.
- * Deployed workerd says `The RPC receiver does not implement the method "m".`; the vitest plugin's
- * wrapper of Durable Objects (the tests' runtime) says `The RPC receiver does not implement "m".`.
- * Both are TypeErrors; any other error (a throw inside the method, a reset object) is not this.
- */
-export function isMissingMethod(err: unknown, method: string): boolean {
-  if (!(err instanceof Error) || err.name !== "TypeError") return false;
-  const quoted = JSON.stringify(method);
-  return err.message === `The RPC receiver does not implement the method ${quoted}.` || err.message === `The RPC receiver does not implement ${quoted}.`;
-}
 
 /**
  * The `OpsSummary` opsSummary() would answer, from describe() and lastCycle() of the same object:

@@ -1,0 +1,54 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import type { SessionLog } from "../durable-objects/session-log";
+import type { ByteReport } from "../workers/shared/site-view";
+
+/** A forward an event shard sent its site, as the watch saw it. */
+export interface Forward {
+  method: "forwardReports" | "recordReports";
+  ids: number[];
+  sessions: string[];
+  upTo: number;
+  catchUp?: boolean;
+}
+
+/** How the watched site answers: `fail` makes each call fail as an unreachable site; `missing` plays a site object on the code before forwardReports. */
+export interface WatchOptions {
+  fail?: () => boolean;
+  missing?: boolean;
+}
+
+/**
+ * Puts a watch on an event shard's calls to its site (`siteId`'s real object): each forward is noted,
+ * then failed while `fail` says so, or passed to the site. The shard's env is swapped in its own object.
+ */
+export async function watchForwards(shard: DurableObjectStub<SessionLog>, siteId: string, options: WatchOptions = {}): Promise<Forward[]> {
+  const forwards: Forward[] = [];
+  await runInDurableObject(shard, (o: SessionLog) => {
+    const site = env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId));
+    const note = (method: Forward["method"], reports: ByteReport[], f: { upTo: number; catchUp?: boolean }) => {
+      forwards.push({ method, ids: reports.map((r) => r.id ?? -1), sessions: reports.map((r) => r.sessionId), upTo: f.upTo, catchUp: f.catchUp });
+      if (options.fail?.()) throw new Error("injected: site unreachable");
+    };
+    const watched = {
+      forwardReports: async (reports: ByteReport[], f: { shard: string; upTo: number; catchUp?: boolean }) => {
+        // The runtime's answer when the object has no such method (deployed workerd's wording).
+        if (options.missing) throw new TypeError('The RPC receiver does not implement the method "forwardReports".');
+        note("forwardReports", reports, f);
+        return site.forwardReports(reports, f);
+      },
+      recordReports: async (reports: ByteReport[], f: { shard: string; upTo: number }) => {
+        note("recordReports", reports, f);
+        return site.recordReports(reports, f);
+      },
+    };
+    (o as unknown as { env: Env }).env = {
+      ...env,
+      OCA_SITE: { ...env.OCA_SITE, idFromName: (n: string) => env.OCA_SITE.idFromName(n), get: () => watched } as never,
+    };
+  });
+  return forwards;
+}
+
+/** The shard's forward cursor: the last batch id its site has counted (or that had nothing for it). */
+export const cursorOf = (shard: DurableObjectStub<SessionLog>) =>
+  runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ c: number }>(`SELECT forwarded_up_to AS c FROM shard_epoch`).one().c);
