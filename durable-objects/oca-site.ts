@@ -668,7 +668,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /**
    * An event shard's forward: its reports counted as recordReports counts them, unless the forward is
-   * a catch-up (it took all the shard could look at: a backlog) and the site has taken its share of
+   * a catch-up (a full call of a shard well behind: a backlog) and the site has taken its share of
    * those lately (CatchUpBudget). Then nothing is counted and the shard is told when to come back.
    */
   async forwardReports(

@@ -32,6 +32,12 @@ import { first, rows, run } from "./site/sql";
 const FORWARD_MS = 1_000;
 /** Batches one forward looks at, at most: no more than the site takes from one call (those with bytes for it go in the call). */
 const FORWARD_MAX = MAX_REPORT_ITEMS;
+/**
+ * How far behind a full forward must be to be a catch-up, which the site may hold back: a shard whose
+ * live traffic fills every call keeps within a second or two, one with a backlog after an outage is
+ * minutes behind.
+ */
+export const CATCH_UP_BEHIND_MS = 10 * FORWARD_MS;
 /** The longest wait after failed forwards: each failure in a row doubles the wait from FORWARD_MS. */
 const FAILED_WAIT_MAX_MS = 30_000;
 
@@ -99,7 +105,8 @@ export class SessionLog extends DurableObject<Env> {
    * what is not acknowledged is sent again, later after each failure in a row (failedForwardWaitMs). The
    * forward names its shard run and the ids it carries, so a forward sent again (its answer lost after
    * the site committed it) is counted once. A backlog goes a full call at a time, at once after each,
-   * as the site takes them: it may defer a catch-up call (CatchUpBudget), and the shard comes back when told.
+   * as the site takes them: it may defer a call well behind (a catch-up: CatchUpBudget), and the shard
+   * comes back when told.
    */
   async alarm(): Promise<void> {
     const epoch = rows<{ epoch: string }>(this.sql, `SELECT epoch FROM shard_epoch`)[0].epoch;
@@ -108,15 +115,16 @@ export class SessionLog extends DurableObject<Env> {
     try {
       if (this.legacyPending) await this.forwardLegacy(shard);
       else {
-        const { reports, upTo, looked } = batchesToForward(this.sql, FORWARD_MAX);
+        const { reports, upTo, looked, oldestAt } = batchesToForward(this.sql, FORWARD_MAX);
         if (upTo === null) return;
-        // A forward that took all it could look at leaves a backlog.
-        const catchUp = looked === FORWARD_MAX;
+        // A forward that took all it could look at leaves more; a catch-up when it is also well behind.
+        const full = looked === FORWARD_MAX;
+        const catchUp = full && Date.now() - (oldestAt ?? Date.now()) > CATCH_UP_BEHIND_MS;
         const deferredMs = reports.length ? await this.forward(reports, { shard, upTo, catchUp }) : 0;
         if (deferredMs > 0) nextInMs = deferredMs + Math.round(Math.random() * FORWARD_MS);
         else {
           noteForwarded(this.sql, upTo);
-          if (catchUp) nextInMs = 0;
+          if (full) nextInMs = 0;
         }
       }
       this.failures = 0;

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
-import { failedForwardWaitMs, type SessionLog } from "../durable-objects/session-log";
+import { CATCH_UP_BEHIND_MS, failedForwardWaitMs, type SessionLog } from "../durable-objects/session-log";
 import { CATCH_UP_BURST, CATCH_UP_REPORTS_PER_S, CatchUpBudget } from "../durable-objects/site/catch-up-budget";
 import { storeBatch } from "../durable-objects/site/session-events";
 import type { ByteReport } from "../workers/shared/site-view";
@@ -9,8 +9,9 @@ import { cursorOf, watchForwards } from "./shard-forwards";
 
 /**
  * After a site outage every event shard of the site holds a backlog. The site takes their catch-up
- * forwards (full calls) a share at a time, so its isolates' syncs are not queued behind 64 of them;
- * live forwards are never held back; a shard whose forwards fail waits longer after each failure.
+ * forwards (full calls more than 10 s behind) a share at a time, so its isolates' syncs are not queued
+ * behind 64 of them; live forwards are never held back, however full; a shard whose forwards fail
+ * waits longer after each failure.
  */
 
 const SITE_ID = "rheinnet-ber";
@@ -89,14 +90,14 @@ describe("the site's budget for catch-up forwards", () => {
 });
 
 describe("an event shard with a backlog", () => {
-  /** A shard holding `n` batches of one byte each, one session, with its alarm set. */
-  async function backlog(shardNo: number, n: number): Promise<{ shard: DurableObjectStub<SessionLog>; sessionId: string }> {
+  /** A shard holding `n` batches of one byte each, one session, that arrived `agoMs` ago, with its alarm set. */
+  async function backlog(shardNo: number, n: number, agoMs = 60_000): Promise<{ shard: DurableObjectStub<SessionLog>; sessionId: string }> {
     const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:${shardNo}`));
     const sessionId = crypto.randomUUID();
     const now = Date.now();
     await runInDurableObject(shard, async (_o, state) => {
       const session = { sessionId, titleId: TITLE, startedAt: now - 3_600_000, estBytes: 1e12, topBps: 8e6 };
-      for (let k = 0; k < n; k++) storeBatch(state.storage.sql, session, `b-${k}`, [{ type: "progress", bytes: 1 }], 1, now);
+      for (let k = 0; k < n; k++) storeBatch(state.storage.sql, session, `b-${k}`, [{ type: "progress", bytes: 1 }], 1, now - agoMs);
       await state.storage.setAlarm(now + 1000);
     });
     return { shard, sessionId };
@@ -133,6 +134,21 @@ describe("an event shard with a backlog", () => {
     expect(forwards[2]).toEqual(forwards[1]);
     expect(await reportedOf([sessionId])).toBe(2_500);
     expect(await alarmOf(shard)).toBeNull();
+  });
+
+  it("is never held back while it keeps up, however many batches fill its calls", async () => {
+    // Live traffic of over a thousand batches a second: every call full, none behind by more than 10 s.
+    const { shard, sessionId } = await backlog(13, 2_500, CATCH_UP_BEHIND_MS / 2);
+    const forwards = await watchForwards(shard, SITE_ID);
+    await budgetSite(1, true);
+    for (let k = 0; k < 3; k++) expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(forwards.map((f) => [f.ids.length, f.catchUp])).toEqual([
+      [1000, false],
+      [1000, false],
+      [500, false],
+    ]);
+    expect(await cursorOf(shard)).toBe(2500);
+    expect(await reportedOf([sessionId])).toBe(2_500);
   });
 
   it("waits longer after each failed forward, up to 30 s, and a second again once one goes through", async () => {

@@ -5,8 +5,9 @@ import { MAX_REPORT_ITEMS } from "../../workers/shared/site-view";
  * of its 64 shards holds a backlog, and a shard with a backlog forwards full calls back to back: a full
  * forward costs the site some 30 ms (1,000 reports, measured locally), so 64 of them queued ahead of an
  * isolate's sync (which gives up after 500 ms) would fail every sync until the backlogs drained, and
- * steering would see the site as stale. A catch-up forward (one that took all it could look at) is
- * therefore rationed; forwards of live traffic (fewer than a full call) never are.
+ * steering would see the site as stale. A catch-up forward (a full call of a shard more than 10 s
+ * behind: CATCH_UP_BEHIND_MS) is therefore rationed; forwards of live traffic never are, however
+ * many fill a call.
  */
 
 /** Reports a second the site takes from catch-up forwards: five full calls, about 15 % of its time. */

@@ -170,9 +170,10 @@ export const reportOf = (r: ReportRow): BatchReport => ({
 
 /**
  * The next batches past the forward's cursor, at most `limit` looked at: those whose bytes go to the
- * site, and the last id looked at (the cursor's next place, whether or not that batch forwards).
+ * site, the last id looked at (the cursor's next place, whether or not that batch forwards), and when
+ * the first of them arrived (how far behind the forward is).
  */
-export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null; looked: number } {
+export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null; looked: number; oldestAt: number | null } {
   const cursor = first<{ c: number }>(sql, `SELECT forwarded_up_to AS c FROM shard_epoch`)?.c ?? 0;
   const scanned = rows<ReportRow & { forwards: number }>(
     sql,
@@ -184,6 +185,7 @@ export function batchesToForward(sql: SqlStorage, limit: number): { reports: Bat
     reports: scanned.filter((b) => b.forwards === 1).map(reportOf),
     upTo: scanned.length ? scanned[scanned.length - 1].id : null,
     looked: scanned.length,
+    oldestAt: scanned.length ? scanned[0].at : null,
   };
 }
 
