@@ -61,8 +61,13 @@ function standing(view: VersionView, session: { country: string | null; grantedA
 }
 
 /** Bounded maps of entries by title (least recently used go first), each with the stamp it was loaded at. */
-class StampedEntries<V> {
+export class StampedEntries<V> {
   private readonly entries = new Map<string, { value: V; titleId: string; stamp: Stamp }>();
+  /**
+   * Each title's keys: a change look drops a changed title's entries without walking the whole map (a
+   * health change stamps every title its OCA holds, thousands in one look, in every isolate).
+   */
+  private readonly keysOf = new Map<string, Set<string>>();
   constructor(private readonly max: number) {}
 
   get(key: string): V | undefined {
@@ -77,19 +82,41 @@ class StampedEntries<V> {
     // A look that saw a newer change while this was loading: the loaded value is already old.
     const seen = latestSeen.get(titleId);
     if (seen && (!stamp || seen.changedAt > stamp.changedAt || (seen.changedAt === stamp.changedAt && seen.stamp > stamp.stamp))) return;
-    setBounded(this.entries, key, { value, titleId, stamp }, this.max);
+    this.remove(key);
+    this.entries.set(key, { value, titleId, stamp });
+    const keys = this.keysOf.get(titleId);
+    if (keys) keys.add(key);
+    else this.keysOf.set(titleId, new Set([key]));
+    while (this.entries.size > this.max) this.remove(this.entries.keys().next().value as string);
   }
 
   /** Drops the title's entries unless they were loaded at `stamp` (a title that appeared drops its "unknown"). */
   invalidate(titleId: string, stamp: Stamp): void {
-    for (const [k, e] of this.entries) {
-      if (e.titleId !== titleId) continue;
-      if (!(e.stamp && stamp && e.stamp.stamp === stamp.stamp && e.stamp.changedAt === stamp.changedAt)) this.entries.delete(k);
+    const keys = this.keysOf.get(titleId);
+    if (!keys) return;
+    for (const k of [...keys]) {
+      const e = this.entries.get(k);
+      if (!(e?.stamp && stamp && e.stamp.stamp === stamp.stamp && e.stamp.changedAt === stamp.changedAt)) this.remove(k);
     }
+  }
+
+  /** How many entries are kept (tests). */
+  get size(): number {
+    return this.entries.size;
   }
 
   clear(): void {
     this.entries.clear();
+    this.keysOf.clear();
+  }
+
+  private remove(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    const keys = this.keysOf.get(e.titleId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysOf.delete(e.titleId);
   }
 }
 

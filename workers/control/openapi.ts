@@ -623,7 +623,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: {
         memberToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "a member token (HS256)" },
-        adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+        adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (at least 16 characters, else 503 not_configured)" },
       },
       schemas: { Error: errorSchema },
     },

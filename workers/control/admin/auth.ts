@@ -14,10 +14,19 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0;
 }
 
-/** Requires `Authorization: Bearer <ADMIN_TOKEN>`; 503 while ADMIN_TOKEN is unset. */
+/**
+ * Shortest ADMIN_TOKEN the API runs on: failed tokens are not rate limited, so a short one could be
+ * guessed (the same floor as MEMBER_JWT_SECRET and the URL signing keys).
+ */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+/** Requires `Authorization: Bearer <ADMIN_TOKEN>`; 503 while ADMIN_TOKEN is unset or too short. */
 export const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
   if (!expected) throw new ApiError(503, "not_configured", "the admin API is disabled: ADMIN_TOKEN is not set");
+  if (expected.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ApiError(503, "not_configured", `the admin API is disabled: ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
   const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "");
   if (!m || !(await sameSecret(m[1], expected))) throw new ApiError(401, "unauthorized", "admin bearer token required");
   await next();

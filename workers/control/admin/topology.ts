@@ -71,6 +71,8 @@ function validate(t: Topology): void {
   const ocaIds = new Set<string>([t.origin.id]);
   for (const s of t.sites) {
     if (siteIds.has(s.id)) throw new ApiError(409, "duplicate_id", `site ${s.id} exists`);
+    // "origin/origin" is every session's last pathway: a site by that name would take origin's reports.
+    if (s.id === t.origin.id) throw new ApiError(409, "duplicate_id", `${s.id} is the origin's id`);
     siteIds.add(s.id);
     for (const o of s.ocas) {
       if (ocaIds.has(o.id)) throw new ApiError(409, "duplicate_id", `OCA ${o.id} exists (OCA ids are pathway ids: unique across sites)`);
