@@ -83,6 +83,8 @@ export async function serveRepresentation(req: Request, rep: Representation, ext
   const ifMatch = h.get("If-Match");
   const preconditionFailed = ifMatch !== null ? !matchHolds(ifMatch, rep.etag) : !unmodifiedSinceHolds(h.get("If-Unmodified-Since"), rep.lastModified);
   if (preconditionFailed) {
+    // An answer to this request's conditions, not the file: never the file's (year-long) caching.
+    headers.set("Cache-Control", "no-store");
     headers.set("Content-Type", "application/json");
     const body = JSON.stringify({
       error: { code: "precondition_failed", message: "If-Match or If-Unmodified-Since does not hold for the current representation" },
@@ -103,6 +105,8 @@ export async function serveRepresentation(req: Request, rep: Representation, ext
     decision = { kind: "full" };
   }
   if (decision.kind === "unsatisfiable") {
+    // An answer to this request's range, not the file: a cache keyed by URL must not keep it.
+    headers.set("Cache-Control", "no-store");
     headers.set("Content-Range", `bytes */${rep.size}`);
     headers.set("Content-Type", "application/json");
     const body = JSON.stringify({ error: { code: "range_not_satisfiable", message: `range outside 0-${Math.max(0, rep.size - 1)}` } });

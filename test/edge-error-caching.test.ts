@@ -1,0 +1,67 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { serveRepresentation, textRepresentation } from "../workers/edge/representation";
+import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+/**
+ * A 412 or a 416 answers one request's conditions or range, not the file: it must not carry the file's
+ * year-long `immutable` caching, or a cache keyed by URL alone could keep the JSON error and answer every
+ * later plain GET of that URL with it.
+ */
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+let seg: string;
+
+beforeAll(async () => {
+  await publishTitle("error-caching-title");
+  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: ["error-caching-title"] }])).status).toBe(200);
+  const p = (await (await pressPlay(await memberToken("premium"), { titleId: "error-caching-title" }, GEO.lumenNyc)).json()) as PlayResponse;
+  seg = `${p.ocas.find((o) => o.ocaId === "lumen-nyc-1")!.url}video/avc-480p/seg-00001.m4s`;
+});
+
+describe("error answers about one request's conditions or range", () => {
+  const rep = () => textRepresentation("0123456789", '"abc"', "video/iso.segment", IMMUTABLE, new Date("2020-01-01T00:00:00Z"));
+  const req = (headers: Record<string, string>, method = "GET") => new Request("http://cdn.test/x", { method, headers });
+
+  it("are never stored by caches: a 412 from If-Match or If-Unmodified-Since says no-store", async () => {
+    for (const [headers, method] of [
+      [{ "If-Match": '"other"' }, "GET"],
+      [{ "If-Match": '"other"' }, "HEAD"],
+      [{ "If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT" }, "GET"],
+    ] as const) {
+      const res = await serveRepresentation(req(headers, method), rep());
+      expect(res.status).toBe(412);
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+    }
+  });
+
+  it("are never stored by caches: a 416 for an unsatisfiable range says no-store", async () => {
+    const res = await serveRepresentation(req({ Range: "bytes=100-" }), rep());
+    expect(res.status).toBe(416);
+    expect(res.headers.get("Content-Range")).toBe("bytes */10");
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+  });
+
+  it("leave the file's own answers as they were: 200, 206 and 304 keep its caching", async () => {
+    expect((await serveRepresentation(req({}), rep())).headers.get("Cache-Control")).toBe(IMMUTABLE);
+    expect((await serveRepresentation(req({ Range: "bytes=0-1" }), rep())).headers.get("Cache-Control")).toBe(IMMUTABLE);
+    const notModified = await serveRepresentation(req({ "If-None-Match": '"abc"' }), rep());
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("Cache-Control")).toBe(IMMUTABLE);
+  });
+
+  it("say no-store on an OCA's segment, from R2 and from the colo cache alike", async () => {
+    // The first request reads R2 (and fills the colo cache), the second is answered from the colo cache.
+    for (let i = 0; i < 2; i++) {
+      const unsatisfiable = await call(seg, { headers: { Range: "bytes=999999-" } });
+      expect(unsatisfiable.status).toBe(416);
+      expect(unsatisfiable.headers.get("Cache-Control")).toBe("no-store");
+      const failed = await call(seg, { headers: { "If-Match": '"not-this-one"' } });
+      expect(failed.status).toBe(412);
+      expect(failed.headers.get("Cache-Control")).toBe("no-store");
+      const whole = await call(seg);
+      expect(whole.status).toBe(200);
+      expect(whole.headers.get("Cache-Control")).toBe(IMMUTABLE);
+      await whole.arrayBuffer();
+    }
+  });
+});
