@@ -12,8 +12,12 @@ import { viewTtlMs } from "../shared/view-ttl";
  * or the colo cache alike.
  */
 
-/** While origin cannot be read, the last list read keeps applying this long. */
-const STALE_IF_ERROR_MS = 10 * 60_000;
+/**
+ * While origin cannot be read, the last list read keeps applying, however long: dropping it would serve
+ * again every title it took down (an outage must not undo a takedown). A list only grows by what origin
+ * adds; what it would lift (a title back on) waits for origin.
+ */
+const STALE_IF_ERROR_MS = Number.POSITIVE_INFINITY;
 const list = new SwrCache<Withdrawn>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
 
 async function load(origin: R2Bucket): Promise<Withdrawn> {
@@ -24,7 +28,7 @@ async function load(origin: R2Bucket): Promise<Withdrawn> {
 /**
  * Why a session of the title granted at `issuedAt` under `country`'s licence is not served now:
  * "taken_down" (taken down, last licence ended), "not_licensed" (that licence stopped since), or null.
- * An unreadable list with nothing cached serves (fails open).
+ * An unreadable list with nothing cached serves (fails open); one read before keeps applying.
  */
 export async function withdrawnReason(
   env: Env,
@@ -35,7 +39,7 @@ export async function withdrawnReason(
   now = Date.now(),
 ): Promise<"taken_down" | "not_licensed" | null> {
   try {
-    return stopReason(await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil), titleId, country, issuedAt, now);
+    return stopReason(await list.get("withdrawn", viewTtlMs(env), () => load(env.ORIGIN), waitUntil, now), titleId, country, issuedAt, now);
   } catch (err) {
     console.error("withdrawn list unreadable", err);
     return null;
