@@ -46,6 +46,12 @@ describe("the Range parser (RFC 9110 section 14)", () => {
       FC,
     );
   });
+
+  it("skips empty list elements (RFC 9110 §5.6.1.2), and finds a list of nothing but them malformed", () => {
+    for (const header of ["bytes=0-9,", "bytes=,0-9", "bytes= , 0-9 ,, "]) expect(decideRange(header, 100)).toEqual({ kind: "partial", start: 0, end: 9 });
+    expect(decideRange("bytes=0-9,,20-29", 100)).toEqual({ kind: "full", ignored: "multiple" });
+    for (const header of ["bytes=", "bytes=,", "bytes= , ,"]) expect(decideRange(header, 100)).toEqual({ kind: "full", ignored: "malformed" });
+  });
 });
 
 describe("the path validator", () => {

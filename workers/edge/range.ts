@@ -23,11 +23,13 @@ export function decideRange(header: string | null | undefined, size: number): Ra
   if (eq < 0) return { kind: "full", ignored: "malformed" };
   const unit = header.slice(0, eq).trim().toLowerCase();
   if (unit !== "bytes") return { kind: "full", ignored: "unit" };
+  // Empty list elements ("bytes=0-9,") are skipped, as RFC 9110 §5.6.1.2 requires of a recipient.
   const specs = header
     .slice(eq + 1)
     .split(",")
-    .map((s) => s.trim());
-  if (specs.length === 0 || specs.some((s) => s === "")) return { kind: "full", ignored: "malformed" };
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (specs.length === 0) return { kind: "full", ignored: "malformed" };
   const parsed: Array<{ first?: number; last?: number; suffix?: number }> = [];
   for (const spec of specs) {
     const dash = spec.indexOf("-");
