@@ -20,9 +20,9 @@ import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/s
 type Counts = Record<string, number>;
 
 /** Runs a counting test in workerd; `take(marker)` returns the JSON it printed after `marker`. */
-function counted(file: string): <T>(marker: string) => T {
+function counted(file: string, config = "vitest.config.ts"): <T>(marker: string) => T {
   console.log(`counting in workerd (${file}) …`);
-  const run = spawnSync("npx", ["vitest", "run", "--config", "vitest.config.ts", file], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const run = spawnSync("npx", ["vitest", "run", "--config", config, file], { encoding: "utf8", maxBuffer: 64 << 20 });
   const lines = `${run.stdout}\n${run.stderr}`.split("\n");
   return <T>(marker: string) => {
     const line = lines.find((l) => l.includes(`${marker} `));
@@ -74,6 +74,20 @@ const counts = capacityTest<Record<string, Counts>>("CAPACITY_COUNTS");
 const rowCounts = capacityTest<RowCounts>("CAPACITY_ROWS");
 /** Rows one sync reads from the site's SQLite, at a small site and one 100 times larger (test/site-sync-cost.test.ts). */
 const syncRows = counted("test/site-sync-cost.test.ts")<Record<"small" | "large", { n: number; rowsPerSync: number }>>("SITE_SYNC_ROWS");
+/**
+ * Milliseconds of a site object's one thread: a sync's own work, each session's entry in it, a forward's
+ * own work and each report it carries (bench/workerd/site-time.test.ts, timed on this machine's local
+ * runtime: deployed hardware may differ by a small factor either way).
+ */
+const siteTime = counted(
+  "bench/workerd/site-time.test.ts",
+  "vitest.bench.config.ts",
+)<{
+  syncMs: number;
+  syncPerSessionMs: number;
+  forwardMs: number;
+  forwardPerReportMs: number;
+}>("SITE_TIME");
 const n = (req: string, prefix: string) =>
   Object.entries(counts[req] ?? {})
     .filter(([k]) => k.startsWith(prefix) && !k.endsWith(".edgeSync"))
@@ -276,6 +290,12 @@ function model(s: Scenario): Row[] {
       limit: LIMITS.doPerObject,
       over: false,
     },
+    {
+      what: `busiest site's Durable Object, ms of its one thread's work a second (timed locally: a sync ${fmtMs(siteTime.syncMs)}, a session's entry ${fmtMs(siteTime.syncPerSessionMs)}, a forward ${fmtMs(siteTime.forwardMs)}, a report in it ${fmtMs(siteTime.forwardPerReportMs)} ms)`,
+      perS: siteObjectMs(s),
+      limit: 1000,
+      over: false,
+    },
     { what: `an event shard of the busiest site (1 of ${EVENT_SHARDS})`, perS: eventShard, limit: LIMITS.doPerObject, over: false },
     // A play a minute, and a live stream's touches (at most one per TOUCH_EVERY_MS from each isolate it reaches).
     { what: "a member's Durable Object", perS: 1 / 60 + (TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
@@ -286,6 +306,43 @@ function model(s: Scenario): Row[] {
   ];
   for (const r of rows) r.over = r.limit !== null && r.perS > r.limit;
   return rows;
+}
+
+const fmtMs = (ms: number) => (ms >= 1 ? ms.toFixed(1) : ms.toFixed(3));
+
+/**
+ * The busiest site object's work a second, in ms of its thread: its isolates' syncs, each of its
+ * viewers' sessions in them (one entry per segment, at most one per sync), and its event shards'
+ * forwards with a report per QoE batch. An object has one thread: over 1,000 it falls behind.
+ */
+function siteObjectMs(s: Scenario, viewers = s.viewers * s.busiestSiteShare): number {
+  const everyS = syncEveryMs(s.isolates) / 1000;
+  const entries = viewers / Math.max(s.segmentS, everyS);
+  const reports = viewers / s.qoeEveryS;
+  return (
+    (s.isolates / everyS) * siteTime.syncMs + entries * siteTime.syncPerSessionMs + EVENT_SHARDS * siteTime.forwardMs + reports * siteTime.forwardPerReportMs
+  );
+}
+
+/** The most viewers one site object keeps up with (its work a second at 1,000 ms), the rest of the scenario as it is. */
+function viewersPerSiteObject(s: Scenario): number {
+  const fixed = siteObjectMs(s, 0);
+  const perViewer = siteObjectMs(s, 1) - fixed;
+  return Math.max(0, (1000 - fixed) / perViewer);
+}
+
+/** What the busiest site object's time says, for the report. */
+function siteTimeNote(s: Scenario): string {
+  const viewers = s.viewers * s.busiestSiteShare;
+  const ms = siteObjectMs(s);
+  const most = viewersPerSiteObject(s);
+  const verdict =
+    ms > 1000
+      ? `**more than its one thread has**: it would fall behind (syncs time out at 500 ms, forwards queue) at about ${fc(most)} viewers, ${fc(viewers / most)} times fewer than this site's`
+      : `within its one thread (${Math.round(ms / 10)} % of it); it would fall behind at about ${fc(most)} viewers`;
+  return `The busiest site's object (${fc(viewers)} viewers whose home it is) spends about ${fc(ms)} ms of its thread a second on this
+peak's syncs, session entries and forwarded reports, timed on this machine's local runtime: ${verdict}.
+The calls a second are within the documented soft limit; the work per call is what binds.`;
 }
 
 /** A segment request's bytes: video and audio requests share the stream's bitrate. */
@@ -598,6 +655,7 @@ for (const s of SCENARIOS) {
   console.log(`\n${s.name}: ${s.viewers.toLocaleString("en-US")} viewers, ${s.playsPerS.toLocaleString("en-US")} plays/s`);
   console.table(rows.map((x) => ({ what: x.what, "per second": fmt(x.perS), limit: x.limit ?? "—", over: x.over ? "OVER" : "" })));
   console.table(lines.map((l) => ({ rows: l.what, "read/s": fmt(l.perS.read), "written/s": fmt(l.perS.written), "$/hour": fmt(lineCost(l) * 3600) })));
+  console.log(siteTimeNote(s).replace(/\n/g, " "));
   console.log(
     `cost: $${c.millionPlays.toFixed(2)} per million plays; $${fmt(c.perPB)} per PB delivered vs $${fmt(c.cdnPerPB)} on a commercial CDN; fill $${fmt(c.fill.total)} a night ($${fmt(c.fillPerPB)} per PB of a day's delivery)`,
   );
@@ -614,6 +672,8 @@ delivering what ${s.peakHoursPerDay} hours at this peak do.
 | what | per second | limit | |
 | ---- | ---------: | ----: | - |
 ${rows.map((x) => `| ${x.what} | ${fmt(x.perS)} | ${x.limit === null ? "—" : x.limit.toLocaleString("en-US")} | ${x.over ? "**over**" : ""} |`).join("\n")}
+
+${siteTimeNote(s)}
 
 SQLite rows at this peak (counted rows per item, times the rates above; the basis says which part is assumed):
 
