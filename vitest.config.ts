@@ -20,6 +20,9 @@ export default defineConfig(async () => {
             CATALOGUE_TTL_S: "0",
             // Admin fills copy a title in calls of 3 files, so every fill in the tests takes several calls.
             FILL_FILES_PER_CALL: "3",
+            // Each session's entry rides the next sync (deployed: at most one per 12 s, which
+            // test/session-entry-pace.test.ts runs through an env override).
+            SESSION_ENTRY_EVERY_S: "0",
             TEST_MIGRATIONS: migrations,
           },
           // The per-IP steering and play limiters at 50 (12,000 and 1,200 deployed), so a test can exhaust them in a moment.

@@ -17,6 +17,7 @@ interface __BaseEnv_Env {
 	MEMBER_JWT_ISSUER: string;
 	MEMBER_JWT_AUDIENCE: string;
 	FILL_FILES_PER_CALL: string;
+	SESSION_ENTRY_EVERY_S: string;
 	DEV_MODE: string;
 	MEMBER_JWT_SECRET: string;
 	URL_SIGNING_KEYS: string;
@@ -37,7 +38,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "SESSION_TTL_S" | "CATALOGUE_TTL_S" | "URL_SIGNING_KID" | "EDGE_BASE_URL" | "MEMBER_JWT_ISSUER" | "MEMBER_JWT_AUDIENCE" | "FILL_FILES_PER_CALL" | "DEV_MODE" | "MEMBER_JWT_SECRET" | "URL_SIGNING_KEYS" | "ADMIN_TOKEN">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "SESSION_TTL_S" | "CATALOGUE_TTL_S" | "URL_SIGNING_KID" | "EDGE_BASE_URL" | "MEMBER_JWT_ISSUER" | "MEMBER_JWT_AUDIENCE" | "FILL_FILES_PER_CALL" | "SESSION_ENTRY_EVERY_S" | "DEV_MODE" | "MEMBER_JWT_SECRET" | "URL_SIGNING_KEYS" | "ADMIN_TOKEN">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -11,7 +11,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
 import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
-import { SEEN_BUCKET_MS } from "../shared/session-activity";
+import { SEEN_BUCKET_MS, SESSION_ENTRY_EVERY_MS } from "../shared/session-activity";
 import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { bundledTopology } from "../workers/shared/topology";
@@ -317,7 +317,7 @@ const fmtMs = (ms: number) => (ms >= 1 ? ms.toFixed(1) : ms.toFixed(3));
  */
 function siteObjectMs(s: Scenario, viewers = s.viewers * s.busiestSiteShare): number {
   const everyS = syncEveryMs(s.isolates) / 1000;
-  const entries = viewers / Math.max(s.segmentS, everyS);
+  const entries = viewers / entryEveryS(s, everyS);
   const reports = viewers / s.qoeEveryS;
   return (
     (s.isolates / everyS) * siteTime.syncMs + entries * siteTime.syncPerSessionMs + EVENT_SHARDS * siteTime.forwardMs + reports * siteTime.forwardPerReportMs
@@ -348,14 +348,18 @@ The calls a second are within the documented soft limit; the work per call is wh
 /** A segment request's bytes: video and audio requests share the stream's bitrate. */
 const segmentBytes = (s: Scenario) => (s.mbps * 1e6 * s.segmentS) / 8 / 2;
 
+/** Seconds between a session's entries at its site: a segment's, a sync's or the isolate's own pace, the longest. */
+const entryEveryS = (s: Scenario, syncEveryS: number) => Math.max(s.segmentS, syncEveryS, SESSION_ENTRY_EVERY_MS / 1000);
+
 /** What the storage rows multiply at peak, all sites together. */
 function rates(s: Scenario) {
   // The isolates syncing with a typical site, and the interval it asks of them.
   const everyS = syncEveryMs((s.isolates * s.sitesPerIsolate) / s.sites) / 1000;
   const syncs = (s.isolates * s.sitesPerIsolate) / everyS;
-  // A session's entry in its OCA's site's next report: one per segment fetch (video and audio together), at
-  // most one per sync. A re-probe (marked probe=1) makes none: its bytes are its OCA's, counted per probe.
-  const segmentEntries = s.viewers / Math.max(s.segmentS, everyS);
+  // A session's entry in its OCA's site's reports: one per segment fetch (video and audio together), at
+  // most one per sync and one per SESSION_ENTRY_EVERY_MS (an isolate sums what came between). A re-probe
+  // (marked probe=1) makes none: its bytes are its OCA's, counted per probe.
+  const segmentEntries = s.viewers / entryEveryS(s, everyS);
   const probeEntries = (s.viewers * REPROBE_OCAS) / Math.max(REPROBE_EVERY_MS / 1000, everyS);
   const qoe = s.viewers / s.qoeEveryS;
   // Every shard of every site forwards once a second while its sessions report.
@@ -393,7 +397,7 @@ interface RowLine {
 function storage(s: Scenario): RowLine[] {
   const r = rates(s);
   const perOca = (s.sites * s.ocasPerSite) / R.siteSecond.ocas;
-  const entryEvery = Math.max(s.segmentS, r.everyS);
+  const entryEvery = entryEveryS(s, r.everyS);
   return [
     {
       what: "member objects: plays (admission, stop, the stream's row deleted)",

@@ -13,13 +13,17 @@ import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
 import { acknowledge, MAX_UNACKED_REPORTS, reportsToSend, type TakenReport } from "./unacked-reports";
+import { SESSION_ENTRY_EVERY_MS } from "../../shared/session-activity";
+import { setBounded } from "./bounded-map";
 
 /**
  * This isolate's one link to each site's Durable Object, shared by both planes. It keeps the site's
  * live view (health and load per OCA) and the data plane's pending report (bytes, sessions and misses
  * per OCA), and exchanges both in one call (`edgeSync`) at most once per the interval the site asks
  * (SYNC_MS; longer for a site that many isolates sync with), in the background: a viewer never waits
- * on a site. A site that cannot be reached keeps its last-known view, marked stale; after
+ * on a site. A session's own entry (its bytes and activity on an OCA, its CMCD, its bytes served away
+ * from home) goes at most once per SESSION_ENTRY_EVERY_MS: at once the first time, then with what came
+ * in between summed; meanwhile its member rides the report as healthy traffic (`probers`). A site that cannot be reached keeps its last-known view, marked stale; after
  * FAILS_TO_OPEN failed calls in a row its circuit opens and no call is tried for a while: FIRST_OPEN_MS,
  * doubled by each failed call after, up to OPEN_MS (`circuitOpenMs`).
  */
@@ -45,6 +49,21 @@ export function circuitOpenMs(failures: number, random: number): number {
 }
 /** A flush's work, retry included, ends within this long after its request (the platform allows 30 s). */
 const FLUSH_BUDGET_MS = 25_000;
+/**
+ * Sessions a link holds per OCA, CMCD and bytes served away (each a bound), awaiting their entry: more
+ * than a report carries (MAX_REPORT_ITEMS), as entries held for SESSION_ENTRY_EVERY_MS pile up; those
+ * due past a report's bound go with the next.
+ */
+const SESSIONS_HELD_MAX = 4 * MAX_REPORT_ITEMS;
+/** Sessions whose last entry time a link keeps (bounded, oldest first out: a session forgotten sends its next entry at once). */
+const ENTRY_TIMES_MAX = 50_000;
+
+/** The interval between a session's entries: `SESSION_ENTRY_EVERY_S` when set (0: every sync), else SESSION_ENTRY_EVERY_MS. */
+export function sessionEntryEveryMs(env: { SESSION_ENTRY_EVERY_S?: string }): number {
+  const raw = env.SESSION_ENTRY_EVERY_S;
+  const s = raw === undefined || raw === "" ? Number.NaN : Number(raw);
+  return Number.isFinite(s) && s >= 0 ? Math.min(s, 60) * 1000 : SESSION_ENTRY_EVERY_MS;
+}
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
 export function siteStub(env: Pick<Env, "OCA_SITE">, siteId: string) {
@@ -91,8 +110,10 @@ interface OcaBatch {
   /** Their sessions: the site does not count them as the healthy traffic that would outweigh their reports. */
   clientSessions: Set<string>;
   bytesFrom: Record<ServedFrom, number>;
-  /** Bytes per session; a Map, as session ids come from URLs. */
+  /** Bytes per session, including those held from earlier reports (their entry not yet due); a Map, as session ids come from URLs. */
   sessions: Map<string, number>;
+  /** Those of them served since the last report (a held one's member then rides it as healthy traffic). */
+  servedNow: Set<string>;
   /** Those of them whose home is the site. */
   homeSessions: Set<string>;
   /** Each of them's member, as its streams object's id (signed in its token): the site counts healthy traffic per member. */
@@ -126,6 +147,8 @@ interface Link {
   seq: number;
   /** Reports taken from the batch and not answered yet (in flight, or their call failed): every call carries them again as they were. */
   unacked: TakenReport[];
+  /** When each session's entry last went in a report (see SESSION_ENTRY_EVERY_MS). */
+  entrySentAt: Map<string, number>;
 }
 
 const links = new Map<string, Link>();
@@ -154,6 +177,7 @@ function link(siteId: string): Link {
     flushes: new SingleFlight(() => FLUSH_BUDGET_MS + SYNC_TIMEOUT_MS + 1_000),
     seq: 0,
     unacked: [],
+    entrySentAt: new Map(),
   };
   links.set(siteId, l);
   return l;
@@ -177,43 +201,119 @@ function cappedSignals(b: OcaBatch, windowMs: number): SessionSignals {
   return { requests, errors: Math.round(errors), latencyMsSum };
 }
 
-/** True when the link has something to report. */
-function hasPending(l: Link): boolean {
-  return l.batch.size > 0 || l.plays.length > 0 || l.cmcd.size > 0 || l.away.size > 0;
+/** True when an OCA's batch holds anything but sessions waiting for their entry. */
+const hasTraffic = (b: OcaBatch): boolean =>
+  b.bytes > 0 || b.signals.size > 0 || b.otherSignals.requests > 0 || b.clientMembers.size > 0 || b.probers.size > 0 || b.misses.size > 0;
+
+/**
+ * When the link next has something to report: now when it holds traffic, plays, or a session whose
+ * entry is due; else when the first held entry falls due; null when it holds nothing.
+ */
+function pendingAt(l: Link, now: number, entryEveryMs: number): number | null {
+  if (l.plays.length > 0) return now;
+  let at = Number.POSITIVE_INFINITY;
+  const held = (id: string) => {
+    at = Math.min(at, (l.entrySentAt.get(id) ?? Number.NEGATIVE_INFINITY) + entryEveryMs);
+  };
+  for (const b of l.batch.values()) {
+    if (hasTraffic(b)) return now;
+    for (const id of b.sessions.keys()) held(id);
+  }
+  for (const id of l.cmcd.keys()) held(id);
+  for (const id of l.away.keys()) held(id);
+  return at === Number.POSITIVE_INFINITY ? null : Math.max(now, at);
 }
 
-/** Takes the pending batch as the link's next numbered report (null when there is nothing to report). */
-function takeReport(l: Link, now: number): EdgeReport | null {
-  if (!hasPending(l)) return null;
-  const ocas: EdgeReport["ocas"] = Object.fromEntries(
-    [...l.batch].map(([ocaId, b]) => [
-      ocaId,
-      {
-        bytes: b.bytes,
-        ...cappedSignals(b, now - b.startedAt),
-        ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers], clientReporterSessions: [...b.clientSessions] } : {}),
-        bytesFrom: b.bytesFrom,
-        sessions: [...b.sessions].map(([id, bytes]) => {
-          const streams = b.sessionStreams.get(id);
-          return { id, bytes, ...(b.homeSessions.has(id) ? { home: true } : {}), ...(streams ? { streams } : {}) };
-        }),
-        ...(b.probers.size ? { probers: [...b.probers] } : {}),
-        misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
-      },
-    ]),
-  );
+/** An OCA's empty batch (its window starting now). */
+function newBatch(now: number): OcaBatch {
+  return {
+    startedAt: now,
+    bytes: 0,
+    signals: new Map(),
+    otherSignals: { requests: 0, errors: 0, latencyMsSum: 0 },
+    clientMembers: new Set(),
+    clientSessions: new Set(),
+    bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
+    sessions: new Map(),
+    servedNow: new Set(),
+    homeSessions: new Set(),
+    sessionStreams: new Map(),
+    probers: new Set(),
+    misses: new Map(),
+  };
+}
+
+/**
+ * Takes the pending batch as the link's next numbered report (null when there is nothing to report
+ * now). Sessions whose entry is not due (one went within `entryEveryMs`) stay in the link for a later
+ * report, their bytes and CMCD summing; a held session served since the last report adds its member to
+ * the report's healthy traffic (`probers`), which the site weighs as it weighs a probe's.
+ */
+function takeReport(l: Link, now: number, entryEveryMs: number): EdgeReport | null {
+  const due = pendingAt(l, now, entryEveryMs);
+  if (due === null || due > now) return null;
+  const isDue = (id: string) => !(now - (l.entrySentAt.get(id) ?? Number.NEGATIVE_INFINITY) < entryEveryMs);
+  const sent = new Set<string>();
+  const nextBatch = new Map<string, OcaBatch>();
+  const ocas: EdgeReport["ocas"] = {};
+  for (const [ocaId, b] of l.batch) {
+    const sessions: EdgeReport["ocas"][string]["sessions"] = [];
+    const members = new Set(b.probers);
+    let kept: OcaBatch | undefined;
+    for (const [id, bytes] of b.sessions) {
+      const streams = b.sessionStreams.get(id);
+      if (isDue(id) && sessions.length < MAX_REPORT_ITEMS) {
+        sessions.push({ id, bytes, ...(b.homeSessions.has(id) ? { home: true } : {}), ...(streams ? { streams } : {}) });
+        sent.add(id);
+        continue;
+      }
+      kept ??= newBatch(now);
+      kept.sessions.set(id, bytes);
+      if (b.homeSessions.has(id)) kept.homeSessions.add(id);
+      if (streams) kept.sessionStreams.set(id, streams);
+      if (streams && b.servedNow.has(id) && members.size < MAX_PROBERS) members.add(streams);
+    }
+    if (kept) nextBatch.set(ocaId, kept);
+    if (!hasTraffic(b) && sessions.length === 0) continue;
+    ocas[ocaId] = {
+      bytes: b.bytes,
+      ...cappedSignals(b, now - b.startedAt),
+      ...(b.clientMembers.size ? { clientReporters: [...b.clientMembers], clientReporterSessions: [...b.clientSessions] } : {}),
+      bytesFrom: b.bytesFrom,
+      sessions,
+      ...(members.size ? { probers: [...members] } : {}),
+      misses: [...b.misses].map(([titleId, m]) => ({ titleId, kind: "content" as const, count: m.count, bytes: m.bytes })),
+    };
+  }
+  const cmcd: CmcdReport[] = [];
+  const nextCmcd = new Map<string, CmcdReport>();
+  for (const [id, r] of l.cmcd) {
+    if (isDue(id) && cmcd.length < MAX_REPORT_ITEMS) {
+      cmcd.push(r);
+      sent.add(id);
+    } else nextCmcd.set(id, r);
+  }
+  const away: Array<{ id: string; bytes: number }> = [];
+  const nextAway = new Map<string, number>();
+  for (const [id, bytes] of l.away) {
+    if (isDue(id) && away.length < MAX_REPORT_ITEMS) {
+      away.push({ id, bytes });
+      sent.add(id);
+    } else nextAway.set(id, bytes);
+  }
   const report: EdgeReport = {
     seq: ++l.seq,
     windowMs: now - l.windowStart,
     ocas,
     ...(l.plays.length ? { plays: l.plays } : {}),
-    ...(l.cmcd.size ? { cmcd: [...l.cmcd.values()] } : {}),
-    ...(l.away.size ? { servedAway: [...l.away].map(([id, bytes]) => ({ id, bytes })) } : {}),
+    ...(cmcd.length ? { cmcd } : {}),
+    ...(away.length ? { servedAway: away } : {}),
   };
-  l.batch = new Map();
+  for (const id of sent) setBounded(l.entrySentAt, id, now, ENTRY_TIMES_MAX);
+  l.batch = nextBatch;
   l.plays = [];
-  l.cmcd = new Map();
-  l.away = new Map();
+  l.cmcd = nextCmcd;
+  l.away = nextAway;
   l.windowStart = now;
   return report;
 }
@@ -232,7 +332,7 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
     // they ride it.
     const { send, dropped } = reportsToSend(l.unacked, now, MAX_UNACKED_REPORTS - 1);
     salvage(l, dropped);
-    const fresh = takeReport(l, now);
+    const fresh = takeReport(l, now, sessionEntryEveryMs(env));
     l.unacked = fresh ? [...send, { report: fresh, takenAt: now }] : send;
     // This call's own list: a later call replaces l.unacked, never adds to what this one carried.
     sent = [...l.unacked];
@@ -322,46 +422,45 @@ export function ocaHealth(env: Env, siteId: string, ocaId: string, waitUntil: (p
 
 function batchOf(l: Link, ocaId: string): OcaBatch {
   let o = l.batch.get(ocaId);
-  if (!o)
-    l.batch.set(
-      ocaId,
-      (o = {
-        startedAt: Date.now(),
-        bytes: 0,
-        signals: new Map(),
-        otherSignals: { requests: 0, errors: 0, latencyMsSum: 0 },
-        clientMembers: new Set(),
-        clientSessions: new Set(),
-        bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
-        sessions: new Map(),
-        homeSessions: new Set(),
-        sessionStreams: new Map(),
-        probers: new Set(),
-        misses: new Map(),
-      }),
-    );
+  if (!o) l.batch.set(ocaId, (o = newBatch(Date.now())));
+  // A batch that held only sessions waiting for their entry starts its window with its first traffic.
+  else if (!hasTraffic(o)) o.startedAt = Date.now();
   return o;
 }
 
-/** Makes sure a pending batch reaches the site within its interval even if no further request comes. */
+/**
+ * Makes sure a pending batch reaches the site within its interval even if no further request comes,
+ * and that entries held back reach it when due (the last viewer's final bytes would otherwise wait for
+ * a request that may never come), within the flush's budget.
+ */
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
   const delay = Math.max(0, l.everyMs - (Date.now() - l.syncedAt));
   l.flushes.startBehind(async () => {
     const startedAt = Date.now();
+    const entryEveryMs = sessionEntryEveryMs(env);
     await new Promise((r) => setTimeout(r, delay));
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
-    if (hasPending(l) || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
-    // A report the site did not answer is tried again, not left for the next request to this site
-    // (the last viewer's final bytes would wait for one that may never come): after up to an interval,
-    // jittered so that isolates a site's blip failed together do not come back together, or once the
-    // circuit closes, a few times within the flush's budget. Past that it waits on the link for the
-    // next request (up to UNACKED_MAX_AGE_MS).
+    if (pendingAt(l, Date.now(), entryEveryMs) !== null || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
+    // A report the site did not answer is tried again, not left for the next request to this site:
+    // after up to an interval, jittered so that isolates a site's blip failed together do not come
+    // back together, or once the circuit closes, a few times within the flush's budget. Past that it
+    // waits on the link for the next request (up to UNACKED_MAX_AGE_MS). Held entries go when due.
     const deadline = startedAt + FLUSH_BUDGET_MS - (SYNC_TIMEOUT_MS + 1_000);
-    for (let i = 0; i < FLUSH_RETRIES && l.unacked.length > 0; i++) {
-      const wait = Math.max(l.openUntil - Date.now(), Math.max(250, l.everyMs) * (0.5 + Math.random() / 2));
-      if (Date.now() + wait > deadline) return;
-      await new Promise((r) => setTimeout(r, wait));
+    let retries = 0;
+    for (;;) {
+      const now = Date.now();
+      let at: number;
+      if (l.unacked.length > 0) {
+        if (retries++ >= FLUSH_RETRIES) return;
+        at = now + Math.max(l.openUntil - now, Math.max(250, l.everyMs) * (0.5 + Math.random() / 2));
+      } else {
+        const next = pendingAt(l, now, entryEveryMs);
+        if (next === null) return;
+        at = Math.max(next, l.syncedAt + l.everyMs, l.openUntil);
+      }
+      if (at > deadline) return;
+      await new Promise((r) => setTimeout(r, Math.max(25, at - now)));
       await maybeSync(env, siteId, l, true);
     }
   }, waitUntil);
@@ -396,8 +495,9 @@ export function recordServed(
   // No session (a probe): the OCA's bytes, and its member as healthy traffic the site may weigh.
   if (sessionId === null && streams && o.probers.size < MAX_PROBERS) o.probers.add(streams);
   const prev = sessionId === null ? undefined : o.sessions.get(sessionId);
-  if (sessionId !== null && (prev !== undefined || o.sessions.size < MAX_REPORT_ITEMS)) {
+  if (sessionId !== null && (prev !== undefined || o.sessions.size < SESSIONS_HELD_MAX)) {
     o.sessions.set(sessionId, (prev ?? 0) + bytes);
+    o.servedNow.add(sessionId);
     if (home) o.homeSessions.add(sessionId);
     if (streams) o.sessionStreams.set(sessionId, streams);
   }
@@ -413,7 +513,7 @@ export function recordServedAway(env: Env, homeSiteId: string, sessionId: string
   if (!(bytes > 0)) return;
   const l = link(homeSiteId);
   const prev = l.away.get(sessionId);
-  if (prev !== undefined || l.away.size < MAX_REPORT_ITEMS) l.away.set(sessionId, (prev ?? 0) + bytes);
+  if (prev !== undefined || l.away.size < SESSIONS_HELD_MAX) l.away.set(sessionId, (prev ?? 0) + bytes);
   scheduleFlush(env, homeSiteId, l, waitUntil);
 }
 
@@ -492,7 +592,7 @@ export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUnt
 function mergeCmcd(l: Link, r: CmcdReport): void {
   const prev = l.cmcd.get(r.sessionId);
   if (!prev) {
-    if (l.cmcd.size < MAX_REPORT_ITEMS) l.cmcd.set(r.sessionId, { ...r });
+    if (l.cmcd.size < SESSIONS_HELD_MAX) l.cmcd.set(r.sessionId, { ...r });
     return;
   }
   const latest = prev.lastAt <= r.lastAt ? r : prev;

@@ -1,0 +1,102 @@
+import { env } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SESSION_ENTRY_EVERY_MS } from "../shared/session-activity";
+import { recordCmcd, recordServed, sessionEntryEveryMs } from "../workers/shared/site-link";
+import type { EdgeReport } from "../workers/shared/site-view";
+
+/**
+ * An isolate sends a session's entry to a site (its bytes on an OCA, its CMCD, its bytes served away) at
+ * most once per SESSION_ENTRY_EVERY_MS: the first at once, then what came between, summed; meanwhile
+ * its member rides each report as healthy traffic. The tests' config sends every entry with the next
+ * sync (SESSION_ENTRY_EVERY_S "0"); here the env sets 2 s, as a deployment sets 12.
+ */
+
+const SITE = "lakeshore-chi";
+const OCA = "lakeshore-chi-1";
+const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE));
+
+type Sent = { at: number; report: EdgeReport };
+let sent: Sent[] = [];
+let restore: () => void = () => {};
+
+beforeEach(async () => {
+  // The site object runs in this isolate: its sync is watched at the prototype, then run as it is.
+  const { OcaSite } = await import("../durable-objects/oca-site");
+  const proto = OcaSite.prototype as unknown as { edgeSync: (report: EdgeReport | null, ...rest: unknown[]) => Promise<unknown> };
+  const real = proto.edgeSync;
+  sent = [];
+  proto.edgeSync = async function (this: unknown, report: EdgeReport | null, ...rest: unknown[]) {
+    if (report) sent.push({ at: Date.now(), report });
+    return real.call(this, report, ...rest);
+  };
+  restore = () => {
+    proto.edgeSync = real;
+  };
+});
+afterEach(() => restore());
+
+/** Runs `record` with a waitUntil, then waits for everything it started (the link's flushes included). */
+async function recorded(record: (waitUntil: (p: Promise<unknown>) => void) => void): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  record((p) => void pending.push(p));
+  while (pending.length) await pending.shift();
+}
+
+const cmcdOf = (s: Sent, id: string) => s.report.cmcd?.find((c) => c.sessionId === id);
+const entryOf = (s: Sent, id: string) => s.report.ocas[OCA]?.sessions.find((e) => e.id === id);
+const sample = { sid: null, br: 3000, bl: 8000, mtp: 20000, bs: false, su: false };
+
+describe("a session's entry in an isolate's reports to a site", () => {
+  it("goes at once the first time, then at most once an interval with what came between summed, and the last is sent without another request", async () => {
+    const paced = { ...env, SESSION_ENTRY_EVERY_S: "2" };
+    const id = crypto.randomUUID();
+    const streams = env.MEMBER_STREAMS.idFromName(`pace-${id}`).toString();
+    const served = (bytes: number) => (w: (p: Promise<unknown>) => void) => recordServed(paced, SITE, OCA, id, bytes, w, { home: true, streams });
+    const cmcd = (bytes: number) => (w: (p: Promise<unknown>) => void) =>
+      recordCmcd(paced, SITE, { sessionId: id, titleId: "pace-title", oca: `${SITE}/${OCA}`, bytes, at: Date.now() }, sample, w);
+    await recorded((w) => {
+      served(1_000)(w);
+      cmcd(1_000)(w);
+    });
+    // Two more segments at once: held, their bytes summed, until the interval since the first has passed.
+    await recorded((w) => {
+      served(2_000)(w);
+      cmcd(2_000)(w);
+      served(3_000)(w);
+      cmcd(3_000)(w);
+    });
+    const withCmcd = sent.filter((s) => cmcdOf(s, id));
+    const withEntry = sent.filter((s) => entryOf(s, id));
+    expect(withCmcd.map((s) => [cmcdOf(s, id)!.requests, cmcdOf(s, id)!.bytes])).toEqual([
+      [1, 1_000],
+      [2, 5_000],
+    ]);
+    expect(withEntry.map((s) => entryOf(s, id)!.bytes)).toEqual([1_000, 5_000]);
+    expect(withEntry[1].report).toBe(withCmcd[1].report);
+    expect(withEntry[1].at - withEntry[0].at).toBeGreaterThanOrEqual(2_000 - 50);
+    // The report between carried the OCA's bytes, with the held session's member as healthy traffic.
+    const between = sent.filter((s) => s.at > withEntry[0].at && s.at < withEntry[1].at && s.report.ocas[OCA]);
+    expect(between.length).toBeGreaterThan(0);
+    expect(between[0].report.ocas[OCA].bytes).toBe(5_000);
+    expect(between[0].report.ocas[OCA].sessions).toEqual([]);
+    expect(between[0].report.ocas[OCA].probers).toEqual([streams]);
+    // The site counted everything once.
+    expect(await site().cmcdSession(id)).toMatchObject({ requests: 3, bytes: 6_000 });
+  }, 30_000);
+
+  it("goes with every sync when the interval is 0 (the tests' config)", async () => {
+    const id = crypto.randomUUID();
+    const cmcd = (bytes: number) => (w: (p: Promise<unknown>) => void) =>
+      recordCmcd(env, SITE, { sessionId: id, titleId: "pace-title", oca: `${SITE}/${OCA}`, bytes, at: Date.now() }, sample, w);
+    await recorded(cmcd(1_000));
+    await recorded(cmcd(2_000));
+    expect(sent.filter((s) => cmcdOf(s, id)).map((s) => cmcdOf(s, id)!.bytes)).toEqual([1_000, 2_000]);
+  }, 30_000);
+
+  it("is paced as SESSION_ENTRY_EVERY_S says, else every 12 s, never past a minute", () => {
+    expect(SESSION_ENTRY_EVERY_MS).toBe(12_000);
+    expect([undefined, "", "soon", "-1", "0", "5", "1000"].map((v) => sessionEntryEveryMs({ SESSION_ENTRY_EVERY_S: v }))).toEqual([
+      12_000, 12_000, 12_000, 12_000, 0, 5_000, 60_000,
+    ]);
+  });
+});
