@@ -17,12 +17,26 @@ export const SERVED_HOURLY_SCHEMA = [
 
 const SOURCES: readonly ServedFrom[] = ["embedded", "ixp", "origin"];
 
+/** Days of served bytes a site keeps: as long as its views, more than any reader asks (operators 60, the fill 14). */
+export const SERVED_KEEP_DAYS = 120;
+/** The newest day each site object (by its storage) has pruned for: once a local day, not per report. */
+const prunedFor = new WeakMap<SqlStorage, number>();
+
+/** Forgets days older than SERVED_KEEP_DAYS before `day`, once per new day: both tables otherwise grow by 27 rows a day forever. */
+function pruneServed(sql: SqlStorage, day: number): void {
+  if ((prunedFor.get(sql) ?? Number.NEGATIVE_INFINITY) >= day) return;
+  prunedFor.set(sql, day);
+  run(sql, `DELETE FROM served_daily WHERE day < ?`, day - SERVED_KEEP_DAYS);
+  run(sql, `DELETE FROM served_hourly WHERE day < ?`, day - SERVED_KEEP_DAYS);
+}
+
 /**
  * Adds one report's bytes by source (each value sanitised, none above what the OCA reported in all),
  * and their sum to the local hour they arrived in.
  */
 export function addServed(sql: SqlStorage, day: number, hour: number, bytesFrom: unknown, total: number): void {
   if (!bytesFrom || typeof bytesFrom !== "object") return;
+  pruneServed(sql, day);
   const all = Math.max(0, total);
   let left = all;
   for (const source of SOURCES) {
