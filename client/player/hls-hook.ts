@@ -280,6 +280,8 @@ export function attachSession(
 ): () => void {
   let parsed = false;
   let started = false;
+  /** Unhooked (the app destroyed hls.js, say): probes that finish later must not start it. */
+  let detached = false;
   const steer = () => {
     if (hls.pathways.length > 1) {
       const prio = session.pathwayPriority().filter((id) => hls.pathways.includes(id));
@@ -287,7 +289,7 @@ export function attachSession(
     }
   };
   const start = () => {
-    if (started || !parsed) return;
+    if (started || !parsed || detached) return;
     started = true;
     steer();
     const est = session.throughput.estimate();
@@ -306,6 +308,7 @@ export function attachSession(
   session.on(SessionEvents.OCA_SWITCH, onSwitch);
   const off = () => session.off(SessionEvents.OCA_SWITCH, onSwitch);
   return () => {
+    detached = true;
     hls.off(HlsClass.Events.MANIFEST_PARSED, onParsed);
     off();
   };

@@ -132,7 +132,19 @@ function sayStop(session: PlaySession, reason: string): void {
   if (!said) session.emit({ type: "stop", reason });
 }
 
+/**
+ * Presses of play and stop: a play whose request answers after a later press (a second title, a
+ * double click, stop) is no longer wanted, and must neither play nor hold the member's stream.
+ */
+let presses = 0;
+
 async function stop(): Promise<void> {
+  presses++;
+  await teardown();
+}
+
+/** Ends what plays now (its stop said to the server). */
+async function teardown(): Promise<void> {
   const p = current;
   current = null;
   if (!p) return;
@@ -145,9 +157,10 @@ async function stop(): Promise<void> {
 
 /** Press play: the SDK plays; hls.js loads the steered playlist in parallel with the probes. */
 async function play(titleId: string): Promise<void> {
+  const press = ++presses;
   showError(null);
-  await stop();
-  if (!client) return;
+  await teardown();
+  if (!client || press !== presses) return;
   // No Media Source Extensions, no playback: do not start a session that would probe for nothing.
   if (!Hls.isSupported()) {
     showError("This browser has no Media Source Extensions: hls.js cannot play here.");
@@ -159,6 +172,8 @@ async function play(titleId: string): Promise<void> {
   eventsQueued.length = 0;
   let session: PlaySession;
   let playAt = 0;
+  /** False once a later press superseded this play: its events are not the page's to show. */
+  let wanted = true;
   try {
     session = await client.play(titleId, {
       device: { codecs: ["avc1", "mp4a"], maxHeight: Number(params.get("maxHeight") ?? 1080) },
@@ -166,6 +181,7 @@ async function play(titleId: string): Promise<void> {
       pollSteering: false, // hls.js loads the steering manifest itself; the loader shows it to the SDK
       reprobeIntervalMs: Number(params.get("reprobe") ?? 10_000),
       onEvent: (e) => {
+        if (!wanted) return;
         eventsQueued.push(e);
         // The overlay's and tests' view: a long session's progress events would grow it for hours.
         if (eventsQueued.length > MAX_EVENTS_SHOWN) eventsQueued.splice(0, eventsQueued.length - MAX_EVENTS_SHOWN);
@@ -174,7 +190,15 @@ async function play(titleId: string): Promise<void> {
     });
     playAt = performance.now();
   } catch (err) {
-    showError(viewerMessage(err, (id) => titleNames.get(id)));
+    if (press === presses) showError(viewerMessage(err, (id) => titleNames.get(id)));
+    return;
+  }
+  if (press !== presses) {
+    // Another title, or stop, was pressed while this play was asked for: its session stops at once
+    // (else it probed, renewed and held one of the member's streams with nothing playing it).
+    wanted = false;
+    session.emit({ type: "stop", reason: "user" });
+    await session.close();
     return;
   }
   // A fatal error ends the session: say why, in a viewer's words, and stop loading.

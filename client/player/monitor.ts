@@ -6,6 +6,7 @@ import type Hls from "hls.js";
 import type { ErrorData, FragChangedData, LoaderContext, LoaderStats } from "hls.js";
 import { SdkError } from "../errors";
 import { SessionEvents } from "../events";
+import { isRefusalStatus } from "./oca-order";
 import type { OcaSwitch, PlaySession } from "../session";
 import type { OcaEntry, QoeEvent, SteeringManifest } from "../types";
 
@@ -200,7 +201,10 @@ export class PlayerMonitor {
       return;
     }
     // Playback cannot go on: the session reports it with its code and stops (no more probes or polls).
-    void this.session.fail(new SdkError("PLAYER_ERROR", { status: d.response?.code, url: d.url, detail: what }));
+    // A network error hls.js gives up on came after the loader tried every OCA (and a renewed session):
+    // no server delivered, which the viewer can retry; not a video this device cannot play.
+    const network = d.type === this.HlsClass.ErrorTypes.NETWORK_ERROR && !isRefusalStatus(d.response?.code ?? 0);
+    void this.session.fail(new SdkError(network ? "ALL_OCAS_FAILED" : "PLAYER_ERROR", { status: d.response?.code, url: d.url, detail: what }));
   }
 
   private onEnded(): void {
