@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acknowledge, MAX_UNACKED_REPORTS, reportsToSend, type TakenReport, UNACKED_MAX_AGE_MS } from "../workers/shared/unacked-reports";
+import { acknowledge, MAX_UNACKED_REPORTS, reportsForCall, reportsToSend, type TakenReport, UNACKED_MAX_AGE_MS } from "../workers/shared/unacked-reports";
 
 /**
  * The reports a link has not had answered (pure): each stays until a call that carried it is
@@ -24,6 +24,30 @@ describe("reports a link has not had answered", () => {
     expect(seqs(left)).toEqual([5]);
     // A's answer arriving after B's acknowledges nothing more.
     expect(seqs(acknowledge(left, send))).toEqual([5]);
+  });
+
+  it("fill a call when the link has nothing new, and leave room for a new report only when it has one", () => {
+    const four = Array.from({ length: MAX_UNACKED_REPORTS }, (_, i) => taken(i + 1));
+    const letGo: number[] = [];
+    const call = (fresh: boolean, waiting = four) =>
+      seqs(
+        reportsForCall(
+          waiting,
+          T,
+          (d) => letGo.push(...seqs(d).map(Number)),
+          () => fresh,
+        ),
+      );
+    expect(call(false)).toEqual([1, 2, 3, 4]);
+    expect(letGo).toEqual([]);
+    expect(call(true)).toEqual([2, 3, 4]);
+    expect(letGo).toEqual([1]);
+    letGo.length = 0;
+    expect(call(false, [...four, taken(5)])).toEqual([2, 3, 4, 5]);
+    expect(letGo).toEqual([1]);
+    letGo.length = 0;
+    expect(call(true, [taken(7), taken(8)])).toEqual([7, 8]);
+    expect(letGo).toEqual([]);
   });
 
   it("let go of the oldest past the most a call carries, and of any past their age, and say which", () => {

@@ -12,7 +12,7 @@ import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
-import { acknowledge, MAX_UNACKED_REPORTS, reportsToSend, type TakenReport } from "./unacked-reports";
+import { acknowledge, MAX_UNACKED_REPORTS, reportsForCall, type TakenReport } from "./unacked-reports";
 import { SESSION_ENTRY_EVERY_MS } from "../../shared/session-activity";
 import { setBounded } from "./bounded-map";
 
@@ -328,11 +328,16 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
   const now = Date.now();
   let sent: TakenReport[] = [];
   if (carry) {
-    // Room for the new report: those let go put their plays and CMCD back in the batch first, so
-    // they ride it.
-    const { send, dropped } = reportsToSend(l.unacked, now, MAX_UNACKED_REPORTS - 1);
-    salvage(l, dropped);
-    const fresh = takeReport(l, now, sessionEntryEveryMs(env));
+    // Room for a new report only when there is one: those let go put their plays and CMCD back in the
+    // batch first, so they ride it.
+    const entryEveryMs = sessionEntryEveryMs(env);
+    const send = reportsForCall(
+      l.unacked,
+      now,
+      (dropped) => salvage(l, dropped),
+      () => (pendingAt(l, now, entryEveryMs) ?? Number.POSITIVE_INFINITY) <= now,
+    );
+    const fresh = takeReport(l, now, entryEveryMs);
     l.unacked = fresh ? [...send, { report: fresh, takenAt: now }] : send;
     // This call's own list: a later call replaces l.unacked, never adds to what this one carried.
     sent = [...l.unacked];

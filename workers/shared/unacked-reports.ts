@@ -31,6 +31,18 @@ export function reportsToSend(waiting: readonly TakenReport[], now: number, max 
   return { send, dropped: ordered.filter((u) => !send.includes(u)) };
 }
 
+/**
+ * The waiting reports a call carries: all it may (MAX_UNACKED_REPORTS) when the link has no new report
+ * to add, one fewer when it has (`fresh`, asked after `letGo` has put the let-go reports' plays and CMCD
+ * back in its batch, which may make one). Those let go are handed to `letGo`, oldest first.
+ */
+export function reportsForCall(waiting: readonly TakenReport[], now: number, letGo: (dropped: TakenReport[]) => void, fresh: () => boolean): TakenReport[] {
+  const { send, dropped } = reportsToSend(waiting, now, MAX_UNACKED_REPORTS);
+  letGo(dropped);
+  if (send.length === MAX_UNACKED_REPORTS && fresh()) letGo([send.shift() as TakenReport]);
+  return send;
+}
+
 /** The waiting reports once a call that carried `answered` has been answered. */
 export function acknowledge(waiting: readonly TakenReport[], answered: readonly TakenReport[]): TakenReport[] {
   const done = new Set(answered);
