@@ -40,6 +40,8 @@ const FORWARD_MAX = MAX_REPORT_ITEMS;
 export const CATCH_UP_BEHIND_MS = 10 * FORWARD_MS;
 /** The longest wait after failed forwards: each failure in a row doubles the wait from FORWARD_MS. */
 const FAILED_WAIT_MAX_MS = 30_000;
+/** Live batches a shard behind may forward unrationed, at most (see SessionLog.liveAllowance): two calls, more than arrive while it waits on the site. */
+const LIVE_ALLOWANCE_MAX = 2 * FORWARD_MAX;
 
 /**
  * When to forward next after `failures` failed forwards in a row: FORWARD_MS doubled per failure up to
@@ -59,6 +61,13 @@ export class SessionLog extends DurableObject<Env> {
   private legacyPending = false;
   /** Forwards failed in a row (in memory: an object started afresh tries again within FORWARD_MS). */
   private failures = 0;
+  /**
+   * Batches stored since the shard last forwarded without the site's catch-up share (in memory, at most
+   * LIVE_ALLOWANCE_MAX). A shard behind forwards this much unrationed: its live traffic joins the back of
+   * its backlog, and if it too waited for the share (5,000 reports a second for the site's 64 shards), a
+   * site whose shards receive more than that would never see a backlog drain. Only the catching up waits.
+   */
+  private liveAllowance = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,6 +100,7 @@ export class SessionLog extends DurableObject<Env> {
     });
     if (stored === "duplicate") return { duplicate: true, accepted: 0, bytes: 0 };
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
+    this.liveAllowance = Math.min(LIVE_ALLOWANCE_MAX, this.liveAllowance + 1);
     if (batchForwards(events, bytes) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
     return { duplicate: false, accepted: events.length, bytes };
   }
@@ -119,17 +129,21 @@ export class SessionLog extends DurableObject<Env> {
         if (upTo === null) return;
         // A forward that took all it could look at leaves more; a catch-up when it is also well behind.
         const full = looked === FORWARD_MAX;
-        const catchUp = full && Date.now() - (oldestAt ?? Date.now()) > CATCH_UP_BEHIND_MS;
+        // A call the live traffic stored since has paid for is not a catch-up, however far behind.
+        const catchUp = full && Date.now() - (oldestAt ?? Date.now()) > CATCH_UP_BEHIND_MS && this.liveAllowance < looked;
         const deferredMs = reports.length ? await this.forward(reports, { shard, upTo, catchUp }) : 0;
         if (deferredMs > 0) nextInMs = deferredMs + Math.round(Math.random() * FORWARD_MS);
         else {
           noteForwarded(this.sql, upTo);
+          if (!catchUp) this.liveAllowance = Math.max(0, this.liveAllowance - looked);
           if (full) nextInMs = 0;
         }
       }
       this.failures = 0;
     } catch (err) {
       this.failures++;
+      // What arrives while the site cannot be reached is backlog: the live traffic's worth counts again from its return.
+      this.liveAllowance = 0;
       nextInMs = failedForwardWaitMs(this.failures);
       console.error("forward reports", this.siteId, err);
     }
