@@ -12,7 +12,7 @@ import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
-import { acknowledge, MAX_UNACKED_REPORTS, reportsForCall, type TakenReport } from "./unacked-reports";
+import { acknowledge, reportsForCall, type TakenReport } from "./unacked-reports";
 import { SESSION_ENTRY_EVERY_MS } from "../../shared/session-activity";
 import { setBounded } from "./bounded-map";
 
@@ -143,6 +143,8 @@ interface Link {
   syncs: SingleFlight;
   /** The scheduled flush of the pending batch (within the interval), if any; one cut off stops counting. */
   flushes: SingleFlight;
+  /** When the running flush's loop stops sending (its budget's end). */
+  flushUntil: number;
   /** The number of the link's last report (each report is numbered: the site counts a number once). */
   seq: number;
   /** Reports taken from the batch and not answered yet (in flight, or their call failed): every call carries them again as they were. */
@@ -152,6 +154,13 @@ interface Link {
 }
 
 const links = new Map<string, Link>();
+
+/**
+ * A link's flushes, one at a time: a flush waits out the link's interval, then a sync (and, if it went
+ * unanswered, a few more after an interval or the circuit's wait), and sends held entries as they fall
+ * due: within FLUSH_BUDGET_MS; one cut off stops counting after that.
+ */
+const newFlushes = () => new SingleFlight(() => FLUSH_BUDGET_MS + SYNC_TIMEOUT_MS + 1_000);
 
 /** This isolate's name in its syncs, so a site can count the isolates syncing with it (made on first use: no randomness at global scope). */
 let isolate: string | null = null;
@@ -172,9 +181,8 @@ function link(siteId: string): Link {
     cmcd: new Map(),
     away: new Map(),
     syncs: new SingleFlight(SYNC_TIMEOUT_MS + 1_000),
-    // A flush waits out the link's interval, then a sync (and, if it went unanswered, a few more after
-    // an interval or the circuit's wait): within FLUSH_BUDGET_MS; one cut off stops counting after that.
-    flushes: new SingleFlight(() => FLUSH_BUDGET_MS + SYNC_TIMEOUT_MS + 1_000),
+    flushes: newFlushes(),
+    flushUntil: 0,
     seq: 0,
     unacked: [],
     entrySentAt: new Map(),
@@ -439,11 +447,21 @@ function batchOf(l: Link, ocaId: string): OcaBatch {
  * a request that may never come), within the flush's budget.
  */
 function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise<unknown>) => void): void {
-  const delay = Math.max(0, l.everyMs - (Date.now() - l.syncedAt));
-  l.flushes.startBehind(async () => {
-    const startedAt = Date.now();
-    const entryEveryMs = sessionEntryEveryMs(env);
+  const now = Date.now();
+  const delay = Math.max(0, l.everyMs - (now - l.syncedAt));
+  const entryEveryMs = sessionEntryEveryMs(env);
+  // A running flush stops at its budget's end: one that would stop before what this request holds can
+  // fall due is replaced by this request's own (it ends at its next wake), or the last viewer's final
+  // bytes would wait for a request that may never come. At most once an interval: a replacement too
+  // must have more budget left than the one it replaces.
+  const span = FLUSH_BUDGET_MS - (SYNC_TIMEOUT_MS + 1_000);
+  if (l.flushes.busy(now) && l.flushUntil < Math.min(now + entryEveryMs + l.everyMs, now + span - l.everyMs)) l.flushes = newFlushes();
+  const flushes = l.flushes;
+  flushes.startBehind(async () => {
+    const deadline = Date.now() + span;
+    l.flushUntil = deadline;
     await new Promise((r) => setTimeout(r, delay));
+    if (l.flushes !== flushes) return;
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
     if (pendingAt(l, Date.now(), entryEveryMs) !== null || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
@@ -451,21 +469,28 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     // after up to an interval, jittered so that isolates a site's blip failed together do not come
     // back together, or once the circuit closes, a few times within the flush's budget. Past that it
     // waits on the link for the next request (up to UNACKED_MAX_AGE_MS). Held entries go when due.
-    const deadline = startedAt + FLUSH_BUDGET_MS - (SYNC_TIMEOUT_MS + 1_000);
     let retries = 0;
     for (;;) {
+      if (l.flushes !== flushes) return;
       const now = Date.now();
       let at: number;
+      let wake: number;
       if (l.unacked.length > 0) {
         if (retries++ >= FLUSH_RETRIES) return;
-        at = now + Math.max(l.openUntil - now, Math.max(250, l.everyMs) * (0.5 + Math.random() / 2));
+        at = wake = now + Math.max(l.openUntil - now, Math.max(250, l.everyMs) * (0.5 + Math.random() / 2));
       } else {
         const next = pendingAt(l, now, entryEveryMs);
         if (next === null) return;
         at = Math.max(next, l.syncedAt + l.everyMs, l.openUntil);
+        // Waiting on a held entry, it looks again every interval: what requests add meanwhile (a play, a
+        // new session's first entry, an OCA's errors) goes as it would without it, for their flushes
+        // cannot start while this one runs.
+        wake = Math.min(at, Math.max(now, l.syncedAt, l.openUntil) + Math.max(250, l.everyMs));
       }
       if (at > deadline) return;
-      await new Promise((r) => setTimeout(r, Math.max(25, at - now)));
+      await new Promise((r) => setTimeout(r, Math.max(25, wake - now)));
+      if (wake < at) continue;
+      if (l.flushes !== flushes) return;
       await maybeSync(env, siteId, l, true);
     }
   }, waitUntil);
