@@ -1,5 +1,6 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SEEN_AT_MAX_AGE_MS } from "../durable-objects/site/load";
 import { SESSION_ENTRY_EVERY_MS } from "../shared/session-activity";
 import { recordCmcd, recordServed, sessionEntryEveryMs } from "../workers/shared/site-link";
 import type { EdgeReport } from "../workers/shared/site-view";
@@ -73,6 +74,10 @@ describe("a session's entry in an isolate's reports to a site", () => {
     ]);
     expect(withEntry.map((s) => entryOf(s, id)!.bytes)).toEqual([1_000, 5_000]);
     expect(withEntry[1].report).toBe(withCmcd[1].report);
+    // Each entry says when the OCA last served the session: the held one, before its report went.
+    const lastAt = entryOf(withEntry[1], id)!.lastAt!;
+    expect(lastAt).toBeGreaterThanOrEqual(withEntry[0].at);
+    expect(lastAt).toBeLessThan(withEntry[1].at - 500);
     expect(withEntry[1].at - withEntry[0].at).toBeGreaterThanOrEqual(2_000 - 50);
     // The report between carried the OCA's bytes, with the held session's member as healthy traffic.
     const between = sent.filter((s) => s.at > withEntry[0].at && s.at < withEntry[1].at && s.report.ocas[OCA]);
@@ -92,6 +97,35 @@ describe("a session's entry in an isolate's reports to a site", () => {
     await recorded(cmcd(2_000));
     expect(sent.filter((s) => cmcdOf(s, id)).map((s) => cmcdOf(s, id)!.bytes)).toEqual([1_000, 2_000]);
   }, 30_000);
+
+  it("dates the session's activity at the site by when the OCA last served it, within the last minute, never back", async () => {
+    const id = crypto.randomUUID();
+    const now = Date.now();
+    let seq = 1_000_000 + Math.floor(Math.random() * 1e6);
+    const sync = (lastAt?: number) =>
+      site().edgeSync(
+        { seq: seq++, windowMs: 1_000, ocas: { [OCA]: { bytes: 1, requests: 1, sessions: [{ id, bytes: 1, ...(lastAt === undefined ? {} : { lastAt }) }] } } },
+        "pace-dating",
+      );
+    const seen = () =>
+      runInDurableObject(
+        site(),
+        (_o, state) =>
+          state.storage.sql.exec<{ last_seen: number }>(`SELECT last_seen FROM oca_sessions WHERE oca_id = ? AND session_id = ?`, OCA, id).one().last_seen,
+      );
+    await sync(now - 20_000);
+    expect(await seen()).toBe(now - 20_000);
+    // A later entry held longer by another isolate does not take it back; one from long ago counts as a minute old at most.
+    await sync(now - 25_000);
+    expect(await seen()).toBe(now - 20_000);
+    await sync(now - 10 * SEEN_AT_MAX_AGE_MS);
+    expect(await seen()).toBe(now - 20_000);
+    // Ahead of the site's clock: now. No time (an isolate on older code): now.
+    await sync(now + 3_600_000);
+    const ahead = await seen();
+    expect(ahead).toBeGreaterThanOrEqual(now);
+    expect(ahead).toBeLessThanOrEqual(Date.now());
+  });
 
   it("is paced as SESSION_ENTRY_EVERY_S says, else every 12 s, never past a minute", () => {
     expect(SESSION_ENTRY_EVERY_MS).toBe(12_000);

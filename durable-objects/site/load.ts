@@ -28,6 +28,9 @@ export const SEEN_BUCKET_SCHEMA = [
   `CREATE INDEX IF NOT EXISTS oca_sessions_by_bucket ON oca_sessions (seen_bucket)`,
 ];
 
+/** The oldest a session entry's own time (`lastAt`) may date its activity: older is taken as this old. */
+export const SEEN_AT_MAX_AGE_MS = 60_000;
+
 /** How often a site counts each OCA's active sessions: at most once a second, however many isolates sync. */
 export const SESSIONS_COUNT_EVERY_MS = 1_000;
 
@@ -82,7 +85,6 @@ export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind
 
 /** Takes one batched report from the data plane: only OCAs of this site, every list capped, every number sanitised. */
 export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number): void {
-  const bucket = Math.floor(now / SEEN_BUCKET_MS);
   const windowS = Math.max(0.25, count(report.windowMs) / 1000);
   for (const oca of siteOcas) {
     if (!Object.hasOwn(report.ocas, oca.id)) continue;
@@ -104,19 +106,24 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     );
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
-      // A session's member is kept once known: a report from an isolate on older code leaves it as it was.
+      // Dated by when the OCA last served it (an entry the isolate held arrives up to a few seconds
+      // later), within the last minute and never ahead; an isolate on older code sends no time: now.
+      const seenAt = typeof s.lastAt === "number" && Number.isFinite(s.lastAt) ? Math.min(now, Math.max(now - SEEN_AT_MAX_AGE_MS, s.lastAt)) : now;
+      const seenBucket = Math.floor(seenAt / SEEN_BUCKET_MS);
+      // A session's member is kept once known: a report from an isolate on older code leaves it as it
+      // was. Its time never goes back (two isolates may serve it, one holding its entry longer).
       run(
         sql,
         `INSERT INTO oca_sessions (oca_id, session_id, last_seen, streams, seen_bucket) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (oca_id, session_id) DO UPDATE SET last_seen = excluded.last_seen, streams = COALESCE(excluded.streams, streams)`,
+         ON CONFLICT (oca_id, session_id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen), streams = COALESCE(excluded.streams, streams)`,
         oca.id,
         s.id,
-        now,
+        seenAt,
         isStreamsId(s.streams) ? s.streams : null,
-        bucket,
+        seenBucket,
       );
       // Its index entry moves only when the bucket has (a read otherwise, nothing written).
-      run(sql, `UPDATE oca_sessions SET seen_bucket = ? WHERE oca_id = ? AND session_id = ? AND seen_bucket < ?`, bucket, oca.id, s.id, bucket);
+      run(sql, `UPDATE oca_sessions SET seen_bucket = ? WHERE oca_id = ? AND session_id = ? AND seen_bucket < ?`, seenBucket, oca.id, s.id, seenBucket);
       recordServed(sql, s.id, count(s.bytes), s.home === true, now);
     }
     for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {

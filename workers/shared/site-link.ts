@@ -114,6 +114,8 @@ interface OcaBatch {
   sessions: Map<string, number>;
   /** Those of them served since the last report (a held one's member then rides it as healthy traffic). */
   servedNow: Set<string>;
+  /** When the OCA last served each of them (ms): the site dates the session's activity by it, not by the entry's arrival. */
+  lastServed: Map<string, number>;
   /** Those of them whose home is the site. */
   homeSessions: Set<string>;
   /** Each of them's member, as its streams object's id (signed in its token): the site counts healthy traffic per member. */
@@ -244,6 +246,7 @@ function newBatch(now: number): OcaBatch {
     bytesFrom: { embedded: 0, ixp: 0, origin: 0 },
     sessions: new Map(),
     servedNow: new Set(),
+    lastServed: new Map(),
     homeSessions: new Set(),
     sessionStreams: new Map(),
     probers: new Set(),
@@ -270,13 +273,21 @@ function takeReport(l: Link, now: number, entryEveryMs: number): EdgeReport | nu
     let kept: OcaBatch | undefined;
     for (const [id, bytes] of b.sessions) {
       const streams = b.sessionStreams.get(id);
+      const lastAt = b.lastServed.get(id);
       if (isDue(id) && sessions.length < MAX_REPORT_ITEMS) {
-        sessions.push({ id, bytes, ...(b.homeSessions.has(id) ? { home: true } : {}), ...(streams ? { streams } : {}) });
+        sessions.push({
+          id,
+          bytes,
+          ...(b.homeSessions.has(id) ? { home: true } : {}),
+          ...(streams ? { streams } : {}),
+          ...(lastAt !== undefined ? { lastAt } : {}),
+        });
         sent.add(id);
         continue;
       }
       kept ??= newBatch(now);
       kept.sessions.set(id, bytes);
+      if (lastAt !== undefined) kept.lastServed.set(id, lastAt);
       if (b.homeSessions.has(id)) kept.homeSessions.add(id);
       if (streams) kept.sessionStreams.set(id, streams);
       if (streams && b.servedNow.has(id) && members.size < MAX_PROBERS) members.add(streams);
@@ -528,6 +539,7 @@ export function recordServed(
   if (sessionId !== null && (prev !== undefined || o.sessions.size < SESSIONS_HELD_MAX)) {
     o.sessions.set(sessionId, (prev ?? 0) + bytes);
     o.servedNow.add(sessionId);
+    o.lastServed.set(sessionId, Date.now());
     if (home) o.homeSessions.add(sessionId);
     if (streams) o.sessionStreams.set(sessionId, streams);
   }

@@ -122,7 +122,14 @@ export interface EdgeReport {
        * first). `streams`: its member's streams object id, from its signed token (healthy traffic that
        * outweighs clients' reports is counted per member).
        */
-      sessions: Array<{ id: string; bytes: number; home?: boolean; streams?: string }>;
+      sessions: Array<{
+        id: string;
+        bytes: number;
+        home?: boolean;
+        streams?: string;
+        /** When the OCA last served the session (ms): an entry the isolate held arrives up to SESSION_ENTRY_EVERY_MS later. */
+        lastAt?: number;
+      }>;
       /**
        * Members (streams object ids) whose probes of the OCA it answered (`probe=1`): no session entry,
        * but healthy traffic the site weighs against clients' reports (kept in its memory for the window).
