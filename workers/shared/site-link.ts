@@ -58,11 +58,17 @@ const SESSIONS_HELD_MAX = 4 * MAX_REPORT_ITEMS;
 /** Sessions whose last entry time a link keeps (bounded, oldest first out: a session forgotten sends its next entry at once). */
 const ENTRY_TIMES_MAX = 50_000;
 
-/** The interval between a session's entries: `SESSION_ENTRY_EVERY_S` when set (0: every sync), else SESSION_ENTRY_EVERY_MS. */
+/**
+ * The longest interval between a session's entries: well inside the site's 30 s active window
+ * (SESSION_ACTIVE_MS), and short enough that a flush's 25 s budget sends a held entry when due.
+ */
+const SESSION_ENTRY_EVERY_MAX_S = 20;
+
+/** The interval between a session's entries: `SESSION_ENTRY_EVERY_S` when set (0: every sync; at most 20), else SESSION_ENTRY_EVERY_MS. */
 export function sessionEntryEveryMs(env: { SESSION_ENTRY_EVERY_S?: string }): number {
   const raw = env.SESSION_ENTRY_EVERY_S;
   const s = raw === undefined || raw === "" ? Number.NaN : Number(raw);
-  return Number.isFinite(s) && s >= 0 ? Math.min(s, 60) * 1000 : SESSION_ENTRY_EVERY_MS;
+  return Number.isFinite(s) && s >= 0 ? Math.min(s, SESSION_ENTRY_EVERY_MAX_S) * 1000 : SESSION_ENTRY_EVERY_MS;
 }
 
 /** The stub of a site's Durable Object: the one way any module addresses a site. */
