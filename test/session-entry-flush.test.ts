@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { recordCmcd, recordOutcome, recordServed, siteView } from "../workers/shared/site-link";
-import type { EdgeReport } from "../workers/shared/site-view";
+import { syncsOfEachTest } from "./site-sync-watch";
 
 /**
  * A link holds a session's entry for SESSION_ENTRY_EVERY_S after its last, and its flush (one at a time
@@ -10,25 +10,7 @@ import type { EdgeReport } from "../workers/shared/site-view";
  * (within a sync interval), and an entry held near the end of a flush's budget must still be sent.
  */
 
-type Sent = { at: number; report: EdgeReport };
-let sent: Sent[] = [];
-let restore: () => void = () => {};
-
-beforeEach(async () => {
-  // The site object runs in this isolate: its sync is watched at the prototype, then run as it is.
-  const { OcaSite } = await import("../durable-objects/oca-site");
-  const proto = OcaSite.prototype as unknown as { edgeSync: (report: EdgeReport | null, ...rest: unknown[]) => Promise<unknown> };
-  const real = proto.edgeSync;
-  sent = [];
-  proto.edgeSync = async function (this: unknown, report: EdgeReport | null, ...rest: unknown[]) {
-    if (report) sent.push({ at: Date.now(), report });
-    return real.call(this, report, ...rest);
-  };
-  restore = () => {
-    proto.edgeSync = real;
-  };
-});
-afterEach(() => restore());
+const syncs = syncsOfEachTest();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Waits until `cond` holds (polling), at most `ms`. */
@@ -50,7 +32,7 @@ describe("a link's flush while it holds a session's entry", () => {
     const sample = { sid: null, br: 3000, bl: 8000, mtp: 20000, bs: false, su: false };
     const cmcd = (id: string, bytes: number) =>
       recordCmcd(paced, SITE, { sessionId: id, titleId: "flush-title", oca: `${SITE}/${OCA}`, bytes, at: Date.now() }, sample, w);
-    const cmcdOf = (id: string) => sent.filter((s) => s.report.cmcd?.some((c) => c.sessionId === id));
+    const cmcdOf = (id: string) => syncs.sent.filter((s) => s.report.cmcd?.some((c) => c.sessionId === id));
     const held = crypto.randomUUID();
     cmcd(held, 1_000);
     expect(await until(() => cmcdOf(held).length === 1, 3_000)).toBe(true);
@@ -64,7 +46,7 @@ describe("a link's flush while it holds a session's entry", () => {
     recordOutcome(paced, SITE, OCA, fresh, { error: true, latencyMs: 5 }, w);
     expect(await until(() => cmcdOf(fresh).length === 1, 12_000)).toBe(true);
     expect(cmcdOf(fresh)[0].at - at).toBeLessThan(3_000);
-    const errors = sent.find((s) => s.at >= at && (s.report.ocas[OCA]?.errors ?? 0) > 0);
+    const errors = syncs.sent.find((s) => s.at >= at && (s.report.ocas[OCA]?.errors ?? 0) > 0);
     expect(errors && errors.at - at).toBeLessThan(3_000);
     // The held entry still goes when due, with its bytes.
     expect(await until(() => cmcdOf(held).length === 2, 12_000)).toBe(true);
@@ -81,7 +63,7 @@ describe("a link's flush while it holds a session's entry", () => {
     const streams = env.MEMBER_STREAMS.idFromName(`flush-${crypto.randomUUID()}`).toString();
     const served = (id: string, bytes: number) => recordServed(paced, SITE, OCA, id, bytes, w, { home: true, streams });
     const entries = (id: string) =>
-      sent.flatMap((s) => s.report.ocas[OCA]?.sessions.filter((e) => e.id === id).map((e) => ({ at: s.at, bytes: e.bytes })) ?? []);
+      syncs.sent.flatMap((s) => s.report.ocas[OCA]?.sessions.filter((e) => e.id === id).map((e) => ({ at: s.at, bytes: e.bytes })) ?? []);
     const t0 = Date.now();
     // One viewer keeps the link's flush running: its first entry at once, its next held 20 s.
     const early = crypto.randomUUID();

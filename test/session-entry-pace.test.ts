@@ -1,9 +1,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEEN_AT_MAX_AGE_MS } from "../durable-objects/site/load";
 import { SESSION_ENTRY_EVERY_MS } from "../shared/session-activity";
 import { recordCmcd, recordServed, sessionEntryEveryMs } from "../workers/shared/site-link";
-import type { EdgeReport } from "../workers/shared/site-view";
+import { type SentReport, syncsOfEachTest } from "./site-sync-watch";
 
 /**
  * An isolate sends a session's entry to a site (its bytes on an OCA, its CMCD, its bytes served away) at
@@ -16,25 +16,7 @@ const SITE = "lakeshore-chi";
 const OCA = "lakeshore-chi-1";
 const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE));
 
-type Sent = { at: number; report: EdgeReport };
-let sent: Sent[] = [];
-let restore: () => void = () => {};
-
-beforeEach(async () => {
-  // The site object runs in this isolate: its sync is watched at the prototype, then run as it is.
-  const { OcaSite } = await import("../durable-objects/oca-site");
-  const proto = OcaSite.prototype as unknown as { edgeSync: (report: EdgeReport | null, ...rest: unknown[]) => Promise<unknown> };
-  const real = proto.edgeSync;
-  sent = [];
-  proto.edgeSync = async function (this: unknown, report: EdgeReport | null, ...rest: unknown[]) {
-    if (report) sent.push({ at: Date.now(), report });
-    return real.call(this, report, ...rest);
-  };
-  restore = () => {
-    proto.edgeSync = real;
-  };
-});
-afterEach(() => restore());
+const syncs = syncsOfEachTest();
 
 /** Runs `record` with a waitUntil, then waits for everything it started (the link's flushes included). */
 async function recorded(record: (waitUntil: (p: Promise<unknown>) => void) => void): Promise<void> {
@@ -43,8 +25,8 @@ async function recorded(record: (waitUntil: (p: Promise<unknown>) => void) => vo
   while (pending.length) await pending.shift();
 }
 
-const cmcdOf = (s: Sent, id: string) => s.report.cmcd?.find((c) => c.sessionId === id);
-const entryOf = (s: Sent, id: string) => s.report.ocas[OCA]?.sessions.find((e) => e.id === id);
+const cmcdOf = (s: SentReport, id: string) => s.report.cmcd?.find((c) => c.sessionId === id);
+const entryOf = (s: SentReport, id: string) => s.report.ocas[OCA]?.sessions.find((e) => e.id === id);
 const sample = { sid: null, br: 3000, bl: 8000, mtp: 20000, bs: false, su: false };
 
 describe("a session's entry in an isolate's reports to a site", () => {
@@ -66,8 +48,8 @@ describe("a session's entry in an isolate's reports to a site", () => {
       served(3_000)(w);
       cmcd(3_000)(w);
     });
-    const withCmcd = sent.filter((s) => cmcdOf(s, id));
-    const withEntry = sent.filter((s) => entryOf(s, id));
+    const withCmcd = syncs.sent.filter((s) => cmcdOf(s, id));
+    const withEntry = syncs.sent.filter((s) => entryOf(s, id));
     expect(withCmcd.map((s) => [cmcdOf(s, id)!.requests, cmcdOf(s, id)!.bytes])).toEqual([
       [1, 1_000],
       [2, 5_000],
@@ -80,7 +62,7 @@ describe("a session's entry in an isolate's reports to a site", () => {
     expect(lastAt).toBeLessThan(withEntry[1].at - 500);
     expect(withEntry[1].at - withEntry[0].at).toBeGreaterThanOrEqual(2_000 - 50);
     // The report between carried the OCA's bytes, with the held session's member as healthy traffic.
-    const between = sent.filter((s) => s.at > withEntry[0].at && s.at < withEntry[1].at && s.report.ocas[OCA]);
+    const between = syncs.sent.filter((s) => s.at > withEntry[0].at && s.at < withEntry[1].at && s.report.ocas[OCA]);
     expect(between.length).toBeGreaterThan(0);
     expect(between[0].report.ocas[OCA].bytes).toBe(5_000);
     expect(between[0].report.ocas[OCA].sessions).toEqual([]);
@@ -95,7 +77,7 @@ describe("a session's entry in an isolate's reports to a site", () => {
       recordCmcd(env, SITE, { sessionId: id, titleId: "pace-title", oca: `${SITE}/${OCA}`, bytes, at: Date.now() }, sample, w);
     await recorded(cmcd(1_000));
     await recorded(cmcd(2_000));
-    expect(sent.filter((s) => cmcdOf(s, id)).map((s) => cmcdOf(s, id)!.bytes)).toEqual([1_000, 2_000]);
+    expect(syncs.sent.filter((s) => cmcdOf(s, id)).map((s) => cmcdOf(s, id)!.bytes)).toEqual([1_000, 2_000]);
   }, 30_000);
 
   it("dates the session's activity at the site by when the OCA last served it, within the last minute, never back", async () => {
