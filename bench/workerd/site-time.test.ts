@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
+import { median } from "../../shared/stats";
 import type { CmcdReport, EdgeReport, PlayReport } from "../../workers/shared/site-view";
 
 /**
@@ -16,8 +17,6 @@ const OCA = "rheinnet-muc-1";
 /** Samples of each figure, and calls timed together in a sample (the runtime's clock moves in whole ms). */
 const SAMPLES = 7;
 const CALLS = 10;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** ms a call takes, as the median over samples of CALLS calls in a row. */
 async function timed(call: () => Promise<unknown>): Promise<number> {
