@@ -51,6 +51,9 @@ describe("the Range parser (RFC 9110 section 14)", () => {
     for (const header of ["bytes=0-9,", "bytes=,0-9", "bytes= , 0-9 ,, "]) expect(decideRange(header, 100)).toEqual({ kind: "partial", start: 0, end: 9 });
     expect(decideRange("bytes=0-9,,20-29", 100)).toEqual({ kind: "full", ignored: "multiple" });
     for (const header of ["bytes=", "bytes=,", "bytes= , ,"]) expect(decideRange(header, 100)).toEqual({ kind: "full", ignored: "malformed" });
+    // A list past 16 elements is not parsed at all: the whole file, as for several ranges.
+    expect(decideRange(`bytes=0-9${",".repeat(10_000)}`, 100)).toEqual({ kind: "full", ignored: "multiple" });
+    expect(decideRange(`bytes=0-9${",".repeat(15)}`, 100)).toEqual({ kind: "partial", start: 0, end: 9 });
   });
 });
 

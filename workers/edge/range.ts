@@ -15,6 +15,8 @@ export type RangeDecision =
   | { kind: "unsatisfiable" };
 
 const NUM = /^\d{1,15}$/;
+/** List elements of a Range header parsed at most (empty ones included). */
+const MAX_RANGE_ELEMENTS = 16;
 
 /** Decides how to answer a Range header for a representation of `size` bytes. */
 export function decideRange(header: string | null | undefined, size: number): RangeDecision {
@@ -23,12 +25,11 @@ export function decideRange(header: string | null | undefined, size: number): Ra
   if (eq < 0) return { kind: "full", ignored: "malformed" };
   const unit = header.slice(0, eq).trim().toLowerCase();
   if (unit !== "bytes") return { kind: "full", ignored: "unit" };
-  // Empty list elements ("bytes=0-9,") are skipped, as RFC 9110 §5.6.1.2 requires of a recipient.
-  const specs = header
-    .slice(eq + 1)
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
+  // Empty list elements ("bytes=0-9,") are skipped, as RFC 9110 §5.6.1.2 requires of a recipient, up to
+  // a reasonable number: a list longer than MAX_RANGE_ELEMENTS is not parsed (several ranges get 200 anyway).
+  const elements = header.slice(eq + 1).split(",", MAX_RANGE_ELEMENTS + 1);
+  if (elements.length > MAX_RANGE_ELEMENTS) return { kind: "full", ignored: "multiple" };
+  const specs = elements.map((s) => s.trim()).filter((s) => s !== "");
   if (specs.length === 0) return { kind: "full", ignored: "malformed" };
   const parsed: Array<{ first?: number; last?: number; suffix?: number }> = [];
   for (const spec of specs) {
