@@ -255,6 +255,17 @@ interface Located {
   missedAt?: number;
 }
 
+/**
+ * R2 lookups a miss makes at once: a Worker invocation holds at most six connections open (R2 calls
+ * included; more wait), and a body fetched whole holds its connection until it is read or let go.
+ */
+const LOOKUPS_AT_ONCE = 6;
+
+/** Lets go of a body fetched for an answer not taken (its stream would otherwise stay open). */
+function releaseBody(o: R2Object | R2ObjectBody | null): void {
+  if (o && "body" in o) o.body.cancel().catch(() => {});
+}
+
 /** head() or, when the whole body will be sent, get(). */
 const lookup = (bucket: R2Bucket, key: string, whole: boolean) => (whole ? bucket.get(key) : bucket.head(key));
 
@@ -271,12 +282,20 @@ async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, 
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
   const missedAt = Date.now();
+  // A parent site's OCAs are asked together: a miss waits one R2 round trip per group, not one per OCA.
   for (const parent of parentChain(site)) {
     const pb = tierBucket(env, parent);
-    for (const oca of parent.ocas) {
-      const pk = ocaKey(parent.id, oca.id, titleId, path, sha256);
-      const ph = await lookup(pb, pk, whole);
-      if (ph) return { bucket: pb, key: pk, head: ph, source: `parent:${parent.id}/${oca.id}`, miss: true, missedAt };
+    for (let from = 0; from < parent.ocas.length; from += LOOKUPS_AT_ONCE) {
+      const ocas = parent.ocas.slice(from, from + LOOKUPS_AT_ONCE);
+      const keys = ocas.map((oca) => ocaKey(parent.id, oca.id, titleId, path, sha256));
+      const answers = await Promise.allSettled(keys.map((k) => lookup(pb, k, whole)));
+      // The first in the topology's order serves (as when they were asked one by one); the rest let go.
+      const i = answers.findIndex((a) => a.status === "rejected" || a.value !== null);
+      answers.forEach((a, j) => j !== i && a.status === "fulfilled" && releaseBody(a.value));
+      if (i < 0) continue;
+      const a = answers[i];
+      if (a.status === "rejected") throw a.reason;
+      return { bucket: pb, key: keys[i], head: a.value!, source: `parent:${parent.id}/${ocas[i].id}`, miss: true, missedAt };
     }
   }
   const origin = await fromOrigin(env, titleId, path, sha256, whole);
