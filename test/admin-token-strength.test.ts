@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import worker from "../workers/index";
 
 /**
- * The admin API has no limiter on failed bearer tokens, so a short ADMIN_TOKEN could be guessed. Like
- * MEMBER_JWT_SECRET and the URL signing keys, it must be at least 16 characters, or the API stays off.
+ * A short ADMIN_TOKEN could be guessed within the failed tokens an address may send (and addresses are
+ * many). Like MEMBER_JWT_SECRET and the URL signing keys, it must be at least 16 characters, or the
+ * API stays off.
  */
 
 async function topology(token: string, adminToken: string | undefined): Promise<{ status: number; code?: string; text: string }> {

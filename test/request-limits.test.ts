@@ -100,6 +100,23 @@ describe("rate limits", { timeout: 90_000 }, () => {
     expect((await send("203.0.113.11")).status).toBe(200);
   });
 
+  it("trip on failed admin tokens per client IP: past 20 the address is refused, its right token too, and other addresses are not", async () => {
+    const admin = (ip: string, token: string) => call("/admin/topology", { headers: { Authorization: `Bearer ${token}`, "CF-Connecting-IP": ip } });
+    // The right token is never counted: an operator's own requests do not use up the failures.
+    await inFirstHalfOfWindow();
+    for (let i = 0; i < 30; i++) expect((await admin("203.0.113.30", "test-admin-token")).status).toBe(200);
+    const { allowed, res } = await until429(() => admin("203.0.113.30", "guess-0123456789abcdef"), 100, true);
+    expect(allowed).toBe(20);
+    await expectLimited(res, "ADMIN_AUTH_PER_IP");
+    // Refused before the token is compared: the right one from that address learns nothing either.
+    const right = await admin("203.0.113.30", "test-admin-token");
+    await expectLimited(right, "ADMIN_AUTH_PER_IP");
+    expect((await admin("203.0.113.31", "test-admin-token")).status).toBe(200);
+    const other = await admin("203.0.113.31", "guess-0123456789abcdef");
+    expect(other.status).toBe(401);
+    expect(((await other.json()) as ErrorBody).error.code).toBe("unauthorized");
+  });
+
   it("trip on plays per member in the member's own object, whatever IP they come from, counting refused plays too", async () => {
     await publishTitle("limits-play-title");
     expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: ["limits-play-title"] }])).status).toBe(200);

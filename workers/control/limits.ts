@@ -29,7 +29,7 @@ export function limitBody(maxSize: number) {
 }
 
 /** Names of the Rate Limiting bindings (wrangler.toml `[[ratelimits]]`). */
-export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" | "STEERING_PER_IP" | "DEV_TOKEN_PER_IP";
+export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" | "STEERING_PER_IP" | "DEV_TOKEN_PER_IP" | "ADMIN_AUTH_PER_IP";
 
 /**
  * Limits kept without a binding, named like the bindings in 429 bodies: a member's plays per minute
