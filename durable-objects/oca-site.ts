@@ -280,7 +280,7 @@ export class OcaSite extends DurableObject<Env> {
     const changed: Array<{ ocaId: string; to: OcaHealth }> = [];
     this.ctx.storage.transactionSync(() => {
       for (const o of this.site.ocas) {
-        const t = autoHealth.evaluate(this.sql, o.id, now, this.probers.since(o.id, now - autoHealth.WINDOW_MS));
+        const t = autoHealth.evaluate(this.sql, o.id, now, () => this.probers.since(o.id, now - autoHealth.WINDOW_MS));
         if (t && healthOf(this.sql, o.id) === "healthy") changed.push({ ocaId: o.id, to: t.to });
       }
     });

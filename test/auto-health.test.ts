@@ -388,11 +388,7 @@ describe("probes of an OCA (probe=1: no session entry at its site)", () => {
     const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName(site));
     const { w, sessions } = await runInDurableObject(stub, async (o, state) => ({
       // The object's probers, as its evaluation passes them.
-      w: windowSignals(
-        state.storage.sql,
-        ocaId,
-        Date.now(),
-        WINDOW_MS,
+      w: windowSignals(state.storage.sql, ocaId, Date.now(), WINDOW_MS, () =>
         (o as unknown as { probers: RecentProbers }).probers.since(ocaId, Date.now() - WINDOW_MS),
       ),
       sessions: state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM oca_sessions WHERE oca_id = ?`, ocaId).one().n,
@@ -430,8 +426,17 @@ describe("the members whose probes an OCA answered lately", () => {
       for (const c of colluding)
         sql.exec(`INSERT INTO oca_client_reporters (oca_id, reporter, at, streams) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, ocaId, c, now, c);
       p.note(ocaId, colluding, now);
-      const w = windowSignals(sql, ocaId, now, WINDOW_MS, p.since(ocaId, now - WINDOW_MS));
+      const w = windowSignals(sql, ocaId, now, WINDOW_MS, () => p.since(ocaId, now - WINDOW_MS));
       expect(w).toMatchObject({ clientReports: 40, trafficMembers: THRESHOLDS.degradeClientReports });
+      // With fewer reporters than weighing needs, the probers are not even listed (an evaluation per sync).
+      sql.exec(`DELETE FROM oca_client_reporters WHERE oca_id = ?`, ocaId);
+      let listed = 0;
+      const quiet = windowSignals(sql, ocaId, now, WINDOW_MS, () => {
+        listed++;
+        return p.since(ocaId, now - WINDOW_MS);
+      });
+      expect(quiet).toMatchObject({ clientReports: 0, trafficMembers: 0 });
+      expect(listed).toBe(0);
     });
   });
 

@@ -271,7 +271,7 @@ export class RecentProbers {
  * The window's signals for an OCA (and drops its rows older than the window). Every statement reads
  * this OCA's rows of the window through its key: bounded by the window, not by the site's traffic.
  */
-export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS, probers: readonly string[] = []): WindowSignals {
+export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windowMs = WINDOW_MS, probers: () => readonly string[] = () => []): WindowSignals {
   const from = now - windowMs;
   // Buckets that began before the window are dropped; the one the window starts in still counts.
   const fromBucket = from - (from % TRAFFIC_BUCKET_MS);
@@ -312,7 +312,8 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
           ocaId,
           from,
           need,
-          JSON.stringify(probers),
+          // Listed only when weighed (most evaluations have too few reporters to): up to PROBERS_KEPT.
+          JSON.stringify(probers()),
         )!.n
       : 0;
   return {
@@ -363,7 +364,7 @@ export function evaluate(
   sql: SqlStorage,
   ocaId: string,
   now: number,
-  probers: readonly string[] = [],
+  probers: () => readonly string[] = () => [],
 ): { from: AutoHealth; to: AutoHealth; reason: string } | null {
   const prev = autoState(sql, ocaId);
   const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers)), now);
