@@ -17,6 +17,9 @@ import { SdkError } from "../client/errors";
 import { viewerMessage } from "../client/player/viewer-message";
 import { PlaySession } from "../client/session";
 import type { FetchLike } from "../client/types";
+import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
+import { fromB64url } from "../workers/shared/hmac";
+import { signingKey } from "../workers/shared/signing-keys";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -182,6 +185,22 @@ describe("concurrent streams per member", () => {
       proto.recordEvents = real;
     }
     expect(await activeOf("streams-stop-shard-down", 0)).toBe(0);
+    expect((await play(token)).status).toBe(200);
+  });
+
+  it("free a slot when the client says the stream stopped even if its home site has left the topology, which answers 404", async () => {
+    const token = await memberToken("basic", "streams-stop-home-gone");
+    const first = await play(token);
+    expect(first.status).toBe(200);
+    expect((await play(token)).status).toBe(409);
+    // The session as the Worker signed it, its home a site the topology no longer has (an operator removed it).
+    const claims = JSON.parse(new TextDecoder().decode(fromB64url(first.body.sessionToken.split(".")[2])!)) as SessionClaims;
+    const { ring, kid } = signingKey(env);
+    const sessionToken = await signSessionToken(ring, kid, { ...claims, home: "removed-site" });
+    const res = await stop(token, { ...first.body, sessionToken });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unknown_session");
+    expect(await activeOf("streams-stop-home-gone", 0)).toBe(0);
     expect((await play(token)).status).toBe(200);
   });
 

@@ -49,12 +49,16 @@ events.post(
     const ended = claims.exp <= nowS;
     if (claims.sid !== sessionId) throw new ApiError(403, "forbidden", "the session token is for another session");
     if (claims.mid !== c.get("member").id) throw new ApiError(403, "forbidden", "this session belongs to another member");
-    const home = findSite(claims.home);
-    if (!home) throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
-    // A stop frees the member's slot at once, whatever becomes of the batch: asked beside the shard, not
-    // behind its answer (a client's last batch, sent as its page closes, is seldom sent again).
+    // A stop frees the member's slot at once, whatever becomes of the batch (its home site gone from the
+    // topology included): asked beside the shard, not behind its answer (a client's last batch, sent as
+    // its page closes, is seldom sent again).
     const stream = { titleId: claims.tid, expiresAt: claims.exp * 1000 };
     const released = list.some((e) => e.type === "stop") ? releaseStream(c.env, claims.mid, sessionId, stream) : null;
+    const home = findSite(claims.home);
+    if (!home) {
+      await released;
+      throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
+    }
     let r: Awaited<ReturnType<ReturnType<typeof sessionLog>["recordEvents"]>>;
     try {
       r = await sessionLog(c.env, home.id, sessionId).recordEvents({
