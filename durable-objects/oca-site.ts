@@ -1013,7 +1013,13 @@ export class OcaSite extends DurableObject<Env> {
       // (checking after every file would read the title's files from D1 once per file); if this fails,
       // or the title was completed another way, the reconcile (this run's or a later one's) repairs it.
       if (fillQueue.anyQueued(this.sql, t.ocaId, t.titleId)) continue;
-      await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`));
+      const current = await this.publishIfComplete(t.ocaId, t.titleId).catch((err) => {
+        setMeta(this.sql, "last_error", `publish ${t.ocaId} ${t.titleId}: ${String(err)}`);
+        return true;
+      });
+      // Re-published while its files were copied: complete only at an older version. Queued again, its
+      // current files are read afresh and the changed ones copied this night, not the next.
+      if (!current) plan.requeue(this.sql, t.ocaId, t.titleId);
     }
     return { waiting, copied };
   }

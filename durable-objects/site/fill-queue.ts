@@ -5,8 +5,8 @@ import { first, getMeta, rows, run, setMeta } from "./sql";
 /**
  * The site's fill queue: files still to copy under the plan. A copy that fails backs off
  * exponentially (capped), the source it failed from is skipped on the next try (so the fill
- * escalates peer -> parent -> origin), and after MAX_ATTEMPTS the task is parked with its reason for
- * operators. Every byte read, failed or not, is charged to the OCA's fill-rate budget.
+ * escalates peer -> parent -> origin), and after MAX_ATTEMPTS, the last from origin, the task is parked
+ * with its reason for operators. Every byte read, failed or not, is charged to the OCA's fill-rate budget.
  */
 
 export const MAX_ATTEMPTS = 5;
@@ -181,11 +181,16 @@ export function dropSuperseded(sql: SqlStorage, titleId: string, keep: ReadonlyS
   }
 }
 
-/** Records a failed attempt: back off, skip the source next time, park after MAX_ATTEMPTS. Returns true when parked. */
+/**
+ * Records a failed attempt: back off, skip the source next time, park after MAX_ATTEMPTS once origin has
+ * failed too. Returns true when parked. A peer or parent is skipped after it fails once, so they cost a
+ * bounded number of attempts; counting them towards parking would park a file that more than
+ * MAX_ATTEMPTS peers and parents hold without ever trying origin.
+ */
 export function fail(sql: SqlStorage, t: FillTask, sourceLabel: string, error: string, now: number): boolean {
   const attempts = t.attempts + 1;
   const failed = [...new Set([...t.failedSources, sourceLabel])].join(",");
-  const parked = attempts >= MAX_ATTEMPTS;
+  const parked = attempts >= MAX_ATTEMPTS && sourceLabel === "origin";
   run(
     sql,
     `UPDATE fill_tasks SET attempts = ?, last_error = ?, failed_sources = ?, next_at = ?, parked_at = ? WHERE oca_id = ? AND title_id = ? AND path = ? AND sha256 = ?`,

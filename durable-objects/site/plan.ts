@@ -67,6 +67,11 @@ export function markQueued(sql: SqlStorage, ocaId: string, titleId: string): voi
   run(sql, `UPDATE plan SET queued = 1 WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
 }
 
+/** Marks a planned title's files to be queued again (read afresh from the catalogue by the next queuing). */
+export function requeue(sql: SqlStorage, ocaId: string, titleId: string): void {
+  run(sql, `UPDATE plan SET queued = 0 WHERE oca_id = ? AND title_id = ? AND queued = 1`, ocaId, titleId);
+}
+
 /** True when the title is planned on the OCA and its files were queued under this plan. */
 export function isQueued(sql: SqlStorage, ocaId: string, titleId: string): boolean {
   return !!first(sql, `SELECT 1 AS x FROM plan WHERE oca_id = ? AND title_id = ? AND queued = 1`, ocaId, titleId);

@@ -112,9 +112,9 @@ export async function predictionsFor(
         return null;
       }),
     );
-  const read = await Promise.all([...group, ...country].map(historyOf));
-  const ownHistory = read[group.findIndex((s) => s.id === site.id)] != null;
-  const histories = read.map((h) => h ?? {});
+  const groupRead = await Promise.all(group.map(historyOf));
+  const ownHistory = groupRead[group.findIndex((s) => s.id === site.id)] != null;
+  const histories = groupRead.map((h) => h ?? {});
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
     for (const h of hs) {
@@ -129,8 +129,11 @@ export async function predictionsFor(
     return Object.fromEntries(out);
   };
   const total = (r: Record<string, number[]>) => Object.values(r).reduce((s, d) => s + d.reduce((a, b) => a + b, 0), 0);
-  const groupHistory = sumOf(histories.slice(0, group.length));
-  const regional = total(groupHistory) >= DEFAULT_PREDICT_PARAMS.thinBytes || country.length === 0 ? groupHistory : sumOf(histories);
+  const groupHistory = sumOf(histories);
+  // The country's sites are read only for a thin region: every site of a country planned in one cron
+  // run reading every other one would be calls and memory growing with the square of the country.
+  const thin = total(groupHistory) < DEFAULT_PREDICT_PARAMS.thinBytes && country.length > 0;
+  const regional = thin ? sumOf([...histories, ...(await Promise.all(country.map(historyOf))).map((h) => h ?? {})]) : groupHistory;
   // An IXP site backs its whole region, so the region's demand is its own.
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
   // "Tomorrow" is the site's local calendar day, as is every day of its history.
@@ -304,12 +307,13 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
 
   // The window's end hour on the local clock (not whole UTC hours from now: in a zone offset by a half
   // or three-quarter hour that ran 30-45 minutes late); a window that wraps midnight ends the day after it opened.
-  const windowEnd =
-    opts.force && !inWindow(hour, window)
-      ? now - (now % 3_600_000) + 12 * 3_600_000
-      : localHourStart(targetDay - 1 + (window.startHour > window.endHour ? 1 : 0), window.endHour, site.timeZone);
-  // An operator's "run now" copies for at least an hour, even when pressed in the window's last minutes.
-  const fillUntil = Math.max(windowEnd, opts.force ? now + FORCED_FILL_MIN_MS : 0);
+  const windowEnd = localHourStart(targetDay - 1 + (window.startHour > window.endHour ? 1 : 0), window.endHour, site.timeZone);
+  // An operator's "run now" copies for at least an hour, even when pressed in the window's last minutes;
+  // outside the window for 12 hours, and through the window that plans the same day if it is still to
+  // close (one that wraps midnight and opens tonight, or opens after midnight): the hourly cycle finds
+  // that day planned and leaves the window to this plan.
+  const forcedOutside = opts.force && !inWindow(hour, window) ? now - (now % 3_600_000) + 12 * 3_600_000 : 0;
+  const fillUntil = Math.max(windowEnd, forcedOutside, opts.force ? now + FORCED_FILL_MIN_MS : 0);
   // The cycle's figures, kept with the site's plan (the dashboard reads them) and answered to the caller.
   const figures = {
     targetDay,
