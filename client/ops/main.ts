@@ -73,20 +73,53 @@ const bar = (share: number, hot = false) =>
   `<span class="bar${hot ? " hot" : ""}" title="${Math.round(share * 100)} %"><span style="width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%"></span></span>`;
 const ago = (ms: number) => (ms ? `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago` : "");
 
-function showError(message: string | null): void {
+/**
+ * What went wrong, shown until it no longer holds: loading the overview (cleared by the next refresh
+ * that works) and the last control the API refused (cleared only by a control that works: the refresh
+ * every control is followed by must not wipe the operator's only sign that it did nothing).
+ */
+const errors: { load: string | null; action: string | null } = { load: null, action: null };
+
+function showError(kind: keyof typeof errors, message: string | null): void {
+  errors[kind] = message;
+  const text = [errors.action, errors.load].filter((m) => m).join(" · ");
   const el = $("#error");
-  el.hidden = !message;
-  el.textContent = message ?? "";
+  el.hidden = !text;
+  el.textContent = text;
 }
 
+/**
+ * Fill cycles started here, per site: when one started while it runs, then what it answered. Kept
+ * apart from the cards, which every refresh redraws (with a cycle still running, or its answer).
+ */
+const fillRuns = new Map<string, { startedAt: number } | { result: string }>();
+
+function fillRunText(siteId: string): string {
+  const run = fillRuns.get(siteId);
+  if (!run) return "";
+  return "startedAt" in run ? `running for ${Math.max(0, Math.round((Date.now() - run.startedAt) / 1000))} s…` : run.result;
+}
+
+/** Shows a site's fill cycle in its card as drawn now: running (its button off), or its answer. */
+function showFillRun(siteId: string): void {
+  const card = [...document.querySelectorAll<HTMLElement>("#sites article[data-site]")].find((el) => el.dataset.site === siteId);
+  const out = card?.querySelector("[data-fill-result]");
+  if (out) out.textContent = fillRunText(siteId);
+  const btn = card?.querySelector<HTMLButtonElement>('button[data-action="fill-cycle"]');
+  if (btn) btn.disabled = "startedAt" in (fillRuns.get(siteId) ?? {});
+}
+
+/** How long a fill cycle started here may run before the page stops waiting (it goes on at the site). */
+const FILL_CYCLE_WAIT_MS = 5 * 60_000;
+
 /** Calls the admin API with the operator's token. */
-async function api(method: string, path: string, body?: unknown): Promise<unknown> {
+async function api(method: string, path: string, body?: unknown, timeoutMs = 20_000): Promise<unknown> {
   const res = await fetch(path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
     // A request that hangs must not hold the dashboard's refreshes (one at a time) for good.
-    signal: AbortSignal.timeout(20_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
@@ -147,7 +180,7 @@ function siteCard(site: Site): string {
     <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for day ${f.day}, ${planned} placements` : "no plan yet"}${
       f.predictedBytes ? `, covers ${Math.round(((f.coveredBytes ?? 0) / f.predictedBytes) * 100)} % of predicted bytes` : ""
     }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${pending.titles ? ` queued, ${pending.titles} more titles to queue` : ""}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
-      <button data-action="fill-cycle" data-site="${esc(site.siteId)}">Run fill cycle</button> <span class="muted" data-fill-result></span></p>
+      <button data-action="fill-cycle" data-site="${esc(site.siteId)}"${"startedAt" in (fillRuns.get(site.siteId) ?? {}) ? " disabled" : ""}>Run fill cycle</button> <span class="muted" data-fill-result>${esc(fillRunText(site.siteId))}</span></p>
     <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
     ${site.syncs ? `<p class="muted" data-syncs>${syncsText(site.syncs)}</p>` : ""}
   </article>`;
@@ -241,7 +274,7 @@ let refreshAgain = false;
 
 async function refresh(): Promise<void> {
   if (!token) {
-    showError("Enter the admin token (ADMIN_TOKEN) to see the CDN.");
+    showError("load", "Enter the admin token (ADMIN_TOKEN) to see the CDN.");
     return;
   }
   if (refreshing) {
@@ -257,9 +290,9 @@ async function refresh(): Promise<void> {
     renderChart(last);
     $("#updated").textContent = new Date(last.at).toLocaleTimeString();
     document.body.dataset.loaded = "true";
-    showError(null);
+    showError("load", null);
   } catch (err) {
-    showError(`Cannot load the overview: ${(err as Error).message}`);
+    showError("load", `Cannot load the overview: ${(err as Error).message}`);
   } finally {
     refreshing = false;
     if (refreshAgain) {
@@ -283,15 +316,26 @@ async function act(btn: HTMLButtonElement): Promise<void> {
       const body = action === "fault" ? { errorRate: Math.min(1, num("errorRate") / 100), addedLatencyMs: num("addedLatencyMs"), throughputBps: cap } : {};
       await api("POST", `/admin/sites/${encodeURIComponent(site)}/ocas/${encodeURIComponent(ocaId!)}/fault`, body);
     } else if (action === "fill-cycle") {
-      const r = (await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {})) as { ran?: boolean; queuedFiles?: number; reason?: string };
-      const out = btn.parentElement?.querySelector("[data-fill-result]");
-      if (out) out.textContent = `ran: ${JSON.stringify(r).slice(0, 160)}`;
+      // The cycle may outlast a refresh, which redraws the card: its state lives in fillRuns.
+      if ("startedAt" in (fillRuns.get(site) ?? {})) return;
+      fillRuns.set(site, { startedAt: Date.now() });
+      showFillRun(site);
+      try {
+        const r = await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {}, FILL_CYCLE_WAIT_MS);
+        fillRuns.set(site, { result: `ran: ${JSON.stringify(r).slice(0, 160)}` });
+      } catch (err) {
+        fillRuns.set(site, { result: `failed: ${(err as Error).message}` });
+        throw err;
+      } finally {
+        showFillRun(site);
+      }
     }
-    showError(null);
+    showError("action", null);
   } catch (err) {
-    showError(`${action} failed: ${(err as Error).message}`);
+    showError("action", `${action} failed: ${(err as Error).message}`);
   } finally {
-    btn.disabled = false;
+    // A fill cycle's button follows its run (showFillRun), in whichever card is drawn now.
+    if (action !== "fill-cycle") btn.disabled = false;
   }
   if (action !== "fill-cycle") await refresh();
 }

@@ -42,7 +42,7 @@ const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresen
 
 const RATE = { 429: ["rate_limited"] };
 const MEMBER = { 401: ["unauthorized"], 503: ["not_configured"] };
-const ADMIN = { 401: ["unauthorized"], 503: ["not_configured"] };
+const ADMIN = { 401: ["unauthorized"], 429: ["rate_limited"], 503: ["not_configured"] };
 const BAD = { 400: ["invalid_request"] };
 
 /**
@@ -293,7 +293,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     query: { days: { description: "days of bytes served (1-60, default 14)", schema: { type: "integer", minimum: 1, maximum: 60 } } },
     ok: { status: 200, description: "{ at, days, sites: [...] }" },
-    errors: { ...ADMIN },
+    errors: { ...ADMIN, ...BAD },
   },
   {
     method: "get",
@@ -319,13 +319,13 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/admin/sites/{siteId}/health",
-    summary: "Drain, fail or restore every OCA of a site",
+    summary: "Drain, fail or restore every OCA of a site (404 unknown_oca with { applied, refused } when the site's object does not know some yet)",
     tag: "admin",
     auth: "admin",
     params: siteParam,
     body: healthBody,
     ok: { status: 200, description: "{ siteId, ocas, health }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -495,13 +495,13 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     params: sessionParam,
-    query: { site: { description: "the session's home site, when known", schema: { type: "string" } } },
+    query: { site: { description: "the session's home site, when known (404 unknown_site when the topology has no such site)", schema: { type: "string" } } },
     ok: {
       status: 200,
       description:
         "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
     },
-    errors: { ...ADMIN, ...BAD },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",

@@ -1,15 +1,18 @@
 /** Admin: the operator dashboard's one read: every site with its OCAs, fill, misses and bytes served by source. */
 import { Hono } from "hono";
+import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { dayNumber, localHour } from "../../../fill/day";
 import { siteStub } from "../../shared/site-link";
 import { fillWindow, topology } from "../../shared/topology";
 import { inWindow } from "../fill-cycle";
+import { validationHook } from "../validation";
 import { opsSummaryOf } from "./ops-summary-fallback";
 import type { AdminEnv } from "./params";
 
 export const opsRoutes = new Hono<AdminEnv>();
 
+/** `days`: days of bytes served, 1-60 (default 14); anything else is a 400, not the default in its place. */
 export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max(60).default(14) });
 
 /**
@@ -20,9 +23,8 @@ export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max
  * object still runs the code before opsSummary() (a gradual deployment) is summarised from its
  * describe() and lastCycle() instead (see ops-summary-fallback.ts).
  */
-opsRoutes.get("/ops/overview", async (c) => {
-  const q = overviewQuery.safeParse({ days: c.req.query("days") ?? undefined });
-  const days = q.success ? q.data.days : 14;
+opsRoutes.get("/ops/overview", zValidator("query", overviewQuery, validationHook), async (c) => {
+  const { days } = c.req.valid("query");
   const now = Date.now();
   const sites = await Promise.all(
     topology.sites.map(async (site) => {

@@ -1,22 +1,29 @@
 /** Admin: a session's play and QoE events, and what its player said in CMCD. */
 import { Hono } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { idSchema } from "../../../shared/ids";
 import type { QoeEvent } from "../../../shared/events";
 import { sessionLog } from "../session-log";
 import { siteStub } from "../../shared/site-link";
 import { topology } from "../../shared/topology";
-import { type AdminEnv, params, sessionParam } from "./params";
+import { validationHook } from "../validation";
+import { type AdminEnv, params, requireSite, sessionParam } from "./params";
 
 export const sessionsRoutes = new Hono<AdminEnv>();
+
+/** `site`: the session's home site, when known (an unknown one is a 404, not a session with no events). */
+export const sessionEventsQuery = z.object({ site: idSchema("site").optional() });
 
 /**
  * A session's play and QoE events, oldest first, and its CMCD summary (requests, bytes, stalls, last
  * bitrate, buffer and throughput its player sent on media requests: a stock player's only QoE). Both
  * live at the session's home site; without `?site=` each site is asked (sessions are not stored centrally).
  */
-sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), async (c) => {
+sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidator("query", sessionEventsQuery, validationHook), async (c) => {
   const sessionId = c.req.param("sessionId");
-  const only = c.req.query("site");
-  const sites = topology.sites.filter((s) => !only || s.id === only);
+  const only = c.req.valid("query").site;
+  const sites = only === undefined ? topology.sites : [requireSite(only)];
   const found = await Promise.all(
     sites.map((s) =>
       sessionLog(c.env, s.id, sessionId)

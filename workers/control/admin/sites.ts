@@ -17,13 +17,26 @@ sitesRoutes.get("/sites/:siteId", params(siteParam), async (c) => {
   return c.json(await siteStub(c.env, c.req.param("siteId")).describe());
 });
 
+/**
+ * A change the site's object refused (`ok: false`): it does not know the OCA, its copy of the topology
+ * and this isolate's disagreeing for a few seconds after an OCA is added or retired. Never a 200.
+ */
+function refusedBySite(siteId: string, ocaIds: string[], details?: unknown): ApiError {
+  return new ApiError(
+    404,
+    "unknown_oca",
+    `the site's object of ${siteId} does not know OCA ${ocaIds.join(", ")} (a topology change reaches it within seconds); not changed there, retry`,
+    details,
+  );
+}
+
 export const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
 
 sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zValidator("json", healthBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
-  await siteStub(c.env, siteId).setHealth(ocaId, c.req.valid("json").health);
+  if (!(await siteStub(c.env, siteId).setHealth(ocaId, c.req.valid("json").health)).ok) throw refusedBySite(siteId, [ocaId]);
   return c.json({ siteId, ocaId, health: c.req.valid("json").health });
 });
 
@@ -56,10 +69,13 @@ sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
   return c.json({ siteId: site.id, targetDay, predictions });
 });
 
+/** `days`: whole local days back, 1-90 (default 14); anything else is a 400, not a window the operator did not ask for. */
+export const viewsQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(14) });
+
 /** The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days. */
-sitesRoutes.get("/sites/:siteId/views", params(siteParam), async (c) => {
+sitesRoutes.get("/sites/:siteId/views", params(siteParam), zValidator("query", viewsQuery, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
-  const days = Math.min(90, Math.max(1, Number(c.req.query("days") ?? 14) || 14));
+  const { days } = c.req.valid("query");
   const today = dayNumber(Date.now(), site.timeZone);
   return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
 });
@@ -82,7 +98,9 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", params(siteOcaParam), zV
   const body = c.req.valid("json");
   const stub = siteStub(c.env, siteId);
   const capacity = body.capacityBytes !== undefined ? await stub.setCapacity(ocaId, body.capacityBytes) : undefined;
+  if (capacity && !capacity.ok) throw refusedBySite(siteId, [ocaId]);
   const throughput = body.throughputBps !== undefined ? await stub.setThroughput(ocaId, body.throughputBps) : undefined;
+  if (throughput && !throughput.ok) throw refusedBySite(siteId, [ocaId], capacity ? { capacityBytes: capacity.capacityBytes } : undefined);
   return c.json({ siteId, ocaId, capacityBytes: capacity?.capacityBytes, throughputBps: throughput?.throughputBps });
 });
 
@@ -90,7 +108,10 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/capacity", params(siteOcaParam), zV
 sitesRoutes.post("/sites/:siteId/health", params(siteParam), zValidator("json", healthBody, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
   const stub = siteStub(c.env, site.id);
-  for (const o of site.ocas) await stub.setHealth(o.id, c.req.valid("json").health);
+  const applied: string[] = [];
+  const refused: string[] = [];
+  for (const o of site.ocas) ((await stub.setHealth(o.id, c.req.valid("json").health)).ok ? applied : refused).push(o.id);
+  if (refused.length > 0) throw refusedBySite(site.id, refused, { applied, refused });
   return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
 });
 
@@ -109,6 +130,7 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/fault", params(siteOcaParam), zVali
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
   const r = await siteStub(c.env, siteId).setFault(ocaId, c.req.valid("json"));
+  if (!r.ok) throw refusedBySite(siteId, [ocaId]);
   return c.json({ siteId, ocaId, fault: r.fault });
 });
 

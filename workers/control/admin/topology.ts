@@ -54,7 +54,11 @@ export const siteSpecBody = z.object({
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
   timeZone: z.string().min(1).max(64),
-  fillWindow: z.object({ startHour: hour, endHour: hour }).optional(),
+  // [startHour, endHour) local, wrapping midnight when start > end: equal hours would be open at no hour, and the cron would never fill the site.
+  fillWindow: z
+    .object({ startHour: hour, endHour: hour })
+    .refine((w) => w.startHour !== w.endHour, "a fill window's startHour and endHour must differ (equal, it is open at no hour)")
+    .optional(),
   ocas: z.array(ocaSpecBody).min(1).max(MAX_OCAS_PER_SITE),
 });
 export const resizeBody = z
