@@ -26,6 +26,12 @@ export const ERROR_CODES = {
   ALL_OCAS_FAILED: [1006, "network", "fatal", "Every OCA of the list failed, and a renewed play session's too."],
   PLAY_REQUEST_FAILED: [2001, "session", "fatal", "POST /v1/play was refused (data.status, data.apiCode)."],
   RENEWAL_FAILED: [2002, "session", "recoverable", "A new play session (token expiring, or every OCA failed) could not be taken."],
+  SESSION_EXPIRED: [
+    2003,
+    "session",
+    "fatal",
+    "The play session's token ran out (or it was stopped to be renewed) and no new one could be taken in time (data.status, data.apiCode: the last try's).",
+  ],
   HTTP_REFUSED: [3001, "media", "fatal", "An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; data.status, data.apiCode)."],
   PLAYLIST_INVALID: [3002, "media", "fatal", "A playlist could not be used (no variant)."],
   PLAYER_ERROR: [3003, "media", "fatal", "The media player reported an error it could not recover from."],

@@ -215,6 +215,7 @@ export class SegmentFetcher {
     cmcd: CmcdRequestInfo = { object: "manifest" },
   ): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
     let renewed = false;
+    let refusedOnce = false;
     for (let attempt = 0; attempt < this.session.ocas.length * 2 + 2; attempt++) {
       const oca = this.session.current;
       const url = this.session.urlOn(canonicalUrl, oca.ocaId);
@@ -245,7 +246,16 @@ export class SegmentFetcher {
         clearTimeout(timer);
       }
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
-      if (fail.kind === "fatal") throw new FetchFailure(httpRefused(oca.ocaId, url, status, fail.body, path));
+      if (fail.kind === "fatal") {
+        // A refusal of the session's own renewal (its stop said) waits for that renewal: null, load it under the new session.
+        const refusal = await this.session.refusal(oca.ocaId, url, status, fail.body);
+        if (refusal === null && !refusedOnce) {
+          refusedOnce = true;
+          attempt = -1;
+          continue;
+        }
+        throw new FetchFailure(refusal ?? httpRefused(oca.ocaId, url, status, fail.body, path));
+      }
       // No HTTP answer from two OCAs in a row: the client's network, charged to no OCA; wait and retry.
       const backoff = status === 0 && !ctl.signal.aborted ? this.session.clientOutageBackoffMs(oca.ocaId) : 0;
       if (backoff > 0) {

@@ -19,6 +19,8 @@ export interface ReporterOptions {
   maxQueued?: number;
   /** Wall clock (ms since epoch) for `at`. */
   clock?: () => number;
+  /** Monotonic clock (ms) for a batch's send budget. */
+  now?: () => number;
   /** Called for every event as it is queued (the UI, test hooks). */
   onEvent?: (e: QoeEvent) => void;
   /** Called when a batch could not be sent: refused, or still failing after its tries. */
@@ -37,6 +39,8 @@ interface Batch {
 /** A batch is tried at most this often, within this long (a session's events must not wait behind one batch for ever). */
 const SEND_TRIES = 5;
 const SEND_BUDGET_MS = 20_000;
+/** A final batch (a page going away, a session closing) is tried within this long. */
+const FINAL_BUDGET_MS = 1_000;
 /** `sent` keeps the latest this many events (an overlay's or a test's view; a long session sends tens of thousands). */
 const MAX_SENT_KEPT = 10_000;
 
@@ -80,7 +84,14 @@ export class EventReporter {
   progressFields: () => Partial<QoeEvent> = () => ({});
 
   constructor(opts: ReporterOptions) {
-    this.opts = { flushIntervalMs: QOE_BATCH_EVERY_MS, maxQueued: 50, clock: () => Date.now(), ...defined(opts), send: opts.send };
+    this.opts = {
+      flushIntervalMs: QOE_BATCH_EVERY_MS,
+      maxQueued: 50,
+      clock: () => Date.now(),
+      now: () => performance.now(),
+      ...defined(opts),
+      send: opts.send,
+    };
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
   }
 
@@ -151,20 +162,25 @@ export class EventReporter {
     return this.inflight;
   }
 
-  /**
-   * Sends one batch, under one batch id (the server counts a batch once however often it arrives), and
-   * tries again when the failure can pass: no answer, 408, 429 or 5xx, after the answer's Retry-After
-   * or 250 ms doubling, up to SEND_TRIES tries within SEND_BUDGET_MS (a page going away gets one more
-   * try at most). A refusal (4xx) is final: sending it again would be refused alike.
-   */
   /** The next batch off the queue, tagged now. */
   private form(): Batch {
     return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.() };
   }
 
+  /**
+   * Sends one batch, under one batch id (the server counts a batch once however often it arrives), and
+   * tries again when the failure can pass: no answer, 408, 429 or 5xx, after the answer's Retry-After
+   * or 250 ms doubling, up to SEND_TRIES tries within SEND_BUDGET_MS (FINAL_BUDGET_MS for a final
+   * batch). A final batch holding a stop is tried again before its budget ends even when the answer's
+   * Retry-After is longer. A refusal (4xx) is final: sending it again would be refused alike.
+   */
   private async sendWithRetry({ events: batch, tag }: Batch, final: boolean): Promise<void> {
     const batchId = newBatchId();
-    const deadline = Date.now() + (final ? 1_000 : SEND_BUDGET_MS);
+    const now = this.opts.now;
+    const deadline = now() + (final ? FINAL_BUDGET_MS : SEND_BUDGET_MS);
+    // A lost stop holds the member's stream slot until the server's silence release (minutes): on a
+    // one-stream plan the next play is refused. The same batch id makes an early retry count once.
+    const stop = final && batch.some((e) => e.type === "stop");
     for (let attempt = 0, delay = 250; ; attempt++, delay *= 2) {
       try {
         await this.opts.send(batch, { final, batchId, tag });
@@ -176,8 +192,10 @@ export class EventReporter {
         const status = (err as { status?: unknown })?.status;
         const transient = typeof status !== "number" || status === 408 || status === 429 || status >= 500;
         const after = (err as { retryAfterS?: unknown })?.retryAfterS;
-        const wait = Math.max(delay, typeof after === "number" ? after * 1000 : 0);
-        if (!transient || attempt + 1 >= SEND_TRIES || Date.now() + wait > deadline) {
+        const left = deadline - now();
+        let wait = Math.max(delay, typeof after === "number" ? after * 1000 : 0);
+        if (stop && wait > left && left > 0) wait = left;
+        if (!transient || attempt + 1 >= SEND_TRIES || wait > left) {
           this.opts.onSendError?.(err, batch);
           return;
         }

@@ -85,6 +85,8 @@ const RENEW_FLUSH_WAIT_MS = 10_000;
 /** A renewal's play request is tried again for this long (inside the stop's 30 s grace), from 1 s apart, doubling. */
 const RENEW_RETRY_BUDGET_MS = 20_000;
 const RENEW_FIRST_RETRY_MS = 1_000;
+/** A renewal's play request waits at most this long between tries, unless its Retry-After says longer (the expiry renewal's go on until the token expires). */
+const RENEW_MAX_RETRY_MS = 8_000;
 /** A renewal's play refused while the renewed session still holds the slot is tried again this often at most. */
 const OWN_SLOT_TRIES = 2;
 /** A renewal because every OCA failed comes at most this often (renewAfterFailure). */
@@ -146,6 +148,12 @@ export class PlaySession extends SessionEmitter {
   /** The last network-level failure (no HTTP answer), and a client outage in progress. */
   private lastNetworkFailure: { ocaId: string; at: number } | null = null;
   private outage: { since: number; retries: number } | null = null;
+  /** When the last renewal because every OCA failed came through (renewAfterFailure's limit). */
+  private lastFailureRenewalAt: number | null = null;
+  /** Plays whose stop a renewal said (the latest few): the edge's refusals of them are this session's doing. */
+  private readonly stoppedPlays: PlayResponse[] = [];
+  /** Why the last renewal failed. */
+  private renewalError: unknown = null;
 
   static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}, hooks: SessionTestHooks = {}): Promise<PlaySession> {
     const now = hooks.now ?? (() => performance.now());
@@ -199,6 +207,7 @@ export class PlaySession extends SessionEmitter {
       send: (events, { final, batchId, tag }) => client.sendEvents((tag as PlayResponse | undefined) ?? this.play, events, { batchId, keepalive: final }),
       flushIntervalMs: opts.flushIntervalMs,
       clock: this.clock,
+      now: this.now,
       onEvent: opts.onEvent,
       onSent: (events, final) => this.fire(SessionEvents.QOE_BATCH_SENT, { events: events.length, final }),
     });
@@ -366,10 +375,65 @@ export class PlaySession extends SessionEmitter {
    * An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; `body` is
    * the refusal's body): the session stops with HTTP_REFUSED, which carries the API's error code
    * (`too_many_streams`: another device holds the plan's slot). For a player integration's loader.
+   * A refusal of the session's own renewal is `refusal`'s: resolves true when the file may load again
+   * under the renewed session, false when the session stopped.
    */
-  async refused(ocaId: string, url: string, status: number, body: string): Promise<void> {
+  async refused(ocaId: string, url: string, status: number, body: string): Promise<boolean> {
+    // Any other refusal stops the session at once (before the player hears of it).
+    const err = this.ownRefusal(url, status) ? await this.refusal(ocaId, url, status, body) : httpRefused(ocaId, url, status, body, pathOnOca(this, url));
+    if (err) await this.fail(err);
+    return err === null;
+  }
+
+  /**
+   * What an OCA's refusal of `url` means for the session: null when the file can load again under it (the
+   * refusal was of a session it stopped itself to renew, and the renewal came through), else the error
+   * to stop with. A refusal of the session's own renewal (its stop said: 409 too_many_streams; its token
+   * run out: 403) waits for a renewal in flight and, without one, is SESSION_EXPIRED: another screen did
+   * not take the stream. Any other refusal is HTTP_REFUSED, with the API's code.
+   */
+  async refusal(ocaId: string, url: string, status: number, body: string): Promise<SdkError | null> {
     // The reason names the file, not the URL: the URL carries the token, and query strings (CMCD) crowd out the code.
-    await this.fail(httpRefused(ocaId, url, status, body, pathOnOca(this, url)));
+    const refused = httpRefused(ocaId, url, status, body, pathOnOca(this, url));
+    if (!this.ownRefusal(url, status)) return refused;
+    const of = this.playOfUrl(url);
+    if (this.renewing) await this.renewing;
+    // Renewed since that request left: the file under the current session.
+    if (this.play !== of && !this.stopped) return null;
+    return this.expiredError(refused.data.detail);
+  }
+
+  /** Whether a refusal of `url` came of this session's own renewal (its stop said) or of its token running out. */
+  private ownRefusal(url: string, status: number): boolean {
+    const of = this.playOfUrl(url);
+    if (!of) return false;
+    // The edge's 409 is its refusal of a stopped stream (too_many_streams), its 403 of a token run out.
+    const stoppedByUs = this.stoppedPlays.includes(of);
+    const expired = of === this.play && this.expiresBy !== null && this.now() >= this.expiresBy;
+    return ((status === 409 || status === 403) && stoppedByUs) || (status === 403 && expired);
+  }
+
+  /** The play response whose OCA URLs (token included) `url` is under: the current one or one a renewal stopped. */
+  private playOfUrl(url: string): PlayResponse | undefined {
+    return [this.play, ...this.stoppedPlays].find((p) => p.ocas.some((o) => url.startsWith(o.url)));
+  }
+
+  /**
+   * SESSION_EXPIRED: the session's token ran out, or its stop was said for a renewal that did not come
+   * through. Carries the last renewal try's status and API code, unless that refusal named only this
+   * session's own slot (another screen had nothing to do with it).
+   */
+  private expiredError(detail?: string): SdkError {
+    const err = this.renewalError;
+    const api = err instanceof ApiCallError ? err : null;
+    const ownSlot = api?.code === "too_many_streams" && this.stoppedPlays.some((p) => holdsSlot(api.details, p.sessionId));
+    const code = api && !ownSlot ? api.code : undefined;
+    return new SdkError("SESSION_EXPIRED", {
+      status: api?.status,
+      apiCode: code,
+      activeTitleIds: code === "too_many_streams" ? activeTitleIdsOf(api?.details) : undefined,
+      detail: `${detail ?? "token expired"}${err ? `; renewal: ${String((err as Error)?.message ?? err)}` : ""}`.slice(0, 300),
+    });
   }
 
   /**
@@ -530,10 +594,14 @@ export class PlaySession extends SessionEmitter {
    * client that cannot reach any OCA) end the session rather than spend the member's handovers.
    */
   renewAfterFailure(reason: string): Promise<boolean> {
-    const last = this.renewals.at(-1);
     if (this.renewing) return this.renewing;
-    if (last && this.now() - last.at < FAILURE_RENEW_EVERY_MS) return Promise.resolve(false);
-    return this.renew(reason);
+    // Only these renewals count: one before the token expires must not hold back one a failure needs.
+    const last = this.lastFailureRenewalAt;
+    if (last !== null && this.now() - last < FAILURE_RENEW_EVERY_MS) return Promise.resolve(false);
+    return this.renew(reason).then((ok) => {
+      if (ok) this.lastFailureRenewalAt = this.now();
+      return ok;
+    });
   }
 
   /**
@@ -542,26 +610,41 @@ export class PlaySession extends SessionEmitter {
    * stream slot freed), its events flushed. Concurrent calls share one renewal; false if it failed.
    */
   renew(reason: string): Promise<boolean> {
+    return this.renewUntil(reason, this.now() + RENEW_RETRY_BUDGET_MS);
+  }
+
+  /** `renew`, its play request tried again until `deadline` (monotonic ms). */
+  private renewUntil(reason: string, deadline: number): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     if (!this.renewing) {
       this.renewing = (async () => {
         try {
-          this.emit({ type: "stop", reason: `renewing: ${reason}`.slice(0, 500) });
+          // Said once per play: a renewal tried again after a failed one has nothing more to stop.
+          if (!this.stoppedPlays.includes(this.play)) {
+            this.stoppedPlays.push(this.play);
+            if (this.stoppedPlays.length > 8) this.stoppedPlays.shift();
+            this.emit({ type: "stop", reason: `renewing: ${reason}`.slice(0, 500) });
+          }
           // The stop must reach the server before the play (a one-stream plan's slot), but not wait long.
           await withTimeout(
             this.reporter.flush().catch(() => {}),
             RENEW_FLUSH_WAIT_MS,
           );
-          const fresh = await this.requestPlayRetrying();
+          const fresh = await this.requestPlayRetrying(deadline);
           if (this.stopped) {
             // Closed meanwhile: the new session must not hold the member's slot until its silence.
             await this.stopUnused(fresh, "closed while renewing");
             return false;
           }
-          if (!fresh.ocas.length) return false;
+          if (!fresh.ocas.length) {
+            this.renewalError = new Error("play response has no OCA");
+            return false;
+          }
+          this.renewalError = null;
           this.adopt(fresh, reason);
           return true;
         } catch (err) {
+          this.renewalError = err;
           this.fire(SessionEvents.ERROR, new SdkError("RENEWAL_FAILED", { detail: `${reason}: ${String((err as Error)?.message ?? err)}`.slice(0, 300) }));
           return false;
         } finally {
@@ -573,15 +656,27 @@ export class PlaySession extends SessionEmitter {
   }
 
   /**
-   * The renewal's play request, tried again over RENEW_RETRY_BUDGET_MS when it failed in a way a moment
+   * The renewal a minute before the token expires: its play request is tried again until the token
+   * expires (never for less than a failure renewal's budget). When none came through, the session ends
+   * with SESSION_EXPIRED: its old session is stopped, and the refusal that session's requests then get
+   * would say another screen took the stream.
+   */
+  private async renewBeforeExpiry(): Promise<void> {
+    const expiresAt = Date.parse(this.play.expiresAt);
+    const expiry = this.expiresBy ?? (Number.isFinite(expiresAt) ? this.now() + expiresAt - this.clock() : this.now());
+    if (await this.renewUntil("token_expiring", Math.max(expiry, this.now() + RENEW_RETRY_BUDGET_MS))) return;
+    if (!this.stopped) await this.fail(this.expiredError());
+  }
+
+  /**
+   * The renewal's play request, tried again until `deadline` when it failed in a way a moment
    * can mend (no answer, 429, 5xx; `Retry-After` honoured): the old session is already stopped, and its
    * stream is refused once the stop's grace ends. A refusal (too_many_streams, not_licensed, ...) is final.
    */
-  private async requestPlayRetrying(): Promise<PlayResponse> {
-    const deadline = this.now() + RENEW_RETRY_BUDGET_MS;
+  private async requestPlayRetrying(deadline: number): Promise<PlayResponse> {
     const old = this.play;
     let ownSlotTries = 0;
-    for (let delay = RENEW_FIRST_RETRY_MS; ; delay *= 2) {
+    for (let delay = RENEW_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, RENEW_MAX_RETRY_MS)) {
       // Closed meanwhile (the viewer chose another title): no new session to take and release.
       if (this.stopped) throw new Error("session closed");
       try {
@@ -639,7 +734,7 @@ export class PlaySession extends SessionEmitter {
     const last = this.renewals.at(-1);
     const floor = last && this.now() - last.at < 60_000 ? 60_000 - (this.now() - last.at) : 0;
     const wait = Math.max(floor, left - 60_000);
-    this.expiryTimer = setTimeout(() => void this.renew("token_expiring"), Math.min(wait, 2_147_000_000));
+    this.expiryTimer = setTimeout(() => void this.renewBeforeExpiry(), Math.min(wait, 2_147_000_000));
   }
 
   /** When (monotonic ms) the play's token expires, from its answer's `expiresInS`; null without one. */

@@ -1,8 +1,10 @@
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { VcdnClient } from "../client/api";
+import type { SdkError } from "../client/errors";
 import { EventReporter } from "../client/reporter";
 import { PlaySession } from "../client/session";
+import { viewerMessage } from "../client/player/viewer-message";
 import { createSdkLoader } from "../client/player/hls-hook";
 import { sessionUrl } from "../client/player/oca-order";
 import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/types";
@@ -80,12 +82,12 @@ function scripted(script: Script = {}) {
   const plays = [...(script.plays ?? [])];
   let sessions = 0;
   let eventRequests = 0;
-  const requests: Array<{ url: string; body?: string }> = [];
+  const requests: Array<{ url: string; body?: string; at: number }> = [];
   const events: Array<{ sessionId: string; events: QoeEvent[] }> = [];
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
     new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
   const fetch = (async (url: string, init?: FetchInit) => {
-    requests.push({ url, body: init?.body });
+    requests.push({ url, body: init?.body, at: Date.now() });
     if (url.endsWith("/v1/play")) {
       await sleep(script.playMs ?? 0);
       const next = plays.shift() ?? "ok";
@@ -113,7 +115,8 @@ function scripted(script: Script = {}) {
   }) as unknown as FetchLike;
   const client = new VcdnClient({ baseUrl: "https://cdn.test", token: "member", fetch });
   const stopsOf = (sessionId: string) => events.filter((e) => e.sessionId === sessionId).flatMap((e) => e.events.filter((x) => x.type === "stop"));
-  return { client, requests, events, stopsOf, playRequests: () => requests.filter((r) => r.url.endsWith("/v1/play")).length };
+  const playsAt = () => requests.filter((r) => r.url.endsWith("/v1/play")).map((r) => r.at);
+  return { client, requests, events, stopsOf, playsAt, playRequests: () => playsAt().length };
 }
 
 const start = (client: VcdnClient, opts = {}) =>
@@ -188,6 +191,103 @@ describe("the renewal before a token expires, on a device whose clock is off", (
     await sleep(2_000);
     expect(s.renewals.map((r) => r.reason)).toEqual(["token_expiring"]);
     expect(s.sessionId).toBe("sess-2");
+    await s.close();
+  });
+});
+
+/**
+ * The renewal a minute before the token expires, on a fake clock (the session's monotonic clock is
+ * `Date.now()`, which the fake timers drive): its play request fails for longer than a failure
+ * renewal's 20 s.
+ */
+describe("the renewal before a token expires, when its play requests fail", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** The first session's token expires 61 s after it starts: its renewal is due 1 s in. */
+  async function expiring(plays: Array<number | "ok">) {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    const cp = scripted({ plays: ["ok", ...plays], firstExpiresInS: 61 });
+    const starting = PlaySession.start(cp.client, "t", { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 60_000 }, { now: () => Date.now() });
+    await vi.advanceTimersByTimeAsync(0);
+    const s = await starting;
+    const errors: SdkError[] = [];
+    s.on("error", (e) => errors.push(e));
+    return { cp, s, errors, t0, expiresAt: t0 + 61_000 };
+  }
+
+  it("is tried again past 20 s, before the token expires, and plays on under the new session", async () => {
+    // Six tries answered 503 (1 s, 2 s, 4 s, then 8 s apart: the sixth leaves 23 s in), the seventh answers.
+    const { cp, s, errors, expiresAt } = await expiring([503, 503, 503, 503, 503, 503]);
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(s.renewals.map((r) => r.reason)).toEqual(["token_expiring"]);
+    expect(s.sessionId).toBe("sess-2");
+    expect(cp.playsAt().length).toBe(8);
+    expect(cp.playsAt().every((at) => at < expiresAt)).toBe(true);
+    expect(errors.filter((e) => e.fatal)).toEqual([]);
+    // The old session was stopped once, however often its renewal's play was tried.
+    expect(cp.stopsOf("sess-1").map((e) => e.reason)).toEqual(["renewing: token_expiring"]);
+    await s.close();
+  });
+
+  it("ends with SESSION_EXPIRED, not another screen's refusal, when no renewal came through before the token expired", async () => {
+    const { cp, s, errors, expiresAt } = await expiring(Array(40).fill(503));
+    // 35 s in, past the stop's 30 s grace: the edge refuses the stopped session's files (409).
+    await vi.advanceTimersByTimeAsync(35_000);
+    const refusal = JSON.stringify({ error: { code: "too_many_streams", message: "this stream stopped" } });
+    const loaded = loadThrough(s, refusingLoader(refusal), s.url("video/v1/seg-00009.m4s"));
+    await vi.advanceTimersByTimeAsync(30_000);
+    // hls.js hears of the refusal once the session has said why it ended.
+    expect(await loaded).toBe("error 409");
+    const fatal = errors.filter((e) => e.fatal);
+    expect(viewerMessage(fatal[0])).toBe(
+      "Playback stopped: this viewing session ran out and could not be renewed just now. Press play to go on watching. (error 2003 unavailable)",
+    );
+    expect(fatal.map((e) => [e.errorName, e.code, e.data.status, e.data.apiCode])).toEqual([["SESSION_EXPIRED", 2003, 503, "unavailable"]]);
+    // Tried past a failure renewal's 20 s (6 tries), never after the token expired.
+    expect(cp.playRequests()).toBeGreaterThan(7);
+    expect(cp.playsAt().every((at) => at < expiresAt)).toBe(true);
+    expect(cp.events.flatMap((b) => b.events.filter((e) => e.type === "error").map((e) => e.reason?.slice(0, 20)))).toEqual(["2003 SESSION_EXPIRED"]);
+    expect(s.renewals).toEqual([]);
+  });
+
+  it("holds a refusal of the stopped session while its renewal is tried, and loads the file under the new session", async () => {
+    const { s, errors } = await expiring([503, 503, 503, 503, 503, 503]);
+    await vi.advanceTimersByTimeAsync(20_000);
+    const refusal = JSON.stringify({ error: { code: "too_many_streams", message: "this stream stopped" } });
+    const loaded = loadThrough(s, refusingLoader(refusal), s.url("video/v1/seg-00009.m4s"));
+    await vi.advanceTimersByTimeAsync(15_000);
+    expect(await loaded).toBe("https://cdn.test/oca/s/a/T2/t/video/v1/seg-00009.m4s");
+    expect(s.sessionId).toBe("sess-2");
+    expect(errors.filter((e) => e.fatal)).toEqual([]);
+    await s.close();
+  });
+
+  it("still says another screen took the stream when the renewal's play is refused for one", async () => {
+    // 410 stands for a 409 naming another screen's session.
+    const { s, errors } = await expiring([410]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    const fatal = errors.filter((e) => e.fatal);
+    expect(fatal.map((e) => [e.errorName, e.data.status, e.data.apiCode])).toEqual([["SESSION_EXPIRED", 409, "too_many_streams"]]);
+    expect(viewerMessage(fatal[0])).toMatch(/^Playback stopped: your plan's streams are in use on other screens\./);
+    expect(s.renewals).toEqual([]);
+  });
+});
+
+describe("the limit of one renewal a minute after every OCA failed", () => {
+  it("counts no renewal before a token expires: a failure right after one still renews", async () => {
+    // The token expires in 60 s: its renewal is due at once.
+    const cp = scripted({ firstExpiresInS: 60 });
+    const s = await start(cp.client);
+    for (let i = 0; i < 100 && s.renewals.length === 0; i++) await sleep(10);
+    expect(s.renewals.map((r) => r.reason)).toEqual(["token_expiring"]);
+    expect(await s.renewAfterFailure("no OCA left after http_503 on a")).toBe(true);
+    // Failure renewals still come at most once a minute.
+    expect(await s.renewAfterFailure("no OCA left after http_503 on a")).toBe(false);
+    expect(s.renewals.map((r) => r.reason)).toEqual(["token_expiring", "no OCA left after http_503 on a"]);
+    expect(cp.playRequests()).toBe(3);
     await s.close();
   });
 });
@@ -409,6 +509,34 @@ function scriptedLoader(status: (url: string) => number, tried: string[] = []) {
         const code = status(context.url);
         if (code === 200) cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
         else cb.onError({ code, text: "failed" }, context, null, this.stats);
+      });
+    }
+    abort(): void {}
+    destroy(): void {}
+  } as unknown as new (
+    c: HlsConfig,
+  ) => Loader<LoaderContext>;
+}
+
+/** The app's loader where the edge refuses the first session's files (token T1) with 409 and `body`, and serves the rest. */
+function refusingLoader(body: string) {
+  return class implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats = {
+      aborted: false,
+      loaded: 0,
+      retry: 0,
+      total: 0,
+      chunkCount: 0,
+      bwEstimate: 0,
+      loading: { start: 0, first: 0, end: 0 },
+      parsing: { start: 0, end: 0 },
+      buffering: { start: 0, first: 0, end: 0 },
+    };
+    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+      queueMicrotask(() => {
+        if (context.url.includes("/T1/")) cb.onError({ code: 409, text: "Conflict" }, context, { status: 409, response: body }, this.stats);
+        else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
       });
     }
     abort(): void {}

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { EventReporter } from "../client/reporter";
 import type { QoeEvent } from "../client/types";
 
@@ -60,5 +60,89 @@ describe("EventReporter", () => {
     expect(r.sent).toHaveLength(230);
     r.push({ type: "stop" });
     expect(r.queued).toBe(0);
+  });
+});
+
+/**
+ * A session's last batch (its stop) when the events endpoint fails: the close gives it a second
+ * (FINAL_BUDGET_MS), on a fake clock, so every try's time is exact.
+ */
+describe("EventReporter closing on a failing events endpoint", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A reporter whose sends fail as `fail(try)` says (an error to throw, or null: accepted), recording each try. */
+  function closing(fail: (attempt: number) => unknown) {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    const tries: Array<{ atMs: number; batchId: string; final: boolean; types: string[] }> = [];
+    const lost: string[][] = [];
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      now: () => Date.now(),
+      send: async (events, { batchId, final }) => {
+        tries.push({ atMs: Date.now() - t0, batchId, final, types: events.map((e) => e.type) });
+        const err = fail(tries.length - 1);
+        if (err) throw err;
+      },
+      onSendError: (_e, events) => lost.push(events.map((e) => e.type)),
+    });
+    return { r, tries, lost };
+  }
+
+  const unavailable = (retryAfterS?: number) => Object.assign(new Error("events_unavailable"), { status: 503, retryAfterS });
+
+  it("tries the stop again within the close's second when a 503 asks for 5 s, under the same batch id", async () => {
+    const { r, tries, lost } = closing((i) => (i === 0 ? unavailable(5) : null));
+    r.push({ type: "progress", positionS: 12 });
+    r.push({ type: "stop", reason: "user" });
+    const closed = r.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await closed;
+    expect(tries.map((t) => t.atMs)).toEqual([0, 1_000]);
+    expect(tries.every((t) => t.final && t.types.join() === "progress,stop")).toBe(true);
+    expect(new Set(tries.map((t) => t.batchId)).size).toBe(1);
+    expect(r.sent.map((e) => e.type)).toEqual(["progress", "stop"]);
+    expect(lost).toEqual([]);
+  });
+
+  it("honours a Retry-After that fits in the close's second, and keeps trying until that second ends when requests fail", async () => {
+    const short = closing((i) => (i === 0 ? unavailable(0) : null));
+    short.r.push({ type: "stop", reason: "user" });
+    const a = short.r.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await a;
+    expect(short.tries.map((t) => t.atMs)).toEqual([0, 250]);
+    vi.useRealTimers();
+    // No answer at all, three times: the fourth try still leaves within the second.
+    const down = closing((i) => (i < 3 ? new TypeError("fetch failed") : null));
+    down.r.push({ type: "stop", reason: "user" });
+    const b = down.r.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await b;
+    expect(down.tries.map((t) => t.atMs)).toEqual([0, 250, 750, 1_000]);
+    expect(new Set(down.tries.map((t) => t.batchId)).size).toBe(1);
+    expect(down.r.sent.map((e) => e.type)).toEqual(["stop"]);
+  });
+
+  it("gives a last batch without a stop no try beyond what the answer's Retry-After allows", async () => {
+    const { r, tries, lost } = closing(() => unavailable(5));
+    r.push({ type: "error", reason: "pagehide, kept in the back/forward cache" });
+    const closed = r.close();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await closed;
+    expect(tries.map((t) => t.atMs)).toEqual([0]);
+    expect(lost).toEqual([["error"]]);
+  });
+
+  it("drops a stop once the close's second is spent", async () => {
+    const { r, tries, lost } = closing(() => unavailable(5));
+    r.push({ type: "stop", reason: "user" });
+    const closed = r.close();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await closed;
+    expect(tries.map((t) => t.atMs)).toEqual([0, 1_000]);
+    expect(lost).toEqual([["stop"]]);
   });
 });

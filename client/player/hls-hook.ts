@@ -76,6 +76,8 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
     private failovers = 0;
     /** This load already took a new play session (once per load: a second renewal would not do better). */
     private renewed = false;
+    /** This load went again under a renewed session after a refusal of the old one (once per load). */
+    private reloaded = false;
     /** hls.js aborted or destroyed this load: a back-off or renewal in progress must not call it back. */
     private gone = false;
     private wait: ReturnType<typeof setTimeout> | null = null;
@@ -119,11 +121,20 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
           };
           if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`, error.code === 0, giveUp)) return;
           // A refusal (401, 403, 409, 410, ...) stops the session with the API's reason before hls.js
-          // turns it into a fatal error of its own: the app can then tell the viewer why.
+          // turns it into a fatal error of its own: the app can then tell the viewer why. One of the
+          // session's own renewal (its stop said) waits for it, and the file loads under the new session.
           const refusedBy = isRefusalStatus(error.code) ? session.ocaOfUrl(ctx.url) : undefined;
-          if (refusedBy) void session.refused(refusedBy.ocaId, ctx.url, error.code, bodyOf(networkDetails));
-          copyAttempt(stats, this.stats);
-          callbacks.onError(error, ctx, networkDetails, this.stats);
+          if (refusedBy) {
+            void session.refused(refusedBy.ocaId, ctx.url, error.code, bodyOf(networkDetails)).then((again) => {
+              if (this.gone) return;
+              if (!again || this.reloaded) return giveUp();
+              this.reloaded = true;
+              ctx.url = sessionUrl(session, ctx.url);
+              this.reissue(ctx, config, callbacks);
+            });
+            return;
+          }
+          giveUp();
         },
         onTimeout: (stats, ctx, networkDetails) => {
           const giveUp = () => {

@@ -73,6 +73,8 @@ function bySdkError(err: SdkError): string {
       return err.data.status === undefined || err.data.status >= 500
         ? "The service could not start this video just now. Press play to try again."
         : "This video could not be started.";
+    case "SESSION_EXPIRED":
+      return "Playback stopped: this viewing session ran out and could not be renewed just now. Press play to go on watching.";
     case "HTTP_REFUSED":
       return "Playback stopped: the server refused the video.";
     case "PLAYLIST_INVALID":

@@ -246,3 +246,71 @@ describe("SDK failure handling against scripted OCAs", () => {
     expect(fake.events.map((e) => e.type)).toEqual(expect.arrayContaining(["start", "oca_switch", "error", "stop"]));
   });
 });
+
+describe("the headless fetcher when the edge refuses the session its token renewal stopped", () => {
+  it("waits for the renewal and loads the file under the new session, rather than stopping as if another screen took the stream", async () => {
+    const events: Array<{ sessionId: string; events: QoeEvent[] }> = [];
+    let plays = 0;
+    const refusals: string[] = [];
+    // Session i's token Ti; the first expires 61 s after it starts, so its renewal is due 1 s in.
+    const playOf = (i: number) => ({
+      sessionId: `s${i}`,
+      sessionToken: `st${i}`,
+      titleId: "t",
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+      expiresInS: i === 1 ? 61 : 3600,
+      maxHeight: 720,
+      ocas: [{ rank: 1, siteId: "site-a", ocaId: "a", tier: "embedded", distanceKm: 1, load: 0, stale: false, url: `${BASE}/oca/site-a/a/T${i}/t/` }],
+      hls: "",
+      dash: "",
+      renditions: {
+        video: RUNGS.map((r) => ({ id: r.id, codec: "avc1.64001f", width: (r.height * 16) / 9, height: r.height, bandwidth: r.bandwidth })),
+        audio: [],
+        subtitles: [],
+      },
+    });
+    const stopped = (sessionId: string) => events.some((b) => b.sessionId === sessionId && b.events.some((e) => e.type === "stop"));
+    const fetch: FetchLike = async (url: string, init?: FetchInit) => {
+      const u = new URL(url);
+      if (u.pathname === "/v1/play") {
+        plays++;
+        // The renewal's first three plays answer 503 (tried 1 s, 2 s, 4 s apart): the old session's files are refused meanwhile.
+        if (plays >= 2 && plays <= 4)
+          return new Response('{"error":{"code":"unavailable","message":"m"}}', { status: 503, headers: { "Retry-After": "1" } }) as never;
+        return new Response(JSON.stringify(playOf(plays === 1 ? 1 : 2)), { status: 200 }) as never;
+      }
+      if (u.pathname === "/v1/events") {
+        const b = JSON.parse(init!.body!) as { sessionId: string; events: QoeEvent[] };
+        events.push({ sessionId: b.sessionId, events: b.events });
+        return new Response('{"accepted":1}', { status: 202 }) as never;
+      }
+      const m = /^\/oca\/site-a\/a\/(T\d)\/t\/(.+)$/.exec(u.pathname);
+      if (!m) return new Response("no", { status: 404 }) as never;
+      const [, token, path] = m;
+      // The edge refuses a stream its client stopped (once the stop's grace is over; here at once).
+      if (token === "T1" && stopped("s1") && !init?.headers?.Range) {
+        refusals.push(path);
+        return new Response('{"error":{"code":"too_many_streams","message":"this stream stopped"}}', { status: 409 }) as never;
+      }
+      if (path === "master.m3u8") return new Response(master(), { status: 200 }) as never;
+      if (path.endsWith("index.m3u8")) return new Response(media(), { status: 200 }) as never;
+      return new Response(new Uint8Array(path.includes("seg-") ? 20_000 : 800), { status: 200 }) as never;
+    };
+    const session = await createClient({ baseUrl: BASE, token: "t", fetch }).play("t", { reprobeIntervalMs: 0, pollSteering: false });
+    const fetcher = new SegmentFetcher(session, { targetBufferS: 2, loop: true });
+    const run = fetcher.run();
+    await pollFor(
+      () =>
+        fetcher.state.phase === "failed" ||
+        (session.renewals.length === 1 && fetcher.state.downloads.some((d) => d.status === 200 && d.at > session.renewals[0].at)),
+      20_000,
+    );
+    fetcher.stop();
+    const st = await run;
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(st.errors).toEqual([]);
+    expect(st.phase).toBe("stopped");
+    expect(session.sessionId).toBe("s2");
+    expect(events.flatMap((b) => b.events.filter((e) => e.type === "error"))).toEqual([]);
+  }, 30_000);
+});
