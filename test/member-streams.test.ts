@@ -188,6 +188,34 @@ describe("concurrent streams per member", () => {
     expect((await play(token)).status).toBe(200);
   });
 
+  it("answer a stop whose release cannot reach the member's object with 503, and free the slot when it is sent again", async () => {
+    const { MemberStreams } = await import("../durable-objects/member-streams");
+    // RPC dispatches prototype methods, so the fault goes on the prototype (the one thing mocked here).
+    const proto = MemberStreams.prototype as unknown as { release: (...a: unknown[]) => Promise<unknown> };
+    const real = proto.release;
+    const token = await memberToken("basic", "streams-stop-member-down");
+    const first = await play(token);
+    expect(first.status).toBe(200);
+    proto.release = async () => {
+      throw new Error("injected: member object unreachable");
+    };
+    try {
+      const res = await stop(token, first.body);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("Retry-After")).toBe("1");
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("streams_unavailable");
+    } finally {
+      proto.release = real;
+    }
+    expect(await activeOf("streams-stop-member-down", 1)).toBe(1);
+    // The same batch again: stored once (a duplicate), the slot freed this time.
+    const again = await stop(token, first.body);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ duplicate: true });
+    expect(await activeOf("streams-stop-member-down", 0)).toBe(0);
+    expect((await play(token)).status).toBe(200);
+  });
+
   it("free a slot when the client says the stream stopped even if its home site has left the topology, which answers 404", async () => {
     const token = await memberToken("basic", "streams-stop-home-gone");
     const first = await play(token);

@@ -31,6 +31,10 @@ export function reportedSite(pathways: readonly string[], ocaId: string): string
  */
 export const events = new Hono<MemberVars>();
 
+/** A stop whose release did not reach the member's object: sent again, the slot is freed then. */
+const streamsUnreleased = () =>
+  new ApiError(503, "streams_unavailable", "the stop could not reach the member's streams; send the batch again", undefined, { "Retry-After": "1" });
+
 events.post(
   "/",
   limitByIp("EVENTS_PER_IP"),
@@ -56,7 +60,7 @@ events.post(
     const released = list.some((e) => e.type === "stop") ? releaseStream(c.env, claims.mid, sessionId, stream) : null;
     const home = findSite(claims.home);
     if (!home) {
-      await released;
+      if (released && !(await released)) throw streamsUnreleased();
       throw new ApiError(404, "unknown_session", "the session's home site no longer exists");
     }
     let r: Awaited<ReturnType<ReturnType<typeof sessionLog>["recordEvents"]>>;
@@ -84,8 +88,10 @@ events.post(
       }
     }
     // A stop's release (above) is answered before the request is; any other batch is activity that keeps the slot.
-    if (released) await released;
-    else if (!ended) touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
+    // A release that did not reach the member's object is a 503: the client sends the batch again (counted
+    // once, its id kept), and the release with it, rather than leave the slot held until the silence.
+    if (released && !(await released)) throw streamsUnreleased();
+    if (!released && !ended) touchStream(c.env, claims.mid, sessionId, stream, waitUntil);
     // A session storing more than its age allows is refused its batch (its stop, above, still counts).
     if (r.over) throw rateLimited("EVENTS_PER_SESSION", 60);
     if (r.duplicate) return c.json({ accepted: 0, bytes: 0, duplicate: true }, 200);

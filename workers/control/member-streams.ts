@@ -76,12 +76,22 @@ export function touchStream(
 /**
  * The client stopped the stream: its slot is free by the time the request answers (a renewing client
  * plays next). `stream` (from the signed session) lets the object keep the stop even of a stream it no
- * longer held.
+ * longer held. False when the member's object could not be asked (logged): the slot is still held.
  */
-export async function releaseStream(env: Env, memberId: string, sessionId: string, stream: StreamRef, by: "client" | "failed_play" = "client"): Promise<void> {
-  await memberStreams(env, memberId)
+export async function releaseStream(
+  env: Env,
+  memberId: string,
+  sessionId: string,
+  stream: StreamRef,
+  by: "client" | "failed_play" = "client",
+): Promise<boolean> {
+  return memberStreams(env, memberId)
     .release(sessionId, stream, by)
-    .catch((err) => console.error("member streams release", err));
+    .then(() => true)
+    .catch((err) => {
+      console.error("member streams release", err);
+      return false;
+    });
 }
 
 /**
