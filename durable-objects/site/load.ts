@@ -13,6 +13,17 @@ import { first, rows, run } from "./sql";
 
 /** Time constant of the egress average. */
 export const EGRESS_TAU_MS = 5_000;
+/**
+ * The longest window a report's bytes are spread over. A report says what an isolate served since its
+ * last one; spread over a long window (the isolate's quiet spell before it, or the 2-20 s a site synced
+ * by many isolates asks: workers/shared/sync-pace.ts) its bytes add what the last seconds of a steady
+ * rate are worth now, and the sum, decaying until that isolate's next report, reads on average
+ * (1 - e^(-W/τ)) / (W/τ) of the rate (a quarter at 20 s; a burst after a minute's quiet, a twelfth of
+ * what it is worth), so that an OCA far past its throughput looks well within it to steering. Spread over a second at most, each report adds
+ * about what its bytes are worth in the decayed sum (8·bytes/τ), and the sum reads within a tenth of the
+ * rate on average, whatever the window (as at one second, where nothing changes).
+ */
+export const EGRESS_WINDOW_MAX_MS = 1_000;
 /** How long a session counts as active after its last request. */
 export const SESSION_ACTIVE_MS = 30_000;
 
@@ -85,7 +96,7 @@ export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind
 
 /** Takes one batched report from the data plane: only OCAs of this site, every list capped, every number sanitised. */
 export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number): void {
-  const windowS = Math.max(0.25, count(report.windowMs) / 1000);
+  const windowS = Math.min(EGRESS_WINDOW_MAX_MS / 1000, Math.max(0.25, count(report.windowMs) / 1000));
   for (const oca of siteOcas) {
     if (!Object.hasOwn(report.ocas, oca.id)) continue;
     const r = report.ocas[oca.id];

@@ -157,7 +157,7 @@ interface Link {
   seq: number;
   /** Reports taken from the batch and not answered yet (in flight, or their call failed): every call carries them again as they were. */
   unacked: TakenReport[];
-  /** When each session's entry last went in a report (see SESSION_ENTRY_EVERY_MS). */
+  /** When each session's entry last went in a report, oldest first, within the last interval (see SESSION_ENTRY_EVERY_MS). */
   entrySentAt: Map<string, number>;
 }
 
@@ -335,6 +335,13 @@ function takeReport(l: Link, now: number, entryEveryMs: number): EdgeReport | nu
     ...(away.length ? { servedAway: away } : {}),
   };
   for (const id of sent) setBounded(l.entrySentAt, id, now, ENTRY_TIMES_MAX);
+  // A time an interval old holds nothing back (its session's next entry goes at once, as with none):
+  // forgotten, oldest first, so a link keeps the sessions of its last interval, not each session it
+  // ever sent (up to ENTRY_TIMES_MAX for every site the isolate serves or sends CMCD to).
+  for (const [id, at] of l.entrySentAt) {
+    if (now - at < entryEveryMs) break;
+    l.entrySentAt.delete(id);
+  }
   l.batch = nextBatch;
   l.plays = [];
   l.cmcd = nextCmcd;
@@ -601,6 +608,17 @@ export function recordClientReport(
   if (o.clientMembers.size < MAX_REPORT_ITEMS) o.clientMembers.add(memberId);
   if (o.clientSessions.size < MAX_REPORT_ITEMS) o.clientSessions.add(sessionId);
   scheduleFlush(env, siteId, l, waitUntil);
+}
+
+/**
+ * What this isolate keeps in memory for a site (tests): the times of entries sent lately, the sessions
+ * whose entry is held (per OCA, summed), their CMCD and bytes served away, and the reports not answered.
+ */
+export function linkMemory(siteId: string): { entryTimes: number; sessions: number; cmcd: number; away: number; unacked: number } {
+  const l = links.get(siteId);
+  let sessions = 0;
+  for (const b of l?.batch.values() ?? []) sessions += b.sessions.size;
+  return { entryTimes: l?.entrySentAt.size ?? 0, sessions, cmcd: l?.cmcd.size ?? 0, away: l?.away.size ?? 0, unacked: l?.unacked.length ?? 0 };
 }
 
 /** An OCA's fault switch as last known by this isolate (null: none). */
