@@ -4,6 +4,7 @@ import { BACKOFF_CAP_MS, backoffMs, dueTasks, enqueue } from "../durable-objects
 import { migrate, SITE_MIGRATIONS, SITE_SCHEMA_VERSION } from "../durable-objects/site/schema";
 import { countedUpTo } from "../durable-objects/site/counted-up-to";
 import { ingestEdgeReport } from "../durable-objects/site/load";
+import { recordReport, recordServed } from "../durable-objects/site/viewing-history";
 import { SEEN_BUCKET_MS } from "../shared/session-activity";
 import type { OcaSpec } from "../workers/shared/topology";
 import { bySource, dropFile, dropTitle, fullyReadyByOca, markFileEvicting, markReady, noteComplete, titlesOn } from "../durable-objects/site/holdings";
@@ -98,8 +99,14 @@ const indexesOn = (sql: SqlStorage, table: string): string[] =>
     .toArray()
     .map((r) => r.name);
 
+/** Takes a site's sessions back to before v28 (no claims waiting for the served figure). */
+function beforeV28(sql: SqlStorage): void {
+  for (const c of ["claimed", "claimed_day"]) sql.exec(`ALTER TABLE session_views DROP COLUMN ${c}`);
+}
+
 /** Takes a site's sessions' activity back to before v27 (indexed by its exact time). */
 function beforeV27(sql: SqlStorage): void {
+  beforeV28(sql);
   sql.exec(`DROP INDEX IF EXISTS oca_sessions_by_bucket`);
   sql.exec(`ALTER TABLE oca_sessions DROP COLUMN seen_bucket`);
   sql.exec(`CREATE INDEX IF NOT EXISTS oca_sessions_by_seen ON oca_sessions (last_seen)`);
@@ -352,6 +359,42 @@ describe("the site's schema migration to sessions' activity cleaned up by a buck
       // The next report forgets the stale one and keeps the fresh one.
       ingestEdgeReport(sql, [{ id: "ixp-fra-1" } as OcaSpec], { windowMs: 1000, ocas: {} } as never, now);
       expect(sql.exec<{ session_id: string }>(`SELECT session_id FROM oca_sessions`).toArray()).toEqual([{ session_id: "fresh" }]);
+    });
+  });
+});
+
+describe("the site's schema migration to claims waiting for the served figure (v28)", () => {
+  it("keeps a v27 site's sessions as they counted, with nothing claimed waiting, and counts a later claim past the served figure when it catches up", async () => {
+    await atSchemaBefore("ixp-ams", 28, beforeV28, (sql, storage) => {
+      const now = Date.now();
+      sql.exec(`DELETE FROM session_views WHERE session_id = 'v27-session'`);
+      sql.exec(
+        `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, reported, served) VALUES ('v27-session', 'v27-title', 1, ?, 1000000000, 8000000, 0, 5000000, 4000000)`,
+        now - 600_000,
+      );
+      expect(migrate(storage)).toBe(SITE_SCHEMA_VERSION);
+      expect(sql.exec(`SELECT reported, served, claimed, claimed_day FROM session_views WHERE session_id = 'v27-session'`).one()).toEqual({
+        reported: 5_000_000,
+        served: 4_000_000,
+        claimed: 0,
+        claimed_day: null,
+      });
+      // A claim past served + 10 s at the top rate (14 MB) waits, then counts as the served figure grows.
+      const r = recordReport(sql, {
+        sessionId: "v27-session",
+        titleId: "v27-title",
+        day: 1,
+        estBytes: 1_000_000_000,
+        topBps: 8_000_000,
+        startedAt: now - 600_000,
+        reportDay: 2,
+        bytes: 20_000_000,
+        now,
+      });
+      expect(r.counted).toBe(9_000_000);
+      recordServed(sql, "v27-session", 20_000_000);
+      expect(sql.exec(`SELECT reported FROM session_views WHERE session_id = 'v27-session'`).one().reported).toBe(25_000_000);
+      expect(sql.exec(`SELECT bytes FROM views WHERE day = 2 AND title_id = 'v27-title'`).one().bytes).toBe(20_000_000);
     });
   });
 });

@@ -8,6 +8,7 @@ import {
   batchingViews,
   history,
   PREBUFFER_ALLOWANCE_S,
+  recordCmcdBytes,
   recordPlays,
   recordReport,
   recordServed,
@@ -88,6 +89,47 @@ describe("viewing history (module)", () => {
       recordServed(sql, "served", 2_000_000);
       const r = recordReport(sql, { ...play("served"), reportDay: DAY, bytes: 10 ** 12, now: T0 + 3_600_000 });
       expect(r.counted).toBe(2_000_000 + (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8);
+    });
+  });
+
+  it("counts bytes a client claimed past what was served yet once the served figure catches up, on the claim's day, never twice", async () => {
+    await withSql("ixp-ams", (sql) => {
+      recordPlays(sql, [play("lagging", "t-lag")]);
+      // The data plane's figure lags the client's (an isolate holds a session's entry up to 12 s, then a sync).
+      recordServed(sql, "lagging", 1_000_000);
+      const lag = (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8;
+      const r = recordReport(sql, { ...play("lagging", "t-lag"), reportDay: DAY, bytes: 30_000_000, now: T0 + 60_000 });
+      expect(r.counted).toBe(1_000_000 + lag);
+      expect(history(sql, DAY, DAY)["t-lag"][0]).toBe(1_000_000 + lag);
+      // The served figure catches up (a later sync, the next day's): the waiting claim counts, on its day.
+      recordServed(sql, "lagging", 9_000_000);
+      expect(history(sql, DAY, DAY)["t-lag"][0]).toBe(10_000_000 + lag);
+      recordServed(sql, "lagging", 25_000_000);
+      expect(history(sql, DAY, DAY)["t-lag"][0]).toBe(30_000_000);
+      expect(history(sql, DAY + 1, DAY + 1)["t-lag"]).toBeUndefined();
+      // Served past the claim: nothing more; a report adds only its own bytes.
+      recordServed(sql, "lagging", 5_000_000);
+      expect(history(sql, DAY, DAY)["t-lag"][0]).toBe(30_000_000);
+      expect(recordReport(sql, { ...play("lagging", "t-lag"), reportDay: DAY, bytes: 2_000_000, now: T0 + 70_000 }).counted).toBe(2_000_000);
+      expect(history(sql, DAY, DAY)["t-lag"][0]).toBe(32_000_000);
+    });
+  });
+
+  it("releases a waiting claim when the served bytes come in the same sync as a CMCD entry, counted once", async () => {
+    await withSql("lumen-chi", (sql) => {
+      recordPlays(sql, [play("both", "t-both")]);
+      recordServed(sql, "both", 1_000_000);
+      const lag = (SERVED_LAG_ALLOWANCE_S * TOP_BPS) / 8;
+      recordReport(sql, { ...play("both", "t-both"), reportDay: DAY, bytes: 30_000_000, now: T0 + 60_000 });
+      expect(history(sql, DAY, DAY)["t-both"][0]).toBe(1_000_000 + lag);
+      // One sync: the session's served bytes ride the CMCD recount's update (batchingViews).
+      batchingViews(sql, () => {
+        recordServed(sql, "both", 14_000_000);
+        recordCmcdBytes(sql, { sessionId: "both", titleId: "t-both", reportDay: DAY, bytes: 1_000, now: T0 + 61_000 });
+      });
+      expect(history(sql, DAY, DAY)["t-both"][0]).toBe(15_000_000 + lag);
+      const row = sql.exec<{ served: number; reported: number }>(`SELECT served, reported FROM session_views WHERE session_id = 'both'`).one();
+      expect(row).toEqual({ served: 15_000_000, reported: 15_000_000 + lag });
     });
   });
 

@@ -1,5 +1,5 @@
 import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA, UNSETTLED_ROWS_SCHEMA } from "./holdings";
-import { EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
+import { CLAIMED_SCHEMA, EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
 import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
@@ -213,6 +213,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 27,
     name: "a session's activity on an OCA cleaned up by a 30 s bucket of when it was seen: its exact time not indexed, so a report writes one row, not two",
     statements: SEEN_BUCKET_SCHEMA,
+  },
+  {
+    version: 28,
+    name: "a client's bytes claimed past what the data plane had served yet wait for its figure (held up to 12 s and a sync), not dropped",
+    statements: CLAIMED_SCHEMA,
   },
 ];
 

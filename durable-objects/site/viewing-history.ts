@@ -12,7 +12,9 @@ import type { PlayReport } from "../../workers/shared/site-view";
  * - a session's reported bytes are capped by its estimate (a full watch at its top allowed rung),
  *   by elapsed time since the play times that bitrate (plus a prebuffer allowance), and, once the
  *   data plane served the session, by what it served it (plus reporting lag): this site's OCAs,
- *   other sites' and the origin pathway all send a session's served bytes to its home site;
+ *   other sites' and the origin pathway all send a session's served bytes to its home site. That figure
+ *   lags (an isolate holds a session's entry up to 12 s, then syncs), so what a report claims past it
+ *   waits (`claimed`) and counts when the figure catches up, rather than being dropped;
  * - an estimate is a stand-in while the session may still be watching, so it does not outlive the
  *   session (settleSessions): a stop takes it out (the stop's batch counts as a report); a session
  *   with no figure at all (no report, no CMCD, nothing served anywhere) UNSEEN_SETTLE_MS after its
@@ -40,6 +42,16 @@ export const VIEWS_KEEP_DAYS = 120;
 export function pruneViews(sql: SqlStorage, day: number): void {
   sql.exec(`DELETE FROM views WHERE day < ?`, day - VIEWS_KEEP_DAYS);
 }
+
+/**
+ * What a session's client has claimed (its reports' running total within the estimate and elapsed-time
+ * caps) and the local day of its last claim: bytes past the served cap wait there, and count when the
+ * data plane's figure of what it served catches up (it lags by a held entry and a sync), on that day.
+ */
+export const CLAIMED_SCHEMA = [
+  `ALTER TABLE session_views ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE session_views ADD COLUMN claimed_day INTEGER`,
+];
 
 /** Sessions settled per call at most (each call is one batch's or one plan's work). */
 export const SETTLE_PER_CALL = 1_000;
@@ -248,7 +260,20 @@ export function recordServed(sql: SqlStorage, sessionId: string, bytes: number, 
     pendingServed.set(sessionId, { bytes: (p?.bytes ?? 0) + n, home: home || (p?.home ?? false), now: Math.max(now, p?.now ?? now) });
     return;
   }
-  if (sql.exec(`UPDATE session_views SET served = served + ? WHERE session_id = ?`, n, sessionId).rowsWritten > 0 || !home || n === 0) return;
+  const row = sql
+    .exec<SessionRow & { title_id: string; claimed_day: number | null }>(
+      `UPDATE session_views SET served = served + ? WHERE session_id = ?
+     RETURNING est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day, claimed, title_id, claimed_day`,
+      n,
+      sessionId,
+    )
+    .toArray()[0];
+  if (row) {
+    // Bytes its client claimed past what had been served wait for this: counted now, on their claim's day.
+    if (row.claimed > row.reported) recount(sql, sessionId, row.title_id, row.claimed_day ?? row.play_day, row, { reported: row.reported, cmcd: row.cmcd });
+    return;
+  }
+  if (!home || n === 0) return;
   sql.exec(
     `INSERT INTO served_early (session_id, bytes, at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET bytes = bytes + excluded.bytes, at = excluded.at`,
     sessionId,
@@ -285,6 +310,10 @@ export function reportCap(s: { estBytes: number; topBps: number; startedAt: numb
   return Math.max(0, Math.floor(cap));
 }
 
+/** What a claim may count once `served` bytes were served (all of it while nothing is known served). */
+const servedAllows = (claimed: number, served: number, topBps: number): number =>
+  served > 0 ? Math.min(claimed, Math.floor(served + (SERVED_LAG_ALLOWANCE_S * topBps) / 8)) : claimed;
+
 type SessionRow = {
   est_bytes: number;
   top_bps: number;
@@ -294,11 +323,15 @@ type SessionRow = {
   cmcd: number;
   served: number;
   play_day: number;
+  claimed: number;
 };
 
 const sessionRow = (sql: SqlStorage, sessionId: string): SessionRow | undefined =>
   sql
-    .exec<SessionRow>(`SELECT est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day FROM session_views WHERE session_id = ?`, sessionId)
+    .exec<SessionRow>(
+      `SELECT est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day, claimed FROM session_views WHERE session_id = ?`,
+      sessionId,
+    )
     .toArray()[0];
 
 /**
@@ -307,15 +340,30 @@ const sessionRow = (sql: SqlStorage, sessionId: string): SessionRow | undefined 
  * (the SDK sends CMCD too) is not counted twice. Its first figure takes its play estimate out of the
  * play's day. Returns the bytes added to the report's day.
  */
-function recount(sql: SqlStorage, sessionId: string, titleId: string, reportDay: number, row: SessionRow, next: { reported: number; cmcd: number }): number {
-  const added = Math.max(next.reported, next.cmcd) - Math.max(row.reported, row.cmcd);
+function recount(
+  sql: SqlStorage,
+  sessionId: string,
+  titleId: string,
+  reportDay: number,
+  row: SessionRow,
+  next: { reported: number; cmcd: number; claimed?: number },
+): number {
+  // The session's served bytes of the same batch, if any, go in the same update, and release what its
+  // client claimed beyond the served figure before them.
+  const servedNow = takeServed(sessionId);
+  const claimed = Math.max(row.claimed, next.claimed ?? 0);
+  const reported = Math.max(next.reported, Math.min(claimed, servedAllows(claimed, row.served + servedNow, row.top_bps)));
+  const added = Math.max(reported, next.cmcd) - Math.max(row.reported, row.cmcd);
   if (row.est_counted) addToDay(sql, row.play_day, titleId, { estBytes: -row.est_bytes });
-  // The session's served bytes of the same batch, if any, go in the same update.
   sql.exec(
-    `UPDATE session_views SET reported = ?, cmcd = ?, est_counted = 0, served = served + ? WHERE session_id = ?`,
-    next.reported,
+    `UPDATE session_views SET reported = ?, cmcd = ?, est_counted = 0, served = served + ?, claimed = ?,
+       claimed_day = CASE WHEN ? THEN ? ELSE claimed_day END WHERE session_id = ?`,
+    reported,
     next.cmcd,
-    takeServed(sessionId),
+    servedNow,
+    claimed,
+    next.claimed !== undefined ? 1 : 0,
+    reportDay,
     sessionId,
   );
   if (added > 0 || row.est_counted) addToDay(sql, reportDay, titleId, { bytes: added });
@@ -342,6 +390,7 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
       cmcd: 0,
       served: takeEarlyServed(sql, r.sessionId),
       play_day: r.day,
+      claimed: 0,
     };
     sql.exec(
       `INSERT INTO session_views (session_id, title_id, play_day, started_at, est_bytes, top_bps, est_counted, play_counted, served) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)`,
@@ -355,8 +404,13 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
     );
   }
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: row.served }, r.now);
-  const reported = row.reported + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.reported));
-  const counted = recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported, cmcd: row.cmcd });
+  // What the client has claimed within the estimate and elapsed time; what the served figure allows of
+  // it counts now, the rest when that figure catches up (recount), never twice.
+  const unserved = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: 0 }, r.now);
+  const before = Math.max(row.claimed, row.reported);
+  const claimed = before + Math.max(0, Math.min(nonNegative(r.bytes), unserved - before));
+  const reported = Math.max(row.reported, Math.min(claimed, cap));
+  const counted = recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported, cmcd: row.cmcd, claimed });
   // A row made here (the play's record not in yet) also takes CMCD that came before it.
   if (made) countEarlyCmcd(sql, r.sessionId, r.titleId, r.reportDay, r.now);
   return { counted, cap };
