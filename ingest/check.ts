@@ -14,9 +14,11 @@
  *     renditions decode and last as long as the video; subtitles parse.
  */
 /// <reference path="./parsers.d.ts" />
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import HLS from "hls-parser";
 import { parse as parseMpd } from "mpd-parser";
 import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
@@ -197,21 +199,22 @@ const percentile = (xs: number[], p: number) => {
 };
 
 /** Packet count and time span (s) of the first stream of a file, without decoding. */
-async function packetSpan(path: string): Promise<{ count: number; startS: number; endS: number }> {
-  const res = await run(ffprobePath, ["-v", "error", "-select_streams", "0", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", path], {
-    timeoutMs: 600_000,
-  });
-  if (res.code !== 0) throw new Error(`ffprobe ${path}: ${meaningfulStderr(res.stderr)}`);
+export async function packetSpan(path: string): Promise<{ count: number; startS: number; endS: number }> {
   let count = 0;
   let start = Infinity;
   let end = -Infinity;
-  for (const line of res.stdout.split("\n")) {
-    if (!line) continue;
-    const [pts, dur] = line.split(",").map(Number);
-    count++;
-    start = Math.min(start, pts);
-    end = Math.max(end, pts + (Number.isFinite(dur) ? dur : 0));
-  }
+  // Line by line: run() keeps only the tail of a long stdout (a long title lists millions of characters).
+  const res = await run(ffprobePath, ["-v", "error", "-select_streams", "0", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", path], {
+    timeoutMs: 600_000,
+    onStdoutLine: (line) => {
+      if (!line) return;
+      const [pts, dur] = line.split(",").map(Number);
+      count++;
+      start = Math.min(start, pts);
+      end = Math.max(end, pts + (Number.isFinite(dur) ? dur : 0));
+    },
+  });
+  if (res.code !== 0) throw new Error(`ffprobe ${path}: ${meaningfulStderr(res.stderr)}`);
   return { count, startS: start, endS: end };
 }
 
@@ -246,10 +249,12 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
     // each media rendition as one file: init + every segment
     const joined = new Map<string, string>();
     for (const r of [...packaged.video, ...packaged.audio]) {
-      const parts = [await readFile(join(input.outDir, r.dir, "init.mp4"))];
-      for (const s of r.segments) parts.push(await readFile(join(input.outDir, r.dir, s.uri)));
       const p = join(tmp, `${r.id}.mp4`);
-      await writeFile(p, Buffer.concat(parts));
+      // streamed: a rendition of a feature film is gigabytes
+      const names = ["init.mp4", ...r.segments.map((s) => s.uri)];
+      await pipeline(async function* () {
+        for (const name of names) yield* createReadStream(join(input.outDir, r.dir, name));
+      }, createWriteStream(p));
       joined.set(r.id, p);
     }
     const fpsS = `${input.fps.den}/${input.fps.num}`;

@@ -213,6 +213,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     }
     const adminToken = values["admin-token"] ?? env.ADMIN_TOKEN ?? (local ? devVarsToken() : undefined);
     if (!adminToken) throw new UsageError("no admin token: pass --admin-token or set ADMIN_TOKEN (or use --no-publish)");
+    // The API reads the token as one word of an Authorization header; fetch would refuse (and quote) any other.
+    if (!/^[\x21-\x7e]+$/.test(adminToken)) {
+      const from = values["admin-token"] !== undefined ? "--admin-token" : env.ADMIN_TOKEN !== undefined ? "ADMIN_TOKEN" : ".dev.vars";
+      throw new UsageError(
+        `the admin token (${from}, ${adminToken.length} characters, not shown) must be printable ASCII without spaces or line breaks` +
+          (/^bearer\s/i.test(adminToken) ? ': give the token alone, without "Bearer"' : ""),
+      );
+    }
     const wantsS3 = values["r2-account-id"] || values["r2-endpoint"] || env.R2_ACCOUNT_ID || env.R2_ENDPOINT;
     const s3 = wantsS3
       ? s3CredentialsFromEnv(env, {

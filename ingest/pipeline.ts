@@ -9,13 +9,14 @@ import { basename, join } from "node:path";
 import { checkLanguage, encodeAudio } from "./audio";
 import { checkPackage, type CheckReport } from "./check";
 import { DEFAULT_ENCODE_SETTINGS, encodeAll, planChunks, type ChunkPlan, type EncodeResult, type EncodeSettings } from "./encode";
-import { chooseLadder, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
+import { chooseLadder, ladderHeights, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
 import { probeSource, type Rational, type SourceProbe } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { keepListedLicences, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
+import { titleRegistrationSchema } from "../shared/catalogue";
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
@@ -194,6 +195,18 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   for (const w of validation.warnings) reporter.log(`warning: ${w}`);
   const stopped = stopAfter("validate", result);
   if (stopped) return stopped;
+  if (opts.publish && until === "publish") {
+    // What the end of the publish would be refused for, found out now rather than after the encode and upload.
+    const problem = registrationSizeProblem({
+      durationS: video.durationS,
+      segments: Math.ceil(video.frameCount / Math.max(1, Math.round((segmentSeconds * video.fps.num) / video.fps.den))),
+      videoRenditions: ladderHeights(video.height, opts.heights).length * codecs.length,
+      audioRenditions: validation.audio.length,
+      subtitles: (opts.subtitles ?? []).length,
+    });
+    if (problem) throw new IngestError(problem, "publish", result);
+    await listedLicences(opts.publish, opts.titleId); // the token and the URL: a refusal throws
+  }
   await mkdir(workDir, { recursive: true });
 
   // 2. ladder
@@ -346,6 +359,49 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   result.status = "published";
   result.totalS = (Date.now() - t0) / 1000;
   return result;
+}
+
+/**
+ * Why `PUT /admin/titles` would refuse a title of this size (its files, renditions or duration as the
+ * packager makes them: every media rendition is an init, its segments and a playlist, each subtitle
+ * track a WebVTT file and a playlist, plus the two manifests), or null. The registration's own schema
+ * decides, on a stand-in of that size.
+ */
+export function registrationSizeProblem(t: {
+  durationS: number;
+  segments: number;
+  videoRenditions: number;
+  audioRenditions: number;
+  subtitles: number;
+}): string | null {
+  const media = t.videoRenditions + t.audioRenditions;
+  const renditions = media + t.subtitles;
+  const files = media * (t.segments + 2) + 2 * t.subtitles + 2;
+  const standIn = {
+    name: "size",
+    durationS: t.durationS,
+    renditions: Array.from({ length: renditions }, (_, i) => ({ id: `r${i}`, kind: "video" as const, codec: "c", bandwidth: 1 })),
+    files: Array.from({ length: files }, () => ({ path: "f", bytes: 0, sha256: "0".repeat(64) })),
+    licences: [],
+  };
+  const parsed = titleRegistrationSchema.safeParse(standIn);
+  if (parsed.success) return null;
+  const what = new Map<string, string>([
+    [
+      "files",
+      `${files} files (${media} media renditions x ${t.segments} segments + init + playlist${t.subtitles ? `, ${2 * t.subtitles} subtitle files` : ""}, 2 manifests)`,
+    ],
+    ["renditions", `${renditions} renditions`],
+    ["durationS", `${t.durationS.toFixed(0)} s long`],
+  ]);
+  const too = parsed.error.issues
+    .filter((i) => i.code === "too_big" && what.has(String(i.path[0])))
+    .map((i) => `${what.get(String(i.path[0]))}, and a registration takes at most ${(i as { maximum?: number | bigint }).maximum}`);
+  if (!too.length) return null;
+  return (
+    `PUT /admin/titles would refuse this title after the encode and the upload: ${too.join("; ")}` +
+    ` (a longer --segment-seconds, or fewer --heights, --codecs, --audio or --subtitles, packages fewer)`
+  );
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -136,20 +136,23 @@ export interface PacketScan {
  * which are keyframes. Chunk boundaries are chosen among these keyframes.
  */
 export async function scanVideoPackets(path: string, streamIndex: number, containerStartS: number): Promise<PacketScan> {
+  const packets: Array<{ t: number; key: boolean }> = [];
+  // Line by line: run() keeps only the tail of a long stdout (a long title lists millions of characters).
   const res = await run(
     ffprobePath,
     ["-v", "error", "-select_streams", String(streamIndex), "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0", path],
-    { timeoutMs: 600_000 },
+    {
+      timeoutMs: 600_000,
+      onStdoutLine: (line) => {
+        if (!line) return;
+        const [ptsS, dtsS, flags] = line.split(",");
+        const t = num(ptsS) ?? num(dtsS);
+        if (t === null) return;
+        packets.push({ t: t - containerStartS, key: (flags ?? "").includes("K") });
+      },
+    },
   );
   if (res.code !== 0) throw new ProbeError(meaningfulStderr(res.stderr) || `ffprobe exit ${res.code}`);
-  const packets: Array<{ t: number; key: boolean }> = [];
-  for (const line of res.stdout.split("\n")) {
-    if (!line) continue;
-    const [ptsS, dtsS, flags] = line.split(",");
-    const t = num(ptsS) ?? num(dtsS);
-    if (t === null) continue;
-    packets.push({ t: t - containerStartS, key: (flags ?? "").includes("K") });
-  }
   packets.sort((a, b) => a.t - b.t);
   return { pts: packets.map((p) => p.t), keyframes: packets.flatMap((p, i) => (p.key ? [i] : [])) };
 }

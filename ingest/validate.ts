@@ -605,13 +605,25 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
 
   // --- subtitles
   for (const sub of input.subtitles) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(sub.path, "utf8");
+      bytes = await readFile(sub.path);
     } catch (err) {
       reasons.push({
         code: "subtitles_invalid",
         message: `subtitles "${sub.language}" (${sub.path}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      });
+      continue;
+    }
+    // WebVTT is UTF-8: read as UTF-8, a Latin-1 or UTF-16 file's accented letters would be published as U+FFFD
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+      reasons.push({
+        code: "subtitles_invalid",
+        message: `subtitles "${sub.language}" (${sub.path}) are not UTF-8 text (${utf16 ? "UTF-16" : "Latin-1 / Windows-1252?"}): save them as UTF-8`,
       });
       continue;
     }
