@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
-import { opsRoutes } from "../workers/control/admin/ops";
+import { opsRoutes, SITE_OVERVIEW_TIMEOUT_MS } from "../workers/control/admin/ops";
 import { type SummarySite, opsSummaryFromDescribe } from "../workers/control/admin/ops-summary-fallback";
 import { isMissingMethod } from "../workers/shared/missing-method";
 import { clearOfLocalMidnight, fill, openPlan, publishTitle } from "./fixtures";
@@ -153,6 +153,9 @@ describe("the dashboard's summary of a site on the code before opsSummary()", ()
       expect(down).toMatchObject({ siteId: SITE, reachable: false, error: String(err).slice(0, 200) });
       expect(down.ocas).toBeUndefined();
     }
+    // A site whose object does not answer at all is listed unreachable once its wait is over, the page answered.
+    const hung = await overviewSite(previousCode(() => new Promise<never>(() => {})));
+    expect(hung).toMatchObject({ siteId: SITE, reachable: false, error: expect.stringContaining(`timed out after ${SITE_OVERVIEW_TIMEOUT_MS} ms`) });
     // The other sites answer as ever.
     expect(
       (

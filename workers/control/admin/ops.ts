@@ -4,6 +4,7 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { dayNumber, localHour } from "../../../fill/day";
 import { siteStub } from "../../shared/site-link";
+import { withTimeout } from "../../shared/with-timeout";
 import { fillWindow, topology } from "../../shared/topology";
 import { inWindow } from "../fill-cycle";
 import { validationHook } from "../validation";
@@ -13,6 +14,9 @@ import type { AdminEnv } from "./params";
 export const opsRoutes = new Hono<AdminEnv>();
 
 /** `days`: days of bytes served, 1-60 (default 14); anything else is a 400, not the default in its place. */
+/** How long the overview waits for a site's object: one that hangs is listed unreachable, not the whole page held. */
+export const SITE_OVERVIEW_TIMEOUT_MS = 5_000;
+
 export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max(60).default(14) });
 
 /**
@@ -43,7 +47,11 @@ opsRoutes.get("/ops/overview", zValidator("query", overviewQuery, validationHook
       try {
         const stub = siteStub(c.env, site.id);
         const today = dayNumber(now, site.timeZone);
-        const [state, served] = await Promise.all([opsSummaryOf(stub), stub.servedByDay(today - days + 1, today)]);
+        const [state, served] = await withTimeout(
+          Promise.all([opsSummaryOf(stub), stub.servedByDay(today - days + 1, today)]),
+          SITE_OVERVIEW_TIMEOUT_MS,
+          `site ${site.id}`,
+        );
         return {
           ...base,
           reachable: true,
