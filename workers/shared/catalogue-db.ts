@@ -391,14 +391,16 @@ export const catalogueDb = {
    * Registers a title: metadata, renditions and licences, and the files of `version`, in one
    * transaction. A new version (`previous` given) supersedes the previous one, which stays served
    * until `retainUntil` (when the last session that may ask for it expires); files of versions past
-   * their retention are dropped. Registering restores a title that was taken down.
+   * their retention are dropped. Registering restores a title that was taken down. False, with
+   * nothing written, when a later version was registered meanwhile (two publishes at once): the
+   * catalogue never goes back to an older version.
    */
   async register(
     db: D1Database,
     titleId: string,
     t: ValidTitleRegistration,
     v: { version: number; newVersion: boolean; retainUntil: number; stops: { lagMs: number; since: number } },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const now = Date.now();
     const licences = t.licences.map((l) => ({
       country: l.country,
@@ -406,6 +408,13 @@ export const catalogueDb = {
       until: l.availableUntil ? Date.parse(l.availableUntil) : null,
     }));
     const stmts = [
+      // The guard: when the title already points at a later version, this inserts that version's row
+      // again, whose key exists, and the constraint fails the whole batch (D1 runs it as one transaction).
+      db
+        .prepare(
+          `INSERT INTO title_versions (title_id, version, files, bytes, created_at) SELECT id, version, 0, 0, 0 FROM titles WHERE id = ? AND version > ?`,
+        )
+        .bind(titleId, v.version),
       db
         .prepare(
           `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at, version, taken_down_at)
@@ -473,7 +482,13 @@ export const catalogueDb = {
         ),
       );
     }
-    await db.batch(stmts);
+    try {
+      await db.batch(stmts);
+    } catch (err) {
+      if (/UNIQUE|constraint/i.test(String(err))) return false;
+      throw err;
+    }
+    return true;
   },
 
   /** A title as registered, for operators; null when unknown. */
