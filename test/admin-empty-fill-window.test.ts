@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { inWindow } from "../workers/control/fill-cycle";
-import { ADMIN, call } from "./fixtures";
+import { ADMIN, addSite, call, siteBody } from "./fixtures";
 
 /**
  * A site's fill window is [startHour, endHour) local: a window that starts and ends on the same hour
@@ -8,30 +8,13 @@ import { ADMIN, call } from "./fixtures";
  * than store a site that silently never fills.
  */
 
-const json = { ...ADMIN, "Content-Type": "application/json" };
-
-const site = (id: string, fillWindow: { startHour: number; endHour: number }) => ({
-  id,
-  name: "Window test IXP",
-  tier: "ixp",
-  region: "na",
-  country: "US",
-  lat: 40.71,
-  lon: -74.0,
-  timeZone: "America/New_York",
-  fillWindow,
-  ocas: [{ id: `${id}-1`, capacityBytes: 1e8, throughputBps: 1e9 }],
-});
+const site = (id: string, fillWindow: { startHour: number; endHour: number }) => siteBody(id, { name: "Window test IXP", fillWindow });
 
 describe("a site's fill window", () => {
   it("that starts and ends on the same hour (never open) is refused with 400, and nothing is stored", async () => {
     // As the cron reads it, such a window is open at no hour of the day.
     expect(Array.from({ length: 24 }, (_, h) => inWindow(h, { startHour: 3, endHour: 3 })).some(Boolean)).toBe(false);
-    const res = await call("/admin/topology/sites", {
-      method: "POST",
-      headers: json,
-      body: JSON.stringify(site("window-never", { startHour: 3, endHour: 3 })),
-    });
+    const res = await addSite(site("window-never", { startHour: 3, endHour: 3 }));
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("invalid_request");
@@ -45,7 +28,7 @@ describe("a site's fill window", () => {
       ["window-wraps", { startHour: 22, endHour: 6 }],
       ["window-day", { startHour: 2, endHour: 14 }],
     ] as const) {
-      const res = await call("/admin/topology/sites", { method: "POST", headers: json, body: JSON.stringify(site(id, w)) });
+      const res = await addSite(site(id, w));
       expect(res.status).toBe(201);
     }
   });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dayNumber, localDayStart, localHour, localHourStart } from "../fill/day";
 import { runFillCycle } from "../workers/control/fill-cycle";
-import { ADMIN, call, cron, publishTitle } from "./fixtures";
+import { addSite, cron, nightSiteBody, publishTitle } from "./fixtures";
 
 /**
  * An operator's "run fill cycle now" outside the window plans the day the next window plans: the hourly
@@ -26,24 +26,7 @@ function localTime(days: number, hour: number): number {
 beforeAll(async () => {
   await publishTitle("run-window-title");
   // An embedded site whose window wraps midnight (22:00-06:00), added to the live topology.
-  const res = await call("/admin/topology/sites", {
-    method: "POST",
-    headers: { ...ADMIN, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      id: NIGHT,
-      name: "Lumen Fiber run-now night fill",
-      tier: "embedded",
-      region: "na",
-      isp: "lumen-fiber",
-      parent: "ixp-nyc",
-      country: "US",
-      lat: 40.73,
-      lon: -73.99,
-      timeZone: NEW_YORK,
-      fillWindow: { startHour: 22, endHour: 6 },
-      ocas: [{ id: `${NIGHT}-1`, capacityBytes: 400_000_000, throughputBps: 10_000_000_000 }],
-    }),
-  });
+  const res = await addSite(nightSiteBody(NIGHT, "Lumen Fiber run-now night fill"));
   expect(res.status).toBe(201);
 });
 

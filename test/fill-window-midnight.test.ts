@@ -6,7 +6,7 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dayNumber, localHour } from "../fill/day";
-import { ADMIN, call, publishTitle, cron } from "./fixtures";
+import { addSite, cron, nightSiteBody, publishTitle } from "./fixtures";
 
 const NEW_YORK = "America/New_York";
 const SITE = "lumen-night";
@@ -28,24 +28,7 @@ beforeAll(async () => {
   const since = new Date(Date.now() - 90 * 86_400_000).toISOString();
   for (const id of TITLES) await publishTitle(id, { availableFrom: since });
   // An embedded site whose window wraps midnight, added to the live topology.
-  const res = await call("/admin/topology/sites", {
-    method: "POST",
-    headers: { ...ADMIN, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      id: SITE,
-      name: "Lumen Fiber night fill",
-      tier: "embedded",
-      region: "na",
-      isp: "lumen-fiber",
-      parent: "ixp-nyc",
-      country: "US",
-      lat: 40.73,
-      lon: -73.99,
-      timeZone: NEW_YORK,
-      fillWindow: { startHour: 22, endHour: 6 },
-      ocas: [{ id: `${SITE}-1`, capacityBytes: 400_000_000, throughputBps: 10_000_000_000 }],
-    }),
-  });
+  const res = await addSite(nightSiteBody(SITE, "Lumen Fiber night fill"));
   expect(res.status).toBe(201);
 });
 

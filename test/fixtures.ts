@@ -181,6 +181,40 @@ export async function publishTitle(
   return { titleId, version, files, sha };
 }
 
+/** A site as the topology API takes it: an IXP in New York with one OCA, unless `over` says otherwise. */
+export function siteBody(id: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    name: `Test site ${id}`,
+    tier: "ixp",
+    region: "na",
+    country: "US",
+    lat: 40.71,
+    lon: -74.0,
+    timeZone: "America/New_York",
+    ocas: [{ id: `${id}-1`, capacityBytes: 100_000_000, throughputBps: 1_000_000_000 }],
+    ...over,
+  };
+}
+
+/** An embedded Lumen site in New York under ixp-nyc whose fill window wraps midnight (22:00-06:00). */
+export const nightSiteBody = (id: string, name: string) =>
+  siteBody(id, {
+    name,
+    tier: "embedded",
+    isp: "lumen-fiber",
+    parent: "ixp-nyc",
+    lat: 40.73,
+    lon: -73.99,
+    fillWindow: { startHour: 22, endHour: 6 },
+    ocas: [{ id: `${id}-1`, capacityBytes: 400_000_000, throughputBps: 10_000_000_000 }],
+  });
+
+/** Adds a site to the live topology through the admin API. */
+export function addSite(body: Record<string, unknown>): Promise<Response> {
+  return call("/admin/topology/sites", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
 /** Copies titles into OCAs through the admin API. */
 export async function fill(placements: Array<{ siteId: string; ocaId: string; titleIds: string[] }>): Promise<Response> {
   return call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements }) });
