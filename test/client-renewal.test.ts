@@ -488,21 +488,24 @@ describe("the QoE reporter", () => {
   });
 });
 
+/** A loader's stats as hls.js starts them. */
+const loaderStats = () => ({
+  aborted: false,
+  loaded: 0,
+  retry: 0,
+  total: 0,
+  chunkCount: 0,
+  bwEstimate: 0,
+  loading: { start: 0, first: 0, end: 0 },
+  parsing: { start: 0, end: 0 },
+  buffering: { start: 0, first: 0, end: 0 },
+});
+
 /** The app's loader for the hls.js helper's tests: `status(url)` answers each request (200 for success). */
 function scriptedLoader(status: (url: string) => number, tried: string[] = []) {
   return class implements Loader<LoaderContext> {
     context: LoaderContext | null = null;
-    stats = {
-      aborted: false,
-      loaded: 0,
-      retry: 0,
-      total: 0,
-      chunkCount: 0,
-      bwEstimate: 0,
-      loading: { start: 0, first: 0, end: 0 },
-      parsing: { start: 0, end: 0 },
-      buffering: { start: 0, first: 0, end: 0 },
-    };
+    stats = loaderStats();
     load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
       tried.push(new URL(context.url).pathname);
       queueMicrotask(() => {
@@ -522,17 +525,7 @@ function scriptedLoader(status: (url: string) => number, tried: string[] = []) {
 function refusingLoader(body: string) {
   return class implements Loader<LoaderContext> {
     context: LoaderContext | null = null;
-    stats = {
-      aborted: false,
-      loaded: 0,
-      retry: 0,
-      total: 0,
-      chunkCount: 0,
-      bwEstimate: 0,
-      loading: { start: 0, first: 0, end: 0 },
-      parsing: { start: 0, end: 0 },
-      buffering: { start: 0, first: 0, end: 0 },
-    };
+    stats = loaderStats();
     load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
       queueMicrotask(() => {
         if (context.url.includes("/T1/")) cb.onError({ code: 409, text: "Conflict" }, context, { status: 409, response: body }, this.stats);
