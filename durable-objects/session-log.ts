@@ -59,8 +59,6 @@ export class SessionLog extends DurableObject<Env> {
   private tables: EventTables = { legacy: false };
   /** Whether the queue of byte reports of the code before still holds some (forwarded before any batch). */
   private legacyPending = false;
-  /** Forwards failed in a row (in memory: an object started afresh tries again within FORWARD_MS). */
-  private failures = 0;
   /**
    * Batches stored since the shard last forwarded without the site's catch-up share (in memory, at most
    * LIVE_ALLOWANCE_MAX). A shard behind forwards this much unrationed: its live traffic joins the back of
@@ -98,7 +96,14 @@ export class SessionLog extends DurableObject<Env> {
       expireEvents(this.sql, now, undefined, this.tables);
       return storeBatch(this.sql, session, batchId, events, bytes, now, this.tables);
     });
-    if (stored === "duplicate") return { duplicate: true, accepted: 0, bytes: 0 };
+    if (stored === "duplicate") {
+      // Sent again: the first call may have stored it and failed before it armed the forward (the object
+      // reset mid-call, say). Its bytes, if still to go, would wait for some other batch to arm it.
+      if (batchForwards(events, bytes) && (await this.ctx.storage.getAlarm()) === null && forwardDue(this.sql)) {
+        await this.ctx.storage.setAlarm(now + FORWARD_MS);
+      }
+      return { duplicate: true, accepted: 0, bytes: 0 };
+    }
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
     this.liveAllowance = Math.min(LIVE_ALLOWANCE_MAX, this.liveAllowance + 1);
     if (batchForwards(events, bytes) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
@@ -119,7 +124,9 @@ export class SessionLog extends DurableObject<Env> {
    * comes back when told.
    */
   async alarm(): Promise<void> {
-    const epoch = rows<{ epoch: string }>(this.sql, `SELECT epoch FROM shard_epoch`)[0].epoch;
+    // Forwards failed in a row, kept in storage: the object hibernates 10 s after its last call, and a
+    // count in memory would start every wait past that afresh from FORWARD_MS.
+    const { epoch, failures } = rows<{ epoch: string; failures: number }>(this.sql, `SELECT epoch, failures FROM shard_epoch`)[0];
     const shard = `${this.ctx.id.name ?? ""}/${epoch}`;
     let nextInMs = FORWARD_MS;
     try {
@@ -139,12 +146,12 @@ export class SessionLog extends DurableObject<Env> {
           if (full) nextInMs = 0;
         }
       }
-      this.failures = 0;
+      if (failures > 0) run(this.sql, `UPDATE shard_epoch SET failures = 0`);
     } catch (err) {
-      this.failures++;
+      run(this.sql, `UPDATE shard_epoch SET failures = ?`, failures + 1);
       // What arrives while the site cannot be reached is backlog: the live traffic's worth counts again from its return.
       this.liveAllowance = 0;
-      nextInMs = failedForwardWaitMs(this.failures);
+      nextInMs = failedForwardWaitMs(failures + 1);
       console.error("forward reports", this.siteId, err);
     }
     if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + nextInMs);

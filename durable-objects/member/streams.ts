@@ -100,7 +100,9 @@ interface StreamRow extends ActiveStream {
  * stream the book no longer held (it had gone silent) is written as a stopped row too when the stop says
  * the stream's title and token expiry (a client's stop does; an operator's frees held slots only). An object with no
  * rows knows no limit until the member's next play, and meanwhile leaves activity of streams it does
- * not hold undecided (it fails open, as the play path does).
+ * not hold undecided (it fails open, as the play path does). The hour's handovers are read back too
+ * (HANDOVER_ROW), and a stop read back counts as its client's (the table does not say who stopped it):
+ * the object hibernates after 10 s without a call, and what bounds the stop-and-play-on loop must outlive that.
  */
 export interface StreamMemory {
   limit: number | null;
@@ -130,10 +132,20 @@ const STOPPED_MAX = 256;
  * STOP_HOLD_MS would otherwise still hold. A member has HANDOVERS_PER_HOUR of them in any hour (far more
  * than anyone zaps between titles, or renews); past that, a stopped stream holds its slot for
  * STOP_HOLD_MS. The loop then gains at most that many stopped streams' last minute and a half an hour.
- * Kept in the object's memory, like the play rate: a client doing this keeps its object busy.
+ * Kept in memory and, each as it is spent, in the table (HANDOVER_ROW): the runtime hibernates an object
+ * 10 s after its last call and drops its memory, so a loop that paused that long before each play would
+ * otherwise start every hour afresh (and find no stop holding a slot).
  */
 export const HANDOVERS_PER_HOUR = 30;
 const HANDOVER_WINDOW_MS = 3_600_000;
+/**
+ * A handover's row in the `streams` table: the play's session id under this prefix (no session id has a
+ * colon), stopped when written (so silence never takes it, nor does the book count it) and expiring with
+ * its hour. A handover writes it with the slot, and prunes the expired ones; no other play writes more.
+ */
+const HANDOVER_ROW = "handover:";
+/** Just past every handover row's key (';' follows ':'). */
+const HANDOVER_ROW_END = "handover;";
 
 /**
  * What a stream's activity found: it holds a slot (`counted`); it had lost its slot to silence and a
@@ -160,12 +172,25 @@ export class StreamBook {
 
   private load(): Map<string, StreamRow> {
     if (this.cached) return this.cached;
-    const table = this.readTable();
+    const all = this.readTable();
+    const table = all.filter((r) => !r.session_id.startsWith(HANDOVER_ROW));
     // The newest play's limit is the plan's as the object last heard it.
     this.memory.limit ??= [...table].reverse().find((r) => r.stream_limit !== null)?.stream_limit ?? null;
-    // Stopped ones in the order they stopped (the memory drops the oldest first).
+    // Stopped ones in the order they stopped (the memory drops the oldest first). One the memory did not
+    // know (the object restarted) counts as its client's stop: it holds its slot for what is left of STOP_HOLD_MS.
     for (const r of table.filter((r) => r.stopped_at !== null).sort((a, b) => a.stopped_at! - b.stopped_at!)) {
-      if (!this.memory.stopped.has(r.session_id)) this.memory.stopped.set(r.session_id, r.stopped_at!);
+      if (this.memory.stopped.has(r.session_id)) continue;
+      this.memory.stopped.set(r.session_id, r.stopped_at!);
+      this.memory.clientStopped.add(r.session_id);
+    }
+    // The handovers spent, oldest first (acquire forgets those past the hour).
+    if (this.memory.handovers.length === 0) {
+      this.memory.handovers.push(
+        ...all
+          .filter((r) => r.session_id.startsWith(HANDOVER_ROW))
+          .map((r) => r.started_at)
+          .sort((a, b) => a - b),
+      );
     }
     this.cached = new Map(
       table
@@ -240,6 +265,18 @@ export class StreamBook {
       while (h.length > 0 && h[0] <= now - HANDOVER_WINDOW_MS) h.shift();
       if (h.length >= HANDOVERS_PER_HOUR) return { verdict: "full", active: current, stoppedHolding: holding };
       h.push(now);
+      // Written with the slot (one commit), the hour's expired ones gone: at most an hour's rows.
+      run(this.sql, `DELETE FROM streams WHERE session_id >= ? AND session_id < ? AND expires_at <= ?`, HANDOVER_ROW, HANDOVER_ROW_END, now);
+      run(
+        this.sql,
+        `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        HANDOVER_ROW + s.sessionId,
+        s.titleId,
+        now,
+        now,
+        now + HANDOVER_WINDOW_MS,
+        now,
+      );
     }
     run(
       this.sql,

@@ -46,6 +46,11 @@ export const SHARD_MIGRATIONS: Migration[] = [
       `ALTER TABLE shard_epoch ADD COLUMN forwarded_up_to INTEGER NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 2,
+    name: "the forwards failed in a row, so a shard restarted between them still backs off",
+    statements: [`ALTER TABLE shard_epoch ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`],
+  },
 ];
 
 /**
