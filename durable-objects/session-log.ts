@@ -8,8 +8,10 @@ import {
   type BatchSession,
   batchesToForward,
   type EventTables,
+  EVENT_RETENTION_MS,
   expireEvents,
   forwardDue,
+  nextExpiryAt,
   noteForwarded,
   type ReportRow,
   reportOf,
@@ -19,6 +21,8 @@ import {
 } from "./site/session-events";
 import { migrate } from "./site/schema";
 import { siteStub } from "../workers/shared/site-link";
+import { findSite } from "../workers/shared/topology";
+import { liveTopology } from "../workers/shared/topology-live";
 import { isMissingMethod } from "../workers/shared/missing-method";
 import { MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
@@ -40,6 +44,8 @@ const FORWARD_MAX = MAX_REPORT_ITEMS;
 export const CATCH_UP_BEHIND_MS = 10 * FORWARD_MS;
 /** The longest wait after failed forwards: each failure in a row doubles the wait from FORWARD_MS. */
 const FAILED_WAIT_MAX_MS = 30_000;
+/** How often a shard whose site left the topology looks again (it may come back), instead of every 30 s for good. */
+export const SITE_GONE_WAIT_MS = 3_600_000;
 /** Live batches a shard behind may forward unrationed, at most (see SessionLog.liveAllowance): two calls, more than arrive while it waits on the site. */
 const LIVE_ALLOWANCE_MAX = 2 * FORWARD_MAX;
 
@@ -99,15 +105,23 @@ export class SessionLog extends DurableObject<Env> {
     if (stored === "duplicate") {
       // Sent again: the first call may have stored it and failed before it armed the forward (the object
       // reset mid-call, say). Its bytes, if still to go, would wait for some other batch to arm it.
-      if (batchForwards(events, bytes) && (await this.ctx.storage.getAlarm()) === null && forwardDue(this.sql)) {
+      if (batchForwards(events, bytes) && this.forwardUnarmed(await this.ctx.storage.getAlarm(), now) && forwardDue(this.sql)) {
         await this.ctx.storage.setAlarm(now + FORWARD_MS);
       }
       return { duplicate: true, accepted: 0, bytes: 0 };
     }
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
     this.liveAllowance = Math.min(LIVE_ALLOWANCE_MAX, this.liveAllowance + 1);
-    if (batchForwards(events, bytes) && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    if (batchForwards(events, bytes) && this.forwardUnarmed(await this.ctx.storage.getAlarm(), now)) await this.ctx.storage.setAlarm(now + FORWARD_MS);
     return { duplicate: false, accepted: events.length, bytes };
+  }
+
+  /**
+   * True when no forward is armed: no alarm, or only the far one that expires old batches (or looks again
+   * for a site gone). A forward's own waits, failures' included, are never longer than FAILED_WAIT_MAX_MS.
+   */
+  private forwardUnarmed(alarmAt: number | null, now: number): boolean {
+    return alarmAt === null || alarmAt > now + FAILED_WAIT_MAX_MS;
   }
 
   /** A session's stored events, oldest first. */
@@ -128,12 +142,14 @@ export class SessionLog extends DurableObject<Env> {
     // count in memory would start every wait past that afresh from FORWARD_MS.
     const { epoch, failures } = rows<{ epoch: string; failures: number }>(this.sql, `SELECT epoch, failures FROM shard_epoch`)[0];
     const shard = `${this.ctx.id.name ?? ""}/${epoch}`;
+    // Batches past the retention go here too: a shard with no new batch would otherwise keep them.
+    this.ctx.storage.transactionSync(() => expireEvents(this.sql, Date.now(), undefined, this.tables));
     let nextInMs = FORWARD_MS;
     try {
       if (this.legacyPending) await this.forwardLegacy(shard);
       else {
         const { reports, upTo, looked, oldestAt } = batchesToForward(this.sql, FORWARD_MAX);
-        if (upTo === null) return;
+        if (upTo === null) return await this.armExpiry();
         // A forward that took all it could look at leaves more; a catch-up when it is also well behind.
         const full = looked === FORWARD_MAX;
         // A call the live traffic stored since has paid for is not a catch-up, however far behind.
@@ -153,8 +169,27 @@ export class SessionLog extends DurableObject<Env> {
       this.liveAllowance = 0;
       nextInMs = failedForwardWaitMs(failures + 1);
       console.error("forward reports", this.siteId, err);
+      // A site an operator removed (or a shard that cannot tell its site) is asked again hourly, not every 30 s for good.
+      if (await this.siteGone()) nextInMs = SITE_GONE_WAIT_MS;
     }
     if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + nextInMs);
+    else await this.armExpiry();
+  }
+
+  /** With nothing to forward: wakes when the oldest batch it may expire passes the retention (none: no alarm). */
+  private async armExpiry(): Promise<void> {
+    const at = nextExpiryAt(this.sql);
+    if (at !== null) await this.ctx.storage.setAlarm(Math.max(Date.now() + FORWARD_MS, at + EVENT_RETENTION_MS + FORWARD_MS));
+  }
+
+  /** True when the topology (read afresh, within its view TTL) has no site of this shard's name. */
+  private async siteGone(): Promise<boolean> {
+    try {
+      await liveTopology(this.env);
+    } catch {
+      return false;
+    }
+    return findSite(this.siteId) === undefined;
   }
 
   /** Sends a forward to the site: 0 when counted, or the ms the site asks the shard to wait. */

@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import type { SessionLog } from "../durable-objects/session-log";
+import { EVENT_RETENTION_MS } from "../durable-objects/site/session-events";
 import type { ByteReport } from "../workers/shared/site-view";
 
 /** A forward an event shard sent its site, as the watch saw it. */
@@ -52,3 +53,15 @@ export async function watchForwards(shard: DurableObjectStub<SessionLog>, siteId
 /** The shard's forward cursor: the last batch id its site has counted (or that had nothing for it). */
 export const cursorOf = (shard: DurableObjectStub<SessionLog>) =>
   runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ c: number }>(`SELECT forwarded_up_to AS c FROM shard_epoch`).one().c);
+
+/** The shard's next alarm, or null. */
+export const alarmOf = (shard: DurableObjectStub<SessionLog>) => runInDurableObject(shard, (_o, state) => state.storage.getAlarm());
+
+/**
+ * True when the shard has no forward coming: no alarm, or only the one that wakes it to expire batches
+ * past the retention (days away).
+ */
+export async function noForwardArmed(shard: DurableObjectStub<SessionLog>): Promise<boolean> {
+  const at = await alarmOf(shard);
+  return at === null || at - Date.now() > EVENT_RETENTION_MS - 3_600_000;
+}

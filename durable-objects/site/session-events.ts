@@ -249,6 +249,17 @@ export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MA
 }
 
 /**
+ * When the oldest batch that expiry may delete (every one but the newest) was accepted, or null: a shard
+ * with nothing to forward wakes then to expire it, so a quiet shard keeps no batch past the retention.
+ */
+export function nextExpiryAt(sql: SqlStorage): number | null {
+  return (
+    first<{ accepted_at: number }>(sql, `SELECT accepted_at FROM qoe_batches WHERE id < (SELECT MAX(id) FROM qoe_batches) ORDER BY id LIMIT 1`)?.accepted_at ??
+    null
+  );
+}
+
+/**
  * Deletes up to 1,000 of a table's oldest rows while it holds more than `max` (events for
  * `qoe_batches`, whose ids advance by their events; rows for the others). Rowids only grow (the oldest
  * go first, never the newest), so the span of rowids bounds what is held: a look at both ends of the key.
