@@ -3,7 +3,7 @@
  *
  * Exit codes: 0 published (or packaged with --no-publish / --until), 1 failed, 2 usage, 3 rejected.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -13,7 +13,7 @@ import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
 import { PublishError } from "./publish";
-import { r2Endpoint, s3CredentialsFromEnv } from "./s3";
+import { r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
 import { REGISTRATION_LIMITS } from "../shared/catalogue";
@@ -51,6 +51,30 @@ export class UsageError extends Error {}
 
 const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
 
+/**
+ * Why `path` cannot be an input, or null for a regular file. A FIFO or a device (/dev/zero) would be
+ * hashed and read forever, a directory not at all: every input is read whole more than once.
+ */
+function notAFile(path: string): string | null {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return `no file ${path}`;
+  }
+  if (st.isFile()) return null;
+  const kind = st.isDirectory()
+    ? "a directory"
+    : st.isFIFO()
+      ? "a FIFO"
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? "a device"
+        : st.isSocket()
+          ? "a socket"
+          : "not a file";
+  return `${path} is not a regular file (${kind}): give a file on disk`;
+}
+
 function pairs(values: string[] | undefined, what: string): Array<{ language: string; path: string }> {
   return (values ?? []).map((v) => {
     const i = v.indexOf("=");
@@ -62,7 +86,8 @@ function pairs(values: string[] | undefined, what: string): Array<{ language: st
       throw new UsageError(`--${what}: ${(err as Error).message}`);
     }
     const path = resolve(v.slice(i + 1));
-    if (!existsSync(path)) throw new UsageError(`--${what}: no file ${path}`);
+    const problem = notAFile(path);
+    if (problem) throw new UsageError(`--${what}: ${problem}`);
     return { language, path };
   });
 }
@@ -73,6 +98,15 @@ function num(v: string | undefined, name: string, opts: { int?: boolean; min?: n
   if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min))
     throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
   return n;
+}
+
+/** The R2 endpoint of an account id, a usage error naming where a bad one came from. */
+function accountEndpoint(accountId: string, from: string): string {
+  try {
+    return r2Endpoint(accountId);
+  } catch (err) {
+    throw new UsageError(`${from}: ${(err as Error).message}`);
+  }
 }
 
 function devVarsToken(): string | undefined {
@@ -159,7 +193,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values.help) throw new UsageError("");
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `one source file, got ${positionals.length}` : "no source file");
   const source = resolve(positionals[0]);
-  if (!existsSync(source)) throw new UsageError(`no file ${source}`);
+  const problem = notAFile(source);
+  if (problem) throw new UsageError(problem);
   const titleId = values["title-id"];
   if (!titleId || !isSafeId(titleId)) throw new UsageError(`--title-id is required: ${SAFE_ID_RULE}`);
   if (!values.title) throw new UsageError("--title is required");
@@ -222,13 +257,20 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       );
     }
     const wantsS3 = values["r2-account-id"] || values["r2-endpoint"] || env.R2_ACCOUNT_ID || env.R2_ENDPOINT;
-    const s3 = wantsS3
-      ? s3CredentialsFromEnv(env, {
-          ...(values["r2-account-id"] ? { endpoint: r2Endpoint(values["r2-account-id"]) } : {}),
-          ...(values["r2-endpoint"] ? { endpoint: values["r2-endpoint"] } : {}),
-          ...(values["r2-bucket"] ? { bucket: values["r2-bucket"] } : {}),
-        })
-      : null;
+    let s3: S3Credentials | null = null;
+    if (wantsS3) {
+      const overrides = {
+        ...(values["r2-account-id"] ? { endpoint: accountEndpoint(values["r2-account-id"], "--r2-account-id") } : {}),
+        ...(values["r2-endpoint"] ? { endpoint: values["r2-endpoint"] } : {}),
+        ...(values["r2-bucket"] ? { bucket: values["r2-bucket"] } : {}),
+      };
+      try {
+        s3 = s3CredentialsFromEnv(env, overrides);
+      } catch (err) {
+        // what it refuses is R2_ACCOUNT_ID (read when no endpoint is given otherwise)
+        throw new UsageError(`R2_ACCOUNT_ID: ${(err as Error).message}`);
+      }
+    }
     if (wantsS3 && !s3) throw new UsageError("R2 upload needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY in the environment");
     publish = {
       baseUrl,

@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpegPath } from "./ffmpeg-path";
-import { runChecked } from "./exec";
+import { run, runChecked } from "./exec";
 import type { Rung, VideoCodec } from "./ladder";
 import type { Pool } from "./pool";
 import type { Rational } from "./probe";
@@ -141,6 +141,19 @@ function encoderArgs(codec: VideoCodec, rung: Rung, gop: number, s: EncodeSettin
     case "av1":
       return ["-c:v", "libaom-av1", "-strict", "experimental", ...rate, ...gopArgs, "-cpu-used", String(s.av1Speed), "-threads", "1"];
   }
+}
+
+/** The ffmpeg build the encode runs: its path and the first line of its `-version` (part of the chunks' fingerprint). */
+export interface FfmpegIdentity {
+  path: string;
+  version: string;
+}
+
+/** Asks the ffmpeg the encode will run which build it is (once per run: an upgrade in place changes the answer, not the path). */
+export async function ffmpegIdentity(bin: string = ffmpegPath): Promise<FfmpegIdentity> {
+  const res = await run(bin, ["-version"], { timeoutMs: 60_000 });
+  const first = res.stdout.split("\n")[0].trim();
+  return { path: bin, version: res.code === 0 && first ? first : `-version failed (exit ${res.code ?? res.signal})` };
 }
 
 export interface EncodeTaskInput {

@@ -8,7 +8,16 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { checkLanguage, encodeAudio } from "./audio";
 import { checkPackage, type CheckReport } from "./check";
-import { DEFAULT_ENCODE_SETTINGS, encodeAll, planChunks, type ChunkPlan, type EncodeResult, type EncodeSettings } from "./encode";
+import {
+  DEFAULT_ENCODE_SETTINGS,
+  encodeAll,
+  ffmpegIdentity,
+  planChunks,
+  type ChunkPlan,
+  type EncodeResult,
+  type EncodeSettings,
+  type FfmpegIdentity,
+} from "./encode";
 import { chooseLadder, ladderHeights, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
@@ -231,7 +240,16 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     chunkSegments: Math.max(1, Math.round(chunkSeconds / segmentSeconds)),
   });
   result.plan = plan;
-  const key = chunkFingerprint({ source: opts.source, sourceSha256, ladder: result.ladder.ladder, plan, settings, fps, startS: video.startS });
+  const key = chunkFingerprint({
+    source: opts.source,
+    sourceSha256,
+    ladder: result.ladder.ladder,
+    plan,
+    settings,
+    fps,
+    startS: video.startS,
+    ffmpeg: await ffmpegIdentity(),
+  });
   const eStage = reporter.stage("encode", video.frameCount * codecs.length, "frames");
   eStage.update(0, undefined, `${plan.chunks.length} chunks (${plan.atKeyframes} at source keyframes) x ${codecs.length} codec(s) on ${pool.size} worker(s)`);
   const audioFiles = await Promise.all(
@@ -417,12 +435,15 @@ export interface ChunkInputs {
   fps: Rational;
   /** where the video starts in the container (s) */
   startS: number;
+  /** the ffmpeg that encodes: another build (an upgrade in place, another binary) makes other bytes from the same arguments */
+  ffmpeg: FfmpegIdentity;
 }
 
 /**
  * The fingerprint of the chunk outputs: a rerun whose fingerprint differs encodes afresh. The segment
  * length is in it because it is the encoder's GOP: two lengths can cut the same chunks, and chunks with
- * the other keyframe interval would never package.
+ * the other keyframe interval would never package. The ffmpeg build is in it because chunks of two builds
+ * may not stitch (their codec configurations differ) or would mix two encoders in one rendition.
  */
 export function chunkFingerprint(i: ChunkInputs): string {
   return sha256Hex(
@@ -435,6 +456,7 @@ export function chunkFingerprint(i: ChunkInputs): string {
       settings: i.settings,
       fps: i.fps,
       start: i.startS,
+      ffmpeg: i.ffmpeg,
     }),
   );
 }

@@ -44,6 +44,14 @@ export function createReporter(opts: { mode?: ProgressMode; prefix?: string; str
   let timer: NodeJS.Timeout | null = null;
   const width = () => Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
 
+  // clear() moves up one row per bar: a bar as wide as the terminal would wrap onto more rows and leave
+  // them behind at every redraw, so each is cut short of the last column (when the width is known).
+  const toWidth = (line: string) => {
+    const columns = stream.columns;
+    if (!columns || columns < 2) return line;
+    const chars = Array.from(line);
+    return chars.length < columns ? line : chars.slice(0, columns - 1).join("");
+  };
   const clear = () => {
     if (mode !== "bars" || drawn === 0) return;
     stream.write(`\x1b[${drawn}A\x1b[0J`);
@@ -58,7 +66,9 @@ export function createReporter(opts: { mode?: ProgressMode; prefix?: string; str
       const full = Math.round(f * w);
       const bar = "█".repeat(full) + "░".repeat(w - full);
       const count = a.unit === "%" ? `${Math.round(f * 100)}%` : `${a.done}/${a.total} ${a.unit}`;
-      stream.write(`${prefix}${a.name.padEnd(9)} ${bar} ${count.padEnd(16)} ${fmtTime(Date.now() - a.startedAt)}${a.detail ? `  ${a.detail}` : ""}\n`);
+      stream.write(
+        `${toWidth(`${prefix}${a.name.padEnd(9)} ${bar} ${count.padEnd(16)} ${fmtTime(Date.now() - a.startedAt)}${a.detail ? `  ${a.detail}` : ""}`)}\n`,
+      );
     }
     drawn = active.length;
   };

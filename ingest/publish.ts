@@ -49,6 +49,29 @@ export interface PublishResult {
 
 export class PublishError extends Error {}
 
+/**
+ * A request that got no answer, as one line: fetch rejects with a TypeError saying only "fetch failed"
+ * and keeps why (ECONNREFUSED, ENOTFOUND, a reset…) in its cause. Names the URL's origin, never its path
+ * nor the secrets given (the admin token, the S3 secret key), which the cause may quote.
+ */
+export function unreachable(url: string, err: unknown, secrets: Array<string | undefined> = []): PublishError {
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    origin = "a URL that does not parse";
+  }
+  const e = err as { message?: string; cause?: unknown };
+  const cause = (e.cause ?? err) as { code?: unknown; message?: string; errors?: Array<{ code?: unknown; message?: string }> };
+  // a host with several addresses fails with an AggregateError of one error per address
+  const code = String(cause.code ?? cause.errors?.[0]?.code ?? "");
+  const message = cause.message || cause.errors?.[0]?.message || e.message || String(err);
+  let detail = code && !message.includes(code) ? `${code}: ${message}` : message;
+  // (a secret of a few characters would only garble the message: no real token is that short)
+  for (const secret of secrets) if (secret && secret.length >= 4) detail = detail.split(secret).join("<secret>");
+  return new PublishError(`cannot reach ${origin}: ${detail.replace(/\s+/g, " ").trim()}`);
+}
+
 /** Upload order: media first, then media playlists, then the top-level manifests. */
 export function uploadRank(path: string): number {
   if (path === "master.m3u8" || path === "manifest.mpd") return 2;
@@ -64,12 +87,19 @@ export async function adminJson(
   body?: unknown,
 ): Promise<{ status: number; json: unknown }> {
   const f = t.fetch ?? fetch;
-  const res = await f(`${t.baseUrl.replace(/\/+$/, "")}/admin${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${t.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
+  const url = `${t.baseUrl.replace(/\/+$/, "")}/admin${route}`;
+  let res: Response;
+  let text: string;
+  try {
+    res = await f(url, {
+      method,
+      headers: { Authorization: `Bearer ${t.adminToken}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    text = await res.text();
+  } catch (err) {
+    throw err instanceof TypeError ? unreachable(url, err, [t.adminToken]) : err;
+  }
   let json: unknown = text;
   try {
     json = JSON.parse(text);
@@ -120,7 +150,8 @@ async function uploadViaAdmin(t: PublishTarget, titleId: string, dir: string, f:
       if (res.status === 201) return;
       if (res.status < 500 || attempt >= 3) throw new PublishError(`upload ${titleId}/${f.path}: ${res.status} ${text.slice(0, 300)}`);
     } catch (err) {
-      if (err instanceof PublishError || attempt >= 3) throw err;
+      if (err instanceof PublishError) throw err;
+      if (attempt >= 3) throw err instanceof TypeError ? unreachable(url, err, [t.adminToken]) : err;
     }
     await new Promise((r) => setTimeout(r, 250 * attempt));
   }
@@ -133,7 +164,7 @@ async function uploadViaS3(c: S3Credentials, titleId: string, dir: string, f: Fi
       await putObject(c, originKey(titleId, f.path, f.sha256), { bytes: f.bytes, sha256: f.sha256, contentType: contentTypeFor(f.path) }, body, fetchImpl);
       return;
     } catch (err) {
-      if (attempt >= 3) throw err;
+      if (attempt >= 3) throw err instanceof TypeError ? unreachable(c.endpoint, err, [c.secretAccessKey, c.sessionToken]) : err;
       await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   }

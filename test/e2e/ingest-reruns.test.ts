@@ -30,6 +30,7 @@ const BASE: ChunkInputs = {
   settings: DEFAULT_ENCODE_SETTINGS,
   fps: { num: 24, den: 1 },
   startS: 0,
+  ffmpeg: { path: "/usr/local/bin/ffmpeg", version: "ffmpeg version 6.1.1 Copyright (c) 2000-2023 the FFmpeg developers" },
 };
 
 /** The ffmpeg arguments of every task a run with these inputs makes, as encodeAll builds them. */
@@ -69,6 +70,13 @@ describe("an ingest rerun's reuse of encoded chunks", () => {
 
   it("is refused for a source whose contents changed under the same path", () => {
     expect(chunkFingerprint({ ...BASE, sourceSha256: "b".repeat(64) })).not.toBe(chunkFingerprint(BASE));
+  });
+
+  it.each<[string, ChunkInputs["ffmpeg"]]>([
+    ["another ffmpeg on PATH (or FFMPEG_PATH)", { ...BASE.ffmpeg, path: "/opt/homebrew/bin/ffmpeg" }],
+    ["an ffmpeg upgraded in place", { ...BASE.ffmpeg, version: "ffmpeg version 7.1 Copyright (c) 2000-2024 the FFmpeg developers" }],
+  ])("is refused after %s: the same arguments, another encoder build", (_, ffmpeg) => {
+    expect(chunkFingerprint({ ...BASE, ffmpeg })).not.toBe(chunkFingerprint(BASE));
   });
 
   it("is kept when nothing that decides the chunks changed", () => {
