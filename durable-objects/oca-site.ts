@@ -73,6 +73,8 @@ interface Source {
 }
 
 const TICK_MS = 1_000;
+/** The longest a failing part of the alarm's work (a fill run, the reconcile) waits before its next try (see retryAfter). */
+const ALARM_RETRY_CAP_MS = 5 * 60_000;
 /** Load is published to the D1 steering view at most this often. */
 const PUBLISH_LOAD_MS = 2_000;
 const ALARM_BUDGET_MS = 20_000;
@@ -795,6 +797,8 @@ export class OcaSite extends DurableObject<Env> {
       setMeta(this.sql, "last_cycle", JSON.stringify(input.cycle));
       setMeta(this.sql, "cycle_done", null);
       setMeta(this.sql, "last_error", null);
+      // A new plan's fill starts without the last one's backoff (see retryAfter).
+      setMeta(this.sql, "fill_failures", null);
       fillQueue.resetBudget(
         this.sql,
         site.ocas.map((o) => o.id),
@@ -910,7 +914,7 @@ export class OcaSite extends DurableObject<Env> {
       try {
         run = { ...(await this.fillRun(started)), failed: false };
       } catch (err) {
-        // R2, D1 or a parent out mid-run: the run stops here and is tried again shortly (below).
+        // R2, D1 or a parent out mid-run: the run stops here and is tried again after a backoff (below).
         run.failed = true;
         setMeta(this.sql, "last_error", `fill run stopped: ${String(err)}`);
       }
@@ -925,23 +929,46 @@ export class OcaSite extends DurableObject<Env> {
       setMeta(this.sql, "last_error", `reconcile: ${String(err)}`);
     }
 
-    // Re-armed explicitly, never left to the platform's few retries of a throwing alarm: a run cut short
-    // by an error, or a failed reconcile, tries again after a tick while there is work or a repair left.
-    const moreToQueue = windowOpen && this.canQueueMore();
-    if (!reconciled || (run.failed && (moreToQueue || fillQueue.nextDue(this.sql) !== null))) {
-      await this.ctx.storage.setAlarm(Date.now() + TICK_MS);
-      return;
-    }
+    // Re-armed explicitly, never left to the platform's few retries of a throwing alarm. A fill run cut
+    // short by an error, or a failed reconcile, is tried again after its own backoff (a tick, doubled
+    // with each failure in a row, back to a tick once it succeeds): an outage of D1 or R2 does not make
+    // every site object call it every second, while the fill's pace and a reconcile pass that succeed
+    // are not slowed by the other's failures.
+    const now = Date.now();
     const at: number[] = [];
+    const reconcileRetry = this.retryAfter("reconcile", !reconciled);
+    if (reconcileRetry !== null) at.push(now + reconcileRetry);
     // A reconcile pass under way goes on, a slice a tick, whether or not the fill has work left.
-    if (getMeta(this.sql, "reconcile_after") !== null) at.push(Date.now() + TICK_MS);
+    else if (getMeta(this.sql, "reconcile_after") !== null) at.push(now + TICK_MS);
     if (windowOpen) {
       // Planned titles still to queue with room for them: the next run queues more (see queuePlanned).
-      const due = moreToQueue ? started : fillQueue.nextDue(this.sql);
-      const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
-      if (due !== null) at.push(Math.max(Date.now() + soon, Math.min(due, fillUntil)));
+      const moreToQueue = this.canQueueMore();
+      const fillRetry = this.retryAfter("fill", run.failed);
+      if (fillRetry !== null) {
+        if (moreToQueue || fillQueue.nextDue(this.sql) !== null) at.push(Math.min(now + fillRetry, fillUntil));
+      } else {
+        const due = moreToQueue ? started : fillQueue.nextDue(this.sql);
+        const soon = run.waiting || run.copied === 0 ? TICK_MS : 0;
+        if (due !== null) at.push(Math.max(now + soon, Math.min(due, fillUntil)));
+      }
     }
     if (at.length > 0) await this.ctx.storage.setAlarm(Math.min(...at));
+  }
+
+  /**
+   * Notes how a part of the alarm's work ("fill": a fill run; "reconcile": its slice) went, and returns
+   * how long to wait before trying it again after a failure: a tick after the first failure in a row,
+   * doubling with each further one up to ALARM_RETRY_CAP_MS. Null after a success (the count starts over).
+   */
+  private retryAfter(part: "fill" | "reconcile", failed: boolean): number | null {
+    const key = `${part}_failures`;
+    if (!failed) {
+      setMeta(this.sql, key, null);
+      return null;
+    }
+    const failures = Number(getMeta(this.sql, key) ?? 0) + 1;
+    setMeta(this.sql, key, failures);
+    return Math.min(ALARM_RETRY_CAP_MS, TICK_MS * 2 ** Math.min(30, failures - 1));
   }
 
   /** One run of the fill queue within the alarm's budget: copies due tasks the budget allows. */
@@ -963,6 +990,24 @@ export class OcaSite extends DurableObject<Env> {
     // Asked of D1 once per run, and only when a copy needs room.
     let lastLicensedDay: Promise<Set<string>> | undefined;
     const onLastLicensedDay = () => (lastLicensedDay ??= this.lastLicensedDay());
+    // Whether the catalogue still lists each title as live (not taken down, licensed somewhere): asked
+    // of D1 for the titles of the next page of due tasks at once, when the first of them is to be copied.
+    const live = new Map<string, boolean>();
+    const isLive = async (listed: fillQueue.FillTask): Promise<boolean> => {
+      const known = live.get(listed.titleId);
+      if (known !== undefined) return known;
+      const ids = fillQueue.dueTitlesFrom(this.sql, listed, started).filter((id) => !live.has(id));
+      if (!ids.includes(listed.titleId)) ids.push(listed.titleId);
+      try {
+        const counts = await catalogueDb.liveVersionCounts(this.env.DB, ids, Date.now());
+        for (const id of ids) live.set(id, counts.has(id));
+      } catch (err) {
+        // D1 cannot say: the fill goes on as planned this run (the reconcile removes what it should not have copied).
+        console.error("fill: live titles unreadable; none dropped this run", err);
+        for (const id of ids) live.set(id, true);
+      }
+      return live.get(listed.titleId) ?? true;
+    };
     for (const listed of fillQueue.dueTasks(this.sql, started)) {
       if (Date.now() - started > ALARM_BUDGET_MS) break;
       // applyPlan or an admin fill may have changed the queue while this run awaited.
@@ -973,6 +1018,13 @@ export class OcaSite extends DurableObject<Env> {
       // An admin fill may have made this copy meanwhile: the task is done, with no second copy.
       if (holdings.isReady(this.sql, t)) {
         fillQueue.complete(this.sql, t);
+        continue;
+      }
+      // Taken down, or its last licence ended, since its files were queued: none of them is copied (the
+      // reconcile would only delete the copies). Its plan entry stays queued, so it is not queued again
+      // before the next plan.
+      if (!(await isLive(t))) {
+        fillQueue.dropTitle(this.sql, t.titleId);
         continue;
       }
       const src = await this.resolveSource(t, { age: started - t.createdAt, peerWait, parentWait, parentCache });

@@ -122,6 +122,33 @@ export function* dueTasks(sql: SqlStorage, now: number, pageSize = DUE_TASKS_PAG
   }
 }
 
+/**
+ * The titles of the due tasks from `from` on (it included), in the fill's order, looking at `pageSize`
+ * tasks at most: what one catalogue read checks ahead of the copies (see OcaSite.fillRun).
+ */
+export function dueTitlesFrom(sql: SqlStorage, from: FillTask, now: number, pageSize = DUE_TASKS_PAGE): string[] {
+  return rows<{ title_id: string }>(
+    sql,
+    `SELECT DISTINCT title_id FROM (
+       SELECT title_id FROM fill_tasks
+       WHERE (priority, created_at, title_id, oca_id, path, sha256) >= (?, ?, ?, ?, ?, ?) AND parked_at IS NULL AND next_at <= ?
+       ORDER BY priority, created_at, title_id, oca_id, path, sha256 LIMIT ?)`,
+    from.priority,
+    from.createdAt,
+    from.titleId,
+    from.ocaId,
+    from.path,
+    from.sha256,
+    now,
+    pageSize,
+  ).map((r) => r.title_id);
+}
+
+/** Drops every task of a title, on every OCA, parked ones too (the catalogue no longer lists it as live: nothing of it is to be copied). */
+export function dropTitle(sql: SqlStorage, titleId: string): number {
+  return run(sql, `DELETE FROM fill_tasks WHERE title_id = ?`, titleId);
+}
+
 /** A task's key: one content of one file for one OCA. */
 type TaskRef = { ocaId: string; titleId: string; path: string; sha256: string };
 
