@@ -51,7 +51,10 @@ export function decideRange(header: string | null | undefined, size: number): Ra
   if (parsed.length > 1) return { kind: "full", ignored: "multiple" };
   const r = parsed[0];
   if (r.suffix !== undefined) {
-    if (r.suffix === 0 || size === 0) return { kind: "unsatisfiable" };
+    if (r.suffix === 0) return { kind: "unsatisfiable" };
+    // A zero-length representation satisfies a non-zero suffix (RFC 9110 §14.1.1) but has no last byte
+    // for a Content-Range: it is answered whole (200, empty), as ignoring Range always may be.
+    if (size === 0) return { kind: "full" };
     return { kind: "partial", start: Math.max(0, size - r.suffix), end: size - 1 };
   }
   const first = r.first!;
