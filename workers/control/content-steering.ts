@@ -80,6 +80,9 @@ async function session(c: Context<{ Bindings: Env }>, token: string, titleId: st
     // isolate counts those per IP and per session.
     if (ip) await enforceLimit(env, "STEERING_PER_IP", ip);
     const verdict = await verifySessionToken(ring, token, nowS);
+    // An expired session was genuinely signed (the signature is checked first): 410 Gone tells an HLS or
+    // DASH player to stop polling, where any other error has it poll again every TTL for ever.
+    if (!verdict.ok && verdict.reason === "expired") throw new ApiError(410, "session_expired", "this session has expired; start a new play");
     if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
     const claims = verdict.claims;
     const pathways = claims.pw.map((p) => {

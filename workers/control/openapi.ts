@@ -158,7 +158,7 @@ export const ROUTES: RouteDoc[] = [
         400: ["bad_path"],
         403: ["forbidden"],
         404: ["not_found"],
-        410: ["taken_down", "not_licensed", "version_gone"],
+        410: ["taken_down", "not_licensed", "version_gone", "session_expired"],
         ...RATE,
         503: ["catalogue_unavailable", "not_configured"],
       },
