@@ -142,8 +142,6 @@ export class SessionLog extends DurableObject<Env> {
     // count in memory would start every wait past that afresh from FORWARD_MS.
     const { epoch, failures } = rows<{ epoch: string; failures: number }>(this.sql, `SELECT epoch, failures FROM shard_epoch`)[0];
     const shard = `${this.ctx.id.name ?? ""}/${epoch}`;
-    // Batches past the retention go here too: a shard with no new batch would otherwise keep them.
-    this.ctx.storage.transactionSync(() => expireEvents(this.sql, Date.now(), undefined, this.tables));
     let nextInMs = FORWARD_MS;
     try {
       if (this.legacyPending) await this.forwardLegacy(shard);
@@ -176,10 +174,19 @@ export class SessionLog extends DurableObject<Env> {
     else await this.armExpiry();
   }
 
-  /** With nothing to forward: wakes when the oldest batch it may expire passes the retention (none: no alarm). */
+  /**
+   * With nothing to forward: batches past the retention go (a shard with no new batch would otherwise
+   * keep them; a busy one expires them as batches arrive), and the shard wakes when the oldest it may
+   * expire passes the retention (none: no alarm).
+   */
   private async armExpiry(): Promise<void> {
-    const at = nextExpiryAt(this.sql);
-    if (at !== null) await this.ctx.storage.setAlarm(Math.max(Date.now() + FORWARD_MS, at + EVENT_RETENTION_MS + FORWARD_MS));
+    const now = Date.now();
+    let at = nextExpiryAt(this.sql);
+    if (at !== null && at + EVENT_RETENTION_MS <= now) {
+      this.ctx.storage.transactionSync(() => expireEvents(this.sql, now, undefined, this.tables));
+      at = nextExpiryAt(this.sql);
+    }
+    if (at !== null) await this.ctx.storage.setAlarm(Math.max(now + FORWARD_MS, at + EVENT_RETENTION_MS + FORWARD_MS));
   }
 
   /** True when the topology (read afresh, within its view TTL) has no site of this shard's name. */
