@@ -1,7 +1,6 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { OcaSite } from "../durable-objects/oca-site";
-import type { SessionLog } from "../durable-objects/session-log";
 import { storeBatch } from "../durable-objects/site/session-events";
 import { alarmOf, cursorOf, noForwardArmed, watchForwards } from "./shard-forwards";
 

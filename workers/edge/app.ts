@@ -291,7 +291,7 @@ async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, 
       const answers = await Promise.allSettled(keys.map((k) => lookup(pb, k, whole)));
       // The first in the topology's order serves (as when they were asked one by one); the rest let go.
       const i = answers.findIndex((a) => a.status === "rejected" || a.value !== null);
-      answers.forEach((a, j) => j !== i && a.status === "fulfilled" && releaseBody(a.value));
+      for (const [j, a] of answers.entries()) if (j !== i && a.status === "fulfilled") releaseBody(a.value);
       if (i < 0) continue;
       const a = answers[i];
       if (a.status === "rejected") throw a.reason;
