@@ -25,7 +25,7 @@ import { probeSource, type Rational, type SourceProbe } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { keepListedLicences, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
-import { titleRegistrationSchema } from "../shared/catalogue";
+import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../shared/catalogue";
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
@@ -395,11 +395,17 @@ export function registrationSizeProblem(t: {
   const media = t.videoRenditions + t.audioRenditions;
   const renditions = media + t.subtitles;
   const files = media * (t.segments + 2) + 2 * t.subtitles + 2;
+  // One past each limit is enough to be refused: a week-long source must not allocate a stand-in per segment.
   const standIn = {
     name: "size",
     durationS: t.durationS,
-    renditions: Array.from({ length: renditions }, (_, i) => ({ id: `r${i}`, kind: "video" as const, codec: "c", bandwidth: 1 })),
-    files: Array.from({ length: files }, () => ({ path: "f", bytes: 0, sha256: "0".repeat(64) })),
+    renditions: Array.from({ length: Math.min(renditions, REGISTRATION_LIMITS.renditions + 1) }, (_, i) => ({
+      id: `r${i}`,
+      kind: "video" as const,
+      codec: "c",
+      bandwidth: 1,
+    })),
+    files: Array.from({ length: Math.min(files, REGISTRATION_LIMITS.files + 1) }, () => ({ path: "f", bytes: 0, sha256: "0".repeat(64) })),
     licences: [],
   };
   const parsed = titleRegistrationSchema.safeParse(standIn);

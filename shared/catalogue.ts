@@ -6,6 +6,10 @@ import { countryCodeSchema, isSafeFilePath, isSafeId, SAFE_ID_RULE, SAFE_PATH_RU
  * title that would be refused is refused in seconds, not after hours of encoding.
  */
 export const REGISTRATION_LIMITS = {
+  /** renditions of a title */
+  renditions: 200,
+  /** files of a title's version */
+  files: 20_000,
   /** characters of a title's name */
   name: 200,
   /** characters of its description */
@@ -90,7 +94,7 @@ export const titleRegistrationSchema = z.object({
       }),
     )
     .min(1)
-    .max(200),
+    .max(REGISTRATION_LIMITS.renditions),
   files: z
     .array(
       z.object({
@@ -100,7 +104,7 @@ export const titleRegistrationSchema = z.object({
       }),
     )
     .min(1)
-    .max(20000),
+    .max(REGISTRATION_LIMITS.files),
   licences: z
     .array(
       z.object({
