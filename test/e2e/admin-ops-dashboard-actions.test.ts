@@ -7,7 +7,7 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
-import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
+import { CHROMIUM, CI, launchChromium, openOpsDashboard, warnIfSkipped } from "./chromium";
 
 warnIfSkipped("ops-actions");
 
@@ -15,15 +15,7 @@ let stack: LocalStack;
 let context: BrowserContext;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
-async function openDashboard(): Promise<Page> {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error("[ops] page error:", e.message));
-  await page.goto(`${stack.worker.url}/ops/`);
-  await page.fill("#token", stack.adminToken);
-  await page.click("#save");
-  await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 });
-  return page;
-}
+const openDashboard = (): Promise<Page> => openOpsDashboard(context, stack.worker.url, stack.adminToken);
 
 /** Resolves with the next overview the page loads (a refresh, once drawn). */
 async function nextRefresh(page: Page): Promise<void> {

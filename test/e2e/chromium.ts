@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { BrowserContext } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 
 /** Debian's Chromium (never a downloaded browser); null when not installed. */
 export const CHROMIUM =
@@ -43,4 +43,19 @@ export async function launchChromium(tag: string): Promise<{ context: BrowserCon
       await rm(profileDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens the operator dashboard at `baseUrl` with the admin token and waits for its first overview; in
+ * `timeZone` (an IANA zone) rather than the machine's when given.
+ */
+export async function openOpsDashboard(context: BrowserContext, baseUrl: string, adminToken: string, timeZone?: string): Promise<Page> {
+  const page = await context.newPage();
+  if (timeZone) await (await context.newCDPSession(page)).send("Emulation.setTimezoneOverride", { timezoneId: timeZone });
+  page.on("pageerror", (e) => console.error("[ops] page error:", e.message));
+  await page.goto(`${baseUrl}/ops/`);
+  await page.fill("#token", adminToken);
+  await page.click("#save");
+  await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 });
+  return page;
 }

@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { topology } from "../../workers/shared/topology";
-import { CHROMIUM, CI, launchChromium, warnIfSkipped } from "./chromium";
+import { CHROMIUM, CI, launchChromium, openOpsDashboard, warnIfSkipped } from "./chromium";
 import { ocaHealthOf, setFault, setHealth } from "./sdk-harness";
 
 warnIfSkipped("ops");
@@ -22,16 +22,7 @@ let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 const healthText = (page: Page, ocaId: string) => page.textContent(`tr[data-oca="${ocaId}"] .health`);
 
 /** Opens the dashboard with the admin token; in `timeZone` (an IANA zone) rather than the machine's when given. */
-async function openDashboard(timeZone?: string): Promise<Page> {
-  const page = await context.newPage();
-  if (timeZone) await (await context.newCDPSession(page)).send("Emulation.setTimezoneOverride", { timezoneId: timeZone });
-  page.on("pageerror", (e) => console.error("[ops] page error:", e.message));
-  await page.goto(`${stack.worker.url}/ops/`);
-  await page.fill("#token", stack.adminToken);
-  await page.click("#save");
-  await page.waitForSelector("body[data-loaded=true]", { timeout: 20_000 });
-  return page;
-}
+const openDashboard = (timeZone?: string): Promise<Page> => openOpsDashboard(context, stack.worker.url, stack.adminToken, timeZone);
 
 describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium", () => {
   beforeAll(async () => {
