@@ -1,5 +1,5 @@
 import { PlaySession, type PlayOptions, retryAfterS } from "./session";
-import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type ResponseLike, type TitleSummary } from "./types";
+import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type ResponseLike, type TitlePage } from "./types";
 
 export interface ClientOptions {
   /** Control plane base URL, e.g. http://127.0.0.1:8787 (no trailing slash needed). */
@@ -54,10 +54,17 @@ export class VcdnClient {
     return h;
   }
 
-  async titles(): Promise<{ country: string; titles: TitleSummary[] }> {
-    const res = await this.fetch(`${this.baseUrl}/v1/titles`, { headers: this.headers(false) });
+  /**
+   * `GET /v1/titles`: a page of the titles the member can play in their country, by name (`limit`
+   * 1-200, default 50). Pass the answer's `cursor` back for the next page; none when no more remain.
+   */
+  async titles(page: { limit?: number; cursor?: string } = {}): Promise<TitlePage> {
+    const q = new URLSearchParams();
+    if (page.limit !== undefined) q.set("limit", String(page.limit));
+    if (page.cursor !== undefined) q.set("cursor", page.cursor);
+    const res = await this.fetch(`${this.baseUrl}/v1/titles${q.size ? `?${q}` : ""}`, { headers: this.headers(false) });
     if (!res.ok) throw await apiError(res);
-    return (await res.json()) as { country: string; titles: TitleSummary[] };
+    return (await res.json()) as TitlePage;
   }
 
   /** `POST /v1/play`: the raw play response (use `play()` for a managed session). */

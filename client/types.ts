@@ -22,6 +22,17 @@ export interface TitleSummary {
   availableFrom: string;
 }
 
+/** A page of the browse list (`GET /v1/titles`). */
+export interface TitlePage {
+  /** The client's country (null when it is unknown: then no titles). */
+  country: string | null;
+  /** Titles in the whole list, every page. */
+  total: number;
+  titles: TitleSummary[];
+  /** Present when more titles remain: pass it to `titles({ cursor })` for the next page. */
+  cursor?: string;
+}
+
 /** Steering manifest: PATHWAY-PRIORITY for HLS and DASH (older DASH drafts said SERVICE-LOCATION-PRIORITY; still read). */
 export interface SteeringManifest {
   VERSION: number;

@@ -90,21 +90,47 @@ async function signIn(): Promise<void> {
 /** The catalogue's titles by id, for naming what plays on the member's other screens. */
 let titleNames = new Map<string, string>();
 
+/** Where the next page of the catalogue starts (none when the list is complete). */
+let nextTitles: string | undefined;
+/** Loads of the catalogue: a page answering after the list was loaded again is dropped. */
+let catalogueLoads = 0;
+
 async function loadCatalogue(): Promise<void> {
   if (!token) return;
   client = makeClient();
   const list = $("titles");
   list.innerHTML = "<li class=muted>Loading…</li>";
+  titleNames = new Map();
+  nextTitles = undefined;
+  $("more-titles").hidden = true;
+  await loadTitles(++catalogueLoads, true);
+}
+
+/** Appends a page of the catalogue (the first when `first`), and offers the next when there is one. */
+async function loadTitles(load: number, first: boolean): Promise<void> {
+  if (!client) return;
+  const list = $("titles");
+  const more = $("more-titles") as HTMLButtonElement;
+  more.disabled = true;
   try {
-    const { country, titles } = await client.titles();
-    $("country").textContent = country ?? "?";
-    list.innerHTML = "";
-    titleNames = new Map(titles.map((t) => [t.id, t.name]));
-    for (const t of titles) list.appendChild(titleCard(t));
-    if (!titles.length) list.innerHTML = "<li class=muted>Nothing is licensed here.</li>";
+    const page = await client.titles({ cursor: first ? undefined : nextTitles });
+    if (load !== catalogueLoads) return;
+    $("country").textContent = page.country ?? "?";
+    if (first) list.innerHTML = "";
+    for (const t of page.titles) {
+      titleNames.set(t.id, t.name);
+      list.appendChild(titleCard(t));
+    }
+    if (first && !page.titles.length) list.innerHTML = "<li class=muted>Nothing is licensed here.</li>";
+    nextTitles = page.cursor;
+    more.hidden = !nextTitles;
+    more.textContent = `More titles (${titleNames.size} of ${page.total})`;
   } catch (err) {
-    list.innerHTML = "";
+    if (load !== catalogueLoads) return;
+    if (first) list.innerHTML = "";
     showError(`Catalogue: ${(err as Error).message}`);
+  } finally {
+    more.disabled = false;
   }
 }
 
@@ -397,6 +423,7 @@ async function main(): Promise<void> {
   ($("audio") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setAudio((e.target as HTMLSelectElement).value));
   ($("subs") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setSubtitles((e.target as HTMLSelectElement).value || null));
   $("stop").addEventListener("click", () => void stop());
+  $("more-titles").addEventListener("click", () => void loadTitles(catalogueLoads, false));
   setInterval(renderOverlay, 250);
   await signIn();
   await loadCatalogue();

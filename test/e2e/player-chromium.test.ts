@@ -116,6 +116,28 @@ describe.skipIf(!CHROMIUM && !CI)("web player in headless Chromium", () => {
     await page.close();
   });
 
+  it("lists a catalogue longer than a page a page at a time: More titles appends the next until the list is whole", async () => {
+    const page = await context.newPage();
+    // The demo lists 3 titles here, under the server's page of 50: the page's request is asked for 2
+    // (the one thing changed), so the list takes two pages.
+    await page.route("**/v1/titles*", (route) => {
+      const url = new URL(route.request().url());
+      url.searchParams.set("limit", "2");
+      return route.continue({ url: url.href });
+    });
+    await page.goto(`${stack.worker.url}/?geo=lumen-nyc&buffer=8`);
+    await page.waitForFunction(() => (window as unknown as { __player?: { ready: boolean } }).__player?.ready === true, null, { timeout: 30_000 });
+    const listed = () => page.$$eval("button.play", (bs) => bs.map((b) => (b as HTMLElement).dataset.title));
+    expect(await listed()).toEqual(["orbit-city", "signal-test"]);
+    expect(await page.isVisible("#more-titles")).toBe(true);
+    expect(await page.textContent("#more-titles")).toBe("More titles (2 of 3)");
+    await page.click("#more-titles");
+    await page.waitForFunction(() => document.querySelectorAll("button.play").length === 3, null, { timeout: 10_000 });
+    expect(await listed()).toEqual(["orbit-city", "signal-test", "sintel-sunrise"]);
+    expect(await page.isVisible("#more-titles")).toBe(false);
+    await page.close();
+  });
+
   it("plays, survives the serving OCA failing mid-stream (no fatal error, no stall over 2 s), and reports QoE", async () => {
     const page = await openPlayer();
     await page.click('button.play[data-title="sintel-sunrise"]');

@@ -9,6 +9,7 @@ import { viewTtlMs } from "../shared/view-ttl";
 import { setBounded } from "../shared/bounded-map";
 import { type D1Reads, readReplica } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
+import { compareBrowse } from "./browse-page";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -229,7 +230,10 @@ export const catalogueCache = {
 
   /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
   browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
-    return browseLists.get(country, viewTtlMs(env), () => load(env, (db) => catalogueDb.browse(db, country, Date.now())), waitUntil);
+    // Sorted again in code-unit order, the order of browse pages and their cursors (SQLite orders UTF-8
+    // bytes, which differs past U+D7FF), once per load rather than per page.
+    const loadSorted = () => load(env, (db) => catalogueDb.browse(db, country, Date.now())).then((l) => l.sort(compareBrowse));
+    return browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil);
   },
 
   /** A plan by id, or null. */

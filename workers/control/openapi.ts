@@ -78,11 +78,16 @@ export const ROUTES: RouteDoc[] = [
     summary: "Titles the member can play now in their country",
     tag: "playback",
     auth: "member",
+    query: {
+      limit: { description: "titles in the page (1-200, default 50)", schema: { type: "integer", minimum: 1, maximum: 200 } },
+      cursor: { description: "the `cursor` of the page before, unchanged (400 invalid_cursor otherwise)", schema: { type: "string", maxLength: 2048 } },
+    },
     ok: {
       status: 200,
-      description: "{ country, titles: [{ id, name, description, releaseYear, durationS, maxHeight, audioLanguages, subtitleLanguages, availableFrom }] }",
+      description:
+        "{ country, total, titles: [{ id, name, description, releaseYear, durationS, maxHeight, audioLanguages, subtitleLanguages, availableFrom }], cursor? } (by name then id; cursor only when more remain)",
     },
-    errors: { ...MEMBER, ...RATE, 503: ["catalogue_unavailable"] },
+    errors: { ...MEMBER, ...RATE, 400: ["invalid_request", "invalid_cursor"], 503: ["catalogue_unavailable"] },
   },
   {
     method: "post",

@@ -1,24 +1,34 @@
 import { Hono } from "hono";
+import { zValidator } from "@hono/zod-validator";
 import { catalogueCache } from "./catalogue-cache";
 import { BROWSES_PER_MEMBER_PER_MINUTE, enforceIsolateLimit } from "./limits";
 import { clientGeo } from "../shared/client-geo";
+import { ApiError } from "../shared/errors";
 import { requireMember, type MemberVars } from "./member-auth";
+import { browsePage, browseQuery, decodeBrowseCursor } from "./browse-page";
+import { validationHook } from "./validation";
 
 /**
- * GET /v1/titles: what the member can play now in their country, from the isolate's browse list per
- * country (a publish or takedown shows within 2 × CATALOGUE_TTL_S; 503 `catalogue_unavailable` when D1
- * cannot be read and nothing is cached).
+ * GET /v1/titles: what the member can play now in their country, a page at a time (`limit`, default 50,
+ * at most 200; `cursor` from the page before), from the isolate's browse list per country (a publish or
+ * takedown shows within 2 × CATALOGUE_TTL_S; 503 `catalogue_unavailable` when D1 cannot be read and
+ * nothing is cached).
  */
 export const titles = new Hono<MemberVars>();
 
-titles.get("/", requireMember, async (c) => {
+titles.get("/", requireMember, zValidator("query", browseQuery, validationHook), async (c) => {
   enforceIsolateLimit("BROWSE_PER_MEMBER", c.get("member").id, BROWSES_PER_MEMBER_PER_MINUTE);
+  const { limit, cursor } = c.req.valid("query");
+  const after = cursor === undefined ? undefined : decodeBrowseCursor(cursor);
+  if (after === null) throw new ApiError(400, "invalid_cursor", "cursor is not one this API gave: pass the `cursor` of the page before, unchanged");
   const geo = clientGeo(c.req.raw, c.env);
-  if (!geo.country) return c.json({ country: null, titles: [] });
-  const results = await catalogueCache.browse(c.env, geo.country, (p) => c.executionCtx.waitUntil(p));
+  if (!geo.country) return c.json({ country: null, total: 0, titles: [] });
+  const list = await catalogueCache.browse(c.env, geo.country, (p) => c.executionCtx.waitUntil(p));
+  const page = browsePage(list, after, limit);
   return c.json({
     country: geo.country,
-    titles: results.map((t) => ({
+    total: list.length,
+    titles: page.items.map((t) => ({
       id: t.id,
       name: t.name,
       description: t.description,
@@ -29,5 +39,6 @@ titles.get("/", requireMember, async (c) => {
       subtitleLanguages: JSON.parse(t.subtitles) as Array<{ language: string; label: string | null }>,
       availableFrom: new Date(t.available_from).toISOString(),
     })),
+    ...(page.next ? { cursor: page.next } : {}),
   });
 });

@@ -102,7 +102,7 @@ export const catalogueDb = {
             (SELECT MAX(height) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'video') AS max_height
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
      WHERE t.taken_down_at IS NULL AND t.available_from <= ?2 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
-     ORDER BY t.name`,
+     ORDER BY t.name, t.id`,
       )
       .bind(country, now)
       .all<
