@@ -9,7 +9,7 @@ export type { ActiveStream, Admission } from "./member/streams";
  */
 export class MemberStreams extends DurableObject<Env> {
   private readonly book: streams.StreamBook;
-  /** The member's play rate (in memory: see PlayWindow). */
+  /** The member's play rate (in memory, and in storage from PLAYS_KEPT_FROM plays a window: see PlayWindow). */
   private readonly plays: streams.PlayWindow = { start: 0, plays: 0 };
   /** The plan's limit and the stopped sessions, as the book last read or set them (see StreamMemory). */
   private readonly memory: streams.StreamMemory = streams.newStreamMemory();

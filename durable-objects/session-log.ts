@@ -24,6 +24,7 @@ import { siteStub } from "../workers/shared/site-link";
 import { findSite } from "../workers/shared/topology";
 import { liveTopology } from "../workers/shared/topology-live";
 import { isMissingMethod } from "../workers/shared/missing-method";
+import { withTimeout } from "../workers/shared/with-timeout";
 import { MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
 
@@ -46,6 +47,13 @@ export const CATCH_UP_BEHIND_MS = 10 * FORWARD_MS;
 const FAILED_WAIT_MAX_MS = 30_000;
 /** How often a shard whose site left the topology looks again (it may come back), instead of every 30 s for good. */
 export const SITE_GONE_WAIT_MS = 3_600_000;
+/**
+ * The longest a forward waits for the site's answer (a full call costs the site some 30 ms; a busy one
+ * queues it behind its syncs). A site that never answers would otherwise hold the alarm, and so every
+ * later forward, for good. Timed out, the forward fails as any other (its back-off applies) and goes
+ * again: should the site have counted it after all, its reports' numbers (`upTo`) keep it counted once.
+ */
+export const FORWARD_TIMEOUT_MS = 5_000;
 /** Live batches a shard behind may forward unrationed, at most (see SessionLog.liveAllowance): two calls, more than arrive while it waits on the site. */
 const LIVE_ALLOWANCE_MAX = 2 * FORWARD_MAX;
 
@@ -131,7 +139,7 @@ export class SessionLog extends DurableObject<Env> {
 
   /**
    * Forwards the bytes of the batches past the cursor to the site in one call, then moves the cursor;
-   * what is not acknowledged is sent again, later after each failure in a row (failedForwardWaitMs). The
+   * what is not acknowledged (within FORWARD_TIMEOUT_MS) is sent again, later after each failure in a row (failedForwardWaitMs). The
    * forward names its shard run and the ids it carries, so a forward sent again (its answer lost after
    * the site committed it) is counted once. A backlog goes a full call at a time, at once after each,
    * as the site takes them: it may defer a call well behind (a catch-up: CatchUpBudget), and the shard
@@ -203,13 +211,18 @@ export class SessionLog extends DurableObject<Env> {
   private async forward(reports: BatchReport[], f: { shard: string; upTo: number; catchUp: boolean }): Promise<number> {
     const site = siteStub(this.env, this.siteId);
     try {
-      return (await site.forwardReports(reports, f)).deferredMs ?? 0;
+      return (await this.inTime<{ deferredMs?: number }>(site.forwardReports(reports, f))).deferredMs ?? 0;
     } catch (err) {
       // A site object still on the code before (a gradual deployment) takes every forward as it did.
       if (!isMissingMethod(err, "forwardReports")) throw err;
-      await site.recordReports(reports, { shard: f.shard, upTo: f.upTo });
+      await this.inTime(site.recordReports(reports, { shard: f.shard, upTo: f.upTo }));
       return 0;
     }
+  }
+
+  /** A call to the site, failed when it has not answered within FORWARD_TIMEOUT_MS. */
+  private inTime<T>(call: PromiseLike<T>): Promise<T> {
+    return withTimeout(Promise.resolve(call), FORWARD_TIMEOUT_MS, `forward to site ${this.siteId}`);
   }
 
   /** The queue the code before kept, forwarded as it did (its ids are below every batch's). */
@@ -221,7 +234,7 @@ export class SessionLog extends DurableObject<Env> {
     );
     if (pending.length) {
       // Not a catch-up: the queue is what the code before held, forwarded as it did (a failure is the caller's).
-      await siteStub(this.env, this.siteId).recordReports(pending.map(reportOf), { shard, upTo: pending[pending.length - 1].id });
+      await this.inTime(siteStub(this.env, this.siteId).recordReports(pending.map(reportOf), { shard, upTo: pending[pending.length - 1].id }));
       run(this.sql, `DELETE FROM pending_reports WHERE id <= ?`, pending[pending.length - 1].id);
     }
     this.legacyPending = !!first(this.sql, `SELECT 1 AS x FROM pending_reports LIMIT 1`);

@@ -61,16 +61,33 @@ export type Admission =
   | { verdict: "rate_limited"; retryAfterS: number };
 
 /**
- * The member's plays in the current one-minute window. Kept in the object's memory, not its storage:
- * a second table in a new member's database cost each play about 2.5 ms of workerd CPU locally
- * (bench:play's admission call fell to 0.71 of a bare object call with it). The count matters only
- * while a member floods, and a flood keeps the object in memory; an idle object's eviction forgets a
- * count nobody is near.
+ * The member's plays in the current one-minute window, counted in the object's memory and, once a
+ * window holds PLAYS_KEPT_FROM plays, kept in the `streams` table too (PLAYS_ROW), read back with the
+ * table when the object restarts. The runtime hibernates an object 10 s after its last call and drops
+ * its memory: a flood that paused that long between bursts found a fresh count each time. Not a table of
+ * its own, nor a write of every play: a second table in a new member's database cost each play about
+ * 2.5 ms of workerd CPU locally (bench:play's admission call fell to 0.71 of a bare object call with it),
+ * and a member's first plays in a minute, far from the limit, write nothing beside their slot.
  */
 export interface PlayWindow {
   start: number;
   plays: number;
 }
+
+/**
+ * Plays in a window from which each counted play writes the count (PLAYS_ROW), in the commit of its
+ * slot when it takes one. A restart forgets at most the 4 plays below it, and an object restarts about
+ * six times a minute at most (each after some 10 s without a call): at most 60 + 6 × 4 plays a minute,
+ * where the count in memory alone let a flood play 60 after each restart.
+ */
+export const PLAYS_KEPT_FROM = 5;
+/**
+ * The play window's row in the `streams` table (no session id has a colon): `started_at` the window's
+ * start, `last_seen` its plays, `expires_at` its end (it goes with the streams that expire). Stopped at 0:
+ * silence never takes it, and code from before the row, reading it as a stream stopped long ago, holds
+ * no slot for it. One row, replaced by each write.
+ */
+const PLAYS_ROW = "plays:";
 
 /**
  * Counts a play in the member's fixed one-minute window (every attempt counts, granted or not); not
@@ -86,6 +103,13 @@ export function countPlay(window: PlayWindow, perWindow: number, now: number): {
   if (window.plays >= perWindow) return { ok: false, retryAfterS };
   window.plays++;
   return { ok: true, retryAfterS };
+}
+
+/** Takes the count kept in storage (read back after a restart), unless memory's is of a later window or as high. */
+export function resumePlays(window: PlayWindow, kept: PlayWindow | null): void {
+  if (kept === null || kept.start < window.start || (kept.start === window.start && kept.plays <= window.plays)) return;
+  window.start = kept.start;
+  window.plays = kept.plays;
 }
 
 interface StreamRow extends ActiveStream {
@@ -115,10 +139,12 @@ export interface StreamMemory {
   clientStopped: Set<string>;
   /** When the member's plays took a slot a stopped stream would otherwise still hold, in the last hour (see HANDOVERS_PER_HOUR). */
   handovers: number[];
+  /** The play window as the table kept it (PLAYS_ROW), read with the table; null when it kept none. */
+  keptPlays: PlayWindow | null;
 }
 
 /** What a member's object knows before it reads its table. */
-export const newStreamMemory = (): StreamMemory => ({ limit: null, stopped: new Map(), clientStopped: new Set(), handovers: [] });
+export const newStreamMemory = (): StreamMemory => ({ limit: null, stopped: new Map(), clientStopped: new Set(), handovers: [], keptPlays: null });
 
 /** Stopped sessions remembered per member: far more than a member stops within a token's life. */
 const STOPPED_MAX = 256;
@@ -173,7 +199,9 @@ export class StreamBook {
   private load(): Map<string, StreamRow> {
     if (this.cached) return this.cached;
     const all = this.readTable();
-    const table = all.filter((r) => !r.session_id.startsWith(HANDOVER_ROW));
+    const table = all.filter((r) => !r.session_id.startsWith(HANDOVER_ROW) && r.session_id !== PLAYS_ROW);
+    const plays = all.find((r) => r.session_id === PLAYS_ROW);
+    if (plays) this.memory.keptPlays = { start: plays.started_at, plays: plays.last_seen };
     // The newest play's limit is the plan's as the object last heard it.
     this.memory.limit ??= [...table].reverse().find((r) => r.stream_limit !== null)?.stream_limit ?? null;
     // Stopped ones in the order they stopped (the memory drops the oldest first). One the memory did not
@@ -251,8 +279,23 @@ export class StreamBook {
     limits: { streams: number; playsPerWindow: number },
     now: number,
   ): Admission {
+    // The table read first: after a restart it holds the window's count, if the window kept one.
+    this.load();
+    resumePlays(window, this.memory.keptPlays);
     const rate = countPlay(window, limits.playsPerWindow, now);
     if (!rate.ok) return { verdict: "rate_limited", retryAfterS: rate.retryAfterS };
+    // A refused play counts nothing more, so it writes nothing; a counted one from the threshold keeps the count.
+    if (window.plays >= Math.min(PLAYS_KEPT_FROM, limits.playsPerWindow)) {
+      run(
+        this.sql,
+        `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stopped_at) VALUES (?, '', ?, ?, ?, ?)`,
+        PLAYS_ROW,
+        window.start,
+        window.plays,
+        window.start + PLAY_WINDOW_MS,
+        0,
+      );
+    }
     this.memory.limit = limits.streams;
     const current = this.active(now).filter((a) => a.sessionId !== s.sessionId);
     // Released before its admission arrived (a play that failed while this object was slow): no slot.
