@@ -65,3 +65,24 @@ describe("error answers about one request's conditions or range", () => {
     }
   });
 });
+
+describe("every other error answer, of either plane", () => {
+  it("says no-store: a forged token, a file the title lacks, an unknown route, a member refused, bad input", async () => {
+    const forged = seg.replace(/\/oca\/([^/]+)\/([^/]+)\/([^/]+)\//, (_m, s, o, t: string) => `/oca/${s}/${o}/${t.slice(0, -4)}AAAA/`);
+    const member = await memberToken("premium");
+    const answers = [
+      await call(forged),
+      await call(seg.replace("seg-00001.m4s", "seg-99999.m4s")),
+      await call("/no/such/route"),
+      await call("/v1/titles"),
+      await pressPlay(member, { titleId: "no-such-title" }, GEO.lumenNyc),
+      await call("/v1/titles?limit=0", { headers: { Authorization: `Bearer ${member}` }, geo: GEO.lumenNyc }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBeTruthy();
+      expect(res.headers.get("Cache-Control"), `${res.status} ${res.url}`).toBe("no-store");
+    }
+    expect(answers.map((r) => r.status)).toEqual([403, 404, 404, 401, 404, 400]);
+  });
+});

@@ -25,7 +25,7 @@ function httpExceptionCode(status: number): string {
   return status === 401 ? "unauthorized" : "bad_request";
 }
 
-/** Builds the JSON error response for any thrown value; unknown errors become a 500 without internals. */
+/** Builds the JSON error response for any thrown value (never cached); unknown errors become a 500 without internals. */
 export function errorResponse(err: unknown): Response {
   let status = 500;
   let body: ErrorBody = { error: { code: "internal", message: "internal error" } };
@@ -41,5 +41,7 @@ export function errorResponse(err: unknown): Response {
   } else {
     console.error("unhandled error", err);
   }
-  return Response.json(body, { status, headers });
+  // An error answers one request, never the resource: no browser or shared cache may keep it (an OCA's
+  // URL caches a year when it answers bytes; a 503 kept there would outlive the outage).
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...headers } });
 }

@@ -23,9 +23,24 @@ export function filterHlsMultivariant(text: string, maxHeight: number): string {
   return out.join("\n");
 }
 
-/** Drops DASH video Representations whose height exceeds the cap. */
+/**
+ * Drops DASH video Representations whose height exceeds the cap; an AdaptationSet that lost some says
+ * the remaining ones' `maxWidth`/`maxHeight` (a player sizing its buffer or picking a set by them must not
+ * see the full ladder's), and one left with none goes (an empty set is not valid DASH).
+ */
 export function filterDashMpd(text: string, maxHeight: number): string {
-  return text.replace(/[ \t]*<Representation\b[^>]*?\bheight="(\d+)"[^>]*?(?:\/>|>[\s\S]*?<\/Representation>)[ \t]*\r?\n?/g, (whole, h: string) =>
-    Number(h) > maxHeight ? "" : whole,
-  );
+  // A set's start tag may hold "/" (mimeType="video/mp4") but never ends "/>" here (a set has children).
+  const sets = /([ \t]*)<AdaptationSet\b((?:[^>/]|\/(?!>))*)>([\s\S]*?)<\/AdaptationSet>([ \t]*\r?\n?)/g;
+  return text.replace(sets, (whole: string, indent: string, attrs: string, body: string, tail: string) => {
+    const kept = body.replace(
+      /[ \t]*<Representation\b[^>]*?\bheight="(\d+)"[^>]*?(?:\/>|>[\s\S]*?<\/Representation>)[ \t]*\r?\n?/g,
+      (rep: string, h: string) => (Number(h) > maxHeight ? "" : rep),
+    );
+    if (kept === body) return whole;
+    const starts = [...kept.matchAll(/<Representation\b[^>]*>/g)].map((m) => m[0]);
+    if (!starts.length) return "";
+    const most = (attr: string) => Math.max(...starts.map((t) => Number(new RegExp(`\\b${attr}="(\\d+)"`).exec(t)?.[1] ?? 0)));
+    const capped = attrs.replace(/\bmaxHeight="\d+"/, () => `maxHeight="${most("height")}"`).replace(/\bmaxWidth="\d+"/, () => `maxWidth="${most("width")}"`);
+    return `${indent}<AdaptationSet${capped}>${kept}</AdaptationSet>${tail}`;
+  });
 }
