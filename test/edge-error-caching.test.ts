@@ -86,3 +86,52 @@ describe("every other error answer, of either plane", () => {
     expect(answers.map((r) => r.status)).toEqual([403, 404, 404, 401, 404, 400]);
   });
 });
+
+describe("answers that send none of a body fetched ahead", () => {
+  /** A representation whose whole body is in hand (as a colo cache hit's), noting whether it was let go. */
+  function inHand() {
+    const seen = { cancelled: false };
+    const stream = new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array(10)), cancel: () => void (seen.cancelled = true) });
+    const rep = textRepresentation("0123456789", '"abc"', "video/iso.segment", IMMUTABLE, new Date("2020-01-01T00:00:00Z"));
+    return { seen, rep: { ...rep, body: async () => stream, release: () => stream.cancel() } };
+  }
+  const req = (headers: Record<string, string>, method = "GET") => new Request("http://cdn.test/x", { method, headers });
+
+  it("let it go: HEAD, 304, 412 and 416", async () => {
+    for (const [headers, method, status] of [
+      [{}, "HEAD", 200],
+      [{ "If-None-Match": '"abc"' }, "GET", 304],
+      [{ "If-Match": '"other"' }, "GET", 412],
+      [{ Range: "bytes=100-" }, "GET", 416],
+    ] as const) {
+      const { seen, rep } = inHand();
+      const res = await serveRepresentation(req(headers, method), rep);
+      expect(res.status).toBe(status);
+      expect(seen.cancelled, `${method} ${status}`).toBe(true);
+    }
+  });
+
+  it("keep it for a 200 that sends it", async () => {
+    const { seen, rep } = inHand();
+    const res = await serveRepresentation(req({}), rep);
+    expect(res.status).toBe(200);
+    expect(seen.cancelled).toBe(false);
+    await res.body?.cancel();
+  });
+
+  it("from the colo cache: a HEAD and a 304 of a cached segment answer, and the next GET still gets every byte", async () => {
+    const whole = await call(seg);
+    const bytes = (await whole.arrayBuffer()).byteLength;
+    const hit = await call(seg);
+    expect(hit.headers.get("X-Cache")).toBe("HIT");
+    await hit.arrayBuffer();
+    const head = await call(seg, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("X-Cache")).toBe("HIT");
+    const notModified = await call(seg, { headers: { "If-None-Match": whole.headers.get("ETag")! } });
+    expect(notModified.status).toBe(304);
+    const again = await call(seg);
+    expect(again.headers.get("X-Cache")).toBe("HIT");
+    expect((await again.arrayBuffer()).byteLength).toBe(bytes);
+  });
+});

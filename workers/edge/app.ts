@@ -214,7 +214,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         // The whole body goes to the viewer and, in step, into the colo cache.
         const [toViewer, toCache] = found.head.body.tee();
         waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
-        rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer) };
+        rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer), release: () => toViewer.cancel() };
       } else if (local && attempt === 0 && fillDue(found.key)) {
         // A range or a conditional: the whole object is fetched once, in the background, for the next ones
         // (once per isolate a minute: where the colo cache keeps nothing, ranges must not each read it whole).

@@ -49,6 +49,10 @@ export async function cachedRepresentation(key: string, contentType: string, cac
       );
       return part?.body ?? null;
     },
+    async release() {
+      await whole?.cancel();
+      whole = null;
+    },
   };
 }
 
