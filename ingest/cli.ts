@@ -3,7 +3,7 @@
  *
  * Exit codes: 0 published (or packaged with --no-publish / --until), 1 failed, 2 usage, 3 rejected.
  */
-import { existsSync, readFileSync, type Stats, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -13,7 +13,8 @@ import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
 import { PublishError } from "./publish";
-import { r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
+import { endpointProblem, envValue, r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
+import { notAFile, UsageError } from "./usage";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
 import { REGISTRATION_LIMITS } from "../shared/catalogue";
@@ -47,33 +48,9 @@ export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "N
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 source rejected`;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), "..", "..");
-
-/**
- * Why `path` cannot be an input, or null for a regular file. A FIFO or a device (/dev/zero) would be
- * hashed and read forever, a directory not at all: every input is read whole more than once.
- */
-function notAFile(path: string): string | null {
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch {
-    return `no file ${path}`;
-  }
-  if (st.isFile()) return null;
-  const kind = st.isDirectory()
-    ? "a directory"
-    : st.isFIFO()
-      ? "a FIFO"
-      : st.isCharacterDevice() || st.isBlockDevice()
-        ? "a device"
-        : st.isSocket()
-          ? "a socket"
-          : "not a file";
-  return `${path} is not a regular file (${kind}): give a file on disk`;
-}
 
 function pairs(values: string[] | undefined, what: string): Array<{ language: string; path: string }> {
   return (values ?? []).map((v) => {
@@ -239,29 +216,35 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const wantsPublish = !values["no-publish"] && (!until || until === "publish");
   let publish: IngestOptions["publish"] = null;
   if (wantsPublish) {
-    const baseUrl = values["base-url"] ?? env.VCDN_BASE_URL ?? "http://127.0.0.1:8787";
+    const baseUrl = values["base-url"] ?? envValue(env, "VCDN_BASE_URL") ?? "http://127.0.0.1:8787";
     let local = false;
     try {
       local = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(baseUrl).hostname);
     } catch {
       throw new UsageError(`--base-url: not a URL: ${baseUrl}`);
     }
-    const adminToken = values["admin-token"] ?? env.ADMIN_TOKEN ?? (local ? devVarsToken() : undefined);
+    const adminToken = values["admin-token"] ?? envValue(env, "ADMIN_TOKEN") ?? (local ? devVarsToken() : undefined);
     if (!adminToken) throw new UsageError("no admin token: pass --admin-token or set ADMIN_TOKEN (or use --no-publish)");
     // The API reads the token as one word of an Authorization header; fetch would refuse (and quote) any other.
     if (!/^[\x21-\x7e]+$/.test(adminToken)) {
-      const from = values["admin-token"] !== undefined ? "--admin-token" : env.ADMIN_TOKEN !== undefined ? "ADMIN_TOKEN" : ".dev.vars";
+      const from = values["admin-token"] !== undefined ? "--admin-token" : envValue(env, "ADMIN_TOKEN") !== undefined ? "ADMIN_TOKEN" : ".dev.vars";
       throw new UsageError(
         `the admin token (${from}, ${adminToken.length} characters, not shown) must be printable ASCII without spaces or line breaks` +
           (/^bearer\s/i.test(adminToken) ? ': give the token alone, without "Bearer"' : ""),
       );
     }
-    const wantsS3 = values["r2-account-id"] || values["r2-endpoint"] || env.R2_ACCOUNT_ID || env.R2_ENDPOINT;
+    const r2Flag = values["r2-endpoint"];
+    const wantsS3 = values["r2-account-id"] || r2Flag !== undefined || envValue(env, "R2_ACCOUNT_ID") || envValue(env, "R2_ENDPOINT");
     let s3: S3Credentials | null = null;
     if (wantsS3) {
+      // An endpoint that is no http(s) URL would fail only at the first upload, after the whole encode.
+      const envEndpoint = values["r2-account-id"] ? undefined : envValue(env, "R2_ENDPOINT");
+      const given = r2Flag !== undefined ? { from: "--r2-endpoint", endpoint: r2Flag } : envEndpoint ? { from: "R2_ENDPOINT", endpoint: envEndpoint } : null;
+      const problem = given && endpointProblem(given.endpoint);
+      if (problem) throw new UsageError(`${given.from}: ${problem}`);
       const overrides = {
         ...(values["r2-account-id"] ? { endpoint: accountEndpoint(values["r2-account-id"], "--r2-account-id") } : {}),
-        ...(values["r2-endpoint"] ? { endpoint: values["r2-endpoint"] } : {}),
+        ...(r2Flag !== undefined ? { endpoint: r2Flag } : {}),
         ...(values["r2-bucket"] ? { bucket: values["r2-bucket"] } : {}),
       };
       try {
@@ -402,6 +385,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     reporter.close();
+    if (err instanceof UsageError) {
+      // ingest() refuses what parseCli checks too (an input that became a FIFO since, say): the same answer
+      console.error(`error: ${err.message}\n`);
+      console.error(USAGE);
+      return 2;
+    }
     const stage = err instanceof IngestError ? err.stage : err instanceof PublishError ? "publish" : undefined;
     if (parsed.json) process.stdout.write(JSON.stringify({ status: "failed", stage, error: (err as Error).message }, null, 2) + "\n");
     console.error(

@@ -27,6 +27,8 @@ import { keepListedLicences, listedLicences, publishTitle, type PublishResult, t
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
 import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../shared/catalogue";
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
+import { endpointProblem } from "./s3";
+import { requireRegularInputs, UsageError } from "./usage";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -140,9 +142,18 @@ export function sourceLanguageOf(probe: Pick<SourceProbe, "audio"> | null, warn:
   }
 }
 
+/**
+ * Runs the pipeline on one source up to `until`. What cannot work is refused before any work, as the
+ * CLI refuses it: a source (or audio, subtitles) that is not a regular file, which would be hashed
+ * forever, and an S3 endpoint that is not an http(s) URL (a UsageError).
+ */
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const t0 = Date.now();
   if (!isSafeId(opts.titleId)) throw new IngestError(`title id must be ${SAFE_ID_RULE}: ${opts.titleId}`, "validate");
+  requireRegularInputs(opts);
+  const endpoint = opts.publish?.s3?.endpoint;
+  const endpointBad = endpoint === undefined ? null : endpointProblem(endpoint);
+  if (endpointBad) throw new UsageError(`the R2 endpoint (publish.s3.endpoint): ${endpointBad}`);
   const reporter = opts.reporter ?? createReporter();
   const pool = opts.pool ?? new Pool(opts.jobs ?? defaultJobs());
   const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);

@@ -20,7 +20,7 @@ import { Readable } from "node:stream";
 import type { FileEntry } from "./package";
 import { Pool } from "./pool";
 import { contentTypeFor, originKey } from "../shared/file-keys";
-import { putObject, type S3Credentials } from "./s3";
+import { putObject, type S3Credentials, S3Error } from "./s3";
 import type { TitleRegistration } from "../shared/catalogue";
 
 export interface PublishTarget {
@@ -109,18 +109,35 @@ export async function adminJson(
   return { status: res.status, json };
 }
 
-/** Contents in origin for a title: path -> the contents stored for it ({bytes, sha256} each). */
+/** Pages of the origin listing a run follows at most: 20,000 files a version, 1,000 a page, 500 versions. */
+export const ORIGIN_LISTING_MAX_PAGES = 10_000;
+
+/**
+ * Contents in origin for a title: path -> the contents stored for it ({bytes, sha256} each). The
+ * listing comes a page at a time (every version's files stay in origin); this follows its cursor to the end.
+ */
 export async function originListing(t: PublishTarget, titleId: string): Promise<Map<string, Array<{ bytes: number; sha256: string | null }>>> {
-  const { status, json } = await adminJson(t, "GET", `/origin/${encodeURIComponent(titleId)}`);
-  if (status !== 200) throw new PublishError(`GET /admin/origin/${titleId}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
-  const files = (json as { files: Array<{ path: string; bytes: number; sha256: string | null }> }).files;
   const out = new Map<string, Array<{ bytes: number; sha256: string | null }>>();
-  for (const f of files) {
-    let list = out.get(f.path);
-    if (!list) out.set(f.path, (list = []));
-    list.push({ bytes: f.bytes, sha256: f.sha256 });
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  for (let pages = 0; ; pages++) {
+    const route = `/origin/${encodeURIComponent(titleId)}${cursor === undefined ? "" : `?cursor=${encodeURIComponent(cursor)}`}`;
+    const { status, json } = await adminJson(t, "GET", route);
+    if (status !== 200) throw new PublishError(`GET /admin${route}: ${status} ${JSON.stringify(json).slice(0, 300)}`);
+    const page = json as { files?: unknown; cursor?: unknown };
+    if (!Array.isArray(page?.files)) throw new PublishError(`GET /admin${route}: 200 without a list of files: ${JSON.stringify(json).slice(0, 300)}`);
+    for (const f of page.files as Array<{ path: string; bytes: number; sha256: string | null }>) {
+      let list = out.get(f.path);
+      if (!list) out.set(f.path, (list = []));
+      list.push({ bytes: f.bytes, sha256: f.sha256 });
+    }
+    if (page.cursor === undefined || page.cursor === null) return out;
+    // A cursor given twice, or pages without end, would list forever: say so rather than hang.
+    if (typeof page.cursor !== "string" || seen.has(page.cursor) || pages + 1 >= ORIGIN_LISTING_MAX_PAGES)
+      throw new PublishError(`GET /admin/origin/${titleId}: the listing does not end (page ${pages + 1}, cursor ${JSON.stringify(page.cursor).slice(0, 80)})`);
+    seen.add(page.cursor);
+    cursor = page.cursor;
   }
-  return out;
 }
 
 /** Which packaged files must be uploaded: no content in origin with the same size and checksum. */
@@ -157,14 +174,33 @@ async function uploadViaAdmin(t: PublishTarget, titleId: string, dir: string, f:
   }
 }
 
+/**
+ * An S3 refusal as one line: the status, S3's error Code, and for a refusal of the credentials (401,
+ * 403) a hint of which to check. Never quotes the secret key or session token, should S3 echo one.
+ */
+export function s3Refusal(titleId: string, path: string, err: S3Error, secrets: Array<string | undefined> = []): PublishError {
+  const credentials = err.status === 401 || err.status === 403;
+  let line =
+    `upload ${titleId}/${path} to R2: ${S3Error.describe(err.status, err.code, err.s3Message)}` +
+    (credentials ? "; check the R2 credentials (R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY) and that they may write to the bucket (--r2-bucket / R2_BUCKET)" : "");
+  for (const secret of secrets) if (secret && secret.length >= 4) line = line.split(secret).join("<secret>");
+  return new PublishError(line.replace(/\s+/g, " ").trim());
+}
+
 async function uploadViaS3(c: S3Credentials, titleId: string, dir: string, f: FileEntry, fetchImpl?: typeof fetch): Promise<void> {
+  const secrets = [c.secretAccessKey, c.sessionToken];
   for (let attempt = 1; ; attempt++) {
     try {
       const body = Readable.toWeb(createReadStream(join(dir, ...f.path.split("/")))) as ReadableStream;
       await putObject(c, originKey(titleId, f.path, f.sha256), { bytes: f.bytes, sha256: f.sha256, contentType: contentTypeFor(f.path) }, body, fetchImpl);
       return;
     } catch (err) {
-      if (attempt >= 3) throw err instanceof TypeError ? unreachable(c.endpoint, err, [c.secretAccessKey, c.sessionToken]) : err;
+      // A refusal (4xx but 429) will not change on a retry: wrong credentials fail every upload alike.
+      const refused = err instanceof S3Error && err.status < 500 && err.status !== 429;
+      if (refused || attempt >= 3) {
+        if (err instanceof S3Error) throw s3Refusal(titleId, f.path, err, secrets);
+        throw err instanceof TypeError ? unreachable(c.endpoint, err, secrets) : err;
+      }
       await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   }

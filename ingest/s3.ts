@@ -125,6 +125,52 @@ export function signedPut(c: S3Credentials, key: string, file: { bytes: number; 
   });
 }
 
+/**
+ * Why `endpoint` cannot be an S3 endpoint, or null: an http(s) URL with a host, and no query or
+ * fragment (object URLs are built by appending the bucket and key to it).
+ */
+export function endpointProblem(endpoint: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return `not a URL: ${JSON.stringify(endpoint.slice(0, 200))}`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `not an https:// or http:// URL: ${JSON.stringify(endpoint.slice(0, 200))}`;
+  if (!url.hostname) return `no host in ${JSON.stringify(endpoint.slice(0, 200))}`;
+  if (url.search || url.hash || url.username || url.password)
+    return "an endpoint is a base URL such as https://<account>.r2.cloudflarestorage.com, without credentials, query or fragment";
+  return null;
+}
+
+/** A refusal from the S3 API: the HTTP status and S3's error Code (SignatureDoesNotMatch, AccessDenied…) and Message when the body names them. */
+export class S3Error extends Error {
+  constructor(
+    readonly key: string,
+    readonly status: number,
+    readonly code: string | null,
+    readonly s3Message: string | null,
+  ) {
+    super(`S3 PUT ${key}: ${S3Error.describe(status, code, s3Message)}`);
+  }
+
+  /** "403 SignatureDoesNotMatch (The request signature…)": the status, then what S3 said of it. */
+  static describe(status: number, code: string | null, message: string | null): string {
+    return `${status}${code ? ` ${code}` : ""}${message ? ` (${message})` : ""}`;
+  }
+}
+
+/** The `<Code>` and `<Message>` of an S3 XML error body, each one line and short (the body is S3's, not ours). */
+export function s3ErrorOf(body: string): { code: string | null; message: string | null } {
+  const field = (name: string) => {
+    const m = new RegExp(`<${name}>([^<]{1,300})</${name}>`).exec(body);
+    return m ? m[1].replace(/\s+/g, " ").trim() || null : null;
+  };
+  const code = field("Code");
+  return { code: code && /^[A-Za-z0-9.]{1,64}$/.test(code) ? code : null, message: field("Message") };
+}
+
+/** PUTs one object; a refusal throws an S3Error (status and S3's code), never the body whole. */
 export async function putObject(
   c: S3Credentials,
   key: string,
@@ -135,26 +181,39 @@ export async function putObject(
   const signed = signedPut(c, key, file);
   const { host: _host, ...headers } = signed.headers; // fetch sets Host itself
   const res = await fetchImpl(signed.url, { method: "PUT", headers, body, duplex: "half" } as RequestInit);
-  if (!res.ok) throw new Error(`S3 PUT ${key}: ${res.status} ${(await res.text()).slice(0, 500)}`);
+  if (!res.ok) {
+    const { code, message } = s3ErrorOf((await res.text().catch(() => "")).slice(0, 16_384));
+    throw new S3Error(key, res.status, code, message);
+  }
   await res.arrayBuffer().catch(() => undefined);
 }
 
-/** Credentials from the environment (R2_ACCOUNT_ID or R2_ENDPOINT, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY, R2_BUCKET), or null. */
+/** An environment variable's value, an empty one counting as unset (`R2_ENDPOINT=` in a shell or .env file). */
+export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+/**
+ * Credentials from the environment (R2_ACCOUNT_ID or R2_ENDPOINT, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY,
+ * R2_BUCKET, R2_REGION, R2_SESSION_TOKEN; an empty variable counts as unset), or null.
+ */
 export function s3CredentialsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<S3Credentials> & { accountId?: string } = {},
 ): S3Credentials | null {
-  const accessKeyId = overrides.accessKeyId ?? env.R2_ACCESS_KEY_ID;
-  const secretAccessKey = overrides.secretAccessKey ?? env.R2_SECRET_ACCESS_KEY;
-  const accountId = overrides.accountId ?? env.R2_ACCOUNT_ID;
-  const endpoint = overrides.endpoint ?? env.R2_ENDPOINT ?? (accountId ? r2Endpoint(accountId) : undefined);
+  const get = (name: string) => envValue(env, name);
+  const accessKeyId = overrides.accessKeyId ?? get("R2_ACCESS_KEY_ID");
+  const secretAccessKey = overrides.secretAccessKey ?? get("R2_SECRET_ACCESS_KEY");
+  const accountId = overrides.accountId ?? get("R2_ACCOUNT_ID");
+  const endpoint = overrides.endpoint ?? get("R2_ENDPOINT") ?? (accountId ? r2Endpoint(accountId) : undefined);
   if (!accessKeyId || !secretAccessKey || !endpoint) return null;
   return {
     accessKeyId,
     secretAccessKey,
-    sessionToken: overrides.sessionToken ?? env.R2_SESSION_TOKEN,
+    sessionToken: overrides.sessionToken ?? get("R2_SESSION_TOKEN"),
     endpoint,
-    bucket: overrides.bucket ?? env.R2_BUCKET ?? "vcdn-origin",
-    region: overrides.region ?? env.R2_REGION ?? "auto",
+    bucket: overrides.bucket ?? get("R2_BUCKET") ?? "vcdn-origin",
+    region: overrides.region ?? get("R2_REGION") ?? "auto",
   };
 }

@@ -434,12 +434,16 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "get",
     path: "/admin/origin/{titleId}",
-    summary: "The title's files in origin (path, size, checksum)",
+    summary: "The title's files in origin (path, size, checksum), a page at a time",
     tag: "admin",
     auth: "admin",
     params: titleParam,
-    ok: { status: 200, description: "{ titleId, files }" },
-    errors: { ...ADMIN, ...BAD },
+    query: {
+      limit: { description: "files in the page (1-1000, default 1000)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+      cursor: { description: "the `cursor` of the page before, unchanged (opaque)", schema: { type: "string" } },
+    },
+    ok: { status: 200, description: "{ titleId, files: [{ path, bytes, sha256 }], cursor? }: `cursor` only while more files remain" },
+    errors: { ...ADMIN, 400: ["invalid_request", "invalid_cursor"] },
   },
   {
     method: "put",
