@@ -1,11 +1,10 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 import type { FileEntry } from "../../ingest/package";
 import { PublishError, publishTitle, type TitleRegistration, unreachable } from "../../ingest/publish";
 
@@ -61,8 +60,7 @@ async function closedPort(): Promise<number> {
 const titleArgs = ["--title-id", "cli-errors", "--title", "CLI errors"];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-cli-errors-"));
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
+  ({ dir, source } = await tinySource("ingest-cli-errors-"));
 });
 
 afterAll(async () => {

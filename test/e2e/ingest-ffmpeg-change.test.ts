@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPath } from "../../ingest/ffmpeg-path";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 
 /**
  * Chunks a run left in the work dir are reused only when the same ffmpeg build would make them: after an
@@ -64,8 +63,7 @@ function encodeWith(ffmpeg: string): Promise<{ code: number | null; json: { enco
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-ffmpeg-change-"));
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
+  ({ dir, source } = await tinySource("ingest-ffmpeg-change-"));
   // An ffmpeg "upgraded in place": the same path, the real binary behind it, the version it reports read from a file.
   versionFile = path.join(dir, "version.txt");
   wrapper = path.join(dir, "bin", "ffmpeg");

@@ -1,11 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 import { ingest, type IngestOptions } from "../../ingest/pipeline";
 import { createReporter } from "../../ingest/progress";
 
@@ -21,12 +20,11 @@ let folder: string;
 let source: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-non-regular-"));
+  ({ dir, source } = await tinySource("ingest-non-regular-"));
   fifo = path.join(dir, "fifo");
   execFileSync("mkfifo", [fifo]);
   folder = path.join(dir, "folder");
   await mkdir(folder);
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
 });
 
 afterAll(async () => {

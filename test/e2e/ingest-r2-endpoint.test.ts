@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 import { ingest } from "../../ingest/pipeline";
 import { createReporter, type Reporter } from "../../ingest/progress";
 
@@ -20,8 +19,7 @@ let source: string;
 const args = () => [source, "--title-id", "r2-endpoint", "--title", "R2 endpoint", "--base-url", "https://cdn.example", "--admin-token", "t".repeat(32)];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-r2-endpoint-"));
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
+  ({ dir, source } = await tinySource("ingest-r2-endpoint-"));
 });
 
 afterAll(async () => {

@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 import type { FileEntry } from "../../ingest/package";
 import { PublishError, publishTitle, type TitleRegistration } from "../../ingest/publish";
 
@@ -30,8 +29,7 @@ const s3Error = (code: string, message: string) =>
 const SIGNATURE = "The request signature we calculated does not match the signature you provided. Check your secret access key and signing method.";
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-s3-refusals-"));
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
+  ({ dir, source } = await tinySource("ingest-s3-refusals-"));
 });
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeSource } from "../../ingest/fixtures";
+import { tinySource } from "./tiny-source";
 import { validateSource } from "../../ingest/validate";
 
 /**
@@ -16,8 +15,7 @@ let dir: string;
 let source: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "ingest-subs-"));
-  source = await makeSource(path.join(dir, "source.mp4"), { width: 160, height: 90, seconds: 2, gop: 25 });
+  ({ dir, source } = await tinySource("ingest-subs-"));
 });
 
 afterAll(async () => {
