@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
-import { findSite, parentChain, topology, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { findSite, parentChain, topology, topologyVersion, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { viewLagMs } from "../workers/shared/view-ttl";
 import { MAX_PROBERS, siteStub, tierBucket } from "../workers/shared/site-link";
 import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
 import { memberStreamsId } from "../workers/shared/stream-activity";
@@ -49,16 +50,19 @@ import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
 import { IsolatesHeard } from "./site/isolates-heard";
 import { CatchUpBudget } from "./site/catch-up-budget";
 import { countedUpTo, countOnce, forgetQuietSenders, noteCountedUpTo } from "./site/counted-up-to";
+import * as retired from "./site/retired-ocas";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}
+/** A copy found its OCA retired (or hidden while its earlier rows go) by the time it held the copy's lock. */
+class Retired extends Error {}
 
 export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/shared/site-view";
 export type { TitleFile } from "./site/copy-file";
 export type { PlayRecord, ReportRecord } from "./site/viewing-history";
 export type { FillSource, HeldFile } from "./site/holdings";
-export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
-import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, SiteState } from "./site/rpc-types";
+export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, RetiringOca, SiteState } from "./site/rpc-types";
+import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, RetiringOca, SiteState } from "./site/rpc-types";
 
 /** Whether a held title was last found complete at the catalogue's current version of it. */
 const isCompleteAt = (t: { titleId: string; completeVersion: number | null }, current: Map<string, number>): boolean =>
@@ -129,12 +133,15 @@ export class OcaSite extends DurableObject<Env> {
   private readonly catchUp = new CatchUpBudget();
   /** (OCA, title) pairs describe() found incomplete though all their rows were ready, at that ready count: not checked again until it changes. */
   private readonly checkedIncomplete = new Map<string, number>();
+  /** Retired OCAs whose clean-up is under way (read from storage at each change): who the site hides (see `site`). */
+  private retiring = new Map<string, { stage: retired.RetiredStage; leftAtVersion: number }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
+      this.loadRetiring();
       // The site's spec (its OCAs) comes from the live topology.
       await liveTopology(env);
     });
@@ -142,8 +149,24 @@ export class OcaSite extends DurableObject<Env> {
 
   // ---- identity and small helpers -------------------------------------------------------------
 
-  /** The site this object stands for, from the name it was addressed by. */
+  /**
+   * The site this object stands for, from the name it was addressed by, without the retired OCAs it
+   * hides: one whose earlier rows are still being deleted (even re-added: it starts empty once they are
+   * gone), or listed only by a topology older than its retire.
+   */
   private get site(): SiteSpec {
+    const site = this.spec;
+    if (this.retiring.size === 0) return site;
+    const version = topologyVersion();
+    const hidden = (ocaId: string) => {
+      const r = this.retiring.get(ocaId);
+      return r !== undefined && (r.stage === "rows" || version < r.leftAtVersion);
+    };
+    return site.ocas.some((o) => hidden(o.id)) ? { ...site, ocas: site.ocas.filter((o) => !hidden(o.id)) } : site;
+  }
+
+  /** The site as the topology states it, every OCA listed. */
+  private get spec(): SiteSpec {
     const name = this.ctx.id.name;
     const site = name ? findSite(name) : undefined;
     if (!site) throw new Error(`OcaSite object has no known site name (${name ?? "unnamed"})`);
@@ -331,6 +354,186 @@ export class OcaSite extends DurableObject<Env> {
     return ok;
   }
 
+  // ---- retired OCAs ---------------------------------------------------------------------------
+
+  /**
+   * The admin API's word that an OCA left this site: retired at `retiredAt`, absent from the topology
+   * from version `leftAtVersion`, its copies kept until `keepCopiesUntil` (sessions granted before the
+   * retire may ask for them until then). The site hides it and deletes its rows, a batch now and the rest
+   * in its alarm, then its copies once their time has come. `rowsLeft` while any of its rows is left (a
+   * re-add waits for none). Refused (`ok: false`) when the object's topology lists the OCA at that
+   * version or later: a call from before a re-add, come late.
+   */
+  async retireOca(ocaId: string, retire: { retiredAt: number; leftAtVersion: number; keepCopiesUntil: number }): Promise<{ ok: boolean; rowsLeft: boolean }> {
+    await liveTopology(this.env);
+    const { retiredAt, leftAtVersion, keepCopiesUntil } = retire ?? {};
+    if (!isSafeId(ocaId) || ![retiredAt, leftAtVersion, keepCopiesUntil].every(Number.isSafeInteger)) return { ok: false, rowsLeft: false };
+    if (topologyVersion() >= leftAtVersion && this.spec.ocas.some((o) => o.id === ocaId)) return { ok: false, rowsLeft: false };
+    this.ctx.storage.transactionSync(() => retired.noteRetired(this.sql, { ocaId, retiredAt, leftAtVersion, keepUntil: keepCopiesUntil, exact: true }));
+    this.loadRetiring();
+    const rowsLeft = this.dropRetiredRows(ocaId, retired.CLEANUP_BATCH).more;
+    await this.armAlarm(Date.now());
+    return { ok: true, rowsLeft };
+  }
+
+  /** Reads the clean-ups under way into memory (what `site` hides). */
+  private loadRetiring(): void {
+    this.retiring = new Map(retired.pendingRetired(this.sql).map((r) => [r.ocaId, { stage: r.stage, leftAtVersion: r.leftAtVersion }]));
+  }
+
+  /**
+   * Starts the clean-up of OCAs that left the site without the object being told (the admin API's call
+   * lost): named by the topology's list of retired OCAs, or with rows here, and not in the topology. Not on
+   * a topology older than one the object has run on (a cold start whose look failed runs on the bundled
+   * one): an OCA missing from it has not left. True when one started.
+   */
+  private noticeRetired(now = Date.now()): boolean {
+    const version = topologyVersion();
+    const seen = Number(getMeta(this.sql, "topology_version") ?? 0);
+    if (version < seen) return false;
+    const spec = this.spec;
+    const present = new Set(spec.ocas.map((o) => o.id));
+    const lastRetire = new Map<string, number>();
+    for (const r of topology.retired ?? []) {
+      const at = Date.parse(r.at);
+      if (r.siteId === spec.id && Number.isSafeInteger(at)) lastRetire.set(r.ocaId, Math.max(at, lastRetire.get(r.ocaId) ?? 0));
+    }
+    const keepUntil = (at: number) => at + retired.LONGEST_SESSION_MS + viewLagMs(this.env);
+    let started = false;
+    this.ctx.storage.transactionSync(() => {
+      if (version > seen) setMeta(this.sql, "topology_version", version);
+      for (const [ocaId, at] of lastRetire) {
+        if (present.has(ocaId)) continue;
+        if (retired.noteRetired(this.sql, { ocaId, retiredAt: at, leftAtVersion: version, keepUntil: keepUntil(at), exact: false })) started = true;
+      }
+      for (const ocaId of retired.ocasWithRows(this.sql)) {
+        if (present.has(ocaId) || lastRetire.has(ocaId) || this.retiring.has(ocaId)) continue;
+        if (retired.noteRetired(this.sql, { ocaId, retiredAt: now, leftAtVersion: version, keepUntil: keepUntil(now), exact: false })) started = true;
+      }
+      retired.forgetDone(this.sql, new Set(lastRetire.keys()));
+    });
+    if (started) this.loadRetiring();
+    return started;
+  }
+
+  /**
+   * Deletes up to `limit` rows of a retired OCA the site hides, in one transaction; once none is left its
+   * copies wait for their time, and the reconcile starts a pass from the first title (the steering view
+   * loses its listings). Nothing of an OCA the site shows (re-added: its rows are its own).
+   */
+  private dropRetiredRows(ocaId: string, limit: number): { deleted: number; more: boolean } {
+    const r = this.ctx.storage.transactionSync(() => {
+      const rec = retired.retiredOf(this.sql, ocaId);
+      if (rec?.stage !== "rows" || this.oca(ocaId)) return { deleted: 0, more: false };
+      const batch = retired.dropRows(this.sql, ocaId, limit);
+      if (!batch.more) {
+        retired.setStage(this.sql, ocaId, rec.retiredAt, "waiting");
+        setMeta(this.sql, "reconcile_after", null);
+      }
+      return batch;
+    });
+    this.probers.forget(ocaId);
+    for (const k of this.checkedIncomplete.keys()) if (k.startsWith(`${ocaId}|`)) this.checkedIncomplete.delete(k);
+    if (!r.more) this.loadRetiring();
+    return r;
+  }
+
+  /**
+   * The alarm's share of the clean-up of retired OCAs: a batch of rows, then a batch of one OCA's copies
+   * whose time has come. Returns when the next step is due (now while a batch is left; a copies' time),
+   * or null when none is under way.
+   */
+  private async cleanUpRetired(now: number): Promise<number | null> {
+    this.noticeRetired(now);
+    let due: number | null = null;
+    const soon = (at: number) => {
+      due = due === null ? at : Math.min(due, at);
+    };
+    let rowsLeft = retired.CLEANUP_BATCH;
+    let keysTaken = false;
+    for (const r of retired.pendingRetired(this.sql)) {
+      if (r.stage === "rows") {
+        if (rowsLeft > 0) rowsLeft -= this.dropRetiredRows(r.ocaId, rowsLeft).deleted;
+        const after = retired.retiredOf(this.sql, r.ocaId);
+        soon(after?.stage === "waiting" ? Math.max(now, after.keepUntil) : now);
+        continue;
+      }
+      if (r.stage === "waiting") {
+        if (now < r.keepUntil) {
+          soon(r.keepUntil);
+          continue;
+        }
+        retired.setStage(this.sql, r.ocaId, r.retiredAt, "copies");
+      }
+      // One OCA's batch of keys a run: the run stays within a list and a few delete calls.
+      soon(now);
+      if (keysTaken) continue;
+      keysTaken = true;
+      if (!(await this.deleteRetiredCopies(r))) continue;
+      // Its prefix is empty: a last sweep of rows (of an OCA still hidden) before it is done.
+      this.ctx.storage.transactionSync(() => {
+        const hidden = !this.oca(r.ocaId);
+        if (hidden && retired.dropRows(this.sql, r.ocaId, retired.CLEANUP_BATCH).more) retired.setStage(this.sql, r.ocaId, r.retiredAt, "rows");
+        else retired.setStage(this.sql, r.ocaId, r.retiredAt, "done", Date.now());
+      });
+    }
+    this.loadRetiring();
+    return due;
+  }
+
+  /**
+   * Deletes the next batch of keys under a retired OCA's prefix (up to R2's 1,000 a call); true once
+   * the listing has passed the last. An OCA re-added meanwhile shares keys with its old copies (they are
+   * content-addressed): only the keys its rows do not name go, each title under its copies' lock (a copy
+   * reserves its row before it writes), and never its probe object.
+   */
+  private async deleteRetiredCopies(r: retired.RetiredOca): Promise<boolean> {
+    const bucket = this.bucket();
+    const prefix = `${this.site.id}/${r.ocaId}/`;
+    const page = await bucket.list({ prefix, startAfter: r.afterKey || undefined, limit: retired.CLEANUP_BATCH });
+    let files = 0;
+    let bytes = 0;
+    const gone = (objects: R2Object[]) => {
+      files += objects.length;
+      bytes += objects.reduce((sum, o) => sum + o.size, 0);
+    };
+    if (!this.oca(r.ocaId)) {
+      if (page.objects.length > 0) await bucket.delete(page.objects.map((o) => o.key));
+      gone(page.objects);
+    } else {
+      for (const [titleId, objects] of retired.byTitle(prefix, page.objects)) {
+        if (titleId === ".probe") continue;
+        await this.serial(r.ocaId, titleId, async () => {
+          const held = retired.keysHeld(this.sql, this.site.id, r.ocaId, titleId);
+          const old = objects.filter((o) => !held.has(o.key));
+          if (old.length > 0) await bucket.delete(old.map((o) => o.key));
+          gone(old);
+        });
+      }
+    }
+    const last = page.objects.at(-1)?.key ?? r.afterKey;
+    this.ctx.storage.transactionSync(() => retired.noteDeleted(this.sql, r.ocaId, r.retiredAt, last, files, bytes));
+    return !page.truncated;
+  }
+
+  /** Arms the alarm for `at` unless it is armed sooner. */
+  private async armAlarm(at: number): Promise<void> {
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** The clean-ups under way, for operators. */
+  private retiringNow(now = Date.now()): RetiringOca[] {
+    return retired.pendingRetired(this.sql).map((r) => ({
+      ocaId: r.ocaId,
+      retiredAt: r.retiredAt,
+      deleteCopiesFrom: r.keepUntil,
+      stage: retired.stageAt(r, now) as RetiringOca["stage"],
+      filesLeft: r.filesLeft,
+      bytesLeft: r.bytesLeft,
+    }));
+  }
+
   // ---- live load --------------------------------------------------------------------------------
 
   private live(now = Date.now()): OcaLive[] {
@@ -461,6 +664,8 @@ export class OcaSite extends DurableObject<Env> {
   /** Site state for operators: OCAs, capacity, holdings per title, health, misses, fills, progress. */
   async describe(): Promise<SiteState> {
     await liveTopology(this.env);
+    // A retire the object was not told of is found here too, and the alarm begins its clean-up.
+    if (this.noticeRetired()) await this.armAlarm(Date.now());
     const site = this.site;
     const { perOca, current } = await this.heldWithCompleteness();
     const live = this.live();
@@ -491,6 +696,7 @@ export class OcaSite extends DurableObject<Env> {
       fills: { files, bytes, bySource },
       progress: this.progress(),
       syncs: this.isolatesHeard.pace(Date.now()),
+      retiring: this.retiringNow(),
     };
   }
 
@@ -598,7 +804,8 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Which usable OCA of this site holds a ready copy of each file of a title (`fileId` of path and checksum -> holder). */
   async holdersOf(titleId: string): Promise<Record<string, HeldFile>> {
-    return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => this.health(ocaId).health !== "failed"));
+    // Not a retired OCA's rows still being deleted: its copies go once their time comes.
+    return Object.fromEntries(holdings.holdersOf(this.sql, titleId, (ocaId) => this.oca(ocaId) !== undefined && this.health(ocaId).health !== "failed"));
   }
 
   /** True when the current plan puts the title on one of this site's OCAs (children wait for it). */
@@ -910,6 +1117,16 @@ export class OcaSite extends DurableObject<Env> {
     let reconciled = true;
     let run = { waiting: false, copied: 0, failed: false };
 
+    // Retired OCAs first: a fill run then finds none of their tasks left to skip.
+    let cleanedUp = true;
+    let cleanUpDue: number | null = null;
+    try {
+      cleanUpDue = await this.cleanUpRetired(started);
+    } catch (err) {
+      cleanedUp = false;
+      setMeta(this.sql, "last_error", `retired OCAs' clean-up: ${String(err)}`);
+    }
+
     if (windowOpen) {
       try {
         run = { ...(await this.fillRun(started)), failed: false };
@@ -936,6 +1153,10 @@ export class OcaSite extends DurableObject<Env> {
     // are not slowed by the other's failures.
     const now = Date.now();
     const at: number[] = [];
+    const cleanUpRetry = this.retryAfter("cleanup", !cleanedUp);
+    if (cleanUpRetry !== null) at.push(now + cleanUpRetry);
+    // A batch left goes at the next tick; copies waiting for their time, at that time.
+    else if (cleanUpDue !== null) at.push(Math.max(now + TICK_MS, cleanUpDue));
     const reconcileRetry = this.retryAfter("reconcile", !reconciled);
     if (reconcileRetry !== null) at.push(now + reconcileRetry);
     // A reconcile pass under way goes on, a slice a tick, whether or not the fill has work left.
@@ -956,11 +1177,12 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /**
-   * Notes how a part of the alarm's work ("fill": a fill run; "reconcile": its slice) went, and returns
+   * Notes how a part of the alarm's work ("fill": a fill run; "reconcile": its slice; "cleanup": the
+   * retired OCAs' batch) went, and returns
    * how long to wait before trying it again after a failure: a tick after the first failure in a row,
    * doubling with each further one up to ALARM_RETRY_CAP_MS. Null after a success (the count starts over).
    */
-  private retryAfter(part: "fill" | "reconcile", failed: boolean): number | null {
+  private retryAfter(part: "fill" | "reconcile" | "cleanup", failed: boolean): number | null {
     const key = `${part}_failures`;
     if (!failed) {
       setMeta(this.sql, key, null);
@@ -1012,7 +1234,8 @@ export class OcaSite extends DurableObject<Env> {
       if (Date.now() - started > ALARM_BUDGET_MS) break;
       // applyPlan or an admin fill may have changed the queue while this run awaited.
       const t = fillQueue.currentTask(this.sql, listed);
-      if (!t || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
+      // A retired OCA's tasks go with its rows (see cleanUpRetired).
+      if (!t || !this.oca(t.ocaId) || fillQueue.budgetLeft(this.sql, t.ocaId) <= 0) continue;
       // Left from an earlier plan, its title not queued again yet: queuing it gives its rank, or drops it if superseded.
       if (!plan.isQueued(this.sql, t.ocaId, t.titleId)) continue;
       // An admin fill may have made this copy meanwhile: the task is done, with no second copy.
@@ -1050,6 +1273,7 @@ export class OcaSite extends DurableObject<Env> {
           noRoom(err.message);
           continue;
         }
+        if (err instanceof Retired) continue;
         // Bytes read for a failed copy still count against the fill-rate budget.
         fillQueue.charge(this.sql, t.ocaId, t.bytes);
         const parked = fillQueue.fail(this.sql, t, src.label, String(err), Date.now());
@@ -1109,7 +1333,7 @@ export class OcaSite extends DurableObject<Env> {
     w: { age: number; peerWait: number; parentWait: number; parentCache: Map<string, { holders: Map<string, HeldFile>; plans: boolean }> },
   ): Promise<Source | { wait: string }> {
     const site = this.site;
-    const peers = holdings.peersWithFile(this.sql, t.titleId, t, t.ocaId).filter((id) => this.health(id).health !== "failed");
+    const peers = holdings.peersWithFile(this.sql, t.titleId, t, t.ocaId).filter((id) => this.oca(id) && this.health(id).health !== "failed");
     const parents: ParentOffer[] = [];
     for (const parent of parentChain(site)) {
       const cacheKey = `${parent.id}|${t.titleId}`;
@@ -1165,6 +1389,8 @@ export class OcaSite extends DurableObject<Env> {
       // Made ready by the other path (the alarm or an admin fill) while this one waited for the lock:
       // copying again would turn a served copy back into 'filling', and a failed copy would delete it.
       if (holdings.isReady(this.sql, ref)) return false;
+      // Retired while it waited for the lock: no row of it is made again once its clean-up has begun.
+      if (!this.oca(ocaId)) throw new Retired(`${ocaId} left site ${this.site.id} (retired)`);
       const key = ocaKey(this.site.id, ocaId, titleId, file.path, file.sha256);
       if (!holdings.reserveWithin(this.sql, ocaId, titleId, file, this.capacity(ocaId), Date.now())) {
         throw new NoRoom(`${ocaId} has no room left for ${titleId}/${file.path} (another fill took it meanwhile)`);
@@ -1435,13 +1661,15 @@ export class OcaSite extends DurableObject<Env> {
       };
     }
     const share = missing.slice(0, maxFiles);
+    // Retired while the catalogue answered: its clean-up may have begun, and no row of it is made again.
+    if (!this.oca(ocaId)) return { ok: false, ocaId, titleId, code: "unknown_oca", message: `site ${this.site.id} has no OCA ${ocaId}` };
     // This call's room is taken now, checked above with no await between: a concurrent fill (another
     // admin's, the alarm's) then finds it taken and is refused before it copies, rather than both
     // filling past the OCA's capacity.
     this.ctx.storage.transactionSync(() => {
       for (const f of share) holdings.reserve(this.sql, ocaId, titleId, f, Date.now());
     });
-    const failed = async (code: "copy_failed" | "insufficient_capacity", message: string): Promise<FillResult> => {
+    const failed = async (code: "copy_failed" | "insufficient_capacity" | "unknown_oca", message: string): Promise<FillResult> => {
       // The room this call took up front and did not fill goes back now, not at the next fill window's
       // clean-up. Under the copies' lock: a row another copy is filling is never taken from it.
       await this.serial(ocaId, titleId, async () => {
@@ -1462,6 +1690,7 @@ export class OcaSite extends DurableObject<Env> {
           break;
         } catch (err) {
           if (err instanceof NoRoom) return failed("insufficient_capacity", err.message);
+          if (err instanceof Retired) return failed("unknown_oca", err.message);
           if (src.source === "origin") return failed("copy_failed", `${f.path} from ${src.label}: ${String(err)}`);
           task.failedSources.push(src.label);
         }

@@ -46,6 +46,23 @@ export interface SiteState {
   progress: FillProgress;
   /** Isolates that synced lately and the interval the site asks of them (ms): see workers/shared/sync-pace.ts. */
   syncs: { isolates: number; everyMs: number };
+  /** Retired OCAs whose rows and copies are still being deleted (see RetiringOca). */
+  retiring: RetiringOca[];
+}
+
+/**
+ * A retired OCA being cleaned up. `rows`: its rows here are being deleted (the site hides it meanwhile,
+ * even re-added); `waiting`: its copies are kept until `deleteCopiesFrom`, as sessions granted before the
+ * retire may still ask for them; `copies`: they are being deleted from the tier bucket, a batch at a time.
+ */
+export interface RetiringOca {
+  ocaId: string;
+  retiredAt: number;
+  deleteCopiesFrom: number;
+  stage: "rows" | "waiting" | "copies";
+  /** Copies it held when its clean-up began (by the site's rows), less those deleted since. */
+  filesLeft: number;
+  bytesLeft: number;
 }
 
 /** The dashboard's view of a site (see OcaSite.opsSummary): describe() and lastCycle() with counts for lists. */

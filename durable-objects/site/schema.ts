@@ -7,6 +7,7 @@ import { CMCD_HEARD_SCHEMA, CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
 import { PLAN_QUEUE_SCHEMA } from "./plan";
 import { SEEN_BUCKET_SCHEMA } from "./load";
+import { RETIRED_OCAS_SCHEMA } from "./retired-ocas";
 import { first, rows, run } from "./sql";
 
 /**
@@ -218,6 +219,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 28,
     name: "a client's bytes claimed past what the data plane had served yet wait for its figure (held up to 12 s and a sync), not dropped",
     statements: CLAIMED_SCHEMA,
+  },
+  {
+    version: 29,
+    name: "a retired OCA's rows deleted at once and its copies once no session can ask for them, a batch an alarm run",
+    statements: RETIRED_OCAS_SCHEMA,
   },
 ];
 

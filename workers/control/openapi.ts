@@ -266,7 +266,13 @@ export const ROUTES: RouteDoc[] = [
     params: siteParam,
     body: ocaSpecBody,
     ok: { status: 201, description: "{ version, siteId, oca }" },
-    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 404: ["unknown_site"], 409: ["duplicate_id", "topology_conflict"] },
+    errors: {
+      ...ADMIN,
+      400: ["invalid_request", "invalid_topology"],
+      404: ["unknown_site"],
+      409: ["duplicate_id", "topology_conflict", "oca_retiring"],
+      503: ["not_configured", "site_unreachable"],
+    },
   },
   {
     method: "post",
@@ -282,7 +288,8 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/admin/topology/sites/{siteId}/ocas/{ocaId}/retire",
-    summary: "Retire an OCA: drained at once, then out of the topology (never steered to or planned again)",
+    summary:
+      "Retire an OCA: drained at once, then out of the topology (never steered to or planned again); its rows are then deleted, and its copies once no session granted before can ask for them",
     tag: "admin",
     auth: "admin",
     params: siteOcaParam,
@@ -303,7 +310,8 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "get",
     path: "/admin/sites/{siteId}",
-    summary: "A site's state: OCAs, holdings, load, fill tasks, and the isolates syncing with it (`syncs`: how many, and the interval it asks)",
+    summary:
+      "A site's state: OCAs, holdings, load, fill tasks, the isolates syncing with it (`syncs`: how many, and the interval it asks), and `retiring`: retired OCAs whose rows and copies are still being deleted",
     tag: "admin",
     auth: "admin",
     params: siteParam,

@@ -9,6 +9,9 @@ import { storedTopology, storeTopology } from "../../shared/topology-live";
 import { steeringTable } from "../../shared/steering-table";
 import { siteStub } from "../../shared/site-link";
 import type { OcaHealth } from "../../shared/site-view";
+import { isMissingMethod } from "../../shared/missing-method";
+import { viewLagMs } from "../../shared/view-ttl";
+import { sessionTtlS } from "../session-ttl";
 import { validationHook } from "../validation";
 import { type AdminEnv, params, siteOcaParam, siteParam } from "./params";
 
@@ -121,9 +124,52 @@ topologyRoutes.post("/topology/sites", zValidator("json", siteSpecBody, validati
   return c.json({ version: r.version, site: spec }, 201);
 });
 
-/** Adds an OCA to a site. */
+/**
+ * Until when a retired OCA's copies are kept: a session granted just before the retire, or by an isolate
+ * that steered to the OCA until it saw the change, may ask for them for as long as it lives.
+ */
+function copiesKeptUntil(env: Pick<Env, "SESSION_TTL_S" | "CATALOGUE_TTL_S">, retiredAt: number): number {
+  return retiredAt + sessionTtlS(env) * 1000 + viewLagMs(env);
+}
+
+/**
+ * Before an OCA id retired from this site joins it again: the site's object lets go of the rows the
+ * retired OCA left (it hides them, and deletes them a batch a call and in its alarm; its old copies go
+ * at their time), so the OCA comes back empty. 409 `oca_retiring` while rows are left (retry), 503 when
+ * the object cannot be asked. An object on the code before (a rollout) is not asked, as before.
+ */
+async function letGoOfRetiredRows(env: Env, siteId: string, ocaId: string): Promise<void> {
+  const { version, doc } = await storedTopology(env.DB);
+  const site = doc.sites.find((s) => s.id === siteId);
+  // No such site, or the OCA is in it: the change answers (404, 409).
+  if (!site || site.ocas.some((o) => o.id === ocaId)) return;
+  let retiredAt: number | undefined;
+  for (const r of doc.retired ?? []) {
+    const at = Date.parse(r.at);
+    if (r.siteId === siteId && r.ocaId === ocaId && Number.isSafeInteger(at)) retiredAt = Math.max(at, retiredAt ?? at);
+  }
+  if (retiredAt === undefined) return;
+  let answer: { ok: boolean; rowsLeft: boolean };
+  try {
+    answer = await siteStub(env, siteId).retireOca(ocaId, { retiredAt, leftAtVersion: version, keepCopiesUntil: copiesKeptUntil(env, retiredAt) });
+  } catch (err) {
+    if (isMissingMethod(err, "retireOca")) return;
+    console.error("re-add: the site's object could not be asked", err);
+    throw new ApiError(503, "site_unreachable", `site ${siteId}'s object must let go of what ${ocaId} left when it was retired; retry`, undefined, {
+      "Retry-After": "5",
+    });
+  }
+  if (answer.rowsLeft) {
+    throw new ApiError(409, "oca_retiring", `site ${siteId} is still deleting the rows ${ocaId} left when it was retired; retry in a few seconds`, undefined, {
+      "Retry-After": "2",
+    });
+  }
+}
+
+/** Adds an OCA to a site; an id retired from it before comes back empty (see letGoOfRetiredRows). */
 topologyRoutes.post("/topology/sites/:siteId/ocas", params(siteParam), zValidator("json", ocaSpecBody, validationHook), async (c) => {
   const oca = c.req.valid("json");
+  await letGoOfRetiredRows(c.env, c.req.param("siteId"), oca.id);
   const r = await change(c.env, (t) => {
     const s = siteOf(t, c.req.param("siteId"));
     // Checked here, as the site grows, not in validate(): a site stored with more (before the bound) still changes.
@@ -172,6 +218,8 @@ async function undoDrain(stub: ReturnType<typeof siteStub>, ocaId: string, befor
  * topology, so it is never steered to or planned again; the next plan hands its titles to its peers.
  * The drain comes first because once the change is stored the site object no longer knows the OCA; a
  * change refused after it (another retire took the site's other OCAs meanwhile, a conflict) undoes it.
+ * Then the site's object is told: it deletes the OCA's rows at once and its copies once no session
+ * granted before can ask for them (see copiesKeptUntil); told or not, it finds the retire by itself.
  */
 topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOcaParam), async (c) => {
   const { siteId, ocaId } = c.req.param();
@@ -192,5 +240,9 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOca
     await undoDrain(stub, ocaId, before).catch((e) => console.error("retire: undoing the drain failed", e));
     throw err;
   }
+  const retiredAt = Date.parse(at);
+  await stub
+    .retireOca(ocaId, { retiredAt, leftAtVersion: r.version, keepCopiesUntil: copiesKeptUntil(c.env, retiredAt) })
+    .catch((err) => console.error("retire: the site's object was not told (it finds the retire at its next look)", err));
   return c.json({ version: r.version, siteId, ocaId, retiredAt: at });
 });
