@@ -90,6 +90,15 @@ const ALARM_BUDGET_MS = 20_000;
 const RECONCILE_TITLES = 32;
 /** Titles describe() checks against the catalogue's files at most per call (see describe). */
 const DESCRIBE_CHECKS = 8;
+/** Titles per OCA and misses describe() lists unless asked for another count (at most DESCRIBE_LIST_MAX). */
+const DESCRIBE_TITLES_DEFAULT = 100;
+const DESCRIBE_MISSES_DEFAULT = 100;
+const DESCRIBE_LIST_MAX = 1000;
+/** Viewing-history rows in a page unless asked for another count (at most DESCRIBE_LIST_MAX × 5). */
+const VIEWS_PAGE_DEFAULT = 1000;
+/** A count a caller asked for, whole and within 0..DESCRIBE_LIST_MAX × 5 (the RPC's own bound: callers validate theirs). */
+const boundedCount = (n: number | undefined, fallback: number): number =>
+  n === undefined || !Number.isFinite(n) ? fallback : Math.min(DESCRIBE_LIST_MAX * 5, Math.max(0, Math.floor(n)));
 
 interface ReconcileCounts {
   published: number;
@@ -661,43 +670,76 @@ export class OcaSite extends DurableObject<Env> {
 
   // ---- state for operators --------------------------------------------------------------------
 
-  /** Site state for operators: OCAs, capacity, holdings per title, health, misses, fills, progress. */
-  async describe(): Promise<SiteState> {
+  /**
+   * Site state for operators: OCAs, capacity, holdings per title, health, misses, fills, progress. An
+   * OCA's titles and the misses run to the catalogue's size: at most `limits.titles` titles per OCA (by
+   * id; `titlesTotal`, and `titlesCursor` for `ocaTitles`) and the `limits.misses` most frequent misses
+   * (`missesTotal`) are listed.
+   */
+  async describe(limits: { titles?: number; misses?: number } = {}): Promise<SiteState> {
     await liveTopology(this.env);
     // A retire the object was not told of is found here too, and the alarm begins its clean-up.
     if (this.noticeRetired()) await this.armAlarm(Date.now());
     const site = this.site;
+    const titlesMax = boundedCount(limits.titles, DESCRIBE_TITLES_DEFAULT);
     const { perOca, current } = await this.heldWithCompleteness();
     const live = this.live();
-    const planned = new Set(rows<{ k: string }>(this.sql, `SELECT oca_id || '/' || title_id AS k FROM plan`).map((r) => r.k));
     const ocas = site.ocas.map((o, i): OcaState => {
       const titles = perOca[i].titles;
+      const listed = titles.slice(0, titlesMax);
       return {
         ...this.ocaFigures(o, titles, live, 10),
-        titles: titles.map((t) => ({
-          titleId: t.titleId,
-          files: t.files,
-          bytes: t.bytes,
-          readyFiles: t.ready,
-          complete: isCompleteAt(t, current),
-          planned: planned.has(`${o.id}/${t.titleId}`),
-        })),
+        titles: this.titleStates(o.id, listed, current),
+        titlesTotal: titles.length,
+        ...(titles.length > listed.length && listed.length > 0 ? { titlesCursor: listed[listed.length - 1].titleId } : {}),
       };
     });
     const bySource = holdings.bySource(this.sql);
     const files = Object.values(bySource).reduce((s, v) => s + v.files, 0);
     const bytes = Object.values(bySource).reduce((s, v) => s + v.bytes, 0);
     const schemaVersion = appliedMigrations(this.sql).at(-1)?.version ?? 0;
+    const misses = missesByTitle(this.sql, boundedCount(limits.misses, DESCRIBE_MISSES_DEFAULT));
     return {
       site,
       schemaVersion,
       ocas,
-      misses: missesByTitle(this.sql),
+      misses: misses.top,
+      missesTotal: misses.total,
       fills: { files, bytes, bySource },
       progress: this.progress(),
       syncs: this.isolatesHeard.pace(Date.now()),
       retiring: this.retiringNow(),
     };
+  }
+
+  /**
+   * A page of an OCA's titles for operators, by id after `after` (the `titlesCursor` of describe() or of
+   * the page before), at most `limit`; null when the site has no such OCA.
+   */
+  async ocaTitles(ocaId: string, after: string | null, limit: number): Promise<{ titles: OcaState["titles"]; cursor?: string } | null> {
+    await liveTopology(this.env);
+    if (!this.oca(ocaId)) return null;
+    const max = boundedCount(limit, DESCRIBE_TITLES_DEFAULT);
+    const { perOca, current } = await this.heldWithCompleteness(ocaId);
+    const titles = perOca[0]?.titles ?? [];
+    const start = after === null ? 0 : titles.findIndex((t) => t.titleId > after);
+    const listed = start < 0 ? [] : titles.slice(start, start + max);
+    const more = start >= 0 && start + listed.length < titles.length && listed.length > 0;
+    return { titles: this.titleStates(ocaId, listed, current), ...(more ? { cursor: listed[listed.length - 1].titleId } : {}) };
+  }
+
+  /** Held titles of an OCA as operators see them: sums, complete at the current version, planned. */
+  private titleStates(ocaId: string, titles: ReturnType<typeof holdings.titlesOn>, current: Map<string, number>): OcaState["titles"] {
+    if (titles.length === 0) return [];
+    const planned = new Set(rows<{ title_id: string }>(this.sql, `SELECT title_id FROM plan WHERE oca_id = ?`, ocaId).map((r) => r.title_id));
+    return titles.map((t) => ({
+      titleId: t.titleId,
+      files: t.files,
+      bytes: t.bytes,
+      readyFiles: t.ready,
+      complete: isCompleteAt(t, current),
+      planned: planned.has(t.titleId),
+    }));
   }
 
   /**
@@ -708,11 +750,13 @@ export class OcaSite extends DurableObject<Env> {
    * version (after an upgrade, or a note from before a re-publish) are checked per call, the rest left
    * to later calls and the reconcile; the D1 reads are the held titles' versions and those few titles' files.
    */
-  private async heldWithCompleteness(): Promise<{
+  private async heldWithCompleteness(onlyOca?: string): Promise<{
     perOca: Array<{ ocaId: string; titles: ReturnType<typeof holdings.titlesOn> }>;
     current: Map<string, number>;
   }> {
-    const perOca = this.site.ocas.map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
+    const perOca = this.site.ocas
+      .filter((o) => onlyOca === undefined || o.id === onlyOca)
+      .map((o) => ({ ocaId: o.id, titles: holdings.titlesOn(this.sql, o.id) }));
     const heldIds = [...new Set(perOca.flatMap((p) => p.titles.map((t) => t.titleId)))];
     const current = await catalogueDb.currentVersions(this.env.DB, heldIds);
     const unchecked = perOca
@@ -946,14 +990,36 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** Raw viewing history rows, for operators. */
+  /** The viewing history from `fromDay` to `toDay` by day then title: its first 5,000 rows (`viewsPage` pages it). */
   async views(fromDay: number, toDay: number): Promise<Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }>> {
+    return (await this.viewsPage(fromDay, toDay, { limit: DESCRIBE_LIST_MAX * 5 })).views;
+  }
+
+  /**
+   * The viewing history from `fromDay` to `toDay` by day then title, a page at a time: at most `limit`
+   * rows after `after` (the last row of the page before), with the next page's start when more remain.
+   */
+  async viewsPage(
+    fromDay: number,
+    toDay: number,
+    page: { limit?: number; after?: { day: number; titleId: string } } = {},
+  ): Promise<{ views: Array<{ day: number; titleId: string; plays: number; bytes: number; estBytes: number }>; next?: { day: number; titleId: string } }> {
     this.settleDue();
-    return rows<{ day: number; title_id: string; plays: number; bytes: number; est_bytes: number }>(
+    const limit = boundedCount(page.limit, VIEWS_PAGE_DEFAULT);
+    const after = page.after ?? { day: fromDay - 1, titleId: "" };
+    const got = rows<{ day: number; title_id: string; plays: number; bytes: number; est_bytes: number }>(
       this.sql,
-      `SELECT * FROM views WHERE day BETWEEN ? AND ? ORDER BY day, title_id`,
+      `SELECT * FROM views WHERE day BETWEEN ? AND ? AND (day > ? OR (day = ? AND title_id > ?)) ORDER BY day, title_id LIMIT ?`,
       fromDay,
       toDay,
+      after.day,
+      after.day,
+      after.titleId,
+      limit + 1,
     ).map((r) => ({ day: r.day, titleId: r.title_id, plays: r.plays, bytes: r.bytes, estBytes: r.est_bytes }));
+    const views = got.slice(0, limit);
+    const last = views[views.length - 1];
+    return got.length > limit && last ? { views, next: { day: last.day, titleId: last.titleId } } : { views };
   }
 
   // ---- planned fill ---------------------------------------------------------------------------

@@ -174,11 +174,15 @@ export function missesByKind(sql: SqlStorage): Record<MissKind, { count: number;
   return out;
 }
 
-/** Misses per OCA, title and kind, for operators. */
-export function missesByTitle(sql: SqlStorage): Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }> {
-  return rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(
+/** Misses per OCA, title and kind, for operators: the `limit` most frequent, and how many there are. */
+export function missesByTitle(
+  sql: SqlStorage,
+  limit: number,
+): { top: Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }>; total: number } {
+  const top = rows<{ oca_id: string; title_id: string; kind: MissKind; count: number; bytes: number }>(
     sql,
-    `SELECT * FROM misses ORDER BY oca_id, title_id, kind`,
+    `SELECT * FROM misses ORDER BY count DESC, oca_id, title_id, kind LIMIT ?`,
+    limit,
   ).map((m) => ({
     ocaId: m.oca_id,
     titleId: m.title_id,
@@ -186,4 +190,6 @@ export function missesByTitle(sql: SqlStorage): Array<{ ocaId: string; titleId: 
     count: m.count,
     bytes: m.bytes,
   }));
+  const total = top.length < limit ? top.length : (first<{ n: number }>(sql, `SELECT COUNT(*) AS n FROM misses`)?.n ?? top.length);
+  return { top, total };
 }

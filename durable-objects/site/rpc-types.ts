@@ -17,7 +17,12 @@ export interface OcaState {
   load: OcaLive;
   /** The last health transitions, newest first: automatic (with the signals' reason) or an operator's. */
   transitions: Array<{ at: number; from: string; to: string; reason: string; by: string }>;
+  /** Its titles by id, the first page (see SiteState). */
   titles: Array<{ titleId: string; files: number; bytes: number; readyFiles: number; complete: boolean; planned: boolean }>;
+  /** How many titles it holds (rows of any state), listed or not. */
+  titlesTotal?: number;
+  /** Where the next page of its titles starts, when more remain (`GET /admin/sites/{id}/ocas/{oca}/titles?cursor=`). */
+  titlesCursor?: string;
 }
 
 export interface FillProgress {
@@ -40,7 +45,10 @@ export interface SiteState {
   site: SiteSpec;
   schemaVersion: number;
   ocas: OcaState[];
+  /** The most frequent misses (by count), at most the limit asked for. */
   misses: Array<{ ocaId: string; titleId: string; kind: MissKind; count: number; bytes: number }>;
+  /** How many (OCA, title, kind) misses there are, listed or not. */
+  missesTotal?: number;
   /** Every ready copy ever made here, by source. */
   fills: { files: number; bytes: number; bySource: BySource<{ files: number; bytes: number }> };
   progress: FillProgress;

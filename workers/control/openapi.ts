@@ -315,8 +315,32 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     params: siteParam,
+    query: {
+      titles: {
+        description: "titles listed per OCA, by id (0-1000, default 100; `titlesTotal` counts all, `titlesCursor` pages on)",
+        schema: { type: "integer", minimum: 0, maximum: 1000 },
+      },
+      misses: {
+        description: "misses listed, the most frequent first (0-1000, default 100; `missesTotal` counts all)",
+        schema: { type: "integer", minimum: 0, maximum: 1000 },
+      },
+    },
     ok: { status: 200, description: "the site" },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+  },
+  {
+    method: "get",
+    path: "/admin/sites/{siteId}/ocas/{ocaId}/titles",
+    summary: "An OCA's held titles by id, a page at a time (files, bytes, ready files, complete, planned)",
+    tag: "admin",
+    auth: "admin",
+    params: siteOcaParam,
+    query: {
+      limit: { description: "titles in the page (1-1000, default 200)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+      cursor: { description: "the `titlesCursor` of the site's state or the `cursor` of the page before", schema: { type: "string" } },
+    },
+    ok: { status: 200, description: "{ siteId, ocaId, titles, cursor? }: cursor only when more remain" },
+    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -378,8 +402,15 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     params: siteParam,
-    query: { days: { description: "local days back (1-90, default 14)", schema: { type: "integer", minimum: 1, maximum: 90 } } },
-    ok: { status: 200, description: "{ siteId, fromDay, toDay, views }" },
+    query: {
+      days: { description: "local days back (1-90, default 14)", schema: { type: "integer", minimum: 1, maximum: 90 } },
+      limit: { description: "rows in the page (1-5000, default 1000)", schema: { type: "integer", minimum: 1, maximum: 5000 } },
+      cursor: { description: "the `cursor` of the page before, unchanged", schema: { type: "string" } },
+    },
+    ok: {
+      status: 200,
+      description: "{ siteId, fromDay, toDay, views: [{ day, titleId, plays, bytes, estBytes }], cursor? } by day then title; cursor only when more remain",
+    },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
   },
   {

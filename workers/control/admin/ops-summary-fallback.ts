@@ -39,7 +39,8 @@ export function opsSummaryFromDescribe(state: SiteState, last: LastCycle): OpsSu
   }
   const { parked, ...progress } = last.progress;
   return {
-    ocas: state.ocas.map(({ titles, transitions, ...figures }) => ({
+    // (The code before lists every title and miss; the page fields of the code since are not summary figures.)
+    ocas: state.ocas.map(({ titles, transitions, titlesTotal: _total, titlesCursor: _cursor, ...figures }) => ({
       ...figures,
       // describe() reads the last 10 transitions, newest first; the summary carries the newest 5.
       transitions: transitions.slice(0, SUMMARY_TRANSITIONS),

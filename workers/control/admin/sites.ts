@@ -4,6 +4,7 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
 import { findOca } from "../../shared/topology";
+import { idSchema } from "../../../shared/ids";
 import { validationHook } from "../validation";
 import { siteStub } from "../../shared/site-link";
 import { predictionsFor, runFillCycle } from "../fill-cycle";
@@ -12,9 +13,32 @@ import { type AdminEnv, params, requireSite, siteOcaParam, siteOcaTitleParam, si
 
 export const sitesRoutes = new Hono<AdminEnv>();
 
-sitesRoutes.get("/sites/:siteId", params(siteParam), async (c) => {
+/** How many titles per OCA and misses a site's state lists (0-1000, default 100 each); the rest are counted. */
+export const describeQuery = z.object({
+  titles: z.coerce.number().int().min(0).max(1000).default(100),
+  misses: z.coerce.number().int().min(0).max(1000).default(100),
+});
+
+sitesRoutes.get("/sites/:siteId", params(siteParam), zValidator("query", describeQuery, validationHook), async (c) => {
   requireSite(c.req.param("siteId"));
-  return c.json(await siteStub(c.env, c.req.param("siteId")).describe());
+  return c.json(await siteStub(c.env, c.req.param("siteId")).describe(c.req.valid("query")));
+});
+
+/** A page of an OCA's titles: `limit` 1-1000 (default 200), `cursor` the `titlesCursor` or `cursor` given before. */
+export const ocaTitlesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  cursor: idSchema("cursor").optional(),
+});
+
+/** An OCA's held titles by id, a page at a time (the site's state lists only the first). */
+sitesRoutes.get("/sites/:siteId/ocas/:ocaId/titles", params(siteOcaParam), zValidator("query", ocaTitlesQuery, validationHook), async (c) => {
+  const { siteId, ocaId } = c.req.param();
+  requireSite(siteId);
+  if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  const { limit, cursor } = c.req.valid("query");
+  const page = await siteStub(c.env, siteId).ocaTitles(ocaId, cursor ?? null, limit);
+  if (!page) throw refusedBySite(siteId, [ocaId]);
+  return c.json({ siteId, ocaId, ...page });
 });
 
 /**
@@ -69,15 +93,39 @@ sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
   return c.json({ siteId: site.id, targetDay, predictions });
 });
 
-/** `days`: whole local days back, 1-90 (default 14); anything else is a 400, not a window the operator did not ask for. */
-export const viewsQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(14) });
+/**
+ * `days`: whole local days back, 1-90 (default 14); anything else is a 400, not a window the operator did
+ * not ask for. `limit`: rows a page, 1-5000 (default 1000); `cursor`: the page before's, unchanged.
+ */
+export const viewsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(90).default(14),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  cursor: z
+    .string()
+    .max(300)
+    .regex(/^-?\d{1,9}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
+    .optional(),
+});
 
-/** The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days. */
+/**
+ * The site's viewing history (plays, reported bytes, estimated bytes) for the last `days` local days, by
+ * day then title, a page at a time. The cursor names the last row given (`day:titleId`), so a row added
+ * meanwhile is not given twice.
+ */
 sitesRoutes.get("/sites/:siteId/views", params(siteParam), zValidator("query", viewsQuery, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
-  const { days } = c.req.valid("query");
+  const { days, limit, cursor } = c.req.valid("query");
   const today = dayNumber(Date.now(), site.timeZone);
-  return c.json({ siteId: site.id, fromDay: today - days + 1, toDay: today, views: await siteStub(c.env, site.id).views(today - days + 1, today) });
+  const [day, titleId] = cursor ? [Number(cursor.slice(0, cursor.indexOf(":"))), cursor.slice(cursor.indexOf(":") + 1)] : [];
+  const after = day === undefined || titleId === undefined ? undefined : { day, titleId };
+  const page = await siteStub(c.env, site.id).viewsPage(today - days + 1, today, { limit, after });
+  return c.json({
+    siteId: site.id,
+    fromDay: today - days + 1,
+    toDay: today,
+    views: page.views,
+    ...(page.next ? { cursor: `${page.next.day}:${page.next.titleId}` } : {}),
+  });
 });
 
 export const capacityBody = z

@@ -226,7 +226,7 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOca
   // Refused early without touching the site; checked again inside the change, which is what counts.
   removeOca((await storedTopology(c.env.DB)).doc, siteId, ocaId);
   const stub = siteStub(c.env, siteId);
-  const before = (await stub.describe()).ocas.find((o) => o.ocaId === ocaId)?.load;
+  const before = (await stub.describe({ titles: 0, misses: 0 })).ocas.find((o) => o.ocaId === ocaId)?.load;
   await stub.setHealth(ocaId, "drained");
   const at = new Date().toISOString();
   let r: Awaited<ReturnType<typeof change>>;
