@@ -543,13 +543,19 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     params: sessionParam,
-    query: { site: { description: "the session's home site, when known (404 unknown_site when the topology has no such site)", schema: { type: "string" } } },
+    query: {
+      site: {
+        description:
+          "the session's home site (404 unknown_site when the topology has no such site); without it the sites are asked ten at a time, and a topology of more than 50 sites answers 400 site_required",
+        schema: { type: "string" },
+      },
+    },
     ok: {
       status: 200,
       description:
         "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
     },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN, 400: ["invalid_request", "site_required"], 404: ["unknown_site"] },
   },
   {
     method: "get",

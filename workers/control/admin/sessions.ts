@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { idSchema } from "../../../shared/ids";
+import { ApiError } from "../../shared/errors";
 import type { QoeEvent } from "../../../shared/events";
 import { sessionLog } from "../session-log";
 import { siteStub } from "../../shared/site-link";
@@ -16,30 +17,47 @@ export const sessionsRoutes = new Hono<AdminEnv>();
 export const sessionEventsQuery = z.object({ site: idSchema("site").optional() });
 
 /**
+ * Sites a lookup without `?site=` may ask, and how many at a time: each site asked is two object calls,
+ * and a request's subrequests are bounded (1,000 deployed), so a national topology needs the home site named.
+ */
+export const LOOKUP_SITES_MAX = 50;
+const LOOKUP_WAVE = 10;
+
+/**
  * A session's play and QoE events, oldest first, and its CMCD summary (requests, bytes, stalls, last
  * bitrate, buffer and throughput its player sent on media requests: a stock player's only QoE). Both
- * live at the session's home site; without `?site=` each site is asked (sessions are not stored centrally).
+ * live at the session's home site; without `?site=` the sites are asked ten at a time until one knows
+ * the session (sessions are not stored centrally), and only in a topology of at most LOOKUP_SITES_MAX
+ * sites: past it, 400 `site_required`.
  */
 sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidator("query", sessionEventsQuery, validationHook), async (c) => {
   const sessionId = c.req.param("sessionId");
   const only = c.req.valid("query").site;
+  if (only === undefined && topology.sites.length > LOOKUP_SITES_MAX) {
+    throw new ApiError(
+      400,
+      "site_required",
+      `the topology has ${topology.sites.length} sites: name the session's home site with ?site= (the site steering ranks first for its client; its session token names it)`,
+    );
+  }
   const sites = only === undefined ? topology.sites : [requireSite(only)];
-  const found = await Promise.all(
-    sites.map((s) =>
-      sessionLog(c.env, s.id, sessionId)
-        .sessionEvents(sessionId)
-        .catch((): QoeEvent[] => []),
-    ),
-  );
-  const cmcd = await Promise.all(
-    sites.map((s) =>
-      siteStub(c.env, s.id)
-        .cmcdSession(sessionId)
-        .catch(() => null),
-    ),
-  );
-  const i = found.findIndex((e) => e.length > 0);
-  const j = cmcd.findIndex((x) => x !== null);
-  const home = i >= 0 ? i : j;
-  return c.json({ sessionId, homeSiteId: home >= 0 ? sites[home].id : null, events: i >= 0 ? found[i] : [], cmcd: j >= 0 ? cmcd[j] : null });
+  for (let i = 0; i < sites.length; i += LOOKUP_WAVE) {
+    const wave = sites.slice(i, i + LOOKUP_WAVE);
+    const found = await Promise.all(
+      wave.map(async (s) => {
+        const [events, cmcd] = await Promise.all([
+          sessionLog(c.env, s.id, sessionId)
+            .sessionEvents(sessionId)
+            .catch((): QoeEvent[] => []),
+          siteStub(c.env, s.id)
+            .cmcdSession(sessionId)
+            .catch(() => null),
+        ]);
+        return { siteId: s.id, events, cmcd };
+      }),
+    );
+    const home = found.find((f) => f.events.length > 0) ?? found.find((f) => f.cmcd !== null);
+    if (home) return c.json({ sessionId, homeSiteId: home.siteId, events: home.events, cmcd: home.cmcd });
+  }
+  return c.json({ sessionId, homeSiteId: null, events: [], cmcd: null });
 });
