@@ -443,7 +443,13 @@ export class OcaSite extends DurableObject<Env> {
     });
     this.probers.forget(ocaId);
     for (const k of this.checkedIncomplete.keys()) if (k.startsWith(`${ocaId}|`)) this.checkedIncomplete.delete(k);
-    if (!r.more) this.loadRetiring();
+    if (!r.more) {
+      this.loadRetiring();
+      // Its rows gone, its steering view rows go too (not once re-added: the view's rows are then its own).
+      if (!this.spec.ocas.some((o) => o.id === ocaId)) {
+        this.ctx.waitUntil(steeringTable.dropOca(this.env.DB, this.spec.id, ocaId).catch((err) => console.error("drop retired OCA from the view", err)));
+      }
+    }
     return r;
   }
 

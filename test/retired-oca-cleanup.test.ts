@@ -160,6 +160,9 @@ describe("a retired OCA's clean-up", () => {
     // Its alarm's reconcile took its listings out of the steering view.
     const listed = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_titles WHERE oca_id = ?`).bind(`${S}-2`).first<{ n: number }>();
     expect(listed?.n).toBe(0);
+    // And its status row: nothing of it is left in the view.
+    const status = await env.DB.prepare(`SELECT COUNT(*) AS n FROM oca_status WHERE oca_id = ?`).bind(`${S}-2`).first<{ n: number }>();
+    expect(status?.n).toBe(0);
     // The session plays on: the retired OCA's URL answers 404 (the data plane knows it left), its peer serves the bytes.
     expect((await call(`${urlOf(`${S}-2`)}${segment}`)).status).toBe(404);
     const during = await call(`${urlOf(`${S}-1`)}${segment}`);

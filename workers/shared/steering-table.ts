@@ -103,6 +103,14 @@ export const steeringTable = {
     await db.prepare(`DELETE FROM oca_titles WHERE title_id = ?`).bind(titleId).run();
   },
 
+  /** Writer for a retired OCA: its listings and its status row leave the view (steering already skips an OCA the topology lacks). */
+  async dropOca(db: D1Database, siteId: string, ocaId: string): Promise<void> {
+    await db.batch([
+      db.prepare(`DELETE FROM oca_titles WHERE oca_id = ?`).bind(ocaId),
+      db.prepare(`DELETE FROM oca_status WHERE oca_id = ? AND site_id = ?`).bind(ocaId, siteId),
+    ]);
+  },
+
   /** Writer: an OCA's health; its last published load stays as it was. */
   async setHealth(db: D1Database, siteId: string, ocaId: string, health: OcaHealth, now = Date.now()): Promise<void> {
     await db
