@@ -52,13 +52,15 @@ export interface FetcherState {
   /** `X-OCA` of the last media response ("{siteId}/{ocaId}"). */
   servedBy: string | null;
   startupMs: number | null;
+  /** The stalls so far (the latest 10,000). */
   stalls: Stall[];
+  /** The bitrate switches so far (the latest 10,000). */
   bitrateSwitches: Array<{ at: number; from: number; to: number }>;
   /** Fatal errors (playback could not go on). */
   errors: string[];
   bytes: number;
   segments: number;
-  /** Each media segment as it completed: monotonic time, rung bitrate, OCA. */
+  /** Each media segment as it completed: monotonic time, rung bitrate, OCA (the latest 10,000). */
   segmentLog: Array<{ at: number; index: number; bitrate: number; top: boolean; ocaId: string }>;
   downloads: Download[];
 }
@@ -73,6 +75,15 @@ class FetchFailure extends Error {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The state's logs (segments, stalls, bitrate switches) keep the latest this many entries: a `loop` run plays for days. */
+const MAX_LOG_KEPT = 10_000;
+
+/** Appends `entry`, dropping the oldest beyond MAX_LOG_KEPT. */
+function keepLatest<T>(log: T[], entry: T): void {
+  log.push(entry);
+  if (log.length > MAX_LOG_KEPT) log.splice(0, log.length - MAX_LOG_KEPT);
+}
 
 /**
  * Headless playback: downloads the session's segments in order from the SDK's chosen OCA, adapting
@@ -187,7 +198,7 @@ export class SegmentFetcher {
       this.session.emit({ type: "start", startupMs: Math.round(st.startupMs), bitrate: st.bitrate ?? undefined, ocaId: this.session.current.ocaId });
     } else if (st.phase === "stalled" && this.stallStart !== null) {
       const durationMs = t - this.stallStart;
-      st.stalls.push({ positionS: st.positionS, startedAt: this.stallStart, durationMs });
+      keepLatest(st.stalls, { positionS: st.positionS, startedAt: this.stallStart, durationMs });
       this.session.emit({ type: "rebuffer", durationMs: Math.round(durationMs), ocaId: this.session.current.ocaId });
       this.stallStart = null;
       st.phase = "playing";
@@ -333,7 +344,7 @@ export class SegmentFetcher {
         const rungs = this.variants;
         const next = chooseRung({ rungs, throughputBps: this.session.throughput.estimate(), bufferS: st.bufferS, current: st.rung }, this.abr);
         if (st.rung !== null && next !== st.rung) {
-          st.bitrateSwitches.push({ at: this.now(), from: rungs[st.rung].bandwidth, to: rungs[next].bandwidth });
+          keepLatest(st.bitrateSwitches, { at: this.now(), from: rungs[st.rung].bandwidth, to: rungs[next].bandwidth });
           this.session.emit({
             type: "bitrate_switch",
             bitrate: rungs[next].bandwidth,
@@ -362,7 +373,13 @@ export class SegmentFetcher {
         const bytes = got.reduce((s, g) => s + g.body.byteLength, 0);
         st.bytes += bytes;
         st.segments++;
-        st.segmentLog.push({ at: this.now(), index: this.k, bitrate: rungs[next].bandwidth, top: next === rungs.length - 1, ocaId: got[got.length - 1].ocaId });
+        keepLatest(st.segmentLog, {
+          at: this.now(),
+          index: this.k,
+          bitrate: rungs[next].bandwidth,
+          top: next === rungs.length - 1,
+          ocaId: got[got.length - 1].ocaId,
+        });
         this.k++;
         this.tick();
         st.bufferedEndS += seg.durationS;

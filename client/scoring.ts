@@ -70,6 +70,20 @@ export const DEFAULT_SELECTOR: SelectorParams = {
   minDwellMs: 15_000,
 };
 
+/**
+ * Why `value` cannot be selector parameter `key` (configure() checks with it), or null when it can.
+ * Every parameter is a finite number >= 0; a streak or confirmation count is a whole number >= 1 (0
+ * would declare a collapse on every download, or move on no evidence), and the switch margin is below
+ * 1 (from 1 on, no OCA could ever score better by it).
+ */
+export function selectorParamError(key: string, value: unknown): string | null {
+  if (!Object.hasOwn(DEFAULT_SELECTOR, key)) return "unknown selector parameter";
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return "expected a number >= 0";
+  if ((key === "collapseSamples" || key === "switchConfirmations") && !(Number.isInteger(value) && value >= 1)) return "expected a whole number >= 1";
+  if (key === "switchMargin" && value >= 1) return "expected a number >= 0 and < 1";
+  return null;
+}
+
 /** Expected time (ms) to fetch `refBytes` from an OCA with this time to first byte and throughput. */
 export function expectedFetchMs(ttfbMs: number, throughputBps: number, refBytes: number): number {
   const tput = Math.max(1, throughputBps);
@@ -167,13 +181,23 @@ export class OcaSelector {
     });
   }
 
-  /** The steering server's current order (failed/drained OCAs are absent). Unknown ids are ignored. */
+  /** The steering server's current order (failed/drained OCAs are absent). Unknown ids and repeats are ignored. */
   setServerOrder(ids: readonly string[] | null): void {
-    this.serverOrder = ids ? ids.filter((id) => this.has(id)) : null;
+    // The list comes off the network: an id said twice must not rank (and be probed, and be handed to
+    // the player) twice, nor a long list of repeats be sorted on every ranking.
+    this.serverOrder = ids ? [...new Set(ids.filter((id) => this.has(id)))] : null;
   }
 
   get serverPriority(): string[] | null {
     return this.serverOrder ? [...this.serverOrder] : null;
+  }
+
+  /**
+   * True while `ocaId` sits in the penalty box (failed, failed its probe, collapsed): not worth moving
+   * to, even when the fallback ranking names it (every OCA is in the box).
+   */
+  penalised(ocaId: string, now: number): boolean {
+    return (this.penalties.get(ocaId)?.until ?? Number.NEGATIVE_INFINITY) > now;
   }
 
   /** Why an OCA is not eligible now, or null when it is. */
@@ -207,7 +231,7 @@ export class OcaSelector {
         .sort((a, b) => Number(this.isOrigin(a.ocaId)) - Number(this.isOrigin(b.ocaId)) || a.score - b.score || a.rankIndex - b.rankIndex);
     const eligible = order.filter((id) => this.exclusion(id, now) === null);
     if (eligible.length) return scored(eligible);
-    const unpenalised = order.filter((id) => !((this.penalties.get(id)?.until ?? Number.NEGATIVE_INFINITY) > now));
+    const unpenalised = order.filter((id) => !this.penalised(id, now));
     if (unpenalised.length) return scored(unpenalised);
     // Everything is in the penalty box: the one whose penalty ends first is the last resort.
     const soonest = [...this.penalties.entries()].filter(([id]) => this.has(id)).sort((a, b) => a[1].until - b[1].until)[0];
@@ -232,9 +256,13 @@ export class OcaSelector {
    * - When steering now orders the best candidate ahead of `current` (the server moved load away
    *   from it) and our measurements agree (the candidate scores better): follow steering.
    * - Otherwise only when the candidate beats `current` by `switchMargin` on `switchConfirmations`
-   *   consecutive evaluations (hysteresis: measurements alone must be clearly and repeatedly better).
+   *   consecutive probe rounds (hysteresis: measurements alone must be clearly and repeatedly better).
+   *
+   * `probeRound` says whether new measurements came in (a probe round); an evaluation without them
+   * (a steering answer) applies the rules above but neither counts toward nor resets the hysteresis:
+   * re-reading the same measurements is not a second round.
    */
-  evaluate(current: string | null, now: number): Decision {
+  evaluate(current: string | null, now: number, probeRound = true): Decision {
     const ranking = this.ranking(now);
     const best = ranking[0];
     if (!best) return { ranking, switchTo: null };
@@ -245,7 +273,9 @@ export class OcaSelector {
     if (why === "probe_failed" && (this.probeFails.get(current) ?? 0) < this.params.switchConfirmations) return { ranking, switchTo: null };
     if (why !== null) {
       this.pending = null;
-      if (best.ocaId === current) return { ranking, switchTo: null };
+      // Every other OCA is in the penalty box too (the fallback ranking's last resort): moving from one
+      // penalised OCA to another gains nothing and, as each collapses or fails in turn, would never end.
+      if (best.ocaId === current || this.penalised(best.ocaId, now)) return { ranking, switchTo: null };
       const reason = why === "not_steered" ? "steering" : why === "collapse" ? "throughput_collapse" : why;
       return { ranking, switchTo: best.ocaId, reason };
     }
@@ -264,6 +294,7 @@ export class OcaSelector {
       this.pending = null;
       return { ranking, switchTo: best.ocaId, reason: "steering" };
     }
+    if (!probeRound) return { ranking, switchTo: null };
     if (best.score >= cur.score * (1 - this.params.switchMargin)) {
       this.pending = null;
       return { ranking, switchTo: null };

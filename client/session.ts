@@ -7,7 +7,7 @@ import { SessionEmitter, SessionEvents } from "./events";
 import { probeUrl } from "./probe";
 import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
 import { EventReporter } from "./reporter";
-import { DEFAULT_SELECTOR, OcaSelector, type ProbeResult, type SelectorParams } from "./scoring";
+import { OcaSelector, type ProbeResult, type SelectorParams, selectorParamError } from "./scoring";
 import { ApiCallError, type Device, type OcaEntry, type PlayResponse, type QoeEvent, type SteeringManifest } from "./types";
 
 export interface PlayOptions {
@@ -15,7 +15,7 @@ export interface PlayOptions {
   /** Every QoE event as it is queued (UI, logs). */
   onEvent?: (e: QoeEvent) => void;
   probe?: {
-    /** Range request size (default 64 KiB). */
+    /** Range request size (default 256 KiB). */
     bytes?: number;
     timeoutMs?: number;
     /** File probed on every OCA, relative to the OCA base URL (default: first segment of the lowest video rung). */
@@ -93,6 +93,8 @@ const OWN_SLOT_TRIES = 2;
 const FAILURE_RENEW_EVERY_MS = 60_000;
 /** `session.probes` keeps the latest this many results. */
 const MAX_PROBES_KEPT = 1_000;
+/** `session.switches` keeps the latest this many moves (steering and failures drive them for as long as a session plays). */
+const MAX_SWITCHES_KEPT = 1_000;
 
 /** `p`, or undefined once `ms` have passed (the work goes on; the caller stops waiting). */
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -127,6 +129,7 @@ export class PlaySession extends SessionEmitter {
   ready: Promise<void> = Promise.resolve();
   /** The probe results so far, in order: the latest 1,000. */
   readonly probes: ProbeResult[] = [];
+  /** The OCA moves so far, in order: the latest 1,000. */
   readonly switches: Array<OcaSwitch & { at: number }> = [];
   /** Current playback position, for events (set by whoever plays). */
   positionS: () => number | undefined = () => undefined;
@@ -139,6 +142,8 @@ export class PlaySession extends SessionEmitter {
   private steeringUri: string | null;
   private stopped = false;
   private paused = false;
+  /** `startBackground` ran: re-probes and polls may run (configure() must not start them before). */
+  private background = false;
   private readonly opts: PlayOptions;
   private probing: Promise<void> | null = null;
   private renewing: Promise<boolean> | null = null;
@@ -277,10 +282,15 @@ export class PlaySession extends SessionEmitter {
   /**
    * A re-probe round's OCAs: the current one and the next of its ranking, and in the last place the
    * rest in turn (least lately probed first), so one that fell down the ranking on a slow probe is
-   * measured again and can climb back. None in the hard-failure penalty box.
+   * measured again and can climb back. None in the hard-failure penalty box, nor one steering dropped.
    */
   private reprobeTargets(t: number): OcaEntry[] {
-    const usable = this.pathwayPriority().filter((id) => this.selector.exclusion(id, t) !== "failed");
+    const prio = this.pathwayPriority();
+    // The ranking names only eligible OCAs: one out for a lost probe or a collapse takes its turn too,
+    // or a good probe could never lift a lost probe's penalty, and a collapsed OCA would come back on
+    // the measurement it had before it collapsed.
+    const boxed = this.selector.ids.filter((id) => !prio.includes(id) && this.selector.exclusion(id, t) !== "not_steered");
+    const usable = [...prio, ...boxed].filter((id) => this.selector.exclusion(id, t) !== "failed");
     const top = usable.slice(0, REPROBE_OCAS - 1);
     const lastProbed = (id: string) => this.selector.probe(id)?.at ?? Number.NEGATIVE_INFINITY;
     const turn = usable.slice(REPROBE_OCAS - 1).sort((a, b) => lastProbed(a) - lastProbed(b))[0];
@@ -321,7 +331,7 @@ export class PlaySession extends SessionEmitter {
         const p = this.selector.probe(this.cur.ocaId);
         if (p?.ok && p.throughputBps) this.throughput.reset(p.throughputBps);
       } else {
-        this.decide();
+        this.decide(true);
       }
       this.fire(SessionEvents.PROBES_DONE, { probes: results, initial });
       if (initial) this.fire(SessionEvents.READY, { ocaId: this.cur.ocaId, probes: results });
@@ -330,9 +340,12 @@ export class PlaySession extends SessionEmitter {
     return this.probing;
   }
 
-  /** Apply the selector's verdict on the current OCA (hysteresis for 'better', at once for 'unavailable'). */
-  private decide(): void {
-    const d = this.selector.evaluate(this.cur.ocaId, this.now());
+  /**
+   * Apply the selector's verdict on the current OCA (hysteresis for 'better', at once for
+   * 'unavailable'). Only a probe round brings new measurements: only it counts toward the hysteresis.
+   */
+  private decide(probeRound: boolean): void {
+    const d = this.selector.evaluate(this.cur.ocaId, this.now(), probeRound);
     if (d.switchTo && d.switchTo !== this.cur.ocaId) this.switchTo(d.switchTo, d.reason ?? "better_oca");
   }
 
@@ -343,9 +356,14 @@ export class PlaySession extends SessionEmitter {
     const from = this.cur;
     this.cur = to;
     this.selector.noteMove(this.now());
-    this.switches.push({ from, to, reason, at: this.now() });
+    this.noteSwitch({ from, to, reason, at: this.now() });
     this.emit({ type: "oca_switch", ocaId: to.ocaId, fromOcaId: from.ocaId, reason: reason.slice(0, 500) });
     this.fire(SessionEvents.OCA_SWITCH, { from, to, reason });
+  }
+
+  private noteSwitch(sw: OcaSwitch & { at: number }): void {
+    this.switches.push(sw);
+    if (this.switches.length > MAX_SWITCHES_KEPT) this.switches.splice(0, this.switches.length - MAX_SWITCHES_KEPT);
   }
 
   /**
@@ -452,8 +470,7 @@ export class PlaySession extends SessionEmitter {
     if (ocaId !== this.cur.ocaId) return this.cur;
     const next = this.selector.pick(now);
     // Only an OCA not itself in the penalty box (failed, collapsed, failed probe) is worth moving to.
-    const ex = next ? this.selector.exclusion(next, now) : null;
-    if (!next || next === ocaId || (ex !== null && ex !== "not_steered")) return null;
+    if (!next || next === ocaId || this.selector.penalised(next, now)) return null;
     this.switchTo(next, reason);
     if (from) this.fire(SessionEvents.FAILOVER, { from, to: this.cur, reason });
     return this.cur;
@@ -503,7 +520,9 @@ export class PlaySession extends SessionEmitter {
         this.selector.fail(ocaId, this.now(), "collapse");
         this.fire(SessionEvents.ERROR, new SdkError("THROUGHPUT_COLLAPSE", { ocaId, detail: `${Math.round(bps / 1000)} kbps` }));
         const next = this.selector.pick(this.now());
-        if (next && next !== ocaId) this.switchTo(next, `throughput_collapse: ${Math.round(bps / 1000)} kbps`);
+        // As for a failed request: only to an OCA not itself in the penalty box. When every OCA has
+        // collapsed (the viewer's own link is slow), the session stays rather than hop between them.
+        if (next && next !== ocaId && !this.selector.penalised(next, this.now())) this.switchTo(next, `throughput_collapse: ${Math.round(bps / 1000)} kbps`);
       }
     }
   }
@@ -520,7 +539,7 @@ export class PlaySession extends SessionEmitter {
         /* keep the old one */
       }
     }
-    this.decide();
+    this.decide(false);
   }
 
   private steeringUrl(): string | null {
@@ -713,7 +732,7 @@ export class PlaySession extends SessionEmitter {
     this.steeringUri = fresh.steering?.server ?? null;
     this.renewals.push({ at: this.now(), reason, sessionId: fresh.sessionId });
     this.emit({ type: "start", ocaId: this.cur.ocaId, reason: `renewed: ${reason}`.slice(0, 500) });
-    this.switches.push({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
+    this.noteSwitch({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
     this.fire(SessionEvents.OCA_SWITCH, { from, to: this.cur, reason: `renewed: ${reason}` });
     this.armExpiry();
   }
@@ -746,9 +765,9 @@ export class PlaySession extends SessionEmitter {
   /** Periodic re-probes and steering polls (called by `play()`). */
   startBackground(): void {
     if (this.stopped) return;
+    this.background = true;
     this.armExpiry();
-    const every = this.opts.reprobeIntervalMs ?? REPROBE_EVERY_MS;
-    if (every > 0 && this.reprobeTimer === null) this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
+    if (this.reprobeTimer === null) this.startReprobes();
     if ((this.opts.pollSteering ?? true) && this.steeringUri && this.steeringTimer === null) {
       const timer = setTimeout(async () => {
         await this.ready;
@@ -760,6 +779,18 @@ export class PlaySession extends SessionEmitter {
       }, 0);
       this.steeringTimer = timer;
     }
+  }
+
+  /**
+   * (Re)starts the re-probe timer at the current interval (none for 0), once background work has
+   * started and while the session is neither paused nor stopped.
+   */
+  private startReprobes(): void {
+    if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
+    this.reprobeTimer = null;
+    const every = this.opts.reprobeIntervalMs ?? REPROBE_EVERY_MS;
+    if (!this.background || this.paused || this.stopped || !(every > 0)) return;
+    this.reprobeTimer = setInterval(() => void this.ready.then(() => this.reprobe()), every);
   }
 
   /**
@@ -811,23 +842,20 @@ export class PlaySession extends SessionEmitter {
           break;
         case "selector":
           for (const [k, v] of entriesOf(value)) {
-            if (Object.hasOwn(DEFAULT_SELECTOR, k) && num(v, 0)) {
+            const problem = k ? selectorParamError(k, v) : "expected an object";
+            if (problem === null) {
               (this.selector.params as unknown as Record<string, number>)[k] = v as number;
               this.opts.selector = { ...this.opts.selector, [k]: v as number };
               applied.push(`selector.${k}`);
-            } else
-              rejected.push({ key: k ? `selector.${k}` : "selector", reason: k ? "unknown selector parameter or not a number >= 0" : "expected an object" });
+            } else rejected.push({ key: k ? `selector.${k}` : "selector", reason: problem });
           }
           break;
         default:
           reject("unknown option (or one that only applies at play time)");
       }
     }
-    if (applied.includes("reprobeIntervalMs") && this.reprobeTimer !== null) {
-      clearInterval(this.reprobeTimer);
-      this.reprobeTimer = null;
-      this.startBackground();
-    }
+    // At once: a running timer restarts at the new interval, and one the session had none for (0) starts.
+    if (applied.includes("reprobeIntervalMs")) this.startReprobes();
     for (const r of rejected) this.warn("INVALID_OPTION", { detail: `${r.key}: ${r.reason}` });
     return { applied, rejected };
   }
