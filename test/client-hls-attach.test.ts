@@ -73,6 +73,37 @@ describe("a session attached to hls.js and unhooked before its probes finish", (
     await s.close();
   });
 
+  it("does not steer a player destroyed between a switch and its steer a tick later", async () => {
+    const s = new PlaySession(client, fakePlay(["a", "b"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 60_000 });
+    const { hls } = fakeHls();
+    const set: string[][] = [];
+    // Two pathways, as a steered hls.js lists them; once destroyed, asking for them throws (its controllers are gone).
+    let destroyed = false;
+    const asked: string[] = [];
+    Object.defineProperty(hls, "pathways", {
+      get: () => {
+        asked.push(destroyed ? "pathways after destroy" : "pathways");
+        if (destroyed) throw new Error("hls.js destroyed");
+        return ["a", "b"];
+      },
+    });
+    Object.defineProperty(hls, "pathwayPriority", {
+      set: (v: string[]) => {
+        if (destroyed) throw new Error("hls.js destroyed");
+        set.push(v);
+      },
+    });
+    const unhook = attachSession(hls, s, HlsClass, () => 0);
+    // The session moves (a failure), then the app tears the player down before the steer runs.
+    s.reportFailure("a", "http_503");
+    unhook();
+    destroyed = true;
+    await tick();
+    expect(set).toEqual([]);
+    expect(asked).toEqual([]);
+    await s.close();
+  });
+
   it("still starts the player on the probed pick when it stays attached", async () => {
     const s = new PlaySession(client, fakePlay(["a"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 60_000 });
     const { hls, listeners, asked } = fakeHls();

@@ -59,6 +59,39 @@ function scriptedBase() {
   return { Base, made };
 }
 
+describe("the hls.js helper's loader, when an OCA gives no HTTP answer", () => {
+  it("reports OCA_UNREACHABLE (no status), not an HTTP error of status 0, and moves to the next OCA", async () => {
+    const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
+    const errors: SdkError[] = [];
+    session.on(SessionEvents.ERROR, (e) => errors.push(e as SdkError));
+    // hls.js's loaders say code 0 for a request that got no answer (refused, reset, offline).
+    const Base = class implements Loader<LoaderContext> {
+      context: LoaderContext | null = null;
+      stats = stats(0, 0, 0);
+      load(context: LoaderContext, _config: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+        this.context = context;
+        queueMicrotask(() => {
+          if (context.url.includes("/a/")) cb.onError({ code: 0, text: "" }, context, null, stats(100, 120, 0));
+          else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, stats(200, 300, 8), context, null);
+        });
+      }
+      abort(): void {}
+      destroy(): void {}
+    };
+    const loader = new (createSdkLoader(session, Base, {}))({} as HlsConfig);
+    const url = await new Promise<string>((resolve, reject) => {
+      loader.load(
+        { url: `${fakeOca("a", 1).url}video/v1/seg-00001.m4s`, responseType: "arraybuffer" } as LoaderContext,
+        { loadPolicy: {} } as unknown as LoaderConfiguration,
+        { onSuccess: (_r, _st, ctx) => resolve(ctx.url), onError: (e) => reject(new Error(`error ${e.code}`)), onTimeout: () => reject(new Error("timeout")) },
+      );
+    });
+    expect(url).toContain("/b/");
+    expect(errors.map((e) => [e.errorName, e.data.status])).toEqual([["OCA_UNREACHABLE", undefined]]);
+    await session.close();
+  });
+});
+
 describe("the hls.js helper's loader", () => {
   it("wraps the app's loader by composition: a failed request moves to the next OCA on a fresh inner loader, and hls.js's stats show only the attempt that answered", async () => {
     const session = new PlaySession(client, play, { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });

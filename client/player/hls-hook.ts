@@ -119,7 +119,9 @@ export function createSdkLoader(session: PlaySession, Base: LoaderClass, hooks: 
             copyAttempt(stats, this.stats);
             callbacks.onError(error, ctx, networkDetails, this.stats);
           };
-          if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, `http_${error.code}`, error.code === 0, giveUp)) return;
+          // Code 0 is no HTTP answer at all (refused, reset, offline): the session's "network_error", not a status.
+          const reason = error.code === 0 ? "network_error" : `http_${error.code}`;
+          if (RETRYABLE(error.code) && this.failover(ctx, config, callbacks, reason, error.code === 0, giveUp)) return;
           // A refusal (401, 403, 409, 410, ...) stops the session with the API's reason before hls.js
           // turns it into a fatal error of its own: the app can then tell the viewer why. One of the
           // session's own renewal (its stop said) waits for it, and the file loads under the new session.
@@ -294,6 +296,8 @@ export function attachSession(
   /** Unhooked (the app destroyed hls.js, say): probes that finish later must not start it. */
   let detached = false;
   const steer = () => {
+    // A switch's steer runs a tick later: the app may have destroyed hls.js meanwhile.
+    if (detached) return;
     if (hls.pathways.length > 1) {
       const prio = session.pathwayPriority().filter((id) => hls.pathways.includes(id));
       if (prio.length) hls.pathwayPriority = prio;
