@@ -111,18 +111,27 @@ export const steeringTable = {
     ]);
   },
 
-  /** Writer: an OCA's health; its last published load stays as it was. */
+  /**
+   * Writer: an OCA's health as the site judged it at `now`; its last published load stays as it was. A
+   * write of an older moment than the row's changes nothing (writes run behind answers and may land out
+   * of order).
+   */
   async setHealth(db: D1Database, siteId: string, ocaId: string, health: OcaHealth, now = Date.now()): Promise<void> {
     await db
       .prepare(
         `INSERT INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (oca_id) DO UPDATE SET health = excluded.health, updated_at = excluded.updated_at`,
+         ON CONFLICT (oca_id) DO UPDATE SET health = excluded.health, updated_at = excluded.updated_at
+         WHERE excluded.updated_at >= oca_status.updated_at`,
       )
       .bind(ocaId, siteId, health, now)
       .run();
   },
 
-  /** Writer: the site's live load per OCA; health stays as it was for OCAs already listed. */
+  /**
+   * Writer: the site's live load and health per OCA at `now`. Health rides along: the row's time is what
+   * steering weighs against an isolate's live view, so a load write that left a stale health (a health
+   * write lost to a D1 error) would make that health look current. Older moments change nothing.
+   */
   async setLoad(db: D1Database, siteId: string, live: OcaLive[], now = Date.now()): Promise<void> {
     if (live.length === 0) return;
     await db.batch(
@@ -130,7 +139,9 @@ export const steeringTable = {
         db
           .prepare(
             `INSERT INTO oca_status (oca_id, site_id, health, load, sessions, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (oca_id) DO UPDATE SET load = excluded.load, sessions = excluded.sessions, updated_at = excluded.updated_at`,
+             ON CONFLICT (oca_id) DO UPDATE SET health = excluded.health, load = excluded.load, sessions = excluded.sessions,
+               updated_at = excluded.updated_at
+             WHERE excluded.updated_at >= oca_status.updated_at`,
           )
           .bind(o.ocaId, siteId, o.health, o.load, o.sessions, now),
       ),
