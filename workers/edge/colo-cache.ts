@@ -44,9 +44,15 @@ export async function cachedRepresentation(key: string, contentType: string, cac
       // A slice: the cache answers a Range request from the whole object it holds.
       await whole?.cancel();
       whole = null;
-      const part = await cache.match(
-        new Request(url(key, variant), { headers: { Range: `bytes=${range?.offset ?? 0}-${range ? range.offset + range.length - 1 : ""}` } }),
-      );
+      const first = range?.offset ?? 0;
+      const last = range ? range.offset + range.length - 1 : size - 1;
+      const part = await cache.match(new Request(url(key, variant), { headers: { Range: `bytes=${first}-${range ? last : ""}` } }));
+      // Only the slice asked for, said so: a cache answering the whole object (200) or another range
+      // would put the wrong bytes under this answer's Content-Range. Then the caller reads R2 instead.
+      if (part && (part.status !== 206 || part.headers.get("Content-Range") !== `bytes ${first}-${last}/${size}`)) {
+        await part.body?.cancel();
+        return null;
+      }
       return part?.body ?? null;
     },
     async release() {
