@@ -1,3 +1,4 @@
+import type { VcdnClient } from "../client/api";
 import type { OcaEntry, PlayResponse } from "../client/types";
 
 /** An embedded OCA of a made-up site, for SDK tests that need no network. */
@@ -28,3 +29,17 @@ export const fakePlay = (ids: string[]): PlayResponse =>
     renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
     client: { country: null, asn: null, simulated: true },
   }) as unknown as PlayResponse;
+
+/**
+ * A client whose OCAs answer every probe (a 1 KiB range) at once, noting in `asked` which OCA each probe
+ * went to (the URL's third path segment): for tests of which OCAs a session asks, not the network.
+ */
+export function probeRecordingClient(asked: string[]): VcdnClient {
+  return {
+    fetch: async (url: string) => {
+      asked.push(new URL(url).pathname.split("/")[3]);
+      return new Response(new Uint8Array(1024), { status: 206 });
+    },
+    sendEvents: async () => {},
+  } as unknown as VcdnClient;
+}

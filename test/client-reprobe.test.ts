@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { VcdnClient } from "../client/api";
 import { PlaySession } from "../client/session";
 import { REPROBE_OCAS } from "../shared/probe-pace";
-import { fakePlay } from "./client-fixtures";
+import { fakePlay, probeRecordingClient } from "./client-fixtures";
 
 // The SDK's re-probes, against OCAs that answer every range at once (scripted: what is under test is
 // which OCAs a round asks, not the network).
@@ -10,13 +9,7 @@ import { fakePlay } from "./client-fixtures";
 describe("a playing session's re-probes", () => {
   it("ask the current OCA, the next of its ranking and one of the rest in turn, not every OCA of a long list", async () => {
     const asked: string[] = [];
-    const client = {
-      fetch: async (url: string) => {
-        asked.push(new URL(url).pathname.split("/")[3]);
-        return new Response(new Uint8Array(1024), { status: 206 });
-      },
-      sendEvents: async () => {},
-    } as unknown as VcdnClient;
+    const client = probeRecordingClient(asked);
     const s = new PlaySession(client, fakePlay(["a", "b", "c", "d", "e", "f"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
     await s.reprobe(true);
     // The first round probes them all, to pick.

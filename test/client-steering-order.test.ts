@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { VcdnClient } from "../client/api";
 import { PlaySession } from "../client/session";
-import { fakePlay } from "./client-fixtures";
+import { fakePlay, probeRecordingClient } from "./client-fixtures";
 
 // A steering manifest's PATHWAY-PRIORITY comes off the network. The OCAs are scripted (a fetch that
 // answers every probe at once, recording which OCA it was asked for): what is under test is the
@@ -10,13 +9,7 @@ import { fakePlay } from "./client-fixtures";
 describe("a steering manifest that names an OCA more than once", () => {
   it("ranks, hands to the player and re-probes each OCA once", async () => {
     const asked: string[] = [];
-    const client = {
-      fetch: async (url: string) => {
-        asked.push(new URL(url).pathname.split("/")[3]);
-        return new Response(new Uint8Array(1024), { status: 206 });
-      },
-      sendEvents: async () => {},
-    } as unknown as VcdnClient;
+    const client = probeRecordingClient(asked);
     const s = new PlaySession(client, fakePlay(["a", "b", "c"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
     await s.reprobe(true);
     s.applySteering({ VERSION: 1, TTL: 10, "PATHWAY-PRIORITY": ["a", "b", "b", "a", "b", "c"] });

@@ -1,12 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
-import { tinySource } from "./tiny-source";
-import type { FileEntry } from "../../ingest/package";
-import { PublishError, publishTitle, type TitleRegistration, unreachable } from "../../ingest/publish";
+import { onePackagedFile, tinySource } from "./tiny-source";
+import { PublishError, publishTitle, unreachable } from "../../ingest/publish";
 
 /**
  * What goes wrong before or around a run is said in one line with the CLI's exit codes (2 usage,
@@ -127,15 +126,6 @@ describe("an admin API that cannot be reached", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  /** A registration of one file, packaged in `dir`. */
-  async function oneFile(): Promise<{ packageDir: string; registration: TitleRegistration }> {
-    const packageDir = path.join(dir, "package");
-    await mkdir(packageDir, { recursive: true });
-    await writeFile(path.join(packageDir, "master.m3u8"), "#EXTM3U\n");
-    const file: FileEntry = { path: "master.m3u8", bytes: 8, sha256: "0".repeat(64) };
-    return { packageDir, registration: { name: "x", description: "", durationS: 2, renditions: [], files: [file], licences: [] } as TitleRegistration };
-  }
-
   /** fetch as undici fails it when the connection is refused. */
   const refused = (url: string) => {
     const cause = Object.assign(new Error(`connect ECONNREFUSED ${new URL(url).host}`), { code: "ECONNREFUSED" });
@@ -146,7 +136,7 @@ describe("an admin API that cannot be reached", () => {
     ["through the admin API", false],
     ["straight to R2", true],
   ])("an upload %s that cannot connect (after its retries) is a PublishError naming the origin and the cause", async (_, viaS3) => {
-    const { packageDir, registration } = await oneFile();
+    const { packageDir, registration } = await onePackagedFile(dir);
     const uploads: string[] = [];
     const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
       const url = String(input);

@@ -1,12 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinySource } from "./tiny-source";
-import type { FileEntry } from "../../ingest/package";
-import { PublishError, publishTitle, type TitleRegistration } from "../../ingest/publish";
+import { onePackagedFile, tinySource } from "./tiny-source";
+import { PublishError, publishTitle } from "../../ingest/publish";
 
 /**
  * An upload R2's S3 API refuses (wrong keys: 403 SignatureDoesNotMatch, InvalidAccessKeyId,
@@ -94,18 +93,9 @@ describe("the CLI uploading with R2 keys S3 refuses", () => {
 });
 
 describe("an S3 refusal from publishTitle", () => {
-  /** One packaged file in `dir`. */
-  async function oneFile(): Promise<{ packageDir: string; registration: TitleRegistration }> {
-    const packageDir = path.join(dir, "package");
-    await mkdir(packageDir, { recursive: true });
-    await writeFile(path.join(packageDir, "master.m3u8"), "#EXTM3U\n");
-    const file: FileEntry = { path: "master.m3u8", bytes: 8, sha256: "0".repeat(64) };
-    return { packageDir, registration: { name: "x", description: "", durationS: 2, renditions: [], files: [file], licences: [] } as TitleRegistration };
-  }
-
   /** A publish to an S3 API answering every PUT with `status` and `body`; the PUTs counted. */
   async function publishAgainst(status: number, body: string): Promise<{ err: unknown; puts: number }> {
-    const { packageDir, registration } = await oneFile();
+    const { packageDir, registration } = await onePackagedFile(dir);
     let puts = 0;
     const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
       if ((init?.method ?? "GET") === "GET") return Response.json({ titleId: TITLE, files: [] });
