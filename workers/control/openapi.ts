@@ -45,6 +45,12 @@ const MEMBER = { 401: ["unauthorized"], 503: ["not_configured"] };
 const ADMIN = { 401: ["unauthorized"], 429: ["rate_limited"], 503: ["not_configured"] };
 const BAD = { 400: ["invalid_request"] };
 
+/** The query of a paged list: `limit` (1-max, default `def`) of `what`, and the opaque `cursor` of the page before. */
+const pageQuery = (what: string, max: number, def: number, cursor = "the `cursor` of the page before, unchanged") => ({
+  limit: { description: `${what} in the page (1-${max}, default ${def})`, schema: { type: "integer", minimum: 1, maximum: max } },
+  cursor: { description: cursor, schema: { type: "string" } },
+});
+
 /**
  * The codes of a manual fill's failed results: the site object's refusals (`FillResult`) and the
  * request's own (`admin/fill-placements.ts`). test/openapi.test.ts holds the list to both.
@@ -79,8 +85,7 @@ export const ROUTES: RouteDoc[] = [
     tag: "playback",
     auth: "member",
     query: {
-      limit: { description: "titles in the page (1-200, default 50)", schema: { type: "integer", minimum: 1, maximum: 200 } },
-      cursor: { description: "the `cursor` of the page before, unchanged (400 invalid_cursor otherwise)", schema: { type: "string", maxLength: 2048 } },
+      ...pageQuery("titles", 200, 50, "the `cursor` of the page before, unchanged (400 invalid_cursor otherwise)"),
     },
     ok: {
       status: 200,
@@ -336,8 +341,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteOcaParam,
     query: {
-      limit: { description: "titles in the page (1-1000, default 200)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
-      cursor: { description: "the `titlesCursor` of the site's state or the `cursor` of the page before", schema: { type: "string" } },
+      ...pageQuery("titles", 1000, 200, "the `titlesCursor` of the site's state or the `cursor` of the page before"),
     },
     ok: { status: 200, description: "{ siteId, ocaId, titles, cursor? }: cursor only when more remain" },
     errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
@@ -404,8 +408,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteParam,
     query: {
       days: { description: "local days back (1-90, default 14)", schema: { type: "integer", minimum: 1, maximum: 90 } },
-      limit: { description: "rows in the page (1-5000, default 1000)", schema: { type: "integer", minimum: 1, maximum: 5000 } },
-      cursor: { description: "the `cursor` of the page before, unchanged", schema: { type: "string" } },
+      ...pageQuery("rows", 5000, 1000),
     },
     ok: {
       status: 200,
@@ -478,8 +481,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: titleParam,
     query: {
-      limit: { description: "files in the page (1-1000, default 1000)", schema: { type: "integer", minimum: 1, maximum: 1000 } },
-      cursor: { description: "the `cursor` of the page before, unchanged (opaque)", schema: { type: "string" } },
+      ...pageQuery("files", 1000, 1000, "the `cursor` of the page before, unchanged (opaque)"),
     },
     ok: { status: 200, description: "{ titleId, files: [{ path, bytes, sha256 }], cursor? }: `cursor` only while more files remain" },
     errors: { ...ADMIN, 400: ["invalid_request", "invalid_cursor"] },
