@@ -22,6 +22,14 @@ export function dayLabel(ts: number): string {
 }
 
 /**
+ * A day number (days since 1970-01-01, as the API's `day` and `targetDay` count them; a site's are its
+ * local days) as its date, "2025-12-02".
+ */
+export function dayNumberLabel(day: number): string {
+  return dayLabel(day * DAY_S);
+}
+
+/**
  * uPlot's `tzDate` for the chart: a Date whose local fields (getDate, getHours…) are the UTC ones of
  * the time (seconds), so uPlot places the ticks at UTC midnights, on the days' points.
  */

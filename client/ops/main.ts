@@ -7,7 +7,7 @@
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { DAY_INCRS, dayAxisRange, dayLabel, utcDate } from "./day-axis";
+import { DAY_INCRS, dayAxisRange, dayLabel, dayNumberLabel, utcDate } from "./day-axis";
 
 interface Oca {
   ocaId: string;
@@ -66,9 +66,17 @@ let chart: uPlot | null = null;
 let last: Overview | null = null;
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string);
+/** A value and its unit never wrap apart (a narrow column read "0.0" on one line and "Mb/s" on the next). */
+const NBSP = "\u00a0";
 const bytes = (n: number) =>
-  n >= 1e12 ? `${(n / 1e12).toFixed(1)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
-const bps = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} Gb/s` : `${(n / 1e6).toFixed(1)} Mb/s`);
+  n >= 1e12
+    ? `${(n / 1e12).toFixed(1)}${NBSP}TB`
+    : n >= 1e9
+      ? `${(n / 1e9).toFixed(1)}${NBSP}GB`
+      : n >= 1e6
+        ? `${(n / 1e6).toFixed(1)}${NBSP}MB`
+        : `${Math.round(n / 1e3)}${NBSP}kB`;
+const bps = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}${NBSP}Gb/s` : `${(n / 1e6).toFixed(1)}${NBSP}Mb/s`);
 const bar = (share: number, hot = false) =>
   `<span class="bar${hot ? " hot" : ""}" title="${Math.round(share * 100)} %"><span style="width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%"></span></span>`;
 const ago = (ms: number) => (ms ? `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago` : "");
@@ -109,6 +117,29 @@ function showFillRun(siteId: string): void {
   if (btn) btn.disabled = "startedAt" in (fillRuns.get(siteId) ?? {});
 }
 
+/** What `POST /admin/sites/{id}/fill-cycle` answers (the parts the dashboard tells the operator). */
+interface CycleAnswer {
+  ran: boolean;
+  reason?: string;
+  targetDay?: number;
+  titlesConsidered?: number;
+  adds?: number;
+  removes?: number;
+  queuedFiles?: number;
+  queuedBytes?: number;
+  titlesToQueue?: number;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** A fill cycle's answer in words: what it planned and queued, or why it did not run. */
+function cycleText(r: CycleAnswer): string {
+  if (!r.ran) return `did not run: ${r.reason ?? "no reason given"}`;
+  const day = r.targetDay !== undefined ? ` for ${dayNumberLabel(r.targetDay)}` : "";
+  const queued = `queued ${plural(r.queuedFiles ?? 0, "file")} (${bytes(r.queuedBytes ?? 0)})${r.titlesToQueue ? `, ${plural(r.titlesToQueue, "more title")} to queue` : ""}`;
+  return `ran: planned${day} from ${plural(r.titlesConsidered ?? 0, "title")} considered, ${plural(r.adds ?? 0, "copy", "copies")} to add, ${plural(r.removes ?? 0, "copy", "copies")} to remove; ${queued}`;
+}
+
 /** How long a fill cycle started here may run before the page stops waiting (it goes on at the site). */
 const FILL_CYCLE_WAIT_MS = 5 * 60_000;
 
@@ -136,8 +167,8 @@ function ocaRow(site: Site, o: Oca): string {
     <td><span class="health ${esc(o.health)}">${esc(o.health)}</span> <span class="muted">(${esc(o.healthBy)})</span>
       <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(ago(t.at))}` : ""}</div>
       ${fault ? `<div class="fault">${esc(fault)}</div>` : ""}</td>
-    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / ${esc(bps(o.throughputBps))}<div class="muted">${o.sessions} sessions</div></td>
-    <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} ${esc(bytes(o.usedBytes))} / ${esc(bytes(o.capacityBytes))}<div class="muted"><span class="titles">${o.titles}</span> titles</div></td>
+    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${o.sessions} sessions</div></td>
+    <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} <span class="used">${esc(bytes(o.usedBytes))}</span> / <span class="capacity">${esc(bytes(o.capacityBytes))}</span><div class="muted"><span class="titles">${o.titles}</span> titles</div></td>
     <td class="controls">
       <button data-action="drained" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Drain</button>
       <button data-action="failed" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Fail</button>
@@ -159,8 +190,8 @@ function siteCard(site: Site): string {
   const w = site.fill.window;
   const windowText = `fill window ${w.startHour}:00–${w.endHour}:00 local, <span class="${w.open ? "open" : "closed"}">${w.open ? "open" : "closed"}</span> (now ${w.localHour}:00)`;
   if (!site.reachable) {
-    return `<article class="site ${site.tier} unreachable" data-site="${esc(site.siteId)}"><header><h4>${esc(site.name)}</h4><span class="tier">${esc(site.tier)}</span></header>
-      <p class="muted">unreachable: ${esc(site.error ?? "")}</p><p class="fill">${windowText}</p></article>`;
+    return `<article class="site ${site.tier} unreachable" data-site="${esc(site.siteId)}"><header><h4>${esc(site.name)} <span class="muted">${esc(site.siteId)}</span></h4><span class="tier">${esc(site.tier)}</span></header>
+      <p class="unreachable-why"><b>unreachable</b>: ${esc(site.error ?? "")}</p><p class="fill">${windowText}</p></article>`;
   }
   const f = site.fill;
   const pending = (f.pending ?? []).reduce((s, p) => ({ files: s.files + p.files, bytes: s.bytes + p.bytes, titles: s.titles + (p.titlesToQueue ?? 0) }), {
@@ -177,7 +208,7 @@ function siteCard(site: Site): string {
   return `<article class="site ${site.tier}" data-site="${esc(site.siteId)}">
     <header><h4>${esc(site.name)} <span class="muted">${esc(site.siteId)}</span></h4><span class="tier">${esc(site.tier)}${site.isp ? ` · ${esc(site.isp)}` : ""}</span></header>
     <table><tr><th>OCA</th><th>health</th><th>egress / throughput</th><th>storage</th><th>controls</th></tr>${(site.ocas ?? []).map((o) => ocaRow(site, o)).join("")}</table>
-    <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for day ${f.day}, ${planned} placements` : "no plan yet"}${
+    <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for ${esc(dayNumberLabel(f.day))}, ${planned} placements` : "no plan yet"}${
       f.predictedBytes ? `, covers ${Math.round(((f.coveredBytes ?? 0) / f.predictedBytes) * 100)} % of predicted bytes` : ""
     }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${pending.titles ? ` queued, ${pending.titles} more titles to queue` : ""}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
       <button data-action="fill-cycle" data-site="${esc(site.siteId)}"${"startedAt" in (fillRuns.get(site.siteId) ?? {}) ? " disabled" : ""}>Run fill cycle</button> <span class="muted" data-fill-result>${esc(fillRunText(site.siteId))}</span></p>
@@ -217,6 +248,9 @@ function offloadSeries(o: Overview): { days: number[]; shares: Record<"embedded"
   return { days, shares, totals };
 }
 
+/** A share in the chart's legend, as the axis and the table write it. */
+const sharePercent = (_u: uPlot, v: number | null) => (v == null ? "--" : `${v.toFixed(1)} %`);
+
 function renderChart(o: Overview): void {
   const { days, shares, totals } = offloadSeries(o);
   const xs = days.map((d) => d * 86400);
@@ -255,9 +289,9 @@ function renderChart(o: Overview): void {
       ],
       series: [
         { label: "day", value: (_u, v) => (v == null ? "--" : dayLabel(v)) },
-        { label: "embedded", stroke: "#2e8b57", width: 2, points: { show: true } },
-        { label: "IXP", stroke: "#4062bb", width: 2, points: { show: true } },
-        { label: "origin", stroke: "#b03a2e", width: 2, points: { show: true } },
+        { label: "embedded", stroke: "#2e8b57", width: 2, points: { show: true }, value: sharePercent },
+        { label: "IXP", stroke: "#4062bb", width: 2, points: { show: true }, value: sharePercent },
+        { label: "origin", stroke: "#b03a2e", width: 2, points: { show: true }, value: sharePercent },
       ],
     },
     data,
@@ -321,8 +355,8 @@ async function act(btn: HTMLButtonElement): Promise<void> {
       fillRuns.set(site, { startedAt: Date.now() });
       showFillRun(site);
       try {
-        const r = await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {}, FILL_CYCLE_WAIT_MS);
-        fillRuns.set(site, { result: `ran: ${JSON.stringify(r).slice(0, 160)}` });
+        const r = (await api("POST", `/admin/sites/${encodeURIComponent(site)}/fill-cycle`, {}, FILL_CYCLE_WAIT_MS)) as CycleAnswer;
+        fillRuns.set(site, { result: cycleText(r) });
       } catch (err) {
         fillRuns.set(site, { result: `failed: ${(err as Error).message}` });
         throw err;

@@ -143,7 +143,7 @@ function titleCard(t: TitleSummary): HTMLLIElement {
       <p>${esc(t.description ?? "")}</p>
       <p class="meta">${t.durationS}s · up to ${t.maxHeight}p · audio ${t.audioLanguages.map((a) => esc(a.label)).join(", ")} · subtitles ${t.subtitleLanguages.map((a) => esc(a.label)).join(", ") || "none"}</p>
     </div>
-    <button class="play" data-title="${esc(t.id)}">▶ Play</button>`;
+    <button class="play" data-title="${esc(t.id)}" aria-label="Play ${esc(t.name)}">▶ Play</button>`;
   li.querySelector("button")!.addEventListener("click", () => void play(t.id));
   return li;
 }
@@ -167,6 +167,7 @@ let presses = 0;
 async function stop(): Promise<void> {
   presses++;
   await teardown();
+  showIdle();
 }
 
 /** Ends what plays now (its stop said to the server). */
@@ -174,11 +175,28 @@ async function teardown(): Promise<void> {
   const p = current;
   current = null;
   if (!p) return;
+  showIdle();
   p.unhook();
   p.monitor.dispose();
   p.hls.destroy();
   sayStop(p.session, "user");
   await p.session.close();
+}
+
+/**
+ * The stage with nothing playing: no title named, no tracks to choose, no stop to press (a play being
+ * asked for keeps its stop, which cancels it).
+ */
+function showIdle(): void {
+  $("now-playing").textContent = "–";
+  renderTrackSelectors();
+  ($("stop") as HTMLButtonElement).disabled = true;
+}
+
+/** On a narrow screen the video sits under the catalogue: a press of play brings it into view. */
+function showStage(): void {
+  const r = $("video").getBoundingClientRect();
+  if (r.top < 0 || r.bottom > innerHeight) $("stage").scrollIntoView({ block: "start" });
 }
 
 /** Press play: the SDK plays; hls.js loads the steered playlist in parallel with the probes. */
@@ -194,7 +212,9 @@ async function play(titleId: string): Promise<void> {
   }
   client = makeClient();
   const video = $("video") as HTMLVideoElement;
-  $("now-playing").textContent = titleId;
+  $("now-playing").textContent = titleNames.get(titleId) ?? titleId;
+  ($("stop") as HTMLButtonElement).disabled = false;
+  showStage();
   eventsQueued.length = 0;
   let session: PlaySession;
   let playAt = 0;
@@ -216,7 +236,10 @@ async function play(titleId: string): Promise<void> {
     });
     playAt = performance.now();
   } catch (err) {
-    if (press === presses) showError(viewerMessage(err, (id) => titleNames.get(id)));
+    if (press === presses) {
+      showIdle();
+      showError(viewerMessage(err, (id) => titleNames.get(id)));
+    }
     return;
   }
   if (press !== presses) {
@@ -242,7 +265,7 @@ async function play(titleId: string): Promise<void> {
   const buffer = Number(params.get("buffer") ?? 0);
   if (buffer > 0) Object.assign(config, { maxBufferLength: buffer, maxMaxBufferLength: buffer });
   if (params.get("debug")) Object.assign(config, { debug: true });
-  const hls = new Hls(config);
+  const hls = new Hls({ ...config, ...trackPreferences() });
   monitor = new PlayerMonitor(video, hls, session, Hls);
   monitor.mark("playResponse", playAt);
   void session.ready.then(() => monitor!.mark("probed"));
@@ -267,11 +290,24 @@ async function play(titleId: string): Promise<void> {
   });
 }
 
-/** Keep the viewer's audio and subtitle language across pathway (OCA) changes. */
+/**
+ * The viewer's languages as hls.js's own preferences: it picks a title's first subtitle track itself
+ * right after announcing the tracks (after applyTracks ran), and would turn subtitles off on each new
+ * title while the audio language carried over.
+ */
+function trackPreferences(): { audioPreference?: { lang: string }; subtitlePreference?: { lang: string } } {
+  return {
+    audioPreference: wantAudio ? { lang: wantAudio } : undefined,
+    subtitlePreference: wantSubs ? { lang: wantSubs } : undefined,
+  };
+}
+
+/** Keep the viewer's audio and subtitle language across pathway (OCA) changes and titles. */
 function applyTracks(): void {
   const p = current;
   if (!p) return;
   const { hls } = p;
+  Object.assign(hls.config, trackPreferences());
   if (wantAudio) {
     const i = hls.audioTracks.findIndex((t) => t.lang === wantAudio);
     if (i >= 0 && i !== hls.audioTrack) hls.audioTrack = i;
@@ -290,9 +326,12 @@ function renderTrackSelectors(): void {
   const subs = $("subs") as HTMLSelectElement;
   if (!p) {
     audio.innerHTML = subs.innerHTML = "";
+    audio.disabled = subs.disabled = true;
     return;
   }
   const { hls } = p;
+  audio.disabled = hls.audioTracks.length < 2;
+  subs.disabled = !hls.subtitleTracks.length;
   const aNow = hls.audioTracks[hls.audioTrack]?.lang ?? "";
   audio.innerHTML = hls.audioTracks.map((t) => `<option value="${esc(t.lang ?? "")}"${t.lang === aNow ? " selected" : ""}>${esc(t.name)}</option>`).join("");
   const sNow = hls.subtitleTrack >= 0 && hls.subtitleDisplay ? (hls.subtitleTracks[hls.subtitleTrack]?.lang ?? "") : "";
@@ -420,6 +459,7 @@ async function main(): Promise<void> {
     renew: async (reason) => (current ? current.session.renew(reason) : false),
   };
   renderLocations();
+  showIdle();
   ($("audio") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setAudio((e.target as HTMLSelectElement).value));
   ($("subs") as HTMLSelectElement).addEventListener("change", (e) => window.__player.setSubtitles((e.target as HTMLSelectElement).value || null));
   $("stop").addEventListener("click", () => void stop());

@@ -125,7 +125,7 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium",
     await page.fill('tr[data-oca="lumen-nyc-2"] input[data-fault="addedLatencyMs"]', "100");
     await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="fault"]');
     await page.waitForFunction(() => /\+100 ms/.test(document.querySelector('tr[data-oca="lumen-nyc-2"] .fault')?.textContent ?? ""));
-    expect(await page.textContent('tr[data-oca="lumen-nyc-2"] .fault')).toMatch(/\+100 ms, 8\.0 Mb\/s cap/);
+    expect(await page.textContent('tr[data-oca="lumen-nyc-2"] .fault')).toMatch(/\+100 ms, 8\.0\sMb\/s cap/);
     await page.click('tr[data-oca="lumen-nyc-2"] button[data-action="clear-fault"]');
     await page.waitForFunction(() => !document.querySelector('tr[data-oca="lumen-nyc-2"] .fault'));
 
