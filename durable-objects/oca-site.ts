@@ -10,8 +10,8 @@ import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
 import { copyVerified, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
-import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByKind, missesByTitle, recordMiss } from "./site/load";
-import { capacityOf, clearHealthRow, healthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
+import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByKind, missesByTitle, recordMiss, reportBytes } from "./site/load";
+import { capacityOf, clearHealthRow, healthOf, operatorHealthOf, setCapacityRow, setHealthRow, setThroughputRow, throughputOf } from "./site/oca-settings";
 import * as autoHealth from "./site/auto-health";
 import { liveTopology } from "../workers/shared/topology-live";
 import * as served from "./site/served";
@@ -112,6 +112,8 @@ const STRANDED_BUDGET_MS = 5_000;
  * stay well within the 10,000 subrequests a request may make on Workers Paid, whatever a title's length.
  */
 export const FILL_FILES_PER_CALL_MAX = 2_000;
+/** Keys one R2 delete call takes at most. */
+const R2_DELETE_MAX = 1_000;
 /** How long one alarm waits for a parent site's answer before treating it as having nothing. */
 const PARENT_TIMEOUT_MS = 5_000;
 
@@ -255,7 +257,7 @@ export class OcaSite extends DurableObject<Env> {
   async setHealth(ocaId: string, health: OcaHealth): Promise<{ ok: boolean }> {
     if (!this.oca(ocaId) || health === "degraded") return { ok: false };
     const now = Date.now();
-    const before = this.health(ocaId, now).health;
+    const before = this.health(ocaId).health;
     this.ctx.storage.transactionSync(() => {
       if (health === "healthy") {
         clearHealthRow(this.sql, ocaId);
@@ -284,7 +286,7 @@ export class OcaSite extends DurableObject<Env> {
     if (!this.oca(ocaId)) return { ok: false };
     const now = Date.now();
     clearHealthRow(this.sql, ocaId);
-    await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, this.health(ocaId, now).health, now);
+    await steeringTable.setHealth(this.env.DB, this.site.id, ocaId, this.health(ocaId).health, now);
     return { ok: true };
   }
 
@@ -296,11 +298,11 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   /** An OCA's health now: an operator's drain or fail, else the automatic state. */
-  private health(ocaId: string, now = Date.now()): { health: OcaHealth; by: "auto" | "operator"; reason: string; since: number } {
-    const op = healthOf(this.sql, ocaId);
-    if (op !== "healthy") {
-      const t = autoHealth.transitions(this.sql, ocaId, 1)[0];
-      return { health: op, by: "operator", reason: t?.by === "operator" ? t.reason : `${op} by an operator`, since: t?.at ?? now };
+  private health(ocaId: string): { health: OcaHealth; by: "auto" | "operator"; reason: string; since: number } {
+    const op = operatorHealthOf(this.sql, ocaId);
+    if (op !== null && op.health !== "healthy") {
+      // Since the operator set it: the automatic state goes on beneath, and its transitions come later in the log.
+      return { health: op.health, by: "operator", reason: `${op.health} by an operator`, since: op.since };
     }
     const a = autoHealth.autoState(this.sql, ocaId);
     return { health: a.state, by: "auto", reason: a.reason, since: a.since };
@@ -552,7 +554,7 @@ export class OcaSite extends DurableObject<Env> {
   // ---- live load --------------------------------------------------------------------------------
 
   private live(now = Date.now()): OcaLive[] {
-    const health = new Map(this.site.ocas.map((o) => [o.id, this.health(o.id, now)]));
+    const health = new Map(this.site.ocas.map((o) => [o.id, this.health(o.id)]));
     return liveView(
       this.sql,
       this.site.ocas.map((o) => ({ ...o, health: health.get(o.id)!.health, throughputBps: throughputOf(this.sql, o) })),
@@ -616,11 +618,13 @@ export class OcaSite extends DurableObject<Env> {
         batchingViews(this.sql, () => settleSessions(this.sql, now));
       }
     });
+    // New signals are judged at once (a failing OCA leaves within this sync's view); otherwise the probes judge.
+    // Judged before the load is read for D1: both writes carry this moment, and the load's health must
+    // be the verdict, not the state before it, whichever lands last.
+    if (signalled) this.ctx.waitUntil(this.evaluateHealth(now));
     // D1 is written behind the answer: the reports are committed above, and an isolate that gave up
     // waiting for the answer sends them again, so the answer never waits on D1.
     if (counted > 0) this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
-    // New signals are judged at once (a failing OCA leaves within this sync's view); otherwise the probes judge.
-    if (signalled) this.ctx.waitUntil(this.evaluateHealth(now));
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
     return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
@@ -640,7 +644,7 @@ export class OcaSite extends DurableObject<Env> {
     // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
     if (Object.hasOwn(report.ocas, topology.origin.id)) {
       const o = report.ocas[topology.origin.id];
-      served.addServed(this.sql, day, hour, o.bytesFrom, Math.max(0, Number(o.bytes) || 0));
+      served.addServed(this.sql, day, hour, o.bytesFrom, reportBytes(o.bytes));
     }
     // What each OCA served, as health signals.
     for (const o of this.site.ocas) {
@@ -649,7 +653,7 @@ export class OcaSite extends DurableObject<Env> {
       const requests = Math.min(1e7, Math.max(0, Math.round(Number(r.requests) || 0)));
       const errors = Math.min(requests, Math.max(0, Math.round(Number(r.errors) || 0)));
       const latencyMsSum = Math.min(requests * 600_000, Math.max(0, Number(r.latencyMsSum) || 0));
-      served.addServed(this.sql, day, hour, r.bytesFrom, Math.max(0, Number(r.bytes) || 0));
+      served.addServed(this.sql, day, hour, r.bytesFrom, reportBytes(r.bytes));
       const reporters = (Array.isArray(r.clientReporters) ? r.clientReporters : [])
         .slice(0, MAX_REPORT_ITEMS)
         .filter(autoHealth.isReporter)
@@ -866,12 +870,11 @@ export class OcaSite extends DurableObject<Env> {
   /** Each OCA's capacity, throughput limit and health: what the planner needs of them (describe() without the titles). */
   async ocaSettings(): Promise<Array<{ ocaId: string; capacityBytes: number; throughputBps: number; health: OcaHealth }>> {
     await liveTopology(this.env);
-    const now = Date.now();
     return this.site.ocas.map((o) => ({
       ocaId: o.id,
       capacityBytes: capacityOf(this.sql, o),
       throughputBps: throughputOf(this.sql, o),
-      health: this.health(o.id, now).health,
+      health: this.health(o.id).health,
     }));
   }
 
@@ -1672,16 +1675,27 @@ export class OcaSite extends DurableObject<Env> {
     return { published, unpublished, pruned, next };
   }
 
-  /** Deletes an OCA's files of a title that no live version uses; their rows go last, so a cut-off run is finished by the next. */
+  /**
+   * Deletes an OCA's files of a title that no live version uses, up to R2_DELETE_MAX keys a call (a title
+   * re-encoded or taken down has thousands: a call each would make an alarm run's calls grow with them);
+   * their rows go last, so a cut-off run is finished by the next.
+   */
   private pruneStale(ocaId: string, titleId: string, versions: LiveVersion[]): Promise<number> {
     return this.serial(ocaId, titleId, async () => {
       const wanted = new Set(versions.flatMap((v) => v.files.map(holdings.fileId)));
-      const stale = holdings.readyRows(this.sql, ocaId, titleId).filter((f) => !wanted.has(holdings.fileId(f)));
-      for (const f of stale) {
-        const ref = { ocaId, titleId, path: f.path, sha256: f.sha256 };
-        holdings.markFileEvicting(this.sql, ref);
-        await this.bucket().delete(ocaKey(this.site.id, ocaId, titleId, f.path, f.sha256));
-        holdings.dropFile(this.sql, ref);
+      const stale = holdings
+        .readyRows(this.sql, ocaId, titleId)
+        .filter((f) => !wanted.has(holdings.fileId(f)))
+        .map((f) => ({ ocaId, titleId, path: f.path, sha256: f.sha256 }));
+      for (let i = 0; i < stale.length; i += R2_DELETE_MAX) {
+        const batch = stale.slice(i, i + R2_DELETE_MAX);
+        this.ctx.storage.transactionSync(() => {
+          for (const ref of batch) holdings.markFileEvicting(this.sql, ref);
+        });
+        await this.bucket().delete(batch.map((f) => ocaKey(this.site.id, ocaId, titleId, f.path, f.sha256)));
+        this.ctx.storage.transactionSync(() => {
+          for (const ref of batch) holdings.dropFile(this.sql, ref);
+        });
       }
       return stale.length;
     });

@@ -99,8 +99,14 @@ const indexesOn = (sql: SqlStorage, table: string): string[] =>
     .toArray()
     .map((r) => r.name);
 
+/** Takes a site's automatic health back to before v30 (no worst verdict kept for a recovery's spell). */
+function beforeV30(sql: SqlStorage): void {
+  sql.exec(`ALTER TABLE oca_auto_health DROP COLUMN better_state`);
+}
+
 /** Takes a site's sessions back to before v28 (no claims waiting for the served figure). */
 function beforeV28(sql: SqlStorage): void {
+  beforeV30(sql);
   for (const c of ["claimed", "claimed_day"]) sql.exec(`ALTER TABLE session_views DROP COLUMN ${c}`);
 }
 

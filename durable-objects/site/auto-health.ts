@@ -157,23 +157,37 @@ export interface AutoState {
   reason: string;
   /** Since when verdicts better than the state have held (null: the last one was not better). */
   betterSince: number | null;
+  /** The worst of those better verdicts (null or absent: none yet, or kept by a site before schema v30). */
+  betterState?: AutoHealth | null;
 }
 
 /**
- * Hysteresis (pure): worse verdicts apply at once; better ones once they have held RECOVER_MS. Returns
- * the next state, and whether it is a transition.
+ * Each OCA's spell of better verdicts keeps its worst one (schema v30): a recovery goes only as far as
+ * every verdict of the spell allowed.
+ */
+export const RECOVERY_SPELL_SCHEMA = [`ALTER TABLE oca_auto_health ADD COLUMN better_state TEXT`];
+
+/**
+ * Hysteresis (pure): worse verdicts apply at once; better ones once they have held RECOVER_MS, and then
+ * to the worst verdict of that spell (a failed OCA whose verdicts were degraded until a moment ago comes
+ * back degraded, not healthy: healthy must hold a spell of its own). Returns the next state, and whether
+ * it is a transition.
  */
 export function step(prev: AutoState, v: Verdict, now: number, recoverMs = RECOVER_MS): { next: AutoState; changed: boolean } {
-  if (RANK[v.state] > RANK[prev.state]) return { next: { state: v.state, since: now, reason: v.reason, betterSince: null }, changed: true };
-  if (RANK[v.state] === RANK[prev.state]) return { next: { ...prev, betterSince: null }, changed: false };
+  if (RANK[v.state] > RANK[prev.state]) return { next: { state: v.state, since: now, reason: v.reason, betterSince: null, betterState: null }, changed: true };
+  if (RANK[v.state] === RANK[prev.state]) return { next: { ...prev, betterSince: null, betterState: null }, changed: false };
   const betterSince = prev.betterSince ?? now;
-  if (now - betterSince < recoverMs) return { next: { ...prev, betterSince }, changed: false };
+  const before = prev.betterSince === null ? null : (prev.betterState ?? null);
+  const worst = before !== null && RANK[before] > RANK[v.state] ? before : v.state;
+  if (now - betterSince < recoverMs) return { next: { ...prev, betterSince, betterState: worst }, changed: false };
+  const held = `${Math.round((now - betterSince) / 1000)} s (was ${prev.state}: ${prev.reason})`;
   return {
     next: {
-      state: v.state,
+      state: worst,
       since: now,
-      reason: `${v.reason} for ${Math.round((now - betterSince) / 1000)} s (was ${prev.state}: ${prev.reason})`,
+      reason: worst === v.state ? `${v.reason} for ${held}` : `no worse than ${worst} for ${held}`,
       betterSince: null,
+      betterState: null,
     },
     changed: true,
   };
@@ -329,26 +343,28 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
   };
 }
 
+/** An OCA's automatic state as stored (healthy, with no signal yet, when none is). */
 export function autoState(sql: SqlStorage, ocaId: string): AutoState {
-  const r = first<{ state: AutoHealth; since: number; reason: string; better_since: number | null }>(
+  const r = first<{ state: AutoHealth; since: number; reason: string; better_since: number | null; better_state: AutoHealth | null }>(
     sql,
-    `SELECT state, since, reason, better_since FROM oca_auto_health WHERE oca_id = ?`,
+    `SELECT state, since, reason, better_since, better_state FROM oca_auto_health WHERE oca_id = ?`,
     ocaId,
   );
   return r
-    ? { state: r.state, since: r.since, reason: r.reason, betterSince: r.better_since }
-    : { state: "healthy", since: 0, reason: "no signal yet", betterSince: null };
+    ? { state: r.state, since: r.since, reason: r.reason, betterSince: r.better_since, betterState: r.better_state }
+    : { state: "healthy", since: 0, reason: "no signal yet", betterSince: null, betterState: null };
 }
 
 function saveState(sql: SqlStorage, ocaId: string, s: AutoState): void {
   run(
     sql,
-    `INSERT OR REPLACE INTO oca_auto_health (oca_id, state, since, reason, better_since) VALUES (?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO oca_auto_health (oca_id, state, since, reason, better_since, better_state) VALUES (?, ?, ?, ?, ?, ?)`,
     ocaId,
     s.state,
     s.since,
     s.reason,
     s.betterSince,
+    s.betterState ?? null,
   );
 }
 
@@ -369,7 +385,7 @@ export function evaluate(
   const prev = autoState(sql, ocaId);
   const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers)), now);
   // Written only when it moved: most evaluations confirm the state as it was.
-  if (changed || next.betterSince !== prev.betterSince) saveState(sql, ocaId, next);
+  if (changed || next.betterSince !== prev.betterSince || (next.betterState ?? null) !== (prev.betterState ?? null)) saveState(sql, ocaId, next);
   if (!changed) return null;
   recordTransition(sql, ocaId, now, prev.state, next.state, next.reason, "auto");
   return { from: prev.state, to: next.state, reason: next.reason };

@@ -80,6 +80,19 @@ export function liveView(
 
 const count = (n: unknown) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
 
+/**
+ * The most bytes one report may count for one figure (an OCA's, a session's, a miss's): 80 Tbit, past
+ * what any isolate serves in a report's window. A figure beyond it (a bug, an isolate on other code) is
+ * not the truth: unbounded, it made an OCA's decayed egress infinite for as long as reports came (and
+ * the site's load write to D1 fail), or overloaded for an hour.
+ */
+export const MAX_REPORT_BYTES = 1e13;
+/** Misses of one title one report may count (as many as the requests a report may count). */
+const MAX_REPORT_MISSES = 1e7;
+
+/** A byte count of a report, sanitised: whole, not below 0, at most MAX_REPORT_BYTES. */
+export const reportBytes = (n: unknown): number => Math.min(count(n), MAX_REPORT_BYTES);
+
 /** Adds a miss to the site's counters. */
 export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind: MissKind, n: number, bytes: number): void {
   run(
@@ -104,7 +117,7 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
     // A decayed sum, not an average: every isolate serving the OCA reports its own share, and each
     // report adds what its window's bytes are worth now (a steady rate r from all of them reads r).
     const decayed = prev ? prev.egress_bps * Math.exp(-Math.max(0, now - prev.updated_at) / EGRESS_TAU_MS) : 0;
-    const rate = (count(r.bytes) * 8) / windowS;
+    const rate = (reportBytes(r.bytes) * 8) / windowS;
     const worth = 1 - Math.exp(-(windowS * 1000) / EGRESS_TAU_MS);
     // An upsert, not a REPLACE: a replace deletes and inserts, two rows written on every sync.
     run(
@@ -135,11 +148,11 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
       );
       // Its index entry moves only when the bucket has (a read otherwise, nothing written).
       run(sql, `UPDATE oca_sessions SET seen_bucket = ? WHERE oca_id = ? AND session_id = ? AND seen_bucket < ?`, seenBucket, oca.id, s.id, seenBucket);
-      recordServed(sql, s.id, count(s.bytes), s.home === true, now);
+      recordServed(sql, s.id, reportBytes(s.bytes), s.home === true, now);
     }
     for (const m of (Array.isArray(r.misses) ? r.misses : []).slice(0, MAX_REPORT_ITEMS)) {
       if (typeof m?.titleId !== "string" || !isSafeId(m.titleId) || (m.kind !== "content" && m.kind !== "health")) continue;
-      recordMiss(sql, oca.id, m.titleId, m.kind, Math.max(1, count(m.count)), count(m.bytes));
+      recordMiss(sql, oca.id, m.titleId, m.kind, Math.min(MAX_REPORT_MISSES, Math.max(1, count(m.count))), reportBytes(m.bytes));
     }
   }
   // Whole buckets past the active window: a session stays up to a bucket longer, counted by its exact time.
@@ -156,7 +169,7 @@ export function ingestServedElsewhere(sql: SqlStorage, report: EdgeReport, origi
   for (const list of [report.servedAway, origin]) {
     for (const s of (Array.isArray(list) ? list : []).slice(0, MAX_REPORT_ITEMS)) {
       if (!isSessionId(s?.id)) continue;
-      recordServed(sql, s.id, count(s.bytes), true, now);
+      recordServed(sql, s.id, reportBytes(s.bytes), true, now);
     }
   }
   forgetEarlyServed(sql, now);

@@ -11,6 +11,12 @@ export function healthOf(sql: SqlStorage, ocaId: string): OcaHealth {
   return first<{ health: OcaHealth }>(sql, `SELECT health FROM oca_health WHERE oca_id = ?`, ocaId)?.health ?? "healthy";
 }
 
+/** An operator's health setting for an OCA and when it was set; null when none (the automatic state stands). */
+export function operatorHealthOf(sql: SqlStorage, ocaId: string): { health: OcaHealth; since: number } | null {
+  const r = first<{ health: OcaHealth; updated_at: number }>(sql, `SELECT health, updated_at FROM oca_health WHERE oca_id = ?`, ocaId);
+  return r ? { health: r.health, since: r.updated_at } : null;
+}
+
 export function setHealthRow(sql: SqlStorage, ocaId: string, health: OcaHealth, now: number): void {
   run(sql, `INSERT OR REPLACE INTO oca_health (oca_id, health, updated_at) VALUES (?, ?, ?)`, ocaId, health, now);
 }

@@ -1,7 +1,14 @@
 import { HOLDINGS_SCALE_SCHEMA, TITLE_SUMMARY_SCHEMA, UNSETTLED_ROWS_SCHEMA } from "./holdings";
 import { CLAIMED_SCHEMA, EARLY_SERVED_SCHEMA, FORWARDS_SCHEMA, SESSION_SETTLE_SCHEMA, VIEWING_SCHEMA } from "./viewing-history";
 import { SESSION_EVENTS_SCHEMA } from "./session-events";
-import { AUTO_HEALTH_SCHEMA, CLIENT_REPORTERS_SCHEMA, REPORTER_SESSIONS_SCHEMA, TRAFFIC_MEMBERS_SCHEMA, TRAFFIC_SCHEMA } from "./auto-health";
+import {
+  AUTO_HEALTH_SCHEMA,
+  CLIENT_REPORTERS_SCHEMA,
+  RECOVERY_SPELL_SCHEMA,
+  REPORTER_SESSIONS_SCHEMA,
+  TRAFFIC_MEMBERS_SCHEMA,
+  TRAFFIC_SCHEMA,
+} from "./auto-health";
 import { SERVED_HOURLY_SCHEMA, SERVED_SCHEMA } from "./served";
 import { CMCD_HEARD_SCHEMA, CMCD_SCHEMA } from "./cmcd";
 import { COUNTED_UP_TO_SCHEMA } from "./counted-up-to";
@@ -224,6 +231,11 @@ export const SITE_MIGRATIONS: Migration[] = [
     version: 29,
     name: "a retired OCA's rows deleted at once and its copies once no session can ask for them, a batch an alarm run",
     statements: RETIRED_OCAS_SCHEMA,
+  },
+  {
+    version: 30,
+    name: "an OCA's recovery goes only as far as the worst verdict of its spell of better ones (the spell's worst kept)",
+    statements: RECOVERY_SPELL_SCHEMA,
   },
 ];
 
