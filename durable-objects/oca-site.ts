@@ -818,6 +818,8 @@ export class OcaSite extends DurableObject<Env> {
    */
   async opsSummary(): Promise<OpsSummary> {
     await liveTopology(this.env);
+    // The chaos switch's unreachable site is unreachable to the dashboard too (it shows it so).
+    this.assertReachable();
     const { perOca, current } = await this.heldWithCompleteness();
     const live = this.live();
     return {
@@ -978,6 +980,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Bytes served per local hour for days [fromDay, toDay], one row of 24 per day, oldest first. */
   async servedByHour(fromDay: number, toDay: number): Promise<number[][]> {
+    served.checkDayRange(fromDay, toDay);
     return served.servedByHour(this.sql, fromDay, toDay);
   }
 
@@ -988,6 +991,7 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Demand per title per day for days [fromDay, toDay], oldest first. */
   async history(fromDay: number, toDay: number): Promise<Record<string, number[]>> {
+    served.checkDayRange(fromDay, toDay);
     this.settleDue();
     return history(this.sql, fromDay, toDay);
   }

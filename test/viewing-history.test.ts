@@ -52,7 +52,7 @@ describe("viewing history (module)", () => {
     await withSql("lumen-ord", (sql) => {
       const old = { ...play("old"), startedAt: T0 - SESSION_MEMORY_MS - 1 };
       recordPlays(sql, [old]);
-      recordPlays(sql, [play("a"), play("b"), play("a"), play("c", "u"), { ...play("d"), day: DAY + 1 }]);
+      recordPlays(sql, [play("a"), play("b"), play("a"), play("c", "u"), { ...play("d"), day: DAY + 1 }], T0);
       expect(history(sql, DAY, DAY + 1)).toEqual({ t: [3 * EST, EST], u: [EST, 0] });
       const plays = sql.exec<{ day: number; title_id: string; plays: number }>(`SELECT day, title_id, plays FROM views ORDER BY day, title_id`).toArray();
       expect(plays.map((r) => [r.day, r.title_id, r.plays])).toEqual([
@@ -65,6 +65,15 @@ describe("viewing history (module)", () => {
       // The same batch again (a retried sync) counts nothing more.
       recordPlays(sql, [play("a"), play("b")]);
       expect(history(sql, DAY, DAY).t[0]).toBe(3 * EST);
+    });
+  });
+
+  it("forgets no session because one play is stamped in the future: sessions are forgotten by now, not by the newest start", async () => {
+    await withSql("lumen-mia", (sql) => {
+      recordPlays(sql, [play("kept")], T0);
+      recordPlays(sql, [{ ...play("far"), startedAt: T0 + 365 * 86_400_000 }], T0);
+      const sessions = sql.exec<{ session_id: string }>(`SELECT session_id FROM session_views ORDER BY session_id`).toArray();
+      expect(sessions.map((r) => r.session_id)).toEqual(["far", "kept"]);
     });
   });
 

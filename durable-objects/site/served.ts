@@ -19,6 +19,16 @@ const SOURCES: readonly ServedFrom[] = ["embedded", "ixp", "origin"];
 
 /** Days of served bytes a site keeps: as long as its views, more than any reader asks (operators 60, the fill 14). */
 export const SERVED_KEEP_DAYS = 120;
+
+/**
+ * Refuses a range of local days a site could not hold (whole days, `fromDay` ≤ `toDay` + 1, at most the
+ * 120 days kept): the answers are arrays of a day each, so `(0, 1e9)` would run the object out of memory.
+ */
+export function checkDayRange(fromDay: number, toDay: number): void {
+  if (!Number.isSafeInteger(fromDay) || !Number.isSafeInteger(toDay) || toDay < fromDay - 1 || toDay - fromDay + 1 > SERVED_KEEP_DAYS) {
+    throw new RangeError(`days ${String(fromDay)}..${String(toDay)}: whole days, at most ${SERVED_KEEP_DAYS} of them`);
+  }
+}
 /** The newest day each site object (by its storage) has pruned for: once a local day, not per report. */
 const prunedFor = new WeakMap<SqlStorage, number>();
 

@@ -233,7 +233,8 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[], now =
   for (const d of days.values()) addToDay(sql, d.day, d.titleId, { plays: d.plays, estBytes: d.estBytes });
   // CMCD that came before the record (its isolate's sync first) counts now, once the estimate is in.
   for (const p of made) countEarlyCmcd(sql, p.sessionId, p.titleId, p.day, now);
-  if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, newest - SESSION_MEMORY_MS);
+  // Never past now: one play stamped in the future would otherwise forget every session before it.
+  if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, Math.min(newest, now) - SESSION_MEMORY_MS);
   return countedNow;
 }
 
