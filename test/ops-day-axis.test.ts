@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DAY_INCRS, dayAxisRange, dayLabel, MIN_DAYS_SHOWN, utcDate } from "../client/ops/day-axis";
+import { agoLabel, DAY_INCRS, dayAxisRange, dayLabel, MIN_DAYS_SHOWN, utcDate } from "../client/ops/day-axis";
 
 const DAY = 86_400;
 const dec2 = 20_424 * DAY; // 2025-12-02, 00:00 UTC
@@ -63,5 +63,18 @@ describe("the dashboard's day axis names days in UTC, as the table under the cha
   it("ticks only on whole days, so no two ticks carry the same date", () => {
     for (const incr of DAY_INCRS) expect(incr % DAY).toBe(0);
     expect(DAY_INCRS[0]).toBe(DAY);
+  });
+});
+
+describe("the dashboard's time since a health transition", () => {
+  const now = Date.UTC(2026, 11, 6, 12);
+  it("reads in the unit that fits: seconds, minutes, hours and minutes, days and hours", () => {
+    expect(agoLabel(now - 42_000, now)).toBe("42 s ago");
+    expect(agoLabel(now - 12 * 60_000, now)).toBe("12 min ago");
+    expect(agoLabel(now - (2 * 3600 + 2 * 60 + 2) * 1000, now)).toBe("2 h 2 min ago");
+    expect(agoLabel(now - 3 * 3600_000, now)).toBe("3 h ago");
+    expect(agoLabel(now - (2 * 86_400 + 4 * 3600) * 1000, now)).toBe("2 d 4 h ago");
+    expect(agoLabel(0, now)).toBe("");
+    expect(agoLabel(now + 5_000, now)).toBe("0 s ago");
   });
 });

@@ -40,3 +40,18 @@ export function utcDate(ts: number): Date {
 
 /** Tick steps of the day axis (seconds): whole days only, so no tick falls between two days. */
 export const DAY_INCRS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((n) => n * DAY_S);
+
+/**
+ * How long ago a time (ms) was, in the unit an operator reads at a glance: "42 s ago", "12 min ago",
+ * "3 h 5 min ago", "2 d 4 h ago"; empty for no time.
+ */
+export function agoLabel(ms: number, now = Date.now()): string {
+  if (!ms) return "";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s} s ago`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h${min % 60 ? ` ${min % 60} min` : ""} ago`;
+  return `${Math.floor(h / 24)} d${h % 24 ? ` ${h % 24} h` : ""} ago`;
+}

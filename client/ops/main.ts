@@ -7,7 +7,7 @@
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { DAY_INCRS, dayAxisRange, dayLabel, dayNumberLabel, utcDate } from "./day-axis";
+import { agoLabel, DAY_INCRS, dayAxisRange, dayLabel, dayNumberLabel, utcDate } from "./day-axis";
 
 interface Oca {
   ocaId: string;
@@ -79,7 +79,6 @@ const bytes = (n: number) =>
 const bps = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}${NBSP}Gb/s` : `${(n / 1e6).toFixed(1)}${NBSP}Mb/s`);
 const bar = (share: number, hot = false) =>
   `<span class="bar${hot ? " hot" : ""}" title="${Math.round(share * 100)} %"><span style="width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%"></span></span>`;
-const ago = (ms: number) => (ms ? `${Math.max(0, Math.round((Date.now() - ms) / 1000))} s ago` : "");
 
 /**
  * What went wrong, shown until it no longer holds: loading the overview (cleared by the next refresh
@@ -165,7 +164,7 @@ function ocaRow(site: Site, o: Oca): string {
   return `<tr data-oca="${esc(o.ocaId)}">
     <td><b>${esc(o.ocaId)}</b></td>
     <td><span class="health ${esc(o.health)}">${esc(o.health)}</span> <span class="muted">(${esc(o.healthBy)})</span>
-      <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(ago(t.at))}` : ""}</div>
+      <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(agoLabel(t.at))}` : ""}</div>
       ${fault ? `<div class="fault">${esc(fault)}</div>` : ""}</td>
     <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${o.sessions} sessions</div></td>
     <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} <span class="used">${esc(bytes(o.usedBytes))}</span> / <span class="capacity">${esc(bytes(o.capacityBytes))}</span><div class="muted"><span class="titles">${o.titles}</span> titles</div></td>
