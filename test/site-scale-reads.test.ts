@@ -60,9 +60,10 @@ describe("what a national site's object reads", () => {
   it("to answer the dashboard: counts of its titles, not their list, whatever it holds", async () => {
     const SITE = "lumen-nyc";
     await seedHoldings(SITE, 300, 2);
-    const [state, summary] = await Promise.all([site(SITE).describe(), site(SITE).opsSummary()]);
-    // The operators' view lists every title of every OCA; the dashboard's carries a count per OCA.
+    // The operators' view asked for up to 1,000 titles per OCA (100 unless asked); the dashboard's carries a count per OCA.
+    const [state, summary] = await Promise.all([site(SITE).describe({ titles: 1000 }), site(SITE).opsSummary()]);
     expect(state.ocas[0].titles.length).toBeGreaterThanOrEqual(300);
+    expect(state.ocas[0].titlesTotal).toBe(state.ocas[0].titles.length);
     expect(summary.ocas.map((o) => o.ocaId)).toEqual(state.ocas.map((o) => o.ocaId));
     for (const o of summary.ocas) {
       const full = state.ocas.find((x) => x.ocaId === o.ocaId)!;
