@@ -8,7 +8,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { CHROMIUM, CI, launchChromium, openOpsDashboard, warnIfSkipped } from "./chromium";
-import { pollUntil } from "./sdk-harness";
+import { pollUntil, watchAtLumenNyc } from "./sdk-harness";
 
 warnIfSkipped("ops-readings");
 
@@ -17,27 +17,6 @@ let context: BrowserContext;
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
 const openDashboard = (): Promise<Page> => openOpsDashboard(context, stack.worker.url, stack.adminToken);
-
-/** Some viewing at lumen-nyc, so today's bytes by source have something in them. */
-async function watchSome(): Promise<void> {
-  const { token } = (await (
-    await fetch(`${stack.worker.url}/v1/dev/token`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ memberId: "ops-readings-viewer", plan: "premium" }),
-    })
-  ).json()) as { token: string };
-  const play = (await (
-    await fetch(`${stack.worker.url}/v1/play`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Client-Geo": "asn=64500;country=US;lat=40.71;lon=-74.0" },
-      body: JSON.stringify({ titleId: stack.catalogue.titles[0].id }),
-    })
-  ).json()) as { ocas: Array<{ url: string }> };
-  for (const f of stack.catalogue.titles[0].files.filter((x) => x.path.startsWith("video/")).slice(0, 4)) {
-    expect((await fetch(`${play.ocas[0].url}${f.path}`)).status).toBe(200);
-  }
-}
 
 /**
  * The WCAG contrast ratio of an element's text against its card, as drawn: its colour, faded by its
@@ -105,7 +84,7 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard, read by an operator, 
   });
 
   it("shows the chart's shares in its legend with their unit, as the axis and the table do", async () => {
-    await watchSome();
+    await watchAtLumenNyc(stack, "ops-readings-viewer");
     const page = await openDashboard();
     await page.waitForFunction(() => document.querySelectorAll("#offload-table tr").length > 1, null, { timeout: 15_000 });
     const box = (await page.locator("#offload-chart .u-over").boundingBox())!;

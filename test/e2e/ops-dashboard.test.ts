@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
 import { topology } from "../../workers/shared/topology";
 import { CHROMIUM, CI, launchChromium, openOpsDashboard, warnIfSkipped } from "./chromium";
-import { ocaHealthOf, setFault, setHealth } from "./sdk-harness";
+import { ocaHealthOf, setFault, setHealth, watchAtLumenNyc } from "./sdk-harness";
 
 warnIfSkipped("ops");
 
@@ -50,23 +50,7 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium",
 
   it("shows every site with its tier, every OCA with its health and why, fill, misses and the bytes-served chart", async () => {
     // Some viewing first, so today's bytes by source have something in them.
-    const { token } = (await (
-      await fetch(`${stack.worker.url}/v1/dev/token`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ memberId: "ops-viewer", plan: "premium" }),
-      })
-    ).json()) as { token: string };
-    const play = (await (
-      await fetch(`${stack.worker.url}/v1/play`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Client-Geo": "asn=64500;country=US;lat=40.71;lon=-74.0" },
-        body: JSON.stringify({ titleId: stack.catalogue.titles[0].id }),
-      })
-    ).json()) as { ocas: Array<{ url: string }> };
-    for (const f of stack.catalogue.titles[0].files.filter((x) => x.path.startsWith("video/")).slice(0, 4)) {
-      expect((await fetch(`${play.ocas[0].url}${f.path}`)).status).toBe(200);
-    }
+    await watchAtLumenNyc(stack, "ops-viewer");
     const page = await openDashboard();
     const shown = await page.$$eval("[data-site]", (els) => els.map((e) => e.getAttribute("data-site")));
     expect(new Set(shown)).toEqual(new Set(topology.sites.map((s) => s.id)));

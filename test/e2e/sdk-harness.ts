@@ -21,6 +21,31 @@ export function failoverPlacement(titleIds: string[]): Placement[][] {
   ];
 }
 
+/**
+ * A member plays the stack's first title in New York (lumen-nyc) and fetches its first 4 video files:
+ * some viewing, so today's bytes by source have something in them. Throws unless each answers 200.
+ */
+export async function watchAtLumenNyc(stack: LocalStack, memberId: string): Promise<void> {
+  const { token } = (await (
+    await fetch(`${stack.worker.url}/v1/dev/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ memberId, plan: "premium" }),
+    })
+  ).json()) as { token: string };
+  const play = (await (
+    await fetch(`${stack.worker.url}/v1/play`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "X-Client-Geo": GEO_NYC },
+      body: JSON.stringify({ titleId: stack.catalogue.titles[0].id }),
+    })
+  ).json()) as { ocas: Array<{ url: string }> };
+  for (const f of stack.catalogue.titles[0].files.filter((x) => x.path.startsWith("video/")).slice(0, 4)) {
+    const status = (await fetch(`${play.ocas[0].url}${f.path}`)).status;
+    if (status !== 200) throw new Error(`${f.path}: ${status}, not 200`);
+  }
+}
+
 /** An admin API call against the stack (`p` starts with /admin). */
 export async function admin(stack: LocalStack, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
   return adminJson({ baseUrl: stack.worker.url, adminToken: stack.adminToken }, method, p.replace(/^\/admin/, ""), body);
