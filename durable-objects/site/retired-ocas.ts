@@ -1,4 +1,5 @@
 import { ocaKey } from "../../shared/file-keys";
+import { MAX_SESSION_TTL_S } from "../../shared/session-life";
 import { usedBytes } from "./holdings";
 import { first, rows, run } from "./sql";
 
@@ -28,10 +29,10 @@ export const CLEANUP_BATCH = 1_000;
 
 /**
  * How long copies are kept after a retire the object found by itself (its call from the admin API was
- * lost): the longest a session may live whatever SESSION_TTL_S says (a week, the control plane's cap),
- * as the object does not know the configured lifetime.
+ * lost): the longest a session may live whatever SESSION_TTL_S says, as the object does not know the
+ * configured lifetime.
  */
-export const LONGEST_SESSION_MS = 7 * 86_400_000;
+export const LONGEST_SESSION_MS = MAX_SESSION_TTL_S * 1000;
 
 /**
  * Every table with rows per OCA, and the column that picks a batch of them (the rowid, or in a table

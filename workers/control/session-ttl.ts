@@ -1,8 +1,8 @@
+// The longest a session may live (its expiry must stay a date: a larger one made every play a 500).
+import { MAX_SESSION_TTL_S } from "../../shared/session-life";
+
 /** How long after its session expired a batch is still taken: the last one of a page closed at the end. */
 export const LAST_BATCH_GRACE_S = 300;
-
-/** The longest a session may live: its expiry must stay a date (a larger one made every play a 500). */
-const MAX_SESSION_TTL_S = 7 * 86400;
 
 /**
  * How long a play session (and its URL token) lives, in whole seconds: SESSION_TTL_S, at least a
