@@ -346,7 +346,10 @@ async function act(btn: HTMLButtonElement): Promise<void> {
       const num = (k: string) => Number((row.querySelector(`input[data-fault="${k}"]`) as HTMLInputElement).value) || 0;
       // The dashboard edits errors and latency; a throughput cap set through the API stays as it was.
       const cap = last?.sites.find((s) => s.siteId === site)?.ocas?.find((o) => o.ocaId === ocaId)?.fault?.throughputBps ?? null;
-      const body = action === "fault" ? { errorRate: Math.min(1, num("errorRate") / 100), addedLatencyMs: num("addedLatencyMs"), throughputBps: cap } : {};
+      // A percentage past 100 was sent as 100 %: the operator would see a fault other than the one typed.
+      const percent = num("errorRate");
+      if (action === "fault" && !(percent >= 0 && percent <= 100)) throw new Error(`error rate must be 0–100 %, not ${percent} %`);
+      const body = action === "fault" ? { errorRate: percent / 100, addedLatencyMs: num("addedLatencyMs"), throughputBps: cap } : {};
       await api("POST", `/admin/sites/${encodeURIComponent(site)}/ocas/${encodeURIComponent(ocaId!)}/fault`, body);
     } else if (action === "fill-cycle") {
       // The cycle may outlast a refresh, which redraws the card: its state lives in fillRuns.

@@ -61,6 +61,24 @@ describe.skipIf(!CHROMIUM && !CI)("the dashboard's controls in headless Chromium
     await page.close();
   });
 
+  it("refuses an error rate past 100 % on the page, sending nothing, rather than setting 100 %", async () => {
+    const page = await openDashboard();
+    const row = 'tr[data-oca="lumen-nyc-2"]';
+    let sent = 0;
+    page.on("request", (r) => {
+      if (r.url().endsWith("/ocas/lumen-nyc-2/fault")) sent++;
+    });
+    await page.fill(`${row} input[data-fault="errorRate"]`, "150");
+    await page.click(`${row} button[data-action="fault"]`);
+    await page.waitForFunction(() => !(document.querySelector("#error") as HTMLElement).hidden);
+    expect(await errorShown(page)).toMatch(/fault failed: error rate must be 0–100 %, not 150 %/);
+    // The refresh that follows the control shows the OCA as it was: no fault set, none asked for.
+    await nextRefresh(page);
+    expect(sent).toBe(0);
+    expect(await page.locator(`${row} .fault`).count()).toBe(0);
+    await page.close();
+  });
+
   it("shows a fill cycle that outlasts a refresh as running, with no second start, then what it ran", async () => {
     const page = await openDashboard();
     let started = 0;
