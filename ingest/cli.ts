@@ -13,7 +13,7 @@ import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
 import { PublishError } from "./publish";
-import { endpointProblem, envValue, r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
+import { bucketProblem, endpointProblem, envValue, r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
 import { notAFile, UsageError } from "./usage";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
@@ -234,9 +234,23 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       );
     }
     const r2Flag = values["r2-endpoint"];
+    const bucketFlag = values["r2-bucket"];
     const wantsS3 = values["r2-account-id"] || r2Flag !== undefined || envValue(env, "R2_ACCOUNT_ID") || envValue(env, "R2_ENDPOINT");
+    // A bucket named without R2's S3 API would be ignored: the title would go to the local Worker's origin instead.
+    if (bucketFlag !== undefined && !wantsS3)
+      throw new UsageError(
+        "--r2-bucket names the bucket of an upload through R2's S3 API: give --r2-account-id or --r2-endpoint (or R2_ACCOUNT_ID / R2_ENDPOINT) with it",
+      );
     let s3: S3Credentials | null = null;
     if (wantsS3) {
+      const bucket =
+        bucketFlag !== undefined
+          ? { from: "--r2-bucket", name: bucketFlag }
+          : envValue(env, "R2_BUCKET")
+            ? { from: "R2_BUCKET", name: envValue(env, "R2_BUCKET")! }
+            : null;
+      const bucketWrong = bucket && bucketProblem(bucket.name);
+      if (bucketWrong) throw new UsageError(`${bucket.from}: ${bucketWrong}`);
       // An endpoint that is no http(s) URL would fail only at the first upload, after the whole encode.
       const envEndpoint = values["r2-account-id"] ? undefined : envValue(env, "R2_ENDPOINT");
       const given = r2Flag !== undefined ? { from: "--r2-endpoint", endpoint: r2Flag } : envEndpoint ? { from: "R2_ENDPOINT", endpoint: envEndpoint } : null;
@@ -245,7 +259,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       const overrides = {
         ...(values["r2-account-id"] ? { endpoint: accountEndpoint(values["r2-account-id"], "--r2-account-id") } : {}),
         ...(r2Flag !== undefined ? { endpoint: r2Flag } : {}),
-        ...(values["r2-bucket"] ? { bucket: values["r2-bucket"] } : {}),
+        ...(bucketFlag !== undefined ? { bucket: bucketFlag } : {}),
       };
       try {
         s3 = s3CredentialsFromEnv(env, overrides);

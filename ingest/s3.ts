@@ -143,6 +143,15 @@ export function endpointProblem(endpoint: string): string | null {
   return null;
 }
 
+/**
+ * Why `bucket` cannot name an R2 bucket, or null: 3 to 63 lowercase letters, digits and hyphens, a letter
+ * or digit at each end (R2's rule). Refused before the encode: S3 would refuse it only at the first upload.
+ */
+export function bucketProblem(bucket: string): string | null {
+  if (/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) return null;
+  return `not a bucket name: ${JSON.stringify(bucket.slice(0, 200))} (3 to 63 lowercase letters, digits and hyphens, a letter or digit at each end)`;
+}
+
 /** A refusal from the S3 API: the HTTP status and S3's error Code (SignatureDoesNotMatch, AccessDenied…) and Message when the body names them. */
 export class S3Error extends Error {
   constructor(
