@@ -109,6 +109,20 @@ async function change(env: Env, fn: (t: Topology) => void): Promise<{ version: n
   return { version: version + 1, topology: doc };
 }
 
+/**
+ * Refuses OCA ids joining `siteId` that were retired from another site: the steering view keys an OCA's
+ * listings and status by its id alone, so the old site's clean-up (a batch of rows per alarm run, then
+ * the view's rows of that id) would delete the new OCA's listings, and its drained status would stand
+ * for the new OCA meanwhile. Retired from the same site, an id comes back (see letGoOfRetiredRows).
+ */
+function refuseRetiredElsewhere(t: Topology, siteId: string, ocaIds: string[]): void {
+  for (const r of t.retired ?? []) {
+    if (r.siteId !== siteId && ocaIds.includes(r.ocaId)) {
+      throw new ApiError(409, "duplicate_id", `OCA ${r.ocaId} was retired from site ${r.siteId}; an OCA joining another site takes a new id`);
+    }
+  }
+}
+
 const siteOf = (t: Topology, siteId: string): SiteSpec => {
   const s = t.sites.find((x) => x.id === siteId);
   if (!s) throw new ApiError(404, "unknown_site", `no site ${siteId}`);
@@ -119,6 +133,11 @@ const siteOf = (t: Topology, siteId: string): SiteSpec => {
 topologyRoutes.post("/topology/sites", zValidator("json", siteSpecBody, validationHook), async (c) => {
   const spec = c.req.valid("json") as SiteSpec;
   const r = await change(c.env, (t) => {
+    refuseRetiredElsewhere(
+      t,
+      spec.id,
+      spec.ocas.map((o) => o.id),
+    );
     t.sites.push(spec);
   });
   return c.json({ version: r.version, site: spec }, 201);
@@ -174,6 +193,7 @@ topologyRoutes.post("/topology/sites/:siteId/ocas", params(siteParam), zValidato
     const s = siteOf(t, c.req.param("siteId"));
     // Checked here, as the site grows, not in validate(): a site stored with more (before the bound) still changes.
     if (s.ocas.length >= MAX_OCAS_PER_SITE) throw new ApiError(400, "invalid_topology", `site ${s.id}: at most ${MAX_OCAS_PER_SITE} OCAs`);
+    refuseRetiredElsewhere(t, s.id, [oca.id]);
     s.ocas.push(oca);
   });
   return c.json({ version: r.version, siteId: c.req.param("siteId"), oca }, 201);
