@@ -513,7 +513,7 @@ export const ROUTES: RouteDoc[] = [
     },
     errors: {
       ...ADMIN,
-      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "bad_layout"],
+      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "invalid_licence", "bad_layout"],
       409: ["files_not_in_origin", "publish_conflict"],
       413: ["payload_too_large"],
     },

@@ -71,6 +71,15 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
   if (rendition !== undefined) throw new ApiError(400, "duplicate_rendition", `rendition ${rendition} is listed twice`);
   const country = firstRepeat(t.licences.map((l) => l.country));
   if (country !== undefined) throw new ApiError(400, "duplicate_licence", `the licence for ${country} is listed twice`);
+  // A window [from, until) that ends when or before it starts (dates swapped) is in effect at no moment: refused, not stored as a silent "never".
+  const empty = t.licences.find((l) => l.availableUntil && Date.parse(l.availableUntil) <= Date.parse(l.availableFrom));
+  if (empty) {
+    throw new ApiError(
+      400,
+      "invalid_licence",
+      `the licence for ${empty.country} ends (${empty.availableUntil}) at or before it starts (${empty.availableFrom})`,
+    );
+  }
   const inOrigin = await originSizes(c.env.ORIGIN, titleId);
   const absent = t.files.filter((f) => !inOriginAsRegistered(inOrigin.get(originKey(titleId, f.path, f.sha256)), f)).map((f) => f.path);
   if (absent.length) {
