@@ -52,13 +52,35 @@ export const PLAYS_PER_IP_PER_MINUTE = 1_200;
 const PERIOD_S = 60;
 
 /**
- * The client's IP as Cloudflare's edge reports it (CF-Connecting-IP cannot be set by the client in
- * production, where every request carries it). Null without it: locally every request would share
- * one bucket, so the per-IP limits do not apply there.
+ * The client's address as every per-IP limit counts it, from Cloudflare's edge (CF-Connecting-IP cannot
+ * be set by the client in production, where every request carries it): an IPv4 address, or an IPv6
+ * address's /64 (addressKey). Null without it: locally every request would share one bucket, so the
+ * per-IP limits do not apply there.
  */
 export function clientIp(req: Request): string | null {
   const ip = req.headers.get("CF-Connecting-IP") ?? "";
-  return /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? ip : null;
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(ip) ? addressKey(ip) : null;
+}
+
+/**
+ * What a per-IP limit counts under: an IPv4 address, or an IPv6 address's /64 (one subscriber's or
+ * server's network: a client given a /64, as every VPS is, would otherwise have 2^64 addresses of a
+ * limit each). An IPv4-mapped address counts as its IPv4 address.
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const [head, tail] = ip.toLowerCase().split("::", 2);
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const last = right.at(-1) ?? left.at(-1) ?? "";
+  if (last.includes(".")) {
+    // An IPv4-mapped address (::ffff:192.0.2.1) is that IPv4 address; another embedded IPv4 tail is two groups.
+    if (left.length === 0 && right.length === 2 && right[0] === "ffff") return right[1];
+    (right.length > 0 ? right : left).splice(-1, 1, "0", "0");
+  }
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16));
+  return `${prefix.join(":")}::/64`;
 }
 
 /** The 429 of every limit: the limiter's name in the details and a Retry-After. */

@@ -30,7 +30,7 @@ const refusedUntil = new Map<string, number>();
 
 /**
  * Requires `Authorization: Bearer <ADMIN_TOKEN>`; 503 while ADMIN_TOKEN is unset or too short. Failed
- * tokens count per client IP (20 a minute); past that, 429 for a minute whatever the token.
+ * tokens count per client IP (an IPv6 client per /64; 20 a minute); past that, 429 for a minute whatever the token.
  */
 export const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
   const expected = c.env.ADMIN_TOKEN;
