@@ -71,6 +71,128 @@ const OUTAGE_GIVE_UP_MS = 60_000;
 /** An option object's entries, or one entry with an empty key when it is not an object. */
 const entriesOf = (value: unknown): Array<[string, unknown]> => (value && typeof value === "object" ? Object.entries(value) : [["", value]]);
 
+/** An option `configure()` or `play()` refused: its key (`selector.collapseSamples`) and why. */
+interface RejectedOption {
+  key: string;
+  reason: string;
+}
+
+/** The longest delay timers keep: a longer one fires at once (a re-probe or a flush in a tight loop). */
+const MAX_TIMER_MS = 2_147_483_647;
+/** A finite number >= min. */
+const num = (v: unknown, min: number): v is number => typeof v === "number" && Number.isFinite(v) && v >= min;
+/** A delay (ms) >= min that timers keep. */
+const delayMs = (v: unknown, min: number): v is number => num(v, min) && v <= MAX_TIMER_MS;
+const DELAY = (min: number) => `expected a number of ms >= ${min} (at most ${MAX_TIMER_MS})`;
+
+/** Options only `play()` (and the session's constructor) take: `configure()` refuses them (they applied at play time). */
+const PLAY_TIME_ONLY: Record<string, (v: unknown) => string | null> = {
+  device: (v) => (v && typeof v === "object" && !Array.isArray(v) ? null : "expected { codecs, maxHeight }"),
+  onEvent: (v) => (typeof v === "function" ? null : "expected a function"),
+  pollSteering: (v) => (typeof v === "boolean" ? null : "expected true or false"),
+  probeInBackground: (v) => (typeof v === "boolean" ? null : "expected true or false"),
+  steeringProtocol: (v) => (v === "hls" || v === "dash" ? null : 'expected "hls" or "dash"'),
+  flushIntervalMs: (v) => (delayMs(v, 1) ? null : DELAY(1)),
+};
+
+/**
+ * The one check of a session's options, for `configure()` and `play()` alike: every key known, of the
+ * right type, in range. What passes is written into `into` (a session's options), what does not is
+ * left out and returned in `rejected`. At play time (`at: "play"`) the options only play takes are
+ * checked too (configure refuses them), and a key given as undefined is absent (its default applies).
+ */
+function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configure"): { applied: string[]; rejected: RejectedOption[] } {
+  const applied: string[] = [];
+  const rejected: RejectedOption[] = [];
+  if (options !== undefined && options !== null && typeof options !== "object")
+    return { applied, rejected: [{ key: "options", reason: "expected an object" }] };
+  const given = (v: unknown) => at === "configure" || v !== undefined;
+  const entries = options && typeof options === "object" ? Object.entries(options).filter(([, v]) => given(v)) : [];
+  for (const [key, value] of entries) {
+    const reject = (reason: string) => rejected.push({ key, reason });
+    switch (key) {
+      case "reprobeIntervalMs":
+      case "steeringTimeoutMs": {
+        const min = key === "steeringTimeoutMs" ? 1 : 0;
+        if (!delayMs(value, min)) reject(DELAY(min));
+        else {
+          into[key] = value;
+          applied.push(key);
+        }
+        break;
+      }
+      case "cmcd":
+        if (value !== false && value !== "query" && value !== "headers") reject('expected "query", "headers" or false');
+        else {
+          into.cmcd = value;
+          applied.push(key);
+        }
+        break;
+      case "steeringTtlBoundsS":
+        if (!Array.isArray(value) || value.length !== 2 || !num(value[0], 0) || !num(value[1], value[0] as number) || value[1] * 1000 > MAX_TIMER_MS)
+          reject(`expected [min, max] seconds, min <= max (at most ${Math.floor(MAX_TIMER_MS / 1000)})`);
+        else {
+          into.steeringTtlBoundsS = [value[0], value[1]];
+          applied.push(key);
+        }
+        break;
+      case "probe":
+        for (const [k, v] of entriesOf(value).filter(([, v]) => given(v))) {
+          if ((k === "bytes" && num(v, 1) && Number.isInteger(v)) || (k === "timeoutMs" && delayMs(v, 1))) (into.probe = { ...into.probe })[k] = v as number;
+          else if (k === "path" && typeof v === "string" && v.length > 0 && !v.includes("..")) (into.probe = { ...into.probe }).path = v;
+          else {
+            rejected.push({ key: k ? `probe.${k}` : "probe", reason: k ? "unknown or invalid probe option" : "expected an object" });
+            continue;
+          }
+          applied.push(`probe.${k}`);
+        }
+        break;
+      case "selector":
+        for (const [k, v] of entriesOf(value).filter(([, v]) => given(v))) {
+          const problem = k ? selectorParamError(k, v) : "expected an object";
+          if (problem === null) {
+            into.selector = { ...into.selector, [k]: v as number };
+            applied.push(`selector.${k}`);
+          } else rejected.push({ key: k ? `selector.${k}` : "selector", reason: problem });
+        }
+        break;
+      default: {
+        const check = Object.hasOwn(PLAY_TIME_ONLY, key) ? PLAY_TIME_ONLY[key] : undefined;
+        if (!check) reject(at === "play" ? "unknown option" : "unknown option (or one that only applies at play time)");
+        else if (at === "configure") reject("unknown option (or one that only applies at play time)");
+        else {
+          const problem = check(value);
+          if (problem !== null) reject(problem);
+          else {
+            (into as Record<string, unknown>)[key] = value;
+            applied.push(key);
+          }
+        }
+      }
+    }
+  }
+  return { applied, rejected };
+}
+
+/**
+ * `play()`'s options, checked as `configure()` checks them (`checkOptions`), as a copy the session may
+ * change. Throws a recoverable `INVALID_OPTION` SdkError naming every refused key (`<key>: <reason>`,
+ * as configure's errors do), before any play request: a session is never taken on options that would
+ * make it fail over on every download or probe in a tight loop.
+ */
+function checkedPlayOptions(opts: unknown): PlayOptions {
+  const out: PlayOptions = {};
+  const { rejected } = checkOptions(opts, out, "play");
+  if (rejected.length)
+    throw new SdkError("INVALID_OPTION", {
+      detail: rejected
+        .map((r) => `${r.key}: ${r.reason}`)
+        .join("; ")
+        .slice(0, 500),
+    });
+  return out;
+}
+
 /** `Retry-After` as seconds from now (delta-seconds or an HTTP date), or null. */
 export function retryAfterS(header: string | null, nowMs: number): number | null {
   if (!header) return null;
@@ -159,13 +281,17 @@ export class PlaySession extends SessionEmitter {
   private readonly stoppedPlays: PlayResponse[] = [];
   /** Why the last renewal failed. */
   private renewalError: unknown = null;
+  /** Aborted by `close()`: a renewal's wait between tries ends with it (its timer cleared), not seconds later. */
+  private readonly closing = new AbortController();
 
   static async start(client: VcdnClient, titleId: string, opts: PlayOptions = {}, hooks: SessionTestHooks = {}): Promise<PlaySession> {
     const now = hooks.now ?? (() => performance.now());
     const pressedAt = now();
+    // Checked before the play request: options the session would refuse must not take a stream slot.
+    const checked = checkedPlayOptions(opts);
     let play: PlayResponse;
     try {
-      play = await client.requestPlay(titleId, opts.device ?? DEFAULT_DEVICE);
+      play = await client.requestPlay(titleId, checked.device ?? DEFAULT_DEVICE);
     } catch (err) {
       const api = err instanceof ApiCallError ? err : null;
       throw new SdkError("PLAY_REQUEST_FAILED", {
@@ -176,9 +302,9 @@ export class PlaySession extends SessionEmitter {
         detail: String((err as Error)?.message ?? err),
       });
     }
-    const s = new PlaySession(client, play, opts, pressedAt, hooks);
+    const s = new PlaySession(client, play, checked, pressedAt, hooks);
     s.ready = s.reprobe(true);
-    if (!opts.probeInBackground) await s.ready;
+    if (!checked.probeInBackground) await s.ready;
     s.startBackground();
     return s;
   }
@@ -191,8 +317,8 @@ export class PlaySession extends SessionEmitter {
     hooks: SessionTestHooks = {},
   ) {
     super();
-    // A copy: configure() changes it, never the caller's object.
-    this.opts = { ...opts, probe: opts.probe ? { ...opts.probe } : undefined };
+    // Checked as configure() checks them, and a copy: configure() changes it, never the caller's object.
+    this.opts = checkedPlayOptions(opts);
     if (!play.ocas.length) throw new SdkError("PLAY_REQUEST_FAILED", { detail: "play response has no OCA" });
     this.play = play;
     this.now = hooks.now ?? (() => performance.now());
@@ -202,7 +328,7 @@ export class PlaySession extends SessionEmitter {
     const top = play.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), play.renditions.video[0]);
     // Reference download for scoring: one 4 s segment of the top rung.
     const refBytes = top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000;
-    this.selector = new OcaSelector(play.ocas, { refBytes, ...opts.selector });
+    this.selector = new OcaSelector(play.ocas, { refBytes, ...this.opts.selector });
     this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
     this.steeringUri = play.steering?.server ?? null;
     this.reporter = new EventReporter({
@@ -210,10 +336,10 @@ export class PlaySession extends SessionEmitter {
       // new one, and the renewal's stop (batched as it is queued) under the old one however late it leaves.
       tag: () => this.play,
       send: (events, { final, batchId, tag }) => client.sendEvents((tag as PlayResponse | undefined) ?? this.play, events, { batchId, keepalive: final }),
-      flushIntervalMs: opts.flushIntervalMs,
+      flushIntervalMs: this.opts.flushIntervalMs,
       clock: this.clock,
       now: this.now,
-      onEvent: opts.onEvent,
+      onEvent: this.opts.onEvent,
       onSent: (events, final) => this.fire(SessionEvents.QOE_BATCH_SENT, { events: events.length, final }),
     });
     this.reporter.progressFields = () => ({ positionS: this.positionS(), bitrate: this.bitrate(), ocaId: this.cur.ocaId });
@@ -664,6 +790,8 @@ export class PlaySession extends SessionEmitter {
           return true;
         } catch (err) {
           this.renewalError = err;
+          // Closed meanwhile: nothing fires after `stopped`.
+          if (this.stopped) return false;
           this.fire(SessionEvents.ERROR, new SdkError("RENEWAL_FAILED", { detail: `${reason}: ${String((err as Error)?.message ?? err)}`.slice(0, 300) }));
           return false;
         } finally {
@@ -711,9 +839,24 @@ export class PlaySession extends SessionEmitter {
         const transient = status === 0 || status === 408 || status === 429 || status >= 500 || ownSlot;
         const wait = Math.max(delay, (err instanceof ApiCallError ? (err.retryAfterS ?? 0) : 0) * 1000);
         if (!transient || this.stopped || this.now() + wait > deadline) throw err;
-        await new Promise((r) => setTimeout(r, wait));
+        await this.sleepUnlessClosed(wait);
       }
     }
+  }
+
+  /** Resolves after `ms`, or at once when the session closes (the timer cleared then). */
+  private sleepUnlessClosed(ms: number): Promise<void> {
+    const signal = this.closing.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
   }
 
   /** Stops a play session this one took but will not use (best effort, once). */
@@ -794,65 +937,16 @@ export class PlaySession extends SessionEmitter {
   }
 
   /**
-   * Changes options of a running session. Every key is checked (known, right type, in range); what
-   * passes applies at once (a new re-probe interval restarts its timer), what does not is left out,
-   * reported in `rejected` and as a recoverable `INVALID_OPTION` error.
+   * Changes options of a running session. Every key is checked (known, right type, in range) by
+   * `checkOptions`, as `play()` checks its own; what passes applies at once (a new re-probe interval
+   * restarts its timer), what does not is left out, reported in `rejected` and as a recoverable
+   * `INVALID_OPTION` error.
    */
   configure(options: Record<string, unknown>): { applied: string[]; rejected: Array<{ key: string; reason: string }> } {
-    const applied: string[] = [];
-    const rejected: Array<{ key: string; reason: string }> = [];
-    const num = (v: unknown, min: number) => typeof v === "number" && Number.isFinite(v) && v >= min;
-    const entries = options && typeof options === "object" ? Object.entries(options) : [];
-    for (const [key, value] of entries) {
-      const reject = (reason: string) => rejected.push({ key, reason });
-      switch (key) {
-        case "reprobeIntervalMs":
-        case "steeringTimeoutMs":
-          if (!num(value, key === "steeringTimeoutMs" ? 1 : 0)) reject(`expected a number of ms${key === "steeringTimeoutMs" ? " >= 1" : " >= 0"}`);
-          else {
-            this.opts[key] = value as number;
-            applied.push(key);
-          }
-          break;
-        case "cmcd":
-          if (value !== false && value !== "query" && value !== "headers") reject('expected "query", "headers" or false');
-          else {
-            this.opts.cmcd = value;
-            applied.push(key);
-          }
-          break;
-        case "steeringTtlBoundsS":
-          if (!Array.isArray(value) || value.length !== 2 || !num(value[0], 0) || !num(value[1], value[0] as number))
-            reject("expected [min, max] seconds, min <= max");
-          else {
-            this.opts.steeringTtlBoundsS = [value[0], value[1]];
-            applied.push(key);
-          }
-          break;
-        case "probe":
-          for (const [k, v] of entriesOf(value)) {
-            if ((k === "bytes" || k === "timeoutMs") && num(v, 1)) (this.opts.probe ??= {})[k] = v as number;
-            else if (k === "path" && typeof v === "string" && v.length > 0 && !v.includes("..")) (this.opts.probe ??= {}).path = v;
-            else {
-              rejected.push({ key: k ? `probe.${k}` : "probe", reason: k ? "unknown or invalid probe option" : "expected an object" });
-              continue;
-            }
-            applied.push(`probe.${k}`);
-          }
-          break;
-        case "selector":
-          for (const [k, v] of entriesOf(value)) {
-            const problem = k ? selectorParamError(k, v) : "expected an object";
-            if (problem === null) {
-              (this.selector.params as unknown as Record<string, number>)[k] = v as number;
-              this.opts.selector = { ...this.opts.selector, [k]: v as number };
-              applied.push(`selector.${k}`);
-            } else rejected.push({ key: k ? `selector.${k}` : "selector", reason: problem });
-          }
-          break;
-        default:
-          reject("unknown option (or one that only applies at play time)");
-      }
+    const { applied, rejected } = checkOptions(options, this.opts, "configure");
+    for (const key of applied) {
+      const k = key.startsWith("selector.") ? key.slice("selector.".length) : null;
+      if (k !== null) (this.selector.params as unknown as Record<string, number>)[k] = (this.opts.selector as Record<string, number>)[k];
     }
     // At once: a running timer restarts at the new interval, and one the session had none for (0) starts.
     if (applied.includes("reprobeIntervalMs")) this.startReprobes();
@@ -879,6 +973,7 @@ export class PlaySession extends SessionEmitter {
   async close(reason = "closed"): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.closing.abort();
     if (this.reprobeTimer !== null) clearInterval(this.reprobeTimer);
     if (this.steeringTimer !== null) clearTimeout(this.steeringTimer);
     if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
