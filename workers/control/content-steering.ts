@@ -299,12 +299,14 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
   const lowest = measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) : null;
   if (lowest) {
-    reported.forEach((current, k) => {
-      const throughput = throughputs[k];
-      if (!(Number.isFinite(throughput) && throughput > 0 && throughput < lowest * 1.2)) return;
-      const i = order.indexOf(current);
-      if (i >= 0 && i < order.length - 1) order.splice(i + 1, 0, ...order.splice(i, 1));
-    });
+    const slow = new Set(reported.filter((_p, k) => Number.isFinite(throughputs[k]) && throughputs[k] > 0 && throughputs[k] < lowest * 1.2));
+    // Each slow pathway drops behind the next one not reported slow (dash.js reports every pathway it used
+    // since its last poll): moved one by one, two slow neighbours would swap back and one would lead again.
+    for (let i = order.length - 2; i >= 0; i--) {
+      if (!slow.has(order[i])) continue;
+      const next = order.findIndex((p, j) => j > i && !slow.has(p));
+      if (next > i) order.splice(next, 0, ...order.splice(i, 1));
+    }
   }
   // DASH-IF CTS 001 / ETSI TS 103 998 use the HLS key names: dash.js reads only PATHWAY-PRIORITY.
   return c.json({ VERSION: 1, TTL: STEERING_TTL_S, "RELOAD-URI": reloadUri(c.req.url), "PATHWAY-PRIORITY": order }, 200, NO_STORE);

@@ -1,0 +1,38 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+
+const TITLE = "rv-steer-title";
+
+beforeAll(async () => {
+  await publishTitle(TITLE);
+  expect(
+    (
+      await fill([
+        { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] },
+        { siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: [TITLE] },
+        { siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [TITLE] },
+      ])
+    ).status,
+  ).toBe(200);
+});
+
+const play = async () => (await (await pressPlay(await memberToken("standard"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
+const priority = async (url: string) => ((await (await call(url)).json()) as { "PATHWAY-PRIORITY": string[] })["PATHWAY-PRIORITY"];
+
+describe("the steering server and slow pathways", () => {
+  it("puts two pathways dash.js reports too slow behind the next one, not back in front", async () => {
+    const p = await play();
+    const [a, b, c] = p.ocas.map((o) => o.ocaId);
+    expect(p.ocas.length).toBeGreaterThanOrEqual(4);
+    // dash.js lists every service location it used since its last poll, each with its throughput.
+    const order = await priority(`${p.steering.server}?dash=1&_DASH_pathway=%22${a},${b}%22&_DASH_throughput=100000,100000`);
+    expect(order.slice(0, 3)).toEqual([c, a, b]);
+  });
+
+  it("moves a pathway reported twice behind the next one only once", async () => {
+    const p = await play();
+    const [a, b] = p.ocas.map((o) => o.ocaId);
+    const order = await priority(`${p.steering.server}?dash=1&_DASH_pathway=%22${a},${a}%22&_DASH_throughput=100000,100000`);
+    expect(order).toEqual([b, a, ...p.ocas.slice(2).map((o) => o.ocaId)]);
+  });
+});
