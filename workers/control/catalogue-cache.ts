@@ -130,7 +130,13 @@ const unknownTitles = new StampedEntries<null>(500);
 const versions = new StampedEntries<VersionView>(4000);
 /** Every map of entries by title: what a change look invalidates and a fresh start drops. */
 const titleEntries = [titles, unknownTitles, versions];
+/**
+ * Fresh starts so far. A load begun before one is not kept: the look that started afresh names no
+ * change (latestSeen is emptied), and the next looks start past what it passed over.
+ */
+let freshStarts = 0;
 const dropTitleEntries = () => {
+  freshStarts++;
   for (const entries of titleEntries) entries.clear();
 };
 const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
@@ -168,11 +174,14 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>): Promise<T> 
 /** Asks D1 which titles changed since the last look and drops their entries. */
 async function lookForChanges(env: Env): Promise<void> {
   const startedAt = Date.now();
+  // Whether this look is a first one is what it asked, not what a look that ended meanwhile left: a first
+  // look lists no change, so one that ended after another must still start afresh.
+  const since = watch.since;
   const { latest, mark, topologyVersion, changed } = await readReplica(env.DB, (db) =>
-    catalogueDb.changedSince(db, watch.since === null ? Number.MAX_SAFE_INTEGER : watch.since, watch.seen),
+    catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, watch.seen),
   );
   // Too many to list, or a first look: start afresh.
-  if (watch.since === null || changed.length > 10_000) {
+  if (since === null || changed.length > 10_000) {
     dropTitleEntries();
     latestSeen.clear();
   } else {
@@ -222,7 +231,9 @@ export const catalogueCache = {
     await sync(env, waitUntil);
     const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
+    const at = freshStarts;
     const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId));
+    if (at !== freshStarts) return ctx;
     if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
     else unknownTitles.set(titleId, titleId, null, null);
     return ctx;
@@ -258,6 +269,7 @@ export const catalogueCache = {
     const key = `${titleId}|${version}`;
     let view = versions.get(key);
     if (!view) {
+      const at = freshStarts;
       const [rows, state, licences, stopRows] = await load(env, (db) =>
         db.batch([
           steeringTable.candidates(db, titleId, version),
@@ -283,7 +295,7 @@ export const catalogueCache = {
         licences: byCountry,
         stops,
       };
-      versions.set(key, titleId, view, s ? { stamp: s.view_stamp, changedAt: s.view_changed_at } : null);
+      if (at === freshStarts) versions.set(key, titleId, view, s ? { stamp: s.view_stamp, changedAt: s.view_changed_at } : null);
     }
     return { standing: standing(view, session, Date.now()), candidates: view.candidates };
   },
