@@ -40,6 +40,9 @@ function baseOf(env: Env, url: string): string {
   return (env.EDGE_BASE_URL || new URL(url).origin).replace(/\/$/, "");
 }
 
+/** A version's candidates as the catalogue view holds them. */
+type VersionCandidates = Awaited<ReturnType<typeof catalogueCache.version>>["candidates"];
+
 interface SteeringSession {
   claims: SessionClaims;
   pathways: Pathway[];
@@ -49,6 +52,8 @@ interface SteeringSession {
   allowed: Set<string>;
   /** The last ranking and what it was ranked from: a poll re-ranks only when that moved. */
   ranked?: { inputs: string; order: Pathway[] };
+  /** The version's candidates the session may be steered to, and the view's list they were taken from. */
+  own?: { from: readonly unknown[]; candidates: VersionCandidates };
 }
 
 /**
@@ -137,9 +142,11 @@ async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitU
   if (view.standing === "taken_down") throw new ApiError(410, "taken_down", "this title has been taken down or is no longer licensed");
   if (view.standing === "not_licensed")
     throw new ApiError(410, "not_licensed", `this title's licence in ${s.claims.c} has ended or changed since this session began`);
-  const live = overlayLiveView(view.candidates, await liveSiteViews(env, view.candidates, waitUntil, { awaitRefresh: true })).filter((c) =>
-    s.allowed.has(c.ocaId),
-  );
+  // Only the session's own OCAs are ranked, so only their sites' views are asked for: every site that came
+  // to hold the title would otherwise be synced (and waited for) on each poll. Kept while the view's list is.
+  if (s.own?.from !== view.candidates) s.own = { from: view.candidates, candidates: view.candidates.filter((c) => s.allowed.has(c.ocaId)) };
+  const mine = s.own.candidates;
+  const live = overlayLiveView(mine, await liveSiteViews(env, mine, waitUntil, { awaitRefresh: true }));
   const inputs = rankingInputs(live);
   if (s.ranked?.inputs !== inputs) {
     const ranked = rankOcas(topology, { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon }, titleId, live);
