@@ -937,8 +937,8 @@ export class PlaySession extends SessionEmitter {
   }
 
   /**
-   * Changes options of a running session. Every key is checked (known, right type, in range) by
-   * `checkOptions`, as `play()` checks its own; what passes applies at once (a new re-probe interval
+   * Changes options of a running session. Every key is checked (known, right type, in range), as
+   * `play()` checks its own; what passes applies at once (a new re-probe interval
    * restarts its timer), what does not is left out, reported in `rejected` and as a recoverable
    * `INVALID_OPTION` error.
    */
