@@ -14,7 +14,7 @@
  * Cache dir: $CATALOGUE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/edge-video-cdn/catalogue-v2.
  * A complete catalogue is reused as-is unless --force / { force: true }. Publishing is seed.ts's job.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -27,6 +27,9 @@ import {
   BROKEN_SOURCE,
   DEMO_CHUNK_SECONDS,
   DEMO_HEIGHTS,
+  DURATION_S,
+  FPS,
+  LANGUAGES,
   SEGMENT_SECONDS,
   TITLES,
   detectDrawtext,
@@ -63,14 +66,25 @@ export function titleDir(cacheDir: string, titleId: string): string {
   return join(cacheDir, titleId);
 }
 
+/**
+ * A digest of what the demo sources are made from (catalogue-sources.ts: titles, filtergraphs, cues,
+ * ladder heights, segment and chunk lengths): a cached catalogue built from other sources is rebuilt,
+ * not served with its old pictures, ladder or subtitles. Recorded in catalogue.json as `sources`.
+ */
+export function sourcesDigest(): string {
+  const inputs = { TITLES, BROKEN_SOURCE, DEMO_HEIGHTS, DEMO_CHUNK_SECONDS, SEGMENT_SECONDS, FPS, DURATION_S, LANGUAGES };
+  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 16);
+}
+
 export const CATALOGUE_FILE = "catalogue.json";
 export const TITLE_IDS: readonly string[] = TITLES.map((t) => t.id);
 /** where the broken source is kept (relative to the catalogue dir), for anyone who wants to re-run it */
 export const SOURCES_DIR = "_sources";
 
 /**
- * Returns the catalogue in `cacheDir` if catalogue.json exists, lists the expected titles,
- * and every listed file exists with the recorded size; otherwise null (with the reason).
+ * Returns the catalogue in `cacheDir` if catalogue.json exists, lists the expected titles, was built
+ * from the current demo sources, and every listed file exists with the recorded size; otherwise null
+ * (with the reason).
  */
 export async function loadCatalogueIfComplete(cacheDir: string): Promise<{ catalogue: Catalogue | null; reason: string }> {
   let catalogue: Catalogue;
@@ -82,6 +96,14 @@ export async function loadCatalogueIfComplete(cacheDir: string): Promise<{ catal
   if (catalogue.version !== 1 || !Array.isArray(catalogue.titles)) return { catalogue: null, reason: "unexpected catalogue version/shape" };
   const ids = catalogue.titles.map((t) => t.id).join(",");
   if (ids !== TITLE_IDS.join(",")) return { catalogue: null, reason: `title ids ${ids} != ${TITLE_IDS.join(",")}` };
+  const digest = sourcesDigest();
+  if (catalogue.sources !== digest)
+    return {
+      catalogue: null,
+      reason: catalogue.sources
+        ? `built from other demo sources (r2-seed/catalogue-sources.ts changed: ${catalogue.sources} != ${digest})`
+        : "built by an older version (no sources digest)",
+    };
   for (const title of catalogue.titles) {
     if (!Array.isArray(title.files) || title.files.length === 0) return { catalogue: null, reason: `${title.id}: no files` };
     for (const f of title.files) {
@@ -252,7 +274,7 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
 
     const [rejected, ...titles] = await Promise.all([runBroken(), ...TITLES.map(runTitle)]);
     await rm(join(buildRoot, "_work"), { recursive: true, force: true });
-    const catalogue: Catalogue = { version: 1, builtAt: new Date().toISOString(), titles, rejected: [rejected], timings };
+    const catalogue: Catalogue = { version: 1, builtAt: new Date().toISOString(), sources: sourcesDigest(), titles, rejected: [rejected], timings };
     // catalogue.json is written last: a directory without it is never considered complete.
     await writeFile(join(buildRoot, CATALOGUE_FILE), JSON.stringify(catalogue, null, 2) + "\n");
 

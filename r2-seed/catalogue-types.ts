@@ -69,6 +69,8 @@ export interface Catalogue {
   version: 1;
   /** ISO 8601 timestamp */
   builtAt: string;
+  /** digest of the demo sources it was built from (build-catalogue.ts `sourcesDigest`) */
+  sources?: string;
   titles: CatalogueTitle[];
   /** sources the pipeline rejected (not published) */
   rejected?: RejectedSource[];

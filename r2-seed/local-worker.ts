@@ -9,10 +9,19 @@ const require = createRequire(import.meta.url);
 /** wrangler's CLI, run on the Node that runs us (Node 22 from the `node` dev dependency under npm scripts). */
 export const WRANGLER_JS = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
+/**
+ * The environment of every wrangler we run: no metrics, and no fetch of a `Request.cf` object from
+ * workers.cloudflare.com (miniflare's default, at every start): locally the client's location is what
+ * X-Client-Geo says, or miniflare's fixed placeholder, never the network location of this machine.
+ */
+export function wranglerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", ...extra };
+}
+
 /** Runs a wrangler command to completion; rejects with its output when it fails. */
 export function wrangler(args: string[], opts: { quiet?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRANGLER_JS, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+    const child = spawn(process.execPath, [WRANGLER_JS, ...args], { cwd: PROJECT_ROOT, env: wranglerEnv() });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -46,6 +55,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a socket already listens on 127.0.0.1:`port` (binding it fails with EADDRINUSE). */
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve(true) : reject(err)));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(false)));
+  });
+}
+
 const PORT_ATTEMPTS = 5;
 
 interface WorkerOptions {
@@ -61,6 +79,13 @@ interface WorkerOptions {
  */
 export async function startLocalWorker(opts: WorkerOptions & { port?: number }): Promise<LocalWorker> {
   const persist = opts.persistTo ? ["--persist-to", opts.persistTo] : [];
+  // Checked first: wrangler dev on a taken port fails only after seconds, and meanwhile whatever holds
+  // the port (often an earlier `npm start`, or another project's `wrangler dev` on the same default)
+  // would answer the readiness check below as if it were this Worker.
+  if (opts.port !== undefined && (await portInUse(opts.port)))
+    throw new Error(
+      `port ${opts.port} on 127.0.0.1 is already in use (an earlier \`npm start\` or another \`wrangler dev\` still running?): stop it, or choose another port, e.g. PORT=8788 npm start`,
+    );
   await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { quiet: true });
   if (opts.port !== undefined) return launch(opts.port, persist, opts);
   for (let attempt = 1; ; attempt++) {
@@ -72,12 +97,23 @@ export async function startLocalWorker(opts: WorkerOptions & { port?: number }):
   }
 }
 
+/** Stops of the `wrangler dev` processes started here that have not exited yet. */
+const liveWorkers = new Set<() => Promise<void>>();
+
+/**
+ * Stops every `wrangler dev` this process started, also one still starting: for a SIGINT/SIGTERM
+ * handler, since the children do not die with their parent (only a terminal's Ctrl-C reaches them all).
+ */
+export async function stopLocalWorkers(): Promise<void> {
+  await Promise.all([...liveWorkers].map((stop) => stop()));
+}
+
 async function launch(port: number, persist: string[], opts: WorkerOptions): Promise<LocalWorker> {
   const vars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     [WRANGLER_JS, "dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled", ...persist, ...vars],
-    { cwd: PROJECT_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: PROJECT_ROOT, env: wranglerEnv({ CI: "true" }), stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
   child.stdout!.on("data", (d) => {
@@ -96,9 +132,16 @@ async function launch(port: number, persist: string[], opts: WorkerOptions): Pro
       child.kill("SIGTERM");
       setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5000).unref();
     });
+  liveWorkers.add(stop);
+  child.once("exit", () => liveWorkers.delete(stop));
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
+    // Someone took the port after it was found free: whoever answers there is not this Worker.
+    if (/Address already in use/.test(log)) {
+      await stop();
+      throw new Error(`wrangler dev could not listen on ${port}: Address already in use\n${log}`);
+    }
     // wrangler dev keeps watching after a build error; fail fast instead of waiting out the timeout.
     if (/\[ERROR\]/.test(log) && /Could not resolve|Build failed|error TS/.test(log)) {
       await stop();
