@@ -69,9 +69,14 @@ export const resizeBody = z
   .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps");
 
 const MAX_SITES = 500;
+/**
+ * The most a stored topology may take, as JSON: D1 keeps a value of at most 2,000,000 bytes, and a
+ * topology past it (500 sites of 32 OCAs with long ids) failed to store with a bare 500.
+ */
+export const MAX_TOPOLOGY_BYTES = 1_900_000;
 
 /** Everything a topology must hold together; a 400 names the first thing that does not. */
-function validate(t: Topology): void {
+export function validate(t: Topology): void {
   const bad = (msg: string) => new ApiError(400, "invalid_topology", msg);
   if (t.sites.length > MAX_SITES) throw bad(`at most ${MAX_SITES} sites`);
   const siteIds = new Set<string>();
@@ -98,6 +103,8 @@ function validate(t: Topology): void {
     } else if (s.isp || s.parent) throw bad(`IXP site ${s.id} has no isp or parent`);
     if (s.ocas.length === 0) throw bad(`site ${s.id} has no OCA`);
   }
+  const bytes = new TextEncoder().encode(JSON.stringify(t)).length;
+  if (bytes > MAX_TOPOLOGY_BYTES) throw bad(`the topology would take ${bytes} bytes, over the ${MAX_TOPOLOGY_BYTES} it may (shorter ids, or fewer OCAs)`);
 }
 
 /** Read, change, validate and store the topology with optimistic concurrency; 409 when another change came first. */
