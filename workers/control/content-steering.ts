@@ -155,16 +155,43 @@ async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitU
   return [...s.ranked.order];
 }
 
+/** An absolute URI (RFC 3986 §3.1 scheme): it names its own host, not a file of the title. */
+const ABSOLUTE_URI = /^[a-z][a-z0-9+.-]*:/i;
+
 /**
- * Rewrites a title's multivariant playlist for Content Steering: every variant and rendition once
- * per pathway (OCA), with absolute URIs into that OCA, group ids suffixed per pathway, PATHWAY-ID
- * on each variant, and the steering server in #EXT-X-CONTENT-STEERING.
+ * A playlist's URI reference made absolute into one pathway's OCA (`base`: the title's root there, ending
+ * "/"). The multivariant playlist sits at the title's root, so a relative-path reference resolves against
+ * it and an absolute-path one against the title's root (RFC 3986 §5.2, the title's root standing for the
+ * path's root: the OCA serves nothing else of the session). Dot segments are removed as §5.2.4 does, the
+ * excess above the root dropped, encoded ones included: no reference leaves the title's own path. An
+ * absolute URI is kept as written; a network-path one (`//host/…`) takes the base's scheme.
+ */
+export function resolveInTitle(base: string, uri: string): string {
+  if (ABSOLUTE_URI.test(uri)) return uri;
+  if (uri.startsWith("//")) return `${base.slice(0, base.indexOf(":") + 1)}${uri}`;
+  const u = new URL(uri, "http://title.invalid/");
+  return `${base}${u.pathname.slice(1)}${u.search}${u.hash}`;
+}
+
+/** A tag's attribute list with each group id it names suffixed per pathway (the EXT-X-MEDIA groups are). */
+const groupsOf = (tag: string, ocaId: string) =>
+  tag.replace(/([:,])(AUDIO|SUBTITLES|VIDEO|CLOSED-CAPTIONS)="([^"]+)"/g, (_x, sep: string, k: string, g: string) => `${sep}${k}="${g}-${ocaId}"`);
+/** A tag's URI attribute resolved into one pathway's OCA. */
+const uriAttr = (tag: string, base: string) => tag.replace(/([:,])URI="([^"]*)"/, (_x, sep: string, u: string) => `${sep}URI="${resolveInTitle(base, u)}"`);
+
+/**
+ * Rewrites a title's multivariant playlist for Content Steering: every variant, I-frame variant and
+ * rendition once per pathway (OCA), with absolute URIs into that OCA, group ids suffixed per pathway,
+ * PATHWAY-ID on each variant and I-frame variant (RFC 8216bis §7.2), and the steering server in
+ * #EXT-X-CONTENT-STEERING.
  */
 export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
   const lines = master.replace(/\r/g, "").split("\n");
   const head: string[] = [];
   const media: string[] = [];
   const variants: Array<{ tag: string; uri: string }> = [];
+  // An I-frame variant carries its URI in its URI attribute, not on the next line.
+  const iframes: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (!line) continue;
@@ -174,21 +201,17 @@ export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { u
       while (j < lines.length && (lines[j].trim() === "" || lines[j].startsWith("#"))) j++;
       variants.push({ tag: line, uri: lines[j]?.trim() ?? "" });
       i = j;
-    } else if (line.startsWith("#EXT-X-I-FRAME-STREAM-INF") || line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
+    } else if (line.startsWith("#EXT-X-I-FRAME-STREAM-INF:")) iframes.push(line);
+    else if (line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
     else head.push(line);
   }
-  const abs = (base: string, uri: string) => (/^[a-z]+:/i.test(uri) ? uri : `${base}${uri}`);
   const out = [...head.filter((l) => l !== "#EXTM3U"), `#EXT-X-CONTENT-STEERING:SERVER-URI="${serverUri}",PATHWAY-ID="${pathways[0]?.ocaId ?? ""}"`];
   for (const p of pathways) {
-    for (const m of media) {
-      out.push(m.replace(/GROUP-ID="([^"]+)"/, `GROUP-ID="$1-${p.ocaId}"`).replace(/URI="([^"]+)"/, (_x, u: string) => `URI="${abs(p.url, u)}"`));
-    }
+    for (const m of media) out.push(uriAttr(m.replace(/GROUP-ID="([^"]+)"/, `GROUP-ID="$1-${p.ocaId}"`), p.url));
   }
   for (const p of pathways) {
-    for (const v of variants) {
-      const tag = v.tag.replace(/(AUDIO|SUBTITLES|VIDEO|CLOSED-CAPTIONS)="([^"]+)"/g, (_x, k: string, g: string) => `${k}="${g}-${p.ocaId}"`);
-      out.push(`${tag},PATHWAY-ID="${p.ocaId}"`, abs(p.url, v.uri));
-    }
+    for (const v of variants) out.push(`${groupsOf(v.tag, p.ocaId)},PATHWAY-ID="${p.ocaId}"`, resolveInTitle(p.url, v.uri));
+    for (const f of iframes) out.push(`${uriAttr(groupsOf(f, p.ocaId), p.url)},PATHWAY-ID="${p.ocaId}"`);
   }
   return ["#EXTM3U", ...out, ""].join("\n");
 }
@@ -272,10 +295,14 @@ export function reloadUri(url: string): string {
   return kept.length ? `${url.slice(0, q)}?${kept.join("&")}` : url.slice(0, q);
 }
 
-/** Bandwidth of a title's lowest video rung (kept per title view: polls ask it every few seconds). */
+/**
+ * Bandwidth of the lowest video rung of a session's version (kept per title view: polls ask it every few
+ * seconds). The catalogue holds the renditions of the title's current version only (a registration
+ * replaces them): a session of an older version, whose ladder may differ, is not judged on it (null).
+ */
 const lowestRungs = new WeakMap<object, number | null>();
-function lowestRung(title: { renditions: Array<{ kind: string; bandwidth: number }> } | null): number | null {
-  if (!title) return null;
+function lowestRung(title: { title: { version: number }; renditions: Array<{ kind: string; bandwidth: number }> } | null, version: number): number | null {
+  if (!title || title.title.version !== version) return null;
   let lowest = lowestRungs.get(title);
   if (lowest === undefined) {
     const videos = title.renditions.filter((r) => r.kind === "video").map((r) => r.bandwidth);
@@ -301,10 +328,12 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // The request made from the playlist's SERVER-URI (marked start=1) precedes any download: hls.js then
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
-  // A steering poll is activity: the member's stream keeps counting.
-  touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
+  // Refuses (410) a session whose title was taken down or whose licence stopped: such a poll is no activity.
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
-  const lowest = measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p))) : null;
+  // A steering poll of a session still standing is activity: the member's stream keeps counting.
+  touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
+  const lowest =
+    measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p)), s.claims.ver) : null;
   if (lowest) {
     const slow = new Set(reported.filter((_p, k) => Number.isFinite(throughputs[k]) && throughputs[k] > 0 && throughputs[k] < lowest * 1.2));
     // Each slow pathway drops behind the next one not reported slow (dash.js reports every pathway it used
