@@ -38,3 +38,23 @@ export function syncsOfEachTest(): { sent: SentReport[] } {
   afterEach(() => stop());
   return syncs;
 }
+
+/** The sites whose object takes a sync or a view call while it runs (site objects run in the tests' isolate). */
+export async function sitesAskedDuring(run: () => Promise<void>): Promise<Set<string>> {
+  const { OcaSite } = await import("../durable-objects/oca-site");
+  const proto = OcaSite.prototype as unknown as Record<"edgeSync" | "steeringView", (...a: unknown[]) => Promise<unknown>>;
+  const asked = new Set<string>();
+  const real = { edgeSync: proto.edgeSync, steeringView: proto.steeringView };
+  for (const method of ["edgeSync", "steeringView"] as const) {
+    proto[method] = async function (this: { site: { id: string } }, ...a: unknown[]) {
+      asked.add(this.site.id);
+      return real[method].apply(this, a);
+    };
+  }
+  try {
+    await run();
+  } finally {
+    Object.assign(proto, real);
+  }
+  return asked;
+}

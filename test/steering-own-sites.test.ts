@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { sitesAskedDuring } from "./site-sync-watch";
 
 /**
  * A steering poll ranks the session's own OCAs only (those play gave it), so it asks for the live view
@@ -9,26 +10,6 @@ import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayRespons
  */
 
 const TITLE = "steer-own-sites";
-
-/** The sites whose object takes a sync or a view call while it runs (site objects run in the tests' isolate). */
-async function sitesAskedDuring(run: () => Promise<void>): Promise<Set<string>> {
-  const { OcaSite } = await import("../durable-objects/oca-site");
-  const proto = OcaSite.prototype as unknown as Record<"edgeSync" | "steeringView", (...a: unknown[]) => Promise<unknown>>;
-  const asked = new Set<string>();
-  const real = { edgeSync: proto.edgeSync, steeringView: proto.steeringView };
-  for (const method of ["edgeSync", "steeringView"] as const) {
-    proto[method] = async function (this: { site: { id: string } }, ...a: unknown[]) {
-      asked.add(this.site.id);
-      return real[method].apply(this, a);
-    };
-  }
-  try {
-    await run();
-  } finally {
-    Object.assign(proto, real);
-  }
-  return asked;
-}
 
 beforeAll(async () => {
   await publishTitle(TITLE);

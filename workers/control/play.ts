@@ -16,8 +16,8 @@ import { acquireStream, memberStreamsId, releaseStream } from "./member-streams"
 import { sessionLog } from "./session-log";
 import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
-import { homeSite, liveCandidates, rankOcas } from "./steering";
-import { applyLiveView } from "./steering-view";
+import { homeSite, liveCandidates, rankOcas, usableCandidates } from "./steering";
+import { liveSiteViews, overlayLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
 import { LAST_BATCH_GRACE_S, sessionTtlS } from "./session-ttl";
@@ -109,7 +109,8 @@ play.post(
       { streams: plan.max_streams, playsPerWindow: PLAYS_PER_MEMBER_PER_MINUTE },
     );
     try {
-      const live = await applyLiveView(c.env, ctx.candidates, waitUntil);
+      // Every candidate counts toward a region's copies; only the sites this client may be steered to are asked for their live view.
+      const live = overlayLiveView(ctx.candidates, await liveSiteViews(c.env, usableCandidates(topology, geo, ctx.candidates), waitUntil));
       const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
       const home = homeSite(topology, geo);
       // The play counts in the home site's viewing history with what a full watch at the top allowed

@@ -6,28 +6,18 @@ import type { Candidate } from "./steering";
 import { siteView } from "../shared/site-link";
 import type { SiteLiveView } from "../shared/site-view";
 
-/**
- * Overlays the live view on candidates from the D1 steering view: drops OCAs the site now reports
- * failed or drained, marks degraded ones, sets load, and marks candidates of unreachable sites stale. Expired sites are
- * refreshed through `waitUntil`, never awaited. With `await`, expired sites are refreshed first
- * (the steering server uses this: its answers are the ones that move players).
- */
-export async function applyLiveView(
-  env: Env,
-  candidates: Array<Candidate & { health?: string; updatedAt?: number }>,
-  waitUntil: (p: Promise<unknown>) => void,
-  opts: { awaitRefresh?: boolean } = {},
-): Promise<Candidate[]> {
-  return overlayLiveView(candidates, await liveSiteViews(env, candidates, waitUntil, opts));
-}
-
 /** Each candidate site's live view as this isolate holds it (see `siteView`). */
 export type SiteViews = Map<string, { view: SiteLiveView | null; stale: boolean }>;
 
 /** The distinct sites of a candidate list (lists are the catalogue view's own: kept while it is). */
 const sitesOf = new WeakMap<object, string[]>();
 
-/** The live views of the candidates' sites (refreshing expired ones as `applyLiveView` says). */
+/**
+ * The live views of the candidates' sites, as this isolate holds them. Expired views are refreshed
+ * through `waitUntil`, never awaited; with `awaitRefresh` (the steering server: its answers are the
+ * ones that move players) expired ones are refreshed first. Callers pass the candidates whose sites
+ * matter to them (a play: those its client may be steered to; a poll: its session's own).
+ */
 export async function liveSiteViews(
   env: Env,
   candidates: Array<{ siteId: string }>,
@@ -39,7 +29,11 @@ export async function liveSiteViews(
   return new Map(await Promise.all(siteIds.map(async (siteId) => [siteId, await siteView(env, siteId, waitUntil, opts)] as const)));
 }
 
-/** Overlays site views on candidates (pure: the rules of `applyLiveView`). */
+/**
+ * Overlays site views on candidates from the D1 steering view (pure): drops OCAs a site now reports
+ * failed or drained, marks degraded ones, sets load, and marks candidates of unreachable sites stale; a
+ * candidate whose site has no view here keeps what D1 says.
+ */
 export function overlayLiveView(candidates: Array<Candidate & { health?: string; updatedAt?: number }>, views: SiteViews): Candidate[] {
   const out: Candidate[] = [];
   for (const c of candidates) {

@@ -91,6 +91,31 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
   return out;
 }
 
+/** The candidates a client's plays may be steered to, per candidate list (the catalogue view's own) and ISP. */
+const usableLists = new WeakMap<object, Map<string, Candidate[]>>();
+
+/**
+ * The candidates `rankOcas` may steer this client to: IXP sites' and its own ISP's embedded sites'
+ * (another ISP's embedded sites sit inside another network). Only their sites' live views matter to
+ * the play, so only theirs are asked for: each play would otherwise keep this isolate in sync with every
+ * embedded site of every ISP holding the title. Kept per candidate list and ISP.
+ */
+export function usableCandidates<C extends Candidate>(topo: Topology, client: SteeringClient, candidates: C[]): C[] {
+  const ispId = client.asn === null ? "" : (topo.isps.find((i) => i.asns.includes(client.asn!))?.id ?? "");
+  let byIsp = usableLists.get(candidates);
+  if (!byIsp) usableLists.set(candidates, (byIsp = new Map()));
+  let usable = byIsp.get(ispId) as C[] | undefined;
+  if (!usable) {
+    const sites = new Map(topo.sites.map((s) => [s.id, s]));
+    usable = candidates.filter((c) => {
+      const site = sites.get(c.siteId);
+      return site !== undefined && (site.tier === "ixp" || (ispId !== "" && site.isp === ispId));
+    });
+    byIsp.set(ispId, usable);
+  }
+  return usable;
+}
+
 /**
  * Liveness: a region's copies are steered to only once the title has at least `minCopies` complete
  * copies there, so a region is not opened on one or two OCAs that would melt at launch.
