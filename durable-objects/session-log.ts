@@ -154,8 +154,14 @@ export class SessionLog extends DurableObject<Env> {
     try {
       if (this.legacyPending) await this.forwardLegacy(shard);
       else {
-        const { reports, upTo, looked, oldestAt } = batchesToForward(this.sql, FORWARD_MAX);
+        const now = Date.now();
+        const { reports, upTo, looked, oldestAt, staleUpTo } = batchesToForward(this.sql, FORWARD_MAX, now - EVENT_RETENTION_MS);
         if (upTo === null) return await this.armExpiry();
+        if (staleUpTo !== null) {
+          // Nothing went to the site: the failures in a row stay as they were, and the rest goes at once.
+          this.giveUpStale(staleUpTo, now);
+          return await this.armNext(0);
+        }
         // A forward that took all it could look at leaves more; a catch-up when it is also well behind.
         const full = looked === FORWARD_MAX;
         // A call the live traffic stored since has paid for is not a catch-up, however far behind.
@@ -178,8 +184,26 @@ export class SessionLog extends DurableObject<Env> {
       // A site an operator removed (or a shard that cannot tell its site) is asked again hourly, not every 30 s for good.
       if (await this.siteGone()) nextInMs = SITE_GONE_WAIT_MS;
     }
+    await this.armNext(nextInMs);
+  }
+
+  /** The next forward in `nextInMs` when one is due, else the wake that expires old batches (or none). */
+  private async armNext(nextInMs: number): Promise<void> {
     if (this.legacyPending || forwardDue(this.sql)) await this.ctx.storage.setAlarm(Date.now() + nextInMs);
     else await this.armExpiry();
+  }
+
+  /**
+   * Gives up the batches up to `upTo` that outlived the retention unforwarded (their site unreachable all
+   * that while, or gone, when no batch arrives to expire them): the cursor goes past them and expiry takes
+   * them, as it takes any batch past the retention. A shard of a site gone otherwise kept them, and woke
+   * hourly to forward them, for good. Expiry takes as many as a forward looks at, so it keeps pace.
+   */
+  private giveUpStale(upTo: number, now: number): void {
+    this.ctx.storage.transactionSync(() => {
+      noteForwarded(this.sql, upTo);
+      expireEvents(this.sql, now, undefined, this.tables, FORWARD_MAX);
+    });
   }
 
   /**

@@ -175,10 +175,16 @@ export const reportOf = (r: ReportRow): BatchReport => ({
 
 /**
  * The next batches past the forward's cursor, at most `limit` looked at: those whose bytes go to the
- * site, the last id looked at (the cursor's next place, whether or not that batch forwards), and when
- * the first of them arrived (how far behind the forward is).
+ * site, the last id looked at (the cursor's next place, whether or not that batch forwards), when the
+ * first of them arrived (how far behind the forward is), and the last id of the leading run of them
+ * accepted before `staleBefore` (`staleUpTo`, null when the first is not): batches that outlived the
+ * retention unforwarded, which expiry takes whether or not they went.
  */
-export function batchesToForward(sql: SqlStorage, limit: number): { reports: BatchReport[]; upTo: number | null; looked: number; oldestAt: number | null } {
+export function batchesToForward(
+  sql: SqlStorage,
+  limit: number,
+  staleBefore = Number.NEGATIVE_INFINITY,
+): { reports: BatchReport[]; upTo: number | null; looked: number; oldestAt: number | null; staleUpTo: number | null } {
   const cursor = first<{ c: number }>(sql, `SELECT forwarded_up_to AS c FROM shard_epoch`)?.c ?? 0;
   const scanned = rows<ReportRow & { forwards: number }>(
     sql,
@@ -186,11 +192,17 @@ export function batchesToForward(sql: SqlStorage, limit: number): { reports: Bat
     cursor,
     limit,
   );
+  let staleUpTo: number | null = null;
+  for (const b of scanned) {
+    if (b.at >= staleBefore) break;
+    staleUpTo = b.id;
+  }
   return {
     reports: scanned.filter((b) => b.forwards === 1).map(reportOf),
     upTo: scanned.length ? scanned[scanned.length - 1].id : null,
     looked: scanned.length,
     oldestAt: scanned.length ? scanned[0].at : null,
+    staleUpTo,
   };
 }
 
@@ -223,10 +235,10 @@ const EXPIRE_SLICE = 64;
 
 /**
  * Drops batches past their retention and the oldest past SHARD_EVENTS_MAX (`max`) events, a bounded
- * number per call: more than a batch adds, so the shard stays within its bound. Reads one row when
+ * number per call (`slice` of the oldest looked at): more than a batch adds, so the shard stays within its bound. Reads one row when
  * nothing has expired (the oldest batch), which is the common case.
  */
-export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX, tables: EventTables = { legacy: false }): void {
+export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX, tables: EventTables = { legacy: false }, slice = EXPIRE_SLICE): void {
   const before = now - EVENT_RETENTION_MS;
   const oldest = first<{ accepted_at: number }>(sql, `SELECT accepted_at FROM qoe_batches ORDER BY id LIMIT 1`);
   if (oldest && oldest.accepted_at < before) {
@@ -234,7 +246,7 @@ export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MA
     const upTo = first<{ id: number | null }>(
       sql,
       `SELECT MAX(id) AS id FROM (SELECT id, accepted_at FROM qoe_batches ORDER BY id LIMIT ?) WHERE accepted_at < ?`,
-      EXPIRE_SLICE,
+      slice,
       before,
     )?.id;
     // The newest batch stays whatever its age: new ids start above it, and above every id a forward sent.
