@@ -3,7 +3,8 @@
  * per stored byte (the knapsack heuristic, near-optimal when titles are small against an OCA), with
  * popular titles copied onto more OCAs so their peak egress fits the OCAs' throughput, copies placed
  * by rendezvous hashing (as steering orders OCAs), and hysteresis so that tomorrow's plan keeps
- * today's copies unless a newcomer is clearly better. Capacity is never exceeded. Deterministic.
+ * today's copies, on the OCAs that hold them, unless a newcomer is clearly better. Capacity is never
+ * exceeded. Deterministic.
  * Pure: no Worker-only or Node-only dependency.
  */
 import { rendezvousOrder } from "./hash";
@@ -14,6 +15,9 @@ export const DEFAULT_PLAN_PARAMS: PlanParams = {
   keepFactor: 1.25,
   throughputHeadroom: 0.8,
 };
+
+/** Copies a held copy's OCA looks at moving elsewhere to keep that copy where it is (see roomByRelocating). */
+const MAX_RELOCATIONS = 32;
 
 /** One copy of a title that the planner may place. */
 interface Copy {
@@ -98,34 +102,87 @@ export function planSite(input: PlanInput): SitePlan {
 
   const free = new Map(ocas.map((o) => [o.id, Math.max(0, o.capacityBytes)]));
   const load = new Map(ocaIds.map((id) => [id, 0]));
-  const placed = new Map<string, Set<string>>(ocaIds.map((id) => [id, new Set()]));
+  // Per OCA, the titles placed on it, each with its copy's place in the value order (the fill's order).
+  const placed = new Map<string, Map<string, number>>(ocaIds.map((id) => [id, new Map()]));
+  // Per OCA, the copies placed on it this pass that it does not hold today (each a fill).
+  const fresh = new Map<string, Copy[]>(ocaIds.map((id) => [id, []]));
   const replicas: Record<string, number> = {};
   let largestFree = Math.max(0, ...free.values());
 
-  const place = (copy: Copy, ocaId: string) => {
+  const isHeld = (titleId: string, ocaId: string) => heldOn.get(titleId)?.has(ocaId) ?? false;
+  const move = (copy: Copy, ocaId: string, sign: 1 | -1, at = 0) => {
     const size = copy.title.bytes;
-    free.set(ocaId, free.get(ocaId)! - size);
-    load.set(ocaId, load.get(ocaId)! + copy.load);
-    placed.get(ocaId)!.add(copy.title.titleId);
-    replicas[copy.title.titleId] = (replicas[copy.title.titleId] ?? 0) + 1;
+    const id = copy.title.titleId;
+    free.set(ocaId, free.get(ocaId)! - sign * size);
+    load.set(ocaId, load.get(ocaId)! + sign * copy.load);
+    if (sign > 0) placed.get(ocaId)!.set(id, at);
+    else placed.get(ocaId)!.delete(id);
+    if (!isHeld(id, ocaId)) {
+      const list = fresh.get(ocaId)!;
+      if (sign > 0) list.push(copy);
+      else list.splice(list.lastIndexOf(copy), 1);
+    }
     largestFree = Math.max(0, ...free.values());
   };
+  const place = (copy: Copy, ocaId: string, at: number) => {
+    move(copy, ocaId, 1, at);
+    replicas[copy.title.titleId] = (replicas[copy.title.titleId] ?? 0) + 1;
+  };
+  const fitsOn = (copy: Copy, ocaId: string) => free.get(ocaId)! >= copy.title.bytes && !placed.get(ocaId)!.has(copy.title.titleId);
+  /** Where a copy goes that is not held where it was: rendezvous order within throughput, else any room. */
+  const destination = (copy: Copy, except?: string) => {
+    const ok = (o: string) => o !== except && fitsOn(copy, o);
+    return copy.order.find((o) => ok(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find(ok);
+  };
 
-  for (const copy of copies) {
+  /**
+   * Makes room on `ocaId` for a copy it holds today by moving copies placed there this pass that it
+   * does not hold (a fill wherever they go) to other OCAs with room. Without this, a newcomer ranked
+   * above the held copy takes its room and the held copy moves to the room the newcomer could have had:
+   * two fills and an eviction where one fill does, every day the ranking crosses. Undone if it cannot
+   * free enough; looks at the last MAX_RELOCATIONS copies placed there (least valuable first).
+   */
+  const roomByRelocating = (copy: Copy, ocaId: string): boolean => {
     const size = copy.title.bytes;
-    if (size > largestFree) continue;
-    const id = copy.title.titleId;
-    const fits = (ocaId: string) => free.get(ocaId)! >= size && !placed.get(ocaId)!.has(id);
-    if (copy.heldOn && fits(copy.heldOn)) {
-      place(copy, copy.heldOn);
-      continue;
+    if (placed.get(ocaId)!.has(copy.title.titleId)) return false;
+    const list = fresh.get(ocaId)!;
+    const moved: Array<{ copy: Copy; to: string; at: number }> = [];
+    for (let i = list.length - 1, tries = 0; i >= 0 && tries < MAX_RELOCATIONS && free.get(ocaId)! < size; i--, tries++) {
+      const other = list[i];
+      const to = destination(other, ocaId);
+      if (!to) continue;
+      const at = placed.get(ocaId)!.get(other.title.titleId)!;
+      move(other, ocaId, -1);
+      move(other, to, 1, at);
+      moved.push({ copy: other, to, at });
     }
-    if (!(copy.title.predictedBytes > 0)) continue; // moving a copy nobody will watch is a wasted fill
-    // Rendezvous order, skipping OCAs that are full or whose peak throughput is already committed;
-    // if every OCA with room is committed, room still beats not holding the title at all.
-    const target = copy.order.find((o) => fits(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find((o) => fits(o));
-    if (target) place(copy, target);
-  }
+    if (free.get(ocaId)! >= size) return true;
+    for (const m of moved.reverse()) {
+      move(m.copy, m.to, -1);
+      move(m.copy, ocaId, 1, m.at);
+    }
+    return false;
+  };
+
+  copies.forEach((copy, at) => {
+    const size = copy.title.bytes;
+    const id = copy.title.titleId;
+    if (copy.heldOn && fitsOn(copy, copy.heldOn)) {
+      place(copy, copy.heldOn, at);
+      return;
+    }
+    if (size > largestFree) return;
+    if (!(copy.title.predictedBytes > 0)) return; // moving a copy nobody will watch is a wasted fill
+    // An OCA that holds the title today and is not counted for another copy (fewer copies wanted than
+    // held, or its first choice full) keeps it with no fill; else rendezvous order, skipping OCAs that
+    // are full or whose peak throughput is already committed; if every OCA with room is committed,
+    // room still beats not holding the title at all.
+    const target = copy.order.find((o) => isHeld(id, o) && fitsOn(copy, o)) ?? destination(copy);
+    if (!target) return;
+    // A held copy about to move to another OCA's room: what took its room goes there instead.
+    if (copy.heldOn && !isHeld(id, target) && roomByRelocating(copy, copy.heldOn)) place(copy, copy.heldOn, at);
+    else place(copy, target, at);
+  });
 
   return summarise(input, ocaIds, placed, replicas, titles);
 }
@@ -133,7 +190,7 @@ export function planSite(input: PlanInput): SitePlan {
 function summarise(
   input: PlanInput,
   ocaIds: string[],
-  placed: Map<string, Set<string>>,
+  placed: Map<string, Map<string, number>>,
   replicas: Record<string, number>,
   titles: Map<string, PlanTitle>,
 ): SitePlan {
@@ -143,10 +200,10 @@ function summarise(
   const adds: SitePlan["adds"] = [];
   const removes: SitePlan["removes"] = [];
   for (const ocaId of ocaIds) {
-    const ids = [...placed.get(ocaId)!].sort(byId);
+    const ids = [...placed.get(ocaId)!.keys()].sort(byId);
     byOca[ocaId] = ids;
-    // Sets keep insertion order: the order the copies were placed in, most valuable first.
-    ranked[ocaId] = [...placed.get(ocaId)!];
+    // In the order of the copies' value, most valuable first.
+    ranked[ocaId] = [...placed.get(ocaId)!].sort((a, b) => a[1] - b[1]).map(([id]) => id);
     usedBytes[ocaId] = ids.reduce((s, id) => s + titles.get(id)!.bytes, 0);
     const now = new Set(input.current[ocaId] ?? []);
     for (const id of ids) if (!now.has(id)) adds.push({ ocaId, titleId: id });
