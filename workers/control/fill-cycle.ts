@@ -202,13 +202,11 @@ async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo
         sites.map((s) => {
           const day = dayNumber(now, s.timeZone);
           return memoised(memo, `hourly:${s.id}:${day}`, () =>
-            withTimeout(siteStub(env, s.id).servedByHour(day - HISTORY_DAYS, day - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(
-              () => [] as number[][],
-            ),
+            withTimeout(siteStub(env, s.id).servedByHour(day - HISTORY_DAYS, day - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(() => null),
           );
         }),
       )
-    ).flat();
+    ).flatMap((h) => h ?? []);
   const shape = hourlyOf(shapeSites);
   // The same-day check: the region's hours so far usually carry this share of its day (what scales
   // them to a whole day; the simulator takes the same share).
@@ -266,7 +264,7 @@ async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleM
  * (the rest of the window refills for the evening). A site whose own history cannot be read is not
  * planned (the next hourly run tries again).
  */
-export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}): Promise<CycleReport> {
+export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}, memo: CycleMemo = new Map()): Promise<CycleReport> {
   const site = findSite(siteId);
   if (!site) return { siteId, ran: false, reason: "unknown site" };
   const window = fillWindow(site);
@@ -283,7 +281,6 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     sameDay = true;
   }
 
-  const memo: CycleMemo = new Map();
   const own = await planInputs(env, site, now, memo, sameDay, targetDay - 1);
   // Planned from its region alone, the day would be marked planned and not tried again: no plan, so the next hourly cycle retries.
   // An operator's run plans anyway, from the region, rather than leave the site on a stale plan.
@@ -356,21 +353,47 @@ export const FORCED_FILL_MIN_MS = 3_600_000;
 export const SITE_CYCLE_TIMEOUT_MS = 60_000;
 
 /**
- * The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle,
- * IXP sites first. A site that throws or hangs past `siteTimeoutMs` is reported and skipped; the
- * others still plan.
+ * The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle, a
+ * region (an IXP site and its embedded children) at a time, the IXP site first. A site that throws or
+ * hangs past `siteTimeoutMs` is reported and skipped; the others still plan.
  */
 export async function runScheduledFill(env: Env, scheduledTime: number, opts: { siteTimeoutMs?: number } = {}): Promise<CycleReport[]> {
   await liveTopology(env);
-  const order = [...topology.sites].sort((a, b) => (a.tier === b.tier ? 0 : a.tier === "ixp" ? -1 : 1));
   const reports: CycleReport[] = [];
-  for (const site of order) {
-    try {
-      reports.push(await withTimeout(runFillCycle(env, site.id, scheduledTime), opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS, `fill cycle of ${site.id}`));
-    } catch (err) {
-      console.error(`fill cycle ${site.id}`, err);
-      reports.push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
+  for (const region of regionsInOrder()) {
+    // The region's reads shared by its sites' cycles: each plans from the whole region's history (and
+    // the IXP site from each child's outlook), which read per site is calls growing with the square
+    // of the region's sites. Kept for one region only, so the run holds one region's histories at once.
+    const memo: CycleMemo = new Map();
+    for (const site of region) {
+      try {
+        reports.push(
+          await withTimeout(runFillCycle(env, site.id, scheduledTime, {}, memo), opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS, `fill cycle of ${site.id}`),
+        );
+      } catch (err) {
+        console.error(`fill cycle ${site.id}`, err);
+        reports.push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
+      }
+      // A read that failed is tried again by the next site's cycle, as it would be with reads of its own.
+      await forgetFailedReads(memo);
     }
   }
   return reports;
+}
+
+/** The live topology's sites by region (an IXP site, then its children), each site once. */
+function regionsInOrder(): SiteSpec[][] {
+  const regions = new Map<string, SiteSpec[]>();
+  for (const site of [...topology.sites].sort((a, b) => (a.tier === b.tier ? 0 : a.tier === "ixp" ? -1 : 1))) {
+    const root = site.tier === "ixp" || !site.parent || !findSite(site.parent) ? site.id : site.parent;
+    let list = regions.get(root);
+    if (!list) regions.set(root, (list = []));
+    list.push(site);
+  }
+  return [...regions.values()];
+}
+
+/** Drops the memo's reads that failed (null), so the next cycle asks again. */
+async function forgetFailedReads(memo: CycleMemo): Promise<void> {
+  for (const [key, read] of [...memo]) if ((await read.catch(() => null)) === null) memo.delete(key);
 }
