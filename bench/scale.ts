@@ -64,7 +64,7 @@ interface RowCounts {
   qoeBatchExpiry: { shard: Rows };
   forwardFixed: { shard: Rows; site: Rows };
   forwardPerReport: { shard: Rows; site: Rows };
-  siteSecond: { ocas: number; site: Rows; r2: Counts; d1: Rows };
+  siteSecond: { ocas: number; site: Rows; r2: Counts; d1: Rows; d1Statements: number };
   fillPerFile: { files: number; site: Rows; r2: Counts; d1: Rows };
   d1Background: { lookRowsReadPerStatement: number; reloadRowsRead: number };
 }
@@ -129,7 +129,11 @@ const LIMITS = {
  */
 const PRICE = {
   workersPerM: 0.3,
+  /** Workers Standard: CPU time, per million CPU milliseconds. */
+  workersCpuPerMMs: 0.02,
   doRequestsPerM: 0.15,
+  /** Durable Objects' duration, per million GB-s: 128 MB an object while it is active (or idle but unable to hibernate). */
+  doDurationPerMGbS: 12.5,
   /** SQLite-backed Durable Objects: rows read and written (a delete and a `setAlarm()` each count as rows written). */
   doRowsReadPerM: 0.001,
   doRowsWrittenPerM: 1.0,
@@ -138,6 +142,8 @@ const PRICE = {
   /** Class A: PutObject and other writes; class B: GetObject, HeadObject; egress free. */
   r2ClassAPerM: 4.5,
   r2ClassBPerM: 0.36,
+  /** R2 standard storage, per GB-month. */
+  r2StoragePerGbMonth: 0.015,
   /** Amazon CloudFront, US, over 5 PB a month: $0.020/GB; HTTPS requests $0.0100 per 10,000. */
   cdnPerGB: 0.02,
   cdnPer10kRequests: 0.01,
@@ -149,6 +155,26 @@ const doRowsCost = (r: Rows) => rowsCost(r, PRICE.doRowsReadPerM, PRICE.doRowsWr
 const d1RowsCost = (r: Rows) => rowsCost(r, PRICE.d1RowsReadPerM, PRICE.d1RowsWrittenPerM);
 const sum = (...list: Rows[]): Rows => list.reduce((a, r) => ({ read: a.read + r.read, written: a.written + r.written }), { read: 0, written: 0 });
 const times = (r: Rows, k: number): Rows => ({ read: r.read * k, written: r.written * k });
+
+/** A Durable Object's memory as duration bills it: 128 MB. */
+const DO_GB = 128 / 1024;
+/**
+ * Wall-clock ms a member object's call keeps it active (billed duration; it may hibernate between calls).
+ * Assumed: the admission call costs about 2.7 ms of CPU locally (README's bench:play), its durable write more.
+ */
+const MEMBER_CALL_MS = 10;
+/**
+ * CPU ms per request, the Worker's workerd process locally (`npm run bench:play`, README, run of 2026-12-05):
+ * an upper bound of the CPU time Workers bill, as it includes the runtime's own handling of a request (a
+ * trivial route's 1.15 ms). A QoE batch is taken at the one-Durable-Object-call route's figure.
+ */
+const CPU_MS = { play: 3.41, steeringPoll: 1.41, segmentColoHit: 2.65, segmentColoMiss: 2.97, qoeBatch: 2.38 };
+/**
+ * QoE batches a play sends beside its periodic ones: the SDK sends a start and a stop at once
+ * (client/reporter.ts), each a Worker request and its event shard's \`recordEvents\`; the stop also calls the
+ * member's object (\`release\`, asserted by the counting test).
+ */
+const BATCHES_PER_PLAY = 2;
 
 /** How often a site publishes its load to D1's steering view (PUBLISH_LOAD_MS in durable-objects/oca-site.ts). */
 const PUBLISH_LOAD_S = 2;
@@ -185,6 +211,8 @@ interface Scenario {
   fillBytesPerOcaPerNight: number;
   /** What a day delivers, in hours at the evening peak (to spread a night's fill over a day's bytes). Assumed. */
   peakHoursPerDay: number;
+  /** Bytes each OCA's copies hold in its tier bucket (R2 storage, billed per GB-month). Assumed. */
+  storedBytesPerOca: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -208,6 +236,7 @@ const SCENARIOS: Scenario[] = [
     sitesPerIsolate: 5,
     fillBytesPerOcaPerNight: 2e12,
     peakHoursPerDay: 10,
+    storedBytesPerOca: 100e12,
   },
   {
     name: "Open Connect-sized (global peak)",
@@ -229,6 +258,7 @@ const SCENARIOS: Scenario[] = [
     sitesPerIsolate: 5,
     fillBytesPerOcaPerNight: 2e12,
     peakHoursPerDay: 10,
+    storedBytesPerOca: 100e12,
   },
 ];
 
@@ -268,13 +298,27 @@ function model(s: Scenario): Row[] {
   // event shard per second, plus any per-request calls the counts show.
   const everyS = syncEveryMs(s.isolates) / 1000;
   const siteObject = busiest * (s.playsPerS * n("play", "do.OcaSite") + qoe * n("qoeBatch", "do.OcaSite")) + s.isolates / everyS + EVENT_SHARDS;
-  const eventShard = (busiest * qoe * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS;
+  // Periodic batches, and each play's start and stop.
+  const eventShard = (busiest * (qoe + s.playsPerS * BATCHES_PER_PLAY) * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS;
+  // The sites' load publication: one batch per site every PUBLISH_LOAD_S, a statement per OCA (counted), writes: the primary's.
+  const publication = loadPublicationPerS(s);
   const rows: Row[] = [
-    { what: "Worker requests (all planes; the SDK's re-probes included)", perS: s.playsPerS + polls + segments + probes + qoe, limit: null, over: false },
+    {
+      what: "Worker requests (all planes; the SDK's re-probes and each play's start and stop batches included)",
+      perS: s.playsPerS * (1 + BATCHES_PER_PLAY) + polls + segments + probes + qoe,
+      limit: null,
+      over: false,
+    },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
     {
-      what: "D1 queries, catalogue and topology view refresh (background), read replication off: all on the primary",
-      perS: catalogueRefresh,
+      what: `D1 queries on the primary, read replication off: the catalogue and topology views' refresh (background) and the sites' load publication (${fmt(publication.statements)} statements/s in ${fmt(publication.batches)} batches)`,
+      perS: catalogueRefresh + publication.statements,
+      limit: LIMITS.d1PerDatabase,
+      over: false,
+    },
+    {
+      what: `D1 queries on the primary, read replication on: the sites' load publication (writes; a statement per OCA, one batch per site every ${PUBLISH_LOAD_S} s)`,
+      perS: publication.statements,
       limit: LIMITS.d1PerDatabase,
       over: false,
     },
@@ -308,6 +352,12 @@ function model(s: Scenario): Row[] {
   return rows;
 }
 
+/** The sites' load publication to D1's steering view: batches (one per site every PUBLISH_LOAD_S) and statements (one per OCA, counted) a second. */
+function loadPublicationPerS(s: Scenario): { batches: number; statements: number } {
+  const batches = s.sites / PUBLISH_LOAD_S;
+  return { batches, statements: (batches * s.ocasPerSite * R.siteSecond.d1Statements) / R.siteSecond.ocas };
+}
+
 const fmtMs = (ms: number) => (ms >= 1 ? ms.toFixed(1) : ms.toFixed(3));
 
 /**
@@ -336,10 +386,14 @@ function siteTimeNote(s: Scenario): string {
   const viewers = s.viewers * s.busiestSiteShare;
   const ms = siteObjectMs(s);
   const most = viewersPerSiteObject(s);
+  // The isolates' syncs and the shards' forwards alone (no viewer's entry or report) may fill the thread: then no viewer count keeps up.
+  const fixedMs = siteObjectMs(s, 0);
   const verdict =
-    ms > 1000
-      ? `**more than its one thread has**: it would fall behind (syncs time out at 500 ms, forwards queue) at about ${fc(most)} viewers, ${fc(viewers / most)} times fewer than this site's`
-      : `within its one thread (${Math.round(ms / 10)} % of it); it would fall behind at about ${fc(most)} viewers`;
+    most <= 0
+      ? `**more than its one thread has**: its isolates' syncs and its shards' forwards alone take ${fc(fixedMs)} ms of it a second, whatever its viewers (syncs time out at 500 ms, forwards queue)`
+      : ms > 1000
+        ? `**more than its one thread has**: it would fall behind (syncs time out at 500 ms, forwards queue) at about ${fc(most)} viewers, ${fc(viewers / most)} times fewer than this site's`
+        : `within its one thread (${Math.round(ms / 10)} % of it); it would fall behind at about ${fc(most)} viewers`;
   return `The busiest site's object (${fc(viewers)} viewers whose home it is) spends about ${fc(ms)} ms of its thread a second on this
 peak's syncs, session entries and forwarded reports, timed on this machine's local runtime: ${verdict}.
 The calls a second are within the documented soft limit; the work per call is what binds.`;
@@ -426,6 +480,13 @@ function storage(s: Scenario): RowLine[] {
       d1: false,
       perPlay: false,
       basis: `counted per forward × ${fmt(r.shards)} shards`,
+    },
+    {
+      what: `event shards and site objects: each play's start and stop batches (${BATCHES_PER_PLAY} a play: stored, forwarded, deleted after 7 days)`,
+      perS: times(sum(batchRows(0), batchRows(2 * r.earlierBatches), times(R.forwardPerReport.site, BATCHES_PER_PLAY)), s.playsPerS),
+      d1: false,
+      perPlay: true,
+      basis: "counted per batch; the stop's reads with its session's batches stored",
     },
     {
       what: "site objects: plays (record in a sync, first report, the session's row deleted)",
@@ -528,10 +589,15 @@ function fillNight(s: Scenario, bytesPerOca: number) {
 }
 
 function costs(s: Scenario) {
-  const perPlayRequests = n("play", "do.");
-  const playCalls = PRICE.workersPerM + perPlayRequests * PRICE.doRequestsPerM;
-  const playRows = 1e6 * (doRowsCost(memberRowsPerPlay) + doRowsCost(siteRowsPerPlay));
-  const millionPlays = playCalls + playRows;
+  // A play's object calls: its admission, its start and stop batches' `recordEvents`, the stop's `release`.
+  const perPlayRequests = n("play", "do.") + BATCHES_PER_PLAY * n("qoeBatch", "do.") + 1;
+  const playCalls = PRICE.workersPerM * (1 + BATCHES_PER_PLAY) + perPlayRequests * PRICE.doRequestsPerM;
+  // Per million plays: CPU ms at the local upper bound, and the member object's two calls' duration.
+  const playCpu = (CPU_MS.play + BATCHES_PER_PLAY * CPU_MS.qoeBatch) * PRICE.workersCpuPerMMs;
+  const playDuration = 2 * (MEMBER_CALL_MS / 1000) * DO_GB * PRICE.doDurationPerMGbS;
+  const playLines = storage(s).filter((l) => l.perPlay);
+  const playRows = (1e6 * playLines.reduce((a, l) => a + lineCost(l), 0)) / s.playsPerS;
+  const millionPlays = playCalls + playCpu + playDuration + playRows;
   const segBytes = segmentBytes(s);
   const segmentsPerPB = 1e15 / segBytes;
   const seconds = segmentsPerPB / ((2 * s.viewers) / s.segmentS);
@@ -550,13 +616,49 @@ function costs(s: Scenario) {
   const lines = storage(s).filter((l) => !l.perPlay);
   const rowsDo = lines.filter((l) => !l.d1).reduce((a, l) => a + lineCost(l), 0) * seconds;
   const rowsD1 = lines.filter((l) => l.d1).reduce((a, l) => a + lineCost(l), 0) * seconds;
-  const perPB = workers + r2 + dos + rowsDo + rowsD1;
+  // Workers' CPU time, at the local upper bound per request type.
+  const segmentCpuMs = s.coloHitRatio * CPU_MS.segmentColoHit + (1 - s.coloHitRatio) * CPU_MS.segmentColoMiss;
+  const cpuMs = (segmentsPerPB + probes) * segmentCpuMs + polls * CPU_MS.steeringPoll + qoe * CPU_MS.qoeBatch;
+  const cpu = (cpuMs / 1e6) * PRICE.workersCpuPerMMs;
+  // Objects' duration: every site object and busy event shard taken as active the whole time (an upper
+  // bound: each is called every second or more often), a member object only while a touch runs.
+  const gbS = (s.sites + r.shards) * DO_GB * seconds + touches * (MEMBER_CALL_MS / 1000) * DO_GB;
+  const duration = (gbS / 1e6) * PRICE.doDurationPerMGbS;
+  const perPB = workers + cpu + r2 + dos + duration + rowsDo + rowsD1;
   const cdnPerPB = 1e6 * PRICE.cdnPerGB + (segmentsPerPB / 1e4) * PRICE.cdnPer10kRequests;
   const fill = fillNight(s, s.fillBytesPerOcaPerNight);
   const fillCeiling = fillNight(s, ceilingBytesPerOca);
   const dayPB = (s.viewers * s.mbps * 1e6 * s.peakHoursPerDay * 3600) / 8 / 1e15;
   const fillPerPB = fill.total / dayPB;
-  return { millionPlays, playCalls, playRows, perPB, workers, r2, dos, rowsDo, rowsD1, cdnPerPB, segmentsPerPB, seconds, fill, fillCeiling, dayPB, fillPerPB };
+  // R2 storage of every OCA's copies in its tier bucket, a month, over a month's delivery (30 such days).
+  const storedGB = (s.sites * s.ocasPerSite * s.storedBytesPerOca) / 1e9;
+  const storageMonth = storedGB * PRICE.r2StoragePerGbMonth;
+  const storagePerPB = storageMonth / (30 * dayPB);
+  return {
+    millionPlays,
+    playCalls,
+    playCpu,
+    playDuration,
+    playRows,
+    perPB,
+    workers,
+    cpu,
+    r2,
+    dos,
+    duration,
+    rowsDo,
+    rowsD1,
+    cdnPerPB,
+    segmentsPerPB,
+    seconds,
+    fill,
+    fillCeiling,
+    dayPB,
+    fillPerPB,
+    storedGB,
+    storageMonth,
+    storagePerPB,
+  };
 }
 
 const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(x >= 1 ? 1 : 3));
@@ -639,15 +741,19 @@ requests, 25 billion rows read and 50 M rows written for Durable Objects' SQLite
 | what | figure | source |
 | ---- | ------ | ------ |
 | Worker requests | $${PRICE.workersPerM} per million | ${SOURCES.workersPricing} |
+| Worker CPU time | $${PRICE.workersCpuPerMMs} per million CPU ms | ${SOURCES.workersPricing} |
 | Durable Object requests (each RPC call, each alarm) | $${PRICE.doRequestsPerM} per million | ${SOURCES.doPricing} |
+| Durable Object duration | $${PRICE.doDurationPerMGbS.toFixed(2)} per million GB-s (128 MB an object while active) | ${SOURCES.doPricing} |
 | Durable Objects' SQLite rows read / written | $${PRICE.doRowsReadPerM} / $${PRICE.doRowsWrittenPerM.toFixed(2)} per million (a \`setAlarm()\` and a delete count as rows written) | ${SOURCES.doPricing} |
 | D1 rows read / written | $${PRICE.d1RowsReadPerM} / $${PRICE.d1RowsWrittenPerM.toFixed(2)} per million | ${SOURCES.d1Pricing} |
 | R2 class A (PutObject) / class B (GetObject, HeadObject); egress free | $${PRICE.r2ClassAPerM.toFixed(2)} / $${PRICE.r2ClassBPerM} per million | ${SOURCES.r2Pricing} |
+| R2 storage | $${PRICE.r2StoragePerGbMonth}/GB-month | ${SOURCES.r2Pricing} |
 | Amazon CloudFront, US, over 5 PB a month | $${PRICE.cdnPerGB.toFixed(3)}/GB, $${PRICE.cdnPer10kRequests.toFixed(4)} per 10,000 HTTPS requests | ${SOURCES.cloudfrontPricing} |
 | a Durable Object's requests | about ${LIMITS.doPerObject.toLocaleString("en-US")}/s (soft limit per object) | ${SOURCES.doLimits}, ${SOURCES.doFaq} |
 | a D1 database's queries | about ${LIMITS.d1PerDatabase.toLocaleString("en-US")}/s (single-threaded, 1 ms queries) | ${SOURCES.d1Limits} |
 
-R2 and the Cache API publish no per-bucket request rate.
+R2 and the Cache API publish no per-bucket request rate (R2's one rate limit on objects: a write a second to one key, which
+no path here repeats).
 `;
 for (const s of SCENARIOS) {
   const rows = model(s);
@@ -687,14 +793,17 @@ ${lines.map((l) => `| ${l.what} | ${fmt(l.perS.read)} | ${fmt(l.perS.written)} |
 | **all Durable Objects' SQLite** | ${fmt(doTotal.read)} | ${fmt(doTotal.written)} | **${usd(doRowsCost(doTotal) * 3600)}** | |
 | **all D1** | ${fmt(d1Total.read)} | ${fmt(d1Total.written)} | **${usd(d1RowsCost(d1Total) * 3600)}** | |
 
-Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays**: $${c.playCalls.toFixed(2)} of Worker request and
-Durable Object calls, $${c.playRows.toFixed(2)} of SQLite rows (${fc(memberRowsPerPlay.written)} written at the member's object, ${fc(siteRowsPerPlay.written)} at the home
-site, counted).
+Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays**: $${c.playCalls.toFixed(2)} of Worker requests and
+Durable Object calls (the play, and its start and stop QoE batches, which the SDK sends at once: ${1 + BATCHES_PER_PLAY} requests and 4 object calls, the
+stop's release at the member's object one of them), $${c.playCpu.toFixed(2)} of CPU time and $${c.playDuration.toFixed(2)} of object duration (upper bounds), $${c.playRows.toFixed(2)} of SQLite rows
+(${fc(memberRowsPerPlay.written)} written at the member's object, ${fc(siteRowsPerPlay.written)} at the home site, ${fc(batchRows(0).written + R.forwardPerReport.site.written)} for each of the start and stop batches, counted).
 
 **$${fmt(c.perPB)} per petabyte delivered** (${fmt(c.segmentsPerPB / 1e6)} M segment requests, ${fmt(c.seconds)} s of this peak, with the
 steering polls, QoE batches and stream touches of the same viewing and the background the same seconds
-carry: $${fmt(c.workers)} Worker requests, $${fmt(c.dos)} Durable Object calls (QoE batches, touches, ${fmt(r.syncs)} syncs/s, each shard's
-alarm and forward), $${fmt(c.r2)} R2 reads (colo misses, OCA probes; egress is free), **$${fmt(c.rowsDo)} Durable Objects' SQLite
+carry: $${fmt(c.workers)} Worker requests, $${fmt(c.cpu)} Worker CPU time (at the Worker process's CPU per request measured locally by
+\`npm run bench:play\`, ${CPU_MS.segmentColoHit} ms a colo-hit segment: an upper bound, as it includes the runtime's own handling), $${fmt(c.dos)} Durable Object calls (QoE batches, touches, ${fmt(r.syncs)} syncs/s, each shard's
+alarm and forward), $${fmt(c.duration)} Durable Object duration (every site object and busy event shard active throughout, a member
+object ${MEMBER_CALL_MS} ms a touch: assumed, an upper bound), $${fmt(c.r2)} R2 reads (colo misses, OCA probes; egress is free), **$${fmt(c.rowsDo)} Durable Objects' SQLite
 rows**, $${fmt(c.rowsD1)} D1 rows) against **$${fmt(c.cdnPerPB)}** on Amazon CloudFront's lowest US tier ($${PRICE.cdnPerGB}/GB,
 $${PRICE.cdnPer10kRequests} per 10,000 requests).
 
@@ -702,11 +811,16 @@ $${PRICE.cdnPer10kRequests} per 10,000 requests).
 size: R2 $${fmt(c.fill.r2)} for ${fmt(c.fill.classA / 1e6)} M class A puts and ${fmt(c.fill.classB / 1e6)} M class B reads of the source and checks of
 the copy; the site objects' rows $${fmt(c.fill.rows)}; D1 rows $${fmt(c.fill.d1)}; each as counted per file, the plan's and the alarm runs' own
 work spread over one fill's ${R.fillPerFile.files} files), **$${fmt(c.fillPerPB)} per petabyte** of the
-${fmt(c.dayPB)} PB a day delivers; $${fmt(c.fillPerPB + c.perPB)} per petabyte with it. Every OCA filling its whole window at its default rate
+${fmt(c.dayPB)} PB a day delivers. Every OCA filling its whole window at its default rate
 (${fmt(ceilingBytesPerOca / 1e12)} TB a night: ${fillDefaults.ocaFillRateBps / 1e9} Gbit/s for ${fillDefaults.windowEndHour - fillDefaults.windowStartHour} h, config/topology.json) would cost $${fmt(c.fillCeiling.total)} a night.
+
+**What the OCAs' copies hold in R2: $${fmt(c.storageMonth)} a month** at an assumed ${fc(s.storedBytesPerOca / 1e12)} TB an OCA (${fmt(c.storedGB / 1e6)} PB in
+the tier buckets at $${PRICE.r2StoragePerGbMonth}/GB-month; the origin's one copy of the catalogue not counted), **$${fmt(c.storagePerPB)} per petabyte** of
+the ${fmt(30 * c.dayPB)} PB a month delivers. With the fill and the storage: **$${fmt(c.perPB + c.fillPerPB + c.storagePerPB)} per petabyte**.
 `;
 }
 const globalReplica = catalogueRefreshPerS(SCENARIOS[1]) * SCENARIOS[1].replicaShare;
+const globalPublication = loadPublicationPerS(SCENARIOS[1]);
 const globalEveryS = syncEveryMs(SCENARIOS[1].isolates) / 1000;
 const capIsolates = (SYNCS_PER_S_TARGET * MAX_SYNC_EVERY_MS) / 1000;
 md += `
@@ -724,6 +838,9 @@ md += `
   few reads that must see the latest write. At a national peak that is a few hundred queries a second
   even on the primary alone. With thousands of isolates worldwide the primary alone would be over its rate;
   with replication the busiest replica takes its region's share, ${fmt(globalReplica)} a second in the global scenario${globalReplica > LIMITS.d1PerDatabase ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
+- **The sites' load publication** writes to D1's steering view, so it is the primary's whatever the replicas:
+  one batch per site every ${PUBLISH_LOAD_S} s, a statement per OCA (counted), ${fmt(globalPublication.statements)} statements a second in ${fmt(globalPublication.batches)}
+  batches at ${fmt(SCENARIOS[1].sites)} sites${globalPublication.statements > LIMITS.d1PerDatabase ? ": over the 1,000 a second the D1 limit page's 1 ms a query allows. Each is a one-row upsert by key, and a batch is one transaction, so the primary's time may well be less (not measured); a longer interval at that scale, or publishing only an OCA whose load moved, divides it" : ""}.
 - **The busiest site's object** takes one site-link sync per isolate per interval. It counts the
   isolates syncing with it and asks each for a longer interval past ${SYNCS_PER_S_TARGET} of them (\`workers/shared/sync-pace.ts\`:
   a second up to ${SYNCS_PER_S_TARGET}, ${globalEveryS} s for ${fmt(SCENARIOS[1].isolates)}, at most ${MAX_SYNC_EVERY_MS / 1000} s), so it takes about ${SYNCS_PER_S_TARGET} syncs a second however many

@@ -708,10 +708,13 @@ describe("SQLite rows per request (steady state)", () => {
           .map(([k, v]) => [k, v / 3]),
       ),
       d1: minus(siteD1, ZERO, 3),
+      // D1 statements a publication makes (on the primary: writes).
+      d1Statements: ((siteOps["d1.read"] ?? 0) + (siteOps["d1.write"] ?? 0)) / 3,
     };
     expect(siteSecond.site.written, "site second").toBeGreaterThanOrEqual(homeOcas);
     expect(siteSecond.r2["r2.tier.get"], "probe reads").toBeGreaterThanOrEqual(homeOcas);
     expect(siteSecond.d1.written, "load published").toBeGreaterThanOrEqual(homeOcas);
+    expect(siteSecond.d1Statements, "load published").toBeGreaterThanOrEqual(1);
 
     // The nightly fill: a plan applied and its alarm run to the end at a site, through counting bindings.
     const FILL_SITE = "lakeshore-chi";
