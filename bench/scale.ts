@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { EVENT_SHARDS } from "../shared/event-shards";
+import { PUBLISH_LOAD_MS, PUBLISH_LOAD_QUIET_MS } from "../shared/load-publication";
 import { REPROBE_EVERY_MS, REPROBE_OCAS } from "../shared/probe-pace";
 import { SEEN_BUCKET_MS, SESSION_ENTRY_EVERY_MS } from "../shared/session-activity";
 import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
@@ -176,8 +177,14 @@ const CPU_MS = { play: 3.41, steeringPoll: 1.41, segmentColoHit: 2.65, segmentCo
  */
 const BATCHES_PER_PLAY = 2;
 
-/** How often a site publishes its load to D1's steering view (PUBLISH_LOAD_MS in durable-objects/oca-site.ts). */
-const PUBLISH_LOAD_S = 2;
+/**
+ * Sites publishing their load each PUBLISH_LOAD_MS (an OCA's health or overload changed since their last
+ * publication; the rest publish each PUBLISH_LOAD_QUIET_MS): assumed, at a steady peak, a tenth.
+ */
+const CHANGING_SITES = 0.1;
+/** Seconds between a site's load publications on average (shared/load-publication.ts), with CHANGING_SITES. */
+const PUBLISH_LOAD_S = 1 / (CHANGING_SITES / (PUBLISH_LOAD_MS / 1000) + (1 - CHANGING_SITES) / (PUBLISH_LOAD_QUIET_MS / 1000));
+const PUBLISH_PACE = `every ${PUBLISH_LOAD_MS / 1000} s when an OCA's health or overload changed (assumed ${CHANGING_SITES * 100} % of sites), else every ${PUBLISH_LOAD_QUIET_MS / 1000} s: on average every ${PUBLISH_LOAD_S.toFixed(1)} s`;
 
 interface Scenario {
   name: string;
@@ -317,7 +324,7 @@ function model(s: Scenario): Row[] {
       over: false,
     },
     {
-      what: `D1 queries on the primary, read replication on: the sites' load publication (writes; a statement per OCA, one batch per site every ${PUBLISH_LOAD_S} s)`,
+      what: `D1 queries on the primary, read replication on: the sites' load publication (writes; a statement per OCA, one batch per site ${PUBLISH_PACE})`,
       perS: publication.statements,
       limit: LIMITS.d1PerDatabase,
       over: false,
@@ -549,7 +556,7 @@ function storage(s: Scenario): RowLine[] {
       basis: "counted per look and per change",
     },
     {
-      what: `D1: sites' load in the steering view (every ${PUBLISH_LOAD_S} s)`,
+      what: `D1: sites' load in the steering view (${PUBLISH_PACE})`,
       perS: times(R.siteSecond.d1, perOca / PUBLISH_LOAD_S),
       d1: true,
       perPlay: false,
@@ -722,7 +729,7 @@ marked "each more" are differences between samples carrying one item and four (m
 | QoE batch, its rows deleted after 7 days | event shard | ${rowCells(R.qoeBatchExpiry.shard)} |
 | forward, each report (shard; site) | event shard; site | ${fc(R.forwardPerReport.shard.read)}; ${fc(R.forwardPerReport.site.read)} | ${fc(R.forwardPerReport.shard.written)}; ${fc(R.forwardPerReport.site.written)} |
 | forward, its own rows (shard; site) | event shard; site | ${fc(R.forwardFixed.shard.read)}; ${fc(R.forwardFixed.site.read)} | ${fc(R.forwardFixed.shard.written)}; ${fc(R.forwardFixed.site.written)} |
-| a site's second: its ${R.siteSecond.ocas} OCAs probed, its load published (every ${PUBLISH_LOAD_S} s); also ${ops(R.siteSecond.r2)}, D1 ${fc(R.siteSecond.d1.read)} read and ${fc(R.siteSecond.d1.written)} written a publication | site | ${rowCells(R.siteSecond.site)} |
+| a site's second: its ${R.siteSecond.ocas} OCAs probed, its load published (${PUBLISH_PACE}); also ${ops(R.siteSecond.r2)}, D1 ${fc(R.siteSecond.d1.read)} read and ${fc(R.siteSecond.d1.written)} written a publication | site | ${rowCells(R.siteSecond.site)} |
 | a file filled (the plan applied and the alarm run to the end, averaged over ${R.fillPerFile.files} files of 3 titles); also ${ops(R.fillPerFile.r2)}, D1 ${fc(R.fillPerFile.d1.read)} read and ${fc(R.fillPerFile.d1.written)} written | site | ${rowCells(R.fillPerFile.site)} |
 | D1: a background look of the catalogue view, per statement | D1 | ${fc(R.d1Background.lookRowsReadPerStatement)} | 0 |
 | D1: what one change of a cached title makes an isolate read again | D1 | ${fc(R.d1Background.reloadRowsRead)} | 0 |
@@ -839,8 +846,8 @@ md += `
   even on the primary alone. With thousands of isolates worldwide the primary alone would be over its rate;
   with replication the busiest replica takes its region's share, ${fmt(globalReplica)} a second in the global scenario${globalReplica > LIMITS.d1PerDatabase ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
 - **The sites' load publication** writes to D1's steering view, so it is the primary's whatever the replicas:
-  one batch per site every ${PUBLISH_LOAD_S} s, a statement per OCA (counted), ${fmt(globalPublication.statements)} statements a second in ${fmt(globalPublication.batches)}
-  batches at ${fmt(SCENARIOS[1].sites)} sites${globalPublication.statements > LIMITS.d1PerDatabase ? ": over the 1,000 a second the D1 limit page's 1 ms a query allows. Each is a one-row upsert by key, and a batch is one transaction, so the primary's time may well be less (not measured); a longer interval at that scale, or publishing only an OCA whose load moved, divides it" : ""}.
+  one batch per site ${PUBLISH_PACE}, a statement per OCA (counted), ${fmt(globalPublication.statements)} statements a second in ${fmt(globalPublication.batches)}
+  batches at ${fmt(SCENARIOS[1].sites)} sites${globalPublication.statements > LIMITS.d1PerDatabase ? ": over the 1,000 a second the D1 limit page's 1 ms a query allows. Each is a one-row upsert by key, and a batch is one transaction, so the primary's time may well be less (not measured) (a longer quiet interval at that scale divides it)" : ""}.
 - **The busiest site's object** takes one site-link sync per isolate per interval. It counts the
   isolates syncing with it and asks each for a longer interval past ${SYNCS_PER_S_TARGET} of them (\`workers/shared/sync-pace.ts\`:
   a second up to ${SYNCS_PER_S_TARGET}, ${globalEveryS} s for ${fmt(SCENARIOS[1].isolates)}, at most ${MAX_SYNC_EVERY_MS / 1000} s), so it takes about ${SYNCS_PER_S_TARGET} syncs a second however many

@@ -34,6 +34,7 @@ import {
 import { dayNumber, localDayStart, localHour } from "../fill/day";
 import {
   MAX_REPORT_ITEMS,
+  OVERLOADED,
   type ByteReport,
   type EdgeReport,
   type MissKind,
@@ -44,6 +45,7 @@ import {
   type SiteLiveView,
 } from "../workers/shared/site-view";
 import { isSafeId, isSessionId, isStreamsId } from "../shared/ids";
+import { PUBLISH_LOAD_MS, PUBLISH_LOAD_QUIET_MS } from "../shared/load-publication";
 
 import type { FillSource, HeldFile } from "./site/holdings";
 import { cmcdSession, ingestCmcd, type CmcdSession } from "./site/cmcd";
@@ -79,8 +81,7 @@ interface Source {
 const TICK_MS = 1_000;
 /** The longest a failing part of the alarm's work (a fill run, the reconcile) waits before its next try (see retryAfter). */
 const ALARM_RETRY_CAP_MS = 5 * 60_000;
-/** Load is published to the D1 steering view at most this often. */
-const PUBLISH_LOAD_MS = 2_000;
+
 const ALARM_BUDGET_MS = 20_000;
 /**
  * Titles one alarm run reconciles (held here or listed for the site): a site of thousands of titles is
@@ -136,6 +137,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Isolates syncing lately, which set the interval each is asked to sync at. */
   private readonly isolatesHeard = new IsolatesHeard();
+  /** Each OCA's health and overload as last published to D1 (in memory: after a restart the next sync publishes). */
+  private publishedShape: string | null = null;
   /** Each OCA's active sessions, counted at most once a second (every sync's answer carries them). */
   private readonly activeSessions = new ActiveSessions();
   /** Members whose probes each OCA answered lately (in memory: healthy traffic, no row written per probe). */
@@ -673,9 +676,14 @@ export class OcaSite extends DurableObject<Env> {
   /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
   private async publishLoad(force: boolean): Promise<void> {
     const now = Date.now();
-    if (!force && now - Number(getMeta(this.sql, "load_published_at") ?? 0) < PUBLISH_LOAD_MS) return;
+    const since = now - Number(getMeta(this.sql, "load_published_at") ?? 0);
+    if (!force && since < PUBLISH_LOAD_MS) return;
+    const live = this.live(now);
+    const shape = live.map((o) => `${o.ocaId}:${o.health}:${o.load >= OVERLOADED ? 1 : 0}`).join("|");
+    if (!force && since < PUBLISH_LOAD_QUIET_MS && shape === this.publishedShape) return;
     setMeta(this.sql, "load_published_at", now);
-    await steeringTable.setLoad(this.env.DB, this.site.id, this.live(now), now);
+    this.publishedShape = shape;
+    await steeringTable.setLoad(this.env.DB, this.site.id, live, now);
   }
 
   // ---- state for operators --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { rendezvousOrder } from "../../fill/hash";
 import type { OcaEntry } from "../../shared/play";
 import type { Topology } from "../shared/topology";
+import { OVERLOADED } from "../shared/site-view";
 import { distanceKm, type SteeringClient } from "../shared/home-site";
 
 export { distanceKm, homeSite, type SteeringClient } from "../shared/home-site";
@@ -20,8 +21,7 @@ export interface Candidate {
 /** A ranked OCA: the play response's entry before its URL is signed. */
 export type RankedOca = Omit<OcaEntry, "url">;
 
-/** At or above this load an OCA moves behind the others of its tier. */
-export const OVERLOADED = 0.85;
+export { OVERLOADED } from "../shared/site-view";
 
 /**
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)

@@ -144,6 +144,9 @@ export interface EdgeReport {
 export type ServedFrom = "embedded" | "ixp" | "origin";
 
 /** An OCA's live state for steering. */
+/** At or above this load an OCA moves behind the others of its tier (steering), and its site says so in D1 at once. */
+export const OVERLOADED = 0.85;
+
 export interface OcaLive {
   ocaId: string;
   health: OcaHealth;
