@@ -130,9 +130,10 @@ export function planSite(input: PlanInput): SitePlan {
   };
   const fitsOn = (copy: Copy, ocaId: string) => free.get(ocaId)! >= copy.title.bytes && !placed.get(ocaId)!.has(copy.title.titleId);
   /** Where a copy goes that is not held where it was: rendezvous order within throughput, else any room. */
-  const destination = (copy: Copy, except?: string) => {
+  const destination = (copy: Copy, except?: string, withinBudget = false) => {
     const ok = (o: string) => o !== except && fitsOn(copy, o);
-    return copy.order.find((o) => ok(o) && load.get(o)! + copy.load <= budget.get(o)!) ?? copy.order.find(ok);
+    const within = copy.order.find((o) => ok(o) && load.get(o)! + copy.load <= budget.get(o)!);
+    return withinBudget ? within : (within ?? copy.order.find(ok));
   };
 
   /**
@@ -147,16 +148,19 @@ export function planSite(input: PlanInput): SitePlan {
     if (placed.get(ocaId)!.has(copy.title.titleId)) return false;
     const list = fresh.get(ocaId)!;
     const moved: Array<{ copy: Copy; to: string; at: number }> = [];
-    for (let i = list.length - 1, tries = 0; i >= 0 && tries < MAX_RELOCATIONS && free.get(ocaId)! < size; i--, tries++) {
+    // Room for it, within the OCA's peak throughput too: kept where it would overload its OCA, it is no better than a fill.
+    const enough = () => free.get(ocaId)! >= size && load.get(ocaId)! + copy.load <= budget.get(ocaId)!;
+    for (let i = list.length - 1, tries = 0; i >= 0 && tries < MAX_RELOCATIONS && !enough(); i--, tries++) {
       const other = list[i];
-      const to = destination(other, ocaId);
+      // Only where its peak throughput is not committed yet: a relocation must not overload an OCA to save a fill.
+      const to = destination(other, ocaId, true);
       if (!to) continue;
       const at = placed.get(ocaId)!.get(other.title.titleId)!;
       move(other, ocaId, -1);
       move(other, to, 1, at);
       moved.push({ copy: other, to, at });
     }
-    if (free.get(ocaId)! >= size) return true;
+    if (enough()) return true;
     for (const m of moved.reverse()) {
       move(m.copy, m.to, -1);
       move(m.copy, ocaId, 1, m.at);
@@ -177,7 +181,8 @@ export function planSite(input: PlanInput): SitePlan {
     // held, or its first choice full) keeps it with no fill; else rendezvous order, skipping OCAs that
     // are full or whose peak throughput is already committed; if every OCA with room is committed,
     // room still beats not holding the title at all.
-    const target = copy.order.find((o) => isHeld(id, o) && fitsOn(copy, o)) ?? destination(copy);
+    // A held OCA whose peak throughput is already committed is no better than a fill: it would be overloaded.
+    const target = copy.order.find((o) => isHeld(id, o) && fitsOn(copy, o) && load.get(o)! + copy.load <= budget.get(o)!) ?? destination(copy);
     if (!target) return;
     // A held copy about to move to another OCA's room: what took its room goes there instead.
     if (copy.heldOn && !isHeld(id, target) && roomByRelocating(copy, copy.heldOn)) place(copy, copy.heldOn, at);
