@@ -32,6 +32,7 @@ import {
   type PlayRecord,
 } from "./site/viewing-history";
 import { dayNumber, localDayStart, localHour } from "../fill/day";
+import { HISTORY_DAYS } from "../fill/predict";
 import {
   MAX_REPORT_ITEMS,
   OVERLOADED,
@@ -1510,8 +1511,10 @@ export class OcaSite extends DurableObject<Env> {
       this.sql,
       `SELECT h.title_id FROM held_titles h
        WHERE h.oca_id = ?1 AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.oca_id = ?1 AND p.title_id = h.title_id)
-       ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id), h.title_id`,
+       ORDER BY (SELECT COALESCE(SUM(v.bytes + v.est_bytes), 0) FROM views v WHERE v.title_id = h.title_id AND v.day >= ?2), h.title_id`,
       ocaId,
+      // Least watched lately first: the forecast's window, not the 120 days kept (a hit of months ago outlived last week's).
+      dayNumber(Date.now(), this.site.timeZone) - HISTORY_DAYS,
     );
     const lastDay = unplanned.length ? await onLastLicensedDay() : new Set<string>();
     for (const v of unplanned.filter((u) => !lastDay.has(u.title_id))) {

@@ -19,6 +19,9 @@ export const DEFAULT_PREDICT_PARAMS: PredictParams = {
   windowDays: 14,
 };
 
+/** Days of a site's viewing history a forecast reads (the cron's window), and the views an eviction weighs. */
+export const HISTORY_DAYS = 14;
+
 /** Titles launched at most this many days before the target day are projected along the launch curve. */
 export const LAUNCH_RAMP_DAYS = 7;
 /** A launch with no curve yet is assumed as popular as the mean of the region's top this-many titles. */

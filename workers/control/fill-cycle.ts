@@ -2,7 +2,7 @@ import { dayNumber, localDayStart, localHour, localHourStart } from "../../fill/
 import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
 import { peakBps, peakHourShare, shareBefore } from "../../fill/peak-shape";
 import { planSite } from "../../fill/plan";
-import { DEFAULT_PREDICT_PARAMS, forecast } from "../../fill/predict";
+import { DEFAULT_PREDICT_PARAMS, forecast, HISTORY_DAYS } from "../../fill/predict";
 import { shiftCheckHour } from "../../fill/shift";
 import type { PlanOca, PlanTitle, PredictInput, Prediction, SitePlan } from "../../fill/types";
 import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
@@ -12,7 +12,7 @@ import { siteStub } from "../shared/site-link";
 import { catalogueDb } from "../shared/catalogue-db";
 
 /** Days of history the predictor sees (and the peak shape is learned from). */
-export const HISTORY_DAYS = 14;
+export { HISTORY_DAYS };
 const DAY_MS = 86_400_000;
 /** How long the planner waits for one site's history before planning without it. */
 const HISTORY_TIMEOUT_MS = 5_000;
