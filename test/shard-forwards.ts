@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import type { SessionLog } from "../durable-objects/session-log";
-import { EVENT_RETENTION_MS } from "../durable-objects/site/session-events";
+import { EVENT_RETENTION_MS, noteForwarded, storeBatch } from "../durable-objects/site/session-events";
 import type { ByteReport } from "../workers/shared/site-view";
 
 /** A forward an event shard sent its site, as the watch saw it. */
@@ -65,3 +65,22 @@ export async function noForwardArmed(shard: DurableObjectStub<SessionLog>): Prom
   const at = await alarmOf(shard);
   return at === null || at - Date.now() > EVENT_RETENTION_MS - 3_600_000;
 }
+
+/**
+ * Stores one session's batches of `titleId`, with bytes, accepted at the times `at`, in the event shard
+ * `name`, and arms its alarm: forwarded already (nothing due) when `forwarded`, else all waiting.
+ */
+export function seedShard(name: string, titleId: string, at: number[], opts: { forwarded: boolean }): Promise<DurableObjectStub<SessionLog>> {
+  const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(name));
+  return runInDurableObject(shard, async (_o, state) => {
+    const sql = state.storage.sql;
+    const session = { sessionId: crypto.randomUUID(), titleId, startedAt: at[0] - 60_000, estBytes: 1e12, topBps: 8e6 };
+    for (const [k, t] of at.entries()) storeBatch(sql, session, `b-${k}`, [{ type: "progress", bytes: 10 }], 10, t);
+    if (opts.forwarded) noteForwarded(sql, sql.exec<{ id: number }>(`SELECT MAX(id) AS id FROM qoe_batches`).one().id);
+    await state.storage.setAlarm(Date.now());
+  }).then(() => shard);
+}
+
+/** How many batches an event shard holds. */
+export const batchesIn = (shard: DurableObjectStub) =>
+  runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n);

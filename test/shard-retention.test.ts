@@ -1,8 +1,8 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SITE_GONE_WAIT_MS } from "../durable-objects/session-log";
-import { EVENT_RETENTION_MS, noteForwarded, storeBatch } from "../durable-objects/site/session-events";
-import { alarmOf } from "./shard-forwards";
+import { EVENT_RETENTION_MS } from "../durable-objects/site/session-events";
+import { alarmOf, batchesIn, seedShard } from "./shard-forwards";
 
 /**
  * An event shard keeps a session's QoE batches EVENT_RETENTION_MS (7 days). Expiry used to run only when
@@ -14,20 +14,7 @@ const SITE_ID = "ixp-fra";
 const TITLE = "shard-retention-title";
 const DAY = 86_400_000;
 
-/** Stores batches accepted at `at`, each already forwarded (nothing due), in a shard. */
-function seed(name: string, at: number[]) {
-  const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(name));
-  return runInDurableObject(shard, async (_o, state) => {
-    const sql = state.storage.sql;
-    const session = { sessionId: crypto.randomUUID(), titleId: TITLE, startedAt: at[0] - 60_000, estBytes: 1e12, topBps: 8e6 };
-    for (const [k, t] of at.entries()) storeBatch(sql, session, `b-${k}`, [{ type: "progress", bytes: 10 }], 10, t);
-    noteForwarded(sql, sql.exec<{ id: number }>(`SELECT MAX(id) AS id FROM qoe_batches`).one().id);
-    await state.storage.setAlarm(Date.now());
-  }).then(() => shard);
-}
-
-const batchesIn = (shard: DurableObjectStub) =>
-  runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n);
+const seed = (name: string, at: number[]) => seedShard(name, TITLE, at, { forwarded: true });
 
 describe("an event shard's retention", () => {
   it("expires a quiet shard's batches past the retention on its own alarm, and then arms none", async () => {

@@ -1,8 +1,8 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { type SessionLog, SITE_GONE_WAIT_MS } from "../durable-objects/session-log";
-import { EVENT_RETENTION_MS, storeBatch } from "../durable-objects/site/session-events";
-import { alarmOf, cursorOf } from "./shard-forwards";
+import { EVENT_RETENTION_MS } from "../durable-objects/site/session-events";
+import { alarmOf, batchesIn, cursorOf, seedShard } from "./shard-forwards";
 
 /**
  * An event shard whose forwards cannot go through (its site left the topology, and no new batch comes:
@@ -13,19 +13,7 @@ import { alarmOf, cursorOf } from "./shard-forwards";
 const TITLE = "events-review-retention-title";
 const DAY = 86_400_000;
 
-/** Stores batches with bytes accepted at `at`, none forwarded, in a shard of a site that is not in the topology. */
-function seed(name: string, at: number[]) {
-  const shard = env.SESSION_LOG.get(env.SESSION_LOG.idFromName(name));
-  return runInDurableObject(shard, async (_o, state) => {
-    const sql = state.storage.sql;
-    const session = { sessionId: crypto.randomUUID(), titleId: TITLE, startedAt: at[0] - 60_000, estBytes: 1e12, topBps: 8e6 };
-    for (const [k, t] of at.entries()) storeBatch(sql, session, `b-${k}`, [{ type: "progress", bytes: 10 }], 10, t);
-    await state.storage.setAlarm(Date.now());
-  }).then(() => shard);
-}
-
-const batchesIn = (shard: DurableObjectStub) =>
-  runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n);
+const seed = (name: string, at: number[]) => seedShard(name, TITLE, at, { forwarded: false });
 
 /** Runs the shard's alarms that are due within a minute (at most `max`), as the runtime would; stops at a far one. */
 async function runNearAlarms(shard: DurableObjectStub<SessionLog>, max = 20): Promise<void> {
