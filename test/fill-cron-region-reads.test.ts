@@ -4,6 +4,7 @@ import { dayNumber, localHour } from "../fill/day";
 import { runScheduledFill } from "../workers/control/fill-cycle";
 import { regionGroup, topology } from "../workers/shared/topology";
 import { publishTitle } from "./fixtures";
+import { historyWatchEnv } from "./history-watch";
 
 /**
  * What one hourly cron reads of the viewing histories. Every site of a region plans from the whole
@@ -16,37 +17,12 @@ const NEW_YORK = "America/New_York";
 const HOUR = 3_600_000;
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 
-/** `env` whose site objects note whose history is asked for (every other call goes through). */
-function countingEnv(asked: Map<string, number>, failOnce = new Set<string>()): Env {
-  const names = new Map<string, string>();
-  const ns = env.OCA_SITE;
-  const OCA_SITE = {
-    idFromName(name: string) {
-      const id = ns.idFromName(name);
-      names.set(id.toString(), name);
-      return id;
-    },
-    get(id: DurableObjectId) {
-      const stub = ns.get(id);
-      const name = names.get(id.toString()) ?? "?";
-      return new Proxy(stub, {
-        get(target, prop) {
-          if (prop === "history") {
-            return (from: number, to: number) => {
-              asked.set(name, (asked.get(name) ?? 0) + 1);
-              if (failOnce.delete(name)) return Promise.reject(new Error(`injected: ${name} history unavailable`));
-              return target.history(from, to);
-            };
-          }
-          // A stub answers every name with an RPC method, called on the stub itself.
-          if (prop === "id" || prop === "name" || typeof prop !== "string") return Reflect.get(target, prop);
-          return (...args: unknown[]) => (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop](...args);
-        },
-      });
-    },
-  };
-  return { ...env, OCA_SITE } as unknown as Env;
-}
+/** `env` whose site objects note whose history is asked for, failing the first read of each site in `failOnce`. */
+const countingEnv = (asked: Map<string, number>, failOnce = new Set<string>()): Env =>
+  historyWatchEnv((siteId) => {
+    asked.set(siteId, (asked.get(siteId) ?? 0) + 1);
+    return failOnce.delete(siteId) ? new Error(`injected: ${siteId} history unavailable`) : undefined;
+  });
 
 /** 02:00 in New York `days` days from now, on the hour (the New York region's windows open). */
 function newYork2am(days: number): number {

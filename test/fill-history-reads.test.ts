@@ -4,6 +4,7 @@ import { dayNumber } from "../fill/day";
 import { predictionsFor } from "../workers/control/fill-cycle";
 import { findSite, regionGroup, topology } from "../workers/shared/topology";
 import { CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle } from "./fixtures";
+import { historyWatchEnv } from "./history-watch";
 
 /**
  * What one site's prediction reads: its region's histories (the IXP site and its embedded children),
@@ -18,27 +19,11 @@ beforeAll(() => clearOfLocalMidnight(), CLEAR_OF_MIDNIGHT_MS + 10_000);
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 
 /** `env` whose site objects note the sites whose history is asked for. */
-function countingEnv(asked: string[]): Env {
-  const names = new Map<string, string>();
-  const ns = env.OCA_SITE;
-  const OCA_SITE = {
-    idFromName(name: string) {
-      const id = ns.idFromName(name);
-      names.set(id.toString(), name);
-      return id;
-    },
-    get(id: DurableObjectId) {
-      const stub = ns.get(id);
-      return {
-        history(from: number, to: number) {
-          asked.push(names.get(id.toString()) ?? "?");
-          return stub.history(from, to);
-        },
-      };
-    },
-  };
-  return { ...env, OCA_SITE } as unknown as Env;
-}
+const countingEnv = (asked: string[]): Env =>
+  historyWatchEnv((siteId) => {
+    asked.push(siteId);
+    return undefined;
+  });
 
 describe("the histories a site's prediction reads", () => {
   it("are its region's alone when the region has history enough, and the country's too only when it is thin", async () => {
