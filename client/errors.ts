@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   PLAYLIST_INVALID: [3002, "media", "fatal", "A playlist could not be used (no variant)."],
   PLAYER_ERROR: [3003, "media", "fatal", "The media player reported an error it could not recover from."],
   STEERING_POLL_FAILED: [4001, "steering", "recoverable", "A steering poll failed or timed out; polling goes on."],
-  INVALID_OPTION: [5001, "config", "recoverable", "configure() or play() rejected an option (unknown key, wrong type or out of range): configure() applied the rest; play() took no session."],
+  INVALID_OPTION: [5001, "config", "recoverable", "configure() or play() refused an option (unknown key, wrong type or range); play() then takes no session."],
 } as const satisfies Record<string, readonly [number, ErrorCategory, Severity, string]>;
 
 export type ErrorName = keyof typeof ERROR_CODES;
