@@ -112,6 +112,7 @@ export interface CycleFigures {
   childMissBytes?: number;
   /** A same-day re-plan: the morning showed a shift of the region's mix (fill/shift.ts). */
   sameDay?: boolean;
+  /** Copies per title: the 100 titles with the most (the figures are read on every dashboard refresh). */
   replicas: Record<string, number>;
   adds: number;
   removes: number;

@@ -40,6 +40,7 @@ export type CycleReport =
       childMissBytes?: number;
       /** A same-day re-plan: the morning showed a shift of the region's mix. */
       sameDay?: boolean;
+      /** Copies per title: the REPLICAS_LISTED titles with the most. */
       replicas: Record<string, number>;
       adds: number;
       removes: number;
@@ -50,6 +51,21 @@ export type CycleReport =
       fillUntil: string;
       predictions: Prediction[];
     };
+
+/** Titles whose copies a cycle's figures list, at most (see mostReplicated). */
+export const REPLICAS_LISTED = 100;
+
+/**
+ * The titles with the most copies in a plan, most first (then by id), at most REPLICAS_LISTED: the
+ * cycle's figures are kept with the site's plan and answered on every dashboard refresh, and a copy
+ * count per title of the catalogue grew with it (about 2 MB, one stored value's limit, at 70,000 titles).
+ */
+export function mostReplicated(replicas: Record<string, number>, limit = REPLICAS_LISTED): Record<string, number> {
+  const top = Object.entries(replicas)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, limit);
+  return Object.fromEntries(top);
+}
 
 /** Is `hour` inside [start, end) of a window that may wrap midnight? */
 export function inWindow(hour: number, w: { startHour: number; endHour: number }): boolean {
@@ -319,7 +335,7 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     peakShare,
     childMissBytes,
     sameDay: sameDay || undefined,
-    replicas: plan.replicas,
+    replicas: mostReplicated(plan.replicas),
     adds: plan.adds.length,
     removes: plan.removes.length,
     predictions: predictions.slice(0, 20),
