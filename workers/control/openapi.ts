@@ -299,7 +299,13 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteOcaParam,
     ok: { status: 200, description: "{ version, siteId, ocaId, retiredAt }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"], 409: ["last_oca", "topology_conflict"] },
+    errors: {
+      ...ADMIN,
+      ...BAD,
+      404: ["unknown_site", "unknown_oca"],
+      409: ["last_oca", "topology_conflict"],
+      503: ["not_configured", "site_unreachable"],
+    },
   },
   {
     method: "get",

@@ -247,14 +247,24 @@ async function undoDrain(stub: ReturnType<typeof siteStub>, ocaId: string, befor
  * change refused after it (another retire took the site's other OCAs meanwhile, a conflict) undoes it.
  * Then the site's object is told: it deletes the OCA's rows at once and its copies once no session
  * granted before can ask for them (see copiesKeptUntil); told or not, it finds the retire by itself.
+ * 503 `site_unreachable` (nothing changed; retry) when the site's object cannot drain the OCA.
  */
 topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOcaParam), async (c) => {
   const { siteId, ocaId } = c.req.param();
   // Refused early without touching the site; checked again inside the change, which is what counts.
   removeOca((await storedTopology(c.env.DB)).doc, siteId, ocaId);
   const stub = siteStub(c.env, siteId);
-  const before = (await stub.describe({ titles: 0, misses: 0 })).ocas.find((o) => o.ocaId === ocaId)?.load;
-  await stub.setHealth(ocaId, "drained");
+  let before: Parameters<typeof undoDrain>[2];
+  try {
+    before = (await stub.describe({ titles: 0, misses: 0 })).ocas.find((o) => o.ocaId === ocaId)?.load;
+    await stub.setHealth(ocaId, "drained");
+  } catch (err) {
+    // Nothing is changed in the topology: the OCA is retired only once its site's object has drained it.
+    console.error("retire: the site's object could not drain the OCA", err);
+    throw new ApiError(503, "site_unreachable", `site ${siteId}'s object must drain ${ocaId} before it is retired; retry`, undefined, {
+      "Retry-After": "5",
+    });
+  }
   const at = new Date().toISOString();
   let r: Awaited<ReturnType<typeof change>>;
   try {
