@@ -476,10 +476,13 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
   const entryEveryMs = sessionEntryEveryMs(env);
   // A running flush stops at its budget's end: one that would stop before what this request holds can
   // fall due is replaced by this request's own (it ends at its next wake), or the last viewer's final
-  // bytes would wait for a request that may never come. At most once an interval: a replacement too
-  // must have more budget left than the one it replaces.
+  // bytes would wait for a request that may never come. What this request adds goes at the next sync
+  // but one at the latest (a sync may be in flight: SYNC_TIMEOUT_MS), a held entry within its interval
+  // after. At most once an interval, and never more often than every few seconds when the site asks a
+  // long interval: a replacement too must have more budget left than the one it replaces.
   const span = FLUSH_BUDGET_MS - (SYNC_TIMEOUT_MS + 1_000);
-  if (l.flushes.busy(now) && l.flushUntil < Math.min(now + entryEveryMs + l.everyMs, now + span - l.everyMs)) l.flushes = newFlushes();
+  const gap = Math.min(l.everyMs, span - l.everyMs - SYNC_TIMEOUT_MS);
+  if (l.flushes.busy(now) && l.flushUntil < now + Math.min(entryEveryMs + l.everyMs, span - gap)) l.flushes = newFlushes();
   const flushes = l.flushes;
   flushes.startBehind(async () => {
     const deadline = Date.now() + span;
@@ -488,6 +491,12 @@ function scheduleFlush(env: Env, siteId: string, l: Link, waitUntil: (p: Promise
     if (l.flushes !== flushes) return;
     // Another request's sync may be running: watch for its end on this request's own clock.
     for (const end = Date.now() + SYNC_TIMEOUT_MS + 1_000; l.syncs.busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+    // One that ran meanwhile (this flush replaced a flush during its sync) set the next sync's time.
+    const paced = l.syncedAt + l.everyMs - Date.now();
+    if (paced > 0 && l.openUntil <= Date.now()) {
+      await new Promise((r) => setTimeout(r, paced));
+      if (l.flushes !== flushes) return;
+    }
     if (pendingAt(l, Date.now(), entryEveryMs) !== null || l.unacked.length > 0) await maybeSync(env, siteId, l, true);
     // A report the site did not answer is tried again, not left for the next request to this site:
     // after up to an interval, jittered so that isolates a site's blip failed together do not come
