@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { ADMIN, call, GEO, memberToken, pressPlay, publishHeldAt, type PlayResponse } from "./fixtures";
 
 const TITLE = "cs-title";
 type Steered = PlayResponse;
@@ -11,16 +11,7 @@ const LOADED_BPS = 400_000;
 const streamThrough = (ocaUrl: string) => Promise.all([0, 1].map(async () => (await call(`${ocaUrl}video/avc-720p/seg-00001.m4s`)).arrayBuffer()));
 
 beforeAll(async () => {
-  await publishTitle(TITLE);
-  expect(
-    (
-      await fill([
-        { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] },
-        { siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: [TITLE] },
-        { siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [TITLE] },
-      ])
-    ).status,
-  ).toBe(200);
+  await publishHeldAt(TITLE, ["lumen-nyc/lumen-nyc-1", "lumen-nyc/lumen-nyc-2", "ixp-nyc/ixp-nyc-1"]);
 });
 
 const play = async (geo = GEO.lumenNyc) => (await (await pressPlay(await memberToken("standard"), { titleId: TITLE }, geo)).json()) as Steered;

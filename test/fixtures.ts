@@ -220,6 +220,14 @@ export async function fill(placements: Array<{ siteId: string; ocaId: string; ti
   return call("/admin/fill", { method: "POST", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify({ placements }) });
 }
 
+/** Publishes a title and fills it on each of `ocas` (site/OCA ids: "lumen-nyc/lumen-nyc-1"); throws unless the fill answers 200. */
+export async function publishHeldAt(titleId: string, ocas: string[]): Promise<FixtureTitle> {
+  const title = await publishTitle(titleId);
+  const res = await fill(ocas.map((o) => ({ siteId: o.split("/")[0], ocaId: o.split("/")[1], titleIds: [titleId] })));
+  if (res.status !== 200) throw new Error(`fill of ${titleId} answered ${res.status}: ${await res.text()}`);
+  return title;
+}
+
 let members = 0;
 
 /**

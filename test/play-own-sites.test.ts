@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { GEO, memberToken, pressPlay, publishHeldAt, type PlayResponse } from "./fixtures";
 import { sitesAskedDuring } from "./site-sync-watch";
 import { usableCandidates } from "../workers/control/steering";
 import { topology } from "../workers/shared/topology";
@@ -14,15 +14,8 @@ import { topology } from "../workers/shared/topology";
 const TITLE = "play-own-sites";
 
 beforeAll(async () => {
-  await publishTitle(TITLE);
-  const res = await fill([
-    { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] },
-    { siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [TITLE] },
-    // Embedded sites of other ISPs: Lakeshore Cable in Chicago, RheinNet in Berlin.
-    { siteId: "lakeshore-chi", ocaId: "lakeshore-chi-1", titleIds: [TITLE] },
-    { siteId: "rheinnet-ber", ocaId: "rheinnet-ber-1", titleIds: [TITLE] },
-  ]);
-  expect(res.status).toBe(200);
+  // With embedded sites of other ISPs: Lakeshore Cable in Chicago, RheinNet in Berlin.
+  await publishHeldAt(TITLE, ["lumen-nyc/lumen-nyc-1", "ixp-nyc/ixp-nyc-1", "lakeshore-chi/lakeshore-chi-1", "rheinnet-ber/rheinnet-ber-1"]);
 });
 
 describe("a play", () => {

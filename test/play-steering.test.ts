@@ -1,27 +1,25 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sessionTtlS } from "../workers/control/session-ttl";
-import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { call, GEO, memberToken, pressPlay, publishHeldAt, publishTitle, type PlayResponse } from "./fixtures";
 
 const TITLE = "steer-title";
 /** A member for requests that start no stream (browse, refused plays). */
 let premium: string;
 
 beforeAll(async () => {
-  await publishTitle(TITLE);
   // A placement with choices everywhere: two OCAs in most sites, one IXP OCA failed later.
-  const res = await fill([
-    { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] },
-    { siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: [TITLE] },
-    { siteId: "lumen-lax", ocaId: "lumen-lax-1", titleIds: [TITLE] },
-    { siteId: "lakeshore-chi", ocaId: "lakeshore-chi-2", titleIds: [TITLE] },
-    { siteId: "rheinnet-ber", ocaId: "rheinnet-ber-1", titleIds: [TITLE] },
-    { siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [TITLE] },
-    { siteId: "ixp-sjc", ocaId: "ixp-sjc-2", titleIds: [TITLE] },
-    { siteId: "ixp-fra", ocaId: "ixp-fra-1", titleIds: [TITLE] },
-    { siteId: "ixp-ams", ocaId: "ixp-ams-1", titleIds: [TITLE] },
+  await publishHeldAt(TITLE, [
+    "lumen-nyc/lumen-nyc-1",
+    "lumen-nyc/lumen-nyc-2",
+    "lumen-lax/lumen-lax-1",
+    "lakeshore-chi/lakeshore-chi-2",
+    "rheinnet-ber/rheinnet-ber-1",
+    "ixp-nyc/ixp-nyc-1",
+    "ixp-sjc/ixp-sjc-2",
+    "ixp-fra/ixp-fra-1",
+    "ixp-ams/ixp-ams-1",
   ]);
-  expect(res.status).toBe(200);
   premium = await memberToken("premium");
 });
 

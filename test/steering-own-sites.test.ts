@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { call, fill, GEO, memberToken, pressPlay, publishHeldAt, type PlayResponse } from "./fixtures";
 import { sitesAskedDuring } from "./site-sync-watch";
 
 /**
@@ -12,8 +12,7 @@ import { sitesAskedDuring } from "./site-sync-watch";
 const TITLE = "steer-own-sites";
 
 beforeAll(async () => {
-  await publishTitle(TITLE);
-  expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
+  await publishHeldAt(TITLE, ["lumen-nyc/lumen-nyc-1"]);
 });
 
 describe("a steering poll", () => {

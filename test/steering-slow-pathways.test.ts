@@ -1,19 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
+import { call, GEO, memberToken, pressPlay, publishHeldAt, type PlayResponse } from "./fixtures";
 
 const TITLE = "rv-steer-title";
 
 beforeAll(async () => {
-  await publishTitle(TITLE);
-  expect(
-    (
-      await fill([
-        { siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] },
-        { siteId: "lumen-nyc", ocaId: "lumen-nyc-2", titleIds: [TITLE] },
-        { siteId: "ixp-nyc", ocaId: "ixp-nyc-1", titleIds: [TITLE] },
-      ])
-    ).status,
-  ).toBe(200);
+  await publishHeldAt(TITLE, ["lumen-nyc/lumen-nyc-1", "lumen-nyc/lumen-nyc-2", "ixp-nyc/ixp-nyc-1"]);
 });
 
 const play = async () => (await (await pressPlay(await memberToken("standard"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
