@@ -400,8 +400,10 @@ export const catalogueDb = {
     titleId: string,
     t: ValidTitleRegistration,
     v: { version: number; newVersion: boolean; retainUntil: number; stops: { lagMs: number; since: number } },
+    // The moment the caller measured `retainUntil` and `stops` from: a clock read of its own here could
+    // tick past it, and the old version's kept window come out a millisecond short of the session TTL.
+    now = Date.now(),
   ): Promise<boolean> {
-    const now = Date.now();
     const licences = t.licences.map((l) => ({
       country: l.country,
       from: Date.parse(l.availableFrom),

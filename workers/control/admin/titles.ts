@@ -96,12 +96,18 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     httpMetadata: { contentType: "application/json" },
   });
   const now = Date.now();
-  const registered = await catalogueDb.register(c.env.DB, titleId, t, {
-    version,
-    newVersion: !unchanged,
-    retainUntil: now + sessionTtlS(c.env) * 1000,
-    stops: { lagMs: viewLagMs(c.env), since: now - sessionTtlS(c.env) * 1000 },
-  });
+  const registered = await catalogueDb.register(
+    c.env.DB,
+    titleId,
+    t,
+    {
+      version,
+      newVersion: !unchanged,
+      retainUntil: now + sessionTtlS(c.env) * 1000,
+      stops: { lagMs: viewLagMs(c.env), since: now - sessionTtlS(c.env) * 1000 },
+    },
+    now,
+  );
   // Another publish registered a later version while this one ran: nothing of this one was written.
   if (!registered) throw new ApiError(409, "publish_conflict", `another publish of ${titleId} registered a later version meanwhile; retry`);
   // Published again after a takedown, or with other licences: the data plane's list follows.
