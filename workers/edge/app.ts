@@ -13,7 +13,7 @@ import { applyFault, paced } from "./fault";
 import type { ServedFrom } from "../shared/site-view";
 import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
-import { cachedRepresentation, cacheWhole } from "./colo-cache";
+import { cachedRepresentation, cacheWhole, COLO_CACHE_MAX_BYTES, COLO_TEE_MAX_BYTES } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
 import { withdrawnReason } from "./withdrawn";
 import { countableBytes } from "./served-ceiling";
@@ -210,14 +210,15 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         const capped = await capManifest(base, path, cap);
         rep = capped.rep;
         if (local) waitUntil(cacheWhole(found.key, capped.text, { ...meta, size: capped.rep.size, etag: capped.rep.etag }, variant).catch(() => {}));
-      } else if (local && "body" in found.head) {
+      } else if (local && "body" in found.head && found.head.size <= COLO_TEE_MAX_BYTES) {
         // The whole body goes to the viewer and, in step, into the colo cache.
         const [toViewer, toCache] = found.head.body.tee();
         waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
         rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer), release: () => toViewer.cancel() };
-      } else if (local && attempt === 0 && fillDue(found.key)) {
-        // A range or a conditional: the whole object is fetched once, in the background, for the next ones
-        // (once per isolate a minute: where the colo cache keeps nothing, ranges must not each read it whole).
+      } else if (local && attempt === 0 && found.head.size <= COLO_CACHE_MAX_BYTES && fillDue(found.key)) {
+        // A range, a conditional or an object too large to tee: the whole object is fetched once, in the
+        // background, for the next ones (once per isolate a minute: where the colo cache keeps nothing,
+        // ranges must not each read it whole; never past what the cache keeps).
         waitUntil(
           found.bucket
             .get(found.key)

@@ -12,6 +12,19 @@ import type { Representation } from "./representation";
  */
 export const COLO_CACHE_TTL_S = 3600;
 
+/**
+ * The largest object the Cache API keeps (512 MB on every plan but Enterprise): past it a put fails at
+ * its end, so nothing is read whole for the colo cache and every request reads R2, as with no cache.
+ */
+export const COLO_CACHE_MAX_BYTES = 512 * 1000 * 1000;
+
+/**
+ * The largest body a cold miss sends to the viewer and the colo cache from one read. A tee keeps in
+ * memory what the slower side (a viewer on a slow link) has not read yet, up to the whole object, in an
+ * isolate of 128 MB; a larger object goes to the viewer alone and the cache reads its own copy.
+ */
+export const COLO_TEE_MAX_BYTES = 16 * 1024 * 1024;
+
 const url = (key: string, variant = "") => `https://oca-cache.invalid/${key}${variant ? `?${variant}` : ""}`;
 
 /** The cached whole object under `key` as a Representation, or null on a miss. */
