@@ -98,15 +98,16 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const now = Math.floor(Date.now() / 1000);
   const verdict = await verifyUrlToken(urlKeyRing(c.env), token, titleId, now);
   if (!verdict.ok) throw new ApiError(403, "forbidden", `token rejected: ${verdict.reason}`);
-  const cap = verdict.claims.maxHeight;
-  const height = videoHeightOf(path);
-  if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
   // A title taken down (or whose last licence ended) stops for running sessions too, whatever their
-  // tokens say and wherever its bytes still are; so does a session whose country's licence ended.
+  // tokens say and wherever its bytes still are; so does a session whose country's licence ended. Asked
+  // before the cap: every file of a stopped title is 410, so a player stops rather than step down a rendition.
   const stopped = await withdrawnReason(c.env, titleId, verdict.claims.country, verdict.claims.issuedAt, (p) => c.executionCtx.waitUntil(p));
   if (stopped === "taken_down") throw new ApiError(410, "taken_down", `${titleId} is not served any more (taken down, or its licence ended)`);
   if (stopped === "not_licensed")
     throw new ApiError(410, "not_licensed", `${titleId}'s licence in ${verdict.claims.country} has ended or changed since this session began`);
+  const cap = verdict.claims.maxHeight;
+  const height = videoHeightOf(path);
+  if (height !== null && height > cap) throw new ApiError(403, "rendition_not_allowed", `${height}p is above this session's ${cap}p cap`);
 
   if (site && ocaHealth(c.env, site.id, ocaId, (p) => c.executionCtx.waitUntil(p)) === "failed") {
     throw new ApiError(503, "oca_failed", `${site.id}/${ocaId} is out of service; use the next OCA of the list`, undefined, { "Retry-After": "30" });

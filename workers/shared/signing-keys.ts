@@ -1,5 +1,5 @@
 import { ApiError } from "./errors";
-import { isKid, parseKeyRing, type KeyRing } from "./url-token";
+import { isKid, KID_PATTERN, parseKeyRing, type KeyRing } from "./url-token";
 
 let cached: { raw: string | undefined; ring: KeyRing } | null = null;
 
@@ -19,7 +19,8 @@ export function urlKeyRing(env: Pick<Env, "URL_SIGNING_KEYS">): KeyRing {
 export function signingKey(env: Pick<Env, "URL_SIGNING_KEYS" | "URL_SIGNING_KID">): { ring: KeyRing; kid: string } {
   const ring = urlKeyRing(env);
   const kid = env.URL_SIGNING_KID;
-  if (!isKid(kid) || !ring.has(kid))
-    throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
+  // A well-formed key id is public (every token carries it); anything else may be a secret pasted in the wrong place.
+  if (!isKid(kid)) throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID must match ${KID_PATTERN}`);
+  if (!ring.has(kid)) throw new ApiError(503, "not_configured", `URL signing is not configured: URL_SIGNING_KID "${kid}" is not a key of URL_SIGNING_KEYS`);
   return { ring, kid };
 }

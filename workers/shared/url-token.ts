@@ -87,8 +87,10 @@ export function parseKeyRing(raw: string | undefined): KeyRingVerdict {
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
     return { ok: false, reason: "URL_SIGNING_KEYS must be a JSON object of key id to secret" };
   const ring = new Map<string, string>();
-  for (const [kid, secret] of Object.entries(parsed)) {
-    if (!isKid(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id "${kid.slice(0, 20)}" must match ${KID_PATTERN} and not be a reserved name` };
+  for (const [i, [kid, secret]] of Object.entries(parsed).entries()) {
+    // Named by position, never echoed: a malformed key id may be a secret written on the wrong side (`{"secret":"k1"}`),
+    // and this reason is the body of every token route's 503.
+    if (!isKid(kid)) return { ok: false, reason: `URL_SIGNING_KEYS: key id number ${i + 1} must match ${KID_PATTERN} and not be a reserved name` };
     if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
       return { ok: false, reason: `URL_SIGNING_KEYS: the secret of ${kid} must be a string of at least ${MIN_SECRET_LENGTH} characters` };
     }
