@@ -141,8 +141,34 @@ const dropTitleEntries = () => {
 };
 const plans = new SwrCache<Plans>({ max: 1, staleIfErrorMs: STALE_IF_ERROR_MS });
 type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
+/**
+ * A country's browse list as loaded: every title playable there at some moment until the list can no
+ * longer be served (its licence starting or ending meanwhile), and the list at one moment, kept until
+ * the next start or end.
+ */
+interface BrowseLoad {
+  rows: Browse;
+  at?: { list: Browse; from: number; until: number };
+}
 /** The browse list per country (ISO 3166 has about 250). */
-const browseLists = new SwrCache<Browse>({ max: 300, staleIfErrorMs: STALE_IF_ERROR_MS });
+const browseLists = new SwrCache<BrowseLoad>({ max: 300, staleIfErrorMs: STALE_IF_ERROR_MS });
+
+/**
+ * The titles of a loaded list playable at `now`: a licence's start or end shows in the list at that
+ * moment, as play answers it, not when the list is next loaded (up to 2 × TTL, or while D1 is down
+ * STALE_IF_ERROR_MS, later).
+ */
+function playableAt(load: BrowseLoad, now: number): Browse {
+  if (load.at && now >= load.at.from && now < load.at.until) return load.at.list;
+  let until = Number.POSITIVE_INFINITY;
+  for (const r of load.rows) {
+    if (r.available_from > now) until = Math.min(until, r.available_from);
+    else if (r.available_until !== null && r.available_until > now) until = Math.min(until, r.available_until);
+  }
+  const list = load.rows.filter((r) => r.available_from <= now && (r.available_until === null || r.available_until > now));
+  load.at = { list, from: now, until };
+  return list;
+}
 
 /** The isolate's last look at D1's changes. */
 const watch: { since: number | null; seen: { latest: number; mark: number } | null; lookedAt: number; okAt: number; background: SingleFlight } = {
@@ -240,11 +266,16 @@ export const catalogueCache = {
   },
 
   /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
-  browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
+  async browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
     // Sorted again in code-unit order, the order of browse pages and their cursors (SQLite orders UTF-8
-    // bytes, which differs past U+D7FF), once per load rather than per page.
-    const loadSorted = () => load(env, (db) => catalogueDb.browse(db, country, Date.now())).then((l) => l.sort(compareBrowse));
-    return browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil);
+    // bytes, which differs past U+D7FF), once per load rather than per page. A load is served for up to
+    // STALE_IF_ERROR_MS (D1 down), so it holds the titles whose licence starts within that.
+    const loadSorted = () => {
+      const now = Date.now();
+      const until = now + Math.max(STALE_IF_ERROR_MS, 2 * viewTtlMs(env)) + 1;
+      return load(env, (db) => catalogueDb.browse(db, country, now, until)).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
+    };
+    return playableAt(await browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil), Date.now());
   },
 
   /** A plan by id, or null. */

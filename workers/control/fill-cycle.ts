@@ -154,7 +154,8 @@ export async function predictionsFor(
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
   // "Tomorrow" is the site's local calendar day, as is every day of its history.
   const tomorrowStart = localDayStart(targetDay, site.timeZone);
-  const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, localDayStart(targetDay + 1, site.timeZone));
+  const tomorrowEnd = localDayStart(targetDay + 1, site.timeZone);
+  const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, tomorrowEnd);
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
   // before mark where their ramp ends (not a trend); tomorrow's get a prior. A title launches in the
@@ -186,7 +187,53 @@ export async function predictionsFor(
     today: sameDay ? { local: l.now, regional: r.now, share: sameDay.share } : undefined,
   };
   const { predictions, shiftedToday } = forecast(input);
-  return { targetDay, predictions: predictions.filter((p) => Object.hasOwn(sizes, p.titleId)), sizes, shifted: shiftedToday, ownHistory };
+  let out = predictions.filter((p) => Object.hasOwn(sizes, p.titleId));
+  // A licence there that ends during tomorrow serves only the hours before its end: a full day's
+  // demand would plan (and replicate for the evening peak) a title nobody may play by then.
+  const endsTomorrow = new Map(
+    titles.filter((t) => t.licensed_until !== null && t.licensed_until < tomorrowEnd).map((t) => [t.id, t.licensed_until as number]),
+  );
+  if (endsTomorrow.size > 0) {
+    const shape = await hourlyOf(env, memo, now, shapeSitesOf(site));
+    out = out
+      .map((p) => {
+        const end = endsTomorrow.get(p.titleId);
+        if (end === undefined) return p;
+        const share = shareBeforeHour(shape, ((end - tomorrowStart) / (tomorrowEnd - tomorrowStart)) * 24);
+        return { ...p, bytes: p.bytes * share, popularity: p.popularity * share };
+      })
+      .sort((a, b) => b.bytes - a.bytes || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0));
+  }
+  return { targetDay, predictions: out, sizes, shifted: shiftedToday, ownHistory };
+}
+
+/** Share of a day's bytes before local hour `hours` (fractional), by the hourly shape; by the clock with none. */
+function shareBeforeHour(days: ReadonlyArray<ArrayLike<number>>, hours: number): number {
+  const h = Math.min(24, Math.max(0, hours));
+  if (!(shareBefore(days, 24) > 0)) return h / 24;
+  const whole = Math.floor(h);
+  const before = shareBefore(days, whole);
+  return before + (shareBefore(days, whole + 1) - before) * (h - whole);
+}
+
+/** The sites whose hours make a site's daily shape: an IXP site's peak is its children's evening (what they miss arrives when they watch). */
+const shapeSitesOf = (site: SiteSpec): SiteSpec[] => (site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site]);
+
+/**
+ * Each site's hourly bytes once per cycle (the IXP's shape, its children's own and the region's share
+ * read the same sites), by each site's own calendar (its rows are), so planners in other zones ask the same question.
+ */
+async function hourlyOf(env: Env, memo: CycleMemo, now: number, sites: SiteSpec[]): Promise<number[][]> {
+  return (
+    await Promise.all(
+      sites.map((s) => {
+        const day = dayNumber(now, s.timeZone);
+        return memoised(memo, `hourly:${s.id}:${day}`, () =>
+          withTimeout(siteStub(env, s.id).servedByHour(day - HISTORY_DAYS, day - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(() => null),
+        );
+      }),
+    )
+  ).flatMap((h) => h ?? []);
 }
 
 interface PlanInputs {
@@ -208,27 +255,12 @@ interface PlanInputs {
  */
 async function planInputs(env: Env, site: SiteSpec, now: number, memo: CycleMemo, sameDay = false, today = dayNumber(now, site.timeZone)): Promise<PlanInputs> {
   const stub = siteStub(env, site.id);
-  // An IXP site's peak is its children's evening (what they miss arrives when they watch).
-  const shapeSites = site.tier === "ixp" ? topology.sites.filter((s) => s.id === site.id || s.parent === site.id) : [site];
-  // Each site's hourly bytes once per cycle: the IXP's shape, its children's own and the region's share read the same sites.
-  // Days by each site's own calendar (its rows are), so planners in other zones ask the same question.
-  const hourlyOf = async (sites: SiteSpec[]) =>
-    (
-      await Promise.all(
-        sites.map((s) => {
-          const day = dayNumber(now, s.timeZone);
-          return memoised(memo, `hourly:${s.id}:${day}`, () =>
-            withTimeout(siteStub(env, s.id).servedByHour(day - HISTORY_DAYS, day - 1), HISTORY_TIMEOUT_MS, `hourly history of ${s.id}`).catch(() => null),
-          );
-        }),
-      )
-    ).flatMap((h) => h ?? []);
-  const shape = hourlyOf(shapeSites);
+  const shape = hourlyOf(env, memo, now, shapeSitesOf(site));
   // The same-day check: the region's hours so far usually carry this share of its day (what scales
   // them to a whole day; the simulator takes the same share).
   // Hours since `today` began: past midnight in a window that wraps it, that day is whole.
   const hoursIn = localHour(now, site.timeZone) + 24 * (dayNumber(now, site.timeZone) - today);
-  const share = sameDay ? shareBefore(await hourlyOf(regionGroup(site)), hoursIn) : 0;
+  const share = sameDay ? shareBefore(await hourlyOf(env, memo, now, regionGroup(site)), hoursIn) : 0;
   const [{ predictions, sizes, shifted, ownHistory }, settings, current, hourly] = await Promise.all([
     predictionsFor(env, site, now, memo, share > 0 ? { share } : undefined, today),
     stub.ocaSettings(),

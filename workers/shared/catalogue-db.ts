@@ -92,21 +92,26 @@ export const catalogueDb = {
     return new Map(results.map((p) => [p.id, p]));
   },
 
-  /** Titles playable now in a country, with their languages and top height (the browse list). */
-  async browse(db: D1Reads, country: string, now: number) {
+  /**
+   * Titles playable in a country at some moment of [now, until), with their languages and top height
+   * (the browse list), and when their licence there ends (`available_until`): what is playable at a
+   * later moment of that span is the rows whose `available_from` has come and `available_until` not.
+   */
+  async browse(db: D1Reads, country: string, now: number, until = now + 1) {
     const { results } = await db
       .prepare(
-        `SELECT t.id, t.name, t.description, t.release_year, t.duration_s, MAX(t.available_from, l.available_from) AS available_from,
+        `SELECT t.id, t.name, t.description, t.release_year, t.duration_s, MAX(t.available_from, l.available_from) AS available_from, l.available_until,
             (SELECT json_group_array(json_object('language', language, 'label', label)) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'audio') AS audio,
             (SELECT json_group_array(json_object('language', language, 'label', label)) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'subtitle') AS subtitles,
             (SELECT MAX(height) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'video') AS max_height
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
-     WHERE t.taken_down_at IS NULL AND t.available_from <= ?2 AND l.available_from <= ?2 AND (l.available_until IS NULL OR l.available_until > ?2)
+     WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)
      ORDER BY t.name, t.id`,
       )
-      .bind(country, now)
+      .bind(country, now, until)
       .all<
         Omit<TitleRow, "live_min_copies" | "version" | "taken_down_at"> & {
+          available_until: number | null;
           audio: string;
           subtitles: string;
           max_height: number | null;
@@ -351,21 +356,22 @@ export const catalogueDb = {
 
   /**
    * Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes, launch
-   * times and when the country's licence starts (a licence starting after the launch is the launch there).
+   * times and when the country's licence starts (a licence starting after the launch is the launch there)
+   * and ends (one ending tomorrow serves only part of the day).
    * Sizes are the version's own total, written when it was registered: a row per title, not a sum over
    * every file of the catalogue for each site's cycle.
    */
   async eligible(db: D1Database, country: string, tomorrowStart: number, tomorrowEnd: number) {
     const { results } = await db
       .prepare(
-        `SELECT t.id, t.available_from, l.available_from AS licensed_from,
+        `SELECT t.id, t.available_from, l.available_from AS licensed_from, l.available_until AS licensed_until,
        COALESCE((SELECT v.bytes FROM title_versions v WHERE v.title_id = t.id AND v.version = t.version),
                 (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id AND f.version = t.version)) AS bytes
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
      WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
       )
       .bind(country, tomorrowStart, tomorrowEnd)
-      .all<{ id: string; available_from: number; licensed_from: number; bytes: number | null }>();
+      .all<{ id: string; available_from: number; licensed_from: number; licensed_until: number | null; bytes: number | null }>();
     return results.filter((r) => (r.bytes ?? 0) > 0);
   },
 
