@@ -155,11 +155,13 @@ export async function predictionsFor(
   // "Tomorrow" is the site's local calendar day, as is every day of its history.
   const tomorrowStart = localDayStart(targetDay, site.timeZone);
   const tomorrowEnd = localDayStart(targetDay + 1, site.timeZone);
-  const titles = await catalogueDb.eligible(env.DB, site.country, tomorrowStart, tomorrowEnd);
+  // An IXP site backs its children wherever they are: a title licensed only in a child's country is theirs to miss.
+  const countries = site.tier === "ixp" ? [...new Set(group.map((s) => s.country))] : [site.country];
+  const titles = await catalogueDb.eligible(env.DB, countries, tomorrowStart, tomorrowEnd);
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
   // before mark where their ramp ends (not a trend); tomorrow's get a prior. A title launches in the
-  // site's country when its licence there starts, if that is after its release.
+  // site's countries when the first licence there starts, if that is after its release.
   const releases = titles
     .map((t) => ({ titleId: t.id, at: Math.max(t.available_from, t.licensed_from, 0) }))
     .filter((r) => r.at > now - 2 * HISTORY_DAYS * DAY_MS)

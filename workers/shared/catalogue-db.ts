@@ -355,22 +355,25 @@ export const catalogueDb = {
   },
 
   /**
-   * Titles a site may hold tomorrow: licensed in its country then, launched by then; with sizes, launch
-   * times and when the country's licence starts (a licence starting after the launch is the launch there)
-   * and ends (one ending tomorrow serves only part of the day).
+   * Titles a site may hold tomorrow: licensed then in one of the countries it serves (an IXP site's
+   * children may sit in other countries than its own), launched by then; with sizes, launch times and
+   * when the earliest of those licences starts (a licence starting after the launch is the launch there)
+   * and the last ends (null: one does not; one ending tomorrow serves only part of the day).
    * Sizes are the version's own total, written when it was registered: a row per title, not a sum over
    * every file of the catalogue for each site's cycle.
    */
-  async eligible(db: D1Database, country: string, tomorrowStart: number, tomorrowEnd: number) {
+  async eligible(db: D1Database, countries: readonly string[], tomorrowStart: number, tomorrowEnd: number) {
     const { results } = await db
       .prepare(
-        `SELECT t.id, t.available_from, l.available_from AS licensed_from, l.available_until AS licensed_until,
+        `SELECT t.id, t.available_from, MIN(l.available_from) AS licensed_from,
+       CASE WHEN COUNT(l.available_until) = COUNT(*) THEN MAX(l.available_until) END AS licensed_until,
        COALESCE((SELECT v.bytes FROM title_versions v WHERE v.title_id = t.id AND v.version = t.version),
                 (SELECT SUM(bytes) FROM files f WHERE f.title_id = t.id AND f.version = t.version)) AS bytes
-     FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
-     WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)`,
+     FROM titles t JOIN licences l ON l.title_id = t.id AND l.country IN (SELECT value FROM json_each(?1))
+     WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)
+     GROUP BY t.id`,
       )
-      .bind(country, tomorrowStart, tomorrowEnd)
+      .bind(JSON.stringify(countries), tomorrowStart, tomorrowEnd)
       .all<{ id: string; available_from: number; licensed_from: number; licensed_until: number | null; bytes: number | null }>();
     return results.filter((r) => (r.bytes ?? 0) > 0);
   },
