@@ -17,8 +17,10 @@ export type CmcdObject = "manifest" | "video" | "audio" | "init";
 /** What the player knows about one request beyond the session. */
 export interface CmcdRequestInfo {
   object: CmcdObject;
-  /** Encoded bitrate of the rendition (bits/s). */
+  /** Encoded bitrate of the rendition (bits/s): the playlist's average when it declares one (CTA-5004 `br`). */
   bitrateBps?: number;
+  /** The highest rung the player may play, counted as `bitrateBps` is (bits/s); else the play response's top rendition. */
+  topBitrateBps?: number;
   /** Media duration of the object (s). */
   durationS?: number;
   /** Media buffered ahead of the playhead when the request is made (s). */
@@ -36,7 +38,8 @@ const round100 = (n: number) => Math.round(n / 100) * 100;
 /** The CMCD keys of one request of a session: session and content ids, object type, bitrate, buffer, deadline, throughput, start-up and stall flags. */
 export function cmcdData(session: PlaySession, info: CmcdRequestInfo): Cmcd {
   const est = session.throughput.estimate();
-  const top = Math.max(0, ...session.play.renditions.video.map((r) => r.bandwidth));
+  // `tb` and `br` must be the same measure, or the top rung's br never equals tb in a CDN's analytics.
+  const top = info.topBitrateBps ?? Math.max(0, ...session.play.renditions.video.map((r) => r.bandwidth));
   const media = info.object === "video" || info.object === "audio";
   const data: Cmcd = { sid: session.sessionId, cid: session.play.titleId, sf: "h", st: "v", ot: OBJECT_TYPE[info.object] };
   if (info.bitrateBps) data.br = [Math.round(info.bitrateBps / 1000)];

@@ -1,6 +1,7 @@
 import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
 import { cmcdData, type CmcdRequestInfo, withCmcd } from "./cmcd";
 import { httpRefused, SdkError } from "./errors";
+import { SessionEvents } from "./events";
 import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
 import { defined } from "./types";
@@ -74,7 +75,25 @@ class FetchFailure extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** "avc1.64001f" -> "avc1", as the control plane matches a device's codecs. */
+const codecFamily = (codec: string) => codec.trim().split(".")[0].toLowerCase();
+
+/** A download given up because playback ended (`stop()`, a fatal error, the session closed): no failure of the OCA's. */
+class Cancelled extends Error {}
+
+/** Resolves after `ms`, or at once (timer cleared) when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done);
+  });
+}
 
 /** The state's logs (segments, stalls, bitrate switches) keep the latest this many entries: a `loop` run plays for days. */
 const MAX_LOG_KEPT = 10_000;
@@ -107,6 +126,8 @@ export class SegmentFetcher {
   /** A stall began since the last media request: the next one says so in CMCD (`bs`). */
   private starved = false;
   private stopped = false;
+  /** Aborted when playback ends: downloads still out (a sibling of a fatal one, one `stop()` caught) end with it. */
+  private readonly ending = new AbortController();
   private ticker: ReturnType<typeof setInterval> | null = null;
   private k = 0;
   private totalS = 0;
@@ -155,6 +176,9 @@ export class SegmentFetcher {
   /** End playback now (emits `stop`). */
   stop(): void {
     this.stopped = true;
+    // A download in flight (or waiting out a back-off) ends now: it would otherwise time out, fail over
+    // and charge the OCA for a stop, seconds after the viewer pressed it.
+    this.ending.abort();
   }
 
   private now(): number {
@@ -208,7 +232,7 @@ export class SegmentFetcher {
   }
 
   /** What this request says in CMCD: the playback state now, and the stall flag once after a stall. */
-  private cmcdInfo(object: CmcdRequestInfo["object"], media?: { bitrateBps?: number; durationS?: number }): CmcdRequestInfo {
+  private cmcdInfo(object: CmcdRequestInfo["object"], media?: { bitrateBps?: number; topBitrateBps?: number; durationS?: number }): CmcdRequestInfo {
     this.tick();
     const info: CmcdRequestInfo = { object, ...media, bufferS: this.st.bufferS, startup: this.st.phase === "starting" || this.st.phase === "stalled" };
     if (object === "video" && this.starved) {
@@ -227,7 +251,9 @@ export class SegmentFetcher {
   ): Promise<{ body: ArrayBuffer; ms: number; ocaId: string }> {
     let renewed = false;
     let refusedOnce = false;
+    const ending = this.ending.signal;
     for (let attempt = 0; attempt < this.session.ocas.length * 2 + 2; attempt++) {
+      if (ending.aborted) throw new Cancelled();
       const oca = this.session.current;
       const url = this.session.urlOn(canonicalUrl, oca.ocaId);
       const path = url.slice(oca.url.length) || url;
@@ -238,6 +264,8 @@ export class SegmentFetcher {
       let fail: Fail;
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(), this.opts.requestTimeoutMs);
+      const cancel = () => ctl.abort();
+      ending.addEventListener("abort", cancel);
       try {
         const res = await this.session.client.fetch(sent.url, { signal: ctl.signal, headers: sent.headers });
         status = res.status;
@@ -252,10 +280,13 @@ export class SegmentFetcher {
         const text = await res.text().catch(() => "");
         fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", body: text };
       } catch (err) {
+        if (ending.aborted) throw new Cancelled();
         fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
       } finally {
         clearTimeout(timer);
+        ending.removeEventListener("abort", cancel);
       }
+      if (ending.aborted) throw new Cancelled();
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
       if (fail.kind === "fatal") {
         // A refusal of the session's own renewal (its stop said) waits for that renewal: null, load it under the new session.
@@ -270,7 +301,7 @@ export class SegmentFetcher {
       // No HTTP answer from two OCAs in a row: the client's network, charged to no OCA; wait and retry.
       const backoff = status === 0 && !ctl.signal.aborted ? this.session.clientOutageBackoffMs(oca.ocaId) : 0;
       if (backoff > 0) {
-        await sleep(backoff);
+        await sleep(backoff, ending);
         attempt--;
         continue;
       }
@@ -312,7 +343,12 @@ export class SegmentFetcher {
     const mv = parseMultivariant(new TextDecoder().decode(body), masterUrl);
     // One pathway's variants (a plain OCA master has only ".").
     const first = mv.variants[0]?.pathwayId ?? ".";
-    this.variants = mv.variants.filter((v) => v.pathwayId === first).sort((a, b) => a.bandwidth - b.bandwidth);
+    // A master lists every codec's ladder (the OCA cuts it by height only): the session's renditions
+    // say which codecs the device plays. Mixed into one ladder by bandwidth, ABR would hop between
+    // codecs (an init segment each time) and fetch renditions the device cannot decode.
+    const families = new Set(this.session.play.renditions.video.flatMap((r) => (typeof r.codec === "string" ? [codecFamily(r.codec)] : [])));
+    const playable = (v: Variant) => !families.size || !v.codecs || v.codecs.split(",").some((c) => families.has(codecFamily(c)));
+    this.variants = mv.variants.filter((v) => v.pathwayId === first && playable(v)).sort((a, b) => a.bandwidth - b.bandwidth);
     if (!this.variants.length) throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url: masterUrl, detail: "master playlist has no variant" }));
     const group = this.variants[0].audio;
     const audios = mv.media.filter((m) => m.type === "AUDIO" && m.groupId === group && m.uri);
@@ -328,6 +364,20 @@ export class SegmentFetcher {
   async run(): Promise<FetcherState> {
     const st = this.st;
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
+    // The session closed under the player (the app's `close()`, its token run out): playback ends with
+    // it, the fatal error that closed it (if one did) in the state, rather than on a refused download.
+    let fatal: SdkError | null = null;
+    const onError = (e: SdkError) => {
+      if (e.severity === "fatal") fatal = e;
+    };
+    const onStopped = ({ reason }: { reason: string }) => {
+      if (reason === "error" && fatal && st.phase !== "failed") {
+        st.errors.push(fatal.message);
+        st.phase = "failed";
+      }
+      this.stop();
+    };
+    this.session.on(SessionEvents.ERROR, onError).on(SessionEvents.STOPPED, onStopped);
     try {
       await this.session.ready;
       await this.load();
@@ -338,7 +388,7 @@ export class SegmentFetcher {
         const allFetched = !this.opts.loop && this.k >= this.nSegs;
         const capped = this.opts.maxPlayS !== undefined && st.bufferedEndS >= this.opts.maxPlayS;
         if (allFetched || capped || (st.phase !== "starting" && st.bufferS >= this.opts.targetBufferS)) {
-          await sleep(this.opts.tickMs);
+          await sleep(this.opts.tickMs, this.ending.signal);
           continue;
         }
         const rungs = this.variants;
@@ -360,9 +410,12 @@ export class SegmentFetcher {
         const seg = video.segments[i];
         const aseg = this.audio?.segments[i];
         const jobs: Array<Promise<{ body: ArrayBuffer; ms: number; ocaId: string }>> = [];
-        if (this.lastInitRung !== next && video.initUri) jobs.push(this.get(video.initUri, true, this.cmcdInfo("init", { bitrateBps: rungs[next].bandwidth })));
+        // CMCD's br is the playlist's average bitrate when it declares one (CTA-5004), and tb alike.
+        const br = (v: Variant) => v.averageBandwidth ?? v.bandwidth;
+        const bitrates = { bitrateBps: br(rungs[next]), topBitrateBps: br(rungs[rungs.length - 1]) };
+        if (this.lastInitRung !== next && video.initUri) jobs.push(this.get(video.initUri, true, this.cmcdInfo("init", bitrates)));
         if (!audioInit && this.audio?.initUri) jobs.push(this.get(this.audio.initUri, true, this.cmcdInfo("init")));
-        jobs.push(this.get(seg.uri, true, this.cmcdInfo("video", { bitrateBps: rungs[next].bandwidth, durationS: seg.durationS })));
+        jobs.push(this.get(seg.uri, true, this.cmcdInfo("video", { ...bitrates, durationS: seg.durationS })));
         if (aseg) jobs.push(this.get(aseg.uri, true, this.cmcdInfo("audio", { durationS: aseg.durationS })));
         const got = await Promise.all(jobs);
         this.lastInitRung = next;
@@ -389,12 +442,20 @@ export class SegmentFetcher {
       }
       if (!this.stopped && st.phase === "ended") this.session.emit({ type: "stop", reason: "ended" });
     } catch (err) {
-      const error = err instanceof FetchFailure ? err.error : new SdkError("PLAYER_ERROR", { detail: `internal: ${String((err as Error)?.stack ?? err)}` });
-      st.errors.push(error.message);
-      st.phase = "failed";
-      // The QoE error carries the code; the session stops and nothing runs after it.
-      await this.session.fail(error);
+      // A download cut short by `stop()` is no failure: the stop below says why playback ended.
+      if (!(err instanceof Cancelled && this.stopped)) {
+        // Its siblings end before the session reports the failure: none fails over meanwhile.
+        this.ending.abort();
+        const error = err instanceof FetchFailure ? err.error : new SdkError("PLAYER_ERROR", { detail: `internal: ${String((err as Error)?.stack ?? err)}` });
+        st.errors.push(error.message);
+        st.phase = "failed";
+        // The QoE error carries the code; the session stops and nothing runs after it.
+        await this.session.fail(error);
+      }
     } finally {
+      // A fatal failure of one file leaves its siblings out (the segment's audio, an init): they must
+      // not fail over, renew or fire events after the session stopped.
+      this.ending.abort();
       if (this.ticker !== null) clearInterval(this.ticker);
       if (this.stopped && st.phase !== "failed" && st.phase !== "ended") {
         this.tick();
@@ -402,6 +463,7 @@ export class SegmentFetcher {
         this.session.emit({ type: "stop", reason: "stopped" });
       }
       await this.session.close(st.phase === "ended" ? "ended" : st.phase === "stopped" ? "stopped" : "closed");
+      this.session.off(SessionEvents.ERROR, onError).off(SessionEvents.STOPPED, onStopped);
     }
     return this.state;
   }
