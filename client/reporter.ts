@@ -35,6 +35,12 @@ const MAX_BATCH = 200;
 interface Batch {
   events: QoeEvent[];
   tag: unknown;
+  /** Its idempotency key, kept by every try and by a final flush's resend of it. */
+  id: string;
+  /** It reached the server (a resend and the request it stands in for may both answer). */
+  delivered?: boolean;
+  /** A final flush sends it again (keepalive): the request in flight will be cancelled with the page. */
+  takenOver?: boolean;
 }
 /** A batch is tried at most this often, within this long (a session's events must not wait behind one batch for ever). */
 const SEND_TRIES = 5;
@@ -49,8 +55,9 @@ function mergeAdjacent(batches: Batch[]): Batch[] {
   const out: Batch[] = [];
   for (const b of batches) {
     const last = out.at(-1);
+    // A merged batch is new content, under a new id (the server counts an id once, whatever it holds).
     if (last && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events = [...last.events, ...b.events];
-    else out.push({ events: [...b.events], tag: b.tag });
+    else out.push({ events: [...b.events], tag: b.tag, id: newBatchId() });
   }
   return out;
 }
@@ -75,6 +82,8 @@ export class EventReporter {
   private inflight: Promise<void> = Promise.resolve();
   /** Batches queued behind the request in flight, not yet handed to `send`. */
   private waiting: Batch[] = [];
+  /** The routine batch being sent (or waiting between its tries), not yet delivered. */
+  private sending: Batch | null = null;
   private closed = false;
   /** The events handed to `send` successfully, in order, the latest MAX_SENT_KEPT (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
@@ -139,12 +148,22 @@ export class EventReporter {
       const batches = [...this.waiting];
       this.waiting = [];
       while (this.queue.length) batches.push(this.form());
+      // The batch in flight goes too: its request (no keepalive) dies with the page, and its events with
+      // it. Alone and under its own id: the server counts it once if the first request got through.
+      // It leaves now beside the rest: a request chained behind it would not leave a page gone meanwhile.
+      const inflight = this.sending;
+      let resend = Promise.resolve();
+      if (inflight && !inflight.delivered) {
+        inflight.takenOver = true;
+        resend = this.sendWithRetry(inflight, true);
+      }
       // As few requests as the tags allow (one, as a rule: the stop leaves with what waited before it),
       // the first leaving now, not behind the request in flight; any further ones follow it in order.
       let now = Promise.resolve();
       mergeAdjacent(batches).forEach((batch, i) => {
         now = i === 0 ? this.sendWithRetry(batch, true) : now.then(() => this.sendWithRetry(batch, true));
       });
+      now = Promise.all([resend, now]).then(() => {});
       this.inflight = Promise.all([this.inflight, now]).then(() => {});
       return now;
     }
@@ -164,7 +183,7 @@ export class EventReporter {
 
   /** The next batch off the queue, tagged now. */
   private form(): Batch {
-    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.() };
+    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.(), id: newBatchId() };
   }
 
   /**
@@ -174,8 +193,17 @@ export class EventReporter {
    * batch). A final batch holding a stop is tried again before its budget ends even when the answer's
    * Retry-After is longer. A refusal (4xx) is final: sending it again would be refused alike.
    */
-  private async sendWithRetry({ events: batch, tag }: Batch, final: boolean): Promise<void> {
-    const batchId = newBatchId();
+  private async sendWithRetry(b: Batch, final: boolean): Promise<void> {
+    if (!final) this.sending = b;
+    try {
+      await this.tryToSend(b, final);
+    } finally {
+      if (this.sending === b) this.sending = null;
+    }
+  }
+
+  private async tryToSend(b: Batch, final: boolean): Promise<void> {
+    const { events: batch, tag, id: batchId } = b;
     const now = this.opts.now;
     const deadline = now() + (final ? FINAL_BUDGET_MS : SEND_BUDGET_MS);
     // A lost stop holds the member's stream slot until the server's silence release (minutes): on a
@@ -184,11 +212,16 @@ export class EventReporter {
     for (let attempt = 0, delay = 250; ; attempt++, delay *= 2) {
       try {
         await this.opts.send(batch, { final, batchId, tag });
+        // Counted once: the request a final flush took over and its resend may both get through.
+        if (b.delivered) return;
+        b.delivered = true;
         this.sent.push(...batch);
         if (this.sent.length > MAX_SENT_KEPT) this.sent.splice(0, this.sent.length - MAX_SENT_KEPT);
         this.opts.onSent?.(batch, final);
         return;
       } catch (err) {
+        // Delivered by the other request, or in the final flush's hands now: nothing more to do here.
+        if (b.delivered || (!final && b.takenOver)) return;
         const status = (err as { status?: unknown })?.status;
         const transient = typeof status !== "number" || status === 408 || status === 429 || status >= 500;
         const after = (err as { retryAfterS?: unknown })?.retryAfterS;
@@ -200,6 +233,7 @@ export class EventReporter {
           return;
         }
         await new Promise((r) => setTimeout(r, wait));
+        if (b.delivered || (!final && b.takenOver)) return;
       }
     }
   }
