@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { ocaKey, originKey } from "../shared/file-keys";
-import { findSite, parentChain, topology, topologyVersion, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
+import { findSite, parentChain, servedCountries, topology, topologyVersion, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { viewLagMs } from "../workers/shared/view-ttl";
 import { MAX_PROBERS, siteStub, tierBucket } from "../workers/shared/site-link";
 import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
@@ -1300,8 +1300,14 @@ export class OcaSite extends DurableObject<Env> {
     // Asked of D1 once per run, and only when a copy needs room.
     let lastLicensedDay: Promise<Set<string>> | undefined;
     const onLastLicensedDay = () => (lastLicensedDay ??= this.lastLicensedDay());
-    // Whether the catalogue still lists each title as live (not taken down, licensed somewhere): asked
-    // of D1 for the titles of the next page of due tasks at once, when the first of them is to be copied.
+    // Whether the catalogue still lists each title as live (not taken down) and licensed, in a country
+    // the site serves, at some moment before the plan's day ends (a re-publish may have dropped those
+    // countries, or the licence there ended since the plan): asked of D1 for the titles of the next page
+    // of due tasks at once, when the first of them is to be copied. Tasks come only from the plan (an
+    // operator's fill copies at once, never through this queue).
+    const plannedDay = getMeta(this.sql, "planned_day");
+    const dayEnd = plannedDay === null ? 0 : localDayStart(Number(plannedDay) + 1, this.site.timeZone);
+    const countries = servedCountries(this.site);
     const live = new Map<string, boolean>();
     const isLive = async (listed: fillQueue.FillTask): Promise<boolean> => {
       const known = live.get(listed.titleId);
@@ -1309,10 +1315,12 @@ export class OcaSite extends DurableObject<Env> {
       const ids = fillQueue.dueTitlesFrom(this.sql, listed, started).filter((id) => !live.has(id));
       if (!ids.includes(listed.titleId)) ids.push(listed.titleId);
       try {
-        const counts = await catalogueDb.liveVersionCounts(this.env.DB, ids, Date.now());
-        for (const id of ids) live.set(id, counts.has(id));
+        const now = Date.now();
+        // A plan whose day is over (none should be) still fills what is licensed there now.
+        const fillable = await catalogueDb.fillable(this.env.DB, ids, countries, now, Math.max(dayEnd, now + 1));
+        for (const id of ids) live.set(id, fillable.has(id));
       } catch (err) {
-        // D1 cannot say: the fill goes on as planned this run (the reconcile removes what it should not have copied).
+        // D1 cannot say: the fill goes on as planned this run (the reconcile removes what is licensed nowhere).
         console.error("fill: live titles unreadable; none dropped this run", err);
         for (const id of ids) live.set(id, true);
       }
@@ -1331,9 +1339,9 @@ export class OcaSite extends DurableObject<Env> {
         fillQueue.complete(this.sql, t);
         continue;
       }
-      // Taken down, or its last licence ended, since its files were queued: none of them is copied (the
-      // reconcile would only delete the copies). Its plan entry stays queued, so it is not queued again
-      // before the next plan.
+      // Taken down, or no longer licensed where the site's clients are, since its files were queued: none
+      // of them is copied (no client of the site would play them; the reconcile would delete a title
+      // licensed nowhere). Its plan entry stays queued, so it is not queued again before the next plan.
       if (!(await isLive(t))) {
         fillQueue.dropTitle(this.sql, t.titleId);
         continue;

@@ -5,7 +5,7 @@ import { planSite } from "../../fill/plan";
 import { DEFAULT_PREDICT_PARAMS, forecast, HISTORY_DAYS } from "../../fill/predict";
 import { shiftCheckHour } from "../../fill/shift";
 import type { PlanOca, PlanTitle, PredictInput, Prediction, SitePlan } from "../../fill/types";
-import { fillWindow, findSite, regionGroup, topology, type SiteSpec } from "../shared/topology";
+import { fillWindow, findSite, regionGroup, servedCountries, topology, type SiteSpec } from "../shared/topology";
 import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
@@ -156,7 +156,7 @@ export async function predictionsFor(
   const tomorrowStart = localDayStart(targetDay, site.timeZone);
   const tomorrowEnd = localDayStart(targetDay + 1, site.timeZone);
   // An IXP site backs its children wherever they are: a title licensed only in a child's country is theirs to miss.
-  const countries = site.tier === "ixp" ? [...new Set(group.map((s) => s.country))] : [site.country];
+  const countries = servedCountries(site);
   const titles = await catalogueDb.eligible(env.DB, countries, tomorrowStart, tomorrowEnd);
   const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window

@@ -219,6 +219,24 @@ export const catalogueDb = {
     return out;
   },
 
+  /**
+   * Of `titleIds`, those a site serving `countries` may still fill: not taken down, and licensed in one
+   * of those countries at some moment of [now, until) (until: the end of the day its plan is for). A
+   * title licensed only elsewhere is played by none of its clients. One statement.
+   */
+  async fillable(db: D1Database, titleIds: readonly string[], countries: readonly string[], now: number, until: number): Promise<Set<string>> {
+    if (titleIds.length === 0) return new Set();
+    const { results } = await db
+      .prepare(
+        `SELECT t.id FROM titles t WHERE t.id IN (SELECT value FROM json_each(?1)) AND t.taken_down_at IS NULL
+           AND EXISTS (SELECT 1 FROM licences l WHERE l.title_id = t.id AND l.country IN (SELECT value FROM json_each(?2))
+             AND l.available_from < ?4 AND (l.available_until IS NULL OR l.available_until > ?3))`,
+      )
+      .bind(JSON.stringify(titleIds), JSON.stringify(countries), now, until)
+      .all<{ id: string }>();
+    return new Set(results.map((r) => r.id));
+  },
+
   /** A title's current version and its files, null when the title is unknown. */
   async currentVersion(db: D1Database, titleId: string): Promise<{ version: number; takenDown: boolean; files: CatalogueFile[] } | null> {
     const [title, files] = await db.batch([

@@ -121,3 +121,11 @@ export function regionGroup(site: SiteSpec): SiteSpec[] {
   if (!root) return [site];
   return topology.sites.filter((s) => s.id === root.id || s.parent === root.id);
 }
+
+/**
+ * The countries whose clients a site serves: its own; an IXP site's embedded children's too (they miss
+ * to it, and may sit in other countries). What it plans and fills is licensed in one of them.
+ */
+export function servedCountries(site: SiteSpec): string[] {
+  return site.tier === "ixp" ? [...new Set(regionGroup(site).map((s) => s.country))] : [site.country];
+}
