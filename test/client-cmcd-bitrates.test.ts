@@ -3,8 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
 import { SegmentFetcher } from "../client/fetcher";
 import { PlaySession } from "../client/session";
-import type { FetchLike, ResponseLike } from "../client/types";
-import { fakePlay } from "./client-fixtures";
+import type { FetchLike } from "../client/types";
+import { fakeAnswer, fakePlay } from "./client-fixtures";
+
+const ok = (body: string | Uint8Array) => fakeAnswer(200, body);
 
 // CTA-5004: `br` is the object's encoded bitrate, the playlist's average when it declares both peak
 // and average; `tb` the top rung the client may play. Both must be the same measure: the SDK's masters
@@ -20,19 +22,6 @@ const MASTER = [
   "",
 ].join("\n");
 const INDEX = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MAP:URI="init.mp4"\n${[1, 2, 3, 4].map((i) => `#EXTINF:1,\nseg-0000${i}.m4s\n`).join("")}#EXT-X-ENDLIST\n`;
-
-function ok(body: string | Uint8Array): ResponseLike {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  return {
-    ok: true,
-    status: 200,
-    headers: { get: () => null },
-    body: null,
-    json: async () => JSON.parse(new TextDecoder().decode(bytes)),
-    text: async () => new TextDecoder().decode(bytes),
-    arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
-  } as unknown as ResponseLike;
-}
 
 describe("the SDK's CMCD bitrates", () => {
   it("are the playlist's average bitrates, br and tb alike, so the top rung's br is tb", async () => {

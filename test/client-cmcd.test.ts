@@ -4,8 +4,10 @@ import type { VcdnClient } from "../client/api";
 import type { CmcdMode } from "../client/cmcd";
 import { SegmentFetcher } from "../client/fetcher";
 import { PlaySession } from "../client/session";
-import type { FetchLike, ResponseLike } from "../client/types";
-import { fakePlay } from "./client-fixtures";
+import type { FetchLike } from "../client/types";
+import { fakeAnswer, fakePlay } from "./client-fixtures";
+
+const ok = (body: string | Uint8Array) => fakeAnswer(200, body, { "X-OCA": "s/a" });
 
 // CMCD on the SDK's own requests, read back with @svta/cml-cmcd's decoder (what an OCA or a CDN log
 // parser does). The OCA is a scripted fetch serving a 5-segment title of 1 s segments; one segment
@@ -19,19 +21,6 @@ interface Sent {
   path: string;
   cmcd: Record<string, unknown>;
   headers: Record<string, string>;
-}
-
-function ok(body: string | Uint8Array): ResponseLike {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  return {
-    ok: true,
-    status: 200,
-    headers: { get: (n: string) => (n === "X-OCA" ? "s/a" : null) },
-    body: null,
-    json: async () => JSON.parse(new TextDecoder().decode(bytes)),
-    text: async () => new TextDecoder().decode(bytes),
-    arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
-  } as unknown as ResponseLike;
 }
 
 /** Plays the title headless with CMCD in `mode`; returns every request as sent. */

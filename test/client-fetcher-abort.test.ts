@@ -3,7 +3,7 @@ import type { VcdnClient } from "../client/api";
 import { SegmentFetcher } from "../client/fetcher";
 import { PlaySession } from "../client/session";
 import type { FetchLike, ResponseLike } from "../client/types";
-import { fakePlay } from "./client-fixtures";
+import { fakeAnswer, fakePlay } from "./client-fixtures";
 
 // The headless fetcher's downloads end with playback: a stop, a fatal error on a sibling file or the
 // session closing under it leaves no download running to time out, fail over and report afterwards.
@@ -12,19 +12,6 @@ const MASTER =
   '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",LANGUAGE="en",NAME="English",DEFAULT=YES,URI="audio/en/index.m3u8"\n' +
   '#EXT-X-STREAM-INF:BANDWIDTH=3000000,RESOLUTION=1280x720,AUDIO="aud"\nvideo/v1/index.m3u8\n';
 const INDEX = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n${[1, 2, 3, 4, 5].map((i) => `#EXTINF:1,\nseg-0000${i}.m4s\n`).join("")}#EXT-X-ENDLIST\n`;
-
-function answer(status: number, body: string | Uint8Array): ResponseLike {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  return {
-    ok: status < 300,
-    status,
-    headers: { get: () => null },
-    body: null,
-    json: async () => JSON.parse(new TextDecoder().decode(bytes)),
-    text: async () => new TextDecoder().decode(bytes),
-    arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
-  } as unknown as ResponseLike;
-}
 
 /** A request that never answers: it ends only when its signal aborts (as fetch does). */
 function hang(signal: AbortSignal | undefined, aborted: string[], what: string): Promise<ResponseLike> {
@@ -46,9 +33,9 @@ function harness(special: (path: string, signal: AbortSignal | undefined) => Pro
     requests.push(`${ocaId}:${path}`);
     const own = special(path, init?.signal ?? undefined);
     if (own) return own;
-    if (path === "master.m3u8") return answer(200, MASTER);
-    if (path.endsWith("index.m3u8")) return answer(200, INDEX);
-    return answer(200, new Uint8Array(20_000));
+    if (path === "master.m3u8") return fakeAnswer(200, MASTER);
+    if (path.endsWith("index.m3u8")) return fakeAnswer(200, INDEX);
+    return fakeAnswer(200, new Uint8Array(20_000));
   };
   const client = { fetch, sendEvents: async () => {}, requestPlay: async () => fakePlay(["a", "b"]) } as unknown as VcdnClient;
   const session = new PlaySession(client, fakePlay(["a", "b"]), { flushIntervalMs: 3_600_000, reprobeIntervalMs: 0, pollSteering: false, cmcd: false });
@@ -65,7 +52,7 @@ describe("the headless fetcher's downloads", () => {
   it("end when another file of the segment is refused, and fail over on nothing after the session stopped", async () => {
     const aborted: string[] = [];
     const { session, requests, afterStop } = harness((path, signal) => {
-      if (path === "video/v1/seg-00001.m4s") return Promise.resolve(answer(403, '{"error":"forbidden"}'));
+      if (path === "video/v1/seg-00001.m4s") return Promise.resolve(fakeAnswer(403, '{"error":"forbidden"}'));
       if (path === "audio/en/seg-00001.m4s") return hang(signal, aborted, path);
       return null;
     });

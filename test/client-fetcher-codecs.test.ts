@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
 import { SegmentFetcher } from "../client/fetcher";
 import { PlaySession } from "../client/session";
-import type { FetchLike, PlayResponse, ResponseLike } from "../client/types";
-import { fakePlay } from "./client-fixtures";
+import type { FetchLike, PlayResponse } from "../client/types";
+import { fakeAnswer, fakePlay } from "./client-fixtures";
+
+const ok = (body: string | Uint8Array) => fakeAnswer(200, body);
 
 // A title ingested with several codecs has one master listing every codec's ladder (the OCA cuts it
 // by height only). The play response's renditions are the device's codecs: the headless player keeps
@@ -22,19 +24,6 @@ const MASTER = [
   "",
 ].join("\n");
 const INDEX = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MAP:URI="init.mp4"\n${[1, 2, 3].map((i) => `#EXTINF:1,\nseg-0000${i}.m4s\n`).join("")}#EXT-X-ENDLIST\n`;
-
-function ok(body: string | Uint8Array): ResponseLike {
-  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  return {
-    ok: true,
-    status: 200,
-    headers: { get: () => null },
-    body: null,
-    json: async () => JSON.parse(new TextDecoder().decode(bytes)),
-    text: async () => new TextDecoder().decode(bytes),
-    arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
-  } as unknown as ResponseLike;
-}
 
 describe("the headless fetcher on a title with several codecs", () => {
   it("plays only the ladder of the codecs the play response allows", async () => {

@@ -1,4 +1,5 @@
 import type { VcdnClient } from "../client/api";
+import type { ResponseLike } from "../client/types";
 import type { OcaEntry, PlayResponse } from "../client/types";
 
 /** An embedded OCA of a made-up site, for SDK tests that need no network. */
@@ -42,4 +43,18 @@ export function probeRecordingClient(asked: string[]): VcdnClient {
     },
     sendEvents: async () => {},
   } as unknown as VcdnClient;
+}
+
+/** An answer as the SDK's fetch gives it (status, body, headers by name), for tests of the SDK's players without a network. */
+export function fakeAnswer(status: number, body: string | Uint8Array, headers: Record<string, string> = {}): ResponseLike {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    headers: { get: (n: string) => headers[n] ?? null },
+    body: null,
+    json: async () => JSON.parse(new TextDecoder().decode(bytes)),
+    text: async () => new TextDecoder().decode(bytes),
+    arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
+  } as unknown as ResponseLike;
 }
