@@ -1,7 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { OcaSite } from "../durable-objects/oca-site";
-import { fill, openPlan, publishTitle } from "./fixtures";
+import { fill, publishTitle } from "./fixtures";
+import { countInSite, planWithoutAlarm } from "./site-fill";
 
 /**
  * The site's fill alarm under faults and beside an operator's manual fill: it re-arms itself when a
@@ -17,14 +18,6 @@ async function listed(siteId: string, titleId: string): Promise<string[]> {
     .bind(siteId, titleId)
     .all<{ oca_id: string }>();
   return r.results.map((x) => x.oca_id);
-}
-
-/** Applies a plan for `byOca`, open for an hour, without letting its alarm run yet. */
-async function planWithoutAlarm(siteId: string, byOca: Record<string, string[]>): Promise<void> {
-  await runInDurableObject(site(siteId), async (o: OcaSite, state) => {
-    await o.applyPlan(openPlan(byOca));
-    await state.storage.deleteAlarm();
-  });
 }
 
 /** Replaces one bucket binding of the site object's env (`fault` wraps the real bucket); returns the undo. */
@@ -46,9 +39,6 @@ async function withBucket(siteId: string, name: "ORIGIN" | "TIER_NA" | "TIER_EU"
       (o as unknown as { env: Env }).env = env;
     });
 }
-
-const count = (siteId: string, q: string, ...args: unknown[]) =>
-  runInDurableObject(site(siteId), async (_o, state) => state.storage.sql.exec<{ n: number }>(q, ...args).one().n);
 
 describe("the fill alarm under faults", () => {
   it("re-arms itself when a run fails on R2, and finishes the plan once R2 is back", async () => {
@@ -78,8 +68,8 @@ describe("the fill alarm under faults", () => {
     // R2 back: the alarms it armed finish the plan.
     await undo();
     for (let i = 0; i < 20 && (await runDurableObjectAlarm(site(SITE))); i++);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-rearm' AND state = 'ready'`, ocaId)).toBe(files);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE path = 'stranded'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-rearm' AND state = 'ready'`, ocaId)).toBe(files);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE path = 'stranded'`)).toBe(0);
     expect(await listed(SITE, "alarm-rearm")).toEqual([ocaId]);
   });
 
@@ -105,8 +95,10 @@ describe("the fill alarm under faults", () => {
     } finally {
       await undo();
     }
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-after-admin' AND state = 'ready'`, OCA)).toBe(files);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'alarm-after-admin'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'alarm-after-admin' AND state = 'ready'`, OCA)).toBe(
+      files,
+    );
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'alarm-after-admin'`)).toBe(0);
     expect(await listed(SITE, "alarm-after-admin")).toEqual([OCA]);
     const copiesAfter = Object.values((await site(SITE).lastCycle()).progress.done).reduce((s, v) => s + v.files, 0);
     expect(copiesAfter).toBe(copiesBefore);
@@ -260,8 +252,8 @@ describe("the fill alarm when an OCA has no room", () => {
       await undo();
     }
     const files = Object.keys(t.files).length;
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'strand-race' AND state = 'ready'`, ocaId)).toBe(files);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'strand-gone'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'strand-race' AND state = 'ready'`, ocaId)).toBe(files);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'strand-gone'`)).toBe(0);
     // And the copy of the file the stranded row named is in R2.
     const { ocaKey } = await import("../shared/file-keys");
     expect(await env.TIER_NA.head(ocaKey(SITE, ocaId, "strand-race", path, t.sha[path]))).not.toBeNull();

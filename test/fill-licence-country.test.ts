@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { OcaSite } from "../durable-objects/oca-site";
-import { addSite, openPlan, publishTitle, siteBody } from "./fixtures";
+import { addSite, publishTitle, siteBody } from "./fixtures";
 import { watchSiteD1 } from "./site-rows";
+import { copiedFiles, countInSite, drainAlarms, planWithoutAlarm } from "./site-fill";
 
 /**
  * A planned title whose licence no longer covers the countries a site serves, from now to the end of
@@ -16,30 +16,8 @@ import { watchSiteD1 } from "./site-rows";
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 const YEAR = "2020-01-01T00:00:00.000Z";
 
-/** Applies a plan for `byOca`, open for an hour, without letting its alarm run yet. */
-async function planWithoutAlarm(siteId: string, byOca: Record<string, string[]>): Promise<void> {
-  await runInDurableObject(site(siteId), async (o: OcaSite, state) => {
-    await o.applyPlan(openPlan(byOca));
-    await state.storage.deleteAlarm();
-  });
-}
-
-const count = (siteId: string, q: string, ...args: SqlStorageValue[]) =>
-  runInDurableObject(site(siteId), async (_o, state) => state.storage.sql.exec<{ n: number }>(q, ...args).one().n);
-
 const readyFiles = (siteId: string, ocaId: string, titleId: string) =>
-  count(siteId, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId);
-
-const copiedFiles = async (siteId: string) => {
-  const done = (await site(siteId).lastCycle()).progress.done;
-  return done.peer.files + done.parent.files + done.origin.files;
-};
-
-/** Runs the site's alarms (now) until it arms none, or `max` runs. */
-async function drain(siteId: string, max = 10): Promise<void> {
-  await runInDurableObject(site(siteId), (_o, state) => state.storage.setAlarm(Date.now()));
-  for (let i = 0; i < max && (await runDurableObjectAlarm(site(siteId))); i++);
-}
+  countInSite(siteId, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = ? AND state = 'ready'`, ocaId, titleId);
 
 describe("a planned title no longer licensed where a site's clients are", () => {
   it("is not copied once re-published licensed only in another country, while a title still licensed there is", async () => {
@@ -49,7 +27,7 @@ describe("a planned title no longer licensed where a site's clients are", () => 
     const kept = await publishTitle("lc-kept");
     // Ranked first, so the fill would copy it first.
     await planWithoutAlarm(SITE, { [OCA]: ["lc-moved", "lc-kept"] });
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-moved'`)).toBe(Object.keys(moved.files).length);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-moved'`)).toBe(Object.keys(moved.files).length);
     // Re-published after the plan with its licences in Europe only: the same contents, the same version.
     const europe = await publishTitle("lc-moved", { licences: [{ country: "DE", availableFrom: YEAR }] });
     expect(europe.version).toBe(moved.version);
@@ -67,16 +45,16 @@ describe("a planned title no longer licensed where a site's clients are", () => 
     }
     expect(await copiedFiles(SITE)).toBe(Object.keys(kept.files).length);
     expect(await readyFiles(SITE, OCA, "lc-kept")).toBe(Object.keys(kept.files).length);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-moved'`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-moved'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-moved'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-moved'`)).toBe(0);
     // One for the run's page of due titles, not one per title or file.
     expect(fillableReads).toBe(1);
 
     // Later runs do not queue it again under this plan: its plan entry stays, queued.
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await copiedFiles(SITE)).toBe(Object.keys(kept.files).length);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM plan WHERE oca_id = ? AND title_id = 'lc-moved' AND queued = 1`, OCA)).toBe(1);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM plan WHERE oca_id = ? AND title_id = 'lc-moved' AND queued = 1`, OCA)).toBe(1);
   });
 
   it("is not copied once its licence in the site's country has ended, though it is licensed elsewhere", async () => {
@@ -89,17 +67,17 @@ describe("a planned title no longer licensed where a site's clients are", () => 
       ],
     });
     await planWithoutAlarm(SITE, { [OCA]: ["lc-ended-here"] });
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-ended-here'`)).toBe(Object.keys(t.files).length);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-ended-here'`)).toBe(Object.keys(t.files).length);
     await publishTitle("lc-ended-here", {
       licences: [
         { country: "US", availableFrom: YEAR, availableUntil: new Date(Date.now() - 1000).toISOString() },
         { country: "DE", availableFrom: YEAR },
       ],
     });
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await copiedFiles(SITE)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-ended-here'`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-ended-here'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'lc-ended-here'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-ended-here'`)).toBe(0);
   });
 
   it("is still copied when its licence in the site's country starts before the plan's day ends", async () => {
@@ -109,7 +87,7 @@ describe("a planned title no longer licensed where a site's clients are", () => 
     const soon = new Date(Date.now() + 3_600_000).toISOString();
     const t = await publishTitle("lc-starting", { licences: [{ country: "DE", availableFrom: soon }] });
     await planWithoutAlarm(SITE, { [OCA]: ["lc-starting"] });
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await readyFiles(SITE, OCA, "lc-starting")).toBe(Object.keys(t.files).length);
   });
 });
@@ -135,9 +113,9 @@ describe("an IXP site with a child in another country", () => {
     const belgian = await publishTitle("lc-belgian-only", { licences: [{ country: "BE", availableFrom: YEAR }] });
     await publishTitle("lc-french-only", { licences: [{ country: "FR", availableFrom: YEAR }] });
     await planWithoutAlarm(SITE, { [OCA]: ["lc-french-only", "lc-belgian-only"] });
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await readyFiles(SITE, OCA, "lc-belgian-only")).toBe(Object.keys(belgian.files).length);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-french-only'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'lc-french-only'`)).toBe(0);
     expect(await copiedFiles(SITE)).toBe(Object.keys(belgian.files).length);
   });
 });

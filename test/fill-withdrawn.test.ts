@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { OcaSite } from "../durable-objects/oca-site";
-import { ADMIN, call, openPlan, publishTitle } from "./fixtures";
+import { ADMIN, call, publishTitle } from "./fixtures";
 import { watchSiteD1 } from "./site-rows";
+import { copiedFiles, countInSite, drainAlarms, planWithoutAlarm } from "./site-fill";
 
 /**
  * A title taken down, or whose last licence ended, after the plan queued its files: the fill copies none
@@ -14,28 +14,6 @@ import { watchSiteD1 } from "./site-rows";
 
 const site = (id: string) => env.OCA_SITE.get(env.OCA_SITE.idFromName(id));
 
-/** Applies a plan for `byOca`, open for an hour, without letting its alarm run yet. */
-async function planWithoutAlarm(siteId: string, byOca: Record<string, string[]>): Promise<void> {
-  await runInDurableObject(site(siteId), async (o: OcaSite, state) => {
-    await o.applyPlan(openPlan(byOca));
-    await state.storage.deleteAlarm();
-  });
-}
-
-const count = (siteId: string, q: string, ...args: SqlStorageValue[]) =>
-  runInDurableObject(site(siteId), async (_o, state) => state.storage.sql.exec<{ n: number }>(q, ...args).one().n);
-
-const copiedFiles = async (siteId: string) => {
-  const done = (await site(siteId).lastCycle()).progress.done;
-  return done.peer.files + done.parent.files + done.origin.files;
-};
-
-/** Runs the site's alarms (now) until it arms none, or `max` runs. */
-async function drain(siteId: string, max = 10): Promise<void> {
-  await runInDurableObject(site(siteId), (_o, state) => state.storage.setAlarm(Date.now()));
-  for (let i = 0; i < max && (await runDurableObjectAlarm(site(siteId))); i++);
-}
-
 describe("a planned title withdrawn after its files were queued", () => {
   it("is not copied once taken down, its tasks dropped, with one read of the catalogue for the run's titles", async () => {
     const SITE = "lumen-nyc";
@@ -44,7 +22,7 @@ describe("a planned title withdrawn after its files were queued", () => {
     const down = await publishTitle("wd-down");
     // Ranked first, so the fill would copy it first.
     await planWithoutAlarm(SITE, { [OCA]: ["wd-down", "wd-live"] });
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-down'`)).toBe(Object.keys(down.files).length);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-down'`)).toBe(Object.keys(down.files).length);
     const res = await call(`/admin/titles/wd-down`, { method: "DELETE", headers: ADMIN });
     expect(await res.json()).toMatchObject({ titleId: "wd-down", takenDown: true });
 
@@ -66,15 +44,15 @@ describe("a planned title withdrawn after its files were queued", () => {
     expect(fillReads).toBe(1);
     expect(liveReads).toBeLessThanOrEqual(1);
     expect(await copiedFiles(SITE)).toBe(Object.keys(live.files).length);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-down'`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'wd-down'`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'wd-live' AND state = 'ready'`, OCA)).toBe(
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-down'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'wd-down'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE oca_id = ? AND title_id = 'wd-live' AND state = 'ready'`, OCA)).toBe(
       Object.keys(live.files).length,
     );
     // Later runs do not queue it again under this plan.
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await copiedFiles(SITE)).toBe(Object.keys(live.files).length);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks`)).toBe(0);
     const listed = await env.DB.prepare(`SELECT title_id FROM oca_titles WHERE site_id = ? AND title_id LIKE 'wd-%' ORDER BY title_id`)
       .bind(SITE)
       .all<{ title_id: string }>();
@@ -87,15 +65,15 @@ describe("a planned title withdrawn after its files were queued", () => {
     const year = "2020-01-01T00:00:00.000Z";
     const t = await publishTitle("wd-ended", { licences: [{ country: "US", availableFrom: year }] });
     await planWithoutAlarm(SITE, { [OCA]: ["wd-ended"] });
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-ended'`)).toBe(Object.keys(t.files).length);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-ended'`)).toBe(Object.keys(t.files).length);
     // The same contents with the licence ended a moment ago: metadata only, the same version.
     const ended = await publishTitle("wd-ended", {
       licences: [{ country: "US", availableFrom: year, availableUntil: new Date(Date.now() - 1000).toISOString() }],
     });
     expect(ended.version).toBe(t.version);
-    await drain(SITE);
+    await drainAlarms(SITE);
     expect(await copiedFiles(SITE)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-ended'`)).toBe(0);
-    expect(await count(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'wd-ended'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM fill_tasks WHERE title_id = 'wd-ended'`)).toBe(0);
+    expect(await countInSite(SITE, `SELECT COUNT(*) AS n FROM holdings WHERE title_id = 'wd-ended'`)).toBe(0);
   });
 });
