@@ -1,7 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../workers/index";
 import { COLO_CACHE_MAX_BYTES, COLO_TEE_MAX_BYTES } from "../workers/edge/colo-cache";
+import { getCounted } from "./tier-calls";
 import { fill, GEO, memberToken, patternBytes, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -17,35 +16,6 @@ const BIG = "video/avc-720p/seg-00002.m4s";
 const HUGE = "video/avc-720p/seg-00003.m4s";
 let t: FixtureTitle;
 let play: PlayResponse;
-
-/** The tier bucket, counting its calls; `sizeOf` overrides the size R2 reports for a key's object. */
-function counted(calls: string[], sizeOf: (key: string) => number | undefined = () => undefined): R2Bucket {
-  const reported = (key: string, o: unknown) => {
-    const size = sizeOf(key);
-    if (!o || size === undefined) return o;
-    return new Proxy(o as object, { get: (target, k) => (k === "size" ? size : Reflect.get(target, k)) });
-  };
-  return new Proxy(env.TIER_NA, {
-    get(target, key) {
-      const value = Reflect.get(target, key) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        calls.push(`${String(key)} ${String(args[0])}${key === "get" ? (args[1] ? " +options" : " -") : ""}`);
-        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return key === "head" || key === "get" ? (out as Promise<unknown>).then((o) => reported(String(args[0]), o)) : out;
-      };
-    },
-  });
-}
-
-async function get(url: string, headers: Record<string, string> = {}, sizeOf?: (key: string) => number | undefined) {
-  const calls: string[] = [];
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, { headers }), { ...env, TIER_NA: counted(calls, sizeOf) }, ctx);
-  const body = new Uint8Array(await res.arrayBuffer());
-  await waitOnExecutionContext(ctx);
-  return { res, body, calls, wholeReads: calls.filter((c) => c.startsWith("get ") && c.endsWith(" -")).length };
-}
 
 beforeAll(async () => {
   const enc = new TextEncoder();
@@ -64,14 +34,14 @@ beforeAll(async () => {
 
 describe("large objects and the colo cache", () => {
   it("sends an object larger than a tee may hold to the viewer alone, and fills the cache from a read of its own", async () => {
-    const first = await get(`${play.ocas[0].url}${BIG}`);
+    const first = await getCounted(`${play.ocas[0].url}${BIG}`);
     expect(first.res.status).toBe(200);
     expect(first.res.headers.get("X-Cache")).toBe("MISS");
     expect(Buffer.from(first.body).equals(Buffer.from(t.files[BIG]))).toBe(true);
     // One whole read for the viewer, one for the cache (a tee would have made one, holding the rest in memory).
     expect(first.wholeReads).toBe(2);
 
-    const again = await get(`${play.ocas[0].url}${BIG}`);
+    const again = await getCounted(`${play.ocas[0].url}${BIG}`);
     expect(again.res.headers.get("X-Cache")).toBe("HIT");
     expect(again.calls).toEqual([]);
     expect(Buffer.from(again.body).equals(Buffer.from(t.files[BIG]))).toBe(true);
@@ -79,10 +49,10 @@ describe("large objects and the colo cache", () => {
 
   it("still tees an object up to the bound: one R2 read serves the viewer and fills the cache", async () => {
     const path = "video/avc-720p/seg-00001.m4s";
-    const first = await get(`${play.ocas[0].url}${path}`);
+    const first = await getCounted(`${play.ocas[0].url}${path}`);
     expect(first.res.headers.get("X-Cache")).toBe("MISS");
     expect(first.wholeReads).toBe(1);
-    expect((await get(`${play.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("HIT");
+    expect((await getCounted(`${play.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("HIT");
   });
 
   it("never reads an object past the Cache API's limit whole for the cache when ranges of it are asked for", async () => {
@@ -90,7 +60,7 @@ describe("large objects and the colo cache", () => {
     // are still answered from the real (small) object, so only the first bytes are asked for.
     const huge = (key: string) => (key.endsWith("seg-00003.m4s") ? COLO_CACHE_MAX_BYTES + 1 : undefined);
     for (let i = 0; i < 2; i++) {
-      const ranged = await get(`${play.ocas[0].url}${HUGE}`, { Range: "bytes=0-99" }, huge);
+      const ranged = await getCounted(`${play.ocas[0].url}${HUGE}`, { Range: "bytes=0-99" }, huge);
       expect(ranged.res.status).toBe(206);
       expect(ranged.res.headers.get("X-Cache")).toBe("MISS");
       expect(ranged.res.headers.get("Content-Range")).toBe(`bytes 0-99/${COLO_CACHE_MAX_BYTES + 1}`);

@@ -1,6 +1,5 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../workers/index";
+import { getCounted } from "./tier-calls";
 import { fill, GEO, memberToken, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -15,29 +14,6 @@ let t: FixtureTitle;
 let premium: PlayResponse;
 let basic: PlayResponse;
 
-function counted(calls: string[]): R2Bucket {
-  return new Proxy(env.TIER_NA, {
-    get(target, key) {
-      const value = Reflect.get(target, key) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        calls.push(`${String(key)} ${String(args[0])}${key === "get" ? (args[1] ? " +options" : " -") : ""}`);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-
-/** A request to the Worker with the counting tier bucket; waits for its background work (the cache put). */
-async function get(url: string, headers: Record<string, string> = {}) {
-  const calls: string[] = [];
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, { headers }), { ...env, TIER_NA: counted(calls) }, ctx);
-  const body = new Uint8Array(await res.arrayBuffer());
-  await waitOnExecutionContext(ctx);
-  return { res, body, calls };
-}
-
 beforeAll(async () => {
   t = await publishTitle(TITLE);
   expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
@@ -48,34 +24,34 @@ beforeAll(async () => {
 
 describe("the colo cache in front of an OCA", () => {
   it("serves a segment read once from R2 afterwards with no R2 call, to any session, whole, ranged or conditional", async () => {
-    const first = await get(`${premium.ocas[0].url}${SEG}`);
+    const first = await getCounted(`${premium.ocas[0].url}${SEG}`);
     expect(first.res.headers.get("X-Cache")).toBe("MISS");
     expect(first.calls.length).toBeGreaterThan(0);
     expect(Buffer.from(first.body).equals(Buffer.from(t.files[SEG]))).toBe(true);
 
     // Another session (another token): the cache key is the content, not the URL.
-    const again = await get(`${basic.ocas[0].url}${SEG}`);
+    const again = await getCounted(`${basic.ocas[0].url}${SEG}`);
     expect(again.res.headers.get("X-Cache")).toBe("HIT");
     expect(again.res.headers.get("X-OCA-Source")).toBe("local");
     expect(again.calls).toEqual([]);
     expect(Buffer.from(again.body).equals(Buffer.from(t.files[SEG]))).toBe(true);
     expect(again.res.headers.get("ETag")).toBe(first.res.headers.get("ETag"));
 
-    const ranged = await get(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=100-1099" });
+    const ranged = await getCounted(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=100-1099" });
     expect(ranged.res.status).toBe(206);
     expect(ranged.res.headers.get("Content-Range")).toBe(`bytes 100-1099/${t.files[SEG].byteLength}`);
     expect(Buffer.from(ranged.body).equals(Buffer.from(t.files[SEG].subarray(100, 1100)))).toBe(true);
     expect(ranged.calls).toEqual([]);
 
     const etag = first.res.headers.get("ETag")!;
-    const conditional = await get(`${premium.ocas[0].url}${SEG}`, { "If-None-Match": etag });
+    const conditional = await getCounted(`${premium.ocas[0].url}${SEG}`, { "If-None-Match": etag });
     expect(conditional.res.status).toBe(304);
     expect(conditional.calls).toEqual([]);
   });
 
   it("reads a range from R2 when the cache answers it with the whole object, never the whole under a range's headers", async () => {
     const path = "video/avc-480p/init.mp4";
-    expect((await get(`${premium.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("MISS");
+    expect((await getCounted(`${premium.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("MISS");
     // A cache that ignores Range (200, the whole object): the local runtime's honours it, so this one
     // answer is made up, the one thing mocked here.
     const match = caches.default.match.bind(caches.default);
@@ -86,7 +62,7 @@ describe("the colo cache in front of an OCA", () => {
       return whole ? new Response(whole.body, { status: 200, headers: whole.headers }) : undefined;
     });
     try {
-      const ranged = await get(`${premium.ocas[0].url}${path}`, { Range: "bytes=100-599" });
+      const ranged = await getCounted(`${premium.ocas[0].url}${path}`, { Range: "bytes=100-599" });
       expect(ranged.res.status).toBe(206);
       expect(ranged.body.byteLength).toBe(500);
       expect(Buffer.from(ranged.body).equals(Buffer.from(t.files[path].subarray(100, 600)))).toBe(true);
@@ -98,10 +74,10 @@ describe("the colo cache in front of an OCA", () => {
 
   it("fills the cache from a first ranged request too, in the background", async () => {
     const path = "video/avc-240p/seg-00001.m4s";
-    const first = await get(`${premium.ocas[0].url}${path}`, { Range: "bytes=0-99" });
+    const first = await getCounted(`${premium.ocas[0].url}${path}`, { Range: "bytes=0-99" });
     expect(first.res.status).toBe(206);
     expect(first.res.headers.get("X-Cache")).toBe("MISS");
-    const whole = await get(`${premium.ocas[0].url}${path}`);
+    const whole = await getCounted(`${premium.ocas[0].url}${path}`);
     expect(whole.res.headers.get("X-Cache")).toBe("HIT");
     expect(whole.calls).toEqual([]);
     expect(Buffer.from(whole.body).equals(Buffer.from(t.files[path]))).toBe(true);
@@ -115,7 +91,7 @@ describe("the colo cache in front of an OCA", () => {
     try {
       const wholeReads: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const r = await get(`${premium.ocas[0].url}${path}`, { Range: `bytes=${i * 10}-${i * 10 + 9}` });
+        const r = await getCounted(`${premium.ocas[0].url}${path}`, { Range: `bytes=${i * 10}-${i * 10 + 9}` });
         expect(r.res.status).toBe(206);
         expect(r.res.headers.get("X-Cache")).toBe("MISS");
         expect(Buffer.from(r.body).equals(Buffer.from(t.files[path].subarray(i * 10, i * 10 + 10)))).toBe(true);
@@ -129,10 +105,10 @@ describe("the colo cache in front of an OCA", () => {
   });
 
   it("keeps one filtered multivariant playlist per height cap", async () => {
-    const p1 = await get(`${premium.ocas[0].url}master.m3u8`);
-    const b1 = await get(`${basic.ocas[0].url}master.m3u8`);
-    const p2 = await get(`${premium.ocas[0].url}master.m3u8`);
-    const b2 = await get(`${basic.ocas[0].url}master.m3u8`);
+    const p1 = await getCounted(`${premium.ocas[0].url}master.m3u8`);
+    const b1 = await getCounted(`${basic.ocas[0].url}master.m3u8`);
+    const p2 = await getCounted(`${premium.ocas[0].url}master.m3u8`);
+    const b2 = await getCounted(`${basic.ocas[0].url}master.m3u8`);
     expect([p2.res.headers.get("X-Cache"), b2.res.headers.get("X-Cache")]).toEqual(["HIT", "HIT"]);
     expect([p2.calls, b2.calls]).toEqual([[], []]);
     const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -144,7 +120,7 @@ describe("the colo cache in front of an OCA", () => {
   });
 
   it("answers a range from R2 when the cached object goes between its lookup and the read of the slice", async () => {
-    expect((await get(`${premium.ocas[0].url}${SEG}`)).res.headers.get("X-Cache")).toBe("HIT");
+    expect((await getCounted(`${premium.ocas[0].url}${SEG}`)).res.headers.get("X-Cache")).toBe("HIT");
     // The eviction race, which the local cache cannot be made to lose on demand: its ranged reads miss
     // (the one thing mocked in this test).
     const cache = caches.default;
@@ -155,7 +131,7 @@ describe("the colo cache in front of an OCA", () => {
         req instanceof Request && req.headers.has("Range") ? Promise.resolve(undefined) : match(req, opts),
     });
     try {
-      const ranged = await get(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=10-19" });
+      const ranged = await getCounted(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=10-19" });
       expect(ranged.res.status).toBe(206);
       expect(ranged.res.headers.get("X-Cache")).toBe("MISS");
       expect(Buffer.from(ranged.body).equals(Buffer.from(t.files[SEG].subarray(10, 20)))).toBe(true);
@@ -163,14 +139,14 @@ describe("the colo cache in front of an OCA", () => {
     } finally {
       delete (cache as { match?: unknown }).match;
     }
-    expect((await get(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=10-19" })).res.headers.get("X-Cache")).toBe("HIT");
+    expect((await getCounted(`${premium.ocas[0].url}${SEG}`, { Range: "bytes=10-19" })).res.headers.get("X-Cache")).toBe("HIT");
   });
 
   it("leaves the miss path as it was: a file the OCA lacks comes from origin, uncached", async () => {
     const other = (await (await pressPlay(await memberToken("premium"), { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
     const url = other.ocas[0].url.replace("/lumen-nyc-1/", "/lumen-nyc-2/");
     for (let i = 0; i < 2; i++) {
-      const r = await get(`${url}${SEG}`);
+      const r = await getCounted(`${url}${SEG}`);
       expect(r.res.status).toBe(200);
       expect(r.res.headers.get("X-OCA-Source")).toBe("origin");
       expect(r.res.headers.get("X-Cache")).toBe("MISS");
@@ -181,14 +157,14 @@ describe("the colo cache in front of an OCA", () => {
     const path = "audio/aac-en/seg-00001.m4s"; // no other test here reads it
     const bypass = { "X-Bench-No-Colo-Cache": "1" };
     for (let i = 0; i < 2; i++) {
-      const r = await get(`${premium.ocas[0].url}${path}`, bypass);
+      const r = await getCounted(`${premium.ocas[0].url}${path}`, bypass);
       expect(r.res.headers.get("X-Cache")).toBe("MISS");
       expect(r.calls.filter((c) => c.startsWith("get "))).toHaveLength(1);
       expect(Buffer.from(r.body).equals(Buffer.from(t.files[path]))).toBe(true);
     }
     // Nothing was put in the cache: the first request without the header still misses, and fills it.
-    expect((await get(`${premium.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("MISS");
-    const hit = await get(`${premium.ocas[0].url}${path}`);
+    expect((await getCounted(`${premium.ocas[0].url}${path}`)).res.headers.get("X-Cache")).toBe("MISS");
+    const hit = await getCounted(`${premium.ocas[0].url}${path}`);
     expect(hit.res.headers.get("X-Cache")).toBe("HIT");
     expect(hit.calls).toEqual([]);
   });
