@@ -160,10 +160,11 @@ describe("the last QoE batch", () => {
     r.push({ type: "start" });
     await new Promise((resolve) => setTimeout(resolve, 0)); // its request is out, and hangs
     r.push({ type: "stop", reason: "pagehide" }); // urgent, but waits behind the hung request...
-    void r.flush(true); // ...until the page-hide flush takes it
-    expect(calls).toHaveLength(2);
+    void r.flush(true); // ...until the page-hide flush takes it, and the hung batch again beside it
+    expect(calls).toHaveLength(3);
     expect(calls[0]).toEqual({ final: false, types: ["start"] });
-    expect(calls[1]).toEqual({ final: true, types: ["stop"] });
+    expect(calls.slice(1)).toContainEqual({ final: true, types: ["stop"] });
+    expect(calls.slice(1)).toContainEqual({ final: true, types: ["start"] });
   });
 });
 
