@@ -77,6 +77,33 @@ export function chooseRung(input: AbrInput, p: AbrParams = DEFAULT_ABR): number 
 }
 
 /**
+ * A player's download that took less than this (ms) did not cross the network: a read from the
+ * browser's cache (even an embedded OCA's round trip and transfer take longer). dash.js's own
+ * threshold for a cached video segment (`cacheLoadThresholds.video`).
+ */
+export const MIN_NETWORK_SAMPLE_MS = 10;
+
+/**
+ * A player's download faster than this (bits/s) was read from a cache (from disk, a large segment
+ * can take longer than `MIN_NETWORK_SAMPLE_MS`). Far above any rung: leaving out a real download
+ * this fast costs the ABR nothing.
+ */
+export const MAX_NETWORK_SAMPLE_BPS = 1e9;
+
+/**
+ * Whether a player's download can be a measurement of the network, to feed the throughput estimate:
+ * not read from the browser's HTTP cache (segments are immutable and cached: a seek back or a replay
+ * reads them in about a millisecond, gigabits per second), timed, and not implausibly short for its
+ * size. The estimator's own floor (`minSampleMs`) is for the headless fetcher's loopback downloads,
+ * not for these.
+ */
+export function isNetworkSample(bytes: number, durationMs: number | undefined, fromCache = false): boolean {
+  if (fromCache || !(bytes > 0) || !Number.isFinite(bytes)) return false;
+  if (durationMs === undefined || !Number.isFinite(durationMs)) return false;
+  return durationMs >= Math.max(MIN_NETWORK_SAMPLE_MS, (bytes * 8000) / MAX_NETWORK_SAMPLE_BPS);
+}
+
+/**
  * Throughput estimate from download samples: the harmonic mean of the last `window` downloads (as
  * dash.js's throughput rule). One slow download pulls it down at once (safety), and it takes a few
  * good ones to climb back (no optimism after a single fast, tiny download). Working in the window
@@ -92,8 +119,9 @@ export class ThroughputEstimator {
     private readonly minSampleMs = 5,
   ) {}
 
+  /** Ignores a sample that is no measurement (no bytes, a byte count or duration that is not a finite number, a negative duration): one NaN would make the estimate NaN for a whole window. */
   sample(bytes: number, durationMs: number): void {
-    if (!(bytes > 0)) return;
+    if (!(bytes > 0) || !Number.isFinite(bytes) || !(durationMs >= 0) || !Number.isFinite(durationMs)) return;
     const ms = Math.max(this.minSampleMs, durationMs);
     this.push((bytes * 8000) / ms);
   }
@@ -112,7 +140,7 @@ export class ThroughputEstimator {
   /** Forget everything; optionally seed with a prior (e.g. a probe) as one sample. */
   reset(priorBps?: number): void {
     this.samples = [];
-    if (priorBps && priorBps > 0) this.push(priorBps);
+    if (priorBps && priorBps > 0 && Number.isFinite(priorBps)) this.push(priorBps);
   }
 
   get sampleCount(): number {

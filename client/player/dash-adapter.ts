@@ -10,6 +10,7 @@
  * Types are structural (declared here, not imported from dashjs): the SDK's declarations need no
  * dash.js types.
  */
+import { isNetworkSample } from "../abr";
 import type { PlaySession } from "../session";
 import {
   bodyText,
@@ -34,8 +35,11 @@ export const DashRequestType = {
 /** The fields of dash.js's `CommonMediaRequest` the adapter reads and writes. */
 export interface DashRequestLike {
   url: string;
-  /** dash.js puts its own request object here; its `type` says what is loaded. */
-  customData?: { request?: { type?: string } };
+  /**
+   * dash.js puts its own request object here; its `type` says what is loaded, its
+   * `resourceTimingValues` the download's Resource Timing entry when dash.js found a usable one.
+   */
+  customData?: { request?: { type?: string; resourceTimingValues?: { transferSize?: number; decodedBodySize?: number } } };
 }
 
 /** The fields of dash.js's `CommonMediaResponse` the adapter reads. */
@@ -69,6 +73,12 @@ function bodyBytes(response: DashResponseLike): number {
   const d = response.data;
   if (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) return d.byteLength;
   return response.resourceTiming?.encodedBodySize ?? 0;
+}
+
+/** Read from the browser's cache: its Resource Timing entry shows a body and no bytes transferred (as dash.js's own throughput rule tells). */
+function fromCache(response: DashResponseLike): boolean {
+  const entry = response.request.customData?.request?.resourceTimingValues;
+  return entry?.transferSize === 0 && (entry.decodedBodySize ?? 0) > 0;
 }
 
 /**
@@ -110,7 +120,10 @@ export function attachDashjs(player: DashPlayerLike, session: PlaySession): () =
     else if (isRefusalStatus(status)) void session.refused(oca.ocaId, url, status, bodyText(response.data));
     else if (status >= 200 && status < 300 && type === DashRequestType.MEDIA_SEGMENT) {
       const bytes = bodyBytes(response);
-      if (bytes > 0) session.noteDownload(oca.ocaId, bytes, Math.max(1, response.resourceTiming?.duration ?? 0));
+      const ms = response.resourceTiming?.duration;
+      // A download that is no measurement (untimed, from the cache, implausibly short) counts its bytes only.
+      if (isNetworkSample(bytes, ms, fromCache(response))) session.noteDownload(oca.ocaId, bytes, ms as number);
+      else session.reporter.addBytes(bytes);
     }
     return response;
   };

@@ -15,6 +15,7 @@
  */
 import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
+import { isNetworkSample } from "../abr";
 import { SessionEvents } from "../events";
 import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, sessionSteeringUrl, sessionUrl } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
@@ -58,6 +59,20 @@ function copyAttempt(from: LoaderStats, to: LoaderStats): void {
   to.chunkCount = from.chunkCount;
   to.bwEstimate = from.bwEstimate;
   to.loading = { ...from.loading };
+}
+
+/**
+ * Tells the session about a fragment the loader served (`LoaderHooks.onServed`): a main-rendition
+ * media fragment that can be a measurement of the network is a throughput sample (and counts toward
+ * a collapse below `lowestBps`); any other (init segment, audio, subtitles) counts its bytes only.
+ * hls.js does not say when a fragment came from the browser's HTTP cache (a seek back, a replay):
+ * one read in a millisecond or so is no measurement, and counts its bytes only too.
+ */
+export function noteFragment(session: PlaySession, oca: OcaEntry, frag: { type?: string; sn?: number | string }, stats: LoaderStats, lowestBps: number): void {
+  const bytes = stats.total || stats.loaded;
+  const ms = stats.loading.end - stats.loading.start;
+  if (frag.type === "main" && frag.sn !== "initSegment" && isNetworkSample(bytes, ms)) session.noteDownload(oca.ocaId, bytes, ms, lowestBps);
+  else session.reporter.addBytes(bytes);
 }
 
 /**

@@ -6,6 +6,7 @@ import type Hls from "hls.js";
 import type { ErrorData, FragChangedData, LoaderContext, LoaderStats } from "hls.js";
 import { SdkError } from "../errors";
 import { SessionEvents } from "../events";
+import { noteFragment } from "./hls-hook";
 import { isRefusalStatus } from "./oca-order";
 import type { OcaSwitch, PlaySession } from "../session";
 import type { OcaEntry, QoeEvent, SteeringManifest } from "../types";
@@ -142,13 +143,7 @@ export class PlayerMonitor {
     const frag = (ctx as LoaderContext & { frag?: { type?: string; sn?: number | string } }).frag;
     if (!frag) return;
     this.servingOca = servedBy ?? `${oca.siteId}/${oca.ocaId}`;
-    const bytes = stats.total || stats.loaded;
-    if (frag.type === "main" && frag.sn !== "initSegment") {
-      const lowest = Math.min(...this.hls.levels.map((l) => l.bitrate));
-      this.session.noteDownload(oca.ocaId, bytes, Math.max(1, stats.loading.end - stats.loading.start), lowest);
-    } else {
-      this.session.reporter.addBytes(bytes);
-    }
+    noteFragment(this.session, oca, frag, stats, Math.min(...this.hls.levels.map((l) => l.bitrate)));
   }
 
   /** Loader hook: a request failed over. */

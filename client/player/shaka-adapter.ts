@@ -14,6 +14,7 @@
  * Types are structural (declared here, not imported from shaka-player): the SDK's declarations need
  * no Shaka types, and any Shaka version with this networking-engine surface fits.
  */
+import { isNetworkSample } from "../abr";
 import type { PlaySession } from "../session";
 import {
   bodyText,
@@ -165,8 +166,12 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
       for (const oca of ocasFailedBefore(session, request.uris, answered))
         report(request, request.uris.find((u) => session.ocaOfUrl(u)?.ocaId === oca.ocaId) ?? oca.url, "network_error");
     const oca = session.ocaOfUrl(answered);
-    if (oca && type === ShakaRequestType.SEGMENT && !response.fromCache && bytesOf(response.data) > 0)
-      session.noteDownload(oca.ocaId, bytesOf(response.data), Math.max(1, response.timeMs ?? 0));
+    const bytes = bytesOf(response.data);
+    if (!oca || type !== ShakaRequestType.SEGMENT || response.fromCache || bytes === 0) return;
+    // `fromCache` is only Shaka's `x-shaka-from-cache` header (a service worker's): a read from the
+    // browser's HTTP cache (implausibly short) or an untimed download counts its bytes only.
+    if (isNetworkSample(bytes, response.timeMs)) session.noteDownload(oca.ocaId, bytes, response.timeMs as number);
+    else session.reporter.addBytes(bytes);
   };
 
   /** A steering manifest Shaka loaded: shown to the session, then handed back in the session's order. */
