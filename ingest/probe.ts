@@ -18,6 +18,7 @@ export interface ProbedStream {
   declaredFrames: number | null;
   language: string | null;
   // video
+  /** width and height of the picture as ffmpeg decodes it: upright, after any display rotation */
   width?: number;
   height?: number;
   /** display width after applying the sample aspect ratio */
@@ -26,6 +27,8 @@ export interface ProbedStream {
   frameRate?: Rational | null;
   avgFrameRate?: Rational | null;
   fieldOrder?: string;
+  /** transfer characteristics (e.g. bt709, smpte2084 = PQ, arib-std-b67 = HLG), when tagged */
+  colorTransfer?: string;
   // audio
   sampleRate?: number;
   channels?: number;
@@ -54,6 +57,7 @@ interface RawStream {
   r_frame_rate?: string;
   avg_frame_rate?: string;
   field_order?: string;
+  color_transfer?: string;
   duration?: string;
   start_time?: string;
   nb_frames?: string;
@@ -61,6 +65,14 @@ interface RawStream {
   channels?: number;
   disposition?: { attached_pic?: number };
   tags?: Record<string, string>;
+  side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
+}
+
+/** The display rotation of a video stream (degrees, 0-359): a newer ffprobe reports the display matrix, an older one a `rotate` tag. */
+function rotationOf(s: RawStream): number {
+  const matrix = s.side_data_list?.find((d) => d.side_data_type === "Display Matrix" && typeof d.rotation === "number");
+  const deg = matrix?.rotation ?? num(s.tags?.rotate) ?? 0;
+  return ((Math.round(deg) % 360) + 360) % 360;
 }
 
 const num = (s: string | number | undefined): number | null => {
@@ -75,6 +87,15 @@ export class ProbeError extends Error {}
 export async function probeSource(path: string): Promise<SourceProbe> {
   const res = await run(ffprobePath, ["-v", "error", "-show_format", "-show_streams", "-of", "json", path], { timeoutMs: 120_000 });
   const err = meaningfulStderr(res.stderr);
+  // A crash says nothing about the file (the bundled ffprobe segfaults on every MPEG-TS): name the crash, not "exit null".
+  if (res.code === null) {
+    const crashed = ["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"].includes(res.signal ?? "");
+    throw new ProbeError(
+      crashed
+        ? `ffprobe (${ffprobePath}) crashed (${res.signal}) reading it: the file may be fine; try another ffprobe build (FFPROBE_PATH)`
+        : `ffprobe (${ffprobePath}) was stopped (${res.signal}) before it read the file`,
+    );
+  }
   if (res.code !== 0)
     throw new ProbeError(
       err
@@ -97,13 +118,20 @@ export async function probeSource(path: string): Promise<SourceProbe> {
       language: lang && lang !== "und" ? lang : null,
     };
     if (type === "video") {
-      out.width = s.width;
-      out.height = s.height;
-      out.displayWidth = s.width && sar ? Math.round((s.width * sar.num) / sar.den) : s.width;
+      // ffmpeg turns a rotated picture upright as it decodes (every decode here does), so a quarter
+      // turn swaps the sizes the ladder is made from: else a phone's portrait video is squashed into landscape
+      const rotation = rotationOf(s);
+      const quarter = rotation % 180 === 90;
+      const width = quarter ? s.height : s.width;
+      out.width = width;
+      out.height = quarter ? s.width : s.height;
+      // the sample aspect ratio stretches the coded width, which a quarter turn makes the height
+      out.displayWidth = width && sar ? Math.round(quarter ? (width * sar.den) / sar.num : (width * sar.num) / sar.den) : width;
       out.pixFmt = s.pix_fmt;
       out.frameRate = parseRational(s.r_frame_rate);
       out.avgFrameRate = parseRational(s.avg_frame_rate);
       out.fieldOrder = s.field_order;
+      out.colorTransfer = s.color_transfer;
     } else if (type === "audio") {
       out.sampleRate = num(s.sample_rate) ?? undefined;
       out.channels = s.channels;

@@ -12,10 +12,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
+import { iso639_2, normaliseLanguage } from "./audio";
 import { ffmpegPath } from "./ffmpeg-path";
 import { run } from "./exec";
 import type { Pool } from "./pool";
-import { ProbeError, probeSource, scanVideoPackets, type Rational, type SourceProbe } from "./probe";
+import { type ProbedStream, ProbeError, probeSource, scanVideoPackets, type Rational, type SourceProbe } from "./probe";
 import { parseSubtitles } from "./vtt";
 
 export interface ValidationThresholds {
@@ -52,6 +53,7 @@ export type ReasonCode =
   | "too_small"
   | "too_short"
   | "unsupported_frame_rate"
+  | "hdr"
   | "truncated"
   | "container_errors"
   | "decode_errors"
@@ -61,6 +63,7 @@ export type ReasonCode =
   | "black"
   | "av_duration_mismatch"
   | "audio_unreadable"
+  | "audio_ambiguous"
   | "subtitles_invalid"
   | "duplicate_language";
 
@@ -154,7 +157,9 @@ interface StreamTrack {
   firstPts: number | null;
   end: number | null;
   lastPts: number | null;
+  /** the first 20 gaps (gapCount counts them all) */
   gaps: Array<{ atS: number; missing: number }>;
+  gapCount: number;
   dups: Array<{ atS: number }>;
   missing: number;
   duplicated: number;
@@ -171,6 +176,34 @@ interface DecodeResult {
 }
 
 const fmtS = (s: number) => `${s.toFixed(2)} s`;
+
+/** ISO 639-2/B codes (as Matroska files often tag) of the languages whose /T code differs */
+const ISO639_2B: Record<string, string> = { ger: "deu", fre: "fra", dut: "nld", chi: "zho", cze: "ces", gre: "ell", rum: "ron" };
+
+/** Whether an audio stream's language tag names `language` (a normalised BCP 47 tag); false when untagged. */
+function taggedAs(stream: ProbedStream, language: string): boolean {
+  if (!stream.language) return false;
+  const tag = stream.language.toLowerCase();
+  const want = iso639_2(language);
+  if (want !== "und" && (ISO639_2B[tag] ?? tag) === want) return true;
+  try {
+    return normaliseLanguage(stream.language).split("-")[0] === language.split("-")[0];
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The audio stream of a file that is `language`: the only one, or the first tagged with it. A file of
+ * several languages (a multi-language master) with none tagged so gives null: taking the first would
+ * publish another language under this one's name.
+ */
+function audioStreamFor(streams: ProbedStream[], language: string): ProbedStream | null {
+  if (streams.length <= 1) return streams[0] ?? null;
+  return streams.find((s) => taggedAs(s, language)) ?? null;
+}
+
+const streamList = (streams: ProbedStream[]) => streams.map((s) => `#${s.index} ${s.language ?? "untagged"}`).join(", ");
 
 /**
  * Decodes the whole file once. Output stream 0 is the video (when `videoFps` is given), then the
@@ -223,6 +256,7 @@ async function decodePass(
         end: null,
         lastPts: null,
         gaps: [],
+        gapCount: 0,
         dups: [],
         missing: 0,
         duplicated: 0,
@@ -258,6 +292,7 @@ async function decodePass(
         if (delta > 1.5 * d) {
           const missing = Math.round(delta / d) - 1;
           tr.missing += missing;
+          tr.gapCount++;
           if (tr.gaps.length < 20) tr.gaps.push({ atS: toS(tr.lastPts + d), missing });
         } else if (delta < 0.5 * d) {
           tr.duplicated++;
@@ -386,11 +421,25 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   if (!fps || fpsValue < 10 || fpsValue > 120) {
     reasons.push({ code: "unsupported_frame_rate", message: `frame rate ${fps ? `${fps.num}/${fps.den}` : "unknown"} is outside 10-120 fps` });
   }
+  // The ladder is 8-bit SDR, made without tone mapping: PQ or HLG pictures would play washed out and dim.
+  const hdr = v.colorTransfer === "smpte2084" ? "PQ (SMPTE 2084)" : v.colorTransfer === "arib-std-b67" ? "HLG (ARIB STD-B67)" : null;
+  if (hdr) reasons.push({ code: "hdr", message: `video is HDR (${hdr} transfer); only SDR (BT.709) is encoded: give an SDR master or grade` });
   if (v.fieldOrder && !["progressive", "unknown"].includes(v.fieldOrder))
     warnings.push(`video is interlaced (${v.fieldOrder}); it is encoded as progressive without deinterlacing`);
-  const mainAudio = probe.audio[0];
+  // the source's own track: the one tagged with its language when it has several (else the first, as before)
+  const mainAudio = audioStreamFor(probe.audio, input.sourceLanguage) ?? probe.audio[0];
   if (!mainAudio && input.audio.length === 0) reasons.push({ code: "no_audio", message: "no audio stream in the source and no --audio file given" });
-  if (probe.audio.length > 1) warnings.push(`the source has ${probe.audio.length} audio streams; only the first is used (add others with --audio lang=file)`);
+  if (probe.audio.length > 1) {
+    const fromSource = new Set([
+      mainAudio.index,
+      ...input.audio.filter((a) => a.path === input.source).map((a) => audioStreamFor(probe.audio, a.language)?.index),
+    ]);
+    const unused = probe.audio.filter((s) => !fromSource.has(s.index));
+    if (unused.length)
+      warnings.push(
+        `the source has ${probe.audio.length} audio streams; ${streamList(unused)} not used (add one with --audio LANG=${input.source}, which takes the stream tagged LANG)`,
+      );
+  }
   const langs = [...(mainAudio ? [input.sourceLanguage] : []), ...input.audio.map((a) => a.language)];
   const dupLang = langs.find((l, i) => langs.indexOf(l) !== i);
   if (dupLang) reasons.push({ code: "duplicate_language", message: `audio language "${dupLang}" is given twice` });
@@ -482,9 +531,16 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
       .slice(0, 5)
       .map((g) => `${g.missing} at ${fmtS(g.atS)}`)
       .join(", ");
+    // Many one- or two-frame gaps are a variable-frame-rate recording (a phone slowing down in low light), not lost frames.
+    const vfr = vt.gaps.length >= 5 && vt.gaps.every((g) => g.missing <= 2);
+    const nominal = Number((fps.num / fps.den).toFixed(3));
     reasons.push({
       code: "frame_gaps",
-      message: `${vt.missing} frame(s) missing in ${vt.gaps.length} timestamp gap(s) at ${fps.num}/${fps.den} fps: ${where}${vt.gaps.length > 5 ? ", …" : ""}`,
+      message:
+        `${vt.missing} frame(s) missing in ${vt.gapCount} timestamp gap(s) at ${fps.num}/${fps.den} fps: ${where}${vt.gapCount > 5 ? ", …" : ""}` +
+        (vfr
+          ? `; this looks like a variable frame rate (e.g. a phone recording): make it constant first, e.g. ffmpeg -i SOURCE -vf fps=${nominal} -c:a copy OUT.mp4`
+          : ""),
       details: { missing: vt.missing, gaps: vt.gaps },
     });
   }
@@ -560,9 +616,14 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
       reasons.push({ code: "audio_unreadable", message: `audio "${extra.language}" (${extra.path}) cannot be read: ${(err as Error).message}` });
       continue;
     }
-    const s = p.audio[0];
+    const s = audioStreamFor(p.audio, extra.language);
     if (!s) {
-      reasons.push({ code: "audio_unreadable", message: `audio "${extra.language}" (${extra.path}) has no audio stream` });
+      if (p.audio.length) {
+        reasons.push({
+          code: "audio_ambiguous",
+          message: `audio "${extra.language}" (${extra.path}) has ${p.audio.length} audio streams (${streamList(p.audio)}) and none is tagged "${extra.language}": tag it, or give a file of that track alone`,
+        });
+      } else reasons.push({ code: "audio_unreadable", message: `audio "${extra.language}" (${extra.path}) has no audio stream` });
       continue;
     }
     const d = await inPool(() =>
