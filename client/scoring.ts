@@ -254,7 +254,8 @@ export class OcaSelector {
    * - At once when it is no longer eligible (failed, collapsed, steering dropped it).
    * - Not within `minDwellMs` of the last move otherwise (no flapping).
    * - When steering now orders the best candidate ahead of `current` (the server moved load away
-   *   from it) and our measurements agree (the candidate scores better): follow steering.
+   *   from it), or with no steering answer the play response does (an OCA recovered after a
+   *   failover), and our measurements agree (the candidate scores better): follow that order.
    * - Otherwise only when the candidate beats `current` by `switchMargin` on `switchConfirmations`
    *   consecutive probe rounds (hysteresis: measurements alone must be clearly and repeatedly better).
    *
@@ -289,10 +290,13 @@ export class OcaSelector {
       this.pending = null;
       return { ranking, switchTo: best.ocaId, reason: "better_oca" };
     }
-    const order = this.serverOrder;
-    if (order?.includes(best.ocaId) && order.includes(current) && order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {
+    // Steering's order, else the play response's, puts the best candidate ahead of `current` and the
+    // measurements agree: follow it. After a failover the recovered OCA ahead (the ISP's own, say) is
+    // taken back once it scores better, not only when it beats the fallback by the whole margin.
+    const order = this.order();
+    if (order.indexOf(best.ocaId) < order.indexOf(current) && best.score < cur.score) {
       this.pending = null;
-      return { ranking, switchTo: best.ocaId, reason: "steering" };
+      return { ranking, switchTo: best.ocaId, reason: this.serverOrder?.length ? "steering" : "better_oca" };
     }
     if (!probeRound) return { ranking, switchTo: null };
     if (best.score >= cur.score * (1 - this.params.switchMargin)) {
