@@ -7,6 +7,8 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Monotonic clock in ms (performance.now by default). */
   now?: () => number;
+  /** Ends the probe at once when aborted (the session closing): nothing of it outlives its session. */
+  signal?: AbortSignal;
 }
 
 const monotonic = () => performance.now();
@@ -35,6 +37,9 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
   const now = opts.now ?? monotonic;
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  const end = () => ctl.abort();
+  if (opts.signal?.aborted) ctl.abort();
+  else opts.signal?.addEventListener("abort", end);
   const t0 = now();
   try {
     const res = await fetchFn(probeMarked(url), { headers: { Range: `bytes=0-${bytes - 1}` }, signal: ctl.signal });
@@ -64,8 +69,10 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
     return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / transferMs, bytes: got };
   } catch (err) {
     const aborted = ctl.signal.aborted;
-    return { ocaId, ok: false, at: now(), error: aborted ? `timeout after ${timeoutMs} ms` : String((err as Error)?.message ?? err) };
+    const why = opts.signal?.aborted ? "aborted" : aborted ? `timeout after ${timeoutMs} ms` : String((err as Error)?.message ?? err);
+    return { ocaId, ok: false, at: now(), error: why };
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", end);
   }
 }

@@ -23,7 +23,10 @@ export interface ReporterOptions {
   now?: () => number;
   /** Called for every event as it is queued (the UI, test hooks). */
   onEvent?: (e: QoeEvent) => void;
-  /** Called when a batch could not be sent: refused, or still failing after its tries. */
+  /**
+   * Called when a batch will not be sent: refused, or dropped from the backlog of an outage (too old,
+   * too many events, its session expired at the server), or still failing when the reporter closed.
+   */
   onSendError?: (err: unknown, events: QoeEvent[]) => void;
   /** Called when a batch reached the server. */
   onSent?: (events: QoeEvent[], final: boolean) => void;
@@ -41,12 +44,33 @@ interface Batch {
   delivered?: boolean;
   /** A final flush sends it again (keepalive): the request in flight will be cancelled with the page. */
   takenOver?: boolean;
+  /** Handed to `send` at least once: the server may hold its id, so its events never join another batch. */
+  tried?: boolean;
+  /** Its place in the order of forming: a batch kept after a failure goes back in it. */
+  seq: number;
+  /** When it was formed (monotonic ms), for the backlog's age limit. */
+  formedAt: number;
 }
-/** A batch is tried at most this often, within this long (a session's events must not wait behind one batch for ever). */
+/** A batch is tried at most this often, within this long, before it waits in the backlog. */
 const SEND_TRIES = 5;
 const SEND_BUDGET_MS = 20_000;
 /** A final batch (a page going away, a session closing) is tried within this long. */
 const FINAL_BUDGET_MS = 1_000;
+/**
+ * Batches that failed in a way that can pass (no answer, 408, 429, 5xx) wait, in order, for the
+ * network's return: the first is tried once every this long (or after its Retry-After), nothing behind
+ * it before it. While the network is down a session asks no more than its usual batch pace.
+ */
+const BACKLOG_RETRY_MS = QOE_BATCH_EVERY_MS;
+/**
+ * The backlog's bounds, the oldest batches dropped first. Events: a session makes a progress every 10 s
+ * and a few more (rebuffers, switches, errors), so 1,000 is an hour's outage and more, little memory on a
+ * phone over a long session, and within what the server takes after it (400 plus one a second of the
+ * session's age). Age: an hour, longer than any outage a playing session lives through; the server's
+ * own limit (5 minutes after the session's expiry) is its 410, which drops that session's batches.
+ */
+const MAX_BACKLOG_EVENTS = 1_000;
+const MAX_BACKLOG_AGE_MS = 3_600_000;
 /** `sent` keeps the latest this many events (an overlay's or a test's view; a long session sends tens of thousands). */
 const MAX_SENT_KEPT = 10_000;
 
@@ -55,11 +79,24 @@ function mergeAdjacent(batches: Batch[]): Batch[] {
   const out: Batch[] = [];
   for (const b of batches) {
     const last = out.at(-1);
+    // One already tried goes alone under its own id: the server may have stored it.
+    if (b.tried) out.push(b);
     // A merged batch is new content, under a new id (the server counts an id once, whatever it holds).
-    if (last && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events = [...last.events, ...b.events];
-    else out.push({ events: [...b.events], tag: b.tag, id: newBatchId() });
+    else if (last && !last.tried && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events = [...last.events, ...b.events];
+    else out.push({ events: [...b.events], tag: b.tag, id: newBatchId(), seq: b.seq, formedAt: b.formedAt });
   }
   return out;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
+  return Promise.race([p.then(() => {}), late]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 /** A random idempotency key for one batch (22 characters of [A-Za-z0-9_-]). */
@@ -79,11 +116,21 @@ export class EventReporter {
   private queue: QoeEvent[] = [];
   private pendingBytes = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private inflight: Promise<void> = Promise.resolve();
-  /** Batches queued behind the request in flight, not yet handed to `send`. */
+  /**
+   * Batches not yet handed to `send` (or kept after a failure that can pass), in the order formed: those
+   * behind the request in flight, and the backlog of an outage.
+   */
   private waiting: Batch[] = [];
   /** The routine batch being sent (or waiting between its tries), not yet delivered. */
   private sending: Batch | null = null;
+  /** The run sending `waiting`, one request at a time, while there is one. */
+  private pumping: Promise<void> | null = null;
+  /** Final flushes' requests, still running. */
+  private finals: Promise<void> = Promise.resolve();
+  /** The first waiting batch failed for a while: nothing leaves until this timer tries it again. */
+  private backlogTimer: ReturnType<typeof setTimeout> | null = null;
+  private formed = 0;
+  /** close() began: its final flush is the last batch, anything pushed after it is refused. */
   private closed = false;
   /** The events handed to `send` successfully, in order, the latest MAX_SENT_KEPT (for test hooks and overlays). */
   readonly sent: QoeEvent[] = [];
@@ -126,7 +173,7 @@ export class EventReporter {
 
   /** Count media bytes received; they go out on the next `progress` event. */
   addBytes(n: number): void {
-    if (n > 0) this.pendingBytes += Math.round(n);
+    if (n > 0 && !this.closed) this.pendingBytes += Math.round(n);
   }
 
   get queued(): number {
@@ -135,6 +182,8 @@ export class EventReporter {
 
   /** Send what is queued (plus a progress event carrying the bytes since the last one). */
   flush(final = false): Promise<void> {
+    // Closing: its final flush took everything, and nothing leaves after the session's last batch.
+    if (this.closed && !final) return this.settled();
     if (this.pendingBytes > 0) {
       const ev: QoeEvent = { type: "progress", at: this.opts.clock(), ...this.progressFields(), bytes: this.pendingBytes };
       this.pendingBytes = 0;
@@ -142,11 +191,11 @@ export class EventReporter {
       this.tell(ev);
     }
     if (final) {
-      // The page is going away: batches waiting behind a request the browser is about to cancel would
-      // never leave. Everything not yet handed to `send` goes now (keepalive), each batch under the tag
-      // it was formed with; each event carries its own time.
-      const batches = [...this.waiting];
-      this.waiting = [];
+      // The page is going away: batches waiting behind a request the browser is about to cancel (or for
+      // the network's return) would never leave. Everything not yet handed to `send` goes now (keepalive),
+      // each batch under the tag it was formed with; each event carries its own time.
+      const batches = this.waiting.splice(0);
+      this.unblock();
       while (this.queue.length) batches.push(this.form());
       // The batch in flight goes too: its request (no keepalive) dies with the page, and its events with
       // it. Alone and under its own id: the server counts it once if the first request got through.
@@ -158,40 +207,121 @@ export class EventReporter {
         resend = this.sendWithRetry(inflight, true);
       }
       // As few requests as the tags allow (one, as a rule: the stop leaves with what waited before it),
-      // the first leaving now, not behind the request in flight; any further ones follow it in order.
-      let now = Promise.resolve();
-      mergeAdjacent(batches).forEach((batch, i) => {
-        now = i === 0 ? this.sendWithRetry(batch, true) : now.then(() => this.sendWithRetry(batch, true));
-      });
-      now = Promise.all([resend, now]).then(() => {});
-      this.inflight = Promise.all([this.inflight, now]).then(() => {});
+      // the first leaving now, not behind the request in flight; any further ones follow it in order,
+      // each once the one before settled or had its second: an outage's backlog on a network that
+      // answers nothing must not hold a close for a call timeout (15 s) per batch, nor keep its stop back.
+      const sends = [resend];
+      let prev: Promise<void> | null = null;
+      for (const batch of mergeAdjacent(batches)) {
+        const send: Promise<void> =
+          prev === null ? this.sendWithRetry(batch, true) : settledOrAfter(prev, FINAL_BUDGET_MS).then(() => this.sendWithRetry(batch, true));
+        sends.push(send);
+        prev = send;
+      }
+      const now = Promise.all(sends).then(() => {});
+      this.finals = Promise.all([this.finals, now]).then(() => {});
       return now;
     }
-    if (this.queue.length === 0) return this.inflight;
-    const batch = this.form();
-    this.waiting.push(batch);
-    // One request at a time keeps events in order at the server.
-    this.inflight = this.inflight.then(() => {
-      const at = this.waiting.indexOf(batch);
-      if (at < 0) return; // a final flush took it
-      this.waiting.splice(at, 1);
-      return this.sendWithRetry(batch, false);
-    });
-    if (this.queue.length) return this.flush();
-    return this.inflight;
+    while (this.queue.length) this.enqueue(this.form());
+    return this.settled();
+  }
+
+  /** Resolves when every batch formed so far was delivered, dropped, or is waiting for the network's return. */
+  private settled(): Promise<void> {
+    return Promise.all([this.pump(), this.finals]).then(() => {});
   }
 
   /** The next batch off the queue, tagged now. */
   private form(): Batch {
-    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.(), id: newBatchId() };
+    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.(), id: newBatchId(), seq: this.formed++, formedAt: this.opts.now() };
+  }
+
+  /**
+   * Queues a batch to be sent in order. Behind the next to leave (an outage's backlog), it joins the last
+   * batch waiting when that one was never tried and has room: an outage's batches leave as few requests.
+   */
+  private enqueue(b: Batch): void {
+    const last = this.waiting.length > 1 ? this.waiting.at(-1) : undefined;
+    if (last && !last.tried && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events.push(...b.events);
+    else this.waiting.push(b);
+    this.trim();
+  }
+
+  /** Drops the oldest waiting batches past the backlog's bounds (events, age). */
+  private trim(): void {
+    let events = this.waiting.reduce((n, b) => n + b.events.length, 0);
+    while (this.waiting.length) {
+      const b = this.waiting[0];
+      const old = this.opts.now() - b.formedAt > MAX_BACKLOG_AGE_MS;
+      if (!old && events <= MAX_BACKLOG_EVENTS) break;
+      this.waiting.shift();
+      events -= b.events.length;
+      this.opts.onSendError?.(new Error(old ? "QoE backlog: batch older than an hour dropped" : "QoE backlog full: oldest batch dropped"), b.events);
+    }
+  }
+
+  /** Sends the waiting batches one at a time, in order, unless the first waits for the network's return. */
+  private pump(): Promise<void> {
+    this.trim();
+    if (this.pumping) return this.pumping;
+    if (this.closed || this.backlogTimer !== null || !this.waiting.length) return Promise.resolve();
+    // run() awaits before anything else, so `pumping` is cleared after it is set, never before.
+    this.pumping = this.run();
+    return this.pumping;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      // A tick first: a final flush called in the same turn (push(stop), then close()) takes the batch
+      // whole, in one keepalive request, rather than race a routine request for it.
+      await Promise.resolve();
+      while (!this.closed && this.backlogTimer === null) {
+        const b = this.waiting.shift();
+        if (!b) break;
+        // A batch kept by a final flush may have got through by its first request meanwhile.
+        if (!b.delivered) await this.sendWithRetry(b, false);
+        else await Promise.resolve();
+        this.trim();
+      }
+    } finally {
+      this.pumping = null;
+    }
+  }
+
+  /** A failure that can pass: the batch waits in its place, and nothing leaves before it is tried again. */
+  private keep(b: Batch, err: unknown): void {
+    if (this.closed) {
+      this.opts.onSendError?.(err, b.events);
+      return;
+    }
+    // A fresh request (the final flush's, which took it over, failed too) owns it now.
+    b.takenOver = false;
+    if (!this.waiting.includes(b)) {
+      const at = this.waiting.findIndex((w) => w.seq > b.seq);
+      this.waiting.splice(at < 0 ? this.waiting.length : at, 0, b);
+    }
+    const after = (err as { retryAfterS?: unknown })?.retryAfterS;
+    const wait = Math.min(2_147_000_000, Math.max(BACKLOG_RETRY_MS, typeof after === "number" ? after * 1000 : 0));
+    this.unblock();
+    this.backlogTimer = setTimeout(() => {
+      this.backlogTimer = null;
+      void this.pump();
+    }, wait);
+    this.trim();
+  }
+
+  private unblock(): void {
+    if (this.backlogTimer !== null) clearTimeout(this.backlogTimer);
+    this.backlogTimer = null;
   }
 
   /**
    * Sends one batch, under one batch id (the server counts a batch once however often it arrives), and
    * tries again when the failure can pass: no answer, 408, 429 or 5xx, after the answer's Retry-After
    * or 250 ms doubling, up to SEND_TRIES tries within SEND_BUDGET_MS (FINAL_BUDGET_MS for a final
-   * batch). A final batch holding a stop is tried again before its budget ends even when the answer's
-   * Retry-After is longer. A refusal (4xx) is final: sending it again would be refused alike.
+   * batch; one try for a batch already kept), then keeps it for the network's return (`keep`), except
+   * when closing. A final batch holding a stop is tried again before its budget ends even when the
+   * answer's Retry-After is longer. A refusal (4xx) is final: sending it again would be refused alike.
    */
   private async sendWithRetry(b: Batch, final: boolean): Promise<void> {
     if (!final) this.sending = b;
@@ -209,7 +339,10 @@ export class EventReporter {
     // A lost stop holds the member's stream slot until the server's silence release (minutes): on a
     // one-stream plan the next play is refused. The same batch id makes an early retry count once.
     const stop = final && batch.some((e) => e.type === "stop");
+    // A kept batch leads the backlog: one try a round, so an outage costs one request a round.
+    const tries = b.tried && !final ? 1 : SEND_TRIES;
     for (let attempt = 0, delay = 250; ; attempt++, delay *= 2) {
+      b.tried = true;
       try {
         await this.opts.send(batch, { final, batchId, tag });
         // Counted once: the request a final flush took over and its resend may both get through.
@@ -228,8 +361,14 @@ export class EventReporter {
         const left = deadline - now();
         let wait = Math.max(delay, typeof after === "number" ? after * 1000 : 0);
         if (stop && wait > left && left > 0) wait = left;
-        if (!transient || attempt + 1 >= SEND_TRIES || wait > left) {
+        if (!transient) {
           this.opts.onSendError?.(err, batch);
+          // The server no longer takes the session's batches (expired over 5 minutes ago): none of its others will be.
+          if (status === 410) this.dropTagged(tag, err);
+          return;
+        }
+        if (attempt + 1 >= tries || wait > left) {
+          this.keep(b, err);
           return;
         }
         await new Promise((r) => setTimeout(r, wait));
@@ -238,11 +377,21 @@ export class EventReporter {
     }
   }
 
-  /** Flush everything and stop the timer. */
+  /** Drops the waiting batches formed under `tag`. */
+  private dropTagged(tag: unknown, err: unknown): void {
+    const gone = this.waiting.filter((w) => w.tag === tag);
+    this.waiting = this.waiting.filter((w) => w.tag !== tag);
+    for (const w of gone) this.opts.onSendError?.(err, w.events);
+  }
+
+  /**
+   * Flush everything and stop the timers. Pushes are refused from the start: the final flush holds the
+   * session's last batch (its stop), and an event after it would stay queued, or leave after the stop.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.flush(true);
-    this.closed = true;
   }
 }

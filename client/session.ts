@@ -440,7 +440,13 @@ export class PlaySession extends SessionEmitter {
       const play = this.play;
       const results = await Promise.all(
         targets.map((o) =>
-          probeUrl(this.client.fetch, o.ocaId, o.url + path, { bytes: this.opts.probe?.bytes, timeoutMs: this.opts.probe?.timeoutMs, now: this.now }),
+          // Ended by close(): a probe must not run on after the session stopped.
+          probeUrl(this.client.fetch, o.ocaId, o.url + path, {
+            bytes: this.opts.probe?.bytes,
+            timeoutMs: this.opts.probe?.timeoutMs,
+            now: this.now,
+            signal: this.closing.signal,
+          }),
         ),
       );
       // Probes of a session renewed meanwhile measured its OCAs, not necessarily the new list's.
