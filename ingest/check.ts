@@ -27,7 +27,7 @@ import type { ChunkPlan } from "./encode";
 import type { PackagedMediaRendition } from "./manifests";
 import type { FileEntry, PackageResult } from "./package";
 import type { Pool } from "./pool";
-import type { Rational } from "./probe";
+import { deinterlaceFilter, type InterlacedFieldOrder, type Rational } from "./probe";
 import { parseSubtitles } from "./vtt";
 
 export interface RenditionCheck {
@@ -61,6 +61,8 @@ export interface CheckInput {
   videoStartS: number;
   fps: Rational;
   frameCount: number;
+  /** the source's field order when it is interlaced: the reference is deinterlaced as the encode was */
+  interlaced?: InterlacedFieldOrder | null;
   plan: ChunkPlan;
   packaged: PackageResult;
   pool?: Pool;
@@ -265,8 +267,10 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
       const n = packaged.video.length;
       const args = ["-nostdin", "-hide_banner", "-v", "error", "-i", input.source];
       for (const v of packaged.video) args.push("-i", joined.get(v.id)!);
+      // the renditions are of the deinterlaced pictures: compared with combed ones every frame would look worse
+      const deint = deinterlaceFilter(input.interlaced);
       const graph = [
-        `[0:v:0]settb=${fpsS},setpts=N,split=${n}${packaged.video.map((_, i) => `[s${i}]`).join("")}`,
+        `[0:v:0]${deint ? `${deint},` : ""}settb=${fpsS},setpts=N,split=${n}${packaged.video.map((_, i) => `[s${i}]`).join("")}`,
         ...packaged.video.map(
           (v, i) =>
             `[s${i}]scale=${v.width}:${v.height}:flags=bicubic,format=yuv420p[ref${i}];` +

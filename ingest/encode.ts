@@ -20,7 +20,7 @@ import { ffmpegPath } from "./ffmpeg-path";
 import { run, runChecked } from "./exec";
 import type { Rung, VideoCodec } from "./ladder";
 import type { Pool } from "./pool";
-import type { Rational } from "./probe";
+import { deinterlaceFilter, type InterlacedFieldOrder, type Rational } from "./probe";
 
 export interface Chunk {
   index: number;
@@ -166,22 +166,34 @@ export interface EncodeTaskInput {
   rungs: Rung[];
   gopFrames: number;
   settings: EncodeSettings;
+  /** the source's field order when it is interlaced: its frames are deinterlaced before the split */
+  interlaced?: InterlacedFieldOrder | null;
   /** output path per rung id */
   outputs: Record<string, string>;
   onFrames?: (frames: number) => void;
 }
 
+/** Frames a chunk of an interlaced source decodes before its first one, for the deinterlacer (see encodeTaskArgs). */
+export const DEINTERLACE_PREROLL_FRAMES = 1;
+
 /** The ffmpeg arguments of one task (exported for tests and the README). */
 export function encodeTaskArgs(t: EncodeTaskInput, tmpOutputs: Record<string, string>): string[] {
   const frameS = t.fps.den / t.fps.num;
   const args = ["-nostdin", "-hide_banner", "-y", "-v", "error", "-nostats", "-progress", "pipe:1", "-threads", "1"];
-  // Accurate input seek half a frame before the chunk's first frame: ffmpeg seeks to the keyframe at
-  // or before it and drops anything earlier, so the first output frame is exactly chunk.startFrame.
-  if (t.chunk.startFrame > 0) args.push("-ss", (t.videoStartS + (t.chunk.startFrame - 0.5) * frameS).toFixed(6));
+  // Deinterlaced once, before the split: every rung gets the same progressive pictures. bwdif makes a
+  // frame from its neighbours too, and the first frame it gets has none before it (it comes out softer):
+  // a chunk after the first decodes one frame early and drops it, so its first frame is the one a
+  // continuous decode makes (no step in quality at a join; the self-check compares with that decode).
+  const deint = deinterlaceFilter(t.interlaced);
+  const preroll = deint && t.chunk.startFrame > 0 ? DEINTERLACE_PREROLL_FRAMES : 0;
+  // Accurate input seek half a frame before the chunk's first frame (or its pre-roll): ffmpeg seeks to the
+  // keyframe at or before it and drops anything earlier, so the first output frame is exactly chunk.startFrame.
+  if (t.chunk.startFrame > 0) args.push("-ss", (t.videoStartS + (t.chunk.startFrame - preroll - 0.5) * frameS).toFixed(6));
   args.push("-i", t.source);
   const n = t.rungs.length;
+  const deinterlace = deint ? `${deint},${preroll ? `trim=start_frame=${preroll},` : ""}` : "";
   const graph =
-    `[0:v:0]settb=${t.fps.den}/${t.fps.num},setpts=N,split=${n}${t.rungs.map((_, i) => `[s${i}]`).join("")};` +
+    `[0:v:0]${deinterlace}settb=${t.fps.den}/${t.fps.num},setpts=N,split=${n}${t.rungs.map((_, i) => `[s${i}]`).join("")};` +
     t.rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[o${i}]`).join(";");
   args.push("-filter_complex", graph);
   t.rungs.forEach((r, i) => {
@@ -235,6 +247,8 @@ export interface EncodeAllInput {
   plan: ChunkPlan;
   ladder: Rung[];
   settings: EncodeSettings;
+  /** the source's field order when it is interlaced (see EncodeTaskInput) */
+  interlaced?: InterlacedFieldOrder | null;
   workDir: string;
   pool: Pool;
   /** a fingerprint of everything that determines the chunk outputs; a different one wipes old chunks */
@@ -287,6 +301,7 @@ export async function encodeAll(input: EncodeAllInput): Promise<EncodeResult> {
       rungs,
       gopFrames: input.plan.segmentFrames,
       settings: input.settings,
+      interlaced: input.interlaced,
       outputs: Object.fromEntries(rungs.map((r) => [r.id, chunkFile(input.workDir, r.id, chunk.index)])),
       onFrames,
     }).then((r) => {

@@ -13,6 +13,7 @@
 import { ffmpegPath } from "./ffmpeg-path";
 import { runChecked } from "./exec";
 import type { Pool } from "./pool";
+import { deinterlaceFilter } from "./probe";
 import type { VideoFacts } from "./validate";
 
 export type VideoCodec = "h264" | "vp9" | "av1";
@@ -101,6 +102,8 @@ export async function probeComplexity(
   const seconds = opts.sampleSeconds ?? 2;
   const starts = sampleStarts(video.durationS, opts.samples ?? 3, seconds);
   const frames = Math.max(1, Math.min(Math.round(seconds * fps), video.frameCount));
+  // the ladder is sized for the pictures the encode makes: combing would cost bits the rungs never spend
+  const deint = deinterlaceFilter(video.interlaced);
   let done = 0;
   const encodeSample = async (startS: number): Promise<ComplexitySample> => {
     const ss = video.startS + startS;
@@ -121,7 +124,7 @@ export async function probeComplexity(
         "-frames:v",
         String(frames),
         "-vf",
-        `scale=${size.width}:${size.height}:flags=bicubic,format=yuv420p`,
+        `${deint ? `${deint},` : ""}scale=${size.width}:${size.height}:flags=bicubic,format=yuv420p`,
         "-c:v",
         "libx264",
         "-preset",

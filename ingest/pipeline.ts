@@ -10,6 +10,7 @@ import { checkLanguage, encodeAudio } from "./audio";
 import { checkPackage, type CheckReport } from "./check";
 import {
   DEFAULT_ENCODE_SETTINGS,
+  DEINTERLACE_PREROLL_FRAMES,
   encodeAll,
   ffmpegIdentity,
   planChunks,
@@ -21,7 +22,7 @@ import {
 import { chooseLadder, ladderHeights, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { defaultJobs, Pool } from "./pool";
-import { probeSource, type Rational, type SourceProbe } from "./probe";
+import { deinterlaceFilter, type InterlacedFieldOrder, probeSource, type Rational, type SourceProbe } from "./probe";
 import { createReporter, type Reporter } from "./progress";
 import { keepListedLicences, listedLicences, publishTitle, type PublishResult, type PublishTarget, type TitleRegistration } from "./publish";
 import { type AudioFacts, formatValidationReport, validateSource, type ValidationReport, type ValidationThresholds } from "./validate";
@@ -259,6 +260,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     settings,
     fps,
     startS: video.startS,
+    interlaced: video.interlaced,
     ffmpeg: await ffmpegIdentity(),
   });
   const eStage = reporter.stage("encode", video.frameCount * codecs.length, "frames");
@@ -278,6 +280,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       plan,
       ladder: result.ladder.ladder,
       settings,
+      interlaced: video.interlaced,
       workDir,
       pool,
       key,
@@ -344,6 +347,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     videoStartS: video.startS,
     fps,
     frameCount: video.frameCount,
+    interlaced: video.interlaced,
     plan,
     packaged: result.packaged,
     pool,
@@ -452,6 +456,8 @@ export interface ChunkInputs {
   fps: Rational;
   /** where the video starts in the container (s) */
   startS: number;
+  /** the source's field order when it is interlaced: the encode then deinterlaces */
+  interlaced?: InterlacedFieldOrder | null;
   /** the ffmpeg that encodes: another build (an upgrade in place, another binary) makes other bytes from the same arguments */
   ffmpeg: FfmpegIdentity;
 }
@@ -460,9 +466,12 @@ export interface ChunkInputs {
  * The fingerprint of the chunk outputs: a rerun whose fingerprint differs encodes afresh. The segment
  * length is in it because it is the encoder's GOP: two lengths can cut the same chunks, and chunks with
  * the other keyframe interval would never package. The ffmpeg build is in it because chunks of two builds
- * may not stitch (their codec configurations differ) or would mix two encoders in one rendition.
+ * may not stitch (their codec configurations differ) or would mix two encoders in one rendition. The
+ * deinterlacer is in it although the source's hash decides whether there is one: chunks an earlier ingest
+ * made of the same interlaced source without it (combed) must not be reused.
  */
 export function chunkFingerprint(i: ChunkInputs): string {
+  const deinterlace = deinterlaceFilter(i.interlaced);
   return sha256Hex(
     JSON.stringify({
       v: PIPELINE_VERSION,
@@ -473,6 +482,8 @@ export function chunkFingerprint(i: ChunkInputs): string {
       settings: i.settings,
       fps: i.fps,
       start: i.startS,
+      // only when there is one: a progressive title's chunks keep their fingerprint, and are reused
+      ...(deinterlace ? { deinterlace, prerollFrames: DEINTERLACE_PREROLL_FRAMES } : {}),
       ffmpeg: i.ffmpeg,
     }),
   );

@@ -152,6 +152,34 @@ export async function probeSource(path: string): Promise<SourceProbe> {
   };
 }
 
+/** Field orders ffprobe reports for interlaced video: tt/bb coded and shown top/bottom first, tb/bt coded one way and shown the other. */
+export type InterlacedFieldOrder = "tt" | "bb" | "tb" | "bt";
+
+/** The probed field order when it says the video is interlaced, else null (progressive, unknown or untold). */
+export function interlacedFieldOrder(fieldOrder: string | undefined): InterlacedFieldOrder | null {
+  return fieldOrder === "tt" || fieldOrder === "bb" || fieldOrder === "tb" || fieldOrder === "bt" ? fieldOrder : null;
+}
+
+/** Whether the top field is shown first (the second letter of the field order says which is shown first). */
+export function topFieldFirst(fieldOrder: InterlacedFieldOrder): boolean {
+  return fieldOrder === "tt" || fieldOrder === "bt";
+}
+
+/**
+ * The filter that makes an interlaced source's decoded frames progressive, or null for a progressive one.
+ * Every decode that makes or judges pictures (the encode, the ladder's probe, the self-check's reference)
+ * puts it first, so all of them see the same pictures. bwdif in send_frame mode gives one frame per frame:
+ * frame counts, chunks and timing stay the source's. The parity is the probed one and every frame is
+ * deinterlaced, because for a frame that does not carry the interlaced flag itself (flags lost in an earlier
+ * encode, a field order only the container tells) `parity=auto` assumes top field first, which makes a
+ * bottom-field-first source (DV PAL) judder, and `deint=interlaced` leaves it combed. For frames that carry
+ * the flags the pictures are the same.
+ */
+export function deinterlaceFilter(fieldOrder: InterlacedFieldOrder | null | undefined): string | null {
+  if (!fieldOrder) return null;
+  return `bwdif=mode=send_frame:parity=${topFieldFirst(fieldOrder) ? "tff" : "bff"}:deint=all`;
+}
+
 export interface PacketScan {
   /** presentation times (s, relative to the container start) of the video packets, in presentation order */
   pts: number[];

@@ -16,7 +16,17 @@ import { iso639_2, normaliseLanguage } from "./audio";
 import { ffmpegPath } from "./ffmpeg-path";
 import { run } from "./exec";
 import type { Pool } from "./pool";
-import { type ProbedStream, ProbeError, probeSource, scanVideoPackets, type Rational, type SourceProbe } from "./probe";
+import {
+  type InterlacedFieldOrder,
+  interlacedFieldOrder,
+  type ProbedStream,
+  ProbeError,
+  probeSource,
+  scanVideoPackets,
+  type Rational,
+  type SourceProbe,
+  topFieldFirst,
+} from "./probe";
 import { parseSubtitles } from "./vtt";
 
 export interface ValidationThresholds {
@@ -89,6 +99,8 @@ export interface VideoFacts {
   keyframes: number[];
   /** where the video starts, relative to the container start (s) */
   startS: number;
+  /** the field order when the video is interlaced (it is then deinterlaced wherever it is decoded), else null */
+  interlaced: InterlacedFieldOrder | null;
 }
 
 export interface AudioFacts {
@@ -424,8 +436,12 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
   // The ladder is 8-bit SDR, made without tone mapping: PQ or HLG pictures would play washed out and dim.
   const hdr = v.colorTransfer === "smpte2084" ? "PQ (SMPTE 2084)" : v.colorTransfer === "arib-std-b67" ? "HLG (ARIB STD-B67)" : null;
   if (hdr) reasons.push({ code: "hdr", message: `video is HDR (${hdr} transfer); only SDR (BT.709) is encoded: give an SDR master or grade` });
-  if (v.fieldOrder && !["progressive", "unknown"].includes(v.fieldOrder))
-    warnings.push(`video is interlaced (${v.fieldOrder}); it is encoded as progressive without deinterlacing`);
+  const interlaced = interlacedFieldOrder(v.fieldOrder);
+  if (interlaced)
+    warnings.push(
+      `video is interlaced (${interlaced}: ${topFieldFirst(interlaced) ? "top" : "bottom"} field first); ` +
+        `it is deinterlaced (bwdif) to one progressive frame per frame before it is encoded`,
+    );
   // the source's own track: the one tagged with its language when it has several (else the first, as before)
   const mainAudio = audioStreamFor(probe.audio, input.sourceLanguage) ?? probe.audio[0];
   if (!mainAudio && input.audio.length === 0) reasons.push({ code: "no_audio", message: "no audio stream in the source and no --audio file given" });
@@ -499,6 +515,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     durationS,
     keyframes,
     startS: videoStartS,
+    interlaced,
   };
 
   if (durationS < thresholds.minDurationS)
