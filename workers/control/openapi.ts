@@ -2,10 +2,10 @@ import { z } from "zod";
 import { playRequestSchema } from "../../shared/play";
 import { eventsRequestSchema } from "../../shared/events";
 import { titleRegistrationSchema } from "../../shared/catalogue";
-import { memberParam, memberStreamParam, sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
+import { ispParam, memberParam, memberStreamParam, sessionParam, siteOcaParam, siteOcaTitleParam, siteParam, titleParam } from "./admin/params";
 import { capacityBody, chaosBody, cycleBody, faultBody, healthBody } from "./admin/sites";
 import { fillBody } from "./admin/fill";
-import { ocaSpecBody, resizeBody, siteSpecBody } from "./admin/topology";
+import { ispChangeBody, ispSpecBody, ocaSpecBody, resizeBody, siteSpecBody } from "./admin/topology";
 import { tokenBody } from "./dev";
 import { BODY_LIMITS } from "./limits";
 
@@ -261,6 +261,33 @@ export const ROUTES: RouteDoc[] = [
     body: siteSpecBody,
     ok: { status: 201, description: "{ version, site }" },
     errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "topology_conflict"], 413: ["payload_too_large"] },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/isps",
+    summary: "Add an ISP with the ASNs its clients come from (no redeploy): its embedded sites may then be added",
+    tag: "admin",
+    auth: "admin",
+    body: ispSpecBody,
+    ok: { status: 201, description: "{ version, isp }" },
+    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "duplicate_asn", "topology_conflict"], 413: ["payload_too_large"] },
+  },
+  {
+    method: "post",
+    path: "/admin/topology/isps/{ispId}",
+    summary: "Change an ISP's name and/or ASNs (the list given replaces the old)",
+    tag: "admin",
+    auth: "admin",
+    params: ispParam,
+    body: ispChangeBody,
+    ok: { status: 200, description: "{ version, isp }" },
+    errors: {
+      ...ADMIN,
+      400: ["invalid_request", "invalid_topology"],
+      404: ["unknown_isp"],
+      409: ["duplicate_asn", "topology_conflict"],
+      413: ["payload_too_large"],
+    },
   },
   {
     method: "post",

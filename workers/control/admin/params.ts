@@ -19,6 +19,7 @@ export const siteParam = z.object({ siteId: idSchema("siteId") });
 export const siteOcaParam = siteParam.extend({ ocaId: idSchema("ocaId") });
 export const siteOcaTitleParam = siteOcaParam.extend({ titleId: idSchema("titleId") });
 export const titleParam = z.object({ titleId: idSchema("titleId") });
+export const ispParam = z.object({ ispId: idSchema("ispId") });
 export const sessionParam = z.object({ sessionId: z.uuid() });
 export const memberParam = z.object({ memberId: memberIdSchema });
 export const memberStreamParam = memberParam.extend(sessionParam.shape);

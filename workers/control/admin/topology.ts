@@ -1,4 +1,4 @@
-/** Admin: the live topology: read it with each OCA's health and holdings; add a site or an OCA, resize, retire. */
+/** Admin: the live topology: read it with each OCA's health and holdings; add a site, an OCA or an ISP, resize, retire, change an ISP's ASNs. */
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
@@ -13,7 +13,7 @@ import { isMissingMethod } from "../../shared/missing-method";
 import { viewLagMs } from "../../shared/view-ttl";
 import { sessionTtlS } from "../session-ttl";
 import { validationHook } from "../validation";
-import { type AdminEnv, params, siteOcaParam, siteParam } from "./params";
+import { type AdminEnv, ispParam, params, siteOcaParam, siteParam } from "./params";
 
 export const topologyRoutes = new Hono<AdminEnv>();
 
@@ -68,7 +68,22 @@ export const resizeBody = z
   .object({ capacityBytes: z.number().int().min(0).max(1e15).optional(), throughputBps: z.number().int().positive().max(1e13).optional() })
   .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps");
 
+/** A 32-bit AS number (RFC 6793); 0 and 4294967295 are reserved (RFC 7607, RFC 7300). */
+const asn = z.number().int().min(1).max(4_294_967_294);
+/** The ASNs one ISP may announce: a national ISP has a handful, a merged group some dozens. */
+export const MAX_ASNS_PER_ISP = 256;
+export const ispSpecBody = z.object({
+  id,
+  name: z.string().min(1).max(100),
+  asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP),
+});
+export const ispChangeBody = z
+  .object({ name: z.string().min(1).max(100).optional(), asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP).optional() })
+  .refine((b) => b.name !== undefined || b.asns !== undefined, "give name and/or asns");
+
 const MAX_SITES = 500;
+/** ISPs a topology may name: every embedded deployment's network, with room to spare. */
+const MAX_ISPS = 2_000;
 /**
  * The most a stored topology may take, as JSON: D1 keeps a value of at most 2,000,000 bytes, and a
  * topology past it (500 sites of 32 OCAs with long ids) failed to store with a bare 500.
@@ -79,6 +94,19 @@ export const MAX_TOPOLOGY_BYTES = 1_900_000;
 export function validate(t: Topology): void {
   const bad = (msg: string) => new ApiError(400, "invalid_topology", msg);
   if (t.sites.length > MAX_SITES) throw bad(`at most ${MAX_SITES} sites`);
+  if (t.isps.length > MAX_ISPS) throw bad(`at most ${MAX_ISPS} ISPs`);
+  // A client's ASN names its ISP (steering's first choice, the session's home site): one ASN, one ISP.
+  const ispIds = new Set<string>();
+  const asnOwner = new Map<number, string>();
+  for (const i of t.isps) {
+    if (ispIds.has(i.id)) throw new ApiError(409, "duplicate_id", `ISP ${i.id} exists`);
+    ispIds.add(i.id);
+    for (const a of i.asns) {
+      const owner = asnOwner.get(a);
+      if (owner !== undefined && owner !== i.id) throw new ApiError(409, "duplicate_asn", `AS${a} is ISP ${owner}'s; an ASN names one ISP`);
+      asnOwner.set(a, i.id);
+    }
+  }
   const siteIds = new Set<string>();
   const ocaIds = new Set<string>([t.origin.id]);
   for (const s of t.sites) {
@@ -148,6 +176,34 @@ topologyRoutes.post("/topology/sites", zValidator("json", siteSpecBody, validati
     t.sites.push(spec);
   });
   return c.json({ version: r.version, site: spec }, 201);
+});
+
+/**
+ * Adds an ISP (an embedded deployment's network) with the ASNs its clients come from (no redeploy): its
+ * embedded sites may then be added, and its clients are steered to them first within 2 × CATALOGUE_TTL_S.
+ */
+topologyRoutes.post("/topology/isps", zValidator("json", ispSpecBody, validationHook), async (c) => {
+  const isp = c.req.valid("json");
+  const spec = { id: isp.id, name: isp.name, asns: [...new Set(isp.asns)] };
+  const r = await change(c.env, (t) => {
+    t.isps.push(spec);
+  });
+  return c.json({ version: r.version, isp: spec }, 201);
+});
+
+/** Changes an ISP's name and/or ASNs (a network that announces a new ASN, or gave one up): the list given replaces the old. */
+topologyRoutes.post("/topology/isps/:ispId", params(ispParam), zValidator("json", ispChangeBody, validationHook), async (c) => {
+  const { ispId } = c.req.param();
+  const body = c.req.valid("json");
+  let updated: Topology["isps"][number] | undefined;
+  const r = await change(c.env, (t) => {
+    const isp = t.isps.find((i) => i.id === ispId);
+    if (!isp) throw new ApiError(404, "unknown_isp", `no ISP ${ispId}`);
+    if (body.name !== undefined) isp.name = body.name;
+    if (body.asns !== undefined) isp.asns = [...new Set(body.asns)];
+    updated = isp;
+  });
+  return c.json({ version: r.version, isp: updated });
 });
 
 /**
