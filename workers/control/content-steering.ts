@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../../shared/ids";
-import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
+import { dashBaseUrlsInTitle, filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology, topologyVersion } from "../shared/topology";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
@@ -210,7 +210,11 @@ export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { u
     else if (line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
     else head.push(line);
   }
-  const out = [...head.filter((l) => l !== "#EXTM3U"), `#EXT-X-CONTENT-STEERING:SERVER-URI="${serverUri}",PATHWAY-ID="${pathways[0]?.ocaId ?? ""}"`];
+  // A tag of the playlist as a whole that names a file (EXT-X-SESSION-KEY, EXT-X-SESSION-DATA) is not
+  // per pathway: a relative URI would resolve against the steering URL, so it goes to the first pathway's OCA.
+  const first = pathways[0]?.url;
+  const whole = head.filter((l) => l !== "#EXTM3U").map((l) => (first && l.startsWith("#EXT") ? uriAttr(l, first) : l));
+  const out = [...whole, `#EXT-X-CONTENT-STEERING:SERVER-URI="${serverUri}",PATHWAY-ID="${pathways[0]?.ocaId ?? ""}"`];
   for (const p of pathways) {
     for (const m of media) out.push(uriAttr(m.replace(/GROUP-ID="([^"]+)"/, `GROUP-ID="$1-${p.ocaId}"`), p.url));
   }
@@ -221,13 +225,19 @@ export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { u
   return ["#EXTM3U", ...out, ""].join("\n");
 }
 
-/** Adds DASH Content Steering to an MPD: one BaseURL per pathway (serviceLocation) and <ContentSteering>. */
-export function steeredDashMpd(mpd: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
-  const open = /<MPD\b[^>]*>/.exec(mpd);
-  if (!open) return mpd;
+/**
+ * Adds DASH Content Steering to an MPD: one BaseURL per pathway (serviceLocation) and <ContentSteering>.
+ * The MPD's own relative BaseURLs resolve within the title under them (ISO/IEC 23009-1 §5.6): those of the
+ * MPD level go into each pathway's BaseURL (left beside them, they would resolve against this MPD's URL, the
+ * steering server's), those below are kept within the title (`dashBaseUrlsInTitle`).
+ */
+export function steeredDashMpd(source: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
+  if (!/<MPD\b[^>]*>/.test(source)) return source;
+  const { text: mpd, root } = dashBaseUrlsInTitle(source, true);
+  const open = /<MPD\b[^>]*>/.exec(mpd)!;
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
   const inject =
-    pathways.map((p) => `\n  <BaseURL serviceLocation="${esc(p.ocaId)}">${esc(p.url)}</BaseURL>`).join("") +
+    pathways.map((p) => `\n  <BaseURL serviceLocation="${esc(p.ocaId)}">${esc(p.url + root)}</BaseURL>`).join("") +
     `\n  <ContentSteering defaultServiceLocation="${esc(pathways[0]?.ocaId ?? "")}" queryBeforeStart="true">${esc(serverUri)}</ContentSteering>`;
   const at = open.index + open[0].length;
   return mpd.slice(0, at) + inject + mpd.slice(at);
