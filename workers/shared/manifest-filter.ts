@@ -36,14 +36,18 @@ export function filterDashMpd(text: string, maxHeight: number): string {
   // A set's start tag may hold "/" (mimeType="video/mp4") but never ends "/>" here (a set has children).
   const sets = /([ \t]*)<AdaptationSet\b((?:[^>/]|\/(?!>))*)>([\s\S]*?)<\/AdaptationSet>([ \t]*\r?\n?)/g;
   const out = text.replace(sets, (whole: string, indent: string, attrs: string, body: string, tail: string) => {
-    const kept = body.replace(
-      /[ \t]*<Representation\b[^>]*?\bheight="(\d+)"[^>]*?(?:\/>|>[\s\S]*?<\/Representation>)[ \t]*\r?\n?/g,
-      (rep: string, h: string) => (Number(h) > maxHeight ? "" : rep),
-    );
+    // A Representation without a height of its own has its set's (ISO/IEC 23009-1 5.3.7: common
+    // attributes are inherited; GPAC writes one height on the set of a single-height ladder).
+    const setHeight = /\bheight="(\d+)"/.exec(attrs)?.[1];
+    const kept = body.replace(/[ \t]*<Representation\b([^>]*?)(?:\/>|>[\s\S]*?<\/Representation>)[ \t]*\r?\n?/g, (rep: string, own: string) => {
+      const h = /\bheight="(\d+)"/.exec(own)?.[1] ?? setHeight;
+      return h !== undefined && Number(h) > maxHeight ? "" : rep;
+    });
     if (kept === body) return whole;
     const starts = [...kept.matchAll(/<Representation\b[^>]*>/g)].map((m) => m[0]);
     if (!starts.length) return "";
-    const most = (attr: string) => Math.max(...starts.map((t) => Number(new RegExp(`\\b${attr}="(\\d+)"`).exec(t)?.[1] ?? 0)));
+    const valueOf = (tag: string, attr: string) => new RegExp(`\\b${attr}="(\\d+)"`).exec(tag)?.[1];
+    const most = (attr: string) => Math.max(...starts.map((t) => Number(valueOf(t, attr) ?? valueOf(attrs, attr) ?? 0)));
     const capped = attrs.replace(/\bmaxHeight="\d+"/, () => `maxHeight="${most("height")}"`).replace(/\bmaxWidth="\d+"/, () => `maxWidth="${most("width")}"`);
     return `${indent}<AdaptationSet${capped}>${kept}</AdaptationSet>${tail}`;
   });
