@@ -90,7 +90,7 @@ describe("the web player's message to the viewer", () => {
 
   it("explains licence, release, take-down and rate refusals in a viewer's words", () => {
     const play = (status: number, apiCode: string) => viewerMessage(new SdkError("PLAY_REQUEST_FAILED", { status, apiCode }));
-    expect(play(451, "not_licensed")).toBe("This title is not available in your country. (error 2001 not_licensed)");
+    expect(play(451, "not_licensed")).toBe("This title is not available in your country. Choose another title from the catalogue. (error 2001 not_licensed)");
     expect(play(403, "not_released")).toMatch(/^This title is not out yet\./);
     expect(play(410, "taken_down")).toMatch(/^This title is no longer available\./);
     expect(play(429, "rate_limited")).toMatch(/^Too many plays in a short time\./);

@@ -43,10 +43,15 @@ function byApiCode(code: string, duringPlayback: boolean, elsewhere: string): st
         : `Your plan's streams are all in use on other screens${elsewhere}. Stop one there, then press play again.`;
     case "rate_limited":
       return "Too many plays in a short time. Wait a minute, then press play again.";
+    // Pressing play again cannot help: say so, and where to go instead.
     case "taken_down":
-      return "This title is no longer available.";
+      return duringPlayback
+        ? "Playback stopped: this title is no longer available. Choose another title from the catalogue."
+        : "This title is no longer available. Choose another title from the catalogue.";
     case "not_licensed":
-      return "This title is not available in your country.";
+      return duringPlayback
+        ? "Playback stopped: this title is no longer available in your country. Choose another title from the catalogue."
+        : "This title is not available in your country. Choose another title from the catalogue.";
     case "not_released":
       return "This title is not out yet.";
     case "unknown_title":
