@@ -46,8 +46,8 @@ export function filterDashMpd(text: string, maxHeight: number): string {
     if (kept === body) return whole;
     const starts = [...kept.matchAll(/<Representation\b[^>]*>/g)].map((m) => m[0]);
     if (!starts.length) return "";
-    const valueOf = (tag: string, attr: string) => new RegExp(`\\b${attr}="(\\d+)"`).exec(tag)?.[1];
-    const most = (attr: string) => Math.max(...starts.map((t) => Number(valueOf(t, attr) ?? valueOf(attrs, attr) ?? 0)));
+    const attrOf = (tag: string, attr: string) => new RegExp(`\\b${attr}="(\\d+)"`).exec(tag)?.[1];
+    const most = (attr: string) => Math.max(...starts.map((t) => Number(attrOf(t, attr) ?? attrOf(attrs, attr) ?? 0)));
     const capped = attrs.replace(/\bmaxHeight="\d+"/, () => `maxHeight="${most("height")}"`).replace(/\bmaxWidth="\d+"/, () => `maxWidth="${most("width")}"`);
     return `${indent}<AdaptationSet${capped}>${kept}</AdaptationSet>${tail}`;
   });
