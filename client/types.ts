@@ -20,6 +20,8 @@ export interface TitleSummary {
   audioLanguages: Array<{ language: string; label: string }>;
   subtitleLanguages: Array<{ language: string; label: string }>;
   availableFrom: string;
+  /** The poster of the title's current version (an image, public and immutable), when it has one. */
+  posterUrl?: string;
 }
 
 /** A page of the browse list (`GET /v1/titles`). */

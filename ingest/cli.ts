@@ -26,6 +26,9 @@ export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "N
   --language LANG              language of the source's own audio (default: its tag, else en)
   --audio LANG=FILE            another audio language (repeatable)
   --subtitles LANG=FILE        WebVTT or SRT subtitles (repeatable)
+  --poster-at SECONDS          the poster's frame (default: at 10 % of the duration)
+  --poster FILE                make the poster from this image instead
+  --no-poster                  no poster
   --codecs h264,vp9,av1        video codecs (H.264 is always made)
   --heights 240,480,720        rung heights (default: 240/360/480/720/1080/... up to the source)
   --countries US,CA            licensed countries (default US)
@@ -139,6 +142,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       language: { type: "string" },
       audio: { type: "string", multiple: true },
       subtitles: { type: "string", multiple: true },
+      "poster-at": { type: "string" },
+      poster: { type: "string" },
+      "no-poster": { type: "boolean" },
       codecs: { type: "string" },
       heights: { type: "string" },
       countries: { type: "string" },
@@ -197,6 +203,20 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       throw new UsageError(`--language: ${(err as Error).message}`);
     }
   }
+  const posterFlags = [
+    values["poster-at"] !== undefined && "--poster-at",
+    values.poster !== undefined && "--poster",
+    values["no-poster"] && "--no-poster",
+  ].filter(Boolean);
+  if (posterFlags.length > 1) throw new UsageError(`${posterFlags.join(" and ")}: give one`);
+  let poster: IngestOptions["poster"];
+  if (values["no-poster"]) poster = null;
+  else if (values.poster !== undefined) {
+    const file = resolve(values.poster);
+    const p = notAFile(file);
+    if (p) throw new UsageError(`--poster: ${p}`);
+    poster = { file };
+  } else if (values["poster-at"] !== undefined) poster = { atS: num(values["poster-at"], "poster-at", { min: 0 }) };
   const audio = pairs(values.audio, "audio");
   const subtitles = pairs(values.subtitles, "subtitles");
   checkRegistrationTexts({
@@ -290,6 +310,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       sourceLanguage: language,
       audio,
       subtitles,
+      ...(poster !== undefined ? { poster } : {}),
       codecs: codecs as VideoCodec[],
       heights,
       countries,

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { AUDIO_SAMPLE_RATE, languageName } from "./audio";
 import type { ChunkPlan } from "./encode";
@@ -35,6 +35,7 @@ import {
   planSegments,
   type Sample,
 } from "./mp4";
+import { POSTER_PATH } from "./poster";
 import type { Rational } from "./probe";
 import { normalisedWebvtt, parseSubtitles, type Cue } from "./vtt";
 
@@ -54,6 +55,8 @@ export interface PackageInput {
   chunkFiles: Record<string, string[]>;
   audio: Array<{ language: string; file: string }>;
   subtitles: Array<{ language: string; cues: Cue[] } | { language: string; path: string }>;
+  /** the poster made for the title (a JPEG), packaged as `poster.jpg` */
+  poster?: string | null;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -271,6 +274,7 @@ export async function packageTitle(input: PackageInput): Promise<PackageResult> 
   }
   await writeFile(join(input.outDir, "master.m3u8"), masterPlaylist(video, audio, subtitles));
   await writeFile(join(input.outDir, "manifest.mpd"), dashMpd(durationS, video, audio, subtitles));
+  if (input.poster) await copyFile(input.poster, join(input.outDir, POSTER_PATH));
   tick();
   const files = await listFiles(input.outDir);
   return { video, audio, subtitles, files, durationS, segmentCount, segmentSeconds: segmentS, elapsedS: (Date.now() - t0) / 1000 };

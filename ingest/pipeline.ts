@@ -21,6 +21,7 @@ import {
 } from "./encode";
 import { chooseLadder, ladderHeights, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
+import { makePoster, POSTER_PATH, type PosterChoice } from "./poster";
 import { defaultJobs, Pool } from "./pool";
 import { deinterlaceFilter, type InterlacedFieldOrder, probeSource, type Rational, type SourceProbe } from "./probe";
 import { createReporter, type Reporter } from "./progress";
@@ -46,6 +47,8 @@ export interface IngestOptions {
   sourceLanguage?: string;
   audio?: Array<{ language: string; path: string }>;
   subtitles?: Array<{ language: string; path: string }>;
+  /** the poster: a frame at `atS` (default 10 % of the duration), an image `file`, or null for none */
+  poster?: PosterChoice;
   /** default ["h264"]; H.264 is always included */
   codecs?: VideoCodec[];
   /** rung heights (default: the standard ones up to the source height) */
@@ -151,7 +154,7 @@ export function sourceLanguageOf(probe: Pick<SourceProbe, "audio"> | null, warn:
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const t0 = Date.now();
   if (!isSafeId(opts.titleId)) throw new IngestError(`title id must be ${SAFE_ID_RULE}: ${opts.titleId}`, "validate");
-  requireRegularInputs(opts);
+  requireRegularInputs({ ...opts, posterFile: opts.poster && "file" in opts.poster ? opts.poster.file : undefined });
   const endpoint = opts.publish?.s3?.endpoint;
   const endpointBad = endpoint === undefined ? null : endpointProblem(endpoint);
   if (endpointBad) throw new UsageError(`the R2 endpoint (publish.s3.endpoint): ${endpointBad}`);
@@ -214,6 +217,10 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       .replace(/^OK \S+: /, "ok: "),
   );
   for (const w of validation.warnings) reporter.log(`warning: ${w}`);
+  // Known once the source is measured: refused now, not after the encode.
+  const posterAt = opts.poster && "atS" in opts.poster ? opts.poster.atS : undefined;
+  if (posterAt !== undefined && !(posterAt >= 0 && posterAt < video.durationS))
+    throw new UsageError(`--poster-at: ${posterAt} s is not within the source's ${video.durationS.toFixed(3)} s`);
   const stopped = stopAfter("validate", result);
   if (stopped) return stopped;
   if (opts.publish && until === "publish") {
@@ -224,6 +231,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       videoRenditions: ladderHeights(video.height, opts.heights).length * codecs.length,
       audioRenditions: validation.audio.length,
       subtitles: (opts.subtitles ?? []).length,
+      poster: opts.poster !== null,
     });
     if (problem) throw new IngestError(problem, "publish", result);
     await listedLicences(opts.publish, opts.titleId); // the token and the URL: a refusal throws
@@ -306,8 +314,13 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   );
   if (stopAfter("encode", result)) return result;
 
-  // 4. package
+  // 4. package (the poster first: a --poster-at past the end is refused before anything is written)
   ts = Date.now();
+  let poster: string | null = null;
+  if (opts.poster !== null) {
+    poster = join(workDir, POSTER_PATH);
+    await makePoster({ source: opts.source, video, choice: opts.poster ?? {}, out: poster });
+  }
   await rm(packageDir, { recursive: true, force: true });
   const nSubs = (opts.subtitles ?? []).length;
   const pStage = reporter.stage("package", result.ladder.ladder.length + audioFiles.length + nSubs + 1, "parts");
@@ -320,6 +333,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     chunkFiles: encoded.chunkFiles,
     audio: audioFiles.map((a) => ({ language: a.language, file: a.file })),
     subtitles: opts.subtitles ?? [],
+    poster,
     onProgress: (d, t) => pStage.update(d, t),
   });
   times.package = (Date.now() - ts) / 1000;
@@ -406,10 +420,12 @@ export function registrationSizeProblem(t: {
   videoRenditions: number;
   audioRenditions: number;
   subtitles: number;
+  /** a poster is packaged too */
+  poster?: boolean;
 }): string | null {
   const media = t.videoRenditions + t.audioRenditions;
   const renditions = media + t.subtitles;
-  const files = media * (t.segments + 2) + 2 * t.subtitles + 2;
+  const files = media * (t.segments + 2) + 2 * t.subtitles + 2 + (t.poster ? 1 : 0);
   // One past each limit is enough to be refused: a week-long source must not allocate a stand-in per segment.
   const standIn = {
     name: "size",
@@ -428,7 +444,7 @@ export function registrationSizeProblem(t: {
   const what = new Map<string, string>([
     [
       "files",
-      `${files} files (${media} media renditions x ${t.segments} segments + init + playlist${t.subtitles ? `, ${2 * t.subtitles} subtitle files` : ""}, 2 manifests)`,
+      `${files} files (${media} media renditions x ${t.segments} segments + init + playlist${t.subtitles ? `, ${2 * t.subtitles} subtitle files` : ""}, 2 manifests${t.poster ? ", a poster" : ""})`,
     ],
     ["renditions", `${renditions} renditions`],
     ["durationS", `${t.durationS.toFixed(0)} s long`],
@@ -565,6 +581,7 @@ export function registrationFor(opts: IngestOptions, r: IngestResult): TitleRegi
       })),
     ],
     files: p.files,
+    ...(p.files.some((f) => f.path === POSTER_PATH) ? { poster: POSTER_PATH } : {}),
     licences: (opts.countries ?? ["US"]).map((country) => ({ country, availableFrom })),
   };
 }

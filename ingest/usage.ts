@@ -32,11 +32,19 @@ export function notAFile(path: string): string | null {
 
 /**
  * Refuses inputs that are not regular files with the usage error the CLI gives for them: the source,
- * and each `--audio` and `--subtitles` file.
+ * each `--audio` and `--subtitles` file, and the `--poster` image.
  */
-export function requireRegularInputs(inputs: { source: string; audio?: ReadonlyArray<{ path: string }>; subtitles?: ReadonlyArray<{ path: string }> }): void {
+export function requireRegularInputs(inputs: {
+  source: string;
+  audio?: ReadonlyArray<{ path: string }>;
+  subtitles?: ReadonlyArray<{ path: string }>;
+  /** the image given for the poster (`--poster FILE`) */
+  posterFile?: string;
+}): void {
   const problem = notAFile(inputs.source);
   if (problem) throw new UsageError(problem);
+  const poster = inputs.posterFile === undefined ? null : notAFile(inputs.posterFile);
+  if (poster) throw new UsageError(`--poster: ${poster}`);
   for (const [flag, list] of [
     ["audio", inputs.audio],
     ["subtitles", inputs.subtitles],

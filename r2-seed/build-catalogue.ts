@@ -21,6 +21,7 @@ import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { isMainModule, killActiveChildren } from "../ingest/exec";
 import { ingest, type IngestResult } from "../ingest/pipeline";
+import { POSTER_AT_SHARE, POSTER_MAX_WIDTH, POSTER_PATH } from "../ingest/poster";
 import { defaultJobs, Pool } from "../ingest/pool";
 import { createReporter } from "../ingest/progress";
 import {
@@ -68,11 +69,13 @@ export function titleDir(cacheDir: string, titleId: string): string {
 
 /**
  * A digest of what the demo sources are made from (catalogue-sources.ts: titles, filtergraphs, cues,
- * ladder heights, segment and chunk lengths): a cached catalogue built from other sources is rebuilt,
+ * ladder heights, segment and chunk lengths, the poster ingest takes): a cached catalogue built from other sources is rebuilt,
  * not served with its old pictures, ladder or subtitles. Recorded in catalogue.json as `sources`.
  */
 export function sourcesDigest(): string {
-  const inputs = { TITLES, BROKEN_SOURCE, DEMO_HEIGHTS, DEMO_CHUNK_SECONDS, SEGMENT_SECONDS, FPS, DURATION_S, LANGUAGES };
+  // The poster ingest makes is in it too: a catalogue cached before titles had posters is rebuilt with them.
+  const poster = { path: POSTER_PATH, maxWidth: POSTER_MAX_WIDTH, atShare: POSTER_AT_SHARE };
+  const inputs = { TITLES, BROKEN_SOURCE, DEMO_HEIGHTS, DEMO_CHUNK_SECONDS, SEGMENT_SECONDS, FPS, DURATION_S, LANGUAGES, poster };
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 16);
 }
 
@@ -149,6 +152,7 @@ function catalogueTitle(spec: (typeof TITLES)[number], r: IngestResult): Catalog
     durationS: reg.durationS,
     renditions,
     files: reg.files,
+    ...(reg.poster ? { poster: reg.poster } : {}),
     encoding: reg.encoding,
   };
 }

@@ -44,6 +44,8 @@ export interface CatalogueTitle {
   durationS: number;
   renditions: CatalogueRendition[];
   files: CatalogueFile[];
+  /** The path of the poster among `files` (ingest makes `poster.jpg`), registered as the title's `poster`. */
+  poster?: string;
   /**
    * How the pipeline chose the ladder (reason, complexity, rungs, probe, ...): the `encoding`
    * object of `PUT /admin/titles/{id}`.

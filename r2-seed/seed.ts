@@ -36,6 +36,8 @@ export function demoRegistration(title: CatalogueTitle, files: CatalogueTitle["f
     encoding: title.encoding ?? { reason: "demo title", ladder: [] },
     renditions: title.renditions,
     files,
+    // A re-publish with other files keeps the poster only if they still hold it (registration refuses one that is not among them).
+    ...(title.poster && files.some((f) => f.path === title.poster) ? { poster: title.poster } : {}),
     licences: licencesFor(title.id),
   };
 }

@@ -22,6 +22,8 @@ export const REGISTRATION_LIMITS = {
   ladderRungs: 50,
   /** UTF-8 bytes of `encoding` as JSON: stored as given, in the title's row */
   encodingBytes: 64 * 1024,
+  /** bytes of the poster image: shown in browse lists before sign-in, so small enough for any list */
+  posterBytes: 2 * 1024 * 1024,
 } as const;
 
 /**
@@ -105,6 +107,12 @@ export const titleRegistrationSchema = z.object({
     )
     .min(1)
     .max(REGISTRATION_LIMITS.files),
+  /**
+   * The path of one of `files` that is the title's poster (`poster.jpg`, `.png` or `.webp` at the title
+   * root, at most `REGISTRATION_LIMITS.posterBytes`): part of the version, like its files. None: no poster.
+   */
+  // Bounded here; where it may be and what it may weigh are checked against `files` (400 invalid_poster).
+  poster: z.string().min(1).max(64).optional(),
   licences: z
     .array(
       z.object({

@@ -62,6 +62,13 @@ export function contentTypeFor(path: string): string {
       return "text/vtt; charset=utf-8";
     case "json":
       return "application/json";
+    case "jpg":
+    case "jpeg":
+      return "image/jpeg";
+    case "png":
+      return "image/png";
+    case "webp":
+      return "image/webp";
     default:
       return "application/octet-stream";
   }
@@ -83,6 +90,17 @@ export function layoutProblem(path: string): string | null {
   if (path.startsWith("video/")) return videoHeightOf(path) === null ? "video files go in video/{codec}-{height}p/" : null;
   if (MEDIA.test(path) && !path.startsWith("audio/")) return "media files go in video/{codec}-{height}p/ or audio/";
   return null;
+}
+
+/** Where a title's poster may be: at the title root, as one of the image types apps can show. */
+export const POSTER_PATHS = ["poster.jpg", "poster.png", "poster.webp"] as const;
+
+/**
+ * Why `path` cannot be a title's poster, or null. Only the root names above: a poster is served
+ * publicly by its own route (no token, no height cap), so it may not name a media file of the title.
+ */
+export function posterProblem(path: string): string | null {
+  return (POSTER_PATHS as readonly string[]).includes(path) ? null : `the poster must be at ${POSTER_PATHS.join(", ")}`;
 }
 
 /** Height of the video rendition a path belongs to (video/{codec}-{height}p/...), or null. */

@@ -6,6 +6,7 @@
 import Hls from "hls.js";
 import { chooseRung } from "../abr";
 import { createClient, devToken, type VcdnClient } from "../api";
+import { SdkError } from "../errors";
 import { SessionEvents } from "../events";
 import type { PlaySession } from "../session";
 import type { QoeEvent, TitleSummary } from "../types";
@@ -31,6 +32,8 @@ interface Playing {
   hls: Hls;
   monitor: PlayerMonitor;
   unhook: () => void;
+  /** The video played to its end, which stopped the session (its stream freed). */
+  ended: boolean;
 }
 
 let client: VcdnClient | null = null;
@@ -143,9 +146,22 @@ function titleCard(t: TitleSummary): HTMLLIElement {
       <p>${esc(t.description ?? "")}</p>
       <p class="meta">${t.durationS}s · up to ${t.maxHeight}p · audio ${t.audioLanguages.map((a) => esc(a.label)).join(", ")} · subtitles ${t.subtitleLanguages.map((a) => esc(a.label)).join(", ") || "none"}</p>
     </div>
-    <button class="play" data-title="${esc(t.id)}" aria-label="Play ${esc(t.name)}">▶ Play</button>`;
+    <button class="play${t.posterUrl ? " with-poster" : ""}" data-title="${esc(t.id)}" aria-label="Play ${esc(t.name)}">${
+      // The box has the poster's place before it loads (the list does not jump); lazy: a long list loads what is seen.
+      t.posterUrl ? `<span class="poster"><img src="${esc(t.posterUrl)}" alt="${esc(t.name)}" loading="lazy" decoding="async"></span>` : ""
+    }<span>▶ Play</span></button>`;
   li.querySelector("button")!.addEventListener("click", () => void play(t.id));
   return li;
+}
+
+/**
+ * A title the server says cannot be watched here any more (taken down, not licensed in the country):
+ * the catalogue stops offering it, so the message's "choose another title" leaves nothing to retry.
+ */
+function dropIfGone(titleId: string, err: unknown): void {
+  const code = err instanceof SdkError ? err.data.apiCode : undefined;
+  if (code !== "taken_down" && code !== "not_licensed") return;
+  for (const b of document.querySelectorAll<HTMLButtonElement>("button.play")) if (b.dataset.title === titleId) b.closest("li")?.remove();
 }
 
 /**
@@ -199,8 +215,11 @@ function showStage(): void {
   if (r.top < 0 || r.bottom > innerHeight) $("stage").scrollIntoView({ block: "start" });
 }
 
-/** Press play: the SDK plays; hls.js loads the steered playlist in parallel with the probes. */
-async function play(titleId: string): Promise<void> {
+/**
+ * Press play: the SDK plays; hls.js loads the steered playlist in parallel with the probes. `fromS`:
+ * where to start (a replay after the end, from where the viewer put the playhead).
+ */
+async function play(titleId: string, fromS?: number): Promise<void> {
   const press = ++presses;
   showError(null);
   await teardown();
@@ -239,6 +258,7 @@ async function play(titleId: string): Promise<void> {
     if (press === presses) {
       showIdle();
       showError(viewerMessage(err, (id) => titleNames.get(id)));
+      dropIfGone(titleId, err);
     }
     return;
   }
@@ -254,6 +274,7 @@ async function play(titleId: string): Promise<void> {
   session.on(SessionEvents.ERROR, (err) => {
     if (!err.fatal) return;
     showError(viewerMessage(err));
+    dropIfGone(titleId, err);
     if (current?.session === session) current.hls.stopLoad();
   });
   let monitor: PlayerMonitor | null = null;
@@ -265,7 +286,7 @@ async function play(titleId: string): Promise<void> {
   const buffer = Number(params.get("buffer") ?? 0);
   if (buffer > 0) Object.assign(config, { maxBufferLength: buffer, maxMaxBufferLength: buffer });
   if (params.get("debug")) Object.assign(config, { debug: true });
-  const hls = new Hls({ ...config, ...trackPreferences() });
+  const hls = new Hls({ ...config, ...trackPreferences(), ...(fromS !== undefined ? { startPosition: fromS } : {}) });
   monitor = new PlayerMonitor(video, hls, session, Hls);
   monitor.mark("playResponse", playAt);
   void session.ready.then(() => monitor!.mark("probed"));
@@ -275,7 +296,7 @@ async function play(titleId: string): Promise<void> {
       ? Math.min(Number(forcedStart), bitrates.length - 1)
       : chooseRung({ rungs: bitrates.map((bandwidth) => ({ bandwidth })), throughputBps: est, bufferS: 0, current: null }),
   );
-  current = { titleId, session, hls, monitor, unhook };
+  current = { titleId, session, hls, monitor, unhook, ended: false };
   hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => applyTracks());
   hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => applyTracks());
   hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, () => renderTrackSelectors());
@@ -283,6 +304,14 @@ async function play(titleId: string): Promise<void> {
   // While the viewer has paused, the session neither probes nor polls.
   video.onpause = () => session.pause();
   video.onplaying = () => session.resume();
+  // The end stopped the session, and an OCA refuses a stopped session's files soon after: played again
+  // (the video's own play button, or after scrubbing back), the title takes a new session from there.
+  video.onended = () => {
+    if (current?.session === session) current.ended = true;
+  };
+  video.onplay = () => {
+    if (current?.session === session && current.ended) void play(titleId, video.currentTime);
+  };
   hls.attachMedia(video);
   hls.loadSource(session.play.steering?.hls ?? session.play.hls);
   video.play().catch(() => {

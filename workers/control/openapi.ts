@@ -8,6 +8,7 @@ import { fillBody } from "./admin/fill";
 import { ispChangeBody, ispSpecBody, ocaSpecBody, resizeBody, siteSpecBody } from "./admin/topology";
 import { tokenBody } from "./dev";
 import { BODY_LIMITS } from "./limits";
+import { posterParam } from "./title-posters";
 
 /**
  * The API reference (OpenAPI 3.1), built from the zod schemas the routes validate with, so the two
@@ -90,9 +91,23 @@ export const ROUTES: RouteDoc[] = [
     ok: {
       status: 200,
       description:
-        "{ country, total, titles: [{ id, name, description, releaseYear, durationS, maxHeight, audioLanguages, subtitleLanguages, availableFrom }], cursor? } (by name then id; cursor only when more remain)",
+        "{ country, total, titles: [{ id, name, description, releaseYear, durationS, maxHeight, audioLanguages, subtitleLanguages, availableFrom, posterUrl? }], cursor? } (by name then id; posterUrl when the title's current version has a poster; cursor only when more remain)",
     },
     errors: { ...MEMBER, ...RATE, 400: ["invalid_request", "invalid_cursor"], 503: ["catalogue_unavailable"] },
+  },
+  {
+    method: "get",
+    path: "/v1/titles/{titleId}/poster/{version}",
+    summary: "A title version's poster (public: shown before sign-in; immutable, validated by its SHA-256)",
+    tag: "playback",
+    auth: "none",
+    params: posterParam,
+    ok: {
+      status: 200,
+      description: "the image (image/jpeg, image/png or image/webp); Cache-Control: public, max-age=31536000, immutable; ETag; X-Cache",
+      contentType: "image/*",
+    },
+    errors: { 304: [], ...BAD, 404: ["unknown_title", "no_poster"], 503: ["catalogue_unavailable"] },
   },
   {
     method: "post",
@@ -546,7 +561,7 @@ export const ROUTES: RouteDoc[] = [
     },
     errors: {
       ...ADMIN,
-      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "invalid_licence", "bad_layout"],
+      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "invalid_licence", "bad_layout", "invalid_poster"],
       409: ["files_not_in_origin", "publish_conflict"],
       413: ["payload_too_large"],
     },

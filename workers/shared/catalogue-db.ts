@@ -93,8 +93,8 @@ export const catalogueDb = {
   },
 
   /**
-   * Titles playable in a country at some moment of [now, until), with their languages and top height
-   * (the browse list), and when their licence there ends (`available_until`): what is playable at a
+   * Titles playable in a country at some moment of [now, until), with their languages, top height and
+   * current version's poster (the browse list), and when their licence there ends (`available_until`): what is playable at a
    * later moment of that span is the rows whose `available_from` has come and `available_until` not.
    */
   async browse(db: D1Reads, country: string, now: number, until = now + 1) {
@@ -103,18 +103,21 @@ export const catalogueDb = {
         `SELECT t.id, t.name, t.description, t.release_year, t.duration_s, MAX(t.available_from, l.available_from) AS available_from, l.available_until,
             (SELECT json_group_array(json_object('language', language, 'label', label)) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'audio') AS audio,
             (SELECT json_group_array(json_object('language', language, 'label', label)) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'subtitle') AS subtitles,
-            (SELECT MAX(height) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'video') AS max_height
+            (SELECT MAX(height) FROM renditions r WHERE r.title_id = t.id AND r.kind = 'video') AS max_height,
+            t.version, (SELECT v.poster FROM title_versions v WHERE v.title_id = t.id AND v.version = t.version) AS poster
      FROM titles t JOIN licences l ON l.title_id = t.id AND l.country = ?1
      WHERE t.taken_down_at IS NULL AND t.available_from < ?3 AND l.available_from < ?3 AND (l.available_until IS NULL OR l.available_until > ?2)
      ORDER BY t.name, t.id`,
       )
       .bind(country, now, until)
       .all<
-        Omit<TitleRow, "live_min_copies" | "version" | "taken_down_at"> & {
+        Omit<TitleRow, "live_min_copies" | "taken_down_at"> & {
           available_until: number | null;
           audio: string;
           subtitles: string;
           max_height: number | null;
+          /** the current version's poster path, if it has one */
+          poster: string | null;
         }
       >();
     return results;
@@ -237,35 +240,58 @@ export const catalogueDb = {
     return new Set(results.map((r) => r.id));
   },
 
-  /** A title's current version and its files, null when the title is unknown. */
-  async currentVersion(db: D1Database, titleId: string): Promise<{ version: number; takenDown: boolean; files: CatalogueFile[] } | null> {
+  /** A title's current version, its poster and its files, null when the title is unknown. */
+  async currentVersion(
+    db: D1Database,
+    titleId: string,
+  ): Promise<{ version: number; takenDown: boolean; poster: string | null; files: CatalogueFile[] } | null> {
     const [title, files] = await db.batch([
-      db.prepare(`SELECT version, taken_down_at FROM titles WHERE id = ?`).bind(titleId),
+      db
+        .prepare(
+          `SELECT t.version, t.taken_down_at, v.poster FROM titles t LEFT JOIN title_versions v ON v.title_id = t.id AND v.version = t.version WHERE t.id = ?`,
+        )
+        .bind(titleId),
       db
         .prepare(`SELECT path, bytes, sha256 FROM files WHERE title_id = ?1 AND version = (SELECT version FROM titles WHERE id = ?1) ORDER BY path`)
         .bind(titleId),
     ]);
-    const row = title.results[0] as { version: number; taken_down_at: number | null } | undefined;
+    const row = title.results[0] as { version: number; taken_down_at: number | null; poster: string | null } | undefined;
     if (!row) return null;
-    return { version: row.version, takenDown: row.taken_down_at !== null, files: files.results as unknown as CatalogueFile[] };
+    return { version: row.version, takenDown: row.taken_down_at !== null, poster: row.poster, files: files.results as unknown as CatalogueFile[] };
+  },
+
+  /**
+   * The poster of a title version as a file (path, bytes, sha256), null when that version has none or
+   * its files are no longer listed (past its retention) or it was never registered. A version's poster
+   * never changes: callers may keep the answer.
+   */
+  async versionPoster(db: D1Reads, titleId: string, version: number): Promise<CatalogueFile | null> {
+    return db
+      .prepare(
+        `SELECT f.path, f.bytes, f.sha256 FROM title_versions v JOIN files f ON f.title_id = v.title_id AND f.version = v.version AND f.path = v.poster
+         WHERE v.title_id = ? AND v.version = ?`,
+      )
+      .bind(titleId, version)
+      .first<CatalogueFile>();
   },
 
   /**
    * Claims the next version number of a title (one past every version ever claimed). Two concurrent
    * publishes cannot claim the same number: the second gets null and must not write that version's index.
    */
-  async claimVersion(db: D1Database, titleId: string, files: CatalogueFile[], now = Date.now()): Promise<number | null> {
+  async claimVersion(db: D1Database, titleId: string, files: CatalogueFile[], now = Date.now(), poster: string | null = null): Promise<number | null> {
     const row = await db.prepare(`SELECT COALESCE(MAX(version), 0) + 1 AS next FROM title_versions WHERE title_id = ?`).bind(titleId).first<{ next: number }>();
     const next = row?.next ?? 1;
     try {
       await db
-        .prepare(`INSERT INTO title_versions (title_id, version, files, bytes, created_at) VALUES (?, ?, ?, ?, ?)`)
+        .prepare(`INSERT INTO title_versions (title_id, version, files, bytes, created_at, poster) VALUES (?, ?, ?, ?, ?, ?)`)
         .bind(
           titleId,
           next,
           files.length,
           files.reduce((s, f) => s + f.bytes, 0),
           now,
+          poster,
         )
         .run();
     } catch (err) {
@@ -530,7 +556,9 @@ export const catalogueDb = {
         .bind(titleId),
       db.prepare(`SELECT country, available_from, available_until FROM licences WHERE title_id = ? ORDER BY country`).bind(titleId),
       db
-        .prepare(`SELECT version, files, bytes, created_at, superseded_at, retain_until FROM title_versions WHERE title_id = ? ORDER BY version DESC LIMIT 20`)
+        .prepare(
+          `SELECT version, files, bytes, created_at, superseded_at, retain_until, poster FROM title_versions WHERE title_id = ? ORDER BY version DESC LIMIT 20`,
+        )
         .bind(titleId),
     ]);
     const row = title.results[0] as Record<string, unknown> | undefined;

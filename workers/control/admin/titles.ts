@@ -5,8 +5,8 @@ import { ApiError } from "../../shared/errors";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
 import { steeringTable } from "../../shared/steering-table";
-import { titleRegistrationSchema } from "../../../shared/catalogue";
-import { layoutProblem, originKey, versionIndexKey } from "../../../shared/file-keys";
+import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../../../shared/catalogue";
+import { layoutProblem, originKey, posterProblem, versionIndexKey } from "../../../shared/file-keys";
 import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
 import { viewLagMs } from "../../shared/view-ttl";
@@ -67,6 +67,20 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     const problem = layoutProblem(f.path);
     if (problem) throw new ApiError(400, "bad_layout", `${f.path}: ${problem} (OCAs check a session's height cap by the folder)`);
   }
+  if (t.poster !== undefined) {
+    // Refused before origin is listed or a version claimed: nothing of a bad poster is stored.
+    const where = posterProblem(t.poster);
+    if (where) throw new ApiError(400, "invalid_poster", `poster ${t.poster}: ${where}`);
+    const file = t.files.find((f) => f.path === t.poster);
+    if (!file) throw new ApiError(400, "invalid_poster", `poster ${t.poster} is not among the registration's files`);
+    if (file.bytes > REGISTRATION_LIMITS.posterBytes) {
+      throw new ApiError(
+        400,
+        "invalid_poster",
+        `poster ${t.poster} is ${file.bytes} bytes: at most ${REGISTRATION_LIMITS.posterBytes} (2 MiB), as apps show it in every browse list`,
+      );
+    }
+  }
   const rendition = firstRepeat(t.renditions.map((r) => r.id));
   if (rendition !== undefined) throw new ApiError(400, "duplicate_rendition", `rendition ${rendition} is listed twice`);
   const country = firstRepeat(t.licences.map((l) => l.country));
@@ -88,8 +102,11 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     });
   }
   const current = await catalogueDb.currentVersion(c.env.DB, titleId);
-  const unchanged = current !== null && sameContents(current.files, t.files);
-  const version = unchanged ? current.version : await catalogueDb.claimVersion(c.env.DB, titleId, t.files);
+  // The poster is part of the version (its URL names the version and is cached as immutable): another
+  // poster, or none, with the same files makes a new version too.
+  const poster = t.poster ?? null;
+  const unchanged = current !== null && sameContents(current.files, t.files) && current.poster === poster;
+  const version = unchanged ? current.version : await catalogueDb.claimVersion(c.env.DB, titleId, t.files, Date.now(), poster);
   if (version === null) throw new ApiError(409, "publish_conflict", `another publish of ${titleId} is under way; retry`);
   // The index is in origin before any play can be handed this version (an unchanged version rewrites the same bytes).
   await c.env.ORIGIN.put(versionIndexKey(titleId, version), JSON.stringify(versionIndexDoc(titleId, version, t.files)), {

@@ -1,0 +1,209 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { beforeAll, describe, expect, it } from "vitest";
+import { originKey } from "../shared/file-keys";
+import worker from "../workers/index";
+import { ADMIN, call, GEO, memberToken, patternBytes, publishTitle, sha256Hex } from "./fixtures";
+
+/**
+ * A title's poster: named in its registration (one of its files, at the title root, at most 2 MiB),
+ * part of its version, listed in the browse list as `posterUrl`, and served publicly (apps show it
+ * before sign-in) as an immutable image from origin through the colo cache.
+ */
+
+type Entry = { id: string; name: string; posterUrl?: string };
+type ErrorBody = { error: { code: string; message: string } };
+
+/** A JPEG's first bytes, then a pattern: the route serves bytes, it does not decode them. */
+const jpeg = (n: number, seed: number) => {
+  const bytes = patternBytes(n, seed);
+  bytes.set([0xff, 0xd8, 0xff, 0xe0]);
+  return bytes;
+};
+
+let member: string;
+const browse = async (): Promise<Entry[]> => {
+  const res = await call("/v1/titles?limit=200", { headers: { Authorization: `Bearer ${member}` }, geo: GEO.lumenNyc });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { titles: Entry[] }).titles;
+};
+const entry = async (titleId: string) => (await browse()).find((t) => t.id === titleId);
+
+/** A GET to the Worker whose ORIGIN bucket notes each call; waits for its background work (the colo cache's fill). */
+async function getCountingOrigin(url: string, headers: Record<string, string> = {}) {
+  const calls: string[] = [];
+  const origin = new Proxy(env.ORIGIN, {
+    get(target, key) {
+      const value = Reflect.get(target, key) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push(`${String(key)} ${String(args[0])}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(url, { headers }), { ...env, ORIGIN: origin }, ctx);
+  const body = new Uint8Array(await res.arrayBuffer());
+  await waitOnExecutionContext(ctx);
+  return { res, body, calls };
+}
+
+/** Registers a title's registration as given (its files already in origin); the response. */
+function register(titleId: string, body: Record<string, unknown>) {
+  return call(`/admin/titles/${titleId}`, { method: "PUT", headers: { ...ADMIN, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** The versions of a title the catalogue ever claimed. */
+async function claimedVersions(titleId: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM title_versions WHERE title_id = ?`).bind(titleId).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+beforeAll(async () => {
+  member = await memberToken("premium");
+});
+
+describe("a title registered with a poster", () => {
+  it("lists a posterUrl naming its version, and the URL serves the image with immutable caching, its ETag and 304", async () => {
+    const poster = jpeg(5000, 71);
+    const t = await publishTitle("poster-listed", { change: { "poster.jpg": poster }, register: { poster: "poster.jpg" } });
+    const listed = await entry("poster-listed");
+    expect(listed?.posterUrl).toBe(`http://cdn.test/v1/titles/poster-listed/poster/${t.version}`);
+
+    const res = await call(listed!.posterUrl!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("image/jpeg");
+    expect(res.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    const etag = res.headers.get("ETag");
+    expect(etag).toBe(`"${t.sha["poster.jpg"]}"`);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(poster);
+
+    const again = await call(listed!.posterUrl!, { headers: { "If-None-Match": etag! } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("ETag")).toBe(etag);
+    expect(again.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    expect(await again.text()).toBe("");
+    // A weak or listed tag matches too (If-None-Match compares weakly).
+    expect((await call(listed!.posterUrl!, { headers: { "If-None-Match": `"other", W/${etag}` } })).status).toBe(304);
+  });
+
+  it("is read from origin once: the next request comes from the colo cache without an R2 read", async () => {
+    const poster = jpeg(3000, 72);
+    const t = await publishTitle("poster-cached", { change: { "poster.png": poster }, register: { poster: "poster.png" } });
+    const url = `http://cdn.test/v1/titles/poster-cached/poster/${t.version}`;
+    const key = originKey("poster-cached", "poster.png", t.sha["poster.png"]);
+    const first = await getCountingOrigin(url);
+    expect(first.res.status).toBe(200);
+    expect(first.res.headers.get("Content-Type")).toBe("image/png");
+    expect(first.calls).toEqual([`get ${key}`]);
+    const second = await getCountingOrigin(url);
+    expect(second.res.status).toBe(200);
+    expect(second.res.headers.get("X-Cache")).toBe("HIT");
+    expect(second.calls).toEqual([]);
+    expect(second.body).toEqual(poster);
+    expect(second.res.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+  });
+
+  it("re-published without a poster lists none, while the old version's poster stays served", async () => {
+    const poster = jpeg(4000, 73);
+    const first = await publishTitle("poster-dropped", { change: { "poster.webp": poster }, register: { poster: "poster.webp" } });
+    expect((await entry("poster-dropped"))?.posterUrl).toBeDefined();
+    // The same files, no poster: a new version (a version's poster never changes under its URL).
+    const second = await publishTitle("poster-dropped", { change: { "poster.webp": poster } });
+    expect(second.version).toBe(first.version + 1);
+    const listed = await entry("poster-dropped");
+    expect(listed).toBeDefined();
+    expect(listed?.posterUrl).toBeUndefined();
+    const old = await call(`/v1/titles/poster-dropped/poster/${first.version}`);
+    expect(old.status).toBe(200);
+    expect(old.headers.get("Content-Type")).toBe("image/webp");
+    const none = await call(`/v1/titles/poster-dropped/poster/${second.version}`);
+    expect(none.status).toBe(404);
+    expect(((await none.json()) as ErrorBody).error.code).toBe("no_poster");
+  });
+
+  it("is 404 once the title is taken down", async () => {
+    const t = await publishTitle("poster-down", { change: { "poster.jpg": jpeg(2000, 74) }, register: { poster: "poster.jpg" } });
+    const url = `/v1/titles/poster-down/poster/${t.version}`;
+    expect((await call(url)).status).toBe(200);
+    expect((await call("/admin/titles/poster-down", { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    const gone = await call(url);
+    expect(gone.status).toBe(404);
+    expect(gone.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(((await gone.json()) as ErrorBody).error.code).toBe("unknown_title");
+    // Also when its poster is in this colo's cache already, and for a conditional request.
+    expect((await call(url, { headers: { "If-None-Match": `"${t.sha["poster.jpg"]}"` } })).status).toBe(404);
+    expect((await entry("poster-down"))?.posterUrl).toBeUndefined();
+  });
+});
+
+describe("a registration's poster", () => {
+  const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+
+  it("over 2 MiB, not among the files, or at another path is refused with 400 invalid_poster, and nothing is stored", async () => {
+    const TITLE = "poster-refused";
+    const sha = await sha256Hex(PNG);
+    const base = {
+      name: "Refused",
+      durationS: 8,
+      renditions: [{ id: "avc-240p", kind: "video", codec: "avc1.64001e", width: 426, height: 240, bandwidth: 400000 }],
+      licences: [{ country: "US", availableFrom: "2020-01-01T00:00:00.000Z" }],
+    };
+    const segment = { path: "video/avc-240p/seg-00001.m4s", bytes: 3, sha256: "a".repeat(64) };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ files: [segment, { path: "poster.png", bytes: 2 * 1024 * 1024 + 1, sha256: sha }], poster: "poster.png" }, /2097153 bytes: at most 2097152 \(2 MiB\)/],
+      [{ files: [segment, { path: "poster.png", bytes: 7, sha256: sha }], poster: "poster.jpg" }, /not among the registration's files/],
+      [{ files: [segment, { path: "art/poster.png", bytes: 7, sha256: sha }], poster: "art/poster.png" }, /poster\.jpg, poster\.png, poster\.webp/],
+      [{ files: [segment, { path: "poster.gif", bytes: 7, sha256: sha }], poster: "poster.gif" }, /poster\.jpg, poster\.png, poster\.webp/],
+      [{ files: [segment], poster: "video/avc-240p/seg-00001.m4s" }, /must be at poster\.jpg/],
+    ];
+    for (const [over, message] of cases) {
+      const res = await register(TITLE, { ...base, ...over });
+      const body = (await res.json()) as ErrorBody;
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(body.error.code).toBe("invalid_poster");
+      expect(body.error.message).toMatch(message);
+    }
+    expect(await claimedVersions(TITLE)).toBe(0);
+    expect((await call(`/admin/titles/${TITLE}`, { headers: ADMIN })).status).toBe(404);
+  });
+
+  it("refused on a re-publish leaves the version as it was", async () => {
+    const t = await publishTitle("poster-kept", { change: { "poster.jpg": jpeg(1000, 75) }, register: { poster: "poster.jpg" } });
+    await expect(publishTitle("poster-kept", { change: { "poster.jpg": jpeg(1000, 75) }, register: { poster: "master.m3u8" } })).rejects.toThrow(
+      /: 400 .*"invalid_poster"/,
+    );
+    expect(await claimedVersions("poster-kept")).toBe(t.version);
+    expect((await entry("poster-kept"))?.posterUrl).toBe(`http://cdn.test/v1/titles/poster-kept/poster/${t.version}`);
+  });
+});
+
+describe("the poster route", () => {
+  it("answers bad ids and versions with 400 and unknown ones with 404, in the one JSON error shape", async () => {
+    const t = await publishTitle("poster-ids", { change: { "poster.jpg": jpeg(1000, 76) }, register: { poster: "poster.jpg" } });
+    const cases: Array<[string, number, string]> = [
+      ["/v1/titles/__proto__/poster/1", 400, "invalid_request"],
+      ["/v1/titles/bad%20id/poster/1", 400, "invalid_request"],
+      [`/v1/titles/poster-ids/poster/0`, 400, "invalid_request"],
+      [`/v1/titles/poster-ids/poster/01`, 400, "invalid_request"],
+      [`/v1/titles/poster-ids/poster/1e3`, 400, "invalid_request"],
+      [`/v1/titles/poster-ids/poster/${"9".repeat(12)}`, 400, "invalid_request"],
+      ["/v1/titles/poster-nobody/poster/1", 404, "unknown_title"],
+      [`/v1/titles/poster-ids/poster/${t.version + 1}`, 404, "no_poster"],
+    ];
+    for (const [path, status, code] of cases) {
+      const res = await call(path);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get("Content-Type"), path).toMatch(/^application\/json/);
+      expect(((await res.json()) as ErrorBody).error.code, path).toBe(code);
+    }
+  });
+
+  it("needs no member token, and a title without a poster lists no posterUrl", async () => {
+    await publishTitle("poster-none");
+    expect((await entry("poster-none"))?.posterUrl).toBeUndefined();
+    const res = await call("/v1/titles/poster-none/poster/1");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as ErrorBody).error.code).toBe("no_poster");
+  });
+});

@@ -1,0 +1,119 @@
+import { z } from "zod";
+import { contentTypeFor, originKey } from "../../shared/file-keys";
+import { idSchema } from "../../shared/ids";
+import { setBounded } from "../shared/bounded-map";
+import { catalogueDb, type CatalogueFile } from "../shared/catalogue-db";
+import { ApiError } from "../shared/errors";
+import { readReplica } from "../shared/replica-reads";
+import { catalogueCache } from "./catalogue-cache";
+
+/**
+ * A title's poster (`GET /v1/titles/{titleId}/poster/{version}`): public, since apps show posters
+ * before sign-in. The URL names the version, whose poster never changes (a registration with another
+ * poster makes a new version), so the answer is cached as immutable by browsers and shared caches,
+ * and validated by the file's SHA-256. The bytes come from origin through the colo cache, keyed by
+ * their origin key: a poster is read from R2 once per colo. The title's state comes from the
+ * isolate's catalogue view, so a title taken down stops showing its poster within 2 × CATALOGUE_TTL_S.
+ */
+
+/** What the browse list and the route agree on: the poster's public, versioned URL. */
+export function posterUrl(origin: string, titleId: string, version: number): string {
+  return `${origin}/v1/titles/${titleId}/poster/${version}`;
+}
+
+export const posterParam = z.object({
+  titleId: idSchema("titleId"),
+  // Digits only: "1e3", " 1" or "01" would be other URLs for the same immutable answer.
+  version: z.string().regex(/^[1-9][0-9]{0,8}$/, "version must be a version number (1-999999999)"),
+});
+
+/** How long browsers and shared caches keep a poster: a year, as it never changes under its URL. */
+const POSTER_CACHE_CONTROL = "public, max-age=31536000, immutable";
+/** How long a colo keeps one: its bytes never change, but a title's posters are few and seldom asked for after it changes. */
+const COLO_TTL_S = 86_400;
+
+/** Each (title, version)'s poster as D1 said: it never changes, so kept (bounded) for the isolate's life. */
+const posters = new Map<string, CatalogueFile | null>();
+const POSTERS_KEPT = 4000;
+
+const notFound = (titleId: string) => new ApiError(404, "unknown_title", `no title ${titleId}`);
+
+/** If-None-Match against the poster's ETag (weak comparison, RFC 9110 §13.1.2; `*` matches). */
+function noneMatch(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  const bare = etag.replace(/^W\//, "");
+  return header.split(",").some((t) => {
+    const tag = t.trim();
+    return tag === "*" || tag.replace(/^W\//, "") === bare;
+  });
+}
+
+/** The poster of a version new plays could get now or sessions may still play, or null. */
+async function posterOf(env: Env, titleId: string, version: number, current: number): Promise<CatalogueFile | null> {
+  // A version past the isolate's view of the current one is none yet here (it shows with the view,
+  // as the browse list's URL does): made-up versions cost no D1 read.
+  if (version > current) return null;
+  const key = `${titleId}|${version}`;
+  if (posters.has(key)) return posters.get(key) ?? null;
+  let found: CatalogueFile | null;
+  try {
+    found = await readReplica(env.DB, (db) => catalogueDb.versionPoster(db, titleId, version));
+  } catch (err) {
+    console.error("poster read failed", err);
+    throw new ApiError(503, "catalogue_unavailable", "the catalogue cannot be read right now; retry shortly", undefined, { "Retry-After": "5" });
+  }
+  setBounded(posters, key, found, POSTERS_KEPT);
+  return found;
+}
+
+/** The poster's answer: 304 on a matching If-None-Match, else its bytes from the colo cache or origin. */
+export async function posterResponse(
+  env: Env,
+  req: Request,
+  p: { titleId: string; version: number },
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Response> {
+  const title = await catalogueCache.title(env, p.titleId, waitUntil);
+  // Taken down or unknown alike: a poster says nothing of a title that is not in the catalogue.
+  if (!title || title.title.taken_down_at !== null) throw notFound(p.titleId);
+  const file = await posterOf(env, p.titleId, p.version, title.title.version);
+  if (!file) throw new ApiError(404, "no_poster", `${p.titleId} has no poster in version ${p.version}`);
+  const etag = `"${file.sha256}"`;
+  const headers = new Headers({ "Cache-Control": POSTER_CACHE_CONTROL, ETag: etag, "Content-Type": contentTypeFor(file.path) });
+  if (noneMatch(req.headers.get("If-None-Match"), etag)) return new Response(null, { status: 304, headers });
+  const key = originKey(p.titleId, file.path, file.sha256);
+  // Keyed by the origin key, never the URL: the bytes under a key never change.
+  const cacheUrl = `https://poster-cache.invalid/${key}`;
+  const hit = await caches.default.match(cacheUrl);
+  if (hit?.body) {
+    const length = hit.headers.get("Content-Length");
+    if (length !== null) headers.set("Content-Length", length);
+    headers.set("X-Cache", "HIT");
+    return new Response(hit.body, { headers });
+  }
+  const object = await env.ORIGIN.get(key);
+  if (!object) {
+    // Listed in the catalogue but gone from origin: an operator's doing, said as such (nothing is cached).
+    throw new ApiError(404, "no_poster", `${p.titleId} version ${p.version}'s poster is not in origin`);
+  }
+  // At most 2 MiB (registration refuses larger), so read whole: one copy to the viewer, one to the cache.
+  const bytes = await object.arrayBuffer();
+  waitUntil(
+    caches.default
+      .put(
+        cacheUrl,
+        new Response(bytes, {
+          headers: { "Content-Type": contentTypeFor(file.path), "Content-Length": String(bytes.byteLength), "Cache-Control": `public, max-age=${COLO_TTL_S}` },
+        }),
+      )
+      .catch((err) => console.error("poster cache put failed", err)),
+  );
+  headers.set("Content-Length", String(bytes.byteLength));
+  headers.set("X-Cache", "MISS");
+  return new Response(bytes, { headers });
+}
+
+/** Forgets the posters read (tests). */
+export function clearPosters(): void {
+  posters.clear();
+}
