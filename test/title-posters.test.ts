@@ -199,6 +199,21 @@ describe("the poster route", () => {
     }
   });
 
+  it("holds an address to 120 lookups a minute of titles the isolate has not seen (each a D1 read), never posters it knows", async () => {
+    const t = await publishTitle("poster-known", { change: { "poster.jpg": jpeg(1000, 77) }, register: { poster: "poster.jpg" } });
+    const from = (ip: string) => ({ "CF-Connecting-IP": ip });
+    // Seen by this isolate once (from another address): the title's view is held from then on.
+    expect((await call(`/v1/titles/poster-known/poster/${t.version}`, { headers: from("198.51.100.9") })).status).toBe(200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 125; i++) statuses.push((await call(`/v1/titles/made-up-${i}/poster/1`, { headers: from("198.51.100.7") })).status);
+    expect(statuses.slice(0, 120).every((s) => s === 404)).toBe(true);
+    expect(statuses.slice(120)).toEqual([429, 429, 429, 429, 429]);
+    // The same address still gets a poster the isolate knows; another address is not held.
+    const known = await call(`/v1/titles/poster-known/poster/${t.version}`, { headers: from("198.51.100.7") });
+    expect(known.status).toBe(200);
+    expect((await call("/v1/titles/made-up-other/poster/1", { headers: from("198.51.100.8") })).status).toBe(404);
+  });
+
   it("needs no member token, and a title without a poster lists no posterUrl", async () => {
     await publishTitle("poster-none");
     expect((await entry("poster-none"))?.posterUrl).toBeUndefined();

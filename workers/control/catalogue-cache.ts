@@ -252,6 +252,11 @@ function look(env: Env): Promise<void> {
 }
 
 export const catalogueCache = {
+  /** Whether this isolate holds a view of the title, known or unknown (asking for it then reads no D1 unless the view is stale). */
+  holds(titleId: string): boolean {
+    return titles.get(titleId) !== undefined || unknownTitles.get(titleId) !== undefined;
+  },
+
   /** A title with its renditions, licences and current candidates; null when unknown. */
   async title(env: Env, titleId: string, waitUntil?: WaitUntil): Promise<TitleContext | null> {
     await sync(env, waitUntil);

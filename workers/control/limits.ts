@@ -35,14 +35,21 @@ export type LimiterName = "PLAY_PER_IP" | "EVENTS_PER_MEMBER" | "EVENTS_PER_IP" 
  * Limits kept without a binding, named like the bindings in 429 bodies: a member's plays per minute
  * (counted by the member's own object, which every valid play calls anyway, and in the isolate, where
  * plays refused before that call count too), a session's steering polls per minute (counted in the
- * isolate: a poll then calls nothing at all), a member's browse-list reads, and a session's stored
- * events (counted by the shard that stores them, against the session's age).
+ * isolate: a poll then calls nothing at all), a member's browse-list reads, a session's stored events
+ * (counted by the shard that stores them, against the session's age), and an address's poster requests
+ * that must read D1.
  */
-export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION" | "BROWSE_PER_MEMBER" | "EVENTS_PER_SESSION";
+export type KeptLimitName = "PLAY_PER_MEMBER" | "STEERING_PER_SESSION" | "BROWSE_PER_MEMBER" | "EVENTS_PER_SESSION" | "POSTER_LOOKUPS_PER_IP";
 export const PLAYS_PER_MEMBER_PER_MINUTE = 60;
 /** A member's browse-list reads per minute, counted in the isolate (the list itself is cached per country). */
 export const BROWSES_PER_MEMBER_PER_MINUTE = 60;
 export const STEERING_POLLS_PER_SESSION_PER_MINUTE = 120;
+/**
+ * Poster requests per client IP per minute, counted in the isolate, that must read D1 (a title or a
+ * version this isolate has not seen): the route is public, and made-up ids would otherwise be a D1 read
+ * each. Posters of titles the isolate knows cost no read and are not counted.
+ */
+export const POSTER_LOOKUPS_PER_IP_PER_MINUTE = 120;
 /** The STEERING_PER_IP binding's limit (wrangler.toml), kept by the isolate too for polls it need not verify. */
 export const STEERING_POLLS_PER_IP_PER_MINUTE = 12_000;
 /** The PLAY_PER_IP binding's limit (wrangler.toml), kept by the isolate too for plays of verified members. */

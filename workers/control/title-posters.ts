@@ -6,6 +6,7 @@ import { catalogueDb, type CatalogueFile } from "../shared/catalogue-db";
 import { ApiError } from "../shared/errors";
 import { readReplica } from "../shared/replica-reads";
 import { catalogueCache } from "./catalogue-cache";
+import { clientIp, enforceIsolateLimit, POSTER_LOOKUPS_PER_IP_PER_MINUTE } from "./limits";
 
 /**
  * A title's poster (`GET /v1/titles/{titleId}/poster/{version}`): public, since apps show posters
@@ -49,12 +50,13 @@ function noneMatch(header: string | null, etag: string): boolean {
 }
 
 /** The poster of a version new plays could get now or sessions may still play, or null. */
-async function posterOf(env: Env, titleId: string, version: number, current: number): Promise<CatalogueFile | null> {
+async function posterOf(env: Env, req: Request, titleId: string, version: number, current: number): Promise<CatalogueFile | null> {
   // A version past the isolate's view of the current one is none yet here (it shows with the view,
   // as the browse list's URL does): made-up versions cost no D1 read.
   if (version > current) return null;
   const key = `${titleId}|${version}`;
   if (posters.has(key)) return posters.get(key) ?? null;
+  countLookup(req);
   let found: CatalogueFile | null;
   try {
     found = await readReplica(env.DB, (db) => catalogueDb.versionPoster(db, titleId, version));
@@ -66,6 +68,12 @@ async function posterOf(env: Env, titleId: string, version: number, current: num
   return found;
 }
 
+/** Counts a poster request that must read D1 against its address (the route is public: 429 past the limit). */
+function countLookup(req: Request): void {
+  const ip = clientIp(req);
+  if (ip !== null) enforceIsolateLimit("POSTER_LOOKUPS_PER_IP", ip, POSTER_LOOKUPS_PER_IP_PER_MINUTE);
+}
+
 /** The poster's answer: 304 on a matching If-None-Match, else its bytes from the colo cache or origin. */
 export async function posterResponse(
   env: Env,
@@ -73,10 +81,11 @@ export async function posterResponse(
   p: { titleId: string; version: number },
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Response> {
+  if (!catalogueCache.holds(p.titleId)) countLookup(req);
   const title = await catalogueCache.title(env, p.titleId, waitUntil);
   // Taken down or unknown alike: a poster says nothing of a title that is not in the catalogue.
   if (!title || title.title.taken_down_at !== null) throw notFound(p.titleId);
-  const file = await posterOf(env, p.titleId, p.version, title.title.version);
+  const file = await posterOf(env, req, p.titleId, p.version, title.title.version);
   if (!file) throw new ApiError(404, "no_poster", `${p.titleId} has no poster in version ${p.version}`);
   const etag = `"${file.sha256}"`;
   const headers = new Headers({ "Cache-Control": POSTER_CACHE_CONTROL, ETag: etag, "Content-Type": contentTypeFor(file.path) });
