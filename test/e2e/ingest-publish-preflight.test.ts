@@ -62,8 +62,8 @@ const base = (source: string): IngestOptions => ({
 describe("a publish refused only at its end is refused before the encode", () => {
   it("a title with more files than a registration takes (20,000): 1 s segments of a 7-minute title in 49 renditions", async () => {
     // 200x112 at 10 fps for 410 s: 48 rungs (16p-110p) + 1 audio, each 410 segments + init + playlist:
-    // 49 x 412 + 2 = 20,190 files. (A 2 h film in two codecs of 5 rungs with 2 audio languages at the
-    // default 4 s segments: 12 x 1,802 + 2 = 21,626.)
+    // 49 x 412 + 2 manifests + a poster = 20,191 files. (A 2 h film in two codecs of 5 rungs with 2 audio languages at the
+    // default 4 s segments: 12 x 1,802 + 3 = 21,627.)
     const long = await makeSource(path.join(dir, "long.mp4"), { width: 200, height: 112, fps: 10, seconds: 410, gop: 10 });
     const admin = fakeAdmin(404);
     const heights = Array.from({ length: 48 }, (_, i) => 16 + 2 * i);
@@ -75,7 +75,7 @@ describe("a publish refused only at its end is refused before the encode", () =>
       publish: { baseUrl: "http://admin.invalid", adminToken: "t".repeat(32), fetch: admin.fetch },
     }).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(TooLate);
-    expect((err as Error).message).toMatch(/20190 files.*at most 20000/);
+    expect((err as Error).message).toMatch(/20191 files .*a poster.*at most 20000/);
     expect(admin.calls.filter((c) => c.startsWith("PUT"))).toEqual([]);
   });
 
