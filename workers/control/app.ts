@@ -14,7 +14,15 @@ export const control = new Hono<{ Bindings: Env }>();
 control.get("/v1", (c) =>
   c.json({
     name: "edge-video-cdn",
-    endpoints: ["GET /v1/titles", "POST /v1/play", "POST /v1/events", "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}", "/admin/* (bearer ADMIN_TOKEN)"],
+    endpoints: [
+      "GET /v1/titles",
+      "GET /v1/titles/{title}/poster/{version}",
+      "POST /v1/play",
+      "POST /v1/events",
+      "GET /v1/steering/{session token}/…",
+      "GET|HEAD /oca/{site}/{oca}/{token}/{title}/{file}",
+      "/admin/* (bearer ADMIN_TOKEN)",
+    ],
     reference: { openapi: "/v1/openapi.json", docs: "/v1/docs" },
   }),
 );
