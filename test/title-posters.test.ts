@@ -20,6 +20,20 @@ const jpeg = (n: number, seed: number) => {
   return bytes;
 };
 
+/** A PNG's signature, then a pattern. */
+const png = (n: number, seed: number) => {
+  const bytes = patternBytes(n, seed);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return bytes;
+};
+
+/** A WebP's RIFF header, then a pattern. */
+const webp = (n: number, seed: number) => {
+  const bytes = patternBytes(n, seed);
+  bytes.set([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x45, 0x42, 0x50]);
+  return bytes;
+};
+
 let member: string;
 const browse = async (): Promise<Entry[]> => {
   const res = await call("/v1/titles?limit=200", { headers: { Authorization: `Bearer ${member}` }, geo: GEO.lumenNyc });
@@ -88,7 +102,7 @@ describe("a title registered with a poster", () => {
   });
 
   it("is read from origin once: the next request comes from the colo cache without an R2 read", async () => {
-    const poster = jpeg(3000, 72);
+    const poster = png(3000, 72);
     const t = await publishTitle("poster-cached", { change: { "poster.png": poster }, register: { poster: "poster.png" } });
     const url = `http://cdn.test/v1/titles/poster-cached/poster/${t.version}`;
     const key = originKey("poster-cached", "poster.png", t.sha["poster.png"]);
@@ -105,7 +119,7 @@ describe("a title registered with a poster", () => {
   });
 
   it("re-published without a poster lists none, while the old version's poster stays served", async () => {
-    const poster = jpeg(4000, 73);
+    const poster = webp(4000, 73);
     const first = await publishTitle("poster-dropped", { change: { "poster.webp": poster }, register: { poster: "poster.webp" } });
     expect((await entry("poster-dropped"))?.posterUrl).toBeDefined();
     // The same files, no poster: a new version (a version's poster never changes under its URL).
@@ -166,6 +180,19 @@ describe("a registration's poster", () => {
     }
     expect(await claimedVersions(TITLE)).toBe(0);
     expect((await call(`/admin/titles/${TITLE}`, { headers: ADMIN })).status).toBe(404);
+  });
+
+  it("whose bytes are not the image its name says is refused with 400 invalid_poster, and nothing is stored", async () => {
+    await expect(publishTitle("poster-not-jpeg", { change: { "poster.jpg": png(64, 8) }, register: { poster: "poster.jpg" } })).rejects.toThrow(
+      /: 400 .*"invalid_poster".*poster\.jpg is not a JPEG image/,
+    );
+    await expect(publishTitle("poster-not-webp", { change: { "poster.webp": patternBytes(64, 9) }, register: { poster: "poster.webp" } })).rejects.toThrow(
+      /not a WebP image/,
+    );
+    expect(await claimedVersions("poster-not-jpeg")).toBe(0);
+    // The right bytes under the right name are taken.
+    const t = await publishTitle("poster-png", { change: { "poster.png": png(64, 10) }, register: { poster: "poster.png" } });
+    expect((await entry("poster-png"))?.posterUrl).toBe(`http://cdn.test/v1/titles/poster-png/poster/${t.version}`);
   });
 
   it("refused on a re-publish leaves the version as it was", async () => {

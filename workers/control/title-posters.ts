@@ -17,6 +17,32 @@ import { clientIp, enforceIsolateLimit, POSTER_LOOKUPS_PER_IP_PER_MINUTE } from 
  * isolate's catalogue view, so a title taken down stops showing its poster within 2 × CATALOGUE_TTL_S.
  */
 
+/** Each poster path's image format, by the first bytes its file must start with (what browsers sniff). */
+const SIGNATURES: Record<string, { name: string; at: number; bytes: number[] }[]> = {
+  "poster.jpg": [{ name: "JPEG", at: 0, bytes: [0xff, 0xd8, 0xff] }],
+  "poster.png": [{ name: "PNG", at: 0, bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] }],
+  // "RIFF", a size, "WEBP".
+  "poster.webp": [
+    { name: "WebP", at: 0, bytes: [0x52, 0x49, 0x46, 0x46] },
+    { name: "WebP", at: 8, bytes: [0x57, 0x45, 0x42, 0x50] },
+  ],
+};
+
+/** How many first bytes of a poster the format check reads. */
+export const POSTER_SIGNATURE_BYTES = 12;
+
+/**
+ * Why a poster's first bytes are not the image its name says, or null. Served as that type to every
+ * browse list: a poster.jpg that is not a JPEG shows as a broken image in every app.
+ */
+export function posterBytesProblem(path: string, head: Uint8Array): string | null {
+  const parts = Object.hasOwn(SIGNATURES, path) ? SIGNATURES[path] : [];
+  for (const part of parts) {
+    if (part.bytes.some((b, i) => head[part.at + i] !== b)) return `${path} is not a ${part.name} image (its first bytes say otherwise)`;
+  }
+  return null;
+}
+
 /** What the browse list and the route agree on: the poster's public, versioned URL. */
 export function posterUrl(origin: string, titleId: string, version: number): string {
   return `${origin}/v1/titles/${titleId}/poster/${version}`;

@@ -11,6 +11,7 @@ import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
 import { viewLagMs } from "../../shared/view-ttl";
 import { publishWithdrawn } from "../withdrawn";
+import { POSTER_SIGNATURE_BYTES, posterBytesProblem } from "../title-posters";
 import { type AdminEnv, params, titleParam } from "./params";
 
 /**
@@ -100,6 +101,14 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titl
     throw new ApiError(409, "files_not_in_origin", `${absent.length} file(s) are missing from origin or differ in size or checksum`, {
       paths: absent.slice(0, 50),
     });
+  }
+  if (t.poster !== undefined) {
+    // Its bytes, as browsers will sniff them: a poster.jpg that is not a JPEG is a broken image in every app.
+    const file = t.files.find((f) => f.path === t.poster)!;
+    const head = await c.env.ORIGIN.get(originKey(titleId, file.path, file.sha256), { range: { offset: 0, length: POSTER_SIGNATURE_BYTES } });
+    const bytes = head && "body" in head ? new Uint8Array(await head.arrayBuffer()) : new Uint8Array();
+    const problem = posterBytesProblem(file.path, bytes);
+    if (problem) throw new ApiError(400, "invalid_poster", problem);
   }
   const current = await catalogueDb.currentVersion(c.env.DB, titleId);
   // The poster is part of the version (its URL names the version and is cached as immutable): another
