@@ -1,11 +1,11 @@
 import type { LoaderStats } from "hls.js";
 import { describe, expect, it, vi } from "vitest";
 import type { VcdnClient } from "../client/api";
-import { type DashRequestInterceptor, type DashResponseInterceptor, type DashResponseLike, attachDashjs } from "../client/player/dash-adapter";
+import { attachDashjs } from "../client/player/dash-adapter";
 import { noteFragment } from "../client/player/hls-hook";
 import { type ShakaResponseFilter, ShakaRequestType, attachShaka } from "../client/player/shaka-adapter";
 import { PlaySession } from "../client/session";
-import { fakeOca, fakePlay } from "./client-fixtures";
+import { fakeDashPlayer, fakeOca, fakePlay } from "./client-fixtures";
 
 // Segments are immutable and the browser caches them: a seek back or a replay reads them from its
 // HTTP cache in a millisecond or so. Such a read is no measurement of the network, and fed to the
@@ -40,27 +40,6 @@ function fragmentStats(bytes: number, ms: number): LoaderStats {
 /** What the web player's monitor does with a main-rendition fragment the loader served (its `onServed` hook). */
 const served = (session: PlaySession, sn: number, bytes: number, ms: number) =>
   noteFragment(session, OCA, { type: "main", sn }, fragmentStats(bytes, ms), 600_000);
-
-function dashPlayer() {
-  let onResponse: DashResponseInterceptor | undefined;
-  const player = {
-    addRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    removeRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    addResponseInterceptor: (i: DashResponseInterceptor) => {
-      onResponse = i;
-    },
-    removeResponseInterceptor: (_i: DashResponseInterceptor) => {},
-  };
-  /** A 200 to a media segment with this timing; `entry` is the Resource Timing entry dash.js found for it, if any. */
-  const answer = (resourceTiming: DashResponseLike["resourceTiming"], entry?: { transferSize: number; decodedBodySize: number }) =>
-    onResponse?.({
-      request: { url: SEGMENT, customData: { request: { type: "MediaSegment", resourceTimingValues: entry } } },
-      status: 200,
-      data: new ArrayBuffer(MB2),
-      resourceTiming,
-    });
-  return { player, answer };
-}
 
 function shakaPlayer() {
   let onResponse: ShakaResponseFilter | undefined;
@@ -107,7 +86,7 @@ describe("downloads read from the browser's cache", () => {
 
   it("dash.js: a segment its Resource Timing entry shows came from the cache (no bytes transferred) leaves the estimate as it was", async () => {
     const session = newSession();
-    const dash = dashPlayer();
+    const dash = fakeDashPlayer(SEGMENT, MB2);
     attachDashjs(dash.player, session);
     // 40 ms for 2 MB (400 Mbit/s) is plausible for a network; the entry says nothing crossed it.
     await dash.answer({ startTime: 100, duration: 40, encodedBodySize: MB2 }, { transferSize: 0, decodedBodySize: MB2 });
@@ -118,7 +97,7 @@ describe("downloads read from the browser's cache", () => {
 
   it("dash.js: a segment loaded in 2 ms leaves the estimate as it was", async () => {
     const session = newSession();
-    const dash = dashPlayer();
+    const dash = fakeDashPlayer(SEGMENT, MB2);
     attachDashjs(dash.player, session);
     await dash.answer({ startTime: 100, duration: 2, encodedBodySize: MB2 });
     expect(session.throughput.estimate()).toBeCloseTo(MEASURED_BPS, -3);

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import type { VcdnClient } from "../client/api";
-import { type DashRequestInterceptor, type DashResponseInterceptor, type DashResponseLike, attachDashjs } from "../client/player/dash-adapter";
+import { attachDashjs } from "../client/player/dash-adapter";
 import { PlaySession } from "../client/session";
-import { fakeOca, fakePlay } from "./client-fixtures";
+import { fakeDashPlayer, fakeOca, fakePlay } from "./client-fixtures";
 
 // dash.js hands its response interceptors a `resourceTiming` it may not have filled in. A segment
 // download with no duration says nothing about the network: it must not reach the throughput
@@ -18,27 +18,6 @@ const client = {
 const SEGMENT = `${fakeOca("a", 1).url}video/v1/seg-00001.m4s`;
 const MB2 = 2_000_000;
 
-/** A dash.js player's interceptor registries, and a 200 answer to a media segment with this timing. */
-function dashPlayer() {
-  let onResponse: DashResponseInterceptor | undefined;
-  const player = {
-    addRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    removeRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    addResponseInterceptor: (i: DashResponseInterceptor) => {
-      onResponse = i;
-    },
-    removeResponseInterceptor: (_i: DashResponseInterceptor) => {},
-  };
-  const answer = (resourceTiming: DashResponseLike["resourceTiming"]) =>
-    onResponse?.({
-      request: { url: SEGMENT, customData: { request: { type: "MediaSegment" } } },
-      status: 200,
-      data: new ArrayBuffer(MB2),
-      resourceTiming,
-    });
-  return { player, answer };
-}
-
 function newSession() {
   const session = new PlaySession(client, fakePlay(["a", "b"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000 });
   // A measured download first: 2 MB in 2 s, 8 Mbit/s.
@@ -49,7 +28,7 @@ function newSession() {
 describe("a dash.js segment download with no timing", () => {
   it("leaves the throughput estimate as it was when dash.js gave no resource timing", async () => {
     const session = newSession();
-    const dash = dashPlayer();
+    const dash = fakeDashPlayer(SEGMENT, MB2);
     attachDashjs(dash.player, session);
     await dash.answer(undefined);
     expect(session.throughput.sampleCount).toBe(1);
@@ -59,7 +38,7 @@ describe("a dash.js segment download with no timing", () => {
 
   it("leaves the throughput estimate as it was when the resource timing has no duration", async () => {
     const session = newSession();
-    const dash = dashPlayer();
+    const dash = fakeDashPlayer(SEGMENT, MB2);
     attachDashjs(dash.player, session);
     await dash.answer({ startTime: 100, encodedBodySize: MB2 });
     expect(session.throughput.sampleCount).toBe(1);
@@ -69,7 +48,7 @@ describe("a dash.js segment download with no timing", () => {
 
   it("still counts the untimed download's bytes, and a timed download after it feeds the estimate", async () => {
     const session = newSession();
-    const dash = dashPlayer();
+    const dash = fakeDashPlayer(SEGMENT, MB2);
     attachDashjs(dash.player, session);
     const counted = vi.spyOn(session.reporter, "addBytes");
     await dash.answer(undefined);

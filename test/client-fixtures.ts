@@ -1,4 +1,5 @@
 import type { VcdnClient } from "../client/api";
+import type { DashRequestInterceptor, DashResponseInterceptor, DashResponseLike } from "../client/player/dash-adapter";
 import type { ResponseLike } from "../client/types";
 import type { OcaEntry, PlayResponse } from "../client/types";
 
@@ -57,4 +58,29 @@ export function fakeAnswer(status: number, body: string | Uint8Array, headers: R
     text: async () => new TextDecoder().decode(bytes),
     arrayBuffer: async () => bytes.slice().buffer as ArrayBuffer,
   } as unknown as ResponseLike;
+}
+
+/**
+ * A dash.js player as the SDK's adapter sees it (its interceptor registries), and `answer`: a 200 of
+ * `bytes` to the media segment at `url` with this timing; `entry` is the Resource Timing entry dash.js
+ * found for it, if any.
+ */
+export function fakeDashPlayer(url: string, bytes: number) {
+  let onResponse: DashResponseInterceptor | undefined;
+  const player = {
+    addRequestInterceptor: (_i: DashRequestInterceptor) => {},
+    removeRequestInterceptor: (_i: DashRequestInterceptor) => {},
+    addResponseInterceptor: (i: DashResponseInterceptor) => {
+      onResponse = i;
+    },
+    removeResponseInterceptor: (_i: DashResponseInterceptor) => {},
+  };
+  const answer = (resourceTiming: DashResponseLike["resourceTiming"], entry?: { transferSize: number; decodedBodySize: number }) =>
+    onResponse?.({
+      request: { url, customData: { request: { type: "MediaSegment", ...(entry ? { resourceTimingValues: entry } : {}) } } },
+      status: 200,
+      data: new ArrayBuffer(bytes),
+      resourceTiming,
+    });
+  return { player, answer };
 }
