@@ -124,10 +124,12 @@ describe("eviction for the planned fill", () => {
     const BERLIN = "Europe/Berlin";
     const now = Date.now();
     const tomorrowStart = localDayStart(dayNumber(now, BERLIN) + 1, BERLIN);
+    // Its last licensed day here ends a minute before tomorrow (Berlin): late in the evening, minutes away.
+    const licenceEnd = tomorrowStart - 60_000;
     const evening = await publishTitle("fo-evening", {
       availableFrom: since,
       licences: [
-        { country: "DE", availableFrom: since, availableUntil: new Date(tomorrowStart - 60_000).toISOString() },
+        { country: "DE", availableFrom: since, availableUntil: new Date(licenceEnd).toISOString() },
         { country: "US", availableFrom: since },
       ],
     });
@@ -138,9 +140,11 @@ describe("eviction for the planned fill", () => {
     await seedHistory(SITE, BERLIN, { "fo-evening": 9e9, "fo-launch": 5e9 });
     expect(await runCycle(SITE)).toMatchObject({ ran: true });
     expect((await site(SITE).lastCycle()).plan[OCA]).toEqual(["fo-launch"]);
-    // The window closes in 30 minutes, hours before the licence ends.
+    // The window closes before the licence ends: in 30 minutes, or halfway to the licence's end when that
+    // is nearer (late in Berlin's evening the licence ends within the half hour, and the title is spared).
+    const closes = Date.now() + Math.min(30 * 60_000, (licenceEnd - Date.now()) / 2);
     await runInDurableObject(site(SITE), async (_o, st) => {
-      st.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('fill_until', ?)`, String(Date.now() + 30 * 60_000));
+      st.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('fill_until', ?)`, String(Math.round(closes)));
     });
     for (let i = 0; i < 10 && (await runDurableObjectAlarm(site(SITE))); i++);
     const s = await state(SITE);
