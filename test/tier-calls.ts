@@ -8,12 +8,17 @@ import worker from "../workers/index";
  * object (an object too large for a test to store).
  */
 export function countedTier(calls: string[], sizeOf: (key: string) => number | undefined = () => undefined): R2Bucket {
+  return countedBucket(env.TIER_NA, calls, sizeOf);
+}
+
+/** Any R2 bucket binding wrapped so, noting its calls into `calls` as countedTier does. */
+export function countedBucket(bucket: R2Bucket, calls: string[], sizeOf: (key: string) => number | undefined = () => undefined): R2Bucket {
   const reported = (key: string, o: unknown) => {
     const size = sizeOf(key);
     if (!o || size === undefined) return o;
     return new Proxy(o as object, { get: (target, k) => (k === "size" ? size : Reflect.get(target, k)) });
   };
-  return new Proxy(env.TIER_NA, {
+  return new Proxy(bucket, {
     get(target, key) {
       const value = Reflect.get(target, key) as unknown;
       if (typeof value !== "function") return value;
