@@ -9,43 +9,46 @@ import { REGISTRATION_LIMITS } from "../shared/catalogue";
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
 
-const ISO639_2: Record<string, string> = {
-  en: "eng",
-  es: "spa",
-  de: "deu",
-  fr: "fra",
-  nl: "nld",
-  it: "ita",
-  pt: "por",
-  ja: "jpn",
-  ko: "kor",
-  zh: "zho",
-  ru: "rus",
-  pl: "pol",
-  sv: "swe",
-  da: "dan",
-  no: "nor",
-  nb: "nob",
-  fi: "fin",
-  tr: "tur",
-  ar: "ara",
-  hi: "hin",
-  cs: "ces",
-  el: "ell",
-  he: "heb",
-  hu: "hun",
-  id: "ind",
-  ro: "ron",
-  th: "tha",
-  uk: "ukr",
-  vi: "vie",
-};
+/** BCP 47 primary language -> ISO 639-2/T; a Map, as the key comes from user input or a file. */
+const ISO639_2 = new Map<string, string>(
+  Object.entries({
+    en: "eng",
+    es: "spa",
+    de: "deu",
+    fr: "fra",
+    nl: "nld",
+    it: "ita",
+    pt: "por",
+    ja: "jpn",
+    ko: "kor",
+    zh: "zho",
+    ru: "rus",
+    pl: "pol",
+    sv: "swe",
+    da: "dan",
+    no: "nor",
+    nb: "nob",
+    fi: "fin",
+    tr: "tur",
+    ar: "ara",
+    hi: "hin",
+    cs: "ces",
+    el: "ell",
+    he: "heb",
+    hu: "hun",
+    id: "ind",
+    ro: "ron",
+    th: "tha",
+    uk: "ukr",
+    vi: "vie",
+  }),
+);
 
 /** BCP 47 primary language -> ISO 639-2/T (written into the MP4 track), "und" when unknown. */
 export function iso639_2(lang: string): string {
   const primary = lang.toLowerCase().split("-")[0];
   if (/^[a-z]{3}$/.test(primary)) return primary;
-  return ISO639_2[primary] ?? "und";
+  return ISO639_2.get(primary) ?? "und";
 }
 
 /** Human name of a language, in English ("es" -> "Spanish"). */
@@ -65,7 +68,7 @@ export function normaliseLanguage(lang: string): string {
   const s = lang.trim().replace(/_/g, "-");
   if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(s)) throw new Error(`not a language tag: ${quoted(lang)}`);
   const [p, ...rest] = s.split("-");
-  const back = Object.entries(ISO639_2).find(([, v]) => v === p.toLowerCase());
+  const back = [...ISO639_2].find(([, v]) => v === p.toLowerCase());
   const primary = p.length === 3 && back ? back[0] : p.toLowerCase();
   return [primary, ...rest.map((r) => (r.length === 2 ? r.toUpperCase() : r.toLowerCase()))].join("-");
 }

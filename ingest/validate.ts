@@ -189,15 +189,15 @@ interface DecodeResult {
 
 const fmtS = (s: number) => `${s.toFixed(2)} s`;
 
-/** ISO 639-2/B codes (as Matroska files often tag) of the languages whose /T code differs */
-const ISO639_2B: Record<string, string> = { ger: "deu", fre: "fra", dut: "nld", chi: "zho", cze: "ces", gre: "ell", rum: "ron" };
+/** ISO 639-2/B codes (as Matroska files often tag) of the languages whose /T code differs; a Map, as the tag comes from the file. */
+const ISO639_2B = new Map(Object.entries({ ger: "deu", fre: "fra", dut: "nld", chi: "zho", cze: "ces", gre: "ell", rum: "ron" }));
 
 /** Whether an audio stream's language tag names `language` (a normalised BCP 47 tag); false when untagged. */
 function taggedAs(stream: ProbedStream, language: string): boolean {
   if (!stream.language) return false;
   const tag = stream.language.toLowerCase();
   const want = iso639_2(language);
-  if (want !== "und" && (ISO639_2B[tag] ?? tag) === want) return true;
+  if (want !== "und" && (ISO639_2B.get(tag) ?? tag) === want) return true;
   try {
     return normaliseLanguage(stream.language).split("-")[0] === language.split("-")[0];
   } catch {
