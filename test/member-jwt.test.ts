@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import { CLOCK_SKEW_S } from "../workers/control/member-auth";
 import worker from "../workers/index";
 
 // Member tokens are checked on every member route; POST /v1/events with an empty body answers 400
@@ -52,6 +53,14 @@ describe("member tokens", () => {
     expect(await events(await sign({ ...base, iat: now() + 120 }, SECRET, "HS256"))).toEqual(REFUSED);
     expect(await events(await sign({ ...base, nbf: "soon" } as never, SECRET, "HS256"))).toEqual(REFUSED);
     expect(await events(await sign({ ...base, nbf: now() - 5, iat: now() - 5 }, SECRET, "HS256"))).toEqual(ACCEPTED);
+  });
+
+  it("are accepted when the issuer's clock runs up to a minute ahead (nbf and iat a few seconds in the future), but never past exp", async () => {
+    const base = { sub: "jwt-skew", plan: "basic", exp: now() + 600 };
+    expect(await events(await sign({ ...base, nbf: now() + 20, iat: now() + 20 }, SECRET, "HS256"))).toEqual(ACCEPTED);
+    expect(await events(await sign({ ...base, iat: now() + CLOCK_SKEW_S - 5 }, SECRET, "HS256"))).toEqual(ACCEPTED);
+    expect(await events(await sign({ ...base, iat: now() + CLOCK_SKEW_S + 30 }, SECRET, "HS256"))).toEqual(REFUSED);
+    expect(await events(await sign({ ...base, exp: now() - 1 }, SECRET, "HS256"))).toEqual(REFUSED);
   });
 
   it("are refused with a critical header extension, another typ, or a mangled segment, and accepted with typ application/jwt", async () => {

@@ -65,8 +65,15 @@ function checkHeader(segment: string): void {
 const isTime = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
 /**
+ * How far a member token's `nbf`/`iat` may lie ahead of this clock: the team's login service signs
+ * them with its own clock, and one a few seconds ahead would refuse every play right after a login.
+ * `exp` gets none: a token is never honoured past the end its issuer gave it.
+ */
+export const CLOCK_SKEW_S = 60;
+
+/**
  * Verifies a member token: HS256 only, signature, `exp` required and in the future, `nbf`/`iat`
- * not in the future, `iss`/`aud` when configured, and a plain member id with a known plan. Each
+ * not in the future (by more than CLOCK_SKEW_S), `iss`/`aud` when configured, and a plain member id with a known plan. Each
  * segment is decoded once and the signature checked with the isolate's key: every play pays for it.
  */
 export async function verifyMemberToken(env: Env, token: string): Promise<Member> {
@@ -85,8 +92,8 @@ export async function verifyMemberToken(env: Env, token: string): Promise<Member
   const now = Math.floor(Date.now() / 1000);
   if (!isTime(payload.exp)) throw refuse("no expiry (exp)");
   if (payload.exp <= now) throw refuse("expired");
-  if (payload.nbf !== undefined && (!isTime(payload.nbf) || payload.nbf > now)) throw refuse("not valid yet (nbf)");
-  if (payload.iat !== undefined && (!isTime(payload.iat) || payload.iat > now)) throw refuse("issued in the future (iat)");
+  if (payload.nbf !== undefined && (!isTime(payload.nbf) || payload.nbf > now + CLOCK_SKEW_S)) throw refuse("not valid yet (nbf)");
+  if (payload.iat !== undefined && (!isTime(payload.iat) || payload.iat > now + CLOCK_SKEW_S)) throw refuse("issued in the future (iat)");
   const { iss, aud } = claimsOf(env);
   if (iss !== undefined && payload.iss !== iss) throw refuse("wrong issuer");
   if (aud !== undefined && !(Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(aud)) throw refuse("wrong audience");
