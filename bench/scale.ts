@@ -479,7 +479,10 @@ function storage(s: Scenario): RowLine[] {
       perS: times(batchRows(r.earlierBatches), r.qoe),
       d1: false,
       perPlay: false,
-      basis: `counted per batch; its reads grow with its session's batches (${fmt(r.earlierBatches)} before it on average, from a ${fmt(r.sessionS / 60)}-minute mean session)`,
+      basis:
+        R.qoeBatchReadPerEarlierBatch > 0
+          ? `counted per batch; its reads grow with its session's batches (${fmt(r.earlierBatches)} before it on average, from a ${fmt(r.sessionS / 60)}-minute mean session)`
+          : `counted per batch; its reads do not grow with its session's batches (${fmt(r.earlierBatches)} before it on average: the shard sums them once and keeps the figure)`,
     },
     {
       what: "event shards: each shard's alarm and forward, once a second",
@@ -734,9 +737,10 @@ marked "each more" are differences between samples carrying one item and four (m
 | D1: a background look of the catalogue view, per statement | D1 | ${fc(R.d1Background.lookRowsReadPerStatement)} | 0 |
 | D1: what one change of a cached title makes an isolate read again | D1 | ${fc(R.d1Background.reloadRowsRead)} | 0 |
 
-The test's tables are small: what a sync reads stays flat as a site grows (below), but a QoE batch's
-reads grow with its session's batches, and D1's reload reads a title's rows (more at a title many OCAs
-hold). Reads are priced a thousand times below writes, so neither moves the totals much.
+The test's tables are small: what a sync reads stays flat as a site grows (below), as does what a QoE
+batch reads (its shard sums a session's batches once and keeps the figure), but D1's reload reads a title's
+rows (more at a title many OCAs hold). Reads are priced a thousand times below writes, so it moves the
+totals little.
 
 ## Prices and limits, and where they come from
 

@@ -17,6 +17,7 @@ import {
   reportOf,
   SHARD_MIGRATIONS,
   sessionEvents,
+  sessionEventsStored,
   storeBatch,
 } from "./site/session-events";
 import { migrate } from "./site/schema";
@@ -27,6 +28,7 @@ import { isMissingMethod } from "../workers/shared/missing-method";
 import { withTimeout } from "../workers/shared/with-timeout";
 import { MAX_REPORT_ITEMS } from "../workers/shared/site-view";
 import { first, rows, run } from "./site/sql";
+import { setBounded } from "../workers/shared/bounded-map";
 
 /**
  * The QoE events of a site's sessions, sharded: one object per (site, shard), the shard chosen by
@@ -56,6 +58,11 @@ export const SITE_GONE_WAIT_MS = 3_600_000;
 export const FORWARD_TIMEOUT_MS = 5_000;
 /** Live batches a shard behind may forward unrationed, at most (see SessionLog.liveAllowance): two calls, more than arrive while it waits on the site. */
 const LIVE_ALLOWANCE_MAX = 2 * FORWARD_MAX;
+/**
+ * Sessions whose stored events a shard keeps in memory, at most: more than a busy site's shard serves
+ * at once (500,000 viewers over 64 shards is under 8,000 each). One forgotten is summed again once.
+ */
+export const EVENTS_STORED_KEPT = 20_000;
 
 /**
  * When to forward next after `failures` failed forwards in a row: FORWARD_MS doubled per failure up to
@@ -80,6 +87,12 @@ export class SessionLog extends DurableObject<Env> {
    * site whose shards receive more than that would never see a backlog drain. Only the catching up waits.
    */
   private liveAllowance = 0;
+  /**
+   * Events each recent session has stored, as its batches' allowance counts them: read once per session
+   * (summing its batches), then kept, so a session's 125th batch reads no more than its first. Rows an
+   * expiry or a trim deletes stay counted: the allowance is of events sent, not of events still held.
+   */
+  private readonly eventsStored = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -106,10 +119,13 @@ export class SessionLog extends DurableObject<Env> {
   }): Promise<{ duplicate: boolean; accepted: number; bytes: number; over?: boolean }> {
     const { session, batchId, events, now } = input;
     const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
-    const stored = this.ctx.storage.transactionSync(() => {
+    const { stored, before } = this.ctx.storage.transactionSync(() => {
       expireEvents(this.sql, now, undefined, this.tables);
-      return storeBatch(this.sql, session, batchId, events, bytes, now, this.tables);
+      const before = this.eventsStored.get(session.sessionId) ?? sessionEventsStored(this.sql, session.sessionId, this.tables);
+      return { stored: storeBatch(this.sql, session, batchId, events, bytes, now, this.tables, before), before };
     });
+    // Noted once the transaction has committed (one that threw stored nothing).
+    setBounded(this.eventsStored, session.sessionId, stored === "stored" ? before + events.length : before, EVENTS_STORED_KEPT);
     if (stored === "duplicate") {
       // Sent again: the first call may have stored it and failed before it armed the forward (the object
       // reset mid-call, say). Its bytes, if still to go, would wait for some other batch to arm it.

@@ -103,8 +103,19 @@ export interface BatchSession {
 }
 
 /**
+ * The events a session has stored: a read of each of its batches, so a shard keeps the figure once
+ * read (SessionLog) rather than summing a long session's batches again for each new one.
+ */
+export function sessionEventsStored(sql: SqlStorage, sessionId: string, tables: EventTables = { legacy: false }): number {
+  let stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM qoe_batches WHERE session_id = ?`, sessionId)!.n;
+  if (tables.legacy) stored += first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, sessionId)!.n;
+  return stored;
+}
+
+/**
  * Stores a batch under its idempotency key: "duplicate" when it was already stored (a retry), "over"
  * when the session would pass what its age allows (sessionEventsAllowed); then nothing is written.
+ * `storedEvents` is the session's events stored so far when the caller knows it (else they are summed).
  * Its id is above every id stored or forwarded, so the forward's cursor never passes it unsent.
  * Call inside a transaction with whatever else the batch changes.
  */
@@ -116,11 +127,11 @@ export function storeBatch(
   bytes: number,
   now: number,
   tables: EventTables = { legacy: false },
+  storedEvents?: number,
 ): "stored" | "duplicate" | "over" {
   if (first(sql, `SELECT 1 AS x FROM qoe_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
   if (tables.legacy && first(sql, `SELECT 1 AS x FROM event_batches WHERE session_id = ? AND batch_id = ?`, s.sessionId, batchId)) return "duplicate";
-  let stored = first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM qoe_batches WHERE session_id = ?`, s.sessionId)!.n;
-  if (tables.legacy) stored += first<{ n: number }>(sql, `SELECT COALESCE(SUM(events), 0) AS n FROM event_batches WHERE session_id = ?`, s.sessionId)!.n;
+  const stored = storedEvents ?? sessionEventsStored(sql, s.sessionId, tables);
   if (stored + events.length > sessionEventsAllowed(s.startedAt, now)) return "over";
   const forwards = batchForwards(events, bytes);
   run(
