@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
+import { type IngestCliRun, runIngestCli } from "./ingest-cli";
 import { onePackagedFile, tinySource } from "./tiny-source";
 import { PublishError, publishTitle, unreachable } from "../../ingest/publish";
 
@@ -12,39 +13,13 @@ import { PublishError, publishTitle, unreachable } from "../../ingest/publish";
  * 1 failed), never as a stack trace or an unhandled rejection, and never by hanging.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const TOKEN = "s3cret-admin-token-0123456789";
 let dir: string;
 let source: string;
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI as a user runs it; killed after `timeoutMs` (a run that hangs is a failure too). */
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const base = { ...process.env };
-    for (const name of ["ADMIN_TOKEN", "VCDN_BASE_URL", "R2_ACCOUNT_ID", "R2_ENDPOINT", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete base[name];
-    const child = spawn(process.execPath, ["--import", "tsx", "ingest/cli.ts", ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...base, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+/** The CLI as a user runs it, without the shell's publish settings; killed after `timeoutMs` (a run that hangs is a failure too). */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<IngestCliRun> {
+  return runIngestCli(args, { env, withoutShellPublishEnv: true, timeoutMs });
 }
 
 /** A local port nothing listens on. */

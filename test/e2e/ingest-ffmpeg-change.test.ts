@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPath } from "../../ingest/ffmpeg-path";
+import { runIngestCli } from "./ingest-cli";
 import { tinySource } from "./tiny-source";
 
 /**
@@ -11,55 +11,25 @@ import { tinySource } from "./tiny-source";
  * instead of stitching chunks of two encoder builds (or failing to package them, every time).
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
 let source: string;
 let wrapper: string;
 let versionFile: string;
 
 /** `ingest --until encode --json` with FFMPEG_PATH set; the parsed result. */
-function encodeWith(ffmpeg: string): Promise<{ code: number | null; json: { encode?: { tasks: number; reused: number } }; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "ingest/cli.ts",
-        source,
-        "--title-id",
-        "ffmpeg-change",
-        "--title",
-        "Ffmpeg Change",
-        "--heights",
-        "90",
-        "--segment-seconds",
-        "1",
-        "--chunk-seconds",
-        "1",
-        "--until",
-        "encode",
-        "--json",
-        "--progress",
-        "plain",
-        "--out",
-        path.join(dir, "work"),
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FFMPEG_PATH: ffmpeg } },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      try {
-        resolve({ code, json: JSON.parse(stdout), stderr });
-      } catch {
-        reject(new Error(`exit ${code}, stdout not JSON: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+async function encodeWith(ffmpeg: string): Promise<{ code: number | null; json: { encode?: { tasks: number; reused: number } }; stderr: string }> {
+  const { code, stdout, stderr } = await runIngestCli(
+    [
+      ...[source, "--title-id", "ffmpeg-change", "--title", "Ffmpeg Change", "--heights", "90", "--segment-seconds", "1", "--chunk-seconds", "1"],
+      ...["--until", "encode", "--json", "--progress", "plain", "--out", path.join(dir, "work")],
+    ],
+    { env: { FFMPEG_PATH: ffmpeg } },
+  );
+  try {
+    return { code, json: JSON.parse(stdout), stderr };
+  } catch {
+    throw new Error(`exit ${code}, stdout not JSON: ${stdout}\n${stderr}`);
+  }
 }
 
 beforeAll(async () => {

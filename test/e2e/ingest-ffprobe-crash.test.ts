@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { chmod, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runIngestCli } from "./ingest-cli";
 import { tinySource } from "./tiny-source";
 
 /**
@@ -11,7 +10,6 @@ import { tinySource } from "./tiny-source";
  * "the container cannot be read: ffprobe exit null", which blames a file that may be fine.
  */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 let dir: string;
 let source: string;
 let crashing: string;
@@ -28,30 +26,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "ingest/cli.ts", ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe("a source the ffprobe in use crashes on", () => {
   it("is refused naming the crash and the ffprobe, not as an unreadable file with an exit code of null", async () => {
     const args = [source, "--title-id", "ffprobe-crash", "--title", "Crash", "--no-publish", "--out", path.join(dir, "work"), "--progress", "none"];
-    const r = await cli(args, { FFPROBE_PATH: crashing });
+    const r = await runIngestCli(args, { env: { FFPROBE_PATH: crashing }, timeoutMs: 30_000 });
     expect(r.code).toBe(3);
     const out = r.stdout + r.stderr;
     expect(out).toContain(`ffprobe (${crashing}) crashed (SIGSEGV) reading it: the file may be fine; try another ffprobe build (FFPROBE_PATH)`);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { probeComplexity } from "../../ingest/ladder";
 import { type ChunkInputs, chunkFingerprint } from "../../ingest/pipeline";
 import type { InterlacedFieldOrder } from "../../ingest/probe";
 import { validateSource } from "../../ingest/validate";
+import { type IngestCliRun, runIngestCli } from "./ingest-cli";
 
 /**
  * An interlaced source (a 1080i broadcast master; here 352×288 at 25 frames a second, each woven from two
@@ -19,7 +20,6 @@ import { validateSource } from "../../ingest/validate";
  * of the full-height rendition.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const BWDIF_TFF = "bwdif=mode=send_frame:parity=tff:deint=all";
 let dir: string;
 let source: string;
@@ -54,23 +54,11 @@ function combedShare(file: string): { interlaced: number; frames: number } {
 }
 
 /** `ingest --no-publish --json` of the source with 1 s segments and chunks (3 joins) into `out`. */
-function ingestCli(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        ...["--import", "tsx", "ingest/cli.ts", source, "--title-id", "interlaced", "--title", "Interlaced"],
-        ...["--heights", "144,288", "--segment-seconds", "1", "--chunk-seconds", "1", "--no-publish", "--json", "--progress", "plain", "--out", out],
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
+function ingestCli(out: string): Promise<IngestCliRun> {
+  return runIngestCli([
+    ...[source, "--title-id", "interlaced", "--title", "Interlaced"],
+    ...["--heights", "144,288", "--segment-seconds", "1", "--chunk-seconds", "1", "--no-publish", "--json", "--progress", "plain", "--out", out],
+  ]);
 }
 
 const RUNGS: Rung[] = [

@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ffmpegPath, ffprobePath } from "../../ingest/ffmpeg-path";
+import { runIngestCli } from "./ingest-cli";
 import { tinySource } from "./tiny-source";
 
 /**
@@ -13,7 +14,6 @@ import { tinySource } from "./tiny-source";
  * `--poster-at SECONDS` another, `--poster FILE` an image of one's own, `--no-poster` none.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
 let source: string;
 
@@ -28,19 +28,10 @@ afterAll(async () => {
 const ff = (args: string[]) => execFileSync(ffmpegPath, ["-v", "error", "-y", ...args]);
 
 /** `ingest --no-publish --out` of `src` into `dir`/`name`, with `extra` flags. */
-function ingestCli(src: string, name: string, extra: string[] = []): Promise<{ code: number | null; stderr: string; out: string }> {
+async function ingestCli(src: string, name: string, extra: string[] = []): Promise<{ code: number | null; stderr: string; out: string }> {
   const out = path.join(dir, name);
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "ingest/cli.ts", src, "--title-id", name, "--title", name, "--no-publish", "--progress", "none", "--out", out, ...extra],
-      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stderr, out }));
-  });
+  const { code, stderr } = await runIngestCli([src, "--title-id", name, "--title", name, "--no-publish", "--progress", "none", "--out", out, ...extra]);
+  return { code, stderr, out };
 }
 
 /** Codec, size and sample aspect ratio of an image as ffprobe reads it. */

@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCli, UsageError } from "../../ingest/cli";
+import { runIngestCli } from "./ingest-cli";
 import { tinySource } from "./tiny-source";
 import { ingest } from "../../ingest/pipeline";
 import { createReporter, type Reporter } from "../../ingest/progress";
@@ -12,7 +12,6 @@ import { createReporter, type Reporter } from "../../ingest/progress";
  * only at the first upload, it would otherwise fail after the whole encode.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const KEYS = { R2_ACCESS_KEY_ID: "key-id", R2_SECRET_ACCESS_KEY: "secret-key" };
 let dir: string;
 let source: string;
@@ -46,32 +45,11 @@ describe("a bad --r2-endpoint", () => {
   });
 
   it("stops the CLI with exit 2 and its usage before any stage runs", async () => {
-    const base = { ...process.env };
-    for (const name of ["ADMIN_TOKEN", "VCDN_BASE_URL", "R2_ACCOUNT_ID", "R2_ENDPOINT", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete base[name];
-    const child = spawn(
-      process.execPath,
-      // (an admin API on a port nothing listens on: a run that got past the flags would fail there, exit 1)
-      [
-        "--import",
-        "tsx",
-        "ingest/cli.ts",
-        ...args(),
-        "--base-url",
-        "http://127.0.0.1:9",
-        "--r2-endpoint",
-        "r2.example.com",
-        "--progress",
-        "plain",
-        "--out",
-        path.join(dir, "work"),
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...base, ...KEYS } },
+    // (an admin API on a port nothing listens on: a run that got past the flags would fail there, exit 1)
+    const { code, stderr } = await runIngestCli(
+      [...args(), "--base-url", "http://127.0.0.1:9", "--r2-endpoint", "r2.example.com", "--progress", "plain", "--out", path.join(dir, "work")],
+      { env: KEYS, withoutShellPublishEnv: true, timeoutMs: 30_000 },
     );
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    clearTimeout(timer);
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/error: --r2-endpoint: not a URL: "r2\.example\.com"/);
     expect(stderr).toContain("usage: npm run ingest");

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,8 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSource } from "../../ingest/fixtures";
 import { startLocalWorker, type LocalWorker } from "../../r2-seed/local-worker";
+import { type IngestCliRun, runIngestCli } from "./ingest-cli";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const TITLE = "resume-test";
 let dir: string;
 let source: string;
@@ -16,49 +15,12 @@ let persistTo: string;
 const adminToken = randomBytes(16).toString("hex");
 const A = { Authorization: `Bearer ${adminToken}` };
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function ingestCli(extra: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "ingest/cli.ts",
-        source,
-        "--title-id",
-        TITLE,
-        "--title",
-        "Resume Test",
-        "--segment-seconds",
-        "1",
-        "--chunk-seconds",
-        "1",
-        "--out",
-        path.join(dir, "work"),
-        "--base-url",
-        worker.url,
-        "--admin-token",
-        adminToken,
-        "--progress",
-        "plain",
-        ...extra,
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+/** The CLI's publish of the source to the local Worker with 1 s segments and chunks, with `extra` flags. */
+function ingestCli(extra: string[]): Promise<IngestCliRun> {
+  return runIngestCli([
+    ...[source, "--title-id", TITLE, "--title", "Resume Test", "--segment-seconds", "1", "--chunk-seconds", "1", "--out", path.join(dir, "work")],
+    ...["--base-url", worker.url, "--admin-token", adminToken, "--progress", "plain", ...extra],
+  ]);
 }
 
 async function origin(): Promise<Array<{ path: string; bytes: number; sha256: string | null }>> {

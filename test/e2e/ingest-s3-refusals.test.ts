@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runIngestCli } from "./ingest-cli";
 import { onePackagedFile, tinySource } from "./tiny-source";
 import { PublishError, publishTitle } from "../../ingest/publish";
 
@@ -14,7 +14,6 @@ import { PublishError, publishTitle } from "../../ingest/publish";
  * none), by a local server that also plays the admin API the CLI lists origin and registers through.
  */
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const SECRET = "r2-secret-key-DO-NOT-PRINT-0123456789";
 const TOKEN = "admin-token-0123456789";
 const TITLE = "s3-refusals";
@@ -66,19 +65,12 @@ describe("the CLI uploading with R2 keys S3 refuses", () => {
 
   it("fails in one line naming the 403, SignatureDoesNotMatch and the R2 credentials, exit 1, no stack, no secret", async () => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const base = { ...process.env };
-    for (const name of ["ADMIN_TOKEN", "VCDN_BASE_URL", "R2_ACCOUNT_ID", "R2_ENDPOINT", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]) delete base[name];
     const args = ["--title-id", TITLE, "--title", "S3 refusals", "--base-url", origin, "--admin-token", TOKEN, "--r2-endpoint", origin];
-    const child = spawn(process.execPath, ["--import", "tsx", "ingest/cli.ts", source, ...args, "--progress", "plain", "--out", path.join(dir, "work")], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...base, R2_ACCESS_KEY_ID: "wrong-key-id", R2_SECRET_ACCESS_KEY: SECRET },
+    const { code, stderr } = await runIngestCli([source, ...args, "--progress", "plain", "--out", path.join(dir, "work")], {
+      env: { R2_ACCESS_KEY_ID: "wrong-key-id", R2_SECRET_ACCESS_KEY: SECRET },
+      withoutShellPublishEnv: true,
+      timeoutMs: 120_000,
     });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-    clearTimeout(timer);
     expect(code, stderr).toBe(1);
     expect(s3Puts.length).toBeGreaterThan(0);
     const failure = stderr.slice(stderr.indexOf("ingest failed"));

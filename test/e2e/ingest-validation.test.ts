@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,8 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corruptFile, makeFrameGapSource, makeSource, truncateFile } from "../../ingest/fixtures";
 import { validateSource, type ValidationReport } from "../../ingest/validate";
+import { runIngestCli } from "./ingest-cli";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
 let clean: string;
 
@@ -95,37 +94,10 @@ describe("validation of a source before anything is encoded", () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const gap = path.join(dir, "gap.mp4");
-      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [
-            "--import",
-            "tsx",
-            "ingest/cli.ts",
-            gap,
-            "--title-id",
-            "broken-gap",
-            "--title",
-            "Broken",
-            "--base-url",
-            url,
-            "--admin-token",
-            "x",
-            "--json",
-            "--progress",
-            "plain",
-            "--out",
-            path.join(dir, "work"),
-          ],
-          { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("error", reject);
-        child.on("exit", (code) => resolve({ code, stdout, stderr }));
-      });
+      const out = await runIngestCli([
+        ...[gap, "--title-id", "broken-gap", "--title", "Broken", "--base-url", url, "--admin-token", "x"],
+        ...["--json", "--progress", "plain", "--out", path.join(dir, "work")],
+      ]);
       expect(out.code).toBe(3);
       const json = JSON.parse(out.stdout) as { status: string; validation: ValidationReport };
       expect(json.status).toBe("rejected");
