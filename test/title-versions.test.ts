@@ -181,12 +181,15 @@ describe("a title taken down", () => {
     await site().reconcile();
     expect((await env.TIER_NA.list({ prefix: `${SITE}/${OCA}/${TITLE}/` })).objects).toEqual([]);
     expect(await listedVersions(OCA)).toEqual([]);
-    // Publishing it again restores it (same contents: same version).
+    // Publishing it again restores it (same contents: same version) for new plays; the session the
+    // takedown stopped stays stopped (test/takedown-outlives-a-republish.test.ts).
     const back = await publishTitle(TITLE, { change: { [SEG]: v2.files[SEG] } });
     expect(back.version).toBe(v2.version);
-    expect((await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc)).status).toBe(200);
+    const again = await pressPlay(await memberToken("premium", "ver-down-3"), { titleId: TITLE, device: DEVICE }, GEO.lumenNyc);
+    expect(again.status).toBe(200);
     expect([...parseWithdrawn(await (await env.ORIGIN.get(WITHDRAWN_KEY))!.text()).titles.keys()]).not.toContain(TITLE);
-    expect((await segment(origin.url)).status).toBe(200);
+    expect((await segment(((await again.json()) as PlayResponse).ocas.at(-1)!.url)).status).toBe(200);
+    expect((await segment(origin.url)).status).toBe(410);
   });
 });
 

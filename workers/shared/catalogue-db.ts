@@ -444,7 +444,8 @@ export const catalogueDb = {
    * Registers a title: metadata, renditions and licences, and the files of `version`, in one
    * transaction. A new version (`previous` given) supersedes the previous one, which stays served
    * until `retainUntil` (when the last session that may ask for it expires); files of versions past
-   * their retention are dropped. Registering restores a title that was taken down. False, with
+   * their retention are dropped. Registering restores a title that was taken down (not the sessions
+   * the takedown stopped: they stay stopped as licence stops). False, with
    * nothing written, when a later version was registered meanwhile (two publishes at once): the
    * catalogue never goes back to an older version.
    */
@@ -470,6 +471,17 @@ export const catalogueDb = {
           `INSERT INTO title_versions (title_id, version, files, bytes, created_at) SELECT id, version, 0, 0, 0 FROM titles WHERE id = ? AND version > ?`,
         )
         .bind(titleId, v.version),
+      // Published again after a takedown: the sessions the takedown stopped stay stopped (their tokens
+      // would play again until they expire), as a stop of each licence from the takedown of the sessions
+      // granted before it and the views' lag, or before now if sooner (this publish's new sessions play).
+      // Read before the row below clears taken_down_at.
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO licence_stops (title_id, country, at, granted_before)
+           SELECT l.title_id, l.country, t.taken_down_at, MIN(t.taken_down_at + ?3, ?2) FROM titles t JOIN licences l ON l.title_id = t.id
+             WHERE t.id = ?1 AND t.taken_down_at IS NOT NULL AND t.taken_down_at <= ?2 AND t.taken_down_at > ?4`,
+        )
+        .bind(titleId, now, v.stops.lagMs, v.stops.since),
       db
         .prepare(
           `INSERT INTO titles (id, name, description, release_year, duration_s, available_from, live_min_copies, encoding_json, updated_at, version, taken_down_at)

@@ -165,7 +165,7 @@ titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
 /**
  * Takes a title down: new plays are refused (410) and it leaves the steering view at once; sessions'
  * steering polls stop offering OCAs and their segments are refused (410) within 2 × CATALOGUE_TTL_S;
- * OCAs delete its files on their next cycle. Publishing it again restores it.
+ * OCAs delete its files on their next cycle. Publishing it again restores it for new plays (not the sessions it stopped).
  */
 titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
   const titleId = c.req.param("titleId");
