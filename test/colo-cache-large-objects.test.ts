@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { COLO_CACHE_MAX_BYTES, COLO_TEE_MAX_BYTES } from "../workers/edge/colo-cache";
+import { COLO_CACHE_MAX_BYTES } from "../workers/shared/colo-cache";
+import { COLO_TEE_MAX_BYTES } from "../workers/edge/colo-cache";
 import { getCounted } from "./tier-calls";
 import { fill, GEO, memberToken, patternBytes, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { serveRepresentation, textRepresentation } from "../workers/edge/representation";
+import { serveRepresentation, textRepresentation } from "../workers/shared/representation";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 /**

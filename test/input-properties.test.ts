@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ocaKey } from "../shared/file-keys";
 import { countryCodeSchema, isCountryCode, isInheritedName, isSafeFilePath, isSafeId, MAX_FILE_PATH } from "../shared/ids";
 import { parseGeoHeader } from "../workers/shared/client-geo";
-import { decideRange } from "../workers/edge/range";
+import { decideRange } from "../workers/shared/range";
 import { ApiError } from "../workers/shared/errors";
 
 // Property tests of the parsers that take hostile input before anything else does. Seeds are fixed.

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { r2Representation, RepresentationChanged, serveRepresentation } from "../workers/edge/representation";
+import { r2Representation, RepresentationChanged, serveRepresentation } from "../workers/shared/representation";
 import { call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
 const SIZE = 50_000;

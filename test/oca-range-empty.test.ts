@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decideRange } from "../workers/edge/range";
-import { serveRepresentation, textRepresentation } from "../workers/edge/representation";
+import { decideRange } from "../workers/shared/range";
+import { serveRepresentation, textRepresentation } from "../workers/shared/representation";
 
 /**
  * RFC 9110 §14.1.1: "When a selected representation has zero length, the only satisfiable form of

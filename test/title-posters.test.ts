@@ -43,12 +43,12 @@ const browse = async (): Promise<Entry[]> => {
 };
 const entry = async (titleId: string) => (await browse()).find((t) => t.id === titleId);
 
-/** A GET to the Worker whose ORIGIN bucket notes each call; waits for its background work (the colo cache's fill). */
-async function getCountingOrigin(url: string, headers: Record<string, string> = {}) {
+/** A request (GET unless said) to the Worker whose ORIGIN bucket notes each call; waits for its background work (the colo cache's fill). */
+async function getCountingOrigin(url: string, headers: Record<string, string> = {}, method = "GET") {
   const calls: string[] = [];
   const origin = countedBucket(env.ORIGIN, calls);
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, { headers }), { ...env, ORIGIN: origin }, ctx);
+  const res = await worker.fetch(new Request(url, { headers, method }), { ...env, ORIGIN: origin }, ctx);
   const body = new Uint8Array(await res.arrayBuffer());
   await waitOnExecutionContext(ctx);
   return { res, body, calls };
@@ -239,5 +239,79 @@ describe("the poster route", () => {
     const res = await call("/v1/titles/poster-none/poster/1");
     expect(res.status).toBe(404);
     expect(((await res.json()) as ErrorBody).error.code).toBe("no_poster");
+  });
+});
+
+describe("the poster over HTTP, answered as an OCA's file is", () => {
+  it("answers HEAD with a GET's headers and no body, cold and from the colo cache", async () => {
+    const poster = jpeg(3000, 78);
+    const t = await publishTitle("poster-head", { change: { "poster.jpg": poster }, register: { poster: "poster.jpg" } });
+    const url = `http://cdn.test/v1/titles/poster-head/poster/${t.version}`;
+    for (const cache of ["MISS", "HIT"]) {
+      const { res, body } = await getCountingOrigin(url, {}, "HEAD");
+      expect(res.status, cache).toBe(200);
+      expect(body.byteLength, cache).toBe(0);
+      expect(res.headers.get("X-Cache")).toBe(cache);
+      expect(res.headers.get("Content-Length"), cache).toBe("3000");
+      expect(res.headers.get("Content-Type"), cache).toBe("image/jpeg");
+      expect(res.headers.get("ETag"), cache).toBe(`"${t.sha["poster.jpg"]}"`);
+      expect(res.headers.get("Accept-Ranges"), cache).toBe("bytes");
+      expect(res.headers.get("Cache-Control"), cache).toBe("public, max-age=31536000, immutable");
+    }
+  });
+
+  it("answers one byte range with 206 and that slice, cold and from the colo cache, and a range past the end with 416", async () => {
+    const poster = png(5000, 79);
+    const t = await publishTitle("poster-range", { change: { "poster.png": poster }, register: { poster: "poster.png" } });
+    const url = `http://cdn.test/v1/titles/poster-range/poster/${t.version}`;
+    for (const cache of ["MISS", "HIT"]) {
+      const { res, body, calls } = await getCountingOrigin(url, { Range: "bytes=100-199" });
+      expect(res.status, cache).toBe(206);
+      expect(res.headers.get("X-Cache")).toBe(cache);
+      expect(res.headers.get("Content-Range"), cache).toBe("bytes 100-199/5000");
+      expect(res.headers.get("Content-Length"), cache).toBe("100");
+      expect(body, cache).toEqual(poster.slice(100, 200));
+      // The cold one fills the colo cache with the whole image; the warm one reads no R2 at all.
+      if (cache === "HIT") expect(calls).toEqual([]);
+    }
+    const tail = await call(url, { headers: { Range: "bytes=-10" } });
+    expect(tail.status).toBe(206);
+    expect(tail.headers.get("Content-Range")).toBe("bytes 4990-4999/5000");
+    expect(new Uint8Array(await tail.arrayBuffer())).toEqual(poster.slice(4990));
+
+    const past = await call(url, { headers: { Range: "bytes=5000-" } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get("Content-Range")).toBe("bytes */5000");
+    // An answer to that request's range, not the image: no cache may keep it for a year.
+    expect(past.headers.get("Cache-Control")).toBe("no-store");
+    expect(((await past.json()) as ErrorBody).error.code).toBe("range_not_satisfiable");
+
+    // If-Range naming another image: the range does not apply, the whole image comes.
+    const other = await call(url, { headers: { Range: "bytes=0-9", "If-Range": '"other"' } });
+    expect(other.status).toBe(200);
+    expect(new Uint8Array(await other.arrayBuffer())).toEqual(poster);
+  });
+
+  it("answers a matching If-None-Match with 304 cold and from the colo cache, HEAD too, and a tag that does not match with the image", async () => {
+    const poster = webp(2500, 80);
+    const t = await publishTitle("poster-inm", { change: { "poster.webp": poster }, register: { poster: "poster.webp" } });
+    const url = `http://cdn.test/v1/titles/poster-inm/poster/${t.version}`;
+    const etag = `"${t.sha["poster.webp"]}"`;
+    // Before any read (so not in the colo cache), then after a GET put it there.
+    for (const cache of ["cold", "warm"]) {
+      if (cache === "warm") expect((await getCountingOrigin(url)).res.status).toBe(200);
+      const { res, body } = await getCountingOrigin(url, { "If-None-Match": etag });
+      expect(res.status, cache).toBe(304);
+      expect(body.byteLength, cache).toBe(0);
+      expect(res.headers.get("ETag"), cache).toBe(etag);
+      expect(res.headers.get("Cache-Control"), cache).toBe("public, max-age=31536000, immutable");
+    }
+    const head = await call(url, { method: "HEAD", headers: { "If-None-Match": `W/${etag}` } });
+    expect(head.status).toBe(304);
+    const miss = await call(url, { headers: { "If-None-Match": '"other"' } });
+    expect(miss.status).toBe(200);
+    expect(new Uint8Array(await miss.arrayBuffer())).toEqual(poster);
+    // If-Match naming another image fails, as for an OCA's file.
+    expect((await call(url, { headers: { "If-Match": '"other"' } })).status).toBe(412);
   });
 });

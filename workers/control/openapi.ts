@@ -104,10 +104,11 @@ export const ROUTES: RouteDoc[] = [
     params: posterParam,
     ok: {
       status: 200,
-      description: "the image (image/jpeg, image/png or image/webp); Cache-Control: public, max-age=31536000, immutable; ETag; X-Cache",
+      description:
+        "the image (image/jpeg, image/png or image/webp; 206 for a range; HEAD as GET without the body); Cache-Control: public, max-age=31536000, immutable; ETag; X-Cache",
       contentType: "image/*",
     },
-    errors: { 304: [], ...BAD, 404: ["unknown_title", "no_poster"], 503: ["catalogue_unavailable"] },
+    errors: { 304: [], ...BAD, 404: ["unknown_title", "no_poster"], 412: [], 416: [], 503: ["catalogue_unavailable"] },
   },
   {
     method: "post",

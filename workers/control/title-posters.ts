@@ -4,7 +4,9 @@ import { idSchema } from "../../shared/ids";
 import { setBounded } from "../shared/bounded-map";
 import { catalogueDb, type CatalogueFile } from "../shared/catalogue-db";
 import { ApiError } from "../shared/errors";
+import { cachedRepresentation, teedToColoCache } from "../shared/colo-cache";
 import { readReplica } from "../shared/replica-reads";
+import { r2Representation, RepresentationChanged, serveRepresentation } from "../shared/representation";
 import { catalogueCache } from "./catalogue-cache";
 import { clientIp, enforceIsolateLimit, POSTER_LOOKUPS_PER_IP_PER_MINUTE } from "./limits";
 
@@ -12,9 +14,10 @@ import { clientIp, enforceIsolateLimit, POSTER_LOOKUPS_PER_IP_PER_MINUTE } from 
  * A title's poster (`GET /v1/titles/{titleId}/poster/{version}`): public, since apps show posters
  * before sign-in. The URL names the version, whose poster never changes (a registration with another
  * poster makes a new version), so the answer is cached as immutable by browsers and shared caches,
- * and validated by the file's SHA-256. The bytes come from origin through the colo cache, keyed by
- * their origin key: a poster is read from R2 once per colo. The title's state comes from the
- * isolate's catalogue view, so a title taken down stops showing its poster within 2 × CATALOGUE_TTL_S.
+ * and validated by the file's SHA-256. It is answered as an OCA's file is (HEAD, conditionals, one
+ * byte range), from origin through the colo cache, keyed by its origin key: read from R2 once per
+ * colo. The title's state comes from the isolate's catalogue view, so a title taken down stops
+ * showing its poster within 2 × CATALOGUE_TTL_S.
  */
 
 /** Each poster path's image format, by the first bytes its file must start with (what browsers sniff). */
@@ -64,16 +67,8 @@ const posters = new Map<string, CatalogueFile | null>();
 const POSTERS_KEPT = 4000;
 
 const notFound = (titleId: string) => new ApiError(404, "unknown_title", `no title ${titleId}`);
-
-/** If-None-Match against the poster's ETag (weak comparison, RFC 9110 §13.1.2; `*` matches). */
-function noneMatch(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  const bare = etag.replace(/^W\//, "");
-  return header.split(",").some((t) => {
-    const tag = t.trim();
-    return tag === "*" || tag.replace(/^W\//, "") === bare;
-  });
-}
+/** Listed in the catalogue but gone from origin: an operator's doing, said as such (nothing is cached). */
+const notInOrigin = (p: { titleId: string; version: number }) => new ApiError(404, "no_poster", `${p.titleId} version ${p.version}'s poster is not in origin`);
 
 /** The poster of a version new plays could get now or sessions may still play, or null. */
 async function posterOf(env: Env, req: Request, titleId: string, version: number, current: number): Promise<CatalogueFile | null> {
@@ -100,7 +95,10 @@ function countLookup(req: Request): void {
   if (ip !== null) enforceIsolateLimit("POSTER_LOOKUPS_PER_IP", ip, POSTER_LOOKUPS_PER_IP_PER_MINUTE);
 }
 
-/** The poster's answer: 304 on a matching If-None-Match, else its bytes from the colo cache or origin. */
+/**
+ * The poster's answer to GET or HEAD, with an OCA file's HTTP semantics (serveRepresentation:
+ * conditionals, one byte range, 304/412/206/416), from the colo cache or else from origin.
+ */
 export async function posterResponse(
   env: Env,
   req: Request,
@@ -113,39 +111,30 @@ export async function posterResponse(
   if (!title || title.title.taken_down_at !== null) throw notFound(p.titleId);
   const file = await posterOf(env, req, p.titleId, p.version, title.title.version);
   if (!file) throw new ApiError(404, "no_poster", `${p.titleId} has no poster in version ${p.version}`);
-  const etag = `"${file.sha256}"`;
-  const headers = new Headers({ "Cache-Control": POSTER_CACHE_CONTROL, ETag: etag, "Content-Type": contentTypeFor(file.path) });
-  if (noneMatch(req.headers.get("If-None-Match"), etag)) return new Response(null, { status: 304, headers });
-  const key = originKey(p.titleId, file.path, file.sha256);
+  const contentType = contentTypeFor(file.path);
   // Keyed by the origin key, never the URL: the bytes under a key never change.
-  const cacheUrl = `https://poster-cache.invalid/${key}`;
-  const hit = await caches.default.match(cacheUrl);
-  if (hit?.body) {
-    const length = hit.headers.get("Content-Length");
-    if (length !== null) headers.set("Content-Length", length);
-    headers.set("X-Cache", "HIT");
-    return new Response(hit.body, { headers });
+  const at = { space: "origin", key: originKey(p.titleId, file.path, file.sha256) } as const;
+  const cached = await cachedRepresentation(at, contentType, POSTER_CACHE_CONTROL);
+  try {
+    if (cached) return await serveRepresentation(req, cached, { "X-Cache": "HIT" });
+  } catch (err) {
+    // Evicted between the lookup and the read of a range: served from origin below.
+    if (!(err instanceof RepresentationChanged)) throw err;
   }
-  const object = await env.ORIGIN.get(key);
-  if (!object) {
-    // Listed in the catalogue but gone from origin: an operator's doing, said as such (nothing is cached).
-    throw new ApiError(404, "no_poster", `${p.titleId} version ${p.version}'s poster is not in origin`);
+  // At most 2 MiB (registration refuses larger), so read whole whatever was asked (a HEAD, a range, a
+  // conditional): one R2 call, and the colo cache has it for the next request.
+  const object = await env.ORIGIN.get(at.key);
+  if (!object) throw notInOrigin(p);
+  // Validated by the file's SHA-256, the poster's identity in the catalogue, rather than R2's MD5.
+  const base = { ...r2Representation(env.ORIGIN, at.key, object, contentType, POSTER_CACHE_CONTROL), etag: `"${file.sha256}"` };
+  const rep = teedToColoCache(base, object.body, at, COLO_TTL_S, waitUntil);
+  try {
+    return await serveRepresentation(req, rep, { "X-Cache": "MISS" });
+  } catch (err) {
+    // A range read after the whole get found nothing: the content-addressed key was deleted meanwhile.
+    if (err instanceof RepresentationChanged) throw notInOrigin(p);
+    throw err;
   }
-  // At most 2 MiB (registration refuses larger), so read whole: one copy to the viewer, one to the cache.
-  const bytes = await object.arrayBuffer();
-  waitUntil(
-    caches.default
-      .put(
-        cacheUrl,
-        new Response(bytes, {
-          headers: { "Content-Type": contentTypeFor(file.path), "Content-Length": String(bytes.byteLength), "Cache-Control": `public, max-age=${COLO_TTL_S}` },
-        }),
-      )
-      .catch((err) => console.error("poster cache put failed", err)),
-  );
-  headers.set("Content-Length", String(bytes.byteLength));
-  headers.set("X-Cache", "MISS");
-  return new Response(bytes, { headers });
 }
 
 /** Forgets the posters read (tests). */

@@ -7,13 +7,14 @@ import { findOca, findSite, parentChain, topology, type SiteSpec } from "../shar
 import { verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
-import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "./representation";
+import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "../shared/representation";
 import { ocaFault, ocaHealth, recordCmcd, recordMiss, recordOutcome, recordServed, recordServedAway, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
 import type { ServedFrom } from "../shared/site-view";
 import { readCmcd } from "./cmcd";
 import { versionIndex } from "../shared/version-index";
-import { cachedRepresentation, cacheWhole, COLO_CACHE_MAX_BYTES, COLO_TEE_MAX_BYTES } from "./colo-cache";
+import { cachedRepresentation, cacheWhole, COLO_CACHE_MAX_BYTES, teedToColoCache } from "../shared/colo-cache";
+import { COLO_CACHE_TTL_S, COLO_TEE_MAX_BYTES } from "./colo-cache";
 import { streamRefused, touchStream } from "../shared/stream-activity";
 import { withdrawnReason } from "./withdrawn";
 import { countableBytes } from "./served-ceiling";
@@ -180,7 +181,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   // lookup and fill alike, to measure the same segments read from R2 each time, as with no colo cache.)
   const bypass = c.env.DEV_MODE === "true" && c.req.header("X-Bench-No-Colo-Cache") === "1";
   if (site && !bypass) {
-    const cached = await cachedRepresentation(ocaKey(site.id, ocaId, titleId, path, sha256), contentType, cacheControl, variant);
+    const cached = await cachedRepresentation({ space: "oca", key: ocaKey(site.id, ocaId, titleId, path, sha256), variant }, contentType, cacheControl);
     try {
       if (cached) return served(await serveRepresentation(c.req.raw, cached, { ...via, "X-OCA-Source": "local", "X-Cache": "HIT" }), "local");
     } catch (err) {
@@ -205,17 +206,18 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
     const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
     let rep: Representation = base;
     const local = site !== undefined && found.source === "local" && !bypass;
-    const meta = { size: found.head.size, etag: found.head.httpEtag, lastModified: found.head.uploaded, contentType };
+    const meta = { size: found.head.size, etag: found.head.httpEtag, lastModified: found.head.uploaded, contentType, maxAgeS: COLO_CACHE_TTL_S };
     try {
       if (top) {
         const capped = await capManifest(base, path, cap);
         rep = capped.rep;
-        if (local) waitUntil(cacheWhole(found.key, capped.text, { ...meta, size: capped.rep.size, etag: capped.rep.etag }, variant).catch(() => {}));
+        if (local)
+          waitUntil(
+            cacheWhole({ space: "oca", key: found.key, variant }, capped.text, { ...meta, size: capped.rep.size, etag: capped.rep.etag }).catch(() => {}),
+          );
       } else if (local && "body" in found.head && found.head.size <= COLO_TEE_MAX_BYTES) {
         // The whole body goes to the viewer and, in step, into the colo cache.
-        const [toViewer, toCache] = found.head.body.tee();
-        waitUntil(cacheWhole(found.key, toCache, meta).catch(() => {}));
-        rep = { ...base, body: async (range) => (range ? base.body(range) : toViewer), release: () => toViewer.cancel() };
+        rep = teedToColoCache(base, found.head.body, { space: "oca", key: found.key }, COLO_CACHE_TTL_S, waitUntil);
       } else if (local && attempt === 0 && found.head.size <= COLO_CACHE_MAX_BYTES && fillDue(found.key)) {
         // A range, a conditional or an object too large to tee: the whole object is fetched once, in the
         // background, for the next ones (once per isolate a minute: where the colo cache keeps nothing,
@@ -223,7 +225,7 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
         waitUntil(
           found.bucket
             .get(found.key)
-            .then((o) => (o ? cacheWhole(found.key, o.body, meta) : undefined))
+            .then((o) => (o ? cacheWhole({ space: "oca", key: found.key }, o.body, meta) : undefined))
             .catch(() => {}),
         );
       }
