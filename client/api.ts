@@ -1,10 +1,18 @@
+import { SdkError } from "./errors";
 import { PlaySession, type PlayOptions, retryAfterS } from "./session";
 import { ApiCallError, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent, type ResponseLike, type TitlePage } from "./types";
 
+/**
+ * The client's options. `createClient` checks them and throws an `INVALID_OPTION` SdkError naming every
+ * refused key, rather than send every request to a wrong URL or with a header fetch refuses.
+ */
 export interface ClientOptions {
-  /** Control plane base URL, e.g. http://127.0.0.1:8787 (no trailing slash needed). */
+  /**
+   * Control plane base URL: absolute http(s), with or without a path prefix or a trailing slash
+   * (`https://api.example.com/cdn/`), no query or fragment.
+   */
   baseUrl: string;
-  /** Member token (Bearer). */
+  /** Member token (Bearer): a non-empty string; whitespace around it is dropped. */
   token: string;
   /** Dev only: simulated client location, sent as `X-Client-Geo` (e.g. "asn=64500;country=US;lat=40.71;lon=-74.0"). */
   geo?: string;
@@ -33,13 +41,37 @@ async function apiError(res: Pick<ResponseLike, "status" | "text" | "headers">):
   }
 }
 
+/** Why each of the client's options is refused (`key: reason`), none when all pass. */
+function clientOptionProblems(opts: unknown): string[] {
+  if (opts === null || typeof opts !== "object") return ["options: expected an object"];
+  const o = opts as Partial<Record<keyof ClientOptions, unknown>>;
+  const out: string[] = [];
+  let url: URL | null = null;
+  try {
+    url = typeof o.baseUrl === "string" ? new URL(o.baseUrl.trim()) : null;
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash)
+    out.push("baseUrl: expected an absolute http(s) URL without query or fragment");
+  // Whitespace inside would split the Authorization header (fetch refuses CR/LF on every request).
+  if (typeof o.token !== "string" || !/^\S+$/.test(o.token.trim())) out.push("token: expected a non-empty string without whitespace");
+  if (o.geo !== undefined && (typeof o.geo !== "string" || /[\r\n]/.test(o.geo))) out.push("geo: expected a string on one line");
+  if (o.fetch !== undefined && typeof o.fetch !== "function") out.push("fetch: expected a function");
+  return out;
+}
+
 /** The control plane, as a member's client calls it. */
 export class VcdnClient {
   readonly baseUrl: string;
   readonly fetch: FetchLike;
+  private readonly opts: ClientOptions;
 
-  constructor(private readonly opts: ClientOptions) {
-    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+  constructor(opts: ClientOptions) {
+    const problems = clientOptionProblems(opts);
+    if (problems.length) throw new SdkError("INVALID_OPTION", { detail: problems.join("; ").slice(0, 500) });
+    this.opts = { ...opts, token: opts.token.trim() };
+    this.baseUrl = opts.baseUrl.trim().replace(/\/+$/, "");
     this.fetch = opts.fetch ?? defaultFetch();
   }
 
@@ -59,6 +91,10 @@ export class VcdnClient {
    * 1-200, default 50). Pass the answer's `cursor` back for the next page; none when no more remain.
    */
   async titles(page: { limit?: number; cursor?: string } = {}): Promise<TitlePage> {
+    // Checked here: `?limit=NaN` would only come back as the server's 400.
+    if (page.limit !== undefined && !(Number.isInteger(page.limit) && page.limit >= 1 && page.limit <= 200))
+      throw new SdkError("INVALID_OPTION", { detail: "limit: expected a whole number from 1 to 200" });
+    if (page.cursor !== undefined && typeof page.cursor !== "string") throw new SdkError("INVALID_OPTION", { detail: "cursor: expected a string" });
     const q = new URLSearchParams();
     if (page.limit !== undefined) q.set("limit", String(page.limit));
     if (page.cursor !== undefined) q.set("cursor", page.cursor);

@@ -58,7 +58,10 @@ export interface ErrorData {
    * elsewhere".
    */
   stoppedHolding?: number;
-  /** With `stoppedHolding`: the seconds until the held slots free at the latest (at most an hour). */
+  /**
+   * With `stoppedHolding`: the seconds until the held slots free at the latest. Of any other refused
+   * play (429, 503): the answer's `Retry-After`, when it had one. At most an hour.
+   */
   retryAfterS?: number;
   /** Free detail for logs (never parsed). */
   detail?: string;

@@ -6,20 +6,71 @@ import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant
 import type { PlaySession } from "./session";
 import { defined } from "./types";
 
+/**
+ * The headless player's options. The constructor checks them (a finite number in range, of the right
+ * type) and throws an `INVALID_OPTION` SdkError naming every refused key: a NaN buffer target would
+ * download without end, a tick or timeout of 0 spin or fail every request.
+ */
 export interface FetcherOptions {
-  /** Fetch ahead until this much media is buffered (s). Default 10. */
+  /** Fetch ahead until this much media is buffered (s, > 0). Default 10. */
   targetBufferS?: number;
   /** Play the title over and over (a longer stream for tests and soak runs); `stop()` ends it. */
   loop?: boolean;
-  /** Stop once this much media has been played (s). */
+  /** Stop once this much media has been played (s, > 0). */
   maxPlayS?: number;
   /** Audio language (default: the playlist's DEFAULT=YES track). */
   audioLanguage?: string;
-  /** Timeout of one file download (ms). Default 4000. */
+  /** Timeout of one file download (ms, 100 to 2^31-1; there is no "no timeout"). Default 4000. */
   requestTimeoutMs?: number;
+  /** ABR parameters (each a finite number >= 0). */
   abr?: Partial<AbrParams>;
-  /** Playback clock granularity (ms). Default 50. */
+  /** Playback clock granularity (ms, 10 to 60,000). Default 50. */
   tickMs?: number;
+}
+
+/** The longest delay timers keep: a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** A finite number in [min, max]. */
+const inRange = (v: unknown, min: number, max: number): boolean => typeof v === "number" && Number.isFinite(v) && v >= min && v <= max;
+
+/** Why each of `opts`' keys is refused (`key: reason`), none when all pass. */
+function fetcherOptionProblems(opts: unknown): string[] {
+  if (opts === null || typeof opts !== "object") return ["options: expected an object"];
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(opts)) {
+    if (v === undefined) continue;
+    const bad = (reason: string) => out.push(`${key}: ${reason}`);
+    switch (key) {
+      case "targetBufferS":
+      case "maxPlayS":
+        if (!inRange(v, Number.MIN_VALUE, Number.MAX_VALUE)) bad("expected a number of seconds > 0");
+        break;
+      case "requestTimeoutMs":
+        if (!inRange(v, 100, MAX_TIMER_MS)) bad(`expected a number of ms from 100 to ${MAX_TIMER_MS}`);
+        break;
+      case "tickMs":
+        if (!inRange(v, 10, 60_000)) bad("expected a number of ms from 10 to 60000");
+        break;
+      case "loop":
+        if (typeof v !== "boolean") bad("expected true or false");
+        break;
+      case "audioLanguage":
+        if (typeof v !== "string") bad("expected a language tag");
+        break;
+      case "abr":
+        if (v === null || typeof v !== "object") bad("expected an object");
+        else
+          for (const [k, x] of Object.entries(v)) {
+            if (x === undefined) continue;
+            if (!Object.hasOwn(DEFAULT_ABR, k)) out.push(`abr.${k}: unknown ABR parameter`);
+            else if (!inRange(x, 0, Number.MAX_VALUE)) out.push(`abr.${k}: expected a number >= 0`);
+          }
+        break;
+      default:
+        bad("unknown option");
+    }
+  }
+  return out;
 }
 
 export interface Stall {
@@ -129,6 +180,8 @@ export class SegmentFetcher {
   /** Aborted when playback ends: downloads still out (a sibling of a fatal one, one `stop()` caught) end with it. */
   private readonly ending = new AbortController();
   private ticker: ReturnType<typeof setInterval> | null = null;
+  /** The one run (`run()`). */
+  private running: Promise<FetcherState> | null = null;
   private k = 0;
   private totalS = 0;
   private nSegs = 0;
@@ -137,6 +190,8 @@ export class SegmentFetcher {
     readonly session: PlaySession,
     opts: FetcherOptions = {},
   ) {
+    const problems = fetcherOptionProblems(opts);
+    if (problems.length) throw new SdkError("INVALID_OPTION", { detail: problems.join("; ").slice(0, 500) });
     this.opts = { targetBufferS: 10, loop: false, requestTimeoutMs: 4_000, tickMs: 50, ...defined(opts) };
     this.abr = { ...DEFAULT_ABR, ...defined(opts.abr ?? {}) };
     this.st = {
@@ -360,8 +415,16 @@ export class SegmentFetcher {
     this.nSegs = video.segments.length;
   }
 
-  /** Plays to the end (or `stop()` / `maxPlayS`); resolves with the final state. */
-  async run(): Promise<FetcherState> {
+  /**
+   * Plays to the end (or `stop()` / `maxPlayS`); resolves with the final state. Playback runs once:
+   * a second call returns the first's promise (two runs would share one clock timer and leave one alive).
+   */
+  run(): Promise<FetcherState> {
+    this.running ??= this.playOut();
+    return this.running;
+  }
+
+  private async playOut(): Promise<FetcherState> {
     const st = this.st;
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
     // The session closed under the player (the app's `close()`, its token run out): playback ends with

@@ -27,7 +27,7 @@ export interface PlayOptions {
   pollSteering?: boolean;
   /** Query parameter names for the steering server: `_HLS_*` or `_DASH_*`. */
   steeringProtocol?: "hls" | "dash";
-  /** Bounds on the steering TTL the SDK honours (s). */
+  /** Bounds on the steering TTL the SDK honours (s; default [1, 300]). Polls never come more than once a second, whatever the lower bound. */
   steeringTtlBoundsS?: [number, number];
   /** A steering poll that has not answered after this long is abandoned (ms). Default 5000. */
   steeringTimeoutMs?: number;
@@ -193,6 +193,31 @@ function checkedPlayOptions(opts: unknown): PlayOptions {
   return out;
 }
 
+/**
+ * What makes a play answer unusable (it comes off the network: a proxy's page, an older or broken
+ * control plane), or null: the session reads these fields from its first moment.
+ */
+function playResponseProblem(play: unknown): string | null {
+  const p = play as Partial<PlayResponse> | null;
+  if (!p || typeof p !== "object") return "play response is not an object";
+  if (typeof p.sessionId !== "string" || typeof p.sessionToken !== "string" || typeof p.titleId !== "string")
+    return "play response has no sessionId, sessionToken or titleId";
+  if (!Array.isArray(p.ocas) || !p.ocas.length) return "play response has no OCA";
+  if (!p.ocas.every((o) => o && typeof o === "object" && typeof o.ocaId === "string" && typeof o.url === "string"))
+    return "play response has an OCA without ocaId or url";
+  const video = (p.renditions as { video?: unknown } | undefined)?.video;
+  if (!Array.isArray(video) || !video.length || !video.every((r) => r && typeof r === "object" && typeof r.id === "string"))
+    return "play response has no video rendition";
+  return null;
+}
+
+/** Stops a play session the caller took and cannot use (best effort, once): its stream slot frees now. */
+async function stopTaken(client: VcdnClient, play: PlayResponse, why: string): Promise<void> {
+  if (typeof play?.sessionId !== "string" || typeof play.sessionToken !== "string") return;
+  const stop: QoeEvent = { type: "stop", at: Date.now(), reason: why };
+  await client.sendEvents(play, [stop], { batchId: `stop-${play.sessionId}`, keepalive: true }).catch(() => {});
+}
+
 /** `Retry-After` as seconds from now (delta-seconds or an HTTP date), or null. */
 export function retryAfterS(header: string | null, nowMs: number): number | null {
   if (!header) return null;
@@ -213,6 +238,8 @@ const RENEW_MAX_RETRY_MS = 8_000;
 const OWN_SLOT_TRIES = 2;
 /** A renewal because every OCA failed comes at most this often (renewAfterFailure). */
 const FAILURE_RENEW_EVERY_MS = 60_000;
+/** Steering polls come at most this often (s), whatever `steeringTtlBoundsS` allows. */
+const MIN_STEERING_POLL_S = 1;
 /** `session.probes` keeps the latest this many results. */
 const MAX_PROBES_KEPT = 1_000;
 /** `session.switches` keeps the latest this many moves (steering and failures drive them for as long as a session plays). */
@@ -298,13 +325,30 @@ export class PlaySession extends SessionEmitter {
         status: api?.status,
         apiCode: api?.code,
         activeTitleIds: api?.code === "too_many_streams" ? activeTitleIdsOf(api.details) : undefined,
+        // A 429 or 503's Retry-After, for an app that tries again (a stopped holding's wait, when it has one, wins).
+        ...(api?.retryAfterS !== undefined ? { retryAfterS: api.retryAfterS } : undefined),
         ...(api?.code === "too_many_streams" ? stoppedHoldingOf(api.details) : undefined),
         detail: String((err as Error)?.message ?? err),
       });
     }
-    const s = new PlaySession(client, play, checked, pressedAt, hooks);
+    let s: PlaySession;
+    try {
+      s = new PlaySession(client, play, checked, pressedAt, hooks);
+    } catch (err) {
+      // The answer took a stream slot the session cannot use: free it rather than hold it to its silence.
+      await stopTaken(client, play, "play response unusable");
+      throw err;
+    }
     s.ready = s.reprobe(true);
-    if (!checked.probeInBackground) await s.ready;
+    if (!checked.probeInBackground) {
+      try {
+        await s.ready;
+      } catch (err) {
+        // Its timers (the QoE flush) and its slot must not outlive a play() that failed.
+        await s.fail(new SdkError("PLAYER_ERROR", { detail: `probes: ${String((err as Error)?.message ?? err)}`.slice(0, 300) }));
+        throw err;
+      }
+    }
     s.startBackground();
     return s;
   }
@@ -319,7 +363,8 @@ export class PlaySession extends SessionEmitter {
     super();
     // Checked as configure() checks them, and a copy: configure() changes it, never the caller's object.
     this.opts = checkedPlayOptions(opts);
-    if (!play.ocas.length) throw new SdkError("PLAY_REQUEST_FAILED", { detail: "play response has no OCA" });
+    const problem = playResponseProblem(play);
+    if (problem !== null) throw new SdkError("PLAY_REQUEST_FAILED", { detail: problem });
     this.play = play;
     this.now = hooks.now ?? (() => performance.now());
     this.clock = hooks.clock ?? (() => Date.now());
@@ -729,7 +774,9 @@ export class PlaySession extends SessionEmitter {
   private scheduleSteering(ttlS: number): void {
     if (this.stopped) return;
     const [lo, hi] = this.opts.steeringTtlBoundsS ?? [1, 300];
-    const ms = Math.min(hi, Math.max(lo, ttlS)) * 1000;
+    // Never more than a poll a second, whatever the bounds: a TTL (or Retry-After) of 0 under bounds
+    // from 0 polled the steering server in a tight loop.
+    const ms = Math.max(MIN_STEERING_POLL_S, Math.min(hi, Math.max(lo, ttlS))) * 1000;
     const timer = setTimeout(async () => {
       const ttl = await this.pollSteeringOnce();
       // Paused, stopped, or another loop started (a resume) while this poll was out: this loop ends.
@@ -787,8 +834,11 @@ export class PlaySession extends SessionEmitter {
             await this.stopUnused(fresh, "closed while renewing");
             return false;
           }
-          if (!fresh.ocas.length) {
-            this.renewalError = new Error("play response has no OCA");
+          const problem = playResponseProblem(fresh);
+          if (problem !== null) {
+            // Its slot is of no use to this session: freed now, not held to its silence.
+            await stopTaken(this.client, fresh, "play response unusable");
+            this.renewalError = new Error(problem);
             return false;
           }
           this.renewalError = null;
