@@ -17,6 +17,7 @@ import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
 import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { bundledTopology } from "../workers/shared/topology";
 import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
+import { CRON_REGION_CONCURRENCY, SITE_CYCLE_TIMEOUT_MS } from "../workers/control/cron-pool";
 
 type Counts = Record<string, number>;
 
@@ -89,6 +90,26 @@ const siteTime = counted(
   forwardMs: number;
   forwardPerReportMs: number;
 }>("SITE_TIME");
+/**
+ * A site's turn in the hourly fill cron (runScheduledFill), counted and timed on the real cron in workerd
+ * (bench/workerd/cron-cost.test.ts): the subrequests of a site that plans and of one that skips (already
+ * planned: one call; outside its window: none), the invocation's own, each turn's local ms and the
+ * round trips it waits for one after another.
+ */
+const cronCost = counted(
+  "bench/workerd/cron-cost.test.ts",
+  "vitest.bench.config.ts",
+)<{
+  planned: number;
+  invocationSubrequests: number;
+  planSubrequestsPerSite: number;
+  skipSubrequestsPerSite: number;
+  planCounts: Counts;
+  planMsPerSite: number;
+  skipMsPerSite: number;
+  planRoundTripsPerSite: number;
+  skipRoundTripsPerSite: number;
+}>("CRON_COST");
 const n = (req: string, prefix: string) =>
   Object.entries(counts[req] ?? {})
     .filter(([k]) => k.startsWith(prefix) && !k.endsWith(".edgeSync"))
@@ -110,6 +131,8 @@ const SOURCES = {
   d1Pricing: "https://developers.cloudflare.com/d1/platform/pricing/",
   d1Limits: "https://developers.cloudflare.com/d1/platform/limits/",
   r2Pricing: "https://developers.cloudflare.com/r2/pricing/",
+  workersLimits: "https://developers.cloudflare.com/workers/platform/limits/",
+  cpuChangelog: "https://developers.cloudflare.com/changelog/2025-03-25-higher-cpu-limits/",
   cloudfrontPricing: "https://aws.amazon.com/cloudfront/pricing/",
 };
 
@@ -119,7 +142,21 @@ const LIMITS = {
   doPerObject: 1000,
   /** A D1 database is single-threaded: about 1,000 queries/s at 1 ms per query (D1 limits FAQ). */
   d1PerDatabase: 1000,
+  /** Wall time of one Cron Trigger invocation: 15 minutes (Workers limits, "Wall time limits by invocation type"). */
+  cronWallMs: 15 * 60_000,
+  /** Subrequests per invocation, Workers Paid: 10,000 by default (up to 10 million with `limits.subrequests`); site object calls, D1 queries and R2 operations count. */
+  subrequestsPerInvocation: 10_000,
+  /** CPU time per invocation: 30 s by default, up to 5 minutes with `limits.cpu_ms` (wrangler.toml sets none). */
+  cpuMs: 30_000,
 };
+
+/**
+ * A call's round trip from the cron's machine to a site's object, deployed: assumed. Cron Triggers run on
+ * whichever machine has room, and a site's object lives near the site (another continent, at worst).
+ */
+const CRON_ROUND_TRIP_MS = 100;
+/** Sites that hang in a cron run, each holding its region until its timeout (SITE_CYCLE_TIMEOUT_MS): assumed. */
+const HANGING_SITE_SHARE = 0.01;
 
 /**
  * List prices (USD), Workers Paid, as recorded on 2026-12-02 and looked up again for the storage rows and
@@ -220,6 +257,10 @@ interface Scenario {
   peakHoursPerDay: number;
   /** Bytes each OCA's copies hold in its tier bucket (R2 storage, billed per GB-month). Assumed. */
   storedBytesPerOca: number;
+  /** Share of sites whose fill window opens in the busiest UTC hour (one time zone's): they all plan in that hour's cron. Assumed. */
+  busiestHourSiteShare: number;
+  /** Sites of a region: an IXP site and its embedded children, whose turns the cron takes one after another. Assumed. */
+  sitesPerRegion: number;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -244,6 +285,9 @@ const SCENARIOS: Scenario[] = [
     fillBytesPerOcaPerNight: 2e12,
     peakHoursPerDay: 10,
     storedBytesPerOca: 100e12,
+    // Eastern time: about half of the country's sites.
+    busiestHourSiteShare: 0.5,
+    sitesPerRegion: 10,
   },
   {
     name: "Open Connect-sized (global peak)",
@@ -266,6 +310,9 @@ const SCENARIOS: Scenario[] = [
     fillBytesPerOcaPerNight: 2e12,
     peakHoursPerDay: 10,
     storedBytesPerOca: 100e12,
+    // Central European time: most of Europe's sites, the largest share of one hour.
+    busiestHourSiteShare: 0.25,
+    sitesPerRegion: 10,
   },
 ];
 
@@ -358,6 +405,84 @@ function model(s: Scenario): Row[] {
   for (const r of rows) r.over = r.limit !== null && r.perS > r.limit;
   return rows;
 }
+
+/** A row of the cron's table: a figure for one invocation, and its limit. */
+interface CronRow {
+  what: string;
+  value: number;
+  unit: "subrequests" | "s";
+  limit: number;
+  over: boolean;
+}
+
+/**
+ * The busiest hour's cron invocation: that hour's sites plan, every other site checks whether it has
+ * (an upper bound: a site outside its window makes no call), against one invocation's limits. Wall time
+ * is each turn's local ms plus a deployed round trip for each call it waits for in turn; regions run
+ * CRON_REGION_CONCURRENCY at once (workers/control/fill-cycle.ts), a site at a time within each.
+ */
+function cronRows(s: Scenario): CronRow[] {
+  const c = cronCost;
+  const planning = Math.round(s.sites * s.busiestHourSiteShare);
+  const skipping = s.sites - planning;
+  const planS = (c.planMsPerSite + c.planRoundTripsPerSite * CRON_ROUND_TRIP_MS) / 1000;
+  const skipS = (c.skipMsPerSite + c.skipRoundTripsPerSite * CRON_ROUND_TRIP_MS) / 1000;
+  const sequential = planning * planS + skipping * skipS;
+  // A pool of regions: the work spread over its lanes, and never less than one region of planning sites.
+  const pooled = Math.max(sequential / CRON_REGION_CONCURRENCY, s.sitesPerRegion * planS);
+  const hanging = Math.ceil(s.sites * HANGING_SITE_SHARE);
+  const hangS = SITE_CYCLE_TIMEOUT_MS / 1000;
+  const limitS = LIMITS.cronWallMs / 1000;
+  const rows: CronRow[] = [
+    {
+      what: `hourly fill cron, busiest hour: subrequests (${fc(planning)} sites planning, ${fmt(c.planSubrequestsPerSite)} each; ${fc(skipping)} checking they have, ${fmt(c.skipSubrequestsPerSite)} each; ${fc(c.invocationSubrequests)} the invocation's own)`,
+      value: planning * c.planSubrequestsPerSite + skipping * c.skipSubrequestsPerSite + c.invocationSubrequests,
+      unit: "subrequests",
+      limit: LIMITS.subrequestsPerInvocation,
+      over: false,
+    },
+    {
+      what: `hourly fill cron, busiest hour: wall time a site at a time, as before (a planning site ${fmt(planS)} s: ${fmtMs(c.planMsPerSite)} ms locally and ${fmt(c.planRoundTripsPerSite)} round trips in turn; a check ${fmt(skipS)} s)`,
+      value: sequential,
+      unit: "s",
+      limit: limitS,
+      over: false,
+    },
+    {
+      what: `hourly fill cron, busiest hour: wall time, ${CRON_REGION_CONCURRENCY} regions at once (as now; regions of ${s.sitesPerRegion} sites)`,
+      value: pooled,
+      unit: "s",
+      limit: limitS,
+      over: false,
+    },
+    {
+      what: `the same with ${fc(hanging)} site${hanging === 1 ? "" : "s"} (${HANGING_SITE_SHARE * 100} %) hanging to ${hangS} s timeouts, a site at a time, as before`,
+      value: sequential + hanging * hangS,
+      unit: "s",
+      limit: limitS,
+      over: false,
+    },
+    {
+      what: `the same, ${CRON_REGION_CONCURRENCY} regions at once (as now; each hanging site holds one lane)`,
+      value: Math.max((sequential + hanging * hangS) / CRON_REGION_CONCURRENCY, s.sitesPerRegion * planS + hangS),
+      unit: "s",
+      limit: limitS,
+      over: false,
+    },
+    {
+      what: "hourly fill cron, busiest hour: CPU time, at most (the turns' local ms, which include the site objects' own work)",
+      value: (planning * c.planMsPerSite + skipping * c.skipMsPerSite) / 1000,
+      unit: "s",
+      limit: LIMITS.cpuMs / 1000,
+      over: false,
+    },
+  ];
+  for (const r of rows) r.over = r.value > r.limit;
+  return rows;
+}
+
+/** The cron's figures in the table's cells. */
+const cronCell = (r: CronRow, v: number) => (r.unit === "s" ? `${fmt(v)} s` : fc(Math.round(v)));
 
 /** The sites' load publication to D1's steering view: batches (one per site every PUBLISH_LOAD_S) and statements (one per OCA, counted) a second. */
 function loadPublicationPerS(s: Scenario): { batches: number; statements: number } {
@@ -762,6 +887,7 @@ requests, 25 billion rows read and 50 M rows written for Durable Objects' SQLite
 | Amazon CloudFront, US, over 5 PB a month | $${PRICE.cdnPerGB.toFixed(3)}/GB, $${PRICE.cdnPer10kRequests.toFixed(4)} per 10,000 HTTPS requests | ${SOURCES.cloudfrontPricing} |
 | a Durable Object's requests | about ${LIMITS.doPerObject.toLocaleString("en-US")}/s (soft limit per object) | ${SOURCES.doLimits}, ${SOURCES.doFaq} |
 | a D1 database's queries | about ${LIMITS.d1PerDatabase.toLocaleString("en-US")}/s (single-threaded, 1 ms queries) | ${SOURCES.d1Limits} |
+| a Cron Trigger invocation | ${LIMITS.cronWallMs / 60_000} minutes of wall time; ${LIMITS.subrequestsPerInvocation.toLocaleString("en-US")} subrequests (Workers Paid's default, up to 10 million with \`limits.subrequests\`; object calls, D1 queries and R2 operations count); ${LIMITS.cpuMs / 1000} s of CPU time by default, up to 5 minutes with \`limits.cpu_ms\` | ${SOURCES.workersLimits}, ${SOURCES.cpuChangelog} |
 
 R2 and the Cache API publish no per-bucket request rate (R2's one rate limit on objects: a write a second to one key, which
 no path here repeats).
@@ -777,6 +903,8 @@ for (const s of SCENARIOS) {
   console.table(rows.map((x) => ({ what: x.what, "per second": fmt(x.perS), limit: x.limit ?? "—", over: x.over ? "OVER" : "" })));
   console.table(lines.map((l) => ({ rows: l.what, "read/s": fmt(l.perS.read), "written/s": fmt(l.perS.written), "$/hour": fmt(lineCost(l) * 3600) })));
   console.log(siteTimeNote(s).replace(/\n/g, " "));
+  const cron = cronRows(s);
+  console.table(cron.map((x) => ({ what: x.what, "per invocation": cronCell(x, x.value), limit: cronCell(x, x.limit), over: x.over ? "OVER" : "" })));
   console.log(
     `cost: $${c.millionPlays.toFixed(2)} per million plays; $${fmt(c.perPB)} per PB delivered vs $${fmt(c.cdnPerPB)} on a commercial CDN; fill $${fmt(c.fill.total)} a night ($${fmt(c.fillPerPB)} per PB of a day's delivery)`,
   );
@@ -795,6 +923,14 @@ delivering what ${s.peakHoursPerDay} hours at this peak do.
 ${rows.map((x) => `| ${x.what} | ${fmt(x.perS)} | ${x.limit === null ? "—" : x.limit.toLocaleString("en-US")} | ${x.over ? "**over**" : ""} |`).join("\n")}
 
 ${siteTimeNote(s)}
+
+The hourly fill cron at its busiest hour, one invocation (counted and timed by \`bench/workerd/cron-cost.test.ts\` on the real
+cron, whose run with ${cronCost.planned} sites planning made ${ops(cronCost.planCounts)}; a deployed
+round trip assumed ${CRON_ROUND_TRIP_MS} ms; ${Math.round(s.busiestHourSiteShare * 100)} % of sites planning in that hour, assumed; the limits: ${SOURCES.workersLimits}, ${SOURCES.cpuChangelog}):
+
+| what | per invocation | limit | |
+| ---- | -------------: | ----: | - |
+${cron.map((x) => `| ${x.what} | ${cronCell(x, x.value)} | ${cronCell(x, x.limit)} | ${x.over ? "**over**" : ""} |`).join("\n")}
 
 SQLite rows at this peak (counted rows per item, times the rates above; the basis says which part is assumed):
 

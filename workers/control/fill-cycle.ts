@@ -10,6 +10,7 @@ import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
 import { catalogueDb } from "../shared/catalogue-db";
+import { CRON_REGION_CONCURRENCY, eachBounded, SITE_CYCLE_TIMEOUT_MS } from "./cron-pool";
 
 /** Days of history the predictor sees (and the peak shape is learned from). */
 export { HISTORY_DAYS };
@@ -399,36 +400,42 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
 /** The least time to copy an operator's forced cycle gets (its window's end, or 12 h outside the window, if later). */
 export const FORCED_FILL_MIN_MS = 3_600_000;
 
-/** How long one site's cycle may take in the hourly cron before the cron moves on to the next site. */
-export const SITE_CYCLE_TIMEOUT_MS = 60_000;
+export { CRON_REGION_CONCURRENCY, SITE_CYCLE_TIMEOUT_MS };
 
 /**
  * The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle, a
- * region (an IXP site and its embedded children) at a time, the IXP site first. A site that throws or
- * hangs past `siteTimeoutMs` is reported and skipped; the others still plan.
+ * region (an IXP site and its embedded children) at a time, the IXP site first, and up to
+ * `regionConcurrency` regions at once. A site that throws or hangs past `siteTimeoutMs` is reported and
+ * skipped; the others still plan. Reports come in the regions' order, each region's sites in order.
  */
-export async function runScheduledFill(env: Env, scheduledTime: number, opts: { siteTimeoutMs?: number } = {}): Promise<CycleReport[]> {
+export async function runScheduledFill(
+  env: Env,
+  scheduledTime: number,
+  opts: { siteTimeoutMs?: number; regionConcurrency?: number } = {},
+): Promise<CycleReport[]> {
   await liveTopology(env);
-  const reports: CycleReport[] = [];
-  for (const region of regionsInOrder()) {
+  const regions = regionsInOrder();
+  const byRegion: CycleReport[][] = regions.map(() => []);
+  await eachBounded(regions, opts.regionConcurrency ?? CRON_REGION_CONCURRENCY, async (region, r) => {
     // The region's reads shared by its sites' cycles: each plans from the whole region's history (and
     // the IXP site from each child's outlook), which read per site is calls growing with the square
-    // of the region's sites. Kept for one region only, so the run holds one region's histories at once.
+    // of the region's sites. Kept for one region only, so the run holds only its regions in flight.
     const memo: CycleMemo = new Map();
+    // In order: the IXP site plans before its children, whose own plans then fill from it.
     for (const site of region) {
       try {
-        reports.push(
+        byRegion[r].push(
           await withTimeout(runFillCycle(env, site.id, scheduledTime, {}, memo), opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS, `fill cycle of ${site.id}`),
         );
       } catch (err) {
         console.error(`fill cycle ${site.id}`, err);
-        reports.push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
+        byRegion[r].push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
       }
       // A read that failed is tried again by the next site's cycle, as it would be with reads of its own.
       await forgetFailedReads(memo);
     }
-  }
-  return reports;
+  });
+  return byRegion.flat();
 }
 
 /** The live topology's sites by region (an IXP site, then its children), each site once. */
