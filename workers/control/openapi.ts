@@ -44,6 +44,8 @@ const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresen
 const RATE = { 429: ["rate_limited"] };
 const MEMBER = { 401: ["unauthorized"], 503: ["not_configured"] };
 const ADMIN = { 401: ["unauthorized"], 429: ["rate_limited"], 503: ["not_configured"] };
+/** Admin routes that take JSON: a body sent as anything else is refused (never read as `{}`). */
+const ADMIN_JSON = { ...ADMIN, 415: ["unsupported_media_type"] };
 const BAD = { 400: ["invalid_request"] };
 
 /** The query of a paged list: `limit` (1-max, default `def`) of `what`, and the opaque `cursor` of the page before. */
@@ -266,7 +268,7 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     ok: { status: 200, description: "the topology" },
-    errors: { ...ADMIN },
+    errors: { ...ADMIN_JSON },
   },
   {
     method: "post",
@@ -276,7 +278,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     body: siteSpecBody,
     ok: { status: 201, description: "{ version, site }" },
-    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "topology_conflict"], 413: ["payload_too_large"] },
+    errors: { ...ADMIN_JSON, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "topology_conflict"], 413: ["payload_too_large"] },
   },
   {
     method: "post",
@@ -286,7 +288,12 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     body: ispSpecBody,
     ok: { status: 201, description: "{ version, isp }" },
-    errors: { ...ADMIN, 400: ["invalid_request", "invalid_topology"], 409: ["duplicate_id", "duplicate_asn", "topology_conflict"], 413: ["payload_too_large"] },
+    errors: {
+      ...ADMIN_JSON,
+      400: ["invalid_request", "invalid_topology"],
+      409: ["duplicate_id", "duplicate_asn", "topology_conflict"],
+      413: ["payload_too_large"],
+    },
   },
   {
     method: "post",
@@ -298,7 +305,7 @@ export const ROUTES: RouteDoc[] = [
     body: ispChangeBody,
     ok: { status: 200, description: "{ version, isp }" },
     errors: {
-      ...ADMIN,
+      ...ADMIN_JSON,
       400: ["invalid_request", "invalid_topology"],
       404: ["unknown_isp"],
       409: ["duplicate_asn", "topology_conflict"],
@@ -315,7 +322,7 @@ export const ROUTES: RouteDoc[] = [
     body: ocaSpecBody,
     ok: { status: 201, description: "{ version, siteId, oca }" },
     errors: {
-      ...ADMIN,
+      ...ADMIN_JSON,
       400: ["invalid_request", "invalid_topology"],
       404: ["unknown_site"],
       409: ["duplicate_id", "topology_conflict", "oca_retiring"],
@@ -331,7 +338,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     body: resizeBody,
     ok: { status: 200, description: "{ version, siteId, oca }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"], 409: ["topology_conflict"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"], 409: ["topology_conflict"] },
   },
   {
     method: "post",
@@ -343,7 +350,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     ok: { status: 200, description: "{ version, siteId, ocaId, retiredAt }" },
     errors: {
-      ...ADMIN,
+      ...ADMIN_JSON,
       ...BAD,
       404: ["unknown_site", "unknown_oca"],
       409: ["last_oca", "topology_conflict"],
@@ -359,7 +366,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     query: { days: { description: "days of bytes served (1-60, default 14)", schema: { type: "integer", minimum: 1, maximum: 60 } } },
     ok: { status: 200, description: "{ at, days, sites: [...] }" },
-    errors: { ...ADMIN, ...BAD },
+    errors: { ...ADMIN_JSON, ...BAD },
   },
   {
     method: "get",
@@ -380,7 +387,7 @@ export const ROUTES: RouteDoc[] = [
       },
     },
     ok: { status: 200, description: "the site" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",
@@ -393,7 +400,7 @@ export const ROUTES: RouteDoc[] = [
       ...pageQuery("titles", 1000, 200, "the `titlesCursor` of the site's state or the `cursor` of the page before"),
     },
     ok: { status: 200, description: "{ siteId, ocaId, titles, cursor? }: cursor only when more remain" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -404,7 +411,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     body: healthBody,
     ok: { status: 200, description: "{ siteId, ocaId, health }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -415,7 +422,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteParam,
     body: healthBody,
     ok: { status: 200, description: "{ siteId, ocas, health }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -426,7 +433,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteParam,
     body: cycleBody,
     ok: { status: 200, description: "the cycle's report; `fillUntil`: the window's end (12 h on outside the window), and at least an hour on" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",
@@ -436,7 +443,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteParam,
     ok: { status: 200, description: "{ siteId, ...lastCycle }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",
@@ -446,7 +453,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteParam,
     ok: { status: 200, description: "{ siteId, targetDay, predictions }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",
@@ -463,7 +470,7 @@ export const ROUTES: RouteDoc[] = [
       status: 200,
       description: "{ siteId, fromDay, toDay, views: [{ day, titleId, plays, bytes, estBytes }], cursor? } by day then title; cursor only when more remain",
     },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "post",
@@ -474,7 +481,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     body: capacityBody,
     ok: { status: 200, description: "{ siteId, ocaId, capacityBytes, throughputBps }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -485,7 +492,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteOcaParam,
     body: faultBody,
     ok: { status: 200, description: "{ siteId, ocaId, fault }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca"] },
   },
   {
     method: "post",
@@ -496,7 +503,7 @@ export const ROUTES: RouteDoc[] = [
     params: siteParam,
     body: chaosBody,
     ok: { status: 200, description: "{ siteId, unreachable }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "delete",
@@ -506,7 +513,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: siteOcaTitleParam,
     ok: { status: 200, description: "{ siteId, ocaId, titleId, evicted }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
   {
     method: "post",
@@ -520,7 +527,7 @@ export const ROUTES: RouteDoc[] = [
       202: "{ ok: false, results }: the request's budget ran out first; the placements not reached carry ok: false and code `incomplete`, the rest ok: true. Send the same request again to carry on (copies made are kept)",
       409: `{ ok: false, results }: some copy could not be made; each such result carries ok: false, a message and one of the codes ${FILL_RESULT_CODES.map((c) => `\`${c}\``).join(", ")} (placements the budget did not reach: \`incomplete\`)`,
     },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
   {
     method: "get",
@@ -545,7 +552,12 @@ export const ROUTES: RouteDoc[] = [
     params: titleParam.extend({ path: z.string().describe("the file's path in the title, e.g. video/avc-720p/seg-00001.m4s") }),
     bodyType: "application/octet-stream",
     ok: { status: 201, description: "{ titleId, path, sha256, bytes, etag }" },
-    errors: { ...ADMIN, 400: ["bad_path", "checksum_required", "bad_checksum", "checksum_mismatch"], 411: ["length_required"], 413: ["payload_too_large"] },
+    errors: {
+      ...ADMIN_JSON,
+      400: ["bad_path", "checksum_required", "bad_checksum", "checksum_mismatch"],
+      411: ["length_required"],
+      413: ["payload_too_large"],
+    },
   },
   {
     method: "put",
@@ -561,7 +573,7 @@ export const ROUTES: RouteDoc[] = [
         "{ titleId, version, previousVersion, renditions, files, licences }: previousVersion is null when the contents are unchanged (or the title is new), and renditions, files and licences are counts",
     },
     errors: {
-      ...ADMIN,
+      ...ADMIN_JSON,
       400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "invalid_licence", "bad_layout", "invalid_poster"],
       409: ["files_not_in_origin", "publish_conflict"],
       413: ["payload_too_large"],
@@ -575,7 +587,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: titleParam,
     ok: { status: 200, description: "the title" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_title"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_title"] },
   },
   {
     method: "delete",
@@ -585,7 +597,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: titleParam,
     ok: { status: 200, description: "{ titleId, takenDown, alreadyDown }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_title"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_title"] },
   },
   {
     method: "get",
@@ -606,7 +618,7 @@ export const ROUTES: RouteDoc[] = [
       description:
         "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
     },
-    errors: { ...ADMIN, 400: ["invalid_request", "site_required"], 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, 400: ["invalid_request", "site_required"], 404: ["unknown_site"] },
   },
   {
     method: "get",
@@ -616,7 +628,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: memberParam,
     ok: { status: 200, description: "{ memberId, streams: [{ sessionId, titleId, startedAt, lastSeenAt }] }" },
-    errors: { ...ADMIN, ...BAD, 503: ["not_configured", "streams_unavailable"] },
+    errors: { ...ADMIN_JSON, ...BAD, 503: ["not_configured", "streams_unavailable"] },
   },
   {
     method: "delete",
@@ -626,7 +638,7 @@ export const ROUTES: RouteDoc[] = [
     auth: "admin",
     params: memberStreamParam,
     ok: { status: 200, description: "{ memberId, sessionId, released: true }" },
-    errors: { ...ADMIN, ...BAD, 404: ["unknown_stream"], 503: ["not_configured", "streams_unavailable"] },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_stream"], 503: ["not_configured", "streams_unavailable"] },
   },
 ];
 

@@ -12,10 +12,13 @@ import { fillPlacements } from "./fill-placements";
 
 export const fillRoutes = new Hono<AdminEnv>();
 
-export const fillBody = z.object({
+/** Unknown title ids a refused fill lists in its details (the rest are counted). */
+export const MISSING_LISTED = 100;
+
+export const fillBody = z.strictObject({
   placements: z
     .array(
-      z.object({
+      z.strictObject({
         siteId: z.string().min(1).max(64),
         ocaId: z.string().min(1).max(64),
         titleIds: z.array(z.string().refine(isSafeId, SAFE_ID_RULE)).min(1).max(100),
@@ -39,7 +42,14 @@ fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c)
   const wanted = [...new Set(placements.flatMap((p) => p.titleIds))];
   const known = await catalogueDb.knownTitles(c.env.DB, wanted);
   const missing = wanted.filter((t) => !known.has(t));
-  if (missing.length) throw new ApiError(404, "unknown_title", `no title ${missing.join(", ")}`);
+  if (missing.length) {
+    // Up to 20,000 ids may be asked: the message names the first few, the details up to MISSING_LISTED.
+    const named = missing.slice(0, 5).join(", ");
+    throw new ApiError(404, "unknown_title", `no title ${named}${missing.length > 5 ? ` and ${missing.length - 5} more` : ""}`, {
+      missing: missing.length,
+      titleIds: missing.slice(0, MISSING_LISTED),
+    });
+  }
 
   const pairs = placements.flatMap((p) => p.titleIds.map((titleId) => ({ siteId: p.siteId, ocaId: p.ocaId, titleId })));
   const { ok, status, results } = await fillPlacements(c.env, pairs);

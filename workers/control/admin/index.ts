@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { BODY_LIMITS, limitBody } from "../limits";
 import { requireAdmin } from "./auth";
+import { requireJsonBody } from "./json-body";
 import { fillRoutes } from "./fill";
 import { originRoutes } from "./origin";
 import type { AdminEnv } from "./params";
@@ -17,6 +18,7 @@ admin.use("*", requireAdmin);
 // Origin uploads stream media files; every other admin route takes JSON.
 admin.use("/origin/*", limitBody(BODY_LIMITS.originUpload));
 admin.use("*", async (c, next) => (c.req.path.startsWith("/admin/origin/") ? next() : limitBody(BODY_LIMITS.adminJson)(c, next)));
+admin.use("*", async (c, next) => (c.req.path.startsWith("/admin/origin/") ? next() : requireJsonBody(c, next)));
 
 admin.route("/", topologyRoutes);
 admin.route("/", sitesRoutes);

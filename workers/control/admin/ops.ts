@@ -7,7 +7,7 @@ import { siteStub } from "../../shared/site-link";
 import { withTimeout } from "../../shared/with-timeout";
 import { fillWindow, topology } from "../../shared/topology";
 import { inWindow } from "../fill-cycle";
-import { validationHook } from "../validation";
+import { queryInt, validationHook } from "../validation";
 import { opsSummaryOf } from "./ops-summary-fallback";
 import type { AdminEnv } from "./params";
 
@@ -17,7 +17,7 @@ export const opsRoutes = new Hono<AdminEnv>();
 /** How long the overview waits for a site's object: one that hangs is listed unreachable, not the whole page held. */
 export const SITE_OVERVIEW_TIMEOUT_MS = 5_000;
 
-export const overviewQuery = z.object({ days: z.coerce.number().int().min(1).max(60).default(14) });
+export const overviewQuery = z.strictObject({ days: queryInt(1, 60, 14) });
 
 /**
  * Everything the dashboard shows, in one answer: per site its tier, place and parent; per OCA health

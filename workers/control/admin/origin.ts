@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
 import { b64url, fromB64url } from "../../shared/hmac";
-import { validationHook } from "../validation";
+import { queryInt, validationHook } from "../validation";
 import { originKey, parseOriginKey } from "../../../shared/file-keys";
 import { isSafeFilePath, SAFE_PATH_RULE } from "../../../shared/ids";
 
@@ -22,8 +22,8 @@ export const ORIGIN_PAGE_LIST_CALLS = 10;
 /** An R2 key is at most 1,024 bytes: a longer cursor was not made here. */
 const CURSOR_MAX_CHARS = 1400;
 
-const originListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(ORIGIN_PAGE_MAX).default(ORIGIN_PAGE_MAX),
+const originListQuery = z.strictObject({
+  limit: queryInt(1, ORIGIN_PAGE_MAX, ORIGIN_PAGE_MAX),
   cursor: z.string().min(1).max(CURSOR_MAX_CHARS).optional(),
 });
 

@@ -14,7 +14,7 @@ import { type AdminEnv, params, requireSite, sessionParam } from "./params";
 export const sessionsRoutes = new Hono<AdminEnv>();
 
 /** `site`: the session's home site, when known (an unknown one is a 404, not a session with no events). */
-export const sessionEventsQuery = z.object({ site: idSchema("site").optional() });
+export const sessionEventsQuery = z.strictObject({ site: idSchema("site").optional() });
 
 /**
  * Sites a lookup without `?site=` may ask, and how many at a time: each site asked is two object calls,

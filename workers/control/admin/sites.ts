@@ -5,7 +5,8 @@ import { z } from "zod";
 import { ApiError } from "../../shared/errors";
 import { findOca } from "../../shared/topology";
 import { idSchema } from "../../../shared/ids";
-import { validationHook } from "../validation";
+import { queryInt, validationHook } from "../validation";
+import { catalogueDb } from "../../shared/catalogue-db";
 import { siteStub } from "../../shared/site-link";
 import { predictionsFor, runFillCycle } from "../fill-cycle";
 import { dayNumber } from "../../../fill/day";
@@ -14,9 +15,9 @@ import { type AdminEnv, params, requireSite, siteOcaParam, siteOcaTitleParam, si
 export const sitesRoutes = new Hono<AdminEnv>();
 
 /** How many titles per OCA and misses a site's state lists (0-1000, default 100 each); the rest are counted. */
-export const describeQuery = z.object({
-  titles: z.coerce.number().int().min(0).max(1000).default(100),
-  misses: z.coerce.number().int().min(0).max(1000).default(100),
+export const describeQuery = z.strictObject({
+  titles: queryInt(0, 1000, 100),
+  misses: queryInt(0, 1000, 100),
 });
 
 sitesRoutes.get("/sites/:siteId", params(siteParam), zValidator("query", describeQuery, validationHook), async (c) => {
@@ -25,8 +26,8 @@ sitesRoutes.get("/sites/:siteId", params(siteParam), zValidator("query", describ
 });
 
 /** A page of an OCA's titles: `limit` 1-1000 (default 200), `cursor` the `titlesCursor` or `cursor` given before. */
-export const ocaTitlesQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
+export const ocaTitlesQuery = z.strictObject({
+  limit: queryInt(1, 1000, 200),
   cursor: idSchema("cursor").optional(),
 });
 
@@ -54,7 +55,8 @@ function refusedBySite(siteId: string, ocaIds: string[], details?: unknown): Api
   );
 }
 
-export const healthBody = z.object({ health: z.enum(["healthy", "drained", "failed"]) });
+// Admin bodies are strict: a misspelt field is a 400 naming it, never dropped (`{"errorrate":0.5}` cleared a fault).
+export const healthBody = z.strictObject({ health: z.enum(["healthy", "drained", "failed"]) });
 
 sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zValidator("json", healthBody, validationHook), async (c) => {
   const { siteId, ocaId } = c.req.param();
@@ -65,7 +67,7 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/health", params(siteOcaParam), zVal
 });
 
 export const cycleBody = z
-  .object({
+  .strictObject({
     fillRateBps: z.number().positive().max(1e12).optional(),
     peerWaitMs: z.number().int().min(0).max(86_400_000).optional(),
     parentWaitMs: z.number().int().min(0).max(86_400_000).optional(),
@@ -97,9 +99,9 @@ sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
  * `days`: whole local days back, 1-90 (default 14); anything else is a 400, not a window the operator did
  * not ask for. `limit`: rows a page, 1-5000 (default 1000); `cursor`: the page before's, unchanged.
  */
-export const viewsQuery = z.object({
-  days: z.coerce.number().int().min(1).max(90).default(14),
-  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+export const viewsQuery = z.strictObject({
+  days: queryInt(1, 90, 14),
+  limit: queryInt(1, 5000, 1000),
   cursor: z
     .string()
     .max(300)
@@ -129,7 +131,7 @@ sitesRoutes.get("/sites/:siteId/views", params(siteParam), zValidator("query", v
 });
 
 export const capacityBody = z
-  .object({
+  .strictObject({
     capacityBytes: z.number().int().nonnegative().max(1e15).nullable().optional(),
     throughputBps: z.number().int().positive().max(1e13).nullable().optional(),
   })
@@ -163,7 +165,7 @@ sitesRoutes.post("/sites/:siteId/health", params(siteParam), zValidator("json", 
   return c.json({ siteId: site.id, ocas: site.ocas.map((o) => o.id), health: c.req.valid("json").health });
 });
 
-export const faultBody = z.object({
+export const faultBody = z.strictObject({
   errorRate: z.number().min(0).max(1).default(0).describe("share of requests answered 503"),
   addedLatencyMs: z.number().int().min(0).max(30_000).default(0).describe("added before every answer"),
   throughputBps: z.number().int().positive().max(1e13).nullable().default(null).describe("bodies paced to this rate; null: no cap"),
@@ -182,7 +184,7 @@ sitesRoutes.post("/sites/:siteId/ocas/:ocaId/fault", params(siteOcaParam), zVali
   return c.json({ siteId, ocaId, fault: r.fault });
 });
 
-export const chaosBody = z.object({ unreachable: z.boolean() });
+export const chaosBody = z.strictObject({ unreachable: z.boolean() });
 
 /** Chaos: makes a site's Durable Object refuse steering and data-plane syncs, as if the site were cut off. */
 sitesRoutes.post("/sites/:siteId/chaos", params(siteParam), zValidator("json", chaosBody, validationHook), async (c) => {
@@ -194,5 +196,7 @@ sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", params(siteOcaT
   const { siteId, ocaId, titleId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
+  // A title the catalogue never had (a typo) is a 404, not "0 files evicted"; one taken down is still known and evicts.
+  if (!(await catalogueDb.knownTitles(c.env.DB, [titleId])).has(titleId)) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
   return c.json({ siteId, ocaId, titleId, evicted: await siteStub(c.env, siteId).evictTitle(ocaId, titleId) });
 });

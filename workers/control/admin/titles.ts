@@ -58,7 +58,10 @@ export const titlesRoutes = new Hono<AdminEnv>();
  * plays get it, and the previous version stays served until every session that started on it has
  * expired. The same contents again change only the metadata.
  */
-titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", titleRegistrationSchema, validationHook), async (c) => {
+/** The registration with no field unknown at its top: a misspelt `liveMinCopy` or `availablefrom` is a 400, not a default. */
+const registrationBody = titleRegistrationSchema.strict();
+
+titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", registrationBody, validationHook), async (c) => {
   const titleId = c.req.param("titleId");
   const t = c.req.valid("json");
   // The catalogue keys files by path, renditions by id and licences by country: each once.

@@ -38,7 +38,7 @@ topologyRoutes.get("/topology", async (c) => {
 });
 
 const id = z.string().refine(isSafeId, SAFE_ID_RULE);
-export const ocaSpecBody = z.object({
+export const ocaSpecBody = z.strictObject({
   id,
   capacityBytes: z.number().int().min(0).max(1e15),
   throughputBps: z.number().int().positive().max(1e13),
@@ -46,7 +46,7 @@ export const ocaSpecBody = z.object({
 /** OCAs one site may have, whether it is added with them or they join it one by one. */
 export const MAX_OCAS_PER_SITE = 32;
 const hour = z.number().int().min(0).max(23);
-export const siteSpecBody = z.object({
+export const siteSpecBody = z.strictObject({
   id,
   name: z.string().min(1).max(100),
   tier: z.enum(["embedded", "ixp"]),
@@ -59,26 +59,26 @@ export const siteSpecBody = z.object({
   timeZone: z.string().min(1).max(64),
   // [startHour, endHour) local, wrapping midnight when start > end: equal hours would be open at no hour, and the cron would never fill the site.
   fillWindow: z
-    .object({ startHour: hour, endHour: hour })
+    .strictObject({ startHour: hour, endHour: hour })
     .refine((w) => w.startHour !== w.endHour, "a fill window's startHour and endHour must differ (equal, it is open at no hour)")
     .optional(),
   ocas: z.array(ocaSpecBody).min(1).max(MAX_OCAS_PER_SITE),
 });
 export const resizeBody = z
-  .object({ capacityBytes: z.number().int().min(0).max(1e15).optional(), throughputBps: z.number().int().positive().max(1e13).optional() })
+  .strictObject({ capacityBytes: z.number().int().min(0).max(1e15).optional(), throughputBps: z.number().int().positive().max(1e13).optional() })
   .refine((b) => b.capacityBytes !== undefined || b.throughputBps !== undefined, "give capacityBytes and/or throughputBps");
 
 /** A 32-bit AS number (RFC 6793); 0 and 4294967295 are reserved (RFC 7607, RFC 7300). */
 const asn = z.number().int().min(1).max(4_294_967_294);
 /** The ASNs one ISP may announce: a national ISP has a handful, a merged group some dozens. */
 export const MAX_ASNS_PER_ISP = 256;
-export const ispSpecBody = z.object({
+export const ispSpecBody = z.strictObject({
   id,
   name: z.string().min(1).max(100),
   asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP),
 });
 export const ispChangeBody = z
-  .object({ name: z.string().min(1).max(100).optional(), asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP).optional() })
+  .strictObject({ name: z.string().min(1).max(100).optional(), asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP).optional() })
   .refine((b) => b.name !== undefined || b.asns !== undefined, "give name and/or asns");
 
 const MAX_SITES = 500;
