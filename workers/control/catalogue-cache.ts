@@ -252,6 +252,16 @@ function look(env: Env): Promise<void> {
 }
 
 export const catalogueCache = {
+  /**
+   * The catalogue changed through this isolate (an operator's registration or takedown): its next read
+   * waits for a look at D1's changes instead of serving what it holds for up to 2 × TTL, and its browse
+   * lists load again. Other isolates learn it within their TTL, as ever.
+   */
+  changedHere(): void {
+    watch.lookedAt = Number.NEGATIVE_INFINITY;
+    browseLists.clear();
+  },
+
   /** Whether this isolate holds a view of the title, known or unknown (asking for it then reads no D1 unless the view is stale). */
   holds(titleId: string): boolean {
     return titles.get(titleId) !== undefined || unknownTitles.get(titleId) !== undefined;

@@ -77,7 +77,9 @@ edge.use("/oca/*", async (c, next) => {
     );
 });
 
-// Encoded separators and dot-segments are refused before any decoding or normalisation.
+// Encoded separators (and any dot-segment the URL still carries) are refused before any decoding. The
+// runtime's URL parser has already resolved plain and %2e dot-segments: within the title that names
+// another of its files, out of it the token's title check refuses it.
 const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
 
 edge.on(["GET", "HEAD"], "/oca/*", async (c) => {

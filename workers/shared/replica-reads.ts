@@ -33,3 +33,16 @@ export async function readReplica<T>(db: D1Database, read: (db: D1Reads) => Prom
 export function newestBookmark(): string | null {
   return newest;
 }
+
+/**
+ * After a write this isolate made (an operator's registration or takedown): its later view reads start
+ * from the primary's state now, so a replica behind that write waits for it rather than answering from
+ * before it. One read of the primary; a binding without sessions has nothing to catch up.
+ */
+export async function seeOwnWrites(db: D1Database): Promise<void> {
+  if (typeof db.withSession !== "function") return;
+  const session = db.withSession("first-primary");
+  await session.prepare("SELECT 1").run();
+  const bookmark = session.getBookmark();
+  if (bookmark && (newest === null || bookmark > newest)) newest = bookmark;
+}

@@ -11,6 +11,8 @@ import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
 import { viewLagMs } from "../../shared/view-ttl";
 import { publishWithdrawn } from "../withdrawn";
+import { catalogueCache } from "../catalogue-cache";
+import { seeOwnWrites } from "../../shared/replica-reads";
 import { POSTER_SIGNATURE_BYTES, posterBytesProblem } from "../title-posters";
 import { type AdminEnv, params, titleParam } from "./params";
 
@@ -50,6 +52,15 @@ function firstRepeat(values: string[]): string | undefined {
 }
 
 export const titlesRoutes = new Hono<AdminEnv>();
+
+/**
+ * A registration or takedown shows at once in the isolate that made it (its next play and browse list
+ * read it; a replica behind the write waits for it), within 2 × CATALOGUE_TTL_S in the others.
+ */
+async function seenHere(env: Env): Promise<void> {
+  await seeOwnWrites(env.DB).catch((err) => console.error("catalogue: reading the primary's bookmark", err));
+  catalogueCache.changedHere();
+}
 
 /**
  * Registers a title: metadata, renditions, files and licences. Every file must already be in origin
@@ -141,6 +152,7 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", regi
   if (!registered) throw new ApiError(409, "publish_conflict", `another publish of ${titleId} registered a later version meanwhile; retry`);
   // Published again after a takedown, or with other licences: the data plane's list follows.
   await publishWithdrawn(c.env);
+  await seenHere(c.env);
   return c.json({
     titleId,
     version,
@@ -178,5 +190,6 @@ titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
   await steeringTable.unpublishTitle(c.env.DB, titleId);
   // Running sessions' segments stop too: the data plane reads origin's withdrawn list.
   await publishWithdrawn(c.env);
+  await seenHere(c.env);
   return c.json({ titleId, takenDown: true, alreadyDown: !changed });
 });
