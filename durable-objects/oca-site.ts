@@ -98,6 +98,8 @@ const DESCRIBE_MISSES_DEFAULT = 100;
 const DESCRIBE_LIST_MAX = 1000;
 /** Viewing-history rows in a page unless asked for another count (at most DESCRIBE_LIST_MAX × 5). */
 const VIEWS_PAGE_DEFAULT = 1000;
+/** Planned titles lastCycle() lists unless asked for another count (at most DESCRIBE_LIST_MAX × 5). */
+const PLAN_PAGE_DEFAULT = 1000;
 /** A count a caller asked for, whole and within 0..DESCRIBE_LIST_MAX × 5 (the RPC's own bound: callers validate theirs). */
 const boundedCount = (n: number | undefined, fallback: number): number =>
   n === undefined || !Number.isFinite(n) ? fallback : Math.min(DESCRIBE_LIST_MAX * 5, Math.max(0, Math.floor(n)));
@@ -1052,15 +1054,29 @@ export class OcaSite extends DurableObject<Env> {
     return d === null ? null : Number(d);
   }
 
-  /** The last cycle's figures and predictions, for operators. */
-  async lastCycle(): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: CycleFigures | null; progress: FillProgress }> {
+  /**
+   * The last cycle's figures and predictions, for operators, with a page of the plan: at most
+   * `page.limit` (default PLAN_PAGE_DEFAULT) planned titles by OCA then title id, after `page.after`
+   * (the `next` of the page before); `next` when more remain. A site's plan is every OCA's titles, which
+   * grows with the catalogue: no call carries all of it.
+   */
+  async lastCycle(
+    page: { after?: plan.PlanCursor | null; limit?: number } = {},
+  ): Promise<{ day: number | null; plan: Record<string, string[]>; cycle: CycleFigures | null; progress: FillProgress; next?: plan.PlanCursor }> {
+    const { rows: planned, next } = plan.planPage(this.sql, page.after ?? null, Math.max(1, boundedCount(page.limit, PLAN_PAGE_DEFAULT)));
     const byOca = new Map<string, string[]>();
-    for (const r of rows<{ oca_id: string; title_id: string }>(this.sql, `SELECT oca_id, title_id FROM plan ORDER BY oca_id, title_id`)) {
-      let list = byOca.get(r.oca_id);
-      if (!list) byOca.set(r.oca_id, (list = []));
-      list.push(r.title_id);
+    for (const r of planned) {
+      let list = byOca.get(r.ocaId);
+      if (!list) byOca.set(r.ocaId, (list = []));
+      list.push(r.titleId);
     }
-    return { day: await this.plannedDay(), plan: Object.fromEntries(byOca), cycle: getMetaJson(this.sql, "last_cycle", null), progress: this.progress() };
+    return {
+      day: await this.plannedDay(),
+      plan: Object.fromEntries(byOca),
+      cycle: getMetaJson(this.sql, "last_cycle", null),
+      progress: this.progress(),
+      ...(next ? { next } : {}),
+    };
   }
 
   /**

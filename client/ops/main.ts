@@ -57,7 +57,13 @@ interface Overview {
   at: string;
   days: number;
   sites: Site[];
+  /** The last site id of the page: more sites follow (GET the next page with it). */
+  cursor?: string;
 }
+
+/** Sites a page of the overview asks for (the API's most), and the pages a refresh follows at most. */
+const OVERVIEW_PAGE = 200;
+const OVERVIEW_PAGES_MAX = 50;
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const TOKEN_KEY = "vcdn-admin-token";
@@ -305,6 +311,25 @@ function renderChart(o: Overview): void {
 let refreshing = false;
 let refreshAgain = false;
 
+/**
+ * Every site's part of the overview: its pages one after another (each a bounded call of the API), at
+ * most OVERVIEW_PAGES_MAX of them (10,000 sites); `at` is the first page's.
+ */
+async function loadOverview(): Promise<Overview> {
+  let first: Overview | null = null;
+  const sites: Site[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < OVERVIEW_PAGES_MAX; page++) {
+    const q = `days=14&limit=${OVERVIEW_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const got = (await api("GET", `/admin/ops/overview?${q}`)) as Overview;
+    first ??= got;
+    sites.push(...got.sites);
+    cursor = got.cursor;
+    if (!cursor) break;
+  }
+  return { ...(first as Overview), sites, cursor: undefined };
+}
+
 async function refresh(): Promise<void> {
   if (!token) {
     showError("load", "Enter the admin token (ADMIN_TOKEN) to see the CDN.");
@@ -316,7 +341,7 @@ async function refresh(): Promise<void> {
   }
   refreshing = true;
   try {
-    last = (await api("GET", "/admin/ops/overview?days=14")) as Overview;
+    last = await loadOverview();
     // Keep what an operator is typing into a fault field across refreshes.
     const focused = document.activeElement instanceof HTMLInputElement && document.activeElement.dataset.fault ? document.activeElement : null;
     if (!focused) renderSites(last);

@@ -122,3 +122,33 @@ export function plannedByOca(sql: SqlStorage): Record<string, number> {
     rows<{ oca_id: string; n: number }>(sql, `SELECT oca_id, COUNT(*) AS n FROM plan GROUP BY oca_id ORDER BY oca_id`).map((r) => [r.oca_id, r.n]),
   );
 }
+
+/** Where a page of the plan starts: after this (OCA, title), the plan's listing order. */
+export interface PlanCursor {
+  ocaId: string;
+  titleId: string;
+}
+
+/**
+ * A page of the plan by OCA then title id: at most `limit` rows after `after` (from the start without
+ * it), and where the next page starts when more remain. A plan runs to every OCA's few thousand titles:
+ * operators read it a page at a time.
+ */
+export function planPage(sql: SqlStorage, after: PlanCursor | null, limit: number): { rows: PlannedTitle[]; next?: PlanCursor } {
+  type Row = { oca_id: string; title_id: string; rank: number };
+  // One past the page: whether more remain, without counting them.
+  const got = (
+    after
+      ? rows<Row>(
+          sql,
+          `SELECT oca_id, title_id, rank FROM plan WHERE oca_id > ?1 OR (oca_id = ?1 AND title_id > ?2) ORDER BY oca_id, title_id LIMIT ?3`,
+          after.ocaId,
+          after.titleId,
+          limit + 1,
+        )
+      : rows<Row>(sql, `SELECT oca_id, title_id, rank FROM plan ORDER BY oca_id, title_id LIMIT ?`, limit + 1)
+  ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, rank: r.rank }));
+  const page = got.slice(0, limit);
+  const last = page.at(-1);
+  return got.length > limit && last ? { rows: page, next: { ocaId: last.ocaId, titleId: last.titleId } } : { rows: page };
+}

@@ -361,11 +361,14 @@ export const ROUTES: RouteDoc[] = [
     method: "get",
     path: "/admin/ops/overview",
     summary:
-      "The operator dashboard's view: every site's OCAs (health and why, egress, storage, titles, faults), fill, misses and bytes served by source per day",
+      "The operator dashboard's view, a page of sites by id: each site's OCAs (health and why, egress, storage, titles, faults), fill, misses and bytes served by source per day",
     tag: "admin",
     auth: "admin",
-    query: { days: { description: "days of bytes served (1-60, default 14)", schema: { type: "integer", minimum: 1, maximum: 60 } } },
-    ok: { status: 200, description: "{ at, days, sites: [...] }" },
+    query: {
+      days: { description: "days of bytes served (1-60, default 14)", schema: { type: "integer", minimum: 1, maximum: 60 } },
+      ...pageQuery("sites", 200, 100, "the `cursor` of the page before (the last site id it gave), unchanged"),
+    },
+    ok: { status: 200, description: "{ at, days, sites: [...], cursor? } by site id; cursor only when more remain" },
     errors: { ...ADMIN_JSON, ...BAD },
   },
   {
@@ -438,22 +441,28 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "get",
     path: "/admin/sites/{siteId}/plan",
-    summary: "The site's current plan, last cycle and fill progress by source",
+    summary: "The site's current plan (a page of its planned titles by OCA then title id), last cycle and fill progress by source",
     tag: "admin",
     auth: "admin",
     params: siteParam,
-    ok: { status: 200, description: "{ siteId, ...lastCycle }" },
+    query: { ...pageQuery("planned titles", 5000, 1000) },
+    ok: {
+      status: 200,
+      description:
+        "{ siteId, day, plan: { ocaId: [titleId] }, cycle, progress, cursor? }: a later page's titles join the same OCAs' lists; cursor only when more remain",
+    },
     errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
   },
   {
     method: "get",
     path: "/admin/sites/{siteId}/predictions",
-    summary: "Tomorrow's predicted demand per title",
+    summary: "Tomorrow's predicted demand per title, most bytes first, a page at a time",
     tag: "admin",
     auth: "admin",
     params: siteParam,
-    ok: { status: 200, description: "{ siteId, targetDay, predictions }" },
-    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"] },
+    query: { ...pageQuery("predictions", 5000, 1000) },
+    ok: { status: 200, description: "{ siteId, targetDay, predictions: [{ titleId, bytes, popularity, basis }], cursor? }: cursor only when more remain" },
+    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site"], 409: ["predictions_changed"] },
   },
   {
     method: "get",

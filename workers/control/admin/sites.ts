@@ -81,18 +81,86 @@ sitesRoutes.post("/sites/:siteId/fill-cycle", params(siteParam), zValidator("jso
   return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...c.req.valid("json"), force: true }));
 });
 
-/** The site's current plan, the last cycle's figures and fill progress (files and bytes by source). */
-sitesRoutes.get("/sites/:siteId/plan", params(siteParam), async (c) => {
-  const siteId = c.req.param("siteId");
-  requireSite(siteId);
-  return c.json({ siteId, ...(await siteStub(c.env, siteId).lastCycle()) });
+/** Planned titles (OCA, title) in a page of the plan, and predictions in a page, unless asked: 1-5000, default 1000. */
+export const PLAN_PAGE_DEFAULT = 1000;
+export const PLAN_PAGE_MAX = 5000;
+export const PREDICTIONS_PAGE_DEFAULT = 1000;
+export const PREDICTIONS_PAGE_MAX = 5000;
+
+/** `limit`: planned titles a page; `cursor`: the page before's (`ocaId:titleId`, the last row given), unchanged. */
+export const planQuery = z.strictObject({
+  limit: queryInt(1, PLAN_PAGE_MAX, PLAN_PAGE_DEFAULT),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
+    .optional(),
 });
 
-/** Tomorrow's predicted demand per title for the site, computed now from its and its region's history. */
-sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
+/**
+ * The site's current plan, the last cycle's figures and fill progress (files and bytes by source). The
+ * plan is every OCA's titles, by OCA then title id, a page at a time (`cursor` when more remain: its
+ * titles join the same OCAs' lists); the figures and progress are the same on every page.
+ */
+sitesRoutes.get("/sites/:siteId/plan", params(siteParam), zValidator("query", planQuery, validationHook), async (c) => {
+  const siteId = c.req.param("siteId");
+  requireSite(siteId);
+  const { limit, cursor } = c.req.valid("query");
+  const at = cursor?.indexOf(":") ?? -1;
+  const after = cursor && at > 0 ? { ocaId: cursor.slice(0, at), titleId: cursor.slice(at + 1) } : null;
+  const { next, ...last } = await siteStub(c.env, siteId).lastCycle({ after, limit });
+  return c.json({ siteId, ...last, ...(next ? { cursor: `${next.ocaId}:${next.titleId}` } : {}) });
+});
+
+/** The cursor of a page of rows by day then title (`day:titleId`, the last row given), unchanged. */
+const dayTitleCursor = z
+  .string()
+  .max(300)
+  .regex(/^-?\d{1,9}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
+  .optional();
+
+/** `limit`: predictions a page; `cursor`: the page before's (`targetDay:titleId`), unchanged. */
+export const predictionsQuery = z.strictObject({
+  limit: queryInt(1, PREDICTIONS_PAGE_MAX, PREDICTIONS_PAGE_DEFAULT),
+  cursor: dayTitleCursor,
+});
+
+/**
+ * Tomorrow's predicted demand per title for the site, computed now from its and its region's history,
+ * most bytes first, a page at a time: every title the catalogue has history or a release for, so it
+ * grows with the catalogue. The cursor names the target day and the last title given; the next page
+ * goes on after that title in the predictions as computed then. Within a day they rest on the same
+ * complete days of history, so the order holds; a cursor of another target day, or of a title no longer
+ * predicted, is a 409 `predictions_changed` (start again without it), not a page that repeats or skips titles.
+ */
+sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), zValidator("query", predictionsQuery, validationHook), async (c) => {
   const site = requireSite(c.req.param("siteId"));
+  const { limit, cursor } = c.req.valid("query");
   const { targetDay, predictions } = await predictionsFor(c.env, site, Date.now());
-  return c.json({ siteId: site.id, targetDay, predictions });
+  let start = 0;
+  if (cursor) {
+    const at = cursor.indexOf(":");
+    const [day, titleId] = [Number(cursor.slice(0, at)), cursor.slice(at + 1)];
+    const last = day === targetDay ? predictions.findIndex((p) => p.titleId === titleId) : -1;
+    if (last < 0) {
+      throw new ApiError(
+        409,
+        "predictions_changed",
+        day === targetDay
+          ? `title ${titleId} is no longer predicted for day ${targetDay}: start again without a cursor`
+          : `the predictions are for day ${targetDay} now, not ${day}: start again without a cursor`,
+      );
+    }
+    start = last + 1;
+  }
+  const page = predictions.slice(start, start + limit);
+  const tail = page.at(-1);
+  return c.json({
+    siteId: site.id,
+    targetDay,
+    predictions: page,
+    ...(start + page.length < predictions.length && tail ? { cursor: `${targetDay}:${tail.titleId}` } : {}),
+  });
 });
 
 /**
@@ -102,11 +170,7 @@ sitesRoutes.get("/sites/:siteId/predictions", params(siteParam), async (c) => {
 export const viewsQuery = z.strictObject({
   days: queryInt(1, 90, 14),
   limit: queryInt(1, 5000, 1000),
-  cursor: z
-    .string()
-    .max(300)
-    .regex(/^-?\d{1,9}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
-    .optional(),
+  cursor: dayTitleCursor,
 });
 
 /**
