@@ -10,7 +10,8 @@ import { liveTopology } from "../shared/topology-live";
 import { withTimeout } from "../shared/with-timeout";
 import { siteStub } from "../shared/site-link";
 import { catalogueDb } from "../shared/catalogue-db";
-import { CRON_REGION_CONCURRENCY, eachBounded, SITE_CYCLE_TIMEOUT_MS } from "./cron-pool";
+import { CRON_REGION_CONCURRENCY, SITE_CYCLE_TIMEOUT_MS } from "./cron-pool";
+import { eachBounded } from "./each-bounded";
 
 /** Days of history the predictor sees (and the peak shape is learned from). */
 export { HISTORY_DAYS };

@@ -7,7 +7,7 @@ import { siteStub } from "../../shared/site-link";
 import { withTimeout } from "../../shared/with-timeout";
 import { fillWindow, topology, type SiteSpec } from "../../shared/topology";
 import { idSchema } from "../../../shared/ids";
-import { eachBounded } from "../cron-pool";
+import { eachBounded } from "../each-bounded";
 import { inWindow } from "../fill-cycle";
 import { queryInt, validationHook } from "../validation";
 import { opsSummaryOf } from "./ops-summary-fallback";
