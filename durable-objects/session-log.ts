@@ -7,11 +7,14 @@ import {
   type BatchReport,
   type BatchSession,
   batchesToForward,
+  type Dropped,
+  droppedSoFar,
   type EventTables,
   EVENT_RETENTION_MS,
   expireEvents,
   forwardDue,
   nextExpiryAt,
+  noteDropped,
   noteForwarded,
   type ReportRow,
   reportOf,
@@ -119,11 +122,12 @@ export class SessionLog extends DurableObject<Env> {
   }): Promise<{ duplicate: boolean; accepted: number; bytes: number; over?: boolean }> {
     const { session, batchId, events, now } = input;
     const bytes = events.reduce((s, e) => s + (e.bytes ?? 0), 0);
-    const { stored, before } = this.ctx.storage.transactionSync(() => {
-      expireEvents(this.sql, now, undefined, this.tables);
+    const { stored, before, dropped } = this.ctx.storage.transactionSync(() => {
+      const dropped = expireEvents(this.sql, now, undefined, this.tables);
       const before = this.eventsStored.get(session.sessionId) ?? sessionEventsStored(this.sql, session.sessionId, this.tables);
-      return { stored: storeBatch(this.sql, session, batchId, events, bytes, now, this.tables, before), before };
+      return { stored: storeBatch(this.sql, session, batchId, events, bytes, now, this.tables, before), before, dropped };
     });
+    this.sayDropped(dropped, "past the retention or the shard's cap");
     // Noted once the transaction has committed (one that threw stored nothing).
     setBounded(this.eventsStored, session.sessionId, stored === "stored" ? before + events.length : before, EVENTS_STORED_KEPT);
     if (stored === "duplicate") {
@@ -146,6 +150,11 @@ export class SessionLog extends DurableObject<Env> {
    */
   private forwardUnarmed(alarmAt: number | null, now: number): boolean {
     return alarmAt === null || alarmAt > now + FAILED_WAIT_MAX_MS;
+  }
+
+  /** The reports this shard dropped before its site counted them, and their bytes (for operators: the site's figure lacks them). */
+  async droppedReports(): Promise<Dropped> {
+    return droppedSoFar(this.sql);
   }
 
   /** A session's stored events, oldest first. */
@@ -216,10 +225,21 @@ export class SessionLog extends DurableObject<Env> {
    * hourly to forward them, for good. Expiry takes as many as a forward looks at, so it keeps pace.
    */
   private giveUpStale(upTo: number, now: number): void {
-    this.ctx.storage.transactionSync(() => {
+    const dropped = this.ctx.storage.transactionSync(() => {
+      const given = noteDropped(this.sql, upTo);
       noteForwarded(this.sql, upTo);
-      expireEvents(this.sql, now, undefined, this.tables, FORWARD_MAX);
+      const expired = expireEvents(this.sql, now, undefined, this.tables, FORWARD_MAX);
+      return { reports: given.reports + expired.reports, bytes: given.bytes + expired.bytes };
     });
+    this.sayDropped(dropped, "past the retention unforwarded");
+  }
+
+  /**
+   * Logs reports dropped before the site counted them: the site's viewing history lacks their bytes for
+   * good, which its operators must hear of (the shard also keeps the running count: droppedSoFar).
+   */
+  private sayDropped(d: Dropped, why: string): void {
+    if (d.reports > 0) console.warn(`event shard ${this.ctx.id.name ?? ""}: dropped ${d.reports} reports (${d.bytes} bytes) its site never counted, ${why}`);
   }
 
   /**
@@ -231,7 +251,10 @@ export class SessionLog extends DurableObject<Env> {
     const now = Date.now();
     let at = nextExpiryAt(this.sql);
     if (at !== null && at + EVENT_RETENTION_MS <= now) {
-      this.ctx.storage.transactionSync(() => expireEvents(this.sql, now, undefined, this.tables));
+      this.sayDropped(
+        this.ctx.storage.transactionSync(() => expireEvents(this.sql, now, undefined, this.tables)),
+        "past the retention",
+      );
       at = nextExpiryAt(this.sql);
     }
     if (at !== null) await this.ctx.storage.setAlarm(Math.max(now + FORWARD_MS, at + EVENT_RETENTION_MS + FORWARD_MS));

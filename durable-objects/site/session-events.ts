@@ -51,6 +51,14 @@ export const SHARD_MIGRATIONS: Migration[] = [
     name: "the forwards failed in a row, so a shard restarted between them still backs off",
     statements: [`ALTER TABLE shard_epoch ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`],
   },
+  {
+    version: 3,
+    name: "the reports a shard dropped before its site counted them (retention, row cap), counted",
+    statements: [
+      `ALTER TABLE shard_epoch ADD COLUMN dropped_reports INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE shard_epoch ADD COLUMN dropped_bytes INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /**
@@ -222,6 +230,38 @@ export function noteForwarded(sql: SqlStorage, upTo: number): void {
   run(sql, `UPDATE shard_epoch SET forwarded_up_to = MAX(forwarded_up_to, ?)`, upTo);
 }
 
+/** Reports (batches with bytes or a stop) a shard gave up before its site counted them, and their bytes. */
+export interface Dropped {
+  reports: number;
+  bytes: number;
+}
+
+export const NONE_DROPPED: Dropped = { reports: 0, bytes: 0 };
+
+/**
+ * Counts the reports past the cursor up to `upTo` (and below `below`, when given) as dropped: call just
+ * before they are deleted or the cursor passes them. The site's figure lacks their bytes for good, so the
+ * shard keeps a running count (shard_epoch) and the caller logs it; nothing is written when none were due.
+ */
+export function noteDropped(sql: SqlStorage, upTo: number, below = Number.MAX_SAFE_INTEGER): Dropped {
+  const d = first<{ reports: number; bytes: number }>(
+    sql,
+    `SELECT COUNT(*) AS reports, COALESCE(SUM(bytes), 0) AS bytes FROM qoe_batches
+     WHERE id > (SELECT forwarded_up_to FROM shard_epoch) AND id <= ? AND id < ? AND forwards = 1`,
+    upTo,
+    below,
+  )!;
+  if (d.reports > 0) run(sql, `UPDATE shard_epoch SET dropped_reports = dropped_reports + ?, dropped_bytes = dropped_bytes + ?`, d.reports, d.bytes);
+  return { reports: d.reports, bytes: d.bytes };
+}
+
+/** The reports a shard has dropped unforwarded so far (noteDropped). */
+export function droppedSoFar(sql: SqlStorage): Dropped {
+  return first<{ reports: number; bytes: number }>(sql, `SELECT dropped_reports AS reports, dropped_bytes AS bytes FROM shard_epoch`) ?? NONE_DROPPED;
+}
+
+const plus = (a: Dropped, b: Dropped): Dropped => ({ reports: a.reports + b.reports, bytes: a.bytes + b.bytes });
+
 /** True when a batch past the cursor has bytes (or a stop) for the site. */
 export function forwardDue(sql: SqlStorage): boolean {
   return !!first(sql, `SELECT 1 AS x FROM qoe_batches WHERE id > (SELECT forwarded_up_to FROM shard_epoch) AND forwards = 1 LIMIT 1`);
@@ -247,10 +287,13 @@ const EXPIRE_SLICE = 64;
 /**
  * Drops batches past their retention and the oldest past SHARD_EVENTS_MAX (`max`) events, a bounded
  * number per call (`slice` of the oldest looked at): more than a batch adds, so the shard stays within its bound. Reads one row when
- * nothing has expired (the oldest batch), which is the common case.
+ * nothing has expired (the oldest batch), which is the common case. Returns the reports it dropped
+ * before the site counted them (a site unreachable that long): counted in the shard (noteDropped), for
+ * the caller to log.
  */
-export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX, tables: EventTables = { legacy: false }, slice = EXPIRE_SLICE): void {
+export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MAX, tables: EventTables = { legacy: false }, slice = EXPIRE_SLICE): Dropped {
   const before = now - EVENT_RETENTION_MS;
+  let dropped = NONE_DROPPED;
   const oldest = first<{ accepted_at: number }>(sql, `SELECT accepted_at FROM qoe_batches ORDER BY id LIMIT 1`);
   if (oldest && oldest.accepted_at < before) {
     // Batches are accepted in id order, so the expired ones are a run at the low end.
@@ -261,14 +304,19 @@ export function expireEvents(sql: SqlStorage, now: number, max = SHARD_EVENTS_MA
       before,
     )?.id;
     // The newest batch stays whatever its age: new ids start above it, and above every id a forward sent.
-    if (upTo !== null && upTo !== undefined) run(sql, `DELETE FROM qoe_batches WHERE id <= ? AND id < (SELECT MAX(id) FROM qoe_batches)`, upTo);
+    if (upTo !== null && upTo !== undefined) {
+      const newest = first<{ id: number }>(sql, `SELECT MAX(id) AS id FROM qoe_batches`)!.id;
+      dropped = noteDropped(sql, upTo, newest);
+      run(sql, `DELETE FROM qoe_batches WHERE id <= ? AND id < ?`, upTo, newest);
+    }
   }
-  trimOldest(sql, "qoe_batches", max);
-  if (!tables.legacy) return;
+  dropped = plus(dropped, trimOldest(sql, "qoe_batches", max));
+  if (!tables.legacy) return dropped;
   run(sql, `DELETE FROM play_events WHERE id IN (SELECT id FROM play_events WHERE received_at < ? LIMIT 1000)`, before);
   run(sql, `DELETE FROM event_batches WHERE rowid IN (SELECT rowid FROM event_batches WHERE accepted_at < ? LIMIT 1000)`, before);
   trimOldest(sql, "play_events", max);
   trimOldest(sql, "event_batches", max);
+  return dropped;
 }
 
 /**
@@ -286,12 +334,21 @@ export function nextExpiryAt(sql: SqlStorage): number | null {
  * Deletes up to 1,000 of a table's oldest rows while it holds more than `max` (events for
  * `qoe_batches`, whose ids advance by their events; rows for the others). Rowids only grow (the oldest
  * go first, never the newest), so the span of rowids bounds what is held: a look at both ends of the key.
+ * Returns the reports of `qoe_batches` it dropped before the site counted them (noteDropped).
  */
-function trimOldest(sql: SqlStorage, table: "qoe_batches" | "play_events" | "event_batches", max: number): void {
+function trimOldest(sql: SqlStorage, table: "qoe_batches" | "play_events" | "event_batches", max: number): Dropped {
   // Two subqueries: SQLite answers a lone MIN or MAX from the key's ends, but both in one SELECT scan every row.
   const span = first<{ lo: number | null; hi: number | null }>(sql, `SELECT (SELECT MIN(rowid) FROM ${table}) AS lo, (SELECT MAX(rowid) FROM ${table}) AS hi`)!;
-  if (span.lo === null || span.hi === null || span.hi - span.lo < max) return;
-  run(sql, `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE rowid <= ? ORDER BY rowid LIMIT 1000)`, span.hi - max);
+  if (span.lo === null || span.hi === null || span.hi - span.lo < max) return NONE_DROPPED;
+  // The last rowid of the (at most) 1,000 oldest at or below the bound: all of them go.
+  const upTo = first<{ id: number }>(
+    sql,
+    `SELECT MAX(rowid) AS id FROM (SELECT rowid FROM ${table} WHERE rowid <= ? ORDER BY rowid LIMIT 1000)`,
+    span.hi - max,
+  )!.id;
+  const dropped = table === "qoe_batches" ? noteDropped(sql, upTo) : NONE_DROPPED;
+  run(sql, `DELETE FROM ${table} WHERE rowid <= ?`, upTo);
+  return dropped;
 }
 
 /** A session's events, oldest first (at most `limit`). */

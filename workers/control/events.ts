@@ -80,7 +80,9 @@ events.post(
     // A client's report of an OCA failing it (an error on it, a switch away from it) is a health signal
     // for that OCA's site: only OCAs of the session's own signed list, counted once per member (the site
     // counts distinct members, so one account's many sessions cannot degrade an OCA on their own).
-    if (!r.duplicate && !r.over) {
+    // A duplicate sends them too: its first try may have been stored and then failed before it sent them
+    // (its answer lost), and a member's report sent again is the same one report.
+    if (!r.over) {
       for (const e of list) {
         const ocaId = e.type === "oca_switch" ? e.fromOcaId : e.type === "error" ? e.ocaId : undefined;
         const siteId = ocaId ? reportedSite(claims.pw, ocaId) : undefined;
