@@ -32,7 +32,12 @@ export const ERROR_CODES = {
     "fatal",
     "The play session's token ran out (or it was stopped to be renewed) and no new one could be taken in time (data.status, data.apiCode: the last try's).",
   ],
-  HTTP_REFUSED: [3001, "media", "fatal", "An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; data.status, data.apiCode)."],
+  HTTP_REFUSED: [
+    3001,
+    "media",
+    "fatal",
+    "An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; data.status, data.apiCode). After a 410 a new play session is tried once: when it is refused, data.status and data.apiCode are that play's (410 taken_down, 451 not_licensed, ...).",
+  ],
   PLAYLIST_INVALID: [3002, "media", "fatal", "A playlist could not be used (no variant)."],
   PLAYER_ERROR: [3003, "media", "fatal", "The media player reported an error it could not recover from."],
   STEERING_POLL_FAILED: [4001, "steering", "recoverable", "A steering poll failed or timed out; polling goes on."],

@@ -31,6 +31,7 @@ export interface SessionEventMap {
   probesDone: { probes: ProbeResult[]; initial: boolean };
   ocaSwitch: { from: OcaEntry; to: OcaEntry; reason: string };
   failover: { from: OcaEntry; to: OcaEntry; reason: string };
+  /** `priority`: the server's order as the session took it (its own OCAs only, each once), not the list as sent. */
   steeringUpdate: { priority: string[]; reloadUri: string | null };
   qoeBatchSent: { events: number; final: boolean };
   error: SdkError;

@@ -21,7 +21,10 @@ export interface PlayOptions {
     /** File probed on every OCA, relative to the OCA base URL (default: first segment of the lowest video rung). */
     path?: string;
   };
-  /** Re-probe every OCA this often and move when another is clearly better (0: never). Default 10 s. */
+  /**
+   * Re-probe the OCAs this often and move when another is clearly better (0: never). Default 10 s; at
+   * least 1,000 ms (`MIN_REPROBE_INTERVAL_MS`): each round downloads a probe range from several OCAs.
+   */
   reprobeIntervalMs?: number;
   /** Poll the steering server (`steering.server`) at its TTL. Default true; players that load it themselves say false. */
   pollSteering?: boolean;
@@ -32,7 +35,10 @@ export interface PlayOptions {
   /** A steering poll that has not answered after this long is abandoned (ms). Default 5000. */
   steeringTimeoutMs?: number;
   selector?: Partial<SelectorParams>;
-  /** QoE batch interval (ms; default 10 s: what the capacity model's event shards are sized for). */
+  /**
+   * QoE batch interval (ms; default 10 s: what the capacity model's event shards are sized for). At
+   * least 250 ms (`MIN_FLUSH_INTERVAL_MS`): each flush is a call, however few events it carries.
+   */
   flushIntervalMs?: number;
   /** Resolve `play()` right after the play request; probes go on in the background (`session.ready`). */
   probeInBackground?: boolean;
@@ -85,14 +91,42 @@ const num = (v: unknown, min: number): v is number => typeof v === "number" && N
 const delayMs = (v: unknown, min: number): v is number => num(v, min) && v <= MAX_TIMER_MS;
 const DELAY = (min: number) => `expected a number of ms >= ${min} (at most ${MAX_TIMER_MS})`;
 
+/** The shortest re-probe interval a session takes (ms; 0 still means never): a round downloads a probe range from several OCAs. */
+export const MIN_REPROBE_INTERVAL_MS = 1_000;
+/** The shortest QoE batch interval a session takes (ms): each flush is a call to the control plane. */
+export const MIN_FLUSH_INTERVAL_MS = 250;
+
+/**
+ * Test hook, not exported from the package root: play options marked with it (`belowFloors`) take a
+ * re-probe and flush interval down to 1 ms, so tests can drive rounds milliseconds apart. Nothing else
+ * lowers the floors: a symbol key is never set by JSON or a typo.
+ */
+const BELOW_FLOORS: unique symbol = Symbol("vcdn.belowFloors");
+
+/** For tests only: `opts` with the re-probe and flush floors lowered to 1 ms (`MIN_REPROBE_INTERVAL_MS`, `MIN_FLUSH_INTERVAL_MS`). */
+export function belowFloors<T extends object>(opts: T): T {
+  return Object.assign({}, opts, { [BELOW_FLOORS]: true });
+}
+
+/** Whether options carry the test hook `belowFloors`. */
+const floorsLowered = (opts: unknown): boolean => !!opts && typeof opts === "object" && (opts as { [BELOW_FLOORS]?: unknown })[BELOW_FLOORS] === true;
+
+/** The floors options are checked against: the documented ones, or 1 ms under the test hook. */
+interface Floors {
+  reprobeMs: number;
+  flushMs: number;
+}
+const floorsOf = (opts: unknown): Floors =>
+  floorsLowered(opts) ? { reprobeMs: 1, flushMs: 1 } : { reprobeMs: MIN_REPROBE_INTERVAL_MS, flushMs: MIN_FLUSH_INTERVAL_MS };
+
 /** Options only `play()` (and the session's constructor) take: `configure()` refuses them (they applied at play time). */
-const PLAY_TIME_ONLY: Record<string, (v: unknown) => string | null> = {
+const PLAY_TIME_ONLY: Record<string, (v: unknown, floors: Floors) => string | null> = {
   device: (v) => (v && typeof v === "object" && !Array.isArray(v) ? null : "expected { codecs, maxHeight }"),
   onEvent: (v) => (typeof v === "function" ? null : "expected a function"),
   pollSteering: (v) => (typeof v === "boolean" ? null : "expected true or false"),
   probeInBackground: (v) => (typeof v === "boolean" ? null : "expected true or false"),
   steeringProtocol: (v) => (v === "hls" || v === "dash" ? null : 'expected "hls" or "dash"'),
-  flushIntervalMs: (v) => (delayMs(v, 1) ? null : DELAY(1)),
+  flushIntervalMs: (v, floors) => (delayMs(v, floors.flushMs) ? null : DELAY(floors.flushMs)),
 };
 
 /**
@@ -101,7 +135,7 @@ const PLAY_TIME_ONLY: Record<string, (v: unknown) => string | null> = {
  * left out and returned in `rejected`. At play time (`at: "play"`) the options only play takes are
  * checked too (configure refuses them), and a key given as undefined is absent (its default applies).
  */
-function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configure"): { applied: string[]; rejected: RejectedOption[] } {
+function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configure", floors: Floors): { applied: string[]; rejected: RejectedOption[] } {
   const applied: string[] = [];
   const rejected: RejectedOption[] = [];
   if (options !== undefined && options !== null && typeof options !== "object")
@@ -112,15 +146,20 @@ function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configu
     const reject = (reason: string) => rejected.push({ key, reason });
     switch (key) {
       case "reprobeIntervalMs":
-      case "steeringTimeoutMs": {
-        const min = key === "steeringTimeoutMs" ? 1 : 0;
-        if (!delayMs(value, min)) reject(DELAY(min));
+        // 0 is "never"; any other interval is at least the floor.
+        if (value !== 0 && !delayMs(value, floors.reprobeMs)) reject(`expected 0 (never) or a number of ms >= ${floors.reprobeMs} (at most ${MAX_TIMER_MS})`);
         else {
-          into[key] = value;
+          into.reprobeIntervalMs = value;
           applied.push(key);
         }
         break;
-      }
+      case "steeringTimeoutMs":
+        if (!delayMs(value, 1)) reject(DELAY(1));
+        else {
+          into.steeringTimeoutMs = value;
+          applied.push(key);
+        }
+        break;
       case "cmcd":
         if (value !== false && value !== "query" && value !== "headers") reject('expected "query", "headers" or false');
         else {
@@ -161,7 +200,7 @@ function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configu
         if (!check) reject(at === "play" ? "unknown option" : "unknown option (or one that only applies at play time)");
         else if (at === "configure") reject("unknown option (or one that only applies at play time)");
         else {
-          const problem = check(value);
+          const problem = check(value, floors);
           if (problem !== null) reject(problem);
           else {
             (into as Record<string, unknown>)[key] = value;
@@ -181,8 +220,9 @@ function checkOptions(options: unknown, into: PlayOptions, at: "play" | "configu
  * make it fail over on every download or probe in a tight loop.
  */
 function checkedPlayOptions(opts: unknown): PlayOptions {
-  const out: PlayOptions = {};
-  const { rejected } = checkOptions(opts, out, "play");
+  // The test hook goes along into the session's copy: configure() checks against the same floors.
+  const out: PlayOptions = floorsLowered(opts) ? belowFloors({}) : {};
+  const { rejected } = checkOptions(opts, out, "play", floorsOf(opts));
   if (rejected.length)
     throw new SdkError("INVALID_OPTION", {
       detail: rejected
@@ -238,6 +278,8 @@ const RENEW_MAX_RETRY_MS = 8_000;
 const OWN_SLOT_TRIES = 2;
 /** A renewal because every OCA failed comes at most this often (renewAfterFailure). */
 const FAILURE_RENEW_EVERY_MS = 60_000;
+/** A renewal because an OCA answered a file 410 is tried at most this often (renewAfterGone). */
+const GONE_RENEW_EVERY_MS = 60_000;
 /** Steering polls come at most this often (s), whatever `steeringTtlBoundsS` allows. */
 const MIN_STEERING_POLL_S = 1;
 /** `session.probes` keeps the latest this many results. */
@@ -304,6 +346,8 @@ export class PlaySession extends SessionEmitter {
   private outage: { since: number; retries: number } | null = null;
   /** When the last renewal because every OCA failed came through (renewAfterFailure's limit). */
   private lastFailureRenewalAt: number | null = null;
+  /** When the last renewal after a 410 of a file was tried (renewAfterGone's limit). */
+  private lastGoneRenewalAt: number | null = null;
   /** Plays whose stop a renewal said (the latest few): the edge's refusals of them are this session's doing. */
   private readonly stoppedPlays: PlayResponse[] = [];
   /** Why the last renewal failed. */
@@ -570,12 +614,12 @@ export class PlaySession extends SessionEmitter {
    * An OCA refused a file with a status failing over cannot help (401, 403, 409, 410, ...; `body` is
    * the refusal's body): the session stops with HTTP_REFUSED, which carries the API's error code
    * (`too_many_streams`: another device holds the plan's slot). For a player integration's loader.
-   * A refusal of the session's own renewal is `refusal`'s: resolves true when the file may load again
-   * under the renewed session, false when the session stopped.
+   * A refusal of the session's own renewal, and a 410 (renewed once, `refusal`), are `refusal`'s:
+   * resolves true when the file may load again under the renewed session, false when the session stopped.
    */
   async refused(ocaId: string, url: string, status: number, body: string): Promise<boolean> {
     // Any other refusal stops the session at once (before the player hears of it).
-    const err = this.ownRefusal(url, status) ? await this.refusal(ocaId, url, status, body) : httpRefused(ocaId, url, status, body, pathOnOca(this, url));
+    const err = this.mayLoadAgain(url, status) ? await this.refusal(ocaId, url, status, body) : httpRefused(ocaId, url, status, body, pathOnOca(this, url));
     if (err) await this.fail(err);
     return err === null;
   }
@@ -585,17 +629,76 @@ export class PlaySession extends SessionEmitter {
    * refusal was of a session it stopped itself to renew, and the renewal came through), else the error
    * to stop with. A refusal of the session's own renewal (its stop said: 409 too_many_streams; its token
    * run out: 403) waits for a renewal in flight and, without one, is SESSION_EXPIRED: another screen did
-   * not take the stream. Any other refusal is HTTP_REFUSED, with the API's code.
+   * not take the stream. A 410 of the current session's file (a takedown stopped the session, and the
+   * title may be published again since) is tried once under a new play session (`renewAfterGone`).
+   * Any other refusal is HTTP_REFUSED, with the API's code.
    */
   async refusal(ocaId: string, url: string, status: number, body: string): Promise<SdkError | null> {
     // The reason names the file, not the URL: the URL carries the token, and query strings (CMCD) crowd out the code.
     const refused = httpRefused(ocaId, url, status, body, pathOnOca(this, url));
+    if (this.goneRefusal(url, status)) return this.renewAfterGone(refused);
     if (!this.ownRefusal(url, status)) return refused;
     const of = this.playOfUrl(url);
     if (this.renewing) await this.renewing;
     // Renewed since that request left: the file under the current session.
     if (this.play !== of && !this.stopped) return null;
     return this.expiredError(refused.data.detail);
+  }
+
+  /** Whether a refusal of `url` may end with the file loading again under this session (a renewal, `refusal`). */
+  private mayLoadAgain(url: string, status: number): boolean {
+    return this.goneRefusal(url, status) || this.ownRefusal(url, status);
+  }
+
+  /**
+   * Whether a refusal of `url` is a 410 of the current session's file, or of one it stopped to renew
+   * (a takedown's answer outranks the edge's 409 for a stop said): the server keeps a session a
+   * takedown stopped stopped even once the title is published again, so a new play may succeed.
+   */
+  private goneRefusal(url: string, status: number): boolean {
+    if (status !== 410) return false;
+    const of = this.playOfUrl(url);
+    return of !== undefined && (of === this.play || this.stoppedPlays.includes(of));
+  }
+
+  /**
+   * A 410 of a file: null when the file can load again under a renewed session (one in flight, one that
+   * came through since the refused request left, or one taken now), else the error to stop with. At
+   * most one renewal a minute for these (`GONE_RENEW_EVERY_MS`): a server that refuses every new
+   * session alike must not drive a loop of plays. When the new play is refused (410 taken_down, 451
+   * not_licensed, 409 too_many_streams naming another screen), the session stops with that refusal's
+   * status and code, so an app tells the viewer what is true now; otherwise with the OCA's refusal.
+   */
+  private async renewAfterGone(refused: SdkError): Promise<SdkError | null> {
+    const of = this.playOfUrl(refused.data.url ?? "");
+    if (this.renewing) await this.renewing;
+    // Renewed since that request left: the file under the current session.
+    if (this.stopped) return refused;
+    if (this.play !== of) return null;
+    const last = this.lastGoneRenewalAt;
+    if (last !== null && this.now() - last < GONE_RENEW_EVERY_MS) return refused;
+    this.lastGoneRenewalAt = this.now();
+    if (await this.renew(`refused: ${refused.data.detail ?? "HTTP 410"}`)) return null;
+    if (this.stopped) return refused;
+    const api = this.renewalError instanceof ApiCallError ? this.renewalError : null;
+    // Only a refusal of the play speaks for the title; a play that failed for a moment (no answer,
+    // 429, 5xx past the renewal's budget) or a slot this session itself still holds says nothing new.
+    const playRefused =
+      api !== null &&
+      api.status >= 400 &&
+      api.status < 500 &&
+      api.status !== 408 &&
+      api.status !== 429 &&
+      !(api.code === "too_many_streams" && this.stoppedPlays.some((p) => holdsSlot(api.details, p.sessionId)));
+    if (!playRefused) return refused;
+    return new SdkError("HTTP_REFUSED", {
+      ocaId: refused.data.ocaId,
+      url: refused.data.url,
+      status: api.status,
+      apiCode: api.code,
+      activeTitleIds: api.code === "too_many_streams" ? activeTitleIdsOf(api.details) : undefined,
+      detail: `${refused.data.detail}; new play: HTTP ${api.status} (${api.code})`.slice(0, 300),
+    });
   }
 
   /** Whether a refusal of `url` came of this session's own renewal (its stop said) or of its token running out. */
@@ -708,10 +811,15 @@ export class PlaySession extends SessionEmitter {
   applySteering(m: SteeringManifest, fromUrl?: string): void {
     const order = m["PATHWAY-PRIORITY"] ?? m["SERVICE-LOCATION-PRIORITY"];
     if (Array.isArray(order)) this.selector.setServerOrder(order);
-    this.fire(SessionEvents.STEERING_UPDATE, { priority: Array.isArray(order) ? [...order] : [], reloadUri: m["RELOAD-URI"] ?? null });
-    if (m["RELOAD-URI"]) {
+    // The list as the selector took it (this session's OCAs, each once), not as sent: the server's
+    // comes off the network (any length, unknown ids, repeats, non-strings).
+    const priority = Array.isArray(order) ? (this.selector.serverPriority ?? []) : [];
+    const reload = m["RELOAD-URI"];
+    this.fire(SessionEvents.STEERING_UPDATE, { priority, reloadUri: typeof reload === "string" ? reload : null });
+    // Only a string: anything else would be coerced into some URL ("42") and polled.
+    if (typeof reload === "string" && reload) {
       try {
-        this.steeringUri = new URL(m["RELOAD-URI"], fromUrl ?? this.steeringUri ?? undefined).href;
+        this.steeringUri = new URL(reload, fromUrl ?? this.steeringUri ?? undefined).href;
       } catch {
         /* keep the old one */
       }
@@ -730,12 +838,18 @@ export class PlaySession extends SessionEmitter {
 
   /**
    * One steering poll; returns when to poll next (s): the manifest's TTL, or the server's
-   * `Retry-After` when it refused (429/503), or null (keep the last TTL). A poll that hangs is
-   * abandoned after `steeringTimeoutMs`, so polling never stops on a stuck server.
+   * `Retry-After` when it refused (429/503), or null (keep the last TTL, backed off after failures).
+   * A poll that hangs is abandoned after `steeringTimeoutMs`, so polling never stops on a stuck server.
    */
   async pollSteeringOnce(): Promise<number | null> {
+    return (await this.pollSteering()).nextS;
+  }
+
+  /** One steering poll: when to poll next (s; null: the last TTL), whether it failed, and whether `nextS` is the server's Retry-After. */
+  private async pollSteering(): Promise<{ nextS: number | null; failed: boolean; retryAfter: boolean }> {
+    const none = { nextS: null, failed: false, retryAfter: false };
     const url = this.steeringUrl();
-    if (!url) return null;
+    if (!url) return none;
     // A poll that left under a session renewed meanwhile answers for the old one: dropped.
     const play = this.play;
     const ctl = new AbortController();
@@ -744,46 +858,63 @@ export class PlaySession extends SessionEmitter {
       const res = await this.client.fetch(url, { signal: ctl.signal });
       if (this.play !== play) {
         await res.body?.cancel?.().catch(() => {});
-        return null;
+        return none;
       }
       if (res.status === 410) {
         this.steeringUri = null;
-        return null;
+        return none;
       }
       if (!res.ok) {
         await res.body?.cancel?.().catch(() => {});
         this.fire(SessionEvents.ERROR, new SdkError("STEERING_POLL_FAILED", { url, status: res.status }));
-        return retryAfterS(res.headers.get("Retry-After"), this.clock());
+        const after = retryAfterS(res.headers.get("Retry-After"), this.clock());
+        return { nextS: after, failed: true, retryAfter: after !== null };
       }
       const m = (await res.json()) as SteeringManifest;
-      if (m.VERSION !== 1 || this.stopped || this.play !== play) return null;
+      if (this.stopped || this.play !== play) return none;
+      // Not a steering manifest (a proxy's page that parsed, another version): a failure, backed off.
+      if (m?.VERSION !== 1) return { nextS: null, failed: true, retryAfter: false };
       this.applySteering(m, url);
-      return typeof m.TTL === "number" ? m.TTL : null;
+      return { nextS: typeof m.TTL === "number" ? m.TTL : null, failed: false, retryAfter: false };
     } catch (err) {
-      if (!this.stopped && this.play === play)
-        this.fire(
-          SessionEvents.ERROR,
-          new SdkError("STEERING_POLL_FAILED", { url, detail: ctl.signal.aborted ? "timeout" : String((err as Error)?.message ?? err) }),
-        );
-      return null;
+      if (this.stopped || this.play !== play) return none;
+      this.fire(
+        SessionEvents.ERROR,
+        new SdkError("STEERING_POLL_FAILED", { url, detail: ctl.signal.aborted ? "timeout" : String((err as Error)?.message ?? err) }),
+      );
+      return { nextS: null, failed: true, retryAfter: false };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private scheduleSteering(ttlS: number): void {
+  /**
+   * The next steering poll: after `waitS` (a Retry-After), else after the TTL `ttlS`, doubled for each
+   * failure in a row (`failures`) up to the upper TTL bound, so a steering server that is down is not
+   * polled at its TTL for as long as the session plays. A success starts again from its TTL.
+   */
+  private scheduleSteering(ttlS: number, failures = 0, waitS: number | null = null): void {
     if (this.stopped) return;
     const [lo, hi] = this.opts.steeringTtlBoundsS ?? [1, 300];
+    const ttl = Math.min(hi, Math.max(lo, ttlS));
+    // 2^failures is bounded: past 2^30 the wait is at the upper bound anyway.
+    const backedOff = Math.min(hi, ttl * 2 ** Math.min(failures, 30));
     // Never more than a poll a second, whatever the bounds: a TTL (or Retry-After) of 0 under bounds
     // from 0 polled the steering server in a tight loop.
-    const ms = Math.max(MIN_STEERING_POLL_S, Math.min(hi, Math.max(lo, ttlS))) * 1000;
+    const ms = Math.max(MIN_STEERING_POLL_S, waitS !== null ? Math.min(hi, Math.max(lo, waitS)) : backedOff) * 1000;
     const timer = setTimeout(async () => {
-      const ttl = await this.pollSteeringOnce();
+      const r = await this.pollSteering();
       // Paused, stopped, or another loop started (a resume) while this poll was out: this loop ends.
       if (this.steeringTimer !== timer || this.paused) return;
-      this.scheduleSteering(ttl ?? ttlS);
+      this.nextSteering(r, ttlS, failures);
     }, ms);
     this.steeringTimer = timer;
+  }
+
+  /** Schedules the poll after `r`: a success's TTL (or the last one) and no failures; a failure one more, its Retry-After winning. */
+  private nextSteering(r: { nextS: number | null; failed: boolean; retryAfter: boolean }, lastTtlS: number, failures: number): void {
+    if (!r.failed) this.scheduleSteering(r.nextS ?? lastTtlS);
+    else this.scheduleSteering(lastTtlS, failures + 1, r.retryAfter ? r.nextS : null);
   }
 
   /**
@@ -971,10 +1102,10 @@ export class PlaySession extends SessionEmitter {
       const timer = setTimeout(async () => {
         await this.ready;
         if (this.steeringTimer !== timer || this.paused) return;
-        const ttl = await this.pollSteeringOnce();
+        const r = await this.pollSteering();
         // Paused, stopped, or another loop started (a resume) while this poll was out: this loop ends.
         if (this.steeringTimer !== timer || this.paused) return;
-        this.scheduleSteering(ttl ?? 10);
+        this.nextSteering(r, 10, 0);
       }, 0);
       this.steeringTimer = timer;
     }
@@ -999,7 +1130,7 @@ export class PlaySession extends SessionEmitter {
    * `INVALID_OPTION` error.
    */
   configure(options: Record<string, unknown>): { applied: string[]; rejected: Array<{ key: string; reason: string }> } {
-    const { applied, rejected } = checkOptions(options, this.opts, "configure");
+    const { applied, rejected } = checkOptions(options, this.opts, "configure", floorsOf(this.opts));
     for (const key of applied) {
       const k = key.startsWith("selector.") ? key.slice("selector.".length) : null;
       if (k !== null) (this.selector.params as unknown as Record<string, number>)[k] = (this.opts.selector as Record<string, number>)[k];

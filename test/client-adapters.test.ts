@@ -329,15 +329,17 @@ describe("the dash.js adapter", () => {
   it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), without a failover", async () => {
     const { session, failovers, errors } = newSession();
     const dash = dashPlayer();
-    attachDashjs(dash.player, session);
+    const detach = attachDashjs(dash.player, session);
     const res = await dash.tryOnce(seg("a"), "MediaSegment", () => 409, new TextEncoder().encode(REFUSAL).buffer as ArrayBuffer);
     expect(res.status).toBe(409);
     expect(errors.map((e) => [e.errorName, e.fatal, e.data.status, e.data.apiCode, e.data.ocaId])).toEqual([
       ["HTTP_REFUSED", true, 409, "too_many_streams", "a"],
     ]);
     expect(failovers).toEqual([]);
-    // A 404 is the OCA's, not a refusal: it fails over (on a fresh session).
+    // A 404 is the OCA's, not a refusal: it fails over (on a fresh session, once the first is detached:
+    // a player takes one session at a time).
     const other = newSession();
+    detach();
     attachDashjs(dash.player, other.session);
     await dash.tryOnce(seg("b"), "MediaSegment", () => 404);
     expect(other.errors.map((e) => e.errorName)).toEqual(["OCA_HTTP_ERROR"]);

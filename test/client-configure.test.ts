@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
-import { PlaySession } from "../client/session";
+import { belowFloors, PlaySession } from "../client/session";
 import { fakePlay } from "./client-fixtures";
 
 // session.configure() on a running session. The OCAs are scripted (a fetch that answers every probe at
@@ -15,7 +15,8 @@ function harness(opts: ConstructorParameters<typeof PlaySession>[2] = {}) {
     },
     sendEvents: async () => {},
   } as unknown as VcdnClient;
-  const s = new PlaySession(client, fakePlay(["a", "b"]), { pollSteering: false, flushIntervalMs: 3_600_000, ...opts });
+  // Under the test hook: these cases re-probe every 20 ms (the floor is 1 s).
+  const s = new PlaySession(client, fakePlay(["a", "b"]), belowFloors({ pollSteering: false, flushIntervalMs: 3_600_000, ...opts }));
   return { s, count };
 }
 

@@ -3,7 +3,7 @@ import type { VcdnClient } from "../client/api";
 import { probeUrl } from "../client/probe";
 import { EventReporter } from "../client/reporter";
 import { OcaSelector, type ProbeResult } from "../client/scoring";
-import { PlaySession, retryAfterS } from "../client/session";
+import { PlaySession, retryAfterS, belowFloors } from "../client/session";
 import type { FetchLike, QoeEvent, ResponseLike } from "../client/types";
 import { fakeOca, fakePlay } from "./client-fixtures";
 
@@ -180,7 +180,8 @@ describe("background work", () => {
         return response(206, new Uint8Array(1000));
       },
       ["a", "b"],
-      { reprobeIntervalMs: 20, pollSteering },
+      // Under the test hook: a re-probe every 20 ms (the floor is 1 s).
+      belowFloors({ reprobeIntervalMs: 20, pollSteering }),
     );
     s.startBackground();
     return { s, count };

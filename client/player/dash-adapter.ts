@@ -12,6 +12,7 @@
  */
 import { isNetworkSample } from "../abr";
 import type { PlaySession } from "../session";
+import { attachOnce, type Attachment } from "./attach-once";
 import {
   bodyText,
   inSessionOrder,
@@ -91,8 +92,21 @@ function fromCache(response: DashResponseLike): boolean {
  * so dash.js starts on, and follows, the OCA the session picked (probes and penalties included); dash.js's own CMCD is turned on, keyed to
  * the session, in the session's mode (`PlayOptions.cmcd`). Returns a function that detaches it
  * (dash.js's CMCD setting stays).
+ *
+ * A player takes one session at a time. Attaching the same session to the same player again is a
+ * no-op that returns the first call's detach function (an app's setup that runs twice must not add
+ * every interceptor twice: each failure would be reported twice). Attaching another session while
+ * one is attached throws: detach the first (its function) before the next title, or the old
+ * session's interceptors would go on acting on the new one's requests.
  */
 export function attachDashjs(player: DashPlayerLike, session: PlaySession): () => void {
+  return attachOnce(dashAttachments, "attachDashjs", player, session, () => attachDashjsOnce(player, session));
+}
+
+/** The session attached to each dash.js player (attachOnce). */
+const dashAttachments = new WeakMap<object, Attachment>();
+
+function attachDashjsOnce(player: DashPlayerLike, session: PlaySession): () => void {
   const onRequest: DashRequestInterceptor = async (request) => {
     const type = typeOf(request);
     // Off the penalty box, and under the current session after a renewal (dash.js keeps its MPD's URLs).

@@ -8,6 +8,8 @@
  *   load: hls.js sees one slightly slower download, not an error, so it neither stalls nor drops rung;
  * - a refusal failing over cannot help (401, 403, 409, 410, ...) stops the session with HTTP_REFUSED and
  *   the API's reason (`too_many_streams`), as the headless player does, before hls.js sees the error;
+ *   a 410 is first tried once under a new play session (a takedown lifted since), and the file loads
+ *   again under it when one comes through;
  * - on every OCA change the session decides (failure, steering, re-probe), the hook sets
  *   `hls.pathwayPriority` so hls.js moves its pathway there too;
  * - steering manifests hls.js loads are shown to the session (server health and load) and their
@@ -17,6 +19,7 @@ import type Hls from "hls.js";
 import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext, LoaderStats } from "hls.js";
 import { isNetworkSample } from "../abr";
 import { SessionEvents } from "../events";
+import { attachOnce, type Attachment } from "./attach-once";
 import { bodyText, inSessionOrder, isOcaFailureStatus, isRefusalStatus, pathOnOca, sessionSteeringUrl, sessionUrl } from "./oca-order";
 // Types by the package's own name: the published `@edge-video-cdn/client/hls` declarations then refer
 // to the root entry's PlaySession instead of carrying a second copy of it (tsconfig `paths` map the
@@ -299,8 +302,26 @@ export function sdkHlsConfig(session: PlaySession, HlsClass: typeof Hls, hooks: 
  * Wires a session to an hls.js instance created with `sdkHlsConfig`: waits for the probes and the
  * multivariant playlist, starts on the SDK's OCA at the rung the probe throughput allows, and keeps
  * hls.js's pathway on the session's OCA. Returns a function that unhooks it.
+ *
+ * An hls.js instance takes one session at a time. Attaching the same session to it again is a no-op
+ * that returns the first call's function (a second set of handlers would start and steer hls.js
+ * twice); attaching another session while one is attached throws: unhook the first before the next
+ * title (hls.js's loader, from `sdkHlsConfig`, is the first session's anyway: a new title needs a new
+ * hls.js instance).
  */
 export function attachSession(
+  hls: Hls,
+  session: PlaySession,
+  HlsClass: typeof Hls,
+  chooseStartLevel: (bitrates: number[], throughputBps: number | null) => number,
+): () => void {
+  return attachOnce(hlsAttachments, "attachSession", hls, session, () => attachSessionOnce(hls, session, HlsClass, chooseStartLevel));
+}
+
+/** The session attached to each hls.js instance (attachOnce). */
+const hlsAttachments = new WeakMap<object, Attachment>();
+
+function attachSessionOnce(
   hls: Hls,
   session: PlaySession,
   HlsClass: typeof Hls,

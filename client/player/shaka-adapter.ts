@@ -16,6 +16,7 @@
  */
 import { isNetworkSample } from "../abr";
 import type { PlaySession } from "../session";
+import { attachOnce, type Attachment } from "./attach-once";
 import {
   bodyText,
   inSessionOrder,
@@ -111,8 +112,21 @@ const bytesOf = (data: ArrayBuffer | ArrayBufferView | undefined): number => dat
  * turned on, keyed to the session, in the session's mode (`PlayOptions.cmcd`). Returns a function
  * that detaches it (Shaka's CMCD setting stays). Shaka's retry parameters decide how many OCAs a request may try: set
  * `streaming.retryParameters.maxAttempts` to at least the number of OCAs.
+ *
+ * A player takes one session at a time. Attaching the same session to the same player again is a
+ * no-op that returns the first call's detach function (an app's setup that runs twice must not
+ * register every filter twice: each failure would be reported, each request re-ordered, twice).
+ * Attaching another session while one is attached throws: detach the first (its function) before
+ * the next title, or the old session's filters would go on acting on the new one's requests.
  */
 export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () => void {
+  return attachOnce(shakaAttachments, "attachShaka", player, session, () => attachShakaOnce(player, session));
+}
+
+/** The session attached to each Shaka player (attachOnce). */
+const shakaAttachments = new WeakMap<object, Attachment>();
+
+function attachShakaOnce(player: ShakaPlayerLike, session: PlaySession): () => void {
   const net = player.getNetworkingEngine();
   if (!net) throw new Error("attachShaka: the player has no networking engine (attach it before load, after new shaka.Player())");
   /** Why each URI last failed, from Shaka's `retry` events (read by the next try's filter call). */
@@ -189,7 +203,11 @@ export function attachShaka(player: ShakaPlayerLike, session: PlaySession): () =
     const oca = typeof uri === "string" ? session.ocaOfUrl(uri) : undefined;
     if (refused || !oca || error?.code !== BAD_HTTP_STATUS || typeof status !== "number" || !isRefusalStatus(status)) return false;
     refused = true;
-    void session.refused(oca.ocaId, uri as string, status, bodyText(body));
+    // A 410 may end in a renewed session (`refused` resolves true): later requests are the new one's,
+    // and their failures are failovers again. This request's tries stay cancelled (Shaka raises it).
+    void session.refused(oca.ocaId, uri as string, status, bodyText(body)).then((again) => {
+      if (again) refused = false;
+    });
     return true;
   };
 

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createClient, SegmentFetcher, type FetchInit, type FetchLike, type PlayResponse, type QoeEvent } from "../../client/index";
+import { belowFloors } from "../../client/session";
 
 const BASE = "http://fake.test";
 const OCAS = ["a", "b", "c"] as const;
@@ -143,7 +144,7 @@ function client(fake: ReturnType<typeof fakeCdn>) {
 describe("SDK failure handling against scripted OCAs", () => {
   it("fails over on a timeout (an OCA that stops answering), with no new play request", async () => {
     const fake = fakeCdn({ a: { hang: true, fromSeg: 4 } });
-    const session = await client(fake).play("t", { reprobeIntervalMs: 0, flushIntervalMs: 200 });
+    const session = await client(fake).play("t", belowFloors({ reprobeIntervalMs: 0, flushIntervalMs: 200 }));
     expect(session.current.ocaId).toBe("a");
     const st = await new SegmentFetcher(session, { targetBufferS: 2, requestTimeoutMs: 400 }).run();
     expect(st.errors).toEqual([]);
@@ -197,7 +198,7 @@ describe("SDK failure handling against scripted OCAs", () => {
     const behaviour: Partial<Record<OcaId, Behaviour>> = {};
     const fake = fakeCdn(behaviour);
     // Small slack so that a 700 ms TTFB counts as clearly worse for this short test.
-    const session = await client(fake).play("t", { reprobeIntervalMs: 250, selector: { switchConfirmations: 2, minDwellMs: 0, slackMs: 100 } });
+    const session = await client(fake).play("t", belowFloors({ reprobeIntervalMs: 250, selector: { switchConfirmations: 2, minDwellMs: 0, slackMs: 100 } }));
     const fetcher = new SegmentFetcher(session, { targetBufferS: 2, loop: true, maxPlayS: 30 });
     const run = fetcher.run();
     await sleep(700);
