@@ -72,8 +72,15 @@ edge.use("/oca/*", async (c, next) => {
   await next();
   const at = signalFor.get(c.req.raw);
   if (at)
-    recordOutcome(c.env, at.siteId, at.ocaId, at.sessionId, { error: c.res.status >= 500, latencyMs: (at.missedAt ?? Date.now()) - t0 }, (p) =>
-      c.executionCtx.waitUntil(p),
+    // A 5xx after the OCA found it lacked the file (the parent's or origin's lookup failing) is not the
+    // OCA failing: counted so, an origin outage would fail every OCA through its misses while its hits serve.
+    recordOutcome(
+      c.env,
+      at.siteId,
+      at.ocaId,
+      at.sessionId,
+      { error: c.res.status >= 500 && at.missedAt === undefined, latencyMs: (at.missedAt ?? Date.now()) - t0 },
+      (p) => c.executionCtx.waitUntil(p),
     );
 });
 
@@ -197,13 +204,14 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const whole = c.req.method === "GET" && !["Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"].some((n) => h.has(n));
   // A file re-published between the lookup and the body read is looked up once more, never served under old validators.
   for (let attempt = 0; ; attempt++) {
-    const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole);
-    if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
-    if (found.miss && attempt === 0) {
-      missed = true;
+    // The miss is noted as soon as the OCA's own lookup comes back empty: the walk after it may throw.
+    const noteMiss = (at: number) => {
       const signal = signalFor.get(c.req.raw);
-      if (signal) signal.missedAt = found.missedAt;
-    }
+      if (signal && attempt === 0) signal.missedAt = at;
+    };
+    const found = isOrigin ? await fromOrigin(c.env, titleId, path, sha256, whole) : await locate(c.env, site!, ocaId, titleId, path, sha256, whole, noteMiss);
+    if (!found) throw new ApiError(404, "not_found", `title ${titleId} has no file ${path}`);
+    if (found.miss && attempt === 0) missed = true;
 
     const base = r2Representation(found.bucket, found.key, found.head, contentType, cacheControl);
     let rep: Representation = base;
@@ -281,13 +289,26 @@ async function fromOrigin(env: Env, titleId: string, path: string, sha256: strin
   return head ? { bucket: env.ORIGIN, key, head, source: "origin", miss: false } : null;
 }
 
-/** The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss). */
-async function locate(env: Env, site: SiteSpec, ocaId: string, titleId: string, path: string, sha256: string, whole: boolean): Promise<Located | null> {
+/**
+ * The OCA's own copy, else a parent site's copy, else origin (the last two count as a miss); `onMiss`
+ * hears of the miss (its moment) before the walk to parents and origin, which may fail.
+ */
+async function locate(
+  env: Env,
+  site: SiteSpec,
+  ocaId: string,
+  titleId: string,
+  path: string,
+  sha256: string,
+  whole: boolean,
+  onMiss: (at: number) => void = () => {},
+): Promise<Located | null> {
   const bucket = tierBucket(env, site);
   const key = ocaKey(site.id, ocaId, titleId, path, sha256);
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
   const missedAt = Date.now();
+  onMiss(missedAt);
   // A parent site's OCAs are asked together: a miss waits one R2 round trip per group, not one per OCA.
   for (const parent of parentChain(site)) {
     const pb = tierBucket(env, parent);
