@@ -10,7 +10,8 @@ import { first, rows, run } from "./sql";
  *
  * States: `healthy`; `degraded` (slow or erring: steered behind its peers); `failed` (out of the list).
  * Hysteresis: a worse verdict applies at once (a sick OCA leaves within one report), a better one only
- * after it has held for RECOVER_MS, so an OCA on the edge of a threshold does not flap. Every
+ * after it has held for RECOVER_MS, so an OCA on the edge of a threshold does not flap; that hold doubles
+ * with each automatic failure in the last FLAP_MEMORY_MS (an OCA that fails only under load). Every
  * transition is recorded with its reason. An operator's drain / fail wins over all of this until a
  * restore, which also starts the automatic state afresh.
  */
@@ -21,6 +22,14 @@ export type AutoHealth = "healthy" | "degraded" | "failed";
 export const WINDOW_MS = 5_000;
 /** A better verdict must hold this long before the state improves. */
 export const RECOVER_MS = 10_000;
+/**
+ * Flap damping: each automatic failure of an OCA within FLAP_MEMORY_MS before the one it recovers from
+ * doubles its hold (up to MAX_RECOVER_FACTOR times RECOVER_MS). An OCA that fails only under traffic
+ * judges healthy once steering has taken its traffic away: without this it would come back, fail its
+ * returning viewers and leave again every RECOVER_MS plus a window, for as long as its fault lasts.
+ */
+export const FLAP_MEMORY_MS = 10 * 60_000;
+export const MAX_RECOVER_FACTOR = 16;
 /** The site probes each OCA's storage at most this often (on its syncs). */
 export const PROBE_EVERY_MS = 1_000;
 /** A failed probe is repeated after this long, so two in a row need not wait for another sync. */
@@ -375,6 +384,23 @@ export function recordTransition(sql: SqlStorage, ocaId: string, at: number, fro
   run(sql, `DELETE FROM health_transitions WHERE id <= (SELECT MAX(id) FROM health_transitions) - 200`);
 }
 
+/**
+ * An OCA's automatic failures within FLAP_MEMORY_MS of `now`, since an operator last set its health (a
+ * restore starts afresh). Read from the transition log (at most 200 rows a site): a lower bound.
+ */
+export function recentFailures(sql: SqlStorage, ocaId: string, now: number): number {
+  return first<{ n: number }>(
+    sql,
+    `SELECT COUNT(*) AS n FROM health_transitions WHERE oca_id = ?1 AND by = 'auto' AND to_state = 'failed' AND at >= ?2
+       AND id > COALESCE((SELECT MAX(id) FROM health_transitions WHERE oca_id = ?1 AND by = 'operator'), 0)`,
+    ocaId,
+    now - FLAP_MEMORY_MS,
+  )!.n;
+}
+
+/** How long better verdicts must hold for an OCA that failed `failures` times lately (the latest included). */
+export const recoverHoldMs = (failures: number): number => RECOVER_MS * Math.min(MAX_RECOVER_FACTOR, 2 ** Math.max(0, failures - 1));
+
 /** Judges an OCA's window and moves its automatic state; returns the transition, if any. */
 export function evaluate(
   sql: SqlStorage,
@@ -383,7 +409,13 @@ export function evaluate(
   probers: () => readonly string[] = () => [],
 ): { from: AutoHealth; to: AutoHealth; reason: string } | null {
   const prev = autoState(sql, ocaId);
-  const { next, changed } = step(prev, judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers)), now);
+  // The log is read only while the OCA is not healthy (only then can it recover) or is about to fail.
+  const verdict = judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers));
+  const failures = prev.state !== "healthy" || verdict.state === "failed" ? recentFailures(sql, ocaId, now) : 0;
+  const { next, changed } = step(prev, verdict, now, recoverHoldMs(failures));
+  // A repeat failure says so, and how long it will be held out: what the operator reads of it.
+  if (changed && next.state === "failed" && failures > 0)
+    next.reason += ` (failed ${failures + 1} times in ${FLAP_MEMORY_MS / 60_000} min: back once better for ${recoverHoldMs(failures + 1) / 1000} s)`;
   // Written only when it moved: most evaluations confirm the state as it was.
   if (changed || next.betterSince !== prev.betterSince || (next.betterState ?? null) !== (prev.betterState ?? null)) saveState(sql, ocaId, next);
   if (!changed) return null;
