@@ -154,7 +154,7 @@ async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitU
   const live = overlayLiveView(mine, await liveSiteViews(env, mine, waitUntil, { awaitRefresh: true }));
   const inputs = rankingInputs(live);
   if (s.ranked?.inputs !== inputs) {
-    const ranked = rankOcas(topology, { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon }, titleId, live);
+    const ranked = rankOcas(topology, { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon, country: s.claims.c }, titleId, live);
     s.ranked = { inputs, order: ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })) };
   }
   return [...s.ranked.order];

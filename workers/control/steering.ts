@@ -2,7 +2,7 @@ import { rendezvousOrder } from "../../fill/hash";
 import type { OcaEntry } from "../../shared/play";
 import type { Topology } from "../shared/topology";
 import { OVERLOADED } from "../shared/site-view";
-import { distanceKm, type SteeringClient } from "../shared/home-site";
+import { distanceKm, siteProximity, type SteeringClient } from "../shared/home-site";
 
 export { distanceKm, homeSite, type SteeringClient } from "../shared/home-site";
 
@@ -27,13 +27,15 @@ export { OVERLOADED } from "../shared/site-view";
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)
  * come first, then IXP sites, then origin, always last; embedded sites of other ISPs are never used
  * (they sit inside another network). Within a tier: OCAs under OVERLOADED before overloaded or
- * degraded ones, fresh before stale, nearer sites first, and a site's OCAs in rendezvous order of the
+ * degraded ones, fresh before stale, nearer sites first (by `siteProximity`: a client without coordinates
+ * gets its country's sites first), and a site's OCAs in rendezvous order of the
  * title (the same order the planner places copies in). A tier whose every OCA is overloaded or
  * degraded goes behind the next tier (spill). At most `limit` entries.
  */
 export function rankOcas(topo: Topology, client: SteeringClient, titleId: string, candidates: Candidate[], limit = 10): RankedOca[] {
   const clientIsp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
   const here = client.lat !== null && client.lon !== null ? { lat: client.lat, lon: client.lon } : null;
+  const near = siteProximity(topo, client);
   const sites = new Map(topo.sites.map((s) => [s.id, s]));
   const bySite = new Map<string, Candidate[]>();
   for (const c of candidates) bySite.set(c.siteId, [...(bySite.get(c.siteId) ?? []), c]);
@@ -65,7 +67,7 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
           load >= OVERLOADED || c.degraded ? 1 : 0,
           c.degraded ? 1 : 0,
           c.stale ? 1 : 0,
-          km ?? 0,
+          km ?? near(site),
           siteId,
           order.indexOf(c.ocaId),
         ],
