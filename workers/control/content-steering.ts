@@ -6,7 +6,7 @@ import { dashBaseUrlsInTitle, filterDashMpd, filterHlsMultivariant } from "../sh
 import { topology, topologyVersion } from "../shared/topology";
 import { signUrlToken } from "../shared/url-token";
 import { signingKey } from "../shared/signing-keys";
-import { OVERLOADED, rankOcas, type Candidate } from "./steering";
+import { OVERLOADED, PLAYING_OVERLOADED, rankOcas, type Candidate } from "./steering";
 import { liveSiteViews, overlayLiveView } from "./steering-view";
 import { clientIp, enforceIsolateLimit, enforceLimit, STEERING_POLLS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
@@ -140,7 +140,7 @@ function rankingInputs(live: Candidate[]): string {
  * A player polls every few seconds and the order seldom moves between polls, so the ranking is kept
  * with the session and redone only when its inputs changed.
  */
-async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void): Promise<Pathway[]> {
+async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitUntil: (p: Promise<unknown>) => void, playingFrom?: string): Promise<Pathway[]> {
   // The OCAs that hold the session's own version, and whether the title is still up: from the isolate's view.
   const view = await catalogueCache.version(env, titleId, s.claims.ver, { country: s.claims.c, grantedAt: s.claims.at }, waitUntil);
   // 410 Gone tells a player to stop asking (HLS Content Steering); the OCAs refuse the session's segments too.
@@ -152,9 +152,12 @@ async function currentOrder(env: Env, s: SteeringSession, titleId: string, waitU
   if (s.own?.from !== view.candidates) s.own = { from: view.candidates, candidates: view.candidates.filter((c) => s.allowed.has(c.ocaId)) };
   const mine = s.own.candidates;
   const live = overlayLiveView(mine, await liveSiteViews(env, mine, waitUntil, { awaitRefresh: true }));
-  const inputs = rankingInputs(live);
+  // The pathway the player plays from counts as overloaded for it only at its full throughput (PLAYING_OVERLOADED).
+  const playing = playingFrom === undefined ? undefined : live.find((c) => c.ocaId === playingFrom);
+  const inputs = `${rankingInputs(live)}|${playing ? `${playing.ocaId}:${(playing.load ?? 0) >= PLAYING_OVERLOADED ? 1 : 0}` : ""}`;
   if (s.ranked?.inputs !== inputs) {
-    const ranked = rankOcas(topology, { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon, country: s.claims.c }, titleId, live);
+    const client = { asn: s.claims.asn, lat: s.claims.lat, lon: s.claims.lon, country: s.claims.c };
+    const ranked = rankOcas(topology, client, titleId, live, undefined, { playingFrom: playing?.ocaId });
     s.ranked = { inputs, order: ranked.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })) };
   }
   return [...s.ranked.order];
@@ -344,7 +347,9 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
   // Refuses (410) a session whose title was taken down or whose licence stopped: such a poll is no activity.
-  const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p))).map((o) => o.ocaId);
+  // The pathway it plays from: hls.js names one, dash.js those it used since its last poll (the last the latest).
+  const playingFrom = reported.at(-1);
+  const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p), playingFrom)).map((o) => o.ocaId);
   // A steering poll of a session still standing is activity: the member's stream keeps counting.
   touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
   const lowest =

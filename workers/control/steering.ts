@@ -24,15 +24,31 @@ export type RankedOca = Omit<OcaEntry, "url">;
 export { OVERLOADED } from "../shared/site-view";
 
 /**
+ * The load at which the OCA a running session plays from counts as overloaded for that session: its
+ * full throughput, not OVERLOADED. New sessions go elsewhere from OVERLOADED on; were running ones to
+ * leave there too, every session leading with an OCA would leave at once when it crossed it and come
+ * back at once when its load fell, the crowd swinging between two OCAs on every poll.
+ */
+export const PLAYING_OVERLOADED = 1;
+
+/**
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)
  * come first, then IXP sites, then origin, always last; embedded sites of other ISPs are never used
  * (they sit inside another network). Within a tier: OCAs under OVERLOADED before overloaded or
  * degraded ones, fresh before stale, nearer sites first (by `siteProximity`: a client without coordinates
  * gets its country's sites first), and a site's OCAs in rendezvous order of the
  * title (the same order the planner places copies in). A tier whose every OCA is overloaded or
- * degraded goes behind the next tier (spill). At most `limit` entries.
+ * degraded goes behind the next tier (spill). At most `limit` entries. `opts.playingFrom`: the OCA a
+ * running session plays from, overloaded for it only at PLAYING_OVERLOADED.
  */
-export function rankOcas(topo: Topology, client: SteeringClient, titleId: string, candidates: Candidate[], limit = 10): RankedOca[] {
+export function rankOcas(
+  topo: Topology,
+  client: SteeringClient,
+  titleId: string,
+  candidates: Candidate[],
+  limit = 10,
+  opts: { playingFrom?: string } = {},
+): RankedOca[] {
   const clientIsp = client.asn === null ? undefined : topo.isps.find((i) => i.asns.includes(client.asn!));
   const here = client.lat !== null && client.lon !== null ? { lat: client.lat, lon: client.lon } : null;
   const near = siteProximity(topo, client);
@@ -64,7 +80,7 @@ export function rankOcas(topo: Topology, client: SteeringClient, titleId: string
         stale: c.stale ?? false,
         key: [
           site.tier === "embedded" ? 0 : 1,
-          load >= OVERLOADED || c.degraded ? 1 : 0,
+          load >= (c.ocaId === opts.playingFrom ? PLAYING_OVERLOADED : OVERLOADED) || c.degraded ? 1 : 0,
           c.degraded ? 1 : 0,
           c.stale ? 1 : 0,
           km ?? near(site),
