@@ -32,6 +32,8 @@ interface Copy {
   key: number;
   /** Peak bits/s this copy is expected to carry. */
   load: number;
+  /** A held copy beyond the copies wanted: kept where it is if room is left over, never moved. */
+  surplus?: boolean;
 }
 
 const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -96,6 +98,13 @@ export function planSite(input: PlanInput): SitePlan {
     for (let index = 0; index < wanted; index++) {
       const on = heldInOrder[index];
       copies.push({ title, order, index, heldOn: on, key: on ? density * p.keepFactor : density, load: peak / r });
+    }
+    // Copies held beyond those wanted (yesterday's peak needed more) stay while room is left over, as a
+    // title predicted at zero does: evicted, they free room nobody wants and are filled again the next
+    // night the peak needs them.
+    if (predicted > 0 && held && held.size > r) {
+      const extra = order.filter((id) => held.has(id)).slice(r);
+      for (let k = 0; k < extra.length; k++) copies.push({ title, order, index: r + k, heldOn: extra[k], key: 0, load: 0, surplus: true });
     }
   }
   copies.sort((a, b) => b.key - a.key || byId(a.title.titleId, b.title.titleId) || a.index - b.index);
@@ -175,6 +184,7 @@ export function planSite(input: PlanInput): SitePlan {
       place(copy, copy.heldOn, at);
       return;
     }
+    if (copy.surplus) return; // not wanted elsewhere: moving it is a fill for nothing
     if (size > largestFree) return;
     if (!(copy.title.predictedBytes > 0)) return; // moving a copy nobody will watch is a wasted fill
     // An OCA that holds the title today and is not counted for another copy (fewer copies wanted than

@@ -7,7 +7,7 @@
 import { dayOfWeek } from "./day";
 import { LaunchHistory } from "./launch";
 import { mixShiftStart, SHIFT_REFERENCE_DAYS, shiftedToday } from "./shift";
-import { deseasonalise, holtNext, weeklyFactors, type Smoothing } from "./smooth";
+import { deseasonalise, holtNext, titleWeeklyFactors, weeklyFactors, type Smoothing } from "./smooth";
 import type { DayNumber, PredictInput, PredictParams, Prediction, TodaySoFar } from "./types";
 
 /** Tuned on the offload benchmark (bench/offload.ts). */
@@ -57,6 +57,21 @@ function lastDays(series: readonly number[] | undefined, days: number): number[]
   return out;
 }
 
+/**
+ * Days watched before its launch day that make a title not new: a licence renewed (or started
+ * again) rather than a launch. Two, so one stray play across a time-zone boundary does not count.
+ */
+export const MIN_DAYS_BEFORE_LAUNCH = 2;
+
+/** Days of the window before index `before` on which the region or the site recorded bytes of a title. */
+function daysWatchedBefore(regional: readonly number[] | undefined, local: readonly number[] | undefined, days: number, before: number): number {
+  const r = lastDays(regional, days);
+  const l = lastDays(local, days);
+  let n = 0;
+  for (let i = 0; i < Math.min(before, days); i++) if (r[i] > 0 || l[i] > 0) n++;
+  return n;
+}
+
 /** Days at the start of the window on which neither the region nor the site recorded any bytes. */
 function leadingEmptyDays(regional: Record<string, number[]>, local: Record<string, number[]>, days: number): number {
   let first = days;
@@ -73,6 +88,36 @@ function leadingEmptyDays(regional: Record<string, number[]>, local: Record<stri
     }
   }
   return first === days ? 0 : first;
+}
+
+/** A day whose total is below this share of the window's median day is an outage (see fillOutages). */
+export const OUTAGE_SHARE = 0.1;
+
+/**
+ * Replaces the outage days of a site's (or region's) series, in place: days whose total across
+ * titles is below OUTAGE_SHARE of the window's median day, each title's value on them interpolated
+ * from its nearest days either side (the nearest one at the window's ends). Series of less than
+ * `minBytes` over the window are left alone: a thin site's quiet day is noise, not an outage.
+ */
+function fillOutages(byTitle: Map<string, number[]>, days: number, minBytes: number): void {
+  const t = totals(byTitle, days);
+  if (sum(t) < minBytes) return;
+  const sorted = [...t].sort((a, b) => a - b);
+  const median = sorted[Math.floor(days / 2)];
+  const ok = t.map((v) => v >= OUTAGE_SHARE * median);
+  if (!(median > 0) || ok.every(Boolean)) return;
+  for (const series of byTitle.values()) {
+    for (let i = 0; i < days; i++) {
+      if (ok[i]) continue;
+      let before = i - 1;
+      while (before >= 0 && !ok[before]) before--;
+      let after = i + 1;
+      while (after < days && !ok[after]) after++;
+      if (before < 0) series[i] = series[after];
+      else if (after >= days) series[i] = series[before];
+      else series[i] = series[before] + ((series[after] - series[before]) * (i - before)) / (after - before);
+    }
+  }
 }
 
 function totals(byTitle: Map<string, number[]>, days: number): number[] {
@@ -92,17 +137,28 @@ const localWeight = (localBytes: number, thinBytes: number): number => (thinByte
 
 const basisOf = (w: number): Prediction["basis"] => (w >= 1 ? "local" : w > 0 ? "blend" : "regional");
 
+/**
+ * Holt's forecast of one title's series (first value = day `first`) for the target day, by the
+ * site's weekly factors and, for a title with enough bytes (`rich`) to show one, its own rhythm.
+ */
+function next(series: number[], first: DayNumber, factors: readonly number[], rich: boolean, s: Smoothing, ctx: Context): number {
+  const x = deseasonalise(series, first, factors);
+  const own = rich ? titleWeeklyFactors(x, first) : undefined;
+  const target = dayOfWeek(ctx.targetDay);
+  if (!own) return holtNext(x, s, ctx.horizon) * factors[target];
+  return holtNext(deseasonalise(x, first, own), s, ctx.horizon) * factors[target] * own[target];
+}
+
 /** Smoothed forecast of one title from the window day `from` on (after its launch, if in the window). */
 function smoothed(ctx: Context, titleId: string, from: number): { bytes: number; basis: Prediction["basis"] } {
   const s: Smoothing = ctx.p;
   const local = ctx.local.get(titleId)!;
   const regional = ctx.regional.get(titleId)!;
-  const target = dayOfWeek(ctx.targetDay);
   const first = ctx.firstDay + from;
-  const localNext = holtNext(deseasonalise(local.slice(from), first, ctx.localFactors), s, ctx.horizon) * ctx.localFactors[target];
   const w = localWeight(sum(local, from), ctx.p.thinBytes);
+  const localNext = next(local.slice(from), first, ctx.localFactors, w >= 1, s, ctx);
   if (w >= 1) return { bytes: localNext, basis: "local" };
-  const regionalNext = holtNext(deseasonalise(regional.slice(from), first, ctx.regionalFactors), s, ctx.horizon) * ctx.regionalFactors[target];
+  const regionalNext = next(regional.slice(from), first, ctx.regionalFactors, sum(regional, from) >= ctx.p.thinBytes, s, ctx);
   return { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: basisOf(w) };
 }
 
@@ -225,6 +281,13 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
     const known = launches.get(r.titleId);
     if (known === undefined || r.launchDay < known) launches.set(r.titleId, r.launchDay);
   }
+  // A title watched here or in the region on days before its "launch" was not launched then: a
+  // licence renewed by a new row (or started again after a gap) reads as a first licensed day. As a
+  // launch, its history would be ignored for the launch prior (the region's top titles: a mid-list
+  // title predicted as a hit) or projected along the launch decay, and it would teach that curve.
+  for (const [id, launch] of [...launches]) {
+    if (daysWatchedBefore(input.regional[id], input.local[id], days, launch - firstDay) >= MIN_DAYS_BEFORE_LAUNCH) launches.delete(id);
+  }
 
   const ids = new Set<string>([...Object.keys(input.local), ...Object.keys(input.regional), ...launches.keys()]);
   const local = new Map<string, number[]>();
@@ -237,6 +300,15 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
     for (let i = 0; i < days; i++) r[i] = Math.max(r[i], l[i]);
     local.set(id, l);
     regional.set(id, r);
+  }
+  // An outage (the site's or the region's counting) is not a day nobody watched: read as data, a day
+  // near zero drops every title's level and its weekday's factor for weeks.
+  fillOutages(local, days, p.thinBytes);
+  fillOutages(regional, days, p.thinBytes);
+  for (const id of ids) {
+    const l = local.get(id)!;
+    const r = regional.get(id)!;
+    for (let i = 0; i < days; i++) r[i] = Math.max(r[i], l[i]);
   }
 
   const localTotal = totals(local, days);

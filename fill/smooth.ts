@@ -128,3 +128,55 @@ export function holtNext(x: readonly number[], s: Smoothing, horizon = 1): numbe
   const recent = mean(x, Math.max(0, n - 3), n);
   return Math.max(0, level + horizon * phi * trend, 0.5 * recent);
 }
+
+/** Least the two weeks' profiles of a title must correlate for its own weekly rhythm to be believed. */
+export const TITLE_RHYTHM_MIN_CORRELATION = 0.9;
+/** Least ratio of a title's busiest weekday to its quietest (against the site's week) that counts as a rhythm. */
+export const TITLE_RHYTHM_MIN_SWING = 2;
+
+/**
+ * A title's own day-of-week factors (index = dayOfWeek, mean 1) on top of its site's, from the last
+ * two weeks of its series already divided by the site's factors (first value = day `firstDay`); or
+ * undefined when it shows no clear rhythm of its own. Each day is read against the two weeks' line
+ * (so a steady rise or decline is no rhythm), and the rhythm is believed only when both weeks show
+ * it (correlation TITLE_RHYTHM_MIN_CORRELATION) and it swings by TITLE_RHYTHM_MIN_SWING: a
+ * weekend-heavy title smoothed with the site's flatter week is forecast in anti-phase (high after a
+ * weekend, low for one), since its level follows the last few days.
+ */
+export function titleWeeklyFactors(x: readonly number[], firstDay: DayNumber): number[] | undefined {
+  const n = x.length;
+  if (n < 14) return undefined;
+  const from = n - 14;
+  const tMean = 6.5;
+  const xMean = mean(x, from, n);
+  if (!(xMean > 0)) return undefined;
+  // The line through the two weeks' means: whole weeks hold every weekday once, so a rhythm does not tilt it.
+  const slope = (mean(x, from + 7, n) - mean(x, from, from + 7)) / 7;
+  const weeks = [new Array<number>(7).fill(0), new Array<number>(7).fill(0)];
+  for (let i = 0; i < 14; i++) {
+    const line = xMean + slope * (i - tMean);
+    if (!(line > 0)) return undefined;
+    weeks[i < 7 ? 0 : 1][dayOfWeek(firstDay + from + i)] = x[from + i] / line;
+  }
+  const [a, b] = weeks;
+  if (!(correlation(a, b) >= TITLE_RHYTHM_MIN_CORRELATION)) return undefined;
+  const f = a.map((v, d) => clampFactor((v + b[d]) / 2));
+  const m = f.reduce((s, v) => s + v, 0) / 7;
+  const factors = f.map((v) => v / m);
+  return Math.max(...factors) >= TITLE_RHYTHM_MIN_SWING * Math.min(...factors) ? factors : undefined;
+}
+
+/** Pearson correlation of two equally long series (0 when either is flat). */
+function correlation(a: readonly number[], b: readonly number[]): number {
+  const ma = mean(a, 0, a.length);
+  const mb = mean(b, 0, b.length);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] - ma) * (b[i] - mb);
+    aa += (a[i] - ma) ** 2;
+    bb += (b[i] - mb) ** 2;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
