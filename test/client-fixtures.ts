@@ -84,3 +84,22 @@ export function fakeDashPlayer(url: string, bytes: number) {
     });
   return { player, answer };
 }
+
+/** Session `i`'s play response (a renewal's count): OCAs `a` (and more), a URL token T{i}, a steering server under session token S{i}. */
+export function playResponse(i: number, ocaIds = ["a"], expiresInS = 6 * 3600): PlayResponse {
+  return {
+    sessionId: `sess-${i}`,
+    titleId: "t",
+    sessionToken: `S${i}`,
+    version: 1,
+    expiresAt: new Date(Date.now() + expiresInS * 1000).toISOString(),
+    expiresInS,
+    maxHeight: 1080,
+    ocas: ocaIds.map((ocaId, r) => ({ ...fakeOca(ocaId, r + 1), url: `https://cdn.test/oca/s/${ocaId}/T${i}/t/` })),
+    hls: "",
+    dash: "",
+    steering: { server: `https://cdn.test/v1/steering/S${i}/t/steering.json`, hls: "", dash: "" },
+    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
+    client: { country: null, asn: null, simulated: true },
+  } as unknown as PlayResponse;
+}

@@ -8,8 +8,8 @@ import { attachSession, createSdkLoader } from "../client/player/hls-hook";
 import { type ShakaRequestFilter, type ShakaResponseFilter, attachShaka } from "../client/player/shaka-adapter";
 import { viewerMessage } from "../client/player/viewer-message";
 import { belowFloors, MIN_FLUSH_INTERVAL_MS, MIN_REPROBE_INTERVAL_MS, PlaySession } from "../client/session";
-import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/types";
-import { fakePlay } from "./client-fixtures";
+import type { FetchInit, FetchLike, QoeEvent } from "../client/types";
+import { fakePlay, playResponse } from "./client-fixtures";
 
 /**
  * Follow-ups of the SDK's review: a 410 of a file tried once under a new play session, steering polls
@@ -18,34 +18,6 @@ import { fakePlay } from "./client-fixtures";
  * are scripted (as in client-renewal.test.ts): these cases need a takedown, a lifted one and a failing
  * steering server on cue, which the real Worker cannot be made to give on demand.
  */
-
-/** Session `i`'s play response: OCAs `a` (and more), URL token T{i}, a steering server under S{i}. */
-function playResponse(i: number, ocaIds = ["a"]): PlayResponse {
-  return {
-    sessionId: `sess-${i}`,
-    titleId: "t",
-    sessionToken: `S${i}`,
-    version: 1,
-    expiresAt: new Date(Date.now() + 6 * 3600_000).toISOString(),
-    expiresInS: 6 * 3600,
-    maxHeight: 1080,
-    ocas: ocaIds.map((ocaId, r) => ({
-      rank: r + 1,
-      siteId: "s",
-      ocaId,
-      tier: "embedded",
-      distanceKm: 1,
-      load: 0,
-      stale: false,
-      url: `https://cdn.test/oca/s/${ocaId}/T${i}/t/`,
-    })),
-    hls: "",
-    dash: "",
-    steering: { server: `https://cdn.test/v1/steering/S${i}/t/steering.json`, hls: "", dash: "" },
-    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
-    client: { country: null, asn: null, simulated: true },
-  } as unknown as PlayResponse;
-}
 
 /** A steering answer: a manifest with this TTL, a status (with a Retry-After), or no answer at all. */
 type SteeringAnswer = { ttl: number } | { status: number; retryAfter?: string } | "network_error";

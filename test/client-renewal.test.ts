@@ -7,7 +7,8 @@ import { PlaySession } from "../client/session";
 import { viewerMessage } from "../client/player/viewer-message";
 import { createSdkLoader } from "../client/player/hls-hook";
 import { sessionUrl } from "../client/player/oca-order";
-import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/types";
+import type { FetchInit, FetchLike, QoeEvent } from "../client/types";
+import { playResponse } from "./client-fixtures";
 
 /**
  * The SDK's renewal and its background work around it, against a scripted control plane (the one
@@ -17,34 +18,6 @@ import type { FetchInit, FetchLike, PlayResponse, QoeEvent } from "../client/typ
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Session `i`'s play response: one OCA `a`, a URL token T{i}, a steering server under session token S{i}. */
-function playResponse(i: number, ocaIds = ["a"], expiresInS = 6 * 3600): PlayResponse {
-  return {
-    sessionId: `sess-${i}`,
-    titleId: "t",
-    sessionToken: `S${i}`,
-    version: 1,
-    expiresAt: new Date(Date.now() + expiresInS * 1000).toISOString(),
-    expiresInS,
-    maxHeight: 1080,
-    ocas: ocaIds.map((ocaId, r) => ({
-      rank: r + 1,
-      siteId: "s",
-      ocaId,
-      tier: "embedded",
-      distanceKm: 1,
-      load: 0,
-      stale: false,
-      url: `https://cdn.test/oca/s/${ocaId}/T${i}/t/`,
-    })),
-    hls: "",
-    dash: "",
-    steering: { server: `https://cdn.test/v1/steering/S${i}/t/steering.json`, hls: "", dash: "" },
-    renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
-    client: { country: null, asn: null, simulated: true },
-  } as unknown as PlayResponse;
-}
 
 interface Script {
   /**
