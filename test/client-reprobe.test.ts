@@ -15,10 +15,14 @@ describe("a playing session's re-probes", () => {
     // The first round probes them all, to pick.
     expect(asked.sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
     asked.length = 0;
+    // The round's order as it starts: its own measurements may reorder the ranking (the scripted OCAs
+    // answer at once, so a busy machine's scheduling decides which looks faster).
+    const current = s.current.ocaId;
+    const ranked = s.pathwayPriority().slice(0, REPROBE_OCAS - 1);
     await s.reprobe();
     expect(asked).toHaveLength(REPROBE_OCAS);
-    expect(asked[0]).toBe(s.current.ocaId);
-    expect(asked.slice(0, REPROBE_OCAS - 1)).toEqual(s.pathwayPriority().slice(0, REPROBE_OCAS - 1));
+    expect(asked[0]).toBe(current);
+    expect(asked.slice(0, REPROBE_OCAS - 1)).toEqual(ranked);
     // The last place goes to the rest in turn: within a few rounds every OCA is measured again.
     const seen = new Set(asked);
     for (let round = 0; round < 6; round++) {
