@@ -115,15 +115,19 @@ const ocaState = async (ocaId: string, siteId = SITE) => {
   };
   return site.ocas.find((o) => o.ocaId === ocaId)!;
 };
-/** The OCA's state once its site's judgement degraded it (or after 5 s, as it then is). */
-const untilDegraded = async (ocaId: string, siteId = SITE) => {
+/**
+ * The OCA's state once its site's judgement degraded it, for `reason` when given (or after 5 s, as it then
+ * is): a slow probe left in the window by an earlier case, or by a loaded machine, may degrade it first.
+ */
+const untilDegraded = async (ocaId: string, siteId = SITE, reason?: string) => {
   let s = await ocaState(ocaId, siteId);
-  for (let i = 0; i < 20 && s.health !== "degraded"; i++) {
+  for (let i = 0; i < 20 && (s.health !== "degraded" || (reason !== undefined && s.load.healthReason !== reason)); i++) {
     await sleep(250);
     s = await ocaState(ocaId, siteId);
   }
   return s;
 };
+const MEMBERS_REPORTED = "3 members reported failed requests or switched away";
 /** An operator's restore: the automatic state starts afresh. */
 const restore = (ocaId: string) =>
   call(`/admin/sites/${SITE}/ocas/${ocaId}/health`, { method: "POST", headers: json, body: JSON.stringify({ health: "healthy" }) });
@@ -179,7 +183,12 @@ describe("automatic health in the running system", () => {
     }
     expect(back).toBeGreaterThanOrEqual(RECOVER_MS - 1000);
     console.log(`auto health: out of steering ${gone} ms after the fault was set; back ${back} ms after it cleared`);
-    const restored = await ocaState(serving.ocaId);
+    // Back in steering; healthy once its hold passes (a loaded machine's slow probe in the window may bring it back degraded first).
+    let restored = await ocaState(serving.ocaId);
+    for (let i = 0; i < 40 && restored.health !== "healthy"; i++) {
+      await sleep(500);
+      restored = await ocaState(serving.ocaId);
+    }
     expect(restored.health).toBe("healthy");
     expect(restored.transitions[0]).toMatchObject({ from: "failed", to: "healthy", by: "auto" });
   }, 60_000);
@@ -221,6 +230,8 @@ describe("automatic health in the running system", () => {
   });
 
   it("degrades an OCA that several members' clients report switching away from, with no traffic to say otherwise", async () => {
+    // An earlier case's slow probes may still be in its window: an operator's restore starts it afresh.
+    await restore("lumen-nyc-2");
     for (let i = 0; i < 3; i++) {
       const token = await memberToken("premium");
       const p = (await (await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc)).json()) as PlayResponse;
@@ -229,9 +240,9 @@ describe("automatic health in the running system", () => {
       const res = await postEvents(token, p, switches);
       expect(res.status).toBe(202);
     }
-    const s = await untilDegraded("lumen-nyc-2");
+    const s = await untilDegraded("lumen-nyc-2", SITE, MEMBERS_REPORTED);
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    expect(s.load.healthReason).toBe(MEMBERS_REPORTED);
     await restore("lumen-nyc-2");
   });
 
@@ -257,9 +268,9 @@ describe("automatic health in the running system", () => {
     // Two more members make three: now the reports degrade it (so the first member's did arrive, as one).
     await reportAs(await memberToken("premium"));
     await reportAs(await memberToken("premium"));
-    const s = await untilDegraded("lumen-nyc-1");
+    const s = await untilDegraded("lumen-nyc-1", SITE, MEMBERS_REPORTED);
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    expect(s.load.healthReason).toBe(MEMBERS_REPORTED);
     await restore("lumen-nyc-1");
   });
 
@@ -310,9 +321,9 @@ describe("one session's flood of fast requests", () => {
       recordServed(env, LAX, "lumen-lax-2", "flood-masker", 1_000, waitUntil);
     }
     while (pending.length) await pending.shift();
-    const s = await untilDegraded("lumen-lax-2", LAX);
+    const s = await untilDegraded("lumen-lax-2", LAX, MEMBERS_REPORTED);
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    expect(s.load.healthReason).toBe(MEMBERS_REPORTED);
   });
 });
 
@@ -336,17 +347,17 @@ describe("healthy traffic weighed per member against members' reports", () => {
   it("cannot keep an OCA three members report healthy with one other member's several streams", async () => {
     const masker = ["1", "2", "3", "4"].map((n) => ({ session: `streams-masker-${n}`, member: "streams-masker" }));
     await serve("rheinnet-muc-1", [...reporters("streams"), ...masker]);
-    const s = await untilDegraded("rheinnet-muc-1", "rheinnet-muc");
+    const s = await untilDegraded("rheinnet-muc-1", "rheinnet-muc", MEMBERS_REPORTED);
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    expect(s.load.healthReason).toBe(MEMBERS_REPORTED);
   });
 
   it("nor with the reporting members' own other streams and one more member", async () => {
     const theirs = ["a", "b", "c"].map((m) => ({ session: `own-other-${m}`, member: `own-member-${m}` }));
     await serve("rheinnet-muc-2", [...reporters("own"), ...theirs, { session: "own-bystander", member: "own-bystander" }]);
-    const s = await untilDegraded("rheinnet-muc-2", "rheinnet-muc");
+    const s = await untilDegraded("rheinnet-muc-2", "rheinnet-muc", MEMBERS_REPORTED);
     expect(s.health).toBe("degraded");
-    expect(s.load.healthReason).toBe("3 members reported failed requests or switched away");
+    expect(s.load.healthReason).toBe(MEMBERS_REPORTED);
   });
 
   it("is outweighed by healthy traffic from three other members", async () => {

@@ -121,6 +121,11 @@ export interface WindowSignals {
   probeMs: number | null;
   /** Consecutive failed probes, newest first. */
   failedProbesInARow: number;
+  /**
+   * The fastest mean probe of the site's other OCAs in the window (ms); null when none probed. When it is
+   * slow too, the slowness is the site's (its object's busy thread, its bucket), not this OCA's.
+   */
+  othersProbeMs?: number | null;
   /** Distinct members whose clients reported the OCA failing them. */
   clientReports: number;
   /**
@@ -152,7 +157,10 @@ export function judge(w: WindowSignals, t = THRESHOLDS): Verdict {
     return { state: "degraded", reason: `error rate ${pct(errorRate)} of ${w.requests} requests` };
   if (w.requests >= t.minRequests && meanMs >= t.degradeLatencyMs)
     return { state: "degraded", reason: `mean latency ${Math.round(meanMs)} ms over ${w.requests} requests` };
-  if (w.probeMs !== null && w.probeMs >= t.degradeLatencyMs) return { state: "degraded", reason: `storage probe ${Math.round(w.probeMs)} ms` };
+  // A slow probe degrades an OCA only when another OCA of its site probes fast: when every one is slow, the
+  // site's object or bucket is (moving viewers between its OCAs cannot help; their requests' own latency still judges them).
+  const siteWideSlow = w.othersProbeMs !== undefined && w.othersProbeMs !== null && w.othersProbeMs >= t.degradeLatencyMs;
+  if (w.probeMs !== null && w.probeMs >= t.degradeLatencyMs && !siteWideSlow) return { state: "degraded", reason: `storage probe ${Math.round(w.probeMs)} ms` };
   if (!healthyTraffic && w.clientReports >= t.degradeClientReports)
     return { state: "degraded", reason: `${w.clientReports} members reported failed requests or switched away` };
   return { state: "healthy", reason: w.requests + w.probes > 0 ? "signals within thresholds" : "no signal" };
@@ -349,6 +357,14 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     failedProbesInARow: inARow,
     clientReports: sum.reports,
     trafficMembers,
+    othersProbeMs:
+      first<{ ms: number | null }>(
+        sql,
+        `SELECT MIN(ms) AS ms FROM (SELECT AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS ms FROM oca_signals
+           WHERE oca_id != ? AND at >= ? AND probe_ok IS NOT NULL GROUP BY oca_id)`,
+        ocaId,
+        now - windowMs,
+      )?.ms ?? null,
   };
 }
 
