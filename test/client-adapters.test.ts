@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { VcdnClient } from "../client/api";
 import { SessionEvents } from "../client/events";
 import type { SdkError } from "../client/errors";
-import { type DashRequestLike, type DashRequestInterceptor, type DashResponseInterceptor, attachDashjs } from "../client/player/dash-adapter";
+import { type DashRequestLike, attachDashjs } from "../client/player/dash-adapter";
 import { ocaOrder, ocasFailedBefore, rankedUris, sessionSteeringUrl, sessionUrl } from "../client/player/oca-order";
 import {
   type ShakaRequestFilter,
@@ -14,7 +14,7 @@ import {
   shakaFailureReason,
 } from "../client/player/shaka-adapter";
 import { PlaySession } from "../client/session";
-import { fakeOca, fakePlay } from "./client-fixtures";
+import { fakeDashRegistries, fakeOca, fakePlay } from "./client-fixtures";
 
 // The Shaka and dash.js adapters' decisions, on a real PlaySession. Neither player runs in workerd
 // (no DOM, no MSE): the players' filter and interceptor registries are stand-ins that call the
@@ -280,14 +280,7 @@ describe("the Shaka Player adapter", () => {
 
 /** dash.js's interceptor registries, run the way its HTTPLoader runs them around each try. */
 function dashPlayer() {
-  const requests = new Set<DashRequestInterceptor>();
-  const responses = new Set<DashResponseInterceptor>();
-  const player = {
-    addRequestInterceptor: (i: DashRequestInterceptor) => requests.add(i),
-    removeRequestInterceptor: (i: DashRequestInterceptor) => requests.delete(i),
-    addResponseInterceptor: (i: DashResponseInterceptor) => responses.add(i),
-    removeResponseInterceptor: (i: DashResponseInterceptor) => responses.delete(i),
-  };
+  const { player, requests, responses } = fakeDashRegistries();
   /** One try: the request interceptors, then "the network" answers `status` from whatever URL they left. */
   const tryOnce = async (url: string, type: string, answer: (url: string) => number, errorBody?: ArrayBuffer) => {
     let req: DashRequestLike = { url, customData: { request: { type } } };

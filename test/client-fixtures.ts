@@ -1,4 +1,7 @@
+import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
 import type { VcdnClient } from "../client/api";
+import { createSdkLoader, freshStats } from "../client/player/hls-hook";
+import type { PlaySession } from "../client/session";
 import type { DashRequestInterceptor, DashResponseInterceptor, DashResponseLike } from "../client/player/dash-adapter";
 import type { ResponseLike } from "../client/types";
 import type { OcaEntry, PlayResponse } from "../client/types";
@@ -60,29 +63,72 @@ export function fakeAnswer(status: number, body: string | Uint8Array, headers: R
   } as unknown as ResponseLike;
 }
 
+/** dash.js's interceptor registries, as the SDK's adapter adds to them and removes from them. */
+export function fakeDashRegistries() {
+  const requests = new Set<DashRequestInterceptor>();
+  const responses = new Set<DashResponseInterceptor>();
+  const player = {
+    addRequestInterceptor: (i: DashRequestInterceptor) => requests.add(i),
+    removeRequestInterceptor: (i: DashRequestInterceptor) => requests.delete(i),
+    addResponseInterceptor: (i: DashResponseInterceptor) => responses.add(i),
+    removeResponseInterceptor: (i: DashResponseInterceptor) => responses.delete(i),
+  };
+  return { player, requests, responses };
+}
+
 /**
  * A dash.js player as the SDK's adapter sees it (its interceptor registries), and `answer`: a 200 of
  * `bytes` to the media segment at `url` with this timing; `entry` is the Resource Timing entry dash.js
  * found for it, if any.
  */
 export function fakeDashPlayer(url: string, bytes: number) {
-  let onResponse: DashResponseInterceptor | undefined;
-  const player = {
-    addRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    removeRequestInterceptor: (_i: DashRequestInterceptor) => {},
-    addResponseInterceptor: (i: DashResponseInterceptor) => {
-      onResponse = i;
-    },
-    removeResponseInterceptor: (_i: DashResponseInterceptor) => {},
+  const { player, responses } = fakeDashRegistries();
+  const answer = async (resourceTiming: DashResponseLike["resourceTiming"], entry?: { transferSize: number; decodedBodySize: number }) => {
+    for (const onResponse of responses)
+      await onResponse({
+        request: { url, customData: { request: { type: "MediaSegment", ...(entry ? { resourceTimingValues: entry } : {}) } } },
+        status: 200,
+        data: new ArrayBuffer(bytes),
+        resourceTiming,
+      });
   };
-  const answer = (resourceTiming: DashResponseLike["resourceTiming"], entry?: { transferSize: number; decodedBodySize: number }) =>
-    onResponse?.({
-      request: { url, customData: { request: { type: "MediaSegment", ...(entry ? { resourceTimingValues: entry } : {}) } } },
-      status: 200,
-      data: new ArrayBuffer(bytes),
-      resourceTiming,
-    });
   return { player, answer };
+}
+
+/** What a scripted hls.js loader answers a URL: 200, a failure's status, or a status and the body hls.js's XHR hands over. */
+export type LoaderAnswer = number | [number, string];
+
+/** The app's loader for hls.js, answering each request as `answer(url)` says (no network), and noting each path in `tried`. */
+export function scriptedHlsLoader(answer: (url: string) => LoaderAnswer, tried: string[] = []) {
+  return class implements Loader<LoaderContext> {
+    context: LoaderContext | null = null;
+    stats = freshStats();
+    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
+      tried.push(new URL(context.url).pathname);
+      queueMicrotask(() => {
+        const a = answer(context.url);
+        const [code, body] = typeof a === "number" ? [a, undefined] : a;
+        if (code === 200) cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
+        else cb.onError({ code, text: "failed" }, context, body === undefined ? null : { status: code, response: body }, this.stats);
+      });
+    }
+    abort(): void {}
+    destroy(): void {}
+  } as unknown as new (
+    c: HlsConfig,
+  ) => Loader<LoaderContext>;
+}
+
+/** One load through the hls.js helper's loader (the web player's): the URL that answered, or the error code hls.js was handed. */
+export function loadThrough(s: PlaySession, Base: new (c: HlsConfig) => Loader<LoaderContext>, url: string): Promise<string> {
+  const Sdk = createSdkLoader(s, Base);
+  return new Promise<string>((resolve) =>
+    new Sdk({} as HlsConfig).load({ url, responseType: "arraybuffer" } as LoaderContext, { loadPolicy: {} } as unknown as LoaderConfiguration, {
+      onSuccess: (_r, _s, ctx) => resolve(ctx.url),
+      onError: (e) => resolve(`error ${e.code}`),
+      onTimeout: () => resolve("timeout"),
+    }),
+  );
 }
 
 /** Session `i`'s play response (a renewal's count): OCAs `a` (and more), a URL token T{i}, a steering server under session token S{i}. */

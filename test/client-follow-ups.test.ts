@@ -1,15 +1,14 @@
 import type Hls from "hls.js";
-import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { VcdnClient } from "../client/api";
 import type { SdkError } from "../client/errors";
 import { type DashRequestInterceptor, type DashResponseInterceptor, attachDashjs } from "../client/player/dash-adapter";
-import { attachSession, createSdkLoader } from "../client/player/hls-hook";
+import { attachSession } from "../client/player/hls-hook";
 import { type ShakaRequestFilter, type ShakaResponseFilter, attachShaka } from "../client/player/shaka-adapter";
 import { viewerMessage } from "../client/player/viewer-message";
 import { belowFloors, MIN_FLUSH_INTERVAL_MS, MIN_REPROBE_INTERVAL_MS, PlaySession } from "../client/session";
 import type { FetchInit, FetchLike, QoeEvent } from "../client/types";
-import { fakePlay, playResponse } from "./client-fixtures";
+import { fakePlay, loadThrough, playResponse, scriptedHlsLoader } from "./client-fixtures";
 
 /**
  * Follow-ups of the SDK's review: a 410 of a file tried once under a new play session, steering polls
@@ -83,51 +82,13 @@ function fatalErrors(s: PlaySession): SdkError[] {
   return errors;
 }
 
-const loaderStats = () => ({
-  aborted: false,
-  loaded: 0,
-  retry: 0,
-  total: 0,
-  chunkCount: 0,
-  bwEstimate: 0,
-  loading: { start: 0, first: 0, end: 0 },
-  parsing: { start: 0, end: 0 },
-  buffering: { start: 0, first: 0, end: 0 },
-});
-
 /** The app's loader for hls.js, answering as the scripted OCAs do (a refusal's body handed over as hls.js's XHR does). */
-function scriptedLoader(file: (url: string) => 200 | [number, string], tried: string[]) {
-  return class implements Loader<LoaderContext> {
-    context: LoaderContext | null = null;
-    stats = loaderStats();
-    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
-      tried.push(new URL(context.url).pathname);
-      queueMicrotask(() => {
-        const answer = file(context.url);
-        if (answer === 200) cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
-        else cb.onError({ code: answer[0], text: "refused" }, context, { status: answer[0], response: refusalBody(answer[1]) }, this.stats);
-      });
-    }
-    abort(): void {}
-    destroy(): void {}
-  } as unknown as new (
-    c: HlsConfig,
-  ) => Loader<LoaderContext>;
-}
+const scriptedLoader = (file: (url: string) => 200 | [number, string], tried: string[]) =>
+  scriptedHlsLoader((url) => {
+    const answer = file(url);
+    return answer === 200 ? 200 : [answer[0], refusalBody(answer[1])];
+  }, tried);
 
-/** One load through the hls.js helper's loader (the web player's): the URL that answered, or the error code hls.js was handed. */
-function loadThrough(s: PlaySession, Base: new (c: HlsConfig) => Loader<LoaderContext>, url: string): Promise<string> {
-  const Sdk = createSdkLoader(s, Base);
-  return new Promise<string>((resolve) =>
-    new Sdk({} as HlsConfig).load({ url, responseType: "arraybuffer" } as LoaderContext, { loadPolicy: {} } as unknown as LoaderConfiguration, {
-      onSuccess: (_r, _s, ctx) => resolve(ctx.url),
-      onError: (e) => resolve(`error ${e.code}`),
-      onTimeout: () => resolve("timeout"),
-    }),
-  );
-}
-
-/** OCAs that refuse the first session's files (token T1) with `status` and `code`, and serve every later session's. */
 const refusingFirst =
   (status: number, code: string) =>
   (url: string): 200 | [number, string] =>

@@ -1,14 +1,12 @@
-import type { HlsConfig, Loader, LoaderCallbacks, LoaderConfiguration, LoaderContext } from "hls.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { VcdnClient } from "../client/api";
 import type { SdkError } from "../client/errors";
 import { EventReporter } from "../client/reporter";
 import { PlaySession } from "../client/session";
 import { viewerMessage } from "../client/player/viewer-message";
-import { createSdkLoader } from "../client/player/hls-hook";
 import { sessionUrl } from "../client/player/oca-order";
 import type { FetchInit, FetchLike, QoeEvent } from "../client/types";
-import { playResponse } from "./client-fixtures";
+import { loadThrough, playResponse, scriptedHlsLoader } from "./client-fixtures";
 
 /**
  * The SDK's renewal and its background work around it, against a scripted control plane (the one
@@ -465,74 +463,14 @@ describe("the QoE reporter", () => {
   });
 });
 
-/** A loader's stats as hls.js starts them. */
-const loaderStats = () => ({
-  aborted: false,
-  loaded: 0,
-  retry: 0,
-  total: 0,
-  chunkCount: 0,
-  bwEstimate: 0,
-  loading: { start: 0, first: 0, end: 0 },
-  parsing: { start: 0, end: 0 },
-  buffering: { start: 0, first: 0, end: 0 },
-});
-
-/** The app's loader for the hls.js helper's tests: `status(url)` answers each request (200 for success). */
-function scriptedLoader(status: (url: string) => number, tried: string[] = []) {
-  return class implements Loader<LoaderContext> {
-    context: LoaderContext | null = null;
-    stats = loaderStats();
-    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
-      tried.push(new URL(context.url).pathname);
-      queueMicrotask(() => {
-        const code = status(context.url);
-        if (code === 200) cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
-        else cb.onError({ code, text: "failed" }, context, null, this.stats);
-      });
-    }
-    abort(): void {}
-    destroy(): void {}
-  } as unknown as new (
-    c: HlsConfig,
-  ) => Loader<LoaderContext>;
-}
-
 /** The app's loader where the edge refuses the first session's files (token T1) with 409 and `body`, and serves the rest. */
-function refusingLoader(body: string) {
-  return class implements Loader<LoaderContext> {
-    context: LoaderContext | null = null;
-    stats = loaderStats();
-    load(context: LoaderContext, _c: LoaderConfiguration, cb: LoaderCallbacks<LoaderContext>): void {
-      queueMicrotask(() => {
-        if (context.url.includes("/T1/")) cb.onError({ code: 409, text: "Conflict" }, context, { status: 409, response: body }, this.stats);
-        else cb.onSuccess({ url: context.url, data: new ArrayBuffer(8) }, this.stats, context, null);
-      });
-    }
-    abort(): void {}
-    destroy(): void {}
-  } as unknown as new (
-    c: HlsConfig,
-  ) => Loader<LoaderContext>;
-}
-
-/** One load through the hls.js helper's loader: the URL that answered, or the error code hls.js was handed. */
-function loadThrough(s: PlaySession, Base: new (c: HlsConfig) => Loader<LoaderContext>, url: string): Promise<string> {
-  const Sdk = createSdkLoader(s, Base);
-  return new Promise<string>((resolve) =>
-    new Sdk({} as HlsConfig).load({ url, responseType: "arraybuffer" } as LoaderContext, { loadPolicy: {} } as unknown as LoaderConfiguration, {
-      onSuccess: (_r, _s, ctx) => resolve(ctx.url),
-      onError: (e) => resolve(`error ${e.code}`),
-      onTimeout: () => resolve("timeout"),
-    }),
-  );
-}
+const refusingLoader = (body: string) => scriptedHlsLoader((url) => (url.includes("/T1/") ? [409, body] : 200));
 
 describe("the hls.js helper's loader when failures go on after a renewal", () => {
   it("renews at most once a minute, and never for a file missing everywhere (404)", async () => {
     const cp = scripted();
     const s = await start(cp.client);
-    const down = scriptedLoader(() => 503);
+    const down = scriptedHlsLoader(() => 503);
     expect(await loadThrough(s, down, s.url("video/v1/seg-00002.m4s"))).toBe("error 503");
     expect(s.renewals).toHaveLength(1);
     // The renewed list fails too: the next loads hand hls.js the error, with no second renewal.
@@ -546,7 +484,7 @@ describe("the hls.js helper's loader when failures go on after a renewal", () =>
     expect(
       await loadThrough(
         s2,
-        scriptedLoader(() => 404),
+        scriptedHlsLoader(() => 404),
         s2.url("video/v1/seg-00009.m4s"),
       ),
     ).toBe("error 404");
@@ -561,7 +499,7 @@ describe("the hls.js helper's loader when every OCA of the list fails", () => {
     const s = await start(cp.client);
     // The app's loader: every file under the first session's token fails with 503; under the renewed one it answers.
     const tried: string[] = [];
-    const Base = scriptedLoader((url) => (url.includes("/T1/") ? 503 : 200), tried);
+    const Base = scriptedHlsLoader((url) => (url.includes("/T1/") ? 503 : 200), tried);
     expect(await loadThrough(s, Base, s.url("video/v1/seg-00002.m4s"))).toBe("https://cdn.test/oca/s/c/T2/t/video/v1/seg-00002.m4s");
     expect(tried).toEqual(["/oca/s/a/T1/t/video/v1/seg-00002.m4s", "/oca/s/c/T2/t/video/v1/seg-00002.m4s"]);
     expect(s.renewals.map((r) => r.reason)).toEqual(["no OCA left after http_503 on a"]);

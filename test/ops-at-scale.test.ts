@@ -14,6 +14,7 @@ import type { OpsSummary } from "../workers/control/admin/ops-summary-fallback";
 import { PLAN_PAGE_DEFAULT, PREDICTIONS_PAGE_DEFAULT } from "../workers/control/admin/sites";
 import { applyTopology, findSite, topology, topologyVersion, type Topology } from "../workers/shared/topology";
 import { ADMIN, call, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight } from "./fixtures";
+import { siteStubsEnv } from "./history-watch";
 
 /**
  * The operator's reads at Open Connect's scale (1,000 sites, 10,000 titles). The overview asked every
@@ -52,27 +53,17 @@ const SITE_READS = new Set(["opsSummary", "servedByDay", "describe", "lastCycle"
  * site `standIn` answers, that stand-in's (a topology of 1,000 sites is more objects than a test makes).
  */
 function countedEnv(meter: Meter, standIn?: (siteId: string) => object): Env {
-  const ns = env.OCA_SITE;
-  const names = new Map<string, string>();
-  const OCA_SITE = {
-    idFromName(name: string) {
-      const id = ns.idFromName(name);
-      names.set(id.toString(), name);
-      return id;
-    },
-    get(id: DurableObjectId) {
-      const target = standIn ? standIn(names.get(id.toString()) ?? "") : ns.get(id);
-      return new Proxy(target, {
+  return siteStubsEnv(
+    (stub, siteId) =>
+      new Proxy(standIn ? standIn(siteId) : stub, {
         get(t, key) {
           const v = Reflect.get(t, key) as unknown;
           if (typeof key !== "string" || !SITE_READS.has(key) || typeof v !== "function") return v;
           // Reflect.apply: on an RPC stub, `.apply` would itself be taken for a remote method.
           return (...args: unknown[]) => metered(meter, () => Reflect.apply(v as (...a: unknown[]) => Promise<unknown>, t, args));
         },
-      });
-    },
-  };
-  return { ...env, OCA_SITE: OCA_SITE as unknown as Env["OCA_SITE"] };
+      }),
+  );
 }
 
 /** A site object's dashboard summary with nothing in it, answered after a short wait (so calls overlap). */

@@ -42,7 +42,8 @@ const RETRYABLE = (code: number) => code === 0 || isOcaFailureStatus(code);
 /** A refusal's body, as far as the loader kept it: hls.js's XHR loader (its default) hands over the XMLHttpRequest. */
 const bodyOf = (networkDetails: unknown): string => bodyText((networkDetails as { response?: unknown } | null)?.response);
 
-const freshStats = (): LoaderStats => ({
+/** A load's stats as hls.js starts them (the loader's, and a scripted loader's in tests). */
+export const freshStats = (): LoaderStats => ({
   aborted: false,
   loaded: 0,
   retry: 0,
