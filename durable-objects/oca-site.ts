@@ -851,7 +851,7 @@ export class OcaSite extends DurableObject<Env> {
   }
 
   private progress(): FillProgress {
-    return { ...this.progressFigures(), parked: fillQueue.parkedTasks(this.sql) };
+    return { ...this.progressFigures(), parked: fillQueue.parkedTasks(this.sql), parkedTotal: fillQueue.parkedCount(this.sql) };
   }
 
   /** The fill's progress without the parked tasks' list. */

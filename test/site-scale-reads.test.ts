@@ -99,9 +99,33 @@ describe("what a national site's object reads", () => {
     expect(sum.misses).toEqual({ content: { count: 4, bytes: 35 }, health: { count: 2, bytes: 20 } });
     expect(sum.day).toBe(cycle.day);
     expect(sum.ocas.map((o) => o.transitions)).toEqual(state.ocas.map((o) => o.transitions.slice(0, 5)));
+    expect(cycle.progress.parkedTotal).toBe(2);
     const { parked: _a, ...figures } = sum.progress;
-    const { parked: _b, ...full } = cycle.progress;
+    const { parked: _b, parkedTotal: _c, ...full } = cycle.progress;
     expect(figures).toEqual(full);
+  });
+
+  it("to list parked copies: the first hundred and how many there are, however many a broken origin parked", async () => {
+    const SITE = "ixp-fra";
+    const parkedTasks = 1_500;
+    await runInDurableObject(site(SITE), async (_o, state) => {
+      const oca = (await site(SITE).describe()).ocas[0].ocaId;
+      state.storage.sql.exec(
+        `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+         INSERT INTO fill_tasks (oca_id, title_id, path, sha256, bytes, created_at, attempts, last_error, parked_at)
+         SELECT ?, 'parked-title', 'seg-' || printf('%05d', i), 'h', 1000, 0, 5, 'origin: 500', 1 FROM s`,
+        parkedTasks - 1,
+        oca,
+      );
+    });
+    const [state, cycle, sum] = await Promise.all([site(SITE).describe(), site(SITE).lastCycle(), site(SITE).opsSummary()]);
+    for (const progress of [state.progress, cycle.progress]) {
+      expect(progress.parked).toHaveLength(100);
+      expect(progress.parked[0]).toMatchObject({ titleId: "parked-title", path: "seg-00000", lastError: "origin: 500", attempts: 5 });
+      expect(progress.parkedTotal).toBe(parkedTasks);
+    }
+    expect(sum.progress.parked).toBe(parkedTasks);
+    expect(JSON.stringify(state.progress).length).toBeLessThan(20_000);
   });
 
   it("to reconcile the steering view: a slice of titles per alarm run, every title within a pass", async () => {

@@ -255,11 +255,18 @@ export function deferNoRoom(sql: SqlStorage, t: TaskRef, error: string, now: num
   );
 }
 
-/** Parked tasks with their reason, for operators. */
-export function parkedTasks(sql: SqlStorage): ParkedTask[] {
+/**
+ * Parked tasks the operators' views list at most: a broken origin can park every file of a night's plan
+ * (hundreds of thousands at a national site), which no answer should carry; `parkedCount` says how many.
+ */
+export const PARKED_LISTED_MAX = 100;
+
+/** Parked tasks with their reason, for operators: the first `limit` by OCA, title and path. */
+export function parkedTasks(sql: SqlStorage, limit = PARKED_LISTED_MAX): ParkedTask[] {
   return rows<{ oca_id: string; title_id: string; path: string; attempts: number; last_error: string | null; parked_at: number }>(
     sql,
-    `SELECT oca_id, title_id, path, attempts, last_error, parked_at FROM fill_tasks WHERE parked_at IS NOT NULL ORDER BY oca_id, title_id, path`,
+    `SELECT oca_id, title_id, path, attempts, last_error, parked_at FROM fill_tasks WHERE parked_at IS NOT NULL ORDER BY oca_id, title_id, path LIMIT ?`,
+    limit,
   ).map((r) => ({ ocaId: r.oca_id, titleId: r.title_id, path: r.path, attempts: r.attempts, lastError: r.last_error, parkedAt: r.parked_at }));
 }
 

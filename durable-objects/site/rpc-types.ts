@@ -31,8 +31,10 @@ export interface FillProgress {
    * planned titles whose files are not queued yet (they are queued as the fill works through the queue).
    */
   pending: Array<{ ocaId: string; files: number; bytes: number; parked: number; titlesToQueue: number }>;
-  /** Copies that kept failing and wait for an operator or the next plan, with their reason. */
+  /** Copies that kept failing and wait for an operator or the next plan, with their reason: the first PARKED_LISTED_MAX. */
   parked: ParkedTask[];
+  /** How many copies are parked, listed or not (absent from an object on the code before). */
+  parkedTotal?: number;
   /** Copied since the current plan was applied, by source. */
   done: BySource<{ files: number; bytes: number }>;
   /** Until when (ms) the current plan may fill; null when no plan. */

@@ -37,7 +37,7 @@ export function opsSummaryFromDescribe(state: SiteState, last: LastCycle): OpsSu
     misses[m.kind].count += m.count;
     misses[m.kind].bytes += m.bytes;
   }
-  const { parked, ...progress } = last.progress;
+  const { parked, parkedTotal, ...progress } = last.progress;
   return {
     // (The code before lists every title and miss; the page fields of the code since are not summary figures.)
     ocas: state.ocas.map(({ titles, transitions, titlesTotal: _total, titlesCursor: _cursor, ...figures }) => ({
@@ -51,7 +51,7 @@ export function opsSummaryFromDescribe(state: SiteState, last: LastCycle): OpsSu
     // The whole plan per OCA (describe()'s `planned` flags mark only titles already held).
     planned: Object.fromEntries(Object.entries(last.plan).map(([ocaId, titleIds]) => [ocaId, titleIds.length])),
     cycle: last.cycle,
-    progress: { ...progress, parked: parked.length },
+    progress: { ...progress, parked: parkedTotal ?? parked.length },
     syncs: state.syncs,
   };
 }
