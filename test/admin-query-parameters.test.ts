@@ -43,8 +43,9 @@ describe("the admin API's query parameters", () => {
     const bad = await call(`/admin/sessions/${SESSION}/events?site=__proto__`, { headers: ADMIN });
     expect(bad.status).toBe(400);
     expect((await error(bad)).code).toBe("invalid_request");
+    // A site that answers but holds nothing of the session: 404, not a session with no events.
     const known = await call(`/admin/sessions/${SESSION}/events?site=lumen-nyc`, { headers: ADMIN });
-    expect(known.status).toBe(200);
-    expect(await known.json()).toMatchObject({ sessionId: SESSION, homeSiteId: null, events: [], cmcd: null });
+    expect(known.status).toBe(404);
+    expect((await error(known)).code).toBe("unknown_session");
   });
 });

@@ -69,4 +69,35 @@ describe("a session's events looked up without its home site", () => {
     // The same through the Worker as operators call it.
     expect((await call(`/admin/sessions/${play.sessionId}/events?site=lumen-nyc`, { headers: ADMIN })).status).toBe(200);
   });
+
+  it("answers 503 naming the sites that did not answer, rather than an unknown session, when its home may be one of them", async () => {
+    // The home site's object and event shard both failing (the one thing changed: their stubs reject).
+    const down = <T extends object>(ns: T, method: string) =>
+      new Proxy(ns, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop) as unknown;
+          if (prop === "get")
+            return (id: DurableObjectId) => ({
+              [method]: () => Promise.reject(new Error("object unreachable")),
+              id: (v as (i: DurableObjectId) => unknown).call(target, id),
+            });
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://cdn.test/admin/sessions/${play.sessionId}/events?site=lumen-nyc`, { headers: ADMIN }),
+      { ...env, OCA_SITE: down(env.OCA_SITE, "cmcdSession"), SESSION_LOG: down(env.SESSION_LOG, "sessionEvents") },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("5");
+    expect(((await res.json()) as { error: { code: string; details: { sites: string[] } } }).error).toMatchObject({
+      code: "site_unreachable",
+      details: { sites: ["lumen-nyc"] },
+    });
+    // Answering again, the same session is found where it lives.
+    expect((await lookup("?site=lumen-nyc")).body.homeSiteId).toBe("lumen-nyc");
+  });
 });

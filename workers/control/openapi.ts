@@ -627,7 +627,7 @@ export const ROUTES: RouteDoc[] = [
       description:
         "{ sessionId, homeSiteId, events, cmcd: { requests, bytes, stalls, startups, bitrateKbps, bufferMs, throughputKbps, countedBytes, ... } | null }",
     },
-    errors: { ...ADMIN_JSON, 400: ["invalid_request", "site_required"], 404: ["unknown_site"] },
+    errors: { ...ADMIN_JSON, 400: ["invalid_request", "site_required"], 404: ["unknown_site", "unknown_session"], 503: ["site_unreachable"] },
   },
   {
     method: "get",

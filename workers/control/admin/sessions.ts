@@ -29,7 +29,8 @@ const LOOKUP_WAVE = 10;
  * bitrate, buffer and throughput its player sent on media requests: a stock player's only QoE). Both
  * live at the session's home site; without `?site=` the sites are asked ten at a time until one knows
  * the session (sessions are not stored centrally), and only in a topology of at most LOOKUP_SITES_MAX
- * sites: past it, 400 `site_required`.
+ * sites: past it, 400 `site_required`. No site holding the session is 404 `unknown_session`, unless a
+ * site asked did not answer (it may be the session's home): then 503 `site_unreachable` naming them.
  */
 sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidator("query", sessionEventsQuery, validationHook), async (c) => {
   const sessionId = c.req.param("sessionId");
@@ -42,6 +43,8 @@ sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidat
     );
   }
   const sites = only === undefined ? topology.sites : [requireSite(only)];
+  // Sites that did not answer: the session may be theirs, so its absence elsewhere proves nothing.
+  const unanswered: string[] = [];
   for (let i = 0; i < sites.length; i += LOOKUP_WAVE) {
     const wave = sites.slice(i, i + LOOKUP_WAVE);
     const found = await Promise.all(
@@ -49,16 +52,32 @@ sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidat
         const [events, cmcd] = await Promise.all([
           sessionLog(c.env, s.id, sessionId)
             .sessionEvents(sessionId)
-            .catch((): QoeEvent[] => []),
+            .catch(() => null),
           siteStub(c.env, s.id)
             .cmcdSession(sessionId)
-            .catch(() => null),
+            .catch(() => undefined),
         ]);
-        return { siteId: s.id, events, cmcd };
+        if (events === null || cmcd === undefined) unanswered.push(s.id);
+        return { siteId: s.id, events: (events ?? []) as QoeEvent[], cmcd: cmcd ?? null };
       }),
     );
     const home = found.find((f) => f.events.length > 0) ?? found.find((f) => f.cmcd !== null);
     if (home) return c.json({ sessionId, homeSiteId: home.siteId, events: home.events, cmcd: home.cmcd });
   }
-  return c.json({ sessionId, homeSiteId: null, events: [], cmcd: null });
+  if (unanswered.length > 0) {
+    throw new ApiError(
+      503,
+      "site_unreachable",
+      `no site that answered holds this session; ${unanswered.length} did not answer: ask again`,
+      { sites: unanswered },
+      { "Retry-After": "5" },
+    );
+  }
+  throw new ApiError(
+    404,
+    "unknown_session",
+    only === undefined
+      ? "no site holds events or CMCD of this session (a session whose player has sent neither has none yet)"
+      : `site ${only} holds no events or CMCD of this session (a session whose player has sent neither has none yet; is it the session's home site?)`,
+  );
 });
