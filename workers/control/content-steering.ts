@@ -341,8 +341,11 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const dash = c.req.query("dash") === "1" || c.req.query("_DASH_pathway") !== undefined || c.req.query("_DASH_throughput") !== undefined;
   // hls.js sends one pathway (_HLS_pathway=a); dash.js a quoted list of every service location it used
   // since the last request (_DASH_pathway="a,b") with one throughput each (_DASH_throughput=t1,t2; empty = not measured).
-  const reported = (c.req.query(dash ? "_DASH_pathway" : "_HLS_pathway") ?? "").replace(/^"|"$/g, "").split(",").filter(Boolean);
-  const throughputs = (c.req.query(dash ? "_DASH_throughput" : "_HLS_throughput") ?? "").split(",").map(Number);
+  // No player names more pathways than its session has (dash.js each it used once): entries past that
+  // count are not read, so a poll of 20,000 commas is split no further than the session's pathways.
+  const most = s.pathways.length;
+  const reported = (c.req.query(dash ? "_DASH_pathway" : "_HLS_pathway") ?? "").replace(/^"|"$/g, "").split(",", most).filter(Boolean);
+  const throughputs = (c.req.query(dash ? "_DASH_throughput" : "_HLS_throughput") ?? "").split(",", most).map(Number);
   // The request made from the playlist's SERVER-URI (marked start=1) precedes any download: hls.js then
   // reports its default estimate (the first variant's BANDWIDTH), not a measurement, so it must not demote.
   const measured = c.req.query("start") !== "1";
