@@ -13,5 +13,9 @@ app.use("*", async (c, next) => {
 });
 app.route("/", edge);
 app.route("/", control);
-app.notFound((c) => errorResponse(new ApiError(404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`)));
+// The path is echoed cut short: a message is for reading, and a URL can run to the platform's 16 KB.
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  return errorResponse(new ApiError(404, "not_found", `no route ${c.req.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`));
+});
 app.onError((err) => errorResponse(err));

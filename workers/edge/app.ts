@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import { cors as corsMiddleware } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { contentTypeFor, isManifest, ocaKey, originKey, videoHeightOf } from "../../shared/file-keys";
-import { isSafeFilePath, isSafeSegment } from "../../shared/ids";
+import { isSafeFilePath, isSafeSegment, MAX_FILE_PATH, SAFE_PATH_RULE } from "../../shared/ids";
 import { findOca, findSite, parentChain, topology, type SiteSpec } from "../shared/topology";
-import { verifyUrlToken } from "../shared/url-token";
+import { MAX_URL_TOKEN, verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
 import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "../shared/representation";
@@ -89,16 +89,34 @@ edge.use("/oca/*", async (c, next) => {
 // another of its files, out of it the token's title check refuses it.
 const TRAVERSAL = /(\.\.|%2e|%2f|%5c|\\|%00)/i;
 
+/**
+ * The longest path an OCA URL can honestly have: /oca/, site, OCA and title segments, the token and
+ * the file path. A longer one is refused before it is split (a 100 KB path is 50,000 segments).
+ */
+const MAX_OCA_PATH = "/oca/".length + 3 * 129 + MAX_URL_TOKEN + 1 + MAX_FILE_PATH;
+
+/**
+ * The longest If-None-Match / If-Match list read: a player sends the one entity tag of its copy (a
+ * shared cache a few); this is about fifty of this CDN's tags. A longer list is not walked (RFC 6585 §5).
+ */
+export const MAX_VALIDATOR_LIST_CHARS = 2_048;
+
 edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const rawUrl = c.req.raw.url;
   const rawPath = rawUrl.slice(rawUrl.indexOf("/", rawUrl.indexOf("//") + 2)).split("?")[0];
+  if (rawPath.length > MAX_OCA_PATH) throw new ApiError(414, "uri_too_long", `an OCA path is at most ${MAX_OCA_PATH} characters`);
   if (TRAVERSAL.test(rawPath)) throw new ApiError(400, "bad_path", "path contains dot-segments or encoded separators");
   const parts = rawPath.split("/").slice(2);
   if (parts.length < 5 || parts.some((p) => p === "")) throw new ApiError(404, "not_found", "no such file");
   const [siteId, ocaId, token, titleId, ...rest] = parts;
   const path = rest.join("/");
-  if (![siteId, ocaId, titleId].every(isSafeSegment) || !isSafeFilePath(path)) {
-    throw new ApiError(400, "bad_path", "path has characters outside [A-Za-z0-9._-]");
+  if (![siteId, ocaId, titleId].every(isSafeSegment)) {
+    throw new ApiError(400, "bad_path", "site, OCA and title must each be up to 128 characters of [A-Za-z0-9._-], not a reserved name");
+  }
+  if (!isSafeFilePath(path)) throw new ApiError(400, "bad_path", `the file path must be ${SAFE_PATH_RULE}`);
+  for (const name of ["If-None-Match", "If-Match"]) {
+    if ((c.req.header(name)?.length ?? 0) > MAX_VALIDATOR_LIST_CHARS)
+      throw new ApiError(431, "header_too_large", `${name} is longer than ${MAX_VALIDATOR_LIST_CHARS} characters`);
   }
 
   const isOrigin = siteId === topology.origin.id && ocaId === topology.origin.id;
@@ -247,6 +265,11 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   }
 });
 
+// Any other method on an OCA URL (OPTIONS is the CORS middleware's): the resource exists, the method does not.
+edge.all("/oca/*", (c) => {
+  throw new ApiError(405, "method_not_allowed", `${c.req.method} is not served here; use GET or HEAD`, undefined, { Allow: "GET, HEAD, OPTIONS" });
+});
+
 /** Keys this isolate fetched whole for the colo cache lately (bounded), and when. */
 const filledAt = new Map<string, number>();
 
@@ -265,8 +288,6 @@ interface Located {
   /** "local", "parent:{siteId}/{ocaId}" or "origin". */
   source: string;
   miss: boolean;
-  /** When the OCA found it lacked the file (a miss's health signal counts its time up to then). */
-  missedAt?: number;
 }
 
 /**
@@ -307,8 +328,7 @@ async function locate(
   const key = ocaKey(site.id, ocaId, titleId, path, sha256);
   const head = await lookup(bucket, key, whole);
   if (head) return { bucket, key, head, source: "local", miss: false };
-  const missedAt = Date.now();
-  onMiss(missedAt);
+  onMiss(Date.now());
   // A parent site's OCAs are asked together: a miss waits one R2 round trip per group, not one per OCA.
   for (const parent of parentChain(site)) {
     const pb = tierBucket(env, parent);
@@ -322,11 +342,11 @@ async function locate(
       if (i < 0) continue;
       const a = answers[i];
       if (a.status === "rejected") throw a.reason;
-      return { bucket: pb, key: keys[i], head: a.value!, source: `parent:${parent.id}/${ocas[i].id}`, miss: true, missedAt };
+      return { bucket: pb, key: keys[i], head: a.value!, source: `parent:${parent.id}/${ocas[i].id}`, miss: true };
     }
   }
   const origin = await fromOrigin(env, titleId, path, sha256, whole);
-  return origin ? { ...origin, miss: true, missedAt } : null;
+  return origin ? { ...origin, miss: true } : null;
 }
 
 /** Serves the multivariant playlist / MPD without renditions above the session's cap (and gives its text, for the colo cache). */
