@@ -140,7 +140,14 @@ export class SessionLog extends DurableObject<Env> {
     }
     if (stored === "over") return { duplicate: false, accepted: 0, bytes: 0, over: true };
     this.liveAllowance = Math.min(LIVE_ALLOWANCE_MAX, this.liveAllowance + 1);
-    if (batchForwards(events, bytes) && this.forwardUnarmed(await this.ctx.storage.getAlarm(), now)) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    const alarmAt = await this.ctx.storage.getAlarm();
+    if (batchForwards(events, bytes)) {
+      if (this.forwardUnarmed(alarmAt, now)) await this.ctx.storage.setAlarm(now + FORWARD_MS);
+    } else if (alarmAt === null) {
+      // Nothing for the site, and no wake armed: the forward still due if any, else the wake that expires
+      // batches (a quiet shard kept such batches past the retention until some other batch came).
+      await this.armNext(FORWARD_MS);
+    }
     return { duplicate: false, accepted: events.length, bytes };
   }
 

@@ -359,9 +359,17 @@ export function sessionEvents(sql: SqlStorage, sessionId: string, limit = 5000, 
         at: r.at,
       }))
     : [];
-  for (const b of rows<{ data: string }>(sql, `SELECT data FROM qoe_batches WHERE session_id = ? ORDER BY id`, sessionId)) {
+  // The session's batch ids first (its index holds them), then each batch's events up to the limit: a
+  // query of every batch's events in id order sorted them all in memory first, and a long session's (a
+  // week's can pass a few hundred MB) would pass the object's memory and reset the shard with every
+  // batch in flight at it.
+  if (out.length >= limit) return out;
+  // A batch holds at least one event: the first `limit` batches hold all that is asked for.
+  const ids = rows<{ id: number }>(sql, `SELECT id FROM qoe_batches WHERE session_id = ? ORDER BY id LIMIT ?`, sessionId, limit - out.length);
+  for (const { id } of ids) {
+    const b = first<{ data: string }>(sql, `SELECT data FROM qoe_batches WHERE id = ?`, id);
+    if (b) out.push(...(JSON.parse(b.data) as QoeEvent[]).slice(0, limit - out.length));
     if (out.length >= limit) break;
-    out.push(...(JSON.parse(b.data) as QoeEvent[]).slice(0, limit - out.length));
   }
   return out;
 }
