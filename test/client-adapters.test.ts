@@ -4,17 +4,9 @@ import { SessionEvents } from "../client/events";
 import type { SdkError } from "../client/errors";
 import { type DashRequestLike, attachDashjs } from "../client/player/dash-adapter";
 import { ocaOrder, ocasFailedBefore, rankedUris, sessionSteeringUrl, sessionUrl } from "../client/player/oca-order";
-import {
-  type ShakaRequestFilter,
-  type ShakaRequestLike,
-  type ShakaResponseFilter,
-  type ShakaRetryEventLike,
-  ShakaRequestType,
-  attachShaka,
-  shakaFailureReason,
-} from "../client/player/shaka-adapter";
+import { type ShakaRequestLike, ShakaRequestType, attachShaka, shakaFailureReason } from "../client/player/shaka-adapter";
 import { PlaySession } from "../client/session";
-import { fakeDashRegistries, fakeOca, fakePlay } from "./client-fixtures";
+import { fakeDashRegistries, fakeOca, fakePlay, fakeShakaPlayer } from "./client-fixtures";
 
 // The Shaka and dash.js adapters' decisions, on a real PlaySession. Neither player runs in workerd
 // (no DOM, no MSE): the players' filter and interceptor registries are stand-ins that call the
@@ -105,55 +97,10 @@ describe("the adapters' OCA order", () => {
   });
 });
 
-/** Shaka's networking engine as far as the adapter sees it: filter and listener registries. */
-function shakaEngine() {
-  const requestFilters = new Set<ShakaRequestFilter>();
-  const responseFilters = new Set<ShakaResponseFilter>();
-  const retryListeners = new Set<(e: ShakaRetryEventLike) => void>();
-  const engine = {
-    registerRequestFilter: (f: ShakaRequestFilter) => requestFilters.add(f),
-    unregisterRequestFilter: (f: ShakaRequestFilter) => requestFilters.delete(f),
-    registerResponseFilter: (f: ShakaResponseFilter) => responseFilters.add(f),
-    unregisterResponseFilter: (f: ShakaResponseFilter) => responseFilters.delete(f),
-    addEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.add(l),
-    removeEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.delete(l),
-  };
-  /** One try of a request, as Shaka's send_ does it: filters, then the URI at `attempt % uris.length`. */
-  const tryOnce = (type: number, request: ShakaRequestLike) => {
-    for (const f of requestFilters) f(type, request);
-    return request.uris[(request.attempt ?? 0) % request.uris.length];
-  };
-  const respond = (type: number, request: ShakaRequestLike, uri: string, bytes: number, timeMs: number) => {
-    const response = { uri, originalUri: uri, data: new ArrayBuffer(bytes), timeMs, originalRequest: request };
-    for (const f of responseFilters) f(type, response);
-    return response;
-  };
-  /**
-   * Shaka's `retry` event for a bad HTTP status: `shaka.util.Error` data is [uri, status, responseText, ...].
-   * Returns whether a listener cancelled Shaka's next try (`preventDefault`).
-   */
-  const retry = (uri: string, status: number, responseText = "") => {
-    let prevented = false;
-    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status, responseText] }, preventDefault: () => void (prevented = true) });
-    return prevented;
-  };
-  /** The player's `error` event, as Shaka raises a critical error (a 401 or 403 is never retried). */
-  const playerErrorListeners = new Set<(e: { detail?: { code?: number; data?: unknown[] } }) => void>();
-  const player = {
-    getNetworkingEngine: () => engine,
-    addEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.add(l),
-    removeEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.delete(l),
-  };
-  const playerError = (uri: string, status: number, responseText = "") => {
-    for (const l of playerErrorListeners) l({ detail: { code: 1001, data: [uri, status, responseText] } });
-  };
-  return { player, tryOnce, respond, retry, playerError, requestFilters, responseFilters, retryListeners, playerErrorListeners };
-}
-
 describe("the Shaka Player adapter", () => {
   it("sends the first try to the session's OCA, reports a 503 before the next try goes out, and counts the answer once", async () => {
     const { session, failovers, errors } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     const unhook = attachShaka(shaka.player, session);
     // Shaka's list from the steered MPD after its host ban: the default pathway alone.
     const request: ShakaRequestLike = { uris: [seg("a")], attempt: 0 };
@@ -187,7 +134,7 @@ describe("the Shaka Player adapter", () => {
 
   it("stops the session with HTTP_REFUSED and the API's code when an OCA refuses a segment (409 too_many_streams), cancels Shaka's tries of the other OCAs, and counts any it makes as no failover", async () => {
     const { session, failovers, errors } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     const request: ShakaRequestLike = { uris: [seg("a")], attempt: 0 };
     shaka.tryOnce(ShakaRequestType.SEGMENT, request);
@@ -209,7 +156,7 @@ describe("the Shaka Player adapter", () => {
 
   it("stops the session with HTTP_REFUSED when Shaka raises an OCA's 403 as its own critical error, without a retry", async () => {
     const { session, failovers, errors } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     const forbidden = JSON.stringify({ error: { code: "forbidden", message: "token rejected: expired" } });
     shaka.playerError(seg("b", "video/v1/seg-00004.m4s"), 403, forbidden);
@@ -222,7 +169,7 @@ describe("the Shaka Player adapter", () => {
 
   it("leaves the player's other critical errors to the app: a decode error, a 503, a URL that is no OCA's", async () => {
     const { session, errors } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     for (const l of shaka.playerErrorListeners) l({ detail: { code: 3016, data: [] } });
     shaka.playerError(seg("a"), 503, "");
@@ -233,7 +180,7 @@ describe("the Shaka Player adapter", () => {
 
   it("reports the OCAs before the one that answered when no try was seen failing, and leaves other request types alone", async () => {
     const { session, failovers } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     const request: ShakaRequestLike = { uris: [seg("a"), seg("b"), seg("c")], attempt: 0 };
     shaka.tryOnce(ShakaRequestType.SEGMENT, request);
@@ -254,7 +201,7 @@ describe("the Shaka Player adapter", () => {
 
   it("sends Shaka's tries under the renewed session's token, and its steering polls to the renewed session's server", async () => {
     const session = await renewedSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     expect(shaka.tryOnce(ShakaRequestType.SEGMENT, { uris: [seg("a"), seg("b")] })).toBe(renewed(seg("a")));
     const steer = { uris: [OLD_STEERING] };
@@ -265,7 +212,7 @@ describe("the Shaka Player adapter", () => {
 
   it("sends Shaka's tries of files on OCAs the renewed list lacks to the renewed session's OCAs", async () => {
     const session = await renewedSession(["a", "b", "c"], ["d", "e"]);
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     expect(shaka.tryOnce(ShakaRequestType.SEGMENT, { uris: [seg("a"), seg("b")] })).toBe(renewed(seg("d")));
     await session.close();
@@ -411,7 +358,7 @@ describe("the adapters' CMCD", () => {
   it("turns on the player's own CMCD keyed to the session, in the session's mode, and leaves it off when the session's is off", () => {
     const shakaConfigs: object[] = [];
     const dashSettings: object[] = [];
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     const dash = dashPlayer();
     const withCmcd = (mode: "query" | "headers" | false) =>
       new PlaySession(client, fakePlay(["a", "b"]), { reprobeIntervalMs: 0, pollSteering: false, flushIntervalMs: 3_600_000, cmcd: mode });
@@ -433,7 +380,7 @@ describe("the adapters' CMCD", () => {
 describe("the Shaka adapter with Shaka's CMCD on", () => {
   it("names a failed try's cause when Shaka's retry event names the URI with its CMCD query", () => {
     const { session, failovers } = newSession();
-    const shaka = shakaEngine();
+    const shaka = fakeShakaPlayer();
     attachShaka(shaka.player, session);
     const request: ShakaRequestLike = { uris: [seg("a"), seg("b"), seg("c")] };
     const first = shaka.tryOnce(ShakaRequestType.SEGMENT, request);

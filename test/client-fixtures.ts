@@ -3,6 +3,7 @@ import type { VcdnClient } from "../client/api";
 import { createSdkLoader, freshStats } from "../client/player/hls-hook";
 import type { PlaySession } from "../client/session";
 import type { DashRequestInterceptor, DashResponseInterceptor, DashResponseLike } from "../client/player/dash-adapter";
+import type { ShakaRequestFilter, ShakaRequestLike, ShakaResponseFilter, ShakaRetryEventLike } from "../client/player/shaka-adapter";
 import type { ResponseLike } from "../client/types";
 import type { OcaEntry, PlayResponse } from "../client/types";
 
@@ -148,4 +149,49 @@ export function playResponse(i: number, ocaIds = ["a"], expiresInS = 6 * 3600): 
     renditions: { video: [{ id: "v1", bandwidth: 3_000_000, width: 1280, height: 720, codecs: "avc1" }], audio: [], subtitles: [] },
     client: { country: null, asn: null, simulated: true },
   } as unknown as PlayResponse;
+}
+
+/** A Shaka player and its networking engine as far as the SDK's adapter sees them: filter and listener registries, and tries run through them. */
+export function fakeShakaPlayer() {
+  const requestFilters = new Set<ShakaRequestFilter>();
+  const responseFilters = new Set<ShakaResponseFilter>();
+  const retryListeners = new Set<(e: ShakaRetryEventLike) => void>();
+  const engine = {
+    registerRequestFilter: (f: ShakaRequestFilter) => requestFilters.add(f),
+    unregisterRequestFilter: (f: ShakaRequestFilter) => requestFilters.delete(f),
+    registerResponseFilter: (f: ShakaResponseFilter) => responseFilters.add(f),
+    unregisterResponseFilter: (f: ShakaResponseFilter) => responseFilters.delete(f),
+    addEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.add(l),
+    removeEventListener: (_t: string, l: (e: ShakaRetryEventLike) => void) => retryListeners.delete(l),
+  };
+  /** One try of a request, as Shaka's send_ does it: filters, then the URI at `attempt % uris.length`. */
+  const tryOnce = (type: number, request: ShakaRequestLike) => {
+    for (const f of requestFilters) f(type, request);
+    return request.uris[(request.attempt ?? 0) % request.uris.length];
+  };
+  const respond = (type: number, request: ShakaRequestLike, uri: string, bytes: number, timeMs: number) => {
+    const response = { uri, originalUri: uri, data: new ArrayBuffer(bytes), timeMs, originalRequest: request };
+    for (const f of responseFilters) f(type, response);
+    return response;
+  };
+  /**
+   * Shaka's `retry` event for a bad HTTP status: `shaka.util.Error` data is [uri, status, responseText, ...].
+   * Returns whether a listener cancelled Shaka's next try (`preventDefault`).
+   */
+  const retry = (uri: string, status: number, responseText = "") => {
+    let prevented = false;
+    for (const l of retryListeners) l({ error: { code: 1001, data: [uri, status, responseText] }, preventDefault: () => void (prevented = true) });
+    return prevented;
+  };
+  /** The player's `error` event, as Shaka raises a critical error (a 401 or 403 is never retried). */
+  const playerErrorListeners = new Set<(e: { detail?: { code?: number; data?: unknown[] } }) => void>();
+  const player = {
+    getNetworkingEngine: () => engine,
+    addEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.add(l),
+    removeEventListener: (t: string, l: (e: { detail?: { code?: number; data?: unknown[] } }) => void) => t === "error" && playerErrorListeners.delete(l),
+  };
+  const playerError = (uri: string, status: number, responseText = "") => {
+    for (const l of playerErrorListeners) l({ detail: { code: 1001, data: [uri, status, responseText] } });
+  };
+  return { player, tryOnce, respond, retry, playerError, requestFilters, responseFilters, retryListeners, playerErrorListeners };
 }

@@ -2,13 +2,13 @@ import type Hls from "hls.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { VcdnClient } from "../client/api";
 import type { SdkError } from "../client/errors";
-import { type DashRequestInterceptor, type DashResponseInterceptor, attachDashjs } from "../client/player/dash-adapter";
+import { attachDashjs } from "../client/player/dash-adapter";
 import { attachSession } from "../client/player/hls-hook";
-import { type ShakaRequestFilter, type ShakaResponseFilter, attachShaka } from "../client/player/shaka-adapter";
+import { attachShaka } from "../client/player/shaka-adapter";
 import { viewerMessage } from "../client/player/viewer-message";
 import { belowFloors, MIN_FLUSH_INTERVAL_MS, MIN_REPROBE_INTERVAL_MS, PlaySession } from "../client/session";
 import type { FetchInit, FetchLike, QoeEvent } from "../client/types";
-import { fakePlay, loadThrough, playResponse, scriptedHlsLoader } from "./client-fixtures";
+import { fakeDashRegistries, fakePlay, fakeShakaPlayer, loadThrough, playResponse, scriptedHlsLoader } from "./client-fixtures";
 
 /**
  * Follow-ups of the SDK's review: a 410 of a file tried once under a new play session, steering polls
@@ -264,15 +264,7 @@ describe("attaching a session to a player twice", () => {
     );
 
   it("Shaka: the same session again is a no-op returning the first detach; another session throws until the first detaches", async () => {
-    const filters = new Set<ShakaRequestFilter>();
-    const responses = new Set<ShakaResponseFilter>();
-    const engine = {
-      registerRequestFilter: (f: ShakaRequestFilter) => filters.add(f),
-      unregisterRequestFilter: (f: ShakaRequestFilter) => filters.delete(f),
-      registerResponseFilter: (f: ShakaResponseFilter) => responses.add(f),
-      unregisterResponseFilter: (f: ShakaResponseFilter) => responses.delete(f),
-    };
-    const player = { getNetworkingEngine: () => engine };
+    const { player, requestFilters: filters, responseFilters: responses } = fakeShakaPlayer();
     const [s1, s2] = [session(1), session(2)];
     const detach = attachShaka(player, s1);
     expect(attachShaka(player, s1)).toBe(detach);
@@ -291,14 +283,7 @@ describe("attaching a session to a player twice", () => {
   });
 
   it("dash.js: the same session again adds no second interceptor; another session throws", async () => {
-    const requests = new Set<DashRequestInterceptor>();
-    const responses = new Set<DashResponseInterceptor>();
-    const player = {
-      addRequestInterceptor: (i: DashRequestInterceptor) => requests.add(i),
-      removeRequestInterceptor: (i: DashRequestInterceptor) => requests.delete(i),
-      addResponseInterceptor: (i: DashResponseInterceptor) => responses.add(i),
-      removeResponseInterceptor: (i: DashResponseInterceptor) => responses.delete(i),
-    };
+    const { player, requests, responses } = fakeDashRegistries();
     const [s1, s2] = [session(1), session(2)];
     const detach = attachDashjs(player, s1);
     expect(attachDashjs(player, s1)).toBe(detach);

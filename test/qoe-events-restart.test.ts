@@ -3,11 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionLog } from "../durable-objects/session-log";
 import { eventShard } from "../shared/event-shards";
 import { SessionLog as SessionLogClass } from "../durable-objects/session-log";
-import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
-import { fromB64url } from "../workers/shared/hmac";
-import { signingKey } from "../workers/shared/signing-keys";
-import { fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
-import { noForwardArmed } from "./shard-forwards";
+import { fill, GEO, memberToken, postEvents, publishTitle } from "./fixtures";
+import { noForwardArmed, signedSessionsOf } from "./shard-forwards";
 
 /**
  * The issue's requirement across a shard restart: N batches sent at once through POST /v1/events, each
@@ -25,22 +22,6 @@ beforeAll(async () => {
   await publishTitle(TITLE);
   expect((await fill([{ siteId: SITE_ID, ocaId: "lumen-nyc-1", titleIds: [TITLE] }])).status).toBe(200);
 });
-
-/** `n` sessions of a member's play, each its own session id, signed as play signs them. */
-async function sessionsOf(token: string, n: number): Promise<Array<{ sessionId: string; sessionToken: string; token: string }>> {
-  const res = await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc);
-  expect(res.status).toBe(200);
-  const p = (await res.json()) as PlayResponse;
-  const claims = JSON.parse(new TextDecoder().decode(fromB64url(p.sessionToken.split(".")[2])!)) as SessionClaims;
-  expect(claims.home).toBe(SITE_ID);
-  const { ring, kid } = signingKey(env);
-  return Promise.all(
-    Array.from({ length: n }, async () => {
-      const sid = crypto.randomUUID();
-      return { sessionId: sid, sessionToken: await signSessionToken(ring, kid, { ...claims, sid }), token };
-    }),
-  );
-}
 
 /** Evicts a shard if it is running (one idle since its last call may have gone already). */
 const evict = (shard: DurableObjectStub<SessionLog>): Promise<boolean> =>
@@ -62,7 +43,7 @@ describe("N concurrent batches across a shard restart", () => {
   it("stores each once and the site counts each once, the shards evicted while the batches arrive and while they forward", async () => {
     const BYTES = 1_000;
     const members = await Promise.all([0, 1, 2, 3].map(() => memberToken("premium")));
-    const sessions = (await Promise.all(members.map((t) => sessionsOf(t, 10)))).flat();
+    const sessions = (await Promise.all(members.map((t) => signedSessionsOf(t, 10, TITLE, SITE_ID, GEO.lumenNyc)))).flat();
     const batches = sessions.flatMap((s) => [0, 1, 2].map((k) => ({ s, batchId: `r-${k}-${s.sessionId}` })));
     const N = batches.length;
     const shards = [...new Set(sessions.map((s) => eventShard(s.sessionId)))].map(shardOf);

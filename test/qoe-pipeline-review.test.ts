@@ -4,11 +4,10 @@ import { OcaSite } from "../durable-objects/oca-site";
 import type { SessionLog } from "../durable-objects/session-log";
 import { droppedSoFar, EVENT_RETENTION_MS, expireEvents, SESSION_EVENTS_BURST, storeBatch } from "../durable-objects/site/session-events";
 import { eventShard } from "../shared/event-shards";
-import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
+import type { SessionClaims } from "../workers/control/session-token";
 import { fromB64url } from "../workers/shared/hmac";
-import { signingKey } from "../workers/shared/signing-keys";
 import { fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
-import { alarmOf, cursorOf, noForwardArmed, seedShard } from "./shard-forwards";
+import { alarmOf, cursorOf, noForwardArmed, seedShard, signedSessionsOf } from "./shard-forwards";
 
 /**
  * The QoE pipeline as the team that bills by it sees it: a batch posted is stored once, its bytes reach
@@ -214,26 +213,10 @@ describe("N concurrent batches of many sessions through POST /v1/events", () => 
   const PER_SESSION = 4;
   const BYTES = 1_000;
 
-  /** `n` sessions of a member's play, each its own session id, signed as play signs them. */
-  async function sessionsOf(token: string, n: number): Promise<Array<{ sessionId: string; sessionToken: string }>> {
-    const res = await pressPlay(token, { titleId: TITLE }, GEO.lumenNyc);
-    expect(res.status).toBe(200);
-    const p = (await res.json()) as PlayResponse;
-    const claims = JSON.parse(new TextDecoder().decode(fromB64url(p.sessionToken.split(".")[2])!)) as SessionClaims;
-    expect(claims.home).toBe(SITE_ID);
-    const { ring, kid } = signingKey(env);
-    return Promise.all(
-      Array.from({ length: n }, async () => {
-        const sid = crypto.randomUUID();
-        return { sessionId: sid, sessionToken: await signSessionToken(ring, kid, { ...claims, sid }) };
-      }),
-    );
-  }
-
   it("stores N batches sent at once, each sent twice, exactly once, and their bytes reach the site exactly once", async () => {
     // Five members (a member's batches are limited per minute), each with a fifth of the sessions.
     const members = await Promise.all([0, 1, 2, 3, 4].map(() => memberToken("premium")));
-    const sessions = (await Promise.all(members.map((t) => sessionsOf(t, N_SESSIONS / 5)))).flatMap((s, m) => s.map((x) => ({ ...x, token: members[m] })));
+    const sessions = (await Promise.all(members.map((t) => signedSessionsOf(t, N_SESSIONS / 5, TITLE, SITE_ID, GEO.lumenNyc)))).flat();
     const batches = sessions.flatMap((s) => Array.from({ length: PER_SESSION }, (_, k) => ({ s, batchId: `b-${k}-${s.sessionId}` })));
     const N = batches.length;
     expect(N).toBe(200);

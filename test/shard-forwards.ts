@@ -2,6 +2,11 @@ import { env, runInDurableObject } from "cloudflare:test";
 import type { SessionLog } from "../durable-objects/session-log";
 import { EVENT_RETENTION_MS, noteForwarded, storeBatch } from "../durable-objects/site/session-events";
 import type { ByteReport } from "../workers/shared/site-view";
+import { expect } from "vitest";
+import { type SessionClaims, signSessionToken } from "../workers/control/session-token";
+import { fromB64url } from "../workers/shared/hmac";
+import { signingKey } from "../workers/shared/signing-keys";
+import { pressPlay, type PlayResponse } from "./fixtures";
 
 /** A forward an event shard sent its site, as the watch saw it. */
 export interface Forward {
@@ -84,3 +89,28 @@ export function seedShard(name: string, titleId: string, at: number[], opts: { f
 /** How many batches an event shard holds. */
 export const batchesIn = (shard: DurableObjectStub) =>
   runInDurableObject(shard, (_o, state) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM qoe_batches`).one().n);
+
+/**
+ * `n` sessions of one play of `titleId` by the member of `token`, each its own session id, signed as
+ * play signs them (a member's plays are limited per minute: many sessions from one play), with the token.
+ */
+export async function signedSessionsOf(
+  token: string,
+  n: number,
+  titleId: string,
+  homeSiteId: string,
+  geo: string,
+): Promise<Array<{ sessionId: string; sessionToken: string; token: string }>> {
+  const res = await pressPlay(token, { titleId }, geo);
+  expect(res.status).toBe(200);
+  const p = (await res.json()) as PlayResponse;
+  const claims = JSON.parse(new TextDecoder().decode(fromB64url(p.sessionToken.split(".")[2])!)) as SessionClaims;
+  expect(claims.home).toBe(homeSiteId);
+  const { ring, kid } = signingKey(env);
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const sid = crypto.randomUUID();
+      return { sessionId: sid, sessionToken: await signSessionToken(ring, kid, { ...claims, sid }), token };
+    }),
+  );
+}
