@@ -1,10 +1,10 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SessionLog } from "../durable-objects/session-log";
 import { eventShard } from "../shared/event-shards";
 import { SessionLog as SessionLogClass } from "../durable-objects/session-log";
 import { fill, GEO, memberToken, postEvents, publishTitle } from "./fixtures";
-import { noForwardArmed, signedSessionsOf } from "./shard-forwards";
+import { batchesStored, noForwardArmed, reportedAtSite, signedSessionsOf } from "./shard-forwards";
 
 /**
  * The issue's requirement across a shard restart: N batches sent at once through POST /v1/events, each
@@ -16,7 +16,7 @@ import { noForwardArmed, signedSessionsOf } from "./shard-forwards";
 const SITE_ID = "lumen-nyc";
 const TITLE = "qoe-restart-title";
 const shardOf = (n: number): DurableObjectStub<SessionLog> => env.SESSION_LOG.get(env.SESSION_LOG.idFromName(`${SITE_ID}:${n}`));
-const site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE_ID));
+const _site = () => env.OCA_SITE.get(env.OCA_SITE.idFromName(SITE_ID));
 
 beforeAll(async () => {
   await publishTitle(TITLE);
@@ -91,20 +91,7 @@ describe("N concurrent batches across a shard restart", () => {
     const last = answers.map((a) => a[a.length - 1]);
     expect(last.every((s) => s === 202 || s === 200)).toBe(true);
 
-    const stored = async () => {
-      let n = 0;
-      for (const shard of shards) {
-        n += await runInDurableObject(
-          shard,
-          (_o, state) =>
-            state.storage.sql
-              .exec<{ session_id: string }>(`SELECT session_id FROM qoe_batches`)
-              .toArray()
-              .filter((r) => ids.has(r.session_id)).length,
-        );
-      }
-      return n;
-    };
+    const stored = () => batchesStored(shards, ids);
     expect(await stored()).toBe(N);
 
     // Evicted again between forwards: what is not yet counted goes once, what was goes no more.
@@ -114,12 +101,7 @@ describe("N concurrent batches across a shard restart", () => {
     }
     for (const shard of shards) await drain(shard);
     for (const shard of shards) await runDurableObjectAlarm(shard);
-    const counted = await runInDurableObject(site(), (_o, state) =>
-      state.storage.sql
-        .exec<{ session_id: string; reported: number }>(`SELECT session_id, reported FROM session_views`)
-        .toArray()
-        .filter((r) => ids.has(r.session_id)),
-    );
+    const counted = await reportedAtSite(SITE_ID, ids);
     expect(counted).toHaveLength(sessions.length);
     expect(counted.reduce((n, r) => n + r.reported, 0)).toBe(N * BYTES);
   }, 180_000);

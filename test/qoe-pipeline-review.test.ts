@@ -7,7 +7,7 @@ import { eventShard } from "../shared/event-shards";
 import type { SessionClaims } from "../workers/control/session-token";
 import { fromB64url } from "../workers/shared/hmac";
 import { fill, GEO, memberToken, postEvents, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
-import { alarmOf, cursorOf, noForwardArmed, seedShard, signedSessionsOf } from "./shard-forwards";
+import { alarmOf, batchesStored, cursorOf, noForwardArmed, seedShard, reportedAtSite, signedSessionsOf } from "./shard-forwards";
 
 /**
  * The QoE pipeline as the team that bills by it sees it: a batch posted is stored once, its bytes reach
@@ -234,28 +234,12 @@ describe("N concurrent batches of many sessions through POST /v1/events", () => 
 
     const shards = [...new Set(sessions.map((s) => eventShard(s.sessionId)))].map(shardOf);
     const ids = new Set(sessions.map((s) => s.sessionId));
-    let stored = 0;
-    for (const shard of shards) {
-      stored += await runInDurableObject(
-        shard,
-        (_o, state) =>
-          state.storage.sql
-            .exec<{ session_id: string }>(`SELECT session_id FROM qoe_batches`)
-            .toArray()
-            .filter((r) => ids.has(r.session_id)).length,
-      );
-    }
-    expect(stored).toBe(N);
+    expect(await batchesStored(shards, ids)).toBe(N);
 
     for (const shard of shards) await drain(shard);
     // Once more each: a forward already done sends nothing again.
     for (const shard of shards) await runDurableObjectAlarm(shard);
-    const counted = await runInDurableObject(site(), (_o, state) =>
-      state.storage.sql
-        .exec<{ session_id: string; reported: number }>(`SELECT session_id, reported FROM session_views`)
-        .toArray()
-        .filter((r) => ids.has(r.session_id)),
-    );
+    const counted = await reportedAtSite(SITE_ID, ids);
     expect(counted).toHaveLength(N_SESSIONS);
     expect(counted.every((r) => r.reported === PER_SESSION * BYTES)).toBe(true);
     expect((await titleBytes()) - bytesBefore).toBe(N * BYTES);

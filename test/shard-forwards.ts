@@ -114,3 +114,29 @@ export async function signedSessionsOf(
     }),
   );
 }
+
+/** Batches of these sessions the shards hold, summed over the shards. */
+export async function batchesStored(shards: ReadonlyArray<DurableObjectStub<SessionLog>>, sessionIds: ReadonlySet<string>): Promise<number> {
+  let n = 0;
+  for (const shard of shards) {
+    n += await runInDurableObject(
+      shard,
+      (_o, state) =>
+        state.storage.sql
+          .exec<{ session_id: string }>(`SELECT session_id FROM qoe_batches`)
+          .toArray()
+          .filter((r) => sessionIds.has(r.session_id)).length,
+    );
+  }
+  return n;
+}
+
+/** What the site counted of each of these sessions' reports (its viewing history's per-session rows). */
+export function reportedAtSite(siteId: string, sessionIds: ReadonlySet<string>): Promise<Array<{ session_id: string; reported: number }>> {
+  return runInDurableObject(env.OCA_SITE.get(env.OCA_SITE.idFromName(siteId)), (_o, state) =>
+    state.storage.sql
+      .exec<{ session_id: string; reported: number }>(`SELECT session_id, reported FROM session_views`)
+      .toArray()
+      .filter((r) => sessionIds.has(r.session_id)),
+  );
+}
