@@ -83,3 +83,9 @@ export const countryCodeSchema = z.string().regex(COUNTRY_CODE, "country must be
 export function isStreamsId(s: unknown): s is string {
   return typeof s === "string" && /^[0-9a-f]{64}$/.test(s);
 }
+
+/**
+ * A player's own CMCD session id (`sid`) as kept and shown to operators: printable ASCII (an sf-string's
+ * characters, RFC 8941 §3.3.3), 1 to 64 of them. A control character or a lone surrogate is not kept.
+ */
+export const isCmcdSid = (s: unknown): s is string => typeof s === "string" && /^[\x20-\x7e]{1,64}$/.test(s);

@@ -2,7 +2,7 @@ import { runInDurableObject, env } from "cloudflare:test";
 import { appendCmcdQuery, CMCD_V1, toCmcdHeaders } from "@svta/cml-cmcd";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCmcd, MAX_CMCD_CHARS } from "../workers/edge/cmcd";
-import { ingestCmcd, cmcdSession } from "../durable-objects/site/cmcd";
+import { ingestCmcd, cmcdSession, sanitizeCmcd } from "../durable-objects/site/cmcd";
 import { history, recordPlays, recordReport } from "../durable-objects/site/viewing-history";
 import { ADMIN, call, fill, GEO, memberToken, pressPlay, publishTitle, type PlayResponse } from "./fixtures";
 
@@ -44,6 +44,19 @@ describe("reading CMCD from a request (pure)", () => {
     const s = readCmcd(req(odd), new URL(odd));
     expect(s).toEqual({ sid: null, ot: null, br: null, bl: 86_400_000, mtp: 100_000_000, d: null, bs: false, su: false });
     expect(readCmcd(req(base), new URL(base))).toBeNull();
+  });
+
+  it("keeps a player's sid only as printable ASCII: control characters and non-ASCII are not kept for operators", () => {
+    for (const sid of ["a\u0000b", "line\nbreak", "\u001b[31mred", "caf\u00e9", "\u{1F600}"]) {
+      const u = `${base}?CMCD=${encodeURIComponent(`sid="${sid}",ot=v`)}`;
+      const s = readCmcd(req(u), new URL(u));
+      expect(s?.sid ?? null, JSON.stringify(sid)).toBeNull();
+    }
+    const ok = `${base}?CMCD=${encodeURIComponent('sid="6e2fb550-c457-11e9-bb97-0800200c9a66",ot=v')}`;
+    expect(readCmcd(req(ok), new URL(ok))?.sid).toBe("6e2fb550-c457-11e9-bb97-0800200c9a66");
+    // The site keeps what it is sent under the same rule (an isolate on other code may send anything).
+    expect(sanitizeCmcd({ sessionId: crypto.randomUUID(), titleId: "t", sid: "x\u0007y", requests: 1 }, 1)?.sid).toBeNull();
+    expect(sanitizeCmcd({ sessionId: crypto.randomUUID(), titleId: "t", sid: "player-1", requests: 1 }, 1)?.sid).toBe("player-1");
   });
 });
 

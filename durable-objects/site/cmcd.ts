@@ -1,4 +1,4 @@
-import { isSessionId } from "../../shared/ids";
+import { isCmcdSid, isSessionId } from "../../shared/ids";
 import type { CmcdReport } from "../../workers/shared/site-view";
 import { MAX_REPORT_ITEMS } from "../../workers/shared/site-view";
 import { recordCmcdBytes, SESSION_MEMORY_MS } from "./viewing-history";
@@ -63,7 +63,7 @@ export function sanitizeCmcd(r: unknown, now: number): CmcdReport | null {
   return {
     sessionId: x.sessionId,
     titleId: x.titleId,
-    sid: typeof x.sid === "string" && x.sid.length <= 64 ? x.sid : null,
+    sid: isCmcdSid(x.sid) ? x.sid : null,
     requests,
     bytes: count(x.bytes, 1e13),
     stalls: Math.min(requests, count(x.stalls, requests)),

@@ -1,4 +1,5 @@
 import { decodeCmcd } from "@svta/cml-cmcd";
+import { isCmcdSid } from "../../shared/ids";
 
 /**
  * What a player says about itself on a media request (CMCD, CTA-5004): as the `CMCD` query argument
@@ -64,7 +65,7 @@ export function readCmcd(req: Request, url: URL): CmcdSample | null {
   const sid = get("sid");
   const ot = get("ot");
   return {
-    sid: typeof sid === "string" && sid.length > 0 && sid.length <= 64 ? sid : null,
+    sid: isCmcdSid(sid) ? sid : null,
     ot: typeof ot === "string" && OBJECT_TYPES.has(ot) ? ot : null,
     br: bounded(get("br"), MAX_KBPS),
     bl: bounded(get("bl"), MAX_MS),
