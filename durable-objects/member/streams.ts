@@ -9,7 +9,7 @@ import { rows, run } from "../site/sql";
  * token expires, or it has shown no activity (steering polls, QoE batches, segments) for SILENCE_MS.
  */
 
-/** A stream with no steering poll or QoE batch for this long no longer counts. */
+/** A stream with no steering poll, QoE batch or segment served for this long no longer counts (touches come at most once a minute per isolate: it goes 1 to 2 minutes after its last activity). */
 export const SILENCE_MS = 120_000;
 
 /**
@@ -154,8 +154,8 @@ const STOPPED_MAX = 256;
  * hear of a stop only at their next touch, up to a minute later (and the stop's grace lets a stopped
  * stream be served 30 s in any case): a client could play, stop, stream on, and play again, holding
  * dozens of streams on a one-stream plan. Whether a stopped stream plays on is known too late to act on,
- * so instead the handovers are counted: a play that takes a slot a stream its client stopped within
- * STOP_HOLD_MS would otherwise still hold. A member has HANDOVERS_PER_HOUR of them in any hour (far more
+ * so instead the handovers are counted: a play, or a stream back from a silence, that takes a slot a
+ * stream its client stopped within STOP_HOLD_MS would otherwise still hold. A member has HANDOVERS_PER_HOUR of them in any hour (far more
  * than anyone zaps between titles, or renews); past that, a stopped stream holds its slot for
  * STOP_HOLD_MS. The loop then gains at most that many stopped streams' last minute and a half an hour.
  * Kept in memory and, each as it is spent, in the table (HANDOVER_ROW): the runtime hibernates an object
@@ -165,9 +165,10 @@ const STOPPED_MAX = 256;
 export const HANDOVERS_PER_HOUR = 30;
 const HANDOVER_WINDOW_MS = 3_600_000;
 /**
- * A handover's row in the `streams` table: the play's session id under this prefix (no session id has a
- * colon), stopped when written (so silence never takes it, nor does the book count it) and expiring with
- * its hour. A handover writes it with the slot, and prunes the expired ones; no other play writes more.
+ * A handover's row in the `streams` table: the stream's session id and the time under this prefix (no
+ * session id has a colon), stopped when written (so silence never takes it, nor does the book count it)
+ * and expiring with its hour. A handover writes it with the slot, and prunes the expired ones; no other
+ * play writes more.
  */
 const HANDOVER_ROW = "handover:";
 /** Just past every handover row's key (';' follows ':'). */
@@ -256,7 +257,17 @@ export class StreamBook {
     const book = this.load();
     const gone = [...book.values()].filter((r) => r.lastSeenAt < now - SILENCE_MS || r.expiresAt <= now);
     if (gone.length > 0) {
-      run(this.sql, `DELETE FROM streams WHERE (stopped_at IS NULL AND last_seen < ?) OR expires_at <= ?`, now - SILENCE_MS, now);
+      // Stops whose token expired go from memory with their rows (see release).
+      const deleted = rows<{ session_id: string }>(
+        this.sql,
+        `DELETE FROM streams WHERE (stopped_at IS NULL AND last_seen < ?) OR expires_at <= ? RETURNING session_id`,
+        now - SILENCE_MS,
+        now,
+      );
+      for (const { session_id } of deleted) {
+        this.memory.stopped.delete(session_id);
+        this.memory.clientStopped.delete(session_id);
+      }
       for (const r of gone) book.delete(r.sessionId);
     }
     return book;
@@ -301,26 +312,8 @@ export class StreamBook {
     // Released before its admission arrived (a play that failed while this object was slow): no slot.
     if (this.memory.stopped.has(s.sessionId)) return { verdict: "full", active: current };
     if (current.length >= limits.streams) return { verdict: "full", active: current };
-    // A slot a stream its client stopped lately may still be served on is a handover: within the member's budget.
-    const holding = this.stopsHolding(now);
-    if (current.length + holding >= limits.streams) {
-      const h = this.memory.handovers;
-      while (h.length > 0 && h[0] <= now - HANDOVER_WINDOW_MS) h.shift();
-      if (h.length >= HANDOVERS_PER_HOUR) return { verdict: "full", active: current, stoppedHolding: holding };
-      h.push(now);
-      // Written with the slot (one commit), the hour's expired ones gone: at most an hour's rows.
-      run(this.sql, `DELETE FROM streams WHERE session_id >= ? AND session_id < ? AND expires_at <= ?`, HANDOVER_ROW, HANDOVER_ROW_END, now);
-      run(
-        this.sql,
-        `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)`,
-        HANDOVER_ROW + s.sessionId,
-        s.titleId,
-        now,
-        now,
-        now + HANDOVER_WINDOW_MS,
-        now,
-      );
-    }
+    const held = this.handOver(s.sessionId, s.titleId, current.length, limits.streams, now);
+    if (held > 0) return { verdict: "full", active: current, stoppedHolding: held };
     run(
       this.sql,
       `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -338,6 +331,37 @@ export class StreamBook {
     return { verdict: "granted", active: [...current, { sessionId: row.sessionId, titleId: row.titleId, startedAt: now, lastSeenAt: now }] };
   }
 
+  /**
+   * A stream (a play, or one back from a silence) about to take a free slot beside `counted` streams:
+   * a slot a stream its client stopped lately may still be served on is a handover, within the
+   * member's budget, written with the slot (one commit). Answers 0 when the slot may be taken, else the
+   * stopped streams that hold it (the hour's handovers are spent). The returning stream counts too: a
+   * pool of paused sessions (each a play left silent) looped "resume one, stop it, resume the next"
+   * with no handover at all, as plays once did.
+   */
+  private handOver(sessionId: string, titleId: string, counted: number, limit: number, now: number): number {
+    const holding = this.stopsHolding(now);
+    if (counted + holding < limit) return 0;
+    const h = this.memory.handovers;
+    while (h.length > 0 && h[0] <= now - HANDOVER_WINDOW_MS) h.shift();
+    if (h.length >= HANDOVERS_PER_HOUR) return holding;
+    h.push(now);
+    // The hour's expired ones gone: at most an hour's rows. Keyed by time too: a session back from
+    // silence twice in an hour spends two, and keeps both.
+    run(this.sql, `DELETE FROM streams WHERE session_id >= ? AND session_id < ? AND expires_at <= ?`, HANDOVER_ROW, HANDOVER_ROW_END, now);
+    run(
+      this.sql,
+      `INSERT OR REPLACE INTO streams (session_id, title_id, started_at, last_seen, expires_at, stopped_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      `${HANDOVER_ROW}${sessionId}@${now}`,
+      titleId,
+      now,
+      now,
+      now + HANDOVER_WINDOW_MS,
+      now,
+    );
+    return 0;
+  }
+
   /** Streams the member's clients stopped within STOP_HOLD_MS: they may still be served where isolates have not heard. */
   private stopsHolding(now: number): number {
     const m = this.memory;
@@ -348,8 +372,9 @@ export class StreamBook {
 
   /**
    * Activity of a stream (`s`: its title and token expiry). A stream the book holds keeps counting. One
-   * that went silent and comes back (a long pause) takes a free slot again, or is refused when the
-   * member's other streams hold every slot; a stopped one is refused once STOP_GRACE_MS have passed: a
+   * that went silent and comes back (a long pause) takes a free slot again (a handover when a stream
+   * its client stopped lately may still be served on it), or is refused when the member's other streams
+   * hold every slot, or stopped ones past the hour's handovers do; a stopped one is refused once STOP_GRACE_MS have passed: a
    * client cannot free its slot with a stop and play on. Synchronous, like an admission.
    */
   touch(sessionId: string, now: number, s?: { titleId: string; expiresAt: number }): TouchVerdict {
@@ -364,7 +389,8 @@ export class StreamBook {
     const stoppedAt = this.memory.stopped.get(sessionId);
     if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
     if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
-    if (this.active(now).length >= this.memory.limit) return "refused";
+    const counted = this.active(now).length;
+    if (counted >= this.memory.limit || this.handOver(sessionId, s.titleId, counted, this.memory.limit, now) > 0) return "refused";
     run(
       this.sql,
       `INSERT INTO streams (session_id, title_id, started_at, last_seen, expires_at, stream_limit) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -389,6 +415,17 @@ export class StreamBook {
     // An operator frees held slots only: a session the book does not hold is left as it was.
     if (!s && !book.has(sessionId)) return false;
     const { stopped, clientStopped } = this.memory;
+    // With this write, the stops whose token expired go (no request of theirs is served anywhere): only
+    // a counted stream going took them before, and a household whose players always stop kept
+    // STOPPED_MAX rows for ever, each read back at every wake of its object.
+    for (const { session_id } of rows<{ session_id: string }>(
+      this.sql,
+      `DELETE FROM streams WHERE stopped_at IS NOT NULL AND expires_at <= ? RETURNING session_id`,
+      now,
+    )) {
+      stopped.delete(session_id);
+      clientStopped.delete(session_id);
+    }
     if (!stopped.has(sessionId)) {
       stopped.set(sessionId, now);
       // Its client's stop (the first word on it) may leave it served a while; an operator's or a failed play's does not.
