@@ -58,6 +58,8 @@ export interface CheckReport {
 export interface CheckInput {
   outDir: string;
   source: string;
+  /** the source's video stream (ffprobe's index): the first video stream may be cover art */
+  videoStreamIndex: number;
   videoStartS: number;
   fps: Rational;
   frameCount: number;
@@ -270,7 +272,7 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
       // the renditions are of the deinterlaced pictures: compared with combed ones every frame would look worse
       const deint = deinterlaceFilter(input.interlaced);
       const graph = [
-        `[0:v:0]${deint ? `${deint},` : ""}settb=${fpsS},setpts=N,split=${n}${packaged.video.map((_, i) => `[s${i}]`).join("")}`,
+        `[0:${input.videoStreamIndex}]${deint ? `${deint},` : ""}settb=${fpsS},setpts=N,split=${n}${packaged.video.map((_, i) => `[s${i}]`).join("")}`,
         ...packaged.video.map(
           (v, i) =>
             `[s${i}]scale=${v.width}:${v.height}:flags=bicubic,format=yuv420p[ref${i}];` +

@@ -158,6 +158,8 @@ export async function ffmpegIdentity(bin: string = ffmpegPath): Promise<FfmpegId
 
 export interface EncodeTaskInput {
   source: string;
+  /** the source's video stream (ffprobe's index): the first video stream may be cover art */
+  videoStreamIndex: number;
   /** video start relative to the container start (s) */
   videoStartS: number;
   fps: Rational;
@@ -193,7 +195,7 @@ export function encodeTaskArgs(t: EncodeTaskInput, tmpOutputs: Record<string, st
   const n = t.rungs.length;
   const deinterlace = deint ? `${deint},${preroll ? `trim=start_frame=${preroll},` : ""}` : "";
   const graph =
-    `[0:v:0]${deinterlace}settb=${t.fps.den}/${t.fps.num},setpts=N,split=${n}${t.rungs.map((_, i) => `[s${i}]`).join("")};` +
+    `[0:${t.videoStreamIndex}]${deinterlace}settb=${t.fps.den}/${t.fps.num},setpts=N,split=${n}${t.rungs.map((_, i) => `[s${i}]`).join("")};` +
     t.rungs.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[o${i}]`).join(";");
   args.push("-filter_complex", graph);
   t.rungs.forEach((r, i) => {
@@ -242,6 +244,8 @@ export async function encodeTask(t: EncodeTaskInput): Promise<{ skipped: boolean
 
 export interface EncodeAllInput {
   source: string;
+  /** the source's video stream (see EncodeTaskInput) */
+  videoStreamIndex: number;
   videoStartS: number;
   fps: Rational;
   plan: ChunkPlan;
@@ -294,6 +298,7 @@ export async function encodeAll(input: EncodeAllInput): Promise<EncodeResult> {
     const rungs = input.ladder.filter((r) => r.codec === codec);
     return encodeTask({
       source: input.source,
+      videoStreamIndex: input.videoStreamIndex,
       videoStartS: input.videoStartS,
       fps: input.fps,
       chunk,

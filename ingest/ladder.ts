@@ -120,7 +120,7 @@ export async function probeComplexity(
         "-i",
         source,
         "-map",
-        "0:v:0",
+        `0:${video.streamIndex}`,
         "-frames:v",
         String(frames),
         "-vf",

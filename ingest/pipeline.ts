@@ -31,6 +31,7 @@ import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../shared/catalogu
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 import { endpointProblem } from "./s3";
 import { requireRegularInputs, UsageError } from "./usage";
+import { lockWorkDir, WorkDirBusyError } from "./work-dir-lock";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -149,18 +150,31 @@ export function sourceLanguageOf(probe: Pick<SourceProbe, "audio"> | null, warn:
 /**
  * Runs the pipeline on one source up to `until`. What cannot work is refused before any work, as the
  * CLI refuses it: a source (or audio, subtitles) that is not a regular file, which would be hashed
- * forever, and an S3 endpoint that is not an http(s) URL (a UsageError).
+ * forever, and an S3 endpoint that is not an http(s) URL (a UsageError). One run at a time works in a
+ * work dir: another live run's is refused (an IngestError naming its pid), a dead run's lock taken over.
  */
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
-  const t0 = Date.now();
   if (!isSafeId(opts.titleId)) throw new IngestError(`title id must be ${SAFE_ID_RULE}: ${opts.titleId}`, "validate");
   requireRegularInputs({ ...opts, posterFile: opts.poster && "file" in opts.poster ? opts.poster.file : undefined });
   const endpoint = opts.publish?.s3?.endpoint;
   const endpointBad = endpoint === undefined ? null : endpointProblem(endpoint);
   if (endpointBad) throw new UsageError(`the R2 endpoint (publish.s3.endpoint): ${endpointBad}`);
+  const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);
+  const release = await lockWorkDir(workDir).catch((err: Error) => {
+    throw err instanceof WorkDirBusyError ? new IngestError(err.message, "validate") : err;
+  });
+  try {
+    return await ingestLocked(opts, workDir);
+  } finally {
+    await release();
+  }
+}
+
+/** The pipeline itself, in a work dir this run holds. */
+async function ingestLocked(opts: IngestOptions, workDir: string): Promise<IngestResult> {
+  const t0 = Date.now();
   const reporter = opts.reporter ?? createReporter();
   const pool = opts.pool ?? new Pool(opts.jobs ?? defaultJobs());
-  const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);
   const packageDir = opts.packageDir ?? join(workDir, "package");
   const until: Stage = opts.until ?? (opts.publish ? "publish" : "check");
   const codecs: VideoCodec[] = ["h264", ...(opts.codecs ?? []).filter((c) => c !== "h264")];
@@ -221,6 +235,12 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const posterAt = opts.poster && "atS" in opts.poster ? opts.poster.atS : undefined;
   if (posterAt !== undefined && !(posterAt >= 0 && posterAt < video.durationS))
     throw new UsageError(`--poster-at: ${posterAt} s is not within the source's ${video.durationS.toFixed(3)} s`);
+  // No rung is upscaled: heights above the source are left out, said now rather than found in the ladder;
+  // with none left the ladder would silently be the default one, not what was asked.
+  const above = (opts.heights ?? []).filter((h) => h > video.height);
+  if (above.length && above.length === opts.heights!.length)
+    throw new UsageError(`--heights: ${above.join(", ")} above the source's ${video.height} px (no rung is upscaled): give heights up to ${video.height}`);
+  if (above.length) reporter.log(`warning: --heights ${above.join(", ")} left out: above the source's ${video.height} px (no rung is upscaled)`);
   const stopped = stopAfter("validate", result);
   if (stopped) return stopped;
   if (opts.publish && until === "publish") {
@@ -283,6 +303,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const [encoded] = await Promise.all([
     encodeAll({
       source: opts.source,
+      videoStreamIndex: video.streamIndex,
       videoStartS: video.startS,
       fps,
       plan,
@@ -358,6 +379,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   result.check = await checkPackage({
     outDir: packageDir,
     source: opts.source,
+    videoStreamIndex: video.streamIndex,
     videoStartS: video.startS,
     fps,
     frameCount: video.frameCount,

@@ -225,6 +225,8 @@ async function decodePass(
   path: string,
   opts: {
     videoFps: Rational | null;
+    /** the video stream to decode (`0:N`), with `videoFps` */
+    videoMap?: string;
     audioMap: string | null;
     thresholds: ValidationThresholds;
     durationHintS: number | null;
@@ -234,7 +236,8 @@ async function decodePass(
   const t = opts.thresholds;
   const args = ["-nostdin", "-hide_banner", "-loglevel", "level+info", "-i", path];
   if (opts.videoFps) {
-    args.push("-map", "0:v:0");
+    // by index: `0:v:0` would be cover art (an attached picture) that a file lists before its video
+    args.push("-map", opts.videoMap ?? "0:v:0");
     // freezedetect/blackdetect only report stretches at least d seconds long
     args.push(
       "-vf",
@@ -471,6 +474,7 @@ export async function validateSource(input: ValidateInput): Promise<ValidationRe
     inPool(() =>
       decodePass(input.source, {
         videoFps: fps,
+        videoMap: `0:${v.index}`,
         audioMap: mainAudio ? `0:${mainAudio.index}` : null,
         thresholds,
         durationHintS: declaredS,

@@ -64,6 +64,7 @@ describe("the self-check of a long title", () => {
       await checkPackage({
         outDir: dir,
         source: path.join(dir, "none.mp4"),
+        videoStreamIndex: 0,
         videoStartS: 0,
         fps: { num: 25, den: 1 },
         frameCount: 100 * SEGMENTS,

@@ -73,6 +73,7 @@ function taskOf(index: number, interlaced: InterlacedFieldOrder | null): { graph
   const args = encodeTaskArgs(
     {
       source: "in.mp4",
+      videoStreamIndex: 0,
       videoStartS: 0,
       fps: { num: 25, den: 1 },
       chunk: PLAN.chunks[index],
@@ -91,7 +92,7 @@ function taskOf(index: number, interlaced: InterlacedFieldOrder | null): { graph
 
 describe("the encode of an interlaced source", () => {
   it("deinterlaces with bwdif, one frame per frame, in the field order probed, before the rungs are split", () => {
-    expect(taskOf(0, "tt").graph).toMatch(new RegExp(`^\\[0:v:0\\]${BWDIF_TFF},settb=1/25,setpts=N,split=2`));
+    expect(taskOf(0, "tt").graph).toMatch(new RegExp(`^\\[0:0\\]${BWDIF_TFF},settb=1/25,setpts=N,split=2`));
     expect(taskOf(0, "bt").graph).toContain(BWDIF_TFF);
     expect(taskOf(0, "bb").graph).toContain("bwdif=mode=send_frame:parity=bff:deint=all");
     expect(taskOf(0, "tb").graph).toContain("parity=bff");
@@ -99,13 +100,13 @@ describe("the encode of an interlaced source", () => {
 
   it("leaves a progressive source's pictures as they are", () => {
     expect(taskOf(0, null).graph).not.toContain("bwdif");
-    expect(taskOf(1, null).graph).toMatch(/^\[0:v:0\]settb=1\/25,setpts=N,split=2/);
+    expect(taskOf(1, null).graph).toMatch(/^\[0:0\]settb=1\/25,setpts=N,split=2/);
     expect(taskOf(1, null).seekS).toBeCloseTo(24.5 / 25, 6);
   });
 
   it("starts a later chunk one frame early and drops that frame, so the deinterlacer has the frame before its first", () => {
     expect(taskOf(1, "tt").seekS).toBeCloseTo(23.5 / 25, 6);
-    expect(taskOf(1, "tt").graph).toMatch(new RegExp(`^\\[0:v:0\\]${BWDIF_TFF},trim=start_frame=1,settb=1/25,setpts=N,split=2`));
+    expect(taskOf(1, "tt").graph).toMatch(new RegExp(`^\\[0:0\\]${BWDIF_TFF},trim=start_frame=1,settb=1/25,setpts=N,split=2`));
   });
 
   it("does not reuse chunks an earlier run encoded without deinterlacing, and keeps a progressive title's", () => {

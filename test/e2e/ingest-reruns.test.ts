@@ -41,7 +41,18 @@ function argsOf(i: ChunkInputs): string[][] {
       const rungs = i.ladder.filter((r) => r.codec === codec);
       const outputs = Object.fromEntries(rungs.map((r) => [r.id, `chunks/${r.id}.mp4.part`]));
       return encodeTaskArgs(
-        { source: i.source, videoStartS: i.startS, fps: i.fps, chunk, codec, rungs, gopFrames: i.plan.segmentFrames, settings: i.settings, outputs },
+        {
+          source: i.source,
+          videoStreamIndex: 0,
+          videoStartS: i.startS,
+          fps: i.fps,
+          chunk,
+          codec,
+          rungs,
+          gopFrames: i.plan.segmentFrames,
+          settings: i.settings,
+          outputs,
+        },
         outputs,
       );
     }),
