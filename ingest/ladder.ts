@@ -199,6 +199,40 @@ export function ladderHeights(sourceHeight: number, wanted?: number[]): number[]
   return half >= 36 ? [half, even(sourceHeight)] : [even(sourceHeight)];
 }
 
+/** The lowest rung a class fitted by width may have (the height rule's smallest half is the same). */
+const MIN_FITTED_HEIGHT = 36;
+
+/** The frame a rung class fits in: 16:9, as players and plans name resolutions (a 1080p class is 1920x1080). */
+const CLASS_ASPECT = 16 / 9;
+
+/**
+ * The rungs' picture sizes. A source wider than 16:9 (a scope film, 1920x800) gets each standard class
+ * fitted to its 16:9 frame by width, up to the source's width: 1920x800 at the 1080p class, 1280x534 at
+ * 720p. Fitted by height, as the others are, its top rung was 1728x720, a tenth of its width lost for
+ * the sake of a name; a source between two classes tops the ladder at its own size. Wanted heights
+ * (`--heights`) are heights, whatever the shape.
+ */
+export function ladderSizes(video: Pick<VideoFacts, "width" | "height" | "displayWidth">, wanted?: number[]): Array<{ width: number; height: number }> {
+  const displayWidth = video.displayWidth || video.width;
+  const aspect = displayWidth / video.height;
+  if (!wanted?.length && aspect > CLASS_ASPECT * 1.01) {
+    const fitted = STANDARD_HEIGHTS.map((h) => even(h * CLASS_ASPECT))
+      .filter((w) => w <= displayWidth)
+      .map((w) => ({ width: w, height: even(w / aspect) }))
+      // Not a rung a player would pick: a strip (2000x64) keeps its own size and the class below it.
+      .filter((r) => r.height >= MIN_FITTED_HEIGHT);
+    if (fitted.length) {
+      // A source between two classes (960x400, a 2K scope 2048x858) tops the ladder at its own size: in
+      // place of the class just below when within a quarter of it, else above it.
+      const top = fitted[fitted.length - 1];
+      const own = { width: even(displayWidth), height: even(video.height) };
+      if (own.width > top.width * 1.01) fitted.splice(own.width < top.width * 1.25 ? -1 : fitted.length, own.width < top.width * 1.25 ? 1 : 0, own);
+      return fitted;
+    }
+  }
+  return ladderHeights(video.height, wanted).map((h) => rungSize(video, h));
+}
+
 export function chooseLadder(
   probe: Pick<ComplexityProbe, "complexity" | "bpp" | "referenceBpp" | "width" | "height" | "samples" | "crf">,
   video: Pick<VideoFacts, "width" | "height" | "displayWidth" | "fps">,
@@ -208,8 +242,7 @@ export function chooseLadder(
   const fps = video.fps.num / video.fps.den;
   const ladder: Rung[] = [];
   for (const codec of opts.codecs) {
-    for (const h of ladderHeights(video.height, opts.heights)) {
-      const size = rungSize(video, h);
+    for (const size of ladderSizes(video, opts.heights)) {
       const pixels = size.width * size.height;
       const bitrate = roundBitrate(referenceBitsPerPixel(pixels) * pixels * fps * factor * CODEC_EFFICIENCY[codec]);
       ladder.push({ id: `${CODEC_PATH_ID[codec]}-${size.height}p`, codec, ...size, bitrate });

@@ -19,7 +19,7 @@ import {
   type EncodeSettings,
   type FfmpegIdentity,
 } from "./encode";
-import { chooseLadder, ladderHeights, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
+import { chooseLadder, ladderSizes, probeComplexity, type ComplexityProbe, type LadderChoice, type Rung, type VideoCodec } from "./ladder";
 import { packageTitle, sha256File, type PackageResult } from "./package";
 import { makePoster, POSTER_PATH, type PosterChoice } from "./poster";
 import { defaultJobs, Pool } from "./pool";
@@ -248,7 +248,7 @@ async function ingestLocked(opts: IngestOptions, workDir: string): Promise<Inges
     const problem = registrationSizeProblem({
       durationS: video.durationS,
       segments: Math.ceil(video.frameCount / Math.max(1, Math.round((segmentSeconds * video.fps.num) / video.fps.den))),
-      videoRenditions: ladderHeights(video.height, opts.heights).length * codecs.length,
+      videoRenditions: ladderSizes(video, opts.heights).length * codecs.length,
       audioRenditions: validation.audio.length,
       subtitles: (opts.subtitles ?? []).length,
       poster: opts.poster !== null,
