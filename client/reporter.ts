@@ -1,4 +1,4 @@
-import { QOE_BATCH_EVERY_MS } from "../shared/qoe-batch";
+import { QOE_BATCH_BYTES_MAX, QOE_BATCH_EVERY_MS, QOE_OCA_ID_MAX, QOE_REASON_MAX } from "../shared/qoe-batch";
 import { defined, type QoeEvent } from "./types";
 
 export interface ReporterOptions {
@@ -33,6 +33,26 @@ export interface ReporterOptions {
 }
 
 const MAX_BATCH = 200;
+
+const utf8 = new TextEncoder();
+/** An event's share of a batch's body: its JSON and a comma. */
+const eventBytes = (e: QoeEvent): number => utf8.encode(JSON.stringify(e)).length + 1;
+const batchBytes = (events: readonly QoeEvent[]): number => events.reduce((n, e) => n + eventBytes(e), 0);
+/** Whether two runs of events fit one batch (MAX_BATCH events, QOE_BATCH_BYTES_MAX bytes). */
+const fitTogether = (a: readonly QoeEvent[], b: readonly QoeEvent[]): boolean =>
+  a.length + b.length <= MAX_BATCH && batchBytes(a) + batchBytes(b) <= QOE_BATCH_BYTES_MAX;
+
+/**
+ * An event as the server takes it: an app's `reason` longer than the server allows is cut (the server
+ * refuses the whole batch for one, a stop beside it lost), an OCA id longer than any is left out.
+ */
+function withinSchema(e: QoeEvent): QoeEvent {
+  const out = { ...e };
+  if (typeof out.reason === "string" && out.reason.length > QOE_REASON_MAX) out.reason = out.reason.slice(0, QOE_REASON_MAX);
+  if (typeof out.ocaId === "string" && out.ocaId.length > QOE_OCA_ID_MAX) delete out.ocaId;
+  if (typeof out.fromOcaId === "string" && out.fromOcaId.length > QOE_OCA_ID_MAX) delete out.fromOcaId;
+  return out;
+}
 
 /** Events sent in one request, with what `tag` said when they were batched. */
 interface Batch {
@@ -74,7 +94,7 @@ const MAX_BACKLOG_AGE_MS = 3_600_000;
 /** `sent` keeps the latest this many events (an overlay's or a test's view; a long session sends tens of thousands). */
 const MAX_SENT_KEPT = 10_000;
 
-/** Neighbouring batches with the same tag as one, up to MAX_BATCH events each. */
+/** Neighbouring batches with the same tag as one, as far as they fit one batch. */
 function mergeAdjacent(batches: Batch[]): Batch[] {
   const out: Batch[] = [];
   for (const b of batches) {
@@ -82,7 +102,7 @@ function mergeAdjacent(batches: Batch[]): Batch[] {
     // One already tried goes alone under its own id: the server may have stored it.
     if (b.tried) out.push(b);
     // A merged batch is new content, under a new id (the server counts an id once, whatever it holds).
-    else if (last && !last.tried && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events = [...last.events, ...b.events];
+    else if (last && !last.tried && last.tag === b.tag && fitTogether(last.events, b.events)) last.events = [...last.events, ...b.events];
     else out.push({ events: [...b.events], tag: b.tag, id: newBatchId(), seq: b.seq, formedAt: b.formedAt });
   }
   return out;
@@ -154,7 +174,7 @@ export class EventReporter {
   /** Queue an event (stamped with `at` unless it has one). */
   push(e: QoeEvent): void {
     if (this.closed) return;
-    const ev: QoeEvent = { at: this.opts.clock(), ...e };
+    const ev: QoeEvent = withinSchema({ at: this.opts.clock(), ...e });
     this.queue.push(ev);
     this.tell(ev);
     if (this.queue.length >= this.opts.maxQueued || ev.type === "start" || ev.type === "oca_switch" || ev.type === "error" || ev.type === "stop") {
@@ -233,7 +253,11 @@ export class EventReporter {
 
   /** The next batch off the queue, tagged now. */
   private form(): Batch {
-    return { events: this.queue.splice(0, MAX_BATCH), tag: this.opts.tag?.(), id: newBatchId(), seq: this.formed++, formedAt: this.opts.now() };
+    // At least one event, then as many as fit MAX_BATCH and QOE_BATCH_BYTES_MAX.
+    let n = 1;
+    let bytes = eventBytes(this.queue[0]);
+    while (n < Math.min(MAX_BATCH, this.queue.length) && (bytes += eventBytes(this.queue[n])) <= QOE_BATCH_BYTES_MAX) n++;
+    return { events: this.queue.splice(0, n), tag: this.opts.tag?.(), id: newBatchId(), seq: this.formed++, formedAt: this.opts.now() };
   }
 
   /**
@@ -242,7 +266,7 @@ export class EventReporter {
    */
   private enqueue(b: Batch): void {
     const last = this.waiting.length > 1 ? this.waiting.at(-1) : undefined;
-    if (last && !last.tried && last.tag === b.tag && last.events.length + b.events.length <= MAX_BATCH) last.events.push(...b.events);
+    if (last && !last.tried && last.tag === b.tag && fitTogether(last.events, b.events)) last.events.push(...b.events);
     else this.waiting.push(b);
     this.trim();
   }

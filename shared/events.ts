@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { QOE_OCA_ID_MAX, QOE_REASON_MAX } from "./qoe-batch";
 
 /**
  * Play and QoE events: the contract between the client SDK (which batches them) and the control
@@ -21,9 +22,9 @@ export const qoeEventSchema = z.object({
   durationMs: z.number().min(0).max(86_400_000).optional(),
   bitrate: z.number().int().min(0).max(1e10).optional(),
   fromBitrate: z.number().int().min(0).max(1e10).optional(),
-  ocaId: z.string().max(64).optional(),
-  fromOcaId: z.string().max(64).optional(),
-  reason: z.string().max(500).optional(),
+  ocaId: z.string().max(QOE_OCA_ID_MAX).optional(),
+  fromOcaId: z.string().max(QOE_OCA_ID_MAX).optional(),
+  reason: z.string().max(QOE_REASON_MAX).optional(),
   positionS: z.number().min(0).max(1e6).optional(),
 });
 

@@ -4,3 +4,14 @@
  * capacity model (bench/scale.ts), whose event-shard rate is viewers over this.
  */
 export const QOE_BATCH_EVERY_MS = 10_000;
+
+/** The longest `reason` an event may carry (`POST /v1/events` refuses a batch with a longer one). */
+export const QOE_REASON_MAX = 500;
+/** The longest OCA id an event may name (`ocaId`, `fromOcaId`). */
+export const QOE_OCA_ID_MAX = 64;
+/**
+ * The SDK's batches are at most this many bytes of events' JSON: a page going away sends its last batch
+ * with `keepalive`, whose bodies browsers cap at 64 KiB in all (a larger request fails, its stop with
+ * it), and the server takes at most 128 KiB; the envelope (session token, ids) fits in what is left.
+ */
+export const QOE_BATCH_BYTES_MAX = 48 * 1024;

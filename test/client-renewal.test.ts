@@ -377,6 +377,29 @@ describe("the QoE reporter", () => {
     await r.close();
   });
 
+  it("keeps each batch within a keepalive body and the server's schema: long reasons cut, 200 wordy events split, the stop delivered", async () => {
+    const bodies: Array<{ bytes: number; events: QoeEvent[]; final: boolean }> = [];
+    const r = new EventReporter({
+      flushIntervalMs: 60_000,
+      maxQueued: 10_000,
+      send: async (events, { final }) => {
+        bodies.push({ bytes: new TextEncoder().encode(JSON.stringify({ events })).length, events, final });
+      },
+    });
+    // An app's own events, each with a reason of 900 characters (some not ASCII) and an OCA id longer than any.
+    for (let i = 0; i < 199; i++) r.push({ type: "error", reason: `${i} ${"é".repeat(899)}`, ocaId: "o".repeat(65) });
+    r.push({ type: "stop", reason: "pagehide" });
+    await r.flush(true);
+    const events = bodies.flatMap((b) => b.events);
+    expect(events).toHaveLength(200);
+    expect(events.at(-1)).toMatchObject({ type: "stop", reason: "pagehide" });
+    expect(events.every((e) => (e.reason ?? "").length <= 500 && e.ocaId === undefined)).toBe(true);
+    // Browsers cap a page's keepalive bodies at 64 KiB: each batch, its envelope aside, stays under 48 KiB.
+    expect(bodies.length).toBeGreaterThan(1);
+    for (const b of bodies) expect(b.bytes).toBeLessThanOrEqual(48 * 1024 + 20);
+    await r.close();
+  });
+
   it("does not try a refused batch again", async () => {
     let tries = 0;
     const lost: number[] = [];
