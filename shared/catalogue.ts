@@ -81,9 +81,11 @@ export const titleRegistrationSchema = z.object({
     .loose()
     .refine((e) => fitsAsJson(e, REGISTRATION_LIMITS.encodingBytes), `must be JSON of at most ${REGISTRATION_LIMITS.encodingBytes} bytes`)
     .optional(),
+  // Nested objects are strict too: a misspelt field (a licence's `availableUntill`) would be dropped,
+  // and a licence meant to end would run open-ended.
   renditions: z
     .array(
-      z.object({
+      z.strictObject({
         id: z.string().refine(isSafeId, SAFE_ID_RULE),
         kind: z.enum(["video", "audio", "subtitle"]),
         codec: z.string().min(1).max(64),
@@ -91,6 +93,10 @@ export const titleRegistrationSchema = z.object({
         height: z.number().int().positive().optional(),
         /** bits/s: up to 10 Gb/s, which no rendition of a title comes near */
         bandwidth: z.number().int().nonnegative().max(1e10),
+        /** bits/s, on average (the packager's figure; not used by the catalogue) */
+        averageBandwidth: z.number().int().nonnegative().max(1e10).optional(),
+        /** frames a second (the packager's figure; not used by the catalogue) */
+        frameRate: z.number().positive().max(1000).optional(),
         language: z.string().max(REGISTRATION_LIMITS.language).optional(),
         label: z.string().max(REGISTRATION_LIMITS.label).optional(),
       }),
@@ -99,7 +105,7 @@ export const titleRegistrationSchema = z.object({
     .max(REGISTRATION_LIMITS.renditions),
   files: z
     .array(
-      z.object({
+      z.strictObject({
         path: z.string().refine(isSafeFilePath, `path must be ${SAFE_PATH_RULE}`),
         bytes: z.number().int().nonnegative(),
         sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -115,7 +121,7 @@ export const titleRegistrationSchema = z.object({
   poster: z.string().min(1).max(64).optional(),
   licences: z
     .array(
-      z.object({
+      z.strictObject({
         country: countryCodeSchema,
         availableFrom: z.iso.datetime(),
         availableUntil: z.iso.datetime().nullable().optional(),

@@ -156,4 +156,29 @@ describe("admin bodies an operator sends by mistake", () => {
     expect(err.code).toBe("invalid_request");
     expect(err.message).toContain("liveMinCopy");
   });
+
+  it("refuses a misspelt field inside a licence, a rendition or a file, naming it (a licence's end was dropped, leaving it open-ended)", async () => {
+    const sha256 = "0".repeat(64);
+    const base = {
+      name: "Nested typo",
+      durationS: 8,
+      renditions: [
+        { id: "avc-240p", kind: "video", codec: "avc1.64001e", width: 426, height: 240, bandwidth: 400000, frameRate: 25, averageBandwidth: 300000 },
+      ],
+      files: [{ path: "master.m3u8", bytes: 1, sha256 }],
+      licences: [{ country: "US", availableFrom: "2020-01-01T00:00:00.000Z", availableUntil: "2030-01-01T00:00:00.000Z" }],
+    };
+    const typos = [
+      { licences: [{ country: "US", availableFrom: "2020-01-01T00:00:00.000Z", availableUntill: "2021-01-01T00:00:00.000Z" }], field: "availableUntill" },
+      { renditions: [{ ...base.renditions[0], bandwith: 1 }], field: "bandwith" },
+      { files: [{ ...base.files[0], sha265: sha256 }], field: "sha265" },
+    ];
+    for (const { field, ...typo } of typos) {
+      const res = await call("/admin/titles/review-nested-typo", { method: "PUT", headers: JSON_ADMIN, body: JSON.stringify({ ...base, ...typo }) });
+      expect(res.status, field).toBe(400);
+      const err = ((await res.json()) as ErrorBody).error;
+      expect(err.code).toBe("invalid_request");
+      expect(err.message).toContain(field);
+    }
+  });
 });
