@@ -350,7 +350,7 @@ export const ROUTES: RouteDoc[] = [
     tag: "admin",
     auth: "admin",
     params: siteOcaParam,
-    ok: { status: 200, description: "{ version, siteId, ocaId, retiredAt }" },
+    ok: { status: 200, description: "{ version, siteId, ocaId, retiredAt, alreadyRetired }" },
     errors: {
       ...ADMIN_JSON,
       ...BAD,

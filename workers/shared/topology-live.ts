@@ -104,7 +104,8 @@ export async function storedTopology(db: D1Database): Promise<{ version: number;
 
 /**
  * Stores a new version if the stored one is still `expected` (optimistic concurrency: two operators'
- * changes never overwrite each other); false when another change came first. Applies it in this isolate.
+ * changes never overwrite each other); false when another change came first. Applies it in this isolate
+ * unless a later version is already applied there.
  */
 export async function storeTopology(db: D1Database, doc: Topology, expected: number): Promise<boolean> {
   const next = expected + 1;
@@ -117,6 +118,8 @@ export async function storeTopology(db: D1Database, doc: Topology, expected: num
           .bind(next, json, Date.now(), expected)
           .run();
   if ((r.meta.changes ?? 0) === 0) return false;
-  applyTopology(doc, next);
+  // Only ever forward, as a look: a later version may have reached this isolate while D1 answered
+  // (a look, or another request's change), and this one would put back what that one took out.
+  if (next > topologyVersion()) applyTopology(doc, next);
   return true;
 }

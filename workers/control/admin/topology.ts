@@ -38,6 +38,15 @@ topologyRoutes.get("/topology", async (c) => {
 });
 
 const id = z.string().refine(isSafeId, SAFE_ID_RULE);
+/**
+ * A site's or an ISP's name as operators read it (the dashboard, logs, the API): 1-100 characters, not
+ * blank, no control characters (a NUL, an escape sequence or a line break was stored and shown as given).
+ */
+const displayName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^(?=.*\S)[^\p{Cc}]+$/u, "a name must have a visible character and no control characters (line breaks, escapes, NUL)");
 export const ocaSpecBody = z.strictObject({
   id,
   capacityBytes: z.number().int().min(0).max(1e15),
@@ -48,7 +57,7 @@ export const MAX_OCAS_PER_SITE = 32;
 const hour = z.number().int().min(0).max(23);
 export const siteSpecBody = z.strictObject({
   id,
-  name: z.string().min(1).max(100),
+  name: displayName,
   tier: z.enum(["embedded", "ixp"]),
   region: id,
   isp: id.optional(),
@@ -74,11 +83,11 @@ const asn = z.number().int().min(1).max(4_294_967_294);
 export const MAX_ASNS_PER_ISP = 256;
 export const ispSpecBody = z.strictObject({
   id,
-  name: z.string().min(1).max(100),
+  name: displayName,
   asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP),
 });
 export const ispChangeBody = z
-  .strictObject({ name: z.string().min(1).max(100).optional(), asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP).optional() })
+  .strictObject({ name: displayName.optional(), asns: z.array(asn).min(1).max(MAX_ASNS_PER_ISP).optional() })
   .refine((b) => b.name !== undefined || b.asns !== undefined, "give name and/or asns");
 
 const MAX_SITES = 500;
@@ -135,13 +144,26 @@ export function validate(t: Topology): void {
   if (bytes > MAX_TOPOLOGY_BYTES) throw bad(`the topology would take ${bytes} bytes, over the ${MAX_TOPOLOGY_BYTES} it may (shorter ids, or fewer OCAs)`);
 }
 
-/** Read, change, validate and store the topology with optimistic concurrency; 409 when another change came first. */
+/**
+ * Times a change is read, made and stored before it gives up to others storing first: two operators at
+ * the same moment cost one more round each; past this the topology is changing faster than it can be.
+ */
+const CHANGE_ATTEMPTS = 5;
+
+/**
+ * Read, change, validate and store the topology with optimistic concurrency. When another change came
+ * first, this one is made again on the version that change stored (`fn` runs on each fresh copy and
+ * checks what it needs there: an id taken meanwhile is then a 409 naming it), so two operators' changes
+ * at once both land, one version each; 409 `topology_conflict` only after CHANGE_ATTEMPTS.
+ */
 async function change(env: Env, fn: (t: Topology) => void): Promise<{ version: number; topology: Topology }> {
-  const { version, doc } = await storedTopology(env.DB);
-  fn(doc);
-  validate(doc);
-  if (!(await storeTopology(env.DB, doc, version))) throw new ApiError(409, "topology_conflict", "the topology changed meanwhile; retry");
-  return { version: version + 1, topology: doc };
+  for (let attempt = 1; attempt <= CHANGE_ATTEMPTS; attempt++) {
+    const { version, doc } = await storedTopology(env.DB);
+    fn(doc);
+    validate(doc);
+    if (await storeTopology(env.DB, doc, version)) return { version: version + 1, topology: doc };
+  }
+  throw new ApiError(409, "topology_conflict", "the topology kept changing meanwhile; retry");
 }
 
 /**
@@ -277,9 +299,32 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId", params(siteOcaParam),
   return c.json({ version: r.version, siteId, oca: updated });
 });
 
-/** Takes an OCA out of a site's spec: 404 if the site has no such OCA, 409 if it is the site's last. */
+/** A retire that already took the OCA out of the site: what an operator's retry (or a second retire at once) finds. */
+class AlreadyRetired extends Error {
+  constructor(readonly at: string) {
+    super("already retired");
+  }
+}
+
+/** When the OCA was last retired from this site, if it was and has not joined it again. */
+function lastRetiredAt(t: Topology, s: SiteSpec, ocaId: string): string | undefined {
+  if (s.ocas.some((o) => o.id === ocaId)) return undefined;
+  let last: { at: string; ms: number } | undefined;
+  for (const r of t.retired ?? []) {
+    const ms = Date.parse(r.at);
+    if (r.siteId === s.id && r.ocaId === ocaId && Number.isFinite(ms) && (last === undefined || ms >= last.ms)) last = { at: r.at, ms };
+  }
+  return last?.at;
+}
+
+/**
+ * Takes an OCA out of a site's spec: 404 if the site has no such OCA, 409 if it is the site's last;
+ * AlreadyRetired if a retire took it out before (a retry is answered as that retire).
+ */
 function removeOca(t: Topology, siteId: string, ocaId: string): void {
   const s = siteOf(t, siteId);
+  const retiredAt = lastRetiredAt(t, s, ocaId);
+  if (retiredAt !== undefined) throw new AlreadyRetired(retiredAt);
   if (!s.ocas.some((o) => o.id === ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);
   if (s.ocas.length === 1) throw new ApiError(409, "last_oca", `${ocaId} is the last OCA of ${siteId}; a site keeps at least one`);
   s.ocas = s.ocas.filter((o) => o.id !== ocaId);
@@ -303,13 +348,28 @@ async function undoDrain(stub: ReturnType<typeof siteStub>, ocaId: string, befor
  * change refused after it (another retire took the site's other OCAs meanwhile, a conflict) undoes it.
  * Then the site's object is told: it deletes the OCA's rows at once and its copies once no session
  * granted before can ask for them (see copiesKeptUntil); told or not, it finds the retire by itself.
- * 503 `site_unreachable` (nothing changed; retry) when the site's object cannot drain the OCA.
+ * 503 `site_unreachable` (nothing changed; retry) when the site's object cannot drain the OCA. Asked
+ * again once it is done (a retry after a timeout, or two at once), it answers as that retire did, with
+ * `alreadyRetired`, and tells the site's object again; nothing is drained, undone or stored anew.
  */
 topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOcaParam), async (c) => {
   const { siteId, ocaId } = c.req.param();
-  // Refused early without touching the site; checked again inside the change, which is what counts.
-  removeOca((await storedTopology(c.env.DB)).doc, siteId, ocaId);
   const stub = siteStub(c.env, siteId);
+  const done = async (retired: AlreadyRetired) => {
+    const { version } = await storedTopology(c.env.DB);
+    const retiredAt = Date.parse(retired.at);
+    await stub
+      .retireOca(ocaId, { retiredAt, leftAtVersion: version, keepCopiesUntil: copiesKeptUntil(c.env, retiredAt) })
+      .catch((err) => console.error("retire again: the site's object was not told (it finds the retire at its next look)", err));
+    return c.json({ version, siteId, ocaId, retiredAt: retired.at, alreadyRetired: true });
+  };
+  // Refused early without touching the site; checked again inside the change, which is what counts.
+  try {
+    removeOca((await storedTopology(c.env.DB)).doc, siteId, ocaId);
+  } catch (err) {
+    if (err instanceof AlreadyRetired) return done(err);
+    throw err;
+  }
   let before: Parameters<typeof undoDrain>[2];
   try {
     before = (await stub.describe({ titles: 0, misses: 0 })).ocas.find((o) => o.ocaId === ocaId)?.load;
@@ -329,6 +389,8 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOca
       t.retired = [...(t.retired ?? []), { siteId, ocaId, at }].slice(-1000);
     });
   } catch (err) {
+    // Another retire of this OCA stored first: its drain stands, and this one answers as it did.
+    if (err instanceof AlreadyRetired) return done(err);
     // The change's own error is the answer; an undo that fails too is only logged.
     await undoDrain(stub, ocaId, before).catch((e) => console.error("retire: undoing the drain failed", e));
     throw err;
@@ -337,5 +399,5 @@ topologyRoutes.post("/topology/sites/:siteId/ocas/:ocaId/retire", params(siteOca
   await stub
     .retireOca(ocaId, { retiredAt, leftAtVersion: r.version, keepCopiesUntil: copiesKeptUntil(c.env, retiredAt) })
     .catch((err) => console.error("retire: the site's object was not told (it finds the retire at its next look)", err));
-  return c.json({ version: r.version, siteId, ocaId, retiredAt: at });
+  return c.json({ version: r.version, siteId, ocaId, retiredAt: at, alreadyRetired: false });
 });
