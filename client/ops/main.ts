@@ -150,17 +150,32 @@ const FILL_CYCLE_WAIT_MS = 5 * 60_000;
 
 /** Calls the admin API with the operator's token. */
 async function api(method: string, path: string, body?: unknown, timeoutMs = 20_000): Promise<unknown> {
-  const res = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-    // A request that hangs must not hold the dashboard's refreshes (one at a time) for good.
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      // A request that hangs must not hold the dashboard's refreshes (one at a time) for good.
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    // In words an operator acts on, not the browser's "Failed to fetch".
+    throw new Error(
+      (err as Error).name === "TimeoutError"
+        ? `the Worker did not answer within ${timeoutMs / 1000} s`
+        : `cannot reach the Worker at ${location.origin} (is it running?)`,
+    );
+  }
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (res.status === 401)
+    throw new Error("the admin token was refused (unauthorized): enter the ADMIN_TOKEN that npm start printed, or the deployment's secret");
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
   return json;
 }
+
+/** "1 title", "2 titles". */
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function ocaRow(site: Site, o: Oca): string {
   const t = o.transitions[0];
@@ -172,16 +187,16 @@ function ocaRow(site: Site, o: Oca): string {
     <td><span class="health ${esc(o.health)}">${esc(o.health)}</span> <span class="muted">(${esc(o.healthBy)})</span>
       <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(agoLabel(t.at))}` : ""}</div>
       ${fault ? `<div class="fault">${esc(fault)}</div>` : ""}</td>
-    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${o.sessions} sessions</div></td>
-    <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} <span class="used">${esc(bytes(o.usedBytes))}</span> / <span class="capacity">${esc(bytes(o.capacityBytes))}</span><div class="muted"><span class="titles">${o.titles}</span> titles</div></td>
+    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${count(o.sessions, "session")}</div></td>
+    <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} <span class="used">${esc(bytes(o.usedBytes))}</span> / <span class="capacity">${esc(bytes(o.capacityBytes))}</span><div class="muted"><span class="titles">${o.titles}</span> ${o.titles === 1 ? "title" : "titles"}</div></td>
     <td class="controls">
-      <button data-action="drained" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Drain</button>
-      <button data-action="failed" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Fail</button>
-      <button data-action="healthy" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Restore</button><br />
-      <input data-fault="errorRate" type="number" min="0" max="100" step="5" value="${o.fault ? Math.round(o.fault.errorRate * 100) : 0}" title="error rate %" />%
-      <input data-fault="addedLatencyMs" type="number" min="0" max="30000" step="100" value="${o.fault?.addedLatencyMs ?? 0}" title="added latency ms" />ms
-      <button data-action="fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Set fault</button>
-      <button data-action="clear-fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}">Clear</button>
+      <button data-action="drained" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Drain ${esc(o.ocaId)}">Drain</button>
+      <button data-action="failed" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Fail ${esc(o.ocaId)}">Fail</button>
+      <button data-action="healthy" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Restore ${esc(o.ocaId)}">Restore</button><br />
+      <input data-fault="errorRate" type="number" min="0" max="100" step="5" value="${o.fault ? Math.round(o.fault.errorRate * 100) : 0}" title="error rate %" aria-label="error rate % of ${esc(o.ocaId)}" />%
+      <input data-fault="addedLatencyMs" type="number" min="0" max="30000" step="100" value="${o.fault?.addedLatencyMs ?? 0}" title="added latency ms" aria-label="added latency ms of ${esc(o.ocaId)}" />ms
+      <button data-action="fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Set the fault switch of ${esc(o.ocaId)}">Set fault</button>
+      <button data-action="clear-fault" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Clear the fault switch of ${esc(o.ocaId)}">Clear</button>
     </td></tr>`;
 }
 
@@ -206,7 +221,7 @@ function siteCard(site: Site): string {
   });
   const done = f.done ?? {};
   const doneText = Object.entries(done)
-    .map(([src, v]) => `${esc(src)} ${v.files} files / ${esc(bytes(v.bytes))}`)
+    .map(([src, v]) => `${esc(src)} ${count(v.files, "file")} / ${esc(bytes(v.bytes))}`)
     .join(", ");
   const planned = Object.values(f.planned ?? {}).reduce((s, n) => s + n, 0);
   const m = site.misses!;
@@ -215,7 +230,7 @@ function siteCard(site: Site): string {
     <table><tr><th>OCA</th><th>health</th><th>egress / throughput</th><th>storage</th><th>controls</th></tr>${(site.ocas ?? []).map((o) => ocaRow(site, o)).join("")}</table>
     <p class="fill" data-fill>Tonight's fill: ${f.day !== null && f.day !== undefined ? `plan for ${esc(dayNumberLabel(f.day))}, ${planned} placements` : "no plan yet"}${
       f.predictedBytes ? `, covers ${Math.round(((f.coveredBytes ?? 0) / f.predictedBytes) * 100)} % of predicted bytes` : ""
-    }; pending ${pending.files} files / ${esc(bytes(pending.bytes))}${pending.titles ? ` queued, ${pending.titles} more titles to queue` : ""}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
+    }; pending ${count(pending.files, "file")} / ${esc(bytes(pending.bytes))}${pending.titles ? ` queued, ${count(pending.titles, "more title", "more titles")} to queue` : ""}${f.parked ? `, ${f.parked} parked` : ""}; done: ${doneText || "nothing yet"}; ${windowText}
       <button data-action="fill-cycle" data-site="${esc(site.siteId)}"${"startedAt" in (fillRuns.get(site.siteId) ?? {}) ? " disabled" : ""}>Run fill cycle</button> <span class="muted" data-fill-result>${esc(fillRunText(site.siteId))}</span></p>
     <p class="misses" data-misses>Misses: content <b>${m.content.count}</b> (${esc(bytes(m.content.bytes))}), health <b>${m.health.count}</b> (${esc(bytes(m.health.bytes))})</p>
     ${site.syncs ? `<p class="muted" data-syncs>${syncsText(site.syncs)}</p>` : ""}
@@ -348,8 +363,12 @@ async function refresh(): Promise<void> {
     renderChart(last);
     $("#updated").textContent = new Date(last.at).toLocaleTimeString();
     document.body.dataset.loaded = "true";
+    document.body.classList.remove("stale");
     showError("load", null);
   } catch (err) {
+    // The figures on screen stopped updating: they are greyed, and a refused token's are taken away.
+    document.body.classList.add("stale");
+    if (/unauthorized/.test((err as Error).message)) $("#sites").innerHTML = "";
     showError("load", `Cannot load the overview: ${(err as Error).message}`);
   } finally {
     refreshing = false;

@@ -45,6 +45,8 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard in headless Chromium",
       () => !(document.querySelector("#error") as HTMLElement).hidden && /unauthorized/.test(document.querySelector("#error")!.textContent ?? ""),
     );
     expect(await page.$$("[data-site]")).toHaveLength(0);
+    // It says what to do, not only the API's code.
+    expect(await page.locator("#error").textContent()).toContain("the admin token was refused (unauthorized): enter the ADMIN_TOKEN that npm start printed");
     await page.close();
   });
 

@@ -61,6 +61,11 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard on a phone", () => {
       expect(c.buttons, c.site).toBeGreaterThan(0);
       expect({ site: c.site, scrolls: c.scrolls, outside: c.outside }).toEqual({ site: c.site, scrolls: false, outside: 0 });
     }
+    // Each control names its OCA to a screen reader (every button read "Drain", "Fail"), and counts read as words.
+    const oca = await page.locator("tr[data-oca]").first().getAttribute("data-oca");
+    expect(await page.getByRole("button", { name: `Drain ${oca}` }).count()).toBe(1);
+    expect(await page.getByRole("button", { name: `Clear the fault switch of ${oca}` }).count()).toBe(1);
+    expect(await page.locator("#sites").textContent()).not.toMatch(/\b1 (titles|sessions|files)\b/);
   });
 
   it("keeps the load error in view of an operator scrolled down to the last site when the Worker stops", async () => {
@@ -76,5 +81,8 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard on a phone", () => {
     });
     expect(box.top).toBeGreaterThanOrEqual(0);
     expect(box.bottom).toBeLessThanOrEqual(box.innerHeight);
+    // In words an operator acts on (it read "Failed to fetch"), the figures greyed as stale.
+    expect(await page.locator("#error").textContent()).toMatch(/cannot reach the Worker at http:\/\/127\.0\.0\.1:\d+ \(is it running\?\)/);
+    expect(await page.evaluate(() => document.body.classList.contains("stale"))).toBe(true);
   });
 });
