@@ -81,8 +81,14 @@ async function signIn(): Promise<void> {
       localStorage.setItem("vcdn-member", memberId);
       token = await devToken(location.origin, memberId, (params.get("plan") as "basic" | "standard" | "premium") ?? "premium");
       dev = true;
-    } catch {
-      showError("No member token: this deployment has no dev sign-in. Open the page with ?token=<member JWT>.");
+    } catch (err) {
+      // Only a deployment that answers without a dev sign-in (404) has none; no answer at all is the network.
+      const status = (err as { status?: number }).status;
+      showError(
+        status === undefined
+          ? `Cannot reach the video service at ${location.origin}: check the connection, then reload the page.`
+          : "No member token: this deployment has no dev sign-in. Open the page with ?token=<member JWT>.",
+      );
       return;
     }
   }
@@ -424,8 +430,22 @@ function snapshot(): PlayerSnapshot & { lastError: string | null; eventsQueued: 
   return { ...base, eventsQueued: [...eventsQueued], lastError };
 }
 
+/** How long playback waits on the network before the viewer is told (a short stall needs no words). */
+const STALL_NOTICE_MS = 8_000;
+
+/** Tells the viewer while playback has waited on the network a while (the player retries and fails over by itself). */
+function renderStallNotice(stallingMs: number): void {
+  const el = $("notice");
+  const waiting = stallingMs >= STALL_NOTICE_MS && !lastError;
+  el.hidden = !waiting;
+  el.textContent = waiting
+    ? `Reconnecting: the video has waited ${Math.round(stallingMs / 1000)} s for the network. It goes on by itself once the connection is back.`
+    : "";
+}
+
 function renderOverlay(): void {
   const s = snapshot();
+  renderStallNotice(s.phase === "idle" ? 0 : s.stallingMs);
   const o = $("overlay");
   if (s.phase === "idle") {
     o.hidden = true;

@@ -2,7 +2,9 @@
  * The web player on a phone-width window (390 × 844) in real headless Chromium against the real
  * Worker: the playback readings (OCA, bitrate, buffer…) sit under the video, not over it (drawn over a
  * 200 px-tall picture they hid nearly all of it); before any play the QoE event list says it has none
- * yet (it was a blank strip), and loading the page logs no error.
+ * yet (it was a blank strip), and loading the page logs no error. When the network goes, the viewer is
+ * told in words (sign-in without an answer read as "no dev sign-in"; playback waiting on the network
+ * showed nothing for 90 s and more).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../r2-seed/local-stack";
@@ -56,4 +58,37 @@ describe.skipIf(!CHROMIUM && !CI)("the web player on a phone", () => {
     expect(await page.locator('#overlay [data-k="oca"]').textContent()).toMatch(/^lumen-nyc-\d$/);
     await page.close();
   });
+
+  it("says the video service cannot be reached when sign-in gets no answer, not that the deployment has no dev sign-in", async () => {
+    const page = await browser!.context.newPage();
+    // The one request the network loses (injected in the browser: the Worker must keep serving the page itself).
+    await page.route("**/v1/dev/token", (r) => r.abort("internetdisconnected"));
+    await page.goto(`${stack.worker.url}/?geo=lumen-nyc`);
+    await page.waitForSelector("#error:not([hidden])", { timeout: 30_000 });
+    expect(await page.locator("#error").textContent()).toMatch(/^Cannot reach the video service at http:\/\/127\.0\.0\.1:\d+: check the connection/);
+    await page.close();
+  });
+
+  it("tells the viewer it is reconnecting while playback waits on the network, and stops saying so once it plays on", async () => {
+    const page = await browser!.context.newPage();
+    await page.goto(`${stack.worker.url}/?geo=lumen-nyc`);
+    await page.waitForFunction(() => (window as unknown as { __player?: { ready: boolean } }).__player?.ready === true, null, { timeout: 30_000 });
+    await page.click('button.play[data-title="orbit-city"]');
+    await pollUntil(
+      () => page.evaluate(() => (window as unknown as { __player: { state(): { currentTime: number } } }).__player.state().currentTime > 0.3),
+      30_000,
+      "Orbit City to play",
+    );
+    expect(await page.locator("#notice").isHidden()).toBe(true);
+    // Every OCA and steering request lost from now on (injected in the browser, as a dropped connection is).
+    const lose = (r: import("playwright-core").Route) => r.abort("internetdisconnected");
+    await page.route("**/oca/**", lose);
+    await page.route("**/v1/steering/**", lose);
+    await page.waitForSelector("#notice:not([hidden])", { timeout: 90_000 });
+    expect(await page.locator("#notice").textContent()).toMatch(/^Reconnecting: the video has waited \d+ s for the network/);
+    await page.unroute("**/oca/**", lose);
+    await page.unroute("**/v1/steering/**", lose);
+    await page.waitForSelector("#notice", { state: "hidden", timeout: 90_000 });
+    await page.close();
+  }, 200_000);
 });
