@@ -526,9 +526,39 @@ function siteTimeNote(s: Scenario): string {
       : ms > 1000
         ? `**more than its one thread has**: it would fall behind (syncs time out at 500 ms, forwards queue) at about ${fc(most)} viewers, ${fc(viewers / most)} times fewer than this site's`
         : `within its one thread (${Math.round(ms / 10)} % of it); it would fall behind at about ${fc(most)} viewers`;
+  const r = shardedRemedy(s);
   return `The busiest site's object (${fc(viewers)} viewers whose home it is) spends about ${fc(ms)} ms of its thread a second on this
 peak's syncs, session entries and forwarded reports, timed on this machine's local runtime: ${verdict}.
-The calls a second are within the documented soft limit; the work per call is what binds.`;
+The calls a second are within the documented soft limit; the work per call is what binds.
+Projected from the same timed figures (not built): with each session's entries and reports taken by its
+event shard instead (an isolate sending the entries it holds grouped by shard, every ${SESSION_ENTRY_EVERY_MS / 1000} s, and each
+shard forwarding per-title sums once a second), the site's object would spend about ${fc(r.siteMs)} ms a second
+(its syncs and the shards' forwards), each of the ${EVENT_SHARDS} shards about ${fc(r.shardMs)} ms on ${fc(r.shardCallsPerS)} calls a second more
+(${fc(r.shardCallsPerS + r.shardQoeCallsPerS)} with its QoE batches${r.shardCallsPerS + r.shardQoeCallsPerS > LIMITS.doPerObject ? `: over the ${fc(LIMITS.doPerObject)} a second of an object, so more shards there` : ""}),
+and an isolate would make at most ${fmt(r.isolateCallsPerS)} more calls a second per home site whose sessions it serves.`;
+}
+
+/**
+ * The structural remedy's figures, projected with the timed costs: session entries and reports moved
+ * from the site's object to its event shards (by session id), whatever else stays the same.
+ */
+function shardedRemedy(s: Scenario): { siteMs: number; shardMs: number; shardCallsPerS: number; shardQoeCallsPerS: number; isolateCallsPerS: number } {
+  const viewers = s.viewers * s.busiestSiteShare;
+  const everyS = syncEveryMs(s.isolates) / 1000;
+  const perShard = (ms: number) => ms / EVENT_SHARDS;
+  const entriesMs = (viewers / entryEveryS(s, everyS)) * siteTime.syncPerSessionMs;
+  const reportsMs = (viewers / s.qoeEveryS) * siteTime.forwardPerReportMs;
+  const entryFlushS = SESSION_ENTRY_EVERY_MS / 1000;
+  // An isolate's held entries go to a shard at most once per interval; the shard's call costs what a sync's own work does.
+  const shardCallsPerS = s.isolates / entryFlushS;
+  return {
+    siteMs: siteObjectMs(s, 0),
+    shardMs: perShard(entriesMs + reportsMs) + shardCallsPerS * siteTime.syncMs,
+    shardCallsPerS,
+    // As the model counts a shard's calls (its QoE batches, each play's start and stop).
+    shardQoeCallsPerS: (s.busiestSiteShare * (s.viewers / s.qoeEveryS + s.playsPerS * BATCHES_PER_PLAY) * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS,
+    isolateCallsPerS: EVENT_SHARDS / entryFlushS,
+  };
 }
 
 /** A segment request's bytes: video and audio requests share the stream's bitrate. */
