@@ -15,15 +15,24 @@ const member = (id: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromN
 const SIX_HOURS = 6 * 3_600_000;
 const DAY = 24 * 3_600_000;
 
+/** A member's stream book on its object's storage, its memory, an empty play window and a two-stream plan. */
+function openBook(state: DurableObjectState) {
+  const sql = state.storage.sql;
+  const book = new StreamBook(sql);
+  return {
+    sql,
+    book,
+    memory: (book as unknown as { memory: StreamMemory }).memory,
+    window: { start: 0, plays: 0 },
+    plan: { streams: 2, playsPerWindow: 60 },
+    t: Date.now(),
+  };
+}
+
 describe("a member's stopped streams over months", () => {
   it("are kept until their token expires, and no longer: a household that always stops keeps a handful of rows", async () => {
     await runInDurableObject(member("stream-rows-months"), (_o, state) => {
-      const sql = state.storage.sql;
-      const book = new StreamBook(sql);
-      const memory = (book as unknown as { memory: StreamMemory }).memory;
-      const window = { start: 0, plays: 0 };
-      const plan = { streams: 2, playsPerWindow: 60 };
-      const t = Date.now();
+      const { sql, book, memory, window, plan, t } = openBook(state);
       // A year of evenings: two titles a day, each watched to its end and stopped.
       for (let d = 0; d < 365; d++) {
         for (const [k, at] of [t + d * DAY, t + d * DAY + 2 * 3_600_000].entries()) {
@@ -49,12 +58,7 @@ describe("a member's stopped streams over months", () => {
 
   it("go from memory with their rows when a silent stream's going takes them", async () => {
     await runInDurableObject(member("stream-rows-silent"), (_o, state) => {
-      const sql = state.storage.sql;
-      const book = new StreamBook(sql);
-      const memory = (book as unknown as { memory: StreamMemory }).memory;
-      const window = { start: 0, plays: 0 };
-      const plan = { streams: 2, playsPerWindow: 60 };
-      const t = Date.now();
+      const { sql, book, memory, window, plan, t } = openBook(state);
       const short = { titleId: TITLE, expiresAt: t + 3_600_000 };
       expect(book.acquire(window, { sessionId: "stopped", ...short }, plan, t).verdict).toBe("granted");
       expect(book.release("stopped", t + 1_000, short)).toBe(true);
