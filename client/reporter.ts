@@ -1,4 +1,4 @@
-import { QOE_BATCH_BYTES_MAX, QOE_BATCH_EVERY_MS, QOE_OCA_ID_MAX, QOE_REASON_MAX } from "../shared/qoe-batch";
+import { QOE_BATCH_BYTES_MAX, QOE_BATCH_EVERY_MS, QOE_EVENT_TYPES, QOE_OCA_ID_MAX, QOE_REASON_MAX } from "../shared/qoe-batch";
 import { defined, type QoeEvent } from "./types";
 
 export interface ReporterOptions {
@@ -171,9 +171,15 @@ export class EventReporter {
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
   }
 
-  /** Queue an event (stamped with `at` unless it has one). */
+  /** Queue an event (stamped with `at` unless it has one); one of a type the server does not take goes to `onSendError`. */
   push(e: QoeEvent): void {
     if (this.closed) return;
+    // An app's event of a type the server does not take would make it refuse the whole batch, a stop
+    // beside it lost: it is handed back as not sent instead.
+    if (!(QOE_EVENT_TYPES as readonly unknown[]).includes(e?.type)) {
+      this.opts.onSendError?.(new Error(`QoE event of unknown type ${JSON.stringify(String(e?.type)).slice(0, 80)} not sent`), [e]);
+      return;
+    }
     const ev: QoeEvent = withinSchema({ at: this.opts.clock(), ...e });
     this.queue.push(ev);
     this.tell(ev);

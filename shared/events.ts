@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { QOE_OCA_ID_MAX, QOE_REASON_MAX } from "./qoe-batch";
+import { QOE_EVENT_TYPES, QOE_OCA_ID_MAX, QOE_REASON_MAX } from "./qoe-batch";
 
 /**
  * Play and QoE events: the contract between the client SDK (which batches them) and the control
@@ -8,7 +8,7 @@ import { QOE_OCA_ID_MAX, QOE_REASON_MAX } from "./qoe-batch";
 
 /** Written out, so the SDK's published types need nothing from this module's runtime. */
 export type QoeEventType = "start" | "progress" | "bitrate_switch" | "rebuffer" | "oca_switch" | "error" | "stop";
-export const EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const satisfies readonly QoeEventType[];
+export const EVENT_TYPES = QOE_EVENT_TYPES satisfies readonly QoeEventType[];
 const everyEventType: Same<(typeof EVENT_TYPES)[number], QoeEventType> = true;
 void everyEventType;
 

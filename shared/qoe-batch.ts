@@ -15,3 +15,6 @@ export const QOE_OCA_ID_MAX = 64;
  * it), and the server takes at most 128 KiB; the envelope (session token, ids) fits in what is left.
  */
 export const QOE_BATCH_BYTES_MAX = 48 * 1024;
+
+/** The event types `POST /v1/events` takes (an event of another type makes it refuse the whole batch). */
+export const QOE_EVENT_TYPES = ["start", "progress", "bitrate_switch", "rebuffer", "oca_switch", "error", "stop"] as const;

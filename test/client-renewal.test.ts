@@ -377,19 +377,25 @@ describe("the QoE reporter", () => {
     await r.close();
   });
 
-  it("keeps each batch within a keepalive body and the server's schema: long reasons cut, 200 wordy events split, the stop delivered", async () => {
+  it("keeps each batch within a keepalive body and the server's schema: long reasons cut, unknown types held back, 200 wordy events split, the stop delivered", async () => {
     const bodies: Array<{ bytes: number; events: QoeEvent[]; final: boolean }> = [];
+    const notSent: Array<{ err: Error; events: QoeEvent[] }> = [];
     const r = new EventReporter({
       flushIntervalMs: 60_000,
       maxQueued: 10_000,
       send: async (events, { final }) => {
         bodies.push({ bytes: new TextEncoder().encode(JSON.stringify({ events })).length, events, final });
       },
+      onSendError: (err, events) => notSent.push({ err: err as Error, events }),
     });
     // An app's own events, each with a reason of 900 characters (some not ASCII) and an OCA id longer than any.
     for (let i = 0; i < 199; i++) r.push({ type: "error", reason: `${i} ${"é".repeat(899)}`, ocaId: "o".repeat(65) });
+    // An event of a type the server does not take (plain JavaScript can pass one) is handed back, not sent.
+    r.push({ type: "seek" as QoeEvent["type"], reason: "app" });
     r.push({ type: "stop", reason: "pagehide" });
     await r.flush(true);
+    expect(notSent.map((x) => x.events.map((e) => e.type))).toEqual([["seek"]]);
+    expect(notSent[0].err.message).toMatch(/unknown type "seek"/);
     const events = bodies.flatMap((b) => b.events);
     expect(events).toHaveLength(200);
     expect(events.at(-1)).toMatchObject({ type: "stop", reason: "pagehide" });

@@ -285,7 +285,7 @@ function renderChart(o: Overview): void {
     chart.setData(data);
     return;
   }
-  const width = Math.min(900, $("#offload-chart").clientWidth || 800);
+  const width = chartWidth();
   chart = new uPlot(
     {
       width,
@@ -317,6 +317,22 @@ function renderChart(o: Overview): void {
     data,
     $("#offload-chart"),
   );
+  // Drawn at the window's width when first loaded: a window narrowed or widened after (a phone turned, a
+  // side panel opened) redraws it at the new width, once a frame at most.
+  let pending = false;
+  addEventListener("resize", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      chart?.setSize({ width: chartWidth(), height: 220 });
+    });
+  });
+}
+
+/** The chart's width: its section's, up to 900 px. */
+function chartWidth(): number {
+  return Math.min(900, $("#offload-chart").clientWidth || 800);
 }
 
 /**

@@ -38,6 +38,15 @@ describe.skipIf(!CHROMIUM && !CI)("the operator dashboard on a phone", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const width = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
     expect(width.scroll).toBe(width.client);
+    // The chart is drawn again at the narrow window's width (it kept the wide one's, scrolling in its box).
+    await page.waitForFunction(
+      () => {
+        const box = document.querySelector("#offload-chart") as HTMLElement;
+        return box.scrollWidth <= box.clientWidth;
+      },
+      null,
+      { timeout: 5_000 },
+    );
   });
 
   it("fits every OCA's figures and controls in its site's card", async () => {
