@@ -117,12 +117,12 @@ export interface WindowSignals {
   latencyMsSum: number;
   probes: number;
   probeFailures: number;
-  /** Probe latency, mean over successful probes (ms); null without one. */
+  /** Probe latency of the window's successful probes as probeLatency() takes it (ms); null with fewer than two. */
   probeMs: number | null;
   /** Consecutive failed probes, newest first. */
   failedProbesInARow: number;
   /**
-   * The fastest mean probe of the site's other OCAs in the window (ms); null when none probed. When it is
+   * The fastest probe latency (probeLatency) of the site's other OCAs in the window (ms); null when none has one. When it is
    * slow too, the slowness is the site's (its object's busy thread, its bucket), not this OCA's.
    */
   othersProbeMs?: number | null;
@@ -227,6 +227,20 @@ export function recordTraffic(sql: SqlStorage, ocaId: string, now: number, s: { 
   );
 }
 
+/** Successful probes a probe latency is judged on, at least: one stalled probe (a busy isolate, a pause) is not a slow OCA. */
+export const PROBES_TO_JUDGE = 2;
+
+/**
+ * An OCA's probe latency over the window (pure): the lower median of its successful probes, null with
+ * fewer than PROBES_TO_JUDGE. A mean let one probe stalled for a second degrade an OCA whose other probes
+ * took 20 ms; the lower median of two needs both slow, of five three, as a slow OCA's all are.
+ */
+export function probeLatency(ms: readonly number[]): number | null {
+  if (ms.length < PROBES_TO_JUDGE) return null;
+  const sorted = [...ms].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 /** Adds one storage probe's result for an OCA. */
 export function recordProbe(sql: SqlStorage, ocaId: string, now: number, ok: boolean, probeMs: number): void {
   run(sql, `INSERT INTO oca_signals (oca_id, at, probe_ok, probe_ms) VALUES (?, ?, ?, ?)`, ocaId, now, ok ? 1 : 0, probeMs);
@@ -310,13 +324,13 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
   run(sql, `DELETE FROM oca_traffic WHERE oca_id = ? AND bucket < ?`, ocaId, fromBucket);
   run(sql, `DELETE FROM oca_client_reporters WHERE oca_id = ? AND at < ?`, ocaId, from);
   run(sql, `DELETE FROM oca_reporter_sessions WHERE oca_id = ? AND at < ?`, ocaId, from);
-  const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; probe_ms: number | null; reports: number }>(
+  const sum = first<{ requests: number; errors: number; lat: number; probes: number; probe_failures: number; reports: number }>(
     sql,
-    `SELECT t.requests, t.errors, t.lat, p.probes, p.probe_failures, p.probe_ms,
+    `SELECT t.requests, t.errors, t.lat, p.probes, p.probe_failures,
             (SELECT COUNT(*) FROM oca_client_reporters WHERE oca_id = ?1 AND at >= ?2) AS reports
      FROM (SELECT COALESCE(SUM(requests), 0) AS requests, COALESCE(SUM(errors), 0) AS errors, COALESCE(SUM(latency_ms_sum), 0) AS lat
            FROM oca_traffic WHERE oca_id = ?1 AND bucket >= ?3) AS t,
-          (SELECT COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures, AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS probe_ms
+          (SELECT COUNT(probe_ok) AS probes, COALESCE(SUM(probe_ok = 0), 0) AS probe_failures
            FROM oca_signals WHERE oca_id = ?1 AND at >= ?2) AS p`,
     ocaId,
     from,
@@ -328,6 +342,16 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     if (r.probe_ok !== 0) break;
     inARow++;
   }
+  // Every successful probe of the site's OCAs in the window: a few per OCA (one a second at most, on syncs).
+  const probed = new Map<string, number[]>();
+  for (const r of rows<{ oca_id: string; probe_ms: number }>(sql, `SELECT oca_id, probe_ms FROM oca_signals WHERE at >= ? AND probe_ok = 1`, from)) {
+    const list = probed.get(r.oca_id);
+    if (list) list.push(r.probe_ms);
+    else probed.set(r.oca_id, [r.probe_ms]);
+  }
+  const own = probed.get(ocaId) ?? [];
+  probed.delete(ocaId);
+  const others = [...probed.values()].map(probeLatency).filter((ms): ms is number => ms !== null);
   const need = THRESHOLDS.degradeClientReports;
   const trafficMembers =
     sum.reports >= need
@@ -353,18 +377,11 @@ export function windowSignals(sql: SqlStorage, ocaId: string, now: number, windo
     latencyMsSum: sum.lat,
     probes: sum.probes,
     probeFailures: sum.probe_failures,
-    probeMs: sum.probe_ms,
+    probeMs: probeLatency(own),
     failedProbesInARow: inARow,
     clientReports: sum.reports,
     trafficMembers,
-    othersProbeMs:
-      first<{ ms: number | null }>(
-        sql,
-        `SELECT MIN(ms) AS ms FROM (SELECT AVG(CASE WHEN probe_ok = 1 THEN probe_ms END) AS ms FROM oca_signals
-           WHERE oca_id != ? AND at >= ? AND probe_ok IS NOT NULL GROUP BY oca_id)`,
-        ocaId,
-        now - windowMs,
-      )?.ms ?? null,
+    othersProbeMs: others.reduce<number | null>((min, ms) => (min === null || ms < min ? ms : min), null),
   };
 }
 
