@@ -37,10 +37,8 @@ const MAX_BATCH = 200;
 const utf8 = new TextEncoder();
 /** An event's share of a batch's body: its JSON and a comma. */
 const eventBytes = (e: QoeEvent): number => utf8.encode(JSON.stringify(e)).length + 1;
-const batchBytes = (events: readonly QoeEvent[]): number => events.reduce((n, e) => n + eventBytes(e), 0);
-/** Whether two runs of events fit one batch (MAX_BATCH events, QOE_BATCH_BYTES_MAX bytes). */
-const fitTogether = (a: readonly QoeEvent[], b: readonly QoeEvent[]): boolean =>
-  a.length + b.length <= MAX_BATCH && batchBytes(a) + batchBytes(b) <= QOE_BATCH_BYTES_MAX;
+/** Whether two batches' events fit one batch (MAX_BATCH events, QOE_BATCH_BYTES_MAX bytes). */
+const fitTogether = (a: Batch, b: Batch): boolean => a.events.length + b.events.length <= MAX_BATCH && a.bytes + b.bytes <= QOE_BATCH_BYTES_MAX;
 
 /**
  * An event as the server takes it: an app's `reason` longer than the server allows is cut (the server
@@ -57,6 +55,8 @@ function withinSchema(e: QoeEvent): QoeEvent {
 /** Events sent in one request, with what `tag` said when they were batched. */
 interface Batch {
   events: QoeEvent[];
+  /** Its events' share of a body (eventBytes summed), counted once when formed and added up on a merge. */
+  bytes: number;
   tag: unknown;
   /** Its idempotency key, kept by every try and by a final flush's resend of it. */
   id: string;
@@ -102,8 +102,10 @@ function mergeAdjacent(batches: Batch[]): Batch[] {
     // One already tried goes alone under its own id: the server may have stored it.
     if (b.tried) out.push(b);
     // A merged batch is new content, under a new id (the server counts an id once, whatever it holds).
-    else if (last && !last.tried && last.tag === b.tag && fitTogether(last.events, b.events)) last.events = [...last.events, ...b.events];
-    else out.push({ events: [...b.events], tag: b.tag, id: newBatchId(), seq: b.seq, formedAt: b.formedAt });
+    else if (last && !last.tried && last.tag === b.tag && fitTogether(last, b)) {
+      last.events = [...last.events, ...b.events];
+      last.bytes += b.bytes;
+    } else out.push({ events: [...b.events], bytes: b.bytes, tag: b.tag, id: newBatchId(), seq: b.seq, formedAt: b.formedAt });
   }
   return out;
 }
@@ -262,8 +264,12 @@ export class EventReporter {
     // At least one event, then as many as fit MAX_BATCH and QOE_BATCH_BYTES_MAX.
     let n = 1;
     let bytes = eventBytes(this.queue[0]);
-    while (n < Math.min(MAX_BATCH, this.queue.length) && (bytes += eventBytes(this.queue[n])) <= QOE_BATCH_BYTES_MAX) n++;
-    return { events: this.queue.splice(0, n), tag: this.opts.tag?.(), id: newBatchId(), seq: this.formed++, formedAt: this.opts.now() };
+    for (const limit = Math.min(MAX_BATCH, this.queue.length); n < limit; n++) {
+      const next = eventBytes(this.queue[n]);
+      if (bytes + next > QOE_BATCH_BYTES_MAX) break;
+      bytes += next;
+    }
+    return { events: this.queue.splice(0, n), bytes, tag: this.opts.tag?.(), id: newBatchId(), seq: this.formed++, formedAt: this.opts.now() };
   }
 
   /**
@@ -272,8 +278,10 @@ export class EventReporter {
    */
   private enqueue(b: Batch): void {
     const last = this.waiting.length > 1 ? this.waiting.at(-1) : undefined;
-    if (last && !last.tried && last.tag === b.tag && fitTogether(last.events, b.events)) last.events.push(...b.events);
-    else this.waiting.push(b);
+    if (last && !last.tried && last.tag === b.tag && fitTogether(last, b)) {
+      last.events.push(...b.events);
+      last.bytes += b.bytes;
+    } else this.waiting.push(b);
     this.trim();
   }
 

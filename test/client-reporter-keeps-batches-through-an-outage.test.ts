@@ -215,4 +215,22 @@ describe("the QoE reporter through a network outage", () => {
     // Each final request leaves within its predecessor's second, so the close ends with the last timeout.
     expect(closedAt - from).toBeLessThan(25_000);
   });
+
+  it("joins an outage's wordy batches only as far as a batch's 48 KiB, so each still leaves with a page's keepalive", async () => {
+    const { r, net, lost, delivered } = onFlakyNetwork({ fastFail: true, maxQueued: 10_000 });
+    // Batches of 30 events of about 450 bytes (13 KiB each) formed every 10 s for two minutes: joined whole, they would be 160 KiB.
+    for (let s = 0; s < 12; s++) {
+      for (let i = 0; i < 30; i++) r.push({ type: "error", reason: `${s}:${i} ${"x".repeat(400)}` });
+      await vi.advanceTimersByTimeAsync(10_000);
+    }
+    net.down = false;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(lost).toEqual([]);
+    const sent = delivered();
+    expect(sent.flatMap((t) => t.events)).toHaveLength(360);
+    const utf8 = new TextEncoder();
+    for (const t of sent) expect(utf8.encode(JSON.stringify(t.events)).length).toBeLessThanOrEqual(48 * 1024);
+    // Joined as far as they fit: fewer requests than batches formed.
+    expect(sent.length).toBeLessThan(12);
+  });
 });
