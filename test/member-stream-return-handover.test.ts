@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { HANDOVERS_PER_HOUR, SILENCE_MS, STOP_HOLD_MS, StreamBook, type StreamMemory } from "../durable-objects/member/streams";
+import { HANDOVERS_PER_HOUR, SILENCE_MS, STOP_HOLD_MS } from "../durable-objects/member/streams";
+import { openBook } from "./stream-book-fixtures";
 
 /**
  * A stream that comes back from a silence takes a free slot again (StreamBook.touch). A slot that a
@@ -18,11 +19,8 @@ const SIX_HOURS = 6 * 3_600_000;
 describe("a stream that comes back from a silence", () => {
   it("spends a handover when it takes a slot a stopped stream may still be served on, and is refused past the hour's", async () => {
     await runInDurableObject(member("return-handover-loop"), (_o, state) => {
-      const book = new StreamBook(state.storage.sql);
-      const memory = (book as unknown as { memory: StreamMemory }).memory;
-      const t = Date.now();
+      const { book, memory, window, t } = openBook(state);
       const ref = { titleId: TITLE, expiresAt: t + SIX_HOURS };
-      const window = { start: 0, plays: 0 };
       // The pool: plays one after another on a one-stream plan, each left silent (so no stop, no handover).
       const pool = Array.from({ length: HANDOVERS_PER_HOUR + 2 }, (_, i) => `paused-${i}`);
       pool.forEach((sessionId, i) => {
@@ -54,11 +52,8 @@ describe("a stream that comes back from a silence", () => {
 
   it("spends none when no stopped stream holds the slot: a family's paused screen resumes as before", async () => {
     await runInDurableObject(member("return-handover-family"), (_o, state) => {
-      const book = new StreamBook(state.storage.sql);
-      const memory = (book as unknown as { memory: StreamMemory }).memory;
-      const t = Date.now();
+      const { book, memory, window, t } = openBook(state);
       const ref = { titleId: TITLE, expiresAt: t + SIX_HOURS };
-      const window = { start: 0, plays: 0 };
       const plan = { streams: 2, playsPerWindow: 1_000 };
       expect(book.acquire(window, { sessionId: "tv", ...ref }, plan, t).verdict).toBe("granted");
       expect(book.acquire(window, { sessionId: "laptop", ...ref }, plan, t).verdict).toBe("granted");

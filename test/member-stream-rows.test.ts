@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { STOP_GRACE_MS, StreamBook, type StreamMemory } from "../durable-objects/member/streams";
+import { STOP_GRACE_MS } from "../durable-objects/member/streams";
+import { openBook } from "./stream-book-fixtures";
 
 /**
  * What a member's object keeps over months. A stopped stream's row stays until its token expires (a
@@ -14,20 +15,6 @@ const TITLE = "stream-rows-title";
 const member = (id: string) => env.MEMBER_STREAMS.get(env.MEMBER_STREAMS.idFromName(id));
 const SIX_HOURS = 6 * 3_600_000;
 const DAY = 24 * 3_600_000;
-
-/** A member's stream book on its object's storage, its memory, an empty play window and a two-stream plan. */
-function openBook(state: DurableObjectState) {
-  const sql = state.storage.sql;
-  const book = new StreamBook(sql);
-  return {
-    sql,
-    book,
-    memory: (book as unknown as { memory: StreamMemory }).memory,
-    window: { start: 0, plays: 0 },
-    plan: { streams: 2, playsPerWindow: 60 },
-    t: Date.now(),
-  };
-}
 
 describe("a member's stopped streams over months", () => {
   it("are kept until their token expires, and no longer: a household that always stops keeps a handful of rows", async () => {
