@@ -40,8 +40,8 @@ const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Copies a title needs so that its predicted peak egress fits the OCAs' committed throughput
- * (throughputBps × headroom), counted over the OCAs in the title's rendezvous order: at least 1,
- * at most one per OCA.
+ * (throughputBps × headroom), counted over the OCAs in the title's rendezvous order (planSite passes
+ * those big enough to hold it): at least 1, at most one per OCA.
  */
 export function replicasFor(peakBps: number, budgetsInOrder: readonly number[]): number {
   let covered = 0;
@@ -87,10 +87,14 @@ export function planSite(input: PlanInput): SitePlan {
     if (predicted <= 0 && !held) continue;
     const order = rendezvousOrder(title.titleId, ocaIds);
     const peak = Number.isFinite(title.peakBps) ? Math.max(0, title.peakBps) : 0;
-    const r = replicasFor(
-      peak,
-      order.map((id) => budget.get(id)!),
-    );
+    // Only OCAs that can hold a copy count towards the copies: one drained to capacity 0 (or smaller than
+    // the title) never gets its copy, and a copy counted there would halve the value of the one placed.
+    const budgets = order.filter((id) => ocaById.get(id)!.capacityBytes >= title.bytes).map((id) => budget.get(id)!);
+    // Hysteresis on the copy count as on the copies: a title held on more OCAs than its peak needs keeps
+    // the copies a peak keepFactor higher would need. A peak wavering about a copy's threshold otherwise
+    // fills that copy one night and gives its room away the next, night after night.
+    const needed = replicasFor(peak, budgets);
+    const r = held && held.size > needed ? Math.max(needed, Math.min(held.size, replicasFor(peak * p.keepFactor, budgets))) : needed;
     const density = predicted / r / title.bytes;
     // Held copies first, in rendezvous order, so the copies kept are the ones steering prefers.
     const heldInOrder = held ? order.filter((id) => held.has(id)).slice(0, r) : [];
