@@ -3,11 +3,13 @@
  * children), each OCA's health and why, egress against throughput, storage against capacity, titles
  * held and fault switch, tonight's fill, misses by kind, and the share of bytes served by source over
  * the last days as a uPlot chart. Controls call the admin API with the operator's token. It refreshes
- * every 5 s.
+ * every 5 s. A toolbar above the sites filters them by text and to those that need attention
+ * (site-filter.ts), redrawing from the last overview as the operator types.
  */
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { agoLabel, DAY_INCRS, dayAxisRange, dayLabel, dayNumberLabel, utcDate } from "./day-axis";
+import { filterSites, HOT_LOAD, nothingShownText, type SiteFilter, summaryText } from "./site-filter";
 
 interface Oca {
   ocaId: string;
@@ -187,7 +189,7 @@ function ocaRow(site: Site, o: Oca): string {
     <td><span class="health ${esc(o.health)}">${esc(o.health)}</span> <span class="muted">(${esc(o.healthBy)})</span>
       <div class="reason muted">${esc(o.healthReason)}${t ? ` · last: ${esc(t.from)} → ${esc(t.to)} ${esc(agoLabel(t.at))}` : ""}</div>
       ${fault ? `<div class="fault">${esc(fault)}</div>` : ""}</td>
-    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= 0.85)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${count(o.sessions, "session")}</div></td>
+    <td>${bar(o.throughputBps ? o.egressBps / o.throughputBps : 0, o.load >= HOT_LOAD)} <span class="egress">${esc(bps(o.egressBps))}</span> / <span class="throughput">${esc(bps(o.throughputBps))}</span><div class="muted">${count(o.sessions, "session")}</div></td>
     <td>${bar(o.capacityBytes ? o.usedBytes / o.capacityBytes : 0)} <span class="used">${esc(bytes(o.usedBytes))}</span> / <span class="capacity">${esc(bytes(o.capacityBytes))}</span><div class="muted"><span class="titles">${o.titles}</span> ${o.titles === 1 ? "title" : "titles"}</div></td>
     <td class="controls">
       <button data-action="drained" data-site="${esc(site.siteId)}" data-oca-id="${esc(o.ocaId)}" aria-label="Drain ${esc(o.ocaId)}">Drain</button>
@@ -237,9 +239,25 @@ function siteCard(site: Site): string {
   </article>`;
 }
 
+/** The toolbar's filter as the operator left it (outside #sites, so refreshes keep it). */
+function siteFilter(): SiteFilter {
+  return { query: $<HTMLInputElement>("#site-filter").value, attentionOnly: $<HTMLInputElement>("#attention-only").checked };
+}
+
+/**
+ * Draws the sites the toolbar's filter shows, by region (a region none of whose sites is shown is left
+ * out), and the summary line; says so in words when the filter shows none.
+ */
 function renderSites(o: Overview): void {
+  const filter = siteFilter();
+  const { shown, total, attention } = filterSites(o.sites, filter);
+  $("#sites-summary").textContent = summaryText(total, attention, shown.length);
+  if (shown.length === 0) {
+    $("#sites").innerHTML = `<p class="muted nothing-shown" data-nothing-shown>${esc(nothingShownText(filter))}</p>`;
+    return;
+  }
   const byRegion = new Map<string, Site[]>();
-  for (const s of o.sites) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
+  for (const s of shown) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
   $("#sites").innerHTML = [...byRegion]
     .map(([region, sites]) => {
       // A schematic: each IXP site followed by the embedded sites that fill from it.
@@ -384,7 +402,12 @@ async function refresh(): Promise<void> {
   } catch (err) {
     // The figures on screen stopped updating: they are greyed, and a refused token's are taken away.
     document.body.classList.add("stale");
-    if (/unauthorized/.test((err as Error).message)) $("#sites").innerHTML = "";
+    if (/unauthorized/.test((err as Error).message)) {
+      // Taken away for good: the filter must not draw them again from the last overview either.
+      last = null;
+      $("#sites").innerHTML = "";
+      $("#sites-summary").textContent = "";
+    }
     showError("load", `Cannot load the overview: ${(err as Error).message}`);
   } finally {
     refreshing = false;
@@ -441,6 +464,22 @@ $("#auth").addEventListener("submit", (e) => {
   token = ($("#token") as HTMLInputElement).value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
   void refresh();
+});
+/**
+ * The filter draws again at once from the last overview (no call of the API); a fault field an operator
+ * is typing into is then not focused (the filter or the checkbox is), so nothing of theirs is lost.
+ */
+const refilter = () => {
+  if (last) renderSites(last);
+};
+$("#site-filter").addEventListener("input", refilter);
+$("#attention-only").addEventListener("change", refilter);
+// Escape in the filter empties it, as in a search field.
+$("#site-filter").addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && (e.target as HTMLInputElement).value) {
+    (e.target as HTMLInputElement).value = "";
+    refilter();
+  }
 });
 $("#sites").addEventListener("click", (e) => {
   const btn = (e.target as HTMLElement).closest("button[data-action]");
