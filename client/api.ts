@@ -33,13 +33,39 @@ async function apiError(res: Pick<ResponseLike, "status" | "text" | "headers">):
   const body = await res.text().catch(() => "");
   const after = retryAfterS(res.headers?.get("Retry-After") ?? null, Date.now());
   const retry = after === null ? undefined : Math.min(after, 3600);
+  let error: { code?: unknown; message?: unknown; details?: unknown } | undefined;
   try {
-    const j = JSON.parse(body) as { error?: { code?: string; message?: string; details?: unknown } };
-    return new ApiCallError(res.status, j.error?.code ?? "http_error", j.error?.message ?? `HTTP ${res.status}`, j.error?.details, retry);
+    const j = JSON.parse(body) as { error?: unknown } | null;
+    error = j && typeof j === "object" && j.error && typeof j.error === "object" ? (j.error as typeof error) : undefined;
   } catch {
-    return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`, undefined, retry);
+    error = undefined;
   }
+  if (!error) return new ApiCallError(res.status, "http_error", `HTTP ${res.status}: ${body.slice(0, 200)}`, undefined, retry);
+  // The body comes off the network (a proxy, another service): only a code of the API's own form is its code.
+  const code = typeof error.code === "string" && /^[a-z_]{1,64}$/.test(error.code) ? error.code : "http_error";
+  const message = typeof error.message === "string" ? error.message.slice(0, 500) : `HTTP ${res.status}`;
+  return new ApiCallError(res.status, code, message, error.details, retry);
 }
+
+/**
+ * A 2xx answer's JSON body, or an ApiCallError (`invalid_response`, with the status) when it is none
+ * or fails `valid`: a captive portal's or a proxy's page answers 200 too.
+ */
+async function jsonOf<T>(res: Pick<ResponseLike, "status" | "text">, valid: (body: unknown) => boolean): Promise<T> {
+  const text = await res.text().catch(() => "");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (body === undefined || !valid(body))
+    throw new ApiCallError(res.status, "invalid_response", `HTTP ${res.status}: not the API's answer: ${text.slice(0, 200)}`);
+  return body as T;
+}
+
+/** Whether a body has the shape of a titles page (its list, at least). */
+const isTitlePage = (b: unknown): boolean => !!b && typeof b === "object" && Array.isArray((b as { titles?: unknown }).titles);
 
 /** Why each of the client's options is refused (`key: reason`), none when all pass. */
 function clientOptionProblems(opts: unknown): string[] {
@@ -89,6 +115,7 @@ export class VcdnClient {
   /**
    * `GET /v1/titles`: a page of the titles the member can play in their country, by name (`limit`
    * 1-200, default 50). Pass the answer's `cursor` back for the next page; none when no more remain.
+   * A refusal, or a 2xx that is not a titles page (a proxy's HTML, an empty body), throws an `ApiCallError`.
    */
   async titles(page: { limit?: number; cursor?: string } = {}): Promise<TitlePage> {
     // Checked here: `?limit=NaN` would only come back as the server's 400.
@@ -100,7 +127,7 @@ export class VcdnClient {
     if (page.cursor !== undefined) q.set("cursor", page.cursor);
     const res = await this.fetch(`${this.baseUrl}/v1/titles${q.size ? `?${q}` : ""}`, { headers: this.headers(false) });
     if (!res.ok) throw await apiError(res);
-    return (await res.json()) as TitlePage;
+    return jsonOf<TitlePage>(res, isTitlePage);
   }
 
   /** `POST /v1/play`: the raw play response (use `play()` for a managed session). */

@@ -40,6 +40,9 @@ export interface SessionEventMap {
 
 export type SessionListener<K extends SessionEventName> = (data: SessionEventMap[K]) => void;
 
+/** The app's listener each `once` wrapper calls, so that `off(event, fn)` finds it. */
+const onceOf = new WeakMap<object, unknown>();
+
 /** A small typed event emitter. */
 export class SessionEmitter {
   private readonly handlers = new Map<SessionEventName, Set<SessionListener<never>>>();
@@ -51,8 +54,13 @@ export class SessionEmitter {
     return this;
   }
 
+  /** Removes `fn`, whether `on` or `once` added it. */
   off<K extends SessionEventName>(event: K, fn: SessionListener<K>): this {
-    this.handlers.get(event)?.delete(fn as SessionListener<never>);
+    const set = this.handlers.get(event);
+    if (!set) return this;
+    set.delete(fn as SessionListener<never>);
+    // A `once` listener sits in the set as its wrapper: `off` with the app's own function removes it too.
+    for (const h of set) if (onceOf.get(h) === fn) set.delete(h);
     return this;
   }
 
@@ -61,6 +69,7 @@ export class SessionEmitter {
       this.off(event, wrapped);
       fn(data);
     };
+    onceOf.set(wrapped as SessionListener<never>, fn);
     return this.on(event, wrapped);
   }
 

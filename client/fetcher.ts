@@ -411,6 +411,9 @@ export class SegmentFetcher {
     this.audioUri = a?.uri ?? null;
     const [video] = await Promise.all([this.mediaPlaylist(this.variants[0].uri), this.audioUri ? this.mediaPlaylist(this.audioUri) : null]);
     this.audio = this.audioUri ? this.media.get(this.audioUri)! : null;
+    // No segment (or durations that are not numbers) to play: playback would wait to start forever.
+    if (!video.segments.length || !(Number.isFinite(video.totalS) && video.totalS > 0))
+      throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url: this.variants[0].uri, detail: "media playlist has no segment to play" }));
     this.totalS = video.totalS;
     this.nSegs = video.segments.length;
   }

@@ -29,7 +29,7 @@ export function probeMarked(url: string): string {
  * the body over the time from the headers to the last byte (the wait for the first chunk included).
  * A body that arrived too fast to time (one chunk, under MIN_BODY_MS) is timed over the whole
  * exchange instead, request sent to last byte, so it cannot score an absurd rate. Any status other
- * than 200/206, a network error or the timeout makes the probe fail.
+ * than 200/206, an empty body, a network error or the timeout makes the probe fail.
  */
 export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
   const bytes = opts.bytes ?? 262_144;
@@ -64,6 +64,9 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
       got = (await res.arrayBuffer()).byteLength;
     }
     const tEnd = now();
+    // A range of a media file answered with no byte (a truncated copy, a broken cache) measured nothing:
+    // a failed probe, not an OCA in the running with a throughput of 0 (a cache still ranks ahead of origin).
+    if (got === 0) return { ocaId, ok: false, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, bytes: 0, error: `HTTP ${res.status} with an empty body` };
     // Every byte counted over the time it took to get them all, the first chunk's wait included.
     const transferMs = Math.max(1, tEnd - tHeaders >= MIN_BODY_MS ? tEnd - tHeaders : tEnd - t0);
     return { ocaId, ok: true, at: tEnd, status: res.status, ttfbMs: tHeaders - t0, throughputBps: (got * 8000) / transferMs, bytes: got };

@@ -90,10 +90,17 @@ export function expectedFetchMs(ttfbMs: number, throughputBps: number, refBytes:
   return Math.max(0, ttfbMs) + (refBytes * 8000) / tput;
 }
 
-/** Lower is better: expected fetch time plus slack, times the rank penalty of its steering position. */
+/** `v` when it is a finite number, else `fallback`. */
+const finiteOr = (v: unknown, fallback: number): number => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+
+/**
+ * Lower is better: expected fetch time plus slack, times the rank penalty of its steering position. A
+ * measurement that is not a finite number (NaN from a broken timing) counts as none: a NaN score
+ * compares as neither better nor worse, and would win the hysteresis against every OCA.
+ */
 export function scoreOca(rankIndex: number, probe: Pick<ProbeResult, "ttfbMs" | "throughputBps"> | undefined, p: SelectorParams = DEFAULT_SELECTOR): number {
-  const ttfb = probe?.ttfbMs ?? p.defaultTtfbMs;
-  const tput = probe?.throughputBps ?? p.defaultThroughputBps;
+  const ttfb = finiteOr(probe?.ttfbMs, p.defaultTtfbMs);
+  const tput = finiteOr(probe?.throughputBps, p.defaultThroughputBps);
   return (expectedFetchMs(ttfb, tput, p.refBytes) + p.slackMs) * (1 + p.rankPenalty * Math.max(0, rankIndex));
 }
 

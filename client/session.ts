@@ -251,6 +251,34 @@ function playResponseProblem(play: unknown): string | null {
   return null;
 }
 
+/** A session takes at most this many OCAs of a play answer (the control plane lists up to ten, origin last). */
+export const MAX_SESSION_OCAS = 16;
+
+/**
+ * The play answer with at most MAX_SESSION_OCAS OCAs, the best-ranked (the same object when it lists no
+ * more): the list comes off the network, and the first probe round downloads a range from each of them
+ * at once.
+ */
+function boundedPlay(play: PlayResponse): PlayResponse {
+  if (play.ocas.length <= MAX_SESSION_OCAS) return play;
+  return { ...play, ocas: [...play.ocas].sort((a, b) => a.rank - b.rank).slice(0, MAX_SESSION_OCAS) };
+}
+
+/**
+ * `uri` resolved against `base` when it is an http(s) URL, else null. A steering server's address comes
+ * off the network (the play answer, a manifest's RELOAD-URI): one that is not a URL must end polling,
+ * not throw out of every poll (an unhandled rejection in the poll's timer).
+ */
+function steeringAddress(uri: unknown, base?: string): string | null {
+  if (typeof uri !== "string" || !uri) return null;
+  try {
+    const u = new URL(uri, base);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Stops a play session the caller took and cannot use (best effort, once): its stream slot frees now. */
 async function stopTaken(client: VcdnClient, play: PlayResponse, why: string): Promise<void> {
   if (typeof play?.sessionId !== "string" || typeof play.sessionToken !== "string") return;
@@ -409,6 +437,7 @@ export class PlaySession extends SessionEmitter {
     this.opts = checkedPlayOptions(opts);
     const problem = playResponseProblem(play);
     if (problem !== null) throw new SdkError("PLAY_REQUEST_FAILED", { detail: problem });
+    play = boundedPlay(play);
     this.play = play;
     this.now = hooks.now ?? (() => performance.now());
     this.clock = hooks.clock ?? (() => Date.now());
@@ -419,7 +448,7 @@ export class PlaySession extends SessionEmitter {
     const refBytes = top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000;
     this.selector = new OcaSelector(play.ocas, { refBytes, ...this.opts.selector });
     this.cur = [...play.ocas].sort((a, b) => a.rank - b.rank)[0];
-    this.steeringUri = play.steering?.server ?? null;
+    this.steeringUri = steeringAddress(play.steering?.server);
     this.reporter = new EventReporter({
       // Under the session current when the batch was formed: after a renewal, new events go under the
       // new one, and the renewal's stop (batched as it is queued) under the old one however late it leaves.
@@ -817,13 +846,8 @@ export class PlaySession extends SessionEmitter {
     const reload = m["RELOAD-URI"];
     this.fire(SessionEvents.STEERING_UPDATE, { priority, reloadUri: typeof reload === "string" ? reload : null });
     // Only a string: anything else would be coerced into some URL ("42") and polled.
-    if (typeof reload === "string" && reload) {
-      try {
-        this.steeringUri = new URL(reload, fromUrl ?? this.steeringUri ?? undefined).href;
-      } catch {
-        /* keep the old one */
-      }
-    }
+    // One that is no http(s) URL keeps the old one.
+    this.steeringUri = steeringAddress(reload, fromUrl ?? this.steeringUri ?? undefined) ?? this.steeringUri;
     this.decide(false);
   }
 
@@ -848,15 +872,19 @@ export class PlaySession extends SessionEmitter {
   /** One steering poll: when to poll next (s; null: the last TTL), whether it failed, and whether `nextS` is the server's Retry-After. */
   private async pollSteering(): Promise<{ nextS: number | null; failed: boolean; retryAfter: boolean }> {
     const none = { nextS: null, failed: false, retryAfter: false };
-    const url = this.steeringUrl();
+    // A closed session polls no more (`pollSteeringOnce` included).
+    const url = this.stopped ? null : this.steeringUrl();
     if (!url) return none;
     // A poll that left under a session renewed meanwhile answers for the old one: dropped.
     const play = this.play;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), this.opts.steeringTimeoutMs ?? 5_000);
+    // Ended by close(): a poll out when the session stops must not run on, nor report, after it.
+    const end = () => ctl.abort();
+    this.closing.signal.addEventListener("abort", end);
     try {
       const res = await this.client.fetch(url, { signal: ctl.signal });
-      if (this.play !== play) {
+      if (this.stopped || this.play !== play) {
         await res.body?.cancel?.().catch(() => {});
         return none;
       }
@@ -885,6 +913,7 @@ export class PlaySession extends SessionEmitter {
       return { nextS: null, failed: true, retryAfter: false };
     } finally {
       clearTimeout(timer);
+      this.closing.signal.removeEventListener("abort", end);
     }
   }
 
@@ -920,17 +949,18 @@ export class PlaySession extends SessionEmitter {
   /**
    * A renewal because every OCA of the list failed (the headless fetcher's and the hls.js loader's):
    * at most one a minute, so failures that a new list does not mend (a file missing everywhere, a
-   * client that cannot reach any OCA) end the session rather than spend the member's handovers.
+   * client that cannot reach any OCA) end the session rather than spend the member's handovers, and a
+   * play request that keeps failing is not asked again for every file that fails.
    */
   renewAfterFailure(reason: string): Promise<boolean> {
     if (this.renewing) return this.renewing;
     // Only these renewals count: one before the token expires must not hold back one a failure needs.
     const last = this.lastFailureRenewalAt;
     if (last !== null && this.now() - last < FAILURE_RENEW_EVERY_MS) return Promise.resolve(false);
-    return this.renew(reason).then((ok) => {
-      if (ok) this.lastFailureRenewalAt = this.now();
-      return ok;
-    });
+    // Counted when tried, not when it came through: a control plane that keeps refusing (or failing)
+    // the play must not be asked again for every file that fails after it (a renewal storm).
+    this.lastFailureRenewalAt = this.now();
+    return this.renew(reason);
   }
 
   /**
@@ -1052,14 +1082,15 @@ export class PlaySession extends SessionEmitter {
     await this.client.sendEvents(fresh, [stop], { batchId: `stop-${fresh.sessionId}`, keepalive: true }).catch(() => {});
   }
 
-  private adopt(fresh: PlayResponse, reason: string): void {
+  private adopt(answer: PlayResponse, reason: string): void {
+    const fresh = boundedPlay(answer);
     const from = this.cur;
     this.play = fresh;
     this.expiresBy = this.expiryOf(fresh);
     const top = fresh.renditions.video.reduce((a, b) => (b.bandwidth > a.bandwidth ? b : a), fresh.renditions.video[0]);
     this.selector = new OcaSelector(fresh.ocas, { refBytes: top ? Math.round((top.bandwidth * 4) / 8) : 1_000_000, ...this.opts.selector });
     this.cur = [...fresh.ocas].sort((a, b) => a.rank - b.rank)[0];
-    this.steeringUri = fresh.steering?.server ?? null;
+    this.steeringUri = steeringAddress(fresh.steering?.server);
     this.renewals.push({ at: this.now(), reason, sessionId: fresh.sessionId });
     this.emit({ type: "start", ocaId: this.cur.ocaId, reason: `renewed: ${reason}`.slice(0, 500) });
     this.noteSwitch({ from, to: this.cur, reason: `renewed: ${reason}`, at: this.now() });
