@@ -125,7 +125,11 @@ export class VcdnClient {
     const q = new URLSearchParams();
     if (page.limit !== undefined) q.set("limit", String(page.limit));
     if (page.cursor !== undefined) q.set("cursor", page.cursor);
-    const res = await this.fetch(`${this.baseUrl}/v1/titles${q.size ? `?${q}` : ""}`, { headers: this.headers(false) });
+    // A call that never answers (a dead connection) must not hold a catalogue screen for good.
+    const res = await this.fetch(`${this.baseUrl}/v1/titles${q.size ? `?${q}` : ""}`, {
+      headers: this.headers(false),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
     if (!res.ok) throw await apiError(res);
     return jsonOf<TitlePage>(res, isTitlePage);
   }

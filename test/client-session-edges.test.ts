@@ -122,6 +122,22 @@ describe("answers that are not the API's", () => {
     expect(page.titles).toEqual([]);
   });
 
+  it("the titles call ends on its own when the server never answers, as a play request does", async () => {
+    const signals: Array<AbortSignal | undefined> = [];
+    const c = new VcdnClient({
+      baseUrl: "https://cdn.test",
+      token: "member",
+      fetch: ((_url: string, init?: FetchInit) => {
+        signals.push(init?.signal ?? undefined);
+        return new Promise(() => {});
+      }) as FetchLike,
+    });
+    void c.titles();
+    expect(signals).toHaveLength(1);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]?.aborted).toBe(false);
+  });
+
   it("an error body whose code is not the API's form carries the code http_error and a string message", async () => {
     const err = (await titlesError(clientAnswering(400, JSON.stringify({ error: { code: { $gt: 1 }, message: 42 } })))) as ApiCallError;
     expect(err).toBeInstanceOf(ApiCallError);
