@@ -538,7 +538,7 @@ export const ROUTES: RouteDoc[] = [
       202: "{ ok: false, results }: the request's budget ran out first; the placements not reached carry ok: false and code `incomplete`, the rest ok: true. Send the same request again to carry on (copies made are kept)",
       409: `{ ok: false, results }: some copy could not be made; each such result carries ok: false, a message and one of the codes ${FILL_RESULT_CODES.map((c) => `\`${c}\``).join(", ")} (placements the budget did not reach: \`incomplete\`)`,
     },
-    errors: { ...ADMIN_JSON, ...BAD, 404: ["unknown_site", "unknown_oca", "unknown_title"] },
+    errors: { ...ADMIN_JSON, ...BAD, 400: ["invalid_request", "duplicate_placement"], 404: ["unknown_site", "unknown_oca", "unknown_title"] },
   },
   {
     method: "get",
@@ -751,7 +751,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: {
         memberToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "a member token (HS256)" },
-        adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (at least 16 characters, else 503 not_configured)" },
+        adminToken: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN (at least 16 characters, no whitespace, else 503 not_configured)" },
       },
       schemas: { Error: errorSchema },
     },

@@ -29,7 +29,7 @@ export const ADMIN_REFUSAL_MS = 60_000;
 const refusedUntil = new Map<string, number>();
 
 /**
- * Requires `Authorization: Bearer <ADMIN_TOKEN>`; 503 while ADMIN_TOKEN is unset or too short. Failed
+ * Requires `Authorization: Bearer <ADMIN_TOKEN>`; 503 while ADMIN_TOKEN is unset, too short or holds whitespace. Failed
  * tokens count per client IP (an IPv6 client per /64; 20 a minute); past that, 429 for a minute whatever the token.
  */
 export const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
@@ -37,6 +37,15 @@ export const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
   if (!expected) throw new ApiError(503, "not_configured", "the admin API is disabled: ADMIN_TOKEN is not set");
   if (expected.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ApiError(503, "not_configured", `the admin API is disabled: ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  // A bearer token carries no whitespace: a secret set with one (a trailing newline from `echo`, a
+  // passphrase) matched no request, and every right token sent was counted as a failed guess.
+  if (/\s/.test(expected)) {
+    throw new ApiError(
+      503,
+      "not_configured",
+      "the admin API is disabled: ADMIN_TOKEN contains whitespace (a trailing newline?), which no bearer token carries",
+    );
   }
   // An address past its failures is refused before any token is compared: a guesser learns nothing more.
   const ip = clientIp(c.req.raw);

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
-import { isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
+import { idSchema, isSafeId, SAFE_ID_RULE } from "../../../shared/ids";
 import { findOca } from "../../shared/topology";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
@@ -19,8 +19,8 @@ export const fillBody = z.strictObject({
   placements: z
     .array(
       z.strictObject({
-        siteId: z.string().min(1).max(64),
-        ocaId: z.string().min(1).max(64),
+        siteId: idSchema("siteId"),
+        ocaId: idSchema("ocaId"),
         titleIds: z.array(z.string().refine(isSafeId, SAFE_ID_RULE)).min(1).max(100),
       }),
     )
@@ -35,6 +35,15 @@ export const fillBody = z.strictObject({
  */
 fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c) => {
   const { placements } = c.req.valid("json");
+  const pairs = placements.flatMap((p) => p.titleIds.map((titleId) => ({ siteId: p.siteId, ocaId: p.ocaId, titleId })));
+  // Each (site, OCA, title) once: listed again, it cost another round of site object calls and a second
+  // result row, and 20,000 copies of one pair spent the whole request's budget on nothing.
+  const seen = new Set<string>();
+  for (const p of pairs) {
+    const key = `${p.siteId}/${p.ocaId}/${p.titleId}`;
+    if (seen.has(key)) throw new ApiError(400, "duplicate_placement", `title ${p.titleId} on ${p.siteId}/${p.ocaId} is listed twice`);
+    seen.add(key);
+  }
   for (const p of placements) {
     requireSite(p.siteId);
     if (!findOca(p.siteId, p.ocaId)) throw new ApiError(404, "unknown_oca", `site ${p.siteId} has no OCA ${p.ocaId}`);
@@ -51,7 +60,6 @@ fillRoutes.post("/fill", zValidator("json", fillBody, validationHook), async (c)
     });
   }
 
-  const pairs = placements.flatMap((p) => p.titleIds.map((titleId) => ({ siteId: p.siteId, ocaId: p.ocaId, titleId })));
   const { ok, status, results } = await fillPlacements(c.env, pairs);
   return c.json({ ok, results }, status);
 });

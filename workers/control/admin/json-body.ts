@@ -23,3 +23,31 @@ export const requireJsonBody = createMiddleware<AdminEnv>(async (c, next) => {
   }
   await next();
 });
+
+/**
+ * For a route that takes no body (a takedown, an eviction, a stream freed, a retire): a body with any
+ * field is a 400 naming them, as a misspelt field of a body is; ignored, `{"dryRun":true}` sent with
+ * `DELETE /admin/titles/x` took the title down. No body, or `{}` (a client that always sends one), passes.
+ */
+export const noBody = createMiddleware<AdminEnv>(async (c, next) => {
+  const text = c.req.raw.body === null ? "" : (await c.req.text()).trim();
+  if (text !== "") {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, "invalid_request", "this route takes no body, and the one sent is not JSON");
+    }
+    const keys = body !== null && typeof body === "object" && !Array.isArray(body) ? Object.keys(body) : null;
+    if (keys === null || keys.length > 0) {
+      const message = keys
+        ? `this route takes no body: unrecognized key(s) ${keys
+            .slice(0, 10)
+            .map((k) => JSON.stringify(k.slice(0, 64)))
+            .join(", ")}`
+        : "this route takes no body";
+      throw new ApiError(400, "invalid_request", message, { issues: [{ path: "", message }] });
+    }
+  }
+  await next();
+});

@@ -1,4 +1,5 @@
 import { zValidator } from "@hono/zod-validator";
+import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { idSchema, memberIdSchema } from "../../../shared/ids";
 import { ApiError } from "../../shared/errors";
@@ -26,3 +27,9 @@ export const memberStreamParam = memberParam.extend(sessionParam.shape);
 
 /** Validates a route's path parameters with one of the schemas above. */
 export const params = <T extends z.ZodType>(schema: T) => zValidator("param", schema, validationHook);
+
+/**
+ * For a route that takes no query parameters: any is a 400 naming it, as the paged reads refuse one they
+ * do not know. Ignored, `DELETE /admin/titles/x?dryRun=1` took the title down.
+ */
+export const noQuery: MiddlewareHandler<AdminEnv> = zValidator("query", z.strictObject({}), validationHook);

@@ -4,12 +4,13 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
 import { findOca } from "../../shared/topology";
-import { idSchema } from "../../../shared/ids";
+import { idSchema, isSafeId } from "../../../shared/ids";
 import { queryInt, validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
 import { siteStub } from "../../shared/site-link";
 import { predictionsFor, runFillCycle } from "../fill-cycle";
 import { dayNumber } from "../../../fill/day";
+import { noBody } from "./json-body";
 import { type AdminEnv, params, requireSite, siteOcaParam, siteOcaTitleParam, siteParam } from "./params";
 
 export const sitesRoutes = new Hono<AdminEnv>();
@@ -93,7 +94,7 @@ export const planQuery = z.strictObject({
   cursor: z
     .string()
     .max(200)
-    .regex(/^[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
+    .refine((s) => s.split(":").length === 2 && s.split(":").every(isSafeId), "the `cursor` of the page before, unchanged")
     .optional(),
 });
 
@@ -116,7 +117,8 @@ sitesRoutes.get("/sites/:siteId/plan", params(siteParam), zValidator("query", pl
 const dayTitleCursor = z
   .string()
   .max(300)
-  .regex(/^-?\d{1,9}:[A-Za-z0-9_-]{1,64}$/, "the `cursor` of the page before, unchanged")
+  // The title part by the one id rule: a page never ends on a reserved name such as __proto__.
+  .refine((s) => /^-?\d{1,9}:/.test(s) && isSafeId(s.slice(s.indexOf(":") + 1)), "the `cursor` of the page before, unchanged")
   .optional();
 
 /** `limit`: predictions a page; `cursor`: the page before's (`targetDay:titleId`), unchanged. */
@@ -256,7 +258,7 @@ sitesRoutes.post("/sites/:siteId/chaos", params(siteParam), zValidator("json", c
   return c.json({ siteId: site.id, ...(await siteStub(c.env, site.id).setUnreachable(c.req.valid("json").unreachable)) });
 });
 
-sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", params(siteOcaTitleParam), async (c) => {
+sitesRoutes.delete("/sites/:siteId/ocas/:ocaId/titles/:titleId", params(siteOcaTitleParam), noBody, async (c) => {
   const { siteId, ocaId, titleId } = c.req.param();
   requireSite(siteId);
   if (!findOca(siteId, ocaId)) throw new ApiError(404, "unknown_oca", `site ${siteId} has no OCA ${ocaId}`);

@@ -14,7 +14,8 @@ import { publishWithdrawn } from "../withdrawn";
 import { catalogueCache } from "../catalogue-cache";
 import { seeOwnWrites } from "../../shared/replica-reads";
 import { POSTER_SIGNATURE_BYTES, posterBytesProblem } from "../title-posters";
-import { type AdminEnv, params, titleParam } from "./params";
+import { noBody } from "./json-body";
+import { type AdminEnv, noQuery, params, titleParam } from "./params";
 
 /**
  * The size and recorded checksum of every object origin holds under the title's prefix: one list call
@@ -163,7 +164,7 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", regi
   });
 });
 
-titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
+titlesRoutes.get("/titles/:titleId", params(titleParam), noQuery, async (c) => {
   const titleId = c.req.param("titleId");
   const found = await catalogueDb.describe(c.env.DB, titleId);
   if (!found) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
@@ -182,7 +183,7 @@ titlesRoutes.get("/titles/:titleId", params(titleParam), async (c) => {
  * steering polls stop offering OCAs and their segments are refused (410) within 2 × CATALOGUE_TTL_S;
  * OCAs delete its files on their next cycle. Publishing it again restores it for new plays (not the sessions it stopped).
  */
-titlesRoutes.delete("/titles/:titleId", params(titleParam), async (c) => {
+titlesRoutes.delete("/titles/:titleId", params(titleParam), noBody, async (c) => {
   const titleId = c.req.param("titleId");
   const current = await catalogueDb.currentVersion(c.env.DB, titleId);
   if (!current) throw new ApiError(404, "unknown_title", `no title ${titleId}`);
