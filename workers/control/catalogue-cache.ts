@@ -7,7 +7,7 @@ import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
 import { viewTtlMs } from "../shared/view-ttl";
 import { setBounded } from "../shared/bounded-map";
-import { type D1Reads, readReplica } from "../shared/replica-reads";
+import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
 
@@ -21,7 +21,9 @@ import { compareBrowse } from "./browse-page";
  * waits on D1 (the question is asked in the background while requests go on). A title published,
  * re-published or taken down shows within 2 × CATALOGUE_TTL_S (plus a read replica's lag: every read
  * here goes through `readReplica`). While D1 cannot be reached, what was cached keeps serving for
- * STALE_IF_ERROR_MS after the last successful look.
+ * STALE_IF_ERROR_MS after the last successful look. A D1 that hangs holds a request at most LOOK_WAIT_MS
+ * when the isolate has a view to answer from (else the read's bound, VIEW_READ_TIMEOUT_MS), and once it
+ * is known to hang no request waits on it: one look per TTL asks again behind a request's answer.
  */
 
 /** How long cached catalogue answers keep serving while D1 is unreachable. */
@@ -170,36 +172,85 @@ function playableAt(load: BrowseLoad, now: number): Browse {
   return list;
 }
 
-/** The isolate's last look at D1's changes. */
-const watch: { since: number | null; seen: { latest: number; mark: number } | null; lookedAt: number; okAt: number; background: SingleFlight } = {
+/**
+ * The isolate's last look at D1's changes. `okAt`: when the last successful look started; `failedAt`:
+ * when D1 last failed a read (a look started then, or a load), `hungAt` when it last left one
+ * unanswered past its bound: D1 is failing (hanging) while that is later than `okAt`.
+ */
+const watch: {
+  since: number | null;
+  seen: { latest: number; mark: number } | null;
+  lookedAt: number;
+  okAt: number;
+  failedAt: number;
+  hungAt: number;
+  background: SingleFlight;
+} = {
   since: null,
   seen: null,
   lookedAt: 0,
   okAt: 0,
+  failedAt: 0,
+  hungAt: 0,
   background: new SingleFlight(30_000),
 };
+
+/**
+ * How long a request that holds a view waits for a look at D1's changes before answering from that view
+ * (the look goes on behind the answer). D1 answers a look in milliseconds; one that has not answered
+ * by then is counted as failed, so the requests after it do not wait at all (stale-if-error).
+ */
+export const LOOK_WAIT_MS = 2_000;
 
 type WaitUntil = (p: Promise<unknown>) => void;
 
 const unavailableError = () =>
   new ApiError(503, "catalogue_unavailable", "the catalogue cannot be read right now; retry shortly", undefined, { "Retry-After": "5" });
 
+/** D1 failed a read since the last successful look: requests answer from what is held, and one look per TTL asks again. */
+const failing = () => watch.failedAt > watch.okAt;
 /**
- * Loads an entry through a D1 session (a read replica deployed: see `readReplica`). D1 failing with
- * nothing cached to fall back on is a documented 503, never a bare 500.
+ * D1 left a read unanswered since the last successful look: a load then does not wait on it either and
+ * answers 503 at once (one that refuses at once is still asked: that costs no wait).
  */
-async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>): Promise<T> {
+const hanging = () => watch.hungAt > watch.okAt;
+
+/** Notes a read D1 failed (started at `startedAt`), and whether it hung. */
+function failed(startedAt: number, err: unknown): void {
+  watch.failedAt = Math.max(watch.failedAt, startedAt);
+  if (err instanceof D1ReadTimeout) watch.hungAt = Math.max(watch.hungAt, startedAt);
+}
+
+/** Whether `run` settles within `ms`; if not, it goes on behind the request's answer (its own promise, its own waitUntil). */
+async function settlesWithin(run: Promise<void>, ms: number, waitUntil?: WaitUntil): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const settled = await Promise.race([run.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  if (timer !== null) clearTimeout(timer);
+  if (!settled) waitUntil?.(run);
+  return settled;
+}
+
+/**
+ * Loads an entry through a D1 session (a read replica deployed: see `readReplica`, which bounds the read).
+ * D1 failing with nothing cached to fall back on is a documented 503, never a bare 500; while D1 hangs a
+ * load does not ask it (the look asks, once per TTL) and answers the 503 at once.
+ */
+async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: WaitUntil): Promise<T> {
+  // Loads that sync() does not precede (browse lists, plans) ask again through the look too.
+  await probe(env, waitUntil);
+  if (hanging()) throw unavailableError();
+  const startedAt = Date.now();
   try {
     return await readReplica(env.DB, read);
   } catch (err) {
     console.error("catalogue read failed", err);
+    failed(startedAt, err);
     throw unavailableError();
   }
 }
 
 /** Asks D1 which titles changed since the last look and drops their entries. */
-async function lookForChanges(env: Env): Promise<void> {
-  const startedAt = Date.now();
+async function lookForChanges(env: Env, startedAt: number): Promise<void> {
   // Whether this look is a first one is what it asked, not what a look that ended meanwhile left: a first
   // look lists no change, so one that ended after another must still start afresh.
   const since = watch.since;
@@ -221,34 +272,71 @@ async function lookForChanges(env: Env): Promise<void> {
   watch.seen = { latest, mark };
   // The live topology's version rode the same statement: its own look need not ask.
   await topologyVersionSeen(env.DB, topologyVersion);
-  watch.lookedAt = startedAt;
-  watch.okAt = startedAt;
+  watch.lookedAt = Math.max(watch.lookedAt, startedAt);
+  watch.okAt = Math.max(watch.okAt, startedAt);
+}
+
+/** Counts a look (started at `startedAt`) as failed: what is held serves until STALE_IF_ERROR_MS after the last good one. */
+function lookFailed(startedAt: number, err: unknown): void {
+  watch.lookedAt = Date.now();
+  failed(startedAt, err);
+  dropIfPastStale();
+}
+
+/** Past STALE_IF_ERROR_MS of failing, nothing held is served any more (a title then answers 503). */
+function dropIfPastStale(): void {
+  if (!failing() || Date.now() - watch.okAt < STALE_IF_ERROR_MS) return;
+  if (titleEntries.some((entries) => entries.size > 0)) dropTitleEntries();
+}
+
+/** One look at D1's changes, waited for at most `waitMs` (then counted failed and left running behind the answer). */
+async function look(env: Env, waitMs: number, waitUntil?: WaitUntil): Promise<void> {
+  const startedAt = Date.now();
+  const run = lookForChanges(env, startedAt).catch((err) => {
+    console.error("catalogue change look failed", err);
+    lookFailed(startedAt, err);
+  });
+  if (!(await settlesWithin(run, waitMs, waitUntil))) {
+    console.error(`catalogue change look: no answer from D1 within ${waitMs} ms; serving what is held`);
+    lookFailed(startedAt, new D1ReadTimeout(waitMs));
+  }
+}
+
+/**
+ * While D1 is failing: once per TTL one request asks again (its own look, through the single flight), so
+ * the isolate recovers by itself when D1 is back; every other request goes on at once with what is held.
+ * D1 refusing, the request waits for that look (a refusal is quick, and the request then sees D1 back);
+ * D1 hanging, the look runs behind its answer (no request waits on a D1 known to hang).
+ */
+async function probe(env: Env, waitUntil?: WaitUntil): Promise<void> {
+  if (!failing()) return;
+  dropIfPastStale();
+  if (Date.now() - watch.lookedAt < viewTtlMs(env)) return;
+  if (hanging()) {
+    watch.background.startBehind(() => look(env, VIEW_READ_TIMEOUT_MS + LOOK_WAIT_MS, waitUntil), waitUntil);
+    return;
+  }
+  const run = watch.background.start(() => look(env, LOOK_WAIT_MS, waitUntil));
+  if (run) await run;
 }
 
 /**
  * Brings the isolate's entries up to date: nothing within the TTL, a look in the background up to 2 ×
- * TTL, and beyond that the request waits for the look. If D1 cannot answer, cached entries serve until
- * STALE_IF_ERROR_MS after the last successful look, then every read answers 503. A request that must
- * wait makes its own look (see SingleFlight).
+ * TTL, and beyond that the request waits for the look (a first look up to the read's bound, a later one
+ * LOOK_WAIT_MS: it holds a view to answer from). If D1 cannot answer, cached entries serve until
+ * STALE_IF_ERROR_MS after the last successful look, then every read answers 503; while it fails,
+ * requests do not wait for it (see `probe`). A request that must wait makes its own look (see SingleFlight).
  */
 async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
+  if (failing()) return probe(env, waitUntil);
   const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
   if (age < 2 * ttl && watch.since !== null) {
-    watch.background.startBehind(() => look(env), waitUntil);
+    watch.background.startBehind(() => look(env, VIEW_READ_TIMEOUT_MS + LOOK_WAIT_MS, waitUntil), waitUntil);
     return;
   }
-  await look(env);
-}
-
-/** One look at D1's changes; a failure is logged and leaves the entries as they are until STALE_IF_ERROR_MS. */
-function look(env: Env): Promise<void> {
-  return lookForChanges(env).catch((err) => {
-    console.error("catalogue change look failed", err);
-    watch.lookedAt = Date.now();
-    if (Date.now() - watch.okAt >= STALE_IF_ERROR_MS) dropTitleEntries();
-  });
+  await look(env, watch.since === null ? VIEW_READ_TIMEOUT_MS : LOOK_WAIT_MS, waitUntil);
 }
 
 export const catalogueCache = {
@@ -273,7 +361,7 @@ export const catalogueCache = {
     const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
     const at = freshStarts;
-    const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId));
+    const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId), waitUntil);
     if (at !== freshStarts) return ctx;
     if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
     else unknownTitles.set(titleId, titleId, null, null);
@@ -288,14 +376,14 @@ export const catalogueCache = {
     const loadSorted = () => {
       const now = Date.now();
       const until = now + Math.max(STALE_IF_ERROR_MS, 2 * viewTtlMs(env)) + 1;
-      return load(env, (db) => catalogueDb.browse(db, country, now, until)).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
+      return load(env, (db) => catalogueDb.browse(db, country, now, until), waitUntil).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
     };
     return playableAt(await browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil), Date.now());
   },
 
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
-    const read = () => load(env, (db) => catalogueDb.plans(db));
+    const read = () => load(env, (db) => catalogueDb.plans(db), waitUntil);
     return (await plans.get("plans", PLANS_TTLS * viewTtlMs(env), read, waitUntil)).get(planId) ?? null;
   },
 
@@ -316,13 +404,16 @@ export const catalogueCache = {
     let view = versions.get(key);
     if (!view) {
       const at = freshStarts;
-      const [rows, state, licences, stopRows] = await load(env, (db) =>
-        db.batch([
-          steeringTable.candidates(db, titleId, version),
-          catalogueDb.titleState(db, titleId),
-          catalogueDb.licences(db, titleId),
-          catalogueDb.licenceStops(db, titleId),
-        ]),
+      const [rows, state, licences, stopRows] = await load(
+        env,
+        (db) =>
+          db.batch([
+            steeringTable.candidates(db, titleId, version),
+            catalogueDb.titleState(db, titleId),
+            catalogueDb.licences(db, titleId),
+            catalogueDb.licenceStops(db, titleId),
+          ]),
+        waitUntil,
       );
       const stops = new Map<string, LicenceStop[]>();
       for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {
@@ -356,5 +447,7 @@ export const catalogueCache = {
     watch.seen = null;
     watch.lookedAt = 0;
     watch.okAt = 0;
+    watch.failedAt = 0;
+    watch.hungAt = 0;
   },
 };

@@ -331,6 +331,20 @@ function lowestRung(title: { title: { version: number }; renditions: Array<{ kin
 }
 
 /**
+ * The title's entry for judging reported throughput, or null when the catalogue cannot be read now (D1
+ * failing and the entry not held: the session's version view, which answers the poll, may be held
+ * without it). Demotion is a refinement: without it the poll still answers the ranked order, never 503.
+ */
+async function titleForDemotion(env: Env, titleId: string, waitUntil: (p: Promise<unknown>) => void) {
+  try {
+    return await catalogueCache.title(env, titleId, waitUntil);
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "catalogue_unavailable") return null;
+    throw err;
+  }
+}
+
+/**
  * The steering server (HLS and DASH): the session's pathways re-ranked now from health and load.
  * Failed or drained OCAs leave the list. A pathway the player reports as too slow for the lowest
  * rung (`_HLS_throughput` / `_DASH_throughput`, bits/s) drops behind the next one.
@@ -355,8 +369,7 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const order = (await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p), playingFrom)).map((o) => o.ocaId);
   // A steering poll of a session still standing is activity: the member's stream keeps counting.
   touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
-  const lowest =
-    measured && reported.length > 0 ? lowestRung(await catalogueCache.title(c.env, titleId, (p) => c.executionCtx.waitUntil(p)), s.claims.ver) : null;
+  const lowest = measured && reported.length > 0 ? lowestRung(await titleForDemotion(c.env, titleId, (p) => c.executionCtx.waitUntil(p)), s.claims.ver) : null;
   if (lowest) {
     const slow = new Set(reported.filter((_p, k) => Number.isFinite(throughputs[k]) && throughputs[k] > 0 && throughputs[k] < lowest * 1.2));
     // Each slow pathway drops behind the next one not reported slow (dash.js reports every pathway it used

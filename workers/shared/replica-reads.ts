@@ -8,6 +8,30 @@
  * read-modify-write, fill planning), use the binding itself: the primary.
  */
 
+/**
+ * How long a view's read may hold its request: D1 answers these in milliseconds, and a call to a D1 that
+ * is overloaded or cut off runs to its 30 s limit, past a client's own timeout (the SDK's 15 s). A read
+ * not answered by then is failed (the caller serves what it holds, or 503): the isolate then knows D1 is
+ * failing rather than holding every request for the full call.
+ */
+export const VIEW_READ_TIMEOUT_MS = 5_000;
+
+/** A view's read D1 did not answer in time (D1 hanging, not refusing): what callers tell apart from an error. */
+export class D1ReadTimeout extends Error {
+  constructor(ms: number) {
+    super(`D1 read: no answer within ${ms} ms`);
+  }
+}
+
+/** `p`, or a D1ReadTimeout once `ms` have passed. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new D1ReadTimeout(ms)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => timer !== null && clearTimeout(timer));
+}
+
 /** What a view's reads need of D1: a session or the binding itself. */
 export type D1Reads = Pick<D1Database, "prepare" | "batch">;
 
@@ -16,13 +40,14 @@ let newest: string | null = null;
 
 /**
  * Runs `read` on a session that may be answered by a replica, at least as new as any state this
- * isolate has read before; a binding without sessions (a test's wrapper) is read directly.
+ * isolate has read before; a binding without sessions (a test's wrapper) is read directly. Rejects
+ * with D1ReadTimeout once `timeoutMs` has passed without an answer (default VIEW_READ_TIMEOUT_MS).
  */
-export async function readReplica<T>(db: D1Database, read: (db: D1Reads) => Promise<T>): Promise<T> {
-  if (typeof db.withSession !== "function") return read(db);
+export async function readReplica<T>(db: D1Database, read: (db: D1Reads) => Promise<T>, timeoutMs = VIEW_READ_TIMEOUT_MS): Promise<T> {
+  if (typeof db.withSession !== "function") return within(read(db), timeoutMs);
   const session = db.withSession(newest ?? "first-unconstrained");
   try {
-    return await read(session);
+    return await within(read(session), timeoutMs);
   } finally {
     const bookmark = session.getBookmark();
     if (bookmark && (newest === null || bookmark > newest)) newest = bookmark;
