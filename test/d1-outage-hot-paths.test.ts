@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../workers/index";
 import { catalogueCache } from "../workers/control/catalogue-cache";
 import { forgetTopologyLooks } from "../workers/shared/topology-live";
+import { type D1Fault, fault, faultyDb } from "./faulty-d1";
 import { fill, GEO, memberToken, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -18,73 +19,6 @@ const COLD = "outage-cold";
 const DEVICE = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
 /** A request that waits on a hung D1 call answers within the view's bounds, far below this. */
 const HUNG_MS = 12_000;
-
-interface D1Fault {
-  mode: "up" | "down" | "slow";
-  calls: number;
-  /** Each call's SQL (a batch's statements joined). */
-  sql: string[];
-  /** Lets every hung call go on (to D1, as a slow call finally would). */
-  release: () => void;
-  gate: Promise<void>;
-}
-
-function fault(mode: D1Fault["mode"] = "up"): D1Fault {
-  const f = { mode, calls: 0, sql: [] } as unknown as D1Fault;
-  f.gate = new Promise<void>((r) => (f.release = r));
-  return f;
-}
-
-/** The binding (and every session made from it) with its calls counted and failing or hanging as `f` says. */
-function faultyDb(f: D1Fault): D1Database {
-  const before = async (sql: string) => {
-    f.calls++;
-    f.sql.push(sql);
-    if (f.mode === "down") throw new Error("injected: D1 unreachable");
-    if (f.mode === "slow") await f.gate;
-  };
-  const inner = new WeakMap<object, D1PreparedStatement>();
-  const sqlOf = new WeakMap<object, string>();
-  const statement = (s: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    const p = new Proxy(s, {
-      get(t, key) {
-        const value = Reflect.get(t, key) as unknown;
-        if (typeof value !== "function") return value;
-        const fn = value as (...a: unknown[]) => unknown;
-        if (key === "bind") return (...a: unknown[]) => statement(fn.apply(t, a) as D1PreparedStatement, sql);
-        if (key === "first" || key === "all" || key === "run" || key === "raw")
-          return async (...a: unknown[]) => {
-            await before(sql);
-            return fn.apply(t, a);
-          };
-        return fn.bind(t);
-      },
-    });
-    inner.set(p, s);
-    sqlOf.set(p, sql);
-    return p;
-  };
-  const db = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(t, key) {
-        const value = Reflect.get(t, key) as unknown;
-        if (typeof value !== "function") return value;
-        const fn = value as (...a: unknown[]) => unknown;
-        if (key === "withSession") return (...a: unknown[]) => db(fn.apply(t, a) as object);
-        if (key === "prepare") return (...a: unknown[]) => statement(fn.apply(t, a) as D1PreparedStatement, String(a[0]));
-        if (key === "batch")
-          return async (list: D1PreparedStatement[]) => {
-            await before(list.map((s) => sqlOf.get(s) ?? "?").join("; "));
-            return fn.call(
-              t,
-              list.map((s) => inner.get(s) ?? s),
-            );
-          };
-        return fn.bind(t);
-      },
-    }) as T;
-  return db(env.DB);
-}
 
 interface Answer {
   res: Response | null;

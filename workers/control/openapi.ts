@@ -43,7 +43,7 @@ const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresen
 
 const RATE = { 429: ["rate_limited"] };
 const MEMBER = { 401: ["unauthorized"], 503: ["not_configured"] };
-const ADMIN = { 401: ["unauthorized"], 429: ["rate_limited"], 503: ["not_configured"] };
+const ADMIN = { 401: ["unauthorized"], 429: ["rate_limited"], 503: ["not_configured", "catalogue_unavailable"] };
 /** Admin routes that take JSON: a body sent as anything else is refused (never read as `{}`). */
 const ADMIN_JSON = { ...ADMIN, 415: ["unsupported_media_type"] };
 const BAD = { 400: ["invalid_request"] };

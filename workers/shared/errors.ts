@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isD1Unavailable } from "./d1-unavailable";
 
 /** The one JSON error shape of every API: {"error":{"code","message","details?"}}. */
 export interface ErrorBody {
@@ -38,6 +39,13 @@ export function errorResponse(err: unknown): Response {
     // Hono's own: a body that is not JSON (400) is invalid input like any other, under the one 400 code.
     status = err.status;
     body = { error: { code: httpExceptionCode(status), message: err.message || "bad request" } };
+  } else if (isD1Unavailable(err)) {
+    // A read straight from D1 (an admin read, a title's registration) while D1 is out: the documented 503
+    // an operator's script retries, not an "internal error" that reads as a bug.
+    console.error("D1 unavailable", err);
+    status = 503;
+    body = { error: { code: "catalogue_unavailable", message: "the catalogue database (D1) cannot be reached right now; retry shortly" } };
+    headers = { "Retry-After": "5" };
   } else {
     console.error("unhandled error", err);
   }
