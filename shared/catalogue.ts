@@ -24,7 +24,15 @@ export const REGISTRATION_LIMITS = {
   encodingBytes: 64 * 1024,
   /** bytes of the poster image: shown in browse lists before sign-in, so small enough for any list */
   posterBytes: 2 * 1024 * 1024,
+  /**
+   * bytes of a top manifest (`master.m3u8`, `manifest.mpd`): an OCA reads it whole and filters it per
+   * height cap in a Worker's 128 MB; a feature's MPD listing every segment is well under 2 MiB
+   */
+  topManifestBytes: 8 * 1024 * 1024,
 } as const;
+
+/** The manifests an OCA filters per session (read whole): a title's top manifests. */
+export const TOP_MANIFESTS: readonly string[] = ["master.m3u8", "manifest.mpd"];
 
 /**
  * True if `value` is JSON of at most `maxBytes` UTF-8 bytes; false too when JSON.stringify throws (an

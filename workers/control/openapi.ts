@@ -585,7 +585,16 @@ export const ROUTES: RouteDoc[] = [
     },
     errors: {
       ...ADMIN_JSON,
-      400: ["invalid_request", "duplicate_path", "duplicate_rendition", "duplicate_licence", "invalid_licence", "bad_layout", "invalid_poster"],
+      400: [
+        "invalid_request",
+        "duplicate_path",
+        "duplicate_rendition",
+        "duplicate_licence",
+        "invalid_licence",
+        "bad_layout",
+        "invalid_poster",
+        "manifest_too_large",
+      ],
       409: ["files_not_in_origin", "publish_conflict"],
       413: ["payload_too_large"],
     },

@@ -5,7 +5,7 @@ import { ApiError } from "../../shared/errors";
 import { validationHook } from "../validation";
 import { catalogueDb } from "../../shared/catalogue-db";
 import { steeringTable } from "../../shared/steering-table";
-import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../../../shared/catalogue";
+import { REGISTRATION_LIMITS, TOP_MANIFESTS, titleRegistrationSchema } from "../../../shared/catalogue";
 import { layoutProblem, originKey, posterProblem, versionIndexKey } from "../../../shared/file-keys";
 import { sameContents, versionIndexDoc } from "../../../shared/title-version";
 import { sessionTtlS } from "../session-ttl";
@@ -82,6 +82,12 @@ titlesRoutes.put("/titles/:titleId", params(titleParam), zValidator("json", regi
   for (const f of t.files) {
     const problem = layoutProblem(f.path);
     if (problem) throw new ApiError(400, "bad_layout", `${f.path}: ${problem} (OCAs check a session's height cap by the folder)`);
+    if (TOP_MANIFESTS.includes(f.path) && f.bytes > REGISTRATION_LIMITS.topManifestBytes)
+      throw new ApiError(
+        400,
+        "manifest_too_large",
+        `${f.path} is ${f.bytes} bytes: at most ${REGISTRATION_LIMITS.topManifestBytes} (8 MiB), as each OCA reads it whole to filter it per session`,
+      );
   }
   if (t.poster !== undefined) {
     // Refused before origin is listed or a version claimed: nothing of a bad poster is stored.
