@@ -58,6 +58,31 @@ export function localHour(ms: number, timeZone: string): number {
   return localParts(ms, timeZone).hour % 24;
 }
 
+// Hours with minutes and seconds, for the instant a licence starts or ends: its own formatter, so
+// dayNumber's (asked for every play) formats no more parts than it reads.
+const clockFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Hours since local midnight on `timeZone`'s wall clock at instant `ms`, with minutes and seconds as
+ * fractions (20:30 is 20.5): the clock a site's viewers and its hourly history keep, so on a day of 23
+ * or 25 hours (a DST change) 20:00 is still 20, not the share of the day elapsed times 24.
+ */
+export function localClockHours(ms: number, timeZone: string): number {
+  let f = clockFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hour: "numeric", minute: "numeric", second: "numeric", hourCycle: "h23" });
+    clockFormatters.set(timeZone, f);
+  }
+  let hours = 0;
+  for (const p of f.formatToParts(ms)) {
+    if (p.type === "hour") hours += Number(p.value) % 24;
+    else if (p.type === "minute") hours += Number(p.value) / 60;
+    else if (p.type === "second") hours += Number(p.value) / 3600;
+  }
+  // Milliseconds are no part of Intl's answer; a licence boundary is seldom finer than a second.
+  return hours + (ms - Math.floor(ms / 1000) * 1000) / 3_600_000;
+}
+
 /** Day of the week of a day number: 0 = Sunday … 6 = Saturday (day 0, 1970-01-01, was a Thursday). */
 export function dayOfWeek(day: DayNumber): number {
   return (((day + 4) % 7) + 7) % 7;

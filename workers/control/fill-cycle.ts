@@ -1,6 +1,7 @@
 import { dayNumber, localDayStart, localHour, localHourStart } from "../../fill/day";
 import { childMisses, ixpPlanTitles, type ChildOutlook } from "../../fill/ixp-plan";
 import { peakBps, peakHourShare, shareBefore } from "../../fill/peak-shape";
+import { type LicensedSpan, licensedShare } from "../../fill/licensed-share";
 import { planSite } from "../../fill/plan";
 import { DEFAULT_PREDICT_PARAMS, forecast, HISTORY_DAYS } from "../../fill/predict";
 import { shiftCheckHour } from "../../fill/shift";
@@ -192,32 +193,26 @@ export async function predictionsFor(
   };
   const { predictions, shiftedToday } = forecast(input);
   let out = predictions.filter((p) => Object.hasOwn(sizes, p.titleId));
-  // A licence there that ends during tomorrow serves only the hours before its end: a full day's
-  // demand would plan (and replicate for the evening peak) a title nobody may play by then.
-  const endsTomorrow = new Map(
-    titles.filter((t) => t.licensed_until !== null && t.licensed_until < tomorrowEnd).map((t) => [t.id, t.licensed_until as number]),
-  );
-  if (endsTomorrow.size > 0) {
+  // A title playable there for only part of tomorrow (a licence ending at 20:00, a 21:00 premiere)
+  // serves only those hours' share of the day's viewing: a full day's demand would plan (and replicate
+  // for the evening peak) a title nobody may play by then, or rank a late premiere as an all-day hit.
+  const partDay = new Map<string, LicensedSpan>();
+  for (const t of titles) {
+    const from = Math.max(t.available_from, t.licensed_from);
+    if (from > tomorrowStart || (t.licensed_until !== null && t.licensed_until < tomorrowEnd)) partDay.set(t.id, { from, until: t.licensed_until });
+  }
+  if (partDay.size > 0) {
     const shape = await hourlyOf(env, memo, now, shapeSitesOf(site));
     out = out
       .map((p) => {
-        const end = endsTomorrow.get(p.titleId);
-        if (end === undefined) return p;
-        const share = shareBeforeHour(shape, ((end - tomorrowStart) / (tomorrowEnd - tomorrowStart)) * 24);
+        const span = partDay.get(p.titleId);
+        if (span === undefined) return p;
+        const share = licensedShare(span, targetDay, site.timeZone, shape);
         return { ...p, bytes: p.bytes * share, popularity: p.popularity * share };
       })
       .sort((a, b) => b.bytes - a.bytes || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0));
   }
   return { targetDay, predictions: out, sizes, shifted: shiftedToday, ownHistory };
-}
-
-/** Share of a day's bytes before local hour `hours` (fractional), by the hourly shape; by the clock with none. */
-function shareBeforeHour(days: ReadonlyArray<ArrayLike<number>>, hours: number): number {
-  const h = Math.min(24, Math.max(0, hours));
-  if (!(shareBefore(days, 24) > 0)) return h / 24;
-  const whole = Math.floor(h);
-  const before = shareBefore(days, whole);
-  return before + (shareBefore(days, whole + 1) - before) * (h - whole);
 }
 
 /** The sites whose hours make a site's daily shape: an IXP site's peak is its children's evening (what they miss arrives when they watch). */
