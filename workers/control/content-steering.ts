@@ -2,6 +2,7 @@ import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { ApiError } from "../shared/errors";
 import { isSafeSegment } from "../../shared/ids";
+import { hlsAttribute, hlsAttributes, withHlsAttribute, withHlsAttributeValues, withoutHlsAttribute } from "../shared/hls-attributes";
 import { dashBaseUrlsInTitle, filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
 import { topology, topologyVersion } from "../shared/topology";
 import { signUrlToken } from "../shared/url-token";
@@ -181,49 +182,64 @@ export function resolveInTitle(base: string, uri: string): string {
   return `${base}${u.pathname.slice(1)}${u.search}${u.hash}`;
 }
 
-/** A tag's attribute list with each group id it names suffixed per pathway (the EXT-X-MEDIA groups are). */
-const groupsOf = (tag: string, ocaId: string) =>
-  tag.replace(/([:,])(AUDIO|SUBTITLES|VIDEO|CLOSED-CAPTIONS)="([^"]+)"/g, (_x, sep: string, k: string, g: string) => `${sep}${k}="${g}-${ocaId}"`);
-/** A tag's URI attribute resolved into one pathway's OCA. */
-const uriAttr = (tag: string, base: string) => tag.replace(/([:,])URI="([^"]*)"/, (_x, sep: string, u: string) => `${sep}URI="${resolveInTitle(base, u)}"`);
+/** The attributes of a variant or I-frame variant that name EXT-X-MEDIA groups: each pathway has its own. */
+const VARIANT_GROUPS = new Set(["AUDIO", "VIDEO", "SUBTITLES", "CLOSED-CAPTIONS"]);
+/** The attribute of a rendition (EXT-X-MEDIA) that names its group. */
+const RENDITION_GROUP = new Set(["GROUP-ID"]);
+
+/**
+ * One pathway's copy of a tag, its attribute list read as RFC 8216 §4.2 has it (a quoted string holding
+ * ",URI=" or ",AUDIO=" is that string): each group id `groups` names suffixed with the pathway's OCA, the
+ * URI attribute resolved into that OCA, any PATHWAY-ID it came with dropped (the pathway's own is added).
+ */
+function forPathway(tag: string, groups: ReadonlySet<string>, p: Pathway & { url: string }): string {
+  const changed = withHlsAttributeValues(tag, hlsAttributes(tag), (name, v) =>
+    groups.has(name) ? `${v}-${p.ocaId}` : name === "URI" ? resolveInTitle(p.url, v) : undefined,
+  );
+  return withoutHlsAttribute(changed, hlsAttributes(changed), "PATHWAY-ID");
+}
 
 /**
  * Rewrites a title's multivariant playlist for Content Steering: every variant, I-frame variant and
- * rendition once per pathway (OCA), with absolute URIs into that OCA, group ids suffixed per pathway,
- * PATHWAY-ID on each variant and I-frame variant (RFC 8216bis §7.2), and the steering server in
- * #EXT-X-CONTENT-STEERING.
+ * rendition once per pathway (OCA), with absolute URIs into that OCA, group ids suffixed per pathway
+ * (RFC 8216bis §4.4.6.6: a pathway's variants name only its own renditions), PATHWAY-ID on each variant and
+ * I-frame variant (§7.2), and the steering server in #EXT-X-CONTENT-STEERING. A variant's URI is the next
+ * line that is no tag or comment (RFC 8216 §4.3.4.2): the tags before it are read as any others, and a
+ * variant with none (before the next variant) is dropped, as a player would have no playlist for it.
  */
 export function steeredHlsPlaylist(master: string, pathways: Array<Pathway & { url: string }>, serverUri: string): string {
-  const lines = master.replace(/\r/g, "").split("\n");
   const head: string[] = [];
   const media: string[] = [];
   const variants: Array<{ tag: string; uri: string }> = [];
   // An I-frame variant carries its URI in its URI attribute, not on the next line.
   const iframes: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (!line) continue;
-    if (line.startsWith("#EXT-X-MEDIA:")) media.push(line);
-    else if (line.startsWith("#EXT-X-STREAM-INF:")) {
-      let j = i + 1;
-      while (j < lines.length && (lines[j].trim() === "" || lines[j].startsWith("#"))) j++;
-      variants.push({ tag: line, uri: lines[j]?.trim() ?? "" });
-      i = j;
-    } else if (line.startsWith("#EXT-X-I-FRAME-STREAM-INF:")) iframes.push(line);
-    else if (line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
+  // The variant tag whose URI line is still to come.
+  let pending: string | undefined;
+  // Blanks (a CR of a CRLF line end among them) are no part of a line's tag or URI.
+  for (const raw of master.split("\n")) {
+    const line = raw.trim();
+    if (!line || line === "#EXTM3U") continue;
+    if (line.startsWith("#EXT-X-STREAM-INF:")) pending = line;
+    else if (!line.startsWith("#")) {
+      // A URI line with no variant before it names nothing a player would play.
+      if (pending !== undefined) variants.push({ tag: pending, uri: line });
+      pending = undefined;
+    } else if (line.startsWith("#EXT-X-MEDIA:")) media.push(line);
+    else if (line.startsWith("#EXT-X-I-FRAME-STREAM-INF:")) {
+      // Without a URI an I-frame variant names no playlist: it is left out (as in each pathway's copy).
+      if (hlsAttribute(hlsAttributes(line), "URI") !== undefined) iframes.push(line);
+    } else if (line.startsWith("#EXT-X-CONTENT-STEERING")) continue;
     else head.push(line);
   }
   // A tag of the playlist as a whole that names a file (EXT-X-SESSION-KEY, EXT-X-SESSION-DATA) is not
   // per pathway: a relative URI would resolve against the steering URL, so it goes to the first pathway's OCA.
   const first = pathways[0]?.url;
-  const whole = head.filter((l) => l !== "#EXTM3U").map((l) => (first && l.startsWith("#EXT") ? uriAttr(l, first) : l));
+  const whole = head.map((l) => (first && l.startsWith("#EXT") ? withHlsAttribute(l, hlsAttributes(l), "URI", (u) => resolveInTitle(first, u)) : l));
   const out = [...whole, `#EXT-X-CONTENT-STEERING:SERVER-URI="${serverUri}",PATHWAY-ID="${pathways[0]?.ocaId ?? ""}"`];
+  for (const p of pathways) for (const m of media) out.push(forPathway(m, RENDITION_GROUP, p));
   for (const p of pathways) {
-    for (const m of media) out.push(uriAttr(m.replace(/GROUP-ID="([^"]+)"/, `GROUP-ID="$1-${p.ocaId}"`), p.url));
-  }
-  for (const p of pathways) {
-    for (const v of variants) out.push(`${groupsOf(v.tag, p.ocaId)},PATHWAY-ID="${p.ocaId}"`, resolveInTitle(p.url, v.uri));
-    for (const f of iframes) out.push(`${uriAttr(groupsOf(f, p.ocaId), p.url)},PATHWAY-ID="${p.ocaId}"`);
+    for (const v of variants) out.push(`${forPathway(v.tag, VARIANT_GROUPS, p)},PATHWAY-ID="${p.ocaId}"`, resolveInTitle(p.url, v.uri));
+    for (const f of iframes) out.push(`${forPathway(f, VARIANT_GROUPS, p)},PATHWAY-ID="${p.ocaId}"`);
   }
   return ["#EXTM3U", ...out, ""].join("\n");
 }

@@ -53,3 +53,42 @@ export function withHlsAttribute(tag: string, attrs: HlsAttribute[], name: strin
   }
   return out + tag.slice(from);
 }
+
+/**
+ * `tag` with each quoted value changed by `change(name, value)`, kept as written where it answers
+ * undefined: several attributes changed in one pass, each by its own name (a value holding another
+ * attribute's name is that value, not the attribute).
+ */
+export function withHlsAttributeValues(tag: string, attrs: HlsAttribute[], change: (name: string, value: string) => string | undefined): string {
+  let out = "";
+  let from = 0;
+  for (const a of attrs) {
+    if (!a.raw.startsWith('"')) continue;
+    const value = change(a.name, a.raw.slice(1, -1));
+    if (value === undefined) continue;
+    out += `${tag.slice(from, a.at)}"${value}"`;
+    from = a.at + a.raw.length;
+  }
+  return out + tag.slice(from);
+}
+
+/** `tag` without its attributes named `name`, each with one comma beside it (an attribute list names each attribute once). */
+export function withoutHlsAttribute(tag: string, attrs: HlsAttribute[], name: string): string {
+  let out = "";
+  let from = 0;
+  for (let k = 0; k < attrs.length; k++) {
+    const a = attrs[k];
+    if (a.name !== name) continue;
+    const start = a.at - a.name.length - 1;
+    const end = a.at + a.raw.length;
+    // The comma before it while that is still kept, else (the list's first attribute left) the one after it.
+    if (k > 0 && start - 1 >= from) {
+      out += tag.slice(from, start - 1);
+      from = end;
+    } else {
+      out += tag.slice(from, start);
+      from = tag[end] === "," ? end + 1 : end;
+    }
+  }
+  return out + tag.slice(from);
+}
