@@ -7,7 +7,7 @@
  * Pure: run by the Worker's fill cycle (and usable by the simulator).
  */
 import { dayNumber, localClockHours } from "./day";
-import { SHAPE_MIN_BYTES } from "./peak-shape";
+import { SHAPE_MIN_BYTES, summedShape } from "./peak-shape";
 import type { DayNumber } from "./types";
 
 /** When a title may be played at a site: from `from` (ms; its release or first licence there) until `until` (ms, exclusive; null: open-ended). */
@@ -32,14 +32,7 @@ export function clockHourOn(ms: number, day: DayNumber, timeZone: string): numbe
  */
 export function shareBeforeHour(days: ReadonlyArray<ArrayLike<number>>, hour: number, minBytes = SHAPE_MIN_BYTES): number {
   const h = Math.min(24, Math.max(0, hour));
-  const shape = new Array<number>(24).fill(0);
-  for (const day of days) {
-    for (let i = 0; i < 24 && i < day.length; i++) {
-      const v = Number(day[i]);
-      if (Number.isFinite(v) && v > 0) shape[i] += v;
-    }
-  }
-  const total = shape.reduce((a, b) => a + b, 0);
+  const { shape, total } = summedShape(days);
   const byClock = h / 24;
   if (!(total > 0)) return byClock;
   const whole = Math.floor(h);

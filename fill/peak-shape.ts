@@ -16,14 +16,7 @@ export const SHAPE_MIN_BYTES = 1e9;
  * history blends with DEFAULT_PEAK_SHARE in proportion to its bytes.
  */
 export function peakHourShare(days: ReadonlyArray<ArrayLike<number>>, minBytes = SHAPE_MIN_BYTES): number {
-  const shape = new Array<number>(24).fill(0);
-  for (const day of days) {
-    for (let h = 0; h < 24 && h < day.length; h++) {
-      const v = Number(day[h]);
-      if (Number.isFinite(v) && v > 0) shape[h] += v;
-    }
-  }
-  const total = shape.reduce((a, b) => a + b, 0);
+  const { shape, total } = summedShape(days);
   if (!(total > 0)) return DEFAULT_PEAK_SHARE;
   const learned = Math.max(...shape) / total;
   const trust = Math.min(1, total / minBytes);
@@ -38,15 +31,27 @@ export const peakBps = (dayBytes: number, share: number): number => (Math.max(0,
  * (days summed); 0 with no history (today so far then cannot be scaled to a day, and is not used).
  */
 export function shareBefore(days: ReadonlyArray<ArrayLike<number>>, hour: number): number {
+  const { shape, total } = summedShape(days);
+  if (!(total > 0)) return 0;
   let before = 0;
+  for (let h = 0; h < 24 && h < hour; h++) before += shape[h];
+  return before / total;
+}
+
+/**
+ * A site's hourly shape: per-day hourly byte counts (24 local hours each) summed hour by hour, so a
+ * busy day weighs more; missing, negative and non-finite hours count as 0. With the shape's total.
+ */
+export function summedShape(days: ReadonlyArray<ArrayLike<number>>): { shape: number[]; total: number } {
+  const shape = new Array<number>(24).fill(0);
   let total = 0;
   for (const day of days) {
     for (let h = 0; h < 24 && h < day.length; h++) {
       const v = Number(day[h]);
       if (!(Number.isFinite(v) && v > 0)) continue;
+      shape[h] += v;
       total += v;
-      if (h < hour) before += v;
     }
   }
-  return total > 0 ? before / total : 0;
+  return { shape, total };
 }

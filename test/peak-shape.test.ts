@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PEAK_SHARE, peakBps, peakHourShare, SHAPE_MIN_BYTES } from "../fill/peak-shape";
+import { DEFAULT_PEAK_SHARE, peakBps, peakHourShare, SHAPE_MIN_BYTES, shareBefore, summedShape } from "../fill/peak-shape";
 
 const day = (byHour: Record<number, number>) => Array.from({ length: 24 }, (_, h) => byHour[h] ?? 0);
 
@@ -27,5 +27,20 @@ describe("a site's peak share (fill/peak-shape.ts)", () => {
   it("turns a day's bytes into peak bits per second", () => {
     expect(peakBps(3600, 0.5)).toBe(4);
     expect(peakBps(-1, 0.5)).toBe(0);
+  });
+
+  it("sums days hour by hour, a short day counting only its hours", () => {
+    const { shape, total } = summedShape([day({ 20: 3, 21: 1 }), [0, 2, Number.NaN], day({ 20: 5 })]);
+    expect(shape[20]).toBe(8);
+    expect(shape[21]).toBe(1);
+    expect(shape[1]).toBe(2);
+    expect(total).toBe(11);
+  });
+
+  it("gives the share of the hours before a given hour", () => {
+    const days = [day({ 6: 1, 20: 3 })];
+    expect(shareBefore(days, 20)).toBeCloseTo(0.25, 10);
+    expect(shareBefore(days, 21)).toBeCloseTo(1, 10);
+    expect(shareBefore([], 21)).toBe(0);
   });
 });
