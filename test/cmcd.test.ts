@@ -221,6 +221,10 @@ describe("CMCD on OCA requests reaches the session's home site", () => {
       lastOca: other.siteId === "origin" ? "origin" : `${other.siteId}/${other.ocaId}`,
       countedBytes: aBytes + bBytes,
     });
+    // A support desk pasting the id in upper case reads the same session.
+    const upper = await call(`/admin/sessions/${p.sessionId.toUpperCase()}/events`, { headers: ADMIN });
+    expect(upper.status).toBe(200);
+    expect(await upper.json()).toMatchObject({ sessionId: p.sessionId, homeSiteId: "lumen-nyc", cmcd: { requests: 2, bytes: aBytes + bBytes } });
   });
 
   it("lets players on other origins send CMCD headers (CORS preflight)", async () => {

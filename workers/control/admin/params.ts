@@ -21,7 +21,8 @@ export const siteOcaParam = siteParam.extend({ ocaId: idSchema("ocaId") });
 export const siteOcaTitleParam = siteOcaParam.extend({ titleId: idSchema("titleId") });
 export const titleParam = z.object({ titleId: idSchema("titleId") });
 export const ispParam = z.object({ ispId: idSchema("ispId") });
-export const sessionParam = z.object({ sessionId: z.uuid() });
+/** Session ids are minted lower-case (`crypto.randomUUID`); one pasted in upper case names the same session. */
+export const sessionParam = z.object({ sessionId: z.uuid().transform((id) => id.toLowerCase()) });
 export const memberParam = z.object({ memberId: memberIdSchema });
 export const memberStreamParam = memberParam.extend(sessionParam.shape);
 

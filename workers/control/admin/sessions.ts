@@ -33,7 +33,7 @@ const LOOKUP_WAVE = 10;
  * site asked did not answer (it may be the session's home): then 503 `site_unreachable` naming them.
  */
 sessionsRoutes.get("/sessions/:sessionId/events", params(sessionParam), zValidator("query", sessionEventsQuery, validationHook), async (c) => {
-  const sessionId = c.req.param("sessionId");
+  const { sessionId } = c.req.valid("param");
   const only = c.req.valid("query").site;
   if (only === undefined && topology.sites.length > LOOKUP_SITES_MAX) {
     throw new ApiError(
