@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_SESSION_TTL_S } from "../shared/session-life";
 import { MAX_SESSION_TOKEN, sessionPathways, signSessionToken, verifySessionToken } from "../workers/control/session-token";
 
 /** The signed play session: it travels in a URL path, so it must fit MAX_SESSION_TOKEN whatever the ids. */
@@ -19,7 +20,8 @@ describe("a session token", () => {
       tid: long("t"),
       ver: 999_999_999,
       at: Date.now(),
-      exp: 9_999_999_999,
+      // The longest a session may live (10 digits, as any expiry before 2286).
+      exp: Math.floor(Date.now() / 1000) + MAX_SESSION_TTL_S,
       cap: 99_999,
       c: "US",
       asn: 4_294_967_295,

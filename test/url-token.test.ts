@@ -14,12 +14,13 @@ const FC = { seed: 8, numRuns: 300 };
 const claims = fc.record({
   titleId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
   sessionId: fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/),
-  exp: fc.integer({ min: NOW + 1, max: NOW + 10 ** 8 }),
+  // Granted up to a day before NOW, expiring up to six days after it: within the longest session (a week).
+  exp: fc.integer({ min: NOW + 1, max: NOW + 6 * 86_400 }),
   maxHeight: fc.integer({ min: 144, max: 4320 }),
   version: fc.integer({ min: 1, max: 999_999_999 }),
   home: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((h) => !["__proto__", "constructor", "prototype"].includes(h)),
   country: fc.stringMatching(/^[A-Z]{2}$/),
-  issuedAt: fc.integer({ min: 1, max: NOW * 1000 }),
+  issuedAt: fc.integer({ min: (NOW - 86_400) * 1000, max: NOW * 1000 }),
   streams: fc.stringMatching(/^[0-9a-f]{64}$/),
 });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { countryCodeSchema, isSafeId, isMemberId } from "../../shared/ids";
 import { b64url, fromB64url, hmacKey, jsonOfBytes, macBytes } from "../shared/hmac";
-import { isKid, type KeyRing } from "../shared/url-token";
+import { expiredAt, isKid, withinLongestSession, type KeyRing } from "../shared/url-token";
 
 /**
  * The play session, signed and carried by the client instead of stored: everything steering and
@@ -39,7 +39,9 @@ export const sessionClaimsSchema = z
     /** pathways (OCAs) the session was given, "site/oca", in play's order */
     pw: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]{1,64}$/)).max(32),
   })
-  .strict();
+  .strict()
+  // No session outlives the longest one after its play, whatever signed it: the URL tokens steering signs take its expiry.
+  .refine((c) => withinLongestSession(c.at, c.exp), { message: "a session lives at most MAX_SESSION_TTL_S after its play", path: ["exp"] });
 
 export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
 
@@ -94,6 +96,6 @@ export async function verifySessionToken(ring: KeyRing, token: string, nowS: num
   if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, payload)))) return { ok: false, reason: "bad_signature" };
   const claims = sessionClaimsSchema.safeParse(jsonOfBytes(raw));
   if (!claims.success) return { ok: false, reason: "malformed" };
-  if (claims.data.exp <= nowS) return { ok: false, reason: "expired" };
+  if (expiredAt(claims.data.exp, nowS)) return { ok: false, reason: "expired" };
   return { ok: true, claims: claims.data };
 }

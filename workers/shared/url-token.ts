@@ -21,6 +21,7 @@
  */
 
 import { isCountryCode, isInheritedName, isSafeId, isSessionId, isStreamsId } from "../../shared/ids";
+import { MAX_SESSION_TTL_S } from "../../shared/session-life";
 import { b64url, hmacKey, macBytes } from "./hmac";
 
 export interface UrlTokenClaims {
@@ -61,6 +62,16 @@ const EXP = /^[1-9]\d{0,11}$/;
 const ISSUED = /^[1-9]\d{0,14}$/;
 const HEIGHT = /^[1-9]\d{0,4}$/;
 const VERSION = /^[1-9]\d{0,8}$/;
+/**
+ * True when an expiry (s) lies at most the longest session after its grant (ms): no token outlives
+ * MAX_SESSION_TTL_S, whatever signed it (a signer's bug, or a setting read wrong, must not hand out
+ * tokens good for years).
+ */
+export const withinLongestSession = (grantedAtMs: number, expS: number): boolean => expS * 1000 - grantedAtMs <= MAX_SESSION_TTL_S * 1000;
+
+/** Expired at `nowS` (s); a clock that is not a finite number expires every token rather than none (`exp <= NaN` is false). */
+export const expiredAt = (expS: number, nowS: number): boolean => !Number.isFinite(nowS) || expS <= nowS;
+
 /** Longer than any token of well-formed claims (kid 16, session 64, issued 15, home 64, country 2, streams 64, MAC 43 and the rest). */
 export const MAX_URL_TOKEN = 350;
 function message(kid: string, c: UrlTokenClaims): Uint8Array {
@@ -105,13 +116,13 @@ export async function signUrlToken(ring: KeyRing, kid: string, claims: UrlTokenC
   const secret = isKid(kid) ? ring.get(kid) : undefined;
   if (secret === undefined) throw new Error(`URL signing key ${kid} is not configured`);
   if (
+    // Exactly what verifyUrlToken accepts: never a token that would be refused as malformed.
     !isSessionId(claims.sessionId) ||
-    !Number.isSafeInteger(claims.exp) ||
+    !EXP.test(String(claims.exp)) ||
     !ISSUED.test(String(claims.issuedAt)) ||
-    claims.exp < 1 ||
-    !Number.isInteger(claims.maxHeight) ||
-    claims.maxHeight < 1 ||
+    !HEIGHT.test(String(claims.maxHeight)) ||
     !VERSION.test(String(claims.version)) ||
+    !withinLongestSession(claims.issuedAt, claims.exp) ||
     !isSafeId(claims.home) ||
     !isCountryCode(claims.country) ||
     !isStreamsId(claims.streams)
@@ -159,6 +170,7 @@ export async function verifyUrlToken(ring: KeyRing, token: string, titleId: stri
   // crypto.subtle.verify compares in constant time.
   const good = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, message(kid, claims));
   if (!good) return { ok: false, reason: "bad_signature" };
-  if (claims.exp <= nowS) return { ok: false, reason: "expired" };
+  if (!withinLongestSession(claims.issuedAt, claims.exp)) return { ok: false, reason: "malformed" };
+  if (expiredAt(claims.exp, nowS)) return { ok: false, reason: "expired" };
   return { ok: true, claims };
 }
