@@ -40,7 +40,9 @@ interface Context {
   regional: Map<string, number[]>;
   localFactors: number[];
   regionalFactors: number[];
-  /** This site's share of the region's bytes over the window. */
+  /** Index of the site's first day with any bytes (0 when none): the days before it are unknown, not zero demand. */
+  localStart: number;
+  /** This site's share of the region's bytes over the days it recorded. */
   share: number;
   titleBytes: Readonly<Record<string, number>>;
 }
@@ -94,26 +96,26 @@ function leadingEmptyDays(regional: Record<string, number[]>, local: Record<stri
 export const OUTAGE_SHARE = 0.1;
 
 /**
- * Replaces the outage days of a site's (or region's) series, in place: days whose total across
- * titles is below OUTAGE_SHARE of the window's median day, each title's value on them interpolated
- * from its nearest days either side (the nearest one at the window's ends). Series of less than
- * `minBytes` over the window are left alone: a thin site's quiet day is noise, not an outage.
+ * Replaces the outage days of a site's (or region's) series from day index `start` on, in place:
+ * days whose total across titles is below OUTAGE_SHARE of the median day since `start`, each title's
+ * value on them interpolated from its nearest days either side (the nearest one at the ends). Series
+ * of less than `minBytes` are left alone: a thin site's quiet day is noise, not an outage.
  */
-function fillOutages(byTitle: Map<string, number[]>, days: number, minBytes: number): void {
+function fillOutages(byTitle: Map<string, number[]>, days: number, minBytes: number, start = 0): void {
   const t = totals(byTitle, days);
-  if (sum(t) < minBytes) return;
-  const sorted = [...t].sort((a, b) => a - b);
-  const median = sorted[Math.floor(days / 2)];
-  const ok = t.map((v) => v >= OUTAGE_SHARE * median);
+  if (sum(t, start) < minBytes) return;
+  const sorted = t.slice(start).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const ok = t.map((v, i) => i < start || v >= OUTAGE_SHARE * median);
   if (!(median > 0) || ok.every(Boolean)) return;
   for (const series of byTitle.values()) {
-    for (let i = 0; i < days; i++) {
+    for (let i = start; i < days; i++) {
       if (ok[i]) continue;
       let before = i - 1;
-      while (before >= 0 && !ok[before]) before--;
+      while (before >= start && !ok[before]) before--;
       let after = i + 1;
       while (after < days && !ok[after]) after++;
-      if (before < 0) series[i] = series[after];
+      if (before < start) series[i] = series[after];
       else if (after >= days) series[i] = series[before];
       else series[i] = series[before] + ((series[after] - series[before]) * (i - before)) / (after - before);
     }
@@ -155,23 +157,25 @@ function smoothed(ctx: Context, titleId: string, from: number): { bytes: number;
   const local = ctx.local.get(titleId)!;
   const regional = ctx.regional.get(titleId)!;
   const first = ctx.firstDay + from;
-  const w = localWeight(sum(local, from), ctx.p.thinBytes);
-  const localNext = next(local.slice(from), first, ctx.localFactors, w >= 1, s, ctx);
+  // The site's days before it recorded anything are no part of its level (a new site is not a decline).
+  const localFrom = Math.max(from, ctx.localStart);
+  const w = localWeight(sum(local, localFrom), ctx.p.thinBytes);
+  const localNext = next(local.slice(localFrom), ctx.firstDay + localFrom, ctx.localFactors, w >= 1, s, ctx);
   if (w >= 1) return { bytes: localNext, basis: "local" };
   const regionalNext = next(regional.slice(from), first, ctx.regionalFactors, sum(regional, from) >= ctx.p.thinBytes, s, ctx);
   return { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: basisOf(w) };
 }
 
 /**
- * Mean of the latest days' (deseasonalised) observations of a recent launch, each projected to the
- * target day along the launch ratio between its age and the target's; persistence where the
- * region's launches cannot tell.
+ * Mean of the latest days' (deseasonalised) observations of a recent launch from day index `start`
+ * on, each projected to the target day along the launch ratio between its age and the target's;
+ * persistence where the region's launches cannot tell.
  */
-function projectAlongLaunches(ctx: Context, series: number[], factors: number[], launchIndex: number, launches: LaunchHistory): number {
+function projectAlongLaunches(ctx: Context, series: number[], factors: number[], launchIndex: number, launches: LaunchHistory, start: number): number {
   const age = ctx.targetDay - (ctx.firstDay + launchIndex);
   let total = 0;
   let n = 0;
-  for (let i = Math.max(launchIndex, ctx.days - PROJECTED_DAYS); i < ctx.days; i++) {
+  for (let i = Math.max(launchIndex, ctx.days - PROJECTED_DAYS, start); i < ctx.days; i++) {
     const ratio = launches.ratio(i - launchIndex, age) ?? 1;
     total += (series[i] / factors[dayOfWeek(ctx.firstDay + i)]) * ratio;
     n++;
@@ -301,9 +305,16 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
     local.set(id, l);
     regional.set(id, r);
   }
+  // A site that joined its region inside the window (or whose counting started late) has no demand
+  // before its first recorded day, not zero demand: read as data, those days diluted its share of the
+  // region and dragged every title's level down (a site three days old was predicted a third of its demand).
+  const localStart = Math.max(
+    0,
+    totals(local, days).findIndex((v) => v > 0),
+  );
   // An outage (the site's or the region's counting) is not a day nobody watched: read as data, a day
   // near zero drops every title's level and its weekday's factor for weeks.
-  fillOutages(local, days, p.thinBytes);
+  fillOutages(local, days, p.thinBytes, localStart);
   fillOutages(regional, days, p.thinBytes);
   for (const id of ids) {
     const l = local.get(id)!;
@@ -313,8 +324,9 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
 
   const localTotal = totals(local, days);
   const regionalTotal = totals(regional, days);
-  const localSum = sum(localTotal);
-  const regionalSum = sum(regionalTotal);
+  // The site's share over the days it recorded (see localStart).
+  const localSum = sum(localTotal, localStart);
+  const regionalSum = sum(regionalTotal, localStart);
   const regionalFactors = weeklyFactors(regionalTotal, firstDay, p);
   const ctx: Context = {
     p,
@@ -326,7 +338,8 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
     regional,
     regionalFactors,
     // A small site's own weekly shape is noise; the region's is the better guess.
-    localFactors: localSum >= p.thinBytes ? weeklyFactors(localTotal, firstDay, p) : regionalFactors,
+    localFactors: localSum >= p.thinBytes ? weeklyFactors(localTotal.slice(localStart), firstDay + localStart, p) : regionalFactors,
+    localStart,
     // With no local history at all the site's size is unknown: predict the region's demand (the
     // ranking of titles is what matters to the planner).
     share: localSum > 0 && regionalSum > 0 ? localSum / regionalSum : 1,
@@ -362,8 +375,8 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
       const r = regional.get(titleId)!;
       if (sum(r, launchIndex) > 0) {
         const w = localWeight(sum(l, launchIndex), p.thinBytes);
-        const localNext = w > 0 ? projectAlongLaunches(ctx, l, ctx.localFactors, launchIndex, launchHistory) : 0;
-        const regionalNext = w < 1 ? projectAlongLaunches(ctx, r, regionalFactors, launchIndex, launchHistory) : 0;
+        const localNext = w > 0 ? projectAlongLaunches(ctx, l, ctx.localFactors, launchIndex, launchHistory, localStart) : 0;
+        const regionalNext = w < 1 ? projectAlongLaunches(ctx, r, regionalFactors, launchIndex, launchHistory, 0) : 0;
         est = { bytes: w * localNext + (1 - w) * regionalNext * ctx.share, basis: "release" };
       } else {
         // No history yet (launching tomorrow, or nobody watched): how recent launches did at this age.
