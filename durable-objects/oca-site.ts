@@ -7,7 +7,7 @@ import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
 import { memberStreamsId } from "../workers/shared/stream-activity";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
-import { copyVerified, type TitleFile } from "./site/copy-file";
+import { COPY_STALL_MS, copyFrom, type TitleFile } from "./site/copy-file";
 import * as fillQueue from "./site/fill-queue";
 import * as holdings from "./site/holdings";
 import { ActiveSessions, ingestEdgeReport, ingestServedElsewhere, liveView, missesByKind, missesByTitle, recordMiss, reportBytes } from "./site/load";
@@ -152,6 +152,8 @@ export class OcaSite extends DurableObject<Env> {
   private readonly checkedIncomplete = new Map<string, number>();
   /** Retired OCAs whose clean-up is under way (read from storage at each change): who the site hides (see `site`). */
   private retiring = new Map<string, { stage: retired.RetiredStage; leftAtVersion: number }>();
+  /** How long a copy may make no progress before it is given up (see COPY_STALL_MS; tests shorten it). */
+  private copyStallMs = COPY_STALL_MS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -891,9 +893,9 @@ export class OcaSite extends DurableObject<Env> {
     }));
   }
 
-  /** Complete titles per OCA, and the current plan: the planner's `current`. */
+  /** Titles held per OCA (see holdings.heldByOca): the planner's `current`. */
   async holdingsByOca(): Promise<Record<string, string[]>> {
-    return holdings.fullyReadyByOca(
+    return holdings.heldByOca(
       this.sql,
       this.site.ocas.map((o) => o.id),
     );
@@ -1508,9 +1510,7 @@ export class OcaSite extends DurableObject<Env> {
         throw new NoRoom(`${ocaId} has no room left for ${titleId}/${file.path} (another fill took it meanwhile)`);
       }
       try {
-        const obj = await src.bucket.get(src.key);
-        if (!obj) throw new Error(`${src.label} copy ${src.key} disappeared`);
-        await copyVerified(obj, this.bucket(), key, file);
+        await copyFrom(src, this.bucket(), key, file, this.copyStallMs);
       } catch (err) {
         holdings.dropFile(this.sql, ref);
         throw err;

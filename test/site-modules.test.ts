@@ -7,7 +7,7 @@ import { ingestEdgeReport } from "../durable-objects/site/load";
 import { recordReport, recordServed } from "../durable-objects/site/viewing-history";
 import { SEEN_BUCKET_MS } from "../shared/session-activity";
 import type { OcaSpec } from "../workers/shared/topology";
-import { bySource, dropFile, dropTitle, fullyReadyByOca, markFileEvicting, markReady, noteComplete, titlesOn } from "../durable-objects/site/holdings";
+import { bySource, dropFile, dropTitle, heldByOca, markFileEvicting, markReady, noteComplete, titlesOn } from "../durable-objects/site/holdings";
 import { anyUnqueued, isQueued, nextToQueue, queuedFiles, replacePlan } from "../durable-objects/site/plan";
 import { chooseSource, type SourceInput } from "../durable-objects/site/sources";
 
@@ -304,7 +304,7 @@ describe("the site's schema migration to titles summed by triggers (v24)", () =>
       expect(markReady(sql, { ocaId: "lumen-lax-1", titleId: "v23-title", path: "c", sha256: "h" }, "parent", 1)).toBe(true);
       noteComplete(sql, "lumen-lax-1", "v23-title", 3);
       expect(titlesOn(sql, "lumen-lax-1")).toEqual([{ titleId: "v23-title", files: 3, bytes: 300, ready: 3, completeVersion: 3 }]);
-      expect(fullyReadyByOca(sql, ["lumen-lax-1"])).toEqual({ "lumen-lax-1": ["v23-title"] });
+      expect(heldByOca(sql, ["lumen-lax-1"])).toEqual({ "lumen-lax-1": ["v23-title"] });
       // A ready file going (an eviction begun, then its row dropped) forgets the title was complete.
       markFileEvicting(sql, { ocaId: "lumen-lax-1", titleId: "v23-title", path: "a", sha256: "h" });
       expect(titlesOn(sql, "lumen-lax-1")[0]).toMatchObject({ ready: 2, completeVersion: null });

@@ -333,12 +333,17 @@ export function dropLegacy(sql: SqlStorage, o: { ocaId: string; titleId: string;
 }
 
 /**
- * Titles per OCA whose rows are all ready, by the rows alone (no catalogue check): the planner's
- * `current`. A title re-published since counts as held; the plan then queues its changed files.
+ * Titles per OCA held, by the rows alone (no catalogue check): the planner's `current`, which weighs
+ * where copies already are, never where viewers are sent (steering lists only copies checked complete
+ * against the catalogue: see OcaSite.publishIfComplete). A title counts while any of its files is ready
+ * there: one only partly copied (its fill cut short, or under way) keeps its place and is finished
+ * where its bytes are, and a complete one keeps it while a stale file of an older version is being
+ * removed (the other rows being filled or removed do not hide it). A title being evicted has no ready
+ * row left. A title re-published since counts as held; the plan then queues its changed files.
  */
-export function fullyReadyByOca(sql: SqlStorage, ocaIds: string[]): Record<string, string[]> {
+export function heldByOca(sql: SqlStorage, ocaIds: string[]): Record<string, string[]> {
   const out = new Map<string, string[]>(ocaIds.map((id) => [id, []]));
-  for (const r of rows<{ oca_id: string; title_id: string }>(sql, `SELECT oca_id, title_id FROM held_titles WHERE ready = files ORDER BY oca_id, title_id`)) {
+  for (const r of rows<{ oca_id: string; title_id: string }>(sql, `SELECT oca_id, title_id FROM held_titles WHERE ready > 0 ORDER BY oca_id, title_id`)) {
     out.get(r.oca_id)?.push(r.title_id);
   }
   return Object.fromEntries(out);
