@@ -87,16 +87,21 @@ export function ingestCmcd(sql: SqlStorage, reports: unknown, reportDay: number,
   for (const raw of reports.slice(0, MAX_REPORT_ITEMS)) {
     const r = sanitizeCmcd(raw, now);
     if (!r) continue;
+    // The "last" values are the newest sample's: isolates' reports (and one put back after a failed sync)
+    // arrive out of order, and an older one must not replace a newer bitrate, buffer or OCA (SET reads the old row).
     run(
       sql,
       `INSERT INTO cmcd_sessions (session_id, title_id, sid, requests, bytes, stalls, startups, bitrate_kbps, top_bitrate_kbps, buffer_ms,
          throughput_kbps, last_oca, first_at, last_at, heard_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (session_id) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes,
-         stalls = stalls + excluded.stalls, startups = startups + excluded.startups, sid = COALESCE(excluded.sid, sid),
-         bitrate_kbps = COALESCE(excluded.bitrate_kbps, bitrate_kbps), buffer_ms = COALESCE(excluded.buffer_ms, buffer_ms),
-         throughput_kbps = COALESCE(excluded.throughput_kbps, throughput_kbps),
+         stalls = stalls + excluded.stalls, startups = startups + excluded.startups,
+         sid = CASE WHEN excluded.last_at >= last_at THEN COALESCE(excluded.sid, sid) ELSE COALESCE(sid, excluded.sid) END,
+         bitrate_kbps = CASE WHEN excluded.last_at >= last_at THEN COALESCE(excluded.bitrate_kbps, bitrate_kbps) ELSE COALESCE(bitrate_kbps, excluded.bitrate_kbps) END,
+         buffer_ms = CASE WHEN excluded.last_at >= last_at THEN COALESCE(excluded.buffer_ms, buffer_ms) ELSE COALESCE(buffer_ms, excluded.buffer_ms) END,
+         throughput_kbps = CASE WHEN excluded.last_at >= last_at THEN COALESCE(excluded.throughput_kbps, throughput_kbps) ELSE COALESCE(throughput_kbps, excluded.throughput_kbps) END,
          top_bitrate_kbps = MAX(COALESCE(top_bitrate_kbps, excluded.top_bitrate_kbps), COALESCE(excluded.top_bitrate_kbps, top_bitrate_kbps)),
-         last_oca = excluded.last_oca, first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
+         last_oca = CASE WHEN excluded.last_at >= last_at THEN excluded.last_oca ELSE last_oca END,
+         first_at = MIN(first_at, excluded.first_at), last_at = MAX(last_at, excluded.last_at)
        WHERE title_id = excluded.title_id`,
       r.sessionId,
       r.titleId,

@@ -28,7 +28,7 @@ import type { PlayReport } from "../../workers/shared/site-view";
 export const PREBUFFER_ALLOWANCE_S = 120;
 /** Seconds of media the data plane's batched served-bytes report may lag behind a client's report. */
 export const SERVED_LAG_ALLOWANCE_S = 10;
-/** Sessions are remembered this long after their play; older reports count nothing. */
+/** Sessions are remembered this long after their play (one still on its estimate until it settles); older reports count nothing. */
 export const SESSION_MEMORY_MS = 2 * 86_400_000;
 /** A session with no figure at all this long after its play counts nothing (its estimate goes). */
 export const UNSEEN_SETTLE_MS = 10 * 60_000;
@@ -234,7 +234,11 @@ export function recordPlays(sql: SqlStorage, plays: readonly PlayRecord[], now =
   // CMCD that came before the record (its isolate's sync first) counts now, once the estimate is in.
   for (const p of made) countEarlyCmcd(sql, p.sessionId, p.titleId, p.day, now);
   // Never past now: one play stamped in the future would otherwise forget every session before it.
-  if (newest > Number.NEGATIVE_INFINITY) sql.exec(`DELETE FROM session_views WHERE started_at < ?`, Math.min(newest, now) - SESSION_MEMORY_MS);
+  // A session still on its estimate is kept until settleSessions settles it at its end (a token may live
+  // longer than SESSION_MEMORY_MS, up to a week): forgotten before, its estimate would stay in its day for good.
+  if (newest > Number.NEGATIVE_INFINITY) {
+    sql.exec(`DELETE FROM session_views WHERE started_at < ? AND (est_counted = 0 OR ends_at IS NULL)`, Math.min(newest, now) - SESSION_MEMORY_MS);
+  }
   return countedNow;
 }
 
@@ -262,7 +266,7 @@ export function recordServed(sql: SqlStorage, sessionId: string, bytes: number, 
     return;
   }
   const row = sql
-    .exec<SessionRow & { title_id: string; claimed_day: number | null }>(
+    .exec<SessionRow & { claimed_day: number | null }>(
       `UPDATE session_views SET served = served + ? WHERE session_id = ?
      RETURNING est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day, claimed, title_id, claimed_day`,
       n,
@@ -316,6 +320,7 @@ const servedAllows = (claimed: number, served: number, topBps: number): number =
   served > 0 ? Math.min(claimed, Math.floor(served + (SERVED_LAG_ALLOWANCE_S * topBps) / 8)) : claimed;
 
 type SessionRow = {
+  title_id: string;
   est_bytes: number;
   top_bps: number;
   started_at: number;
@@ -330,7 +335,7 @@ type SessionRow = {
 const sessionRow = (sql: SqlStorage, sessionId: string): SessionRow | undefined =>
   sql
     .exec<SessionRow>(
-      `SELECT est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day, claimed FROM session_views WHERE session_id = ?`,
+      `SELECT title_id, est_bytes, top_bps, started_at, est_counted, reported, cmcd, served, play_day, claimed FROM session_views WHERE session_id = ?`,
       sessionId,
     )
     .toArray()[0];
@@ -378,11 +383,14 @@ function recount(
 export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: number; cap: number } {
   if (r.now - r.startedAt > SESSION_MEMORY_MS) return { counted: 0, cap: 0 };
   let row = sessionRow(sql, r.sessionId);
+  // A session counts for its own title only (the play's), whatever a report names.
+  if (row && row.title_id !== r.titleId) return { counted: 0, cap: 0 };
   const made = !row;
   if (!row) {
     // The play's record never arrived here (lost call, or a play from before this site kept sessions):
     // trust the signed session, but take no estimate out that was never put in.
     row = {
+      title_id: r.titleId,
       est_bytes: nonNegative(r.estBytes),
       top_bps: nonNegative(r.topBps),
       started_at: r.startedAt,
@@ -424,7 +432,8 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
  */
 export function recordCmcdBytes(sql: SqlStorage, r: { sessionId: string; titleId: string; reportDay: number; bytes: number; now: number }): number {
   const row = sessionRow(sql, r.sessionId);
-  if (!row || r.now - row.started_at > SESSION_MEMORY_MS) return 0;
+  // Bytes of another title than the session's play count nowhere: neither in that title's day nor in the play's.
+  if (!row || row.title_id !== r.titleId || r.now - row.started_at > SESSION_MEMORY_MS) return 0;
   const cap = reportCap({ estBytes: row.est_bytes, topBps: row.top_bps, startedAt: row.started_at, served: 0 }, r.now);
   const cmcd = row.cmcd + Math.max(0, Math.min(nonNegative(r.bytes), cap - row.cmcd));
   return recount(sql, r.sessionId, r.titleId, r.reportDay, row, { reported: row.reported, cmcd });
