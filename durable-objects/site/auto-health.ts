@@ -11,7 +11,8 @@ import { first, rows, run } from "./sql";
  * States: `healthy`; `degraded` (slow or erring: steered behind its peers); `failed` (out of the list).
  * Hysteresis: a worse verdict applies at once (a sick OCA leaves within one report), a better one only
  * after it has held for RECOVER_MS, so an OCA on the edge of a threshold does not flap; that hold doubles
- * with each automatic failure in the last FLAP_MEMORY_MS (an OCA that fails only under load). Every
+ * with each automatic failure in the last FLAP_MEMORY_MS (an OCA that fails only under load), and a
+ * degraded OCA's with each time it left healthy (one slow or erring only under load). Every
  * transition is recorded with its reason. An operator's drain / fail wins over all of this until a
  * restore, which also starts the automatic state afresh.
  */
@@ -27,6 +28,9 @@ export const RECOVER_MS = 10_000;
  * doubles its hold (up to MAX_RECOVER_FACTOR times RECOVER_MS). An OCA that fails only under traffic
  * judges healthy once steering has taken its traffic away: without this it would come back, fail its
  * returning viewers and leave again every RECOVER_MS plus a window, for as long as its fault lasts.
+ * A degraded OCA's hold doubles the same way with each time it left healthy in FLAP_MEMORY_MS: one slow
+ * only under its share of traffic is steered behind its peers, judges healthy on the little left, and
+ * would otherwise reorder every player's pathways every RECOVER_MS plus a window.
  */
 export const FLAP_MEMORY_MS = 10 * 60_000;
 export const MAX_RECOVER_FACTOR = 16;
@@ -418,20 +422,23 @@ export function recordTransition(sql: SqlStorage, ocaId: string, at: number, fro
 }
 
 /**
- * An OCA's automatic failures within FLAP_MEMORY_MS of `now`, since an operator last set its health (a
- * restore starts afresh). Read from the transition log (at most 200 rows a site): a lower bound.
+ * An OCA's automatic failures, and its automatic spells out of healthy (to degraded or failed), within
+ * FLAP_MEMORY_MS of `now`, since an operator last set its health (a restore starts afresh). Read from the
+ * transition log (at most 200 rows a site): lower bounds.
  */
-export function recentFailures(sql: SqlStorage, ocaId: string, now: number): number {
-  return first<{ n: number }>(
+export function recentDemotions(sql: SqlStorage, ocaId: string, now: number): { failures: number; spells: number } {
+  const r = first<{ failures: number; spells: number }>(
     sql,
-    `SELECT COUNT(*) AS n FROM health_transitions WHERE oca_id = ?1 AND by = 'auto' AND to_state = 'failed' AND at >= ?2
+    `SELECT COALESCE(SUM(to_state = 'failed'), 0) AS failures, COALESCE(SUM(from_state = 'healthy'), 0) AS spells
+     FROM health_transitions WHERE oca_id = ?1 AND by = 'auto' AND at >= ?2
        AND id > COALESCE((SELECT MAX(id) FROM health_transitions WHERE oca_id = ?1 AND by = 'operator'), 0)`,
     ocaId,
     now - FLAP_MEMORY_MS,
-  )!.n;
+  )!;
+  return { failures: r.failures, spells: r.spells };
 }
 
-/** How long better verdicts must hold for an OCA that failed `failures` times lately (the latest included). */
+/** How long better verdicts must hold for an OCA that failed (or left healthy) `failures` times lately (the latest included). */
 export const recoverHoldMs = (failures: number): number => RECOVER_MS * Math.min(MAX_RECOVER_FACTOR, 2 ** Math.max(0, failures - 1));
 
 /** Judges an OCA's window and moves its automatic state; returns the transition, if any. */
@@ -442,13 +449,21 @@ export function evaluate(
   probers: () => readonly string[] = () => [],
 ): { from: AutoHealth; to: AutoHealth; reason: string } | null {
   const prev = autoState(sql, ocaId);
-  // The log is read only while the OCA is not healthy (only then can it recover) or is about to fail.
   const verdict = judge(windowSignals(sql, ocaId, now, WINDOW_MS, probers));
-  const failures = prev.state !== "healthy" || verdict.state === "failed" ? recentFailures(sql, ocaId, now) : 0;
-  const { next, changed } = step(prev, verdict, now, recoverHoldMs(failures));
-  // A repeat failure says so, and how long it will be held out: what the operator reads of it.
-  if (changed && next.state === "failed" && failures > 0)
-    next.reason += ` (failed ${failures + 1} times in ${FLAP_MEMORY_MS / 60_000} min: back once better for ${recoverHoldMs(failures + 1) / 1000} s)`;
+  // The state entered, or the one recovered from: a failed OCA's hold counts its failures, a degraded
+  // one's its spells out of healthy too. The log is read only when the OCA is not healthy or is leaving it.
+  const worse = RANK[verdict.state] > RANK[prev.state];
+  const kind = worse ? verdict.state : prev.state;
+  const d = kind === "healthy" ? { failures: 0, spells: 0 } : recentDemotions(sql, ocaId, now);
+  const held = kind === "failed" ? d.failures : Math.max(d.failures, d.spells);
+  const { next, changed } = step(prev, verdict, now, recoverHoldMs(held));
+  // A repeat demotion says so, and how long it will be held out: what the operator reads of it.
+  if (changed && worse) {
+    const count = kind === "failed" ? d.failures + 1 : d.spells + 1;
+    const hold = recoverHoldMs(kind === "failed" ? count : Math.max(d.failures, count));
+    if (hold > RECOVER_MS)
+      next.reason += ` (${kind === "failed" ? "failed" : "left healthy"} ${count} times in ${FLAP_MEMORY_MS / 60_000} min: back once better for ${hold / 1000} s)`;
+  }
   // Written only when it moved: most evaluations confirm the state as it was.
   if (changed || next.betterSince !== prev.betterSince || (next.betterState ?? null) !== (prev.betterState ?? null)) saveState(sql, ocaId, next);
   if (!changed) return null;

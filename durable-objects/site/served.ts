@@ -65,9 +65,14 @@ export function addServed(sql: SqlStorage, day: number, hour: number, bytesFrom:
   addServedHour(sql, day, hour, all - left);
 }
 
-/** Adds bytes to one local hour of one local day (the report path, and history imported by operators or tests). */
+/**
+ * Adds bytes to one local hour of one local day (the report path, and history imported by operators or
+ * tests). A day that is not a whole number, or bytes that are not a finite count, are ignored: a day of
+ * 100.5 fell between two rows of every read (servedByHour threw for any range holding it), and an
+ * infinite count made every share of its day NaN.
+ */
 export function addServedHour(sql: SqlStorage, day: number, hour: number, bytes: number): void {
-  if (!(bytes > 0) || !Number.isInteger(hour) || hour < 0 || hour > 23) return;
+  if (!(bytes > 0) || !Number.isFinite(bytes) || !Number.isSafeInteger(day) || !Number.isInteger(hour) || hour < 0 || hour > 23) return;
   run(
     sql,
     `INSERT INTO served_hourly (day, hour, bytes) VALUES (?, ?, ?) ON CONFLICT (day, hour) DO UPDATE SET bytes = bytes + excluded.bytes`,
