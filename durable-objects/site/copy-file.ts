@@ -6,15 +6,12 @@ export interface TitleFile {
 }
 
 /**
- * How long a copy may go without progress (no answer to its read, no chunk read or written, no answer
- * to its write) before it is given up: a source that hangs mid-body would otherwise hold the fill
- * queue, and the copy's lock, for good. Between R2 buckets a healthy copy never pauses this long.
+ * The time a copy may take beyond its bytes at COPY_MIN_BYTES_PER_S (and a read may wait for its
+ * answer) before it is given up: a source that hangs mid-body would otherwise hold the fill queue, and
+ * the copy's lock, for good. Between R2 buckets a healthy copy of a segment takes well under a second.
  */
 export const COPY_STALL_MS = 30_000;
-/**
- * The slowest a copy may be on the whole, so a source that trickles a byte now and then (never
- * stalling) is given up too: a copy may take COPY_STALL_MS plus its bytes at this rate.
- */
+/** The slowest a copy may be on the whole: one may take COPY_STALL_MS plus its bytes at this rate. */
 export const COPY_MIN_BYTES_PER_S = 1_000_000;
 
 /** A copy given up because its source or destination stopped making progress. */
@@ -57,48 +54,38 @@ export async function copyFrom(
 
 /**
  * Copies one object between R2 buckets, streamed, and verifies it: R2 checks the SHA-256 on write
- * and the stored size is compared with the catalogue's. A copy that makes no progress for `stallMs`,
- * or runs slower than COPY_MIN_BYTES_PER_S on the whole, is given up (CopyStalled). A failed copy
- * leaves nothing behind: its write is aborted and waited for before the key is deleted, so it cannot
- * land after the delete.
+ * and the stored size is compared with the catalogue's. A copy not done within `stallMs` plus its
+ * bytes at COPY_MIN_BYTES_PER_S (a source that hangs or trickles, a write that never ends) is given up
+ * (CopyStalled). A failed copy leaves nothing behind: its write is aborted and waited for before the
+ * key is deleted, so it cannot land after the delete. One timer watches the whole copy: a title's files
+ * are segments of a few MB, so its deadline is near `stallMs` anyway, and timers or a transform around
+ * every chunk took the site object's one thread more than twice as long as the copy itself.
  */
 export async function copyVerified(src: R2ObjectBody, dest: R2Bucket, destKey: string, file: TitleFile, stallMs = COPY_STALL_MS): Promise<void> {
-  const deadline = Date.now() + stallMs + (file.bytes * 1000) / COPY_MIN_BYTES_PER_S;
-  const step = () => Math.min(stallMs, deadline - Date.now());
+  const limitMs = stallMs + (file.bytes * 1000) / COPY_MIN_BYTES_PER_S;
+  const giveUp = new AbortController();
+  const givenUp = new Promise<never>((_, reject) => giveUp.signal.addEventListener("abort", () => reject(giveUp.signal.reason)));
+  // Settled by the race below or the clean-up: never left unhandled.
+  givenUp.catch(() => {});
+  const timer = setTimeout(() => giveUp.abort(new CopyStalled(`copying ${destKey}: no progress to the end in ${Math.round(limitMs)} ms`)), limitMs);
   let put: Promise<R2Object | null> | undefined;
-  const reader = src.body.getReader();
   try {
     if (src.size !== file.bytes) throw new Error(`source has ${src.size} bytes, catalogue says ${file.bytes}`);
     const { readable, writable } = new FixedLengthStream(src.size);
-    const writer = writable.getWriter();
-    // Rejected by an abort below: what failed is thrown from the copy, not left unhandled here.
-    writer.closed.catch(() => {});
     put = dest.put(destKey, readable, { sha256: file.sha256, customMetadata: { sha256: file.sha256 } });
-    const written = put;
-    const pump = (async () => {
-      try {
-        for (;;) {
-          const chunk = await within(reader.read(), step(), `reading ${destKey}'s source`);
-          if (chunk.done) break;
-          await within(writer.write(chunk.value), step(), `writing ${destKey}`);
-        }
-        await within(writer.close(), step(), `finishing ${destKey}`);
-      } catch (err) {
-        // The write then fails rather than wait for bytes that will not come.
-        await writer.abort(err).catch(() => {});
-        throw err;
-      }
-    })();
-    // A write refused early (R2's checksum) ends the copy at once; one that hangs once every byte is
-    // handed over is given up too.
-    const [, stored] = await Promise.all([pump, Promise.race([written, pump.then(() => within(written, step(), `storing ${destKey}`))])]);
-    const check = await within(dest.head(destKey), stallMs, `checking ${destKey}`);
+    // Given up, the pipe cancels the source and aborts the write, so the put fails rather than wait.
+    const piped = src.body.pipeTo(writable, { signal: giveUp.signal });
+    const [, stored] = await Promise.race([Promise.all([piped, put]), givenUp]);
+    const check = await Promise.race([dest.head(destKey), givenUp]);
     if (!stored || !check || check.size !== file.bytes) throw new Error(`stored size ${check?.size} != ${file.bytes}`);
   } catch (err) {
-    await reader.cancel(err).catch(() => {});
+    if (!giveUp.signal.aborted) giveUp.abort(err);
+    await src.body.cancel(err).catch(() => {});
     // An aborted write settles at once; one that does not is waited for a while at most.
     if (put) await within(put, stallMs, `abandoning ${destKey}`).catch(() => {});
     await dest.delete(destKey).catch(() => {});
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
