@@ -297,6 +297,22 @@ describe("regional history", () => {
     expect(warm?.bytes ?? 0).toBeGreaterThan(0);
     expect(warm?.basis).toBe("regional");
   });
+
+  it("weighs only titles the plan may hold in deciding a region is thin: views of a title taken down do not hide the country's demand", async () => {
+    // San Jose's region saw plenty, but of a title since taken down; Lumen Los Angeles itself nothing.
+    await publishTitle("pp-gone");
+    await publishTitle("pp-national");
+    await seedHistory("ixp-sjc", "America/Los_Angeles", Date.now(), { "pp-gone": 30e9 }); // 420 GB in 14 days: past the 200 GB thin mark
+    expect((await call("/admin/titles/pp-gone", { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    await seedHistory("lumen-nyc", "America/New_York", Date.now(), { "pp-national": 3e9 });
+    const res = await json<{ predictions: Array<{ titleId: string; bytes: number; basis: string }> }>(
+      await call("/admin/sites/lumen-lax/predictions", { headers: ADMIN }),
+    );
+    expect(res.predictions.some((p) => p.titleId === "pp-gone")).toBe(false);
+    const national = res.predictions.find((p) => p.titleId === "pp-national");
+    expect(national?.bytes ?? 0).toBeGreaterThan(0);
+    expect(national?.basis).toBe("regional");
+  });
 });
 
 describe("the history a plan rests on", () => {
@@ -408,6 +424,26 @@ describe("launch and liveness", () => {
     expect(cycle?.targetDay).toBe(targetDay);
     expect(cycle?.predictions.find((p) => p.titleId === "pp-licensed-late")).toMatchObject({ basis: "release", bytes: expect.any(Number) });
     expect(Object.values(plan).flat()).toContain("pp-licensed-late");
+  });
+});
+
+describe("an operator's run now", () => {
+  it("takes an empty body declared JSON as no body (every default), as curl -X POST -H 'Content-Type: application/json' sends it", async () => {
+    const run = (body?: string) =>
+      call("/admin/sites/ixp-ams/fill-cycle", {
+        method: "POST",
+        headers: { ...ADMIN, "Content-Type": "application/json" },
+        ...(body === undefined ? {} : { body }),
+      });
+    for (const body of [undefined, "", " \n"]) {
+      const res = await run(body);
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(await json<{ ran: boolean }>(res), JSON.stringify(body)).toMatchObject({ ran: true });
+    }
+    // A body that is there and not JSON is still refused, not run with the defaults.
+    const bad = await run("{");
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: string } }>(bad)).error.code).toBe("invalid_request");
   });
 });
 

@@ -131,7 +131,13 @@ export async function predictionsFor(
         return null;
       }),
     );
-  const groupRead = await Promise.all(group.map(historyOf));
+  // "Tomorrow" is the site's local calendar day, as is every day of its history.
+  const tomorrowStart = localDayStart(targetDay, site.timeZone);
+  const tomorrowEnd = localDayStart(targetDay + 1, site.timeZone);
+  // An IXP site backs its children wherever they are: a title licensed only in a child's country is theirs to miss.
+  const countries = servedCountries(site);
+  const [groupRead, titles] = await Promise.all([Promise.all(group.map(historyOf)), catalogueDb.eligible(env.DB, countries, tomorrowStart, tomorrowEnd)]);
+  const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   const ownHistory = groupRead[group.findIndex((s) => s.id === site.id)] != null;
   const histories = groupRead.map((h) => h ?? {});
   const sumOf = (hs: Array<Record<string, number[]>>) => {
@@ -147,7 +153,10 @@ export async function predictionsFor(
     }
     return Object.fromEntries(out);
   };
-  const total = (r: Record<string, number[]>) => Object.values(r).reduce((s, d) => s + d.reduce((a, b) => a + b, 0), 0);
+  // The complete days' bytes of the titles the plan may hold: views of a title taken down, or no longer
+  // licensed there, made a region look rich whose playable titles' history was thin (and today so far is no history yet).
+  const total = (r: Record<string, number[]>) =>
+    Object.entries(r).reduce((s, [id, d]) => (Object.hasOwn(sizes, id) ? s + d.slice(0, HISTORY_DAYS).reduce((a, b) => a + b, 0) : s), 0);
   const groupHistory = sumOf(histories);
   // The country's sites are read only for a thin region: every site of a country planned in one cron
   // run reading every other one would be calls and memory growing with the square of the country.
@@ -155,13 +164,6 @@ export async function predictionsFor(
   const regional = thin ? sumOf([...histories, ...(await Promise.all(country.map(historyOf))).map((h) => h ?? {})]) : groupHistory;
   // An IXP site backs its whole region, so the region's demand is its own.
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
-  // "Tomorrow" is the site's local calendar day, as is every day of its history.
-  const tomorrowStart = localDayStart(targetDay, site.timeZone);
-  const tomorrowEnd = localDayStart(targetDay + 1, site.timeZone);
-  // An IXP site backs its children wherever they are: a title licensed only in a child's country is theirs to miss.
-  const countries = servedCountries(site);
-  const titles = await catalogueDb.eligible(env.DB, countries, tomorrowStart, tomorrowEnd);
-  const sizes = Object.fromEntries(titles.map((t) => [t.id, t.bytes ?? 0]));
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
   // before mark where their ramp ends (not a trend); tomorrow's get a prior. A title launches in the
   // site's countries when the first licence there starts, if that is after its release.

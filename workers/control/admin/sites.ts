@@ -1,5 +1,5 @@
 /** Admin: one site's state, health, capacity, fill cycle, plan, predictions, viewing history, chaos and evictions. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { ApiError } from "../../shared/errors";
@@ -75,11 +75,36 @@ export const cycleBody = z
   })
   .default({});
 
+/**
+ * The fill cycle's body: none, or an empty one, is every default. An empty body declared JSON (`curl -X
+ * POST -H 'Content-Type: application/json'` with no `-d`) was a 400 "malformed JSON" while the same
+ * request without the header ran; JSON that does not parse is still a 400.
+ */
+async function cycleOptionsOf(c: Context<AdminEnv>): Promise<z.infer<typeof cycleBody>> {
+  const text = c.req.raw.body === null ? "" : (await c.req.text()).trim();
+  let body: unknown;
+  if (text !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, "invalid_request", "the body is not JSON: send fields as a JSON object, {} or no body for the defaults");
+    }
+  }
+  const result = cycleBody.safeParse(body);
+  if (!result.success) {
+    // The one 400 every other body's validator answers, listing each issue (the hook throws it).
+    validationHook({ success: false, error: result.error, data: body, target: "json" }, c);
+    throw new ApiError(400, "invalid_request", "invalid body");
+  }
+  return result.data;
+}
+
 /** Runs a site's fill cycle now (predict, plan, queue), whatever the hour. */
-sitesRoutes.post("/sites/:siteId/fill-cycle", params(siteParam), zValidator("json", cycleBody, validationHook), async (c) => {
+sitesRoutes.post("/sites/:siteId/fill-cycle", params(siteParam), async (c) => {
+  const options = await cycleOptionsOf(c);
   const siteId = c.req.param("siteId");
   requireSite(siteId);
-  return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...c.req.valid("json"), force: true }));
+  return c.json(await runFillCycle(c.env, siteId, Date.now(), { ...options, force: true }));
 });
 
 /** Planned titles (OCA, title) in a page of the plan, and predictions in a page, unless asked: 1-5000, default 1000. */
