@@ -215,13 +215,13 @@ const CPU_MS = { play: 3.41, steeringPoll: 1.41, segmentColoHit: 2.65, segmentCo
 const BATCHES_PER_PLAY = 2;
 
 /**
- * Sites publishing their load each PUBLISH_LOAD_MS (an OCA's health or overload changed since their last
+ * Sites publishing their load each PUBLISH_LOAD_MS (an OCA's health or load class changed (0.85 or 1.0 crossed) since their last
  * publication; the rest publish each PUBLISH_LOAD_QUIET_MS): assumed, at a steady peak, a tenth.
  */
 const CHANGING_SITES = 0.1;
 /** Seconds between a site's load publications on average (shared/load-publication.ts), with CHANGING_SITES. */
 const PUBLISH_LOAD_S = 1 / (CHANGING_SITES / (PUBLISH_LOAD_MS / 1000) + (1 - CHANGING_SITES) / (PUBLISH_LOAD_QUIET_MS / 1000));
-const PUBLISH_PACE = `every ${PUBLISH_LOAD_MS / 1000} s when an OCA's health or overload changed (assumed ${CHANGING_SITES * 100} % of sites), else every ${PUBLISH_LOAD_QUIET_MS / 1000} s: on average every ${PUBLISH_LOAD_S.toFixed(1)} s`;
+const PUBLISH_PACE = `every ${PUBLISH_LOAD_MS / 1000} s when an OCA's health or load class changed (0.85 or 1.0 crossed) (assumed ${CHANGING_SITES * 100} % of sites), else every ${PUBLISH_LOAD_QUIET_MS / 1000} s: on average every ${PUBLISH_LOAD_S.toFixed(1)} s`;
 
 interface Scenario {
   name: string;

@@ -35,7 +35,7 @@ import { dayNumber, localDayStart, localHour } from "../fill/day";
 import { HISTORY_DAYS } from "../fill/predict";
 import {
   MAX_REPORT_ITEMS,
-  OVERLOADED,
+  loadClass,
   type ByteReport,
   type EdgeReport,
   type MissKind,
@@ -140,7 +140,7 @@ export class OcaSite extends DurableObject<Env> {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Isolates syncing lately, which set the interval each is asked to sync at. */
   private readonly isolatesHeard = new IsolatesHeard();
-  /** Each OCA's health and overload as last published to D1 (in memory: after a restart the next sync publishes). */
+  /** Each OCA's health and load class (loadClass) as last published to D1 (in memory: after a restart the next sync publishes). */
   private publishedShape: string | null = null;
   /** Each OCA's active sessions, counted at most once a second (every sync's answer carries them). */
   private readonly activeSessions = new ActiveSessions();
@@ -631,8 +631,10 @@ export class OcaSite extends DurableObject<Env> {
     // be the verdict, not the state before it, whichever lands last.
     if (signalled) this.ctx.waitUntil(this.evaluateHealth(now));
     // D1 is written behind the answer: the reports are committed above, and an isolate that gave up
-    // waiting for the answer sends them again, so the answer never waits on D1.
-    if (counted > 0) this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
+    // waiting for the answer sends them again, so the answer never waits on D1. A sync that brought no
+    // report publishes too (paced alike): load decays with no traffic, and D1 would otherwise keep the
+    // last busy figure of a site its viewers left.
+    this.ctx.waitUntil(this.publishLoad(false).catch((err) => console.error("publish load", err)));
     // The probe runs beside the answer; its verdict lands in the next view.
     this.ctx.waitUntil(this.probe(now).catch((err) => console.error("probe", err)));
     return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
@@ -678,17 +680,27 @@ export class OcaSite extends DurableObject<Env> {
     return signalled;
   }
 
-  /** Publishes load to the D1 steering view (the last-known view when the site cannot be reached). */
+  /**
+   * Publishes load and health to the D1 steering view (the last-known view when the site cannot be
+   * reached): at most every PUBLISH_LOAD_MS when an OCA's health or load class (loadClass: the marks
+   * steering ranks by) changed since the last publication, else every PUBLISH_LOAD_QUIET_MS.
+   */
   private async publishLoad(force: boolean): Promise<void> {
     const now = Date.now();
     const since = now - Number(getMeta(this.sql, "load_published_at") ?? 0);
     if (!force && since < PUBLISH_LOAD_MS) return;
     const live = this.live(now);
-    const shape = live.map((o) => `${o.ocaId}:${o.health}:${o.load >= OVERLOADED ? 1 : 0}`).join("|");
+    const shape = live.map((o) => `${o.ocaId}:${o.health}:${loadClass(o.load)}`).join("|");
     if (!force && since < PUBLISH_LOAD_QUIET_MS && shape === this.publishedShape) return;
     setMeta(this.sql, "load_published_at", now);
     this.publishedShape = shape;
-    await steeringTable.setLoad(this.env.DB, this.site.id, live, now);
+    try {
+      await steeringTable.setLoad(this.env.DB, this.site.id, live, now);
+    } catch (err) {
+      // Not published: the next sync past PUBLISH_LOAD_MS tries again, rather than one PUBLISH_LOAD_QUIET_MS on.
+      if (this.publishedShape === shape) this.publishedShape = null;
+      throw err;
+    }
   }
 
   // ---- state for operators --------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { rendezvousOrder } from "../../fill/hash";
 import type { OcaEntry } from "../../shared/play";
 import type { Topology } from "../shared/topology";
-import { OVERLOADED } from "../shared/site-view";
+import { OVERLOADED, PLAYING_OVERLOADED } from "../shared/site-view";
 import { distanceKm, siteProximity, type SteeringClient } from "../shared/home-site";
 
 export { distanceKm, homeSite, type SteeringClient } from "../shared/home-site";
@@ -21,15 +21,8 @@ export interface Candidate {
 /** A ranked OCA: the play response's entry before its URL is signed. */
 export type RankedOca = Omit<OcaEntry, "url">;
 
-export { OVERLOADED } from "../shared/site-view";
-
-/**
- * The load at which the OCA a running session plays from counts as overloaded for that session: its
- * full throughput, not OVERLOADED. New sessions go elsewhere from OVERLOADED on; were running ones to
- * leave there too, every session leading with an OCA would leave at once when it crossed it and come
- * back at once when its load fell, the crowd swinging between two OCAs on every poll.
- */
-export const PLAYING_OVERLOADED = 1;
+// Shared with the site object, which republishes its load to D1 when an OCA crosses either mark.
+export { OVERLOADED, PLAYING_OVERLOADED } from "../shared/site-view";
 
 /**
  * Ranks the OCAs that may serve a title to a client. Embedded sites of the client's ISP (its ASN)

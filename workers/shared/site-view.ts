@@ -18,14 +18,14 @@ export interface OcaFault {
   throughputBps: number | null;
 }
 
+/** Sessions and misses one OCA's report itemises: the data plane stops adding there, the site reads no more. */
+export const MAX_REPORT_ITEMS = 1000;
+
 /**
  * Why a request did not find its title where Open Connect would want it:
  * - `content`: the OCA did not hold the file it was asked for (or the client's home site held no copy);
  * - `health`: the home site held a copy but steering sent the client elsewhere (health or load).
  */
-/** Sessions and misses one OCA's report itemises: the data plane stops adding there, the site reads no more. */
-export const MAX_REPORT_ITEMS = 1000;
-
 export type MissKind = "content" | "health";
 
 /** Bytes a session reported (a QoE batch), passed from its event shard to its home site. */
@@ -143,10 +143,29 @@ export interface EdgeReport {
 /** Where bytes an OCA served came from: its own copy (its site's tier), a parent site's, or origin. */
 export type ServedFrom = "embedded" | "ixp" | "origin";
 
-/** An OCA's live state for steering. */
-/** At or above this load an OCA moves behind the others of its tier (steering), and its site says so in D1 at once. */
+/** At or above this load an OCA moves behind the others of its tier for new sessions (steering). */
 export const OVERLOADED = 0.85;
 
+/**
+ * The load at which the OCA a running session plays from counts as overloaded for that session: its
+ * full throughput, not OVERLOADED. New sessions go elsewhere from OVERLOADED on; were running ones to
+ * leave there too, every session leading with an OCA would leave at once when it crossed it and come
+ * back at once when its load fell, the crowd swinging between two OCAs on every poll.
+ */
+export const PLAYING_OVERLOADED = 1;
+
+/**
+ * Which of steering's marks a load has reached: 0 under OVERLOADED, 1 overloaded for new sessions, 2
+ * overloaded for the sessions playing from the OCA too (PLAYING_OVERLOADED). A site republishes its
+ * load to D1 at once when an OCA's class changes: D1's figure is steering's fallback when the site
+ * cannot be reached, and a figure in another class than the OCA's would steer by a verdict it no
+ * longer has.
+ */
+export function loadClass(load: number): 0 | 1 | 2 {
+  return load >= PLAYING_OVERLOADED ? 2 : load >= OVERLOADED ? 1 : 0;
+}
+
+/** An OCA's live state for steering. */
 export interface OcaLive {
   ocaId: string;
   health: OcaHealth;
