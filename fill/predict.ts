@@ -92,6 +92,9 @@ function leadingEmptyDays(regional: Record<string, number[]>, local: Record<stri
   return first === days ? 0 : first;
 }
 
+/** A caller's prior share of the region when it is one (0..1], else 1: the region's whole demand. */
+const priorShareOf = (prior: number | undefined): number => (prior !== undefined && prior > 0 && prior <= 1 ? prior : 1);
+
 /** A day whose total is below this share of the window's median day is an outage (see fillOutages). */
 export const OUTAGE_SHARE = 0.1;
 
@@ -340,9 +343,10 @@ function predictFrom(input: PredictInput, shiftAtEnd: boolean): Prediction[] {
     // A small site's own weekly shape is noise; the region's is the better guess.
     localFactors: localSum >= p.thinBytes ? weeklyFactors(localTotal.slice(localStart), firstDay + localStart, p) : regionalFactors,
     localStart,
-    // With no local history at all the site's size is unknown: predict the region's demand (the
-    // ranking of titles is what matters to the planner).
-    share: localSum > 0 && regionalSum > 0 ? localSum / regionalSum : 1,
+    // With no local history at all the site's size is unknown: the caller's prior (its OCAs' share of
+    // the region's throughput), else the region's demand. Copy counts follow predicted bytes, so the
+    // region's whole demand put a new site's hits on every OCA and left room for fewer titles.
+    share: localSum > 0 && regionalSum > 0 ? localSum / regionalSum : priorShareOf(input.priorShare),
     titleBytes: input.titleBytes,
   };
 

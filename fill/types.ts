@@ -45,6 +45,12 @@ export interface PredictInput {
    * of the whole mix (fill/shift.ts shiftedToday): then it counts as a whole day scaled by `share`.
    */
   today?: TodaySoFar;
+  /**
+   * The share (0..1] of the region's bytes this site is expected to serve while it has recorded none
+   * (a site new to its region): the cron gives its OCAs' share of the region's throughput. Without it,
+   * or when not a share, the region's whole demand (1).
+   */
+  priorShare?: number;
   params?: Partial<PredictParams>;
 }
 

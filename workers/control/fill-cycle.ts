@@ -192,6 +192,7 @@ export async function predictionsFor(
     titleBytes: sizes,
     releases,
     today: sameDay ? { local: l.now, regional: r.now, share: sameDay.share } : undefined,
+    priorShare: throughputShare(site, group),
   };
   const { predictions, shiftedToday } = forecast(input);
   let out = predictions.filter((p) => Object.hasOwn(sizes, p.titleId));
@@ -215,6 +216,18 @@ export async function predictionsFor(
       .sort((a, b) => b.bytes - a.bytes || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0));
   }
   return { targetDay, predictions: out, sizes, shifted: shiftedToday, ownHistory };
+}
+
+/**
+ * A site's prior share of its region's demand, while it has recorded none: its OCAs' share of the
+ * throughput of the region's sites (operators size a site to the viewers it serves). An IXP site plans
+ * for its whole region: 1.
+ */
+export function throughputShare(site: SiteSpec, group: readonly SiteSpec[]): number {
+  if (site.tier === "ixp") return 1;
+  const throughput = (s: SiteSpec) => s.ocas.reduce((sum, o) => sum + o.throughputBps, 0);
+  const all = group.reduce((sum, s) => sum + throughput(s), 0);
+  return all > 0 ? Math.min(1, throughput(site) / all) : 1;
 }
 
 /** The sites whose hours make a site's daily shape: an IXP site's peak is its children's evening (what they miss arrives when they watch). */
