@@ -3,7 +3,7 @@ import { ocaKey, originKey } from "../shared/file-keys";
 import { findSite, parentChain, servedCountries, topology, topologyVersion, type OcaSpec, type SiteSpec } from "../workers/shared/topology";
 import { viewLagMs } from "../workers/shared/view-ttl";
 import { MAX_PROBERS, siteStub, tierBucket } from "../workers/shared/site-link";
-import { MAX_UNACKED_REPORTS } from "../workers/shared/unacked-reports";
+import { MAX_UNACKED_REPORTS, measuredAt } from "../workers/shared/unacked-reports";
 import { memberStreamsId } from "../workers/shared/stream-activity";
 import { steeringTable } from "../workers/shared/steering-table";
 import { catalogueDb, type LiveVersion } from "../workers/shared/catalogue-db";
@@ -612,7 +612,7 @@ export class OcaSite extends DurableObject<Env> {
           // Each in its own savepoint: one that cannot be counted is logged and stays counted as
           // seen, rather than failing every later call of its isolate (which resends it with them).
           // The views each of its sessions adds to are written once per (day, title), inside its savepoint.
-          if (this.ctx.storage.transactionSync(() => batchingViews(this.sql, () => this.ingestReport(r, now)))) signalled = true;
+          if (this.ctx.storage.transactionSync(() => batchingViews(this.sql, () => this.ingestReport(r, now, measuredAt(r, now))))) signalled = true;
         } catch (err) {
           // Storage itself failing (full, I/O) fails the call: the isolate keeps its reports for later.
           if (/SQLITE_(FULL|IOERR|NOMEM|BUSY|LOCKED)|database or disk is full/i.test(String(err))) throw err;
@@ -640,12 +640,16 @@ export class OcaSite extends DurableObject<Env> {
     return { siteId: this.site.id, at: Date.now(), ocas: this.live(), syncEveryMs };
   }
 
-  /** Counts one report of the data plane and the play requests (in the caller's transaction); true when it carried health signals. */
-  private ingestReport(report: EdgeReport, now: number): boolean {
+  /**
+   * Counts one report of the data plane and the play requests (in the caller's transaction); true when
+   * it carried health signals. `at`: when it was measured (a report sent again is older than its
+   * arrival): its bytes count in that hour, its health signals in that moment's window.
+   */
+  private ingestReport(report: EdgeReport, now: number, at = now): boolean {
     let signalled = false;
     // The local day and hour the report's bytes count in.
-    const day = dayNumber(now, this.site.timeZone);
-    const hour = localHour(now, this.site.timeZone);
+    const day = dayNumber(at, this.site.timeZone);
+    const hour = localHour(at, this.site.timeZone);
     // Plays whose home is this site, batched by the play requests of that isolate: first, as the same
     // report may carry the bytes their sessions were served since (counted per known session).
     this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
@@ -669,10 +673,13 @@ export class OcaSite extends DurableObject<Env> {
         .filter(autoHealth.isReporter)
         .map((member) => ({ member, streams: memberStreamsId(this.env, member) }));
       const reporterSessions = (Array.isArray(r.clientReporterSessions) ? r.clientReporterSessions : []).slice(0, MAX_REPORT_ITEMS).filter(isSessionId);
-      if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, now, { requests, errors, latencyMsSum });
-      if (reporters.length) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);
+      if (requests > 0) autoHealth.recordTraffic(this.sql, o.id, at, { requests, errors, latencyMsSum });
+      // Who reported or probed the OCA counts while the report is within the health window (noted now:
+      // a later time of the same member, from another isolate, is not moved back).
+      const current = now - at < autoHealth.WINDOW_MS;
+      if (reporters.length && current) autoHealth.recordClientReporters(this.sql, o.id, now, reporters, reporterSessions);
       const probers = (Array.isArray(r.probers) ? r.probers : []).slice(0, MAX_PROBERS).filter(isStreamsId);
-      if (probers.length) this.probers.note(o.id, probers, now);
+      if (probers.length && current) this.probers.note(o.id, probers, now);
       if (requests > 0 || reporters.length) signalled = true;
     }
     // What players of this site's sessions said in CMCD, whichever OCA served them (after the plays: their bytes count against a play's estimate).
@@ -987,7 +994,7 @@ export class OcaSite extends DurableObject<Env> {
           if (!r || !isSessionId(r.sessionId) || typeof r.titleId !== "string" || !isSafeId(r.titleId)) continue;
           if (forward && (typeof r.id !== "number" || r.id <= seen)) continue;
           if (![r.startedAt, r.estBytes, r.topBps, r.bytes, r.at].every(finite)) continue;
-          counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at }).counted;
+          counted += recordReport(this.sql, { ...r, day: dayNumber(r.startedAt, tz), reportDay: dayNumber(r.at, tz), now: r.at, siteNow: Date.now() }).counted;
         }
         if (forward) {
           noteCountedUpTo(this.sql, "shard", forward.shard, forward.upTo, Date.now());

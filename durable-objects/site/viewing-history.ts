@@ -88,7 +88,14 @@ export interface ReportRecord extends PlayRecord {
   /** Local day the report arrives. */
   reportDay: number;
   bytes: number;
+  /** When the report was made (an event shard's: when the shard took its batch); its caps are judged at it. */
   now: number;
+  /**
+   * The site's own clock as it takes the report, when the caller has it (the forward of an event shard
+   * may come days after `now`): a session unknown here is forgotten if the later of the two is past
+   * SESSION_MEMORY_MS since its play, as its row was, not made afresh to count its figures again.
+   */
+  siteNow?: number;
 }
 
 const nonNegative = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
@@ -387,6 +394,9 @@ export function recordReport(sql: SqlStorage, r: ReportRecord): { counted: numbe
   if (row && row.title_id !== r.titleId) return { counted: 0, cap: 0 };
   const made = !row;
   if (!row) {
+    // A row forgotten (recordPlays forgets by the site's clock) is not made again by a report that
+    // waited days in its shard: its bytes, and the CMCD kept for it, would count a second time.
+    if (finiteNonNegative(r.siteNow) && r.siteNow - r.startedAt > SESSION_MEMORY_MS) return { counted: 0, cap: 0 };
     // The play's record never arrived here (lost call, or a play from before this site kept sessions):
     // trust the signed session, but take no estimate out that was never put in.
     row = {

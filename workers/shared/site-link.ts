@@ -12,7 +12,7 @@ import { siteBucketBinding, type SiteSpec } from "./topology";
 import { SingleFlight } from "./single-flight";
 import { paceFromView, SYNC_MS } from "./sync-pace";
 import { withTimeout } from "./with-timeout";
-import { acknowledge, reportsForCall, type TakenReport } from "./unacked-reports";
+import { acknowledge, reportsForCall, type SentReport, sumCmcd, type TakenReport } from "./unacked-reports";
 import { SESSION_ENTRY_EVERY_MS } from "../../shared/session-activity";
 import { setBounded } from "./bounded-map";
 
@@ -155,7 +155,7 @@ interface Link {
   flushUntil: number;
   /** The number of the link's last report (each report is numbered: the site counts a number once). */
   seq: number;
-  /** Reports taken from the batch and not answered yet (in flight, or their call failed): every call carries them again as they were. */
+  /** Reports taken from the batch and not answered yet (in flight, or their call failed), and the salvaged one of those let go: every call carries them again as they were. */
   unacked: TakenReport[];
   /** When each session's entry last went in a report, oldest first, within the last interval (see SESSION_ENTRY_EVERY_MS). */
   entrySentAt: Map<string, number>;
@@ -360,13 +360,13 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
   const now = Date.now();
   let sent: TakenReport[] = [];
   if (carry) {
-    // Room for a new report only when there is one: those let go put their plays and CMCD back in the
-    // batch first, so they ride it.
+    // Room for a new report only when there is one: those let go put their plays back in the batch
+    // first, so they ride it.
     const entryEveryMs = sessionEntryEveryMs(env);
     const send = reportsForCall(
       l.unacked,
       now,
-      (dropped) => salvage(l, dropped),
+      (dropped) => salvagePlays(l, dropped),
       () => (pendingAt(l, now, entryEveryMs) ?? Number.POSITIVE_INFINITY) <= now,
     );
     const fresh = takeReport(l, now, entryEveryMs);
@@ -377,8 +377,11 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
   try {
     // The newest as the report, the older ones beside it: an object still on the code before numbered
     // reports (a deploy's rollout) counts the newest, as it always did.
-    const latest = sent.length ? sent[sent.length - 1].report : null;
-    const earlier = sent.slice(0, -1).map((u) => u.report);
+    // Each with its age on this isolate's clock: the site places what it measured (health signals,
+    // served bytes) at when it was measured, not at when a resend arrives.
+    const out = sent.map((u): SentReport => ({ ...u.report, ageMs: Math.max(0, now - u.takenAt) }));
+    const latest = out.length ? out[out.length - 1] : null;
+    const earlier = out.slice(0, -1);
     l.view = (await withTimeout(siteStub(env, siteId).edgeSync(latest, isolateId(), earlier), SYNC_TIMEOUT_MS, `site ${siteId}`)) as SiteLiveView;
     l.unacked = acknowledge(l.unacked, sent);
     l.everyMs = paceFromView(l.view.syncEveryMs);
@@ -394,16 +397,16 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
 }
 
 /**
- * Reports let go unanswered (too old or too many) are never sent again as they were: their plays and
- * CMCD go back in the batch (plays count once whatever; their CMCD counts again only if the site had
- * committed it); their bytes, sessions, misses and load sample are lost. The batch holds at most
- * MAX_REPORT_ITEMS plays and CMCD sessions: past that, the newest plays and the CMCD of sessions not
- * already in it are not counted.
+ * Reports let go unanswered (too old or too many) are never sent again as they were: their plays go
+ * back in the batch (a play counts once whatever: by its session), their CMCD and bytes served away
+ * ride the link's salvaged report (see unacked-reports.ts: put back in the batch, they counted again
+ * under a new number when the site had committed them and its answer was lost); their bytes per OCA,
+ * sessions, misses and load sample are lost. The batch holds at most MAX_REPORT_ITEMS plays: past that,
+ * the newest are not counted.
  */
-function salvage(l: Link, dropped: readonly TakenReport[]): void {
+function salvagePlays(l: Link, dropped: readonly TakenReport[]): void {
   for (const u of dropped) {
     if (u.report.plays) l.plays = [...u.report.plays, ...l.plays].slice(0, MAX_REPORT_ITEMS);
-    for (const r of u.report.cmcd ?? []) mergeCmcd(l, r);
   }
 }
 
@@ -663,29 +666,11 @@ export function recordPlayAt(env: Env, siteId: string, play: PlayReport, waitUnt
   scheduleFlush(env, siteId, l, waitUntil);
 }
 
-/** Adds one session's CMCD to the pending batch (a report put back after a failed sync merges the same way). */
+/** Adds one session's CMCD to the pending batch. */
 function mergeCmcd(l: Link, r: CmcdReport): void {
   const prev = l.cmcd.get(r.sessionId);
-  if (!prev) {
-    if (l.cmcd.size < SESSIONS_HELD_MAX) l.cmcd.set(r.sessionId, { ...r });
-    return;
-  }
-  const latest = prev.lastAt <= r.lastAt ? r : prev;
-  const tops = [prev.topBitrateKbps, r.topBitrateKbps].filter((x): x is number => x !== null);
-  l.cmcd.set(r.sessionId, {
-    ...latest,
-    requests: prev.requests + r.requests,
-    bytes: prev.bytes + r.bytes,
-    stalls: prev.stalls + r.stalls,
-    startups: prev.startups + r.startups,
-    sid: latest.sid ?? prev.sid ?? r.sid,
-    bitrateKbps: latest.bitrateKbps ?? prev.bitrateKbps ?? r.bitrateKbps,
-    bufferMs: latest.bufferMs ?? prev.bufferMs ?? r.bufferMs,
-    throughputKbps: latest.throughputKbps ?? prev.throughputKbps ?? r.throughputKbps,
-    topBitrateKbps: tops.length ? Math.max(...tops) : null,
-    firstAt: Math.min(prev.firstAt, r.firstAt),
-    lastAt: Math.max(prev.lastAt, r.lastAt),
-  });
+  if (prev) l.cmcd.set(r.sessionId, sumCmcd(prev, r));
+  else if (l.cmcd.size < SESSIONS_HELD_MAX) l.cmcd.set(r.sessionId, { ...r });
 }
 
 /**
