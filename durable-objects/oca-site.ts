@@ -1021,11 +1021,14 @@ export class OcaSite extends DurableObject<Env> {
     served.addServedHour(this.sql, day, hour, bytes);
   }
 
-  /** Demand per title per day for days [fromDay, toDay], oldest first. */
-  async history(fromDay: number, toDay: number): Promise<Record<string, number[]>> {
+  /**
+   * Demand per title per day for days [fromDay, toDay], oldest first; from `openDay` on (the caller's
+   * today, when it reads today so far) sessions on their estimate count what they were served so far.
+   */
+  async history(fromDay: number, toDay: number, openDay?: number): Promise<Record<string, number[]>> {
     served.checkDayRange(fromDay, toDay);
     this.settleDue();
-    return history(this.sql, fromDay, toDay);
+    return history(this.sql, fromDay, toDay, Number.isSafeInteger(openDay) ? openDay : undefined);
   }
 
   /** What a session's player said in CMCD, if its home is this site and any arrived. */

@@ -32,9 +32,9 @@ export function historyWatchEnv(onHistory: (siteId: string) => Error | undefined
       new Proxy(stub as DurableObjectStub<OcaSite>, {
         get(target, prop) {
           if (prop === "history") {
-            return (from: number, to: number) => {
+            return (from: number, to: number, openDay?: number) => {
               const failure = onHistory(name);
-              return failure ? Promise.reject(failure) : target.history(from, to);
+              return failure ? Promise.reject(failure) : target.history(from, to, openDay);
             };
           }
           // A stub answers every name with an RPC method, called on the stub itself.

@@ -486,12 +486,21 @@ export function settleSessions(sql: SqlStorage, now: number, limit = SETTLE_PER_
 
 /**
  * Demand per title per day for days [fromDay, toDay], oldest first: the estimate of sessions that
- * never reported plus the bytes of those that did. Built in a Map, so a title id is never looked up
- * among an object's inherited names.
+ * never reported plus the bytes of those that did. From `openDay` on (the site's today: a day still
+ * being watched) a session still on its estimate counts what it was served so far, at most its
+ * estimate: a session started minutes ago is not yet a whole watch, and the same-day check scales
+ * today so far up to a day by the share of a day's bytes its hours carry (a title with many fresh
+ * starts read several times its demand, and could look like a shift of the whole mix). Built in a Map,
+ * so a title id is never looked up among an object's inherited names.
  */
-export function history(sql: SqlStorage, fromDay: number, toDay: number): Record<string, number[]> {
+export function history(sql: SqlStorage, fromDay: number, toDay: number, openDay = Number.POSITIVE_INFINITY): Record<string, number[]> {
   const out = new Map<string, number[]>();
   const n = toDay - fromDay + 1;
+  const add = (day: number, titleId: string, bytes: number) => {
+    let days = out.get(titleId);
+    if (!days) out.set(titleId, (days = new Array<number>(n).fill(0)));
+    days[day - fromDay] += bytes;
+  };
   for (const r of sql
     .exec<{ day: number; title_id: string; bytes: number; est_bytes: number }>(
       `SELECT day, title_id, bytes, est_bytes FROM views WHERE day BETWEEN ? AND ?`,
@@ -499,9 +508,19 @@ export function history(sql: SqlStorage, fromDay: number, toDay: number): Record
       toDay,
     )
     .toArray()) {
-    let days = out.get(r.title_id);
-    if (!days) out.set(r.title_id, (days = new Array<number>(n).fill(0)));
-    days[r.day - fromDay] = r.bytes + r.est_bytes;
+    add(r.day, r.title_id, r.day >= openDay ? r.bytes : r.bytes + r.est_bytes);
+  }
+  if (toDay >= openDay) {
+    for (const r of sql
+      .exec<{ day: number; title_id: string; bytes: number }>(
+        `SELECT play_day AS day, title_id, SUM(MIN(est_bytes, served)) AS bytes FROM session_views
+         WHERE est_counted = 1 AND play_day BETWEEN ? AND ? GROUP BY play_day, title_id`,
+        Math.max(fromDay, openDay),
+        toDay,
+      )
+      .toArray()) {
+      if (r.bytes > 0) add(r.day, r.title_id, r.bytes);
+    }
   }
   return Object.fromEntries(out);
 }

@@ -118,15 +118,17 @@ export async function predictionsFor(
   // simulates this timing (the same embedded share as the simulator's own).
   const lastDay = today - 1;
   const from = lastDay - HISTORY_DAYS + 1;
-  // The same-day check reads today as well, the day after the history's last.
+  // The same-day check reads today as well, the day after the history's last: so far watched (see
+  // the site's history), as the share it is scaled by is of bytes served so far.
   const until = sameDay ? today : lastDay;
+  const openDay = dayNumber(now, site.timeZone);
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
   const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
   // One failing or hanging site costs only its own history, never the whole region's plan (null: unread).
   const historyOf = (s: SiteSpec) =>
     memoised(memo, `history:${s.id}:${from}:${until}`, () =>
-      withTimeout(siteStub(env, s.id).history(from, until), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
+      withTimeout(siteStub(env, s.id).history(from, until, openDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch((err: unknown) => {
         console.error(`history of ${s.id} skipped`, err);
         return null;
       }),
