@@ -11,7 +11,7 @@ export interface Rung {
 export interface AbrParams {
   /** Share of the throughput a rung may use while we stay on it. */
   safety: number;
-  /** Share of the throughput a rung may use for us to switch up to it (stricter: up-switches must be safe). */
+  /** Share of the throughput a rung may use for us to switch up to it (stricter: up-switches must be safe; above `safety`, it counts as `safety`). */
   upSafety: number;
   /** Below this buffer level (s) the budget shrinks linearly, down to `minBudgetShare` at an empty buffer. */
   lowBufferS: number;
@@ -69,7 +69,9 @@ export function chooseRung(input: AbrInput, p: AbrParams = DEFAULT_ABR): number 
   const share = bufferShare(bufferS, p);
   const hold = throughputBps * p.safety * share;
   if (cur === null) return highestFitting(rungs, hold);
-  const up = highestFitting(rungs, throughputBps * p.upSafety * share);
+  // The up-switch budget is never looser than the hold budget: a rung reached on it that the hold
+  // budget does not cover would be left on the next segment and taken again on the one after.
+  const up = highestFitting(rungs, throughputBps * Math.min(p.upSafety, p.safety) * share);
   if (up > cur) return up;
   if (rungs[cur].bandwidth <= hold) return cur;
   if (bufferS >= p.highBufferS && rungs[cur].bandwidth <= throughputBps) return cur;

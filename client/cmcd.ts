@@ -34,23 +34,30 @@ export interface CmcdRequestInfo {
 const OBJECT_TYPE = { manifest: "m", video: "v", audio: "a", init: "i" } as const;
 /** CTA-5004 asks for buffer length and throughput rounded (to 100 ms and 100 kbps): they are signals, not fingerprints. */
 const round100 = (n: number) => Math.round(n / 100) * 100;
+/** `n` when it is a finite number > 0 (a bitrate, a duration), else undefined: CMCD's integers are never negative, NaN or infinite. */
+const positive = (n: number | undefined): number | undefined => (typeof n === "number" && Number.isFinite(n) && n > 0 ? n : undefined);
 
 /** The CMCD keys of one request of a session: session and content ids, object type, bitrate, buffer, deadline, throughput, start-up and stall flags. */
 export function cmcdData(session: PlaySession, info: CmcdRequestInfo): Cmcd {
-  const est = session.throughput.estimate();
+  const est = positive(session.throughput.estimate() ?? undefined);
   // `tb` and `br` must be the same measure, or the top rung's br never equals tb in a CDN's analytics.
-  const top = info.topBitrateBps ?? Math.max(0, ...session.play.renditions.video.map((r) => r.bandwidth));
+  const top = positive(info.topBitrateBps ?? Math.max(0, ...session.play.renditions.video.map((r) => positive(r.bandwidth) ?? 0)));
   const media = info.object === "video" || info.object === "audio";
   const data: Cmcd = { sid: session.sessionId, cid: session.play.titleId, sf: "h", st: "v", ot: OBJECT_TYPE[info.object] };
-  if (info.bitrateBps) data.br = [Math.round(info.bitrateBps / 1000)];
-  if (top > 0 && info.object === "video") data.tb = [Math.round(top / 1000)];
-  if (info.durationS) data.d = Math.round(info.durationS * 1000);
-  if (media && info.bufferS !== undefined) {
-    data.bl = [round100(info.bufferS * 1000)];
+  const br = positive(info.bitrateBps);
+  // Integer kbps (br, tb), integer ms (d): a value that rounds to 0 says nothing and is left out.
+  if (br !== undefined && Math.round(br / 1000) > 0) data.br = [Math.round(br / 1000)];
+  if (top !== undefined && Math.round(top / 1000) > 0 && info.object === "video") data.tb = [Math.round(top / 1000)];
+  const durationS = positive(info.durationS);
+  if (durationS !== undefined && Math.round(durationS * 1000) > 0) data.d = Math.round(durationS * 1000);
+  // An empty buffer is 0 ms; one that is not a number says nothing.
+  const bufferMs = info.bufferS !== undefined && Number.isFinite(info.bufferS) ? round100(Math.max(0, info.bufferS) * 1000) : undefined;
+  if (media && bufferMs !== undefined) {
+    data.bl = [bufferMs];
     // The deadline: how long until this object is needed, at normal speed the buffer's length.
-    data.dl = round100(info.bufferS * 1000);
+    data.dl = bufferMs;
   }
-  if (est) data.mtp = [round100(est / 1000)];
+  if (est !== undefined) data.mtp = [round100(est / 1000)];
   if (info.startup) data.su = true;
   if (info.starved) data.bs = true;
   return data;

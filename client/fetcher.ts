@@ -2,7 +2,8 @@ import { chooseRung, DEFAULT_ABR, type AbrParams } from "./abr";
 import { cmcdData, type CmcdRequestInfo, withCmcd } from "./cmcd";
 import { httpRefused, SdkError } from "./errors";
 import { SessionEvents } from "./events";
-import { parseMediaPlaylist, parseMultivariant, type MediaPlaylist, type Variant } from "./hls-playlist";
+import { orAbort } from "./probe";
+import { type MediaPlaylist, parseMediaPlaylist, parseMultivariant, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
 import { defined } from "./types";
 
@@ -128,6 +129,15 @@ class FetchFailure extends Error {
 
 /** "avc1.64001f" -> "avc1", as the control plane matches a device's codecs. */
 const codecFamily = (codec: string) => codec.trim().split(".")[0].toLowerCase();
+
+/** Parses a playlist off the network; one that cannot be played fails playback as PLAYLIST_INVALID (not as an internal error). */
+function parsed<T>(url: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url, detail: String((err as Error)?.message ?? err).slice(0, 200) }));
+  }
+}
 
 /** A download given up because playback ended (`stop()`, a fatal error, the session closed): no failure of the OCA's. */
 class Cancelled extends Error {}
@@ -318,21 +328,27 @@ export class SegmentFetcher {
       let status = 0;
       let fail: Fail;
       const ctl = new AbortController();
-      const timer = setTimeout(() => ctl.abort(), this.opts.requestTimeoutMs);
+      // Aborts with the timeout only (`ctl` also aborts on `stop()`, which a fetch that honours signals ends at once).
+      const timedOut = new AbortController();
+      const timer = setTimeout(() => {
+        timedOut.abort();
+        ctl.abort();
+      }, this.opts.requestTimeoutMs);
       const cancel = () => ctl.abort();
       ending.addEventListener("abort", cancel);
       try {
-        const res = await this.session.client.fetch(sent.url, { signal: ctl.signal, headers: sent.headers });
+        // Raced with the timeout: an app's fetch that ignores the signal still times out a stalled file.
+        const res = await orAbort(this.session.client.fetch(sent.url, { signal: ctl.signal, headers: sent.headers }), timedOut.signal);
         status = res.status;
         if (res.ok) {
-          const body = await res.arrayBuffer();
+          const body = await orAbort(res.arrayBuffer(), timedOut.signal);
           const ms = this.now() - t0;
           const servedBy = res.headers.get("X-OCA");
           if (media) this.st.servedBy = servedBy;
           this.record({ at: t0, ocaId: oca.ocaId, servedBy, path, status, ms, bytes: body.byteLength });
           return { body, ms, ocaId: oca.ocaId };
         }
-        const text = await res.text().catch(() => "");
+        const text = await orAbort(res.text(), timedOut.signal).catch(() => "");
         fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", body: text };
       } catch (err) {
         if (ending.aborted) throw new Cancelled();
@@ -386,7 +402,7 @@ export class SegmentFetcher {
     let pl = this.media.get(uri);
     if (!pl) {
       const { body } = await this.get(uri, false);
-      pl = parseMediaPlaylist(new TextDecoder().decode(body), uri);
+      pl = parsed(uri, () => parseMediaPlaylist(new TextDecoder().decode(body), uri));
       this.media.set(uri, pl);
     }
     return pl;
@@ -395,7 +411,7 @@ export class SegmentFetcher {
   private async load(): Promise<void> {
     const masterUrl = this.session.url("master.m3u8");
     const { body } = await this.get(masterUrl, false);
-    const mv = parseMultivariant(new TextDecoder().decode(body), masterUrl);
+    const mv = parsed(masterUrl, () => parseMultivariant(new TextDecoder().decode(body), masterUrl));
     // One pathway's variants (a plain OCA master has only ".").
     const first = mv.variants[0]?.pathwayId ?? ".";
     // A master lists every codec's ladder (the OCA cuts it by height only): the session's renditions
@@ -403,7 +419,10 @@ export class SegmentFetcher {
     // codecs (an init segment each time) and fetch renditions the device cannot decode.
     const families = new Set(this.session.play.renditions.video.flatMap((r) => (typeof r.codec === "string" ? [codecFamily(r.codec)] : [])));
     const playable = (v: Variant) => !families.size || !v.codecs || v.codecs.split(",").some((c) => families.has(codecFamily(c)));
-    this.variants = mv.variants.filter((v) => v.pathwayId === first && playable(v)).sort((a, b) => a.bandwidth - b.bandwidth);
+    // Nor above the session's height cap: the OCA refuses those segments (403), which would end playback.
+    const cap = this.session.play.maxHeight;
+    const allowed = (v: Variant) => !(typeof cap === "number" && v.height !== undefined && v.height > cap);
+    this.variants = mv.variants.filter((v) => v.pathwayId === first && playable(v) && allowed(v)).sort((a, b) => a.bandwidth - b.bandwidth);
     if (!this.variants.length) throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url: masterUrl, detail: "master playlist has no variant" }));
     const group = this.variants[0].audio;
     const audios = mv.media.filter((m) => m.type === "AUDIO" && m.groupId === group && m.uri);
@@ -474,6 +493,9 @@ export class SegmentFetcher {
         const video = await this.mediaPlaylist(rungs[next].uri);
         const i = this.k % this.nSegs;
         const seg = video.segments[i];
+        // Each rung's playlist comes off the network: one shorter than the first rung's cannot go on.
+        if (!seg)
+          throw new FetchFailure(new SdkError("PLAYLIST_INVALID", { url: rungs[next].uri, detail: `no segment ${i + 1} (the first rung has ${this.nSegs})` }));
         const aseg = this.audio?.segments[i];
         const jobs: Array<Promise<{ body: ArrayBuffer; ms: number; ocaId: string }>> = [];
         // CMCD's br is the playlist's average bitrate when it declares one (CTA-5004), and tb alike.

@@ -13,6 +13,29 @@ export interface ProbeOptions {
 
 const monotonic = () => performance.now();
 
+/**
+ * `work`, or a rejection as soon as `signal` aborts. The SDK's fetch may be the app's (a polyfill, a
+ * native bridge) and ignore its abort signal: a probe or a download that stalled must still end at
+ * its timeout, not hang the session's start (or its playback) for good.
+ */
+export function orAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error("aborted"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort);
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** A body that took less than this to arrive says nothing about throughput on its own (ms). */
 export const MIN_BODY_MS = 10;
 
@@ -24,11 +47,17 @@ export function probeMarked(url: string): string {
   return `${url}${url.includes("?") ? "&" : "?"}probe=1`;
 }
 
+/** Makes every probe's URL its own (with the time, below): see `probeUrl`. */
+let probeSerial = 0;
+
 /**
  * Probes one OCA with a Range request: time to the response headers, and throughput of every byte of
  * the body over the time from the headers to the last byte (the wait for the first chunk included).
  * A body that arrived too fast to time (one chunk, under MIN_BODY_MS) is timed over the whole
- * exchange instead, request sent to last byte, so it cannot score an absurd rate. Any status other
+ * exchange instead, request sent to last byte, so it cannot score an absurd rate. Each probe's URL is
+ * its own (`pn`, after `probe=1`): media files are served `immutable`, so a browser would answer a
+ * repeated probe from its HTTP cache in a millisecond and every re-probe would measure the cache, not
+ * the OCA (the same fast score for all, whatever their network). Any status other
  * than 200/206, an empty body, a network error or the timeout makes the probe fail.
  */
 export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
@@ -42,26 +71,28 @@ export async function probeUrl(fetchFn: FetchLike, ocaId: string, url: string, o
   else opts.signal?.addEventListener("abort", end);
   const t0 = now();
   try {
-    const res = await fetchFn(probeMarked(url), { headers: { Range: `bytes=0-${bytes - 1}` }, signal: ctl.signal });
+    const target = `${probeMarked(url)}&pn=${Date.now().toString(36)}.${(++probeSerial).toString(36)}`;
+    const res = await orAbort(fetchFn(target, { headers: { Range: `bytes=0-${bytes - 1}` }, signal: ctl.signal }), ctl.signal);
     const tHeaders = now();
     if (res.status !== 206 && res.status !== 200) {
-      await res.body?.cancel?.().catch(() => {});
+      // Not waited for: a body that ignores its cancel must not hold the probe.
+      res.body?.cancel?.().catch(() => {});
       return { ocaId, ok: false, at: tHeaders, status: res.status, ttfbMs: tHeaders - t0, error: `HTTP ${res.status}` };
     }
     let got = 0;
     const reader = res.body?.getReader();
     if (reader) {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await orAbort(reader.read(), ctl.signal);
         if (done) break;
         got += value?.byteLength ?? 0;
         if (got >= bytes) {
-          await reader.cancel().catch(() => {});
+          reader.cancel().catch(() => {});
           break;
         }
       }
     } else {
-      got = (await res.arrayBuffer()).byteLength;
+      got = (await orAbort(res.arrayBuffer(), ctl.signal)).byteLength;
     }
     const tEnd = now();
     // A range of a media file answered with no byte (a truncated copy, a broken cache) measured nothing:

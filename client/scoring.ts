@@ -125,6 +125,8 @@ export class OcaSelector {
   readonly params: SelectorParams;
   private readonly ocas: OcaRef[];
   private readonly probes = new Map<string, ProbeResult>();
+  /** The latest successful probe per OCA: what a failed probe is scored on (it measured nothing). */
+  private readonly measured = new Map<string, ProbeResult>();
   private readonly penalties = new Map<string, { until: number; why: Exclusion }>();
   private serverOrder: string[] | null = null;
   private pending: { ocaId: string; count: number } | null = null;
@@ -156,6 +158,7 @@ export class OcaSelector {
   recordProbe(r: ProbeResult): void {
     if (!this.has(r.ocaId)) return;
     this.probes.set(r.ocaId, r);
+    if (r.ok) this.measured.set(r.ocaId, r);
     this.probeFails.set(r.ocaId, r.ok ? 0 : (this.probeFails.get(r.ocaId) ?? 0) + 1);
     if (!r.ok) this.penalise(r.ocaId, r.at, "probe_failed");
     else if (this.penalties.get(r.ocaId)?.why === "probe_failed") this.penalties.delete(r.ocaId);
@@ -230,7 +233,7 @@ export class OcaSelector {
       ids
         .map((ocaId) => {
           const rankIndex = order.indexOf(ocaId);
-          return { ocaId, rankIndex, score: scoreOca(rankIndex, this.probes.get(ocaId), this.params) };
+          return { ocaId, rankIndex, score: this.score(ocaId, rankIndex) };
         })
         // Origin is the last resort: it ranks behind every cache in the running, whatever the probes
         // say (a lucky probe, or a loaded machine, can make it measure fastest; its egress is what the
@@ -243,6 +246,20 @@ export class OcaSelector {
     // Everything is in the penalty box: the one whose penalty ends first is the last resort.
     const soonest = [...this.penalties.entries()].filter(([id]) => this.has(id)).sort((a, b) => a[1].until - b[1].until)[0];
     return soonest ? scored([soonest[0]]) : [];
+  }
+
+  /**
+   * An OCA's score at `rankIndex`. A failed probe measured nothing, yet it must not make the OCA look
+   * better than before: it scores as the worse of the last successful measurement and the defaults for
+   * an OCA not probed yet. (Scored on the defaults alone, an OCA measured slow whose next probe timed
+   * out was ranked ahead of measured ones once its penalty ended; scored on its last success alone, one
+   * fast probe long ago would keep an OCA that no longer answers ahead for good.)
+   */
+  private score(ocaId: string, rankIndex: number): number {
+    const latest = this.probes.get(ocaId);
+    if (!latest || latest.ok) return scoreOca(rankIndex, latest, this.params);
+    const lastOk = this.measured.get(ocaId);
+    return Math.max(scoreOca(rankIndex, undefined, this.params), lastOk ? scoreOca(rankIndex, lastOk, this.params) : 0);
   }
 
   /** The OCA to start with (no hysteresis). */
