@@ -9,6 +9,7 @@ import {
   salvage,
   type TakenReport,
 } from "../workers/shared/unacked-reports";
+import { cmcdReport } from "./cmcd-report-fixture";
 
 /**
  * The salvaged report (pure): what a link lets go unanswered is carried under the number of the oldest
@@ -17,22 +18,7 @@ import {
  */
 
 const T = 1_000_000;
-const cmcd = (sessionId: string, at = T): CmcdReport => ({
-  sessionId,
-  titleId: "t",
-  sid: null,
-  requests: 1,
-  bytes: 100,
-  stalls: 0,
-  startups: 0,
-  bitrateKbps: null,
-  bufferMs: null,
-  throughputKbps: null,
-  topBitrateKbps: null,
-  lastOca: "unknown",
-  firstAt: at,
-  lastAt: at,
-});
+const cmcd = (sessionId: string, at = T): CmcdReport => cmcdReport(sessionId, { firstAt: at, lastAt: at });
 const report = (seq: number, sessions: string[], takenAt = T): TakenReport => ({
   report: { seq, windowMs: 1_000, ocas: {}, cmcd: sessions.map((s) => cmcd(s)) },
   takenAt,

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ingestCmcd } from "../durable-objects/site/cmcd";
 import { history, recordPlays, recordReport, SESSION_MEMORY_MS } from "../durable-objects/site/viewing-history";
+import { cmcdReport } from "./cmcd-report-fixture";
 
 /**
  * An event shard keeps a batch up to a week and forwards it when its site can be reached: a forward
@@ -16,22 +17,7 @@ const T0 = 1_800_000_000_000;
 const DAY = 20_000;
 const EST = 3_600_000_000;
 const play = (sessionId: string, startedAt = T0) => ({ sessionId, titleId: "t", day: DAY, estBytes: EST, topBps: 8_000_000, startedAt });
-const cmcd = (sessionId: string) => ({
-  sessionId,
-  titleId: "t",
-  sid: null,
-  requests: 1,
-  bytes: 2_000_000,
-  stalls: 0,
-  startups: 0,
-  bitrateKbps: null,
-  bufferMs: null,
-  throughputKbps: null,
-  topBitrateKbps: null,
-  lastOca: "unknown",
-  firstAt: T0 + 1_000,
-  lastAt: T0 + 1_000,
-});
+const cmcd = (sessionId: string) => cmcdReport(sessionId, { bytes: 2_000_000, firstAt: T0 + 1_000, lastAt: T0 + 1_000 });
 
 describe("a shard's forward days late", () => {
   it("does not make a session the site forgot afresh, nor count its bytes and CMCD again", async () => {
