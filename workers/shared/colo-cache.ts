@@ -91,13 +91,58 @@ export async function cacheWhole(
     "Cache-Control": `public, max-age=${meta.maxAgeS}`,
   });
   if (meta.lastModified) headers.set("Last-Modified", meta.lastModified.toUTCString());
-  await caches.default.put(url(at), new Response(body, { headers }));
+  try {
+    await caches.default.put(url(at), new Response(body, { headers }));
+  } catch (err) {
+    // A put refused before it read the body (a cache that is full, an entry it will not take) leaves
+    // the stream open: a tee would hold in memory every byte the viewer reads, an R2 body its connection.
+    if (typeof body !== "string") await body.cancel().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Tees this isolate has in flight into the colo cache, by entry URL: when each started and its size.
+ * Bounded: past `TEES_IN_FLIGHT_MAX` entries or `TEE_BYTES_IN_FLIGHT_MAX` bytes a miss is served without one.
+ */
+const teeing = new Map<string, { at: number; size: number }>();
+
+/** Tees in flight at most (each one cache put). */
+export const TEES_IN_FLIGHT_MAX = 64;
+/**
+ * Bytes of tees in flight at most: a tee holds what its viewer has not read yet, up to the whole object,
+ * in an isolate of 128 MB; a herd of slow viewers of distinct cold objects must not fill it.
+ */
+export const TEE_BYTES_IN_FLIGHT_MAX = 64 * 1024 * 1024;
+/**
+ * A tee whose put has not settled by then no longer counts as in flight: its request was cut off
+ * (waitUntil runs at most 30 s past the response) and its promise will never settle.
+ */
+const TEE_STALE_MS = 60_000;
+
+/** Claims the fill of `at` for one tee of `size` bytes; null when another tee fills it or the bound is met. Answers the release. */
+function claimTee(at: ColoCacheKey, size: number, now = Date.now()): (() => void) | null {
+  const u = url(at);
+  let bytes = 0;
+  for (const [k, t] of teeing) {
+    if (now - t.at >= TEE_STALE_MS) teeing.delete(k);
+    else bytes += t.size;
+  }
+  if (teeing.has(u) || teeing.size >= TEES_IN_FLIGHT_MAX || bytes + size > TEE_BYTES_IN_FLIGHT_MAX) return null;
+  const mine = { at: now, size };
+  teeing.set(u, mine);
+  return () => {
+    if (teeing.get(u) === mine) teeing.delete(u);
+  };
 }
 
 /**
  * `rep` with its whole body `body` (a full R2 get's) teed: one branch to the viewer, the other into the
  * colo cache at `at` in the background, under `rep`'s validators. A tee keeps in memory what the
- * slower side has not read yet, so only for objects small enough to hold whole in an isolate.
+ * slower side has not read yet, so only for objects small enough to hold whole in an isolate. One tee
+ * per entry at a time in an isolate, within TEES_IN_FLIGHT_MAX and TEE_BYTES_IN_FLIGHT_MAX: past them
+ * (another request is filling the entry, or the isolate holds its share of tees) `rep` goes to its
+ * viewer alone and the cache is left to the tee in flight or to a later miss.
  */
 export function teedToColoCache(
   rep: Representation,
@@ -106,10 +151,18 @@ export function teedToColoCache(
   maxAgeS: number,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Representation {
+  const release = claimTee(at, rep.size);
+  // A herd of misses for a new object each read it (a stream is its request's alone), but only the
+  // first fills the cache: the others would put the same bytes again, each tee holding a copy in memory.
+  if (!release) return alone(rep, body);
   const [toViewer, toCache] = body.tee();
   const meta = { size: rep.size, etag: rep.etag, lastModified: rep.lastModified, contentType: rep.contentType, maxAgeS };
-  // A failed put only costs the next request an R2 read.
-  waitUntil(cacheWhole(at, toCache, meta).catch(() => {}));
+  // A failed put only costs the next request an R2 read; settled either way, the entry is let go.
+  waitUntil(
+    cacheWhole(at, toCache, meta)
+      .catch(() => {})
+      .finally(release),
+  );
   return {
     ...rep,
     async body(range) {
@@ -119,5 +172,18 @@ export function teedToColoCache(
       return rep.body(range);
     },
     release: () => toViewer.cancel(),
+  };
+}
+
+/** `rep` with its whole body `body` sent to the viewer alone (not teed). */
+function alone(rep: Representation, body: ReadableStream): Representation {
+  return {
+    ...rep,
+    async body(range) {
+      if (!range) return body;
+      await body.cancel();
+      return rep.body(range);
+    },
+    release: () => body.cancel(),
   };
 }

@@ -28,9 +28,18 @@ export class SingleFlight {
     const run = ++this.run;
     this.running = true;
     this.startedAt = now;
-    return work().finally(() => {
+    const settle = () => {
       if (this.run === run) this.running = false;
-    });
+    };
+    let running: Promise<void>;
+    try {
+      running = work();
+    } catch (err) {
+      // Work that throws before it returns its promise is a run that ended: it must not block the next for staleAfterMs.
+      settle();
+      return Promise.reject(err);
+    }
+    return running.finally(settle);
   }
 
   /** Starts `work` unless a run is busy, kept alive past the caller's response by the caller's own `waitUntil`. */
