@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { ocaKey } from "../shared/file-keys";
+import { cacheWhole } from "../workers/shared/colo-cache";
 import { getCounted } from "./tier-calls";
 import { fill, GEO, memberToken, pressPlay, publishTitle, type FixtureTitle, type PlayResponse } from "./fixtures";
 
@@ -117,6 +119,24 @@ describe("the colo cache in front of an OCA", () => {
     expect(text(p2.body)).toContain("avc-720p");
     expect(text(b2.body)).not.toContain("avc-720p");
     expect(b2.res.headers.get("ETag")).not.toBe(p2.res.headers.get("ETag"));
+  });
+
+  it("does not serve a filtered playlist the filter before a deploy wrote (its version is in the key)", async () => {
+    // What an older filter left in the colo cache under the key it used, for the basic cap.
+    const master = t.files["master.m3u8"];
+    const sha256 = Buffer.from(await crypto.subtle.digest("SHA-256", master)).toString("hex");
+    const stale = "#EXTM3U\n# written by an older filter\n";
+    await cacheWhole({ space: "oca", key: ocaKey("lumen-nyc", "lumen-nyc-1", TITLE, "master.m3u8", sha256), variant: `cap=${basic.maxHeight}` }, stale, {
+      size: stale.length,
+      etag: '"stale"',
+      contentType: "application/vnd.apple.mpegurl",
+      maxAgeS: 3600,
+    });
+    const res = await getCounted(`${basic.ocas[0].url}master.m3u8`);
+    expect(res.res.status).toBe(200);
+    const text = new TextDecoder().decode(res.body);
+    expect(text).not.toContain("older filter");
+    expect(text).toContain("avc-480p");
   });
 
   it("answers a range from R2 when the cached object goes between its lookup and the read of the slice", async () => {

@@ -6,7 +6,7 @@ import { isSafeFilePath, isSafeSegment, MAX_FILE_PATH, SAFE_PATH_RULE } from "..
 import { findOca, findSite, parentChain, topology, type SiteSpec } from "../shared/topology";
 import { MAX_URL_TOKEN, verifyUrlToken } from "../shared/url-token";
 import { urlKeyRing } from "../shared/signing-keys";
-import { filterDashMpd, filterHlsMultivariant } from "../shared/manifest-filter";
+import { filterDashMpd, filterHlsMultivariant, MANIFEST_FILTER_VERSION } from "../shared/manifest-filter";
 import { r2Representation, RepresentationChanged, serveRepresentation, textRepresentation, type Representation } from "../shared/representation";
 import { ocaFault, ocaHealth, recordCmcd, recordMiss, recordOutcome, recordServed, recordServedAway, tierBucket } from "../shared/site-link";
 import { applyFault, paced } from "./fault";
@@ -154,8 +154,8 @@ edge.on(["GET", "HEAD"], "/oca/*", async (c) => {
   const contentType = contentTypeFor(path);
   const cacheControl = isManifest(path) ? MANIFEST : IMMUTABLE;
   const top = path === "master.m3u8" || path === "manifest.mpd";
-  // The top manifests are filtered per height cap, so the colo cache keeps one per cap.
-  const variant = top ? `cap=${cap}` : "";
+  // The top manifests are filtered per height cap, so the colo cache keeps one per cap and filter version.
+  const variant = top ? `cap=${cap}&filter=${MANIFEST_FILTER_VERSION}` : "";
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const via = { "X-OCA": isOrigin ? "origin" : `${siteId}/${ocaId}` };
   // Bytes served count at the OCA's site by where they came from: its own copy (the site's tier), a

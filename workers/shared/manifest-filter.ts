@@ -10,6 +10,13 @@ import { videoHeightOf } from "../../shared/file-keys";
 import { type HlsAttribute, hlsAttribute, hlsAttributes, withHlsAttribute } from "./hls-attributes";
 
 /**
+ * The filter's version, in the colo cache's key of every filtered manifest: bump it with any change to
+ * what the filters write, or colos keep serving manifests the filter before wrote for up to their TTL
+ * (a fix of the filter would reach viewers an hour after its deploy).
+ */
+export const MANIFEST_FILTER_VERSION = 2;
+
+/**
  * Drops the `#EXT-X-STREAM-INF` (with its URI line) and `#EXT-X-I-FRAME-STREAM-INF` entries above the
  * cap: by RESOLUTION height, or by the height of the video folder the URI names (the OCA refuses that
  * folder's files above the cap whatever the tag says, and RESOLUTION is optional). An EXT-X-MEDIA group
