@@ -36,7 +36,10 @@ export async function signMemberToken(env: Env, member: Member, ttlS = 86400): P
   return { token: await sign({ sub: member.id, plan: member.plan, iat: now, exp, ...claimsOf(env) }, await hmacKey(secretOf(env)), ALG), exp };
 }
 
-const refuse = (why: string) => new ApiError(401, "unauthorized", `invalid member token: ${why}`);
+/** RFC 9110: a 401 names its scheme; RFC 6750: a token sent and refused is invalid_token. */
+const CHALLENGE = 'Bearer realm="member"';
+const refuse = (why: string) =>
+  new ApiError(401, "unauthorized", `invalid member token: ${why}`, undefined, { "WWW-Authenticate": `${CHALLENGE}, error="invalid_token"` });
 
 const bytesOf = new TextEncoder();
 /** Header segments already found to say HS256 (issuers spell it one or two ways): checked once per isolate. */
@@ -107,7 +110,7 @@ export async function verifyMemberToken(env: Env, token: string): Promise<Member
 export const requireMember = createMiddleware<MemberVars>(async (c, next) => {
   const auth = c.req.header("Authorization") ?? "";
   const m = /^Bearer\s+(\S+)$/i.exec(auth);
-  if (!m) throw new ApiError(401, "unauthorized", "missing member token (Authorization: Bearer ...)");
+  if (!m) throw new ApiError(401, "unauthorized", "missing member token (Authorization: Bearer ...)", undefined, { "WWW-Authenticate": CHALLENGE });
   c.set("member", await verifyMemberToken(c.env, m[1]));
   await next();
 });

@@ -64,7 +64,9 @@ export const requireAdmin = createMiddleware<AdminEnv>(async (c, next) => {
         throw err;
       }
     }
-    throw new ApiError(401, "unauthorized", "admin bearer token required");
+    // RFC 9110: a 401 names its scheme; RFC 6750: a token sent and refused is invalid_token.
+    const challenge = m ? 'Bearer realm="admin", error="invalid_token"' : 'Bearer realm="admin"';
+    throw new ApiError(401, "unauthorized", "admin bearer token required", undefined, { "WWW-Authenticate": challenge });
   }
   await next();
 });
