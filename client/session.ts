@@ -121,7 +121,13 @@ const floorsOf = (opts: unknown): Floors =>
 
 /** Options only `play()` (and the session's constructor) take: `configure()` refuses them (they applied at play time). */
 const PLAY_TIME_ONLY: Record<string, (v: unknown, floors: Floors) => string | null> = {
-  device: (v) => (v && typeof v === "object" && !Array.isArray(v) ? null : "expected { codecs, maxHeight }"),
+  device: (v) => {
+    if (!v || typeof v !== "object" || Array.isArray(v)) return "expected { codecs, maxHeight }";
+    // The server refuses a field it does not take (a misspelt `maxheight` is not dropped for the default):
+    // said here as the option it is, not as a failed play.
+    const unknown = Object.keys(v).filter((k) => k !== "codecs" && k !== "maxHeight");
+    return unknown.length ? `expected { codecs, maxHeight }, not ${unknown.map((k) => JSON.stringify(k.slice(0, 40))).join(", ")}` : null;
+  },
   onEvent: (v) => (typeof v === "function" ? null : "expected a function"),
   pollSteering: (v) => (typeof v === "boolean" ? null : "expected true or false"),
   probeInBackground: (v) => (typeof v === "boolean" ? null : "expected true or false"),

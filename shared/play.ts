@@ -6,10 +6,14 @@ import { isSafeId, SAFE_ID_RULE } from "./ids";
  * benchmarks and the tests. The request schema is the one that validates `POST /v1/play`.
  */
 
-export const playRequestSchema = z.object({
+/**
+ * A field it does not name is refused, at the top and in `device`: a misspelt `device.maxheight` would
+ * otherwise be dropped and its default (2160p) played without a word.
+ */
+export const playRequestSchema = z.strictObject({
   titleId: z.string().refine(isSafeId, `titleId must be ${SAFE_ID_RULE}`),
   device: z
-    .object({
+    .strictObject({
       codecs: z.array(z.string().min(1).max(64)).min(1).max(32).default(["avc1", "mp4a"]),
       maxHeight: z.number().int().min(144).max(4320).default(2160),
     })

@@ -96,6 +96,11 @@ describe("play() options", () => {
     const detail = (got as SdkError).data.detail ?? "";
     for (const key of ["selector.collapseSamples", "selector.switchMargin", "colour", "pollSteering", "steeringProtocol"]) expect(detail).toContain(`${key}: `);
     expect(plays).toEqual([]);
+    // A device field the server does not take (it would refuse the play with 400) is an option error, before any play.
+    const typo = await client.play("t", { ...QUIET, device: { codecs: ["avc1"], maxheight: 480 } } as unknown as PlayOptions).catch((e: unknown) => e);
+    if (typo instanceof PlaySession) await typo.close();
+    expect(typo).toMatchObject({ errorName: "INVALID_OPTION", data: { detail: 'device: expected { codecs, maxHeight }, not "maxheight"' } });
+    expect(plays).toEqual([]);
     // configure() refuses the play-time ones whatever their value (they applied at play time).
     expect(configureRejects({ pollSteering: false }).reason).toBe("unknown option (or one that only applies at play time)");
   });

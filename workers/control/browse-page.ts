@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { b64url, fromB64url } from "../shared/hmac";
+import { queryInt } from "./validation";
 
 /**
  * Pages of the browse list (`GET /v1/titles`). A country's licensed catalogue runs to thousands of
@@ -15,7 +16,8 @@ export const BROWSE_PAGE_MAX = 200;
 const CURSOR_MAX_CHARS = 2048;
 
 export const browseQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(BROWSE_PAGE_MAX).default(BROWSE_PAGE_DEFAULT),
+  // Decimal digits only: coercion read `?limit=1e2` as 100, `0x10` as 16 and ` 5` as 5.
+  limit: queryInt(1, BROWSE_PAGE_MAX, BROWSE_PAGE_DEFAULT),
   cursor: z.string().min(1).max(CURSOR_MAX_CHARS).optional(),
 });
 

@@ -132,6 +132,7 @@ export const ROUTES: RouteDoc[] = [
       409: ["too_many_streams"],
       410: ["taken_down"],
       413: ["payload_too_large"],
+      415: ["unsupported_media_type"],
       422: ["no_playable_rendition"],
       ...RATE,
       451: ["not_licensed"],

@@ -16,10 +16,11 @@ import { acquireStream, memberStreamsId, releaseStream } from "./member-streams"
 import { sessionLog } from "./session-log";
 import { clientGeo } from "../shared/client-geo";
 import { requireMember, type MemberVars } from "./member-auth";
-import { homeSite, liveCandidates, rankOcas, usableCandidates } from "./steering";
+import { homeSite, liveCandidates, rankOcas, type RankedOca, usableCandidates } from "./steering";
 import { liveSiteViews, overlayLiveView } from "./steering-view";
 import { steeringUrls } from "./content-steering";
 import { validationHook } from "./validation";
+import { requireJsonBody } from "./admin/json-body";
 import { LAST_BATCH_GRACE_S, sessionTtlS } from "./session-ttl";
 import { STOP_HOLD_MS } from "../../shared/stream-touch";
 import {
@@ -53,6 +54,20 @@ function steeringMiss(
   return ocaId ? { ocaId, kind: "content" } : undefined;
 }
 
+/** A play answer carries a signed session for one member: no browser or shared cache may keep it. */
+const NO_STORE = { "Cache-Control": "no-store" };
+
+/**
+ * The ranking cut to the pathways a session token carries (at most PATHWAYS_MAX_CHARS of site and OCA
+ * ids), origin kept last: long ids would otherwise cut origin, the last resort, from the steered playlists,
+ * and the answer's `ocas` would name OCAs the session's steering never offers.
+ */
+function withinSession(ranked: RankedOca[]): RankedOca[] {
+  let kept = ranked;
+  while (kept.length > 1 && sessionPathways(kept).length < kept.length) kept = [...kept.slice(0, -2), kept[kept.length - 1]];
+  return kept === ranked ? ranked : kept.map((o, i) => ({ ...o, rank: i + 1 }));
+}
+
 /** POST /v1/play: authenticate, check the licence, pick renditions, steer, sign. */
 export const play = new Hono<MemberVars>();
 
@@ -61,6 +76,8 @@ play.post(
   limitByIpUnlessMember("PLAY_PER_IP", PLAYS_PER_IP_PER_MINUTE),
   limitBody(BODY_LIMITS.play),
   requireMember,
+  // A body not declared JSON (text/plain from a bare fetch, a form) would be read as {} and refused as "titleId: expected string".
+  requireJsonBody,
   zValidator("json", playRequestSchema, validationHook),
   async (c) => {
     const { ring, kid } = signingKey(c.env);
@@ -111,7 +128,7 @@ play.post(
     try {
       // Every candidate counts toward a region's copies; only the sites this client may be steered to are asked for their live view.
       const live = overlayLiveView(ctx.candidates, await liveSiteViews(c.env, usableCandidates(topology, geo, ctx.candidates), waitUntil));
-      const ranked = rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies));
+      const ranked = withinSession(rankOcas(topology, geo, titleId, liveCandidates(topology, live, minCopies)));
       const home = homeSite(topology, geo);
       // The play counts in the home site's viewing history with what a full watch at the top allowed
       // rung would cost, until the client reports real bytes (which that same figure caps).
@@ -221,7 +238,7 @@ play.post(
         },
         client: { country: geo.country, asn: geo.asn, simulated: geo.simulated },
       };
-      return c.json(body);
+      return c.json(body, 200, NO_STORE);
     } catch (err) {
       // A play that fails once admitted leaves no stream behind: its client got no session to stop. One
       // whose admission went unanswered is released too, behind the answer (the object may yet grant it).

@@ -59,6 +59,11 @@ export const posterParam = z.object({
 
 /** How long browsers and shared caches keep a poster: a year, as it never changes under its URL. */
 const POSTER_CACHE_CONTROL = "public, max-age=31536000, immutable";
+/**
+ * Every poster answer's own headers: the API's origin serves it, so a browser must take it as the image
+ * its type says and never sniff it into anything else (HTML, script).
+ */
+const POSTER_HEADERS = { "X-Content-Type-Options": "nosniff" };
 /** How long a colo keeps one: its bytes never change, but a title's posters are few and seldom asked for after it changes. */
 const COLO_TTL_S = 86_400;
 
@@ -89,6 +94,19 @@ async function posterOf(env: Env, req: Request, titleId: string, version: number
   return found;
 }
 
+/**
+ * Whether a title may show its poster at `now`: not taken down, launched, and licensed somewhere now or
+ * later (its last licence ending takes it down, as play and steering answer it).
+ */
+function onShow(
+  ctx: { title: { taken_down_at: number | null; available_from: number }; licences: ReadonlyMap<string, { available_until: number | null }> },
+  now: number,
+): boolean {
+  if (ctx.title.taken_down_at !== null || ctx.title.available_from > now) return false;
+  for (const l of ctx.licences.values()) if (l.available_until === null || l.available_until > now) return true;
+  return false;
+}
+
 /** Counts a poster request that must read D1 against its address (the route is public: 429 past the limit). */
 function countLookup(req: Request): void {
   const ip = clientIp(req);
@@ -107,8 +125,9 @@ export async function posterResponse(
 ): Promise<Response> {
   if (!catalogueCache.holds(p.titleId)) countLookup(req);
   const title = await catalogueCache.title(env, p.titleId, waitUntil);
-  // Taken down or unknown alike: a poster says nothing of a title that is not in the catalogue.
-  if (!title || title.title.taken_down_at !== null) throw notFound(p.titleId);
+  // Taken down, unknown, not launched yet or out of every licence alike: a poster says nothing of a title
+  // no browse list shows (an embargoed title's artwork is not public before its launch).
+  if (!title || !onShow(title, Date.now())) throw notFound(p.titleId);
   const file = await posterOf(env, req, p.titleId, p.version, title.title.version);
   if (!file) throw new ApiError(404, "no_poster", `${p.titleId} has no poster in version ${p.version}`);
   const contentType = contentTypeFor(file.path);
@@ -116,7 +135,7 @@ export async function posterResponse(
   const at = { space: "origin", key: originKey(p.titleId, file.path, file.sha256) } as const;
   const cached = await cachedRepresentation(at, contentType, POSTER_CACHE_CONTROL);
   try {
-    if (cached) return await serveRepresentation(req, cached, { "X-Cache": "HIT" });
+    if (cached) return await serveRepresentation(req, cached, { ...POSTER_HEADERS, "X-Cache": "HIT" });
   } catch (err) {
     // Evicted between the lookup and the read of a range: served from origin below.
     if (!(err instanceof RepresentationChanged)) throw err;
@@ -129,7 +148,7 @@ export async function posterResponse(
   const base = { ...r2Representation(env.ORIGIN, at.key, object, contentType, POSTER_CACHE_CONTROL), etag: `"${file.sha256}"` };
   const rep = teedToColoCache(base, object.body, at, COLO_TTL_S, waitUntil);
   try {
-    return await serveRepresentation(req, rep, { "X-Cache": "MISS" });
+    return await serveRepresentation(req, rep, { ...POSTER_HEADERS, "X-Cache": "MISS" });
   } catch (err) {
     // A range read after the whole get found nothing: the content-addressed key was deleted meanwhile.
     if (err instanceof RepresentationChanged) throw notInOrigin(p);

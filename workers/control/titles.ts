@@ -17,33 +17,40 @@ import { posterParam, posterResponse, posterUrl } from "./title-posters";
  */
 export const titles = new Hono<MemberVars>();
 
+/** A browse page answers one member's request (behind its token, rate limited per member): no shared cache keeps it. */
+const PRIVATE = { "Cache-Control": "private, no-store" };
+
 titles.get("/", requireMember, zValidator("query", browseQuery, validationHook), async (c) => {
   enforceIsolateLimit("BROWSE_PER_MEMBER", c.get("member").id, BROWSES_PER_MEMBER_PER_MINUTE);
   const { limit, cursor } = c.req.valid("query");
   const after = cursor === undefined ? undefined : decodeBrowseCursor(cursor);
   if (after === null) throw new ApiError(400, "invalid_cursor", "cursor is not one this API gave: pass the `cursor` of the page before, unchanged");
   const geo = clientGeo(c.req.raw, c.env);
-  if (!geo.country) return c.json({ country: null, total: 0, titles: [] });
+  if (!geo.country) return c.json({ country: null, total: 0, titles: [] }, 200, PRIVATE);
   const list = await catalogueCache.browse(c.env, geo.country, (p) => c.executionCtx.waitUntil(p));
   const page = browsePage(list, after, limit);
   const origin = new URL(c.req.url).origin;
-  return c.json({
-    country: geo.country,
-    total: list.length,
-    titles: page.items.map((t) => ({
-      id: t.id,
-      name: t.name,
-      description: t.description,
-      releaseYear: t.release_year,
-      durationS: t.duration_s,
-      maxHeight: t.max_height,
-      audioLanguages: JSON.parse(t.audio) as Array<{ language: string; label: string | null }>,
-      subtitleLanguages: JSON.parse(t.subtitles) as Array<{ language: string; label: string | null }>,
-      availableFrom: new Date(t.available_from).toISOString(),
-      ...(t.poster ? { posterUrl: posterUrl(origin, t.id, t.version) } : {}),
-    })),
-    ...(page.next ? { cursor: page.next } : {}),
-  });
+  return c.json(
+    {
+      country: geo.country,
+      total: list.length,
+      titles: page.items.map((t) => ({
+        id: t.id,
+        name: t.name,
+        description: t.description,
+        releaseYear: t.release_year,
+        durationS: t.duration_s,
+        maxHeight: t.max_height,
+        audioLanguages: JSON.parse(t.audio) as Array<{ language: string; label: string | null }>,
+        subtitleLanguages: JSON.parse(t.subtitles) as Array<{ language: string; label: string | null }>,
+        availableFrom: new Date(t.available_from).toISOString(),
+        ...(t.poster ? { posterUrl: posterUrl(origin, t.id, t.version) } : {}),
+      })),
+      ...(page.next ? { cursor: page.next } : {}),
+    },
+    200,
+    PRIVATE,
+  );
 });
 
 /**
