@@ -38,6 +38,13 @@ interface Playing {
 
 let client: VcdnClient | null = null;
 let token: string | null = params.get("token");
+// A member token left in the address stays in the browser's history and goes out in Referer headers:
+// once read, it leaves the URL (the page keeps it in memory only).
+if (token !== null) {
+  const clean = new URL(location.href);
+  clean.searchParams.delete("token");
+  history.replaceState(history.state, "", clean);
+}
 let dev = false;
 let current: Playing | null = null;
 const eventsQueued: QoeEvent[] = [];
