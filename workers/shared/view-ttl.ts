@@ -1,10 +1,15 @@
+/** The longest CATALOGUE_TTL_S taken: a title taken down must leave steering within minutes, not a day. */
+export const MAX_CATALOGUE_TTL_S = 300;
+
 /**
  * Freshness of the per-isolate views (catalogue, candidates, topology), ms: CATALOGUE_TTL_S, default
- * 5 s; 0 asks D1 on every request (tests).
+ * 5 s, at most MAX_CATALOGUE_TTL_S; 0 asks D1 on every request (tests). A value left empty is the
+ * default (`Number("")` is 0: every request of every isolate would have asked D1).
  */
 export function viewTtlMs(env: { CATALOGUE_TTL_S?: string }): number {
-  const s = Number(env.CATALOGUE_TTL_S);
-  return Number.isFinite(s) && s >= 0 ? s * 1000 : 5000;
+  const raw = env.CATALOGUE_TTL_S?.trim();
+  const s = raw ? Number(raw) : Number.NaN;
+  return Number.isFinite(s) && s >= 0 ? Math.min(s, MAX_CATALOGUE_TTL_S) * 1000 : 5000;
 }
 
 /**
