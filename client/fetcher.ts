@@ -5,7 +5,7 @@ import { SessionEvents } from "./events";
 import { orAbort } from "./probe";
 import { type MediaPlaylist, parseMediaPlaylist, parseMultivariant, type Variant } from "./hls-playlist";
 import type { PlaySession } from "./session";
-import { defined } from "./types";
+import { defined, type ResponseLike } from "./types";
 
 /**
  * The headless player's options. The constructor checks them (a finite number in range, of the right
@@ -21,7 +21,12 @@ export interface FetcherOptions {
   maxPlayS?: number;
   /** Audio language (default: the playlist's DEFAULT=YES track). */
   audioLanguage?: string;
-  /** Timeout of one file download (ms, 100 to 2^31-1; there is no "no timeout"). Default 4000. */
+  /**
+   * No-progress timeout of one file download (ms, 100 to 2^31-1; there is no "no timeout"). Default 4000.
+   * The response's headers must come within it, and then each chunk of its body within it of the last:
+   * a download that is arriving, only slowly, goes on (and lowers the throughput estimate), up to
+   * this timeout plus 4 times the segment's media duration (twice the timeout for a playlist or an init segment).
+   */
   requestTimeoutMs?: number;
   /** ABR parameters (each a finite number >= 0). */
   abr?: Partial<AbrParams>;
@@ -154,6 +159,58 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done);
   });
+}
+
+/**
+ * A download still progressing may take up to its media's duration times this (plus the timeout):
+ * a rung at up to 4 times the link's rate still arrives (and lowers the throughput estimate, so the
+ * next segment goes down), while a trickle cannot hold playback for ever.
+ */
+const SLOW_DOWNLOAD_DURATION_MULTIPLE = 4;
+
+/** The longest one file's download may take while progressing (ms): the timeout, plus 4 times its media duration (or the timeout again for a file without one). */
+function downloadBoundMs(requestTimeoutMs: number, durationS?: number): number {
+  const media = durationS !== undefined && Number.isFinite(durationS) && durationS > 0 ? durationS * 1000 * SLOW_DOWNLOAD_DURATION_MULTIPLE : 0;
+  return Math.min(MAX_TIMER_MS, requestTimeoutMs + Math.max(requestTimeoutMs, media));
+}
+
+/**
+ * Reads `res`'s body chunk by chunk, calling `progress` with each non-empty chunk's size (an empty
+ * chunk is no progress); rejects when `signal` aborts, even if the body ignores its cancel.
+ */
+async function readBody(res: ResponseLike, signal: AbortSignal, progress: (bytes: number) => void): Promise<ArrayBuffer> {
+  const reader = res.body?.getReader();
+  if (!reader) {
+    // No stream to watch: the whole body is one chunk, due within the no-progress timeout.
+    const whole = await orAbort(res.arrayBuffer(), signal);
+    progress(whole.byteLength);
+    return whole;
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await orAbort(reader.read(), signal);
+      if (done) break;
+      if (!value?.byteLength) continue;
+      chunks.push(value);
+      total += value.byteLength;
+      progress(value.byteLength);
+    }
+  } catch (err) {
+    // Not waited for: a body that ignores its cancel must not hold the download.
+    Promise.resolve()
+      .then(() => reader.cancel())
+      .catch(() => {});
+    throw err;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out.buffer;
 }
 
 /** The state's logs (segments, stalls, bitrate switches) keep the latest this many entries: a `loop` run plays for days. */
@@ -328,20 +385,38 @@ export class SegmentFetcher {
       let status = 0;
       let fail: Fail;
       const ctl = new AbortController();
-      // Aborts with the timeout only (`ctl` also aborts on `stop()`, which a fetch that honours signals ends at once).
+      // Aborts with the timers only (`ctl` also aborts on `stop()`, which a fetch that honours signals ends at once).
       const timedOut = new AbortController();
-      const timer = setTimeout(() => {
+      // Why the download was given up, when a timer did it: no progress (a dead OCA), or a trickle past the bound.
+      let expired: "stalled" | "too_slow" | null = null;
+      const expire = (why: "stalled" | "too_slow") => () => {
+        expired ??= why;
         timedOut.abort();
         ctl.abort();
-      }, this.opts.requestTimeoutMs);
+      };
+      // The no-progress timer: the headers within the timeout, then each chunk within it of the last.
+      const timeoutMs = this.opts.requestTimeoutMs;
+      let idle = setTimeout(expire("stalled"), timeoutMs);
+      const progressed = () => {
+        // After `stop()` no re-arming: a body that ignores its signal gets one more timeout at most.
+        if (ending.aborted) return;
+        clearTimeout(idle);
+        idle = setTimeout(expire("stalled"), timeoutMs);
+      };
+      const bound = setTimeout(expire("too_slow"), downloadBoundMs(timeoutMs, cmcd.durationS));
+      let received = 0;
       const cancel = () => ctl.abort();
       ending.addEventListener("abort", cancel);
       try {
-        // Raced with the timeout: an app's fetch that ignores the signal still times out a stalled file.
+        // Raced with the timers: an app's fetch that ignores the signal still times out a stalled file.
         const res = await orAbort(this.session.client.fetch(sent.url, { signal: ctl.signal, headers: sent.headers }), timedOut.signal);
+        progressed();
         status = res.status;
         if (res.ok) {
-          const body = await orAbort(res.arrayBuffer(), timedOut.signal);
+          const body = await readBody(res, timedOut.signal, (n) => {
+            received += n;
+            progressed();
+          });
           const ms = this.now() - t0;
           const servedBy = res.headers.get("X-OCA");
           if (media) this.st.servedBy = servedBy;
@@ -352,12 +427,25 @@ export class SegmentFetcher {
         fail = status >= 500 || status === 404 || status === 429 ? { kind: "retry", reason: `http_${status}` } : { kind: "fatal", body: text };
       } catch (err) {
         if (ending.aborted) throw new Cancelled();
-        fail = { kind: "retry", reason: ctl.signal.aborted ? "timeout" : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}` };
+        fail = {
+          kind: "retry",
+          reason:
+            expired === "too_slow"
+              ? `timeout: too slow, ${received} bytes in ${Math.round(this.now() - t0)} ms`
+              : ctl.signal.aborted
+                ? "timeout"
+                : `network: ${String((err as Error)?.message ?? err).slice(0, 100)}`,
+        };
       } finally {
-        clearTimeout(timer);
+        clearTimeout(idle);
+        clearTimeout(bound);
         ending.removeEventListener("abort", cancel);
       }
       if (ending.aborted) throw new Cancelled();
+      // A trickle past the bound still measured the link: the next segment's rung is chosen on it
+      // (this one fails over, at its rung, as any timeout). A stalled body measured nothing.
+      if (media && expired === "too_slow" && received > 0 && oca.ocaId === this.session.current.ocaId)
+        this.session.throughput.sample(received, this.now() - t0);
       this.record({ at: t0, ocaId: oca.ocaId, servedBy: null, path, status, ms: this.now() - t0, bytes: 0 });
       if (fail.kind === "fatal") {
         // A refusal of the session's own renewal (its stop said) waits for that renewal: null, load it under the new session.
