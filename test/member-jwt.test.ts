@@ -29,6 +29,26 @@ const ACCEPTED = { status: 400, code: "invalid_request" };
 const REFUSED = { status: 401, code: "unauthorized" };
 
 describe("member tokens", () => {
+  it("signed with the secret before a rotation are accepted while MEMBER_JWT_SECRET_PREVIOUS names it, and refused after", async () => {
+    const OLD = "the-secret-before-the-rotation-0123456789";
+    const token = await sign({ sub: "jwt-rotated", plan: "standard", exp: now() + 60 }, OLD, "HS256");
+    expect(await events(token, { MEMBER_JWT_SECRET_PREVIOUS: OLD })).toEqual(ACCEPTED);
+    // Tokens of the current secret still go through, and a forged one through neither.
+    expect(await events(await sign({ sub: "jwt-rotated", plan: "standard", exp: now() + 60 }, SECRET, "HS256"), { MEMBER_JWT_SECRET_PREVIOUS: OLD })).toEqual(
+      ACCEPTED,
+    );
+    expect(
+      await events(await sign({ sub: "jwt-rotated", plan: "standard", exp: now() + 60 }, "another-secret-altogether-0123456789", "HS256"), {
+        MEMBER_JWT_SECRET_PREVIOUS: OLD,
+      }),
+    ).toEqual(REFUSED);
+    // Once the rotation is over (the previous secret removed), or with one too short to be a secret.
+    expect(await events(token)).toEqual(REFUSED);
+    expect(
+      await events(await sign({ sub: "jwt-rotated", plan: "standard", exp: now() + 60 }, "short", "HS256"), { MEMBER_JWT_SECRET_PREVIOUS: "short" }),
+    ).toEqual(REFUSED);
+  });
+
   it("are accepted when HS256-signed with an expiry, a member id and a known plan", async () => {
     expect(await events(await sign({ sub: "jwt-ok", plan: "basic", exp: now() + 60 }, SECRET, "HS256"))).toEqual(ACCEPTED);
   });

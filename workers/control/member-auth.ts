@@ -24,6 +24,17 @@ function secretOf(env: Env): string {
   return s;
 }
 
+/**
+ * The secret that signed member tokens before the current one, while a rotation is under way
+ * (MEMBER_JWT_SECRET_PREVIOUS): tokens it signed are still accepted, so changing the secret does not
+ * sign every member out at once; new tokens are signed with the current one only. Ignored when shorter
+ * than the current one's minimum.
+ */
+function previousSecretOf(env: Env): string | null {
+  const s = env.MEMBER_JWT_SECRET_PREVIOUS;
+  return s && s.length >= 16 ? s : null;
+}
+
 /** The issuer and audience member tokens must carry, when configured (MEMBER_JWT_ISSUER, MEMBER_JWT_AUDIENCE). */
 function claimsOf(env: Env): { iss?: string; aud?: string } {
   return { ...(env.MEMBER_JWT_ISSUER ? { iss: env.MEMBER_JWT_ISSUER } : {}), ...(env.MEMBER_JWT_AUDIENCE ? { aud: env.MEMBER_JWT_AUDIENCE } : {}) };
@@ -87,7 +98,15 @@ export async function verifyMemberToken(env: Env, token: string): Promise<Member
   const [headerPart, payloadPart, macPart] = parts;
   checkHeader(headerPart);
   const mac = macBytes(macPart);
-  if (!mac || !(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, bytesOf.encode(`${headerPart}.${payloadPart}`)))) {
+  const signed = bytesOf.encode(`${headerPart}.${payloadPart}`);
+  const previous = previousSecretOf(env);
+  if (
+    !mac ||
+    !(
+      (await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, signed)) ||
+      (previous !== null && (await crypto.subtle.verify("HMAC", await hmacKey(previous), mac, signed)))
+    )
+  ) {
     throw refuse("bad signature");
   }
   const payload = jsonSegment(payloadPart);
