@@ -653,7 +653,7 @@ export class OcaSite extends DurableObject<Env> {
     // Plays whose home is this site, batched by the play requests of that isolate: first, as the same
     // report may carry the bytes their sessions were served since (counted per known session).
     this.countPlays((Array.isArray(report.plays) ? report.plays : []).slice(0, MAX_REPORT_ITEMS).filter(isPlayReport));
-    ingestEdgeReport(this.sql, this.site.ocas, report, now);
+    ingestEdgeReport(this.sql, this.site.ocas, report, now, at);
     ingestServedElsewhere(this.sql, report, topology.origin.id, now);
     // Bytes the origin pathway served to clients whose home is this site (the offload figures only).
     if (Object.hasOwn(report.ocas, topology.origin.id)) {

@@ -60,4 +60,20 @@ describe("an OCA's egress estimate", () => {
       expect(later.egressBps / 10e9).toBeGreaterThan(0.18);
     });
   });
+
+  it("counts a report sent again after a failed sync by when it was measured: two minutes late, it is not egress now", async () => {
+    const stub = env.OCA_SITE.get(env.OCA_SITE.idFromName("load-site-resent"));
+    await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      const t = 5_000_000;
+      const report = { windowMs: 1000, ocas: { [OCA.id]: { bytes: THROUGHPUT / 8, requests: 1, errors: 0, latencyMsSum: 1, sessions: [], misses: [] } } };
+      const view = () => liveView(sql, [{ ...OCA, health: "healthy", throughputBps: THROUGHPUT } as never], t)[0];
+      ingestEdgeReport(sql, [OCA], report as never, t, t - 120_000);
+      expect(view().egressBps).toBeLessThan(1);
+      // The same report measured a second ago counts what its bytes are worth after that second.
+      ingestEdgeReport(sql, [OCA], report as never, t, t - 1_000);
+      const fresh = (1 - Math.exp(-1_000 / 5_000)) * THROUGHPUT;
+      expect(view().egressBps / (fresh * Math.exp(-1_000 / 5_000))).toBeCloseTo(1, 6);
+    });
+  });
 });

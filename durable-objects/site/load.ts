@@ -108,8 +108,11 @@ export function recordMiss(sql: SqlStorage, ocaId: string, titleId: string, kind
 }
 
 /** Takes one batched report from the data plane: only OCAs of this site, every list capped, every number sanitised. */
-export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number): void {
+export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], report: EdgeReport, now: number, at = now): void {
   const windowS = Math.min(EGRESS_WINDOW_MAX_MS / 1000, Math.max(0.25, count(report.windowMs) / 1000));
+  // A report measured before it arrived (sent again after a failed sync) adds what its bytes are worth
+  // now, decayed as they would have been: a resend two minutes late is not egress now.
+  const aged = Math.exp(-Math.max(0, now - at) / EGRESS_TAU_MS);
   for (const oca of siteOcas) {
     if (!Object.hasOwn(report.ocas, oca.id)) continue;
     const r = report.ocas[oca.id];
@@ -125,7 +128,7 @@ export function ingestEdgeReport(sql: SqlStorage, siteOcas: readonly OcaSpec[], 
       `INSERT INTO oca_load (oca_id, egress_bps, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (oca_id) DO UPDATE SET egress_bps = excluded.egress_bps, updated_at = excluded.updated_at`,
       oca.id,
-      decayed + worth * rate,
+      decayed + worth * rate * aged,
       now,
     );
     for (const s of (Array.isArray(r.sessions) ? r.sessions : []).slice(0, MAX_REPORT_ITEMS)) {
