@@ -163,19 +163,13 @@ export function teedToColoCache(
       .catch(() => {})
       .finally(release),
   );
-  return {
-    ...rep,
-    async body(range) {
-      if (!range) return toViewer;
-      // A slice is read apart: the viewer's branch is let go, or the tee would hold it all until the end.
-      await toViewer.cancel();
-      return rep.body(range);
-    },
-    release: () => toViewer.cancel(),
-  };
+  return alone(rep, toViewer);
 }
 
-/** `rep` with its whole body `body` sent to the viewer alone (not teed). */
+/**
+ * `rep` whose whole body is `body` (a full read, or the viewer's branch of a tee). A slice is read apart:
+ * `body` is let go, or a tee would hold it all until the end.
+ */
 function alone(rep: Representation, body: ReadableStream): Representation {
   return {
     ...rep,
