@@ -37,6 +37,8 @@ export default defineConfig(async () => {
       include: ["test/*.test.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
+      // Hooks set up state through real objects and D1; on a loaded CI machine 10 s was not enough.
+      hookTimeout: 30_000,
     },
   };
 });
