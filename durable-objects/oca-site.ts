@@ -64,8 +64,19 @@ export type { EdgeReport, OcaHealth, OcaLive, SiteLiveView } from "../workers/sh
 export type { TitleFile } from "./site/copy-file";
 export type { PlayRecord, ReportRecord } from "./site/viewing-history";
 export type { FillSource, HeldFile } from "./site/holdings";
-export type { ApplyPlanInput, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, RetiringOca, SiteState } from "./site/rpc-types";
-import type { ApplyPlanInput, BySource, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, RetiringOca, SiteState } from "./site/rpc-types";
+export type { ApplyPlanInput, ApplyPlanResult, CycleFigures, FillProgress, FillResult, OcaState, OpsSummary, RetiringOca, SiteState } from "./site/rpc-types";
+import type {
+  ApplyPlanInput,
+  ApplyPlanResult,
+  BySource,
+  CycleFigures,
+  FillProgress,
+  FillResult,
+  OcaState,
+  OpsSummary,
+  RetiringOca,
+  SiteState,
+} from "./site/rpc-types";
 
 /** Whether a held title was last found complete at the catalogue's current version of it. */
 const isCompleteAt = (t: { titleId: string; completeVersion: number | null }, current: Map<string, number>): boolean =>
@@ -1111,13 +1122,21 @@ export class OcaSite extends DurableObject<Env> {
    * when it is queued again.
    * The counters of an alarm run under way are not overwritten: they are read and written with no
    * await in between.
+   * Refused, changing nothing, when a cycle that started later has applied its plan, or when the
+   * caller's deadline for it has passed (see ApplyPlanInput.startedAt and applyBy).
    */
-  async applyPlan(input: ApplyPlanInput): Promise<{ queuedFiles: number; queuedBytes: number; titlesToQueue: number }> {
+  async applyPlan(input: ApplyPlanInput): Promise<ApplyPlanResult> {
     await liveTopology(this.env);
     const site = this.site;
     const titles = Object.entries(input.byOca).flatMap(([ocaId, list]) => (this.oca(ocaId) ? list.map((titleId, rank) => ({ ocaId, titleId, rank })) : []));
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
+    if (input.applyBy !== undefined && !(now <= input.applyBy)) return { applied: false, reason: "past_its_deadline" };
+    const startedAt = Number.isFinite(input.startedAt) ? (input.startedAt as number) : now;
+    // Checked and recorded in one transaction with the plan: two cycles' calls cannot both pass.
+    const stale = this.ctx.storage.transactionSync(() => {
+      const held = Number(getMeta(this.sql, "plan_started_at") ?? Number.NEGATIVE_INFINITY);
+      if (startedAt < held) return true;
+      setMeta(this.sql, "plan_started_at", startedAt);
       plan.replacePlan(this.sql, titles);
       fillQueue.dropUnplanned(this.sql);
       // Parked tasks get a fresh start with each plan.
@@ -1139,7 +1158,9 @@ export class OcaSite extends DurableObject<Env> {
         site.ocas.map((o) => o.id),
         now,
       );
+      return false;
     });
+    if (stale) return { applied: false, reason: "newer_plan_applied" };
     // Armed before the first titles are queued: the plan is recorded, so a failed read here must not
     // leave the site unfilled until tomorrow's cycle (each fill run queues titles too). The alarm also
     // reconciles the steering view, so it runs even when nothing is queued.
@@ -1147,7 +1168,7 @@ export class OcaSite extends DurableObject<Env> {
     await this.queuePlanned(now).catch((err) => setMeta(this.sql, "last_error", `queuing the plan's titles: ${String(err)}`));
     const q = rows<{ n: number; b: number | null }>(this.sql, `SELECT COUNT(*) AS n, SUM(bytes) AS b FROM fill_tasks`)[0];
     const titlesToQueue = [...plan.unqueuedByOca(this.sql).values()].reduce((a, b) => a + b, 0);
-    return { queuedFiles: q.n, queuedBytes: q.b ?? 0, titlesToQueue };
+    return { applied: true, queuedFiles: q.n, queuedBytes: q.b ?? 0, titlesToQueue };
   }
 
   /**

@@ -55,7 +55,8 @@ describe("a plan of many titles", () => {
     const files = Object.keys(titles[0].files).length;
     const queued = await applyWithoutAlarm(SITE, { ...openPlan({ [OCA]: ids }), queueAhead: { files: 1, titles: 2 } });
     // Applying it queued the first two titles' files only; four titles wait their turn.
-    expect(queued).toEqual({ queuedFiles: 2 * files, queuedBytes: expect.any(Number), titlesToQueue: 4 });
+    expect(queued).toEqual({ applied: true, queuedFiles: 2 * files, queuedBytes: expect.any(Number), titlesToQueue: 4 });
+    if (!queued.applied) throw new Error("the plan was refused");
     expect(await queuedTitles(SITE)).toEqual(["qa-e", "qa-f"]);
     const progress = (await site(SITE).lastCycle()).progress;
     expect(progress.pending).toContainEqual({ ocaId: OCA, files: 2 * files, bytes: queued.queuedBytes, parked: 0, titlesToQueue: 4 });

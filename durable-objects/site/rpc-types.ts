@@ -137,4 +137,17 @@ export interface ApplyPlanInput {
   queueAhead?: Partial<QueueAhead>;
   /** Figures of the cycle, kept for operators. */
   cycle: CycleFigures;
+  /**
+   * When the cycle that made the plan started (ms, the caller's clock). A plan from a cycle that started
+   * before the one the site holds is refused: an overlapping or abandoned cycle finishing late must not
+   * put its older view back. Without it the plan counts as started when it is applied.
+   */
+  startedAt?: number;
+  /** The caller gives the cycle up at this instant (ms): a plan arriving later is refused, not applied unseen. */
+  applyBy?: number;
 }
+
+/** What applying a plan did: queued files, or nothing when the plan was refused as stale. */
+export type ApplyPlanResult =
+  | { applied: true; queuedFiles: number; queuedBytes: number; titlesToQueue: number }
+  | { applied: false; reason: "newer_plan_applied" | "past_its_deadline" };

@@ -26,6 +26,8 @@ export interface CycleOptions {
   fillRateBps?: number;
   peerWaitMs?: number;
   parentWaitMs?: number;
+  /** The caller gives the cycle up at this instant (ms): the site refuses its plan after it. */
+  applyBy?: number;
 }
 
 export type CycleReport =
@@ -329,6 +331,9 @@ async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleM
  * planned (the next hourly run tries again).
  */
 export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}, memo: CycleMemo = new Map()): Promise<CycleReport> {
+  // On this Worker's clock (the cron's scheduled time is the same for a retried run): the site keeps
+  // the plan of the cycle that started last, whichever finishes last.
+  const startedAt = Date.now();
   const site = findSite(siteId);
   if (!site) return { siteId, ran: false, reason: "unknown site" };
   const window = fillWindow(site);
@@ -397,7 +402,16 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
     peerWaitMs: opts.peerWaitMs ?? 10 * 60_000,
     parentWaitMs: opts.parentWaitMs ?? 20 * 60_000,
     cycle: { at: new Date(now).toISOString(), ...figures, usedBytes: plan.usedBytes },
+    startedAt,
+    applyBy: opts.applyBy,
   });
+  if (!queued.applied) {
+    const why =
+      queued.reason === "newer_plan_applied"
+        ? "a cycle that started later applied its plan while this one was made; this plan was dropped"
+        : "the plan was made after its caller gave up on it; dropped";
+    return { siteId, ran: false, reason: why };
+  }
   return {
     siteId,
     ran: true,
@@ -414,6 +428,9 @@ export async function runFillCycle(env: Env, siteId: string, now: number, opts: 
 export const FORCED_FILL_MIN_MS = 3_600_000;
 
 export { CRON_REGION_CONCURRENCY, SITE_CYCLE_TIMEOUT_MS };
+
+/** How long before the cron's timeout for a site's cycle the site stops taking its plan. */
+const APPLY_MARGIN_MS = 5_000;
 
 /**
  * The hourly cron: every site whose window is open and has no plan for tomorrow yet runs its cycle, a
@@ -436,10 +453,12 @@ export async function runScheduledFill(
     const memo: CycleMemo = new Map();
     // In order: the IXP site plans before its children, whose own plans then fill from it.
     for (const site of region) {
+      const timeoutMs = opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS;
+      // A cycle given up (reported as an error) applies nothing later: the site refuses its plan once
+      // the timeout is near, a margin before it for the call's way there.
+      const applyBy = Date.now() + timeoutMs - Math.min(APPLY_MARGIN_MS, timeoutMs / 10);
       try {
-        byRegion[r].push(
-          await withTimeout(runFillCycle(env, site.id, scheduledTime, {}, memo), opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS, `fill cycle of ${site.id}`),
-        );
+        byRegion[r].push(await withTimeout(runFillCycle(env, site.id, scheduledTime, { applyBy }, memo), timeoutMs, `fill cycle of ${site.id}`));
       } catch (err) {
         console.error(`fill cycle ${site.id}`, err);
         byRegion[r].push({ siteId: site.id, ran: false, reason: `error: ${String(err)}` });
