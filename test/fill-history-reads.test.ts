@@ -1,9 +1,9 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { dayNumber } from "../fill/day";
-import { predictionsFor } from "../workers/control/fill-cycle";
+import { dayNumber, localHour } from "../fill/day";
+import { predictionsFor, runScheduledFill } from "../workers/control/fill-cycle";
 import { findSite, regionGroup, topology } from "../workers/shared/topology";
-import { CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle } from "./fixtures";
+import { addSite, CLEAR_OF_MIDNIGHT_MS, clearOfLocalMidnight, publishTitle, siteBody } from "./fixtures";
 import { historyWatchEnv } from "./history-watch";
 
 /**
@@ -49,4 +49,27 @@ describe("the histories a site's prediction reads", () => {
     expect(thick.length).toBe(group.length);
     expect(predictions.find((p) => p.titleId === "hr-hit")?.bytes).toBeGreaterThan(0);
   });
+
+  it("are read once per cron run for a country whose regions are all thin, not once per region", async () => {
+    // Six more regions in the country, each an IXP site with nothing seen yet (a new deployment).
+    const added = Array.from({ length: 6 }, (_, i) => `hr-ixp-${i}`);
+    for (const id of added) expect((await addSite(siteBody(id))).status).toBe(201);
+    // 03:00 in New York two days on: every new region's window is open, as are New York's and Chicago's.
+    let t = Date.now() + 2 * 86_400_000;
+    t -= t % 3_600_000;
+    while (localHour(t, "America/New_York") !== 3) t += 3_600_000;
+    const asked: string[] = [];
+    const reports = await runScheduledFill(countingEnv(asked), t);
+    for (const id of added)
+      expect(
+        reports.find((r) => r.siteId === id),
+        id,
+      ).toMatchObject({ ran: true });
+    const times = new Map<string, number>();
+    for (const id of asked) times.set(id, (times.get(id) ?? 0) + 1);
+    // Each US site: by its own region's cycles, and once for the country's sum (read per thin region,
+    // a site was asked by each of the seven).
+    for (const s of topology.sites.filter((x) => x.country === "US")) expect(times.get(s.id) ?? 0, s.id).toBeLessThanOrEqual(2);
+    expect(times.get("hr-ixp-0")).toBe(2);
+  }, 60_000);
 });

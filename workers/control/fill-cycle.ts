@@ -90,10 +90,30 @@ export function windowDay(now: number, timeZone: string, w: { startHour: number;
  * Site objects' answers already asked for in one cycle (histories, hourly bytes), by what was asked:
  * an IXP site's cycle plans for itself and each child, and they all read the same region.
  */
-export type CycleMemo = Map<string, Promise<unknown>>;
+/**
+ * Reads shared by the cycles of one region (the map itself), and sums shared by every region of one
+ * cron run (`run`: a thin region's whole country, the same for each region of that country).
+ */
+export class CycleMemo extends Map<string, Promise<unknown>> {
+  constructor(readonly run: Map<string, Promise<unknown>> = new Map()) {
+    super();
+  }
+}
+
+/** Country-wide history reads in flight at once: a sum over a thousand sites holds only these. */
+const COUNTRY_READS_IN_FLIGHT = 16;
+
+/** Adds one site's history (title → bytes a day from `from`) into a sum of `days` columns. */
+function addHistory(into: Map<string, number[]>, history: Record<string, number[]>, days: number): void {
+  for (const [title, series] of Object.entries(history)) {
+    let sum = into.get(title);
+    if (!sum) into.set(title, (sum = new Array<number>(days).fill(0)));
+    for (let i = 0; i < days && i < series.length; i++) sum[i] += series[i];
+  }
+}
 
 /** `make()` once per key in a cycle. */
-function memoised<T>(memo: CycleMemo, key: string, make: () => Promise<T>): Promise<T> {
+function memoised<T>(memo: Map<string, Promise<unknown>>, key: string, make: () => Promise<T>): Promise<T> {
   let p = memo.get(key) as Promise<T> | undefined;
   if (!p) memo.set(key, (p = make()));
   return p;
@@ -110,7 +130,7 @@ export async function predictionsFor(
   env: Env,
   site: SiteSpec,
   now: number,
-  memo: CycleMemo = new Map(),
+  memo: CycleMemo = new CycleMemo(),
   sameDay?: { share: number },
   today = dayNumber(now, site.timeZone),
 ): Promise<{ targetDay: number; predictions: Prediction[]; sizes: Record<string, number>; shifted: boolean; ownHistory: boolean }> {
@@ -126,7 +146,7 @@ export async function predictionsFor(
   const openDay = dayNumber(now, site.timeZone);
   // The region is the IXP site and its embedded children; when that is thin too, the whole country.
   const group = regionGroup(site);
-  const country = topology.sites.filter((s) => s.country === site.country && !group.includes(s));
+  const days = until - from + 1;
   // One failing or hanging site costs only its own history, never the whole region's plan (null: unread).
   const historyOf = (s: SiteSpec) =>
     memoised(memo, `history:${s.id}:${from}:${until}`, () =>
@@ -146,17 +166,23 @@ export async function predictionsFor(
   const histories = groupRead.map((h) => h ?? {});
   const sumOf = (hs: Array<Record<string, number[]>>) => {
     const out = new Map<string, number[]>();
-    for (const h of hs) {
-      for (const [title, days] of Object.entries(h)) {
-        let sum = out.get(title);
-        if (!sum) out.set(title, (sum = new Array<number>(until - from + 1).fill(0)));
-        days.forEach((v, i) => {
-          sum[i] += v;
-        });
-      }
-    }
+    for (const h of hs) addHistory(out, h, days);
     return Object.fromEntries(out);
   };
+  // The whole country's history, summed once per cron run and shared by its regions: read per thin
+  // region, it was every site of the country for each of them (calls growing with the square of the
+  // country: a new deployment, every region thin, would pass the cron's subrequest limit). Sites
+  // read as they answer, a few at a time; one that fails or hangs counts as no history, as in a region.
+  const countryHistory = () =>
+    memoised(memo.run, `country:${site.country}:${from}:${until}:${openDay}`, async () => {
+      const sum = new Map<string, number[]>();
+      const sites = topology.sites.filter((s) => s.country === site.country);
+      await eachBounded(sites, COUNTRY_READS_IN_FLIGHT, async (s) => {
+        const h = await withTimeout(siteStub(env, s.id).history(from, until, openDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch(() => null);
+        if (h) addHistory(sum, h, days);
+      });
+      return sum;
+    });
   // The complete days' bytes of the titles the plan may hold: views of a title taken down, or no longer
   // licensed there, made a region look rich whose playable titles' history was thin (and today so far is no history yet).
   const total = (r: Record<string, number[]>) =>
@@ -164,8 +190,20 @@ export async function predictionsFor(
   const groupHistory = sumOf(histories);
   // The country's sites are read only for a thin region: every site of a country planned in one cron
   // run reading every other one would be calls and memory growing with the square of the country.
-  const thin = total(groupHistory) < DEFAULT_PREDICT_PARAMS.thinBytes && country.length > 0;
-  const regional = thin ? sumOf([...histories, ...(await Promise.all(country.map(historyOf))).map((h) => h ?? {})]) : groupHistory;
+  const thin = total(groupHistory) < DEFAULT_PREDICT_PARAMS.thinBytes && topology.sites.some((s) => s.country === site.country && !group.includes(s));
+  let regional = groupHistory;
+  if (thin) {
+    // The country and the region's sites abroad (an IXP site's children in another country).
+    const country = await countryHistory();
+    const abroad = group.flatMap((s, i) => (s.country === site.country ? [] : [histories[i]]));
+    if (abroad.length === 0) regional = Object.fromEntries(country);
+    else {
+      // Added to a copy: the run's other regions read the country's sum as it is.
+      const sum = new Map([...country].map(([title, series]) => [title, [...series]]));
+      for (const h of abroad) addHistory(sum, h, days);
+      regional = Object.fromEntries(sum);
+    }
+  }
   // An IXP site backs its whole region, so the region's demand is its own.
   const local = site.tier === "ixp" ? groupHistory : (histories[group.findIndex((s) => s.id === site.id)] ?? {});
   // Launches of the last HISTORY_DAYS teach the predictor how launches ramp, those of the window
@@ -330,7 +368,7 @@ async function childOutlook(env: Env, child: SiteSpec, now: number, memo: CycleM
  * (the rest of the window refills for the evening). A site whose own history cannot be read is not
  * planned (the next hourly run tries again).
  */
-export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}, memo: CycleMemo = new Map()): Promise<CycleReport> {
+export async function runFillCycle(env: Env, siteId: string, now: number, opts: CycleOptions = {}, memo: CycleMemo = new CycleMemo()): Promise<CycleReport> {
   // On this Worker's clock (the cron's scheduled time is the same for a retried run): the site keeps
   // the plan of the cycle that started last, whichever finishes last.
   const startedAt = Date.now();
@@ -446,11 +484,13 @@ export async function runScheduledFill(
   await liveTopology(env);
   const regions = regionsInOrder();
   const byRegion: CycleReport[][] = regions.map(() => []);
+  // Sums every region of this run shares (a thin region's country).
+  const run = new Map<string, Promise<unknown>>();
   await eachBounded(regions, opts.regionConcurrency ?? CRON_REGION_CONCURRENCY, async (region, r) => {
     // The region's reads shared by its sites' cycles: each plans from the whole region's history (and
     // the IXP site from each child's outlook), which read per site is calls growing with the square
     // of the region's sites. Kept for one region only, so the run holds only its regions in flight.
-    const memo: CycleMemo = new Map();
+    const memo = new CycleMemo(run);
     // In order: the IXP site plans before its children, whose own plans then fill from it.
     for (const site of region) {
       const timeoutMs = opts.siteTimeoutMs ?? SITE_CYCLE_TIMEOUT_MS;
