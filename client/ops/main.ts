@@ -9,6 +9,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { agoLabel, DAY_INCRS, dayAxisRange, dayLabel, dayNumberLabel, utcDate } from "./day-axis";
+import { coverageText, offloadSeries } from "./offload-series";
 import { filterSites, HOT_LOAD, nothingShownText, type SiteFilter, summaryText } from "./site-filter";
 
 interface Oca {
@@ -53,6 +54,8 @@ interface Site {
   misses?: { content: { count: number; bytes: number }; health: { count: number; bytes: number } };
   syncs?: { isolates: number; everyMs: number };
   served?: Array<{ day: number; source: "embedded" | "ixp" | "origin"; bytes: number }>;
+  /** The site's local day now: the last of its `served` days (reachable sites only). */
+  today?: number;
 }
 
 interface Overview {
@@ -66,6 +69,12 @@ interface Overview {
 /** Sites a page of the overview asks for (the API's most), and the pages a refresh follows at most. */
 const OVERVIEW_PAGE = 200;
 const OVERVIEW_PAGES_MAX = 50;
+/**
+ * Days the chart shows, and the days of bytes served a refresh asks each site for: one more, as sites in
+ * other time zones are on other local days, and the chart shows only days every site answered (offload-series.ts).
+ */
+const CHART_DAYS = 14;
+const SERVED_DAYS_ASKED = CHART_DAYS + 1;
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const TOKEN_KEY = "vcdn-admin-token";
@@ -269,28 +278,40 @@ function renderSites(o: Overview): void {
     .join("");
 }
 
-/** Share of bytes by source per day, all sites together. */
-function offloadSeries(o: Overview): { days: number[]; shares: Record<"embedded" | "ixp" | "origin", number[]>; totals: number[] } {
-  const perDay = new Map<number, Record<string, number>>();
-  for (const s of o.sites)
-    for (const r of s.served ?? []) perDay.set(r.day, { ...perDay.get(r.day), [r.source]: (perDay.get(r.day)?.[r.source] ?? 0) + r.bytes });
-  const days = [...perDay.keys()].sort((a, b) => a - b);
-  const shares = { embedded: [] as number[], ixp: [] as number[], origin: [] as number[] };
-  const totals: number[] = [];
-  for (const d of days) {
-    const v = perDay.get(d)!;
-    const total = (v.embedded ?? 0) + (v.ixp ?? 0) + (v.origin ?? 0);
-    totals.push(total);
-    for (const k of ["embedded", "ixp", "origin"] as const) shares[k].push(total ? (100 * (v[k] ?? 0)) / total : 0);
-  }
-  return { days, shares, totals };
+/**
+ * Draws the sites as renderSites does, keeping a fault field an operator is typing into: the field
+ * itself (its value, focus and caret) takes its new counterpart's place. Holding the whole redraw back
+ * instead left every card's health, load and fill as they were for as long as the field kept the focus,
+ * under an "updated" time that went on advancing.
+ */
+function renderSitesKeepingFaultField(o: Overview): void {
+  const active = document.activeElement;
+  const typing = active instanceof HTMLInputElement && active.dataset.fault ? active : null;
+  const ocaId = typing?.closest<HTMLElement>("tr[data-oca]")?.dataset.oca;
+  const siteId = typing?.closest<HTMLElement>("article[data-site]")?.dataset.site;
+  renderSites(o);
+  if (!typing || ocaId === undefined || siteId === undefined) return;
+  const counterpart = [...document.querySelectorAll<HTMLInputElement>("#sites input[data-fault]")].find(
+    (i) =>
+      i.dataset.fault === typing.dataset.fault &&
+      i.closest<HTMLElement>("tr[data-oca]")?.dataset.oca === ocaId &&
+      i.closest<HTMLElement>("article[data-site]")?.dataset.site === siteId,
+  );
+  // The OCA or its site is gone from what is shown (retired, filtered out): the field goes with it.
+  if (!counterpart) return;
+  counterpart.replaceWith(typing);
+  typing.focus();
 }
 
 /** A share in the chart's legend, as the axis and the table write it. */
 const sharePercent = (_u: uPlot, v: number | null) => (v == null ? "--" : `${v.toFixed(1)} %`);
 
 function renderChart(o: Overview): void {
-  const { days, shares, totals } = offloadSeries(o);
+  const { days, shares, totals, counted, unreachable } = offloadSeries(o.sites, o.days, CHART_DAYS);
+  // Sites that could not be read are missing from every day, not zero: the chart says so above it.
+  const note = coverageNote();
+  note.textContent = coverageText({ counted, unreachable });
+  note.hidden = !note.textContent;
   const xs = days.map((d) => d * 86400);
   const data: uPlot.AlignedData = [xs, shares.embedded, shares.ixp, shares.origin];
   $("#offload-table").innerHTML = `<tr><th>day</th><th>embedded</th><th>IXP</th><th>origin</th><th>bytes</th></tr>${days
@@ -348,6 +369,20 @@ function renderChart(o: Overview): void {
   });
 }
 
+/** The line above the chart naming the sites whose bytes it lacks (made once, before the chart). */
+function coverageNote(): HTMLElement {
+  const found = document.querySelector<HTMLElement>("#offload-coverage");
+  if (found) return found;
+  const p = document.createElement("p");
+  p.id = "offload-coverage";
+  // The page's stylesheet has no class for it: the dark red of an unreachable site's why (legible on white).
+  p.style.color = "#8a1c1c";
+  p.setAttribute("role", "status");
+  p.hidden = true;
+  $("#offload-chart").before(p);
+  return p;
+}
+
 /** The chart's width: its section's, up to 900 px. */
 function chartWidth(): number {
   return Math.min(900, $("#offload-chart").clientWidth || 800);
@@ -369,7 +404,7 @@ async function loadOverview(): Promise<Overview> {
   const sites: Site[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < OVERVIEW_PAGES_MAX; page++) {
-    const q = `days=14&limit=${OVERVIEW_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const q = `days=${SERVED_DAYS_ASKED}&limit=${OVERVIEW_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
     const got = (await api("GET", `/admin/ops/overview?${q}`)) as Overview;
     first ??= got;
     sites.push(...got.sites);
@@ -391,9 +426,7 @@ async function refresh(): Promise<void> {
   refreshing = true;
   try {
     last = await loadOverview();
-    // Keep what an operator is typing into a fault field across refreshes.
-    const focused = document.activeElement instanceof HTMLInputElement && document.activeElement.dataset.fault ? document.activeElement : null;
-    if (!focused) renderSites(last);
+    renderSitesKeepingFaultField(last);
     renderChart(last);
     $("#updated").textContent = new Date(last.at).toLocaleTimeString();
     document.body.dataset.loaded = "true";
@@ -407,6 +440,10 @@ async function refresh(): Promise<void> {
       last = null;
       $("#sites").innerHTML = "";
       $("#sites-summary").textContent = "";
+      // The chart's days and bytes are that token's figures too.
+      $("#offload-table").innerHTML = "";
+      chart?.setData([[], [], [], []]);
+      coverageNote().hidden = true;
     }
     showError("load", `Cannot load the overview: ${(err as Error).message}`);
   } finally {
