@@ -67,9 +67,9 @@ describe("the histories a site's prediction reads", () => {
       ).toMatchObject({ ran: true });
     const times = new Map<string, number>();
     for (const id of asked) times.set(id, (times.get(id) ?? 0) + 1);
-    // Each US site: by its own region's cycles, and once for the country's sum (read per thin region,
-    // a site was asked by each of the seven).
+    // Each US site: by its own region's cycles, and once for the country's sum unless its own region
+    // made the sum (read per thin region, a site was asked by each of the seven).
     for (const s of topology.sites.filter((x) => x.country === "US")) expect(times.get(s.id) ?? 0, s.id).toBeLessThanOrEqual(2);
-    expect(times.get("hr-ixp-0")).toBe(2);
+    for (const id of added) expect(times.get(id), id).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

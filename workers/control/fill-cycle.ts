@@ -178,7 +178,10 @@ export async function predictionsFor(
       const sum = new Map<string, number[]>();
       const sites = topology.sites.filter((s) => s.country === site.country);
       await eachBounded(sites, COUNTRY_READS_IN_FLIGHT, async (s) => {
-        const h = await withTimeout(siteStub(env, s.id).history(from, until, openDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch(() => null);
+        // The region's own sites are read for it already; the others only here, each dropped once added.
+        const h = group.includes(s)
+          ? await historyOf(s)
+          : await withTimeout(siteStub(env, s.id).history(from, until, openDay), HISTORY_TIMEOUT_MS, `history of ${s.id}`).catch(() => null);
         if (h) addHistory(sum, h, days);
       });
       return sum;
