@@ -1422,6 +1422,8 @@ export class OcaSite extends DurableObject<Env> {
         noRoom(`${t.ocaId} has no room for ${t.titleId}/${t.path} even after evicting unplanned titles`);
         continue;
       }
+      // A plan applied while the source and the room were found may have dropped this task.
+      if (!fillQueue.currentTask(this.sql, t) || !plan.isQueued(this.sql, t.ocaId, t.titleId)) continue;
       let made: boolean;
       try {
         made = await this.copyInto(t.ocaId, t.titleId, t, src);
@@ -1586,7 +1588,8 @@ export class OcaSite extends DurableObject<Env> {
     const lastDay = unplanned.length ? await onLastLicensedDay() : new Set<string>();
     for (const v of unplanned.filter((u) => !lastDay.has(u.title_id))) {
       if (holdings.usedBytes(this.sql, ocaId) + need <= capacity) break;
-      await this.evictTitle(ocaId, v.title_id);
+      // The list was read before an await: a plan applied since may keep the title.
+      await this.evictTitle(ocaId, v.title_id, { unlessPlanned: true });
     }
     return holdings.usedBytes(this.sql, ocaId) + need <= capacity;
   }
@@ -1877,10 +1880,12 @@ export class OcaSite extends DurableObject<Env> {
   /**
    * Removes a title from an OCA: its rows stop counting as ready at once, it leaves the steering view,
    * then its bytes go, then its rows. Cut off half-way, the rows stay 'evicting' (still counted as
-   * used, never as held) and the next alarm run finishes the job.
+   * used, never as held) and the next alarm run finishes the job. `unlessPlanned`: nothing is removed
+   * when the current plan puts the title on the OCA (checked once the title's turn comes).
    */
-  evictTitle(ocaId: string, titleId: string): Promise<{ files: number; bytes: number }> {
+  evictTitle(ocaId: string, titleId: string, opts: { unlessPlanned?: boolean } = {}): Promise<{ files: number; bytes: number }> {
     return this.serial(ocaId, titleId, async () => {
+      if (opts.unlessPlanned && plan.isPlanned(this.sql, ocaId, titleId)) return { files: 0, bytes: 0 };
       holdings.markEvicting(this.sql, ocaId, titleId);
       await steeringTable.unpublish(this.env.DB, [{ ocaId, titleId }]);
       const bucket = this.bucket();

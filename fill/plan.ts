@@ -119,7 +119,8 @@ export function planSite(input: PlanInput): SitePlan {
   const placed = new Map<string, Map<string, number>>(ocaIds.map((id) => [id, new Map()]));
   // Per OCA, the copies placed on it this pass that it does not hold today (each a fill).
   const fresh = new Map<string, Copy[]>(ocaIds.map((id) => [id, []]));
-  const replicas: Record<string, number> = {};
+  // By title id, a Map: an id is catalogue data, never a property name to look up.
+  const replicas = new Map<string, number>();
   let largestFree = Math.max(0, ...free.values());
 
   const isHeld = (titleId: string, ocaId: string) => heldOn.get(titleId)?.has(ocaId) ?? false;
@@ -139,7 +140,7 @@ export function planSite(input: PlanInput): SitePlan {
   };
   const place = (copy: Copy, ocaId: string, at: number) => {
     move(copy, ocaId, 1, at);
-    replicas[copy.title.titleId] = (replicas[copy.title.titleId] ?? 0) + 1;
+    replicas.set(copy.title.titleId, (replicas.get(copy.title.titleId) ?? 0) + 1);
   };
   const fitsOn = (copy: Copy, ocaId: string) => free.get(ocaId)! >= copy.title.bytes && !placed.get(ocaId)!.has(copy.title.titleId);
   /** Where a copy goes that is not held where it was: rendezvous order within throughput, else any room. */
@@ -189,8 +190,13 @@ export function planSite(input: PlanInput): SitePlan {
       return;
     }
     if (copy.surplus) return; // not wanted elsewhere: moving it is a fill for nothing
-    if (size > largestFree) return;
     if (!(copy.title.predictedBytes > 0)) return; // moving a copy nobody will watch is a wasted fill
+    if (size > largestFree) {
+      // No OCA has room for it, but the fills placed where it is held may fit elsewhere: moved, they
+      // keep it with no fill, where giving up would evict it and fill its room with them.
+      if (copy.heldOn && roomByRelocating(copy, copy.heldOn)) place(copy, copy.heldOn, at);
+      return;
+    }
     // An OCA that holds the title today and is not counted for another copy (fewer copies wanted than
     // held, or its first choice full) keeps it with no fill; else rendezvous order, skipping OCAs that
     // are full or whose peak throughput is already committed; if every OCA with room is committed,
@@ -210,7 +216,7 @@ function summarise(
   input: PlanInput,
   ocaIds: string[],
   placed: Map<string, Map<string, number>>,
-  replicas: Record<string, number>,
+  replicas: ReadonlyMap<string, number>,
   titles: Map<string, PlanTitle>,
 ): SitePlan {
   const byOca: Record<string, string[]> = {};
@@ -232,11 +238,11 @@ function summarise(
     for (const id of [...new Set(input.current[ocaId])].sort(byId)) if (!keep?.has(id)) removes.push({ ocaId, titleId: id });
   }
   let coveredBytes = 0;
-  for (const id of Object.keys(replicas)) {
+  for (const id of replicas.keys()) {
     const predicted = titles.get(id)!.predictedBytes;
     if (Number.isFinite(predicted) && predicted > 0) coveredBytes += predicted;
   }
-  const sortedReplicas: Record<string, number> = {};
-  for (const id of Object.keys(replicas).sort(byId)) sortedReplicas[id] = replicas[id];
+  // fromEntries defines own properties: "__proto__" is a key like any other there.
+  const sortedReplicas: Record<string, number> = Object.fromEntries([...replicas].sort((a, b) => byId(a[0], b[0])));
   return { byOca, ranked, replicas: sortedReplicas, adds, removes, usedBytes, coveredBytes };
 }

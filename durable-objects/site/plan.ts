@@ -77,6 +77,15 @@ export function isQueued(sql: SqlStorage, ocaId: string, titleId: string): boole
   return !!first(sql, `SELECT 1 AS x FROM plan WHERE oca_id = ? AND title_id = ? AND queued = 1`, ocaId, titleId);
 }
 
+/**
+ * True when the current plan puts the title on the OCA. What a caller decided about a title's copy
+ * before an await (to evict it, to fill it) is checked again with this: a plan applied meanwhile may
+ * keep it, or drop it.
+ */
+export function isPlanned(sql: SqlStorage, ocaId: string, titleId: string): boolean {
+  return !!first(sql, `SELECT 1 AS x FROM plan WHERE oca_id = ? AND title_id = ?`, ocaId, titleId);
+}
+
 /** True while some planned title's files are still to be queued. */
 export function anyUnqueued(sql: SqlStorage): boolean {
   return !!first(sql, `SELECT 1 AS x FROM plan WHERE queued = 0 LIMIT 1`);
