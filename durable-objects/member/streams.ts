@@ -2,6 +2,7 @@ import { STOP_GRACE_MS, STOP_HOLD_MS } from "../../shared/stream-touch";
 
 export { STOP_GRACE_MS, STOP_HOLD_MS };
 import { rows, run } from "../site/sql";
+import { keepLimit, keptLimit } from "./kept-limit";
 
 /**
  * A member's concurrent streams, kept by a StreamBook over the member object's storage (so tests and
@@ -122,8 +123,9 @@ interface StreamRow extends ActiveStream {
  * does not bring them back. Both are read back from the table's rows when the object (re)starts: the
  * newest row's limit, and the rows of stopped streams (kept until their token expires). A stop of a
  * stream the book no longer held (it had gone silent) is written as a stopped row too when the stop says
- * the stream's title and token expiry (a client's stop does; an operator's frees held slots only). An object with no
- * rows knows no limit until the member's next play, and meanwhile leaves activity of streams it does
+ * the stream's title and token expiry (a client's stop does; an operator's frees held slots only). An object
+ * whose rows carry no limit reads the one kept as rows with live tokens went (see kept-limit.ts); with
+ * none, it knows no limit until the member's next play, and meanwhile leaves activity of streams it does
  * not hold undecided (it fails open, as the play path does). The hour's handovers are read back too
  * (HANDOVER_ROW), and a stop read back counts as its client's (the table does not say who stopped it):
  * the object hibernates after 10 s without a call, and what bounds the stop-and-play-on loop must outlive that.
@@ -269,6 +271,9 @@ export class StreamBook {
         this.memory.clientStopped.delete(session_id);
       }
       for (const r of gone) book.delete(r.sessionId);
+      // A silent stream may come back until its token expires: the limit that decides it outlives its row.
+      const until = Math.max(0, ...gone.map((r) => r.expiresAt));
+      if (until > now && this.memory.limit !== null) keepLimit(this.sql, this.memory.limit, until);
     }
     return book;
   }
@@ -388,7 +393,10 @@ export class StreamBook {
     }
     const stoppedAt = this.memory.stopped.get(sessionId);
     if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
-    if (!s || this.memory.limit === null || s.expiresAt <= now) return "unknown";
+    if (!s || s.expiresAt <= now) return "unknown";
+    // No row carries the limit (the object restarted after they went): the one kept with their going.
+    this.memory.limit ??= keptLimit(this.sql, now);
+    if (this.memory.limit === null) return "unknown";
     const counted = this.active(now).length;
     if (counted >= this.memory.limit || this.handOver(sessionId, s.titleId, counted, this.memory.limit, now) > 0) return "refused";
     run(
@@ -428,8 +436,9 @@ export class StreamBook {
     }
     if (!stopped.has(sessionId)) {
       stopped.set(sessionId, now);
-      // Its client's stop (the first word on it) may leave it served a while; an operator's or a failed play's does not.
-      if (s && by === "client") clientStopped.add(sessionId);
+      // Its client's stop (the first word on it) may leave it served a while; an operator's or a failed
+      // play's does not, nor one whose token has expired (a tab's last batch, sent as its session ended).
+      if (s && by === "client" && s.expiresAt > now) clientStopped.add(sessionId);
     }
     if (stopped.size > STOPPED_MAX) {
       const oldest = stopped.keys().next().value as string;
