@@ -14,7 +14,7 @@
  *     renditions decode and last as long as the video; subtitles parse.
  */
 /// <reference path="./parsers.d.ts" />
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +23,7 @@ import HLS from "hls-parser";
 import { parse as parseMpd } from "mpd-parser";
 import { ffmpegPath, ffprobePath } from "./ffmpeg-path";
 import { meaningfulStderr, run } from "./exec";
+import { onInterrupt } from "./interrupt-cleanup";
 import type { ChunkPlan } from "./encode";
 import type { PackagedMediaRendition } from "./manifests";
 import type { FileEntry, PackageResult } from "./package";
@@ -248,6 +249,8 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
   tick();
 
   const tmp = await mkdtemp(join(tmpdir(), "ingest-check-"));
+  // a copy of every rendition: not left in the temp dir by a run interrupted during the check
+  const forget = onInterrupt(() => rmSync(tmp, { recursive: true, force: true, maxRetries: 3 }));
   const renditions: RenditionCheck[] = [];
   try {
     // each media rendition as one file: init + every segment
@@ -371,6 +374,7 @@ export async function checkPackage(input: CheckInput): Promise<CheckReport> {
     }
     tick();
   } finally {
+    forget();
     await rm(tmp, { recursive: true, force: true });
   }
   return { ok: problems.length === 0, problems, renditions, hls, dash, elapsedS: (Date.now() - t0) / 1000 };

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { languageLimitProblem, normaliseLanguage } from "./audio";
 import { killActiveChildren } from "./exec";
+import { runInterruptCleanups } from "./interrupt-cleanup";
 import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
@@ -17,7 +18,7 @@ import { bucketProblem, endpointProblem, envValue, r2Endpoint, type S3Credential
 import { notAFile, UsageError } from "./usage";
 import { formatValidationReport } from "./validate";
 import { parseDevVars } from "./dev-vars";
-import { REGISTRATION_LIMITS } from "../shared/catalogue";
+import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../shared/catalogue";
 import { isCountryCode, isSafeId, SAFE_ID_RULE } from "../shared/ids";
 
 export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "Name" [options]
@@ -78,6 +79,25 @@ function num(v: string | undefined, name: string, opts: { int?: boolean; min?: n
   if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min))
     throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * `--available-from` as the registration's ISO time: an ISO 8601 date or date-time, a real day, within
+ * years the registration takes. Date.parse alone took "2026-02-30" as 2 March, "12" as December 2001,
+ * and a year past 9999 that PUT /admin/titles then refused, after the encode and the upload.
+ */
+export function isoDate(text: string): string {
+  const bad = (why: string) => new UsageError(`--available-from: ${why}: ${JSON.stringify(text.slice(0, 40))} (give YYYY-MM-DD or an ISO 8601 time)`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/.exec(text.trim());
+  if (!m) throw bad("not an ISO 8601 date");
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) throw bad("no such day");
+  const t = Date.parse(text.trim());
+  if (Number.isNaN(t)) throw bad("not a time");
+  const iso = new Date(t).toISOString();
+  if (!titleRegistrationSchema.shape.availableFrom.safeParse(iso).success) throw bad("out of range");
+  return iso;
 }
 
 /** The R2 endpoint of an account id, a usage error naming where a bad one came from. */
@@ -181,16 +201,21 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const titleId = values["title-id"];
   if (!titleId || !isSafeId(titleId)) throw new UsageError(`--title-id is required: ${SAFE_ID_RULE}`);
   if (!values.title) throw new UsageError("--title is required");
-  const codecs = (values.codecs ?? "h264")
-    .split(",")
-    .map((c) => c.trim().toLowerCase())
-    .filter(Boolean);
+  // Each once: a codec named twice made its rungs twice, two encodes of one file (a raw ENOENT mid-encode).
+  const codecs = [
+    ...new Set(
+      (values.codecs ?? "h264")
+        .split(",")
+        .map((c) => c.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   for (const c of codecs) if (!VIDEO_CODECS.includes(c as VideoCodec)) throw new UsageError(`--codecs: unknown codec ${c} (h264, vp9, av1)`);
   const heights = values.heights?.split(",").map((h) => num(h.trim().replace(/p$/, ""), "heights", { int: true, min: 16 })!);
-  const countries = (values.countries ?? "US").split(",").map((c) => c.trim().toUpperCase());
+  // Each once: PUT /admin/titles refuses a licence listed twice, which was found only after the encode and the upload.
+  const countries = [...new Set((values.countries ?? "US").split(",").map((c) => c.trim().toUpperCase()))];
   for (const c of countries) if (!isCountryCode(c)) throw new UsageError(`--countries: ${c} is not an ISO 3166 alpha-2 code`);
-  const availableFrom = values["available-from"];
-  if (availableFrom !== undefined && Number.isNaN(Date.parse(availableFrom))) throw new UsageError(`--available-from: not a date: ${availableFrom}`);
+  const availableFrom = values["available-from"] === undefined ? undefined : isoDate(values["available-from"]);
   const until = values.until as Stage | undefined;
   if (until && !STAGES.includes(until)) throw new UsageError(`--until: one of ${STAGES.join(", ")}`);
   const progress = (values.progress ?? autoMode()) as ProgressMode;
@@ -230,6 +255,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     codecs: codecs as VideoCodec[],
     heights,
   });
+  const releaseYear = num(values["release-year"], "release-year", { int: true, min: 1870 });
+  // the registration's own bound (a typo of 20240 was refused only by PUT /admin/titles, after the upload)
+  if (releaseYear !== undefined && !titleRegistrationSchema.shape.releaseYear.safeParse(releaseYear).success)
+    throw new UsageError(`--release-year: ${releaseYear} is not a year the catalogue takes (1870 to 2200)`);
   const segmentSeconds = num(values["segment-seconds"], "segment-seconds", { min: 1 });
   const chunkSeconds = num(values["chunk-seconds"], "chunk-seconds", { min: 1 });
 
@@ -306,7 +335,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       titleId,
       title: values.title,
       description: values.description,
-      releaseYear: num(values["release-year"], "release-year", { int: true, min: 1870 }),
+      releaseYear,
       sourceLanguage: language,
       audio,
       subtitles,
@@ -314,7 +343,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       codecs: codecs as VideoCodec[],
       heights,
       countries,
-      availableFrom: availableFrom ? new Date(availableFrom).toISOString() : undefined,
+      availableFrom,
       segmentSeconds,
       chunkSeconds,
       jobs: num(values.jobs, "jobs", { int: true, min: 1 }),
@@ -403,6 +432,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once(sig, () => {
       reporter.close();
       killActiveChildren();
+      runInterruptCleanups();
       console.error(`\ninterrupted (${sig}); finished chunks are kept in the work dir and reused by the next run`);
       process.exit(130);
     });

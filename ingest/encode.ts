@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ffmpegPath } from "./ffmpeg-path";
-import { run, runChecked } from "./exec";
+import { meaningfulStderr, run, runChecked } from "./exec";
 import type { Rung, VideoCodec } from "./ladder";
 import type { Pool } from "./pool";
 import { deinterlaceFilter, type InterlacedFieldOrder, type Rational } from "./probe";
@@ -73,6 +73,10 @@ export function planChunks(opts: { frameCount: number; keyframes: number[]; segm
         if (keySet.has(g) && (best === null || Math.abs(g - target) < Math.abs(best - target))) best = g;
       }
       end = best ?? target;
+      // No chunk of less than a segment at the end: a chunk of a frame or two is a task of its own whose
+      // first picture (at the encoder's first guess of quantiser) has no frames after it, and the
+      // self-check refused it as a glitch at the join (a 201-frame source failed). The last chunk takes them.
+      if (frameCount - end < segmentFrames) end = frameCount;
     }
     const atKeyframe = keySet.has(pos);
     chunks.push({ index: chunks.length, startFrame: pos, frameCount: end - pos, atKeyframe, decodeFromFrame: atKeyframe ? pos : lastKeyAtOrBefore(pos) });
@@ -141,6 +145,52 @@ function encoderArgs(codec: VideoCodec, rung: Rung, gop: number, s: EncodeSettin
     case "av1":
       return ["-c:v", "libaom-av1", "-strict", "experimental", ...rate, ...gopArgs, "-cpu-used", String(s.av1Speed), "-threads", "1"];
   }
+}
+
+/** The flag that sets a codec's encoder setting, with its value: what a refusal of it names. */
+const SETTING_FLAG = new Map<VideoCodec, (s: EncodeSettings) => string>([
+  ["h264", (s) => `--x264-preset ${s.x264Preset}`],
+  ["vp9", (s) => `--vp9-speed ${s.vp9Speed}`],
+  ["av1", (s) => `--av1-speed ${s.av1Speed}`],
+]);
+
+/**
+ * Why this ffmpeg cannot encode `codec` with `settings` (a preset x264 does not know, a speed out of the
+ * encoder's range, an encoder the build lacks), or null: one frame encoded with the very arguments of the
+ * encode. Asked before the source is read, as the encode found it only after validation and the ladder
+ * probe (hours into a feature) and said it with a stack trace.
+ */
+export async function encoderProblem(codec: VideoCodec, settings: EncodeSettings, bin: string = ffmpegPath): Promise<string | null> {
+  const rung: Rung = { id: "preflight", codec, width: 64, height: 64, bitrate: 100_000 };
+  const res = await run(
+    bin,
+    [
+      "-nostdin",
+      "-hide_banner",
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=gray:s=64x64:r=25:d=1",
+      "-frames:v",
+      "1",
+      "-pix_fmt",
+      "yuv420p",
+      ...encoderArgs(codec, rung, 25, settings),
+      "-f",
+      "null",
+      "-",
+    ],
+    { timeoutMs: 120_000 },
+  );
+  if (res.code === 0) return null;
+  const why = meaningfulStderr(res.stderr)
+    .split("\n")
+    .filter((l) => !/^Error initializing output stream|^Conversion failed/.test(l))
+    .slice(0, 2)
+    .join("; ");
+  return `${SETTING_FLAG.get(codec)?.(settings) ?? codec}: this ffmpeg (${bin}) cannot encode ${codec} so (${why || `exit ${res.code ?? res.signal}`})`;
 }
 
 /** The ffmpeg build the encode runs: its path and the first line of its `-version` (part of the chunks' fingerprint). */

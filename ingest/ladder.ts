@@ -78,10 +78,14 @@ export const PROBE_CRF = 23;
 export const PROBE_HEIGHT = 360;
 
 const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
+/** The even size at or below `n`: a rung at a source's odd size (321x239) is not rounded up past it (an upscale). */
+const evenAtMost = (n: number) => Math.max(2, 2 * Math.floor(n / 2));
 
+/** A rung's picture size at `height`, the source's shape, never larger than the source (see evenAtMost). */
 export function rungSize(video: Pick<VideoFacts, "width" | "height" | "displayWidth">, height: number): { width: number; height: number } {
-  const aspect = (video.displayWidth || video.width) / video.height;
-  return { width: even(height * aspect), height: even(height) };
+  const displayWidth = video.displayWidth || video.width;
+  const aspect = displayWidth / video.height;
+  return { width: Math.min(even(height * aspect), evenAtMost(displayWidth)), height: Math.min(even(height), evenAtMost(video.height)) };
 }
 
 /** Where the probe's samples start: `n` windows of `seconds`, spread evenly over the title. */
@@ -190,13 +194,13 @@ function roundBitrate(b: number): number {
 export function ladderHeights(sourceHeight: number, wanted?: number[]): number[] {
   if (wanted?.length) {
     // Deduplicated after rounding: 241 and 242 are both a 242p rung, and two would write the same files.
-    const ok = [...new Set(wanted.filter((h) => h <= sourceHeight).map(even))].sort((a, b) => a - b);
+    const ok = [...new Set(wanted.filter((h) => h <= sourceHeight).map((h) => Math.min(even(h), evenAtMost(sourceHeight))))].sort((a, b) => a - b);
     if (ok.length) return ok;
   }
   const std = STANDARD_HEIGHTS.filter((h) => h <= sourceHeight);
   if (std.length) return std;
   const half = even(sourceHeight / 2);
-  return half >= 36 ? [half, even(sourceHeight)] : [even(sourceHeight)];
+  return half >= 36 ? [half, evenAtMost(sourceHeight)] : [evenAtMost(sourceHeight)];
 }
 
 /** The lowest rung a class fitted by width may have (the height rule's smallest half is the same). */
@@ -218,14 +222,14 @@ export function ladderSizes(video: Pick<VideoFacts, "width" | "height" | "displa
   if (!wanted?.length && aspect > CLASS_ASPECT * 1.01) {
     const fitted = STANDARD_HEIGHTS.map((h) => even(h * CLASS_ASPECT))
       .filter((w) => w <= displayWidth)
-      .map((w) => ({ width: w, height: even(w / aspect) }))
+      .map((w) => ({ width: w, height: Math.min(even(w / aspect), evenAtMost(video.height)) }))
       // Not a rung a player would pick: a strip (2000x64) keeps its own size and the class below it.
       .filter((r) => r.height >= MIN_FITTED_HEIGHT);
     if (fitted.length) {
       // A source between two classes (960x400, a 2K scope 2048x858) tops the ladder at its own size: in
       // place of the class just below when within a quarter of it, else above it.
       const top = fitted[fitted.length - 1];
-      const own = { width: even(displayWidth), height: even(video.height) };
+      const own = { width: evenAtMost(displayWidth), height: evenAtMost(video.height) };
       if (own.width > top.width * 1.01) fitted.splice(own.width < top.width * 1.25 ? -1 : fitted.length, own.width < top.width * 1.25 ? 1 : 0, own);
       return fitted;
     }

@@ -50,8 +50,39 @@ export interface PackagedSubtitle {
 
 const fmtDur = (s: number): string => s.toFixed(6);
 
+/** A media playlist's EXT-X-TARGETDURATION: every segment's duration rounded to the nearest second fits in it (RFC 8216 4.3.3.1). */
+export function targetDuration(segments: ReadonlyArray<Pick<PackagedSegment, "durationS">>): number {
+  return Math.max(1, ...segments.map((s) => Math.round(s.durationS)));
+}
+
+/**
+ * The peak segment bit rate (RFC 8216 4.3.4.2, BANDWIDTH): the largest bit rate of any run of consecutive
+ * segments lasting between 0.5 and 1.5 target durations, or of them all when the whole is shorter. A
+ * single segment's own rate is not it: the last segment is often a few frames starting with a keyframe,
+ * whose rate alone was several times the rendition's, and players steer by BANDWIDTH.
+ */
+export function peakSegmentBitrate(segments: ReadonlyArray<Pick<PackagedSegment, "durationS" | "bytes">>): number {
+  const target = targetDuration(segments);
+  let peak = 0;
+  for (let i = 0; i < segments.length; i++) {
+    let s = 0;
+    let bytes = 0;
+    // a run ends once it is past 1.5 target durations: segments are about one each, so runs are short
+    for (let j = i; j < segments.length && s + segments[j].durationS <= 1.5 * target; j++) {
+      s += segments[j].durationS;
+      bytes += segments[j].bytes;
+      if (s >= 0.5 * target) peak = Math.max(peak, (bytes * 8) / s);
+    }
+  }
+  if (peak > 0) return Math.ceil(peak);
+  // no run qualifies (all of it lasts under half a second): the rate of the whole
+  const totalS = segments.reduce((n, x) => n + x.durationS, 0);
+  const totalBytes = segments.reduce((n, x) => n + x.bytes, 0);
+  return totalS > 0 ? Math.ceil((totalBytes * 8) / totalS) : 0;
+}
+
 export function mediaPlaylist(r: PackagedMediaRendition): string {
-  const target = Math.max(1, ...r.segments.map((s) => Math.round(s.durationS)));
+  const target = targetDuration(r.segments);
   const lines = [
     "#EXTM3U",
     "#EXT-X-VERSION:7",

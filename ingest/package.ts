@@ -20,6 +20,7 @@ import {
   dashMpd,
   masterPlaylist,
   mediaPlaylist,
+  peakSegmentBitrate,
   subtitlePlaylist,
   type PackagedMediaRendition,
   type PackagedSegment,
@@ -73,11 +74,12 @@ export interface PackageResult {
 
 const segName = (n: number) => `seg-${String(n).padStart(5, "0")}.m4s`;
 
-function bandwidths(segments: PackagedSegment[]): { peakBandwidth: number; averageBandwidth: number } {
+/** A rendition's BANDWIDTH (the peak segment bit rate, as HLS defines it) and AVERAGE-BANDWIDTH. */
+export function bandwidths(segments: PackagedSegment[]): { peakBandwidth: number; averageBandwidth: number } {
   const totalS = segments.reduce((n, s) => n + s.durationS, 0);
   const totalBytes = segments.reduce((n, s) => n + s.bytes, 0);
   return {
-    peakBandwidth: Math.ceil(Math.max(...segments.map((s) => (s.bytes * 8) / s.durationS))),
+    peakBandwidth: peakSegmentBitrate(segments),
     averageBandwidth: Math.ceil((totalBytes * 8) / totalS),
   };
 }

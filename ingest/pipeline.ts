@@ -3,7 +3,7 @@
  * Node only (ffmpeg/ffprobe); never imported by the Worker.
  */
 import { createHash } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { checkLanguage, encodeAudio } from "./audio";
@@ -12,6 +12,7 @@ import {
   DEFAULT_ENCODE_SETTINGS,
   DEINTERLACE_PREROLL_FRAMES,
   encodeAll,
+  encoderProblem,
   ffmpegIdentity,
   planChunks,
   type ChunkPlan,
@@ -31,6 +32,7 @@ import { REGISTRATION_LIMITS, titleRegistrationSchema } from "../shared/catalogu
 import { isSafeId, SAFE_ID_RULE } from "../shared/ids";
 import { endpointProblem } from "./s3";
 import { requireRegularInputs, UsageError } from "./usage";
+import { foreignWorkDirProblem } from "./work-dir-guard";
 import { lockWorkDir, WorkDirBusyError } from "./work-dir-lock";
 
 export const STAGES = ["validate", "ladder", "encode", "package", "check", "publish"] as const;
@@ -160,6 +162,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const endpointBad = endpoint === undefined ? null : endpointProblem(endpoint);
   if (endpointBad) throw new UsageError(`the R2 endpoint (publish.s3.endpoint): ${endpointBad}`);
   const workDir = opts.workDir ?? defaultWorkDir(opts.titleId);
+  const foreign = await foreignWorkDirProblem(workDir);
+  if (foreign) throw new UsageError(`--out: ${foreign}`);
   const release = await lockWorkDir(workDir).catch((err: Error) => {
     throw err instanceof WorkDirBusyError ? new IngestError(err.message, "validate") : err;
   });
@@ -177,11 +181,17 @@ async function ingestLocked(opts: IngestOptions, workDir: string): Promise<Inges
   const pool = opts.pool ?? new Pool(opts.jobs ?? defaultJobs());
   const packageDir = opts.packageDir ?? join(workDir, "package");
   const until: Stage = opts.until ?? (opts.publish ? "publish" : "check");
-  const codecs: VideoCodec[] = ["h264", ...(opts.codecs ?? []).filter((c) => c !== "h264")];
+  // H.264 first, each codec once (one named twice would make its rungs twice, encoded into the same files)
+  const codecs = [...new Set<VideoCodec>(["h264", ...(opts.codecs ?? [])])];
   const segmentSeconds = opts.segmentSeconds ?? 4;
   const chunkSeconds = opts.chunkSeconds ?? 2 * segmentSeconds;
   const settings: EncodeSettings = { ...DEFAULT_ENCODE_SETTINGS, ...opts.settings };
   const times: Partial<Record<Stage, number>> = {};
+  // encoder settings this ffmpeg refuses are a usage error now, not a failed encode after the validation
+  if (STAGES.indexOf(until) >= STAGES.indexOf("encode")) {
+    const refused = (await Promise.all(codecs.map((c) => encoderProblem(c, settings)))).filter((p) => p !== null);
+    if (refused.length) throw new UsageError(refused.join("\n"));
+  }
 
   const sourceLanguage = opts.sourceLanguage || sourceLanguageOf(await probeSource(opts.source).catch(() => null), (m) => reporter.log(`warning: ${m}`));
 
@@ -357,6 +367,11 @@ async function ingestLocked(opts: IngestOptions, workDir: string): Promise<Inges
     poster,
     onProgress: (d, t) => pStage.update(d, t),
   });
+  // packaged: the audio encodes of earlier fingerprints are of no further use
+  await pruneAudioCache(
+    workDir,
+    audioFiles.map((a) => a.file),
+  );
   times.package = (Date.now() - ts) / 1000;
   const totalBytes = result.packaged.files.reduce((n, f) => n + f.bytes, 0);
   pStage.finish(
@@ -537,6 +552,20 @@ export function audioCacheFile(workDir: string, a: { key: string; facts: AudioFa
   return join(workDir, "audio", `${a.facts.language}-${name}.mp4`);
 }
 
+/**
+ * Removes from the work dir's audio cache what the package just made does not use: encodes named by
+ * an older fingerprint (another ladder, segment length, ffmpeg), which no run reuses once the chunks
+ * they went with are wiped, and a `.part` an interrupted encode left. Each rerun with other flags kept
+ * another full-length encode of every language.
+ */
+export async function pruneAudioCache(workDir: string, keep: readonly string[]): Promise<void> {
+  const dir = join(workDir, "audio");
+  const wanted = new Set(keep.map((f) => basename(f)));
+  const names = await readdir(dir).catch(() => [] as string[]);
+  // only what audioCacheFile names (and its .part): never anything else that may be there
+  for (const name of names) if (!wanted.has(name) && /^[A-Za-z0-9-]+-[0-9a-f]{16}\.mp4(\.part)?$/.test(name)) await rm(join(dir, name), { force: true });
+}
+
 /** What `PUT /admin/titles/{id}` gets: metadata, the ladder and why, renditions, files, licences. */
 export function registrationFor(opts: IngestOptions, r: IngestResult): TitleRegistration {
   const p = r.packaged!;
@@ -604,6 +633,7 @@ export function registrationFor(opts: IngestOptions, r: IngestResult): TitleRegi
     ],
     files: p.files,
     ...(p.files.some((f) => f.path === POSTER_PATH) ? { poster: POSTER_PATH } : {}),
-    licences: (opts.countries ?? ["US"]).map((country) => ({ country, availableFrom })),
+    // each country once: the catalogue refuses a licence listed twice
+    licences: [...new Set(opts.countries ?? ["US"])].map((country) => ({ country, availableFrom })),
   };
 }

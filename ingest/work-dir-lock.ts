@@ -4,9 +4,11 @@
  * ENOENT, or both went on with chunks the other was rewriting. A run that died leaves its lock behind;
  * its process is gone, so the next run takes the lock over.
  */
+import { readFileSync, rmSync } from "node:fs";
 import { mkdir, open, readFile, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { onInterrupt } from "./interrupt-cleanup";
 
 /** The lock's file name in the work dir. */
 export const LOCK_FILE = "ingest.lock";
@@ -50,7 +52,12 @@ export async function lockWorkDir(workDir: string): Promise<() => Promise<void>>
       await handle.writeFile(mine);
       await handle.close();
       held.add(file);
+      // Ctrl-C ends the CLI without this release: the lock goes with it rather than wait for a takeover
+      const forget = onInterrupt(() => {
+        if (readFileSync(file, "utf8") === mine) rmSync(file, { force: true });
+      });
       return async () => {
+        forget();
         held.delete(file);
         if ((await readFile(file, "utf8").catch(() => null)) !== mine) return;
         await rm(file, { force: true });
