@@ -190,13 +190,11 @@ export function planSite(input: PlanInput): SitePlan {
       return;
     }
     if (copy.surplus) return; // not wanted elsewhere: moving it is a fill for nothing
+    // No OCA has room for it. Moving the fills placed where it is held to keep it there saved fills but
+    // put them on OCAs whose evening they then overloaded (the simulator's busiest OCA-hour 124 % -> 132 %,
+    // OCA-hours over 32 -> 43): not done.
+    if (size > largestFree) return;
     if (!(copy.title.predictedBytes > 0)) return; // moving a copy nobody will watch is a wasted fill
-    if (size > largestFree) {
-      // No OCA has room for it, but the fills placed where it is held may fit elsewhere: moved, they
-      // keep it with no fill, where giving up would evict it and fill its room with them.
-      if (copy.heldOn && roomByRelocating(copy, copy.heldOn)) place(copy, copy.heldOn, at);
-      return;
-    }
     // An OCA that holds the title today and is not counted for another copy (fewer copies wanted than
     // held, or its first choice full) keeps it with no fill; else rendezvous order, skipping OCAs that
     // are full or whose peak throughput is already committed; if every OCA with room is committed,
