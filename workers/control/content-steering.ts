@@ -55,7 +55,20 @@ interface SteeringSession {
   ranked?: { inputs: string; order: Pathway[] };
   /** The version's candidates the session may be steered to, and the view's list they were taken from. */
   own?: { from: readonly unknown[]; candidates: VersionCandidates };
+  /**
+   * The session's pathways its player reported too slow for the lowest rung, each until when it stays
+   * behind (see SLOW_PATHWAY_MS). Only the session's own pathways: at most as many entries as it has.
+   */
+  slow?: Map<string, number>;
 }
+
+/**
+ * How long a pathway the player reported too slow stays behind the next one. hls.js and the SDK report
+ * one throughput estimate, carried over a switch, for the pathway they play from: judged per poll alone,
+ * the pathway left behind was no longer reported, came back first on the next poll, and the player
+ * went back to it, every TTL. A measurement on the pathway that is not slow brings it back at once.
+ */
+const SLOW_PATHWAY_MS = 60_000;
 
 /**
  * Session tokens this isolate has verified, with what their polls need (a player polls with the same
@@ -361,9 +374,33 @@ async function titleForDemotion(env: Env, titleId: string, waitUntil: (p: Promis
 }
 
 /**
+ * The session's pathways to put behind the next one now: those this poll reports too slow for the
+ * lowest rung (`lowest`, bits/s; null: not judged) and those reported so within SLOW_PATHWAY_MS. A
+ * pathway measured fast leaves at once. Names the player sends are untrusted: only the session's own
+ * pathways are kept, so the memory never holds more entries than the session has pathways.
+ */
+function slowPathways(s: SteeringSession, reported: string[], throughputs: number[], lowest: number | null, now: number): Set<string> {
+  if (lowest) {
+    reported.forEach((p, k) => {
+      const t = throughputs[k];
+      if (!s.allowed.has(p) || !Number.isFinite(t) || t <= 0) return;
+      if (t < lowest * 1.2) (s.slow ??= new Map()).set(p, now + SLOW_PATHWAY_MS);
+      else s.slow?.delete(p);
+    });
+  }
+  const out = new Set<string>();
+  for (const [p, until] of s.slow ?? []) {
+    if (until > now) out.add(p);
+    else s.slow?.delete(p);
+  }
+  return out;
+}
+
+/**
  * The steering server (HLS and DASH): the session's pathways re-ranked now from health and load.
  * Failed or drained OCAs leave the list. A pathway the player reports as too slow for the lowest
- * rung (`_HLS_throughput` / `_DASH_throughput`, bits/s) drops behind the next one.
+ * rung (`_HLS_throughput` / `_DASH_throughput`, bits/s) drops behind the next one, and stays there
+ * for SLOW_PATHWAY_MS unless measured fast meanwhile.
  */
 contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   const { token, titleId } = pathParams(c);
@@ -386,8 +423,8 @@ contentSteering.get("/:token/:titleId/steering.json", async (c) => {
   // A steering poll of a session still standing is activity: the member's stream keeps counting.
   touchStream(c.env, s.claims.mid, s.claims.sid, { titleId: s.claims.tid, expiresAt: s.claims.exp * 1000 }, (p) => c.executionCtx.waitUntil(p));
   const lowest = measured && reported.length > 0 ? lowestRung(await titleForDemotion(c.env, titleId, (p) => c.executionCtx.waitUntil(p)), s.claims.ver) : null;
-  if (lowest) {
-    const slow = new Set(reported.filter((_p, k) => Number.isFinite(throughputs[k]) && throughputs[k] > 0 && throughputs[k] < lowest * 1.2));
+  const slow = slowPathways(s, reported, throughputs, lowest, Date.now());
+  if (slow.size > 0) {
     // Each slow pathway drops behind the next one not reported slow (dash.js reports every pathway it used
     // since its last poll): moved one by one, two slow neighbours would swap back and one would lead again.
     for (let i = order.length - 2; i >= 0; i--) {
