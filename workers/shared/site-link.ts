@@ -449,7 +449,9 @@ export async function siteView(
     waitUntil(own);
     await own;
   } else if (refresh) waitUntil(refresh);
-  return { view: l.view, stale: l.failures > 0 || l.openUntil > Date.now() };
+  // Stale once the circuit would open: one failed call (a blip, forgiven by the circuit too) marked the
+  // site stale, and every session of this isolate whose nearest site it is moved for a sync interval.
+  return { view: l.view, stale: l.failures >= FAILS_TO_OPEN || l.openUntil > Date.now() };
 }
 
 /** An OCA's health as last known by this isolate; a stale view is refreshed in the background. */
