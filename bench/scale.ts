@@ -18,6 +18,7 @@ import { TOUCH_EVERY_MS } from "../shared/stream-touch";
 import { bundledTopology } from "../workers/shared/topology";
 import { MAX_SYNC_EVERY_MS, SYNCS_PER_S_TARGET, syncEveryMs } from "../workers/shared/sync-pace";
 import { CRON_REGION_CONCURRENCY, SITE_CYCLE_TIMEOUT_MS } from "../workers/control/cron-pool";
+import { busyIsolates, type Rows, siteTimerRowsPerS, viewLooksPerS } from "./capacity-model";
 
 type Counts = Record<string, number>;
 
@@ -34,12 +35,6 @@ function counted(file: string, config = "vitest.config.ts"): <T>(marker: string)
     }
     return JSON.parse(line.slice(line.indexOf(`${marker} `) + marker.length + 1)) as T;
   };
-}
-
-/** Rows read and written, as Cloudflare bills SQLite storage (Durable Objects) and D1. */
-interface Rows {
-  read: number;
-  written: number;
 }
 
 /**
@@ -66,7 +61,12 @@ interface RowCounts {
   qoeBatchExpiry: { shard: Rows };
   forwardFixed: { shard: Rows; site: Rows };
   forwardPerReport: { shard: Rows; site: Rows };
+  /** A site's second: its OCAs' probe (the site's rows), and its load publication's D1 statements and rows. */
   siteSecond: { ocas: number; site: Rows; r2: Counts; d1: Rows; d1Statements: number };
+  /** A load publication's own rows at the site (its time noted), beyond the probe's. */
+  sitePublication: { site: Rows };
+  /** A site object's own look at the live topology (once per TTL): D1 statements and rows. */
+  siteLook: { d1Statements: number; d1: Rows };
   fillPerFile: { files: number; site: Rows; r2: Counts; d1: Rows };
   d1Background: { lookRowsReadPerStatement: number; reloadRowsRead: number };
 }
@@ -324,13 +324,29 @@ interface Row {
 }
 
 /**
- * Background reads of the catalogue view, all isolates: per isolate, one statement per TTL ("which
+ * Background reads of the views, D1 statements a second: per isolate, one statement per TTL ("which
  * titles changed?"; the live topology's version rides it, test/replica-reads.test.ts), the plans every 12
  * TTLs, and a reload per change of a title it caches (what its next play and poll read again, counted:
- * \`titleChange\`). Fills run off-peak, so at peak few cached titles change.
+ * \`titleChange\`); and each site object's own look at the live topology per TTL (counted: \`siteLook\`).
+ * Fills run off-peak, so at peak few cached titles change.
  */
 function catalogueRefreshPerS(s: Scenario): number {
-  return s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * n("titleChange", "d1.")) / 60;
+  return viewLooksPerS(s, { titleChangeStatements: n("titleChange", "d1."), siteLookStatements: rowCounts.siteLook.d1Statements }).total;
+}
+
+/**
+ * The isolates a peak's requests keep fully busy at the CPU per request measured locally: the
+ * scenario's isolate count (which the looks and syncs multiply) should be no lower.
+ */
+function cpuIsolatesOf(s: Scenario): number {
+  const segmentCpuMs = s.coloHitRatio * CPU_MS.segmentColoHit + (1 - s.coloHitRatio) * CPU_MS.segmentColoMiss;
+  const qoe = s.viewers / s.qoeEveryS;
+  return busyIsolates([
+    { perS: s.playsPerS, cpuMs: CPU_MS.play },
+    { perS: s.playsPerS * BATCHES_PER_PLAY + qoe, cpuMs: CPU_MS.qoeBatch },
+    { perS: s.viewers / s.steeringTtlS, cpuMs: CPU_MS.steeringPoll },
+    { perS: (2 * s.viewers) / s.segmentS + (s.viewers * REPROBE_OCAS * 1000) / REPROBE_EVERY_MS, cpuMs: segmentCpuMs },
+  ]);
 }
 
 function model(s: Scenario): Row[] {
@@ -356,6 +372,7 @@ function model(s: Scenario): Row[] {
   const eventShard = (busiest * (qoe + s.playsPerS * BATCHES_PER_PLAY) * n("qoeBatch", "do.SessionLog")) / EVENT_SHARDS;
   // The sites' load publication: one batch per site every PUBLISH_LOAD_S, a statement per OCA (counted), writes: the primary's.
   const publication = loadPublicationPerS(s);
+  const cpuIsolates = cpuIsolatesOf(s);
   const rows: Row[] = [
     {
       what: "Worker requests (all planes; the SDK's re-probes and each play's start and stop batches included)",
@@ -363,9 +380,15 @@ function model(s: Scenario): Row[] {
       limit: null,
       over: false,
     },
+    {
+      what: `Worker isolates these requests keep fully busy (CPU s a second, at the CPU per request measured locally, an upper bound; each isolate runs one request's JavaScript at a time), against the ${fc(s.isolates)} isolates assumed below`,
+      perS: cpuIsolates,
+      limit: s.isolates,
+      over: false,
+    },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
     {
-      what: `D1 queries on the primary, read replication off: the catalogue and topology views' refresh (background) and the sites' load publication (${fmt(publication.statements)} statements/s in ${fmt(publication.batches)} batches)`,
+      what: `D1 queries on the primary, read replication off: the catalogue and topology views' refresh (background: each isolate's looks, and each site object's own look at the topology, ${fmt(s.sites / s.catalogueTtlS)} a second) and the sites' load publication (${fmt(publication.statements)} statements/s in ${fmt(publication.batches)} batches)`,
       perS: catalogueRefresh + publication.statements,
       limit: LIMITS.d1PerDatabase,
       over: false,
@@ -697,16 +720,19 @@ function storage(s: Scenario): RowLine[] {
       basis: "counted per report and per forward",
     },
     {
-      what: `site objects: OCA probes and load publication (${s.sites.toLocaleString("en-US")} sites × ${s.ocasPerSite} OCAs)`,
-      perS: times(R.siteSecond.site, perOca),
+      what: `site objects: OCA probes each second and load publication (${s.sites.toLocaleString("en-US")} sites × ${s.ocasPerSite} OCAs; ${PUBLISH_PACE})`,
+      perS: siteTimerRowsPerS(R.siteSecond.site, R.sitePublication.site, perOca, PUBLISH_LOAD_S),
       d1: false,
       perPlay: false,
-      basis: "counted per site a second × assumed sites",
+      basis: "counted per probe and per publication × assumed sites",
     },
     {
-      what: "D1: catalogue and topology views' background refresh",
+      what: "D1: catalogue and topology views' background refresh (the isolates' looks and reloads, each site object's own topology look)",
       perS: {
-        read: r.catalogueLooks * R.d1Background.lookRowsReadPerStatement + (s.isolates * s.hotTitleChangesPerMin * R.d1Background.reloadRowsRead) / 60,
+        read:
+          r.catalogueLooks * R.d1Background.lookRowsReadPerStatement +
+          (s.isolates * s.hotTitleChangesPerMin * R.d1Background.reloadRowsRead) / 60 +
+          (s.sites / s.catalogueTtlS) * R.siteLook.d1.read,
         written: 0,
       },
       d1: true,
@@ -801,6 +827,7 @@ function costs(s: Scenario) {
   const storagePerPB = storageMonth / (30 * dayPB);
   return {
     millionPlays,
+    perPlayRequests,
     playCalls,
     playCpu,
     playDuration,
@@ -887,7 +914,9 @@ marked "each more" are differences between samples carrying one item and four (m
 | QoE batch, its rows deleted after 7 days | event shard | ${rowCells(R.qoeBatchExpiry.shard)} |
 | forward, each report (shard; site) | event shard; site | ${fc(R.forwardPerReport.shard.read)}; ${fc(R.forwardPerReport.site.read)} | ${fc(R.forwardPerReport.shard.written)}; ${fc(R.forwardPerReport.site.written)} |
 | forward, its own rows (shard; site) | event shard; site | ${fc(R.forwardFixed.shard.read)}; ${fc(R.forwardFixed.site.read)} | ${fc(R.forwardFixed.shard.written)}; ${fc(R.forwardFixed.site.written)} |
-| a site's second: its ${R.siteSecond.ocas} OCAs probed, its load published (${PUBLISH_PACE}); also ${ops(R.siteSecond.r2)}, D1 ${fc(R.siteSecond.d1.read)} read and ${fc(R.siteSecond.d1.written)} written a publication | site | ${rowCells(R.siteSecond.site)} |
+| a site's second: its ${R.siteSecond.ocas} OCAs probed; also ${ops(R.siteSecond.r2)} | site | ${rowCells(R.siteSecond.site)} |
+| a site's load publication (${PUBLISH_PACE}), beyond the probe's rows; also D1 ${fc(R.siteSecond.d1.read)} read and ${fc(R.siteSecond.d1.written)} written in ${fc(R.siteSecond.d1Statements)} statements | site | ${rowCells(R.sitePublication.site)} |
+| a site object's own look at the live topology, once per catalogue TTL (no catalogue look feeds its isolate): ${fc(R.siteLook.d1Statements)} D1 statement${R.siteLook.d1Statements === 1 ? "" : "s"} | D1 | ${rowCells(R.siteLook.d1)} |
 | a file filled (the plan applied and the alarm run to the end, averaged over ${R.fillPerFile.files} files of 3 titles); also ${ops(R.fillPerFile.r2)}, D1 ${fc(R.fillPerFile.d1.read)} read and ${fc(R.fillPerFile.d1.written)} written | site | ${rowCells(R.fillPerFile.site)} |
 | D1: a background look of the catalogue view, per statement | D1 | ${fc(R.d1Background.lookRowsReadPerStatement)} | 0 |
 | D1: what one change of a cached title makes an isolate read again | D1 | ${fc(R.d1Background.reloadRowsRead)} | 0 |
@@ -971,7 +1000,7 @@ ${lines.map((l) => `| ${l.what} | ${fmt(l.perS.read)} | ${fmt(l.perS.written)} |
 | **all D1** | ${fmt(d1Total.read)} | ${fmt(d1Total.written)} | **${usd(d1RowsCost(d1Total) * 3600)}** | |
 
 Cost at list prices: **$${c.millionPlays.toFixed(2)} per million plays**: $${c.playCalls.toFixed(2)} of Worker requests and
-Durable Object calls (the play, and its start and stop QoE batches, which the SDK sends at once: ${1 + BATCHES_PER_PLAY} requests and 4 object calls, the
+Durable Object calls (the play, and its start and stop QoE batches, which the SDK sends at once: ${1 + BATCHES_PER_PLAY} requests and ${fc(c.perPlayRequests)} object calls, the
 stop's release at the member's object one of them), $${c.playCpu.toFixed(2)} of CPU time and $${c.playDuration.toFixed(2)} of object duration (upper bounds), $${c.playRows.toFixed(2)} of SQLite rows
 (${fc(memberRowsPerPlay.written)} written at the member's object, ${fc(siteRowsPerPlay.written)} at the home site, ${fc(batchRows(0).written + R.forwardPerReport.site.written)} for each of the start and stop batches, counted).
 
@@ -1000,8 +1029,20 @@ const globalReplica = catalogueRefreshPerS(SCENARIOS[1]) * SCENARIOS[1].replicaS
 const globalPublication = loadPublicationPerS(SCENARIOS[1]);
 const globalEveryS = syncEveryMs(SCENARIOS[1].isolates) / 1000;
 const capIsolates = (SYNCS_PER_S_TARGET * MAX_SYNC_EVERY_MS) / 1000;
+/** Each scenario's isolates assumed and those its requests' CPU keeps busy (the model's first row). */
+const isolateCheck = SCENARIOS.map((s) => ({ s, busy: cpuIsolatesOf(s) }));
 md += `
 ## What is over, and what would fix it
+${isolateCheck
+  .filter((x) => x.busy > x.s.isolates)
+  .map(
+    (x) => `
+- **Worker isolates**, ${x.s.name}: the scenario assumes ${fc(x.s.isolates)}, but its requests at the CPU per request measured locally
+  keep about ${fc(x.busy)} fully busy (an isolate runs one request's JavaScript at a time; the local figures are upper bounds).
+  Every figure that multiplies isolates (the views' looks at D1, the site links' syncs and their rows) is then an undercount
+  by up to that ratio, ${fmt(x.busy / x.s.isolates)} times.`,
+  )
+  .join("")}
 
 - **QoE batches** go to one of ${EVENT_SHARDS} event shards of the session's home site (by session id);
   each shard forwards the reported bytes to the site's object once a second, and plays ride the site

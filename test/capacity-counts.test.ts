@@ -12,6 +12,7 @@ import { sessionLog } from "../workers/control/session-log";
 import { forgetStream } from "../workers/shared/stream-activity";
 import { SEEN_BUCKET_MS } from "../shared/session-activity";
 import { topology } from "../workers/shared/topology";
+import { forgetTopologyLooks } from "../workers/shared/topology-live";
 import { fill, GEO, memberToken, openPlan, publishTitle, type PlayResponse } from "./fixtures";
 
 /**
@@ -696,13 +697,41 @@ describe("SQLite rows per request (steady state)", () => {
       });
       due.push((await rowsOf(async () => void (await emptySync()), { settleMs: 400 })).rows.home);
     }
+    // The site object's own look at the live topology: its isolate has no catalogue look to feed it, so it
+    // asks D1 once per CATALOGUE_TTL_S (workers/shared/topology-live.ts). Its timers held meanwhile.
+    const lookOps: Counts = {};
+    const lookD1: Rows = { read: 0, written: 0 };
+    await runInDurableObject(home, async (o: OcaSite, state) => {
+      (o as unknown as { env: Env }).env = countingEnv(lookOps, "60", lookD1);
+      const until = String(Date.now() + 86_400_000);
+      state.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('probed_at', ?), ('load_published_at', ?)`, until, until);
+    });
+    forgetTopologyLooks();
+    await emptySync();
+    const siteLook = { d1Statements: (lookOps["d1.read"] ?? 0) + (lookOps["d1.write"] ?? 0), d1: { ...lookD1 } };
+    // Within its TTL, no other.
+    await emptySync();
+    expect(siteLook.d1Statements, "a site object's own topology look").toBeGreaterThanOrEqual(1);
+    expect((lookOps["d1.read"] ?? 0) + (lookOps["d1.write"] ?? 0), "one look per TTL").toBe(siteLook.d1Statements);
     await runInDurableObject(home, async (o: OcaSite) => {
       (o as unknown as { env: Env }).env = env;
     });
+    // The probe alone due (the publication held): the due samples less these are the publication's own
+    // rows, which come once per publication interval, not every second.
+    const probeOnly: Rows[] = [];
+    for (let k = 0; k < 3; k++) {
+      await runInDurableObject(home, async (_o: OcaSite, state) => {
+        state.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('probed_at', '0'), ('load_published_at', ?)`, String(Date.now() + 86_400_000));
+      });
+      probeOnly.push((await rowsOf(async () => void (await emptySync()), { settleMs: 400 })).rows.home);
+    }
     const homeOcas = topology.sites.find((s) => s.id === HOME)!.ocas.length;
+    const sitePublication = { site: minus(medianRows(due), medianRows(probeOnly)) };
+    expect(sitePublication.site.written, "a publication's own rows (its time noted)").toBeGreaterThanOrEqual(1);
     const siteSecond = {
       ocas: homeOcas,
-      site: minus(medianRows(due), medianRows(held)),
+      // The probe's rows alone: the publication's are sitePublication.
+      site: minus(medianRows(probeOnly), medianRows(held)),
       r2: Object.fromEntries(
         Object.entries(siteOps)
           .filter(([k]) => k.startsWith("r2."))
@@ -784,6 +813,8 @@ describe("SQLite rows per request (steady state)", () => {
       forwardFixed,
       forwardPerReport,
       siteSecond,
+      sitePublication,
+      siteLook,
       fillPerFile,
       d1Background,
     };
