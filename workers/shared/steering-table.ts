@@ -6,7 +6,8 @@ import type { D1Reads } from "./replica-reads";
  * play and steering requests (its readers). `oca_titles` lists an OCA for a title version only while
  * the OCA holds every file of that version, verified, and the version is live (current, or still
  * played by sessions that started on it); `oca_status` carries each OCA's health
- * and last published load. Every statement against these two tables lives here.
+ * and last published load. Every statement against these two tables lives here (and oca_holdings,
+ * per OCA the titles and bytes listed, which triggers on oca_titles keep).
  */
 
 /** A title's steering candidates: OCAs with a complete copy, with health and load as last published. */
@@ -36,12 +37,13 @@ export const steeringTable = {
       .bind(titleId, version);
   },
 
-  /** Reader: per OCA, its health and how many titles and bytes it is listed for (operators' topology). */
+  /**
+   * Reader: per OCA, its health and how many titles (any version counted once) and bytes it is listed
+   * for (operators' topology). The holdings come from oca_holdings, a row per OCA that triggers on
+   * oca_titles keep (migrations/0010_oca_holdings.sql), not from a scan of every listing.
+   */
   async summary(db: D1Database): Promise<{ health: Map<string, string>; holding: Map<string, { titles: number; bytes: number }> }> {
-    const [status, held] = await db.batch([
-      db.prepare(`SELECT oca_id, health FROM oca_status`),
-      db.prepare(`SELECT oca_id, COUNT(DISTINCT title_id) AS titles, SUM(bytes) AS bytes FROM oca_titles GROUP BY oca_id`),
-    ]);
+    const [status, held] = await db.batch([db.prepare(`SELECT oca_id, health FROM oca_status`), db.prepare(`SELECT oca_id, titles, bytes FROM oca_holdings`)]);
     return {
       health: new Map((status.results as Array<{ oca_id: string; health: string }>).map((r) => [r.oca_id, r.health])),
       holding: new Map((held.results as Array<{ oca_id: string; titles: number; bytes: number }>).map((r) => [r.oca_id, { titles: r.titles, bytes: r.bytes }])),
@@ -70,13 +72,21 @@ export const steeringTable = {
     return results.map((r) => r.title_id);
   },
 
-  /** Writer: lists complete copies (and makes sure each OCA has a status row). */
+  /**
+   * Writer: lists complete copies (and makes sure each OCA has a status row). A copy listed before is
+   * updated in place, not replaced: a REPLACE's delete fires no trigger, and oca_holdings' triggers
+   * would count its old bytes on.
+   */
   async publish(db: D1Database, siteId: string, copies: Array<ListedCopy & { health: OcaHealth }>, now = Date.now()): Promise<void> {
     if (copies.length === 0) return;
     await db.batch(
       copies.flatMap((c) => [
         db
-          .prepare(`INSERT OR REPLACE INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .prepare(
+            `INSERT INTO oca_titles (site_id, oca_id, title_id, version, files, bytes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (oca_id, title_id, version) DO UPDATE SET site_id = excluded.site_id, files = excluded.files, bytes = excluded.bytes,
+               updated_at = excluded.updated_at`,
+          )
           .bind(siteId, c.ocaId, c.titleId, c.version, c.files, c.bytes, now),
         db.prepare(`INSERT OR IGNORE INTO oca_status (oca_id, site_id, health, updated_at) VALUES (?, ?, ?, ?)`).bind(c.ocaId, siteId, c.health, now),
       ]),
