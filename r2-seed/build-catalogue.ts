@@ -157,8 +157,18 @@ function catalogueTitle(spec: (typeof TITLES)[number], r: IngestResult): Catalog
   };
 }
 
-/** Temp dirs of builds in progress in this process (removed on SIGINT/SIGTERM by the CLI). */
+/** Temp dirs of builds in progress in this process (removed on SIGINT/SIGTERM: removeActiveBuilds). */
 const activeBuildRoots = new Set<string>();
+
+/**
+ * Removes the half-built catalogues of this process at once, for a SIGINT/SIGTERM handler that exits
+ * next: the build's own clean-up is asynchronous and never ran, so an interrupted first `npm start`
+ * left tens of MB in the cache until the next build.
+ */
+export function removeActiveBuilds(): void {
+  for (const dir of activeBuildRoots) rmSync(dir, { recursive: true, force: true });
+  activeBuildRoots.clear();
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -203,9 +213,15 @@ export async function buildCatalogue(opts: BuildCatalogueOptions = {}): Promise<
   }
   say(`ffmpeg: ${ffmpegPath}`);
 
-  await mkdir(dirname(cacheDir), { recursive: true });
   const buildRoot = `${cacheDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  await mkdir(buildRoot, { recursive: true });
+  try {
+    await mkdir(buildRoot, { recursive: true });
+  } catch (err) {
+    // Said with the way out: the default is under ~/.cache, which may not be writable (a read-only home, another owner).
+    throw new Error(
+      `cannot write the demo catalogue's cache ${dirname(cacheDir)} (${(err as NodeJS.ErrnoException).code ?? String(err)}): set CATALOGUE_DIR (or XDG_CACHE_HOME) to a writable directory`,
+    );
+  }
   activeBuildRoots.add(buildRoot);
   const t0 = Date.now();
   try {
@@ -356,7 +372,7 @@ if (isMain) {
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
       killActiveChildren();
-      for (const dir of activeBuildRoots) rmSync(dir, { recursive: true, force: true });
+      removeActiveBuilds();
       console.error(`\ninterrupted (${sig}); partial build removed`);
       process.exit(130);
     });

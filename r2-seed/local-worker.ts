@@ -66,6 +66,36 @@ export async function portInUse(port: number): Promise<boolean> {
 
 const PORT_ATTEMPTS = 5;
 
+/** The refusal of a port something already listens on, with the way out. */
+export function portTaken(port: number): Error {
+  return new Error(
+    `port ${port} on 127.0.0.1 is already in use (an earlier \`npm start\` or another \`wrangler dev\` still running?): stop it, or choose another port, e.g. PORT=${port === 8788 ? 8789 : 8788} npm start`,
+  );
+}
+
+/** `npm start`'s default port, wrangler dev's own. */
+export const DEFAULT_PORT = 8787;
+
+/**
+ * The port `npm start` listens on from `$PORT`: unset or empty is the default; anything but a whole
+ * number from 1 to 65535 is refused with a message (0 would start wrangler dev on a port nobody then
+ * finds, "abc" failed only after the catalogue build, with Node's own words).
+ */
+export function portFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || port < 1 || port > 65535)
+    throw new Error(`PORT=${JSON.stringify(raw.slice(0, 40))} is not a TCP port (1-65535): unset it for ${DEFAULT_PORT}, or e.g. PORT=8788 npm start`);
+  return port;
+}
+
+/**
+ * What wrangler printed, bounded: the log is kept for diagnosing a failed start, but wrangler dev goes on
+ * printing a line per request for as long as the Worker runs (`npm start` for days, a benchmark's
+ * millions of requests), and all of it was kept.
+ */
+export const WORKER_LOG_MAX_CHARS = 64 * 1024;
+
 interface WorkerOptions {
   persistTo?: string;
   vars?: Record<string, string>;
@@ -82,10 +112,7 @@ export async function startLocalWorker(opts: WorkerOptions & { port?: number }):
   // Checked first: wrangler dev on a taken port fails only after seconds, and meanwhile whatever holds
   // the port (often an earlier `npm start`, or another project's `wrangler dev` on the same default)
   // would answer the readiness check below as if it were this Worker.
-  if (opts.port !== undefined && (await portInUse(opts.port)))
-    throw new Error(
-      `port ${opts.port} on 127.0.0.1 is already in use (an earlier \`npm start\` or another \`wrangler dev\` still running?): stop it, or choose another port, e.g. PORT=8788 npm start`,
-    );
+  if (opts.port !== undefined && (await portInUse(opts.port))) throw portTaken(opts.port);
   await wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { quiet: true });
   if (opts.port !== undefined) return launch(opts.port, persist, opts);
   for (let attempt = 1; ; attempt++) {
@@ -116,12 +143,17 @@ async function launch(port: number, persist: string[], opts: WorkerOptions): Pro
     { cwd: PROJECT_ROOT, env: wranglerEnv({ CI: "true" }), stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
-  child.stdout!.on("data", (d) => {
+  const keep = (d: Buffer) => {
     log += d;
+    // The tail is what explains a failure; trimmed in steps of a quarter so a busy Worker does not copy the log per line.
+    if (log.length > WORKER_LOG_MAX_CHARS) log = log.slice(-Math.floor((WORKER_LOG_MAX_CHARS * 3) / 4));
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    keep(d);
     if (opts.inheritOutput) process.stdout.write(d);
   });
-  child.stderr!.on("data", (d) => {
-    log += d;
+  child.stderr!.on("data", (d: Buffer) => {
+    keep(d);
     if (opts.inheritOutput) process.stderr.write(d);
   });
   const url = `http://127.0.0.1:${port}`;

@@ -3,13 +3,14 @@
  * seed local R2 / D1 / site Durable Objects through the admin API, and print a curl that presses play.
  */
 import { killActiveChildren } from "../ingest/exec";
-import { buildCatalogue, catalogueDir } from "./build-catalogue";
+import { buildCatalogue, catalogueDir, removeActiveBuilds } from "./build-catalogue";
 import { demoPlacement } from "./demo-placement";
 import { ensureDevVars } from "./dev-vars";
-import { type LocalWorker, startLocalWorker, stopLocalWorkers } from "./local-worker";
+import { DEFAULT_PORT, type LocalWorker, portFromEnv, portInUse, portTaken, startLocalWorker, stopLocalWorkers } from "./local-worker";
+import { readyMessage } from "./ready-message";
+import { takeStartLock } from "./start-lock";
 import { fillPlacement, seedCatalogue } from "./seed";
 
-const port = Number(process.env.PORT ?? 8787);
 const log = (msg: string) => console.log(`[start] ${msg}`);
 
 // From the first moment, not only once the Worker answers: a SIGTERM (a process manager, an IDE's stop
@@ -24,6 +25,7 @@ for (const [sig, code] of [
     if (stopping) return;
     stopping = true;
     killActiveChildren();
+    removeActiveBuilds();
     await stopLocalWorkers();
     process.exit(code);
   });
@@ -38,6 +40,21 @@ async function fail(worker: LocalWorker | null, err: unknown): Promise<never> {
   process.exit(1);
 }
 
+let port = DEFAULT_PORT;
+try {
+  port = portFromEnv(process.env.PORT);
+} catch (err) {
+  await fail(null, err);
+}
+try {
+  const lock = takeStartLock(port);
+  process.on("exit", () => lock.release());
+} catch (err) {
+  await fail(null, err);
+}
+// Before the catalogue build, minutes long on a first run: a second `npm start`, or another project's
+// wrangler dev on the port, is said at once (startLocalWorker checks again: the port may be taken meanwhile).
+if (await portInUse(port).catch((err) => fail(null, err))) await fail(null, portTaken(port));
 const vars = ensureDevVars({ onChange: log });
 log("building the demo catalogue (cached after the first run)...");
 const catalogue = await buildCatalogue({ onProgress: (m) => log(m) }).catch((err) => fail(null, err));
@@ -69,23 +86,7 @@ try {
 }
 const title = catalogue.titles[0].id;
 
-console.log(`
-Ready: the Worker runs at ${worker.url} with the demo catalogue in local R2 / D1 and every OCA site filled.
-
-Press play as a Lumen Fiber subscriber in New York (the X-Client-Geo header is honoured because DEV_MODE=true in .dev.vars):
-
-curl -s -X POST ${worker.url}/v1/play \\
-  -H 'Authorization: Bearer ${token}' \\
-  -H 'Content-Type: application/json' \\
-  -H 'X-Client-Geo: asn=64500;country=US;lat=40.71;lon=-74.0' \\
-  -d '{"titleId":"${title}","device":{"codecs":["avc1","mp4a"],"maxHeight":1080}}'
-
-Then play the "hls" URL it returns, e.g.  ffplay "<hls url>"  or  ffmpeg -i "<hls url>" -map 0 -f null -
-Web player: ${worker.url}/      Operator dashboard: ${worker.url}/ops/ (admin token: ${vars.ADMIN_TOKEN})
-API reference: ${worker.url}/v1/docs (OpenAPI: ${worker.url}/v1/openapi.json)
-Admin API: curl -s ${worker.url}/admin/topology -H 'Authorization: Bearer ${vars.ADMIN_TOKEN}'
-Ctrl-C stops the Worker; local state stays in .wrangler/state.
-`);
+console.log(readyMessage({ url: worker.url, port, memberToken: token, titleId: title, adminToken: vars.ADMIN_TOKEN }));
 
 worker.child.stdout!.pipe(process.stdout);
 worker.child.stderr!.pipe(process.stderr);
