@@ -2,6 +2,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { pathToFileURL } from "node:url";
 
+/** Whether a process of this host with this id is running (EPERM: it runs, as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** True when the module at `url` (import.meta.url) is the script node was started with. */
 export function isMainModule(url: string): boolean {
   try {

@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { mkdir, open, readFile, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { processAlive } from "./exec";
 import { onInterrupt } from "./interrupt-cleanup";
 
 /** The lock's file name in the work dir. */
@@ -18,16 +19,6 @@ const held = new Set<string>();
 
 /** The work dir is in use by another live ingest (or one on another host): says which, and what to do. */
 export class WorkDirBusyError extends Error {}
-
-/** Whether a process of this host with this id is running (EPERM: it runs, as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** What a lock file says: the pid and host of its run, when it can be read. */
 function holderOf(text: string): { pid: number; host: string } | null {
@@ -75,7 +66,7 @@ export async function lockWorkDir(workDir: string): Promise<() => Promise<void>>
       );
     // A lock naming this process that it does not hold is an earlier process's with the same pid (a
     // container restarted, its ingest pid 1 again).
-    const live = holder && (holder.pid === process.pid ? held.has(file) : alive(holder.pid));
+    const live = holder && (holder.pid === process.pid ? held.has(file) : processAlive(holder.pid));
     if (holder && live)
       throw new WorkDirBusyError(`another ingest (pid ${holder.pid}) is working in ${workDir}: wait for it to finish, or give this run another --out`);
     await rm(file, { force: true });

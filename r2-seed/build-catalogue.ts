@@ -19,7 +19,7 @@ import { existsSync, rmSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { isMainModule, killActiveChildren } from "../ingest/exec";
+import { isMainModule, killActiveChildren, processAlive } from "../ingest/exec";
 import { ingest, type IngestResult } from "../ingest/pipeline";
 import { POSTER_AT_SHARE, POSTER_MAX_WIDTH, POSTER_PATH } from "../ingest/poster";
 import { defaultJobs, Pool } from "../ingest/pool";
@@ -170,15 +170,6 @@ export function removeActiveBuilds(): void {
   activeBuildRoots.clear();
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes leftovers (`<cacheDir>.tmp-<pid>-*`, `<cacheDir>.old-<pid>-*`) of builds whose process is gone. */
 async function cleanStaleBuildDirs(cacheDir: string): Promise<void> {
   const parent = dirname(cacheDir);
@@ -191,7 +182,7 @@ async function cleanStaleBuildDirs(cacheDir: string): Promise<void> {
   }
   for (const name of entries) {
     const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(?:tmp|old)-(\\d+)-`).exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) {
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
       await rm(join(parent, name), { recursive: true, force: true });
     }
   }

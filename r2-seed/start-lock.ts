@@ -1,18 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { processAlive } from "../ingest/exec";
 import { PROJECT_ROOT } from "./local-worker";
 
 /** Held by a running `npm start` of this checkout, beside the local state it serves. */
 export const START_LOCK_FILE = path.join(PROJECT_ROOT, ".wrangler", "npm-start.lock");
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Takes the checkout's `npm start` lock for this process, or throws naming the `npm start` that holds
@@ -38,7 +30,7 @@ export function takeStartLock(port: number, file = START_LOCK_FILE): { release()
     } catch {
       /* unreadable or half-written: taken for stale */
     }
-    if (typeof holder.pid === "number" && holder.pid !== process.pid && alive(holder.pid))
+    if (typeof holder.pid === "number" && holder.pid !== process.pid && processAlive(holder.pid))
       throw new Error(
         `another \`npm start\` (pid ${holder.pid}, port ${String(holder.port)}) is running in this checkout, on the same local state (.wrangler/state): stop it first (Ctrl-C in its terminal), or remove ${path.relative(PROJECT_ROOT, file)} if pid ${holder.pid} is no npm start`,
       );
