@@ -10,15 +10,18 @@ import { setBounded } from "../shared/bounded-map";
 import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
+import { lookWindowMs, sharedLook, shareLook } from "./colo-look";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
  * steering read on every request. Each title's entry is loaded from D1 once and kept while the title
  * does not change: every CATALOGUE_TTL_S the isolate asks D1 one question, which titles changed since
  * its last look (stamps kept by triggers, migration 0005; the same statement brings the live
- * topology's version), and drops only those entries. So the steady
- * state costs one D1 query per isolate per TTL whatever the number of titles, and neither hot path
- * waits on D1 (the question is asked in the background while requests go on). A title published,
+ * topology's version), and drops only those entries. Isolates of a colo that saw the same state
+ * share the answer through the Cache API for half a TTL (colo-look.ts). So the steady state costs one
+ * D1 query per colo per half TTL (one per isolate per TTL where the Cache API keeps nothing) whatever
+ * the number of titles or isolates, and neither hot path waits on D1 (the question is asked in the
+ * background while requests go on). A title published,
  * re-published or taken down shows within 2 × CATALOGUE_TTL_S (plus a read replica's lag: every read
  * here goes through `readReplica`). While D1 cannot be reached, what was cached keeps serving for
  * STALE_IF_ERROR_MS after the last successful look. A D1 that hangs holds a request at most LOOK_WAIT_MS
@@ -184,6 +187,10 @@ const watch: {
   okAt: number;
   failedAt: number;
   hungAt: number;
+  /** The next look asks D1 itself, not the colo (a change made here). */
+  ownLook: boolean;
+  /** Looks answered by the colo's shared answer (tests). */
+  sharedLooks: number;
   background: SingleFlight;
 } = {
   since: null,
@@ -192,6 +199,8 @@ const watch: {
   okAt: 0,
   failedAt: 0,
   hungAt: 0,
+  ownLook: false,
+  sharedLooks: 0,
   background: new SingleFlight(30_000),
 };
 
@@ -254,9 +263,17 @@ async function lookForChanges(env: Env, startedAt: number): Promise<void> {
   // Whether this look is a first one is what it asked, not what a look that ended meanwhile left: a first
   // look lists no change, so one that ended after another must still start afresh.
   const since = watch.since;
-  const { latest, mark, topologyVersion, changed } = await readReplica(env.DB, (db) =>
-    catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, watch.seen),
-  );
+  const seen = watch.seen;
+  const ttl = viewTtlMs(env);
+  // A change made through this isolate is looked for in D1 itself: a colo's answer may predate it.
+  let answer = watch.ownLook ? null : await sharedLook(ttl, startedAt, seen);
+  if (answer) watch.sharedLooks++;
+  else {
+    answer = await readReplica(env.DB, (db) => catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, seen));
+    watch.ownLook = false;
+    await shareLook(ttl, startedAt, seen, answer);
+  }
+  const { latest, mark, topologyVersion, changed } = answer;
   // Too many to list, or a first look: start afresh.
   if (since === null || changed.length > 10_000) {
     dropTitleEntries();
@@ -321,9 +338,10 @@ async function probe(env: Env, waitUntil?: WaitUntil): Promise<void> {
 }
 
 /**
- * Brings the isolate's entries up to date: nothing within the TTL, a look in the background up to 2 ×
+ * Brings the isolate's entries up to date: nothing within the TTL, a look in the background up to 1.5 ×
  * TTL, and beyond that the request waits for the look (a first look up to the read's bound, a later one
- * LOOK_WAIT_MS: it holds a view to answer from). If D1 cannot answer, cached entries serve until
+ * LOOK_WAIT_MS: it holds a view to answer from). A look may be answered by the colo's shared answer,
+ * up to half a TTL old (colo-look.ts), so a view is never more than 2 × TTL behind D1. If D1 cannot answer, cached entries serve until
  * STALE_IF_ERROR_MS after the last successful look, then every read answers 503; while it fails,
  * requests do not wait for it (see `probe`). A request that must wait makes its own look (see SingleFlight).
  */
@@ -332,7 +350,7 @@ async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
   const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
-  if (age < 2 * ttl && watch.since !== null) {
+  if (age < ttl + lookWindowMs(ttl) && watch.since !== null) {
     watch.background.startBehind(() => look(env, VIEW_READ_TIMEOUT_MS + LOOK_WAIT_MS, waitUntil), waitUntil);
     return;
   }
@@ -347,6 +365,7 @@ export const catalogueCache = {
    */
   changedHere(): void {
     watch.lookedAt = Number.NEGATIVE_INFINITY;
+    watch.ownLook = true;
     browseLists.clear();
   },
 
@@ -437,6 +456,11 @@ export const catalogueCache = {
     return { standing: standing(view, session, Date.now()), candidates: view.candidates };
   },
 
+  /** The next read waits for a look, as after an isolate sat idle past 1.5 × TTL (tests). */
+  staleNow(): void {
+    watch.lookedAt = Number.NEGATIVE_INFINITY;
+  },
+
   /** Forgets everything (tests). */
   clear(): void {
     dropTitleEntries();
@@ -449,5 +473,11 @@ export const catalogueCache = {
     watch.okAt = 0;
     watch.failedAt = 0;
     watch.hungAt = 0;
+    watch.ownLook = false;
+  },
+
+  /** How many looks the colo's shared answer served since the isolate started (tests; `clear` keeps it). */
+  get sharedLooks(): number {
+    return watch.sharedLooks;
   },
 };

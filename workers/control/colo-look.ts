@@ -1,0 +1,92 @@
+import type { catalogueDb } from "../shared/catalogue-db";
+
+/**
+ * The catalogue's change look, shared by the isolates of a colo through the Cache API. Each isolate
+ * asks D1 once per CATALOGUE_TTL_S which titles changed since the state it last saw; at a national
+ * peak thousands of isolates asking would pass a D1 database's rate (docs/capacity.md). Isolates that
+ * saw the same state ask the same question, so its answer is put in the colo cache under that state
+ * and a window of half the TTL: the first isolate of a colo to look in a window asks D1, the others
+ * read its answer. An answer is at most one window old when read, which the catalogue's cadence
+ * allows for (see `sync` in catalogue-cache.ts: its bound stays 2 × TTL). Where the Cache API keeps
+ * nothing (a workers.dev route) every isolate asks D1, as before.
+ */
+
+/** One look's answer: D1's newest change, the live topology's version, and the titles changed since the state asked about. */
+export type ChangeLook = Awaited<ReturnType<typeof catalogueDb.changedSince>>;
+/** The state an isolate last saw (null: it has seen none, a first look). */
+export type SeenState = { latest: number; mark: number } | null;
+
+/** A shared answer lists at most this many titles (the look's own LIMIT: past 10,000 an isolate starts afresh). */
+const MAX_CHANGED = 10_001;
+
+/** How long one shared answer serves a colo, ms: half the TTL (0: nothing shared, every look asks D1). */
+export function lookWindowMs(ttlMs: number): number {
+  return ttlMs / 2;
+}
+
+/** Where the answer for `seen` in the window holding `now` sits; the window's length is part of the key, so TTLs never mix. */
+export function lookEntryUrl(ttlMs: number, now: number, seen: SeenState): string {
+  const w = lookWindowMs(ttlMs);
+  const start = Math.floor(now / w) * w;
+  return `https://catalogue-look.invalid/v1/${w}/${start}/${seen ? `${seen.latest}.${seen.mark}` : "first"}`;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/** An entry as this module writes it, else null: anything else in the cache is ignored, not trusted. */
+function parse(text: string): ChangeLook | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null) return null;
+  const { latest, mark, topologyVersion, changed } = v as Record<string, unknown>;
+  if (!isInt(latest) || !isInt(mark) || !isInt(topologyVersion) || !Array.isArray(changed) || changed.length > MAX_CHANGED) return null;
+  const rows: ChangeLook["changed"] = [];
+  for (const c of changed) {
+    if (!Array.isArray(c) || typeof c[0] !== "string" || !isInt(c[1]) || !isInt(c[2])) return null;
+    rows.push({ id: c[0], view_stamp: c[1], view_changed_at: c[2] });
+  }
+  return { latest, mark, topologyVersion, changed: rows };
+}
+
+/**
+ * The answer another isolate of this colo got from D1 for `seen` in the current window, or null (none
+ * yet, sharing off at TTL 0, or the cache failing: the caller asks D1 itself).
+ */
+export async function sharedLook(ttlMs: number, now: number, seen: SeenState): Promise<ChangeLook | null> {
+  if (!(ttlMs > 0)) return null;
+  try {
+    const hit = await caches.default.match(lookEntryUrl(ttlMs, now, seen));
+    return hit ? parse(await hit.text()) : null;
+  } catch (err) {
+    console.error("catalogue look: colo cache read failed", err);
+    return null;
+  }
+}
+
+/**
+ * Puts D1's answer for `seen`, asked at `askedAt`, where the colo's other isolates look in that window.
+ * It lives a little past its window (the next window has its own key). A failed put is logged and
+ * dropped: the others ask D1 themselves.
+ */
+export async function shareLook(ttlMs: number, askedAt: number, seen: SeenState, look: ChangeLook): Promise<void> {
+  if (!(ttlMs > 0)) return;
+  const body = JSON.stringify({
+    latest: look.latest,
+    mark: look.mark,
+    topologyVersion: look.topologyVersion,
+    changed: look.changed.map((c) => [c.id, c.view_stamp, c.view_changed_at]),
+  });
+  const maxAgeS = Math.ceil(lookWindowMs(ttlMs) / 1000) + 1;
+  try {
+    await caches.default.put(
+      lookEntryUrl(ttlMs, askedAt, seen),
+      new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${maxAgeS}` } }),
+    );
+  } catch (err) {
+    console.error("catalogue look: colo cache put failed", err);
+  }
+}
