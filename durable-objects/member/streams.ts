@@ -417,9 +417,14 @@ export class StreamBook {
    * The stream stopped (its client said so, or an operator freed its slot): it no longer counts, and its
    * activity is refused. `s` (the stream's title and token expiry, from a client's signed session) lets a
    * stop of a stream the book no longer holds (it had gone silent) outlive a restart of the object too.
+   * An operator's release answers true only when the stream counted until now (not silent past SILENCE_MS, token not expired).
    */
   release(sessionId: string, now = Date.now(), s?: { titleId: string; expiresAt: number }, by: "client" | "failed_play" = "client"): boolean {
-    const book = this.load();
+    // An operator's release (no `s`) answers whether it freed a slot, so it reads the book as it stands
+    // at `now`: a stream silent past SILENCE_MS stays in memory until something looks at the clock, and
+    // its DELETE answered 200 for a slot it no longer held. A client's stop marks the stream stopped
+    // either way (its answer is not read).
+    const book = s ? this.load() : this.expire(now);
     // An operator frees held slots only: a session the book does not hold is left as it was.
     if (!s && !book.has(sessionId)) return false;
     const { stopped, clientStopped } = this.memory;
