@@ -1,10 +1,12 @@
 /**
  * `npm run ingest -- <source> --title-id ID --title "Name" [options]`
  *
- * Exit codes: 0 published (or packaged with --no-publish / --until), 1 failed, 2 usage, 3 rejected.
+ * Exit codes: 0 published (or packaged with --no-publish / --until), 1 failed, 2 usage, 3 rejected,
+ * 128 + the signal's number when stopped by one (130 SIGINT, 143 SIGTERM).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { constants } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { languageLimitProblem, normaliseLanguage } from "./audio";
@@ -50,7 +52,7 @@ export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "N
   --json                       print the result as JSON on stdout (progress stays on stderr)
   --progress bars|plain|none   default: bars on a terminal, plain lines otherwise
 
-exit codes: 0 ok, 1 failed, 2 usage, 3 source rejected`;
+exit codes: 0 ok, 1 failed, 2 usage, 3 source rejected, 130 interrupted (SIGINT), 143 stopped (SIGTERM)`;
 
 export { UsageError };
 
@@ -434,7 +436,9 @@ export async function main(argv: string[]): Promise<number> {
       killActiveChildren();
       runInterruptCleanups();
       console.error(`\ninterrupted (${sig}); finished chunks are kept in the work dir and reused by the next run`);
-      process.exit(130);
+      // 128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C, 143
+      // for SIGTERM (a service manager's or `timeout`'s stop), which callers tell apart.
+      process.exit(128 + constants.signals[sig]);
     });
   }
   try {
