@@ -13,9 +13,10 @@ import { languageLimitProblem, normaliseLanguage } from "./audio";
 import { killActiveChildren } from "./exec";
 import { runInterruptCleanups } from "./interrupt-cleanup";
 import { ladderHeights, VIDEO_CODECS, type VideoCodec } from "./ladder";
+import { MAX_JOBS } from "./pool";
 import { IngestError, STAGES, ingest, type IngestOptions, type IngestResult, type Stage } from "./pipeline";
 import { autoMode, createReporter, type ProgressMode } from "./progress";
-import { PublishError } from "./publish";
+import { MAX_UPLOAD_CONCURRENCY, PublishError } from "./publish";
 import { bucketProblem, endpointProblem, envValue, r2Endpoint, type S3Credentials, s3CredentialsFromEnv } from "./s3";
 import { notAFile, UsageError } from "./usage";
 import { formatValidationReport } from "./validate";
@@ -38,7 +39,7 @@ export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "N
   --available-from ISO-DATE    launch of the title and its licences (default: today)
   --segment-seconds N          CMAF segment length (default 4)
   --chunk-seconds N            encode chunk length, a multiple of the segment (default 8)
-  --jobs N                     parallel encodes (default: cores, or INGEST_JOBS)
+  --jobs N                     parallel encodes (default: cores, or INGEST_JOBS; at most ${MAX_JOBS})
   --max-freeze S --max-black S --max-av-diff S   validation thresholds (defaults 8, 4, 0.5)
   --x264-preset P --vp9-speed N --av1-speed N    encoder speed (defaults veryfast, 5, 8)
   --out DIR                    work dir (default ~/.cache/edge-video-cdn/ingest/<title-id>)
@@ -46,7 +47,7 @@ export const USAGE = `usage: npm run ingest -- <source> --title-id ID --title "N
   --no-publish                 stop after the self-check
   --base-url URL               the Worker's admin API (default $VCDN_BASE_URL or http://127.0.0.1:8787)
   --admin-token T              default $ADMIN_TOKEN, else ADMIN_TOKEN from .dev.vars for a local URL
-  --upload-concurrency N       uploads in flight (default 8)
+  --upload-concurrency N       uploads in flight (default 8, at most ${MAX_UPLOAD_CONCURRENCY})
   --r2-account-id ID --r2-bucket B --r2-endpoint URL
                                upload through R2's S3 API (keys from R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY)
   --json                       print the result as JSON on stdout (progress stays on stderr)
@@ -75,11 +76,12 @@ function pairs(values: string[] | undefined, what: string): Array<{ language: st
   });
 }
 
-function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number } = {}): number | undefined {
+function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number; max?: { n: number; of: string } } = {}): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min))
     throw new UsageError(`--${name}: bad number ${JSON.stringify(v)}`);
+  if (opts.max && n > opts.max.n) throw new UsageError(`--${name}: at most ${opts.max.n} (${opts.max.of}), got ${v}`);
   return n;
 }
 
@@ -263,6 +265,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     throw new UsageError(`--release-year: ${releaseYear} is not a year the catalogue takes (1870 to 2200)`);
   const segmentSeconds = num(values["segment-seconds"], "segment-seconds", { min: 1 });
   const chunkSeconds = num(values["chunk-seconds"], "chunk-seconds", { min: 1 });
+  const jobs = num(values.jobs, "jobs", { int: true, min: 1, max: { n: MAX_JOBS, of: "ffmpeg processes at once" } });
+  // Checked whether or not this run publishes: a bad value is refused, not ignored until a run that does.
+  const uploadConcurrency = num(values["upload-concurrency"], "upload-concurrency", {
+    int: true,
+    min: 1,
+    max: { n: MAX_UPLOAD_CONCURRENCY, of: "uploads in flight" },
+  });
 
   const wantsPublish = !values["no-publish"] && (!until || until === "publish");
   let publish: IngestOptions["publish"] = null;
@@ -324,7 +333,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       baseUrl,
       adminToken,
       s3,
-      concurrency: num(values["upload-concurrency"], "upload-concurrency", { int: true, min: 1 }),
+      concurrency: uploadConcurrency,
       crashAfterUploads: num(values["crash-after-uploads"], "crash-after-uploads", { int: true, min: 1 }),
     };
   }
@@ -348,7 +357,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       availableFrom,
       segmentSeconds,
       chunkSeconds,
-      jobs: num(values.jobs, "jobs", { int: true, min: 1 }),
+      jobs,
       thresholds: {
         ...(values["max-freeze"] ? { maxFreezeS: num(values["max-freeze"], "max-freeze", { min: 0 }) } : {}),
         ...(values["max-black"] ? { maxBlackS: num(values["max-black"], "max-black", { min: 0 }) } : {}),

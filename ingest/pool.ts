@@ -57,9 +57,18 @@ export class Pool {
   }
 }
 
-/** Cores available to this process (env INGEST_JOBS overrides). */
+/**
+ * The most jobs a run takes (`--jobs`). Each is an ffmpeg process of a few hundred MB (a 1080p AV1
+ * encode, more), so 256 at once already asks for the memory of the largest hosts that would run
+ * ingest, and encoders run single-threaded, so more jobs than cores only queue. Not lower: the
+ * default is one job per core, and hosts of 96 to 192 cores are common. Past it, a value is a typo
+ * (`--jobs 800` for 8), which started an ffmpeg for every chunk at once.
+ */
+export const MAX_JOBS = 256;
+
+/** Cores available to this process (env INGEST_JOBS overrides), at most MAX_JOBS. */
 export function defaultJobs(): number {
   const env = Number(process.env.INGEST_JOBS);
-  if (Number.isInteger(env) && env > 0) return env;
-  return Math.max(1, availableParallelism());
+  if (Number.isInteger(env) && env > 0) return Math.min(env, MAX_JOBS);
+  return Math.min(MAX_JOBS, Math.max(1, availableParallelism()));
 }

@@ -23,13 +23,21 @@ import { contentTypeFor, originKey } from "../shared/file-keys";
 import { putObject, type S3Credentials, S3Error } from "./s3";
 import type { TitleRegistration } from "../shared/catalogue";
 
+/**
+ * The most uploads in flight a run takes (`--upload-concurrency`). Each is one PUT streamed from disk: a
+ * connection and an open file. A title's files are segments of a few MB at most, and the default 8
+ * already keeps a link busy; more only opens more connections to the Worker or to R2, which meet their
+ * request limits sooner, and a value far past it is a typo (`1000` for 10).
+ */
+export const MAX_UPLOAD_CONCURRENCY = 64;
+
 export interface PublishTarget {
   /** base URL of the Worker (admin API), e.g. http://127.0.0.1:8787 */
   baseUrl: string;
   adminToken: string;
   /** upload straight to R2 through the S3 API instead of the admin API */
   s3?: S3Credentials | null;
-  /** uploads in flight (default 8) */
+  /** uploads in flight (default 8; the CLI takes at most MAX_UPLOAD_CONCURRENCY) */
   concurrency?: number;
   /** test hook: after this many completed uploads the process is killed (SIGKILL), like a crash */
   crashAfterUploads?: number;

@@ -6,12 +6,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSource } from "../../ingest/fixtures";
 import { LOCK_FILE } from "../../ingest/work-dir-lock";
+import { runIngestCli } from "./ingest-cli";
 
 /**
- * How the ingest CLI ends when it is stopped. A service manager (systemd, Kubernetes, `timeout`) stops
- * a run with SIGTERM and reads its exit code: the CLI answered 130, the code of a Ctrl-C (SIGINT), for
- * both. Each signal now gives 128 + its number, and cleans up alike: ffmpeg killed, the work dir's lock
- * removed, finished chunks kept.
+ * How the ingest CLI ends when it is stopped, and what it refuses before it starts. A service manager
+ * (systemd, Kubernetes, `timeout`) stops a run with SIGTERM and reads its exit code: the CLI answered
+ * 130, the code of a Ctrl-C (SIGINT), for both. Each signal now gives 128 + its number, and cleans up
+ * alike: ffmpeg killed, the work dir's lock removed, finished chunks kept. `--jobs` and
+ * `--upload-concurrency` had a minimum and no maximum: `--jobs 800` (a typo of 8) started an ffmpeg
+ * per chunk at once; now a value past the bound is a usage error (exit 2) before any work.
  */
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -98,4 +101,63 @@ describe("a run stopped by a signal once it shows progress", () => {
     },
     180_000,
   );
+});
+
+describe("--jobs and --upload-concurrency past their bounds", () => {
+  it.each([
+    [["--jobs", "257"], /^error: --jobs: at most 256 \(ffmpeg processes at once\), got 257$/m],
+    [["--jobs", "100000"], /^error: --jobs: at most 256 \(ffmpeg processes at once\), got 100000$/m],
+    [["--upload-concurrency", "65"], /^error: --upload-concurrency: at most 64 \(uploads in flight\), got 65$/m],
+    // A bad value is refused also when the run would not publish (it was ignored then).
+    [["--upload-concurrency", "1000", "--no-publish"], /^error: --upload-concurrency: at most 64 \(uploads in flight\), got 1000$/m],
+    [["--upload-concurrency", "0", "--no-publish"], /^error: --upload-concurrency: bad number "0"$/m],
+    [["--jobs", "0"], /^error: --jobs: bad number "0"$/m],
+  ])("refuses %j as a usage error (exit 2, the usage printed) before any work", async (flags, message) => {
+    const workDir = path.join(dir, `bounds-${flags.join("-")}`);
+    const run = await runIngestCli([source, "--title-id", "signals-bounds", "--title", "Bounds", "--admin-token", "t", "--out", workDir, ...flags], {
+      withoutShellPublishEnv: true,
+      timeoutMs: 60_000,
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain("usage: npm run ingest --");
+    expect(run.stdout).toBe("");
+    // Nothing started: no work dir, so no lock.
+    expect(existsSync(workDir)).toBe(false);
+  });
+
+  it("takes the bounds themselves (the run goes on to validate)", async () => {
+    const workDir = path.join(dir, "bounds-at-limit");
+    const run = await runIngestCli(
+      [
+        source,
+        "--title-id",
+        "signals-at-limit",
+        "--title",
+        "At limit",
+        "--no-publish",
+        "--until",
+        "validate",
+        "--progress",
+        "plain",
+        "--out",
+        workDir,
+        "--jobs",
+        "256",
+        "--upload-concurrency",
+        "64",
+      ],
+      { withoutShellPublishEnv: true, timeoutMs: 120_000 },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("[validate]");
+  });
+
+  it("says the bounds in --help", async () => {
+    const run = await runIngestCli(["--help"], { withoutShellPublishEnv: true, timeoutMs: 60_000 });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/--jobs N\s+parallel encodes \(default: cores, or INGEST_JOBS; at most 256\)/);
+    expect(run.stderr).toMatch(/--upload-concurrency N\s+uploads in flight \(default 8, at most 64\)/);
+    expect(run.stderr).toMatch(/exit codes: 0 ok, 1 failed, 2 usage, 3 source rejected, 130 interrupted \(SIGINT\), 143 stopped \(SIGTERM\)/);
+  });
 });
