@@ -84,7 +84,9 @@ describe("a run stopped by a signal once it shows progress", () => {
       });
       expect(await progressed, stderr).toBe(true);
       expect(existsSync(path.join(workDir, LOCK_FILE)), "the run holds its lock while it encodes").toBe(true);
-      expect((await processesNaming(workDir, child.pid)).length, "its ffmpeg encodes run").toBeGreaterThan(0);
+      // Its children are found by their command lines in /proc (Linux); elsewhere only the exit and the files are checked.
+      const procfs = existsSync("/proc/self/cmdline");
+      if (procfs) expect((await processesNaming(workDir, child.pid)).length, "its ffmpeg encodes run").toBeGreaterThan(0);
       child.kill(signal);
       const ended = await closed;
       expect(ended, stderr).toEqual({ code: exitCode, signal: null });
