@@ -16,6 +16,12 @@ import { fill, GEO, memberToken, publishTitle, type PlayResponse } from "./fixtu
 
 const WARM = "outage-warm";
 const COLD = "outage-cold";
+/**
+ * Titles no request has read yet, one per case that needs one: a title another case read sits in the
+ * colo's cache (workers/control/colo-loads.ts), and plays while D1 is out, as it should.
+ */
+const COLD_SLOW = "outage-cold-slow";
+const COLD_DOWN = "outage-cold-down";
 const DEVICE = { codecs: ["avc1", "mp4a"], maxHeight: 1080 };
 /** A request that waits on a hung D1 call answers within the view's bounds, far below this. */
 const HUNG_MS = 12_000;
@@ -92,6 +98,8 @@ async function expectUnavailable(a: Answer): Promise<void> {
 beforeAll(async () => {
   await publishTitle(WARM);
   await publishTitle(COLD);
+  await publishTitle(COLD_SLOW);
+  await publishTitle(COLD_DOWN);
   expect((await fill([{ siteId: "lumen-nyc", ocaId: "lumen-nyc-1", titleIds: [WARM] }])).status).toBe(200);
 });
 
@@ -150,7 +158,7 @@ describe("a slow D1 (a call that takes its full 30 s)", () => {
     await staleCatalogue();
     // The look and the title's load each have a bound: the answer is a clear 503, well within a client's 15 s.
     const slow = fault("slow");
-    const cold = await play(slow, COLD);
+    const cold = await play(slow, COLD_SLOW);
     await expectUnavailable(cold);
     expect(cold.ms).toBeLessThan(8_000);
     await settle(slow, [cold]);
@@ -201,13 +209,13 @@ describe("a D1 that fails", () => {
       expect(a.res?.status).toBe(200);
       await a.done;
     }
-    const cold = await play(down, COLD, "5");
+    const cold = await play(down, COLD_DOWN, "5");
     await expectUnavailable(cold);
     await cold.done;
     expect(looks(down)).toBe(asked);
     // D1 back: once the TTL has passed (1 s for this request), the next request looks again and the title it never read plays.
     await new Promise((r) => setTimeout(r, 1_100));
-    const again = await play(fault(), COLD, "1");
+    const again = await play(fault(), COLD_DOWN, "1");
     expect(again.res?.status).toBe(200);
     await again.done;
   });

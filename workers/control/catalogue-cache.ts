@@ -11,6 +11,7 @@ import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
 import { lookWindowMs, sharedLook, shareLook } from "./colo-look";
+import { type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -244,13 +245,23 @@ async function settlesWithin(run: Promise<void>, ms: number, waitUntil?: WaitUnt
  * D1 failing with nothing cached to fall back on is a documented 503, never a bare 500; while D1 hangs a
  * load does not ask it (the look asks, once per TTL) and answers the 503 at once.
  */
-async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: WaitUntil): Promise<T> {
+async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: WaitUntil, shared?: SharedLoad<T>): Promise<T> {
   // Loads that sync() does not precede (browse lists, plans) ask again through the look too.
   await probe(env, waitUntil);
+  // The state this isolate has seen, taken before the read: what the read then finds is at least as new.
+  const seen = viewTtlMs(env) > 0 && shared ? watch.seen : null;
+  const held = shared ? await sharedEntry(seen, shared) : null;
+  if (held !== null) return held;
   if (hanging()) throw unavailableError();
   const startedAt = Date.now();
   try {
-    return await readReplica(env.DB, read);
+    const value = await readReplica(env.DB, read);
+    if (shared) {
+      const put = shareEntry(seen, shared, value);
+      if (waitUntil) waitUntil(put);
+      else await put;
+    }
+    return value;
   } catch (err) {
     console.error("catalogue read failed", err);
     failed(startedAt, err);
@@ -380,7 +391,7 @@ export const catalogueCache = {
     const cached = titles.get(titleId) ?? unknownTitles.get(titleId);
     if (cached !== undefined) return cached;
     const at = freshStarts;
-    const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId), waitUntil);
+    const ctx = await load(env, (db) => catalogueDb.titleContext(db, titleId), waitUntil, titleContextShare(titleId));
     if (at !== freshStarts) return ctx;
     if (ctx) titles.set(titleId, titleId, ctx, { stamp: ctx.title.view_stamp, changedAt: ctx.title.view_changed_at });
     else unknownTitles.set(titleId, titleId, null, null);
@@ -426,26 +437,29 @@ export const catalogueCache = {
       const [rows, state, licences, stopRows] = await load(
         env,
         (db) =>
-          db.batch([
-            steeringTable.candidates(db, titleId, version),
-            catalogueDb.titleState(db, titleId),
-            catalogueDb.licences(db, titleId),
-            catalogueDb.licenceStops(db, titleId),
-          ]),
+          db
+            .batch([
+              steeringTable.candidates(db, titleId, version),
+              catalogueDb.titleState(db, titleId),
+              catalogueDb.licences(db, titleId),
+              catalogueDb.licenceStops(db, titleId),
+            ])
+            .then((results) => results.map((r) => r.results)),
         waitUntil,
+        versionRowsShare(titleId, version),
       );
       const stops = new Map<string, LicenceStop[]>();
-      for (const r of stopRows.results as unknown as Array<{ country: string; at: number; granted_before: number }>) {
+      for (const r of stopRows as Array<{ country: string; at: number; granted_before: number }>) {
         const stop = { at: r.at, grantedBefore: r.granted_before };
         const list = stops.get(r.country);
         if (list) list.push(stop);
         else stops.set(r.country, [stop]);
       }
-      const s = state.results[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
-      const byCountry = new Map((licences.results as unknown as LicenceRow[]).map((l) => [l.country, l]));
+      const s = state[0] as { taken_down_at: number | null; view_stamp: number; view_changed_at: number } | undefined;
+      const byCountry = new Map((licences as LicenceRow[]).map((l) => [l.country, l]));
       const ends = [...byCountry.values()].map((l) => l.available_until);
       view = {
-        candidates: rows.results as unknown as CandidateRow[],
+        candidates: rows as CandidateRow[],
         takenDownAt: s ? s.taken_down_at : 0,
         licensedUntil: ends.length === 0 ? 0 : ends.includes(null) ? null : Math.max(...(ends as number[])),
         licences: byCountry,

@@ -1,0 +1,88 @@
+import type { catalogueDb } from "../shared/catalogue-db";
+import type { SeenState } from "./colo-look";
+
+/**
+ * Catalogue entries an isolate loads from D1 (a title's context for play, a title version's view for
+ * steering), shared by the isolates of a colo through the Cache API. One change of a title makes every
+ * isolate that caches it read it again; at a national peak that is thousands of reads a change
+ * (docs/capacity.md). An entry is keyed by the catalogue state its loader had seen (colo-look.ts): it
+ * was read from D1 after that state, and every change since would have moved the state, so an isolate
+ * that saw the same state reads it as if from D1. Unknown titles are not shared (made-up ids must not
+ * fill the colo's cache).
+ */
+
+/** How long a shared entry is kept, s: a state seldom lasts longer at peak, and a colo reloads it at most this often. */
+const KEPT_S = 300;
+
+/** What is shared, and how it goes in and out of JSON (`decode`: null for anything it would not have written). */
+export interface SharedLoad<T> {
+  /** The entry's name under the state: kind and ids, URL-safe. */
+  what: string;
+  encode: (value: NonNullable<T>) => unknown;
+  decode: (json: unknown) => NonNullable<T> | null;
+}
+
+const entryUrl = (seen: NonNullable<SeenState>, what: string) => `https://catalogue-load.invalid/v1/${seen.latest}.${seen.mark}/${what}`;
+
+/** Loads shared by the colo (tests). */
+export const sharedLoads = { hits: 0 };
+
+/** The colo's entry for `what` loaded at state `seen`, or null (none, no state seen yet, or the cache failing). */
+export async function sharedEntry<T>(seen: SeenState, shared: SharedLoad<T>): Promise<NonNullable<T> | null> {
+  if (!seen) return null;
+  try {
+    const hit = await caches.default.match(entryUrl(seen, shared.what));
+    if (!hit) return null;
+    const value = shared.decode(await hit.json());
+    if (value !== null) sharedLoads.hits++;
+    return value;
+  } catch (err) {
+    console.error("catalogue load: colo cache read failed", err);
+    return null;
+  }
+}
+
+/** Puts an entry loaded at state `seen` for the colo's other isolates (failures logged and dropped). */
+export async function shareEntry<T>(seen: SeenState, shared: SharedLoad<T>, value: T): Promise<void> {
+  if (!seen || value === null || value === undefined) return;
+  try {
+    const body = JSON.stringify(shared.encode(value as NonNullable<T>));
+    await caches.default.put(
+      entryUrl(seen, shared.what),
+      new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${KEPT_S}` } }),
+    );
+  } catch (err) {
+    console.error("catalogue load: colo cache put failed", err);
+  }
+}
+
+type TitleContext = NonNullable<Awaited<ReturnType<typeof catalogueDb.titleContext>>>;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRows = (v: unknown): v is Record<string, unknown>[] => Array.isArray(v) && v.every(isObject);
+
+/** A title's context (play): its row, renditions, licences by country and candidates. */
+export function titleContextShare(titleId: string): SharedLoad<TitleContext | null> {
+  return {
+    what: `title/${encodeURIComponent(titleId)}`,
+    encode: (ctx) => ({ title: ctx.title, renditions: ctx.renditions, licences: [...ctx.licences.values()], candidates: ctx.candidates }),
+    decode: (j) => {
+      if (!isObject(j) || !isObject(j.title) || j.title.id !== titleId || !isRows(j.renditions) || !isRows(j.licences) || !isRows(j.candidates)) return null;
+      const licences = j.licences as unknown as Array<{ country: string }>;
+      return {
+        title: j.title,
+        renditions: j.renditions,
+        licences: new Map(licences.map((l) => [l.country, l])),
+        candidates: j.candidates,
+      } as unknown as TitleContext;
+    },
+  };
+}
+
+/** A title version's rows (steering): its candidates, the title's state, licences and licence stops, as D1's batch returns them. */
+export function versionRowsShare(titleId: string, version: number): SharedLoad<unknown[][]> {
+  return {
+    what: `version/${encodeURIComponent(titleId)}/${version}`,
+    encode: (rows) => rows,
+    decode: (j) => (Array.isArray(j) && j.length === 4 && j.every(isRows) ? (j as unknown[][]) : null),
+  };
+}
