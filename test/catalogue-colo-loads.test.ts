@@ -86,6 +86,21 @@ describe("catalogue entries shared by a colo's isolates", () => {
     expect(shared.standing).toBe("up");
   });
 
+  it("reads a country's browse list another isolate loaded at the same state in this TTL's window from the colo", async () => {
+    // Inside one window of the 60 s TTL: wait out its last two seconds.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 2_000) await new Promise((r) => setTimeout(r, left + 10));
+    const f = fault();
+    const db = withDb(faultyDb(f));
+    await anotherIsolate(db);
+    const loaded = await catalogueCache.browse(db, "US");
+    expect(loaded.map((t) => t.id)).toContain(TITLE);
+    await anotherIsolate(db);
+    f.sql.length = 0;
+    expect(await catalogueCache.browse(db, "US")).toEqual(loaded);
+    expect(f.sql.filter((s) => s.includes("json_group_array"))).toEqual([]);
+  });
+
   it("serves a title the colo holds at the isolate's state while D1 refuses every read", async () => {
     const up = withDb(faultyDb(fault()));
     await anotherIsolate(up);

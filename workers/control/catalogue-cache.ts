@@ -11,7 +11,7 @@ import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
 import { lookWindowMs, sharedLook, shareLook } from "./colo-look";
-import { type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
+import { browseShare, type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -403,10 +403,13 @@ export const catalogueCache = {
     // Sorted again in code-unit order, the order of browse pages and their cursors (SQLite orders UTF-8
     // bytes, which differs past U+D7FF), once per load rather than per page. A load is served for up to
     // STALE_IF_ERROR_MS (D1 down), so it holds the titles whose licence starts within that.
+    // A list another isolate of the colo loaded in this TTL's window serves too: it reaches a TTL further.
     const loadSorted = () => {
       const now = Date.now();
-      const until = now + Math.max(STALE_IF_ERROR_MS, 2 * viewTtlMs(env)) + 1;
-      return load(env, (db) => catalogueDb.browse(db, country, now, until), waitUntil).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
+      const ttl = viewTtlMs(env);
+      const until = now + Math.max(STALE_IF_ERROR_MS, 2 * ttl) + ttl + 1;
+      const shared = ttl > 0 ? browseShare(country, Math.floor(now / ttl)) : undefined;
+      return load(env, (db) => catalogueDb.browse(db, country, now, until), waitUntil, shared).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
     };
     return playableAt(await browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil), Date.now());
   },

@@ -3,11 +3,12 @@ import type { SeenState } from "./colo-look";
 
 /**
  * Catalogue entries an isolate loads from D1 (a title's context for play, a title version's view for
- * steering), shared by the isolates of a colo through the Cache API. One change of a title makes every
+ * steering, a country's browse list), shared by the isolates of a colo through the Cache API. One change of a title makes every
  * isolate that caches it read it again; at a national peak that is thousands of reads a change
  * (docs/capacity.md). An entry is keyed by the catalogue state its loader had seen (colo-look.ts): it
  * was read from D1 after that state, and every change since would have moved the state, so an isolate
- * that saw the same state reads it as if from D1. Unknown titles are not shared (made-up ids must not
+ * that saw the same state reads it as if from D1 (a browse list, which time changes too, only within
+ * the TTL window it was loaded in). Unknown titles are not shared (made-up ids must not
  * fill the colo's cache).
  */
 
@@ -84,5 +85,19 @@ export function versionRowsShare(titleId: string, version: number): SharedLoad<u
     what: `version/${encodeURIComponent(titleId)}/${version}`,
     encode: (rows) => rows,
     decode: (j) => (Array.isArray(j) && j.length === 4 && j.every(isRows) ? (j as unknown[][]) : null),
+  };
+}
+
+type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
+
+/**
+ * A country's browse list as loaded in the TTL window `window` (time matters too: licences start and
+ * end); sorted by its reader, as its own load would be.
+ */
+export function browseShare(country: string, window: number): SharedLoad<Browse> {
+  return {
+    what: `browse/${encodeURIComponent(country)}/${window}`,
+    encode: (rows) => rows,
+    decode: (j) => (isRows(j) ? (j as unknown as Browse) : null),
   };
 }
