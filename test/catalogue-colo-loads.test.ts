@@ -30,6 +30,12 @@ async function anotherIsolate(db: Env): Promise<void> {
   await catalogueCache.title(db, "colo-loads-no-such-title");
 }
 
+/** Keeps the case inside one window of `ms` (a browse list's TTL, the plans' 12 TTLs): waits out its last two seconds. */
+async function inOneWindow(ms: number): Promise<void> {
+  const left = ms - (Date.now() % ms);
+  if (left < 2_000) await new Promise((r) => setTimeout(r, left + 10));
+}
+
 beforeAll(async () => {
   await publishTitle(TITLE);
   await publishTitle(OTHER);
@@ -87,9 +93,7 @@ describe("catalogue entries shared by a colo's isolates", () => {
   });
 
   it("reads a country's browse list another isolate loaded at the same state in this TTL's window from the colo", async () => {
-    // Inside one window of the 60 s TTL: wait out its last two seconds.
-    const left = 60_000 - (Date.now() % 60_000);
-    if (left < 2_000) await new Promise((r) => setTimeout(r, left + 10));
+    await inOneWindow(60_000);
     const f = fault();
     const db = withDb(faultyDb(f));
     await anotherIsolate(db);
@@ -99,6 +103,19 @@ describe("catalogue entries shared by a colo's isolates", () => {
     f.sql.length = 0;
     expect(await catalogueCache.browse(db, "US")).toEqual(loaded);
     expect(f.sql.filter((s) => s.includes("json_group_array"))).toEqual([]);
+  });
+
+  it("reads the plans another isolate loaded at the same state in their window from the colo", async () => {
+    await inOneWindow(12 * 60_000);
+    const f = fault();
+    const db = withDb(faultyDb(f));
+    await anotherIsolate(db);
+    const loaded = await catalogueCache.plan(db, "premium");
+    expect(loaded?.max_streams).toBeGreaterThan(0);
+    await anotherIsolate(db);
+    f.sql.length = 0;
+    expect(await catalogueCache.plan(db, "premium")).toEqual(loaded);
+    expect(f.sql.filter((s) => s.includes("FROM plans"))).toEqual([]);
   });
 
   it("serves a title the colo holds at the isolate's state while D1 refuses every read", async () => {

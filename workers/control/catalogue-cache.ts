@@ -11,7 +11,7 @@ import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
 import { lookWindowMs, sharedLook, shareLook } from "./colo-look";
-import { browseShare, type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
+import { browseShare, plansShare, type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
 
 /**
  * The control plane's per-isolate view of the catalogue and the steering view: what play and
@@ -416,8 +416,9 @@ export const catalogueCache = {
 
   /** A plan by id, or null. */
   async plan(env: Env, planId: string, waitUntil?: WaitUntil) {
-    const read = () => load(env, (db) => catalogueDb.plans(db), waitUntil);
-    return (await plans.get("plans", PLANS_TTLS * viewTtlMs(env), read, waitUntil)).get(planId) ?? null;
+    const keptMs = PLANS_TTLS * viewTtlMs(env);
+    const read = () => load(env, (db) => catalogueDb.plans(db), waitUntil, keptMs > 0 ? plansShare(Math.floor(Date.now() / keptMs)) : undefined);
+    return (await plans.get("plans", keptMs, read, waitUntil)).get(planId) ?? null;
   },
 
   /**

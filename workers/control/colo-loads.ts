@@ -3,12 +3,12 @@ import type { SeenState } from "./colo-look";
 
 /**
  * Catalogue entries an isolate loads from D1 (a title's context for play, a title version's view for
- * steering, a country's browse list), shared by the isolates of a colo through the Cache API. One change of a title makes every
+ * steering, a country's browse list, the plans), shared by the isolates of a colo through the Cache API. One change of a title makes every
  * isolate that caches it read it again; at a national peak that is thousands of reads a change
  * (docs/capacity.md). An entry is keyed by the catalogue state its loader had seen (colo-look.ts): it
  * was read from D1 after that state, and every change since would have moved the state, so an isolate
- * that saw the same state reads it as if from D1 (a browse list, which time changes too, only within
- * the TTL window it was loaded in). Unknown titles are not shared (made-up ids must not
+ * that saw the same state reads it as if from D1 (a browse list, which time changes too, and the plans,
+ * which only migrations change, only within the window they were loaded in). Unknown titles are not shared (made-up ids must not
  * fill the colo's cache).
  */
 
@@ -99,5 +99,21 @@ export function browseShare(country: string, window: number): SharedLoad<Browse>
     what: `browse/${encodeURIComponent(country)}/${window}`,
     encode: (rows) => rows,
     decode: (j) => (isRows(j) ? (j as unknown as Browse) : null),
+  };
+}
+
+type Plans = Awaited<ReturnType<typeof catalogueDb.plans>>;
+
+/** The plans (a handful of rows, changed only by migrations) as loaded in the window `window` of their keeping time. */
+export function plansShare(window: number): SharedLoad<Plans> {
+  return {
+    what: `plans/${window}`,
+    encode: (plans) => [...plans.values()],
+    decode: (j) => {
+      if (!isRows(j)) return null;
+      const rows = j as unknown as Array<{ id: string; max_height: number; max_streams: number }>;
+      if (!rows.every((r) => typeof r.id === "string" && Number.isSafeInteger(r.max_height) && Number.isSafeInteger(r.max_streams))) return null;
+      return new Map(rows.map((r) => [r.id, r]));
+    },
   };
 }
