@@ -12,13 +12,20 @@ export interface Rows {
 
 /** What the views' background looks at D1 depend on in a scenario. */
 export interface LookScenario {
-  /** Worker isolates serving at once: each looks at the catalogue view once per TTL. */
+  /** Worker isolates serving at once. */
   isolates: number;
+  /**
+   * Colos the isolates serve from: a colo's isolates share their looks and loads through the Cache API
+   * (workers/control/colo-look.ts, colo-loads.ts), so D1 sees about one of each per colo.
+   */
+  colos: number;
   /** Site objects: each looks at the live topology once per TTL in its own isolate. */
   sites: number;
   catalogueTtlS: number;
-  /** Changes a minute to titles the isolates cache (each makes every isolate reload it). */
+  /** Changes a minute to titles the isolates cache (each makes every colo reload it). */
   hotTitleChangesPerMin: number;
+  /** Countries whose browse list a colo's isolates serve (each list read once per colo per TTL). */
+  browseCountriesPerColo: number;
 }
 
 /** Counted figures the looks multiply. */
@@ -30,16 +37,35 @@ export interface LookCounts {
 }
 
 /**
- * D1 statements a second of the views' background refresh: each isolate's look per TTL ("which titles
- * changed?", the live topology's version riding it), its plans every 12 TTLs and its reloads of changed
- * titles; and each site object's own look at the live topology per TTL (no catalogue look feeds a site
- * object's isolate: workers/shared/topology-live.ts). An upper bound for the sites: objects that share
- * an isolate share its look.
+ * How long D1 takes to answer a look or a load, ms (assumed): the isolates of a colo that ask within
+ * that time of the first, before its answer is in the colo's cache, ask D1 too.
  */
-export function viewLooksPerS(s: LookScenario, c: LookCounts): { isolates: number; sites: number; total: number } {
-  const isolates = s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS) + (s.isolates * s.hotTitleChangesPerMin * c.titleChangeStatements) / 60;
-  const sites = (s.sites * c.siteLookStatements) / s.catalogueTtlS;
-  return { isolates, sites, total: isolates + sites };
+export const D1_ANSWER_MS = 30;
+
+/**
+ * D1 statements a second of the views' background refresh. A colo's isolates share them (the Cache API):
+ * per colo, one look per half TTL for each state its isolates have seen (two for 1.5 TTL after each
+ * change: those that saw it and those that have not yet looked), the plans every 12 TTLs, each browse
+ * list per TTL and a reload per change of a cached title; each times the isolates that ask before the
+ * first answer is shared (`herd`). And each site object's own look at the live topology per TTL (no
+ * catalogue look feeds a site object's isolate: workers/shared/topology-live.ts; an upper bound, as
+ * objects that share an isolate share its look).
+ */
+export function viewLooksPerS(
+  s: LookScenario,
+  c: LookCounts,
+): { looks: number; changesReloaded: number; colos: number; sites: number; total: number; herd: number } {
+  const ttl = s.catalogueTtlS;
+  const windowS = ttl / 2;
+  const herd = 1 + (s.isolates / s.colos) * Math.min(1, D1_ANSWER_MS / 1000 / windowS);
+  const states = 1 + (s.hotTitleChangesPerMin * 1.5 * ttl) / 60;
+  // One statement each: a look, the plans, a browse list.
+  const looks = s.colos * herd * (states / windowS + 1 / (12 * ttl) + s.browseCountriesPerColo / ttl);
+  // Changes a second each colo's askers read again.
+  const changesReloaded = (s.colos * herd * s.hotTitleChangesPerMin) / 60;
+  const colos = looks + changesReloaded * c.titleChangeStatements;
+  const sites = (s.sites * c.siteLookStatements) / ttl;
+  return { looks, changesReloaded, colos, sites, total: colos + sites, herd };
 }
 
 /**

@@ -235,6 +235,10 @@ interface Scenario {
   busiestSiteShare: number;
   /** Worker isolates serving the country at once (each keeps its own catalogue view and site links) */
   isolates: number;
+  /** Cloudflare colos the viewers' requests land in: a colo's isolates share the catalogue's looks and loads (the Cache API). Assumed. */
+  colos: number;
+  /** Countries whose browse list a colo serves (read once per colo per TTL each). Assumed. */
+  browseCountriesPerColo: number;
   /** changes a minute, at peak, to titles in the isolates' working sets (publishes, takedowns, copies listed or dropped) */
   hotTitleChangesPerMin: number;
   catalogueTtlS: number;
@@ -273,6 +277,9 @@ const SCENARIOS: Scenario[] = [
     qoeEveryS: QOE_BATCH_EVERY_MS / 1000,
     busiestSiteShare: 0.1,
     isolates: 500,
+    // Cloudflare's cities in the United States, about.
+    colos: 40,
+    browseCountriesPerColo: 1,
     hotTitleChangesPerMin: 2,
     catalogueTtlS: 5,
     // One country (the US): the eastern and western North America replicas, the east the larger share.
@@ -298,6 +305,9 @@ const SCENARIOS: Scenario[] = [
     qoeEveryS: QOE_BATCH_EVERY_MS / 1000,
     busiestSiteShare: 0.01,
     isolates: 5_000,
+    // Cloudflare's cities worldwide, about; a colo near a border serves a few countries.
+    colos: 330,
+    browseCountriesPerColo: 3,
     hotTitleChangesPerMin: 2,
     catalogueTtlS: 5,
     // Six D1 regions; eastern North America, nearest for Latin America too, the busiest.
@@ -324,14 +334,26 @@ interface Row {
 }
 
 /**
- * Background reads of the views, D1 statements a second: per isolate, one statement per TTL ("which
- * titles changed?"; the live topology's version rides it, test/replica-reads.test.ts), the plans every 12
- * TTLs, and a reload per change of a title it caches (what its next play and poll read again, counted:
- * \`titleChange\`); and each site object's own look at the live topology per TTL (counted: \`siteLook\`).
- * Fills run off-peak, so at peak few cached titles change.
+ * Background reads of the views, D1 statements a second, shared per colo (bench/capacity-model.ts
+ * \`viewLooksPerS\`): "which titles changed?" (the live topology's version rides it,
+ * test/replica-reads.test.ts), the plans, browse lists and a reload per change of a cached title (what
+ * the next play and poll read again, counted: \`titleChange\`); and each site object's own look at the
+ * live topology per TTL (counted: \`siteLook\`). At the isolates the requests' CPU keeps busy when that is
+ * more than the scenario assumes (they make a colo's herd). Fills run off-peak, so at peak few cached titles change.
  */
+function catalogueRefresh(s: Scenario) {
+  return viewLooksPerS(
+    { ...s, isolates: Math.max(s.isolates, cpuIsolatesOf(s)) },
+    { titleChangeStatements: n("titleChange", "d1."), siteLookStatements: rowCounts.siteLook.d1Statements },
+  );
+}
+/** The same refresh were each isolate to ask for itself (no Cache API: a workers.dev route), for comparison. */
+function perIsolateRefreshPerS(s: Scenario): number {
+  const isolates = Math.max(s.isolates, cpuIsolatesOf(s));
+  return isolates * (1 / s.catalogueTtlS + 1 / (12 * s.catalogueTtlS) + (s.hotTitleChangesPerMin * n("titleChange", "d1.")) / 60);
+}
 function catalogueRefreshPerS(s: Scenario): number {
-  return viewLooksPerS(s, { titleChangeStatements: n("titleChange", "d1."), siteLookStatements: rowCounts.siteLook.d1Statements }).total;
+  return catalogueRefresh(s).total;
 }
 
 /**
@@ -361,7 +383,8 @@ function model(s: Scenario): Row[] {
     polls * n("steeringPoll", prefix) +
     (segments + probes) * (s.coloHitRatio * n("segmentColoHit", prefix) + (1 - s.coloHitRatio) * n("segmentColoMiss", prefix)) +
     qoe * n("qoeBatch", prefix);
-  const catalogueRefresh = catalogueRefreshPerS(s);
+  const refresh = catalogueRefresh(s);
+  const catalogueRefreshS = refresh.total;
   const busiest = s.busiestSiteShare;
   // The site's object: one sync per isolate per the interval the site asks (a second up to
   // SYNCS_PER_S_TARGET isolates, longer beyond; plays and served bytes ride it) and one forward per
@@ -388,8 +411,8 @@ function model(s: Scenario): Row[] {
     },
     { what: "D1 queries on the request path", perS: perReq("d1."), limit: LIMITS.d1PerDatabase, over: false },
     {
-      what: `D1 queries on the primary, read replication off: the catalogue and topology views' refresh (background: each isolate's looks, and each site object's own look at the topology, ${fmt(s.sites / s.catalogueTtlS)} a second) and the sites' load publication (${fmt(publication.statements)} statements/s in ${fmt(publication.batches)} batches)`,
-      perS: catalogueRefresh + publication.statements,
+      what: `D1 queries on the primary, read replication off: the catalogue and topology views' refresh (background: looks, reloads, plans and browse lists shared by each of ${fc(s.colos)} colos' isolates through the Cache API, ${fmt(refresh.herd)} askers a share at ${fc(Math.max(s.isolates, cpuIsolates))} isolates; each site object's own look at the topology, ${fmt(s.sites / s.catalogueTtlS)} a second) and the sites' load publication (${fmt(publication.statements)} statements/s in ${fmt(publication.batches)} batches)`,
+      perS: catalogueRefreshS + publication.statements,
       limit: LIMITS.d1PerDatabase,
       over: false,
     },
@@ -401,7 +424,7 @@ function model(s: Scenario): Row[] {
     },
     {
       what: `D1 queries, the same on the busiest read replica (replication on; ${Math.round(s.replicaShare * 100)} % of isolates nearest it)`,
-      perS: catalogueRefresh * s.replicaShare,
+      perS: catalogueRefreshS * s.replicaShare,
       limit: LIMITS.d1PerDatabase,
       over: false,
     },
@@ -607,8 +630,9 @@ function rates(s: Scenario) {
   // Little's law: a session lasts viewers / plays a second; a batch finds half its session's batches stored before it, on average.
   const sessionS = s.viewers / s.playsPerS;
   const earlierBatches = sessionS / s.qoeEveryS / 2;
-  const catalogueLooks = s.isolates / s.catalogueTtlS + s.isolates / (12 * s.catalogueTtlS);
-  return { everyS, syncs, segmentEntries, probeEntries, qoe, shards, touches, sessionS, earlierBatches, catalogueLooks };
+  // The looks, plans and browse lists a colo's isolates share, and the changes they read again (bench/capacity-model.ts).
+  const { looks: catalogueLooks, changesReloaded } = catalogueRefresh(s);
+  return { everyS, syncs, segmentEntries, probeEntries, qoe, shards, touches, sessionS, earlierBatches, catalogueLooks, changesReloaded };
 }
 
 const R = rowCounts;
@@ -727,17 +751,17 @@ function storage(s: Scenario): RowLine[] {
       basis: "counted per probe and per publication × assumed sites",
     },
     {
-      what: "D1: catalogue and topology views' background refresh (the isolates' looks and reloads, each site object's own topology look)",
+      what: "D1: catalogue and topology views' background refresh (looks and reloads shared by each colo's isolates, each site object's own topology look)",
       perS: {
         read:
           r.catalogueLooks * R.d1Background.lookRowsReadPerStatement +
-          (s.isolates * s.hotTitleChangesPerMin * R.d1Background.reloadRowsRead) / 60 +
+          r.changesReloaded * R.d1Background.reloadRowsRead +
           (s.sites / s.catalogueTtlS) * R.siteLook.d1.read,
         written: 0,
       },
       d1: true,
       perPlay: false,
-      basis: "counted per look and per change",
+      basis: "counted per look and per change × assumed colos",
     },
     {
       what: `D1: sites' load in the steering view (${PUBLISH_PACE})`,
@@ -881,7 +905,8 @@ ${Object.entries(counts)
   .join("\n")}
 
 \`titleChange\` is not a request: it is what one change of a cached title makes an isolate read again
-(its next play of the title and its sessions' next steering poll).
+(its next play of the title and its sessions' next steering poll), once per colo: the colo's other isolates
+read it from the Cache API (\`workers/control/colo-loads.ts\`).
 
 ## SQLite rows per request (steady state, counted)
 
@@ -1039,8 +1064,8 @@ ${isolateCheck
     (x) => `
 - **Worker isolates**, ${x.s.name}: the scenario assumes ${fc(x.s.isolates)}, but its requests at the CPU per request measured locally
   keep about ${fc(x.busy)} fully busy (an isolate runs one request's JavaScript at a time; the local figures are upper bounds).
-  Every figure that multiplies isolates (the views' looks at D1, the site links' syncs and their rows) is then an undercount
-  by up to that ratio, ${fmt(x.busy / x.s.isolates)} times.`,
+  The site links' syncs and their rows, which multiply isolates, are then an undercount by up to that ratio, ${fmt(x.busy / x.s.isolates)} times;
+  the views' refresh at D1 is counted at the busy figure (a colo's isolates share it, so it grows with colos, not isolates).`,
   )
   .join("")}
 
@@ -1048,14 +1073,19 @@ ${isolateCheck
   each shard forwards the reported bytes to the site's object once a second, and plays ride the site
   link's sync, so the site's object sees about one call per isolate and per shard a second. A bigger
   busiest site needs more shards (\`EVENT_SHARDS\`).
-- **The catalogue view's background refresh** asks D1 one indexed question per isolate per TTL
-  (which titles changed since the last look: stamps kept by triggers; the same statement brings the
-  live topology's version) and reloads only a title that changed, so it grows with isolates, not with titles. These reads go through D1 sessions
+- **The catalogue view's background refresh** asks D1 one indexed question per colo per half TTL
+  (which titles changed since the state its isolates saw: stamps kept by triggers; the same statement brings the
+  live topology's version; the answer shared by the colo's isolates through the Cache API,
+  \`workers/control/colo-look.ts\`) and reloads only a title that changed, once per colo (\`colo-loads.ts\`: a title's
+  context, a version's view, browse lists and plans, keyed by the state their loader saw), so it grows with colos,
+  not with titles or isolates (each isolate asking for itself, one question per TTL, its plans and a reload per change,
+  would make ${fmt(perIsolateRefreshPerS(SCENARIOS[1]))} a second in the global scenario at its busy isolates). These reads go through D1 sessions
   (\`workers/shared/replica-reads.ts\`): with read replication on (a setting of the database: see the
   README's Deploy) each isolate's replica answers them, and the primary takes only writes and the
-  few reads that must see the latest write. At a national peak that is a few hundred queries a second
-  even on the primary alone. With thousands of isolates worldwide the primary alone would be over its rate;
+  few reads that must see the latest write. On the primary alone that is ${fmt(catalogueRefreshPerS(SCENARIOS[0]))} queries a second at the national peak and
+  ${fmt(catalogueRefreshPerS(SCENARIOS[1]))} at the global one${catalogueRefreshPerS(SCENARIOS[1]) > LIMITS.d1PerDatabase ? " (over its rate: at that scale replication is needed)" : ""};
   with replication the busiest replica takes its region's share, ${fmt(globalReplica)} a second in the global scenario${globalReplica > LIMITS.d1PerDatabase ? " (still over: a longer `CATALOGUE_TTL_S` at that scale divides it)" : ""}.
+  Where the Cache API keeps nothing (a workers.dev route) each isolate asks for itself, as before.
 - **The sites' load publication** writes to D1's steering view, so it is the primary's whatever the replicas:
   one batch per site ${PUBLISH_PACE}, a statement per OCA (counted), ${fmt(globalPublication.statements)} statements a second in ${fmt(globalPublication.batches)}
   batches at ${fmt(SCENARIOS[1].sites)} sites${globalPublication.statements > LIMITS.d1PerDatabase ? ": over the 1,000 a second the D1 limit page's 1 ms a query allows. Each is a one-row upsert by key, and a batch is one transaction, so the primary's time may well be less (not measured) (a longer quiet interval at that scale divides it)" : ""}.
