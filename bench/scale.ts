@@ -444,8 +444,13 @@ function model(s: Scenario): Row[] {
     // A play a minute, and a live stream's touches (at most one per TOUCH_EVERY_MS from each isolate it reaches).
     { what: "a member's Durable Object", perS: 1 / 60 + (TOUCHING_ISOLATES * 1000) / TOUCH_EVERY_MS, limit: LIMITS.doPerObject, over: false },
     { what: "R2 reads, tier buckets (colo misses)", perS: perReq("r2.tier"), limit: null, over: false },
-    // The data plane's look at origin's list of titles taken down: one read per isolate per TTL, in the background.
-    { what: "R2 reads, origin's withdrawn list (background)", perS: s.isolates / s.catalogueTtlS, limit: null, over: false },
+    // The data plane's look at origin's list of titles taken down: shared per colo (workers/shared/colo-shared-text.ts), in the background.
+    {
+      what: "R2 reads, origin's withdrawn list (background: one per colo per half TTL, shared by its isolates through the Cache API, times the colo's askers)",
+      perS: (s.colos * catalogueRefresh(s).herd) / (s.catalogueTtlS / 2),
+      limit: null,
+      over: false,
+    },
     { what: "colo cache operations", perS: perReq("cache."), limit: null, over: false },
   ];
   for (const r of rows) r.over = r.limit !== null && r.perS > r.limit;
