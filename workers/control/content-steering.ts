@@ -11,7 +11,8 @@ import { OVERLOADED, PLAYING_OVERLOADED, rankOcas, type Candidate } from "./stee
 import { liveSiteViews, overlayLiveView } from "./steering-view";
 import { clientIp, enforceIsolateLimit, enforceLimit, STEERING_POLLS_PER_IP_PER_MINUTE, STEERING_POLLS_PER_SESSION_PER_MINUTE } from "./limits";
 import { versionIndex } from "../shared/version-index";
-import { originKey } from "../../shared/file-keys";
+import { contentTypeFor, originKey } from "../../shared/file-keys";
+import { originText } from "./origin-text";
 import { verifySessionToken, type SessionClaims } from "./session-token";
 import { catalogueCache } from "./catalogue-cache";
 import { memberStreamsId, touchStream } from "./member-streams";
@@ -300,15 +301,24 @@ function pathParams(c: Context): { token: string; titleId: string } {
 async function steeredPathways(c: Context<{ Bindings: Env }>, file: string) {
   const { token, titleId } = pathParams(c);
   const s = await session(c, token, titleId);
-  const index = await versionIndex(c.env.ORIGIN, titleId, s.claims.ver);
-  const entry = index?.files.get(file);
-  const obj = entry ? await c.env.ORIGIN.get(originKey(titleId, file, entry.sha256)) : null;
-  if (!obj) throw new ApiError(404, "not_found", `version ${s.claims.ver} of the title has no ${file}`);
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  // The manifest (isolate, colo cache or origin) and the OCAs' order (the sites' live view) at once: both are on the player's startup path.
+  const manifest = async () => {
+    const index = await versionIndex(c.env.ORIGIN, titleId, s.claims.ver);
+    const entry = index?.files.get(file);
+    return entry ? originText(c.env.ORIGIN, originKey(titleId, file, entry.sha256), entry.sha256, contentTypeFor(file), waitUntil) : null;
+  };
+  const [read, ordered] = await Promise.allSettled([manifest(), currentOrder(c.env, s, titleId, waitUntil)]);
+  // The manifest's failure first, as when it was read before the order was asked for.
+  if (read.status === "rejected") throw read.reason;
+  const text = read.value;
+  if (text === null) throw new ApiError(404, "not_found", `version ${s.claims.ver} of the title has no ${file}`);
+  if (ordered.status === "rejected") throw ordered.reason;
+  const order = ordered.value;
   const base = baseOf(c.env, c.req.url);
-  const order = await currentOrder(c.env, s, titleId, (p) => c.executionCtx.waitUntil(p));
   const pathways = [...order.map((o) => ({ siteId: o.siteId, ocaId: o.ocaId })), ...s.pathways.filter((p) => !order.some((o) => o.ocaId === p.ocaId))];
   return {
-    text: await obj.text(),
+    text,
     maxHeight: s.claims.cap,
     server: steeringUrls(base, token, titleId).server,
     pathways: pathways.map((p) => ({ ...p, url: ocaUrl(base, p, s.urlToken, titleId) })),
