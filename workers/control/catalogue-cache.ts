@@ -7,10 +7,10 @@ import { SwrCache } from "../shared/swr-cache";
 import { ApiError } from "../shared/errors";
 import { viewTtlMs } from "../shared/view-ttl";
 import { setBounded } from "../shared/bounded-map";
-import { D1ReadTimeout, type D1Reads, readReplica, VIEW_READ_TIMEOUT_MS } from "../shared/replica-reads";
+import { D1ReadTimeout, type D1Reads, newestBookmark, readReplica, VIEW_READ_TIMEOUT_MS } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
-import { lookWindowMs, sharedLook, shareLook } from "./colo-look";
+import { lookWindowMs, sessionsFrom, sharedLook, shareLook } from "./colo-look";
 import { browseShare, plansShare, type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
 
 /**
@@ -190,6 +190,13 @@ const watch: {
   hungAt: number;
   /** The next look asks D1 itself, not the colo (a change made here). */
   ownLook: boolean;
+  /** Changes made here so far (`changedHere`): a look begun before the latest does not stand for the look it asks. */
+  changes: number;
+  /**
+   * The bookmark of the newest colo answer taken: every read starts no older (colo-look.ts), so what it
+   * loads, and shares, is at least as new as the state it is keyed by.
+   */
+  floor: string | null;
   /** Looks answered by the colo's shared answer (tests). */
   sharedLooks: number;
   background: SingleFlight;
@@ -201,6 +208,8 @@ const watch: {
   failedAt: 0,
   hungAt: 0,
   ownLook: false,
+  changes: 0,
+  floor: null,
   sharedLooks: 0,
   background: new SingleFlight(30_000),
 };
@@ -249,13 +258,15 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: 
   // Loads that sync() does not precede (browse lists, plans) ask again through the look too.
   await probe(env, waitUntil);
   // The state this isolate has seen, taken before the read: what the read then finds is at least as new.
-  const seen = viewTtlMs(env) > 0 && shared ? watch.seen : null;
+  // None while a change made here is not looked for yet (a browse list or the plans, which no look
+  // precedes): the colo's entry at that state may predate the change.
+  const seen = viewTtlMs(env) > 0 && shared && !watch.ownLook ? watch.seen : null;
   const held = shared ? await sharedEntry(seen, shared) : null;
   if (held !== null) return held;
   if (hanging()) throw unavailableError();
   const startedAt = Date.now();
   try {
-    const value = await readReplica(env.DB, read);
+    const value = await readReplica(sessionsFrom(env.DB, watch.floor), read);
     if (shared) {
       const put = shareEntry(seen, shared, value);
       if (waitUntil) waitUntil(put);
@@ -269,20 +280,30 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: 
   }
 }
 
+/** Whether stamp `a` is a later change than `b` (time, then the title's count of changes). */
+const laterStamp = (a: { stamp: number; changedAt: number }, b: { stamp: number; changedAt: number }) =>
+  a.changedAt > b.changedAt || (a.changedAt === b.changedAt && a.stamp > b.stamp);
+
 /** Asks D1 which titles changed since the last look and drops their entries. */
-async function lookForChanges(env: Env, startedAt: number): Promise<void> {
+async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil): Promise<void> {
   // Whether this look is a first one is what it asked, not what a look that ended meanwhile left: a first
   // look lists no change, so one that ended after another must still start afresh.
   const since = watch.since;
   const seen = watch.seen;
+  const changes = watch.changes;
   const ttl = viewTtlMs(env);
   // A change made through this isolate is looked for in D1 itself: a colo's answer may predate it.
   let answer = watch.ownLook ? null : await sharedLook(ttl, startedAt, seen);
-  if (answer) watch.sharedLooks++;
-  else {
-    answer = await readReplica(env.DB, (db) => catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, seen));
-    watch.ownLook = false;
-    await shareLook(ttl, startedAt, seen, answer);
+  if (answer) {
+    watch.sharedLooks++;
+    if (answer.bookmark !== null && (watch.floor === null || answer.bookmark > watch.floor)) watch.floor = answer.bookmark;
+  } else {
+    const look = await readReplica(sessionsFrom(env.DB, watch.floor), (db) => catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, seen));
+    answer = { ...look, bookmark: newestBookmark() };
+    // The colo's other isolates take it; this request does not wait for the cache to (its own waitUntil).
+    const put = shareLook(ttl, startedAt, seen, look, answer.bookmark);
+    if (waitUntil) waitUntil(put);
+    else await put;
   }
   const { latest, mark, topologyVersion, changed } = answer;
   // Too many to list, or a first look: start afresh.
@@ -291,16 +312,28 @@ async function lookForChanges(env: Env, startedAt: number): Promise<void> {
     latestSeen.clear();
   } else {
     for (const c of changed) {
-      const stamp = { stamp: c.view_stamp, changedAt: c.view_changed_at };
+      // Looks may end out of order: an older answer neither forgets a later change nor drops what was loaded at it.
+      const listed = { stamp: c.view_stamp, changedAt: c.view_changed_at };
+      const known = latestSeen.get(c.id);
+      const stamp = known && laterStamp(known, listed) ? known : listed;
       setBounded(latestSeen, c.id, stamp, 20_000);
       for (const entries of titleEntries) entries.invalidate(c.id, stamp);
     }
   }
-  watch.since = latest - CHANGE_SLACK_MS;
-  watch.seen = { latest, mark };
+  // The state moves only forward (the latest change, then its mark, only grow): an answer from before
+  // one already taken would key this isolate's loads, and the colo entries it reads, by an older state.
+  const at = watch.seen;
+  if (at === null || latest > at.latest || (latest === at.latest && mark >= at.mark)) {
+    watch.since = latest - CHANGE_SLACK_MS;
+    watch.seen = { latest, mark };
+  }
   // The live topology's version rode the same statement: its own look need not ask.
-  await topologyVersionSeen(env.DB, topologyVersion);
-  watch.lookedAt = Math.max(watch.lookedAt, startedAt);
+  await topologyVersionSeen(sessionsFrom(env.DB, watch.floor), topologyVersion);
+  // A look begun before a change made here does not stand for the look that change asks for.
+  if (watch.changes === changes) {
+    watch.ownLook = false;
+    watch.lookedAt = Math.max(watch.lookedAt, startedAt);
+  }
   watch.okAt = Math.max(watch.okAt, startedAt);
 }
 
@@ -320,7 +353,7 @@ function dropIfPastStale(): void {
 /** One look at D1's changes, waited for at most `waitMs` (then counted failed and left running behind the answer). */
 async function look(env: Env, waitMs: number, waitUntil?: WaitUntil): Promise<void> {
   const startedAt = Date.now();
-  const run = lookForChanges(env, startedAt).catch((err) => {
+  const run = lookForChanges(env, startedAt, waitUntil).catch((err) => {
     console.error("catalogue change look failed", err);
     lookFailed(startedAt, err);
   });
@@ -377,6 +410,7 @@ export const catalogueCache = {
   changedHere(): void {
     watch.lookedAt = Number.NEGATIVE_INFINITY;
     watch.ownLook = true;
+    watch.changes++;
     browseLists.clear();
   },
 
@@ -492,6 +526,7 @@ export const catalogueCache = {
     watch.failedAt = 0;
     watch.hungAt = 0;
     watch.ownLook = false;
+    watch.floor = null;
   },
 
   /** How many looks the colo's shared answer served since the isolate started (tests; `clear` keeps it). */

@@ -23,7 +23,8 @@ export interface SharedLoad<T> {
   decode: (json: unknown) => NonNullable<T> | null;
 }
 
-const entryUrl = (seen: NonNullable<SeenState>, what: string) => `https://catalogue-load.invalid/v1/${seen.latest}.${seen.mark}/${what}`;
+/** v2: an entry of v1 may have been loaded from a replica behind the state it is keyed by (see colo-look.ts). */
+const entryUrl = (seen: NonNullable<SeenState>, what: string) => `https://catalogue-load.invalid/v2/${seen.latest}.${seen.mark}/${what}`;
 
 /** Loads shared by the colo (tests). */
 export const sharedLoads = { hits: 0 };
