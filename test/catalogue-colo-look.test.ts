@@ -6,6 +6,7 @@ import { catalogueDb } from "../workers/shared/catalogue-db";
 import { forgetTopologyLooks } from "../workers/shared/topology-live";
 import { fault, faultyDb } from "./faulty-d1";
 import { publishTitle } from "./fixtures";
+import { coloNamespace } from "../workers/shared/colo-namespace";
 
 /**
  * The catalogue's change look shared by a colo's isolates through the Cache API (the real one of this
@@ -14,6 +15,8 @@ import { publishTitle } from "./fixtures";
  * binding is wrapped only to record the statements the look sends (the local runtime cannot count them).
  */
 
+/** The namespace the Worker under test keys its colo entries by (its version). */
+const NS = coloNamespace(env);
 const TITLE = "colo-look-title";
 const TTL_S = "60";
 const TTL_MS = 60_000;
@@ -77,7 +80,7 @@ describe("the catalogue's change look shared by a colo", () => {
     // Another isolate of the colo, which had seen the same state, asks D1 and shares what it heard.
     const answer = await catalogueDb.changedSince(env.DB, before.latest - 2_000, before);
     expect(answer.changed.map((c) => c.id)).toContain(TITLE);
-    await shareLook(TTL_MS, Date.now(), before, answer);
+    await shareLook(NS, TTL_MS, Date.now(), before, answer);
 
     f.sql.length = 0;
     const shared = catalogueCache.sharedLooks;
@@ -97,7 +100,7 @@ describe("the catalogue's change look shared by a colo", () => {
     catalogueCache.changedHere();
     await catalogueCache.title(db, TITLE);
     // An answer for this state from before the change: what the colo would serve the change's own isolate.
-    await shareLook(TTL_MS, Date.now(), before, { ...before, topologyVersion: 0, changed: [] });
+    await shareLook(NS, TTL_MS, Date.now(), before, { ...before, topologyVersion: 0, changed: [] });
     const description = await editTitle();
 
     f.sql.length = 0;
@@ -105,7 +108,7 @@ describe("the catalogue's change look shared by a colo", () => {
     expect((await catalogueCache.title(db, TITLE))?.title.description).toBe(description);
     expect(f.sql.filter(isLook)).toHaveLength(1);
     // Its answer replaced the stale one: the colo's other isolates learn the change from it.
-    const now = await sharedLook(TTL_MS, Date.now(), before);
+    const now = await sharedLook(NS, TTL_MS, Date.now(), before);
     expect(now?.changed.map((c) => c.id)).toContain(TITLE);
     expect(now?.latest).toBeGreaterThan(before.latest);
   });
@@ -118,8 +121,8 @@ describe("the catalogue's change look shared by a colo", () => {
     await catalogueCache.title(db, TITLE);
     const state = await stateNow();
     for (const body of ["not json", JSON.stringify({ latest: state.latest, mark: "x", topologyVersion: 0, changed: [] })]) {
-      await caches.default.put(lookEntryUrl(TTL_MS, Date.now(), state), new Response(body, { headers: { "Cache-Control": "max-age=60" } }));
-      expect(await sharedLook(TTL_MS, Date.now(), state)).toBeNull();
+      await caches.default.put(lookEntryUrl(NS, TTL_MS, Date.now(), state), new Response(body, { headers: { "Cache-Control": "max-age=60" } }));
+      expect(await sharedLook(NS, TTL_MS, Date.now(), state)).toBeNull();
       f.sql.length = 0;
       catalogueCache.staleNow();
       await catalogueCache.title(db, TITLE);
@@ -129,16 +132,30 @@ describe("the catalogue's change look shared by a colo", () => {
 
   it("shares nothing when the TTL is 0 (every read asks D1)", async () => {
     const state = await stateNow();
-    await shareLook(0, Date.now(), state, { ...state, topologyVersion: 0, changed: [] });
-    expect(await sharedLook(0, Date.now(), state)).toBeNull();
+    await shareLook(NS, 0, Date.now(), state, { ...state, topologyVersion: 0, changed: [] });
+    expect(await sharedLook(NS, 0, Date.now(), state)).toBeNull();
+  });
+
+  it("keys an answer by the deployment: another Worker of the zone (a staging one, its own D1) never reads it", async () => {
+    // A state only the staging Worker has seen (this Worker's looks share answers under their own).
+    const state = { latest: 1, mark: 424_242 };
+    const now = Date.now();
+    await shareLook("staging-version", TTL_MS, now, state, { ...state, topologyVersion: 0, changed: [{ id: "x", view_stamp: 1, view_changed_at: 1 }] });
+    expect(await sharedLook("staging-version", TTL_MS, now, state)).not.toBeNull();
+    expect(await sharedLook(NS, TTL_MS, now, state)).toBeNull();
+    expect(coloNamespace({ CF_VERSION_METADATA: { id: "8d8586c8-b29a-415d-ae35-f795fce20cb1" } })).toBe("8d8586c8-b29a-415d-ae35-f795fce20cb1");
+    for (const id of ["", "../x", "a/b", "x".repeat(65)]) expect(coloNamespace({ CF_VERSION_METADATA: { id } })).toBe("unversioned");
+    expect(coloNamespace({})).toBe("unversioned");
+    // The Worker under test has its version's id.
+    expect(NS).not.toBe("unversioned");
   });
 
   it("keys an answer by the window's length and start and by the state seen", () => {
     const s = { latest: 1_000, mark: 3 };
-    expect(lookEntryUrl(10_000, 12_345, s)).toBe(lookEntryUrl(10_000, 14_999, s));
-    expect(lookEntryUrl(10_000, 12_345, s)).not.toBe(lookEntryUrl(10_000, 15_000, s));
-    expect(lookEntryUrl(10_000, 12_345, s)).not.toBe(lookEntryUrl(20_000, 12_345, s));
-    expect(lookEntryUrl(10_000, 12_345, s)).not.toBe(lookEntryUrl(10_000, 12_345, { latest: 1_000, mark: 4 }));
-    expect(lookEntryUrl(10_000, 12_345, s)).not.toBe(lookEntryUrl(10_000, 12_345, null));
+    expect(lookEntryUrl(NS, 10_000, 12_345, s)).toBe(lookEntryUrl(NS, 10_000, 14_999, s));
+    expect(lookEntryUrl(NS, 10_000, 12_345, s)).not.toBe(lookEntryUrl(NS, 10_000, 15_000, s));
+    expect(lookEntryUrl(NS, 10_000, 12_345, s)).not.toBe(lookEntryUrl(NS, 20_000, 12_345, s));
+    expect(lookEntryUrl(NS, 10_000, 12_345, s)).not.toBe(lookEntryUrl(NS, 10_000, 12_345, { latest: 1_000, mark: 4 }));
+    expect(lookEntryUrl(NS, 10_000, 12_345, s)).not.toBe(lookEntryUrl(NS, 10_000, 12_345, null));
   });
 });

@@ -8,6 +8,7 @@ import { topologyVersion } from "../workers/shared/topology";
 import { forgetTopologyLooks } from "../workers/shared/topology-live";
 import worker from "../workers/index";
 import { ADMIN, GEO, memberToken, publishTitle } from "./fixtures";
+import { coloNamespace } from "../workers/shared/colo-namespace";
 
 /**
  * What the isolates of a colo share of the catalogue view (colo-look.ts, colo-loads.ts) against the
@@ -18,6 +19,8 @@ import { ADMIN, GEO, memberToken, publishTitle } from "./fixtures";
  * cannot be slow or behind.
  */
 
+/** The namespace the Worker under test keys its colo entries by (its version). */
+const NS = coloNamespace(env);
 const TTL_S = "60";
 const TTL_MS = 60_000;
 const FLOOR = "colo-review-floor";
@@ -122,7 +125,7 @@ describe("the colo's shared catalogue view", () => {
     expect(bookmark > (newestBookmark() ?? "")).toBe(true);
     // Another isolate of the colo looked in D1 at that bookmark and shared its answer (a first look's).
     const { latest, mark } = await catalogueDb.changedSince(env.DB, Number.MAX_SAFE_INTEGER, null);
-    await shareLook(TTL_MS, Date.now(), null, { latest, mark, topologyVersion: topologyVersion(), changed: [] }, bookmark);
+    await shareLook(NS, TTL_MS, Date.now(), null, { latest, mark, topologyVersion: topologyVersion(), changed: [] }, bookmark);
 
     const opened: string[] = [];
     const shared = catalogueCache.sharedLooks;

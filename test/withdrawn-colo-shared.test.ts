@@ -2,8 +2,9 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { WITHDRAWN_KEY } from "../shared/file-keys";
 import type { WithdrawnDoc } from "../shared/withdrawn";
-import { coloSharedReads, coloSharedText, coloSharedUrl } from "../workers/shared/colo-shared-text";
+import { COLO_READ_TIMEOUT_MS, coloSharedReads, coloSharedText, coloSharedUrl } from "../workers/shared/colo-shared-text";
 import { withdrawnReason } from "../workers/edge/withdrawn";
+import { coloNamespace } from "../workers/shared/colo-namespace";
 
 /**
  * Origin's withdrawn list shared by a colo's isolates through the Cache API (the real one of this
@@ -12,6 +13,8 @@ import { withdrawnReason } from "../workers/edge/withdrawn";
  * cannot count them).
  */
 
+/** The namespace the Worker under test keys its colo entries by (its version). */
+const NS = coloNamespace(env);
 const W = 30_000;
 const waitUntil = () => {};
 
@@ -44,6 +47,20 @@ describe("a document shared by a colo's isolates", () => {
     expect(reads).toBe(1);
   });
 
+  it("is read from its source when the colo cache does not answer within its bound", async () => {
+    // The one thing mocked: the local runtime's cache cannot be made to hang.
+    const cache = caches.default as unknown as { match: Cache["match"] };
+    const match = cache.match;
+    cache.match = () => new Promise<never>(() => {});
+    try {
+      const started = Date.now();
+      expect(await coloSharedText("shared-hung", W, async () => "from source")).toBe("from source");
+      expect(Date.now() - started).toBeLessThan(COLO_READ_TIMEOUT_MS + 1_000);
+    } finally {
+      cache.match = match;
+    }
+  });
+
   it("is read again in the next window, and every time with a window of 0", async () => {
     let reads = 0;
     const read = async () => String(++reads);
@@ -63,7 +80,7 @@ describe("origin's withdrawn list in the data plane", () => {
     const shared: WithdrawnDoc = { titles: [{ id: "colo-gone", at: now - 1_000 }], licences: [], writtenAt: now };
     // Origin's own copy lists nothing: what this isolate answers shows which it read.
     await env.ORIGIN.put(WITHDRAWN_KEY, JSON.stringify({ titles: [], licences: [], writtenAt: now }));
-    await coloSharedText("withdrawn", 30_000, async () => JSON.stringify(shared));
+    await coloSharedText(`withdrawn/${NS}`, 30_000, async () => JSON.stringify(shared));
     let r2Reads = 0;
     const counted = {
       ...env,
@@ -79,5 +96,12 @@ describe("origin's withdrawn list in the data plane", () => {
     expect(await withdrawnReason(counted, "colo-gone", "US", now - 60_000, waitUntil)).toBe("taken_down");
     expect(r2Reads).toBe(0);
     expect(coloSharedReads.hits).toBe(hits + 1);
+  });
+
+  it("never takes another deployment's copy (a staging Worker on the same zone)", async () => {
+    const now = Date.now() + 10 * 60_000;
+    const staging: WithdrawnDoc = { titles: [{ id: "staging-gone", at: now - 1_000 }], licences: [], writtenAt: now };
+    await coloSharedText("withdrawn/staging-version", 30_000, async () => JSON.stringify(staging), undefined, now);
+    expect(await coloSharedText(`withdrawn/${NS}`, 30_000, async () => "mine", undefined, now)).toBe("mine");
   });
 });

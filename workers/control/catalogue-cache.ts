@@ -10,6 +10,7 @@ import { setBounded } from "../shared/bounded-map";
 import { D1ReadTimeout, type D1Reads, newestBookmark, readReplica, VIEW_READ_TIMEOUT_MS } from "../shared/replica-reads";
 import { topologyVersionSeen } from "../shared/topology-live";
 import { compareBrowse } from "./browse-page";
+import { coloNamespace } from "../shared/colo-namespace";
 import { lookWindowMs, sessionsFrom, sharedLook, shareLook } from "./colo-look";
 import { browseShare, plansShare, type SharedLoad, sharedEntry, shareEntry, titleContextShare, versionRowsShare } from "./colo-loads";
 
@@ -261,14 +262,14 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: 
   // None while a change made here is not looked for yet (a browse list or the plans, which no look
   // precedes): the colo's entry at that state may predate the change.
   const seen = viewTtlMs(env) > 0 && shared && !watch.ownLook ? watch.seen : null;
-  const held = shared ? await sharedEntry(seen, shared) : null;
+  const held = shared ? await sharedEntry(coloNamespace(env), seen, shared) : null;
   if (held !== null) return held;
   if (hanging()) throw unavailableError();
   const startedAt = Date.now();
   try {
     const value = await readReplica(sessionsFrom(env.DB, watch.floor), read);
     if (shared) {
-      const put = shareEntry(seen, shared, value);
+      const put = shareEntry(coloNamespace(env), seen, shared, value);
       if (waitUntil) waitUntil(put);
       else await put;
     }
@@ -293,7 +294,7 @@ async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil
   const changes = watch.changes;
   const ttl = viewTtlMs(env);
   // A change made through this isolate is looked for in D1 itself: a colo's answer may predate it.
-  let answer = watch.ownLook ? null : await sharedLook(ttl, startedAt, seen);
+  let answer = watch.ownLook ? null : await sharedLook(coloNamespace(env), ttl, startedAt, seen);
   if (answer) {
     watch.sharedLooks++;
     if (answer.bookmark !== null && (watch.floor === null || answer.bookmark > watch.floor)) watch.floor = answer.bookmark;
@@ -301,7 +302,7 @@ async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil
     const look = await readReplica(sessionsFrom(env.DB, watch.floor), (db) => catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, seen));
     answer = { ...look, bookmark: newestBookmark() };
     // The colo's other isolates take it; this request does not wait for the cache to (its own waitUntil).
-    const put = shareLook(ttl, startedAt, seen, look, answer.bookmark);
+    const put = shareLook(coloNamespace(env), ttl, startedAt, seen, look, answer.bookmark);
     if (waitUntil) waitUntil(put);
     else await put;
   }

@@ -1,5 +1,6 @@
 import type { catalogueDb } from "../shared/catalogue-db";
 import type { SeenState } from "./colo-look";
+import { coloMatch } from "../shared/colo-shared-text";
 
 /**
  * Catalogue entries an isolate loads from D1 (a title's context for play, a title version's view for
@@ -24,16 +25,16 @@ export interface SharedLoad<T> {
 }
 
 /** v2: an entry of v1 may have been loaded from a replica behind the state it is keyed by (see colo-look.ts). */
-const entryUrl = (seen: NonNullable<SeenState>, what: string) => `https://catalogue-load.invalid/v2/${seen.latest}.${seen.mark}/${what}`;
+const entryUrl = (ns: string, seen: NonNullable<SeenState>, what: string) => `https://catalogue-load.invalid/v2/${ns}/${seen.latest}.${seen.mark}/${what}`;
 
 /** Loads shared by the colo (tests). */
 export const sharedLoads = { hits: 0 };
 
 /** The colo's entry for `what` loaded at state `seen`, or null (none, no state seen yet, or the cache failing). */
-export async function sharedEntry<T>(seen: SeenState, shared: SharedLoad<T>): Promise<NonNullable<T> | null> {
+export async function sharedEntry<T>(ns: string, seen: SeenState, shared: SharedLoad<T>): Promise<NonNullable<T> | null> {
   if (!seen) return null;
   try {
-    const hit = await caches.default.match(entryUrl(seen, shared.what));
+    const hit = await coloMatch(entryUrl(ns, seen, shared.what));
     if (!hit) return null;
     const value = shared.decode(await hit.json());
     if (value !== null) sharedLoads.hits++;
@@ -45,12 +46,12 @@ export async function sharedEntry<T>(seen: SeenState, shared: SharedLoad<T>): Pr
 }
 
 /** Puts an entry loaded at state `seen` for the colo's other isolates (failures logged and dropped). */
-export async function shareEntry<T>(seen: SeenState, shared: SharedLoad<T>, value: T): Promise<void> {
+export async function shareEntry<T>(ns: string, seen: SeenState, shared: SharedLoad<T>, value: T): Promise<void> {
   if (!seen || value === null || value === undefined) return;
   try {
     const body = JSON.stringify(shared.encode(value as NonNullable<T>));
     await caches.default.put(
-      entryUrl(seen, shared.what),
+      entryUrl(ns, seen, shared.what),
       new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${KEPT_S}` } }),
     );
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { catalogueDb } from "../shared/catalogue-db";
 import { newestBookmark } from "../shared/replica-reads";
+import { coloMatch } from "../shared/colo-shared-text";
 
 /**
  * The catalogue's change look, shared by the isolates of a colo through the Cache API. Each isolate
@@ -36,10 +37,10 @@ export function lookWindowMs(ttlMs: number): number {
 }
 
 /** Where the answer for `seen` in the window holding `now` sits; the window's length is part of the key, so TTLs never mix. */
-export function lookEntryUrl(ttlMs: number, now: number, seen: SeenState): string {
+export function lookEntryUrl(ns: string, ttlMs: number, now: number, seen: SeenState): string {
   const w = lookWindowMs(ttlMs);
   const start = Math.floor(now / w) * w;
-  return `https://catalogue-look.invalid/v2/${w}/${start}/${seen ? `${seen.latest}.${seen.mark}` : "first"}`;
+  return `https://catalogue-look.invalid/v2/${ns}/${w}/${start}/${seen ? `${seen.latest}.${seen.mark}` : "first"}`;
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
@@ -68,10 +69,10 @@ function parse(text: string): SharedAnswer | null {
  * The answer another isolate of this colo got from D1 for `seen` in the current window, or null (none
  * yet, sharing off at TTL 0, or the cache failing: the caller asks D1 itself).
  */
-export async function sharedLook(ttlMs: number, now: number, seen: SeenState): Promise<SharedAnswer | null> {
+export async function sharedLook(ns: string, ttlMs: number, now: number, seen: SeenState): Promise<SharedAnswer | null> {
   if (!(ttlMs > 0)) return null;
   try {
-    const hit = await caches.default.match(lookEntryUrl(ttlMs, now, seen));
+    const hit = await coloMatch(lookEntryUrl(ns, ttlMs, now, seen));
     return hit ? parse(await hit.text()) : null;
   } catch (err) {
     console.error("catalogue look: colo cache read failed", err);
@@ -84,7 +85,7 @@ export async function sharedLook(ttlMs: number, now: number, seen: SeenState): P
  * with `bookmark`, the newest its asker has read (its readers read no older). It lives a little past its
  * window (the next window has its own key). A failed put is logged and dropped: the others ask D1 themselves.
  */
-export async function shareLook(ttlMs: number, askedAt: number, seen: SeenState, look: ChangeLook, bookmark: string | null = null): Promise<void> {
+export async function shareLook(ns: string, ttlMs: number, askedAt: number, seen: SeenState, look: ChangeLook, bookmark: string | null = null): Promise<void> {
   // A bookmark too long to be D1's is not shared without it: its readers would take the state unfloored.
   if (!(ttlMs > 0) || (bookmark !== null && bookmark.length > MAX_BOOKMARK_CHARS)) return;
   const body = JSON.stringify({
@@ -97,7 +98,7 @@ export async function shareLook(ttlMs: number, askedAt: number, seen: SeenState,
   const maxAgeS = Math.ceil(lookWindowMs(ttlMs) / 1000) + 1;
   try {
     await caches.default.put(
-      lookEntryUrl(ttlMs, askedAt, seen),
+      lookEntryUrl(ns, ttlMs, askedAt, seen),
       new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${maxAgeS}` } }),
     );
   } catch (err) {

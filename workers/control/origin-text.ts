@@ -1,4 +1,6 @@
 import { cachedRepresentation, cacheWhole } from "../shared/colo-cache";
+import { COLO_READ_TIMEOUT_MS } from "../shared/colo-shared-text";
+import { withTimeout } from "../shared/with-timeout";
 
 /**
  * A version's top manifest (`master.m3u8`, `manifest.mpd`) as text, for the steered playlists every
@@ -52,7 +54,8 @@ export async function originText(
     return held;
   }
   const at = { space: "origin", key } as const;
-  const cached = await cachedRepresentation(at, contentType, "no-store").catch(() => null);
+  // A colo cache that fails or hangs is read around: origin answers.
+  const cached = await withTimeout(cachedRepresentation(at, contentType, "no-store"), COLO_READ_TIMEOUT_MS, "colo cache read").catch(() => null);
   const body = cached ? await cached.body() : null;
   if (body) {
     const text = await new Response(body).text();

@@ -1,5 +1,6 @@
 import { WITHDRAWN_KEY } from "../../shared/file-keys";
 import { parseWithdrawn, stopReason, type Withdrawn } from "../../shared/withdrawn";
+import { coloNamespace } from "../shared/colo-namespace";
 import { coloSharedText } from "../shared/colo-shared-text";
 import { SwrCache } from "../shared/swr-cache";
 import { viewTtlMs } from "../shared/view-ttl";
@@ -28,7 +29,7 @@ const FRESH_SHARE = 0.75;
 
 async function load(env: Env, waitUntil: (p: Promise<unknown>) => void): Promise<Withdrawn> {
   const read = async () => (await env.ORIGIN.get(WITHDRAWN_KEY))?.text() ?? null;
-  const text = await coloSharedText("withdrawn", viewTtlMs(env) / 2, read, waitUntil);
+  const text = await coloSharedText(`withdrawn/${coloNamespace(env)}`, viewTtlMs(env) / 2, read, waitUntil);
   return text !== null ? parseWithdrawn(text) : { titles: new Map(), licences: new Map() };
 }
 

@@ -6,6 +6,19 @@
  * Where the Cache API keeps nothing (a workers.dev route) every isolate reads the source, as before.
  */
 
+import { withTimeout } from "./with-timeout";
+
+/**
+ * How long a read of the colo cache may take before it counts as a miss: it answers in a millisecond or
+ * two, and one that hangs must not hold a request that can ask the source itself.
+ */
+export const COLO_READ_TIMEOUT_MS = 1_000;
+
+/** `caches.default.match(url)`, bounded by COLO_READ_TIMEOUT_MS (then it rejects, as a failed read does). */
+export function coloMatch(url: string): Promise<Response | undefined> {
+  return withTimeout(caches.default.match(url), COLO_READ_TIMEOUT_MS, "colo cache read");
+}
+
 /** Reads shared by the colo (tests). */
 export const coloSharedReads = { hits: 0 };
 
@@ -33,7 +46,7 @@ export async function coloSharedText(
   if (!(windowMs > 0)) return read();
   const url = coloSharedUrl(name, windowMs, now);
   try {
-    const hit = await caches.default.match(url);
+    const hit = await coloMatch(url);
     if (hit) {
       coloSharedReads.hits++;
       if (hit.headers.get(ABSENT) === "1") {
