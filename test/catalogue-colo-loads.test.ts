@@ -92,8 +92,8 @@ describe("catalogue entries shared by a colo's isolates", () => {
     expect(shared.standing).toBe("up");
   });
 
-  it("reads a country's browse list another isolate loaded at the same state in this TTL's window from the colo", async () => {
-    await inOneWindow(60_000);
+  it("reads a country's browse list another isolate loaded at the same state in this half TTL's window from the colo", async () => {
+    await inOneWindow(30_000);
     const f = fault();
     const db = withDb(faultyDb(f));
     await anotherIsolate(db);

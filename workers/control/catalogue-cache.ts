@@ -433,20 +433,21 @@ export const catalogueCache = {
     return ctx;
   },
 
-  /** The titles playable now in a country (the browse list), refreshed every CATALOGUE_TTL_S in the background. */
+  /** The titles playable now in a country (the browse list), refreshed every 0.75 CATALOGUE_TTL_S in the background. */
   async browse(env: Env, country: string, waitUntil?: WaitUntil): Promise<Browse> {
     // Sorted again in code-unit order, the order of browse pages and their cursors (SQLite orders UTF-8
     // bytes, which differs past U+D7FF), once per load rather than per page. A load is served for up to
     // STALE_IF_ERROR_MS (D1 down), so it holds the titles whose licence starts within that.
-    // A list another isolate of the colo loaded in this TTL's window serves too: it reaches a TTL further.
+    // A list another isolate of the colo loaded in this half TTL's window serves too (it reaches a TTL
+    // further): taken again every 0.75 TTL, a list at most half a TTL old keeps a change's 2 × TTL.
+    const ttl = viewTtlMs(env);
     const loadSorted = () => {
       const now = Date.now();
-      const ttl = viewTtlMs(env);
       const until = now + Math.max(STALE_IF_ERROR_MS, 2 * ttl) + ttl + 1;
-      const shared = ttl > 0 ? browseShare(country, Math.floor(now / ttl)) : undefined;
+      const shared = ttl > 0 ? browseShare(country, Math.floor(now / lookWindowMs(ttl))) : undefined;
       return load(env, (db) => catalogueDb.browse(db, country, now, until), waitUntil, shared).then((rows): BrowseLoad => ({ rows: rows.sort(compareBrowse) }));
     };
-    return playableAt(await browseLists.get(country, viewTtlMs(env), loadSorted, waitUntil), Date.now());
+    return playableAt(await browseLists.get(country, 0.75 * ttl, loadSorted, waitUntil), Date.now());
   },
 
   /** A plan by id, or null. */

@@ -93,7 +93,7 @@ export function versionRowsShare(titleId: string, version: number): SharedLoad<u
 type Browse = Awaited<ReturnType<typeof catalogueDb.browse>>;
 
 /**
- * A country's browse list as loaded in the TTL window `window` (time matters too: licences start and
+ * A country's browse list as loaded in the half-TTL window `window` (time matters too: licences start and
  * end); sorted by its reader, as its own load would be.
  */
 export function browseShare(country: string, window: number): SharedLoad<Browse> {
