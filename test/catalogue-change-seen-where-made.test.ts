@@ -1,7 +1,6 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import worker from "../workers/index";
-import { ADMIN, GEO, memberToken, publishTitle } from "./fixtures";
+import { ADMIN, callWithEnv, GEO, memberToken, publishTitle } from "./fixtures";
 
 /**
  * An operator's takedown or registration shows at once in the isolate that made it: its next play and
@@ -12,14 +11,7 @@ import { ADMIN, GEO, memberToken, publishTitle } from "./fixtures";
 const TITLE = "seen-where-made-title";
 const TTL = { ...env, CATALOGUE_TTL_S: "60" };
 
-async function request(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (init.geo) headers.set("X-Client-Geo", init.geo);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://cdn.test${path}`, { ...init, headers }), TTL, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const request = (path: string, init: RequestInit & { geo?: string } = {}) => callWithEnv(TTL as Env, path, init);
 
 const play = async () =>
   request("/v1/play", {

@@ -1,4 +1,4 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { catalogueCache } from "../workers/control/catalogue-cache";
 import { shareLook } from "../workers/control/colo-look";
@@ -6,8 +6,7 @@ import { catalogueDb } from "../workers/shared/catalogue-db";
 import { newestBookmark } from "../workers/shared/replica-reads";
 import { topologyVersion } from "../workers/shared/topology";
 import { forgetTopologyLooks } from "../workers/shared/topology-live";
-import worker from "../workers/index";
-import { ADMIN, GEO, memberToken, publishTitle } from "./fixtures";
+import { ADMIN, callWithEnv, GEO, memberToken, publishTitle } from "./fixtures";
 import { coloNamespace } from "../workers/shared/colo-namespace";
 
 /**
@@ -76,14 +75,7 @@ function lookHeldAfterD1(gate: Promise<void>, reached: () => void): D1Database {
   return wrap(env.DB, false);
 }
 
-async function request(path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (init.geo) headers.set("X-Client-Geo", init.geo);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://cdn.test${path}`, { ...init, headers }), TTL, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const request = (path: string, init: RequestInit & { geo?: string } = {}) => callWithEnv(TTL as Env, path, init);
 
 const play = async (titleId: string) =>
   request("/v1/play", {

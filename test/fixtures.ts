@@ -14,6 +14,16 @@ export function call(path: string, init: RequestInit & { geo?: string } = {}): P
   return exports.default.fetch(new Request(url, { ...init, headers }));
 }
 
+/** Calls the Worker's entry with `withEnv` in place of the test's env (another TTL, a wrapped binding), its background work awaited. */
+export async function callWithEnv(withEnv: Env, path: string, init: RequestInit & { geo?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.geo) headers.set("X-Client-Geo", init.geo);
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://cdn.test${path}`, { ...init, headers }), withEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
 export const ADMIN = { Authorization: "Bearer test-admin-token" };
 
 /** How long before a site's local midnight a file that seeds "today" waits it out (longer than any such file runs). */
