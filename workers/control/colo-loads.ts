@@ -1,6 +1,6 @@
 import type { catalogueDb } from "../shared/catalogue-db";
 import type { SeenState } from "./colo-look";
-import { coloMatch } from "../shared/colo-shared-text";
+import { coloPut, coloRead } from "../shared/colo-shared-text";
 
 /**
  * Catalogue entries an isolate loads from D1 (a title's context for play, a title version's view for
@@ -33,30 +33,18 @@ export const sharedLoads = { hits: 0 };
 /** The colo's entry for `what` loaded at state `seen`, or null (none, no state seen yet, or the cache failing). */
 export async function sharedEntry<T>(ns: string, seen: SeenState, shared: SharedLoad<T>): Promise<NonNullable<T> | null> {
   if (!seen) return null;
-  try {
-    const hit = await coloMatch(entryUrl(ns, seen, shared.what));
-    if (!hit) return null;
+  return coloRead(entryUrl(ns, seen, shared.what), "catalogue load", async (hit) => {
     const value = shared.decode(await hit.json());
     if (value !== null) sharedLoads.hits++;
     return value;
-  } catch (err) {
-    console.error("catalogue load: colo cache read failed", err);
-    return null;
-  }
+  });
 }
 
 /** Puts an entry loaded at state `seen` for the colo's other isolates (failures logged and dropped). */
 export async function shareEntry<T>(ns: string, seen: SeenState, shared: SharedLoad<T>, value: T): Promise<void> {
   if (!seen || value === null || value === undefined) return;
-  try {
-    const body = JSON.stringify(shared.encode(value as NonNullable<T>));
-    await caches.default.put(
-      entryUrl(ns, seen, shared.what),
-      new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${KEPT_S}` } }),
-    );
-  } catch (err) {
-    console.error("catalogue load: colo cache put failed", err);
-  }
+  // Encoded inside the put's guard: a value that will not encode is not shared, and the load still answers.
+  await coloPut(entryUrl(ns, seen, shared.what), () => JSON.stringify(shared.encode(value as NonNullable<T>)), KEPT_S, "catalogue load");
 }
 
 type TitleContext = NonNullable<Awaited<ReturnType<typeof catalogueDb.titleContext>>>;

@@ -1,6 +1,6 @@
 import type { catalogueDb } from "../shared/catalogue-db";
 import { newestBookmark } from "../shared/replica-reads";
-import { coloMatch } from "../shared/colo-shared-text";
+import { coloPut, coloRead } from "../shared/colo-shared-text";
 
 /**
  * The catalogue's change look, shared by the isolates of a colo through the Cache API. Each isolate
@@ -71,13 +71,7 @@ function parse(text: string): SharedAnswer | null {
  */
 export async function sharedLook(ns: string, ttlMs: number, now: number, seen: SeenState): Promise<SharedAnswer | null> {
   if (!(ttlMs > 0)) return null;
-  try {
-    const hit = await coloMatch(lookEntryUrl(ns, ttlMs, now, seen));
-    return hit ? parse(await hit.text()) : null;
-  } catch (err) {
-    console.error("catalogue look: colo cache read failed", err);
-    return null;
-  }
+  return coloRead(lookEntryUrl(ns, ttlMs, now, seen), "catalogue look", async (hit) => parse(await hit.text()));
 }
 
 /**
@@ -95,15 +89,7 @@ export async function shareLook(ns: string, ttlMs: number, askedAt: number, seen
     changed: look.changed.map((c) => [c.id, c.view_stamp, c.view_changed_at]),
     bookmark,
   });
-  const maxAgeS = Math.ceil(lookWindowMs(ttlMs) / 1000) + 1;
-  try {
-    await caches.default.put(
-      lookEntryUrl(ns, ttlMs, askedAt, seen),
-      new Response(body, { headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${maxAgeS}` } }),
-    );
-  } catch (err) {
-    console.error("catalogue look: colo cache put failed", err);
-  }
+  await coloPut(lookEntryUrl(ns, ttlMs, askedAt, seen), body, Math.ceil(lookWindowMs(ttlMs) / 1000) + 1, "catalogue look");
 }
 
 /**

@@ -4,6 +4,8 @@
  * thousands of isolates each reading it per TTL, the source would see thousands of reads a second for
  * one object. A shared copy is at most one window old when read; its reader keeps that in its bound.
  * Where the Cache API keeps nothing (a workers.dev route) every isolate reads the source, as before.
+ * Its bounded read and guarded put (`coloRead`, `coloPut`) also carry the catalogue's colo-shared answers
+ * (control/colo-look.ts, control/colo-loads.ts), so every colo entry fails, and times out, the same way.
  */
 
 import { withTimeout } from "./with-timeout";
@@ -17,6 +19,38 @@ export const COLO_READ_TIMEOUT_MS = 1_000;
 /** `caches.default.match(url)`, bounded by COLO_READ_TIMEOUT_MS (then it rejects, as a failed read does). */
 export function coloMatch(url: string): Promise<Response | undefined> {
   return withTimeout(caches.default.match(url), COLO_READ_TIMEOUT_MS, "colo cache read");
+}
+
+/**
+ * What `take` makes of the colo's entry at `url`, or null when there is none. Never rejects: a read that
+ * fails or hangs past COLO_READ_TIMEOUT_MS, or a `take` that throws, is logged under `what` and counts as
+ * none, so the caller asks the source itself (the colo cache only saves reads, it never fails a request).
+ */
+export async function coloRead<T>(url: string, what: string, take: (hit: Response) => Promise<T | null>): Promise<T | null> {
+  try {
+    const hit = await coloMatch(url);
+    return hit ? await take(hit) : null;
+  } catch (err) {
+    console.error(`${what}: colo cache read failed`, err);
+    return null;
+  }
+}
+
+/**
+ * Puts `body` (JSON, or a function making it) at `url` for the colo's other isolates, kept `maxAgeS`
+ * seconds, with `headers` besides. Never rejects: a put that fails, or a body that cannot be made, is
+ * logged under `what` and dropped (the others then ask the source themselves).
+ */
+export async function coloPut(url: string, body: string | (() => string), maxAgeS: number, what: string, headers: Record<string, string> = {}): Promise<void> {
+  try {
+    const text = typeof body === "function" ? body() : body;
+    await caches.default.put(
+      url,
+      new Response(text, { headers: { ...headers, "Content-Type": "application/json", "Cache-Control": `public, max-age=${maxAgeS}` } }),
+    );
+  } catch (err) {
+    console.error(`${what}: colo cache put failed`, err);
+  }
 }
 
 /** Reads shared by the colo (tests). */
@@ -45,23 +79,19 @@ export async function coloSharedText(
 ): Promise<string | null> {
   if (!(windowMs > 0)) return read();
   const url = coloSharedUrl(name, windowMs, now);
-  try {
-    const hit = await coloMatch(url);
-    if (hit) {
-      coloSharedReads.hits++;
-      if (hit.headers.get(ABSENT) === "1") {
-        await hit.body?.cancel();
-        return null;
-      }
-      return await hit.text();
+  const what = `colo-shared ${name}`;
+  // Boxed: a shared absence (text null) is a hit, not the miss that coloRead's null says.
+  const shared = await coloRead(url, what, async (hit) => {
+    coloSharedReads.hits++;
+    if (hit.headers.get(ABSENT) === "1") {
+      await hit.body?.cancel();
+      return { text: null };
     }
-  } catch (err) {
-    console.error(`colo-shared ${name}: cache read failed`, err);
-  }
+    return { text: await hit.text() };
+  });
+  if (shared) return shared.text;
   const text = await read();
-  const headers = new Headers({ "Cache-Control": `public, max-age=${Math.ceil(windowMs / 1000) + 1}`, "Content-Type": "application/json" });
-  if (text === null) headers.set(ABSENT, "1");
-  const put = caches.default.put(url, new Response(text ?? "", { headers })).catch((err) => console.error(`colo-shared ${name}: cache put failed`, err));
+  const put = coloPut(url, text ?? "", Math.ceil(windowMs / 1000) + 1, what, text === null ? { [ABSENT]: "1" } : {});
   if (waitUntil) waitUntil(put);
   else await put;
   return text;
