@@ -117,6 +117,9 @@ interface StreamRow extends ActiveStream {
   expiresAt: number;
 }
 
+/** A counted stream no longer counts at `now`: silent past SILENCE_MS, or its token expired (the same test as the table's DELETE in expire). */
+const goneAt = (r: StreamRow, now: number): boolean => r.lastSeenAt < now - SILENCE_MS || r.expiresAt <= now;
+
 /**
  * What the member's object knows beside its counted streams: the plan's limit as the last play gave it,
  * and the sessions that stopped (a stop event, or an operator freeing the slot), so their activity
@@ -257,7 +260,7 @@ export class StreamBook {
    */
   private expire(now: number): Map<string, StreamRow> {
     const book = this.load();
-    const gone = [...book.values()].filter((r) => r.lastSeenAt < now - SILENCE_MS || r.expiresAt <= now);
+    const gone = [...book.values()].filter((r) => goneAt(r, now));
     if (gone.length > 0) {
       // Stops whose token expired go from memory with their rows (see release).
       const deleted = rows<{ session_id: string }>(
@@ -377,20 +380,24 @@ export class StreamBook {
 
   /**
    * Activity of a stream (`s`: its title and token expiry). A stream the book holds keeps counting. One
-   * that went silent and comes back (a long pause) takes a free slot again (a handover when a stream
+   * that went silent (its row still in memory or not) and comes back (a long pause) takes a free slot again (a handover when a stream
    * its client stopped lately may still be served on it), or is refused when the member's other streams
    * hold every slot, or stopped ones past the hour's handovers do; a stopped one is refused once STOP_GRACE_MS have passed: a
    * client cannot free its slot with a stop and play on. Synchronous, like an admission.
    */
   touch(sessionId: string, now: number, s?: { titleId: string; expiresAt: number }): TouchVerdict {
     const row = this.load().get(sessionId);
-    if (row) {
+    if (row && !goneAt(row, now)) {
       if (row.lastSeenAt < now) {
         run(this.sql, `UPDATE streams SET last_seen = ? WHERE session_id = ?`, now, sessionId);
         row.lastSeenAt = now;
       }
       return "counted";
     }
+    // A row gone silent (or past its token) stays in memory until something looks at the clock, yet it
+    // lost its slot: it comes back as one no longer held would (active() below drops it), stops holding
+    // the slot and the hour's handovers included. Its own title and expiry stand in for a touch without them.
+    if (row) s ??= row;
     const stoppedAt = this.memory.stopped.get(sessionId);
     if (stoppedAt !== undefined) return now - stoppedAt < STOP_GRACE_MS ? "unknown" : "refused";
     if (!s || s.expiresAt <= now) return "unknown";
