@@ -57,9 +57,9 @@ describe("a stream that comes back from a silence", () => {
       const plan = { streams: 2, playsPerWindow: 1_000 };
       expect(book.acquire(window, { sessionId: "tv", ...ref }, plan, t).verdict).toBe("granted");
       expect(book.acquire(window, { sessionId: "laptop", ...ref }, plan, t).verdict).toBe("granted");
-      // The laptop pauses past the silence; the tv plays on (touched), then stops for good.
+      // The laptop pauses past the silence; the tv plays on (touched within it), then stops for good.
       const later = t + SILENCE_MS + 1;
-      expect(book.touch("tv", later, ref)).toBe("counted");
+      expect(book.touch("tv", t + SILENCE_MS, ref)).toBe("counted");
       expect(book.active(later).map((s) => s.sessionId)).toEqual(["tv"]);
       expect(book.release("tv", later + 1, ref)).toBe(true);
       // The laptop resumes: a free slot beside the tv's (which may still be served a while), no handover.
