@@ -28,7 +28,9 @@ import { browseShare, plansShare, type SharedLoad, sharedEntry, shareEntry, titl
  * here goes through `readReplica`). While D1 cannot be reached, what was cached keeps serving for
  * STALE_IF_ERROR_MS after the last successful look. A D1 that hangs holds a request at most LOOK_WAIT_MS
  * when the isolate has a view to answer from (else the read's bound, VIEW_READ_TIMEOUT_MS), and once it
- * is known to hang no request waits on it: one look per TTL asks again behind a request's answer.
+ * is known to hang no request waits on it: one look per TTL asks again behind a request's answer. Known
+ * to hang means to this isolate: a colo's shared answer refreshes its view but says nothing of its own
+ * reads, so only one of those answered ends the hang (while it lasts, a look the colo answers asks D1 too).
  */
 
 /** How long cached catalogue answers keep serving while D1 is unreachable. */
@@ -178,9 +180,11 @@ function playableAt(load: BrowseLoad, now: number): Browse {
 }
 
 /**
- * The isolate's last look at D1's changes. `okAt`: when the last successful look started; `failedAt`:
- * when D1 last failed a read (a look started then, or a load), `hungAt` when it last left one
- * unanswered past its bound: D1 is failing (hanging) while that is later than `okAt`.
+ * The isolate's last look at D1's changes. `okAt`: when the last successful look started (answered by
+ * D1 or by the colo: the view is that fresh); `failedAt`: when D1 last failed a read (a look started
+ * then, or a load): D1 is failing while that is later than `okAt`. `hungAt`: when D1 last left one of
+ * this isolate's reads unanswered past its bound; `ownOkAt`: when the last read this isolate asked D1
+ * itself, and D1 answered, started: D1 hangs (for this isolate) while `hungAt` is later.
  */
 const watch: {
   since: number | null;
@@ -189,6 +193,7 @@ const watch: {
   okAt: number;
   failedAt: number;
   hungAt: number;
+  ownOkAt: number;
   /** The next look asks D1 itself, not the colo (a change made here). */
   ownLook: boolean;
   /** Changes made here so far (`changedHere`): a look begun before the latest does not stand for the look it asks. */
@@ -208,6 +213,7 @@ const watch: {
   okAt: 0,
   failedAt: 0,
   hungAt: 0,
+  ownOkAt: 0,
   ownLook: false,
   changes: 0,
   floor: null,
@@ -230,10 +236,16 @@ const unavailableError = () =>
 /** D1 failed a read since the last successful look: requests answer from what is held, and one look per TTL asks again. */
 const failing = () => watch.failedAt > watch.okAt;
 /**
- * D1 left a read unanswered since the last successful look: a load then does not wait on it either and
- * answers 503 at once (one that refuses at once is still asked: that costs no wait).
+ * D1 left one of this isolate's reads unanswered since it last answered one: a load then does not wait
+ * on it either and answers 503 at once (one that refuses at once is still asked: that costs no wait), and
+ * no look is waited for. A colo's shared answer does not end it: other isolates reach D1, this one may not.
  */
-const hanging = () => watch.hungAt > watch.okAt;
+const hanging = () => watch.hungAt > watch.ownOkAt;
+
+/** Notes a read of this isolate's own (started at `startedAt`) that D1 answered. */
+function answered(startedAt: number): void {
+  watch.ownOkAt = Math.max(watch.ownOkAt, startedAt);
+}
 
 /** Notes a read D1 failed (started at `startedAt`), and whether it hung. */
 function failed(startedAt: number, err: unknown): void {
@@ -268,6 +280,7 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: 
   const startedAt = Date.now();
   try {
     const value = await readReplica(sessionsFrom(env.DB, watch.floor), read);
+    answered(startedAt);
     if (shared) {
       const put = shareEntry(coloNamespace(env), seen, shared, value);
       if (waitUntil) waitUntil(put);
@@ -285,8 +298,11 @@ async function load<T>(env: Env, read: (db: D1Reads) => Promise<T>, waitUntil?: 
 const laterStamp = (a: { stamp: number; changedAt: number }, b: { stamp: number; changedAt: number }) =>
   a.changedAt > b.changedAt || (a.changedAt === b.changedAt && a.stamp > b.stamp);
 
-/** Asks D1 which titles changed since the last look and drops their entries. */
-async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil): Promise<void> {
+/**
+ * Asks D1 (or the colo's shared answer, unless `inD1`) which titles changed since the last look and drops
+ * their entries; true when the colo answered.
+ */
+async function lookForChanges(env: Env, startedAt: number, inD1: boolean, waitUntil?: WaitUntil): Promise<boolean> {
   // Whether this look is a first one is what it asked, not what a look that ended meanwhile left: a first
   // look lists no change, so one that ended after another must still start afresh.
   const since = watch.since;
@@ -294,12 +310,14 @@ async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil
   const changes = watch.changes;
   const ttl = viewTtlMs(env);
   // A change made through this isolate is looked for in D1 itself: a colo's answer may predate it.
-  let answer = watch.ownLook ? null : await sharedLook(coloNamespace(env), ttl, startedAt, seen);
+  let answer = watch.ownLook || inD1 ? null : await sharedLook(coloNamespace(env), ttl, startedAt, seen);
+  const byColo = answer !== null;
   if (answer) {
     watch.sharedLooks++;
     if (answer.bookmark !== null && (watch.floor === null || answer.bookmark > watch.floor)) watch.floor = answer.bookmark;
   } else {
     const look = await readReplica(sessionsFrom(env.DB, watch.floor), (db) => catalogueDb.changedSince(db, since ?? Number.MAX_SAFE_INTEGER, seen));
+    answered(startedAt);
     answer = { ...look, bookmark: newestBookmark() };
     // The colo's other isolates take it; this request does not wait for the cache to (its own waitUntil).
     const put = shareLook(coloNamespace(env), ttl, startedAt, seen, look, answer.bookmark);
@@ -336,6 +354,7 @@ async function lookForChanges(env: Env, startedAt: number, waitUntil?: WaitUntil
     watch.lookedAt = Math.max(watch.lookedAt, startedAt);
   }
   watch.okAt = Math.max(watch.okAt, startedAt);
+  return byColo;
 }
 
 /** Counts a look (started at `startedAt`) as failed: what is held serves until STALE_IF_ERROR_MS after the last good one. */
@@ -351,16 +370,36 @@ function dropIfPastStale(): void {
   if (titleEntries.some((entries) => entries.size > 0)) dropTitleEntries();
 }
 
-/** One look at D1's changes, waited for at most `waitMs` (then counted failed and left running behind the answer). */
+/**
+ * One look at D1's changes, waited for at most `waitMs` (then counted failed and left running behind the
+ * answer). While D1 hangs for this isolate, a look the colo answers asks D1 too: the colo's answer
+ * refreshes the view, D1's own tells whether this isolate's reads are answered again (no request waits
+ * for it: a hanging isolate's looks run behind the answer, see `sync` and `probe`).
+ */
 async function look(env: Env, waitMs: number, waitUntil?: WaitUntil): Promise<void> {
   const startedAt = Date.now();
-  const run = lookForChanges(env, startedAt, waitUntil).catch((err) => {
-    console.error("catalogue change look failed", err);
-    lookFailed(startedAt, err);
-  });
+  const askD1Too = hanging();
+  const run = lookForChanges(env, startedAt, false, waitUntil).then(
+    (byColo) => (byColo && askD1Too ? lookInD1(env, waitUntil) : undefined),
+    (err) => {
+      console.error("catalogue change look failed", err);
+      lookFailed(startedAt, err);
+    },
+  );
   if (!(await settlesWithin(run, waitMs, waitUntil))) {
     console.error(`catalogue change look: no answer from D1 within ${waitMs} ms; serving what is held`);
     lookFailed(startedAt, new D1ReadTimeout(waitMs));
+  }
+}
+
+/** A look asked of D1 itself after the colo answered one (the view is fresh): a failure counts only as a failed read. */
+async function lookInD1(env: Env, waitUntil?: WaitUntil): Promise<void> {
+  const startedAt = Date.now();
+  try {
+    await lookForChanges(env, startedAt, true, waitUntil);
+  } catch (err) {
+    console.error("catalogue change look in D1 failed", err);
+    failed(startedAt, err);
   }
 }
 
@@ -387,15 +426,18 @@ async function probe(env: Env, waitUntil?: WaitUntil): Promise<void> {
  * TTL, and beyond that the request waits for the look (a first look up to the read's bound, a later one
  * LOOK_WAIT_MS: it holds a view to answer from). A look may be answered by the colo's shared answer,
  * up to half a TTL old (colo-look.ts), so a view is never more than 2 × TTL behind D1. If D1 cannot answer, cached entries serve until
- * STALE_IF_ERROR_MS after the last successful look, then every read answers 503; while it fails,
- * requests do not wait for it (see `probe`). A request that must wait makes its own look (see SingleFlight).
+ * STALE_IF_ERROR_MS after the last successful look, then every read answers 503; while it fails, or
+ * hangs for this isolate, requests do not wait for it (see `probe`). A request that must wait makes its
+ * own look (see SingleFlight).
  */
 async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
   if (failing()) return probe(env, waitUntil);
   const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
-  if (age < ttl + lookWindowMs(ttl) && watch.since !== null) {
+  // D1 hangs for this isolate (the colo's answers keep its view fresh, so it is not failing): no request
+  // waits on a look, not even one a change made here asks for; what is held answers.
+  if ((hanging() || age < ttl + lookWindowMs(ttl)) && watch.since !== null) {
     watch.background.startBehind(() => look(env, VIEW_READ_TIMEOUT_MS + LOOK_WAIT_MS, waitUntil), waitUntil);
     return;
   }
@@ -527,6 +569,7 @@ export const catalogueCache = {
     watch.okAt = 0;
     watch.failedAt = 0;
     watch.hungAt = 0;
+    watch.ownOkAt = 0;
     watch.ownLook = false;
     watch.floor = null;
   },
