@@ -241,6 +241,11 @@ const failing = () => watch.failedAt > watch.okAt;
  * no look is waited for. A colo's shared answer does not end it: other isolates reach D1, this one may not.
  */
 const hanging = () => watch.hungAt > watch.ownOkAt;
+/**
+ * Requests do not wait on D1: it fails, or hangs for this isolate. Not the same: a read that hung past a
+ * look the colo answered, begun before the read's bound ran out, leaves the isolate hanging yet not failing.
+ */
+const troubled = () => failing() || hanging();
 
 /** Notes a read of this isolate's own (started at `startedAt`) that D1 answered. */
 function answered(startedAt: number): void {
@@ -364,9 +369,9 @@ function lookFailed(startedAt: number, err: unknown): void {
   dropIfPastStale();
 }
 
-/** Past STALE_IF_ERROR_MS of failing, nothing held is served any more (a title then answers 503). */
+/** Past STALE_IF_ERROR_MS of failing (or hanging) since the last good look, nothing held is served any more (a title then answers 503). */
 function dropIfPastStale(): void {
-  if (!failing() || Date.now() - watch.okAt < STALE_IF_ERROR_MS) return;
+  if (!troubled() || Date.now() - watch.okAt < STALE_IF_ERROR_MS) return;
   if (titleEntries.some((entries) => entries.size > 0)) dropTitleEntries();
 }
 
@@ -404,13 +409,15 @@ async function lookInD1(env: Env, waitUntil?: WaitUntil): Promise<void> {
 }
 
 /**
- * While D1 is failing: once per TTL one request asks again (its own look, through the single flight), so
- * the isolate recovers by itself when D1 is back; every other request goes on at once with what is held.
+ * While D1 is failing, or hangs for this isolate: once per TTL one request asks again (its own look, through
+ * the single flight), so the isolate recovers by itself when D1 is back; every other request goes on at
+ * once with what is held. Loads call it too (browse lists, plans: no `sync` precedes them): while D1
+ * hangs they ask it nothing, so without this look an isolate serving only them would hang for ever.
  * D1 refusing, the request waits for that look (a refusal is quick, and the request then sees D1 back);
  * D1 hanging, the look runs behind its answer (no request waits on a D1 known to hang).
  */
 async function probe(env: Env, waitUntil?: WaitUntil): Promise<void> {
-  if (!failing()) return;
+  if (!troubled()) return;
   dropIfPastStale();
   if (Date.now() - watch.lookedAt < viewTtlMs(env)) return;
   if (hanging()) {
@@ -431,13 +438,14 @@ async function probe(env: Env, waitUntil?: WaitUntil): Promise<void> {
  * own look (see SingleFlight).
  */
 async function sync(env: Env, waitUntil?: WaitUntil): Promise<void> {
-  if (failing()) return probe(env, waitUntil);
+  // D1 hanging for this isolate, even while the colo's answers keep its view fresh (not failing): no
+  // request waits on a look, not even one a change made here asks for; what is held answers, within
+  // STALE_IF_ERROR_MS of the last good look (an isolate idle that long no longer serves its old view).
+  if (troubled()) return probe(env, waitUntil);
   const ttl = viewTtlMs(env);
   const age = Date.now() - watch.lookedAt;
   if (age < ttl && watch.since !== null) return;
-  // D1 hangs for this isolate (the colo's answers keep its view fresh, so it is not failing): no request
-  // waits on a look, not even one a change made here asks for; what is held answers.
-  if ((hanging() || age < ttl + lookWindowMs(ttl)) && watch.since !== null) {
+  if (age < ttl + lookWindowMs(ttl) && watch.since !== null) {
     watch.background.startBehind(() => look(env, VIEW_READ_TIMEOUT_MS + LOOK_WAIT_MS, waitUntil), waitUntil);
     return;
   }
