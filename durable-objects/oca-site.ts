@@ -54,6 +54,7 @@ import { IsolatesHeard } from "./site/isolates-heard";
 import { CatchUpBudget } from "./site/catch-up-budget";
 import { countedUpTo, countOnce, forgetQuietSenders, noteCountedUpTo } from "./site/counted-up-to";
 import * as retired from "./site/retired-ocas";
+import { ANSWER_CUT_OFF, type AnswerCutOff, type CutOffMark, cutOffReason, cutOffSummary, cutOffView } from "./site/cut-off";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}
@@ -261,12 +262,18 @@ export class OcaSite extends DurableObject<Env> {
 
   /** Chaos switch: while set, the site does not answer steering or the data plane, as if unreachable. */
   async setUnreachable(unreachable: boolean): Promise<{ unreachable: boolean }> {
+    const was = !!getMeta(this.sql, "unreachable");
     setMeta(this.sql, "unreachable", unreachable ? 1 : null);
+    // Said once, plainly, when thrown: the calls it then turns away are answered so, not logged (see cut-off.ts).
+    if (was !== unreachable) console.warn(`site ${this.site.id}: chaos switch ${unreachable ? "on: unreachable until switched off" : "off: reachable again"}`);
     return { unreachable };
   }
 
-  private assertReachable(): void {
-    if (getMeta(this.sql, "unreachable")) throw new Error(`site ${this.site.id} is unreachable (chaos switch)`);
+  /** Throws while the chaos switch cuts the site off; `answer` ANSWER_CUT_OFF: returns why instead (null while reachable). */
+  private assertReachable(answer?: AnswerCutOff): string | null {
+    if (!getMeta(this.sql, "unreachable")) return null;
+    if (answer === ANSWER_CUT_OFF) return cutOffReason(this.site.id);
+    throw new Error(cutOffReason(this.site.id));
   }
 
   /**
@@ -597,11 +604,18 @@ export class OcaSite extends DurableObject<Env> {
    * and CMCD. `report` is the newest; `earlier` those the isolate has not had answered, sent again as
    * they were: each is numbered and counts once. Returns the site's live view, so the data plane learns
    * which OCAs are failed without asking per request, with the interval to sync at: longer when more
-   * isolates sync than the object should take (`isolate` names the caller; see IsolatesHeard).
+   * isolates sync than the object should take (`isolate` names the caller; see IsolatesHeard). Cut
+   * off by the chaos switch, it counts nothing and throws, or answers so with `answerCutOff` (cut-off.ts).
    */
-  async edgeSync(report: EdgeReport | null, isolate?: string, earlier?: readonly EdgeReport[]): Promise<SiteLiveView> {
+  async edgeSync(
+    report: EdgeReport | null,
+    isolate?: string,
+    earlier?: readonly EdgeReport[],
+    answerCutOff?: AnswerCutOff,
+  ): Promise<SiteLiveView & CutOffMark> {
     await liveTopology(this.env);
-    this.assertReachable();
+    const cutOff = this.assertReachable(answerCutOff);
+    if (cutOff !== null) return cutOffView(this.site.id, cutOff);
     const now = Date.now();
     const syncEveryMs = this.isolatesHeard.note(isolate, now);
     // The isolate's reports not answered yet and its new one, by number: at most a few. (An isolate
@@ -857,12 +871,14 @@ export class OcaSite extends DurableObject<Env> {
   /**
    * The operators' dashboard's view of the site: describe() with counts where it has lists (complete
    * titles per OCA, misses by kind, planned titles per OCA, parked tasks), so a refresh of every site
-   * carries a few rows each, not every title of every OCA.
+   * carries a few rows each, not every title of every OCA. Cut off by the chaos switch, it throws, or
+   * answers so with `answerCutOff` (cut-off.ts).
    */
-  async opsSummary(): Promise<OpsSummary> {
+  async opsSummary(answerCutOff?: AnswerCutOff): Promise<OpsSummary & CutOffMark> {
     await liveTopology(this.env);
     // The chaos switch's unreachable site is unreachable to the dashboard too (it shows it so).
-    this.assertReachable();
+    const cutOff = this.assertReachable(answerCutOff);
+    if (cutOff !== null) return cutOffSummary(cutOff);
     const { perOca, current } = await this.heldWithCompleteness();
     const live = this.live();
     return {

@@ -12,9 +12,13 @@ export type OpsSummary = Awaited<ReturnType<SiteStub["opsSummary"]>>;
 export type SiteState = Awaited<ReturnType<SiteStub["describe"]>>;
 export type LastCycle = Awaited<ReturnType<SiteStub["lastCycle"]>>;
 
+/** What `opsSummary` takes to answer a site cut off by the chaos switch as such rather than throw (see durable-objects/site/cut-off.ts). */
+type AnswerCutOff = NonNullable<Parameters<SiteStub["opsSummary"]>[0]>;
+const ANSWER_CUT_OFF: AnswerCutOff = "answer-cut-off";
+
 /** What the summary asks of a site: its stub (or, in tests, one standing in for an object on older code). */
 export interface SummarySite {
-  opsSummary(): Promise<OpsSummary>;
+  opsSummary(answerCutOff?: AnswerCutOff): Promise<OpsSummary>;
   describe(): Promise<SiteState>;
   lastCycle(): Promise<LastCycle>;
 }
@@ -58,14 +62,19 @@ export function opsSummaryFromDescribe(state: SiteState, last: LastCycle): OpsSu
 
 /**
  * The site's dashboard summary: opsSummary(), or, only when the object does not implement it (it runs
- * the previous code), the same figures from describe() and lastCycle(). Any other error is thrown.
+ * the previous code), the same figures from describe() and lastCycle(). Any other error is thrown, and so
+ * is a site cut off by the chaos switch: answered as such (an exception out of the object would be logged
+ * as uncaught at every refresh), it fails here, in the caller, which lists it unreachable.
  */
 export async function opsSummaryOf(site: SummarySite): Promise<OpsSummary> {
+  let summary: OpsSummary;
   try {
-    return await site.opsSummary();
+    summary = await site.opsSummary(ANSWER_CUT_OFF);
   } catch (err) {
     if (!isMissingMethod(err, "opsSummary")) throw err;
     const [state, last] = await Promise.all([site.describe(), site.lastCycle()]);
     return opsSummaryFromDescribe(state, last);
   }
+  if (summary.cutOff !== undefined) throw new Error(summary.cutOff);
+  return summary;
 }
