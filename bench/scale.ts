@@ -597,7 +597,14 @@ event shard instead (an isolate sending the entries it holds grouped by shard, e
 shard forwarding per-title sums once a second), the site's object would spend about ${fc(r.siteMs)} ms a second
 (its syncs and the shards' forwards), each of the ${EVENT_SHARDS} shards about ${fc(r.shardMs)} ms on ${fc(r.shardCallsPerS)} calls a second more
 (${fc(r.shardCallsPerS + r.shardQoeCallsPerS)} with its QoE batches${r.shardCallsPerS + r.shardQoeCallsPerS > LIMITS.doPerObject ? `: over the ${fc(LIMITS.doPerObject)} a second of an object, so more shards there` : ""}),
-and an isolate would make at most ${fmt(r.isolateCallsPerS)} more calls a second per home site whose sessions it serves.`;
+and an isolate would make at most ${fmt(r.isolateCallsPerS)} more calls a second per home site whose sessions it serves.
+With an aggregator per colo and site in front of the site's object as well (a colo's isolates sync with it; it syncs once a
+second, its sync costing the object what one isolate's does, and its isolates' entries going to the shards as above), the
+site's object would take ${fc(s.colos)} syncs a second, about ${fc(s.colos * siteTime.syncMs + EVENT_SHARDS * siteTime.forwardMs)} ms of its thread with the shards' forwards${
+    r.shardCallsPerS > LIMITS.doPerObject
+      ? `, and each shard ${fc(s.colos / (SESSION_ENTRY_EVERY_MS / 1000))} calls a second of entries from the aggregators instead of ${fc(r.shardCallsPerS)} from isolates`
+      : ""
+  }.`;
 }
 
 /**
