@@ -44,6 +44,9 @@ import {
   type OcaLive,
   type PlayReport,
   type SiteLiveView,
+  ANSWER_CUT_OFF,
+  type AnswerCutOff,
+  type CutOffMark,
 } from "../workers/shared/site-view";
 import { isSafeId, isSessionId, isStreamsId } from "../shared/ids";
 import { PUBLISH_LOAD_MS, PUBLISH_LOAD_QUIET_MS } from "../shared/load-publication";
@@ -54,7 +57,7 @@ import { IsolatesHeard } from "./site/isolates-heard";
 import { CatchUpBudget } from "./site/catch-up-budget";
 import { countedUpTo, countOnce, forgetQuietSenders, noteCountedUpTo } from "./site/counted-up-to";
 import * as retired from "./site/retired-ocas";
-import { ANSWER_CUT_OFF, type AnswerCutOff, type CutOffMark, cutOffReason, cutOffSummary, cutOffView } from "./site/cut-off";
+import { cutOffReason, cutOffSummary, cutOffView } from "./site/cut-off";
 
 /** A copy found its OCA's room taken by another fill between the plan's check and its own reservation. */
 class NoRoom extends Error {}

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ANSWER_CUT_OFF } from "../durable-objects/site/cut-off";
+import { ANSWER_CUT_OFF } from "../workers/shared/site-view";
 import { dayNumber } from "../fill/day";
 import { opsSummaryOf } from "../workers/control/admin/ops-summary-fallback";
 

@@ -1,4 +1,5 @@
 import {
+  ANSWER_CUT_OFF,
   type CmcdReport,
   type EdgeReport,
   MAX_REPORT_ITEMS,
@@ -382,9 +383,9 @@ async function sync(env: Env, siteId: string, l: Link, carry = true): Promise<vo
     const out = sent.map((u): SentReport => ({ ...u.report, ageMs: Math.max(0, now - u.takenAt) }));
     const latest = out.length ? out[out.length - 1] : null;
     const earlier = out.slice(0, -1);
-    const view = await withTimeout(siteStub(env, siteId).edgeSync(latest, isolateId(), earlier, "answer-cut-off"), SYNC_TIMEOUT_MS, `site ${siteId}`);
+    const view = await withTimeout(siteStub(env, siteId).edgeSync(latest, isolateId(), earlier, ANSWER_CUT_OFF), SYNC_TIMEOUT_MS, `site ${siteId}`);
     // Cut off by the chaos switch: a failed call like any other, answered rather than thrown so that
-    // workerd does not log an uncaught exception per sync (durable-objects/site/cut-off.ts).
+    // workerd does not log an uncaught exception per sync (ANSWER_CUT_OFF).
     if (view.cutOff !== undefined) throw new Error(view.cutOff);
     l.view = view as SiteLiveView;
     l.unacked = acknowledge(l.unacked, sent);

@@ -182,6 +182,19 @@ export interface OcaLive {
   sessions: number;
 }
 
+/**
+ * What a caller passes to a site's `edgeSync` or `opsSummary` when it handles a site cut off by the chaos
+ * switch: the site then answers with `cutOff` set (why, its figures empty) rather than throwing, since
+ * workerd logs every exception out of a Durable Object's RPC method as "Uncaught (in promise)", stack and
+ * all, however the caller handles it. A caller that does not pass it (code before) is still thrown the refusal.
+ */
+export const ANSWER_CUT_OFF = "answer-cut-off";
+export type AnswerCutOff = typeof ANSWER_CUT_OFF;
+/** On an answer to a caller that passed ANSWER_CUT_OFF: set when the site is cut off. */
+export interface CutOffMark {
+  cutOff?: string;
+}
+
 /** A site's live view, as steering and the data plane read it. */
 export interface SiteLiveView {
   siteId: string;

@@ -5,16 +5,13 @@
  */
 import type { siteStub } from "../../shared/site-link";
 import { isMissingMethod } from "../../shared/missing-method";
+import { ANSWER_CUT_OFF, type AnswerCutOff } from "../../shared/site-view";
 
 type SiteStub = ReturnType<typeof siteStub>;
 /** The site object's answers, as the control plane sees them over RPC (it never imports the object). */
 export type OpsSummary = Awaited<ReturnType<SiteStub["opsSummary"]>>;
 export type SiteState = Awaited<ReturnType<SiteStub["describe"]>>;
 export type LastCycle = Awaited<ReturnType<SiteStub["lastCycle"]>>;
-
-/** What `opsSummary` takes to answer a site cut off by the chaos switch as such rather than throw (see durable-objects/site/cut-off.ts). */
-type AnswerCutOff = NonNullable<Parameters<SiteStub["opsSummary"]>[0]>;
-const ANSWER_CUT_OFF: AnswerCutOff = "answer-cut-off";
 
 /** What the summary asks of a site: its stub (or, in tests, one standing in for an object on older code). */
 export interface SummarySite {
